@@ -1,0 +1,215 @@
+//! Errors of the core, one small `Copy` enum per operation.
+//!
+//! Each variant says what was wrong and, where the caller can act, what to do.
+//! `horus-std` wraps them with the path of the region they concern.
+
+use core::fmt;
+
+use crate::message::TypeName;
+
+/// A topic's geometry (capacity, participants, message size) cannot be laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// Capacity must be a power of two between 2 and 2^20 slots.
+    BadCapacity {
+        /// The capacity asked for.
+        capacity: u32,
+    },
+    /// Participants per topic must be between 1 and 64.
+    BadParticipants {
+        /// The number asked for.
+        participants: u32,
+    },
+    /// Messages must be at least one byte and at most 16 MiB, aligned to at most 8.
+    BadMessage {
+        /// Size of the message type in bytes.
+        size: u32,
+        /// Alignment of the message type in bytes.
+        align: u32,
+    },
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::BadCapacity { capacity } => write!(
+                f,
+                "topic capacity {capacity} is invalid: use a power of two from 2 to 1048576"
+            ),
+            Self::BadParticipants { participants } => write!(
+                f,
+                "{participants} participants per topic is invalid: use 1 to 64"
+            ),
+            Self::BadMessage { size, align } => write!(
+                f,
+                "a message of {size} bytes aligned to {align} cannot be carried: \
+                 size must be 1 byte to 16 MiB and alignment at most 8"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for LayoutError {}
+
+/// Initialising a region failed; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum InitError {
+    /// The geometry is invalid.
+    Layout(LayoutError),
+    /// The memory given is smaller than the layout needs.
+    RegionTooSmall {
+        /// Bytes the layout needs.
+        needed: usize,
+        /// Bytes given.
+        given: usize,
+    },
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Layout(e) => e.fmt(f),
+            Self::RegionTooSmall { needed, given } => write!(
+                f,
+                "region of {given} bytes is too small for this topic: it needs {needed} bytes \
+                 (size it with TopicLayout::region_bytes)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for InitError {}
+
+impl From<LayoutError> for InitError {
+    fn from(e: LayoutError) -> Self {
+        Self::Layout(e)
+    }
+}
+
+/// Attaching to an existing region failed: the memory is not a valid topic of
+/// the expected type. Attaching never trusts the memory; every field is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum AttachError {
+    /// The region is shorter than a topic header, or than the layout it declares.
+    Truncated {
+        /// Bytes the region must have.
+        needed: usize,
+        /// Bytes it has.
+        found: usize,
+    },
+    /// The region does not start with the HORUS topic magic: it is not a topic,
+    /// or its creator has not finished initialising it.
+    BadMagic {
+        /// The first eight bytes, as a little-endian word.
+        found: u64,
+    },
+    /// The region was made by a HORUS with another layout version.
+    VersionMismatch {
+        /// Version in the region.
+        found: u64,
+        /// Version this build reads.
+        expected: u64,
+    },
+    /// The region carries another message type.
+    TypeMismatch {
+        /// The type this side asked for.
+        expected: TypeName,
+        /// The type the region was created for.
+        found: TypeName,
+        /// True when the names agree but the layouts (fields, size) differ.
+        same_name: bool,
+    },
+    /// A header field is out of range or inconsistent with the others.
+    BadGeometry {
+        /// Which field.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for AttachError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Truncated { needed, found } => write!(
+                f,
+                "region is truncated: {found} bytes where at least {needed} are needed"
+            ),
+            Self::BadMagic { found } => write!(
+                f,
+                "region is not a HORUS topic (magic {found:#018x}); it was written by something \
+                 else or is corrupt"
+            ),
+            Self::VersionMismatch { found, expected } => write!(
+                f,
+                "region has layout version {found} but this build reads version {expected}: \
+                 stop the programs built with the other HORUS version"
+            ),
+            Self::TypeMismatch {
+                expected,
+                found,
+                same_name: false,
+            } => write!(
+                f,
+                "type mismatch: this topic carries `{found}`, not `{expected}`; \
+                 both sides must use the same message type"
+            ),
+            Self::TypeMismatch {
+                expected, found, ..
+            } => write!(
+                f,
+                "type mismatch: both sides call the type `{expected}` but its fields or size \
+                 differ (`{found}` in the region); rebuild both with the same definition"
+            ),
+            Self::BadGeometry { field } => {
+                write!(
+                    f,
+                    "region header field `{field}` is out of range; the region is corrupt"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for AttachError {}
+
+/// Joining a topic as a participant failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum JoinError {
+    /// Every participant slot is held by a live participant.
+    Full {
+        /// The topic's participant limit.
+        max: u32,
+    },
+    /// A typed handle was asked for on a region of another type.
+    WrongType {
+        /// The handle's type.
+        expected: TypeName,
+        /// The region's type.
+        found: TypeName,
+    },
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Full { max } => write!(
+                f,
+                "topic is full: all {max} participant slots are held by live handles; \
+                 drop unused handles or create the topic with more participants"
+            ),
+            Self::WrongType { expected, found } => write!(
+                f,
+                "type mismatch: this topic carries `{found}`, not `{expected}`"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for JoinError {}

@@ -1,0 +1,324 @@
+//! Where every word of a topic region lives.
+//!
+//! A region is an array of 64-bit words (`&[AtomicU64]`); every position below
+//! is a word index, never a pointer, so the same bytes work at any address, in
+//! any process, on 32- and 64-bit targets alike. Blocks start on 64-byte cache
+//! lines.
+//!
+//! ```text
+//! word 0    header (32 words)        identity and geometry, written once, then MAGIC
+//!   24      LANES_ACTIVE             bitmask of lanes that ever published (own line)
+//! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time
+//! ..        schema_fields × 8 words  flattened self-description of the message
+//! ..        participants lanes       lane p = capacity slots, written only by participant p
+//!           slot = slot_words words: [stamp, payload words..., padding to a line]
+//! ```
+//!
+//! The stamp encoding is documented in [`crate::ring`].
+
+use crate::error::LayoutError;
+use crate::message::{Field, FieldKind, Message};
+
+/// `b"HORUS\0tp"` read as a little-endian word; the last word written at init.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"HORUS\0tp");
+/// The layout version this build writes and reads.
+pub const LAYOUT_VERSION: u64 = 1;
+/// Words per cache line (64 bytes).
+pub const LINE_WORDS: usize = 8;
+/// Most participants (handles) one topic can have; also the lane-mask width.
+pub const MAX_PARTICIPANTS: usize = 64;
+/// Most flattened fields a region describes; larger types are stored without
+/// self-description (tools then show hex).
+pub const MAX_SCHEMA_FIELDS: usize = 128;
+/// Largest capacity (slots per lane).
+pub const MAX_CAPACITY: u32 = 1 << 20;
+/// Largest message, in bytes.
+pub const MAX_MESSAGE_BYTES: u32 = 16 << 20;
+
+/// Word indices of the header fields.
+pub mod hdr {
+    /// [`super::MAGIC`], stored last with Release.
+    pub const MAGIC: usize = 0;
+    /// [`super::LAYOUT_VERSION`].
+    pub const VERSION: usize = 1;
+    /// Total words of the region.
+    pub const REGION_WORDS: usize = 2;
+    /// The message's 64-bit type identity.
+    pub const TYPE_ID: usize = 3;
+    /// Message size in bytes.
+    pub const TYPE_SIZE: usize = 4;
+    /// Message alignment in bytes.
+    pub const TYPE_ALIGN: usize = 5;
+    /// Slots per lane (a power of two).
+    pub const CAPACITY: usize = 6;
+    /// Words per slot (stamp + payload, padded to a cache line).
+    pub const SLOT_WORDS: usize = 7;
+    /// Participant entries (= lanes).
+    pub const PARTICIPANTS: usize = 8;
+    /// Schema entries.
+    pub const SCHEMA_FIELDS: usize = 9;
+    /// Word index of the participant table.
+    pub const PARTICIPANTS_AT: usize = 10;
+    /// Word index of the schema.
+    pub const SCHEMA_AT: usize = 11;
+    /// Word index of lane 0.
+    pub const LANES_AT: usize = 12;
+    /// Creation time in nanoseconds of the creator's clock (0 if it has none).
+    pub const CREATED_NS: usize = 13;
+    /// The type name, NUL-padded (6 words = 48 bytes).
+    pub const TYPE_NAME: usize = 16;
+    /// Words of the type name.
+    pub const TYPE_NAME_WORDS: usize = 6;
+    /// Bitmask of lanes that have published at least once (monotonic).
+    pub const LANES_ACTIVE: usize = 24;
+    /// Words of the header.
+    pub const WORDS: usize = 32;
+}
+
+/// Word offsets inside one participant entry (8 words, one cache line).
+pub mod part {
+    /// Owner token; 0 = free; top bit set = being reclaimed by the rest of the word.
+    pub const OWNER: usize = 0;
+    /// Roles seen: bit 0 publisher, bit 1 subscriber.
+    pub const ROLES: usize = 1;
+    /// Process id (or task id) for display.
+    pub const PID: usize = 2;
+    /// Join time in nanoseconds of the joiner's clock.
+    pub const JOINED_NS: usize = 3;
+    /// Words per entry.
+    pub const WORDS: usize = 8;
+    /// Role bit: has published.
+    pub const ROLE_PUBLISHER: u64 = 1;
+    /// Role bit: has received.
+    pub const ROLE_SUBSCRIBER: u64 = 2;
+}
+
+/// Word offsets inside one schema entry (8 words).
+pub mod schema {
+    /// The flattened field name, NUL-padded (6 words = 48 bytes).
+    pub const NAME: usize = 0;
+    /// Words of the name.
+    pub const NAME_WORDS: usize = 6;
+    /// `offset as u32 | (size as u32) << 32`.
+    pub const OFFSET_SIZE: usize = 6;
+    /// `kind code | count << 8`.
+    pub const KIND_COUNT: usize = 7;
+    /// Words per entry.
+    pub const WORDS: usize = 8;
+}
+
+/// The geometry of one topic region: everything needed to find a word.
+///
+/// ```
+/// use horus_nostd::{TopicLayout, msgs::Imu};
+/// const L: TopicLayout = TopicLayout::for_static::<Imu>(8, 2);
+/// static REGION: horus_nostd::region::RegionBuffer<{ L.region_words() }> =
+///     horus_nostd::region::RegionBuffer::new();
+/// assert!(L.region_bytes() >= 8 * 2 * core::mem::size_of::<Imu>());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicLayout {
+    pub(crate) type_size: u32,
+    pub(crate) type_align: u32,
+    pub(crate) capacity: u32,
+    pub(crate) participants: u32,
+    pub(crate) schema_fields: u32,
+    pub(crate) slot_words: u32,
+    pub(crate) participants_at: usize,
+    pub(crate) schema_at: usize,
+    pub(crate) lanes_at: usize,
+    pub(crate) region_words: usize,
+}
+
+impl TopicLayout {
+    /// The layout for a message of `type_size` bytes aligned to `type_align`,
+    /// `capacity` slots per lane, `participants` handles and a schema of
+    /// `schema_fields` entries.
+    pub const fn new(
+        type_size: u32,
+        type_align: u32,
+        capacity: u32,
+        participants: u32,
+        schema_fields: u32,
+    ) -> Result<Self, LayoutError> {
+        if capacity < 2 || capacity > MAX_CAPACITY || !capacity.is_power_of_two() {
+            return Err(LayoutError::BadCapacity { capacity });
+        }
+        if participants == 0 || participants as usize > MAX_PARTICIPANTS {
+            return Err(LayoutError::BadParticipants { participants });
+        }
+        if type_size == 0
+            || type_size > MAX_MESSAGE_BYTES
+            || type_align == 0
+            || type_align > 8
+            || !type_align.is_power_of_two()
+        {
+            return Err(LayoutError::BadMessage {
+                size: type_size,
+                align: type_align,
+            });
+        }
+        let schema_fields = if schema_fields as usize > MAX_SCHEMA_FIELDS {
+            0
+        } else {
+            schema_fields
+        };
+        let payload_words = (type_size as usize).div_ceil(8);
+        let slot_words = (1 + payload_words).next_multiple_of(LINE_WORDS);
+        let participants_at = hdr::WORDS;
+        let schema_at = participants_at + participants as usize * part::WORDS;
+        let lanes_at =
+            (schema_at + schema_fields as usize * schema::WORDS).next_multiple_of(LINE_WORDS);
+        // At most 64 * 2^20 * (2^21 + 8) words: fits u64; may not fit a 32-bit usize.
+        let lane_words = capacity as u64 * slot_words as u64;
+        let total = lanes_at as u64 + participants as u64 * lane_words;
+        if total * 8 > usize::MAX as u64 {
+            return Err(LayoutError::BadCapacity { capacity });
+        }
+        Ok(Self {
+            type_size,
+            type_align,
+            capacity,
+            participants,
+            schema_fields,
+            slot_words: slot_words as u32,
+            participants_at,
+            schema_at,
+            lanes_at,
+            region_words: total as usize,
+        })
+    }
+
+    /// The layout for message type `T`.
+    pub const fn of<T: Message>(capacity: u32, participants: u32) -> Result<Self, LayoutError> {
+        Self::new(
+            core::mem::size_of::<T>() as u32,
+            core::mem::align_of::<T>() as u32,
+            capacity,
+            participants,
+            flat_field_count(T::FIELDS) as u32,
+        )
+    }
+
+    /// The layout for `T`, for sizing a `static` at compile time.
+    ///
+    /// # Panics
+    /// On an invalid geometry; used in a `const`, that is a compile error.
+    /// Use [`TopicLayout::of`] for geometry that comes from run-time input.
+    pub const fn for_static<T: Message>(capacity: u32, participants: u32) -> Self {
+        match Self::of::<T>(capacity, participants) {
+            Ok(l) => l,
+            Err(_) => panic!("invalid topic geometry for a static region"),
+        }
+    }
+
+    /// Words the region needs.
+    pub const fn region_words(&self) -> usize {
+        self.region_words
+    }
+
+    /// Bytes the region needs.
+    pub const fn region_bytes(&self) -> usize {
+        self.region_words * 8
+    }
+
+    /// Slots per lane.
+    pub const fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// Participant entries (= lanes = most handles at once).
+    pub const fn participants(&self) -> u32 {
+        self.participants
+    }
+
+    /// Message size in bytes.
+    pub const fn type_size(&self) -> u32 {
+        self.type_size
+    }
+
+    /// Schema entries stored.
+    pub const fn schema_fields(&self) -> u32 {
+        self.schema_fields
+    }
+
+    /// Words of payload per slot.
+    pub(crate) const fn payload_words(&self) -> usize {
+        (self.type_size as usize).div_ceil(8)
+    }
+
+    /// Word index of the stamp of the slot holding `seq` in `lane`.
+    #[inline]
+    pub(crate) const fn slot_at(&self, lane: usize, seq: u64) -> usize {
+        let lane_words = self.capacity as usize * self.slot_words as usize;
+        let slot = (seq & (self.capacity as u64 - 1)) as usize;
+        self.lanes_at + lane * lane_words + slot * self.slot_words as usize
+    }
+
+    /// Word index of participant `p`'s entry.
+    #[inline]
+    pub(crate) const fn participant_at(&self, p: usize) -> usize {
+        self.participants_at + p * part::WORDS
+    }
+
+    /// Word index of schema entry `i`.
+    #[inline]
+    pub(crate) const fn schema_entry_at(&self, i: usize) -> usize {
+        self.schema_at + i * schema::WORDS
+    }
+}
+
+/// Number of leaf fields once nested messages are flattened (`pose.x`, ...).
+/// Arrays of primitives are one leaf; arrays of messages flatten per element.
+pub const fn flat_field_count(fields: &[Field]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < fields.len() {
+        let f = &fields[i];
+        n += match f.kind {
+            FieldKind::Struct => f.count * flat_field_count(f.nested),
+            _ => 1,
+        };
+        i += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_geometry() {
+        assert_eq!(
+            TopicLayout::new(8, 8, 3, 1, 0),
+            Err(LayoutError::BadCapacity { capacity: 3 })
+        );
+        assert_eq!(
+            TopicLayout::new(8, 8, 4, 0, 0),
+            Err(LayoutError::BadParticipants { participants: 0 })
+        );
+        assert_eq!(
+            TopicLayout::new(8, 8, 4, 65, 0),
+            Err(LayoutError::BadParticipants { participants: 65 })
+        );
+        assert_eq!(
+            TopicLayout::new(0, 8, 4, 1, 0),
+            Err(LayoutError::BadMessage { size: 0, align: 8 })
+        );
+        assert_eq!(
+            TopicLayout::new(8, 16, 4, 1, 0),
+            Err(LayoutError::BadMessage { size: 8, align: 16 })
+        );
+    }
+
+    #[test]
+    fn slots_are_cache_line_multiples_and_lanes_do_not_overlap() {
+        let l = TopicLayout::new(64, 8, 4, 3, 2).unwrap();
+        assert_eq!(l.slot_words, 16); // stamp + 8 payload words, padded to two lines
+        assert_eq!(l.lanes_at % LINE_WORDS, 0);
+        assert_eq!(l.slot_at(0, 4), l.slot_at(0, 0)); // wraps
+        assert_eq!(l.slot_at(1, 0), l.slot_at(0, 3) + 16);
+        assert_eq!(l.slot_at(2, 3) + 16, l.region_words());
+    }
+}

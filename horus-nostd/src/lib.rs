@@ -1,0 +1,47 @@
+//! The allocation-free core of HORUS.
+//!
+//! Everything here works over a memory region the caller provides: a `static`
+//! buffer on a microcontroller, a linker section of an RTOS partition, or a file
+//! in `/dev/shm` mapped by `horus-std`. The crate never allocates, never blocks,
+//! never panics on bad input, and knows nothing about files, processes or
+//! threads.
+//!
+//! - [`message`]: the [`Message`](message::Message) trait, type identity and
+//!   self-description, and the [`message!`] macro.
+//! - [`layout`]: where every word of a topic region lives ([`TopicLayout`](layout::TopicLayout)).
+//! - [`region`]: initialising and attaching a region ([`TopicRegion`](region::TopicRegion)),
+//!   participants and reclamation of dead ones.
+//! - [`ring`]: publishing and receiving (one single-writer lane per publisher).
+//! - [`sched`]: the fixed-capacity scheduler core; [`time`]: its clock.
+//!
+//! All shared state is accessed through the [`sync`] shim, so the loom models
+//! in `tests/loom_*.rs` run this production code.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(
+    missing_docs,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
+
+pub mod error;
+pub mod layout;
+pub mod message;
+pub mod msgs;
+pub mod region;
+pub mod ring;
+pub mod sched;
+pub mod sync;
+pub mod time;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use bytemuck;
+    pub use core;
+}
+
+pub use error::{AttachError, InitError, JoinError, LayoutError};
+pub use layout::TopicLayout;
+pub use message::{Field, FieldKind, FieldType, Message};
+pub use region::{OwnerToken, TopicRegion};
+pub use ring::{RawHandle, TopicHandle};

@@ -1,0 +1,470 @@
+//! A topic region: initialising fresh memory and attaching to existing memory.
+//!
+//! [`TopicRegion::init`] writes the header, the self-description and zeroes
+//! everything else, then stores [`MAGIC`] last with Release. [`TopicRegion::attach`]
+//! loads the magic with Acquire and checks every header field against the
+//! layout it implies before anything else is read; the geometry it validated is
+//! kept in the handle and never read from shared memory again, so a corrupted or
+//! hostile region can garble data but never make an index go out of bounds.
+//!
+//! Nothing here is `unsafe` except turning raw memory into words
+//! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
+
+use crate::error::{AttachError, InitError, LayoutError};
+use crate::layout::{LAYOUT_VERSION, MAGIC, TopicLayout, hdr, schema};
+use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeInfo};
+use crate::sync::{AtomicU64, Ordering};
+
+/// Statically sized, cache-line aligned memory for one region, usable in a `static`.
+///
+/// ```
+/// use horus_nostd::{region::RegionBuffer, TopicLayout, TopicRegion, msgs::CmdVel};
+/// const L: TopicLayout = TopicLayout::for_static::<CmdVel>(4, 2);
+/// static MEM: RegionBuffer<{ L.region_words() }> = RegionBuffer::new();
+/// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+/// assert_eq!(region.layout(), &L);
+/// ```
+#[cfg(not(loom))]
+#[repr(C, align(64))]
+pub struct RegionBuffer<const WORDS: usize> {
+    words: [AtomicU64; WORDS],
+}
+
+#[cfg(not(loom))]
+impl<const WORDS: usize> RegionBuffer<WORDS> {
+    /// Zeroed memory.
+    pub const fn new() -> Self {
+        Self {
+            words: [const { AtomicU64::new(0) }; WORDS],
+        }
+    }
+
+    /// The memory as words.
+    pub const fn words(&self) -> &[AtomicU64] {
+        &self.words
+    }
+}
+
+#[cfg(not(loom))]
+impl<const WORDS: usize> Default for RegionBuffer<WORDS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Views `len` bytes at `ptr` as 64-bit atomic words (`len / 8` of them).
+///
+/// Returns `None` if `ptr` is not 8-byte aligned.
+///
+/// # Safety
+/// For all of `'a`: `ptr` is valid for reads and writes of `len` bytes, the
+/// memory stays mapped, and every access to it, by this or any other thread or
+/// process, is an atomic access of a whole aligned 64-bit word (as this crate
+/// makes them). Nothing else may hold a `&mut` to it.
+pub unsafe fn words_from_raw<'a>(ptr: *mut u8, len: usize) -> Option<&'a [AtomicU64]> {
+    if ptr.is_null() || ptr.align_offset(core::mem::align_of::<AtomicU64>()) != 0 {
+        return None;
+    }
+    // SAFETY: `ptr` is non-null and aligned for AtomicU64 (checked above); the
+    // caller guarantees `len` bytes are valid for reads and writes for 'a and
+    // only accessed atomically, and `AtomicU64` has the size and alignment of
+    // `u64`, so `len / 8` words fit in those bytes. Shared references to atomics
+    // permit the concurrent atomic accesses the contract allows.
+    Some(unsafe { core::slice::from_raw_parts(ptr.cast::<AtomicU64>(), len / 8) })
+}
+
+/// Who holds a participant entry: a non-zero value with the top bit clear.
+///
+/// `horus-std` makes it from the process id and a per-process nonce; a
+/// firmware can number its tasks. The core only compares tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OwnerToken(u64);
+
+impl OwnerToken {
+    /// The top bit marks an entry being reclaimed; tokens never use it.
+    pub(crate) const RECLAIMING: u64 = 1 << 63;
+
+    /// A token, if `raw` is non-zero with the top bit clear.
+    ///
+    /// ```
+    /// use horus_nostd::OwnerToken;
+    /// assert!(OwnerToken::new(7).is_some());
+    /// assert!(OwnerToken::new(0).is_none());
+    /// assert!(OwnerToken::new(1 << 63).is_none());
+    /// ```
+    pub const fn new(raw: u64) -> Option<Self> {
+        if raw == 0 || raw & Self::RECLAIMING != 0 {
+            None
+        } else {
+            Some(Self(raw))
+        }
+    }
+
+    /// The raw value.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// One field of a region's stored self-description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaField {
+    /// Flattened name (`pose.x`, `ranges`, `joints[1].position`).
+    pub name: ShortName,
+    /// Byte offset in the message.
+    pub offset: u32,
+    /// Bytes of the whole field.
+    pub size: u32,
+    /// Element kind; `None` if the region holds a code this build does not know.
+    pub kind: Option<FieldKind>,
+    /// Elements (1 for scalars).
+    pub count: u64,
+}
+
+/// A validated view of one topic region.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicRegion<'r> {
+    pub(crate) words: &'r [AtomicU64],
+    pub(crate) layout: TopicLayout,
+    type_info: TypeInfo,
+}
+
+impl<'r> TopicRegion<'r> {
+    /// Initialises `words` as a topic of `T` with `capacity` slots per lane and
+    /// room for `participants` handles. `created_ns` is recorded for tools.
+    ///
+    /// The memory must not be in use as a topic by anyone else: init zeroes it.
+    /// (That is a logic requirement, not a safety one: a concurrent user would
+    /// see garbled data, never undefined behaviour.)
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, msgs::Imu};
+    /// static MEM: RegionBuffer<8192> = RegionBuffer::new();
+    /// let r = TopicRegion::init::<Imu>(MEM.words(), 4, 2, 0).unwrap();
+    /// assert_eq!(r.type_info().name.as_str(), "Imu");
+    /// ```
+    pub fn init<T: Message>(
+        words: &'r [AtomicU64],
+        capacity: u32,
+        participants: u32,
+        created_ns: u64,
+    ) -> Result<Self, InitError> {
+        let layout = TopicLayout::of::<T>(capacity, participants)?;
+        Self::init_with(words, layout, TypeInfo::of::<T>(), T::FIELDS, created_ns)
+    }
+
+    /// Type-erased [`init`](Self::init): for bindings that know a type only by
+    /// its [`TypeInfo`] and fields.
+    pub fn init_with(
+        words: &'r [AtomicU64],
+        layout: TopicLayout,
+        type_info: TypeInfo,
+        fields: &[Field],
+        created_ns: u64,
+    ) -> Result<Self, InitError> {
+        if layout.type_size != type_info.size || layout.type_align != type_info.align {
+            return Err(InitError::Layout(LayoutError::BadMessage {
+                size: type_info.size,
+                align: type_info.align,
+            }));
+        }
+        if words.len() < layout.region_words {
+            return Err(InitError::RegionTooSmall {
+                needed: layout.region_bytes(),
+                given: words.len() * 8,
+            });
+        }
+        let words = &words[..layout.region_words];
+        // Hide any previous contents first: attachers check MAGIC before anything.
+        words[hdr::MAGIC].store(0, Ordering::Relaxed);
+        for w in &words[1..] {
+            w.store(0, Ordering::Relaxed);
+        }
+        let set = |i: usize, v: u64| words[i].store(v, Ordering::Relaxed);
+        set(hdr::VERSION, LAYOUT_VERSION);
+        set(hdr::REGION_WORDS, layout.region_words as u64);
+        set(hdr::TYPE_ID, type_info.id);
+        set(hdr::TYPE_SIZE, layout.type_size.into());
+        set(hdr::TYPE_ALIGN, layout.type_align.into());
+        set(hdr::CAPACITY, layout.capacity.into());
+        set(hdr::SLOT_WORDS, layout.slot_words.into());
+        set(hdr::PARTICIPANTS, layout.participants.into());
+        set(hdr::SCHEMA_FIELDS, layout.schema_fields.into());
+        set(hdr::PARTICIPANTS_AT, layout.participants_at as u64);
+        set(hdr::SCHEMA_AT, layout.schema_at as u64);
+        set(hdr::LANES_AT, layout.lanes_at as u64);
+        set(hdr::CREATED_NS, created_ns);
+        store_name(
+            &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
+            type_info.name.padded(),
+        );
+        let region = Self {
+            words,
+            layout,
+            type_info,
+        };
+        if layout.schema_fields > 0 {
+            let mut next = 0;
+            region.write_schema(fields, 0, &NameBuf::EMPTY, &mut next);
+        }
+        // SYNC(header-magic): every header, schema and zero store above is
+        // visible to whoever loads MAGIC with Acquire in `attach_with`.
+        words[hdr::MAGIC].store(MAGIC, Ordering::Release);
+        Ok(region)
+    }
+
+    /// Attaches to an initialised region of `T`, validating all of it.
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, AttachError, msgs::{Imu, CmdVel}};
+    /// static MEM: RegionBuffer<8192> = RegionBuffer::new();
+    /// assert!(matches!(TopicRegion::attach::<Imu>(MEM.words()), Err(AttachError::BadMagic { .. })));
+    /// TopicRegion::init::<Imu>(MEM.words(), 4, 2, 0).unwrap();
+    /// assert!(TopicRegion::attach::<Imu>(MEM.words()).is_ok());
+    /// assert!(matches!(
+    ///     TopicRegion::attach::<CmdVel>(MEM.words()),
+    ///     Err(AttachError::TypeMismatch { .. })
+    /// ));
+    /// ```
+    pub fn attach<T: Message>(words: &'r [AtomicU64]) -> Result<Self, AttachError> {
+        Self::attach_with(words, Some(&TypeInfo::of::<T>()))
+    }
+
+    /// Attaches to a region, checking the type only if `expected` is given
+    /// (tools that decode any topic pass `None`).
+    pub fn attach_with(
+        words: &'r [AtomicU64],
+        expected: Option<&TypeInfo>,
+    ) -> Result<Self, AttachError> {
+        if words.len() < hdr::WORDS {
+            return Err(AttachError::Truncated {
+                needed: hdr::WORDS * 8,
+                found: words.len() * 8,
+            });
+        }
+        // SYNC(header-magic): pairs with the Release store at the end of `init_with`.
+        let magic = words[hdr::MAGIC].load(Ordering::Acquire);
+        if magic != MAGIC {
+            return Err(AttachError::BadMagic { found: magic });
+        }
+        let get = |i: usize| words[i].load(Ordering::Relaxed);
+        let version = get(hdr::VERSION);
+        if version != LAYOUT_VERSION {
+            return Err(AttachError::VersionMismatch {
+                found: version,
+                expected: LAYOUT_VERSION,
+            });
+        }
+        let small = |i: usize, field: &'static str| {
+            u32::try_from(get(i)).map_err(|_| AttachError::BadGeometry { field })
+        };
+        let type_size = small(hdr::TYPE_SIZE, "type_size")?;
+        let type_align = small(hdr::TYPE_ALIGN, "type_align")?;
+        let capacity = small(hdr::CAPACITY, "capacity")?;
+        let participants = small(hdr::PARTICIPANTS, "participants")?;
+        let schema_fields = small(hdr::SCHEMA_FIELDS, "schema_fields")?;
+        let layout = TopicLayout::new(type_size, type_align, capacity, participants, schema_fields)
+            .map_err(|e| AttachError::BadGeometry {
+                field: match e {
+                    LayoutError::BadCapacity { .. } => "capacity",
+                    LayoutError::BadParticipants { .. } => "participants",
+                    LayoutError::BadMessage { .. } => "type_size",
+                },
+            })?;
+        let checks: [(usize, u64, &'static str); 6] = [
+            (
+                hdr::SCHEMA_FIELDS,
+                layout.schema_fields.into(),
+                "schema_fields",
+            ),
+            (hdr::SLOT_WORDS, layout.slot_words.into(), "slot_words"),
+            (
+                hdr::PARTICIPANTS_AT,
+                layout.participants_at as u64,
+                "participants_at",
+            ),
+            (hdr::SCHEMA_AT, layout.schema_at as u64, "schema_at"),
+            (hdr::LANES_AT, layout.lanes_at as u64, "lanes_at"),
+            (
+                hdr::REGION_WORDS,
+                layout.region_words as u64,
+                "region_words",
+            ),
+        ];
+        for (i, want, field) in checks {
+            if get(i) != want {
+                return Err(AttachError::BadGeometry { field });
+            }
+        }
+        if words.len() < layout.region_words {
+            return Err(AttachError::Truncated {
+                needed: layout.region_bytes(),
+                found: words.len() * 8,
+            });
+        }
+        let mut name = [0u8; TYPE_NAME_MAX];
+        load_name(
+            &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
+            &mut name,
+        );
+        let found = TypeInfo {
+            id: get(hdr::TYPE_ID),
+            size: type_size,
+            align: type_align,
+            name: ShortName::from_bytes(&name),
+        };
+        if let Some(expected) = expected {
+            if expected.id != found.id
+                || expected.size != found.size
+                || expected.align != found.align
+            {
+                return Err(AttachError::TypeMismatch {
+                    expected: expected.name,
+                    found: found.name,
+                    same_name: expected.name == found.name,
+                });
+            }
+        }
+        Ok(Self {
+            words: &words[..layout.region_words],
+            layout,
+            type_info: found,
+        })
+    }
+
+    /// The validated geometry.
+    pub fn layout(&self) -> &TopicLayout {
+        &self.layout
+    }
+
+    /// The message type the region carries.
+    pub fn type_info(&self) -> TypeInfo {
+        self.type_info
+    }
+
+    /// The creator's creation timestamp (0 if it had no clock).
+    pub fn created_ns(&self) -> u64 {
+        self.words[hdr::CREATED_NS].load(Ordering::Relaxed)
+    }
+
+    /// The stored self-description, flattened; empty if the type had more than
+    /// [`MAX_SCHEMA_FIELDS`](crate::layout::MAX_SCHEMA_FIELDS) leaf fields.
+    pub fn schema(&self) -> impl Iterator<Item = SchemaField> + '_ {
+        (0..self.layout.schema_fields as usize).map(move |i| {
+            let at = self.layout.schema_entry_at(i);
+            let mut name = [0u8; TYPE_NAME_MAX];
+            load_name(
+                &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
+                &mut name,
+            );
+            let off_size = self.words[at + schema::OFFSET_SIZE].load(Ordering::Relaxed);
+            let kind_count = self.words[at + schema::KIND_COUNT].load(Ordering::Relaxed);
+            SchemaField {
+                name: ShortName::from_bytes(&name),
+                offset: off_size as u32,
+                size: (off_size >> 32) as u32,
+                kind: FieldKind::from_code(kind_count as u8),
+                count: kind_count >> 8,
+            }
+        })
+    }
+
+    /// The shared word `i` (bounds-checked; indices come from the validated layout).
+    #[inline]
+    pub(crate) fn word(&self, i: usize) -> &'r AtomicU64 {
+        &self.words[i]
+    }
+
+    fn write_schema(&self, fields: &[Field], base: usize, prefix: &NameBuf, next: &mut usize) {
+        for f in fields {
+            let mut name = prefix.clone();
+            name.push_field(f.name);
+            if f.kind == FieldKind::Struct {
+                let elem = f.size.checked_div(f.count).unwrap_or(0);
+                for i in 0..f.count {
+                    let mut indexed = name.clone();
+                    if f.count > 1 {
+                        indexed.push_index(i);
+                    }
+                    self.write_schema(f.nested, base + f.offset + i * elem, &indexed, next);
+                }
+                continue;
+            }
+            if *next >= self.layout.schema_fields as usize {
+                return;
+            }
+            let at = self.layout.schema_entry_at(*next);
+            store_name(
+                &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
+                &name.bytes,
+            );
+            let off_size = (base + f.offset) as u64 | (f.size as u64) << 32;
+            self.words[at + schema::OFFSET_SIZE].store(off_size, Ordering::Relaxed);
+            let kind_count = f.kind as u64 | (f.count as u64) << 8;
+            self.words[at + schema::KIND_COUNT].store(kind_count, Ordering::Relaxed);
+            *next += 1;
+        }
+    }
+}
+
+/// A flattened field name under construction (cut at [`TYPE_NAME_MAX`] bytes).
+#[derive(Clone)]
+struct NameBuf {
+    bytes: [u8; TYPE_NAME_MAX],
+    len: usize,
+}
+
+impl NameBuf {
+    const EMPTY: Self = Self {
+        bytes: [0; TYPE_NAME_MAX],
+        len: 0,
+    };
+
+    fn push(&mut self, s: &[u8]) {
+        for &b in s {
+            if self.len == TYPE_NAME_MAX {
+                return;
+            }
+            self.bytes[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn push_field(&mut self, name: &str) {
+        if self.len > 0 {
+            self.push(b".");
+        }
+        self.push(name.as_bytes());
+    }
+
+    fn push_index(&mut self, mut i: usize) {
+        let mut digits = [0u8; 20];
+        let mut n = digits.len();
+        loop {
+            n -= 1;
+            digits[n] = b'0' + (i % 10) as u8;
+            i /= 10;
+            if i == 0 {
+                break;
+            }
+        }
+        self.push(b"[");
+        self.push(&digits[n..]);
+        self.push(b"]");
+    }
+}
+
+fn store_name(words: &[AtomicU64], bytes: &[u8; TYPE_NAME_MAX]) {
+    for (w, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+    }
+}
+
+fn load_name(words: &[AtomicU64], out: &mut [u8; TYPE_NAME_MAX]) {
+    for (w, chunk) in words.iter().zip(out.chunks_exact_mut(8)) {
+        chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+    }
+}

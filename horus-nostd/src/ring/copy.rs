@@ -1,0 +1,73 @@
+//! Copying a payload through atomic words.
+//!
+//! A reader may copy a slot while its publisher overwrites it; the seqlock
+//! check in [`super::lane`] then throws the copy away. For that race not to be
+//! undefined behaviour in Rust's memory model, both sides copy with relaxed
+//! atomic word accesses, never `ptr::read`/`memcpy` over racing memory. Bytes
+//! are kept in native order so the words hold exactly the message's bytes.
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.
+/// Stops at whichever of the two ends first.
+#[inline]
+pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
+    let mut chunks = src.chunks_exact(8);
+    let mut words = dst.iter();
+    // Chunks first: `zip` must not pull a word once the chunks have run out.
+    for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+    }
+    let tail = chunks.remainder();
+    if let (false, Some(word)) = (tail.is_empty(), words.next()) {
+        let mut b = [0u8; 8];
+        b[..tail.len()].copy_from_slice(tail);
+        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+    }
+}
+
+/// Loads `src` into `dst`, eight bytes a word. Stops at whichever end first.
+#[inline]
+pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
+    let mut words = src.iter();
+    let mut chunks = dst.chunks_exact_mut(8);
+    // Chunks first: `zip` must not pull a word once the chunks have run out.
+    for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
+        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes());
+    }
+    let tail = chunks.into_remainder();
+    if let (false, Some(word)) = (tail.is_empty(), words.next()) {
+        let n = tail.len();
+        tail.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes()[..n]);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_length() {
+        let words: [AtomicU64; 4] = Default::default();
+        for len in 0..=32 {
+            let src: [u8; 32] = core::array::from_fn(|i| i as u8 ^ 0xa5);
+            store_payload(&words, &src[..len]);
+            let mut dst = [0u8; 32];
+            load_payload(&words, &mut dst[..len]);
+            assert_eq!(&dst[..len], &src[..len]);
+            assert!(dst[len..].iter().all(|&b| b == 0));
+        }
+    }
+
+    #[test]
+    fn never_writes_past_either_end() {
+        let words: [AtomicU64; 1] = Default::default();
+        store_payload(&words, &[7u8; 20]);
+        let mut dst = [0u8; 20];
+        load_payload(&words, &mut dst);
+        assert_eq!(&dst[..8], &[7u8; 8]);
+        assert_eq!(&dst[8..], &[0u8; 12]);
+    }
+}

@@ -1,0 +1,148 @@
+//! One lane: a single-writer ring of seqlock slots, and the reader's cursor walk.
+//!
+//! **Writer** (the lane's owner, nobody else): message `seq` goes to slot
+//! `seq & (capacity - 1)`:
+//! 1. stamp := `WRITING(seq)` (Relaxed), then a Release fence;
+//! 2. payload words (Relaxed);
+//! 3. stamp := `DONE(seq)` (Release).
+//!
+//! It never waits and never fails: slot `seq - capacity` is simply overwritten.
+//!
+//! **Reader** at cursor `c` (the next sequence it wants from this lane) loads
+//! the stamp `s1` of slot `c & (capacity - 1)` with Acquire:
+//! - `seq(s1) < c`: nothing new in this lane;
+//! - `WRITING(c)`: being written (or its writer died and nobody reclaimed it
+//!   yet): nothing new; the other lanes are still read;
+//! - `ABANDONED(c)`: count one drop, move on;
+//! - `DONE(c)`: copy the payload (Relaxed), Acquire fence, reload the stamp
+//!   `s2`; if `s2 == s1` the copy is whole: deliver. Otherwise the writer lapped
+//!   the reader during the copy: treat as below with `seq(s2)`;
+//! - `seq(s1) > c`: lapped; messages up to `seq(s1) - capacity` are gone.
+//!   Count them as dropped and resume at `seq(s1) - capacity + 1`.
+//!
+//! This is the seqlock of Boehm, "Can seqlocks get along with programming
+//! language memory models?" (MSPC 2012), with atomic payload words so the racy
+//! copy is not undefined behaviour.
+
+use super::stamp::{self, ABANDONED, DONE, WRITING};
+use super::{Endpoint, copy};
+use crate::region::TopicRegion;
+use crate::sync::{Ordering, fence};
+
+/// What one look at one lane found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LaneRead {
+    /// A whole message was copied to the output.
+    Delivered,
+    /// Nothing to deliver from this lane now.
+    Nothing,
+}
+
+/// How often one `read_lane` call re-resolves a lap before yielding to the
+/// next lane: bounds the work of one receive against a writer that keeps
+/// lapping the reader.
+const MAX_LAPS_PER_READ: u32 = 4;
+
+impl TopicRegion<'_> {
+    /// Writes `bytes` as the next message of `ep`'s lane.
+    #[inline]
+    pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8]) {
+        let seq = ep.next_seq;
+        let at = self.layout.slot_at(ep.index as usize, seq);
+        let stamp = self.word(at);
+        stamp.store(stamp::encode(seq, WRITING), Ordering::Relaxed);
+        // SYNC(seqlock): the payload stores below cannot be seen by a reader
+        // whose stamp recheck (after its Acquire fence in `read_lane`) still
+        // finds the old stamp.
+        fence(Ordering::Release);
+        let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
+        copy::store_payload(payload, bytes);
+        // SYNC(slot-stamp): the payload above is visible to whoever loads
+        // DONE(seq) with Acquire in `read_lane`.
+        stamp.store(stamp::encode(seq, DONE), Ordering::Release);
+        ep.next_seq = seq + 1;
+    }
+
+    /// Tries to read the next message of `lane` for `ep` into `out`.
+    #[inline]
+    pub(crate) fn read_lane(&self, ep: &mut Endpoint, lane: usize, out: &mut [u8]) -> LaneRead {
+        let capacity = u64::from(self.layout.capacity);
+        for _ in 0..MAX_LAPS_PER_READ {
+            let cursor = ep.cursors[lane];
+            let at = self.layout.slot_at(lane, cursor);
+            let stamp_word = self.word(at);
+            // SYNC(slot-stamp): pairs with the DONE store in `write_slot`.
+            let s1 = stamp_word.load(Ordering::Acquire);
+            let seq = stamp::seq(s1);
+            let newest = if seq < cursor {
+                return LaneRead::Nothing;
+            } else if seq > cursor {
+                seq
+            } else {
+                match stamp::state(s1) {
+                    WRITING => return LaneRead::Nothing,
+                    ABANDONED => {
+                        ep.cursors[lane] = cursor + 1;
+                        ep.dropped += 1;
+                        continue;
+                    }
+                    DONE => {
+                        let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
+                        copy::load_payload(payload, out);
+                        // SYNC(seqlock): pairs with the Release fence in
+                        // `write_slot`: if any payload load saw a newer write,
+                        // the reload below sees its WRITING stamp or later.
+                        fence(Ordering::Acquire);
+                        let s2 = stamp_word.load(Ordering::Relaxed);
+                        if s2 == s1 {
+                            ep.cursors[lane] = cursor + 1;
+                            ep.delivered += 1;
+                            return LaneRead::Delivered;
+                        }
+                        stamp::seq(s2)
+                    }
+                    _ => return LaneRead::Nothing, // unknown state: corrupt, skip
+                }
+            };
+            // Lapped: slot `cursor` now holds `newest` (> cursor, same slot).
+            // Everything up to `newest - capacity` has been overwritten.
+            let resume = newest.saturating_sub(capacity) + 1;
+            if resume <= cursor {
+                // Only a corrupt stamp (newest not cursor + k * capacity) gets here.
+                return LaneRead::Nothing;
+            }
+            ep.dropped += resume - cursor;
+            ep.cursors[lane] = resume;
+        }
+        LaneRead::Nothing
+    }
+
+    /// The highest sequence stamped in `lane` and whether it is still being
+    /// written. `(0, false)` for a lane that never published.
+    pub(crate) fn lane_tail(&self, lane: usize) -> (u64, bool) {
+        let mut best = (0, false);
+        for slot in 0..u64::from(self.layout.capacity) {
+            let s = self
+                .word(self.layout.slot_at(lane, slot))
+                .load(Ordering::Acquire);
+            if stamp::seq(s) > best.0 {
+                best = (stamp::seq(s), stamp::state(s) == WRITING);
+            }
+        }
+        best
+    }
+
+    /// Marks every `WRITING` slot of `lane` as `ABANDONED`. Only for a lane
+    /// whose owner is known to be gone (the caller holds the entry).
+    pub(crate) fn abandon_in_progress(&self, lane: usize) {
+        for slot in 0..u64::from(self.layout.capacity) {
+            let w = self.word(self.layout.slot_at(lane, slot));
+            let s = w.load(Ordering::Relaxed);
+            if stamp::state(s) == WRITING {
+                let abandoned = stamp::encode(stamp::seq(s), ABANDONED);
+                // A failed exchange means the stamp moved on: nothing to fix.
+                let _ = w.compare_exchange(s, abandoned, Ordering::Relaxed, Ordering::Relaxed);
+            }
+        }
+    }
+}

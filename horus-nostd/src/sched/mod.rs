@@ -1,0 +1,1 @@
+//! The fixed-capacity scheduler core (being written; see the scheduler issue).

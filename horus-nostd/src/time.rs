@@ -1,0 +1,1 @@
+//! Time for the scheduler core (being written; see the scheduler issue).

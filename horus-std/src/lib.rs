@@ -1,0 +1,1 @@
+//! HORUS on Linux.
