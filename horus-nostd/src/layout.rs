@@ -85,6 +85,10 @@ pub mod part {
     pub const PID: usize = 2;
     /// Join time in nanoseconds of the joiner's clock.
     pub const JOINED_NS: usize = 3;
+    /// Next sequence the lane's owner will write: a hint that lets a lapped
+    /// reader jump straight to the oldest intact message. Written (Relaxed)
+    /// after every publish; readers load it only when lapped.
+    pub const LANE_HEAD: usize = 4;
     /// Words per entry.
     pub const WORDS: usize = 8;
     /// Role bit: has published.

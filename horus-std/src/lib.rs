@@ -1,1 +1,44 @@
-//! HORUS on Linux.
+//! HORUS on Linux: named, typed publish/subscribe topics over shared memory,
+//! and the node scheduler.
+//!
+//! ```no_run
+//! use horus::prelude::*;
+//!
+//! message! { WheelEncoder { left_ticks: i64, right_ticks: i64, timestamp_ns: u64 } }
+//!
+//! fn main() -> Result<()> {
+//!     let topic: Topic<WheelEncoder> = Topic::new("wheel.encoders")?;
+//!     topic.send(WheelEncoder { left_ticks: 1, right_ticks: 2, timestamp_ns: horus::now_ns() });
+//!     if let Some(m) = topic.recv() {
+//!         println!("{m:?}");
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - [`Topic`]: the same `Topic::new(name)` in one thread, across threads and
+//!   across processes; see its docs for the semantics and the files it uses.
+//! - [`Scheduler`] and [`Node`]: tick nodes in order at a rate.
+//! - [`shm`]: namespaces, liveness and cleanup of `/dev/shm/horus_<ns>/`.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod node;
+pub mod prelude;
+pub mod scheduler;
+pub mod shm;
+pub mod time;
+pub mod topic;
+
+pub use error::{Error, Result};
+pub use horus_nostd::{message, msgs};
+pub use node::Node;
+pub use scheduler::Scheduler;
+pub use time::now_ns;
+pub use topic::Topic;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use horus_nostd::__private::*;
+}

@@ -17,8 +17,11 @@
 //! - `DONE(c)`: copy the payload (Relaxed), Acquire fence, reload the stamp
 //!   `s2`; if `s2 == s1` the copy is whole: deliver. Otherwise the writer lapped
 //!   the reader during the copy: treat as below with `seq(s2)`;
-//! - `seq(s1) > c`: lapped; messages up to `seq(s1) - capacity` are gone.
-//!   Count them as dropped and resume at `seq(s1) - capacity + 1`.
+//! - `seq(s1) > c`: lapped. The writer has reached at least
+//!   `h = max(seq(s1), head)`, where `head` is the lane's `LANE_HEAD` hint
+//!   (the writer's next sequence), and slot `h - capacity` may be the one it
+//!   is overwriting now: count `c .. h - capacity` as dropped and resume at
+//!   `h - capacity + 1`, the oldest message that can still be intact.
 //!
 //! This is the seqlock of Boehm, "Can seqlocks get along with programming
 //! language memory models?" (MSPC 2012), with atomic payload words so the racy
@@ -26,6 +29,7 @@
 
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
+use crate::layout::part;
 use crate::region::TopicRegion;
 use crate::sync::{Ordering, fence};
 
@@ -61,6 +65,9 @@ impl TopicRegion<'_> {
         // DONE(seq) with Acquire in `read_lane`.
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
+        // A hint only (see `read_lane`): no data is published through it.
+        let entry = self.layout.participant_at(ep.index as usize);
+        self.word(entry + part::LANE_HEAD).store(seq + 1, Ordering::Relaxed);
     }
 
     /// Tries to read the next message of `lane` for `ep` into `out`.
@@ -105,8 +112,12 @@ impl TopicRegion<'_> {
                 }
             };
             // Lapped: slot `cursor` now holds `newest` (> cursor, same slot).
-            // Everything up to `newest - capacity` has been overwritten.
-            let resume = newest.saturating_sub(capacity) + 1;
+            // The writer is at `newest` or beyond (the head hint says where);
+            // everything up to `reached - capacity` is or may be overwritten.
+            let head = self
+                .word(self.layout.participant_at(lane) + part::LANE_HEAD)
+                .load(Ordering::Relaxed);
+            let resume = newest.max(head).saturating_sub(capacity) + 1;
             if resume <= cursor {
                 // Only a corrupt stamp (newest not cursor + k * capacity) gets here.
                 return LaneRead::Nothing;

@@ -1,0 +1,245 @@
+//! Errors of the std layer. Each names the thing (topic, path, namespace) and
+//! the fix; the seed's "Common Errors" table is the checklist.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// `Result` with [`Error`], as user programs write it (`fn main() -> Result<()>`).
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Any error of this crate.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening or using a topic failed.
+    Topic(TopicError),
+    /// Building or running a scheduler failed.
+    Scheduler(crate::scheduler::SchedulerError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Topic(e) => e.fmt(f),
+            Self::Scheduler(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Topic(e) => Some(e),
+            Self::Scheduler(e) => Some(e),
+        }
+    }
+}
+
+impl From<TopicError> for Error {
+    fn from(e: TopicError) -> Self {
+        Self::Topic(e)
+    }
+}
+
+impl From<crate::scheduler::SchedulerError> for Error {
+    fn from(e: crate::scheduler::SchedulerError) -> Self {
+        Self::Scheduler(e)
+    }
+}
+
+/// Why a topic (or a namespace) could not be opened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TopicError {
+    /// The topic name is not allowed.
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The namespace name (from `HORUS_NAMESPACE` or the builder) is not allowed.
+    InvalidNamespace {
+        /// The namespace given.
+        namespace: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The topic exists with another message type, held by a live process.
+    TypeMismatch {
+        /// Topic name.
+        topic: String,
+        /// This program's type.
+        expected: String,
+        /// The type the topic carries.
+        found: String,
+        /// The region file.
+        path: PathBuf,
+    },
+    /// The file at the topic's path is not a valid topic region (random bytes,
+    /// empty, truncated, corrupt header).
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What validation found.
+        source: horus_nostd::AttachError,
+    },
+    /// The region was made by a HORUS with another layout version.
+    VersionMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: u64,
+        /// This build's version.
+        expected: u64,
+    },
+    /// The namespace or region belongs to another user, or its mode denies us.
+    PermissionDenied {
+        /// The directory or file.
+        path: PathBuf,
+        /// Its owner's uid, if it could be read.
+        owner: Option<u32>,
+        /// Our effective uid.
+        uid: u32,
+    },
+    /// `/dev/shm` (or the configured directory) is full.
+    NoSpace {
+        /// The file being created.
+        path: PathBuf,
+        /// Bytes it needed.
+        bytes: usize,
+    },
+    /// A symbolic link (or another non-regular file) stands at a path HORUS owns.
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// All participant slots of the topic are held by live handles.
+    Full {
+        /// Topic name.
+        topic: String,
+        /// Its participant limit.
+        max: u32,
+    },
+    /// The builder asked for a geometry that differs from the existing topic's.
+    GeometryMismatch {
+        /// Topic name.
+        topic: String,
+        /// What differs.
+        what: &'static str,
+        /// Value asked for.
+        requested: u32,
+        /// Value of the existing topic.
+        existing: u32,
+    },
+    /// The builder asked for an impossible geometry.
+    Layout(horus_nostd::LayoutError),
+    /// Another system call failed.
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidName { name, reason } => write!(
+                f,
+                "invalid topic name {name:?}: {reason}; use 1 to 200 characters from \
+                 A-Z a-z 0-9 . _ - (e.g. \"wheel.encoders\")"
+            ),
+            Self::InvalidNamespace { namespace, reason } => write!(
+                f,
+                "invalid namespace {namespace:?} (HORUS_NAMESPACE): {reason}; use 1 to 64 \
+                 characters from A-Z a-z 0-9 _ -"
+            ),
+            Self::TypeMismatch {
+                topic,
+                expected,
+                found,
+                path,
+            } => write!(
+                f,
+                "type mismatch on topic {topic:?}: this program uses `{expected}` but a running \
+                 process uses `{found}` ({}); both processes must use the same message type",
+                path.display()
+            ),
+            Self::Corrupt { path, source } => write!(
+                f,
+                "{} is not a valid HORUS topic: {source}; remove it with `horus clean --shm` \
+                 (or rm) once no program uses it",
+                path.display()
+            ),
+            Self::VersionMismatch {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{} has layout version {found}, this program reads version {expected}: stop the \
+                 programs built with the other HORUS version, then run `horus clean --shm`",
+                path.display()
+            ),
+            Self::PermissionDenied { path, owner, uid } => {
+                write!(f, "permission denied on {}", path.display())?;
+                match owner {
+                    Some(o) if o != uid => write!(
+                        f,
+                        ": it belongs to uid {o} and we are uid {uid}; run both programs as the \
+                         same user, or use another namespace (HORUS_NAMESPACE)"
+                    ),
+                    _ => write!(f, "; check the permissions of /dev/shm and of that path"),
+                }
+            }
+            Self::NoSpace { path, bytes } => write!(
+                f,
+                "no space left in shared memory for {} ({bytes} bytes): remove stale topics with \
+                 `horus clean --shm`, lower the topic capacity, or enlarge /dev/shm",
+                path.display()
+            ),
+            Self::NotARegularFile { path } => write!(
+                f,
+                "{} is a symbolic link or not a regular file; HORUS does not follow links in its \
+                 shared-memory directory: remove it",
+                path.display()
+            ),
+            Self::Full { topic, max } => write!(
+                f,
+                "topic {topic:?} is full: all {max} participant slots are held by live handles; \
+                 drop unused handles, or create the topic with \
+                 Topic::builder(name).max_participants(n)"
+            ),
+            Self::GeometryMismatch {
+                topic,
+                what,
+                requested,
+                existing,
+            } => write!(
+                f,
+                "topic {topic:?} already exists with {what} {existing}, not {requested}; use the \
+                 same value in every process, or leave it unset to accept the existing one"
+            ),
+            Self::Layout(e) => e.fmt(f),
+            Self::Io { path, op, source } => {
+                write!(f, "{op} {} failed: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for TopicError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Corrupt { source, .. } => Some(source),
+            Self::Io { source, .. } => Some(source),
+            Self::Layout(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! A namespace: one directory `<base>/horus_<name>/` holding its topics.
+//!
+//! The base is `/dev/shm`, or `HORUS_SHM_DIR` if set (for systems that mount
+//! their tmpfs elsewhere). The name comes from `HORUS_NAMESPACE`, default
+//! `default`. The directory is created mode 0700 and must belong to us: a
+//! directory planted by another user is refused ([`TopicError::PermissionDenied`]),
+//! and so is a symbolic link. Everything inside is opened relative to the
+//! directory's descriptor with `O_NOFOLLOW`, so nothing can be redirected
+//! after the check.
+//!
+//! ```text
+//! horus_<ns>/
+//!   <topic>.topic            a topic region (0600)
+//!   .init.<topic>.<pid>.<n>  a region being initialised (renamed into place when done)
+//!   proc/<pid>-<nonce>.lock  one per live process, flock'ed exclusively for its life
+//! ```
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use super::names::check_namespace;
+use crate::error::TopicError;
+
+/// Environment variable naming the namespace.
+pub const NAMESPACE_ENV: &str = "HORUS_NAMESPACE";
+/// Environment variable overriding the base directory (default `/dev/shm`).
+pub const SHM_DIR_ENV: &str = "HORUS_SHM_DIR";
+/// Namespace used when `HORUS_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// Prefix of namespace directories.
+pub const DIR_PREFIX: &str = "horus_";
+/// File name suffix of topic regions.
+pub const TOPIC_SUFFIX: &str = ".topic";
+/// Prefix of regions being initialised.
+pub const INIT_PREFIX: &str = ".init.";
+/// Subdirectory of process liveness files.
+pub const PROC_DIR: &str = "proc";
+
+/// An opened namespace directory.
+#[derive(Debug)]
+pub struct Namespace {
+    name: String,
+    path: PathBuf,
+    dir: OwnedFd,
+    proc_dir: OwnedFd,
+}
+
+impl Namespace {
+    /// The namespace of this process: `HORUS_NAMESPACE`, or `default`.
+    pub fn current_name() -> String {
+        std::env::var(NAMESPACE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+    }
+
+    /// The directory holding all namespaces: `HORUS_SHM_DIR`, or `/dev/shm`.
+    pub fn base_dir() -> PathBuf {
+        std::env::var_os(SHM_DIR_ENV)
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| PathBuf::from("/dev/shm"), PathBuf::from)
+    }
+
+    /// The directory of namespace `name` (whether or not it exists).
+    pub fn path_of(name: &str) -> PathBuf {
+        Self::base_dir().join(format!("{DIR_PREFIX}{name}"))
+    }
+
+    /// Opens namespace `name`, creating its directory if needed.
+    pub fn open(name: &str) -> Result<Self, TopicError> {
+        Self::open_inner(name, true)?.ok_or_else(|| unreachable_missing(name))
+    }
+
+    /// Opens namespace `name` if its directory exists (tools use this: looking
+    /// must not create anything).
+    pub fn open_existing(name: &str) -> Result<Option<Self>, TopicError> {
+        Self::open_inner(name, false)
+    }
+
+    fn open_inner(name: &str, create: bool) -> Result<Option<Self>, TopicError> {
+        check_namespace(name).map_err(|reason| TopicError::InvalidNamespace {
+            namespace: name.to_owned(),
+            reason,
+        })?;
+        let path = Self::path_of(name);
+        if create {
+            mkdir_private(rustix::fs::CWD, &path)?;
+        }
+        let dir = match open_private_dir(rustix::fs::CWD, &path) {
+            Err(TopicError::Io { source, .. })
+                if !create && source.kind() == io::ErrorKind::NotFound =>
+            {
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let proc_path = path.join(PROC_DIR);
+        mkdir_private(&dir, Path::new(PROC_DIR)).map_err(|e| with_path(e, &proc_path))?;
+        let proc_dir =
+            open_private_dir(&dir, Path::new(PROC_DIR)).map_err(|e| with_path(e, &proc_path))?;
+        Ok(Some(Self {
+            name: name.to_owned(),
+            path,
+            dir,
+            proc_dir,
+        }))
+    }
+
+    /// Does the path still name the directory this value opened (and its
+    /// `proc/`)? False once the namespace was removed, e.g. by `horus clean`.
+    pub fn is_current(&self) -> bool {
+        let same = |fd: BorrowedFd<'_>, path: &Path| {
+            match (rustix::fs::fstat(fd), rustix::fs::lstat(path)) {
+                (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+                _ => false,
+            }
+        };
+        same(self.dir.as_fd(), &self.path) && same(self.proc_dir.as_fd(), &self.path.join(PROC_DIR))
+    }
+
+    /// Removes the namespace directory if nothing live is in it: cleans it,
+    /// then removes `proc/` and the directory if they are empty. True if removed.
+    pub fn remove_if_unused(&self) -> Result<bool, TopicError> {
+        super::cleanup::clean_namespace(self, true)?;
+        if !self.entries()?.iter().all(|e| e == PROC_DIR) || !self.proc_entries()?.is_empty() {
+            return Ok(false);
+        }
+        let rm = |at: BorrowedFd<'_>, name: &str| {
+            rustix::fs::unlinkat(at, name, rustix::fs::AtFlags::REMOVEDIR).is_ok()
+        };
+        if !rm(self.dir.as_fd(), PROC_DIR) {
+            return Ok(false);
+        }
+        let base = std::fs::File::open(Self::base_dir()).map_err(|source| TopicError::Io {
+            path: Self::base_dir(),
+            op: "open",
+            source,
+        })?;
+        Ok(rm(base.as_fd(), &format!("{DIR_PREFIX}{}", self.name)))
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of topic `topic`'s region file.
+    pub fn topic_path(&self, topic: &str) -> PathBuf {
+        self.path.join(format!("{topic}{TOPIC_SUFFIX}"))
+    }
+
+    /// The directory descriptor (for `*at` calls).
+    pub(crate) fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// The `proc/` directory descriptor.
+    pub(crate) fn proc_dir(&self) -> BorrowedFd<'_> {
+        self.proc_dir.as_fd()
+    }
+
+    /// Names of the topics present (region files), sorted.
+    pub fn topic_names(&self) -> Result<Vec<String>, TopicError> {
+        let mut names: Vec<String> = self
+            .entries()?
+            .into_iter()
+            .filter_map(|f| f.strip_suffix(TOPIC_SUFFIX).map(str::to_owned))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// File names in the namespace directory (not in `proc/`).
+    pub(crate) fn entries(&self) -> Result<Vec<String>, TopicError> {
+        list_dir(&self.path)
+    }
+
+    /// File names in `proc/`.
+    pub(crate) fn proc_entries(&self) -> Result<Vec<String>, TopicError> {
+        list_dir(&self.path.join(PROC_DIR))
+    }
+
+    /// Names of all namespaces present under the base directory, sorted.
+    pub fn list_all() -> Result<Vec<String>, TopicError> {
+        let base = Self::base_dir();
+        let mut names: Vec<String> = list_dir(&base)?
+            .into_iter()
+            .filter_map(|f| f.strip_prefix(DIR_PREFIX).map(str::to_owned))
+            .filter(|n| check_namespace(n).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+fn unreachable_missing(name: &str) -> TopicError {
+    TopicError::Io {
+        path: Namespace::path_of(name),
+        op: "create namespace",
+        source: io::ErrorKind::NotFound.into(),
+    }
+}
+
+fn list_dir(path: &Path) -> Result<Vec<String>, TopicError> {
+    let rd = std::fs::read_dir(path).map_err(|source| TopicError::Io {
+        path: path.to_owned(),
+        op: "list",
+        source,
+    })?;
+    Ok(rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect())
+}
+
+fn with_path(e: TopicError, path: &Path) -> TopicError {
+    match e {
+        TopicError::Io { op, source, .. } => TopicError::Io {
+            path: path.to_owned(),
+            op,
+            source,
+        },
+        other => other,
+    }
+}
+
+/// `mkdir -m 0700`, accepting an existing one (checked when opened).
+fn mkdir_private<Fd: AsFd>(at: Fd, path: &Path) -> Result<(), TopicError> {
+    match rustix::fs::mkdirat(at, path, Mode::RWXU) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(e) => Err(errno_error(e, path, "create directory")),
+    }
+}
+
+/// Opens a directory without following links and checks it is ours.
+fn open_private_dir<Fd: AsFd>(at: Fd, path: &Path) -> Result<OwnedFd, TopicError> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| match e {
+        rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => TopicError::NotARegularFile {
+            path: path.to_owned(),
+        },
+        e => errno_error(e, path, "open directory"),
+    })?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, path, "stat"))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        return Err(TopicError::NotARegularFile {
+            path: path.to_owned(),
+        });
+    }
+    check_owner(st.st_uid, path)?;
+    Ok(fd)
+}
+
+/// Refuses files and directories of other users.
+pub(crate) fn check_owner(owner: u32, path: &Path) -> Result<(), TopicError> {
+    let uid = rustix::process::geteuid().as_raw();
+    if owner == uid {
+        Ok(())
+    } else {
+        Err(TopicError::PermissionDenied {
+            path: path.to_owned(),
+            owner: Some(owner),
+            uid,
+        })
+    }
+}
+
+/// Maps an errno to the variant that names the fix.
+pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -> TopicError {
+    match e {
+        rustix::io::Errno::ACCESS | rustix::io::Errno::PERM => TopicError::PermissionDenied {
+            path: path.to_owned(),
+            owner: rustix::fs::stat(path).ok().map(|s| s.st_uid),
+            uid: rustix::process::geteuid().as_raw(),
+        },
+        rustix::io::Errno::LOOP => TopicError::NotARegularFile {
+            path: path.to_owned(),
+        },
+        rustix::io::Errno::NOSPC => TopicError::NoSpace {
+            path: path.to_owned(),
+            bytes: 0,
+        },
+        e => TopicError::Io {
+            path: path.to_owned(),
+            op,
+            source: e.into(),
+        },
+    }
+}

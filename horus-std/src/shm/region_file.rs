@@ -1,0 +1,283 @@
+//! One topic region as a file in the namespace, mapped into this process.
+//!
+//! **Creating** never shows a half-made region: the creator writes the region
+//! under a temporary name (`.init.<topic>.<pid>.<n>`, exclusively locked),
+//! reserves its memory with `fallocate` (so a full `/dev/shm` is an `ENOSPC`
+//! error now, not a `SIGBUS` later), initialises it, and `link`s it to
+//! `<topic>.topic`. `link` fails if the name exists, so of two racing
+//! creators exactly one wins; the other opens the winner's region.
+//!
+//! **Using**: every process that maps a region holds a shared `flock` on it.
+//! A region nobody holds a lock on is stale (all its users died or left): a
+//! non-blocking exclusive lock succeeds only then. Opening a stale region
+//! whose type or geometry does not fit replaces it; a live one gives a typed
+//! error. A file that is not a HORUS region (random bytes, empty, other
+//! version) is never removed implicitly: it is an error naming the file and
+//! `horus clean --shm`.
+//!
+//! After taking its shared lock an opener checks that the path still names
+//! the file it opened (a cleaner may have removed it in between) and starts
+//! over if not.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+
+use horus_nostd::{AttachError, Message, TopicLayout, TopicRegion};
+use memmap2::{MmapOptions, MmapRaw};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+
+use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
+use crate::error::TopicError;
+
+/// Geometry a topic is created with (and, where `explicit`, must have).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geometry {
+    pub capacity: u32,
+    pub participants: u32,
+    pub capacity_explicit: bool,
+    pub participants_explicit: bool,
+}
+
+/// A mapped region file. The mapping lives as long as this value; views of
+/// it must not outlive it (see [`MappedRegion::region`]).
+#[derive(Debug)]
+pub struct MappedRegion {
+    map: MmapRaw,
+    /// Holds our shared `flock` (released when closed).
+    _file: File,
+    path: std::path::PathBuf,
+}
+
+impl MappedRegion {
+    /// The region's words, validated as a topic of `T`... see `attach`.
+    fn words(&self) -> &[horus_nostd::sync::AtomicU64] {
+        // SAFETY: `map` is a shared, read-write mapping of `map.len()` bytes that
+        // lives as long as `self` (the returned slice borrows `self`); mmap
+        // returns page-aligned memory (checked again by `words_from_raw`).
+        // Every process maps it only through this crate, which accesses it
+        // solely with aligned 64-bit atomics, and no `&mut` to it exists.
+        unsafe { horus_nostd::region::words_from_raw(self.map.as_mut_ptr(), self.map.len()) }
+            .unwrap_or(&[])
+    }
+
+    /// Attaches to the region as a topic (of `expected`, if given).
+    pub fn attach(
+        &self,
+        expected: Option<&horus_nostd::message::TypeInfo>,
+    ) -> Result<TopicRegion<'_>, AttachError> {
+        TopicRegion::attach_with(self.words(), expected)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Opens the region file of `topic` for `T`, creating it if absent and
+/// replacing it if stale and unfit.
+pub(crate) fn open_or_create<T: Message>(
+    ns: &Namespace,
+    topic: &str,
+    geometry: Geometry,
+) -> Result<MappedRegion, TopicError> {
+    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let path = ns.topic_path(topic);
+    let expected = horus_nostd::message::TypeInfo::of::<T>();
+    // Each pass either returns or observed a change made by another process
+    // (a racing creator, a cleaner); a handful of passes always suffices.
+    for _ in 0..16 {
+        let fd = match rustix::fs::openat(
+            ns.dir(),
+            file_name.as_str(),
+            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => match create::<T>(ns, topic, &file_name, geometry)? {
+                Some(mapped) => return Ok(mapped),
+                None => continue, // lost the race to another creator
+            },
+            Err(e) => return Err(errno_error(e, &path, "open")),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &path, "stat"))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(TopicError::NotARegularFile { path });
+        }
+        check_owner(st.st_uid, &path)?;
+        rustix::fs::flock(&fd, FlockOperation::LockShared)
+            .map_err(|e| errno_error(e, &path, "lock"))?;
+        if !still_named(ns, &file_name, &st) {
+            continue; // removed or replaced while we waited for the lock
+        }
+        let len = usize::try_from(st.st_size).unwrap_or(0);
+        if len == 0 {
+            return Err(TopicError::Corrupt {
+                path,
+                source: AttachError::Truncated {
+                    needed: horus_nostd::layout::hdr::WORDS * 8,
+                    found: 0,
+                },
+            });
+        }
+        let mapped = map(fd, len, &path)?;
+        let problem = match mapped.attach(Some(&expected)) {
+            Ok(region) => match geometry_mismatch(&region, topic, geometry) {
+                None => return Ok(mapped),
+                Some(e) => e,
+            },
+            Err(AttachError::TypeMismatch { found, .. }) => TopicError::TypeMismatch {
+                topic: topic.to_owned(),
+                expected: T::TYPE_NAME.to_owned(),
+                found: found.to_string(),
+                path: path.clone(),
+            },
+            Err(AttachError::VersionMismatch { found, expected }) => {
+                return Err(TopicError::VersionMismatch {
+                    path,
+                    found,
+                    expected,
+                });
+            }
+            Err(source) => return Err(TopicError::Corrupt { path, source }),
+        };
+        // A valid region of the wrong type or geometry: replace it if nobody uses it.
+        if !try_remove_stale(ns, &file_name, &mapped) {
+            return Err(problem);
+        }
+    }
+    Err(TopicError::Io {
+        path,
+        op: "open (kept changing under us)",
+        source: std::io::ErrorKind::WouldBlock.into(),
+    })
+}
+
+/// Creates, initialises and publishes the region; `None` if another process
+/// published one first.
+fn create<T: Message>(
+    ns: &Namespace,
+    topic: &str,
+    file_name: &str,
+    geometry: Geometry,
+) -> Result<Option<MappedRegion>, TopicError> {
+    static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
+    let layout = TopicLayout::of::<T>(geometry.capacity, geometry.participants)
+        .map_err(TopicError::Layout)?;
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
+    let tmp_name = format!("{INIT_PREFIX}{topic}.{pid}.{serial}");
+    let tmp_path = ns.path().join(&tmp_name);
+    let fd = rustix::fs::openat(
+        ns.dir(),
+        tmp_name.as_str(),
+        OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::RUSR | Mode::WUSR,
+    )
+    .map_err(|e| errno_error(e, &tmp_path, "create"))?;
+    let remove_tmp = || {
+        let _ = rustix::fs::unlinkat(ns.dir(), tmp_name.as_str(), AtFlags::empty());
+    };
+    let result = (|| {
+        // Exclusive while initialising: cleaners skip locked `.init.` files.
+        rustix::fs::flock(&fd, FlockOperation::LockExclusive)
+            .map_err(|e| errno_error(e, &tmp_path, "lock"))?;
+        let bytes = layout.region_bytes();
+        rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
+            |e| match errno_error(e, &tmp_path, "reserve") {
+                TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+                other => other,
+            },
+        )?;
+        let mapped = map(fd, bytes, &ns.topic_path(topic))?;
+        TopicRegion::init::<T>(
+            mapped.words(),
+            geometry.capacity,
+            geometry.participants,
+            crate::time::now_ns(),
+        )
+        .map_err(|e| TopicError::Io {
+            path: tmp_path.clone(),
+            op: "initialise",
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        rustix::fs::flock(&mapped._file, FlockOperation::LockShared)
+            .map_err(|e| errno_error(e, &tmp_path, "lock"))?;
+        Ok(mapped)
+    })();
+    let mapped = match result {
+        Ok(m) => m,
+        Err(e) => {
+            remove_tmp();
+            return Err(e);
+        }
+    };
+    let linked = rustix::fs::linkat(
+        ns.dir(),
+        tmp_name.as_str(),
+        ns.dir(),
+        file_name,
+        AtFlags::empty(),
+    );
+    remove_tmp();
+    match linked {
+        Ok(()) => Ok(Some(mapped)),
+        Err(rustix::io::Errno::EXIST) => Ok(None),
+        Err(e) => Err(errno_error(e, &ns.topic_path(topic), "publish region")),
+    }
+}
+
+fn map(fd: OwnedFd, len: usize, path: &Path) -> Result<MappedRegion, TopicError> {
+    let file = File::from(fd);
+    let map = MmapOptions::new()
+        .len(len)
+        .map_raw(&file)
+        .map_err(|source| TopicError::Io {
+            path: path.to_owned(),
+            op: "map",
+            source,
+        })?;
+    Ok(MappedRegion {
+        map,
+        _file: file,
+        path: path.to_owned(),
+    })
+}
+
+/// Does `file_name` still name the file whose stat is `st`?
+fn still_named(ns: &Namespace, file_name: &str, st: &rustix::fs::Stat) -> bool {
+    match rustix::fs::statat(ns.dir(), file_name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(now) => now.st_dev == st.st_dev && now.st_ino == st.st_ino,
+        Err(_) => false,
+    }
+}
+
+/// Removes the region `mapped` (named `file_name`) if no other process holds
+/// it. Our own shared lock is upgraded; true if removed.
+fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &MappedRegion) -> bool {
+    let fd = mapped._file.as_fd();
+    if rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return false;
+    }
+    let _ = rustix::fs::unlinkat(ns.dir(), file_name, AtFlags::empty());
+    true
+}
+
+fn geometry_mismatch(region: &TopicRegion<'_>, topic: &str, g: Geometry) -> Option<TopicError> {
+    let l = region.layout();
+    let mismatch = |what, requested, existing| TopicError::GeometryMismatch {
+        topic: topic.to_owned(),
+        what,
+        requested,
+        existing,
+    };
+    if g.capacity_explicit && l.capacity() != g.capacity {
+        return Some(mismatch("capacity", g.capacity, l.capacity()));
+    }
+    if g.participants_explicit && l.participants() != g.participants {
+        return Some(mismatch("max_participants", g.participants, l.participants()));
+    }
+    None
+}

@@ -1,0 +1,337 @@
+//! `Topic<T>`: a named, typed publish/subscribe channel over shared memory.
+//!
+//! `Topic::<Imu>::new("imu")` in any thread of any process of the same user
+//! and namespace reaches the same region, `/dev/shm/horus_<ns>/imu.topic`.
+//! Every handle is one participant of the topic: it publishes into its own
+//! lane and receives from all lanes (see [`horus_nostd::ring`]). Consequences:
+//!
+//! - `send` never blocks and never fails; if a receiver lags by more than the
+//!   capacity, the oldest messages are overwritten and that receiver's
+//!   [`dropped_count`](Topic::dropped_count) grows by exactly what it lost;
+//! - a handle receives what is published after it was created, by any handle
+//!   of the topic, itself included;
+//! - messages of one publisher arrive in order; messages of several
+//!   publishers interleave (round-robin between lanes with data);
+//! - the path is the same in one thread, across threads and across
+//!   processes: there is no lock and no read-modify-write on the send path
+//!   in any topology, and a receiver reads only lanes that have published,
+//!   picking up new publishers as they appear;
+//! - a topic holds at most `max_participants` handles at once (default 16);
+//!   handles of dead processes are reclaimed when a handle is created.
+//!
+//! A `Topic` is `Send` (move it into the thread that uses it) but not `Sync`:
+//! its read cursors are private to the handle. Create one handle per thread.
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use horus_nostd::message::TypeInfo;
+use horus_nostd::{JoinError, Message, TopicHandle, TopicRegion};
+
+use crate::error::{Result, TopicError};
+use crate::shm::names::check_topic_name;
+use crate::shm::region_file::{self, Geometry, MappedRegion};
+use crate::shm::{Namespace, liveness};
+
+/// Slots per publisher lane when not configured.
+pub const DEFAULT_CAPACITY: u32 = 64;
+/// Handles per topic when not configured.
+pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
+
+/// One mapped region, shared by every handle of the topic in this process.
+struct SharedTopic {
+    /// A view of `mapped`'s memory. Its `'static` is bounded by this struct:
+    /// the memory is the mmap of `mapped` (whose address does not change when
+    /// the struct moves) and lives until `mapped` drops; the view is only
+    /// handed out with the lifetime of `&self`, except to `Topic` handles,
+    /// which hold an `Arc` of this struct and drop their copy first.
+    region: TopicRegion<'static>,
+    mapped: MappedRegion,
+    namespace: Arc<Namespace>,
+}
+
+impl std::fmt::Debug for SharedTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedTopic")
+            .field("path", &self.mapped.path())
+            .finish_non_exhaustive()
+    }
+}
+
+type RegionKey = (PathBuf, String);
+
+fn open_regions() -> &'static Mutex<HashMap<RegionKey, Weak<SharedTopic>>> {
+    static REGIONS: OnceLock<Mutex<HashMap<RegionKey, Weak<SharedTopic>>>> = OnceLock::new();
+    REGIONS.get_or_init(Default::default)
+}
+
+/// The process's open namespace directories, by path (the base directory
+/// can differ between calls: `HORUS_SHM_DIR`).
+fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
+    static NAMESPACES: OnceLock<Mutex<HashMap<PathBuf, Arc<Namespace>>>> = OnceLock::new();
+    let mut map = NAMESPACES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let path = Namespace::path_of(name);
+    if let Some(ns) = map.get(&path) {
+        // Still the directory we opened? (A test may have removed it.)
+        if ns.is_current() {
+            return Ok(ns.clone());
+        }
+    }
+    let ns = Arc::new(Namespace::open(name)?);
+    map.insert(path, ns.clone());
+    Ok(ns)
+}
+
+/// A named, typed topic handle. See the [module docs](self).
+///
+/// ```no_run
+/// use horus::prelude::*;
+/// let imu: Topic<Imu> = Topic::new("imu")?;
+/// imu.send(Imu::default());
+/// while let Some(reading) = imu.recv() {
+///     println!("{reading:?}");
+/// }
+/// # Ok::<(), horus::Error>(())
+/// ```
+pub struct Topic<T: Message> {
+    // Field order matters: `handle` leaves its participant entry in the mapped
+    // memory when dropped, so it must drop before `shared`, which may unmap.
+    handle: UnsafeCell<TopicHandle<'static, T>>,
+    shared: Arc<SharedTopic>,
+    name: Arc<str>,
+}
+
+impl<T: Message> Topic<T> {
+    /// Opens topic `name` in the current namespace (`HORUS_NAMESPACE`),
+    /// creating it if needed.
+    pub fn new(name: &str) -> Result<Self> {
+        Self::builder(name).build()
+    }
+
+    /// A builder for a topic with a non-default namespace or geometry.
+    pub fn builder(name: &str) -> TopicBuilder<T> {
+        TopicBuilder {
+            name: name.to_owned(),
+            namespace: None,
+            capacity: None,
+            participants: None,
+            _type: PhantomData,
+        }
+    }
+
+    /// Publishes `msg`. Never blocks, never fails.
+    #[inline]
+    pub fn send(&self, msg: T) {
+        self.with_handle(|h| h.send(msg))
+    }
+
+    /// The next message, if any. Never blocks.
+    #[inline]
+    pub fn recv(&self) -> Option<T> {
+        self.with_handle(|h| h.recv())
+    }
+
+    /// Messages this handle lost (overwritten before it read them, or never
+    /// finished by a publisher that died) since it was created.
+    pub fn dropped_count(&self) -> u64 {
+        self.with_handle(|h| h.dropped_count())
+    }
+
+    /// Messages this handle received since it was created.
+    pub fn received_count(&self) -> u64 {
+        self.with_handle(|h| h.delivered_count())
+    }
+
+    /// The topic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace the topic lives in.
+    pub fn namespace(&self) -> &str {
+        self.shared.namespace.name()
+    }
+
+    /// The region file.
+    pub fn path(&self) -> &std::path::Path {
+        self.shared.mapped.path()
+    }
+
+    /// Slots per publisher lane.
+    pub fn capacity(&self) -> u32 {
+        self.shared.region.layout().capacity()
+    }
+
+    #[inline]
+    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T>) -> R) -> R {
+        // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
+        // this handle at a time; `f` is one of the closures above, which call
+        // only the core's send/recv/counters and never re-enter `with_handle`,
+        // so this is the only reference to the handle while it lives.
+        f(unsafe { &mut *self.handle.get() })
+    }
+}
+
+impl<T: Message> std::fmt::Debug for Topic<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topic")
+            .field("name", &self.name)
+            .field("type", &T::TYPE_NAME)
+            .field("path", &self.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Topic`] with a chosen namespace or geometry.
+///
+/// ```no_run
+/// # use horus::prelude::*;
+/// let scan: Topic<LaserScan> = Topic::builder("scan")
+///     .namespace("lab")
+///     .capacity(16)
+///     .max_participants(4)
+///     .build()?;
+/// # Ok::<(), horus::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct TopicBuilder<T: Message> {
+    name: String,
+    namespace: Option<String>,
+    capacity: Option<u32>,
+    participants: Option<u32>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> TopicBuilder<T> {
+    /// Uses namespace `ns` instead of `HORUS_NAMESPACE`.
+    pub fn namespace(mut self, ns: &str) -> Self {
+        self.namespace = Some(ns.to_owned());
+        self
+    }
+
+    /// Slots per publisher lane (a power of two, 2 to 2^20; default 64). Only
+    /// the creator's value counts; set explicitly, an existing topic with
+    /// another capacity is an error.
+    pub fn capacity(mut self, slots: u32) -> Self {
+        self.capacity = Some(slots);
+        self
+    }
+
+    /// Most handles at once, across all processes (1 to 64; default 16).
+    pub fn max_participants(mut self, n: u32) -> Self {
+        self.participants = Some(n);
+        self
+    }
+
+    /// Opens (or creates) the topic and joins it.
+    pub fn build(self) -> Result<Topic<T>> {
+        check_topic_name(&self.name).map_err(|reason| TopicError::InvalidName {
+            name: self.name.clone(),
+            reason,
+        })?;
+        let ns_name = self.namespace.clone().unwrap_or_else(Namespace::current_name);
+        let namespace = open_namespace(&ns_name)?;
+        let me = liveness::ensure_registered(&namespace)?;
+        let geometry = Geometry {
+            capacity: self.capacity.unwrap_or(DEFAULT_CAPACITY),
+            participants: self.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
+            capacity_explicit: self.capacity.is_some(),
+            participants_explicit: self.participants.is_some(),
+        };
+        let shared = self.shared_region(&namespace, geometry)?;
+        let region = shared.region;
+        region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        let pid = u64::from(std::process::id());
+        let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns()).map_err(
+            |e| match e {
+                JoinError::Full { max } => TopicError::Full {
+                    topic: self.name.clone(),
+                    max,
+                },
+                JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
+                    topic: self.name.clone(),
+                    expected: T::TYPE_NAME.to_owned(),
+                    found: found.to_string(),
+                    path: shared.mapped.path().to_owned(),
+                },
+                other => TopicError::Io {
+                    path: shared.mapped.path().to_owned(),
+                    op: "join",
+                    source: std::io::Error::other(other.to_string()),
+                },
+            },
+        )?;
+        Ok(Topic {
+            handle: UnsafeCell::new(handle),
+            shared,
+            name: self.name.into(),
+        })
+    }
+
+    /// The process's mapping of the region, opened once and shared by handles.
+    fn shared_region(
+        &self,
+        namespace: &Arc<Namespace>,
+        geometry: Geometry,
+    ) -> Result<Arc<SharedTopic>, TopicError> {
+        let key = (namespace.path().to_owned(), self.name.clone());
+        let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
+            let found = shared.region.type_info();
+            let want = TypeInfo::of::<T>();
+            if found.id != want.id || found.size != want.size {
+                return Err(TopicError::TypeMismatch {
+                    topic: self.name.clone(),
+                    expected: T::TYPE_NAME.to_owned(),
+                    found: found.name.to_string(),
+                    path: shared.mapped.path().to_owned(),
+                });
+            }
+            let layout = shared.region.layout();
+            if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
+                return Err(TopicError::GeometryMismatch {
+                    topic: self.name.clone(),
+                    what: "capacity",
+                    requested: geometry.capacity,
+                    existing: layout.capacity(),
+                });
+            }
+            if geometry.participants_explicit && layout.participants() != geometry.participants {
+                return Err(TopicError::GeometryMismatch {
+                    topic: self.name.clone(),
+                    what: "max_participants",
+                    requested: geometry.participants,
+                    existing: layout.participants(),
+                });
+            }
+            return Ok(shared);
+        }
+        let mapped = region_file::open_or_create::<T>(namespace, &self.name, geometry)?;
+        let region = mapped
+            .attach(Some(&TypeInfo::of::<T>()))
+            .map_err(|source| TopicError::Corrupt {
+                path: mapped.path().to_owned(),
+                source,
+            })?;
+        // SAFETY: `region` views the mmap owned by `mapped`, which moves into
+        // the same `SharedTopic` and keeps the mapping (at a fixed address)
+        // alive for as long as the struct; see `SharedTopic::region` for who
+        // may hold the extended view and why they never outlive the mapping.
+        let region: TopicRegion<'static> = unsafe { std::mem::transmute(region) };
+        let shared = Arc::new(SharedTopic {
+            region,
+            mapped,
+            namespace: namespace.clone(),
+        });
+        regions.retain(|_, w| w.strong_count() > 0);
+        regions.insert(key, Arc::downgrade(&shared));
+        Ok(shared)
+    }
+}
