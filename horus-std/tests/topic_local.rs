@@ -42,8 +42,11 @@ fn a_new_handle_receives_only_what_comes_after_it() {
 #[test]
 fn a_slow_reader_counts_exactly_what_it_lost() {
     let ns = TestNs::new("overwrite");
-    let a: Topic<Sample> =
-        Topic::builder("lossy").namespace(&ns.name).capacity(4).build().unwrap();
+    let a: Topic<Sample> = Topic::builder("lossy")
+        .namespace(&ns.name)
+        .capacity(4)
+        .build()
+        .unwrap();
     let b: Topic<Sample> = Topic::builder("lossy").namespace(&ns.name).build().unwrap();
     for i in 1..=10 {
         a.send(sample(i));
@@ -63,7 +66,13 @@ fn threads_n_to_n_lose_nothing_silently() {
     const SUBS: usize = 3;
     let per_pub: u64 = 20_000;
     let subs: Vec<Topic<Sample>> = (0..SUBS)
-        .map(|_| Topic::builder("nn").namespace(&ns.name).capacity(1024).build().unwrap())
+        .map(|_| {
+            Topic::builder("nn")
+                .namespace(&ns.name)
+                .capacity(1024)
+                .build()
+                .unwrap()
+        })
         .collect();
     let pubs: Vec<Topic<Sample>> = (0..PUBS)
         .map(|_| Topic::builder("nn").namespace(&ns.name).build().unwrap())
@@ -74,7 +83,10 @@ fn threads_n_to_n_lose_nothing_silently() {
             let done = &done;
             s.spawn(move || {
                 for i in 1..=per_pub {
-                    topic.send(Sample { seq: (p as u64) << 32 | i, check: !((p as u64) << 32 | i) });
+                    topic.send(Sample {
+                        seq: (p as u64) << 32 | i,
+                        check: !((p as u64) << 32 | i),
+                    });
                 }
                 done.fetch_add(1, std::sync::atomic::Ordering::Release);
             });
@@ -117,7 +129,10 @@ fn handles_leave_and_their_slots_are_reused() {
                     .unwrap()
             })
             .collect();
-        let err = Topic::<Sample>::builder("small").namespace(&ns.name).build().unwrap_err();
+        let err = Topic::<Sample>::builder("small")
+            .namespace(&ns.name)
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("is full"), "{err}");
         drop(topics);
     }

@@ -1,0 +1,298 @@
+//! Bad input and faults: each gets a typed error that names the thing and the
+//! fix, never a panic, never undefined behaviour.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::TestNs;
+use horus::error::TopicError;
+use horus::prelude::*;
+use horus::shm::Namespace;
+
+message! {
+    Alpha { a: u64 }
+    Beta { b: u32, c: u32 }
+    Big { bytes: [u64; 512] }
+}
+
+fn topic_error<T: Message>(ns: &str, name: &str) -> TopicError {
+    match Topic::<T>::builder(name).namespace(ns).build() {
+        Err(horus::Error::Topic(e)) => e,
+        Err(other) => panic!("expected a topic error, got {other}"),
+        Ok(_) => panic!("opening {name:?} succeeded"),
+    }
+}
+
+/// Creates the namespace directory and writes `bytes` at topic `name`'s path.
+fn plant(ns: &TestNs, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = Namespace::open(&ns.name).unwrap();
+    let path = dir.topic_path(name);
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+#[test]
+fn type_mismatch_names_both_types() {
+    let ns = TestNs::new("mismatch");
+    let _a: Topic<Alpha> = Topic::builder("cmd").namespace(&ns.name).build().unwrap();
+    let e = topic_error::<Beta>(&ns.name, "cmd");
+    assert!(matches!(e, TopicError::TypeMismatch { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("Alpha") && text.contains("Beta"), "{text}");
+}
+
+#[test]
+fn invalid_topic_names_are_refused_before_any_file_is_touched() {
+    let ns = TestNs::new("names");
+    for bad in [
+        "../x",
+        "",
+        "a/b",
+        ".hidden",
+        "sp ace",
+        "ünï",
+        &"x".repeat(201),
+    ] {
+        let e = topic_error::<Alpha>(&ns.name, bad);
+        assert!(
+            matches!(e, TopicError::InvalidName { .. }),
+            "{bad:?}: {e:?}"
+        );
+        assert!(e.to_string().contains("A-Z a-z 0-9"), "{e}");
+    }
+    assert!(!ns.path().exists(), "a refused name created the namespace");
+    let e = match Topic::<Alpha>::builder("ok").namespace("../etc").build() {
+        Err(horus::Error::Topic(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(e, TopicError::InvalidNamespace { .. }), "{e:?}");
+}
+
+#[test]
+fn random_bytes_at_the_topic_path_are_corrupt_and_left_alone() {
+    let ns = TestNs::new("random");
+    let mut junk = vec![0u8; 4096];
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    for b in &mut junk {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let path = plant(&ns, "junk", &junk);
+    let e = topic_error::<Alpha>(&ns.name, "junk");
+    assert!(
+        matches!(
+            e,
+            TopicError::Corrupt {
+                source: horus_nostd::AttachError::BadMagic { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("horus clean --shm"), "{e}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        junk,
+        "foreign file was modified"
+    );
+}
+
+#[test]
+fn an_empty_file_at_the_topic_path_is_truncated() {
+    let ns = TestNs::new("empty");
+    plant(&ns, "empty", &[]);
+    let e = topic_error::<Alpha>(&ns.name, "empty");
+    assert!(
+        matches!(
+            e,
+            TopicError::Corrupt {
+                source: horus_nostd::AttachError::Truncated { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_truncated_region_is_refused() {
+    let ns = TestNs::new("truncated");
+    let path = {
+        let t: Topic<Alpha> = Topic::builder("cut").namespace(&ns.name).build().unwrap();
+        t.path().to_owned()
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let e = topic_error::<Alpha>(&ns.name, "cut");
+    assert!(
+        matches!(
+            e,
+            TopicError::Corrupt {
+                source: horus_nostd::AttachError::Truncated { .. },
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_region_of_another_layout_version_is_refused() {
+    let ns = TestNs::new("version");
+    let path = {
+        let t: Topic<Alpha> = Topic::builder("old").namespace(&ns.name).build().unwrap();
+        t.path().to_owned()
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..16].copy_from_slice(&0u64.to_ne_bytes()); // header word 1: VERSION
+    std::fs::write(&path, &bytes).unwrap();
+    let e = topic_error::<Alpha>(&ns.name, "old");
+    assert!(
+        matches!(
+            e,
+            TopicError::VersionMismatch {
+                found: 0,
+                expected: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_symlink_at_the_topic_path_is_not_followed() {
+    let ns = TestNs::new("symlink");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let target = std::env::temp_dir().join(format!("horus_target_{}", std::process::id()));
+    std::fs::write(&target, b"precious").unwrap();
+    std::os::unix::fs::symlink(&target, dir.topic_path("link")).unwrap();
+    let e = topic_error::<Alpha>(&ns.name, "link");
+    assert!(matches!(e, TopicError::NotARegularFile { .. }), "{e:?}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    std::fs::remove_file(dir.topic_path("link")).unwrap();
+    std::fs::remove_file(&target).unwrap();
+}
+
+#[test]
+fn a_namespace_owned_by_another_user_is_refused_naming_the_owner() {
+    let ns = TestNs::new("owner");
+    let path = ns.path();
+    std::fs::create_dir(&path).unwrap();
+    let me = rustix::process::geteuid().as_raw();
+    let other = if me == 65534 { 65533 } else { 65534 };
+    if rustix::fs::chown(&path, Some(rustix::process::Uid::from_raw(other)), None).is_err() {
+        // Not root: plant a directory we cannot chown; the owner check still
+        // runs on our own directory, so test the mode instead.
+        std::fs::remove_dir(&path).unwrap();
+        panic!("this test needs to chown a directory (run as root, as CI does)");
+    }
+    let e = topic_error::<Alpha>(&ns.name, "x");
+    std::fs::remove_dir(&path).unwrap();
+    match &e {
+        TopicError::PermissionDenied { owner, uid, .. } => {
+            assert_eq!((*owner, *uid), (Some(other), me));
+        }
+        _ => panic!("{e:?}"),
+    }
+    assert!(e.to_string().contains(&format!("uid {other}")), "{e}");
+}
+
+#[test]
+fn geometry_asked_explicitly_must_match() {
+    let ns = TestNs::new("geometry");
+    let _a: Topic<Alpha> = Topic::builder("g")
+        .namespace(&ns.name)
+        .capacity(8)
+        .build()
+        .unwrap();
+    let e = match Topic::<Alpha>::builder("g")
+        .namespace(&ns.name)
+        .capacity(16)
+        .build()
+    {
+        Err(horus::Error::Topic(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        e,
+        TopicError::GeometryMismatch {
+            existing: 8,
+            requested: 16,
+            ..
+        }
+    ));
+    let e = match Topic::<Alpha>::builder("h")
+        .namespace(&ns.name)
+        .capacity(3)
+        .build()
+    {
+        Err(horus::Error::Topic(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(e.to_string().contains("power of two"), "{e}");
+}
+
+/// A full /dev/shm: run in a child whose `HORUS_SHM_DIR` is a 64 KiB tmpfs.
+#[test]
+fn a_full_shared_memory_is_no_space_not_sigbus() {
+    let mnt = std::env::temp_dir().join(format!("horus_tiny_{}", std::process::id()));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        mounted,
+        "this test needs to mount a tmpfs (run as root, as CI does)"
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
+        .env("HORUS_TEST_ROLE", "nospace")
+        .env("HORUS_SHM_DIR", &mnt)
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    let _ = std::fs::remove_dir(&mnt);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}");
+    assert!(stdout.contains("NOSPACE_OK"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run as a child by the tests above"]
+fn child_main() {
+    let Some((role, _)) = common::child_role() else {
+        return;
+    };
+    match role.as_str() {
+        "nospace" => {
+            let e = match Topic::<Big>::builder("huge")
+                .namespace("full")
+                .capacity(1024)
+                .build()
+            {
+                Err(horus::Error::Topic(e)) => e,
+                other => panic!("expected NoSpace, got {other:?}"),
+            };
+            assert!(matches!(e, TopicError::NoSpace { .. }), "{e:?}");
+            assert!(e.to_string().contains("horus clean --shm"), "{e}");
+            // A topic that fits still works in the same namespace.
+            let t: Topic<Alpha> = Topic::builder("small")
+                .namespace("full")
+                .capacity(2)
+                .max_participants(1)
+                .build()
+                .unwrap();
+            t.send(Alpha { a: 5 });
+            assert_eq!(t.recv(), Some(Alpha { a: 5 }));
+            println!("NOSPACE_OK");
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
