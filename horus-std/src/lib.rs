@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod inspect;
 pub mod node;
 pub mod prelude;
 pub mod scheduler;

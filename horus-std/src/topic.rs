@@ -29,11 +29,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use horus_nostd::message::TypeInfo;
-use horus_nostd::{JoinError, Message, TopicHandle, TopicRegion};
+use horus_nostd::{JoinError, Message, TopicHandle};
 
 use crate::error::{Result, TopicError};
 use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, Geometry, MappedRegion};
+use crate::shm::region_file::{self, AttachedRegion, Geometry};
 use crate::shm::{Namespace, liveness};
 
 /// Slots per publisher lane when not configured.
@@ -42,23 +42,10 @@ pub const DEFAULT_CAPACITY: u32 = 64;
 pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
 /// One mapped region, shared by every handle of the topic in this process.
+#[derive(Debug)]
 struct SharedTopic {
-    /// A view of `mapped`'s memory. Its `'static` is bounded by this struct:
-    /// the memory is the mmap of `mapped` (whose address does not change when
-    /// the struct moves) and lives until `mapped` drops; the view is only
-    /// handed out with the lifetime of `&self`, except to `Topic` handles,
-    /// which hold an `Arc` of this struct and drop their copy first.
-    region: TopicRegion<'static>,
-    mapped: MappedRegion,
+    attached: AttachedRegion,
     namespace: Arc<Namespace>,
-}
-
-impl std::fmt::Debug for SharedTopic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedTopic")
-            .field("path", &self.mapped.path())
-            .finish_non_exhaustive()
-    }
 }
 
 type RegionKey = (PathBuf, String);
@@ -148,6 +135,13 @@ impl<T: Message> Topic<T> {
         self.with_handle(|h| h.delivered_count())
     }
 
+    /// Messages published on the topic by all handles since it was created
+    /// (including one a dead publisher never finished). Scans the region:
+    /// for tools and tests, not for hot loops.
+    pub fn published_count(&self) -> u64 {
+        self.shared.attached.region().published_count()
+    }
+
     /// The topic's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -160,12 +154,12 @@ impl<T: Message> Topic<T> {
 
     /// The region file.
     pub fn path(&self) -> &std::path::Path {
-        self.shared.mapped.path()
+        self.shared.attached.path()
     }
 
     /// Slots per publisher lane.
     pub fn capacity(&self) -> u32 {
-        self.shared.region.layout().capacity()
+        self.shared.attached.region().layout().capacity()
     }
 
     #[inline]
@@ -236,7 +230,10 @@ impl<T: Message> TopicBuilder<T> {
             name: self.name.clone(),
             reason,
         })?;
-        let ns_name = self.namespace.clone().unwrap_or_else(Namespace::current_name);
+        let ns_name = self
+            .namespace
+            .clone()
+            .unwrap_or_else(Namespace::current_name);
         let namespace = open_namespace(&ns_name)?;
         let me = liveness::ensure_registered(&namespace)?;
         let geometry = Geometry {
@@ -246,7 +243,10 @@ impl<T: Message> TopicBuilder<T> {
             participants_explicit: self.participants.is_some(),
         };
         let shared = self.shared_region(&namespace, geometry)?;
-        let region = shared.region;
+        // SAFETY: the view goes into the handle of the `Topic` built below,
+        // which also holds `shared` (an Arc of the region) in a field declared
+        // after the handle, so the view is dropped before the mapping can go.
+        let region = unsafe { shared.attached.region_static() };
         region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
         let pid = u64::from(std::process::id());
         let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns()).map_err(
@@ -259,10 +259,10 @@ impl<T: Message> TopicBuilder<T> {
                     topic: self.name.clone(),
                     expected: T::TYPE_NAME.to_owned(),
                     found: found.to_string(),
-                    path: shared.mapped.path().to_owned(),
+                    path: shared.attached.path().to_owned(),
                 },
                 other => TopicError::Io {
-                    path: shared.mapped.path().to_owned(),
+                    path: shared.attached.path().to_owned(),
                     op: "join",
                     source: std::io::Error::other(other.to_string()),
                 },
@@ -284,17 +284,18 @@ impl<T: Message> TopicBuilder<T> {
         let key = (namespace.path().to_owned(), self.name.clone());
         let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
-            let found = shared.region.type_info();
+            let found = shared.attached.region().type_info();
             let want = TypeInfo::of::<T>();
             if found.id != want.id || found.size != want.size {
                 return Err(TopicError::TypeMismatch {
                     topic: self.name.clone(),
                     expected: T::TYPE_NAME.to_owned(),
                     found: found.name.to_string(),
-                    path: shared.mapped.path().to_owned(),
+                    path: shared.attached.path().to_owned(),
                 });
             }
-            let layout = shared.region.layout();
+            let region = shared.attached.region();
+            let layout = region.layout();
             if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
                 return Err(TopicError::GeometryMismatch {
                     topic: self.name.clone(),
@@ -314,20 +315,8 @@ impl<T: Message> TopicBuilder<T> {
             return Ok(shared);
         }
         let mapped = region_file::open_or_create::<T>(namespace, &self.name, geometry)?;
-        let region = mapped
-            .attach(Some(&TypeInfo::of::<T>()))
-            .map_err(|source| TopicError::Corrupt {
-                path: mapped.path().to_owned(),
-                source,
-            })?;
-        // SAFETY: `region` views the mmap owned by `mapped`, which moves into
-        // the same `SharedTopic` and keeps the mapping (at a fixed address)
-        // alive for as long as the struct; see `SharedTopic::region` for who
-        // may hold the extended view and why they never outlive the mapping.
-        let region: TopicRegion<'static> = unsafe { std::mem::transmute(region) };
         let shared = Arc::new(SharedTopic {
-            region,
-            mapped,
+            attached: AttachedRegion::new(mapped, Some(&TypeInfo::of::<T>()))?,
             namespace: namespace.clone(),
         });
         regions.retain(|_, w| w.strong_count() > 0);

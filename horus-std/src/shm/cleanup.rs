@@ -74,7 +74,9 @@ pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanRepo
     }
     for name in ns.proc_entries()? {
         if name.ends_with(".lock") && !probe_lock_file(ns, &name) {
-            report.removed.push(ns.path().join(super::namespace::PROC_DIR).join(name));
+            report
+                .removed
+                .push(ns.path().join(super::namespace::PROC_DIR).join(name));
         }
     }
     Ok(report)

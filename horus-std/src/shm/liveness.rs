@@ -36,7 +36,12 @@ struct ProcessLiveness {
 fn process() -> &'static ProcessLiveness {
     static PROCESS: OnceLock<ProcessLiveness> = OnceLock::new();
     PROCESS.get_or_init(|| {
-        let pid = u64::from(rustix::process::getpid().as_raw_nonzero().get().unsigned_abs());
+        let pid = u64::from(
+            rustix::process::getpid()
+                .as_raw_nonzero()
+                .get()
+                .unsigned_abs(),
+        );
         let mut h = RandomState::new().build_hasher();
         h.write_u64(pid);
         let nonce = (h.finish() & 0x7fff_ffff).max(1);
@@ -137,7 +142,8 @@ pub(crate) fn probe_lock_file(ns: &Namespace, name: &str) -> bool {
         Ok(()) => {
             // Dead: nobody holds it. Remove it while we hold the lock; a new
             // process never reuses the name (fresh nonce).
-            let _ = rustix::fs::unlinkat(ns.proc_dir(), Path::new(name), rustix::fs::AtFlags::empty());
+            let _ =
+                rustix::fs::unlinkat(ns.proc_dir(), Path::new(name), rustix::fs::AtFlags::empty());
             false
         }
         Err(_) => true,

@@ -72,7 +72,9 @@ mod tests {
 
     #[test]
     fn rejects_what_could_escape_or_confuse() {
-        for bad in ["", "../x", "a/b", "/abs", ".hidden", "a..b", "sp ace", "tab\t", "é", "a\0b"] {
+        for bad in [
+            "", "../x", "a/b", "/abs", ".hidden", "a..b", "sp ace", "tab\t", "é", "a\0b",
+        ] {
             assert!(check_topic_name(bad).is_err(), "{bad:?} accepted");
         }
         assert!(check_topic_name(&"x".repeat(201)).is_err());

@@ -112,11 +112,12 @@ impl Namespace {
     /// Does the path still name the directory this value opened (and its
     /// `proc/`)? False once the namespace was removed, e.g. by `horus clean`.
     pub fn is_current(&self) -> bool {
-        let same = |fd: BorrowedFd<'_>, path: &Path| {
-            match (rustix::fs::fstat(fd), rustix::fs::lstat(path)) {
-                (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
-                _ => false,
-            }
+        let same = |fd: BorrowedFd<'_>, path: &Path| match (
+            rustix::fs::fstat(fd),
+            rustix::fs::lstat(path),
+        ) {
+            (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+            _ => false,
         };
         same(self.dir.as_fd(), &self.path) && same(self.proc_dir.as_fd(), &self.path.join(PROC_DIR))
     }

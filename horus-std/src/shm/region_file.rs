@@ -76,6 +76,61 @@ impl MappedRegion {
     }
 }
 
+/// A mapped region and its validated view, kept together so the view can
+/// never outlive the mapping.
+#[derive(Debug)]
+pub struct AttachedRegion {
+    /// A view of `mapped`'s memory. Its `'static` is bounded by this struct:
+    /// the memory is the mmap of `mapped`, whose address does not change when
+    /// the struct moves, and lives until `mapped` drops. It is handed out only
+    /// with the lifetime of `&self`, or through [`Self::region_static`] under
+    /// that function's contract.
+    region: TopicRegion<'static>,
+    mapped: MappedRegion,
+}
+
+impl AttachedRegion {
+    /// Validates `mapped` as a topic (of `expected`, if given).
+    pub fn new(
+        mapped: MappedRegion,
+        expected: Option<&horus_nostd::message::TypeInfo>,
+    ) -> Result<Self, TopicError> {
+        let region = mapped
+            .attach(expected)
+            .map_err(|source| TopicError::Corrupt {
+                path: mapped.path().to_owned(),
+                source,
+            })?;
+        // SAFETY: only the lifetime changes. The view points into the mmap
+        // owned by `mapped`, which moves into the same struct and keeps the
+        // mapping alive at a fixed address for as long as the struct lives;
+        // see the field's docs for who may hold the extended view.
+        let region: TopicRegion<'static> = unsafe { std::mem::transmute(region) };
+        Ok(Self { region, mapped })
+    }
+
+    /// The validated view.
+    pub fn region(&self) -> TopicRegion<'_> {
+        self.region
+    }
+
+    /// The view with an unbounded lifetime, for handles stored beside an
+    /// `Arc` of this struct.
+    ///
+    /// # Safety
+    /// The caller must not use the returned view (or anything holding it)
+    /// after this `AttachedRegion` is dropped: keep an `Arc` of it in the same
+    /// struct as the view, declared after it so the view drops first.
+    pub unsafe fn region_static(&self) -> TopicRegion<'static> {
+        self.region
+    }
+
+    /// The region file.
+    pub fn path(&self) -> &Path {
+        self.mapped.path()
+    }
+}
+
 /// Opens the region file of `topic` for `T`, creating it if absent and
 /// replacing it if stale and unfit.
 pub(crate) fn open_or_create<T: Message>(
@@ -89,39 +144,15 @@ pub(crate) fn open_or_create<T: Message>(
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
-        let fd = match rustix::fs::openat(
-            ns.dir(),
-            file_name.as_str(),
-            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => match create::<T>(ns, topic, &file_name, geometry)? {
+        let (fd, len) = match open_locked(ns, &file_name, &path)? {
+            Opened::Locked(_, 0) => return Err(empty_region(path)),
+            Opened::Locked(fd, len) => (fd, len),
+            Opened::Missing => match create::<T>(ns, topic, &file_name, geometry)? {
                 Some(mapped) => return Ok(mapped),
                 None => continue, // lost the race to another creator
             },
-            Err(e) => return Err(errno_error(e, &path, "open")),
+            Opened::Replaced => continue,
         };
-        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &path, "stat"))?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(TopicError::NotARegularFile { path });
-        }
-        check_owner(st.st_uid, &path)?;
-        rustix::fs::flock(&fd, FlockOperation::LockShared)
-            .map_err(|e| errno_error(e, &path, "lock"))?;
-        if !still_named(ns, &file_name, &st) {
-            continue; // removed or replaced while we waited for the lock
-        }
-        let len = usize::try_from(st.st_size).unwrap_or(0);
-        if len == 0 {
-            return Err(TopicError::Corrupt {
-                path,
-                source: AttachError::Truncated {
-                    needed: horus_nostd::layout::hdr::WORDS * 8,
-                    found: 0,
-                },
-            });
-        }
         let mapped = map(fd, len, &path)?;
         let problem = match mapped.attach(Some(&expected)) {
             Ok(region) => match geometry_mismatch(&region, topic, geometry) {
@@ -153,6 +184,82 @@ pub(crate) fn open_or_create<T: Message>(
         op: "open (kept changing under us)",
         source: std::io::ErrorKind::WouldBlock.into(),
     })
+}
+
+fn empty_region(path: std::path::PathBuf) -> TopicError {
+    TopicError::Corrupt {
+        path,
+        source: AttachError::Truncated {
+            needed: horus_nostd::layout::hdr::WORDS * 8,
+            found: 0,
+        },
+    }
+}
+
+/// What opening an existing region file found.
+enum Opened {
+    /// Opened, shared-locked, still named by its path; with its length.
+    Locked(OwnedFd, usize),
+    /// No file at the path.
+    Missing,
+    /// Removed or replaced while we waited for the lock: try again.
+    Replaced,
+}
+
+/// Opens `file_name` without following links, checks it is a regular file of
+/// ours, takes the shared lock every user holds, and checks it is still named.
+fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
+    let fd = match rustix::fs::openat(
+        ns.dir(),
+        file_name,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(Opened::Missing),
+        Err(e) => return Err(errno_error(e, path, "open")),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, path, "stat"))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(TopicError::NotARegularFile {
+            path: path.to_owned(),
+        });
+    }
+    check_owner(st.st_uid, path)?;
+    rustix::fs::flock(&fd, FlockOperation::LockShared).map_err(|e| errno_error(e, path, "lock"))?;
+    if !still_named(ns, file_name, &st) {
+        return Ok(Opened::Replaced);
+    }
+    Ok(Opened::Locked(fd, usize::try_from(st.st_size).unwrap_or(0)))
+}
+
+/// Opens the existing region of `topic`, whatever its type, for tools;
+/// `None` if there is no such topic. Never creates or replaces anything.
+pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>, TopicError> {
+    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let path = ns.topic_path(topic);
+    for _ in 0..16 {
+        match open_locked(ns, &file_name, &path)? {
+            Opened::Missing => return Ok(None),
+            Opened::Replaced => continue,
+            Opened::Locked(_, 0) => return Err(empty_region(path)),
+            Opened::Locked(fd, len) => {
+                let mapped = map(fd, len, &path)?;
+                return match mapped.attach(None) {
+                    Ok(_) => Ok(Some(mapped)),
+                    Err(AttachError::VersionMismatch { found, expected }) => {
+                        Err(TopicError::VersionMismatch {
+                            path,
+                            found,
+                            expected,
+                        })
+                    }
+                    Err(source) => Err(TopicError::Corrupt { path, source }),
+                };
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Creates, initialises and publishes the region; `None` if another process
@@ -277,7 +384,11 @@ fn geometry_mismatch(region: &TopicRegion<'_>, topic: &str, g: Geometry) -> Opti
         return Some(mismatch("capacity", g.capacity, l.capacity()));
     }
     if g.participants_explicit && l.participants() != g.participants {
-        return Some(mismatch("max_participants", g.participants, l.participants()));
+        return Some(mismatch(
+            "max_participants",
+            g.participants,
+            l.participants(),
+        ));
     }
     None
 }

@@ -1,0 +1,247 @@
+//! Looking at topics without knowing their types: for the `horus` command,
+//! language bindings and tests.
+//!
+//! [`topic_info`] and [`list_topics`] only read: they map each region,
+//! holding the same shared lock as any user (so a cleaner cannot remove it
+//! mid-read), and change nothing. [`RawTopic`] is a participant speaking
+//! bytes, checked against the message size stored in the region; its
+//! messages decode with the stored self-description ([`TopicInfo::fields`]).
+
+use std::cell::UnsafeCell;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use horus_nostd::ring::PayloadSizeError;
+use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
+
+use crate::error::{Result, TopicError};
+use crate::shm::names::check_topic_name;
+use crate::shm::region_file::{self, AttachedRegion};
+use crate::shm::{Namespace, liveness};
+
+/// A handle of a topic, as seen from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantInfo {
+    /// Participant slot.
+    pub index: u32,
+    /// Process id.
+    pub pid: u32,
+    /// Has published.
+    pub publisher: bool,
+    /// Has received.
+    pub subscriber: bool,
+    /// Its process is alive (dead ones are reclaimed when a handle joins).
+    pub alive: bool,
+    /// When it joined (ns of the monotonic clock).
+    pub joined_ns: u64,
+}
+
+/// A topic, as seen from outside.
+#[derive(Debug, Clone)]
+pub struct TopicInfo {
+    /// Topic name.
+    pub name: String,
+    /// Region file.
+    pub path: PathBuf,
+    /// Message type name.
+    pub type_name: String,
+    /// Message type identity.
+    pub type_id: u64,
+    /// Message size, bytes.
+    pub message_size: u32,
+    /// Slots per publisher lane.
+    pub capacity: u32,
+    /// Most handles at once.
+    pub max_participants: u32,
+    /// Region size, bytes.
+    pub region_bytes: usize,
+    /// Messages published since creation.
+    pub published: u64,
+    /// Self-description (empty if the type had too many fields).
+    pub fields: Vec<SchemaField>,
+    /// Current handles.
+    pub participants: Vec<ParticipantInfo>,
+}
+
+impl TopicInfo {
+    fn read(ns: &Namespace, name: &str, region: &TopicRegion<'_>, path: PathBuf) -> Self {
+        let type_info = region.type_info();
+        let layout = region.layout();
+        let participants = region
+            .participants()
+            .map(|p| ParticipantInfo {
+                index: p.index,
+                pid: u32::try_from(p.pid).unwrap_or(0),
+                publisher: p.publisher,
+                subscriber: p.subscriber,
+                alive: p.owner.is_some_and(|t| liveness::is_alive(ns, t)),
+                joined_ns: p.joined_ns,
+            })
+            .collect();
+        Self {
+            name: name.to_owned(),
+            path,
+            type_name: type_info.name.to_string(),
+            type_id: type_info.id,
+            message_size: type_info.size,
+            capacity: layout.capacity(),
+            max_participants: layout.participants(),
+            region_bytes: layout.region_bytes(),
+            published: region.published_count(),
+            fields: region.schema().collect(),
+            participants,
+        }
+    }
+
+    /// Live handles that published.
+    pub fn publishers(&self) -> impl Iterator<Item = &ParticipantInfo> {
+        self.participants.iter().filter(|p| p.alive && p.publisher)
+    }
+
+    /// Live handles that received.
+    pub fn subscribers(&self) -> impl Iterator<Item = &ParticipantInfo> {
+        self.participants.iter().filter(|p| p.alive && p.subscriber)
+    }
+}
+
+/// Describes topic `name` of namespace `ns`; `None` if it does not exist.
+pub fn topic_info(ns: &Namespace, name: &str) -> Result<Option<TopicInfo>> {
+    check_name(name)?;
+    let Some(mapped) = region_file::open_existing(ns, name)? else {
+        return Ok(None);
+    };
+    let attached = AttachedRegion::new(mapped, None)?;
+    let path = attached.path().to_owned();
+    Ok(Some(TopicInfo::read(ns, name, &attached.region(), path)))
+}
+
+/// Describes every topic of `ns`, sorted by name; a region that cannot be
+/// read is reported with its error rather than hiding the others.
+pub fn list_topics(
+    ns: &Namespace,
+) -> Result<Vec<(String, std::result::Result<TopicInfo, TopicError>)>> {
+    let mut out = Vec::new();
+    for name in ns.topic_names()? {
+        let info = match topic_info(ns, &name) {
+            Ok(Some(info)) => Ok(info),
+            Ok(None) => continue, // removed meanwhile
+            Err(crate::Error::Topic(e)) => Err(e),
+            Err(other) => Err(TopicError::Io {
+                path: ns.topic_path(&name),
+                op: "inspect",
+                source: std::io::Error::other(other.to_string()),
+            }),
+        };
+        out.push((name, info));
+    }
+    Ok(out)
+}
+
+fn check_name(name: &str) -> Result<(), TopicError> {
+    check_topic_name(name).map_err(|reason| TopicError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// A participant that sends and receives raw message bytes.
+///
+/// ```no_run
+/// use horus::inspect::RawTopic;
+/// let t = RawTopic::open("default", "wheel.encoders")?.expect("no such topic");
+/// let mut buf = vec![0u8; t.message_size()];
+/// if t.recv_bytes(&mut buf)? {
+///     println!("{buf:?}");
+/// }
+/// # Ok::<(), horus::Error>(())
+/// ```
+pub struct RawTopic {
+    // Field order matters: the handle (a view into the mapping) drops first.
+    handle: UnsafeCell<RawHandle<'static>>,
+    attached: Arc<AttachedRegion>,
+    info: TopicInfo,
+}
+
+impl RawTopic {
+    /// Joins the existing topic `name` of namespace `ns`; `None` if absent.
+    pub fn open(ns: &str, name: &str) -> Result<Option<Self>> {
+        check_name(name)?;
+        let Some(namespace) = Namespace::open_existing(ns)? else {
+            return Ok(None);
+        };
+        let Some(mapped) = region_file::open_existing(&namespace, name)? else {
+            return Ok(None);
+        };
+        let me = liveness::ensure_registered(&namespace)?;
+        let attached = Arc::new(AttachedRegion::new(mapped, None)?);
+        // SAFETY: the view goes into `handle` of the RawTopic built below,
+        // which holds `attached` in a later field: the view drops first.
+        let region = unsafe { attached.region_static() };
+        region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
+            .map_err(|e| match e {
+                horus_nostd::JoinError::Full { max } => TopicError::Full {
+                    topic: name.to_owned(),
+                    max,
+                },
+                other => TopicError::Io {
+                    path: attached.path().to_owned(),
+                    op: "join",
+                    source: std::io::Error::other(other.to_string()),
+                },
+            })?;
+        let info = TopicInfo::read(&namespace, name, &region, attached.path().to_owned());
+        Ok(Some(Self {
+            handle: UnsafeCell::new(handle),
+            attached,
+            info,
+        }))
+    }
+
+    /// The topic as it was when opened (type, fields, geometry).
+    pub fn info(&self) -> &TopicInfo {
+        &self.info
+    }
+
+    /// Bytes per message.
+    pub fn message_size(&self) -> usize {
+        self.info.message_size as usize
+    }
+
+    /// Publishes one message of exactly [`message_size`](Self::message_size) bytes.
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), PayloadSizeError> {
+        self.with_handle(|h| h.send_bytes(bytes))
+    }
+
+    /// Receives the next message into `out` (exactly the message size);
+    /// `Ok(false)` if none.
+    pub fn recv_bytes(&self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
+        self.with_handle(|h| h.recv_bytes(out))
+    }
+
+    /// Messages this handle lost since it joined.
+    pub fn dropped_count(&self) -> u64 {
+        self.with_handle(|h| h.dropped_count())
+    }
+
+    /// Messages published on the topic since its creation (scans the region).
+    pub fn published_count(&self) -> u64 {
+        self.attached.region().published_count()
+    }
+
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
+        // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
+        // time; the closures above only call the core's byte API and never
+        // re-enter, so this is the only reference while it lives.
+        f(unsafe { &mut *self.handle.get() })
+    }
+}
+
+impl std::fmt::Debug for RawTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawTopic")
+            .field("name", &self.info.name)
+            .field("type", &self.info.type_name)
+            .finish_non_exhaustive()
+    }
+}
