@@ -83,7 +83,7 @@ pub enum TopicError {
         /// The file.
         path: PathBuf,
         /// What validation found.
-        source: horus_nostd::AttachError,
+        reason: Corruption,
     },
     /// The region was made by a HORUS with another layout version.
     VersionMismatch {
@@ -170,9 +170,9 @@ impl fmt::Display for TopicError {
                  process uses `{found}` ({}); both processes must use the same message type",
                 path.display()
             ),
-            Self::Corrupt { path, source } => write!(
+            Self::Corrupt { path, reason } => write!(
                 f,
-                "{} is not a valid HORUS topic: {source}; remove it with `horus clean --shm` \
+                "{} is not a valid HORUS topic: {reason}; remove it with `horus clean --shm` \
                  (or rm) once no program uses it",
                 path.display()
             ),
@@ -236,10 +236,85 @@ impl fmt::Display for TopicError {
 impl std::error::Error for TopicError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Corrupt { source, .. } => Some(source),
             Self::Io { source, .. } => Some(source),
             Self::Layout(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+/// How a file at a topic path fails to be a topic region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// It does not start with the HORUS topic magic: random bytes, another
+    /// program's file, or a region whose creator never finished.
+    NotARegion {
+        /// Its first eight bytes, as a little-endian word.
+        magic: u64,
+    },
+    /// It is shorter than a header or than the layout its header declares
+    /// (an empty file included).
+    Truncated {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes found.
+        found: usize,
+    },
+    /// A header field is out of range or inconsistent.
+    BadField {
+        /// Which field.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::NotARegion { magic } => {
+                write!(
+                    f,
+                    "it does not start with the HORUS magic (found {magic:#018x})"
+                )
+            }
+            Self::Truncated { needed, found } => {
+                write!(f, "it has {found} bytes where {needed} are needed")
+            }
+            Self::BadField { field } => write!(f, "its header field `{field}` is out of range"),
+        }
+    }
+}
+
+impl TopicError {
+    /// The error for a region at `path` that failed validation for `topic`,
+    /// whose program expects the type named `expected`.
+    pub(crate) fn from_attach(
+        e: horus_nostd::AttachError,
+        path: PathBuf,
+        topic: &str,
+        expected: &str,
+    ) -> Self {
+        use horus_nostd::AttachError as A;
+        let corrupt = |reason| Self::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        match e {
+            A::TypeMismatch { found, .. } => Self::TypeMismatch {
+                topic: topic.to_owned(),
+                expected: expected.to_owned(),
+                found: found.to_string(),
+                path,
+            },
+            A::VersionMismatch { found, expected } => Self::VersionMismatch {
+                path,
+                found,
+                expected,
+            },
+            A::BadMagic { found } => corrupt(Corruption::NotARegion { magic: found }),
+            A::Truncated { needed, found } => corrupt(Corruption::Truncated { needed, found }),
+            A::BadGeometry { field } => corrupt(Corruption::BadField { field }),
+            _ => corrupt(Corruption::BadField { field: "unknown" }),
         }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::TestNs;
-use horus::error::TopicError;
+use horus::error::{Corruption, TopicError};
 use horus::prelude::*;
 use horus::shm::Namespace;
 
@@ -87,7 +87,7 @@ fn random_bytes_at_the_topic_path_are_corrupt_and_left_alone() {
         matches!(
             e,
             TopicError::Corrupt {
-                source: horus_nostd::AttachError::BadMagic { .. },
+                reason: Corruption::NotARegion { .. },
                 ..
             }
         ),
@@ -110,7 +110,7 @@ fn an_empty_file_at_the_topic_path_is_truncated() {
         matches!(
             e,
             TopicError::Corrupt {
-                source: horus_nostd::AttachError::Truncated { .. },
+                reason: Corruption::Truncated { .. },
                 ..
             }
         ),
@@ -132,7 +132,7 @@ fn a_truncated_region_is_refused() {
         matches!(
             e,
             TopicError::Corrupt {
-                source: horus_nostd::AttachError::Truncated { .. },
+                reason: Corruption::Truncated { .. },
                 ..
             }
         ),

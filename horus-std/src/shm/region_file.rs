@@ -29,7 +29,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
-use crate::error::TopicError;
+use crate::error::{Corruption, TopicError};
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
 #[derive(Debug, Clone, Copy)]
@@ -95,12 +95,10 @@ impl AttachedRegion {
         mapped: MappedRegion,
         expected: Option<&horus_nostd::message::TypeInfo>,
     ) -> Result<Self, TopicError> {
-        let region = mapped
-            .attach(expected)
-            .map_err(|source| TopicError::Corrupt {
-                path: mapped.path().to_owned(),
-                source,
-            })?;
+        let region = mapped.attach(expected).map_err(|e| {
+            let expected = expected.map(|t| t.name.to_string()).unwrap_or_default();
+            TopicError::from_attach(e, mapped.path().to_owned(), "", &expected)
+        })?;
         // SAFETY: only the lifetime changes. The view points into the mmap
         // owned by `mapped`, which moves into the same struct and keeps the
         // mapping alive at a fixed address for as long as the struct lives;
@@ -159,20 +157,10 @@ pub(crate) fn open_or_create<T: Message>(
                 None => return Ok(mapped),
                 Some(e) => e,
             },
-            Err(AttachError::TypeMismatch { found, .. }) => TopicError::TypeMismatch {
-                topic: topic.to_owned(),
-                expected: T::TYPE_NAME.to_owned(),
-                found: found.to_string(),
-                path: path.clone(),
+            Err(e) => match TopicError::from_attach(e, path.clone(), topic, T::TYPE_NAME) {
+                e @ TopicError::TypeMismatch { .. } => e,
+                other => return Err(other),
             },
-            Err(AttachError::VersionMismatch { found, expected }) => {
-                return Err(TopicError::VersionMismatch {
-                    path,
-                    found,
-                    expected,
-                });
-            }
-            Err(source) => return Err(TopicError::Corrupt { path, source }),
         };
         // A valid region of the wrong type or geometry: replace it if nobody uses it.
         if !try_remove_stale(ns, &file_name, &mapped) {
@@ -189,7 +177,7 @@ pub(crate) fn open_or_create<T: Message>(
 fn empty_region(path: std::path::PathBuf) -> TopicError {
     TopicError::Corrupt {
         path,
-        source: AttachError::Truncated {
+        reason: Corruption::Truncated {
             needed: horus_nostd::layout::hdr::WORDS * 8,
             found: 0,
         },
@@ -247,14 +235,7 @@ pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>
                 let mapped = map(fd, len, &path)?;
                 return match mapped.attach(None) {
                     Ok(_) => Ok(Some(mapped)),
-                    Err(AttachError::VersionMismatch { found, expected }) => {
-                        Err(TopicError::VersionMismatch {
-                            path,
-                            found,
-                            expected,
-                        })
-                    }
-                    Err(source) => Err(TopicError::Corrupt { path, source }),
+                    Err(e) => Err(TopicError::from_attach(e, path, topic, "")),
                 };
             }
         }
