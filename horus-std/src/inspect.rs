@@ -150,7 +150,7 @@ fn check_name(name: &str) -> Result<(), TopicError> {
 /// use horus::inspect::RawTopic;
 /// let t = RawTopic::open("default", "wheel.encoders")?.expect("no such topic");
 /// let mut buf = vec![0u8; t.message_size()];
-/// if t.recv_bytes(&mut buf)? {
+/// if t.recv_bytes(&mut buf) == Ok(true) {
 ///     println!("{buf:?}");
 /// }
 /// # Ok::<(), horus::Error>(())
