@@ -67,7 +67,8 @@ impl TopicRegion<'_> {
         ep.next_seq = seq + 1;
         // A hint only (see `read_lane`): no data is published through it.
         let entry = self.layout.participant_at(ep.index as usize);
-        self.word(entry + part::LANE_HEAD).store(seq + 1, Ordering::Relaxed);
+        self.word(entry + part::LANE_HEAD)
+            .store(seq + 1, Ordering::Relaxed);
     }
 
     /// Tries to read the next message of `lane` for `ep` into `out`.

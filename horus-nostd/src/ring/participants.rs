@@ -78,7 +78,8 @@ impl TopicRegion<'_> {
             // this is a second line of defence for memory that skipped it.
             self.abandon_in_progress(p);
             let (tail, _) = self.lane_tail(p);
-            self.word(entry + part::LANE_HEAD).store(tail + 1, Ordering::Relaxed);
+            self.word(entry + part::LANE_HEAD)
+                .store(tail + 1, Ordering::Relaxed);
             let mut ep = Endpoint {
                 index: p as u32,
                 owner,

@@ -19,7 +19,10 @@ impl TestNs {
             "t{}_{}_{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed),
-            test.chars().filter(|c| c.is_ascii_alphanumeric()).take(24).collect::<String>()
+            test.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(24)
+                .collect::<String>()
         );
         Self { name }
     }
@@ -35,7 +38,12 @@ impl Drop for TestNs {
             liveness::unregister(&ns);
             let removed = ns.remove_if_unused();
             if !std::thread::panicking() {
-                assert_eq!(removed.ok(), Some(true), "namespace {} left behind", self.name);
+                assert_eq!(
+                    removed.ok(),
+                    Some(true),
+                    "namespace {} left behind",
+                    self.name
+                );
             }
         }
     }
@@ -44,7 +52,13 @@ impl Drop for TestNs {
 /// Runs this test binary again as a child executing `role` (see `child_main`).
 pub fn spawn_child(role: &str, ns: &str, args: &[&str]) -> Child {
     Command::new(std::env::current_exe().expect("test binary path"))
-        .args(["--exact", "child_main", "--nocapture", "--include-ignored", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_main",
+            "--nocapture",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
         .env("HORUS_TEST_ROLE", role)
         .env("HORUS_TEST_ARGS", args.join(" "))
         .env("HORUS_NAMESPACE", ns)
@@ -69,7 +83,10 @@ pub fn child_role() -> Option<(String, Vec<String>)> {
 pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::yield_now();
     }
 }
