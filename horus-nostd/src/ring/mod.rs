@@ -140,6 +140,14 @@ impl<'r> RawHandle<'r> {
         self.ep.dropped
     }
 
+    /// Replays what the topic retains: the next receives start at the oldest
+    /// message each publishing lane still holds (up to `capacity` per lane),
+    /// in per-lane order. A message overwritten while replaying counts as
+    /// dropped, as usual.
+    pub fn rewind(&mut self) {
+        self.region.rewind(&mut self.ep);
+    }
+
     /// Messages this handle received since it joined.
     pub fn delivered_count(&self) -> u64 {
         self.ep.delivered
@@ -271,6 +279,25 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     /// Messages this handle received since it joined.
     pub fn delivered_count(&self) -> u64 {
         self.raw.delivered_count()
+    }
+
+    /// Replays what the topic retains (see [`RawHandle::rewind`]).
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::Heartbeat};
+    /// static MEM: RegionBuffer<8192> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<Heartbeat>(MEM.words(), 4, 2, 0).unwrap();
+    /// let me = OwnerToken::new(1).unwrap();
+    /// let mut a = TopicHandle::<Heartbeat>::join(region, me, 0, 0).unwrap();
+    /// for i in 1..=6 { a.send(Heartbeat { sequence: i, ..Default::default() }); }
+    /// let mut late = TopicHandle::<Heartbeat>::join(region, me, 0, 0).unwrap();
+    /// assert_eq!(late.recv(), None);
+    /// late.rewind();
+    /// let seen: Vec<u64> = core::iter::from_fn(|| late.recv()).map(|m| m.sequence).collect();
+    /// assert_eq!(seen, [3, 4, 5, 6]); // capacity 4: the newest four
+    /// ```
+    pub fn rewind(&mut self) {
+        self.raw.rewind();
     }
 
     /// The byte-level handle underneath.

@@ -110,6 +110,22 @@ impl TopicRegion<'_> {
         }
     }
 
+    /// Moves `ep`'s cursors back to the oldest message each active lane still
+    /// holds, so the next receives replay what is retained (for history-like
+    /// topics: the blackbox, the e-stop state, the node registry). Messages
+    /// already received are received again.
+    pub(crate) fn rewind(&self, ep: &mut Endpoint) {
+        let active = self.lanes_active().load(Ordering::Acquire);
+        let capacity = u64::from(self.layout.capacity);
+        for lane in 0..self.layout.participants as usize {
+            if active & (1 << lane) != 0 {
+                let (tail, _) = self.lane_tail(lane);
+                // Slot `tail - capacity` may be under overwrite right now.
+                ep.cursors[lane] = tail.saturating_sub(capacity) + 1;
+            }
+        }
+    }
+
     /// Frees `ep`'s entry, if it still holds it.
     pub(crate) fn leave(&self, ep: &Endpoint) {
         // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`:
