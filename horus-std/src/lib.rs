@@ -29,6 +29,7 @@ pub mod node;
 pub mod prelude;
 pub mod scheduler;
 pub mod shm;
+pub mod system;
 pub mod time;
 pub mod topic;
 

@@ -135,6 +135,14 @@ impl<T: Message> Topic<T> {
         self.with_handle(|h| h.delivered_count())
     }
 
+    /// Replays what the topic retains: the next receives start at the oldest
+    /// message each publisher's lane still holds (up to `capacity` each), so
+    /// a late joiner sees recent history. Messages already received by this
+    /// handle are received again.
+    pub fn rewind(&self) {
+        self.with_handle(|h| h.rewind())
+    }
+
     /// Messages published on the topic by all handles since it was created
     /// (including one a dead publisher never finished). Scans the region:
     /// for tools and tests, not for hot loops.

@@ -32,12 +32,23 @@ pub struct CleanReport {
 /// dead processes' liveness files; with `remove_foreign`, also unheld files
 /// at topic paths that are not HORUS regions.
 pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanReport, TopicError> {
+    clean(ns, remove_foreign, true)
+}
+
+fn clean(
+    ns: &Namespace,
+    remove_foreign: bool,
+    system_too: bool,
+) -> Result<CleanReport, TopicError> {
     let mut report = CleanReport::default();
     for name in ns.entries()? {
         let is_topic = name.ends_with(TOPIC_SUFFIX);
         let is_init = name.starts_with(INIT_PREFIX);
         if !is_topic && !is_init {
             continue;
+        }
+        if !system_too && name.starts_with(crate::system::SYSTEM_PREFIX) {
+            continue; // e-stop and blackbox outlive their writers (see `system`)
         }
         let path = ns.path().join(&name);
         let Ok(fd) = rustix::fs::openat(
@@ -84,10 +95,11 @@ pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanRepo
 
 /// Cleans the current namespace (`HORUS_NAMESPACE`) if it exists; returns
 /// how many files were removed. What `Scheduler::new()` and every `horus`
-/// command run first.
+/// command run first. Unlike [`clean_namespace`], it keeps the system topics
+/// (e-stop, blackbox, registry) even when no process holds them.
 pub fn clean_stale_current_namespace() -> Result<usize, TopicError> {
     match Namespace::open_existing(&Namespace::current_name())? {
-        Some(ns) => Ok(clean_namespace(&ns, false)?.removed.len()),
+        Some(ns) => Ok(clean(&ns, false, false)?.removed.len()),
         None => Ok(0),
     }
 }

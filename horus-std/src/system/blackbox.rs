@@ -1,0 +1,178 @@
+//! The blackbox: a bounded record of anomalies per namespace, in shared memory.
+//!
+//! Records go to the topic `_horus.blackbox`. Each writing process fills its
+//! own lane (64 records; the oldest are overwritten), so a record is in
+//! shared memory the moment [`Blackbox::record`] returns and survives a
+//! SIGKILL of its writer. [`read`] replays everything retained, sorted by
+//! time, and says how many records were overwritten.
+
+use crate::error::Result;
+use crate::message;
+use crate::system::{fixed_str, str_of};
+use crate::topic::Topic;
+
+/// Name of the blackbox topic.
+pub const BLACKBOX_TOPIC: &str = "_horus.blackbox";
+/// Records each writing process keeps.
+pub const RECORDS_PER_WRITER: u32 = 64;
+
+message! {
+    /// One blackbox record.
+    BlackboxRecord {
+        /// When, ns of the monotonic clock.
+        timestamp_ns: u64,
+        /// A number that goes with the kind (lateness in ns, tick count, ...).
+        value: u64,
+        /// The writer's process id.
+        pid: u32,
+        /// [`AnomalyKind`] code.
+        kind: u32,
+        /// The node concerned, NUL-padded (empty if none).
+        node: [u8; 32],
+        /// Free text, NUL-padded.
+        detail: [u8; 80],
+    }
+}
+
+/// What a record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum AnomalyKind {
+    /// A node was released late (value: lateness, ns).
+    DeadlineMiss = 1,
+    /// A node's tick ran past its budget (value: tick duration, ns).
+    BudgetOverrun = 2,
+    /// A node panicked.
+    NodePanic = 3,
+    /// A node returned an error (init, tick or shutdown).
+    NodeError = 4,
+    /// The e-stop was raised.
+    EstopRaised = 5,
+    /// The e-stop was cleared.
+    EstopCleared = 6,
+    /// A participant was found dead and reclaimed.
+    ParticipantDead = 7,
+    /// Not an anomaly: a lifecycle note (scheduler start, stop).
+    Note = 8,
+}
+
+impl AnomalyKind {
+    /// The kind of a record's code, if known.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Some(match code {
+            1 => Self::DeadlineMiss,
+            2 => Self::BudgetOverrun,
+            3 => Self::NodePanic,
+            4 => Self::NodeError,
+            5 => Self::EstopRaised,
+            6 => Self::EstopCleared,
+            7 => Self::ParticipantDead,
+            8 => Self::Note,
+            _ => return None,
+        })
+    }
+
+    /// Short name, as `horus bb` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DeadlineMiss => "deadline_miss",
+            Self::BudgetOverrun => "budget_overrun",
+            Self::NodePanic => "node_panic",
+            Self::NodeError => "node_error",
+            Self::EstopRaised => "estop_raised",
+            Self::EstopCleared => "estop_cleared",
+            Self::ParticipantDead => "participant_dead",
+            Self::Note => "note",
+        }
+    }
+
+    /// Everything but [`AnomalyKind::Note`] is an anomaly.
+    pub fn is_anomaly(self) -> bool {
+        self != Self::Note
+    }
+}
+
+/// A process's writer to the blackbox.
+#[derive(Debug)]
+pub struct Blackbox {
+    topic: Topic<BlackboxRecord>,
+}
+
+fn open_topic(namespace: Option<&str>) -> Result<Topic<BlackboxRecord>> {
+    let b = Topic::<BlackboxRecord>::builder(BLACKBOX_TOPIC).capacity(RECORDS_PER_WRITER);
+    match namespace {
+        Some(ns) => b.namespace(ns).build(),
+        None => b.build(),
+    }
+}
+
+impl Blackbox {
+    /// Opens the blackbox of the current namespace (or `namespace`).
+    pub fn open(namespace: Option<&str>) -> Result<Self> {
+        Ok(Self {
+            topic: open_topic(namespace)?,
+        })
+    }
+
+    /// Writes a record; it is in shared memory when this returns.
+    pub fn record(&self, kind: AnomalyKind, node: &str, detail: &str, value: u64) {
+        self.topic.send(BlackboxRecord {
+            timestamp_ns: crate::time::now_ns(),
+            value,
+            pid: std::process::id(),
+            kind: kind as u32,
+            node: fixed_str(node),
+            detail: fixed_str(detail),
+        });
+    }
+}
+
+/// A record as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlackboxEntry {
+    /// When, ns of the monotonic clock.
+    pub timestamp_ns: u64,
+    /// Writer's process id.
+    pub pid: u32,
+    /// What; `None` for a code this build does not know.
+    pub kind: Option<AnomalyKind>,
+    /// The node, if any.
+    pub node: String,
+    /// Free text.
+    pub detail: String,
+    /// The kind's number.
+    pub value: u64,
+}
+
+/// What the blackbox holds.
+#[derive(Debug, Clone, Default)]
+pub struct BlackboxDump {
+    /// Retained records, oldest first.
+    pub entries: Vec<BlackboxEntry>,
+    /// Records written but overwritten since the blackbox was created.
+    pub overwritten: u64,
+}
+
+/// Reads every record the blackbox of the current namespace (or `namespace`)
+/// retains. Reading joins the topic as a reader; it writes nothing.
+pub fn read(namespace: Option<&str>) -> Result<BlackboxDump> {
+    let topic = open_topic(namespace)?;
+    topic.rewind();
+    let mut entries: Vec<BlackboxEntry> = std::iter::from_fn(|| topic.recv())
+        .map(|r| BlackboxEntry {
+            timestamp_ns: r.timestamp_ns,
+            pid: r.pid,
+            kind: AnomalyKind::from_code(r.kind),
+            node: str_of(&r.node),
+            detail: str_of(&r.detail),
+            value: r.value,
+        })
+        .collect();
+    entries.sort_by_key(|e| e.timestamp_ns);
+    let overwritten = topic.published_count().saturating_sub(entries.len() as u64);
+    Ok(BlackboxDump {
+        entries,
+        overwritten,
+    })
+}

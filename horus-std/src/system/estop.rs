@@ -1,0 +1,124 @@
+//! Emergency stop across every process of a namespace.
+//!
+//! The e-stop is the topic `_horus.estop` of [`EmergencyStop`] messages. Any
+//! process raises or clears it by publishing ([`raise`], [`clear`], or
+//! `horus estop [--clear]`); the state is that of the newest message by
+//! timestamp (the monotonic clock is shared by all processes of a machine).
+//! A scheduler holds an [`EstopMonitor`]: it replays the retained messages
+//! when it starts (so a scheduler started while the e-stop is engaged starts
+//! stopped) and polls once per tick. Clearing is always explicit: nothing
+//! clears an e-stop by timing out or by its raiser exiting.
+
+use crate::error::Result;
+use crate::msgs::EmergencyStop;
+use crate::system::{SYSTEM_PREFIX, fixed_str, str_of};
+use crate::topic::Topic;
+
+/// Name of the e-stop topic.
+pub const ESTOP_TOPIC: &str = "_horus.estop";
+const _: () = assert!(ESTOP_TOPIC.len() > SYSTEM_PREFIX.len());
+
+fn open(namespace: Option<&str>) -> Result<Topic<EmergencyStop>> {
+    let b = Topic::<EmergencyStop>::builder(ESTOP_TOPIC).capacity(16);
+    match namespace {
+        Some(ns) => b.namespace(ns).build(),
+        None => b.build(),
+    }
+}
+
+fn publish(namespace: Option<&str>, engaged: bool, reason: &str) -> Result<()> {
+    let topic = open(namespace)?;
+    topic.send(EmergencyStop {
+        timestamp_ns: crate::time::now_ns(),
+        engaged: u8::from(engaged),
+        _pad: [0; 7],
+        reason: fixed_str(reason),
+    });
+    Ok(())
+}
+
+/// Raises the e-stop in the current namespace (`HORUS_NAMESPACE`), or in
+/// `namespace`: every scheduler there stops its nodes within one tick.
+pub fn raise(namespace: Option<&str>, reason: &str) -> Result<()> {
+    publish(namespace, true, reason)
+}
+
+/// Clears the e-stop: schedulers resume ticking.
+pub fn clear(namespace: Option<&str>) -> Result<()> {
+    publish(namespace, false, "cleared")
+}
+
+/// A change of the e-stop state seen by a monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EstopEvent {
+    /// The e-stop was raised.
+    Raised {
+        /// The raiser's reason.
+        reason: String,
+    },
+    /// The e-stop was cleared.
+    Cleared,
+}
+
+/// Follows the e-stop state of a namespace.
+#[derive(Debug)]
+pub struct EstopMonitor {
+    topic: Topic<EmergencyStop>,
+    engaged: bool,
+    reason: String,
+    newest_ns: u64,
+}
+
+impl EstopMonitor {
+    /// Starts following the e-stop of the current namespace (or `namespace`),
+    /// with the state its retained messages say.
+    pub fn open(namespace: Option<&str>) -> Result<Self> {
+        let topic = open(namespace)?;
+        topic.rewind();
+        let mut monitor = Self {
+            topic,
+            engaged: false,
+            reason: String::new(),
+            newest_ns: 0,
+        };
+        monitor.poll();
+        Ok(monitor)
+    }
+
+    /// Reads what was published since the last poll; returns the transition
+    /// if the state changed.
+    pub fn poll(&mut self) -> Option<EstopEvent> {
+        let was = self.engaged;
+        while let Some(m) = self.topic.recv() {
+            // Lanes interleave: the newest timestamp wins, whatever the order read.
+            if m.timestamp_ns >= self.newest_ns {
+                self.newest_ns = m.timestamp_ns;
+                self.engaged = m.engaged != 0;
+                self.reason = str_of(&m.reason);
+            }
+        }
+        match (was, self.engaged) {
+            (false, true) => Some(EstopEvent::Raised {
+                reason: self.reason.clone(),
+            }),
+            (true, false) => Some(EstopEvent::Cleared),
+            _ => None,
+        }
+    }
+
+    /// Whether the e-stop is engaged (as of the last poll).
+    pub fn engaged(&self) -> bool {
+        self.engaged
+    }
+
+    /// The reason given when it was last raised.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// The e-stop state of a namespace right now: `Some(reason)` if engaged.
+pub fn state(namespace: Option<&str>) -> Result<Option<String>> {
+    let m = EstopMonitor::open(namespace)?;
+    Ok(m.engaged().then(|| m.reason().to_owned()))
+}

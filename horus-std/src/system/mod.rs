@@ -1,0 +1,51 @@
+//! The namespace's system topics: e-stop, blackbox and node registry.
+//!
+//! They are ordinary topics with reserved names (`_horus.*`) and standard
+//! message types, so every tool that reads topics reads them too, and they
+//! inherit the topics' guarantees: writers never block, records of a
+//! process killed with SIGKILL stay in shared memory, and a reader that
+//! joins late replays what each topic retains ([`Topic::rewind`]).
+//!
+//! Auto-clean (`Scheduler::new()`, every `horus` command) never removes
+//! them, even when no process holds them, so an e-stop raised by a program
+//! that exited, or the blackbox of a crashed system, is still there on the
+//! next look. Only an explicit `horus clean --shm` removes them.
+//!
+//! [`Topic::rewind`]: crate::Topic::rewind
+
+pub mod blackbox;
+pub mod estop;
+pub mod registry;
+
+/// Prefix of the reserved topic names.
+pub const SYSTEM_PREFIX: &str = "_horus.";
+
+/// Copies `s` into a NUL-padded fixed field, cut at a character boundary.
+pub(crate) fn fixed_str<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut end = s.len().min(N);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out[..end].copy_from_slice(&s.as_bytes()[..end]);
+    out
+}
+
+/// The text of a NUL-padded fixed field.
+pub(crate) fn str_of(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_strings_cut_on_char_boundaries() {
+        let f: [u8; 4] = fixed_str("aé€");
+        assert_eq!(str_of(&f), "aé");
+        let g: [u8; 8] = fixed_str("node");
+        assert_eq!(str_of(&g), "node");
+    }
+}

@@ -1,0 +1,259 @@
+//! The node registry: what every scheduler of a namespace runs, for
+//! `horus node list`, without a daemon.
+//!
+//! Each scheduler publishes a [`NodeRecord`] per node to `_horus.nodes` when
+//! it starts, whenever a node changes state, and about once a second. A
+//! reader replays what the topic retains and keeps the newest record of each
+//! (process, node); records of processes that are no longer alive are
+//! dropped on every look, so a killed process disappears from the list.
+
+use std::collections::HashMap;
+
+use horus_nostd::OwnerToken;
+
+use crate::error::Result;
+use crate::message;
+use crate::shm::{Namespace, liveness};
+use crate::system::{fixed_str, str_of};
+use crate::topic::Topic;
+
+/// Name of the registry topic.
+pub const REGISTRY_TOPIC: &str = "_horus.nodes";
+/// Records each process keeps (at least two snapshots of up to 64 nodes).
+pub const RECORDS_PER_PROCESS: u32 = 128;
+
+message! {
+    /// The state of one node of one process, as its scheduler reports it.
+    NodeRecord {
+        /// When the record was made, ns of the monotonic clock.
+        timestamp_ns: u64,
+        /// Liveness token of the process (pid and nonce).
+        owner: u64,
+        /// Ticks run.
+        ticks: u64,
+        /// Late releases.
+        deadline_misses: u64,
+        /// Ticks that overran the node's budget.
+        overruns: u64,
+        /// CPU time spent in the node's ticks, ns.
+        cpu_ns: u64,
+        /// Resident memory of the process, bytes.
+        rss_bytes: u64,
+        /// Rate asked for, Hz.
+        rate_hz: f64,
+        /// Rate measured over the last second, Hz.
+        measured_hz: f64,
+        /// Process id.
+        pid: u32,
+        /// [`NodeState`] code.
+        state: u32,
+        /// Position in the tick order.
+        order: u32,
+        /// Explicit padding.
+        _pad: u32,
+        /// The node's name, NUL-padded.
+        name: [u8; 48],
+    }
+}
+
+/// A node's state, as `horus node list` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum NodeState {
+    /// Added, `init` not run yet.
+    Starting = 1,
+    /// Ticking.
+    Running = 2,
+    /// Its last `init`/`tick` returned an error; still scheduled.
+    Error = 3,
+    /// It panicked and its policy stopped it.
+    Crashed = 4,
+    /// Held by the e-stop.
+    Stopped = 5,
+    /// Shut down.
+    Finished = 6,
+}
+
+impl NodeState {
+    /// The state of a record's code, if known.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Some(match code {
+            1 => Self::Starting,
+            2 => Self::Running,
+            3 => Self::Error,
+            4 => Self::Crashed,
+            5 => Self::Stopped,
+            6 => Self::Finished,
+            _ => return None,
+        })
+    }
+
+    /// The name `horus node list` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Starting => "Starting",
+            Self::Running => "Running",
+            Self::Error => "Error",
+            Self::Crashed => "Crashed",
+            Self::Stopped => "Stopped",
+            Self::Finished => "Finished",
+        }
+    }
+}
+
+/// A node's figures, as a scheduler reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReport<'a> {
+    /// Node name.
+    pub name: &'a str,
+    /// State.
+    pub state: NodeState,
+    /// Position in the tick order.
+    pub order: u32,
+    /// Rate asked for, Hz.
+    pub rate_hz: f64,
+    /// Rate measured, Hz.
+    pub measured_hz: f64,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Late releases.
+    pub deadline_misses: u64,
+    /// Budget overruns.
+    pub overruns: u64,
+    /// CPU time in ticks, ns.
+    pub cpu_ns: u64,
+}
+
+/// A process's writer to the registry.
+#[derive(Debug)]
+pub struct Registry {
+    topic: Topic<NodeRecord>,
+    owner: OwnerToken,
+}
+
+fn open_topic(namespace: Option<&str>) -> Result<Topic<NodeRecord>> {
+    let b = Topic::<NodeRecord>::builder(REGISTRY_TOPIC).capacity(RECORDS_PER_PROCESS);
+    match namespace {
+        Some(ns) => b.namespace(ns).build(),
+        None => b.build(),
+    }
+}
+
+impl Registry {
+    /// Opens the registry of the current namespace (or `namespace`).
+    pub fn open(namespace: Option<&str>) -> Result<Self> {
+        let topic = open_topic(namespace)?;
+        let ns = Namespace::open(topic.namespace())?;
+        let owner = liveness::ensure_registered(&ns)?;
+        Ok(Self { topic, owner })
+    }
+
+    /// Publishes one node's figures.
+    pub fn report(&self, node: &NodeReport<'_>) {
+        self.topic.send(NodeRecord {
+            timestamp_ns: crate::time::now_ns(),
+            owner: self.owner.get(),
+            ticks: node.ticks,
+            deadline_misses: node.deadline_misses,
+            overruns: node.overruns,
+            cpu_ns: node.cpu_ns,
+            rss_bytes: resident_bytes(),
+            rate_hz: node.rate_hz,
+            measured_hz: node.measured_hz,
+            pid: std::process::id(),
+            state: node.state as u32,
+            order: node.order,
+            _pad: 0,
+            name: fixed_str(node.name),
+        });
+    }
+}
+
+/// A node of a live process, as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeEntry {
+    /// Node name.
+    pub name: String,
+    /// Process id.
+    pub pid: u32,
+    /// State; `None` for a code this build does not know.
+    pub state: Option<NodeState>,
+    /// Position in the tick order.
+    pub order: u32,
+    /// Rate asked for, Hz.
+    pub rate_hz: f64,
+    /// Rate measured, Hz.
+    pub measured_hz: f64,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Late releases.
+    pub deadline_misses: u64,
+    /// Budget overruns.
+    pub overruns: u64,
+    /// CPU time in ticks, ns.
+    pub cpu_ns: u64,
+    /// Resident memory of the process, bytes.
+    pub rss_bytes: u64,
+    /// When the record was made.
+    pub timestamp_ns: u64,
+}
+
+/// The nodes of every live process of the current namespace (or
+/// `namespace`), sorted by process and order; nothing if no scheduler has
+/// ever run there. Looking creates nothing.
+pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
+    let ns_name = namespace.map_or_else(Namespace::current_name, str::to_owned);
+    let Some(ns) = Namespace::open_existing(&ns_name)? else {
+        return Ok(Vec::new());
+    };
+    if !ns.topic_names()?.iter().any(|t| t == REGISTRY_TOPIC) {
+        return Ok(Vec::new());
+    }
+    let topic = open_topic(Some(&ns_name))?;
+    topic.rewind();
+    let mut newest: HashMap<(u64, String), NodeRecord> = HashMap::new();
+    while let Some(r) = topic.recv() {
+        let key = (r.owner, str_of(&r.name));
+        match newest.get(&key) {
+            Some(old) if old.timestamp_ns > r.timestamp_ns => {}
+            _ => {
+                newest.insert(key, r);
+            }
+        }
+    }
+    let mut alive: HashMap<u64, bool> = HashMap::new();
+    let mut out: Vec<NodeEntry> = newest
+        .into_iter()
+        .filter(|((owner, _), _)| {
+            *alive.entry(*owner).or_insert_with(|| {
+                OwnerToken::new(*owner).is_some_and(|t| liveness::is_alive(&ns, t))
+            })
+        })
+        .map(|((_, name), r)| NodeEntry {
+            name,
+            pid: r.pid,
+            state: NodeState::from_code(r.state),
+            order: r.order,
+            rate_hz: r.rate_hz,
+            measured_hz: r.measured_hz,
+            ticks: r.ticks,
+            deadline_misses: r.deadline_misses,
+            overruns: r.overruns,
+            cpu_ns: r.cpu_ns,
+            rss_bytes: r.rss_bytes,
+            timestamp_ns: r.timestamp_ns,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.pid, a.order, &a.name).cmp(&(b.pid, b.order, &b.name)));
+    Ok(out)
+}
+
+/// Resident memory of this process, from `/proc/self/statm` (0 if unreadable).
+fn resident_bytes() -> u64 {
+    let page = rustix::param::page_size() as u64;
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * page)
+}

@@ -1,0 +1,159 @@
+//! The namespace's system topics across processes: e-stop, blackbox, registry.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+
+use common::{TestNs, spawn_child};
+use horus::system::blackbox::{self, AnomalyKind, Blackbox};
+use horus::system::estop::{self, EstopEvent, EstopMonitor};
+use horus::system::registry::{self, NodeReport, NodeState, Registry};
+
+/// Waits for the child to print `line` on stdout.
+fn wait_line(child: &mut std::process::Child, line: &str) {
+    let out = child.stdout.as_mut().expect("piped stdout");
+    let mut reader = BufReader::new(out);
+    let mut buf = String::new();
+    loop {
+        buf.clear();
+        assert!(
+            reader.read_line(&mut buf).unwrap() > 0,
+            "child exited before {line:?}"
+        );
+        // libtest prints "test child_main ... " before the child's first line.
+        if buf.trim_end().ends_with(line) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn an_estop_raised_in_another_process_is_seen_and_outlives_its_raiser() {
+    let ns = TestNs::new("estop");
+    let mut monitor = EstopMonitor::open(Some(&ns.name)).unwrap();
+    assert!(!monitor.engaged());
+    let mut child = spawn_child("raise", &ns.name, &[]);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        monitor.poll(),
+        Some(EstopEvent::Raised {
+            reason: "test raise".into()
+        })
+    );
+    // A monitor started after the raiser exited starts engaged.
+    assert_eq!(
+        estop::state(Some(&ns.name)).unwrap().as_deref(),
+        Some("test raise")
+    );
+    // Auto-clean keeps the e-stop even though no process holds it now.
+    drop(monitor);
+    assert_eq!(
+        estop::state(Some(&ns.name)).unwrap().as_deref(),
+        Some("test raise")
+    );
+    estop::clear(Some(&ns.name)).unwrap();
+    assert_eq!(estop::state(Some(&ns.name)).unwrap(), None);
+}
+
+#[test]
+fn a_blackbox_record_survives_a_kill_of_its_writer() {
+    let ns = TestNs::new("blackbox");
+    let mut child = spawn_child("record_then_wait", &ns.name, &[]);
+    wait_line(&mut child, "recorded");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let dump = blackbox::read(Some(&ns.name)).unwrap();
+    let mine: Vec<_> = dump.entries.iter().filter(|e| e.node == "victim").collect();
+    assert_eq!(mine.len(), 1, "{:?}", dump.entries);
+    assert_eq!(mine[0].kind, Some(AnomalyKind::BudgetOverrun));
+    assert_eq!(mine[0].detail, "tick took 3 ms");
+    assert_eq!(mine[0].value, 3_000_000);
+    assert_eq!(mine[0].pid, child.id());
+    assert_eq!(dump.overwritten, 0);
+}
+
+#[test]
+fn the_blackbox_is_bounded_and_counts_what_it_overwrote() {
+    let ns = TestNs::new("bbbound");
+    let bb = Blackbox::open(Some(&ns.name)).unwrap();
+    let n = u64::from(blackbox::RECORDS_PER_WRITER) + 10;
+    for i in 0..n {
+        bb.record(AnomalyKind::DeadlineMiss, "n", "late", i);
+    }
+    let dump = blackbox::read(Some(&ns.name)).unwrap();
+    assert_eq!(dump.entries.len() as u64 + dump.overwritten, n);
+    assert!(dump.entries.len() as u64 <= u64::from(blackbox::RECORDS_PER_WRITER));
+    assert_eq!(dump.entries.last().unwrap().value, n - 1);
+    drop(bb);
+}
+
+#[test]
+fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
+    let ns = TestNs::new("registry");
+    let mut a = spawn_child("register", &ns.name, &["alpha"]);
+    let mut b = spawn_child("register", &ns.name, &["beta"]);
+    wait_line(&mut a, "registered");
+    wait_line(&mut b, "registered");
+    let nodes = registry::list(Some(&ns.name)).unwrap();
+    let names: Vec<(&str, u32)> = nodes.iter().map(|n| (n.name.as_str(), n.pid)).collect();
+    assert!(names.contains(&("alpha", a.id())), "{names:?}");
+    assert!(names.contains(&("beta", b.id())), "{names:?}");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.state == Some(NodeState::Running) && n.rss_bytes > 0)
+    );
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let nodes = registry::list(Some(&ns.name)).unwrap();
+    assert!(
+        nodes.iter().all(|n| n.pid != a.id()),
+        "killed process still listed"
+    );
+    assert!(nodes.iter().any(|n| n.pid == b.id()));
+    b.kill().unwrap();
+    b.wait().unwrap();
+}
+
+#[test]
+#[ignore = "run as a child by the tests above"]
+fn child_main() {
+    let Some((role, args)) = common::child_role() else {
+        return;
+    };
+    match role.as_str() {
+        "raise" => estop::raise(None, "test raise").unwrap(),
+        "record_then_wait" => {
+            let bb = Blackbox::open(None).unwrap();
+            bb.record(
+                AnomalyKind::BudgetOverrun,
+                "victim",
+                "tick took 3 ms",
+                3_000_000,
+            );
+            println!("recorded");
+            loop {
+                std::thread::park();
+            }
+        }
+        "register" => {
+            let reg = Registry::open(None).unwrap();
+            reg.report(&NodeReport {
+                name: &args[0],
+                state: NodeState::Running,
+                order: 0,
+                rate_hz: 100.0,
+                measured_hz: 99.5,
+                ticks: 42,
+                deadline_misses: 0,
+                overruns: 0,
+                cpu_ns: 1000,
+            });
+            println!("registered");
+            loop {
+                std::thread::park();
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
