@@ -251,7 +251,7 @@ fn a_full_shared_memory_is_no_space_not_sigbus() {
         mounted,
         "this test needs to mount a tmpfs (run as root, as CI does)"
     );
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    let out = common::self_command()
         .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
         .env("HORUS_TEST_ROLE", "nospace")
         .env("HORUS_SHM_DIR", &mnt)
