@@ -11,7 +11,7 @@
 //! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
 
 use crate::error::{AttachError, InitError, LayoutError};
-use crate::layout::{LAYOUT_VERSION, MAGIC, TopicLayout, hdr, schema};
+use crate::layout::{LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, TopicLayout, hdr, schema};
 use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -269,7 +269,12 @@ impl<'r> TopicRegion<'r> {
                 field: match e {
                     LayoutError::BadCapacity { .. } => "capacity",
                     LayoutError::BadParticipants { .. } => "participants",
-                    LayoutError::BadMessage { .. } => "type_size",
+                    LayoutError::BadMessage { size, .. }
+                        if size == 0 || size > MAX_MESSAGE_BYTES =>
+                    {
+                        "type_size"
+                    }
+                    LayoutError::BadMessage { .. } => "type_align",
                 },
             })?;
         let checks: [(usize, u64, &'static str); 6] = [

@@ -1,9 +1,88 @@
-//! Nodes (being written; see the scheduler issue).
+//! Nodes: units of work the [`Scheduler`](crate::Scheduler) ticks.
+//!
+//! Only `tick` must be written (and usually `name`); the seed's nodes are:
+//!
+//! ```
+//! use horus::prelude::*;
+//!
+//! struct Counter {
+//!     n: u64,
+//! }
+//! impl Node for Counter {
+//!     fn name(&self) -> &str {
+//!         "Counter"
+//!     }
+//!     fn tick(&mut self) {
+//!         self.n += 1;
+//!     }
+//! }
+//! ```
 
-/// A unit of work ticked by the scheduler.
+use crate::error::Result;
+
+/// A unit of work ticked by the scheduler, from the scheduler's thread.
+///
+/// Life of a node (see [`horus_nostd::sched::NodeState`] for the diagram):
+/// `init` once before its first tick; `tick` at its rate; `safe_state`
+/// when its panic policy stops it (and, later, on the e-stop); `shutdown`
+/// once at the end if `init` succeeded, also after a panic. A panic in any
+/// of them is caught by the scheduler (see [`PanicPolicy`](crate::scheduler::PanicPolicy)).
 pub trait Node {
-    /// The node's name.
-    fn name(&self) -> &str;
+    /// The node's name: unique within its scheduler; shown by
+    /// `horus node list` and the blackbox. Defaults to the type's name.
+    fn name(&self) -> &str {
+        short_type_name(std::any::type_name::<Self>())
+    }
+
+    /// Prepares the node, once, before its first tick (and again when the
+    /// `Restart` policy restarts it).
+    ///
+    /// # Errors
+    /// An error stops the scheduler from starting: `run()` shuts down the
+    /// nodes already initialised and returns it.
+    fn init(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// One step of work.
     fn tick(&mut self);
+
+    /// Puts the node's outputs in a safe state (motors off, brakes on). Run
+    /// when a panic stops the node; the e-stop will run it too.
+    fn safe_state(&mut self) {}
+
+    /// Releases what the node holds; run once when the scheduler stops
+    /// (SIGINT, SIGTERM, end of `run_for`, `shutdown()`, drop), if `init`
+    /// succeeded.
+    ///
+    /// # Errors
+    /// Reported by `run()` after every other node's `shutdown` ran.
+    fn shutdown(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `my_crate::nodes::Camera<T>` -> `Camera<T>`.
+fn short_type_name(full: &str) -> &str {
+    let head = full.split('<').next().unwrap_or(full);
+    match head.rfind("::") {
+        Some(i) => &full[i + 2..],
+        None => full,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_are_short_type_names() {
+        struct Camera;
+        impl Node for Camera {
+            fn tick(&mut self) {}
+        }
+        assert_eq!(Camera.name(), "Camera");
+        assert_eq!(short_type_name("a::b::Imu<x::Y>"), "Imu<x::Y>");
+        assert_eq!(short_type_name("Plain"), "Plain");
+    }
 }

@@ -123,7 +123,9 @@ impl TopicRegion<'_> {
                 // Only a corrupt stamp (newest not cursor + k * capacity) gets here.
                 return LaneRead::Nothing;
             }
-            ep.dropped += resume - cursor;
+            // Saturating: a corrupt head hint (up to u64::MAX) in several lanes
+            // must not overflow the count (a panic in debug builds).
+            ep.dropped = ep.dropped.saturating_add(resume - cursor);
             ep.cursors[lane] = resume;
         }
         LaneRead::Nothing

@@ -222,11 +222,13 @@ impl TopicRegion<'_> {
 
     /// Messages published on the topic since it was created (sequence numbers
     /// claimed in all lanes, finished or abandoned). Scans every active lane.
+    /// Saturates at `u64::MAX` (only a corrupt region gets there: 64 lanes of
+    /// 62-bit sequences can exceed 64 bits, and tools call this on any region).
     pub fn published_count(&self) -> u64 {
         let active = self.lanes_active().load(Ordering::Acquire);
         (0..self.layout.participants as usize)
             .filter(|lane| active & (1 << lane) != 0)
             .map(|lane| self.lane_tail(lane).0)
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 }

@@ -1,17 +1,332 @@
-//! The std scheduler (being written; see the scheduler issue).
+//! The std scheduler: ticks [`Node`]s in order, each at its rate, on the
+//! calling thread, until SIGINT/SIGTERM.
+//!
+//! ```no_run
+//! use horus::prelude::*;
+//!
+//! struct Encoder;
+//! impl Node for Encoder {
+//!     fn name(&self) -> &str { "Encoder" }
+//!     fn tick(&mut self) { /* read, publish */ }
+//! }
+//!
+//! fn main() -> Result<()> {
+//!     let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+//!     sched.add(Encoder).order(0).build()?;
+//!     sched.run()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The release grid, deadline accounting and node states are those of the
+//! core ([`horus_nostd::sched`]): each node keeps a core
+//! [`Timing`](horus_nostd::sched::Timing) and moves through
+//! [`NodeState`] by the same functions, so a
+//! program counts deadline misses the same way on Linux and on a board.
+//!
+//! # Decisions
+//!
+//! - **`tick_rate` vs `rate`.** `tick_rate` (default 100 Hz) is the rate of
+//!   every node that does not set its own with `.rate(f)`; a node's rate
+//!   need not divide or be divided by it. Releases are on a fixed grid from
+//!   the start, so rates do not drift.
+//! - **Order.** Nodes due at the same time tick by ascending `.order(n)`
+//!   (default 0); equal orders tick in the order they were added. Nodes run
+//!   one after the other on the thread that called `run`: a node's tick
+//!   sees everything the nodes before it published in the same round.
+//! - **Deadlines.** A node released more than its tolerance late (default a
+//!   tenth of its period; `.tolerance(d)`) counts a *deadline miss*; a tick
+//!   longer than its budget (default its period; `.budget(d)`) counts an
+//!   *overrun*. Ticks are never interrupted; releases that pass while a node
+//!   is a whole period late are skipped (counted), never run in a burst.
+//!   Each is recorded in [`Scheduler::anomalies`] and in the namespace's
+//!   blackbox (`horus bb --anomalies`), at most once per second per node and
+//!   kind; the counters ([`Scheduler::nodes`]) are exact.
+//! - **Panics.** Every call into a node is under `catch_unwind`. A panic in
+//!   `tick` is counted, recorded, and handled by the node's
+//!   [`PanicPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
+//!   never ticked again; the others go on), `Skip` (tick again at the next
+//!   release), `Restart` (`init` again; if that fails, as `Stop`). When every
+//!   node is stopped, `run` shuts down and returns
+//!   [`SchedulerError::NoRunnableNodes`]. A panic or error in `init` stops the
+//!   start: the nodes already initialised are shut down and `run` returns it.
+//! - **Stopping.** `run` returns after SIGINT or SIGTERM (a second one exits
+//!   at once; see [`stop_requested`]), or [`StopHandle::stop`]; `run_for(d)`
+//!   also after `d`. Both then run every initialised node's `shutdown`, in
+//!   reverse order, even after a panic, and the scheduler is finished.
+//!   `tick_once` runs one round of every tickable node regardless of rates
+//!   (tests, simulation); the nodes are shut down by `shutdown()` or on drop.
+//! - **Wake-up.** Sleep until a margin before the next release, then spin
+//!   (`.spin_margin(d)`, default 100 µs; zero to never spin). The lateness of
+//!   every wake-up is measured ([`Scheduler::wake_jitter`]).
+//! - **Real time** is opt-in: `.realtime(priority)` (`SCHED_FIFO`) and
+//!   `.pin_cpu(n)` apply to the thread that calls `run`, and fail with an
+//!   error naming the fix (CAP_SYS_NICE, `ulimit -r`) when not permitted.
+//! - **Stale shared memory** of dead processes in the current namespace is
+//!   removed by `Scheduler::new()`; a failure is logged, never fatal.
 
-/// Why a scheduler could not be built or run.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SchedulerError {}
+mod entry;
+mod error;
+mod report;
+mod rt;
+mod run;
+mod signals;
+mod sleep;
 
-impl std::fmt::Display for SchedulerError {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {}
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use horus_nostd::sched::{NodeConfig, Rate};
+
+pub use error::SchedulerError;
+pub use horus_nostd::sched::{FaultPolicy as PanicPolicy, NodeState, NodeStats};
+pub use report::{Anomaly, JitterStats, NodeInfo};
+pub use signals::stop_requested;
+
+use crate::error::Result;
+use crate::node::Node;
+use crate::time::{Frequency, duration_ns};
+use entry::Entry;
+use report::Recorder;
+
+/// The node scheduler (see the [module documentation](self) for its rules).
+///
+/// Holds its nodes as `Box<dyn Node>` and ticks them on the thread that
+/// calls [`run`](Self::run).
+pub struct Scheduler {
+    entries: Vec<Entry>,
+    tick_rate: Frequency,
+    spin_ns: u64,
+    realtime: Option<u8>,
+    cpu: Option<usize>,
+    stop: Arc<AtomicBool>,
+    started: bool,
+    finished: bool,
+    recorder: Recorder,
+    jitter: JitterStats,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field(
+                "nodes",
+                &self.entries.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            )
+            .field("tick_rate", &self.tick_rate)
+            .field("started", &self.started)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
 }
 
-impl std::error::Error for SchedulerError {}
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-/// The node scheduler.
-pub struct Scheduler;
+/// Stops a running scheduler from another thread (or from a node).
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Asks the scheduler to stop: `run` returns after the current round
+    /// and shutdown.
+    pub fn stop(&self) {
+        // SYNC(stop-flag): pairs with the Acquire load in `stop_asked`.
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+impl Scheduler {
+    /// A scheduler with no nodes, ticking at 100 Hz. Removes the stale shared
+    /// memory of dead processes in the current namespace first (a failure is
+    /// logged to stderr; this never fails).
+    pub fn new() -> Self {
+        if let Err(e) = crate::shm::clean_stale_current_namespace() {
+            eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
+        }
+        Self {
+            entries: Vec::new(),
+            tick_rate: Frequency::from_hz(100),
+            spin_ns: duration_ns(sleep::DEFAULT_SPIN),
+            realtime: None,
+            cpu: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            started: false,
+            finished: false,
+            recorder: Recorder::new(true),
+            jitter: JitterStats::default(),
+        }
+    }
+
+    /// The rate of every node that does not set its own (default 100 Hz).
+    #[must_use]
+    pub fn tick_rate(mut self, rate: Frequency) -> Self {
+        self.tick_rate = rate;
+        self
+    }
+
+    /// Runs the scheduler's thread under `SCHED_FIFO` at `priority`
+    /// (1..=99) when `run` starts. Needs CAP_SYS_NICE or an rtprio limit;
+    /// otherwise `run` fails with [`SchedulerError::RealtimeDenied`].
+    #[must_use]
+    pub fn realtime(mut self, priority: u8) -> Self {
+        self.realtime = Some(priority);
+        self
+    }
+
+    /// Pins the scheduler's thread to CPU `cpu` when `run` starts.
+    #[must_use]
+    pub fn pin_cpu(mut self, cpu: usize) -> Self {
+        self.cpu = Some(cpu);
+        self
+    }
+
+    /// How long before a release to stop sleeping and spin (default 100 µs).
+    #[must_use]
+    pub fn spin_margin(mut self, margin: Duration) -> Self {
+        self.spin_ns = duration_ns(margin);
+        self
+    }
+
+    /// Whether anomalies are also written to the namespace's blackbox
+    /// (default on; they are always kept in [`Scheduler::anomalies`]).
+    #[must_use]
+    pub fn blackbox(mut self, on: bool) -> Self {
+        self.recorder.blackbox_enabled = on;
+        self
+    }
+
+    /// Adds a node; configure it on the returned builder and finish with
+    /// [`NodeBuilder::build`].
+    pub fn add<N: Node + 'static>(&mut self, node: N) -> NodeBuilder<'_> {
+        NodeBuilder {
+            sched: self,
+            node: Box::new(node),
+            config: NodeConfig::new(0),
+        }
+    }
+
+    /// A handle that stops this scheduler from anywhere.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stop))
+    }
+
+    /// Every node, in tick order, with its state and figures.
+    pub fn nodes(&self) -> Vec<NodeInfo> {
+        self.entries.iter().map(Entry::info).collect()
+    }
+
+    /// The node named `name`.
+    pub fn node(&self, name: &str) -> Option<NodeInfo> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(Entry::info)
+    }
+
+    /// The anomalies recorded (newest last; at most the last 1024).
+    pub fn anomalies(&self) -> &[Anomaly] {
+        &self.recorder.anomalies
+    }
+
+    /// Lateness of the scheduler's wake-ups.
+    pub fn wake_jitter(&self) -> &JitterStats {
+        &self.jitter
+    }
+
+    fn stop_asked(&self) -> bool {
+        // SYNC(stop-flag): pairs with the Release store in `StopHandle::stop`.
+        self.stop.load(Ordering::Acquire) || stop_requested()
+    }
+}
+
+/// Configures a node being added; nothing is added until [`build`](Self::build).
+#[must_use = "the node is added only by .build()"]
+pub struct NodeBuilder<'s> {
+    sched: &'s mut Scheduler,
+    node: Box<dyn Node>,
+    config: NodeConfig,
+}
+
+impl NodeBuilder<'_> {
+    /// Position in the tick order: lower first (default 0; ties tick in the
+    /// order added).
+    pub fn order(mut self, order: u32) -> Self {
+        self.config.order = order;
+        self
+    }
+
+    /// The node's own rate (default: the scheduler's `tick_rate`).
+    pub fn rate(mut self, rate: Frequency) -> Self {
+        self.config.rate = Rate::Frequency(rate);
+        self
+    }
+
+    /// Longest a tick may run before it counts as an overrun (default: its period).
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.config.budget_ns = Some(duration_ns(budget));
+        self
+    }
+
+    /// Latest a tick may start after its release before it counts as a
+    /// deadline miss (default: a tenth of its period).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.config.tolerance_ns = Some(duration_ns(tolerance));
+        self
+    }
+
+    /// What a panic in its `tick` does (default [`PanicPolicy::Stop`]).
+    pub fn on_panic(mut self, policy: PanicPolicy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// Adds the node. A node added while the scheduler runs (from
+    /// `tick_once` to `tick_once`) is initialised at the next round.
+    ///
+    /// # Errors
+    /// An invalid rate, a name already used, or a finished scheduler.
+    pub fn build(self) -> Result<()> {
+        let name = self.node.name().to_owned();
+        if self.sched.finished {
+            return Err(SchedulerError::Finished.into());
+        }
+        if self.sched.entries.iter().any(|e| e.name == name) {
+            return Err(SchedulerError::DuplicateName { node: name }.into());
+        }
+        let timing =
+            self.sched
+                .base_timing(&self.config)
+                .map_err(|source| SchedulerError::InvalidRate {
+                    node: name.clone(),
+                    source,
+                })?;
+        let order = self.config.order;
+        let pos = self
+            .sched
+            .entries
+            .partition_point(|e| e.config.order <= order);
+        self.sched
+            .entries
+            .insert(pos, Entry::new(self.node, name, self.config, timing));
+        Ok(())
+    }
+}
+
+impl Scheduler {
+    fn base_timing(
+        &self,
+        config: &NodeConfig,
+    ) -> std::result::Result<horus_nostd::sched::Timing, horus_nostd::time::RateError> {
+        let base = match config.rate {
+            // A node with its own rate does not depend on the tick rate.
+            Rate::Frequency(_) | Rate::PeriodNs(_) => 1,
+            _ => self.tick_rate.period_ns()?,
+        };
+        config.timing(base)
+    }
+}

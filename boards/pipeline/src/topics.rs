@@ -1,0 +1,101 @@
+//! The firmware's topics: three regions packed into one statically sized buffer.
+//!
+//! This file is the single definition of the boards' memory layout. The
+//! firmware uses it through this crate; `horus-nostd/tests/golden_layout.rs`
+//! includes the same file (`#[path]`) and checks the bytes it produces on the
+//! host against `horus-nostd/tests/golden/board_region.bin`, which the
+//! firmware compares its own region with on the 32-bit targets. It depends on
+//! nothing but `horus_nostd`, so it compiles in both places.
+//!
+//! ```text
+//! word 0      imu.raw       Imu        capacity 2, 3 participants (sensor, filter, checker)   184 words
+//! 184         imu.filtered  Imu        capacity 2, 2 participants (filter, checker)           144 words
+//! 328         heartbeat     Heartbeat  capacity 4, 3 participants (all three nodes)           184 words
+//! 512 words = 4096 bytes in all
+//! ```
+//!
+//! Every region is a whole number of cache lines, so each one starts on a
+//! 64-byte boundary of the 64-byte aligned buffer.
+
+use horus_nostd::msgs::{Heartbeat, Imu};
+use horus_nostd::sync::AtomicU64;
+use horus_nostd::{InitError, TopicLayout, TopicRegion};
+
+/// Slots per lane of the raw IMU topic: exactly what the filter takes per
+/// tick (2), and half of what the checker sees per period (4), so the
+/// checker's subscription is lapped and loss accounting is exercised.
+pub const RAW_CAPACITY: u32 = 2;
+/// Sensor (publisher), filter and checker (subscribers).
+pub const RAW_PARTICIPANTS: u32 = 3;
+/// Slots per lane of the filtered topic: exactly what the filter publishes per
+/// checker period, so the checker must see every output (an off-by-one in the
+/// ring would show as a loss).
+pub const FILTERED_CAPACITY: u32 = 2;
+/// Filter (publisher) and checker (subscriber).
+pub const FILTERED_PARTICIPANTS: u32 = 2;
+/// Slots per lane of the heartbeat topic (N:1: every node publishes): exactly
+/// the sensor's heartbeats per checker period.
+pub const HEARTBEAT_CAPACITY: u32 = 4;
+/// Sensor, filter and checker, each publishing; the checker also receives.
+pub const HEARTBEAT_PARTICIPANTS: u32 = 3;
+
+/// Layout of the raw IMU topic.
+pub const RAW: TopicLayout = TopicLayout::for_static::<Imu>(RAW_CAPACITY, RAW_PARTICIPANTS);
+/// Layout of the filtered IMU topic.
+pub const FILTERED: TopicLayout =
+    TopicLayout::for_static::<Imu>(FILTERED_CAPACITY, FILTERED_PARTICIPANTS);
+/// Layout of the heartbeat topic.
+pub const HEARTBEAT: TopicLayout =
+    TopicLayout::for_static::<Heartbeat>(HEARTBEAT_CAPACITY, HEARTBEAT_PARTICIPANTS);
+
+/// Words of the whole buffer: the three regions back to back. Size a
+/// `RegionBuffer<REGION_WORDS>` with it.
+pub const REGION_WORDS: usize =
+    RAW.region_words() + FILTERED.region_words() + HEARTBEAT.region_words();
+/// Bytes of the whole buffer.
+pub const REGION_BYTES: usize = REGION_WORDS * 8;
+
+/// The three topics, initialised in one buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Topics<'r> {
+    /// `imu.raw`.
+    pub raw: TopicRegion<'r>,
+    /// `imu.filtered`.
+    pub filtered: TopicRegion<'r>,
+    /// `heartbeat`.
+    pub heartbeat: TopicRegion<'r>,
+}
+
+impl<'r> Topics<'r> {
+    /// Initialises the three regions in `words` (at least [`REGION_WORDS`]
+    /// long) with creation time `created_ns` (pass 0 for a byte-exact,
+    /// reproducible region: the golden layout does).
+    pub fn init(words: &'r [AtomicU64], created_ns: u64) -> Result<Self, InitError> {
+        if words.len() < REGION_WORDS {
+            return Err(InitError::RegionTooSmall {
+                needed: REGION_BYTES,
+                given: words.len() * 8,
+            });
+        }
+        let (raw, rest) = words.split_at(RAW.region_words());
+        let (filtered, heartbeat) = rest.split_at(FILTERED.region_words());
+        Ok(Self {
+            raw: TopicRegion::init::<Imu>(raw, RAW_CAPACITY, RAW_PARTICIPANTS, created_ns)?,
+            filtered: TopicRegion::init::<Imu>(
+                filtered,
+                FILTERED_CAPACITY,
+                FILTERED_PARTICIPANTS,
+                created_ns,
+            )?,
+            heartbeat: TopicRegion::init::<Heartbeat>(
+                heartbeat,
+                HEARTBEAT_CAPACITY,
+                HEARTBEAT_PARTICIPANTS,
+                created_ns,
+            )?,
+        })
+    }
+}
+
+// Each region is whole cache lines, so the next one stays 64-byte aligned.
+const _: () = assert!(RAW.region_words() % 8 == 0 && FILTERED.region_words() % 8 == 0);

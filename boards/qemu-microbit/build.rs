@@ -1,0 +1,22 @@
+//! Puts `memory.x` (the nRF51822 memory map) where cortex-m-rt's `link.x` finds it.
+//!
+//! Keep no `memory.x` in the crate root: the linker would find that one first.
+
+use std::{env, fs, path::PathBuf};
+
+/// The micro:bit's nRF51822 (and QEMU's `microbit` machine): 256 KiB flash,
+/// 16 KiB RAM.
+const MEMORY_X: &str = "\
+MEMORY
+{
+  FLASH : ORIGIN = 0x00000000, LENGTH = 256K
+  RAM   : ORIGIN = 0x20000000, LENGTH = 16K
+}
+";
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("memory.x"), MEMORY_X).expect("write memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,115 @@
+//! Errors of the scheduler core, one small `Copy` enum per operation.
+
+use core::fmt;
+
+use super::NodeId;
+use crate::time::RateError;
+
+/// A node's report that its `init` or `tick` failed, with a code of the
+/// node's own choosing (the scheduler only stores and shows it).
+///
+/// ```
+/// use horus_nostd::sched::NodeFault;
+///
+/// const SENSOR_NACK: NodeFault = NodeFault::new(2);
+/// assert_eq!(SENSOR_NACK.code(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NodeFault {
+    code: u32,
+}
+
+impl NodeFault {
+    /// A fault with the node's `code`.
+    pub const fn new(code: u32) -> Self {
+        Self { code }
+    }
+
+    /// The node's code.
+    pub const fn code(self) -> u32 {
+        self.code
+    }
+}
+
+impl fmt::Display for NodeFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node fault (code {})", self.code)
+    }
+}
+
+impl core::error::Error for NodeFault {}
+
+/// A node could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum AddError {
+    /// Every slot of the table is taken.
+    Full {
+        /// Slots of the table (its `N`).
+        capacity: usize,
+    },
+    /// The node's rate cannot be scheduled.
+    Rate(RateError),
+    /// Nodes are added before `start()`.
+    AlreadyStarted,
+}
+
+impl fmt::Display for AddError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Full { capacity } => write!(
+                f,
+                "the scheduler table is full ({capacity} nodes): declare it with a larger \
+                 capacity, CoreScheduler::<N>"
+            ),
+            Self::Rate(e) => write!(f, "invalid node rate: {e}"),
+            Self::AlreadyStarted => f.write_str(
+                "a node was added after start(): add every node, then start the scheduler",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for AddError {}
+
+impl From<RateError> for AddError {
+    fn from(e: RateError) -> Self {
+        Self::Rate(e)
+    }
+}
+
+/// The scheduler could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StartError {
+    /// `start()` was called twice.
+    AlreadyStarted,
+    /// A node's `init` failed. That node is `Faulted`; the nodes before it
+    /// are `Ready`, the nodes after it still `Registered`. `shutdown()`
+    /// shuts down the initialised ones.
+    Init {
+        /// The node.
+        node: NodeId,
+        /// What its `init` returned.
+        fault: NodeFault,
+    },
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::AlreadyStarted => f.write_str("the scheduler was already started"),
+            Self::Init { node, fault } => write!(
+                f,
+                "node #{} failed to initialise: {fault}; call shutdown() to release the \
+                 nodes already initialised",
+                node.index()
+            ),
+        }
+    }
+}
+
+impl core::error::Error for StartError {}

@@ -1,0 +1,142 @@
+//! The life of a node, and which function moves it.
+//!
+//! See [`NodeState`] for the diagram.
+
+use core::fmt;
+
+/// Where a node is in its life, and the function that moves it:
+///
+/// ```text
+///                    start(): init ok              step(): first tick
+///  add() ─► Registered ──────────────────► Ready ─────────────────────► Running ◄──┐
+///               │                           ▲  │ hold()         hold()   │  │  │    │ step(): tick ok,
+///               │ start(): init fails       │  ▼                         │  │  └────┘ or fault under Skip
+///               │                           │  Held ◄────────────────────┘  │
+///               │                           │   └── resume() ──► Running    │
+///               │                           └── step(): fault under         │
+///               │                               Restart, init ok ───────────┤
+///               ▼                                                           │
+///            Faulted ◄──── step(): fault under Stop, or under Restart ──────┘
+///                          when init fails again
+///
+///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Stopped
+/// ```
+///
+/// The functions are those of [`CoreScheduler`](super::CoreScheduler); the
+/// std scheduler makes the same moves from the functions of the same names.
+///
+/// Only `Ready` and `Running` nodes are ticked. [`NodeState::can_become`]
+/// is this diagram as a table; [`NodeState::become_`] makes a transition and
+/// asserts (in debug builds) that the diagram allows it.
+///
+/// ```
+/// use horus_nostd::sched::NodeState;
+///
+/// let mut s = NodeState::Registered;
+/// s.become_(NodeState::Ready); // start(): init succeeded
+/// s.become_(NodeState::Running); // step(): first tick
+/// assert!(s.is_tickable());
+/// assert!(!NodeState::Stopped.can_become(NodeState::Running));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum NodeState {
+    /// Added; `init` has not run.
+    Registered,
+    /// `init` succeeded (at start, or again after a restart); not ticked since.
+    Ready,
+    /// Ticking at its rate.
+    Running,
+    /// Held by `hold()` (the e-stop): its `safe_state` ran, it is not ticked
+    /// until `resume()`.
+    Held,
+    /// Its `init` failed, or a tick failed under policy `Stop`, or a restart's
+    /// `init` failed. Never ticked again.
+    Faulted,
+    /// Shut down. Final.
+    Stopped,
+}
+
+impl NodeState {
+    /// Whether the diagram has an edge from `self` to `next`.
+    pub const fn can_become(self, next: Self) -> bool {
+        use NodeState::*;
+        matches!(
+            (self, next),
+            (Registered, Ready | Faulted)
+                | (Ready, Running | Held)
+                | (Running, Ready | Held | Faulted)
+                | (Held, Running)
+                | (Registered | Ready | Running | Held | Faulted, Stopped)
+        )
+    }
+
+    /// Moves to `next`. The caller is one of the functions named in the
+    /// diagram; a transition the diagram lacks is a bug in the scheduler,
+    /// caught by a debug assertion (release builds make the move anyway).
+    pub fn become_(&mut self, next: Self) {
+        debug_assert!(
+            self.can_become(next),
+            "node state {self:?} cannot become {next:?}"
+        );
+        *self = next;
+    }
+
+    /// Whether the scheduler ticks a node in this state (`Ready`, `Running`).
+    pub const fn is_tickable(self) -> bool {
+        matches!(self, Self::Ready | Self::Running)
+    }
+
+    /// Short name, as reports print it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Ready => "ready",
+            Self::Running => "running",
+            Self::Held => "held",
+            Self::Faulted => "faulted",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+impl fmt::Display for NodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeState::{self, *};
+
+    const ALL: [NodeState; 6] = [Registered, Ready, Running, Held, Faulted, Stopped];
+
+    #[test]
+    fn stopped_is_final_and_everything_else_can_stop() {
+        for s in ALL {
+            assert!(!Stopped.can_become(s));
+            assert_eq!(s.can_become(Stopped), s != Stopped);
+        }
+    }
+
+    #[test]
+    fn only_init_leaves_registered_and_faulted_is_terminal_but_for_stop() {
+        for s in ALL {
+            assert_eq!(
+                Registered.can_become(s),
+                matches!(s, Ready | Faulted | Stopped)
+            );
+            assert_eq!(Faulted.can_become(s), s == Stopped);
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "cannot become")]
+    fn a_transition_outside_the_diagram_is_caught() {
+        let mut s = Faulted;
+        s.become_(Running);
+    }
+}

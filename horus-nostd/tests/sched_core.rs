@@ -1,0 +1,333 @@
+//! The core scheduler under a manual clock: event traces of order, rates,
+//! deadline accounting, fault policies, hold/resume and shutdown.
+
+use std::cell::RefCell;
+
+use horus_nostd::sched::{
+    AddError, CoreNode, CoreScheduler, Event, FaultPolicy, NodeConfig, NodeFault, NodeId,
+    NodeState, Rate, StartError, Tick,
+};
+use horus_nostd::time::{Clock, Frequency, ManualClock};
+
+/// What happened, in order: (node name, what, time).
+type Trace = RefCell<Vec<(&'static str, &'static str, u64)>>;
+
+/// A node that logs its calls into a shared trace; it may advance the clock
+/// while ticking (to simulate work) and fail on chosen ticks.
+struct Probe<'t> {
+    name: &'static str,
+    trace: &'t Trace,
+    clock: &'t ManualClock,
+    work_ns: u64,
+    fail_on: Option<u64>,
+    fail_init: bool,
+}
+
+impl<'t> Probe<'t> {
+    fn new(name: &'static str, trace: &'t Trace, clock: &'t ManualClock) -> Self {
+        Self {
+            name,
+            trace,
+            clock,
+            work_ns: 0,
+            fail_on: None,
+            fail_init: false,
+        }
+    }
+
+    fn log(&self, what: &'static str) {
+        self.trace
+            .borrow_mut()
+            .push((self.name, what, self.clock.now_ns()));
+    }
+}
+
+impl CoreNode for Probe<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn init(&mut self) -> Result<(), NodeFault> {
+        self.log("init");
+        if self.fail_init {
+            Err(NodeFault::new(7))
+        } else {
+            Ok(())
+        }
+    }
+    fn tick(&mut self, tick: &Tick) -> Result<(), NodeFault> {
+        self.log("tick");
+        self.clock.advance(self.work_ns);
+        if self.fail_on == Some(tick.seq) {
+            return Err(NodeFault::new(42));
+        }
+        Ok(())
+    }
+    fn safe_state(&mut self) {
+        self.log("safe");
+    }
+    fn shutdown(&mut self) {
+        self.log("shutdown");
+    }
+}
+
+const MS: u64 = 1_000_000;
+
+fn ticks_of(trace: &Trace) -> Vec<(&'static str, u64)> {
+    trace
+        .borrow()
+        .iter()
+        .filter(|e| e.1 == "tick")
+        .map(|e| (e.0, e.2))
+        .collect()
+}
+
+#[test]
+fn nodes_tick_by_order_then_insertion_at_their_rates() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut c = Probe::new("c", &trace, &clock);
+    let mut a = Probe::new("a", &trace, &clock);
+    let mut b1 = Probe::new("b1", &trace, &clock);
+    let mut b2 = Probe::new("b2", &trace, &clock);
+    let mut sched = CoreScheduler::<4>::new(Frequency::from_hz(1_000)).unwrap();
+    // Added out of order; b1 and b2 share an order.
+    sched
+        .add(&mut c, NodeConfig::new(2).rate(Rate::Divisor(2)))
+        .unwrap();
+    sched.add(&mut b1, NodeConfig::new(1)).unwrap();
+    sched
+        .add(&mut a, NodeConfig::new(0).rate(Rate::PeriodNs(3 * MS)))
+        .unwrap();
+    sched.add(&mut b2, NodeConfig::new(1)).unwrap();
+    sched.start(0).unwrap();
+    for _ in 0..4 {
+        sched.step(&clock);
+        clock.advance(MS);
+    }
+    sched.shutdown();
+    let expected = vec![
+        ("a", 0),
+        ("b1", 0),
+        ("b2", 0),
+        ("c", 0),
+        ("b1", MS),
+        ("b2", MS),
+        ("b1", 2 * MS),
+        ("b2", 2 * MS),
+        ("c", 2 * MS),
+        ("a", 3 * MS),
+        ("b1", 3 * MS),
+        ("b2", 3 * MS),
+    ];
+    assert_eq!(ticks_of(&trace), expected);
+    // init in order, shutdown in reverse order.
+    let lifecycle: Vec<_> = trace
+        .borrow()
+        .iter()
+        .filter(|e| e.1 != "tick")
+        .map(|e| (e.0, e.1))
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            ("a", "init"),
+            ("b1", "init"),
+            ("b2", "init"),
+            ("c", "init"),
+            ("c", "shutdown"),
+            ("b2", "shutdown"),
+            ("b1", "shutdown"),
+            ("a", "shutdown"),
+        ]
+    );
+}
+
+#[test]
+fn an_overrun_is_counted_and_delays_the_nodes_after_it() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut slow = Probe::new("slow", &trace, &clock);
+    slow.work_ns = 3 * MS / 2; // 1.5 ms per tick, budget 1 ms
+    let mut next = Probe::new("next", &trace, &clock);
+    let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(100)).unwrap();
+    let s = sched
+        .add(&mut slow, NodeConfig::new(0).budget_ns(MS))
+        .unwrap();
+    let n = sched
+        .add(&mut next, NodeConfig::new(1).tolerance_ns(MS))
+        .unwrap();
+    sched.start(0).unwrap();
+    let mut events = Vec::new();
+    let report = sched.step_with(&clock, &mut |e| events.push(e));
+    assert_eq!(report.ran, 2);
+    assert_eq!(report.next_release_ns, Some(10 * MS));
+    assert_eq!(
+        events,
+        [
+            Event::Overrun {
+                node: s,
+                duration_ns: 3 * MS / 2,
+                budget_ns: MS
+            },
+            Event::LateRelease {
+                node: n,
+                lateness_ns: 3 * MS / 2
+            },
+        ]
+    );
+    let (ss, ns) = (sched.stats(s).unwrap(), sched.stats(n).unwrap());
+    assert_eq!((ss.ticks, ss.overruns, ss.late_releases), (1, 1, 0));
+    assert_eq!((ns.ticks, ns.overruns, ns.late_releases), (1, 0, 1));
+    assert_eq!(ns.max_lateness_ns, 3 * MS / 2);
+}
+
+#[test]
+fn releases_missed_while_late_are_skipped_not_burst() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut n = Probe::new("n", &trace, &clock);
+    let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(1_000)).unwrap();
+    let id = sched.add(&mut n, NodeConfig::new(0)).unwrap();
+    sched.start(0).unwrap();
+    sched.step(&clock);
+    clock.set(5 * MS + MS / 2); // the caller slept through 4 releases
+    let mut events = Vec::new();
+    let r = sched.step_with(&clock, &mut |e| events.push(e));
+    assert_eq!(r.ran, 1);
+    assert_eq!(r.next_release_ns, Some(6 * MS));
+    assert!(events.contains(&Event::Skipped { node: id, count: 4 }));
+    assert_eq!(sched.step(&clock).ran, 0, "nothing due until 6 ms");
+    let st = sched.stats(id).unwrap();
+    assert_eq!((st.ticks, st.skipped_releases, st.late_releases), (2, 4, 1));
+}
+
+#[test]
+fn fault_policies_stop_skip_and_restart() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut stop = Probe::new("stop", &trace, &clock);
+    let mut skip = Probe::new("skip", &trace, &clock);
+    let mut restart = Probe::new("restart", &trace, &clock);
+    for p in [&mut stop, &mut skip, &mut restart] {
+        p.fail_on = Some(1);
+    }
+    let mut sched = CoreScheduler::<3>::new(Frequency::from_hz(1_000)).unwrap();
+    let ids: Vec<NodeId> = [
+        (&mut stop, FaultPolicy::Stop),
+        (&mut skip, FaultPolicy::Skip),
+        (&mut restart, FaultPolicy::Restart),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (node, policy))| {
+        sched
+            .add(node, NodeConfig::new(i as u32).on_fault(policy))
+            .unwrap()
+    })
+    .collect();
+    sched.start(0).unwrap();
+    let mut faults = 0;
+    for _ in 0..3 {
+        faults += sched.step(&clock).faults;
+        clock.advance(MS);
+    }
+    assert_eq!(faults, 3);
+    assert_eq!(sched.state(ids[0]), Some(NodeState::Faulted));
+    assert_eq!(sched.state(ids[1]), Some(NodeState::Running));
+    assert_eq!(sched.state(ids[2]), Some(NodeState::Running));
+    sched.shutdown();
+    let of = |name| -> Vec<&str> {
+        trace
+            .borrow()
+            .iter()
+            .filter(|e| e.0 == name)
+            .map(|e| e.1)
+            .collect()
+    };
+    assert_eq!(of("stop"), ["init", "tick", "tick", "safe", "shutdown"]);
+    assert_eq!(of("skip"), ["init", "tick", "tick", "tick", "shutdown"]);
+    assert_eq!(
+        of("restart"),
+        ["init", "tick", "tick", "init", "tick", "shutdown"]
+    );
+}
+
+#[test]
+fn a_failed_init_stops_start_and_shutdown_spares_uninitialised_nodes() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut ok = Probe::new("ok", &trace, &clock);
+    let mut bad = Probe::new("bad", &trace, &clock);
+    bad.fail_init = true;
+    let mut later = Probe::new("later", &trace, &clock);
+    let mut sched = CoreScheduler::<3>::new(Frequency::from_hz(10)).unwrap();
+    sched.add(&mut ok, NodeConfig::new(0)).unwrap();
+    let b = sched.add(&mut bad, NodeConfig::new(1)).unwrap();
+    let l = sched.add(&mut later, NodeConfig::new(2)).unwrap();
+    assert_eq!(
+        sched.start(0),
+        Err(StartError::Init {
+            node: b,
+            fault: NodeFault::new(7)
+        })
+    );
+    assert_eq!(sched.state(l), Some(NodeState::Registered));
+    assert_eq!(sched.start(0), Err(StartError::AlreadyStarted));
+    sched.shutdown();
+    assert!(sched.nodes().all(|v| v.state == NodeState::Stopped));
+    let calls: Vec<_> = trace.borrow().iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(calls, [("ok", "init"), ("bad", "init"), ("ok", "shutdown")]);
+}
+
+#[test]
+fn hold_runs_safe_state_and_resume_rephases() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut n = Probe::new("n", &trace, &clock);
+    let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(1_000)).unwrap();
+    let id = sched.add(&mut n, NodeConfig::new(0)).unwrap();
+    sched.start(0).unwrap();
+    sched.step(&clock);
+    sched.hold();
+    assert_eq!(sched.state(id), Some(NodeState::Held));
+    assert_eq!(sched.next_release_ns(), None);
+    clock.set(10 * MS);
+    assert_eq!(sched.step(&clock).ran, 0);
+    sched.resume(clock.now_ns());
+    assert_eq!(sched.step(&clock).ran, 1);
+    let st = sched.stats(id).unwrap();
+    assert_eq!((st.ticks, st.skipped_releases, st.late_releases), (2, 0, 0));
+    let calls: Vec<_> = trace.borrow().iter().map(|e| e.1).collect();
+    assert_eq!(calls, ["init", "tick", "safe", "tick"]);
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    struct Nop;
+    impl CoreNode for Nop {
+        fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+            Ok(())
+        }
+    }
+    assert!(CoreScheduler::<1>::new(Frequency::from_hz(0)).is_err());
+    let (mut a, mut b, mut c) = (Nop, Nop, Nop);
+    let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(1)).unwrap();
+    assert!(matches!(
+        sched.add(&mut a, NodeConfig::new(0).rate(Rate::Divisor(0))),
+        Err(AddError::Rate(_))
+    ));
+    sched.add(&mut b, NodeConfig::new(0)).unwrap();
+    assert_eq!(
+        sched.add(&mut c, NodeConfig::new(0)),
+        Err(AddError::Full { capacity: 1 })
+    );
+    let (mut d, mut e) = (Nop, Nop);
+    let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(1)).unwrap();
+    sched.add(&mut d, NodeConfig::new(0)).unwrap();
+    sched.start(0).unwrap();
+    assert_eq!(
+        sched.add(&mut e, NodeConfig::new(0)),
+        Err(AddError::AlreadyStarted)
+    );
+    assert_eq!(sched.step(&ManualClock::new(0)).ran, 1);
+}

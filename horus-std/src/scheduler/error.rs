@@ -1,0 +1,168 @@
+//! Why a scheduler could not be built or run; each error names the node and
+//! the fix.
+
+use std::fmt;
+use std::io;
+
+use horus_nostd::time::RateError;
+
+/// Why a scheduler could not be built or run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SchedulerError {
+    /// A node's rate (or the scheduler's tick rate it inherits) is invalid.
+    InvalidRate {
+        /// The node.
+        node: String,
+        /// What is wrong.
+        source: RateError,
+    },
+    /// Two nodes of one scheduler have the same name.
+    DuplicateName {
+        /// The name.
+        node: String,
+    },
+    /// The scheduler already shut its nodes down (after `run`, `run_for` or
+    /// `shutdown`); it cannot run again.
+    Finished,
+    /// A node's `init` returned an error; the nodes already initialised
+    /// were shut down.
+    InitFailed {
+        /// The node.
+        node: String,
+        /// Its error.
+        source: Box<crate::Error>,
+    },
+    /// A node panicked in `init` (or in `shutdown`); the panic was caught.
+    Panicked {
+        /// The node.
+        node: String,
+        /// `"init"` or `"shutdown"`.
+        during: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// Some nodes' `shutdown` failed; every other node's ran.
+    ShutdownFailed {
+        /// `(node, what went wrong)`, in shutdown order.
+        failures: Vec<(String, String)>,
+    },
+    /// Every node is stopped by its panic policy: nothing is left to tick.
+    NoRunnableNodes {
+        /// The nodes stopped after panicking.
+        faulted: Vec<String>,
+    },
+    /// Real-time priority was asked for but the process may not raise it.
+    RealtimeDenied {
+        /// The priority asked for.
+        priority: u8,
+    },
+    /// A real-time priority outside 1..=99.
+    InvalidPriority {
+        /// The priority asked for.
+        priority: u8,
+    },
+    /// Pinning to a CPU was refused.
+    PinDenied {
+        /// The CPU asked for.
+        cpu: usize,
+    },
+    /// The CPU does not exist or is not available to this process.
+    InvalidCpu {
+        /// The CPU asked for.
+        cpu: usize,
+        /// CPUs online.
+        online: usize,
+    },
+    /// The SIGINT/SIGTERM handlers could not be installed.
+    Signals {
+        /// The error.
+        source: io::Error,
+    },
+    /// Another system call failed.
+    Os {
+        /// What was being done.
+        op: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for SchedulerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidRate { node, source } => write!(
+                f,
+                "node {node:?}: {source} (set it with .rate(..) on the node, or \
+                 Scheduler::new().tick_rate(..))"
+            ),
+            Self::DuplicateName { node } => write!(
+                f,
+                "two nodes are named {node:?}: give each node of a scheduler its own name \
+                 (Node::name)"
+            ),
+            Self::Finished => f.write_str(
+                "this scheduler already shut its nodes down (run, run_for or shutdown ended); \
+                 build a new Scheduler to run again",
+            ),
+            Self::InitFailed { node, source } => {
+                write!(f, "node {node:?} failed to initialise: {source}")
+            }
+            Self::Panicked {
+                node,
+                during,
+                message,
+            } => write!(f, "node {node:?} panicked in {during}: {message}"),
+            Self::ShutdownFailed { failures } => {
+                f.write_str("shutdown failed for ")?;
+                for (i, (node, why)) in failures.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "; " };
+                    write!(f, "{sep}node {node:?}: {why}")?;
+                }
+                f.write_str(" (every other node's shutdown ran)")
+            }
+            Self::NoRunnableNodes { faulted } => write!(
+                f,
+                "every node stopped after panicking ({}); see the panic messages above and \
+                 `horus bb --anomalies`, or give nodes .on_panic(PanicPolicy::Restart)",
+                faulted.join(", ")
+            ),
+            Self::RealtimeDenied { priority } => write!(
+                f,
+                "real-time priority {priority} (SCHED_FIFO) was refused: the process needs \
+                 CAP_SYS_NICE (e.g. `sudo setcap cap_sys_nice+ep <program>`) or an rtprio \
+                 limit of at least {priority} (`ulimit -r`; /etc/security/limits.conf: \
+                 `<user> - rtprio 99`)"
+            ),
+            Self::InvalidPriority { priority } => write!(
+                f,
+                "real-time priority {priority} is out of range: use 1 (lowest) to 99 (highest)"
+            ),
+            Self::PinDenied { cpu } => write!(
+                f,
+                "pinning to CPU {cpu} was refused: the process's CPU set (cgroup cpuset, \
+                 taskset) does not allow it, or it needs CAP_SYS_NICE"
+            ),
+            Self::InvalidCpu { cpu, online } => write!(
+                f,
+                "CPU {cpu} is not available to this process ({online} CPUs online, numbered \
+                 from 0; check `taskset -p $$` and the cgroup cpuset)"
+            ),
+            Self::Signals { source } => {
+                write!(f, "could not install the SIGINT/SIGTERM handlers: {source}")
+            }
+            Self::Os { op, source } => write!(f, "{op} failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SchedulerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidRate { source, .. } => Some(source),
+            Self::InitFailed { source, .. } => Some(&**source),
+            Self::Signals { source } | Self::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

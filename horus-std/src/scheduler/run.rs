@@ -1,0 +1,195 @@
+//! Running: start (init), the loop of rounds and sleeps, shutdown.
+
+use std::time::Duration;
+
+use horus_nostd::sched::NodeState;
+
+use super::{Scheduler, SchedulerError, rt, signals, sleep};
+use crate::error::Result;
+use crate::time::{duration_ns, now_ns};
+
+impl Scheduler {
+    /// Runs until SIGINT or SIGTERM (or [`StopHandle::stop`](super::StopHandle::stop)),
+    /// then runs every node's `shutdown`.
+    ///
+    /// # Errors
+    /// Real-time settings refused, a node's `init` failed, every node
+    /// stopped after panicking, or a `shutdown` failed (after all ran).
+    pub fn run(&mut self) -> Result<()> {
+        self.run_until(None)
+    }
+
+    /// As [`run`](Self::run), but also stops after `duration`.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn run_for(&mut self, duration: Duration) -> Result<()> {
+        let end = now_ns().saturating_add(duration_ns(duration));
+        self.run_until(Some(end))
+    }
+
+    /// Runs one round: every tickable node once, in order, regardless of
+    /// rates (deadline accounting still applies). Initialises nodes not yet
+    /// initialised first. Does not shut down: call [`shutdown`](Self::shutdown)
+    /// or drop the scheduler.
+    ///
+    /// # Errors
+    /// The scheduler is finished, or a node's `init` failed (the scheduler
+    /// is then shut down).
+    pub fn tick_once(&mut self) -> Result<()> {
+        if self.finished {
+            return Err(SchedulerError::Finished.into());
+        }
+        self.start_or_shutdown()?;
+        for e in &mut self.entries {
+            if e.state.is_tickable() {
+                let now = now_ns();
+                e.timing.rephase(now);
+                e.tick(now, &mut self.recorder);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the `shutdown` of every initialised node, in reverse order
+    /// (also after panics); the scheduler is finished afterwards. Calling
+    /// it again does nothing.
+    ///
+    /// # Errors
+    /// [`SchedulerError::ShutdownFailed`] naming each node whose `shutdown`
+    /// failed or panicked; every other node's ran.
+    pub fn shutdown(&mut self) -> Result<()> {
+        self.finished = true;
+        let failures: Vec<(String, String)> = self
+            .entries
+            .iter_mut()
+            .rev()
+            .filter_map(|e| e.shutdown().map(|why| (e.name.clone(), why)))
+            .collect();
+        for (node, why) in &failures {
+            eprintln!("horus: node {node:?} shutdown failed: {why}");
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(SchedulerError::ShutdownFailed { failures }.into())
+        }
+    }
+
+    fn run_until(&mut self, end_ns: Option<u64>) -> Result<()> {
+        if self.finished {
+            return Err(SchedulerError::Finished.into());
+        }
+        signals::install()?;
+        if let Some(cpu) = self.cpu {
+            rt::pin_cpu(cpu)?;
+        }
+        if let Some(priority) = self.realtime {
+            rt::set_realtime(priority)?;
+        }
+        self.start_or_shutdown()?;
+        self.jitter.reserve();
+        let outcome = self.rounds(end_ns);
+        let shut = self.shutdown();
+        outcome.and(shut)
+    }
+
+    /// Initialises every `Registered` node in order; on failure, shuts
+    /// down the initialised ones and returns the failure.
+    fn start_or_shutdown(&mut self) -> Result<()> {
+        let t0 = now_ns();
+        let mut failed = None;
+        for i in 0..self.entries.len() {
+            if self.entries[i].state != NodeState::Registered {
+                continue;
+            }
+            // The tick rate may have changed since the node was added.
+            match self.base_timing(&self.entries[i].config) {
+                Ok(t) => self.entries[i].timing = t,
+                Err(source) => {
+                    let node = self.entries[i].name.clone();
+                    failed = Some(SchedulerError::InvalidRate { node, source });
+                    break;
+                }
+            }
+            if let Err(e) = self.entries[i].init(t0) {
+                failed = Some(e);
+                break;
+            }
+        }
+        self.started = true;
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                // The init error is the one to report; shutdown failures are logged.
+                let _ = self.shutdown();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Rounds and sleeps until stopped, `end_ns`, or nothing is left to tick.
+    fn rounds(&mut self, end_ns: Option<u64>) -> Result<()> {
+        loop {
+            if self.stop_asked() {
+                return Ok(());
+            }
+            let now = now_ns();
+            if end_ns.is_some_and(|end| now >= end) {
+                return Ok(());
+            }
+            self.round(now);
+            let next = self.next_release_ns();
+            if next.is_none() && !self.entries.is_empty() {
+                let faulted = self
+                    .entries
+                    .iter()
+                    .filter(|e| e.state == NodeState::Faulted)
+                    .map(|e| e.name.clone())
+                    .collect();
+                return Err(SchedulerError::NoRunnableNodes { faulted }.into());
+            }
+            let target = next.unwrap_or(u64::MAX).min(end_ns.unwrap_or(u64::MAX));
+            let now = now_ns();
+            if target <= now {
+                continue; // behind: no sleep, no jitter sample
+            }
+            if target - now > sleep::MAX_SLEEP_NS {
+                // Sleep in slices, to see a stop request promptly.
+                sleep::sleep_until(now + sleep::MAX_SLEEP_NS, 0);
+                continue;
+            }
+            let woke = sleep::sleep_until(target, self.spin_ns);
+            if woke >= target {
+                self.jitter.record(woke - target);
+            }
+        }
+    }
+
+    /// Ticks, in order, every tickable node due at `now_ns`.
+    fn round(&mut self, now_ns_at_start: u64) {
+        for e in &mut self.entries {
+            if e.state.is_tickable() && e.timing.is_due(now_ns_at_start) {
+                e.tick(now_ns_at_start, &mut self.recorder);
+            }
+        }
+    }
+
+    fn next_release_ns(&self) -> Option<u64> {
+        self.entries
+            .iter()
+            .filter(|e| e.state.is_tickable())
+            .map(|e| e.timing.next_release_ns())
+            .min()
+    }
+}
+
+impl Drop for Scheduler {
+    /// Nodes initialised (by `tick_once`) and not shut down are shut down.
+    fn drop(&mut self) {
+        if self.started && !self.finished {
+            // Failures were logged by `shutdown`.
+            let _ = self.shutdown();
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Overruns are counted and recorded; a panicking node never takes the
+//! scheduler down, and its policy decides what happens to it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use horus::prelude::*;
+use horus::scheduler::{NodeState, SchedulerError};
+use horus::system::blackbox::AnomalyKind;
+
+type Trace = Rc<RefCell<Vec<String>>>;
+
+/// Logs every call; panics on the ticks listed; sleeps `work` per tick.
+struct Probe {
+    name: &'static str,
+    trace: Trace,
+    ticks: u64,
+    panic_on: Vec<u64>,
+    panic_in_init: bool,
+    panic_in_shutdown: bool,
+    work: Duration,
+}
+
+impl Probe {
+    fn new(name: &'static str, trace: &Trace) -> Self {
+        Self {
+            name,
+            trace: Rc::clone(trace),
+            ticks: 0,
+            panic_on: Vec::new(),
+            panic_in_init: false,
+            panic_in_shutdown: false,
+            work: Duration::ZERO,
+        }
+    }
+
+    fn log(&self, what: &str) {
+        self.trace
+            .borrow_mut()
+            .push(format!("{what} {}", self.name));
+    }
+
+    fn calls(trace: &Trace, name: &str) -> Vec<String> {
+        trace
+            .borrow()
+            .iter()
+            .filter(|l| l.ends_with(&format!(" {name}")))
+            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl Node for Probe {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn init(&mut self) -> Result<()> {
+        self.log("init");
+        assert!(!self.panic_in_init, "{} cannot start", self.name);
+        Ok(())
+    }
+    fn tick(&mut self) {
+        self.ticks += 1;
+        self.log("tick");
+        if !self.work.is_zero() {
+            std::thread::sleep(self.work);
+        }
+        if self.panic_on.contains(&self.ticks) {
+            panic!("{} failed on tick {}", self.name, self.ticks);
+        }
+    }
+    fn safe_state(&mut self) {
+        self.log("safe");
+    }
+    fn shutdown(&mut self) -> Result<()> {
+        self.log("shutdown");
+        assert!(!self.panic_in_shutdown, "{} cannot stop", self.name);
+        Ok(())
+    }
+}
+
+fn quiet_scheduler() -> Scheduler {
+    Scheduler::new().tick_rate(1_000_u64.hz()).blackbox(false)
+}
+
+#[test]
+fn an_overrun_is_counted_recorded_and_makes_the_next_node_late() {
+    let trace = Trace::default();
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz()).blackbox(false);
+    let mut slow = Probe::new("slow", &trace);
+    slow.work = 3_u64.ms();
+    sched.add(slow).order(0).budget(1_u64.ms()).build().unwrap();
+    sched
+        .add(Probe::new("after", &trace))
+        .order(1)
+        .tolerance(1_u64.ms())
+        .build()
+        .unwrap();
+    sched.run_for(100_u64.ms()).unwrap();
+
+    let slow = sched.node("slow").unwrap();
+    assert!(slow.stats.ticks >= 1);
+    assert_eq!(slow.stats.overruns, slow.stats.ticks, "every tick overran");
+    assert!(slow.stats.max_duration_ns >= 3_000_000);
+    // "after" is due with "slow" in every round and starts 3 ms late.
+    let after = sched.node("after").unwrap();
+    assert_eq!(after.stats.ticks, slow.stats.ticks);
+    assert_eq!(after.stats.late_releases, after.stats.ticks);
+    assert!(after.stats.max_lateness_ns >= 3_000_000);
+
+    let overrun = sched
+        .anomalies()
+        .iter()
+        .find(|a| a.kind == AnomalyKind::BudgetOverrun)
+        .expect("the overrun is recorded");
+    assert_eq!(overrun.node, "slow");
+    assert!(overrun.value >= 3_000_000);
+    assert!(
+        overrun.detail.contains("budget 1000 us"),
+        "{}",
+        overrun.detail
+    );
+    assert!(
+        sched
+            .anomalies()
+            .iter()
+            .any(|a| a.kind == AnomalyKind::DeadlineMiss && a.node == "after")
+    );
+}
+
+#[test]
+fn panic_policies_stop_skip_and_restart_while_the_others_go_on() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    for (name, policy) in [
+        ("stop", PanicPolicy::Stop),
+        ("skip", PanicPolicy::Skip),
+        ("restart", PanicPolicy::Restart),
+    ] {
+        let mut p = Probe::new(name, &trace);
+        p.panic_on = vec![2];
+        sched.add(p).on_panic(policy).build().unwrap();
+    }
+    sched.add(Probe::new("healthy", &trace)).build().unwrap();
+    for _ in 0..4 {
+        sched.tick_once().unwrap();
+    }
+    let state = |n: &str| sched.node(n).unwrap().state;
+    assert_eq!(state("stop"), NodeState::Faulted);
+    assert_eq!(state("skip"), NodeState::Running);
+    assert_eq!(state("restart"), NodeState::Running);
+    let stop = sched.node("stop").unwrap();
+    assert_eq!(
+        (stop.panics, stop.stats.faults, stop.stats.ticks),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        stop.last_panic.as_deref(),
+        Some("stop failed on tick 2"),
+        "the panic message is kept"
+    );
+    assert_eq!(sched.node("restart").unwrap().restarts, 1);
+    let panics = sched
+        .anomalies()
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::NodePanic)
+        .count();
+    assert_eq!(panics, 3);
+    sched.shutdown().unwrap();
+
+    let t = |n| Probe::calls(&trace, n);
+    assert_eq!(t("stop"), ["init", "tick", "tick", "safe", "shutdown"]);
+    assert_eq!(
+        t("skip"),
+        ["init", "tick", "tick", "tick", "tick", "shutdown"]
+    );
+    assert_eq!(
+        t("restart"),
+        ["init", "tick", "tick", "init", "tick", "tick", "shutdown"]
+    );
+    assert_eq!(
+        t("healthy"),
+        ["init", "tick", "tick", "tick", "tick", "shutdown"]
+    );
+}
+
+#[test]
+fn when_every_node_is_stopped_run_returns_after_running_every_shutdown() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    for name in ["a", "b"] {
+        let mut p = Probe::new(name, &trace);
+        p.panic_on = vec![3];
+        sched.add(p).build().unwrap();
+    }
+    let err = sched.run_for(30_u64.secs()).unwrap_err();
+    match &err {
+        Error::Scheduler(SchedulerError::NoRunnableNodes { faulted }) => {
+            assert_eq!(faulted, &["a", "b"]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("PanicPolicy::Restart"), "{err}");
+    assert_eq!(
+        Probe::calls(&trace, "a"),
+        ["init", "tick", "tick", "tick", "safe", "shutdown"]
+    );
+    assert_eq!(
+        Probe::calls(&trace, "b").last().map(String::as_str),
+        Some("shutdown")
+    );
+}
+
+#[test]
+fn a_panic_in_init_fails_the_start_and_shuts_down_the_nodes_before_it() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    sched
+        .add(Probe::new("ok", &trace))
+        .order(0)
+        .build()
+        .unwrap();
+    let mut bad = Probe::new("bad", &trace);
+    bad.panic_in_init = true;
+    sched.add(bad).order(1).build().unwrap();
+    sched
+        .add(Probe::new("later", &trace))
+        .order(2)
+        .build()
+        .unwrap();
+    let err = sched.run_for(1_u64.secs()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Scheduler(SchedulerError::Panicked { node, during: "init", .. }) if node == "bad"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        *trace.borrow(),
+        ["init ok", "init bad", "shutdown ok"],
+        "no tick ran; only the initialised node is shut down"
+    );
+}
+
+#[test]
+fn a_panicking_shutdown_is_reported_after_every_other_shutdown_ran() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    sched.add(Probe::new("a", &trace)).order(0).build().unwrap();
+    let mut b = Probe::new("b", &trace);
+    b.panic_in_shutdown = true;
+    sched.add(b).order(1).build().unwrap();
+    sched.add(Probe::new("c", &trace)).order(2).build().unwrap();
+    sched.tick_once().unwrap();
+    let err = sched.shutdown().unwrap_err();
+    assert!(err.to_string().contains("b cannot stop"), "{err}");
+    let shutdowns: Vec<_> = trace
+        .borrow()
+        .iter()
+        .filter(|l| l.starts_with("shutdown"))
+        .cloned()
+        .collect();
+    assert_eq!(shutdowns, ["shutdown c", "shutdown b", "shutdown a"]);
+}

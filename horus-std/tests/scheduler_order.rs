@@ -1,0 +1,165 @@
+//! The std scheduler ticks in a deterministic order: an event trace of
+//! init, tick and shutdown asserted exactly.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use horus::prelude::*;
+use horus::scheduler::{NodeState, SchedulerError, StopHandle};
+
+type Trace = Rc<RefCell<Vec<String>>>;
+
+/// Logs every call; optionally stops the scheduler after `stop_after` ticks.
+struct Probe {
+    name: &'static str,
+    trace: Trace,
+    ticks: u64,
+    stop_after: Option<(u64, StopHandle)>,
+}
+
+impl Probe {
+    fn new(name: &'static str, trace: &Trace) -> Self {
+        Self {
+            name,
+            trace: Rc::clone(trace),
+            ticks: 0,
+            stop_after: None,
+        }
+    }
+
+    fn log(&self, what: &str) {
+        self.trace
+            .borrow_mut()
+            .push(format!("{what} {}", self.name));
+    }
+}
+
+impl Node for Probe {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn init(&mut self) -> Result<()> {
+        self.log("init");
+        Ok(())
+    }
+    fn tick(&mut self) {
+        self.ticks += 1;
+        self.log("tick");
+        if let Some((n, stop)) = &self.stop_after {
+            if self.ticks >= *n {
+                stop.stop();
+            }
+        }
+    }
+    fn shutdown(&mut self) -> Result<()> {
+        self.log("shutdown");
+        Ok(())
+    }
+}
+
+fn quiet_scheduler() -> Scheduler {
+    Scheduler::new().tick_rate(1_000_u64.hz()).blackbox(false)
+}
+
+#[test]
+fn tick_once_runs_by_order_then_insertion_and_shuts_down_in_reverse() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    // Added out of order; "b1" and "b2" share order 1.
+    sched.add(Probe::new("c", &trace)).order(2).build().unwrap();
+    sched
+        .add(Probe::new("b1", &trace))
+        .order(1)
+        .build()
+        .unwrap();
+    sched.add(Probe::new("a", &trace)).order(0).build().unwrap();
+    sched
+        .add(Probe::new("b2", &trace))
+        .order(1)
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap();
+    sched.tick_once().unwrap();
+    sched.shutdown().unwrap();
+    let round = ["tick a", "tick b1", "tick b2", "tick c"];
+    let mut expected = vec!["init a", "init b1", "init b2", "init c"];
+    expected.extend(round);
+    expected.extend(round);
+    expected.extend(["shutdown c", "shutdown b2", "shutdown b1", "shutdown a"]);
+    assert_eq!(*trace.borrow(), expected);
+    assert!(sched.nodes().iter().all(|n| n.state == NodeState::Stopped));
+    assert!(matches!(
+        sched.tick_once().map_err(|e| e.to_string()),
+        Err(m) if m.contains("already shut")
+    ));
+}
+
+#[test]
+fn run_keeps_the_order_in_every_round_and_each_node_at_its_rate() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    let mut last = Probe::new("z_last", &trace);
+    last.stop_after = Some((40, sched.stop_handle()));
+    sched.add(last).order(9).build().unwrap();
+    sched
+        .add(Probe::new("first", &trace))
+        .order(0)
+        .build()
+        .unwrap();
+    // A quarter of the tick rate.
+    sched
+        .add(Probe::new("slow", &trace))
+        .order(5)
+        .rate(250_u64.hz())
+        .build()
+        .unwrap();
+    sched.run().unwrap();
+
+    let trace = trace.borrow();
+    let ticks: Vec<&str> = trace
+        .iter()
+        .filter_map(|l| l.strip_prefix("tick "))
+        .collect();
+    // Within a round, "first" precedes "slow" precedes "z_last"; rounds are
+    // separated by "first" (every round ticks it, at the tick rate).
+    for round in ticks.split(|n| *n == "first").skip(1) {
+        assert!(
+            round == ["z_last"] || round == ["slow", "z_last"],
+            "round out of order: {round:?}"
+        );
+    }
+    let count = |n: &str| ticks.iter().filter(|t| **t == n).count();
+    assert_eq!(count("z_last"), 40);
+    assert_eq!(count("first"), 40);
+    // 250 Hz against 1 kHz: about 10; skipped releases under load only lower it.
+    assert!(
+        (1..=11).contains(&count("slow")),
+        "slow ticked {}",
+        count("slow")
+    );
+    assert_eq!(
+        trace.last().map(String::as_str),
+        Some("shutdown first"),
+        "shutdown in reverse order"
+    );
+    let info = sched.node("first").unwrap();
+    assert_eq!((info.stats.ticks, info.state), (40, NodeState::Stopped));
+}
+
+#[test]
+fn names_are_unique_and_rates_valid() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    sched.add(Probe::new("x", &trace)).build().unwrap();
+    let dup = sched.add(Probe::new("x", &trace)).build().unwrap_err();
+    assert!(matches!(
+        dup,
+        Error::Scheduler(SchedulerError::DuplicateName { .. })
+    ));
+    let zero = sched
+        .add(Probe::new("y", &trace))
+        .rate(0_u64.hz())
+        .build()
+        .unwrap_err();
+    assert!(zero.to_string().contains("\"y\""), "{zero}");
+}

@@ -1,0 +1,115 @@
+//! SIGINT and SIGTERM stop a real child process's scheduler and run every
+//! node's `shutdown` (in reverse order), even that of a node that panicked;
+//! the child then exits normally. Its overrun reached the blackbox.
+
+mod common;
+
+use common::{Peer, TestNs};
+use horus::prelude::*;
+use horus::system::blackbox::{self, AnomalyKind};
+
+/// A node of the child: says when it ticked first, and says its shutdown.
+struct Announcer {
+    name: String,
+    ticks: u64,
+    panic_on_tick: Option<u64>,
+    work: Duration,
+}
+
+impl Node for Announcer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn tick(&mut self) {
+        self.ticks += 1;
+        if self.ticks == 1 {
+            common::say(&format!("ticking {}", self.name));
+        }
+        std::thread::sleep(self.work);
+        if self.panic_on_tick == Some(self.ticks) {
+            common::say(&format!("crashing {}", self.name));
+            panic!("{} gives up", self.name);
+        }
+    }
+    fn shutdown(&mut self) -> Result<()> {
+        common::say(&format!("shutdown {} {}", self.name, self.ticks));
+        Ok(())
+    }
+}
+
+fn child_scheduler() -> Result<()> {
+    let mut sched = Scheduler::new().tick_rate(200_u64.hz());
+    let node = |name: &str| Announcer {
+        name: name.to_owned(),
+        ticks: 0,
+        panic_on_tick: None,
+        work: Duration::ZERO,
+    };
+    sched.add(node("sensor")).order(0).build()?;
+    let mut crashy = node("crashy");
+    crashy.panic_on_tick = Some(2);
+    sched.add(crashy).order(1).build()?;
+    let mut slow = node("slow");
+    slow.work = 2_u64.ms();
+    sched.add(slow).order(2).budget(1_u64.ms()).build()?;
+    sched.add(node("actuator")).order(3).build()?;
+    sched.run()?;
+    common::say("returned ok");
+    Ok(())
+}
+
+#[test]
+fn child_main() {
+    let Some((role, _)) = common::child_role() else {
+        return; // only runs as a child
+    };
+    common::die_with_parent();
+    assert_eq!(role, "scheduler");
+    if let Err(e) = child_scheduler() {
+        common::say(&format!("returned error {e}"));
+        std::process::exit(1);
+    }
+}
+
+fn stop_child_with(signal: rustix::process::Signal) {
+    let ns = TestNs::new("sched_signal");
+    let mut child = Peer::spawn("scheduler", &ns.name, &[]);
+    let mut ticking: Vec<String> = (0..4)
+        .map(|_| child.expect("ticking", 30)[0].clone())
+        .collect();
+    ticking.sort();
+    assert_eq!(ticking, ["actuator", "crashy", "sensor", "slow"]);
+    child.expect("crashing", 30);
+    let pid = rustix::process::Pid::from_child(&child.child);
+    rustix::process::kill_process(pid, signal).expect("signal the child");
+
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let rest = child.expect("shutdown", 30);
+        order.push(rest[0].clone());
+    }
+    assert_eq!(order, ["actuator", "slow", "crashy", "sensor"]);
+    child.expect("returned", 30);
+    child.wait_success(30);
+
+    let dump = blackbox::read(Some(&ns.name)).expect("read the blackbox");
+    let kinds_of = |node: &str| -> Vec<AnomalyKind> {
+        dump.entries
+            .iter()
+            .filter(|e| e.node == node)
+            .filter_map(|e| e.kind)
+            .collect()
+    };
+    assert!(kinds_of("slow").contains(&AnomalyKind::BudgetOverrun));
+    assert!(kinds_of("crashy").contains(&AnomalyKind::NodePanic));
+}
+
+#[test]
+fn sigint_runs_every_shutdown() {
+    stop_child_with(rustix::process::Signal::INT);
+}
+
+#[test]
+fn sigterm_runs_every_shutdown() {
+    stop_child_with(rustix::process::Signal::TERM);
+}
