@@ -80,13 +80,19 @@ impl Node for Probe {
 }
 
 fn quiet_scheduler() -> Scheduler {
-    Scheduler::new().tick_rate(1_000_u64.hz()).blackbox(false)
+    Scheduler::new()
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false)
+        .system_topics(false)
 }
 
 #[test]
 fn an_overrun_is_counted_recorded_and_makes_the_next_node_late() {
     let trace = Trace::default();
-    let mut sched = Scheduler::new().tick_rate(100_u64.hz()).blackbox(false);
+    let mut sched = Scheduler::new()
+        .tick_rate(100_u64.hz())
+        .blackbox(false)
+        .system_topics(false);
     let mut slow = Probe::new("slow", &trace);
     slow.work = 3_u64.ms();
     sched.add(slow).order(0).budget(1_u64.ms()).build().unwrap();

@@ -58,7 +58,10 @@ impl Node for Probe {
 }
 
 fn quiet_scheduler() -> Scheduler {
-    Scheduler::new().tick_rate(1_000_u64.hz()).blackbox(false)
+    Scheduler::new()
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false)
+        .system_topics(false)
 }
 
 #[test]

@@ -199,6 +199,33 @@ impl Entry {
         self.state.become_(NodeState::Faulted);
     }
 
+    /// `hold()` (the e-stop): a tickable node runs its `safe_state` and is
+    /// `Held`; other states are left alone.
+    pub(crate) fn hold(&mut self, rec: &mut Recorder) {
+        if !self.state.is_tickable() {
+            return;
+        }
+        if let Err(m) = guarded(|| self.node.safe_state()) {
+            self.panics += 1;
+            rec.record(
+                &mut self.quiet,
+                AnomalyKind::NodePanic,
+                &self.name,
+                self.panics,
+                || format!("panicked in safe_state: {m}"),
+            );
+        }
+        self.state.become_(NodeState::Held);
+    }
+
+    /// `resume()`: `Held -> Running`, on a release grid starting at `now_ns`.
+    pub(crate) fn resume(&mut self, now_ns: u64) {
+        if self.state == NodeState::Held {
+            self.timing.rephase(now_ns);
+            self.state.become_(NodeState::Running);
+        }
+    }
+
     /// `shutdown()`: `-> Stopped`, running the node's `shutdown` if its
     /// `init` succeeded. Returns what went wrong, if anything.
     pub(crate) fn shutdown(&mut self) -> Option<String> {

@@ -72,6 +72,7 @@ mod rt;
 mod run;
 mod signals;
 mod sleep;
+mod system;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,6 +106,9 @@ pub struct Scheduler {
     finished: bool,
     recorder: Recorder,
     jitter: JitterStats,
+    /// Follow the e-stop and report to the registry (see `system`).
+    system_topics: bool,
+    system: Option<system::SystemLink>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -159,6 +163,8 @@ impl Scheduler {
             finished: false,
             recorder: Recorder::new(true),
             jitter: JitterStats::default(),
+            system_topics: true,
+            system: None,
         }
     }
 
@@ -197,6 +203,15 @@ impl Scheduler {
     #[must_use]
     pub fn blackbox(mut self, on: bool) -> Self {
         self.recorder.blackbox_enabled = on;
+        self
+    }
+
+    /// Whether to follow the namespace's e-stop and list the nodes in its
+    /// registry (default on). Off for tests and simulations that must leave
+    /// nothing in shared memory; `.blackbox(false)` too for that.
+    #[must_use]
+    pub fn system_topics(mut self, on: bool) -> Self {
+        self.system_topics = on;
         self
     }
 

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use horus_nostd::sched::NodeState;
 
-use super::{Scheduler, SchedulerError, rt, signals, sleep};
+use super::{Scheduler, SchedulerError, rt, signals, sleep, system};
+
+/// How often a scheduler held by the e-stop looks for it to clear.
+const HELD_POLL_NS: u64 = 2_000_000;
 use crate::error::Result;
 use crate::time::{duration_ns, now_ns};
 
@@ -41,6 +44,9 @@ impl Scheduler {
             return Err(SchedulerError::Finished.into());
         }
         self.start_or_shutdown()?;
+        if self.follow_system(now_ns()) {
+            return Ok(());
+        }
         for e in &mut self.entries {
             if e.state.is_tickable() {
                 let now = now_ns();
@@ -138,6 +144,11 @@ impl Scheduler {
             if end_ns.is_some_and(|end| now >= end) {
                 return Ok(());
             }
+            if self.follow_system(now) {
+                // Held by the e-stop: nothing is due; look again shortly.
+                sleep::sleep_until(now + HELD_POLL_NS, 0);
+                continue;
+            }
             self.round(now);
             let next = self.next_release_ns();
             if next.is_none() && !self.entries.is_empty() {
@@ -173,6 +184,20 @@ impl Scheduler {
                 e.tick(now_ns_at_start, &mut self.recorder);
             }
         }
+    }
+
+    /// Follows the e-stop and reports to the registry (opening both on first
+    /// use); returns whether the nodes are held.
+    fn follow_system(&mut self, now: u64) -> bool {
+        if !self.system_topics {
+            return false;
+        }
+        let link = self
+            .system
+            .get_or_insert_with(|| system::SystemLink::open(None));
+        let held = link.follow_estop(&mut self.entries, &mut self.recorder, now);
+        link.report(&self.entries, now);
+        held
     }
 
     fn next_release_ns(&self) -> Option<u64> {

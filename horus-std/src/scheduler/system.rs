@@ -1,0 +1,160 @@
+//! The scheduler's link to its namespace's system topics: it follows the
+//! e-stop and reports its nodes to the registry.
+//!
+//! - **E-stop.** Polled at the start of every round. When raised, every
+//!   tickable node's `safe_state` runs and the node is `Held` (not ticked)
+//!   until the e-stop is cleared; then the nodes resume on a fresh release
+//!   grid (no burst of missed releases). Both transitions are recorded in
+//!   the blackbox. A scheduler that starts while the e-stop is engaged
+//!   starts held.
+//! - **Registry.** Each node's figures are published when the scheduler
+//!   starts, when any node changes state, and at least once a second, so
+//!   `horus node list` in another process shows them.
+//!
+//! Opening either topic can fail (a full topic, a read-only `/dev/shm`):
+//! that is logged once and the scheduler runs without it; a robot keeps
+//! running when its introspection cannot.
+
+use horus_nostd::sched::NodeState as CoreState;
+
+use super::entry::Entry;
+use super::report::{Quiet, Recorder};
+use crate::system::blackbox::AnomalyKind;
+use crate::system::estop::{EstopEvent, EstopMonitor};
+use crate::system::registry::{NodeReport, NodeState, Registry};
+
+/// Least time between two periodic registry reports.
+const REPORT_EVERY_NS: u64 = 1_000_000_000;
+
+#[derive(Debug, Default)]
+pub(crate) struct SystemLink {
+    estop: Option<EstopMonitor>,
+    registry: Option<Registry>,
+    last_report_ns: u64,
+    last_states: Vec<CoreState>,
+    last_ticks: Vec<u64>,
+    /// Held by the e-stop.
+    pub(crate) held: bool,
+}
+
+impl SystemLink {
+    /// Opens the e-stop monitor and the registry of `namespace` (current if
+    /// `None`); failures are logged and leave that part off.
+    pub(crate) fn open(namespace: Option<&str>) -> Self {
+        let estop = EstopMonitor::open(namespace)
+            .map_err(|e| eprintln!("horus: this scheduler will not follow the e-stop: {e}"))
+            .ok();
+        let registry = Registry::open(namespace)
+            .map_err(|e| eprintln!("horus: this scheduler's nodes will not be listed: {e}"))
+            .ok();
+        Self {
+            estop,
+            registry,
+            ..Self::default()
+        }
+    }
+
+    /// Follows the e-stop: holds or resumes `entries` on a change. Returns
+    /// whether the scheduler is held.
+    pub(crate) fn follow_estop(
+        &mut self,
+        entries: &mut [Entry],
+        rec: &mut Recorder,
+        now_ns: u64,
+    ) -> bool {
+        let Some(monitor) = &mut self.estop else {
+            return false;
+        };
+        let event = monitor.poll();
+        // A monitor opened while engaged reports no transition: catch up.
+        let engaged = monitor.engaged();
+        match (event, self.held, engaged) {
+            (_, false, true) => {
+                let reason = monitor.reason().to_owned();
+                for e in entries.iter_mut() {
+                    e.hold(rec);
+                }
+                rec.record(
+                    &mut Quiet::default(),
+                    AnomalyKind::EstopRaised,
+                    "",
+                    0,
+                    || format!("e-stop raised: {reason}; nodes held"),
+                );
+                self.held = true;
+            }
+            (Some(EstopEvent::Cleared), true, false) | (None, true, false) => {
+                for e in entries.iter_mut() {
+                    e.resume(now_ns);
+                }
+                rec.record(
+                    &mut Quiet::default(),
+                    AnomalyKind::EstopCleared,
+                    "",
+                    0,
+                    || "e-stop cleared; nodes resumed".to_owned(),
+                );
+                self.held = false;
+            }
+            _ => {}
+        }
+        self.held
+    }
+
+    /// Publishes every node's figures if a state changed or a second passed.
+    pub(crate) fn report(&mut self, entries: &[Entry], now_ns: u64) {
+        let Some(registry) = &self.registry else {
+            return;
+        };
+        let changed = entries.len() != self.last_states.len()
+            || entries
+                .iter()
+                .zip(&self.last_states)
+                .any(|(e, s)| e.state != *s);
+        if !changed && now_ns.saturating_sub(self.last_report_ns) < REPORT_EVERY_NS {
+            return; // the common case: no allocation, no publishing
+        }
+        let elapsed_s = now_ns.saturating_sub(self.last_report_ns) as f64 / 1e9;
+        let mut ticks = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let info = e.info();
+            let before = self.last_ticks.get(i).copied().unwrap_or(0);
+            let measured_hz = if self.last_report_ns == 0 || elapsed_s <= 0.0 {
+                0.0
+            } else {
+                info.stats.ticks.saturating_sub(before) as f64 / elapsed_s
+            };
+            ticks.push(info.stats.ticks);
+            registry.report(&NodeReport {
+                name: &info.name,
+                state: registry_state(&info),
+                order: info.order,
+                rate_hz: if info.period_ns == 0 {
+                    0.0
+                } else {
+                    1e9 / info.period_ns as f64
+                },
+                measured_hz,
+                ticks: info.stats.ticks,
+                deadline_misses: info.stats.late_releases,
+                overruns: info.stats.overruns,
+                cpu_ns: info.stats.total_duration_ns,
+            });
+        }
+        self.last_states = entries.iter().map(|e| e.state).collect();
+        self.last_ticks = ticks;
+        self.last_report_ns = now_ns;
+    }
+}
+
+/// The registry's name for a node's state.
+fn registry_state(info: &super::NodeInfo) -> NodeState {
+    match info.state {
+        CoreState::Registered | CoreState::Ready => NodeState::Starting,
+        CoreState::Running if info.panics > 0 => NodeState::Error,
+        CoreState::Running => NodeState::Running,
+        CoreState::Held => NodeState::Stopped,
+        CoreState::Faulted => NodeState::Crashed,
+        _ => NodeState::Finished,
+    }
+}
