@@ -1,7 +1,125 @@
-//! The `horus` command. Its subcommands arrive with the CLI issue; until then it
-//! says so instead of pretending.
+//! The `horus` command: build and run node programs, launch a system from a
+//! YAML file, look at topics, clean shared memory.
+//!
+//! Every command honours `HORUS_NAMESPACE` (or `--namespace NS`), prints
+//! machine-readable output with `--json`, and exits with a code a shell can
+//! test (see [`exit`]). Every command but `clean` first removes what dead
+//! processes left in the namespace (never what a live one holds); looking at
+//! a topic never deletes or changes it. See README.md for the decisions.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("horus: the command-line interface is not built yet (see the CLI issue)");
-    std::process::ExitCode::from(2)
+mod clean;
+mod exit;
+mod launch;
+mod run;
+mod supervise;
+mod topic;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use exit::Failure;
+
+/// HORUS: robotics middleware over shared memory.
+#[derive(Debug, Parser)]
+#[command(name = "horus", version, about, propagate_version = true)]
+struct Cli {
+    /// Namespace of the topics and processes (default: $HORUS_NAMESPACE, else `default`).
+    #[arg(long, global = true, value_name = "NS")]
+    namespace: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build and run node programs (.rs), each as its own process, in one namespace.
+    Run(run::RunArgs),
+    /// Start the nodes of a launch file (YAML) and supervise them.
+    Launch(launch::LaunchArgs),
+    /// Inspect, measure and publish to topics.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+    /// Remove what dead processes left in shared memory.
+    Clean(clean::CleanArgs),
+    /// Nodes of every process (not available in this build).
+    #[command(disable_help_flag = true)]
+    Node(Unavailable),
+    /// The blackbox (not available in this build).
+    #[command(disable_help_flag = true)]
+    Bb(Unavailable),
+    /// The emergency stop (not available in this build).
+    #[command(disable_help_flag = true)]
+    Estop(Unavailable),
+}
+
+/// Any arguments: the command exists in the documentation but not in this build.
+#[derive(Debug, clap::Args)]
+struct Unavailable {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<String>,
+}
+
+/// What every command is given.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The namespace in effect (flag, else `HORUS_NAMESPACE`, else `default`).
+    pub namespace: String,
+    /// `--namespace` was given explicitly.
+    pub namespace_from_flag: bool,
+    /// `--json`.
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let namespace_from_flag = cli.namespace.is_some();
+    if let Some(ns) = &cli.namespace {
+        // SAFETY: first thing `main` does after parsing the arguments, before
+        // this process starts any thread, so no other thread can be reading
+        // the environment. Children and horus-std then see the namespace.
+        unsafe { std::env::set_var(horus::shm::namespace::NAMESPACE_ENV, ns) };
+    }
+    let ctx = Ctx {
+        namespace: horus::shm::Namespace::current_name(),
+        namespace_from_flag,
+        json: cli.json,
+    };
+    let result = match cli.command {
+        Command::Clean(args) => clean::main(&ctx, &args),
+        command => auto_clean().and_then(|()| dispatch(&ctx, command)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let failure = e.downcast_ref::<Failure>();
+            let code = failure.map_or(exit::ERROR, |f| f.code);
+            eprintln!("horus: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => run::main(ctx, args),
+        Command::Launch(args) => launch::main(ctx, &args),
+        Command::Topic(cmd) => topic::main(ctx, cmd),
+        Command::Clean(args) => clean::main(ctx, &args),
+        Command::Node(_) | Command::Bb(_) | Command::Estop(_) => Err(Failure::new(
+            exit::UNAVAILABLE,
+            "not available in this build: needs the node registry (scheduler issue)",
+        )
+        .into()),
+    }
+}
+
+/// Removes what dead processes left in the current namespace (auto-clean).
+fn auto_clean() -> anyhow::Result<()> {
+    horus::shm::clean_stale_current_namespace()
+        .map(drop)
+        .map_err(|e| Failure::new(exit::ERROR, format!("auto-clean: {e}")).into())
 }

@@ -1,0 +1,95 @@
+//! `horus clean --shm`: remove what dead processes left in shared memory.
+//!
+//! A region is removed only when no live process holds it (an exclusive
+//! `flock` succeeds; see `horus::shm::cleanup`), so this is safe while
+//! programs run. Unlike the auto-clean every other command does first, it
+//! also removes the namespace's system topics (e-stop, blackbox, registry)
+//! when nobody holds them, and unheld files at topic paths that are not HORUS
+//! regions (a corrupt topic). A namespace directory left empty is removed.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use horus::shm::{CleanReport, Namespace, clean_namespace};
+
+use crate::Ctx;
+use crate::exit::Failure;
+
+/// Arguments of `horus clean`.
+#[derive(Debug, clap::Args)]
+pub struct CleanArgs {
+    /// Clean shared memory (the only kind of cleaning there is; kept for the documented spelling).
+    #[arg(long)]
+    shm: bool,
+    /// Every namespace of this user, not only the current one.
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    if !args.shm {
+        return Err(
+            Failure::usage("say what to clean: `horus clean --shm` (stale shared memory)").into(),
+        );
+    }
+    let names = if args.all {
+        Namespace::list_all().context("listing the namespaces")?
+    } else {
+        vec![ctx.namespace.clone()]
+    };
+    let mut reports = Vec::new();
+    for name in names {
+        let Some(ns) =
+            Namespace::open_existing(&name).with_context(|| format!("opening namespace {name}"))?
+        else {
+            reports.push((name, CleanReport::default(), false));
+            continue;
+        };
+        let report =
+            clean_namespace(&ns, true).with_context(|| format!("cleaning namespace {name}"))?;
+        // Also removes the directory if nothing is left in it.
+        let dir_removed = report.live.is_empty() && ns.remove_if_unused().unwrap_or(false);
+        reports.push((name, report, dir_removed));
+    }
+    if ctx.json {
+        let out: Vec<_> = reports
+            .iter()
+            .map(|(name, r, dir)| {
+                serde_json::json!({
+                    "namespace": name,
+                    "removed": r.removed,
+                    "live": r.live,
+                    "foreign": r.foreign,
+                    "namespace_removed": dir,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+    } else {
+        for (name, r, dir) in &reports {
+            print_report(name, r, *dir);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
+    if r.removed.is_empty() {
+        println!("namespace {name}: nothing stale");
+    }
+    for p in &r.removed {
+        println!("removed {}", p.display());
+    }
+    for p in &r.live {
+        println!("kept {} (held by a live process)", p.display());
+    }
+    for p in &r.foreign {
+        println!(
+            "kept {} (not a HORUS region: a link or unreadable; remove it by hand)",
+            p.display()
+        );
+    }
+    if dir_removed {
+        println!("removed {} (empty)", Namespace::path_of(name).display());
+    }
+}

@@ -1,0 +1,43 @@
+//! Exit codes (documented in README.md) and the error that carries one.
+
+use std::fmt;
+
+/// Something failed: a program or node failed, a build failed, an unknown topic.
+pub const ERROR: u8 = 1;
+/// Invalid usage or input: bad arguments, an invalid launch file, an unknown file type.
+pub const USAGE: u8 = 2;
+/// A critical node of a launch died: the whole launch was stopped.
+pub const CRITICAL: u8 = 3;
+/// The command is documented but not part of this build (`EX_UNAVAILABLE`).
+pub const UNAVAILABLE: u8 = 69;
+
+/// An error with the exit code it should produce.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// An error exiting with `code`.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Invalid usage or input (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}

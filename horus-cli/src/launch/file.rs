@@ -1,0 +1,415 @@
+//! The launch file: parsing and validation, before anything starts.
+//!
+//! ```yaml
+//! namespace: robot1          # optional: one namespace for all nodes
+//! env: { RUST_LOG: info }    # optional: for every node
+//! nodes:
+//!   - name: sensor
+//!     cmd: horus run sensor.rs
+//!     args: ["--port", "/dev/ttyUSB0"]   # appended to cmd, each quoted
+//!     env: { GAIN: "2" }
+//!     restart: on-failure    # never (default) | on-failure | always
+//!     restart_delay: 0.5     # first backoff (seconds or "500ms"); doubles, at most max_restart_delay
+//!     max_restart_delay: 30s
+//!     max_restarts: 10       # default: no limit
+//!     depends_on: [other]    # start after these have started
+//!     start_delay: 1s        # wait this long after the dependencies started (or the launch)
+//!     critical: true         # its failure stops the whole launch (and will raise the e-stop)
+//! ```
+//!
+//! YAML crate: `serde-saphyr`. `serde_yaml` is unmaintained; `serde_norway`,
+//! its fork, still wraps the C-translated `unsafe-libyaml`. serde-saphyr is
+//! maintained, pure safe Rust, panic-free on malformed input, deserializes
+//! straight into these types (unknown keys rejected), and reports line and
+//! column for syntax and type errors and, through `Spanned`, for the names we
+//! validate afterwards (duplicate names, unknown dependencies, cycles).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::exit::Failure;
+
+/// A launch file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchFile {
+    /// One namespace for all nodes (else `--namespace`/`HORUS_NAMESPACE`/`default`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Environment for every node.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The nodes, started in dependency order.
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// One node of a launch file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Unique name; prefixes its output.
+    pub name: Spanned<String>,
+    /// Shell command line (run by `sh -c`).
+    pub cmd: String,
+    /// Arguments appended to `cmd`, each quoted for the shell.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// When to restart it.
+    #[serde(default)]
+    pub restart: Restart,
+    /// First restart delay; doubles on each consecutive restart.
+    #[serde(default = "default_restart_delay")]
+    pub restart_delay: Secs,
+    /// Largest restart delay.
+    #[serde(default = "default_max_restart_delay")]
+    pub max_restart_delay: Secs,
+    /// Restarts allowed (none: no limit).
+    #[serde(default)]
+    pub max_restarts: Option<u32>,
+    /// Nodes that must have started first.
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    /// Delay after the dependencies started (or after the launch started).
+    #[serde(default)]
+    pub start_delay: Secs,
+    /// Its failure stops the whole launch.
+    #[serde(default)]
+    pub critical: bool,
+}
+
+/// Restart policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Never restart.
+    #[default]
+    Never,
+    /// Restart when it fails (non-zero exit or killed by a signal).
+    OnFailure,
+    /// Restart whenever it exits.
+    Always,
+}
+
+impl fmt::Display for Restart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Never => "never",
+            Self::OnFailure => "on-failure",
+            Self::Always => "always",
+        })
+    }
+}
+
+/// A duration: seconds as a number, or a string with a unit (`500ms`, `2s`, `1m`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Secs(pub Duration);
+
+fn default_restart_delay() -> Secs {
+    Secs(Duration::from_millis(500))
+}
+
+fn default_max_restart_delay() -> Secs {
+    Secs(Duration::from_secs(30))
+}
+
+impl<'de> Deserialize<'de> for Secs {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Secs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a duration: seconds (1.5) or a string with a unit (\"500ms\", \"2s\", \"1m\")",
+                )
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secs, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(Secs)
+                    .map_err(|_| E::custom(format!("{v}: a duration must be 0 or more seconds")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Secs, E> {
+                Ok(Secs(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secs, E> {
+                u64::try_from(v)
+                    .map(|v| Secs(Duration::from_secs(v)))
+                    .map_err(|_| E::custom(format!("{v}: a duration must be 0 or more seconds")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Secs, E> {
+                parse_duration(v).map(Secs).ok_or_else(|| {
+                    E::custom(format!(
+                        "{v:?}: expected a duration such as 1.5, \"500ms\", \"2s\" or \"1m\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `500ms`, `2s`, `1.5s`, `1m`, `3` (seconds).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    Duration::try_from_secs_f64(v * scale).ok()
+}
+
+/// An error at a place in the file.
+fn at(file: &Path, loc: Location, msg: impl fmt::Display) -> Failure {
+    if loc == Location::UNKNOWN {
+        Failure::usage(format!("{}: {msg}", file.display()))
+    } else {
+        Failure::usage(format!(
+            "{}:{}:{}: {msg}",
+            file.display(),
+            loc.line(),
+            loc.column()
+        ))
+    }
+}
+
+/// Reads and validates `path`; the error names line and column.
+pub fn load(path: &Path) -> Result<LaunchFile, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read launch file {}: {e}", path.display())))?;
+    let file: LaunchFile = serde_saphyr::from_str(&text).map_err(|e| {
+        let msg = first_line(&e.to_string());
+        at(path, e.location().unwrap_or(Location::UNKNOWN), msg)
+    })?;
+    validate(path, &file)?;
+    Ok(file)
+}
+
+/// The error's own message, without the source snippet the crate renders.
+fn first_line(rendered: &str) -> String {
+    let line = rendered.lines().next().unwrap_or(rendered).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    // Drop the crate's own "line L column C: " (we print `file:L:C:`).
+    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((pos, rest)) if pos.split(' ').count() == 3 => rest.to_owned(),
+        _ => line.to_owned(),
+    }
+}
+
+fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
+    if file.nodes.is_empty() {
+        return Err(Failure::usage(format!(
+            "{}: `nodes` is empty: nothing to launch",
+            path.display()
+        )));
+    }
+    if let Some(ns) = &file.namespace {
+        horus::shm::names::check_namespace(ns).map_err(|why| {
+            Failure::usage(format!("{}: namespace {ns:?}: {why}", path.display()))
+        })?;
+    }
+    let mut index = HashMap::new();
+    for (i, n) in file.nodes.iter().enumerate() {
+        let name = &n.name.value;
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(at(
+                path,
+                n.name.referenced,
+                format!("node name {name:?}: use a non-empty name without spaces"),
+            ));
+        }
+        if index.insert(name.as_str(), i).is_some() {
+            return Err(at(
+                path,
+                n.name.referenced,
+                format!("two nodes are named {name:?}"),
+            ));
+        }
+        if n.cmd.trim().is_empty() {
+            return Err(at(
+                path,
+                n.name.referenced,
+                format!("node {name:?} has an empty `cmd`"),
+            ));
+        }
+    }
+    for n in &file.nodes {
+        for d in &n.depends_on {
+            if !index.contains_key(d.value.as_str()) {
+                let names: Vec<&str> = file.nodes.iter().map(|n| n.name.value.as_str()).collect();
+                return Err(at(
+                    path,
+                    d.referenced,
+                    format!(
+                        "node {:?} depends on {:?}, which is not a node of this file (nodes: {})",
+                        n.name.value,
+                        d.value,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(file, &index) {
+        let first = &file.nodes[cycle[0]];
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| file.nodes[i].name.value.as_str())
+            .collect();
+        return Err(at(
+            path,
+            first.name.referenced,
+            format!(
+                "depends_on has a cycle: {} -> {}",
+                names.join(" -> "),
+                names[0]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A dependency cycle, as node indices, if any (depth-first search).
+fn find_cycle(file: &LaunchFile, index: &HashMap<&str, usize>) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    fn visit(
+        i: usize,
+        file: &LaunchFile,
+        index: &HashMap<&str, usize>,
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        marks[i] = Mark::Open;
+        stack.push(i);
+        for d in &file.nodes[i].depends_on {
+            let j = index[d.value.as_str()];
+            match marks[j] {
+                Mark::Open => {
+                    let from = stack.iter().position(|&k| k == j).unwrap_or(0);
+                    return Some(stack[from..].to_vec());
+                }
+                Mark::New => {
+                    if let Some(c) = visit(j, file, index, marks, stack) {
+                        return Some(c);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        stack.pop();
+        marks[i] = Mark::Done;
+        None
+    }
+    let mut marks = vec![Mark::New; file.nodes.len()];
+    (0..file.nodes.len()).find_map(|i| {
+        if marks[i] == Mark::New {
+            visit(i, file, index, &mut marks, &mut Vec::new())
+        } else {
+            None
+        }
+    })
+}
+
+/// Quotes `s` for `sh` (single quotes).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        return s.to_owned();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl NodeSpec {
+    /// The command line given to `sh -c`.
+    pub fn command_line(&self) -> String {
+        let mut line = self.cmd.trim().to_owned();
+        for a in &self.args {
+            line.push(' ');
+            line.push_str(&shell_quote(a));
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<LaunchFile, Failure> {
+        let dir = std::env::temp_dir().join(format!("horus-launch-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{:x}.yaml",
+            text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let r = load(&path);
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let f = parse(
+            "namespace: r1\nenv: {A: b}\nnodes:\n  - name: a\n    cmd: echo hi\n    args: [\"x y\"]\n    restart: on-failure\n    restart_delay: 100ms\n    start_delay: 1\n    critical: true\n  - name: b\n    cmd: sleep 1\n    depends_on: [a]\n",
+        )
+        .unwrap();
+        assert_eq!(f.nodes.len(), 2);
+        assert_eq!(f.nodes[0].restart, Restart::OnFailure);
+        assert_eq!(f.nodes[0].restart_delay, Secs(Duration::from_millis(100)));
+        assert_eq!(f.nodes[0].command_line(), "echo hi 'x y'");
+        assert_eq!(f.nodes[1].depends_on[0].value, "a");
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse("nodes:\n  - name: a\n    cmd: x\n    restart: sometimes\n").unwrap_err();
+        assert!(e.to_string().contains(":4:"), "{e}");
+        let e = parse("nodes:\n  - name: a\n    cmd: x\n    depends_on: [zz]\n").unwrap_err();
+        assert!(
+            e.to_string().contains(":4:") && e.to_string().contains("\"zz\""),
+            "{e}"
+        );
+        let e = parse("nodes:\n  - name: a\n    cmd: x\n    depends_on: [b]\n  - name: b\n    cmd: y\n    depends_on: [a]\n").unwrap_err();
+        assert!(e.to_string().contains("cycle: a -> b -> a"), "{e}");
+        let e = parse("nodes:\n  - name: a\n    cmd: x\n    colour: red\n").unwrap_err();
+        assert!(e.to_string().contains(":4:"), "{e}");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("plain-1.0"), "plain-1.0");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,432 @@
+//! `horus launch FILE`: start the nodes of a launch file in one namespace and
+//! supervise them (restarts with backoff, dependencies, start delays,
+//! critical nodes). The file is validated completely before anything starts
+//! (see [`file`]).
+//!
+//! - Each node runs `sh -c "<cmd> <args>"` in a process group of its own,
+//!   from the launch file's folder, with `HORUS_NAMESPACE` set and the folder
+//!   of this `horus` first on `PATH` (so `cmd: horus run x.rs` uses it).
+//!   Output lines are prefixed with `[node] `.
+//! - A node starts once every node it `depends_on` has started, plus its
+//!   `start_delay` (counted from the latest of those starts, or from the launch).
+//! - Restarts: `on-failure` (non-zero exit or a signal) or `always`; the delay
+//!   starts at `restart_delay` and doubles on each consecutive restart up to
+//!   `max_restart_delay`; a node that ran for 10 s or more starts over at
+//!   `restart_delay`. `max_restarts` bounds the restarts (default: none).
+//! - A `critical` node that fails stops the whole launch at once (no restart):
+//!   SIGTERM to every node, SIGKILL after `--grace`, exit code 3. This is where
+//!   the namespace's e-stop will be raised ([`on_critical_failure`]).
+//! - Ctrl+C / SIGTERM: every node gets SIGTERM, SIGKILL after `--grace`.
+//! - Exit: 0 when every node ended well (or stopped when asked), 1 if one
+//!   failed for good, 2 for an invalid file, 3 after a critical failure.
+
+pub mod file;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus};
+use std::time::{Duration, Instant};
+
+use crate::Ctx;
+use crate::exit;
+use crate::supervise::{self, Output, Proc, StopRequests};
+use file::{LaunchFile, NodeSpec, Restart};
+
+/// A node that ran this long gets its restart delay reset.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// Arguments of `horus launch`.
+#[derive(Debug, clap::Args)]
+pub struct LaunchArgs {
+    /// The launch file (YAML).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Validate the file and print what would start, in order; start nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds between SIGTERM and SIGKILL when stopping.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    grace: f64,
+}
+
+pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
+    let grace = crate::run::grace_duration(args.grace)?;
+    let launch = file::load(&args.file)?;
+    // The flag wins, then the file, then HORUS_NAMESPACE / default.
+    let namespace = match (&launch.namespace, ctx.namespace_from_flag) {
+        (Some(ns), false) => ns.clone(),
+        _ => ctx.namespace.clone(),
+    };
+    let dir = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    if args.dry_run {
+        print_plan(ctx, &launch, &namespace);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stop = StopRequests::watch()?;
+    let mut sup = Supervisor::new(&launch, namespace, dir);
+    Ok(sup.run(&stop, grace))
+}
+
+/// Start order: dependencies first, otherwise file order.
+fn start_order(launch: &LaunchFile) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    while order.len() < launch.nodes.len() {
+        let before = order.len();
+        for (i, n) in launch.nodes.iter().enumerate() {
+            let ready = n
+                .depends_on
+                .iter()
+                .all(|d| order.iter().any(|&j| launch.nodes[j].name.value == d.value));
+            if !order.contains(&i) && ready {
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            break; // cycles are rejected by validation; never loop forever
+        }
+    }
+    order
+}
+
+fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
+    let order = start_order(launch);
+    if ctx.json {
+        let nodes: Vec<_> = order
+            .iter()
+            .map(|&i| {
+                let n = &launch.nodes[i];
+                serde_json::json!({
+                    "name": n.name.value,
+                    "command": n.command_line(),
+                    "env": n.env,
+                    "restart": n.restart.to_string(),
+                    "max_restarts": n.max_restarts,
+                    "depends_on": n.depends_on.iter().map(|d| d.value.clone()).collect::<Vec<_>>(),
+                    "start_delay_s": n.start_delay.0.as_secs_f64(),
+                    "critical": n.critical,
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({ "namespace": namespace, "env": launch.env, "nodes": nodes });
+        println!("{plan}");
+        return;
+    }
+    println!("namespace: {namespace}");
+    for (k, &i) in order.iter().enumerate() {
+        let n = &launch.nodes[i];
+        let mut notes = Vec::new();
+        if !n.depends_on.is_empty() {
+            let deps: Vec<&str> = n.depends_on.iter().map(|d| d.value.as_str()).collect();
+            notes.push(format!("after {}", deps.join(", ")));
+        }
+        if !n.start_delay.0.is_zero() {
+            notes.push(format!("delay {:?}", n.start_delay.0));
+        }
+        if n.restart != Restart::Never {
+            notes.push(format!("restart {}", n.restart));
+        }
+        if n.critical {
+            notes.push("critical".into());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        println!("{}. {}: {}{notes}", k + 1, n.name.value, n.command_line());
+    }
+    println!("(dry run: nothing started)");
+}
+
+/// What a node is doing.
+#[derive(Debug)]
+enum State {
+    Waiting,
+    Running(Proc),
+    Backoff(Instant),
+    Ended { failed: bool },
+}
+
+#[derive(Debug)]
+struct Node<'f> {
+    spec: &'f NodeSpec,
+    state: State,
+    first_started: Option<Instant>,
+    restarts: u32,
+    consecutive: u32,
+}
+
+struct Supervisor<'f> {
+    launch: &'f LaunchFile,
+    nodes: Vec<Node<'f>>,
+    order: Vec<usize>,
+    namespace: String,
+    dir: PathBuf,
+    path_env: std::ffi::OsString,
+    started: Instant,
+}
+
+impl<'f> Supervisor<'f> {
+    fn new(launch: &'f LaunchFile, namespace: String, dir: PathBuf) -> Self {
+        // This horus first on PATH, so `cmd: horus ...` runs the same build.
+        let mut paths: Vec<PathBuf> = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_owned))
+            .into_iter()
+            .collect();
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        Self {
+            launch,
+            nodes: launch
+                .nodes
+                .iter()
+                .map(|spec| Node {
+                    spec,
+                    state: State::Waiting,
+                    first_started: None,
+                    restarts: 0,
+                    consecutive: 0,
+                })
+                .collect(),
+            order: start_order(launch),
+            namespace,
+            dir,
+            path_env: std::env::join_paths(paths).unwrap_or_default(),
+            started: Instant::now(),
+        }
+    }
+
+    fn run(&mut self, stop: &StopRequests, grace: Duration) -> ExitCode {
+        eprintln!(
+            "horus: launching {} nodes in namespace {}",
+            self.nodes.len(),
+            self.namespace
+        );
+        loop {
+            if stop.count() > 0 {
+                let asked = stop.count();
+                let clean = self.stop_all(grace, || stop.count() > asked);
+                return if clean && !self.any_failed() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(exit::ERROR)
+                };
+            }
+            if let Some(name) = self.poll_exits() {
+                self.on_critical_failure(&name);
+                self.stop_all(grace, || stop.count() > 0);
+                return ExitCode::from(exit::CRITICAL);
+            }
+            self.start_ready();
+            if self
+                .nodes
+                .iter()
+                .all(|n| matches!(n.state, State::Ended { .. }))
+            {
+                return if self.any_failed() {
+                    ExitCode::from(exit::ERROR)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            std::thread::sleep(supervise::POLL);
+        }
+    }
+
+    fn any_failed(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n.state, State::Ended { failed: true }))
+    }
+
+    /// Reaps exited nodes and schedules restarts; returns a critical node that failed.
+    fn poll_exits(&mut self) -> Option<String> {
+        for node in &mut self.nodes {
+            let State::Running(p) = &mut node.state else {
+                continue;
+            };
+            let Some(status) = p.try_wait() else { continue };
+            let ran = p.started.elapsed();
+            let name = node.spec.name.value.clone();
+            let failed = !status.success();
+            if failed && node.spec.critical {
+                eprintln!(
+                    "horus: [{name}] critical node failed: {}",
+                    supervise::describe(status)
+                );
+                node.state = State::Ended { failed: true };
+                return Some(name);
+            }
+            node.state = next_state(node, status, ran);
+        }
+        None
+    }
+
+    /// Starts the nodes whose dependencies have started and whose delay has passed.
+    fn start_ready(&mut self) {
+        let now = Instant::now();
+        for k in 0..self.order.len() {
+            let i = self.order[k];
+            let due = match self.nodes[i].state {
+                State::Waiting => self
+                    .dependencies_started(i)
+                    .is_some_and(|t| now >= t + self.nodes[i].spec.start_delay.0),
+                State::Backoff(until) => now >= until,
+                _ => false,
+            };
+            if due {
+                self.start(i);
+            }
+        }
+    }
+
+    /// When the last of node `i`'s dependencies started (the launch start if none).
+    fn dependencies_started(&self, i: usize) -> Option<Instant> {
+        let mut latest = self.started;
+        for d in &self.nodes[i].spec.depends_on {
+            let dep = self.nodes.iter().find(|n| n.spec.name.value == d.value)?;
+            latest = latest.max(dep.first_started?);
+        }
+        Some(latest)
+    }
+
+    fn start(&mut self, i: usize) {
+        let spec = self.nodes[i].spec;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(spec.command_line())
+            .current_dir(&self.dir)
+            .envs(&self.launch.env)
+            .envs(&spec.env)
+            .env(horus::shm::namespace::NAMESPACE_ENV, &self.namespace)
+            .env("PATH", &self.path_env);
+        let node = &mut self.nodes[i];
+        match Proc::spawn(&spec.name.value, &mut cmd, Output::Prefixed, true) {
+            Ok(p) => {
+                eprintln!(
+                    "horus: [{}] started (pid {}): {}",
+                    spec.name.value,
+                    p.pid(),
+                    spec.command_line()
+                );
+                node.first_started.get_or_insert_with(Instant::now);
+                node.state = State::Running(p);
+            }
+            Err(e) => {
+                eprintln!("horus: [{}] could not start: {e}", spec.name.value);
+                node.first_started.get_or_insert_with(Instant::now);
+                node.state = State::Ended { failed: true };
+            }
+        }
+    }
+
+    /// SIGTERM to all, SIGKILL after `grace`; true if all stopped cleanly.
+    fn stop_all(&mut self, grace: Duration, hurry: impl Fn() -> bool) -> bool {
+        let mut procs = Vec::new();
+        for n in &mut self.nodes {
+            match std::mem::replace(&mut n.state, State::Ended { failed: false }) {
+                State::Running(p) => procs.push(p),
+                State::Ended { failed } => n.state = State::Ended { failed },
+                State::Waiting | State::Backoff(_) => {}
+            }
+        }
+        if !procs.is_empty() {
+            eprintln!("horus: stopping {} nodes", procs.len());
+        }
+        let mut clean = true;
+        for (name, status, killed) in supervise::stop_all(procs, grace, hurry) {
+            if killed || !supervise::stopped_cleanly(status) {
+                eprintln!("horus: [{name}] {}", supervise::describe(status));
+                clean = false;
+            }
+        }
+        clean
+    }
+
+    /// A critical node failed: the hook where the e-stop will be raised.
+    ///
+    /// E-STOP HOOK: once the e-stop is part of the CLI (`horus estop`,
+    /// `horus estop --clear`), call
+    /// `horus::system::estop::raise(Some(&self.namespace), &reason)` here,
+    /// before the nodes are stopped, so every scheduler of the namespace stops
+    /// its nodes at once. It is not raised yet because the e-stop is sticky
+    /// and nothing in this build could clear it.
+    fn on_critical_failure(&self, node: &str) {
+        let reason = format!("critical node {node} of launch failed");
+        eprintln!(
+            "horus: {reason}: stopping the whole launch (namespace {})",
+            self.namespace
+        );
+    }
+}
+
+/// What follows an exit of `node`: a restart after a backoff, or the end.
+fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
+    let spec = node.spec;
+    let name = &spec.name.value;
+    let failed = !status.success();
+    let wants = match spec.restart {
+        Restart::Never => false,
+        Restart::OnFailure => failed,
+        Restart::Always => true,
+    };
+    let what = if failed {
+        format!("failed: {}", supervise::describe(status))
+    } else {
+        "finished".to_owned()
+    };
+    if !wants {
+        eprintln!("horus: [{name}] {what}");
+        return State::Ended { failed };
+    }
+    if spec.max_restarts.is_some_and(|max| node.restarts >= max) {
+        eprintln!(
+            "horus: [{name}] {what}; not restarting: it was restarted {} times (max_restarts)",
+            node.restarts
+        );
+        return State::Ended { failed };
+    }
+    if ran >= STABLE_AFTER {
+        node.consecutive = 0;
+    }
+    let delay = backoff(
+        spec.restart_delay.0,
+        spec.max_restart_delay.0,
+        node.consecutive,
+    );
+    node.consecutive += 1;
+    node.restarts += 1;
+    eprintln!(
+        "horus: [{name}] {what}; restarting in {:.1}s (restart {})",
+        delay.as_secs_f64(),
+        node.restarts
+    );
+    State::Backoff(Instant::now() + delay)
+}
+
+/// `first * 2^n`, at most `max`.
+fn backoff(first: Duration, max: Duration, n: u32) -> Duration {
+    first
+        .saturating_mul(1u32.checked_shl(n.min(31)).unwrap_or(u32::MAX))
+        .min(max.max(first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_limit() {
+        let s = Duration::from_millis(500);
+        let max = Duration::from_secs(30);
+        assert_eq!(backoff(s, max, 0), s);
+        assert_eq!(backoff(s, max, 1), Duration::from_secs(1));
+        assert_eq!(backoff(s, max, 3), Duration::from_secs(4));
+        assert_eq!(backoff(s, max, 40), max);
+    }
+}

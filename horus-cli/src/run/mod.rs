@@ -1,0 +1,195 @@
+//! `horus run FILE... [-- ARGS]`: build each file, then run them all as
+//! separate processes in one namespace and supervise them.
+//!
+//! - `.rs`: built as a program that can `use horus::prelude::*` (see [`build`]);
+//!   all files are built before anything starts, and a build error stops there.
+//! - `.py`: run with `python3 -u` once the HORUS Python bindings are
+//!   importable (`import horus`); until then a clear error, before anything starts.
+//! - One file: it shares the terminal (stdin, stdout, stderr) with `horus`.
+//!   Several: each line of output is prefixed with `[program] `.
+//! - Ctrl+C or SIGTERM to `horus`: SIGTERM to every program, SIGKILL to those
+//!   still running after `--grace` seconds (at once on a second Ctrl+C).
+//! - A program that exits on its own does not stop the others.
+//! - Exit status: 0 if every program succeeded or stopped when asked, 1 if any failed.
+
+pub mod build;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::Ctx;
+use crate::exit::{self, Failure};
+use crate::supervise::{self, Output, Proc, StopRequests};
+
+/// Arguments of `horus run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Programs to run: `.rs` files (built first) or `.py` files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Build with optimizations.
+    #[arg(short, long)]
+    release: bool,
+    /// Seconds between SIGTERM and SIGKILL when stopping.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    grace: f64,
+    /// Hide cargo's progress lines (compiler errors are still shown).
+    #[arg(short, long)]
+    quiet: bool,
+    /// Arguments given to every program (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+/// How one file is run.
+#[derive(Debug)]
+struct Program {
+    name: String,
+    command: Command,
+}
+
+pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let grace = grace_duration(args.grace)?;
+    // Check every file before building any, then build all before running any.
+    let files = args
+        .files
+        .iter()
+        .map(|f| check_file(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut programs = Vec::new();
+    for (file, kind) in &files {
+        programs.push(prepare(file, *kind, &args)?);
+    }
+    let stop = StopRequests::watch()?;
+    let output = if programs.len() == 1 {
+        Output::Inherit
+    } else {
+        Output::Prefixed
+    };
+    let mut running = Vec::new();
+    for mut p in programs {
+        p.command
+            .env(horus::shm::namespace::NAMESPACE_ENV, &ctx.namespace);
+        match Proc::spawn(&p.name, &mut p.command, output, false) {
+            Ok(proc) => running.push(proc),
+            Err(e) => {
+                supervise::stop_all(running, grace, || true);
+                return Err(e).with_context(|| format!("starting {}", p.name));
+            }
+        }
+    }
+    Ok(supervise_programs(running, &stop, grace))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Rust,
+    Python,
+}
+
+fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("rs") => Kind::Rust,
+        Some("py") => Kind::Python,
+        _ => {
+            return Err(Failure::usage(format!(
+                "{}: unknown file type: horus run takes Rust (.rs) or Python (.py) files",
+                file.display()
+            ))
+            .into());
+        }
+    };
+    let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    if !abs.is_file() {
+        return Err(Failure::usage(format!("{}: no such file", file.display())).into());
+    }
+    Ok((abs, kind))
+}
+
+fn prepare(file: &Path, kind: Kind, args: &RunArgs) -> anyhow::Result<Program> {
+    let name = file.file_stem().map_or_else(
+        || "program".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let mut command = match kind {
+        Kind::Rust => Command::new(build::build(file, args.release, args.quiet)?),
+        Kind::Python => {
+            check_python_bindings(file)?;
+            let mut c = Command::new("python3");
+            c.arg("-u").arg(file);
+            c
+        }
+    };
+    command.args(&args.args);
+    Ok(Program { name, command })
+}
+
+/// Python nodes need `import horus` to work in `python3`.
+fn check_python_bindings(file: &Path) -> anyhow::Result<()> {
+    let ok = Command::new("python3")
+        .args(["-c", "import horus"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{}: Python nodes are not supported yet: the HORUS Python bindings are not available \
+         in this build (`python3 -c \"import horus\"` fails); write the node in Rust (.rs) for now",
+        file.display()
+    ))
+    .into())
+}
+
+pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| Failure::usage(format!("--grace {secs}: expected seconds, 0 or more")).into())
+}
+
+/// Waits for the programs; stops them all on Ctrl+C/SIGTERM.
+fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Duration) -> ExitCode {
+    let mut failed = false;
+    while !running.is_empty() {
+        if stop.count() > 0 {
+            let asked = stop.count();
+            for (name, status, killed) in
+                supervise::stop_all(running, grace, || stop.count() > asked)
+            {
+                if killed || !supervise::stopped_cleanly(status) {
+                    eprintln!("horus: [{name}] {}", supervise::describe(status));
+                    failed = true;
+                }
+            }
+            break;
+        }
+        let mut still = Vec::new();
+        for mut p in running {
+            match p.try_wait() {
+                Some(status) if status.success() => {
+                    eprintln!("horus: [{}] finished", p.name);
+                }
+                Some(status) => {
+                    eprintln!(
+                        "horus: [{}] failed: {}",
+                        p.name,
+                        supervise::describe(status)
+                    );
+                    failed = true;
+                }
+                None => still.push(p),
+            }
+        }
+        running = still;
+        std::thread::sleep(supervise::POLL);
+    }
+    if failed {
+        ExitCode::from(exit::ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

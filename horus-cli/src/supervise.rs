@@ -1,0 +1,235 @@
+//! Child processes of `horus run` and `horus launch`: spawning with prefixed
+//! output, stopping (SIGTERM, then SIGKILL after a grace period), and the
+//! SIGINT/SIGTERM that ask `horus` itself to stop.
+//!
+//! Every child gets `PR_SET_PDEATHSIG = SIGTERM`, so it is asked to stop if
+//! `horus` dies without doing so (SIGKILL of `horus` included). A child can
+//! run in a process group of its own (launch commands run through `sh -c`,
+//! which may fork): stopping it then signals the whole group.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rustix::process::{Pid, Signal};
+
+/// How often supervisors poll their children.
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// Counts the SIGINT/SIGTERM received by `horus` (from the first `watch` on).
+#[derive(Debug, Clone)]
+pub struct StopRequests(Arc<AtomicUsize>);
+
+impl StopRequests {
+    /// Starts counting SIGINT and SIGTERM instead of dying of them.
+    pub fn watch() -> anyhow::Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let count = Arc::new(AtomicUsize::new(0));
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .context("installing the SIGINT/SIGTERM handlers")?;
+        let c = count.clone();
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        Ok(Self(count))
+    }
+
+    /// How many stop signals arrived.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a child's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Shared with `horus` (stdin too).
+    Inherit,
+    /// Each line prefixed with `[name] `; stdin closed.
+    Prefixed,
+}
+
+/// A running child.
+#[derive(Debug)]
+pub struct Proc {
+    /// Its name (the program's, or the node's).
+    pub name: String,
+    child: Child,
+    own_group: bool,
+    /// When it started.
+    pub started: Instant,
+}
+
+impl Proc {
+    /// Spawns `cmd` as `name`.
+    pub fn spawn(
+        name: &str,
+        cmd: &mut Command,
+        output: Output,
+        own_group: bool,
+    ) -> std::io::Result<Self> {
+        if output == Output::Prefixed {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        }
+        if own_group {
+            cmd.process_group(0);
+        }
+        // SAFETY: the closure runs in the child between fork and exec, where
+        // only async-signal-safe calls are allowed: it makes one `prctl`
+        // system call (through rustix, which neither allocates nor locks).
+        unsafe {
+            cmd.pre_exec(|| {
+                rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = cmd.spawn()?;
+        if output == Output::Prefixed {
+            let prefix = format!("[{name}] ");
+            if let Some(out) = child.stdout.take() {
+                forward_lines(out, prefix.clone(), false);
+            }
+            if let Some(err) = child.stderr.take() {
+                forward_lines(err, prefix, true);
+            }
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            own_group,
+            started: Instant::now(),
+        })
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its exit status, if it has exited (reaped).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends `sig` to it (to its group if it has its own).
+    pub fn signal(&self, sig: Signal) {
+        let Some(pid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) else {
+            return;
+        };
+        // Errors mean it is gone already (ESRCH): nothing to do.
+        let _ = if self.own_group {
+            rustix::process::kill_process_group(pid, sig)
+        } else {
+            rustix::process::kill_process(pid, sig)
+        };
+    }
+}
+
+/// Copies `from` line by line to our stdout (or stderr), each line prefixed.
+fn forward_lines(from: impl Read + Send + 'static, prefix: String, to_stderr: bool) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(from);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            let ok = if to_stderr {
+                writeln!(std::io::stderr().lock(), "{prefix}{text}").is_ok()
+            } else {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{prefix}{text}")
+                    .and_then(|()| out.flush())
+                    .is_ok()
+            };
+            if !ok {
+                break;
+            }
+        }
+    });
+}
+
+/// Stops every child still running: SIGTERM, then SIGKILL to those still
+/// running after `grace` (or at once if `hurry` reports a second request).
+/// Returns each child's name, status, and whether it had to be killed.
+pub fn stop_all(
+    procs: Vec<Proc>,
+    grace: Duration,
+    hurry: impl Fn() -> bool,
+) -> Vec<(String, ExitStatus, bool)> {
+    for p in &procs {
+        p.signal(Signal::TERM);
+    }
+    let deadline = Instant::now() + grace;
+    let mut running = procs;
+    let mut done = Vec::new();
+    let mut killed = false;
+    while !running.is_empty() {
+        let mut still = Vec::new();
+        for mut p in running {
+            match p.try_wait() {
+                Some(status) => done.push((p.name, status, killed)),
+                None => still.push(p),
+            }
+        }
+        running = still;
+        if running.is_empty() {
+            break;
+        }
+        if !killed && (Instant::now() >= deadline || hurry()) {
+            for p in &running {
+                eprintln!(
+                    "horus: [{}] still running after SIGTERM: sending SIGKILL",
+                    p.name
+                );
+                p.signal(Signal::KILL);
+            }
+            killed = true;
+        }
+        std::thread::sleep(POLL);
+    }
+    done
+}
+
+/// Did a child that we asked to stop end the way a stopped program does
+/// (success, or SIGTERM/SIGINT, or the shell's 128+n codes for them)?
+pub fn stopped_cleanly(status: ExitStatus) -> bool {
+    status.success()
+        || matches!(status.signal(), Some(s) if s == Signal::TERM.as_raw() || s == Signal::INT.as_raw())
+        || matches!(status.code(), Some(130 | 143))
+}
+
+/// `exit code 3`, `signal 9 (SIGKILL)`.
+pub fn describe(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit code {code}");
+    }
+    match status.signal() {
+        Some(s) => format!("signal {s}{}", signal_name(s)),
+        None => status.to_string(),
+    }
+}
+
+fn signal_name(s: i32) -> &'static str {
+    match s {
+        1 => " (SIGHUP)",
+        2 => " (SIGINT)",
+        6 => " (SIGABRT)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        15 => " (SIGTERM)",
+        _ => "",
+    }
+}

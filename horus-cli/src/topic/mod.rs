@@ -1,0 +1,222 @@
+//! `horus topic list|echo|hz|bw|pub`: topics of the namespace, decoded with
+//! the self-description stored in each region (no source tree needed).
+//!
+//! `list` only reads the regions (mapped under a shared lock, nothing
+//! written). `echo`, `hz`, `bw` and `pub` join the topic as one more
+//! participant through `horus::inspect::RawTopic`, the way any program does;
+//! they never create, truncate or remove a topic.
+
+mod codec;
+mod echo;
+mod publish;
+mod rate;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use horus::inspect::{RawTopic, TopicInfo, list_topics};
+use horus::shm::Namespace;
+
+use crate::Ctx;
+use crate::exit::{self, Failure};
+
+/// `horus topic ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum TopicCommand {
+    /// List the topics of the namespace.
+    List {
+        /// Also show publisher and subscriber PIDs, geometry and fields.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Include the system topics (`_horus.*`).
+        #[arg(short, long)]
+        all: bool,
+    },
+    /// Print each message, decoded field by field (hex if the type has no self-description).
+    Echo(echo::EchoArgs),
+    /// Measure the publishing rate.
+    Hz(rate::RateArgs),
+    /// Measure the bandwidth.
+    Bw(rate::RateArgs),
+    /// Publish messages built from FIELD=VALUE (unspecified fields are zero).
+    Pub(publish::PubArgs),
+}
+
+pub fn main(ctx: &Ctx, cmd: TopicCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TopicCommand::List { verbose, all } => list(ctx, verbose, all),
+        TopicCommand::Echo(args) => echo::main(ctx, &args),
+        TopicCommand::Hz(args) => rate::main(ctx, &args, rate::Measure::Hz),
+        TopicCommand::Bw(args) => rate::main(ctx, &args, rate::Measure::Bw),
+        TopicCommand::Pub(args) => publish::main(ctx, &args),
+    }
+}
+
+/// Joins topic `name` of the current namespace, or explains that it is absent.
+pub fn open(ctx: &Ctx, name: &str) -> anyhow::Result<RawTopic> {
+    let topic =
+        RawTopic::open(&ctx.namespace, name).with_context(|| format!("opening topic {name}"))?;
+    topic.ok_or_else(|| no_topic(ctx, name).into())
+}
+
+fn no_topic(ctx: &Ctx, name: &str) -> Failure {
+    let names = Namespace::open_existing(&ctx.namespace)
+        .ok()
+        .flatten()
+        .and_then(|ns| ns.topic_names().ok())
+        .unwrap_or_default();
+    let names: Vec<String> = names.into_iter().filter(|n| !is_system(n)).collect();
+    let list = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    };
+    Failure::new(
+        exit::ERROR,
+        format!(
+            "no topic {name} in namespace {} (topics: {list}); is the publisher running with the same \
+             HORUS_NAMESPACE?",
+            ctx.namespace
+        ),
+    )
+}
+
+fn is_system(name: &str) -> bool {
+    name.starts_with(horus::system::SYSTEM_PREFIX)
+}
+
+/// `horus topic list`.
+fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
+    let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
+        Some(ns) => list_topics(&ns).context("listing the topics")?,
+        None => Vec::new(),
+    };
+    let topics: Vec<_> = topics
+        .into_iter()
+        .filter(|(n, _)| all || !is_system(n))
+        .collect();
+    if ctx.json {
+        let out: Vec<_> = topics
+            .iter()
+            .map(|(name, info)| match info {
+                Ok(i) => info_json(i, verbose),
+                Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "namespace": ctx.namespace, "topics": out })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if topics.is_empty() {
+        println!("no topics in namespace {}", ctx.namespace);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<28} {:<24} {:>6} {:>10} {:>4} {:>4}",
+        "TOPIC", "TYPE", "BYTES", "PUBLISHED", "PUBS", "SUBS"
+    );
+    for (name, info) in &topics {
+        let i = match info {
+            Ok(i) => i,
+            Err(e) => {
+                println!("{name:<28} (unreadable: {e})");
+                continue;
+            }
+        };
+        println!(
+            "{:<28} {:<24} {:>6} {:>10} {:>4} {:>4}",
+            i.name,
+            i.type_name,
+            i.message_size,
+            i.published,
+            i.publishers().count(),
+            i.subscribers().count()
+        );
+        if verbose {
+            print_verbose(i);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantInfo>) -> Vec<u32> {
+    let mut v: Vec<u32> = it.map(|p| p.pid).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn print_verbose(i: &TopicInfo) {
+    let show = |v: Vec<u32>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    println!("    publishers:  {}", show(pids(i.publishers())));
+    println!("    subscribers: {}", show(pids(i.subscribers())));
+    println!(
+        "    capacity {} slots/publisher, {} participants max, region {} bytes: {}",
+        i.capacity,
+        i.max_participants,
+        i.region_bytes,
+        i.path.display()
+    );
+    if i.fields.is_empty() {
+        println!("    fields: (no self-description: shown in hex)");
+    }
+    for f in &i.fields {
+        let kind = f.kind.map_or("?", |k| k.name());
+        let ty = if f.count == 1 {
+            kind.to_owned()
+        } else {
+            format!("[{kind}; {}]", f.count)
+        };
+        println!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
+    }
+}
+
+fn info_json(i: &TopicInfo, verbose: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "name": i.name,
+        "type": i.type_name,
+        "type_id": format!("{:#018x}", i.type_id),
+        "message_size": i.message_size,
+        "published": i.published,
+        "publishers": pids(i.publishers()),
+        "subscribers": pids(i.subscribers()),
+    });
+    if verbose {
+        v["capacity"] = i.capacity.into();
+        v["max_participants"] = i.max_participants.into();
+        v["region_bytes"] = i.region_bytes.into();
+        v["path"] = i.path.display().to_string().into();
+        v["fields"] = i
+            .fields
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name.as_str(),
+                    "kind": f.kind.map(|k| k.name()),
+                    "count": f.count,
+                    "offset": f.offset,
+                    "size": f.size,
+                })
+            })
+            .collect();
+    }
+    v
+}
+
+/// Parses `--duration`/`--interval` seconds.
+pub fn secs(s: &str) -> Result<Duration, String> {
+    crate::launch::file::parse_duration(s)
+        .ok_or_else(|| format!("{s:?}: expected seconds (1.5) or a unit (500ms, 2s)"))
+}
+
+/// Sleep between polls of an empty topic (there is no blocking receive).
+pub const IDLE: Duration = Duration::from_micros(200);

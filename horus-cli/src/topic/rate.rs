@@ -1,0 +1,205 @@
+//! `horus topic hz|bw NAME`: the rate (or bandwidth) of a topic over a
+//! rolling window of the last `--window` messages, reported every
+//! `--interval`; `--duration` or `-n` end it (for scripts and tests).
+//!
+//! Arrival times are taken when this subscriber receives (it polls every
+//! 200 µs); messages it lost because it lagged (`dropped_count`) are counted
+//! in the reported drops, not in the window.
+
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crate::Ctx;
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Messages per second.
+    Hz,
+    /// Bytes per second.
+    Bw,
+}
+
+/// Arguments of `horus topic hz` and `horus topic bw`.
+#[derive(Debug, clap::Args)]
+pub struct RateArgs {
+    /// Topic name.
+    name: String,
+    /// Messages in the rolling window.
+    #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..))]
+    window: u32,
+    /// Time between reports.
+    #[arg(long, default_value = "1s", value_parser = super::secs, value_name = "SECS")]
+    interval: Duration,
+    /// Stop after this long.
+    #[arg(long, value_parser = super::secs, value_name = "SECS")]
+    duration: Option<Duration>,
+    /// Stop after N messages.
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    count: Option<u64>,
+}
+
+/// Arrival times of the last messages.
+struct Window {
+    times: VecDeque<Instant>,
+    cap: usize,
+}
+
+/// One report.
+struct Stats {
+    rate_hz: f64,
+    min: f64,
+    max: f64,
+    std_dev: f64,
+    samples: usize,
+}
+
+impl Window {
+    fn push(&mut self, t: Instant) {
+        if self.times.len() == self.cap {
+            self.times.pop_front();
+        }
+        self.times.push_back(t);
+    }
+
+    fn stats(&self) -> Option<Stats> {
+        let (first, last) = (self.times.front()?, self.times.back()?);
+        let span = last.duration_since(*first).as_secs_f64();
+        if self.times.len() < 2 || span <= 0.0 {
+            return None;
+        }
+        let gaps: Vec<f64> = self
+            .times
+            .iter()
+            .zip(self.times.iter().skip(1))
+            .map(|(a, b)| b.duration_since(*a).as_secs_f64())
+            .collect();
+        let mean = span / gaps.len() as f64;
+        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        Some(Stats {
+            rate_hz: gaps.len() as f64 / span,
+            min: gaps.iter().copied().fold(f64::INFINITY, f64::min),
+            max: gaps.iter().copied().fold(0.0, f64::max),
+            std_dev: var.sqrt(),
+            samples: self.times.len(),
+        })
+    }
+}
+
+pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCode> {
+    let topic = super::open(ctx, &args.name)?;
+    let size = topic.message_size();
+    let mut buf = vec![0u8; size];
+    let mut window = Window {
+        times: VecDeque::new(),
+        cap: args.window as usize,
+    };
+    let start = Instant::now();
+    let mut next_report = start + args.interval;
+    let mut received = 0u64;
+    let mut since_report = 0u64;
+    loop {
+        let now = Instant::now();
+        let done = args.duration.is_some_and(|d| now >= start + d)
+            || args.count.is_some_and(|n| received >= n);
+        if done || now >= next_report {
+            report(
+                ctx,
+                &args.name,
+                what,
+                size,
+                &window,
+                since_report,
+                topic.dropped_count(),
+            );
+            since_report = 0;
+            next_report = now + args.interval;
+            if done {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if topic.recv_bytes(&mut buf).unwrap_or(false) {
+            received += 1;
+            since_report += 1;
+            window.push(Instant::now());
+        } else {
+            std::thread::sleep(super::IDLE);
+        }
+    }
+}
+
+fn report(ctx: &Ctx, name: &str, what: Measure, size: usize, w: &Window, new: u64, dropped: u64) {
+    let stats = if new == 0 { None } else { w.stats() };
+    if ctx.json {
+        let mut v = serde_json::json!({ "topic": name, "window": w.times.len(), "new": new, "dropped": dropped });
+        if let Some(s) = &stats {
+            v["rate_hz"] = s.rate_hz.into();
+            v["min_interval_s"] = s.min.into();
+            v["max_interval_s"] = s.max.into();
+            v["std_dev_s"] = s.std_dev.into();
+            if what == Measure::Bw {
+                v["bytes_per_s"] = (s.rate_hz * size as f64).into();
+                v["message_size"] = size.into();
+            }
+        }
+        println!("{v}");
+        return;
+    }
+    let Some(s) = stats else {
+        println!("no new messages");
+        return;
+    };
+    let drops = if dropped > 0 {
+        format!("  dropped: {dropped}")
+    } else {
+        String::new()
+    };
+    match what {
+        Measure::Hz => println!(
+            "average rate: {:.2} Hz  min: {:.2}ms max: {:.2}ms std dev: {:.2}ms  window: {}{drops}",
+            s.rate_hz,
+            s.min * 1e3,
+            s.max * 1e3,
+            s.std_dev * 1e3,
+            s.samples
+        ),
+        Measure::Bw => println!(
+            "average: {}/s  message: {size} B  rate: {:.2} Hz  window: {}{drops}",
+            human_bytes(s.rate_hz * size as f64),
+            s.rate_hz,
+            s.samples
+        ),
+    }
+}
+
+fn human_bytes(b: f64) -> String {
+    match b {
+        b if b >= 1e9 => format!("{:.2} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.2} MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.2} KB", b / 1e3),
+        b => format!("{b:.0} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_rate() {
+        let t0 = Instant::now();
+        let mut w = Window {
+            times: VecDeque::new(),
+            cap: 3,
+        };
+        for i in 0..5 {
+            w.push(t0 + Duration::from_millis(10 * i));
+        }
+        let s = w.stats().unwrap();
+        assert_eq!(s.samples, 3);
+        assert!((s.rate_hz - 100.0).abs() < 1e-6);
+        assert!(s.std_dev < 1e-9);
+        assert_eq!(human_bytes(2400.0), "2.40 KB");
+    }
+}

@@ -1,0 +1,284 @@
+//! Shared by the end-to-end tests of the `horus` binary: a private namespace
+//! per test (removed at the end), running `horus`, live publisher processes
+//! (this test binary re-run as a child), and waiting on output lines.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use horus::shm::{Namespace, liveness};
+
+horus::message! {
+    WheelEncoder {
+        left_ticks: i64,
+        right_ticks: i64,
+        timestamp_ns: u64,
+    }
+}
+
+/// A namespace of its own for one test; cleaned and removed on drop.
+pub struct TestNs {
+    pub name: String,
+}
+
+impl TestNs {
+    pub fn new(test: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "c{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            test.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(24)
+                .collect::<String>()
+        );
+        Self { name }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        Namespace::path_of(&self.name)
+    }
+
+    /// `horus ARGS` in this namespace.
+    pub fn horus(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_horus"));
+        c.args(args)
+            .env("HORUS_NAMESPACE", &self.name)
+            .env("HORUS_CACHE_DIR", cache_dir());
+        c
+    }
+
+    /// Runs `horus ARGS` to completion (at most `secs`).
+    pub fn run(&self, args: &[&str], secs: u64) -> Output {
+        let child = self
+            .horus(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn horus");
+        finish(child, secs, &format!("horus {}", args.join(" ")))
+    }
+}
+
+impl Drop for TestNs {
+    fn drop(&mut self) {
+        if let Ok(Some(ns)) = Namespace::open_existing(&self.name) {
+            liveness::unregister(&ns);
+            // A child being spawned by another test shares our descriptors
+            // (and their flocks) until its exec: retry for a moment.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut removed = ns.remove_if_unused();
+            while !matches!(removed, Ok(true)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+                removed = ns.remove_if_unused();
+            }
+            if !std::thread::panicking() {
+                assert_eq!(
+                    removed.ok(),
+                    Some(true),
+                    "namespace {} left behind",
+                    self.name
+                );
+            }
+        }
+    }
+}
+
+/// One cache for every `horus run` of the test suite: the second build is incremental.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("horus-cache")
+}
+
+/// A fresh temporary folder for this test.
+pub fn temp_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Waits for `child` (at most `secs`, then SIGKILL and panic) and collects its output.
+pub fn finish(child: Child, secs: u64, what: &str) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{what} did not finish within {secs} s");
+        }
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A running `horus` (or other) process whose output lines we wait on.
+/// Dropping it SIGKILLs the process (its children get SIGTERM through
+/// their parent-death signal).
+pub struct Running {
+    pub child: Child,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `cmd` with stdout and stderr merged into one line stream.
+    pub fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let (tx, lines) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most `secs`) for a line containing `needle`; returns it.
+    pub fn expect(&mut self, needle: &str, secs: u64) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no line with {needle:?} within {secs} s; output so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "exited before printing {needle:?}; output:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    /// Lines seen so far containing `needle`.
+    pub fn count(&mut self, needle: &str) -> usize {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+        self.seen.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Sends `sig` (e.g. "TERM") and waits (at most `secs`) for the exit code.
+    pub fn stop(&mut self, sig: &str, secs: u64) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(l);
+                }
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not exit within {secs} s of SIG{sig}:\n{}",
+                self.seen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// This test binary re-run as a child publishing `WheelEncoder` on `topic`
+/// every 10 ms in namespace `ns` (see `child_main` in each test file).
+pub fn publisher(ns: &str, topic: &str) -> Running {
+    let mut cmd = Command::new(std::env::current_exe().expect("test exe"));
+    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
+        .env("HORUS_TEST_ROLE", "publish")
+        .env("HORUS_TEST_TOPIC", topic)
+        .env("HORUS_NAMESPACE", ns);
+    let mut r = Running::start(cmd);
+    r.expect("@@ready", 30);
+    r
+}
+
+/// The child side: runs the role named by `HORUS_TEST_ROLE`, if any.
+pub fn child_main() {
+    let Ok(role) = std::env::var("HORUS_TEST_ROLE") else {
+        return;
+    };
+    let topic = std::env::var("HORUS_TEST_TOPIC").unwrap_or_else(|_| "wheel.encoders".into());
+    // Die with the test that started us.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .expect("prctl");
+    match role.as_str() {
+        "publish" => {
+            let t: horus::Topic<WheelEncoder> = horus::Topic::new(&topic).expect("topic");
+            println!("\n@@ready {}", std::process::id());
+            let mut ticks = 0;
+            loop {
+                ticks += 10;
+                t.send(WheelEncoder {
+                    left_ticks: ticks,
+                    right_ticks: ticks + 2,
+                    timestamp_ns: horus::now_ns(),
+                });
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        "listen" => {
+            let t: horus::Topic<WheelEncoder> = horus::Topic::new(&topic).expect("topic");
+            println!("\n@@ready {}", std::process::id());
+            loop {
+                while let Some(m) = t.recv() {
+                    println!("\n@@got {} {}", m.left_ticks, m.right_ticks);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}

@@ -1,0 +1,169 @@
+//! `horus topic list|echo|hz|bw|pub` and `horus clean --shm` against live
+//! processes of the same namespace and of another one.
+
+mod common;
+
+use common::{TestNs, publisher, text};
+
+#[test]
+fn child_main() {
+    common::child_main();
+}
+
+#[test]
+fn list_echo_hz_bw_see_a_live_publisher() {
+    let ns = TestNs::new("list");
+    let other = TestNs::new("other");
+    let mut publ = publisher(&ns.name, "wheel.encoders");
+    let pid = publ
+        .expect("@@ready", 1)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    // list, same namespace: text, verbose (publisher PID) and JSON.
+    let out = ns.run(&["topic", "list", "--verbose"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("wheel.encoders") && listing.contains("WheelEncoder"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("publishers:  {pid}")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("left_ticks") && listing.contains("i64"),
+        "{listing}"
+    );
+    let out = ns.run(&["topic", "list", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["topics"][0]["name"], "wheel.encoders");
+    assert_eq!(v["topics"][0]["publishers"][0].to_string(), pid);
+
+    // Another namespace does not see it, unless asked with --namespace.
+    let out = other.run(&["topic", "list", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["topics"].as_array().map(Vec::len), Some(0), "{v}");
+    let out = other.run(&["--namespace", &ns.name, "topic", "list"], 30);
+    assert!(text(&out.stdout).contains("wheel.encoders"));
+
+    // echo: decoded from the stored self-description.
+    let out = ns.run(&["topic", "echo", "wheel.encoders", "-n", "2"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let blocks = text(&out.stdout);
+    assert_eq!(blocks.matches("---").count(), 2, "{blocks}");
+    assert!(
+        blocks.contains("left_ticks: ") && blocks.contains("timestamp_ns: "),
+        "{blocks}"
+    );
+    let out = ns.run(&["topic", "echo", "wheel.encoders", "--once", "--json"], 30);
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        m["right_ticks"].as_i64().unwrap() - m["left_ticks"].as_i64().unwrap(),
+        2,
+        "{m}"
+    );
+
+    // hz and bw: about 100 Hz of 24-byte messages.
+    let out = ns.run(&["topic", "hz", "wheel.encoders", "-n", "60", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let last = text(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let r: serde_json::Value = serde_json::from_str(&last).expect("json");
+    let hz = r["rate_hz"].as_f64().expect("rate");
+    assert!((40.0..200.0).contains(&hz), "rate {hz}");
+    let out = ns.run(&["topic", "bw", "wheel.encoders", "--duration", "1.5"], 30);
+    let bw = text(&out.stdout);
+    assert!(bw.contains("B/s") && bw.contains("message: 24 B"), "{bw}");
+
+    // Unknown topic: exit 1, the namespace and the topics it has.
+    let out = ns.run(&["topic", "echo", "nope"], 30);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "no topic nope in namespace {} (topics: wheel.encoders",
+            ns.name
+        )),
+        "{err}"
+    );
+
+    // Looking changed nothing: the publisher still runs, the topic is still there.
+    assert!(publ.child.try_wait().unwrap().is_none());
+    assert!(ns.path().join("wheel.encoders.topic").exists());
+}
+
+#[test]
+fn pub_fills_fields_for_a_live_subscriber() {
+    let ns = TestNs::new("pub");
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
+        .env("HORUS_TEST_ROLE", "listen")
+        .env("HORUS_TEST_TOPIC", "cmd")
+        .env("HORUS_NAMESPACE", &ns.name);
+    let mut listener = common::Running::start(cmd);
+    listener.expect("@@ready", 30);
+    let out = ns.run(
+        &[
+            "topic",
+            "pub",
+            "cmd",
+            "left_ticks=5",
+            "right_ticks=-3",
+            "-n",
+            "3",
+            "--rate",
+            "50",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    listener.expect("@@got 5 -3", 10);
+    let out = ns.run(&["topic", "pub", "cmd", "speed=1"], 30);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("fields: left_ticks, right_ticks, timestamp_ns"));
+}
+
+#[test]
+fn clean_removes_the_stale_region_and_keeps_the_live_one() {
+    let ns = TestNs::new("clean");
+    let mut dead = publisher(&ns.name, "stale");
+    let _live = publisher(&ns.name, "live");
+    dead.stop("9", 10);
+    let out = ns.run(&["clean", "--shm"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("removed") && said.contains("stale.topic"),
+        "{said}"
+    );
+    assert!(
+        said.contains("kept") && said.contains("live.topic"),
+        "{said}"
+    );
+    assert!(!ns.path().join("stale.topic").exists());
+    assert!(ns.path().join("live.topic").exists());
+    // The live topic still works.
+    let out = ns.run(&["topic", "echo", "live", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unavailable_commands_say_so() {
+    let ns = TestNs::new("unavail");
+    for args in [
+        &["node", "list"][..],
+        &["bb", "--anomalies"],
+        &["estop", "--clear"],
+    ] {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(69), "{args:?}");
+        assert!(text(&out.stderr).contains("not available in this build"));
+    }
+}
