@@ -8,8 +8,6 @@ pub const ERROR: u8 = 1;
 pub const USAGE: u8 = 2;
 /// A critical node of a launch died: the whole launch was stopped.
 pub const CRITICAL: u8 = 3;
-/// The command is documented but not part of this build (`EX_UNAVAILABLE`).
-pub const UNAVAILABLE: u8 = 69;
 
 /// An error with the exit code it should produce.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ mod exit;
 mod launch;
 mod run;
 mod supervise;
+mod system;
 mod topic;
 
 use std::process::ExitCode;
@@ -45,22 +46,13 @@ enum Command {
     Topic(topic::TopicCommand),
     /// Remove what dead processes left in shared memory.
     Clean(clean::CleanArgs),
-    /// Nodes of every process (not available in this build).
-    #[command(disable_help_flag = true)]
-    Node(Unavailable),
-    /// The blackbox (not available in this build).
-    #[command(disable_help_flag = true)]
-    Bb(Unavailable),
-    /// The emergency stop (not available in this build).
-    #[command(disable_help_flag = true)]
-    Estop(Unavailable),
-}
-
-/// Any arguments: the command exists in the documentation but not in this build.
-#[derive(Debug, clap::Args)]
-struct Unavailable {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _args: Vec<String>,
+    /// Nodes of every process of the namespace.
+    #[command(subcommand)]
+    Node(system::NodeCommand),
+    /// The blackbox: anomalies recorded by every process of the namespace.
+    Bb(system::BbArgs),
+    /// Raise (or `--clear`) the emergency stop of the namespace.
+    Estop(system::EstopArgs),
 }
 
 /// What every command is given.
@@ -109,11 +101,9 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Launch(args) => launch::main(ctx, &args),
         Command::Topic(cmd) => topic::main(ctx, cmd),
         Command::Clean(args) => clean::main(ctx, &args),
-        Command::Node(_) | Command::Bb(_) | Command::Estop(_) => Err(Failure::new(
-            exit::UNAVAILABLE,
-            "not available in this build: needs the node registry (scheduler issue)",
-        )
-        .into()),
+        Command::Node(cmd) => system::node(ctx, &cmd),
+        Command::Bb(args) => system::bb(ctx, &args),
+        Command::Estop(args) => system::estop_cmd(ctx, &args),
     }
 }
 

@@ -1,60 +1,60 @@
-//! `horus run`: the seed's two programs built from files (not from the
-//! workspace), running as two processes in one namespace; build errors and
+//! `horus run`: the seed's two programs (`examples/sensor.rs`,
+//! `examples/odometry.rs`, exactly as the seed writes them) built from files,
+//! not from the workspace, running as two processes in one namespace; the
+//! system commands against them (`node list`, `estop`, `bb`); build errors and
 //! unknown file types. All builds share one cache (`common::cache_dir`), so
 //! after the first, builds are incremental.
-//!
-//! The programs use a plain loop with `std::thread::sleep` instead of the
-//! seed's `Scheduler` (not finished when this test was written); the shape is
-//! otherwise the seed's: `message! { WheelEncoder {..} }`, `Topic::new`.
 
 mod common;
 
 use common::{Running, TestNs, temp_dir, text};
 
-const SENSOR: &str = r#"use horus::prelude::*;
+const SENSOR: &str = include_str!("../../examples/sensor.rs");
+const ODOMETRY: &str = include_str!("../../examples/odometry.rs");
 
-message! {
-    WheelEncoder {
-        left_ticks: i64,
-        right_ticks: i64,
-        timestamp_ns: u64,
+/// Waits until more than `before` lines containing `needle` were printed.
+fn wait_more(horus: &mut Running, needle: &str, before: usize, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while horus.count(needle) <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new {needle:?} within {secs} s:\n{}",
+            horus.seen.join("\n")
+        );
+        std::thread::yield_now();
     }
 }
 
-fn main() -> Result<()> {
-    let publisher: Topic<WheelEncoder> = Topic::new("wheel.encoders")?;
-    let mut ticks = 0;
+/// `horus node list --json` in the test's namespace.
+fn node_states(ns: &TestNs) -> Vec<(String, String, u64)> {
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap_or_default().to_owned(),
+                n["state"].as_str().unwrap_or_default().to_owned(),
+                n["pid"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Polls `node list` until `pred` holds for it (generous timeout).
+fn wait_nodes(ns: &TestNs, what: &str, pred: impl Fn(&[(String, String, u64)]) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        ticks += 10;
-        publisher.send(WheelEncoder { left_ticks: ticks, right_ticks: ticks + 2, timestamp_ns: horus::now_ns() });
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-"#;
-
-const ODOMETRY: &str = r#"use horus::prelude::*;
-
-message! {
-    WheelEncoder {
-        left_ticks: i64,
-        right_ticks: i64,
-        timestamp_ns: u64,
-    }
-}
-
-fn main() -> Result<()> {
-    let encoder_sub: Topic<WheelEncoder> = Topic::new("wheel.encoders")?;
-    let (mut last_left, mut last_right) = (0, 0);
-    loop {
-        while let Some(enc) = encoder_sub.recv() {
-            println!("[Odom] delta L={} R={}", enc.left_ticks - last_left, enc.right_ticks - last_right);
-            last_left = enc.left_ticks;
-            last_right = enc.right_ticks;
+        let nodes = node_states(ns);
+        if pred(&nodes) {
+            return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        assert!(std::time::Instant::now() < deadline, "{what}: {nodes:?}");
+        std::thread::yield_now();
     }
 }
-"#;
 
 #[test]
 fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
@@ -70,17 +70,40 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
     // Both programs are visible from outside, in the same namespace.
     let out = ns.run(&["topic", "list", "--json"], 30);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["topics"][0]["name"], "wheel.encoders", "{v}");
-    assert_eq!(
-        v["topics"][0]["publishers"].as_array().map(Vec::len),
-        Some(1),
-        "{v}"
-    );
-    assert_eq!(
-        v["topics"][0]["subscribers"].as_array().map(Vec::len),
-        Some(1),
-        "{v}"
-    );
+    let enc = v["topics"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "wheel.encoders"))
+        .unwrap_or_else(|| panic!("no wheel.encoders in {v}"));
+    assert_eq!(enc["publishers"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(enc["subscribers"].as_array().map(Vec::len), Some(1), "{v}");
+    // `horus node list` shows both schedulers' nodes, from two processes.
+    wait_nodes(&ns, "both nodes running", |n| {
+        let running = |name: &str| n.iter().any(|(m, s, _)| m == name && s == "Running");
+        let pids: std::collections::HashSet<u64> = n.iter().map(|(_, _, p)| *p).collect();
+        running("Encoder") && running("Odometry") && pids.len() == 2
+    });
+    // `horus estop` holds every scheduler of the namespace...
+    let out = ns.run(&["estop", "--reason", "test"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_nodes(&ns, "both nodes held", |n| {
+        n.len() == 2 && n.iter().all(|(_, s, _)| s == "Stopped")
+    });
+    let out = ns.run(&["estop", "--status"], 30);
+    assert_eq!(out.status.code(), Some(1), "engaged reads as exit 1");
+    let out = ns.run(&["bb", "--anomalies", "--json"], 30);
+    let bb: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let raised = bb["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["kind"] == "estop_raised")
+        .count();
+    assert_eq!(raised, 2, "one record per scheduler: {bb}");
+    // ...and `--clear` resumes them: new deltas arrive.
+    let before = horus.count("[Odom] delta");
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_more(&mut horus, "[Odom] delta", before, 60);
     // SIGTERM to horus stops both; stopped-when-asked is success.
     assert_eq!(horus.stop("TERM", 30), Some(0), "{}", horus.seen.join("\n"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -153,17 +153,3 @@ fn clean_removes_the_stale_region_and_keeps_the_live_one() {
     let out = ns.run(&["topic", "echo", "live", "--once"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
-
-#[test]
-fn unavailable_commands_say_so() {
-    let ns = TestNs::new("unavail");
-    for args in [
-        &["node", "list"][..],
-        &["bb", "--anomalies"],
-        &["estop", "--clear"],
-    ] {
-        let out = ns.run(args, 30);
-        assert_eq!(out.status.code(), Some(69), "{args:?}");
-        assert!(text(&out.stderr).contains("not available in this build"));
-    }
-}

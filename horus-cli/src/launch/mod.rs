@@ -356,12 +356,18 @@ impl<'f> Supervisor<'f> {
     /// before the nodes are stopped, so every scheduler of the namespace stops
     /// its nodes at once. It is not raised yet because the e-stop is sticky
     /// and nothing in this build could clear it.
+    /// A critical node died: raise the namespace's e-stop (every scheduler
+    /// there holds its nodes, in this launch and outside it), then the launch
+    /// stops. The e-stop stays engaged until `horus estop --clear`.
     fn on_critical_failure(&self, node: &str) {
         let reason = format!("critical node {node} of launch failed");
         eprintln!(
-            "horus: {reason}: stopping the whole launch (namespace {})",
+            "horus: {reason}: raising the e-stop and stopping the whole launch (namespace {})",
             self.namespace
         );
+        if let Err(e) = horus::system::estop::raise(Some(&self.namespace), &reason) {
+            eprintln!("horus: could not raise the e-stop: {e}");
+        }
     }
 }
 

@@ -1,0 +1,173 @@
+//! `horus node list`, `horus bb`, `horus estop`: the namespace's system
+//! topics (`horus::system`), read without a daemon.
+//!
+//! Looking (`node list`, `bb`, `estop --status`) only reads; `estop` and
+//! `estop --clear` publish to the e-stop topic, which every scheduler of the
+//! namespace follows within one tick.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use horus::system::blackbox::{self, BlackboxEntry};
+use horus::system::estop;
+use horus::system::registry::{self, NodeEntry};
+use serde_json::json;
+
+use crate::Ctx;
+use crate::exit::{self, Failure};
+
+/// `horus node ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum NodeCommand {
+    /// Every node of every live process in the namespace: PID, rate, CPU, memory, state.
+    List,
+}
+
+/// `horus bb`
+#[derive(Debug, clap::Args)]
+pub struct BbArgs {
+    /// Only anomalies (deadline misses, overruns, panics, errors, e-stops), no notes.
+    #[arg(long)]
+    anomalies: bool,
+}
+
+/// `horus estop`
+#[derive(Debug, clap::Args)]
+pub struct EstopArgs {
+    /// Clear the e-stop: schedulers resume ticking.
+    #[arg(long, conflicts_with = "status")]
+    clear: bool,
+    /// Only print whether the e-stop is engaged (exit 0 if clear, 1 if engaged).
+    #[arg(long)]
+    status: bool,
+    /// Why (recorded with the e-stop).
+    #[arg(long, default_value = "raised with `horus estop`")]
+    reason: String,
+}
+
+pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
+    let NodeCommand::List = cmd;
+    let nodes = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
+    if ctx.json {
+        let rows: Vec<_> = nodes.iter().map(node_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if nodes.is_empty() {
+        println!("no running nodes in namespace {}", ctx.namespace);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:>7} {:<9} {:>9} {:>9} {:>10} {:>7} {:>9} {:>9}",
+        "NODE", "PID", "STATE", "RATE Hz", "MEAS. Hz", "TICKS", "MISSES", "CPU ms", "MEM MiB"
+    );
+    for n in &nodes {
+        println!(
+            "{:<24} {:>7} {:<9} {:>9.1} {:>9.1} {:>10} {:>7} {:>9.1} {:>9.1}",
+            n.name,
+            n.pid,
+            n.state.map_or("Unknown", |s| s.name()),
+            n.rate_hz,
+            n.measured_hz,
+            n.ticks,
+            n.deadline_misses + n.overruns,
+            n.cpu_ns as f64 / 1e6,
+            n.rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn node_json(n: &NodeEntry) -> serde_json::Value {
+    json!({
+        "name": n.name,
+        "pid": n.pid,
+        "state": n.state.map_or("Unknown", |s| s.name()),
+        "order": n.order,
+        "rate_hz": n.rate_hz,
+        "measured_hz": n.measured_hz,
+        "ticks": n.ticks,
+        "deadline_misses": n.deadline_misses,
+        "overruns": n.overruns,
+        "cpu_ns": n.cpu_ns,
+        "rss_bytes": n.rss_bytes,
+    })
+}
+
+pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
+    let dump = blackbox::read(Some(&ctx.namespace)).context("reading the blackbox")?;
+    let shown: Vec<&BlackboxEntry> = dump
+        .entries
+        .iter()
+        .filter(|e| !args.anomalies || e.kind.is_none_or(|k| k.is_anomaly()))
+        .collect();
+    if ctx.json {
+        let rows: Vec<_> = shown
+            .iter()
+            .map(|e| {
+                json!({
+                    "timestamp_ns": e.timestamp_ns,
+                    "pid": e.pid,
+                    "kind": e.kind.map_or("unknown", |k| k.name()),
+                    "node": e.node,
+                    "detail": e.detail,
+                    "value": e.value,
+                })
+            })
+            .collect();
+        let out = json!({ "records": rows, "overwritten": dump.overwritten });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &shown {
+        println!(
+            "{:>14.6}s  pid {:<7} {:<17} {:<20} {}",
+            e.timestamp_ns as f64 / 1e9,
+            e.pid,
+            e.kind.map_or("unknown", |k| k.name()),
+            e.node,
+            e.detail
+        );
+    }
+    println!(
+        "{} record(s){}; {} older record(s) overwritten",
+        shown.len(),
+        if args.anomalies { " (anomalies)" } else { "" },
+        dump.overwritten
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
+    let ns = Some(ctx.namespace.as_str());
+    if args.status {
+        let state = estop::state(ns).context("reading the e-stop")?;
+        if ctx.json {
+            println!("{}", json!({ "engaged": state.is_some(), "reason": state }));
+        } else {
+            match &state {
+                Some(reason) => println!("e-stop ENGAGED in {}: {reason}", ctx.namespace),
+                None => println!("e-stop clear in {}", ctx.namespace),
+            }
+        }
+        return Ok(ExitCode::from(if state.is_some() {
+            exit::ERROR
+        } else {
+            0
+        }));
+    }
+    if args.clear {
+        estop::clear(ns).context("clearing the e-stop")?;
+        println!("e-stop cleared in namespace {}", ctx.namespace);
+    } else {
+        if args.reason.is_empty() {
+            return Err(Failure::usage("give a reason with --reason").into());
+        }
+        estop::raise(ns, &args.reason).context("raising the e-stop")?;
+        println!(
+            "e-stop RAISED in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+            ctx.namespace
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
