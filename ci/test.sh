@@ -1,61 +1,105 @@
 #!/usr/bin/env bash
-# Every test of the project, on a fresh machine. Installs what it needs
-# (idempotently), runs each step even if an earlier one failed, times them,
-# and ends with "N passed, N failed" (steps). Exit status: 0 iff all passed.
+# Every test of the project, on a fresh machine: the one command CI runs
+# (`.ci/run` execs this). Installs what it needs, idempotently; runs every
+# step even if an earlier one failed; times each; ends with a summary and a
+# last line "N passed, N failed" (steps). Exit status 0 iff all passed.
 #
-#   ci/test.sh              everything
-#   ci/test.sh clippy miri  only the named steps
+#   ci/test.sh               every step, in order
+#   ci/test.sh clippy miri   only the named steps
+#   ci/test.sh --list        the step names
+#
+# Adding a step is one line in the STEPS section: `add_step NAME COMMAND...`
+# (the command runs from the repository root; a non-zero exit fails the step).
+# Put system packages a step needs in `apt_install` calls inside its script or
+# step function (e.g. `apt_install qemu-system-arm`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-export RUST_BACKTRACE=1
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 
 # ---------------------------------------------------------------- installs --
-apt_install() { # apt_install PKG...: installs missing Debian packages
-  local missing=()
+# apt_install PKG...: installs the missing Debian packages (root; runs
+# `apt-get update` once per machine, only when something is missing).
+apt_install() {
+  local missing=() p
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ ! -f /tmp/.horus-apt-updated ]; then apt-get update -qq && touch /tmp/.horus-apt-updated; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-rust_targets() { rustup target add "$@" >/dev/null 2>&1 || rustup target add "$@"; }
-nightly_component() { rustup component add --toolchain nightly "$@" >/dev/null 2>&1 || rustup component add --toolchain nightly "$@"; }
+# rust_targets TARGET...: adds the missing rustup targets (stable).
+rust_targets() {
+  local installed missing=() t
+  installed=$(rustup target list --installed)
+  for t in "$@"; do grep -qx "$t" <<<"$installed" || missing+=("$t"); done
+  [ ${#missing[@]} -eq 0 ] || rustup target add "${missing[@]}"
+}
+export -f apt_install rust_targets
+
+# ------------------------------------------------------------ step helpers --
+# Targets without native 64-bit atomics: the core takes portable-atomic's
+# critical-section fallback (checked: without the feature the build fails;
+# a library build needs no critical-section provider, only a firmware does).
+NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
+step_no_std() {
+  rust_targets "${NO_STD_TARGETS[@]}" aarch64-unknown-linux-gnu || return 1
+  local t
+  for t in "${NO_STD_TARGETS[@]}"; do
+    echo "--- horus-nostd for $t"
+    cargo build --locked -p horus-nostd --target "$t" --features critical-section || return 1
+  done
+  echo "--- horus-nostd for aarch64-unknown-linux-gnu (native 64-bit atomics)"
+  cargo build --locked -p horus-nostd --target aarch64-unknown-linux-gnu
+}
 
 # ------------------------------------------------------------------- steps --
-step_fmt() { cargo fmt --all --check; }
-step_clippy() { cargo clippy --workspace --all-targets --locked -- -D warnings; }
-step_test() { cargo test --workspace --locked; }
-step_no_std_builds() {
-  rust_targets thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf aarch64-unknown-linux-gnu
-  cargo build -p horus-nostd --locked --target thumbv7em-none-eabihf --features critical-section &&
-  cargo build -p horus-nostd --locked --target thumbv6m-none-eabi --features critical-section &&
-  cargo build -p horus-nostd --locked --target riscv32imac-unknown-none-elf --features critical-section &&
-  cargo build -p horus-nostd --locked --target aarch64-unknown-linux-gnu
+declare -a STEP_NAMES=()
+declare -A STEP_CMDS=()
+add_step() { # add_step NAME COMMAND...
+  local name=$1
+  shift
+  STEP_NAMES+=("$name")
+  STEP_CMDS[$name]=$(printf '%q ' "$@")
 }
-step_miri() { nightly_component miri rust-src && bash ci/miri.sh; }
 
-ALL_STEPS=(fmt clippy test no_std_builds miri)
-[ -f ci/loom.sh ] && ALL_STEPS+=(loom) && step_loom() { bash ci/loom.sh; }
-[ -f ci/fuzz.sh ] && ALL_STEPS+=(fuzz) && step_fuzz() { bash ci/fuzz.sh; }
-[ -f ci/boards.sh ] && ALL_STEPS+=(boards) && step_boards() { bash ci/boards.sh; }
-[ -f ci/aarch64.sh ] && ALL_STEPS+=(aarch64) && step_aarch64() { bash ci/aarch64.sh; }
+add_step fmt      cargo fmt --all --check
+add_step clippy   cargo clippy --locked --workspace --all-targets -- -D warnings
+add_step test     cargo test --locked   # default members; tests run in parallel
+add_step no_std   step_no_std
+add_step loom     bash ci/loom.sh
+add_step miri     bash ci/miri.sh
+add_step fuzz     bash ci/fuzz.sh
+[ -f ci/boards.sh ] && add_step boards bash ci/boards.sh
+[ -f ci/aarch64.sh ] && add_step aarch64 bash ci/aarch64.sh
 
 # --------------------------------------------------------------------- run --
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${STEP_NAMES[@]}"
+  exit 0
+fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=("${ALL_STEPS[@]}")
-passed=0 failed=0 summary=()
-suite_start=$(date +%s)
+[ ${#steps[@]} -eq 0 ] && steps=("${STEP_NAMES[@]}")
 for s in "${steps[@]}"; do
-  echo "=== step: $s"
-  start=$(date +%s)
-  if "step_$s"; then r=ok; passed=$((passed + 1)); else r=FAILED; failed=$((failed + 1)); fi
-  t=$(($(date +%s) - start))
-  echo "=== step: $s: $r (${t}s)"
-  summary+=("$(printf '%-14s %-6s %5ss' "$s" "$r" "$t")")
+  [ -n "${STEP_CMDS[$s]+x}" ] || { echo "unknown step '$s'; steps: ${STEP_NAMES[*]}" >&2; exit 2; }
+done
+
+passed=0 failed=0 summary=()
+suite_start=$SECONDS
+for s in "${steps[@]}"; do
+  echo "=== step $s: ${STEP_CMDS[$s]}"
+  start=$SECONDS
+  if (eval "${STEP_CMDS[$s]}"); then
+    r=ok passed=$((passed + 1))
+  else
+    r=FAILED failed=$((failed + 1))
+  fi
+  t=$((SECONDS - start))
+  echo "=== step $s: $r (${t}s)"
+  summary+=("$(printf '%-10s %-7s %5ss' "$s" "$r" "$t")")
 done
 echo
-echo "summary (total $(($(date +%s) - suite_start))s):"
+echo "summary (total $((SECONDS - suite_start))s):"
 printf '  %s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

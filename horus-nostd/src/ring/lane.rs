@@ -91,7 +91,9 @@ impl TopicRegion<'_> {
                     WRITING => return LaneRead::Nothing,
                     ABANDONED => {
                         ep.cursors[lane] = cursor + 1;
-                        ep.dropped += 1;
+                        // Saturating, like the lap count below (a corrupt
+                        // region can already have saturated it).
+                        ep.dropped = ep.dropped.saturating_add(1);
                         continue;
                     }
                     DONE => {

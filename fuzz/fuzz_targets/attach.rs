@@ -1,0 +1,244 @@
+//! Attaching to arbitrary memory, then using whatever attaches, never panics.
+//!
+//! Input: `mode, geometry, body...`.
+//! - mode bit 0 clear: `body` is the region, byte for byte (little-endian
+//!   words). Almost everything fails the magic check; this covers the
+//!   validation order and the `Truncated`/`BadMagic` paths.
+//! - mode bit 0 set: a valid region of a type and geometry picked by
+//!   `geometry` is initialised, then `body` is read as patches
+//!   corruptions (one word, a header word, a participant entry word or a
+//!   stamp, or that word in every entry, or every stamp), applied before
+//!   attaching. This reaches the geometry checks and, when they pass, the
+//!   ring over corrupt state (huge sequences, head hints, lane masks).
+//!
+//! Whatever attaches (typed or untyped) is then driven by the remaining
+//! bytes as operations: join, send, recv, rewind, reclaim, leave, and more
+//! corruption while handles are live.
+#![no_main]
+
+use horus_nostd::layout::hdr;
+use horus_nostd::msgs::{CmdVel, Imu};
+use horus_nostd::sync::{AtomicU64, Ordering};
+use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
+use libfuzzer_sys::fuzz_target;
+
+/// Reads the input front to back; zeroes once exhausted.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes([self.byte(), self.byte()])
+    }
+    fn u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        for x in &mut b {
+            *x = self.byte();
+        }
+        u64::from_le_bytes(b)
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn zeroed(words: usize) -> Vec<AtomicU64> {
+    (0..words).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// Where the corruptible words of a region are (from its header, read once
+/// before any corruption).
+#[derive(Clone, Copy)]
+struct Map {
+    participants: usize,
+    capacity: usize,
+    participants_at: usize,
+    lanes_at: usize,
+    slot_words: usize,
+}
+
+impl Map {
+    fn of(mem: &[AtomicU64]) -> Option<Self> {
+        let get = |i: usize| mem.get(i).map(|w| w.load(Ordering::Relaxed) as usize);
+        Some(Self {
+            participants: get(hdr::PARTICIPANTS)?.clamp(1, 64),
+            capacity: get(hdr::CAPACITY)?.clamp(1, 1 << 20),
+            participants_at: get(hdr::PARTICIPANTS_AT)?,
+            lanes_at: get(hdr::LANES_AT)?,
+            slot_words: get(hdr::SLOT_WORDS)?,
+        })
+    }
+
+    fn entry(&self, p: usize, off: usize) -> usize {
+        self.participants_at.saturating_add(p * 8 + off % 8)
+    }
+
+    fn stamp(&self, lane: usize, slot: usize) -> usize {
+        let slot = lane * self.capacity + slot % self.capacity;
+        self.lanes_at
+            .saturating_add(slot.saturating_mul(self.slot_words))
+    }
+}
+
+/// A valid region of `T`, then up to 7 corruptions applied before attaching.
+fn patched<T: Message>(input: &mut Input<'_>, geometry: u8) -> Vec<AtomicU64> {
+    let capacity = 2u32 << (geometry & 3); // 2..16
+    let participants = 1 + u32::from(geometry >> 2); // 1..64
+    let layout = TopicLayout::of::<T>(capacity, participants).expect("valid geometry");
+    let mem = zeroed(layout.region_words());
+    TopicRegion::init::<T>(&mem, capacity, participants, 0).expect("init");
+    let map = Map::of(&mem).expect("valid header");
+    let patches = input.byte() % 8;
+    for _ in 0..patches {
+        corrupt(&mem, map, input);
+    }
+    mem
+}
+
+/// A value that is small, at a boundary, a stamp, or anything.
+fn value(input: &mut Input<'_>) -> u64 {
+    let kind = input.byte();
+    let v = input.u64();
+    match kind % 6 {
+        0 => v % 256,
+        1 => u64::MAX - v % 256,
+        2 => ((1 << 62) - 1 - v % 256) << 2 | v >> 62, // a huge stamp, any state
+        3 => (v % 64) << 2 | v >> 62,                  // a small stamp, any state
+        _ => v,
+    }
+}
+
+/// Overwrites one word, one word of every participant entry, or every stamp.
+fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Input<'_>) {
+    let kind = input.byte();
+    let a = usize::from(input.byte());
+    let b = usize::from(input.u16());
+    let v = value(input);
+    let set = |at: usize| {
+        if let Some(w) = mem.get(at) {
+            w.store(v, Ordering::Relaxed);
+        }
+    };
+    match kind % 6 {
+        0 => set(b % mem.len().max(1)),
+        1 => set(a % hdr::WORDS),
+        2 => set(map.entry(a % map.participants, b)),
+        3 => set(map.stamp(a % map.participants, b)),
+        4 => (0..map.participants).for_each(|p| set(map.entry(p, b))),
+        _ => {
+            (0..map.participants).for_each(|l| (0..map.capacity).for_each(|s| set(map.stamp(l, s))))
+        }
+    }
+}
+
+/// Handle `i` modulo how many there are, if any.
+fn pick<'h, 'r>(handles: &'h mut [RawHandle<'r>], i: usize) -> Option<&'h mut RawHandle<'r>> {
+    let n = handles.len();
+    handles.get_mut(i % n.max(1))
+}
+
+/// Drives an attached region with the rest of the input.
+fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
+    let map = Map::of(mem).expect("attached: the header is there");
+    let size = region.type_info().size as usize;
+    let mut out = vec![0u8; size];
+    let mut handles: Vec<RawHandle<'_>> = Vec::new();
+    let _ = region.schema().count();
+    let _ = region.participants().count();
+    let _ = region.published_count();
+    let mut steps = 0;
+    while !input.is_empty() && steps < 256 {
+        steps += 1;
+        let op = input.byte();
+        let i = usize::from(op >> 4);
+        match op & 15 {
+            0..=1 => {
+                let token = OwnerToken::new(u64::from(input.byte()) + 1).expect("non-zero");
+                if let Ok(h) = RawHandle::join(region, token, 0, 0) {
+                    handles.push(h);
+                }
+            }
+            2..=5 => {
+                if let Some(h) = pick(&mut handles, i) {
+                    let fill = input.byte();
+                    h.send_bytes(&vec![fill; size]).expect("right size");
+                }
+            }
+            6..=9 => {
+                if let Some(h) = pick(&mut handles, i) {
+                    let _ = h.recv_bytes(&mut out).expect("right size");
+                    let _ = h.delivered_count().checked_add(h.dropped_count());
+                }
+            }
+            10 => {
+                if let Some(h) = pick(&mut handles, i) {
+                    h.rewind();
+                }
+            }
+            11 => {
+                if !handles.is_empty() {
+                    let h = handles.swap_remove(i % handles.len());
+                    if op & 0x80 != 0 {
+                        core::mem::forget(h); // "killed"
+                    }
+                }
+            }
+            12 => {
+                let me = OwnerToken::new(1000).expect("non-zero");
+                let alive = input.byte();
+                let _ = region.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1));
+            }
+            13 => corrupt(mem, map, input),
+            14 => {
+                let _ = region.published_count();
+                let _ = region.participants().count();
+            }
+            _ => {
+                // Wrong-size payloads are refused, never truncated.
+                if let Some(h) = pick(&mut handles, i) {
+                    assert!(h.send_bytes(&vec![0; size + 1]).is_err());
+                    assert!(h.recv_bytes(&mut vec![0; size.saturating_sub(1)]).is_err());
+                }
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mode = input.byte();
+    let geometry = input.byte();
+    let mem = if mode & 1 == 0 {
+        let bytes = input.0;
+        input = Input(&[]);
+        bytes
+            .chunks(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                AtomicU64::new(u64::from_le_bytes(b))
+            })
+            .collect()
+    } else if mode & 2 == 0 {
+        patched::<CmdVel>(&mut input, geometry)
+    } else {
+        patched::<Imu>(&mut input, geometry)
+    };
+    let typed_cmd = TopicRegion::attach::<CmdVel>(&mem);
+    let typed_imu = TopicRegion::attach::<Imu>(&mem);
+    let untyped = TopicRegion::attach_with(&mem, None);
+    // A typed attach succeeds only where the untyped one does, on the same layout.
+    for typed in [typed_cmd, typed_imu].into_iter().flatten() {
+        let any = untyped
+            .as_ref()
+            .expect("typed attach implies untyped attach");
+        assert_eq!(typed.layout(), any.layout());
+    }
+    if let Ok(region) = untyped {
+        exercise(&mem, region, &mut input);
+    }
+});

@@ -1,0 +1,378 @@
+//! Attaching to memory that is not a valid topic of the expected type gives
+//! the right typed error, never a panic: zeroed memory, random bytes,
+//! truncated slices, another type, another layout version, and every header
+//! geometry field out of range. A region whose header is valid but whose
+//! body is garbage can garble data but never panic a participant.
+#![cfg(not(loom))]
+
+use horus_nostd::layout::{LAYOUT_VERSION, MAGIC, hdr};
+use horus_nostd::message::TypeInfo;
+use horus_nostd::msgs::CmdVel;
+use horus_nostd::sync::{AtomicU64, Ordering};
+use horus_nostd::{AttachError, JoinError, OwnerToken, RawHandle, TopicLayout, TopicRegion};
+
+horus_nostd::message! {
+    /// The topic's type in these tests.
+    Sample {
+        stamp: u64,
+        value: f64,
+    }
+}
+
+/// Another type that is also called `Sample`, with another layout.
+mod impostor {
+    horus_nostd::message! {
+        Sample {
+            value: f64,
+        }
+    }
+}
+
+const CAPACITY: u32 = 4;
+const PARTICIPANTS: u32 = 3;
+const ROUNDS: u64 = if cfg!(miri) { 4 } else { 300 };
+
+fn layout() -> TopicLayout {
+    TopicLayout::of::<Sample>(CAPACITY, PARTICIPANTS).expect("valid geometry")
+}
+
+fn zeroed(words: usize) -> Vec<AtomicU64> {
+    (0..words).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// A freshly initialised `Sample` region.
+fn valid() -> Vec<AtomicU64> {
+    let mem = zeroed(layout().region_words());
+    TopicRegion::init::<Sample>(&mem, CAPACITY, PARTICIPANTS, 0).expect("init");
+    mem
+}
+
+fn set(mem: &[AtomicU64], i: usize, v: u64) {
+    mem[i].store(v, Ordering::Relaxed);
+}
+
+/// xorshift64*: deterministic pseudo-random words.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A word that is small, at a boundary, or anything.
+    fn interesting(&mut self) -> u64 {
+        match self.next() % 4 {
+            0 => self.next() % 256,
+            1 => [0, 1, u64::MAX, 1 << 63, u32::MAX as u64, 1 << 32][(self.next() % 6) as usize],
+            _ => self.next(),
+        }
+    }
+}
+
+/// Joins, sends, receives, rewinds and inspects an attached region; none of
+/// it may panic, whatever the memory holds.
+fn exercise(region: TopicRegion<'_>) {
+    let _ = region.published_count();
+    let _ = region.participants().count();
+    let _ = region.schema().count();
+    let _ = region.created_ns();
+    let size = region.type_info().size as usize;
+    let mut out = vec![0u8; size];
+    let msg = vec![0x5au8; size];
+    let a = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0);
+    let b = RawHandle::join(region, OwnerToken::new(2).unwrap(), 0, 0);
+    for mut h in [a, b].into_iter().flatten() {
+        for _ in 0..3 {
+            h.send_bytes(&msg).expect("right size");
+            let _ = h.recv_bytes(&mut out).expect("right size");
+        }
+        h.rewind();
+        while h.recv_bytes(&mut out).expect("right size") {}
+        let _ = h.delivered_count().checked_add(h.dropped_count());
+    }
+    let _ = region.reclaim_dead(OwnerToken::new(3).unwrap(), |_| false);
+    let _ = region.published_count();
+}
+
+#[test]
+fn valid_region_attaches_and_works() {
+    let mem = valid();
+    let region = TopicRegion::attach::<Sample>(&mem).expect("attach");
+    assert_eq!(region.layout(), &layout());
+    let any = TopicRegion::attach_with(&mem, None).expect("attach any type");
+    assert_eq!(any.type_info(), TypeInfo::of::<Sample>());
+    exercise(region);
+}
+
+#[test]
+fn zeroed_memory_is_bad_magic() {
+    let mem = zeroed(layout().region_words());
+    assert_eq!(
+        TopicRegion::attach::<Sample>(&mem).err(),
+        Some(AttachError::BadMagic { found: 0 })
+    );
+    assert_eq!(
+        TopicRegion::attach_with(&mem, None).err(),
+        Some(AttachError::BadMagic { found: 0 })
+    );
+}
+
+#[test]
+fn unfinished_init_is_bad_magic() {
+    let mem = valid();
+    set(&mem, hdr::MAGIC, 0); // the creator has not stored MAGIC yet
+    assert!(matches!(
+        TopicRegion::attach::<Sample>(&mem),
+        Err(AttachError::BadMagic { found: 0 })
+    ));
+}
+
+#[test]
+fn truncated_slices() {
+    for len in [0, 1, hdr::WORDS - 1] {
+        let mem = zeroed(len);
+        assert_eq!(
+            TopicRegion::attach_with(&mem, None).err(),
+            Some(AttachError::Truncated {
+                needed: hdr::WORDS * 8,
+                found: len * 8
+            })
+        );
+    }
+    let mem = valid();
+    for len in [hdr::WORDS, hdr::WORDS + 1, mem.len() / 2, mem.len() - 1] {
+        assert_eq!(
+            TopicRegion::attach::<Sample>(&mem[..len]).err(),
+            Some(AttachError::Truncated {
+                needed: layout().region_bytes(),
+                found: len * 8
+            }),
+            "{len} words"
+        );
+    }
+    // Longer memory is fine: the region uses its own prefix.
+    let mut longer = valid();
+    longer.extend((0..100).map(|_| AtomicU64::new(u64::MAX)));
+    assert!(TopicRegion::attach::<Sample>(&longer).is_ok());
+}
+
+#[test]
+fn wrong_type() {
+    let mem = valid();
+    match TopicRegion::attach::<CmdVel>(&mem) {
+        Err(AttachError::TypeMismatch {
+            expected,
+            found,
+            same_name,
+        }) => {
+            assert_eq!(expected.as_str(), "CmdVel");
+            assert_eq!(found.as_str(), "Sample");
+            assert!(!same_name);
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    match TopicRegion::attach::<impostor::Sample>(&mem) {
+        Err(AttachError::TypeMismatch { same_name, .. }) => assert!(same_name),
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    // A tool attaches without a type, then a typed handle checks it.
+    let any = TopicRegion::attach_with(&mem, None).expect("attach any");
+    match horus_nostd::TopicHandle::<CmdVel>::join(any, OwnerToken::new(1).unwrap(), 0, 0) {
+        Err(JoinError::WrongType { expected, found }) => {
+            assert_eq!((expected.as_str(), found.as_str()), ("CmdVel", "Sample"));
+        }
+        other => panic!("expected WrongType, got {other:?}"),
+    }
+    // A wrong type id with the right size is still caught.
+    set(&mem, hdr::TYPE_ID, TypeInfo::of::<Sample>().id ^ 1);
+    assert!(matches!(
+        TopicRegion::attach::<Sample>(&mem),
+        Err(AttachError::TypeMismatch {
+            same_name: true,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn wrong_version() {
+    for version in [0, LAYOUT_VERSION + 1, u64::MAX] {
+        let mem = valid();
+        set(&mem, hdr::VERSION, version);
+        assert_eq!(
+            TopicRegion::attach::<Sample>(&mem).err(),
+            Some(AttachError::VersionMismatch {
+                found: version,
+                expected: LAYOUT_VERSION
+            })
+        );
+    }
+}
+
+#[test]
+fn geometry_out_of_range() {
+    let l = layout();
+    let cases: &[(usize, u64, &str)] = &[
+        (hdr::CAPACITY, 0, "capacity"),
+        (hdr::CAPACITY, 3, "capacity"),
+        (hdr::CAPACITY, 1 << 21, "capacity"),
+        (hdr::CAPACITY, u64::MAX, "capacity"),
+        (hdr::CAPACITY, 8, "region_words"), // valid alone, inconsistent with the rest
+        (hdr::PARTICIPANTS, 0, "participants"),
+        (hdr::PARTICIPANTS, 65, "participants"),
+        (hdr::PARTICIPANTS, 1 << 40, "participants"),
+        (hdr::PARTICIPANTS, 2, "schema_at"),
+        (hdr::TYPE_SIZE, 0, "type_size"),
+        (hdr::TYPE_SIZE, (16 << 20) + 1, "type_size"),
+        (hdr::TYPE_SIZE, u64::MAX, "type_size"),
+        (hdr::TYPE_SIZE, 1 << 20, "slot_words"),
+        (hdr::TYPE_ALIGN, 0, "type_align"),
+        (hdr::TYPE_ALIGN, 3, "type_align"),
+        (hdr::TYPE_ALIGN, 16, "type_align"),
+        (hdr::TYPE_ALIGN, u64::MAX, "type_align"),
+        (hdr::SCHEMA_FIELDS, 129, "schema_fields"),
+        (hdr::SCHEMA_FIELDS, u64::MAX, "schema_fields"),
+        (hdr::SCHEMA_FIELDS, 100, "lanes_at"),
+        (hdr::SLOT_WORDS, u64::from(l.capacity()) + 1, "slot_words"),
+        (hdr::SLOT_WORDS, 0, "slot_words"),
+        (hdr::PARTICIPANTS_AT, 0, "participants_at"),
+        (hdr::SCHEMA_AT, u64::MAX, "schema_at"),
+        (hdr::LANES_AT, 1, "lanes_at"),
+        (
+            hdr::REGION_WORDS,
+            l.region_words() as u64 - 1,
+            "region_words",
+        ),
+        (hdr::REGION_WORDS, u64::MAX, "region_words"),
+    ];
+    for &(word, value, field) in cases {
+        let mem = valid();
+        set(&mem, word, value);
+        assert_eq!(
+            TopicRegion::attach::<Sample>(&mem).err(),
+            Some(AttachError::BadGeometry { field }),
+            "header word {word} = {value:#x}"
+        );
+        assert_eq!(
+            TopicRegion::attach_with(&mem, None).err(),
+            Some(AttachError::BadGeometry { field }),
+            "header word {word} = {value:#x}, untyped"
+        );
+    }
+}
+
+#[test]
+fn random_bytes_never_attach() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for _ in 0..ROUNDS {
+        let len = (rng.next() % 600) as usize;
+        let mem: Vec<AtomicU64> = (0..len).map(|_| AtomicU64::new(rng.next())).collect();
+        let err = TopicRegion::attach_with(&mem, None).expect_err("random bytes are no topic");
+        assert!(
+            matches!(
+                err,
+                AttachError::Truncated { .. } | AttachError::BadMagic { .. }
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn random_header_behind_valid_magic_is_rejected() {
+    let mut rng = Rng(0x0bad_cafe_f00d_d00d);
+    for _ in 0..ROUNDS {
+        let mem: Vec<AtomicU64> = (0..layout().region_words())
+            .map(|_| AtomicU64::new(rng.interesting()))
+            .collect();
+        set(&mem, hdr::MAGIC, MAGIC);
+        set(&mem, hdr::VERSION, LAYOUT_VERSION);
+        let err = TopicRegion::attach_with(&mem, None).expect_err("random geometry");
+        assert!(
+            matches!(
+                err,
+                AttachError::BadGeometry { .. } | AttachError::Truncated { .. }
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+/// One header word of a valid region replaced: attach either fails with a
+/// typed error or (for words it does not validate: time, name, lane mask)
+/// succeeds, and then the region can be used without a panic.
+#[test]
+fn one_corrupt_header_word() {
+    let mut rng = Rng(0x5eed_0000_0000_0001);
+    for word in 0..hdr::WORDS {
+        for _ in 0..ROUNDS.min(20) {
+            let mem = valid();
+            set(&mem, word, rng.interesting());
+            if let Ok(region) = TopicRegion::attach_with(&mem, None) {
+                exercise(region);
+            }
+        }
+    }
+}
+
+/// A valid header over a garbage body (participant table, schema, lanes and
+/// stamps, lane mask): participants may read garbage, never panic.
+#[test]
+fn garbage_body_never_panics() {
+    let mut rng = Rng(0xfeed_face_dead_beef);
+    for _ in 0..ROUNDS {
+        let mem = valid();
+        for w in &mem[hdr::LANES_ACTIVE..] {
+            w.store(rng.interesting(), Ordering::Relaxed);
+        }
+        let region = TopicRegion::attach::<Sample>(&mem).expect("header is valid");
+        exercise(region);
+    }
+}
+
+/// The largest sequence numbers a corrupt region can hold, in every lane of
+/// a 64-participant topic, and head hints at `u64::MAX`: the counters must
+/// not overflow (a panic in debug builds), whatever the memory says.
+#[test]
+fn huge_sequence_numbers_never_overflow() {
+    const P: u32 = 64;
+    let l = TopicLayout::of::<Sample>(CAPACITY, P).expect("valid geometry");
+    let mem = zeroed(l.region_words());
+    let region = TopicRegion::init::<Sample>(&mem, CAPACITY, P, 0).expect("init");
+    // Joined on a fresh region: its cursors start at sequence 1 in every lane.
+    let mut reader = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
+    let get = |i: usize| mem[i].load(Ordering::Relaxed) as usize;
+    let (lanes_at, slot_words, participants_at) = (
+        get(hdr::LANES_AT),
+        get(hdr::SLOT_WORDS),
+        get(hdr::PARTICIPANTS_AT),
+    );
+    let max_seq = (1u64 << 62) - 1;
+    // The last lane: its first message abandoned, counted after the others
+    // have already saturated the drop count.
+    let last = P as usize - 1;
+    set(
+        &mem,
+        lanes_at + (last * CAPACITY as usize + 1) * slot_words,
+        1 << 2 | 2,
+    );
+    for lane in 0..last {
+        for slot in 0..CAPACITY as usize {
+            let at = lanes_at + (lane * CAPACITY as usize + slot) * slot_words;
+            set(&mem, at, max_seq << 2); // DONE(max_seq)
+        }
+        // The lane head hint (word 4 of a participant entry).
+        set(&mem, participants_at + lane * 8 + 4, u64::MAX);
+    }
+    set(&mem, hdr::LANES_ACTIVE, u64::MAX);
+    assert_eq!(region.published_count(), u64::MAX); // saturates (63 lanes of 2^62 - 1)
+    let mut out = [0u8; 16];
+    for _ in 0..4 {
+        let _ = reader.recv_bytes(&mut out).expect("right size");
+    }
+    assert_eq!(reader.dropped_count(), u64::MAX); // saturates
+    exercise(region);
+}

@@ -1,0 +1,259 @@
+//! Loom models of the ring, running the production code (`TopicRegion::init`,
+//! `TopicHandle::join`/`send`/`recv`, `reclaim_dead`) over loom's atomics
+//! through `horus_nostd::sync`.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" cargo test -p horus-nostd --release --test loom_ring
+//! ```
+//!
+//! Every actor is a `loom::thread`; the main thread only sets up (init, join)
+//! before spawning and, after joining every actor, drains the receivers
+//! single-threaded and checks: no torn message, per-publisher order, no
+//! duplicates, and exact accounting (`delivered + dropped == published`).
+//! Each model counts its executions and asserts there was more than one, so
+//! it provably explored interleavings. Models are kept small (capacity 2-4,
+//! 1-3 messages, 2-word payloads) to finish in seconds.
+#![cfg(loom)]
+
+use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+
+use horus_nostd::layout::hdr;
+use horus_nostd::sync::{AtomicU64, Ordering};
+use horus_nostd::{OwnerToken, TopicHandle, TopicLayout, TopicRegion};
+use loom::thread;
+
+horus_nostd::message! {
+    /// Two words that must agree: a torn copy mixes two messages.
+    Pair {
+        a: u64,
+        b: u64,
+    }
+}
+
+impl Pair {
+    fn new(publisher: u64, seq: u64) -> Self {
+        let a = publisher << 32 | seq;
+        Self { a, b: !a }
+    }
+
+    fn publisher(&self) -> usize {
+        (self.a >> 32) as usize
+    }
+
+    fn seq(&self) -> u64 {
+        self.a & 0xffff_ffff
+    }
+}
+
+type Handle = TopicHandle<'static, Pair>;
+
+/// A fresh region for this execution. Loom's threads need `'static`; the few
+/// words leaked per execution are never touched again.
+fn region(capacity: u32, participants: u32) -> (&'static [AtomicU64], TopicRegion<'static>) {
+    let words = TopicLayout::of::<Pair>(capacity, participants)
+        .expect("valid geometry")
+        .region_words();
+    let mem: Vec<AtomicU64> = (0..words).map(|_| AtomicU64::new(0)).collect();
+    let mem: &'static [AtomicU64] = Box::leak(mem.into_boxed_slice());
+    let region = TopicRegion::init::<Pair>(mem, capacity, participants, 0).expect("init");
+    (mem, region)
+}
+
+fn join(region: TopicRegion<'static>, token: u64) -> Handle {
+    TopicHandle::join(region, OwnerToken::new(token).expect("token"), 0, 0).expect("join")
+}
+
+/// Runs `model` under loom with room for the region's many atomics and
+/// returns how many executions loom explored (counted in `runs`, one static
+/// per model so models can run in parallel).
+///
+/// The preemption bound is 3 unless `LOOM_MAX_PREEMPTIONS` says otherwise
+/// (bugs needing more than 3 preemptions are rare; unbounded exploration of
+/// the larger models takes minutes).
+fn explore(name: &str, runs: &'static AtomicUsize, model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 100_000;
+    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(move || {
+        runs.fetch_add(1, StdOrdering::Relaxed);
+        model();
+    });
+    let n = runs.load(StdOrdering::Relaxed);
+    println!(
+        "loom model {name}: {n} executions (preemption bound {:?})",
+        builder.preemption_bound
+    );
+    assert!(n > 1, "model {name} explored a single interleaving");
+}
+
+/// Receives up to `attempts` times concurrently; the handle comes back for
+/// the final single-threaded drain.
+fn spawn_receiver(mut sub: Handle, attempts: usize) -> thread::JoinHandle<(Handle, Vec<Pair>)> {
+    thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..attempts {
+            if let Some(m) = sub.recv() {
+                got.push(m);
+            }
+        }
+        (sub, got)
+    })
+}
+
+fn spawn_publisher(mut publisher: Handle, id: u64, count: u64) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for seq in 1..=count {
+            publisher.send(Pair::new(id, seq));
+        }
+    })
+}
+
+/// After every actor joined: drains `sub` and checks everything it received.
+fn check_receiver(
+    region: &TopicRegion<'_>,
+    (mut sub, mut got): (Handle, Vec<Pair>),
+    publishers: usize,
+    count: u64,
+) {
+    while let Some(m) = sub.recv() {
+        got.push(m);
+    }
+    let mut last = vec![0u64; publishers];
+    for m in &got {
+        assert_eq!(m.b, !m.a, "torn message {m:?}");
+        let p = m.publisher();
+        assert!(
+            m.seq() > last[p],
+            "publisher {p}: {} after {}",
+            m.seq(),
+            last[p]
+        );
+        last[p] = m.seq();
+    }
+    assert!(last.iter().all(|&l| l == count), "newest lost: {last:?}");
+    let published = publishers as u64 * count;
+    assert_eq!(region.published_count(), published);
+    assert_eq!(sub.delivered_count(), got.len() as u64);
+    assert_eq!(sub.delivered_count() + sub.dropped_count(), published);
+}
+
+/// 1:1, capacity 2, three messages: the writer laps the reader mid-copy.
+#[test]
+fn one_to_one() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("one_to_one", &RUNS, || {
+        let (_, region) = region(2, 2);
+        let sub = join(region, 1);
+        let publisher = join(region, 2);
+        let p = spawn_publisher(publisher, 0, 3);
+        let s = spawn_receiver(sub, 2);
+        p.join().unwrap();
+        check_receiver(&region, s.join().unwrap(), 1, 3);
+    });
+}
+
+/// 1:N: one publisher, two receivers with their own cursors.
+#[test]
+fn one_to_many() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("one_to_many", &RUNS, || {
+        let (_, region) = region(2, 3);
+        let s1 = join(region, 1);
+        let s2 = join(region, 2);
+        let publisher = join(region, 3);
+        let p = spawn_publisher(publisher, 0, 2);
+        let r1 = spawn_receiver(s1, 1);
+        let r2 = spawn_receiver(s2, 1);
+        p.join().unwrap();
+        check_receiver(&region, r1.join().unwrap(), 1, 2);
+        check_receiver(&region, r2.join().unwrap(), 1, 2);
+    });
+}
+
+/// N:1: two publishers (two lanes, the lane mask announced concurrently),
+/// one receiver.
+#[test]
+fn many_to_one() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("many_to_one", &RUNS, || {
+        let (_, region) = region(2, 3);
+        let sub = join(region, 1);
+        let p0 = join(region, 2);
+        let p1 = join(region, 3);
+        let a = spawn_publisher(p0, 0, 1);
+        let b = spawn_publisher(p1, 1, 2);
+        let s = spawn_receiver(sub, 2);
+        a.join().unwrap();
+        b.join().unwrap();
+        let (sub, got) = s.join().unwrap();
+        // Publisher 0 sent 1 message, publisher 1 sent 2.
+        let mut all = (sub, got);
+        while let Some(m) = all.0.recv() {
+            all.1.push(m);
+        }
+        let mut last = [0u64; 2];
+        for m in &all.1 {
+            assert_eq!(m.b, !m.a, "torn message {m:?}");
+            assert!(m.seq() > last[m.publisher()], "order");
+            last[m.publisher()] = m.seq();
+        }
+        assert_eq!(last, [1, 2]);
+        assert_eq!(region.published_count(), 3);
+        assert_eq!(all.0.delivered_count() + all.0.dropped_count(), 3);
+    });
+}
+
+/// A publisher died mid-write (its lane holds `DONE(1)`, `WRITING(2)`); one
+/// thread reclaims it and publishes on the freed lane while another reads.
+/// The reader counts exactly one drop and receives the rest.
+#[test]
+fn dead_publisher_reclaimed_while_reading() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("dead_publisher_reclaimed_while_reading", &RUNS, || {
+        let (mem, region) = region(4, 2);
+        let me = OwnerToken::new(1).unwrap();
+        let sub = join(region, me.get());
+        let dead = OwnerToken::new(2).unwrap();
+        let mut doomed = join(region, dead.get());
+        doomed.send(Pair::new(0, 1));
+        // Killed while writing lane sequence 2: stamp WRITING(2) = 2 << 2 | 1.
+        let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
+        let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
+        let lane = doomed.raw().index() as usize;
+        mem[lanes_at + (lane * 4 + 2) * slot_words].store(2 << 2 | 1, Ordering::Relaxed);
+        std::mem::forget(doomed);
+        let reclaimer = thread::spawn(move || {
+            assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
+            let mut next = join(region, 3);
+            next.send(Pair::new(0, 2));
+        });
+        let s = spawn_receiver(sub, 2);
+        reclaimer.join().unwrap();
+        let (mut sub, mut got) = s.join().unwrap();
+        while let Some(m) = sub.recv() {
+            got.push(m);
+        }
+        let seqs: Vec<u64> = got.iter().map(Pair::seq).collect();
+        assert!(got.iter().all(|m| m.b == !m.a), "torn");
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(sub.dropped_count(), 1);
+        assert_eq!(region.published_count(), 3);
+    });
+}
+
+/// Two handles join at once: they claim distinct entries, and a third finds
+/// the topic full.
+#[test]
+fn concurrent_joins_claim_distinct_entries() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("concurrent_joins_claim_distinct_entries", &RUNS, || {
+        let (_, region) = region(2, 2);
+        let a = thread::spawn(move || join(region, 1));
+        let b = thread::spawn(move || join(region, 2));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        assert_ne!(a.raw().index(), b.raw().index());
+        assert!(TopicHandle::<Pair>::join(region, OwnerToken::new(3).unwrap(), 0, 0).is_err());
+    });
+}
