@@ -75,6 +75,22 @@ fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
     Ok(ns)
 }
 
+/// Records in the blackbox that `freed` participants of dead processes were
+/// reclaimed from `topic` (never for the system topics themselves, so the
+/// blackbox opening its own topic cannot recurse).
+fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
+    use crate::system::blackbox::{AnomalyKind, Blackbox};
+    match Blackbox::open(Some(namespace)) {
+        Ok(bb) => bb.record(
+            AnomalyKind::ParticipantDead,
+            "",
+            &format!("topic {topic}: reclaimed {freed} handle(s) of dead processes"),
+            u64::from(freed),
+        ),
+        Err(e) => eprintln!("horus: could not record reclaimed handles of {topic}: {e}"),
+    }
+}
+
 /// A named, typed topic handle. See the [module docs](self).
 ///
 /// ```no_run
@@ -255,7 +271,10 @@ impl<T: Message> TopicBuilder<T> {
         // which also holds `shared` (an Arc of the region) in a field declared
         // after the handle, so the view is dropped before the mapping can go.
         let region = unsafe { shared.attached.region_static() };
-        region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        let freed = region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        if freed > 0 && !self.name.starts_with(crate::system::SYSTEM_PREFIX) {
+            record_reclaimed(namespace.name(), &self.name, freed);
+        }
         let pid = u64::from(std::process::id());
         let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns()).map_err(
             |e| match e {

@@ -116,6 +116,30 @@ fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
 }
 
 #[test]
+fn a_participant_found_dead_is_recorded_in_the_blackbox() {
+    let ns = TestNs::new("deadrec");
+    let mut child = spawn_child("hold_topic", &ns.name, &[]);
+    wait_line(&mut child, "holding");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Joining reclaims the dead child's handle, and says so.
+    let t: horus::Topic<horus::msgs::Heartbeat> = horus::Topic::builder("beat")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    drop(t);
+    let dump = blackbox::read(Some(&ns.name)).unwrap();
+    let dead: Vec<_> = dump
+        .entries
+        .iter()
+        .filter(|e| e.kind == Some(AnomalyKind::ParticipantDead))
+        .collect();
+    assert_eq!(dead.len(), 1, "{:?}", dump.entries);
+    assert!(dead[0].detail.contains("topic beat"), "{:?}", dead[0]);
+    assert_eq!(dead[0].value, 1);
+}
+
+#[test]
 #[ignore = "run as a child by the tests above"]
 fn child_main() {
     let Some((role, args)) = common::child_role() else {
@@ -123,6 +147,13 @@ fn child_main() {
     };
     match role.as_str() {
         "raise" => estop::raise(None, "test raise").unwrap(),
+        "hold_topic" => {
+            let _t: horus::Topic<horus::msgs::Heartbeat> = horus::Topic::new("beat").unwrap();
+            println!("holding");
+            loop {
+                std::thread::park();
+            }
+        }
         "record_then_wait" => {
             let bb = Blackbox::open(None).unwrap();
             bb.record(

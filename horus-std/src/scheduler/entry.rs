@@ -24,6 +24,15 @@ pub(crate) struct Entry {
     restarts: u64,
     last_panic: Option<String>,
     quiet: Quiet,
+    /// CPU time of the scheduler thread spent in this node's ticks.
+    cpu_ns: u64,
+}
+
+/// CPU time of the calling thread, ns.
+fn thread_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    // Never negative for a CPU-time clock.
+    (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
 }
 
 /// The text of a panic payload (`panic!("...")` gives `&str` or `String`).
@@ -68,6 +77,7 @@ impl Entry {
             restarts: 0,
             last_panic: None,
             quiet: Quiet::default(),
+            cpu_ns: 0,
         }
     }
 
@@ -122,7 +132,9 @@ impl Entry {
         if self.state == NodeState::Ready {
             self.state.become_(NodeState::Running);
         }
+        let cpu_before = thread_cpu_ns();
         let outcome = guarded(|| self.node.tick());
+        self.cpu_ns += thread_cpu_ns().saturating_sub(cpu_before);
         let done = self.timing.complete(&release, now_ns());
         if done.overrun {
             let budget = self.timing.budget_ns();
@@ -256,6 +268,7 @@ impl Entry {
             panics: self.panics,
             restarts: self.restarts,
             last_panic: self.last_panic.clone(),
+            cpu_ns: self.cpu_ns,
         }
     }
 }

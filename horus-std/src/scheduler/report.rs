@@ -101,6 +101,9 @@ pub struct NodeInfo {
     pub restarts: u64,
     /// The message of its last panic.
     pub last_panic: Option<String>,
+    /// CPU time spent in its ticks, ns (thread CPU time, so time blocked
+    /// or preempted inside a tick does not count).
+    pub cpu_ns: u64,
 }
 
 /// An anomaly the scheduler recorded.

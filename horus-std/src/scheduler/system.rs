@@ -138,7 +138,7 @@ impl SystemLink {
                 ticks: info.stats.ticks,
                 deadline_misses: info.stats.late_releases,
                 overruns: info.stats.overruns,
-                cpu_ns: info.stats.total_duration_ns,
+                cpu_ns: info.cpu_ns,
             });
         }
         self.last_states = entries.iter().map(|e| e.state).collect();

@@ -35,7 +35,7 @@ message! {
         deadline_misses: u64,
         /// Ticks that overran the node's budget.
         overruns: u64,
-        /// CPU time spent in the node's ticks, ns.
+        /// CPU time spent in the node's ticks, ns (thread CPU time).
         cpu_ns: u64,
         /// Resident memory of the process, bytes.
         rss_bytes: u64,
