@@ -6,12 +6,12 @@
 //!
 //! - the tick publishes nothing, counts the error ([`ImuNodeStats`]) and
 //!   keeps it ([`ImuNode::last_error`]);
-//! - the first error of a run of failed ticks is recorded in the
-//!   namespace's blackbox as [`AnomalyKind::NodeError`] (value: errors so
-//!   far), so `horus bb --anomalies` shows it; the rest of the run is only
-//!   counted, so a disconnected sensor at 1 kHz cannot flush the blackbox;
-//!   the first good tick after a run records an [`AnomalyKind::Note`]
-//!   saying how many ticks failed;
+//! - every failed tick is reported with [`horus::node::report_error`]: the
+//!   scheduler records it as a node error (`NodeError` in the blackbox, at
+//!   most one record a second while the counts stay exact; state `Error` in
+//!   `horus node list`) and keeps ticking the node; the first good tick after
+//!   a run of errors records an [`AnomalyKind::Note`] saying how many ticks
+//!   failed;
 //! - the next tick runs [`Mpu6050::init`] again before reading, so a sensor
 //!   that was unplugged or browned out (and so woke up asleep, with reset
 //!   scales) is configured again as soon as it answers.
@@ -20,9 +20,9 @@
 //!
 //! ```text
 //!            init ok                     read error
-//!  NeedsInit ───────> Ready ─(read ok)─> ... ───────> NeedsInit (record if first)
+//!  NeedsInit ───────> Ready ─(read ok)─> ... ───────> NeedsInit (reported)
 //!      ^  │                                              │
-//!      │  └── init error (record if first) ──────────────┘
+//!      │  └── init error (reported) ─ ──────────────┘
 //!      └─────────────────────────────────────────────────┘
 //! ```
 
@@ -188,10 +188,9 @@ impl<I2C: I2c> Node for ImuNode<I2C> {
             Err((during, e)) => {
                 self.stats.errors += 1;
                 self.stats.consecutive_errors += 1;
-                if self.stats.consecutive_errors == 1 {
-                    let detail = std::format!("{during}: {e}");
-                    self.record(AnomalyKind::NodeError, &detail, self.stats.errors);
-                }
+                // The scheduler records it (NodeError in the blackbox, state
+                // Error in `horus node list`) and keeps ticking the node.
+                horus::node::report_error(std::format!("{during}: {e}"));
                 self.last_error = Some(e);
             }
         }

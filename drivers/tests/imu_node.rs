@@ -153,22 +153,19 @@ fn a_bus_error_is_a_recorded_node_error_not_a_panic() {
     tick(&mut node);
     assert_eq!(sub.recv(), None, "nothing published from a failed read");
     assert_eq!(node.last_error(), Some(&Error::Bus(NACK)));
-    let errors = records(&ns);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    let e = &errors[0];
-    assert_eq!(e.kind, Some(AnomalyKind::NodeError));
-    assert_eq!(e.node, NODE);
-    assert_eq!(e.pid, std::process::id());
-    assert_eq!(e.value, 1);
+    // Handed to the scheduler (see `under_a_scheduler_...`), not panicked.
+    let reported = horus::node::take_reported_errors();
+    assert_eq!(reported.len(), 1, "{reported:?}");
     assert!(
-        e.detail.starts_with("read: I2C bus error: "),
+        reported[0].starts_with("read: I2C bus error: "),
         "{}",
-        e.detail
+        reported[0]
     );
 
     tick(&mut node);
     assert_eq!(node.stats().consecutive_errors, 2);
-    assert_eq!(records(&ns).len(), 1, "a run of errors is recorded once");
+    assert_eq!(horus::node::take_reported_errors().len(), 1);
+    assert!(records(&ns).is_empty(), "the node itself records no error");
 
     tick(&mut node);
     assert!(
@@ -186,13 +183,13 @@ fn a_bus_error_is_a_recorded_node_error_not_a_panic() {
         }
     );
     let all = records(&ns);
-    assert_eq!(all.len(), 2, "{all:?}");
-    assert_eq!(all[1].kind, Some(AnomalyKind::Note));
-    assert_eq!(all[1].value, 2);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].kind, Some(AnomalyKind::Note));
+    assert_eq!(all[0].value, 2);
     assert!(
-        all[1].detail.contains("after 2 failed ticks"),
+        all[0].detail.contains("after 2 failed ticks"),
         "{}",
-        all[1].detail
+        all[0].detail
     );
 }
 
@@ -208,12 +205,35 @@ fn a_wrong_device_is_a_recorded_node_error_and_nothing_is_written() {
     assert_eq!(sub.recv(), None);
     assert_eq!(node.last_error(), Some(&Error::WrongDevice { found: 0x70 }));
     assert_eq!(node.stats().errors, 2);
-    let r = records(&ns);
-    assert_eq!(r.len(), 1, "{r:?}");
-    assert_eq!(r[0].kind, Some(AnomalyKind::NodeError));
-    assert!(
-        r[0].detail.starts_with("init: not an MPU-6050"),
-        "{}",
-        r[0].detail
+    let r = horus::node::take_reported_errors();
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(r[0].starts_with("init: not an MPU-6050"), "{}", r[0]);
+}
+
+#[test]
+fn under_a_scheduler_a_bus_error_is_a_recorded_node_error() {
+    let ns = TestNs::new("schedbus");
+    let mut expected = init_ok();
+    expected.push(read_ok([0; 7]).with_error(NACK));
+    let (node, _sub, mut bus) = setup(&ns, &expected);
+    let mut sched = horus::Scheduler::new().system_topics(false).blackbox(false);
+    sched.add(node).build().unwrap();
+    sched.tick_once().unwrap();
+    let info = sched.node(NODE).expect("the node");
+    assert_eq!(
+        (info.errors, info.last_tick_failed, info.panics),
+        (1, true, 0)
     );
+    let a = sched.anomalies();
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].kind, AnomalyKind::NodeError);
+    assert_eq!(a[0].node, NODE);
+    assert!(
+        a[0].detail.contains("read: I2C bus error"),
+        "{}",
+        a[0].detail
+    );
+    sched.shutdown().unwrap();
+    drop(sched);
+    bus.done();
 }

@@ -62,6 +62,50 @@ pub trait Node {
     }
 }
 
+thread_local! {
+    /// Errors reported by the node running on this thread, for its scheduler.
+    static REPORTED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most reports kept between two collections (a node ticked outside any
+/// scheduler must not grow memory without bound).
+const MAX_REPORTED: usize = 64;
+
+/// Reports an error from inside a node's `tick` without panicking (a sensor
+/// that does not answer, a bus error). The scheduler running the node records
+/// it: a [`NodeError`](crate::system::blackbox::AnomalyKind::NodeError) in
+/// its anomalies and the blackbox, state `Error` in `horus node list`, and a
+/// count in the node's figures. The node keeps being ticked.
+///
+/// ```
+/// use horus::prelude::*;
+/// struct Sensor;
+/// impl Node for Sensor {
+///     fn tick(&mut self) {
+///         horus::node::report_error("I2C: no acknowledge from 0x68");
+///     }
+/// }
+/// let mut sched = Scheduler::new().system_topics(false).blackbox(false);
+/// sched.add(Sensor).build()?;
+/// sched.tick_once()?;
+/// assert_eq!(sched.node("Sensor").unwrap().errors, 1);
+/// # Ok::<(), horus::Error>(())
+/// ```
+pub fn report_error(detail: impl Into<String>) {
+    REPORTED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() < MAX_REPORTED {
+            r.push(detail.into());
+        }
+    });
+}
+
+/// Takes the errors reported on this thread since the last call (what the
+/// scheduler does after each tick; useful to test a node without one).
+pub fn take_reported_errors() -> Vec<String> {
+    REPORTED.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
 /// `my_crate::nodes::Camera<T>` -> `Camera<T>`.
 fn short_type_name(full: &str) -> &str {
     let head = full.split('<').next().unwrap_or(full);

@@ -26,6 +26,10 @@ pub(crate) struct Entry {
     quiet: Quiet,
     /// CPU time of the scheduler thread spent in this node's ticks.
     cpu_ns: u64,
+    /// Errors the node reported with `horus::node::report_error`.
+    errors: u64,
+    /// Whether its last tick reported an error.
+    last_tick_failed: bool,
 }
 
 /// CPU time of the calling thread, ns.
@@ -78,6 +82,8 @@ impl Entry {
             last_panic: None,
             quiet: Quiet::default(),
             cpu_ns: 0,
+            errors: 0,
+            last_tick_failed: false,
         }
     }
 
@@ -132,9 +138,24 @@ impl Entry {
         if self.state == NodeState::Ready {
             self.state.become_(NodeState::Running);
         }
+        // Reports made outside any tick are not this node's.
+        drop(crate::node::take_reported_errors());
         let cpu_before = thread_cpu_ns();
         let outcome = guarded(|| self.node.tick());
         self.cpu_ns += thread_cpu_ns().saturating_sub(cpu_before);
+        let reported = crate::node::take_reported_errors();
+        self.last_tick_failed = !reported.is_empty();
+        for detail in reported {
+            self.errors += 1;
+            let errors = self.errors;
+            rec.record(
+                &mut self.quiet,
+                AnomalyKind::NodeError,
+                &self.name,
+                errors,
+                || format!("tick reported: {detail}"),
+            );
+        }
         let done = self.timing.complete(&release, now_ns());
         if done.overrun {
             let budget = self.timing.budget_ns();
@@ -269,6 +290,8 @@ impl Entry {
             restarts: self.restarts,
             last_panic: self.last_panic.clone(),
             cpu_ns: self.cpu_ns,
+            errors: self.errors,
+            last_tick_failed: self.last_tick_failed,
         }
     }
 }

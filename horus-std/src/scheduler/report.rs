@@ -104,6 +104,10 @@ pub struct NodeInfo {
     /// CPU time spent in its ticks, ns (thread CPU time, so time blocked
     /// or preempted inside a tick does not count).
     pub cpu_ns: u64,
+    /// Errors it reported with [`report_error`](crate::node::report_error).
+    pub errors: u64,
+    /// Whether its last tick reported an error.
+    pub last_tick_failed: bool,
 }
 
 /// An anomaly the scheduler recorded.

@@ -151,7 +151,7 @@ impl SystemLink {
 fn registry_state(info: &super::NodeInfo) -> NodeState {
     match info.state {
         CoreState::Registered | CoreState::Ready => NodeState::Starting,
-        CoreState::Running if info.panics > 0 => NodeState::Error,
+        CoreState::Running if info.panics > 0 || info.last_tick_failed => NodeState::Error,
         CoreState::Running => NodeState::Running,
         CoreState::Held => NodeState::Stopped,
         CoreState::Faulted => NodeState::Crashed,
