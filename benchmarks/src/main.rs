@@ -1,1 +1,465 @@
-fn main() {}
+//! HORUS benchmarks: `cargo run -p horus-benchmarks --release -- [--quick]`.
+//!
+//! Prints, for this machine, the seed's latency table measured end to end
+//! (one-way = ping-pong round trip / 2), beside the physical limit (a raw
+//! two-cache-line ping-pong between the same cores) and iceoryx2, then the
+//! scale sweeps, throughput, shared memory per topic and scheduler jitter;
+//! writes `benchmarks/results/RESULTS.md` and SVG plots (`--quick`: to
+//! `benchmarks/results/quick/`, with fewer samples; `--rt`: both sides in
+//! SCHED_FIFO, to `.../rt/`).
+
+mod child;
+mod horus_rows;
+mod iceoryx;
+mod jitter;
+mod msgs;
+mod plot;
+mod raw;
+mod report;
+mod stats;
+mod sys;
+mod throughput;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use horus_rows::{Ctx, Geom, Mode};
+use msgs::{Bench8, Bench64, Bench64K, BenchMsg};
+use report::{Report, Row};
+use stats::Summary;
+
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// How many samples each kind of row records.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub quick: bool,
+    /// SCHED_FIFO priority of both sides (`--rt`), if any.
+    pub rt: Option<i32>,
+    /// Longest one row records.
+    pub row_budget: std::time::Duration,
+    /// Interleaved blocks per row (see `interleave`).
+    pub rounds: usize,
+    pub warmup: usize,
+    pub samples: usize,
+    pub sweep_warmup: usize,
+    pub sweep_samples: usize,
+    pub throughput_msgs: u64,
+    pub jitter_secs: u64,
+}
+
+impl Config {
+    fn new(quick: bool, rt: bool) -> Self {
+        let rt = rt.then_some(RT_PRIORITY);
+        if quick {
+            Self {
+                quick,
+                rt,
+                row_budget: std::time::Duration::from_secs(3),
+                rounds: 2,
+                warmup: 2_000,
+                samples: 20_000,
+                sweep_warmup: 500,
+                sweep_samples: 5_000,
+                throughput_msgs: 200_000,
+                jitter_secs: 1,
+            }
+        } else {
+            Self {
+                quick,
+                rt,
+                row_budget: std::time::Duration::from_secs(20),
+                rounds: 20,
+                warmup: 10_000,
+                samples: 1_000_000,
+                sweep_warmup: 2_000,
+                sweep_samples: 200_000,
+                throughput_msgs: 10_000_000,
+                jitter_secs: 10,
+            }
+        }
+    }
+
+    /// Sweep samples for a payload of `size` bytes (large copies are slow).
+    fn sweep_samples_for(&self, size: usize) -> usize {
+        if size >= 16384 {
+            self.sweep_samples / 4
+        } else {
+            self.sweep_samples
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    if let Some(code) = child::run_role() {
+        return code;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(bad) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--quick" | "--rt"))
+    {
+        eprintln!("usage: horus-benchmarks [--quick] [--rt]  (unknown argument {bad})");
+        return ExitCode::FAILURE;
+    }
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    match run(Config::new(flag("--quick"), flag("--rt"))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("horus-benchmarks: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn progress(what: &str, s: &Summary) {
+    eprintln!(
+        "  {what:<40} p50 {:>8} p99 {:>8} p99.9 {:>8} max {:>9} ns ({} samples)",
+        report::ns(s.p50),
+        report::ns(s.p99),
+        report::ns(s.p999),
+        report::ns(s.max),
+        s.count
+    );
+}
+
+/// SCHED_FIFO priority with `--rt` (below the kernel's own threads at 99).
+const RT_PRIORITY: i32 = 50;
+
+/// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
+/// rows of the main table and writes nothing (for profilers).
+fn only() -> Option<String> {
+    std::env::var("HORUS_BENCH_ONLY").ok()
+}
+
+fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
+    let ctx = Ctx::new();
+    for (name, _, mode, p, s) in SPECS {
+        if name.contains(pattern) {
+            let g = Geom::for_topo(p, s);
+            let r = horus_rows::ping_pong::<Bench64>(&ctx, mode, p, s, g, cfg.warmup, cfg.samples);
+            match r {
+                Ok(samples) => progress(name, &samples.one_way()),
+                Err(e) => eprintln!("{name}: {e}"),
+            }
+        }
+    }
+    cleanup(&ctx)
+}
+
+fn run(cfg: Config) -> Res<()> {
+    if let Some(pattern) = only() {
+        sys::pin(sys::CORE_A);
+        return run_only(&cfg, &pattern);
+    }
+    let started = Instant::now();
+    let quick = cfg.quick;
+    stats::set_row_budget(cfg.row_budget / cfg.rounds as u32);
+    let machine = sys::Machine::probe();
+    if sys::cores() < 2 {
+        eprintln!("warning: one core only: both sides share it, numbers are scheduler-bound");
+    }
+    sys::pin(sys::CORE_A);
+    if cfg.rt.is_some() && !sys::realtime(cfg.rt) {
+        return Err(
+            "--rt: sched_setscheduler(SCHED_FIFO) refused (needs CAP_SYS_NICE or root)".into(),
+        );
+    }
+    let ctx = Ctx::new();
+    let measured = suite(&cfg, &ctx);
+    let cleaned = cleanup(&ctx);
+    let mut report = measured?;
+    cleaned?;
+    report.machine = machine;
+    report.load_after = sys::load();
+    report.seconds = started.elapsed().as_secs_f64();
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    if quick {
+        dir.push("quick");
+    }
+    if report.cfg.rt.is_some() {
+        dir.push("rt");
+    }
+    std::fs::create_dir_all(&dir)?;
+    let md = report.markdown();
+    std::fs::write(dir.join("RESULTS.md"), &md)?;
+    let main: Vec<(String, &Summary)> =
+        report.main.iter().map(|r| (r.name.clone(), &r.s)).collect();
+    plot::cdf(
+        &dir.join("latency.svg"),
+        "One-way latency, 64 B: HORUS, raw limit, iceoryx2",
+        &main,
+    )?;
+    let scale: Vec<(String, &Summary)> = report
+        .subs_sweep
+        .iter()
+        .map(|(n, s)| (format!("1:{n}, 64 B"), s))
+        .chain(
+            report
+                .size_sweep
+                .iter()
+                .map(|(b, s)| (format!("1:1, {b} B"), s)),
+        )
+        .collect();
+    plot::cdf(
+        &dir.join("scale.svg"),
+        "Cross-process one-way latency: subscribers and payload",
+        &scale,
+    )?;
+    println!("{md}");
+    eprintln!("written to {}", dir.display());
+    Ok(())
+}
+
+/// Removes the run's namespace once every handle is gone.
+fn cleanup(ctx: &Ctx) -> Res<()> {
+    if let Some(ns) = horus::shm::Namespace::open_existing(&ctx.ns)? {
+        horus::shm::liveness::unregister(&ns);
+        if !ns.remove_if_unused()? {
+            return Err(format!("namespace {} still in use, left behind", ctx.ns).into());
+        }
+    }
+    Ok(())
+}
+
+const N: usize = 4;
+
+type Spec = (&'static str, &'static str, Mode, usize, usize);
+
+/// The seed's table: name, the seed's number, placement, publishers, subscribers.
+const SPECS: [Spec; 9] = [
+    ("same thread", "~3", Mode::SameThread, 1, 1),
+    ("same process 1:1", "~18", Mode::Threads, 1, 1),
+    ("same process 1:N", "~24", Mode::Threads, 1, N),
+    ("same process N:1", "~26", Mode::Threads, N, 1),
+    ("same process N:N", "~36", Mode::Threads, N, N),
+    ("cross-process 1:1", "~50 (POD)", Mode::Processes, 1, 1),
+    ("cross-process 1:N", "~70", Mode::Processes, 1, N),
+    ("cross-process N:1", "~65", Mode::Processes, N, 1),
+    ("cross-process N:N", "~91", Mode::Processes, N, N),
+];
+
+/// One block of a row: records `(warmup, samples)` round trips.
+type Block<'a> = Box<dyn FnMut(usize, usize) -> Res<stats::Samples> + 'a>;
+
+/// Runs `blocks` in turn, `rounds` times, each recording its share of
+/// `samples`: rows compared with each other are measured interleaved, so a
+/// drift of the machine (this VM's vCPUs move between host cores: the raw
+/// core-to-core latency changes several-fold over minutes) hits them alike.
+fn interleave(
+    cfg: &Config,
+    warmup: usize,
+    samples: usize,
+    blocks: &mut [Block],
+) -> Res<Vec<Summary>> {
+    let per = samples.div_ceil(cfg.rounds);
+    let mut acc: Vec<stats::Samples> = blocks
+        .iter()
+        .map(|_| stats::Samples::with_capacity(per * cfg.rounds))
+        .collect();
+    for _ in 0..cfg.rounds {
+        for (block, acc) in blocks.iter_mut().zip(&mut acc) {
+            acc.extend(block(warmup, per)?);
+        }
+    }
+    Ok(acc.into_iter().map(stats::Samples::one_way).collect())
+}
+
+fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
+    let (w, n) = (cfg.warmup, cfg.samples);
+    let timer_ns = sys::timer_overhead_ns();
+    eprintln!(
+        "timer: {timer_ns} ns per Instant pair; {n} samples a row in {} interleaved blocks, each after {w} warm-up round trips",
+        cfg.rounds
+    );
+    let mut main = Vec::new();
+    let mut limits: Vec<(Mode, Summary)> = Vec::new();
+    let mut iox_rows = Vec::new();
+    for (name, seed, mode, p, s) in SPECS {
+        let g = Geom::for_topo(p, s);
+        let mut blocks: Vec<Block> = vec![
+            Box::new(move |w, n| match mode {
+                Mode::Processes => raw::processes(w, n),
+                _ => Ok(raw::threads(w, n)),
+            }),
+            Box::new(move |w, n| horus_rows::ping_pong::<Bench64>(ctx, mode, p, s, g, w, n)),
+        ];
+        if mode == Mode::Processes {
+            blocks.push(Box::new(move |w, n| iceoryx::ping_pong(p, s, w, n)));
+        }
+        let mut sums = interleave(cfg, w, n, &mut blocks)?.into_iter();
+        let (limit, sum) = (sums.next().ok_or("no limit")?, sums.next().ok_or("no row")?);
+        let peer = sums.next();
+        progress(&format!("  limit beside {name}"), &limit);
+        progress(name, &sum);
+        if let Some(p) = &peer {
+            progress(&format!("iceoryx2 {name}"), p);
+            iox_rows.push(Row {
+                name: format!("iceoryx2 {name}"),
+                seed: "-",
+                s: p.clone(),
+                limit_p50: Some(limit.p50),
+                peer: None,
+            });
+        }
+        main.push(Row {
+            name: name.to_owned(),
+            seed,
+            s: sum,
+            limit_p50: Some(limit.p50),
+            peer,
+        });
+        limits.push((mode, limit));
+    }
+    // The limit rows shown: those measured beside the two 1:1 rows.
+    for (mode, what) in [(Mode::Processes, "processes"), (Mode::Threads, "threads")] {
+        if let Some((_, l)) = limits.iter().find(|(m, _)| *m == mode) {
+            main.insert(
+                0,
+                Row {
+                    name: format!("limit: raw ping-pong, {what}"),
+                    seed: "-",
+                    s: l.clone(),
+                    limit_p50: Some(l.p50),
+                    peer: None,
+                },
+            );
+        }
+    }
+    main.extend(iox_rows);
+
+    let (sw, sn) = (cfg.sweep_warmup, cfg.sweep_samples);
+    let subs_list = [1, 2, 4, 8, 16];
+    let mut blocks: Vec<Block> = subs_list
+        .iter()
+        .map(|&subs| -> Block {
+            Box::new(move |w, n| {
+                let g = Geom::for_topo(1, subs);
+                horus_rows::ping_pong::<Bench64>(ctx, Mode::Processes, 1, subs, g, w, n)
+            })
+        })
+        .collect();
+    let subs_sweep: Vec<(usize, Summary)> = subs_list
+        .iter()
+        .copied()
+        .zip(interleave(cfg, sw, sn, &mut blocks)?)
+        .collect();
+    for (subs, s) in &subs_sweep {
+        progress(&format!("cross-process 1:{subs}"), s);
+    }
+    let sizes = msgs::SIZES;
+    let mut blocks: Vec<Block> = sizes
+        .iter()
+        .map(|&size| -> Block {
+            // Fewer samples for the large copies (`sweep_samples_for`).
+            let n = cfg.sweep_samples_for(size).div_ceil(cfg.rounds);
+            Box::new(move |w, _| with_msg!(size, size_row(ctx, w, n)))
+        })
+        .collect();
+    let size_sweep: Vec<(usize, Summary)> = sizes
+        .iter()
+        .copied()
+        .zip(interleave(cfg, sw, sn, &mut blocks)?)
+        .collect();
+    for (size, s) in &size_sweep {
+        progress(&format!("cross-process 1:1, {size} B"), s);
+    }
+    let mut tput = Vec::new();
+    for subs in [1, 4] {
+        let t = throughput::run(ctx, subs, cfg.throughput_msgs)?;
+        eprintln!(
+            "  throughput 1:{subs}: {:.1} M messages/s to every subscriber, none lost",
+            t.per_s / 1e6
+        );
+        tput.push(t);
+    }
+    let shm = shm_table(ctx)?;
+    // The scheduler is measured as a user runs it: default policy.
+    sys::realtime(None);
+    let jitter = jitter_rows(cfg);
+    Ok(Report {
+        machine: sys::Machine::probe(),
+        command: format!(
+            "cargo run -p horus-benchmarks --release --{}{}",
+            if cfg.quick { " --quick" } else { "" },
+            if cfg.rt.is_some() { " --rt" } else { "" }
+        ),
+        cfg: cfg.clone(),
+        timer_ns,
+        main,
+        subs_sweep,
+        size_sweep,
+        throughput: tput,
+        shm,
+        jitter,
+        load_after: String::new(),
+        seconds: 0.0,
+    })
+}
+
+fn size_row<M: BenchMsg>(ctx: &Ctx, warmup: usize, samples: usize) -> Res<stats::Samples> {
+    horus_rows::ping_pong::<M>(
+        ctx,
+        Mode::Processes,
+        1,
+        1,
+        Geom::for_topo(1, 1),
+        warmup,
+        samples,
+    )
+}
+
+fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
+    let default = Geom::for_topo(1, 1);
+    let small = Geom {
+        capacity: 8,
+        participants: 2,
+    };
+    let mut v = Vec::new();
+    let mut add = |what: &str, r: (u64, u64)| v.push((what.to_owned(), r.0, r.1));
+    add(
+        "64 B message, defaults (64 slots x 16 handles)",
+        horus_rows::region_bytes::<Bench64>(ctx, default)?,
+    );
+    add(
+        "8 B message, defaults",
+        horus_rows::region_bytes::<Bench8>(ctx, default)?,
+    );
+    add(
+        "64 B message, 8 slots x 2 handles",
+        horus_rows::region_bytes::<Bench64>(ctx, small)?,
+    );
+    add(
+        "64 KiB message, defaults",
+        horus_rows::region_bytes::<Bench64K>(ctx, default)?,
+    );
+    add(
+        "64 KiB message, 8 slots x 2 handles",
+        horus_rows::region_bytes::<Bench64K>(ctx, small)?,
+    );
+    Ok(v)
+}
+
+fn jitter_rows(cfg: &Config) -> Vec<jitter::Jitter> {
+    let mut rows = Vec::new();
+    for hz in [100, 1000] {
+        for rt in [None, Some(50)] {
+            match jitter::scheduler(hz, cfg.jitter_secs, rt) {
+                Ok(j) => rows.push(j),
+                Err(e) => eprintln!("  scheduler at {hz} Hz (realtime {rt:?}) not measured: {e}"),
+            }
+        }
+        match jitter::sleep_floor(hz, cfg.jitter_secs) {
+            Ok(j) => rows.push(j),
+            Err(e) => eprintln!("  sleep floor at {hz} Hz not measured: {e}"),
+        }
+    }
+    for j in &rows {
+        eprintln!(
+            "  jitter {} {} Hz: p50 {} p99 {} max {} ns",
+            j.what, j.hz, j.p50, j.p99, j.max
+        );
+    }
+    rows
+}

@@ -1,0 +1,261 @@
+//! HORUS rows: the same ping-pong as [`crate::raw`], through `Topic<M>`.
+//!
+//! Topology `P:S` is applied to both directions: A publishes on `ping`
+//! through P handles (round-robin, one per round trip) and B receives
+//! through S handles; B answers on `pong` through P handles and A receives
+//! through S handles. A round trip ends when **every** subscriber handle of
+//! A has the answer, and B answers only once every one of its subscriber
+//! handles has the ping, so one-way = round trip / 2 is the latency to the
+//! **last** of the S subscribers of one hop. On a 2-core machine the handles
+//! of one side live in one thread (one spinning thread per core); each is
+//! its own participant (own lane, own cursors) as in separate processes.
+
+use std::hint::spin_loop;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use horus::Topic;
+
+use crate::child::{self, arg};
+use crate::msgs::BenchMsg;
+use crate::stats::{self, STOP, Samples};
+use crate::{Res, sys, with_msg};
+
+/// Where the two sides run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Both sides in the calling thread.
+    SameThread,
+    /// A in the calling thread (core A), B in a thread on core B.
+    Threads,
+    /// A in this process (core A), B in a child process on core B.
+    Processes,
+}
+
+/// Topic geometry, set explicitly on every handle.
+#[derive(Debug, Clone, Copy)]
+pub struct Geom {
+    pub capacity: u32,
+    pub participants: u32,
+}
+
+impl Geom {
+    /// The defaults of `Topic::new` (64 slots, 16 handles), or more handles
+    /// when the row needs them.
+    pub fn for_topo(pubs: usize, subs: usize) -> Self {
+        Self {
+            capacity: horus::topic::DEFAULT_CAPACITY,
+            participants: (pubs + subs).max(horus::topic::DEFAULT_MAX_PARTICIPANTS as usize) as u32,
+        }
+    }
+}
+
+/// The run's private namespace and a fresh topic name per row.
+#[derive(Debug)]
+pub struct Ctx {
+    pub ns: String,
+    next: AtomicU32,
+}
+
+impl Ctx {
+    pub fn new() -> Self {
+        Self {
+            ns: format!("bench{}", std::process::id()),
+            next: AtomicU32::new(0),
+        }
+    }
+
+    /// Names of a fresh topic pair for one row.
+    pub fn pair(&self) -> (String, String) {
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        (format!("r{k}.ping"), format!("r{k}.pong"))
+    }
+}
+
+pub fn open<M: BenchMsg>(ns: &str, name: &str, g: Geom) -> Res<Topic<M>> {
+    Ok(Topic::<M>::builder(name)
+        .namespace(ns)
+        .capacity(g.capacity)
+        .max_participants(g.participants)
+        .build()?)
+}
+
+fn open_n<M: BenchMsg>(ns: &str, name: &str, g: Geom, n: usize) -> Res<Vec<Topic<M>>> {
+    (0..n).map(|_| open(ns, name, g)).collect()
+}
+
+/// One side's handles: it publishes through `out` and receives through `inp`.
+struct Side<M: BenchMsg> {
+    out: Vec<Topic<M>>,
+    inp: Vec<Topic<M>>,
+}
+
+impl<M: BenchMsg> Side<M> {
+    /// Side A: publishes pings, receives pongs. Subscribers first, so they
+    /// exist before anything is published.
+    fn a(ns: &str, (ping, pong): (&str, &str), pubs: usize, subs: usize, g: Geom) -> Res<Self> {
+        let inp = open_n(ns, pong, g, subs)?;
+        Ok(Self {
+            out: open_n(ns, ping, g, pubs)?,
+            inp,
+        })
+    }
+
+    /// Side B: receives pings, publishes pongs.
+    fn b(ns: &str, (ping, pong): (&str, &str), pubs: usize, subs: usize, g: Geom) -> Res<Self> {
+        let inp = open_n(ns, ping, g, subs)?;
+        Ok(Self {
+            out: open_n(ns, pong, g, pubs)?,
+            inp,
+        })
+    }
+
+    #[inline]
+    fn send(&self, i: u64) {
+        self.out[i as usize % self.out.len()].send(M::with_seq(i));
+    }
+
+    /// Spins until every subscriber handle has message `i`; false if the
+    /// first one got [`STOP`] instead.
+    #[inline]
+    fn wait_all(&self, i: u64) -> bool {
+        for sub in &self.inp {
+            loop {
+                if let Some(m) = sub.recv() {
+                    if m.seq() == STOP {
+                        return false;
+                    }
+                    assert_eq!(m.seq(), i, "ping-pong out of step");
+                    break;
+                }
+                spin_loop();
+            }
+        }
+        true
+    }
+
+    fn pinger(&self, warmup: usize, samples: usize) -> Samples {
+        let s = stats::record(warmup, samples, |i| {
+            self.send(i);
+            self.wait_all(i);
+            Ok::<(), ()>(())
+        });
+        self.out[0].send(M::with_seq(STOP));
+        s.unwrap_or_else(|()| unreachable!())
+    }
+
+    /// Answers every ping until [`STOP`].
+    fn ponger(&self) {
+        for i in 1.. {
+            if !self.wait_all(i) {
+                return;
+            }
+            self.send(i);
+        }
+    }
+}
+
+/// One row: `pubs:subs` of `M` between the two sides placed by `mode`.
+pub fn ping_pong<M: BenchMsg>(
+    ctx: &Ctx,
+    mode: Mode,
+    pubs: usize,
+    subs: usize,
+    g: Geom,
+    warmup: usize,
+    samples: usize,
+) -> Res<Samples> {
+    let (ping, pong) = ctx.pair();
+    let names = (ping.as_str(), pong.as_str());
+    let a = Side::<M>::a(&ctx.ns, names, pubs, subs, g)?;
+    let samples = match mode {
+        Mode::SameThread => {
+            let b = Side::<M>::b(&ctx.ns, names, pubs, subs, g)?;
+            stats::record(warmup, samples, |i| {
+                a.send(i);
+                b.wait_all(i);
+                b.send(i);
+                a.wait_all(i);
+                Ok::<(), ()>(())
+            })
+            .unwrap_or_else(|()| unreachable!())
+        }
+        Mode::Threads => {
+            let ready = Barrier::new(2);
+            std::thread::scope(|scope| -> Res<Samples> {
+                let b = scope.spawn(|| -> Result<(), String> {
+                    sys::pin(sys::CORE_B);
+                    let b = Side::<M>::b(&ctx.ns, names, pubs, subs, g);
+                    ready.wait();
+                    let b = b.map_err(|e| e.to_string())?;
+                    b.ponger();
+                    Ok(())
+                });
+                ready.wait();
+                if b.is_finished() {
+                    return Err(b
+                        .join()
+                        .map_err(|_| "B panicked")?
+                        .err()
+                        .unwrap_or_default()
+                        .into());
+                }
+                let s = a.pinger(warmup, samples);
+                b.join().map_err(|_| "B panicked")??;
+                Ok(s)
+            })?
+        }
+        Mode::Processes => {
+            let args = [
+                ctx.ns.clone(),
+                ping.clone(),
+                pong.clone(),
+                size_of::<M>().to_string(),
+                pubs.to_string(),
+                subs.to_string(),
+                g.capacity.to_string(),
+                g.participants.to_string(),
+            ];
+            let mut peer = child::spawn("horus-pong", &args)?;
+            peer.expect("ready")?;
+            let s = a.pinger(warmup, samples);
+            peer.finish()?;
+            s
+        }
+    };
+    Ok(samples)
+}
+
+fn child_pong_typed<M: BenchMsg>(args: &[String]) -> Res<()> {
+    let ns: String = arg(args, 0)?;
+    let ping: String = arg(args, 1)?;
+    let pong: String = arg(args, 2)?;
+    let pubs: usize = arg(args, 4)?;
+    let subs: usize = arg(args, 5)?;
+    let g = Geom {
+        capacity: arg(args, 6)?,
+        participants: arg(args, 7)?,
+    };
+    let b = Side::<M>::b(&ns, (&ping, &pong), pubs, subs, g)?;
+    child::say("ready");
+    b.ponger();
+    drop(b);
+    child::say("done");
+    Ok(())
+}
+
+/// Child role `horus-pong NS PING PONG SIZE PUBS SUBS CAPACITY PARTICIPANTS`.
+pub fn child_pong(args: &[String]) -> Res<()> {
+    let size: usize = arg(args, 3)?;
+    with_msg!(size, child_pong_typed(args))
+}
+
+/// Bytes of the region file of one topic of `M` with geometry `g`:
+/// (apparent size, bytes resident in /dev/shm right after creation).
+pub fn region_bytes<M: BenchMsg>(ctx: &Ctx, g: Geom) -> Res<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let (name, _) = ctx.pair();
+    let t = open::<M>(&ctx.ns, &name, g)?;
+    let md = std::fs::metadata(t.path())?;
+    Ok((md.len(), md.blocks() * 512))
+}

@@ -1,0 +1,85 @@
+//! The benchmark's messages: plain data of 8 B to 64 KiB, each carrying the
+//! round-trip number in `seq` (the answer must echo it).
+
+use bytemuck::Zeroable;
+use horus::message;
+use horus_nostd::Message;
+
+message! {
+    /// 8 bytes.
+    Bench8 { seq: u64 }
+    /// 64 bytes: the seed table's POD message.
+    Bench64 { seq: u64, pad: [u64; 7] }
+    /// 256 bytes.
+    Bench256 { seq: u64, pad: [u64; 31] }
+    /// 1 KiB.
+    Bench1K { seq: u64, pad: [u64; 127] }
+    /// 4 KiB.
+    Bench4K { seq: u64, pad: [u64; 511] }
+    /// 16 KiB.
+    Bench16K { seq: u64, pad: [u64; 2047] }
+    /// 64 KiB.
+    Bench64K { seq: u64, pad: [u64; 8191] }
+}
+
+/// A message the ping-pong can stamp and check.
+pub trait BenchMsg: Message + Send {
+    fn with_seq(seq: u64) -> Self;
+    fn seq(&self) -> u64;
+}
+
+macro_rules! bench_msg {
+    ($($t:ident),*) => {$(
+        impl BenchMsg for $t {
+            #[inline]
+            fn with_seq(seq: u64) -> Self {
+                let mut m: Self = Zeroable::zeroed();
+                m.seq = seq;
+                m
+            }
+            #[inline]
+            fn seq(&self) -> u64 {
+                self.seq
+            }
+        }
+    )*};
+}
+bench_msg!(
+    Bench8, Bench64, Bench256, Bench1K, Bench4K, Bench16K, Bench64K
+);
+
+/// The payload sizes of the size sweep.
+pub const SIZES: [usize; 7] = [8, 64, 256, 1024, 4096, 16384, 65536];
+
+/// Calls `$f::<M>($args)` with `M` the message of `$size` bytes.
+#[macro_export]
+macro_rules! with_msg {
+    ($size:expr, $f:ident ( $($a:expr),* )) => {
+        match $size {
+            8 => $f::<$crate::msgs::Bench8>($($a),*),
+            64 => $f::<$crate::msgs::Bench64>($($a),*),
+            256 => $f::<$crate::msgs::Bench256>($($a),*),
+            1024 => $f::<$crate::msgs::Bench1K>($($a),*),
+            4096 => $f::<$crate::msgs::Bench4K>($($a),*),
+            16384 => $f::<$crate::msgs::Bench16K>($($a),*),
+            65536 => $f::<$crate::msgs::Bench64K>($($a),*),
+            other => Err(format!("no message of {other} bytes").into()),
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_as_named() {
+        assert_eq!(size_of::<Bench8>(), 8);
+        assert_eq!(size_of::<Bench64>(), 64);
+        assert_eq!(size_of::<Bench256>(), 256);
+        assert_eq!(size_of::<Bench1K>(), 1024);
+        assert_eq!(size_of::<Bench4K>(), 4096);
+        assert_eq!(size_of::<Bench16K>(), 16384);
+        assert_eq!(size_of::<Bench64K>(), 65536);
+    }
+}

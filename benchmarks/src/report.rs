@@ -1,0 +1,327 @@
+//! The results as Markdown: the machine, the method, the tables, the targets.
+
+use std::fmt::Write;
+
+use crate::stats::Summary;
+use crate::sys::Machine;
+use crate::throughput::Throughput;
+use crate::{Config, jitter::Jitter};
+
+/// A latency row of the main table.
+#[derive(Debug)]
+pub struct Row {
+    pub name: String,
+    /// The seed's claimed number for this row.
+    pub seed: &'static str,
+    pub s: Summary,
+    /// p50 of the physical limit this row is compared with.
+    pub limit_p50: Option<f64>,
+    /// iceoryx2 measured for the same row.
+    pub peer: Option<Summary>,
+}
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub struct Report {
+    pub machine: Machine,
+    pub command: String,
+    pub cfg: Config,
+    pub timer_ns: f64,
+    pub main: Vec<Row>,
+    pub subs_sweep: Vec<(usize, Summary)>,
+    pub size_sweep: Vec<(usize, Summary)>,
+    pub throughput: Vec<Throughput>,
+    /// (what, apparent bytes, resident bytes)
+    pub shm: Vec<(String, u64, u64)>,
+    pub jitter: Vec<Jitter>,
+    pub load_after: String,
+    pub seconds: f64,
+}
+
+pub fn ns(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.2}x", a / b)
+}
+
+fn bytes(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
+    } else {
+        format!("{:.1} KiB", b as f64 / 1024.0)
+    }
+}
+
+impl Report {
+    fn row(&self, name: &str) -> Option<&Row> {
+        self.main.iter().find(|r| r.name == name)
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut o = String::new();
+        let m = &self.machine;
+        let c = &self.cfg;
+        let _ = writeln!(o, "# HORUS latency benchmarks\n");
+        let _ = writeln!(o, "- command: `{}`", self.command);
+        let _ = writeln!(o, "- date: {}; commit: {}", m.date, m.commit);
+        let _ = writeln!(
+            o,
+            "- machine: {}, {} cores, kernel {}, clocksource {}",
+            m.model, m.cores, m.kernel, m.clocksource
+        );
+        let _ = writeln!(
+            o,
+            "- load average (1/5/15 min) before: {}; after: {}; run took {:.0} s",
+            m.load_before, self.load_after, self.seconds
+        );
+        let _ = writeln!(
+            o,
+            "- samples: {} per main row, {} per sweep row (fewer for payloads >= 16 KiB: see the table), \
+             recorded in {} interleaved blocks per row (the rows compared with each other, e.g. the raw \
+             limit, HORUS and iceoryx2 of one topology, take turns block by block, each block with fresh \
+             endpoints and processes), every block after a warm-up of {} (main) / {} (sweeps) round trips \
+             that are not recorded",
+            c.samples, c.sweep_samples, c.rounds, c.warmup, c.sweep_warmup
+        );
+        let _ = writeln!(
+            o,
+            "- pinning: side A on core {}, side B (thread or child process) on core {} (sched_setaffinity); \
+             scheduling: {}; a row stops recording after {} s (its sample count says what it got)",
+            crate::sys::CORE_A,
+            crate::sys::CORE_B,
+            c.rt.map_or("SCHED_OTHER (default)".to_owned(), |p| format!(
+                "SCHED_FIFO priority {p} on both sides (`--rt`; the kernel's RT throttling still \
+                 gives other tasks 50 ms of every second)"
+            )),
+            c.row_budget.as_secs()
+        );
+        let _ = writeln!(
+            o,
+            "- method: one-way = round trip / 2. A sends on `ping`, B receives and answers on `pong`, \
+             A receives; each round trip is timed alone with `Instant::now()` (CLOCK_MONOTONIC) around \
+             the whole of it. The same loop for HORUS, the raw limit and iceoryx2. Every sample is kept \
+             (sorted, nearest-rank percentiles, no outlier removal). The timer itself costs {} ns per \
+             round trip (median of back-to-back reads), so {} ns of every one-way number is the clock.",
+            ns(self.timer_ns),
+            ns(self.timer_ns / 2.0)
+        );
+        let _ = writeln!(
+            o,
+            "- topologies: P:S applies to both directions; P publisher handles are used round-robin, one \
+             per round trip; a hop ends when the LAST of the S subscriber handles has the message. With \
+             2 cores, the handles of one side share one spinning thread (each is its own participant: own \
+             lane, own cursors). N = 4 in the N rows.\n"
+        );
+        self.main_table(&mut o);
+        self.sweeps(&mut o);
+        self.targets(&mut o);
+        o
+    }
+
+    fn main_table(&self, o: &mut String) {
+        let _ = writeln!(o, "## One-way latency, 64-byte POD message (ns)\n");
+        let _ = writeln!(
+            o,
+            "| row | seed claims | samples | p50 | p99 | p99.9 | max | limit p50 | p50 / limit | iceoryx2 p50 | iceoryx2 p99.9 | HORUS / iceoryx2 p50 (< 1: HORUS faster) | HORUS / iceoryx2 p99.9 |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for r in &self.main {
+            let s = &r.s;
+            let lim = r.limit_p50.map_or("-".into(), |l| ratio(s.p50, l));
+            let lim_p50 = r.limit_p50.map_or("-".into(), ns);
+            let (ip50, ip999, r50, r999) =
+                r.peer
+                    .as_ref()
+                    .map_or(("-".into(), "-".into(), "-".into(), "-".into()), |p| {
+                        (
+                            ns(p.p50),
+                            ns(p.p999),
+                            ratio(s.p50, p.p50),
+                            ratio(s.p999, p.p999),
+                        )
+                    });
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.name,
+                r.seed,
+                s.count,
+                ns(s.p50),
+                ns(s.p99),
+                ns(s.p999),
+                ns(s.max),
+                lim_p50,
+                lim,
+                ip50,
+                ip999,
+                r50,
+                r999
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\n`limit p50`: the raw ping-pong (threads for in-process rows, processes for cross-process \
+             rows) measured interleaved with that row; the two limit rows are those measured beside the \
+             1:1 rows. Same-thread has no cross-core hop: its ratio is below 1. This KVM guest's \
+             core-to-core latency moves between regimes (about 40-60 ns and 170-250 ns one-way) during \
+             a run: compare a row with its own `limit p50`, not with another row's.\n\n\
+             Plot: [latency.svg](latency.svg) (CDF of every row).\n"
+        );
+    }
+
+    fn sweeps(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "## Scale, cross-process, one-way (ns)\n\nSubscribers (1:S, 64 B; latency to the last subscriber):\n"
+        );
+        let _ = writeln!(
+            o,
+            "| subscribers | samples | p50 | p99 | p99.9 | max | p50 / 1:1 p50 |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+        let base = self.subs_sweep.first().map_or(1.0, |(_, s)| s.p50);
+        for (n, s) in &self.subs_sweep {
+            let _ = writeln!(
+                o,
+                "| {n} | {} | {} | {} | {} | {} | {} |",
+                s.count,
+                ns(s.p50),
+                ns(s.p99),
+                ns(s.p999),
+                ns(s.max),
+                ratio(s.p50, base)
+            );
+        }
+        let _ = writeln!(o, "\nPayload size (1:1):\n");
+        let _ = writeln!(
+            o,
+            "| payload | samples | p50 | p99 | p99.9 | max | GB/s at p50 |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+        for (size, s) in &self.size_sweep {
+            let _ = writeln!(
+                o,
+                "| {size} B | {} | {} | {} | {} | {} | {:.2} |",
+                s.count,
+                ns(s.p50),
+                ns(s.p99),
+                ns(s.p999),
+                ns(s.max),
+                *size as f64 / s.p50
+            );
+        }
+        let _ = writeln!(o, "\nPlot: [scale.svg](scale.svg).\n");
+        let _ = writeln!(
+            o,
+            "## Throughput, cross-process, 64 B, no loss\n\nThe publisher sends in bursts of half the \
+             ring with at most two bursts unacknowledged, so nothing is overwritten unread \
+             (checked: every subscriber receives every message, in order, `dropped_count` 0); the S \
+             subscriber handles share one thread on the other core.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| topology | messages | burst | messages / s to every subscriber |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|");
+        for t in &self.throughput {
+            let _ = writeln!(
+                o,
+                "| 1:{} | {} | {} | {:.1} M |",
+                t.subs,
+                t.count,
+                t.burst,
+                t.per_s / 1e6
+            );
+        }
+        let _ = writeln!(o, "\n## Shared memory per topic\n");
+        let _ = writeln!(o, "| topic | file size | resident after creation |");
+        let _ = writeln!(o, "|---|---|---|");
+        for (what, len, res) in &self.shm {
+            let _ = writeln!(o, "| {what} | {} | {} |", bytes(*len), bytes(*res));
+        }
+        let _ = writeln!(o, "\n## Scheduler tick jitter\n");
+        crate::jitter::markdown(&self.jitter, o);
+    }
+
+    fn targets(&self, o: &mut String) {
+        let _ = writeln!(o, "\n## Targets\n");
+        let mut t = |what: &str, ok: bool, detail: String| {
+            let _ = writeln!(
+                o,
+                "- {} {what}: {detail}",
+                if ok { "MET" } else { "MISSED" }
+            );
+        };
+        if let Some(r) = self.row("cross-process 1:1") {
+            if let Some(l) = r.limit_p50 {
+                t(
+                    "cross-process 1:1 p50 within 1.3x of the raw process limit",
+                    r.s.p50 <= 1.3 * l,
+                    format!("{} ns vs {} ns = {}", ns(r.s.p50), ns(l), ratio(r.s.p50, l)),
+                );
+            }
+            t(
+                "cross-process 1:1 p99.9 within 3x of its p50",
+                r.s.p999 <= 3.0 * r.s.p50,
+                format!(
+                    "{} ns vs {} ns = {}",
+                    ns(r.s.p999),
+                    ns(r.s.p50),
+                    ratio(r.s.p999, r.s.p50)
+                ),
+            );
+            if let Some(p) = &r.peer {
+                t(
+                    "at least 3x faster than iceoryx2 at p50",
+                    p.p50 >= 3.0 * r.s.p50,
+                    format!(
+                        "iceoryx2 {} ns / HORUS {} ns = {}",
+                        ns(p.p50),
+                        ns(r.s.p50),
+                        ratio(p.p50, r.s.p50)
+                    ),
+                );
+                t(
+                    "faster than iceoryx2 at p99.9",
+                    r.s.p999 < p.p999,
+                    format!("HORUS {} ns vs iceoryx2 {} ns", ns(r.s.p999), ns(p.p999)),
+                );
+            }
+        }
+        let one = self.subs_sweep.iter().find(|(n, _)| *n == 1);
+        let eight = self.subs_sweep.iter().find(|(n, _)| *n == 8);
+        if let (Some((_, a)), Some((_, b))) = (one, eight) {
+            t(
+                "1:8 fan-out p50 within 2x of 1:1",
+                b.p50 <= 2.0 * a.p50,
+                format!(
+                    "{} ns vs {} ns = {}",
+                    ns(b.p50),
+                    ns(a.p50),
+                    ratio(b.p50, a.p50)
+                ),
+            );
+        }
+        for name in ["same process N:N", "cross-process N:N"] {
+            if let Some(r) = self.row(name) {
+                t(
+                    &format!("{name} without a lock convoy (p99.9 within 5x of p50)"),
+                    r.s.p999 <= 5.0 * r.s.p50,
+                    format!(
+                        "{} ns vs {} ns = {}",
+                        ns(r.s.p999),
+                        ns(r.s.p50),
+                        ratio(r.s.p999, r.s.p50)
+                    ),
+                );
+            }
+        }
+        crate::jitter::targets(&self.jitter, o);
+    }
+}

@@ -1,0 +1,140 @@
+//! Recording round trips, and summaries of the full distribution: every
+//! sample is kept, sorted, and read at exact ranks. Nothing is dropped,
+//! nothing is smoothed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The round-trip number that tells a responder to stop (never a sample).
+pub const STOP: u64 = u64::MAX;
+
+/// Longest a row may record, ns (a loaded machine must not make a run last
+/// hours); the sample count of a row cut short is what it recorded.
+static ROW_BUDGET_NS: AtomicU64 = AtomicU64::new(30_000_000_000);
+
+/// Fewest samples a row records even past its budget.
+const MIN_SAMPLES: usize = 1_000;
+
+pub fn set_row_budget(d: Duration) {
+    ROW_BUDGET_NS.store(d.as_nanos() as u64, Ordering::Relaxed);
+}
+
+/// Runs round trips 1, 2, 3 ... through `round_trip`, timing each alone with
+/// `Instant::now()` around the whole of it; the first `warmup` are not
+/// recorded. The same loop for every row of every system measured.
+#[inline]
+pub fn record<E>(
+    warmup: usize,
+    samples: usize,
+    mut round_trip: impl FnMut(u64) -> Result<(), E>,
+) -> Result<Samples, E> {
+    let deadline = Instant::now() + Duration::from_nanos(ROW_BUDGET_NS.load(Ordering::Relaxed));
+    let mut s = Samples::with_capacity(samples);
+    let mut i = 0u64;
+    while s.rtt_ns.len() < samples {
+        i += 1;
+        let t = Instant::now();
+        round_trip(i)?;
+        let dt = t.elapsed().as_nanos() as u64;
+        if i as usize > warmup {
+            s.push(dt);
+        }
+        if t > deadline && s.rtt_ns.len() >= MIN_SAMPLES {
+            break;
+        }
+    }
+    Ok(s)
+}
+
+/// The distribution of one row, one-way nanoseconds (round trip / 2).
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Samples recorded (after warm-up).
+    pub count: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    /// Points of the CDF for the plot: (x = -log10(1 - p), one-way ns).
+    pub cdf: Vec<(f64, f64)>,
+}
+
+/// Round-trip samples in ns, one per round trip.
+#[derive(Debug)]
+pub struct Samples {
+    rtt_ns: Vec<u64>,
+}
+
+impl Samples {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            rtt_ns: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, rtt_ns: u64) {
+        self.rtt_ns.push(rtt_ns);
+    }
+
+    /// Adds the samples of another block of the same row.
+    pub fn extend(&mut self, other: Samples) {
+        self.rtt_ns.extend(other.rtt_ns);
+    }
+
+    /// One-way = round trip / 2, for every sample.
+    pub fn one_way(self) -> Summary {
+        summarize(self.rtt_ns, 0.5)
+    }
+}
+
+/// The sample at rank `ceil(q * n)` (nearest-rank percentile).
+fn rank(sorted: &[u64], q: f64) -> u64 {
+    let n = sorted.len();
+    let r = ((q * n as f64).ceil() as usize).clamp(1, n);
+    sorted[r - 1]
+}
+
+fn summarize(mut v: Vec<u64>, scale: f64) -> Summary {
+    assert!(!v.is_empty(), "a row recorded no sample");
+    v.sort_unstable();
+    let at = |q: f64| rank(&v, q) as f64 * scale;
+    let n = v.len();
+    // x from 0 (p0) to log10(n) (the max), 40 points a decade.
+    let top = (n as f64).log10();
+    let mut cdf = Vec::new();
+    let mut x = 0.0;
+    while x < top {
+        let q = 1.0 - 10f64.powf(-x);
+        cdf.push((x, at(q)));
+        x += 0.025;
+    }
+    cdf.push((top, v[n - 1] as f64 * scale));
+    Summary {
+        count: n,
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: v[n - 1] as f64 * scale,
+        cdf,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_ranks_and_halving() {
+        let mut s = Samples::with_capacity(1000);
+        for i in 1..=1000 {
+            s.push(i * 2);
+        }
+        let sum = s.one_way();
+        assert_eq!(sum.count, 1000);
+        assert_eq!(sum.p50, 500.0);
+        assert_eq!(sum.p99, 990.0);
+        assert_eq!(sum.p999, 999.0);
+        assert_eq!(sum.max, 1000.0);
+    }
+}
