@@ -82,6 +82,23 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
         let pids: std::collections::HashSet<u64> = n.iter().map(|(_, _, p)| *p).collect();
         running("Encoder") && running("Odometry") && pids.len() == 2
     });
+    // From a shell in another namespace: `--namespace` reaches them, and
+    // without it that namespace has no nodes (and looking creates nothing).
+    let elsewhere = format!("{}_elsewhere", ns.name);
+    let from_elsewhere = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_horus"))
+            .args(args)
+            .env("HORUS_NAMESPACE", &elsewhere)
+            .output()
+            .expect("run horus")
+    };
+    let out = from_elsewhere(&["--namespace", &ns.name, "node", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+    let out = from_elsewhere(&["node", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(0), "{v}");
+    assert!(!horus::shm::Namespace::path_of(&elsewhere).exists());
     // `horus estop` holds every scheduler of the namespace...
     let out = ns.run(&["estop", "--reason", "test"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
