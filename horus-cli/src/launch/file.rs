@@ -355,16 +355,17 @@ impl NodeSpec {
 mod tests {
     use super::*;
 
+    /// Loads `text` from a file of its own, removed afterwards.
     fn parse(text: &str) -> Result<LaunchFile, Failure> {
-        let dir = std::env::temp_dir().join(format!("horus-launch-unit-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("horus-launch-unit-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!(
-            "{:x}.yaml",
-            text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
-        ));
+        let path = dir.join("launch.yaml");
         std::fs::write(&path, text).unwrap();
         let r = load(&path);
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(&dir);
         r
     }
 
