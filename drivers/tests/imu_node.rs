@@ -224,9 +224,13 @@ fn under_a_scheduler_a_bus_error_is_a_recorded_node_error() {
         (info.errors, info.last_tick_failed, info.panics),
         (1, true, 0)
     );
-    let a = sched.anomalies();
-    assert_eq!(a.len(), 1, "{a:?}");
-    assert_eq!(a[0].kind, AnomalyKind::NodeError);
+    // Only the error: a slow (emulated) machine may add a late release.
+    let a: Vec<_> = sched
+        .anomalies()
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::NodeError)
+        .collect();
+    assert_eq!(a.len(), 1, "{:?}", sched.anomalies());
     assert_eq!(a[0].node, NODE);
     assert!(
         a[0].detail.contains("read: I2C bus error"),

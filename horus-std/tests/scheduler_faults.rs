@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use horus::prelude::*;
-use horus::scheduler::{NodeState, SchedulerError};
+use horus::scheduler::{NodeState, SchedulerError, StopHandle};
 use horus::system::blackbox::AnomalyKind;
 
 type Trace = Rc<RefCell<Vec<String>>>;
@@ -19,6 +19,7 @@ struct Probe {
     panic_in_init: bool,
     panic_in_shutdown: bool,
     work: Duration,
+    stop_after: Option<(u64, StopHandle)>,
 }
 
 impl Probe {
@@ -31,6 +32,7 @@ impl Probe {
             panic_in_init: false,
             panic_in_shutdown: false,
             work: Duration::ZERO,
+            stop_after: None,
         }
     }
 
@@ -68,6 +70,11 @@ impl Node for Probe {
         if self.panic_on.contains(&self.ticks) {
             panic!("{} failed on tick {}", self.name, self.ticks);
         }
+        if let Some((n, stop)) = &self.stop_after {
+            if self.ticks >= *n {
+                stop.stop();
+            }
+        }
     }
     fn safe_state(&mut self) {
         self.log("safe");
@@ -96,13 +103,16 @@ fn an_overrun_is_counted_recorded_and_makes_the_next_node_late() {
     let mut slow = Probe::new("slow", &trace);
     slow.work = 3_u64.ms();
     sched.add(slow).order(0).budget(1_u64.ms()).build().unwrap();
+    // Stopped by a tick count, not a duration: a slow machine only takes longer.
+    let mut after = Probe::new("after", &trace);
+    after.stop_after = Some((5, sched.stop_handle()));
     sched
-        .add(Probe::new("after", &trace))
+        .add(after)
         .order(1)
         .tolerance(1_u64.ms())
         .build()
         .unwrap();
-    sched.run_for(100_u64.ms()).unwrap();
+    sched.run().unwrap();
 
     let slow = sched.node("slow").unwrap();
     assert!(slow.stats.ticks >= 1);
@@ -199,7 +209,8 @@ fn when_every_node_is_stopped_run_returns_after_running_every_shutdown() {
         p.panic_on = vec![3];
         sched.add(p).build().unwrap();
     }
-    let err = sched.run_for(30_u64.secs()).unwrap_err();
+    // `run` returns by itself once no node can run.
+    let err = sched.run().unwrap_err();
     match &err {
         Error::Scheduler(SchedulerError::NoRunnableNodes { faulted }) => {
             assert_eq!(faulted, &["a", "b"]);
