@@ -61,14 +61,18 @@ impl<const WORDS: usize> Default for RegionBuffer<WORDS> {
 /// memory stays mapped, and every access to it, by this or any other thread or
 /// process, is an atomic access of a whole aligned 64-bit word (as this crate
 /// makes them). Nothing else may hold a `&mut` to it.
+#[cfg(not(loom))] // loom's atomics carry model state: not a view of raw memory
 pub unsafe fn words_from_raw<'a>(ptr: *mut u8, len: usize) -> Option<&'a [AtomicU64]> {
+    // What the SAFETY below relies on, checked on every target.
+    const _: () =
+        assert!(core::mem::size_of::<AtomicU64>() == 8 && core::mem::align_of::<AtomicU64>() == 8);
     if ptr.is_null() || ptr.align_offset(core::mem::align_of::<AtomicU64>()) != 0 {
         return None;
     }
     // SAFETY: `ptr` is non-null and aligned for AtomicU64 (checked above); the
     // caller guarantees `len` bytes are valid for reads and writes for 'a and
-    // only accessed atomically, and `AtomicU64` has the size and alignment of
-    // `u64`, so `len / 8` words fit in those bytes. Shared references to atomics
+    // only accessed atomically, and `AtomicU64` is 8 bytes aligned to 8 (the
+    // const assertion above), so `len / 8` words fit in those bytes. Shared references to atomics
     // permit the concurrent atomic accesses the contract allows.
     Some(unsafe { core::slice::from_raw_parts(ptr.cast::<AtomicU64>(), len / 8) })
 }

@@ -138,9 +138,12 @@ impl TopicRegion<'_> {
     pub(crate) fn lane_tail(&self, lane: usize) -> (u64, bool) {
         let mut best = (0, false);
         for slot in 0..u64::from(self.layout.capacity) {
+            // Relaxed: only sequence numbers are read, never a payload;
+            // whoever reads a slot later acquires its stamp then
+            // (SYNC(slot-stamp) in `read_lane`).
             let s = self
                 .word(self.layout.slot_at(lane, slot))
-                .load(Ordering::Acquire);
+                .load(Ordering::Relaxed);
             if stamp::seq(s) > best.0 {
                 best = (stamp::seq(s), stamp::state(s) == WRITING);
             }

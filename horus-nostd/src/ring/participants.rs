@@ -59,7 +59,8 @@ impl TopicRegion<'_> {
         for p in 0..self.layout.participants as usize {
             // SYNC(participant-claim): Acquire pairs with the Release that freed
             // the entry (`leave`, `reclaim_dead`): the lane as its last holder or
-            // reclaimer left it is visible to us.
+            // reclaimer left it is visible to us. Failure: Relaxed, the entry
+            // is someone else's and nothing of it is read.
             let claimed = self.owner_word(p).compare_exchange(
                 0,
                 owner.get(),
@@ -101,7 +102,10 @@ impl TopicRegion<'_> {
     /// Receives only what is published after joining: each active lane's
     /// cursor starts past its newest message (at it, if it is mid-write).
     fn start_cursors(&self, ep: &mut Endpoint) {
-        let active = self.lanes_active().load(Ordering::Acquire);
+        // Relaxed: the mask publishes nothing (readers synchronise on the
+        // stamps); a lane activated just after this load starts at cursor 1,
+        // which is right: all its messages come after our join.
+        let active = self.lanes_active().load(Ordering::Relaxed);
         for lane in 0..self.layout.participants as usize {
             if active & (1 << lane) != 0 {
                 let (tail, writing) = self.lane_tail(lane);
@@ -115,7 +119,8 @@ impl TopicRegion<'_> {
     /// topics: the blackbox, the e-stop state, the node registry). Messages
     /// already received are received again.
     pub(crate) fn rewind(&self, ep: &mut Endpoint) {
-        let active = self.lanes_active().load(Ordering::Acquire);
+        // Relaxed: see `start_cursors`.
+        let active = self.lanes_active().load(Ordering::Relaxed);
         let capacity = u64::from(self.layout.capacity);
         for lane in 0..self.layout.participants as usize {
             if active & (1 << lane) != 0 {
@@ -204,7 +209,9 @@ impl TopicRegion<'_> {
     pub fn participants(&self) -> impl Iterator<Item = ParticipantInfo> + '_ {
         (0..self.layout.participants as usize).filter_map(move |p| {
             let entry = self.layout.participant_at(p);
-            let owner = self.word(entry + part::OWNER).load(Ordering::Acquire);
+            // Relaxed: a snapshot for tools. The fields below may be those of
+            // a joiner still filling them in; nothing else is read through it.
+            let owner = self.word(entry + part::OWNER).load(Ordering::Relaxed);
             if owner == 0 {
                 return None;
             }
@@ -225,7 +232,8 @@ impl TopicRegion<'_> {
     /// Saturates at `u64::MAX` (only a corrupt region gets there: 64 lanes of
     /// 62-bit sequences can exceed 64 bits, and tools call this on any region).
     pub fn published_count(&self) -> u64 {
-        let active = self.lanes_active().load(Ordering::Acquire);
+        // Relaxed: see `start_cursors`; a count, nothing read through it.
+        let active = self.lanes_active().load(Ordering::Relaxed);
         (0..self.layout.participants as usize)
             .filter(|lane| active & (1 << lane) != 0)
             .map(|lane| self.lane_tail(lane).0)
