@@ -71,6 +71,10 @@ fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
         }
     }
     let ns = Arc::new(Namespace::open(name)?);
+    // First use of this namespace by this process: remove what dead
+    // processes left in it (never what a live one holds). Best effort: a
+    // failure to clean is no reason to refuse the topic.
+    let _ = crate::shm::cleanup::clean_stale(&ns);
     map.insert(path, ns.clone());
     Ok(ns)
 }
@@ -285,6 +289,7 @@ impl<T: Message> TopicBuilder<T> {
                 JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
                     topic: self.name.clone(),
                     expected: T::TYPE_NAME.to_owned(),
+                    same_name: found.as_str() == T::TYPE_NAME,
                     found: found.to_string(),
                     path: shared.attached.path().to_owned(),
                 },
@@ -317,6 +322,7 @@ impl<T: Message> TopicBuilder<T> {
                 return Err(TopicError::TypeMismatch {
                     topic: self.name.clone(),
                     expected: T::TYPE_NAME.to_owned(),
+                    same_name: found.name.as_str() == T::TYPE_NAME,
                     found: found.name.to_string(),
                     path: shared.attached.path().to_owned(),
                 });

@@ -330,6 +330,41 @@ fn child_main() {
                 }
             }
         }
+        // Creates topic args[0], says so, and holds it until killed.
+        "hold" => {
+            let _topic: Topic<Beat> = Topic::new(&args[0]).unwrap();
+            say("holding");
+            loop {
+                std::thread::park();
+            }
+        }
         other => panic!("unknown role {other}"),
     }
+}
+
+#[test]
+fn the_first_topic_a_process_opens_cleans_what_the_dead_left() {
+    let ns = TestNs::new("firstclean");
+    let mut dead = Peer::spawn("hold", &ns.name, &["gone"]);
+    dead.expect("holding", 30);
+    let mut live = Peer::spawn("hold", &ns.name, &["kept"]);
+    live.expect("holding", 30);
+    dead.kill();
+    let dir = ns.path();
+    // What a creator killed while initialising leaves: an unlocked `.init.` file.
+    let half = dir.join(".init.half.999999.0");
+    std::fs::write(&half, b"").unwrap();
+    let locks = || std::fs::read_dir(dir.join("proc")).unwrap().count();
+    assert_eq!(locks(), 2, "one liveness file per child");
+    // This process has not used the namespace yet: its first topic cleans it.
+    let _fresh: Topic<Beat> = Topic::builder("fresh").namespace(&ns.name).build().unwrap();
+    assert!(!dir.join("gone.topic").exists(), "the dead child's region");
+    assert!(!half.exists(), "the abandoned .init. file");
+    assert!(dir.join("kept.topic").exists(), "the live child's region");
+    assert_eq!(
+        locks(),
+        2,
+        "the live child's and ours; the dead one's is gone"
+    );
+    live.kill();
 }

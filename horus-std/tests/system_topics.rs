@@ -118,16 +118,21 @@ fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
 #[test]
 fn a_participant_found_dead_is_recorded_in_the_blackbox() {
     let ns = TestNs::new("deadrec");
+    let open = || -> horus::Topic<horus::msgs::Heartbeat> {
+        horus::Topic::builder("beat")
+            .namespace(&ns.name)
+            .build()
+            .unwrap()
+    };
+    // We hold the topic throughout: a region nobody holds would simply be
+    // removed as stale by the next first use of the namespace.
+    let _held = open();
     let mut child = spawn_child("hold_topic", &ns.name, &[]);
     wait_line(&mut child, "holding");
     child.kill().unwrap();
     child.wait().unwrap();
     // Joining reclaims the dead child's handle, and says so.
-    let t: horus::Topic<horus::msgs::Heartbeat> = horus::Topic::builder("beat")
-        .namespace(&ns.name)
-        .build()
-        .unwrap();
-    drop(t);
+    drop(open());
     let dump = blackbox::read(Some(&ns.name)).unwrap();
     let dead: Vec<_> = dump
         .entries
@@ -187,4 +192,23 @@ fn child_main() {
         }
         other => panic!("unknown role {other}"),
     }
+}
+
+#[test]
+fn the_estop_has_room_for_more_followers_than_an_ordinary_topic() {
+    let ns = TestNs::new("estopmany");
+    // Every scheduler holds a monitor for its whole life; 40 of them (an
+    // ordinary topic has room for 16 handles) must all see a raise.
+    let mut monitors: Vec<EstopMonitor> = (0..40)
+        .map(|_| EstopMonitor::open(Some(&ns.name)).expect("room for another follower"))
+        .collect();
+    estop::raise(Some(&ns.name), "many followers").unwrap();
+    for m in &mut monitors {
+        m.poll();
+        assert!(m.engaged());
+    }
+    assert_eq!(
+        estop::state(Some(&ns.name)).unwrap().as_deref(),
+        Some("many followers")
+    );
 }

@@ -26,19 +26,33 @@ pub struct CleanReport {
     pub live: Vec<PathBuf>,
     /// Files at topic paths that are not HORUS regions, kept (not asked to remove).
     pub foreign: Vec<PathBuf>,
+    /// Unheld regions kept because the caller asked to keep their topics.
+    pub kept: Vec<PathBuf>,
 }
 
 /// Cleans namespace `ns`: removes stale regions, abandoned `.init.` files and
 /// dead processes' liveness files; with `remove_foreign`, also unheld files
 /// at topic paths that are not HORUS regions.
 pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanReport, TopicError> {
-    clean(ns, remove_foreign, true)
+    clean(ns, remove_foreign, true, &[])
+}
+
+/// [`clean_namespace`], but the regions of the topics named in `keep` are
+/// kept even when nobody holds them (reported in [`CleanReport::kept`]):
+/// `horus clean --shm` keeps an engaged e-stop and the blackbox this way.
+pub fn clean_namespace_keeping(
+    ns: &Namespace,
+    remove_foreign: bool,
+    keep: &[&str],
+) -> Result<CleanReport, TopicError> {
+    clean(ns, remove_foreign, true, keep)
 }
 
 fn clean(
     ns: &Namespace,
     remove_foreign: bool,
     system_too: bool,
+    keep: &[&str],
 ) -> Result<CleanReport, TopicError> {
     let mut report = CleanReport::default();
     for name in ns.entries()? {
@@ -51,6 +65,14 @@ fn clean(
             continue; // e-stop and blackbox outlive their writers (see `system`)
         }
         let path = ns.path().join(&name);
+        if is_topic
+            && keep
+                .iter()
+                .any(|k| name.strip_suffix(TOPIC_SUFFIX) == Some(k))
+        {
+            report.kept.push(path);
+            continue;
+        }
         let Ok(fd) = rustix::fs::openat(
             ns.dir(),
             name.as_str(),
@@ -99,9 +121,17 @@ fn clean(
 /// (e-stop, blackbox, registry) even when no process holds them.
 pub fn clean_stale_current_namespace() -> Result<usize, TopicError> {
     match Namespace::open_existing(&Namespace::current_name())? {
-        Some(ns) => Ok(clean(&ns, false, false)?.removed.len()),
+        Some(ns) => clean_stale(&ns),
         None => Ok(0),
     }
+}
+
+/// The auto-clean of namespace `ns`: what [`clean_stale_current_namespace`]
+/// does, for a namespace already open. A process runs it the first time it
+/// opens a namespace for a topic, so a program that only uses topics cleans
+/// up after the dead as well as one with a scheduler.
+pub(crate) fn clean_stale(ns: &Namespace) -> Result<usize, TopicError> {
+    Ok(clean(ns, false, false, &[])?.removed.len())
 }
 
 /// Does the file start with the HORUS topic magic?

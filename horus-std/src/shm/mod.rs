@@ -14,5 +14,7 @@ pub mod names;
 pub mod namespace;
 pub mod region_file;
 
-pub use cleanup::{CleanReport, clean_namespace, clean_stale_current_namespace};
+pub use cleanup::{
+    CleanReport, clean_namespace, clean_namespace_keeping, clean_stale_current_namespace,
+};
 pub use namespace::Namespace;

@@ -147,7 +147,7 @@ pub(crate) fn open_or_create<T: Message>(
             Opened::Locked(fd, len) => (fd, len),
             Opened::Missing => match create::<T>(ns, topic, &file_name, geometry)? {
                 Some(mapped) => return Ok(mapped),
-                None => continue, // lost the race to another creator
+                None => continue, // another creator won, or a cleaner raced us
             },
             Opened::Replaced => continue,
         };
@@ -312,7 +312,11 @@ fn create<T: Message>(
     remove_tmp();
     match linked {
         Ok(()) => Ok(Some(mapped)),
-        Err(rustix::io::Errno::EXIST) => Ok(None),
+        // EXIST: another creator published first. NOENT: a cleaner removed
+        // our `.init.` file in the instant between the exclusive and the
+        // shared lock (flock converts by unlocking first). Either way the
+        // caller looks again.
+        Err(rustix::io::Errno::EXIST | rustix::io::Errno::NOENT) => Ok(None),
         Err(e) => Err(errno_error(e, &ns.topic_path(topic), "publish region")),
     }
 }
