@@ -74,6 +74,9 @@ pub enum TopicError {
         expected: String,
         /// The type the topic carries.
         found: String,
+        /// The names agree but the layouts (fields, size) differ: two
+        /// programs built against different definitions of one message.
+        same_name: bool,
         /// The region file.
         path: PathBuf,
     },
@@ -161,9 +164,23 @@ impl fmt::Display for TopicError {
             ),
             Self::TypeMismatch {
                 topic,
+                found,
+                same_name: true,
+                path,
+                ..
+            } => write!(
+                f,
+                "type mismatch on topic {topic:?}: this program and a running process both use \
+                 `{found}`, but two different definitions of it (fields or size differ) ({}); \
+                 rebuild both against the same message definition",
+                path.display()
+            ),
+            Self::TypeMismatch {
+                topic,
                 expected,
                 found,
                 path,
+                ..
             } => write!(
                 f,
                 "type mismatch on topic {topic:?}: this program uses `{expected}` but a running \
@@ -300,10 +317,13 @@ impl TopicError {
             reason,
         };
         match e {
-            A::TypeMismatch { found, .. } => Self::TypeMismatch {
+            A::TypeMismatch {
+                found, same_name, ..
+            } => Self::TypeMismatch {
                 topic: topic.to_owned(),
                 expected: expected.to_owned(),
                 found: found.to_string(),
+                same_name,
                 path,
             },
             A::VersionMismatch { found, expected } => Self::VersionMismatch {

@@ -43,6 +43,35 @@ fn type_mismatch_names_both_types() {
     assert!(text.contains("Alpha") && text.contains("Beta"), "{text}");
 }
 
+mod v2 {
+    horus::prelude::message! {
+        /// Same name as the outer `Alpha`, another layout.
+        Alpha { x: f64, y: f64 }
+    }
+}
+
+#[test]
+fn same_name_with_another_layout_says_so() {
+    let ns = TestNs::new("samename");
+    let _a: Topic<Alpha> = Topic::builder("cmd").namespace(&ns.name).build().unwrap();
+    let e = topic_error::<v2::Alpha>(&ns.name, "cmd");
+    assert!(
+        matches!(
+            e,
+            TopicError::TypeMismatch {
+                same_name: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("both use `Alpha`") && text.contains("different definitions"),
+        "{text}"
+    );
+}
+
 #[test]
 fn invalid_topic_names_are_refused_before_any_file_is_touched() {
     let ns = TestNs::new("names");
