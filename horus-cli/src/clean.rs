@@ -6,11 +6,17 @@
 //! also removes the namespace's system topics (e-stop, blackbox, registry)
 //! when nobody holds them, and unheld files at topic paths that are not HORUS
 //! regions (a corrupt topic). A namespace directory left empty is removed.
+//!
+//! Two system topics are kept even when nobody holds them, because they are
+//! evidence and safety state rather than stale data: an *engaged* e-stop
+//! (cleaning must never release a stop; `horus estop --clear` does), and the
+//! blackbox (the records of what went wrong; `--blackbox` removes it too).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use horus::shm::{CleanReport, Namespace, clean_namespace};
+use horus::shm::{CleanReport, Namespace, clean_namespace_keeping};
+use horus::system::{blackbox::BLACKBOX_TOPIC, estop};
 
 use crate::Ctx;
 use crate::exit::Failure;
@@ -24,6 +30,9 @@ pub struct CleanArgs {
     /// Every namespace of this user, not only the current one.
     #[arg(long)]
     all: bool,
+    /// Also remove the blackbox (kept by default: it records what went wrong).
+    #[arg(long)]
+    blackbox: bool,
 }
 
 pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
@@ -45,10 +54,22 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             reports.push((name, CleanReport::default(), false));
             continue;
         };
-        let report =
-            clean_namespace(&ns, true).with_context(|| format!("cleaning namespace {name}"))?;
+        let mut keep = Vec::new();
+        if estop::state(Some(&name))
+            .with_context(|| format!("reading the e-stop of namespace {name}"))?
+            .is_some()
+        {
+            keep.push(estop::ESTOP_TOPIC);
+        }
+        if !args.blackbox {
+            keep.push(BLACKBOX_TOPIC);
+        }
+        let report = clean_namespace_keeping(&ns, true, &keep)
+            .with_context(|| format!("cleaning namespace {name}"))?;
         // Also removes the directory if nothing is left in it.
-        let dir_removed = report.live.is_empty() && ns.remove_if_unused().unwrap_or(false);
+        let dir_removed = report.live.is_empty()
+            && report.kept.is_empty()
+            && ns.remove_if_unused().unwrap_or(false);
         reports.push((name, report, dir_removed));
     }
     if ctx.json {
@@ -60,6 +81,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
                     "removed": r.removed,
                     "live": r.live,
                     "foreign": r.foreign,
+                    "kept": r.kept,
                     "namespace_removed": dir,
                 })
             })
@@ -88,6 +110,14 @@ fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
             "kept {} (not a HORUS region: a link or unreadable; remove it by hand)",
             p.display()
         );
+    }
+    for p in &r.kept {
+        let why = if p.to_string_lossy().contains(BLACKBOX_TOPIC) {
+            "the blackbox; `horus clean --shm --blackbox` removes it"
+        } else {
+            "the e-stop is engaged; `horus estop --clear` releases it"
+        };
+        println!("kept {} ({why})", p.display());
     }
     if dir_removed {
         println!("removed {} (empty)", Namespace::path_of(name).display());

@@ -10,6 +10,7 @@
 mod clean;
 mod exit;
 mod launch;
+mod monitor;
 mod run;
 mod supervise;
 mod system;
@@ -53,6 +54,8 @@ enum Command {
     Bb(system::BbArgs),
     /// Raise (or `--clear`) the emergency stop of the namespace.
     Estop(system::EstopArgs),
+    /// A live view of every node, topic, the e-stop and the blackbox (terminal).
+    Monitor(monitor::MonitorArgs),
 }
 
 /// What every command is given.
@@ -104,6 +107,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Node(cmd) => system::node(ctx, &cmd),
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
+        Command::Monitor(args) => monitor::main(ctx, &args),
     }
 }
 

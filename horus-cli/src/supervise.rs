@@ -64,7 +64,14 @@ pub struct Proc {
     own_group: bool,
     /// When it started.
     pub started: Instant,
+    /// One message per output forwarder that has copied its last line.
+    forwarded: std::sync::mpsc::Receiver<()>,
+    forwarders: usize,
 }
+
+/// How long, after a child exits, its last lines may take to be copied
+/// (a grandchild that inherited the pipe may keep it open longer).
+const DRAIN: Duration = Duration::from_secs(1);
 
 impl Proc {
     /// Spawns `cmd` as `name`.
@@ -92,13 +99,17 @@ impl Proc {
             });
         }
         let mut child = cmd.spawn()?;
+        let (done, forwarded) = std::sync::mpsc::channel();
+        let mut forwarders = 0;
         if output == Output::Prefixed {
             let prefix = format!("[{name}] ");
             if let Some(out) = child.stdout.take() {
-                forward_lines(out, prefix.clone(), false);
+                forward_lines(out, prefix.clone(), false, done.clone());
+                forwarders += 1;
             }
             if let Some(err) = child.stderr.take() {
-                forward_lines(err, prefix, true);
+                forward_lines(err, prefix, true, done);
+                forwarders += 1;
             }
         }
         Ok(Self {
@@ -106,7 +117,23 @@ impl Proc {
             child,
             own_group,
             started: Instant::now(),
+            forwarded,
+            forwarders,
         })
+    }
+
+    /// Waits (at most [`DRAIN`]) until its output forwarders have copied
+    /// everything it wrote, so its last lines (a panic message, say) are
+    /// printed before anything is said about its end.
+    fn drain_output(&mut self) {
+        let deadline = Instant::now() + DRAIN;
+        while self.forwarders > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.forwarded.recv_timeout(left) {
+                Ok(()) => self.forwarders -= 1,
+                Err(_) => break,
+            }
+        }
     }
 
     /// Its process id.
@@ -116,7 +143,9 @@ impl Proc {
 
     /// Its exit status, if it has exited (reaped).
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        let status = self.child.try_wait().ok().flatten()?;
+        self.drain_output();
+        Some(status)
     }
 
     /// Sends `sig` to it (to its group if it has its own).
@@ -134,7 +163,13 @@ impl Proc {
 }
 
 /// Copies `from` line by line to our stdout (or stderr), each line prefixed.
-fn forward_lines(from: impl Read + Send + 'static, prefix: String, to_stderr: bool) {
+/// Says so on `done` when `from` is closed.
+fn forward_lines(
+    from: impl Read + Send + 'static,
+    prefix: String,
+    to_stderr: bool,
+    done: std::sync::mpsc::Sender<()>,
+) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut line = Vec::new();
@@ -158,7 +193,18 @@ fn forward_lines(from: impl Read + Send + 'static, prefix: String, to_stderr: bo
                 break;
             }
         }
+        let _ = done.send(());
     });
+}
+
+/// `at + d`, or a time a century away where that would overflow `Instant`:
+/// a huge `--grace`, `--timeout`, `--duration` or `start_delay` means
+/// "practically never", not a panic.
+pub fn after(at: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    at.checked_add(d)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
 }
 
 /// Stops every child still running: SIGTERM, then SIGKILL to those still
@@ -172,7 +218,7 @@ pub fn stop_all(
     for p in &procs {
         p.signal(Signal::TERM);
     }
-    let deadline = Instant::now() + grace;
+    let deadline = after(Instant::now(), grace);
     let mut running = procs;
     let mut done = Vec::new();
     let mut killed = false;

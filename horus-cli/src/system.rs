@@ -78,7 +78,7 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn node_json(n: &NodeEntry) -> serde_json::Value {
+pub fn node_json(n: &NodeEntry) -> serde_json::Value {
     json!({
         "name": n.name,
         "pid": n.pid,

@@ -112,6 +112,22 @@ fn dry_run_prints_the_plan_in_dependency_order() {
 }
 
 #[test]
+fn the_example_launch_file_is_valid() {
+    let ns = TestNs::new("example");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/launch.yaml");
+    let out = ns.run(&["launch", "--dry-run", "--json", file], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = v["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, ["sensor", "odometry"], "{v}");
+}
+
+#[test]
 fn invalid_files_name_line_and_column_and_start_nothing() {
     let ns = TestNs::new("badyaml");
     let dir = temp_dir("badyaml");

@@ -24,7 +24,8 @@ use crate::error::Result;
 ///
 /// Life of a node (see [`horus_nostd::sched::NodeState`] for the diagram):
 /// `init` once before its first tick; `tick` at its rate; `safe_state`
-/// when its panic policy stops it (and, later, on the e-stop); `shutdown`
+/// when its panic policy stops it and when the namespace's e-stop is raised;
+/// `shutdown`
 /// once at the end if `init` succeeded, also after a panic. A panic in any
 /// of them is caught by the scheduler (see [`PanicPolicy`](crate::scheduler::PanicPolicy)).
 pub trait Node {
@@ -48,7 +49,8 @@ pub trait Node {
     fn tick(&mut self);
 
     /// Puts the node's outputs in a safe state (motors off, brakes on). Run
-    /// when a panic stops the node; the e-stop will run it too.
+    /// when a panic stops the node, and when the namespace's e-stop is raised
+    /// (the scheduler then holds the node until the e-stop is cleared).
     fn safe_state(&mut self) {}
 
     /// Releases what the node holds; run once when the scheduler stops

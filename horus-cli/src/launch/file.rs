@@ -14,7 +14,7 @@
 //!     max_restarts: 10       # default: no limit
 //!     depends_on: [other]    # start after these have started
 //!     start_delay: 1s        # wait this long after the dependencies started (or the launch)
-//!     critical: true         # its failure stops the whole launch (and will raise the e-stop)
+//!     critical: true         # its failure raises the e-stop and stops the whole launch
 //! ```
 //!
 //! YAML crate: `serde-saphyr`. `serde_yaml` is unmaintained; `serde_norway`,

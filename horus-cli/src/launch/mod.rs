@@ -14,8 +14,8 @@
 //!   `max_restart_delay`; a node that ran for 10 s or more starts over at
 //!   `restart_delay`. `max_restarts` bounds the restarts (default: none).
 //! - A `critical` node that fails stops the whole launch at once (no restart):
-//!   SIGTERM to every node, SIGKILL after `--grace`, exit code 3. This is where
-//!   the namespace's e-stop will be raised ([`on_critical_failure`]).
+//!   the namespace's e-stop is raised ([`on_critical_failure`]), then SIGTERM
+//!   to every node, SIGKILL after `--grace`, exit code 3.
 //! - Ctrl+C / SIGTERM: every node gets SIGTERM, SIGKILL after `--grace`.
 //! - Exit: 0 when every node ended well (or stopped when asked), 1 if one
 //!   failed for good, 2 for an invalid file, 3 after a critical failure.
@@ -275,7 +275,7 @@ impl<'f> Supervisor<'f> {
             let due = match self.nodes[i].state {
                 State::Waiting => self
                     .dependencies_started(i)
-                    .is_some_and(|t| now >= t + self.nodes[i].spec.start_delay.0),
+                    .is_some_and(|t| now >= supervise::after(t, self.nodes[i].spec.start_delay.0)),
                 State::Backoff(until) => now >= until,
                 _ => false,
             };
@@ -348,14 +348,6 @@ impl<'f> Supervisor<'f> {
         clean
     }
 
-    /// A critical node failed: the hook where the e-stop will be raised.
-    ///
-    /// E-STOP HOOK: once the e-stop is part of the CLI (`horus estop`,
-    /// `horus estop --clear`), call
-    /// `horus::system::estop::raise(Some(&self.namespace), &reason)` here,
-    /// before the nodes are stopped, so every scheduler of the namespace stops
-    /// its nodes at once. It is not raised yet because the e-stop is sticky
-    /// and nothing in this build could clear it.
     /// A critical node died: raise the namespace's e-stop (every scheduler
     /// there holds its nodes, in this launch and outside it), then the launch
     /// stops. The e-stop stays engaged until `horus estop --clear`.
@@ -412,7 +404,7 @@ fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
         delay.as_secs_f64(),
         node.restarts
     );
-    State::Backoff(Instant::now() + delay)
+    State::Backoff(supervise::after(Instant::now(), delay))
 }
 
 /// `first * 2^n`, at most `max`.

@@ -38,7 +38,9 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
             info.name, info.type_name
         );
     }
-    let deadline = args.timeout.map(|t| Instant::now() + t);
+    let deadline = args
+        .timeout
+        .map(|t| crate::supervise::after(Instant::now(), t));
     let mut buf = vec![0u8; topic.message_size()];
     let mut seen = 0u64;
     let mut out = std::io::stdout().lock();

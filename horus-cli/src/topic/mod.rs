@@ -82,12 +82,12 @@ fn no_topic(ctx: &Ctx, name: &str) -> Failure {
     )
 }
 
-fn is_system(name: &str) -> bool {
+pub fn is_system(name: &str) -> bool {
     name.starts_with(horus::system::SYSTEM_PREFIX)
 }
 
 /// `horus topic list`.
-fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
+pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
         Some(ns) => list_topics(&ns).context("listing the topics")?,
         None => Vec::new(),
@@ -180,7 +180,7 @@ fn print_verbose(i: &TopicInfo) {
     }
 }
 
-fn info_json(i: &TopicInfo, verbose: bool) -> serde_json::Value {
+pub fn info_json(i: &TopicInfo, verbose: bool) -> serde_json::Value {
     let mut v = serde_json::json!({
         "name": i.name,
         "type": i.type_name,

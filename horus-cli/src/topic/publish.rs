@@ -43,7 +43,9 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
         None => codec::encode(&info, &args.fields).map_err(Failure::usage)?,
     };
     let period = match args.rate {
-        Some(hz) if hz.is_finite() && hz > 0.0 => Some(Duration::from_secs_f64(1.0 / hz)),
+        Some(hz) if hz.is_finite() && hz > 0.0 && Duration::try_from_secs_f64(1.0 / hz).is_ok() => {
+            Duration::try_from_secs_f64(1.0 / hz).ok()
+        }
         Some(hz) => {
             return Err(
                 Failure::usage(format!("--rate {hz}: expected messages per second > 0")).into(),
@@ -57,7 +59,9 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
     let mut sent = 0u64;
     while count.is_none_or(|n| sent < n) && stop.count() == 0 {
         if let Some(p) = period {
-            let due = start + p.mul_f64(sent as f64);
+            let offset =
+                Duration::try_from_secs_f64(p.as_secs_f64() * sent as f64).unwrap_or(Duration::MAX);
+            let due = crate::supervise::after(start, offset);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }

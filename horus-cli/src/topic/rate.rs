@@ -96,12 +96,14 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
         cap: args.window as usize,
     };
     let start = Instant::now();
-    let mut next_report = start + args.interval;
+    let mut next_report = crate::supervise::after(start, args.interval);
     let mut received = 0u64;
     let mut since_report = 0u64;
     loop {
         let now = Instant::now();
-        let done = args.duration.is_some_and(|d| now >= start + d)
+        let done = args
+            .duration
+            .is_some_and(|d| now >= crate::supervise::after(start, d))
             || args.count.is_some_and(|n| received >= n);
         if done || now >= next_report {
             report(
@@ -114,7 +116,7 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
                 topic.dropped_count(),
             );
             since_report = 0;
-            next_report = now + args.interval;
+            next_report = crate::supervise::after(now, args.interval);
             if done {
                 return Ok(ExitCode::SUCCESS);
             }

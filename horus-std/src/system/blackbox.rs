@@ -100,7 +100,9 @@ pub struct Blackbox {
 }
 
 fn open_topic(namespace: Option<&str>) -> Result<Topic<BlackboxRecord>> {
-    let b = Topic::<BlackboxRecord>::builder(BLACKBOX_TOPIC).capacity(RECORDS_PER_WRITER);
+    let b = Topic::<BlackboxRecord>::builder(BLACKBOX_TOPIC)
+        .capacity(RECORDS_PER_WRITER)
+        .max_participants(super::SYSTEM_PARTICIPANTS);
     match namespace {
         Some(ns) => b.namespace(ns).build(),
         None => b.build(),
@@ -155,8 +157,12 @@ pub struct BlackboxDump {
 }
 
 /// Reads every record the blackbox of the current namespace (or `namespace`)
-/// retains. Reading joins the topic as a reader; it writes nothing.
+/// retains. Reading joins the topic as a reader; it writes nothing, and
+/// where no blackbox exists it creates none (the dump is empty).
 pub fn read(namespace: Option<&str>) -> Result<BlackboxDump> {
+    if !super::exists(namespace, BLACKBOX_TOPIC)? {
+        return Ok(BlackboxDump::default());
+    }
     let topic = open_topic(namespace)?;
     topic.rewind();
     let mut entries: Vec<BlackboxEntry> = std::iter::from_fn(|| topic.recv())

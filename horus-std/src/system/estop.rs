@@ -19,7 +19,9 @@ pub const ESTOP_TOPIC: &str = "_horus.estop";
 const _: () = assert!(ESTOP_TOPIC.len() > SYSTEM_PREFIX.len());
 
 fn open(namespace: Option<&str>) -> Result<Topic<EmergencyStop>> {
-    let b = Topic::<EmergencyStop>::builder(ESTOP_TOPIC).capacity(16);
+    let b = Topic::<EmergencyStop>::builder(ESTOP_TOPIC)
+        .capacity(16)
+        .max_participants(super::SYSTEM_PARTICIPANTS);
     match namespace {
         Some(ns) => b.namespace(ns).build(),
         None => b.build(),
@@ -118,7 +120,11 @@ impl EstopMonitor {
 }
 
 /// The e-stop state of a namespace right now: `Some(reason)` if engaged.
+/// Where no e-stop topic exists the e-stop is clear, and none is created.
 pub fn state(namespace: Option<&str>) -> Result<Option<String>> {
+    if !super::exists(namespace, ESTOP_TOPIC)? {
+        return Ok(None);
+    }
     let m = EstopMonitor::open(namespace)?;
     Ok(m.engaged().then(|| m.reason().to_owned()))
 }

@@ -20,6 +20,24 @@ pub mod registry;
 /// Prefix of the reserved topic names.
 pub const SYSTEM_PREFIX: &str = "_horus.";
 
+/// Handles a system topic has room for (a topic's default is 16). Every
+/// scheduler holds an e-stop, a registry and a blackbox handle for its whole
+/// life, so this bounds the schedulers of one namespace; a namespace of many
+/// processes must never find its e-stop full.
+pub const SYSTEM_PARTICIPANTS: u32 = 64;
+
+/// Whether the system topic `topic` exists in the current namespace (or
+/// `namespace`), found without creating the namespace or the topic: the
+/// readers that only look (`horus bb`, `horus estop --status`, `horus node
+/// list`) use it so a mistyped namespace leaves nothing behind.
+pub(crate) fn exists(namespace: Option<&str>, topic: &str) -> crate::Result<bool> {
+    let name = namespace.map_or_else(crate::shm::Namespace::current_name, str::to_owned);
+    match crate::shm::Namespace::open_existing(&name)? {
+        Some(ns) => Ok(ns.topic_names()?.iter().any(|t| t == topic)),
+        None => Ok(false),
+    }
+}
+
 /// Copies `s` into a NUL-padded fixed field, cut at a character boundary.
 pub(crate) fn fixed_str<const N: usize>(s: &str) -> [u8; N] {
     let mut out = [0u8; N];
