@@ -54,7 +54,10 @@ step() { # step NAME CMD...: runs, times and records one check
 }
 
 golden_host() { cargo test -p horus-nostd --test golden_layout; }
-pipeline_host() { (cd boards/pipeline && env -u CARGO_TARGET_DIR cargo test --quiet); }
+pipeline_host() {
+  (cd boards/pipeline && env -u CARGO_TARGET_DIR cargo test --locked --quiet &&
+    env -u CARGO_TARGET_DIR cargo test --locked --quiet --features fail-demo)
+}
 
 elf_of() { # elf_of CRATE TARGET
   echo "$root/boards/$1/target/$2/release/horus-board-$1"
@@ -63,7 +66,7 @@ elf_of() { # elf_of CRATE TARGET
 build() { # build CRATE [CARGO_ARGS...]
   local crate=$1
   shift
-  (cd "boards/$crate" && env -u CARGO_TARGET_DIR cargo build --release --quiet "$@")
+  (cd "boards/$crate" && env -u CARGO_TARGET_DIR cargo build --locked --release --quiet "$@")
 }
 
 # run_board CRATE MACHINE TARGET EXPECT [CARGO_ARGS...]

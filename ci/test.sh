@@ -48,6 +48,8 @@ step_no_std() {
   for t in "${NO_STD_TARGETS[@]}"; do
     echo "--- horus-nostd for $t"
     cargo build --locked -p horus-nostd --target "$t" --features critical-section || return 1
+    echo "--- horus-drivers (no_std, no nodes) for $t"
+    cargo build --locked -p horus-drivers --no-default-features --target "$t" || return 1
   done
   echo "--- horus-nostd for aarch64-unknown-linux-gnu (native 64-bit atomics)"
   cargo build --locked -p horus-nostd --target aarch64-unknown-linux-gnu
