@@ -3,57 +3,54 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Lines};
-use std::process::ChildStdout;
-
-use common::{TestNs, spawn_child};
+use common::{Peer, TestNs, die_with_parent, say};
 use horus::prelude::*;
 use horus::system::blackbox::{self, AnomalyKind};
 use horus::system::estop;
 use horus::system::registry::{self, NodeState};
 
-fn next_line(lines: &mut Lines<BufReader<ChildStdout>>, want: &str) {
-    for line in lines.by_ref() {
-        // libtest prints "test child_main ... " before the child's first line.
-        if line.unwrap().trim_end().ends_with(want) {
-            return;
-        }
-    }
-    panic!("child exited before printing {want:?}");
+/// Seconds; only catches hangs.
+const TIMEOUT_S: u64 = 30;
+
+fn listed_as(ns: &TestNs, state: NodeState) -> bool {
+    registry::list(Some(&ns.name))
+        .unwrap()
+        .iter()
+        .any(|n| n.name == "Actuator" && n.state == Some(state))
 }
 
 #[test]
 fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
     let ns = TestNs::new("sched_estop");
-    let mut child = spawn_child("scheduler", &ns.name, &[]);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    next_line(&mut lines, "ticking");
+    let mut child = Peer::spawn("scheduler", &ns.name, &[]);
+    child.expect("ticking", TIMEOUT_S);
+    let pid = child.child.id();
 
     // The registry shows the node, running, from the other process.
-    common::wait_until(30, "the node in the registry", || {
-        registry::list(Some(&ns.name)).unwrap().iter().any(|n| {
-            n.name == "Actuator" && n.pid == child.id() && n.state == Some(NodeState::Running)
-        })
-    });
-
-    estop::raise(Some(&ns.name), "operator pressed the button").unwrap();
-    next_line(&mut lines, "safe_state");
-    common::wait_until(30, "the node listed as stopped", || {
+    common::wait_until(TIMEOUT_S, "the node in the registry", || {
         registry::list(Some(&ns.name))
             .unwrap()
             .iter()
-            .any(|n| n.name == "Actuator" && n.state == Some(NodeState::Stopped))
+            .any(|n| n.name == "Actuator" && n.pid == pid && n.state == Some(NodeState::Running))
     });
 
-    estop::clear(Some(&ns.name)).unwrap();
-    next_line(&mut lines, "resumed");
+    estop::raise(Some(&ns.name), "operator pressed the button").unwrap();
+    child.expect("safe_state", TIMEOUT_S);
+    common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
+        listed_as(&ns, NodeState::Stopped)
+    });
+    // Held: a scheduler ticking at 200 Hz would have ticked many times by now
+    // (the node says "resumed" on its first tick after safe_state).
+    assert!(!child.has_said("resumed"), "the node ticked while held");
 
-    child.kill().unwrap();
-    child.wait().unwrap();
+    estop::clear(Some(&ns.name)).unwrap();
+    child.expect("resumed", TIMEOUT_S);
+
+    child.kill();
     let records = blackbox::read(Some(&ns.name)).unwrap().entries;
     let kinds: Vec<_> = records
         .iter()
-        .filter(|r| r.pid == child.id())
+        .filter(|r| r.pid == pid)
         .map(|r| r.kind)
         .collect();
     assert!(
@@ -72,20 +69,30 @@ fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
 fn a_scheduler_started_during_an_estop_starts_held() {
     let ns = TestNs::new("sched_estop_first");
     estop::raise(Some(&ns.name), "before start").unwrap();
-    let mut child = spawn_child("scheduler", &ns.name, &[]);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = Peer::spawn("scheduler", &ns.name, &[]);
     // init runs, but the first tick waits for the clear.
-    next_line(&mut lines, "init");
-    common::wait_until(30, "the node listed as stopped", || {
-        registry::list(Some(&ns.name))
-            .unwrap()
-            .iter()
-            .any(|n| n.name == "Actuator" && n.state == Some(NodeState::Stopped))
+    child.expect("init", TIMEOUT_S);
+    common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
+        listed_as(&ns, NodeState::Stopped)
     });
+    assert!(!child.has_said("ticking"), "the node ticked while held");
     estop::clear(Some(&ns.name)).unwrap();
-    next_line(&mut lines, "ticking");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.expect("ticking", TIMEOUT_S);
+    child.kill();
+}
+
+#[test]
+fn a_finished_scheduler_is_listed_as_finished_while_its_process_lives() {
+    let ns = TestNs::new("sched_finished");
+    let mut child = Peer::spawn("finish", &ns.name, &[]);
+    child.expect("finished", TIMEOUT_S);
+    // Reported once, at shutdown: no waiting needed.
+    assert!(
+        listed_as(&ns, NodeState::Finished),
+        "{:?}",
+        registry::list(Some(&ns.name))
+    );
+    child.kill();
 }
 
 struct Actuator {
@@ -99,24 +106,24 @@ impl Node for Actuator {
     }
 
     fn init(&mut self) -> Result<()> {
-        println!("init");
+        say("init");
         Ok(())
     }
 
     fn tick(&mut self) {
         self.ticks += 1;
         if self.ticks == 1 {
-            println!("ticking");
+            say("ticking");
         }
         if self.held {
             self.held = false;
-            println!("resumed");
+            say("resumed");
         }
     }
 
     fn safe_state(&mut self) {
         self.held = true;
-        println!("safe_state");
+        say("safe_state");
     }
 }
 
@@ -126,7 +133,7 @@ fn child_main() {
     let Some((role, _)) = common::child_role() else {
         return;
     };
-    assert_eq!(role, "scheduler");
+    die_with_parent();
     let mut sched = Scheduler::new().tick_rate(200_u64.hz());
     sched
         .add(Actuator {
@@ -136,5 +143,17 @@ fn child_main() {
         .order(0)
         .build()
         .unwrap();
-    sched.run().unwrap();
+    match role.as_str() {
+        "scheduler" => sched.run().unwrap(),
+        // Runs a few ticks, shuts down, and lives on (holding nothing).
+        "finish" => {
+            sched.run_for(50_u64.ms()).unwrap();
+            drop(sched);
+            say("finished");
+            loop {
+                std::thread::park();
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
 }

@@ -150,6 +150,8 @@ fn child_main() {
     let Some((role, args)) = common::child_role() else {
         return;
     };
+    // A child that parks forever must not outlive a test that failed.
+    common::die_with_parent();
     match role.as_str() {
         "raise" => estop::raise(None, "test raise").unwrap(),
         "hold_topic" => {

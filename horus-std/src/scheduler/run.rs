@@ -72,6 +72,11 @@ impl Scheduler {
             .rev()
             .filter_map(|e| e.shutdown().map(|why| (e.name.clone(), why)))
             .collect();
+        // The registry's last word on these nodes: Finished (or Crashed), not
+        // the Running of the last round, for as long as this process lives.
+        if let Some(link) = &mut self.system {
+            link.report(&self.entries, now_ns());
+        }
         for (node, why) in &failures {
             eprintln!("horus: node {node:?} shutdown failed: {why}");
         }

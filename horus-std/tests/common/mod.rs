@@ -196,6 +196,17 @@ impl Peer {
         }
     }
 
+    /// Whether the child has said `word` since the last `expect` (without
+    /// waiting: only lines already printed count). Consumes what it reads.
+    pub fn has_said(&mut self, word: &str) -> bool {
+        while let Ok(line) = self.lines.try_recv() {
+            if line.split_whitespace().next() == Some(word) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Writes one command line to the child's stdin.
     pub fn tell(&mut self, line: &str) {
         use std::io::Write;
