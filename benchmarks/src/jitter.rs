@@ -1,10 +1,10 @@
 //! Scheduler tick jitter: one node under `Scheduler::new().tick_rate(f)`,
-//! `run_for(d)`, records `now_ns()` at every tick. Lateness of a tick = its
-//! distance past the latest release of an ideal grid of the period, with
-//! the grid's phase at the tick phase that makes the total lateness least
-//! (no tick early), so the numbers are a lower bound if the whole grid was
-//! late.
-//! Releases with no tick are counted as skipped. Beside
+//! `run_for(d)`, records `now_ns()` in `init` and at every tick. Lateness of
+//! a tick = its start minus the release it answered, the release grid
+//! starting at the `init` time (the scheduler takes its grid's origin just
+//! before `init`, so this understates lateness by that gap, a few µs at
+//! most), with skipped releases accounted the way the scheduler does
+//! ([`scheduler_releases`]); never folded modulo the period. Beside
 //! it, the scheduler's own `wake_jitter()` figures, and the floor any
 //! scheduler on this machine can reach: a bare `clock_nanosleep`
 //! (TIMER_ABSTIME) loop on the same grid.
@@ -25,8 +25,7 @@ pub struct Jitter {
     /// Releases with no tick (the scheduler skips a release it is a whole
     /// period late for).
     pub skipped: u64,
-    /// Lateness, ns (modulo the period: a skipped release is not counted
-    /// as a period of lateness).
+    /// Lateness, ns: start minus the release the tick answered.
     pub p50: u64,
     pub p99: u64,
     pub max: u64,
@@ -47,35 +46,46 @@ fn preemptions() -> u64 {
     }
 }
 
-/// Lateness of ticks at `times`; `preempt[i]` = involuntary context
-/// switches seen by tick i (taken right after its time).
-fn lateness(what: &'static str, hz: u64, times: &[u64], preempt: &[u64]) -> Res<Jitter> {
-    if times.len() < 2 {
+/// The release each tick of a `Scheduler` node answered, and the releases
+/// it skipped: the scheduler's own accounting (`horus_nostd::sched::Timing`)
+/// replayed on the tick times, from the grid's first release `t0`. A tick
+/// answers the earliest release not yet answered; if it starts a whole
+/// period or more after it, the releases passed meanwhile are skipped and
+/// the next one is the first grid point after the tick. Lateness is never
+/// folded modulo the period.
+fn scheduler_releases(t0: u64, period: u64, times: &[u64]) -> (Vec<u64>, u64) {
+    let mut next = t0;
+    let mut skipped = 0;
+    let releases = times
+        .iter()
+        .map(|&t| {
+            let release = next;
+            let behind = t.saturating_sub(release) / period;
+            skipped += behind;
+            next = release + (behind + 1) * period;
+            release
+        })
+        .collect();
+    (releases, skipped)
+}
+
+/// Lateness of ticks at `times` against their `releases`; `preempt[i]` =
+/// involuntary context switches seen by tick i (taken right after its time).
+fn lateness(
+    what: &'static str,
+    hz: u64,
+    (times, releases): (&[u64], &[u64]),
+    skipped: u64,
+    preempt: &[u64],
+) -> Res<Jitter> {
+    if times.len() < 2 || times.len() != releases.len() {
         return Err(format!("{what} at {hz} Hz ticked {} times", times.len()).into());
     }
-    let period = 1_000_000_000 / hz;
-    // Phase of each tick on the period circle. The grid's phase is the
-    // tick phase that makes the total lateness least (no tick early):
-    // with phases sorted, putting the grid at phase i costs
-    // sum(p) - n * p_i + i * period.
-    let t0 = times[0];
-    let mut phases: Vec<u64> = times.iter().map(|&t| (t - t0) % period).collect();
-    phases.sort_unstable();
-    let n = phases.len() as u128;
-    let sum: u128 = phases.iter().map(|&p| u128::from(p)).sum();
-    let grid = phases
+    let mut late: Vec<u64> = times
         .iter()
-        .enumerate()
-        .min_by_key(|&(i, &p)| sum + i as u128 * u128::from(period) - n * u128::from(p))
-        .map_or(0, |(_, &p)| p);
-    let late_of = |t: u64| ((t - t0) % period + period - grid) % period;
-    let mut late: Vec<u64> = times.iter().map(|&t| late_of(t)).collect();
-    // Release index of each tick; a gap of more than one is skipped releases.
-    let release = |t: u64| (t - t0 + period - late_of(t0) - late_of(t)) / period;
-    let skipped = times
-        .windows(2)
-        .map(|w| (release(w[1]) - release(w[0])).saturating_sub(1))
-        .sum::<u64>();
+        .zip(releases)
+        .map(|(&t, &r)| t.saturating_sub(r))
+        .collect();
     // Evidence for the tail: of the ticks more than 100 µs late, how many
     // were preempted (involuntarily descheduled) since the tick before.
     let mut over = 0;
@@ -105,11 +115,16 @@ fn lateness(what: &'static str, hz: u64, times: &[u64], preempt: &[u64]) -> Res<
 
 type Stamps = Arc<Mutex<Vec<(u64, u64)>>>;
 
-struct Stamp(Stamps);
+/// Records `(now, preemptions)` at every tick, and the `init` time.
+struct Stamp(Stamps, Arc<Mutex<u64>>);
 
 impl Node for Stamp {
     fn name(&self) -> &str {
         "jitter"
+    }
+    fn init(&mut self) -> horus::Result<()> {
+        *self.1.lock().unwrap_or_else(|e| e.into_inner()) = now_ns();
+        Ok(())
     }
     fn tick(&mut self) {
         let now = now_ns();
@@ -132,7 +147,11 @@ pub fn scheduler(hz: u64, secs: u64, rt: Option<u8>) -> Res<Jitter> {
     if let Some(p) = rt {
         sched = sched.realtime(p);
     }
-    sched.add(Stamp(times.clone())).order(0).build()?;
+    let init_ns = Arc::new(Mutex::new(0));
+    sched
+        .add(Stamp(times.clone(), init_ns.clone()))
+        .order(0)
+        .build()?;
     sched.run_for(Duration::from_secs(secs))?;
     let own = sched.wake_jitter();
     let own = (
@@ -149,7 +168,9 @@ pub fn scheduler(hz: u64, secs: u64, rt: Option<u8>) -> Res<Jitter> {
     } else {
         "horus Scheduler"
     };
-    let mut j = lateness(what, hz, &times, &preempt)?;
+    let t0 = *init_ns.lock().unwrap_or_else(|e| e.into_inner());
+    let (releases, skipped) = scheduler_releases(t0, 1_000_000_000 / hz, &times);
+    let mut j = lateness(what, hz, (&times, &releases), skipped, &preempt)?;
     j.own = Some(own);
     Ok(j)
 }
@@ -161,8 +182,10 @@ pub fn sleep_floor(hz: u64, secs: u64) -> Res<Jitter> {
     let start = now_ns() + period;
     let mut times = Vec::with_capacity(n as usize);
     let mut preempt = Vec::with_capacity(n as usize);
+    let mut releases = Vec::with_capacity(n as usize);
     for k in 0..n {
         let due = start + k * period;
+        releases.push(due);
         let ts = libc::timespec {
             tv_sec: (due / 1_000_000_000) as libc::time_t,
             tv_nsec: (due % 1_000_000_000) as libc::c_long,
@@ -180,7 +203,14 @@ pub fn sleep_floor(hz: u64, secs: u64) -> Res<Jitter> {
         times.push(now_ns());
         preempt.push(preemptions());
     }
-    lateness("clock_nanosleep floor", hz, &times, &preempt)
+    // The loop answers every deadline, however late: nothing is skipped.
+    lateness(
+        "clock_nanosleep floor",
+        hz,
+        (&times, &releases),
+        0,
+        &preempt,
+    )
 }
 
 fn us(ns: u64) -> String {
@@ -194,8 +224,10 @@ pub fn markdown(rows: &[Jitter], o: &mut String) {
     }
     let _ = writeln!(
         o,
-        "Lateness of each tick against the ideal release grid (µs), on core {}; SCHED_OTHER unless \
-         the row says `.realtime(50)` (SCHED_FIFO 50, the Scheduler's opt-in).\n",
+        "Lateness of each tick: its start minus the release it answered (µs; the scheduler's \
+         grid from its `init`, skipped releases as the scheduler counts them; the sleep loop's \
+         own deadlines), on core {}; SCHED_OTHER unless the row says `.realtime(50)` (SCHED_FIFO \
+         50, the Scheduler's opt-in).\n",
         crate::sys::CORE_A
     );
     let _ = writeln!(
@@ -256,20 +288,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lateness_against_the_grid_with_a_skip_and_a_late_tick() {
+    fn lateness_is_against_the_release_answered_and_skips_are_counted() {
         let p = 1_000_000; // 1 kHz
-        let base = 5_000_000_123;
-        // On time, 20 us late, 700 us late, (release 3 skipped), 10 us late.
+        let t0 = 5_000_000_123;
+        // On time, 20 us late, 1.7 periods late (release 2 answered late,
+        // release 3 skipped), then 10 us after release 4.
         let times = [
-            base,
-            base + p + 20_000,
-            base + 2 * p + 700_000,
-            base + 4 * p + 10_000,
+            t0,
+            t0 + p + 20_000,
+            t0 + 3 * p + 700_000,
+            t0 + 4 * p + 10_000,
         ];
-        let j = lateness("t", 1000, &times, &[0; 4]).unwrap();
-        assert_eq!(j.max, 700_000);
+        let (releases, skipped) = scheduler_releases(t0, p, &times);
+        assert_eq!(releases, [t0, t0 + p, t0 + 2 * p, t0 + 4 * p]);
+        assert_eq!(skipped, 1);
+        let j = lateness("t", 1000, (&times, &releases), skipped, &[0; 4]).unwrap();
+        assert_eq!(j.max, p + 700_000, "not folded modulo the period");
         assert_eq!(j.p50, 10_000);
-        assert_eq!(j.skipped, 1);
-        assert_eq!(j.over_100us, (1, 0));
+        assert_eq!((j.skipped, j.over_100us), (1, (1, 0)));
     }
 }

@@ -158,16 +158,30 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     }
     if args.clear {
         estop::clear(ns).context("clearing the e-stop")?;
-        println!("e-stop cleared in namespace {}", ctx.namespace);
+        if ctx.json {
+            println!(
+                "{}",
+                json!({ "namespace": ctx.namespace, "engaged": false })
+            );
+        } else {
+            println!("e-stop cleared in namespace {}", ctx.namespace);
+        }
     } else {
         if args.reason.is_empty() {
             return Err(Failure::usage("give a reason with --reason").into());
         }
         estop::raise(ns, &args.reason).context("raising the e-stop")?;
-        println!(
-            "e-stop RAISED in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
-            ctx.namespace
-        );
+        if ctx.json {
+            println!(
+                "{}",
+                json!({ "namespace": ctx.namespace, "engaged": true, "reason": args.reason })
+            );
+        } else {
+            println!(
+                "e-stop RAISED in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+                ctx.namespace
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

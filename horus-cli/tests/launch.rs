@@ -81,6 +81,40 @@ fn a_critical_failure_stops_the_launch() {
         "{err}"
     );
     assert!(err.contains("stopping the whole launch"), "{err}");
+    // The e-stop it raised outlives the launch, until cleared explicitly.
+    let out = ns.run(&["estop", "--status", "--json"], 30);
+    assert_eq!(out.status.code(), Some(1), "engaged: {}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["reason"].as_str().is_some_and(|r| r.contains("brakes")),
+        "{v}"
+    );
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let ns = TestNs::new("grace");
+    let dir = temp_dir("grace");
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: stubborn\n    cmd: trap '' TERM; echo stubborn up; while true; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&[
+        "launch",
+        "--grace",
+        "0.5",
+        dir.join("launch.yaml").to_str().unwrap(),
+    ]));
+    horus.expect("[stubborn] stubborn up", 30);
+    // A node that had to be killed did not stop cleanly: exit 1, and said.
+    let code = horus.stop("TERM", 30);
+    let seen = horus.seen.join("\n");
+    assert!(seen.contains("[stubborn] signal 9 (SIGKILL)"), "{seen}");
+    assert_eq!(code, Some(1), "{seen}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

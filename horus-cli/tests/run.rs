@@ -160,6 +160,43 @@ fn a_build_error_shows_the_compiler_and_runs_nothing() {
 }
 
 #[test]
+fn a_failing_program_fails_the_run_and_its_last_words_come_first() {
+    let ns = TestNs::new("runfail");
+    let dir = temp_dir("runfail");
+    std::fs::write(dir.join("fine.rs"), "fn main() { println!(\"fine\"); }\n").unwrap();
+    std::fs::write(
+        dir.join("bad.rs"),
+        "fn main() { eprintln!(\"last words\"); std::process::exit(4); }\n",
+    )
+    .unwrap();
+    let out = ns.run(
+        &[
+            "run",
+            dir.join("fine.rs").to_str().unwrap(),
+            dir.join("bad.rs").to_str().unwrap(),
+        ],
+        600,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        text(&out.stdout).contains("[fine] fine"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(err.contains("horus: [fine] finished"), "{err}");
+    let words = err.find("[bad] last words").expect("the program's stderr");
+    let failed = err
+        .find("horus: [bad] failed: exit code 4")
+        .expect("the verdict");
+    assert!(
+        words < failed,
+        "its output is printed before its end: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unknown_file_types_and_python_are_explained() {
     let ns = TestNs::new("filetype");
     let dir = temp_dir("filetype");

@@ -200,8 +200,10 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let out = ns.run(&["estop", "--status"], 30);
     assert_eq!(out.status.code(), Some(1), "still engaged after the clean");
     // ...and once cleared, the clean removes it.
-    let out = ns.run(&["estop", "--clear"], 30);
+    let out = ns.run(&["estop", "--clear", "--json"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["engaged"], false, "{v}");
     let out = ns.run(&["clean", "--shm"], 30);
     assert!(
         !ns.path().join("_horus.estop.topic").exists(),

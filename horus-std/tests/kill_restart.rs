@@ -158,6 +158,8 @@ impl Watcher {
 #[test]
 fn a_publisher_killed_200_times_never_disturbs_its_subscriber() {
     const INCARNATIONS: u64 = 200;
+    // A recv() that blocked would hang here forever: fail instead.
+    let _watchdog = common::watchdog(Duration::from_secs(900), "the 200-kill test");
     let ns = TestNs::new("killpub");
     let started = Instant::now();
     let mut rng = XorShift::from_clock_or_env();

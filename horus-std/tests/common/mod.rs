@@ -293,3 +293,21 @@ pub fn die_with_parent() {
         std::process::exit(3);
     }
 }
+
+/// Aborts the whole test process (a failure, with `what` on stderr) unless
+/// the returned guard is dropped within `limit`: turns a hang (a `recv` that
+/// blocks, a child that never answers) into a failing test instead of a CI
+/// run that never ends.
+pub fn watchdog(limit: std::time::Duration, what: &'static str) -> Watchdog {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+            eprintln!("watchdog: {what} still running after {limit:?}: aborting");
+            std::process::abort();
+        }
+    });
+    Watchdog(tx)
+}
+
+/// See [`watchdog`]; dropping it disarms the watchdog.
+pub struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
