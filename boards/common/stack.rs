@@ -15,23 +15,28 @@ unsafe extern "C" {
 }
 
 const PATTERN: u32 = 0x5afe_57ac;
-/// Left unpainted below the current stack pointer.
-const MARGIN: usize = 64;
+/// Left unpainted below the stack pointer read in the painting frame: room
+/// for anything below it that frame might still push (nothing at `opt-level`
+/// 1 and up, where the loop is all registers; a few words in a debug build).
+const MARGIN: usize = 256;
 
 /// Paints the free stack. Call once, early, with interrupts not yet in use.
 #[inline(never)]
 pub fn paint() {
     let bottom = addr_of!(_stack_end) as usize;
-    let sp = cortex_m::register::msp::read() as usize;
     cortex_m::interrupt::free(|_| {
+        // Read here, in the frame that paints, not in the caller: the
+        // closure's own frame (if not inlined) is below the caller's `sp`.
+        let sp = cortex_m::register::msp::read() as usize;
         let mut p = bottom;
         while p + 4 <= sp - MARGIN {
-            // SAFETY: `[_stack_end, sp)` is the part of the stack region that
-            // cortex-m-rt's linker script reserves for the stack and that no
-            // frame occupies: every live frame is at or above `sp` (this
-            // function's included), interrupts are masked so no exception
-            // frame is pushed meanwhile, and `.bss`/`.data` end at
-            // `_stack_end`. `p` is 4-byte aligned (`_stack_end` is, by the
+            // SAFETY: `[_stack_end, sp - MARGIN)` is the part of the stack
+            // region that cortex-m-rt's linker script reserves for the stack
+            // and that no frame occupies: every live frame is at or above
+            // `sp`, read in this very frame, except what this loop might push
+            // below it, which MARGIN covers (`write_volatile` is an intrinsic,
+            // not a call); interrupts are masked so no exception frame is
+            // pushed meanwhile, and `.bss`/`.data` end at `_stack_end`. `p` is 4-byte aligned (`_stack_end` is, by the
             // linker script's ALIGN(4)).
             unsafe { write_volatile(p as *mut u32, PATTERN) };
             p += 4;

@@ -186,6 +186,11 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
             "nodes:\n  - name: a\n    cmd: touch started\n    depends_on: [b]\n  - name: b\n    cmd: touch started\n    depends_on: [a]\n",
             "cycle: a -> b -> a",
         ),
+        (
+            "nsenv.yaml",
+            "nodes:\n  - name: a\n    cmd: touch started\n    env: { HORUS_NAMESPACE: other }\n",
+            ":2:11: node \"a\": `env` sets HORUS_NAMESPACE",
+        ),
     ];
     for (file, yaml, expected) in cases {
         let path = dir.join(file);

@@ -83,6 +83,56 @@ fn list_echo_hz_bw_see_a_live_publisher() {
         "{m}"
     );
 
+    // --hex: the raw 24 bytes; the JSON form is one hex string of them.
+    let out = ns.run(
+        &[
+            "topic",
+            "echo",
+            "wheel.encoders",
+            "--once",
+            "--hex",
+            "--json",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hex = h["hex"].as_str().expect("hex field");
+    assert_eq!(hex.len(), 48, "{hex}");
+    assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{hex}");
+
+    // From another namespace, with --namespace: echo and hz see it too.
+    let out = other.run(
+        &[
+            "--namespace",
+            &ns.name,
+            "topic",
+            "echo",
+            "wheel.encoders",
+            "--once",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("left_ticks: "),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = other.run(
+        &[
+            "--namespace",
+            &ns.name,
+            "topic",
+            "hz",
+            "wheel.encoders",
+            "-n",
+            "5",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
     // hz and bw: about 100 Hz of 24-byte messages.
     let out = ns.run(&["topic", "hz", "wheel.encoders", "-n", "60", "--json"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));

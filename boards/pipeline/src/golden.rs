@@ -12,7 +12,7 @@ use horus_nostd::sync::{AtomicU64, Ordering};
 const GOLDEN_FILE: &[u8] = include_bytes!("../../../horus-nostd/tests/golden/board_region.bin");
 
 /// The golden bytes, as checked in (a named static, so the size report can
-/// tell these 6 KiB of test data from code).
+/// tell these 4 KiB of test data from code).
 pub static GOLDEN: [u8; GOLDEN_FILE.len()] =
     *include_bytes!("../../../horus-nostd/tests/golden/board_region.bin");
 

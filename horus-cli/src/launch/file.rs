@@ -221,9 +221,27 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
             Failure::usage(format!("{}: namespace {ns:?}: {why}", path.display()))
         })?;
     }
+    let ns_env = horus::shm::namespace::NAMESPACE_ENV;
+    if file.env.contains_key(ns_env) {
+        return Err(Failure::usage(format!(
+            "{}: `env` sets {ns_env}: every node of a launch shares one namespace; set it with \
+             the file's `namespace:` (or HORUS_NAMESPACE for `horus launch` itself)",
+            path.display()
+        )));
+    }
     let mut index = HashMap::new();
     for (i, n) in file.nodes.iter().enumerate() {
         let name = &n.name.value;
+        if n.env.contains_key(ns_env) {
+            return Err(at(
+                path,
+                n.name.referenced,
+                format!(
+                    "node {name:?}: `env` sets {ns_env}: every node of a launch shares one \
+                     namespace; set it with the file's `namespace:`"
+                ),
+            ));
+        }
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(at(
                 path,

@@ -165,21 +165,13 @@ struct Supervisor<'f> {
     order: Vec<usize>,
     namespace: String,
     dir: PathBuf,
-    path_env: std::ffi::OsString,
+    /// Where this `horus` is: first on every node's PATH.
+    horus_dir: Option<PathBuf>,
     started: Instant,
 }
 
 impl<'f> Supervisor<'f> {
     fn new(launch: &'f LaunchFile, namespace: String, dir: PathBuf) -> Self {
-        // This horus first on PATH, so `cmd: horus ...` runs the same build.
-        let mut paths: Vec<PathBuf> = std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_owned))
-            .into_iter()
-            .collect();
-        paths.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
         Self {
             launch,
             nodes: launch
@@ -196,7 +188,9 @@ impl<'f> Supervisor<'f> {
             order: start_order(launch),
             namespace,
             dir,
-            path_env: std::env::join_paths(paths).unwrap_or_default(),
+            horus_dir: std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_owned)),
             started: Instant::now(),
         }
     }
@@ -295,6 +289,25 @@ impl<'f> Supervisor<'f> {
         Some(latest)
     }
 
+    /// The node's PATH: this horus's directory first, so `cmd: horus ...`
+    /// runs the same build, then the PATH the node's or the file's `env`
+    /// gives, else our own.
+    fn path_for(&self, spec: &NodeSpec) -> std::ffi::OsString {
+        let given = spec
+            .env
+            .get("PATH")
+            .or_else(|| self.launch.env.get("PATH"))
+            .map(std::ffi::OsString::from)
+            .or_else(|| std::env::var_os("PATH"))
+            .unwrap_or_default();
+        let paths = self
+            .horus_dir
+            .iter()
+            .cloned()
+            .chain(std::env::split_paths(&given));
+        std::env::join_paths(paths).unwrap_or(given)
+    }
+
     fn start(&mut self, i: usize) {
         let spec = self.nodes[i].spec;
         let mut cmd = Command::new("sh");
@@ -304,7 +317,7 @@ impl<'f> Supervisor<'f> {
             .envs(&self.launch.env)
             .envs(&spec.env)
             .env(horus::shm::namespace::NAMESPACE_ENV, &self.namespace)
-            .env("PATH", &self.path_env);
+            .env("PATH", self.path_for(spec));
         let node = &mut self.nodes[i];
         match Proc::spawn(&spec.name.value, &mut cmd, Output::Prefixed, true) {
             Ok(p) => {
