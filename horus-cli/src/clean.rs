@@ -64,6 +64,10 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
         if !args.blackbox {
             keep.push(BLACKBOX_TOPIC);
         }
+        // Reading the e-stop joined its topic (and so registered this process
+        // in the namespace); we hold nothing there now, so give that up
+        // before judging what is left.
+        horus::shm::liveness::unregister(&ns);
         let report = clean_namespace_keeping(&ns, true, &keep)
             .with_context(|| format!("cleaning namespace {name}"))?;
         // Also removes the directory if nothing is left in it.

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{TestNs, publisher, text};
+use horus::shm::{Namespace, liveness};
 use horus::system::blackbox::{AnomalyKind, Blackbox};
 
 #[test]
@@ -266,6 +267,8 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
         let writer = Blackbox::open(Some(&ns.name)).expect("blackbox");
         writer.record(AnomalyKind::NodePanic, "crashy", "clean test", 0);
     }
+    // This process holds nothing there any more.
+    liveness::unregister(&Namespace::open_existing(&ns.name).unwrap().unwrap());
     let out = ns.run(&["clean", "--shm"], 30);
     assert!(
         text(&out.stdout).contains("--blackbox"),
@@ -278,4 +281,6 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!bb.exists(), "{}", text(&out.stdout));
+    // Nothing left: the namespace itself is gone.
+    assert!(!ns.path().exists(), "{}", text(&out.stdout));
 }
