@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestNs, publisher, text};
+use common::{Running, TestNs, publisher, text};
 use horus::shm::{Namespace, liveness};
 use horus::system::blackbox::{AnomalyKind, Blackbox};
 
@@ -283,4 +283,61 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     assert!(!bb.exists(), "{}", text(&out.stdout));
     // Nothing left: the namespace itself is gone.
     assert!(!ns.path().exists(), "{}", text(&out.stdout));
+}
+
+/// `GET path` from the server at `port` on localhost: (status line, body).
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).expect("read reply");
+    let (head, body) = reply.split_once("\r\n\r\n").expect("HTTP reply");
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn monitor_serves_the_web_ui_and_its_snapshot() {
+    let ns = TestNs::new("web");
+    let mut publ = publisher(&ns.name, "wheel.encoders");
+    publ.expect("@@ready", 30);
+    // Port 0: any free port; the monitor prints the one it got.
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let line = monitor.expect("web UI at http://localhost:", 30);
+    let port: u16 = line
+        .split("http://localhost:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let (status, page) = http_get(port, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("/api/snapshot"));
+    let (status, body) = http_get(port, "/api/snapshot");
+    assert!(status.contains("200"), "{status}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["namespace"], ns.name.as_str(), "{v}");
+    assert_eq!(v["topics"][0]["name"], "wheel.encoders", "{v}");
+    assert_eq!(v["estop"], serde_json::Value::Null, "{v}");
+    let (status, _) = http_get(port, "/nope");
+    assert!(status.contains("404"), "{status}");
+    // A second monitor on the same port is refused, naming the fix.
+    let out = ns.run(&["monitor", "--port", &port.to_string()], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--port"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        monitor.stop("TERM", 30),
+        Some(0),
+        "{}",
+        monitor.seen.join("\n")
+    );
 }

@@ -1,13 +1,19 @@
-//! `horus monitor`: a live, system-wide view of the namespace in the
-//! terminal — every node of every process, every topic with its publishers
-//! and subscribers, the e-stop and the blackbox — refreshed every
-//! `--interval` until Ctrl+C; `--once` prints one snapshot and exits.
+//! `horus monitor`: a live, system-wide view of the namespace — every node
+//! of every process, every topic with its publishers and subscribers, the
+//! e-stop and the blackbox.
 //!
-//! The seed shows a web UI at `http://localhost:3000`; until that lands (see
-//! docs/decisions.md) this terminal view shows the same data, read the same
-//! way as `node list`, `topic list` and `bb`: without a daemon, and without
-//! creating or changing anything.
+//! - `horus monitor`: the web UI at `http://localhost:3000` (as the seed
+//!   shows; `--port`, `--bind`), until Ctrl+C ([`web`]).
+//! - `horus monitor --terminal`: the same view in the terminal, refreshed
+//!   every `--interval`; `--once` prints one snapshot and exits (`--json`:
+//!   the document the web UI's `/api/snapshot` serves).
+//!
+//! Everything is read the way `node list`, `topic list` and `bb` read it:
+//! without a daemon, and without creating or changing anything.
 
+mod web;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -22,15 +28,27 @@ use crate::system::NodeCommand;
 /// `horus monitor`
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {
-    /// Print one snapshot and exit.
+    /// Print one snapshot in the terminal and exit.
     #[arg(long)]
     once: bool,
-    /// Time between refreshes.
+    /// A refreshing view in the terminal instead of the web UI.
+    #[arg(long)]
+    terminal: bool,
+    /// Port of the web UI (0: any free port, printed).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Address the web UI listens on (default: this machine only).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Time between refreshes of the terminal view.
     #[arg(long, default_value = "1s", value_parser = crate::topic::secs, value_name = "SECS")]
     interval: Duration,
 }
 
 pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
+    if !args.once && !args.terminal {
+        return web::serve(ctx, args.bind, args.port);
+    }
     let stop = crate::supervise::StopRequests::watch()?;
     loop {
         if ctx.json {
@@ -70,7 +88,8 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn snapshot_json(ctx: &Ctx) -> anyhow::Result<serde_json::Value> {
+/// The snapshot the web UI and `--once --json` show.
+pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<serde_json::Value> {
     let ns = Some(ctx.namespace.as_str());
     let nodes = horus::system::registry::list(ns).context("reading the node registry")?;
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
