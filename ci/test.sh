@@ -68,6 +68,7 @@ add_step() { # add_step NAME COMMAND...
 add_step fmt      cargo fmt --all --check
 add_step clippy   cargo clippy --locked --workspace --all-targets -- -D warnings
 add_step test     cargo test --locked   # default members; tests run in parallel
+add_step doc      env "RUSTDOCFLAGS=-D warnings" cargo doc --locked --workspace --no-deps --lib --exclude horus-benchmarks
 add_step bench_tests cargo test --locked -p horus-benchmarks   # its unit tests (statistics, jitter accounting, plots), not a run
 add_step no_std   step_no_std
 add_step loom     bash ci/loom.sh

@@ -6,10 +6,10 @@
 //! never panics on bad input, and knows nothing about files, processes or
 //! threads.
 //!
-//! - [`message`]: the [`Message`](message::Message) trait, type identity and
-//!   self-description, and the [`message!`] macro.
-//! - [`layout`]: where every word of a topic region lives ([`TopicLayout`](layout::TopicLayout)).
-//! - [`region`]: initialising and attaching a region ([`TopicRegion`](region::TopicRegion)),
+//! - [`message`](mod@message): the [`Message`] trait, type
+//!   identity and self-description, and the [`message!`] macro.
+//! - [`layout`]: where every word of a topic region lives ([`TopicLayout`]).
+//! - [`region`]: initialising and attaching a region ([`TopicRegion`]),
 //!   participants and reclamation of dead ones.
 //! - [`ring`]: publishing and receiving (one single-writer lane per publisher).
 //! - [`sched`]: the fixed-capacity scheduler core; [`time`]: its clock.

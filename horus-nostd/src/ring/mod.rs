@@ -1,8 +1,8 @@
 //! Publishing and receiving.
 //!
 //! A topic has one **lane** per participant: a ring of `capacity` slots that
-//! only that participant writes (see [`lane`] for the algorithm and
-//! [`stamp`] for the slot stamps). Every handle can publish (into its own
+//! only that participant writes (see `ring/lane.rs` for the algorithm and
+//! `ring/stamp.rs` for the slot stamps). Every handle can publish (into its own
 //! lane) and receive (from every lane that ever published, round-robin, with
 //! one cursor per lane). So there is no read-modify-write and no contention
 //! on the publish path in any topology (1:1, 1:N, N:1, N:N), in one thread,

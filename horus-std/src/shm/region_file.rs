@@ -41,7 +41,7 @@ pub(crate) struct Geometry {
 }
 
 /// A mapped region file. The mapping lives as long as this value; views of
-/// it must not outlive it (see [`MappedRegion::region`]).
+/// it must not outlive it (see [`AttachedRegion::region_static`]).
 #[derive(Debug)]
 pub struct MappedRegion {
     map: MmapRaw,
