@@ -280,3 +280,23 @@ fn a_panicking_shutdown_is_reported_after_every_other_shutdown_ran() {
         .collect();
     assert_eq!(shutdowns, ["shutdown c", "shutdown b", "shutdown a"]);
 }
+
+#[test]
+fn pinning_to_a_cpu_that_does_not_exist_is_a_clear_error() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler().pin_cpu(1000);
+    sched.add(Probe::new("p", &trace)).build().unwrap();
+    let err = sched.run_for(10_u64.ms()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Scheduler(SchedulerError::InvalidCpu { cpu: 1000, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("CPU 1000 is not available"),
+        "{err}"
+    );
+    assert!(Probe::calls(&trace, "p").is_empty(), "no node ran");
+}

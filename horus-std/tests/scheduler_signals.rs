@@ -64,11 +64,61 @@ fn child_main() {
         return; // only runs as a child
     };
     common::die_with_parent();
-    assert_eq!(role, "scheduler");
-    if let Err(e) = child_scheduler() {
-        common::say(&format!("returned error {e}"));
-        std::process::exit(1);
+    match role.as_str() {
+        "scheduler" => {
+            if let Err(e) = child_scheduler() {
+                common::say(&format!("returned error {e}"));
+                std::process::exit(1);
+            }
+        }
+        "unprivileged_realtime" => unprivileged_realtime(),
+        other => panic!("unknown role {other}"),
     }
+}
+
+/// Gives up every way to real-time priority (an rtprio limit of 0; as root,
+/// becomes `nobody`, which drops CAP_SYS_NICE), then asks for it.
+fn unprivileged_realtime() {
+    let limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit on our stack, only read by the call.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_RTPRIO, &limit) }, 0);
+    // SAFETY: plain system calls on this (single-threaded so far) process.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(unsafe { libc::setgid(65534) }, 0, "setgid(nobody)");
+        assert_eq!(unsafe { libc::setuid(65534) }, 0, "setuid(nobody)");
+    }
+    // No shared memory: nothing of the namespace is this user's.
+    let mut sched = Scheduler::new()
+        .tick_rate(100_u64.hz())
+        .realtime(50)
+        .system_topics(false)
+        .blackbox(false);
+    let node = Announcer {
+        name: "rt".to_owned(),
+        ticks: 0,
+        panic_on_tick: None,
+        work: Duration::ZERO,
+    };
+    sched.add(node).build().unwrap();
+    match sched.run_for(10_u64.ms()) {
+        Err(e) => common::say(&format!("refused {e}")),
+        Ok(()) => common::say("granted"),
+    }
+}
+
+#[test]
+fn realtime_without_the_privilege_is_a_clear_error() {
+    let ns = TestNs::new("sched_rt");
+    let mut child = Peer::spawn("unprivileged_realtime", &ns.name, &[]);
+    let said = child.expect("refused", 30).join(" ");
+    assert!(
+        said.contains("real-time priority 50") && said.contains("CAP_SYS_NICE"),
+        "{said}"
+    );
+    child.wait_success(30);
 }
 
 fn stop_child_with(signal: rustix::process::Signal) {
