@@ -167,8 +167,10 @@ fn run(cfg: Config) -> Res<()> {
         );
     }
     let ctx = Ctx::new();
+    let iox_before = iceoryx_files();
     let measured = suite(&cfg, &ctx);
     let cleaned = cleanup(&ctx);
+    remove_new_iceoryx_files(&iox_before);
     let mut report = measured?;
     cleaned?;
     report.machine = machine;
@@ -221,6 +223,34 @@ fn cleanup(ctx: &Ctx) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// iceoryx2's files in /dev/shm (`iox2_*`: its services and its global
+/// node-management segment).
+fn iceoryx_files() -> Vec<PathBuf> {
+    std::fs::read_dir("/dev/shm").map_or_else(
+        |_| Vec::new(),
+        |dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("iox2_"))
+                })
+                .collect()
+        },
+    )
+}
+
+/// Removes the iceoryx2 files this run created (its services are gone by
+/// now; files that were there before the run belong to someone else and stay),
+/// so a benchmark run leaves nothing in /dev/shm.
+fn remove_new_iceoryx_files(before: &[PathBuf]) {
+    for p in iceoryx_files() {
+        if !before.contains(&p) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
 }
 
 const N: usize = 4;
