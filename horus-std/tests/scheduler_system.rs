@@ -95,6 +95,47 @@ fn a_finished_scheduler_is_listed_as_finished_while_its_process_lives() {
     child.kill();
 }
 
+#[test]
+fn the_registry_shows_a_node_that_failed_as_error_and_one_that_was_stopped_as_crashed() {
+    let ns = TestNs::new("sched_states");
+    let mut child = Peer::spawn("faulty", &ns.name, &[]);
+    child.expect("ticking", TIMEOUT_S);
+    let state_of = |name: &str| {
+        registry::list(Some(&ns.name))
+            .unwrap()
+            .into_iter()
+            .find(|n| n.name == name)
+            .and_then(|n| n.state)
+    };
+    common::wait_until(
+        TIMEOUT_S,
+        "Error, Crashed and Running in the registry",
+        || {
+            state_of("flaky") == Some(NodeState::Error)
+                && state_of("broken") == Some(NodeState::Crashed)
+                && state_of("Actuator") == Some(NodeState::Running)
+        },
+    );
+    child.kill();
+}
+
+/// Panics on its `panic_on`-th tick.
+struct Faulty {
+    name: &'static str,
+    ticks: u64,
+    panic_on: u64,
+}
+
+impl Node for Faulty {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn tick(&mut self) {
+        self.ticks += 1;
+        assert!(self.ticks != self.panic_on, "{} fails", self.name);
+    }
+}
+
 struct Actuator {
     ticks: u64,
     held: bool,
@@ -145,6 +186,25 @@ fn child_main() {
         .unwrap();
     match role.as_str() {
         "scheduler" => sched.run().unwrap(),
+        // A node whose panic is skipped (Error) and one stopped by it (Crashed).
+        "faulty" => {
+            let faulty = |name, panic_on| Faulty {
+                name,
+                ticks: 0,
+                panic_on,
+            };
+            sched
+                .add(faulty("flaky", 2))
+                .on_panic(PanicPolicy::Skip)
+                .build()
+                .unwrap();
+            sched
+                .add(faulty("broken", 1))
+                .on_panic(PanicPolicy::Stop)
+                .build()
+                .unwrap();
+            sched.run().unwrap();
+        }
         // Runs a few ticks, shuts down, and lives on (holding nothing).
         "finish" => {
             sched.run_for(50_u64.ms()).unwrap();
