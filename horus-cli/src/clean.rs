@@ -55,10 +55,9 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         let mut keep = Vec::new();
-        if estop::state(Some(&name))
-            .with_context(|| format!("reading the e-stop of namespace {name}"))?
-            .is_some()
-        {
+        // An e-stop region that cannot be read (corrupt) holds no scheduler
+        // (none can follow it either): it is cleaned like any corrupt file.
+        if matches!(estop::state(Some(&name)), Ok(Some(_))) {
             keep.push(estop::ESTOP_TOPIC);
         }
         if !args.blackbox {

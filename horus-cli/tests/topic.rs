@@ -341,3 +341,27 @@ fn monitor_serves_the_web_ui_and_its_snapshot() {
         monitor.seen.join("\n")
     );
 }
+
+#[test]
+fn clean_removes_a_corrupt_estop_and_says_each_error_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = TestNs::new("corruptestop");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let path = dir.topic_path("_horus.estop");
+    std::fs::write(&path, [0x5au8; 4096]).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    drop(dir);
+    // Reading it is a clear error, said once...
+    let out = ns.run(&["estop", "--status"], 30);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.matches("is not a valid HORUS topic").count(),
+        1,
+        "{err}"
+    );
+    // ...and the clean it recommends removes it.
+    let out = ns.run(&["clean", "--shm"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!path.exists(), "{}", text(&out.stdout));
+}

@@ -27,11 +27,14 @@ impl fmt::Display for Error {
     }
 }
 
+/// Transparent: `Error` displays the inner error, so its source is the inner
+/// error's source (not the inner error itself, which would print it twice in
+/// any report that walks the chain, such as anyhow's `{:#}`).
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Topic(e) => Some(e),
-            Self::Scheduler(e) => Some(e),
+            Self::Topic(e) => e.source(),
+            Self::Scheduler(e) => e.source(),
         }
     }
 }

@@ -42,11 +42,13 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
         }
         None => codec::encode(&info, &args.fields).map_err(Failure::usage)?,
     };
-    let period = match args.rate {
-        Some(hz) if hz.is_finite() && hz > 0.0 && Duration::try_from_secs_f64(1.0 / hz).is_ok() => {
-            Duration::try_from_secs_f64(1.0 / hz).ok()
-        }
-        Some(hz) => {
+    let period = match args
+        .rate
+        .map(|hz| (hz, Duration::try_from_secs_f64(1.0 / hz)))
+    {
+        // try_from_secs_f64 refuses what is negative, NaN or too large.
+        Some((hz, Ok(p))) if hz > 0.0 && !p.is_zero() => Some(p),
+        Some((hz, _)) => {
             return Err(
                 Failure::usage(format!("--rate {hz}: expected messages per second > 0")).into(),
             );

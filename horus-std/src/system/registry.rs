@@ -206,12 +206,12 @@ pub struct NodeEntry {
 /// ever run there. Looking creates nothing.
 pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
     let ns_name = namespace.map_or_else(Namespace::current_name, str::to_owned);
-    if !super::exists(Some(&ns_name), REGISTRY_TOPIC)? {
-        return Ok(Vec::new());
-    }
     let Some(ns) = Namespace::open_existing(&ns_name)? else {
         return Ok(Vec::new());
     };
+    if !ns.topic_names()?.iter().any(|t| t == REGISTRY_TOPIC) {
+        return Ok(Vec::new());
+    }
     let topic = open_topic(Some(&ns_name))?;
     topic.rewind();
     let mut newest: HashMap<(u64, String), NodeRecord> = HashMap::new();
