@@ -2,13 +2,33 @@
 //!
 //! Each variant says what was wrong and, where the caller can act, what to do.
 //! `horus-std` wraps them with the path of the region they concern.
+//!
+//! `Debug` prints that same sentence: a host program (or test) whose `main`
+//! returns one of these errors shows `Error: {err:?}`, which must read as the
+//! sentence that names the fix, not as a dump of fields. `defmt` logs keep
+//! the structure.
 
 use core::fmt;
 
 use crate::message::TypeName;
 
+/// Implements `Debug` for each error type as its `Display` sentence (see the
+/// module docs).
+macro_rules! debug_is_display {
+    ($($t:ty),+ $(,)?) => {$(
+        impl core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(self, f)
+            }
+        }
+    )+};
+}
+pub(crate) use debug_is_display;
+
+debug_is_display!(LayoutError, InitError, AttachError, JoinError);
+
 /// A topic's geometry (capacity, participants, message size) cannot be laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum LayoutError {
@@ -54,7 +74,7 @@ impl fmt::Display for LayoutError {
 impl core::error::Error for LayoutError {}
 
 /// Initialising a region failed; nothing was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum InitError {
@@ -92,7 +112,7 @@ impl From<LayoutError> for InitError {
 
 /// Attaching to an existing region failed: the memory is not a valid topic of
 /// the expected type. Attaching never trusts the memory; every field is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum AttachError {
@@ -178,7 +198,7 @@ impl fmt::Display for AttachError {
 impl core::error::Error for AttachError {}
 
 /// Joining a topic as a participant failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum JoinError {
@@ -213,3 +233,59 @@ impl fmt::Display for JoinError {
 }
 
 impl core::error::Error for JoinError {}
+
+#[cfg(test)]
+mod tests {
+    use core::fmt::{self, Write};
+
+    use super::*;
+    use crate::msgs::CmdVel;
+    use crate::ring::PayloadSizeError;
+    use crate::sched::{AddError, StartError};
+    use crate::time::RateError;
+
+    /// `{:?}` and `{}` of `e`, as a host `main` returning it would print them.
+    fn debug_and_display(e: &(impl fmt::Debug + fmt::Display)) -> [heapless::String<512>; 2] {
+        let mut debug = heapless::String::new();
+        let mut display = heapless::String::new();
+        write!(debug, "{e:?}").unwrap();
+        write!(display, "{e}").unwrap();
+        [debug, display]
+    }
+
+    #[test]
+    fn debug_is_the_sentence() {
+        let cmd = crate::message::TypeInfo::of::<CmdVel>().name;
+        let [debug, display] = debug_and_display(&AttachError::TypeMismatch {
+            expected: cmd,
+            found: cmd,
+            same_name: true,
+        });
+        assert_eq!(debug, display);
+        assert!(
+            debug.contains("rebuild both") && !debug.contains('{'),
+            "{debug}"
+        );
+        let [debug, display] = debug_and_display(&JoinError::Full { max: 4 });
+        assert_eq!(debug, display);
+        assert!(debug.contains("drop unused handles"), "{debug}");
+        let layout = LayoutError::BadCapacity { capacity: 3 };
+        assert_eq!(debug_and_display(&layout)[0], debug_and_display(&layout)[1]);
+        let init = InitError::Layout(layout);
+        assert_eq!(debug_and_display(&init)[0], debug_and_display(&layout)[1]);
+        let rate = AddError::Rate(RateError::Zero);
+        let [debug, display] = debug_and_display(&rate);
+        assert_eq!(debug, display);
+        assert!(debug.starts_with("invalid node rate: a rate must be above 0 Hz"));
+        let [debug, display] = debug_and_display(&StartError::AlreadyStarted);
+        assert_eq!(debug, display);
+        assert!(debug.contains("call start() once"), "{debug}");
+        let payload = PayloadSizeError {
+            expected: 16,
+            given: 3,
+        };
+        let [debug, display] = debug_and_display(&payload);
+        assert_eq!(debug, display);
+        assert!(debug.contains("pass exactly 16 bytes"), "{debug}");
+    }
+}

@@ -177,7 +177,7 @@ impl fmt::Display for Frequency {
 }
 
 /// A rate or period that cannot drive a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum RateError {
@@ -203,6 +203,9 @@ impl fmt::Display for RateError {
 }
 
 impl core::error::Error for RateError {}
+
+// `Debug` is the sentence, as for every core error (see `crate::error`).
+crate::error::debug_is_display!(RateError);
 
 #[cfg(test)]
 mod tests {

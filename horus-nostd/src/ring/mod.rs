@@ -69,7 +69,7 @@ pub struct Endpoint {
 }
 
 /// A wrong-length payload handed to the byte-level API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PayloadSizeError {
     /// The topic's message size.
@@ -82,13 +82,17 @@ impl core::fmt::Display for PayloadSizeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
             f,
-            "payload of {} bytes given to a topic of {}-byte messages",
-            self.given, self.expected
+            "payload of {} bytes given to a topic of {}-byte messages: pass exactly {} bytes \
+             (TypeInfo::size of the region's type)",
+            self.given, self.expected, self.expected
         )
     }
 }
 
 impl core::error::Error for PayloadSizeError {}
+
+// `Debug` is the sentence, as for every core error (see `crate::error`).
+crate::error::debug_is_display!(PayloadSizeError);
 
 /// A participant speaking bytes: for bindings and tools that know the type
 /// only from the region (`horus topic echo`, Python). Messages are exactly

@@ -5,6 +5,9 @@ use core::fmt;
 use super::NodeId;
 use crate::time::RateError;
 
+// `Debug` is the sentence, as for every core error (see `crate::error`).
+crate::error::debug_is_display!(NodeFault, AddError, StartError);
+
 /// A node's report that its `init` or `tick` failed, with a code of the
 /// node's own choosing (the scheduler only stores and shows it).
 ///
@@ -14,7 +17,7 @@ use crate::time::RateError;
 /// const SENSOR_NACK: NodeFault = NodeFault::new(2);
 /// assert_eq!(SENSOR_NACK.code(), 2);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NodeFault {
     code: u32,
@@ -41,7 +44,7 @@ impl fmt::Display for NodeFault {
 impl core::error::Error for NodeFault {}
 
 /// A node could not be added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum AddError {
@@ -81,7 +84,7 @@ impl From<RateError> for AddError {
 }
 
 /// The scheduler could not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum StartError {
@@ -101,7 +104,9 @@ pub enum StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::AlreadyStarted => f.write_str("the scheduler was already started"),
+            Self::AlreadyStarted => {
+                f.write_str("the scheduler was already started: call start() once")
+            }
             Self::Init { node, fault } => write!(
                 f,
                 "node #{} failed to initialise: {fault}; call shutdown() to release the \
