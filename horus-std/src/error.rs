@@ -1,5 +1,9 @@
 //! Errors of the std layer. Each names the thing (topic, path, namespace) and
 //! the fix; the seed's "Common Errors" table is the checklist.
+//!
+//! Their `Debug` is that sentence too: a program whose `main` returns
+//! `Result<()>` prints `Error: {err:?}`, and a user must read the sentence and
+//! its fix there, not a dump of variant fields.
 
 use std::fmt;
 use std::io;
@@ -9,7 +13,6 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Any error of this crate.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// Opening or using a topic failed.
@@ -39,6 +42,35 @@ impl std::error::Error for Error {
     }
 }
 
+/// The sentence, as `Display`, then any cause it does not quote.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_sentence(self, f)
+    }
+}
+
+/// Writes what `Debug` shows for an error a program's `main` may return: its
+/// `Display` sentence, then each cause in its `source()` chain that the text
+/// so far does not already quote (most sentences quote their cause, so
+/// nothing is said twice). Works for every variant, present and future.
+pub(crate) fn debug_sentence(
+    e: &(dyn std::error::Error + 'static),
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let mut said = e.to_string();
+    f.write_str(&said)?;
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !said.contains(&text) {
+            write!(f, ": {text}")?;
+            said.push_str(&text);
+        }
+        cause = c.source();
+    }
+    Ok(())
+}
+
 impl From<TopicError> for Error {
     fn from(e: TopicError) -> Self {
         Self::Topic(e)
@@ -52,7 +84,6 @@ impl From<crate::scheduler::SchedulerError> for Error {
 }
 
 /// Why a topic (or a namespace) could not be opened.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum TopicError {
     /// The topic name is not allowed.
@@ -253,6 +284,13 @@ impl fmt::Display for TopicError {
     }
 }
 
+/// The sentence, as `Display`, then any cause it does not quote.
+impl fmt::Debug for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_sentence(self, f)
+    }
+}
+
 impl std::error::Error for TopicError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -339,5 +377,58 @@ impl TopicError {
             A::BadGeometry { field } => corrupt(Corruption::BadField { field }),
             _ => corrupt(Corruption::BadField { field: "unknown" }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose sentence does not quote its cause.
+    #[derive(Debug)]
+    struct Outer(io::Error);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("reading the config failed; check its path")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    struct Shown<'a>(&'a (dyn std::error::Error + 'static));
+
+    impl fmt::Debug for Shown<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            debug_sentence(self.0, f)
+        }
+    }
+
+    #[test]
+    fn debug_is_the_sentence_and_each_cause_once() {
+        let full = Error::from(TopicError::Full {
+            topic: "wheel.encoders".into(),
+            max: 2,
+        });
+        assert_eq!(format!("{full:?}"), full.to_string());
+        assert!(!format!("{full:?}").contains("Full {"));
+        // The sentence quotes its io::Error: said once.
+        let io = Error::from(TopicError::Io {
+            path: "/dev/shm/horus_x".into(),
+            op: "open",
+            source: io::Error::other("disk on fire"),
+        });
+        assert_eq!(format!("{io:?}"), io.to_string());
+        assert_eq!(format!("{io:?}").matches("disk on fire").count(), 1);
+        // A sentence that does not quote its cause gets it appended.
+        let outer = Outer(io::Error::other("no such file"));
+        assert_eq!(
+            format!("{:?}", Shown(&outer)),
+            "reading the config failed; check its path: no such file"
+        );
     }
 }

@@ -7,7 +7,6 @@ use std::io;
 use horus_nostd::time::RateError;
 
 /// Why a scheduler could not be built or run.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum SchedulerError {
     /// A node's rate (or the scheduler's tick rate it inherits) is invalid.
@@ -153,6 +152,14 @@ impl fmt::Display for SchedulerError {
             }
             Self::Os { op, source } => write!(f, "{op} failed: {source}"),
         }
+    }
+}
+
+/// The sentence, as `Display`: what `main` prints when it returns the error
+/// (`crate::error::debug_sentence`).
+impl fmt::Debug for SchedulerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::error::debug_sentence(self, f)
     }
 }
 
