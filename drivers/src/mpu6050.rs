@@ -237,8 +237,9 @@ pub struct Reading {
     pub temperature: f32,
 }
 
-/// Why a driver call failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a driver call failed. `Debug` prints the `Display` sentence, which is
+/// what a program's `main` returning this error shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error<E> {
     /// The bus reported an error (no acknowledge, arbitration loss, ...):
@@ -267,6 +268,12 @@ impl<E: embedded_hal::i2c::Error> fmt::Display for Error<E> {
                  (check the part number and the AD0 address pin)"
             ),
         }
+    }
+}
+
+impl<E: embedded_hal::i2c::Error> fmt::Debug for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
