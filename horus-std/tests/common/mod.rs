@@ -103,15 +103,30 @@ fn child_command(role: &str, ns: &str, args: &[&str]) -> Command {
     cmd
 }
 
-/// The role and arguments this process runs as, if it is a child.
-pub fn child_role() -> Option<(String, Vec<String>)> {
-    let role = std::env::var("HORUS_TEST_ROLE").ok()?;
+/// Runs this test binary as a child executing `role` to the end; returns its
+/// exit status, stdout and stderr.
+pub fn child_output(role: &str, ns: &str, args: &[&str]) -> std::process::Output {
+    child_command(role, ns, args)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run child")
+}
+
+/// In a child (`child_main`): the role and arguments the parent gave.
+/// Panics when there is none: `child_main` is only an entry point for the
+/// parent tests (it is `#[ignore]`d), and run alone it must fail, not pass
+/// having done nothing.
+pub fn child_role() -> (String, Vec<String>) {
+    let role = std::env::var("HORUS_TEST_ROLE").expect(
+        "child_main is a child process entry point: HORUS_TEST_ROLE is not set; \
+         run the parent tests instead",
+    );
     let args = std::env::var("HORUS_TEST_ARGS")
         .unwrap_or_default()
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    Some((role, args))
+    (role, args)
 }
 
 /// Spins (yielding) until `cond` holds; panics after `secs` seconds with `what`.
