@@ -7,6 +7,7 @@ mod common;
 use common::{Running, TestNs, temp_dir, text};
 
 #[test]
+#[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
     common::child_main();
 }
@@ -27,7 +28,7 @@ fn three_nodes_with_a_crash_and_a_restart() {
         r#"nodes:
   - name: sensor
     cmd: {exe}
-    args: [--exact, child_main, --nocapture, --test-threads=1]
+    args: [--exact, child_main, --nocapture, --include-ignored, --test-threads=1]
     env: {{ HORUS_TEST_ROLE: publish }}
   - name: listener
     cmd: horus topic echo wheel.encoders -n 2

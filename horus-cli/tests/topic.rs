@@ -8,6 +8,7 @@ use horus::shm::{Namespace, liveness};
 use horus::system::blackbox::{AnomalyKind, Blackbox};
 
 #[test]
+#[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
     common::child_main();
 }
@@ -171,12 +172,7 @@ fn list_echo_hz_bw_see_a_live_publisher() {
 #[test]
 fn pub_fills_fields_for_a_live_subscriber() {
     let ns = TestNs::new("pub");
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
-        .env("HORUS_TEST_ROLE", "listen")
-        .env("HORUS_TEST_TOPIC", "cmd")
-        .env("HORUS_NAMESPACE", &ns.name);
-    let mut listener = common::Running::start(cmd);
+    let mut listener = common::Running::start(common::child_command("listen", &ns.name, "cmd"));
     listener.expect("@@ready", 30);
     let out = ns.run(
         &[

@@ -232,24 +232,43 @@ impl Drop for Running {
     }
 }
 
+/// The test-binary arguments that run only `child_main`, which each test
+/// file marks `#[ignore]` so that it runs only as a child.
+pub const CHILD_ARGS: [&str; 5] = [
+    "--exact",
+    "child_main",
+    "--nocapture",
+    "--include-ignored",
+    "--test-threads=1",
+];
+
+/// This test binary, to be re-run as a child playing `role` (see
+/// [`child_main`]) on `topic` in namespace `ns`.
+pub fn child_command(role: &str, ns: &str, topic: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("test exe"));
+    cmd.args(CHILD_ARGS)
+        .env("HORUS_TEST_ROLE", role)
+        .env("HORUS_TEST_TOPIC", topic)
+        .env("HORUS_NAMESPACE", ns);
+    cmd
+}
+
 /// This test binary re-run as a child publishing `WheelEncoder` on `topic`
 /// every 10 ms in namespace `ns` (see `child_main` in each test file).
 pub fn publisher(ns: &str, topic: &str) -> Running {
-    let mut cmd = Command::new(std::env::current_exe().expect("test exe"));
-    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
-        .env("HORUS_TEST_ROLE", "publish")
-        .env("HORUS_TEST_TOPIC", topic)
-        .env("HORUS_NAMESPACE", ns);
-    let mut r = Running::start(cmd);
+    let mut r = Running::start(child_command("publish", ns, topic));
     r.expect("@@ready", 30);
     r
 }
 
-/// The child side: runs the role named by `HORUS_TEST_ROLE`, if any.
+/// The child side: runs the role named by `HORUS_TEST_ROLE`. Panics when
+/// there is none: `child_main` is only an entry point for the parent tests,
+/// and run alone it must fail, not pass having done nothing.
 pub fn child_main() {
-    let Ok(role) = std::env::var("HORUS_TEST_ROLE") else {
-        return;
-    };
+    let role = std::env::var("HORUS_TEST_ROLE").expect(
+        "child_main is a child process entry point: HORUS_TEST_ROLE is not set; \
+         run the parent tests instead",
+    );
     let topic = std::env::var("HORUS_TEST_TOPIC").unwrap_or_else(|_| "wheel.encoders".into());
     // Die with the test that started us.
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
