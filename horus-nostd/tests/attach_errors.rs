@@ -8,6 +8,7 @@
 use horus_nostd::layout::{LAYOUT_VERSION, MAGIC, hdr};
 use horus_nostd::message::TypeInfo;
 use horus_nostd::msgs::CmdVel;
+use horus_nostd::ring::PayloadSizeError;
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{AttachError, JoinError, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 
@@ -72,29 +73,80 @@ impl Rng {
     }
 }
 
-/// Joins, sends, receives, rewinds and inspects an attached region; none of
-/// it may panic, whatever the memory holds.
-fn exercise(region: TopicRegion<'_>) {
-    let _ = region.published_count();
-    let _ = region.participants().count();
-    let _ = region.schema().count();
-    let _ = region.created_ns();
+/// What [`exercise`] saw of a region.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    /// Participants held before it joined.
+    held: usize,
+    /// Handles that could join (of two).
+    joined: usize,
+    /// Messages its handles received, rewinds included.
+    delivered: u64,
+    /// Entries `reclaim_dead` freed after its handles left.
+    freed: u32,
+    /// `published_count` before and after.
+    published: (u64, u64),
+}
+
+/// Joins, sends, receives, rewinds and inspects an attached region: none of
+/// it may panic, whatever the memory holds, and every answer stays within
+/// what the validated header allows. Returns what it saw, for the callers
+/// that know what the memory holds.
+fn exercise(region: TopicRegion<'_>) -> Seen {
+    let layout = *region.layout();
+    let max = layout.participants();
+    let held = region.participants().count();
+    assert!(held <= max as usize, "{held} participants of {max}");
+    assert!(region.participants().all(|p| p.index < max));
+    assert_eq!(region.schema().count(), layout.schema_fields() as usize);
+    assert_eq!(region.type_info().size, layout.type_size());
+    let published = region.published_count();
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
     let msg = vec![0x5au8; size];
-    let a = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0);
-    let b = RawHandle::join(region, OwnerToken::new(2).unwrap(), 0, 0);
-    for mut h in [a, b].into_iter().flatten() {
+    let wrong = PayloadSizeError {
+        expected: layout.type_size(),
+        given: size + 1,
+    };
+    let joins = [1, 2].map(|t| RawHandle::join(region, OwnerToken::new(t).unwrap(), 0, 0));
+    let (mut joined, mut delivered) = (0, 0);
+    for join in joins {
+        let mut h = match join {
+            Ok(h) => h,
+            Err(e) => {
+                assert_eq!(e, JoinError::Full { max });
+                continue;
+            }
+        };
+        joined += 1;
+        assert!(h.index() < max);
+        assert_eq!(h.send_bytes(&vec![0u8; size + 1]), Err(wrong));
+        assert_eq!(h.recv_bytes(&mut vec![0u8; size + 1]), Err(wrong));
         for _ in 0..3 {
-            h.send_bytes(&msg).expect("right size");
-            let _ = h.recv_bytes(&mut out).expect("right size");
+            assert_eq!(h.send_bytes(&msg), Ok(()));
+            h.recv_bytes(&mut out).expect("right size");
         }
         h.rewind();
         while h.recv_bytes(&mut out).expect("right size") {}
-        let _ = h.delivered_count().checked_add(h.dropped_count());
+        assert_eq!(h.recv_bytes(&mut out), Ok(false), "drained");
+        delivered += h.delivered_count();
     }
-    let _ = region.reclaim_dead(OwnerToken::new(3).unwrap(), |_| false);
-    let _ = region.published_count();
+    // Our handles left; every other holder is declared dead. What stays held
+    // is what cannot be reclaimed: an entry mid-reclaim, or one whose token
+    // is the reclaimer's own.
+    let freed = region.reclaim_dead(OwnerToken::new(3).unwrap(), |_| false);
+    assert_eq!(
+        held,
+        freed as usize + region.participants().count(),
+        "held before = freed + still held"
+    );
+    Seen {
+        held,
+        joined,
+        delivered,
+        freed,
+        published: (published, region.published_count()),
+    }
 }
 
 #[test]
@@ -104,7 +156,19 @@ fn valid_region_attaches_and_works() {
     assert_eq!(region.layout(), &layout());
     let any = TopicRegion::attach_with(&mem, None).expect("attach any type");
     assert_eq!(any.type_info(), TypeInfo::of::<Sample>());
-    exercise(region);
+    // Two handles, each sending 3 and receiving every lane, its own included
+    // (capacity 4 retains all 3 per lane): `a` gets its 3, then replays them;
+    // `b` gets 3 of the 6 pending, then replays all 6.
+    assert_eq!(
+        exercise(region),
+        Seen {
+            held: 0,
+            joined: 2,
+            delivered: 3 + 3 + 3 + 6,
+            freed: 0,
+            published: (0, 6),
+        }
+    );
 }
 
 #[test]
@@ -311,8 +375,32 @@ fn one_corrupt_header_word() {
         for _ in 0..ROUNDS.min(20) {
             let mem = valid();
             set(&mem, word, rng.interesting());
-            if let Ok(region) = TopicRegion::attach_with(&mem, None) {
-                exercise(region);
+            match TopicRegion::attach_with(&mem, None) {
+                Ok(region) => {
+                    // The participant table is intact: nobody holds an entry.
+                    let seen = exercise(region);
+                    assert_eq!(
+                        (seen.held, seen.joined, seen.freed),
+                        (0, 2, 0),
+                        "word {word}"
+                    );
+                }
+                Err(e) => {
+                    assert!(
+                        ![hdr::CREATED_NS, hdr::LANES_ACTIVE].contains(&word),
+                        "word {word} is not validated, yet attach failed: {e}"
+                    );
+                    assert!(
+                        matches!(
+                            e,
+                            AttachError::BadMagic { .. }
+                                | AttachError::VersionMismatch { .. }
+                                | AttachError::BadGeometry { .. }
+                                | AttachError::Truncated { .. }
+                        ),
+                        "word {word}: {e}"
+                    );
+                }
             }
         }
     }
@@ -329,6 +417,8 @@ fn garbage_body_never_panics() {
             w.store(rng.interesting(), Ordering::Relaxed);
         }
         let region = TopicRegion::attach::<Sample>(&mem).expect("header is valid");
+        // Garbage holders, lanes and stamps: nothing exact to expect, but
+        // `exercise` asserts the bounds that hold for any memory.
         exercise(region);
     }
 }
@@ -370,9 +460,14 @@ fn huge_sequence_numbers_never_overflow() {
     set(&mem, hdr::LANES_ACTIVE, u64::MAX);
     assert_eq!(region.published_count(), u64::MAX); // saturates (63 lanes of 2^62 - 1)
     let mut out = [0u8; 16];
+    let mut got = 0;
     for _ in 0..4 {
-        let _ = reader.recv_bytes(&mut out).expect("right size");
+        got += u64::from(reader.recv_bytes(&mut out).expect("right size"));
     }
+    assert_eq!(reader.delivered_count(), got);
     assert_eq!(reader.dropped_count(), u64::MAX); // saturates
-    exercise(region);
+    let seen = exercise(region);
+    // The reader held an entry; declared dead, it was reclaimed.
+    assert_eq!((seen.held, seen.joined, seen.freed), (1, 2, 1));
+    assert_eq!(seen.published.0, u64::MAX);
 }
