@@ -147,9 +147,15 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
     let mut handles: Vec<RawHandle<'_>> = Vec::new();
-    let _ = region.schema().count();
-    let _ = region.participants().count();
-    let _ = region.published_count();
+    let max = region.layout().participants();
+    // Whatever the memory holds, answers stay within the validated header.
+    assert_eq!(
+        region.schema().count(),
+        region.layout().schema_fields() as usize
+    );
+    assert!(region.participants().count() <= max as usize);
+    assert!(region.participants().all(|p| p.index < max));
+    region.published_count(); // must not panic (it saturates)
     let mut steps = 0;
     while !input.is_empty() && steps < 256 {
         steps += 1;
@@ -170,8 +176,9 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
             }
             6..=9 => {
                 if let Some(h) = pick(&mut handles, i) {
-                    let _ = h.recv_bytes(&mut out).expect("right size");
-                    let _ = h.delivered_count().checked_add(h.dropped_count());
+                    let before = h.delivered_count();
+                    let got = h.recv_bytes(&mut out).expect("right size");
+                    assert_eq!(h.delivered_count(), before + u64::from(got));
                 }
             }
             10 => {
@@ -190,12 +197,13 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
             12 => {
                 let me = OwnerToken::new(1000).expect("non-zero");
                 let alive = input.byte();
-                let _ = region.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1));
+                let freed = region.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1));
+                assert!(freed <= max);
             }
             13 => corrupt(mem, map, input),
             14 => {
-                let _ = region.published_count();
-                let _ = region.participants().count();
+                region.published_count(); // must not panic (it saturates)
+                assert!(region.participants().count() <= max as usize);
             }
             _ => {
                 // Wrong-size payloads are refused, never truncated.
