@@ -6,7 +6,7 @@
 //! half-created `.init.` files (their creator holds an exclusive lock while
 //! working) and for `proc/` liveness files (and their temporary `.init.`
 //! names). Every removal happens under that lock and only if the name still
-//! refers to the locked file ([`files::unlink_if_same`]), so a live file that
+//! refers to the locked file (`files::unlink_if_same`), so a live file that
 //! replaced a stale one is never removed.
 //!
 //! Nothing is opened in a way that can block: a FIFO, socket, device or link
@@ -143,11 +143,11 @@ fn clean(
             Ok(Entry::Open(fd, st)) => (fd, st),
             Ok(Entry::Missing) => continue,
             Ok(Entry::Other(kind)) => {
-                report.foreign(path, ForeignKind::of(kind));
+                report.add_foreign(path, ForeignKind::of(kind));
                 continue;
             }
             Err(_) => {
-                report.foreign(path, ForeignKind::Unreadable);
+                report.add_foreign(path, ForeignKind::Unreadable);
                 continue;
             }
         };
@@ -160,7 +160,7 @@ fn clean(
             None
         };
         if let Some(kind) = foreign.filter(|_| !remove_foreign) {
-            report.foreign(path, kind);
+            report.add_foreign(path, kind);
             continue;
         }
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
@@ -188,15 +188,15 @@ fn clean(
                     report.removed.push(path);
                 }
             }
-            Probe::Foreign(kind) => report.foreign(path, ForeignKind::of(kind)),
-            Probe::Unknown => report.foreign(path, ForeignKind::Unreadable),
+            Probe::Foreign(kind) => report.add_foreign(path, ForeignKind::of(kind)),
+            Probe::Unknown => report.add_foreign(path, ForeignKind::Unreadable),
         }
     }
     Ok(report)
 }
 
 impl CleanReport {
-    fn foreign(&mut self, path: PathBuf, kind: ForeignKind) {
+    fn add_foreign(&mut self, path: PathBuf, kind: ForeignKind) {
         self.foreign.push(ForeignFile { path, kind });
     }
 }

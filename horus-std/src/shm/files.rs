@@ -6,20 +6,20 @@
 //! name: a FIFO, a socket, a device, a link, or a file that is replaced
 //! between two system calls. Every file access of `shm` goes through here:
 //!
-//! - [`open_entry`] never blocks and never follows a link: it looks first
+//! - `open_entry` never blocks and never follows a link: it looks first
 //!   (`statat`, no follow) and opens only regular files and FIFOs, with
 //!   `O_NONBLOCK | O_NOCTTY | O_NOFOLLOW`, then checks the descriptor's own
 //!   `fstat`. Sockets, devices, directories and links are never opened.
-//! - [`unlink_if_same`] removes a name only if it still refers to the inode
+//! - `unlink_if_same` removes a name only if it still refers to the inode
 //!   the caller holds the exclusive `flock` of. Every remover in HORUS takes
-//!   that lock first, and a name is only ever bound by [`publish`] onto an
+//!   that lock first, and a name is only ever bound by `publish` onto an
 //!   absent name; so while we hold the lock and the name refers to our inode,
 //!   nobody else can remove or rebind it, and the unlink removes exactly the
 //!   file we locked, never a live file that replaced it.
-//! - [`publish`] moves a locked temporary file to its final name in one step
+//! - `publish` moves a locked temporary file to its final name in one step
 //!   (`renameat2(RENAME_NOREPLACE)`), failing if the name exists: the final
 //!   name is never visible before the file is ready and locked.
-//! - [`lock_bounded`] takes a lock without ever waiting forever for a process
+//! - `lock_bounded` takes a lock without ever waiting forever for a process
 //!   that holds it (a cleaner stopped in a debugger, a hostile process).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -33,7 +33,7 @@ use rustix::io::Errno;
 /// [`TopicError::Locked`](crate::error::TopicError::Locked).
 pub const LOCK_WAIT: Duration = Duration::from_millis(1500);
 
-/// What [`open_entry`] found at a name.
+/// What `open_entry` found at a name.
 pub(crate) enum Entry {
     /// A regular file or a FIFO, opened without blocking; its `fstat`.
     Open(OwnedFd, Stat),

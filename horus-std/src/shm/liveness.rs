@@ -10,9 +10,9 @@
 //! **A lock file is never visible unlocked**: it is created under a
 //! temporary name (`proc/.init.<pid>-<nonce>.<n>`), locked, checked to be
 //! still named, and only then renamed into place (never over an existing
-//! name, see [`files::publish`]). A prober that finds a file unlocked removes
+//! name, see `files::publish`). A prober that finds a file unlocked removes
 //! it only while holding its lock and after re-checking that the name still
-//! refers to the inode it locked ([`files::unlink_if_same`]); temporary files
+//! refers to the inode it locked (`files::unlink_if_same`); temporary files
 //! of processes that died before renaming are removed by the same test.
 //! Anything else at those names (a FIFO, a link) is never opened in a
 //! blocking way and never taken for a dead process.

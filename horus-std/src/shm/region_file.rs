@@ -3,9 +3,10 @@
 //! **Creating** never shows a half-made region: the creator writes the region
 //! under a temporary name (`.init.<topic>.<pid>.<n>`, exclusively locked),
 //! reserves its memory with `fallocate` (so a full `/dev/shm` is an `ENOSPC`
-//! error now, not a `SIGBUS` later), initialises it, and `link`s it to
-//! `<topic>.topic`. `link` fails if the name exists, so of two racing
-//! creators exactly one wins; the other opens the winner's region.
+//! error now, not a `SIGBUS` later), initialises it, takes the shared lock,
+//! and renames it to `<topic>.topic` without replacing (`files::publish`).
+//! The rename fails if the name exists, so of two racing creators exactly one
+//! wins; the other removes its temporary file and opens the winner's region.
 //!
 //! **Using**: every process that maps a region holds a shared `flock` on it.
 //! A region nobody holds a lock on is stale (all its users died or left): a
@@ -15,9 +16,23 @@
 //! version) is never removed implicitly: it is an error naming the file and
 //! `horus clean --shm`.
 //!
-//! After taking its shared lock an opener checks that the path still names
-//! the file it opened (a cleaner may have removed it in between) and starts
-//! over if not.
+//! **Opening** never blocks on what it finds: the file is opened with
+//! `O_NONBLOCK` and refused unless it is a regular file of ours
+//! ([`TopicError::NotARegularFile`], [`TopicError::PermissionDenied`]); the
+//! shared lock is waited for at most [`files::LOCK_WAIT`] (then
+//! [`TopicError::Locked`], naming the file and how to find the holder). After
+//! taking its shared lock an opener checks that the path still names the
+//! file it opened (a cleaner may have removed it in between) and starts over
+//! if not. It then reserves the file's pages (`fallocate` mode 0, which keeps
+//! size and data) before mapping, so a sparse region on a full tmpfs is
+//! [`TopicError::NoSpace`], not a `SIGBUS` when the lanes are scanned.
+//! Limit: a region *truncated* by another process while we map it still
+//! raises `SIGBUS` on access; no file system call prevents that on tmpfs
+//! (see `docs/decisions.md`).
+//!
+//! Every removal (a stale region being replaced, a temporary file) happens
+//! under the exclusive lock of the file and only if the name still refers to
+//! it (`files::unlink_if_same`).
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -196,7 +211,7 @@ enum Opened {
 }
 
 /// Opens `file_name` without following links or blocking (see
-/// [`files::open_entry`]), checks it is a regular file of ours, takes the
+/// `files::open_entry`), checks it is a regular file of ours, takes the
 /// shared lock every user holds (waiting at most [`files::LOCK_WAIT`] for an
 /// exclusive holder), checks it is still named, and reserves its pages.
 fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
@@ -296,7 +311,9 @@ fn create<T: Message>(
     let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &tmp_path, "stat"))?;
     // Exclusive while initialising: cleaners skip locked `.init.` files. A
     // cleaner that locked it first removes it: the caller looks again.
-    if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+    if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
+        || !files::still_named(ns.dir(), &tmp_name, &st)
+    {
         return Ok(None);
     }
     // A second descriptor of the same open file keeps our lock held until
