@@ -297,3 +297,26 @@ fn child_main() {
         other => panic!("unknown role {other}"),
     }
 }
+
+/// A liveness file's temporary name left by a process that died before
+/// renaming it is removed by the cleaner's lock test; one whose creator
+/// still holds it (registering right now) is kept.
+#[test]
+fn temporary_liveness_files_are_removed_only_when_unheld() {
+    let tns = TestNs::new("tmplive");
+    let ns = Namespace::open(&tns.name).unwrap();
+    let proc_dir = ns.path().join("proc");
+    let dead = proc_dir.join(".init.99999-00000001.0");
+    let busy = proc_dir.join(".init.99999-00000002.0");
+    std::fs::write(&dead, b"").unwrap();
+    std::fs::write(&busy, b"").unwrap();
+    let holder = std::fs::File::open(&busy).unwrap();
+    rustix::fs::flock(holder.as_fd(), rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let report = clean_namespace(&ns, false).unwrap();
+    assert!(report.removed.contains(&dead), "{report:?}");
+    assert!(!dead.exists());
+    assert!(busy.exists(), "a held temporary liveness file was removed");
+    drop(holder);
+    let report = clean_namespace(&ns, false).unwrap();
+    assert!(report.removed.contains(&busy), "{report:?}");
+}
