@@ -240,9 +240,10 @@ impl fmt::Display for TopicError {
             ),
             Self::Locked { path } => write!(
                 f,
-                "{} has been locked exclusively by another process for over {} ms; find it with \
-                 `fuser -v {}` (or `lsof`) and stop it, or run `horus clean --shm` if it is \
-                 a stopped cleaner",
+                "another process has held an exclusive lock on {} for over {} ms: find it with \
+                 `fuser -v {}` (or `lsof`) and resume or stop it (a cleaner stopped in a \
+                 debugger, a stuck program), then retry; once nobody holds the file, \
+                 `horus clean --shm` removes it if it is stale",
                 path.display(),
                 crate::shm::files::LOCK_WAIT.as_millis(),
                 path.display()

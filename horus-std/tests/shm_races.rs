@@ -320,3 +320,17 @@ fn temporary_liveness_files_are_removed_only_when_unheld() {
     let report = clean_namespace(&ns, false).unwrap();
     assert!(report.removed.contains(&busy), "{report:?}");
 }
+
+/// A liveness file removed behind the process's back (by hand, by a foreign
+/// tool) is made again at the next registration, instead of leaving the
+/// process "dead" for everyone.
+#[test]
+fn a_liveness_file_removed_by_hand_is_made_again() {
+    let tns = TestNs::new("rereg");
+    let ns = Namespace::open(&tns.name).unwrap();
+    let token = liveness::ensure_registered(&ns).unwrap();
+    let lock = ns.path().join("proc").join(liveness::lock_file_name(token));
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(liveness::ensure_registered(&ns).unwrap(), token);
+    assert_held(&lock, "the liveness file made again");
+}

@@ -176,10 +176,16 @@ pub fn token_of_lock_file(name: &str) -> Option<OwnerToken> {
 pub fn ensure_registered(ns: &Namespace) -> Result<OwnerToken, TopicError> {
     let p = process();
     let mut locks = p.locks.lock().unwrap_or_else(|e| e.into_inner());
-    if locks.contains_key(ns.path()) {
-        return Ok(p.token);
-    }
     let name = lock_file_name(p.token);
+    // Registered, and the file is still there under its name? (Someone may
+    // have removed the namespace by hand: then register again, or everyone
+    // would take this process for dead.)
+    if let Some((_, st)) = locks.get(ns.path()) {
+        if files::still_named(ns.proc_dir(), &name, st) {
+            return Ok(p.token);
+        }
+        locks.remove(ns.path());
+    }
     let held = create_locked(ns, &name)?;
     locks.insert(ns.path().to_owned(), held);
     Ok(p.token)

@@ -349,16 +349,28 @@ fn create<T: Message>(
         }
     };
     drop(keep);
+    publish_created(ns, &tmp_name, file_name, &st, mapped)
+}
+
+/// Publishes the initialised region `mapped`, exclusively locked under
+/// `tmp_name` (inode `st`), as `file_name`, holding the shared lock of a
+/// user; `None` if another creator published first or a cleaner removed it.
+fn publish_created(
+    ns: &Namespace,
+    tmp_name: &str,
+    file_name: &str,
+    st: &rustix::fs::Stat,
+    mapped: MappedRegion,
+) -> Result<Option<MappedRegion>, TopicError> {
+    let tmp_path = ns.path().join(tmp_name);
     // flock converts by unlocking first: a cleaner may take the exclusive
     // lock in between and remove the temporary name (then `publish` fails
     // with NOENT and the caller looks again).
     files::lock_bounded(&mapped._file, false, files::LOCK_WAIT).map_err(|e| match e {
-        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
-            path: tmp_path.clone(),
-        },
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: tmp_path },
         e => errno_error(e, &tmp_path, "lock"),
     })?;
-    match files::publish(ns.dir(), &tmp_name, file_name, &st) {
+    match files::publish(ns.dir(), tmp_name, file_name, st) {
         Ok(()) => Ok(Some(mapped)),
         // NOENT: a cleaner removed our `.init.` file. The caller looks again.
         Err(rustix::io::Errno::NOENT) => Ok(None),
@@ -366,11 +378,11 @@ fn create<T: Message>(
             // EXIST: another creator published first; the caller opens its
             // region. Our file was never visible under the topic's name.
             if rustix::fs::flock(&mapped._file, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                files::unlink_if_same(ns.dir(), &tmp_name, &st);
+                files::unlink_if_same(ns.dir(), tmp_name, st);
             }
             match e {
                 rustix::io::Errno::EXIST => Ok(None),
-                e => Err(errno_error(e, &ns.topic_path(topic), "publish region")),
+                e => Err(errno_error(e, &ns.path().join(file_name), "publish region")),
             }
         }
     }
