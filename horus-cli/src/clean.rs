@@ -83,7 +83,10 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
                     "namespace": name,
                     "removed": r.removed,
                     "live": r.live,
-                    "foreign": r.foreign,
+                    "foreign": r.foreign.iter().map(|f| serde_json::json!({
+                        "path": f.path,
+                        "kind": f.kind.to_string(),
+                    })).collect::<Vec<_>>(),
                     "kept": r.kept,
                     "namespace_removed": dir,
                 })
@@ -108,11 +111,8 @@ fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
     for p in &r.live {
         println!("kept {} (held by a live process)", p.display());
     }
-    for p in &r.foreign {
-        println!(
-            "kept {} (not a HORUS region: a link or unreadable; remove it by hand)",
-            p.display()
-        );
+    for f in &r.foreign {
+        println!("kept {} ({})", f.path.display(), f.kind);
     }
     for p in &r.kept {
         let why = if p.to_string_lossy().contains(BLACKBOX_TOPIC) {

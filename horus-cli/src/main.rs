@@ -78,8 +78,15 @@ fn main() -> ExitCode {
         // the environment. Children and horus-std then see the namespace.
         unsafe { std::env::set_var(horus::shm::namespace::NAMESPACE_ENV, ns) };
     }
+    let namespace = match horus::shm::Namespace::current_name() {
+        Ok(ns) => ns,
+        Err(e) => {
+            eprintln!("horus: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let ctx = Ctx {
-        namespace: horus::shm::Namespace::current_name(),
+        namespace,
         namespace_from_flag,
         json: cli.json,
     };

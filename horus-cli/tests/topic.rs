@@ -361,3 +361,58 @@ fn clean_removes_a_corrupt_estop_and_says_each_error_once() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!path.exists(), "{}", text(&out.stdout));
 }
+
+/// FIFOs at a topic name and a liveness name: `horus topic list` and the
+/// auto-clean every command runs return promptly (a blocking open would
+/// hang them: `run` fails at its timeout), and `horus clean --shm` removes
+/// them.
+#[test]
+fn fifos_in_the_namespace_hang_no_command_and_clean_removes_them() {
+    let ns = TestNs::new("fifo");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let fifo = dir.topic_path("x");
+    let lock = dir.path().join("proc").join("1-00000001.lock");
+    for p in [&fifo, &lock] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let out = ns.run(&["topic", "list"], 30);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("FIFO"), "{all}");
+    let out = ns.run(&["clean", "--shm"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for p in [&fifo, &lock] {
+        assert!(said.contains(&format!("removed {}", p.display())), "{said}");
+        assert!(
+            std::fs::symlink_metadata(p).is_err(),
+            "{} left",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn a_namespace_that_is_not_utf8_is_refused_by_every_command() {
+    use std::os::unix::ffi::OsStrExt;
+    let ns = TestNs::new("notutf8");
+    let out = common::finish(
+        ns.horus(&["topic", "list"])
+            .env("HORUS_NAMESPACE", std::ffi::OsStr::from_bytes(b"lab\xff"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        30,
+        "horus topic list",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not valid UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
+}

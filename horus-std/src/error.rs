@@ -147,9 +147,17 @@ pub enum TopicError {
         /// Bytes it needed.
         bytes: usize,
     },
-    /// A symbolic link (or another non-regular file) stands at a path HORUS owns.
+    /// A symbolic link (or another non-regular file: a FIFO, a socket, a
+    /// device) stands at a path HORUS owns.
     NotARegularFile {
         /// The path.
+        path: PathBuf,
+    },
+    /// Another process has held the exclusive lock of the region longer than
+    /// [`LOCK_WAIT`](crate::shm::files::LOCK_WAIT) (a cleaner stopped in a
+    /// debugger, a stuck or hostile process).
+    Locked {
+        /// The region file.
         path: PathBuf,
     },
     /// All participant slots of the topic are held by live handles.
@@ -256,8 +264,19 @@ impl fmt::Display for TopicError {
             ),
             Self::NotARegularFile { path } => write!(
                 f,
-                "{} is a symbolic link or not a regular file; HORUS does not follow links in its \
-                 shared-memory directory: remove it",
+                "{} is a symbolic link or not a regular file (a FIFO, socket or device); HORUS \
+                 neither follows links nor opens such files in its shared-memory directory: \
+                 remove it (rm, or `horus clean --shm` for a FIFO)",
+                path.display()
+            ),
+            Self::Locked { path } => write!(
+                f,
+                "another process has held an exclusive lock on {} for over {} ms: find it with \
+                 `fuser -v {}` (or `lsof`) and resume or stop it (a cleaner stopped in a \
+                 debugger, a stuck program), then retry; once nobody holds the file, \
+                 `horus clean --shm` removes it if it is stale",
+                path.display(),
+                crate::shm::files::LOCK_WAIT.as_millis(),
                 path.display()
             ),
             Self::Full { topic, max } => write!(

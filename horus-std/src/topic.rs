@@ -21,10 +21,21 @@
 //!
 //! A `Topic` is `Send` (move it into the thread that uses it) but not `Sync`:
 //! its read cursors are private to the handle. Create one handle per thread.
+//!
+//! A `Topic` belongs to the process that created it. A child made by
+//! `fork()` (without `exec`) would otherwise share its parent's lane (two
+//! writers on one ring) and liveness: using an inherited `Topic` in the
+//! child (`send`, `recv`, the counters) panics with a sentence saying so,
+//! like a `RefCell` borrowed twice, because `send` cannot report an error
+//! and must not drop the message silently. The child creates its own
+//! `Topic`s after the fork; dropping an inherited one in the child leaves the
+//! parent's participant entry alone. The check is one Relaxed load of a
+//! static and a branch (see [`liveness::fork_generation`]).
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -107,11 +118,16 @@ fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct Topic<T: Message> {
-    // Field order matters: `handle` leaves its participant entry in the mapped
-    // memory when dropped, so it must drop before `shared`, which may unmap.
-    handle: UnsafeCell<TopicHandle<'static, T>>,
+    // `handle` leaves its participant entry in the mapped memory when
+    // dropped, so it must drop before `shared`, which may unmap: `Drop`
+    // drops it (in the generation that made it) before the fields drop.
+    handle: UnsafeCell<ManuallyDrop<TopicHandle<'static, T>>>,
     shared: Arc<SharedTopic>,
     name: Arc<str>,
+    /// The fork generation this handle was created in (see the module docs).
+    generation: u64,
+    /// The pid that created it, for the message of a misuse after fork.
+    pid: u32,
 }
 
 impl<T: Message> Topic<T> {
@@ -192,11 +208,41 @@ impl<T: Message> Topic<T> {
 
     #[inline]
     fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T>) -> R) -> R {
+        if liveness::fork_generation() != self.generation {
+            self.used_after_fork();
+        }
         // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
         // this handle at a time; `f` is one of the closures above, which call
         // only the core's send/recv/counters and never re-enter `with_handle`,
-        // so this is the only reference to the handle while it lives.
+        // so this is the only reference to the handle while it lives. The
+        // handle is dropped only in `Drop`, after which `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn used_after_fork(&self) -> ! {
+        panic!(
+            "Topic `{}` was created in process {} before fork(); this process ({}) is a child \
+             made by fork(), which must create its own Topic after the fork (sharing the \
+             parent's handle would make two writers of one lane)",
+            self.name,
+            self.pid,
+            std::process::id()
+        )
+    }
+}
+
+impl<T: Message> Drop for Topic<T> {
+    fn drop(&mut self) {
+        if liveness::fork_generation() == self.generation {
+            // SAFETY: dropped exactly once, here; `self` is never used again,
+            // and the handle drops before `shared` (a field), as it must.
+            unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
+        }
+        // In a fork child the participant entry is the parent's: leave it
+        // (the handle owns no memory of its own, so nothing leaks but it).
     }
 }
 
@@ -258,10 +304,10 @@ impl<T: Message> TopicBuilder<T> {
             name: self.name.clone(),
             reason,
         })?;
-        let ns_name = self
-            .namespace
-            .clone()
-            .unwrap_or_else(Namespace::current_name);
+        let ns_name = match &self.namespace {
+            Some(ns) => ns.clone(),
+            None => Namespace::current_name()?,
+        };
         let namespace = open_namespace(&ns_name)?;
         let me = liveness::ensure_registered(&namespace)?;
         let geometry = Geometry {
@@ -301,9 +347,11 @@ impl<T: Message> TopicBuilder<T> {
             },
         )?;
         Ok(Topic {
-            handle: UnsafeCell::new(handle),
+            handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,
             name: self.name.into(),
+            generation: liveness::fork_generation(),
+            pid: std::process::id(),
         })
     }
 

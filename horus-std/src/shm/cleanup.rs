@@ -4,16 +4,25 @@
 //! succeeds, which means no live process maps it (every user holds a shared
 //! lock for as long as it maps the region). The same test decides for
 //! half-created `.init.` files (their creator holds an exclusive lock while
-//! working) and for `proc/` liveness files. Files at topic paths that are not
-//! HORUS regions are reported as foreign and removed only when asked
-//! (`horus clean --shm`), never implicitly.
+//! working) and for `proc/` liveness files (and their temporary `.init.`
+//! names). Every removal happens under that lock and only if the name still
+//! refers to the locked file (`files::unlink_if_same`), so a live file that
+//! replaced a stale one is never removed.
+//!
+//! Nothing is opened in a way that can block: a FIFO, socket, device or link
+//! at one of those names is reported in [`CleanReport::foreign`] with what it
+//! is. Foreign files are removed only when asked (`horus clean --shm`), and
+//! then only unheld regular files and FIFOs (under their lock, as above);
+//! links, sockets and devices are left for a human to remove.
 
+use std::fmt;
 use std::path::PathBuf;
 
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::fs::{FileType, FlockOperation};
 
-use super::liveness::probe_lock_file;
-use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX};
+use super::files::{self, Entry};
+use super::liveness::{Probe, probe};
+use super::namespace::{INIT_PREFIX, Namespace, PROC_DIR, TOPIC_SUFFIX};
 use crate::error::TopicError;
 
 /// What a clean found and did.
@@ -24,15 +33,72 @@ pub struct CleanReport {
     pub removed: Vec<PathBuf>,
     /// Regions kept because a live process holds them.
     pub live: Vec<PathBuf>,
-    /// Files at topic paths that are not HORUS regions, kept (not asked to remove).
-    pub foreign: Vec<PathBuf>,
+    /// Files at HORUS names that are not what HORUS puts there, kept.
+    pub foreign: Vec<ForeignFile>,
     /// Unheld regions kept because the caller asked to keep their topics.
     pub kept: Vec<PathBuf>,
 }
 
+/// A file at a HORUS name that is not what HORUS puts there, left in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignFile {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is.
+    pub kind: ForeignKind,
+}
+
+/// What a [`ForeignFile`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForeignKind {
+    /// A regular file that is not a HORUS region (removed if asked).
+    NotARegion,
+    /// A symbolic link (never followed, never removed).
+    Symlink,
+    /// A FIFO (never opened blockingly; removed if asked).
+    Fifo,
+    /// A socket (never opened, never removed).
+    Socket,
+    /// A character or block device (never opened, never removed).
+    Device,
+    /// A directory (never removed).
+    Directory,
+    /// It could not be opened (permissions), or is of an unknown kind.
+    Unreadable,
+}
+
+impl ForeignKind {
+    fn of(kind: FileType) -> Self {
+        match kind {
+            FileType::RegularFile => Self::NotARegion,
+            FileType::Symlink => Self::Symlink,
+            FileType::Fifo => Self::Fifo,
+            FileType::Socket => Self::Socket,
+            FileType::CharacterDevice | FileType::BlockDevice => Self::Device,
+            FileType::Directory => Self::Directory,
+            _ => Self::Unreadable,
+        }
+    }
+}
+
+impl fmt::Display for ForeignKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotARegion => "not a HORUS region; `horus clean --shm` removes it",
+            Self::Symlink => "a symbolic link; remove it by hand",
+            Self::Fifo => "a FIFO; `horus clean --shm` removes it",
+            Self::Socket => "a socket; remove it by hand",
+            Self::Device => "a device file; remove it by hand",
+            Self::Directory => "a directory; remove it by hand",
+            Self::Unreadable => "unreadable; check its permissions and remove it by hand",
+        })
+    }
+}
+
 /// Cleans namespace `ns`: removes stale regions, abandoned `.init.` files and
-/// dead processes' liveness files; with `remove_foreign`, also unheld files
-/// at topic paths that are not HORUS regions.
+/// dead processes' liveness files; with `remove_foreign`, also unheld regular
+/// files and FIFOs at HORUS names that are not what HORUS puts there.
 pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanReport, TopicError> {
     clean(ns, remove_foreign, true, &[])
 }
@@ -73,20 +139,28 @@ fn clean(
             report.kept.push(path);
             continue;
         }
-        let Ok(fd) = rustix::fs::openat(
-            ns.dir(),
-            name.as_str(),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            // A link or an unreadable file: foreign, never followed.
-            report.foreign.push(path);
-            continue;
+        let (fd, st) = match files::open_entry(ns.dir(), &name, false) {
+            Ok(Entry::Open(fd, st)) => (fd, st),
+            Ok(Entry::Missing) => continue,
+            Ok(Entry::Other(kind)) => {
+                report.add_foreign(path, ForeignKind::of(kind));
+                continue;
+            }
+            Err(_) => {
+                report.add_foreign(path, ForeignKind::Unreadable);
+                continue;
+            }
         };
-        let regular = rustix::fs::fstat(&fd)
-            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
-        if !regular {
-            report.foreign.push(path);
+        let kind = FileType::from_raw_mode(st.st_mode);
+        let foreign = if kind != FileType::RegularFile {
+            Some(ForeignKind::of(kind))
+        } else if is_topic && !is_horus_region(&fd) {
+            Some(ForeignKind::NotARegion)
+        } else {
+            None
+        };
+        if let Some(kind) = foreign.filter(|_| !remove_foreign) {
+            report.add_foreign(path, kind);
             continue;
         }
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
@@ -95,24 +169,47 @@ fn clean(
             }
             continue;
         }
-        if is_topic && !is_horus_region(&fd) && !remove_foreign {
-            report.foreign.push(path);
-            continue;
-        }
-        // We hold the exclusive lock: no process maps it, and an opener that
-        // raced us re-checks the name after its lock and starts over.
-        if rustix::fs::unlinkat(ns.dir(), name.as_str(), AtFlags::empty()).is_ok() {
+        // We hold the exclusive lock: no process maps it; the name is removed
+        // only if it still refers to this file.
+        if files::unlink_if_same(ns.dir(), &name, &st) {
             report.removed.push(path);
         }
     }
     for name in ns.proc_entries()? {
-        if name.ends_with(".lock") && !probe_lock_file(ns, &name) {
-            report
-                .removed
-                .push(ns.path().join(super::namespace::PROC_DIR).join(name));
+        if !name.ends_with(".lock") && !name.starts_with(INIT_PREFIX) {
+            continue;
+        }
+        let path = ns.path().join(PROC_DIR).join(&name);
+        match probe(ns, &name) {
+            Probe::Removed => report.removed.push(path),
+            Probe::Held | Probe::Missing => {}
+            Probe::Foreign(FileType::Fifo) if remove_foreign => {
+                if remove_fifo(ns, &name) {
+                    report.removed.push(path);
+                }
+            }
+            Probe::Foreign(kind) => report.add_foreign(path, ForeignKind::of(kind)),
+            Probe::Unknown => report.add_foreign(path, ForeignKind::Unreadable),
         }
     }
     Ok(report)
+}
+
+impl CleanReport {
+    fn add_foreign(&mut self, path: PathBuf, kind: ForeignKind) {
+        self.foreign.push(ForeignFile { path, kind });
+    }
+}
+
+/// Removes the FIFO `proc/<name>` under its lock (asked by `remove_foreign`).
+fn remove_fifo(ns: &Namespace, name: &str) -> bool {
+    match files::open_entry(ns.proc_dir(), name, false) {
+        Ok(Entry::Open(fd, st)) => {
+            rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok()
+                && files::unlink_if_same(ns.proc_dir(), name, &st)
+        }
+        _ => false,
+    }
 }
 
 /// Cleans the current namespace (`HORUS_NAMESPACE`) if it exists; returns
@@ -120,7 +217,7 @@ fn clean(
 /// command run first. Unlike [`clean_namespace`], it keeps the system topics
 /// (e-stop, blackbox, registry) even when no process holds them.
 pub fn clean_stale_current_namespace() -> Result<usize, TopicError> {
-    match Namespace::open_existing(&Namespace::current_name())? {
+    match Namespace::open_existing(&Namespace::current_name()?)? {
         Some(ns) => clean_stale(&ns),
         None => Ok(0),
     }

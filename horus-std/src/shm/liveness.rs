@@ -7,35 +7,71 @@
 //! lives and succeeds once it is gone. The nonce (random per process) makes
 //! a reused pid a different file, so liveness never trusts a recycled pid.
 //!
+//! **A lock file is never visible unlocked**: it is created under a
+//! temporary name (`proc/.init.<pid>-<nonce>.<n>`), locked, checked to be
+//! still named, and only then renamed into place (never over an existing
+//! name, see `files::publish`). A prober that finds a file unlocked removes
+//! it only while holding its lock and after re-checking that the name still
+//! refers to the inode it locked (`files::unlink_if_same`); temporary files
+//! of processes that died before renaming are removed by the same test.
+//! Anything else at those names (a FIFO, a link) is never opened in a
+//! blocking way and never taken for a dead process.
+//!
 //! The process's [`OwnerToken`] is `pid << 32 | nonce` (31-bit nonce, so the
 //! token's top bit stays clear, as the core requires).
 //!
-//! Limit: `fork()` without `exec` shares the open lock with the child, so the
-//! parent counts as alive while the child lives. The descriptors are
-//! close-on-exec, so spawned programs do not inherit them.
+//! **`fork()`**: a child made by `fork()` without `exec` is a new process for
+//! liveness. A `pthread_atfork` child handler bumps [`fork_generation`]; the
+//! identity (token and lock files) belongs to one generation, so the child's
+//! first use makes a fresh token and lock files of its own. It closes its
+//! copies of the parent's lock descriptors without unlocking or unlinking
+//! them (the lock belongs to the open file, shared with the parent, and stays
+//! held by the parent's copy). Topics refuse to be used across a fork (see
+//! [`Topic`](crate::Topic)). The descriptors are close-on-exec, so spawned
+//! programs do not inherit them.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::os::fd::OwnedFd;
-use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
 
 use horus_nostd::OwnerToken;
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::fs::{FileType, FlockOperation, Mode, OFlags, Stat};
 
-use super::namespace::{Namespace, PROC_DIR, errno_error};
+use super::files::{self, Entry};
+use super::namespace::{INIT_PREFIX, Namespace, PROC_DIR, errno_error};
 use crate::error::TopicError;
 
-/// This process's identity and its lock files, one per namespace path.
-struct ProcessLiveness {
-    token: OwnerToken,
-    locks: Mutex<HashMap<std::path::PathBuf, OwnedFd>>,
+/// Incremented in the child of every `fork()` (once the handler is set up,
+/// which the first registration does).
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: one atomic add, no allocation, no lock.
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-fn process() -> &'static ProcessLiveness {
-    static PROCESS: OnceLock<ProcessLiveness> = OnceLock::new();
-    PROCESS.get_or_init(|| {
+/// Which `fork()` generation this process is: 0 in the original process,
+/// different in every child made by `fork()` since the first topic or
+/// registration of the process. One Relaxed load: the value changes only in
+/// a fork child, where the handler runs before `fork()` returns in it.
+#[inline]
+pub fn fork_generation() -> u64 {
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// This process's identity and its lock files, one per namespace path,
+/// for one fork generation.
+struct ProcessLiveness {
+    generation: u64,
+    token: OwnerToken,
+    locks: Mutex<HashMap<std::path::PathBuf, (OwnedFd, Stat)>>,
+}
+
+impl ProcessLiveness {
+    fn new(generation: u64) -> Self {
         let pid = u64::from(
             rustix::process::getpid()
                 .as_raw_nonzero()
@@ -44,6 +80,7 @@ fn process() -> &'static ProcessLiveness {
         );
         let mut h = RandomState::new().build_hasher();
         h.write_u64(pid);
+        h.write_u64(generation);
         let nonce = (h.finish() & 0x7fff_ffff).max(1);
         // The nonce is non-zero and the pid is masked to 31 bits (Linux pids
         // are below 2^22), so the token is non-zero with its top bit clear.
@@ -51,11 +88,68 @@ fn process() -> &'static ProcessLiveness {
             Some(t) => t,
             None => unreachable!("non-zero nonce, top bit masked"),
         };
-        ProcessLiveness {
+        Self {
+            generation,
             token,
             locks: Mutex::new(HashMap::new()),
         }
-    })
+    }
+}
+
+/// The identity of this process in the current fork generation.
+fn process() -> &'static ProcessLiveness {
+    static AT_FORK: Once = Once::new();
+    static CURRENT: AtomicPtr<ProcessLiveness> = AtomicPtr::new(std::ptr::null_mut());
+    AT_FORK.call_once(|| {
+        // SAFETY: registers a plain `extern "C" fn()` with no captured state;
+        // the handler only does an atomic add, which is async-signal-safe as
+        // a child handler of a multi-threaded process must be.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        // ENOMEM only; then forks go undetected, as before this existed.
+        debug_assert_eq!(rc, 0, "pthread_atfork failed");
+    });
+    let generation = fork_generation();
+    loop {
+        let current = CURRENT.load(Ordering::Acquire);
+        // SAFETY: CURRENT holds null or a pointer from `Box::into_raw` that
+        // was published by the compare-exchange below and is never freed, so
+        // it is valid for 'static; SYNC(liveness-current): the Acquire load
+        // pairs with the AcqRel exchange, so the pointee is initialised.
+        if let Some(p) = unsafe { current.as_ref() } {
+            if p.generation == generation {
+                return p;
+            }
+        }
+        let fresh = Box::into_raw(Box::new(ProcessLiveness::new(generation)));
+        // SYNC(liveness-current): publishes the initialised value.
+        match CURRENT.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                // SAFETY: as above, `current` is null or valid forever.
+                if let Some(inherited) = unsafe { current.as_ref() } {
+                    forget_inherited(inherited);
+                }
+                // SAFETY: just published; never freed.
+                return unsafe { &*fresh };
+            }
+            // SAFETY: `fresh` comes from `Box::into_raw` above and was not
+            // published (the exchange failed), so we still own it.
+            Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+        }
+    }
+}
+
+/// In a fork child: closes the copies of the parent's lock descriptors. Never
+/// unlocks (`LOCK_UN` would release the parent's lock: the open file is
+/// shared) and never unlinks (the files are the parent's). If another thread
+/// of the parent held the map's mutex at the fork, the copies stay open
+/// (the parent then looks alive for as long as this child lives).
+fn forget_inherited(parent: &ProcessLiveness) {
+    let mut locks = match parent.locks.try_lock() {
+        Ok(l) => l,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    locks.clear();
 }
 
 /// This process's owner token.
@@ -82,22 +176,80 @@ pub fn token_of_lock_file(name: &str) -> Option<OwnerToken> {
 pub fn ensure_registered(ns: &Namespace) -> Result<OwnerToken, TopicError> {
     let p = process();
     let mut locks = p.locks.lock().unwrap_or_else(|e| e.into_inner());
-    if locks.contains_key(ns.path()) {
-        return Ok(p.token);
-    }
     let name = lock_file_name(p.token);
-    let path = ns.path().join(PROC_DIR).join(&name);
-    let fd = rustix::fs::openat(
-        ns.proc_dir(),
-        name.as_str(),
-        OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::RUSR | Mode::WUSR,
-    )
-    .map_err(|e| errno_error(e, &path, "create liveness file"))?;
-    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive)
-        .map_err(|e| errno_error(e, &path, "lock liveness file"))?;
-    locks.insert(ns.path().to_owned(), fd);
+    // Registered, and the file is still there under its name? (Someone may
+    // have removed the namespace by hand: then register again, or everyone
+    // would take this process for dead.)
+    if let Some((_, st)) = locks.get(ns.path()) {
+        if files::still_named(ns.proc_dir(), &name, st) {
+            return Ok(p.token);
+        }
+        locks.remove(ns.path());
+    }
+    let held = create_locked(ns, &name)?;
+    locks.insert(ns.path().to_owned(), held);
     Ok(p.token)
+}
+
+/// Creates `proc/<name>` already locked: under a temporary name, locked,
+/// then renamed into place (see the module docs).
+fn create_locked(ns: &Namespace, name: &str) -> Result<(OwnedFd, Stat), TopicError> {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let path = ns.path().join(PROC_DIR).join(name);
+    let stem = name.strip_suffix(".lock").unwrap_or(name);
+    // Each pass fails only because a cleaner or a stale file interfered.
+    for _ in 0..16 {
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let tmp = format!("{INIT_PREFIX}{stem}.{serial}");
+        let fd = match rustix::fs::openat(
+            ns.proc_dir(),
+            tmp.as_str(),
+            OFlags::RDWR
+                | OFlags::CREATE
+                | OFlags::EXCL
+                | OFlags::NOFOLLOW
+                | OFlags::NONBLOCK
+                | OFlags::NOCTTY
+                | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(errno_error(e, &path, "create liveness file")),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &path, "stat"))?;
+        // A cleaner that locked our temporary file first removes it.
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
+            || !files::still_named(ns.proc_dir(), &tmp, &st)
+        {
+            continue;
+        }
+        match files::publish(ns.proc_dir(), &tmp, name, &st) {
+            Ok(()) => return Ok((fd, st)),
+            Err(rustix::io::Errno::EXIST) => {
+                // A file of a dead process with our pid and nonce (or
+                // something planted): remove it if unheld, then retry.
+                files::unlink_if_same(ns.proc_dir(), &tmp, &st);
+                if probe(ns, name) != Probe::Removed {
+                    return Err(TopicError::Io {
+                        path,
+                        op: "create liveness file (name held by another file)",
+                        source: std::io::ErrorKind::AlreadyExists.into(),
+                    });
+                }
+            }
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => {
+                files::unlink_if_same(ns.proc_dir(), &tmp, &st);
+                return Err(errno_error(e, &path, "publish liveness file"));
+            }
+        }
+    }
+    Err(TopicError::Io {
+        path,
+        op: "create liveness file (kept changing under us)",
+        source: std::io::ErrorKind::WouldBlock.into(),
+    })
 }
 
 /// Gives up this process's liveness file in `ns` (removing it).
@@ -107,46 +259,63 @@ pub fn ensure_registered(ns: &Namespace) -> Result<OwnerToken, TopicError> {
 pub fn unregister(ns: &Namespace) {
     let p = process();
     let mut locks = p.locks.lock().unwrap_or_else(|e| e.into_inner());
-    if locks.remove(ns.path()).is_some() {
-        let name = lock_file_name(p.token);
-        let _ = rustix::fs::unlinkat(ns.proc_dir(), name.as_str(), rustix::fs::AtFlags::empty());
+    if let Some((fd, st)) = locks.remove(ns.path()) {
+        // Still holding our exclusive lock (`fd` closes after this).
+        files::unlink_if_same(ns.proc_dir(), &lock_file_name(p.token), &st);
+        drop(fd);
     }
 }
 
 /// Is the process behind `token` alive (in namespace `ns`)?
 ///
 /// Never wrong about a live process: it is alive exactly while its lock is
-/// held. A dead process's lock file is removed on the way.
+/// held. A dead process's lock file is removed on the way. Something that is
+/// not a regular file at its name is taken as alive (never declare a
+/// process dead on doubt).
 pub fn is_alive(ns: &Namespace, token: OwnerToken) -> bool {
     if token == own_token() {
         return true;
     }
-    let name = lock_file_name(token);
-    probe_lock_file(ns, &name)
+    !matches!(
+        probe(ns, &lock_file_name(token)),
+        Probe::Removed | Probe::Missing
+    )
 }
 
-/// Tries the lock of `proc/<name>`: alive if it is held; removes it if not.
-pub(crate) fn probe_lock_file(ns: &Namespace, name: &str) -> bool {
-    let fd = match rustix::fs::openat(
-        ns.proc_dir(),
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return false,
-        // Cannot tell (permissions, odd file): never declare a process dead on doubt.
-        Err(_) => return true,
+/// What [`probe`] found at a `proc/` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// A regular file whose lock is held: its process lives (or is still
+    /// creating it, for a temporary name).
+    Held,
+    /// An unheld regular file, removed (its process is dead).
+    Removed,
+    /// Nothing at the name.
+    Missing,
+    /// Something else, never opened blockingly nor removed.
+    Foreign(FileType),
+    /// It could not be opened or locked (permissions): left alone.
+    Unknown,
+}
+
+/// Tries the lock of `proc/<name>`; removes it if nobody holds it.
+pub(crate) fn probe(ns: &Namespace, name: &str) -> Probe {
+    let (fd, st) = match files::open_entry(ns.proc_dir(), name, false) {
+        Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
+        Ok(Entry::Open(_, st)) => return Probe::Foreign(FileType::from_raw_mode(st.st_mode)),
+        Ok(Entry::Other(kind)) => return Probe::Foreign(kind),
+        Ok(Entry::Missing) => return Probe::Missing,
+        Err(_) => return Probe::Unknown,
     };
     match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+        // Dead: nobody holds it. Remove it if the name still refers to the
+        // file we locked (a new process never reuses the name: fresh nonce).
         Ok(()) => {
-            // Dead: nobody holds it. Remove it while we hold the lock; a new
-            // process never reuses the name (fresh nonce).
-            let _ =
-                rustix::fs::unlinkat(ns.proc_dir(), Path::new(name), rustix::fs::AtFlags::empty());
-            false
+            files::unlink_if_same(ns.proc_dir(), name, &st);
+            Probe::Removed
         }
-        Err(_) => true,
+        Err(rustix::io::Errno::WOULDBLOCK) => Probe::Held,
+        Err(_) => Probe::Unknown,
     }
 }
 

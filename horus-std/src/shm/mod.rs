@@ -7,14 +7,18 @@
 //! - [`liveness`]: one `flock`ed file per live process; the kernel drops it
 //!   on any death, so liveness is never misjudged and never trusts a pid.
 //! - [`cleanup`]: removing what dead processes left, never what a live one holds.
+//! - [`files`]: opening without blocking or following, publishing by atomic
+//!   rename, and removing a name only under the lock of the file it names.
 
 pub mod cleanup;
+pub mod files;
 pub mod liveness;
 pub mod names;
 pub mod namespace;
 pub mod region_file;
 
 pub use cleanup::{
-    CleanReport, clean_namespace, clean_namespace_keeping, clean_stale_current_namespace,
+    CleanReport, ForeignFile, ForeignKind, clean_namespace, clean_namespace_keeping,
+    clean_stale_current_namespace,
 };
 pub use namespace::Namespace;

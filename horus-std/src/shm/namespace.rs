@@ -2,17 +2,20 @@
 //!
 //! The base is `/dev/shm`, or `HORUS_SHM_DIR` if set (for systems that mount
 //! their tmpfs elsewhere). The name comes from `HORUS_NAMESPACE`, default
-//! `default`. The directory is created mode 0700 and must belong to us: a
+//! `default` (a value that is not UTF-8 is an error, not `default`). The
+//! directory and its `proc/` are created mode 0700 and must belong to us: a
 //! directory planted by another user is refused ([`TopicError::PermissionDenied`]),
-//! and so is a symbolic link. Everything inside is opened relative to the
+//! and so is a symbolic link; one of ours with a looser mode (0777, say) is
+//! tightened to 0700 when opened. Everything inside is opened relative to the
 //! directory's descriptor with `O_NOFOLLOW`, so nothing can be redirected
-//! after the check.
+//! after the check, and without blocking (see [`super::files`]).
 //!
 //! ```text
 //! horus_<ns>/
 //!   <topic>.topic            a topic region (0600)
-//!   .init.<topic>.<pid>.<n>  a region being initialised (linked into place when done)
+//!   .init.<topic>.<pid>.<n>  a region being initialised (renamed into place when done)
 //!   proc/<pid>-<nonce>.lock  one per live process, flock'ed exclusively for its life
+//!   proc/.init.<pid>-<nonce>.<n>  a liveness file being created (locked, then renamed)
 //! ```
 
 use std::io;
@@ -49,12 +52,25 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// The namespace of this process: `HORUS_NAMESPACE`, or `default`.
-    pub fn current_name() -> String {
-        std::env::var(NAMESPACE_ENV)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+    /// The namespace of this process: `HORUS_NAMESPACE`, or `default` if it
+    /// is unset or empty. A value that is not UTF-8 is an error
+    /// ([`TopicError::InvalidNamespace`]), never silently `default`; other
+    /// invalid names are refused when the namespace is opened.
+    pub fn current_name() -> Result<String, TopicError> {
+        Self::name_from(std::env::var_os(NAMESPACE_ENV))
+    }
+
+    /// [`Self::current_name`] for a given value of `HORUS_NAMESPACE`.
+    fn name_from(value: Option<std::ffi::OsString>) -> Result<String, TopicError> {
+        match value.map(std::ffi::OsString::into_string) {
+            None => Ok(DEFAULT_NAMESPACE.to_owned()),
+            Some(Ok(s)) if s.is_empty() => Ok(DEFAULT_NAMESPACE.to_owned()),
+            Some(Ok(s)) => Ok(s),
+            Some(Err(raw)) => Err(TopicError::InvalidNamespace {
+                namespace: raw.to_string_lossy().into_owned(),
+                reason: "it is not valid UTF-8",
+            }),
+        }
     }
 
     /// The directory holding all namespaces: `HORUS_SHM_DIR`, or `/dev/shm`.
@@ -135,11 +151,13 @@ impl Namespace {
         if !rm(self.dir.as_fd(), PROC_DIR) {
             return Ok(false);
         }
-        let base = std::fs::File::open(Self::base_dir()).map_err(|source| TopicError::Io {
-            path: Self::base_dir(),
-            op: "open",
-            source,
-        })?;
+        let base_path = Self::base_dir();
+        let base = rustix::fs::open(
+            &base_path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| errno_error(e, &base_path, "open"))?;
         Ok(rm(base.as_fd(), &format!("{DIR_PREFIX}{}", self.name)))
     }
 
@@ -241,9 +259,16 @@ fn mkdir_private<Fd: AsFd>(at: Fd, path: &Path) -> Result<(), TopicError> {
     }
 }
 
-/// Opens a directory without following links and checks it is ours.
+/// Opens a directory without following links or blocking, checks it is
+/// ours, and tightens its mode to 0700 if it is looser (a directory of ours
+/// made 0777 by a umask-less script or by hand is used private, not as is).
 fn open_private_dir<Fd: AsFd>(at: Fd, path: &Path) -> Result<OwnedFd, TopicError> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let flags = OFlags::RDONLY
+        | OFlags::DIRECTORY
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| match e {
         rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => TopicError::NotARegularFile {
             path: path.to_owned(),
@@ -257,6 +282,11 @@ fn open_private_dir<Fd: AsFd>(at: Fd, path: &Path) -> Result<OwnedFd, TopicError
         });
     }
     check_owner(st.st_uid, path)?;
+    if st.st_mode & 0o7077 != 0 {
+        // On the descriptor: the directory checked above, not whatever the
+        // path names now.
+        rustix::fs::fchmod(&fd, Mode::RWXU).map_err(|e| errno_error(e, path, "chmod 0700"))?;
+    }
     Ok(fd)
 }
 
@@ -294,5 +324,28 @@ pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -
             op,
             source: e.into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_that_is_not_utf8_is_an_error_not_default() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = std::ffi::OsString::from_vec(b"lab\xff".to_vec());
+        match Namespace::name_from(Some(bad)) {
+            Err(e @ TopicError::InvalidNamespace { .. }) => {
+                assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Namespace::name_from(None).unwrap(), DEFAULT_NAMESPACE);
+        assert_eq!(
+            Namespace::name_from(Some("".into())).unwrap(),
+            DEFAULT_NAMESPACE
+        );
+        assert_eq!(Namespace::name_from(Some("lab".into())).unwrap(), "lab");
     }
 }

@@ -3,9 +3,10 @@
 //! **Creating** never shows a half-made region: the creator writes the region
 //! under a temporary name (`.init.<topic>.<pid>.<n>`, exclusively locked),
 //! reserves its memory with `fallocate` (so a full `/dev/shm` is an `ENOSPC`
-//! error now, not a `SIGBUS` later), initialises it, and `link`s it to
-//! `<topic>.topic`. `link` fails if the name exists, so of two racing
-//! creators exactly one wins; the other opens the winner's region.
+//! error now, not a `SIGBUS` later), initialises it, takes the shared lock,
+//! and renames it to `<topic>.topic` without replacing (`files::publish`).
+//! The rename fails if the name exists, so of two racing creators exactly one
+//! wins; the other removes its temporary file and opens the winner's region.
 //!
 //! **Using**: every process that maps a region holds a shared `flock` on it.
 //! A region nobody holds a lock on is stale (all its users died or left): a
@@ -15,9 +16,23 @@
 //! version) is never removed implicitly: it is an error naming the file and
 //! `horus clean --shm`.
 //!
-//! After taking its shared lock an opener checks that the path still names
-//! the file it opened (a cleaner may have removed it in between) and starts
-//! over if not.
+//! **Opening** never blocks on what it finds: the file is opened with
+//! `O_NONBLOCK` and refused unless it is a regular file of ours
+//! ([`TopicError::NotARegularFile`], [`TopicError::PermissionDenied`]); the
+//! shared lock is waited for at most [`files::LOCK_WAIT`] (then
+//! [`TopicError::Locked`], naming the file and how to find the holder). After
+//! taking its shared lock an opener checks that the path still names the
+//! file it opened (a cleaner may have removed it in between) and starts over
+//! if not. It then reserves the file's pages (`fallocate` mode 0, which keeps
+//! size and data) before mapping, so a sparse region on a full tmpfs is
+//! [`TopicError::NoSpace`], not a `SIGBUS` when the lanes are scanned.
+//! Limit: a region *truncated* by another process while we map it still
+//! raises `SIGBUS` on access; no file system call prevents that on tmpfs
+//! (see `docs/decisions.md`).
+//!
+//! Every removal (a stale region being replaced, a temporary file) happens
+//! under the exclusive lock of the file and only if the name still refers to
+//! it (`files::unlink_if_same`).
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -26,8 +41,9 @@ use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
 use horus_nostd::{AttachError, Message, TopicLayout, TopicRegion};
 use memmap2::{MmapOptions, MmapRaw};
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::fs::{FlockOperation, Mode, OFlags};
 
+use super::files::{self, Entry};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
 use crate::error::{Corruption, TopicError};
 
@@ -194,31 +210,52 @@ enum Opened {
     Replaced,
 }
 
-/// Opens `file_name` without following links, checks it is a regular file of
-/// ours, takes the shared lock every user holds, and checks it is still named.
+/// Opens `file_name` without following links or blocking (see
+/// `files::open_entry`), checks it is a regular file of ours, takes the
+/// shared lock every user holds (waiting at most [`files::LOCK_WAIT`] for an
+/// exclusive holder), checks it is still named, and reserves its pages.
 fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
-    let fd = match rustix::fs::openat(
-        ns.dir(),
-        file_name,
-        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return Ok(Opened::Missing),
+    let (fd, st) = match files::open_entry(ns.dir(), file_name, true) {
+        Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
+        Ok(Entry::Missing) => return Ok(Opened::Missing),
+        Ok(Entry::Open(..) | Entry::Other(_)) => {
+            return Err(TopicError::NotARegularFile {
+                path: path.to_owned(),
+            });
+        }
         Err(e) => return Err(errno_error(e, path, "open")),
     };
-    let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, path, "stat"))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(TopicError::NotARegularFile {
-            path: path.to_owned(),
-        });
-    }
     check_owner(st.st_uid, path)?;
-    rustix::fs::flock(&fd, FlockOperation::LockShared).map_err(|e| errno_error(e, path, "lock"))?;
-    if !still_named(ns, file_name, &st) {
+    files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+            path: path.to_owned(),
+        },
+        e => errno_error(e, path, "lock"),
+    })?;
+    if !files::still_named(ns.dir(), file_name, &st) {
         return Ok(Opened::Replaced);
     }
-    Ok(Opened::Locked(fd, usize::try_from(st.st_size).unwrap_or(0)))
+    let len = usize::try_from(st.st_size).unwrap_or(0);
+    reserve(&fd, len, path)?;
+    Ok(Opened::Locked(fd, len))
+}
+
+/// Reserves the pages of the file's first `len` bytes (`fallocate` mode 0,
+/// which never changes the size or the data), so that touching the mapping
+/// later cannot `SIGBUS` for want of memory: a sparse region on a full
+/// tmpfs is [`TopicError::NoSpace`] here instead.
+fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
+    if len == 0 {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(fd, rustix::fs::FallocateFlags::empty(), 0, len as u64) {
+        // A file system that cannot reserve (not tmpfs) backs pages otherwise.
+        Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => Ok(()),
+        Err(e) => Err(match errno_error(e, path, "reserve") {
+            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes: len },
+            other => other,
+        }),
+    }
 }
 
 /// Opens the existing region of `topic`, whatever its type, for tools;
@@ -261,18 +298,29 @@ fn create<T: Message>(
     let fd = rustix::fs::openat(
         ns.dir(),
         tmp_name.as_str(),
-        OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        OFlags::RDWR
+            | OFlags::CREATE
+            | OFlags::EXCL
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC,
         Mode::RUSR | Mode::WUSR,
     )
     .map_err(|e| errno_error(e, &tmp_path, "create"))?;
-    let remove_tmp = || {
-        let _ = rustix::fs::unlinkat(ns.dir(), tmp_name.as_str(), AtFlags::empty());
-    };
+    let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &tmp_path, "stat"))?;
+    // Exclusive while initialising: cleaners skip locked `.init.` files. A
+    // cleaner that locked it first removes it: the caller looks again.
+    if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
+        || !files::still_named(ns.dir(), &tmp_name, &st)
+    {
+        return Ok(None);
+    }
+    // A second descriptor of the same open file keeps our lock held until
+    // the temporary name is dealt with, even if mapping fails and closes `fd`.
+    let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+    let bytes = layout.region_bytes();
     let result = (|| {
-        // Exclusive while initialising: cleaners skip locked `.init.` files.
-        rustix::fs::flock(&fd, FlockOperation::LockExclusive)
-            .map_err(|e| errno_error(e, &tmp_path, "lock"))?;
-        let bytes = layout.region_bytes();
         rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
             |e| match errno_error(e, &tmp_path, "reserve") {
                 TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
@@ -291,33 +339,52 @@ fn create<T: Message>(
             op: "initialise",
             source: std::io::Error::other(e.to_string()),
         })?;
-        rustix::fs::flock(&mapped._file, FlockOperation::LockShared)
-            .map_err(|e| errno_error(e, &tmp_path, "lock"))?;
         Ok(mapped)
     })();
     let mapped = match result {
         Ok(m) => m,
         Err(e) => {
-            remove_tmp();
+            files::unlink_if_same(ns.dir(), &tmp_name, &st);
             return Err(e);
         }
     };
-    let linked = rustix::fs::linkat(
-        ns.dir(),
-        tmp_name.as_str(),
-        ns.dir(),
-        file_name,
-        AtFlags::empty(),
-    );
-    remove_tmp();
-    match linked {
+    drop(keep);
+    publish_created(ns, &tmp_name, file_name, &st, mapped)
+}
+
+/// Publishes the initialised region `mapped`, exclusively locked under
+/// `tmp_name` (inode `st`), as `file_name`, holding the shared lock of a
+/// user; `None` if another creator published first or a cleaner removed it.
+fn publish_created(
+    ns: &Namespace,
+    tmp_name: &str,
+    file_name: &str,
+    st: &rustix::fs::Stat,
+    mapped: MappedRegion,
+) -> Result<Option<MappedRegion>, TopicError> {
+    let tmp_path = ns.path().join(tmp_name);
+    // flock converts by unlocking first: a cleaner may take the exclusive
+    // lock in between and remove the temporary name (then `publish` fails
+    // with NOENT and the caller looks again).
+    files::lock_bounded(&mapped._file, false, files::LOCK_WAIT).map_err(|e| match e {
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: tmp_path },
+        e => errno_error(e, &tmp_path, "lock"),
+    })?;
+    match files::publish(ns.dir(), tmp_name, file_name, st) {
         Ok(()) => Ok(Some(mapped)),
-        // EXIST: another creator published first. NOENT: a cleaner removed
-        // our `.init.` file in the instant between the exclusive and the
-        // shared lock (flock converts by unlocking first). Either way the
-        // caller looks again.
-        Err(rustix::io::Errno::EXIST | rustix::io::Errno::NOENT) => Ok(None),
-        Err(e) => Err(errno_error(e, &ns.topic_path(topic), "publish region")),
+        // NOENT: a cleaner removed our `.init.` file. The caller looks again.
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => {
+            // EXIST: another creator published first; the caller opens its
+            // region. Our file was never visible under the topic's name.
+            if rustix::fs::flock(&mapped._file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                files::unlink_if_same(ns.dir(), tmp_name, st);
+            }
+            match e {
+                rustix::io::Errno::EXIST => Ok(None),
+                e => Err(errno_error(e, &ns.path().join(file_name), "publish region")),
+            }
+        }
     }
 }
 
@@ -338,22 +405,18 @@ fn map(fd: OwnedFd, len: usize, path: &Path) -> Result<MappedRegion, TopicError>
     })
 }
 
-/// Does `file_name` still name the file whose stat is `st`?
-fn still_named(ns: &Namespace, file_name: &str, st: &rustix::fs::Stat) -> bool {
-    match rustix::fs::statat(ns.dir(), file_name, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(now) => now.st_dev == st.st_dev && now.st_ino == st.st_ino,
-        Err(_) => false,
-    }
-}
-
 /// Removes the region `mapped` (named `file_name`) if no other process holds
-/// it. Our own shared lock is upgraded; true if removed.
+/// it. Our own shared lock is upgraded; true if it was (the name is then
+/// removed if it still names this file).
 fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &MappedRegion) -> bool {
     let fd = mapped._file.as_fd();
+    let Ok(st) = rustix::fs::fstat(fd) else {
+        return false;
+    };
     if rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive).is_err() {
         return false;
     }
-    let _ = rustix::fs::unlinkat(ns.dir(), file_name, AtFlags::empty());
+    files::unlink_if_same(ns.dir(), file_name, &st);
     true
 }
 

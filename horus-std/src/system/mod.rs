@@ -31,7 +31,10 @@ pub const SYSTEM_PARTICIPANTS: u32 = 64;
 /// readers that only look (`horus bb`, `horus estop --status`, `horus node
 /// list`) use it so a mistyped namespace leaves nothing behind.
 pub(crate) fn exists(namespace: Option<&str>, topic: &str) -> crate::Result<bool> {
-    let name = namespace.map_or_else(crate::shm::Namespace::current_name, str::to_owned);
+    let name = match namespace {
+        Some(ns) => ns.to_owned(),
+        None => crate::shm::Namespace::current_name()?,
+    };
     match crate::shm::Namespace::open_existing(&name)? {
         Some(ns) => Ok(ns.topic_names()?.iter().any(|t| t == topic)),
         None => Ok(false),

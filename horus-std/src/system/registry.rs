@@ -205,7 +205,10 @@ pub struct NodeEntry {
 /// `namespace`), sorted by process and order; nothing if no scheduler has
 /// ever run there. Looking creates nothing.
 pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
-    let ns_name = namespace.map_or_else(Namespace::current_name, str::to_owned);
+    let ns_name = match namespace {
+        Some(ns) => ns.to_owned(),
+        None => Namespace::current_name()?,
+    };
     let Some(ns) = Namespace::open_existing(&ns_name)? else {
         return Ok(Vec::new());
     };

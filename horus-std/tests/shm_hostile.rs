@@ -1,0 +1,368 @@
+//! Hostile and odd files in a namespace: a FIFO, a socket, a region locked by
+//! a stuck process, a sparse region on a full tmpfs, loose directory modes, a
+//! namespace that is not UTF-8. Each must give a typed error or a report,
+//! promptly: the tests that could hang run under a watchdog, so a regression
+//! fails instead of blocking the suite.
+
+mod common;
+
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{TestNs, watchdog};
+use horus::error::TopicError;
+use horus::inspect;
+use horus::prelude::*;
+use horus::shm::{ForeignKind, Namespace, clean_namespace, liveness};
+
+message! {
+    Gamma { g: u64 }
+    Wide { words: [u64; 1024] }
+}
+
+fn topic_error<T: Message>(ns: &str, name: &str) -> TopicError {
+    match Topic::<T>::builder(name).namespace(ns).build() {
+        Err(horus::Error::Topic(e)) => e,
+        Err(other) => panic!("expected a topic error, got {other}"),
+        Ok(_) => panic!("opening {name:?} succeeded"),
+    }
+}
+
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        0,
+    )
+    .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
+}
+
+fn foreign_kind(report: &horus::shm::CleanReport, path: &Path) -> Option<ForeignKind> {
+    report
+        .foreign
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.kind)
+}
+
+#[test]
+fn a_fifo_at_a_topic_path_is_refused_promptly_and_reported_by_the_cleaner() {
+    let _w = watchdog(Duration::from_secs(60), "the FIFO topic test");
+    let ns = TestNs::new("fifotopic");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let fifo = dir.topic_path("x");
+    mkfifo(&fifo);
+    let e = topic_error::<Gamma>(&ns.name, "x");
+    assert!(matches!(e, TopicError::NotARegularFile { .. }), "{e:?}");
+    assert!(e.to_string().contains("FIFO"), "{e}");
+    // The tools' path (`horus topic info/list`) too.
+    match inspect::topic_info(&dir, "x") {
+        Err(horus::Error::Topic(TopicError::NotARegularFile { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    let listed = inspect::list_topics(&dir).unwrap();
+    assert!(matches!(
+        listed.as_slice(),
+        [(name, Err(TopicError::NotARegularFile { .. }))] if name == "x"
+    ));
+    // Reported, kept unless asked, removed when asked.
+    let report = clean_namespace(&dir, false).unwrap();
+    assert_eq!(foreign_kind(&report, &fifo), Some(ForeignKind::Fifo));
+    assert!(fifo.exists());
+    let report = clean_namespace(&dir, true).unwrap();
+    assert!(report.removed.contains(&fifo), "{report:?}");
+    assert!(std::fs::symlink_metadata(&fifo).is_err());
+    // The name is usable again.
+    let t: Topic<Gamma> = Topic::builder("x").namespace(&ns.name).build().unwrap();
+    t.send(Gamma { g: 1 });
+    assert_eq!(t.recv(), Some(Gamma { g: 1 }));
+}
+
+#[test]
+fn a_fifo_at_an_init_name_or_a_liveness_name_never_blocks_anyone() {
+    let _w = watchdog(Duration::from_secs(60), "the FIFO init/proc test");
+    let ns = TestNs::new("fifoinit");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let init = dir.path().join(".init.x.1.1");
+    let lock = dir.path().join("proc").join("1-00000001.lock");
+    let tmp = dir.path().join("proc").join(".init.1-00000001.0");
+    for p in [&init, &lock, &tmp] {
+        mkfifo(p);
+    }
+    // A fresh process's first open of the namespace cleans it: this
+    // process has not opened it for a topic yet.
+    let t: Topic<Gamma> = Topic::builder("y").namespace(&ns.name).build().unwrap();
+    // A FIFO is no proof of death: a token whose name is a FIFO is alive.
+    let token = horus_nostd::OwnerToken::new(1 << 32 | 1).unwrap();
+    assert!(liveness::is_alive(&dir, token));
+    let report = clean_namespace(&dir, false).unwrap();
+    for p in [&init, &lock, &tmp] {
+        assert_eq!(
+            foreign_kind(&report, p),
+            Some(ForeignKind::Fifo),
+            "{report:?}"
+        );
+        assert!(
+            std::fs::symlink_metadata(p).is_ok(),
+            "{} removed",
+            p.display()
+        );
+    }
+    assert!(Namespace::open(&ns.name).is_ok());
+    let report = clean_namespace(&dir, true).unwrap();
+    for p in [&init, &lock, &tmp] {
+        assert!(report.removed.contains(p), "{report:?}");
+    }
+    drop(t);
+}
+
+#[test]
+fn a_socket_at_a_topic_path_is_not_a_regular_file() {
+    let ns = TestNs::new("socket");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let path = dir.topic_path("s");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let e = topic_error::<Gamma>(&ns.name, "s");
+    assert!(matches!(e, TopicError::NotARegularFile { .. }), "{e:?}");
+    let report = clean_namespace(&dir, true).unwrap();
+    assert_eq!(foreign_kind(&report, &path), Some(ForeignKind::Socket));
+    drop(listener);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_region_held_exclusively_by_a_stuck_process_is_a_typed_error_not_a_hang() {
+    let _w = watchdog(Duration::from_secs(60), "the locked region test");
+    let ns = TestNs::new("locked");
+    let t: Topic<Gamma> = Topic::builder("l").namespace(&ns.name).build().unwrap();
+    let path = t.path().to_owned();
+    drop(t);
+    // A cleaner stopped in a debugger: an exclusive lock that stays.
+    let stuck = std::fs::File::open(&path).unwrap();
+    rustix::fs::flock(stuck.as_fd(), rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let started = Instant::now();
+    let e = topic_error::<Gamma>(&ns.name, "l");
+    let waited = started.elapsed();
+    match &e {
+        TopicError::Locked { path: p } => assert_eq!(p, &path),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        waited >= horus::shm::files::LOCK_WAIT,
+        "gave up after {waited:?}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("fuser") && text.contains("horus clean --shm"),
+        "{text}"
+    );
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    // The tools' path gives the same error.
+    let dir = Namespace::open(&ns.name).unwrap();
+    assert!(matches!(
+        inspect::topic_info(&dir, "l"),
+        Err(horus::Error::Topic(TopicError::Locked { .. }))
+    ));
+    drop(stuck);
+    let t: Topic<Gamma> = Topic::builder("l").namespace(&ns.name).build().unwrap();
+    t.send(Gamma { g: 2 });
+    assert_eq!(t.recv(), Some(Gamma { g: 2 }));
+}
+
+#[test]
+fn loose_modes_of_our_namespace_directories_are_tightened_to_0700() {
+    let ns = TestNs::new("modes");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let proc_dir = dir.path().join("proc");
+    for p in [dir.path(), proc_dir.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    drop(dir);
+    let _dir = Namespace::open(&ns.name).unwrap();
+    for p in [ns.path(), proc_dir] {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "{} left {mode:o}", p.display());
+    }
+}
+
+#[test]
+fn a_proc_directory_of_another_user_is_refused() {
+    let ns = TestNs::new("procowner");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let proc_dir = dir.path().join("proc");
+    drop(dir);
+    let me = rustix::process::geteuid().as_raw();
+    let other = if me == 65534 { 65533 } else { 65534 };
+    let chowned = rustix::fs::chown(&proc_dir, Some(rustix::process::Uid::from_raw(other)), None);
+    assert!(
+        chowned.is_ok(),
+        "this test needs to chown a directory (run as root, as CI does)"
+    );
+    let e = match Namespace::open(&ns.name) {
+        Err(e) => e,
+        Ok(_) => panic!("a proc/ of uid {other} was accepted"),
+    };
+    rustix::fs::chown(&proc_dir, Some(rustix::process::Uid::from_raw(me)), None).unwrap();
+    assert!(
+        matches!(&e, TopicError::PermissionDenied { owner: Some(o), .. } if *o == other),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_namespace_that_is_not_utf8_is_an_error_not_default() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = common::self_command()
+        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
+        .env("HORUS_TEST_ROLE", "not_utf8")
+        .env("HORUS_NAMESPACE", std::ffi::OsStr::from_bytes(b"lab\xff"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}");
+    assert!(stdout.contains("NOT_UTF8_OK"), "{stdout}");
+}
+
+/// A small tmpfs of our own for the sparse-region test; `None` (with the
+/// reason printed) where mounting is not allowed.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Self> {
+        let mnt = std::env::temp_dir().join(format!("horus_sparse_{}", std::process::id()));
+        std::fs::create_dir_all(&mnt).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&mnt);
+            eprintln!("skipped: cannot mount a tmpfs here (needs root, as CI has)");
+            return None;
+        }
+        Some(Self(mnt))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A valid region whose pages are not reserved, on a full tmpfs: opening it
+/// is `NoSpace`, never a SIGBUS (run in a child, whose `HORUS_SHM_DIR` is
+/// the small tmpfs; a SIGBUS would kill the child and fail the test).
+#[test]
+fn a_sparse_region_on_a_full_tmpfs_is_no_space_not_sigbus() {
+    let Some(tmpfs) = Tmpfs::mount("1m") else {
+        return;
+    };
+    let out = common::self_command()
+        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
+        .env("HORUS_TEST_ROLE", "sparse")
+        .env("HORUS_SHM_DIR", &tmpfs.0)
+        .output()
+        .unwrap();
+    drop(tmpfs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({}): {stdout}",
+        out.status
+    );
+    assert!(stdout.contains("SPARSE_OK"), "{stdout}");
+}
+
+/// In the child: makes a real region, copies it sparsely (only its non-zero
+/// pages written), fills the tmpfs, and opens the copy.
+fn sparse_child() {
+    let ns = "sparse";
+    let real: Topic<Wide> = Topic::builder("real")
+        .namespace(ns)
+        .capacity(8)
+        .max_participants(2)
+        .build()
+        .unwrap();
+    let bytes = std::fs::read(real.path()).unwrap();
+    let dir = real.path().parent().unwrap().to_owned();
+    drop(real);
+    std::fs::remove_file(dir.join("real.topic")).unwrap();
+    // The copy: a hole wherever a page is all zeros.
+    let copy = dir.join("copy.topic");
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(&copy).unwrap();
+        f.set_len(bytes.len() as u64).unwrap();
+        for (i, page) in bytes.chunks(4096).enumerate() {
+            if page.iter().any(|&b| b != 0) {
+                f.write_all_at(page, (i * 4096) as u64).unwrap();
+            }
+        }
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let holes = bytes
+        .chunks(4096)
+        .filter(|p| p.iter().all(|&b| b == 0))
+        .count();
+    assert!(holes > 4, "the region has too few zero pages to be sparse");
+    // Fill the tmpfs.
+    let filler = dir.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![1u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+    }
+    // This process opened the namespace already (so its auto-clean does not
+    // remove the unheld copy first).
+    match Topic::<Wide>::builder("copy").namespace(ns).build() {
+        Err(horus::Error::Topic(TopicError::NoSpace { path, .. })) => assert_eq!(path, copy),
+        Err(other) => panic!("expected NoSpace, got {other}"),
+        Ok(_) => panic!("a sparse region on a full tmpfs opened"),
+    }
+    let nsd = Namespace::open(ns).unwrap();
+    match inspect::topic_info(&nsd, "copy") {
+        Err(horus::Error::Topic(TopicError::NoSpace { .. })) => {}
+        other => panic!("expected NoSpace from topic_info, got {other:?}"),
+    }
+    // With room again, the same region opens.
+    std::fs::remove_file(&filler).unwrap();
+    let t: Topic<Wide> = Topic::builder("copy").namespace(ns).build().unwrap();
+    t.send(Wide { words: [7; 1024] });
+    assert_eq!(t.recv().map(|w| w.words[1023]), Some(7));
+    println!("SPARSE_OK");
+}
+
+#[test]
+#[ignore = "run as a child by the tests above"]
+fn child_main() {
+    let Some((role, _)) = common::child_role() else {
+        return;
+    };
+    match role.as_str() {
+        "not_utf8" => {
+            match Namespace::current_name() {
+                Err(TopicError::InvalidNamespace { reason, .. }) => {
+                    assert!(reason.contains("UTF-8"), "{reason}");
+                }
+                other => panic!("expected InvalidNamespace, got {other:?}"),
+            }
+            match Topic::<Gamma>::new("x") {
+                Err(horus::Error::Topic(e @ TopicError::InvalidNamespace { .. })) => {
+                    assert!(e.to_string().contains("HORUS_NAMESPACE"), "{e}");
+                }
+                other => panic!("expected InvalidNamespace, got {other:?}"),
+            }
+            println!("NOT_UTF8_OK");
+        }
+        "sparse" => sparse_child(),
+        other => panic!("unknown role {other}"),
+    }
+}

@@ -1,0 +1,336 @@
+//! Races between registering, creating and cleaning, across threads and
+//! processes, and `fork()` without `exec`.
+//!
+//! The stress tests run cleaners in a loop (threads of this process and
+//! child processes) while other threads register liveness or create and
+//! drop topics, and check after every step that nothing live was judged dead
+//! or removed. They are bounded in rounds and run under the watchdog.
+
+mod common;
+
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{Peer, TestNs, next_command, say, watchdog};
+use horus::prelude::*;
+use horus::shm::{Namespace, clean_namespace, liveness};
+
+message! {
+    Gamma { g: u64 }
+    Delta { d: u32, e: u32 }
+}
+
+/// Registrations per registrant thread.
+const ROUNDS: usize = 150;
+/// Topic openings per creator thread (the replacement window is narrower).
+const REPLACE_ROUNDS: u64 = 1000;
+
+/// Panics unless a file is at `path` and someone (we) holds a lock on it
+/// that excludes an exclusive one.
+fn assert_held(path: &Path, what: &str) {
+    let f = std::fs::File::open(path)
+        .unwrap_or_else(|e| panic!("{what}: {} is gone ({e})", path.display()));
+    let r = rustix::fs::flock(
+        f.as_fd(),
+        rustix::fs::FlockOperation::NonBlockingLockExclusive,
+    );
+    assert_eq!(
+        r,
+        Err(rustix::io::Errno::WOULDBLOCK),
+        "{what}: {} is not locked by its live owner",
+        path.display()
+    );
+}
+
+/// One pass of a cleaner over every namespace whose name starts with
+/// `prefix` and ends with `suffix` (the other tests of this binary run in
+/// parallel in namespaces of their own).
+fn clean_all(prefix: &str, suffix: &str) {
+    for name in Namespace::list_all().unwrap_or_default() {
+        if name.starts_with(prefix) && name.ends_with(suffix) {
+            if let Ok(Some(ns)) = Namespace::open_existing(&name) {
+                let _ = clean_namespace(&ns, false);
+            }
+        }
+    }
+}
+
+/// Cleaners: `threads` threads here and `procs` child processes, looping
+/// over the namespaces `prefix*suffix` until finished.
+struct Cleaners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<usize>>,
+    peers: Vec<Peer>,
+}
+
+impl Cleaners {
+    fn start(prefix: &str, suffix: &str, threads: usize, procs: usize) -> Self {
+        let mut peers: Vec<Peer> = (0..procs)
+            .map(|_| Peer::spawn("cleaner", "unused", &[prefix, suffix]))
+            .collect();
+        for p in &mut peers {
+            p.expect("cleaning", 60);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let (stop, prefix, suffix) = (stop.clone(), prefix.to_owned(), suffix.to_owned());
+                std::thread::spawn(move || {
+                    let mut passes = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        clean_all(&prefix, &suffix);
+                        passes += 1;
+                    }
+                    passes
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            threads,
+            peers,
+        }
+    }
+
+    fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            assert!(t.join().expect("cleaner thread") > 0);
+        }
+        for p in &mut self.peers {
+            p.wait_success(60);
+        }
+    }
+}
+
+/// Issue item 1: a cleaner probing a liveness file between its creation and
+/// its lock used to delete it, leaving the process "dead" for everyone.
+#[test]
+fn a_registering_process_is_never_judged_dead_by_racing_cleaners() {
+    let _w = watchdog(Duration::from_secs(300), "the liveness race test");
+    let prefix = format!("t{}_", std::process::id());
+    let cleaners = Cleaners::start(&prefix, "_reg", 2, 2);
+    let registrants: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..ROUNDS {
+                    let tns = TestNs::new("reg");
+                    let ns = Namespace::open(&tns.name).unwrap();
+                    let token = liveness::ensure_registered(&ns).unwrap();
+                    let lock = ns.path().join("proc").join(liveness::lock_file_name(token));
+                    assert_held(&lock, "a registered process's liveness file");
+                    liveness::unregister(&ns);
+                    assert!(!lock.exists(), "unregister left {}", lock.display());
+                }
+            })
+        })
+        .collect();
+    for r in registrants {
+        r.join().expect("registrant");
+    }
+    cleaners.finish();
+}
+
+/// Issue item 2: a cleaner unlinked a *name* after locking a file; if the
+/// name was replaced in between by a new live region, the live one went.
+#[test]
+fn cleaners_never_remove_a_live_region_that_replaced_a_stale_one() {
+    let _w = watchdog(Duration::from_secs(300), "the region replacement race test");
+    let tns = TestNs::new("replace");
+    let cleaners = Cleaners::start(&tns.name, "", 2, 2);
+    let creators: Vec<_> = (0..4)
+        .map(|i| {
+            let ns = tns.name.clone();
+            std::thread::spawn(move || {
+                let name = format!("c{i}");
+                for round in 0..REPLACE_ROUNDS {
+                    // Alternate types on one name too: opening a stale region
+                    // of the other type replaces it (`try_remove_stale`).
+                    let path = if i == 0 && round % 2 == 1 {
+                        let t: Topic<Delta> = Topic::builder(&name).namespace(&ns).build().unwrap();
+                        assert_held(t.path(), "a live region");
+                        t.send(Delta { d: 1, e: 2 });
+                        assert_eq!(t.recv(), Some(Delta { d: 1, e: 2 }));
+                        t.path().to_owned()
+                    } else {
+                        let t: Topic<Gamma> = Topic::builder(&name).namespace(&ns).build().unwrap();
+                        assert_held(t.path(), "a live region");
+                        t.send(Gamma { g: round });
+                        assert_eq!(t.recv(), Some(Gamma { g: round }));
+                        t.path().to_owned()
+                    };
+                    assert!(path.ends_with(format!("{name}.topic")));
+                }
+            })
+        })
+        .collect();
+    for c in creators {
+        c.join().expect("creator");
+    }
+    cleaners.finish();
+}
+
+/// Issue item 10: a `Topic` inherited by a child made by `fork()` refuses
+/// to be used there; the child gets an identity of its own and does not
+/// disturb the parent's handle or liveness. Runs in a child of the test
+/// (single-threaded, so the fork is clean).
+#[test]
+fn a_topic_used_after_fork_is_refused_and_the_child_gets_its_own_identity() {
+    let _w = watchdog(Duration::from_secs(120), "the fork test");
+    let ns = TestNs::new("fork");
+    let mut child = Peer::spawn("fork", &ns.name, &[]);
+    child.expect("FORK_OK", 60);
+    child.wait_success(60);
+}
+
+fn fork_child() {
+    let t: Topic<Gamma> = Topic::new("f").unwrap();
+    let parent_token = liveness::own_token();
+    let dir = Namespace::open(&Namespace::current_name().unwrap()).unwrap();
+    // SAFETY: this process runs one test thread (`--test-threads=1`) and
+    // libtest's main thread, which only waits; nothing holds a lock the
+    // child needs. The child runs the code below and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        std::panic::set_hook(Box::new(|_| {}));
+        let sent =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.send(Gamma { g: 1 })));
+        let mut code = match sent {
+            Ok(()) => 1,
+            Err(p) => {
+                let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+                if msg.contains("Topic `f`") && msg.contains("before fork()") {
+                    0
+                } else {
+                    2
+                }
+            }
+        };
+        match Topic::<Gamma>::new("f") {
+            Ok(own) => {
+                own.send(Gamma { g: 2 });
+                if own.recv() != Some(Gamma { g: 2 }) {
+                    code |= 4;
+                }
+                if liveness::own_token() == parent_token {
+                    code |= 8;
+                }
+            }
+            Err(_) => code |= 16,
+        }
+        // Dropping the inherited handle must leave the parent's entry.
+        drop(t);
+        // SAFETY: `_exit` ends this forked process without running the
+        // parent's atexit handlers or destructors twice.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status), "fork child died: {status:#x}");
+    let code = libc::WEXITSTATUS(status);
+    assert_eq!(
+        code, 0,
+        "fork child: 1 = inherited send accepted, 2 = wrong panic message, 4 = own topic \
+         broken, 8 = same token as parent, 16 = own topic refused"
+    );
+    // The parent's handle, participant entry and liveness are intact.
+    t.send(Gamma { g: 3 });
+    let mut got = Vec::new();
+    while let Some(m) = t.recv() {
+        got.push(m.g);
+    }
+    assert!(got.contains(&3), "{got:?}");
+    let info = horus::inspect::topic_info(&dir, "f").unwrap().unwrap();
+    let mine = info
+        .participants
+        .iter()
+        .filter(|p| p.pid == std::process::id() && p.alive)
+        .count();
+    assert_eq!(mine, 1, "{:?}", info.participants);
+    let proc_dir = dir.path().join("proc");
+    assert_held(
+        &proc_dir.join(liveness::lock_file_name(parent_token)),
+        "the parent's liveness file after the child exited",
+    );
+    let child_files = std::fs::read_dir(&proc_dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&format!("{pid}-")))
+        .count();
+    assert_eq!(child_files, 1, "the child made no liveness file of its own");
+    drop(t);
+    say("FORK_OK");
+}
+
+#[test]
+#[ignore = "run as a child by the tests above"]
+fn child_main() {
+    let Some((role, args)) = common::child_role() else {
+        return;
+    };
+    common::die_with_parent();
+    match role.as_str() {
+        "cleaner" => {
+            let stop = Arc::new(AtomicBool::new(false));
+            let prefix = args[0].clone();
+            let suffix = args.get(1).cloned().unwrap_or_default();
+            let worker = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        clean_all(&prefix, &suffix);
+                    }
+                })
+            };
+            say("cleaning");
+            while next_command().is_some() {}
+            stop.store(true, Ordering::Relaxed);
+            worker.join().expect("cleaner");
+        }
+        "fork" => fork_child(),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// A liveness file's temporary name left by a process that died before
+/// renaming it is removed by the cleaner's lock test; one whose creator
+/// still holds it (registering right now) is kept.
+#[test]
+fn temporary_liveness_files_are_removed_only_when_unheld() {
+    let tns = TestNs::new("tmplive");
+    let ns = Namespace::open(&tns.name).unwrap();
+    let proc_dir = ns.path().join("proc");
+    let dead = proc_dir.join(".init.99999-00000001.0");
+    let busy = proc_dir.join(".init.99999-00000002.0");
+    std::fs::write(&dead, b"").unwrap();
+    std::fs::write(&busy, b"").unwrap();
+    let holder = std::fs::File::open(&busy).unwrap();
+    rustix::fs::flock(holder.as_fd(), rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let report = clean_namespace(&ns, false).unwrap();
+    assert!(report.removed.contains(&dead), "{report:?}");
+    assert!(!dead.exists());
+    assert!(busy.exists(), "a held temporary liveness file was removed");
+    drop(holder);
+    let report = clean_namespace(&ns, false).unwrap();
+    assert!(report.removed.contains(&busy), "{report:?}");
+}
+
+/// A liveness file removed behind the process's back (by hand, by a foreign
+/// tool) is made again at the next registration, instead of leaving the
+/// process "dead" for everyone.
+#[test]
+fn a_liveness_file_removed_by_hand_is_made_again() {
+    let tns = TestNs::new("rereg");
+    let ns = Namespace::open(&tns.name).unwrap();
+    let token = liveness::ensure_registered(&ns).unwrap();
+    let lock = ns.path().join("proc").join(liveness::lock_file_name(token));
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(liveness::ensure_registered(&ns).unwrap(), token);
+    assert_held(&lock, "the liveness file made again");
+}
