@@ -44,7 +44,7 @@
 //!   kind; the counters ([`Scheduler::nodes`]) are exact.
 //! - **Panics.** Every call into a node is under `catch_unwind`. A panic in
 //!   `tick` is counted, recorded, and handled by the node's
-//!   [`PanicPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
+//!   [`FaultPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
 //!   never ticked again; the others go on), `Skip` (tick again at the next
 //!   release), `Restart` (`init` again; if that fails, as `Stop`). When every
 //!   node is stopped, `run` shuts down and returns
@@ -81,7 +81,7 @@ use std::time::Duration;
 use horus_nostd::sched::{NodeConfig, Rate};
 
 pub use error::SchedulerError;
-pub use horus_nostd::sched::{FaultPolicy as PanicPolicy, NodeState, NodeStats};
+pub use horus_nostd::sched::{FaultPolicy, NodeState, NodeStats};
 pub use report::{Anomaly, JitterStats, NodeInfo};
 pub use signals::stop_requested;
 
@@ -294,8 +294,8 @@ impl NodeBuilder<'_> {
         self
     }
 
-    /// What a panic in its `tick` does (default [`PanicPolicy::Stop`]).
-    pub fn on_panic(mut self, policy: PanicPolicy) -> Self {
+    /// What a panic in its `tick` does (default [`FaultPolicy::Stop`]).
+    pub fn on_panic(mut self, policy: FaultPolicy) -> Self {
         self.config.policy = policy;
         self
     }
