@@ -171,13 +171,7 @@ fn list_echo_hz_bw_see_a_live_publisher() {
 #[test]
 fn pub_fills_fields_for_a_live_subscriber() {
     let ns = TestNs::new("pub");
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"])
-        .env("HORUS_TEST_ROLE", "listen")
-        .env("HORUS_TEST_TOPIC", "cmd")
-        .env("HORUS_NAMESPACE", &ns.name);
-    let mut listener = common::Running::start(cmd);
-    listener.expect("@@ready", 30);
+    let mut listener = common::start_role("listen", &ns.name, "cmd");
     let out = ns.run(
         &[
             "topic",
