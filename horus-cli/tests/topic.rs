@@ -218,6 +218,23 @@ fn clean_removes_the_stale_region_and_keeps_the_live_one() {
 }
 
 #[test]
+fn every_command_auto_cleans_the_namespace_of_its_flag_not_of_its_environment() {
+    let ns = TestNs::new("autoclean");
+    let env_ns = TestNs::new("autoclean_env");
+    for n in [&ns, &env_ns] {
+        publisher(&n.name, "stale").stop("9", 10);
+        assert!(n.path().join("stale.topic").exists());
+    }
+    let out = env_ns
+        .horus(&["--namespace", &ns.name, "topic", "list"])
+        .output()
+        .expect("run horus");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!ns.path().join("stale.topic").exists());
+    assert!(env_ns.path().join("stale.topic").exists());
+}
+
+#[test]
 fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let ns = TestNs::new("cleankeep");
     // Looking at a namespace nobody has used leaves no trace of it.

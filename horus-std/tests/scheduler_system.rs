@@ -119,6 +119,49 @@ fn the_registry_shows_a_node_that_failed_as_error_and_one_that_was_stopped_as_cr
     child.kill();
 }
 
+#[test]
+fn a_scheduler_given_a_namespace_follows_its_estop_and_reports_there() {
+    let ns = TestNs::new("sched_named");
+    estop::raise(Some(&ns.name), "before start").unwrap();
+    let mut sched = Scheduler::new().namespace(&ns.name).tick_rate(200_u64.hz());
+    sched
+        .add(Actuator {
+            ticks: 0,
+            held: false,
+        })
+        .build()
+        .unwrap();
+    let stop = sched.stop_handle();
+    // The scheduler runs here (it is not `Send`); another thread watches it
+    // and stops it whatever happens.
+    std::thread::scope(|s| {
+        let observer = s.spawn(|| {
+            let seen = std::panic::catch_unwind(|| {
+                common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
+                    listed_as(&ns, NodeStatus::Stopped)
+                });
+                estop::clear(Some(&ns.name)).unwrap();
+                common::wait_until(TIMEOUT_S, "the node listed as running", || {
+                    listed_as(&ns, NodeStatus::Running)
+                });
+            });
+            stop.stop();
+            seen
+        });
+        sched.run().unwrap();
+        if let Err(panic) = observer.join().unwrap() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    let records = blackbox::read(Some(&ns.name)).unwrap().entries;
+    assert!(
+        records
+            .iter()
+            .any(|r| r.pid == std::process::id() && r.kind == Some(AnomalyKind::EstopCleared)),
+        "{records:?}"
+    );
+}
+
 /// Panics on its `panic_on`-th tick.
 struct Faulty {
     name: &'static str,

@@ -131,6 +131,14 @@ impl Default for Scheduler {
     }
 }
 
+/// A scheduler runs without the auto-clean it could not do: a failure is
+/// logged, never fatal.
+fn auto_clean_logged(result: std::result::Result<usize, crate::error::TopicError>) {
+    if let Err(e) = result {
+        eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
+    }
+}
+
 /// Stops a running scheduler from another thread (or from a node).
 #[derive(Debug, Clone)]
 pub struct StopHandle(Arc<AtomicBool>);
@@ -149,9 +157,7 @@ impl Scheduler {
     /// memory of dead processes in the current namespace first (a failure is
     /// logged to stderr; this never fails).
     pub fn new() -> Self {
-        if let Err(e) = crate::shm::clean_stale_current_namespace() {
-            eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
-        }
+        auto_clean_logged(crate::shm::clean_stale_current_namespace());
         Self {
             entries: Vec::new(),
             tick_rate: Frequency::from_hz(100),
@@ -166,6 +172,19 @@ impl Scheduler {
             system_topics: true,
             system: None,
         }
+    }
+
+    /// Runs in namespace `ns` instead of `HORUS_NAMESPACE`: the e-stop it
+    /// follows, the registry it reports to and the blackbox it records in are
+    /// `ns`'s, and the stale shared memory of dead processes in `ns` is removed
+    /// now, as `new` does in the current namespace (a failure is logged). The
+    /// nodes' own topics name their namespace themselves
+    /// ([`TopicBuilder::namespace`](crate::topic::TopicBuilder::namespace)).
+    #[must_use]
+    pub fn namespace(mut self, ns: &str) -> Self {
+        auto_clean_logged(crate::system::auto_clean(ns));
+        self.recorder.namespace = Some(ns.to_owned());
+        self
     }
 
     /// The rate of every node that does not set its own (default 100 Hz).
