@@ -14,6 +14,7 @@ mod monitor;
 mod run;
 mod supervise;
 mod system;
+mod table;
 mod topic;
 
 use std::process::ExitCode;
