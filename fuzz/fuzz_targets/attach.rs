@@ -20,30 +20,12 @@ use horus_nostd::layout::hdr;
 use horus_nostd::msgs::{CmdVel, Imu};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
+use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
-/// Reads the input front to back; zeroes once exhausted.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn byte(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-    fn u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.byte();
-        }
-        u64::from_le_bytes(b)
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+/// The next value of the input; zero once it is exhausted.
+fn next<T: for<'a> Arbitrary<'a> + Default>(input: &mut Unstructured<'_>) -> T {
+    input.arbitrary().unwrap_or_default()
 }
 
 fn zeroed(words: usize) -> Vec<AtomicU64> {
@@ -85,14 +67,14 @@ impl Map {
 }
 
 /// A valid region of `T`, then up to 7 corruptions applied before attaching.
-fn patched<T: Message>(input: &mut Input<'_>, geometry: u8) -> Vec<AtomicU64> {
+fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
     let capacity = 2u32 << (geometry & 3); // 2..16
     let participants = 1 + u32::from(geometry >> 2); // 1..64
     let layout = TopicLayout::of::<T>(capacity, participants).expect("valid geometry");
     let mem = zeroed(layout.region_words());
     TopicRegion::init::<T>(&mem, capacity, participants, 0).expect("init");
     let map = Map::of(&mem).expect("valid header");
-    let patches = input.byte() % 8;
+    let patches = next::<u8>(input) % 8;
     for _ in 0..patches {
         corrupt(&mem, map, input);
     }
@@ -100,9 +82,9 @@ fn patched<T: Message>(input: &mut Input<'_>, geometry: u8) -> Vec<AtomicU64> {
 }
 
 /// A value that is small, at a boundary, a stamp, or anything.
-fn value(input: &mut Input<'_>) -> u64 {
-    let kind = input.byte();
-    let v = input.u64();
+fn value(input: &mut Unstructured<'_>) -> u64 {
+    let kind = next::<u8>(input);
+    let v = next::<u64>(input);
     match kind % 6 {
         0 => v % 256,
         1 => u64::MAX - v % 256,
@@ -113,10 +95,10 @@ fn value(input: &mut Input<'_>) -> u64 {
 }
 
 /// Overwrites one word, one word of every participant entry, or every stamp.
-fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Input<'_>) {
-    let kind = input.byte();
-    let a = usize::from(input.byte());
-    let b = usize::from(input.u16());
+fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Unstructured<'_>) {
+    let kind = next::<u8>(input);
+    let a = usize::from(next::<u8>(input));
+    let b = usize::from(next::<u16>(input));
     let v = value(input);
     let set = |at: usize| {
         if let Some(w) = mem.get(at) {
@@ -142,7 +124,7 @@ fn pick<'h, 'r>(handles: &'h mut [RawHandle<'r>], i: usize) -> Option<&'h mut Ra
 }
 
 /// Drives an attached region with the rest of the input.
-fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
+fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Unstructured<'_>) {
     let map = Map::of(mem).expect("attached: the header is there");
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
@@ -159,18 +141,18 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
     let mut steps = 0;
     while !input.is_empty() && steps < 256 {
         steps += 1;
-        let op = input.byte();
+        let op = next::<u8>(input);
         let i = usize::from(op >> 4);
         match op & 15 {
             0..=1 => {
-                let token = OwnerToken::new(u64::from(input.byte()) + 1).expect("non-zero");
+                let token = OwnerToken::new(u64::from(next::<u8>(input)) + 1).expect("non-zero");
                 if let Ok(h) = RawHandle::join(region, token, 0, 0) {
                     handles.push(h);
                 }
             }
             2..=5 => {
                 if let Some(h) = pick(&mut handles, i) {
-                    let fill = input.byte();
+                    let fill = next::<u8>(input);
                     h.send_bytes(&vec![fill; size]).expect("right size");
                 }
             }
@@ -196,7 +178,7 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
             }
             12 => {
                 let me = OwnerToken::new(1000).expect("non-zero");
-                let alive = input.byte();
+                let alive = next::<u8>(input);
                 let freed = region.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1));
                 assert!(freed <= max);
             }
@@ -217,13 +199,14 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Input<'_>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut input = Input(data);
-    let mode = input.byte();
-    let geometry = input.byte();
+    let input = &mut Unstructured::new(data);
+    let mode = next::<u8>(input);
+    let geometry = next::<u8>(input);
     let mem = if mode & 1 == 0 {
-        let bytes = input.0;
-        input = Input(&[]);
-        bytes
+        let rest = input.len();
+        input
+            .bytes(rest)
+            .expect("the rest of the input")
             .chunks(8)
             .map(|c| {
                 let mut b = [0u8; 8];
@@ -232,9 +215,9 @@ fuzz_target!(|data: &[u8]| {
             })
             .collect()
     } else if mode & 2 == 0 {
-        patched::<CmdVel>(&mut input, geometry)
+        patched::<CmdVel>(input, geometry)
     } else {
-        patched::<Imu>(&mut input, geometry)
+        patched::<Imu>(input, geometry)
     };
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem);
     let typed_imu = TopicRegion::attach::<Imu>(&mem);
@@ -247,6 +230,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(typed.layout(), any.layout());
     }
     if let Ok(region) = untyped {
-        exercise(&mem, region, &mut input);
+        exercise(&mem, region, input);
     }
 });

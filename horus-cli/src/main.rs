@@ -14,6 +14,7 @@ mod monitor;
 mod run;
 mod supervise;
 mod system;
+mod table;
 mod topic;
 
 use std::process::ExitCode;
@@ -72,18 +73,18 @@ pub struct Ctx {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let namespace_from_flag = cli.namespace.is_some();
-    if let Some(ns) = &cli.namespace {
-        // SAFETY: first thing `main` does after parsing the arguments, before
-        // this process starts any thread, so no other thread can be reading
-        // the environment. Children and horus-std then see the namespace.
-        unsafe { std::env::set_var(horus::shm::namespace::NAMESPACE_ENV, ns) };
-    }
-    let namespace = match horus::shm::Namespace::current_name() {
-        Ok(ns) => ns,
-        Err(e) => {
-            eprintln!("horus: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+    // The flag, else HORUS_NAMESPACE, else `default`. Every command passes it
+    // to horus-std and to the processes it starts by name, never through this
+    // process's environment.
+    let namespace = match &cli.namespace {
+        Some(ns) => ns.clone(),
+        None => match horus::shm::Namespace::current_name() {
+            Ok(ns) => ns,
+            Err(e) => {
+                eprintln!("horus: {e}");
+                return ExitCode::from(exit::USAGE);
+            }
+        },
     };
     let ctx = Ctx {
         namespace,
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Clean(args) => clean::main(&ctx, &args),
-        command => auto_clean().and_then(|()| dispatch(&ctx, command)),
+        command => auto_clean(&ctx.namespace).and_then(|()| dispatch(&ctx, command)),
     };
     match result {
         Ok(code) => code,
@@ -118,9 +119,9 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Removes what dead processes left in the current namespace (auto-clean).
-fn auto_clean() -> anyhow::Result<()> {
-    horus::shm::clean_stale_current_namespace()
+/// Removes what dead processes left in namespace `ns` (auto-clean).
+fn auto_clean(ns: &str) -> anyhow::Result<()> {
+    horus::system::auto_clean(ns)
         .map(drop)
         .map_err(|e| Failure::new(exit::ERROR, format!("auto-clean: {e}")).into())
 }

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::exit::{self, Failure};
+use crate::table::{self, Align::Left, Align::Right, Col};
 
 /// `horus node ...`
 #[derive(Debug, clap::Subcommand)]
@@ -57,23 +58,32 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
         println!("no running nodes in namespace {}", ctx.namespace);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<24} {:>7} {:<9} {:>9} {:>9} {:>10} {:>7} {:>9} {:>9}",
-        "NODE", "PID", "STATE", "RATE Hz", "MEAS. Hz", "TICKS", "MISSES", "CPU ms", "MEM MiB"
-    );
+    let mut table = table::new(&[
+        Col("NODE", 24, Left),
+        Col("PID", 7, Right),
+        Col("STATE", 9, Left),
+        Col("RATE Hz", 9, Right),
+        Col("MEAS. Hz", 9, Right),
+        Col("TICKS", 10, Right),
+        Col("MISSES", 7, Right),
+        Col("CPU ms", 9, Right),
+        Col("MEM MiB", 9, Right),
+    ]);
     for n in &nodes {
-        println!(
-            "{:<24} {:>7} {:<9} {:>9.1} {:>9.1} {:>10} {:>7} {:>9.1} {:>9.1}",
-            n.name,
-            n.pid,
-            n.state.map_or("Unknown", |s| s.name()),
-            n.rate_hz,
-            n.measured_hz,
-            n.ticks,
-            n.deadline_misses + n.overruns,
-            n.cpu_ns as f64 / 1e6,
-            n.rss_bytes as f64 / (1024.0 * 1024.0)
-        );
+        table.add_row(vec![
+            n.name.clone(),
+            n.pid.to_string(),
+            n.state.map_or("Unknown", |s| s.name()).to_owned(),
+            format!("{:.1}", n.rate_hz),
+            format!("{:.1}", n.measured_hz),
+            n.ticks.to_string(),
+            (n.deadline_misses + n.overruns).to_string(),
+            format!("{:.1}", n.cpu_ns as f64 / 1e6),
+            format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
+        ]);
+    }
+    for line in table.lines() {
+        println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -172,8 +172,7 @@ fn list_echo_hz_bw_see_a_live_publisher() {
 #[test]
 fn pub_fills_fields_for_a_live_subscriber() {
     let ns = TestNs::new("pub");
-    let mut listener = common::Running::start(common::child_command("listen", &ns.name, "cmd"));
-    listener.expect("@@ready", 30);
+    let mut listener = common::start_role("listen", &ns.name, "cmd");
     let out = ns.run(
         &[
             "topic",
@@ -217,6 +216,23 @@ fn clean_removes_the_stale_region_and_keeps_the_live_one() {
     // The live topic still works.
     let out = ns.run(&["topic", "echo", "live", "--once"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn every_command_auto_cleans_the_namespace_of_its_flag_not_of_its_environment() {
+    let ns = TestNs::new("autoclean");
+    let env_ns = TestNs::new("autoclean_env");
+    for n in [&ns, &env_ns] {
+        publisher(&n.name, "stale").stop("9", 10);
+        assert!(n.path().join("stale.topic").exists());
+    }
+    let out = env_ns
+        .horus(&["--namespace", &ns.name, "topic", "list"])
+        .output()
+        .expect("run horus");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!ns.path().join("stale.topic").exists());
+    assert!(env_ns.path().join("stale.topic").exists());
 }
 
 #[test]

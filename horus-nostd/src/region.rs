@@ -15,6 +15,8 @@ use crate::layout::{LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, TopicLayout, hdr, 
 use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
+use core::fmt::{self, Write as _};
+
 /// Statically sized, cache-line aligned memory for one region, usable in a `static`.
 ///
 /// ```
@@ -406,7 +408,7 @@ impl<'r> TopicRegion<'r> {
             let at = self.layout.schema_entry_at(*next);
             store_name(
                 &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
-                &name.bytes,
+                &name.padded(),
             );
             let off_size = (base + f.offset) as u64 | (f.size as u64) << 32;
             self.words[at + schema::OFFSET_SIZE].store(off_size, Ordering::Relaxed);
@@ -417,50 +419,48 @@ impl<'r> TopicRegion<'r> {
     }
 }
 
-/// A flattened field name under construction (cut at [`TYPE_NAME_MAX`] bytes).
+/// A flattened field name under construction (`pose.position[2].x`), cut at
+/// [`TYPE_NAME_MAX`] bytes on a character boundary: once something did not
+/// fit, nothing more is added.
 #[derive(Clone)]
 struct NameBuf {
-    bytes: [u8; TYPE_NAME_MAX],
-    len: usize,
+    name: heapless::String<TYPE_NAME_MAX>,
+    cut: bool,
 }
 
 impl NameBuf {
     const EMPTY: Self = Self {
-        bytes: [0; TYPE_NAME_MAX],
-        len: 0,
+        name: heapless::String::new(),
+        cut: false,
     };
 
-    fn push(&mut self, s: &[u8]) {
-        for &b in s {
-            if self.len == TYPE_NAME_MAX {
-                return;
-            }
-            self.bytes[self.len] = b;
-            self.len += 1;
-        }
+    fn push_field(&mut self, field: &str) {
+        let dot = if self.name.is_empty() { "" } else { "." };
+        // A name that does not fit is cut (`write_str` below), not an error.
+        let _ = write!(self, "{dot}{field}");
     }
 
-    fn push_field(&mut self, name: &str) {
-        if self.len > 0 {
-            self.push(b".");
-        }
-        self.push(name.as_bytes());
+    fn push_index(&mut self, i: usize) {
+        let _ = write!(self, "[{i}]");
     }
 
-    fn push_index(&mut self, mut i: usize) {
-        let mut digits = [0u8; 20];
-        let mut n = digits.len();
-        loop {
-            n -= 1;
-            digits[n] = b'0' + (i % 10) as u8;
-            i /= 10;
-            if i == 0 {
-                break;
+    /// The name's bytes, NUL-padded, as a region stores them.
+    fn padded(&self) -> [u8; TYPE_NAME_MAX] {
+        let mut bytes = [0; TYPE_NAME_MAX];
+        bytes[..self.name.len()].copy_from_slice(self.name.as_bytes());
+        bytes
+    }
+}
+
+impl fmt::Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.cut || self.name.push(c).is_err() {
+                self.cut = true;
+                return Err(fmt::Error);
             }
         }
-        self.push(b"[");
-        self.push(&digits[n..]);
-        self.push(b"]");
+        Ok(())
     }
 }
 
@@ -475,5 +475,48 @@ fn store_name(words: &[AtomicU64], bytes: &[u8; TYPE_NAME_MAX]) {
 fn load_name(words: &[AtomicU64], out: &mut [u8; TYPE_NAME_MAX]) {
     for (w, chunk) in words.iter().zip(out.chunks_exact_mut(8)) {
         chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NameBuf, TYPE_NAME_MAX};
+
+    fn path(parts: &[Result<&str, usize>]) -> NameBuf {
+        let mut n = NameBuf::EMPTY;
+        for p in parts {
+            match *p {
+                Ok(field) => n.push_field(field),
+                Err(i) => n.push_index(i),
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn names_are_flattened_with_dots_and_indices() {
+        let n = path(&[Ok("pose"), Ok("position"), Err(12), Ok("x")]);
+        assert_eq!(n.name.as_str(), "pose.position[12].x");
+        assert_eq!(&n.padded()[..19], b"pose.position[12].x");
+        assert!(n.padded()[19..].iter().all(|&b| b == 0));
+        assert_eq!(path(&[Ok("a"), Err(0)]).name.as_str(), "a[0]");
+        assert_eq!(
+            path(&[Ok("a"), Err(usize::MAX)]).name.as_str(),
+            "a[18446744073709551615]"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_and_stay_cut() {
+        const LONG: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        assert_eq!(LONG.len(), TYPE_NAME_MAX - 2);
+        let n = path(&[Ok(LONG), Ok("yz"), Ok("w")]);
+        assert_eq!(&n.name[..LONG.len()], LONG);
+        assert_eq!(&n.name[LONG.len()..], ".y");
+        // Cut before a character that does not fit whole, the name stays
+        // valid UTF-8 (it was cut mid-character and read as "<invalid name>").
+        let n = path(&[Ok(LONG), Ok("é"), Err(1)]);
+        assert_eq!(&n.name[LONG.len()..], ".");
+        assert!(core::str::from_utf8(&n.padded()).is_ok());
     }
 }

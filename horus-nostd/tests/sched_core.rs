@@ -274,7 +274,7 @@ fn a_failed_init_stops_start_and_shutdown_spares_uninitialised_nodes() {
     assert_eq!(sched.state(l), Some(NodeState::Registered));
     assert_eq!(sched.start(0), Err(StartError::AlreadyStarted));
     sched.shutdown();
-    assert!(sched.nodes().all(|v| v.state == NodeState::Stopped));
+    assert!(sched.nodes().all(|v| v.state == NodeState::Finished));
     let calls: Vec<_> = trace.borrow().iter().map(|e| (e.0, e.1)).collect();
     assert_eq!(calls, [("ok", "init"), ("bad", "init"), ("ok", "shutdown")]);
 }

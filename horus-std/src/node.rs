@@ -27,7 +27,7 @@ use crate::error::Result;
 /// when its panic policy stops it and when the namespace's e-stop is raised;
 /// `shutdown`
 /// once at the end if `init` succeeded, also after a panic. A panic in any
-/// of them is caught by the scheduler (see [`PanicPolicy`](crate::scheduler::PanicPolicy)).
+/// of them is caught by the scheduler (see [`FaultPolicy`](crate::scheduler::FaultPolicy)).
 pub trait Node {
     /// The node's name: unique within its scheduler; shown by
     /// `horus node list` and the blackbox. Defaults to the type's name.

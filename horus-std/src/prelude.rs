@@ -5,7 +5,7 @@ pub use std::time::Duration;
 pub use crate::error::{Error, Result};
 pub use crate::msgs::*;
 pub use crate::node::Node;
-pub use crate::scheduler::{PanicPolicy, Scheduler};
+pub use crate::scheduler::{FaultPolicy, Scheduler};
 pub use crate::time::{DurationExt, Frequency, now_ns};
 pub use crate::topic::Topic;
 pub use horus_nostd::{Message, message};

@@ -149,9 +149,9 @@ fn panic_policies_stop_skip_and_restart_while_the_others_go_on() {
     let trace = Trace::default();
     let mut sched = quiet_scheduler();
     for (name, policy) in [
-        ("stop", PanicPolicy::Stop),
-        ("skip", PanicPolicy::Skip),
-        ("restart", PanicPolicy::Restart),
+        ("stop", FaultPolicy::Stop),
+        ("skip", FaultPolicy::Skip),
+        ("restart", FaultPolicy::Restart),
     ] {
         let mut p = Probe::new(name, &trace);
         p.panic_on = vec![2];
@@ -217,7 +217,7 @@ fn when_every_node_is_stopped_run_returns_after_running_every_shutdown() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(err.to_string().contains("PanicPolicy::Restart"), "{err}");
+    assert!(err.to_string().contains("FaultPolicy::Restart"), "{err}");
     assert_eq!(
         Probe::calls(&trace, "a"),
         ["init", "tick", "tick", "tick", "safe", "shutdown"]

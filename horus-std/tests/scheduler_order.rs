@@ -90,7 +90,7 @@ fn tick_once_runs_by_order_then_insertion_and_shuts_down_in_reverse() {
     expected.extend(round);
     expected.extend(["shutdown c", "shutdown b2", "shutdown b1", "shutdown a"]);
     assert_eq!(*trace.borrow(), expected);
-    assert!(sched.nodes().iter().all(|n| n.state == NodeState::Stopped));
+    assert!(sched.nodes().iter().all(|n| n.state == NodeState::Finished));
     assert!(matches!(
         sched.tick_once().map_err(|e| e.to_string()),
         Err(m) if m.contains("already shut")
@@ -156,7 +156,7 @@ fn run_keeps_the_order_in_every_round_and_each_node_at_its_rate() {
         "shutdown in reverse order"
     );
     let info = sched.node("first").unwrap();
-    assert_eq!((info.stats.ticks, info.state), (40, NodeState::Stopped));
+    assert_eq!((info.stats.ticks, info.state), (40, NodeState::Finished));
 }
 
 #[test]

@@ -7,12 +7,12 @@ use common::{Peer, TestNs, die_with_parent, say};
 use horus::prelude::*;
 use horus::system::blackbox::{self, AnomalyKind};
 use horus::system::estop;
-use horus::system::registry::{self, NodeState};
+use horus::system::registry::{self, NodeStatus};
 
 /// Seconds; only catches hangs.
 const TIMEOUT_S: u64 = 30;
 
-fn listed_as(ns: &TestNs, state: NodeState) -> bool {
+fn listed_as(ns: &TestNs, state: NodeStatus) -> bool {
     registry::list(Some(&ns.name))
         .unwrap()
         .iter()
@@ -31,13 +31,13 @@ fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
         registry::list(Some(&ns.name))
             .unwrap()
             .iter()
-            .any(|n| n.name == "Actuator" && n.pid == pid && n.state == Some(NodeState::Running))
+            .any(|n| n.name == "Actuator" && n.pid == pid && n.state == Some(NodeStatus::Running))
     });
 
     estop::raise(Some(&ns.name), "operator pressed the button").unwrap();
     child.expect("safe_state", TIMEOUT_S);
     common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
-        listed_as(&ns, NodeState::Stopped)
+        listed_as(&ns, NodeStatus::Stopped)
     });
     // Held: a scheduler ticking at 200 Hz would have ticked many times by now
     // (the node says "resumed" on its first tick after safe_state).
@@ -73,7 +73,7 @@ fn a_scheduler_started_during_an_estop_starts_held() {
     // init runs, but the first tick waits for the clear.
     child.expect("init", TIMEOUT_S);
     common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
-        listed_as(&ns, NodeState::Stopped)
+        listed_as(&ns, NodeStatus::Stopped)
     });
     assert!(!child.has_said("ticking"), "the node ticked while held");
     estop::clear(Some(&ns.name)).unwrap();
@@ -88,7 +88,7 @@ fn a_finished_scheduler_is_listed_as_finished_while_its_process_lives() {
     child.expect("finished", TIMEOUT_S);
     // Reported once, at shutdown: no waiting needed.
     assert!(
-        listed_as(&ns, NodeState::Finished),
+        listed_as(&ns, NodeStatus::Finished),
         "{:?}",
         registry::list(Some(&ns.name))
     );
@@ -111,12 +111,55 @@ fn the_registry_shows_a_node_that_failed_as_error_and_one_that_was_stopped_as_cr
         TIMEOUT_S,
         "Error, Crashed and Running in the registry",
         || {
-            state_of("flaky") == Some(NodeState::Error)
-                && state_of("broken") == Some(NodeState::Crashed)
-                && state_of("Actuator") == Some(NodeState::Running)
+            state_of("flaky") == Some(NodeStatus::Error)
+                && state_of("broken") == Some(NodeStatus::Crashed)
+                && state_of("Actuator") == Some(NodeStatus::Running)
         },
     );
     child.kill();
+}
+
+#[test]
+fn a_scheduler_given_a_namespace_follows_its_estop_and_reports_there() {
+    let ns = TestNs::new("sched_named");
+    estop::raise(Some(&ns.name), "before start").unwrap();
+    let mut sched = Scheduler::new().namespace(&ns.name).tick_rate(200_u64.hz());
+    sched
+        .add(Actuator {
+            ticks: 0,
+            held: false,
+        })
+        .build()
+        .unwrap();
+    let stop = sched.stop_handle();
+    // The scheduler runs here (it is not `Send`); another thread watches it
+    // and stops it whatever happens.
+    std::thread::scope(|s| {
+        let observer = s.spawn(|| {
+            let seen = std::panic::catch_unwind(|| {
+                common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
+                    listed_as(&ns, NodeStatus::Stopped)
+                });
+                estop::clear(Some(&ns.name)).unwrap();
+                common::wait_until(TIMEOUT_S, "the node listed as running", || {
+                    listed_as(&ns, NodeStatus::Running)
+                });
+            });
+            stop.stop();
+            seen
+        });
+        sched.run().unwrap();
+        if let Err(panic) = observer.join().unwrap() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    let records = blackbox::read(Some(&ns.name)).unwrap().entries;
+    assert!(
+        records
+            .iter()
+            .any(|r| r.pid == std::process::id() && r.kind == Some(AnomalyKind::EstopCleared)),
+        "{records:?}"
+    );
 }
 
 /// Panics on its `panic_on`-th tick.
@@ -193,12 +236,12 @@ fn child_main() {
             };
             sched
                 .add(faulty("flaky", 2))
-                .on_panic(PanicPolicy::Skip)
+                .on_panic(FaultPolicy::Skip)
                 .build()
                 .unwrap();
             sched
                 .add(faulty("broken", 1))
-                .on_panic(PanicPolicy::Stop)
+                .on_panic(FaultPolicy::Stop)
                 .build()
                 .unwrap();
             sched.run().unwrap();

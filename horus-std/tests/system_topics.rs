@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use common::{TestNs, spawn_child};
 use horus::system::blackbox::{self, AnomalyKind, Blackbox};
 use horus::system::estop::{self, EstopEvent, EstopMonitor};
-use horus::system::registry::{self, NodeReport, NodeState, Registry};
+use horus::system::registry::{self, NodeReport, NodeStatus, Registry};
 
 /// Waits for the child to print `line` on stdout.
 fn wait_line(child: &mut std::process::Child, line: &str) {
@@ -101,7 +101,7 @@ fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
     assert!(
         nodes
             .iter()
-            .all(|n| n.state == Some(NodeState::Running) && n.rss_bytes > 0)
+            .all(|n| n.state == Some(NodeStatus::Running) && n.rss_bytes > 0)
     );
     a.kill().unwrap();
     a.wait().unwrap();
@@ -176,7 +176,7 @@ fn child_main() {
             let reg = Registry::open(None).unwrap();
             reg.report(&NodeReport {
                 name: &args[0],
-                state: NodeState::Running,
+                state: NodeStatus::Running,
                 order: 0,
                 rate_hz: 100.0,
                 measured_hz: 99.5,

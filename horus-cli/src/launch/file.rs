@@ -156,20 +156,14 @@ impl<'de> Deserialize<'de> for Secs {
     }
 }
 
-/// `500ms`, `2s`, `1.5s`, `1m`, `3` (seconds).
+/// Seconds as a bare number (`3`, `0.25`), or a duration with units as
+/// `humantime` reads them (`500ms`, `1.5s`, `1m`, `1h 30m`).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (s, 1.0)
-    };
-    let v: f64 = num.trim().parse().ok()?;
-    Duration::try_from_secs_f64(v * scale).ok()
+    match s.parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs).ok(),
+        Err(_) => humantime::parse_duration(s).ok(),
+    }
 }
 
 /// An error at a place in the file.
@@ -346,24 +340,15 @@ fn find_cycle(file: &LaunchFile, index: &HashMap<&str, usize>) -> Option<Vec<usi
     })
 }
 
-/// Quotes `s` for `sh` (single quotes).
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        return s.to_owned();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 impl NodeSpec {
     /// The command line given to `sh -c`.
     pub fn command_line(&self) -> String {
         let mut line = self.cmd.trim().to_owned();
         for a in &self.args {
             line.push(' ');
-            line.push_str(&shell_quote(a));
+            // The only failure is a NUL byte, which no argument can carry:
+            // left as it is, starting the node fails and says so.
+            line.push_str(&shlex::try_quote(a).unwrap_or(a.into()));
         }
         line
     }
@@ -393,7 +378,11 @@ mod tests {
         assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
         assert_eq!(parse_duration("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration(" 1.5s "), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0.5 ms"), Some(Duration::from_micros(500)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
         assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("-1s"), None);
         assert_eq!(parse_duration("soon"), None);
     }
 
@@ -426,9 +415,19 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("plain-1.0"), "plain-1.0");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
+    fn arguments_reach_the_node_as_written() {
+        let f = parse(
+            "nodes:\n  - name: a\n    cmd: printf '%s|'\n    args: [plain-1.0, \"it's\", \"\", \"a b\", \"$HOME\", \"x=1\"]\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(f.nodes[0].command_line())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "plain-1.0|it's||a b|$HOME|x=1|"
+        );
     }
 }

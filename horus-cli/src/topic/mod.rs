@@ -20,6 +20,7 @@ use horus::shm::Namespace;
 
 use crate::Ctx;
 use crate::exit::{self, Failure};
+use crate::table::{self, Align::Left, Align::Right, Col};
 
 /// `horus topic ...`
 #[derive(Debug, clap::Subcommand)]
@@ -114,29 +115,37 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         println!("no topics in namespace {}", ctx.namespace);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<28} {:<24} {:>6} {:>10} {:>4} {:>4}",
-        "TOPIC", "TYPE", "BYTES", "PUBLISHED", "PUBS", "SUBS"
-    );
+    let mut table = table::new(&[
+        Col("TOPIC", 28, Left),
+        Col("TYPE", 24, Left),
+        Col("BYTES", 6, Right),
+        Col("PUBLISHED", 10, Right),
+        Col("PUBS", 4, Right),
+        Col("SUBS", 4, Right),
+    ]);
+    for i in topics.iter().filter_map(|(_, info)| info.as_ref().ok()) {
+        table.add_row(vec![
+            i.name.clone(),
+            i.type_name.clone(),
+            i.message_size.to_string(),
+            i.published.to_string(),
+            i.publishers().count().to_string(),
+            i.subscribers().count().to_string(),
+        ]);
+    }
+    // One line per readable topic, after the header; the details of each
+    // (`--verbose`) and the unreadable ones in between, in name order.
+    let mut lines = table.lines();
+    println!("{}", lines.next().unwrap_or_default());
     for (name, info) in &topics {
-        let i = match info {
-            Ok(i) => i,
-            Err(e) => {
-                println!("{name:<28} (unreadable: {e})");
-                continue;
+        match info {
+            Ok(i) => {
+                println!("{}", lines.next().unwrap_or_default());
+                if verbose {
+                    print_verbose(i);
+                }
             }
-        };
-        println!(
-            "{:<28} {:<24} {:>6} {:>10} {:>4} {:>4}",
-            i.name,
-            i.type_name,
-            i.message_size,
-            i.published,
-            i.publishers().count(),
-            i.subscribers().count()
-        );
-        if verbose {
-            print_verbose(i);
+            Err(e) => println!("{name:<28} (unreadable: {e})"),
         }
     }
     Ok(ExitCode::SUCCESS)

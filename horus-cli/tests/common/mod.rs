@@ -1,16 +1,23 @@
-//! Shared by the end-to-end tests of the `horus` binary: a private namespace
-//! per test (removed at the end), running `horus`, live publisher processes
-//! (this test binary re-run as a child), and waiting on output lines.
+//! Shared by the end-to-end tests of the `horus` binary: running `horus`,
+//! waiting on the output lines of live processes, and the roles this test
+//! binary plays when re-run as a child (publisher, listener).
+//!
+//! The namespace and child-process harness itself ([`TestNs`],
+//! [`child_command`], ...) is horus-std's `tests/common/mod.rs`, included
+//! here by path: one copy for both crates' tests (a `[dev-dependencies]`
+//! crate would be a workspace member for one file, and the harness must not
+//! ship in `horus` itself).
 #![allow(dead_code)]
+
+#[path = "../../../horus-std/tests/common/mod.rs"]
+mod shared;
+pub use shared::*;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-
-use horus::shm::{Namespace, liveness};
 
 horus::message! {
     WheelEncoder {
@@ -20,30 +27,7 @@ horus::message! {
     }
 }
 
-/// A namespace of its own for one test; cleaned and removed on drop.
-pub struct TestNs {
-    pub name: String,
-}
-
 impl TestNs {
-    pub fn new(test: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "c{}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            test.chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .take(24)
-                .collect::<String>()
-        );
-        Self { name }
-    }
-
-    pub fn path(&self) -> PathBuf {
-        Namespace::path_of(&self.name)
-    }
-
     /// `horus ARGS` in this namespace.
     pub fn horus(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_horus"));
@@ -62,30 +46,6 @@ impl TestNs {
             .spawn()
             .expect("spawn horus");
         finish(child, secs, &format!("horus {}", args.join(" ")))
-    }
-}
-
-impl Drop for TestNs {
-    fn drop(&mut self) {
-        if let Ok(Some(ns)) = Namespace::open_existing(&self.name) {
-            liveness::unregister(&ns);
-            // A child being spawned by another test shares our descriptors
-            // (and their flocks) until its exec: retry for a moment.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut removed = ns.remove_if_unused();
-            while !matches!(removed, Ok(true)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-                removed = ns.remove_if_unused();
-            }
-            if !std::thread::panicking() {
-                assert_eq!(
-                    removed.ok(),
-                    Some(true),
-                    "namespace {} left behind",
-                    self.name
-                );
-            }
-        }
     }
 }
 
@@ -232,33 +192,21 @@ impl Drop for Running {
     }
 }
 
-/// The test-binary arguments that run only `child_main`, which each test
-/// file marks `#[ignore]` so that it runs only as a child.
-pub const CHILD_ARGS: [&str; 5] = [
-    "--exact",
-    "child_main",
-    "--nocapture",
-    "--include-ignored",
-    "--test-threads=1",
-];
-
-/// This test binary, to be re-run as a child playing `role` (see
-/// [`child_main`]) on `topic` in namespace `ns`.
-pub fn child_command(role: &str, ns: &str, topic: &str) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("test exe"));
-    cmd.args(CHILD_ARGS)
-        .env("HORUS_TEST_ROLE", role)
-        .env("HORUS_TEST_TOPIC", topic)
-        .env("HORUS_NAMESPACE", ns);
-    cmd
-}
-
-/// This test binary re-run as a child publishing `WheelEncoder` on `topic`
-/// every 10 ms in namespace `ns` (see `child_main` in each test file).
-pub fn publisher(ns: &str, topic: &str) -> Running {
-    let mut r = Running::start(child_command("publish", ns, topic));
+/// This test binary re-run as a child (see [`child_command`]) running `role`
+/// (`publish`: `WheelEncoder` on `topic` every 10 ms; `listen`: prints what
+/// arrives on `topic`) in namespace `ns` (see `child_main` below); returns once
+/// it is ready.
+pub fn start_role(role: &str, ns: &str, topic: &str) -> Running {
+    let mut cmd = child_command(role, ns, &[]);
+    cmd.env("HORUS_TEST_TOPIC", topic);
+    let mut r = Running::start(cmd);
     r.expect("@@ready", 30);
     r
+}
+
+/// [`start_role`] `publish`.
+pub fn publisher(ns: &str, topic: &str) -> Running {
+    start_role("publish", ns, topic)
 }
 
 /// The child side: runs the role named by `HORUS_TEST_ROLE`. Panics when

@@ -20,15 +20,9 @@
 //!
 //! Cost: one send is three stores plus the payload words (and a fence); one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
-//! (and a fence). Measured by `benchmarks/` (one-way p50 of a ping-pong, 64-byte
-//! message, the timer's share subtracted; `benchmarks/results/` and its
-//! `archive/`; the host changes the cross-core figures several-fold):
-//!
-//! | path | Xeon VM, 2026-12-02 01:01 | EPYC VM, 2026-11-24 |
-//! |---|---|---|
-//! | send + receive, same thread (the software cost alone) | 33 ns | 20 ns |
-//! | cross-process 1:1, one hop | 224 ns (raw line limit 160) | 75 ns (raw line limit 45) |
-//! | each extra subscriber handle on one thread (1:S sweep) | ~20 ns | ~11 ns |
+//! (and a fence). What that costs in time is measured by `benchmarks/`, with
+//! the machine and date of each run: `benchmarks/results/RESULTS.md` (the
+//! latest run) and `benchmarks/results/archive/` (earlier ones).
 
 mod copy;
 pub(crate) mod lane;

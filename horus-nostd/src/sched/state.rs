@@ -19,7 +19,7 @@ use core::fmt;
 ///            Faulted ◄──── step(): fault under Stop, or under Restart ──────┘
 ///                          when init fails again
 ///
-///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Stopped
+///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Finished
 /// ```
 ///
 /// The functions are those of [`CoreScheduler`](super::CoreScheduler); the
@@ -36,7 +36,7 @@ use core::fmt;
 /// s.become_(NodeState::Ready); // start(): init succeeded
 /// s.become_(NodeState::Running); // step(): first tick
 /// assert!(s.is_tickable());
-/// assert!(!NodeState::Stopped.can_become(NodeState::Running));
+/// assert!(!NodeState::Finished.can_become(NodeState::Running));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -55,7 +55,7 @@ pub enum NodeState {
     /// `init` failed. Never ticked again.
     Faulted,
     /// Shut down. Final.
-    Stopped,
+    Finished,
 }
 
 impl NodeState {
@@ -68,7 +68,7 @@ impl NodeState {
                 | (Ready, Running | Held)
                 | (Running, Ready | Held | Faulted)
                 | (Held, Running)
-                | (Registered | Ready | Running | Held | Faulted, Stopped)
+                | (Registered | Ready | Running | Held | Faulted, Finished)
         )
     }
 
@@ -96,7 +96,7 @@ impl NodeState {
             Self::Running => "running",
             Self::Held => "held",
             Self::Faulted => "faulted",
-            Self::Stopped => "stopped",
+            Self::Finished => "finished",
         }
     }
 }
@@ -111,13 +111,13 @@ impl fmt::Display for NodeState {
 mod tests {
     use super::NodeState::{self, *};
 
-    const ALL: [NodeState; 6] = [Registered, Ready, Running, Held, Faulted, Stopped];
+    const ALL: [NodeState; 6] = [Registered, Ready, Running, Held, Faulted, Finished];
 
     #[test]
-    fn stopped_is_final_and_everything_else_can_stop() {
+    fn finished_is_final_and_everything_else_can_finish() {
         for s in ALL {
-            assert!(!Stopped.can_become(s));
-            assert_eq!(s.can_become(Stopped), s != Stopped);
+            assert!(!Finished.can_become(s));
+            assert_eq!(s.can_become(Finished), s != Finished);
         }
     }
 
@@ -126,9 +126,9 @@ mod tests {
         for s in ALL {
             assert_eq!(
                 Registered.can_become(s),
-                matches!(s, Ready | Faulted | Stopped)
+                matches!(s, Ready | Faulted | Finished)
             );
-            assert_eq!(Faulted.can_become(s), s == Stopped);
+            assert_eq!(Faulted.can_become(s), s == Finished);
         }
     }
 

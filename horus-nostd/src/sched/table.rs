@@ -232,16 +232,16 @@ impl<'a, const N: usize> CoreScheduler<'a, N> {
     }
 
     /// Stops every node, in reverse order: runs `shutdown` of each whose
-    /// `init` succeeded. Every node ends `Stopped`; calling it again does nothing.
+    /// `init` succeeded. Every node ends `Finished`; calling it again does nothing.
     pub fn shutdown(&mut self) {
         for slot in self.slots[..self.len].iter_mut().rev().flatten() {
-            if slot.state == NodeState::Stopped {
+            if slot.state == NodeState::Finished {
                 continue;
             }
             if slot.initialised {
                 slot.node.shutdown();
             }
-            slot.state.become_(NodeState::Stopped);
+            slot.state.become_(NodeState::Finished);
         }
     }
 

@@ -259,10 +259,10 @@ impl Entry {
         }
     }
 
-    /// `shutdown()`: `-> Stopped`, running the node's `shutdown` if its
+    /// `shutdown()`: `-> Finished`, running the node's `shutdown` if its
     /// `init` succeeded. Returns what went wrong, if anything.
     pub(crate) fn shutdown(&mut self) -> Option<String> {
-        if self.state == NodeState::Stopped {
+        if self.state == NodeState::Finished {
             return None;
         }
         let result = if self.initialised {
@@ -274,7 +274,7 @@ impl Entry {
         } else {
             None
         };
-        self.state.become_(NodeState::Stopped);
+        self.state.become_(NodeState::Finished);
         result
     }
 

@@ -123,7 +123,7 @@ impl fmt::Display for SchedulerError {
             Self::NoRunnableNodes { faulted } => write!(
                 f,
                 "every node stopped after panicking ({}); see the panic messages above and \
-                 `horus bb --anomalies`, or give nodes .on_panic(PanicPolicy::Restart)",
+                 `horus bb --anomalies`, or give nodes .on_panic(FaultPolicy::Restart)",
                 faulted.join(", ")
             ),
             Self::RealtimeDenied { priority } => write!(

@@ -44,7 +44,7 @@
 //!   kind; the counters ([`Scheduler::nodes`]) are exact.
 //! - **Panics.** Every call into a node is under `catch_unwind`. A panic in
 //!   `tick` is counted, recorded, and handled by the node's
-//!   [`PanicPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
+//!   [`FaultPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
 //!   never ticked again; the others go on), `Skip` (tick again at the next
 //!   release), `Restart` (`init` again; if that fails, as `Stop`). When every
 //!   node is stopped, `run` shuts down and returns
@@ -81,7 +81,7 @@ use std::time::Duration;
 use horus_nostd::sched::{NodeConfig, Rate};
 
 pub use error::SchedulerError;
-pub use horus_nostd::sched::{FaultPolicy as PanicPolicy, NodeState, NodeStats};
+pub use horus_nostd::sched::{FaultPolicy, NodeState, NodeStats};
 pub use report::{Anomaly, JitterStats, NodeInfo};
 pub use signals::stop_requested;
 
@@ -131,6 +131,14 @@ impl Default for Scheduler {
     }
 }
 
+/// A scheduler runs without the auto-clean it could not do: a failure is
+/// logged, never fatal.
+fn auto_clean_logged(result: std::result::Result<usize, crate::error::TopicError>) {
+    if let Err(e) = result {
+        eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
+    }
+}
+
 /// Stops a running scheduler from another thread (or from a node).
 #[derive(Debug, Clone)]
 pub struct StopHandle(Arc<AtomicBool>);
@@ -149,9 +157,7 @@ impl Scheduler {
     /// memory of dead processes in the current namespace first (a failure is
     /// logged to stderr; this never fails).
     pub fn new() -> Self {
-        if let Err(e) = crate::shm::clean_stale_current_namespace() {
-            eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
-        }
+        auto_clean_logged(crate::shm::clean_stale_current_namespace());
         Self {
             entries: Vec::new(),
             tick_rate: Frequency::from_hz(100),
@@ -166,6 +172,19 @@ impl Scheduler {
             system_topics: true,
             system: None,
         }
+    }
+
+    /// Runs in namespace `ns` instead of `HORUS_NAMESPACE`: the e-stop it
+    /// follows, the registry it reports to and the blackbox it records in are
+    /// `ns`'s, and the stale shared memory of dead processes in `ns` is removed
+    /// now, as `new` does in the current namespace (a failure is logged). The
+    /// nodes' own topics name their namespace themselves
+    /// ([`TopicBuilder::namespace`](crate::topic::TopicBuilder::namespace)).
+    #[must_use]
+    pub fn namespace(mut self, ns: &str) -> Self {
+        auto_clean_logged(crate::system::auto_clean(ns));
+        self.recorder.namespace = Some(ns.to_owned());
+        self
     }
 
     /// The rate of every node that does not set its own (default 100 Hz).
@@ -294,8 +313,8 @@ impl NodeBuilder<'_> {
         self
     }
 
-    /// What a panic in its `tick` does (default [`PanicPolicy::Stop`]).
-    pub fn on_panic(mut self, policy: PanicPolicy) -> Self {
+    /// What a panic in its `tick` does (default [`FaultPolicy::Stop`]).
+    pub fn on_panic(mut self, policy: FaultPolicy) -> Self {
         self.config.policy = policy;
         self
     }

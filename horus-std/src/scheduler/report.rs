@@ -136,6 +136,9 @@ pub struct Anomaly {
 pub(crate) struct Recorder {
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) blackbox_enabled: bool,
+    /// The scheduler's namespace (its blackbox's, e-stop's and registry's);
+    /// `None`: `HORUS_NAMESPACE`.
+    pub(crate) namespace: Option<String>,
     blackbox: Option<Blackbox>,
     blackbox_failed: bool,
 }
@@ -156,6 +159,7 @@ impl Recorder {
         Self {
             anomalies: Vec::new(),
             blackbox_enabled,
+            namespace: None,
             blackbox: None,
             blackbox_failed: false,
         }
@@ -186,7 +190,7 @@ impl Recorder {
         }
         let detail = detail();
         if self.blackbox_enabled && !self.blackbox_failed && self.blackbox.is_none() {
-            match Blackbox::open(None) {
+            match Blackbox::open(self.namespace.as_deref()) {
                 Ok(bb) => self.blackbox = Some(bb),
                 Err(e) => {
                     self.blackbox_failed = true;

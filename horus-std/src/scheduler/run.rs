@@ -199,7 +199,7 @@ impl Scheduler {
         }
         let link = self
             .system
-            .get_or_insert_with(|| system::SystemLink::open(None));
+            .get_or_insert_with(|| system::SystemLink::open(self.recorder.namespace.as_deref()));
         let held = link.follow_estop(&mut self.entries, &mut self.recorder, now);
         link.report(&self.entries, now);
         held

@@ -15,13 +15,13 @@
 //! that is logged once and the scheduler runs without it; a robot keeps
 //! running when its introspection cannot.
 
-use horus_nostd::sched::NodeState as CoreState;
+use horus_nostd::sched::NodeState;
 
 use super::entry::Entry;
 use super::report::{Quiet, Recorder};
 use crate::system::blackbox::AnomalyKind;
 use crate::system::estop::{EstopEvent, EstopMonitor};
-use crate::system::registry::{NodeReport, NodeState, Registry};
+use crate::system::registry::{NodeReport, NodeStatus, Registry};
 
 /// Least time between two periodic registry reports.
 const REPORT_EVERY_NS: u64 = 1_000_000_000;
@@ -31,7 +31,7 @@ pub(crate) struct SystemLink {
     estop: Option<EstopMonitor>,
     registry: Option<Registry>,
     last_report_ns: u64,
-    last_states: Vec<CoreState>,
+    last_states: Vec<NodeState>,
     last_ticks: Vec<u64>,
     /// Held by the e-stop.
     pub(crate) held: bool,
@@ -127,7 +127,7 @@ impl SystemLink {
             ticks.push(info.stats.ticks);
             registry.report(&NodeReport {
                 name: &info.name,
-                state: registry_state(&info),
+                state: registry_status(&info),
                 order: info.order,
                 rate_hz: if info.period_ns == 0 {
                     0.0
@@ -147,14 +147,14 @@ impl SystemLink {
     }
 }
 
-/// The registry's name for a node's state.
-fn registry_state(info: &super::NodeInfo) -> NodeState {
+/// The status `horus node list` shows for a node in its [`NodeState`].
+fn registry_status(info: &super::NodeInfo) -> NodeStatus {
     match info.state {
-        CoreState::Registered | CoreState::Ready => NodeState::Starting,
-        CoreState::Running if info.panics > 0 || info.last_tick_failed => NodeState::Error,
-        CoreState::Running => NodeState::Running,
-        CoreState::Held => NodeState::Stopped,
-        CoreState::Faulted => NodeState::Crashed,
-        _ => NodeState::Finished,
+        NodeState::Registered | NodeState::Ready => NodeStatus::Starting,
+        NodeState::Running if info.panics > 0 || info.last_tick_failed => NodeStatus::Error,
+        NodeState::Running => NodeStatus::Running,
+        NodeState::Held => NodeStatus::Stopped,
+        NodeState::Faulted => NodeStatus::Crashed,
+        _ => NodeStatus::Finished,
     }
 }

@@ -26,6 +26,21 @@ pub const SYSTEM_PREFIX: &str = "_horus.";
 /// processes must never find its e-stop full.
 pub const SYSTEM_PARTICIPANTS: u32 = 64;
 
+/// The auto-clean of namespace `namespace`, if it exists: removes what dead
+/// processes left, never what a live one holds, and keeps the system topics
+/// even when no process holds them (unlike
+/// [`clean_namespace`](crate::shm::clean_namespace)); returns how many files
+/// were removed. Every `horus` command runs it on its namespace first, and
+/// [`Scheduler::namespace`](crate::Scheduler::namespace) on the scheduler's.
+/// [`clean_stale_current_namespace`](crate::shm::clean_stale_current_namespace)
+/// is this for `HORUS_NAMESPACE`.
+pub fn auto_clean(namespace: &str) -> Result<usize, crate::error::TopicError> {
+    match crate::shm::Namespace::open_existing(namespace)? {
+        Some(ns) => crate::shm::cleanup::clean_stale(&ns),
+        None => Ok(0),
+    }
+}
+
 /// Whether the system topic `topic` exists in the current namespace (or
 /// `namespace`), found without creating the namespace or the topic: the
 /// readers that only look (`horus bb`, `horus estop --status`, `horus node

@@ -45,7 +45,7 @@ message! {
         measured_hz: f64,
         /// Process id.
         pid: u32,
-        /// [`NodeState`] code.
+        /// [`NodeStatus`] code.
         state: u32,
         /// Position in the tick order.
         order: u32,
@@ -56,11 +56,13 @@ message! {
     }
 }
 
-/// A node's state, as `horus node list` shows it.
+/// A node's status, as `horus node list` shows it: the scheduler's
+/// [`NodeState`](horus_nostd::sched::NodeState) seen from outside the process
+/// (`Stopped` is held by the e-stop; a node that shut down is `Finished`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 #[non_exhaustive]
-pub enum NodeState {
+pub enum NodeStatus {
     /// Added, `init` not run yet.
     Starting = 1,
     /// Ticking.
@@ -75,7 +77,7 @@ pub enum NodeState {
     Finished = 6,
 }
 
-impl NodeState {
+impl NodeStatus {
     /// The state of a record's code, if known.
     pub fn from_code(code: u32) -> Option<Self> {
         Some(match code {
@@ -108,7 +110,7 @@ pub struct NodeReport<'a> {
     /// Node name.
     pub name: &'a str,
     /// State.
-    pub state: NodeState,
+    pub state: NodeStatus,
     /// Position in the tick order.
     pub order: u32,
     /// Rate asked for, Hz.
@@ -180,7 +182,7 @@ pub struct NodeEntry {
     /// Process id.
     pub pid: u32,
     /// State; `None` for a code this build does not know.
-    pub state: Option<NodeState>,
+    pub state: Option<NodeStatus>,
     /// Position in the tick order.
     pub order: u32,
     /// Rate asked for, Hz.
@@ -238,7 +240,7 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
         .map(|((_, name), r)| NodeEntry {
             name,
             pid: r.pid,
-            state: NodeState::from_code(r.state),
+            state: NodeStatus::from_code(r.state),
             order: r.order,
             rate_hz: r.rate_hz,
             measured_hz: r.measured_hz,

@@ -1,5 +1,6 @@
-//! Shared by the integration tests: a private namespace per test, removed at
-//! the end, and re-running this test binary as a child process.
+//! Shared by the integration tests of horus-std and of horus-cli (which
+//! includes this file by path): a private namespace per test, removed at the
+//! end, and re-running this test binary as a child process.
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
@@ -84,8 +85,10 @@ pub fn self_command() -> Command {
     }
 }
 
-/// The command [`spawn_child`] runs (stdout piped, stderr inherited).
-fn child_command(role: &str, ns: &str, args: &[&str]) -> Command {
+/// The command [`spawn_child`] runs (stdout piped, stderr inherited): this
+/// test binary running only its `child_main` test, as `role` with `args`, in
+/// namespace `ns`.
+pub fn child_command(role: &str, ns: &str, args: &[&str]) -> Command {
     let mut cmd = self_command();
     cmd.args([
         "--exact",

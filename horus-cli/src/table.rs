@@ -1,0 +1,83 @@
+//! The text tables of `horus topic list` and `horus node list`: each column
+//! at least as wide as its `min`, wider when a cell needs it (comfy-table),
+//! so a long name widens its column instead of pushing the rest of its row
+//! out of line. Columns are separated by one space; no borders.
+
+use comfy_table::{CellAlignment, ColumnConstraint, Table, Width, presets::NOTHING};
+
+/// A column: its title, its least width, and whether it is right-aligned
+/// (numbers).
+pub struct Col(pub &'static str, pub u16, pub Align);
+
+/// How a column's cells are aligned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// An empty table with `cols` as its header.
+pub fn new(cols: &[Col]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(NOTHING)
+        .set_header(cols.iter().map(|c| c.0).collect::<Vec<_>>());
+    let last = cols.len().saturating_sub(1);
+    // A column's width includes its padding: one space after all but the last.
+    t.set_constraints(
+        cols.iter().enumerate().map(|(i, c)| {
+            ColumnConstraint::LowerBoundary(Width::Fixed(c.1 + u16::from(i != last)))
+        }),
+    );
+    for (i, (col, spec)) in t.column_iter_mut().zip(cols).enumerate() {
+        col.set_padding((0, u16::from(i != last)));
+        if spec.2 == Align::Right {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Align::{Left, Right};
+
+    const COLS: [Col; 3] = [
+        Col("NAME", 8, Left),
+        Col("KIND", 5, Left),
+        Col("N", 4, Right),
+    ];
+
+    fn lines(rows: &[[&str; 3]]) -> Vec<String> {
+        let mut t = new(&COLS);
+        for r in rows {
+            t.add_row(r.to_vec());
+        }
+        t.lines().collect()
+    }
+
+    #[test]
+    fn short_cells_give_the_fixed_widths() {
+        assert_eq!(
+            lines(&[["a", "imu", "12"]]),
+            [
+                format!("{:<8} {:<5} {:>4}", "NAME", "KIND", "N"),
+                format!("{:<8} {:<5} {:>4}", "a", "imu", "12"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_cell_widens_its_column_and_keeps_the_rows_aligned() {
+        let l = lines(&[["a_long_name", "imu", "1"], ["b", "odometry", "12345"]]);
+        assert_eq!(l[0], format!("{:<11} {:<8} {:>5}", "NAME", "KIND", "N"));
+        assert_eq!(
+            l[1],
+            format!("{:<11} {:<8} {:>5}", "a_long_name", "imu", "1")
+        );
+        assert_eq!(
+            l[2],
+            format!("{:<11} {:<8} {:>5}", "b", "odometry", "12345")
+        );
+    }
+}
