@@ -7,6 +7,13 @@
 //! processes left in the namespace (never what a live one holds); looking at
 //! a topic never deletes or changes it. See README.md for the decisions.
 
+/// `eprintln!` that never panics (a closed stderr is ignored): see [`supervise::note`].
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::supervise::note(&format!($($arg)*))
+    };
+}
+
 mod clean;
 mod exit;
 mod launch;
@@ -52,9 +59,9 @@ enum Command {
     Node(system::NodeCommand),
     /// The blackbox: anomalies recorded by every process of the namespace.
     Bb(system::BbArgs),
-    /// Raise (or `--clear`) the emergency stop of the namespace.
+    /// The emergency stop of the namespace: its state (bare), `--raise`/`--reason`, `--clear`.
     Estop(system::EstopArgs),
-    /// A live view of every node, topic, the e-stop and the blackbox (terminal).
+    /// A live view of every node, topic, the e-stop and the blackbox (web UI; `--terminal`).
     Monitor(monitor::MonitorArgs),
 }
 
@@ -78,6 +85,12 @@ fn main() -> ExitCode {
         // the environment. Children and horus-std then see the namespace.
         unsafe { std::env::set_var(horus::shm::namespace::NAMESPACE_ENV, ns) };
     }
+    if prints_only(&cli.command) {
+        // SAFETY: `signal` with SIG_DFL installs no handler code; it runs
+        // here, before this process starts any thread, so nothing races on
+        // the signal disposition. Rust's runtime had set SIGPIPE to ignored.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let ctx = Ctx {
         namespace: horus::shm::Namespace::current_name(),
         namespace_from_flag,
@@ -87,14 +100,39 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::main(&ctx, &args),
         command => auto_clean().and_then(|()| dispatch(&ctx, command)),
     };
+    // Every handle this command opened is closed: give up its liveness file.
+    release_liveness(&ctx.namespace);
+    if supervise::stdout_closed() {
+        // `run`/`launch` stopped their children because nobody reads their
+        // output any more: the status of a program killed by SIGPIPE.
+        return ExitCode::from(exit::BROKEN_PIPE);
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
             let failure = e.downcast_ref::<Failure>();
             let code = failure.map_or(exit::ERROR, |f| f.code);
-            eprintln!("horus: {e:#}");
+            note!("horus: {e:#}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// Commands whose output is all they do: a closed stdout (`horus topic list
+/// | head -1`) ends them by SIGPIPE, quietly, as it ends `cat` (status 141 in
+/// the shell). `run` and `launch` supervise children instead: they keep
+/// SIGPIPE ignored and stop their children on a closed stdout (see
+/// [`supervise`]); `monitor` serves HTTP, where a closed socket is an error
+/// to handle, not a reason to die.
+fn prints_only(command: &Command) -> bool {
+    match command {
+        Command::Run(_) | Command::Monitor(_) => false,
+        Command::Launch(args) => args.is_dry_run(),
+        Command::Topic(_)
+        | Command::Clean(_)
+        | Command::Node(_)
+        | Command::Bb(_)
+        | Command::Estop(_) => true,
     }
 }
 
@@ -108,6 +146,15 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
         Command::Monitor(args) => monitor::main(ctx, &args),
+    }
+}
+
+/// Gives up this process's liveness file (`proc/<pid>-<nonce>.lock`) in
+/// namespace `ns`, if it made one: a command that has closed every handle
+/// there leaves nothing behind (a reader that looked at a topic included).
+pub fn release_liveness(ns: &str) {
+    if let Ok(Some(ns)) = horus::shm::Namespace::open_existing(ns) {
+        horus::shm::liveness::unregister(&ns);
     }
 }
 

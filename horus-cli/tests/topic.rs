@@ -223,8 +223,9 @@ fn clean_removes_the_stale_region_and_keeps_the_live_one() {
 fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let ns = TestNs::new("cleankeep");
     // Looking at a namespace nobody has used leaves no trace of it.
-    let looks: [&[&str]; 4] = [
+    let looks: [&[&str]; 5] = [
         &["bb", "--anomalies"],
+        &["estop"],
         &["estop", "--status"],
         &["node", "list"],
         &["topic", "list"],
@@ -246,7 +247,50 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     );
     let out = ns.run(&["estop", "--status"], 30);
     assert_eq!(out.status.code(), Some(1), "still engaged after the clean");
+    // A bare `horus estop` shows the state; it never raises anything.
+    let out = ns.run(&["estop"], 30);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("e-stop ENGAGED in") && text(&out.stdout).contains("clean test"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Looking leaves no liveness file of the looker behind.
+    let proc_dir = ns.path().join("proc");
+    let looks: [&[&str]; 5] = [
+        &["topic", "list"],
+        &["node", "list"],
+        &["bb"],
+        &["estop", "--status"],
+        &["estop"],
+    ];
+    for args in looks {
+        let out = ns.run(args, 30);
+        assert!(
+            out.status.code().is_some(),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let left: Vec<_> = std::fs::read_dir(&proc_dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "`horus {}` left {left:?}", args.join(" "));
+    }
     // ...and once cleared, the clean removes it.
+    let out = ns.run(&["estop", "--clear", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ns.run(&["estop"], 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("e-stop clear in"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Raising takes `--raise` (or a reason).
+    let out = ns.run(&["estop", "--raise", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["engaged"], true, "{v}");
     let out = ns.run(&["estop", "--clear", "--json"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -360,4 +404,23 @@ fn clean_removes_a_corrupt_estop_and_says_each_error_once() {
     let out = ns.run(&["clean", "--shm"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!path.exists(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn monitor_help_names_the_web_ui_as_the_default() {
+    let ns = TestNs::new("monhelp");
+    let out = ns.run(&["--help"], 30);
+    let help = text(&out.stdout);
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("monitor"))
+        .expect("monitor in --help");
+    assert!(
+        line.contains("web UI") && !line.contains("(terminal)"),
+        "{line}"
+    );
+    let out = ns.run(&["monitor", "--help"], 30);
+    let help = text(&out.stdout);
+    assert!(!help.contains("(terminal)"), "{help}");
+    assert!(help.contains("web UI"), "{help}");
 }
