@@ -158,9 +158,21 @@ pub fn release_liveness(ns: &str) {
     }
 }
 
-/// Removes what dead processes left in the current namespace (auto-clean).
+/// Removes what dead processes left in the current namespace (auto-clean),
+/// after writing to the blackbox the death of each process that died with
+/// its nodes running ([`record_deaths`]).
 fn auto_clean() -> anyhow::Result<()> {
+    record_deaths(&horus::shm::Namespace::current_name());
     horus::shm::clean_stale_current_namespace()
         .map(drop)
         .map_err(|e| Failure::new(exit::ERROR, format!("auto-clean: {e}")).into())
+}
+
+/// Writes to the blackbox of `ns` the death of every process that died
+/// while its nodes ran (learned through liveness; once per process): see
+/// `horus::system::registry::record_deaths`. A failure is said, not fatal.
+pub fn record_deaths(ns: &str) {
+    if let Err(e) = horus::system::registry::record_deaths(Some(ns)) {
+        note!("horus: warning: could not record dead processes in the blackbox of {ns}: {e}");
+    }
 }

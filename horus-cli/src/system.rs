@@ -98,6 +98,7 @@ pub fn node_json(n: &NodeEntry) -> serde_json::Value {
         "overruns": n.overruns,
         "cpu_ns": n.cpu_ns,
         "rss_bytes": n.rss_bytes,
+        "alive": n.alive,
     })
 }
 

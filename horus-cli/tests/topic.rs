@@ -424,3 +424,100 @@ fn monitor_help_names_the_web_ui_as_the_default() {
     assert!(!help.contains("(terminal)"), "{help}");
     assert!(help.contains("web UI"), "{help}");
 }
+
+/// `horus node list --json` rows for node `name`: (state, pid, alive).
+fn node_rows(ns: &TestNs, name: &str) -> Vec<(String, u64, bool)> {
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array()
+        .expect("array")
+        .iter()
+        .filter(|n| n["name"] == name)
+        .map(|n| {
+            (
+                n["state"].as_str().unwrap_or_default().to_owned(),
+                n["pid"].as_u64().unwrap_or_default(),
+                n["alive"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
+    let ns = TestNs::new("sigkilled");
+    let mut child = Running::start(common::child_command("schedule", &ns.name, "Ticker"));
+    child.expect("@@ready", 30);
+    let pid = u64::from(child.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    child.child.kill().expect("SIGKILL");
+    child.child.wait().expect("reap");
+    // Learned through liveness: listed as Crashed with its pid, not forgotten.
+    assert_eq!(
+        node_rows(&ns, "Ticker"),
+        [("Crashed".to_owned(), pid, false)]
+    );
+    let out = ns.run(&["node", "list"], 30);
+    let table = text(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("Ticker") && l.contains("Crashed") && l.contains(&pid.to_string())),
+        "{table}"
+    );
+    // The blackbox recorded the death once, with the dead process's pid.
+    for _ in 0..2 {
+        let out = ns.run(&["bb", "--anomalies", "--json"], 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let deaths: Vec<_> = v["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .filter(|r| r["kind"] == "process_died")
+            .collect();
+        assert_eq!(deaths.len(), 1, "{v}");
+        assert_eq!(deaths[0]["pid"].as_u64(), Some(pid), "{v}");
+        assert_eq!(deaths[0]["node"], "Ticker", "{v}");
+    }
+    // A restarted node of that name replaces the crashed entry.
+    let mut again = Running::start(common::child_command("schedule", &ns.name, "Ticker"));
+    again.expect("@@ready", 30);
+    let pid2 = u64::from(again.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid2, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    // Stopped cleanly (SIGTERM: the scheduler shuts down): not a death.
+    assert_eq!(again.stop("TERM", 30), Some(0), "{}", again.seen.join("\n"));
+    assert!(
+        node_rows(&ns, "Ticker").is_empty(),
+        "{:?}",
+        node_rows(&ns, "Ticker")
+    );
+    let out = ns.run(&["bb", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let deaths = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["kind"] == "process_died")
+        .count();
+    assert_eq!(deaths, 1, "{v}");
+    let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

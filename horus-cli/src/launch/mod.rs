@@ -280,6 +280,10 @@ impl<'f> Supervisor<'f> {
                 node.state = State::Ended { failed: true };
                 return Some(name);
             }
+            if failed {
+                // A node killed with its nodes running: the blackbox says so now.
+                crate::record_deaths(&self.namespace);
+            }
             node.state = next_state(node, status, ran);
         }
         None
@@ -389,6 +393,7 @@ impl<'f> Supervisor<'f> {
             "horus: {reason}: raising the e-stop and stopping the whole launch (namespace {})",
             self.namespace
         );
+        crate::record_deaths(&self.namespace);
         if let Err(e) = horus::system::estop::raise(Some(&self.namespace), &reason) {
             note!("horus: could not raise the e-stop: {e}");
         }

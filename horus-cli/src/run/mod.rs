@@ -103,7 +103,7 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(supervise_programs(running, &stop, grace))
+    Ok(supervise_programs(running, &stop, grace, &ctx.namespace))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,7 +174,12 @@ pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
 }
 
 /// Waits for the programs; stops them all on Ctrl+C/SIGTERM.
-fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Duration) -> ExitCode {
+fn supervise_programs(
+    mut running: Vec<Proc>,
+    stop: &StopRequests,
+    grace: Duration,
+    namespace: &str,
+) -> ExitCode {
     let mut failed = false;
     while !running.is_empty() {
         if stop.count() > 0 {
@@ -202,6 +207,8 @@ fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Durati
                         supervise::describe(status)
                     );
                     failed = true;
+                    // Killed with its nodes running: the blackbox says so now.
+                    crate::record_deaths(namespace);
                 }
                 None => still.push(p),
             }
