@@ -16,6 +16,7 @@ macro_rules! note {
 
 mod clean;
 mod exit;
+mod guard;
 mod launch;
 mod monitor;
 mod run;
@@ -63,6 +64,12 @@ enum Command {
     Estop(system::EstopArgs),
     /// A live view of every node, topic, the e-stop and the blackbox (web UI; `--terminal`).
     Monitor(monitor::MonitorArgs),
+    /// Internal: stops the nodes' process groups once the `horus` that started it is gone.
+    #[command(name = guard::COMMAND, hide = true)]
+    Guard {
+        /// Seconds between SIGTERM and SIGKILL.
+        grace: String,
+    },
 }
 
 /// What every command is given.
@@ -78,6 +85,9 @@ pub struct Ctx {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Guard { grace } = &cli.command {
+        return guard::main(grace);
+    }
     let namespace_from_flag = cli.namespace.is_some();
     if let Some(ns) = &cli.namespace {
         // SAFETY: first thing `main` does after parsing the arguments, before
@@ -126,7 +136,7 @@ fn main() -> ExitCode {
 /// to handle, not a reason to die.
 fn prints_only(command: &Command) -> bool {
     match command {
-        Command::Run(_) | Command::Monitor(_) => false,
+        Command::Run(_) | Command::Monitor(_) | Command::Guard { .. } => false,
         Command::Launch(args) => args.is_dry_run(),
         Command::Topic(_)
         | Command::Clean(_)
@@ -146,6 +156,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
         Command::Monitor(args) => monitor::main(ctx, &args),
+        Command::Guard { grace } => Ok(guard::main(&grace)),
     }
 }
 

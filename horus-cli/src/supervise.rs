@@ -9,7 +9,8 @@
 //! `run`'s programs when there are several): stopping it signals the whole
 //! group, the group is SIGKILLed once its leader has exited (nothing a node
 //! started outlives it), and a [`Proc`] dropped unreaped (an error or panic
-//! in `horus`) kills its group.
+//! in `horus`) kills its group. If `horus` dies without doing any of this
+//! (SIGKILL), its [`guard`](crate::guard) stops every group it left.
 //!
 //! A closed stdout (`horus launch x.yaml | head`) never reaches a child: the
 //! forwarders keep reading the children's pipes and drop the lines, so no
@@ -149,6 +150,9 @@ impl Proc {
             });
         }
         let mut child = cmd.spawn()?;
+        if own_group {
+            crate::guard::watch(child.id());
+        }
         let (done, forwarded) = std::sync::mpsc::channel();
         let mut forwarders = 0;
         if output == Output::Forwarded {
@@ -219,6 +223,7 @@ impl Proc {
             // ESRCH: the group is empty already.
             let _ = rustix::process::kill_process_group(pid, Signal::KILL);
         }
+        crate::guard::forget(self.child.id());
     }
 
     /// Sends `sig` to it (to its group if it has its own).

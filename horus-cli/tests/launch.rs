@@ -370,16 +370,29 @@ fn nodes_die_with_a_sigkilled_horus() {
     let ns = TestNs::new("killhorus");
     let dir = temp_dir("killhorus");
     // No shell syntax: run without `sh -c`, so the node is the program.
+    // With shell syntax: what the shell starts must go too (the guard).
     std::fs::write(
         dir.join("l.yaml"),
-        "nodes:\n  - name: idle\n    cmd: sleep 1000\n",
+        "nodes:\n  - name: idle\n    cmd: sleep 1000\n  - name: shell\n    cmd: sleep 1001 & echo \"@@grandchild $!\"; wait\n",
     )
     .unwrap();
-    let mut horus = Running::start(ns.horus(&["launch", dir.join("l.yaml").to_str().unwrap()]));
+    let mut horus = Running::start(ns.horus(&[
+        "launch",
+        "--grace",
+        "1",
+        dir.join("l.yaml").to_str().unwrap(),
+    ]));
     let pid = started_pid(&horus.expect("[idle] started (pid ", 30));
+    let shell = started_pid(&horus.expect("[shell] started (pid ", 30));
+    let grandchild: u32 = horus
+        .expect("[shell] @@grandchild ", 30)
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("grandchild pid");
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     assert_eq!(comm.trim(), "sleep", "exec'd directly, no shell in between");
     assert_eq!(horus.stop("KILL", 30), None);
-    wait_gone(&[pid], "after SIGKILL of horus");
+    wait_gone(&[pid, shell, grandchild], "after SIGKILL of horus");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -82,6 +82,7 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     crate::system::warn_if_estop_engaged(&namespace);
+    crate::run::start_guard(grace);
     let stop = StopRequests::watch()?;
     let mut sup = Supervisor::new(&launch, namespace.clone(), dir, horus_dir);
     let code = sup.run(&stop, grace);

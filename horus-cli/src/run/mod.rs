@@ -79,6 +79,9 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         programs.push(prepare(file, *kind, &args)?);
     }
     crate::system::warn_if_estop_engaged(&ctx.namespace);
+    if programs.len() > 1 {
+        start_guard(grace);
+    }
     let stop = StopRequests::watch()?;
     let output = if programs.len() > 1 {
         Output::Prefixed
@@ -166,6 +169,17 @@ fn check_python_bindings(file: &Path) -> anyhow::Result<()> {
         file.display()
     ))
     .into())
+}
+
+/// Starts the [`guard`](crate::guard) that stops the process groups of
+/// the children if `horus` is killed; without one (said), the children still
+/// get `PR_SET_PDEATHSIG`.
+pub fn start_guard(grace: Duration) {
+    if let Err(e) = crate::guard::start(grace) {
+        note!(
+            "horus: warning: could not start the guard process ({e}): if horus is killed, what the children started may survive them"
+        );
+    }
 }
 
 pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
