@@ -132,12 +132,13 @@ fn main() -> ExitCode {
 /// | head -1`) ends them by SIGPIPE, quietly, as it ends `cat` (status 141 in
 /// the shell). `run` and `launch` supervise children instead: they keep
 /// SIGPIPE ignored and stop their children on a closed stdout (see
-/// [`supervise`]); `monitor` serves HTTP, where a closed socket is an error
-/// to handle, not a reason to die.
+/// [`supervise`]); `monitor`'s web UI serves HTTP, where a closed socket is
+/// an error to handle, not a reason to die (`--once`/`--terminal` only print).
 fn prints_only(command: &Command) -> bool {
     match command {
-        Command::Run(_) | Command::Monitor(_) | Command::Guard { .. } => false,
+        Command::Run(_) | Command::Guard { .. } => false,
         Command::Launch(args) => args.is_dry_run(),
+        Command::Monitor(args) => args.in_terminal(),
         Command::Topic(_)
         | Command::Clean(_)
         | Command::Node(_)

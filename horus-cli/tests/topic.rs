@@ -521,3 +521,42 @@ fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
     let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_closed_stdout_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let ns = TestNs::new("epipe");
+    let dir = common::temp_dir("epipe");
+    std::fs::write(dir.join("l.yaml"), "nodes:\n  - name: t\n    cmd: true\n").unwrap();
+    let file = dir.join("l.yaml");
+    let cases: [&[&str]; 5] = [
+        &["estop"],
+        &["node", "list"],
+        &["topic", "list"],
+        &["bb"],
+        &["launch", "--dry-run", file.to_str().unwrap()],
+    ];
+    for args in cases {
+        // Like `horus ... | head -0`: the reader is gone before horus writes.
+        let (read, write) = rustix::pipe::pipe().expect("pipe");
+        drop(read);
+        let child = ns
+            .horus(args)
+            .stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn horus");
+        let out = common::finish(child, 30, &args.join(" "));
+        let err = text(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            out.status.signal(),
+            Some(13),
+            "{args:?}: SIGPIPE, as for `cat`: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
