@@ -16,7 +16,8 @@ duration=${DURATION:-5}
 export HORUS_NAMESPACE=${HORUS_NAMESPACE:-pipeline_$$}
 
 cargo build --quiet --release -p horus-examples --bins
-bin=target/release
+# Honour CARGO_TARGET_DIR (relative to the repository root, as cargo takes it).
+bin=${CARGO_TARGET_DIR:-target}/release
 log=$(mktemp)
 
 "$bin/odometry" > >(tee "$log") &

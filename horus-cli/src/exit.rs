@@ -9,6 +9,11 @@ pub const USAGE: u8 = 2;
 /// A critical node of a launch died: the whole launch was stopped.
 pub const CRITICAL: u8 = 3;
 
+/// `run`/`launch`: our stdout was closed (`| head`), so the children were
+/// stopped: 128 + SIGPIPE, the status a shell reports for a program that
+/// SIGPIPE killed (what the commands that only print end with).
+pub const BROKEN_PIPE: u8 = 141;
+
 /// An error with the exit code it should produce.
 #[derive(Debug)]
 pub struct Failure {

@@ -7,8 +7,16 @@
 //! processes left in the namespace (never what a live one holds); looking at
 //! a topic never deletes or changes it. See README.md for the decisions.
 
+/// `eprintln!` that never panics (a closed stderr is ignored): see [`supervise::note`].
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::supervise::note(&format!($($arg)*))
+    };
+}
+
 mod clean;
 mod exit;
+mod guard;
 mod launch;
 mod monitor;
 mod run;
@@ -53,10 +61,16 @@ enum Command {
     Node(system::NodeCommand),
     /// The blackbox: anomalies recorded by every process of the namespace.
     Bb(system::BbArgs),
-    /// Raise (or `--clear`) the emergency stop of the namespace.
+    /// The emergency stop of the namespace: its state (bare), `--raise`/`--reason`, `--clear`.
     Estop(system::EstopArgs),
-    /// A live view of every node, topic, the e-stop and the blackbox (terminal).
+    /// A live view of every node, topic, the e-stop and the blackbox (web UI; `--terminal`).
     Monitor(monitor::MonitorArgs),
+    /// Internal: stops the nodes' process groups once the `horus` that started it is gone.
+    #[command(name = guard::COMMAND, hide = true)]
+    Guard {
+        /// Seconds between SIGTERM and SIGKILL.
+        grace: String,
+    },
 }
 
 /// What every command is given.
@@ -72,6 +86,9 @@ pub struct Ctx {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Guard { grace } = &cli.command {
+        return guard::main(grace);
+    }
     let namespace_from_flag = cli.namespace.is_some();
     // The flag, else HORUS_NAMESPACE, else `default`. Every command passes it
     // to horus-std and to the processes it starts by name, never through this
@@ -86,6 +103,12 @@ fn main() -> ExitCode {
             }
         },
     };
+    if prints_only(&cli.command) {
+        // SAFETY: `signal` with SIG_DFL installs no handler code; it runs
+        // here, before this process starts any thread, so nothing races on
+        // the signal disposition. Rust's runtime had set SIGPIPE to ignored.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let ctx = Ctx {
         namespace,
         namespace_from_flag,
@@ -95,14 +118,40 @@ fn main() -> ExitCode {
         Command::Clean(args) => clean::main(&ctx, &args),
         command => auto_clean(&ctx.namespace).and_then(|()| dispatch(&ctx, command)),
     };
+    // Every handle this command opened is closed: give up its liveness file.
+    release_liveness(&ctx.namespace);
+    if supervise::stdout_closed() {
+        // `run`/`launch` stopped their children because nobody reads their
+        // output any more: the status of a program killed by SIGPIPE.
+        return ExitCode::from(exit::BROKEN_PIPE);
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
             let failure = e.downcast_ref::<Failure>();
             let code = failure.map_or(exit::ERROR, |f| f.code);
-            eprintln!("horus: {e:#}");
+            note!("horus: {e:#}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// Commands whose output is all they do: a closed stdout (`horus topic list
+/// | head -1`) ends them by SIGPIPE, quietly, as it ends `cat` (status 141 in
+/// the shell). `run` and `launch` supervise children instead: they keep
+/// SIGPIPE ignored and stop their children on a closed stdout (see
+/// [`supervise`]); `monitor`'s web UI serves HTTP, where a closed socket is
+/// an error to handle, not a reason to die (`--once`/`--terminal` only print).
+fn prints_only(command: &Command) -> bool {
+    match command {
+        Command::Run(_) | Command::Guard { .. } => false,
+        Command::Launch(args) => args.is_dry_run(),
+        Command::Monitor(args) => args.in_terminal(),
+        Command::Topic(_)
+        | Command::Clean(_)
+        | Command::Node(_)
+        | Command::Bb(_)
+        | Command::Estop(_) => true,
     }
 }
 
@@ -116,12 +165,34 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
         Command::Monitor(args) => monitor::main(ctx, &args),
+        Command::Guard { grace } => Ok(guard::main(&grace)),
     }
 }
 
-/// Removes what dead processes left in namespace `ns` (auto-clean).
+/// Gives up this process's liveness file (`proc/<pid>-<nonce>.lock`) in
+/// namespace `ns`, if it made one: a command that has closed every handle
+/// there leaves nothing behind (a reader that looked at a topic included).
+pub fn release_liveness(ns: &str) {
+    if let Ok(Some(ns)) = horus::shm::Namespace::open_existing(ns) {
+        horus::shm::liveness::unregister(&ns);
+    }
+}
+
+/// Removes what dead processes left in namespace `ns` (auto-clean), after
+/// writing to the blackbox the death of each process that died with its
+/// nodes running ([`record_deaths`]).
 fn auto_clean(ns: &str) -> anyhow::Result<()> {
+    record_deaths(ns);
     horus::system::auto_clean(ns)
         .map(drop)
         .map_err(|e| Failure::new(exit::ERROR, format!("auto-clean: {e}")).into())
+}
+
+/// Writes to the blackbox of `ns` the death of every process that died
+/// while its nodes ran (learned through liveness; once per process): see
+/// `horus::system::registry::record_deaths`. A failure is said, not fatal.
+pub fn record_deaths(ns: &str) {
+    if let Err(e) = horus::system::registry::record_deaths(Some(ns)) {
+        note!("horus: warning: could not record dead processes in the blackbox of {ns}: {e}");
+    }
 }

@@ -3,15 +3,27 @@
 //! SIGINT/SIGTERM that ask `horus` itself to stop.
 //!
 //! Every child gets `PR_SET_PDEATHSIG = SIGTERM`, so it is asked to stop if
-//! `horus` dies without doing so (SIGKILL of `horus` included). A child can
-//! run in a process group of its own (launch commands run through `sh -c`,
-//! which may fork): stopping it then signals the whole group.
+//! `horus` dies without doing so (SIGKILL of `horus` included); launch nodes
+//! without shell syntax are exec'd directly, so that child is the program.
+//! A child can run in a process group of its own (every launch node, and
+//! `run`'s programs when there are several): stopping it signals the whole
+//! group, the group is SIGKILLed once its leader has exited (nothing a node
+//! started outlives it), and a [`Proc`] dropped unreaped (an error or panic
+//! in `horus`) kills its group. If `horus` dies without doing any of this
+//! (SIGKILL), its [`guard`](crate::guard) stops every group it left.
+//!
+//! A closed stdout (`horus launch x.yaml | head`) never reaches a child: the
+//! forwarders keep reading the children's pipes and drop the lines, so no
+//! child sees EPIPE or SIGPIPE; the supervisor takes it as a stop request
+//! ([`StopRequests::count`]) and `horus` then exits 141, as a program killed
+//! by SIGPIPE does. What `horus` says itself goes through [`note`], which
+//! never panics on a closed stderr.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -40,10 +52,25 @@ impl StopRequests {
         Ok(Self(count))
     }
 
-    /// How many stop signals arrived.
+    /// How many stop requests arrived: stop signals, plus one once our
+    /// stdout is closed (nobody reads what the children print any more).
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.0.load(Ordering::SeqCst) + usize::from(stdout_closed())
     }
+}
+
+/// Set once writing to our stdout failed (EPIPE: the reader is gone).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether our stdout was found closed.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
+/// Says `line` on stderr; a closed or broken stderr is ignored (never a panic).
+pub fn note(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
 }
 
 /// Where a child's output goes.
@@ -53,6 +80,9 @@ pub enum Output {
     Inherit,
     /// Each line prefixed with `[name] `; stdin closed.
     Prefixed,
+    /// Stdin and stderr shared; stdout copied through `horus` unchanged, so
+    /// a closed stdout (`| head`) never reaches the child (see the module doc).
+    Forwarded,
 }
 
 /// A running child.
@@ -67,6 +97,21 @@ pub struct Proc {
     /// One message per output forwarder that has copied its last line.
     forwarded: std::sync::mpsc::Receiver<()>,
     forwarders: usize,
+    /// Its exit status was collected.
+    reaped: bool,
+}
+
+impl Drop for Proc {
+    /// A child dropped while running (`horus` is failing or panicking): it
+    /// and its process group are killed and reaped, never left behind.
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        self.signal(Signal::KILL);
+        let _ = self.child.wait();
+        self.kill_group();
+    }
 }
 
 /// How long, after a child exits, its last lines may take to be copied
@@ -81,10 +126,16 @@ impl Proc {
         output: Output,
         own_group: bool,
     ) -> std::io::Result<Self> {
-        if output == Output::Prefixed {
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+        match output {
+            Output::Inherit => {}
+            Output::Prefixed => {
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+            }
+            Output::Forwarded => {
+                cmd.stdout(Stdio::piped());
+            }
         }
         if own_group {
             cmd.process_group(0);
@@ -99,8 +150,17 @@ impl Proc {
             });
         }
         let mut child = cmd.spawn()?;
+        if own_group {
+            crate::guard::watch(child.id());
+        }
         let (done, forwarded) = std::sync::mpsc::channel();
         let mut forwarders = 0;
+        if output == Output::Forwarded {
+            if let Some(out) = child.stdout.take() {
+                forward_lines(out, String::new(), false, done.clone());
+                forwarders += 1;
+            }
+        }
         if output == Output::Prefixed {
             let prefix = format!("[{name}] ");
             if let Some(out) = child.stdout.take() {
@@ -119,6 +179,7 @@ impl Proc {
             started: Instant::now(),
             forwarded,
             forwarders,
+            reaped: false,
         })
     }
 
@@ -141,11 +202,28 @@ impl Proc {
         self.child.id()
     }
 
-    /// Its exit status, if it has exited (reaped).
+    /// Its exit status, if it has exited (reaped). What it started in its
+    /// process group goes with it (SIGKILL to the group).
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         let status = self.child.try_wait().ok().flatten()?;
+        self.reaped = true;
+        self.kill_group();
         self.drain_output();
         Some(status)
+    }
+
+    /// SIGKILL to what is left of its process group, if it has one. The
+    /// group's id cannot name anyone else while a member lives (the kernel
+    /// does not reuse a pid that is still a process group's id).
+    fn kill_group(&self) {
+        if !self.own_group {
+            return;
+        }
+        if let Some(pid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) {
+            // ESRCH: the group is empty already.
+            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+        }
+        crate::guard::forget(self.child.id());
     }
 
     /// Sends `sig` to it (to its group if it has its own).
@@ -163,7 +241,10 @@ impl Proc {
 }
 
 /// Copies `from` line by line to our stdout (or stderr), each line prefixed.
-/// Says so on `done` when `from` is closed.
+/// Says so on `done` when `from` is closed. Once writing fails (the reader
+/// of our output is gone) it keeps reading `from` and drops the lines, so
+/// the child never gets EPIPE; a failed stdout is reported through
+/// [`stdout_closed`].
 fn forward_lines(
     from: impl Read + Send + 'static,
     prefix: String,
@@ -173,11 +254,15 @@ fn forward_lines(
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut line = Vec::new();
+        let mut writable = true;
         loop {
             line.clear();
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
+            }
+            if !writable {
+                continue; // drained, not written: see above
             }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\n', '\r']);
@@ -190,7 +275,10 @@ fn forward_lines(
                     .is_ok()
             };
             if !ok {
-                break;
+                writable = false;
+                if !to_stderr {
+                    STDOUT_CLOSED.store(true, Ordering::SeqCst);
+                }
             }
         }
         let _ = done.send(());
@@ -226,7 +314,7 @@ pub fn stop_all(
         let mut still = Vec::new();
         for mut p in running {
             match p.try_wait() {
-                Some(status) => done.push((p.name, status, killed)),
+                Some(status) => done.push((std::mem::take(&mut p.name), status, killed)),
                 None => still.push(p),
             }
         }
@@ -236,10 +324,10 @@ pub fn stop_all(
         }
         if !killed && (Instant::now() >= deadline || hurry()) {
             for p in &running {
-                eprintln!(
+                note(&format!(
                     "horus: [{}] still running after SIGTERM: sending SIGKILL",
                     p.name
-                );
+                ));
                 p.signal(Signal::KILL);
             }
             killed = true;

@@ -1,8 +1,8 @@
 //! `horus node list`, `horus bb`, `horus estop`: the namespace's system
 //! topics (`horus::system`), read without a daemon.
 //!
-//! Looking (`node list`, `bb`, `estop --status`) only reads; `estop` and
-//! `estop --clear` publish to the e-stop topic, which every scheduler of the
+//! Looking (`node list`, `bb`, `estop` / `estop --status`) only reads; `estop --raise`
+//! (or `--reason`) and `estop --clear` publish to the e-stop topic, which every scheduler of the
 //! namespace follows within one tick.
 
 use std::process::ExitCode;
@@ -32,19 +32,26 @@ pub struct BbArgs {
     anomalies: bool,
 }
 
-/// `horus estop`
+/// `horus estop`: bare, it shows the state (as `--status`); raising takes
+/// `--raise` or a `--reason`, so looking never stops anything.
 #[derive(Debug, clap::Args)]
 pub struct EstopArgs {
+    /// Raise the e-stop: every scheduler of the namespace holds its nodes.
+    #[arg(long, conflicts_with_all = ["clear", "status"])]
+    raise: bool,
     /// Clear the e-stop: schedulers resume ticking.
-    #[arg(long, conflicts_with = "status")]
+    #[arg(long, conflicts_with_all = ["status", "reason"])]
     clear: bool,
-    /// Only print whether the e-stop is engaged (exit 0 if clear, 1 if engaged).
-    #[arg(long)]
+    /// Only print whether the e-stop is engaged (exit 0 if clear, 1 if engaged); the default.
+    #[arg(long, conflicts_with = "reason")]
     status: bool,
-    /// Why (recorded with the e-stop).
-    #[arg(long, default_value = "raised with `horus estop`")]
-    reason: String,
+    /// Raise the e-stop with this reason (recorded with it); implies `--raise`.
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
 }
+
+/// The reason recorded by a bare `horus estop --raise`.
+const DEFAULT_REASON: &str = "raised with `horus estop --raise`";
 
 pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     let NodeCommand::List = cmd;
@@ -101,6 +108,7 @@ pub fn node_json(n: &NodeEntry) -> serde_json::Value {
         "overruns": n.overruns,
         "cpu_ns": n.cpu_ns,
         "rss_bytes": n.rss_bytes,
+        "alive": n.alive,
     })
 }
 
@@ -150,7 +158,8 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
 
 pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     let ns = Some(ctx.namespace.as_str());
-    if args.status {
+    let raise = args.raise || args.reason.is_some();
+    if !raise && !args.clear {
         let state = estop::state(ns).context("reading the e-stop")?;
         if ctx.json {
             println!("{}", json!({ "engaged": state.is_some(), "reason": state }));
@@ -177,14 +186,18 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             println!("e-stop cleared in namespace {}", ctx.namespace);
         }
     } else {
-        if args.reason.is_empty() {
-            return Err(Failure::usage("give a reason with --reason").into());
+        let reason = args.reason.as_deref().unwrap_or(DEFAULT_REASON);
+        if reason.trim().is_empty() {
+            return Err(Failure::usage(
+                "--reason \"\": give the e-stop a reason (or use --raise alone)",
+            )
+            .into());
         }
-        estop::raise(ns, &args.reason).context("raising the e-stop")?;
+        estop::raise(ns, reason).context("raising the e-stop")?;
         if ctx.json {
             println!(
                 "{}",
-                json!({ "namespace": ctx.namespace, "engaged": true, "reason": args.reason })
+                json!({ "namespace": ctx.namespace, "engaged": true, "reason": reason })
             );
         } else {
             println!(
@@ -194,4 +207,20 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns (on stderr) when the e-stop of `namespace` is engaged: every
+/// scheduler started there begins with its nodes held, which `run` and
+/// `launch` must not let happen silently. An unreadable e-stop is said too.
+pub fn warn_if_estop_engaged(namespace: &str) {
+    match estop::state(Some(namespace)) {
+        Ok(None) => {}
+        Ok(Some(reason)) => crate::supervise::note(&format!(
+            "horus: warning: the e-stop of namespace {namespace} is ENGAGED ({reason}): \
+             every node starts held and will not tick until `horus estop --clear`"
+        )),
+        Err(e) => crate::supervise::note(&format!(
+            "horus: warning: could not read the e-stop of namespace {namespace}: {e}"
+        )),
+    }
 }

@@ -207,3 +207,192 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dry_run_checks_that_the_files_a_node_needs_exist() {
+    let ns = TestNs::new("needfiles");
+    let dir = temp_dir("needfiles");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/there.rs"), "fn main() {}\n").unwrap();
+    // Commands run from the file's folder: `sub/there.rs` is found there.
+    std::fs::write(
+        dir.join("ok.yaml"),
+        "nodes:\n  - name: a\n    cmd: horus run sub/there.rs\n",
+    )
+    .unwrap();
+    let out = ns.run(
+        &["launch", "--dry-run", dir.join("ok.yaml").to_str().unwrap()],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The shipped example's bug: a path relative to somewhere else.
+    let cases = [
+        (
+            "missing.yaml",
+            "nodes:\n  - name: sensor\n    cmd: horus run sub/gone.rs\n",
+            "missing.yaml:2:11: node sensor: `sub/gone.rs` not found",
+        ),
+        (
+            "noprog.yaml",
+            "nodes:\n  - name: p\n    cmd: no-such-program-xyz --flag\n",
+            "node p: program `no-such-program-xyz` not found on PATH",
+        ),
+        (
+            "nopath.yaml",
+            "nodes:\n  - name: q\n    cmd: ./bin/none\n",
+            "node q: `./bin/none` not found",
+        ),
+    ];
+    for (file, yaml, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, yaml).unwrap();
+        for dry in [true, false] {
+            let mut args = vec!["launch", path.to_str().unwrap()];
+            if dry {
+                args.insert(1, "--dry-run");
+            }
+            let out = ns.run(&args, 30);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+            assert!(err.contains(expected), "{file}: {err}");
+            assert!(!err.contains("started"), "{file}: started something: {err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_launch_under_an_engaged_estop_says_so() {
+    let ns = TestNs::new("estopwarn");
+    let dir = temp_dir("estopwarn");
+    std::fs::write(dir.join("l.yaml"), "nodes:\n  - name: t\n    cmd: true\n").unwrap();
+    let file = dir.join("l.yaml");
+    let out = ns.run(&["launch", file.to_str().unwrap()], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("ENGAGED"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ns.run(&["estop", "--reason", "left by a crash"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ns.run(&["launch", file.to_str().unwrap()], 30);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: the e-stop of namespace")
+            && err.contains("ENGAGED (left by a crash)")
+            && err.contains("horus estop --clear"),
+        "{err}"
+    );
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Whether process `pid` is gone (or a zombie waiting for init).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits (at most 30 s) until every one of `pids` is gone.
+fn wait_gone(pids: &[u32], what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pids.iter().all(|&p| gone(p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still running: {:?}",
+            pids.iter().filter(|&&p| !gone(p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The pid in a `horus: [NAME] started (pid N): ...` line.
+fn started_pid(line: &str) -> u32 {
+    let rest = &line[line.find("(pid ").expect("pid") + 5..];
+    rest[..rest.find(')').expect(")")]
+        .parse()
+        .expect("pid number")
+}
+
+#[test]
+fn a_closed_stdout_stops_the_launch_and_every_descendant() {
+    use std::io::{BufRead, BufReader};
+    let ns = TestNs::new("headpipe");
+    let dir = temp_dir("headpipe");
+    std::fs::write(
+        dir.join("l.yaml"),
+        "nodes:\n  - name: talker\n    cmd: yes tick\n  - name: shell\n    cmd: sleep 1000 & echo \"@@grandchild $!\"; wait\n",
+    )
+    .unwrap();
+    let mut child = ns
+        .horus(&["launch", dir.join("l.yaml").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn horus");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Like `| head`: read until we know the grandchild, then stop reading.
+    let mut grandchild = None;
+    let mut ticks = 0;
+    while grandchild.is_none() || ticks < 4 {
+        let line = lines.next().expect("horus output ended").expect("read");
+        if let Some(pid) = line.strip_prefix("[shell] @@grandchild ") {
+            grandchild = Some(pid.trim().parse::<u32>().expect("pid"));
+        } else if line == "[talker] tick" {
+            ticks += 1;
+        }
+    }
+    drop(lines);
+    let out = common::finish(child, 60, "horus launch | head");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let pids: Vec<u32> = err
+        .lines()
+        .filter(|l| l.contains("started (pid "))
+        .map(started_pid)
+        .chain(grandchild)
+        .collect();
+    assert_eq!(pids.len(), 3, "{err}");
+    wait_gone(&pids, "after horus exited on a closed stdout");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn nodes_die_with_a_sigkilled_horus() {
+    let ns = TestNs::new("killhorus");
+    let dir = temp_dir("killhorus");
+    // No shell syntax: run without `sh -c`, so the node is the program.
+    // With shell syntax: what the shell starts must go too (the guard).
+    std::fs::write(
+        dir.join("l.yaml"),
+        "nodes:\n  - name: idle\n    cmd: sleep 1000\n  - name: shell\n    cmd: sleep 1001 & echo \"@@grandchild $!\"; wait\n",
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&[
+        "launch",
+        "--grace",
+        "1",
+        dir.join("l.yaml").to_str().unwrap(),
+    ]));
+    let pid = started_pid(&horus.expect("[idle] started (pid ", 30));
+    let shell = started_pid(&horus.expect("[shell] started (pid ", 30));
+    let grandchild: u32 = horus
+        .expect("[shell] @@grandchild ", 30)
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("grandchild pid");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    assert_eq!(comm.trim(), "sleep", "exec'd directly, no shell in between");
+    assert_eq!(horus.stop("KILL", 30), None);
+    wait_gone(&[pid, shell, grandchild], "after SIGKILL of horus");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -209,6 +209,17 @@ fn unknown_file_types_and_python_are_explained() {
         "{}",
         text(&out.stderr)
     );
+    // `--json` is not silently ignored.
+    let out = ns.run(
+        &["run", "--json", dir.join("notes.txt").to_str().unwrap()],
+        30,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--json: `horus run` has no JSON output") && err.contains("node list --json"),
+        "{err}"
+    );
     let out = ns.run(&["run", dir.join("node.py").to_str().unwrap()], 30);
     let err = text(&out.stderr);
     if out.status.code() == Some(2) {
@@ -217,5 +228,48 @@ fn unknown_file_types_and_python_are_explained() {
         // A machine where `import horus` works runs it.
         assert!(text(&out.stdout).contains("hi"), "{err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_under_an_engaged_estop_says_so_and_a_closed_stdout_breaks_nothing() {
+    use std::io::{BufRead, BufReader};
+    let ns = TestNs::new("runpipe");
+    let dir = temp_dir("runpipe");
+    std::fs::write(
+        dir.join("chatty.rs"),
+        "fn main() { loop { println!(\"line\"); std::thread::sleep(std::time::Duration::from_millis(5)); } }\n",
+    )
+    .unwrap();
+    let out = ns.run(&["estop", "--reason", "test hold"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // One program, stdout a pipe that its reader closes (`| head -3`).
+    let mut child = ns
+        .horus(&["run", dir.join("chatty.rs").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn horus");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..3 {
+        let line = lines.next().expect("output ended").expect("read");
+        assert_eq!(line, "line");
+    }
+    drop(lines);
+    let out = common::finish(child, 600, "horus run | head");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: the e-stop of namespace") && err.contains("ENGAGED (test hold)"),
+        "{err}"
+    );
+    // The program was stopped as on Ctrl+C, never handed the broken pipe.
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!err.contains("failed"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }

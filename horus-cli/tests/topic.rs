@@ -239,8 +239,9 @@ fn every_command_auto_cleans_the_namespace_of_its_flag_not_of_its_environment() 
 fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let ns = TestNs::new("cleankeep");
     // Looking at a namespace nobody has used leaves no trace of it.
-    let looks: [&[&str]; 4] = [
+    let looks: [&[&str]; 5] = [
         &["bb", "--anomalies"],
+        &["estop"],
         &["estop", "--status"],
         &["node", "list"],
         &["topic", "list"],
@@ -262,7 +263,50 @@ fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     );
     let out = ns.run(&["estop", "--status"], 30);
     assert_eq!(out.status.code(), Some(1), "still engaged after the clean");
+    // A bare `horus estop` shows the state; it never raises anything.
+    let out = ns.run(&["estop"], 30);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("e-stop ENGAGED in") && text(&out.stdout).contains("clean test"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Looking leaves no liveness file of the looker behind.
+    let proc_dir = ns.path().join("proc");
+    let looks: [&[&str]; 5] = [
+        &["topic", "list"],
+        &["node", "list"],
+        &["bb"],
+        &["estop", "--status"],
+        &["estop"],
+    ];
+    for args in looks {
+        let out = ns.run(args, 30);
+        assert!(
+            out.status.code().is_some(),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let left: Vec<_> = std::fs::read_dir(&proc_dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "`horus {}` left {left:?}", args.join(" "));
+    }
     // ...and once cleared, the clean removes it.
+    let out = ns.run(&["estop", "--clear", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ns.run(&["estop"], 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("e-stop clear in"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Raising takes `--raise` (or a reason).
+    let out = ns.run(&["estop", "--raise", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["engaged"], true, "{v}");
     let out = ns.run(&["estop", "--clear", "--json"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -431,4 +475,157 @@ fn a_namespace_that_is_not_utf8_is_refused_by_every_command() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn monitor_help_names_the_web_ui_as_the_default() {
+    let ns = TestNs::new("monhelp");
+    let out = ns.run(&["--help"], 30);
+    let help = text(&out.stdout);
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("monitor"))
+        .expect("monitor in --help");
+    assert!(
+        line.contains("web UI") && !line.contains("(terminal)"),
+        "{line}"
+    );
+    let out = ns.run(&["monitor", "--help"], 30);
+    let help = text(&out.stdout);
+    assert!(!help.contains("(terminal)"), "{help}");
+    assert!(help.contains("web UI"), "{help}");
+}
+
+/// `horus node list --json` rows for node `name`: (state, pid, alive).
+fn node_rows(ns: &TestNs, name: &str) -> Vec<(String, u64, bool)> {
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array()
+        .expect("array")
+        .iter()
+        .filter(|n| n["name"] == name)
+        .map(|n| {
+            (
+                n["state"].as_str().unwrap_or_default().to_owned(),
+                n["pid"].as_u64().unwrap_or_default(),
+                n["alive"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
+    let ns = TestNs::new("sigkilled");
+    let mut child = common::start_role("schedule", &ns.name, "Ticker");
+    let pid = u64::from(child.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    child.child.kill().expect("SIGKILL");
+    child.child.wait().expect("reap");
+    // Learned through liveness: listed as Crashed with its pid, not forgotten.
+    assert_eq!(
+        node_rows(&ns, "Ticker"),
+        [("Crashed".to_owned(), pid, false)]
+    );
+    let out = ns.run(&["node", "list"], 30);
+    let table = text(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("Ticker") && l.contains("Crashed") && l.contains(&pid.to_string())),
+        "{table}"
+    );
+    // The blackbox recorded the death once, with the dead process's pid.
+    for _ in 0..2 {
+        let out = ns.run(&["bb", "--anomalies", "--json"], 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let deaths: Vec<_> = v["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .filter(|r| r["kind"] == "process_died")
+            .collect();
+        assert_eq!(deaths.len(), 1, "{v}");
+        assert_eq!(deaths[0]["pid"].as_u64(), Some(pid), "{v}");
+        assert_eq!(deaths[0]["node"], "Ticker", "{v}");
+    }
+    // A restarted node of that name replaces the crashed entry.
+    let mut again = common::start_role("schedule", &ns.name, "Ticker");
+    let pid2 = u64::from(again.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid2, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    // Stopped cleanly (SIGTERM: the scheduler shuts down): not a death.
+    assert_eq!(again.stop("TERM", 30), Some(0), "{}", again.seen.join("\n"));
+    assert!(
+        node_rows(&ns, "Ticker").is_empty(),
+        "{:?}",
+        node_rows(&ns, "Ticker")
+    );
+    let out = ns.run(&["bb", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let deaths = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["kind"] == "process_died")
+        .count();
+    assert_eq!(deaths, 1, "{v}");
+    let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_closed_stdout_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let ns = TestNs::new("epipe");
+    let dir = common::temp_dir("epipe");
+    std::fs::write(dir.join("l.yaml"), "nodes:\n  - name: t\n    cmd: true\n").unwrap();
+    let file = dir.join("l.yaml");
+    let cases: [&[&str]; 5] = [
+        &["estop"],
+        &["node", "list"],
+        &["topic", "list"],
+        &["bb"],
+        &["launch", "--dry-run", file.to_str().unwrap()],
+    ];
+    for args in cases {
+        // Like `horus ... | head -0`: the reader is gone before horus writes.
+        let (read, write) = rustix::pipe::pipe().expect("pipe");
+        drop(read);
+        let child = ns
+            .horus(args)
+            .stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn horus");
+        let out = common::finish(child, 30, &args.join(" "));
+        let err = text(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            out.status.signal(),
+            Some(13),
+            "{args:?}: SIGPIPE, as for `cat`: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

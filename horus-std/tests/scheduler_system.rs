@@ -61,8 +61,14 @@ fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
         kinds.contains(&Some(AnomalyKind::EstopCleared)),
         "{records:?}"
     );
-    // The killed process is forgotten.
-    assert!(registry::list(Some(&ns.name)).unwrap().is_empty());
+    // The killed process is not forgotten: its node is listed as Crashed.
+    let nodes = registry::list(Some(&ns.name)).unwrap();
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.pid == pid && !n.alive && n.state == Some(NodeStatus::Crashed)),
+        "{nodes:?}"
+    );
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn the_blackbox_is_bounded_and_counts_what_it_overwrote() {
 }
 
 #[test]
-fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
+fn the_registry_lists_nodes_of_other_processes_and_shows_killed_ones_crashed() {
     let ns = TestNs::new("registry");
     let mut a = spawn_child("register", &ns.name, &["alpha"]);
     let mut b = spawn_child("register", &ns.name, &["beta"]);
@@ -105,12 +105,31 @@ fn the_registry_lists_nodes_of_other_processes_and_forgets_killed_ones() {
     );
     a.kill().unwrap();
     a.wait().unwrap();
+    // Its death is learned through liveness: Crashed, with its pid.
     let nodes = registry::list(Some(&ns.name)).unwrap();
+    let alpha: Vec<_> = nodes.iter().filter(|n| n.pid == a.id()).collect();
+    assert_eq!(alpha.len(), 1, "{nodes:?}");
+    assert_eq!(alpha[0].state, Some(NodeStatus::Crashed), "{nodes:?}");
+    assert!(!alpha[0].alive, "{nodes:?}");
     assert!(
-        nodes.iter().all(|n| n.pid != a.id()),
-        "killed process still listed"
+        nodes
+            .iter()
+            .any(|n| n.pid == b.id() && n.alive && n.state == Some(NodeStatus::Running))
     );
-    assert!(nodes.iter().any(|n| n.pid == b.id()));
+    // Recorded in the blackbox once, with the dead process's pid.
+    let new = registry::record_deaths(Some(&ns.name)).unwrap();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(registry::record_deaths(Some(&ns.name)).unwrap().is_empty());
+    let dump = horus::system::blackbox::read(Some(&ns.name)).unwrap();
+    assert!(
+        dump.entries
+            .iter()
+            .any(|e| e.kind == Some(AnomalyKind::ProcessDied)
+                && e.pid == a.id()
+                && e.node == "alpha"),
+        "{:?}",
+        dump.entries
+    );
     b.kill().unwrap();
     b.wait().unwrap();
 }

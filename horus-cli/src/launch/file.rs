@@ -167,7 +167,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// An error at a place in the file.
-fn at(file: &Path, loc: Location, msg: impl fmt::Display) -> Failure {
+pub(crate) fn at(file: &Path, loc: Location, msg: impl fmt::Display) -> Failure {
     if loc == Location::UNKNOWN {
         Failure::usage(format!("{}: {msg}", file.display()))
     } else {

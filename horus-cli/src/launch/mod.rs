@@ -20,6 +20,7 @@
 //! - Exit: 0 when every node ended well (or stopped when asked), 1 if one
 //!   failed for good, 2 for an invalid file, 3 after a critical failure.
 
+pub mod command;
 pub mod file;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,13 @@ pub struct LaunchArgs {
     grace: f64,
 }
 
+impl LaunchArgs {
+    /// `--dry-run`: print the plan, start nothing.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+}
+
 pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     let grace = crate::run::grace_duration(args.grace)?;
     let launch = file::load(&args.file)?;
@@ -61,13 +69,27 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let horus_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned));
+    // What every node runs must exist, before anything starts (dry run or not).
+    for spec in &launch.nodes {
+        let path = node_path(&launch, spec, horus_dir.as_deref());
+        command::check_needed_files(&args.file, spec, &dir, &path)?;
+    }
     if args.dry_run {
         print_plan(ctx, &launch, &namespace);
         return Ok(ExitCode::SUCCESS);
     }
+    crate::system::warn_if_estop_engaged(&namespace);
+    crate::run::start_guard(grace);
     let stop = StopRequests::watch()?;
-    let mut sup = Supervisor::new(&launch, namespace, dir);
-    Ok(sup.run(&stop, grace))
+    let mut sup = Supervisor::new(&launch, namespace.clone(), dir, horus_dir);
+    let code = sup.run(&stop, grace);
+    drop(sup);
+    // Raising the e-stop made this process a participant of that namespace.
+    crate::release_liveness(&namespace);
+    Ok(code)
 }
 
 /// Start order: dependencies first, otherwise file order.
@@ -171,7 +193,12 @@ struct Supervisor<'f> {
 }
 
 impl<'f> Supervisor<'f> {
-    fn new(launch: &'f LaunchFile, namespace: String, dir: PathBuf) -> Self {
+    fn new(
+        launch: &'f LaunchFile,
+        namespace: String,
+        dir: PathBuf,
+        horus_dir: Option<PathBuf>,
+    ) -> Self {
         Self {
             launch,
             nodes: launch
@@ -188,15 +215,13 @@ impl<'f> Supervisor<'f> {
             order: start_order(launch),
             namespace,
             dir,
-            horus_dir: std::env::current_exe()
-                .ok()
-                .and_then(|e| e.parent().map(Path::to_owned)),
+            horus_dir,
             started: Instant::now(),
         }
     }
 
     fn run(&mut self, stop: &StopRequests, grace: Duration) -> ExitCode {
-        eprintln!(
+        note!(
             "horus: launching {} nodes in namespace {}",
             self.nodes.len(),
             self.namespace
@@ -249,12 +274,16 @@ impl<'f> Supervisor<'f> {
             let name = node.spec.name.value.clone();
             let failed = !status.success();
             if failed && node.spec.critical {
-                eprintln!(
+                note!(
                     "horus: [{name}] critical node failed: {}",
                     supervise::describe(status)
                 );
                 node.state = State::Ended { failed: true };
                 return Some(name);
+            }
+            if failed {
+                // A node killed with its nodes running: the blackbox says so now.
+                crate::record_deaths(&self.namespace);
             }
             node.state = next_state(node, status, ran);
         }
@@ -289,39 +318,34 @@ impl<'f> Supervisor<'f> {
         Some(latest)
     }
 
-    /// The node's PATH: this horus's directory first, so `cmd: horus ...`
-    /// runs the same build, then the PATH the node's or the file's `env`
-    /// gives, else our own.
-    fn path_for(&self, spec: &NodeSpec) -> std::ffi::OsString {
-        let given = spec
-            .env
-            .get("PATH")
-            .or_else(|| self.launch.env.get("PATH"))
-            .map(std::ffi::OsString::from)
-            .or_else(|| std::env::var_os("PATH"))
-            .unwrap_or_default();
-        let paths = self
-            .horus_dir
-            .iter()
-            .cloned()
-            .chain(std::env::split_paths(&given));
-        std::env::join_paths(paths).unwrap_or(given)
-    }
-
     fn start(&mut self, i: usize) {
         let spec = self.nodes[i].spec;
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(spec.command_line())
-            .current_dir(&self.dir)
+        let path = node_path(self.launch, spec, self.horus_dir.as_deref());
+        let line = spec.command_line();
+        // Without shell syntax the node's process is the program itself.
+        let mut cmd = match command::argv(&line) {
+            Some(words) => {
+                let program = command::resolve(&words[0], &self.dir, &path)
+                    .unwrap_or_else(|| words[0].clone().into());
+                let mut c = Command::new(program);
+                c.args(&words[1..]);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(&line);
+                c
+            }
+        };
+        cmd.current_dir(&self.dir)
             .envs(&self.launch.env)
             .envs(&spec.env)
             .env(horus::shm::namespace::NAMESPACE_ENV, &self.namespace)
-            .env("PATH", self.path_for(spec));
+            .env("PATH", path);
         let node = &mut self.nodes[i];
         match Proc::spawn(&spec.name.value, &mut cmd, Output::Prefixed, true) {
             Ok(p) => {
-                eprintln!(
+                note!(
                     "horus: [{}] started (pid {}): {}",
                     spec.name.value,
                     p.pid(),
@@ -331,7 +355,7 @@ impl<'f> Supervisor<'f> {
                 node.state = State::Running(p);
             }
             Err(e) => {
-                eprintln!("horus: [{}] could not start: {e}", spec.name.value);
+                note!("horus: [{}] could not start: {e}", spec.name.value);
                 node.first_started.get_or_insert_with(Instant::now);
                 node.state = State::Ended { failed: true };
             }
@@ -349,12 +373,12 @@ impl<'f> Supervisor<'f> {
             }
         }
         if !procs.is_empty() {
-            eprintln!("horus: stopping {} nodes", procs.len());
+            note!("horus: stopping {} nodes", procs.len());
         }
         let mut clean = true;
         for (name, status, killed) in supervise::stop_all(procs, grace, hurry) {
             if killed || !supervise::stopped_cleanly(status) {
-                eprintln!("horus: [{name}] {}", supervise::describe(status));
+                note!("horus: [{name}] {}", supervise::describe(status));
                 clean = false;
             }
         }
@@ -366,14 +390,33 @@ impl<'f> Supervisor<'f> {
     /// stops. The e-stop stays engaged until `horus estop --clear`.
     fn on_critical_failure(&self, node: &str) {
         let reason = format!("critical node {node} of launch failed");
-        eprintln!(
+        note!(
             "horus: {reason}: raising the e-stop and stopping the whole launch (namespace {})",
             self.namespace
         );
+        crate::record_deaths(&self.namespace);
         if let Err(e) = horus::system::estop::raise(Some(&self.namespace), &reason) {
-            eprintln!("horus: could not raise the e-stop: {e}");
+            note!("horus: could not raise the e-stop: {e}");
         }
     }
+}
+
+/// A node's PATH: this horus's directory first, so `cmd: horus ...` runs
+/// the same build, then the PATH the node's or the file's `env` gives, else
+/// our own.
+fn node_path(launch: &LaunchFile, spec: &NodeSpec, horus_dir: Option<&Path>) -> std::ffi::OsString {
+    let given = spec
+        .env
+        .get("PATH")
+        .or_else(|| launch.env.get("PATH"))
+        .map(std::ffi::OsString::from)
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    let paths = horus_dir
+        .map(Path::to_owned)
+        .into_iter()
+        .chain(std::env::split_paths(&given));
+    std::env::join_paths(paths).unwrap_or(given)
 }
 
 /// What follows an exit of `node`: a restart after a backoff, or the end.
@@ -392,11 +435,11 @@ fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
         "finished".to_owned()
     };
     if !wants {
-        eprintln!("horus: [{name}] {what}");
+        note!("horus: [{name}] {what}");
         return State::Ended { failed };
     }
     if spec.max_restarts.is_some_and(|max| node.restarts >= max) {
-        eprintln!(
+        note!(
             "horus: [{name}] {what}; not restarting: it was restarted {} times (max_restarts)",
             node.restarts
         );
@@ -412,7 +455,7 @@ fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
     );
     node.consecutive += 1;
     node.restarts += 1;
-    eprintln!(
+    note!(
         "horus: [{name}] {what}; restarting in {:.1}s (restart {})",
         delay.as_secs_f64(),
         node.restarts

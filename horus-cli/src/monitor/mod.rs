@@ -45,6 +45,13 @@ pub struct MonitorArgs {
     interval: Duration,
 }
 
+impl MonitorArgs {
+    /// `--once` or `--terminal`: printing to stdout, no web UI.
+    pub fn in_terminal(&self) -> bool {
+        self.once || self.terminal
+    }
+}
+
 pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     if !args.once && !args.terminal {
         return web::serve(ctx, args.bind, args.port);

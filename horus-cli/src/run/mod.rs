@@ -5,15 +5,22 @@
 //!   all files are built before anything starts, and a build error stops there.
 //! - `.py`: run with `python3 -u` once the HORUS Python bindings are
 //!   importable (`import horus`); until then a clear error, before anything starts.
-//! - One file: it shares the terminal (stdin, stdout, stderr) with `horus`.
-//!   Several: each line of output is prefixed with `[program] `.
+//! - One file: it shares the terminal (stdin, stdout, stderr) with `horus`
+//!   (when stdout is not a terminal, its stdout is copied through `horus`).
+//!   Several: each line of output is prefixed with `[program] `, each
+//!   program in a process group of its own.
+//! - A closed stdout (`horus run ... | head`) stops the programs as Ctrl+C
+//!   does (they never see the broken pipe) and `horus` exits 141.
 //! - Ctrl+C or SIGTERM to `horus`: SIGTERM to every program, SIGKILL to those
 //!   still running after `--grace` seconds (at once on a second Ctrl+C).
 //! - A program that exits on its own does not stop the others.
 //! - Exit status: 0 if every program succeeded or stopped when asked, 1 if any failed.
+//! - Starting while the namespace's e-stop is engaged prints a warning (every
+//!   scheduler would start with its nodes held); `--json` is rejected (exit 2).
 
 pub mod build;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -52,6 +59,14 @@ struct Program {
 }
 
 pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if ctx.json {
+        return Err(Failure::usage(
+            "--json: `horus run` has no JSON output (its programs print what they print); \
+             for machine-readable state use `horus node list --json`, `horus topic echo NAME --json` \
+             or `horus monitor --once --json` next to it",
+        )
+        .into());
+    }
     let grace = grace_duration(args.grace)?;
     // Check every file before building any, then build all before running any.
     let files = args
@@ -63,17 +78,27 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     for (file, kind) in &files {
         programs.push(prepare(file, *kind, &args)?);
     }
+    crate::system::warn_if_estop_engaged(&ctx.namespace);
+    if programs.len() > 1 {
+        start_guard(grace);
+    }
     let stop = StopRequests::watch()?;
-    let output = if programs.len() == 1 {
+    let output = if programs.len() > 1 {
+        Output::Prefixed
+    } else if std::io::stdout().is_terminal() {
         Output::Inherit
     } else {
-        Output::Prefixed
+        // Copied through us, so `horus run x.rs | head` never hands the
+        // program a broken pipe.
+        Output::Forwarded
     };
     let mut running = Vec::new();
     for mut p in programs {
         p.command
             .env(horus::shm::namespace::NAMESPACE_ENV, &ctx.namespace);
-        match Proc::spawn(&p.name, &mut p.command, output, false) {
+        // Several programs: each in a process group of its own (stdin is
+        // closed, so none needs the terminal's foreground group).
+        match Proc::spawn(&p.name, &mut p.command, output, output == Output::Prefixed) {
             Ok(proc) => running.push(proc),
             Err(e) => {
                 supervise::stop_all(running, grace, || true);
@@ -81,7 +106,7 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(supervise_programs(running, &stop, grace))
+    Ok(supervise_programs(running, &stop, grace, &ctx.namespace))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -146,13 +171,29 @@ fn check_python_bindings(file: &Path) -> anyhow::Result<()> {
     .into())
 }
 
+/// Starts the [`guard`](crate::guard) that stops the process groups of
+/// the children if `horus` is killed; without one (said), the children still
+/// get `PR_SET_PDEATHSIG`.
+pub fn start_guard(grace: Duration) {
+    if let Err(e) = crate::guard::start(grace) {
+        note!(
+            "horus: warning: could not start the guard process ({e}): if horus is killed, what the children started may survive them"
+        );
+    }
+}
+
 pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(secs)
         .map_err(|_| Failure::usage(format!("--grace {secs}: expected seconds, 0 or more")).into())
 }
 
 /// Waits for the programs; stops them all on Ctrl+C/SIGTERM.
-fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Duration) -> ExitCode {
+fn supervise_programs(
+    mut running: Vec<Proc>,
+    stop: &StopRequests,
+    grace: Duration,
+    namespace: &str,
+) -> ExitCode {
     let mut failed = false;
     while !running.is_empty() {
         if stop.count() > 0 {
@@ -161,7 +202,7 @@ fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Durati
                 supervise::stop_all(running, grace, || stop.count() > asked)
             {
                 if killed || !supervise::stopped_cleanly(status) {
-                    eprintln!("horus: [{name}] {}", supervise::describe(status));
+                    note!("horus: [{name}] {}", supervise::describe(status));
                     failed = true;
                 }
             }
@@ -171,15 +212,17 @@ fn supervise_programs(mut running: Vec<Proc>, stop: &StopRequests, grace: Durati
         for mut p in running {
             match p.try_wait() {
                 Some(status) if status.success() => {
-                    eprintln!("horus: [{}] finished", p.name);
+                    note!("horus: [{}] finished", p.name);
                 }
                 Some(status) => {
-                    eprintln!(
+                    note!(
                         "horus: [{}] failed: {}",
                         p.name,
                         supervise::describe(status)
                     );
                     failed = true;
+                    // Killed with its nodes running: the blackbox says so now.
+                    crate::record_deaths(namespace);
                 }
                 None => still.push(p),
             }

@@ -246,6 +246,21 @@ pub fn child_main() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+        "schedule" => {
+            // A scheduler with one node named `topic`, ticking at 100 Hz.
+            use horus::prelude::*;
+            struct Ticker(String);
+            impl Node for Ticker {
+                fn name(&self) -> &str {
+                    &self.0
+                }
+                fn tick(&mut self) {}
+            }
+            let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+            sched.add(Ticker(topic)).order(0).build().expect("add node");
+            println!("\n@@ready {}", std::process::id());
+            sched.run().expect("scheduler run");
+        }
         other => panic!("unknown role {other}"),
     }
 }

@@ -23,7 +23,7 @@ message! {
         timestamp_ns: u64,
         /// A number that goes with the kind (lateness in ns, tick count, ...).
         value: u64,
-        /// The writer's process id.
+        /// The writer's process id; for `process_died`, the dead process's.
         pid: u32,
         /// [`AnomalyKind`] code.
         kind: u32,
@@ -55,6 +55,9 @@ pub enum AnomalyKind {
     ParticipantDead = 7,
     /// Not an anomaly: a lifecycle note (scheduler start, stop).
     Note = 8,
+    /// A process died while its nodes ran (pid: the dead process's; value:
+    /// its liveness token). See `registry::record_deaths`.
+    ProcessDied = 9,
 }
 
 impl AnomalyKind {
@@ -69,6 +72,7 @@ impl AnomalyKind {
             6 => Self::EstopCleared,
             7 => Self::ParticipantDead,
             8 => Self::Note,
+            9 => Self::ProcessDied,
             _ => return None,
         })
     }
@@ -84,6 +88,7 @@ impl AnomalyKind {
             Self::EstopCleared => "estop_cleared",
             Self::ParticipantDead => "participant_dead",
             Self::Note => "note",
+            Self::ProcessDied => "process_died",
         }
     }
 
@@ -119,10 +124,16 @@ impl Blackbox {
 
     /// Writes a record; it is in shared memory when this returns.
     pub fn record(&self, kind: AnomalyKind, node: &str, detail: &str, value: u64) {
+        self.record_for(std::process::id(), kind, node, detail, value);
+    }
+
+    /// Writes a record about process `pid` (not this one: a death it
+    /// observed); it is in shared memory when this returns.
+    pub fn record_for(&self, pid: u32, kind: AnomalyKind, node: &str, detail: &str, value: u64) {
         self.topic.send(BlackboxRecord {
             timestamp_ns: crate::time::now_ns(),
             value,
-            pid: std::process::id(),
+            pid,
             kind: kind as u32,
             node: fixed_str(node),
             detail: fixed_str(detail),

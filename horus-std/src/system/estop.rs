@@ -2,7 +2,7 @@
 //!
 //! The e-stop is the topic `_horus.estop` of [`EmergencyStop`] messages. Any
 //! process raises or clears it by publishing ([`raise`], [`clear`], or
-//! `horus estop [--clear]`); the state is that of the newest message by
+//! `horus estop --raise`, `horus estop --clear`); the state is that of the newest message by
 //! timestamp (the monotonic clock is shared by all processes of a machine).
 //! A scheduler holds an [`EstopMonitor`]: it replays the retained messages
 //! when it starts (so a scheduler started while the e-stop is engaged starts

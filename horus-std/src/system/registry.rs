@@ -4,8 +4,17 @@
 //! Each scheduler publishes a [`NodeRecord`] per node to `_horus.nodes` when
 //! it starts, whenever a node changes state, and about once a second. A
 //! reader replays what the topic retains and keeps the newest record of each
-//! (process, node); records of processes that are no longer alive are
-//! dropped on every look, so a killed process disappears from the list.
+//! (process, node).
+//!
+//! Death is learned through liveness ([`liveness::is_alive`] on the record's
+//! owner token), never from a pid: a process that is gone and whose nodes'
+//! last word was not `Finished` died without shutting down (SIGKILL, a
+//! crash, `exit` without shutdown), so its nodes are listed as
+//! [`NodeStatus::Crashed`] with its pid ([`NodeEntry::alive`] false), until a
+//! live process reports a node of the same name (a restart replaces it) or
+//! the records are overwritten. Nodes of a process that shut down (`Finished`)
+//! are dropped once it is gone. [`record_deaths`] writes each such death to
+//! the blackbox once, with the dead process's pid.
 
 use std::collections::HashMap;
 
@@ -201,11 +210,17 @@ pub struct NodeEntry {
     pub rss_bytes: u64,
     /// When the record was made.
     pub timestamp_ns: u64,
+    /// Liveness token of its process.
+    pub owner: u64,
+    /// Its process is alive; `false` for a process that died without
+    /// shutting down (then `state` is `Crashed`).
+    pub alive: bool,
 }
 
 /// The nodes of every live process of the current namespace (or
-/// `namespace`), sorted by process and order; nothing if no scheduler has
-/// ever run there. Looking creates nothing.
+/// `namespace`), and as `Crashed` those of processes that died without
+/// shutting down (see the module doc), sorted by process and order; nothing
+/// if no scheduler has ever run there. Looking creates nothing.
 pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
     let ns_name = match namespace {
         Some(ns) => ns.to_owned(),
@@ -230,30 +245,105 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
         }
     }
     let mut alive: HashMap<u64, bool> = HashMap::new();
-    let mut out: Vec<NodeEntry> = newest
+    let entries: Vec<(bool, NodeEntry)> = newest
         .into_iter()
-        .filter(|((owner, _), _)| {
-            *alive.entry(*owner).or_insert_with(|| {
-                OwnerToken::new(*owner).is_some_and(|t| liveness::is_alive(&ns, t))
-            })
-        })
-        .map(|((_, name), r)| NodeEntry {
-            name,
-            pid: r.pid,
-            state: NodeStatus::from_code(r.state),
-            order: r.order,
-            rate_hz: r.rate_hz,
-            measured_hz: r.measured_hz,
-            ticks: r.ticks,
-            deadline_misses: r.deadline_misses,
-            overruns: r.overruns,
-            cpu_ns: r.cpu_ns,
-            rss_bytes: r.rss_bytes,
-            timestamp_ns: r.timestamp_ns,
+        .map(|((owner, name), r)| {
+            let live = *alive.entry(owner).or_insert_with(|| {
+                OwnerToken::new(owner).is_some_and(|t| liveness::is_alive(&ns, t))
+            });
+            let mut state = NodeStatus::from_code(r.state);
+            if !live {
+                state = Some(NodeStatus::Crashed);
+            }
+            let finished = NodeStatus::from_code(r.state) == Some(NodeStatus::Finished);
+            (finished, entry(name, &r, state, live))
         })
         .collect();
-    out.sort_by(|a, b| (a.pid, a.order, &a.name).cmp(&(b.pid, b.order, &b.name)));
-    Ok(out)
+    let mut entries = keep_live_and_latest_crash(entries);
+    entries.sort_by(|a, b| (a.pid, a.order, &a.name).cmp(&(b.pid, b.order, &b.name)));
+    Ok(entries)
+}
+
+fn entry(name: String, r: &NodeRecord, state: Option<NodeStatus>, alive: bool) -> NodeEntry {
+    NodeEntry {
+        name,
+        pid: r.pid,
+        state,
+        order: r.order,
+        rate_hz: r.rate_hz,
+        measured_hz: r.measured_hz,
+        ticks: r.ticks,
+        deadline_misses: r.deadline_misses,
+        overruns: r.overruns,
+        cpu_ns: r.cpu_ns,
+        rss_bytes: r.rss_bytes,
+        timestamp_ns: r.timestamp_ns,
+        owner: r.owner,
+        alive,
+    }
+}
+
+/// Keeps the nodes of live processes, and a dead process's node (`finished`:
+/// its last word was `Finished`) only if it did not shut down and nothing
+/// newer ran a node of that name: a restart replaces a crash, even once the
+/// restarted process has shut down in turn.
+fn keep_live_and_latest_crash(entries: Vec<(bool, NodeEntry)>) -> Vec<NodeEntry> {
+    let mut newest: HashMap<String, u64> = HashMap::new();
+    for (_, e) in &entries {
+        let t = if e.alive { u64::MAX } else { e.timestamp_ns };
+        let slot = newest.entry(e.name.clone()).or_insert(0);
+        *slot = (*slot).max(t);
+    }
+    entries
+        .into_iter()
+        .filter(|(finished, e)| {
+            e.alive || (!finished && newest.get(&e.name) == Some(&e.timestamp_ns))
+        })
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// Writes to the blackbox of the current namespace (or `namespace`) the
+/// death of every process that [`list`] shows as dead, once per process:
+/// one `process_died` record per node, with the dead process's pid and its
+/// owner token as the value (a record already there with that token means
+/// it was recorded). Returns the nodes newly recorded. Creates nothing where
+/// no registry exists.
+///
+/// Two callers racing may both record the same death; nothing else repeats.
+pub fn record_deaths(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
+    use crate::system::blackbox::{self, AnomalyKind, Blackbox};
+    let dead: Vec<NodeEntry> = list(namespace)?.into_iter().filter(|e| !e.alive).collect();
+    if dead.is_empty() {
+        return Ok(dead);
+    }
+    let recorded: std::collections::HashSet<u64> = blackbox::read(namespace)?
+        .entries
+        .iter()
+        .filter(|e| e.kind == Some(AnomalyKind::ProcessDied))
+        .map(|e| e.value)
+        .collect();
+    let new: Vec<NodeEntry> = dead
+        .into_iter()
+        .filter(|e| !recorded.contains(&e.owner))
+        .collect();
+    if new.is_empty() {
+        return Ok(new);
+    }
+    let bb = Blackbox::open(namespace)?;
+    for e in &new {
+        bb.record_for(
+            e.pid,
+            AnomalyKind::ProcessDied,
+            &e.name,
+            &format!(
+                "process {} died while its node ran (killed, e.g. SIGKILL, or crashed)",
+                e.pid
+            ),
+            e.owner,
+        );
+    }
+    Ok(new)
 }
 
 /// Resident memory of this process, from `/proc/self/statm` (0 if unreadable).
