@@ -30,7 +30,14 @@ struct PyNode {
 impl PyNode {
     /// Calls `method`; `Err(sentence)` if it raised (traceback printed).
     fn call(&self, method: &str) -> Result<(), String> {
-        Python::attach(|py| match self.obj.bind(py).call_method0(method) {
+        Python::attach(|py| {
+            swallow_interrupt(py);
+            self.call_attached(py, method)
+        })
+    }
+
+    fn call_attached(&self, py: Python<'_>, method: &str) -> Result<(), String> {
+        match self.obj.bind(py).call_method0(method) {
             Ok(_) => Ok(()),
             // Ctrl+C while Python ran: the scheduler stops on its own
             // (it saw the same signal); not a fault of the node.
@@ -45,7 +52,7 @@ impl PyNode {
                 e.display(py);
                 Err(sentence)
             }
-        })
+        }
     }
 
     /// As [`call`](Self::call); an exception becomes this node's panic (the
@@ -225,9 +232,11 @@ impl PyScheduler {
     }
 }
 
-/// After a run ended by SIGINT, Python's own handler has a pending
-/// `KeyboardInterrupt`: the scheduler already stopped gracefully, so it is
-/// consumed here rather than raised at the caller.
+/// After SIGINT, Python's own handler (which the scheduler's chains to) has
+/// a pending `KeyboardInterrupt`: the scheduler stops gracefully on the same
+/// signal, so it is consumed here — before each call into a node (or the
+/// node's `shutdown` would be interrupted at its first line) and when the
+/// run returns — rather than raised.
 fn swallow_interrupt(py: Python<'_>) {
     if horus::scheduler::stop_requested() {
         if let Err(e) = py.check_signals() {
