@@ -12,7 +12,14 @@ use pyo3::types::PyTuple;
 use crate::horus_err;
 
 /// A message type: name, id, size and fields (see `horus.MessageType`).
-#[pyclass(name = "MessageType", module = "horus._horus", frozen, eq, hash, from_py_object)]
+#[pyclass(
+    name = "MessageType",
+    module = "horus._horus",
+    frozen,
+    eq,
+    hash,
+    from_py_object
+)]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PyMessageType {
     pub(crate) ty: MessageType,
@@ -68,7 +75,10 @@ fn standard() -> [MessageType; 11] {
 pub fn standard_types() -> Vec<PyMessageType> {
     // Touch the registry so nested standard fields resolve.
     let _ = known();
-    standard().into_iter().map(|ty| PyMessageType { ty }).collect()
+    standard()
+        .into_iter()
+        .map(|ty| PyMessageType { ty })
+        .collect()
 }
 
 fn kind_of(name: &str) -> Option<FieldKind> {
@@ -132,9 +142,11 @@ pub fn define(name: &str, fields: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<P
         } else if let Ok((m, n)) = ty.extract::<(PyMessageType, usize)>() {
             FieldTy::Array(Box::new(FieldTy::Message(m.ty)), n)
         } else {
-            return Err(parse_type(name, field, &ty.to_string()).err().unwrap_or_else(|| {
-                horus_err(format!("field `{field}` of message `{name}`: bad type"))
-            }));
+            return Err(parse_type(name, field, &ty.to_string())
+                .err()
+                .unwrap_or_else(|| {
+                    horus_err(format!("field `{field}` of message `{name}`: bad type"))
+                }));
         };
         specs.push(FieldSpec::new(field, fty));
     }
@@ -151,7 +163,10 @@ fn field_tuple(f: &Field) -> PyResult<FieldTuple> {
     let nested = if f.kind == FieldKind::Struct {
         let known = known().lock().unwrap_or_else(|e| e.into_inner());
         let ty = known.get(&shape(f.nested)).copied().ok_or_else(|| {
-            horus_err(format!("the message type of field `{}` is not known here", f.name))
+            horus_err(format!(
+                "the message type of field `{}` is not known here",
+                f.name
+            ))
         })?;
         Some(PyMessageType { ty })
     } else {
@@ -189,7 +204,12 @@ impl PyMessageType {
     /// The fields: `(name, offset, kind, count, nested)` tuples.
     #[getter]
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let items = self.ty.fields().iter().map(field_tuple).collect::<PyResult<Vec<_>>>()?;
+        let items = self
+            .ty
+            .fields()
+            .iter()
+            .map(field_tuple)
+            .collect::<PyResult<Vec<_>>>()?;
         PyTuple::new(py, items)
     }
 

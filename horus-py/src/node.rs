@@ -114,7 +114,9 @@ fn frequency(what: &str, hz: f64) -> PyResult<Frequency> {
 
 fn seconds(what: &str, s: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s).map_err(|_| {
-        PyValueError::new_err(format!("{what} must be a non-negative number of seconds, not {s}"))
+        PyValueError::new_err(format!(
+            "{what} must be a non-negative number of seconds, not {s}"
+        ))
     })
 }
 

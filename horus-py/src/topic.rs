@@ -32,7 +32,12 @@ impl PyRawTopic {
     /// `namespace` or `HORUS_NAMESPACE` (default `default`).
     #[new]
     #[pyo3(signature = (name, ty, namespace=None))]
-    fn new(py: Python<'_>, name: &str, ty: PyMessageType, namespace: Option<&str>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        name: &str,
+        ty: PyMessageType,
+        namespace: Option<&str>,
+    ) -> PyResult<Self> {
         // Opening may wait (bounded) for a region lock: without the GIL.
         let topic = py
             .detach(|| DynTopic::with_namespace(name, &ty.ty, namespace))

@@ -93,3 +93,19 @@ def test_bad_declarations_raise_the_rust_sentences():
         horus.message("1Bad", a="u8")
     with pytest.raises(TypeError, match="a field type is a string"):
         horus.message("Bad", a=3.0)
+
+
+def test_type_stubs_list_every_field_of_every_standard_message():
+    import ast
+    from pathlib import Path
+    stub = Path(horus.__file__).with_name("__init__.pyi")
+    tree = ast.parse(stub.read_text())
+    classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
+    for name in STANDARD:
+        declared = [s.target.id for s in classes[name].body if isinstance(s, ast.AnnAssign)]
+        assert declared == list(getattr(horus, name).fields()), name
+    for name in horus.__all__:
+        assert name in classes or any(
+            isinstance(n, (ast.FunctionDef, ast.ImportFrom)) and
+            (getattr(n, "name", None) == name or any(a.asname == name for a in getattr(n, "names", [])))
+            for n in tree.body), f"{name} missing from __init__.pyi"
