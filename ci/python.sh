@@ -50,3 +50,14 @@ if ! grep -q '^\[odometry\] \[Odom py\] delta L=10 R=10' "$out" || [ "$rc" -ne 0
   exit 1
 fi
 echo "horus run examples/sensor.rs examples/odometry.py: the Python node received the Rust sensor (exit $rc)"
+
+echo "--- horus run x.py with no HORUS_PYTHON: builds the module into the cache's venv (once), runs it"
+cache=$ROOT/target/python-zero-setup-cache   # kept between runs: rebuilt only when the sources change
+script=$(mktemp --suffix=.py)
+trap 'rm -f "$out" "$script"; rm -rf "/dev/shm/horus_$NS"' EXIT
+printf 'import horus\nt = horus.Topic("ci.zero", horus.CmdVel)\nt.send(horus.CmdVel(linear=2.5))\nprint("zero-setup", t.recv().linear)\n' >"$script"
+env -u HORUS_PYTHON HORUS_CACHE_DIR="$cache" HORUS_NAMESPACE=$NS timeout 600 \
+  target/debug/horus run "$script" >"$out" 2>&1 || { tail -n 30 "$out"; exit 1; }
+grep -q '^zero-setup 2.5$' "$out" || { tail -n 30 "$out"; exit 1; }
+grep 'horus: building the Python module' "$out" || echo "(module already built for these sources)"
+echo "horus run x.py without set-up: ok"

@@ -2,14 +2,14 @@
 //! PyO3 layer over horus-std (no second implementation of rings, liveness
 //! or the scheduler).
 //!
-//! - [`PyMessageType`]: a message type's name, id and fields, from
+//! - `MessageType` (`msg.rs`): a message type's name, id and fields, from
 //!   [`horus::dynamic::MessageType`] (standard messages, or defined at run
 //!   time with the layout rules of `message!`).
-//! - [`PyRawTopic`]: a [`horus::dynamic::DynTopic`] sending and receiving
-//!   the message's bytes; the Python `Topic` packs and unpacks them.
-//! - [`PyScheduler`]: the std [`horus::Scheduler`] with Python nodes
-//!   ([`node::PyNode`]); the GIL is released while it waits and sleeps and
-//!   taken for each call into Python.
+//! - `RawTopic` (`topic.rs`): a [`horus::dynamic::DynTopic`] sending and
+//!   receiving the message's bytes; the Python `Topic` packs and unpacks them.
+//! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
+//!   the GIL is released while it waits and sleeps and taken for each call
+//!   into Python.
 //!
 //! Every Rust error becomes `horus.HorusError` carrying its sentence.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]

@@ -136,7 +136,7 @@ impl MessageType {
         self.info
     }
 
-    /// The 64-bit identity (see [`horus_nostd::message`]).
+    /// The 64-bit identity (see [`mod@horus_nostd::message`]).
     pub fn id(&self) -> u64 {
         self.info.id
     }
