@@ -51,6 +51,23 @@ if ! grep -q '^\[odometry\] \[Odom py\] delta L=10 R=10' "$out" || [ "$rc" -ne 0
 fi
 echo "horus run examples/sensor.rs examples/odometry.py: the Python node received the Rust sensor (exit $rc)"
 
+echo "--- horus launch with a .py node (examples/launch_py.yaml)"
+HORUS_PYTHON=$PY HORUS_NAMESPACE=$NS timeout 120 target/debug/horus launch --grace 5 \
+  examples/launch_py.yaml >"$out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q '^\[odometry\] \[Odom py\] delta' "$out" && break
+  sleep 0.1
+done
+kill -INT "$pid" 2>/dev/null || true
+wait "$pid" && rc=0 || rc=$?
+if ! grep -q '^\[odometry\] \[Odom py\] delta' "$out" || [ "$rc" -ne 0 ]; then
+  echo "horus launch examples/launch_py.yaml: exit $rc, no Python odometry line; output:"
+  tail -n 30 "$out"
+  exit 1
+fi
+echo "horus launch examples/launch_py.yaml: the Python node ran under launch (exit $rc)"
+
 echo "--- horus run x.py with no HORUS_PYTHON: builds the module into the cache's venv (once), runs it"
 cache=$ROOT/target/python-zero-setup-cache   # kept between runs: rebuilt only when the sources change
 script=$(mktemp --suffix=.py)

@@ -43,12 +43,9 @@ impl PyNode {
             // (it saw the same signal); not a fault of the node.
             Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
             Err(e) => {
-                let sentence = format!(
-                    "Python exception in {} of node {:?}: {}",
-                    method.trim_start_matches('_'),
-                    self.name,
-                    e
-                );
+                // Short: the blackbox keeps a bounded detail, and the
+                // record already names the node and the call.
+                let sentence = format!("Python {e}");
                 e.display(py);
                 Err(sentence)
             }

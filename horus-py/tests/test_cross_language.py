@@ -192,3 +192,28 @@ def test_python_node_in_the_registry_estop_and_signals(ns, sig):
     child.wait_line(lambda l: l == "run returned")
     assert "shutdown ran" in child.seen
     assert code == 0, child.seen
+
+
+BLACKBOX_SCRIPT = textwrap.dedent("""
+    import time, horus
+    def slow(node):
+        time.sleep(0.03)
+    def bad(node):
+        raise RuntimeError("sensor unplugged")
+    horus.run(horus.Node(name="slow_py", tick=slow, rate=50, budget=0.005),
+              horus.Node(name="bad_py", tick=bad, on_error="skip"), duration=0.3)
+""")
+
+
+def test_overruns_and_exceptions_of_python_nodes_reach_the_blackbox(ns):
+    done = subprocess.run([sys.executable, "-c", BLACKBOX_SCRIPT], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeError: sensor unplugged" in done.stderr  # the traceback
+    out = subprocess.run([rust_bin("horus"), "bb", "--anomalies", "--json", "--namespace", ns],
+                         capture_output=True, text=True, timeout=30)
+    records = json.loads(out.stdout)["records"]
+    kinds = {(r["node"], r["kind"]) for r in records}
+    assert ("slow_py", "budget_overrun") in kinds, records
+    panics = [r for r in records if (r["node"], r["kind"]) == ("bad_py", "node_panic")]
+    assert panics and "RuntimeError: sensor unplugged" in panics[0]["detail"], panics
