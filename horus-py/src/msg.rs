@@ -142,11 +142,10 @@ pub fn define(name: &str, fields: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<P
         } else if let Ok((m, n)) = ty.extract::<(PyMessageType, usize)>() {
             FieldTy::Array(Box::new(FieldTy::Message(m.ty)), n)
         } else {
-            return Err(parse_type(name, field, &ty.to_string())
-                .err()
-                .unwrap_or_else(|| {
-                    horus_err(format!("field `{field}` of message `{name}`: bad type"))
-                }));
+            return Err(horus_err(format!(
+                "field `{field}` of message `{name}` has type {ty}: a field type is a type name \
+                 (\"f64\", \"u8[32]\"), a MessageType, or (MessageType, n)"
+            )));
         };
         specs.push(FieldSpec::new(field, fty));
     }
