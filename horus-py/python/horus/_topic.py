@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from . import _horus
@@ -215,6 +216,7 @@ class Scheduler:
         self._inner = _horus.Scheduler(float(tick_rate), namespace)
         self._namespace = namespace
         self._nodes: list = []
+        self._exit_hook = False
 
     def add(self, node: Node, *, rate: Optional[float] = None, order: Optional[int] = None,
             on_error: Optional[str] = None) -> "Scheduler":
@@ -235,7 +237,11 @@ class Scheduler:
         self._inner.run(None if duration is None else float(duration))
 
     def tick_once(self) -> None:
-        """One round of every runnable node (tests, simulation)."""
+        """One round of every runnable node (tests, simulation). The nodes'
+        shutdown runs at ``shutdown()``, or when the interpreter exits."""
+        if not self._exit_hook:
+            atexit.register(self._inner.shutdown)  # idempotent
+            self._exit_hook = True
         self._inner.tick_once()
 
     def shutdown(self) -> None:
