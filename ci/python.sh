@@ -1,80 +1,65 @@
 #!/usr/bin/env bash
-# The Python bindings (horus-py): build the wheel with maturin into a virtual
-# environment, run the pytest suite (its summary line is the last line of
-# pytest's output; "no tests ran" fails the step), then `horus run` with a
-# .py file and a mixed .rs + .py run.
+# The Python bindings (horus-py), as users get them: `horus run x.py` with
+# nothing installed builds the abi3 wheel with maturin into a virtual
+# environment under the horus cache (here target/python-cache, kept between
+# runs: rebuilt only when the sources change); then the pytest suite runs
+# with that interpreter (pytest's summary line is printed; "no tests ran",
+# exit 5, fails the step), then a mixed .rs + .py `horus run` and a
+# `horus launch` with a .py node.
 #
 #   bash ci/python.sh
-#
-# Idempotent installs: the venv (target/python-venv) and its tools are made
-# once; the wheel is rebuilt by maturin (incremental cargo build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=$ROOT/target/python-venv
-PY=$VENV/bin/python
-
-if [ ! -x "$PY" ]; then
-  python3 -m venv "$VENV" || { apt_install python3-venv && python3 -m venv "$VENV"; }
-fi
-"$PY" -m pip install --quiet --disable-pip-version-check "maturin>=1.7,<2" pytest
-
-echo "--- maturin build (abi3 wheel) and install"
-rm -rf target/python-wheels
-"$VENV/bin/maturin" build --quiet -m horus-py/Cargo.toml --interpreter "$PY" --out target/python-wheels
-"$PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/python-wheels/*.whl
-
-echo "--- Rust programs the cross-language tests run"
-cargo build --locked --quiet -p horus-examples -p horus-cli
-
-echo "--- pytest"
-# Exit 5 (no tests collected) is non-zero: the step fails.
-(cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$PY" -m pytest -ra -p no:cacheprovider tests)
-
-echo "--- horus run: a .py file and a mixed .rs + .py run (HORUS_PYTHON = the venv)"
+export HORUS_CACHE_DIR=$ROOT/target/python-cache
+unset HORUS_PYTHON
+PY=$HORUS_CACHE_DIR/python/venv/bin/python
 NS=ci_py_$$
 out=$(mktemp)
-trap 'rm -f "$out"; rm -rf "/dev/shm/horus_$NS"' EXIT
-HORUS_PYTHON=$PY HORUS_NAMESPACE=$NS timeout 120 target/debug/horus run --quiet --grace 5 \
-  examples/sensor.rs examples/odometry.py >"$out" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^\[odometry\] \[Odom py\] delta L=10 R=10' "$out" && break
-  sleep 0.1
-done
-kill -INT "$pid" 2>/dev/null || true
-wait "$pid" && rc=0 || rc=$?
-if ! grep -q '^\[odometry\] \[Odom py\] delta L=10 R=10' "$out" || [ "$rc" -ne 0 ]; then
-  echo "horus run sensor.rs odometry.py: exit $rc, no Python odometry line; output:"
-  tail -n 30 "$out"
-  exit 1
-fi
-echo "horus run examples/sensor.rs examples/odometry.py: the Python node received the Rust sensor (exit $rc)"
-
-echo "--- horus launch with a .py node (examples/launch_py.yaml)"
-HORUS_PYTHON=$PY HORUS_NAMESPACE=$NS timeout 120 target/debug/horus launch --grace 5 \
-  examples/launch_py.yaml >"$out" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  grep -q '^\[odometry\] \[Odom py\] delta' "$out" && break
-  sleep 0.1
-done
-kill -INT "$pid" 2>/dev/null || true
-wait "$pid" && rc=0 || rc=$?
-if ! grep -q '^\[odometry\] \[Odom py\] delta' "$out" || [ "$rc" -ne 0 ]; then
-  echo "horus launch examples/launch_py.yaml: exit $rc, no Python odometry line; output:"
-  tail -n 30 "$out"
-  exit 1
-fi
-echo "horus launch examples/launch_py.yaml: the Python node ran under launch (exit $rc)"
-
-echo "--- horus run x.py with no HORUS_PYTHON: builds the module into the cache's venv (once), runs it"
-cache=$ROOT/target/python-zero-setup-cache   # kept between runs: rebuilt only when the sources change
 script=$(mktemp --suffix=.py)
 trap 'rm -f "$out" "$script"; rm -rf "/dev/shm/horus_$NS"' EXIT
+
+python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+
+echo "--- the horus binary and the Rust programs of the cross-language tests"
+cargo build --locked --quiet -p horus-examples -p horus-cli
+
+echo "--- horus run x.py with nothing installed: builds the module (maturin) into the cache's venv, runs it"
 printf 'import horus\nt = horus.Topic("ci.zero", horus.CmdVel)\nt.send(horus.CmdVel(linear=2.5))\nprint("zero-setup", t.recv().linear)\n' >"$script"
-env -u HORUS_PYTHON HORUS_CACHE_DIR="$cache" HORUS_NAMESPACE=$NS timeout 600 \
-  target/debug/horus run "$script" >"$out" 2>&1 || { tail -n 30 "$out"; exit 1; }
-grep -q '^zero-setup 2.5$' "$out" || { tail -n 30 "$out"; exit 1; }
-grep 'horus: building the Python module' "$out" || echo "(module already built for these sources)"
+HORUS_NAMESPACE=$NS timeout 900 target/debug/horus run "$script" >"$out" 2>&1 || { tail -n 40 "$out"; exit 1; }
+grep -q '^zero-setup 2.5$' "$out" || { tail -n 40 "$out"; exit 1; }
+grep 'horus: building the Python module' "$out" || echo "(module already built from these sources)"
 echo "horus run x.py without set-up: ok"
+
+echo "--- pytest (with the interpreter horus run built)"
+"$PY" -m pip install --quiet --disable-pip-version-check pytest
+(cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$PY" -m pytest -ra -p no:cacheprovider tests)
+
+# run_until_line LINE_REGEX COMMAND...: runs COMMAND in the background until a
+# line matches, then Ctrl+C; fails unless the line came and the exit was 0.
+run_until_line() {
+  local want=$1 pid rc
+  shift
+  HORUS_NAMESPACE=$NS timeout 300 "$@" >"$out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do
+    grep -q "$want" "$out" && break
+    sleep 0.1
+  done
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" && rc=0 || rc=$?
+  if ! grep -q "$want" "$out" || [ "$rc" -ne 0 ]; then
+    echo "$*: exit $rc, no line matching '$want'; output:"
+    tail -n 30 "$out"
+    return 1
+  fi
+  echo "$*: ok (exit $rc)"
+}
+
+echo "--- horus run: a Rust and a Python program together"
+run_until_line '^\[odometry\] \[Odom py\] delta L=10 R=10' \
+  target/debug/horus run --quiet --grace 5 examples/sensor.rs examples/odometry.py
+
+echo "--- horus launch with a .py node (examples/launch_py.yaml)"
+run_until_line '^\[odometry\] \[Odom py\] delta' \
+  target/debug/horus launch --grace 5 examples/launch_py.yaml
