@@ -134,7 +134,7 @@ fn clean(
         if is_topic
             && keep
                 .iter()
-                .any(|k| name.strip_suffix(TOPIC_SUFFIX) == Some(k))
+                .any(|k| super::namespace::topic_of_file_name(&name).as_deref() == Some(k))
         {
             report.kept.push(path);
             continue;

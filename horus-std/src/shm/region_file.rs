@@ -152,7 +152,7 @@ pub(crate) fn open_or_create<T: Message>(
     topic: &str,
     geometry: Geometry,
 ) -> Result<MappedRegion, TopicError> {
-    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
     let expected = horus_nostd::message::TypeInfo::of::<T>();
     // Each pass either returns or observed a change made by another process
@@ -261,7 +261,7 @@ fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
 /// Opens the existing region of `topic`, whatever its type, for tools;
 /// `None` if there is no such topic. Never creates or replaces anything.
 pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>, TopicError> {
-    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
     for _ in 0..16 {
         match open_locked(ns, &file_name, &path)? {
@@ -293,7 +293,10 @@ fn create<T: Message>(
         .map_err(TopicError::Layout)?;
     let pid = rustix::process::getpid().as_raw_nonzero().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
-    let tmp_name = format!("{INIT_PREFIX}{topic}.{pid}.{serial}");
+    let tmp_name = format!(
+        "{INIT_PREFIX}{}.{pid}.{serial}",
+        super::names::topic_file_stem(topic)
+    );
     let tmp_path = ns.path().join(&tmp_name);
     let fd = rustix::fs::openat(
         ns.dir(),
