@@ -85,6 +85,9 @@ pub struct Ctx {
 }
 
 fn main() -> ExitCode {
+    // `RUST_LOG=debug horus ...` shows what horus-std does for this command
+    // (topic joins, auto-clean decisions); the default shows nothing.
+    horus::logging::init();
     let cli = Cli::parse();
     if let Command::Guard { grace } = &cli.command {
         return guard::main(grace);

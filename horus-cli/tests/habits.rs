@@ -9,7 +9,75 @@ use common::{TestNs, WheelEncoder, publisher, text, wait_until};
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
+    if std::env::var("HORUS_TEST_ROLE").as_deref() == Ok("logged") {
+        // A node program: a scheduler (which installs the logger), a topic,
+        // one idle node, run until SIGTERM (from `horus launch`).
+        struct Idle;
+        impl horus::Node for Idle {
+            fn tick(&mut self) {}
+        }
+        let mut sched = horus::Scheduler::new();
+        let _t: horus::Topic<WheelEncoder> = horus::Topic::new("/logged/topic").expect("topic");
+        sched.add(Idle).order(0).build().expect("add");
+        println!("\n@@ready {}", std::process::id());
+        sched.run().expect("run");
+        return;
+    }
     common::child_main();
+}
+
+/// This test binary, as a YAML double-quoted string.
+fn this_exe() -> String {
+    format!(
+        "{:?}",
+        std::env::current_exe().unwrap().display().to_string()
+    )
+}
+
+/// `horus launch` of one node, this binary as role `logged`, with `RUST_LOG`
+/// set to `level` (or unset) in `horus`'s environment; returns every line
+/// printed, once stopped.
+fn launch_logged(ns: &TestNs, level: Option<&str>) -> Vec<String> {
+    let dir = common::temp_dir(&format!("log-{}", level.unwrap_or("none")));
+    let yaml = format!(
+        "nodes:\n  - name: logged\n    cmd: {}\n    args: [--exact, child_main, --nocapture, \
+         --include-ignored, --test-threads=1]\n    env: {{ HORUS_TEST_ROLE: logged }}\n",
+        this_exe()
+    );
+    std::fs::write(dir.join("l.yaml"), yaml).unwrap();
+    let mut cmd = ns.horus(&["launch", dir.join("l.yaml").to_str().unwrap()]);
+    match level {
+        Some(l) => cmd.env("RUST_LOG", l),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut horus = common::Running::start(cmd);
+    horus.expect("[logged] @@ready", 30);
+    assert_eq!(horus.stop("TERM", 30), Some(0), "{}", horus.seen.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+    horus.seen.clone()
+}
+
+#[test]
+fn rust_log_reaches_a_launched_program_and_the_default_is_silent() {
+    let ns = TestNs::new("logging");
+    let lines = launch_logged(&ns, Some("debug"));
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "[logged] [DEBUG horus::topic] topic /logged/topic (WheelEncoder): joined"
+        )),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("[logged] [INFO  horus::scheduler")),
+        "{}",
+        lines.join("\n")
+    );
+    let lines = launch_logged(&ns, None);
+    let noisy: Vec<_> = lines.iter().filter(|l| l.contains("horus::")).collect();
+    assert!(noisy.is_empty(), "{}", lines.join("\n"));
 }
 
 #[test]

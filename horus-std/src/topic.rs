@@ -94,6 +94,9 @@ fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
 /// reclaimed from `topic` (never for the system topics themselves, so the
 /// blackbox opening its own topic cannot recurse).
 fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
+    log::info!(
+        "topic {topic}: reclaimed {freed} handle(s) of dead processes in namespace {namespace}"
+    );
     use crate::system::blackbox::{AnomalyKind, Blackbox};
     match Blackbox::open(Some(namespace)) {
         Ok(bb) => bb.record(
@@ -346,6 +349,12 @@ impl<T: Message> TopicBuilder<T> {
                 },
             },
         )?;
+        log::debug!(
+            "topic {} ({}): joined in namespace {} by pid {pid}",
+            self.name,
+            T::TYPE_NAME,
+            namespace.name()
+        );
         Ok(Topic {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,

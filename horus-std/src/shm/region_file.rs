@@ -352,6 +352,11 @@ fn create<T: Message>(
         }
     };
     drop(keep);
+    log::debug!(
+        "topic {topic} ({}): creating {}",
+        T::TYPE_NAME,
+        ns.topic_path(topic).display()
+    );
     publish_created(ns, &tmp_name, file_name, &st, mapped)
 }
 
