@@ -133,3 +133,139 @@ fn slash_topic_names_round_trip_through_the_api_and_the_cli() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
+    use horus::msgs::{LaserScan, MAX_RANGES, Odometry};
+    let ns = TestNs::new("echoopts");
+
+    // --wait: started before the topic exists, prints once it does.
+    let mut echo = common::Running::start(ns.horus(&[
+        "topic",
+        "echo",
+        "/scan",
+        "--wait",
+        "--once",
+        "-t",
+        "--timeout",
+        "60",
+    ]));
+    echo.expect("waiting for topic /scan", 30);
+    let scan: horus::Topic<LaserScan> = horus::Topic::builder("/scan")
+        .namespace(&ns.name)
+        .build()
+        .expect("scan topic");
+    let msg = LaserScan {
+        ranges: [2.5; MAX_RANGES],
+        ..Default::default()
+    };
+    wait_until(30, "echo --wait to print a scan", || {
+        scan.send(msg);
+        echo.count("---") == 1
+    });
+    assert_eq!(echo.stop("TERM", 30), Some(0), "{}", echo.seen.join("\n"));
+    let out = echo.seen.join("\n");
+    assert!(
+        echo.seen
+            .iter()
+            .any(|l| l.starts_with("# received 20") && l.ends_with('Z')),
+        "{out}"
+    );
+    let more = MAX_RANGES - 32;
+    assert!(
+        out.contains("ranges: [2.5, 2.5, ")
+            && out.contains(&format!(", ... ({more} more; --full shows all)]")),
+        "{out}"
+    );
+
+    // --last: the newest retained message, with nothing published after.
+    let odom: horus::Topic<Odometry> = horus::Topic::builder("/odom")
+        .namespace(&ns.name)
+        .build()
+        .expect("odom topic");
+    let mut o = Odometry::default();
+    o.pose.x = 1.0;
+    odom.send(o);
+    o.pose.x = 1.5;
+    o.twist.linear = [0.25, 0.0, 0.0];
+    odom.send(o);
+    let out = ns.run(
+        &[
+            "topic", "echo", "/odom", "--last", "--once", "--field", "pose.x",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "pose.x: 1.5\n---\n");
+    // A prefix selects the nested message; several --field add up.
+    let out = ns.run(
+        &[
+            "topic",
+            "echo",
+            "/odom",
+            "--last",
+            "--once",
+            "-f",
+            "pose",
+            "-f",
+            "twist.linear",
+        ],
+        30,
+    );
+    let block = text(&out.stdout);
+    assert!(
+        block.contains("pose.y: 0.0")
+            && block.contains("pose.theta: ")
+            && block.contains("twist.linear: [0.25, 0.0, 0.0]"),
+        "{block}"
+    );
+    assert!(
+        !block.contains("frame_id") && !block.contains("twist.angular"),
+        "{block}"
+    );
+    // An unknown field is a usage error naming the fields.
+    let out = ns.run(&["topic", "echo", "/odom", "--field", "pose.z"], 30);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--field pose.z: Odometry has no such field (fields: pose.x"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // --full prints every element; JSON is never cut and carries the time with -t.
+    let out = ns.run(
+        &["topic", "echo", "/scan", "--last", "--once", "--full"],
+        30,
+    );
+    let block = text(&out.stdout);
+    assert!(
+        !block.contains("more;") && block.matches("2.5").count() == MAX_RANGES,
+        "{block}"
+    );
+    let out = ns.run(
+        &["topic", "echo", "/scan", "--last", "--once", "-t", "--json"],
+        30,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["ranges"].as_array().map(Vec::len),
+        Some(MAX_RANGES),
+        "{v}"
+    );
+    assert!(
+        v["@received"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{v}"
+    );
+
+    // --wait gives up at --timeout: exit 1, saying so.
+    let out = ns.run(
+        &["topic", "echo", "/never", "--wait", "--timeout", "0.2"],
+        30,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no topic /never appeared"),
+        "{}",
+        text(&out.stderr)
+    );
+}
