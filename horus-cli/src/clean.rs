@@ -16,7 +16,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use horus::shm::{CleanReport, Namespace, clean_namespace_keeping};
-use horus::system::{blackbox::BLACKBOX_TOPIC, estop};
+use horus::system::blackbox::{BLACKBOX_TOPIC, RARE_TOPIC};
+use horus::system::estop;
 
 use crate::Ctx;
 use crate::exit::Failure;
@@ -61,7 +62,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             keep.push(estop::ESTOP_TOPIC);
         }
         if !args.blackbox {
-            keep.push(BLACKBOX_TOPIC);
+            keep.extend([BLACKBOX_TOPIC, RARE_TOPIC]);
         }
         // Reading the e-stop joined its topic (and so registered this process
         // in the namespace); we hold nothing there now, so give that up

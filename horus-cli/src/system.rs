@@ -125,6 +125,7 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
             .map(|e| {
                 json!({
                     "timestamp_ns": e.timestamp_ns,
+                    "wall_time": wall_time(e.wall_ns),
                     "pid": e.pid,
                     "kind": e.kind.map_or("unknown", |k| k.name()),
                     "node": e.node,
@@ -139,8 +140,8 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
     }
     for e in &shown {
         println!(
-            "{:>14.6}s  pid {:<7} {:<17} {:<20} {}",
-            e.timestamp_ns as f64 / 1e9,
+            "{}  pid {:<7} {:<17} {:<20} {}",
+            wall_time(e.wall_ns),
             e.pid,
             e.kind.map_or("unknown", |k| k.name()),
             e.node,
@@ -154,6 +155,12 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
         dump.overwritten
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A record's wall-clock time, RFC 3339 UTC to the millisecond.
+fn wall_time(wall_ns: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(wall_ns);
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {

@@ -269,3 +269,84 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox() {
+    use horus::system::blackbox::{self, AnomalyKind, Blackbox};
+    let ns = TestNs::new("bbrare");
+    let bb = Blackbox::open(Some(&ns.name)).expect("blackbox");
+    let before = std::time::SystemTime::now();
+    bb.record(
+        AnomalyKind::NodePanic,
+        "planner",
+        "panicked at 'index out of bounds'",
+        0,
+    );
+    bb.record(AnomalyKind::EstopRaised, "", "e-stop raised: bumper", 0);
+    bb.record_for(4242, AnomalyKind::ProcessDied, "lidar", "died (SIGKILL)", 0);
+    let misses = 5_000u64;
+    for i in 0..misses {
+        bb.record(AnomalyKind::DeadlineMiss, "planner", "late", i);
+    }
+    let dump = blackbox::read(Some(&ns.name)).expect("read");
+    let kinds: Vec<_> = dump.entries.iter().filter_map(|e| e.kind).collect();
+    for k in [
+        AnomalyKind::NodePanic,
+        AnomalyKind::EstopRaised,
+        AnomalyKind::ProcessDied,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} pushed out: {kinds:?}");
+    }
+    let kept_misses = kinds
+        .iter()
+        .filter(|k| **k == AnomalyKind::DeadlineMiss)
+        .count() as u64;
+    assert_eq!(kept_misses + dump.overwritten, misses);
+    // Wall-clock time on every record.
+    let since = |e: &blackbox::BlackboxEntry| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_nanos(e.wall_ns)
+    };
+    assert!(
+        dump.entries
+            .iter()
+            .all(|e| since(e) >= before - std::time::Duration::from_secs(1))
+    );
+
+    // `horus bb` shows them, with the wall-clock time.
+    drop(bb);
+    let out = ns.run(&["bb", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let records = v["records"].as_array().expect("records");
+    let panic = records
+        .iter()
+        .find(|r| r["kind"] == "node_panic")
+        .expect("node_panic");
+    assert!(
+        panic["wall_time"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
+        "{panic}"
+    );
+    assert!(records.iter().any(|r| r["kind"] == "estop_raised"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "process_died" && r["pid"] == 4242)
+    );
+    let out = ns.run(&["bb", "--anomalies"], 30);
+    let listing = text(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("20") && l.contains("node_panic")),
+        "{listing}"
+    );
+    // `clean --shm` keeps both parts of the blackbox; `--blackbox` removes them.
+    let out = ns.run(&["clean", "--shm"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(ns.path().join("_horus.blackbox.rare.topic").exists());
+    let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!ns.path().join("_horus.blackbox.rare.topic").exists());
+}
