@@ -350,3 +350,45 @@ fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox()
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!ns.path().join("_horus.blackbox.rare.topic").exists());
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_definition() {
+    let ns = TestNs::new("docs");
+    for (shell, marker) in [
+        ("bash", "_horus()"),
+        ("zsh", "#compdef horus"),
+        ("fish", "complete -c horus"),
+    ] {
+        let out = ns.run(&["completions", shell], 30);
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("echo") && script.contains("field"),
+            "{shell}"
+        );
+        assert!(
+            !script.contains("__guard"),
+            "{shell}: the internal command leaks"
+        );
+    }
+    let out = ns.run(&["completions", "tcsh"], 30);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = ns.run(&["man"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(
+        page.contains(".TH horus 1") && page.contains("topic"),
+        "{page}"
+    );
+    let dir = common::temp_dir("man");
+    let out = ns.run(&["man", "--out", dir.to_str().unwrap()], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let echo = std::fs::read_to_string(dir.join("horus-topic-echo.1")).expect("echo page");
+    assert!(echo.contains(r"\-\-wait"), "{echo}");
+    assert!(dir.join("horus.1").is_file());
+    // Documentation touches no shared memory.
+    assert!(!ns.path().exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
