@@ -346,7 +346,7 @@ impl<'f> Supervisor<'f> {
         match Proc::spawn(&spec.name.value, &mut cmd, Output::Prefixed, true) {
             Ok(p) => {
                 note!(
-                    "horus: [{}] started (pid {}): {}",
+                    "horus: started {} (pid {}): {}",
                     spec.name.value,
                     p.pid(),
                     spec.command_line()
