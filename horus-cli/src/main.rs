@@ -15,6 +15,7 @@ macro_rules! note {
 }
 
 mod clean;
+mod colour;
 mod docs;
 mod exit;
 mod guard;

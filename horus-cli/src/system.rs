@@ -13,9 +13,9 @@ use horus::system::estop;
 use horus::system::registry::{self, NodeEntry};
 use serde_json::json;
 
-use crate::Ctx;
 use crate::exit::{self, Failure};
 use crate::table::{self, Align::Left, Align::Right, Col};
+use crate::{Ctx, colour};
 
 /// `horus node ...`
 #[derive(Debug, clap::Subcommand)]
@@ -89,9 +89,9 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
             format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
         ]);
     }
-    for line in table.lines() {
-        println!("{line}");
-    }
+    table::print(&table, |i| {
+        colour::of_state(nodes[i].state.map_or("Unknown", |s| s.name()))
+    });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -139,11 +139,12 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for e in &shown {
+        let kind = e.kind.map_or("unknown", |k| k.name());
         println!(
-            "{}  pid {:<7} {:<17} {:<20} {}",
+            "{}  pid {:<7} {} {:<20} {}",
             wall_time(e.wall_ns),
             e.pid,
-            e.kind.map_or("unknown", |k| k.name()),
+            colour::paint(colour::of_kind(kind), &format!("{kind:<17}")),
             e.node,
             e.detail
         );
@@ -172,8 +173,16 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             println!("{}", json!({ "engaged": state.is_some(), "reason": state }));
         } else {
             match &state {
-                Some(reason) => println!("e-stop ENGAGED in {}: {reason}", ctx.namespace),
-                None => println!("e-stop clear in {}", ctx.namespace),
+                Some(reason) => println!(
+                    "e-stop {} in {}: {reason}",
+                    colour::paint(colour::BAD, "ENGAGED"),
+                    ctx.namespace
+                ),
+                None => println!(
+                    "e-stop {} in {}",
+                    colour::paint(colour::GOOD, "clear"),
+                    ctx.namespace
+                ),
             }
         }
         return Ok(ExitCode::from(if state.is_some() {
@@ -208,7 +217,8 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             );
         } else {
             println!(
-                "e-stop RAISED in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+                "e-stop {} in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+                colour::paint(colour::BAD, "RAISED"),
                 ctx.namespace
             );
         }

@@ -392,3 +392,37 @@ fn completions_and_man_pages_come_from_the_command_definition() {
     assert!(!ns.path().exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn colour_only_for_terminals_never_with_no_color() {
+    let ns = TestNs::new("colour");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = ns.horus(args);
+        cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        cmd.envs(env.iter().copied());
+        let out = common::finish(
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn"),
+            30,
+            "horus",
+        );
+        text(&out.stdout)
+    };
+    // A pipe is no terminal: plain text.
+    for args in [&["estop"][..], &["topic", "list"]] {
+        assert!(!run(&[], args).contains('\x1b'), "{args:?}");
+    }
+    // Forced (as a terminal would get it): the state and the header in colour.
+    let forced = [("CLICOLOR_FORCE", "1")];
+    assert!(run(&forced, &["estop"]).contains("\x1b[32mclear\x1b[0m"));
+    let listing = run(&forced, &["topic", "list"]);
+    assert!(listing.starts_with("\x1b[1mTOPIC"), "{listing:?}");
+    // NO_COLOR wins over everything; JSON never has colour.
+    let plain = [("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")];
+    assert!(!run(&plain, &["estop"]).contains('\x1b'));
+    assert!(!run(&plain, &["topic", "list"]).contains('\x1b'));
+    assert!(!run(&forced, &["topic", "list", "--json"]).contains('\x1b'));
+}

@@ -73,7 +73,10 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
         let pid = &line[line.find("(pid ").unwrap() + 5..line.len() - 1];
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("a live pid");
         assert!(
-            exe.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}-")),
+            exe.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-")),
             "{line}: {}",
             exe.display()
         );

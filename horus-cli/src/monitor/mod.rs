@@ -22,8 +22,8 @@ use horus::inspect::list_topics;
 use horus::shm::Namespace;
 use horus::system::{blackbox, estop};
 
-use crate::Ctx;
 use crate::system::NodeCommand;
+use crate::{Ctx, colour};
 
 /// `horus monitor`
 #[derive(Debug, clap::Args)]
@@ -86,7 +86,10 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     println!(
         "horus monitor: namespace {}  e-stop {}  anomalies {anomalies} (`horus bb --anomalies`)",
         ctx.namespace,
-        estop.map_or_else(|| "clear".to_owned(), |r| format!("ENGAGED ({r})")),
+        estop.map_or_else(
+            || colour::paint(colour::GOOD, "clear"),
+            |r| colour::paint(colour::BAD, &format!("ENGAGED ({r})"))
+        ),
     );
     println!();
     crate::system::node(ctx, &NodeCommand::List)?;

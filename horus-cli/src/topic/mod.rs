@@ -136,7 +136,8 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     // One line per readable topic, after the header; the details of each
     // (`--verbose`) and the unreadable ones in between, in name order.
     let mut lines = table.lines();
-    println!("{}", lines.next().unwrap_or_default());
+    let header = lines.next().unwrap_or_default();
+    println!("{}", crate::colour::paint(crate::colour::HEADER, &header));
     for (name, info) in &topics {
         match info {
             Ok(i) => {
