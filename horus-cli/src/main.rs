@@ -19,6 +19,7 @@ mod colour;
 mod docs;
 mod exit;
 mod guard;
+mod json;
 mod launch;
 mod monitor;
 mod run;

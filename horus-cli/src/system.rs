@@ -10,8 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use horus::system::blackbox::{self, BlackboxEntry};
 use horus::system::estop;
-use horus::system::registry::{self, NodeEntry};
-use serde_json::json;
+use horus::system::registry;
 
 use crate::exit::{self, Failure};
 use crate::table::{self, Align::Left, Align::Right, Col};
@@ -57,8 +56,8 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     let NodeCommand::List = cmd;
     let nodes = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
     if ctx.json {
-        let rows: Vec<_> = nodes.iter().map(node_json).collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let rows: Vec<crate::json::NodeRow> = nodes.iter().map(Into::into).collect();
+        crate::json::print_pretty(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
@@ -95,23 +94,6 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn node_json(n: &NodeEntry) -> serde_json::Value {
-    json!({
-        "name": n.name,
-        "pid": n.pid,
-        "state": n.state.map_or("Unknown", |s| s.name()),
-        "order": n.order,
-        "rate_hz": n.rate_hz,
-        "measured_hz": n.measured_hz,
-        "ticks": n.ticks,
-        "deadline_misses": n.deadline_misses,
-        "overruns": n.overruns,
-        "cpu_ns": n.cpu_ns,
-        "rss_bytes": n.rss_bytes,
-        "alive": n.alive,
-    })
-}
-
 pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
     let dump = blackbox::read(Some(&ctx.namespace)).context("reading the blackbox")?;
     let shown: Vec<&BlackboxEntry> = dump
@@ -120,22 +102,10 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
         .filter(|e| !args.anomalies || e.kind.is_none_or(|k| k.is_anomaly()))
         .collect();
     if ctx.json {
-        let rows: Vec<_> = shown
-            .iter()
-            .map(|e| {
-                json!({
-                    "timestamp_ns": e.timestamp_ns,
-                    "wall_time": wall_time(e.wall_ns),
-                    "pid": e.pid,
-                    "kind": e.kind.map_or("unknown", |k| k.name()),
-                    "node": e.node,
-                    "detail": e.detail,
-                    "value": e.value,
-                })
-            })
-            .collect();
-        let out = json!({ "records": rows, "overwritten": dump.overwritten });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::json::print_pretty(&crate::json::BlackboxJson {
+            records: shown.iter().copied().map(Into::into).collect(),
+            overwritten: dump.overwritten,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &shown {
@@ -159,7 +129,7 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A record's wall-clock time, RFC 3339 UTC to the millisecond.
-fn wall_time(wall_ns: u64) -> String {
+pub(crate) fn wall_time(wall_ns: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(wall_ns);
     humantime::format_rfc3339_millis(t).to_string()
 }
@@ -170,7 +140,11 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     if !raise && !args.clear {
         let state = estop::state(ns).context("reading the e-stop")?;
         if ctx.json {
-            println!("{}", json!({ "engaged": state.is_some(), "reason": state }));
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: state.is_some(),
+                reason: state.clone(),
+            })?;
         } else {
             match &state {
                 Some(reason) => println!(
@@ -194,10 +168,11 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     if args.clear {
         estop::clear(ns).context("clearing the e-stop")?;
         if ctx.json {
-            println!(
-                "{}",
-                json!({ "namespace": ctx.namespace, "engaged": false })
-            );
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: false,
+                reason: None,
+            })?;
         } else {
             println!("e-stop cleared in namespace {}", ctx.namespace);
         }
@@ -211,10 +186,11 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         }
         estop::raise(ns, reason).context("raising the e-stop")?;
         if ctx.json {
-            println!(
-                "{}",
-                json!({ "namespace": ctx.namespace, "engaged": true, "reason": reason })
-            );
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: true,
+                reason: Some(reason.to_owned()),
+            })?;
         } else {
             println!(
                 "e-stop {} in namespace {}: every scheduler holds its nodes until `horus estop --clear`",

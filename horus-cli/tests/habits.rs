@@ -426,3 +426,70 @@ fn colour_only_for_terminals_never_with_no_color() {
     assert!(!run(&plain, &["topic", "list"]).contains('\x1b'));
     assert!(!run(&forced, &["topic", "list", "--json"]).contains('\x1b'));
 }
+
+#[test]
+fn json_has_one_shape_per_command() {
+    let ns = TestNs::new("jsonshape");
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    // estop: the same document for the state, raising and clearing.
+    let mut shapes = Vec::new();
+    for args in [
+        &["estop", "--json"][..],
+        &["estop", "--reason", "test", "--json"],
+        &["estop", "--clear", "--json"],
+    ] {
+        let out = ns.run(args, 30);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["namespace"], ns.name.as_str(), "{v}");
+        shapes.push(keys(&v));
+    }
+    assert!(
+        shapes
+            .iter()
+            .all(|s| *s == ["engaged", "namespace", "reason"]),
+        "{shapes:?}"
+    );
+
+    // topic list: every topic's keys, `--verbose` adds the geometry.
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let out = ns.run(&["topic", "list", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        keys(&v["topics"][0]),
+        [
+            "message_size",
+            "name",
+            "published",
+            "publishers",
+            "subscribers",
+            "type",
+            "type_id"
+        ]
+    );
+    let out = ns.run(&["topic", "list", "--json", "-v"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(keys(&v["topics"][0]).len(), 12, "{v}");
+    // topic hz: the statistics keys are always there (null for hz's bandwidth).
+    let out = ns.run(
+        &[
+            "topic",
+            "hz",
+            "wheel.encoders",
+            "--json",
+            "-n",
+            "1",
+            "--interval",
+            "0.2",
+        ],
+        30,
+    );
+    let line = text(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.lines().next().expect("a report")).expect("json");
+    assert_eq!(keys(&v).len(), 10, "{v}");
+    assert_eq!(v["bytes_per_s"], serde_json::Value::Null, "{v}");
+}
