@@ -12,6 +12,9 @@
 //! the program has not installed a logger of its own (a program that wants
 //! `tracing` or another logger installs it before creating the scheduler).
 //! A program that uses topics without a scheduler calls [`init`] itself.
+//! A logger installed *after* `Scheduler::new` is refused by `log` (one
+//! logger per process): `env_logger::init()` would then panic, so such a
+//! program uses `try_init()` or installs its logger first.
 //!
 //! Without `RUST_LOG` the level is `warn`: a healthy system prints nothing.
 //! `RUST_LOG=debug` shows everything; `RUST_LOG=horus=debug` only HORUS's
