@@ -188,7 +188,17 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
     odom.send(o);
     o.pose.x = 1.5;
     o.twist.linear = [0.25, 0.0, 0.0];
+    o.timestamp_ns = 10;
     odom.send(o);
+    // Another publisher sends later a message stamped earlier: not the newest.
+    let late: horus::Topic<Odometry> = horus::Topic::builder("/odom")
+        .namespace(&ns.name)
+        .build()
+        .expect("odom topic");
+    late.send(Odometry {
+        timestamp_ns: 5,
+        ..Odometry::default()
+    });
     let out = ns.run(
         &[
             "topic", "echo", "/odom", "--last", "--once", "--field", "pose.x",

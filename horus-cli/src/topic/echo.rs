@@ -6,7 +6,7 @@
 //! ...); arrays longer than [`codec::ARRAY_SHOWN`] and hex dumps longer than
 //! [`HEX_SHOWN`] bytes are cut unless `--full` (JSON is never cut); `-t`
 //! adds the wall-clock time each message was received; `--last` starts with
-//! the newest message the topic retains.
+//! the newest message the topic retains (by `timestamp_ns` if it has one).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,7 +53,7 @@ pub struct EchoArgs {
     /// Print the wall-clock time (UTC) each message was received.
     #[arg(short = 't', long = "time")]
     time: bool,
-    /// Start with the newest message the topic retains (with several publishers: the newest of one).
+    /// Start with the newest message the topic retains (by its `timestamp_ns` field, if it has one).
     #[arg(long)]
     last: bool,
 }
@@ -142,12 +142,30 @@ fn open(ctx: &Ctx, args: &EchoArgs, deadline: Option<Instant>) -> anyhow::Result
     }
 }
 
-/// Reads everything retained into `buf`, leaving the newest there; whether
-/// there was any.
+/// Reads everything retained, leaving the newest in `buf`; whether there
+/// was any. The newest is the one with the greatest `timestamp_ns` when the
+/// type has that field (so it is right with several publishers, whose
+/// lanes are read one after the other), else the last one read.
 fn newest(topic: &RawTopic, buf: &mut [u8]) -> bool {
+    let stamp_at = topic
+        .info()
+        .fields
+        .iter()
+        .find(|f| f.name.as_str() == "timestamp_ns" && f.count == 1 && f.size == 8)
+        .map(|f| f.offset as usize);
+    let stamp = |b: &[u8]| {
+        stamp_at
+            .and_then(|o| b.get(o..o + 8))
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
     topic.rewind();
     let mut any = false;
-    while topic.recv_bytes(buf).unwrap_or(false) {
+    let mut next = vec![0u8; buf.len()];
+    while topic.recv_bytes(&mut next).unwrap_or(false) {
+        if !any || stamp(&next) >= stamp(buf) {
+            buf.copy_from_slice(&next);
+        }
         any = true;
     }
     any
