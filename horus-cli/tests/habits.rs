@@ -163,8 +163,14 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
         scan.send(msg);
         echo.count("---") == 1
     });
-    assert_eq!(echo.stop("TERM", 30), Some(0), "{}", echo.seen.join("\n"));
+    // `--once`: it exits by itself, successfully.
+    let mut status = None;
+    wait_until(30, "echo --once to exit", || {
+        status = echo.child.try_wait().expect("try_wait");
+        status.is_some()
+    });
     let out = echo.seen.join("\n");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{out}");
     assert!(
         echo.seen
             .iter()
