@@ -174,14 +174,22 @@ impl<'r> PoolRegion<'r> {
         // R1. SYNC(state-rmw): AcqRel; ordered before R2's Release, so a loan
         // whose step 3 reads R2 sees this bit in its step 4.
         let before = holders.fetch_or(bit, Ordering::AcqRel);
+        let want = state::encode(desc.generation, state::PUBLISHED);
         if before & bit != 0 {
-            return Err(HoldError::AlreadyHeld);
+            // Our bit was set already: our other view keeps the block (and
+            // the bit); this descriptor is that message again, or stale.
+            // Relaxed: nothing is read through it.
+            let now = self.ctl(b, ctl::STATE).load(Ordering::Relaxed);
+            return Err(if now == want {
+                HoldError::AlreadyHeld
+            } else {
+                HoldError::Stale
+            });
         }
         // R2. SYNC(state-rmw) and SYNC(block-publish): a successful CAS is an
         // RMW (reads the newest STATE); Acquire pairs with the Release of
         // `publish` (the data and LEN are visible), Release with a loan's
         // step 3. Failure: Relaxed, nothing is read.
-        let want = state::encode(desc.generation, state::PUBLISHED);
         let held = self
             .ctl(b, ctl::STATE)
             .compare_exchange(want, want, Ordering::AcqRel, Ordering::Relaxed)
