@@ -263,6 +263,21 @@ impl<'r> Loan<'r> {
         self.block
     }
 
+    /// The generation the published descriptor will carry.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// let generation = loan.generation();
+    /// assert_eq!(loan.publish(0).unwrap().generation, generation);
+    /// ```
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The block's data words, for writing in place (zero-copy producers).
     ///
     /// ```
