@@ -30,10 +30,9 @@ fn word(d: &BlockDescriptor, i: usize) -> u64 {
 
 fn check(view: &BlockView<'_>, when: &str) {
     let d = view.descriptor();
-    let words = view.words();
-    for i in 0..view.len().div_ceil(8) {
+    for (i, w) in view.words().iter().enumerate().take(view.len().div_ceil(8)) {
         assert_eq!(
-            words[i].load(Ordering::Relaxed),
+            w.load(Ordering::Relaxed),
             word(&d, i),
             "block {} generation {}: word {i} changed {when}",
             d.block,
