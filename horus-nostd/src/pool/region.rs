@@ -266,18 +266,16 @@ impl<'r> PoolRegion<'r> {
             let s = self.ctl(b, ctl::STATE).load(Ordering::Relaxed);
             let owner = self.ctl(b, ctl::OWNER).load(Ordering::Relaxed);
             let holders = self.ctl(b, ctl::HOLDERS).load(Ordering::Relaxed);
-            match state::state(s) {
+            let st = state::state(s);
+            match st {
                 state::FREE => u.free += u32::from(holders == 0),
                 state::LOANED => u.loaned += 1,
                 state::PUBLISHED => u.published += 1,
                 _ => {}
             }
             u.held += u32::from(holders != 0);
-            u.busy += u32::from(
-                holders != 0
-                    || owner != 0
-                    || state::state(s) != state::PUBLISHED && state::state(s) != state::FREE,
-            );
+            let loanable = st == state::FREE || st == state::PUBLISHED;
+            u.busy += u32::from(holders != 0 || owner != 0 || !loanable);
         }
         u
     }
