@@ -19,6 +19,8 @@
 //! pattern without SeqCst), `held_block_is_never_reloaned` fails with
 //! "held block rewritten" in under a second.
 #![cfg(loom)]
+// The execution counter is a std atomic on purpose: it lives outside the model.
+#![allow(clippy::disallowed_types)]
 
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
