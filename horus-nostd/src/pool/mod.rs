@@ -87,9 +87,18 @@
 //! (`tests/loom_pool.rs`). A released view's reads happen-before the next
 //! write: the release (Release) is read by L4 (Acquire).
 //!
-//! Hence, while bit `p` is set, nobody writes the block's data: `horus-std`
-//! may hand out a `&[u8]` over a held block of a pool whose writers follow
-//! this protocol. The core itself reads through atomic loads only.
+//! Hence, while bit `p` is set, nobody writes the block's data. More
+//! precisely, when R2 reads `(g, PUBLISHED)`, every loan earlier in `STATE`'s
+//! order has published or given its block back (a loan holds `OWNER` from
+//! its claim to its publish, and `STATE` goes `LOANED` -> `PUBLISHED`/`FREE`
+//! before the next claim), so every data write to the block happens-before
+//! R2 (through the publish's Release); and every later loan backs off at L4.
+//! The data is therefore not written between a successful hold and its
+//! release, and every write to it happens-before the hold: `horus-std` may
+//! hand out a `&[u8]` over a held block of a pool whose writers all follow
+//! this protocol (a process that writes blocks behind the protocol's back is
+//! outside any memory model; the core itself reads through atomic loads
+//! only, so hostile memory costs garbled bytes, never undefined behaviour).
 //!
 //! # Crash safety
 //!
@@ -116,15 +125,45 @@ pub use region::{PoolRegion, PoolUsage, ReclaimReport};
 use crate::layout::LINE_WORDS;
 
 /// `b"HORUS\0pl"` read as a little-endian word; the last word written at init.
+///
+/// ```
+/// assert_eq!(&horus_nostd::pool::POOL_MAGIC.to_le_bytes(), b"HORUS\0pl");
+/// ```
 pub const POOL_MAGIC: u64 = u64::from_le_bytes(*b"HORUS\0pl");
 /// The pool layout version this build writes and reads.
+///
+/// ```
+/// # use horus_nostd::pool::{PoolRegion, POOL_LAYOUT_VERSION, hdr};
+/// # use horus_nostd::{region::RegionBuffer, sync::Ordering};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+/// assert_eq!(MEM.words()[hdr::VERSION].load(Ordering::Relaxed), POOL_LAYOUT_VERSION);
+/// ```
 pub const POOL_LAYOUT_VERSION: u64 = 1;
 /// Largest block, in bytes.
+///
+/// ```
+/// # use horus_nostd::pool::{PoolLayout, MAX_BLOCK_BYTES};
+/// assert!(PoolLayout::new(MAX_BLOCK_BYTES + 64, 1).is_err());
+/// ```
 pub const MAX_BLOCK_BYTES: u32 = 1 << 30;
 /// Most blocks in one segment.
+///
+/// ```
+/// # use horus_nostd::pool::{PoolLayout, MAX_BLOCKS};
+/// assert!(PoolLayout::new(64, MAX_BLOCKS + 1).is_err());
+/// ```
 pub const MAX_BLOCKS: u32 = 1 << 20;
 
 /// Word indices of the pool header fields.
+///
+/// ```
+/// # use horus_nostd::pool::{PoolRegion, hdr};
+/// # use horus_nostd::{region::RegionBuffer, sync::Ordering};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// PoolRegion::init(MEM.words(), 128, 3, 0, 0).unwrap();
+/// assert_eq!(MEM.words()[hdr::BLOCKS].load(Ordering::Relaxed), 3);
+/// ```
 pub mod hdr {
     /// [`super::POOL_MAGIC`], stored last with Release.
     pub const MAGIC: usize = 0;
@@ -152,7 +191,20 @@ pub mod hdr {
     pub const WORDS: usize = 24;
 }
 
-/// Word offsets inside one block's control line (8 words).
+/// Word offsets inside one block's control line (8 words); block `b`'s line
+/// starts at word `hdr::WORDS + b * ctl::WORDS`.
+///
+/// ```
+/// # use horus_nostd::pool::{PoolRegion, ctl, hdr};
+/// # use horus_nostd::{OwnerToken, region::RegionBuffer, sync::Ordering};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+/// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(5).unwrap();
+/// let _view = pool.hold(3, d).unwrap();
+/// let line = hdr::WORDS + d.block as usize * ctl::WORDS;
+/// assert_eq!(MEM.words()[line + ctl::HOLDERS].load(Ordering::Relaxed), 1 << 3);
+/// assert_eq!(MEM.words()[line + ctl::LEN].load(Ordering::Relaxed), 5);
+/// ```
 pub mod ctl {
     /// `generation << 2 | state`.
     pub const STATE: usize = 0;
