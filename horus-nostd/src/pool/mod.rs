@@ -64,10 +64,27 @@
 //! 1. `HOLDERS.fetch_or(1 << p)` (AcqRel);
 //! 2. `STATE`: CAS `(d.generation, PUBLISHED) -> (same value)` (AcqRel), an
 //!    RMW that reads the newest value;
-//! 3. the CAS failed: clear the bit (`fetch_and`, Release) and return
-//!    [`HoldError::Stale`], counted as a drop by the caller. Otherwise the
-//!    view is valid until it is released: `HOLDERS.fetch_and(!(1 << p))`
-//!    (Release).
+//! 3. the CAS failed (or `LEN` differs from `d.len`): clear the bit
+//!    (`fetch_and`, Release) and return [`HoldError::Stale`], counted as a
+//!    drop by the caller. Otherwise the view is valid until it is released:
+//!    `HOLDERS.fetch_and(!(1 << p))` (Release).
+//!
+//! If bit `p` was already set at step 1, participant `p` holds the block
+//! through another view: the bit is left alone and the answer is
+//! [`HoldError::AlreadyHeld`] (same generation) or [`HoldError::Stale`].
+//!
+//! # Synchronisation pairs (the `SYNC(..)` labels in the code)
+//!
+//! - `pool-magic`: init's Release store of `MAGIC` / attach's Acquire load.
+//! - `block-owner`: every Release freeing of `OWNER` (publish, give-back,
+//!   back-off, reclaim) / the Acquire CAS claiming it (loan, reclaim).
+//! - `block-publish`: publish's Release CAS of `STATE` / a hold's Acquire
+//!   CAS (R2): data and `LEN` are visible to the holder.
+//! - `state-rmw`: a hold's R2 (Release) / a loan's L3 (Acquire), which puts
+//!   R1 before L4; all `STATE` writes are AcqRel CASes.
+//! - `holders-release`: a release's (or reclaim's) Release `fetch_and` / a
+//!   loan's Acquire RMW of `HOLDERS` (L4): the holder's reads are done
+//!   before the block is rewritten.
 //!
 //! # Why a held block is never written
 //!
