@@ -216,3 +216,100 @@ fn one_publisher_three_receivers() {
 fn two_publishers_two_receivers_few_blocks() {
     run(2, 2, 4, messages());
 }
+
+/// A receiver dies holding views and a loaner died mid-write; a reclaimer
+/// frees both while the publisher and a live receiver go on. The dead
+/// receiver's bits and the dead loan are reclaimed exactly, nothing of the
+/// live ones is touched, and the live receiver's accounting stays exact.
+#[test]
+fn dead_holder_and_dead_loaner_reclaimed_while_running() {
+    const DOOMED: u32 = 5;
+    let messages = messages();
+    let layout = PoolLayout::new(BLOCK, 5).unwrap();
+    let mem: Vec<AtomicU64> = (0..layout.region_words())
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let pool = PoolRegion::init(&mem, BLOCK, 5, 1, 0).unwrap();
+    let dead_loaner = OwnerToken::new(99).unwrap();
+    std::mem::forget(pool.loan(dead_loaner).unwrap()); // killed mid-write
+    let doomed_is_dead = AtomicU64::new(0);
+    let (live_tx, live_rx) = mpsc::sync_channel::<BlockDescriptor>(LAG);
+    let (doomed_tx, doomed_rx) = mpsc::sync_channel::<BlockDescriptor>(LAG);
+    let (published, live, forgotten, report) = thread::scope(|s| {
+        let publisher = s.spawn(move || {
+            let me = OwnerToken::new(1).unwrap();
+            let mut published = 0;
+            for n in 0..messages {
+                let Ok(loan) = pool.loan(me) else {
+                    thread::yield_now();
+                    continue;
+                };
+                let d = BlockDescriptor {
+                    generation: loan.generation(),
+                    segment: 1,
+                    block: loan.block(),
+                    len: 8 + (n % 200) as u32,
+                    reserved: 0,
+                };
+                for (i, w) in loan
+                    .words()
+                    .iter()
+                    .enumerate()
+                    .take(d.len.div_ceil(8) as usize)
+                {
+                    w.store(word(&d, i), Ordering::Relaxed);
+                }
+                assert_eq!(loan.publish(d.len as usize).unwrap(), d);
+                published += 1;
+                live_tx.send(d).unwrap();
+                let _ = doomed_tx.send(d); // fails once it is dead
+            }
+            published
+        });
+        let dead_flag = &doomed_is_dead;
+        let doomed = s.spawn(move || {
+            let mut views = Vec::new();
+            for d in doomed_rx.iter().take(10) {
+                if views.len() < 3 {
+                    if let Ok(view) = pool.hold(DOOMED, d) {
+                        check(&view, "at hold");
+                        views.push(view);
+                    }
+                }
+            }
+            let n = views.len() as u32;
+            views.into_iter().for_each(std::mem::forget); // killed holding them
+            dead_flag.store(1, Ordering::Release);
+            n
+        });
+        let reclaimer = s.spawn(|| {
+            while doomed_is_dead.load(Ordering::Acquire) == 0 {
+                thread::yield_now();
+            }
+            pool.reclaim_dead(
+                OwnerToken::new(9).unwrap(),
+                |t| t != dead_loaner,
+                1 << DOOMED,
+            )
+        });
+        let live = s.spawn(move || receive(pool, 0, live_rx));
+        (
+            publisher.join().unwrap(),
+            live.join().unwrap(),
+            doomed.join().unwrap(),
+            reclaimer.join().unwrap(),
+        )
+    });
+    assert_eq!(report.loans_freed, 1, "the dead loan");
+    assert_eq!(
+        report.holds_cleared, forgotten,
+        "exactly the dead one's bits"
+    );
+    assert_eq!(live.delivered + live.stale, published, "{live:?}");
+    let u = pool.usage();
+    assert_eq!((u.held, u.loaned, u.busy), (0, 0, 0), "{u:?}");
+    // The whole pool is usable again.
+    let me = OwnerToken::new(1).unwrap();
+    let loans: Vec<_> = (0..5).map(|_| pool.loan(me).unwrap()).collect();
+    assert_eq!(loans.len(), 5);
+}
