@@ -10,6 +10,12 @@ use horus_nostd::pool::{
 };
 use horus_nostd::sync::{AtomicU64, Ordering};
 
+// Loans and views can move to (and be shared with) other threads: std hands
+// them to worker threads and Python.
+static_assertions::assert_impl_all!(horus_nostd::pool::Loan<'static>: Send, Sync);
+static_assertions::assert_impl_all!(horus_nostd::pool::BlockView<'static>: Send, Sync);
+static_assertions::assert_impl_all!(PoolRegion<'static>: Send, Sync, Copy);
+
 fn memory(block_size: u32, blocks: u32) -> Vec<AtomicU64> {
     let words = PoolLayout::new(block_size, blocks).unwrap().region_words();
     (0..words).map(|_| AtomicU64::new(0)).collect()
