@@ -197,3 +197,38 @@ fn reclaiming_a_dead_loaner_races_a_loan() {
         }
     });
 }
+
+/// Two publishers race for the only block: a block is loaned to one of them
+/// at a time (the `OWNER` claim), so neither sees the other's writes in its
+/// block before publishing, and the last publication reads intact.
+#[test]
+fn two_loaners_never_share_a_block() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("two_loaners_never_share_a_block", &RUNS, 150, || {
+        let pool = pool(1);
+        let writer = |me: u64| {
+            move || {
+                let loan = pool.loan(token(me)).ok()?;
+                let p = pattern(loan.generation());
+                for (w, v) in loan.words().iter().zip(p) {
+                    w.store(v, Ordering::Relaxed);
+                }
+                thread::yield_now();
+                let read: Vec<u64> = loan.words()[..2]
+                    .iter()
+                    .map(|w| w.load(Ordering::Relaxed))
+                    .collect();
+                assert_eq!(read, p, "another loaner wrote into our block");
+                Some(loan.publish(LEN).unwrap())
+            }
+        };
+        let a = thread::spawn(writer(1));
+        let b = thread::spawn(writer(2));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        let got: Vec<BlockDescriptor> = [a, b].into_iter().flatten().collect();
+        assert!(!got.is_empty(), "the block was free: someone gets it");
+        let newest = got.iter().max_by_key(|d| d.generation).unwrap();
+        assert!(hold_and_check(pool, 0, *newest));
+        assert_eq!(pool.loans_failed(), 2 - got.len() as u64);
+    });
+}
