@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Loom models of the ring (horus-nostd/tests/loom_ring.rs): the production
-# ring code over loom's atomics, every interleaving up to the preemption
-# bound (default 3 in the models; LOOM_MAX_PREEMPTIONS=N overrides it).
+# Loom models of the ring and the block pool (horus-nostd/tests/loom_ring.rs,
+# loom_pool.rs): the production code over loom's atomics, every interleaving
+# up to the preemption bound (default 3 in the models; LOOM_MAX_PREEMPTIONS=N overrides it).
 # Each model prints how many executions it explored and fails if only one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
 # Separate target dir: --cfg loom rebuilds everything; keep the normal build.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/loom
-cargo test --locked -p horus-nostd --release --test loom_ring -- --nocapture "$@"
+cargo test --locked -p horus-nostd --release --test loom_ring --test loom_pool -- --nocapture "$@"

@@ -16,7 +16,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use horus::shm::{CleanReport, Namespace, clean_namespace_keeping};
-use horus::system::{blackbox::BLACKBOX_TOPIC, estop};
+use horus::system::blackbox::{BLACKBOX_TOPIC, RARE_TOPIC};
+use horus::system::estop;
 
 use crate::Ctx;
 use crate::exit::Failure;
@@ -61,7 +62,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             keep.push(estop::ESTOP_TOPIC);
         }
         if !args.blackbox {
-            keep.push(BLACKBOX_TOPIC);
+            keep.extend([BLACKBOX_TOPIC, RARE_TOPIC]);
         }
         // Reading the e-stop joined its topic (and so registered this process
         // in the namespace); we hold nothing there now, so give that up
@@ -78,21 +79,23 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
     if ctx.json {
         let out: Vec<_> = reports
             .iter()
-            .map(|(name, r, dir)| {
-                serde_json::json!({
-                    "namespace": name,
-                    "removed": r.removed,
-                    "live": r.live,
-                    "foreign": r.foreign.iter().map(|f| serde_json::json!({
-                        "path": f.path,
-                        "kind": f.kind.to_string(),
-                    })).collect::<Vec<_>>(),
-                    "kept": r.kept,
-                    "namespace_removed": dir,
-                })
+            .map(|(name, r, dir)| crate::json::CleanedNamespace {
+                namespace: name.clone(),
+                removed: r.removed.clone(),
+                live: r.live.clone(),
+                foreign: r
+                    .foreign
+                    .iter()
+                    .map(|f| crate::json::ForeignJson {
+                        path: f.path.clone(),
+                        kind: f.kind.to_string(),
+                    })
+                    .collect(),
+                kept: r.kept.clone(),
+                namespace_removed: *dir,
             })
             .collect();
-        println!("{}", serde_json::Value::Array(out));
+        crate::json::print(&out)?;
     } else {
         for (name, r, dir) in &reports {
             print_report(name, r, *dir);

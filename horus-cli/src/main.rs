@@ -15,8 +15,11 @@ macro_rules! note {
 }
 
 mod clean;
+mod colour;
+mod docs;
 mod exit;
 mod guard;
+mod json;
 mod launch;
 mod monitor;
 mod run;
@@ -33,6 +36,7 @@ use exit::Failure;
 
 /// HORUS: robotics middleware over shared memory.
 #[derive(Debug, Parser)]
+#[command(bin_name = "horus")]
 #[command(name = "horus", version, about, propagate_version = true)]
 struct Cli {
     /// Namespace of the topics and processes (default: $HORUS_NAMESPACE, else `default`).
@@ -65,12 +69,10 @@ enum Command {
     Estop(system::EstopArgs),
     /// A live view of every node, topic, the e-stop and the blackbox (web UI; `--terminal`).
     Monitor(monitor::MonitorArgs),
-    /// Internal: stops the nodes' process groups once the `horus` that started it is gone.
-    #[command(name = guard::COMMAND, hide = true)]
-    Guard {
-        /// Seconds between SIGTERM and SIGKILL.
-        grace: String,
-    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), or write one per command into a folder with `--out`.
+    Man(docs::ManArgs),
 }
 
 /// What every command is given.
@@ -85,9 +87,25 @@ pub struct Ctx {
 }
 
 fn main() -> ExitCode {
+    // `RUST_LOG=debug horus ...` shows what horus-std does for this command
+    // (topic joins, auto-clean decisions); the default shows nothing.
+    horus::logging::init();
+    // `horus __guard GRACE` (internal, see `guard`): read before clap, so
+    // that it is in no help text, completion script or man page.
+    let mut argv = std::env::args_os();
+    if argv.nth(1).is_some_and(|a| a == guard::COMMAND) {
+        let grace = argv
+            .next()
+            .and_then(|g| g.into_string().ok())
+            .unwrap_or_default();
+        return guard::main(&grace);
+    }
     let cli = Cli::parse();
-    if let Command::Guard { grace } = &cli.command {
-        return guard::main(grace);
+    match &cli.command {
+        // Documentation only: no namespace, nothing in shared memory.
+        Command::Completions(args) => return docs::completions(args),
+        Command::Man(args) => return docs::man(args),
+        _ => {}
     }
     let namespace_from_flag = cli.namespace.is_some();
     // The flag, else HORUS_NAMESPACE, else `default`. Every command passes it
@@ -144,7 +162,8 @@ fn main() -> ExitCode {
 /// an error to handle, not a reason to die (`--once`/`--terminal` only print).
 fn prints_only(command: &Command) -> bool {
     match command {
-        Command::Run(_) | Command::Guard { .. } => false,
+        Command::Run(_) => false,
+        Command::Completions(_) | Command::Man(_) => true,
         Command::Launch(args) => args.is_dry_run(),
         Command::Monitor(args) => args.in_terminal(),
         Command::Topic(_)
@@ -165,7 +184,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
         Command::Monitor(args) => monitor::main(ctx, &args),
-        Command::Guard { grace } => Ok(guard::main(&grace)),
+        Command::Completions(args) => Ok(docs::completions(&args)),
+        Command::Man(args) => Ok(docs::man(&args)),
     }
 }
 

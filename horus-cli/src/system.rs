@@ -10,12 +10,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use horus::system::blackbox::{self, BlackboxEntry};
 use horus::system::estop;
-use horus::system::registry::{self, NodeEntry};
-use serde_json::json;
+use horus::system::registry;
 
-use crate::Ctx;
 use crate::exit::{self, Failure};
 use crate::table::{self, Align::Left, Align::Right, Col};
+use crate::{Ctx, colour};
 
 /// `horus node ...`
 #[derive(Debug, clap::Subcommand)]
@@ -57,8 +56,8 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     let NodeCommand::List = cmd;
     let nodes = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
     if ctx.json {
-        let rows: Vec<_> = nodes.iter().map(node_json).collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let rows: Vec<crate::json::NodeRow> = nodes.iter().map(Into::into).collect();
+        crate::json::print_pretty(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
@@ -89,27 +88,10 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
             format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
         ]);
     }
-    for line in table.lines() {
-        println!("{line}");
-    }
+    table::print(&table, |i| {
+        colour::of_state(nodes[i].state.map_or("Unknown", |s| s.name()))
+    });
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn node_json(n: &NodeEntry) -> serde_json::Value {
-    json!({
-        "name": n.name,
-        "pid": n.pid,
-        "state": n.state.map_or("Unknown", |s| s.name()),
-        "order": n.order,
-        "rate_hz": n.rate_hz,
-        "measured_hz": n.measured_hz,
-        "ticks": n.ticks,
-        "deadline_misses": n.deadline_misses,
-        "overruns": n.overruns,
-        "cpu_ns": n.cpu_ns,
-        "rss_bytes": n.rss_bytes,
-        "alive": n.alive,
-    })
 }
 
 pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
@@ -120,29 +102,19 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
         .filter(|e| !args.anomalies || e.kind.is_none_or(|k| k.is_anomaly()))
         .collect();
     if ctx.json {
-        let rows: Vec<_> = shown
-            .iter()
-            .map(|e| {
-                json!({
-                    "timestamp_ns": e.timestamp_ns,
-                    "pid": e.pid,
-                    "kind": e.kind.map_or("unknown", |k| k.name()),
-                    "node": e.node,
-                    "detail": e.detail,
-                    "value": e.value,
-                })
-            })
-            .collect();
-        let out = json!({ "records": rows, "overwritten": dump.overwritten });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::json::print_pretty(&crate::json::BlackboxJson {
+            records: shown.iter().copied().map(Into::into).collect(),
+            overwritten: dump.overwritten,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &shown {
+        let kind = e.kind.map_or("unknown", |k| k.name());
         println!(
-            "{:>14.6}s  pid {:<7} {:<17} {:<20} {}",
-            e.timestamp_ns as f64 / 1e9,
+            "{}  pid {:<7} {} {:<20} {}",
+            wall_time(e.wall_ns),
             e.pid,
-            e.kind.map_or("unknown", |k| k.name()),
+            colour::paint(colour::of_kind(kind), &format!("{kind:<17}")),
             e.node,
             e.detail
         );
@@ -156,17 +128,35 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A record's wall-clock time, RFC 3339 UTC to the millisecond.
+pub(crate) fn wall_time(wall_ns: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(wall_ns);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
 pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     let ns = Some(ctx.namespace.as_str());
     let raise = args.raise || args.reason.is_some();
     if !raise && !args.clear {
         let state = estop::state(ns).context("reading the e-stop")?;
         if ctx.json {
-            println!("{}", json!({ "engaged": state.is_some(), "reason": state }));
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: state.is_some(),
+                reason: state.clone(),
+            })?;
         } else {
             match &state {
-                Some(reason) => println!("e-stop ENGAGED in {}: {reason}", ctx.namespace),
-                None => println!("e-stop clear in {}", ctx.namespace),
+                Some(reason) => println!(
+                    "e-stop {} in {}: {reason}",
+                    colour::paint(colour::BAD, "ENGAGED"),
+                    ctx.namespace
+                ),
+                None => println!(
+                    "e-stop {} in {}",
+                    colour::paint(colour::GOOD, "clear"),
+                    ctx.namespace
+                ),
             }
         }
         return Ok(ExitCode::from(if state.is_some() {
@@ -178,10 +168,11 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     if args.clear {
         estop::clear(ns).context("clearing the e-stop")?;
         if ctx.json {
-            println!(
-                "{}",
-                json!({ "namespace": ctx.namespace, "engaged": false })
-            );
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: false,
+                reason: None,
+            })?;
         } else {
             println!("e-stop cleared in namespace {}", ctx.namespace);
         }
@@ -195,13 +186,15 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         }
         estop::raise(ns, reason).context("raising the e-stop")?;
         if ctx.json {
-            println!(
-                "{}",
-                json!({ "namespace": ctx.namespace, "engaged": true, "reason": reason })
-            );
+            crate::json::print(&crate::json::EstopJson {
+                namespace: ctx.namespace.clone(),
+                engaged: true,
+                reason: Some(reason.to_owned()),
+            })?;
         } else {
             println!(
-                "e-stop RAISED in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+                "e-stop {} in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
+                colour::paint(colour::BAD, "RAISED"),
                 ctx.namespace
             );
         }

@@ -16,6 +16,18 @@ pub enum Align {
     Right,
 }
 
+/// Prints `table`: the header in bold and each row through `style_row`
+/// (given the row's index; colour is applied after layout, so widths hold).
+pub fn print(table: &Table, style_row: impl Fn(usize) -> anstyle::Style) {
+    for (i, line) in table.lines().enumerate() {
+        let style = match i {
+            0 => crate::colour::HEADER,
+            i => style_row(i - 1),
+        };
+        println!("{}", crate::colour::paint(style, &line));
+    }
+}
+
 /// An empty table with `cols` as its header.
 pub fn new(cols: &[Col]) -> Table {
     let mut t = Table::new();

@@ -313,7 +313,7 @@ fn wait_gone(pids: &[u32], what: &str) {
     }
 }
 
-/// The pid in a `horus: [NAME] started (pid N): ...` line.
+/// The pid in a `horus: started NAME (pid N): ...` line.
 fn started_pid(line: &str) -> u32 {
     let rest = &line[line.find("(pid ").expect("pid") + 5..];
     rest[..rest.find(')').expect(")")]
@@ -356,7 +356,7 @@ fn a_closed_stdout_stops_the_launch_and_every_descendant() {
     assert!(!err.contains("panicked"), "{err}");
     let pids: Vec<u32> = err
         .lines()
-        .filter(|l| l.contains("started (pid "))
+        .filter(|l| l.starts_with("horus: started "))
         .map(started_pid)
         .chain(grandchild)
         .collect();
@@ -382,8 +382,8 @@ fn nodes_die_with_a_sigkilled_horus() {
         "1",
         dir.join("l.yaml").to_str().unwrap(),
     ]));
-    let pid = started_pid(&horus.expect("[idle] started (pid ", 30));
-    let shell = started_pid(&horus.expect("[shell] started (pid ", 30));
+    let pid = started_pid(&horus.expect("started idle (pid ", 30));
+    let shell = started_pid(&horus.expect("started shell (pid ", 30));
     let grandchild: u32 = horus
         .expect("[shell] @@grandchild ", 30)
         .rsplit(' ')

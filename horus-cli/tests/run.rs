@@ -67,6 +67,20 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
     let mut horus = Running::start(cmd);
     // Generous: the first build of the suite compiles horus-std.
     horus.expect("[odometry] [Odom] delta L=10 R=10", 600);
+    // `started NAME (pid N)` with the program's own pid (its executable, no shell).
+    for name in ["sensor", "odometry"] {
+        let line = horus.expect(&format!("horus: started {name} (pid "), 30);
+        let pid = &line[line.find("(pid ").unwrap() + 5..line.len() - 1];
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("a live pid");
+        assert!(
+            exe.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-")),
+            "{line}: {}",
+            exe.display()
+        );
+    }
     // Both programs are visible from outside, in the same namespace.
     let out = ns.run(&["topic", "list", "--json"], 30);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

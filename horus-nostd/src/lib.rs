@@ -12,6 +12,8 @@
 //! - [`region`]: initialising and attaching a region ([`TopicRegion`]),
 //!   participants and reclamation of dead ones.
 //! - [`ring`]: publishing and receiving (one single-writer lane per publisher).
+//! - [`pool`]: the block pool for large messages ([`PoolRegion`]): blocks
+//!   loaned, published, held by reference, reclaimed from the dead.
 //! - [`sched`]: the fixed-capacity scheduler core; [`time`]: its clock.
 //!
 //! All shared state is accessed through the [`sync`] shim, so the loom models
@@ -28,6 +30,7 @@ pub mod error;
 pub mod layout;
 pub mod message;
 pub mod msgs;
+pub mod pool;
 pub mod region;
 pub mod ring;
 pub mod sched;
@@ -43,5 +46,6 @@ pub mod __private {
 pub use error::{AttachError, InitError, JoinError, LayoutError};
 pub use layout::TopicLayout;
 pub use message::{Field, FieldKind, FieldType, Message};
+pub use pool::{BlockDescriptor, PoolLayout, PoolRegion};
 pub use region::{OwnerToken, TopicRegion};
 pub use ring::{RawHandle, TopicHandle};

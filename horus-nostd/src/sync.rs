@@ -70,6 +70,12 @@ impl AtomicU64 {
         self.0.fetch_or(v, order)
     }
 
+    /// Atomic bitwise and; returns the previous value.
+    #[inline(always)]
+    pub fn fetch_and(&self, v: u64, order: Ordering) -> u64 {
+        self.0.fetch_and(v, order)
+    }
+
     /// Atomic add; returns the previous value.
     #[inline(always)]
     pub fn fetch_add(&self, v: u64, order: Ordering) -> u64 {

@@ -41,7 +41,9 @@ pub use horus_nostd::{Field, FieldKind};
 
 use crate::error::Result;
 use crate::shm::liveness;
-use crate::topic::{SharedTopic, TopicOptions, join_error, open_joinable, used_after_fork};
+use crate::topic::{
+    SharedTopic, TopicOptions, join_error, log_joined, open_joinable, used_after_fork,
+};
 
 /// A message type: its name, identity, size and fields. Two are equal when
 /// their [`TypeInfo`] is (the id hashes every field).
@@ -376,8 +378,10 @@ impl DynTopic {
         // SAFETY: the view goes into `handle` of the DynTopic built below,
         // which holds `shared` in a later field: the view drops first.
         let (shared, region, me) = unsafe { open_joinable(name, options, ty)? };
-        let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
+        let pid = u64::from(std::process::id());
+        let handle = RawHandle::join(region, me, pid, crate::now_ns())
             .map_err(|e| join_error(e, name, ty, shared.attached.path()))?;
+        log_joined(name, ty, &shared, pid);
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,

@@ -197,7 +197,7 @@ impl fmt::Display for TopicError {
             Self::InvalidName { name, reason } => write!(
                 f,
                 "invalid topic name {name:?}: {reason}; use 1 to 200 characters from \
-                 A-Z a-z 0-9 . _ - (e.g. \"wheel.encoders\")"
+                 A-Z a-z 0-9 . _ - / (e.g. \"wheel.encoders\" or \"/robot/cmd_vel\")"
             ),
             Self::InvalidNamespace { namespace, reason } => write!(
                 f,

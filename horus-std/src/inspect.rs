@@ -224,6 +224,12 @@ impl RawTopic {
         self.with_handle(|h| h.dropped_count())
     }
 
+    /// Replays what the topic retains (as [`Topic::rewind`](crate::Topic::rewind)):
+    /// the next receives start at the oldest message each lane still holds.
+    pub fn rewind(&self) {
+        self.with_handle(|h| h.rewind())
+    }
+
     /// Messages published on the topic since its creation (scans the region).
     pub fn published_count(&self) -> u64 {
         self.attached.region().published_count()

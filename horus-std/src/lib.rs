@@ -26,6 +26,7 @@
 pub mod dynamic;
 pub mod error;
 pub mod inspect;
+pub mod logging;
 pub mod node;
 pub mod prelude;
 pub mod scheduler;
@@ -36,6 +37,8 @@ pub mod topic;
 
 pub use error::{Error, Result};
 pub use horus_nostd::{message, msgs};
+/// The logging facade HORUS and its users log through (see [`logging`]).
+pub use log;
 pub use node::Node;
 pub use scheduler::Scheduler;
 pub use time::now_ns;

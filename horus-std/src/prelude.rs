@@ -8,4 +8,5 @@ pub use crate::node::Node;
 pub use crate::scheduler::{FaultPolicy, Scheduler};
 pub use crate::time::{DurationExt, Frequency, now_ns};
 pub use crate::topic::Topic;
+pub use crate::{log, logging};
 pub use horus_nostd::{Message, message};

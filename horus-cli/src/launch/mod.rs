@@ -116,24 +116,29 @@ fn start_order(launch: &LaunchFile) -> Vec<usize> {
 fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
     let order = start_order(launch);
     if ctx.json {
-        let nodes: Vec<_> = order
+        let nodes = order
             .iter()
             .map(|&i| {
                 let n = &launch.nodes[i];
-                serde_json::json!({
-                    "name": n.name.value,
-                    "command": n.command_line(),
-                    "env": n.env,
-                    "restart": n.restart.to_string(),
-                    "max_restarts": n.max_restarts,
-                    "depends_on": n.depends_on.iter().map(|d| d.value.clone()).collect::<Vec<_>>(),
-                    "start_delay_s": n.start_delay.0.as_secs_f64(),
-                    "critical": n.critical,
-                })
+                crate::json::PlannedNode {
+                    name: n.name.value.clone(),
+                    command: n.command_line(),
+                    env: n.env.clone(),
+                    restart: n.restart.to_string(),
+                    max_restarts: n.max_restarts,
+                    depends_on: n.depends_on.iter().map(|d| d.value.clone()).collect(),
+                    start_delay_s: n.start_delay.0.as_secs_f64(),
+                    critical: n.critical,
+                }
             })
             .collect();
-        let plan = serde_json::json!({ "namespace": namespace, "env": launch.env, "nodes": nodes });
-        println!("{plan}");
+        let plan = crate::json::LaunchPlan {
+            namespace: namespace.to_owned(),
+            env: launch.env.clone(),
+            nodes,
+        };
+        // A closed stdout ends this command by SIGPIPE (`prints_only`).
+        let _ = crate::json::print(&plan);
         return;
     }
     println!("namespace: {namespace}");
@@ -346,7 +351,7 @@ impl<'f> Supervisor<'f> {
         match Proc::spawn(&spec.name.value, &mut cmd, Output::Prefixed, true) {
             Ok(p) => {
                 note!(
-                    "horus: [{}] started (pid {}): {}",
+                    "horus: started {} (pid {}): {}",
                     spec.name.value,
                     p.pid(),
                     spec.command_line()

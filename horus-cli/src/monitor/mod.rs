@@ -22,8 +22,8 @@ use horus::inspect::list_topics;
 use horus::shm::Namespace;
 use horus::system::{blackbox, estop};
 
-use crate::Ctx;
 use crate::system::NodeCommand;
+use crate::{Ctx, colour};
 
 /// `horus monitor`
 #[derive(Debug, clap::Args)]
@@ -59,7 +59,7 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     let stop = crate::supervise::StopRequests::watch()?;
     loop {
         if ctx.json {
-            println!("{}", snapshot_json(ctx)?);
+            crate::json::print(&snapshot_json(ctx)?)?;
         } else {
             if !args.once {
                 print!("\x1b[2J\x1b[H"); // clear the screen, cursor home
@@ -86,7 +86,10 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     println!(
         "horus monitor: namespace {}  e-stop {}  anomalies {anomalies} (`horus bb --anomalies`)",
         ctx.namespace,
-        estop.map_or_else(|| "clear".to_owned(), |r| format!("ENGAGED ({r})")),
+        estop.map_or_else(
+            || colour::paint(colour::GOOD, "clear"),
+            |r| colour::paint(colour::BAD, &format!("ENGAGED ({r})"))
+        ),
     );
     println!();
     crate::system::node(ctx, &NodeCommand::List)?;
@@ -96,28 +99,26 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// The snapshot the web UI and `--once --json` show.
-pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<serde_json::Value> {
+pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<crate::json::Snapshot> {
     let ns = Some(ctx.namespace.as_str());
     let nodes = horus::system::registry::list(ns).context("reading the node registry")?;
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
         Some(n) => list_topics(&n).context("listing the topics")?,
         None => Vec::new(),
     };
-    let topics: Vec<_> = topics
-        .iter()
-        .filter(|(name, _)| !crate::topic::is_system(name))
-        .map(|(name, info)| match info {
-            Ok(i) => crate::topic::info_json(i, false),
-            Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
-        })
-        .collect();
-    Ok(serde_json::json!({
-        "namespace": ctx.namespace,
-        "estop": estop::state(ns).context("reading the e-stop")?,
-        "anomalies": anomaly_count(ctx)?,
-        "nodes": nodes.iter().map(crate::system::node_json).collect::<Vec<_>>(),
-        "topics": topics,
-    }))
+    Ok(crate::json::Snapshot {
+        namespace: ctx.namespace.clone(),
+        estop: estop::state(ns).context("reading the e-stop")?,
+        anomalies: anomaly_count(ctx)?,
+        nodes: nodes.iter().map(Into::into).collect(),
+        topics: topics
+            .iter()
+            .filter(|(name, _)| !crate::topic::is_system(name))
+            .map(|(name, info)| {
+                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), false)
+            })
+            .collect(),
+    })
 }
 
 fn anomaly_count(ctx: &Ctx) -> anyhow::Result<usize> {

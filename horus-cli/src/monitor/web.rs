@@ -56,10 +56,10 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
             (Method::Get, "/") => html(PAGE),
             (Method::Get, "/api/snapshot") => match super::snapshot_json(ctx) {
                 Ok(v) => json(&v, 200),
-                Err(e) => json(&serde_json::json!({ "error": format!("{e:#}") }), 500),
+                Err(e) => json(&error(format!("{e:#}")), 500),
             },
-            (Method::Get, _) => json(&serde_json::json!({ "error": "not found" }), 404),
-            _ => json(&serde_json::json!({ "error": "only GET" }), 405),
+            (Method::Get, _) => json(&error("not found".to_owned()), 404),
+            _ => json(&error("only GET".to_owned()), 405),
         };
         // A client that went away is no reason to stop serving.
         let _ = request.respond(response);
@@ -75,8 +75,14 @@ fn html(body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
     Response::from_string(body).with_header(header("text/html; charset=utf-8"))
 }
 
-fn json(v: &serde_json::Value, status: u16) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(v.to_string())
+fn error(error: String) -> crate::json::ApiError {
+    crate::json::ApiError { error }
+}
+
+fn json(v: &impl serde::Serialize, status: u16) -> Response<std::io::Cursor<Vec<u8>>> {
+    // Serializing these derived types cannot fail (string keys, no maps of other keys).
+    let body = serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    Response::from_string(body)
         .with_status_code(status)
         .with_header(header("application/json"))
 }

@@ -108,7 +108,11 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         // Several programs: each in a process group of its own (stdin is
         // closed, so none needs the terminal's foreground group).
         match Proc::spawn(&p.name, &mut p.command, output, output == Output::Prefixed) {
-            Ok(proc) => running.push(proc),
+            Ok(proc) => {
+                // The program's own pid: it is exec'd directly, never through a shell.
+                note!("horus: started {} (pid {})", p.name, proc.pid());
+                running.push(proc);
+            }
             Err(e) => {
                 supervise::stop_all(running, grace, || true);
                 return Err(e).with_context(|| format!("starting {}", p.name));

@@ -116,6 +116,28 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// Elements of an array that `echo` shows unless `--full`.
+pub const ARRAY_SHOWN: usize = 32;
+
+impl Value {
+    /// As text; an array longer than [`ARRAY_SHOWN`] is cut there unless
+    /// `full`, with how many more it has.
+    pub fn show(&self, full: bool) -> String {
+        match self {
+            Self::Array(items) if !full && items.len() > ARRAY_SHOWN => {
+                let shown: Vec<String> =
+                    items[..ARRAY_SHOWN].iter().map(|v| v.show(full)).collect();
+                let more = items.len() - ARRAY_SHOWN;
+                format!(
+                    "[{}, ... ({more} more; --full shows all)]",
+                    shown.join(", ")
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// As JSON (non-finite floats become `null`).
 pub fn to_json(v: &Value) -> serde_json::Value {
     match v {

@@ -1,12 +1,28 @@
 //! `horus topic echo NAME`: one block per message, like YAML documents
 //! (`field: value` lines, then `---`), or one JSON object per line.
+//!
+//! `--wait` waits for a topic that does not exist yet; `--field` selects
+//! fields (a prefix selects a nested message: `pose` is `pose.x`, `pose.y`,
+//! ...); arrays longer than [`codec::ARRAY_SHOWN`] and hex dumps longer than
+//! [`HEX_SHOWN`] bytes are cut unless `--full` (JSON is never cut); `-t`
+//! adds the wall-clock time each message was received; `--last` starts with
+//! the newest message the topic retains (by `timestamp_ns` if it has one).
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use horus::inspect::{RawTopic, TopicInfo};
 
 use super::codec;
 use crate::Ctx;
+use crate::exit::{self, Failure};
+
+/// Bytes of a hex dump shown unless `--full`.
+pub const HEX_SHOWN: usize = 256;
+
+/// How often `--wait` looks for the topic.
+const WAIT_POLL: Duration = Duration::from_millis(20);
 
 /// Arguments of `horus topic echo`.
 #[derive(Debug, clap::Args)]
@@ -19,60 +35,76 @@ pub struct EchoArgs {
     /// Print N messages, then exit.
     #[arg(short = 'n', long = "count", value_name = "N")]
     count: Option<u64>,
-    /// Exit after this long (exit code 1 if fewer than N messages came).
+    /// Exit after this long (exit code 1 if fewer than N messages came), waiting included.
     #[arg(long, value_parser = super::secs, value_name = "SECS")]
     timeout: Option<Duration>,
     /// Print raw bytes in hex even when the type describes its fields.
     #[arg(long)]
     hex: bool,
+    /// Wait for the topic to appear instead of failing when it does not exist.
+    #[arg(short, long)]
+    wait: bool,
+    /// Print only this field (repeatable); a prefix selects a nested message (`pose` -> `pose.x`, ...).
+    #[arg(short, long = "field", value_name = "FIELD", conflicts_with = "hex")]
+    fields: Vec<String>,
+    /// Print arrays and hex dumps whole (by default arrays show 32 elements, hex dumps 256 bytes).
+    #[arg(long)]
+    full: bool,
+    /// Print the wall-clock time (UTC) each message was received.
+    #[arg(short = 't', long = "time")]
+    time: bool,
+    /// Start with the newest message the topic retains (by its `timestamp_ns` field, if it has one).
+    #[arg(long)]
+    last: bool,
 }
 
 pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
-    let topic = super::open(ctx, &args.name)?;
-    let info = topic.info().clone();
-    let limit = if args.once { Some(1) } else { args.count };
-    let decode = !args.hex && codec::describable(&info);
-    if !decode && !args.hex && !ctx.json {
-        eprintln!(
-            "horus: {} ({}) has no self-description: showing hex",
-            info.name, info.type_name
-        );
-    }
     let deadline = args
         .timeout
         .map(|t| crate::supervise::after(Instant::now(), t));
+    let Some(topic) = open(ctx, args, deadline)? else {
+        note!(
+            "horus: no topic {} appeared in namespace {} within the timeout",
+            args.name,
+            ctx.namespace
+        );
+        return Ok(ExitCode::from(exit::ERROR));
+    };
+    let info = topic.info().clone();
+    let limit = if args.once { Some(1) } else { args.count };
+    let decode = !args.hex && codec::describable(&info);
+    if !decode && !args.fields.is_empty() {
+        return Err(Failure::usage(format!(
+            "--field: {} ({}) has no self-description to select fields from",
+            info.name, info.type_name
+        ))
+        .into());
+    }
+    check_fields(&info, &args.fields)?;
+    if !decode && !args.hex && !ctx.json {
+        note!(
+            "horus: {} ({}) has no self-description: showing hex",
+            info.name,
+            info.type_name
+        );
+    }
     let mut buf = vec![0u8; topic.message_size()];
     let mut seen = 0u64;
     let mut out = std::io::stdout().lock();
+    let mut pending = args.last && newest(&topic, &mut buf);
     while limit.is_none_or(|n| seen < n) {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(ExitCode::from(crate::exit::ERROR));
+        if !pending {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(ExitCode::from(exit::ERROR));
+            }
+            if !topic.recv_bytes(&mut buf).unwrap_or(false) {
+                std::thread::sleep(super::IDLE);
+                continue;
+            }
         }
-        if !topic.recv_bytes(&mut buf).unwrap_or(false) {
-            std::thread::sleep(super::IDLE);
-            continue;
-        }
+        pending = false;
         seen += 1;
-        let text = if ctx.json {
-            let value = if decode {
-                codec::decode(&info, &buf)
-                    .iter()
-                    .map(|(k, v)| (k.clone(), codec::to_json(v)))
-                    .collect()
-            } else {
-                serde_json::json!({ "hex": buf.iter().map(|b| format!("{b:02x}")).collect::<String>() })
-            };
-            format!("{value}\n")
-        } else if decode {
-            let mut s: String = codec::decode(&info, &buf)
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}\n"))
-                .collect();
-            s.push_str("---\n");
-            s
-        } else {
-            format!("{}---\n", codec::hex_dump(&buf))
-        };
+        let text = format_message(ctx, args, &info, decode, &buf);
         if out
             .write_all(text.as_bytes())
             .and_then(|()| out.flush())
@@ -82,4 +114,136 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Joins the topic; with `--wait`, looks for it until it exists or the
+/// deadline passes (`None`).
+fn open(ctx: &Ctx, args: &EchoArgs, deadline: Option<Instant>) -> anyhow::Result<Option<RawTopic>> {
+    if !args.wait {
+        return super::open(ctx, &args.name).map(Some);
+    }
+    let mut said = false;
+    loop {
+        if let Some(t) = RawTopic::open(&ctx.namespace, &args.name)? {
+            return Ok(Some(t));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+        if !said && !ctx.json {
+            note!(
+                "horus: waiting for topic {} in namespace {} ...",
+                args.name,
+                ctx.namespace
+            );
+            said = true;
+        }
+        std::thread::sleep(WAIT_POLL);
+    }
+}
+
+/// Reads everything retained, leaving the newest in `buf`; whether there
+/// was any. The newest is the one with the greatest `timestamp_ns` when the
+/// type has that field (so it is right with several publishers, whose
+/// lanes are read one after the other), else the last one read.
+fn newest(topic: &RawTopic, buf: &mut [u8]) -> bool {
+    let stamp_at = topic
+        .info()
+        .fields
+        .iter()
+        .find(|f| f.name.as_str() == "timestamp_ns" && f.count == 1 && f.size == 8)
+        .map(|f| f.offset as usize);
+    let stamp = |b: &[u8]| {
+        stamp_at
+            .and_then(|o| b.get(o..o + 8))
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    topic.rewind();
+    let mut any = false;
+    let mut next = vec![0u8; buf.len()];
+    while topic.recv_bytes(&mut next).unwrap_or(false) {
+        if !any || stamp(&next) >= stamp(buf) {
+            buf.copy_from_slice(&next);
+        }
+        any = true;
+    }
+    any
+}
+
+/// Does `name` (a flattened field name) belong to selection `sel`?
+fn selected(name: &str, sel: &[String]) -> bool {
+    sel.is_empty()
+        || sel.iter().any(|s| {
+            name == s
+                || name
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        })
+}
+
+/// Every `--field` must select at least one field of the type.
+fn check_fields(info: &TopicInfo, sel: &[String]) -> Result<(), Failure> {
+    for s in sel {
+        if !info
+            .fields
+            .iter()
+            .any(|f| selected(f.name.as_str(), std::slice::from_ref(s)))
+        {
+            let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
+            return Err(Failure::usage(format!(
+                "--field {s}: {} has no such field (fields: {})",
+                info.type_name,
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One message as the text or JSON line(s) to print.
+fn format_message(
+    ctx: &Ctx,
+    args: &EchoArgs,
+    info: &TopicInfo,
+    decode: bool,
+    buf: &[u8],
+) -> String {
+    let received = args
+        .time
+        .then(|| humantime::format_rfc3339_micros(SystemTime::now()).to_string());
+    let fields = || {
+        codec::decode(info, buf)
+            .into_iter()
+            .filter(|(k, _)| selected(k, &args.fields))
+    };
+    if ctx.json {
+        let mut value = serde_json::Map::new();
+        if let Some(t) = received {
+            value.insert("@received".to_owned(), t.into());
+        }
+        if decode {
+            value.extend(fields().map(|(k, v)| (k, codec::to_json(&v))));
+        } else {
+            let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+            value.insert("hex".to_owned(), hex.into());
+        }
+        return format!("{}\n", serde_json::Value::Object(value));
+    }
+    let mut s = received.map_or_else(String::new, |t| format!("# received {t}\n"));
+    if decode {
+        for (k, v) in fields() {
+            s.push_str(&format!("{k}: {}\n", v.show(args.full)));
+        }
+    } else if args.full || buf.len() <= HEX_SHOWN {
+        s.push_str(&codec::hex_dump(buf));
+    } else {
+        s.push_str(&codec::hex_dump(&buf[..HEX_SHOWN]));
+        s.push_str(&format!(
+            "... ({} more bytes; --full shows all)\n",
+            buf.len() - HEX_SHOWN
+        ));
+    }
+    s.push_str("---\n");
+    s
 }

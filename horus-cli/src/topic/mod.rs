@@ -98,17 +98,19 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         .filter(|(n, _)| all || !is_system(n))
         .collect();
     if ctx.json {
-        let out: Vec<_> = topics
-            .iter()
-            .map(|(name, info)| match info {
-                Ok(i) => info_json(i, verbose),
-                Err(e) => serde_json::json!({ "name": name, "error": e.to_string() }),
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "namespace": ctx.namespace, "topics": out })
-        );
+        crate::json::print(&crate::json::TopicList {
+            namespace: ctx.namespace.clone(),
+            topics: topics
+                .iter()
+                .map(|(name, info)| {
+                    crate::json::TopicRow::new(
+                        name,
+                        info.as_ref().map_err(ToString::to_string),
+                        verbose,
+                    )
+                })
+                .collect(),
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     if topics.is_empty() {
@@ -136,7 +138,8 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     // One line per readable topic, after the header; the details of each
     // (`--verbose`) and the unreadable ones in between, in name order.
     let mut lines = table.lines();
-    println!("{}", lines.next().unwrap_or_default());
+    let header = lines.next().unwrap_or_default();
+    println!("{}", crate::colour::paint(crate::colour::HEADER, &header));
     for (name, info) in &topics {
         match info {
             Ok(i) => {
@@ -151,7 +154,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantInfo>) -> Vec<u32> {
+pub(crate) fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantInfo>) -> Vec<u32> {
     let mut v: Vec<u32> = it.map(|p| p.pid).collect();
     v.sort_unstable();
     v.dedup();
@@ -187,38 +190,6 @@ fn print_verbose(i: &TopicInfo) {
         };
         println!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
     }
-}
-
-pub fn info_json(i: &TopicInfo, verbose: bool) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "name": i.name,
-        "type": i.type_name,
-        "type_id": format!("{:#018x}", i.type_id),
-        "message_size": i.message_size,
-        "published": i.published,
-        "publishers": pids(i.publishers()),
-        "subscribers": pids(i.subscribers()),
-    });
-    if verbose {
-        v["capacity"] = i.capacity.into();
-        v["max_participants"] = i.max_participants.into();
-        v["region_bytes"] = i.region_bytes.into();
-        v["path"] = i.path.display().to_string().into();
-        v["fields"] = i
-            .fields
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "name": f.name.as_str(),
-                    "kind": f.kind.map(|k| k.name()),
-                    "count": f.count,
-                    "offset": f.offset,
-                    "size": f.size,
-                })
-            })
-            .collect();
-    }
-    v
 }
 
 /// Parses `--duration`/`--interval` seconds.

@@ -80,10 +80,10 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
             info.name
         );
     } else {
-        println!(
-            "{}",
-            serde_json::json!({ "topic": info.name, "published": sent })
-        );
+        crate::json::print(&crate::json::Published {
+            topic: info.name.clone(),
+            published: sent,
+        })?;
     }
     Ok(ExitCode::SUCCESS)
 }

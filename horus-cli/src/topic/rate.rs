@@ -134,18 +134,24 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
 fn report(ctx: &Ctx, name: &str, what: Measure, size: usize, w: &Window, new: u64, dropped: u64) {
     let stats = if new == 0 { None } else { w.stats() };
     if ctx.json {
-        let mut v = serde_json::json!({ "topic": name, "window": w.times.len(), "new": new, "dropped": dropped });
-        if let Some(s) = &stats {
-            v["rate_hz"] = s.rate_hz.into();
-            v["min_interval_s"] = s.min.into();
-            v["max_interval_s"] = s.max.into();
-            v["std_dev_s"] = s.std_dev.into();
-            if what == Measure::Bw {
-                v["bytes_per_s"] = (s.rate_hz * size as f64).into();
-                v["message_size"] = size.into();
-            }
-        }
-        println!("{v}");
+        let bw = what == Measure::Bw;
+        let doc = crate::json::RateReport {
+            topic: name.to_owned(),
+            window: w.times.len(),
+            new,
+            dropped,
+            rate_hz: stats.as_ref().map(|s| s.rate_hz),
+            min_interval_s: stats.as_ref().map(|s| s.min),
+            max_interval_s: stats.as_ref().map(|s| s.max),
+            std_dev_s: stats.as_ref().map(|s| s.std_dev),
+            bytes_per_s: stats
+                .as_ref()
+                .filter(|_| bw)
+                .map(|s| s.rate_hz * size as f64),
+            message_size: bw.then_some(size),
+        };
+        // A closed stdout ends this command by SIGPIPE (`prints_only`).
+        let _ = crate::json::print(&doc);
         return;
     }
     let Some(s) = stats else {

@@ -157,6 +157,7 @@ impl Scheduler {
     /// memory of dead processes in the current namespace first (a failure is
     /// logged to stderr; this never fails).
     pub fn new() -> Self {
+        crate::logging::init(); // only if the program installed no logger: see `logging`
         auto_clean_logged(crate::shm::clean_stale_current_namespace());
         Self {
             entries: Vec::new(),

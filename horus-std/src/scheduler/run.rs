@@ -65,6 +65,11 @@ impl Scheduler {
     /// [`SchedulerError::ShutdownFailed`] naming each node whose `shutdown`
     /// failed or panicked; every other node's ran.
     pub fn shutdown(&mut self) -> Result<()> {
+        log::info!(
+            "scheduler: shutting down {} node(s) (pid {})",
+            self.entries.len(),
+            std::process::id()
+        );
         self.finished = true;
         let failures: Vec<(String, String)> = self
             .entries
@@ -99,6 +104,12 @@ impl Scheduler {
             rt::set_realtime(priority)?;
         }
         self.start_or_shutdown()?;
+        log::info!(
+            "scheduler: started {} node(s) at {} Hz (pid {})",
+            self.entries.len(),
+            self.tick_rate.as_hz_f64(),
+            std::process::id()
+        );
         self.jitter.reserve();
         let outcome = self.rounds(end_ns);
         let shut = self.shutdown();

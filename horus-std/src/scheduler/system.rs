@@ -71,6 +71,10 @@ impl SystemLink {
         match (event, self.held, engaged) {
             (_, false, true) => {
                 let reason = monitor.reason().to_owned();
+                log::warn!(
+                    "e-stop engaged ({reason}): holding {} node(s)",
+                    entries.len()
+                );
                 for e in entries.iter_mut() {
                     e.hold(rec);
                 }
@@ -84,6 +88,7 @@ impl SystemLink {
                 self.held = true;
             }
             (Some(EstopEvent::Cleared), true, false) | (None, true, false) => {
+                log::info!("e-stop cleared: resuming {} node(s)", entries.len());
                 for e in entries.iter_mut() {
                     e.resume(now_ns);
                 }

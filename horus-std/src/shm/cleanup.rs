@@ -134,7 +134,7 @@ fn clean(
         if is_topic
             && keep
                 .iter()
-                .any(|k| name.strip_suffix(TOPIC_SUFFIX) == Some(k))
+                .any(|k| super::namespace::topic_of_file_name(&name).as_deref() == Some(k))
         {
             report.kept.push(path);
             continue;
@@ -165,6 +165,7 @@ fn clean(
         }
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
             if is_topic {
+                log::debug!("clean: kept {} (held by a live process)", path.display());
                 report.live.push(path);
             }
             continue;
@@ -172,6 +173,10 @@ fn clean(
         // We hold the exclusive lock: no process maps it; the name is removed
         // only if it still refers to this file.
         if files::unlink_if_same(ns.dir(), &name, &st) {
+            log::info!(
+                "clean: removed {} (no live process held it)",
+                path.display()
+            );
             report.removed.push(path);
         }
     }

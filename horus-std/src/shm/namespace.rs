@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{FileType, Mode, OFlags};
 
-use super::names::check_namespace;
+use super::names::{check_namespace, topic_file_stem, topic_from_file_stem};
 use crate::error::TopicError;
 
 /// Environment variable naming the namespace.
@@ -41,6 +41,17 @@ pub const TOPIC_SUFFIX: &str = ".topic";
 pub const INIT_PREFIX: &str = ".init.";
 /// Subdirectory of process liveness files.
 pub const PROC_DIR: &str = "proc";
+
+/// The file name of topic `topic`'s region: `/` mapped reversibly (see
+/// [`names`](super::names)), then [`TOPIC_SUFFIX`].
+pub fn topic_file_name(topic: &str) -> String {
+    format!("{}{TOPIC_SUFFIX}", topic_file_stem(topic))
+}
+
+/// The topic whose region file is named `file`, if it is a region's name.
+pub fn topic_of_file_name(file: &str) -> Option<String> {
+    file.strip_suffix(TOPIC_SUFFIX).map(topic_from_file_stem)
+}
 
 /// An opened namespace directory.
 #[derive(Debug)]
@@ -171,9 +182,9 @@ impl Namespace {
         &self.path
     }
 
-    /// The path of topic `topic`'s region file.
+    /// The path of topic `topic`'s region file (see [`topic_file_name`]).
     pub fn topic_path(&self, topic: &str) -> PathBuf {
-        self.path.join(format!("{topic}{TOPIC_SUFFIX}"))
+        self.path.join(topic_file_name(topic))
     }
 
     /// The directory descriptor (for `*at` calls).
@@ -191,7 +202,7 @@ impl Namespace {
         let mut names: Vec<String> = self
             .entries()?
             .into_iter()
-            .filter_map(|f| f.strip_suffix(TOPIC_SUFFIX).map(str::to_owned))
+            .filter_map(|f| topic_of_file_name(&f))
             .collect();
         names.sort();
         Ok(names)

@@ -154,7 +154,7 @@ pub(crate) fn open_or_create(
     geometry: Geometry,
     ty: &MessageType,
 ) -> Result<MappedRegion, TopicError> {
-    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
     let expected = ty.info();
     // Each pass either returns or observed a change made by another process
@@ -263,7 +263,7 @@ fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
 /// Opens the existing region of `topic`, whatever its type, for tools;
 /// `None` if there is no such topic. Never creates or replaces anything.
 pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>, TopicError> {
-    let file_name = format!("{topic}{}", super::namespace::TOPIC_SUFFIX);
+    let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
     for _ in 0..16 {
         match open_locked(ns, &file_name, &path)? {
@@ -297,7 +297,10 @@ fn create(
         .map_err(TopicError::Layout)?;
     let pid = rustix::process::getpid().as_raw_nonzero().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
-    let tmp_name = format!("{INIT_PREFIX}{topic}.{pid}.{serial}");
+    let tmp_name = format!(
+        "{INIT_PREFIX}{}.{pid}.{serial}",
+        super::names::topic_file_stem(topic)
+    );
     let tmp_path = ns.path().join(&tmp_name);
     let fd = rustix::fs::openat(
         ns.dir(),
@@ -354,6 +357,11 @@ fn create(
         }
     };
     drop(keep);
+    log::debug!(
+        "topic {topic} ({}): creating {}",
+        ty.name(),
+        ns.topic_path(topic).display()
+    );
     publish_created(ns, &tmp_name, file_name, &st, mapped)
 }
 

@@ -1,10 +1,16 @@
 //! The blackbox: a bounded record of anomalies per namespace, in shared memory.
 //!
-//! Records go to the topic `_horus.blackbox`. Each writing process fills its
-//! own lane (64 records; the oldest are overwritten), so a record is in
-//! shared memory the moment [`Blackbox::record`] returns and survives a
-//! SIGKILL of its writer. [`read`] replays everything retained, sorted by
-//! time, and says how many records were overwritten.
+//! Records go to two topics: the frequent kinds (deadline misses, budget
+//! overruns, lifecycle notes) to `_horus.blackbox`, the rare ones (panics,
+//! node errors, e-stops, deaths) to `_horus.blackbox.rare`
+//! ([`AnomalyKind::is_frequent`]). Each writing process fills its own lane
+//! in each (64 records; the oldest are overwritten), so thousands of
+//! deadline misses never push a panic, an e-stop or a death out of the
+//! record. A record is in shared memory the moment [`Blackbox::record`]
+//! returns and survives a SIGKILL of its writer. Records carry the monotonic
+//! time (ordering) and the wall-clock time (for humans). [`read`] replays
+//! everything retained, sorted by time, and says how many records were
+//! overwritten.
 
 use crate::error::Result;
 use crate::message;
@@ -13,14 +19,20 @@ use crate::topic::Topic;
 
 /// Name of the blackbox topic.
 pub const BLACKBOX_TOPIC: &str = "_horus.blackbox";
-/// Records each writing process keeps.
+/// Name of the blackbox topic of the rare kinds (see [`AnomalyKind::is_frequent`]).
+pub const RARE_TOPIC: &str = "_horus.blackbox.rare";
+/// Records of the frequent kinds each writing process keeps.
 pub const RECORDS_PER_WRITER: u32 = 64;
+/// Records of the rare kinds each writing process keeps, apart.
+pub const RARE_RECORDS_PER_WRITER: u32 = 64;
 
 message! {
     /// One blackbox record.
     BlackboxRecord {
         /// When, ns of the monotonic clock.
         timestamp_ns: u64,
+        /// When, ns since the Unix epoch (wall clock, UTC).
+        wall_ns: u64,
         /// A number that goes with the kind (lateness in ns, tick count, ...).
         value: u64,
         /// The writer's process id; for `process_died`, the dead process's.
@@ -92,6 +104,13 @@ impl AnomalyKind {
         }
     }
 
+    /// The kinds that can come by the thousand (deadline misses, overruns,
+    /// lifecycle notes); the others are kept apart so that these never
+    /// push them out.
+    pub fn is_frequent(self) -> bool {
+        matches!(self, Self::DeadlineMiss | Self::BudgetOverrun | Self::Note)
+    }
+
     /// Everything but [`AnomalyKind::Note`] is an anomaly.
     pub fn is_anomaly(self) -> bool {
         self != Self::Note
@@ -101,12 +120,18 @@ impl AnomalyKind {
 /// A process's writer to the blackbox.
 #[derive(Debug)]
 pub struct Blackbox {
-    topic: Topic<BlackboxRecord>,
+    frequent: Topic<BlackboxRecord>,
+    rare: Topic<BlackboxRecord>,
 }
 
-fn open_topic(namespace: Option<&str>) -> Result<Topic<BlackboxRecord>> {
-    let b = Topic::<BlackboxRecord>::builder(BLACKBOX_TOPIC)
-        .capacity(RECORDS_PER_WRITER)
+fn open_topic(namespace: Option<&str>, rare: bool) -> Result<Topic<BlackboxRecord>> {
+    let (name, capacity) = if rare {
+        (RARE_TOPIC, RARE_RECORDS_PER_WRITER)
+    } else {
+        (BLACKBOX_TOPIC, RECORDS_PER_WRITER)
+    };
+    let b = Topic::<BlackboxRecord>::builder(name)
+        .capacity(capacity)
         .max_participants(super::SYSTEM_PARTICIPANTS);
     match namespace {
         Some(ns) => b.namespace(ns).build(),
@@ -118,7 +143,8 @@ impl Blackbox {
     /// Opens the blackbox of the current namespace (or `namespace`).
     pub fn open(namespace: Option<&str>) -> Result<Self> {
         Ok(Self {
-            topic: open_topic(namespace)?,
+            frequent: open_topic(namespace, false)?,
+            rare: open_topic(namespace, true)?,
         })
     }
 
@@ -130,8 +156,17 @@ impl Blackbox {
     /// Writes a record about process `pid` (not this one: a death it
     /// observed); it is in shared memory when this returns.
     pub fn record_for(&self, pid: u32, kind: AnomalyKind, node: &str, detail: &str, value: u64) {
-        self.topic.send(BlackboxRecord {
+        let topic = if kind.is_frequent() {
+            &self.frequent
+        } else {
+            &self.rare
+        };
+        let wall_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        topic.send(BlackboxRecord {
             timestamp_ns: crate::time::now_ns(),
+            wall_ns,
             value,
             pid,
             kind: kind as u32,
@@ -146,6 +181,8 @@ impl Blackbox {
 pub struct BlackboxEntry {
     /// When, ns of the monotonic clock.
     pub timestamp_ns: u64,
+    /// When, ns since the Unix epoch (wall clock, UTC; 0 if the clock was before 1970).
+    pub wall_ns: u64,
     /// Writer's process id.
     pub pid: u32,
     /// What; `None` for a code this build does not know.
@@ -171,25 +208,27 @@ pub struct BlackboxDump {
 /// retains. Reading joins the topic as a reader; it writes nothing, and
 /// where no blackbox exists it creates none (the dump is empty).
 pub fn read(namespace: Option<&str>) -> Result<BlackboxDump> {
-    if !super::exists(namespace, BLACKBOX_TOPIC)? {
-        return Ok(BlackboxDump::default());
+    let mut dump = BlackboxDump::default();
+    for (name, rare) in [(BLACKBOX_TOPIC, false), (RARE_TOPIC, true)] {
+        if !super::exists(namespace, name)? {
+            continue;
+        }
+        let topic = open_topic(namespace, rare)?;
+        topic.rewind();
+        let before = dump.entries.len();
+        dump.entries
+            .extend(std::iter::from_fn(|| topic.recv()).map(|r| BlackboxEntry {
+                timestamp_ns: r.timestamp_ns,
+                wall_ns: r.wall_ns,
+                pid: r.pid,
+                kind: AnomalyKind::from_code(r.kind),
+                node: str_of(&r.node),
+                detail: str_of(&r.detail),
+                value: r.value,
+            }));
+        let read = (dump.entries.len() - before) as u64;
+        dump.overwritten += topic.published_count().saturating_sub(read);
     }
-    let topic = open_topic(namespace)?;
-    topic.rewind();
-    let mut entries: Vec<BlackboxEntry> = std::iter::from_fn(|| topic.recv())
-        .map(|r| BlackboxEntry {
-            timestamp_ns: r.timestamp_ns,
-            pid: r.pid,
-            kind: AnomalyKind::from_code(r.kind),
-            node: str_of(&r.node),
-            detail: str_of(&r.detail),
-            value: r.value,
-        })
-        .collect();
-    entries.sort_by_key(|e| e.timestamp_ns);
-    let overwritten = topic.published_count().saturating_sub(entries.len() as u64);
-    Ok(BlackboxDump {
-        entries,
-        overwritten,
-    })
+    dump.entries.sort_by_key(|e| e.timestamp_ns);
+    Ok(dump)
 }

@@ -42,11 +42,13 @@ fn publish(namespace: Option<&str>, engaged: bool, reason: &str) -> Result<()> {
 /// Raises the e-stop in the current namespace (`HORUS_NAMESPACE`), or in
 /// `namespace`: every scheduler there stops its nodes within one tick.
 pub fn raise(namespace: Option<&str>, reason: &str) -> Result<()> {
+    log::info!("raising the e-stop ({reason})");
     publish(namespace, true, reason)
 }
 
 /// Clears the e-stop: schedulers resume ticking.
 pub fn clear(namespace: Option<&str>) -> Result<()> {
+    log::info!("clearing the e-stop");
     publish(namespace, false, "cleared")
 }
 

@@ -1,0 +1,211 @@
+//! Attaching to arbitrary memory as a block pool, then using whatever
+//! attaches with forged descriptors, never panics.
+//!
+//! Input: `mode, geometry, body...`.
+//! - mode bit 0 clear: `body` is the region, byte for byte (little-endian
+//!   words): covers the validation order, `Truncated` and `BadMagic`.
+//! - mode bit 0 set: a valid pool of a geometry picked by `geometry` is
+//!   initialised, then `body` is read as up to 7 corruptions (a header word,
+//!   a control word of a block, or any word) applied before attaching: this
+//!   reaches the geometry checks and, when they pass, the pool over corrupt
+//!   control words (states, owners, holder masks, lengths).
+//!
+//! Whatever attaches is then driven by the remaining bytes: loan, write,
+//! publish, give back, hold real or forged descriptors, release, "kill"
+//! (forget) loans and views, reclaim, and more corruption meanwhile.
+#![no_main]
+
+use horus_nostd::OwnerToken;
+use horus_nostd::pool::{BlockDescriptor, BlockView, Loan, PoolLayout, PoolRegion, ctl, hdr};
+use horus_nostd::sync::{AtomicU64, Ordering};
+use libfuzzer_sys::fuzz_target;
+
+/// Reads the input front to back; zeroes once exhausted.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from(self.u32()) | u64::from(self.u32()) << 32
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn zeroed(words: usize) -> Vec<AtomicU64> {
+    (0..words).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// A value that is small, a state word of a small generation, or anything.
+fn value(input: &mut Input<'_>) -> u64 {
+    let kind = input.byte();
+    let v = input.u64();
+    match kind % 5 {
+        0 => v % 256,
+        1 => u64::MAX - v % 256,
+        2 => (v % 8) << 2 | v >> 62, // a state word: small generation, any state
+        3 => 1 << (v % 64),          // one holder bit
+        _ => v,
+    }
+}
+
+/// Overwrites a header word, a control word, or any word (indices from the
+/// header as init wrote it, before any corruption).
+fn corrupt(mem: &[AtomicU64], blocks: usize, input: &mut Input<'_>) {
+    let kind = input.byte();
+    let a = usize::from(input.byte());
+    let b = input.u32() as usize;
+    let v = value(input);
+    let at = match kind % 3 {
+        0 => a % hdr::WORDS,
+        1 => hdr::WORDS + (a % blocks.max(1)) * ctl::WORDS + b % ctl::WORDS,
+        _ => b % mem.len().max(1),
+    };
+    if let Some(w) = mem.get(at) {
+        w.store(v, Ordering::Relaxed);
+    }
+}
+
+/// A valid pool, then up to 7 corruptions applied before attaching.
+fn patched(input: &mut Input<'_>, geometry: u8) -> (Vec<AtomicU64>, usize) {
+    let block_size = 64u32 << (geometry & 3); // 64..512
+    let blocks = 1 + u32::from(geometry >> 2) % 16; // 1..16
+    let layout = PoolLayout::new(block_size, blocks).expect("valid geometry");
+    let mem = zeroed(layout.region_words());
+    PoolRegion::init(&mem, block_size, blocks, u32::from(input.byte()), 0).expect("init");
+    for _ in 0..input.byte() % 8 {
+        corrupt(&mem, blocks as usize, input);
+    }
+    (mem, blocks as usize)
+}
+
+/// Drives an attached pool with the rest of the input.
+fn exercise(mem: &[AtomicU64], pool: PoolRegion<'_>, input: &mut Input<'_>) {
+    let blocks = pool.layout().blocks();
+    let block_size = pool.layout().block_size() as usize;
+    let mut loans: Vec<Loan<'_>> = Vec::new();
+    let mut views: Vec<BlockView<'_>> = Vec::new();
+    let mut descs: Vec<BlockDescriptor> = Vec::new();
+    let check_usage = |pool: &PoolRegion<'_>| {
+        let u = pool.usage();
+        assert!(u.free <= blocks && u.loaned <= blocks && u.published <= blocks);
+        assert!(u.held <= blocks && u.busy <= blocks);
+    };
+    check_usage(&pool);
+    let mut steps = 0;
+    while !input.is_empty() && steps < 256 {
+        steps += 1;
+        let op = input.byte();
+        let i = usize::from(op >> 4);
+        match op & 15 {
+            0..=2 => {
+                let me = OwnerToken::new(u64::from(input.byte() % 4) + 1).expect("non-zero");
+                if let Ok(loan) = pool.loan(me) {
+                    assert!(loan.block() < blocks);
+                    loans.push(loan);
+                }
+            }
+            3 => {
+                let n = loans.len().max(1);
+                if let Some(loan) = loans.get_mut(i % n) {
+                    let offset = usize::from(input.byte()) * 4;
+                    let len = usize::from(input.byte());
+                    let ok = loan.write(offset, &vec![op; len]).is_ok();
+                    assert_eq!(ok, offset + len <= block_size);
+                }
+            }
+            4..=5 => {
+                if !loans.is_empty() {
+                    let loan = loans.swap_remove(i % loans.len());
+                    let len = usize::from(input.byte()) * 4;
+                    if let Ok(d) = loan.publish(len) {
+                        assert!(len <= block_size && d.len as usize == len);
+                        descs.push(d);
+                    }
+                }
+            }
+            6 => {
+                if !loans.is_empty() {
+                    let loan = loans.swap_remove(i % loans.len());
+                    if op & 0x80 != 0 {
+                        core::mem::forget(loan); // "killed" mid-write
+                    }
+                }
+            }
+            7..=9 => {
+                let participant = u32::from(input.byte() % 70);
+                let d = match (op & 15, descs.get(i % descs.len().max(1))) {
+                    (7 | 8, Some(&d)) => d,
+                    _ => BlockDescriptor {
+                        generation: value(input),
+                        segment: input.u32() % 4,
+                        block: input.u32() % (blocks + 2),
+                        len: input.u32() % (block_size as u32 + 2),
+                        reserved: 0,
+                    },
+                };
+                if let Ok(view) = pool.hold(participant, d) {
+                    assert!(participant < 64 && d.block < blocks);
+                    assert!(view.len() <= block_size);
+                    let mut out = vec![0; view.len()];
+                    view.read(0, &mut out).expect("within the message");
+                    views.push(view);
+                }
+            }
+            10 => {
+                if !views.is_empty() {
+                    let view = views.swap_remove(i % views.len());
+                    if op & 0x80 != 0 {
+                        core::mem::forget(view); // "killed" while holding
+                    }
+                }
+            }
+            11 => {
+                let me = OwnerToken::new(1000).expect("non-zero");
+                let alive = input.byte();
+                let dead = value(input);
+                let r = pool.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1), dead);
+                assert!(r.loans_freed <= blocks && r.holds_cleared <= 64 * blocks);
+            }
+            12 => corrupt(mem, blocks as usize, input),
+            _ => {
+                check_usage(&pool);
+                pool.loans_failed();
+            }
+        }
+    }
+    check_usage(&pool);
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mode = input.byte();
+    let geometry = input.byte();
+    let mem = if mode & 1 == 0 {
+        let bytes = input.0;
+        input = Input(&[]);
+        bytes
+            .chunks(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                AtomicU64::new(u64::from_le_bytes(b))
+            })
+            .collect()
+    } else {
+        patched(&mut input, geometry).0
+    };
+    if let Ok(pool) = PoolRegion::attach(&mem) {
+        // Whatever attached fits the memory and reads as its header says.
+        assert!(pool.layout().region_words() <= mem.len());
+        exercise(&mem, pool, &mut input);
+    }
+});

@@ -1,0 +1,326 @@
+//! The documents `--json` prints: one derived [`Serialize`] type per
+//! command, so each command has one shape, written down here and in the
+//! README ("JSON output"), instead of objects assembled ad hoc.
+//!
+//! | command | document |
+//! | --- | --- |
+//! | `topic list` | [`TopicList`] |
+//! | `topic echo` | one object per message: the decoded fields by name (the message's own shape), or `{"hex"}`; `"@received"` with `-t` |
+//! | `topic hz` / `topic bw` | one [`RateReport`] per interval |
+//! | `topic pub` | [`Published`] |
+//! | `clean` | an array of [`CleanedNamespace`] |
+//! | `node list` | an array of [`NodeRow`] |
+//! | `bb` | [`BlackboxJson`] |
+//! | `estop` (all forms) | [`EstopJson`] |
+//! | `monitor --once` / `/api/snapshot` | [`Snapshot`] |
+//! | `launch --dry-run` | [`LaunchPlan`] |
+//! | errors of the monitor's HTTP API | [`ApiError`] |
+//!
+//! Paths are strings; durations are seconds (`_s`) or nanoseconds (`_ns`);
+//! a value that may be missing is `null`. Keys present in one form only (a
+//! topic's `error`, `topic list --verbose`'s geometry) are said where they
+//! are declared.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use horus::inspect::TopicInfo;
+use horus::system::blackbox::BlackboxEntry;
+use horus::system::registry::NodeEntry;
+use serde::Serialize;
+
+/// `topic list`.
+#[derive(Debug, Serialize)]
+pub struct TopicList {
+    pub namespace: String,
+    pub topics: Vec<TopicRow>,
+}
+
+/// One topic: what it is and who uses it, or why it could not be read
+/// (then only `name` and `error`).
+#[derive(Debug, Serialize)]
+pub struct TopicRow {
+    pub name: String,
+    #[serde(flatten)]
+    pub info: Option<TopicJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A readable topic.
+#[derive(Debug, Serialize)]
+pub struct TopicJson {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `0x` and 16 hex digits.
+    pub type_id: String,
+    pub message_size: u32,
+    pub published: u64,
+    /// PIDs, sorted, once each.
+    pub publishers: Vec<u32>,
+    pub subscribers: Vec<u32>,
+    /// With `--verbose` only.
+    #[serde(flatten)]
+    pub verbose: Option<TopicVerbose>,
+}
+
+/// What `topic list --verbose` adds.
+#[derive(Debug, Serialize)]
+pub struct TopicVerbose {
+    pub capacity: u32,
+    pub max_participants: u32,
+    pub region_bytes: usize,
+    pub path: PathBuf,
+    pub fields: Vec<FieldJson>,
+}
+
+/// A field of the self-description.
+#[derive(Debug, Serialize)]
+pub struct FieldJson {
+    pub name: String,
+    /// `u8` ... `f64`; `null` for a kind this build does not know.
+    pub kind: Option<&'static str>,
+    pub count: u64,
+    pub offset: u32,
+    pub size: u32,
+}
+
+impl TopicRow {
+    /// A topic as `topic list` (and the monitor) show it.
+    pub fn new(name: &str, info: Result<&TopicInfo, String>, verbose: bool) -> Self {
+        match info {
+            Ok(i) => Self {
+                name: name.to_owned(),
+                info: Some(TopicJson::new(i, verbose)),
+                error: None,
+            },
+            Err(e) => Self {
+                name: name.to_owned(),
+                info: None,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+impl TopicJson {
+    fn new(i: &TopicInfo, verbose: bool) -> Self {
+        Self {
+            type_name: i.type_name.clone(),
+            type_id: format!("{:#018x}", i.type_id),
+            message_size: i.message_size,
+            published: i.published,
+            publishers: crate::topic::pids(i.publishers()),
+            subscribers: crate::topic::pids(i.subscribers()),
+            verbose: verbose.then(|| TopicVerbose {
+                capacity: i.capacity,
+                max_participants: i.max_participants,
+                region_bytes: i.region_bytes,
+                path: i.path.clone(),
+                fields: i
+                    .fields
+                    .iter()
+                    .map(|f| FieldJson {
+                        name: f.name.as_str().to_owned(),
+                        kind: f.kind.map(|k| k.name()),
+                        count: f.count,
+                        offset: f.offset,
+                        size: f.size,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// `topic hz` / `topic bw`: one per interval. The statistics are `null`
+/// until a message came in the interval; `bytes_per_s` and `message_size`
+/// are `null` for `hz`.
+#[derive(Debug, Serialize)]
+pub struct RateReport {
+    pub topic: String,
+    /// Messages in the rolling window.
+    pub window: usize,
+    /// Messages received since the last report.
+    pub new: u64,
+    /// Messages this subscriber lost since it joined.
+    pub dropped: u64,
+    pub rate_hz: Option<f64>,
+    pub min_interval_s: Option<f64>,
+    pub max_interval_s: Option<f64>,
+    pub std_dev_s: Option<f64>,
+    pub bytes_per_s: Option<f64>,
+    pub message_size: Option<usize>,
+}
+
+/// `topic pub`.
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub topic: String,
+    pub published: u64,
+}
+
+/// `clean`: one per namespace cleaned.
+#[derive(Debug, Serialize)]
+pub struct CleanedNamespace {
+    pub namespace: String,
+    pub removed: Vec<PathBuf>,
+    /// Held by a live process: kept.
+    pub live: Vec<PathBuf>,
+    /// Not HORUS regions (links, sockets, ...): left for a human.
+    pub foreign: Vec<ForeignJson>,
+    /// System topics kept (an engaged e-stop, the blackbox).
+    pub kept: Vec<PathBuf>,
+    pub namespace_removed: bool,
+}
+
+/// A file `clean` would not touch, and what it is.
+#[derive(Debug, Serialize)]
+pub struct ForeignJson {
+    pub path: PathBuf,
+    pub kind: String,
+}
+
+/// `node list`: one node.
+#[derive(Debug, Serialize)]
+pub struct NodeRow {
+    pub name: String,
+    pub pid: u32,
+    /// Starting, Running, Error, Crashed, Stopped, Finished (Unknown for a
+    /// state this build does not know).
+    pub state: &'static str,
+    pub order: u32,
+    pub rate_hz: f64,
+    pub measured_hz: f64,
+    pub ticks: u64,
+    pub deadline_misses: u64,
+    pub overruns: u64,
+    pub cpu_ns: u64,
+    pub rss_bytes: u64,
+    /// `false`: the process died (the node is listed as Crashed).
+    pub alive: bool,
+}
+
+impl From<&NodeEntry> for NodeRow {
+    fn from(n: &NodeEntry) -> Self {
+        Self {
+            name: n.name.clone(),
+            pid: n.pid,
+            state: n.state.map_or("Unknown", |s| s.name()),
+            order: n.order,
+            rate_hz: n.rate_hz,
+            measured_hz: n.measured_hz,
+            ticks: n.ticks,
+            deadline_misses: n.deadline_misses,
+            overruns: n.overruns,
+            cpu_ns: n.cpu_ns,
+            rss_bytes: n.rss_bytes,
+            alive: n.alive,
+        }
+    }
+}
+
+/// `bb`.
+#[derive(Debug, Serialize)]
+pub struct BlackboxJson {
+    /// Oldest first (`--anomalies`: anomalies only).
+    pub records: Vec<RecordJson>,
+    /// Older records overwritten since the blackbox was created.
+    pub overwritten: u64,
+}
+
+/// One blackbox record.
+#[derive(Debug, Serialize)]
+pub struct RecordJson {
+    /// Monotonic clock, ns (orders the records).
+    pub timestamp_ns: u64,
+    /// Wall clock, RFC 3339 UTC.
+    pub wall_time: String,
+    pub pid: u32,
+    /// `deadline_miss`, `node_panic`, `estop_raised`, `process_died`, ... (`unknown`).
+    pub kind: &'static str,
+    pub node: String,
+    pub detail: String,
+    pub value: u64,
+}
+
+impl From<&BlackboxEntry> for RecordJson {
+    fn from(e: &BlackboxEntry) -> Self {
+        Self {
+            timestamp_ns: e.timestamp_ns,
+            wall_time: crate::system::wall_time(e.wall_ns),
+            pid: e.pid,
+            kind: e.kind.map_or("unknown", |k| k.name()),
+            node: e.node.clone(),
+            detail: e.detail.clone(),
+            value: e.value,
+        }
+    }
+}
+
+/// `estop`, `estop --raise`/`--reason`, `estop --clear`: the state after
+/// the command.
+#[derive(Debug, Serialize)]
+pub struct EstopJson {
+    pub namespace: String,
+    pub engaged: bool,
+    /// The reason it was raised; `null` when clear.
+    pub reason: Option<String>,
+}
+
+/// `monitor --once --json` and `GET /api/snapshot`.
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub namespace: String,
+    /// The e-stop's reason when engaged; `null` when clear.
+    pub estop: Option<String>,
+    /// Anomaly records in the blackbox.
+    pub anomalies: usize,
+    pub nodes: Vec<NodeRow>,
+    /// Without the system topics.
+    pub topics: Vec<TopicRow>,
+}
+
+/// `launch --dry-run --json`.
+#[derive(Debug, Serialize)]
+pub struct LaunchPlan {
+    pub namespace: String,
+    /// For every node.
+    pub env: BTreeMap<String, String>,
+    /// In start order.
+    pub nodes: Vec<PlannedNode>,
+}
+
+/// A node of the plan.
+#[derive(Debug, Serialize)]
+pub struct PlannedNode {
+    pub name: String,
+    /// `cmd` with `args`, as run.
+    pub command: String,
+    pub env: BTreeMap<String, String>,
+    /// `never`, `on-failure` or `always`.
+    pub restart: String,
+    pub max_restarts: Option<u32>,
+    pub depends_on: Vec<String>,
+    pub start_delay_s: f64,
+    pub critical: bool,
+}
+
+/// An error of the monitor's HTTP API.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    pub error: String,
+}
+
+/// Prints `doc` as one line of JSON.
+pub fn print(doc: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(doc)?);
+    Ok(())
+}
+
+/// Prints `doc` as indented JSON (the documents people read too: `node
+/// list`, `bb`).
+pub fn print_pretty(doc: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(doc)?);
+    Ok(())
+}

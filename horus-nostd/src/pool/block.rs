@@ -1,0 +1,556 @@
+//! Loaning, publishing, holding and releasing blocks (the algorithm and its
+//! proof are in the [module docs](super)).
+
+use super::error::{HoldError, LoanError, PublishError};
+use super::region::PoolRegion;
+use super::{BlockDescriptor, ctl, hdr, state};
+use crate::layout::MAX_PARTICIPANTS;
+use crate::region::OwnerToken;
+use crate::sync::{AtomicU64, Ordering};
+
+/// A block loaned for writing. Publish it with [`Loan::publish`]; dropping it
+/// unpublished gives the block back. Nobody reads it meanwhile: its
+/// generation is one no descriptor carries.
+///
+/// ```
+/// # use horus_nostd::pool::PoolRegion;
+/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+/// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+/// loan.write(0, b"hello").unwrap();
+/// let d = loan.publish(5).unwrap();
+/// let mut out = [0u8; 5];
+/// pool.hold(0, d).unwrap().read(0, &mut out).unwrap();
+/// assert_eq!(&out, b"hello");
+/// ```
+#[derive(Debug)]
+pub struct Loan<'r> {
+    pool: PoolRegion<'r>,
+    block: u32,
+    /// The loaned generation (already in `STATE`, with `LOANED`).
+    generation: u64,
+    owner: OwnerToken,
+}
+
+/// A read-only view of a held block. Until it is released (dropped), no
+/// publisher writes the block. Reads go through atomic loads.
+///
+/// ```
+/// # use horus_nostd::pool::PoolRegion;
+/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+/// let me = OwnerToken::new(1).unwrap();
+/// let d = pool.loan(me).unwrap().publish(0).unwrap();
+/// let view = pool.hold(3, d).unwrap();
+/// assert!(pool.loan(me).is_err()); // the only block is held
+/// view.release();
+/// assert!(pool.loan(me).is_ok()); // recycled once released
+/// ```
+#[derive(Debug)]
+pub struct BlockView<'r> {
+    pool: PoolRegion<'r>,
+    desc: BlockDescriptor,
+    participant: u32,
+}
+
+impl<'r> PoolRegion<'r> {
+    /// Loans a block to `me` for writing: a free one, or the published one
+    /// nobody holds that was published longest ago (its message is then gone
+    /// for late readers, who get [`HoldError::Stale`]). Never blocks.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolRegion, LoanError};
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let me = OwnerToken::new(1).unwrap();
+    /// let first = pool.loan(me).unwrap();
+    /// assert_eq!(pool.loan(me).unwrap_err(), LoanError::Exhausted { blocks: 1 });
+    /// drop(first);
+    /// assert!(pool.loan(me).is_ok());
+    /// ```
+    pub fn loan(&self, me: OwnerToken) -> Result<Loan<'r>, LoanError> {
+        let blocks = self.layout.blocks;
+        // A hint only (any value is safe): Relaxed.
+        let start = self.words[hdr::NEXT].load(Ordering::Relaxed) % u64::from(blocks);
+        for i in 0..blocks {
+            let b = ((start + u64::from(i)) % u64::from(blocks)) as u32;
+            if let Some(generation) = self.try_claim(b as usize, me) {
+                self.words[hdr::NEXT].store(u64::from(b) + 1, Ordering::Relaxed);
+                return Ok(Loan {
+                    pool: *self,
+                    block: b,
+                    generation,
+                    owner: me,
+                });
+            }
+        }
+        self.count_failed_loan();
+        Err(LoanError::Exhausted { blocks })
+    }
+
+    /// Steps 1-4 of a loan on block `b`; the new generation if it is ours.
+    fn try_claim(&self, b: usize, me: OwnerToken) -> Option<u64> {
+        let (st, owner, holders) = (
+            self.ctl(b, ctl::STATE),
+            self.ctl(b, ctl::OWNER),
+            self.ctl(b, ctl::HOLDERS),
+        );
+        // 1. Cheap pre-checks (Relaxed: step 2-4 decide).
+        let s = st.load(Ordering::Relaxed);
+        let recyclable = match state::state(s) {
+            state::FREE => true,
+            state::PUBLISHED => holders.load(Ordering::Relaxed) == 0,
+            _ => false,
+        };
+        if !recyclable || owner.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        // 2. SYNC(block-owner): Acquire pairs with the Release that freed
+        // OWNER (publish, give-back, reclaim). Failure: Relaxed, not ours.
+        owner
+            .compare_exchange(0, me.get(), Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        // 3. SYNC(state-rmw): AcqRel; Acquire reads a hold's CAS (R2) so the
+        // holder's fetch_or (R1) happens-before step 4. Failure: Relaxed.
+        let s = st.load(Ordering::Relaxed);
+        let generation = state::generation(s).wrapping_add(1) & state::GEN_MASK;
+        let usable = matches!(state::state(s), state::FREE | state::PUBLISHED);
+        let loaned = state::encode(generation, state::LOANED);
+        if !usable
+            || st
+                .compare_exchange(s, loaned, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            // Only corrupt memory gets here: OWNER guards STATE.
+            // SYNC(block-owner): Release, as every freeing of OWNER.
+            owner.store(0, Ordering::Release);
+            return None;
+        }
+        // 4. SYNC(holders-release): an RMW reads the newest HOLDERS; Acquire
+        // pairs with the Release of a holder's release (its reads are done).
+        if holders.fetch_or(0, Ordering::Acquire) != 0 {
+            // A holder (or a racing hold) owns it: give it back as FREE at
+            // the new generation and try elsewhere. Never wait.
+            // SYNC(state-rmw): as in step 3.
+            let free = state::encode(generation, state::FREE);
+            let _ = st.compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed);
+            // SYNC(block-owner): Release, as every freeing of OWNER.
+            owner.store(0, Ordering::Release);
+            return None;
+        }
+        Some(generation)
+    }
+
+    /// Holds the block `desc` names for topic participant `participant`
+    /// (`0..64`): checks the descriptor against the validated geometry,
+    /// then against the block's generation. A stale descriptor is
+    /// [`HoldError::Stale`]: count it as a dropped message.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolRegion, HoldError};
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 9, 0).unwrap();
+    /// let me = OwnerToken::new(1).unwrap();
+    /// let old = pool.loan(me).unwrap().publish(1).unwrap();
+    /// let new = pool.loan(me).unwrap().publish(1).unwrap(); // recycles the block
+    /// assert_eq!(pool.hold(0, old).unwrap_err(), HoldError::Stale);
+    /// assert!(pool.hold(0, new).is_ok());
+    /// let forged = horus_nostd::pool::BlockDescriptor { block: 7, ..new };
+    /// assert!(matches!(pool.hold(1, forged), Err(HoldError::BlockOutOfRange { .. })));
+    /// ```
+    pub fn hold(
+        &self,
+        participant: u32,
+        desc: BlockDescriptor,
+    ) -> Result<BlockView<'r>, HoldError> {
+        self.check_descriptor(participant, &desc)?;
+        let b = desc.block as usize;
+        let bit = 1u64 << participant;
+        let holders = self.ctl(b, ctl::HOLDERS);
+        // R1. SYNC(state-rmw): AcqRel; ordered before R2's Release, so a loan
+        // whose step 3 reads R2 sees this bit in its step 4.
+        let before = holders.fetch_or(bit, Ordering::AcqRel);
+        let want = state::encode(desc.generation, state::PUBLISHED);
+        if before & bit != 0 {
+            // Our bit was set already: our other view keeps the block (and
+            // the bit); this descriptor is that message again, or stale.
+            // Relaxed: nothing is read through it.
+            let now = self.ctl(b, ctl::STATE).load(Ordering::Relaxed);
+            return Err(if now == want {
+                HoldError::AlreadyHeld
+            } else {
+                HoldError::Stale
+            });
+        }
+        // R2. SYNC(state-rmw) and SYNC(block-publish): a successful CAS is an
+        // RMW (reads the newest STATE); Acquire pairs with the Release of
+        // `publish` (the data and LEN are visible), Release with a loan's
+        // step 3. Failure: Relaxed, nothing is read.
+        let held = self
+            .ctl(b, ctl::STATE)
+            .compare_exchange(want, want, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if held && self.ctl(b, ctl::LEN).load(Ordering::Relaxed) == u64::from(desc.len) {
+            return Ok(BlockView {
+                pool: *self,
+                desc,
+                participant,
+            });
+        }
+        // SYNC(holders-release): nothing was read from the block.
+        holders.fetch_and(!bit, Ordering::Release);
+        Err(HoldError::Stale)
+    }
+
+    /// The checks that need no shared state.
+    fn check_descriptor(&self, participant: u32, desc: &BlockDescriptor) -> Result<(), HoldError> {
+        if participant as usize >= MAX_PARTICIPANTS {
+            return Err(HoldError::BadParticipant { participant });
+        }
+        if desc.segment != self.segment {
+            return Err(HoldError::WrongSegment {
+                expected: self.segment,
+                found: desc.segment,
+            });
+        }
+        if desc.block >= self.layout.blocks {
+            return Err(HoldError::BlockOutOfRange {
+                block: desc.block,
+                blocks: self.layout.blocks,
+            });
+        }
+        if desc.len > self.layout.block_size {
+            return Err(HoldError::BadLength {
+                len: desc.len,
+                block_size: self.layout.block_size,
+            });
+        }
+        if desc.generation > state::GEN_MASK {
+            return Err(HoldError::Stale); // no block ever has it
+        }
+        Ok(())
+    }
+}
+
+impl<'r> Loan<'r> {
+    /// Bytes the block holds.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 128, 2, 0, 0).unwrap();
+    /// assert_eq!(pool.loan(OwnerToken::new(1).unwrap()).unwrap().capacity(), 128);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.pool.layout.block_size as usize
+    }
+
+    /// The block's index in its segment.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+    /// assert!(pool.loan(OwnerToken::new(1).unwrap()).unwrap().block() < 2);
+    /// ```
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+
+    /// The generation the published descriptor will carry.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// let generation = loan.generation();
+    /// assert_eq!(loan.publish(0).unwrap().generation, generation);
+    /// ```
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The block's data words, for writing in place (zero-copy producers).
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer, sync::Ordering};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// loan.words()[7].store(42, Ordering::Relaxed);
+    /// assert_eq!(loan.words().len(), 8);
+    /// ```
+    pub fn words(&self) -> &'r [AtomicU64] {
+        self.pool.data(self.block as usize)
+    }
+
+    /// Writes `bytes` at byte `offset` of the block.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolRegion, PublishError};
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
+    /// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// assert!(loan.write(60, b"abcd").is_ok());
+    /// assert_eq!(loan.write(61, b"abcd"), Err(PublishError::TooLong { len: 65, block_size: 64 }));
+    /// ```
+    pub fn write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), PublishError> {
+        let end = offset.saturating_add(bytes.len());
+        if end > self.capacity() {
+            return Err(PublishError::TooLong {
+                len: end,
+                block_size: self.pool.layout.block_size,
+            });
+        }
+        store_bytes(self.words(), offset, bytes);
+        Ok(())
+    }
+
+    /// Publishes the first `len` bytes: from now on the returned descriptor
+    /// can be held. On error the block goes back to the pool.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolRegion, PublishError};
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let me = OwnerToken::new(1).unwrap();
+    /// assert!(matches!(pool.loan(me).unwrap().publish(65), Err(PublishError::TooLong { .. })));
+    /// let d = pool.loan(me).unwrap().publish(64).unwrap();
+    /// assert_eq!((d.block, d.len), (0, 64));
+    /// ```
+    pub fn publish(self, len: usize) -> Result<BlockDescriptor, PublishError> {
+        let block_size = self.pool.layout.block_size;
+        if len > block_size as usize {
+            return Err(PublishError::TooLong { len, block_size }); // Drop gives it back
+        }
+        let b = self.block as usize;
+        self.pool
+            .ctl(b, ctl::LEN)
+            .store(len as u64, Ordering::Relaxed);
+        let loaned = state::encode(self.generation, state::LOANED);
+        let published = state::encode(self.generation, state::PUBLISHED);
+        // SYNC(block-publish): Release: the data and LEN stores are visible to
+        // a hold whose CAS reads this value (Acquire). SYNC(state-rmw): a CAS,
+        // as every STATE write. Failure: Relaxed, the block is no longer ours.
+        let ok = self
+            .pool
+            .ctl(b, ctl::STATE)
+            .compare_exchange(loaned, published, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        let desc = BlockDescriptor {
+            generation: self.generation,
+            segment: self.pool.segment,
+            block: self.block,
+            len: len as u32,
+            reserved: 0,
+        };
+        if !ok {
+            // A reclaimer took the block (and OWNER): leave both to it.
+            core::mem::forget(self);
+            return Err(PublishError::Reclaimed);
+        }
+        // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
+        let _ = self.pool.ctl(b, ctl::OWNER).compare_exchange(
+            self.owner.get(),
+            0,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        core::mem::forget(self); // published: not given back
+        Ok(desc)
+    }
+}
+
+impl Drop for Loan<'_> {
+    /// Gives an unpublished block back (`FREE`, same generation: no
+    /// descriptor carries it).
+    fn drop(&mut self) {
+        let b = self.block as usize;
+        let loaned = state::encode(self.generation, state::LOANED);
+        let free = state::encode(self.generation, state::FREE);
+        // SYNC(state-rmw): a CAS, as every STATE write; fails only if a
+        // reclaimer took the block.
+        let ok = self
+            .pool
+            .ctl(b, ctl::STATE)
+            .compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if ok {
+            // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
+            let _ = self.pool.ctl(b, ctl::OWNER).compare_exchange(
+                self.owner.get(),
+                0,
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+impl<'r> BlockView<'r> {
+    /// The descriptor this view was held with.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
+    /// assert_eq!(pool.hold(0, d).unwrap().descriptor(), d);
+    /// ```
+    pub fn descriptor(&self) -> BlockDescriptor {
+        self.desc
+    }
+
+    /// Bytes of the message.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
+    /// assert_eq!(pool.hold(0, d).unwrap().len(), 3);
+    /// ```
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.desc.len as usize
+    }
+
+    /// The block's data words (the whole block; the message is the first
+    /// [`len`](Self::len) bytes). Nobody writes them while the view lives.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(8).unwrap();
+    /// assert_eq!(pool.hold(0, d).unwrap().words().len(), 8);
+    /// ```
+    pub fn words(&self) -> &'r [AtomicU64] {
+        self.pool.data(self.desc.block as usize)
+    }
+
+    /// Copies message bytes from byte `offset` into `out`; `Err(())` if that
+    /// range is not within the message.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// loan.write(0, b"abcdef").unwrap();
+    /// let view = pool.hold(0, loan.publish(6).unwrap()).unwrap();
+    /// let mut out = [0u8; 3];
+    /// view.read(3, &mut out).unwrap();
+    /// assert_eq!(&out, b"def");
+    /// assert!(view.read(4, &mut out).is_err());
+    /// ```
+    #[allow(clippy::result_unit_err)]
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), ()> {
+        if offset.saturating_add(out.len()) > self.len() {
+            return Err(());
+        }
+        load_bytes(self.words(), offset, out);
+        Ok(())
+    }
+
+    /// Releases the view (the same as dropping it).
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
+    /// pool.hold(0, d).unwrap().release();
+    /// assert_eq!(pool.usage().held, 0);
+    /// ```
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl Drop for BlockView<'_> {
+    fn drop(&mut self) {
+        let bit = 1u64 << self.participant;
+        // SYNC(holders-release): Release: our reads of the block happen-before
+        // the next loan's step 4 (Acquire RMW) and so before any rewrite.
+        self.pool
+            .ctl(self.desc.block as usize, ctl::HOLDERS)
+            .fetch_and(!bit, Ordering::Release);
+    }
+}
+
+/// Stores `src` at byte `offset` of `words` (in bounds, checked by the
+/// caller), native byte order; partial words keep their other bytes (only
+/// the loaner writes a loaned block, so the load-merge-store is not a race).
+fn store_bytes(words: &[AtomicU64], offset: usize, src: &[u8]) {
+    let mut at = offset;
+    let mut rest = src;
+    while !rest.is_empty() {
+        let (w, skip) = (at / 8, at % 8);
+        let n = rest.len().min(8 - skip);
+        let word = &words[w];
+        let mut b = if n == 8 {
+            [0; 8]
+        } else {
+            word.load(Ordering::Relaxed).to_ne_bytes()
+        };
+        b[skip..skip + n].copy_from_slice(&rest[..n]);
+        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        rest = &rest[n..];
+        at += n;
+    }
+}
+
+/// Loads bytes from byte `offset` of `words` into `dst` (in bounds).
+fn load_bytes(words: &[AtomicU64], offset: usize, dst: &mut [u8]) {
+    let mut at = offset;
+    let mut done = 0;
+    while done < dst.len() {
+        let (w, skip) = (at / 8, at % 8);
+        let n = (dst.len() - done).min(8 - skip);
+        let b = words[w].load(Ordering::Relaxed).to_ne_bytes();
+        dst[done..done + n].copy_from_slice(&b[skip..skip + n]);
+        done += n;
+        at += n;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_copies_round_trip_at_every_offset() {
+        let words: [AtomicU64; 4] = Default::default();
+        let src: [u8; 32] = core::array::from_fn(|i| i as u8 ^ 0x5a);
+        for offset in 0..32 {
+            for len in 0..=32 - offset {
+                for w in &words {
+                    w.store(u64::MAX, Ordering::Relaxed);
+                }
+                store_bytes(&words, offset, &src[..len]);
+                let mut all = [0u8; 32];
+                load_bytes(&words, 0, &mut all);
+                assert!(all[..offset].iter().all(|&b| b == 0xff));
+                assert_eq!(&all[offset..offset + len], &src[..len]);
+                assert!(all[offset + len..].iter().all(|&b| b == 0xff));
+            }
+        }
+    }
+}
