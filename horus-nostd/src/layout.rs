@@ -8,7 +8,8 @@
 //! ```text
 //! word 0    header (32 words)        identity and geometry, written once, then MAGIC
 //!   24      LANES_ACTIVE             bitmask of lanes that ever published (own line)
-//! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time
+//! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time,
+//!                                    lane head, claim counter
 //! ..        schema_fields × 8 words  flattened self-description of the message
 //! ..        participants lanes       lane p = capacity slots, written only by participant p
 //!           slot = slot_words words: [stamp, payload words..., padding to a line]
@@ -89,6 +90,14 @@ pub mod part {
     /// reader jump straight to the oldest intact message. Written (Relaxed)
     /// after every publish; readers load it only when lapped.
     pub const LANE_HEAD: usize = 4;
+    /// Claim counter: incremented by every join and every reclaim of the
+    /// entry. A handle publishes only while this word still holds the value
+    /// its join left, so a handle whose entry was reclaimed under it (its
+    /// process wrongly judged dead) finds out before writing (see
+    /// `ring/participants.rs`). Per claim, not per owner: all handles of one
+    /// process share an owner token. On the entry's cache line, which the
+    /// writer already holds for `LANE_HEAD`.
+    pub const CLAIM: usize = 5;
     /// Words per entry.
     pub const WORDS: usize = 8;
     /// Role bit: has published.

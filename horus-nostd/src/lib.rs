@@ -44,4 +44,4 @@ pub use error::{AttachError, InitError, JoinError, LayoutError};
 pub use layout::TopicLayout;
 pub use message::{Field, FieldKind, FieldType, Message};
 pub use region::{OwnerToken, TopicRegion};
-pub use ring::{RawHandle, TopicHandle};
+pub use ring::{Evicted, RawHandle, SendError, TopicHandle};

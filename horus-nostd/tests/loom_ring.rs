@@ -114,7 +114,7 @@ fn spawn_receiver(mut sub: Handle, attempts: usize) -> thread::JoinHandle<(Handl
 fn spawn_publisher(mut publisher: Handle, id: u64, count: u64) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         for seq in 1..=count {
-            publisher.send(Pair::new(id, seq));
+            publisher.send(Pair::new(id, seq)).expect("not evicted");
         }
     })
 }
@@ -226,7 +226,7 @@ fn dead_publisher_reclaimed_while_reading() {
         let sub = join(region, me.get());
         let dead = OwnerToken::new(2).unwrap();
         let mut doomed = join(region, dead.get());
-        doomed.send(Pair::new(0, 1));
+        doomed.send(Pair::new(0, 1)).expect("not evicted");
         // Killed while writing lane sequence 2: stamp WRITING(2) = 2 << 2 | 1.
         let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
         let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
@@ -236,7 +236,7 @@ fn dead_publisher_reclaimed_while_reading() {
         let reclaimer = thread::spawn(move || {
             assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
             let mut next = join(region, 3);
-            next.send(Pair::new(0, 2));
+            next.send(Pair::new(0, 2)).expect("not evicted");
         });
         let s = spawn_receiver(sub, 2);
         reclaimer.join().unwrap();

@@ -55,6 +55,9 @@ pub enum AnomalyKind {
     ParticipantDead = 7,
     /// Not an anomaly: a lifecycle note (scheduler start, stop).
     Note = 8,
+    /// A live handle's participant entry was reclaimed by someone who judged
+    /// its process dead; it rejoined (value: messages it could not publish).
+    ParticipantEvicted = 9,
 }
 
 impl AnomalyKind {
@@ -69,6 +72,7 @@ impl AnomalyKind {
             6 => Self::EstopCleared,
             7 => Self::ParticipantDead,
             8 => Self::Note,
+            9 => Self::ParticipantEvicted,
             _ => return None,
         })
     }
@@ -84,6 +88,7 @@ impl AnomalyKind {
             Self::EstopCleared => "estop_cleared",
             Self::ParticipantDead => "participant_dead",
             Self::Note => "note",
+            Self::ParticipantEvicted => "participant_evicted",
         }
     }
 
