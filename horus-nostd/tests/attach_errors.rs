@@ -427,8 +427,7 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
     let mem = hostile(1);
     let region = TopicRegion::attach::<Sample>(&mem).expect("valid header");
     let err = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0)
-        .err()
-        .expect("an exhausted lane was joined");
+        .expect_err("an exhausted lane was joined");
     assert_eq!(
         err,
         JoinError::LaneExhausted {
