@@ -2,8 +2,10 @@
 //!
 //! A region is an array of 64-bit words (`&[AtomicU64]`); every position below
 //! is a word index, never a pointer, so the same bytes work at any address, in
-//! any process, on 32- and 64-bit targets alike. Blocks start on 64-byte cache
-//! lines.
+//! any process, on 32- and 64-bit targets alike. Every word, and every message
+//! in a slot, is little-endian: the crate builds for little-endian targets only
+//! (a compile error elsewhere), so the bytes are the same on every target.
+//! Blocks start on 64-byte cache lines.
 //!
 //! ```text
 //! word 0    header (32 words)        identity and geometry, written once, then MAGIC
