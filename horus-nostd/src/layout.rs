@@ -100,6 +100,11 @@ pub mod part {
     /// process share an owner token. On the entry's cache line, which the
     /// writer already holds for `LANE_HEAD`.
     pub const CLAIM: usize = 5;
+    /// Sequences reclaims reserved in this lane, cumulative across owners
+    /// (never reset by a join). They count as published and, for readers,
+    /// as dropped, like any abandoned message; tools subtract them to tell
+    /// messages lost from gaps left for safety (see `ring/participants.rs`).
+    pub const RESERVED: usize = 6;
     /// Words per entry.
     pub const WORDS: usize = 8;
     /// Role bit: has published.

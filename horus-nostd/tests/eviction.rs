@@ -162,8 +162,10 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
     check.drain(&mut sub);
     assert_eq!(check.last[&FAMILY], 3);
     // The reclaim reserved one sequence of the lost lane (its owner was
-    // between messages): one drop, counted as published.
+    // between messages): one drop, counted as published, and told apart as
+    // a gap by `reserved_count`.
     assert_eq!(sub.dropped_count(), 1);
+    assert_eq!(region.reserved_count(), 1);
     assert_eq!(
         sub.delivered_count() + sub.dropped_count(),
         region.published_count()
@@ -194,6 +196,7 @@ fn a_writer_reclaimed_mid_write_costs_one_drop_and_no_reservation() {
     check.drain(&mut sub);
     assert_eq!((check.received, sub.dropped_count()), (2, 1));
     assert_eq!(region.published_count(), 3); // 1, the abandoned 2, b's 3
+    assert_eq!(region.reserved_count(), 0); // mid-write: nothing reserved
     assert!(a.send(Tagged::new(0, 3)).is_err(), "evicted");
 }
 

@@ -239,10 +239,19 @@ impl<T: Message> Topic<T> {
     }
 
     /// Messages published on the topic by all handles since it was created
-    /// (including one a dead publisher never finished). Scans the region:
-    /// for tools and tests, not for hot loops.
+    /// (including one a dead publisher never finished, and the sequence a
+    /// reclaim reserves for a message its owner may have been sending: see
+    /// [`horus_nostd::ring`]). Scans the region: for tools and tests, not
+    /// for hot loops.
     pub fn published_count(&self) -> u64 {
         self.shared.attached.region().published_count()
+    }
+
+    /// Of [`published_count`](Self::published_count), the sequences reclaims
+    /// reserved (gaps left for safety, not messages; see
+    /// [`horus_nostd::TopicRegion::reserved_count`]). Scans the region.
+    pub fn reserved_count(&self) -> u64 {
+        self.shared.attached.region().reserved_count()
     }
 
     /// The topic's name.

@@ -112,6 +112,7 @@ fn an_evicted_topic_rejoins_keeps_delivering_and_records_it() {
         sub.received_count() + sub.dropped_count(),
         publisher.published_count()
     );
+    assert_eq!((sub.dropped_count(), publisher.reserved_count()), (1, 1));
     let recorded = evictions(&ns.name);
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert!(recorded[0].detail.ends_with("topic evict"), "{recorded:?}");

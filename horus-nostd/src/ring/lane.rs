@@ -174,12 +174,18 @@ impl TopicRegion<'_> {
     /// have passed its claim check for and not stamped yet; readers count it
     /// as one drop and move on (see `ring/participants.rs`).
     ///
-    /// Not needed, and skipped, when the newest slot is the one the caller
-    /// just abandoned (`abandoned`, from [`Self::abandon_in_progress`]): the
-    /// owner was then mid-write of that message, its one in-flight message.
+    /// Not needed, and skipped, when the newest slot is mid-write: the one
+    /// the caller just abandoned (`abandoned`, from
+    /// [`Self::abandon_in_progress`]) or one stamped `WRITING` since (then
+    /// abandoned here): that is the owner's one in-flight message, and the
+    /// next owner starts after it.
     /// A lane at the sequence limit is left alone: `join` never takes it.
     pub(crate) fn reserve_next(&self, lane: usize, abandoned: u64) {
-        let (tail, _) = self.lane_tail(lane);
+        let (tail, writing) = self.lane_tail(lane);
+        if writing {
+            let _ = self.abandon_in_progress(lane);
+            return;
+        }
         if abandoned != 0 && tail == abandoned {
             return;
         }
@@ -187,12 +193,28 @@ impl TopicRegion<'_> {
         if next >= stamp::JOIN_SEQ_LIMIT {
             return;
         }
+        let w = self.word(self.layout.slot_at(lane, next));
+        let old = w.load(Ordering::Relaxed);
+        if stamp::seq(old) >= next {
+            return; // the in-flight message is stamped already: nothing to reserve
+        }
+        // A CAS, not a store: if the evicted writer stamps `next` meanwhile,
+        // its message stays its own (delivered whole, or abandoned by the
+        // joiner if unfinished) and the joiner, which sees whatever this CAS
+        // saw (SYNC(participant-claim)), starts after it.
         // Relaxed: an ABANDONED stamp carries no payload; the next joiner sees
         // it through SYNC(participant-claim) (the Release that frees the entry).
-        self.word(self.layout.slot_at(lane, next))
-            .store(stamp::encode(next, ABANDONED), Ordering::Relaxed);
-        self.word(self.layout.participant_at(lane) + part::LANE_HEAD)
-            .store(next + 1, Ordering::Relaxed);
+        let reserved = stamp::encode(next, ABANDONED);
+        if w.compare_exchange(old, reserved, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            let entry = self.layout.participant_at(lane);
+            self.word(entry + part::LANE_HEAD)
+                .store(next + 1, Ordering::Relaxed);
+            // A count for tools; nothing is read through it.
+            self.word(entry + part::RESERVED)
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Marks every `WRITING` slot of `lane` as `ABANDONED`. Only for a lane

@@ -7,7 +7,8 @@
 //!            join: CAS 0 -> token            reclaim: CAS token -> me|RECLAIMING
 //!   FREE (0) ---------------------> HELD(token) -----------------------------> RECLAIMING(me)
 //!      ^                                |                                          |
-//!      +---- leave: CAS token -> 0 -----+          abandon WRITING slots; store 0  |
+//!      +---- leave: CAS token -> 0 -----+   bump CLAIM, abandon WRITING slots,     |
+//!      |                                       reserve a sequence; store 0         |
 //!      +---------------------------------------------------------------------------+
 //! ```
 //!
@@ -46,12 +47,14 @@
 //!   stamp the reclaimer saw (or is that newest one, if already stamped
 //!   `WRITING`). The reclaimer therefore abandons unfinished slots and, if
 //!   the holder had announced itself a publisher and the newest slot is not
-//!   one it just abandoned (the owner was then mid-write: that is the
-//!   in-flight message), reserves the next sequence (stamped
-//!   `ABANDONED`), so the new owner starts two past the newest: its messages
-//!   never share a sequence, hence never a stamp, with the in-flight one.
+//!   mid-write (if it is, that is the in-flight message: abandoned, and the
+//!   new owner starts after it), reserves the next sequence: a CAS stamps it
+//!   `ABANDONED` unless the writer stamped it meanwhile. Either way the new
+//!   owner starts past the in-flight message: its messages never share a
+//!   sequence, hence never a stamp, with it.
 //!   Readers count the reserved sequence as one drop (and `published_count`
-//!   counts it), or deliver the in-flight message whole if it lands there
+//!   counts it; `reserved_count` tells such gaps apart for tools such as the
+//!   blackbox), or deliver the in-flight message whole if it lands there
 //!   first; each reader counts it exactly once. So reclaiming an owner that
 //!   died between messages costs each reader of its lane one counted drop;
 //!   one that died mid-write costs the one drop of its unfinished slot, as
@@ -63,12 +66,15 @@
 //! `delivered + dropped == published` holds for every reader.
 //!
 //! Not guaranteed:
-//! - the in-flight message lands in the slot the new owner writes after
-//!   `capacity - 2` more messages; if the evicted writer stays preempted
-//!   mid-message that long, the two writes of that one slot can interleave
-//!   and a reader may take a torn copy of it. The default capacity (64) makes
-//!   that a preemption of 62 publish periods in a two-instruction window, on
-//!   top of a wrong verdict.
+//! - the new owner's first `capacity - 1` messages never touch the slot of
+//!   the in-flight message; its next one does. If the evicted writer stays
+//!   preempted mid-message that long, the two writes of that one slot can
+//!   interleave, and a reader may take a torn copy, or miss messages of that
+//!   slot uncounted. The default capacity (64) makes that a preemption of 63
+//!   publish periods inside a few-instruction window, on top of a wrong
+//!   verdict. (So the loom model `evicted_writer_vs_new_owner_vs_reader`
+//!   runs at capacity 4, where its one new-owner message is in the
+//!   guaranteed range.)
 //! - if the evicted writer stamps `WRITING` over the reservation and then
 //!   stops for good, readers of that lane wait at that sequence until the new
 //!   owner laps them (`capacity` messages), then count the loss; other lanes
@@ -77,9 +83,11 @@
 //!   read the old counter for a while after the increment; on every supported
 //!   CPU (x86-64, ARMv8, single-core Cortex-M) a store is visible to all cores
 //!   once it leaves the store buffer, long before a joiner has scanned the
-//!   lane, so "one in-flight message" is what hardware gives. Closing that
-//!   formally needs a SeqCst fence on the send path (a full barrier per
-//!   message), which this design declines.
+//!   lane, so "one in-flight message" is what hardware gives. The same holds
+//!   for the scans of the lane by the reclaimer and the joiner (Relaxed): a
+//!   stamp the evicted writer stored but had not yet made visible counts as
+//!   in flight. Closing that formally needs a SeqCst fence on the send path
+//!   (a full barrier per message), which this design declines.
 //! - the core reports; it does not record. `horus-std` rejoins and writes the
 //!   eviction to its blackbox.
 
@@ -344,6 +352,35 @@ impl TopicRegion<'_> {
             freed += 1;
         }
         freed
+    }
+
+    /// Of [`published_count`](Self::published_count), the sequences that
+    /// reclaims reserved and no message ever filled (except, rarely, the one
+    /// in-flight message of an evicted writer that landed on its
+    /// reservation): gaps, not losses. Tools subtract them to report what
+    /// was really lost. Scans every active lane.
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+    /// let dead = OwnerToken::new(7).unwrap();
+    /// let mut publisher = TopicHandle::<CmdVel>::join(region, dead, 0, 0).unwrap();
+    /// publisher.send(CmdVel::default()).unwrap();
+    /// core::mem::forget(publisher); // killed between two messages
+    /// assert_eq!(region.reclaim_dead(OwnerToken::new(1).unwrap(), |t| t != dead), 1);
+    /// assert_eq!((region.published_count(), region.reserved_count()), (2, 1));
+    /// ```
+    pub fn reserved_count(&self) -> u64 {
+        // Relaxed: see `published_count`.
+        let active = self.lanes_active().load(Ordering::Relaxed);
+        (0..self.layout.participants as usize)
+            .filter(|lane| active & (1 << lane) != 0)
+            .map(|lane| {
+                self.word(self.layout.participant_at(lane) + part::RESERVED)
+                    .load(Ordering::Relaxed)
+            })
+            .fold(0, u64::saturating_add)
     }
 
     /// The entries currently held (for tools).

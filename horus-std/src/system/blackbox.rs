@@ -181,7 +181,12 @@ pub fn read(namespace: Option<&str>) -> Result<BlackboxDump> {
         })
         .collect();
     entries.sort_by_key(|e| e.timestamp_ns);
-    let overwritten = topic.published_count().saturating_sub(entries.len() as u64);
+    // Sequences a reclaim reserved (one per writer found dead between two
+    // records) are gaps, not lost records.
+    let written = topic
+        .published_count()
+        .saturating_sub(topic.reserved_count());
+    let overwritten = written.saturating_sub(entries.len() as u64);
     Ok(BlackboxDump {
         entries,
         overwritten,
