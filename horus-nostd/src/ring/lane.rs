@@ -194,32 +194,37 @@ impl TopicRegion<'_> {
             return;
         }
         let w = self.word(self.layout.slot_at(lane, next));
-        let old = w.load(Ordering::Relaxed);
-        if stamp::seq(old) >= next {
-            return; // the in-flight message is stamped already: nothing to reserve
-        }
+        let reserved = stamp::encode(next, ABANDONED);
+        let mut old = w.load(Ordering::Relaxed);
         // A CAS, not a store: if the evicted writer stamps `next` meanwhile,
         // its message stays its own (delivered whole, or abandoned by the
         // joiner if unfinished) and the joiner, which sees whatever this CAS
-        // saw (SYNC(participant-claim)), starts after it.
+        // saw (SYNC(participant-claim)), starts after it. Bounded: only that
+        // writer's one in-flight message can change this word meanwhile.
         // Relaxed: an ABANDONED stamp carries no payload; the next joiner sees
         // it through SYNC(participant-claim) (the Release that frees the entry).
-        let reserved = stamp::encode(next, ABANDONED);
-        if w.compare_exchange(old, reserved, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-        {
-            let entry = self.layout.participant_at(lane);
-            self.word(entry + part::LANE_HEAD)
-                .store(next + 1, Ordering::Relaxed);
-            // A count for tools; nothing is read through it.
-            self.word(entry + part::RESERVED)
-                .fetch_add(1, Ordering::Relaxed);
+        loop {
+            if stamp::seq(old) >= next {
+                return; // the in-flight message is stamped: nothing to reserve
+            }
+            match w.compare_exchange(old, reserved, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
         }
+        let entry = self.layout.participant_at(lane);
+        self.word(entry + part::LANE_HEAD)
+            .store(next + 1, Ordering::Relaxed);
+        // A count for tools; nothing is read through it.
+        self.word(entry + part::RESERVED)
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Marks every `WRITING` slot of `lane` as `ABANDONED`. Only for a lane
-    /// whose owner is known to be gone (the caller holds the entry). Returns
-    /// the highest sequence it marked (0: none).
+    /// whose entry the caller holds (its owner gone, or evicted: a live
+    /// evicted writer may still finish that slot, and each reader then
+    /// delivers it or counts it dropped, once). Returns the highest sequence
+    /// it marked (0: none).
     pub(crate) fn abandon_in_progress(&self, lane: usize) -> u64 {
         let mut highest = 0;
         for slot in 0..u64::from(self.layout.capacity) {
