@@ -182,10 +182,22 @@ impl TopicRegion<'_> {
             }
             // A fresh claim value: tells any earlier holder still holding a
             // stale endpoint of this entry that it was evicted.
+            // SYNC(claim-join): Acquire pairs with the reclaimer's bump in
+            // `reclaim_dead` (SeqCst, so Release), which follows its CAS of
+            // OWNER. Either our bump comes first (a later reclaim bumps
+            // again: our claim is stale and our first send reports eviction)
+            // or we read its bump, and then its OWNER CAS is visible to the
+            // check below.
             let claim = self
                 .claim_word(p)
-                .fetch_add(1, Ordering::Relaxed)
+                .fetch_add(1, Ordering::AcqRel)
                 .wrapping_add(1);
+            if self.owner_word(p).load(Ordering::Relaxed) != owner.get() {
+                // Reclaimed under us mid-join (a wrong verdict): the entry is
+                // not ours any more. Without this check we would publish
+                // into a free entry, unnoticed until someone joins it.
+                continue;
+            }
             self.word(entry + part::LANE_HEAD)
                 .store(tail + 1, Ordering::Relaxed);
             let mut ep = Endpoint {
@@ -337,6 +349,8 @@ impl TopicRegion<'_> {
             // First of all: the holder, if it was alive after all, stops
             // writing at its next claim check.
             // SYNC(first-send): SeqCst, see `announce_publisher`.
+            // SYNC(claim-join): its Release half pairs with the Acquire bump
+            // in `join` (a holder still joining sees our OWNER CAS).
             self.claim_word(p).fetch_add(1, Ordering::SeqCst);
             let entry = self.layout.participant_at(p);
             // SYNC(first-send): SeqCst, see `announce_publisher`.
