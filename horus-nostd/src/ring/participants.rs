@@ -36,6 +36,11 @@
 //!   counter, not the owner token, is compared because all handles of one
 //!   process share a token: a handle of the same process may be the one that
 //!   takes the freed entry.
+//! - a reclaim can land while a joiner is between its `OWNER` CAS and its
+//!   counter bump: the joiner then re-checks `OWNER` after the bump
+//!   (`SYNC(claim-join)`) and moves on, or its counter is stale already and
+//!   its first send reports the eviction; it never publishes into an entry
+//!   that is free.
 //! - a handle's first send announces it a publisher (entry `ROLES`) and then
 //!   checks the counter again, both SeqCst, against the reclaimer's SeqCst
 //!   bump and `ROLES` load (`SYNC(first-send)`): a holder the reclaimer saw
