@@ -11,6 +11,7 @@
 //! Everything is read the way `node list`, `topic list` and `bb` read it:
 //! without a daemon, and without creating or changing anything.
 
+pub mod graph;
 mod web;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -57,9 +58,10 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         return web::serve(ctx, args.bind, args.port);
     }
     let stop = crate::supervise::StopRequests::watch()?;
+    let mut rates = graph::Rates::default();
     loop {
         if ctx.json {
-            crate::json::print(&snapshot_json(ctx)?)?;
+            crate::json::print(&snapshot_json(ctx, &mut rates)?)?;
         } else {
             if !args.once {
                 print!("\x1b[2J\x1b[H"); // clear the screen, cursor home
@@ -98,14 +100,26 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The snapshot the web UI and `--once --json` show.
-pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<crate::json::Snapshot> {
+/// The snapshot the web UI and `--once --json` show; the graph's rates are
+/// measured against the previous samples in `rates`.
+pub(crate) fn snapshot_json(
+    ctx: &Ctx,
+    rates: &mut graph::Rates,
+) -> anyhow::Result<crate::json::Snapshot> {
     let ns = Some(ctx.namespace.as_str());
     let nodes = horus::system::registry::list(ns).context("reading the node registry")?;
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
         Some(n) => list_topics(&n).context("listing the topics")?,
         None => Vec::new(),
     };
+    let topics: Vec<_> = topics
+        .iter()
+        .filter(|(name, _)| !crate::topic::is_system(name))
+        .collect();
+    let readable: Vec<_> = topics
+        .iter()
+        .filter_map(|(name, info)| Some((name.as_str(), info.as_ref().ok()?)))
+        .collect();
     Ok(crate::json::Snapshot {
         namespace: ctx.namespace.clone(),
         estop: estop::state(ns).context("reading the e-stop")?,
@@ -113,11 +127,11 @@ pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<crate::json::Snapshot> 
         nodes: nodes.iter().map(Into::into).collect(),
         topics: topics
             .iter()
-            .filter(|(name, _)| !crate::topic::is_system(name))
             .map(|(name, info)| {
-                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), false)
+                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), true)
             })
             .collect(),
+        graph: graph::Graph::new(&nodes, &readable, rates, Instant::now()),
     })
 }
 

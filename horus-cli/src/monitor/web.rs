@@ -48,13 +48,14 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
         "horus monitor: web UI at http://{shown} (namespace {}); Ctrl+C to stop",
         ctx.namespace
     );
+    let mut rates = super::graph::Rates::default();
     while stop.count() == 0 {
         let Some(request) = server.recv_timeout(POLL)? else {
             continue;
         };
         let response = match (request.method(), request.url()) {
             (Method::Get, "/") => html(PAGE),
-            (Method::Get, "/api/snapshot") => match super::snapshot_json(ctx) {
+            (Method::Get, "/api/snapshot") => match super::snapshot_json(ctx, &mut rates) {
                 Ok(v) => json(&v, 200),
                 Err(e) => json(&error(format!("{e:#}")), 500),
             },
