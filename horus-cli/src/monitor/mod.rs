@@ -1,6 +1,6 @@
 //! `horus monitor`: a live, system-wide view of the namespace — every node
 //! of every process, every topic with its publishers and subscribers, the
-//! e-stop and the blackbox.
+//! topic graph between them ([`graph`]), the e-stop and the blackbox.
 //!
 //! - `horus monitor`: the web UI at `http://localhost:3000` (as the seed
 //!   shows; `--port`, `--bind`), until Ctrl+C ([`web`]).
