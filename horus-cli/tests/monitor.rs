@@ -154,6 +154,17 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
         "{v}"
     );
 
+    // The terminal view: the flow as text.
+    let out = ns.run(&["monitor", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let view = text(&out.stdout);
+    assert!(
+        view.contains(&format!("(pid {talker}: Talker) -> {topic} -> "))
+            && view.contains(&format!("(pid {node_sub}: Listener)"))
+            && view.contains("-> idle.topic -> -; opened by "),
+        "{view}"
+    );
+
     let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
     let line = monitor.expect("web UI at http://localhost:", 30);
     let port: u16 = line

@@ -185,6 +185,53 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// The flow as text (the terminal view), one line per topic:
+    /// `PUBLISHERS -> topic [RATE] -> SUBSCRIBERS[; opened by HOLDERS]`, a
+    /// process shown as `command (pid PID: its nodes)`.
+    pub fn flow_lines(&self) -> Vec<String> {
+        let process = |pid: u32| {
+            let p = self.processes.iter().find(|p| p.pid == pid);
+            let command = p.and_then(|p| p.command.as_deref()).unwrap_or("?");
+            match p.map(|p| p.nodes.join(", ")).filter(|n| !n.is_empty()) {
+                Some(nodes) => format!("{command} (pid {pid}: {nodes})"),
+                None => format!("{command} (pid {pid})"),
+            }
+        };
+        self.topics
+            .iter()
+            .map(|t| {
+                let of = |role: &str| {
+                    let l: Vec<_> = self
+                        .edges
+                        .iter()
+                        .filter(|e| e.topic == t.name && e.role == role)
+                        .map(|e| process(e.pid))
+                        .collect();
+                    if l.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        l.join(", ")
+                    }
+                };
+                let rate = t.rate_hz.map(|r| format!(" {r:.1}/s")).unwrap_or_default();
+                let holds = of("holds");
+                let holds = if holds == "-" {
+                    String::new()
+                } else {
+                    format!("; opened by {holds}")
+                };
+                format!(
+                    "{} -> {}{rate} -> {}{holds}",
+                    of("publishes"),
+                    t.name,
+                    of("subscribes")
+                )
+            })
+            .collect()
+    }
+}
+
 /// The command name of process `pid`, if it still exists.
 fn command_of(pid: u32) -> Option<String> {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
@@ -213,5 +260,48 @@ mod tests {
         assert_eq!(r.sample("a", 25, t0 + Duration::from_secs(4)), Some(10.0));
         r.retain(&BTreeSet::new());
         assert!(r.last.is_empty());
+    }
+
+    #[test]
+    fn the_flow_as_text() {
+        let p = |pid, command: Option<&str>, nodes: &[&str]| GraphProcess {
+            pid,
+            command: command.map(str::to_owned),
+            alive: true,
+            nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let e = |pid, topic: &str, role, rate_hz| GraphEdge {
+            pid,
+            topic: topic.to_owned(),
+            role,
+            rate_hz,
+        };
+        let t = |name: &str, rate_hz| GraphTopic {
+            name: name.to_owned(),
+            type_name: "T".to_owned(),
+            published: 0,
+            rate_hz,
+        };
+        let g = Graph {
+            processes: vec![
+                p(1, Some("sensor"), &["Encoder"]),
+                p(2, Some("odometry"), &["Odometry", "Log"]),
+                p(3, None, &[]),
+            ],
+            topics: vec![t("enc", Some(99.95)), t("odom", None)],
+            edges: vec![
+                e(1, "enc", "publishes", Some(99.95)),
+                e(2, "enc", "subscribes", Some(99.95)),
+                e(3, "enc", "subscribes", Some(99.95)),
+                e(2, "odom", "holds", None),
+            ],
+        };
+        assert_eq!(
+            g.flow_lines(),
+            [
+                "sensor (pid 1: Encoder) -> enc 100.0/s -> odometry (pid 2: Odometry, Log), ? (pid 3)",
+                "- -> odom -> -; opened by odometry (pid 2: Odometry, Log)",
+            ]
+        );
     }
 }

@@ -66,7 +66,7 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
             if !args.once {
                 print!("\x1b[2J\x1b[H"); // clear the screen, cursor home
             }
-            snapshot_text(ctx)?;
+            snapshot_text(ctx, &mut rates)?;
         }
         if args.once {
             return Ok(ExitCode::SUCCESS);
@@ -81,7 +81,7 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
+fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
     let ns = Some(ctx.namespace.as_str());
     let estop = estop::state(ns).context("reading the e-stop")?;
     let anomalies = anomaly_count(ctx)?;
@@ -97,6 +97,17 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     crate::system::node(ctx, &NodeCommand::List)?;
     println!();
     crate::topic::list(ctx, false, false)?;
+    let flow = snapshot_json(ctx, rates)?.graph.flow_lines();
+    if !flow.is_empty() {
+        println!();
+        println!(
+            "{}",
+            colour::paint(colour::HEADER, "flow (publishers -> topic -> subscribers)")
+        );
+        for line in flow {
+            println!("  {line}");
+        }
+    }
     Ok(())
 }
 
