@@ -105,6 +105,7 @@ add_step miri     bash ci/miri.sh
 add_step fuzz     bash ci/fuzz.sh
 [ -f ci/boards.sh ] && add_step boards bash ci/boards.sh
 [ -f ci/aarch64.sh ] && add_step aarch64 bash ci/aarch64.sh
+add_step browser  bash ci/browser.sh   # the monitor's web UI in headless Chromium; screenshot in target/artifacts/
 
 # --------------------------------------------------------------------- run --
 if [ "${1:-}" = --list ]; then
