@@ -39,12 +39,41 @@ export -f apt_install rust_targets
 
 # ------------------------------------------------------------ step helpers --
 # Targets without native 64-bit atomics: the core takes portable-atomic's
-# critical-section fallback (checked: without the feature the build fails;
-# a library build needs no critical-section provider, only a firmware does).
+# critical-section fallback (checked: without the feature the build fails with
+# a compile_error! naming it; a library build needs no critical-section
+# provider, only a firmware does). Big-endian targets are refused too.
 NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
+# expect_build_failure MESSAGE CARGO-ARGS...: the build must fail, saying MESSAGE.
+expect_build_failure() {
+  local want=$1 out
+  shift
+  if out=$(cargo "$@" 2>&1); then
+    echo "cargo $* built, but must fail with: $want" >&2
+    return 1
+  fi
+  if ! grep -qF -- "$want" <<<"$out"; then
+    printf '%s\n' "$out" | tail -20 >&2
+    echo "cargo $* failed, but without: $want" >&2
+    return 1
+  fi
+  echo "failed as it must: $want"
+}
+
 step_no_std() {
   rust_targets "${NO_STD_TARGETS[@]}" aarch64-unknown-linux-gnu || return 1
   local t
+  echo "--- horus-nostd for thumbv6m-none-eabi without critical-section: refused, naming the fix"
+  expect_build_failure "enable horus-nostd's \`critical-section\` feature" \
+    build --locked -p horus-nostd --target thumbv6m-none-eabi || return 1
+  echo "--- horus-nostd for a big-endian target (powerpc64, core built by nightly): refused"
+  if rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src' ||
+    rustup component add --toolchain nightly rust-src; then
+    expect_build_failure "horus-nostd supports little-endian targets only" \
+      +nightly check -p horus-nostd --target powerpc64-unknown-linux-gnu -Zbuild-std=core || return 1
+  else
+    echo "no nightly rust-src: big-endian check skipped" >&2
+    return 1
+  fi
   for t in "${NO_STD_TARGETS[@]}"; do
     echo "--- horus-nostd for $t"
     cargo build --locked -p horus-nostd --target "$t" --features critical-section || return 1
@@ -77,6 +106,7 @@ add_step fuzz     bash ci/fuzz.sh
 add_step python   bash ci/python.sh
 [ -f ci/boards.sh ] && add_step boards bash ci/boards.sh
 [ -f ci/aarch64.sh ] && add_step aarch64 bash ci/aarch64.sh
+add_step browser  bash ci/browser.sh   # the monitor's web UI in headless Chromium; screenshot in target/artifacts/
 
 # --------------------------------------------------------------------- run --
 if [ "${1:-}" = --list ]; then

@@ -277,8 +277,10 @@ pub struct Snapshot {
     /// Anomaly records in the blackbox.
     pub anomalies: usize,
     pub nodes: Vec<NodeRow>,
-    /// Without the system topics.
+    /// Without the system topics; as `topic list --verbose`.
     pub topics: Vec<TopicRow>,
+    /// Processes -> topics -> processes, with rates.
+    pub graph: crate::monitor::graph::Graph,
 }
 
 /// `launch --dry-run --json`.

@@ -214,6 +214,15 @@ pub enum JoinError {
         /// The region's type.
         found: TypeName,
     },
+    /// No free entry was usable: a free entry's lane is at a sequence number
+    /// too near the stamp limit for a new publisher (only a corrupt or hostile
+    /// region gets there). The last such lane is named.
+    LaneExhausted {
+        /// The lane (= entry index).
+        lane: u32,
+        /// Its newest sequence number.
+        seq: u64,
+    },
 }
 
 impl fmt::Display for JoinError {
@@ -227,6 +236,12 @@ impl fmt::Display for JoinError {
             Self::WrongType { expected, found } => write!(
                 f,
                 "type mismatch: this topic carries `{found}`, not `{expected}`"
+            ),
+            Self::LaneExhausted { lane, seq } => write!(
+                f,
+                "topic region is corrupt: lane {lane} is at sequence {seq}, too near the \
+                 62-bit sequence limit for a new publisher, and no other participant slot \
+                 is free; remove the topic (`horus clean`) and let it be recreated"
             ),
         }
     }

@@ -2,13 +2,16 @@
 //!
 //! A region is an array of 64-bit words (`&[AtomicU64]`); every position below
 //! is a word index, never a pointer, so the same bytes work at any address, in
-//! any process, on 32- and 64-bit targets alike. Blocks start on 64-byte cache
-//! lines.
+//! any process, on 32- and 64-bit targets alike. Every word, and every message
+//! in a slot, is little-endian: the crate builds for little-endian targets only
+//! (a compile error elsewhere), so the bytes are the same on every target.
+//! Blocks start on 64-byte cache lines.
 //!
 //! ```text
 //! word 0    header (32 words)        identity and geometry, written once, then MAGIC
 //!   24      LANES_ACTIVE             bitmask of lanes that ever published (own line)
-//! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time
+//! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time,
+//!                                    lane head, claim counter
 //! ..        schema_fields × 8 words  flattened self-description of the message
 //! ..        participants lanes       lane p = capacity slots, written only by participant p
 //!           slot = slot_words words: [stamp, payload words..., padding to a line]
@@ -89,6 +92,19 @@ pub mod part {
     /// reader jump straight to the oldest intact message. Written (Relaxed)
     /// after every publish; readers load it only when lapped.
     pub const LANE_HEAD: usize = 4;
+    /// Claim counter: incremented by every join and every reclaim of the
+    /// entry. A handle publishes only while this word still holds the value
+    /// its join left, so a handle whose entry was reclaimed under it (its
+    /// process wrongly judged dead) finds out before writing (see
+    /// `ring/participants.rs`). Per claim, not per owner: all handles of one
+    /// process share an owner token. On the entry's cache line, which the
+    /// writer already holds for `LANE_HEAD`.
+    pub const CLAIM: usize = 5;
+    /// Sequences reclaims reserved in this lane, cumulative across owners
+    /// (never reset by a join). They count as published and, for readers,
+    /// as dropped, like any abandoned message; tools subtract them to tell
+    /// messages lost from gaps left for safety (see `ring/participants.rs`).
+    pub const RESERVED: usize = 6;
     /// Words per entry.
     pub const WORDS: usize = 8;
     /// Role bit: has published.

@@ -18,6 +18,12 @@
 //!
 //! All shared state is accessed through the [`sync`] shim, so the loom models
 //! in `tests/loom_*.rs` run this production code.
+//!
+//! Byte order: little-endian only. A region is shared byte for byte between
+//! processes, tools (`horus topic echo` decodes fields little-endian) and
+//! boards, so its words and messages are stored little-endian; every
+//! supported target (x86-64, AArch64, Cortex-M, RISC-V) is, and building for
+//! a big-endian target is a compile error rather than a silent mismatch.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(
@@ -25,6 +31,13 @@
     clippy::std_instead_of_core,
     clippy::alloc_instead_of_core
 )]
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "horus-nostd supports little-endian targets only: topic regions are shared byte for byte \
+     between processes, tools and boards, and store their words and messages little-endian \
+     (see docs/decisions.md, \"Byte order\")"
+);
 
 pub mod error;
 pub mod layout;
@@ -48,4 +61,4 @@ pub use layout::TopicLayout;
 pub use message::{Field, FieldKind, FieldType, Message};
 pub use pool::{BlockDescriptor, PoolLayout, PoolRegion};
 pub use region::{OwnerToken, TopicRegion};
-pub use ring::{RawHandle, TopicHandle};
+pub use ring::{Evicted, RawHandle, SendError, TopicHandle};

@@ -468,13 +468,13 @@ fn store_name(words: &[AtomicU64], bytes: &[u8; TYPE_NAME_MAX]) {
     for (w, chunk) in words.iter().zip(bytes.chunks_exact(8)) {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
-        w.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        w.store(u64::from_le_bytes(b), Ordering::Relaxed);
     }
 }
 
 fn load_name(words: &[AtomicU64], out: &mut [u8; TYPE_NAME_MAX]) {
     for (w, chunk) in words.iter().zip(out.chunks_exact_mut(8)) {
-        chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+        chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
     }
 }
 

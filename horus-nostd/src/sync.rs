@@ -20,6 +20,28 @@ use core::sync::atomic as imp;
 #[cfg(all(not(loom), not(target_has_atomic = "64")))]
 use portable_atomic as imp;
 
+// Without native 64-bit atomics, portable-atomic provides `AtomicU64` only
+// with its `fallback` feature (over a critical section or spin-locks, or, with
+// the single-core cfg, by disabling interrupts); it is off by default, and
+// without it the build would stop at an opaque "cannot find `AtomicU64` in
+// `imp`". Name the fix instead. (With the single-core cfg the fallback may
+// come from the firmware's own portable-atomic dependency, which no cfg can
+// see: that case is left to portable-atomic.)
+#[cfg(all(
+    not(loom),
+    not(target_has_atomic = "64"),
+    not(feature = "critical-section"),
+    not(portable_atomic_unsafe_assume_single_core)
+))]
+compile_error!(
+    "horus-nostd needs 64-bit atomics, and this target has none natively \
+     (cfg target_has_atomic = \"64\" is not set): enable horus-nostd's \
+     `critical-section` feature (and link a critical-section implementation), \
+     or, on a single-core target, build with \
+     RUSTFLAGS=\"--cfg portable_atomic_unsafe_assume_single_core\" and \
+     portable-atomic's `fallback` feature"
+);
+
 pub use imp::Ordering;
 
 /// A 64-bit atomic word with the size, alignment and bit layout of `u64`.
@@ -38,6 +60,28 @@ impl AtomicU64 {
     #[cfg(loom)]
     pub fn new(v: u64) -> Self {
         Self(imp::AtomicU64::new(v))
+    }
+
+    /// Whether every operation on this type is a lock-free machine
+    /// instruction sequence on this target, rather than a lock or critical
+    /// section. Those are private to one process: over memory shared between
+    /// processes they would synchronise nothing. `horus-std` asserts this at
+    /// compile time.
+    ///
+    /// ```
+    /// const _: () = assert!(horus_nostd::sync::AtomicU64::is_always_lock_free());
+    /// ```
+    pub const fn is_always_lock_free() -> bool {
+        #[cfg(any(loom, target_has_atomic = "64"))]
+        {
+            // `core`'s AtomicU64 exists only where it is native (and loom's
+            // models one process).
+            true
+        }
+        #[cfg(not(any(loom, target_has_atomic = "64")))]
+        {
+            imp::AtomicU64::is_always_lock_free()
+        }
     }
 
     /// Atomic load.

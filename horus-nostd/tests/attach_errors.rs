@@ -8,7 +8,7 @@
 use horus_nostd::layout::{LAYOUT_VERSION, MAGIC, hdr};
 use horus_nostd::message::TypeInfo;
 use horus_nostd::msgs::CmdVel;
-use horus_nostd::ring::PayloadSizeError;
+use horus_nostd::ring::{PayloadSizeError, SendError};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{AttachError, JoinError, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 
@@ -120,7 +120,10 @@ fn exercise(region: TopicRegion<'_>) -> Seen {
         };
         joined += 1;
         assert!(h.index() < max);
-        assert_eq!(h.send_bytes(&vec![0u8; size + 1]), Err(wrong));
+        assert_eq!(
+            h.send_bytes(&vec![0u8; size + 1]),
+            Err(SendError::WrongSize(wrong))
+        );
         assert_eq!(h.recv_bytes(&mut vec![0u8; size + 1]), Err(wrong));
         for _ in 0..3 {
             assert_eq!(h.send_bytes(&msg), Ok(()));
@@ -470,4 +473,66 @@ fn huge_sequence_numbers_never_overflow() {
     // The reader held an entry; declared dead, it was reclaimed.
     assert_eq!((seen.held, seen.joined, seen.freed), (1, 2, 1));
     assert_eq!(seen.published.0, u64::MAX);
+}
+
+/// A hostile region: one lane's stamp at the largest sequence a stamp holds.
+/// A publisher taking that lane would continue at 2^62, which does not fit
+/// the stamp (it wraps to 0): every message it sent would be invisible to
+/// readers and counted nowhere. `join` skips such a lane, and where no other
+/// entry is free it says why.
+#[test]
+fn a_lane_near_the_sequence_limit_is_never_joined() {
+    let hostile = |participants: u32| {
+        let l = TopicLayout::of::<Sample>(CAPACITY, participants).expect("valid geometry");
+        let mem = zeroed(l.region_words());
+        TopicRegion::init::<Sample>(&mem, CAPACITY, participants, 0).expect("init");
+        let get = |i: usize| mem[i].load(Ordering::Relaxed) as usize;
+        let (lanes_at, slot_words) = (get(hdr::LANES_AT), get(hdr::SLOT_WORDS));
+        let max_seq = (1u64 << 62) - 1;
+        // Lane 0, the slot of `max_seq`: DONE(max_seq).
+        let slot = (max_seq & (u64::from(CAPACITY) - 1)) as usize;
+        set(&mem, lanes_at + slot * slot_words, max_seq << 2);
+        mem
+    };
+
+    // Room elsewhere: the publisher skips lane 0, and is heard.
+    let mem = hostile(3);
+    let region = TopicRegion::attach::<Sample>(&mem).expect("valid header");
+    let mut publisher = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
+    assert_ne!(publisher.index(), 0, "joined the exhausted lane");
+    let mut reader = RawHandle::join(region, OwnerToken::new(2).unwrap(), 0, 0).expect("join");
+    let msg = [0x42u8; 16];
+    publisher.send_bytes(&msg).expect("sent");
+    let mut out = [0u8; 16];
+    assert_eq!(
+        reader.recv_bytes(&mut out),
+        Ok(true),
+        "the message was lost"
+    );
+    assert_eq!(out, msg);
+    assert_eq!(reader.dropped_count(), 0);
+    // The entry given back is free: a third participant finds it exhausted.
+    assert_eq!(
+        RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0).err(),
+        Some(JoinError::LaneExhausted {
+            lane: 0,
+            seq: (1 << 62) - 1
+        })
+    );
+    assert_eq!(region.participants().count(), 2);
+
+    // No other entry: a typed error that names the problem.
+    let mem = hostile(1);
+    let region = TopicRegion::attach::<Sample>(&mem).expect("valid header");
+    let err = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0)
+        .expect_err("an exhausted lane was joined");
+    assert_eq!(
+        err,
+        JoinError::LaneExhausted {
+            lane: 0,
+            seq: (1 << 62) - 1
+        }
+    );
+    assert!(err.to_string().contains("sequence limit"), "{err}");
+    assert_eq!(region.participants().count(), 0);
 }

@@ -114,7 +114,7 @@ fn spawn_receiver(mut sub: Handle, attempts: usize) -> thread::JoinHandle<(Handl
 fn spawn_publisher(mut publisher: Handle, id: u64, count: u64) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         for seq in 1..=count {
-            publisher.send(Pair::new(id, seq));
+            publisher.send(Pair::new(id, seq)).expect("not evicted");
         }
     })
 }
@@ -226,7 +226,7 @@ fn dead_publisher_reclaimed_while_reading() {
         let sub = join(region, me.get());
         let dead = OwnerToken::new(2).unwrap();
         let mut doomed = join(region, dead.get());
-        doomed.send(Pair::new(0, 1));
+        doomed.send(Pair::new(0, 1)).expect("not evicted");
         // Killed while writing lane sequence 2: stamp WRITING(2) = 2 << 2 | 1.
         let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
         let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
@@ -236,7 +236,7 @@ fn dead_publisher_reclaimed_while_reading() {
         let reclaimer = thread::spawn(move || {
             assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
             let mut next = join(region, 3);
-            next.send(Pair::new(0, 2));
+            next.send(Pair::new(0, 2)).expect("not evicted");
         });
         let s = spawn_receiver(sub, 2);
         reclaimer.join().unwrap();
@@ -297,4 +297,96 @@ fn join_while_publishing() {
         assert!(sub.delivered_count() + sub.dropped_count() <= 2);
         assert_eq!(region.published_count(), 2);
     });
+}
+
+/// A wrong verdict: the publisher is alive, yet one thread reclaims its entry
+/// (an `is_alive` that lies) and publishes on the lane with a new handle,
+/// while the evicted publisher sends its second message and a reader reads.
+/// The evicted send is refused, or lands on a sequence of its own (the
+/// reclaim reserved one), never on the new owner's; nothing is torn or
+/// duplicated, the new owner's message arrives, the reader's accounting is
+/// exact, and dropping the evicted handle frees nothing of the new owner's.
+///
+/// Loom 0.7 can break coherence when a read-modify-write races plain stores
+/// to the same word (tokio-rs/loom#282, #389: a thread then reads a value
+/// older than one that happens-before the read). Here the reclaimer's and
+/// joiner's CASes on the in-flight slot race the evicted writer's stamp
+/// stores, so a few executions end with that slot at `WRITING(2)` although
+/// its writer stamped `DONE(2)` after it, which no C++/Rust execution can
+/// do. Those executions are detected and skipped (and counted); every other
+/// one is checked in full.
+#[test]
+fn evicted_writer_vs_new_owner_vs_reader() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    static INCOHERENT: AtomicUsize = AtomicUsize::new(0);
+    explore(
+        "evicted_writer_vs_new_owner_vs_reader",
+        &RUNS,
+        10_000,
+        || {
+            // Capacity 4: the new owner's first 3 messages never reach the slot
+            // of the evicted writer's in-flight message (at capacity 2 the first
+            // one can: the documented limit, see `ring/participants.rs`).
+            let (mem, region) = region(4, 2);
+            let sub = join(region, 1);
+            let victim_token = OwnerToken::new(2).unwrap();
+            let mut victim = join(region, victim_token.get());
+            victim.send(Pair::new(0, 1)).expect("held");
+            let lane = victim.raw().index() as usize;
+            let v = thread::spawn(move || {
+                let sent = victim.send(Pair::new(0, 2)).is_ok();
+                (victim, sent)
+            });
+            let r = thread::spawn(move || {
+                let liar = OwnerToken::new(9).unwrap();
+                assert_eq!(region.reclaim_dead(liar, |t| t != victim_token), 1);
+                let mut owner = join(region, 3);
+                owner
+                    .send(Pair::new(1, 1))
+                    .expect("the new owner holds its entry");
+                owner
+            });
+            let s = spawn_receiver(sub, 1);
+            let (victim, victim_sent) = v.join().unwrap();
+            let owner = r.join().unwrap();
+            let (mut sub, mut got) = s.join().unwrap();
+            let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
+            let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
+            let in_flight = mem[lanes_at + (lane * 4 + 2) * slot_words].load(Ordering::Relaxed);
+            if victim_sent && in_flight == 2 << 2 | 1 {
+                // WRITING(2) after its writer's DONE(2): loom's incoherence.
+                INCOHERENT.fetch_add(1, StdOrdering::Relaxed);
+                return;
+            }
+            while let Some(m) = sub.recv() {
+                got.push(m);
+            }
+            let mut last = [0u64; 2];
+            for m in &got {
+                assert_eq!(m.b, !m.a, "torn message {m:?}");
+                assert!(m.seq() > last[m.publisher()], "order or duplicate: {got:?}");
+                last[m.publisher()] = m.seq();
+            }
+            assert_eq!(last[1], 1, "the new owner's message was lost: {got:?}");
+            if !victim_sent {
+                assert!(last[0] <= 1, "a refused message arrived: {got:?}");
+            }
+            assert_eq!(sub.delivered_count(), got.len() as u64);
+            assert_eq!(
+                sub.delivered_count() + sub.dropped_count(),
+                region.published_count()
+            );
+            // Dropping the evicted handle frees nothing: the new owner still
+            // holds the entry it took.
+            drop(victim);
+            assert_eq!(region.participants().count(), 2);
+            drop(owner);
+        },
+    );
+    let skipped = INCOHERENT.load(StdOrdering::Relaxed);
+    println!("  of which skipped as loom-incoherent (see the doc comment): {skipped}");
+    assert!(
+        skipped * 4 <= RUNS.load(StdOrdering::Relaxed),
+        "more than a quarter of the executions skipped: the model checks little"
+    );
 }

@@ -161,7 +161,9 @@ fn run(capacity: u32, publishers: usize, subscribers: usize) -> u64 {
             let done = &done;
             s.spawn(move || {
                 for seq in 1..=COUNT {
-                    publisher.send(Probe::new(id as u64, seq));
+                    publisher
+                        .send(Probe::new(id as u64, seq))
+                        .expect("not evicted");
                 }
                 done.fetch_add(1, StdOrdering::Release);
                 // The handle leaves here; its lane stays readable.
@@ -251,7 +253,7 @@ fn all_to_all_peers() {
                 s.spawn(move || {
                     let mut check = Checker::new(PEERS);
                     for seq in 1..=per_peer {
-                        peer.send(Probe::new(id as u64, seq));
+                        peer.send(Probe::new(id as u64, seq)).expect("not evicted");
                         if let Some(m) = peer.recv() {
                             check.accept(m);
                         }
@@ -291,7 +293,7 @@ fn lapped_reader_counts_every_lost_message() {
     let mut sub = TopicHandle::<Probe>::join(region, token(0), 0, 0).expect("join");
     let mut publisher = TopicHandle::<Probe>::join(region, token(1), 0, 0).expect("join");
     for seq in 1..=10 {
-        publisher.send(Probe::new(0, seq));
+        publisher.send(Probe::new(0, seq)).expect("not evicted");
     }
     let got: Vec<u64> = std::iter::from_fn(|| sub.recv())
         .inspect(|m| assert!(m.is_whole()))
@@ -305,7 +307,7 @@ fn lapped_reader_counts_every_lost_message() {
     assert_eq!(sub.delivered_count(), got.len() as u64);
     assert_eq!(sub.dropped_count(), 10 - got.len() as u64);
     // Caught up: new messages arrive without loss.
-    publisher.send(Probe::new(0, 11));
+    publisher.send(Probe::new(0, 11)).expect("not evicted");
     assert_eq!(sub.recv().map(|m| m.seq), Some(11));
     assert_eq!(sub.delivered_count() + sub.dropped_count(), 11);
     assert_eq!(region.published_count(), 11);
@@ -344,14 +346,14 @@ fn dead_publisher_is_one_drop_then_lane_is_reused() {
     let dead_lane = doomed.raw().index();
     let mut check = Checker::new(3);
     for seq in 1..=3 {
-        doomed.send(Probe::new(0, seq));
+        doomed.send(Probe::new(0, seq)).expect("not evicted");
     }
     die_mid_write(&mem, doomed, 4);
     assert_eq!(region.published_count(), 4); // the claimed message counts
 
     // The dead lane is stuck at WRITING(4); the live lane still flows.
     for seq in 1..=2 {
-        live.send(Probe::new(1, seq));
+        live.send(Probe::new(1, seq)).expect("not evicted");
     }
     while let Some(m) = sub.recv() {
         check.accept(m);
@@ -372,7 +374,7 @@ fn dead_publisher_is_one_drop_then_lane_is_reused() {
     let mut next = TopicHandle::<Probe>::join(region, token(3), 0, 0).expect("join");
     assert_eq!(next.raw().index(), dead_lane);
     for seq in 1..=6 {
-        next.send(Probe::new(2, seq));
+        next.send(Probe::new(2, seq)).expect("not evicted");
         while let Some(m) = sub.recv() {
             check.accept(m);
         }
@@ -406,13 +408,13 @@ fn dead_publisher_reclaimed_while_reader_spins() {
             s.spawn(|| {
                 let mut doomed = TopicHandle::<Probe>::join(region, dead, 0, 0).expect("join");
                 for seq in 1..=n {
-                    doomed.send(Probe::new(0, seq));
+                    doomed.send(Probe::new(0, seq)).expect("not evicted");
                 }
                 die_mid_write(&mem, doomed, n + 1);
                 assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
                 let mut next = TopicHandle::<Probe>::join(region, token(2), 0, 0).expect("join");
                 for seq in n + 1..=2 * n {
-                    next.send(Probe::new(0, seq));
+                    next.send(Probe::new(0, seq)).expect("not evicted");
                 }
                 finished.store(1, StdOrdering::Release);
             });

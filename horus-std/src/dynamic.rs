@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use horus_nostd::layout::flat_field_count;
 use horus_nostd::message::{TypeInfo, TypeName, type_id};
-use horus_nostd::ring::PayloadSizeError;
+use horus_nostd::ring::{PayloadSizeError, SendError};
 use horus_nostd::{LayoutError, Message, RawHandle, TopicLayout};
 
 pub use horus_nostd::{Field, FieldKind};
@@ -42,7 +42,8 @@ pub use horus_nostd::{Field, FieldKind};
 use crate::error::Result;
 use crate::shm::liveness;
 use crate::topic::{
-    SharedTopic, TopicOptions, join_error, log_joined, open_joinable, used_after_fork,
+    SharedTopic, TopicOptions, join_error, log_joined, open_joinable, record_evicted,
+    used_after_fork,
 };
 
 /// A message type: its name, identity, size and fields. Two are equal when
@@ -407,9 +408,25 @@ impl DynTopic {
         self.shared.namespace.name()
     }
 
-    /// Publishes one message of exactly the type's size. Never blocks.
-    pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), PayloadSizeError> {
-        self.with_handle(|h| h.send_bytes(bytes))
+    /// Publishes one message of exactly the type's size. Never blocks. A
+    /// handle evicted by a process that wrongly judged this one dead rejoins
+    /// and publishes there, as [`Topic::send`](crate::Topic::send) does (the
+    /// blackbox is told); [`SendError::Evicted`] if it cannot rejoin.
+    pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), SendError> {
+        self.with_handle(|h| match h.send_bytes(bytes) {
+            Err(SendError::Evicted) => {
+                let (ns, topic) = (self.shared.namespace.name(), &*self.name);
+                let pid = u64::from(std::process::id());
+                if let Err(e) = h.rejoin(pid, crate::now_ns()) {
+                    record_evicted(ns, topic, &format!("cannot rejoin ({e})"), 1);
+                    return Err(SendError::Evicted);
+                }
+                let outcome = format!("rejoined as participant {}", h.index());
+                record_evicted(ns, topic, &outcome, 0);
+                h.send_bytes(bytes)
+            }
+            other => other,
+        })
     }
 
     /// Receives the next message into `out` (exactly the type's size);

@@ -11,7 +11,7 @@ use std::cell::UnsafeCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use horus_nostd::ring::PayloadSizeError;
+use horus_nostd::ring::{PayloadSizeError, SendError};
 use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
 
 use crate::error::{Result, TopicError};
@@ -209,8 +209,17 @@ impl RawTopic {
     }
 
     /// Publishes one message of exactly [`message_size`](Self::message_size) bytes.
-    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), PayloadSizeError> {
-        self.with_handle(|h| h.send_bytes(bytes))
+    /// A handle evicted by a process that wrongly judged this one dead
+    /// rejoins the topic and publishes there; the error says if it cannot.
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
+        self.with_handle(|h| match h.send_bytes(bytes) {
+            Err(SendError::Evicted) => {
+                h.rejoin(u64::from(std::process::id()), crate::now_ns())
+                    .map_err(|_| SendError::Evicted)?;
+                h.send_bytes(bytes)
+            }
+            other => other,
+        })
     }
 
     /// Receives the next message into `out` (exactly the message size);

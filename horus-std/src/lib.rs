@@ -48,3 +48,16 @@ pub use topic::Topic;
 pub mod __private {
     pub use horus_nostd::__private::*;
 }
+
+// Processes sharing a region synchronise only through the atomic instructions
+// themselves. A lock-based fallback (portable-atomic's `fallback`, or
+// horus-nostd's `critical-section` feature, turned on by feature unification
+// on a target without native 64-bit atomics) locks inside one process only,
+// so across processes every access would race.
+const _: () = assert!(
+    horus_nostd::sync::AtomicU64::is_always_lock_free(),
+    "horus-std needs lock-free 64-bit atomics: on this target horus-nostd's AtomicU64 is a \
+     per-process lock or critical section, which cannot synchronise processes sharing /dev/shm; \
+     build for a target with native 64-bit atomics and do not enable horus-nostd's \
+     `critical-section` feature (or portable-atomic's `fallback`) for host builds"
+);

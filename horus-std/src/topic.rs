@@ -17,7 +17,17 @@
 //!   in any topology, and a receiver reads only lanes that have published,
 //!   picking up new publishers as they appear;
 //! - a topic holds at most `max_participants` handles at once (default 16);
-//!   handles of dead processes are reclaimed when a handle is created.
+//!   handles of dead processes are reclaimed when a handle is created;
+//! - if another process wrongly judges this one dead and reclaims a handle's
+//!   entry, the handle is *evicted* (see [`horus_nostd::ring`]): its next
+//!   `send` rejoins the topic (a new entry in the same region, read cursors
+//!   and counters kept), publishes the message there and records the
+//!   eviction in the blackbox. Messages sent after the rejoin may reach a
+//!   lagging receiver before older ones it had not yet read from the lost
+//!   lane (order holds per lane). If the topic is full at that moment, the
+//!   message is not published: it is counted by
+//!   [`unsent_count`](Topic::unsent_count), the blackbox says so once, and
+//!   every later send tries to rejoin again.
 //!
 //! A `Topic` is `Send` (move it into the thread that uses it) but not `Sync`:
 //! its read cursors are private to the handle. Create one handle per thread.
@@ -32,13 +42,14 @@
 //! parent's participant entry alone. The check is one Relaxed load of a
 //! static and a branch (see [`liveness::fork_generation`]).
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use horus_nostd::ring::Evicted;
 use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle, TopicRegion};
 
 use crate::dynamic::MessageType;
@@ -109,6 +120,23 @@ fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
     }
 }
 
+/// Records in the blackbox (or, for the system topics themselves, on
+/// stderr) that a handle of `topic` was evicted (another process judged this
+/// one dead and reclaimed its entry); `outcome` says what followed. Short:
+/// the record holds 80 bytes of text.
+pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
+    use crate::system::blackbox::{AnomalyKind, Blackbox};
+    let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
+    if topic.starts_with(crate::system::SYSTEM_PREFIX) {
+        eprintln!("horus: {text}");
+        return;
+    }
+    match Blackbox::open(Some(namespace)) {
+        Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
+        Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
+    }
+}
+
 /// A named, typed topic handle. See the [module docs](self).
 ///
 /// ```no_run
@@ -131,6 +159,10 @@ pub struct Topic<T: Message> {
     generation: u64,
     /// The pid that created it, for the message of a misuse after fork.
     pid: u32,
+    /// Messages not published: evicted, and the topic full on rejoining.
+    unsent: Cell<u64>,
+    /// Evicted and not rejoined yet (the blackbox was told once).
+    rejoin_failing: Cell<bool>,
 }
 
 impl<T: Message> Topic<T> {
@@ -151,10 +183,53 @@ impl<T: Message> Topic<T> {
         }
     }
 
-    /// Publishes `msg`. Never blocks, never fails.
+    /// Publishes `msg`. Never blocks, never fails (an evicted handle rejoins
+    /// first; see the [module docs](self) for the one case, a full topic at
+    /// that moment, where `msg` is counted in
+    /// [`unsent_count`](Self::unsent_count) instead).
     #[inline]
     pub fn send(&self, msg: T) {
-        self.with_handle(|h| h.send(msg))
+        self.with_handle(|h| {
+            if let Err(Evicted(msg)) = h.send(msg) {
+                self.rejoin_and_send(h, msg);
+            }
+        })
+    }
+
+    /// After an eviction: a fresh entry, `msg` published there, the blackbox
+    /// told. `h` is this topic's handle (the caller's only reference).
+    #[cold]
+    #[inline(never)]
+    fn rejoin_and_send(&self, h: &mut TopicHandle<'static, T>, msg: T) {
+        let pid = u64::from(std::process::id());
+        let rejoined = h.rejoin(pid, crate::time::now_ns());
+        let sent = rejoined.is_ok() && h.send(msg).is_ok();
+        let (namespace, topic) = (self.shared.namespace.name(), &*self.name);
+        if sent {
+            let unsent = self.unsent.get();
+            self.rejoin_failing.set(false);
+            let outcome = format!("rejoined as participant {}", h.raw().index());
+            record_evicted(namespace, topic, &outcome, unsent);
+            return;
+        }
+        self.unsent.set(self.unsent.get() + 1);
+        if !self.rejoin_failing.replace(true) {
+            // The value is the unsent count; later ones are in `unsent_count`.
+            let why = match rejoined {
+                Err(JoinError::Full { .. }) => "topic full".to_owned(),
+                Err(e) => e.to_string(),
+                Ok(()) => "evicted again".to_owned(),
+            };
+            let outcome = format!("cannot rejoin ({why}), sends unsent");
+            record_evicted(namespace, topic, &outcome, self.unsent.get());
+        }
+    }
+
+    /// Messages [`send`](Self::send) could not publish: only after this
+    /// handle was evicted (another process wrongly judged this one dead and
+    /// reclaimed its entry) while the topic was full. Normally 0.
+    pub fn unsent_count(&self) -> u64 {
+        self.unsent.get()
     }
 
     /// The next message, if any. Never blocks.
@@ -183,10 +258,19 @@ impl<T: Message> Topic<T> {
     }
 
     /// Messages published on the topic by all handles since it was created
-    /// (including one a dead publisher never finished). Scans the region:
-    /// for tools and tests, not for hot loops.
+    /// (including one a dead publisher never finished, and the sequence a
+    /// reclaim reserves for a message its owner may have been sending: see
+    /// [`horus_nostd::ring`]). Scans the region: for tools and tests, not
+    /// for hot loops.
     pub fn published_count(&self) -> u64 {
         self.shared.attached.region().published_count()
+    }
+
+    /// Of [`published_count`](Self::published_count), the sequences reclaims
+    /// reserved (gaps left for safety, not messages; see
+    /// [`horus_nostd::TopicRegion::reserved_count`]). Scans the region.
+    pub fn reserved_count(&self) -> u64 {
+        self.shared.attached.region().reserved_count()
     }
 
     /// The topic's name.
@@ -216,9 +300,10 @@ impl<T: Message> Topic<T> {
         }
         // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
         // this handle at a time; `f` is one of the closures above, which call
-        // only the core's send/recv/counters and never re-enter `with_handle`,
-        // so this is the only reference to the handle while it lives. The
-        // handle is dropped only in `Drop`, after which `self` is unusable.
+        // only the core's send/recv/counters (and `rejoin_and_send`, handing
+        // it this same reference) and never re-enter `with_handle`, so this
+        // is the only reference to the handle while it lives. The handle is
+        // dropped only in `Drop`, after which `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
     }
 }
@@ -322,6 +407,8 @@ impl<T: Message> TopicBuilder<T> {
             name: self.name.into(),
             generation: liveness::fork_generation(),
             pid: std::process::id(),
+            unsent: Cell::new(0),
+            rejoin_failing: Cell::new(false),
         })
     }
 }

@@ -98,13 +98,15 @@ impl<'a, 'r> Sensor<'a, 'r> {
     /// One tick: publish the next sample, then a heartbeat.
     fn step(&mut self, now_ns: u64) {
         let n = self.ticks;
-        self.raw.send(Imu {
+        // Nothing reclaims participant entries on a board: a send is never
+        // refused as evicted, so its `Result` carries nothing to act on.
+        let _ = self.raw.send(Imu {
             linear_acceleration: sample(n),
             timestamp_ns: n * SENSOR_PERIOD_NS,
             ..Imu::default()
         });
         self.ticks += 1;
-        self.heartbeat.send(beat(SENSOR_ID, self.ticks, now_ns, 0));
+        let _ = self.heartbeat.send(beat(SENSOR_ID, self.ticks, now_ns, 0));
     }
 }
 
@@ -188,7 +190,7 @@ impl<'a, 'r> Filter<'a, 'r> {
             newest = Some(m.timestamp_ns);
         }
         if let Some(timestamp_ns) = newest {
-            self.filtered.send(Imu {
+            let _ = self.filtered.send(Imu {
                 linear_acceleration: self.mean(),
                 timestamp_ns,
                 ..Imu::default()
@@ -196,7 +198,8 @@ impl<'a, 'r> Filter<'a, 'r> {
         }
         self.ticks += 1;
         let lost = u32::try_from(self.raw.dropped_count()).unwrap_or(u32::MAX);
-        self.heartbeat
+        let _ = self
+            .heartbeat
             .send(beat(FILTER_ID, self.ticks, now_ns, lost));
     }
 }
@@ -286,7 +289,7 @@ impl<'a, 'r> Checker<'a, 'r> {
         self.check_filtered();
         self.check_raw();
         self.ticks += 1;
-        self.heartbeat.send(beat(CHECKER_ID, self.ticks, now_ns, 0));
+        let _ = self.heartbeat.send(beat(CHECKER_ID, self.ticks, now_ns, 0));
         self.check_heartbeats();
         if now_ns >= RUN_NS {
             self.check_totals();

@@ -1,6 +1,6 @@
 //! `horus monitor`: a live, system-wide view of the namespace — every node
 //! of every process, every topic with its publishers and subscribers, the
-//! e-stop and the blackbox.
+//! topic graph between them ([`graph`]), the e-stop and the blackbox.
 //!
 //! - `horus monitor`: the web UI at `http://localhost:3000` (as the seed
 //!   shows; `--port`, `--bind`), until Ctrl+C ([`web`]).
@@ -11,6 +11,7 @@
 //! Everything is read the way `node list`, `topic list` and `bb` read it:
 //! without a daemon, and without creating or changing anything.
 
+pub mod graph;
 mod web;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -57,14 +58,15 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         return web::serve(ctx, args.bind, args.port);
     }
     let stop = crate::supervise::StopRequests::watch()?;
+    let mut rates = graph::Rates::default();
     loop {
         if ctx.json {
-            crate::json::print(&snapshot_json(ctx)?)?;
+            crate::json::print(&snapshot_json(ctx, &mut rates)?)?;
         } else {
             if !args.once {
                 print!("\x1b[2J\x1b[H"); // clear the screen, cursor home
             }
-            snapshot_text(ctx)?;
+            snapshot_text(ctx, &mut rates)?;
         }
         if args.once {
             return Ok(ExitCode::SUCCESS);
@@ -79,7 +81,7 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
+fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
     let ns = Some(ctx.namespace.as_str());
     let estop = estop::state(ns).context("reading the e-stop")?;
     let anomalies = anomaly_count(ctx)?;
@@ -95,17 +97,40 @@ fn snapshot_text(ctx: &Ctx) -> anyhow::Result<()> {
     crate::system::node(ctx, &NodeCommand::List)?;
     println!();
     crate::topic::list(ctx, false, false)?;
+    let flow = snapshot_json(ctx, rates)?.graph.flow_lines();
+    if !flow.is_empty() {
+        println!();
+        println!(
+            "{}",
+            colour::paint(colour::HEADER, "flow (publishers -> topic -> subscribers)")
+        );
+        for line in flow {
+            println!("  {line}");
+        }
+    }
     Ok(())
 }
 
-/// The snapshot the web UI and `--once --json` show.
-pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<crate::json::Snapshot> {
+/// The snapshot the web UI and `--once --json` show; the graph's rates are
+/// measured against the previous samples in `rates`.
+pub(crate) fn snapshot_json(
+    ctx: &Ctx,
+    rates: &mut graph::Rates,
+) -> anyhow::Result<crate::json::Snapshot> {
     let ns = Some(ctx.namespace.as_str());
     let nodes = horus::system::registry::list(ns).context("reading the node registry")?;
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
         Some(n) => list_topics(&n).context("listing the topics")?,
         None => Vec::new(),
     };
+    let topics: Vec<_> = topics
+        .iter()
+        .filter(|(name, _)| !crate::topic::is_system(name))
+        .collect();
+    let readable: Vec<_> = topics
+        .iter()
+        .filter_map(|(name, info)| Some((name.as_str(), info.as_ref().ok()?)))
+        .collect();
     Ok(crate::json::Snapshot {
         namespace: ctx.namespace.clone(),
         estop: estop::state(ns).context("reading the e-stop")?,
@@ -113,11 +138,11 @@ pub(crate) fn snapshot_json(ctx: &Ctx) -> anyhow::Result<crate::json::Snapshot> 
         nodes: nodes.iter().map(Into::into).collect(),
         topics: topics
             .iter()
-            .filter(|(name, _)| !crate::topic::is_system(name))
             .map(|(name, info)| {
-                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), false)
+                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), true)
             })
             .collect(),
+        graph: graph::Graph::new(&nodes, &readable, rates, Instant::now()),
     })
 }
 

@@ -2,12 +2,13 @@
 //! with `tiny_http` on `--bind` (default 127.0.0.1, this machine only) and
 //! `--port` (default 3000, as the seed shows).
 //!
-//! - `GET /`: the page (`page.html`, embedded): e-stop, anomalies, every
-//!   node of every process, every topic, and the cross-process flow
-//!   (publisher PIDs -> topic -> subscriber PIDs); it fetches the snapshot
-//!   once a second.
+//! - `GET /`: the page (`page.html`, embedded, self-contained): e-stop,
+//!   anomalies, the topic graph ([`super::graph`]) drawn as SVG with the
+//!   detail of a clicked process, node or topic, every node of every
+//!   process, every topic; it fetches the snapshot once a second.
 //! - `GET /api/snapshot`: the snapshot as JSON, the same document as
-//!   `horus monitor --once --json`.
+//!   `horus monitor --once --json`, its rates measured since the previous
+//!   request (the server keeps the last sample of each topic).
 //!
 //! Each request reads the namespace afresh, the way `node list` and `topic
 //! list` do; serving changes nothing in shared memory.
@@ -48,13 +49,14 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
         "horus monitor: web UI at http://{shown} (namespace {}); Ctrl+C to stop",
         ctx.namespace
     );
+    let mut rates = super::graph::Rates::default();
     while stop.count() == 0 {
         let Some(request) = server.recv_timeout(POLL)? else {
             continue;
         };
         let response = match (request.method(), request.url()) {
             (Method::Get, "/") => html(PAGE),
-            (Method::Get, "/api/snapshot") => match super::snapshot_json(ctx) {
+            (Method::Get, "/api/snapshot") => match super::snapshot_json(ctx, &mut rates) {
                 Ok(v) => json(&v, 200),
                 Err(e) => json(&error(format!("{e:#}")), 500),
             },

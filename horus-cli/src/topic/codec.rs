@@ -1,8 +1,9 @@
 //! Messages as bytes <-> named values, through the self-description stored
 //! in the topic's region (`TopicInfo::fields`), never the program's source.
 //!
-//! Fields are little-endian primitives or arrays of them (the layout is the
-//! same on every HORUS target); nested messages arrive flattened (`pose.x`).
+//! Fields are little-endian primitives or arrays of them (HORUS builds for
+//! little-endian targets only, so a region's bytes are the same on every
+//! target); nested messages arrive flattened (`pose.x`).
 //! A `u8` array holding NUL-padded printable ASCII is shown as a string.
 
 use horus::inspect::TopicInfo;

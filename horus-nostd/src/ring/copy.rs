@@ -3,8 +3,10 @@
 //! A reader may copy a slot while its publisher overwrites it; the seqlock
 //! check in [`super::lane`] then throws the copy away. For that race not to be
 //! undefined behaviour in Rust's memory model, both sides copy with relaxed
-//! atomic word accesses, never `ptr::read`/`memcpy` over racing memory. Bytes
-//! are kept in native order so the words hold exactly the message's bytes.
+//! atomic word accesses, never `ptr::read`/`memcpy` over racing memory. Each
+//! word holds eight message bytes little-endian, so the region's memory holds
+//! exactly the message's bytes in order (the crate builds for little-endian
+//! targets only: see the crate docs).
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -18,13 +20,13 @@ pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
-        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        word.store(u64::from_le_bytes(b), Ordering::Relaxed);
     }
     let tail = chunks.remainder();
     if let (false, Some(word)) = (tail.is_empty(), words.next()) {
         let mut b = [0u8; 8];
         b[..tail.len()].copy_from_slice(tail);
-        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+        word.store(u64::from_le_bytes(b), Ordering::Relaxed);
     }
 }
 
@@ -35,12 +37,12 @@ pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     let mut chunks = dst.chunks_exact_mut(8);
     // Chunks first: `zip` must not pull a word once the chunks have run out.
     for (chunk, word) in chunks.by_ref().zip(words.by_ref()) {
-        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes());
+        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
     }
     let tail = chunks.into_remainder();
     if let (false, Some(word)) = (tail.is_empty(), words.next()) {
         let n = tail.len();
-        tail.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes()[..n]);
+        tail.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes()[..n]);
     }
 }
 

@@ -2,6 +2,9 @@
 //!
 //! **Writer** (the lane's owner, nobody else): message `seq` goes to slot
 //! `seq & (capacity - 1)`:
+//! 0. load the entry's `CLAIM` word; if it is not the value this handle's
+//!    join left, the entry was reclaimed under it: write nothing, report
+//!    eviction (see `ring/participants.rs` for what that guarantees);
 //! 1. stamp := `WRITING(seq)` (Relaxed), then a Release fence;
 //! 2. payload words (Relaxed);
 //! 3. stamp := `DONE(seq)` (Release).
@@ -48,9 +51,22 @@ pub(crate) enum LaneRead {
 const MAX_LAPS_PER_READ: u32 = 4;
 
 impl TopicRegion<'_> {
-    /// Writes `bytes` as the next message of `ep`'s lane.
+    /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
+    /// written) if `ep`'s entry was reclaimed under it.
     #[inline]
-    pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8]) {
+    pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8]) -> bool {
+        let entry = self.layout.participant_at(ep.index as usize);
+        // Relaxed, no SYNC pair: nothing is read through this word, only its
+        // value is compared. Coherence of this one word is what the check
+        // needs; Acquire would order nothing useful (the bump comes from
+        // another thread that publishes no data to us through it), and no
+        // ordering short of a SeqCst fence on both sides could close the
+        // window between this load and the stamp below (documented in
+        // `ring/participants.rs`). The line is the one `LANE_HEAD` is
+        // written to below, so this costs one load and one branch.
+        if self.word(entry + part::CLAIM).load(Ordering::Relaxed) != ep.claim {
+            return false;
+        }
         let seq = ep.next_seq;
         let at = self.layout.slot_at(ep.index as usize, seq);
         let stamp = self.word(at);
@@ -66,9 +82,9 @@ impl TopicRegion<'_> {
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
         // A hint only (see `read_lane`): no data is published through it.
-        let entry = self.layout.participant_at(ep.index as usize);
         self.word(entry + part::LANE_HEAD)
             .store(seq + 1, Ordering::Relaxed);
+        true
     }
 
     /// Tries to read the next message of `lane` for `ep` into `out`.
@@ -151,17 +167,79 @@ impl TopicRegion<'_> {
         best
     }
 
+    /// Reserves the sequence after `lane`'s newest: stamps it `ABANDONED`
+    /// and moves the head hint past it, so the lane's next owner starts one
+    /// further on. Only for a lane whose entry the caller has just reclaimed
+    /// (it holds the entry): that message is the one the evicted owner may
+    /// have passed its claim check for and not stamped yet; readers count it
+    /// as one drop and move on (see `ring/participants.rs`).
+    ///
+    /// Not needed, and skipped, when the newest slot is mid-write: the one
+    /// the caller just abandoned (`abandoned`, from
+    /// [`Self::abandon_in_progress`]) or one stamped `WRITING` since (then
+    /// abandoned here): that is the owner's one in-flight message, and the
+    /// next owner starts after it.
+    /// A lane at the sequence limit is left alone: `join` never takes it.
+    pub(crate) fn reserve_next(&self, lane: usize, abandoned: u64) {
+        let (tail, writing) = self.lane_tail(lane);
+        if writing {
+            let _ = self.abandon_in_progress(lane);
+            return;
+        }
+        if abandoned != 0 && tail == abandoned {
+            return;
+        }
+        let next = tail + 1;
+        if next >= stamp::JOIN_SEQ_LIMIT {
+            return;
+        }
+        let w = self.word(self.layout.slot_at(lane, next));
+        let reserved = stamp::encode(next, ABANDONED);
+        let mut old = w.load(Ordering::Relaxed);
+        // A CAS, not a store: if the evicted writer stamps `next` meanwhile,
+        // its message stays its own (delivered whole, or abandoned by the
+        // joiner if unfinished) and the joiner, which sees whatever this CAS
+        // saw (SYNC(participant-claim)), starts after it. Bounded: only that
+        // writer's one in-flight message can change this word meanwhile.
+        // Relaxed: an ABANDONED stamp carries no payload; the next joiner sees
+        // it through SYNC(participant-claim) (the Release that frees the entry).
+        loop {
+            if stamp::seq(old) >= next {
+                return; // the in-flight message is stamped: nothing to reserve
+            }
+            match w.compare_exchange(old, reserved, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
+        }
+        let entry = self.layout.participant_at(lane);
+        self.word(entry + part::LANE_HEAD)
+            .store(next + 1, Ordering::Relaxed);
+        // A count for tools; nothing is read through it.
+        self.word(entry + part::RESERVED)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Marks every `WRITING` slot of `lane` as `ABANDONED`. Only for a lane
-    /// whose owner is known to be gone (the caller holds the entry).
-    pub(crate) fn abandon_in_progress(&self, lane: usize) {
+    /// whose entry the caller holds (its owner gone, or evicted: a live
+    /// evicted writer may still finish that slot, and each reader then
+    /// delivers it or counts it dropped, once). Returns the highest sequence
+    /// it marked (0: none).
+    pub(crate) fn abandon_in_progress(&self, lane: usize) -> u64 {
+        let mut highest = 0;
         for slot in 0..u64::from(self.layout.capacity) {
             let w = self.word(self.layout.slot_at(lane, slot));
             let s = w.load(Ordering::Relaxed);
             if stamp::state(s) == WRITING {
                 let abandoned = stamp::encode(stamp::seq(s), ABANDONED);
                 // A failed exchange means the stamp moved on: nothing to fix.
-                let _ = w.compare_exchange(s, abandoned, Ordering::Relaxed, Ordering::Relaxed);
+                if w.compare_exchange(s, abandoned, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    highest = highest.max(stamp::seq(s));
+                }
             }
         }
+        highest
     }
 }

@@ -16,9 +16,16 @@
 //! - `delivered + dropped == published` once the handle has caught up:
 //!   a lapped reader, a torn copy and an abandoned slot all count as drops;
 //! - a publisher that dies mid-write leaves one `WRITING` slot; it blocks only
-//!   its own (dead) lane until reclaimed, then reads as one drop.
+//!   its own (dead) lane until reclaimed, then reads as one drop; reclaiming
+//!   a publisher that died between messages reserves its lane's next
+//!   sequence instead, also one counted drop (see `ring/participants.rs`);
+//! - a handle whose entry was reclaimed under it (its owner wrongly judged
+//!   dead) never writes into the lane it lost: its send hands the message
+//!   back ([`Evicted`], [`SendError::Evicted`]) and
+//!   [`rejoin`](TopicHandle::rejoin) gives it a fresh lane.
 //!
-//! Cost: one send is three stores plus the payload words (and a fence); one
+//! Cost: one send is the claim check (one load, one branch), three stores
+//! plus the payload words (and a fence); one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
 //! (and a fence). What that costs in time is measured by `benchmarks/`, with
 //! the machine and date of each run: `benchmarks/results/RESULTS.md` (the
@@ -48,6 +55,8 @@ pub struct Endpoint {
     pub(crate) index: u32,
     /// Who holds the entry.
     pub(crate) owner: OwnerToken,
+    /// The entry's `CLAIM` word as this handle's join left it.
+    pub(crate) claim: u64,
     /// Next sequence to publish in the own lane.
     pub(crate) next_seq: u64,
     /// Next sequence to read, per lane.
@@ -88,12 +97,86 @@ impl core::error::Error for PayloadSizeError {}
 // `Debug` is the sentence, as for every core error (see `crate::error`).
 crate::error::debug_is_display!(PayloadSizeError);
 
+/// A send refused because this handle's participant entry was reclaimed under
+/// it (its owner was judged dead, wrongly) and may be another handle's now.
+/// Nothing was written; the message is handed back. Call
+/// [`TopicHandle::rejoin`] and send it again.
+///
+/// ```
+/// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
+/// # use horus_nostd::ring::Evicted;
+/// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+/// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 3, 0).unwrap();
+/// let me = OwnerToken::new(1).unwrap();
+/// let mut publisher = TopicHandle::<CmdVel>::join(region, me, 0, 0).unwrap();
+/// let mut subscriber = TopicHandle::<CmdVel>::join(region, me, 0, 0).unwrap();
+/// // Someone wrongly judges us dead and frees our entries.
+/// region.reclaim_dead(OwnerToken::new(2).unwrap(), |_| false);
+/// let msg = CmdVel { linear: 1.0, ..Default::default() };
+/// let Err(Evicted(msg)) = publisher.send(msg) else { panic!("not evicted") };
+/// publisher.rejoin(0, 0).unwrap();
+/// assert_eq!(publisher.send(msg), Ok(()));
+/// assert_eq!(subscriber.recv().map(|m| m.linear), Some(1.0));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Evicted<T>(pub T);
+
+impl<T> core::fmt::Debug for Evicted<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T> core::fmt::Display for Evicted<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(
+            "message not published: this handle's participant entry was reclaimed \
+             (its owner was judged dead); rejoin the topic and send it again",
+        )
+    }
+}
+
+impl<T> core::error::Error for Evicted<T> {}
+
+/// A failed [`RawHandle::send_bytes`]; nothing was written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SendError {
+    /// The payload is not the topic's message size.
+    WrongSize(PayloadSizeError),
+    /// This handle's participant entry was reclaimed (see [`Evicted`]);
+    /// [`RawHandle::rejoin`] and send again.
+    Evicted,
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::WrongSize(e) => e.fmt(f),
+            Self::Evicted => Evicted(()).fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
+
+crate::error::debug_is_display!(SendError);
+
+impl From<PayloadSizeError> for SendError {
+    fn from(e: PayloadSizeError) -> Self {
+        Self::WrongSize(e)
+    }
+}
+
 /// A participant speaking bytes: for bindings and tools that know the type
 /// only from the region (`horus topic echo`, Python). Messages are exactly
 /// [`TypeInfo::size`] bytes.
 ///
 /// ```
 /// # use horus_nostd::{region::RegionBuffer, TopicRegion, RawHandle, OwnerToken, msgs::CmdVel};
+/// # use horus_nostd::ring::SendError;
 /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
 /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
 /// let owner = OwnerToken::new(1).unwrap();
@@ -102,7 +185,7 @@ crate::error::debug_is_display!(PayloadSizeError);
 /// a.send_bytes(&[0u8; 16]).unwrap();
 /// let mut out = [1u8; 16];
 /// assert_eq!(b.recv_bytes(&mut out), Ok(true));
-/// assert!(a.send_bytes(&[0u8; 3]).is_err());
+/// assert!(matches!(a.send_bytes(&[0u8; 3]), Err(SendError::WrongSize(_))));
 /// ```
 #[derive(Debug)]
 pub struct RawHandle<'r> {
@@ -129,9 +212,30 @@ impl<'r> RawHandle<'r> {
     }
 
     /// Publishes one message of exactly the topic's size. Never blocks.
-    pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), PayloadSizeError> {
+    /// Fails, writing nothing, on a wrong length or if this handle was
+    /// evicted ([`SendError::Evicted`]: [`rejoin`](Self::rejoin) and retry).
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;
-        self.send_unchecked(bytes);
+        if self.send_unchecked(bytes) {
+            Ok(())
+        } else {
+            Err(SendError::Evicted)
+        }
+    }
+
+    /// Claims a fresh participant entry (and lane) for the same owner, after
+    /// an eviction. Read cursors and counters are kept, so nothing is
+    /// received twice or skipped uncounted; the next send publishes on the
+    /// new lane. The old entry is left alone if it is someone else's now
+    /// (and freed if this handle still held it). On error the handle is
+    /// unchanged.
+    pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
+        let fresh = self.region.join(self.ep.owner, pid, now_ns)?;
+        self.region.leave(&self.ep);
+        self.ep.index = fresh.index;
+        self.ep.claim = fresh.claim;
+        self.ep.next_seq = fresh.next_seq;
+        self.ep.roles = 0;
         Ok(())
     }
 
@@ -175,12 +279,15 @@ impl<'r> RawHandle<'r> {
     }
 
     /// `bytes.len()` is the topic's message size (checked by the caller).
+    /// `false`: evicted, nothing written.
     #[inline]
-    fn send_unchecked(&mut self, bytes: &[u8]) {
-        if self.ep.roles & part::ROLE_PUBLISHER == 0 {
-            self.region.announce_publisher(&mut self.ep);
+    fn send_unchecked(&mut self, bytes: &[u8]) -> bool {
+        if self.ep.roles & part::ROLE_PUBLISHER == 0
+            && !self.region.announce_publisher(&mut self.ep)
+        {
+            return false; // evicted before its first message
         }
-        self.region.write_slot(&mut self.ep, bytes);
+        self.region.write_slot(&mut self.ep, bytes)
     }
 
     /// `out.len()` is the topic's message size (checked by the caller).
@@ -229,7 +336,7 @@ impl Drop for RawHandle<'_> {
 /// let me = OwnerToken::new(1).unwrap();
 /// let mut publisher = TopicHandle::<CmdVel>::join(region, me, 0, 0).unwrap();
 /// let mut subscriber = TopicHandle::<CmdVel>::join(region, me, 0, 0).unwrap();
-/// publisher.send(CmdVel { linear: 0.5, angular: 0.1, ..Default::default() });
+/// publisher.send(CmdVel { linear: 0.5, angular: 0.1, ..Default::default() }).unwrap();
 /// assert_eq!(subscriber.recv().map(|m| m.linear), Some(0.5));
 /// assert_eq!(subscriber.recv(), None);
 /// ```
@@ -261,12 +368,25 @@ impl<'r, T: Message> TopicHandle<'r, T> {
         })
     }
 
-    /// Publishes `msg`. Never blocks, never fails: the oldest slot of this
-    /// handle's lane is overwritten when readers lag.
+    /// Publishes `msg`. Never blocks: the oldest slot of this handle's lane
+    /// is overwritten when readers lag. Fails only if this handle's entry was
+    /// reclaimed under it (its owner wrongly judged dead): then nothing is
+    /// written and `msg` comes back in [`Evicted`]; [`rejoin`](Self::rejoin)
+    /// and send it again. A program that never reclaims can `.ok()` it.
     #[inline]
-    pub fn send(&mut self, msg: T) {
+    pub fn send(&mut self, msg: T) -> Result<(), Evicted<T>> {
         // The region was checked to carry T: the length matches.
-        self.raw.send_unchecked(bytemuck::bytes_of(&msg));
+        if self.raw.send_unchecked(bytemuck::bytes_of(&msg)) {
+            Ok(())
+        } else {
+            Err(Evicted(msg))
+        }
+    }
+
+    /// Claims a fresh entry after an eviction, keeping cursors and counters
+    /// (see [`RawHandle::rejoin`] and the example on [`Evicted`]).
+    pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
+        self.raw.rejoin(pid, now_ns)
     }
 
     /// The next message from any publisher, or `None`. Never blocks.
@@ -296,7 +416,7 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     /// let region = TopicRegion::init::<Heartbeat>(MEM.words(), 4, 2, 0).unwrap();
     /// let me = OwnerToken::new(1).unwrap();
     /// let mut a = TopicHandle::<Heartbeat>::join(region, me, 0, 0).unwrap();
-    /// for i in 1..=6 { a.send(Heartbeat { sequence: i, ..Default::default() }); }
+    /// for i in 1..=6 { a.send(Heartbeat { sequence: i, ..Default::default() }).unwrap(); }
     /// let mut late = TopicHandle::<Heartbeat>::join(region, me, 0, 0).unwrap();
     /// assert_eq!(late.recv(), None);
     /// late.rewind();

@@ -70,6 +70,9 @@ pub enum AnomalyKind {
     /// A process died while its nodes ran (pid: the dead process's; value:
     /// its liveness token). See `registry::record_deaths`.
     ProcessDied = 9,
+    /// A live handle's participant entry was reclaimed by someone who judged
+    /// its process dead; it rejoined (value: messages it could not publish).
+    ParticipantEvicted = 10,
 }
 
 impl AnomalyKind {
@@ -85,6 +88,7 @@ impl AnomalyKind {
             7 => Self::ParticipantDead,
             8 => Self::Note,
             9 => Self::ProcessDied,
+            10 => Self::ParticipantEvicted,
             _ => return None,
         })
     }
@@ -101,6 +105,7 @@ impl AnomalyKind {
             Self::ParticipantDead => "participant_dead",
             Self::Note => "note",
             Self::ProcessDied => "process_died",
+            Self::ParticipantEvicted => "participant_evicted",
         }
     }
 
@@ -227,7 +232,12 @@ pub fn read(namespace: Option<&str>) -> Result<BlackboxDump> {
                 value: r.value,
             }));
         let read = (dump.entries.len() - before) as u64;
-        dump.overwritten += topic.published_count().saturating_sub(read);
+        // Sequences a reclaim reserved (one per writer found dead between two
+        // records) are gaps, not lost records.
+        let written = topic
+            .published_count()
+            .saturating_sub(topic.reserved_count());
+        dump.overwritten += written.saturating_sub(read);
     }
     dump.entries.sort_by_key(|e| e.timestamp_ns);
     Ok(dump)

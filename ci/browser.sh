@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The monitor's web UI in a real browser (headless Chromium, from Debian's
+# packages): runs the seed's pipeline (examples/: sensor -> wheel.encoders
+# -> odometry -> odom) plus `horus topic echo odom` in a namespace of its
+# own, serves `horus monitor --port 0`, lets the page poll, and checks that
+# the DOM's topic graph has the processes, nodes, topics and edges, with
+# rates. Keeps a screenshot: target/artifacts/monitor.png (CI artifact).
+#
+#   ci/browser.sh        (also run by ci/test.sh as the step `browser`)
+#
+# Every process it starts is stopped on exit and the namespace removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# ci/test.sh exports apt_install; run directly, this is the same helper.
+if ! declare -F apt_install >/dev/null; then
+  apt_install() {
+    local missing=() p
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ ! -f /tmp/.horus-apt-updated ]; then apt-get update -qq && touch /tmp/.horus-apt-updated; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  }
+fi
+apt_install chromium
+
+# Debug builds: the ones `cargo test` (the step before) already made.
+cargo build --locked --quiet -p horus-cli -p horus-examples --bins
+target=${CARGO_TARGET_DIR:-target}
+bin=$target/debug
+artifacts=$target/artifacts
+mkdir -p "$artifacts"
+export HORUS_NAMESPACE=browser_$$
+tmp=$(mktemp -d)
+started=()
+
+cleanup() {
+  local p
+  for p in "${started[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${started[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "${HORUS_SHM_DIR:-/dev/shm}/horus_$HORUS_NAMESPACE" "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "browser: FAILED: $*" >&2
+  for f in "$tmp"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2 || true; done
+  exit 1
+}
+
+# wait_for SECS WHAT COMMAND...: polls COMMAND (every 0.1 s) until it succeeds.
+wait_for() {
+  local secs=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "no $what within ${secs}s"
+    sleep 0.1
+  done
+}
+
+"$bin/sensor" >"$tmp/sensor.log" 2>&1 &
+started+=($!)
+"$bin/odometry" >"$tmp/odometry.log" 2>&1 &
+started+=($!)
+"$bin/horus" monitor --port 0 >"$tmp/monitor.log" 2>&1 &
+started+=($!)
+
+port_of_monitor() { grep -o 'http://localhost:[0-9]*' "$tmp/monitor.log" | head -1 | cut -d: -f3; }
+has_port() { [ -n "$(port_of_monitor)" ]; }
+wait_for 60 "monitor URL" has_port
+port=$(port_of_monitor)
+url="http://localhost:$port/"
+snapshot() { curl -sf --max-time 10 "${url}api/snapshot"; }
+
+# odometry opens `odom` (the seed's program never publishes on it: a
+# `holds` edge); then a subscriber without a scheduler joins (a process
+# with no nodes).
+has_odom() { grep -q '"name":"odom"' <<<"$(snapshot)"; }
+wait_for 60 "topic odom" has_odom
+"$bin/horus" topic echo odom >/dev/null 2>"$tmp/echo.log" &
+started+=($!)
+has_all() {
+  local s
+  s=$(snapshot) || return 1
+  grep -q '"subscribes"' <<<"$s" && grep -q '"topic":"odom","role":"subscribes"' <<<"$s" &&
+    grep -q '"rate_hz":[1-9]' <<<"$s"
+}
+# The rates need two samples half a second apart: wait for them server-side.
+wait_for 60 "graph with rates in /api/snapshot" has_all
+
+chrome=(chromium --headless --disable-gpu --no-sandbox --disable-dev-shm-usage
+  --user-data-dir="$tmp/profile" --virtual-time-budget=5000)
+timeout 120 "${chrome[@]}" --dump-dom "$url" >"$tmp/dom.html" 2>"$tmp/chromium.log" ||
+  fail "chromium --dump-dom"
+for want in 'data-node="Encoder"' 'data-node="Odometry"' 'data-topic="wheel.encoders"' \
+  'data-topic="odom"' 'data-from="t:wheel.encoders"' 'data-to="t:odom"' 'data-edge="holds"' \
+  'data-from="t:odom"' '>horus · pid '; do
+  grep -qF "$want" "$tmp/dom.html" || fail "the page's graph has no $want"
+done
+grep -qE '<text class="rate"[^>]*>[0-9.]+/s<' "$tmp/dom.html" || fail "no rate on an edge"
+edges=$(grep -oE '<path class="edge( idle)?"' "$tmp/dom.html" | wc -l)
+[ "$edges" -eq 4 ] || fail "expected 4 edges (sensor->wheel.encoders->odometry-odom->horus), got $edges: $(grep -o "<path class=\"edge[^>]*>" "$tmp/dom.html")"
+
+# The detail of a node and of a topic, selected through the URL's fragment
+# (as a click does).
+odometry=${started[1]}
+timeout 120 "${chrome[@]}" --dump-dom "$url#n:$odometry:Odometry" >"$tmp/node.html" 2>>"$tmp/chromium.log" ||
+  fail "chromium --dump-dom (node)"
+for want in '<h3>node Odometry</h3>' 'deadline misses' 'wheel.encoders <small>'; do
+  grep -qF "$want" "$tmp/node.html" || fail "the node's detail has no $want"
+done
+
+rm -f "$artifacts/monitor.png"
+timeout 120 "${chrome[@]}" --window-size=1280,800 --screenshot="$artifacts/monitor.png" \
+  "$url#t:wheel.encoders" \
+  >>"$tmp/chromium.log" 2>&1 || fail "chromium --screenshot"
+[ -s "$artifacts/monitor.png" ] || fail "no screenshot"
+echo "browser: the monitor's graph shows 3 processes, 2 nodes, 2 topics, $edges edges; screenshot $artifacts/monitor.png"

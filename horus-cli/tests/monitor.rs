@@ -1,0 +1,240 @@
+//! `horus monitor`'s snapshot (`/api/snapshot`, `--once --json`) against live
+//! processes: its topic graph has the processes with their nodes, the
+//! topics, the publish/subscribe/hold edges, and measured rates. The page
+//! itself is tested in a browser by `ci/browser.sh`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Running, TestNs, WheelEncoder, start_role, text};
+use serde_json::Value;
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    let (role, _) = common::child_role();
+    match role.as_str() {
+        "talker" => talker(),
+        "subscriber_node" => subscriber_node(),
+        _ => common::child_main(),
+    }
+}
+
+/// A scheduler at 100 Hz with the node `Talker`, publishing on
+/// `HORUS_TEST_TOPIC` every tick; it also opens `idle.topic` and never uses it.
+fn talker() {
+    use horus::prelude::*;
+    struct Talker {
+        out: Topic<WheelEncoder>,
+        _idle: Topic<WheelEncoder>,
+        n: i64,
+    }
+    impl Node for Talker {
+        fn name(&self) -> &str {
+            "Talker"
+        }
+        fn tick(&mut self) {
+            self.n += 1;
+            self.out.send(WheelEncoder {
+                left_ticks: self.n,
+                right_ticks: self.n,
+                timestamp_ns: horus::now_ns(),
+            });
+        }
+    }
+    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
+    die_with_parent();
+    let node = Talker {
+        out: Topic::new(&topic).expect("topic"),
+        _idle: Topic::new("idle.topic").expect("topic"),
+        n: 0,
+    };
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+    sched.add(node).order(0).build().expect("add node");
+    println!("\n@@ready {}", std::process::id());
+    sched.run().expect("scheduler run");
+}
+
+/// A scheduler with the node `Listener`, receiving `HORUS_TEST_TOPIC`.
+fn subscriber_node() {
+    use horus::prelude::*;
+    struct Listener(Topic<WheelEncoder>);
+    impl Node for Listener {
+        fn name(&self) -> &str {
+            "Listener"
+        }
+        fn tick(&mut self) {
+            while self.0.recv().is_some() {}
+        }
+    }
+    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
+    die_with_parent();
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+    sched
+        .add(Listener(Topic::new(&topic).expect("topic")))
+        .order(0)
+        .build()
+        .expect("add node");
+    println!("\n@@ready {}", std::process::id());
+    sched.run().expect("scheduler run");
+}
+
+fn die_with_parent() {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .expect("prctl");
+}
+
+fn pid_of(r: &mut Running) -> u64 {
+    r.expect("@@ready", 30)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("pid after @@ready")
+}
+
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).expect("read reply");
+    let (head, body) = reply.split_once("\r\n\r\n").expect("HTTP reply");
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// The edge of `pid` to `topic`, if any: (role, rate_hz).
+fn edge(v: &Value, pid: u64, topic: &str) -> Option<(String, Value)> {
+    v["graph"]["edges"]
+        .as_array()?
+        .iter()
+        .find(|e| e["pid"] == pid && e["topic"] == topic)
+        .map(|e| {
+            (
+                e["role"].as_str().unwrap_or("?").to_owned(),
+                e["rate_hz"].clone(),
+            )
+        })
+}
+
+fn process(v: &Value, pid: u64) -> Value {
+    v["graph"]["processes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["pid"] == pid))
+        .cloned()
+        .unwrap_or_else(|| panic!("no process {pid} in the graph: {v}"))
+}
+
+#[test]
+fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
+    let ns = TestNs::new("graph");
+    let topic = "wheel.encoders";
+    let mut talker = start_role("talker", &ns.name, topic);
+    let mut node_sub = start_role("subscriber_node", &ns.name, topic);
+    let mut plain_sub = start_role("listen", &ns.name, topic);
+    let (talker, node_sub, plain_sub) = (
+        pid_of(&mut talker),
+        pid_of(&mut node_sub),
+        pid_of(&mut plain_sub),
+    );
+
+    // One snapshot: the graph, its rates unknown (one sample only).
+    let out = ns.run(&["monitor", "--once", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let t = &v["graph"]["topics"];
+    assert!(
+        t.as_array().is_some_and(|ts| ts
+            .iter()
+            .any(|t| t["name"] == topic && t["rate_hz"].is_null())),
+        "{v}"
+    );
+
+    // The terminal view: the flow as text.
+    let out = ns.run(&["monitor", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let view = text(&out.stdout);
+    assert!(
+        view.contains(&format!("(pid {talker}: Talker) -> {topic} -> "))
+            && view.contains(&format!("(pid {node_sub}: Listener)"))
+            && view.contains("-> idle.topic -> -; opened by "),
+        "{view}"
+    );
+
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let line = monitor.expect("web UI at http://localhost:", 30);
+    let port: u16 = line
+        .split("http://localhost:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+
+    // Poll until the graph is complete and the rates measured (two samples
+    // at least half a second apart) or 30 s passed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let v = loop {
+        let (status, body) = http_get(port, "/api/snapshot");
+        assert!(status.contains("200"), "{status}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        let complete = [talker, node_sub, plain_sub]
+            .iter()
+            .all(|&pid| edge(&v, pid, topic).is_some_and(|(_, r)| r.as_f64() > Some(0.0)))
+            && process(&v, node_sub)["nodes"] == serde_json::json!(["Listener"]);
+        if complete {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "graph incomplete after 30 s: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    // Processes: their nodes, their command names; one without a scheduler.
+    let p = process(&v, talker);
+    assert_eq!(p["nodes"], serde_json::json!(["Talker"]), "{v}");
+    assert_eq!(p["alive"], true, "{v}");
+    assert!(p["command"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+    assert_eq!(
+        process(&v, plain_sub)["nodes"],
+        serde_json::json!([]),
+        "{v}"
+    );
+    // Edges: roles, and the topic's rate on each (the talker is its only
+    // publisher). 100 Hz asked; a loaded machine may run slower.
+    assert_eq!(edge(&v, talker, topic).unwrap().0, "publishes", "{v}");
+    assert_eq!(edge(&v, node_sub, topic).unwrap().0, "subscribes", "{v}");
+    assert_eq!(edge(&v, plain_sub, topic).unwrap().0, "subscribes", "{v}");
+    let gt = v["graph"]["topics"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == topic))
+        .expect("topic in the graph");
+    assert_eq!(gt["type"], "WheelEncoder", "{v}");
+    let rate = gt["rate_hz"].as_f64().expect("a measured rate");
+    assert!((5.0..=150.0).contains(&rate), "rate {rate}: {v}");
+    assert_eq!(edge(&v, talker, topic).unwrap().1, gt["rate_hz"], "{v}");
+    // A handle opened and never used: `holds`, no rate.
+    assert_eq!(
+        edge(&v, talker, "idle.topic"),
+        Some(("holds".to_owned(), Value::Null)),
+        "{v}"
+    );
+    // The topics list is that of `topic list --verbose`.
+    let row = v["topics"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == topic))
+        .expect("topic row");
+    assert_eq!(row["fields"][0]["name"], "left_ticks", "{v}");
+
+    assert_eq!(
+        monitor.stop("TERM", 30),
+        Some(0),
+        "{}",
+        monitor.seen.join("\n")
+    );
+}
