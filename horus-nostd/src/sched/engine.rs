@@ -50,6 +50,8 @@ pub struct Engine<S> {
     slots: S,
     tick_rate: Frequency,
     started: bool,
+    /// Between `hold` and `resume`: a node initialised now starts `Held`.
+    held: bool,
 }
 
 /// The engine over `N` inline slots of borrowed nodes: what firmware uses.
@@ -112,6 +114,7 @@ impl<S: Storage> Engine<S> {
             slots,
             tick_rate,
             started: false,
+            held: false,
         };
         debug_assert!(engine.slots.is_empty(), "storage must start empty");
         engine
@@ -200,7 +203,10 @@ impl<S: Storage> Engine<S> {
 
     /// Runs, in order, the `init` of every node still `Registered` (all of
     /// them at the start; later, those [`push`](Self::push)ed since), each
-    /// on a release grid computed now and starting at `now_ns`.
+    /// on a release grid computed now and starting at `now_ns`. While the
+    /// engine is held ([`hold`](Self::hold) until [`resume`](Self::resume)),
+    /// a node so initialised is held too: its `safe_state` runs, and it
+    /// starts on the grid `resume` gives the others.
     ///
     /// # Errors
     /// A node's `init` failed ([`StartError::Init`]: that node is `Faulted`,
@@ -232,6 +238,10 @@ impl<S: Storage> Engine<S> {
             }
             slot.initialised = true;
             become_(slot, NodeState::Ready, observer);
+            if self.held {
+                slot.node.safe_state();
+                become_(slot, NodeState::Held, observer);
+            }
         }
         Ok(())
     }
@@ -304,13 +314,15 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Holds every tickable node (`-> Held`), running its `safe_state` in
-    /// order: the e-stop.
+    /// order: the e-stop. The engine is held until [`resume`](Self::resume):
+    /// nodes initialised meanwhile start held.
     pub fn hold(&mut self) {
         self.hold_with(&mut ignore);
     }
 
     /// [`hold`](Self::hold), telling `observer`.
     pub fn hold_with<O: Observer<S::Node> + ?Sized>(&mut self, observer: &mut O) {
+        self.held = true;
         for slot in self.slots.slots_mut() {
             if slot.state.is_tickable() {
                 slot.node.safe_state();
@@ -327,6 +339,7 @@ impl<S: Storage> Engine<S> {
 
     /// [`resume`](Self::resume), telling `observer`.
     pub fn resume_with<O: Observer<S::Node> + ?Sized>(&mut self, now_ns: u64, observer: &mut O) {
+        self.held = false;
         for slot in self.slots.slots_mut() {
             if slot.state == NodeState::Held {
                 slot.timing.rephase(now_ns);

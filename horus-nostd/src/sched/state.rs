@@ -27,7 +27,8 @@ use core::fmt;
 /// transition, on a board and in the std `Scheduler` alike: `add()` stands
 /// for `add` and `push`; `start()` for `start` and `init_registered` (which
 /// also initialises nodes pushed after the start); `step()` for `step` and
-/// `step_all_with`; each `_with` form is its function plus an
+/// `step_all_with`; `hold()` also stands for `start()` while the engine is
+/// held (a node initialised during a hold starts held); each `_with` form is its function plus an
 /// [`Observer`](super::Observer), told of every transition.
 ///
 /// Only `Ready` and `Running` nodes are ticked. [`NodeState::can_become`]
