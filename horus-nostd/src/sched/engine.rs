@@ -55,6 +55,14 @@ pub struct Engine<S> {
 }
 
 /// The engine over `N` inline slots of borrowed nodes: what firmware uses.
+///
+/// ```
+/// use horus_nostd::sched::{CoreNode, CoreScheduler, Engine, Inline};
+///
+/// fn same<'a>(s: CoreScheduler<'a, 3>) -> Engine<Inline<&'a mut dyn CoreNode, 3>> {
+///     s
+/// }
+/// ```
 pub type CoreScheduler<'a, const N: usize> = Engine<Inline<&'a mut dyn CoreNode, N>>;
 
 /// What one [`Engine::step`] did.
@@ -145,6 +153,25 @@ impl<S: Storage> Engine<S> {
 
     /// Adds `node` (state `Registered`), even after the start: it is then
     /// initialised by the next [`init_registered`](Self::init_registered).
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, NodeState, Tick};
+    /// use horus_nostd::time::Frequency;
+    ///
+    /// struct Nop;
+    /// impl CoreNode for Nop {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let (mut a, mut b) = (Nop, Nop);
+    /// let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(100)).unwrap();
+    /// sched.start(0).unwrap();
+    /// let id = sched.push(&mut a, NodeConfig::new(0)).unwrap();
+    /// assert!(sched.add(&mut b, NodeConfig::new(0)).is_err(), "add: before the start only");
+    /// sched.init_registered(10, &mut |_| {}).unwrap();
+    /// assert_eq!(sched.state(id), Some(NodeState::Ready));
+    /// ```
     ///
     /// # Errors
     /// The table is full, or the rate is invalid.

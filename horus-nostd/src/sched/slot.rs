@@ -144,6 +144,22 @@ pub trait Storage {
 /// [`CoreScheduler`](super::CoreScheduler). Nothing is allocated, and
 /// nothing but the slots' own fields is dropped, so the nodes a
 /// `CoreScheduler` borrows are free again after its last use.
+///
+/// ```
+/// use horus_nostd::sched::{CoreNode, Engine, Inline, NodeConfig, NodeFault, Tick};
+/// use horus_nostd::time::Frequency;
+///
+/// struct Nop;
+/// impl CoreNode for Nop {
+///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+///         Ok(())
+///     }
+/// }
+/// // Owned nodes work too: the engine over two inline `Nop`s.
+/// let mut sched = Engine::<Inline<Nop, 2>>::new(Frequency::from_hz(100)).unwrap();
+/// sched.add(Nop, NodeConfig::new(0)).unwrap();
+/// assert_eq!((sched.len(), sched.capacity()), (1, 2));
+/// ```
 pub struct Inline<T, const N: usize> {
     /// `slots[..len]` are occupied.
     slots: [Option<Slot<T>>; N],
