@@ -212,6 +212,49 @@ impl<T: CoreNode, const N: usize> Storage for Inline<T, N> {
     }
 }
 
+/// A storage lent to the engine is a storage (the view, as heapless's
+/// `VecView` is to its `Vec`): an engine over `&mut Inline<T, N>` leaves the
+/// slots where they are (a `static`, say) instead of moving them in.
+///
+/// ```
+/// use horus_nostd::sched::{CoreNode, Engine, Inline, NodeConfig, NodeFault, Tick};
+/// use horus_nostd::time::Frequency;
+///
+/// struct Nop;
+/// impl CoreNode for Nop {
+///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+///         Ok(())
+///     }
+/// }
+/// let mut slots = Inline::<Nop, 1>::new();
+/// let mut sched = Engine::with_storage(&mut slots, Frequency::from_hz(100));
+/// sched.add(Nop, NodeConfig::new(0)).unwrap();
+/// assert_eq!(sched.len(), 1);
+/// ```
+impl<S: Storage + ?Sized> Storage for &mut S {
+    type Node = S::Node;
+
+    fn slots(&self) -> impl DoubleEndedIterator<Item = &Slot<S::Node>> {
+        (**self).slots()
+    }
+
+    fn slots_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Slot<S::Node>> {
+        (**self).slots_mut()
+    }
+
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn insert(&mut self, index: usize, slot: Slot<S::Node>) -> bool {
+        (**self).insert(index, slot)
+    }
+
+    fn capacity(&self) -> usize {
+        (**self).capacity()
+    }
+}
+
 /// A node lent to the engine (`&mut node`) is a node: firmware keeps its
 /// nodes in `static`s or on the stack.
 impl<N: CoreNode + ?Sized> CoreNode for &mut N {

@@ -141,9 +141,10 @@ impl Scheduler {
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
             }
-            self.engine
-                .step_with(&MonotonicClock, &mut Feed::new(&mut self.recorder));
-            let next = self.engine.next_release_ns();
+            let next = self
+                .engine
+                .step_with(&MonotonicClock, &mut Feed::new(&mut self.recorder))
+                .next_release_ns;
             if next.is_none() && !self.engine.is_empty() {
                 let faulted = self
                     .engine
