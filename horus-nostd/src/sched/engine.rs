@@ -109,7 +109,14 @@ impl<S: Storage + Default> Engine<S> {
     /// A zero rate.
     pub fn new(tick_rate: Frequency) -> Result<Self, RateError> {
         tick_rate.period_ns()?;
-        Ok(Self::with_storage(S::default(), tick_rate))
+        // Built in place (not through `with_storage`): a board keeps the
+        // engine on its stack, and each copy of it would stay there.
+        Ok(Self {
+            slots: S::default(),
+            tick_rate,
+            started: false,
+            held: false,
+        })
     }
 }
 
@@ -118,14 +125,13 @@ impl<S: Storage> Engine<S> {
     /// at `tick_rate`, which is not checked here: a bad one fails the
     /// [`add`](Self::add) of every node that runs at it.
     pub fn with_storage(slots: S, tick_rate: Frequency) -> Self {
-        let engine = Self {
+        debug_assert!(slots.is_empty(), "storage must start empty");
+        Self {
             slots,
             tick_rate,
             started: false,
             held: false,
-        };
-        debug_assert!(engine.slots.is_empty(), "storage must start empty");
-        engine
+        }
     }
 
     /// The rate of the nodes that do not set their own.

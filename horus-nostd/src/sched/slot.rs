@@ -10,6 +10,8 @@
 //! The engine owns the slots' bookkeeping (state, timing, id); a storage
 //! only holds them in tick order and says how many fit.
 
+use core::mem::MaybeUninit;
+
 use super::{CoreNode, FaultPolicy, NodeConfig, NodeFault, NodeId, NodeState, Tick, Timing};
 
 /// One node in the engine's table, with its bookkeeping. The engine
@@ -141,9 +143,13 @@ pub trait Storage {
 }
 
 /// `N` slots inline (in a `static`, or on the stack): the storage of a
-/// [`CoreScheduler`](super::CoreScheduler). Nothing is allocated, and
-/// nothing but the slots' own fields is dropped, so the nodes a
-/// `CoreScheduler` borrows are free again after its last use.
+/// [`CoreScheduler`](super::CoreScheduler). Nothing is allocated, and the
+/// free slots cost nothing to set up (they stay uninitialised).
+///
+/// `Inline` never drops its nodes: it is made for nodes lent to the engine
+/// (`&mut dyn CoreNode`, which have nothing to drop, and are free again
+/// after the engine's last use); an owned node with a `Drop` is leaked
+/// (release what a node holds in its [`CoreNode::shutdown`]).
 ///
 /// ```
 /// use horus_nostd::sched::{CoreNode, Engine, Inline, NodeConfig, NodeFault, Tick};
@@ -161,8 +167,10 @@ pub trait Storage {
 /// assert_eq!((sched.len(), sched.capacity()), (1, 2));
 /// ```
 pub struct Inline<T, const N: usize> {
-    /// `slots[..len]` are occupied.
-    slots: [Option<Slot<T>>; N],
+    /// `slots[..len]` are initialised, the others are not. Only `insert`
+    /// raises `len`, after initialising the slot it adds; nothing lowers it
+    /// or moves a slot out.
+    slots: [MaybeUninit<Slot<T>>; N],
     len: usize,
 }
 
@@ -170,9 +178,24 @@ impl<T, const N: usize> Inline<T, N> {
     /// Empty.
     pub const fn new() -> Self {
         Self {
-            slots: [const { None }; N],
+            slots: [const { MaybeUninit::uninit() }; N],
             len: 0,
         }
+    }
+
+    fn occupied(&self) -> &[Slot<T>] {
+        let occupied = &self.slots[..self.len];
+        // SAFETY: `slots[..len]` are initialised (the invariant on `slots`),
+        // and `MaybeUninit<Slot<T>>` has the size, alignment and layout of
+        // `Slot<T>`, so the slice cast keeps length and validity.
+        unsafe { &*(core::ptr::from_ref(occupied) as *const [Slot<T>]) }
+    }
+
+    fn occupied_mut(&mut self) -> &mut [Slot<T>] {
+        let occupied = &mut self.slots[..self.len];
+        // SAFETY: as in `occupied`; the `&mut` borrow of `self` makes this
+        // the only reference to those slots while it lives.
+        unsafe { &mut *(core::ptr::from_mut(occupied) as *mut [Slot<T>]) }
     }
 }
 
@@ -186,11 +209,11 @@ impl<T: CoreNode, const N: usize> Storage for Inline<T, N> {
     type Node = T;
 
     fn slots(&self) -> impl DoubleEndedIterator<Item = &Slot<T>> {
-        self.slots[..self.len].iter().flatten()
+        self.occupied().iter()
     }
 
     fn slots_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Slot<T>> {
-        self.slots[..self.len].iter_mut().flatten()
+        self.occupied_mut().iter_mut()
     }
 
     fn len(&self) -> usize {
@@ -201,8 +224,11 @@ impl<T: CoreNode, const N: usize> Storage for Inline<T, N> {
         if self.len == N || index > self.len {
             return false;
         }
+        // The uninitialised slot at `len` moves to `index`, the initialised
+        // ones after `index` one place up: `slots[..=len]` then holds
+        // `len` initialised slots and one free one, at `index`.
         self.slots[index..=self.len].rotate_right(1);
-        self.slots[index] = Some(slot);
+        self.slots[index].write(slot);
         self.len += 1;
         true
     }
@@ -272,5 +298,45 @@ impl<N: CoreNode + ?Sized> CoreNode for &mut N {
     }
     fn shutdown(&mut self) {
         (**self).shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Frequency;
+
+    struct Nop;
+    impl CoreNode for Nop {
+        fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+            Ok(())
+        }
+    }
+
+    fn slot(id: u16) -> Slot<Nop> {
+        Slot {
+            node: Nop,
+            id: NodeId(id),
+            config: NodeConfig::new(0),
+            timing: NodeConfig::new(0)
+                .timing(Frequency::from_hz(10).period_ns().unwrap())
+                .unwrap(),
+            state: NodeState::Registered,
+            initialised: false,
+        }
+    }
+
+    #[test]
+    fn inline_inserts_in_place_and_refuses_past_its_capacity_or_end() {
+        let mut s = Inline::<Nop, 3>::new();
+        assert!(!s.insert(1, slot(9)), "past the end");
+        assert!(s.insert(0, slot(0)));
+        assert!(s.insert(0, slot(1)));
+        assert!(s.insert(1, slot(2)));
+        assert!(!s.insert(0, slot(3)), "full");
+        let ids: [u16; 3] = core::array::from_fn(|i| s.occupied()[i].id.0);
+        assert_eq!(ids, [1, 2, 0]);
+        assert_eq!(s.slots_mut().rev().map(|s| s.id.0).next(), Some(0));
+        assert_eq!((s.len(), s.capacity()), (3, 3));
     }
 }
