@@ -386,3 +386,47 @@ fn resident_bytes() -> u64 {
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(timestamp_ns: u64, cpu_ns: u64) -> NodeRecord {
+        NodeRecord {
+            timestamp_ns,
+            owner: 1,
+            ticks: 0,
+            deadline_misses: 0,
+            overruns: 0,
+            cpu_ns,
+            rss_bytes: 0,
+            rate_hz: 0.0,
+            measured_hz: 0.0,
+            pid: 1,
+            state: NodeStatus::Running as u32,
+            order: 0,
+            _pad: 0,
+            name: fixed_str("n"),
+        }
+    }
+
+    #[test]
+    fn cpu_percent_spans_at_least_the_window() {
+        let s = 1_000_000_000;
+        let newest = record(3 * s, 400_000_000);
+        // Only a record a few µs older (a state change): no figure yet.
+        assert_eq!(
+            cpu_percent(&newest, &[record(3 * s - 5_000, 399_000_000)]),
+            None
+        );
+        // The newest record at least 0.5 s older is used, not the oldest.
+        let older = [
+            record(0, 0),
+            record(2 * s, 300_000_000),
+            record(3 * s - 5_000, 1),
+        ];
+        assert_eq!(cpu_percent(&newest, &older), Some(10.0));
+        // A smaller CPU time: another run of the node; no figure.
+        assert_eq!(cpu_percent(&record(3 * s, 5), &older[..2]), None);
+    }
+}
