@@ -16,6 +16,12 @@ use crate::exit::{self, Failure};
 use crate::json::{NodeDetail, NodeDetails};
 
 pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    if name.trim().is_empty() {
+        return Err(Failure::usage(
+            "node info \"\": give a node's name (`horus node list` shows them)",
+        )
+        .into());
+    }
     let all = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
     let found: Vec<&NodeEntry> = all.iter().filter(|n| n.name == name).collect();
     if found.is_empty() {

@@ -136,6 +136,16 @@ fn topic_info_and_list_name_publishers_subscribers_and_holders() {
         "{err}"
     );
 
+    // A name no topic can have: a usage error saying the rule, for every topic command.
+    for args in [
+        &["topic", "info", "a b"][..],
+        &["topic", "echo", "-w", ".."],
+    ] {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains("invalid topic name"), "{args:?}");
+    }
+
     // topic list -v: names, not PIDs; the holder is listed.
     let out = ns.run(&["topic", "list", "-v"], 30);
     let s = text(&out.stdout);
@@ -191,6 +201,8 @@ fn node_info_and_cpu_percent() {
     assert!(s.contains("subscribes: wheel.encoders"), "{s}");
     assert!(s.contains("state:      Running"), "{s}");
 
+    let out = ns.run(&["node", "info", ""], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let out = ns.run(&["node", "info", "Talkr"], 30);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

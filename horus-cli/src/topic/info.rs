@@ -60,6 +60,7 @@ pub fn main(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<ExitCode> {
 
 /// The topic as it is now; an absent one is the error every topic command gives.
 fn read(ctx: &Ctx, name: &str) -> anyhow::Result<TopicInfo> {
+    super::check_name(name)?;
     let ns = Namespace::open_existing(&ctx.namespace).context("opening the namespace")?;
     let info = match ns {
         Some(ns) => topic_info(&ns, name).with_context(|| format!("reading topic {name}"))?,

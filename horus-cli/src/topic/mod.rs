@@ -60,9 +60,24 @@ pub fn main(ctx: &Ctx, cmd: TopicCommand) -> anyhow::Result<ExitCode> {
 
 /// Joins topic `name` of the current namespace, or explains that it is absent.
 pub fn open(ctx: &Ctx, name: &str) -> anyhow::Result<RawTopic> {
+    check_name(name)?;
     let topic =
         RawTopic::open(&ctx.namespace, name).with_context(|| format!("opening topic {name}"))?;
     topic.ok_or_else(|| no_topic(ctx, name).into())
+}
+
+/// A name no topic can have is a usage error (exit 2) that says the rule,
+/// before looking for it.
+fn check_name(name: &str) -> Result<(), Failure> {
+    horus::shm::names::check_topic_name(name).map_err(|reason| {
+        Failure::usage(
+            horus::error::TopicError::InvalidName {
+                name: name.to_owned(),
+                reason,
+            }
+            .to_string(),
+        )
+    })
 }
 
 fn no_topic(ctx: &Ctx, name: &str) -> Failure {
