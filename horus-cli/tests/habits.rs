@@ -124,9 +124,9 @@ fn slash_topic_names_round_trip_through_the_api_and_the_cli() {
         rel.recv().is_some_and(|m| m.left_ticks == -7)
     });
 
-    // Bad names are refused with the rule, not a panic.
+    // Bad names are refused with the rule, not a panic: invalid input (exit 2).
     let out = ns.run(&["topic", "echo", "a//b", "--once"], 30);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("empty part"),
         "{}",
