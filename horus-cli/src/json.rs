@@ -5,11 +5,14 @@
 //! | command | document |
 //! | --- | --- |
 //! | `topic list` | [`TopicList`] |
+//! | `topic info` | [`TopicDetail`] |
 //! | `topic echo` | one object per message: the decoded fields by name (the message's own shape), or `{"hex"}`; `"@received"` with `-t` |
 //! | `topic hz` / `topic bw` | one [`RateReport`] per interval |
 //! | `topic pub` | [`Published`] |
 //! | `clean` | an array of [`CleanedNamespace`] |
 //! | `node list` | an array of [`NodeRow`] |
+//! | `node info` | [`NodeDetails`] |
+//! | `ns list` | [`NamespaceList`] |
 //! | `bb` | [`BlackboxJson`] |
 //! | `estop` (all forms) | [`EstopJson`] |
 //! | `monitor --once` / `/api/snapshot` | [`Snapshot`] |
@@ -59,6 +62,9 @@ pub struct TopicJson {
     /// PIDs, sorted, once each.
     pub publishers: Vec<u32>,
     pub subscribers: Vec<u32>,
+    /// PIDs of processes whose handles have neither published nor received
+    /// yet (and that are not in the two lists above).
+    pub holders: Vec<u32>,
     /// With `--verbose` only.
     #[serde(flatten)]
     pub verbose: Option<TopicVerbose>,
@@ -72,6 +78,116 @@ pub struct TopicVerbose {
     pub region_bytes: usize,
     pub path: PathBuf,
     pub fields: Vec<FieldJson>,
+    /// Every process above, once, with its name.
+    pub processes: Vec<ProcessJson>,
+}
+
+/// A process using a topic.
+#[derive(Debug, Serialize)]
+pub struct ProcessJson {
+    pub pid: u32,
+    /// `/proc/PID/comm` (else `argv[0]`'s file name); `null` once gone.
+    pub program: Option<String>,
+    /// Its live registered nodes, in tick order (`[]` without a scheduler).
+    pub nodes: Vec<String>,
+}
+
+impl ProcessJson {
+    pub fn new(pid: u32, procs: &crate::names::Processes) -> Self {
+        Self {
+            pid,
+            program: crate::names::program_of(pid),
+            nodes: procs.nodes(pid).to_vec(),
+        }
+    }
+}
+
+/// `topic info`.
+#[derive(Debug, Serialize)]
+pub struct TopicDetail {
+    pub namespace: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `0x` and 16 hex digits.
+    pub type_id: String,
+    pub message_size: u32,
+    pub capacity: u32,
+    pub max_participants: u32,
+    pub region_bytes: usize,
+    pub path: PathBuf,
+    pub published: u64,
+    /// Messages per second over `window_s`; `null` with `--no-rate`.
+    pub rate_hz: Option<f64>,
+    /// The sampling window, seconds; `null` with `--no-rate`.
+    pub window_s: Option<f64>,
+    pub fields: Vec<FieldJson>,
+    pub publishers: Vec<Participant>,
+    /// Each with `dropped: null`: a subscriber's losses are counted in its
+    /// own process only.
+    pub subscribers: Vec<Participant>,
+    /// Handles that have neither published nor received yet.
+    pub holders: Vec<Participant>,
+}
+
+/// A process in one role on a topic.
+#[derive(Debug, Serialize)]
+pub struct Participant {
+    #[serde(flatten)]
+    pub process: ProcessJson,
+    /// Its handles in this role.
+    pub handles: usize,
+    /// Subscribers only, and always `null` (unknown): present so that a
+    /// reader does not take a missing key for zero.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<Option<u64>>,
+}
+
+/// `node info`: every node of that name (normally one; a crashed one and
+/// its restart, or two processes using one name, give several).
+#[derive(Debug, Serialize)]
+pub struct NodeDetails {
+    pub namespace: String,
+    pub nodes: Vec<NodeDetail>,
+}
+
+/// One node and its process's topics.
+#[derive(Debug, Serialize)]
+pub struct NodeDetail {
+    #[serde(flatten)]
+    pub node: NodeRow,
+    /// Its process's program (`null` once gone).
+    pub program: Option<String>,
+    /// The other nodes of its process.
+    pub process_nodes: Vec<String>,
+    /// Topics its process has published on (not system topics), by name.
+    pub publishes: Vec<String>,
+    /// Topics its process has received from.
+    pub subscribes: Vec<String>,
+    /// Topics its process holds a handle of without having used it.
+    pub holds: Vec<String>,
+}
+
+/// `ns list`.
+#[derive(Debug, Serialize)]
+pub struct NamespaceList {
+    /// The directory holding the namespaces (`HORUS_SHM_DIR`, else `/dev/shm`).
+    pub base_dir: PathBuf,
+    /// The namespace in effect for this command.
+    pub current: String,
+    pub namespaces: Vec<NamespaceRow>,
+}
+
+/// A namespace.
+#[derive(Debug, Serialize)]
+pub struct NamespaceRow {
+    pub name: String,
+    /// Topics, the system ones left out; `null` if unreadable.
+    pub topics: Option<usize>,
+    /// Live processes (the `ns list` command itself left out); `null` if unreadable.
+    pub processes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A field of the self-description.
@@ -87,11 +203,17 @@ pub struct FieldJson {
 
 impl TopicRow {
     /// A topic as `topic list` (and the monitor) show it.
-    pub fn new(name: &str, info: Result<&TopicInfo, String>, verbose: bool) -> Self {
+    /// `procs` names the processes (`--verbose`'s `processes`).
+    pub fn new(
+        name: &str,
+        info: Result<&TopicInfo, String>,
+        verbose: bool,
+        procs: &crate::names::Processes,
+    ) -> Self {
         match info {
             Ok(i) => Self {
                 name: name.to_owned(),
-                info: Some(TopicJson::new(i, verbose)),
+                info: Some(TopicJson::new(i, verbose, procs)),
                 error: None,
             },
             Err(e) => Self {
@@ -104,32 +226,45 @@ impl TopicRow {
 }
 
 impl TopicJson {
-    fn new(i: &TopicInfo, verbose: bool) -> Self {
+    fn new(i: &TopicInfo, verbose: bool, procs: &crate::names::Processes) -> Self {
+        let roles = crate::topic::Roles::of(i);
         Self {
             type_name: i.type_name.clone(),
             type_id: format!("{:#018x}", i.type_id),
             message_size: i.message_size,
             published: i.published,
-            publishers: crate::topic::pids(i.publishers()),
-            subscribers: crate::topic::pids(i.subscribers()),
+            publishers: roles.publishers.clone(),
+            subscribers: roles.subscribers.clone(),
+            holders: roles.holders.clone(),
             verbose: verbose.then(|| TopicVerbose {
                 capacity: i.capacity,
                 max_participants: i.max_participants,
                 region_bytes: i.region_bytes,
                 path: i.path.clone(),
-                fields: i
-                    .fields
-                    .iter()
-                    .map(|f| FieldJson {
-                        name: f.name.as_str().to_owned(),
-                        kind: f.kind.map(|k| k.name()),
-                        count: f.count,
-                        offset: f.offset,
-                        size: f.size,
-                    })
+                fields: FieldJson::all(i),
+                processes: roles
+                    .all()
+                    .into_iter()
+                    .map(|pid| ProcessJson::new(pid, procs))
                     .collect(),
             }),
         }
+    }
+}
+
+impl FieldJson {
+    /// The self-description of `i`.
+    pub fn all(i: &TopicInfo) -> Vec<Self> {
+        i.fields
+            .iter()
+            .map(|f| Self {
+                name: f.name.as_str().to_owned(),
+                kind: f.kind.map(|k| k.name()),
+                count: f.count,
+                offset: f.offset,
+                size: f.size,
+            })
+            .collect()
     }
 }
 
@@ -196,6 +331,9 @@ pub struct NodeRow {
     pub deadline_misses: u64,
     pub overruns: u64,
     pub cpu_ns: u64,
+    /// CPU time in ticks, % of one core, from the node's last two registry
+    /// records at least 0.5 s apart; `null` until there are two.
+    pub cpu_percent: Option<f64>,
     pub rss_bytes: u64,
     /// `false`: the process died (the node is listed as Crashed).
     pub alive: bool,
@@ -214,6 +352,7 @@ impl From<&NodeEntry> for NodeRow {
             deadline_misses: n.deadline_misses,
             overruns: n.overruns,
             cpu_ns: n.cpu_ns,
+            cpu_percent: n.cpu_percent,
             rss_bytes: n.rss_bytes,
             alive: n.alive,
         }

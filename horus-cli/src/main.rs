@@ -22,6 +22,9 @@ mod guard;
 mod json;
 mod launch;
 mod monitor;
+mod names;
+mod namespaces;
+mod node_info;
 mod run;
 mod supervise;
 mod system;
@@ -63,6 +66,9 @@ enum Command {
     /// Nodes of every process of the namespace.
     #[command(subcommand)]
     Node(system::NodeCommand),
+    /// The namespaces that exist, with their topics and live processes.
+    #[command(subcommand, visible_alias = "namespace")]
+    Ns(namespaces::NsCommand),
     /// The blackbox: anomalies recorded by every process of the namespace.
     Bb(system::BbArgs),
     /// The emergency stop of the namespace: its state (bare), `--raise`/`--reason`, `--clear`.
@@ -169,6 +175,7 @@ fn prints_only(command: &Command) -> bool {
         Command::Topic(_)
         | Command::Clean(_)
         | Command::Node(_)
+        | Command::Ns(_)
         | Command::Bb(_)
         | Command::Estop(_) => true,
     }
@@ -181,6 +188,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Topic(cmd) => topic::main(ctx, cmd),
         Command::Clean(args) => clean::main(ctx, &args),
         Command::Node(cmd) => system::node(ctx, &cmd),
+        Command::Ns(cmd) => namespaces::main(ctx, &cmd),
         Command::Bb(args) => system::bb(ctx, &args),
         Command::Estop(args) => system::estop_cmd(ctx, &args),
         Command::Monitor(args) => monitor::main(ctx, &args),

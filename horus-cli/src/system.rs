@@ -21,6 +21,11 @@ use crate::{Ctx, colour};
 pub enum NodeCommand {
     /// Every node of every live process in the namespace: PID, rate, CPU, memory, state.
     List,
+    /// One node in full: its process, state, rates, misses, CPU, memory, and its process's topics.
+    Info {
+        /// Node name (as `node list` shows it).
+        name: String,
+    },
 }
 
 /// `horus bb`
@@ -53,7 +58,13 @@ pub struct EstopArgs {
 const DEFAULT_REASON: &str = "raised with `horus estop --raise`";
 
 pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
-    let NodeCommand::List = cmd;
+    match cmd {
+        NodeCommand::List => node_list(ctx),
+        NodeCommand::Info { name } => crate::node_info::main(ctx, name),
+    }
+}
+
+fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let nodes = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
     if ctx.json {
         let rows: Vec<crate::json::NodeRow> = nodes.iter().map(Into::into).collect();
@@ -61,7 +72,11 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
-        println!("no running nodes in namespace {}", ctx.namespace);
+        println!(
+            "no running nodes in namespace {}; {}",
+            ctx.namespace,
+            crate::names::elsewhere(&ctx.namespace)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = table::new(&[
@@ -72,7 +87,7 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
         Col("MEAS. Hz", 9, Right),
         Col("TICKS", 10, Right),
         Col("MISSES", 7, Right),
-        Col("CPU ms", 9, Right),
+        Col("CPU %", 6, Right),
         Col("MEM MiB", 9, Right),
     ]);
     for n in &nodes {
@@ -84,7 +99,7 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
             format!("{:.1}", n.measured_hz),
             n.ticks.to_string(),
             (n.deadline_misses + n.overruns).to_string(),
-            format!("{:.1}", n.cpu_ns as f64 / 1e6),
+            cpu_percent(n.cpu_percent),
             format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
         ]);
     }
@@ -126,6 +141,11 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
         dump.overwritten
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A node's CPU % of one core (`-` until the registry has two records of it).
+pub(crate) fn cpu_percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"))
 }
 
 /// A record's wall-clock time, RFC 3339 UTC to the millisecond.

@@ -124,9 +124,9 @@ fn slash_topic_names_round_trip_through_the_api_and_the_cli() {
         rel.recv().is_some_and(|m| m.left_ticks == -7)
     });
 
-    // Bad names are refused with the rule, not a panic.
+    // Bad names are refused with the rule, not a panic: invalid input (exit 2).
     let out = ns.run(&["topic", "echo", "a//b", "--once"], 30);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("empty part"),
         "{}",
@@ -477,6 +477,7 @@ fn json_has_one_shape_per_command() {
     assert_eq!(
         keys(&v["topics"][0]),
         [
+            "holders",
             "message_size",
             "name",
             "published",
@@ -488,7 +489,7 @@ fn json_has_one_shape_per_command() {
     );
     let out = ns.run(&["topic", "list", "--json", "-v"], 30);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(keys(&v["topics"][0]).len(), 12, "{v}");
+    assert_eq!(keys(&v["topics"][0]).len(), 14, "{v}");
     // topic hz: the statistics keys are always there (null for hz's bandwidth).
     let out = ns.run(
         &[

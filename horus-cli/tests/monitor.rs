@@ -7,82 +7,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Running, TestNs, WheelEncoder, start_role, text};
+use common::{Running, TestNs, start_role, text};
 use serde_json::Value;
 
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _) = common::child_role();
-    match role.as_str() {
-        "talker" => talker(),
-        "subscriber_node" => subscriber_node(),
-        _ => common::child_main(),
-    }
-}
-
-/// A scheduler at 100 Hz with the node `Talker`, publishing on
-/// `HORUS_TEST_TOPIC` every tick; it also opens `idle.topic` and never uses it.
-fn talker() {
-    use horus::prelude::*;
-    struct Talker {
-        out: Topic<WheelEncoder>,
-        _idle: Topic<WheelEncoder>,
-        n: i64,
-    }
-    impl Node for Talker {
-        fn name(&self) -> &str {
-            "Talker"
-        }
-        fn tick(&mut self) {
-            self.n += 1;
-            self.out.send(WheelEncoder {
-                left_ticks: self.n,
-                right_ticks: self.n,
-                timestamp_ns: horus::now_ns(),
-            });
-        }
-    }
-    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
-    die_with_parent();
-    let node = Talker {
-        out: Topic::new(&topic).expect("topic"),
-        _idle: Topic::new("idle.topic").expect("topic"),
-        n: 0,
-    };
-    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
-    sched.add(node).order(0).build().expect("add node");
-    println!("\n@@ready {}", std::process::id());
-    sched.run().expect("scheduler run");
-}
-
-/// A scheduler with the node `Listener`, receiving `HORUS_TEST_TOPIC`.
-fn subscriber_node() {
-    use horus::prelude::*;
-    struct Listener(Topic<WheelEncoder>);
-    impl Node for Listener {
-        fn name(&self) -> &str {
-            "Listener"
-        }
-        fn tick(&mut self) {
-            while self.0.recv().is_some() {}
-        }
-    }
-    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
-    die_with_parent();
-    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
-    sched
-        .add(Listener(Topic::new(&topic).expect("topic")))
-        .order(0)
-        .build()
-        .expect("add node");
-    println!("\n@@ready {}", std::process::id());
-    sched.run().expect("scheduler run");
-}
-
-fn die_with_parent() {
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .expect("prctl");
+    common::child_main();
 }
 
 fn pid_of(r: &mut Running) -> u64 {

@@ -34,7 +34,9 @@ fn list_echo_hz_bw_see_a_live_publisher() {
         "{listing}"
     );
     assert!(
-        listing.contains(&format!("publishers:  {pid}")),
+        listing
+            .lines()
+            .any(|l| l.starts_with("    publishers:  ") && l.ends_with(&format!(" (pid {pid})"))),
         "{listing}"
     );
     assert!(
@@ -239,12 +241,13 @@ fn every_command_auto_cleans_the_namespace_of_its_flag_not_of_its_environment() 
 fn looking_creates_nothing_and_clean_keeps_an_engaged_estop_and_the_blackbox() {
     let ns = TestNs::new("cleankeep");
     // Looking at a namespace nobody has used leaves no trace of it.
-    let looks: [&[&str]; 5] = [
+    let looks: [&[&str]; 6] = [
         &["bb", "--anomalies"],
         &["estop"],
         &["estop", "--status"],
         &["node", "list"],
         &["topic", "list"],
+        &["ns", "list"],
     ];
     for args in looks {
         let out = ns.run(args, 30);

@@ -114,7 +114,12 @@ fn exercise(region: TopicRegion<'_>) -> Seen {
         let mut h = match join {
             Ok(h) => h,
             Err(e) => {
-                assert_eq!(e, JoinError::Full { max });
+                // Full, or every free lane is too near the sequence limit
+                // (a corrupt or hostile region).
+                assert!(
+                    e == JoinError::Full { max } || matches!(e, JoinError::LaneExhausted { .. }),
+                    "{e}"
+                );
                 continue;
             }
         };
@@ -470,8 +475,10 @@ fn huge_sequence_numbers_never_overflow() {
     assert_eq!(reader.delivered_count(), got);
     assert_eq!(reader.dropped_count(), u64::MAX); // saturates
     let seen = exercise(region);
-    // The reader held an entry; declared dead, it was reclaimed.
-    assert_eq!((seen.held, seen.joined, seen.freed), (1, 2, 1));
+    // The reader held an entry; declared dead, it was reclaimed. Only the
+    // last lane is far from the sequence limit: one of the two joins gets it,
+    // the other is refused (`LaneExhausted`).
+    assert_eq!((seen.held, seen.joined, seen.freed), (1, 1, 1));
     assert_eq!(seen.published.0, u64::MAX);
 }
 

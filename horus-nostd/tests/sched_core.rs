@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use horus_nostd::sched::{
-    AddError, CoreNode, CoreScheduler, Event, FaultPolicy, NodeConfig, NodeFault, NodeId,
-    NodeState, Rate, StartError, Tick,
+    AddError, Completion, CoreNode, CoreScheduler, Event, FaultPolicy, NodeConfig, NodeFault,
+    NodeId, NodeState, Observer, Rate, Release, Slot, StartError, Tick,
 };
 use horus_nostd::time::{Clock, Frequency, ManualClock};
 
@@ -20,7 +20,9 @@ struct Probe<'t> {
     clock: &'t ManualClock,
     work_ns: u64,
     fail_on: Option<u64>,
-    fail_init: bool,
+    /// Which `init` calls fail (0: the start's, 1: the first restart's, ...).
+    fail_init: Option<u32>,
+    inits: u32,
 }
 
 impl<'t> Probe<'t> {
@@ -31,7 +33,8 @@ impl<'t> Probe<'t> {
             clock,
             work_ns: 0,
             fail_on: None,
-            fail_init: false,
+            fail_init: None,
+            inits: 0,
         }
     }
 
@@ -48,7 +51,8 @@ impl CoreNode for Probe<'_> {
     }
     fn init(&mut self) -> Result<(), NodeFault> {
         self.log("init");
-        if self.fail_init {
+        self.inits += 1;
+        if self.fail_init == Some(self.inits - 1) {
             Err(NodeFault::new(7))
         } else {
             Ok(())
@@ -258,7 +262,7 @@ fn a_failed_init_stops_start_and_shutdown_spares_uninitialised_nodes() {
     let clock = ManualClock::new(0);
     let mut ok = Probe::new("ok", &trace, &clock);
     let mut bad = Probe::new("bad", &trace, &clock);
-    bad.fail_init = true;
+    bad.fail_init = Some(0);
     let mut later = Probe::new("later", &trace, &clock);
     let mut sched = CoreScheduler::<3>::new(Frequency::from_hz(10)).unwrap();
     sched.add(&mut ok, NodeConfig::new(0)).unwrap();
@@ -330,4 +334,185 @@ fn bad_configuration_is_a_typed_error() {
         Err(AddError::AlreadyStarted)
     );
     assert_eq!(sched.step(&ManualClock::new(0)).ran, 1);
+}
+
+/// Logs everything the engine reports, as "node what".
+#[derive(Default)]
+struct Log(Vec<String>);
+
+impl<T: CoreNode> Observer<T> for Log {
+    fn released(&mut self, slot: &mut Slot<T>, r: &Release) {
+        let name = slot.node().name();
+        self.0.push(format!(
+            "{name} released late={} skipped={}",
+            r.late, r.skipped
+        ));
+    }
+    fn ticked(&mut self, slot: &mut Slot<T>, done: &Completion) {
+        let name = slot.node().name();
+        self.0
+            .push(format!("{name} ticked overrun={}", done.overrun));
+    }
+    fn faulted(&mut self, slot: &mut Slot<T>, fault: NodeFault) {
+        let name = slot.node().name();
+        self.0.push(format!("{name} fault {}", fault.code()));
+    }
+    fn restart_failed(&mut self, slot: &mut Slot<T>, fault: NodeFault) {
+        let name = slot.node().name();
+        self.0
+            .push(format!("{name} restart failed {}", fault.code()));
+    }
+    fn state_changed(&mut self, slot: &mut Slot<T>, from: NodeState) {
+        let name = slot.node().name();
+        self.0.push(format!("{name} {from}->{}", slot.state()));
+    }
+}
+
+#[test]
+fn an_observer_hears_every_release_tick_fault_and_transition_in_order() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut r = Probe::new("r", &trace, &clock);
+    r.fail_on = Some(0);
+    r.fail_init = Some(1); // the restart's init fails
+    let mut s = Probe::new("s", &trace, &clock);
+    s.fail_on = Some(0);
+    let mut n = Probe::new("n", &trace, &clock);
+    let mut late = Probe::new("late", &trace, &clock);
+    let mut sched = CoreScheduler::<4>::new(Frequency::from_hz(1_000)).unwrap();
+    let policy = |order, p| NodeConfig::new(order).on_fault(p);
+    sched.add(&mut r, policy(0, FaultPolicy::Restart)).unwrap();
+    sched.add(&mut s, policy(1, FaultPolicy::Skip)).unwrap();
+    sched.add(&mut n, NodeConfig::new(2)).unwrap();
+    let mut log = Log::default();
+    sched.start_with(0, &mut log).unwrap();
+    assert_eq!(sched.step_with(&clock, &mut log).faults, 2);
+    sched.hold_with(&mut log);
+    // Added and initialised during the hold: it starts held.
+    let id = sched.push(&mut late, NodeConfig::new(3)).unwrap();
+    clock.set(MS);
+    sched.init_registered(clock.now_ns(), &mut log).unwrap();
+    assert_eq!(sched.state(id), Some(NodeState::Held));
+    clock.set(5 * MS);
+    assert_eq!(sched.step_with(&clock, &mut log).ran, 0, "held");
+    sched.resume_with(clock.now_ns(), &mut log);
+    assert_eq!(sched.step_with(&clock, &mut log).ran, 3);
+    sched.shutdown_with(&mut log);
+    let expected = [
+        "r registered->ready",
+        "s registered->ready",
+        "n registered->ready",
+        // step at 0
+        "r released late=false skipped=0",
+        "r ready->running",
+        "r ticked overrun=false",
+        "r fault 42",
+        "r restart failed 7",
+        "r running->faulted",
+        "s released late=false skipped=0",
+        "s ready->running",
+        "s ticked overrun=false",
+        "s fault 42",
+        "n released late=false skipped=0",
+        "n ready->running",
+        "n ticked overrun=false",
+        // hold, then the late node's start
+        "s running->held",
+        "n running->held",
+        "late registered->ready",
+        "late ready->held",
+        // resume at 5 ms: nothing missed while held is late or skipped
+        "s held->running",
+        "n held->running",
+        "late held->running",
+        "s released late=false skipped=0",
+        "s ticked overrun=false",
+        "n released late=false skipped=0",
+        "n ticked overrun=false",
+        "late released late=false skipped=0",
+        "late ticked overrun=false",
+        // shutdown, in reverse order
+        "late running->finished",
+        "n running->finished",
+        "s running->finished",
+        "r faulted->finished",
+    ];
+    assert_eq!(log.0, expected);
+    let calls: Vec<_> = trace
+        .borrow()
+        .iter()
+        .filter(|e| e.1 == "safe" || e.1 == "shutdown")
+        .map(|e| (e.0, e.1))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("r", "safe"),
+            ("s", "safe"),
+            ("n", "safe"),
+            ("late", "safe"),
+            ("late", "shutdown"),
+            ("n", "shutdown"),
+            ("s", "shutdown"),
+            ("r", "shutdown"),
+        ],
+        "r's first init succeeded: its shutdown is owed even after its restart failed"
+    );
+}
+
+#[test]
+fn a_node_pushed_after_the_start_is_initialised_by_the_next_init_registered() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut a = Probe::new("a", &trace, &clock);
+    let mut b = Probe::new("b", &trace, &clock);
+    let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(1_000)).unwrap();
+    sched.add(&mut a, NodeConfig::new(1)).unwrap();
+    sched.start(0).unwrap();
+    assert_eq!(sched.step(&clock).ran, 1);
+    // Lower order: it ticks first once initialised.
+    let id = sched.push(&mut b, NodeConfig::new(0)).unwrap();
+    assert_eq!(sched.state(id), Some(NodeState::Registered));
+    clock.set(MS);
+    assert_eq!(sched.step(&clock).ran, 1, "not ticked before its init");
+    sched.init_registered(MS, &mut |_| {}).unwrap();
+    clock.set(2 * MS);
+    assert_eq!(sched.step(&clock).ran, 2);
+    // step_all_with ticks every node at once, whatever its rate, on time.
+    let mut events = Vec::new();
+    assert_eq!(sched.step_all_with(&clock, &mut |e| events.push(e)).ran, 2);
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(
+        ticks_of(&trace),
+        [
+            ("a", 0),
+            ("a", MS),
+            ("b", 2 * MS),
+            ("a", 2 * MS),
+            ("b", 2 * MS),
+            ("a", 2 * MS)
+        ]
+    );
+}
+
+#[test]
+fn a_tick_rate_changed_to_a_bad_one_fails_the_start_of_the_nodes_that_use_it() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut own = Probe::new("own", &trace, &clock);
+    let mut base = Probe::new("base", &trace, &clock);
+    let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(1_000)).unwrap();
+    sched
+        .add(&mut own, NodeConfig::new(0).rate(Rate::PeriodNs(MS)))
+        .unwrap();
+    let b = sched.add(&mut base, NodeConfig::new(1)).unwrap();
+    sched.set_tick_rate(Frequency::from_hz(0));
+    assert!(matches!(
+        sched.start(0),
+        Err(StartError::Rate { node, .. }) if node == b
+    ));
+    assert_eq!(sched.state(b), Some(NodeState::Registered));
+    sched.shutdown();
+    let calls: Vec<_> = trace.borrow().iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(calls, [("own", "init"), ("own", "shutdown")]);
 }

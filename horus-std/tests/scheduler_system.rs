@@ -125,6 +125,78 @@ fn the_registry_shows_a_node_that_failed_as_error_and_one_that_was_stopped_as_cr
     child.kill();
 }
 
+/// Logs its calls as "what name".
+struct Logged {
+    name: &'static str,
+    log: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+}
+
+impl Logged {
+    fn log(&self, what: &str) {
+        self.log.borrow_mut().push(format!("{what} {}", self.name));
+    }
+}
+
+impl Node for Logged {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn init(&mut self) -> Result<()> {
+        self.log("init");
+        Ok(())
+    }
+    fn tick(&mut self) {
+        self.log("tick");
+    }
+    fn safe_state(&mut self) {
+        self.log("safe");
+    }
+    fn shutdown(&mut self) -> Result<()> {
+        self.log("shutdown");
+        Ok(())
+    }
+}
+
+/// Was a bug: a node initialised during an e-stop was left `Ready`, its
+/// `safe_state` not run, and counted the hold as late releases on resume.
+#[test]
+fn a_node_added_during_an_estop_starts_held_and_resumes_with_the_others() {
+    let ns = TestNs::new("sched_add_held");
+    estop::raise(Some(&ns.name), "held before the second node").unwrap();
+    let log = std::rc::Rc::default();
+    let node = |name| Logged {
+        name,
+        log: std::rc::Rc::clone(&log),
+    };
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    sched.add(node("first")).order(0).build().unwrap();
+    sched.tick_once().unwrap();
+    sched.add(node("second")).order(1).build().unwrap();
+    sched.tick_once().unwrap();
+    let state = |s: &Scheduler, n| s.node(n).unwrap().state;
+    assert_eq!(state(&sched, "second"), horus::scheduler::NodeState::Held);
+    estop::clear(Some(&ns.name)).unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(
+        state(&sched, "second"),
+        horus::scheduler::NodeState::Running
+    );
+    sched.shutdown().unwrap();
+    assert_eq!(
+        *log.borrow(),
+        [
+            "init first",
+            "safe first",
+            "init second",
+            "safe second",
+            "tick first",
+            "tick second",
+            "shutdown second",
+            "shutdown first",
+        ]
+    );
+}
+
 #[test]
 fn a_scheduler_given_a_namespace_follows_its_estop_and_reports_there() {
     let ns = TestNs::new("sched_named");

@@ -140,18 +140,12 @@ impl Graph {
                 published: info.published,
                 rate_hz: rate,
             });
-            let publishers = crate::topic::pids(info.publishers());
-            let subscribers = crate::topic::pids(info.subscribers());
+            let crate::topic::Roles {
+                publishers,
+                subscribers,
+                holders,
+            } = crate::topic::Roles::of(info);
             let publisher_rate = if publishers.len() == 1 { rate } else { None };
-            // Handles that neither published nor received yet, of processes
-            // with no other edge to this topic.
-            let holders = crate::topic::pids(info.participants.iter().filter(|p| {
-                p.alive
-                    && !p.publisher
-                    && !p.subscriber
-                    && !publishers.contains(&p.pid)
-                    && !subscribers.contains(&p.pid)
-            }));
             for (pids, role, rate_hz) in [
                 (&publishers, "publishes", publisher_rate),
                 (&subscribers, "subscribes", rate),
@@ -174,7 +168,7 @@ impl Graph {
                 .into_iter()
                 .map(|(pid, (alive, nodes))| GraphProcess {
                     pid,
-                    command: command_of(pid),
+                    command: crate::names::program_of(pid),
                     alive,
                     nodes,
                 })
@@ -230,12 +224,6 @@ impl Graph {
             })
             .collect()
     }
-}
-
-/// The command name of process `pid`, if it still exists.
-fn command_of(pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    Some(comm.trim_end().to_owned())
 }
 
 #[cfg(test)]

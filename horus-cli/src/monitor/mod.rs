@@ -131,6 +131,7 @@ pub(crate) fn snapshot_json(
         .iter()
         .filter_map(|(name, info)| Some((name.as_str(), info.as_ref().ok()?)))
         .collect();
+    let procs = crate::names::Processes::new(&nodes);
     Ok(crate::json::Snapshot {
         namespace: ctx.namespace.clone(),
         estop: estop::state(ns).context("reading the e-stop")?,
@@ -139,7 +140,12 @@ pub(crate) fn snapshot_json(
         topics: topics
             .iter()
             .map(|(name, info)| {
-                crate::json::TopicRow::new(name, info.as_ref().map_err(ToString::to_string), true)
+                crate::json::TopicRow::new(
+                    name,
+                    info.as_ref().map_err(ToString::to_string),
+                    true,
+                    &procs,
+                )
             })
             .collect(),
         graph: graph::Graph::new(&nodes, &readable, rates, Instant::now()),

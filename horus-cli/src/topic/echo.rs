@@ -119,6 +119,7 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
 /// Joins the topic; with `--wait`, looks for it until it exists or the
 /// deadline passes (`None`).
 fn open(ctx: &Ctx, args: &EchoArgs, deadline: Option<Instant>) -> anyhow::Result<Option<RawTopic>> {
+    super::check_name(&args.name)?;
     if !args.wait {
         return super::open(ctx, &args.name).map(Some);
     }

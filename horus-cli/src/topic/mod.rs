@@ -1,13 +1,14 @@
-//! `horus topic list|echo|hz|bw|pub`: topics of the namespace, decoded with
+//! `horus topic list|info|echo|hz|bw|pub`: topics of the namespace, decoded with
 //! the self-description stored in each region (no source tree needed).
 //!
-//! `list` only reads the regions (mapped under a shared lock, nothing
+//! `list` and `info` only read the regions (mapped under a shared lock, nothing
 //! written). `echo`, `hz`, `bw` and `pub` join the topic as one more
 //! participant through `horus::inspect::RawTopic`, the way any program does;
 //! they never create, truncate or remove a topic.
 
 mod codec;
 mod echo;
+mod info;
 mod publish;
 mod rate;
 
@@ -27,13 +28,15 @@ use crate::table::{self, Align::Left, Align::Right, Col};
 pub enum TopicCommand {
     /// List the topics of the namespace.
     List {
-        /// Also show publisher and subscriber PIDs, geometry and fields.
+        /// Also show the publishing and subscribing processes, geometry and fields.
         #[arg(short, long)]
         verbose: bool,
         /// Include the system topics (`_horus.*`).
         #[arg(short, long)]
         all: bool,
     },
+    /// One topic in full: type, fields, capacity, who publishes and subscribes, its rate.
+    Info(info::InfoArgs),
     /// Print each message, decoded field by field (hex if the type has no self-description).
     Echo(echo::EchoArgs),
     /// Measure the publishing rate.
@@ -47,6 +50,7 @@ pub enum TopicCommand {
 pub fn main(ctx: &Ctx, cmd: TopicCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         TopicCommand::List { verbose, all } => list(ctx, verbose, all),
+        TopicCommand::Info(args) => info::main(ctx, &args),
         TopicCommand::Echo(args) => echo::main(ctx, &args),
         TopicCommand::Hz(args) => rate::main(ctx, &args, rate::Measure::Hz),
         TopicCommand::Bw(args) => rate::main(ctx, &args, rate::Measure::Bw),
@@ -56,9 +60,24 @@ pub fn main(ctx: &Ctx, cmd: TopicCommand) -> anyhow::Result<ExitCode> {
 
 /// Joins topic `name` of the current namespace, or explains that it is absent.
 pub fn open(ctx: &Ctx, name: &str) -> anyhow::Result<RawTopic> {
+    check_name(name)?;
     let topic =
         RawTopic::open(&ctx.namespace, name).with_context(|| format!("opening topic {name}"))?;
     topic.ok_or_else(|| no_topic(ctx, name).into())
+}
+
+/// A name no topic can have is a usage error (exit 2) that says the rule,
+/// before looking for it.
+fn check_name(name: &str) -> Result<(), Failure> {
+    horus::shm::names::check_topic_name(name).map_err(|reason| {
+        Failure::usage(
+            horus::error::TopicError::InvalidName {
+                name: name.to_owned(),
+                reason,
+            }
+            .to_string(),
+        )
+    })
 }
 
 fn no_topic(ctx: &Ctx, name: &str) -> Failure {
@@ -69,18 +88,65 @@ fn no_topic(ctx: &Ctx, name: &str) -> Failure {
         .unwrap_or_default();
     let names: Vec<String> = names.into_iter().filter(|n| !is_system(n)).collect();
     let list = if names.is_empty() {
-        "none".to_owned()
+        format!("none; {}", crate::names::elsewhere(&ctx.namespace))
     } else {
         names.join(", ")
+    };
+    let similar = crate::names::similar(name, names.iter().map(String::as_str));
+    let hint = if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", similar.join(" or "))
     };
     Failure::new(
         exit::ERROR,
         format!(
-            "no topic {name} in namespace {} (topics: {list}); is the publisher running with the same \
-             HORUS_NAMESPACE?",
+            "no topic {name} in namespace {} (topics: {list}).{hint} `horus topic list` shows them; \
+             is the publisher running with the same HORUS_NAMESPACE?",
             ctx.namespace
         ),
     )
+}
+
+/// The processes using a topic, by role, each pid once per role and sorted:
+/// live handles that published, that received, and that did neither (of
+/// processes in neither other list).
+#[derive(Debug, Default)]
+pub struct Roles {
+    pub publishers: Vec<u32>,
+    pub subscribers: Vec<u32>,
+    pub holders: Vec<u32>,
+}
+
+impl Roles {
+    pub fn of(i: &TopicInfo) -> Self {
+        let publishers = pids(i.publishers());
+        let subscribers = pids(i.subscribers());
+        let holders = pids(i.participants.iter().filter(|p| {
+            p.alive
+                && !p.publisher
+                && !p.subscriber
+                && !publishers.contains(&p.pid)
+                && !subscribers.contains(&p.pid)
+        }));
+        Self {
+            publishers,
+            subscribers,
+            holders,
+        }
+    }
+
+    /// Every pid of the three roles, once, sorted.
+    pub fn all(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = [&self.publishers, &self.subscribers, &self.holders]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 pub fn is_system(name: &str) -> bool {
@@ -97,6 +163,12 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|(n, _)| all || !is_system(n))
         .collect();
+    // Node names for the processes (`--verbose` only: it reads the registry).
+    let procs = if verbose {
+        crate::names::Processes::load(&ctx.namespace)
+    } else {
+        crate::names::Processes::default()
+    };
     if ctx.json {
         crate::json::print(&crate::json::TopicList {
             namespace: ctx.namespace.clone(),
@@ -107,6 +179,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
                         name,
                         info.as_ref().map_err(ToString::to_string),
                         verbose,
+                        &procs,
                     )
                 })
                 .collect(),
@@ -114,7 +187,11 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if topics.is_empty() {
-        println!("no topics in namespace {}", ctx.namespace);
+        println!(
+            "no topics in namespace {}; {}",
+            ctx.namespace,
+            crate::names::elsewhere(&ctx.namespace)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = table::new(&[
@@ -145,7 +222,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
             Ok(i) => {
                 println!("{}", lines.next().unwrap_or_default());
                 if verbose {
-                    print_verbose(i);
+                    print_verbose(i, &procs);
                 }
             }
             Err(e) => println!("{name:<28} (unreadable: {e})"),
@@ -161,16 +238,24 @@ pub(crate) fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantI
     v
 }
 
-fn print_verbose(i: &TopicInfo) {
-    let show = |v: Vec<u32>| {
+fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
+    let show = |v: &[u32]| {
         if v.is_empty() {
             "-".to_owned()
         } else {
-            v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            let labels: Vec<String> = v.iter().map(|&pid| procs.label(pid)).collect();
+            labels.join(", ")
         }
     };
-    println!("    publishers:  {}", show(pids(i.publishers())));
-    println!("    subscribers: {}", show(pids(i.subscribers())));
+    let roles = Roles::of(i);
+    println!("    publishers:  {}", show(&roles.publishers));
+    println!("    subscribers: {}", show(&roles.subscribers));
+    if !roles.holders.is_empty() {
+        println!(
+            "    opened by:   {} (neither published nor received yet)",
+            show(&roles.holders)
+        );
+    }
     println!(
         "    capacity {} slots/publisher, {} participants max, region {} bytes: {}",
         i.capacity,

@@ -194,8 +194,9 @@ impl Drop for Running {
 
 /// This test binary re-run as a child (see [`child_command`]) running `role`
 /// (`publish`: `WheelEncoder` on `topic` every 10 ms; `listen`: prints what
-/// arrives on `topic`) in namespace `ns` (see `child_main` below); returns once
-/// it is ready.
+/// arrives on `topic`; `schedule`: a scheduler with one node named `topic`;
+/// `talker`, `subscriber_node`: the schedulers below) in namespace `ns` (see
+/// `child_main` below); returns once it is ready.
 pub fn start_role(role: &str, ns: &str, topic: &str) -> Running {
     let mut cmd = child_command(role, ns, &[]);
     cmd.env("HORUS_TEST_TOPIC", topic);
@@ -261,6 +262,65 @@ pub fn child_main() {
             println!("\n@@ready {}", std::process::id());
             sched.run().expect("scheduler run");
         }
+        "talker" => talker(),
+        "subscriber_node" => subscriber_node(),
         other => panic!("unknown role {other}"),
     }
+}
+
+/// A scheduler at 100 Hz with the node `Talker`, publishing on
+/// `HORUS_TEST_TOPIC` every tick; it also opens `idle.topic` and never uses it.
+pub fn talker() {
+    use horus::prelude::*;
+    struct Talker {
+        out: Topic<WheelEncoder>,
+        _idle: Topic<WheelEncoder>,
+        n: i64,
+    }
+    impl Node for Talker {
+        fn name(&self) -> &str {
+            "Talker"
+        }
+        fn tick(&mut self) {
+            self.n += 1;
+            self.out.send(WheelEncoder {
+                left_ticks: self.n,
+                right_ticks: self.n,
+                timestamp_ns: horus::now_ns(),
+            });
+        }
+    }
+    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
+    let node = Talker {
+        out: Topic::new(&topic).expect("topic"),
+        _idle: Topic::new("idle.topic").expect("topic"),
+        n: 0,
+    };
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+    sched.add(node).order(0).build().expect("add node");
+    println!("\n@@ready {}", std::process::id());
+    sched.run().expect("scheduler run");
+}
+
+/// A scheduler with the node `Listener`, receiving `HORUS_TEST_TOPIC`.
+pub fn subscriber_node() {
+    use horus::prelude::*;
+    struct Listener(Topic<WheelEncoder>);
+    impl Node for Listener {
+        fn name(&self) -> &str {
+            "Listener"
+        }
+        fn tick(&mut self) {
+            while self.0.recv().is_some() {}
+        }
+    }
+    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+    sched
+        .add(Listener(Topic::new(&topic).expect("topic")))
+        .order(0)
+        .build()
+        .expect("add node");
+    println!("\n@@ready {}", std::process::id());
+    sched.run().expect("scheduler run");
 }

@@ -99,6 +99,15 @@ pub enum StartError {
         /// What its `init` returned.
         fault: NodeFault,
     },
+    /// The tick rate was changed ([`Engine::set_tick_rate`](super::Engine::set_tick_rate))
+    /// to one this node's rate cannot use; it stays `Registered`, the nodes
+    /// after it are not initialised.
+    Rate {
+        /// The node.
+        node: NodeId,
+        /// What is wrong.
+        source: RateError,
+    },
 }
 
 impl fmt::Display for StartError {
@@ -111,6 +120,12 @@ impl fmt::Display for StartError {
                 f,
                 "node #{} failed to initialise: {fault}; call shutdown() to release the \
                  nodes already initialised",
+                node.index()
+            ),
+            Self::Rate { node, source } => write!(
+                f,
+                "node #{} cannot run at the scheduler's tick rate: {source}; set a valid tick \
+                 rate, or the node's own rate",
                 node.index()
             ),
         }

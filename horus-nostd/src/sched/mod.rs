@@ -1,14 +1,21 @@
-//! The scheduler core: a fixed-capacity table of nodes, ticked in order,
-//! each at its own rate, from a caller-provided [`Clock`](crate::time::Clock),
-//! with deadline accounting. No allocation, no threads, no panics on input.
+//! The scheduler engine: a table of nodes, ticked in order, each at its own
+//! rate, from a caller-provided [`Clock`](crate::time::Clock), with deadline
+//! accounting and fault policies. No allocation, no threads, no panics on
+//! input. It is the one engine of HORUS: firmware drives it directly, and the
+//! std `Scheduler` is this engine plus a thread, a node adapter and an
+//! observer; a behaviour fixed here is fixed on both.
 //!
-//! - [`CoreScheduler`] (`table.rs`): the table of `N` nodes and the step
-//!   that runs the due ones. Firmware drives it directly; see
+//! - [`Engine`] (`engine.rs`): the table and every function that moves a
+//!   node (`start`, `step`, `hold`, `resume`, `shutdown`), generic over
+//!   where its slots live. [`CoreScheduler<'a, N>`](CoreScheduler) is the
+//!   engine over `N` inline slots of `&'a mut dyn CoreNode`; see
 //!   `boards/pipeline`.
+//! - [`Slot`], [`Storage`] (`slot.rs`): one node with its bookkeeping, and
+//!   where the slots live ([`Inline`] here, a `Vec` in horus-std).
+//! - [`Observer`] (`observer.rs`): what the engine reports as it goes
+//!   (releases, ticks, faults, transitions); any `FnMut(`[`Event`]`)` is one.
 //! - [`Timing`] (`timing.rs`): one node's release grid and counters (late
-//!   releases, skipped releases, overruns, lateness, durations). The std
-//!   `Scheduler` keeps one per node and makes the same calls, so both count
-//!   the same way.
+//!   releases, skipped releases, overruns, lateness, durations).
 //! - [`NodeState`] (`state.rs`): the life of a node, as a diagram, with the
 //!   function that makes each transition.
 //! - [`CoreNode`], [`NodeConfig`], [`Rate`], [`FaultPolicy`], [`Event`]
@@ -35,17 +42,24 @@
 //!   never ticked again; `Skip`; `Restart`: `init` again).
 //! - **Shutdown** runs in reverse order, and only for nodes whose `init`
 //!   succeeded.
+//! - **Adding late.** [`Engine::add`] refuses nodes after the start;
+//!   [`Engine::push`] takes them, and [`Engine::init_registered`]
+//!   initialises them at the caller's next round (std's `tick_once`).
 
+mod engine;
 mod error;
 mod node;
+mod observer;
+mod slot;
 mod state;
 mod stats;
-mod table;
 mod timing;
 
+pub use engine::{CoreScheduler, Engine, NodeView, StepReport};
 pub use error::{AddError, NodeFault, StartError};
 pub use node::{CoreNode, Event, FaultPolicy, NodeConfig, NodeId, Rate, Tick};
+pub use observer::Observer;
+pub use slot::{Inline, Slot, Storage};
 pub use state::NodeState;
 pub use stats::NodeStats;
-pub use table::{CoreScheduler, NodeView, StepReport};
 pub use timing::{Completion, Release, Timing};

@@ -22,8 +22,14 @@ use core::fmt;
 ///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Finished
 /// ```
 ///
-/// The functions are those of [`CoreScheduler`](super::CoreScheduler); the
-/// std scheduler makes the same moves from the functions of the same names.
+/// The functions are those of the [`Engine`](super::Engine) (and of its
+/// [`CoreScheduler`](super::CoreScheduler) form), which makes every
+/// transition, on a board and in the std `Scheduler` alike: `add()` stands
+/// for `add` and `push`; `start()` for `start` and `init_registered` (which
+/// also initialises nodes pushed after the start); `step()` for `step` and
+/// `step_all_with`; `hold()` also stands for `start()` while the engine is
+/// held (a node initialised during a hold starts held); each `_with` form is its function plus an
+/// [`Observer`](super::Observer), told of every transition.
 ///
 /// Only `Ready` and `Running` nodes are ticked. [`NodeState::can_become`]
 /// is this diagram as a table; [`NodeState::become_`] makes a transition and

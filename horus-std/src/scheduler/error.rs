@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io;
 
+use horus_nostd::sched::{AddError, StartError};
 use horus_nostd::time::RateError;
 
 /// Why a scheduler could not be built or run.
@@ -50,6 +51,20 @@ pub enum SchedulerError {
     NoRunnableNodes {
         /// The nodes stopped after panicking.
         faulted: Vec<String>,
+    },
+    /// The core engine refused a node for another reason than its rate
+    /// (the table is full: 65 535 nodes).
+    NotAdded {
+        /// The node.
+        node: String,
+        /// Why.
+        source: AddError,
+    },
+    /// The core engine could not start the nodes for a reason this enum
+    /// does not name otherwise.
+    NotStarted {
+        /// Why.
+        source: StartError,
     },
     /// Real-time priority was asked for but the process may not raise it.
     RealtimeDenied {
@@ -126,6 +141,10 @@ impl fmt::Display for SchedulerError {
                  `horus bb --anomalies`, or give nodes .on_panic(FaultPolicy::Restart)",
                 faulted.join(", ")
             ),
+            Self::NotAdded { node, source } => {
+                write!(f, "node {node:?} could not be added: {source}")
+            }
+            Self::NotStarted { source } => write!(f, "the nodes could not start: {source}"),
             Self::RealtimeDenied { priority } => write!(
                 f,
                 "real-time priority {priority} (SCHED_FIFO) was refused: the process needs \
@@ -168,6 +187,8 @@ impl std::error::Error for SchedulerError {
         match self {
             Self::InvalidRate { source, .. } => Some(source),
             Self::InitFailed { source, .. } => Some(&**source),
+            Self::NotAdded { source, .. } => Some(source),
+            Self::NotStarted { source } => Some(source),
             Self::Signals { source } | Self::Os { source, .. } => Some(source),
             _ => None,
         }

@@ -18,11 +18,18 @@
 //! }
 //! ```
 //!
-//! The release grid, deadline accounting and node states are those of the
-//! core ([`horus_nostd::sched`]): each node keeps a core
-//! [`Timing`](horus_nostd::sched::Timing) and moves through
-//! [`NodeState`] by the same functions, so a
-//! program counts deadline misses the same way on Linux and on a board.
+//! The scheduler *is* the core's engine ([`horus_nostd::sched::Engine`]):
+//! the table, the release grid, deadline accounting, fault policies, hold
+//! and resume, and the reverse-order shutdown are the core's code, run over
+//! a `Vec` of boxed nodes, so a program behaves the same on Linux and on a
+//! board. Around it, this module adds only what std has:
+//!
+//! - a node adapter (`adapter.rs`): every call into a node under
+//!   `catch_unwind`, a panic in `tick` turned into the core's fault;
+//! - an observer (`observe.rs`): the engine's reports turned into anomalies
+//!   (memory and blackbox) and errors;
+//! - the thread: sleeping until the next release, signals, real-time
+//!   priority (`run.rs`), the e-stop and the registry (`system.rs`).
 //!
 //! # Decisions
 //!
@@ -65,8 +72,9 @@
 //! - **Stale shared memory** of dead processes in the current namespace is
 //!   removed by `Scheduler::new()`; a failure is logged, never fatal.
 
-mod entry;
+mod adapter;
 mod error;
+mod observe;
 mod report;
 mod rt;
 mod run;
@@ -78,7 +86,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use horus_nostd::sched::{NodeConfig, Rate};
+use horus_nostd::sched::{AddError, Engine, NodeConfig, Rate};
 
 pub use error::SchedulerError;
 pub use horus_nostd::sched::{FaultPolicy, NodeState, NodeStats};
@@ -88,7 +96,7 @@ pub use signals::stop_requested;
 use crate::error::Result;
 use crate::node::Node;
 use crate::time::{Frequency, duration_ns};
-use entry::Entry;
+use adapter::{Guarded, Nodes};
 use report::Recorder;
 
 /// The node scheduler (see the [module documentation](self) for its rules).
@@ -96,8 +104,7 @@ use report::Recorder;
 /// Holds its nodes as `Box<dyn Node>` and ticks them on the thread that
 /// calls [`run`](Self::run).
 pub struct Scheduler {
-    entries: Vec<Entry>,
-    tick_rate: Frequency,
+    engine: Engine<Nodes>,
     spin_ns: u64,
     realtime: Option<u8>,
     cpu: Option<usize>,
@@ -116,9 +123,13 @@ impl std::fmt::Debug for Scheduler {
         f.debug_struct("Scheduler")
             .field(
                 "nodes",
-                &self.entries.iter().map(|e| &e.name).collect::<Vec<_>>(),
+                &self
+                    .engine
+                    .slots()
+                    .map(|s| &s.node().name)
+                    .collect::<Vec<_>>(),
             )
-            .field("tick_rate", &self.tick_rate)
+            .field("tick_rate", &self.engine.tick_rate())
             .field("started", &self.started)
             .field("finished", &self.finished)
             .finish_non_exhaustive()
@@ -160,8 +171,7 @@ impl Scheduler {
         crate::logging::init(); // only if the program installed no logger: see `logging`
         auto_clean_logged(crate::shm::clean_stale_current_namespace());
         Self {
-            entries: Vec::new(),
-            tick_rate: Frequency::from_hz(100),
+            engine: Engine::with_storage(Nodes::default(), Frequency::from_hz(100)),
             spin_ns: duration_ns(sleep::DEFAULT_SPIN),
             realtime: None,
             cpu: None,
@@ -191,7 +201,7 @@ impl Scheduler {
     /// The rate of every node that does not set its own (default 100 Hz).
     #[must_use]
     pub fn tick_rate(mut self, rate: Frequency) -> Self {
-        self.tick_rate = rate;
+        self.engine.set_tick_rate(rate);
         self
     }
 
@@ -252,15 +262,15 @@ impl Scheduler {
 
     /// Every node, in tick order, with its state and figures.
     pub fn nodes(&self) -> Vec<NodeInfo> {
-        self.entries.iter().map(Entry::info).collect()
+        self.engine.slots().map(adapter::info).collect()
     }
 
     /// The node named `name`.
     pub fn node(&self, name: &str) -> Option<NodeInfo> {
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .map(Entry::info)
+        self.engine
+            .slots()
+            .find(|s| s.node().name == name)
+            .map(adapter::info)
     }
 
     /// The anomalies recorded (newest last; at most the last 1024).
@@ -330,38 +340,16 @@ impl NodeBuilder<'_> {
         if self.sched.finished {
             return Err(SchedulerError::Finished.into());
         }
-        if self.sched.entries.iter().any(|e| e.name == name) {
+        if self.sched.engine.slots().any(|s| s.node().name == name) {
             return Err(SchedulerError::DuplicateName { node: name }.into());
         }
-        let timing =
-            self.sched
-                .base_timing(&self.config)
-                .map_err(|source| SchedulerError::InvalidRate {
-                    node: name.clone(),
-                    source,
-                })?;
-        let order = self.config.order;
-        let pos = self
-            .sched
-            .entries
-            .partition_point(|e| e.config.order <= order);
-        self.sched
-            .entries
-            .insert(pos, Entry::new(self.node, name, self.config, timing));
-        Ok(())
-    }
-}
-
-impl Scheduler {
-    fn base_timing(
-        &self,
-        config: &NodeConfig,
-    ) -> std::result::Result<horus_nostd::sched::Timing, horus_nostd::time::RateError> {
-        let base = match config.rate {
-            // A node with its own rate does not depend on the tick rate.
-            Rate::Frequency(_) | Rate::PeriodNs(_) => 1,
-            _ => self.tick_rate.period_ns()?,
-        };
-        config.timing(base)
+        let node = Guarded::new(self.node, name.clone());
+        match self.sched.engine.push(node, self.config) {
+            Ok(_) => Ok(()),
+            Err(AddError::Rate(source)) => {
+                Err(SchedulerError::InvalidRate { node: name, source }.into())
+            }
+            Err(source) => Err(SchedulerError::NotAdded { node: name, source }.into()),
+        }
     }
 }

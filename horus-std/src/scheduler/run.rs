@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use horus_nostd::sched::NodeState;
+use horus_nostd::sched::{NodeState, StartError};
 
+use super::observe::Feed;
 use super::{Scheduler, SchedulerError, rt, signals, sleep, system};
 
 /// How often a scheduler held by the e-stop looks for it to clear.
 const HELD_POLL_NS: u64 = 2_000_000;
 use crate::error::Result;
-use crate::time::{duration_ns, now_ns};
+use crate::time::{MonotonicClock, duration_ns, now_ns};
 
 impl Scheduler {
     /// Runs until SIGINT or SIGTERM (or [`StopHandle::stop`](super::StopHandle::stop)),
@@ -47,13 +48,8 @@ impl Scheduler {
         if self.follow_system(now_ns()) {
             return Ok(());
         }
-        for e in &mut self.entries {
-            if e.state.is_tickable() {
-                let now = now_ns();
-                e.timing.rephase(now);
-                e.tick(now, &mut self.recorder);
-            }
-        }
+        self.engine
+            .step_all_with(&MonotonicClock, &mut Feed::new(&mut self.recorder));
         Ok(())
     }
 
@@ -67,20 +63,17 @@ impl Scheduler {
     pub fn shutdown(&mut self) -> Result<()> {
         log::info!(
             "scheduler: shutting down {} node(s) (pid {})",
-            self.entries.len(),
+            self.engine.len(),
             std::process::id()
         );
         self.finished = true;
-        let failures: Vec<(String, String)> = self
-            .entries
-            .iter_mut()
-            .rev()
-            .filter_map(|e| e.shutdown().map(|why| (e.name.clone(), why)))
-            .collect();
+        let mut feed = Feed::new(&mut self.recorder);
+        self.engine.shutdown_with(&mut feed);
+        let failures = feed.shutdown_failures;
         // The registry's last word on these nodes: Finished (or Crashed), not
         // the Running of the last round, for as long as this process lives.
         if let Some(link) = &mut self.system {
-            link.report(&self.entries, now_ns());
+            link.report(&self.engine, now_ns());
         }
         for (node, why) in &failures {
             eprintln!("horus: node {node:?} shutdown failed: {why}");
@@ -106,8 +99,8 @@ impl Scheduler {
         self.start_or_shutdown()?;
         log::info!(
             "scheduler: started {} node(s) at {} Hz (pid {})",
-            self.entries.len(),
-            self.tick_rate.as_hz_f64(),
+            self.engine.len(),
+            self.engine.tick_rate().as_hz_f64(),
             std::process::id()
         );
         self.jitter.reserve();
@@ -119,35 +112,29 @@ impl Scheduler {
     /// Initialises every `Registered` node in order; on failure, shuts
     /// down the initialised ones and returns the failure.
     fn start_or_shutdown(&mut self) -> Result<()> {
-        let t0 = now_ns();
-        let mut failed = None;
-        for i in 0..self.entries.len() {
-            if self.entries[i].state != NodeState::Registered {
-                continue;
-            }
-            // The tick rate may have changed since the node was added.
-            match self.base_timing(&self.entries[i].config) {
-                Ok(t) => self.entries[i].timing = t,
-                Err(source) => {
-                    let node = self.entries[i].name.clone();
-                    failed = Some(SchedulerError::InvalidRate { node, source });
-                    break;
-                }
-            }
-            if let Err(e) = self.entries[i].init(t0) {
-                failed = Some(e);
-                break;
-            }
-        }
+        let mut feed = Feed::new(&mut self.recorder);
+        let started = self.engine.init_registered(now_ns(), &mut feed);
+        let init_failed = feed.init_failed;
         self.started = true;
-        match failed {
-            None => Ok(()),
-            Some(e) => {
-                // The init error is the one to report; shutdown failures are logged.
-                let _ = self.shutdown();
-                Err(e.into())
+        let Err(e) = started else { return Ok(()) };
+        let err = match e {
+            StartError::Init { .. } => {
+                init_failed.unwrap_or(SchedulerError::NotStarted { source: e })
             }
-        }
+            StartError::Rate { node, source } => SchedulerError::InvalidRate {
+                node: self
+                    .engine
+                    .slots()
+                    .find(|s| s.id() == node)
+                    .map(|s| s.node().name.clone())
+                    .unwrap_or_default(),
+                source,
+            },
+            other => SchedulerError::NotStarted { source: other },
+        };
+        // The init error is the one to report; shutdown failures are logged.
+        let _ = self.shutdown();
+        Err(err.into())
     }
 
     /// Rounds and sleeps until stopped, `end_ns`, or nothing is left to tick.
@@ -165,14 +152,16 @@ impl Scheduler {
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
             }
-            self.round(now);
-            let next = self.next_release_ns();
-            if next.is_none() && !self.entries.is_empty() {
+            let next = self
+                .engine
+                .step_with(&MonotonicClock, &mut Feed::new(&mut self.recorder))
+                .next_release_ns;
+            if next.is_none() && !self.engine.is_empty() {
                 let faulted = self
-                    .entries
-                    .iter()
-                    .filter(|e| e.state == NodeState::Faulted)
-                    .map(|e| e.name.clone())
+                    .engine
+                    .slots()
+                    .filter(|s| s.state() == NodeState::Faulted)
+                    .map(|s| s.node().name.clone())
                     .collect();
                 return Err(SchedulerError::NoRunnableNodes { faulted }.into());
             }
@@ -193,15 +182,6 @@ impl Scheduler {
         }
     }
 
-    /// Ticks, in order, every tickable node due at `now_ns`.
-    fn round(&mut self, now_ns_at_start: u64) {
-        for e in &mut self.entries {
-            if e.state.is_tickable() && e.timing.is_due(now_ns_at_start) {
-                e.tick(now_ns_at_start, &mut self.recorder);
-            }
-        }
-    }
-
     /// Follows the e-stop and reports to the registry (opening both on first
     /// use); returns whether the nodes are held.
     fn follow_system(&mut self, now: u64) -> bool {
@@ -211,17 +191,9 @@ impl Scheduler {
         let link = self
             .system
             .get_or_insert_with(|| system::SystemLink::open(self.recorder.namespace.as_deref()));
-        let held = link.follow_estop(&mut self.entries, &mut self.recorder, now);
-        link.report(&self.entries, now);
+        let held = link.follow_estop(&mut self.engine, &mut self.recorder, now);
+        link.report(&self.engine, now);
         held
-    }
-
-    fn next_release_ns(&self) -> Option<u64> {
-        self.entries
-            .iter()
-            .filter(|e| e.state.is_tickable())
-            .map(|e| e.timing.next_release_ns())
-            .min()
     }
 }
 

@@ -15,9 +15,10 @@
 //! that is logged once and the scheduler runs without it; a robot keeps
 //! running when its introspection cannot.
 
-use horus_nostd::sched::NodeState;
+use horus_nostd::sched::{Engine, NodeState};
 
-use super::entry::Entry;
+use super::adapter::{self, Nodes};
+use super::observe::Feed;
 use super::report::{Quiet, Recorder};
 use crate::system::blackbox::AnomalyKind;
 use crate::system::estop::{EstopEvent, EstopMonitor};
@@ -54,11 +55,11 @@ impl SystemLink {
         }
     }
 
-    /// Follows the e-stop: holds or resumes `entries` on a change. Returns
-    /// whether the scheduler is held.
+    /// Follows the e-stop: holds or resumes the nodes of `engine` on a
+    /// change. Returns whether the scheduler is held.
     pub(crate) fn follow_estop(
         &mut self,
-        entries: &mut [Entry],
+        engine: &mut Engine<Nodes>,
         rec: &mut Recorder,
         now_ns: u64,
     ) -> bool {
@@ -73,11 +74,9 @@ impl SystemLink {
                 let reason = monitor.reason().to_owned();
                 log::warn!(
                     "e-stop engaged ({reason}): holding {} node(s)",
-                    entries.len()
+                    engine.len()
                 );
-                for e in entries.iter_mut() {
-                    e.hold(rec);
-                }
+                engine.hold_with(&mut Feed::new(rec));
                 rec.record(
                     &mut Quiet::default(),
                     AnomalyKind::EstopRaised,
@@ -88,10 +87,8 @@ impl SystemLink {
                 self.held = true;
             }
             (Some(EstopEvent::Cleared), true, false) | (None, true, false) => {
-                log::info!("e-stop cleared: resuming {} node(s)", entries.len());
-                for e in entries.iter_mut() {
-                    e.resume(now_ns);
-                }
+                log::info!("e-stop cleared: resuming {} node(s)", engine.len());
+                engine.resume_with(now_ns, &mut Feed::new(rec));
                 rec.record(
                     &mut Quiet::default(),
                     AnomalyKind::EstopCleared,
@@ -107,22 +104,22 @@ impl SystemLink {
     }
 
     /// Publishes every node's figures if a state changed or a second passed.
-    pub(crate) fn report(&mut self, entries: &[Entry], now_ns: u64) {
+    pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) {
         let Some(registry) = &self.registry else {
             return;
         };
-        let changed = entries.len() != self.last_states.len()
-            || entries
-                .iter()
+        let changed = engine.len() != self.last_states.len()
+            || engine
+                .slots()
                 .zip(&self.last_states)
-                .any(|(e, s)| e.state != *s);
+                .any(|(s, last)| s.state() != *last);
         if !changed && now_ns.saturating_sub(self.last_report_ns) < REPORT_EVERY_NS {
             return; // the common case: no allocation, no publishing
         }
         let elapsed_s = now_ns.saturating_sub(self.last_report_ns) as f64 / 1e9;
-        let mut ticks = Vec::with_capacity(entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            let info = e.info();
+        let mut ticks = Vec::with_capacity(engine.len());
+        for (i, slot) in engine.slots().enumerate() {
+            let info = adapter::info(slot);
             let before = self.last_ticks.get(i).copied().unwrap_or(0);
             let measured_hz = if self.last_report_ns == 0 || elapsed_s <= 0.0 {
                 0.0
@@ -146,7 +143,7 @@ impl SystemLink {
                 cpu_ns: info.cpu_ns,
             });
         }
-        self.last_states = entries.iter().map(|e| e.state).collect();
+        self.last_states = engine.slots().map(|s| s.state()).collect();
         self.last_ticks = ticks;
         self.last_report_ns = now_ns;
     }

@@ -13,7 +13,11 @@
 //! [`NodeStatus::Crashed`] with its pid ([`NodeEntry::alive`] false), until a
 //! live process reports a node of the same name (a restart replaces it) or
 //! the records are overwritten. Nodes of a process that shut down (`Finished`)
-//! are dropped once it is gone. [`record_deaths`] writes each such death to
+//! are dropped once it is gone.
+//!
+//! The topic keeps [`RECORDS_PER_PROCESS`] records per process, so a node's
+//! recent history is there too: [`NodeEntry::cpu_percent`] comes from its
+//! newest record and the newest one at least [`CPU_WINDOW_NS`] older. [`record_deaths`] writes each such death to
 //! the blackbox once, with the dead process's pid.
 
 use std::collections::HashMap;
@@ -30,6 +34,10 @@ use crate::topic::Topic;
 pub const REGISTRY_TOPIC: &str = "_horus.nodes";
 /// Records each process keeps (at least two snapshots of up to 64 nodes).
 pub const RECORDS_PER_PROCESS: u32 = 128;
+/// Least time between the two records [`NodeEntry::cpu_percent`] is
+/// computed from (schedulers report about once a second, and at once on a
+/// state change: two records a few µs apart would give noise).
+pub const CPU_WINDOW_NS: u64 = 500_000_000;
 
 message! {
     /// The state of one node of one process, as its scheduler reports it.
@@ -206,6 +214,11 @@ pub struct NodeEntry {
     pub overruns: u64,
     /// CPU time in ticks, ns.
     pub cpu_ns: u64,
+    /// CPU time in ticks as a percentage of one core, between this record
+    /// and the newest one of the same node at least [`CPU_WINDOW_NS`]
+    /// older; `None` while there is no such record (a node reported for
+    /// less than that, or records overwritten).
+    pub cpu_percent: Option<f64>,
     /// Resident memory of the process, bytes.
     pub rss_bytes: u64,
     /// When the record was made.
@@ -234,20 +247,23 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
     }
     let topic = open_topic(Some(&ns_name))?;
     topic.rewind();
-    let mut newest: HashMap<(u64, String), NodeRecord> = HashMap::new();
+    // Every record retained, per (process, node).
+    let mut history: HashMap<(u64, String), Vec<NodeRecord>> = HashMap::new();
     while let Some(r) = topic.recv() {
-        let key = (r.owner, str_of(&r.name));
-        match newest.get(&key) {
-            Some(old) if old.timestamp_ns > r.timestamp_ns => {}
-            _ => {
-                newest.insert(key, r);
-            }
-        }
+        history
+            .entry((r.owner, str_of(&r.name)))
+            .or_default()
+            .push(r);
     }
     let mut alive: HashMap<u64, bool> = HashMap::new();
-    let entries: Vec<(bool, NodeEntry)> = newest
+    let entries: Vec<(bool, NodeEntry)> = history
         .into_iter()
-        .map(|((owner, name), r)| {
+        .filter_map(|(key, mut records)| {
+            records.sort_by_key(|r| r.timestamp_ns);
+            let r = records.pop()?;
+            Some((key, r, cpu_percent(&r, &records)))
+        })
+        .map(|((owner, name), r, cpu)| {
             let live = *alive.entry(owner).or_insert_with(|| {
                 OwnerToken::new(owner).is_some_and(|t| liveness::is_alive(&ns, t))
             });
@@ -256,7 +272,9 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
                 state = Some(NodeStatus::Crashed);
             }
             let finished = NodeStatus::from_code(r.state) == Some(NodeStatus::Finished);
-            (finished, entry(name, &r, state, live))
+            let mut e = entry(name, &r, state, live);
+            e.cpu_percent = cpu;
+            (finished, e)
         })
         .collect();
     let mut entries = keep_live_and_latest_crash(entries);
@@ -276,11 +294,25 @@ fn entry(name: String, r: &NodeRecord, state: Option<NodeStatus>, alive: bool) -
         deadline_misses: r.deadline_misses,
         overruns: r.overruns,
         cpu_ns: r.cpu_ns,
+        cpu_percent: None,
         rss_bytes: r.rss_bytes,
         timestamp_ns: r.timestamp_ns,
         owner: r.owner,
         alive,
     }
+}
+
+/// CPU % of one core between `newest` and the newest of `older` (sorted
+/// oldest first) at least [`CPU_WINDOW_NS`] before it.
+fn cpu_percent(newest: &NodeRecord, older: &[NodeRecord]) -> Option<f64> {
+    let before = older
+        .iter()
+        .rev()
+        .find(|r| newest.timestamp_ns.saturating_sub(r.timestamp_ns) >= CPU_WINDOW_NS)?;
+    let dt = newest.timestamp_ns - before.timestamp_ns;
+    // A smaller count: not the same run of the node; say nothing.
+    let cpu = newest.cpu_ns.checked_sub(before.cpu_ns)?;
+    Some(cpu as f64 * 100.0 / dt as f64)
 }
 
 /// Keeps the nodes of live processes, and a dead process's node (`finished`:
@@ -353,4 +385,48 @@ fn resident_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(timestamp_ns: u64, cpu_ns: u64) -> NodeRecord {
+        NodeRecord {
+            timestamp_ns,
+            owner: 1,
+            ticks: 0,
+            deadline_misses: 0,
+            overruns: 0,
+            cpu_ns,
+            rss_bytes: 0,
+            rate_hz: 0.0,
+            measured_hz: 0.0,
+            pid: 1,
+            state: NodeStatus::Running as u32,
+            order: 0,
+            _pad: 0,
+            name: fixed_str("n"),
+        }
+    }
+
+    #[test]
+    fn cpu_percent_spans_at_least_the_window() {
+        let s = 1_000_000_000;
+        let newest = record(3 * s, 400_000_000);
+        // Only a record a few µs older (a state change): no figure yet.
+        assert_eq!(
+            cpu_percent(&newest, &[record(3 * s - 5_000, 399_000_000)]),
+            None
+        );
+        // The newest record at least 0.5 s older is used, not the oldest.
+        let older = [
+            record(0, 0),
+            record(2 * s, 300_000_000),
+            record(3 * s - 5_000, 1),
+        ];
+        assert_eq!(cpu_percent(&newest, &older), Some(10.0));
+        // A smaller CPU time: another run of the node; no figure.
+        assert_eq!(cpu_percent(&record(3 * s, 5), &older[..2]), None);
+    }
 }

@@ -1,0 +1,224 @@
+//! Names for what shared memory records by number: a topic handle records
+//! its process id, so every command that shows who uses a topic turns that
+//! pid into a program name (`/proc/PID/comm`, else the first word of
+//! `/proc/PID/cmdline`) and into the nodes the registry lists for that
+//! process. Also: names close to a mistyped one, and the other namespaces
+//! that have topics (for every "nothing here" message).
+//!
+//! A handle does not record its node (that would need a field in the core's
+//! participant entry): a process with exactly one registered node is named
+//! by that node, any other by its program.
+
+use std::collections::BTreeMap;
+
+use horus::shm::{Namespace, liveness};
+use horus::system::registry::{self, NodeEntry};
+
+/// The program name of process `pid`: `/proc/PID/comm` (at most 15
+/// characters, the kernel's cut), else the file name of its `argv[0]`;
+/// `None` once it is gone.
+pub fn program_of(pid: u32) -> Option<String> {
+    if let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        let comm = comm.trim_end();
+        if !comm.is_empty() {
+            return Some(comm.to_owned());
+        }
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let argv0 = cmdline.split(|&b| b == 0).next()?;
+    let argv0 = String::from_utf8_lossy(argv0);
+    let name = argv0.rsplit('/').next().unwrap_or_default();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// The live nodes of each process of a namespace, from its registry.
+#[derive(Debug, Default)]
+pub struct Processes {
+    nodes: BTreeMap<u32, Vec<String>>,
+}
+
+impl Processes {
+    /// The live nodes of `entries` (a registry listing) by pid, in tick order.
+    pub fn new(entries: &[NodeEntry]) -> Self {
+        let mut nodes: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for e in entries.iter().filter(|e| e.alive) {
+            nodes.entry(e.pid).or_default().push(e.name.clone());
+        }
+        Self { nodes }
+    }
+
+    /// Reads the registry of `ns`; an unreadable registry is said on stderr
+    /// and gives no node names (the pids and programs are still shown).
+    pub fn load(ns: &str) -> Self {
+        match registry::list(Some(ns)) {
+            Ok(entries) => Self::new(&entries),
+            Err(e) => {
+                note!(
+                    "horus: warning: node names unknown, the registry of {ns} is unreadable: {e}"
+                );
+                Self::default()
+            }
+        }
+    }
+
+    /// The nodes of process `pid` (none for a program without a scheduler).
+    pub fn nodes(&self, pid: u32) -> &[String] {
+        self.nodes.get(&pid).map_or(&[], Vec::as_slice)
+    }
+
+    /// `NODE (pid N)` for a process with exactly one node, else
+    /// `PROGRAM (pid N)` (`?` for a program that is gone).
+    pub fn label(&self, pid: u32) -> String {
+        match self.nodes(pid) {
+            [node] => format!("{node} (pid {pid})"),
+            _ => format!(
+                "{} (pid {pid})",
+                program_of(pid).unwrap_or_else(|| "?".to_owned())
+            ),
+        }
+    }
+}
+
+/// The names of `candidates` close to `name` (a typo, a missing prefix or
+/// suffix): at most 3, closest first.
+pub fn similar<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let cl = c.to_lowercase();
+            let d = distance(&lower, &cl);
+            let close = d <= (lower.chars().count() / 3).max(2)
+                || (lower.len() >= 3 && (cl.contains(&lower) || lower.contains(&cl)));
+            close.then_some((d, c))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// Levenshtein distance, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diag + usize::from(ca != cb));
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// A namespace as `ns list` counts it.
+#[derive(Debug)]
+pub struct NamespaceCount {
+    pub name: String,
+    /// Topics, the system ones (`_horus.*`) left out.
+    pub topics: usize,
+    /// Live processes (liveness files whose lock is held), this command left out.
+    pub processes: usize,
+}
+
+/// Counts the topics and live processes of namespace `name`; `None` if it
+/// is gone.
+pub fn count(name: &str) -> anyhow::Result<Option<NamespaceCount>> {
+    let Some(ns) = Namespace::open_existing(name)? else {
+        return Ok(None);
+    };
+    let topics = ns
+        .topic_names()?
+        .iter()
+        .filter(|t| !crate::topic::is_system(t))
+        .count();
+    Ok(Some(NamespaceCount {
+        name: name.to_owned(),
+        topics,
+        processes: live_processes(&ns),
+    }))
+}
+
+/// Live processes of `ns` but this one: distinct pids of the liveness
+/// files in `proc/` whose lock is held (a dead one's file is removed on the
+/// way, as every liveness check does).
+fn live_processes(ns: &Namespace) -> usize {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir(ns.path().join("proc")) else {
+        return 0;
+    };
+    let mut pids: Vec<u64> = dir
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| liveness::token_of_lock_file(&f))
+        .filter(|t| t.get() >> 32 != u64::from(me) && liveness::is_alive(ns, *t))
+        .map(|t| t.get() >> 32)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids.len()
+}
+
+/// The namespaces other than `current` that have topics, as a clause for
+/// the "nothing here" messages: `namespaces with topics: lab (3), sim (1)`,
+/// or `no other namespace has topics`.
+pub fn elsewhere(current: &str) -> String {
+    let others: Vec<String> = Namespace::list_all()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n != current)
+        .filter_map(|n| count(&n).ok().flatten())
+        .filter(|c| c.topics > 0)
+        .map(|c| format!("{} ({})", c.name, c.topics))
+        .collect();
+    if others.is_empty() {
+        "no other namespace has topics".to_owned()
+    } else {
+        format!("namespaces with topics: {}", others.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_names_catch_typos_and_parts() {
+        let names = ["wheel.encoders", "imu", "cmd_vel", "odom"];
+        assert_eq!(similar("wheel.encoder", names), ["wheel.encoders"]);
+        assert_eq!(similar("wheel", names), ["wheel.encoders"]);
+        assert_eq!(similar("odm", names), ["odom"]);
+        assert!(similar("camera.rgb", names).is_empty());
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn a_process_with_one_node_is_named_by_it() {
+        let entry = |name: &str, pid| NodeEntry {
+            name: name.to_owned(),
+            pid,
+            state: None,
+            order: 0,
+            rate_hz: 0.0,
+            measured_hz: 0.0,
+            ticks: 0,
+            deadline_misses: 0,
+            overruns: 0,
+            cpu_ns: 0,
+            cpu_percent: None,
+            rss_bytes: 0,
+            timestamp_ns: 0,
+            owner: 0,
+            alive: true,
+        };
+        let p = Processes::new(&[entry("Encoder", 1), entry("A", 2), entry("B", 2)]);
+        assert_eq!(p.label(1), "Encoder (pid 1)");
+        assert_eq!(p.nodes(2), ["A", "B"]);
+        let me = std::process::id();
+        assert!(p.label(me).ends_with(&format!(" (pid {me})")));
+        assert!(!p.label(me).starts_with('?'));
+    }
+}

@@ -1,0 +1,161 @@
+//! `horus node info NAME` (as `ros2 node info`): a node from the registry
+//! (state, rates, ticks, misses, CPU %, memory) with its process (pid,
+//! program) and the topics that process uses, found in each topic's
+//! participant table by pid. A handle records its process, not its node:
+//! the topics listed are the process's, shared by all its nodes.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use horus::inspect::list_topics;
+use horus::shm::Namespace;
+use horus::system::registry::{self, NodeEntry};
+
+use crate::Ctx;
+use crate::exit::{self, Failure};
+use crate::json::{NodeDetail, NodeDetails};
+
+pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    if name.trim().is_empty() {
+        return Err(Failure::usage(
+            "node info \"\": give a node's name (`horus node list` shows them)",
+        )
+        .into());
+    }
+    let all = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
+    let found: Vec<&NodeEntry> = all.iter().filter(|n| n.name == name).collect();
+    if found.is_empty() {
+        return Err(no_node(ctx, name, &all).into());
+    }
+    let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
+        Some(ns) => list_topics(&ns).context("listing the topics")?,
+        None => Vec::new(),
+    };
+    let readable: Vec<_> = topics
+        .iter()
+        .filter(|(n, _)| !crate::topic::is_system(n))
+        .filter_map(|(n, i)| Some((n.as_str(), crate::topic::Roles::of(i.as_ref().ok()?))))
+        .collect();
+    let doc = NodeDetails {
+        namespace: ctx.namespace.clone(),
+        nodes: found
+            .iter()
+            .map(|n| {
+                let of = |pick: fn(&crate::topic::Roles) -> &Vec<u32>| -> Vec<String> {
+                    readable
+                        .iter()
+                        .filter(|(_, r)| n.alive && pick(r).contains(&n.pid))
+                        .map(|(t, _)| (*t).to_owned())
+                        .collect()
+                };
+                NodeDetail {
+                    node: (*n).into(),
+                    program: n.alive.then(|| crate::names::program_of(n.pid)).flatten(),
+                    process_nodes: all
+                        .iter()
+                        .filter(|o| o.pid == n.pid && o.owner == n.owner && o.name != n.name)
+                        .map(|o| o.name.clone())
+                        .collect(),
+                    publishes: of(|r| &r.publishers),
+                    subscribes: of(|r| &r.subscribers),
+                    holds: of(|r| &r.holders),
+                }
+            })
+            .collect(),
+    };
+    if ctx.json {
+        crate::json::print_pretty(&doc)?;
+    } else {
+        for (k, d) in doc.nodes.iter().enumerate() {
+            if k > 0 {
+                println!();
+            }
+            print_text(d);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn no_node(ctx: &Ctx, name: &str, all: &[NodeEntry]) -> Failure {
+    let mut names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let list = if names.is_empty() {
+        format!("none; {}", crate::names::elsewhere(&ctx.namespace))
+    } else {
+        names.join(", ")
+    };
+    let similar = crate::names::similar(name, names.iter().copied());
+    let hint = if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", similar.join(" or "))
+    };
+    Failure::new(
+        exit::ERROR,
+        format!(
+            "no node {name} in namespace {} (nodes: {list}).{hint} `horus node list` shows every \
+             node; is its program running with the same HORUS_NAMESPACE?",
+            ctx.namespace
+        ),
+    )
+}
+
+fn print_text(d: &NodeDetail) {
+    let n = &d.node;
+    let program = d
+        .program
+        .as_deref()
+        .unwrap_or(if n.alive { "?" } else { "(gone)" });
+    println!("node:       {}", n.name);
+    println!(
+        "process:    {program} (pid {}){}",
+        n.pid,
+        others(&d.process_nodes)
+    );
+    println!(
+        "state:      {}",
+        crate::colour::paint(crate::colour::of_state(n.state), n.state)
+    );
+    println!(
+        "rate:       {:.1} Hz asked, {:.1} Hz measured; tick order {}",
+        n.rate_hz, n.measured_hz, n.order
+    );
+    println!(
+        "ticks:      {}; {} deadline misses, {} overruns",
+        n.ticks, n.deadline_misses, n.overruns
+    );
+    println!(
+        "cpu:        {} % of one core (over the last registry interval), {:.1} ms in ticks",
+        crate::system::cpu_percent(n.cpu_percent),
+        n.cpu_ns as f64 / 1e6
+    );
+    println!(
+        "memory:     {:.1} MiB resident (its process)",
+        n.rss_bytes as f64 / (1024.0 * 1024.0)
+    );
+    let show = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    println!("publishes:  {}", show(&d.publishes));
+    println!("subscribes: {}", show(&d.subscribes));
+    if !d.holds.is_empty() {
+        println!(
+            "opened:     {} (neither published nor received yet)",
+            show(&d.holds)
+        );
+    }
+    println!("            (topics of its process: a handle does not record its node)");
+}
+
+fn others(nodes: &[String]) -> String {
+    if nodes.is_empty() {
+        String::new()
+    } else {
+        format!(", with nodes {}", nodes.join(", "))
+    }
+}

@@ -1,0 +1,174 @@
+//! `horus topic info NAME` (as `ros2 topic info -v`): one topic in full.
+//!
+//! Read-only: the region is mapped under the shared lock twice (no handle
+//! joins), and the rate is the change of its `published` count between the
+//! two reads, `--window` apart (`--no-rate`: one read, no wait). Each
+//! process using the topic is named by its program and the nodes its
+//! scheduler registered; a handle records its process, not its node. What a
+//! subscriber lost is counted in its own process only, so drops are shown as
+//! unknown rather than as zero.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use horus::inspect::{TopicInfo, topic_info};
+use horus::shm::Namespace;
+
+use crate::Ctx;
+use crate::json::{FieldJson, Participant, ProcessJson, TopicDetail};
+use crate::names::Processes;
+
+/// Arguments of `horus topic info`.
+#[derive(Debug, clap::Args)]
+pub struct InfoArgs {
+    /// Topic name.
+    name: String,
+    /// Time over which the rate is sampled.
+    #[arg(long, default_value = "1s", value_parser = super::secs, value_name = "SECS")]
+    window: Duration,
+    /// Do not measure the rate (answer at once).
+    #[arg(long, conflicts_with = "window")]
+    no_rate: bool,
+}
+
+pub fn main(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<ExitCode> {
+    let first = read(ctx, &args.name)?;
+    let (info, rate) = if args.no_rate {
+        (first, None)
+    } else {
+        let t0 = Instant::now();
+        std::thread::sleep(args.window);
+        let second = read(ctx, &args.name)?;
+        let dt = t0.elapsed().as_secs_f64();
+        // A smaller count: the topic was created anew meanwhile; no rate.
+        let rate = second
+            .published
+            .checked_sub(first.published)
+            .map(|n| n as f64 / dt);
+        (second, Some((rate, dt)))
+    };
+    let procs = Processes::load(&ctx.namespace);
+    let doc = detail(ctx, &info, rate, &procs);
+    if ctx.json {
+        crate::json::print_pretty(&doc)?;
+    } else {
+        print_text(&doc);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The topic as it is now; an absent one is the error every topic command gives.
+fn read(ctx: &Ctx, name: &str) -> anyhow::Result<TopicInfo> {
+    super::check_name(name)?;
+    let ns = Namespace::open_existing(&ctx.namespace).context("opening the namespace")?;
+    let info = match ns {
+        Some(ns) => topic_info(&ns, name).with_context(|| format!("reading topic {name}"))?,
+        None => None,
+    };
+    info.ok_or_else(|| super::no_topic(ctx, name).into())
+}
+
+fn detail(
+    ctx: &Ctx,
+    i: &TopicInfo,
+    rate: Option<(Option<f64>, f64)>,
+    procs: &Processes,
+) -> TopicDetail {
+    let roles = super::Roles::of(i);
+    let role = |pids: &[u32], pred: fn(&horus::inspect::ParticipantInfo) -> bool, sub: bool| {
+        pids.iter()
+            .map(|&pid| Participant {
+                process: ProcessJson::new(pid, procs),
+                handles: i
+                    .participants
+                    .iter()
+                    .filter(|p| p.alive && p.pid == pid && pred(p))
+                    .count(),
+                dropped: sub.then_some(None),
+            })
+            .collect()
+    };
+    TopicDetail {
+        namespace: ctx.namespace.clone(),
+        name: i.name.clone(),
+        type_name: i.type_name.clone(),
+        type_id: format!("{:#018x}", i.type_id),
+        message_size: i.message_size,
+        capacity: i.capacity,
+        max_participants: i.max_participants,
+        region_bytes: i.region_bytes,
+        path: i.path.clone(),
+        published: i.published,
+        rate_hz: rate.and_then(|r| r.0),
+        window_s: rate.map(|r| r.1),
+        fields: FieldJson::all(i),
+        publishers: role(&roles.publishers, |p| p.publisher, false),
+        subscribers: role(&roles.subscribers, |p| p.subscriber, true),
+        holders: role(&roles.holders, |p| !p.publisher && !p.subscriber, false),
+    }
+}
+
+fn print_text(d: &TopicDetail) {
+    println!("topic:     {}", d.name);
+    println!(
+        "type:      {} ({}), {} bytes",
+        d.type_name, d.type_id, d.message_size
+    );
+    println!(
+        "capacity:  {} slots per publisher, {} handles at most, region {} bytes",
+        d.capacity, d.max_participants, d.region_bytes
+    );
+    println!("published: {}", d.published);
+    match (d.rate_hz, d.window_s) {
+        (Some(r), Some(w)) => println!("rate:      {r:.1} Hz (over {w:.1} s)"),
+        (None, Some(_)) => println!("rate:      unknown (the topic was created anew meanwhile)"),
+        _ => println!("rate:      not measured (--no-rate)"),
+    }
+    println!("path:      {}", d.path.display());
+    if d.fields.is_empty() {
+        println!("fields:    (no self-description: `topic echo` shows hex)");
+    } else {
+        println!("fields:");
+        for f in &d.fields {
+            let kind = f.kind.unwrap_or("?");
+            let ty = if f.count == 1 {
+                kind.to_owned()
+            } else {
+                format!("[{kind}; {}]", f.count)
+            };
+            println!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
+        }
+    }
+    for (title, list, extra) in [
+        ("publishers", &d.publishers, ""),
+        (
+            "subscribers",
+            &d.subscribers,
+            "; drops unknown (counted in the subscriber's process only)",
+        ),
+        ("opened, neither published nor received yet", &d.holders, ""),
+    ] {
+        if list.is_empty() && title.starts_with("opened") {
+            continue;
+        }
+        println!("{title} ({}):", list.len());
+        for p in list {
+            let program = p.process.program.as_deref().unwrap_or("?");
+            let nodes = if p.process.nodes.is_empty() {
+                "no registered node".to_owned()
+            } else {
+                format!("nodes {}", p.process.nodes.join(", "))
+            };
+            let handles = if p.handles > 1 {
+                format!(", {} handles", p.handles)
+            } else {
+                String::new()
+            };
+            println!(
+                "  {program} (pid {}): {nodes}{handles}{extra}",
+                p.process.pid
+            );
+        }
+    }
+}

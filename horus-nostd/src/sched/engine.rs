@@ -1,0 +1,511 @@
+//! The engine: the node table, and the functions that move its nodes.
+
+use super::{
+    AddError, CoreNode, FaultPolicy, Inline, NodeConfig, NodeId, NodeState, NodeStats, Observer,
+    Rate, Slot, StartError, Storage, Tick, Timing,
+};
+use crate::time::{Clock, Frequency, RateError};
+
+/// The scheduler engine: a table of nodes in a [`Storage`] `S`, ticked in
+/// order, each at its own rate, from the caller's [`Clock`].
+///
+/// The caller owns the loop: [`start`](Self::start) once, then
+/// [`step`](Self::step) whenever it likes (in a busy loop, or after
+/// sleeping until [`next_release_ns`](Self::next_release_ns)), then
+/// [`shutdown`](Self::shutdown). Each function that moves nodes has a
+/// `_with` form that tells an [`Observer`] what happened. The std
+/// `Scheduler` is this engine over its own storage, driven from a thread.
+///
+/// The engine allocates nothing; over [`Inline`] slots (the
+/// [`CoreScheduler`] alias) nothing is allocated at all.
+///
+/// ```
+/// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, Rate, Tick};
+/// use horus_nostd::time::{Frequency, ManualClock};
+///
+/// struct Count(u32);
+/// impl CoreNode for Count {
+///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+///         self.0 += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// let (mut fast, mut slow) = (Count(0), Count(0));
+/// let mut sched = CoreScheduler::<4>::new(Frequency::from_hz(1_000)).unwrap();
+/// sched.add(&mut fast, NodeConfig::new(0)).unwrap();
+/// sched.add(&mut slow, NodeConfig::new(1).rate(Rate::Divisor(10))).unwrap();
+/// let clock = ManualClock::new(0);
+/// sched.start(0).unwrap();
+/// for _ in 0..100 {
+///     sched.step(&clock);
+///     clock.advance(1_000_000); // 1 ms
+/// }
+/// sched.shutdown();
+/// assert_eq!((fast.0, slow.0), (100, 10));
+/// ```
+#[derive(Debug)]
+pub struct Engine<S> {
+    /// Sorted by (order, id).
+    slots: S,
+    tick_rate: Frequency,
+    started: bool,
+    /// Between `hold` and `resume`: a node initialised now starts `Held`.
+    held: bool,
+}
+
+/// The engine over `N` inline slots of borrowed nodes: what firmware uses.
+///
+/// ```
+/// use horus_nostd::sched::{CoreNode, CoreScheduler, Engine, Inline};
+///
+/// fn same<'a>(s: CoreScheduler<'a, 3>) -> Engine<Inline<&'a mut dyn CoreNode, 3>> {
+///     s
+/// }
+/// ```
+pub type CoreScheduler<'a, const N: usize> = Engine<Inline<&'a mut dyn CoreNode, N>>;
+
+/// What one [`Engine::step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StepReport {
+    /// Nodes ticked.
+    pub ran: u32,
+    /// Ticks that failed.
+    pub faults: u32,
+    /// The earliest next release of a tickable node (`None`: nothing left to tick).
+    pub next_release_ns: Option<u64>,
+}
+
+/// A read-only view of one node, from [`Engine::nodes`].
+pub struct NodeView<'s> {
+    node: &'s dyn CoreNode,
+    /// Its handle.
+    pub id: NodeId,
+    /// Its order.
+    pub order: u32,
+    /// Its state.
+    pub state: NodeState,
+    /// Its period, ns.
+    pub period_ns: u64,
+    /// Its counters.
+    pub stats: NodeStats,
+}
+
+impl NodeView<'_> {
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        self.node.name()
+    }
+}
+
+/// The observer that hears nothing.
+fn ignore(_: super::Event) {}
+
+impl<S: Storage + Default> Engine<S> {
+    /// An empty table whose nodes tick at `tick_rate` unless they set a rate.
+    ///
+    /// # Errors
+    /// A zero rate.
+    pub fn new(tick_rate: Frequency) -> Result<Self, RateError> {
+        tick_rate.period_ns()?;
+        // Built in place (not through `with_storage`): a board keeps the
+        // engine on its stack, and each copy of it would stay there.
+        Ok(Self {
+            slots: S::default(),
+            tick_rate,
+            started: false,
+            held: false,
+        })
+    }
+}
+
+impl<S: Storage> Engine<S> {
+    /// An engine over the empty storage `slots` (a debug assertion checks)
+    /// at `tick_rate`, which is not checked here: a bad one fails the
+    /// [`add`](Self::add) of every node that runs at it.
+    pub fn with_storage(slots: S, tick_rate: Frequency) -> Self {
+        debug_assert!(slots.is_empty(), "storage must start empty");
+        Self {
+            slots,
+            tick_rate,
+            started: false,
+            held: false,
+        }
+    }
+
+    /// The rate of the nodes that do not set their own.
+    pub fn tick_rate(&self) -> Frequency {
+        self.tick_rate
+    }
+
+    /// Changes the tick rate, for the nodes not yet initialised (their
+    /// release grid is computed when `init` runs). Not checked here, as
+    /// [`with_storage`](Self::with_storage).
+    pub fn set_tick_rate(&mut self, tick_rate: Frequency) {
+        self.tick_rate = tick_rate;
+    }
+
+    /// Adds `node` (state `Registered`).
+    ///
+    /// # Errors
+    /// The table is full, the rate is invalid, or the engine has started.
+    pub fn add(&mut self, node: S::Node, config: NodeConfig) -> Result<NodeId, AddError> {
+        if self.started {
+            return Err(AddError::AlreadyStarted);
+        }
+        self.push(node, config)
+    }
+
+    /// Adds `node` (state `Registered`), even after the start: it is then
+    /// initialised by the next [`init_registered`](Self::init_registered).
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, NodeState, Tick};
+    /// use horus_nostd::time::Frequency;
+    ///
+    /// struct Nop;
+    /// impl CoreNode for Nop {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let (mut a, mut b) = (Nop, Nop);
+    /// let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(100)).unwrap();
+    /// sched.start(0).unwrap();
+    /// let id = sched.push(&mut a, NodeConfig::new(0)).unwrap();
+    /// assert!(sched.add(&mut b, NodeConfig::new(0)).is_err(), "add: before the start only");
+    /// sched.init_registered(10, &mut |_| {}).unwrap();
+    /// assert_eq!(sched.state(id), Some(NodeState::Ready));
+    /// ```
+    ///
+    /// # Errors
+    /// The table is full, or the rate is invalid.
+    pub fn push(&mut self, node: S::Node, config: NodeConfig) -> Result<NodeId, AddError> {
+        let (len, capacity) = (self.slots.len(), self.slots.capacity());
+        let full = AddError::Full { capacity };
+        let id = u16::try_from(len)
+            .ok()
+            .filter(|_| len < capacity)
+            .ok_or(full)?;
+        let timing = self.timing_of(&config)?;
+        // After every node of the same or a lower order: ties keep insertion order.
+        let pos = self
+            .slots
+            .slots()
+            .take_while(|s| s.config.order <= config.order)
+            .count();
+        let slot = Slot {
+            node,
+            id: NodeId(id),
+            config,
+            timing,
+            state: NodeState::Registered,
+            initialised: false,
+        };
+        if self.slots.insert(pos, slot) {
+            Ok(NodeId(id))
+        } else {
+            Err(full)
+        }
+    }
+
+    /// Runs every node's `init` in order (`Registered -> Ready`, or
+    /// `Faulted` on failure) and places every first release at `now_ns`.
+    ///
+    /// # Errors
+    /// Called twice, or as [`init_registered`](Self::init_registered).
+    pub fn start(&mut self, now_ns: u64) -> Result<(), StartError> {
+        self.start_with(now_ns, &mut ignore)
+    }
+
+    /// [`start`](Self::start), telling `observer`.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_with<O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        now_ns: u64,
+        observer: &mut O,
+    ) -> Result<(), StartError> {
+        if self.started {
+            return Err(StartError::AlreadyStarted);
+        }
+        self.init_registered(now_ns, observer)
+    }
+
+    /// Runs, in order, the `init` of every node still `Registered` (all of
+    /// them at the start; later, those [`push`](Self::push)ed since), each
+    /// on a release grid computed now and starting at `now_ns`. While the
+    /// engine is held ([`hold`](Self::hold) until [`resume`](Self::resume)),
+    /// a node so initialised is held too: its `safe_state` runs, and it
+    /// starts on the grid `resume` gives the others.
+    ///
+    /// # Errors
+    /// A node's `init` failed ([`StartError::Init`]: that node is `Faulted`,
+    /// the nodes after it are not initialised) or the tick rate changed to
+    /// one its rate cannot use ([`StartError::Rate`]: it stays `Registered`).
+    pub fn init_registered<O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        now_ns: u64,
+        observer: &mut O,
+    ) -> Result<(), StartError> {
+        self.started = true;
+        let tick_rate = self.tick_rate;
+        for slot in self.slots.slots_mut() {
+            if slot.state != NodeState::Registered {
+                continue;
+            }
+            slot.timing =
+                timing_of(tick_rate, &slot.config).map_err(|source| StartError::Rate {
+                    node: slot.id,
+                    source,
+                })?;
+            slot.timing.start_at(now_ns);
+            if let Err(fault) = slot.node.init() {
+                become_(slot, NodeState::Faulted, observer);
+                return Err(StartError::Init {
+                    node: slot.id,
+                    fault,
+                });
+            }
+            slot.initialised = true;
+            become_(slot, NodeState::Ready, observer);
+            if self.held {
+                slot.node.safe_state();
+                become_(slot, NodeState::Held, observer);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs, in order, every tickable node due at the clock's time as this
+    /// call begins. See [`step_with`](Self::step_with).
+    pub fn step<C: Clock + ?Sized>(&mut self, clock: &C) -> StepReport {
+        self.step_with(clock, &mut ignore)
+    }
+
+    /// Runs, in order, every tickable node due at the clock's time as this
+    /// call begins, and tells `observer` about every release, tick, fault
+    /// and transition. The clock is read again before and after each tick,
+    /// to measure its lateness and duration.
+    pub fn step_with<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        clock: &C,
+        observer: &mut O,
+    ) -> StepReport {
+        self.round(clock, observer, false)
+    }
+
+    /// Runs, in order, every tickable node once, whatever its rate: each is
+    /// released when its turn comes (its grid re-phased to that time), so
+    /// it is neither late nor skips (tests, simulation, std's `tick_once`).
+    pub fn step_all_with<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        clock: &C,
+        observer: &mut O,
+    ) -> StepReport {
+        self.round(clock, observer, true)
+    }
+
+    fn round<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        clock: &C,
+        observer: &mut O,
+        every: bool,
+    ) -> StepReport {
+        let now = clock.now_ns();
+        let mut report = StepReport::default();
+        for slot in self.slots.slots_mut() {
+            if !slot.state.is_tickable() {
+                continue;
+            }
+            let round_ns = if every {
+                let t = clock.now_ns();
+                slot.timing.rephase(t);
+                t
+            } else if slot.timing.is_due(now) {
+                now
+            } else {
+                continue;
+            };
+            let ok = run_one(slot, round_ns, clock, observer);
+            report.ran += 1;
+            report.faults += u32::from(!ok);
+        }
+        report.next_release_ns = self.next_release_ns();
+        report
+    }
+
+    /// The earliest next release of a tickable node; `None` if none is left.
+    pub fn next_release_ns(&self) -> Option<u64> {
+        self.slots
+            .slots()
+            .filter(|s| s.state.is_tickable())
+            .map(|s| s.timing.next_release_ns())
+            .min()
+    }
+
+    /// Holds every tickable node (`-> Held`), running its `safe_state` in
+    /// order: the e-stop. The engine is held until [`resume`](Self::resume):
+    /// nodes initialised meanwhile start held.
+    pub fn hold(&mut self) {
+        self.hold_with(&mut ignore);
+    }
+
+    /// [`hold`](Self::hold), telling `observer`.
+    pub fn hold_with<O: Observer<S::Node> + ?Sized>(&mut self, observer: &mut O) {
+        self.held = true;
+        for slot in self.slots.slots_mut() {
+            if slot.state.is_tickable() {
+                slot.node.safe_state();
+                become_(slot, NodeState::Held, observer);
+            }
+        }
+    }
+
+    /// Resumes every held node (`Held -> Running`), its next release at
+    /// `now_ns` (releases missed while held are neither run nor counted).
+    pub fn resume(&mut self, now_ns: u64) {
+        self.resume_with(now_ns, &mut ignore);
+    }
+
+    /// [`resume`](Self::resume), telling `observer`.
+    pub fn resume_with<O: Observer<S::Node> + ?Sized>(&mut self, now_ns: u64, observer: &mut O) {
+        self.held = false;
+        for slot in self.slots.slots_mut() {
+            if slot.state == NodeState::Held {
+                slot.timing.rephase(now_ns);
+                become_(slot, NodeState::Running, observer);
+            }
+        }
+    }
+
+    /// Stops every node, in reverse order: runs `shutdown` of each whose
+    /// `init` succeeded. Every node ends `Finished`; calling it again does nothing.
+    pub fn shutdown(&mut self) {
+        self.shutdown_with(&mut ignore);
+    }
+
+    /// [`shutdown`](Self::shutdown), telling `observer`.
+    pub fn shutdown_with<O: Observer<S::Node> + ?Sized>(&mut self, observer: &mut O) {
+        for slot in self.slots.slots_mut().rev() {
+            if slot.state == NodeState::Finished {
+                continue;
+            }
+            if slot.initialised {
+                slot.node.shutdown();
+            }
+            become_(slot, NodeState::Finished, observer);
+        }
+    }
+
+    /// The state of node `id`.
+    pub fn state(&self, id: NodeId) -> Option<NodeState> {
+        self.slot(id).map(|s| s.state)
+    }
+
+    /// The counters of node `id`.
+    pub fn stats(&self, id: NodeId) -> Option<NodeStats> {
+        self.slot(id).map(|s| *s.timing.stats())
+    }
+
+    /// Every node, in tick order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeView<'_>> {
+        self.slots.slots().map(|s| NodeView {
+            node: &s.node,
+            id: s.id,
+            order: s.config.order,
+            state: s.state,
+            period_ns: s.timing.period_ns(),
+            stats: *s.timing.stats(),
+        })
+    }
+
+    /// Every slot, in tick order: the nodes themselves with their bookkeeping.
+    pub fn slots(&self) -> impl DoubleEndedIterator<Item = &Slot<S::Node>> {
+        self.slots.slots()
+    }
+
+    /// Nodes in the table.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The table's capacity (`N` of a [`CoreScheduler`]).
+    pub fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    fn slot(&self, id: NodeId) -> Option<&Slot<S::Node>> {
+        self.slots.slots().find(|s| s.id == id)
+    }
+
+    fn timing_of(&self, config: &NodeConfig) -> Result<Timing, RateError> {
+        timing_of(self.tick_rate, config)
+    }
+}
+
+/// The timing `config` gives under `tick_rate`; a node with its own rate
+/// does not depend on the tick rate (not even on its validity).
+fn timing_of(tick_rate: Frequency, config: &NodeConfig) -> Result<Timing, RateError> {
+    let base = match config.rate {
+        Rate::PeriodNs(_) | Rate::Frequency(_) => 1,
+        Rate::Base | Rate::Divisor(_) => tick_rate.period_ns()?,
+    };
+    config.timing(base)
+}
+
+/// Moves `slot` to `next` and tells `observer`.
+fn become_<T, O: Observer<T> + ?Sized>(slot: &mut Slot<T>, next: NodeState, observer: &mut O) {
+    let from = slot.state;
+    slot.state.become_(next);
+    observer.state_changed(slot, from);
+}
+
+/// Ticks one due node and does its bookkeeping; false if the tick failed.
+fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
+    slot: &mut Slot<T>,
+    round_ns: u64,
+    clock: &C,
+    observer: &mut O,
+) -> bool {
+    let release = slot.timing.release(round_ns, clock.now_ns());
+    observer.released(slot, &release);
+    if slot.state == NodeState::Ready {
+        become_(slot, NodeState::Running, observer);
+    }
+    let tick = Tick {
+        seq: release.seq,
+        release_ns: release.release_ns,
+        start_ns: release.start_ns,
+        period_ns: slot.timing.period_ns(),
+    };
+    let result = slot.node.tick(&tick);
+    let done = slot.timing.complete(&release, clock.now_ns());
+    observer.ticked(slot, &done);
+    let Err(fault) = result else { return true };
+    slot.timing.record_fault();
+    observer.faulted(slot, fault);
+    match slot.config.policy {
+        FaultPolicy::Skip => {}
+        FaultPolicy::Stop => {
+            slot.node.safe_state();
+            become_(slot, NodeState::Faulted, observer);
+        }
+        FaultPolicy::Restart => match slot.node.init() {
+            Ok(()) => become_(slot, NodeState::Ready, observer),
+            Err(fault) => {
+                observer.restart_failed(slot, fault);
+                slot.node.safe_state();
+                become_(slot, NodeState::Faulted, observer);
+            }
+        },
+    }
+    false
+}

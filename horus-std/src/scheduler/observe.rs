@@ -1,0 +1,133 @@
+//! The std scheduler's [`Observer`] of the engine: turns what the engine
+//! reports into anomalies (kept in memory and written to the blackbox, see
+//! [`Recorder`]), and collects the errors `run`, `tick_once` and `shutdown`
+//! return.
+
+use horus_nostd::sched::{Completion, NodeFault, NodeState, Observer, Release, Slot};
+
+use super::SchedulerError;
+use super::adapter::{Guarded, InitFailure};
+use super::report::Recorder;
+use crate::system::blackbox::AnomalyKind;
+
+/// Feeds the [`Recorder`] for one call into the engine.
+pub(crate) struct Feed<'r> {
+    rec: &'r mut Recorder,
+    /// The first `init` that failed at the start.
+    pub(crate) init_failed: Option<SchedulerError>,
+    /// `(node, what went wrong)` for each failed `shutdown`, in shutdown order.
+    pub(crate) shutdown_failures: Vec<(String, String)>,
+}
+
+impl<'r> Feed<'r> {
+    pub(crate) fn new(rec: &'r mut Recorder) -> Self {
+        Self {
+            rec,
+            init_failed: None,
+            shutdown_failures: Vec::new(),
+        }
+    }
+
+    /// Records `kind` for the node of `slot` (rate-limited, see [`Recorder::record`]).
+    fn record(
+        &mut self,
+        slot: &mut Slot<Guarded>,
+        kind: AnomalyKind,
+        value: u64,
+        detail: impl FnOnce() -> String,
+    ) {
+        let g = slot.node_mut();
+        self.rec.record(&mut g.quiet, kind, &g.name, value, detail);
+    }
+}
+
+impl Observer<Guarded> for Feed<'_> {
+    fn released(&mut self, slot: &mut Slot<Guarded>, release: &Release) {
+        if !release.late {
+            return;
+        }
+        let (late, skipped) = (release.lateness_ns, release.skipped);
+        let tolerance = slot.timing().tolerance_ns();
+        self.record(slot, AnomalyKind::DeadlineMiss, late, || {
+            format!(
+                "released {} us late (tolerance {} us); {skipped} releases skipped",
+                late / 1_000,
+                tolerance / 1_000
+            )
+        });
+    }
+
+    fn ticked(&mut self, slot: &mut Slot<Guarded>, done: &Completion) {
+        let reported = std::mem::take(&mut slot.node_mut().reported);
+        let first = slot.node().errors - reported.len() as u64;
+        for (n, detail) in (first + 1..).zip(reported) {
+            self.record(slot, AnomalyKind::NodeError, n, || {
+                format!("tick reported: {detail}")
+            });
+        }
+        if done.overrun {
+            let (took, budget) = (done.duration_ns, slot.timing().budget_ns());
+            self.record(slot, AnomalyKind::BudgetOverrun, took, || {
+                format!(
+                    "tick took {} us, budget {} us",
+                    took / 1_000,
+                    budget / 1_000
+                )
+            });
+        }
+    }
+
+    fn faulted(&mut self, slot: &mut Slot<Guarded>, _: NodeFault) {
+        let policy = slot.policy();
+        let g = slot.node();
+        let (panics, message) = (g.panics, g.last_panic.clone().unwrap_or_default());
+        self.record(slot, AnomalyKind::NodePanic, panics, || {
+            format!("panicked in tick ({policy}): {message}")
+        });
+    }
+
+    fn restart_failed(&mut self, slot: &mut Slot<Guarded>, _: NodeFault) {
+        let why = match slot.node_mut().init_failure.take() {
+            Some(InitFailure::Error(e)) => e.to_string(),
+            Some(InitFailure::Panic(m)) => format!("panicked: {m}"),
+            None => "failed".to_owned(),
+        };
+        self.record(slot, AnomalyKind::NodeError, 0, || {
+            format!("restart failed, node stopped: init: {why}")
+        });
+    }
+
+    fn state_changed(&mut self, slot: &mut Slot<Guarded>, from: NodeState) {
+        if let Some(m) = slot.node_mut().safe_state_panic.take() {
+            let panics = slot.node().panics;
+            self.record(slot, AnomalyKind::NodePanic, panics, || {
+                format!("panicked in safe_state: {m}")
+            });
+        }
+        match (from, slot.state()) {
+            (NodeState::Registered, NodeState::Faulted) => {
+                let node = slot.node().name.clone();
+                let failure = slot.node_mut().init_failure.take();
+                self.init_failed = self.init_failed.take().or(match failure {
+                    Some(InitFailure::Error(e)) => Some(SchedulerError::InitFailed {
+                        node,
+                        source: Box::new(e),
+                    }),
+                    Some(InitFailure::Panic(message)) => Some(SchedulerError::Panicked {
+                        node,
+                        during: "init",
+                        message,
+                    }),
+                    None => None,
+                });
+            }
+            (_, NodeState::Finished) => {
+                if let Some(why) = slot.node_mut().shutdown_failure.take() {
+                    let node = slot.node().name.clone();
+                    self.shutdown_failures.push((node, why));
+                }
+            }
+            _ => {}
+        }
+    }
+}
