@@ -24,6 +24,7 @@ mod launch;
 mod monitor;
 mod names;
 mod namespaces;
+mod node_control;
 mod node_info;
 mod run;
 mod supervise;
