@@ -97,11 +97,7 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
                      topics)? `horus bb` records what its scheduler did; try a longer --timeout",
                     expected(command),
                     args.timeout,
-                    if sigterm {
-                        ", even after SIGTERM"
-                    } else {
-                        ""
-                    }
+                    if sigterm { ", even after SIGTERM" } else { "" }
                 ),
             )
             .into());
@@ -119,11 +115,13 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
     } else if sigterm {
         println!(
             "node {name} (pid {pid}): no scheduler answered within {} s; sent SIGTERM: {}",
-            args.timeout,
-            state
+            args.timeout, state
         );
     } else {
-        println!("node {name} (pid {pid}): {} (now {state})", done_word(command));
+        println!(
+            "node {name} (pid {pid}): {} (now {state})",
+            done_word(command)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -191,7 +189,8 @@ fn wait(
         if reached(command, target, now, sent_ns) {
             return Ok(Ok(shown));
         }
-        if command == ControlCommand::Restart && now.is_some_and(|n| n.timestamp_ns > sent_ns)
+        if command == ControlCommand::Restart
+            && now.is_some_and(|n| n.timestamp_ns > sent_ns)
             && shown == "Crashed"
         {
             return Err(Failure::new(
