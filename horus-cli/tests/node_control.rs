@@ -17,7 +17,35 @@ const T: u64 = 30;
 #[test]
 #[ignore = "child process entry point; run by the parent tests"]
 fn child_main() {
+    if std::env::var("HORUS_TEST_ROLE").as_deref() == Ok("listed_only") {
+        listed_only();
+    }
     common::child_main();
+}
+
+/// A process that lists a node named `HORUS_TEST_TOPIC` in the registry as
+/// running but has no scheduler to answer a request; SIGTERM ends it.
+fn listed_only() -> ! {
+    use horus::system::registry::{NodeReport, NodeStatus, Registry};
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .expect("prctl");
+    let name = std::env::var("HORUS_TEST_TOPIC").expect("node name");
+    let registry = Registry::open(None).expect("registry");
+    registry.report(&NodeReport {
+        name: &name,
+        state: NodeStatus::Running,
+        order: 0,
+        rate_hz: 10.0,
+        measured_hz: 0.0,
+        ticks: 1,
+        deadline_misses: 0,
+        overruns: 0,
+        cpu_ns: 0,
+    });
+    println!("\n@@ready {}", std::process::id());
+    loop {
+        std::thread::park();
+    }
 }
 
 /// `horus node list --json`.
@@ -205,4 +233,27 @@ fn an_unknown_node_is_exit_1_and_a_name_in_two_processes_needs_pid() {
         control(&ns, &["kill", "Twin", "--pid", &pid.to_string()]);
         assert_eq!(exit_code(child), Some(0));
     }
+}
+
+#[test]
+fn kill_falls_back_to_sigterm_when_no_scheduler_answers() {
+    let ns = TestNs::new("node_ctl_term");
+    let mut child = start_role("listed_only", &ns.name, "Ghost");
+    let pid = child.child.id();
+    wait_state(&ns, "Ghost", pid, "Running");
+    let doc = control(&ns, &["kill", "Ghost", "--timeout", "0.3"]);
+    assert_eq!(doc["sigterm"], true, "{doc}");
+    assert_eq!(exit_code(&mut child), None, "ended by SIGTERM");
+    // Neither can it be paused: the timeout names what was not seen.
+    let mut other = start_role("listed_only", &ns.name, "Mute");
+    let out = ns.run(&["node", "pause", "Mute", "--timeout", "0.2"], T);
+    failed(
+        &out,
+        1,
+        &[
+            &format!("node Mute (pid {}) was not seen Paused", other.child.id()),
+            "within 0.2 s",
+        ],
+    );
+    let _ = other.stop("TERM", T);
 }

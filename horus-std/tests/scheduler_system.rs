@@ -301,6 +301,41 @@ fn a_node_of_another_process_is_paused_resumed_restarted_and_killed_through_the_
     assert!(done[0].ends_with("(request 3)"), "{done:?}");
 }
 
+#[test]
+fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
+    use horus::scheduler::NodeState;
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control_once");
+    let mut sched = Scheduler::new().namespace(&ns.name);
+    sched
+        .add(Actuator {
+            ticks: 0,
+            held: false,
+        })
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap(); // joins the control topic
+    let send = |cmd| control::send(Some(&ns.name), "Actuator", 0, cmd, 1).unwrap();
+    send(ControlCommand::Pause);
+    sched.tick_once().unwrap();
+    let ticks = |s: &Scheduler| s.nodes()[0].stats.ticks;
+    assert_eq!(sched.nodes()[0].state, NodeState::Paused);
+    let before = ticks(&sched);
+    sched.tick_once().unwrap();
+    assert_eq!(ticks(&sched), before, "a paused node is not ticked");
+    send(ControlCommand::Restart);
+    sched.tick_once().unwrap();
+    assert_eq!(
+        ticks(&sched),
+        1,
+        "restarted (from paused): counters from zero, then ticked"
+    );
+    send(ControlCommand::Kill);
+    sched.tick_once().unwrap();
+    assert_eq!(sched.nodes()[0].state, NodeState::Finished);
+    assert!(sched.tick_once().is_err(), "finished after a kill");
+}
+
 /// Panics on its `panic_on`-th tick.
 struct Faulty {
     name: &'static str,

@@ -38,6 +38,10 @@ impl Scheduler {
     /// initialised first. Does not shut down: call [`shutdown`](Self::shutdown)
     /// or drop the scheduler.
     ///
+    /// A `horus node kill` request for one of its nodes shuts the scheduler
+    /// down instead of ticking (the next call returns
+    /// [`SchedulerError::Finished`]).
+    ///
     /// # Errors
     /// The scheduler is finished, or a node's `init` failed (the scheduler
     /// is then shut down).
@@ -46,7 +50,13 @@ impl Scheduler {
             return Err(SchedulerError::Finished.into());
         }
         self.start_or_shutdown()?;
-        if self.follow_system(now_ns()) {
+        let held = self.follow_system(now_ns());
+        if let Some(pid) = self.system.as_ref().and_then(|l| l.kill_from) {
+            // `horus node kill`: as `run` does, shut down; the next call is `Finished`.
+            log::info!("scheduler: shutting down at the request of pid {pid} (horus node kill)");
+            return self.shutdown();
+        }
+        if held {
             return Ok(());
         }
         self.engine
