@@ -19,7 +19,8 @@
 //!   fails the node is stopped (`Crashed`).
 //! - `Kill`: the scheduler stops as on SIGTERM: every node's `shutdown`
 //!   runs in reverse order and `run` returns `Ok(())`, so a program whose
-//!   `main` ends with `run` exits. The whole process stops, not one node.
+//!   `main` ends with `run` exits (`tick_once` shuts down likewise; its next
+//!   call is `Finished`). The whole scheduler stops, not one node.
 //!
 //! Each request carried out is recorded in the blackbox (kind
 //! `node_control`, by the executing process, `value` = the requester's pid).
