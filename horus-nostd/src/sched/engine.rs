@@ -482,6 +482,31 @@ impl<S: Storage> Engine<S> {
     /// [`ControlError`]: no such node, or it is not initialised (`Registered`),
     /// `Faulted` or `Finished`. A failed `init` is not an error of this
     /// call: the node is `Faulted`, as [`state`](Self::state) says.
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, NodeState, Tick};
+    /// use horus_nostd::time::{Frequency, ManualClock};
+    ///
+    /// struct Count(u32);
+    /// impl CoreNode for Count {
+    ///     fn init(&mut self) -> Result<(), NodeFault> {
+    ///         self.0 = 0;
+    ///         Ok(())
+    ///     }
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         self.0 += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let mut n = Count(0);
+    /// let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(10)).unwrap();
+    /// let id = sched.add(&mut n, NodeConfig::new(0)).unwrap();
+    /// sched.start(0).unwrap();
+    /// sched.step(&ManualClock::new(0));
+    /// sched.restart(id, 0).unwrap();
+    /// assert_eq!(sched.state(id), Some(NodeState::Ready));
+    /// assert_eq!(sched.stats(id).unwrap().ticks, 0);
+    /// ```
     pub fn restart(&mut self, id: NodeId, now_ns: u64) -> Result<(), ControlError> {
         self.restart_with(id, now_ns, &mut ignore)
     }

@@ -21,7 +21,7 @@ use core::fmt;
 ///
 ///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Finished
 ///
-///  One node, by an operator (`horus node pause|resume|restart`):
+///  One node, at the caller's request (in std: `horus node pause|resume|restart`):
 ///    Ready, Running, Held ── pause() ──► Paused ── resume_node() ──► Running
 ///                                          (or Held while the engine is held)
 ///    Ready, Running, Paused, Held ── restart(): shutdown, init ok ──► Ready
