@@ -157,6 +157,33 @@ impl Node for Logged {
     }
 }
 
+/// Was a bug (seen under qemu-aarch64, where starting is slow): a run that
+/// ended before its first round never opened the registry, so its nodes'
+/// final state was never reported and the process listed nothing.
+#[test]
+fn a_run_that_ends_before_its_first_round_still_reports_finished() {
+    let ns = TestNs::new("sched_no_round");
+    let log = std::rc::Rc::default();
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    sched
+        .add(Logged {
+            name: "Brief",
+            log: std::rc::Rc::clone(&log),
+        })
+        .build()
+        .unwrap();
+    // A zero-length run: init, then straight to shutdown, no round at all.
+    sched.run_for(std::time::Duration::ZERO).unwrap();
+    assert_eq!(*log.borrow(), ["init Brief", "shutdown Brief"]);
+    let nodes = registry::list(Some(&ns.name)).unwrap();
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n.name == "Brief" && n.state == Some(NodeStatus::Finished)),
+        "{nodes:?}"
+    );
+}
+
 /// Was a bug: a node initialised during an e-stop was left `Ready`, its
 /// `safe_state` not run, and counted the hold as late releases on resume.
 #[test]

@@ -83,6 +83,9 @@ impl Scheduler {
         let failures = feed.shutdown_failures;
         // The registry's last word on these nodes: Finished (or Crashed), not
         // the Running of the last round, for as long as this process lives.
+        // A run that ended before its first round (a short `run_for`, a slow
+        // start) has not opened the registry yet: open it for this report.
+        self.open_system();
         if let Some(link) = &mut self.system {
             link.report(&self.engine, now_ns());
         }
@@ -206,16 +209,22 @@ impl Scheduler {
     /// Follows the e-stop and the control topic and reports to the registry
     /// (opening them on first use); returns whether the nodes are held.
     fn follow_system(&mut self, now: u64) -> bool {
-        if !self.system_topics {
+        self.open_system();
+        let Some(link) = &mut self.system else {
             return false;
-        }
-        let link = self
-            .system
-            .get_or_insert_with(|| system::SystemLink::open(self.recorder.namespace.as_deref()));
+        };
         let held = link.follow_estop(&mut self.engine, &mut self.recorder, now);
         link.follow_control(&mut self.engine, &mut self.recorder, now);
         link.report(&self.engine, now);
         held
+    }
+
+    /// Opens the e-stop monitor, control topic and registry link on first
+    /// use, unless system topics are off.
+    fn open_system(&mut self) {
+        if self.system_topics && self.system.is_none() {
+            self.system = Some(system::SystemLink::open(self.recorder.namespace.as_deref()));
+        }
     }
 }
 
