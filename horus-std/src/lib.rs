@@ -24,9 +24,11 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod image;
 pub mod inspect;
 pub mod logging;
 pub mod node;
+pub mod pool;
 pub mod prelude;
 pub mod scheduler;
 pub mod shm;

@@ -293,6 +293,21 @@ impl<T: Message> Topic<T> {
         self.shared.attached.region().layout().capacity()
     }
 
+    /// This handle's participant index (its holder bit in block pools).
+    pub(crate) fn participant_index(&self) -> u32 {
+        self.with_handle(|h| h.raw().index())
+    }
+
+    /// The mapped region.
+    pub(crate) fn region(&self) -> horus_nostd::TopicRegion<'_> {
+        self.shared.attached.region()
+    }
+
+    /// The namespace directory.
+    pub(crate) fn shm_namespace(&self) -> &Arc<Namespace> {
+        &self.shared.namespace
+    }
+
     #[inline]
     fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
@@ -409,7 +424,8 @@ impl<T: Message> TopicBuilder<T> {
         // which also holds `shared` (an Arc of the region) in a field declared
         // after the handle, so the view is dropped before the mapping can go.
         let region = unsafe { shared.attached.region_static() };
-        let freed = region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        // Dead participants' pool holds are cleared before their entries are freed.
+        let freed = crate::pool::reclaim_topic(&namespace, &self.name, region, me);
         if freed > 0 && !self.name.starts_with(crate::system::SYSTEM_PREFIX) {
             record_reclaimed(namespace.name(), &self.name, freed);
         }
