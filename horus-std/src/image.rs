@@ -155,7 +155,9 @@ impl FromStr for Encoding {
             .into_iter()
             .find(|e| e.1 == s)
             .map(|e| e.0)
-            .ok_or_else(|| ImageError::UnknownEncoding { given: s.to_owned() })
+            .ok_or_else(|| ImageError::UnknownEncoding {
+                given: s.to_owned(),
+            })
     }
 }
 
@@ -327,7 +329,11 @@ impl fmt::Debug for ImageError {
 impl std::error::Error for ImageError {}
 
 /// The bytes of a `width` x `height` image of `encoding`, checked.
-fn frame_bytes(width: u32, height: u32, encoding: Encoding) -> std::result::Result<usize, ImageError> {
+fn frame_bytes(
+    width: u32,
+    height: u32,
+    encoding: Encoding,
+) -> std::result::Result<usize, ImageError> {
     if width == 0 || height == 0 {
         return Err(ImageError::ZeroSize { width, height });
     }
@@ -398,7 +404,11 @@ impl Image {
     /// assert!(matches!(Image::try_new(0, 480, "rgb8"), Err(ImageError::ZeroSize { .. })));
     /// assert!(matches!(Image::try_new(640, 480, "rgb9"), Err(ImageError::UnknownEncoding { .. })));
     /// ```
-    pub fn try_new(width: u32, height: u32, encoding: &str) -> std::result::Result<Self, ImageError> {
+    pub fn try_new(
+        width: u32,
+        height: u32,
+        encoding: &str,
+    ) -> std::result::Result<Self, ImageError> {
         let encoding: Encoding = encoding.parse()?;
         let len = frame_bytes(width, height, encoding)?;
         Ok(Self {
@@ -862,7 +872,9 @@ impl ImageTopic {
                 _live: self.views.clone(),
             }),
             Err(ReaderError::Stale) => Err(None),
-            Err(ReaderError::BadOwner(o)) => Err(foreign(format!("publisher token {o:#x} is invalid"))),
+            Err(ReaderError::BadOwner(o)) => {
+                Err(foreign(format!("publisher token {o:#x} is invalid")))
+            }
             Err(ReaderError::Hold(HoldError::AlreadyHeld)) => Err(foreign(
                 "this handle already holds that block (a frame delivered twice)".to_owned(),
             )),

@@ -164,6 +164,8 @@ pub(crate) struct PoolWriter {
     blocks_per_segment: u32,
     max_segments: u32,
     segments: Vec<Arc<Segment>>,
+    /// Where the next loan starts looking.
+    next_segment: usize,
 }
 
 impl PoolWriter {
@@ -182,6 +184,7 @@ impl PoolWriter {
             blocks_per_segment: blocks_per_segment.max(1),
             max_segments: max_segments.max(1),
             segments: Vec::new(),
+            next_segment: 0,
         }
     }
 
@@ -228,16 +231,26 @@ impl PoolWriter {
         })
     }
 
-    fn try_existing(&self) -> Option<LoanedBlock> {
-        self.segments.iter().find_map(|seg| {
+    /// A loan from the first segment that has a block, starting after the
+    /// segment of the last loan: recycling then goes round all segments, so
+    /// the block recycled is about the one published longest ago.
+    fn try_existing(&mut self) -> Option<LoanedBlock> {
+        let n = self.segments.len();
+        let start = self.next_segment;
+        (0..n).map(|i| (start + i) % n.max(1)).find_map(|i| {
+            let seg = &self.segments[i];
             // SAFETY: the loan is stored in a `LoanedBlock` beside an `Arc`
             // of `seg`, declared after it, so it never outlives the mapping.
             let pool = unsafe { seg.pool_static() };
             match pool.loan(self.me) {
-                Ok(loan) => Some(LoanedBlock {
-                    loan,
-                    segment: seg.clone(),
-                }),
+                Ok(loan) => {
+                    let block = LoanedBlock {
+                        loan,
+                        segment: seg.clone(),
+                    };
+                    self.next_segment = (i + 1) % n;
+                    Some(block)
+                }
                 Err(LoanError::Exhausted { .. }) => None,
                 Err(_) => None,
             }
@@ -334,9 +347,8 @@ impl PoolReader {
     /// Unmaps the segments of dead publishers that no view uses any more
     /// (so the cleaner can remove them).
     pub(crate) fn forget_dead(&mut self, ns: &Namespace) {
-        self.cache.retain(|_, seg| {
-            Arc::strong_count(seg) > 1 || liveness::is_alive(ns, seg.owner())
-        });
+        self.cache
+            .retain(|_, seg| Arc::strong_count(seg) > 1 || liveness::is_alive(ns, seg.owner()));
     }
 
     /// Segments mapped.

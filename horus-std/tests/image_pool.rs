@@ -72,7 +72,10 @@ fn publisher(ns: &TestNs, blocks: u32, segments: u32) -> ImageTopic {
 fn images_round_trip_in_one_process_with_and_without_copy() {
     let ns = TestNs::new("img_local");
     let pub_ = publisher(&ns, 4, 2);
-    let sub = ImageTopic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
     let mut img = Image::new(W, H, "rgb8");
     fill(img.data_mut(), 1);
     pub_.send(img);
@@ -112,7 +115,11 @@ fn bad_input_gives_typed_errors() {
     ));
     assert!(matches!(
         Image::from_data(4, 4, Encoding::Mono16, vec![0; 16]),
-        Err(ImageError::WrongDataSize { expected: 32, found: 16, .. })
+        Err(ImageError::WrongDataSize {
+            expected: 32,
+            found: 16,
+            ..
+        })
     ));
     let e = Image::try_new(640, 480, "RGB8").unwrap_err().to_string();
     assert!(e.contains("rgb8, bgr8"), "{e}");
@@ -124,7 +131,10 @@ fn bad_input_gives_typed_errors() {
 
     let ns = TestNs::new("img_bad");
     let pub_ = publisher(&ns, 2, 1);
-    let sub = ImageTopic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
     pub_.send(Image::new(64, 64, "mono8"));
     // Larger than the blocks sized by the first image: typed, counted.
     let big = Image::new(128, 128, "mono8");
@@ -142,7 +152,10 @@ fn bad_input_gives_typed_errors() {
     let raw: Topic<ImageFrame> = Topic::builder(TOPIC).namespace(&ns.name).build().unwrap();
     let forged = [
         ImageFrame { encoding: 99, ..f },
-        ImageFrame { len: f.len + 1, ..f },
+        ImageFrame {
+            len: f.len + 1,
+            ..f
+        },
         ImageFrame { width: 0, ..f },
         ImageFrame { block: 1000, ..f },
         ImageFrame { owner: 0, ..f },
@@ -157,8 +170,14 @@ fn bad_input_gives_typed_errors() {
     assert_eq!(sub.rejected_count(), 5);
     // Stale: an old generation, and a publisher whose pool does not exist.
     let dropped = sub.dropped_count();
-    raw.send(ImageFrame { generation: f.generation + 7, ..f });
-    raw.send(ImageFrame { owner: 12345 << 32 | 1, ..f });
+    raw.send(ImageFrame {
+        generation: f.generation + 7,
+        ..f
+    });
+    raw.send(ImageFrame {
+        owner: 12345 << 32 | 1,
+        ..f
+    });
     assert!(sub.try_recv().is_none());
     assert_eq!(sub.dropped_count(), dropped + 2);
     drop((pub_, sub, raw));
@@ -169,7 +188,10 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     let _w = watchdog(TIMEOUT, "holding test");
     let ns = TestNs::new("img_hold");
     let pub_ = publisher(&ns, 2, 2);
-    let sub = ImageTopic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
     let mut held = Vec::new();
     for seq in 1..=4 {
         let mut img = pub_.loan(W, H, Encoding::Rgb8).unwrap();
@@ -182,12 +204,23 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     for _ in 0..100 {
         assert!(matches!(
             pub_.try_send(Image::new(W, H, "rgb8")),
-            Err(ImageError::PoolExhausted { segments: 2, blocks: 2, .. })
+            Err(ImageError::PoolExhausted {
+                segments: 2,
+                blocks: 2,
+                ..
+            })
         ));
     }
-    assert!(t.elapsed() < Duration::from_secs(10), "the publisher waited");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the publisher waited"
+    );
     for (i, v) in held.iter().enumerate() {
-        assert_eq!(check(v.data()), Some(i as u64 + 1), "a held frame was rewritten");
+        assert_eq!(
+            check(v.data()),
+            Some(i as u64 + 1),
+            "a held frame was rewritten"
+        );
     }
     held.truncate(1);
     pub_.try_send(Image::new(W, H, "rgb8")).unwrap();
@@ -223,10 +256,13 @@ fn a_30fps_camera_reaches_two_subscribers_in_other_processes_intact() {
     }
     for peer in [&mut fast, &mut slow] {
         let r = peer.expect("done", 30);
-        let [received, dropped, torn]: [u64; 3] =
-            core::array::from_fn(|i| r[i].parse().unwrap());
+        let [received, dropped, torn]: [u64; 3] = core::array::from_fn(|i| r[i].parse().unwrap());
         assert_eq!(torn, 0, "torn or out-of-order frames");
-        assert_eq!(received + dropped, FRAMES, "received {received} dropped {dropped}");
+        assert_eq!(
+            received + dropped,
+            FRAMES,
+            "received {received} dropped {dropped}"
+        );
         assert!(received > 0);
         peer.wait_success(30);
     }
@@ -247,6 +283,10 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
             let mut img = pub_.loan(64, 64, Encoding::Mono8).unwrap();
             fill(img.data_mut(), round * 10 + seq);
             pub_.try_send(img).unwrap();
+            // Unheld published blocks are recycled first: let it take each.
+            wait_until(30, "the holder to hold the frame", || {
+                pub_.busy_blocks() == seq as u32
+            });
         }
         peer.expect("held", 30);
         assert_eq!(pub_.busy_blocks(), 4);
@@ -268,7 +308,10 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
     const KILLS: u64 = 5;
     let _w = watchdog(TIMEOUT, "killed publisher test");
     let ns = TestNs::new("img_killpub");
-    let sub = ImageTopic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
     for round in 1..=KILLS {
         let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string()]);
         peer.expect("filling", 30);
@@ -276,7 +319,10 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         peer.kill();
         // The dead publisher's segment stays mapped and readable while held.
         assert_eq!(check(view.data()), Some(round));
-        assert!(sub.recv().is_none(), "the half-filled block was never published");
+        assert!(
+            sub.recv().is_none(),
+            "the half-filled block was never published"
+        );
         drop(view);
         // Its entry and loan are reclaimed; we unmap its segment...
         sub.reclaim_dead();
