@@ -223,7 +223,7 @@ pub enum ImageError {
         /// The topic.
         topic: String,
         /// What went wrong, naming the file.
-        error: TopicError,
+        error: Box<TopicError>,
     },
     /// A pool segment file is not a valid segment.
     CorruptSegment {
@@ -696,7 +696,10 @@ impl ImageTopic {
     fn segment_error(&self, e: SegmentError) -> ImageError {
         let topic = self.name().to_owned();
         match e {
-            SegmentError::File(error) => ImageError::Segment { topic, error },
+            SegmentError::File(error) => ImageError::Segment {
+                topic,
+                error: Box::new(error),
+            },
             SegmentError::Corrupt { path, reason } => ImageError::CorruptSegment {
                 topic,
                 path,
@@ -762,11 +765,11 @@ impl ImageTopic {
         };
         let (d, owner) = block.publish(len).map_err(|e| ImageError::Segment {
             topic: self.name().to_owned(),
-            error: TopicError::Io {
+            error: Box::new(TopicError::Io {
                 path: self.inner.path().to_owned(),
                 op: "publish pool block",
                 source: std::io::Error::other(e.to_string()),
-            },
+            }),
         })?;
         self.inner.send(ImageFrame {
             owner: owner.get(),

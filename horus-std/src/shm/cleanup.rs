@@ -158,9 +158,9 @@ fn clean(
         let kind = FileType::from_raw_mode(st.st_mode);
         let foreign = if kind != FileType::RegularFile {
             Some(ForeignKind::of(kind))
-        } else if is_topic && !starts_with_magic(&fd, horus_nostd::layout::MAGIC) {
-            Some(ForeignKind::NotARegion)
-        } else if is_pool && !starts_with_magic(&fd, horus_nostd::pool::POOL_MAGIC) {
+        } else if (is_topic && !starts_with_magic(&fd, horus_nostd::layout::MAGIC))
+            || (is_pool && !starts_with_magic(&fd, horus_nostd::pool::POOL_MAGIC))
+        {
             Some(ForeignKind::NotARegion)
         } else {
             None
