@@ -103,6 +103,7 @@ add_step no_std   step_no_std
 add_step loom     bash ci/loom.sh
 add_step miri     bash ci/miri.sh
 add_step fuzz     bash ci/fuzz.sh
+add_step python   bash ci/python.sh
 [ -f ci/boards.sh ] && add_step boards bash ci/boards.sh
 [ -f ci/aarch64.sh ] && add_step aarch64 bash ci/aarch64.sh
 add_step browser  bash ci/browser.sh   # the monitor's web UI in headless Chromium; screenshot in target/artifacts/

@@ -19,6 +19,7 @@
 use horus_nostd::layout::hdr;
 use horus_nostd::msgs::{CmdVel, Imu};
 use horus_nostd::sync::{AtomicU64, Ordering};
+use horus_nostd::ring::SendError;
 use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -153,7 +154,14 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Unstructured
             2..=5 => {
                 if let Some(h) = pick(&mut handles, i) {
                     let fill = next::<u8>(input);
-                    h.send_bytes(&vec![fill; size]).expect("right size");
+                    match h.send_bytes(&vec![fill; size]) {
+                        Ok(()) => {}
+                        // Its entry was reclaimed (op 12 judged it dead, or
+                        // corrupt memory changed the claim word): nothing
+                        // was written; a rejoin may find the topic full.
+                        Err(SendError::Evicted) => drop(h.rejoin(0, 0)),
+                        Err(e) => panic!("right size: {e}"),
+                    }
                 }
             }
             6..=9 => {

@@ -234,14 +234,22 @@ fn unknown_file_types_and_python_are_explained() {
         err.contains("--json: `horus run` has no JSON output") && err.contains("node list --json"),
         "{err}"
     );
-    let out = ns.run(&["run", dir.join("node.py").to_str().unwrap()], 30);
+    // An interpreter without the module is refused before anything starts,
+    // with the command that installs it (the build path is ci/python.sh's).
+    let out = ns
+        .horus(&["run", dir.join("node.py").to_str().unwrap()])
+        .env("HORUS_PYTHON", "/nonexistent/python3")
+        .output()
+        .expect("horus run");
     let err = text(&out.stderr);
-    if out.status.code() == Some(2) {
-        assert!(err.contains("Python bindings are not available"), "{err}");
-    } else {
-        // A machine where `import horus` works runs it.
-        assert!(text(&out.stdout).contains("hi"), "{err}");
-    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HORUS_PYTHON=/nonexistent/python3: this interpreter cannot `import horus`")
+            && err.contains("-m pip install")
+            && err.contains("horus-py"),
+        "{err}"
+    );
+    assert!(!text(&out.stdout).contains("hi"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -23,6 +23,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+pub mod dynamic;
 pub mod error;
 pub mod image;
 pub mod inspect;

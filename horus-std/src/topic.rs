@@ -49,10 +49,10 @@ use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use horus_nostd::message::TypeInfo;
 use horus_nostd::ring::Evicted;
-use horus_nostd::{JoinError, Message, TopicHandle};
+use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle, TopicRegion};
 
+use crate::dynamic::MessageType;
 use crate::error::{Result, TopicError};
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, AttachedRegion, Geometry};
@@ -65,9 +65,9 @@ pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
 /// One mapped region, shared by every handle of the topic in this process.
 #[derive(Debug)]
-struct SharedTopic {
-    attached: AttachedRegion,
-    namespace: Arc<Namespace>,
+pub(crate) struct SharedTopic {
+    pub(crate) attached: AttachedRegion,
+    pub(crate) namespace: Arc<Namespace>,
 }
 
 type RegionKey = (PathBuf, String);
@@ -124,7 +124,7 @@ fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
 /// stderr) that a handle of `topic` was evicted (another process judged this
 /// one dead and reclaimed its entry); `outcome` says what followed. Short:
 /// the record holds 80 bytes of text.
-fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
+pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
     use crate::system::blackbox::{AnomalyKind, Blackbox};
     let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
     if topic.starts_with(crate::system::SYSTEM_PREFIX) {
@@ -311,7 +311,7 @@ impl<T: Message> Topic<T> {
     #[inline]
     fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
-            self.used_after_fork();
+            used_after_fork(&self.name, self.pid);
         }
         // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
         // this handle at a time; `f` is one of the closures above, which call
@@ -321,20 +321,19 @@ impl<T: Message> Topic<T> {
         // dropped only in `Drop`, after which `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
     }
+}
 
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn used_after_fork(&self) -> ! {
-        panic!(
-            "Topic `{}` was created in process {} before fork(); this process ({}) is a child \
-             made by fork(), which must create its own Topic after the fork (sharing the \
-             parent's handle would make two writers of one lane)",
-            self.name,
-            self.pid,
-            std::process::id()
-        )
-    }
+/// The panic of a handle used in a child made by `fork()` (module docs).
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
+    panic!(
+        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
+         is a child made by fork(), which must create its own Topic after the fork (sharing \
+         the parent's handle would make two writers of one lane)",
+        std::process::id()
+    )
 }
 
 impl<T: Message> Drop for Topic<T> {
@@ -403,59 +402,20 @@ impl<T: Message> TopicBuilder<T> {
 
     /// Opens (or creates) the topic and joins it.
     pub fn build(self) -> Result<Topic<T>> {
-        check_topic_name(&self.name).map_err(|reason| TopicError::InvalidName {
-            name: self.name.clone(),
-            reason,
-        })?;
-        let ns_name = match &self.namespace {
-            Some(ns) => ns.clone(),
-            None => Namespace::current_name()?,
+        let ty = MessageType::of::<T>();
+        let options = TopicOptions {
+            namespace: self.namespace.as_deref(),
+            capacity: self.capacity,
+            participants: self.participants,
         };
-        let namespace = open_namespace(&ns_name)?;
-        let me = liveness::ensure_registered(&namespace)?;
-        let geometry = Geometry {
-            capacity: self.capacity.unwrap_or(DEFAULT_CAPACITY),
-            participants: self.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
-            capacity_explicit: self.capacity.is_some(),
-            participants_explicit: self.participants.is_some(),
-        };
-        let shared = self.shared_region(&namespace, geometry)?;
         // SAFETY: the view goes into the handle of the `Topic` built below,
         // which also holds `shared` (an Arc of the region) in a field declared
         // after the handle, so the view is dropped before the mapping can go.
-        let region = unsafe { shared.attached.region_static() };
-        // Dead participants' pool holds are cleared before their entries are freed.
-        let freed = crate::pool::reclaim_topic(&namespace, &self.name, region, me);
-        if freed > 0 && !self.name.starts_with(crate::system::SYSTEM_PREFIX) {
-            record_reclaimed(namespace.name(), &self.name, freed);
-        }
+        let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
         let pid = u64::from(std::process::id());
-        let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns()).map_err(
-            |e| match e {
-                JoinError::Full { max } => TopicError::Full {
-                    topic: self.name.clone(),
-                    max,
-                },
-                JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
-                    topic: self.name.clone(),
-                    expected: T::TYPE_NAME.to_owned(),
-                    same_name: found.as_str() == T::TYPE_NAME,
-                    found: found.to_string(),
-                    path: shared.attached.path().to_owned(),
-                },
-                other => TopicError::Io {
-                    path: shared.attached.path().to_owned(),
-                    op: "join",
-                    source: std::io::Error::other(other.to_string()),
-                },
-            },
-        )?;
-        log::debug!(
-            "topic {} ({}): joined in namespace {} by pid {pid}",
-            self.name,
-            T::TYPE_NAME,
-            namespace.name()
-        );
+        let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns())
+            .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
+        log_joined(&self.name, &ty, &shared, pid);
         Ok(Topic {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,
@@ -466,54 +426,144 @@ impl<T: Message> TopicBuilder<T> {
             rejoin_failing: Cell::new(false),
         })
     }
+}
 
-    /// The process's mapping of the region, opened once and shared by handles.
-    fn shared_region(
-        &self,
-        namespace: &Arc<Namespace>,
-        geometry: Geometry,
-    ) -> Result<Arc<SharedTopic>, TopicError> {
-        let key = (namespace.path().to_owned(), self.name.clone());
-        let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
-            let found = shared.attached.region().type_info();
-            let want = TypeInfo::of::<T>();
-            if found.id != want.id || found.size != want.size {
-                return Err(TopicError::TypeMismatch {
-                    topic: self.name.clone(),
-                    expected: T::TYPE_NAME.to_owned(),
-                    same_name: found.name.as_str() == T::TYPE_NAME,
-                    found: found.name.to_string(),
-                    path: shared.attached.path().to_owned(),
-                });
-            }
-            let region = shared.attached.region();
-            let layout = region.layout();
-            if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
-                return Err(TopicError::GeometryMismatch {
-                    topic: self.name.clone(),
-                    what: "capacity",
-                    requested: geometry.capacity,
-                    existing: layout.capacity(),
-                });
-            }
-            if geometry.participants_explicit && layout.participants() != geometry.participants {
-                return Err(TopicError::GeometryMismatch {
-                    topic: self.name.clone(),
-                    what: "max_participants",
-                    requested: geometry.participants,
-                    existing: layout.participants(),
-                });
-            }
-            return Ok(shared);
-        }
-        let mapped = region_file::open_or_create::<T>(namespace, &self.name, geometry)?;
-        let shared = Arc::new(SharedTopic {
-            attached: AttachedRegion::new(mapped, Some(&TypeInfo::of::<T>()))?,
-            namespace: namespace.clone(),
-        });
-        regions.retain(|_, w| w.strong_count() > 0);
-        regions.insert(key, Arc::downgrade(&shared));
-        Ok(shared)
+/// Where and how big a topic is opened (`None`: the defaults).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TopicOptions<'a> {
+    pub namespace: Option<&'a str>,
+    pub capacity: Option<u32>,
+    pub participants: Option<u32>,
+}
+
+/// The one join path of typed [`Topic`]s and type-erased
+/// [`DynTopic`](crate::dynamic::DynTopic)s: checks the name, opens the
+/// namespace (cleaning what dead processes left), registers this process's
+/// liveness, opens or creates the region for `ty` (checking its type and
+/// geometry) and reclaims the entries of dead participants. The caller then
+/// joins the returned region with its own handle kind.
+///
+/// # Safety
+/// The returned view must not be used (by itself or a handle holding it)
+/// after the returned `Arc` is dropped: store both in one struct, the view
+/// (or handle) in a field declared before the `Arc`.
+pub(crate) unsafe fn open_joinable(
+    name: &str,
+    options: TopicOptions<'_>,
+    ty: &MessageType,
+) -> Result<(Arc<SharedTopic>, TopicRegion<'static>, OwnerToken)> {
+    check_topic_name(name).map_err(|reason| TopicError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })?;
+    let ns_name = match options.namespace {
+        Some(ns) => ns.to_owned(),
+        None => Namespace::current_name()?,
+    };
+    let namespace = open_namespace(&ns_name)?;
+    let me = liveness::ensure_registered(&namespace)?;
+    let geometry = Geometry {
+        capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
+        participants: options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
+        capacity_explicit: options.capacity.is_some(),
+        participants_explicit: options.participants.is_some(),
+    };
+    let shared = shared_region(name, &namespace, geometry, ty)?;
+    // SAFETY: the caller keeps the view no longer than the returned Arc
+    // (this function's contract).
+    let region = unsafe { shared.attached.region_static() };
+    // Dead participants' pool holds are cleared before their entries are freed.
+    let freed = crate::pool::reclaim_topic(&namespace, name, region, me);
+    if freed > 0 && !name.starts_with(crate::system::SYSTEM_PREFIX) {
+        record_reclaimed(namespace.name(), name, freed);
     }
+    Ok((shared, region, me))
+}
+
+/// The debug line of a successful join (typed or type-erased).
+pub(crate) fn log_joined(name: &str, ty: &MessageType, shared: &SharedTopic, pid: u64) {
+    log::debug!(
+        "topic {name} ({}): joined in namespace {} by pid {pid}",
+        ty.name(),
+        shared.namespace.name()
+    );
+}
+
+/// The error of a failed join of topic `name` by a handle of type `ty`.
+pub(crate) fn join_error(
+    e: JoinError,
+    name: &str,
+    ty: &MessageType,
+    path: &std::path::Path,
+) -> crate::Error {
+    match e {
+        JoinError::Full { max } => TopicError::Full {
+            topic: name.to_owned(),
+            max,
+        },
+        JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
+            topic: name.to_owned(),
+            expected: ty.name().to_owned(),
+            same_name: found.as_str() == ty.name(),
+            found: found.to_string(),
+            path: path.to_owned(),
+        },
+        other => TopicError::Io {
+            path: path.to_owned(),
+            op: "join",
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+    .into()
+}
+
+/// The process's mapping of the region, opened once and shared by handles.
+fn shared_region(
+    name: &str,
+    namespace: &Arc<Namespace>,
+    geometry: Geometry,
+    ty: &MessageType,
+) -> Result<Arc<SharedTopic>, TopicError> {
+    let key = (namespace.path().to_owned(), name.to_owned());
+    let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
+        let found = shared.attached.region().type_info();
+        let want = ty.info();
+        if found.id != want.id || found.size != want.size {
+            return Err(TopicError::TypeMismatch {
+                topic: name.to_owned(),
+                expected: ty.name().to_owned(),
+                same_name: found.name.as_str() == ty.name(),
+                found: found.name.to_string(),
+                path: shared.attached.path().to_owned(),
+            });
+        }
+        let region = shared.attached.region();
+        let layout = region.layout();
+        if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
+            return Err(TopicError::GeometryMismatch {
+                topic: name.to_owned(),
+                what: "capacity",
+                requested: geometry.capacity,
+                existing: layout.capacity(),
+            });
+        }
+        if geometry.participants_explicit && layout.participants() != geometry.participants {
+            return Err(TopicError::GeometryMismatch {
+                topic: name.to_owned(),
+                what: "max_participants",
+                requested: geometry.participants,
+                existing: layout.participants(),
+            });
+        }
+        return Ok(shared);
+    }
+    let mapped = region_file::open_or_create(namespace, name, geometry, ty)?;
+    let shared = Arc::new(SharedTopic {
+        attached: AttachedRegion::new(mapped, Some(&ty.info()))?,
+        namespace: namespace.clone(),
+    });
+    regions.retain(|_, w| w.strong_count() > 0);
+    regions.insert(key, Arc::downgrade(&shared));
+    Ok(shared)
 }

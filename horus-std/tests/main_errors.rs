@@ -150,7 +150,7 @@ fn failed_init_prints_the_node_and_its_cause_once() {
     assert_sentence(
         &stderr,
         &[
-            "node \"Odometry\" failed to initialise: invalid topic name \"odom/raw\"",
+            "node \"Odometry\" failed to initialise: invalid topic name \"odom raw\"",
             "use 1 to 200 characters",
         ],
     );
@@ -213,7 +213,7 @@ impl Node for Odometry {
         "Odometry"
     }
     fn init(&mut self) -> Result<()> {
-        self.input = Some(Topic::new("odom/raw")?);
+        self.input = Some(Topic::new("odom raw")?);
         Ok(())
     }
     fn tick(&mut self) {

@@ -78,7 +78,9 @@ fn invalid_topic_names_are_refused_before_any_file_is_touched() {
     for bad in [
         "../x",
         "",
-        "a/b",
+        "a//b",
+        "a/",
+        "/a/.b",
         ".hidden",
         "sp ace",
         "ünï",

@@ -47,7 +47,7 @@ pub fn cache_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The HORUS repository root: `HORUS_SOURCE_DIR`, else the one this `horus` was built from.
-fn source_dir() -> anyhow::Result<PathBuf> {
+pub fn source_dir() -> anyhow::Result<PathBuf> {
     let root = std::env::var_os(SOURCE_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -68,7 +68,7 @@ fn source_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// 64-bit FNV-1a: stable across Rust versions (the cache outlives `horus` builds).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

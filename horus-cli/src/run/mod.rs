@@ -3,8 +3,10 @@
 //!
 //! - `.rs`: built as a program that can `use horus::prelude::*` (see [`build`]);
 //!   all files are built before anything starts, and a build error stops there.
-//! - `.py`: run with `python3 -u` once the HORUS Python bindings are
-//!   importable (`import horus`); until then a clear error, before anything starts.
+//! - `.py`: run with `-u` by a Python where `import horus` is this
+//!   repository's `horus-py`: `HORUS_PYTHON`, else a virtual environment
+//!   under the cache where `horus run` builds the module when it is missing
+//!   or older than the sources (see [`python`]), before anything starts.
 //! - One file: it shares the terminal (stdin, stdout, stderr) with `horus`
 //!   (when stdout is not a terminal, its stdout is copied through `horus`).
 //!   Several: each line of output is prefixed with `[program] `, each
@@ -19,6 +21,7 @@
 //!   scheduler would start with its nodes held); `--json` is rejected (exit 2).
 
 pub mod build;
+pub mod python;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -74,9 +77,15 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| check_file(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // One interpreter for every `.py` file (built once if needed).
+    let python = if files.iter().any(|(_, k)| matches!(k, Kind::Python)) {
+        Some(python::interpreter(args.release, args.quiet)?)
+    } else {
+        None
+    };
     let mut programs = Vec::new();
     for (file, kind) in &files {
-        programs.push(prepare(file, *kind, &args)?);
+        programs.push(prepare(file, *kind, &args, python.as_deref())?);
     }
     crate::system::warn_if_estop_engaged(&ctx.namespace);
     if programs.len() > 1 {
@@ -138,7 +147,12 @@ fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
     Ok((abs, kind))
 }
 
-fn prepare(file: &Path, kind: Kind, args: &RunArgs) -> anyhow::Result<Program> {
+fn prepare(
+    file: &Path,
+    kind: Kind,
+    args: &RunArgs,
+    python: Option<&Path>,
+) -> anyhow::Result<Program> {
     let name = file.file_stem().map_or_else(
         || "program".to_owned(),
         |s| s.to_string_lossy().into_owned(),
@@ -146,33 +160,13 @@ fn prepare(file: &Path, kind: Kind, args: &RunArgs) -> anyhow::Result<Program> {
     let mut command = match kind {
         Kind::Rust => Command::new(build::build(file, args.release, args.quiet)?),
         Kind::Python => {
-            check_python_bindings(file)?;
-            let mut c = Command::new("python3");
+            let mut c = Command::new(python.context("no Python interpreter prepared")?);
             c.arg("-u").arg(file);
             c
         }
     };
     command.args(&args.args);
     Ok(Program { name, command })
-}
-
-/// Python nodes need `import horus` to work in `python3`.
-fn check_python_bindings(file: &Path) -> anyhow::Result<()> {
-    let ok = Command::new("python3")
-        .args(["-c", "import horus"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Ok(());
-    }
-    Err(Failure::usage(format!(
-        "{}: Python nodes are not supported yet: the HORUS Python bindings are not available \
-         in this build (`python3 -c \"import horus\"` fails); write the node in Rust (.rs) for now",
-        file.display()
-    ))
-    .into())
 }
 
 /// Starts the [`guard`](crate::guard) that stops the process groups of

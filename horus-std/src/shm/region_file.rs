@@ -39,12 +39,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
-use horus_nostd::{AttachError, Message, TopicLayout, TopicRegion};
+use horus_nostd::{AttachError, TopicRegion};
 use memmap2::{MmapOptions, MmapRaw};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
 use super::files::{self, Entry};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
+use crate::dynamic::MessageType;
 use crate::error::{Corruption, TopicError};
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
@@ -145,23 +146,24 @@ impl AttachedRegion {
     }
 }
 
-/// Opens the region file of `topic` for `T`, creating it if absent and
-/// replacing it if stale and unfit.
-pub(crate) fn open_or_create<T: Message>(
+/// Opens the region file of `topic` for message type `ty`, creating it if
+/// absent and replacing it if stale and unfit.
+pub(crate) fn open_or_create(
     ns: &Namespace,
     topic: &str,
     geometry: Geometry,
+    ty: &MessageType,
 ) -> Result<MappedRegion, TopicError> {
     let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
-    let expected = horus_nostd::message::TypeInfo::of::<T>();
+    let expected = ty.info();
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
         let (fd, len) = match open_locked(ns, &file_name, &path)? {
             Opened::Locked(_, 0) => return Err(empty_region(path)),
             Opened::Locked(fd, len) => (fd, len),
-            Opened::Missing => match create::<T>(ns, topic, &file_name, geometry)? {
+            Opened::Missing => match create(ns, topic, &file_name, geometry, ty)? {
                 Some(mapped) => return Ok(mapped),
                 None => continue, // another creator won, or a cleaner raced us
             },
@@ -173,7 +175,7 @@ pub(crate) fn open_or_create<T: Message>(
                 None => return Ok(mapped),
                 Some(e) => e,
             },
-            Err(e) => match TopicError::from_attach(e, path.clone(), topic, T::TYPE_NAME) {
+            Err(e) => match TopicError::from_attach(e, path.clone(), topic, ty.name()) {
                 e @ TopicError::TypeMismatch { .. } => e,
                 other => return Err(other),
             },
@@ -282,14 +284,16 @@ pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>
 
 /// Creates, initialises and publishes the region; `None` if another process
 /// published one first.
-fn create<T: Message>(
+fn create(
     ns: &Namespace,
     topic: &str,
     file_name: &str,
     geometry: Geometry,
+    ty: &MessageType,
 ) -> Result<Option<MappedRegion>, TopicError> {
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
-    let layout = TopicLayout::of::<T>(geometry.capacity, geometry.participants)
+    let layout = ty
+        .layout(geometry.capacity, geometry.participants)
         .map_err(TopicError::Layout)?;
     let pid = rustix::process::getpid().as_raw_nonzero().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
@@ -331,10 +335,11 @@ fn create<T: Message>(
             },
         )?;
         let mapped = map(fd, bytes, &ns.topic_path(topic))?;
-        TopicRegion::init::<T>(
+        TopicRegion::init_with(
             mapped.words(),
-            geometry.capacity,
-            geometry.participants,
+            layout,
+            ty.info(),
+            ty.fields(),
             crate::time::now_ns(),
         )
         .map_err(|e| TopicError::Io {
@@ -354,7 +359,7 @@ fn create<T: Message>(
     drop(keep);
     log::debug!(
         "topic {topic} ({}): creating {}",
-        T::TYPE_NAME,
+        ty.name(),
         ns.topic_path(topic).display()
     );
     publish_created(ns, &tmp_name, file_name, &st, mapped)

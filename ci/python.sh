@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The Python bindings (horus-py), as users get them: `horus run x.py` with
+# nothing installed builds the abi3 wheel with maturin into a virtual
+# environment under the horus cache (here target/python-cache, kept between
+# runs: rebuilt only when the sources change); then the pytest suite runs
+# with that interpreter (pytest's summary line is printed; "no tests ran",
+# exit 5, fails the step), then a mixed .rs + .py `horus run` and a
+# `horus launch` with a .py node.
+#
+#   bash ci/python.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export HORUS_CACHE_DIR=$ROOT/target/python-cache
+unset HORUS_PYTHON
+PY=$HORUS_CACHE_DIR/python/venv/bin/python
+NS=ci_py_$$
+out=$(mktemp)
+script=$(mktemp --suffix=.py)
+trap 'rm -f "$out" "$script"; rm -rf "/dev/shm/horus_$NS"' EXIT
+
+python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+
+echo "--- the horus binary and the Rust programs of the cross-language tests"
+cargo build --locked --quiet -p horus-examples -p horus-cli
+
+echo "--- horus run x.py with nothing installed: builds the module (maturin) into the cache's venv, runs it"
+printf 'import horus\nt = horus.Topic("ci.zero", horus.CmdVel)\nt.send(horus.CmdVel(linear=2.5))\nprint("zero-setup", t.recv().linear)\n' >"$script"
+HORUS_NAMESPACE=$NS timeout 900 target/debug/horus run "$script" >"$out" 2>&1 || { tail -n 40 "$out"; exit 1; }
+grep -q '^zero-setup 2.5$' "$out" || { tail -n 40 "$out"; exit 1; }
+grep 'horus: building the Python module' "$out" || echo "(module already built from these sources)"
+echo "horus run x.py without set-up: ok"
+
+echo "--- pytest (with the interpreter horus run built)"
+"$PY" -m pip install --quiet --disable-pip-version-check pytest
+(cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$PY" -m pytest -ra -p no:cacheprovider tests)
+
+# run_until_line LINE_REGEX COMMAND...: runs COMMAND in the background until a
+# line matches, then Ctrl+C; fails unless the line came and the exit was 0.
+run_until_line() {
+  local want=$1 pid rc
+  shift
+  HORUS_NAMESPACE=$NS timeout 300 "$@" >"$out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do
+    grep -q "$want" "$out" && break
+    sleep 0.1
+  done
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" && rc=0 || rc=$?
+  if ! grep -q "$want" "$out" || [ "$rc" -ne 0 ]; then
+    echo "$*: exit $rc, no line matching '$want'; output:"
+    tail -n 30 "$out"
+    return 1
+  fi
+  echo "$*: ok (exit $rc)"
+}
+
+echo "--- horus run: a Rust and a Python program together"
+run_until_line '^\[odometry\] \[Odom py\] delta L=10 R=10' \
+  target/debug/horus run --quiet --grace 5 examples/sensor.rs examples/odometry.py
+
+echo "--- horus launch with a .py node (examples/launch_py.yaml)"
+run_until_line '^\[odometry\] \[Odom py\] delta' \
+  target/debug/horus launch --grace 5 examples/launch_py.yaml

@@ -1,0 +1,263 @@
+"""Topics, nodes and the scheduler: Python faces of horus-std's."""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
+
+from . import _horus
+from ._messages import _BY_ID, Message
+
+HorusError = _horus.HorusError
+
+
+class Topic:
+    """A named, typed topic: ``Topic("cmd_vel", CmdVel)`` joins the same
+    shared-memory topic as Rust's ``Topic::<CmdVel>::new("cmd_vel")``.
+    ``send`` never blocks; ``recv`` returns the next message or ``None``."""
+
+    __slots__ = ("_raw", "_cls")
+
+    def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None) -> None:
+        if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
+                and msg_type is not Message):
+            raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel "
+                            f"or one made by horus.message), not {msg_type!r}")
+        self._cls = msg_type
+        self._raw = _horus.RawTopic(name, msg_type._type, namespace)
+
+    def send(self, msg: Message) -> None:
+        """Publishes ``msg``. Never blocks: a lagging subscriber loses the
+        oldest messages (its ``dropped_count()`` says how many)."""
+        if type(msg) is not self._cls:
+            raise TypeError(f"topic {self._raw.name!r} carries {self._cls.__name__}, "
+                            f"not {type(msg).__name__}")
+        self._raw.send(msg.to_bytes())
+
+    def recv(self) -> Optional[Message]:
+        """The next message, or ``None``. Never blocks."""
+        data = self._raw.recv()
+        return None if data is None else self._cls.from_bytes(data)
+
+    def dropped_count(self) -> int:
+        """Messages this handle lost since it was created."""
+        return self._raw.dropped_count()
+
+    def received_count(self) -> int:
+        """Messages this handle received since it was created."""
+        return self._raw.received_count()
+
+    def published_count(self) -> int:
+        """Messages published on the topic by everyone since it was created."""
+        return self._raw.published_count()
+
+    @property
+    def name(self) -> str:
+        return self._raw.name
+
+    @property
+    def namespace(self) -> str:
+        return self._raw.namespace
+
+    @property
+    def msg_type(self) -> type:
+        return self._cls
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r}, {self._cls.__name__})"
+
+
+TopicSpec = Union[str, Tuple[str, type], Topic]
+
+
+def _topic_specs(what: str, specs: Any) -> Dict[str, Optional[type]]:
+    """``["a", ("b", Imu)]`` or ``{"a": None, "b": Imu}`` -> ``{name: type or None}``."""
+    if isinstance(specs, dict):
+        items: Iterable[Any] = specs.items()
+    elif isinstance(specs, str):
+        items = [(specs, None)]
+    else:
+        items = [(s, None) if isinstance(s, str) else s for s in specs]
+    out: Dict[str, Optional[type]] = {}
+    for item in items:
+        if isinstance(item, Topic):
+            out[item.name] = item.msg_type
+            continue
+        try:
+            name, ty = item
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} lists topic names, (name, MessageClass) pairs or a "
+                            f"{{name: MessageClass}} dict, not {item!r}") from None
+        out[name] = ty
+    return out
+
+
+class Node:
+    """A node the :class:`Scheduler` ticks, like a Rust ``impl Node``.
+
+    ``tick(node)`` is called at ``rate`` Hz (default: the scheduler's
+    ``tick_rate``) in ascending ``order``; it reads with
+    ``node.recv(topic)`` and publishes with ``node.send(topic, msg)`` on
+    the topics named in ``subs`` and ``pubs``. A subscription's type is
+    given (``("imu", Imu)``) or taken from the existing topic. An exception
+    in ``tick`` is handled by ``on_error``: ``"stop"`` (default:
+    ``safe_state``, then never ticked again), ``"skip"`` or ``"restart"``.
+    Subclasses may override ``tick``/``init``/``shutdown``/``safe_state``
+    instead of passing functions."""
+
+    def __init__(self, name: Optional[str] = None, tick: Optional[Callable[[Any], Any]] = None,
+                 *, subs: Any = (), pubs: Any = (), rate: Optional[float] = None,
+                 order: int = 0, init: Optional[Callable[[Any], Any]] = None,
+                 shutdown: Optional[Callable[[Any], Any]] = None,
+                 safe_state: Optional[Callable[[Any], Any]] = None,
+                 on_error: str = "stop", budget: Optional[float] = None,
+                 tolerance: Optional[float] = None) -> None:
+        if tick is None and type(self).tick is Node.tick:
+            raise TypeError("Node needs a tick: Node(name=..., tick=fn) or a subclass "
+                            "overriding tick(self)")
+        self.name = name or getattr(tick, "__name__", None) or type(self).__name__
+        self._tick_fn, self._init_fn = tick, init
+        self._shutdown_fn, self._safe_state_fn = shutdown, safe_state
+        self.rate, self.order, self.on_error = rate, order, on_error
+        self.budget, self.tolerance = budget, tolerance
+        self._subs = _topic_specs("subs", subs)
+        self._pubs = _topic_specs("pubs", pubs)
+        self._topics: Dict[str, Topic] = {}
+        self._namespace: Optional[str] = None
+
+    # --- what a tick uses -------------------------------------------------
+    def send(self, topic: str, msg: Message) -> None:
+        """Publishes ``msg`` on ``topic`` (one of ``pubs``)."""
+        t = self._topics.get(topic)
+        if t is None:
+            if topic not in self._pubs:
+                raise HorusError(f"node {self.name!r} does not publish {topic!r}: add it to "
+                                 f"pubs (pubs are {sorted(self._pubs)})")
+            t = self._open(topic, self._pubs[topic] or type(msg))
+        t.send(msg)
+
+    def recv(self, topic: str) -> Optional[Message]:
+        """The next message of ``topic`` (one of ``subs``), or ``None``."""
+        t = self._topics.get(topic)
+        if t is None:
+            if topic not in self._subs:
+                raise HorusError(f"node {self.name!r} does not subscribe to {topic!r}: add it "
+                                 f"to subs (subs are {sorted(self._subs)})")
+            cls = self._subs[topic] or self._existing_type(topic)
+            if cls is None:
+                return None  # nobody created it yet
+            t = self._open(topic, cls)
+        return t.recv()
+
+    def topic(self, name: str) -> Optional[Topic]:
+        """The node's handle of topic ``name``, once opened."""
+        return self._topics.get(name)
+
+    # --- overridable ------------------------------------------------------
+    def tick(self) -> None:
+        """One step of work (or pass ``tick=fn(node)``)."""
+
+    def init(self) -> None:
+        """Called once before the first tick."""
+
+    def shutdown(self) -> None:
+        """Called once when the scheduler stops."""
+
+    def safe_state(self) -> None:
+        """Called when the node is stopped after an error."""
+
+    # --- called by the scheduler (Rust) -----------------------------------
+    def _init(self) -> None:
+        for name, cls in self._subs.items():
+            if cls is not None and name not in self._topics:
+                self._open(name, cls)
+        for name, cls in self._pubs.items():
+            if cls is not None and name not in self._topics:
+                self._open(name, cls)
+        (self._init_fn or type(self).init)(self)
+
+    def _tick(self) -> None:
+        (self._tick_fn or type(self).tick)(self)
+
+    def _shutdown(self) -> None:
+        (self._shutdown_fn or type(self).shutdown)(self)
+
+    def _safe_state(self) -> None:
+        (self._safe_state_fn or type(self).safe_state)(self)
+
+    def _open(self, name: str, cls: type) -> Topic:
+        t = Topic(name, cls, namespace=self._namespace)
+        self._topics[name] = t
+        return t
+
+    def _existing_type(self, name: str) -> Optional[type]:
+        found = _horus.topic_type(name, self._namespace)
+        if found is None:
+            return None
+        type_name, type_id, _size = found
+        cls = _BY_ID.get(type_id)
+        if cls is None:
+            raise HorusError(f"topic {name!r} carries {type_name} (id {type_id:#018x}), which "
+                             f"this program does not define: declare it with "
+                             f"horus.message({type_name!r}, ...) or name its class in subs")
+        return cls
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+
+class Scheduler:
+    """Ticks nodes in order at their rates until Ctrl+C/SIGTERM (then runs
+    every shutdown): horus-std's scheduler, so Python nodes show in
+    ``horus node list``, obey the e-stop and report deadline misses to the
+    blackbox like Rust ones. The GIL is released while it sleeps."""
+
+    def __init__(self, tick_rate: float = 100, *, namespace: Optional[str] = None) -> None:
+        self._inner = _horus.Scheduler(float(tick_rate), namespace)
+        self._namespace = namespace
+        self._nodes: list = []
+        self._exit_hook = False
+
+    def add(self, node: Node, *, rate: Optional[float] = None, order: Optional[int] = None,
+            on_error: Optional[str] = None) -> "Scheduler":
+        """Adds ``node`` (its own ``rate``/``order``/``on_error`` unless given here)."""
+        if not isinstance(node, Node):
+            raise TypeError(f"Scheduler.add takes a horus.Node, not {type(node).__name__}")
+        node._namespace = self._namespace
+        rate = node.rate if rate is None else rate
+        self._inner.add(node, node.name, None if rate is None else float(rate),
+                        node.order if order is None else order,
+                        node.on_error if on_error is None else on_error,
+                        node.budget, node.tolerance)
+        self._nodes.append(node)
+        return self
+
+    def run(self, duration: Optional[float] = None) -> None:
+        """Runs until Ctrl+C/SIGTERM, or for ``duration`` seconds."""
+        self._inner.run(None if duration is None else float(duration))
+
+    def tick_once(self) -> None:
+        """One round of every runnable node (tests, simulation). The nodes'
+        shutdown runs at ``shutdown()``, or when the interpreter exits."""
+        if not self._exit_hook:
+            atexit.register(self._inner.shutdown)  # idempotent
+            self._exit_hook = True
+        self._inner.tick_once()
+
+    def shutdown(self) -> None:
+        """Runs every node's shutdown (once)."""
+        self._inner.shutdown()
+
+    def nodes(self) -> list:
+        """``(name, state, ticks, deadline_misses, overruns, panics)`` per node."""
+        return self._inner.nodes()
+
+
+def run(*nodes: Node, duration: Optional[float] = None, tick_rate: float = 100,
+        namespace: Optional[str] = None) -> None:
+    """Runs ``nodes`` on a new :class:`Scheduler` (for ``duration`` seconds,
+    or until Ctrl+C/SIGTERM)."""
+    sched = Scheduler(tick_rate, namespace=namespace)
+    for n in nodes:
+        sched.add(n)
+    sched.run(duration)

@@ -1,0 +1,55 @@
+//! `horus._horus`: the native part of the Python package `horus`, a thin
+//! PyO3 layer over horus-std (no second implementation of rings, liveness
+//! or the scheduler).
+//!
+//! - `MessageType` (`msg.rs`): a message type's name, id and fields, from
+//!   [`horus::dynamic::MessageType`] (standard messages, or defined at run
+//!   time with the layout rules of `message!`).
+//! - `RawTopic` (`topic.rs`): a [`horus::dynamic::DynTopic`] sending and
+//!   receiving the message's bytes; the Python `Topic` packs and unpacks them.
+//! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
+//!   the GIL is released while it waits and sleeps and taken for each call
+//!   into Python.
+//!
+//! Every Rust error becomes `horus.HorusError` carrying its sentence.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+mod msg;
+mod node;
+mod topic;
+
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    _horus,
+    HorusError,
+    pyo3::exceptions::PyException,
+    "An error of HORUS; its message is the Rust error's sentence."
+);
+
+/// `HorusError` with the sentence of `e`.
+pub(crate) fn horus_err(e: impl std::fmt::Display) -> PyErr {
+    HorusError::new_err(e.to_string())
+}
+
+#[pymodule]
+fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("HorusError", m.py().get_type::<HorusError>())?;
+    m.add_class::<msg::PyMessageType>()?;
+    m.add_class::<topic::PyRawTopic>()?;
+    m.add_class::<node::PyScheduler>()?;
+    m.add_function(wrap_pyfunction!(msg::standard_types, m)?)?;
+    m.add_function(wrap_pyfunction!(msg::define, m)?)?;
+    m.add_function(wrap_pyfunction!(topic::topic_type, m)?)?;
+    m.add_function(wrap_pyfunction!(now_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(node::stop_requested, m)?)?;
+    m.add_function(wrap_pyfunction!(node::report_error, m)?)?;
+    Ok(())
+}
+
+/// Nanoseconds of the monotonic clock (`horus::now_ns`), as Rust programs
+/// stamp their messages.
+#[pyfunction]
+fn now_ns() -> u64 {
+    horus::now_ns()
+}

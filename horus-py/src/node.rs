@@ -1,0 +1,260 @@
+//! Python nodes on the std [`Scheduler`]: the same loop, registry, e-stop,
+//! deadline accounting, blackbox, fault policies and signal handling as
+//! Rust nodes.
+//!
+//! [`PyNode`] adapts a Python `horus.Node` to [`horus::Node`]: each call
+//! takes the GIL, calls the Python method, and releases it. An exception in
+//! `tick` (or `init`/`shutdown`) is printed with its traceback and becomes
+//! the node's panic — raised with `resume_unwind`, so no panic hook runs —
+//! which the scheduler catches and handles by the node's fault policy like
+//! any Rust panic. `Scheduler.run` releases the GIL for the whole run, so
+//! other Python threads run while the scheduler sleeps.
+
+use std::time::Duration;
+
+use horus::Scheduler;
+use horus::scheduler::FaultPolicy;
+use horus::time::Frequency;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::prelude::*;
+
+use crate::horus_err;
+
+/// A Python node: calls `_init`, `_tick`, `_safe_state` and `_shutdown` of
+/// the `horus.Node` object.
+struct PyNode {
+    name: String,
+    obj: Py<PyAny>,
+}
+
+impl PyNode {
+    /// Calls `method`; `Err(sentence)` if it raised (traceback printed).
+    fn call(&self, method: &str) -> Result<(), String> {
+        Python::attach(|py| {
+            swallow_interrupt(py);
+            self.call_attached(py, method)
+        })
+    }
+
+    fn call_attached(&self, py: Python<'_>, method: &str) -> Result<(), String> {
+        match self.obj.bind(py).call_method0(method) {
+            Ok(_) => Ok(()),
+            // Ctrl+C while Python ran: the scheduler stops on its own
+            // (it saw the same signal); not a fault of the node.
+            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => Ok(()),
+            Err(e) => {
+                // Short: the blackbox keeps a bounded detail, and the
+                // record already names the node and the call.
+                let sentence = format!("Python {e}");
+                e.display(py);
+                Err(sentence)
+            }
+        }
+    }
+
+    /// As [`call`](Self::call); an exception becomes this node's panic (the
+    /// GIL is released by then).
+    fn call_or_panic(&self, method: &str) {
+        if let Err(sentence) = self.call(method) {
+            std::panic::resume_unwind(Box::new(sentence));
+        }
+    }
+}
+
+impl horus::Node for PyNode {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn init(&mut self) -> horus::Result<()> {
+        self.call_or_panic("_init");
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        self.call_or_panic("_tick");
+    }
+
+    fn safe_state(&mut self) {
+        self.call_or_panic("_safe_state");
+    }
+
+    fn shutdown(&mut self) -> horus::Result<()> {
+        self.call_or_panic("_shutdown");
+        Ok(())
+    }
+}
+
+/// The scheduler of `horus.Scheduler`.
+#[pyclass(name = "Scheduler", module = "horus._horus", unsendable)]
+pub struct PyScheduler {
+    inner: Scheduler,
+}
+
+/// `&mut Scheduler` moved into `Python::detach`, which runs its closure on
+/// the calling thread before returning: the scheduler never changes thread.
+struct OnThisThread<'a>(&'a mut Scheduler);
+// SAFETY: `detach` runs the closure synchronously on the current thread (it
+// only releases the GIL around it), so the `Scheduler` — not `Send` because
+// of its `Box<dyn Node>`s — is used by the thread that owns it only. The
+// Python nodes it calls hold `Py<PyAny>` (itself `Send`) and take the GIL.
+unsafe impl Send for OnThisThread<'_> {}
+
+fn frequency(what: &str, hz: f64) -> PyResult<Frequency> {
+    if !(hz.is_finite() && hz > 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be a positive number of Hz, not {hz}"
+        )));
+    }
+    Ok(Frequency::from_microhz((hz * 1e6).round() as u64))
+}
+
+fn seconds(what: &str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{what} must be a non-negative number of seconds, not {s}"
+        ))
+    })
+}
+
+#[pymethods]
+impl PyScheduler {
+    /// A scheduler ticking at `tick_rate` Hz (nodes without their own rate),
+    /// in `namespace` (default `HORUS_NAMESPACE`).
+    #[new]
+    #[pyo3(signature = (tick_rate=100.0, namespace=None))]
+    fn new(tick_rate: f64, namespace: Option<&str>) -> PyResult<Self> {
+        let mut inner = Scheduler::new().tick_rate(frequency("tick_rate", tick_rate)?);
+        if let Some(ns) = namespace {
+            inner = inner.namespace(ns);
+        }
+        Ok(Self { inner })
+    }
+
+    /// Adds the `horus.Node` `node` named `name`.
+    #[pyo3(signature = (node, name, rate=None, order=0, on_error="stop", budget=None, tolerance=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        node: Py<PyAny>,
+        name: String,
+        rate: Option<f64>,
+        order: u32,
+        on_error: &str,
+        budget: Option<f64>,
+        tolerance: Option<f64>,
+    ) -> PyResult<()> {
+        let policy = match on_error {
+            "stop" => FaultPolicy::Stop,
+            "skip" => FaultPolicy::Skip,
+            "restart" => FaultPolicy::Restart,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "on_error of node {name:?} is {other:?}: it is one of \"stop\", \"skip\", \
+                     \"restart\""
+                )));
+            }
+        };
+        let rate = rate.map(|r| frequency("rate", r)).transpose()?;
+        let budget = budget.map(|b| seconds("budget", b)).transpose()?;
+        let tolerance = tolerance.map(|t| seconds("tolerance", t)).transpose()?;
+        let mut b = self
+            .inner
+            .add(PyNode { name, obj: node })
+            .order(order)
+            .on_panic(policy);
+        if let Some(r) = rate {
+            b = b.rate(r);
+        }
+        if let Some(d) = budget {
+            b = b.budget(d);
+        }
+        if let Some(d) = tolerance {
+            b = b.tolerance(d);
+        }
+        b.build().map_err(horus_err)
+    }
+
+    /// Runs until Ctrl+C/SIGTERM (or `duration` seconds), then every node's
+    /// shutdown. The GIL is released while it runs.
+    #[pyo3(signature = (duration=None))]
+    fn run(&mut self, py: Python<'_>, duration: Option<f64>) -> PyResult<()> {
+        let duration = duration.map(|d| seconds("duration", d)).transpose()?;
+        let sched = OnThisThread(&mut self.inner);
+        let result = py.detach(move || {
+            let s = sched;
+            match duration {
+                Some(d) => s.0.run_for(d),
+                None => s.0.run(),
+            }
+        });
+        swallow_interrupt(py);
+        result.map_err(horus_err)
+    }
+
+    /// One round: every runnable node once (tests, simulation).
+    fn tick_once(&mut self, py: Python<'_>) -> PyResult<()> {
+        let sched = OnThisThread(&mut self.inner);
+        py.detach(move || {
+            let s = sched;
+            s.0.tick_once()
+        })
+        .map_err(horus_err)
+    }
+
+    /// Runs every node's shutdown (once).
+    fn shutdown(&mut self, py: Python<'_>) -> PyResult<()> {
+        let sched = OnThisThread(&mut self.inner);
+        py.detach(move || {
+            let s = sched;
+            s.0.shutdown()
+        })
+        .map_err(horus_err)
+    }
+
+    /// `(name, state, ticks, deadline_misses, overruns, panics)` per node.
+    fn nodes(&self) -> Vec<(String, String, u64, u64, u64, u64)> {
+        self.inner
+            .nodes()
+            .into_iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    format!("{:?}", n.state),
+                    n.stats.ticks,
+                    n.stats.late_releases,
+                    n.stats.overruns,
+                    n.panics,
+                )
+            })
+            .collect()
+    }
+}
+
+/// After SIGINT, Python's own handler (which the scheduler's chains to) has
+/// a pending `KeyboardInterrupt`: the scheduler stops gracefully on the same
+/// signal, so it is consumed here — before each call into a node (or the
+/// node's `shutdown` would be interrupted at its first line) and when the
+/// run returns — rather than raised.
+fn swallow_interrupt(py: Python<'_>) {
+    if horus::scheduler::stop_requested() {
+        if let Err(e) = py.check_signals() {
+            if !e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                e.restore(py);
+            }
+        }
+    }
+}
+
+/// Whether SIGINT or SIGTERM asked the schedulers of this process to stop.
+#[pyfunction]
+pub fn stop_requested() -> bool {
+    horus::scheduler::stop_requested()
+}
+
+/// Records an error of the running node (`horus::node::report_error`): it
+/// shows in `horus node list` and the blackbox without stopping the node.
+#[pyfunction]
+pub fn report_error(detail: String) {
+    horus::node::report_error(detail);
+}

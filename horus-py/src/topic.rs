@@ -1,0 +1,127 @@
+//! Topics of any message type, speaking bytes: `horus.Topic` packs and
+//! unpacks the messages in Python.
+
+use std::sync::Mutex;
+
+use horus::dynamic::DynTopic;
+use horus::shm::Namespace;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::horus_err;
+use crate::msg::PyMessageType;
+
+/// One participant of a topic (a [`DynTopic`]). The mutex makes it usable
+/// from any Python thread (a `DynTopic` is `Send`, not `Sync`); uncontended,
+/// it costs one atomic exchange per call.
+#[pyclass(name = "RawTopic", module = "horus._horus", frozen)]
+pub struct PyRawTopic {
+    inner: Mutex<DynTopic>,
+    ty: PyMessageType,
+}
+
+impl PyRawTopic {
+    fn with<R>(&self, f: impl FnOnce(&DynTopic) -> R) -> R {
+        f(&self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[pymethods]
+impl PyRawTopic {
+    /// Joins topic `name` of message type `ty` (creating it if needed), in
+    /// `namespace` or `HORUS_NAMESPACE` (default `default`).
+    #[new]
+    #[pyo3(signature = (name, ty, namespace=None))]
+    fn new(
+        py: Python<'_>,
+        name: &str,
+        ty: PyMessageType,
+        namespace: Option<&str>,
+    ) -> PyResult<Self> {
+        // Opening may wait (bounded) for a region lock: without the GIL.
+        let topic = py
+            .detach(|| DynTopic::with_namespace(name, &ty.ty, namespace))
+            .map_err(horus_err)?;
+        Ok(Self {
+            inner: Mutex::new(topic),
+            ty,
+        })
+    }
+
+    /// Publishes one message's bytes (exactly the type's size). Never blocks.
+    fn send(&self, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+        let bytes = data.as_bytes();
+        self.with(|t| t.send_bytes(bytes)).map_err(|e| {
+            horus_err(format!(
+                "{} on topic {:?} of `{}`",
+                e,
+                self.with(|t| t.name().to_owned()),
+                self.ty.ty.name()
+            ))
+        })
+    }
+
+    /// The next message's bytes, or `None`. Never blocks.
+    fn recv<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        let mut buf = vec![0u8; self.ty.ty.size()];
+        match self.with(|t| t.recv_bytes(&mut buf)) {
+            Ok(true) => Some(PyBytes::new(py, &buf)),
+            _ => None,
+        }
+    }
+
+    /// Messages this handle lost since it was created.
+    fn dropped_count(&self) -> u64 {
+        self.with(|t| t.dropped_count())
+    }
+
+    /// Messages this handle received since it was created.
+    fn received_count(&self) -> u64 {
+        self.with(|t| t.received_count())
+    }
+
+    /// Messages published on the topic by all handles.
+    fn published_count(&self) -> u64 {
+        self.with(|t| t.published_count())
+    }
+
+    /// The topic's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.with(|t| t.name().to_owned())
+    }
+
+    /// The namespace it lives in.
+    #[getter]
+    fn namespace(&self) -> String {
+        self.with(|t| t.namespace().to_owned())
+    }
+
+    /// The message type.
+    #[getter]
+    fn message_type(&self) -> PyMessageType {
+        self.ty
+    }
+}
+
+/// `(type name, type id, size)` of the existing topic `name`, or `None`.
+#[pyfunction]
+#[pyo3(signature = (name, namespace=None))]
+pub fn topic_type(
+    py: Python<'_>,
+    name: &str,
+    namespace: Option<&str>,
+) -> PyResult<Option<(String, u64, u32)>> {
+    py.detach(|| {
+        let ns_name = match namespace {
+            Some(ns) => ns.to_owned(),
+            None => Namespace::current_name().map_err(horus_err)?,
+        };
+        let Some(ns) = Namespace::open_existing(&ns_name).map_err(horus_err)? else {
+            return Ok(None);
+        };
+        Ok(horus::inspect::topic_info(&ns, name)
+            .map_err(horus_err)?
+            .map(|i| (i.type_name, i.type_id, i.message_size)))
+    })
+}

@@ -1,0 +1,111 @@
+"""Message classes: the standard ones, horus.message, and bad input."""
+
+import pytest
+
+import horus
+from horus import CmdVel, HorusError, Imu, Odometry, Pose2D, Twist
+
+STANDARD = ["CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState",
+            "LaserScan", "BatteryState", "Heartbeat", "EmergencyStop"]
+
+
+def test_every_standard_message_exists_with_its_fields():
+    for name in STANDARD:
+        cls = getattr(horus, name)
+        assert cls.__name__ == name
+        assert cls.size() == len(cls().to_bytes())
+    assert CmdVel.fields() == {"timestamp_ns": "u64", "linear": "f32", "angular": "f32"}
+    assert CmdVel.size() == 16 and Imu.size() == 88
+    assert Odometry.fields()["pose"] == "Pose2D"
+    assert Odometry.fields()["frame_id"] == "u8[32]"
+
+
+def test_declared_messages_are_the_rust_ones():
+    # Same name and fields as horus-std's message! => the very same type.
+    assert horus.message("CmdVel", timestamp_ns="u64", linear="f32", angular="f32") is CmdVel
+    odom = horus.message("Odometry", pose=Pose2D, twist=Twist, pose_covariance="f64[9]",
+                         timestamp_ns="u64", frame_id="u8[32]", child_frame_id="u8[32]")
+    assert odom is Odometry
+    # Another field name or order is another type.
+    other = horus.message("CmdVel", timestamp_ns="u64", angular="f32", linear="f32")
+    assert other is not CmdVel and other.type_id() != CmdVel.type_id()
+
+
+def test_seed_wheel_encoder_id_is_stable():
+    enc = horus.message("WheelEncoder", left_ticks="i64", right_ticks="i64", timestamp_ns="u64")
+    # Declaring again gives the same class.
+    assert horus.message("WheelEncoder", left_ticks="i64", right_ticks="i64",
+                         timestamp_ns="u64") is enc
+    assert enc.size() == 24
+
+
+def test_round_trip_through_bytes():
+    m = Odometry(pose=Pose2D(x=1.0, y=-2.0, theta=0.5), frame_id="odom",
+                 pose_covariance=[float(i) for i in range(9)])
+    m.twist.linear = [1.0, 2.0, 3.0]
+    back = Odometry.from_bytes(m.to_bytes())
+    assert back == m
+    assert back.frame_id.rstrip(b"\0") == b"odom"
+    assert back.to_dict()["pose"]["y"] == -2.0
+
+
+def test_cmdvel_layout_is_repr_c():
+    import struct
+    b = CmdVel(timestamp_ns=7, linear=1.5, angular=-0.25).to_bytes()
+    assert struct.unpack("=Qff", b) == (7, 1.5, -0.25)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"speed": 1.0}, TypeError, "CmdVel has no field 'speed'; its fields are timestamp_ns"),
+    ({"linear": "fast"}, TypeError, "CmdVel.linear is f32: give a number, not str"),
+    ({"timestamp_ns": 1.5}, TypeError, "CmdVel.timestamp_ns is u64: give an int, not float"),
+    ({"timestamp_ns": -1}, ValueError, "CmdVel.timestamp_ns is u64: -1 is outside 0.."),
+])
+def test_bad_constructor_input_raises_a_sentence(kwargs, exc, words):
+    with pytest.raises(exc) as e:
+        CmdVel(**kwargs)
+    assert words in str(e.value)
+
+
+def test_bad_assignments_and_arrays():
+    m = Imu()
+    with pytest.raises(ValueError, match="Imu.orientation is f64\\[4\\]: it needs exactly 4"):
+        m.orientation = [1.0]
+    with pytest.raises(AttributeError, match="Imu has no field 'orientaton'"):
+        m.orientaton = [0.0] * 4
+    with pytest.raises(ValueError, match="holds at most 32 bytes"):
+        Odometry(frame_id="x" * 33)
+    with pytest.raises(TypeError, match="Odometry.pose is a Pose2D, not int"):
+        Odometry(pose=3)
+    # A list changed in place is checked when packed.
+    m.orientation[0] = "nan"
+    with pytest.raises(TypeError, match=r"Imu.orientation\[0\] is f64"):
+        m.to_bytes()
+
+
+def test_bad_declarations_raise_the_rust_sentences():
+    with pytest.raises(HorusError, match="message `Padded` has padding: order its fields from "
+                                         "the largest to the smallest"):
+        horus.message("Padded", a="u8", b="u64")
+    with pytest.raises(HorusError, match="has type \"float\": a field type is one of"):
+        horus.message("Bad", a="float")
+    with pytest.raises(HorusError, match="not an identifier"):
+        horus.message("1Bad", a="u8")
+    with pytest.raises(TypeError, match="a field type is a string"):
+        horus.message("Bad", a=3.0)
+
+
+def test_type_stubs_list_every_field_of_every_standard_message():
+    import ast
+    from pathlib import Path
+    stub = Path(horus.__file__).with_name("__init__.pyi")
+    tree = ast.parse(stub.read_text())
+    classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
+    for name in STANDARD:
+        declared = [s.target.id for s in classes[name].body if isinstance(s, ast.AnnAssign)]
+        assert declared == list(getattr(horus, name).fields()), name
+    for name in horus.__all__:
+        assert name in classes or any(
+            isinstance(n, (ast.FunctionDef, ast.ImportFrom)) and
+            (getattr(n, "name", None) == name or any(a.asname == name for a in getattr(n, "names", [])))
+            for n in tree.body), f"{name} missing from __init__.pyi"

@@ -1,0 +1,152 @@
+"""Python nodes on horus-std's scheduler: order, rates, fault policies,
+shutdown, the GIL released while it runs."""
+
+import threading
+import time
+
+import pytest
+
+import horus
+from horus import CmdVel, HorusError, Node, Scheduler, Topic
+
+
+def test_nodes_tick_in_order_and_talk_through_topics(ns):
+    trace = []
+
+    def produce(node):
+        trace.append("produce")
+        node.send("cmd", CmdVel(linear=float(len(trace))))
+
+    def consume(node):
+        trace.append("consume")
+        m = node.recv("cmd")
+        trace.append(m.linear if m is not None else None)
+
+    sched = Scheduler(tick_rate=100)
+    # Added in reverse: `order` decides.
+    sched.add(Node(name="consumer", tick=consume, subs=[("cmd", CmdVel)], order=1))
+    sched.add(Node(name="producer", tick=produce, pubs=["cmd"], order=0))
+    sched.tick_once()
+    sched.tick_once()
+    assert trace == ["produce", "consume", 1.0, "produce", "consume", 4.0]
+    sched.shutdown()
+
+
+def test_run_for_a_duration_at_a_rate(ns):
+    ticks = []
+    sched = Scheduler(tick_rate=100)
+    sched.add(Node(name="counter", tick=lambda n: ticks.append(horus.now_ns()), rate=50))
+    t0 = time.monotonic()
+    sched.run(duration=0.3)
+    assert 0.25 < time.monotonic() - t0 < 2.0
+    assert 10 <= len(ticks) <= 17, len(ticks)
+    (name, state, n, _misses, _overruns, panics), = sched.nodes()
+    assert (name, n, panics) == ("counter", len(ticks), 0)
+
+
+def test_init_and_shutdown_run_once_and_subclasses_work(ns):
+    calls = []
+
+    class Worker(Node):
+        def init(self):
+            calls.append("init")
+
+        def tick(self):
+            calls.append("tick")
+
+        def shutdown(self):
+            calls.append("shutdown")
+
+    w = Worker(name="worker")
+    horus.run(w, duration=0.05)
+    assert calls[0] == "init" and calls[-1] == "shutdown" and "tick" in calls
+    assert calls.count("init") == calls.count("shutdown") == 1
+
+
+def test_an_exception_in_tick_follows_the_fault_policy(ns, capfd):
+    seen = {"skip": 0, "stop": 0}
+    safe = []
+
+    def failing(policy):
+        def tick(node):
+            seen[policy] += 1
+            raise ZeroDivisionError(f"boom in {policy}")
+        return tick
+
+    sched = Scheduler(tick_rate=200)
+    sched.add(Node(name="skipper", tick=failing("skip"), on_error="skip"))
+    sched.add(Node(name="stopper", tick=failing("stop"), on_error="stop",
+                   safe_state=lambda n: safe.append(n.name)))
+    sched.run(duration=0.2)
+    nodes = {n[0]: n for n in sched.nodes()}
+    assert seen["stop"] == 1 and safe == ["stopper"]   # stopped after its first exception
+    assert seen["skip"] > 5                             # skipped and ticked again
+    assert nodes["skipper"][5] == seen["skip"]          # every exception counted as a panic
+    assert nodes["stopper"][5] == 1
+    err = capfd.readouterr().err
+    assert "ZeroDivisionError: boom in stop" in err     # the traceback is printed
+
+
+def test_every_node_stopped_ends_the_run_with_the_rust_error(ns):
+    sched = Scheduler()
+    sched.add(Node(name="bad", tick=lambda n: 1 / 0))
+    with pytest.raises(HorusError, match="bad"):
+        sched.run(duration=5)
+
+
+def test_gil_is_released_while_the_scheduler_sleeps(ns):
+    count = 0
+    stop = threading.Event()
+
+    def spin():
+        nonlocal count
+        while not stop.is_set():
+            count += 1
+
+    th = threading.Thread(target=spin)
+    th.start()
+    try:
+        horus.run(Node(name="idle", tick=lambda n: None, rate=10), duration=0.3)
+        before = count
+        time.sleep(0.05)
+    finally:
+        stop.set()
+        th.join()
+    assert before > 1000
+
+
+def test_undeclared_topics_and_bad_arguments_are_errors(ns):
+    n = Node(name="n", tick=lambda n: None, pubs=["a"], subs=["b"])
+    with pytest.raises(HorusError, match="node 'n' does not publish 'x': add it to pubs"):
+        n.send("x", CmdVel())
+    with pytest.raises(HorusError, match="does not subscribe to 'y'"):
+        n.recv("y")
+    assert n.recv("b") is None  # nobody created it yet
+    with pytest.raises(TypeError, match="Node needs a tick"):
+        Node(name="none")
+    with pytest.raises(ValueError, match='on_error of node "p" is "explode"'):
+        Scheduler().add(Node(name="p", tick=lambda n: None, on_error="explode"))
+    with pytest.raises(ValueError, match="tick_rate must be a positive number of Hz"):
+        Scheduler(tick_rate=0)
+    sched = Scheduler()
+    sched.add(Node(name="same", tick=lambda n: None))
+    with pytest.raises(HorusError, match="same"):
+        sched.add(Node(name="same", tick=lambda n: None))
+
+
+def test_subscription_type_taken_from_the_existing_topic(ns):
+    enc = horus.message("WheelEncoder", left_ticks="i64", right_ticks="i64", timestamp_ns="u64")
+    pub = Topic("wheel.encoders", enc)
+    got = []
+
+    def tick(node):
+        if (e := node.recv("wheel.encoders")) is not None:
+            got.append(e.left_ticks)
+
+    sched = Scheduler()
+    sched.add(Node(name="odometry", subs=["wheel.encoders"], tick=tick))
+    sched.tick_once()        # joins the topic (type from the region)
+    pub.send(enc(left_ticks=5))
+    sched.tick_once()
+    sched.shutdown()
+    assert got == [5]

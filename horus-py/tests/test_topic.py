@@ -1,0 +1,50 @@
+"""Topics in one process: send/recv, loss accounting, type checks."""
+
+import pytest
+
+import horus
+from horus import CmdVel, HorusError, Imu, Topic
+
+
+def test_send_recv_and_counts(ns):
+    t = Topic("cmd_vel", CmdVel)
+    t.send(CmdVel(linear=1.5, angular=0.3))
+    m = t.recv()
+    assert m.linear == 1.5 and abs(m.angular - 0.3) < 1e-6
+    assert t.recv() is None
+    assert t.dropped_count() == 0 and t.received_count() == 1
+    assert t.namespace == ns and t.name == "cmd_vel"
+
+
+def test_two_handles_and_loss_is_counted(ns):
+    pub, sub = Topic("imu", Imu), Topic("imu", Imu)
+    for i in range(100):  # capacity 64: the subscriber loses 36
+        pub.send(Imu(timestamp_ns=i))
+    got = []
+    while (m := sub.recv()) is not None:
+        got.append(m.timestamp_ns)
+    # The newest messages arrive in order; exactly the rest are counted lost.
+    assert got == list(range(100 - len(got), 100)) and len(got) >= 60
+    assert sub.dropped_count() == 100 - len(got)
+
+
+def test_wrong_type_is_the_type_mismatch_error(ns):
+    held = Topic("cmd_vel", CmdVel)  # a live user: the region cannot be replaced
+    with pytest.raises(HorusError, match='type mismatch on topic "cmd_vel": this program uses '
+                                         '`Imu` but a running process uses `CmdVel`'):
+        Topic("cmd_vel", Imu)
+    other = horus.message("CmdVel", timestamp_ns="u64", angular="f32", linear="f32")
+    with pytest.raises(HorusError, match="two different definitions"):
+        Topic("cmd_vel", other)
+    del held
+    assert Topic("cmd_vel", Imu).msg_type is Imu  # unused now: replaced by the new type
+
+
+def test_send_checks_the_class_and_names_are_checked(ns):
+    t = Topic("cmd_vel", CmdVel)
+    with pytest.raises(TypeError, match="topic 'cmd_vel' carries CmdVel, not Imu"):
+        t.send(Imu())
+    with pytest.raises(TypeError, match="needs a message class"):
+        Topic("x", dict)
+    with pytest.raises(HorusError, match="invalid topic name"):
+        Topic("../etc", CmdVel)
