@@ -1,28 +1,42 @@
 //! Images over block pools: the pixels in a shared block, a 48-byte
 //! [`ImageFrame`] in the topic's ring.
 //!
-//! [`ImageTopic`] is a topic of images: an ordinary topic of [`ImageFrame`]
-//! (the same region, join path, liveness and counters as every
-//! [`Topic`](crate::Topic)), plus this process's block pool for the topic
-//! (see [`crate::pool`]). Sending puts the pixels in a pool block and the
-//! frame (publisher token, segment, block, generation, length, geometry) in
-//! the ring; receiving holds the block and gives a read-only [`ImageView`]
-//! of the pixels in place, released when dropped.
+//! `Topic<Image>` (alias [`ImageTopic`]) is a topic of images: through the
+//! [`Payload`] trait it is an ordinary topic of [`ImageFrame`] (the same
+//! region, join path, liveness and counters as every [`Topic`]), plus, per
+//! handle, this process's block pool for the topic and the segments it
+//! maps (see [`crate::pool`]). Sending puts the pixels in a pool block and
+//! the frame (publisher token, segment, block, generation, length, geometry)
+//! in the ring; receiving holds the block and gives a read-only
+//! [`ImageView`] of the pixels in place, released when dropped.
+//!
+//! ```no_run
+//! use horus::prelude::*;
+//! let camera: Topic<Image> = Topic::new("camera.rgb")?;
+//! let mut img = Image::new(640, 480, "rgb8");
+//! img.data_mut().fill(128);
+//! camera.send(img);
+//! if let Some(view) = camera.recv() {
+//!     assert_eq!(view.data().len(), 640 * 480 * 3);
+//! }
+//! # Ok::<(), horus::Error>(())
+//! ```
 //!
 //! - The seed's `Image::new(640, 480, "rgb8")` allocates the pixels on the
-//!   heap; [`ImageTopic::send`] copies them into a block once. For zero
-//!   copy, [`ImageTopic::loan`] gives an [`Image`] whose [`Image::data_mut`]
-//!   is the pool block itself; sending it publishes the block.
+//!   heap; `send` copies them into a block once. For zero copy,
+//!   [`Topic::<Image>::loan`](Topic::loan) gives an [`Image`] whose
+//!   [`Image::data_mut`] is the pool block itself; sending it publishes the
+//!   block.
 //! - The publisher never blocks: when every block is held or being written
 //!   (readers holding views, up to `max_segments` segments), `send` counts
-//!   the image in [`ImageTopic::unsent_count`]; [`ImageTopic::try_send`]
-//!   returns [`ImageError::PoolExhausted`] instead.
+//!   the image in [`Topic::unsent_count`]; [`Topic::try_send`] returns
+//!   [`ImageError::PoolExhausted`] instead.
 //! - A receiver counts a frame whose block was recycled before it got to it
 //!   (or whose publisher's pool is gone) as dropped, so
 //!   `received + dropped == published` stays exact for each receiver.
 //! - A frame that is not a valid image (forged, corrupt) is refused with a
-//!   typed [`ImageError`] by [`ImageTopic::try_recv`] and counted in
-//!   [`ImageTopic::rejected_count`]; [`ImageTopic::recv`] skips it.
+//!   typed [`ImageError`] by [`Topic::try_recv`] and counted in
+//!   [`Topic::rejected_count`]; [`Topic::recv`] skips it.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -30,13 +44,11 @@ use std::str::FromStr;
 
 use horus_nostd::pool::{BlockDescriptor, HoldError};
 
-use crate::error::{Result, TopicError};
-use crate::pool::{
-    DEFAULT_BLOCKS_PER_SEGMENT, DEFAULT_MAX_SEGMENTS, HeldBlock, LoanedBlock, PoolReader,
-    PoolWriter, ReaderError, WriterError,
-};
+use crate::error::TopicError;
+use crate::payload::{Payload, PayloadContext, PayloadCounts};
+use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError, WriterError};
 use crate::shm::pool_file::SegmentError;
-use crate::topic::Topic;
+use crate::topic::{Topic, TopicBuilder};
 
 horus_nostd::message! {
     /// What an image topic's ring carries: which block of which publisher's
@@ -544,133 +556,108 @@ impl ImageView {
     }
 }
 
-/// A topic of [`Image`]s: see the [module docs](self).
-pub struct ImageTopic {
-    // Dropped first (see `Drop`): may be leaked while views live.
-    inner: std::mem::ManuallyDrop<Topic<ImageFrame>>,
+/// A topic of [`Image`]s: `Topic<Image>` (see the [module docs](self)).
+pub type ImageTopic = Topic<Image>;
+
+/// An image topic handle's own state: its pool as a publisher and the
+/// segments it maps as a receiver, and its counts.
+#[doc(hidden)]
+pub struct ImageState {
     writer: RefCell<PoolWriter>,
     reader: RefCell<PoolReader>,
     /// One strong count per live view (plus ours).
     views: std::sync::Arc<()>,
-    received: Cell<u64>,
     stale: Cell<u64>,
     rejected: Cell<u64>,
     unsent: Cell<u64>,
     warned: Cell<bool>,
 }
 
-impl fmt::Debug for ImageTopic {
+impl fmt::Debug for ImageState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImageTopic")
-            .field("name", &self.inner.name())
-            .finish_non_exhaustive()
+        f.debug_struct("ImageState").finish_non_exhaustive()
     }
 }
 
-/// Builds an [`ImageTopic`].
-#[derive(Debug)]
-#[must_use]
-pub struct ImageTopicBuilder {
-    name: String,
-    namespace: Option<String>,
-    capacity: Option<u32>,
-    participants: Option<u32>,
-    block_size: u32,
-    blocks_per_segment: u32,
-    max_segments: u32,
+impl Payload for Image {
+    type Wire = ImageFrame;
+    type Received = ImageView;
+    type State = ImageState;
+
+    fn new_state(ctx: &PayloadContext<'_>) -> ImageState {
+        ImageState {
+            writer: RefCell::new(PoolWriter::new(
+                ctx.namespace.clone(),
+                ctx.name,
+                ctx.pool.block_size,
+                ctx.pool.blocks_per_segment,
+                ctx.pool.max_segments,
+            )),
+            reader: RefCell::new(PoolReader::default()),
+            views: std::sync::Arc::new(()),
+            stale: Cell::new(0),
+            rejected: Cell::new(0),
+            unsent: Cell::new(0),
+            warned: Cell::new(false),
+        }
+    }
+
+    fn send(topic: &Topic<Image>, img: Image) {
+        let st = topic.payload_state();
+        if let Err(e) = topic.try_send(img) {
+            st.unsent.set(st.unsent.get() + 1);
+            if !st.warned.replace(true) {
+                log::warn!("{e} (later unsent images are only counted)");
+            }
+        }
+    }
+
+    fn recv(topic: &Topic<Image>) -> Option<ImageView> {
+        loop {
+            match topic.try_recv()? {
+                Ok(v) => return Some(v),
+                Err(e) => log::debug!("{e}"),
+            }
+        }
+    }
+
+    fn counts(topic: &Topic<Image>) -> PayloadCounts {
+        let st = topic.payload_state();
+        PayloadCounts {
+            stale: st.stale.get(),
+            rejected: st.rejected.get(),
+            unsent: st.unsent.get(),
+        }
+    }
+
+    fn may_leave(topic: &Topic<Image>) -> bool {
+        // Views still hold pool blocks under our participant index: keep
+        // the entry (and so the index) ours until this process exits, so
+        // nobody else can join at it while our bits are set.
+        std::sync::Arc::strong_count(&topic.payload_state().views) == 1
+    }
 }
 
-impl ImageTopicBuilder {
-    /// Uses namespace `ns` instead of `HORUS_NAMESPACE`.
-    pub fn namespace(mut self, ns: &str) -> Self {
-        self.namespace = Some(ns.to_owned());
-        self
-    }
-    /// Frames per publisher lane of the ring (see `TopicBuilder::capacity`).
-    pub fn capacity(mut self, slots: u32) -> Self {
-        self.capacity = Some(slots);
-        self
-    }
-    /// Most handles at once (see `TopicBuilder::max_participants`).
-    pub fn max_participants(mut self, n: u32) -> Self {
-        self.participants = Some(n);
-        self
-    }
+impl TopicBuilder<Image> {
     /// Bytes per pool block (rounded up to 64); default: the first image's size.
     pub fn block_size(mut self, bytes: u32) -> Self {
-        self.block_size = bytes.div_ceil(64).saturating_mul(64);
+        self.pool.block_size = bytes.div_ceil(64).saturating_mul(64);
         self
     }
     /// Blocks per pool segment (default 8).
     pub fn blocks_per_segment(mut self, n: u32) -> Self {
-        self.blocks_per_segment = n;
+        self.pool.blocks_per_segment = n;
         self
     }
     /// Segments this publisher's pool may grow to (default 4): at most
     /// `max_segments * blocks_per_segment` images in flight or held.
     pub fn max_segments(mut self, n: u32) -> Self {
-        self.max_segments = n;
+        self.pool.max_segments = n;
         self
-    }
-
-    /// Opens (or creates) the topic and joins it.
-    pub fn build(self) -> Result<ImageTopic> {
-        let mut b = Topic::<ImageFrame>::builder(&self.name);
-        if let Some(ns) = &self.namespace {
-            b = b.namespace(ns);
-        }
-        if let Some(c) = self.capacity {
-            b = b.capacity(c);
-        }
-        if let Some(p) = self.participants {
-            b = b.max_participants(p);
-        }
-        let inner = b.build()?;
-        let writer = PoolWriter::new(
-            inner.shm_namespace().clone(),
-            &self.name,
-            self.block_size,
-            self.blocks_per_segment,
-            self.max_segments,
-        );
-        Ok(ImageTopic {
-            inner: std::mem::ManuallyDrop::new(inner),
-            writer: RefCell::new(writer),
-            reader: RefCell::new(PoolReader::default()),
-            views: std::sync::Arc::new(()),
-            received: Cell::new(0),
-            stale: Cell::new(0),
-            rejected: Cell::new(0),
-            unsent: Cell::new(0),
-            warned: Cell::new(false),
-        })
     }
 }
 
-impl ImageTopic {
-    /// Opens image topic `name` in the current namespace.
-    pub fn new(name: &str) -> Result<Self> {
-        Self::builder(name).build()
-    }
-
-    /// A builder with a namespace, ring or pool geometry.
-    pub fn builder(name: &str) -> ImageTopicBuilder {
-        ImageTopicBuilder {
-            name: name.to_owned(),
-            namespace: None,
-            capacity: None,
-            participants: None,
-            block_size: 0,
-            blocks_per_segment: DEFAULT_BLOCKS_PER_SEGMENT,
-            max_segments: DEFAULT_MAX_SEGMENTS,
-        }
-    }
-
-    /// The topic's name.
-    pub fn name(&self) -> &str {
-        self.inner.name()
-    }
-
+impl Topic<Image> {
     fn writer_error(&self, e: WriterError) -> ImageError {
         let topic = self.name().to_owned();
         match e {
@@ -714,7 +701,7 @@ impl ImageTopic {
     }
 
     fn loan_block(&self, bytes: usize) -> std::result::Result<LoanedBlock, ImageError> {
-        let mut writer = self.writer.borrow_mut();
+        let mut writer = self.payload_state().writer.borrow_mut();
         writer
             .loan(bytes, || {
                 self.reclaim_dead();
@@ -741,7 +728,8 @@ impl ImageTopic {
         })
     }
 
-    /// Publishes `img`, or says why not. Never blocks.
+    /// Publishes `img`, or says why not. Never blocks. ([`Topic::send`]
+    /// counts a failure in [`unsent_count`](Topic::unsent_count) instead.)
     pub fn try_send(&self, img: Image) -> std::result::Result<(), ImageError> {
         let Image {
             width,
@@ -751,10 +739,10 @@ impl ImageTopic {
             pixels,
         } = img;
         let block = match pixels {
-            Pixels::Loaned(b) if b.is_from(&self.writer.borrow()) => b,
-            Pixels::Loaned(mut other) => {
+            Pixels::Loaned(b) if b.is_from(&self.payload_state().writer.borrow()) => b,
+            Pixels::Loaned(other) => {
                 let mut b = self.loan_block(len)?;
-                b.bytes_mut()[..len].copy_from_slice(&other.bytes_mut()[..len]);
+                b.bytes_mut()[..len].copy_from_slice(&other.bytes()[..len]);
                 b
             }
             Pixels::Heap(v) => {
@@ -766,12 +754,12 @@ impl ImageTopic {
         let (d, owner) = block.publish(len).map_err(|e| ImageError::Segment {
             topic: self.name().to_owned(),
             error: Box::new(TopicError::Io {
-                path: self.inner.path().to_owned(),
+                path: self.path().to_owned(),
                 op: "publish pool block",
                 source: std::io::Error::other(e.to_string()),
             }),
         })?;
-        self.inner.send(ImageFrame {
+        self.send_wire(ImageFrame {
             owner: owner.get(),
             generation: d.generation,
             segment: d.segment,
@@ -786,45 +774,20 @@ impl ImageTopic {
         Ok(())
     }
 
-    /// Publishes `img`. Never blocks, never fails: an image that cannot be
-    /// sent (see [`try_send`](Self::try_send)) is counted in
-    /// [`unsent_count`](Self::unsent_count) and logged once.
-    pub fn send(&self, img: Image) {
-        if let Err(e) = self.try_send(img) {
-            self.unsent.set(self.unsent.get() + 1);
-            if !self.warned.replace(true) {
-                log::warn!("{e} (later unsent images are only counted)");
-            }
-        }
-    }
-
     /// The next image, or the typed error of a refused frame; `None` if no
     /// frame is waiting. Frames whose block was recycled are counted as
-    /// dropped and skipped.
+    /// dropped and skipped. ([`Topic::recv`] skips refused frames.)
     pub fn try_recv(&self) -> Option<std::result::Result<ImageView, ImageError>> {
+        let st = self.payload_state();
         loop {
-            let frame = self.inner.recv()?;
+            let frame = self.recv_wire()?;
             match self.hold(frame) {
-                Ok(v) => {
-                    self.received.set(self.received.get() + 1);
-                    return Some(Ok(v));
-                }
-                Err(None) => self.stale.set(self.stale.get() + 1),
+                Ok(v) => return Some(Ok(v)),
+                Err(None) => st.stale.set(st.stale.get() + 1),
                 Err(Some(e)) => {
-                    self.rejected.set(self.rejected.get() + 1);
+                    st.rejected.set(st.rejected.get() + 1);
                     return Some(Err(e));
                 }
-            }
-        }
-    }
-
-    /// The next image, if any (refused frames are skipped, counted in
-    /// [`rejected_count`](Self::rejected_count)). Never blocks.
-    pub fn recv(&self) -> Option<ImageView> {
-        loop {
-            match self.try_recv()? {
-                Ok(v) => return Some(v),
-                Err(e) => log::debug!("{e}"),
             }
         }
     }
@@ -861,18 +824,18 @@ impl ImageTopic {
             len: f.len,
             reserved: 0,
         };
-        let p = self.inner.participant_index();
-        let ns = self.inner.shm_namespace();
-        let held = self
+        let p = self.participant_index();
+        let st = self.payload_state();
+        let held = st
             .reader
             .borrow_mut()
-            .hold(ns, self.name(), p, f.owner, desc);
+            .hold(self.shm_namespace(), self.name(), p, f.owner, desc);
         match held {
             Ok(held) => Ok(ImageView {
                 frame: f,
                 encoding,
                 held,
-                _live: self.views.clone(),
+                _live: st.views.clone(),
             }),
             Err(ReaderError::Stale) => Err(None),
             Err(ReaderError::BadOwner(o)) => {
@@ -892,74 +855,39 @@ impl ImageTopic {
     /// entries freed. Runs by itself when a handle is created, and when this
     /// publisher's pool is exhausted.
     pub fn reclaim_dead(&self) -> u32 {
-        let ns = self.inner.shm_namespace();
+        let ns = self.shm_namespace();
         let me = crate::shm::liveness::own_token();
-        let freed = crate::pool::reclaim_topic(ns, self.name(), self.inner.region(), me);
-        if let Ok(mut r) = self.reader.try_borrow_mut() {
+        let freed = crate::pool::reclaim_topic(ns, self.name(), self.region(), me);
+        if let Ok(mut r) = self.payload_state().reader.try_borrow_mut() {
             r.forget_dead(ns);
         }
         freed
     }
 
-    /// Images received by this handle.
-    pub fn received_count(&self) -> u64 {
-        self.received.get()
-    }
-
-    /// Images this handle lost: overwritten in the ring before it read them,
-    /// or whose block was recycled (or pool removed) before it held it.
-    pub fn dropped_count(&self) -> u64 {
-        self.inner.dropped_count() + self.stale.get()
-    }
-
     /// Frames refused as invalid (see [`try_recv`](Self::try_recv)).
     pub fn rejected_count(&self) -> u64 {
-        self.rejected.get()
-    }
-
-    /// Images [`send`](Self::send) could not publish (pool exhausted, image
-    /// too large, segment file error).
-    pub fn unsent_count(&self) -> u64 {
-        self.unsent.get() + self.inner.unsent_count()
-    }
-
-    /// Images published on the topic by all publishers (see
-    /// `Topic::published_count`).
-    pub fn published_count(&self) -> u64 {
-        self.inner.published_count()
+        self.payload_state().rejected.get()
     }
 
     /// Pool segments this publisher has made.
     pub fn pool_segments(&self) -> usize {
-        self.writer.borrow().segments().len()
+        self.payload_state().writer.borrow().segments().len()
     }
 
     /// Pool segments (of any publisher) this handle has mapped to read.
     pub fn mapped_segments(&self) -> usize {
-        self.reader.borrow().mapped()
+        self.payload_state().reader.borrow().mapped()
     }
 
     /// Blocks of this publisher's pool that readers hold or that are being
     /// written now (a snapshot).
     pub fn busy_blocks(&self) -> u32 {
-        self.writer
+        self.payload_state()
+            .writer
             .borrow()
             .segments()
             .iter()
             .map(|s| s.pool().usage().busy)
             .sum()
-    }
-}
-
-impl Drop for ImageTopic {
-    fn drop(&mut self) {
-        if std::sync::Arc::strong_count(&self.views) > 1 {
-            // Views still hold pool blocks under our participant index: keep
-            // the entry (and so the index) ours until this process exits, so
-            // nobody else can join at it while our bits are set.
-            return;
-        }
-        // SAFETY: dropped exactly once, here, and never used again.
-        unsafe { std::mem::ManuallyDrop::drop(&mut self.inner) };
     }
 }

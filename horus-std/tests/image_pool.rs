@@ -349,7 +349,7 @@ fn child_main() {
         "sub" => {
             let frames: u64 = args[0].parse().unwrap();
             let keep: usize = args[1].parse().unwrap();
-            let topic = ImageTopic::new(TOPIC).unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
             let (mut torn, mut last) = (0u64, 0u64);
             let mut kept = VecDeque::new();
@@ -383,7 +383,7 @@ fn child_main() {
         // then waits to be killed.
         "holder" => {
             let want: usize = args[0].parse().unwrap();
-            let topic = ImageTopic::new(TOPIC).unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
             let mut held = Vec::new();
             while held.len() < want {
