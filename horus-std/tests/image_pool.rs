@@ -5,11 +5,12 @@
 //!   `received + dropped == published` for each.
 //! - A subscriber holding every block never blocks the publisher: it gets a
 //!   typed `PoolExhausted` at the limit, at once.
-//! - SIGKILL of a subscriber holding views (repeated): its holds are
+//! - SIGKILL of a subscriber holding views (50 times): its holds are
 //!   reclaimed, no block stays busy, the publisher goes on.
-//! - SIGKILL of a publisher mid-fill (repeated): a view of its last frame
+//! - SIGKILL of a publisher mid-fill (50 times): a view of its last frame
 //!   stays readable, the half-filled block is never delivered, and its
-//!   segment files are removed once nobody maps them.
+//!   segment files are removed once nobody maps them; publishers killed at
+//!   random points of streaming (20 times) never tear a frame.
 //! - Bad input: typed errors (zero size, unknown encoding, wrong size, odd
 //!   yuv422 width, a frame too large for the pool, forged and stale frames).
 
@@ -272,7 +273,7 @@ fn a_30fps_camera_reaches_two_subscribers_in_other_processes_intact() {
 
 #[test]
 fn a_killed_subscriber_holding_views_leaks_no_block() {
-    const KILLS: u64 = 5;
+    const KILLS: u64 = 50;
     let _w = watchdog(TIMEOUT, "killed subscriber test");
     let ns = TestNs::new("img_killsub");
     let pub_ = publisher(&ns, 2, 2);
@@ -305,7 +306,7 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
 
 #[test]
 fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
-    const KILLS: u64 = 5;
+    const KILLS: u64 = 50;
     let _w = watchdog(TIMEOUT, "killed publisher test");
     let ns = TestNs::new("img_killpub");
     let sub = ImageTopic::builder(TOPIC)
@@ -335,6 +336,51 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         });
     }
     assert_eq!(sub.received_count(), KILLS);
+    drop(sub);
+}
+
+#[test]
+fn publishers_killed_while_streaming_never_tear_a_frame() {
+    const KILLS: u64 = 20;
+    let _w = watchdog(TIMEOUT, "streaming kill test");
+    let ns = TestNs::new("img_killstream");
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let mut views = VecDeque::new();
+    for run in 1..=KILLS {
+        let mut peer = Peer::spawn("stream", &ns.name, &[&run.to_string()]);
+        let (mut got, mut last) = (0, 0);
+        wait_until(30, "three frames of this publisher", || {
+            while let Some(v) = sub.recv() {
+                let seq = check(v.data()).expect("a torn frame");
+                assert!(seq > last, "frames out of order");
+                last = seq;
+                got += u64::from(seq >> 32 == run);
+                views.push_back(v); // hold a few across the kill
+                if views.len() > 3 {
+                    views.pop_front();
+                }
+            }
+            got >= 3
+        });
+        peer.kill(); // at whatever point of its fill/send loop it is
+        while let Some(v) = sub.recv() {
+            assert!(check(v.data()).is_some(), "a torn frame after the kill");
+        }
+        for v in &views {
+            assert!(check(v.data()).is_some(), "a held frame changed");
+        }
+    }
+    views.clear();
+    sub.reclaim_dead();
+    assert_eq!(sub.mapped_segments(), 0);
+    let ns_handle = Namespace::open(&ns.name).unwrap();
+    wait_until(30, "dead publishers' segments removed", || {
+        horus::shm::clean_namespace(&ns_handle, false).unwrap();
+        segment_files(&ns).is_empty()
+    });
     drop(sub);
 }
 
@@ -414,6 +460,22 @@ fn child_main() {
             say("filling");
             let _ = next_command();
             std::process::exit(0);
+        }
+        // Streams 160x120 rgb8 frames `run << 32 | n` as fast as it can, in
+        // place, until killed.
+        "stream" => {
+            let run: u64 = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            for n in 1.. {
+                // Small frames: the kill moments matter here, not the size.
+                match topic.loan(W / 4, H / 4, Encoding::Rgb8) {
+                    Ok(mut img) => {
+                        fill(img.data_mut(), run << 32 | n);
+                        topic.send(img);
+                    }
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
         }
         other => panic!("unknown role {other}"),
     }
