@@ -365,7 +365,14 @@ pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
 
 impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
-        if liveness::fork_generation() == self.generation && T::may_leave(self) {
+        if !T::may_leave(self) {
+            // Views of pool blocks held under this participant index are
+            // alive: keep the entry, and the region mapped and locked, until
+            // the process exits, so nobody joins at this index meanwhile.
+            std::mem::forget(self.shared.clone());
+            return;
+        }
+        if liveness::fork_generation() == self.generation {
             // SAFETY: dropped exactly once, here; `self` is never used again,
             // and the handle drops before `shared` (a field), as it must.
             unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
