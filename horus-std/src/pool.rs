@@ -356,3 +356,52 @@ impl PoolReader {
         self.cache.len()
     }
 }
+
+/// One pool segment file of a topic, for tools (`horus topic list -v`).
+#[derive(Debug, Clone)]
+pub struct SegmentInfo {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The publishing process's pid (from its token).
+    pub pid: u32,
+    /// Is that process alive?
+    pub publisher_alive: bool,
+    /// Segment id in its pool.
+    pub segment: u32,
+    /// Bytes per block.
+    pub block_size: u32,
+    /// Blocks in the segment.
+    pub blocks: u32,
+    /// Blocks by state (a snapshot).
+    pub usage: horus_nostd::pool::PoolUsage,
+    /// Loans refused since it was made (every block busy).
+    pub loans_failed: u64,
+}
+
+/// The pool segments of `topic` in namespace `ns` (mapped briefly, under
+/// the shared lock every mapper holds; never created nor removed). Files
+/// that cannot be read as segments are skipped.
+pub fn segments_of(
+    ns: &Namespace,
+    topic: &str,
+) -> Result<Vec<SegmentInfo>, crate::error::TopicError> {
+    let mut out = Vec::new();
+    for (_, owner, id) in pool_file::list_segments(ns, topic)? {
+        let Ok(Some(seg)) = pool_file::open(ns, topic, owner, id) else {
+            continue;
+        };
+        let pool = seg.pool();
+        out.push(SegmentInfo {
+            path: seg.path().to_owned(),
+            pid: (owner.get() >> 32) as u32,
+            publisher_alive: liveness::is_alive(ns, owner),
+            segment: id,
+            block_size: pool.layout().block_size(),
+            blocks: pool.layout().blocks(),
+            usage: pool.usage(),
+            loans_failed: pool.loans_failed(),
+        });
+    }
+    out.sort_by_key(|s| (s.pid, s.segment));
+    Ok(out)
+}

@@ -97,6 +97,12 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
     assert_eq!((sub.received_count(), sub.dropped_count()), (2, 0));
     assert_eq!(pub_.pool_segments(), 1);
     assert_eq!(segment_files(&ns).len(), 1);
+    let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
+    assert_eq!(info.len(), 1);
+    assert_eq!((info[0].pid, info[0].segment), (std::process::id(), 0));
+    assert!(info[0].publisher_alive);
+    assert_eq!((info[0].block_size, info[0].blocks), (W * H * 3, 4));
+    assert_eq!(info[0].usage.published, 2);
     drop((pub_, sub));
 }
 
