@@ -264,6 +264,7 @@ fn a_30fps_camera_reaches_two_subscribers_in_other_processes_intact() {
     for peer in [&mut fast, &mut slow] {
         let r = peer.expect("done", 30);
         let [received, dropped, torn]: [u64; 3] = core::array::from_fn(|i| r[i].parse().unwrap());
+        eprintln!("subscriber: received {received}, dropped {dropped}, torn {torn}");
         assert_eq!(torn, 0, "torn or out-of-order frames");
         assert_eq!(
             received + dropped,
