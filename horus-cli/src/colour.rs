@@ -15,7 +15,7 @@ use anstyle::{AnsiColor, Style};
 pub const HEADER: Style = Style::new().bold();
 /// Healthy: Running, e-stop clear.
 pub const GOOD: Style = AnsiColor::Green.on_default();
-/// Needs a look: Stopped (held), deadline misses, Starting.
+/// Needs a look: Stopped (held), Paused, deadline misses, Starting, node control.
 pub const WARN: Style = AnsiColor::Yellow.on_default();
 /// Went wrong: Error, Crashed, e-stop engaged, panics, deaths.
 pub const BAD: Style = AnsiColor::Red.on_default().bold();
@@ -43,7 +43,7 @@ pub fn paint(style: Style, text: &str) -> String {
 pub fn of_state(state: &str) -> Style {
     match state {
         "Running" => GOOD,
-        "Starting" | "Stopped" => WARN,
+        "Starting" | "Stopped" | "Paused" => WARN,
         "Error" | "Crashed" | "Unknown" => BAD,
         "Finished" => DIM,
         _ => Style::new(),
@@ -53,7 +53,8 @@ pub fn of_state(state: &str) -> Style {
 /// The style of a blackbox record kind, by its name as `bb` prints it.
 pub fn of_kind(kind: &str) -> Style {
     match kind {
-        "deadline_miss" | "budget_overrun" | "estop_cleared" | "participant_dead" => WARN,
+        "deadline_miss" | "budget_overrun" | "estop_cleared" | "participant_dead"
+        | "node_control" => WARN,
         "note" => DIM,
         _ => BAD,
     }
@@ -66,7 +67,7 @@ mod tests {
     #[test]
     fn every_state_and_kind_has_a_deliberate_style() {
         for s in [
-            "Running", "Starting", "Stopped", "Error", "Crashed", "Finished",
+            "Running", "Starting", "Stopped", "Paused", "Error", "Crashed", "Finished",
         ] {
             assert_ne!(of_state(s), Style::new(), "{s}");
         }

@@ -12,6 +12,7 @@
 //! | `clean` | an array of [`CleanedNamespace`] |
 //! | `node list` | an array of [`NodeRow`] |
 //! | `node info` | [`NodeDetails`] |
+//! | `node pause` / `resume` / `restart` / `kill` | [`NodeControlJson`] |
 //! | `ns list` | [`NamespaceList`] |
 //! | `bb` | [`BlackboxJson`] |
 //! | `estop` (all forms) | [`EstopJson`] |
@@ -321,7 +322,7 @@ pub struct ForeignJson {
 pub struct NodeRow {
     pub name: String,
     pub pid: u32,
-    /// Starting, Running, Error, Crashed, Stopped, Finished (Unknown for a
+    /// Starting, Running, Error, Crashed, Stopped, Paused, Finished (Unknown for a
     /// state this build does not know).
     pub state: &'static str,
     pub order: u32,
@@ -357,6 +358,23 @@ impl From<&NodeEntry> for NodeRow {
             alive: n.alive,
         }
     }
+}
+
+/// `node pause`, `node resume`, `node restart`, `node kill`: what was done
+/// and what the registry showed then.
+#[derive(Debug, Serialize)]
+pub struct NodeControlJson {
+    pub namespace: String,
+    pub node: String,
+    pub pid: u32,
+    /// pause, resume, restart, kill.
+    pub action: &'static str,
+    /// The node's state in the registry once the action was seen done (as
+    /// `node list`'s; `Gone` when a killed process's nodes left the registry).
+    pub state: &'static str,
+    /// `kill` only: no scheduler answered within the timeout, so the
+    /// process was sent SIGTERM.
+    pub sigterm: bool,
 }
 
 /// `bb`.

@@ -1,5 +1,6 @@
 //! The `horus` command: build and run node programs, launch a system from a
-//! YAML file, look at topics, clean shared memory.
+//! YAML file, look at topics and nodes, pause/resume/restart/stop a node,
+//! clean shared memory.
 //!
 //! Every command honours `HORUS_NAMESPACE` (or `--namespace NS`), prints
 //! machine-readable output with `--json`, and exits with a code a shell can
@@ -24,6 +25,7 @@ mod launch;
 mod monitor;
 mod names;
 mod namespaces;
+mod node_control;
 mod node_info;
 mod run;
 mod supervise;

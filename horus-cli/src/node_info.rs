@@ -76,7 +76,7 @@ pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn no_node(ctx: &Ctx, name: &str, all: &[NodeEntry]) -> Failure {
+pub(crate) fn no_node(ctx: &Ctx, name: &str, all: &[NodeEntry]) -> Failure {
     let mut names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();

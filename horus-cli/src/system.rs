@@ -1,5 +1,6 @@
 //! `horus node list`, `horus bb`, `horus estop`: the namespace's system
-//! topics (`horus::system`), read without a daemon.
+//! topics (`horus::system`), read without a daemon. (`horus node
+//! pause|resume|restart|kill` are in `node_control.rs`.)
 //!
 //! Looking (`node list`, `bb`, `estop` / `estop --status`) only reads; `estop --raise`
 //! (or `--reason`) and `estop --clear` publish to the e-stop topic, which every scheduler of the
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use horus::system::blackbox::{self, BlackboxEntry};
+use horus::system::control::ControlCommand;
 use horus::system::estop;
 use horus::system::registry;
 
@@ -26,6 +28,14 @@ pub enum NodeCommand {
         /// Node name (as `node list` shows it).
         name: String,
     },
+    /// Pause a node of any process: its safe_state runs, it is not ticked until resumed.
+    Pause(crate::node_control::ControlArgs),
+    /// Resume a paused node.
+    Resume(crate::node_control::ControlArgs),
+    /// Restart a node: its shutdown, then its init; its counters start over.
+    Restart(crate::node_control::ControlArgs),
+    /// Stop the process of a node: its scheduler shuts every node down and returns (SIGTERM if none answers).
+    Kill(crate::node_control::ControlArgs),
 }
 
 /// `horus bb`
@@ -61,6 +71,10 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NodeCommand::List => node_list(ctx),
         NodeCommand::Info { name } => crate::node_info::main(ctx, name),
+        NodeCommand::Pause(a) => crate::node_control::main(ctx, ControlCommand::Pause, a),
+        NodeCommand::Resume(a) => crate::node_control::main(ctx, ControlCommand::Resume, a),
+        NodeCommand::Restart(a) => crate::node_control::main(ctx, ControlCommand::Restart, a),
+        NodeCommand::Kill(a) => crate::node_control::main(ctx, ControlCommand::Kill, a),
     }
 }
 

@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use horus_nostd::sched::{
-    AddError, Completion, CoreNode, CoreScheduler, Event, FaultPolicy, NodeConfig, NodeFault,
-    NodeId, NodeState, Observer, Rate, Release, Slot, StartError, Tick,
+    AddError, Completion, ControlError, CoreNode, CoreScheduler, Event, FaultPolicy, NodeConfig,
+    NodeFault, NodeId, NodeState, Observer, Rate, Release, Slot, StartError, Tick,
 };
 use horus_nostd::time::{Clock, Frequency, ManualClock};
 
@@ -515,4 +515,132 @@ fn a_tick_rate_changed_to_a_bad_one_fails_the_start_of_the_nodes_that_use_it() {
     sched.shutdown();
     let calls: Vec<_> = trace.borrow().iter().map(|e| (e.0, e.1)).collect();
     assert_eq!(calls, [("own", "init"), ("own", "shutdown")]);
+}
+
+#[test]
+fn pause_resume_and_restart_one_node_leave_the_others_ticking() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let (mut a, mut b) = (
+        Probe::new("a", &trace, &clock),
+        Probe::new("b", &trace, &clock),
+    );
+    b.fail_init = Some(2); // the second restart's init fails
+    let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(1_000)).unwrap();
+    let ia = sched.add(&mut a, NodeConfig::new(0)).unwrap();
+    let ib = sched.add(&mut b, NodeConfig::new(1)).unwrap();
+    sched.start(0).unwrap();
+    sched.step(&clock);
+    trace.borrow_mut().clear();
+
+    // Pause: safe_state, not ticked, the e-stop's hold/resume leaves it paused.
+    sched.pause(ib).unwrap();
+    assert_eq!(sched.state(ib), Some(NodeState::Paused));
+    sched.pause(ib).unwrap(); // again: nothing
+    clock.set(MS);
+    assert_eq!(sched.step(&clock).ran, 1);
+    sched.hold();
+    sched.resume(clock.now_ns());
+    assert_eq!(sched.state(ib), Some(NodeState::Paused));
+    clock.set(2 * MS);
+    assert_eq!(sched.step(&clock).ran, 1);
+
+    // Resume: on a fresh grid, nothing missed is run or counted.
+    clock.set(5 * MS);
+    sched.resume_node(ib, clock.now_ns()).unwrap();
+    assert_eq!(sched.state(ib), Some(NodeState::Running));
+    assert_eq!(sched.step(&clock).ran, 2);
+    let st = sched.stats(ib).unwrap();
+    assert_eq!((st.ticks, st.skipped_releases, st.late_releases), (2, 0, 0));
+    assert_eq!(
+        sched.resume_node(ib, 0),
+        Ok(()),
+        "resuming a running node does nothing"
+    );
+
+    // Restart: shutdown + init, counters zeroed, ticked at once.
+    clock.set(6 * MS);
+    sched.restart(ib, clock.now_ns()).unwrap();
+    assert_eq!(sched.state(ib), Some(NodeState::Ready));
+    assert_eq!(sched.stats(ib).unwrap().ticks, 0);
+    assert_eq!(sched.step(&clock).ran, 2);
+    assert_eq!(sched.stats(ib).unwrap().ticks, 1);
+
+    // A restart whose init fails: safe_state, Faulted, and no more control.
+    sched.pause(ib).unwrap();
+    sched.restart(ib, clock.now_ns()).unwrap();
+    assert_eq!(sched.state(ib), Some(NodeState::Faulted));
+    assert!(matches!(
+        sched.pause(ib),
+        Err(ControlError::NotNow {
+            state: NodeState::Faulted,
+            action: "pause",
+            ..
+        })
+    ));
+    assert!(sched.restart(ib, 0).is_err() && sched.resume_node(ib, 0).is_err());
+    assert_eq!(sched.state(ia), Some(NodeState::Running));
+
+    let b_calls: Vec<_> = trace
+        .borrow()
+        .iter()
+        .filter(|e| e.0 == "b")
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(
+        b_calls,
+        [
+            "safe", // pause (the hold ran no safe_state: paused nodes are not held)
+            "tick", // resume
+            "shutdown", "init", "tick", // restart
+            "safe", "shutdown", "init", "safe", // pause, failed restart
+        ]
+    );
+    sched.shutdown();
+    assert_eq!(sched.state(ib), Some(NodeState::Finished));
+}
+
+#[test]
+fn pausing_a_held_node_keeps_it_paused_after_the_estop_and_unknown_ids_are_errors() {
+    let trace = Trace::default();
+    let clock = ManualClock::new(0);
+    let mut n = Probe::new("n", &trace, &clock);
+    let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(1_000)).unwrap();
+    let id = sched.add(&mut n, NodeConfig::new(0)).unwrap();
+    assert!(matches!(
+        sched.pause(id),
+        Err(ControlError::NotNow {
+            state: NodeState::Registered,
+            ..
+        })
+    ));
+    sched.start(0).unwrap();
+    sched.hold();
+    sched.pause(id).unwrap();
+    sched.resume(MS);
+    assert_eq!(sched.state(id), Some(NodeState::Paused));
+    sched.hold();
+    sched.resume_node(id, MS).unwrap();
+    assert_eq!(
+        sched.state(id),
+        Some(NodeState::Held),
+        "held while the e-stop is"
+    );
+    sched.resume(MS);
+    assert_eq!(sched.state(id), Some(NodeState::Running));
+    let calls: Vec<_> = trace.borrow().iter().map(|e| e.1).collect();
+    assert_eq!(calls, ["init", "safe"]);
+
+    let mut other = CoreScheduler::<2>::new(Frequency::from_hz(1_000)).unwrap();
+    let mut m = Probe::new("m", &trace, &clock);
+    let mut k = Probe::new("k", &trace, &clock);
+    other.add(&mut m, NodeConfig::new(0)).unwrap();
+    let second = other.add(&mut k, NodeConfig::new(0)).unwrap();
+    let mut lone = CoreScheduler::<1>::new(Frequency::from_hz(1_000)).unwrap();
+    let mut z = Probe::new("z", &trace, &clock);
+    lone.add(&mut z, NodeConfig::new(0)).unwrap();
+    assert_eq!(
+        lone.pause(second),
+        Err(ControlError::NoSuchNode { node: second })
+    );
 }

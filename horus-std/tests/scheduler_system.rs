@@ -240,6 +240,102 @@ fn a_scheduler_given_a_namespace_follows_its_estop_and_reports_there() {
     );
 }
 
+#[test]
+fn a_node_of_another_process_is_paused_resumed_restarted_and_killed_through_the_control_topic() {
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control");
+    let mut child = Peer::spawn("scheduler", &ns.name, &[]);
+    child.expect("ticking", TIMEOUT_S);
+    let pid = child.child.id();
+    common::wait_until(TIMEOUT_S, "the node listed as running", || {
+        listed_as(&ns, NodeStatus::Running)
+    });
+    let send = |cmd, target_pid, id| {
+        control::send(Some(&ns.name), "Actuator", target_pid, cmd, id).unwrap();
+    };
+
+    // A request for another pid, or another name, is not this process's.
+    send(ControlCommand::Pause, pid + 1, 1);
+    control::send(Some(&ns.name), "Other", 0, ControlCommand::Kill, 2).unwrap();
+    send(ControlCommand::Pause, 0, 3);
+    child.expect("safe_state", TIMEOUT_S);
+    common::wait_until(TIMEOUT_S, "the node listed as paused", || {
+        listed_as(&ns, NodeStatus::Paused)
+    });
+    assert!(!child.has_said("resumed"), "the node ticked while paused");
+
+    send(ControlCommand::Resume, pid, 4);
+    child.expect("resumed", TIMEOUT_S);
+    common::wait_until(TIMEOUT_S, "the node listed as running again", || {
+        listed_as(&ns, NodeStatus::Running)
+    });
+
+    send(ControlCommand::Restart, pid, 5);
+    child.expect("shutdown", TIMEOUT_S);
+    child.expect("init", TIMEOUT_S);
+    child.expect("ticking", TIMEOUT_S);
+
+    // Kill: the scheduler shuts its nodes down and `run` returns Ok.
+    send(ControlCommand::Kill, pid, 6);
+    child.expect("shutdown", TIMEOUT_S);
+    child.wait_success(TIMEOUT_S);
+
+    let me = u64::from(std::process::id());
+    let done: Vec<String> = blackbox::read(Some(&ns.name))
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter(|r| r.pid == pid && r.kind == Some(AnomalyKind::NodeControl))
+        .inspect(|r| assert_eq!((r.value, r.node.as_str()), (me, "Actuator")))
+        .map(|r| r.detail)
+        .collect();
+    let words: Vec<&str> = done
+        .iter()
+        .map(|d| d.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        words,
+        ["paused", "resumed", "restarted", "stopping"],
+        "{done:?}"
+    );
+    assert!(done[0].ends_with("(request 3)"), "{done:?}");
+}
+
+#[test]
+fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
+    use horus::scheduler::NodeState;
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control_once");
+    let mut sched = Scheduler::new().namespace(&ns.name);
+    sched
+        .add(Actuator {
+            ticks: 0,
+            held: false,
+        })
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap(); // joins the control topic
+    let send = |cmd| control::send(Some(&ns.name), "Actuator", 0, cmd, 1).unwrap();
+    send(ControlCommand::Pause);
+    sched.tick_once().unwrap();
+    let ticks = |s: &Scheduler| s.nodes()[0].stats.ticks;
+    assert_eq!(sched.nodes()[0].state, NodeState::Paused);
+    let before = ticks(&sched);
+    sched.tick_once().unwrap();
+    assert_eq!(ticks(&sched), before, "a paused node is not ticked");
+    send(ControlCommand::Restart);
+    sched.tick_once().unwrap();
+    assert_eq!(
+        ticks(&sched),
+        1,
+        "restarted (from paused): counters from zero, then ticked"
+    );
+    send(ControlCommand::Kill);
+    sched.tick_once().unwrap();
+    assert_eq!(sched.nodes()[0].state, NodeState::Finished);
+    assert!(sched.tick_once().is_err(), "finished after a kill");
+}
+
 /// Panics on its `panic_on`-th tick.
 struct Faulty {
     name: &'static str,
@@ -268,7 +364,13 @@ impl Node for Actuator {
     }
 
     fn init(&mut self) -> Result<()> {
+        self.ticks = 0;
         say("init");
+        Ok(())
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        say("shutdown");
         Ok(())
     }
 

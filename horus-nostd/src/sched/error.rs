@@ -2,11 +2,11 @@
 
 use core::fmt;
 
-use super::NodeId;
+use super::{NodeId, NodeState};
 use crate::time::RateError;
 
 // `Debug` is the sentence, as for every core error (see `crate::error`).
-crate::error::debug_is_display!(NodeFault, AddError, StartError);
+crate::error::debug_is_display!(NodeFault, AddError, StartError, ControlError);
 
 /// A node's report that its `init` or `tick` failed, with a code of the
 /// node's own choosing (the scheduler only stores and shows it).
@@ -133,3 +133,51 @@ impl fmt::Display for StartError {
 }
 
 impl core::error::Error for StartError {}
+
+/// A node could not be paused, resumed or restarted
+/// ([`Engine::pause`](super::Engine::pause) and its kin).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No node of the table has this handle.
+    NoSuchNode {
+        /// The handle.
+        node: NodeId,
+    },
+    /// The node's state does not allow it: pausing a node that is not
+    /// `Ready`, `Running` or `Held`, resuming one that is not `Paused`,
+    /// restarting one not initialised, faulted or finished.
+    NotNow {
+        /// The node.
+        node: NodeId,
+        /// Its state.
+        state: NodeState,
+        /// What was asked: `"pause"`, `"resume"`, `"restart"`.
+        action: &'static str,
+    },
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::NoSuchNode { node } => write!(
+                f,
+                "no node #{} in this scheduler: use the NodeId that add() returned",
+                node.index()
+            ),
+            Self::NotNow {
+                node,
+                state,
+                action,
+            } => write!(
+                f,
+                "node #{} cannot {action} while {state}: pause a ready, running or held node, \
+                 resume a paused one, restart one that initialised and has not faulted",
+                node.index()
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ControlError {}

@@ -6,7 +6,8 @@
 //! observer; a behaviour fixed here is fixed on both.
 //!
 //! - [`Engine`] (`engine.rs`): the table and every function that moves a
-//!   node (`start`, `step`, `hold`, `resume`, `shutdown`), generic over
+//!   node (`start`, `step`, `hold`, `resume`, `shutdown`; one node:
+//!   `pause`, `resume_node`, `restart`), generic over
 //!   where its slots live. [`CoreScheduler<'a, N>`](CoreScheduler) is the
 //!   engine over `N` inline slots of `&'a mut dyn CoreNode`; see
 //!   `boards/pipeline`.
@@ -56,7 +57,7 @@ mod stats;
 mod timing;
 
 pub use engine::{CoreScheduler, Engine, NodeView, StepReport};
-pub use error::{AddError, NodeFault, StartError};
+pub use error::{AddError, ControlError, NodeFault, StartError};
 pub use node::{CoreNode, Event, FaultPolicy, NodeConfig, NodeId, Rate, Tick};
 pub use observer::Observer;
 pub use slot::{Inline, Slot, Storage};

@@ -20,6 +20,14 @@ use core::fmt;
 ///                          when init fails again
 ///
 ///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Finished
+///
+///  One node, at the caller's request (in std: `horus node pause|resume|restart`):
+///    Ready, Running, Held ── pause() ──► Paused ── resume_node() ──► Running
+///                                          (or Held while the engine is held)
+///    Ready, Running, Paused, Held ── restart(): shutdown, init ok ──► Ready
+///                                          (or Held while the engine is held)
+///                                 ── restart(): init fails ─────────► Faulted
+///    Paused ── shutdown() ──► Finished
 /// ```
 ///
 /// The functions are those of the [`Engine`](super::Engine) (and of its
@@ -31,7 +39,8 @@ use core::fmt;
 /// held (a node initialised during a hold starts held); each `_with` form is its function plus an
 /// [`Observer`](super::Observer), told of every transition.
 ///
-/// Only `Ready` and `Running` nodes are ticked. [`NodeState::can_become`]
+/// `pause()` stands for `pause` and `pause_with`, `resume_node()` and
+/// `restart()` likewise. Only `Ready` and `Running` nodes are ticked. [`NodeState::can_become`]
 /// is this diagram as a table; [`NodeState::become_`] makes a transition and
 /// asserts (in debug builds) that the diagram allows it.
 ///
@@ -60,6 +69,10 @@ pub enum NodeState {
     /// Its `init` failed, or a tick failed under policy `Stop`, or a restart's
     /// `init` failed. Never ticked again.
     Faulted,
+    /// Paused by `pause()` (one node, at an operator's request): its
+    /// `safe_state` ran, it is not ticked until `resume_node()`. The e-stop's
+    /// `resume()` does not resume it.
+    Paused,
     /// Shut down. Final.
     Finished,
 }
@@ -71,10 +84,14 @@ impl NodeState {
         matches!(
             (self, next),
             (Registered, Ready | Faulted)
-                | (Ready, Running | Held)
-                | (Running, Ready | Held | Faulted)
-                | (Held, Running)
-                | (Registered | Ready | Running | Held | Faulted, Finished)
+                | (Ready, Running | Held | Paused | Faulted)
+                | (Running, Ready | Held | Faulted | Paused)
+                | (Held, Running | Paused | Faulted)
+                | (Paused, Running | Held | Ready | Faulted)
+                | (
+                    Registered | Ready | Running | Held | Faulted | Paused,
+                    Finished
+                )
         )
     }
 
@@ -102,6 +119,7 @@ impl NodeState {
             Self::Running => "running",
             Self::Held => "held",
             Self::Faulted => "faulted",
+            Self::Paused => "paused",
             Self::Finished => "finished",
         }
     }
@@ -117,7 +135,7 @@ impl fmt::Display for NodeState {
 mod tests {
     use super::NodeState::{self, *};
 
-    const ALL: [NodeState; 6] = [Registered, Ready, Running, Held, Faulted, Finished];
+    const ALL: [NodeState; 7] = [Registered, Ready, Running, Held, Faulted, Finished, Paused];
 
     #[test]
     fn finished_is_final_and_everything_else_can_finish() {
@@ -135,6 +153,19 @@ mod tests {
                 matches!(s, Ready | Faulted | Finished)
             );
             assert_eq!(Faulted.can_become(s), s == Finished);
+        }
+    }
+
+    #[test]
+    fn only_resume_and_restart_leave_paused_and_registered_cannot_pause() {
+        assert!(!Registered.can_become(Paused));
+        assert!(!Faulted.can_become(Paused));
+        assert!(!Paused.is_tickable());
+        for s in ALL {
+            assert_eq!(
+                Paused.can_become(s),
+                matches!(s, Running | Held | Ready | Faulted | Finished)
+            );
         }
     }
 

@@ -210,6 +210,13 @@ impl Timing {
     pub fn rephase(&mut self, now_ns: u64) {
         self.next_release_ns = now_ns;
     }
+
+    /// Zeroes the counters and re-phases the grid to `now_ns`: the node
+    /// starts over (a restart by an operator).
+    pub fn restart_at(&mut self, now_ns: u64) {
+        self.stats = NodeStats::ZERO;
+        self.rephase(now_ns);
+    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,12 @@
 //!   reverse order, even after a panic, and the scheduler is finished.
 //!   `tick_once` runs one round of every tickable node regardless of rates
 //!   (tests, simulation); the nodes are shut down by `shutdown()` or on drop.
+//! - **Node control.** `horus node pause|resume|restart|kill` (or
+//!   [`crate::system::control::send`]) from any process: a node is paused
+//!   (`safe_state`, then not ticked, [`NodeState::Paused`]), resumed,
+//!   restarted (`shutdown` then `init`, counters zeroed), or the scheduler
+//!   stops as on SIGTERM (`kill`: `run` returns `Ok(())` after the usual
+//!   shutdown). Read every round with the e-stop; see `system.rs`.
 //! - **Wake-up.** Sleep until a margin before the next release, then spin
 //!   (`.spin_margin(d)`, default 100 µs; zero to never spin). The lateness of
 //!   every wake-up is measured ([`Scheduler::wake_jitter`]).

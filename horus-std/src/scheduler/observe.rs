@@ -104,6 +104,14 @@ impl Observer<Guarded> for Feed<'_> {
                 format!("panicked in safe_state: {m}")
             });
         }
+        if slot.state() != NodeState::Finished {
+            // A restart (`horus node restart`) ran `shutdown` before `init`.
+            if let Some(why) = slot.node_mut().shutdown_failure.take() {
+                self.record(slot, AnomalyKind::NodeError, 0, || {
+                    format!("shutdown failed during a restart: {why}")
+                });
+            }
+        }
         match (from, slot.state()) {
             (NodeState::Registered, NodeState::Faulted) => {
                 let node = slot.node().name.clone();

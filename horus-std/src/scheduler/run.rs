@@ -7,7 +7,8 @@ use horus_nostd::sched::{NodeState, StartError};
 use super::observe::Feed;
 use super::{Scheduler, SchedulerError, rt, signals, sleep, system};
 
-/// How often a scheduler held by the e-stop looks for it to clear.
+/// How often a scheduler held by the e-stop (or with every node paused)
+/// looks for it to clear (or for a resume).
 const HELD_POLL_NS: u64 = 2_000_000;
 use crate::error::Result;
 use crate::time::{MonotonicClock, duration_ns, now_ns};
@@ -37,6 +38,10 @@ impl Scheduler {
     /// initialised first. Does not shut down: call [`shutdown`](Self::shutdown)
     /// or drop the scheduler.
     ///
+    /// A `horus node kill` request for one of its nodes shuts the scheduler
+    /// down instead of ticking (the next call returns
+    /// [`SchedulerError::Finished`]).
+    ///
     /// # Errors
     /// The scheduler is finished, or a node's `init` failed (the scheduler
     /// is then shut down).
@@ -45,7 +50,13 @@ impl Scheduler {
             return Err(SchedulerError::Finished.into());
         }
         self.start_or_shutdown()?;
-        if self.follow_system(now_ns()) {
+        let held = self.follow_system(now_ns());
+        if let Some(pid) = self.system.as_ref().and_then(|l| l.kill_from) {
+            // `horus node kill`: as `run` does, shut down; the next call is `Finished`.
+            log::info!("scheduler: shutting down at the request of pid {pid} (horus node kill)");
+            return self.shutdown();
+        }
+        if held {
             return Ok(());
         }
         self.engine
@@ -147,7 +158,12 @@ impl Scheduler {
             if end_ns.is_some_and(|end| now >= end) {
                 return Ok(());
             }
-            if self.follow_system(now) {
+            let held = self.follow_system(now);
+            if let Some(pid) = self.system.as_ref().and_then(|l| l.kill_from) {
+                log::info!("scheduler: stopping at the request of pid {pid} (horus node kill)");
+                return Ok(());
+            }
+            if held {
                 // Held by the e-stop: nothing is due; look again shortly.
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
@@ -157,6 +173,11 @@ impl Scheduler {
                 .step_with(&MonotonicClock, &mut Feed::new(&mut self.recorder))
                 .next_release_ns;
             if next.is_none() && !self.engine.is_empty() {
+                if self.engine.slots().any(|s| s.state() == NodeState::Paused) {
+                    // Nothing but paused nodes left: wait for a resume.
+                    sleep::sleep_until(now_ns() + HELD_POLL_NS, 0);
+                    continue;
+                }
                 let faulted = self
                     .engine
                     .slots()
@@ -182,8 +203,8 @@ impl Scheduler {
         }
     }
 
-    /// Follows the e-stop and reports to the registry (opening both on first
-    /// use); returns whether the nodes are held.
+    /// Follows the e-stop and the control topic and reports to the registry
+    /// (opening them on first use); returns whether the nodes are held.
     fn follow_system(&mut self, now: u64) -> bool {
         if !self.system_topics {
             return false;
@@ -192,6 +213,7 @@ impl Scheduler {
             .system
             .get_or_insert_with(|| system::SystemLink::open(self.recorder.namespace.as_deref()));
         let held = link.follow_estop(&mut self.engine, &mut self.recorder, now);
+        link.follow_control(&mut self.engine, &mut self.recorder, now);
         link.report(&self.engine, now);
         held
     }

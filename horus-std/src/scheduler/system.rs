@@ -1,5 +1,6 @@
 //! The scheduler's link to its namespace's system topics: it follows the
-//! e-stop and reports its nodes to the registry.
+//! e-stop, carries out node control requests and reports its nodes to the
+//! registry.
 //!
 //! - **E-stop.** Polled at the start of every round. When raised, every
 //!   tickable node's `safe_state` runs and the node is `Held` (not ticked)
@@ -7,20 +8,27 @@
 //!   grid (no burst of missed releases). Both transitions are recorded in
 //!   the blackbox. A scheduler that starts while the e-stop is engaged
 //!   starts held.
+//! - **Control** (`crate::system::control`). Polled at the start of every
+//!   round, after the e-stop: a request for one of this scheduler's nodes
+//!   (by name, and pid if given) pauses, resumes or restarts it through the
+//!   engine, or stops the scheduler (`kill`: `run` returns after the usual
+//!   shutdown). Each is recorded in the blackbox (`node_control`, value:
+//!   the requester's pid), as is a request the node's state refuses.
 //! - **Registry.** Each node's figures are published when the scheduler
 //!   starts, when any node changes state, and at least once a second, so
 //!   `horus node list` in another process shows them.
 //!
-//! Opening either topic can fail (a full topic, a read-only `/dev/shm`):
+//! Opening any of these topics can fail (a full topic, a read-only `/dev/shm`):
 //! that is logged once and the scheduler runs without it; a robot keeps
 //! running when its introspection cannot.
 
-use horus_nostd::sched::{Engine, NodeState};
+use horus_nostd::sched::{Engine, NodeId, NodeState};
 
 use super::adapter::{self, Nodes};
 use super::observe::Feed;
 use super::report::{Quiet, Recorder};
 use crate::system::blackbox::AnomalyKind;
+use crate::system::control::{ControlCommand, ControlReader, ControlRequest};
 use crate::system::estop::{EstopEvent, EstopMonitor};
 use crate::system::registry::{NodeReport, NodeStatus, Registry};
 
@@ -30,12 +38,15 @@ const REPORT_EVERY_NS: u64 = 1_000_000_000;
 #[derive(Debug, Default)]
 pub(crate) struct SystemLink {
     estop: Option<EstopMonitor>,
+    control: Option<ControlReader>,
     registry: Option<Registry>,
     last_report_ns: u64,
     last_states: Vec<NodeState>,
     last_ticks: Vec<u64>,
     /// Held by the e-stop.
     pub(crate) held: bool,
+    /// A `kill` request for one of the nodes arrived: the pid that sent it.
+    pub(crate) kill_from: Option<u32>,
 }
 
 impl SystemLink {
@@ -45,11 +56,15 @@ impl SystemLink {
         let estop = EstopMonitor::open(namespace)
             .map_err(|e| eprintln!("horus: this scheduler will not follow the e-stop: {e}"))
             .ok();
+        let control = ControlReader::open(namespace)
+            .map_err(|e| eprintln!("horus: this scheduler's nodes cannot be controlled: {e}"))
+            .ok();
         let registry = Registry::open(namespace)
             .map_err(|e| eprintln!("horus: this scheduler's nodes will not be listed: {e}"))
             .ok();
         Self {
             estop,
+            control,
             registry,
             ..Self::default()
         }
@@ -103,6 +118,32 @@ impl SystemLink {
         self.held
     }
 
+    /// Carries out every control request published since the last round
+    /// for a node of `engine` (see the module doc).
+    pub(crate) fn follow_control(
+        &mut self,
+        engine: &mut Engine<Nodes>,
+        rec: &mut Recorder,
+        now_ns: u64,
+    ) {
+        let Some(reader) = &mut self.control else {
+            return;
+        };
+        let pid = std::process::id();
+        while let Some(req) = reader.poll() {
+            let targets: Vec<NodeId> = engine
+                .slots()
+                .filter(|s| req.targets(&s.node().name, pid))
+                .map(|s| s.id())
+                .collect();
+            for id in targets {
+                if let Some(killer) = execute(engine, rec, id, &req, now_ns) {
+                    self.kill_from = Some(killer);
+                }
+            }
+        }
+    }
+
     /// Publishes every node's figures if a state changed or a second passed.
     pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) {
         let Some(registry) = &self.registry else {
@@ -149,6 +190,61 @@ impl SystemLink {
     }
 }
 
+/// Carries out `req` on node `id` and records it; returns the requester's
+/// pid for a `kill` (the caller stops the scheduler).
+fn execute(
+    engine: &mut Engine<Nodes>,
+    rec: &mut Recorder,
+    id: NodeId,
+    req: &ControlRequest,
+    now_ns: u64,
+) -> Option<u32> {
+    let name = engine
+        .slots()
+        .find(|s| s.id() == id)
+        .map(|s| s.node().name.clone())
+        .unwrap_or_default();
+    let by = format!(
+        "at the request of pid {} (request {})",
+        req.sender_pid, req.request_id
+    );
+    let mut feed = Feed::new(rec);
+    let (done, result) = match req.command {
+        Some(ControlCommand::Pause) => ("paused", engine.pause_with(id, &mut feed)),
+        Some(ControlCommand::Resume) => ("resumed", engine.resume_node_with(id, now_ns, &mut feed)),
+        Some(ControlCommand::Restart) => {
+            let r = engine.restart_with(id, now_ns, &mut feed);
+            let faulted = engine.state(id) == Some(NodeState::Faulted);
+            (
+                if faulted {
+                    "restart failed (init), node stopped"
+                } else {
+                    "restarted"
+                },
+                r,
+            )
+        }
+        Some(ControlCommand::Kill) => ("stopping its scheduler (kill)", Ok(())),
+        None => {
+            log::warn!("node {name:?}: control request with an unknown command, ignored ({by})");
+            return None;
+        }
+    };
+    let detail = match result {
+        Ok(()) => format!("{done} {by}"),
+        Err(e) => format!("not done {by}: {e}"),
+    };
+    log::info!("node {name:?}: {detail}");
+    rec.record(
+        &mut Quiet::default(),
+        AnomalyKind::NodeControl,
+        &name,
+        u64::from(req.sender_pid),
+        || detail,
+    );
+    (req.command == Some(ControlCommand::Kill)).then_some(req.sender_pid)
+}
+
 /// The status `horus node list` shows for a node in its [`NodeState`].
 fn registry_status(info: &super::NodeInfo) -> NodeStatus {
     match info.state {
@@ -156,6 +252,7 @@ fn registry_status(info: &super::NodeInfo) -> NodeStatus {
         NodeState::Running if info.panics > 0 || info.last_tick_failed => NodeStatus::Error,
         NodeState::Running => NodeStatus::Running,
         NodeState::Held => NodeStatus::Stopped,
+        NodeState::Paused => NodeStatus::Paused,
         NodeState::Faulted => NodeStatus::Crashed,
         _ => NodeStatus::Finished,
     }

@@ -2,7 +2,7 @@
 //!
 //! Records go to two topics: the frequent kinds (deadline misses, budget
 //! overruns, lifecycle notes) to `_horus.blackbox`, the rare ones (panics,
-//! node errors, e-stops, deaths) to `_horus.blackbox.rare`
+//! node errors, e-stops, deaths, node control) to `_horus.blackbox.rare`
 //! ([`AnomalyKind::is_frequent`]). Each writing process fills its own lane
 //! in each (64 records; the oldest are overwritten), so thousands of
 //! deadline misses never push a panic, an e-stop or a death out of the
@@ -73,6 +73,10 @@ pub enum AnomalyKind {
     /// A live handle's participant entry was reclaimed by someone who judged
     /// its process dead; it rejoined (value: messages it could not publish).
     ParticipantEvicted = 10,
+    /// A node was paused, resumed, restarted or its process stopped at a
+    /// request on the control topic (`horus node ...`), by the process
+    /// that ran it (value: the requester's pid).
+    NodeControl = 11,
 }
 
 impl AnomalyKind {
@@ -89,6 +93,7 @@ impl AnomalyKind {
             8 => Self::Note,
             9 => Self::ProcessDied,
             10 => Self::ParticipantEvicted,
+            11 => Self::NodeControl,
             _ => return None,
         })
     }
@@ -106,6 +111,7 @@ impl AnomalyKind {
             Self::Note => "note",
             Self::ProcessDied => "process_died",
             Self::ParticipantEvicted => "participant_evicted",
+            Self::NodeControl => "node_control",
         }
     }
 
@@ -116,9 +122,10 @@ impl AnomalyKind {
         matches!(self, Self::DeadlineMiss | Self::BudgetOverrun | Self::Note)
     }
 
-    /// Everything but [`AnomalyKind::Note`] is an anomaly.
+    /// Everything but [`AnomalyKind::Note`] and an operator's
+    /// [`AnomalyKind::NodeControl`] is an anomaly.
     pub fn is_anomaly(self) -> bool {
-        self != Self::Note
+        !matches!(self, Self::Note | Self::NodeControl)
     }
 }
 

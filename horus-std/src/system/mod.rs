@@ -1,4 +1,5 @@
-//! The namespace's system topics: e-stop, blackbox and node registry.
+//! The namespace's system topics: e-stop, blackbox, node registry and node
+//! control.
 //!
 //! They are ordinary topics with reserved names (`_horus.*`) and standard
 //! message types, so every tool that reads topics reads them too, and they
@@ -14,6 +15,7 @@
 //! [`Topic::rewind`]: crate::Topic::rewind
 
 pub mod blackbox;
+pub mod control;
 pub mod estop;
 pub mod registry;
 
@@ -21,7 +23,7 @@ pub mod registry;
 pub const SYSTEM_PREFIX: &str = "_horus.";
 
 /// Handles a system topic has room for (a topic's default is 16). Every
-/// scheduler holds an e-stop, a registry and a blackbox handle for its whole
+/// scheduler holds an e-stop, a registry, a control and a blackbox handle for its whole
 /// life, so this bounds the schedulers of one namespace; a namespace of many
 /// processes must never find its e-stop full.
 pub const SYSTEM_PARTICIPANTS: u32 = 64;

@@ -75,7 +75,8 @@ message! {
 
 /// A node's status, as `horus node list` shows it: the scheduler's
 /// [`NodeState`](horus_nostd::sched::NodeState) seen from outside the process
-/// (`Stopped` is held by the e-stop; a node that shut down is `Finished`).
+/// (`Stopped` is held by the e-stop, `Paused` by `horus node pause`; a node
+/// that shut down is `Finished`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 #[non_exhaustive]
@@ -92,6 +93,9 @@ pub enum NodeStatus {
     Stopped = 5,
     /// Shut down.
     Finished = 6,
+    /// Paused at an operator's request (`horus node pause`): not ticked
+    /// until resumed.
+    Paused = 7,
 }
 
 impl NodeStatus {
@@ -104,6 +108,7 @@ impl NodeStatus {
             4 => Self::Crashed,
             5 => Self::Stopped,
             6 => Self::Finished,
+            7 => Self::Paused,
             _ => return None,
         })
     }
@@ -117,6 +122,7 @@ impl NodeStatus {
             Self::Crashed => "Crashed",
             Self::Stopped => "Stopped",
             Self::Finished => "Finished",
+            Self::Paused => "Paused",
         }
     }
 }
