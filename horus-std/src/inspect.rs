@@ -177,7 +177,8 @@ impl RawTopic {
         // SAFETY: the view goes into `handle` of the RawTopic built below,
         // which holds `attached` in a later field: the view drops first.
         let region = unsafe { attached.region_static() };
-        region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+        // Dead participants' pool holds are cleared before their entries are freed.
+        crate::pool::reclaim_topic(&namespace, name, region, me);
         let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
             .map_err(|e| match e {
                 horus_nostd::JoinError::Full { max } => TopicError::Full {

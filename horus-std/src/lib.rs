@@ -25,9 +25,12 @@
 
 pub mod dynamic;
 pub mod error;
+pub mod image;
 pub mod inspect;
 pub mod logging;
 pub mod node;
+pub mod payload;
+pub mod pool;
 pub mod prelude;
 pub mod scheduler;
 pub mod shm;
@@ -40,6 +43,7 @@ pub use horus_nostd::{message, msgs};
 /// The logging facade HORUS and its users log through (see [`logging`]).
 pub use log;
 pub use node::Node;
+pub use payload::Payload;
 pub use scheduler::Scheduler;
 pub use time::now_ns;
 pub use topic::Topic;

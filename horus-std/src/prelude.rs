@@ -3,6 +3,7 @@
 pub use std::time::Duration;
 
 pub use crate::error::{Error, Result};
+pub use crate::image::{Encoding, Image, ImageView};
 pub use crate::msgs::*;
 pub use crate::node::Node;
 pub use crate::scheduler::{FaultPolicy, Scheduler};

@@ -54,6 +54,7 @@ use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle, TopicRegion};
 
 use crate::dynamic::MessageType;
 use crate::error::{Result, TopicError};
+use crate::payload::{Payload, PayloadContext, PoolOptions};
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, AttachedRegion, Geometry};
 use crate::shm::{Namespace, liveness};
@@ -148,12 +149,14 @@ pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent
 /// }
 /// # Ok::<(), horus::Error>(())
 /// ```
-pub struct Topic<T: Message> {
+pub struct Topic<T: Payload> {
     // `handle` leaves its participant entry in the mapped memory when
     // dropped, so it must drop before `shared`, which may unmap: `Drop`
     // drops it (in the generation that made it) before the fields drop.
-    handle: UnsafeCell<ManuallyDrop<TopicHandle<'static, T>>>,
+    handle: UnsafeCell<ManuallyDrop<TopicHandle<'static, T::Wire>>>,
     shared: Arc<SharedTopic>,
+    /// What the payload kind keeps per handle (`()` for a [`Message`]).
+    state: T::State,
     name: Arc<str>,
     /// The fork generation this handle was created in (see the module docs).
     generation: u64,
@@ -165,7 +168,7 @@ pub struct Topic<T: Message> {
     rejoin_failing: Cell<bool>,
 }
 
-impl<T: Message> Topic<T> {
+impl<T: Payload> Topic<T> {
     /// Opens topic `name` in the current namespace (`HORUS_NAMESPACE`),
     /// creating it if needed.
     pub fn new(name: &str) -> Result<Self> {
@@ -179,6 +182,7 @@ impl<T: Message> Topic<T> {
             namespace: None,
             capacity: None,
             participants: None,
+            pool: PoolOptions::default(),
             _type: PhantomData,
         }
     }
@@ -189,6 +193,13 @@ impl<T: Message> Topic<T> {
     /// [`unsent_count`](Self::unsent_count) instead).
     #[inline]
     pub fn send(&self, msg: T) {
+        T::send(self, msg)
+    }
+
+    /// Publishes one ring message (what [`send`](Self::send) does for a
+    /// [`Message`]; a large payload's descriptor otherwise).
+    #[inline]
+    pub(crate) fn send_wire(&self, msg: T::Wire) {
         self.with_handle(|h| {
             if let Err(Evicted(msg)) = h.send(msg) {
                 self.rejoin_and_send(h, msg);
@@ -200,7 +211,7 @@ impl<T: Message> Topic<T> {
     /// told. `h` is this topic's handle (the caller's only reference).
     #[cold]
     #[inline(never)]
-    fn rejoin_and_send(&self, h: &mut TopicHandle<'static, T>, msg: T) {
+    fn rejoin_and_send(&self, h: &mut TopicHandle<'static, T::Wire>, msg: T::Wire) {
         let pid = u64::from(std::process::id());
         let rejoined = h.rejoin(pid, crate::time::now_ns());
         let sent = rejoined.is_ok() && h.send(msg).is_ok();
@@ -229,24 +240,40 @@ impl<T: Message> Topic<T> {
     /// handle was evicted (another process wrongly judged this one dead and
     /// reclaimed its entry) while the topic was full. Normally 0.
     pub fn unsent_count(&self) -> u64 {
-        self.unsent.get()
+        self.unsent.get() + T::counts(self).unsent
     }
 
-    /// The next message, if any. Never blocks.
+    /// The next message, if any. Never blocks. For a large payload (an
+    /// [`Image`](crate::image::Image)), a read-only view of it in place.
     #[inline]
-    pub fn recv(&self) -> Option<T> {
+    pub fn recv(&self) -> Option<T::Received> {
+        T::recv(self)
+    }
+
+    /// The next ring message, if any (what [`recv`](Self::recv) does for a
+    /// [`Message`]).
+    #[inline]
+    pub(crate) fn recv_wire(&self) -> Option<T::Wire> {
         self.with_handle(|h| h.recv())
     }
 
-    /// Messages this handle lost (overwritten before it read them, or never
-    /// finished by a publisher that died) since it was created.
+    /// The payload kind's per-handle state.
+    pub(crate) fn payload_state(&self) -> &T::State {
+        &self.state
+    }
+
+    /// Messages this handle lost (overwritten before it read them, never
+    /// finished by a publisher that died, or, for a large payload, whose
+    /// block was recycled before it was held) since it was created.
     pub fn dropped_count(&self) -> u64 {
-        self.with_handle(|h| h.dropped_count())
+        self.with_handle(|h| h.dropped_count()) + T::counts(self).stale
     }
 
     /// Messages this handle received since it was created.
     pub fn received_count(&self) -> u64 {
+        let c = T::counts(self);
         self.with_handle(|h| h.delivered_count())
+            .saturating_sub(c.stale + c.rejected)
     }
 
     /// Replays what the topic retains: the next receives start at the oldest
@@ -293,8 +320,23 @@ impl<T: Message> Topic<T> {
         self.shared.attached.region().layout().capacity()
     }
 
+    /// This handle's participant index (its holder bit in block pools).
+    pub(crate) fn participant_index(&self) -> u32 {
+        self.with_handle(|h| h.raw().index())
+    }
+
+    /// The mapped region.
+    pub(crate) fn region(&self) -> horus_nostd::TopicRegion<'_> {
+        self.shared.attached.region()
+    }
+
+    /// The namespace directory.
+    pub(crate) fn shm_namespace(&self) -> &Arc<Namespace> {
+        &self.shared.namespace
+    }
+
     #[inline]
-    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T::Wire>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
@@ -321,8 +363,15 @@ pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
     )
 }
 
-impl<T: Message> Drop for Topic<T> {
+impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
+        if !T::may_leave(self) {
+            // Views of pool blocks held under this participant index are
+            // alive: keep the entry, and the region mapped and locked, until
+            // the process exits, so nobody joins at this index meanwhile.
+            std::mem::forget(self.shared.clone());
+            return;
+        }
         if liveness::fork_generation() == self.generation {
             // SAFETY: dropped exactly once, here; `self` is never used again,
             // and the handle drops before `shared` (a field), as it must.
@@ -333,11 +382,11 @@ impl<T: Message> Drop for Topic<T> {
     }
 }
 
-impl<T: Message> std::fmt::Debug for Topic<T> {
+impl<T: Payload> std::fmt::Debug for Topic<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Topic")
             .field("name", &self.name)
-            .field("type", &T::TYPE_NAME)
+            .field("type", &<T::Wire as Message>::TYPE_NAME)
             .field("path", &self.path())
             .finish_non_exhaustive()
     }
@@ -356,15 +405,17 @@ impl<T: Message> std::fmt::Debug for Topic<T> {
 /// ```
 #[derive(Debug)]
 #[must_use]
-pub struct TopicBuilder<T: Message> {
+pub struct TopicBuilder<T: Payload> {
     name: String,
     namespace: Option<String>,
     capacity: Option<u32>,
     participants: Option<u32>,
+    /// Block pool geometry (large payloads only).
+    pub(crate) pool: PoolOptions,
     _type: PhantomData<fn() -> T>,
 }
 
-impl<T: Message> TopicBuilder<T> {
+impl<T: Payload> TopicBuilder<T> {
     /// Uses namespace `ns` instead of `HORUS_NAMESPACE`.
     pub fn namespace(mut self, ns: &str) -> Self {
         self.namespace = Some(ns.to_owned());
@@ -387,7 +438,7 @@ impl<T: Message> TopicBuilder<T> {
 
     /// Opens (or creates) the topic and joins it.
     pub fn build(self) -> Result<Topic<T>> {
-        let ty = MessageType::of::<T>();
+        let ty = MessageType::of::<T::Wire>();
         let options = TopicOptions {
             namespace: self.namespace.as_deref(),
             capacity: self.capacity,
@@ -398,11 +449,17 @@ impl<T: Message> TopicBuilder<T> {
         // after the handle, so the view is dropped before the mapping can go.
         let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
         let pid = u64::from(std::process::id());
-        let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns())
+        let handle = TopicHandle::<T::Wire>::join(region, me, pid, crate::time::now_ns())
             .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
         log_joined(&self.name, &ty, &shared, pid);
+        let state = T::new_state(&PayloadContext {
+            name: &self.name,
+            namespace: &shared.namespace,
+            pool: self.pool,
+        });
         Ok(Topic {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
+            state,
             shared,
             name: self.name.into(),
             generation: liveness::fork_generation(),
@@ -457,7 +514,8 @@ pub(crate) unsafe fn open_joinable(
     // SAFETY: the caller keeps the view no longer than the returned Arc
     // (this function's contract).
     let region = unsafe { shared.attached.region_static() };
-    let freed = region.reclaim_dead(me, |t| liveness::is_alive(&namespace, t));
+    // Dead participants' pool holds are cleared before their entries are freed.
+    let freed = crate::pool::reclaim_topic(&namespace, name, region, me);
     if freed > 0 && !name.starts_with(crate::system::SYSTEM_PREFIX) {
         record_reclaimed(namespace.name(), name, freed);
     }

@@ -328,10 +328,34 @@ impl TopicRegion<'_> {
     /// assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
     /// assert!(RawHandle::join(region, me, 0, 0).is_ok());
     /// ```
-    pub fn reclaim_dead(
+    pub fn reclaim_dead(&self, me: OwnerToken, is_alive: impl FnMut(OwnerToken) -> bool) -> u32 {
+        self.reclaim_dead_then(me, is_alive, |_| {})
+    }
+
+    /// [`reclaim_dead`](Self::reclaim_dead), calling `before_free(p)` for
+    /// each dead participant `p` while its entry is marked as being reclaimed
+    /// by `me` and before it is freed: no participant can join at index `p`
+    /// meanwhile, so `before_free` may clear state kept per participant index
+    /// elsewhere (a block pool's holder bits, see
+    /// [`PoolRegion::reclaim_dead`](crate::pool::PoolRegion::reclaim_dead))
+    /// without ever touching a live participant's.
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, RawHandle, OwnerToken, msgs::CmdVel};
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+    /// let dead = OwnerToken::new(7).unwrap();
+    /// core::mem::forget(RawHandle::join(region, dead, 0, 0).unwrap());
+    /// let me = OwnerToken::new(1).unwrap();
+    /// let mut seen = 0u64;
+    /// assert_eq!(region.reclaim_dead_then(me, |t| t != dead, |p| seen |= 1 << p), 1);
+    /// assert_eq!(seen, 1);
+    /// ```
+    pub fn reclaim_dead_then(
         &self,
         me: OwnerToken,
         mut is_alive: impl FnMut(OwnerToken) -> bool,
+        mut before_free: impl FnMut(u32),
     ) -> u32 {
         let mut freed = 0;
         for p in 0..self.layout.participants as usize {
@@ -366,6 +390,8 @@ impl TopicRegion<'_> {
                 // written and, by SYNC(first-send), never will: no reservation.
                 self.reserve_next(p, abandoned);
             }
+            // Still marked RECLAIMING(me): nobody can join at index `p`.
+            before_free(p as u32);
             // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`.
             word.store(0, Ordering::Release);
             freed += 1;

@@ -1,6 +1,6 @@
 //! Removing what dead processes left behind, and nothing else.
 //!
-//! A region file is removed only when a non-blocking exclusive `flock`
+//! A region file (or a block pool segment file) is removed only when a non-blocking exclusive `flock`
 //! succeeds, which means no live process maps it (every user holds a shared
 //! lock for as long as it maps the region). The same test decides for
 //! half-created `.init.` files (their creator holds an exclusive lock while
@@ -23,6 +23,7 @@ use rustix::fs::{FileType, FlockOperation};
 use super::files::{self, Entry};
 use super::liveness::{Probe, probe};
 use super::namespace::{INIT_PREFIX, Namespace, PROC_DIR, TOPIC_SUFFIX};
+use super::pool_file::is_segment_file_name;
 use crate::error::TopicError;
 
 /// What a clean found and did.
@@ -124,7 +125,10 @@ fn clean(
     for name in ns.entries()? {
         let is_topic = name.ends_with(TOPIC_SUFFIX);
         let is_init = name.starts_with(INIT_PREFIX);
-        if !is_topic && !is_init {
+        // A block pool segment (`<topic>.pool.<pid>-<nonce>.<n>`): stale, like
+        // a region, when no process holds its shared lock (see `pool_file`).
+        let is_pool = !is_topic && is_segment_file_name(&name);
+        if !is_topic && !is_init && !is_pool {
             continue;
         }
         if !system_too && name.starts_with(crate::system::SYSTEM_PREFIX) {
@@ -154,7 +158,9 @@ fn clean(
         let kind = FileType::from_raw_mode(st.st_mode);
         let foreign = if kind != FileType::RegularFile {
             Some(ForeignKind::of(kind))
-        } else if is_topic && !is_horus_region(&fd) {
+        } else if (is_topic && !starts_with_magic(&fd, horus_nostd::layout::MAGIC))
+            || (is_pool && !starts_with_magic(&fd, horus_nostd::pool::POOL_MAGIC))
+        {
             Some(ForeignKind::NotARegion)
         } else {
             None
@@ -164,7 +170,7 @@ fn clean(
             continue;
         }
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            if is_topic {
+            if is_topic || is_pool {
                 log::debug!("clean: kept {} (held by a live process)", path.display());
                 report.live.push(path);
             }
@@ -236,9 +242,8 @@ pub(crate) fn clean_stale(ns: &Namespace) -> Result<usize, TopicError> {
     Ok(clean(ns, false, false, &[])?.removed.len())
 }
 
-/// Does the file start with the HORUS topic magic?
-fn is_horus_region(fd: &std::os::fd::OwnedFd) -> bool {
+/// Does the file start with `magic` (the HORUS topic or pool magic)?
+fn starts_with_magic(fd: &std::os::fd::OwnedFd, magic: u64) -> bool {
     let mut head = [0u8; 8];
-    matches!(rustix::io::pread(fd, &mut head, 0), Ok(8))
-        && u64::from_le_bytes(head) == horus_nostd::layout::MAGIC
+    matches!(rustix::io::pread(fd, &mut head, 0), Ok(8)) && u64::from_le_bytes(head) == magic
 }

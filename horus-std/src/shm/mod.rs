@@ -6,6 +6,7 @@
 //!   stale unfit one.
 //! - [`liveness`]: one `flock`ed file per live process; the kernel drops it
 //!   on any death, so liveness is never misjudged and never trusts a pid.
+//! - [`pool_file`]: block pool segments as files next to their topic.
 //! - [`cleanup`]: removing what dead processes left, never what a live one holds.
 //! - [`files`]: opening without blocking or following, publishing by atomic
 //!   rename, and removing a name only under the lock of the file it names.
@@ -15,6 +16,7 @@ pub mod files;
 pub mod liveness;
 pub mod names;
 pub mod namespace;
+pub mod pool_file;
 pub mod region_file;
 
 pub use cleanup::{

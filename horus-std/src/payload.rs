@@ -1,0 +1,111 @@
+//! What a [`Topic`] carries: a [`Message`] copied through the ring, or a
+//! large payload (an [`Image`](crate::image::Image)) whose bytes live in a
+//! block pool while the ring carries a small descriptor.
+//!
+//! `Topic<T: Payload>`. Every `T: Message` is a `Payload` by the blanket
+//! impl below, whose `send`/`recv` are the ring's own (inlined, with a
+//! zero-sized state), so `Topic::<Imu>` is the same code as before. `Image`
+//! implements it with `Wire = ImageFrame` and `Received = ImageView`. Both
+//! join through the one join path (`topic::open_joinable`), as the wire type.
+
+use std::sync::Arc;
+
+use horus_nostd::Message;
+
+use crate::shm::Namespace;
+use crate::topic::Topic;
+
+/// Something a [`Topic`] carries. Implemented by every [`Message`] (copied
+/// through the ring) and by [`Image`](crate::image::Image) (a descriptor in
+/// the ring, the pixels in a shared block pool).
+pub trait Payload: Sized + 'static {
+    /// The fixed-size message the ring carries.
+    type Wire: Message;
+    /// What [`Topic::recv`] gives.
+    type Received;
+    /// Per-handle state (`()` for a [`Message`]).
+    #[doc(hidden)]
+    type State;
+    /// The state of a new handle.
+    #[doc(hidden)]
+    fn new_state(ctx: &PayloadContext<'_>) -> Self::State;
+    /// [`Topic::send`].
+    #[doc(hidden)]
+    fn send(topic: &Topic<Self>, msg: Self);
+    /// [`Topic::recv`].
+    #[doc(hidden)]
+    fn recv(topic: &Topic<Self>) -> Option<Self::Received>;
+    /// Counts the topic's own counters do not see.
+    #[doc(hidden)]
+    fn counts(_topic: &Topic<Self>) -> PayloadCounts {
+        PayloadCounts::default()
+    }
+    /// May the handle's participant entry be freed now (no view of a block
+    /// held under its index is alive)?
+    #[doc(hidden)]
+    fn may_leave(_topic: &Topic<Self>) -> bool {
+        true
+    }
+}
+
+/// What a payload's state is made from.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct PayloadContext<'a> {
+    /// The topic's name.
+    pub name: &'a str,
+    /// Its namespace.
+    pub namespace: &'a Arc<Namespace>,
+    /// The builder's pool geometry.
+    pub pool: PoolOptions,
+}
+
+/// Block pool geometry a builder was given (large payloads only).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Bytes per block (0: the first message's size).
+    pub block_size: u32,
+    /// Blocks per segment.
+    pub blocks_per_segment: u32,
+    /// Segments per publisher.
+    pub max_segments: u32,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            block_size: 0,
+            blocks_per_segment: crate::pool::DEFAULT_BLOCKS_PER_SEGMENT,
+            max_segments: crate::pool::DEFAULT_MAX_SEGMENTS,
+        }
+    }
+}
+
+/// Messages a payload kind counts itself.
+#[doc(hidden)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PayloadCounts {
+    /// Delivered by the ring but stale (block recycled): dropped.
+    pub stale: u64,
+    /// Delivered by the ring but refused (invalid): neither received nor dropped.
+    pub rejected: u64,
+    /// Not sent (pool exhausted, too large, file error).
+    pub unsent: u64,
+}
+
+impl<T: Message> Payload for T {
+    type Wire = T;
+    type Received = T;
+    type State = ();
+    #[inline]
+    fn new_state(_: &PayloadContext<'_>) {}
+    #[inline]
+    fn send(topic: &Topic<T>, msg: T) {
+        topic.send_wire(msg)
+    }
+    #[inline]
+    fn recv(topic: &Topic<T>) -> Option<T> {
+        topic.recv_wire()
+    }
+}

@@ -1,0 +1,362 @@
+//! Block pool segments as files next to their topic.
+//!
+//! A publishing process's pool for topic `t` is a set of *segments*, each a
+//! [`PoolRegion`] in its own file `<stem>.pool.<pid>-<nonce>.<segment>`
+//! (`<stem>` is [`topic_file_stem`], `<pid>-<nonce>` the publisher's
+//! liveness identity, as in its `proc/<pid>-<nonce>.lock` file). The name is
+//! computed from numbers only, so a receiver maps the segment a descriptor
+//! names from the descriptor alone (the publisher's token and the segment
+//! id travel in the ring message, see [`crate::image::ImageFrame`]), and a
+//! forged descriptor can name at most another segment file of the topic.
+//!
+//! Segments are made like topic regions (see [`super::region_file`]): under a
+//! temporary `.init.` name, exclusively locked, `fallocate`-reserved,
+//! initialised, shared-locked, then published with [`files::publish`]. Every
+//! process that maps a segment holds a shared `flock` on it for as long as
+//! it maps it, so the cleaner (`cleanup.rs`) removes a segment exactly when
+//! no process maps it any more: a dead publisher's segment stays readable
+//! while a receiver maps it (and so while it holds views of it).
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+
+use horus_nostd::OwnerToken;
+use horus_nostd::pool::{PoolAttachError, PoolLayout, PoolRegion};
+use memmap2::{MmapOptions, MmapRaw};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+
+use super::files::{self, Entry};
+use super::liveness;
+use super::names::topic_file_stem;
+use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX, check_owner, errno_error};
+use crate::error::TopicError;
+
+/// What separates a topic's file stem from a pool segment's identity.
+pub const POOL_INFIX: &str = ".pool.";
+
+/// The file name of segment `segment` of `owner`'s pool for `topic`.
+///
+/// ```
+/// # use horus::shm::pool_file::{segment_file_name, parse_segment_file_name};
+/// # use horus_nostd::OwnerToken;
+/// let t = OwnerToken::new(42 << 32 | 0xabc).unwrap();
+/// assert_eq!(segment_file_name("/cam/rgb", t, 3), "%cam%rgb.pool.42-00000abc.3");
+/// assert_eq!(parse_segment_file_name("/cam/rgb", "%cam%rgb.pool.42-00000abc.3"), Some((t, 3)));
+/// assert_eq!(parse_segment_file_name("/cam", "%cam%rgb.pool.42-00000abc.3"), None);
+/// ```
+pub fn segment_file_name(topic: &str, owner: OwnerToken, segment: u32) -> String {
+    let lock = liveness::lock_file_name(owner);
+    let id = lock.strip_suffix(".lock").unwrap_or(&lock);
+    format!("{}{POOL_INFIX}{id}.{segment}", topic_file_stem(topic))
+}
+
+/// The publisher and segment a file name of `topic`'s pool stands for; only
+/// the canonical spelling [`segment_file_name`] makes is accepted.
+pub fn parse_segment_file_name(topic: &str, name: &str) -> Option<(OwnerToken, u32)> {
+    let rest = name
+        .strip_prefix(&topic_file_stem(topic))?
+        .strip_prefix(POOL_INFIX)?;
+    let (id, segment) = rest.rsplit_once('.')?;
+    let owner = liveness::token_of_lock_file(&format!("{id}.lock"))?;
+    let segment: u32 = segment.parse().ok()?;
+    (segment_file_name(topic, owner, segment) == name).then_some((owner, segment))
+}
+
+/// Is `name` (an entry of a namespace directory) a pool segment's name?
+pub fn is_segment_file_name(name: &str) -> bool {
+    name.contains(POOL_INFIX) && !name.ends_with(TOPIC_SUFFIX) && !name.starts_with(INIT_PREFIX)
+}
+
+/// The names of the segment files of `topic` in `ns`, with their owners.
+pub(crate) fn list_segments(
+    ns: &Namespace,
+    topic: &str,
+) -> Result<Vec<(String, OwnerToken, u32)>, TopicError> {
+    Ok(ns
+        .entries()?
+        .into_iter()
+        .filter_map(|name| {
+            let (owner, segment) = parse_segment_file_name(topic, &name)?;
+            Some((name, owner, segment))
+        })
+        .collect())
+}
+
+/// A mapped pool segment file, shared-locked for as long as it lives.
+#[derive(Debug)]
+pub struct Segment {
+    /// A view of `map`. Its `'static` is bounded by this struct: the memory
+    /// is the mmap in `map`, whose address does not change when the struct
+    /// moves, and lives until `map` drops. It is handed out with the lifetime
+    /// of `&self` only, or by [`Segment::pool_static`] under its contract.
+    pool: PoolRegion<'static>,
+    map: MmapRaw,
+    /// Holds our shared `flock` (released when closed).
+    _file: File,
+    path: PathBuf,
+    owner: OwnerToken,
+    id: u32,
+}
+
+impl Segment {
+    /// The validated pool.
+    pub fn pool(&self) -> PoolRegion<'_> {
+        self.pool
+    }
+
+    /// The pool with an unbounded lifetime, for loans and views stored
+    /// beside an `Arc` of this segment.
+    ///
+    /// # Safety
+    /// The caller must not use the returned view (or a loan or block view
+    /// made from it) after this `Segment` is dropped: keep an `Arc` of it in
+    /// the same struct, declared after the view so the view drops first.
+    pub unsafe fn pool_static(&self) -> PoolRegion<'static> {
+        self.pool
+    }
+
+    /// The segment file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The publisher whose pool this is.
+    pub fn owner(&self) -> OwnerToken {
+        self.owner
+    }
+
+    /// The segment id (also in the pool header, checked when opened).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Bytes mapped.
+    pub fn mapped_bytes(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// Why a segment could not be opened or made.
+#[derive(Debug)]
+pub(crate) enum SegmentError {
+    /// A file system problem (named file, errno, fix).
+    File(TopicError),
+    /// The file is not a valid pool segment.
+    Corrupt {
+        path: PathBuf,
+        reason: PoolAttachError,
+    },
+    /// The header's segment id is not the one its name says.
+    WrongId { path: PathBuf, found: u32 },
+}
+
+impl From<TopicError> for SegmentError {
+    fn from(e: TopicError) -> Self {
+        Self::File(e)
+    }
+}
+
+fn map(fd: OwnedFd, len: usize, path: &Path) -> Result<(MmapRaw, File), TopicError> {
+    let file = File::from(fd);
+    let map = MmapOptions::new()
+        .len(len)
+        .map_raw(&file)
+        .map_err(|source| TopicError::Io {
+            path: path.to_owned(),
+            op: "map pool segment",
+            source,
+        })?;
+    Ok((map, file))
+}
+
+fn words_of(map: &MmapRaw) -> &[horus_nostd::sync::AtomicU64] {
+    // SAFETY: `map` is a shared, read-write mapping of `map.len()` bytes that
+    // lives as long as the borrow of `map`; mmap returns page-aligned memory
+    // (checked again by `words_from_raw`). Every process maps segment files
+    // only through this crate, which accesses the control words solely with
+    // aligned 64-bit atomics and block data only as the pool protocol allows
+    // (see `horus_nostd::pool`, "Why a held block is never written").
+    unsafe { horus_nostd::region::words_from_raw(map.as_mut_ptr(), map.len()) }.unwrap_or(&[])
+}
+
+fn attach(
+    map: MmapRaw,
+    file: File,
+    path: PathBuf,
+    owner: OwnerToken,
+    id: u32,
+) -> Result<Segment, SegmentError> {
+    let pool = PoolRegion::attach(words_of(&map)).map_err(|reason| SegmentError::Corrupt {
+        path: path.clone(),
+        reason,
+    })?;
+    if pool.segment() != id {
+        return Err(SegmentError::WrongId {
+            path,
+            found: pool.segment(),
+        });
+    }
+    // SAFETY: only the lifetime changes. The view points into the mmap held
+    // by `map`, which moves into the same struct and keeps the mapping alive
+    // at a fixed address for as long as the struct lives (see the field).
+    let pool: PoolRegion<'static> = unsafe { std::mem::transmute(pool) };
+    Ok(Segment {
+        pool,
+        map,
+        _file: file,
+        path,
+        owner,
+        id,
+    })
+}
+
+/// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
+/// shared lock; `None` if there is no such file (its publisher and every
+/// reader are gone and it was cleaned, or it never existed).
+pub(crate) fn open(
+    ns: &Namespace,
+    topic: &str,
+    owner: OwnerToken,
+    id: u32,
+) -> Result<Option<Segment>, SegmentError> {
+    let name = segment_file_name(topic, owner, id);
+    let path = ns.path().join(&name);
+    let (fd, st) = match files::open_entry(ns.dir(), &name, true) {
+        Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
+        Ok(Entry::Missing) => return Ok(None),
+        Ok(Entry::Open(..) | Entry::Other(_)) => {
+            return Err(TopicError::NotARegularFile { path }.into());
+        }
+        Err(e) => return Err(errno_error(e, &path, "open").into()),
+    };
+    check_owner(st.st_uid, &path)?;
+    files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: path.clone() },
+        e => errno_error(e, &path, "lock"),
+    })?;
+    if !files::still_named(ns.dir(), &name, &st) {
+        return Ok(None); // removed by a cleaner while we waited
+    }
+    let len = usize::try_from(st.st_size).unwrap_or(0);
+    if len == 0 {
+        return Err(SegmentError::Corrupt {
+            path,
+            reason: PoolAttachError::Truncated {
+                needed: horus_nostd::pool::hdr::WORDS * 8,
+                found: 0,
+            },
+        });
+    }
+    // Reserve the pages (keeps size and data) so a sparse file on a full
+    // tmpfs is an error now, not a SIGBUS when a block is read.
+    match rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64) {
+        Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
+        Err(e) => return Err(errno_error(e, &path, "reserve").into()),
+    }
+    let (map, file) = map(fd, len, &path)?;
+    attach(map, file, path, owner, id).map(Some)
+}
+
+/// Creates segment `id` of this process's (`owner`'s) pool for `topic`:
+/// `blocks` blocks of `block_size` bytes, published under its final name
+/// only once initialised and locked.
+pub(crate) fn create(
+    ns: &Namespace,
+    topic: &str,
+    owner: OwnerToken,
+    id: u32,
+    layout: PoolLayout,
+) -> Result<Segment, SegmentError> {
+    static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
+    let name = segment_file_name(topic, owner, id);
+    let path = ns.path().join(&name);
+    let bytes = layout.region_bytes();
+    // A pass fails only when a cleaner removed our temporary file.
+    for _ in 0..8 {
+        let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
+        let tmp = format!("{INIT_PREFIX}{name}.{serial}");
+        let tmp_path = ns.path().join(&tmp);
+        let fd = rustix::fs::openat(
+            ns.dir(),
+            tmp.as_str(),
+            OFlags::RDWR
+                | OFlags::CREATE
+                | OFlags::EXCL
+                | OFlags::NOFOLLOW
+                | OFlags::NONBLOCK
+                | OFlags::NOCTTY
+                | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )
+        .map_err(|e| errno_error(e, &tmp_path, "create"))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &tmp_path, "stat"))?;
+        // Exclusive while initialising: cleaners skip locked `.init.` files.
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
+            || !files::still_named(ns.dir(), &tmp, &st)
+        {
+            continue;
+        }
+        // Keeps our lock held if mapping fails and closes `fd`.
+        let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+        let made = (|| {
+            rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64)
+                .map_err(|e| match errno_error(e, &tmp_path, "reserve") {
+                    TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+                    other => other,
+                })?;
+            let (map, file) = map(fd, bytes, &path)?;
+            PoolRegion::init(
+                words_of(&map),
+                layout.block_size(),
+                layout.blocks(),
+                id,
+                crate::time::now_ns(),
+            )
+            .map_err(|e| TopicError::Io {
+                path: tmp_path.clone(),
+                op: "initialise pool segment",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            Ok::<_, TopicError>((map, file))
+        })();
+        let (map, file) = match made {
+            Ok(m) => m,
+            Err(e) => {
+                files::unlink_if_same(ns.dir(), &tmp, &st);
+                return Err(e.into());
+            }
+        };
+        drop(keep);
+        // Converting to shared unlocks first: a cleaner may remove the
+        // temporary name meanwhile (then `publish` says NOENT: start over).
+        files::lock_bounded(&file, false, files::LOCK_WAIT).map_err(|e| match e {
+            rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+                path: tmp_path.clone(),
+            },
+            e => errno_error(e, &tmp_path, "lock"),
+        })?;
+        match files::publish(ns.dir(), &tmp, &name, &st) {
+            Ok(()) => {
+                log::debug!("pool of {topic}: created {}", path.display());
+                return attach(map, file, path, owner, id);
+            }
+            Err(rustix::io::Errno::NOENT) => continue,
+            Err(e) => {
+                if rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                    files::unlink_if_same(ns.dir(), &tmp, &st);
+                }
+                // EXIST: a file of ours by that name already (a process with
+                // our pid and nonce: impossible for a live one) or planted.
+                return Err(errno_error(e, &path, "publish pool segment").into());
+            }
+        }
+    }
+    Err(TopicError::Io {
+        path,
+        op: "create pool segment (kept being removed under us)",
+        source: std::io::ErrorKind::WouldBlock.into(),
+    }
+    .into())
+}

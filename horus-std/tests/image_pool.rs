@@ -1,0 +1,489 @@
+//! Images over block pools in /dev/shm (`horus::image`, `horus::pool`).
+//!
+//! - A 640x480 rgb8 publisher at ~30 FPS and two subscribers in other
+//!   processes (one slow, holding views): every frame's pixels verified,
+//!   `received + dropped == published` for each.
+//! - A subscriber holding every block never blocks the publisher: it gets a
+//!   typed `PoolExhausted` at the limit, at once.
+//! - SIGKILL of a subscriber holding views (50 times): its holds are
+//!   reclaimed, no block stays busy, the publisher goes on.
+//! - SIGKILL of a publisher mid-fill (50 times): a view of its last frame
+//!   stays readable, the half-filled block is never delivered, and its
+//!   segment files are removed once nobody maps them; publishers killed at
+//!   random points of streaming (20 times) never tear a frame.
+//! - Bad input: typed errors (zero size, unknown encoding, wrong size, odd
+//!   yuv422 width, a frame too large for the pool, forged and stale frames).
+
+mod common;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use common::{Peer, TestNs, die_with_parent, next_command, say, wait_until, watchdog};
+use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
+use horus::prelude::*;
+use horus::shm::Namespace;
+
+const TOPIC: &str = "camera.rgb";
+const W: u32 = 640;
+const H: u32 = 480;
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Frame `seq`'s pixels: word 0 is `seq`, word k a function of both.
+fn fill(buf: &mut [u8], seq: u64) {
+    for (k, c) in buf.chunks_exact_mut(8).enumerate() {
+        let v = if k == 0 {
+            seq
+        } else {
+            seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64
+        };
+        c.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// The frame's sequence number if its pixels are exactly frame `seq`'s.
+fn check(buf: &[u8]) -> Option<u64> {
+    let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+    let mut want = vec![0u8; buf.len()];
+    fill(&mut want, seq);
+    (want == buf).then_some(seq)
+}
+
+fn segment_files(ns: &TestNs) -> Vec<String> {
+    std::fs::read_dir(ns.path())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".pool."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn publisher(ns: &TestNs, blocks: u32, segments: u32) -> ImageTopic {
+    ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .blocks_per_segment(blocks)
+        .max_segments(segments)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn images_round_trip_in_one_process_with_and_without_copy() {
+    let ns = TestNs::new("img_local");
+    let pub_ = publisher(&ns, 4, 2);
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let mut img = Image::new(W, H, "rgb8");
+    fill(img.data_mut(), 1);
+    pub_.send(img);
+    let mut loaned = pub_.loan(W, H, Encoding::Rgb8).unwrap();
+    assert!(loaned.is_loaned());
+    fill(loaned.data_mut(), 2);
+    pub_.try_send(loaned).unwrap();
+    for seq in 1..=2 {
+        let view = sub.recv().expect("a frame");
+        assert_eq!((view.width(), view.height(), view.step()), (W, H, W * 3));
+        assert_eq!(view.encoding(), Encoding::Rgb8);
+        assert_eq!(check(view.data()), Some(seq));
+        assert_eq!(pub_.busy_blocks(), 1, "the view holds its block");
+        drop(view);
+        assert_eq!(pub_.busy_blocks(), 0, "dropping the view releases it");
+    }
+    assert!(sub.recv().is_none());
+    assert_eq!((sub.received_count(), sub.dropped_count()), (2, 0));
+    assert_eq!(pub_.pool_segments(), 1);
+    assert_eq!(segment_files(&ns).len(), 1);
+    let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
+    assert_eq!(info.len(), 1);
+    assert_eq!((info[0].pid, info[0].segment), (std::process::id(), 0));
+    assert!(info[0].publisher_alive);
+    assert_eq!((info[0].block_size, info[0].blocks), (W * H * 3, 4));
+    assert_eq!(info[0].usage.published, 2);
+    drop((pub_, sub));
+}
+
+#[test]
+fn bad_input_gives_typed_errors() {
+    assert!(matches!(
+        Image::try_new(0, 480, "rgb8"),
+        Err(ImageError::ZeroSize { width: 0, .. })
+    ));
+    assert!(matches!(
+        Image::try_new(640, 480, "rgb9"),
+        Err(ImageError::UnknownEncoding { .. })
+    ));
+    assert!(matches!(
+        Image::try_new(641, 480, "yuv422"),
+        Err(ImageError::OddWidth { width: 641 })
+    ));
+    assert!(matches!(
+        Image::from_data(4, 4, Encoding::Mono16, vec![0; 16]),
+        Err(ImageError::WrongDataSize {
+            expected: 32,
+            found: 16,
+            ..
+        })
+    ));
+    let e = Image::try_new(640, 480, "RGB8").unwrap_err().to_string();
+    assert!(e.contains("rgb8, bgr8"), "{e}");
+    let panic = std::panic::catch_unwind(|| Image::new(640, 480, "rgb9"))
+        .unwrap_err()
+        .downcast::<String>()
+        .unwrap();
+    assert!(panic.contains("unknown image encoding \"rgb9\""), "{panic}");
+
+    let ns = TestNs::new("img_bad");
+    let pub_ = publisher(&ns, 2, 1);
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    pub_.send(Image::new(64, 64, "mono8"));
+    // Larger than the blocks sized by the first image: typed, counted.
+    let big = Image::new(128, 128, "mono8");
+    assert!(matches!(
+        pub_.try_send(big),
+        Err(ImageError::FrameTooLarge { bytes: 16384, .. })
+    ));
+    pub_.send(Image::new(128, 128, "mono8"));
+    assert_eq!(pub_.unsent_count(), 1);
+    let good = sub.recv().expect("the first image");
+    let f = good.frame();
+    drop(good);
+
+    // Forged frames, written into the ring by a plain topic handle.
+    let raw: Topic<ImageFrame> = Topic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    let forged = [
+        ImageFrame { encoding: 99, ..f },
+        ImageFrame {
+            len: f.len + 1,
+            ..f
+        },
+        ImageFrame { width: 0, ..f },
+        ImageFrame { block: 1000, ..f },
+        ImageFrame { owner: 0, ..f },
+    ];
+    for frame in forged {
+        raw.send(frame);
+        match sub.try_recv() {
+            Some(Err(ImageError::ForeignFrame { reason, .. })) => assert!(!reason.is_empty()),
+            other => panic!("forged {frame:?} gave {other:?}"),
+        }
+    }
+    assert_eq!(sub.rejected_count(), 5);
+    // Stale: an old generation, and a publisher whose pool does not exist.
+    let dropped = sub.dropped_count();
+    raw.send(ImageFrame {
+        generation: f.generation + 7,
+        ..f
+    });
+    raw.send(ImageFrame {
+        owner: 12345 << 32 | 1,
+        ..f
+    });
+    assert!(sub.try_recv().is_none());
+    assert_eq!(sub.dropped_count(), dropped + 2);
+    drop((pub_, sub, raw));
+}
+
+#[test]
+fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
+    let _w = watchdog(TIMEOUT, "holding test");
+    let ns = TestNs::new("img_hold");
+    let pub_ = publisher(&ns, 2, 2);
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let mut held = Vec::new();
+    for seq in 1..=4 {
+        let mut img = pub_.loan(W, H, Encoding::Rgb8).unwrap();
+        fill(img.data_mut(), seq);
+        pub_.try_send(img).unwrap();
+        held.push(sub.recv().unwrap());
+    }
+    assert_eq!(pub_.pool_segments(), 2);
+    let t = Instant::now();
+    for _ in 0..100 {
+        assert!(matches!(
+            pub_.try_send(Image::new(W, H, "rgb8")),
+            Err(ImageError::PoolExhausted {
+                segments: 2,
+                blocks: 2,
+                ..
+            })
+        ));
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the publisher waited"
+    );
+    for (i, v) in held.iter().enumerate() {
+        assert_eq!(
+            check(v.data()),
+            Some(i as u64 + 1),
+            "a held frame was rewritten"
+        );
+    }
+    held.truncate(1);
+    pub_.try_send(Image::new(W, H, "rgb8")).unwrap();
+    drop(held);
+    drop((pub_, sub));
+}
+
+#[test]
+fn a_30fps_camera_reaches_two_subscribers_in_other_processes_intact() {
+    const FRAMES: u64 = 90;
+    let _w = watchdog(TIMEOUT, "camera test");
+    let ns = TestNs::new("img_camera");
+    let pub_ = publisher(&ns, 8, 4);
+    let mut fast = Peer::spawn("sub", &ns.name, &[&FRAMES.to_string(), "0"]);
+    let mut slow = Peer::spawn("sub", &ns.name, &[&FRAMES.to_string(), "6"]);
+    fast.expect("ready", 30);
+    slow.expect("ready", 30);
+    let period = Duration::from_millis(33);
+    let start = Instant::now();
+    for seq in 1..=FRAMES {
+        if seq % 2 == 0 {
+            let mut img = Image::new(W, H, "rgb8");
+            fill(img.data_mut(), seq);
+            pub_.try_send(img).unwrap();
+        } else {
+            let mut img = pub_.loan(W, H, Encoding::Rgb8).unwrap();
+            fill(img.data_mut(), seq);
+            pub_.try_send(img).unwrap();
+        }
+        // Paced like a 30 FPS camera (the rate, not a wait for a condition).
+        let next = start + period * seq as u32;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    for peer in [&mut fast, &mut slow] {
+        let r = peer.expect("done", 30);
+        let [received, dropped, torn]: [u64; 3] = core::array::from_fn(|i| r[i].parse().unwrap());
+        eprintln!("subscriber: received {received}, dropped {dropped}, torn {torn}");
+        assert_eq!(torn, 0, "torn or out-of-order frames");
+        assert_eq!(
+            received + dropped,
+            FRAMES,
+            "received {received} dropped {dropped}"
+        );
+        assert!(received > 0);
+        peer.wait_success(30);
+    }
+    assert_eq!(pub_.unsent_count(), 0);
+    drop(pub_);
+}
+
+#[test]
+fn a_killed_subscriber_holding_views_leaks_no_block() {
+    const KILLS: u64 = 50;
+    let _w = watchdog(TIMEOUT, "killed subscriber test");
+    let ns = TestNs::new("img_killsub");
+    let pub_ = publisher(&ns, 2, 2);
+    for round in 0..KILLS {
+        let mut peer = Peer::spawn("holder", &ns.name, &["4"]);
+        peer.expect("ready", 30);
+        for seq in 1..=4 {
+            let mut img = pub_.loan(64, 64, Encoding::Mono8).unwrap();
+            fill(img.data_mut(), round * 10 + seq);
+            pub_.try_send(img).unwrap();
+            // Unheld published blocks are recycled first: let it take each.
+            wait_until(30, "the holder to hold the frame", || {
+                pub_.busy_blocks() == seq as u32
+            });
+        }
+        peer.expect("held", 30);
+        assert_eq!(pub_.busy_blocks(), 4);
+        assert!(matches!(
+            pub_.try_send(Image::new(64, 64, "mono8")),
+            Err(ImageError::PoolExhausted { .. })
+        ));
+        peer.kill();
+        // The next send finds the pool exhausted, reclaims the dead
+        // holder's bits (before freeing its entry), and succeeds.
+        pub_.try_send(Image::new(64, 64, "mono8")).unwrap();
+        assert_eq!(pub_.busy_blocks(), 0, "round {round}: a block stayed held");
+    }
+    drop(pub_);
+}
+
+#[test]
+fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
+    const KILLS: u64 = 50;
+    let _w = watchdog(TIMEOUT, "killed publisher test");
+    let ns = TestNs::new("img_killpub");
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    for round in 1..=KILLS {
+        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string()]);
+        peer.expect("filling", 30);
+        let view = sub.recv().expect("the published frame");
+        peer.kill();
+        // The dead publisher's segment stays mapped and readable while held.
+        assert_eq!(check(view.data()), Some(round));
+        assert!(
+            sub.recv().is_none(),
+            "the half-filled block was never published"
+        );
+        drop(view);
+        // Its entry and loan are reclaimed; we unmap its segment...
+        sub.reclaim_dead();
+        assert_eq!(sub.mapped_segments(), 0);
+        // ...and the cleaner removes it: nobody maps it any more.
+        let ns_handle = Namespace::open(&ns.name).unwrap();
+        wait_until(30, "the dead publisher's segment removed", || {
+            horus::shm::clean_namespace(&ns_handle, false).unwrap();
+            segment_files(&ns).is_empty()
+        });
+    }
+    assert_eq!(sub.received_count(), KILLS);
+    drop(sub);
+}
+
+#[test]
+fn publishers_killed_while_streaming_never_tear_a_frame() {
+    const KILLS: u64 = 20;
+    let _w = watchdog(TIMEOUT, "streaming kill test");
+    let ns = TestNs::new("img_killstream");
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let mut views = VecDeque::new();
+    for run in 1..=KILLS {
+        let mut peer = Peer::spawn("stream", &ns.name, &[&run.to_string()]);
+        let (mut got, mut last) = (0, 0);
+        wait_until(30, "three frames of this publisher", || {
+            while let Some(v) = sub.recv() {
+                let seq = check(v.data()).expect("a torn frame");
+                assert!(seq > last, "frames out of order");
+                last = seq;
+                got += u64::from(seq >> 32 == run);
+                views.push_back(v); // hold a few across the kill
+                if views.len() > 3 {
+                    views.pop_front();
+                }
+            }
+            got >= 3
+        });
+        peer.kill(); // at whatever point of its fill/send loop it is
+        while let Some(v) = sub.recv() {
+            assert!(check(v.data()).is_some(), "a torn frame after the kill");
+        }
+        for v in &views {
+            assert!(check(v.data()).is_some(), "a held frame changed");
+        }
+    }
+    views.clear();
+    sub.reclaim_dead();
+    assert_eq!(sub.mapped_segments(), 0);
+    let ns_handle = Namespace::open(&ns.name).unwrap();
+    wait_until(30, "dead publishers' segments removed", || {
+        horus::shm::clean_namespace(&ns_handle, false).unwrap();
+        segment_files(&ns).is_empty()
+    });
+    drop(sub);
+}
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    let (role, args) = common::child_role();
+    die_with_parent();
+    match role.as_str() {
+        // Receives until received + dropped reaches args[0], keeping the last
+        // args[1] views (a slow subscriber); says `done received dropped torn`.
+        "sub" => {
+            let frames: u64 = args[0].parse().unwrap();
+            let keep: usize = args[1].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            let (mut torn, mut last) = (0u64, 0u64);
+            let mut kept = VecDeque::new();
+            let deadline = Instant::now() + TIMEOUT;
+            while topic.received_count() + topic.dropped_count() < frames
+                && Instant::now() < deadline
+            {
+                let Some(view) = topic.recv() else {
+                    std::thread::yield_now();
+                    continue;
+                };
+                match check(view.data()) {
+                    Some(seq) if seq > last && view.width() == W => last = seq,
+                    _ => torn += 1,
+                }
+                if keep > 0 {
+                    kept.push_back(view);
+                    if kept.len() > keep {
+                        kept.pop_front();
+                    }
+                }
+            }
+            drop(kept);
+            say(&format!(
+                "done {} {} {torn}",
+                topic.received_count(),
+                topic.dropped_count()
+            ));
+        }
+        // Holds every view it receives; says `held` after args[0] of them,
+        // then waits to be killed.
+        "holder" => {
+            let want: usize = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            let mut held = Vec::new();
+            while held.len() < want {
+                match topic.recv() {
+                    Some(v) => held.push(v),
+                    None => std::thread::yield_now(),
+                }
+            }
+            say("held");
+            let _ = next_command();
+            std::process::exit(0);
+        }
+        // Publishes frame args[0], then loans a block, fills half of it and
+        // says `filling`; waits to be killed.
+        "filler" => {
+            let seq: u64 = args[0].parse().unwrap();
+            let topic = ImageTopic::builder(TOPIC)
+                .blocks_per_segment(2)
+                .max_segments(1)
+                .build()
+                .unwrap();
+            let mut img = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            fill(img.data_mut(), seq);
+            topic.try_send(img).unwrap();
+            let mut next = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            let half = next.data().len() / 2;
+            next.data_mut()[..half].fill(0xee);
+            say("filling");
+            let _ = next_command();
+            std::process::exit(0);
+        }
+        // Streams 160x120 rgb8 frames `run << 32 | n` as fast as it can, in
+        // place, until killed.
+        "stream" => {
+            let run: u64 = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            for n in 1.. {
+                // Small frames: the kill moments matter here, not the size.
+                match topic.loan(W / 4, H / 4, Encoding::Rgb8) {
+                    Ok(mut img) => {
+                        fill(img.data_mut(), run << 32 | n);
+                        topic.send(img);
+                    }
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
