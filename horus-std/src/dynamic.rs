@@ -380,8 +380,9 @@ impl DynTopic {
         // which holds `shared` in a later field: the view drops first.
         let (shared, region, me) = unsafe { open_joinable(name, options, ty)? };
         let pid = u64::from(std::process::id());
-        let handle = RawHandle::join(region, me, pid, crate::now_ns())
+        let mut handle = RawHandle::join(region, me, pid, crate::now_ns())
             .map_err(|e| join_error(e, name, ty, shared.attached.path()))?;
+        handle.set_holder(crate::node::current_node_tag());
         log_joined(name, ty, &shared, pid);
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),

@@ -398,8 +398,9 @@ impl<T: Message> TopicBuilder<T> {
         // after the handle, so the view is dropped before the mapping can go.
         let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
         let pid = u64::from(std::process::id());
-        let handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns())
+        let mut handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns())
             .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
+        handle.set_holder(crate::node::current_node_tag());
         log_joined(&self.name, &ty, &shared, pid);
         Ok(Topic {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
