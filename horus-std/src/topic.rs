@@ -105,9 +105,6 @@ fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
 /// reclaimed from `topic` (never for the system topics themselves, so the
 /// blackbox opening its own topic cannot recurse).
 fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
-    log::info!(
-        "topic {topic}: reclaimed {freed} handle(s) of dead processes in namespace {namespace}"
-    );
     use crate::system::blackbox::{AnomalyKind, Blackbox};
     match Blackbox::open(Some(namespace)) {
         Ok(bb) => bb.record(
@@ -401,7 +398,6 @@ impl<T: Message> TopicBuilder<T> {
         let mut handle = TopicHandle::<T>::join(region, me, pid, crate::time::now_ns())
             .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
         handle.set_holder(crate::node::current_node_tag());
-        log_joined(&self.name, &ty, &shared, pid);
         Ok(Topic {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,
@@ -463,15 +459,6 @@ pub(crate) unsafe fn open_joinable(
         record_reclaimed(namespace.name(), name, freed);
     }
     Ok((shared, region, me))
-}
-
-/// The debug line of a successful join (typed or type-erased).
-pub(crate) fn log_joined(name: &str, ty: &MessageType, shared: &SharedTopic, pid: u64) {
-    log::debug!(
-        "topic {name} ({}): joined in namespace {} by pid {pid}",
-        ty.name(),
-        shared.namespace.name()
-    );
 }
 
 /// The error of a failed join of topic `name` by a handle of type `ty`.

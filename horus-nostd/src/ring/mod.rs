@@ -234,6 +234,12 @@ impl<'r> RawHandle<'r> {
     pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
         let fresh = self.region.join(self.ep.owner, pid, now_ns)?;
         self.region.leave(&self.ep);
+        trace_warn!(
+            "topic {}: participant {} was evicted (judged dead); rejoined as {}",
+            self.region.type_info().name.as_str(),
+            self.ep.index,
+            fresh.index
+        );
         self.ep.index = fresh.index;
         self.ep.claim = fresh.claim;
         self.ep.next_seq = fresh.next_seq;

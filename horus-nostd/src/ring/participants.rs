@@ -223,6 +223,12 @@ impl TopicRegion<'_> {
                 dropped: 0,
             };
             self.start_cursors(&mut ep);
+            trace_debug!(
+                "topic {}: pid {} joined as participant {}",
+                self.type_info().name.as_str(),
+                pid,
+                p
+            );
             return Ok(ep);
         }
         Err(exhausted.unwrap_or(JoinError::Full {
@@ -383,9 +389,17 @@ impl TopicRegion<'_> {
                 // written and, by SYNC(first-send), never will: no reservation.
                 self.reserve_next(p, abandoned);
             }
+            // Relaxed: for the log line only.
+            let pid = self.word(entry + part::PID).load(Ordering::Relaxed);
             // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`.
             word.store(0, Ordering::Release);
             freed += 1;
+            trace_info!(
+                "topic {}: reclaimed participant {} of dead pid {}",
+                self.type_info().name.as_str(),
+                p,
+                pid
+            );
         }
         freed
     }
