@@ -138,6 +138,9 @@ pub struct Participant {
     pub process: ProcessJson,
     /// Its handles in this role.
     pub handles: usize,
+    /// The nodes of the process that hold those handles, where known (a
+    /// handle created in a node's `init` or `tick` records its node).
+    pub by_nodes: Vec<String>,
     /// Subscribers only, and always `null` (unknown): present so that a
     /// reader does not take a missing key for zero.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,11 +164,12 @@ pub struct NodeDetail {
     pub program: Option<String>,
     /// The other nodes of its process.
     pub process_nodes: Vec<String>,
-    /// Topics its process has published on (not system topics), by name.
+    /// Topics it has published on (not system topics), by name: through
+    /// handles with its tag, or untagged ones of its process.
     pub publishes: Vec<String>,
-    /// Topics its process has received from.
+    /// Topics it has received from (as `publishes`).
     pub subscribes: Vec<String>,
-    /// Topics its process holds a handle of without having used it.
+    /// Topics it holds a handle of without having used it (as `publishes`).
     pub holds: Vec<String>,
 }
 

@@ -5,9 +5,12 @@
 //! process. Also: names close to a mistyped one, and the other namespaces
 //! that have topics (for every "nothing here" message).
 //!
-//! A handle does not record its node (that would need a field in the core's
-//! participant entry): a process with exactly one registered node is named
-//! by that node, any other by its program.
+//! A handle created in a node's `init` or `tick` records the node's tag
+//! (`registry::node_tag` of its name, participant entry word `HOLDER`): it
+//! is named `program/Node (pid N)` when a registered node of its process
+//! has that tag. A handle without one (created outside any node: in `main`,
+//! in a node's constructor, by an older version) is named by the process's
+//! only node if it has exactly one, else by its program.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +69,13 @@ impl Processes {
         self.nodes.get(&pid).map_or(&[], Vec::as_slice)
     }
 
+    /// `PROGRAM/NODE (pid N)`: a handle that node `node` of process `pid`
+    /// holds (`?` for a program that is gone).
+    pub fn node_label(&self, pid: u32, node: &str) -> String {
+        let program = program_of(pid).unwrap_or_else(|| "?".to_owned());
+        format!("{program}/{node} (pid {pid})")
+    }
+
     /// `NODE (pid N)` for a process with exactly one node, else
     /// `PROGRAM (pid N)` (`?` for a program that is gone).
     pub fn label(&self, pid: u32) -> String {
@@ -77,6 +87,18 @@ impl Processes {
             ),
         }
     }
+}
+
+/// The node among `nodes` (one process's registered nodes) whose tag is
+/// `tag`; `None` for tag 0 (no node) or a tag of no listed node.
+pub fn node_of(nodes: &[String], tag: u64) -> Option<&str> {
+    if tag == 0 {
+        return None;
+    }
+    nodes
+        .iter()
+        .map(String::as_str)
+        .find(|n| registry::node_tag(n) == tag)
 }
 
 /// The names of `candidates` close to `name` (a typo, a missing prefix or
@@ -220,5 +242,8 @@ mod tests {
         let me = std::process::id();
         assert!(p.label(me).ends_with(&format!(" (pid {me})")));
         assert!(!p.label(me).starts_with('?'));
+        assert_eq!(node_of(p.nodes(2), registry::node_tag("B")), Some("B"));
+        assert_eq!(node_of(p.nodes(2), 0), None);
+        assert_eq!(node_of(p.nodes(2), registry::node_tag("Encoder")), None);
     }
 }

@@ -1,8 +1,9 @@
 //! `horus node info NAME` (as `ros2 node info`): a node from the registry
 //! (state, rates, ticks, misses, CPU %, memory) with its process (pid,
 //! program) and the topics that process uses, found in each topic's
-//! participant table by pid. A handle records its process, not its node:
-//! the topics listed are the process's, shared by all its nodes.
+//! participant table by pid and node tag: a handle created in this node's
+//! `init` or `tick` is its own; one created outside any node (no tag) counts
+//! for every node of its process.
 
 use std::process::ExitCode;
 
@@ -34,17 +35,28 @@ pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let readable: Vec<_> = topics
         .iter()
         .filter(|(n, _)| !crate::topic::is_system(n))
-        .filter_map(|(n, i)| Some((n.as_str(), crate::topic::Roles::of(i.as_ref().ok()?))))
+        .filter_map(|(n, i)| Some((n.as_str(), i.as_ref().ok()?)))
         .collect();
+    let nodes = crate::names::Processes::new(&all);
     let doc = NodeDetails {
         namespace: ctx.namespace.clone(),
         nodes: found
             .iter()
             .map(|n| {
-                let of = |pick: fn(&crate::topic::Roles) -> &Vec<u32>| -> Vec<String> {
+                // A handle tagged with this node, or one of its process
+                // that names no node (then every node of it is a candidate).
+                let of = |pick: fn(&crate::topic::Roles) -> &Vec<u32>,
+                          role: crate::topic::RolePred|
+                 -> Vec<String> {
                     readable
                         .iter()
-                        .filter(|(_, r)| n.alive && pick(r).contains(&n.pid))
+                        .filter(|(_, i)| {
+                            n.alive && pick(&crate::topic::Roles::of(i)).contains(&n.pid) && {
+                                let (named, unnamed) =
+                                    crate::topic::handle_nodes(i, n.pid, role, nodes.nodes(n.pid));
+                                unnamed || named.contains(&n.name)
+                            }
+                        })
                         .map(|(t, _)| (*t).to_owned())
                         .collect()
                 };
@@ -56,9 +68,9 @@ pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
                         .filter(|o| o.pid == n.pid && o.owner == n.owner && o.name != n.name)
                         .map(|o| o.name.clone())
                         .collect(),
-                    publishes: of(|r| &r.publishers),
-                    subscribes: of(|r| &r.subscribers),
-                    holds: of(|r| &r.holders),
+                    publishes: of(|r| &r.publishers, crate::topic::PUBLISHES),
+                    subscribes: of(|r| &r.subscribers, crate::topic::SUBSCRIBES),
+                    holds: of(|r| &r.holders, crate::topic::HOLDS),
                 }
             })
             .collect(),
@@ -149,7 +161,7 @@ fn print_text(d: &NodeDetail) {
             show(&d.holds)
         );
     }
-    println!("            (topics of its process: a handle does not record its node)");
+    println!("            (handles opened outside any node count for every node of the process)");
 }
 
 fn others(nodes: &[String]) -> String {

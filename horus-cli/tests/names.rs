@@ -254,3 +254,67 @@ fn ns_list_counts_and_empty_messages_name_other_namespaces() {
     }
     assert!(!empty.path().exists());
 }
+
+#[test]
+fn a_handle_created_in_a_nodes_init_is_named_by_its_node() {
+    let ns = TestNs::new("holdertag");
+    let mut child = start_role("init_nodes", &ns.name, "wheel.encoders");
+    let pid = pid_of(&mut child);
+    wait_node(&ns, "Encoder", |_| true);
+    wait_node(&ns, "Idle", |_| true);
+    wait_until(30, "the encoder published", || {
+        topic_row(&ns, "wheel.encoders")["publishers"] == serde_json::json!([pid])
+    });
+
+    // topic list -v: `program/Node (pid N)`, also for a handle that never sent.
+    let out = ns.run(&["topic", "list", "-v"], 30);
+    let s = text(&out.stdout);
+    let has = |prefix: &str, end: &str| {
+        s.lines()
+            .any(|l| l.trim_start().starts_with(prefix) && l.ends_with(end))
+    };
+    assert!(has("publishers:", &format!("/Encoder (pid {pid})")), "{s}");
+    assert!(
+        has(
+            "opened by:",
+            &format!("/Encoder (pid {pid}) (neither published nor received yet)")
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("Idle (pid"), "{s}");
+
+    // topic info --json: the node that holds the handles.
+    let v = json(&ns, &["topic", "info", "wheel.encoders", "--no-rate"]);
+    assert_eq!(
+        v["publishers"][0]["by_nodes"],
+        serde_json::json!(["Encoder"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["publishers"][0]["nodes"],
+        serde_json::json!(["Encoder", "Idle"]),
+        "{v}"
+    );
+    let v = json(&ns, &["topic", "info", "idle.topic", "--no-rate"]);
+    assert_eq!(
+        v["holders"][0]["by_nodes"],
+        serde_json::json!(["Encoder"]),
+        "{v}"
+    );
+
+    // node info: the topics are Encoder's, not Idle's.
+    let v = json(&ns, &["node", "info", "Idle"]);
+    assert_eq!(v["nodes"][0]["publishes"], serde_json::json!([]), "{v}");
+    assert_eq!(v["nodes"][0]["holds"], serde_json::json!([]), "{v}");
+    let v = json(&ns, &["node", "info", "Encoder"]);
+    assert_eq!(
+        v["nodes"][0]["publishes"],
+        serde_json::json!(["wheel.encoders"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["nodes"][0]["holds"],
+        serde_json::json!(["idle.topic"]),
+        "{v}"
+    );
+}

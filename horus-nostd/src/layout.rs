@@ -105,6 +105,11 @@ pub mod part {
     /// as dropped, like any abandoned message; tools subtract them to tell
     /// messages lost from gaps left for safety (see `ring/participants.rs`).
     pub const RESERVED: usize = 6;
+    /// Who in the process holds the handle, for tools: an opaque tag the
+    /// holder sets after joining (`RawHandle::set_holder`; horus-std stores
+    /// a hash of the node's name), 0 = not said. Cleared by every join.
+    /// Regions written before this word had a use hold 0 here: "not said".
+    pub const HOLDER: usize = 7;
     /// Words per entry.
     pub const WORDS: usize = 8;
     /// Role bit: has published.

@@ -39,6 +39,22 @@ compile_error!(
      (see docs/decisions.md, \"Byte order\")"
 );
 
+#[cfg(all(feature = "defmt", feature = "log"))]
+compile_error!(
+    "horus-nostd: features `defmt` and `log` are exclusive: the core's events go through one \
+     logger (`defmt` on boards, `log` in horus-std)"
+);
+
+// The trace shim (`trace_debug!`, `trace_info!`, `trace_warn!`): the core's
+// events (topic joins, reclaims, evictions, scheduler start/stop, node
+// faults) through defmt, the `log` facade, or nowhere. The one cfg decision
+// of logging: a whole-file swap.
+#[cfg_attr(feature = "defmt", path = "trace/defmt.rs")]
+#[cfg_attr(feature = "log", path = "trace/log.rs")]
+#[cfg_attr(not(any(feature = "defmt", feature = "log")), path = "trace/off.rs")]
+#[macro_use]
+mod trace;
+
 pub mod error;
 pub mod layout;
 pub mod message;

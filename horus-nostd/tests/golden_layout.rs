@@ -203,4 +203,15 @@ fn golden_bytes_attach_as_the_firmwares_topics() {
     assert_eq!(h.layout(), &topics::HEARTBEAT);
     assert_eq!(h.type_info().name.as_str(), "Heartbeat");
     assert_eq!(h.created_ns(), 0);
+
+    // Participant entry word 7 (`part::HOLDER`) was zero before it had a use:
+    // a handle of a golden region reads "no holder" until it says one, and
+    // saying one writes exactly that word.
+    assert_eq!(horus_nostd::layout::part::HOLDER, 7);
+    let me = horus_nostd::OwnerToken::new(1).unwrap();
+    let mut handle = horus_nostd::RawHandle::join(h, me, 0, 0).expect("joins");
+    assert_eq!(h.participants().map(|p| p.holder).collect::<Vec<_>>(), [0]);
+    handle.set_holder(0x5eed);
+    let entry = heartbeat.at_word + heartbeat.geometry[6] as usize + handle.index() as usize * 8;
+    assert_eq!(words[entry + 7].load(Ordering::Relaxed), 0x5eed);
 }

@@ -42,8 +42,7 @@ pub use horus_nostd::{Field, FieldKind};
 use crate::error::Result;
 use crate::shm::liveness;
 use crate::topic::{
-    SharedTopic, TopicOptions, join_error, log_joined, open_joinable, record_evicted,
-    used_after_fork,
+    SharedTopic, TopicOptions, join_error, open_joinable, record_evicted, used_after_fork,
 };
 
 /// A message type: its name, identity, size and fields. Two are equal when
@@ -380,9 +379,9 @@ impl DynTopic {
         // which holds `shared` in a later field: the view drops first.
         let (shared, region, me) = unsafe { open_joinable(name, options, ty)? };
         let pid = u64::from(std::process::id());
-        let handle = RawHandle::join(region, me, pid, crate::now_ns())
+        let mut handle = RawHandle::join(region, me, pid, crate::now_ns())
             .map_err(|e| join_error(e, name, ty, shared.attached.path()))?;
-        log_joined(name, ty, &shared, pid);
+        handle.set_holder(crate::node::current_node_tag());
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,

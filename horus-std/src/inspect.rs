@@ -34,6 +34,10 @@ pub struct ParticipantInfo {
     pub alive: bool,
     /// When it joined (ns of the monotonic clock).
     pub joined_ns: u64,
+    /// The node that holds it, as
+    /// [`node_tag`](crate::system::registry::node_tag) of its name; 0 for a
+    /// handle created outside any node (or by a version without the tag).
+    pub node_tag: u64,
 }
 
 /// A topic, as seen from outside.
@@ -76,6 +80,7 @@ impl TopicInfo {
                 subscriber: p.subscriber,
                 alive: p.owner.is_some_and(|t| liveness::is_alive(ns, t)),
                 joined_ns: p.joined_ns,
+                node_tag: p.holder,
             })
             .collect();
         Self {

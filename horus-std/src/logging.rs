@@ -3,7 +3,8 @@
 //! HORUS says what it does with `log` statements, never on the hot path
 //! (`send`/`recv` log nothing): `debug` for topic creation and joins,
 //! `info` for reclaims of dead processes' handles, the regions auto-clean
-//! removes, a scheduler's start and stop; `warn` for an e-stop raised. User
+//! removes, a scheduler's start and stop; `warn` for an e-stop raised, an
+//! evicted handle, a node fault. User
 //! nodes log the same way (`log::info!(...)`: the prelude brings `log`).
 //!
 //! A library must not choose the logger, so `horus` installs none by
@@ -19,10 +20,16 @@
 //! Without `RUST_LOG` the level is `warn`: a healthy system prints nothing.
 //! `RUST_LOG=debug` shows everything; `RUST_LOG=horus=debug` only HORUS's
 //! statements (targets are module paths: `horus::topic`, `horus::shm::cleanup`,
-//! `horus::scheduler::run`, ...). Lines go to stderr as `[LEVEL target] text`.
+//! `horus::scheduler::run`, ...), `RUST_LOG=horus_nostd=debug` the core's.
+//! Lines go to stderr as `[LEVEL target] text`.
 //!
-//! On the boards the no_std core speaks through `defmt` instead (its
-//! optional `defmt` feature); the statements here are the std side only.
+//! The core's events (joins, reclaims, evictions, scheduler start/stop,
+//! node faults) are logged by horus-nostd itself, through its trace shim:
+//! `log` here (horus-std enables its `log` feature; targets
+//! `horus_nostd::ring::participants`, `horus_nostd::sched::engine`, ...),
+//! `defmt` on the boards (its `defmt` feature), so the same statements say
+//! the same thing on both. The statements in this crate are the std-only
+//! ones: files, namespaces, the e-stop, node control.
 
 /// The environment variable read for the filter (env_logger's syntax).
 pub const LOG_ENV: &str = "RUST_LOG";

@@ -69,6 +69,32 @@ thread_local! {
     static REPORTED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// The tag ([`node_tag`](crate::system::registry::node_tag)) of the node
+    /// whose `init`, `tick`, `safe_state` or `shutdown` runs on this thread;
+    /// 0 outside any. Topics created meanwhile record it in their
+    /// participant entry, so tools name the node that holds each handle.
+    static CURRENT_NODE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` as the node tagged `tag` (see `CURRENT_NODE`); the previous tag
+/// is back afterwards, also when `f` unwinds.
+pub(crate) fn as_node<R>(tag: u64, f: impl FnOnce() -> R) -> R {
+    struct Restore(u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT_NODE.set(self.0);
+        }
+    }
+    let _restore = Restore(CURRENT_NODE.replace(tag));
+    f()
+}
+
+/// The tag of the node running on this thread (0 outside any node).
+pub(crate) fn current_node_tag() -> u64 {
+    CURRENT_NODE.get()
+}
+
 /// Most reports kept between two collections (a node ticked outside any
 /// scheduler must not grow memory without bound).
 const MAX_REPORTED: usize = 64;

@@ -106,9 +106,6 @@ fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
 /// reclaimed from `topic` (never for the system topics themselves, so the
 /// blackbox opening its own topic cannot recurse).
 fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
-    log::info!(
-        "topic {topic}: reclaimed {freed} handle(s) of dead processes in namespace {namespace}"
-    );
     use crate::system::blackbox::{AnomalyKind, Blackbox};
     match Blackbox::open(Some(namespace)) {
         Ok(bb) => bb.record(
@@ -449,9 +446,9 @@ impl<T: Payload> TopicBuilder<T> {
         // after the handle, so the view is dropped before the mapping can go.
         let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
         let pid = u64::from(std::process::id());
-        let handle = TopicHandle::<T::Wire>::join(region, me, pid, crate::time::now_ns())
+        let mut handle = TopicHandle::<T::Wire>::join(region, me, pid, crate::time::now_ns())
             .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
-        log_joined(&self.name, &ty, &shared, pid);
+        handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {
             name: &self.name,
             namespace: &shared.namespace,
@@ -520,15 +517,6 @@ pub(crate) unsafe fn open_joinable(
         record_reclaimed(namespace.name(), name, freed);
     }
     Ok((shared, region, me))
-}
-
-/// The debug line of a successful join (typed or type-erased).
-pub(crate) fn log_joined(name: &str, ty: &MessageType, shared: &SharedTopic, pid: u64) {
-    log::debug!(
-        "topic {name} ({}): joined in namespace {} by pid {pid}",
-        ty.name(),
-        shared.namespace.name()
-    );
 }
 
 /// The error of a failed join of topic `name` by a handle of type `ty`.

@@ -74,3 +74,42 @@ fn topic_info_lists_live_handles_with_roles_and_never_creates() {
     assert_eq!(all[0].0, "enc");
     drop((publisher, subscriber));
 }
+
+/// A node that opens its topic in `init`.
+struct Encoder {
+    ns: String,
+    topic: Option<Topic<WheelEncoder>>,
+}
+
+impl Node for Encoder {
+    fn init(&mut self) -> horus::Result<()> {
+        self.topic = Some(Topic::builder("enc").namespace(&self.ns).build()?);
+        Ok(())
+    }
+    fn tick(&mut self) {}
+}
+
+#[test]
+fn a_topic_created_in_a_nodes_init_records_the_node() {
+    use horus::system::registry::node_tag;
+    let ns = TestNs::new("holder");
+    let outside: Topic<WheelEncoder> = Topic::builder("enc").namespace(&ns.name).build().unwrap();
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .system_topics(false)
+        .blackbox(false);
+    sched
+        .add(Encoder {
+            ns: ns.name.clone(),
+            topic: None,
+        })
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap();
+    let ns_handle = Namespace::open_existing(&ns.name).unwrap().unwrap();
+    let info = topic_info(&ns_handle, "enc").unwrap().unwrap();
+    let mut tags: Vec<u64> = info.participants.iter().map(|p| p.node_tag).collect();
+    tags.sort_unstable();
+    assert_eq!(tags, [0, node_tag("Encoder")], "{:?}", info.participants);
+    drop(outside);
+}

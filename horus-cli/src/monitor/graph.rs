@@ -69,6 +69,11 @@ pub struct GraphTopic {
 #[derive(Debug, Serialize)]
 pub struct GraphEdge {
     pub pid: u32,
+    /// The node of the process whose handle it is, where the handle says
+    /// (created in the node's `init` or `tick`); `null` otherwise. A
+    /// process whose handles of one topic belong to several nodes has an
+    /// edge per node.
+    pub node: Option<String>,
     pub topic: String,
     /// `publishes`, `subscribes` or `holds`.
     pub role: &'static str,
@@ -146,19 +151,26 @@ impl Graph {
                 holders,
             } = crate::topic::Roles::of(info);
             let publisher_rate = if publishers.len() == 1 { rate } else { None };
-            for (pids, role, rate_hz) in [
-                (&publishers, "publishes", publisher_rate),
-                (&subscribers, "subscribes", rate),
-                (&holders, "holds", None),
+            use crate::topic::{HOLDS, PUBLISHES, SUBSCRIBES};
+            for (pids, role, pred, rate_hz) in [
+                (&publishers, "publishes", PUBLISHES, publisher_rate),
+                (&subscribers, "subscribes", SUBSCRIBES, rate),
+                (&holders, "holds", HOLDS, None),
             ] {
                 for &pid in pids {
-                    procs.entry(pid).or_default().0 = true;
-                    edges.push(GraphEdge {
-                        pid,
-                        topic: name.to_owned(),
-                        role,
-                        rate_hz,
-                    });
+                    let p = procs.entry(pid).or_default();
+                    p.0 = true;
+                    let (named, unnamed) = crate::topic::handle_nodes(info, pid, pred, &p.1);
+                    let unnamed = (unnamed || named.is_empty()).then_some(None);
+                    for node in named.into_iter().map(Some).chain(unnamed) {
+                        edges.push(GraphEdge {
+                            pid,
+                            node,
+                            topic: name.to_owned(),
+                            role,
+                            rate_hz,
+                        });
+                    }
                 }
             }
         }
@@ -182,11 +194,16 @@ impl Graph {
 impl Graph {
     /// The flow as text (the terminal view), one line per topic:
     /// `PUBLISHERS -> topic [RATE] -> SUBSCRIBERS[; opened by HOLDERS]`, a
-    /// process shown as `command (pid PID: its nodes)`.
+    /// process shown as `command/Node (pid PID)` where the handle names its
+    /// node, else as `command (pid PID: its nodes)`.
     pub fn flow_lines(&self) -> Vec<String> {
-        let process = |pid: u32| {
+        let process = |e: &GraphEdge| {
+            let pid = e.pid;
             let p = self.processes.iter().find(|p| p.pid == pid);
             let command = p.and_then(|p| p.command.as_deref()).unwrap_or("?");
+            if let Some(node) = &e.node {
+                return format!("{command}/{node} (pid {pid})");
+            }
             match p.map(|p| p.nodes.join(", ")).filter(|n| !n.is_empty()) {
                 Some(nodes) => format!("{command} (pid {pid}: {nodes})"),
                 None => format!("{command} (pid {pid})"),
@@ -200,7 +217,7 @@ impl Graph {
                         .edges
                         .iter()
                         .filter(|e| e.topic == t.name && e.role == role)
-                        .map(|e| process(e.pid))
+                        .map(process)
                         .collect();
                     if l.is_empty() {
                         "-".to_owned()
@@ -260,6 +277,7 @@ mod tests {
         };
         let e = |pid, topic: &str, role, rate_hz| GraphEdge {
             pid,
+            node: None,
             topic: topic.to_owned(),
             role,
             rate_hz,
@@ -282,13 +300,17 @@ mod tests {
                 e(2, "enc", "subscribes", Some(99.95)),
                 e(3, "enc", "subscribes", Some(99.95)),
                 e(2, "odom", "holds", None),
+                GraphEdge {
+                    node: Some("Odometry".to_owned()),
+                    ..e(2, "odom", "publishes", None)
+                },
             ],
         };
         assert_eq!(
             g.flow_lines(),
             [
                 "sensor (pid 1: Encoder) -> enc 100.0/s -> odometry (pid 2: Odometry, Log), ? (pid 3)",
-                "- -> odom -> -; opened by odometry (pid 2: Odometry, Log)",
+                "odometry/Odometry (pid 2) -> odom -> -; opened by odometry (pid 2: Odometry, Log)",
             ]
         );
     }

@@ -76,10 +76,11 @@ fn detail(
     procs: &Processes,
 ) -> TopicDetail {
     let roles = super::Roles::of(i);
-    let role = |pids: &[u32], pred: fn(&horus::inspect::ParticipantInfo) -> bool, sub: bool| {
+    let role = |pids: &[u32], pred: super::RolePred, sub: bool| {
         pids.iter()
             .map(|&pid| Participant {
                 process: ProcessJson::new(pid, procs),
+                by_nodes: super::handle_nodes(i, pid, pred, procs.nodes(pid)).0,
                 handles: i
                     .participants
                     .iter()
@@ -103,9 +104,9 @@ fn detail(
         rate_hz: rate.and_then(|r| r.0),
         window_s: rate.map(|r| r.1),
         fields: FieldJson::all(i),
-        publishers: role(&roles.publishers, |p| p.publisher, false),
-        subscribers: role(&roles.subscribers, |p| p.subscriber, true),
-        holders: role(&roles.holders, |p| !p.publisher && !p.subscriber, false),
+        publishers: role(&roles.publishers, super::PUBLISHES, false),
+        subscribers: role(&roles.subscribers, super::SUBSCRIBES, true),
+        holders: role(&roles.holders, super::HOLDS, false),
     }
 }
 
@@ -155,6 +156,11 @@ fn print_text(d: &TopicDetail) {
         println!("{title} ({}):", list.len());
         for p in list {
             let program = p.process.program.as_deref().unwrap_or("?");
+            let program = if p.by_nodes.is_empty() {
+                program.to_owned()
+            } else {
+                format!("{program}/{}", p.by_nodes.join(", {program}/"))
+            };
             let nodes = if p.process.nodes.is_empty() {
                 "no registered node".to_owned()
             } else {

@@ -149,6 +149,40 @@ impl Roles {
     }
 }
 
+/// Which handles a role counts: publishers, subscribers, or those that
+/// did neither yet.
+pub type RolePred = fn(&horus::inspect::ParticipantInfo) -> bool;
+pub const PUBLISHES: RolePred = |p| p.publisher;
+pub const SUBSCRIBES: RolePred = |p| p.subscriber;
+pub const HOLDS: RolePred = |p| !p.publisher && !p.subscriber;
+
+/// The handles process `pid` holds of `i` in a role, by node: the names,
+/// among `nodes` (the process's registered nodes), of the nodes whose tag
+/// the handles carry (distinct, sorted), and whether some handle names no
+/// node of the list (created outside any node, or by an older version).
+pub fn handle_nodes(
+    i: &TopicInfo,
+    pid: u32,
+    role: RolePred,
+    nodes: &[String],
+) -> (Vec<String>, bool) {
+    let mut named = Vec::new();
+    let mut unnamed = false;
+    for p in i
+        .participants
+        .iter()
+        .filter(|p| p.alive && p.pid == pid && role(p))
+    {
+        match crate::names::node_of(nodes, p.node_tag) {
+            Some(n) => named.push(n.to_owned()),
+            None => unnamed = true,
+        }
+    }
+    named.sort();
+    named.dedup();
+    (named, unnamed)
+}
+
 pub fn is_system(name: &str) -> bool {
     name.starts_with(horus::system::SYSTEM_PREFIX)
 }
@@ -239,21 +273,32 @@ pub(crate) fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantI
 }
 
 fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
-    let show = |v: &[u32]| {
+    let show = |v: &[u32], role: RolePred| {
         if v.is_empty() {
             "-".to_owned()
         } else {
-            let labels: Vec<String> = v.iter().map(|&pid| procs.label(pid)).collect();
+            let labels: Vec<String> = v
+                .iter()
+                .flat_map(|&pid| {
+                    let (named, unnamed) = handle_nodes(i, pid, role, procs.nodes(pid));
+                    let mut l: Vec<String> =
+                        named.iter().map(|n| procs.node_label(pid, n)).collect();
+                    if unnamed || l.is_empty() {
+                        l.push(procs.label(pid));
+                    }
+                    l
+                })
+                .collect();
             labels.join(", ")
         }
     };
     let roles = Roles::of(i);
-    println!("    publishers:  {}", show(&roles.publishers));
-    println!("    subscribers: {}", show(&roles.subscribers));
+    println!("    publishers:  {}", show(&roles.publishers, PUBLISHES));
+    println!("    subscribers: {}", show(&roles.subscribers, SUBSCRIBES));
     if !roles.holders.is_empty() {
         println!(
             "    opened by:   {} (neither published nor received yet)",
-            show(&roles.holders)
+            show(&roles.holders, HOLDS)
         );
     }
     println!(

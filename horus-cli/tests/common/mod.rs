@@ -263,6 +263,7 @@ pub fn child_main() {
             sched.run().expect("scheduler run");
         }
         "talker" => talker(),
+        "init_nodes" => init_nodes(),
         "subscriber_node" => subscriber_node(),
         other => panic!("unknown role {other}"),
     }
@@ -298,6 +299,49 @@ pub fn talker() {
     };
     let mut sched = Scheduler::new().tick_rate(100_u64.hz());
     sched.add(node).order(0).build().expect("add node");
+    println!("\n@@ready {}", std::process::id());
+    sched.run().expect("scheduler run");
+}
+
+/// A scheduler at 100 Hz with two nodes: `Encoder`, which opens
+/// `HORUS_TEST_TOPIC` and `idle.topic` in its `init` and publishes on the
+/// first every tick, and `Idle`, which opens nothing (so the process has two
+/// nodes and only the handles' tags can name `Encoder`).
+pub fn init_nodes() {
+    use horus::prelude::*;
+    struct Encoder {
+        topic: String,
+        out: Option<Topic<WheelEncoder>>,
+        idle: Option<Topic<WheelEncoder>>,
+    }
+    impl Node for Encoder {
+        fn name(&self) -> &str {
+            "Encoder"
+        }
+        fn init(&mut self) -> horus::Result<()> {
+            self.out = Some(Topic::new(&self.topic)?);
+            self.idle = Some(Topic::new("idle.topic")?);
+            Ok(())
+        }
+        fn tick(&mut self) {
+            if let Some(out) = &self.out {
+                out.send(WheelEncoder::default());
+            }
+        }
+    }
+    struct Idle;
+    impl Node for Idle {
+        fn tick(&mut self) {}
+    }
+    let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
+    let mut sched = Scheduler::new().tick_rate(100_u64.hz());
+    let node = Encoder {
+        topic,
+        out: None,
+        idle: None,
+    };
+    sched.add(node).order(0).build().expect("add node");
+    sched.add(Idle).order(1).build().expect("add node");
     println!("\n@@ready {}", std::process::id());
     sched.run().expect("scheduler run");
 }

@@ -65,6 +65,8 @@ pub struct Endpoint {
     pub(crate) next_lane: u32,
     /// Role bits already announced in the entry.
     pub(crate) roles: u64,
+    /// The holder tag set on this handle (0 = none), kept across rejoins.
+    pub(crate) holder: u64,
     /// Messages delivered.
     pub(crate) delivered: u64,
     /// Messages lost (overwritten, torn, abandoned) since joining.
@@ -232,11 +234,38 @@ impl<'r> RawHandle<'r> {
     pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
         let fresh = self.region.join(self.ep.owner, pid, now_ns)?;
         self.region.leave(&self.ep);
+        trace_warn!(
+            "topic {}: participant {} was evicted (judged dead); rejoined as {}",
+            self.region.type_info().name.as_str(),
+            self.ep.index,
+            fresh.index
+        );
         self.ep.index = fresh.index;
         self.ep.claim = fresh.claim;
         self.ep.next_seq = fresh.next_seq;
         self.ep.roles = 0;
+        self.region.record_holder(&self.ep);
         Ok(())
+    }
+
+    /// Says who in the process holds this handle, for tools: an opaque
+    /// `tag` stored in the participant entry (`part::HOLDER`, read back as
+    /// `ParticipantInfo::holder` of [`TopicRegion::participants`]),
+    /// 0 for "not said". Kept across [`rejoin`](Self::rejoin). One Relaxed
+    /// store; nothing synchronises through it (a tool may see the entry
+    /// before its tag).
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, RawHandle, OwnerToken, msgs::CmdVel};
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+    /// let mut h = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).unwrap();
+    /// h.set_holder(0xfeed);
+    /// assert_eq!(region.participants().next().map(|p| p.holder), Some(0xfeed));
+    /// ```
+    pub fn set_holder(&mut self, tag: u64) {
+        self.ep.holder = tag;
+        self.region.record_holder(&self.ep);
     }
 
     /// Receives the next message into `out` (exactly the topic's size);
@@ -387,6 +416,20 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     /// (see [`RawHandle::rejoin`] and the example on [`Evicted`]).
     pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
         self.raw.rejoin(pid, now_ns)
+    }
+
+    /// Says who in the process holds this handle (see [`RawHandle::set_holder`]).
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+    /// let mut h = TopicHandle::<CmdVel>::join(region, OwnerToken::new(1).unwrap(), 0, 0).unwrap();
+    /// h.set_holder(7);
+    /// assert_eq!(region.participants().next().map(|p| p.holder), Some(7));
+    /// ```
+    pub fn set_holder(&mut self, tag: u64) {
+        self.raw.set_holder(tag);
     }
 
     /// The next message from any publisher, or `None`. Never blocks.

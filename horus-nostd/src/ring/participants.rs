@@ -117,6 +117,9 @@ pub struct ParticipantInfo {
     pub pid: u64,
     /// Join time recorded at join.
     pub joined_ns: u64,
+    /// The holder's tag ([`RawHandle::set_holder`](super::RawHandle::set_holder)),
+    /// 0 if none was set.
+    pub holder: u64,
 }
 
 impl TopicRegion<'_> {
@@ -165,6 +168,8 @@ impl TopicRegion<'_> {
             let entry = self.layout.participant_at(p);
             self.word(entry + part::ROLES).store(0, Ordering::Relaxed);
             self.word(entry + part::PID).store(pid, Ordering::Relaxed);
+            // The previous holder's tag is not ours.
+            self.word(entry + part::HOLDER).store(0, Ordering::Relaxed);
             self.word(entry + part::JOINED_NS)
                 .store(now_ns, Ordering::Relaxed);
             // A free lane has no WRITING slot (reclaim fixes them before freeing);
@@ -213,10 +218,17 @@ impl TopicRegion<'_> {
                 cursors: [1; MAX_PARTICIPANTS],
                 next_lane: 0,
                 roles: 0,
+                holder: 0,
                 delivered: 0,
                 dropped: 0,
             };
             self.start_cursors(&mut ep);
+            trace_debug!(
+                "topic {}: pid {} joined as participant {}",
+                self.type_info().name.as_str(),
+                pid,
+                p
+            );
             return Ok(ep);
         }
         Err(exhausted.unwrap_or(JoinError::Full {
@@ -300,6 +312,17 @@ impl TopicRegion<'_> {
         self.lanes_active()
             .fetch_or(1 << ep.index, Ordering::Relaxed);
         true
+    }
+
+    /// Records `ep`'s holder tag in its entry (for tools), if it still holds it.
+    pub(crate) fn record_holder(&self, ep: &Endpoint) {
+        if !self.still_holds(ep) {
+            return; // evicted: the entry's tag is its new holder's
+        }
+        let entry = self.layout.participant_at(ep.index as usize);
+        // Relaxed: a label for tools, nothing is read through it.
+        self.word(entry + part::HOLDER)
+            .store(ep.holder, Ordering::Relaxed);
     }
 
     /// Records a role in `ep`'s entry (for tools), once.
@@ -390,11 +413,19 @@ impl TopicRegion<'_> {
                 // written and, by SYNC(first-send), never will: no reservation.
                 self.reserve_next(p, abandoned);
             }
+            // Relaxed: for the log line only.
+            let pid = self.word(entry + part::PID).load(Ordering::Relaxed);
             // Still marked RECLAIMING(me): nobody can join at index `p`.
             before_free(p as u32);
             // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`.
             word.store(0, Ordering::Release);
             freed += 1;
+            trace_info!(
+                "topic {}: reclaimed participant {} of dead pid {}",
+                self.type_info().name.as_str(),
+                p,
+                pid
+            );
         }
         freed
     }
@@ -446,6 +477,7 @@ impl TopicRegion<'_> {
                 subscriber: roles & part::ROLE_SUBSCRIBER != 0,
                 pid: self.word(entry + part::PID).load(Ordering::Relaxed),
                 joined_ns: self.word(entry + part::JOINED_NS).load(Ordering::Relaxed),
+                holder: self.word(entry + part::HOLDER).load(Ordering::Relaxed),
             })
         })
     }

@@ -252,6 +252,7 @@ impl<S: Storage> Engine<S> {
     ) -> Result<(), StartError> {
         self.started = true;
         let tick_rate = self.tick_rate;
+        let mut initialised = 0_usize;
         for slot in self.slots.slots_mut() {
             if slot.state != NodeState::Registered {
                 continue;
@@ -270,11 +271,19 @@ impl<S: Storage> Engine<S> {
                 });
             }
             slot.initialised = true;
+            initialised += 1;
             become_(slot, NodeState::Ready, observer);
             if self.held {
                 slot.node.safe_state();
                 become_(slot, NodeState::Held, observer);
             }
+        }
+        if initialised > 0 {
+            trace_info!(
+                "scheduler: started {} node(s) at {} Hz",
+                initialised,
+                tick_rate.as_hz_f64()
+            );
         }
         Ok(())
     }
@@ -557,6 +566,13 @@ impl<S: Storage> Engine<S> {
 
     /// [`shutdown`](Self::shutdown), telling `observer`.
     pub fn shutdown_with<O: Observer<S::Node> + ?Sized>(&mut self, observer: &mut O) {
+        let running = self
+            .slots()
+            .filter(|s| s.state != NodeState::Finished)
+            .count();
+        if running > 0 {
+            trace_info!("scheduler: shutting down {} node(s)", running);
+        }
         for slot in self.slots.slots_mut().rev() {
             if slot.state == NodeState::Finished {
                 continue;
@@ -645,8 +661,15 @@ fn not_now(node: NodeId, state: NodeState, action: &'static str) -> ControlError
 }
 
 /// Moves `slot` to `next` and tells `observer`.
-fn become_<T, O: Observer<T> + ?Sized>(slot: &mut Slot<T>, next: NodeState, observer: &mut O) {
+fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
+    slot: &mut Slot<T>,
+    next: NodeState,
+    observer: &mut O,
+) {
     let from = slot.state;
+    if next == NodeState::Faulted {
+        trace_warn!("scheduler: node {} faulted", slot.node.name());
+    }
     slot.state.become_(next);
     observer.state_changed(slot, from);
 }

@@ -30,6 +30,8 @@ pub(crate) enum InitFailure {
 pub(crate) struct Guarded {
     node: Box<dyn Node>,
     pub(crate) name: String,
+    /// `registry::node_tag(name)`, recorded by the topics the node creates.
+    tag: u64,
     /// Successful `init`s: the first, then one per restart.
     inits: u64,
     /// Why the last `init` failed (taken by the observer).
@@ -87,6 +89,7 @@ impl Guarded {
     pub(crate) fn new(node: Box<dyn Node>, name: String) -> Self {
         Self {
             node,
+            tag: crate::system::registry::node_tag(&name),
             name,
             inits: 0,
             init_failure: None,
@@ -109,7 +112,8 @@ impl CoreNode for Guarded {
     }
 
     fn init(&mut self) -> Result<(), NodeFault> {
-        let (failure, fault) = match guarded(|| self.node.init()) {
+        let (failure, fault) = match crate::node::as_node(self.tag, || guarded(|| self.node.init()))
+        {
             Ok(Ok(())) => {
                 self.inits += 1;
                 return Ok(());
@@ -127,7 +131,7 @@ impl CoreNode for Guarded {
         // Reports made outside any tick are not this node's.
         drop(crate::node::take_reported_errors());
         let cpu_before = thread_cpu_ns();
-        let outcome = guarded(|| self.node.tick());
+        let outcome = crate::node::as_node(self.tag, || guarded(|| self.node.tick()));
         self.cpu_ns += thread_cpu_ns().saturating_sub(cpu_before);
         self.reported = crate::node::take_reported_errors();
         self.last_tick_failed = !self.reported.is_empty();
@@ -140,18 +144,19 @@ impl CoreNode for Guarded {
     }
 
     fn safe_state(&mut self) {
-        if let Err(m) = guarded(|| self.node.safe_state()) {
+        if let Err(m) = crate::node::as_node(self.tag, || guarded(|| self.node.safe_state())) {
             self.panics += 1;
             self.safe_state_panic = Some(m);
         }
     }
 
     fn shutdown(&mut self) {
-        self.shutdown_failure = match guarded(|| self.node.shutdown()) {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(m) => Some(format!("panicked: {m}")),
-        };
+        self.shutdown_failure =
+            match crate::node::as_node(self.tag, || guarded(|| self.node.shutdown())) {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(m) => Some(format!("panicked: {m}")),
+            };
     }
 }
 

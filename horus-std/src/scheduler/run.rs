@@ -72,11 +72,6 @@ impl Scheduler {
     /// [`SchedulerError::ShutdownFailed`] naming each node whose `shutdown`
     /// failed or panicked; every other node's ran.
     pub fn shutdown(&mut self) -> Result<()> {
-        log::info!(
-            "scheduler: shutting down {} node(s) (pid {})",
-            self.engine.len(),
-            std::process::id()
-        );
         self.finished = true;
         let mut feed = Feed::new(&mut self.recorder);
         self.engine.shutdown_with(&mut feed);
@@ -111,12 +106,6 @@ impl Scheduler {
             rt::set_realtime(priority)?;
         }
         self.start_or_shutdown()?;
-        log::info!(
-            "scheduler: started {} node(s) at {} Hz (pid {})",
-            self.engine.len(),
-            self.engine.tick_rate().as_hz_f64(),
-            std::process::id()
-        );
         self.jitter.reserve();
         let outcome = self.rounds(end_ns);
         let shut = self.shutdown();

@@ -127,6 +127,26 @@ impl NodeStatus {
     }
 }
 
+/// The tag a topic handle records for node `name` (participant entry word
+/// `HOLDER`): FNV-1a of the name, never 0 (0 means "no node"). A handle
+/// created while a scheduler runs a node's `init`, `tick`, `safe_state` or
+/// `shutdown` carries its node's tag; tools hash the names the registry
+/// lists for the handle's pid the same way to name it.
+///
+/// ```
+/// use horus::system::registry::node_tag;
+/// assert_eq!(node_tag("Encoder"), node_tag("Encoder"));
+/// assert_ne!(node_tag("Encoder"), node_tag("Odometry"));
+/// assert_ne!(node_tag(""), 0);
+/// ```
+pub fn node_tag(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h.max(1)
+}
+
 /// A node's figures, as a scheduler reports them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeReport<'a> {
