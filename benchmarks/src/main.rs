@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use horus_rows::{Ctx, Geom, Mode};
 use msgs::{Bench8, Bench64, Bench64K, BenchMsg};
-use report::{Report, Row};
+use report::{Limit, Report, Row};
 use stats::Summary;
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -305,23 +305,35 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     );
     let mut main = Vec::new();
     let mut limits: Vec<(Mode, Summary)> = Vec::new();
+    let mut seq_limits: Vec<(Mode, Summary)> = Vec::new();
     let mut iox_rows = Vec::new();
     for (name, seed, mode, p, s) in SPECS {
         let g = Geom::for_topo(p, s);
+        let raw = move |kind: raw::Kind, w, n| match mode {
+            Mode::Processes => raw::processes(kind, w, n),
+            _ => Ok(raw::threads(kind, w, n)),
+        };
         let mut blocks: Vec<Block> = vec![
-            Box::new(move |w, n| match mode {
-                Mode::Processes => raw::processes(w, n),
-                _ => Ok(raw::threads(w, n)),
-            }),
+            Box::new(move |w, n| raw(raw::Kind::Word, w, n)),
             Box::new(move |w, n| horus_rows::ping_pong::<Bench64>(ctx, mode, p, s, g, w, n)),
         ];
+        // The 64-byte seqlock limit beside the two 1:1 rows that cross cores.
+        let with_seq = (p, s) == (1, 1) && mode != Mode::SameThread;
+        if with_seq {
+            blocks.push(Box::new(move |w, n| raw(raw::Kind::Seqlock64, w, n)));
+        }
         if mode == Mode::Processes {
             blocks.push(Box::new(move |w, n| iceoryx::ping_pong(p, s, w, n)));
         }
         let mut sums = interleave(cfg, w, n, &mut blocks)?.into_iter();
         let (limit, sum) = (sums.next().ok_or("no limit")?, sums.next().ok_or("no row")?);
-        let peer = sums.next();
         progress(&format!("  limit beside {name}"), &limit);
+        if with_seq {
+            let seq = sums.next().ok_or("no seqlock limit")?;
+            progress(&format!("  64 B seqlock limit beside {name}"), &seq);
+            seq_limits.push((mode, seq));
+        }
+        let peer = sums.next();
         progress(name, &sum);
         if let Some(p) = &peer {
             progress(&format!("iceoryx2 {name}"), p);
@@ -329,7 +341,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                 name: format!("iceoryx2 {name}"),
                 seed: "-",
                 s: p.clone(),
-                limit_p50: Some(limit.p50),
+                limit: Some(Limit::of(&limit)),
                 peer: None,
             });
         }
@@ -337,13 +349,26 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             name: name.to_owned(),
             seed,
             s: sum,
-            limit_p50: Some(limit.p50),
+            limit: Some(Limit::of(&limit)),
             peer,
         });
         limits.push((mode, limit));
     }
     // The limit rows shown: those measured beside the two 1:1 rows.
     for (mode, what) in [(Mode::Processes, "processes"), (Mode::Threads, "threads")] {
+        if let Some((_, seq)) = seq_limits.iter().find(|(m, _)| *m == mode) {
+            let word = limits.iter().find(|(m, _)| *m == mode).map(|(_, l)| l);
+            main.insert(
+                0,
+                Row {
+                    name: format!("limit: raw seqlock 64 B, {what}"),
+                    seed: "-",
+                    s: seq.clone(),
+                    limit: word.map(Limit::of),
+                    peer: None,
+                },
+            );
+        }
         if let Some((_, l)) = limits.iter().find(|(m, _)| *m == mode) {
             main.insert(
                 0,
@@ -351,7 +376,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                     name: format!("limit: raw ping-pong, {what}"),
                     seed: "-",
                     s: l.clone(),
-                    limit_p50: Some(l.p50),
+                    limit: Some(Limit::of(l)),
                     peer: None,
                 },
             );
