@@ -9,6 +9,7 @@
 //! SCHED_FIFO, to `.../rt/`).
 
 mod child;
+mod copybw;
 mod horus_rows;
 mod iceoryx;
 mod jitter;
@@ -128,12 +129,25 @@ fn progress(what: &str, s: &Summary) {
 const RT_PRIORITY: i32 = 50;
 
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
-/// rows of the main table and writes nothing (for profilers).
+/// rows of the main table and writes nothing (for profilers); `copy` runs
+/// only the copy-against-memcpy rows.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
 
 fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
+    if pattern == "copy" {
+        for size in msgs::SIZES {
+            let r = with_msg!(size, copy_row(if cfg.quick { 5 } else { 21 }, cfg.quick))?;
+            eprintln!(
+                "copy {size} B: HORUS {:.1} ns, memcpy {:.1} ns = {:.2}x of memcpy",
+                r.horus_ns,
+                r.memcpy_ns,
+                r.ratio()
+            );
+        }
+        return Ok(());
+    }
     let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         if name.contains(pattern) {
@@ -420,6 +434,18 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     for (size, s) in &size_sweep {
         progress(&format!("cross-process 1:1, {size} B"), s);
     }
+    let batches = if cfg.quick { 5 } else { 21 };
+    let mut copy = Vec::new();
+    for size in sizes {
+        let r = with_msg!(size, copy_row(batches, cfg.quick))?;
+        eprintln!(
+            "  copy {size} B: HORUS {:.1} ns, memcpy {:.1} ns per message = {:.2}x of memcpy",
+            r.horus_ns,
+            r.memcpy_ns,
+            r.ratio()
+        );
+        copy.push(r);
+    }
     let mut tput = Vec::new();
     for subs in [1, 4] {
         let t = throughput::run(ctx, subs, cfg.throughput_msgs)?;
@@ -445,12 +471,17 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         main,
         subs_sweep,
         size_sweep,
+        copy,
         throughput: tput,
         shm,
         jitter,
         load_after: String::new(),
         seconds: 0.0,
     })
+}
+
+fn copy_row<M: BenchMsg>(batches: usize, quick: bool) -> Res<copybw::CopyRow> {
+    copybw::row::<M>(batches, quick)
 }
 
 fn size_row<M: BenchMsg>(ctx: &Ctx, warmup: usize, samples: usize) -> Res<stats::Samples> {

@@ -46,6 +46,8 @@ pub struct Report {
     pub main: Vec<Row>,
     pub subs_sweep: Vec<(usize, Summary)>,
     pub size_sweep: Vec<(usize, Summary)>,
+    /// Payload copy against `memcpy`, per size.
+    pub copy: Vec<crate::copybw::CopyRow>,
     pub throughput: Vec<Throughput>,
     /// (what, apparent bytes, resident bytes)
     pub shm: Vec<(String, u64, u64)>,
@@ -304,6 +306,7 @@ impl Report {
             "\n`p99.9 / limit p99.9`: against the raw process limit's p99.9 of this run (measured \
              beside cross-process 1:1, not interleaved with the sweeps).\n\nPlot: [scale.svg](scale.svg).\n"
         );
+        self.copy_table(o);
         let _ = writeln!(
             o,
             "## Throughput, cross-process, 64 B, no loss\n\nThe publisher sends in bursts of half the \
@@ -334,6 +337,35 @@ impl Report {
         }
         let _ = writeln!(o, "\n## Scheduler tick jitter\n");
         crate::jitter::markdown(&self.jitter, o);
+    }
+
+    fn copy_table(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "## Payload copy against memcpy, one thread\n\nOne message through the core ring \
+             (`RawHandle::send_bytes` + `recv_bytes`: copied into the slot and out of it, with the \
+             stamps and the seqlock check) against two `ptr::copy_nonoverlapping` of the same size, \
+             batch after batch in turn in the same run (median of the batches, ns per message; \
+             GB/s count both copies). No cross-core hop.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| payload | HORUS ns | memcpy ns | HORUS GB/s | memcpy GB/s | HORUS / memcpy bandwidth |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|");
+        for r in &self.copy {
+            let _ = writeln!(
+                o,
+                "| {} B | {} | {} | {:.1} | {:.1} | {:.2}x |",
+                r.bytes,
+                ns(r.horus_ns),
+                ns(r.memcpy_ns),
+                r.horus_gbs(),
+                r.memcpy_gbs(),
+                r.ratio()
+            );
+        }
+        let _ = writeln!(o);
     }
 
     fn targets(&self, o: &mut String) {
@@ -392,6 +424,19 @@ impl Report {
                     ns(b.p50),
                     ns(a.p50),
                     ratio(b.p50, a.p50)
+                ),
+            );
+        }
+        if let Some(r) = self.copy.iter().find(|r| r.bytes == 65536) {
+            let target = crate::copybw::TARGET_RATIO;
+            t(
+                &format!("64 KiB payload copy at >= {target}x of memcpy's bandwidth"),
+                r.ratio() >= target,
+                format!(
+                    "{:.1} GB/s vs {:.1} GB/s = {:.2}x",
+                    r.horus_gbs(),
+                    r.memcpy_gbs(),
+                    r.ratio()
                 ),
             );
         }
