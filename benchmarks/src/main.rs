@@ -17,6 +17,7 @@ mod msgs;
 mod plot;
 mod raw;
 mod report;
+mod schedcost;
 mod stats;
 mod sys;
 mod throughput;
@@ -130,7 +131,7 @@ const RT_PRIORITY: i32 = 50;
 
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
 /// rows of the main table and writes nothing (for profilers); `copy` runs
-/// only the copy-against-memcpy rows.
+/// only the copy-against-memcpy rows, `sched` only the scheduler overhead.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -144,6 +145,17 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
                 r.horus_ns,
                 r.memcpy_ns,
                 r.ratio()
+            );
+        }
+        return Ok(());
+    }
+    if pattern == "sched" {
+        for nodes in schedcost::COUNTS {
+            let r = schedcost::row(nodes, if cfg.quick { 5 } else { 21 }, cfg.quick)?;
+            eprintln!(
+                "{r:?} per node: core {:.1} std {:.1}",
+                r.core_per_node(),
+                r.std_per_node()
             );
         }
         return Ok(());
@@ -456,6 +468,15 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         tput.push(t);
     }
     let shm = shm_table(ctx)?;
+    let mut sched = Vec::new();
+    for nodes in schedcost::COUNTS {
+        let r = schedcost::row(nodes, batches, cfg.quick)?;
+        eprintln!(
+            "  scheduler, {nodes} empty nodes: core {:.1} ns (bare {:.1}), std tick_once {:.1} ns (bare {:.1}) per round",
+            r.core, r.bare_core, r.std, r.bare_std
+        );
+        sched.push(r);
+    }
     // The scheduler is measured as a user runs it: default policy.
     sys::realtime(None);
     let jitter = jitter_rows(cfg);
@@ -474,6 +495,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         copy,
         throughput: tput,
         shm,
+        sched,
         jitter,
         load_after: String::new(),
         seconds: 0.0,
