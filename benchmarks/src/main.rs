@@ -9,6 +9,7 @@
 //! SCHED_FIFO, to `.../rt/`).
 
 mod child;
+mod copybw;
 mod horus_rows;
 mod iceoryx;
 mod jitter;
@@ -16,6 +17,7 @@ mod msgs;
 mod plot;
 mod raw;
 mod report;
+mod schedcost;
 mod stats;
 mod sys;
 mod throughput;
@@ -26,7 +28,7 @@ use std::time::Instant;
 
 use horus_rows::{Ctx, Geom, Mode};
 use msgs::{Bench8, Bench64, Bench64K, BenchMsg};
-use report::{Report, Row};
+use report::{Limit, Report, Row};
 use stats::Summary;
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -128,12 +130,36 @@ fn progress(what: &str, s: &Summary) {
 const RT_PRIORITY: i32 = 50;
 
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
-/// rows of the main table and writes nothing (for profilers).
+/// rows of the main table and writes nothing (for profilers); `copy` runs
+/// only the copy-against-memcpy rows, `sched` only the scheduler overhead.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
 
 fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
+    if pattern == "copy" {
+        for size in msgs::SIZES {
+            let r = with_msg!(size, copy_row(if cfg.quick { 5 } else { 21 }, cfg.quick))?;
+            eprintln!(
+                "copy {size} B: HORUS {:.1} ns, memcpy {:.1} ns = {:.2}x of memcpy",
+                r.horus_ns,
+                r.memcpy_ns,
+                r.ratio()
+            );
+        }
+        return Ok(());
+    }
+    if pattern == "sched" {
+        for nodes in schedcost::COUNTS {
+            let r = schedcost::row(nodes, if cfg.quick { 5 } else { 21 }, cfg.quick)?;
+            eprintln!(
+                "{r:?} per node: core {:.1} std {:.1}",
+                r.core_per_node(),
+                r.std_per_node()
+            );
+        }
+        return Ok(());
+    }
     let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         if name.contains(pattern) {
@@ -305,23 +331,35 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     );
     let mut main = Vec::new();
     let mut limits: Vec<(Mode, Summary)> = Vec::new();
+    let mut seq_limits: Vec<(Mode, Summary)> = Vec::new();
     let mut iox_rows = Vec::new();
     for (name, seed, mode, p, s) in SPECS {
         let g = Geom::for_topo(p, s);
+        let raw = move |kind: raw::Kind, w, n| match mode {
+            Mode::Processes => raw::processes(kind, w, n),
+            _ => Ok(raw::threads(kind, w, n)),
+        };
         let mut blocks: Vec<Block> = vec![
-            Box::new(move |w, n| match mode {
-                Mode::Processes => raw::processes(w, n),
-                _ => Ok(raw::threads(w, n)),
-            }),
+            Box::new(move |w, n| raw(raw::Kind::Word, w, n)),
             Box::new(move |w, n| horus_rows::ping_pong::<Bench64>(ctx, mode, p, s, g, w, n)),
         ];
+        // The 64-byte seqlock limit beside the two 1:1 rows that cross cores.
+        let with_seq = (p, s) == (1, 1) && mode != Mode::SameThread;
+        if with_seq {
+            blocks.push(Box::new(move |w, n| raw(raw::Kind::Seqlock64, w, n)));
+        }
         if mode == Mode::Processes {
             blocks.push(Box::new(move |w, n| iceoryx::ping_pong(p, s, w, n)));
         }
         let mut sums = interleave(cfg, w, n, &mut blocks)?.into_iter();
         let (limit, sum) = (sums.next().ok_or("no limit")?, sums.next().ok_or("no row")?);
-        let peer = sums.next();
         progress(&format!("  limit beside {name}"), &limit);
+        if with_seq {
+            let seq = sums.next().ok_or("no seqlock limit")?;
+            progress(&format!("  64 B seqlock limit beside {name}"), &seq);
+            seq_limits.push((mode, seq));
+        }
+        let peer = sums.next();
         progress(name, &sum);
         if let Some(p) = &peer {
             progress(&format!("iceoryx2 {name}"), p);
@@ -329,7 +367,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                 name: format!("iceoryx2 {name}"),
                 seed: "-",
                 s: p.clone(),
-                limit_p50: Some(limit.p50),
+                limit: Some(Limit::of(&limit)),
                 peer: None,
             });
         }
@@ -337,13 +375,26 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             name: name.to_owned(),
             seed,
             s: sum,
-            limit_p50: Some(limit.p50),
+            limit: Some(Limit::of(&limit)),
             peer,
         });
         limits.push((mode, limit));
     }
     // The limit rows shown: those measured beside the two 1:1 rows.
     for (mode, what) in [(Mode::Processes, "processes"), (Mode::Threads, "threads")] {
+        if let Some((_, seq)) = seq_limits.iter().find(|(m, _)| *m == mode) {
+            let word = limits.iter().find(|(m, _)| *m == mode).map(|(_, l)| l);
+            main.insert(
+                0,
+                Row {
+                    name: format!("limit: raw seqlock 64 B, {what}"),
+                    seed: "-",
+                    s: seq.clone(),
+                    limit: word.map(Limit::of),
+                    peer: None,
+                },
+            );
+        }
         if let Some((_, l)) = limits.iter().find(|(m, _)| *m == mode) {
             main.insert(
                 0,
@@ -351,7 +402,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                     name: format!("limit: raw ping-pong, {what}"),
                     seed: "-",
                     s: l.clone(),
-                    limit_p50: Some(l.p50),
+                    limit: Some(Limit::of(l)),
                     peer: None,
                 },
             );
@@ -395,6 +446,18 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     for (size, s) in &size_sweep {
         progress(&format!("cross-process 1:1, {size} B"), s);
     }
+    let batches = if cfg.quick { 5 } else { 21 };
+    let mut copy = Vec::new();
+    for size in sizes {
+        let r = with_msg!(size, copy_row(batches, cfg.quick))?;
+        eprintln!(
+            "  copy {size} B: HORUS {:.1} ns, memcpy {:.1} ns per message = {:.2}x of memcpy",
+            r.horus_ns,
+            r.memcpy_ns,
+            r.ratio()
+        );
+        copy.push(r);
+    }
     let mut tput = Vec::new();
     for subs in [1, 4] {
         let t = throughput::run(ctx, subs, cfg.throughput_msgs)?;
@@ -405,6 +468,15 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         tput.push(t);
     }
     let shm = shm_table(ctx)?;
+    let mut sched = Vec::new();
+    for nodes in schedcost::COUNTS {
+        let r = schedcost::row(nodes, batches, cfg.quick)?;
+        eprintln!(
+            "  scheduler, {nodes} empty nodes: core {:.1} ns (bare {:.1}), std tick_once {:.1} ns (bare {:.1}) per round",
+            r.core, r.bare_core, r.std, r.bare_std
+        );
+        sched.push(r);
+    }
     // The scheduler is measured as a user runs it: default policy.
     sys::realtime(None);
     let jitter = jitter_rows(cfg);
@@ -420,12 +492,18 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         main,
         subs_sweep,
         size_sweep,
+        copy,
         throughput: tput,
         shm,
+        sched,
         jitter,
         load_after: String::new(),
         seconds: 0.0,
     })
+}
+
+fn copy_row<M: BenchMsg>(batches: usize, quick: bool) -> Res<copybw::CopyRow> {
+    copybw::row::<M>(batches, quick)
 }
 
 fn size_row<M: BenchMsg>(ctx: &Ctx, warmup: usize, samples: usize) -> Res<stats::Samples> {

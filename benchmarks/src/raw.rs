@@ -1,10 +1,18 @@
-//! The physical limit: one `u64` ping-ponged over two cache lines between
-//! the same two cores, with nothing else (no ring, no stamps, no copy). A
-//! stores `ping = i` and spins until `pong == i`; B spins until `ping == i`
-//! and stores `pong = i`. Timed exactly like every other row.
+//! The physical limits, timed exactly like every other row, between the same
+//! two cores, as threads or as processes:
+//!
+//! - [`Kind::Word`]: one `u64` ping-ponged over two cache lines, with nothing
+//!   else (no ring, no stamps, no copy). A stores `ping = i` and spins until
+//!   `pong == i`; B spins until `ping == i` and stores `pong = i`.
+//! - [`Kind::Seqlock64`]: a 64-byte payload each way through a one-slot
+//!   seqlock (the stamp and eight payload words, 72 bytes over the fewest
+//!   lines possible: two adjacent ones), copied with relaxed atomic words and
+//!   validated by re-reading the stamp, and nothing else (no lanes, no mask,
+//!   no cursors, no handles). What a 64-byte message costs the hardware; the
+//!   difference to a HORUS row is what our code costs.
 
 use std::hint::spin_loop;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::Res;
 use crate::child::{self, arg};
@@ -16,18 +24,136 @@ use crate::sys;
 #[derive(Default)]
 struct Line(AtomicU64);
 
-/// The two lines: A writes `ping`, B writes `pong`.
+/// Which limit a row measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One word each way.
+    Word,
+    /// A 64-byte payload each way through a one-slot seqlock.
+    Seqlock64,
+}
+
+impl Kind {
+    fn arg(self) -> &'static str {
+        match self {
+            Self::Word => "word",
+            Self::Seqlock64 => "seqlock64",
+        }
+    }
+
+    fn parse(s: &str) -> Res<Self> {
+        match s {
+            "word" => Ok(Self::Word),
+            "seqlock64" => Ok(Self::Seqlock64),
+            _ => Err(format!("unknown raw kind {s}").into()),
+        }
+    }
+}
+
+/// Payload words of the seqlock row (64 bytes).
+const WORDS: usize = 8;
+
+/// A one-writer seqlock slot: `stamp` is `2 i` once message `i` is complete
+/// and `2 i - 1` while it is being written (the writer owns it); the 72 bytes
+/// span two adjacent lines of one 128-byte block.
+#[repr(C, align(128))]
+#[derive(Default)]
+struct SeqSlot {
+    stamp: AtomicU64,
+    words: [AtomicU64; WORDS],
+}
+
+/// Everything both limits use: A writes `ping` and `sping`, B the others.
 #[repr(C)]
 #[derive(Default)]
 struct Lines {
     ping: Line,
     pong: Line,
+    sping: SeqSlot,
+    spong: SeqSlot,
 }
 
 const MAP_LEN: usize = 4096;
-const _: () = assert!(std::mem::size_of::<Lines>() == 128 && MAP_LEN >= 128);
+const _: () = assert!(std::mem::size_of::<Lines>() == 384 && MAP_LEN >= 384);
 
-fn pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
+impl SeqSlot {
+    /// Publishes message `i` (the only writer of this slot).
+    #[inline]
+    fn publish(&self, i: u64, payload: &[u64; WORDS]) {
+        // SYNC(raw-seq-odd): the odd stamp is ordered before the payload
+        // stores by the Release fence; a reader that sees any new word then
+        // sees a changed stamp on its Acquire re-check.
+        self.stamp.store(2 * i - 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (w, v) in self.words.iter().zip(payload) {
+            w.store(*v, Ordering::Relaxed);
+        }
+        // SYNC(raw-seq-stamp): payload visible before the even stamp.
+        self.stamp.store(2 * i, Ordering::Release);
+    }
+
+    /// Spins until message `i` is complete, then copies it into `out`;
+    /// retries a copy a writer overlapped.
+    #[inline]
+    fn receive(&self, i: u64, out: &mut [u64; WORDS]) {
+        loop {
+            // SYNC(raw-seq-stamp)
+            if self.stamp.load(Ordering::Acquire) != 2 * i {
+                spin_loop();
+                continue;
+            }
+            for (o, w) in out.iter_mut().zip(&self.words) {
+                *o = w.load(Ordering::Relaxed);
+            }
+            // SYNC(raw-seq-odd): the copy is ordered before the re-check.
+            fence(Ordering::Acquire);
+            if self.stamp.load(Ordering::Relaxed) == 2 * i {
+                return;
+            }
+        }
+    }
+}
+
+fn pinger(kind: Kind, l: &Lines, warmup: usize, samples: usize) -> Samples {
+    match kind {
+        Kind::Word => word_pinger(l, warmup, samples),
+        Kind::Seqlock64 => seq_pinger(l, warmup, samples),
+    }
+}
+
+fn ponger(kind: Kind, l: &Lines) {
+    match kind {
+        Kind::Word => word_ponger(l),
+        Kind::Seqlock64 => seq_ponger(l),
+    }
+}
+
+fn seq_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
+    let mut last = 0;
+    let mut back = [0u64; WORDS];
+    let s = stats::record(warmup, samples, |i| {
+        let msg: [u64; WORDS] = std::array::from_fn(|k| i ^ ((k as u64) << 56));
+        l.sping.publish(i, &msg);
+        l.spong.receive(i, &mut back);
+        last = i;
+        if back == msg { Ok(()) } else { Err(()) }
+    });
+    l.sping.publish(last + 1, &[STOP; WORDS]);
+    s.unwrap_or_else(|()| panic!("raw seqlock: the echo differs from the message"))
+}
+
+fn seq_ponger(l: &Lines) {
+    let mut msg = [0u64; WORDS];
+    for i in 1.. {
+        l.sping.receive(i, &mut msg);
+        if msg[0] == STOP {
+            return;
+        }
+        l.spong.publish(i, &msg);
+    }
+}
+
+fn word_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
     let s = stats::record(warmup, samples, |i| {
         // SYNC(raw-ping): pairs with B's Acquire load of `ping`.
         l.ping.0.store(i, Ordering::Release);
@@ -41,7 +167,7 @@ fn pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
     s.unwrap_or_else(|()| unreachable!())
 }
 
-fn ponger(l: &Lines) {
+fn word_ponger(l: &Lines) {
     for i in 1.. {
         loop {
             // SYNC(raw-ping)
@@ -57,7 +183,7 @@ fn ponger(l: &Lines) {
 }
 
 /// Two threads of this process, pinned to cores A and B.
-pub fn threads(warmup: usize, samples: usize) -> Samples {
+pub fn threads(kind: Kind, warmup: usize, samples: usize) -> Samples {
     let lines = Lines::default();
     // B must be on its core before A spins: under SCHED_FIFO a new thread
     // that starts on A's core would never run.
@@ -66,10 +192,10 @@ pub fn threads(warmup: usize, samples: usize) -> Samples {
         s.spawn(|| {
             sys::pin(sys::CORE_B);
             pinned.wait();
-            ponger(&lines);
+            ponger(kind, &lines);
         });
         pinned.wait();
-        pinger(&lines, warmup, samples)
+        pinger(kind, &lines, warmup, samples)
     })
 }
 
@@ -101,8 +227,8 @@ impl Mapped {
 
     fn lines(&self) -> &Lines {
         // SAFETY: the mapping is page-aligned (so 64-byte aligned) and at least
-        // 128 bytes long (checked in `open`); `Lines` is two `AtomicU64`s on
-        // their own lines, for which any bit pattern (zero from the new file)
+        // `size_of::<Lines>()` bytes long (checked in `open`), and `Lines` is
+        // only `AtomicU64`s (and padding), for which any bit pattern (zero from the new file)
         // is valid; it is only accessed atomically, by both processes, and it
         // lives as long as `self`.
         unsafe { &*self.map.as_ptr().cast::<Lines>() }
@@ -110,13 +236,14 @@ impl Mapped {
 }
 
 /// Two processes sharing one `/dev/shm` file, pinned to cores A and B.
-pub fn processes(warmup: usize, samples: usize) -> Res<Samples> {
+pub fn processes(kind: Kind, warmup: usize, samples: usize) -> Res<Samples> {
     let path = std::path::PathBuf::from(format!("/dev/shm/hbench_raw_{}", std::process::id()));
     let mapped = Mapped::open(&path, true)?;
     let result = (|| {
-        let mut peer = child::spawn("raw-pong", &[path.display().to_string()])?;
+        let args = [path.display().to_string(), kind.arg().to_owned()];
+        let mut peer = child::spawn("raw-pong", &args)?;
         peer.expect("ready")?;
-        let s = pinger(mapped.lines(), warmup, samples);
+        let s = pinger(kind, mapped.lines(), warmup, samples);
         peer.finish()?;
         Ok(s)
     })();
@@ -124,12 +251,32 @@ pub fn processes(warmup: usize, samples: usize) -> Res<Samples> {
     result
 }
 
-/// Child role `raw-pong PATH`.
+/// Child role `raw-pong PATH KIND`.
 pub fn child_pong(args: &[String]) -> Res<()> {
     let path: String = arg(args, 0)?;
+    let kind = Kind::parse(&arg::<String>(args, 1)?)?;
     let mapped = Mapped::open(std::path::Path::new(&path), false)?;
     child::say("ready");
-    ponger(mapped.lines());
+    ponger(kind, mapped.lines());
     child::say("done");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_limits_run_as_threads() {
+        for kind in [Kind::Word, Kind::Seqlock64] {
+            let s = threads(kind, 10, 200);
+            assert_eq!(s.one_way().count, 200);
+        }
+    }
+
+    #[test]
+    fn seqlock_slots_take_two_lines() {
+        assert_eq!(std::mem::offset_of!(Lines, sping) % 128, 0);
+        assert!(std::mem::size_of::<AtomicU64>() * (1 + WORDS) <= 128);
+    }
 }

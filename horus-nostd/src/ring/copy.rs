@@ -7,13 +7,25 @@
 //! word holds eight message bytes little-endian, so the region's memory holds
 //! exactly the message's bytes in order (the crate builds for little-endian
 //! targets only: see the crate docs).
+//!
+//! Whole 64-byte blocks go through [`wide`], a block copy chosen once per
+//! target by `build.rs` (cfg `horus_sse2_copy`): SSE2 assembly on x86_64
+//! (`copy/sse2.rs`, which argues why a racy assembly copy is defined), none
+//! elsewhere and under loom and Miri (`copy/words.rs`). What remains goes
+//! word by word below; both leave the same bytes in the region.
 
 use crate::sync::{AtomicU64, Ordering};
+
+#[cfg_attr(horus_sse2_copy, path = "copy/sse2.rs")]
+#[cfg_attr(not(horus_sse2_copy), path = "copy/words.rs")]
+mod wide;
 
 /// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.
 /// Stops at whichever of the two ends first.
 #[inline]
 pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
+    let done = wide::store_blocks(dst, src);
+    let (dst, src) = (&dst[done..], &src[done * 8..]);
     let mut chunks = src.chunks_exact(8);
     let mut words = dst.iter();
     // Chunks first: `zip` must not pull a word once the chunks have run out.
@@ -33,6 +45,8 @@ pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
 /// Loads `src` into `dst`, eight bytes a word. Stops at whichever end first.
 #[inline]
 pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
+    let done = wide::load_blocks(src, dst);
+    let (src, dst) = (&src[done..], &mut dst[done * 8..]);
     let mut words = src.iter();
     let mut chunks = dst.chunks_exact_mut(8);
     // Chunks first: `zip` must not pull a word once the chunks have run out.
@@ -60,6 +74,35 @@ mod tests {
             load_payload(&words, &mut dst[..len]);
             assert_eq!(&dst[..len], &src[..len]);
             assert!(dst[len..].iter().all(|&b| b == 0));
+        }
+    }
+
+    /// Lengths on both sides of whole blocks, with a destination shorter and
+    /// longer than the source: the wide path and the word path agree.
+    #[test]
+    fn round_trips_across_blocks() {
+        const W: usize = 40; // 320 bytes: five blocks
+        let max = if cfg!(miri) { 72 } else { 8 * W };
+        let src: [u8; 8 * W] = core::array::from_fn(|i| (i * 7) as u8 ^ 0x5a);
+        for len in 0..=max {
+            for words in [len / 8, len.div_ceil(8), W] {
+                let region: [AtomicU64; W] = core::array::from_fn(|_| AtomicU64::new(0));
+                store_payload(&region[..words], &src[..len]);
+                let stored = (words * 8).min(len);
+                for (i, w) in region.iter().enumerate() {
+                    let b = w.load(Ordering::Relaxed).to_le_bytes();
+                    for (k, &byte) in b.iter().enumerate() {
+                        let at = i * 8 + k;
+                        let want = if at < stored { src[at] } else { 0 };
+                        assert_eq!(byte, want, "len {len} words {words} byte {at}");
+                    }
+                }
+                let mut dst = [0xffu8; 8 * W + 8];
+                load_payload(&region[..words], &mut dst[..len]);
+                assert_eq!(&dst[..stored], &src[..stored]);
+                assert!(dst[stored..len].iter().all(|&b| b == 0xff));
+                assert!(dst[len..].iter().all(|&b| b == 0xff));
+            }
         }
     }
 

@@ -1,0 +1,164 @@
+//! Scheduler overhead: the cost of one round of 1, 10 and 100 empty nodes,
+//! beside a bare loop that calls the same nodes' `tick` through the same
+//! `dyn` pointers, so the scheduler's cost per node is known.
+//!
+//! - core: `horus_nostd::sched::CoreScheduler` (the engine over inline
+//!   slots) with `step_all_with` (every node once, its grid re-phased, the
+//!   clock read around each tick), over a `ManualClock` (the engine alone);
+//! - std: `horus::Scheduler::tick_once` (the same engine over boxed nodes,
+//!   with the monotonic clock, the panic guard, the statistics recorder and
+//!   the system check a user's program pays).
+//!
+//! Each figure is the median over batches of many rounds, ns per round.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use horus_nostd::sched::{CoreNode, CoreScheduler, Event, NodeConfig, NodeFault, Tick};
+use horus_nostd::time::{Frequency, ManualClock};
+
+use crate::Res;
+
+/// Node counts measured.
+pub const COUNTS: [usize; 3] = [1, 10, 100];
+
+/// Target of the issue: at most this much per empty node tick, ns.
+pub const TARGET_NS_PER_NODE: f64 = 100.0;
+
+/// One node count measured every way, ns per round.
+#[derive(Debug, Clone)]
+pub struct SchedRow {
+    pub nodes: usize,
+    /// Calling every node's `tick` through `&mut dyn CoreNode`.
+    pub bare_core: f64,
+    pub core: f64,
+    /// Calling every node's `tick` through `Box<dyn horus::Node>`.
+    pub bare_std: f64,
+    pub std: f64,
+}
+
+impl SchedRow {
+    /// Scheduler cost per node tick above the bare loop, ns.
+    pub fn core_per_node(&self) -> f64 {
+        (self.core - self.bare_core) / self.nodes as f64
+    }
+
+    pub fn std_per_node(&self) -> f64 {
+        (self.std - self.bare_std) / self.nodes as f64
+    }
+}
+
+/// An empty core node.
+struct Empty;
+
+impl CoreNode for Empty {
+    fn tick(&mut self, t: &Tick) -> Result<(), NodeFault> {
+        black_box(t);
+        Ok(())
+    }
+}
+
+/// An empty std node with a unique name.
+struct Named(String);
+
+impl horus::Node for Named {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn tick(&mut self) {
+        black_box(&self.0);
+    }
+}
+
+/// Median over `batches` of `rounds` calls of `f`, ns per call.
+fn time(batches: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..rounds {
+        f();
+    }
+    let mut v: Vec<f64> = (0..batches)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..rounds {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / rounds as f64
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Measures `nodes` empty nodes every way.
+pub fn row(nodes: usize, batches: usize, quick: bool) -> Res<SchedRow> {
+    let rounds = (if quick { 20_000 } else { 200_000 }) / nodes;
+    let tick = Tick {
+        seq: 0,
+        release_ns: 0,
+        start_ns: 0,
+        period_ns: 1_000_000,
+    };
+    let mut core_nodes: Vec<Empty> = (0..nodes).map(|_| Empty).collect();
+    let bare_core = time(batches, rounds, || {
+        for n in core_nodes.iter_mut() {
+            let n: &mut dyn CoreNode = black_box(n);
+            let _ = n.tick(&tick);
+        }
+    });
+    let core = {
+        let mut sched =
+            CoreScheduler::<'_, 100>::new(Frequency::from_hz(1_000)).map_err(|e| format!("{e}"))?;
+        for (i, n) in core_nodes.iter_mut().enumerate() {
+            sched
+                .add(n, NodeConfig::new(i as u32))
+                .map_err(|e| format!("{e}"))?;
+        }
+        let clock = ManualClock::new(0);
+        sched.start(0).map_err(|e| format!("{e}"))?;
+        let ns = time(batches, rounds, || {
+            black_box(sched.step_all_with(&clock, &mut |_: Event| {}));
+        });
+        sched.shutdown();
+        ns
+    };
+    let mut std_nodes: Vec<Box<dyn horus::Node>> = (0..nodes)
+        .map(|i| Box::new(Named(format!("n{i}"))) as Box<dyn horus::Node>)
+        .collect();
+    let bare_std = time(batches, rounds, || {
+        for n in std_nodes.iter_mut() {
+            black_box(&mut *n).tick();
+        }
+    });
+    let mut sched = horus::Scheduler::new();
+    for i in 0..nodes {
+        sched.add(Named(format!("n{i}"))).order(i as u32).build()?;
+    }
+    let mut failed = None;
+    let std = time(batches, rounds, || {
+        if let Err(e) = sched.tick_once() {
+            failed.get_or_insert(e);
+        }
+    });
+    sched.shutdown()?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(SchedRow {
+        nodes,
+        bare_core,
+        core,
+        bare_std,
+        std,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_measure() {
+        let r = row(10, 1, true).unwrap();
+        assert!(r.core > 0.0 && r.std > 0.0 && r.bare_core >= 0.0);
+    }
+}

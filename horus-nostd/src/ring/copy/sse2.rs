@@ -1,0 +1,124 @@
+//! The x86_64 block copy: 64 bytes per iteration through four 16-byte SSE2
+//! registers (`movdqu`), in inline assembly.
+//!
+//! Why assembly: LLVM never merges or vectorises atomic loads and stores, so
+//! the per-word relaxed copy of [`super`] moves 8 bytes per instruction and
+//! reaches about half of `memcpy`'s bandwidth on large payloads; a plain
+//! `ptr::copy_nonoverlapping` over memory another thread or process writes
+//! concurrently would be a data race, undefined behaviour in Rust's memory
+//! model. An `asm!` block is outside that model: its memory accesses are the
+//! machine's, and on x86_64 a racing `movdqu` is a well-defined access whose
+//! result may mix old and new bytes (single bytes never tear), which is what
+//! per-byte relaxed atomic accesses (C++ P1478 `atomic_load_per_byte_memcpy`)
+//! would give. The seqlock around every copy (see [`crate::ring::lane`])
+//! discards a copy that overlapped a write, exactly as for the word path.
+//!
+//! Ordering: an `asm!` block without `nomem`/`readonly` may read and write
+//! any memory, so the compiler moves no memory access or fence across it; the
+//! hardware (x86-TSO) keeps loads in order with loads and stores with stores,
+//! so the block sits between the stamp accesses and fences of the seqlock as
+//! the per-word loop does. The bytes are stored in memory order, which on this
+//! little-endian target is exactly the per-word path's `to_le_bytes` layout.
+//!
+//! SSE2 is part of the x86_64 baseline: no runtime feature check. `build.rs`
+//! selects this file only on x86_64 outside loom and Miri.
+
+use core::arch::asm;
+
+use crate::sync::AtomicU64;
+
+/// Bytes per loop iteration.
+const BLOCK: usize = 64;
+/// Words per loop iteration.
+const BLOCK_WORDS: usize = BLOCK / 8;
+
+/// Stores the longest prefix of whole 64-byte blocks that fits both `dst`
+/// and `src`; returns the number of words stored (a multiple of 8).
+#[inline]
+pub(super) fn store_blocks(dst: &[AtomicU64], src: &[u8]) -> usize {
+    let words = dst.len().min(src.len() / 8) / BLOCK_WORDS * BLOCK_WORDS;
+    if words == 0 {
+        return 0;
+    }
+    // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+    // `src` and written to `dst`, both at least that long (`words` is at most
+    // `dst.len()` words and `src.len() / 8` words); they do not overlap: a
+    // `&[u8]` guarantees its bytes are not mutated while it lives, and this
+    // call mutates every byte it writes in `dst`. `dst`'s bytes are inside `AtomicU64`s,
+    // i.e. `UnsafeCell`s, so writing them through a pointer derived from a
+    // shared reference is allowed; concurrent readers are the racy-but-defined
+    // accesses argued in the module docs. The loop clobbers only the four
+    // named xmm registers, the three counters (declared `inout`) and the
+    // flags (not declared preserved); it touches no stack.
+    unsafe {
+        asm!(
+            "2:",
+            "movdqu {x0}, xmmword ptr [{s}]",
+            "movdqu {x1}, xmmword ptr [{s} + 16]",
+            "movdqu {x2}, xmmword ptr [{s} + 32]",
+            "movdqu {x3}, xmmword ptr [{s} + 48]",
+            "movdqu xmmword ptr [{d}], {x0}",
+            "movdqu xmmword ptr [{d} + 16], {x1}",
+            "movdqu xmmword ptr [{d} + 32], {x2}",
+            "movdqu xmmword ptr [{d} + 48], {x3}",
+            "add {s}, 64",
+            "add {d}, 64",
+            "sub {n}, 64",
+            "jnz 2b",
+            s = inout(reg) src.as_ptr() => _,
+            d = inout(reg) dst.as_ptr().cast::<u8>() => _,
+            n = inout(reg) words * 8 => _,
+            x0 = out(xmm_reg) _,
+            x1 = out(xmm_reg) _,
+            x2 = out(xmm_reg) _,
+            x3 = out(xmm_reg) _,
+            options(nostack),
+        );
+    }
+    words
+}
+
+/// Loads the longest prefix of whole 64-byte blocks that fits both `src`
+/// and `dst`; returns the number of words loaded (a multiple of 8).
+#[inline]
+pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
+    let words = src.len().min(dst.len() / 8) / BLOCK_WORDS * BLOCK_WORDS;
+    if words == 0 {
+        return 0;
+    }
+    // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+    // `src` and written to `dst`, both at least that long (`words` is at most
+    // `src.len()` words and `dst.len() / 8` words); `dst` is an exclusive
+    // borrow, so it overlaps nothing, and no other access to it can race.
+    // Reading `src`'s `AtomicU64` bytes while their writer may be storing
+    // them is the racy-but-defined access argued in the module docs (the
+    // caller's seqlock check discards a torn copy). The loop clobbers only the
+    // four named xmm registers, the three counters (declared `inout`) and the
+    // flags (not declared preserved); it touches no stack.
+    unsafe {
+        asm!(
+            "2:",
+            "movdqu {x0}, xmmword ptr [{s}]",
+            "movdqu {x1}, xmmword ptr [{s} + 16]",
+            "movdqu {x2}, xmmword ptr [{s} + 32]",
+            "movdqu {x3}, xmmword ptr [{s} + 48]",
+            "movdqu xmmword ptr [{d}], {x0}",
+            "movdqu xmmword ptr [{d} + 16], {x1}",
+            "movdqu xmmword ptr [{d} + 32], {x2}",
+            "movdqu xmmword ptr [{d} + 48], {x3}",
+            "add {s}, 64",
+            "add {d}, 64",
+            "sub {n}, 64",
+            "jnz 2b",
+            s = inout(reg) src.as_ptr().cast::<u8>() => _,
+            d = inout(reg) dst.as_mut_ptr() => _,
+            n = inout(reg) words * 8 => _,
+            x0 = out(xmm_reg) _,
+            x1 = out(xmm_reg) _,
+            x2 = out(xmm_reg) _,
+            x3 = out(xmm_reg) _,
+            options(nostack),
+        );
+    }
+    words
+}
