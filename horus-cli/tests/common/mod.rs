@@ -225,7 +225,6 @@ pub fn child_main() {
     match role.as_str() {
         "publish" => {
             let t: horus::Topic<WheelEncoder> = horus::Topic::new(&topic).expect("topic");
-            println!("\n@@ready {}", std::process::id());
             let mut ticks = 0;
             loop {
                 ticks += 10;
@@ -234,6 +233,11 @@ pub fn child_main() {
                     right_ticks: ticks + 2,
                     timestamp_ns: horus::now_ns(),
                 });
+                // Ready once it has published: tools list it as a publisher
+                // (a handle that has not sent yet is only "opened by").
+                if ticks == 10 {
+                    println!("\n@@ready {}", std::process::id());
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
