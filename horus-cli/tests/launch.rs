@@ -143,6 +143,18 @@ fn dry_run_prints_the_plan_in_dependency_order() {
     assert_eq!(v["nodes"][0]["name"], "a");
     assert_eq!(v["nodes"][1]["depends_on"][0], "a");
     assert!(!dir.join("started-a").exists() && !dir.join("started-b").exists());
+    // Without --dry-run there is no JSON to give: refused, nothing started.
+    let out = ns.run(
+        &["launch", "--json", dir.join("l.yaml").to_str().unwrap()],
+        30,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--dry-run"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("started-a").exists() && !dir.join("started-b").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -28,7 +28,7 @@ use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use crate::Ctx;
-use crate::exit;
+use crate::exit::{self, Failure};
 use crate::supervise::{self, Output, Proc, StopRequests};
 use file::{LaunchFile, NodeSpec, Restart};
 
@@ -80,6 +80,14 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         print_plan(ctx, &launch, &namespace);
         return Ok(ExitCode::SUCCESS);
+    }
+    if ctx.json {
+        return Err(Failure::usage(
+            "--json: `horus launch` prints JSON only with --dry-run (the plan); its nodes print \
+             what they print. For machine-readable state use `horus node list --json` or \
+             `horus monitor --once --json` next to it",
+        )
+        .into());
     }
     crate::system::warn_if_estop_engaged(&namespace);
     crate::run::start_guard(grace);
