@@ -6,16 +6,16 @@
 //! The algorithm over one segment (loan, publish, hold, release, reclaim) is
 //! the core's, [`horus_nostd::pool`]; this module maps it onto files:
 //!
-//! - **Writer** ([`PoolWriter`]): the publisher's own segments, created
+//! - **Writer** (`PoolWriter`): the publisher's own segments, created
 //!   lazily at its first large message with the block size that message
 //!   needs (rounded up to 64 bytes, or the builder's size if larger). A loan
 //!   tries each segment; when all are busy it adds a segment, up to
 //!   `max_segments`; past that it reclaims what dead participants hold and
 //!   tries once more, then answers a typed, counted error. It never waits.
-//! - **Reader** ([`PoolReader`]): a cache of mapped segments by (publisher
+//! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
 //!   token, segment id). A segment file that is gone means every message in
 //!   it is gone: the descriptor is stale (a counted drop).
-//! - **Liveness** ([`reclaim_topic`]): every topic handle creation reclaims
+//! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can
 //!   join at `p`), it clears bit `p` in every segment of the topic and takes

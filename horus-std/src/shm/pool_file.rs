@@ -11,7 +11,7 @@
 //!
 //! Segments are made like topic regions (see [`super::region_file`]): under a
 //! temporary `.init.` name, exclusively locked, `fallocate`-reserved,
-//! initialised, shared-locked, then published with [`files::publish`]. Every
+//! initialised, shared-locked, then published with `files::publish`. Every
 //! process that maps a segment holds a shared `flock` on it for as long as
 //! it maps it, so the cleaner (`cleanup.rs`) removes a segment exactly when
 //! no process maps it any more: a dead publisher's segment stays readable
