@@ -129,7 +129,9 @@ pub fn row(nodes: usize, batches: usize, quick: bool) -> Res<SchedRow> {
             black_box(&mut *n).tick();
         }
     });
-    let mut sched = horus::Scheduler::new();
+    // The run's private namespace (its system topics: e-stop, registry),
+    // never the user's `default`.
+    let mut sched = horus::Scheduler::new().namespace(&format!("bench{}", std::process::id()));
     for i in 0..nodes {
         sched.add(Named(format!("n{i}"))).order(i as u32).build()?;
     }
@@ -160,5 +162,12 @@ mod tests {
     fn rows_measure() {
         let r = row(10, 1, true).unwrap();
         assert!(r.core > 0.0 && r.std > 0.0 && r.bare_core >= 0.0);
+        // The scheduler's system topics went to the run's namespace: remove it.
+        let name = format!("bench{}", std::process::id());
+        let ns = horus::shm::Namespace::open_existing(&name)
+            .unwrap()
+            .expect("the run's namespace");
+        horus::shm::liveness::unregister(&ns);
+        assert_eq!(ns.remove_if_unused().ok(), Some(true), "{name} left behind");
     }
 }
