@@ -69,6 +69,33 @@ pub(crate) fn open_entry(dir: BorrowedFd<'_>, name: &str, write: bool) -> Result
     Ok(Entry::Open(fd, st))
 }
 
+/// Creates the temporary file `name` in `dir` (`O_EXCL`, mode 0600, never
+/// following a link, never blocking) and takes its exclusive `flock`; the
+/// descriptor and its `fstat`. `Ok(None)` if a cleaner got to it between the
+/// create and the lock (it is gone or locked by someone else): the caller
+/// tries again under a new name. The file is never given its final name
+/// here: see [`publish`].
+pub(crate) fn create_locked_temp(
+    dir: BorrowedFd<'_>,
+    name: &str,
+) -> Result<Option<(OwnedFd, Stat)>, Errno> {
+    let flags = OFlags::RDWR
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::RUSR | Mode::WUSR)?;
+    let st = rustix::fs::fstat(&fd)?;
+    if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
+        || !still_named(dir, name, &st)
+    {
+        return Ok(None);
+    }
+    Ok(Some((fd, st)))
+}
+
 /// Is `st` a regular file?
 pub(crate) fn is_regular(st: &Stat) -> bool {
     FileType::from_raw_mode(st.st_mode) == FileType::RegularFile

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 
 use horus_nostd::OwnerToken;
-use rustix::fs::{FileType, FlockOperation, Mode, OFlags, Stat};
+use rustix::fs::{FileType, FlockOperation, Stat};
 
 use super::files::{self, Entry};
 use super::namespace::{INIT_PREFIX, Namespace, PROC_DIR, errno_error};
@@ -201,29 +201,12 @@ fn create_locked(ns: &Namespace, name: &str) -> Result<(OwnedFd, Stat), TopicErr
     for _ in 0..16 {
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
         let tmp = format!("{INIT_PREFIX}{stem}.{serial}");
-        let fd = match rustix::fs::openat(
-            ns.proc_dir(),
-            tmp.as_str(),
-            OFlags::RDWR
-                | OFlags::CREATE
-                | OFlags::EXCL
-                | OFlags::NOFOLLOW
-                | OFlags::NONBLOCK
-                | OFlags::NOCTTY
-                | OFlags::CLOEXEC,
-            Mode::RUSR | Mode::WUSR,
-        ) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::EXIST) => continue,
+        // A cleaner that locked our temporary file first removes it.
+        let (fd, st) = match files::create_locked_temp(ns.proc_dir(), &tmp) {
+            Ok(Some(made)) => made,
+            Ok(None) | Err(rustix::io::Errno::EXIST) => continue,
             Err(e) => return Err(errno_error(e, &path, "create liveness file")),
         };
-        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &path, "stat"))?;
-        // A cleaner that locked our temporary file first removes it.
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
-            || !files::still_named(ns.proc_dir(), &tmp, &st)
-        {
-            continue;
-        }
         match files::publish(ns.proc_dir(), &tmp, name, &st) {
             Ok(()) => return Ok((fd, st)),
             Err(rustix::io::Errno::EXIST) => {

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{PoolAttachError, PoolLayout, PoolRegion};
 use memmap2::{MmapOptions, MmapRaw};
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
 use super::liveness;
@@ -278,26 +278,12 @@ pub(crate) fn create(
         let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
         let tmp = format!("{INIT_PREFIX}{name}.{serial}");
         let tmp_path = ns.path().join(&tmp);
-        let fd = rustix::fs::openat(
-            ns.dir(),
-            tmp.as_str(),
-            OFlags::RDWR
-                | OFlags::CREATE
-                | OFlags::EXCL
-                | OFlags::NOFOLLOW
-                | OFlags::NONBLOCK
-                | OFlags::NOCTTY
-                | OFlags::CLOEXEC,
-            Mode::RUSR | Mode::WUSR,
-        )
-        .map_err(|e| errno_error(e, &tmp_path, "create"))?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &tmp_path, "stat"))?;
         // Exclusive while initialising: cleaners skip locked `.init.` files.
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
-            || !files::still_named(ns.dir(), &tmp, &st)
-        {
+        let Some((fd, st)) = files::create_locked_temp(ns.dir(), &tmp)
+            .map_err(|e| errno_error(e, &tmp_path, "create"))?
+        else {
             continue;
-        }
+        };
         // Keeps our lock held if mapping fails and closes `fd`.
         let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
         let made = (|| {

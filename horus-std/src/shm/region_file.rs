@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
 use horus_nostd::{AttachError, TopicRegion};
 use memmap2::{MmapOptions, MmapRaw};
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
@@ -302,27 +302,13 @@ fn create(
         super::names::topic_file_stem(topic)
     );
     let tmp_path = ns.path().join(&tmp_name);
-    let fd = rustix::fs::openat(
-        ns.dir(),
-        tmp_name.as_str(),
-        OFlags::RDWR
-            | OFlags::CREATE
-            | OFlags::EXCL
-            | OFlags::NOFOLLOW
-            | OFlags::NONBLOCK
-            | OFlags::NOCTTY
-            | OFlags::CLOEXEC,
-        Mode::RUSR | Mode::WUSR,
-    )
-    .map_err(|e| errno_error(e, &tmp_path, "create"))?;
-    let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, &tmp_path, "stat"))?;
     // Exclusive while initialising: cleaners skip locked `.init.` files. A
     // cleaner that locked it first removes it: the caller looks again.
-    if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err()
-        || !files::still_named(ns.dir(), &tmp_name, &st)
-    {
+    let Some((fd, st)) = files::create_locked_temp(ns.dir(), &tmp_name)
+        .map_err(|e| errno_error(e, &tmp_path, "create"))?
+    else {
         return Ok(None);
-    }
+    };
     // A second descriptor of the same open file keeps our lock held until
     // the temporary name is dealt with, even if mapping fails and closes `fd`.
     let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
