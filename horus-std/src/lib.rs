@@ -31,6 +31,7 @@ pub mod logging;
 pub mod node;
 pub mod payload;
 pub mod pool;
+pub mod pooled;
 pub mod prelude;
 pub mod scheduler;
 pub mod shm;

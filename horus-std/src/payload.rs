@@ -1,11 +1,13 @@
 //! What a [`Topic`] carries: a [`Message`] copied through the ring, or a
-//! large payload (an [`Image`](crate::image::Image)) whose bytes live in a
-//! block pool while the ring carries a small descriptor.
+//! large payload (an [`Image`](crate::image::Image), a
+//! [`Tensor`](crate::tensor::Tensor), ...) whose bytes live in a block pool
+//! while the ring carries a small descriptor.
 //!
 //! `Topic<T: Payload>`. Every `T: Message` is a `Payload` by the blanket
 //! impl below, whose `send`/`recv` are the ring's own (inlined, with a
-//! zero-sized state), so `Topic::<Imu>` is the same code as before. `Image`
-//! implements it with `Wire = ImageFrame` and `Received = ImageView`. Both
+//! zero-sized state), so `Topic::<Imu>` is the same code as before. Every
+//! large type is a [`Pooled<L>`](crate::pooled::Pooled), which implements it
+//! once for all layouts (`Wire = L::Wire`, `Received = PoolView<L>`). Both
 //! join through the one join path (`topic::open_joinable`), as the wire type.
 
 use std::sync::Arc;
@@ -16,8 +18,8 @@ use crate::shm::Namespace;
 use crate::topic::Topic;
 
 /// Something a [`Topic`] carries. Implemented by every [`Message`] (copied
-/// through the ring) and by [`Image`](crate::image::Image) (a descriptor in
-/// the ring, the pixels in a shared block pool).
+/// through the ring) and by every [`Pooled`](crate::pooled::Pooled) large
+/// type (a descriptor in the ring, the bytes in a shared block pool).
 pub trait Payload: Sized + 'static {
     /// The fixed-size message the ring carries.
     type Wire: Message;

@@ -4,7 +4,7 @@
 //!   processes (one slow, holding views): every frame's pixels verified,
 //!   `received + dropped == published` for each.
 //! - A subscriber holding every block never blocks the publisher: it gets a
-//!   typed `PoolExhausted` at the limit, at once.
+//!   typed `PoolError::Exhausted` at the limit, at once.
 //! - SIGKILL of a subscriber holding views (50 times): its holds are
 //!   reclaimed, no block stays busy, the publisher goes on.
 //! - SIGKILL of a publisher mid-fill (50 times): a view of its last frame
@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::{Peer, TestNs, die_with_parent, next_command, say, wait_until, watchdog};
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
+use horus::pooled::PoolError;
 use horus::prelude::*;
 use horus::shm::Namespace;
 
@@ -147,12 +148,12 @@ fn bad_input_gives_typed_errors() {
     let big = Image::new(128, 128, "mono8");
     assert!(matches!(
         pub_.try_send(big),
-        Err(ImageError::FrameTooLarge { bytes: 16384, .. })
+        Err(PoolError::TooLarge { bytes: 16384, .. })
     ));
     pub_.send(Image::new(128, 128, "mono8"));
     assert_eq!(pub_.unsent_count(), 1);
     let good = sub.recv().expect("the first image");
-    let f = good.frame();
+    let f = good.descriptor();
     drop(good);
 
     // Forged frames, written into the ring by a plain topic handle.
@@ -170,7 +171,7 @@ fn bad_input_gives_typed_errors() {
     for frame in forged {
         raw.send(frame);
         match sub.try_recv() {
-            Some(Err(ImageError::ForeignFrame { reason, .. })) => assert!(!reason.is_empty()),
+            Some(Err(PoolError::ForeignDescriptor { reason, .. })) => assert!(!reason.is_empty()),
             other => panic!("forged {frame:?} gave {other:?}"),
         }
     }
@@ -211,7 +212,7 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     for _ in 0..100 {
         assert!(matches!(
             pub_.try_send(Image::new(W, H, "rgb8")),
-            Err(ImageError::PoolExhausted {
+            Err(PoolError::Exhausted {
                 segments: 2,
                 blocks: 2,
                 ..
@@ -300,7 +301,7 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
         assert_eq!(pub_.busy_blocks(), 4);
         assert!(matches!(
             pub_.try_send(Image::new(64, 64, "mono8")),
-            Err(ImageError::PoolExhausted { .. })
+            Err(PoolError::Exhausted { .. })
         ));
         peer.kill();
         // The next send finds the pool exhausted, reclaims the dead

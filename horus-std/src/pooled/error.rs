@@ -1,0 +1,134 @@
+//! [`PoolError`]: what goes wrong moving a large message through a pool,
+//! whatever its kind.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::TopicError;
+
+/// Anything that goes wrong sending or receiving a large message through
+/// its topic's block pool: the sentence names the thing and the fix
+/// (`Debug` is that sentence too). Bad input to a kind's constructor is that
+/// kind's own error ([`ImageError`](crate::image::ImageError), ...), which
+/// wraps this one for `loan`.
+///
+/// ```
+/// use horus::pooled::PoolError;
+/// let e = PoolError::TooLarge { topic: "camera.rgb".into(), bytes: 4096, block_size: 1024 };
+/// assert!(e.to_string().contains("block_size(4096)"));
+/// ```
+#[non_exhaustive]
+pub enum PoolError {
+    /// The message is larger than the topic's pool blocks.
+    TooLarge {
+        /// The topic.
+        topic: String,
+        /// Bytes of the message.
+        bytes: usize,
+        /// Bytes per block of this publisher's pool.
+        block_size: u32,
+    },
+    /// Every block of the publisher's pool is held by readers or being written.
+    Exhausted {
+        /// The topic.
+        topic: String,
+        /// Segments of the pool (its limit).
+        segments: u32,
+        /// Blocks per segment.
+        blocks: u32,
+    },
+    /// The pool's geometry (block size, blocks) cannot be laid out.
+    BadGeometry {
+        /// The topic.
+        topic: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A pool segment file could not be made or opened.
+    Segment {
+        /// The topic.
+        topic: String,
+        /// What went wrong, naming the file.
+        error: Box<TopicError>,
+    },
+    /// A pool segment file is not a valid segment.
+    CorruptSegment {
+        /// The topic.
+        topic: String,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A descriptor in the ring does not describe a valid message or block.
+    ForeignDescriptor {
+        /// The topic.
+        topic: String,
+        /// The kind of message the topic carries (`"image"`).
+        kind: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge {
+                topic,
+                bytes,
+                block_size,
+            } => write!(
+                f,
+                "message of {bytes} bytes does not fit the {block_size}-byte blocks of this \
+                 publisher's pool for topic {topic}: set Topic::builder(..).block_size({bytes}) \
+                 or send messages no larger than the first one"
+            ),
+            Self::Exhausted {
+                topic,
+                segments,
+                blocks,
+            } => write!(
+                f,
+                "message not sent on topic {topic}: all {segments} pool segments of {blocks} \
+                 blocks are held by readers or being written; readers should drop views sooner, \
+                 or raise Topic::builder(..).max_segments / blocks_per_segment"
+            ),
+            Self::BadGeometry { topic, reason } => write!(
+                f,
+                "the block pool of topic {topic} cannot be laid out ({reason}); \
+                 choose a smaller Topic::builder(..).block_size or blocks_per_segment"
+            ),
+            Self::Segment { topic, error } => {
+                write!(f, "pool segment of topic {topic}: {error}")
+            }
+            Self::CorruptSegment {
+                topic,
+                path,
+                reason,
+            } => write!(
+                f,
+                "pool segment {} of topic {topic} is not usable ({reason}); \
+                 stop its writer, then `horus clean --shm` removes it",
+                path.display()
+            ),
+            Self::ForeignDescriptor {
+                topic,
+                kind,
+                reason,
+            } => write!(
+                f,
+                "descriptor on {kind} topic {topic} refused: {reason}; it was not written by a \
+                 HORUS {kind} publisher (corrupt or forged), and is counted as rejected"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for PoolError {}

@@ -1,0 +1,501 @@
+//! Large messages over block pools, for every kind at once: the bytes in a
+//! shared block, a fixed-size descriptor in the topic's ring.
+//!
+//! Each large type is a [`Pooled<L>`] for a [`PooledLayout`] `L` that says
+//! what the bytes are (an image's geometry and encoding, a tensor's dtype,
+//! shape and strides, ...) and how it is written into, and checked out of,
+//! its descriptor message (`L::Wire`). Everything else is here, once:
+//!
+//! - **Send** ([`Topic::try_send`]): the bytes go into a block of this
+//!   process's pool for the topic (no copy if they were loaned from it with
+//!   [`Topic::loan_layout`]), the block is published, and the descriptor
+//!   (publisher token, segment, block, generation, length, then the
+//!   layout) is sent through the ring as any message is.
+//! - **Receive** ([`Topic::try_recv`]): the descriptor is checked against its
+//!   layout (a forged or corrupt one is a typed [`PoolError::ForeignDescriptor`],
+//!   counted in [`Topic::rejected_count`]), the block held, and a read-only
+//!   [`PoolView`] of it given, released when dropped.
+//! - **Accounting**: a descriptor whose block was recycled before it was
+//!   held (or whose publisher's pool is gone) is counted as dropped, so
+//!   `received + dropped == published` stays exact for each receiver; a
+//!   message the pool could not take is counted in [`Topic::unsent_count`].
+//! - **Liveness**: while views are alive, the handle's participant entry
+//!   stays (their holder bits are its index); dead processes' holds and
+//!   half-written blocks are reclaimed through [`crate::pool`].
+//!
+//! The kinds: [`Image`](crate::image::Image),
+//! [`DepthImage`](crate::depth::DepthImage),
+//! [`PointCloud`](crate::pointcloud::PointCloud),
+//! [`Tensor`](crate::tensor::Tensor).
+
+mod error;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use horus_nostd::Message;
+use horus_nostd::pool::{BlockDescriptor, HoldError};
+
+use crate::payload::{Payload, PayloadContext, PayloadCounts};
+use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError, WriterError};
+use crate::shm::pool_file::SegmentError;
+use crate::topic::{Topic, TopicBuilder};
+pub use error::PoolError;
+
+/// Where a message's bytes are: the block part of every descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRef {
+    /// The publisher's liveness token (names its pool's segment files).
+    pub owner: u64,
+    /// The block's generation when published.
+    pub generation: u64,
+    /// Segment id in the publisher's pool.
+    pub segment: u32,
+    /// Block index in the segment.
+    pub block: u32,
+    /// Bytes of the message.
+    pub len: u32,
+}
+
+/// What the bytes of one kind of large message are, and how that travels in
+/// its descriptor message. Implemented by each kind's layout
+/// ([`ImageLayout`](crate::image::ImageLayout), ...).
+pub trait PooledLayout: Copy + fmt::Debug + 'static {
+    /// The descriptor message the ring carries: a [`BlockRef`] and this layout.
+    type Wire: Message;
+    /// The kind, as sentences name it (`"image"`).
+    const KIND: &'static str;
+    /// Bytes of the message this layout describes.
+    fn bytes(&self) -> usize;
+    /// The descriptor of a message of this layout in `block`.
+    fn to_wire(&self, block: BlockRef) -> Self::Wire;
+    /// The block and the layout a descriptor names; the layout is checked
+    /// (the reason it is not valid otherwise, as a phrase).
+    fn from_wire(wire: &Self::Wire) -> (BlockRef, Result<Self, String>);
+}
+
+/// The bytes of a message to send: on the heap (8-byte aligned words) or
+/// in a loaned pool block.
+enum Bytes {
+    Heap(Vec<u64>),
+    Loaned(LoanedBlock),
+}
+
+/// A large message to send: its layout (reachable through `Deref`: an
+/// image's `width()`, a tensor's `shape()`) and its bytes, 8-byte aligned.
+pub struct Pooled<L: PooledLayout> {
+    layout: L,
+    bytes: Bytes,
+}
+
+impl<L: PooledLayout> fmt::Debug for Pooled<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(L::KIND)
+            .field("layout", &self.layout)
+            .field("loaned", &self.is_loaned())
+            .finish()
+    }
+}
+
+impl<L: PooledLayout> Pooled<L> {
+    /// Zero bytes on the heap.
+    pub(crate) fn zeroed(layout: L) -> Self {
+        Self {
+            layout,
+            bytes: Bytes::Heap(vec![0; layout.bytes().div_ceil(8)]),
+        }
+    }
+
+    /// `data` (of exactly `layout.bytes()` bytes, checked by the caller),
+    /// copied into aligned words.
+    pub(crate) fn with_data(layout: L, data: &[u8]) -> Self {
+        let mut p = Self::zeroed(layout);
+        p.data_mut().copy_from_slice(data);
+        p
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &L {
+        &self.layout
+    }
+
+    /// The bytes (8-byte aligned).
+    pub fn data(&self) -> &[u8] {
+        let len = self.layout.bytes();
+        match &self.bytes {
+            Bytes::Heap(w) => &bytemuck::cast_slice(w)[..len],
+            Bytes::Loaned(b) => &b.bytes()[..len],
+        }
+    }
+
+    /// The bytes, writable (8-byte aligned): for a loaned message
+    /// ([`Topic::loan_layout`]), the pool block itself.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let len = self.layout.bytes();
+        match &mut self.bytes {
+            Bytes::Heap(w) => &mut bytemuck::cast_slice_mut(w)[..len],
+            Bytes::Loaned(b) => &mut b.bytes_mut()[..len],
+        }
+    }
+
+    /// Are the bytes in a pool block (no copy on send)?
+    pub fn is_loaned(&self) -> bool {
+        matches!(self.bytes, Bytes::Loaned(_))
+    }
+}
+
+impl<L: PooledLayout> Deref for Pooled<L> {
+    type Target = L;
+    fn deref(&self) -> &L {
+        &self.layout
+    }
+}
+
+/// A received large message: its layout (through `Deref`) and a read-only
+/// view of its bytes in the publisher's pool block, which no publisher
+/// rewrites until the view is dropped.
+pub struct PoolView<L: PooledLayout> {
+    layout: L,
+    wire: L::Wire,
+    held: HeldBlock,
+    _live: Arc<()>,
+}
+
+impl<L: PooledLayout> fmt::Debug for PoolView<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(L::KIND)
+            .field("layout", &self.layout)
+            .field("block", &self.held)
+            .finish()
+    }
+}
+
+impl<L: PooledLayout> PoolView<L> {
+    /// The layout.
+    pub fn layout(&self) -> &L {
+        &self.layout
+    }
+    /// The bytes, in the shared block (no copy; 8-byte aligned).
+    pub fn data(&self) -> &[u8] {
+        self.held.bytes()
+    }
+    /// The descriptor the ring carried.
+    pub fn descriptor(&self) -> L::Wire {
+        self.wire
+    }
+}
+
+impl<L: PooledLayout> Deref for PoolView<L> {
+    type Target = L;
+    fn deref(&self) -> &L {
+        &self.layout
+    }
+}
+
+/// A pooled topic handle's own state: its pool as a publisher, the segments
+/// it maps as a receiver, and its counts.
+#[doc(hidden)]
+pub struct PoolState {
+    writer: RefCell<PoolWriter>,
+    reader: RefCell<PoolReader>,
+    /// One strong count per live view (plus ours).
+    views: Arc<()>,
+    stale: Cell<u64>,
+    rejected: Cell<u64>,
+    unsent: Cell<u64>,
+    warned: Cell<bool>,
+}
+
+impl fmt::Debug for PoolState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolState").finish_non_exhaustive()
+    }
+}
+
+impl<L: PooledLayout> Payload for Pooled<L> {
+    type Wire = L::Wire;
+    type Received = PoolView<L>;
+    type State = PoolState;
+
+    fn new_state(ctx: &PayloadContext<'_>) -> PoolState {
+        PoolState {
+            writer: RefCell::new(PoolWriter::new(
+                ctx.namespace.clone(),
+                ctx.name,
+                ctx.pool.block_size,
+                ctx.pool.blocks_per_segment,
+                ctx.pool.max_segments,
+            )),
+            reader: RefCell::new(PoolReader::default()),
+            views: Arc::new(()),
+            stale: Cell::new(0),
+            rejected: Cell::new(0),
+            unsent: Cell::new(0),
+            warned: Cell::new(false),
+        }
+    }
+
+    fn send(topic: &Topic<Self>, msg: Self) {
+        let st = topic.payload_state();
+        if let Err(e) = topic.try_send(msg) {
+            st.unsent.set(st.unsent.get() + 1);
+            if !st.warned.replace(true) {
+                log::warn!("{e} (later unsent messages are only counted)");
+            }
+        }
+    }
+
+    fn recv(topic: &Topic<Self>) -> Option<PoolView<L>> {
+        loop {
+            match topic.try_recv()? {
+                Ok(v) => return Some(v),
+                Err(e) => log::debug!("{e}"),
+            }
+        }
+    }
+
+    fn counts(topic: &Topic<Self>) -> PayloadCounts {
+        let st = topic.payload_state();
+        PayloadCounts {
+            stale: st.stale.get(),
+            rejected: st.rejected.get(),
+            unsent: st.unsent.get(),
+        }
+    }
+
+    fn may_leave(topic: &Topic<Self>) -> bool {
+        // Views still hold pool blocks under our participant index: keep
+        // the entry (and so the index) ours until this process exits, so
+        // nobody else can join at it while our bits are set.
+        Arc::strong_count(&topic.payload_state().views) == 1
+    }
+}
+
+impl<L: PooledLayout> TopicBuilder<Pooled<L>> {
+    /// Bytes per pool block (rounded up to 64); default: the first message's size.
+    pub fn block_size(mut self, bytes: u32) -> Self {
+        self.pool.block_size = bytes.div_ceil(64).saturating_mul(64);
+        self
+    }
+    /// Blocks per pool segment (default 8).
+    pub fn blocks_per_segment(mut self, n: u32) -> Self {
+        self.pool.blocks_per_segment = n;
+        self
+    }
+    /// Segments this publisher's pool may grow to (default 4): at most
+    /// `max_segments * blocks_per_segment` messages in flight or held.
+    pub fn max_segments(mut self, n: u32) -> Self {
+        self.pool.max_segments = n;
+        self
+    }
+}
+
+impl<L: PooledLayout> Topic<Pooled<L>> {
+    fn writer_error(&self, e: WriterError) -> PoolError {
+        let topic = self.name().to_owned();
+        match e {
+            WriterError::TooLarge { bytes, block_size } => PoolError::TooLarge {
+                topic,
+                bytes,
+                block_size,
+            },
+            WriterError::Exhausted { segments, blocks } => PoolError::Exhausted {
+                topic,
+                segments,
+                blocks,
+            },
+            WriterError::Segment(e) => self.segment_error(e),
+            WriterError::Layout(e) => PoolError::BadGeometry {
+                topic,
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    fn segment_error(&self, e: SegmentError) -> PoolError {
+        let topic = self.name().to_owned();
+        match e {
+            SegmentError::File(error) => PoolError::Segment {
+                topic,
+                error: Box::new(error),
+            },
+            SegmentError::Corrupt { path, reason } => PoolError::CorruptSegment {
+                topic,
+                path,
+                reason: reason.to_string(),
+            },
+            SegmentError::WrongId { path, found } => PoolError::CorruptSegment {
+                topic,
+                path,
+                reason: format!("its header says segment {found}, not the one its name says"),
+            },
+        }
+    }
+
+    fn loan_block(&self, bytes: usize) -> Result<LoanedBlock, PoolError> {
+        let mut writer = self.payload_state().writer.borrow_mut();
+        writer
+            .loan(bytes, || {
+                self.reclaim_dead();
+            })
+            .map_err(|e| self.writer_error(e))
+    }
+
+    /// A zeroed message of `layout` whose bytes are a block of this
+    /// publisher's pool: fill it through [`Pooled::data_mut`] and send it
+    /// here without a copy. (Each kind has a `loan` taking its own geometry.)
+    pub fn loan_layout(&self, layout: L) -> Result<Pooled<L>, PoolError> {
+        let mut block = self.loan_block(layout.bytes())?;
+        // A recycled block holds an older message: start from zeros.
+        block.bytes_mut()[..layout.bytes()].fill(0);
+        Ok(Pooled {
+            layout,
+            bytes: Bytes::Loaned(block),
+        })
+    }
+
+    /// Publishes `msg`, or says why not. Never blocks. ([`Topic::send`]
+    /// counts a failure in [`unsent_count`](Topic::unsent_count) instead.)
+    pub fn try_send(&self, msg: Pooled<L>) -> Result<(), PoolError> {
+        let Pooled { layout, bytes } = msg;
+        let len = layout.bytes();
+        let block = match bytes {
+            Bytes::Loaned(b) if b.is_from(&self.payload_state().writer.borrow()) => b,
+            Bytes::Loaned(other) => {
+                let mut b = self.loan_block(len)?;
+                b.bytes_mut()[..len].copy_from_slice(&other.bytes()[..len]);
+                b
+            }
+            Bytes::Heap(w) => {
+                let mut b = self.loan_block(len)?;
+                b.bytes_mut()[..len].copy_from_slice(&bytemuck::cast_slice(&w)[..len]);
+                b
+            }
+        };
+        let (d, owner) = block.publish(len).map_err(|e| PoolError::BadGeometry {
+            topic: self.name().to_owned(),
+            reason: e.to_string(),
+        })?;
+        self.send_wire(layout.to_wire(BlockRef {
+            owner: owner.get(),
+            generation: d.generation,
+            segment: d.segment,
+            block: d.block,
+            len: d.len,
+        }));
+        Ok(())
+    }
+
+    /// The next message, or the typed error of a refused descriptor; `None`
+    /// if none is waiting. Descriptors whose block was recycled are counted
+    /// as dropped and skipped. ([`Topic::recv`] skips refused descriptors.)
+    pub fn try_recv(&self) -> Option<Result<PoolView<L>, PoolError>> {
+        let st = self.payload_state();
+        loop {
+            let wire = self.recv_wire()?;
+            match self.hold(wire) {
+                Ok(v) => return Some(Ok(v)),
+                Err(None) => st.stale.set(st.stale.get() + 1),
+                Err(Some(e)) => {
+                    st.rejected.set(st.rejected.get() + 1);
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
+    /// `Err(None)`: stale (dropped); `Err(Some)`: refused.
+    fn hold(&self, wire: L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
+        let foreign = |reason: String| {
+            Some(PoolError::ForeignDescriptor {
+                topic: self.name().to_owned(),
+                kind: L::KIND,
+                reason,
+            })
+        };
+        let (block, layout) = L::from_wire(&wire);
+        let layout = layout.map_err(foreign)?;
+        if layout.bytes() != block.len as usize {
+            return Err(foreign(format!(
+                "its {} needs {} bytes, the descriptor says {}",
+                L::KIND,
+                layout.bytes(),
+                block.len
+            )));
+        }
+        let desc = BlockDescriptor {
+            generation: block.generation,
+            segment: block.segment,
+            block: block.block,
+            len: block.len,
+            reserved: 0,
+        };
+        let p = self.participant_index();
+        let st = self.payload_state();
+        let held =
+            st.reader
+                .borrow_mut()
+                .hold(self.shm_namespace(), self.name(), p, block.owner, desc);
+        match held {
+            Ok(held) => Ok(PoolView {
+                layout,
+                wire,
+                held,
+                _live: st.views.clone(),
+            }),
+            Err(ReaderError::Stale) => Err(None),
+            Err(ReaderError::BadOwner(o)) => {
+                Err(foreign(format!("publisher token {o:#x} is invalid")))
+            }
+            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => Err(foreign(
+                "this handle already holds that block (a descriptor delivered twice)".to_owned(),
+            )),
+            Err(ReaderError::Hold(e)) => Err(foreign(e.to_string())),
+            Err(ReaderError::Segment(e)) => Err(Some(self.segment_error(e))),
+        }
+    }
+
+    /// Frees what dead processes hold on this topic: their participant
+    /// entries, their holds on pool blocks, the blocks they were writing;
+    /// and unmaps dead publishers' segments no view uses. Returns the
+    /// entries freed. Runs by itself when a handle is created, and when this
+    /// publisher's pool is exhausted.
+    pub fn reclaim_dead(&self) -> u32 {
+        let ns = self.shm_namespace();
+        let me = crate::shm::liveness::own_token();
+        let freed = crate::pool::reclaim_topic(ns, self.name(), self.region(), me);
+        if let Ok(mut r) = self.payload_state().reader.try_borrow_mut() {
+            r.forget_dead(ns);
+        }
+        freed
+    }
+
+    /// Descriptors refused as invalid (see [`try_recv`](Self::try_recv)).
+    pub fn rejected_count(&self) -> u64 {
+        self.payload_state().rejected.get()
+    }
+
+    /// Pool segments this publisher has made.
+    pub fn pool_segments(&self) -> usize {
+        self.payload_state().writer.borrow().segments().len()
+    }
+
+    /// Pool segments (of any publisher) this handle has mapped to read.
+    pub fn mapped_segments(&self) -> usize {
+        self.payload_state().reader.borrow().mapped()
+    }
+
+    /// Blocks of this publisher's pool that readers hold or that are being
+    /// written now (a snapshot).
+    pub fn busy_blocks(&self) -> u32 {
+        self.payload_state()
+            .writer
+            .borrow()
+            .segments()
+            .iter()
+            .map(|s| s.pool().usage().busy)
+            .sum()
+    }
+}
