@@ -37,7 +37,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledLayout};
+use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledLayout, block_of};
 use crate::topic::Topic;
 
 horus_nostd::message! {
@@ -203,6 +203,12 @@ pub enum ImageError {
         /// The encoding.
         encoding: Encoding,
     },
+    /// A [`DepthImage`](crate::depth::DepthImage) was given an encoding
+    /// that is not a depth encoding.
+    NotDepth {
+        /// The encoding given.
+        encoding: Encoding,
+    },
     /// The topic's pool could not take the image (see [`PoolError`]).
     Pool(PoolError),
 }
@@ -242,24 +248,17 @@ impl fmt::Display for ImageError {
                  (width x height x {} bytes per pixel)",
                 encoding.bytes_per_pixel()
             ),
+            Self::NotDepth { encoding } => write!(
+                f,
+                "{encoding} is not a depth encoding: a depth image is depth16 (u16 millimetres) \
+                 or 32FC1 (f32 metres); send other encodings as an Image"
+            ),
             Self::Pool(e) => fmt::Display::fmt(e, f),
         }
     }
 }
 
-impl fmt::Debug for ImageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::error::Error for ImageError {}
-
-impl From<PoolError> for ImageError {
-    fn from(e: PoolError) -> Self {
-        Self::Pool(e)
-    }
-}
+crate::pooled::kind_error!(ImageError);
 
 /// What an image's bytes are: `height` rows of `width` pixels of
 /// `encoding`, rows of [`step`](Self::step) bytes without padding. Checked
@@ -320,19 +319,6 @@ impl ImageLayout {
     pub fn step(&self) -> u32 {
         self.width * self.encoding.bytes_per_pixel()
     }
-
-    /// `data`'s length checked against the layout.
-    pub(crate) fn check_len(&self, found: usize) -> Result<(), ImageError> {
-        let expected = PooledLayout::bytes(self);
-        if found == expected {
-            return Ok(());
-        }
-        Err(ImageError::WrongDataSize {
-            expected,
-            found,
-            encoding: self.encoding,
-        })
-    }
 }
 
 impl PooledLayout for ImageLayout {
@@ -359,13 +345,7 @@ impl PooledLayout for ImageLayout {
     }
 
     fn from_wire(f: &ImageFrame) -> (BlockRef, Result<Self, String>) {
-        let block = BlockRef {
-            owner: f.owner,
-            generation: f.generation,
-            segment: f.segment,
-            block: f.block,
-            len: f.len,
-        };
+        let block = block_of!(f);
         let layout = Encoding::from_code(f.encoding)
             .ok_or_else(|| format!("unknown encoding code {}", f.encoding))
             .and_then(|e| Self::try_new(f.width, f.height, e).map_err(|e| e.to_string()))
@@ -395,13 +375,29 @@ pub type ImageView = PoolView<ImageLayout>;
 /// A topic of [`Image`]s: `Topic<Image>` (see the [module docs](self)).
 pub type ImageTopic = Topic<Image>;
 
-impl Image {
-    /// A black image (the seed's form).
+/// A layout made of a width, a height and an encoding: an image's, or a
+/// depth image's (which refuses other encodings). [`Image`] and
+/// [`DepthImage`](crate::depth::DepthImage) share their constructors and
+/// `loan` through it.
+pub trait ImageGeometry: PooledLayout {
+    /// The layout, checked.
+    fn geometry(width: u32, height: u32, encoding: Encoding) -> Result<Self, ImageError>;
+}
+
+impl ImageGeometry for ImageLayout {
+    fn geometry(width: u32, height: u32, encoding: Encoding) -> Result<Self, ImageError> {
+        Self::try_new(width, height, encoding)
+    }
+}
+
+impl<L: ImageGeometry> Pooled<L> {
+    /// A black image (the seed's form: `Image::new(640, 480, "rgb8")`).
     ///
     /// # Panics
-    /// If `encoding` is not a known encoding name, or the size is zero or
-    /// larger than 4 GiB, with the sentence of [`Image::try_new`]'s error.
-    /// Use `try_new` for sizes and encodings read at run time.
+    /// If `encoding` is not a known encoding name (for a depth image: not
+    /// `depth16` or `32FC1`), or the size is zero or larger than 4 GiB, with
+    /// the sentence of [`try_new`](Self::try_new)'s error. Use `try_new`
+    /// for sizes and encodings read at run time.
     ///
     /// ```
     /// let img = horus::image::Image::new(640, 480, "rgb8");
@@ -411,7 +407,7 @@ impl Image {
     pub fn new(width: u32, height: u32, encoding: &str) -> Self {
         match Self::try_new(width, height, encoding) {
             Ok(img) => img,
-            Err(e) => panic!("Image::new({width}, {height}, {encoding:?}): {e}"),
+            Err(e) => panic!("{}::new({width}, {height}, {encoding:?}): {e}", L::KIND),
         }
     }
 
@@ -423,11 +419,12 @@ impl Image {
     /// assert!(matches!(Image::try_new(640, 480, "rgb9"), Err(ImageError::UnknownEncoding { .. })));
     /// ```
     pub fn try_new(width: u32, height: u32, encoding: &str) -> Result<Self, ImageError> {
-        let layout = ImageLayout::try_new(width, height, encoding.parse()?)?;
+        let layout = L::geometry(width, height, encoding.parse()?)?;
         Ok(Pooled::zeroed(layout))
     }
 
-    /// An image of the given pixels; their length must fit the geometry.
+    /// An image of the given pixels (copied once, into 8-byte aligned
+    /// memory); their length must fit the geometry.
     ///
     /// ```
     /// use horus::image::{Encoding, Image, ImageError};
@@ -443,18 +440,39 @@ impl Image {
         encoding: Encoding,
         data: Vec<u8>,
     ) -> Result<Self, ImageError> {
-        let layout = ImageLayout::try_new(width, height, encoding)?;
-        layout.check_len(data.len())?;
-        Ok(Pooled::with_data(layout, &data))
+        Self::from_bytes(width, height, encoding, &data)
+    }
+
+    /// As [`from_data`](Self::from_data), from a slice.
+    pub(crate) fn from_bytes(
+        width: u32,
+        height: u32,
+        encoding: Encoding,
+        data: &[u8],
+    ) -> Result<Self, ImageError> {
+        let layout = L::geometry(width, height, encoding)?;
+        if data.len() != layout.bytes() {
+            return Err(ImageError::WrongDataSize {
+                expected: layout.bytes(),
+                found: data.len(),
+                encoding,
+            });
+        }
+        Ok(Pooled::with_data(layout, data))
     }
 }
 
-impl Topic<Image> {
+impl<L: ImageGeometry> Topic<Pooled<L>> {
     /// A black image whose pixels are a block of this publisher's pool:
     /// fill it with [`data_mut`](Pooled::data_mut) and send it here without
     /// a copy.
-    pub fn loan(&self, width: u32, height: u32, encoding: Encoding) -> Result<Image, ImageError> {
-        let layout = ImageLayout::try_new(width, height, encoding)?;
+    pub fn loan(
+        &self,
+        width: u32,
+        height: u32,
+        encoding: Encoding,
+    ) -> Result<Pooled<L>, ImageError> {
+        let layout = L::geometry(width, height, encoding)?;
         Ok(self.loan_layout(layout)?)
     }
 }

@@ -23,6 +23,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+pub mod depth;
 pub mod dynamic;
 pub mod error;
 pub mod image;
@@ -30,12 +31,14 @@ pub mod inspect;
 pub mod logging;
 pub mod node;
 pub mod payload;
+pub mod pointcloud;
 pub mod pool;
 pub mod pooled;
 pub mod prelude;
 pub mod scheduler;
 pub mod shm;
 pub mod system;
+pub mod tensor;
 pub mod time;
 pub mod topic;
 

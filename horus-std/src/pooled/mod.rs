@@ -59,6 +59,40 @@ pub struct BlockRef {
     pub len: u32,
 }
 
+/// The [`BlockRef`] of a descriptor message (every pooled descriptor
+/// starts with `owner`, `generation`, `segment`, `block`, `len`).
+macro_rules! block_of {
+    ($wire:expr) => {
+        $crate::pooled::BlockRef {
+            owner: $wire.owner,
+            generation: $wire.generation,
+            segment: $wire.segment,
+            block: $wire.block,
+            len: $wire.len,
+        }
+    };
+}
+pub(crate) use block_of;
+
+/// For a kind's error enum with a `Pool(PoolError)` variant: `Debug` that
+/// prints the `Display` sentence, `std::error::Error`, `From<PoolError>`.
+macro_rules! kind_error {
+    ($error:ty) => {
+        impl ::std::fmt::Debug for $error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self, f)
+            }
+        }
+        impl ::std::error::Error for $error {}
+        impl From<$crate::pooled::PoolError> for $error {
+            fn from(e: $crate::pooled::PoolError) -> Self {
+                Self::Pool(e)
+            }
+        }
+    };
+}
+pub(crate) use kind_error;
+
 /// What the bytes of one kind of large message are, and how that travels in
 /// its descriptor message. Implemented by each kind's layout
 /// ([`ImageLayout`](crate::image::ImageLayout), ...).
@@ -191,6 +225,39 @@ impl<L: PooledLayout> Deref for PoolView<L> {
     type Target = L;
     fn deref(&self) -> &L {
         &self.layout
+    }
+}
+
+/// A large message's layout and bytes, sent ([`Pooled`]) or received
+/// ([`PoolView`]): each kind's typed accessors (a tensor's elements, a depth
+/// image's millimetres, a point cloud's points) are written once over it,
+/// in a trait of that kind's module that `horus::prelude` brings.
+pub trait PooledData {
+    /// The kind's layout.
+    type Layout: PooledLayout;
+    /// The layout.
+    fn layout(&self) -> &Self::Layout;
+    /// The bytes (8-byte aligned).
+    fn data(&self) -> &[u8];
+}
+
+impl<L: PooledLayout> PooledData for Pooled<L> {
+    type Layout = L;
+    fn layout(&self) -> &L {
+        &self.layout
+    }
+    fn data(&self) -> &[u8] {
+        Pooled::data(self)
+    }
+}
+
+impl<L: PooledLayout> PooledData for PoolView<L> {
+    type Layout = L;
+    fn layout(&self) -> &L {
+        &self.layout
+    }
+    fn data(&self) -> &[u8] {
+        PoolView::data(self)
     }
 }
 

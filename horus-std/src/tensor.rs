@@ -1,0 +1,555 @@
+//! Tensors over block pools: n-dimensional arrays of one dtype, the
+//! elements in a shared block, a 168-byte [`TensorFrame`] in the ring.
+//!
+//! A [`Tensor`] is a [`Pooled`] message of [`TensorLayout`] (dtype, shape,
+//! strides): sending, receiving, loaning and accounting are
+//! [`crate::pooled`]'s. A received tensor is a [`TensorView`] of the
+//! elements in place, released when dropped. Typed element access, on both,
+//! is [`TensorData`].
+//!
+//! **Layout rules** (numpy's and DLPack's, so Python hands a tensor over
+//! without a copy):
+//! - rank 1 to [`MAX_RANK`], every dimension at least 1;
+//! - strides in **bytes**, as numpy's `ndarray.strides` (DLPack counts
+//!   elements: divide by the item size, which every stride is a multiple
+//!   of); non-negative (no reversed views);
+//! - the tensors made here are C-contiguous (row-major: the last index
+//!   varies fastest); a received descriptor may carry other strides if every
+//!   element lies inside the block, and [`TensorData::get`] follows them,
+//!   while [`TensorData::as_slice`] needs a contiguous tensor;
+//! - at most 4 GiB of elements; the data starts 8-byte aligned.
+//!
+//! ```no_run
+//! use horus::prelude::*;
+//! let topic: Topic<Tensor> = Topic::new("detector.features")?;
+//! let mut t = topic.loan(DType::F32, &[2, 3])?;
+//! t.as_slice_mut::<f32>().unwrap().copy_from_slice(&[0., 1., 2., 3., 4., 5.]);
+//! topic.send(t);
+//! if let Some(t) = topic.recv() {
+//!     assert_eq!((t.shape(), t.strides()), (&[2u64, 3][..], &[12i64, 4][..]));
+//!     assert_eq!(t.get::<f32>(&[1, 2]), Some(5.0));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledData, PooledLayout, block_of};
+use crate::topic::Topic;
+
+/// The largest rank a tensor may have.
+pub const MAX_RANK: usize = 8;
+
+horus_nostd::message! {
+    /// What a tensor topic's ring carries: the block (the five fields every
+    /// pooled descriptor starts with), then dtype, rank, shape and byte
+    /// strides (entries past `rank` are zero).
+    TensorFrame {
+        /// The publisher's liveness token (names its pool's segment files).
+        owner: u64,
+        /// The block's generation when published.
+        generation: u64,
+        /// Segment id in the publisher's pool.
+        segment: u32,
+        /// Block index in the segment.
+        block: u32,
+        /// Bytes of data.
+        len: u32,
+        /// [`DType`] code.
+        dtype: u32,
+        /// Dimensions used in `shape` and `strides`.
+        rank: u32,
+        /// Zero.
+        reserved: u32,
+        /// Elements along each dimension.
+        shape: [u64; 8],
+        /// Bytes from one element to the next along each dimension.
+        strides: [i64; 8],
+    }
+}
+
+/// Element types (numpy's names; `"f32"`-style names parse too).
+///
+/// ```
+/// use horus::tensor::DType;
+/// assert_eq!("float32".parse::<DType>().unwrap(), DType::F32);
+/// assert_eq!("u16".parse::<DType>().unwrap().size(), 2);
+/// assert!("complex64".parse::<DType>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DType {
+    /// `uint8`
+    U8,
+    /// `int8`
+    I8,
+    /// `uint16`
+    U16,
+    /// `int16`
+    I16,
+    /// `uint32`
+    U32,
+    /// `int32`
+    I32,
+    /// `uint64`
+    U64,
+    /// `int64`
+    I64,
+    /// `float16` (IEEE half; read it through [`TensorData::data`]).
+    F16,
+    /// `float32`
+    F32,
+    /// `float64`
+    F64,
+    /// `bool` (one byte, 0 or 1; read it through [`TensorData::data`]).
+    Bool,
+}
+
+/// (dtype, numpy name, Rust name, bytes); the position + 1 is the code in
+/// [`TensorFrame::dtype`]: append only, never reorder.
+const DTYPES: [(DType, &str, &str, u32); 12] = [
+    (DType::U8, "uint8", "u8", 1),
+    (DType::I8, "int8", "i8", 1),
+    (DType::U16, "uint16", "u16", 2),
+    (DType::I16, "int16", "i16", 2),
+    (DType::U32, "uint32", "u32", 4),
+    (DType::I32, "int32", "i32", 4),
+    (DType::U64, "uint64", "u64", 8),
+    (DType::I64, "int64", "i64", 8),
+    (DType::F16, "float16", "f16", 2),
+    (DType::F32, "float32", "f32", 4),
+    (DType::F64, "float64", "f64", 8),
+    (DType::Bool, "bool", "bool", 1),
+];
+
+impl DType {
+    fn index(self) -> usize {
+        DTYPES.iter().position(|d| d.0 == self).unwrap_or(0)
+    }
+
+    /// numpy's name (`"float32"`).
+    pub fn as_str(self) -> &'static str {
+        DTYPES[self.index()].1
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> u32 {
+        DTYPES[self.index()].3
+    }
+
+    /// The code carried in [`TensorFrame::dtype`] (1-based).
+    pub fn code(self) -> u32 {
+        self.index() as u32 + 1
+    }
+
+    /// The dtype of a code, if valid.
+    pub fn from_code(code: u32) -> Option<Self> {
+        let i = usize::try_from(code.checked_sub(1)?).ok()?;
+        DTYPES.get(i).map(|d| d.0)
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DType {
+    type Err = TensorError;
+    fn from_str(s: &str) -> Result<Self, TensorError> {
+        DTYPES
+            .into_iter()
+            .find(|d| d.1 == s || d.2 == s)
+            .map(|d| d.0)
+            .ok_or_else(|| TensorError::UnknownDType {
+                given: s.to_owned(),
+            })
+    }
+}
+
+/// A Rust type a tensor's elements can be read as.
+pub trait Element: bytemuck::Pod {
+    /// Its dtype.
+    const DTYPE: DType;
+}
+
+macro_rules! elements {
+    ($($t:ty => $d:ident),*) => {
+        $(impl Element for $t {
+            const DTYPE: DType = DType::$d;
+        })*
+    };
+}
+elements!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
+          u64 => U64, i64 => I64, f32 => F32, f64 => F64);
+
+/// Anything wrong with a tensor's dtype, shape or data, or with sending it:
+/// the sentence names the thing and the fix (`Debug` is that sentence too).
+#[non_exhaustive]
+pub enum TensorError {
+    /// The dtype name is not one of [`DType`]'s.
+    UnknownDType {
+        /// The name given.
+        given: String,
+    },
+    /// The shape is empty or has a zero dimension.
+    EmptyShape {
+        /// The shape given.
+        shape: Vec<u64>,
+    },
+    /// More than [`MAX_RANK`] dimensions.
+    RankTooLarge {
+        /// The rank given.
+        rank: usize,
+    },
+    /// More than 4 GiB of elements.
+    TooLarge {
+        /// The shape given.
+        shape: Vec<u64>,
+        /// The dtype.
+        dtype: DType,
+    },
+    /// The data does not have `elements x dtype size` bytes.
+    WrongDataSize {
+        /// Bytes the shape needs.
+        expected: usize,
+        /// Bytes given.
+        found: usize,
+        /// The dtype.
+        dtype: DType,
+    },
+    /// The topic's pool could not take the tensor (see [`PoolError`]).
+    Pool(PoolError),
+}
+
+impl fmt::Display for TensorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownDType { given } => {
+                let names: Vec<&str> = DTYPES.iter().map(|d| d.1).collect();
+                write!(
+                    f,
+                    "unknown tensor dtype {given:?}: use one of {}",
+                    names.join(", ")
+                )
+            }
+            Self::EmptyShape { shape } => write!(
+                f,
+                "tensor of shape {shape:?} has no elements: give at least one dimension, \
+                 each at least 1"
+            ),
+            Self::RankTooLarge { rank } => write!(
+                f,
+                "tensor of rank {rank} has more than {MAX_RANK} dimensions: reshape it \
+                 (merge dimensions) to at most {MAX_RANK}"
+            ),
+            Self::TooLarge { shape, dtype } => write!(
+                f,
+                "{dtype} tensor of shape {shape:?} is larger than 4 GiB: split it"
+            ),
+            Self::WrongDataSize {
+                expected,
+                found,
+                dtype,
+            } => write!(
+                f,
+                "{dtype} tensor data has {found} bytes but the shape needs {expected} \
+                 (elements x {} bytes)",
+                dtype.size()
+            ),
+            Self::Pool(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+crate::pooled::kind_error!(TensorError);
+
+/// What a tensor's bytes are: dtype, shape and byte strides (see the
+/// [module docs](self) for the rules). Checked when made.
+///
+/// ```
+/// use horus::tensor::{DType, TensorLayout};
+/// let l = TensorLayout::contiguous(DType::U16, &[4, 5]).unwrap();
+/// assert_eq!((l.strides(), l.numel()), (&[10i64, 2][..], 20));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorLayout {
+    dtype: DType,
+    rank: usize,
+    shape: [u64; MAX_RANK],
+    strides: [i64; MAX_RANK],
+    bytes: u32,
+}
+
+impl TensorLayout {
+    /// The C-contiguous (row-major) layout of `shape` of `dtype`, checked.
+    pub fn contiguous(dtype: DType, shape: &[u64]) -> Result<Self, TensorError> {
+        if shape.len() > MAX_RANK {
+            return Err(TensorError::RankTooLarge { rank: shape.len() });
+        }
+        if shape.is_empty() || shape.contains(&0) {
+            return Err(TensorError::EmptyShape {
+                shape: shape.to_vec(),
+            });
+        }
+        let too_large = || TensorError::TooLarge {
+            shape: shape.to_vec(),
+            dtype,
+        };
+        let mut l = Self {
+            dtype,
+            rank: shape.len(),
+            shape: [0; MAX_RANK],
+            strides: [0; MAX_RANK],
+            bytes: 0,
+        };
+        let mut stride = u64::from(dtype.size());
+        for (i, &n) in shape.iter().enumerate().rev() {
+            l.shape[i] = n;
+            l.strides[i] = i64::try_from(stride).map_err(|_| too_large())?;
+            stride = stride.checked_mul(n).ok_or_else(too_large)?;
+        }
+        l.bytes = u32::try_from(stride).map_err(|_| too_large())?;
+        usize::try_from(l.bytes).map_err(|_| too_large())?;
+        Ok(l)
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Elements along each dimension.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape[..self.rank]
+    }
+
+    /// Bytes from one element to the next along each dimension.
+    pub fn strides(&self) -> &[i64] {
+        &self.strides[..self.rank]
+    }
+
+    /// Dimensions.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Elements in all.
+    pub fn numel(&self) -> u64 {
+        self.shape().iter().product()
+    }
+
+    /// Are the elements C-contiguous (row-major, no gaps)?
+    pub fn is_contiguous(&self) -> bool {
+        Self::contiguous(self.dtype, self.shape()).is_ok_and(|c| c.strides == self.strides)
+    }
+
+    /// Byte offset of the element at `index`, if it is in range.
+    fn offset(&self, index: &[u64]) -> Option<usize> {
+        if index.len() != self.rank {
+            return None;
+        }
+        let mut off = 0u64;
+        for ((&i, &n), &s) in index.iter().zip(self.shape()).zip(self.strides()) {
+            if i >= n {
+                return None;
+            }
+            off += i * s as u64;
+        }
+        usize::try_from(off).ok()
+    }
+
+    /// A descriptor's dtype, shape and strides, checked against its length.
+    fn from_frame(f: &TensorFrame) -> Result<Self, String> {
+        let dtype =
+            DType::from_code(f.dtype).ok_or_else(|| format!("unknown dtype code {}", f.dtype))?;
+        let rank = f.rank as usize;
+        if rank == 0 || rank > MAX_RANK {
+            return Err(format!("rank {rank} is not 1 to {MAX_RANK}"));
+        }
+        let (shape, strides) = (&f.shape[..rank], &f.strides[..rank]);
+        if f.shape[rank..].iter().any(|&n| n != 0) || f.strides[rank..].iter().any(|&s| s != 0) {
+            return Err(format!("shape or strides past rank {rank} are not zero"));
+        }
+        let size = i64::from(dtype.size());
+        let mut extent = u128::from(dtype.size());
+        for (&n, &s) in shape.iter().zip(strides) {
+            if n == 0 || s < 0 || s % size != 0 {
+                return Err(format!(
+                    "shape {shape:?} with strides {strides:?}: dimensions must be at least 1, \
+                     strides non-negative multiples of {size}"
+                ));
+            }
+            extent += u128::from(n - 1) * s as u128;
+        }
+        if extent > u128::from(f.len) {
+            return Err(format!(
+                "shape {shape:?} with strides {strides:?} reaches byte {extent}, \
+                 past the {} bytes of data",
+                f.len
+            ));
+        }
+        let mut l = Self {
+            dtype,
+            rank,
+            shape: f.shape,
+            strides: f.strides,
+            bytes: f.len,
+        };
+        l.shape[rank..].fill(0);
+        Ok(l)
+    }
+}
+
+impl PooledLayout for TensorLayout {
+    type Wire = TensorFrame;
+    const KIND: &'static str = "tensor";
+
+    fn bytes(&self) -> usize {
+        self.bytes as usize
+    }
+
+    fn to_wire(&self, b: BlockRef) -> TensorFrame {
+        TensorFrame {
+            owner: b.owner,
+            generation: b.generation,
+            segment: b.segment,
+            block: b.block,
+            len: b.len,
+            dtype: self.dtype.code(),
+            rank: self.rank as u32,
+            reserved: 0,
+            shape: self.shape,
+            strides: self.strides,
+        }
+    }
+
+    fn from_wire(f: &TensorFrame) -> (BlockRef, Result<Self, String>) {
+        (block_of!(f), Self::from_frame(f))
+    }
+}
+
+/// Typed reads of a tensor, sent or received.
+pub trait TensorData: PooledData<Layout = TensorLayout> {
+    /// The elements as a slice of `T`, if `T` is the dtype and the tensor is
+    /// contiguous.
+    ///
+    /// ```
+    /// use horus::prelude::*;
+    /// let t = Tensor::from_slice(&[2, 2], &[1u16, 2, 3, 4]).unwrap();
+    /// assert_eq!(t.as_slice::<u16>(), Some(&[1u16, 2, 3, 4][..]));
+    /// assert_eq!(t.as_slice::<i16>(), None);
+    /// ```
+    fn as_slice<T: Element>(&self) -> Option<&[T]> {
+        let l = self.layout();
+        if T::DTYPE != l.dtype() || !l.is_contiguous() {
+            return None;
+        }
+        bytemuck::try_cast_slice(self.data()).ok()
+    }
+
+    /// The element at `index` (following the strides), if `T` is the dtype
+    /// and `index` is in range.
+    fn get<T: Element>(&self, index: &[u64]) -> Option<T> {
+        let l = self.layout();
+        if T::DTYPE != l.dtype() {
+            return None;
+        }
+        let at = l.offset(index)?;
+        let bytes = self.data().get(at..at + std::mem::size_of::<T>())?;
+        Some(bytemuck::pod_read_unaligned(bytes))
+    }
+}
+
+impl<D: PooledData<Layout = TensorLayout>> TensorData for D {}
+
+/// A tensor to send: its [`TensorLayout`] (through `Deref`) and its
+/// elements, on the heap or in a loaned pool block.
+pub type Tensor = Pooled<TensorLayout>;
+
+/// A received tensor: a read-only view of the elements in the publisher's
+/// pool block, released when dropped.
+pub type TensorView = PoolView<TensorLayout>;
+
+impl Tensor {
+    /// A zeroed C-contiguous tensor of `shape` and `dtype` (a name, as
+    /// numpy's `"float32"` or `"f32"`).
+    ///
+    /// # Panics
+    /// If the dtype is unknown or the shape is empty, has a zero, more than
+    /// [`MAX_RANK`] dimensions or more than 4 GiB, with the sentence of
+    /// [`Tensor::try_new`]'s error. Use `try_new` for input read at run time.
+    ///
+    /// ```
+    /// let t = horus::tensor::Tensor::new(&[3, 224, 224], "float32");
+    /// assert_eq!(t.data().len(), 3 * 224 * 224 * 4);
+    /// ```
+    #[track_caller]
+    pub fn new(shape: &[u64], dtype: &str) -> Self {
+        match Self::try_new(shape, dtype) {
+            Ok(t) => t,
+            Err(e) => panic!("Tensor::new({shape:?}, {dtype:?}): {e}"),
+        }
+    }
+
+    /// A zeroed C-contiguous tensor, or a typed error naming what is wrong.
+    ///
+    /// ```
+    /// use horus::tensor::{Tensor, TensorError};
+    /// assert!(matches!(Tensor::try_new(&[2, 0], "u8"), Err(TensorError::EmptyShape { .. })));
+    /// assert!(matches!(Tensor::try_new(&[1; 9], "u8"), Err(TensorError::RankTooLarge { rank: 9 })));
+    /// ```
+    pub fn try_new(shape: &[u64], dtype: &str) -> Result<Self, TensorError> {
+        let layout = TensorLayout::contiguous(dtype.parse()?, shape)?;
+        Ok(Pooled::zeroed(layout))
+    }
+
+    /// A C-contiguous tensor of the given bytes; their length must fit.
+    ///
+    /// ```
+    /// use horus::tensor::{DType, Tensor, TensorError};
+    /// assert!(matches!(
+    ///     Tensor::from_data(&[2, 2], DType::F32, vec![0; 8]),
+    ///     Err(TensorError::WrongDataSize { expected: 16, found: 8, .. })
+    /// ));
+    /// ```
+    pub fn from_data(shape: &[u64], dtype: DType, data: Vec<u8>) -> Result<Self, TensorError> {
+        Self::from_bytes(shape, dtype, &data)
+    }
+
+    /// A C-contiguous tensor of the given elements, in row-major order.
+    pub fn from_slice<T: Element>(shape: &[u64], elements: &[T]) -> Result<Self, TensorError> {
+        Self::from_bytes(shape, T::DTYPE, bytemuck::cast_slice(elements))
+    }
+
+    fn from_bytes(shape: &[u64], dtype: DType, data: &[u8]) -> Result<Self, TensorError> {
+        let layout = TensorLayout::contiguous(dtype, shape)?;
+        if data.len() != layout.bytes() {
+            return Err(TensorError::WrongDataSize {
+                expected: layout.bytes(),
+                found: data.len(),
+                dtype,
+            });
+        }
+        Ok(Pooled::with_data(layout, data))
+    }
+
+    /// The elements as a writable slice of `T`, if `T` is the dtype.
+    pub fn as_slice_mut<T: Element>(&mut self) -> Option<&mut [T]> {
+        if T::DTYPE != self.dtype() {
+            return None;
+        }
+        bytemuck::try_cast_slice_mut(self.data_mut()).ok()
+    }
+}
+
+impl Topic<Tensor> {
+    /// A zeroed C-contiguous tensor whose elements are a block of this
+    /// publisher's pool: fill it and send it here without a copy.
+    pub fn loan(&self, dtype: DType, shape: &[u64]) -> Result<Tensor, TensorError> {
+        let layout = TensorLayout::contiguous(dtype, shape)?;
+        Ok(self.loan_layout(layout)?)
+    }
+}
