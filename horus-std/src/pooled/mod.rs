@@ -134,8 +134,9 @@ impl<L: PooledLayout> fmt::Debug for Pooled<L> {
 }
 
 impl<L: PooledLayout> Pooled<L> {
-    /// Zero bytes on the heap.
-    pub(crate) fn zeroed(layout: L) -> Self {
+    /// A message of `layout` whose bytes are zeros on the heap (each kind
+    /// has its own constructors too: `Image::new`, `Tensor::new`, ...).
+    pub fn zeroed(layout: L) -> Self {
         Self {
             layout,
             bytes: Bytes::Heap(vec![0; layout.bytes().div_ceil(8)]),
