@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `topic list` | [`TopicList`] |
 //! | `topic info` | [`TopicDetail`] |
-//! | `topic echo` | one object per message: the decoded fields by name (the message's own shape), or `{"hex"}`; `"@received"` with `-t` |
+//! | `topic echo` | one object per message: the decoded fields by name (the message's own shape), or `{"hex"}`; `"@received"` with `-t`; a pooled topic's: [`PooledEcho`] |
 //! | `topic hz` / `topic bw` | one [`RateReport`] per interval |
 //! | `topic pub` | [`Published`] |
 //! | `clean` | an array of [`CleanedNamespace`] |
@@ -81,6 +81,50 @@ pub struct TopicVerbose {
     pub fields: Vec<FieldJson>,
     /// Every process above, once, with its name.
     pub processes: Vec<ProcessJson>,
+    /// The block pool segments of a pooled topic (image, tensor, ...);
+    /// `null` for other topics.
+    pub pool: Option<Vec<PoolSegmentJson>>,
+}
+
+/// One block pool segment of a pooled topic (`topic list --verbose`).
+#[derive(Debug, Serialize)]
+pub struct PoolSegmentJson {
+    /// The publishing process.
+    pub pid: u32,
+    pub publisher_alive: bool,
+    /// Segment id in that publisher's pool.
+    pub segment: u32,
+    pub block_size: u32,
+    pub blocks: u32,
+    /// Blocks being written or held by readers (a loan cannot take them).
+    pub in_use: u32,
+    /// Blocks holding a published message (held or not).
+    pub published: u32,
+    /// Loans refused since the segment was made (every block in use).
+    pub loans_failed: u64,
+    pub path: PathBuf,
+}
+
+impl PoolSegmentJson {
+    fn all(i: &TopicInfo) -> Option<Vec<Self>> {
+        horus::pooled::PooledKind::of_type(i.type_id)?;
+        Some(
+            i.pool
+                .iter()
+                .map(|s| Self {
+                    pid: s.pid,
+                    publisher_alive: s.publisher_alive,
+                    segment: s.segment,
+                    block_size: s.block_size,
+                    blocks: s.blocks,
+                    in_use: s.usage.busy,
+                    published: s.usage.published,
+                    loans_failed: s.loans_failed,
+                    path: s.path.clone(),
+                })
+                .collect(),
+        )
+    }
 }
 
 /// A process using a topic.
@@ -252,6 +296,7 @@ impl TopicJson {
                     .into_iter()
                     .map(|pid| ProcessJson::new(pid, procs))
                     .collect(),
+                pool: PoolSegmentJson::all(i),
             }),
         }
     }
@@ -290,7 +335,32 @@ pub struct RateReport {
     pub max_interval_s: Option<f64>,
     pub std_dev_s: Option<f64>,
     pub bytes_per_s: Option<f64>,
+    /// Mean bytes per message over the window (`topic bw` only): the
+    /// message, plus for a pooled topic (image, tensor, ...) its block's
+    /// bytes.
     pub message_size: Option<usize>,
+}
+
+/// `topic echo` of a pooled topic (image, tensor, ...): one per message.
+#[derive(Debug, Serialize)]
+pub struct PooledEcho {
+    /// With `-t` only.
+    #[serde(rename = "@received", skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    /// `image` (images and depth images), `tensor`, `point cloud`.
+    pub kind: &'static str,
+    /// The one-line layout: `640x480 rgb8 step 1920`, `float32 [2, 3]
+    /// strides [12, 4]`, `100 points step 16 fields x:float32@0 ...`;
+    /// `null` if the descriptor is refused.
+    pub layout: Option<String>,
+    /// Bytes of the block's message; `null` if refused.
+    pub bytes: Option<usize>,
+    /// CRC-32 (IEEE) of those bytes, `0x` and 8 hex digits; `null` if refused.
+    pub crc32: Option<String>,
+    /// Why the descriptor was refused (corrupt or forged); `null` otherwise.
+    pub error: Option<String>,
+    /// The descriptor's fields, decoded (block, generation, geometry, ...).
+    pub descriptor: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `topic pub`.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Running, TestNs, publisher, text};
+use common::{Running, TestNs, last_json, publisher, text};
 use horus::shm::{Namespace, liveness};
 use horus::system::blackbox::{AnomalyKind, Blackbox};
 
@@ -140,12 +140,7 @@ fn list_echo_hz_bw_see_a_live_publisher() {
     // hz and bw: about 100 Hz of 24-byte messages.
     let out = ns.run(&["topic", "hz", "wheel.encoders", "-n", "60", "--json"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let last = text(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
-    let r: serde_json::Value = serde_json::from_str(&last).expect("json");
+    let r = last_json(&out);
     let hz = r["rate_hz"].as_f64().expect("rate");
     // The publisher sleeps 10 ms between messages: at most 100 Hz, less when
     // the machine is loaded; generous bounds, the exact rate is no test's.

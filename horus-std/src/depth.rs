@@ -3,7 +3,7 @@
 //!
 //! A [`DepthImage`] is a [`Pooled`] message of [`DepthLayout`], an
 //! [`ImageLayout`] whose encoding is a depth encoding; its descriptor is the
-//! [`ImageFrame`](crate::image::ImageFrame), as ROS sends depth as a
+//! [`ImageFrame`], as ROS sends depth as a
 //! `sensor_msgs/Image`: every tool (echo, recorder, bridges, Python) reads
 //! a depth topic as an image, and a `Topic<Image>` may subscribe to one. A
 //! `Topic<DepthImage>` refuses a frame of another encoding (typed, counted

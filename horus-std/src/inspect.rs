@@ -7,7 +7,7 @@
 //! bytes, checked against the message size stored in the region; its
 //! messages decode with the stored self-description ([`TopicInfo::fields`]).
 
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,6 +15,8 @@ use horus_nostd::ring::{PayloadSizeError, SendError};
 use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
 
 use crate::error::{Result, TopicError};
+use crate::pool::PoolReader;
+use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, AttachedRegion};
 use crate::shm::{Namespace, liveness};
@@ -65,6 +67,9 @@ pub struct TopicInfo {
     pub fields: Vec<SchemaField>,
     /// Current handles.
     pub participants: Vec<ParticipantInfo>,
+    /// The block pool segments of every publisher, for a pooled topic (an
+    /// image, tensor, ... topic: see [`PooledKind`]); empty otherwise.
+    pub pool: Vec<crate::pool::SegmentInfo>,
 }
 
 impl TopicInfo {
@@ -95,6 +100,10 @@ impl TopicInfo {
             published: region.published_count(),
             fields: region.schema().collect(),
             participants,
+            pool: match PooledKind::of_type(type_info.id) {
+                Some(_) => crate::pool::segments_of(ns, name).unwrap_or_default(),
+                None => Vec::new(),
+            },
         }
     }
 
@@ -165,6 +174,9 @@ pub struct RawTopic {
     handle: UnsafeCell<RawHandle<'static>>,
     attached: Arc<AttachedRegion>,
     info: TopicInfo,
+    /// Pool segments mapped to hold blocks (pooled topics).
+    pool: RefCell<PoolReader>,
+    namespace: Namespace,
 }
 
 impl RawTopic {
@@ -201,6 +213,8 @@ impl RawTopic {
             handle: UnsafeCell::new(handle),
             attached,
             info,
+            pool: RefCell::new(PoolReader::default()),
+            namespace,
         }))
     }
 
@@ -248,6 +262,36 @@ impl RawTopic {
     /// Messages published on the topic since its creation (scans the region).
     pub fn published_count(&self) -> u64 {
         self.attached.region().published_count()
+    }
+
+    /// The kind of large message the topic carries, if it is a pooled
+    /// topic (from its type identity).
+    pub fn pooled_kind(&self) -> Option<PooledKind> {
+        PooledKind::of_type(self.info.type_id)
+    }
+
+    /// Holds the block a pooled descriptor names (see
+    /// [`PooledKind::decode`]): `Ok(None)` if it was recycled or its pool is
+    /// gone (the message is lost: a drop), a typed error if the descriptor
+    /// is refused.
+    pub fn hold_block(
+        &self,
+        block: BlockRef,
+    ) -> std::result::Result<Option<RawBlock<'_>>, PoolError> {
+        let at = BlockAt {
+            ns: &self.namespace,
+            topic: &self.info.name,
+            participant: self.with_handle(|h| h.index()),
+            kind: self.pooled_kind().map_or("pooled", PooledKind::name),
+        };
+        match at.hold(&mut self.pool.borrow_mut(), block) {
+            Ok(held) => Ok(Some(RawBlock {
+                held,
+                _topic: std::marker::PhantomData,
+            })),
+            Err(None) => Ok(None),
+            Err(Some(e)) => Err(e),
+        }
     }
 
     fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {

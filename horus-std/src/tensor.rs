@@ -96,13 +96,13 @@ pub enum DType {
     U64,
     /// `int64`
     I64,
-    /// `float16` (IEEE half; read it through [`TensorData::data`]).
+    /// `float16` (IEEE half; read it through [`PooledData::data`]).
     F16,
     /// `float32`
     F32,
     /// `float64`
     F64,
-    /// `bool` (one byte, 0 or 1; read it through [`TensorData::data`]).
+    /// `bool` (one byte, 0 or 1; read it through [`PooledData::data`]).
     Bool,
 }
 

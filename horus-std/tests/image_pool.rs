@@ -19,7 +19,9 @@ mod common;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use common::{Peer, TestNs, die_with_parent, next_command, say, wait_until, watchdog};
+use common::{
+    Peer, TestNs, check_fill, die_with_parent, fill, next_command, say, wait_until, watchdog,
+};
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
 use horus::prelude::*;
@@ -29,26 +31,6 @@ const TOPIC: &str = "camera.rgb";
 const W: u32 = 640;
 const H: u32 = 480;
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Frame `seq`'s pixels: word 0 is `seq`, word k a function of both.
-fn fill(buf: &mut [u8], seq: u64) {
-    for (k, c) in buf.chunks_exact_mut(8).enumerate() {
-        let v = if k == 0 {
-            seq
-        } else {
-            seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64
-        };
-        c.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// The frame's sequence number if its pixels are exactly frame `seq`'s.
-fn check(buf: &[u8]) -> Option<u64> {
-    let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
-    let mut want = vec![0u8; buf.len()];
-    fill(&mut want, seq);
-    (want == buf).then_some(seq)
-}
 
 fn segment_files(ns: &TestNs) -> Vec<String> {
     std::fs::read_dir(ns.path())
@@ -89,7 +71,7 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
         let view = sub.recv().expect("a frame");
         assert_eq!((view.width(), view.height(), view.step()), (W, H, W * 3));
         assert_eq!(view.encoding(), Encoding::Rgb8);
-        assert_eq!(check(view.data()), Some(seq));
+        assert_eq!(check_fill(view.data()), Some(seq));
         assert_eq!(pub_.busy_blocks(), 1, "the view holds its block");
         drop(view);
         assert_eq!(pub_.busy_blocks(), 0, "dropping the view releases it");
@@ -225,7 +207,7 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     );
     for (i, v) in held.iter().enumerate() {
         assert_eq!(
-            check(v.data()),
+            check_fill(v.data()),
             Some(i as u64 + 1),
             "a held frame was rewritten"
         );
@@ -327,7 +309,7 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         let view = sub.recv().expect("the published frame");
         peer.kill();
         // The dead publisher's segment stays mapped and readable while held.
-        assert_eq!(check(view.data()), Some(round));
+        assert_eq!(check_fill(view.data()), Some(round));
         assert!(
             sub.recv().is_none(),
             "the half-filled block was never published"
@@ -362,7 +344,7 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
         let (mut got, mut last) = (0, 0);
         wait_until(30, "three frames of this publisher", || {
             while let Some(v) = sub.recv() {
-                let seq = check(v.data()).expect("a torn frame");
+                let seq = check_fill(v.data()).expect("a torn frame");
                 assert!(seq > last, "frames out of order");
                 last = seq;
                 got += u64::from(seq >> 32 == run);
@@ -375,10 +357,13 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
         });
         peer.kill(); // at whatever point of its fill/send loop it is
         while let Some(v) = sub.recv() {
-            assert!(check(v.data()).is_some(), "a torn frame after the kill");
+            assert!(
+                check_fill(v.data()).is_some(),
+                "a torn frame after the kill"
+            );
         }
         for v in &views {
-            assert!(check(v.data()).is_some(), "a held frame changed");
+            assert!(check_fill(v.data()).is_some(), "a held frame changed");
         }
     }
     views.clear();
@@ -415,7 +400,7 @@ fn child_main() {
                     std::thread::yield_now();
                     continue;
                 };
-                match check(view.data()) {
+                match check_fill(view.data()) {
                     Some(seq) if seq > last && view.width() == W => last = seq,
                     _ => torn += 1,
                 }

@@ -15,7 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Peer, TestNs, die_with_parent, say, watchdog};
+use common::{Peer, TestNs, check_fill, die_with_parent, fill, say, watchdog};
 use horus::depth::DepthLayout;
 use horus::image::{Encoding, ImageError, ImageFrame};
 use horus::pointcloud::{PointCloudError, PointCloudFrame, PointCloudLayout};
@@ -25,26 +25,6 @@ use horus::tensor::{TensorError, TensorFrame, TensorLayout};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const MESSAGES: u64 = 60;
-
-/// Message `seq`'s bytes: word 0 is `seq`, word k a function of both.
-fn fill(buf: &mut [u8], seq: u64) {
-    for (k, c) in buf.chunks_exact_mut(8).enumerate() {
-        let v = if k == 0 {
-            seq
-        } else {
-            seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64
-        };
-        c.copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// The sequence number if the bytes are exactly message `seq`'s.
-fn check(buf: &[u8]) -> Option<u64> {
-    let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
-    let mut want = vec![0u8; buf.len()];
-    fill(&mut want, seq);
-    (want == buf).then_some(seq)
-}
 
 /// The three kinds, with a layout per sequence number (sizes vary).
 trait Kind: PooledLayout + PartialEq {
@@ -154,7 +134,7 @@ fn subscribe<L: Kind>() {
             std::thread::yield_now();
             continue;
         };
-        match check(v.data()) {
+        match check_fill(v.data()) {
             Some(seq) if seq > last && *v.layout() == L::layout(seq) && L::typed_ok(&v, seq) => {
                 last = seq
             }

@@ -317,6 +317,7 @@ mod tests {
             region_bytes: 0,
             published: 0,
             participants: vec![],
+            pool: vec![],
             fields: fields
                 .iter()
                 .map(|&(name, offset, kind, count)| SchemaField {

@@ -7,6 +7,8 @@
 //! [`HEX_SHOWN`] bytes are cut unless `--full` (JSON is never cut); `-t`
 //! adds the wall-clock time each message was received; `--last` starts with
 //! the newest message the topic retains (by `timestamp_ns` if it has one).
+//! A pooled topic (image, tensor, ...) prints a summary per message (see
+//! [`super::summary`]).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -88,6 +90,11 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
             info.type_name
         );
     }
+    // A pooled topic (image, tensor, ...) is summarized, unless the
+    // descriptor itself is asked for (--hex, --field).
+    let pooled = topic
+        .pooled_kind()
+        .filter(|_| !args.hex && args.fields.is_empty());
     let mut buf = vec![0u8; topic.message_size()];
     let mut seen = 0u64;
     let mut out = std::io::stdout().lock();
@@ -103,8 +110,14 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
             }
         }
         pending = false;
+        let text = match pooled {
+            Some(kind) => match super::summary::format(ctx, args.time, &topic, kind, &buf) {
+                Some(text) => text,
+                None => continue, // its block was recycled: a drop, not a message
+            },
+            None => format_message(ctx, args, &info, decode, &buf),
+        };
         seen += 1;
-        let text = format_message(ctx, args, &info, decode, &buf);
         if out
             .write_all(text.as_bytes())
             .and_then(|()| out.flush())

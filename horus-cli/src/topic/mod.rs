@@ -11,6 +11,7 @@ mod echo;
 mod info;
 mod publish;
 mod rate;
+mod summary;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -308,6 +309,9 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         i.region_bytes,
         i.path.display()
     );
+    if let Some(kind) = horus::pooled::PooledKind::of_type(i.type_id) {
+        print_pool(kind, i);
+    }
     if i.fields.is_empty() {
         println!("    fields: (no self-description: shown in hex)");
     }
@@ -319,6 +323,28 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
             format!("[{kind}; {}]", f.count)
         };
         println!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
+    }
+}
+
+/// A pooled topic's block pool, one line per segment.
+fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
+    if i.pool.is_empty() {
+        println!("    pool ({}): no segment yet", kind.name());
+    }
+    for s in &i.pool {
+        let dead = if s.publisher_alive { "" } else { " (dead)" };
+        println!(
+            "    pool ({}): pid {}{dead} segment {}: {} blocks of {} B, {} in use, \
+             {} published, {} loans refused",
+            kind.name(),
+            s.pid,
+            s.segment,
+            s.blocks,
+            s.block_size,
+            s.usage.busy,
+            s.usage.published,
+            s.loans_failed
+        );
     }
 }
 

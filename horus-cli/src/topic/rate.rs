@@ -40,9 +40,9 @@ pub struct RateArgs {
     count: Option<u64>,
 }
 
-/// Arrival times of the last messages.
+/// Arrival times and sizes of the last messages.
 struct Window {
-    times: VecDeque<Instant>,
+    times: VecDeque<(Instant, usize)>,
     cap: usize,
 }
 
@@ -53,18 +53,21 @@ struct Stats {
     max: f64,
     std_dev: f64,
     samples: usize,
+    /// Mean bytes per message.
+    bytes: f64,
 }
 
 impl Window {
-    fn push(&mut self, t: Instant) {
+    /// A message of `bytes` bytes arrived at `t`.
+    fn push(&mut self, t: Instant, bytes: usize) {
         if self.times.len() == self.cap {
             self.times.pop_front();
         }
-        self.times.push_back(t);
+        self.times.push_back((t, bytes));
     }
 
     fn stats(&self) -> Option<Stats> {
-        let (first, last) = (self.times.front()?, self.times.back()?);
+        let (first, last) = (&self.times.front()?.0, &self.times.back()?.0);
         let span = last.duration_since(*first).as_secs_f64();
         if self.times.len() < 2 || span <= 0.0 {
             return None;
@@ -73,7 +76,7 @@ impl Window {
             .times
             .iter()
             .zip(self.times.iter().skip(1))
-            .map(|(a, b)| b.duration_since(*a).as_secs_f64())
+            .map(|(a, b)| b.0.duration_since(a.0).as_secs_f64())
             .collect();
         let mean = span / gaps.len() as f64;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
@@ -83,6 +86,7 @@ impl Window {
             max: gaps.iter().copied().fold(0.0, f64::max),
             std_dev: var.sqrt(),
             samples: self.times.len(),
+            bytes: self.times.iter().map(|t| t.1 as f64).sum::<f64>() / self.times.len() as f64,
         })
     }
 }
@@ -91,6 +95,12 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
     let topic = super::open(ctx, &args.name)?;
     let size = topic.message_size();
     let mut buf = vec![0u8; size];
+    // A pooled topic's messages are their descriptor and their block's bytes.
+    let kind = topic.pooled_kind();
+    let pool_bytes = |buf: &[u8]| {
+        kind.and_then(|k| k.decode(buf))
+            .map_or(0, |(block, _)| block.len as usize)
+    };
     let mut window = Window {
         times: VecDeque::new(),
         cap: args.window as usize,
@@ -110,7 +120,6 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
                 ctx,
                 &args.name,
                 what,
-                size,
                 &window,
                 since_report,
                 topic.dropped_count(),
@@ -124,14 +133,14 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
         if topic.recv_bytes(&mut buf).unwrap_or(false) {
             received += 1;
             since_report += 1;
-            window.push(Instant::now());
+            window.push(Instant::now(), size + pool_bytes(&buf));
         } else {
             std::thread::sleep(super::IDLE);
         }
     }
 }
 
-fn report(ctx: &Ctx, name: &str, what: Measure, size: usize, w: &Window, new: u64, dropped: u64) {
+fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, dropped: u64) {
     let stats = if new == 0 { None } else { w.stats() };
     if ctx.json {
         let bw = what == Measure::Bw;
@@ -144,11 +153,11 @@ fn report(ctx: &Ctx, name: &str, what: Measure, size: usize, w: &Window, new: u6
             min_interval_s: stats.as_ref().map(|s| s.min),
             max_interval_s: stats.as_ref().map(|s| s.max),
             std_dev_s: stats.as_ref().map(|s| s.std_dev),
-            bytes_per_s: stats
+            bytes_per_s: stats.as_ref().filter(|_| bw).map(|s| s.rate_hz * s.bytes),
+            message_size: stats
                 .as_ref()
                 .filter(|_| bw)
-                .map(|s| s.rate_hz * size as f64),
-            message_size: bw.then_some(size),
+                .map(|s| s.bytes.round() as usize),
         };
         // A closed stdout ends this command by SIGPIPE (`prints_only`).
         let _ = crate::json::print(&doc);
@@ -173,8 +182,9 @@ fn report(ctx: &Ctx, name: &str, what: Measure, size: usize, w: &Window, new: u6
             s.samples
         ),
         Measure::Bw => println!(
-            "average: {}/s  message: {size} B  rate: {:.2} Hz  window: {}{drops}",
-            human_bytes(s.rate_hz * size as f64),
+            "average: {}/s  message: {:.0} B  rate: {:.2} Hz  window: {}{drops}",
+            human_bytes(s.rate_hz * s.bytes),
+            s.bytes,
             s.rate_hz,
             s.samples
         ),
@@ -202,12 +212,13 @@ mod tests {
             cap: 3,
         };
         for i in 0..5 {
-            w.push(t0 + Duration::from_millis(10 * i));
+            w.push(t0 + Duration::from_millis(10 * i), 100 + i as usize);
         }
         let s = w.stats().unwrap();
         assert_eq!(s.samples, 3);
         assert!((s.rate_hz - 100.0).abs() < 1e-6);
         assert!(s.std_dev < 1e-9);
+        assert!((s.bytes - 103.0).abs() < 1e-9, "mean of 102, 103, 104");
         assert_eq!(human_bytes(2400.0), "2.40 KB");
     }
 }

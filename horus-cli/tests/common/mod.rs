@@ -83,6 +83,16 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The last line of `out`'s stdout, as JSON (the last report of `hz`/`bw`).
+pub fn last_json(out: &Output) -> serde_json::Value {
+    let last = text(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    serde_json::from_str(&last).unwrap_or_else(|e| panic!("{e}: {last:?}"))
+}
+
 /// A running `horus` (or other) process whose output lines we wait on.
 /// Dropping it SIGKILLs the process (its children get SIGTERM through
 /// their parent-death signal).
@@ -267,6 +277,7 @@ pub fn child_main() {
             sched.run().expect("scheduler run");
         }
         "talker" => talker(),
+        "camera" => camera(),
         "init_nodes" => init_nodes(),
         "subscriber_node" => subscriber_node(),
         other => panic!("unknown role {other}"),
@@ -371,4 +382,29 @@ pub fn subscriber_node() {
         .expect("add node");
     println!("\n@@ready {}", std::process::id());
     sched.run().expect("scheduler run");
+}
+
+/// A 30 FPS camera and friends: `camera.rgb` (640x480 rgb8, frame n's
+/// pixels all `n % 251`, loaned), `model.out` (float32 tensor of shape
+/// [2, 3]) and `lidar.points` (100 xyzi points), one message of each per
+/// frame; ready once each has published.
+pub fn camera() {
+    use horus::prelude::*;
+    let camera: Topic<Image> = Topic::new("camera.rgb").expect("topic");
+    let model: Topic<Tensor> = Topic::new("model.out").expect("topic");
+    let lidar: Topic<PointCloud> = Topic::new("lidar.points").expect("topic");
+    let start = std::time::Instant::now();
+    for n in 0u32.. {
+        let mut img = camera.loan(640, 480, Encoding::Rgb8).expect("loan");
+        img.data_mut().fill((n % 251) as u8);
+        camera.send(img);
+        model.send(Tensor::from_slice(&[2, 3], &[n as f32; 6]).expect("tensor"));
+        lidar.send(PointCloud::xyzi(100));
+        if n == 0 {
+            println!("\n@@ready {}", std::process::id());
+        }
+        // Paced at 30 FPS (the rate, not a wait for a condition).
+        let next = start + Duration::from_millis(100) * (n + 1) / 3;
+        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+    }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::TopicError;
+use crate::pool::WriterError;
+use crate::shm::pool_file::SegmentError;
 
 /// Anything that goes wrong sending or receiving a large message through
 /// its topic's block pool: the sentence names the thing and the fix
@@ -132,3 +134,55 @@ impl fmt::Debug for PoolError {
 }
 
 impl std::error::Error for PoolError {}
+
+/// A descriptor refused on `topic` of `kind`.
+pub(crate) fn foreign(topic: &str, kind: &'static str, reason: String) -> PoolError {
+    PoolError::ForeignDescriptor {
+        topic: topic.to_owned(),
+        kind,
+        reason,
+    }
+}
+
+/// Why a publisher of `topic` could not loan a block.
+pub(crate) fn from_writer(topic: &str, e: WriterError) -> PoolError {
+    let topic = topic.to_owned();
+    match e {
+        WriterError::TooLarge { bytes, block_size } => PoolError::TooLarge {
+            topic,
+            bytes,
+            block_size,
+        },
+        WriterError::Exhausted { segments, blocks } => PoolError::Exhausted {
+            topic,
+            segments,
+            blocks,
+        },
+        WriterError::Segment(e) => from_segment(&topic, e),
+        WriterError::Layout(e) => PoolError::BadGeometry {
+            topic,
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// A segment file of `topic` that could not be used.
+pub(crate) fn from_segment(topic: &str, e: SegmentError) -> PoolError {
+    let topic = topic.to_owned();
+    match e {
+        SegmentError::File(error) => PoolError::Segment {
+            topic,
+            error: Box::new(error),
+        },
+        SegmentError::Corrupt { path, reason } => PoolError::CorruptSegment {
+            topic,
+            path,
+            reason: reason.to_string(),
+        },
+        SegmentError::WrongId { path, found } => PoolError::CorruptSegment {
+            topic,
+            path,
+            reason: format!("its header says segment {found}, not the one its name says"),
+        },
+    }
+}

@@ -29,6 +29,7 @@
 //! [`Tensor`](crate::tensor::Tensor).
 
 mod error;
+mod raw;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -39,10 +40,11 @@ use horus_nostd::Message;
 use horus_nostd::pool::{BlockDescriptor, HoldError};
 
 use crate::payload::{Payload, PayloadContext, PayloadCounts};
-use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError, WriterError};
-use crate::shm::pool_file::SegmentError;
+use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError};
+use crate::shm::Namespace;
 use crate::topic::{Topic, TopicBuilder};
 pub use error::PoolError;
+pub use raw::{AnyLayout, PooledKind, RawBlock};
 
 /// Where a message's bytes are: the block part of every descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +264,65 @@ impl<L: PooledLayout> PooledData for PoolView<L> {
     }
 }
 
+/// The block and the layout a descriptor names, the layout checked by the
+/// kind and against the block's length.
+pub(crate) fn checked<L: PooledLayout>(wire: &L::Wire) -> (BlockRef, Result<L, String>) {
+    let (block, layout) = L::from_wire(wire);
+    let layout = layout.and_then(|l| {
+        if l.bytes() == block.len as usize {
+            Ok(l)
+        } else {
+            Err(format!(
+                "its {} needs {} bytes, the descriptor says {}",
+                L::KIND,
+                l.bytes(),
+                block.len
+            ))
+        }
+    });
+    (block, layout)
+}
+
+/// Where a receiver holds blocks: its topic and participant index.
+pub(crate) struct BlockAt<'a> {
+    pub(crate) ns: &'a Namespace,
+    pub(crate) topic: &'a str,
+    pub(crate) participant: u32,
+    /// The kind, for the sentence of a refused descriptor.
+    pub(crate) kind: &'static str,
+}
+
+impl BlockAt<'_> {
+    /// Holds `block` through `reader`: `Err(None)` if it is stale (a
+    /// dropped message), `Err(Some)` if the descriptor is refused.
+    pub(crate) fn hold(
+        &self,
+        reader: &mut PoolReader,
+        block: BlockRef,
+    ) -> Result<HeldBlock, Option<PoolError>> {
+        let foreign = |reason: String| Some(error::foreign(self.topic, self.kind, reason));
+        let desc = BlockDescriptor {
+            generation: block.generation,
+            segment: block.segment,
+            block: block.block,
+            len: block.len,
+            reserved: 0,
+        };
+        match reader.hold(self.ns, self.topic, self.participant, block.owner, desc) {
+            Ok(held) => Ok(held),
+            Err(ReaderError::Stale) => Err(None),
+            Err(ReaderError::BadOwner(o)) => {
+                Err(foreign(format!("publisher token {o:#x} is invalid")))
+            }
+            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => Err(foreign(
+                "this handle already holds that block (a descriptor delivered twice)".to_owned(),
+            )),
+            Err(ReaderError::Hold(e)) => Err(foreign(e.to_string())),
+            Err(ReaderError::Segment(e)) => Err(Some(error::from_segment(self.topic, e))),
+        }
+    }
+}
+
 /// A pooled topic handle's own state: its pool as a publisher, the segments
 /// it maps as a receiver, and its counts.
 #[doc(hidden)]
@@ -361,54 +422,13 @@ impl<L: PooledLayout> TopicBuilder<Pooled<L>> {
 }
 
 impl<L: PooledLayout> Topic<Pooled<L>> {
-    fn writer_error(&self, e: WriterError) -> PoolError {
-        let topic = self.name().to_owned();
-        match e {
-            WriterError::TooLarge { bytes, block_size } => PoolError::TooLarge {
-                topic,
-                bytes,
-                block_size,
-            },
-            WriterError::Exhausted { segments, blocks } => PoolError::Exhausted {
-                topic,
-                segments,
-                blocks,
-            },
-            WriterError::Segment(e) => self.segment_error(e),
-            WriterError::Layout(e) => PoolError::BadGeometry {
-                topic,
-                reason: e.to_string(),
-            },
-        }
-    }
-
-    fn segment_error(&self, e: SegmentError) -> PoolError {
-        let topic = self.name().to_owned();
-        match e {
-            SegmentError::File(error) => PoolError::Segment {
-                topic,
-                error: Box::new(error),
-            },
-            SegmentError::Corrupt { path, reason } => PoolError::CorruptSegment {
-                topic,
-                path,
-                reason: reason.to_string(),
-            },
-            SegmentError::WrongId { path, found } => PoolError::CorruptSegment {
-                topic,
-                path,
-                reason: format!("its header says segment {found}, not the one its name says"),
-            },
-        }
-    }
-
     fn loan_block(&self, bytes: usize) -> Result<LoanedBlock, PoolError> {
         let mut writer = self.payload_state().writer.borrow_mut();
         writer
             .loan(bytes, || {
                 self.reclaim_dead();
             })
-            .map_err(|e| self.writer_error(e))
+            .map_err(|e| error::from_writer(self.name(), e))
     }
 
     /// A zeroed message of `layout` whose bytes are a block of this
@@ -476,53 +496,22 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
 
     /// `Err(None)`: stale (dropped); `Err(Some)`: refused.
     fn hold(&self, wire: L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
-        let foreign = |reason: String| {
-            Some(PoolError::ForeignDescriptor {
-                topic: self.name().to_owned(),
-                kind: L::KIND,
-                reason,
-            })
-        };
-        let (block, layout) = L::from_wire(&wire);
-        let layout = layout.map_err(foreign)?;
-        if layout.bytes() != block.len as usize {
-            return Err(foreign(format!(
-                "its {} needs {} bytes, the descriptor says {}",
-                L::KIND,
-                layout.bytes(),
-                block.len
-            )));
-        }
-        let desc = BlockDescriptor {
-            generation: block.generation,
-            segment: block.segment,
-            block: block.block,
-            len: block.len,
-            reserved: 0,
-        };
-        let p = self.participant_index();
+        let (block, layout) = checked::<L>(&wire);
+        let layout = layout.map_err(|reason| Some(error::foreign(self.name(), L::KIND, reason)))?;
         let st = self.payload_state();
-        let held =
-            st.reader
-                .borrow_mut()
-                .hold(self.shm_namespace(), self.name(), p, block.owner, desc);
-        match held {
-            Ok(held) => Ok(PoolView {
-                layout,
-                wire,
-                held,
-                _live: st.views.clone(),
-            }),
-            Err(ReaderError::Stale) => Err(None),
-            Err(ReaderError::BadOwner(o)) => {
-                Err(foreign(format!("publisher token {o:#x} is invalid")))
-            }
-            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => Err(foreign(
-                "this handle already holds that block (a descriptor delivered twice)".to_owned(),
-            )),
-            Err(ReaderError::Hold(e)) => Err(foreign(e.to_string())),
-            Err(ReaderError::Segment(e)) => Err(Some(self.segment_error(e))),
-        }
+        let at = BlockAt {
+            ns: self.shm_namespace(),
+            topic: self.name(),
+            participant: self.participant_index(),
+            kind: L::KIND,
+        };
+        let held = at.hold(&mut st.reader.borrow_mut(), block)?;
+        Ok(PoolView {
+            layout,
+            wire,
+            held,
+            _live: st.views.clone(),
+        })
     }
 
     /// Frees what dead processes hold on this topic: their participant

@@ -329,3 +329,24 @@ pub fn watchdog(limit: std::time::Duration, what: &'static str) -> Watchdog {
 
 /// See [`watchdog`]; dropping it disarms the watchdog.
 pub struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
+/// Message `seq`'s bytes, for tests of large messages: word 0 is `seq`,
+/// word k a function of both (a torn or recycled block fails [`check_fill`]).
+pub fn fill(buf: &mut [u8], seq: u64) {
+    for (k, c) in buf.chunks_exact_mut(8).enumerate() {
+        let v = if k == 0 {
+            seq
+        } else {
+            seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64
+        };
+        c.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// The sequence number if the bytes are exactly message `seq`'s ([`fill`]).
+pub fn check_fill(buf: &[u8]) -> Option<u64> {
+    let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+    let mut want = vec![0u8; buf.len()];
+    fill(&mut want, seq);
+    (want == buf).then_some(seq)
+}

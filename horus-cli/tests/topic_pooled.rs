@@ -1,0 +1,104 @@
+//! `horus topic list -v|echo|bw` on pooled topics (image, tensor, point
+//! cloud) of a live 30 FPS publisher: the pool is listed, echo prints a
+//! summary with a checksum of the block, bw counts the block's bytes.
+
+mod common;
+
+use common::{TestNs, last_json, start_role, text};
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    common::child_main();
+}
+
+const FRAME: usize = 640 * 480 * 3;
+
+#[test]
+fn pooled_topics_list_their_pool_echo_a_summary_and_count_block_bytes() {
+    let ns = TestNs::new("pooled_cli");
+    let mut cam = start_role("camera", &ns.name, "camera.rgb");
+
+    // list -v: the pool of each, text and JSON.
+    let out = ns.run(&["topic", "list", "--verbose"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains(&format!("pool (image): pid {}", cam.child.id()))
+            && listing.contains(&format!("blocks of {FRAME} B")),
+        "{listing}"
+    );
+    assert!(listing.contains("pool (tensor): pid"), "{listing}");
+    let out = ns.run(&["topic", "list", "--verbose", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let topics = v["topics"].as_array().expect("topics");
+    let camera = topics
+        .iter()
+        .find(|t| t["name"] == "camera.rgb")
+        .expect("camera.rgb listed");
+    assert_eq!(camera["pool"][0]["block_size"], FRAME, "{camera}");
+    assert_eq!(camera["pool"][0]["pid"], cam.child.id(), "{camera}");
+    assert!(camera["pool"][0]["in_use"].as_u64().is_some(), "{camera}");
+    assert_eq!(topics.len(), 3, "{v}");
+
+    // echo: a summary whose checksum is that of a whole frame.
+    let out = ns.run(&["topic", "echo", "camera.rgb", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let echo = text(&out.stdout);
+    let line = echo.lines().next().unwrap_or_default();
+    let prefix = format!("image 640x480 rgb8 step 1920 bytes {FRAME} crc32 0x");
+    let crc = line
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{echo}"));
+    let crc = u32::from_str_radix(crc, 16).expect("hex crc");
+    assert!(
+        (0..251u8).any(|b| crc32fast::hash(&vec![b; FRAME]) == crc),
+        "crc {crc:#x} is no whole frame's"
+    );
+    assert_eq!(echo.lines().nth(1), Some("---"), "{echo}");
+
+    // echo --json: one document per message, layout and decoded descriptor.
+    let out = ns.run(&["topic", "echo", "model.out", "--once", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(t["kind"], "tensor", "{t}");
+    assert_eq!(t["layout"], "float32 [2, 3] strides [12, 4]", "{t}");
+    assert_eq!(t["bytes"], 24, "{t}");
+    assert_eq!(t["descriptor"]["rank"], 2, "{t}");
+    assert!(t["error"].is_null() && t["crc32"].is_string(), "{t}");
+    let out = ns.run(&["topic", "echo", "lidar.points", "--once"], 30);
+    let echo = text(&out.stdout);
+    assert!(
+        echo.starts_with(
+            "point cloud 100 points step 16 fields x:float32@0 y:float32@4 z:float32@8 \
+             intensity:float32@12 bytes 1600 crc32 0x"
+        ),
+        "{echo}"
+    );
+    // --field still shows the descriptor itself.
+    let out = ns.run(
+        &["topic", "echo", "camera.rgb", "--once", "-f", "width"],
+        30,
+    );
+    assert_eq!(text(&out.stdout), "width: 640\n---\n");
+
+    // bw: the block's bytes and the descriptor's (48) per message, ~27.6 MB/s
+    // at 30 FPS; generous bounds on a loaded machine.
+    let out = ns.run(
+        &["topic", "bw", "camera.rgb", "--duration", "2", "--json"],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = last_json(&out);
+    assert_eq!(r["message_size"], FRAME + 48, "{r}");
+    let (hz, bps) = (
+        r["rate_hz"].as_f64().unwrap(),
+        r["bytes_per_s"].as_f64().unwrap(),
+    );
+    assert!((3.0..=45.0).contains(&hz), "rate {hz}");
+    assert!((bps - hz * (FRAME + 48) as f64).abs() < 1.0, "{r}");
+    let out = ns.run(&["topic", "bw", "camera.rgb", "--duration", "1.5"], 30);
+    let bw = text(&out.stdout);
+    assert!(bw.contains(&format!("message: {} B", FRAME + 48)), "{bw}");
+    assert!(cam.child.try_wait().unwrap().is_none(), "the camera died");
+}
