@@ -463,9 +463,9 @@ impl<L: ImageGeometry> Pooled<L> {
 }
 
 impl<L: ImageGeometry> Topic<Pooled<L>> {
-    /// A black image whose pixels are a block of this publisher's pool:
-    /// fill it with [`data_mut`](Pooled::data_mut) and send it here without
-    /// a copy.
+    /// An image whose pixels are a block of this publisher's pool: fill it
+    /// with [`data_mut`](Pooled::data_mut) and send it here without a copy.
+    /// The pixels are not cleared (see [`Topic::loan_layout`]).
     pub fn loan(
         &self,
         width: u32,

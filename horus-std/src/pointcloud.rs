@@ -555,8 +555,9 @@ impl PointCloud {
 }
 
 impl Topic<PointCloud> {
-    /// A zeroed cloud of `layout` whose points are a block of this
-    /// publisher's pool: fill it and send it here without a copy.
+    /// A cloud of `layout` whose points are a block of this publisher's
+    /// pool: fill it and send it here without a copy. The points are not
+    /// cleared (see [`Topic::loan_layout`]).
     pub fn loan(&self, layout: PointCloudLayout) -> Result<PointCloud, PointCloudError> {
         Ok(self.loan_layout(layout)?)
     }

@@ -546,8 +546,9 @@ impl Tensor {
 }
 
 impl Topic<Tensor> {
-    /// A zeroed C-contiguous tensor whose elements are a block of this
-    /// publisher's pool: fill it and send it here without a copy.
+    /// A C-contiguous tensor whose elements are a block of this publisher's
+    /// pool: fill it and send it here without a copy. The elements are not
+    /// cleared (see [`Topic::loan_layout`]).
     pub fn loan(&self, dtype: DType, shape: &[u64]) -> Result<Tensor, TensorError> {
         let layout = TensorLayout::contiguous(dtype, shape)?;
         Ok(self.loan_layout(layout)?)

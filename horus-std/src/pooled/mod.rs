@@ -431,13 +431,13 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             .map_err(|e| error::from_writer(self.name(), e))
     }
 
-    /// A zeroed message of `layout` whose bytes are a block of this
-    /// publisher's pool: fill it through [`Pooled::data_mut`] and send it
-    /// here without a copy. (Each kind has a `loan` taking its own geometry.)
+    /// A message of `layout` whose bytes are a block of this publisher's
+    /// pool: fill it through [`Pooled::data_mut`] and send it here without
+    /// a copy. The bytes are not cleared (a recycled block holds an older
+    /// message of this topic; a new one zeros): write every byte. (Each kind
+    /// has a `loan` taking its own geometry.)
     pub fn loan_layout(&self, layout: L) -> Result<Pooled<L>, PoolError> {
-        let mut block = self.loan_block(layout.bytes())?;
-        // A recycled block holds an older message: start from zeros.
-        block.bytes_mut()[..layout.bytes()].fill(0);
+        let block = self.loan_block(layout.bytes())?;
         Ok(Pooled {
             layout,
             bytes: Bytes::Loaned(block),

@@ -20,7 +20,7 @@ use crate::tensor::{TensorFrame, TensorLayout};
 /// ```
 /// use horus::pooled::PooledKind;
 /// use horus::image::ImageFrame;
-/// use horus::Message;
+/// use horus::prelude::Message;
 /// assert_eq!(PooledKind::of_type(ImageFrame::TYPE_ID), Some(PooledKind::Image));
 /// assert_eq!(PooledKind::of_type(42), None);
 /// ```
