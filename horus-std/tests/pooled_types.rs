@@ -388,10 +388,21 @@ fn forged_tensor_descriptors_are_refused_or_dropped() {
         }
     }
     assert_eq!(sub.rejected_count(), forged.len() as u64);
+    // Other strides are valid while every element lies in the block: the
+    // transpose of the published [[1, 2], [3, 4]] (rows 4 bytes apart).
+    pub_.send(Tensor::from_slice(&[2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap());
+    let mut transposed = sub.recv().expect("the second tensor").descriptor();
+    transposed.strides[..2].copy_from_slice(&[4, 8]);
+    raw.send(transposed);
+    let t = sub.recv().expect("a transposed view is valid");
+    assert!(!t.is_contiguous() && t.as_slice::<f32>().is_none());
+    assert_eq!(t.get::<f32>(&[0, 1]), Some(3.0));
+    assert_eq!(t.get::<f32>(&[1, 0]), Some(2.0));
+    drop(t);
     // Stale: an old generation, a segment the publisher never made.
     let dropped = sub.dropped_count();
     raw.send(TensorFrame {
-        generation: f.generation + 2,
+        generation: f.generation + 1000,
         ..f
     });
     raw.send(TensorFrame { segment: 1, ..f });
