@@ -34,3 +34,27 @@ def rust_bin(name: str) -> Path:
         pytest.fail(f"{p} is missing: build it with `cargo build -p horus-examples -p horus-cli` "
                     "(ci/python.sh does)")
     return p
+
+
+def block_mappings(ns: str):
+    """``(start, end, path, file offset)`` of every mapping of this process
+    onto a pool segment file of namespace ``ns`` (from /proc/self/maps)."""
+    marker = f"/horus_{ns}/"
+    out = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) >= 6 and marker in parts[5] and ".pool." in parts[5]:
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi, parts[5], int(parts[2], 16)))
+    return out
+
+
+def pool_file_position(ns: str, arr):
+    """``(segment file, byte offset)`` where ``arr``'s elements lie, if they
+    lie entirely inside a mapped pool segment of ``ns``; else ``None``."""
+    addr = arr.__array_interface__["data"][0]
+    for lo, hi, path, offset in block_mappings(ns):
+        if lo <= addr and addr + arr.nbytes <= hi:
+            return path, offset + addr - lo
+    return None
