@@ -43,7 +43,7 @@ class Detector(Node):
             self.frames += 1
             if self.frames % 30 == 1:
                 fps = self.frames / max(time.monotonic() - self.started, 1e-9)
-                print(f"[detector] frame {seq}: square at x={x} y={y} "
+                print(f"frame {seq}: square at x={x} y={y} "
                       f"({self.frames} frames, {self.wrong} wrong, {fps:.0f} fps)", flush=True)
 
 

@@ -11,6 +11,8 @@
 //!   from PyPI if absent) and installs it, saying so on one line, once; two
 //!   `horus run`s racing wait for each other (a lock file). The profile
 //!   follows `horus run`'s: debug, or release with `--release`.
+//! - numpy is installed next to the module when it is built (arrays of
+//!   images need it; a failure is a warning, not an error).
 //! - When the tools cannot be had (no `python3`, no `venv` module, no
 //!   maturin), it stops before anything starts and names the command that
 //!   installs them.
@@ -71,19 +73,52 @@ pub fn interpreter(release: bool, quiet: bool) -> anyhow::Result<PathBuf> {
         );
     }
     build_and_install(&root, &dir, &python, &maturin, release, quiet)?;
+    ensure_numpy(&python);
     std::fs::write(&stamp_file, stamp)
         .with_context(|| format!("writing {}", stamp_file.display()))?;
     Ok(python)
 }
 
 fn imports_horus(python: &Path) -> bool {
+    imports(python, "horus")
+}
+
+fn imports(python: &Path, module: &str) -> bool {
     Command::new(python)
-        .args(["-c", "import horus"])
+        .args(["-c", &format!("import {module}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// numpy in the environment (`Image.to_numpy()` makes numpy arrays),
+/// installed from PyPI if absent. Not fatal: programs without images run
+/// without it, and the warning names the command.
+fn ensure_numpy(python: &Path) {
+    if imports(python, "numpy") {
+        return;
+    }
+    eprintln!("horus: installing numpy (for Image.to_numpy) next to the module");
+    let ok = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "numpy>=1.22",
+        ])
+        .stdin(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "horus: warning: numpy could not be installed (pip's message above);              Image.to_numpy() needs it: `{} -m pip install numpy`",
+            python.display()
+        );
+    }
 }
 
 /// Holds an exclusive `flock` on `path` while the value lives.
