@@ -170,6 +170,35 @@ def test_dlpack_of_a_received_image_is_the_block_read_only(ns):
     assert pub.busy_blocks() == 0
 
 
+class LegacyConsumerView:
+    """What a pre-1.0 DLPack producer looks like to numpy: ``__dlpack__``
+    without ``max_version``, so numpy takes the legacy capsule."""
+
+    def __init__(self, img):
+        self.img = img
+
+    def __dlpack__(self, stream=None):
+        return self.img.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self):
+        return self.img.__dlpack_device__()
+
+
+def test_legacy_dlpack_consumer_gets_the_block_and_its_deleter_releases_it(ns):
+    pub, sub = Topic("img.dl0", Image), Topic("img.dl0", Image)
+    pub.send(Image.from_numpy(np.full((4, 6), 3, np.uint16)))
+    got = sub.recv()
+    x = np.from_dlpack(LegacyConsumerView(got))
+    assert x.dtype == np.uint16 and x.shape == (4, 6) and (x == 3).all()
+    assert x.ctypes.data == got.to_numpy().ctypes.data
+    del got
+    gc.collect()
+    assert pub.busy_blocks() == 1  # the consumed capsule's tensor holds it
+    del x
+    gc.collect()
+    assert pub.busy_blocks() == 0  # numpy called our deleter
+
+
 def test_image_topic_counts_and_type_checks(ns):
     pub, sub = Topic("img.counts", Image), Topic("img.counts", Image)
     assert isinstance(pub, horus.ImageTopic) and repr(pub) == "Topic('img.counts', Image)"
