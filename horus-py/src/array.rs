@@ -185,7 +185,7 @@ impl ArrayBase {
     }
 
     /// `(kDLCPU, 0)`: the memory is the host's.
-    fn __dlpack_device__(&self) -> (i32, i32) {
+    pub(crate) fn __dlpack_device__(&self) -> (i32, i32) {
         (DLPACK_CPU, 0)
     }
 
@@ -195,23 +195,6 @@ impl ArrayBase {
     /// cannot say read-only (do not write through it).
     #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
     fn __dlpack__<'py>(
-        &self,
-        py: Python<'py>,
-        stream: Option<Bound<'py, PyAny>>,
-        max_version: Option<(u32, u32)>,
-        dl_device: Option<(i32, i32)>,
-        copy: Option<bool>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.dlpack(py, stream, max_version, dl_device, copy)
-    }
-}
-
-/// DLPack's `kDLCPU`.
-pub(crate) const DLPACK_CPU: i32 = 1;
-
-impl ArrayBase {
-    /// `__dlpack__`'s work (also `Image.__dlpack__`'s).
-    pub(crate) fn dlpack<'py>(
         &self,
         py: Python<'py>,
         stream: Option<Bound<'py, PyAny>>,
@@ -239,7 +222,12 @@ impl ArrayBase {
         let versioned = max_version.is_some_and(|(major, _)| major >= 1);
         crate::dlpack::capsule(py, self, versioned)
     }
+}
 
+/// DLPack's `kDLCPU`.
+pub(crate) const DLPACK_CPU: i32 = 1;
+
+impl ArrayBase {
     /// What a DLPack tensor needs: owner, address, shape and strides in
     /// elements, `(code, bits)`, read-only.
     pub(crate) fn dlpack_parts(&self) -> (Owner, usize, Vec<i64>, Vec<i64>, (u8, u8), bool) {

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use horus::image::{Encoding, Image, ImageFrame, ImageTopic, ImageView};
 use horus::prelude::*;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use crate::array::{ArrayBase, DType, Owner};
+use crate::array::{ArrayBase, DLPACK_CPU, DType, Owner};
 use crate::horus_err;
 
 /// numpy's form of an encoding: element type and channels (`None`: 2-D).
@@ -377,23 +378,20 @@ impl PyImage {
         made.map_err(horus_err)
     }
 
-    /// DLPack export of the pixels (no copy; read-only for a received image).
-    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    /// DLPack export of the pixels (no copy; read-only for a received
+    /// image): `ArrayBase.__dlpack__` of `array_base()`.
+    #[pyo3(signature = (**kwargs))]
     fn __dlpack__<'py>(
         &self,
         py: Python<'py>,
-        stream: Option<Bound<'py, PyAny>>,
-        max_version: Option<(u32, u32)>,
-        dl_device: Option<(i32, i32)>,
-        copy: Option<bool>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.array_base()?
-            .dlpack(py, stream, max_version, dl_device, copy)
+        Bound::new(py, self.array_base()?)?.call_method("__dlpack__", (), kwargs)
     }
 
     /// `(kDLCPU, 0)`.
     fn __dlpack_device__(&self) -> (i32, i32) {
-        (crate::array::DLPACK_CPU, 0)
+        (DLPACK_CPU, 0)
     }
 
     fn __repr__(&self) -> String {
@@ -488,39 +486,21 @@ impl PyImageTopic {
         })
     }
 
-    /// Frames this handle lost since it was created.
-    fn dropped_count(&self) -> u64 {
-        self.with(|t| t.dropped_count())
-    }
-
-    /// Frames this handle received since it was created.
-    fn received_count(&self) -> u64 {
-        self.with(|t| t.received_count())
-    }
-
-    /// Frames published on the topic by all handles.
-    fn published_count(&self) -> u64 {
-        self.with(|t| t.published_count())
-    }
-
-    /// Images this handle could not publish (pool exhausted, ...).
-    fn unsent_count(&self) -> u64 {
-        self.with(|t| t.unsent_count())
-    }
-
-    /// Frames refused as invalid.
-    fn rejected_count(&self) -> u64 {
-        self.with(|t| t.rejected_count())
-    }
-
-    /// Blocks of this publisher's pool held by readers or being written.
-    fn busy_blocks(&self) -> u32 {
-        self.with(|t| t.busy_blocks())
-    }
-
-    /// Pool segments this publisher made.
-    fn pool_segments(&self) -> usize {
-        self.with(|t| t.pool_segments())
+    /// This handle's counts: `published` (by every handle), `received`,
+    /// `dropped`, `unsent`, `rejected`; and its pool's `busy_blocks` (held
+    /// by readers or being written) and `pool_segments`.
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        self.with(|t| -> PyResult<()> {
+            d.set_item("published", t.published_count())?;
+            d.set_item("received", t.received_count())?;
+            d.set_item("dropped", t.dropped_count())?;
+            d.set_item("unsent", t.unsent_count())?;
+            d.set_item("rejected", t.rejected_count())?;
+            d.set_item("busy_blocks", t.busy_blocks())?;
+            d.set_item("pool_segments", t.pool_segments())
+        })?;
+        Ok(d)
     }
 
     /// Frees what dead processes hold on the topic; returns the entries freed.
@@ -528,16 +508,9 @@ impl PyImageTopic {
         self.with(|t| t.reclaim_dead())
     }
 
-    /// The topic's name.
-    #[getter]
-    fn name(&self) -> String {
-        self.with(|t| t.name().to_owned())
-    }
-
-    /// The namespace it lives in.
-    #[getter]
-    fn namespace(&self) -> String {
-        self.with(|t| t.namespace().to_owned())
+    /// `(name, namespace)` of the topic.
+    fn location(&self) -> (String, String) {
+        self.with(|t| (t.name().to_owned(), t.namespace().to_owned()))
     }
 }
 

@@ -101,24 +101,35 @@ fn ensure_numpy(python: &Path) {
         return;
     }
     eprintln!("horus: installing numpy (for Image.to_numpy) next to the module");
-    let ok = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "numpy>=1.22",
-        ])
-        .stdin(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
+    if !pip_install(python, "numpy>=1.22") {
         eprintln!(
             "horus: warning: numpy could not be installed (pip's message above);              Image.to_numpy() needs it: `{} -m pip install numpy`",
             python.display()
         );
     }
+}
+
+/// `python -m pip install --quiet` (pip's messages on stderr), to which
+/// the caller adds what to install.
+fn pip_install_command(python: &Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .stdin(Stdio::null());
+    cmd
+}
+
+/// Installs `spec` from PyPI into `python`'s environment: did it work?
+fn pip_install(python: &Path, spec: &str) -> bool {
+    pip_install_command(python)
+        .arg(spec)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Holds an exclusive `flock` on `path` while the value lives.
@@ -192,19 +203,7 @@ fn ensure_maturin(venv: &Path, python: &Path) -> anyhow::Result<PathBuf> {
         "horus: installing maturin (the Python extension builder) into {}",
         venv.display()
     );
-    let ok = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "maturin>=1.7,<2",
-        ])
-        .stdin(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok || !maturin.is_file() {
+    if !pip_install(python, "maturin>=1.7,<2") || !maturin.is_file() {
         return Err(tools_missing(
             "maturin could not be installed from PyPI (pip's message above)",
             &format!("{} -m pip install maturin", python.display()),
@@ -257,14 +256,7 @@ fn build_and_install(
         )
         .into());
     };
-    let ok = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+    let ok = pip_install_command(python)
         .args(["--force-reinstall", "--no-deps"])
         .arg(&wheel)
         .stdin(Stdio::null())

@@ -74,6 +74,14 @@ class Topic:
         return f"Topic({self.name!r}, {self._cls.__name__})"
 
 
+def _count(key: str, doc: str) -> Callable[[Any], int]:
+    """A method returning count ``key`` of an image topic."""
+    def count(self: Any) -> int:
+        return self._raw.counts()[key]
+    count.__doc__ = doc
+    return count
+
+
 class ImageTopic(Topic):
     """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
     joins Rust's ``Topic<Image>``. The pixels travel in shared-memory pool
@@ -98,7 +106,7 @@ class ImageTopic(Topic):
         """Publishes ``msg`` (a :class:`horus.Image`). Never blocks: with
         every pool block busy it is counted in ``unsent_count()``."""
         if type(msg) is not Image:
-            raise TypeError(f"topic {self._raw.name!r} carries Image, not {type(msg).__name__}")
+            raise TypeError(f"topic {self.name!r} carries Image, not {type(msg).__name__}")
         self._raw.send(msg)
 
     def try_send(self, img: Any) -> None:
@@ -113,21 +121,22 @@ class ImageTopic(Topic):
         """A black image in a block of this publisher's pool."""
         return self._raw.loan(width, height, encoding)
 
-    def unsent_count(self) -> int:
-        """Images this handle could not publish (pool exhausted)."""
-        return self._raw.unsent_count()
+    dropped_count = _count("dropped", "Frames this handle lost since it was created.")
+    received_count = _count("received", "Frames this handle received since it was created.")
+    published_count = _count("published", "Frames published on the topic by everyone.")
+    unsent_count = _count("unsent", "Images this handle could not publish (pool exhausted).")
+    rejected_count = _count("rejected", "Frames refused as invalid.")
+    busy_blocks = _count("busy_blocks",
+                         "Blocks of this publisher's pool held by readers or being written.")
+    pool_segments = _count("pool_segments", "Pool segments this publisher made.")
 
-    def rejected_count(self) -> int:
-        """Frames refused as invalid."""
-        return self._raw.rejected_count()
+    @property
+    def name(self) -> str:
+        return self._raw.location()[0]
 
-    def busy_blocks(self) -> int:
-        """Blocks of this publisher's pool held by readers or being written."""
-        return self._raw.busy_blocks()
-
-    def pool_segments(self) -> int:
-        """Pool segments this publisher made."""
-        return self._raw.pool_segments()
+    @property
+    def namespace(self) -> str:
+        return self._raw.location()[1]
 
     def reclaim_dead(self) -> int:
         """Frees what dead processes hold on the topic (runs by itself when a
