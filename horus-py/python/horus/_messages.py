@@ -5,7 +5,7 @@ computed (``#[repr(C)]`` offsets, no padding, native byte order)."""
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _horus
 
@@ -100,6 +100,8 @@ class Message:
     _type: Any = None
     _fields: Tuple[_Field, ...] = ()
     _by_name: Dict[str, _Field] = {}
+    #: Without nested messages: (slot setter, element count or None) per field.
+    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], Optional[int]], ...]] = None
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -184,7 +186,21 @@ class Message:
         """The message held in ``data`` (exactly ``size()`` bytes)."""
         if len(data) != cls._struct.size:
             raise ValueError(f"{cls.__name__} is {cls._struct.size} bytes, not {len(data)}")
-        return cls._build(iter(cls._struct.unpack(data)))
+        flat = cls._flat
+        if flat is None:
+            return cls._build(iter(cls._struct.unpack(data)))
+        # No nested message: store the unpacked values straight into the
+        # slots (the receive path of every flat message; about half the
+        # time of `_build`).
+        values, m, i = cls._struct.unpack(data), cls.__new__(cls), 0
+        for store, count in flat:
+            if count is None:
+                store(m, values[i])
+                i += 1
+            else:
+                store(m, list(values[i:i + count]))
+                i += count
+        return m
 
     @classmethod
     def type_id(cls) -> int:
@@ -238,6 +254,10 @@ def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
     }
     cls = type(mt.name, (Message,), ns)
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
+    if all(f.nested is None for f in fields_t):
+        # A u8 array is one `bytes` value of the struct format.
+        cls._flat = tuple((cls.__dict__[f.name].__set__,
+                           f.count if f.array and f.kind != "u8" else None) for f in fields_t)
     _BY_ID[mt.id] = cls
     return cls
 
