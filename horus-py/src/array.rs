@@ -5,7 +5,8 @@
 //! object it holds: an `ImageView`, an `Image` being filled, ...) plus a
 //! shape, strides and a [`DType`]. It offers numpy's
 //! [`__array_interface__`](https://numpy.org/doc/stable/reference/arrays.interface.html)
-//! (version 3): `numpy.asarray(base)` makes an array over the buffer itself
+//! (version 3) and its C form `__array_struct__` (`array_struct.rs`, the
+//! one numpy reads first): `numpy.asarray(base)` makes an array over the buffer itself
 //! whose `.base` is the `ArrayBase`, so the array keeps the owner alive;
 //! a read-only base gives a read-only array. It also offers DLPack
 //! (`__dlpack__`/`__dlpack_device__`, CPU only): the capsule's manager
@@ -166,6 +167,12 @@ impl ArrayBase {
         Ok(d)
     }
 
+    /// numpy's array struct (a capsule): what `numpy.asarray` reads first.
+    #[getter]
+    fn __array_struct__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::array_struct::capsule(py, self)
+    }
+
     /// `(address, length in bytes)` of the elements (to check where the
     /// memory is, e.g. inside a shared-memory block).
     #[getter]
@@ -228,6 +235,17 @@ impl ArrayBase {
 pub(crate) const DLPACK_CPU: i32 = 1;
 
 impl ArrayBase {
+    /// `(address, shape, strides in bytes, dtype, read-only)`.
+    pub(crate) fn layout(&self) -> (usize, &[usize], &[isize], DType, bool) {
+        (
+            self.addr,
+            &self.shape,
+            &self.strides,
+            self.dtype,
+            self.readonly,
+        )
+    }
+
     /// What a DLPack tensor needs: owner, address, shape and strides in
     /// elements, `(code, bits)`, read-only.
     pub(crate) fn dlpack_parts(&self) -> (Owner, usize, Vec<i64>, Vec<i64>, (u8, u8), bool) {

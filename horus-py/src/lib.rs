@@ -18,6 +18,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod array;
+mod array_struct;
 mod dlpack;
 mod image;
 mod msg;

@@ -18,7 +18,12 @@ def test_image_geometry_and_black_pixels():
     assert (img.width, img.height, img.encoding, img.step) == (640, 480, "rgb8", 1920)
     a = img.to_numpy()
     assert a.shape == (480, 640, 3) and a.dtype == np.uint8 and a.flags.writeable
-    assert not a.any()
+    assert not a.any() and not a.flags.owndata
+    iface = img.array_base().__array_interface__  # the dict form, as numpy reads it
+    assert iface["shape"] == (480, 640, 3) and iface["typestr"] == "|u1"
+    assert iface["strides"] == (1920, 3, 1) and iface["data"] == (a.ctypes.data, False)
+    assert np.asarray(type("Iface", (), {"__array_interface__": iface})()).ctypes.data \
+        == a.ctypes.data
     assert not img.received and not img.in_pool
 
 
@@ -125,7 +130,7 @@ def test_received_array_is_read_only_over_the_block_and_keeps_it_held(ns):
     assert not arr.flags.writeable and not arr.flags.owndata
     with pytest.raises(ValueError):
         arr[0, 0, 0] = 1
-    lo, n = arr.base.address_range
+    lo, n = got.array_base().address_range
     assert arr.ctypes.data == lo and n == arr.nbytes
     assert pool_file_position(ns, arr) is not None
     assert pub.busy_blocks() == 1
