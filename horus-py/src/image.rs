@@ -227,8 +227,9 @@ impl PyImage {
                 if slot.is_none() {
                     return Err(self.sent_error());
                 }
-                // Only arrays clone the Arc, and only under this lock (in
-                // `to_numpy`): a count of 1 means none is alive.
+                // Only array bases (numpy arrays, DLPack exports) clone the
+                // Arc, and only under this lock (`array_base`): a count of 1
+                // means none is alive, and none can appear while we hold it.
                 if Arc::strong_count(image) == 1 {
                     return slot.take().ok_or_else(|| self.sent_error());
                 }
