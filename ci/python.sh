@@ -4,8 +4,9 @@
 # environment under the horus cache (here target/python-cache, kept between
 # runs: rebuilt only when the sources change); then the pytest suite runs
 # with that interpreter (pytest's summary line is printed; "no tests ran",
-# exit 5, fails the step), then a mixed .rs + .py `horus run` and a
-# `horus launch` with a .py node.
+# exit 5, fails the step), then two mixed .rs + .py `horus run`s (the
+# sensor/odometry pipeline, the camera/detector pair) and a `horus launch`
+# with a .py node.
 #
 #   bash ci/python.sh
 set -euo pipefail
@@ -32,7 +33,7 @@ grep 'horus: building the Python module' "$out" || echo "(module already built f
 echo "horus run x.py without set-up: ok"
 
 echo "--- pytest (with the interpreter horus run built)"
-"$PY" -m pip install --quiet --disable-pip-version-check pytest
+"$PY" -m pip install --quiet --disable-pip-version-check pytest "numpy>=1.22"
 (cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$PY" -m pytest -ra -p no:cacheprovider tests)
 
 # run_until_line LINE_REGEX COMMAND...: runs COMMAND in the background until a
@@ -59,6 +60,10 @@ run_until_line() {
 echo "--- horus run: a Rust and a Python program together"
 run_until_line '^\[odometry\] \[Odom py\] delta L=10 R=10' \
   target/debug/horus run --quiet --grace 5 examples/sensor.rs examples/odometry.py
+
+echo "--- horus run: the seed's camera (Rust, 30 FPS Image) and detector.py (numpy over the pool block)"
+run_until_line '^\[detector\] frame [0-9]*: square at .*(31 frames, 0 wrong' \
+  target/debug/horus run --quiet --grace 5 examples/camera.rs examples/detector.py
 
 echo "--- horus launch with a .py node (examples/launch_py.yaml)"
 run_until_line '^\[odometry\] \[Odom py\] delta' \

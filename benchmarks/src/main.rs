@@ -15,6 +15,7 @@ mod iceoryx;
 mod jitter;
 mod msgs;
 mod plot;
+mod python_rows;
 mod raw;
 mod report;
 mod schedcost;
@@ -115,7 +116,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn progress(what: &str, s: &Summary) {
+pub(crate) fn progress(what: &str, s: &Summary) {
     eprintln!(
         "  {what:<40} p50 {:>8} p99 {:>8} p99.9 {:>8} max {:>9} ns ({} samples)",
         report::ns(s.p50),
@@ -131,7 +132,8 @@ const RT_PRIORITY: i32 = 50;
 
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
 /// rows of the main table and writes nothing (for profilers); `copy` runs
-/// only the copy-against-memcpy rows, `sched` only the scheduler overhead.
+/// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
+/// `python` only the Python rows.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -148,6 +150,15 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
             );
         }
         return Ok(());
+    }
+    if pattern == "python" {
+        let ctx = Ctx::new();
+        let rows = python_rows::run(cfg, &ctx);
+        python_rows::progress(&rows);
+        for (what, ok, detail) in rows.targets() {
+            eprintln!("{} {what}: {detail}", if ok { "MET" } else { "MISSED" });
+        }
+        return cleanup(&ctx);
     }
     if pattern == "sched" {
         for nodes in schedcost::COUNTS {
@@ -468,6 +479,8 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         tput.push(t);
     }
     let shm = shm_table(ctx)?;
+    let python = python_rows::run(cfg, ctx);
+    python_rows::progress(&python);
     let mut sched = Vec::new();
     for nodes in schedcost::COUNTS {
         let r = schedcost::row(nodes, batches, cfg.quick)?;
@@ -495,6 +508,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         copy,
         throughput: tput,
         shm,
+        python,
         sched,
         jitter,
         load_after: String::new(),

@@ -51,6 +51,8 @@ pub struct Report {
     pub throughput: Vec<Throughput>,
     /// (what, apparent bytes, resident bytes)
     pub shm: Vec<(String, u64, u64)>,
+    /// Python <-> Rust rows (horus-py), or why they were skipped.
+    pub python: crate::python_rows::PythonRows,
     /// Scheduler overhead per round, per node count.
     pub sched: Vec<crate::schedcost::SchedRow>,
     pub jitter: Vec<Jitter>,
@@ -146,6 +148,7 @@ impl Report {
         );
         self.main_table(&mut o);
         self.sweeps(&mut o);
+        self.python.markdown(&mut o);
         self.targets(&mut o);
         o
     }
@@ -409,6 +412,9 @@ impl Report {
                 if ok { "MET" } else { "MISSED" }
             );
         };
+        for (what, ok, detail) in self.python.targets() {
+            t(what, ok, detail);
+        }
         if let Some(r) = self.row("cross-process 1:1") {
             if let Some(l) = r.limit.map(|l| l.p50) {
                 t(

@@ -77,6 +77,10 @@ impl Samples {
         self.rtt_ns.push(rtt_ns);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.rtt_ns.is_empty()
+    }
+
     /// Adds the samples of another block of the same row.
     pub fn extend(&mut self, other: Samples) {
         self.rtt_ns.extend(other.rtt_ns);
@@ -85,6 +89,12 @@ impl Samples {
     /// One-way = round trip / 2, for every sample.
     pub fn one_way(self) -> Summary {
         summarize(self.rtt_ns, 0.5)
+    }
+
+    /// Samples that are one-way times already (stamped by both sides on
+    /// the same clock), summarized as they are.
+    pub fn measured_one_way(self) -> Summary {
+        summarize(self.rtt_ns, 1.0)
     }
 }
 

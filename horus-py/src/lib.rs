@@ -7,6 +7,9 @@
 //!   time with the layout rules of `message!`).
 //! - `RawTopic` (`topic.rs`): a [`horus::dynamic::DynTopic`] sending and
 //!   receiving the message's bytes; the Python `Topic` packs and unpacks them.
+//! - `Image` and `ImageTopic` (`image.rs`): horus-std's images, with numpy
+//!   arrays over their pixels through `ArrayBase` (`array.rs`: numpy's
+//!   array interface and DLPack (`dlpack.rs`) over memory Rust owns).
 //! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
 //!   the GIL is released while it waits and sleeps and taken for each call
 //!   into Python.
@@ -14,6 +17,10 @@
 //! Every Rust error becomes `horus.HorusError` carrying its sentence.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+mod array;
+mod array_struct;
+mod dlpack;
+mod image;
 mod msg;
 mod node;
 mod topic;
@@ -38,6 +45,10 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<msg::PyMessageType>()?;
     m.add_class::<topic::PyRawTopic>()?;
     m.add_class::<node::PyScheduler>()?;
+    m.add_class::<image::PyImage>()?;
+    m.add_class::<image::PyImageTopic>()?;
+    m.add_class::<array::ArrayBase>()?;
+    m.add_function(wrap_pyfunction!(image::image_type_id, m)?)?;
     m.add_function(wrap_pyfunction!(msg::standard_types, m)?)?;
     m.add_function(wrap_pyfunction!(msg::define, m)?)?;
     m.add_function(wrap_pyfunction!(topic::topic_type, m)?)?;

@@ -1,9 +1,14 @@
-"""A private HORUS namespace per test (removed afterwards), and where the
-Rust programs of the cross-language tests are."""
+"""A private HORUS namespace per test (removed afterwards), where the Rust
+programs of the cross-language tests are, and a child-process helper."""
 
 import itertools
 import os
+import queue
 import shutil
+import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -34,3 +39,75 @@ def rust_bin(name: str) -> Path:
         pytest.fail(f"{p} is missing: build it with `cargo build -p horus-examples -p horus-cli` "
                     "(ci/python.sh does)")
     return p
+
+
+def block_mappings(ns: str):
+    """``(start, end, path, file offset)`` of every mapping of this process
+    onto a pool segment file of namespace ``ns`` (from /proc/self/maps)."""
+    marker = f"/horus_{ns}/"
+    out = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) >= 6 and marker in parts[5] and ".pool." in parts[5]:
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi, parts[5], int(parts[2], 16)))
+    return out
+
+
+def pool_file_position(ns: str, arr):
+    """``(segment file, byte offset)`` where ``arr``'s elements lie, if they
+    lie entirely inside a mapped pool segment of ``ns``; else ``None``."""
+    addr = arr.__array_interface__["data"][0]
+    for lo, hi, path, offset in block_mappings(ns):
+        if lo <= addr and addr + arr.nbytes <= hi:
+            return path, offset + addr - lo
+    return None
+
+
+class Proc:
+    """A child process whose stdout lines are collected by a thread."""
+
+    def __init__(self, args, **kw):
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, **kw)
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_line(self, pred, timeout=15.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=0.05)
+            except queue.Empty:
+                if self.p.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(line)
+            if pred(line):
+                return line
+        pytest.fail(f"no expected line from {self.p.args}; output so far: {self.seen[-20:]}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")

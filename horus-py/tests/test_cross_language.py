@@ -3,7 +3,6 @@ and odometry.rs), and Python nodes seen by the `horus` CLI like Rust ones."""
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -16,58 +15,10 @@ import pytest
 import horus
 from horus import HorusError, Topic
 
-from conftest import rust_bin, shm_base
+from conftest import Proc, rust_bin, shm_base, wait_for
 
 WheelEncoder = horus.message("WheelEncoder", left_ticks="i64", right_ticks="i64",
                              timestamp_ns="u64")
-
-
-class Proc:
-    """A child process whose stdout lines are collected by a thread."""
-
-    def __init__(self, args, **kw):
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, **kw)
-        self.lines: "queue.Queue[str]" = queue.Queue()
-        self.seen = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_line(self, pred, timeout=15.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                line = self.lines.get(timeout=0.05)
-            except queue.Empty:
-                if self.p.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if pred(line):
-                return line
-        pytest.fail(f"no expected line from {self.p.args}; output so far: {self.seen[-20:]}")
-
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return self.p.wait()
-
-
-def wait_for(pred, timeout=15.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_rust_publisher_to_python_subscriber(ns):

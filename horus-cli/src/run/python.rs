@@ -11,6 +11,8 @@
 //!   from PyPI if absent) and installs it, saying so on one line, once; two
 //!   `horus run`s racing wait for each other (a lock file). The profile
 //!   follows `horus run`'s: debug, or release with `--release`.
+//! - numpy is installed next to the module when it is built (arrays of
+//!   images need it; a failure is a warning, not an error).
 //! - When the tools cannot be had (no `python3`, no `venv` module, no
 //!   maturin), it stops before anything starts and names the command that
 //!   installs them.
@@ -71,17 +73,61 @@ pub fn interpreter(release: bool, quiet: bool) -> anyhow::Result<PathBuf> {
         );
     }
     build_and_install(&root, &dir, &python, &maturin, release, quiet)?;
+    ensure_numpy(&python);
     std::fs::write(&stamp_file, stamp)
         .with_context(|| format!("writing {}", stamp_file.display()))?;
     Ok(python)
 }
 
 fn imports_horus(python: &Path) -> bool {
+    imports(python, "horus")
+}
+
+fn imports(python: &Path, module: &str) -> bool {
     Command::new(python)
-        .args(["-c", "import horus"])
+        .args(["-c", &format!("import {module}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// numpy in the environment (`Image.to_numpy()` makes numpy arrays),
+/// installed from PyPI if absent. Not fatal: programs without images run
+/// without it, and the warning names the command.
+fn ensure_numpy(python: &Path) {
+    if imports(python, "numpy") {
+        return;
+    }
+    eprintln!("horus: installing numpy (for Image.to_numpy) next to the module");
+    if !pip_install(python, "numpy>=1.22") {
+        eprintln!(
+            "horus: warning: numpy could not be installed (pip's message above);              Image.to_numpy() needs it: `{} -m pip install numpy`",
+            python.display()
+        );
+    }
+}
+
+/// `python -m pip install --quiet` (pip's messages on stderr), to which
+/// the caller adds what to install.
+fn pip_install_command(python: &Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .stdin(Stdio::null());
+    cmd
+}
+
+/// Installs `spec` from PyPI into `python`'s environment: did it work?
+fn pip_install(python: &Path, spec: &str) -> bool {
+    pip_install_command(python)
+        .arg(spec)
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -157,19 +203,7 @@ fn ensure_maturin(venv: &Path, python: &Path) -> anyhow::Result<PathBuf> {
         "horus: installing maturin (the Python extension builder) into {}",
         venv.display()
     );
-    let ok = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "maturin>=1.7,<2",
-        ])
-        .stdin(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok || !maturin.is_file() {
+    if !pip_install(python, "maturin>=1.7,<2") || !maturin.is_file() {
         return Err(tools_missing(
             "maturin could not be installed from PyPI (pip's message above)",
             &format!("{} -m pip install maturin", python.display()),
@@ -222,14 +256,7 @@ fn build_and_install(
         )
         .into());
     };
-    let ok = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+    let ok = pip_install_command(python)
         .args(["--force-reinstall", "--no-deps"])
         .arg(&wheel)
         .stdin(Stdio::null())

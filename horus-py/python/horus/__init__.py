@@ -10,10 +10,10 @@ programs (this package is a thin layer over the Rust crate horus-std).
 """
 
 from . import _horus
-from ._horus import HorusError, MessageType, now_ns
+from ._horus import HorusError, Image, MessageType, now_ns
 from ._messages import STANDARD as _STANDARD
 from ._messages import Message, message
-from ._topic import Node, Scheduler, Topic, run
+from ._topic import ImageTopic, Node, Scheduler, Topic, run
 
 CmdVel = _STANDARD["CmdVel"]
 Twist = _STANDARD["Twist"]
@@ -41,7 +41,7 @@ def report_error(detail: str) -> None:
 
 __all__ = [
     "HorusError", "MessageType", "Message", "message", "Topic", "Node", "Scheduler", "run",
-    "now_ns", "stop_requested", "report_error",
+    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic",
     "CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState", "LaserScan",
     "BatteryState", "Heartbeat", "EmergencyStop",
 ]

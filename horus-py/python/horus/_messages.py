@@ -4,8 +4,9 @@ computed (``#[repr(C)]`` offsets, no padding, native byte order)."""
 
 from __future__ import annotations
 
+import keyword
 import struct
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _horus
 
@@ -100,6 +101,10 @@ class Message:
     _type: Any = None
     _fields: Tuple[_Field, ...] = ()
     _by_name: Dict[str, _Field] = {}
+    #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``).
+    _pack_flat: Optional[Callable[["Message"], bytes]] = None
+    #: Without nested messages: (slot setter, element count or None) per field.
+    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], Optional[int]], ...]] = None
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -156,9 +161,11 @@ class Message:
 
     def to_bytes(self) -> bytes:
         """The message's bytes, as the Rust struct holds them."""
-        values: List[Any] = []
-        self._flatten(values)
         try:
+            if self._pack_flat is not None:
+                return self._pack_flat()
+            values: List[Any] = []
+            self._flatten(values)
             return self._struct.pack(*values)
         except struct.error:
             # A list field changed in place: check every field again for the sentence.
@@ -184,7 +191,21 @@ class Message:
         """The message held in ``data`` (exactly ``size()`` bytes)."""
         if len(data) != cls._struct.size:
             raise ValueError(f"{cls.__name__} is {cls._struct.size} bytes, not {len(data)}")
-        return cls._build(iter(cls._struct.unpack(data)))
+        flat = cls._flat
+        if flat is None:
+            return cls._build(iter(cls._struct.unpack(data)))
+        # No nested message: store the unpacked values straight into the
+        # slots (the receive path of every flat message; about half the
+        # time of `_build`).
+        values, m, i = cls._struct.unpack(data), cls.__new__(cls), 0
+        for store, count in flat:
+            if count is None:
+                store(m, values[i])
+                i += 1
+            else:
+                store(m, list(values[i:i + count]))
+                i += count
+        return m
 
     @classmethod
     def type_id(cls) -> int:
@@ -214,6 +235,20 @@ def _format(fields: Tuple[_Field, ...]) -> str:
     return "".join(parts)
 
 
+def _flat_packer(st: struct.Struct, fields: Tuple[_Field, ...]) -> Optional[Callable[..., bytes]]:
+    """For a message without nested messages, ``to_bytes`` as one function
+    (``lambda m: pack(m.a, *m.b, ...)``: the send path of every flat
+    message, without ``_flatten``'s loop); ``None`` if a field name is not
+    an identifier."""
+    if not all(f.name.isidentifier() and not keyword.iskeyword(f.name) for f in fields):
+        return None
+    args = ", ".join(f"*m.{f.name}" if f.array and f.kind != "u8" else f"m.{f.name}"
+                     for f in fields)
+    scope: Dict[str, Any] = {"pack": st.pack}
+    exec(f"def to_bytes(m):\n    return pack({args})\n", scope)
+    return scope["to_bytes"]
+
+
 def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
     """The class of Rust-side type ``mt``; ``arrays`` tells which fields are
     arrays (the Rust record holds element counts only: a count of 1 is a
@@ -238,6 +273,11 @@ def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
     }
     cls = type(mt.name, (Message,), ns)
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
+    if all(f.nested is None for f in fields_t):
+        cls._pack_flat = _flat_packer(cls._struct, fields_t)
+        # A u8 array is one `bytes` value of the struct format.
+        cls._flat = tuple((cls.__dict__[f.name].__set__,
+                           f.count if f.array and f.kind != "u8" else None) for f in fields_t)
     _BY_ID[mt.id] = cls
     return cls
 

@@ -9,6 +9,8 @@ from . import _horus
 from ._messages import _BY_ID, Message
 
 HorusError = _horus.HorusError
+Image = _horus.Image
+_IMAGE_TYPE_ID = _horus.image_type_id()
 
 
 class Topic:
@@ -18,11 +20,16 @@ class Topic:
 
     __slots__ = ("_raw", "_cls")
 
+    def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
+        if cls is Topic and msg_type is Image:
+            return object.__new__(ImageTopic)
+        return object.__new__(cls)
+
     def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None) -> None:
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
                 and msg_type is not Message):
-            raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel "
-                            f"or one made by horus.message), not {msg_type!r}")
+            raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel, "
+                            f"horus.Image or one made by horus.message), not {msg_type!r}")
         self._cls = msg_type
         self._raw = _horus.RawTopic(name, msg_type._type, namespace)
 
@@ -65,6 +72,76 @@ class Topic:
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r}, {self._cls.__name__})"
+
+
+def _count(key: str, doc: str) -> Callable[[Any], int]:
+    """A method returning count ``key`` of an image topic."""
+    def count(self: Any) -> int:
+        return self._raw.counts()[key]
+    count.__doc__ = doc
+    return count
+
+
+class ImageTopic(Topic):
+    """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
+    joins Rust's ``Topic<Image>``. The pixels travel in shared-memory pool
+    blocks; a received image's ``to_numpy()`` is a read-only array over the
+    block itself. ``loan(w, h, encoding)`` gives an image whose pixels are a
+    block of this publisher's pool (fill ``to_numpy()``, then ``send``: no
+    copy once the arrays over it are gone)."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, msg_type: type = Image, *, namespace: Optional[str] = None,
+                 block_size: Optional[int] = None, blocks_per_segment: Optional[int] = None,
+                 max_segments: Optional[int] = None) -> None:
+        if msg_type is not Image:
+            raise TypeError(f"ImageTopic({name!r}, ...) carries horus.Image, not {msg_type!r}")
+        self._cls = Image
+        self._raw = _horus.ImageTopic(name, namespace, block_size=block_size,
+                                      blocks_per_segment=blocks_per_segment,
+                                      max_segments=max_segments)
+
+    def send(self, msg: Any) -> None:
+        """Publishes ``msg`` (a :class:`horus.Image`). Never blocks: with
+        every pool block busy it is counted in ``unsent_count()``."""
+        if type(msg) is not Image:
+            raise TypeError(f"topic {self.name!r} carries Image, not {type(msg).__name__}")
+        self._raw.send(msg)
+
+    def try_send(self, img: Any) -> None:
+        """As ``send``, but raises ``HorusError`` when it cannot publish."""
+        self._raw.try_send(img)
+
+    def recv(self) -> Any:
+        """The next image, or ``None``. Never blocks."""
+        return self._raw.recv()
+
+    def loan(self, width: int, height: int, encoding: str) -> Any:
+        """A black image in a block of this publisher's pool."""
+        return self._raw.loan(width, height, encoding)
+
+    dropped_count = _count("dropped", "Frames this handle lost since it was created.")
+    received_count = _count("received", "Frames this handle received since it was created.")
+    published_count = _count("published", "Frames published on the topic by everyone.")
+    unsent_count = _count("unsent", "Images this handle could not publish (pool exhausted).")
+    rejected_count = _count("rejected", "Frames refused as invalid.")
+    busy_blocks = _count("busy_blocks",
+                         "Blocks of this publisher's pool held by readers or being written.")
+    pool_segments = _count("pool_segments", "Pool segments this publisher made.")
+
+    @property
+    def name(self) -> str:
+        return self._raw.location()[0]
+
+    @property
+    def namespace(self) -> str:
+        return self._raw.location()[1]
+
+    def reclaim_dead(self) -> int:
+        """Frees what dead processes hold on the topic (runs by itself when a
+        handle is made and when the pool is exhausted)."""
+        return self._raw.reclaim_dead()
 
 
 TopicSpec = Union[str, Tuple[str, type], Topic]
@@ -195,6 +272,8 @@ class Node:
         if found is None:
             return None
         type_name, type_id, _size = found
+        if type_id == _IMAGE_TYPE_ID:
+            return Image
         cls = _BY_ID.get(type_id)
         if cls is None:
             raise HorusError(f"topic {name!r} carries {type_name} (id {type_id:#018x}), which "

@@ -1,0 +1,262 @@
+//! Numpy arrays over memory Rust owns (a pool block of a received image, the
+//! pixels of an image to send), without copying: `horus._horus.ArrayBase`.
+//!
+//! An [`ArrayBase`] is a buffer (address and length, kept valid by an owner
+//! object it holds: an `ImageView`, an `Image` being filled, ...) plus a
+//! shape, strides and a [`DType`]. It offers numpy's
+//! [`__array_interface__`](https://numpy.org/doc/stable/reference/arrays.interface.html)
+//! (version 3) and its C form `__array_struct__` (`array_struct.rs`, the
+//! one numpy reads first): `numpy.asarray(base)` makes an array over the buffer itself
+//! whose `.base` is the `ArrayBase`, so the array keeps the owner alive;
+//! a read-only base gives a read-only array. It also offers DLPack
+//! (`__dlpack__`/`__dlpack_device__`, CPU only): the capsule's manager
+//! context holds the owner, released by the consumer's deleter.
+//!
+//! Nothing here knows about images: a tensor or a depth image is another
+//! owner with another shape and dtype.
+
+use std::sync::{Arc, OnceLock};
+
+use pyo3::exceptions::PyBufferError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+/// Keeps an array's memory valid while it lives (dropped without the GIL
+/// from a DLPack deleter, so it must be `Send + Sync`).
+pub(crate) type Owner = Arc<dyn Send + Sync + 'static>;
+
+/// Element types of the arrays we make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DType {
+    U8,
+    U16,
+    F32,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            DType::U8 => 1,
+            DType::U16 => 2,
+            DType::F32 => 4,
+        }
+    }
+
+    /// numpy's type string (native byte order).
+    pub(crate) fn typestr(self) -> &'static str {
+        let little = cfg!(target_endian = "little");
+        match (self, little) {
+            (DType::U8, _) => "|u1",
+            (DType::U16, true) => "<u2",
+            (DType::U16, false) => ">u2",
+            (DType::F32, true) => "<f4",
+            (DType::F32, false) => ">f4",
+        }
+    }
+
+    /// The dtype's name as numpy prints it (`uint8`, ...).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::F32 => "float32",
+        }
+    }
+
+    /// DLPack's `(code, bits)`: kDLUInt = 1, kDLFloat = 2.
+    fn dlpack(self) -> (u8, u8) {
+        match self {
+            DType::U8 => (1, 8),
+            DType::U16 => (1, 16),
+            DType::F32 => (2, 32),
+        }
+    }
+}
+
+/// The base object of arrays over Rust-owned memory (see the module docs).
+#[pyclass(name = "ArrayBase", module = "horus._horus", frozen)]
+pub struct ArrayBase {
+    owner: Owner,
+    /// The first element's address (a `usize` so the class is `Send`).
+    addr: usize,
+    shape: Vec<usize>,
+    /// In bytes.
+    strides: Vec<isize>,
+    dtype: DType,
+    readonly: bool,
+}
+
+impl ArrayBase {
+    /// A C-contiguous array of `shape` over `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must be valid for reads (and for writes unless
+    /// `readonly`) by Python code for as long as `owner` lives, with no Rust
+    /// reference to those bytes alive while a Python reference to the base
+    /// exists (Python reads and writes through the raw address), and `ptr`
+    /// aligned for `dtype`. `len` must be at least the product of `shape`
+    /// times `dtype.size()` (checked: a smaller buffer is an error).
+    pub(crate) unsafe fn contiguous(
+        owner: Owner,
+        ptr: *const u8,
+        len: usize,
+        shape: Vec<usize>,
+        dtype: DType,
+        readonly: bool,
+    ) -> Result<Self, String> {
+        let mut strides = vec![0isize; shape.len()];
+        let mut step = dtype.size();
+        for (s, &n) in strides.iter_mut().zip(&shape).rev() {
+            *s = isize::try_from(step).map_err(|_| "array too large".to_owned())?;
+            step = step
+                .checked_mul(n)
+                .ok_or_else(|| "array too large".to_owned())?;
+        }
+        if step > len {
+            return Err(format!(
+                "an array of shape {shape:?} and dtype {} needs {step} bytes, the buffer has {len}",
+                dtype.name()
+            ));
+        }
+        if (ptr as usize) % dtype.size() != 0 {
+            return Err(format!("the buffer is not aligned for {}", dtype.name()));
+        }
+        Ok(Self {
+            owner,
+            addr: ptr as usize,
+            shape,
+            strides,
+            dtype,
+            readonly,
+        })
+    }
+
+    /// `numpy.asarray(self)`: the array over the buffer (no copy).
+    pub(crate) fn into_numpy(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        static ASARRAY: OnceLock<Py<PyAny>> = OnceLock::new();
+        let asarray = match ASARRAY.get() {
+            Some(f) => f.bind(py).clone(),
+            None => {
+                let numpy = py.import("numpy").map_err(|e| {
+                    pyo3::exceptions::PyImportError::new_err(format!(
+                        "numpy is needed for arrays of HORUS images ({e}): install it with \
+                         `python -m pip install numpy`"
+                    ))
+                })?;
+                let f = numpy.getattr("asarray")?;
+                let _ = ASARRAY.set(f.clone().unbind());
+                f
+            }
+        };
+        asarray.call1((Bound::new(py, self)?,))
+    }
+}
+
+#[pymethods]
+impl ArrayBase {
+    /// numpy's array interface (version 3) over the buffer.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", 3)?;
+        d.set_item("shape", PyTuple::new(py, &self.shape)?)?;
+        d.set_item("strides", PyTuple::new(py, &self.strides)?)?;
+        d.set_item("typestr", self.dtype.typestr())?;
+        d.set_item("data", (self.addr, self.readonly))?;
+        Ok(d)
+    }
+
+    /// numpy's array struct (a capsule): what `numpy.asarray` reads first.
+    #[getter]
+    fn __array_struct__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::array_struct::capsule(py, self)
+    }
+
+    /// `(address, length in bytes)` of the elements (to check where the
+    /// memory is, e.g. inside a shared-memory block).
+    #[getter]
+    fn address_range(&self) -> (usize, usize) {
+        let bytes = self
+            .shape
+            .iter()
+            .product::<usize>()
+            .saturating_mul(self.dtype.size());
+        (self.addr, bytes)
+    }
+
+    /// Is the memory read-only?
+    #[getter]
+    fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// `(kDLCPU, 0)`: the memory is the host's.
+    pub(crate) fn __dlpack_device__(&self) -> (i32, i32) {
+        (DLPACK_CPU, 0)
+    }
+
+    /// A DLPack capsule over the buffer (no copy). A consumer that passes
+    /// `max_version >= (1, 0)` gets a versioned tensor, marked read-only
+    /// when the buffer is; an older consumer gets a legacy tensor, which
+    /// cannot say read-only (do not write through it).
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<Bound<'py, PyAny>>,
+        max_version: Option<(u32, u32)>,
+        dl_device: Option<(i32, i32)>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if stream.is_some_and(|s| !s.is_none()) {
+            return Err(PyBufferError::new_err(
+                "HORUS arrays are in host memory: call __dlpack__ without a stream",
+            ));
+        }
+        if dl_device.is_some_and(|d| d != (DLPACK_CPU, 0)) {
+            return Err(PyBufferError::new_err(
+                "HORUS arrays are in host memory (device (1, 0)); copy them to another device \
+                 with that device's library",
+            ));
+        }
+        if copy == Some(true) {
+            return Err(PyBufferError::new_err(
+                "HORUS arrays are exported without copying; for a copy use \
+                 numpy.array(img.to_numpy())",
+            ));
+        }
+        let versioned = max_version.is_some_and(|(major, _)| major >= 1);
+        crate::dlpack::capsule(py, self, versioned)
+    }
+}
+
+/// DLPack's `kDLCPU`.
+pub(crate) const DLPACK_CPU: i32 = 1;
+
+impl ArrayBase {
+    /// `(address, shape, strides in bytes, dtype, read-only)`.
+    pub(crate) fn layout(&self) -> (usize, &[usize], &[isize], DType, bool) {
+        (
+            self.addr,
+            &self.shape,
+            &self.strides,
+            self.dtype,
+            self.readonly,
+        )
+    }
+
+    /// What a DLPack tensor needs: owner, address, shape and strides in
+    /// elements, `(code, bits)`, read-only.
+    pub(crate) fn dlpack_parts(&self) -> (Owner, usize, Vec<i64>, Vec<i64>, (u8, u8), bool) {
+        let elem = self.dtype.size() as isize;
+        (
+            self.owner.clone(),
+            self.addr,
+            self.shape.iter().map(|&n| n as i64).collect(),
+            self.strides.iter().map(|&s| (s / elem) as i64).collect(),
+            self.dtype.dlpack(),
+            self.readonly,
+        )
+    }
+}

@@ -1,0 +1,101 @@
+//! numpy's `__array_struct__` of an [`ArrayBase`]: a capsule holding a C
+//! `PyArrayInterface` (numpy's `ndarraytypes.h`), which numpy reads without
+//! parsing the `__array_interface__` dict (the faster path for
+//! `numpy.asarray`). numpy makes the array's base the object that offered
+//! the capsule (the `ArrayBase`, owner of the memory), and drops the capsule,
+//! whose destructor frees the struct and its shape and strides.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::array::{ArrayBase, DType};
+
+#[repr(C)]
+struct PyArrayInterface {
+    /// Always 2 (numpy's sanity check).
+    two: c_int,
+    nd: c_int,
+    typekind: c_char,
+    itemsize: c_int,
+    flags: c_int,
+    shape: *mut isize,
+    strides: *mut isize,
+    data: *mut c_void,
+    descr: *mut ffi::PyObject,
+}
+
+// numpy's flag bits (`NPY_ARRAY_*`).
+const C_CONTIGUOUS: c_int = 0x0001;
+const ALIGNED: c_int = 0x0100;
+const NOTSWAPPED: c_int = 0x0200;
+const WRITEABLE: c_int = 0x0400;
+
+/// The struct first (the capsule's pointer is the box's), then what its
+/// pointers point into.
+#[repr(C)]
+struct Boxed {
+    iface: PyArrayInterface,
+    shape: Vec<isize>,
+    strides: Vec<isize>,
+}
+
+/// Frees the `Boxed` of a capsule made by [`capsule`].
+///
+/// # Safety
+/// Called by CPython (GIL held) once, when a capsule made by [`capsule`]
+/// (unnamed, its pointer a leaked `Box<Boxed>`) is destroyed.
+unsafe extern "C" fn destroy(capsule: *mut ffi::PyObject) {
+    // SAFETY: the capsule is ours and unnamed; its pointer is the leaked
+    // box, freed only here. A null pointer (never the case) sets an error
+    // we clear rather than leave pending in a destructor.
+    unsafe {
+        let p = ffi::PyCapsule_GetPointer(capsule, std::ptr::null());
+        if p.is_null() {
+            ffi::PyErr_Clear();
+        } else {
+            drop(Box::from_raw(p.cast::<Boxed>()));
+        }
+    }
+}
+
+/// A new `__array_struct__` capsule describing `base`'s buffer.
+pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<'py, PyAny>> {
+    let (addr, shape, strides, dtype, readonly) = base.layout();
+    let typekind = match dtype {
+        DType::U8 | DType::U16 => b'u',
+        DType::F32 => b'f',
+    };
+    let mut flags = C_CONTIGUOUS | ALIGNED | NOTSWAPPED;
+    if !readonly {
+        flags |= WRITEABLE;
+    }
+    let mut b = Box::new(Boxed {
+        iface: PyArrayInterface {
+            two: 2,
+            nd: shape.len() as c_int,
+            typekind: typekind as c_char,
+            itemsize: dtype.size() as c_int,
+            flags,
+            shape: std::ptr::null_mut(),
+            strides: std::ptr::null_mut(),
+            data: addr as *mut c_void,
+            descr: std::ptr::null_mut(),
+        },
+        shape: shape.iter().map(|&n| n as isize).collect(),
+        strides: strides.to_vec(),
+    });
+    b.iface.shape = b.shape.as_mut_ptr();
+    b.iface.strides = b.strides.as_mut_ptr();
+    let p = Box::into_raw(b);
+    // SAFETY: `p` is a leaked `Boxed`, which `destroy` frees; unnamed
+    // capsules are what numpy reads `__array_struct__` from.
+    let cap = unsafe { ffi::PyCapsule_New(p.cast(), std::ptr::null(), Some(destroy)) };
+    if cap.is_null() {
+        // SAFETY: no capsule was made: nobody else has `p`.
+        drop(unsafe { Box::from_raw(p) });
+    }
+    // SAFETY: `cap` is PyCapsule_New's new reference, or null with its error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, cap) }
+}
