@@ -33,6 +33,7 @@ pub mod payload;
 pub mod pool;
 pub mod prelude;
 pub mod scheduler;
+pub mod serialized;
 pub mod shm;
 pub mod system;
 pub mod time;
