@@ -445,6 +445,23 @@ impl Report {
                 );
             }
         }
+        if let (Some(pod), Some(ser)) = (
+            self.row("cross-process 1:1"),
+            self.main
+                .iter()
+                .find(|r| r.name.starts_with("cross-process 1:1 serialized")),
+        ) {
+            t(
+                "serialized 64 B struct (String + Vec<f32>) p50 within 2x of the 64 B POD row",
+                ser.s.p50 <= 2.0 * pod.s.p50,
+                format!(
+                    "{} ns vs {} ns = {}",
+                    ns(ser.s.p50),
+                    ns(pod.s.p50),
+                    ratio(ser.s.p50, pod.s.p50)
+                ),
+            );
+        }
         let one = self.subs_sweep.iter().find(|(n, _)| *n == 1);
         let eight = self.subs_sweep.iter().find(|(n, _)| *n == 8);
         if let (Some((_, a)), Some((_, b))) = (one, eight) {

@@ -1,14 +1,18 @@
 //! Serialized messages: `Topic<T>` for types that are not plain data
 //! (strings, vectors, nested structs, enums), encoded with postcard.
 //!
-//! A type opts in with three derives and one line:
+//! A type opts in with three derives and one line (the `postcard`
+//! attribute points the [`SchemaDerive`] derive at horus's re-export of
+//! postcard-schema; a crate that depends on `postcard-schema` itself can
+//! leave it out):
 //!
 //! ```no_run
 //! use horus::prelude::*;
-//! use horus::serialized::Schema;
+//! use horus::serialized::SchemaDerive;
 //! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Serialize, Deserialize, Schema, Debug, Clone, PartialEq)]
+//! #[derive(Serialize, Deserialize, SchemaDerive, Debug, Clone, PartialEq)]
+//! #[postcard(crate = horus::serialized::postcard_schema)]
 //! struct Plan {
 //!     name: String,
 //!     weights: Vec<f32>,
@@ -174,6 +178,7 @@ impl<T: Serialized> Topic<T> {
     /// ```no_run
     /// # use horus::prelude::*;
     /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
     /// # struct Note { text: String }
     /// # horus::serialized!(Note);
     /// let notes: Topic<Note> = Topic::builder("notes").max_message_bytes(16).build()?;
