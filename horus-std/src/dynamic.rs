@@ -73,7 +73,7 @@ impl MessageType {
         }
     }
 
-    /// A serialized type `name` (see [`crate::serialized`]): messages are
+    /// A serialized type `name` (see [`serialized`](mod@crate::serialized)): messages are
     /// length-prefixed frames of at most `max_message_bytes` bytes, described
     /// by `schema` (the encoded [`Schema`](crate::serialized::Schema), stored
     /// in the region). The identity hashes the name and the schema, so two
@@ -444,25 +444,35 @@ fn intern(s: &str) -> &'static str {
 /// The process-lifetime copy of the encoded schema of type `id`; kept once
 /// per id (the id hashes the schema).
 fn intern_schema(id: u64, schema: &[u8]) -> &'static [u8] {
-    static SCHEMAS: OnceLock<Mutex<HashMap<u64, &'static [u8]>>> = OnceLock::new();
-    let mut map = SCHEMAS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    map.entry(id)
-        .or_insert_with(|| Box::leak(schema.to_vec().into_boxed_slice()))
+    static SCHEMAS: Interned<u8> = OnceLock::new();
+    intern_by_id(&SCHEMAS, id, || schema.to_vec())
 }
 
 /// The process-lifetime copy of the fields of type `id`; kept once per id
 /// (the id hashes every field, so equal ids mean equal fields).
 fn intern_fields(id: u64, fields: Vec<Field>) -> &'static [Field] {
-    static FIELDS: OnceLock<Mutex<HashMap<u64, &'static [Field]>>> = OnceLock::new();
-    let mut map = FIELDS
+    static FIELDS: Interned<Field> = OnceLock::new();
+    intern_by_id(&FIELDS, id, || fields)
+}
+
+/// Slices kept for the life of the process, by type id.
+type Interned<T> = OnceLock<Mutex<HashMap<u64, &'static [T]>>>;
+
+/// The slice kept in `store` for `id`, made by `make` (and leaked) the first time.
+fn intern_by_id<T: 'static>(
+    store: &'static Interned<T>,
+    id: u64,
+    make: impl FnOnce() -> Vec<T>,
+) -> &'static [T]
+where
+    &'static [T]: Send,
+{
+    let mut map = store
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     map.entry(id)
-        .or_insert_with(|| Box::leak(fields.into_boxed_slice()))
+        .or_insert_with(|| Box::leak(make().into_boxed_slice()))
 }
 
 /// A topic handle of a run-time message type, speaking the message's bytes.

@@ -181,7 +181,7 @@ pub enum TopicError {
     /// The builder asked for an impossible geometry.
     Layout(horus_nostd::LayoutError),
     /// A serialized type cannot be described in a region (see
-    /// [`crate::serialized`]).
+    /// [`serialized`](mod@crate::serialized)).
     Serialized {
         /// Topic name.
         topic: String,

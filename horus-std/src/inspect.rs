@@ -64,7 +64,7 @@ pub struct TopicInfo {
     pub published: u64,
     /// Self-description (empty if the type had too many fields, or is serialized).
     pub fields: Vec<SchemaField>,
-    /// The schema of a serialized type (see [`crate::serialized`]); its
+    /// The schema of a serialized type (see [`serialized`](mod@crate::serialized)); its
     /// messages are frames ([`RawTopic::recv_frame`]) to
     /// [`decode`](crate::serialized::decode). `None` for plain data.
     pub serialized: Option<Schema>,
@@ -248,11 +248,19 @@ impl RawTopic {
     /// A handle evicted by a process that wrongly judged this one dead
     /// rejoins the topic and publishes there; the error says if it cannot.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
-        self.with_handle(|h| match h.send_bytes(bytes) {
+        self.send_rejoining(|h| h.send_bytes(bytes))
+    }
+
+    /// `send` on the handle; after an eviction, once more on a fresh entry.
+    fn send_rejoining(
+        &self,
+        send: impl Fn(&mut RawHandle<'static>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        self.with_handle(|h| match send(h) {
             Err(SendError::Evicted) => {
                 h.rejoin(u64::from(std::process::id()), crate::now_ns())
                     .map_err(|_| SendError::Evicted)?;
-                h.send_bytes(bytes)
+                send(h)
             }
             other => other,
         })
@@ -276,14 +284,7 @@ impl RawTopic {
     /// (from [`encode`](crate::serialized::encode)); rejoins after an
     /// eviction like [`send_bytes`](Self::send_bytes).
     pub fn send_frame(&self, body: &[u8]) -> Result<(), SendError> {
-        self.with_handle(|h| match h.send_framed(body) {
-            Err(SendError::Evicted) => {
-                h.rejoin(u64::from(std::process::id()), crate::now_ns())
-                    .map_err(|_| SendError::Evicted)?;
-                h.send_framed(body)
-            }
-            other => other,
-        })
+        self.send_rejoining(|h| h.send_framed(body))
     }
 
     /// Messages this handle lost since it joined.

@@ -29,7 +29,7 @@ pub trait Payload: Sized + 'static {
     type State;
     /// The message type the topic's region is created for and checked
     /// against (`Wire`'s, unless the payload's size is chosen at creation,
-    /// as for a [serialized](crate::serialized) type).
+    /// as for a [serialized](mod@crate::serialized) type).
     #[doc(hidden)]
     fn wire_type(_ctx: &WireContext<'_>) -> crate::Result<MessageType> {
         Ok(MessageType::of::<Self::Wire>())

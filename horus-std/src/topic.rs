@@ -472,7 +472,7 @@ impl<T: Payload> TopicBuilder<T> {
     }
 
     /// The largest message, in bytes once encoded, of a topic of a
-    /// serialized type (see [`serialized`](crate::serialized); default
+    /// serialized type (see [`serialized`](mod@crate::serialized); default
     /// [`DEFAULT_MAX_MESSAGE_BYTES`](crate::serialized::DEFAULT_MAX_MESSAGE_BYTES),
     /// at most 16 MiB minus 4). Only the creator's value counts; set
     /// explicitly, an existing topic with another bound is an error. Plain-data

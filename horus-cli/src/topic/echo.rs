@@ -109,11 +109,7 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         pending = false;
         seen += 1;
         let text = format_message(ctx, args, &info, decode, &buf);
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        if write_flushed(&mut out, &text).is_err() {
             break; // stdout closed (e.g. `| head`)
         }
     }
@@ -186,15 +182,17 @@ fn echo_serialized(
             }
             s + "---\n"
         };
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        if write_flushed(&mut out, &text).is_err() {
             break; // stdout closed (e.g. `| head`)
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` and flushes.
+fn write_flushed(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Joins the topic; with `--wait`, looks for it until it exists or the

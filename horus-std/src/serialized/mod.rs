@@ -42,7 +42,7 @@
 //! **Identity.** The type's [`Schema`] (field names and types, nested) is
 //! encoded ([`Schema::encode`]) into the topic's region, and the type id is a
 //! hash of the name and those bytes: a program whose `Plan` has other fields
-//! gets [`TopicError::TypeMismatch`](crate::error::TopicError::TypeMismatch).
+//! gets [`TopicError::TypeMismatch`].
 //!
 //! **Without the source.** Tools read the schema from the region
 //! ([`TopicInfo::serialized`](crate::inspect::TopicInfo::serialized)) and
@@ -50,8 +50,8 @@
 //! `horus topic echo`, and the Python bindings through
 //! [`RawTopic::recv_frame`](crate::inspect::RawTopic::recv_frame).
 
-mod schema;
-mod value;
+pub mod schema;
+pub mod value;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -85,7 +85,7 @@ pub trait Serialized:
 
 /// Implements [`Serialized`] and [`Payload`](crate::Payload) for types that
 /// derive `Serialize`, `Deserialize` and [`Schema`](SchemaDerive), so that
-/// `Topic<T>` carries them (see the [module docs](crate::serialized)).
+/// `Topic<T>` carries them (see the [module docs](mod@crate::serialized)).
 #[macro_export]
 macro_rules! serialized {
     ($($ty:ty),+ $(,)?) => {$(

@@ -500,20 +500,23 @@ impl<'a> Reader<'a> {
             .map_err(|_| SchemaError::BadName { at })
     }
 
-    fn types(&mut self, depth: usize) -> Result<Vec<SchemaType>, SchemaError> {
+    /// A count of entries; each takes at least one byte, so a count beyond
+    /// the bytes left is a truncated schema (and allocates nothing).
+    fn entries(&mut self) -> Result<usize, SchemaError> {
         let n = self.count()?;
-        // Each type takes at least one byte: a count beyond the rest is truncated.
         if n > self.bytes.len() - self.at {
             return Err(SchemaError::Truncated);
         }
+        Ok(n)
+    }
+
+    fn types(&mut self, depth: usize) -> Result<Vec<SchemaType>, SchemaError> {
+        let n = self.entries()?;
         (0..n).map(|_| self.ty(depth)).collect()
     }
 
     fn fields(&mut self, depth: usize) -> Result<Vec<NamedField>, SchemaError> {
-        let n = self.count()?;
-        if n > self.bytes.len() - self.at {
-            return Err(SchemaError::Truncated);
-        }
+        let n = self.entries()?;
         (0..n)
             .map(|_| {
                 Ok(NamedField {
@@ -545,10 +548,7 @@ impl<'a> Reader<'a> {
             26 => SchemaType::Struct(self.name()?, self.fields(d)?),
             27 => {
                 let name = self.name()?;
-                let n = self.count()?;
-                if n > self.bytes.len() - self.at {
-                    return Err(SchemaError::Truncated);
-                }
+                let n = self.entries()?;
                 let mut variants = Vec::with_capacity(n);
                 for _ in 0..n {
                     let vname = self.name()?;
