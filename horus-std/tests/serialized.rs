@@ -164,6 +164,16 @@ fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
     assert_eq!(t.published_count(), 0);
     t.send(plan(1));
     assert_eq!(t.recv(), Some(plan(1)));
+    // A bound out of range is the layout error.
+    let e = Topic::<Plan>::builder("other")
+        .namespace(&ns.name)
+        .max_message_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(e, horus::Error::Topic(TopicError::Layout(_))),
+        "{e}"
+    );
     // A handle without a bound takes the topic's; another explicit one is an error.
     let same: Topic<Plan> = topic(&ns);
     assert_eq!(same.try_send(plan(1)).map_err(|e| e.max), Ok(()));

@@ -69,7 +69,7 @@ pub use value::{Value, ValueError, decode, encode};
 /// The derive that describes a type for its region (postcard-schema's).
 pub use postcard_schema::Schema as SchemaDerive;
 
-use crate::dynamic::MessageType;
+use crate::dynamic::{DefineError, MessageType};
 use crate::error::TopicError;
 use crate::payload::{PayloadCounts, WireContext};
 use crate::topic::Topic;
@@ -282,10 +282,16 @@ pub fn wire_type<T: Serialized>(ctx: &WireContext<'_>) -> crate::Result<MessageT
     let bytes = schema.encode();
     let name = &schema.name;
     let define = |bound: u32| {
-        MessageType::serialized(name, &bytes, bound).map_err(|e| TopicError::Io {
-            path: ctx.name.into(),
-            op: "define serialized type",
-            source: std::io::Error::other(e.to_string()),
+        MessageType::serialized(name, &bytes, bound).map_err(|e| match e {
+            DefineError::SchemaTooLarge { bytes, .. } => TopicError::Serialized {
+                topic: ctx.name.to_owned(),
+                source: SchemaError::TooLarge { bytes },
+            },
+            // The bound is out of range: so is the frame it makes.
+            _ => TopicError::Layout(horus_nostd::LayoutError::BadMessage {
+                size: bound.saturating_add(FRAME_HEADER as u32),
+                align: 1,
+            }),
         })
     };
     let wanted = define(ctx.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES))?;
