@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes attaching to arbitrary region bytes and using whatever attaches
-# (fuzz/fuzz_targets/attach.rs: topics; pool_attach.rs: block pools), briefly,
+# (fuzz/fuzz_targets/attach.rs: topics; pool_attach.rs: block pools) and
+# reading serialized schemas and messages (serialized_schema.rs), briefly,
 # each target in turn. Installs cargo-fuzz if missing.
 #
 #   ci/fuzz.sh                 60 seconds
@@ -13,6 +14,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # libFuzzer needs the nightly sanitizer flags.
-for target in ${FUZZ_TARGETS:-attach pool_attach}; do
+for target in ${FUZZ_TARGETS:-attach pool_attach serialized_schema}; do
   cargo +nightly fuzz run "$target" -- -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1
 done

@@ -14,10 +14,10 @@ use std::hint::spin_loop;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use horus::Topic;
+use horus::{Payload, Topic};
 
 use crate::child::{self, arg};
-use crate::msgs::BenchMsg;
+use crate::msgs::{BenchMsg, BenchSerialized};
 use crate::stats::{self, STOP, Samples};
 use crate::{Res, sys, with_msg};
 
@@ -72,7 +72,40 @@ impl Ctx {
     }
 }
 
-pub fn open<M: BenchMsg>(ns: &str, name: &str, g: Geom) -> Res<Topic<M>> {
+/// What a row's topics carry: a plain-data [`BenchMsg`] or the serialized
+/// message, stamped with the round-trip number.
+pub trait RowMsg: Payload<Received = Self> + Send {
+    /// The child's key for the type: the POD size, 0 for the serialized one.
+    const KEY: usize;
+    fn make(seq: u64) -> Self;
+    fn stamp(&self) -> u64;
+}
+
+impl<M: BenchMsg> RowMsg for M {
+    const KEY: usize = size_of::<M>();
+    #[inline]
+    fn make(seq: u64) -> Self {
+        M::with_seq(seq)
+    }
+    #[inline]
+    fn stamp(&self) -> u64 {
+        self.seq()
+    }
+}
+
+impl RowMsg for BenchSerialized {
+    const KEY: usize = 0;
+    #[inline]
+    fn make(seq: u64) -> Self {
+        Self::with_seq(seq)
+    }
+    #[inline]
+    fn stamp(&self) -> u64 {
+        self.seq
+    }
+}
+
+pub fn open<M: RowMsg>(ns: &str, name: &str, g: Geom) -> Res<Topic<M>> {
     Ok(Topic::<M>::builder(name)
         .namespace(ns)
         .capacity(g.capacity)
@@ -80,17 +113,17 @@ pub fn open<M: BenchMsg>(ns: &str, name: &str, g: Geom) -> Res<Topic<M>> {
         .build()?)
 }
 
-fn open_n<M: BenchMsg>(ns: &str, name: &str, g: Geom, n: usize) -> Res<Vec<Topic<M>>> {
+fn open_n<M: RowMsg>(ns: &str, name: &str, g: Geom, n: usize) -> Res<Vec<Topic<M>>> {
     (0..n).map(|_| open(ns, name, g)).collect()
 }
 
 /// One side's handles: it publishes through `out` and receives through `inp`.
-struct Side<M: BenchMsg> {
+struct Side<M: RowMsg> {
     out: Vec<Topic<M>>,
     inp: Vec<Topic<M>>,
 }
 
-impl<M: BenchMsg> Side<M> {
+impl<M: RowMsg> Side<M> {
     /// Side A: publishes pings, receives pongs. Subscribers first, so they
     /// exist before anything is published.
     fn a(ns: &str, (ping, pong): (&str, &str), pubs: usize, subs: usize, g: Geom) -> Res<Self> {
@@ -112,7 +145,7 @@ impl<M: BenchMsg> Side<M> {
 
     #[inline]
     fn send(&self, i: u64) {
-        self.out[i as usize % self.out.len()].send(M::with_seq(i));
+        self.out[i as usize % self.out.len()].send(M::make(i));
     }
 
     /// Spins until every subscriber handle has message `i`; false if the
@@ -122,10 +155,10 @@ impl<M: BenchMsg> Side<M> {
         for sub in &self.inp {
             loop {
                 if let Some(m) = sub.recv() {
-                    if m.seq() == STOP {
+                    if m.stamp() == STOP {
                         return false;
                     }
-                    assert_eq!(m.seq(), i, "ping-pong out of step");
+                    assert_eq!(m.stamp(), i, "ping-pong out of step");
                     break;
                 }
                 spin_loop();
@@ -140,7 +173,7 @@ impl<M: BenchMsg> Side<M> {
             self.wait_all(i);
             Ok::<(), ()>(())
         });
-        self.out[0].send(M::with_seq(STOP));
+        self.out[0].send(M::make(STOP));
         s.unwrap_or_else(|()| unreachable!())
     }
 
@@ -156,7 +189,7 @@ impl<M: BenchMsg> Side<M> {
 }
 
 /// One row: `pubs:subs` of `M` between the two sides placed by `mode`.
-pub fn ping_pong<M: BenchMsg>(
+pub fn ping_pong<M: RowMsg>(
     ctx: &Ctx,
     mode: Mode,
     pubs: usize,
@@ -210,7 +243,7 @@ pub fn ping_pong<M: BenchMsg>(
                 ctx.ns.clone(),
                 ping.clone(),
                 pong.clone(),
-                size_of::<M>().to_string(),
+                M::KEY.to_string(),
                 pubs.to_string(),
                 subs.to_string(),
                 g.capacity.to_string(),
@@ -226,7 +259,7 @@ pub fn ping_pong<M: BenchMsg>(
     Ok(samples)
 }
 
-fn child_pong_typed<M: BenchMsg>(args: &[String]) -> Res<()> {
+fn child_pong_typed<M: RowMsg>(args: &[String]) -> Res<()> {
     let ns: String = arg(args, 0)?;
     let ping: String = arg(args, 1)?;
     let pong: String = arg(args, 2)?;
@@ -244,15 +277,19 @@ fn child_pong_typed<M: BenchMsg>(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-/// Child role `horus-pong NS PING PONG SIZE PUBS SUBS CAPACITY PARTICIPANTS`.
+/// Child role `horus-pong NS PING PONG SIZE PUBS SUBS CAPACITY PARTICIPANTS`
+/// (`SIZE` 0: the serialized message).
 pub fn child_pong(args: &[String]) -> Res<()> {
     let size: usize = arg(args, 3)?;
+    if size == BenchSerialized::KEY {
+        return child_pong_typed::<BenchSerialized>(args);
+    }
     with_msg!(size, child_pong_typed(args))
 }
 
 /// Bytes of the region file of one topic of `M` with geometry `g`:
 /// (apparent size, bytes resident in /dev/shm right after creation).
-pub fn region_bytes<M: BenchMsg>(ctx: &Ctx, g: Geom) -> Res<(u64, u64)> {
+pub fn region_bytes<M: RowMsg>(ctx: &Ctx, g: Geom) -> Res<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let (name, _) = ctx.pair();
     let t = open::<M>(&ctx.ns, &name, g)?;

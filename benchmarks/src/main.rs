@@ -182,6 +182,16 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
             }
         }
     }
+    if SERIALIZED_ROW.contains(pattern) {
+        let g = Geom::for_topo(1, 1);
+        let (w, n) = (cfg.warmup, cfg.samples);
+        let r =
+            horus_rows::ping_pong::<msgs::BenchSerialized>(&ctx, Mode::Processes, 1, 1, g, w, n);
+        match r {
+            Ok(samples) => progress(SERIALIZED_ROW, &samples.one_way()),
+            Err(e) => eprintln!("{SERIALIZED_ROW}: {e}"),
+        }
+    }
     cleanup(&ctx)
 }
 
@@ -307,6 +317,10 @@ const SPECS: [Spec; 9] = [
     ("cross-process N:N", "~91", Mode::Processes, N, N),
 ];
 
+/// The seed's "cross-process, serialized type" row, measured beside the
+/// cross-process 1:1 POD row.
+const SERIALIZED_ROW: &str = "cross-process 1:1 serialized (String + Vec<f32>, ~64 B)";
+
 /// One block of a row: records `(warmup, samples)` round trips.
 type Block<'a> = Box<dyn FnMut(usize, usize) -> Res<stats::Samples> + 'a>;
 
@@ -362,6 +376,13 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         if mode == Mode::Processes {
             blocks.push(Box::new(move |w, n| iceoryx::ping_pong(p, s, w, n)));
         }
+        // The seed's serialized-type row beside the cross-process 1:1 POD row.
+        let with_serialized = (p, s) == (1, 1) && mode == Mode::Processes;
+        if with_serialized {
+            blocks.push(Box::new(move |w, n| {
+                horus_rows::ping_pong::<msgs::BenchSerialized>(ctx, mode, p, s, g, w, n)
+            }));
+        }
         let mut sums = interleave(cfg, w, n, &mut blocks)?.into_iter();
         let (limit, sum) = (sums.next().ok_or("no limit")?, sums.next().ok_or("no row")?);
         progress(&format!("  limit beside {name}"), &limit);
@@ -370,7 +391,12 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             progress(&format!("  64 B seqlock limit beside {name}"), &seq);
             seq_limits.push((mode, seq));
         }
-        let peer = sums.next();
+        let peer = if mode == Mode::Processes {
+            sums.next()
+        } else {
+            None
+        };
+        let serialized = sums.next();
         progress(name, &sum);
         if let Some(p) = &peer {
             progress(&format!("iceoryx2 {name}"), p);
@@ -389,6 +415,17 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             limit: Some(Limit::of(&limit)),
             peer,
         });
+        if let Some(ser) = serialized {
+            let name = SERIALIZED_ROW;
+            progress(name, &ser);
+            main.push(Row {
+                name: name.to_owned(),
+                seed: "~85",
+                s: ser,
+                limit: Some(Limit::of(&limit)),
+                peer: None,
+            });
+        }
         limits.push((mode, limit));
     }
     // The limit rows shown: those measured beside the two 1:1 rows.

@@ -48,6 +48,29 @@ bench_msg!(
     Bench8, Bench64, Bench256, Bench1K, Bench4K, Bench16K, Bench64K
 );
 
+/// The seed's "serialized type" message: a `String` and a `Vec<f32>` that
+/// postcard encodes to about 64 bytes (the POD row's size), plus the
+/// round-trip number.
+#[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Debug)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+pub struct BenchSerialized {
+    pub name: String,
+    pub weights: Vec<f32>,
+    pub seq: u64,
+}
+horus::serialized!(BenchSerialized);
+
+impl BenchSerialized {
+    /// Round trip `seq`'s message.
+    pub fn with_seq(seq: u64) -> Self {
+        Self {
+            name: "arm.joint.plan".to_owned(),
+            weights: vec![0.5; 11],
+            seq,
+        }
+    }
+}
+
 /// The payload sizes of the size sweep.
 pub const SIZES: [usize; 7] = [8, 64, 256, 1024, 4096, 16384, 65536];
 
@@ -81,5 +104,13 @@ mod tests {
         assert_eq!(size_of::<Bench4K>(), 4096);
         assert_eq!(size_of::<Bench16K>(), 16384);
         assert_eq!(size_of::<Bench64K>(), 65536);
+    }
+
+    #[test]
+    fn the_serialized_message_encodes_to_about_64_bytes() {
+        let n = postcard::to_allocvec(&BenchSerialized::with_seq(1 << 20))
+            .unwrap()
+            .len();
+        assert!((60..=68).contains(&n), "{n} bytes");
     }
 }

@@ -415,23 +415,19 @@ impl Report {
         for (what, ok, detail) in self.python.targets() {
             t(what, ok, detail);
         }
+        let vs = |a: f64, b: f64| format!("{} ns vs {} ns = {}", ns(a), ns(b), ratio(a, b));
         if let Some(r) = self.row("cross-process 1:1") {
             if let Some(l) = r.limit.map(|l| l.p50) {
                 t(
                     "cross-process 1:1 p50 within 1.3x of the raw process limit",
                     r.s.p50 <= 1.3 * l,
-                    format!("{} ns vs {} ns = {}", ns(r.s.p50), ns(l), ratio(r.s.p50, l)),
+                    vs(r.s.p50, l),
                 );
             }
             t(
                 "cross-process 1:1 p99.9 within 3x of its p50",
                 r.s.p999 <= 3.0 * r.s.p50,
-                format!(
-                    "{} ns vs {} ns = {}",
-                    ns(r.s.p999),
-                    ns(r.s.p50),
-                    ratio(r.s.p999, r.s.p50)
-                ),
+                vs(r.s.p999, r.s.p50),
             );
             if let Some(p) = &r.peer {
                 t(
@@ -450,6 +446,18 @@ impl Report {
                     format!("HORUS {} ns vs iceoryx2 {} ns", ns(r.s.p999), ns(p.p999)),
                 );
             }
+        }
+        if let (Some(pod), Some(ser)) = (
+            self.row("cross-process 1:1"),
+            self.main
+                .iter()
+                .find(|r| r.name.starts_with("cross-process 1:1 serialized")),
+        ) {
+            t(
+                "serialized 64 B struct (String + Vec<f32>) p50 within 2x of the 64 B POD row",
+                ser.s.p50 <= 2.0 * pod.s.p50,
+                vs(ser.s.p50, pod.s.p50),
+            );
         }
         let one = self.subs_sweep.iter().find(|(n, _)| *n == 1);
         let eight = self.subs_sweep.iter().find(|(n, _)| *n == 8);

@@ -10,16 +10,20 @@
 //!   stamp, or that word in every entry, or every stamp), applied before
 //!   attaching. This reaches the geometry checks and, when they pass, the
 //!   ring over corrupt state (huge sequences, head hints, lane masks).
+//!   With mode bit 2 also set, the region is of a serialized type (framed
+//!   messages, an encoded schema from the input in the schema area), so the
+//!   `SCHEMA_FORMAT` check and the framed send/receive paths are reached.
 //!
 //! Whatever attaches (typed or untyped) is then driven by the remaining
 //! bytes as operations: join, send, recv, rewind, reclaim, leave, and more
 //! corruption while handles are live.
 #![no_main]
 
-use horus_nostd::layout::hdr;
+use horus_nostd::layout::{hdr, serialized_schema_entries};
+use horus_nostd::message::{TypeInfo, TypeName};
 use horus_nostd::msgs::{CmdVel, Imu};
 use horus_nostd::sync::{AtomicU64, Ordering};
-use horus_nostd::ring::SendError;
+use horus_nostd::ring::{FrameError, SendError};
 use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -74,6 +78,35 @@ fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<Atomic
     let layout = TopicLayout::of::<T>(capacity, participants).expect("valid geometry");
     let mem = zeroed(layout.region_words());
     TopicRegion::init::<T>(&mem, capacity, participants, 0).expect("init");
+    corrupted(mem, input)
+}
+
+/// A valid region of a serialized type (frames of up to 4..=259 bytes, an
+/// encoded schema of 1..=200 input bytes), then corruptions as [`patched`].
+fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
+    let capacity = 2u32 << (geometry & 3);
+    let participants = 1 + u32::from(geometry >> 2);
+    let size = 4 + u32::from(next::<u8>(input));
+    let len = 1 + usize::from(next::<u8>(input)) % 200;
+    let schema: Vec<u8> = (0..len).map(|_| next::<u8>(input)).collect();
+    let entries = serialized_schema_entries(schema.len()) as u32;
+    let layout = TopicLayout::new(size, 1, capacity, participants, entries).expect("valid");
+    let ty = TypeInfo {
+        id: 7,
+        size,
+        align: 1,
+        name: TypeName::new("Fuzzed"),
+    };
+    let mem = zeroed(layout.region_words());
+    let r = TopicRegion::init_serialized(&mem, layout, ty, &schema, 0).expect("init");
+    let mut back = vec![0u8; len];
+    assert_eq!(r.serialized_schema(&mut back), Some(len));
+    assert_eq!(back, schema);
+    corrupted(mem, input)
+}
+
+/// Up to 7 corruptions of an initialised region.
+fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Vec<AtomicU64> {
     let map = Map::of(&mem).expect("valid header");
     let patches = next::<u8>(input) % 8;
     for _ in 0..patches {
@@ -132,10 +165,16 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Unstructured
     let mut handles: Vec<RawHandle<'_>> = Vec::new();
     let max = region.layout().participants();
     // Whatever the memory holds, answers stay within the validated header.
-    assert_eq!(
-        region.schema().count(),
+    let flat = if region.is_serialized() {
+        0
+    } else {
         region.layout().schema_fields() as usize
-    );
+    };
+    assert_eq!(region.schema().count(), flat);
+    let mut schema = vec![0u8; 64];
+    if let Some(len) = region.serialized_schema(&mut schema) {
+        assert!(len > 0 && len <= horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES);
+    }
     assert!(region.participants().count() <= max as usize);
     assert!(region.participants().all(|p| p.index < max));
     region.published_count(); // must not panic (it saturates)
@@ -195,6 +234,24 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Unstructured
                 region.published_count(); // must not panic (it saturates)
                 assert!(region.participants().count() <= max as usize);
             }
+            15 if op & 0x80 != 0 => {
+                // Frames: any body length; a body that does not fit is
+                // refused; a received frame is within the slot or an error.
+                if let Some(h) = pick(&mut handles, i) {
+                    let len = usize::from(next::<u8>(input));
+                    match h.send_framed(&vec![0xa5; len]) {
+                        Ok(()) => assert!(len + 4 <= size),
+                        Err(SendError::FrameTooLarge { .. }) => assert!(len + 4 > size),
+                        Err(SendError::Evicted) => drop(h.rejoin(0, 0)),
+                        Err(e) => panic!("unexpected: {e}"),
+                    }
+                    match h.recv_framed(&mut out) {
+                        Ok(Some(body)) => assert!(body.len() + 4 <= size),
+                        Ok(None) | Err(FrameError::BadLength { .. }) => {}
+                        Err(e) => panic!("right size: {e}"),
+                    }
+                }
+            }
             _ => {
                 // Wrong-size payloads are refused, never truncated.
                 if let Some(h) = pick(&mut handles, i) {
@@ -222,6 +279,8 @@ fuzz_target!(|data: &[u8]| {
                 AtomicU64::new(u64::from_le_bytes(b))
             })
             .collect()
+    } else if mode & 4 != 0 {
+        patched_serialized(input, geometry)
     } else if mode & 2 == 0 {
         patched::<CmdVel>(input, geometry)
     } else {

@@ -627,3 +627,43 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A serialized type as a user declares it without depending on
+/// postcard-schema directly (the derive is pointed at horus's re-export).
+#[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+struct Plan {
+    name: String,
+    weights: Vec<f32>,
+    mode: Option<u8>,
+}
+horus::serialized!(Plan);
+
+#[test]
+fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
+    let ns = TestNs::new("echo_serialized");
+    let t: horus::Topic<Plan> = horus::Topic::builder("plans")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    t.send(Plan {
+        name: "arm".into(),
+        weights: vec![0.5, 2.0],
+        mode: None,
+    });
+    let out = ns.run(&["topic", "echo", "plans", "--last", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "name: \"arm\"\nweights: [0.5, 2]\nmode: null\n---\n"
+    );
+    let out = ns.run(
+        &[
+            "topic", "echo", "plans", "--last", "--once", "--json", "-f", "weights",
+        ],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v, serde_json::json!({"weights": [0.5, 2.0]}));
+}

@@ -87,6 +87,14 @@ pub enum InitError {
         /// Bytes given.
         given: usize,
     },
+    /// The encoded schema of a serialized type is empty, too large, or
+    /// does not match the layout's schema entries.
+    BadSchema {
+        /// Bytes of the schema.
+        bytes: usize,
+        /// Most bytes a region stores.
+        max: usize,
+    },
 }
 
 impl fmt::Display for InitError {
@@ -97,6 +105,12 @@ impl fmt::Display for InitError {
                 f,
                 "region of {given} bytes is too small for this topic: it needs {needed} bytes \
                  (size it with TopicLayout::region_bytes)"
+            ),
+            Self::BadSchema { bytes, max } => write!(
+                f,
+                "the encoded schema of {bytes} bytes cannot be stored: it must be 1 to {max} \
+                 bytes and the layout must have serialized_schema_entries(bytes) schema entries \
+                 (simplify the type, or fix the layout)"
             ),
         }
     }

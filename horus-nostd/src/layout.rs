@@ -33,6 +33,15 @@ pub const MAX_PARTICIPANTS: usize = 64;
 /// Most flattened fields a region describes; larger types are stored without
 /// self-description (tools then show hex).
 pub const MAX_SCHEMA_FIELDS: usize = 128;
+/// [`hdr::SCHEMA_FORMAT`]: the schema area holds flattened fields.
+pub const SCHEMA_FLAT: u64 = 0;
+/// [`hdr::SCHEMA_FORMAT`]: the schema area holds the bytes of an encoded
+/// schema (the message is serialized: a length-prefixed frame, see
+/// [`crate::ring::RawHandle::send_framed`]).
+pub const SCHEMA_SERIALIZED: u64 = 1;
+/// Most bytes of an encoded schema a region stores (the whole schema area of
+/// [`MAX_SCHEMA_FIELDS`] entries).
+pub const MAX_SERIALIZED_SCHEMA_BYTES: usize = MAX_SCHEMA_FIELDS * schema::WORDS * 8;
 /// Largest capacity (slots per lane).
 pub const MAX_CAPACITY: u32 = 1 << 20;
 /// Largest message, in bytes.
@@ -68,6 +77,12 @@ pub mod hdr {
     pub const LANES_AT: usize = 12;
     /// Creation time in nanoseconds of the creator's clock (0 if it has none).
     pub const CREATED_NS: usize = 13;
+    /// How the schema area describes the message: `format | bytes << 8`,
+    /// format [`super::SCHEMA_FLAT`] (flattened fields; `bytes` 0) or
+    /// [`super::SCHEMA_SERIALIZED`] (`bytes` of an encoded schema for a
+    /// serialized message, see [`crate::region::TopicRegion::init_serialized`]).
+    /// Regions written before this word had a use hold 0: flat fields.
+    pub const SCHEMA_FORMAT: usize = 14;
     /// The type name, NUL-padded (6 words = 48 bytes).
     pub const TYPE_NAME: usize = 16;
     /// Words of the type name.
@@ -291,6 +306,18 @@ impl TopicLayout {
     pub(crate) const fn schema_entry_at(&self, i: usize) -> usize {
         self.schema_at + i * schema::WORDS
     }
+}
+
+/// Schema entries (of [`schema::WORDS`] words) that hold an encoded schema
+/// of `bytes` bytes.
+///
+/// ```
+/// use horus_nostd::layout::serialized_schema_entries;
+/// assert_eq!(serialized_schema_entries(1), 1);
+/// assert_eq!(serialized_schema_entries(65), 2);
+/// ```
+pub const fn serialized_schema_entries(bytes: usize) -> usize {
+    bytes.div_ceil(schema::WORDS * 8)
 }
 
 /// Number of leaf fields once nested messages are flattened (`pose.x`, ...).

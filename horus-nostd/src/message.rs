@@ -192,6 +192,24 @@ const fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// The identity of a serialized message type (see `horus::serialized`):
+/// a 64-bit FNV-1a hash of a domain tag, the type's `name` and its encoded
+/// `schema`, so a type of the same name with other fields has another id.
+///
+/// ```
+/// use horus_nostd::message::serialized_type_id;
+/// assert_eq!(serialized_type_id("Plan", b"a"), serialized_type_id("Plan", b"a"));
+/// assert_ne!(serialized_type_id("Plan", b"a"), serialized_type_id("Plan", b"b"));
+/// assert_ne!(serialized_type_id("Plan", b"a"), serialized_type_id("Plot", b"a"));
+/// ```
+pub const fn serialized_type_id(name: &str, schema: &[u8]) -> u64 {
+    let mut h = fnv_bytes(FNV_OFFSET, b"horus serialized");
+    h = fnv_u64(h, name.len() as u64);
+    h = fnv_bytes(h, name.as_bytes());
+    h = fnv_u64(h, schema.len() as u64);
+    fnv_bytes(h, schema)
+}
+
 const fn fnv_u64(h: u64, v: u64) -> u64 {
     fnv_bytes(h, &v.to_le_bytes())
 }

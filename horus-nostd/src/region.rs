@@ -11,7 +11,10 @@
 //! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
 
 use crate::error::{AttachError, InitError, LayoutError};
-use crate::layout::{LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, TopicLayout, hdr, schema};
+use crate::layout::{
+    LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, MAX_SERIALIZED_SCHEMA_BYTES, SCHEMA_FLAT,
+    SCHEMA_SERIALIZED, TopicLayout, hdr, schema, serialized_schema_entries,
+};
 use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -134,6 +137,8 @@ pub struct TopicRegion<'r> {
     pub(crate) words: &'r [AtomicU64],
     pub(crate) layout: TopicLayout,
     type_info: TypeInfo,
+    /// Bytes of the encoded schema of a serialized type; 0 for flat fields.
+    serialized_schema_bytes: u32,
 }
 
 impl<'r> TopicRegion<'r> {
@@ -169,6 +174,76 @@ impl<'r> TopicRegion<'r> {
         fields: &[Field],
         created_ns: u64,
     ) -> Result<Self, InitError> {
+        let region = Self::init_header(words, layout, type_info, created_ns, SCHEMA_FLAT)?;
+        if layout.schema_fields > 0 {
+            let mut next = 0;
+            region.write_schema(fields, 0, &NameBuf::EMPTY, &mut next);
+        }
+        region.publish();
+        Ok(region)
+    }
+
+    /// Initialises a region of a *serialized* message type: messages are
+    /// length-prefixed frames of at most `layout.type_size()` bytes (see
+    /// [`RawHandle::send_framed`](crate::ring::RawHandle::send_framed)), and
+    /// the schema area holds `schema`, the encoded description of the type
+    /// (its format is the business of whoever encodes it; the region only
+    /// stores and bounds it). `layout` must have
+    /// [`serialized_schema_entries`]`(schema.len())` schema entries.
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicLayout, TopicRegion, message::{TypeInfo, TypeName}};
+    /// use horus_nostd::layout::serialized_schema_entries;
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let schema = b"a schema of 21 bytes.";
+    /// let ty = TypeInfo { id: 42, size: 128, align: 4, name: TypeName::new("Plan") };
+    /// let layout = TopicLayout::new(128, 4, 4, 2, serialized_schema_entries(schema.len()) as u32).unwrap();
+    /// let r = TopicRegion::init_serialized(MEM.words(), layout, ty, schema, 0).unwrap();
+    /// let mut out = [0u8; 64];
+    /// assert_eq!(r.serialized_schema(&mut out), Some(21));
+    /// assert_eq!(&out[..21], schema);
+    /// assert_eq!(r.schema().count(), 0);
+    /// ```
+    pub fn init_serialized(
+        words: &'r [AtomicU64],
+        layout: TopicLayout,
+        type_info: TypeInfo,
+        schema: &[u8],
+        created_ns: u64,
+    ) -> Result<Self, InitError> {
+        let entries = serialized_schema_entries(schema.len());
+        if schema.is_empty()
+            || schema.len() > MAX_SERIALIZED_SCHEMA_BYTES
+            || layout.schema_fields as usize != entries
+        {
+            return Err(InitError::BadSchema {
+                bytes: schema.len(),
+                max: MAX_SERIALIZED_SCHEMA_BYTES,
+            });
+        }
+        let format = SCHEMA_SERIALIZED | (schema.len() as u64) << 8;
+        let mut region = Self::init_header(words, layout, type_info, created_ns, format)?;
+        region.serialized_schema_bytes = schema.len() as u32;
+        let at = layout.schema_at;
+        let area = &region.words[at..at + entries * schema::WORDS];
+        for (w, chunk) in area.iter().zip(schema.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        }
+        region.publish();
+        Ok(region)
+    }
+
+    /// Checks `layout` against `type_info`, zeroes `words` and writes the
+    /// header (all but [`MAGIC`]: see [`publish`](Self::publish)).
+    fn init_header(
+        words: &'r [AtomicU64],
+        layout: TopicLayout,
+        type_info: TypeInfo,
+        created_ns: u64,
+        schema_format: u64,
+    ) -> Result<Self, InitError> {
         if layout.type_size != type_info.size || layout.type_align != type_info.align {
             return Err(InitError::Layout(LayoutError::BadMessage {
                 size: type_info.size,
@@ -201,23 +276,24 @@ impl<'r> TopicRegion<'r> {
         set(hdr::SCHEMA_AT, layout.schema_at as u64);
         set(hdr::LANES_AT, layout.lanes_at as u64);
         set(hdr::CREATED_NS, created_ns);
+        set(hdr::SCHEMA_FORMAT, schema_format);
         store_name(
             &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
             type_info.name.padded(),
         );
-        let region = Self {
+        Ok(Self {
             words,
             layout,
             type_info,
-        };
-        if layout.schema_fields > 0 {
-            let mut next = 0;
-            region.write_schema(fields, 0, &NameBuf::EMPTY, &mut next);
-        }
-        // SYNC(header-magic): every header, schema and zero store above is
-        // visible to whoever loads MAGIC with Acquire in `attach_with`.
-        words[hdr::MAGIC].store(MAGIC, Ordering::Release);
-        Ok(region)
+            serialized_schema_bytes: 0,
+        })
+    }
+
+    /// Makes the initialised region visible to attachers.
+    fn publish(&self) {
+        // SYNC(header-magic): every header, schema and zero store before this
+        // is visible to whoever loads MAGIC with Acquire in `attach_with`.
+        self.words[hdr::MAGIC].store(MAGIC, Ordering::Release);
     }
 
     /// Attaches to an initialised region of `T`, validating all of it.
@@ -314,6 +390,7 @@ impl<'r> TopicRegion<'r> {
                 found: words.len() * 8,
             });
         }
+        let serialized_schema_bytes = check_schema_format(get(hdr::SCHEMA_FORMAT), &layout)?;
         let mut name = [0u8; TYPE_NAME_MAX];
         load_name(
             &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
@@ -341,6 +418,7 @@ impl<'r> TopicRegion<'r> {
             words: &words[..layout.region_words],
             layout,
             type_info: found,
+            serialized_schema_bytes,
         })
     }
 
@@ -359,10 +437,43 @@ impl<'r> TopicRegion<'r> {
         self.words[hdr::CREATED_NS].load(Ordering::Relaxed)
     }
 
+    /// True if the region carries a serialized type: length-prefixed frames
+    /// (see [`RawHandle::send_framed`](crate::ring::RawHandle::send_framed))
+    /// described by an encoded schema ([`serialized_schema`](Self::serialized_schema)).
+    pub fn is_serialized(&self) -> bool {
+        self.serialized_schema_bytes > 0
+    }
+
+    /// Copies the encoded schema of a serialized type into `out` and returns
+    /// its length (validated at attach: at most
+    /// [`MAX_SERIALIZED_SCHEMA_BYTES`]); `None` for a plain-data type. If
+    /// `out` is shorter, only its length is copied (the length returned is
+    /// the schema's). The bytes are the creator's: decode them as untrusted.
+    pub fn serialized_schema(&self, out: &mut [u8]) -> Option<usize> {
+        let len = self.serialized_schema_bytes as usize;
+        if len == 0 {
+            return None;
+        }
+        let at = self.layout.schema_at;
+        let area = &self.words[at..at + len.div_ceil(8)];
+        let n = len.min(out.len());
+        for (w, chunk) in area.iter().zip(out[..n].chunks_mut(8)) {
+            let b = w.load(Ordering::Relaxed).to_le_bytes();
+            chunk.copy_from_slice(&b[..chunk.len()]);
+        }
+        Some(len)
+    }
+
     /// The stored self-description, flattened; empty if the type had more than
-    /// [`MAX_SCHEMA_FIELDS`](crate::layout::MAX_SCHEMA_FIELDS) leaf fields.
+    /// [`MAX_SCHEMA_FIELDS`](crate::layout::MAX_SCHEMA_FIELDS) leaf fields,
+    /// or is serialized (see [`serialized_schema`](Self::serialized_schema)).
     pub fn schema(&self) -> impl Iterator<Item = SchemaField> + '_ {
-        (0..self.layout.schema_fields as usize).map(move |i| {
+        let flat = if self.is_serialized() {
+            0
+        } else {
+            self.layout.schema_fields as usize
+        };
+        (0..flat).map(move |i| {
             let at = self.layout.schema_entry_at(i);
             let mut name = [0u8; TYPE_NAME_MAX];
             load_name(
@@ -416,6 +527,26 @@ impl<'r> TopicRegion<'r> {
             self.words[at + schema::KIND_COUNT].store(kind_count, Ordering::Relaxed);
             *next += 1;
         }
+    }
+}
+
+/// Validates the [`hdr::SCHEMA_FORMAT`] word against the layout; the bytes
+/// of an encoded schema (0 for flat fields).
+fn check_schema_format(word: u64, layout: &TopicLayout) -> Result<u32, AttachError> {
+    let bad = AttachError::BadGeometry {
+        field: "schema_format",
+    };
+    let bytes = (word >> 8) as usize;
+    match word & 0xff {
+        SCHEMA_FLAT if bytes == 0 => Ok(0),
+        SCHEMA_SERIALIZED
+            if bytes > 0
+                && bytes <= MAX_SERIALIZED_SCHEMA_BYTES
+                && serialized_schema_entries(bytes) == layout.schema_fields as usize =>
+        {
+            Ok(bytes as u32)
+        }
+        _ => Err(bad),
     }
 }
 

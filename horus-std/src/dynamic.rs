@@ -52,6 +52,8 @@ pub struct MessageType {
     name: &'static str,
     info: TypeInfo,
     fields: &'static [Field],
+    /// The encoded schema of a serialized type (`None`: plain data).
+    serialized_schema: Option<&'static [u8]>,
 }
 
 impl MessageType {
@@ -67,7 +69,69 @@ impl MessageType {
             name: T::TYPE_NAME,
             info: TypeInfo::of::<T>(),
             fields: T::FIELDS,
+            serialized_schema: None,
         }
+    }
+
+    /// A serialized type `name` (see [`serialized`](mod@crate::serialized)): messages are
+    /// length-prefixed frames of at most `max_message_bytes` bytes, described
+    /// by `schema` (the encoded [`Schema`](crate::serialized::Schema), stored
+    /// in the region). The identity hashes the name and the schema, so two
+    /// programs agree on a topic only if they agree on every field; the size
+    /// is the frame's bound. Kept for the life of the process, once per
+    /// distinct schema.
+    ///
+    /// ```
+    /// use horus::dynamic::MessageType;
+    /// use horus::serialized::Schema;
+    /// let schema = Schema::of::<(String, Vec<f32>)>().unwrap().encode();
+    /// let ty = MessageType::serialized("Plan", &schema, 256).unwrap();
+    /// assert_eq!(ty.size(), 260); // the bound and the frame's length
+    /// assert_eq!(ty.serialized_schema(), Some(&schema[..]));
+    /// ```
+    ///
+    /// # Errors
+    /// A bound of 0 or over 16 MiB minus 4, a schema over
+    /// [`MAX_SERIALIZED_SCHEMA_BYTES`](horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES).
+    pub fn serialized(
+        name: &str,
+        schema: &[u8],
+        max_message_bytes: u32,
+    ) -> std::result::Result<Self, DefineError> {
+        use horus_nostd::layout::{MAX_MESSAGE_BYTES, MAX_SERIALIZED_SCHEMA_BYTES};
+        use horus_nostd::ring::FRAME_HEADER;
+        let frame = max_message_bytes.checked_add(FRAME_HEADER as u32);
+        let Some(size) = frame.filter(|&f| max_message_bytes > 0 && f <= MAX_MESSAGE_BYTES) else {
+            return Err(DefineError::BadBound {
+                message: name.to_owned(),
+                bytes: max_message_bytes,
+                max: MAX_MESSAGE_BYTES - FRAME_HEADER as u32,
+            });
+        };
+        if schema.is_empty() || schema.len() > MAX_SERIALIZED_SCHEMA_BYTES {
+            return Err(DefineError::SchemaTooLarge {
+                message: name.to_owned(),
+                bytes: schema.len(),
+                max: MAX_SERIALIZED_SCHEMA_BYTES,
+            });
+        }
+        let info = TypeInfo {
+            id: horus_nostd::message::serialized_type_id(name, schema),
+            size,
+            align: 1,
+            name: TypeName::new(name),
+        };
+        Ok(Self {
+            name: intern(name),
+            info,
+            fields: &[],
+            serialized_schema: Some(intern_schema(info.id, schema)),
+        })
+    }
+
+    /// The encoded schema of a serialized type; `None` for plain data.
+    pub fn serialized_schema(&self) -> Option<&'static [u8]> {
+        self.serialized_schema
     }
 
     /// The type `name` with `fields` in this order, laid out as
@@ -125,6 +189,7 @@ impl MessageType {
             name: intern(name),
             info,
             fields: intern_fields(info.id, out),
+            serialized_schema: None,
         })
     }
 
@@ -164,12 +229,16 @@ impl MessageType {
         capacity: u32,
         participants: u32,
     ) -> std::result::Result<TopicLayout, LayoutError> {
+        let entries = match self.serialized_schema {
+            Some(schema) => horus_nostd::layout::serialized_schema_entries(schema.len()),
+            None => flat_field_count(self.fields),
+        };
         TopicLayout::new(
             self.info.size,
             self.info.align,
             capacity,
             participants,
-            flat_field_count(self.fields) as u32,
+            entries as u32,
         )
     }
 }
@@ -279,6 +348,24 @@ pub enum DefineError {
         /// The message's name.
         message: String,
     },
+    /// The bound of a serialized type is 0 or too large.
+    BadBound {
+        /// The message's name.
+        message: String,
+        /// The bound asked for.
+        bytes: u32,
+        /// The largest bound.
+        max: u32,
+    },
+    /// The encoded schema of a serialized type is too large to store.
+    SchemaTooLarge {
+        /// The message's name.
+        message: String,
+        /// Its bytes.
+        bytes: usize,
+        /// The most a region stores.
+        max: usize,
+    },
 }
 
 impl fmt::Display for DefineError {
@@ -299,6 +386,24 @@ impl fmt::Display for DefineError {
                 write!(f, "message `{message}` has two fields named `{field}`")
             }
             Self::TooLarge { message } => write!(f, "message `{message}` is larger than 4 GiB"),
+            Self::BadBound {
+                message,
+                bytes,
+                max,
+            } => write!(
+                f,
+                "serialized message `{message}`: a bound of {bytes} bytes is out of range; set \
+                 `max_message_bytes` between 1 and {max}"
+            ),
+            Self::SchemaTooLarge {
+                message,
+                bytes,
+                max,
+            } => write!(
+                f,
+                "serialized message `{message}`: its schema encodes to {bytes} bytes, more than \
+                 the {max} a region stores; split the type into smaller messages"
+            ),
         }
     }
 }
@@ -336,16 +441,38 @@ fn intern(s: &str) -> &'static str {
     kept
 }
 
+/// The process-lifetime copy of the encoded schema of type `id`; kept once
+/// per id (the id hashes the schema).
+fn intern_schema(id: u64, schema: &[u8]) -> &'static [u8] {
+    static SCHEMAS: Interned<u8> = OnceLock::new();
+    intern_by_id(&SCHEMAS, id, || schema.to_vec())
+}
+
 /// The process-lifetime copy of the fields of type `id`; kept once per id
 /// (the id hashes every field, so equal ids mean equal fields).
 fn intern_fields(id: u64, fields: Vec<Field>) -> &'static [Field] {
-    static FIELDS: OnceLock<Mutex<HashMap<u64, &'static [Field]>>> = OnceLock::new();
-    let mut map = FIELDS
+    static FIELDS: Interned<Field> = OnceLock::new();
+    intern_by_id(&FIELDS, id, || fields)
+}
+
+/// Slices kept for the life of the process, by type id.
+type Interned<T> = OnceLock<Mutex<HashMap<u64, &'static [T]>>>;
+
+/// The slice kept in `store` for `id`, made by `make` (and leaked) the first time.
+fn intern_by_id<T: 'static>(
+    store: &'static Interned<T>,
+    id: u64,
+    make: impl FnOnce() -> Vec<T>,
+) -> &'static [T]
+where
+    &'static [T]: Send,
+{
+    let mut map = store
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     map.entry(id)
-        .or_insert_with(|| Box::leak(fields.into_boxed_slice()))
+        .or_insert_with(|| Box::leak(make().into_boxed_slice()))
 }
 
 /// A topic handle of a run-time message type, speaking the message's bytes.

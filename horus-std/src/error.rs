@@ -180,6 +180,14 @@ pub enum TopicError {
     },
     /// The builder asked for an impossible geometry.
     Layout(horus_nostd::LayoutError),
+    /// A serialized type cannot be described in a region (see
+    /// [`serialized`](mod@crate::serialized)).
+    Serialized {
+        /// Topic name.
+        topic: String,
+        /// Why.
+        source: crate::serialized::SchemaError,
+    },
     /// Another system call failed.
     Io {
         /// The path concerned.
@@ -296,6 +304,7 @@ impl fmt::Display for TopicError {
                  same value in every process, or leave it unset to accept the existing one"
             ),
             Self::Layout(e) => e.fmt(f),
+            Self::Serialized { topic, source } => write!(f, "topic {topic:?}: {source}"),
             Self::Io { path, op, source } => {
                 write!(f, "{op} {} failed: {source}", path.display())
             }
@@ -343,6 +352,8 @@ pub enum Corruption {
         /// Which field.
         field: &'static str,
     },
+    /// The stored schema of a serialized type does not decode.
+    BadSchema(crate::serialized::SchemaError),
 }
 
 impl fmt::Display for Corruption {
@@ -358,6 +369,7 @@ impl fmt::Display for Corruption {
                 write!(f, "it has {found} bytes where {needed} are needed")
             }
             Self::BadField { field } => write!(f, "its header field `{field}` is out of range"),
+            Self::BadSchema(e) => write!(f, "its serialized schema is unreadable ({e})"),
         }
     }
 }

@@ -11,12 +11,13 @@ use std::cell::{RefCell, UnsafeCell};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use horus_nostd::ring::{PayloadSizeError, SendError};
+use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
 use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
 
-use crate::error::{Result, TopicError};
+use crate::error::{Corruption, Result, TopicError};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
+use crate::serialized::{Schema, SchemaError};
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, AttachedRegion};
 use crate::shm::{Namespace, liveness};
@@ -63,8 +64,12 @@ pub struct TopicInfo {
     pub region_bytes: usize,
     /// Messages published since creation.
     pub published: u64,
-    /// Self-description (empty if the type had too many fields).
+    /// Self-description (empty if the type had too many fields, or is serialized).
     pub fields: Vec<SchemaField>,
+    /// The schema of a serialized type (see [`serialized`](mod@crate::serialized)); its
+    /// messages are frames ([`RawTopic::recv_frame`]) to
+    /// [`decode`](crate::serialized::decode). `None` for plain data.
+    pub serialized: Option<Schema>,
     /// Current handles.
     pub participants: Vec<ParticipantInfo>,
     /// The block pool segments of every publisher, for a pooled topic (an
@@ -73,7 +78,24 @@ pub struct TopicInfo {
 }
 
 impl TopicInfo {
-    fn read(ns: &Namespace, name: &str, region: &TopicRegion<'_>, path: PathBuf) -> Self {
+    /// The region's description; a serialized schema that does not decode
+    /// is [`Corruption::BadSchema`].
+    fn read(
+        ns: &Namespace,
+        name: &str,
+        region: &TopicRegion<'_>,
+        path: PathBuf,
+    ) -> Result<Self, TopicError> {
+        let serialized = match read_schema(region) {
+            None => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                return Err(TopicError::Corrupt {
+                    path,
+                    reason: Corruption::BadSchema(e),
+                });
+            }
+        };
         let type_info = region.type_info();
         let layout = region.layout();
         let participants = region
@@ -88,7 +110,7 @@ impl TopicInfo {
                 node_tag: p.holder,
             })
             .collect();
-        Self {
+        Ok(Self {
             name: name.to_owned(),
             path,
             type_name: type_info.name.to_string(),
@@ -99,12 +121,13 @@ impl TopicInfo {
             region_bytes: layout.region_bytes(),
             published: region.published_count(),
             fields: region.schema().collect(),
+            serialized,
             participants,
             pool: match PooledKind::of_type(type_info.id) {
                 Some(_) => crate::pool::segments_of(ns, name).unwrap_or_default(),
                 None => Vec::new(),
             },
-        }
+        })
     }
 
     /// Live handles that published.
@@ -126,7 +149,7 @@ pub fn topic_info(ns: &Namespace, name: &str) -> Result<Option<TopicInfo>> {
     };
     let attached = AttachedRegion::new(mapped, None)?;
     let path = attached.path().to_owned();
-    Ok(Some(TopicInfo::read(ns, name, &attached.region(), path)))
+    Ok(Some(TopicInfo::read(ns, name, &attached.region(), path)?))
 }
 
 /// Describes every topic of `ns`, sorted by name; a region that cannot be
@@ -149,6 +172,13 @@ pub fn list_topics(
         out.push((name, info));
     }
     Ok(out)
+}
+
+/// The schema of a serialized region, decoded from its untrusted bytes.
+fn read_schema(region: &TopicRegion<'_>) -> Option<Result<Schema, SchemaError>> {
+    let mut bytes = vec![0u8; horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES];
+    let len = region.serialized_schema(&mut bytes)?;
+    Some(Schema::decode(&bytes[..len.min(bytes.len())]))
 }
 
 fn check_name(name: &str) -> Result<(), TopicError> {
@@ -208,7 +238,7 @@ impl RawTopic {
                     source: std::io::Error::other(other.to_string()),
                 },
             })?;
-        let info = TopicInfo::read(&namespace, name, &region, attached.path().to_owned());
+        let info = TopicInfo::read(&namespace, name, &region, attached.path().to_owned())?;
         Ok(Some(Self {
             handle: UnsafeCell::new(handle),
             attached,
@@ -232,11 +262,19 @@ impl RawTopic {
     /// A handle evicted by a process that wrongly judged this one dead
     /// rejoins the topic and publishes there; the error says if it cannot.
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<(), SendError> {
-        self.with_handle(|h| match h.send_bytes(bytes) {
+        self.send_rejoining(|h| h.send_bytes(bytes))
+    }
+
+    /// `send` on the handle; after an eviction, once more on a fresh entry.
+    fn send_rejoining(
+        &self,
+        send: impl Fn(&mut RawHandle<'static>) -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
+        self.with_handle(|h| match send(h) {
             Err(SendError::Evicted) => {
                 h.rejoin(u64::from(std::process::id()), crate::now_ns())
                     .map_err(|_| SendError::Evicted)?;
-                h.send_bytes(bytes)
+                send(h)
             }
             other => other,
         })
@@ -246,6 +284,21 @@ impl RawTopic {
     /// `Ok(false)` if none.
     pub fn recv_bytes(&self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
         self.with_handle(|h| h.recv_bytes(out))
+    }
+
+    /// Receives the next message of a serialized topic into `buf` (exactly
+    /// the message size) and returns its encoded bytes, for
+    /// [`decode`](crate::serialized::decode) with [`TopicInfo::serialized`];
+    /// `Ok(None)` if none.
+    pub fn recv_frame<'b>(&self, buf: &'b mut [u8]) -> Result<Option<&'b [u8]>, FrameError> {
+        self.with_handle(|h| h.recv_framed(buf))
+    }
+
+    /// Publishes the encoded bytes of one message of a serialized topic
+    /// (from [`encode`](crate::serialized::encode)); rejoins after an
+    /// eviction like [`send_bytes`](Self::send_bytes).
+    pub fn send_frame(&self, body: &[u8]) -> Result<(), SendError> {
+        self.send_rejoining(|h| h.send_framed(body))
     }
 
     /// Messages this handle lost since it joined.

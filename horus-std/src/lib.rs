@@ -36,6 +36,7 @@ pub mod pool;
 pub mod pooled;
 pub mod prelude;
 pub mod scheduler;
+pub mod serialized;
 pub mod shm;
 pub mod system;
 pub mod tensor;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use horus_nostd::Message;
 
+use crate::dynamic::MessageType;
 use crate::shm::Namespace;
 use crate::topic::Topic;
 
@@ -28,6 +29,13 @@ pub trait Payload: Sized + 'static {
     /// Per-handle state (`()` for a [`Message`]).
     #[doc(hidden)]
     type State;
+    /// The message type the topic's region is created for and checked
+    /// against (`Wire`'s, unless the payload's size is chosen at creation,
+    /// as for a [serialized](mod@crate::serialized) type).
+    #[doc(hidden)]
+    fn wire_type(_ctx: &WireContext<'_>) -> crate::Result<MessageType> {
+        Ok(MessageType::of::<Self::Wire>())
+    }
     /// The state of a new handle.
     #[doc(hidden)]
     fn new_state(ctx: &PayloadContext<'_>) -> Self::State;
@@ -48,6 +56,18 @@ pub trait Payload: Sized + 'static {
     fn may_leave(_topic: &Topic<Self>) -> bool {
         true
     }
+}
+
+/// What a payload's region type is chosen from.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct WireContext<'a> {
+    /// The topic's name.
+    pub name: &'a str,
+    /// The builder's namespace (`None`: `HORUS_NAMESPACE`).
+    pub namespace: Option<&'a str>,
+    /// The builder's bound on a serialized message (`None`: not set).
+    pub max_message_bytes: Option<u32>,
 }
 
 /// What a payload's state is made from.

@@ -49,12 +49,12 @@ use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use horus_nostd::ring::Evicted;
-use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle, TopicRegion};
+use horus_nostd::ring::{FrameError, SendError};
+use horus_nostd::{JoinError, OwnerToken, RawHandle, TopicRegion};
 
 use crate::dynamic::MessageType;
 use crate::error::{Result, TopicError};
-use crate::payload::{Payload, PayloadContext, PoolOptions};
+use crate::payload::{Payload, PayloadContext, PoolOptions, WireContext};
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, AttachedRegion, Geometry};
 use crate::shm::{Namespace, liveness};
@@ -150,7 +150,9 @@ pub struct Topic<T: Payload> {
     // `handle` leaves its participant entry in the mapped memory when
     // dropped, so it must drop before `shared`, which may unmap: `Drop`
     // drops it (in the generation that made it) before the fields drop.
-    handle: UnsafeCell<ManuallyDrop<TopicHandle<'static, T::Wire>>>,
+    // The region's type was checked against `T::wire_type` when it was
+    // opened (`open_joinable`), so messages of that type fit it exactly.
+    handle: UnsafeCell<ManuallyDrop<RawHandle<'static>>>,
     shared: Arc<SharedTopic>,
     /// What the payload kind keeps per handle (`()` for a [`Message`]).
     state: T::State,
@@ -179,6 +181,7 @@ impl<T: Payload> Topic<T> {
             namespace: None,
             capacity: None,
             participants: None,
+            max_message_bytes: None,
             pool: PoolOptions::default(),
             _type: PhantomData,
         }
@@ -197,26 +200,47 @@ impl<T: Payload> Topic<T> {
     /// [`Message`]; a large payload's descriptor otherwise).
     #[inline]
     pub(crate) fn send_wire(&self, msg: T::Wire) {
+        let bytes = bytemuck::bytes_of(&msg);
         self.with_handle(|h| {
-            if let Err(Evicted(msg)) = h.send(msg) {
-                self.rejoin_and_send(h, msg);
+            // The region carries `T::Wire` (checked when opened): the only
+            // error is an eviction.
+            if h.send_bytes(bytes).is_err() {
+                self.rejoin_and_send(h, &|h| h.send_bytes(bytes));
             }
         })
     }
 
-    /// After an eviction: a fresh entry, `msg` published there, the blackbox
-    /// told. `h` is this topic's handle (the caller's only reference).
+    /// Publishes a frame of a serialized payload (see
+    /// [`RawHandle::send_framed`]); `Err` only if `body` exceeds the bound.
+    #[inline]
+    pub(crate) fn send_frame(&self, body: &[u8]) -> std::result::Result<(), SendError> {
+        self.with_handle(|h| match h.send_framed(body) {
+            Err(SendError::Evicted) => {
+                self.rejoin_and_send(h, &|h| h.send_framed(body));
+                Ok(())
+            }
+            other => other,
+        })
+    }
+
+    /// After an eviction: a fresh entry, the message published there by
+    /// `send`, the blackbox told. `h` is this topic's handle (the caller's
+    /// only reference).
     #[cold]
     #[inline(never)]
-    fn rejoin_and_send(&self, h: &mut TopicHandle<'static, T::Wire>, msg: T::Wire) {
+    fn rejoin_and_send(
+        &self,
+        h: &mut RawHandle<'static>,
+        send: &dyn Fn(&mut RawHandle<'static>) -> std::result::Result<(), SendError>,
+    ) {
         let pid = u64::from(std::process::id());
         let rejoined = h.rejoin(pid, crate::time::now_ns());
-        let sent = rejoined.is_ok() && h.send(msg).is_ok();
+        let sent = rejoined.is_ok() && send(h).is_ok();
         let (namespace, topic) = (self.shared.namespace.name(), &*self.name);
         if sent {
             let unsent = self.unsent.get();
             self.rejoin_failing.set(false);
-            let outcome = format!("rejoined as participant {}", h.raw().index());
+            let outcome = format!("rejoined as participant {}", h.index());
             record_evicted(namespace, topic, &outcome, unsent);
             return;
         }
@@ -251,7 +275,20 @@ impl<T: Payload> Topic<T> {
     /// [`Message`]).
     #[inline]
     pub(crate) fn recv_wire(&self) -> Option<T::Wire> {
-        self.with_handle(|h| h.recv())
+        let mut msg = <T::Wire as bytemuck::Zeroable>::zeroed();
+        // The region carries `T::Wire` (checked when opened): the length matches.
+        let got = self.with_handle(|h| h.recv_bytes(bytemuck::bytes_of_mut(&mut msg)));
+        matches!(got, Ok(true)).then_some(msg)
+    }
+
+    /// The next frame of a serialized payload into `buf` (the region's
+    /// message size), if any.
+    #[inline]
+    pub(crate) fn recv_frame<'b>(
+        &self,
+        buf: &'b mut [u8],
+    ) -> std::result::Result<Option<&'b [u8]>, FrameError> {
+        self.with_handle(|h| h.recv_framed(buf))
     }
 
     /// The payload kind's per-handle state.
@@ -319,7 +356,7 @@ impl<T: Payload> Topic<T> {
 
     /// This handle's participant index (its holder bit in block pools).
     pub(crate) fn participant_index(&self) -> u32 {
-        self.with_handle(|h| h.raw().index())
+        self.with_handle(|h| h.index())
     }
 
     /// The mapped region.
@@ -333,7 +370,7 @@ impl<T: Payload> Topic<T> {
     }
 
     #[inline]
-    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T::Wire>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
@@ -383,7 +420,7 @@ impl<T: Payload> std::fmt::Debug for Topic<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Topic")
             .field("name", &self.name)
-            .field("type", &<T::Wire as Message>::TYPE_NAME)
+            .field("type", &self.region().type_info().name.as_str())
             .field("path", &self.path())
             .finish_non_exhaustive()
     }
@@ -407,6 +444,7 @@ pub struct TopicBuilder<T: Payload> {
     namespace: Option<String>,
     capacity: Option<u32>,
     participants: Option<u32>,
+    max_message_bytes: Option<u32>,
     /// Block pool geometry (large payloads only).
     pub(crate) pool: PoolOptions,
     _type: PhantomData<fn() -> T>,
@@ -433,9 +471,24 @@ impl<T: Payload> TopicBuilder<T> {
         self
     }
 
+    /// The largest message, in bytes once encoded, of a topic of a
+    /// serialized type (see [`serialized`](mod@crate::serialized); default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`](crate::serialized::DEFAULT_MAX_MESSAGE_BYTES),
+    /// at most 16 MiB minus 4). Only the creator's value counts; set
+    /// explicitly, an existing topic with another bound is an error. Plain-data
+    /// messages have their size: the option is ignored for them.
+    pub fn max_message_bytes(mut self, bytes: u32) -> Self {
+        self.max_message_bytes = Some(bytes);
+        self
+    }
+
     /// Opens (or creates) the topic and joins it.
     pub fn build(self) -> Result<Topic<T>> {
-        let ty = MessageType::of::<T::Wire>();
+        let ty = T::wire_type(&WireContext {
+            name: &self.name,
+            namespace: self.namespace.as_deref(),
+            max_message_bytes: self.max_message_bytes,
+        })?;
         let options = TopicOptions {
             namespace: self.namespace.as_deref(),
             capacity: self.capacity,
@@ -446,7 +499,7 @@ impl<T: Payload> TopicBuilder<T> {
         // after the handle, so the view is dropped before the mapping can go.
         let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
         let pid = u64::from(std::process::id());
-        let mut handle = TopicHandle::<T::Wire>::join(region, me, pid, crate::time::now_ns())
+        let mut handle = RawHandle::join(region, me, pid, crate::time::now_ns())
             .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
         handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {

@@ -150,6 +150,11 @@ pub fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
+/// The bytes as one hex string (`"0a1b"`).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `hexdump -C`-style lines.
 pub fn hex_dump(bytes: &[u8]) -> String {
     let mut out = String::new();
@@ -318,6 +323,7 @@ mod tests {
             published: 0,
             participants: vec![],
             pool: vec![],
+            serialized: None,
             fields: fields
                 .iter()
                 .map(|&(name, offset, kind, count)| SchemaField {

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use horus::inspect::{RawTopic, TopicInfo};
+use horus::serialized::{Schema, Value, decode};
 
 use super::codec;
 use crate::Ctx;
@@ -74,6 +75,9 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
     };
     let info = topic.info().clone();
     let limit = if args.once { Some(1) } else { args.count };
+    if let (Some(schema), false) = (&info.serialized, args.hex) {
+        return echo_serialized(ctx, args, &topic, schema, limit, deadline);
+    }
     let decode = !args.hex && codec::describable(&info);
     if !decode && !args.fields.is_empty() {
         return Err(Failure::usage(format!(
@@ -118,15 +122,90 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
             None => format_message(ctx, args, &info, decode, &buf),
         };
         seen += 1;
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        if write_flushed(&mut out, &text).is_err() {
             break; // stdout closed (e.g. `| head`)
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The loop of `main` for a serialized topic: each message decoded with the
+/// schema stored in its region (`--field` selects top-level fields; a
+/// message that does not decode is shown as its error, then hex).
+fn echo_serialized(
+    ctx: &Ctx,
+    args: &EchoArgs,
+    topic: &RawTopic,
+    schema: &Schema,
+    limit: Option<u64>,
+    deadline: Option<Instant>,
+) -> anyhow::Result<ExitCode> {
+    let mut buf = vec![0u8; topic.message_size()];
+    let mut last = Vec::new();
+    if args.last {
+        topic.rewind();
+        while let Ok(Some(body)) = topic.recv_frame(&mut buf) {
+            last = body.to_vec();
+        }
+    }
+    let mut pending = !last.is_empty();
+    let (mut seen, mut out) = (0u64, std::io::stdout().lock());
+    while limit.is_none_or(|n| seen < n) {
+        if !pending {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(ExitCode::from(exit::ERROR));
+            }
+            match topic.recv_frame(&mut buf) {
+                Ok(Some(body)) => last = body.to_vec(),
+                _ => {
+                    std::thread::sleep(super::IDLE);
+                    continue;
+                }
+            }
+        }
+        pending = false;
+        seen += 1;
+        let received = args
+            .time
+            .then(|| humantime::format_rfc3339_micros(SystemTime::now()).to_string());
+        let fields = match decode(schema, &last) {
+            Ok(Value::Struct(fields)) => fields,
+            Ok(other) => vec![("value".to_owned(), other)],
+            Err(e) => vec![
+                ("error".to_owned(), Value::String(e.to_string())),
+                ("hex".to_owned(), Value::String(codec::hex(&last))),
+            ],
+        };
+        let fields = fields
+            .into_iter()
+            .filter(|(k, _)| args.fields.is_empty() || args.fields.contains(k));
+        let text = if ctx.json {
+            let mut value = serde_json::Map::new();
+            if let Some(t) = received {
+                value.insert("@received".to_owned(), t.into());
+            }
+            for (k, v) in fields {
+                value.insert(k, serde_json::to_value(&v).unwrap_or_default());
+            }
+            format!("{}\n", serde_json::Value::Object(value))
+        } else {
+            let mut s = received.map_or_else(String::new, |t| format!("# received {t}\n"));
+            for (k, v) in fields {
+                s.push_str(&format!("{k}: {v}\n"));
+            }
+            s + "---\n"
+        };
+        if write_flushed(&mut out, &text).is_err() {
+            break; // stdout closed (e.g. `| head`)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` and flushes.
+fn write_flushed(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Joins the topic; with `--wait`, looks for it until it exists or the
@@ -239,8 +318,7 @@ fn format_message(
         if decode {
             value.extend(fields().map(|(k, v)| (k, codec::to_json(&v))));
         } else {
-            let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-            value.insert("hex".to_owned(), hex.into());
+            value.insert("hex".to_owned(), codec::hex(buf).into());
         }
         return format!("{}\n", serde_json::Value::Object(value));
     }

@@ -52,9 +52,12 @@ const MAX_LAPS_PER_READ: u32 = 4;
 
 impl TopicRegion<'_> {
     /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
-    /// written) if `ep`'s entry was reclaimed under it.
+    /// written) if `ep`'s entry was reclaimed under it. Framed: `bytes` is a
+    /// frame's body, written after its length as a little-endian `u32`
+    /// (`4 + bytes.len()` fits the payload: checked by the caller); the rest
+    /// of the slot is left as it was.
     #[inline]
-    pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8]) -> bool {
+    pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8], framed: bool) -> bool {
         let entry = self.layout.participant_at(ep.index as usize);
         // Relaxed, no SYNC pair: nothing is read through this word, only its
         // value is compared. Coherence of this one word is what the check
@@ -76,7 +79,17 @@ impl TopicRegion<'_> {
         // finds the old stamp.
         fence(Ordering::Release);
         let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
-        copy::store_payload(payload, bytes);
+        if framed {
+            // Word 0: the length, then the body's first four bytes.
+            let (head, rest) = bytes.split_at(bytes.len().min(4));
+            let mut first = [0u8; 8];
+            first[..4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+            first[4..4 + head.len()].copy_from_slice(head);
+            payload[0].store(u64::from_le_bytes(first), Ordering::Relaxed);
+            copy::store_payload(&payload[1..], rest);
+        } else {
+            copy::store_payload(payload, bytes);
+        }
         // SYNC(slot-stamp): the payload above is visible to whoever loads
         // DONE(seq) with Acquire in `read_lane`.
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
@@ -87,9 +100,17 @@ impl TopicRegion<'_> {
         true
     }
 
-    /// Tries to read the next message of `lane` for `ep` into `out`.
+    /// Tries to read the next message of `lane` for `ep` into `out`. Framed:
+    /// only the frame (length word and body, as `write_slot` wrote them) is
+    /// copied, at most `out.len()` bytes; the caller checks the length.
     #[inline]
-    pub(crate) fn read_lane(&self, ep: &mut Endpoint, lane: usize, out: &mut [u8]) -> LaneRead {
+    pub(crate) fn read_lane(
+        &self,
+        ep: &mut Endpoint,
+        lane: usize,
+        out: &mut [u8],
+        framed: bool,
+    ) -> LaneRead {
         let capacity = u64::from(self.layout.capacity);
         for _ in 0..MAX_LAPS_PER_READ {
             let cursor = ep.cursors[lane];
@@ -114,7 +135,15 @@ impl TopicRegion<'_> {
                     }
                     DONE => {
                         let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
-                        copy::load_payload(payload, out);
+                        let n = if framed {
+                            // A torn length is caught by the stamp recheck
+                            // below; a hostile one is clamped to `out`.
+                            let len = payload[0].load(Ordering::Relaxed) as u32 as usize;
+                            len.saturating_add(4).min(out.len())
+                        } else {
+                            out.len()
+                        };
+                        copy::load_payload(payload, &mut out[..n]);
                         // SYNC(seqlock): pairs with the Release fence in
                         // `write_slot`: if any payload load saw a newer write,
                         // the reload below sees its WRITING stamp or later.

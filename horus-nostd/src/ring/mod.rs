@@ -99,6 +99,44 @@ impl core::error::Error for PayloadSizeError {}
 // `Debug` is the sentence, as for every core error (see `crate::error`).
 crate::error::debug_is_display!(PayloadSizeError);
 
+/// Bytes of the length that precedes the body of a framed message
+/// ([`RawHandle::send_framed`]).
+pub const FRAME_HEADER: usize = 4;
+
+/// A failed [`RawHandle::recv_framed`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The output is not the topic's message size.
+    WrongSize(PayloadSizeError),
+    /// A delivered frame claims a length beyond its slot: the region is
+    /// corrupt or hostile (a publisher of this crate never writes one).
+    BadLength {
+        /// The length stored in the frame.
+        claimed: u32,
+        /// The most a frame of this topic can hold.
+        max: u32,
+    },
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::WrongSize(e) => e.fmt(f),
+            Self::BadLength { claimed, max } => write!(
+                f,
+                "a received frame claims {claimed} bytes where the topic's slots hold at most \
+                 {max}: the region is corrupt; the message was skipped"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+crate::error::debug_is_display!(FrameError);
+
 /// A send refused because this handle's participant entry was reclaimed under
 /// it (its owner was judged dead, wrongly) and may be another handle's now.
 /// Nothing was written; the message is handed back. Call
@@ -151,6 +189,14 @@ pub enum SendError {
     /// This handle's participant entry was reclaimed (see [`Evicted`]);
     /// [`RawHandle::rejoin`] and send again.
     Evicted,
+    /// A frame body larger than the topic's slots hold
+    /// ([`RawHandle::send_framed`]).
+    FrameTooLarge {
+        /// The largest body the topic takes.
+        max: u32,
+        /// The body's length.
+        given: usize,
+    },
 }
 
 impl core::fmt::Display for SendError {
@@ -158,6 +204,11 @@ impl core::fmt::Display for SendError {
         match self {
             Self::WrongSize(e) => e.fmt(f),
             Self::Evicted => Evicted(()).fmt(f),
+            Self::FrameTooLarge { max, given } => write!(
+                f,
+                "a message of {given} bytes exceeds the topic's bound of {max} bytes: raise \
+                 the bound where the topic is created, or send less"
+            ),
         }
     }
 }
@@ -218,10 +269,67 @@ impl<'r> RawHandle<'r> {
     /// evicted ([`SendError::Evicted`]: [`rejoin`](Self::rejoin) and retry).
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;
-        if self.send_unchecked(bytes) {
+        if self.send_unchecked(bytes, false) {
             Ok(())
         } else {
             Err(SendError::Evicted)
+        }
+    }
+
+    /// Publishes one message of a serialized type: `body`, framed by its
+    /// length (a little-endian `u32` before it, in the same slot), so that
+    /// receivers copy only the frame, not the whole slot. Never blocks.
+    /// Fails, writing nothing, if `4 + body.len()` exceeds the topic's
+    /// message size or if this handle was evicted.
+    ///
+    /// ```
+    /// # use horus_nostd::{region::RegionBuffer, TopicRegion, RawHandle, OwnerToken, msgs::CmdVel};
+    /// # use horus_nostd::ring::{SendError, FrameError};
+    /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+    /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap(); // 16-byte slots
+    /// let owner = OwnerToken::new(1).unwrap();
+    /// let mut a = RawHandle::join(region, owner, 0, 0).unwrap();
+    /// let mut b = RawHandle::join(region, owner, 0, 0).unwrap();
+    /// a.send_framed(b"hello").unwrap();
+    /// let mut out = [0u8; 16];
+    /// assert_eq!(b.recv_framed(&mut out), Ok(Some(&b"hello"[..])));
+    /// assert!(matches!(a.send_framed(&[0u8; 13]), Err(SendError::FrameTooLarge { max: 12, .. })));
+    /// assert!(matches!(b.recv_framed(&mut [0u8; 3]), Err(FrameError::WrongSize(_))));
+    /// ```
+    pub fn send_framed(&mut self, body: &[u8]) -> Result<(), SendError> {
+        let max = self.region.layout.type_size as usize;
+        if body.len().saturating_add(FRAME_HEADER) > max {
+            return Err(SendError::FrameTooLarge {
+                max: (max.saturating_sub(FRAME_HEADER)) as u32,
+                given: body.len(),
+            });
+        }
+        if self.send_unchecked(body, true) {
+            Ok(())
+        } else {
+            Err(SendError::Evicted)
+        }
+    }
+
+    /// Receives the next frame (see [`send_framed`](Self::send_framed)) into
+    /// `out`, exactly the topic's message size, and returns its body;
+    /// `Ok(None)` if there is none. Never blocks. A frame whose stored length
+    /// does not fit the slot (only a hostile region holds one) is
+    /// [`FrameError::BadLength`]: it was delivered, and is lost.
+    pub fn recv_framed<'o>(&mut self, out: &'o mut [u8]) -> Result<Option<&'o [u8]>, FrameError> {
+        self.check_len(out.len()).map_err(FrameError::WrongSize)?;
+        if !self.recv_unchecked(out, true) {
+            return Ok(None);
+        }
+        let mut len = [0u8; FRAME_HEADER];
+        len.copy_from_slice(&out[..FRAME_HEADER]);
+        let len = u32::from_le_bytes(len);
+        match (len as usize).checked_add(FRAME_HEADER) {
+            Some(end) if end <= out.len() => Ok(Some(&out[FRAME_HEADER..end])),
+            _ => Err(FrameError::BadLength {
+                claimed: len,
+                max: (out.len() - FRAME_HEADER.min(out.len())) as u32,
+            }),
         }
     }
 
@@ -272,7 +380,7 @@ impl<'r> RawHandle<'r> {
     /// `Ok(false)` if there is none. Never blocks.
     pub fn recv_bytes(&mut self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
         self.check_len(out.len())?;
-        Ok(self.recv_unchecked(out))
+        Ok(self.recv_unchecked(out, false))
     }
 
     /// Messages this handle lost since it joined.
@@ -307,21 +415,23 @@ impl<'r> RawHandle<'r> {
         }
     }
 
-    /// `bytes.len()` is the topic's message size (checked by the caller).
-    /// `false`: evicted, nothing written.
+    /// `bytes.len()` is the topic's message size, or framed, `4 +
+    /// bytes.len()` fits it (checked by the caller). `false`: evicted,
+    /// nothing written.
     #[inline]
-    fn send_unchecked(&mut self, bytes: &[u8]) -> bool {
+    fn send_unchecked(&mut self, bytes: &[u8], framed: bool) -> bool {
         if self.ep.roles & part::ROLE_PUBLISHER == 0
             && !self.region.announce_publisher(&mut self.ep)
         {
             return false; // evicted before its first message
         }
-        self.region.write_slot(&mut self.ep, bytes)
+        self.region.write_slot(&mut self.ep, bytes, framed)
     }
 
     /// `out.len()` is the topic's message size (checked by the caller).
+    /// Framed: only the frame is copied (see `read_lane`).
     #[inline]
-    fn recv_unchecked(&mut self, out: &mut [u8]) -> bool {
+    fn recv_unchecked(&mut self, out: &mut [u8], framed: bool) -> bool {
         if self.ep.roles & part::ROLE_SUBSCRIBER == 0 {
             self.region
                 .announce_role(&mut self.ep, part::ROLE_SUBSCRIBER);
@@ -341,7 +451,7 @@ impl<'r> RawHandle<'r> {
             if lane >= self.region.layout.participants as usize {
                 continue; // corrupt mask bit: no such lane
             }
-            if self.region.read_lane(&mut self.ep, lane, out) == LaneRead::Delivered {
+            if self.region.read_lane(&mut self.ep, lane, out, framed) == LaneRead::Delivered {
                 self.ep.next_lane = lane as u32 + 1;
                 return true;
             }
@@ -405,7 +515,7 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     #[inline]
     pub fn send(&mut self, msg: T) -> Result<(), Evicted<T>> {
         // The region was checked to carry T: the length matches.
-        if self.raw.send_unchecked(bytemuck::bytes_of(&msg)) {
+        if self.raw.send_unchecked(bytemuck::bytes_of(&msg), false) {
             Ok(())
         } else {
             Err(Evicted(msg))
@@ -437,7 +547,7 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     pub fn recv(&mut self) -> Option<T> {
         let mut msg = T::zeroed();
         self.raw
-            .recv_unchecked(bytemuck::bytes_of_mut(&mut msg))
+            .recv_unchecked(bytemuck::bytes_of_mut(&mut msg), false)
             .then_some(msg)
     }
 

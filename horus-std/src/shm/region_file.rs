@@ -321,13 +321,13 @@ fn create(
             },
         )?;
         let mapped = map(fd, bytes, &ns.topic_path(topic))?;
-        TopicRegion::init_with(
-            mapped.words(),
-            layout,
-            ty.info(),
-            ty.fields(),
-            crate::time::now_ns(),
-        )
+        let now = crate::time::now_ns();
+        match ty.serialized_schema() {
+            Some(schema) => {
+                TopicRegion::init_serialized(mapped.words(), layout, ty.info(), schema, now)
+            }
+            None => TopicRegion::init_with(mapped.words(), layout, ty.info(), ty.fields(), now),
+        }
         .map_err(|e| TopicError::Io {
             path: tmp_path.clone(),
             op: "initialise",

@@ -1,0 +1,635 @@
+//! The description of a serialized type that a region stores, and its
+//! encoding.
+//!
+//! A [`Schema`] is built from the static description the
+//! [`postcard_schema::Schema`] derive gives a type ([`Schema::of`]), and
+//! stored in the topic's region as bytes ([`Schema::encode`]); tools read it
+//! back with [`Schema::decode`], which treats the bytes as untrusted: every
+//! length, tag, name and the nesting depth are checked, and any fault is a
+//! [`SchemaError`], never a panic.
+//!
+//! # Encoding, version 1
+//!
+//! ```text
+//! schema  = "HSS" 0x01 name type                       (at most MAX_SERIALIZED_SCHEMA_BYTES)
+//! name    = len:u8 utf-8 bytes                          (names longer than 255 bytes are cut)
+//! count   = u16 little-endian
+//! type    = tag:u8 ...
+//!   0 bool  1 i8  2 u8  3 i16  4 i32  5 i64  6 i128  7 u16  8 u32  9 u64  10 u128
+//!   11 usize  12 isize  13 f32  14 f64  15 char  16 string  17 bytes  18 unit
+//!   19 option type        20 unit struct name        21 newtype struct name type
+//!   22 seq type           23 tuple count type*       24 tuple struct name count type*
+//!   25 map type type      26 struct name count (name type)*
+//!   27 enum name count (name variant)*
+//! variant = 0 unit | 1 newtype type | 2 tuple count type* | 3 struct count (name type)*
+//! ```
+//! Nesting is at most [`MAX_DEPTH`] types deep. A reader meeting another
+//! version refuses it ([`SchemaError::Version`]).
+
+use std::fmt;
+
+use horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES;
+use postcard_schema::schema::{DataModelType as D, DataModelVariant as DV, NamedType};
+
+/// The version of the encoding this build writes and reads.
+pub const SCHEMA_VERSION: u8 = 1;
+/// Deepest nesting of types a schema may have.
+pub const MAX_DEPTH: usize = 32;
+const MAGIC: &[u8; 3] = b"HSS";
+
+/// A serialized type: its name and shape.
+///
+/// ```
+/// use horus::serialized::{Schema, SchemaType};
+/// let s = Schema::of::<Vec<f32>>().unwrap();
+/// assert_eq!(s.ty, SchemaType::Seq(Box::new(SchemaType::F32)));
+/// assert_eq!(Schema::decode(&s.encode()), Ok(s));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    /// The type's name (as the derive records it).
+    pub name: String,
+    /// Its shape.
+    pub ty: SchemaType,
+}
+
+/// The shape of a serialized value: serde's data model, as postcard encodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the variants are the Rust types they name
+pub enum SchemaType {
+    Bool,
+    I8,
+    U8,
+    I16,
+    I32,
+    I64,
+    I128,
+    U16,
+    U32,
+    U64,
+    U128,
+    Usize,
+    Isize,
+    F32,
+    F64,
+    Char,
+    String,
+    /// A byte string (`serde_bytes`).
+    Bytes,
+    Unit,
+    Option(Box<SchemaType>),
+    UnitStruct(String),
+    /// `struct Name(T)`: encoded as `T`.
+    Newtype(String, Box<SchemaType>),
+    Seq(Box<SchemaType>),
+    Tuple(Vec<SchemaType>),
+    TupleStruct(String, Vec<SchemaType>),
+    Map(Box<SchemaType>, Box<SchemaType>),
+    Struct(String, Vec<NamedField>),
+    Enum(String, Vec<Variant>),
+}
+
+/// A field of a struct or struct variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedField {
+    /// The field's name.
+    pub name: String,
+    /// Its type.
+    pub ty: SchemaType,
+}
+
+/// A variant of an enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// The variant's name.
+    pub name: String,
+    /// What it carries.
+    pub kind: VariantKind,
+}
+
+/// What an enum variant carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariantKind {
+    /// Nothing.
+    Unit,
+    /// One value.
+    Newtype(SchemaType),
+    /// Several, by position.
+    Tuple(Vec<SchemaType>),
+    /// Several, by name.
+    Struct(Vec<NamedField>),
+}
+
+/// Why a schema could not be built or read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The bytes end inside the schema.
+    Truncated,
+    /// The bytes do not start with the schema magic `HSS`.
+    NotASchema,
+    /// Another version of the encoding.
+    Version(u8),
+    /// An unknown type or variant tag at a byte offset.
+    UnknownTag {
+        /// The tag.
+        tag: u8,
+        /// Its offset.
+        at: usize,
+    },
+    /// A name that is not UTF-8, at a byte offset.
+    BadName {
+        /// Its offset.
+        at: usize,
+    },
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Bytes after the end of the schema.
+    Trailing {
+        /// Offset of the first one.
+        at: usize,
+    },
+    /// More bytes than a region stores.
+    TooLarge {
+        /// The schema's bytes.
+        bytes: usize,
+    },
+    /// A type the derive can describe but a region cannot store (a schema of
+    /// schemas, or more than 65535 fields, elements or variants).
+    Unsupported,
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fix = "the region's schema is corrupt or was written by an incompatible HORUS; \
+                   remove the topic once no program uses it";
+        match *self {
+            Self::Truncated => write!(f, "the serialized type's schema is truncated: {fix}"),
+            Self::NotASchema => write!(f, "the region does not hold a serialized schema: {fix}"),
+            Self::Version(v) => write!(
+                f,
+                "the serialized type's schema has encoding version {v}, this HORUS reads \
+                 version {SCHEMA_VERSION}: use the same HORUS version in every program"
+            ),
+            Self::UnknownTag { tag, at } => {
+                write!(
+                    f,
+                    "the serialized type's schema has unknown tag {tag} at byte {at}: {fix}"
+                )
+            }
+            Self::BadName { at } => write!(
+                f,
+                "the serialized type's schema has a name that is not UTF-8 at byte {at}: {fix}"
+            ),
+            Self::TooDeep => write!(
+                f,
+                "the serialized type nests deeper than {MAX_DEPTH} levels: flatten the type"
+            ),
+            Self::Trailing { at } => {
+                write!(
+                    f,
+                    "the serialized type's schema has stray bytes from byte {at}: {fix}"
+                )
+            }
+            Self::TooLarge { bytes } => write!(
+                f,
+                "the serialized type's schema takes {bytes} bytes, more than the \
+                 {MAX_SERIALIZED_SCHEMA_BYTES} a region stores: split the type into smaller messages"
+            ),
+            Self::Unsupported => write!(
+                f,
+                "the serialized type contains a schema value or more than 65535 fields, elements \
+                 or variants, which a region cannot describe: change the type"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+impl Schema {
+    /// The schema of `T`, from its [`postcard_schema::Schema`] description.
+    ///
+    /// # Errors
+    /// [`SchemaError::TooDeep`], [`SchemaError::Unsupported`], or
+    /// [`SchemaError::TooLarge`] if it would not fit a region.
+    pub fn of<T: postcard_schema::Schema + ?Sized>() -> Result<Self, SchemaError> {
+        let s = Self {
+            name: T::SCHEMA.name.to_owned(),
+            ty: from_named(T::SCHEMA, 0)?,
+        };
+        let bytes = s.encode().len();
+        if bytes > MAX_SERIALIZED_SCHEMA_BYTES {
+            return Err(SchemaError::TooLarge { bytes });
+        }
+        Ok(s)
+    }
+
+    /// The bytes a region stores (see the [module docs](self)).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.push(SCHEMA_VERSION);
+        put_name(&mut out, &self.name);
+        put_type(&mut out, &self.ty);
+        out
+    }
+
+    /// Reads a schema from untrusted bytes.
+    ///
+    /// ```
+    /// use horus::serialized::{Schema, SchemaError};
+    /// assert_eq!(Schema::decode(b"HSS\x01\x01P\x63"), Err(SchemaError::UnknownTag { tag: 0x63, at: 6 }));
+    /// assert_eq!(Schema::decode(b"HSS\x02"), Err(SchemaError::Version(2)));
+    /// ```
+    pub fn decode(bytes: &[u8]) -> Result<Self, SchemaError> {
+        if bytes.len() > MAX_SERIALIZED_SCHEMA_BYTES {
+            return Err(SchemaError::TooLarge { bytes: bytes.len() });
+        }
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(3)? != MAGIC {
+            return Err(SchemaError::NotASchema);
+        }
+        match r.u8()? {
+            SCHEMA_VERSION => {}
+            v => return Err(SchemaError::Version(v)),
+        }
+        let name = r.name()?;
+        let ty = r.ty(0)?;
+        if r.at != bytes.len() {
+            return Err(SchemaError::Trailing { at: r.at });
+        }
+        Ok(Self { name, ty })
+    }
+}
+
+fn from_named(n: &NamedType, depth: usize) -> Result<SchemaType, SchemaError> {
+    if depth >= MAX_DEPTH {
+        return Err(SchemaError::TooDeep);
+    }
+    let d = depth + 1;
+    let all = |ts: &[&NamedType]| -> Result<Vec<SchemaType>, SchemaError> {
+        ts.iter().map(|t| from_named(t, d)).collect()
+    };
+    let fields = |fs: &[&postcard_schema::schema::NamedValue]| {
+        fs.iter()
+            .map(|f| {
+                Ok(NamedField {
+                    name: f.name.to_owned(),
+                    ty: from_named(f.ty, d)?,
+                })
+            })
+            .collect::<Result<Vec<_>, SchemaError>>()
+    };
+    let boxed = |t: &NamedType| from_named(t, d).map(Box::new);
+    Ok(match *n.ty {
+        D::Bool => SchemaType::Bool,
+        D::I8 => SchemaType::I8,
+        D::U8 => SchemaType::U8,
+        D::I16 => SchemaType::I16,
+        D::I32 => SchemaType::I32,
+        D::I64 => SchemaType::I64,
+        D::I128 => SchemaType::I128,
+        D::U16 => SchemaType::U16,
+        D::U32 => SchemaType::U32,
+        D::U64 => SchemaType::U64,
+        D::U128 => SchemaType::U128,
+        D::Usize => SchemaType::Usize,
+        D::Isize => SchemaType::Isize,
+        D::F32 => SchemaType::F32,
+        D::F64 => SchemaType::F64,
+        D::Char => SchemaType::Char,
+        D::String => SchemaType::String,
+        D::ByteArray => SchemaType::Bytes,
+        D::Unit => SchemaType::Unit,
+        D::Option(t) => SchemaType::Option(boxed(t)?),
+        D::UnitStruct => SchemaType::UnitStruct(n.name.to_owned()),
+        D::NewtypeStruct(t) => SchemaType::Newtype(n.name.to_owned(), boxed(t)?),
+        D::Seq(t) => SchemaType::Seq(boxed(t)?),
+        D::Tuple(ts) => SchemaType::Tuple(all(ts)?),
+        D::TupleStruct(ts) => SchemaType::TupleStruct(n.name.to_owned(), all(ts)?),
+        D::Map { key, val } => SchemaType::Map(boxed(key)?, boxed(val)?),
+        D::Struct(fs) => SchemaType::Struct(n.name.to_owned(), fields(fs)?),
+        D::Enum(vs) => SchemaType::Enum(
+            n.name.to_owned(),
+            vs.iter()
+                .map(|v| {
+                    let kind = match *v.ty {
+                        DV::UnitVariant => VariantKind::Unit,
+                        DV::NewtypeVariant(t) => VariantKind::Newtype(from_named(t, d)?),
+                        DV::TupleVariant(ts) => VariantKind::Tuple(all(ts)?),
+                        DV::StructVariant(fs) => VariantKind::Struct(fields(fs)?),
+                    };
+                    Ok(Variant {
+                        name: v.name.to_owned(),
+                        kind,
+                    })
+                })
+                .collect::<Result<_, SchemaError>>()?,
+        ),
+        D::Schema => return Err(SchemaError::Unsupported),
+    })
+}
+
+/// The tag of a leaf type, or `None` for one that carries more.
+fn leaf_tag(t: &SchemaType) -> Option<u8> {
+    use SchemaType::*;
+    Some(match t {
+        Bool => 0,
+        I8 => 1,
+        U8 => 2,
+        I16 => 3,
+        I32 => 4,
+        I64 => 5,
+        I128 => 6,
+        U16 => 7,
+        U32 => 8,
+        U64 => 9,
+        U128 => 10,
+        Usize => 11,
+        Isize => 12,
+        F32 => 13,
+        F64 => 14,
+        Char => 15,
+        String => 16,
+        Bytes => 17,
+        Unit => 18,
+        _ => return None,
+    })
+}
+
+fn leaf_of(tag: u8) -> Option<SchemaType> {
+    use SchemaType::*;
+    const LEAVES: [SchemaType; 19] = [
+        Bool, I8, U8, I16, I32, I64, I128, U16, U32, U64, U128, Usize, Isize, F32, F64, Char,
+        String, Bytes, Unit,
+    ];
+    LEAVES.get(usize::from(tag)).cloned()
+}
+
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    let mut end = name.len().min(255);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push(end as u8);
+    out.extend_from_slice(&name.as_bytes()[..end]);
+}
+
+/// Counts over 65535 are cut by [`Schema::of`]'s size check long before:
+/// 65536 entries take more than a region's schema bytes.
+fn put_count(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&(n.min(usize::from(u16::MAX)) as u16).to_le_bytes());
+}
+
+fn put_fields(out: &mut Vec<u8>, fields: &[NamedField]) {
+    put_count(out, fields.len());
+    for f in fields {
+        put_name(out, &f.name);
+        put_type(out, &f.ty);
+    }
+}
+
+fn put_types(out: &mut Vec<u8>, types: &[SchemaType]) {
+    put_count(out, types.len());
+    types.iter().for_each(|t| put_type(out, t));
+}
+
+fn put_type(out: &mut Vec<u8>, t: &SchemaType) {
+    if let Some(tag) = leaf_tag(t) {
+        out.push(tag);
+        return;
+    }
+    match t {
+        SchemaType::Option(t) => {
+            out.push(19);
+            put_type(out, t);
+        }
+        SchemaType::UnitStruct(n) => {
+            out.push(20);
+            put_name(out, n);
+        }
+        SchemaType::Newtype(n, t) => {
+            out.push(21);
+            put_name(out, n);
+            put_type(out, t);
+        }
+        SchemaType::Seq(t) => {
+            out.push(22);
+            put_type(out, t);
+        }
+        SchemaType::Tuple(ts) => {
+            out.push(23);
+            put_types(out, ts);
+        }
+        SchemaType::TupleStruct(n, ts) => {
+            out.push(24);
+            put_name(out, n);
+            put_types(out, ts);
+        }
+        SchemaType::Map(k, v) => {
+            out.push(25);
+            put_type(out, k);
+            put_type(out, v);
+        }
+        SchemaType::Struct(n, fs) => {
+            out.push(26);
+            put_name(out, n);
+            put_fields(out, fs);
+        }
+        SchemaType::Enum(n, vs) => {
+            out.push(27);
+            put_name(out, n);
+            put_count(out, vs.len());
+            for v in vs {
+                put_name(out, &v.name);
+                match &v.kind {
+                    VariantKind::Unit => out.push(0),
+                    VariantKind::Newtype(t) => {
+                        out.push(1);
+                        put_type(out, t);
+                    }
+                    VariantKind::Tuple(ts) => {
+                        out.push(2);
+                        put_types(out, ts);
+                    }
+                    VariantKind::Struct(fs) => {
+                        out.push(3);
+                        put_fields(out, fs);
+                    }
+                }
+            }
+        }
+        _ => unreachable!("leaf types are handled above"),
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SchemaError> {
+        let end = self.at.checked_add(n).ok_or(SchemaError::Truncated)?;
+        let s = self.bytes.get(self.at..end).ok_or(SchemaError::Truncated)?;
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, SchemaError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn count(&mut self) -> Result<usize, SchemaError> {
+        let b = self.take(2)?;
+        Ok(usize::from(u16::from_le_bytes([b[0], b[1]])))
+    }
+
+    fn name(&mut self) -> Result<String, SchemaError> {
+        let at = self.at;
+        let len = usize::from(self.u8()?);
+        let b = self.take(len)?;
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| SchemaError::BadName { at })
+    }
+
+    /// A count of entries; each takes at least one byte, so a count beyond
+    /// the bytes left is a truncated schema (and allocates nothing).
+    fn entries(&mut self) -> Result<usize, SchemaError> {
+        let n = self.count()?;
+        if n > self.bytes.len() - self.at {
+            return Err(SchemaError::Truncated);
+        }
+        Ok(n)
+    }
+
+    fn types(&mut self, depth: usize) -> Result<Vec<SchemaType>, SchemaError> {
+        let n = self.entries()?;
+        (0..n).map(|_| self.ty(depth)).collect()
+    }
+
+    fn fields(&mut self, depth: usize) -> Result<Vec<NamedField>, SchemaError> {
+        let n = self.entries()?;
+        (0..n)
+            .map(|_| {
+                Ok(NamedField {
+                    name: self.name()?,
+                    ty: self.ty(depth)?,
+                })
+            })
+            .collect()
+    }
+
+    fn ty(&mut self, depth: usize) -> Result<SchemaType, SchemaError> {
+        if depth >= MAX_DEPTH {
+            return Err(SchemaError::TooDeep);
+        }
+        let d = depth + 1;
+        let at = self.at;
+        let tag = self.u8()?;
+        if let Some(leaf) = leaf_of(tag) {
+            return Ok(leaf);
+        }
+        Ok(match tag {
+            19 => SchemaType::Option(Box::new(self.ty(d)?)),
+            20 => SchemaType::UnitStruct(self.name()?),
+            21 => SchemaType::Newtype(self.name()?, Box::new(self.ty(d)?)),
+            22 => SchemaType::Seq(Box::new(self.ty(d)?)),
+            23 => SchemaType::Tuple(self.types(d)?),
+            24 => SchemaType::TupleStruct(self.name()?, self.types(d)?),
+            25 => SchemaType::Map(Box::new(self.ty(d)?), Box::new(self.ty(d)?)),
+            26 => SchemaType::Struct(self.name()?, self.fields(d)?),
+            27 => {
+                let name = self.name()?;
+                let n = self.entries()?;
+                let mut variants = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let vname = self.name()?;
+                    let at = self.at;
+                    let kind = match self.u8()? {
+                        0 => VariantKind::Unit,
+                        1 => VariantKind::Newtype(self.ty(d)?),
+                        2 => VariantKind::Tuple(self.types(d)?),
+                        3 => VariantKind::Struct(self.fields(d)?),
+                        tag => return Err(SchemaError::UnknownTag { tag, at }),
+                    };
+                    variants.push(Variant { name: vname, kind });
+                }
+                SchemaType::Enum(name, variants)
+            }
+            tag => return Err(SchemaError::UnknownTag { tag, at }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(postcard_schema::Schema)]
+    #[allow(dead_code)]
+    enum Mode {
+        Idle,
+        Go(f32),
+        Turn { left: bool, rate: f64 },
+        Pair(u8, i16),
+    }
+
+    #[derive(postcard_schema::Schema)]
+    #[allow(dead_code)]
+    struct Nested {
+        label: String,
+        mode: Mode,
+        points: Vec<(f32, f32)>,
+        extra: Option<[u16; 3]>,
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let s = Schema::of::<Nested>().unwrap();
+        assert_eq!(s.name, "Nested");
+        let SchemaType::Struct(_, fields) = &s.ty else {
+            panic!("{s:?}")
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["label", "mode", "points", "extra"]);
+        assert_eq!(Schema::decode(&s.encode()), Ok(s));
+    }
+
+    #[test]
+    fn every_prefix_and_every_corrupted_byte_is_an_error_or_a_schema() {
+        let bytes = Schema::of::<Nested>().unwrap().encode();
+        for n in 0..bytes.len() {
+            assert!(Schema::decode(&bytes[..n]).is_err(), "prefix {n}");
+        }
+        for i in 0..bytes.len() {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                let _ = Schema::decode(&b); // never panics
+            }
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(
+            Schema::decode(&long),
+            Err(SchemaError::Trailing { at: bytes.len() })
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut b = b"HSS\x01\x01X".to_vec();
+        b.extend(std::iter::repeat_n(19u8, 100)); // Option<Option<...
+        b.push(0);
+        assert_eq!(Schema::decode(&b), Err(SchemaError::TooDeep));
+        assert!(Schema::decode(&vec![0u8; MAX_SERIALIZED_SCHEMA_BYTES + 1]).is_err());
+    }
+}

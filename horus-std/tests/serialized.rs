@@ -1,0 +1,255 @@
+//! Serialized messages (`horus::serialized!`): across processes with exact
+//! accounting, the schema in the region decoded without the type, type and
+//! schema mismatches, the bound, and hostile schema bytes.
+
+mod common;
+
+use common::{Peer, TestNs, next_command, say};
+use horus::error::{Corruption, TopicError};
+use horus::inspect::{RawTopic, topic_info};
+use horus::prelude::*;
+use horus::serialized::{SchemaDerive, Value, decode};
+use serde::{Deserialize, Serialize};
+
+const TOPIC: &str = "plans";
+const TIMEOUT_S: u64 = 60;
+
+#[derive(Serialize, Deserialize, SchemaDerive, Debug, Clone, PartialEq)]
+struct Plan {
+    name: String,
+    weights: Vec<f32>,
+    seq: u64,
+}
+horus::serialized!(Plan);
+
+fn plan(seq: u64) -> Plan {
+    Plan {
+        name: format!("plan-{seq}"),
+        weights: (0..seq % 7).map(|i| i as f32 + seq as f32).collect(),
+        seq,
+    }
+}
+
+mod other {
+    /// Same name as the test's `Plan`, other fields.
+    #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    pub struct Plan {
+        pub name: String,
+        pub weights: Vec<f64>,
+        pub seq: u64,
+    }
+    horus::serialized!(Plan);
+}
+
+fn topic(ns: &TestNs) -> Topic<Plan> {
+    Topic::builder(TOPIC).namespace(&ns.name).build().unwrap()
+}
+
+#[test]
+fn round_trip_across_processes_with_exact_accounting() {
+    const N: u64 = 20_000;
+    let ns = TestNs::new("ser_xproc");
+    let sub: Topic<Plan> = Topic::builder(TOPIC)
+        .namespace(&ns.name)
+        .capacity(16)
+        .build()
+        .unwrap();
+    let mut publisher = Peer::spawn("publisher", &ns.name, &[&N.to_string()]);
+    publisher.expect("ready", TIMEOUT_S);
+    publisher.tell("go");
+    let (mut received, mut last) = (0u64, 0u64);
+    let mut check = |p: Plan| {
+        assert_eq!(p, plan(p.seq), "every message arrives whole");
+        assert!(p.seq > last, "in order: {} after {last}", p.seq);
+        last = p.seq;
+        received += 1;
+    };
+    let mut done = false;
+    while !done {
+        done = publisher.has_said("sent");
+        while let Some(p) = sub.recv() {
+            check(p);
+        }
+    }
+    while let Some(p) = sub.recv() {
+        check(p);
+    }
+    publisher.wait_success(TIMEOUT_S);
+    assert_eq!(sub.published_count(), N);
+    assert_eq!(sub.received_count(), received);
+    assert_eq!(
+        received + sub.dropped_count(),
+        N,
+        "received + dropped == published"
+    );
+    assert_eq!(last, N, "the last message is never lost");
+}
+
+#[test]
+fn tools_decode_with_the_stored_schema() {
+    let ns = TestNs::new("ser_decode");
+    let t = topic(&ns);
+    let info = topic_info(&horus::shm::Namespace::open(&ns.name).unwrap(), TOPIC)
+        .unwrap()
+        .unwrap();
+    let schema = info.serialized.clone().expect("a serialized topic");
+    assert_eq!(schema.name, "Plan");
+    assert!(info.fields.is_empty());
+    let raw = RawTopic::open(&ns.name, TOPIC).unwrap().unwrap();
+    t.send(plan(9));
+    let mut buf = vec![0u8; raw.message_size()];
+    let body = raw.recv_frame(&mut buf).unwrap().expect("a message");
+    let v = decode(&schema, body).unwrap();
+    assert_eq!(
+        v.to_string(),
+        "{name: \"plan-9\", weights: [9, 10], seq: 9}",
+    );
+    let Value::Struct(fields) = v else { panic!() };
+    assert_eq!(fields[2], ("seq".to_owned(), Value::UInt(9)));
+    // And back: a tool publishes a message the typed handle receives.
+    let bytes = horus::serialized::encode(&schema, &Value::Struct(fields)).unwrap();
+    raw.send_frame(&bytes).unwrap();
+    assert_eq!(t.recv(), Some(plan(9)));
+}
+
+#[test]
+fn another_definition_of_the_name_is_the_type_mismatch_error() {
+    let ns = TestNs::new("ser_mismatch");
+    let _t = topic(&ns);
+    let e = Topic::<other::Plan>::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            horus::Error::Topic(TopicError::TypeMismatch {
+                same_name: true,
+                ..
+            })
+        ),
+        "{e}"
+    );
+    let e = Topic::<CmdVel>::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(e, horus::Error::Topic(TopicError::TypeMismatch { .. })),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
+    let ns = TestNs::new("ser_bound");
+    let t: Topic<Plan> = Topic::builder(TOPIC)
+        .namespace(&ns.name)
+        .max_message_bytes(32)
+        .build()
+        .unwrap();
+    let big = Plan {
+        weights: vec![1.0; 10],
+        ..plan(1)
+    };
+    let e = t.try_send(big.clone()).unwrap_err();
+    assert_eq!((e.bytes, e.max), (49, 32));
+    assert_eq!(e.message, big);
+    assert!(
+        e.to_string().contains("over the topic's bound of 32"),
+        "{e}"
+    );
+    t.send(big);
+    assert_eq!(t.unsent_count(), 2);
+    assert_eq!(t.published_count(), 0);
+    t.send(plan(1));
+    assert_eq!(t.recv(), Some(plan(1)));
+    // A bound out of range is the layout error.
+    let e = Topic::<Plan>::builder("other")
+        .namespace(&ns.name)
+        .max_message_bytes(0)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(e, horus::Error::Topic(TopicError::Layout(_))),
+        "{e}"
+    );
+    // A handle without a bound takes the topic's; another explicit one is an error.
+    let same: Topic<Plan> = topic(&ns);
+    assert_eq!(same.try_send(plan(1)).map_err(|e| e.max), Ok(()));
+    let e = Topic::<Plan>::builder(TOPIC)
+        .namespace(&ns.name)
+        .max_message_bytes(64)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            horus::Error::Topic(TopicError::GeometryMismatch {
+                what: "max_message_bytes",
+                requested: 64,
+                existing: 32,
+                ..
+            })
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_schema_bytes_are_a_typed_error() {
+    use std::os::unix::fs::FileExt;
+    let ns = TestNs::new("ser_hostile");
+    let t = topic(&ns);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(t.path())
+        .unwrap();
+    let mut word = [0u8; 8];
+    file.read_exact_at(&mut word, 11 * 8).unwrap(); // hdr::SCHEMA_AT
+    let schema_at = u64::from_le_bytes(word) * 8;
+    file.write_all_at(b"HSS\x01\x04Plan\x63", schema_at)
+        .unwrap();
+    let namespace = horus::shm::Namespace::open(&ns.name).unwrap();
+    let e = topic_info(&namespace, TOPIC).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            horus::Error::Topic(TopicError::Corrupt {
+                reason: Corruption::BadSchema(_),
+                ..
+            })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("unknown tag 99"), "{e}");
+    // A length beyond the schema area is refused by the core at attach.
+    file.read_exact_at(&mut word, 14 * 8).unwrap(); // hdr::SCHEMA_FORMAT
+    let format = u64::from_le_bytes(word);
+    file.write_all_at(&(format + (1 << 20)).to_le_bytes(), 14 * 8)
+        .unwrap();
+    let e = topic_info(&namespace, TOPIC).unwrap_err();
+    assert!(e.to_string().contains("schema_format"), "{e}");
+    drop(t);
+}
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    let (role, args) = common::child_role();
+    match role.as_str() {
+        // args: messages to send after `go`.
+        "publisher" => {
+            let n: u64 = args[0].parse().unwrap();
+            let t: Topic<Plan> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            assert_eq!(next_command().as_deref(), Some("go"));
+            for seq in 1..=n {
+                t.try_send(plan(seq)).unwrap();
+            }
+            say("sent");
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
