@@ -325,22 +325,29 @@ impl<S: Storage> Engine<S> {
     ) -> StepReport {
         let now = clock.now_ns();
         let mut report = StepReport::default();
+        // `every`: the round's start, then the end of a clean tick (see
+        // `Ran::clean_end_ns`).
+        let mut turn_ns = every.then_some(now);
         for slot in self.slots.slots_mut() {
             if !slot.state.is_tickable() {
                 continue;
             }
-            let round_ns = if every {
-                let t = clock.now_ns();
+            // `every`: released when its turn comes (the round's start or
+            // the end of the tick before it, or else the clock now), which
+            // is also its start: one clock reading per node.
+            let (round_ns, start_ns) = if every {
+                let t = turn_ns.take().unwrap_or_else(|| clock.now_ns());
                 slot.timing.rephase(t);
-                t
+                (t, Some(t))
             } else if slot.timing.is_due(now) {
-                now
+                (now, None)
             } else {
                 continue;
             };
-            let ok = run_one(slot, round_ns, clock, observer);
+            let ran = run_one(slot, round_ns, start_ns, clock, observer);
             report.ran += 1;
-            report.faults += u32::from(!ok);
+            report.faults += u32::from(!ran.ok);
+            turn_ns = ran.clean_end_ns;
         }
         report.next_release_ns = self.next_release_ns();
         report
@@ -674,16 +681,31 @@ fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
     observer.state_changed(slot, from);
 }
 
-/// Ticks one due node and does its bookkeeping; false if the tick failed.
+/// What [`run_one`] did.
+struct Ran {
+    /// The tick succeeded.
+    ok: bool,
+    /// When the tick ended, if it succeeded within its budget and was
+    /// released on time: then the observer was told nothing but `ticked`
+    /// (routine bookkeeping), and this reading can stand for "now" for the
+    /// next node of a `step_all` round.
+    clean_end_ns: Option<u64>,
+}
+
+/// Ticks one due node and does its bookkeeping. Its start is `start_ns`,
+/// or the clock now if `None`.
 fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
     slot: &mut Slot<T>,
     round_ns: u64,
+    start_ns: Option<u64>,
     clock: &C,
     observer: &mut O,
-) -> bool {
-    let release = slot.timing.release(round_ns, clock.now_ns());
+) -> Ran {
+    let start_ns = start_ns.unwrap_or_else(|| clock.now_ns());
+    let release = slot.timing.release(round_ns, start_ns);
     observer.released(slot, &release);
-    if slot.state == NodeState::Ready {
+    let became_running = slot.state == NodeState::Ready;
+    if became_running {
         become_(slot, NodeState::Running, observer);
     }
     let tick = Tick {
@@ -693,9 +715,16 @@ fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
         period_ns: slot.timing.period_ns(),
     };
     let result = slot.node.tick(&tick);
-    let done = slot.timing.complete(&release, clock.now_ns());
+    let end_ns = clock.now_ns();
+    let done = slot.timing.complete(&release, end_ns);
     observer.ticked(slot, &done);
-    let Err(fault) = result else { return true };
+    let Err(fault) = result else {
+        let clean = !done.overrun && !release.late && !became_running;
+        return Ran {
+            ok: true,
+            clean_end_ns: clean.then_some(end_ns),
+        };
+    };
     slot.timing.record_fault();
     observer.faulted(slot, fault);
     match slot.config.policy {
@@ -713,5 +742,8 @@ fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
             }
         },
     }
-    false
+    Ran {
+        ok: false,
+        clean_end_ns: None,
+    }
 }
