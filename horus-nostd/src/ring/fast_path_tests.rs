@@ -146,3 +146,24 @@ fn rewind_and_rejoin_leave_the_fast_path() {
         0
     );
 }
+
+#[test]
+fn a_message_being_written_is_nothing_yet_and_then_delivered() {
+    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let (region, [mut publisher, mut subscriber]) = pair(&mem);
+    publisher.send(beat(1)).unwrap();
+    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
+    let x = subscriber.raw.ep.expected;
+    // Message 2 half written, as a reader polling mid-write sees it.
+    region
+        .word(x.at)
+        .store(x.stamp | stamp::WRITING, crate::sync::Ordering::Relaxed);
+    assert_eq!(subscriber.recv(), None);
+    assert_eq!(subscriber.raw.ep.expected, x, "still waiting on that slot");
+    publisher.send(beat(2)).unwrap();
+    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(2));
+    assert_eq!(
+        (subscriber.delivered_count(), subscriber.dropped_count()),
+        (2, 0)
+    );
+}

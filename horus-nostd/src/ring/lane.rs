@@ -206,9 +206,10 @@ impl TopicRegion<'_> {
     /// The fast path of a receive (`ep.expected` is set, and `LANES_ACTIVE`
     /// still reads its mask): loads the stamp where the next message of the
     /// only active lane will be. `Some(false)`: nothing new (the stamp is
-    /// older); `Some(true)`: that message was copied whole into `out`, as
-    /// `read_lane` would; `None`: anything else (being written, abandoned,
-    /// lapped, torn): the caller takes the general path, which resolves it.
+    /// older, or the message is being written); `Some(true)`: that message
+    /// was copied whole into `out`, as `read_lane` would; `None`: anything
+    /// else (abandoned, lapped, torn): the caller takes the general path,
+    /// which resolves it.
     #[inline]
     pub(crate) fn read_expected(&self, ep: &mut Endpoint, out: &mut [u8]) -> Option<bool> {
         let x = ep.expected;
@@ -216,8 +217,10 @@ impl TopicRegion<'_> {
         // SYNC(slot-stamp): pairs with the DONE store in `write_slot`.
         let s1 = stamp_word.load(Ordering::Acquire);
         if s1 != x.stamp {
-            // `seq(s1) < cursor` exactly when `s1 < DONE(cursor)`.
-            return (s1 < x.stamp).then_some(false);
+            // `seq(s1) < cursor` exactly when `s1 < DONE(cursor)`; being
+            // written is nothing new too (as in `read_lane`).
+            let nothing = s1 < x.stamp || s1 == x.stamp | WRITING;
+            return nothing.then_some(false);
         }
         let payload = self
             .words
