@@ -40,6 +40,16 @@ fn pair(mem: &RegionBuffer<4096>) -> (TopicRegion<'_>, [TopicHandle<'_, Heartbea
     (region, [join(region), join(region)])
 }
 
+/// As [`pair`], with message 1 published and received: the subscriber is on
+/// the fast path.
+fn on_fast_path(mem: &RegionBuffer<4096>) -> (TopicRegion<'_>, [TopicHandle<'_, Heartbeat>; 2]) {
+    let (region, [mut publisher, mut subscriber]) = pair(mem);
+    publisher.send(beat(1)).unwrap();
+    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
+    assert_ne!(subscriber.raw.ep.expected, Expected::NONE);
+    (region, [publisher, subscriber])
+}
+
 /// The sequences of everything `h` receives now.
 fn drain(h: &mut TopicHandle<'_, Heartbeat>) -> Vec<u64> {
     core::iter::from_fn(|| h.recv())
@@ -106,12 +116,9 @@ fn a_second_publishing_lane_leaves_the_fast_path_and_keeps_round_robin() {
 #[test]
 fn a_lap_seen_from_the_fast_path_is_counted_as_drops() {
     let mem: Box<RegionBuffer<4096>> = Box::default();
-    let (region, [mut publisher, mut subscriber]) = pair(&mem);
-    publisher.send(beat(1)).unwrap();
-    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
-    for i in 2..=11 {
-        publisher.send(beat(i)).unwrap();
-    }
+    let (region, [mut publisher, mut subscriber]) = on_fast_path(&mem);
+    // Ten more into a lane of four slots, before the subscriber looks again.
+    (2..=11).for_each(|i| publisher.send(beat(i)).unwrap());
     // The newest the lane can still hold intact, in order.
     assert_eq!(drain(&mut subscriber), [9, 10, 11]);
     assert_eq!(
@@ -150,9 +157,7 @@ fn rewind_and_rejoin_leave_the_fast_path() {
 #[test]
 fn a_message_being_written_is_nothing_yet_and_then_delivered() {
     let mem: Box<RegionBuffer<4096>> = Box::default();
-    let (region, [mut publisher, mut subscriber]) = pair(&mem);
-    publisher.send(beat(1)).unwrap();
-    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
+    let (region, [mut publisher, mut subscriber]) = on_fast_path(&mem);
     let x = subscriber.raw.ep.expected;
     // Message 2 half written, as a reader polling mid-write sees it.
     region
