@@ -11,7 +11,8 @@
 # `HORUS_BENCH_ONLY` invocation (the rows of the main table one by one, the
 # copy-against-memcpy rows, the scheduler overhead, and the raw limits where
 # a program has them). Prints, per row, the median over the rounds of each
-# side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s.
+# side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s;
+# every run's figures are kept in target/compare/samples-<date>.tsv.
 #
 # --quick passes --quick to the programs (fewer samples per run; default 3
 # rounds instead of 5). Builds use `cargo -j 2`.
@@ -51,6 +52,11 @@ build() {
             mv "$src.tmp" "$src"
         fi
         echo "building $1 ($sha)" >&2
+        # Cargo names a workspace crate's artifacts by its path relative to the
+        # workspace, so both commits share them in the shared target directory,
+        # and `git archive` dates the files at their commit: make this tree the
+        # newest, or cargo would take the other commit's artifacts as fresh.
+        find "$src" -type f -exec touch {} +
         (cd "$src" && CARGO_TARGET_DIR="$out/target" cargo build --release -j 2 -q -p horus-benchmarks >&2)
         cp "$out/target/release/horus-benchmarks" "$bin"
     fi
@@ -87,8 +93,8 @@ measure() {
         }'
 }
 
-samples="$(mktemp)"
-trap 'rm -f "$samples"' EXIT
+samples="$out/samples-$(date +%Y%m%d-%H%M%S).tsv"
+: >"$samples"
 echo "old: ${args[0]} ($old_bin)" >&2
 echo "new: ${args[1]} ($new_bin)" >&2
 for r in $(seq 1 "$rounds"); do
@@ -143,4 +149,6 @@ awk -F'\t' '
                 printf "%s p50 / %s p50 (%s ns): old %.2fx, new %.2fx\n", r, lim, m, o / m, n / m
             }
         }
-    }'
+    }' "$samples"
+echo
+echo "every run: $samples (side, row, p50, p99)"
