@@ -95,6 +95,20 @@ measure() {
 
 samples="$out/samples-$(date +%Y%m%d-%H%M%S).tsv"
 : >"$samples"
+# A program older than its own cleanup of the `sched` selection leaves its
+# namespace (bench<pid>) behind: remove those this session's dead runs left.
+shm="${HORUS_SHM_DIR:-/dev/shm}"
+before="$(ls -d "$shm"/horus_bench* 2>/dev/null || true)"
+remove_left_namespaces() {
+    local d pid
+    for d in "$shm"/horus_bench*; do
+        [ -d "$d" ] || continue
+        grep -qxF "$d" <<<"$before" && continue
+        pid="${d##*horus_bench}"
+        kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+    done
+}
+trap remove_left_namespaces EXIT
 echo "old: ${args[0]} ($old_bin)" >&2
 echo "new: ${args[1]} ($new_bin)" >&2
 for r in $(seq 1 "$rounds"); do
