@@ -1,8 +1,9 @@
 //! The engine: the node table, and the functions that move its nodes.
 
+use super::tick_one::run_one;
 use super::{
-    AddError, ControlError, CoreNode, FaultPolicy, Inline, NodeConfig, NodeId, NodeState,
-    NodeStats, Observer, Rate, Slot, StartError, Storage, Tick, Timing,
+    AddError, ControlError, CoreNode, Inline, NodeConfig, NodeId, NodeState, NodeStats, Observer,
+    Rate, Slot, StartError, Storage, Timing,
 };
 use crate::time::{Clock, Frequency, RateError};
 
@@ -668,7 +669,7 @@ fn not_now(node: NodeId, state: NodeState, action: &'static str) -> ControlError
 }
 
 /// Moves `slot` to `next` and tells `observer`.
-fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
+pub(super) fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
     slot: &mut Slot<T>,
     next: NodeState,
     observer: &mut O,
@@ -679,71 +680,4 @@ fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
     }
     slot.state.become_(next);
     observer.state_changed(slot, from);
-}
-
-/// What [`run_one`] did.
-struct Ran {
-    /// The tick succeeded.
-    ok: bool,
-    /// When the tick ended, if it succeeded within its budget and was
-    /// released on time: then the observer was told nothing but `ticked`
-    /// (routine bookkeeping), and this reading can stand for "now" for the
-    /// next node of a `step_all` round.
-    clean_end_ns: Option<u64>,
-}
-
-/// Ticks one due node and does its bookkeeping. Its start is `start_ns`,
-/// or the clock now if `None`.
-fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
-    slot: &mut Slot<T>,
-    round_ns: u64,
-    start_ns: Option<u64>,
-    clock: &C,
-    observer: &mut O,
-) -> Ran {
-    let start_ns = start_ns.unwrap_or_else(|| clock.now_ns());
-    let release = slot.timing.release(round_ns, start_ns);
-    observer.released(slot, &release);
-    let became_running = slot.state == NodeState::Ready;
-    if became_running {
-        become_(slot, NodeState::Running, observer);
-    }
-    let tick = Tick {
-        seq: release.seq,
-        release_ns: release.release_ns,
-        start_ns: release.start_ns,
-        period_ns: slot.timing.period_ns(),
-    };
-    let result = slot.node.tick(&tick);
-    let end_ns = clock.now_ns();
-    let done = slot.timing.complete(&release, end_ns);
-    observer.ticked(slot, &done);
-    let Err(fault) = result else {
-        let clean = !done.overrun && !release.late && !became_running;
-        return Ran {
-            ok: true,
-            clean_end_ns: clean.then_some(end_ns),
-        };
-    };
-    slot.timing.record_fault();
-    observer.faulted(slot, fault);
-    match slot.config.policy {
-        FaultPolicy::Skip => {}
-        FaultPolicy::Stop => {
-            slot.node.safe_state();
-            become_(slot, NodeState::Faulted, observer);
-        }
-        FaultPolicy::Restart => match slot.node.init() {
-            Ok(()) => become_(slot, NodeState::Ready, observer),
-            Err(fault) => {
-                observer.restart_failed(slot, fault);
-                slot.node.safe_state();
-                become_(slot, NodeState::Faulted, observer);
-            }
-        },
-    }
-    Ran {
-        ok: false,
-        clean_end_ns: None,
-    }
 }
