@@ -133,7 +133,8 @@ const RT_PRIORITY: i32 = 50;
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
 /// rows of the main table and writes nothing (for profilers); `copy` runs
 /// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
-/// `python` only the Python rows.
+/// `python` only the Python rows, `limits` only the raw limits (one word
+/// and the 64-byte seqlock, threads and processes), for `compare.sh`.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -167,6 +168,25 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
                 "{r:?} per node: core {:.1} std {:.1}",
                 r.core_per_node(),
                 r.std_per_node()
+            );
+        }
+        // The schedulers' system topics are in the run's namespace.
+        return cleanup(&Ctx::new());
+    }
+    if pattern == "limits" {
+        for kind in [raw::Kind::Word, raw::Kind::Seqlock64] {
+            let what = match kind {
+                raw::Kind::Word => "raw ping-pong",
+                raw::Kind::Seqlock64 => "raw seqlock 64 B",
+            };
+            let (w, n) = (cfg.warmup, cfg.samples);
+            progress(
+                &format!("limit: {what}, threads"),
+                &raw::threads(kind, w, n).one_way(),
+            );
+            progress(
+                &format!("limit: {what}, processes"),
+                &raw::processes(kind, w, n)?.one_way(),
             );
         }
         return Ok(());

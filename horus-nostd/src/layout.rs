@@ -14,8 +14,14 @@
 //!                                    lane head, claim counter
 //! ..        schema_fields × 8 words  flattened self-description of the message
 //! ..        participants lanes       lane p = capacity slots, written only by participant p
-//!           slot = slot_words words: [stamp, payload words..., padding to a line]
+//!           slot = slot_words words: [stamp, payload words..., padding]
 //! ```
+//!
+//! A slot is one line when the stamp and the payload fit in one, else a whole
+//! number of 128-byte blocks ([`BLOCK_WORDS`]), and lanes start on a block:
+//! the stamp shares its line with the first seven payload words, and the
+//! line after it is the other half of its block, which the adjacent-line
+//! prefetcher fetches with it.
 //!
 //! The stamp encoding is documented in [`crate::ring`].
 
@@ -24,10 +30,16 @@ use crate::message::{Field, FieldKind, Message};
 
 /// `b"HORUS\0tp"` read as a little-endian word; the last word written at init.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"HORUS\0tp");
-/// The layout version this build writes and reads.
-pub const LAYOUT_VERSION: u64 = 1;
+/// The layout version this build writes and reads. 2: lanes start on a
+/// 128-byte block and a slot longer than a line is a whole number of
+/// blocks (version 1: 64-byte lines).
+pub const LAYOUT_VERSION: u64 = 2;
 /// Words per cache line (64 bytes).
 pub const LINE_WORDS: usize = 8;
+/// Words per 128-byte block: the pair of lines the adjacent-line
+/// prefetcher of x86 cores fetches together. A slot of more than one line
+/// starts on a block, so the line holding its stamp brings the next one.
+pub const BLOCK_WORDS: usize = 2 * LINE_WORDS;
 /// Most participants (handles) one topic can have; also the lane-mask width.
 pub const MAX_PARTICIPANTS: usize = 64;
 /// Most flattened fields a region describes; larger types are stored without
@@ -204,11 +216,17 @@ impl TopicLayout {
             schema_fields
         };
         let payload_words = (type_size as usize).div_ceil(8);
-        let slot_words = (1 + payload_words).next_multiple_of(LINE_WORDS);
+        // The stamp and the payload in one line, or else whole blocks (see
+        // `BLOCK_WORDS`); lanes start on a block.
+        let slot_words = if payload_words < LINE_WORDS {
+            LINE_WORDS
+        } else {
+            (1 + payload_words).next_multiple_of(BLOCK_WORDS)
+        };
         let participants_at = hdr::WORDS;
         let schema_at = participants_at + participants as usize * part::WORDS;
         let lanes_at =
-            (schema_at + schema_fields as usize * schema::WORDS).next_multiple_of(LINE_WORDS);
+            (schema_at + schema_fields as usize * schema::WORDS).next_multiple_of(BLOCK_WORDS);
         // At most 64 * 2^20 * (2^21 + 8) words: fits u64; may not fit a 32-bit usize.
         let lane_words = capacity as u64 * slot_words as u64;
         let total = lanes_at as u64 + participants as u64 * lane_words;
@@ -287,12 +305,17 @@ impl TopicLayout {
         (self.type_size as usize).div_ceil(8)
     }
 
+    /// Words of one lane (`capacity` slots).
+    #[inline]
+    pub(crate) const fn lane_words(&self) -> usize {
+        self.capacity as usize * self.slot_words as usize
+    }
+
     /// Word index of the stamp of the slot holding `seq` in `lane`.
     #[inline]
     pub(crate) const fn slot_at(&self, lane: usize, seq: u64) -> usize {
-        let lane_words = self.capacity as usize * self.slot_words as usize;
         let slot = (seq & (self.capacity as u64 - 1)) as usize;
-        self.lanes_at + lane * lane_words + slot * self.slot_words as usize
+        self.lanes_at + lane * self.lane_words() + slot * self.slot_words as usize
     }
 
     /// Word index of participant `p`'s entry.
@@ -365,10 +388,29 @@ mod tests {
     }
 
     #[test]
+    fn slots_are_one_line_or_whole_blocks_starting_on_a_block() {
+        for size in [1, 56, 57, 64, 120, 121, 184, 1500, 65536] {
+            let l = TopicLayout::new(size, 8, 4, 3, 5).unwrap();
+            let one_line = size <= 56;
+            assert_eq!(l.slot_words as usize == LINE_WORDS, one_line, "size {size}");
+            if !one_line {
+                assert_eq!(l.slot_words as usize % BLOCK_WORDS, 0, "size {size}");
+            }
+            assert!(l.slot_words as usize > l.payload_words()); // the stamp too
+            for lane in 0..3 {
+                for seq in 0..4 {
+                    let at = l.slot_at(lane, seq);
+                    assert_eq!(at % (l.slot_words as usize).min(BLOCK_WORDS), 0);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn slots_are_cache_line_multiples_and_lanes_do_not_overlap() {
         let l = TopicLayout::new(64, 8, 4, 3, 2).unwrap();
         assert_eq!(l.slot_words, 16); // stamp + 8 payload words, padded to two lines
-        assert_eq!(l.lanes_at % LINE_WORDS, 0);
+        assert_eq!(l.lanes_at % BLOCK_WORDS, 0);
         assert_eq!(l.slot_at(0, 4), l.slot_at(0, 0)); // wraps
         assert_eq!(l.slot_at(1, 0), l.slot_at(0, 3) + 16);
         assert_eq!(l.slot_at(2, 3) + 16, l.region_words());

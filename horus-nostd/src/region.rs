@@ -20,7 +20,8 @@ use crate::sync::{AtomicU64, Ordering};
 
 use core::fmt::{self, Write as _};
 
-/// Statically sized, cache-line aligned memory for one region, usable in a `static`.
+/// Statically sized memory for one region, usable in a `static`, aligned to
+/// a 128-byte block (see [`BLOCK_WORDS`](crate::layout::BLOCK_WORDS)).
 ///
 /// ```
 /// use horus_nostd::{region::RegionBuffer, TopicLayout, TopicRegion, msgs::CmdVel};
@@ -30,7 +31,7 @@ use core::fmt::{self, Write as _};
 /// assert_eq!(region.layout(), &L);
 /// ```
 #[cfg(not(loom))]
-#[repr(C, align(64))]
+#[repr(C, align(128))]
 pub struct RegionBuffer<const WORDS: usize> {
     words: [AtomicU64; WORDS],
 }

@@ -94,21 +94,21 @@ fn expected() -> [Expected; 3] {
             layout: topics::RAW,
             type_id: Imu::TYPE_ID,
             name: "Imu",
-            geometry: [88, 8, 2, 16, 3, 4, 32, 56, 88, 184],
+            geometry: [88, 8, 2, 16, 3, 4, 32, 56, 96, 192],
         },
         Expected {
-            at_word: 184,
+            at_word: 192,
             layout: topics::FILTERED,
             type_id: Imu::TYPE_ID,
             name: "Imu",
             geometry: [88, 8, 2, 16, 2, 4, 32, 48, 80, 144],
         },
         Expected {
-            at_word: 328,
+            at_word: 336,
             layout: topics::HEARTBEAT,
             type_id: Heartbeat::TYPE_ID,
             name: "Heartbeat",
-            geometry: [24, 8, 4, 8, 3, 4, 32, 56, 88, 184],
+            geometry: [24, 8, 4, 8, 3, 4, 32, 56, 96, 192],
         },
     ]
 }
@@ -116,7 +116,7 @@ fn expected() -> [Expected; 3] {
 #[test]
 fn golden_header_fields_sit_at_fixed_byte_offsets() {
     let g = golden();
-    assert_eq!(g.len(), 512 * 8);
+    assert_eq!(g.len(), 528 * 8);
     assert_eq!(topics::REGION_BYTES, g.len());
     for e in expected() {
         let at = |field: usize| word(&g, e.at_word + field);
@@ -127,7 +127,7 @@ fn golden_header_fields_sit_at_fixed_byte_offsets() {
         assert_eq!(at(0), MAGIC, "{}: magic", e.name);
         assert_eq!(&g[e.at_word * 8..e.at_word * 8 + 8], b"HORUS\0tp");
         assert_eq!(at(1), LAYOUT_VERSION);
-        assert_eq!(at(1), 1, "the golden file pins layout version 1");
+        assert_eq!(at(1), 2, "the golden file pins layout version 2");
         assert_eq!(at(2), e.geometry[9], "{}: region_words", e.name);
         assert_eq!(at(3), e.type_id, "{}: type id", e.name);
         let fields = [4, 5, 6, 7, 8, 9, 10, 11, 12];
@@ -150,7 +150,7 @@ fn golden_header_fields_sit_at_fixed_byte_offsets() {
     // Type identities are part of the golden bytes: pin them too, so a change
     // of a standard message shows up here by name.
     assert_eq!(word(&g, 3), Imu::TYPE_ID);
-    assert_eq!(word(&g, 328 + 3), Heartbeat::TYPE_ID);
+    assert_eq!(word(&g, 336 + 3), Heartbeat::TYPE_ID);
 }
 
 #[test]

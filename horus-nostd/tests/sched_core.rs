@@ -644,3 +644,50 @@ fn pausing_a_held_node_keeps_it_paused_after_the_estop_and_unknown_ids_are_error
         Err(ControlError::NoSuchNode { node: second })
     );
 }
+
+/// A manual clock that counts its readings.
+struct CountingClock {
+    inner: ManualClock,
+    reads: std::cell::Cell<u32>,
+}
+
+impl Clock for CountingClock {
+    fn now_ns(&self) -> u64 {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.now_ns()
+    }
+}
+
+#[test]
+fn step_all_reads_the_clock_once_per_node_unless_a_tick_overran() {
+    let trace = Trace::default();
+    let clock = CountingClock {
+        inner: ManualClock::new(0),
+        reads: std::cell::Cell::new(0),
+    };
+    let mut nodes: Vec<Probe<'_>> = ["a", "b", "c"]
+        .into_iter()
+        .map(|n| Probe::new(n, &trace, &clock.inner))
+        .collect();
+    nodes[1].work_ns = 2 * MS; // over its 1 ms budget
+    let mut sched = CoreScheduler::<3>::new(Frequency::from_hz(1_000)).unwrap();
+    for (i, n) in nodes.iter_mut().enumerate() {
+        sched.add(n, NodeConfig::new(i as u32)).unwrap();
+    }
+    sched.start(0).unwrap();
+    // The first round also moves each node Ready -> Running: no chaining.
+    sched.step_all_with(&clock, &mut |_| {});
+    clock.reads.set(0);
+    let mut overruns = 0;
+    let report = sched.step_all_with(&clock, &mut |e| {
+        overruns += u32::from(matches!(e, Event::Overrun { .. }));
+    });
+    assert_eq!((report.ran, overruns), (3, 1));
+    // The round's start, then each tick's end; "c" follows an overrun, so
+    // it reads the clock for its own start.
+    assert_eq!(clock.reads.get(), 1 + 3 + 1);
+    // Every tick started when its turn came: the second round at 2 ms (after
+    // "b"'s work in the first), "b" at the end of "a", "c" after "b"'s work.
+    let last: Vec<_> = ticks_of(&trace).into_iter().rev().take(3).collect();
+    assert_eq!(last, [("c", 4 * MS), ("b", 2 * MS), ("a", 2 * MS)]);
+}

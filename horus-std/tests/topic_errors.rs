@@ -187,7 +187,7 @@ fn a_region_of_another_layout_version_is_refused() {
             e,
             TopicError::VersionMismatch {
                 found: 0,
-                expected: 1,
+                expected: horus_nostd::layout::LAYOUT_VERSION,
                 ..
             }
         ),

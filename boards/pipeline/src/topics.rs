@@ -8,14 +8,14 @@
 //! nothing but `horus_nostd`, so it compiles in both places.
 //!
 //! ```text
-//! word 0      imu.raw       Imu        capacity 2, 3 participants (sensor, filter, checker)   184 words
-//! 184         imu.filtered  Imu        capacity 2, 2 participants (filter, checker)           144 words
-//! 328         heartbeat     Heartbeat  capacity 4, 3 participants (all three nodes)           184 words
-//! 512 words = 4096 bytes in all
+//! word 0      imu.raw       Imu        capacity 2, 3 participants (sensor, filter, checker)   192 words
+//! 192         imu.filtered  Imu        capacity 2, 2 participants (filter, checker)           144 words
+//! 336         heartbeat     Heartbeat  capacity 4, 3 participants (all three nodes)           192 words
+//! 528 words = 4224 bytes in all
 //! ```
 //!
-//! Every region is a whole number of cache lines, so each one starts on a
-//! 64-byte boundary of the 64-byte aligned buffer.
+//! Every region is a whole number of 128-byte blocks, so each one starts on
+//! a block of the block-aligned buffer (`RegionBuffer`).
 
 use horus_nostd::msgs::{Heartbeat, Imu};
 use horus_nostd::sync::AtomicU64;
@@ -97,5 +97,8 @@ impl<'r> Topics<'r> {
     }
 }
 
-// Each region is whole cache lines, so the next one stays 64-byte aligned.
-const _: () = assert!(RAW.region_words() % 8 == 0 && FILTERED.region_words() % 8 == 0);
+// Each region is whole 128-byte blocks, so the next one starts on a block.
+const _: () = assert!(
+    RAW.region_words() % horus_nostd::layout::BLOCK_WORDS == 0
+        && FILTERED.region_words() % horus_nostd::layout::BLOCK_WORDS == 0
+);

@@ -26,6 +26,11 @@
 //!   is overwriting now: count `c .. h - capacity` as dropped and resume at
 //!   `h - capacity + 1`, the oldest message that can still be intact.
 //!
+//! While one lane is active, a receive first tries the `DONE(c)` case alone
+//! at a stamp word computed on the previous receive ([`Expected`],
+//! [`TopicRegion::read_expected`]); any other finding goes through the walk
+//! above.
+//!
 //! This is the seqlock of Boehm, "Can seqlocks get along with programming
 //! language memory models?" (MSPC 2012), with atomic payload words so the racy
 //! copy is not undefined behaviour.
@@ -34,7 +39,7 @@ use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
 use crate::layout::part;
 use crate::region::TopicRegion;
-use crate::sync::{Ordering, fence};
+use crate::sync::{AtomicU64, Ordering, fence};
 
 /// What one look at one lane found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,39 @@ pub(crate) enum LaneRead {
 /// next lane: bounds the work of one receive against a writer that keeps
 /// lapping the reader.
 const MAX_LAPS_PER_READ: u32 = 4;
+
+/// A receiver's fast path: where the next message of the only active lane
+/// will be, so that a receive while the topic has one publishing lane is
+/// one stamp load (and the copy), with no mask scan and no slot arithmetic
+/// (see [`TopicRegion::read_expected`]).
+///
+/// Set by the general receive (`RawHandle::recv_unchecked`) from the
+/// handle's cursor whenever `LANES_ACTIVE` has exactly one (valid) lane,
+/// moved along by [`TopicRegion::read_expected`], and cleared by anything
+/// else that moves a cursor (`rewind`) or resets the roles (`rejoin`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Expected {
+    /// The `LANES_ACTIVE` value this is valid for (one bit: `lane`); the
+    /// fast path is taken only while the mask still reads exactly this.
+    /// 0: no fast path.
+    pub(crate) mask: u64,
+    /// The lane.
+    pub(crate) lane: u32,
+    /// Word index of the stamp of the slot of the lane's cursor.
+    pub(crate) at: usize,
+    /// `DONE(cursor)`: the stamp the next message will have there.
+    pub(crate) stamp: u64,
+}
+
+impl Expected {
+    /// No fast path.
+    pub(crate) const NONE: Self = Self {
+        mask: 0,
+        lane: 0,
+        at: 0,
+        stamp: 0,
+    };
+}
 
 impl TopicRegion<'_> {
     /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
@@ -135,15 +173,7 @@ impl TopicRegion<'_> {
                     }
                     DONE => {
                         let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
-                        let n = if framed {
-                            // A torn length is caught by the stamp recheck
-                            // below; a hostile one is clamped to `out`.
-                            let len = payload[0].load(Ordering::Relaxed) as u32 as usize;
-                            len.saturating_add(4).min(out.len())
-                        } else {
-                            out.len()
-                        };
-                        copy::load_payload(payload, &mut out[..n]);
+                        load_message(payload, out, framed);
                         // SYNC(seqlock): pairs with the Release fence in
                         // `write_slot`: if any payload load saw a newer write,
                         // the reload below sees its WRITING stamp or later.
@@ -176,6 +206,70 @@ impl TopicRegion<'_> {
             ep.cursors[lane] = resume;
         }
         LaneRead::Nothing
+    }
+
+    /// The fast path for `ep` while `LANES_ACTIVE` reads `active`: set if
+    /// that is exactly one valid lane, else [`Expected::NONE`].
+    pub(crate) fn expected_for(&self, ep: &Endpoint, active: u64) -> Expected {
+        let lane = active.trailing_zeros() as usize;
+        if !active.is_power_of_two() || lane >= self.layout.participants as usize {
+            return Expected::NONE;
+        }
+        let cursor = ep.cursors[lane];
+        Expected {
+            mask: active,
+            lane: lane as u32,
+            at: self.layout.slot_at(lane, cursor),
+            stamp: stamp::encode(cursor, DONE),
+        }
+    }
+
+    /// The fast path of a receive (`ep.expected` is set, and `LANES_ACTIVE`
+    /// still reads its mask): loads the stamp where the next message of the
+    /// only active lane will be. `Some(false)`: nothing new (the stamp is
+    /// older, or the message is being written); `Some(true)`: that message
+    /// was copied whole into `out`, as `read_lane` would; `None`: anything
+    /// else (abandoned, lapped, torn): the caller takes the general path,
+    /// which resolves it.
+    #[inline]
+    pub(crate) fn read_expected(
+        &self,
+        ep: &mut Endpoint,
+        out: &mut [u8],
+        framed: bool,
+    ) -> Option<bool> {
+        let x = ep.expected;
+        let stamp_word = self.words.get(x.at)?;
+        // SYNC(slot-stamp): pairs with the DONE store in `write_slot`.
+        let s1 = stamp_word.load(Ordering::Acquire);
+        if s1 != x.stamp {
+            // `seq(s1) < cursor` exactly when `s1 < DONE(cursor)`; being
+            // written is nothing new too (as in `read_lane`).
+            let nothing = s1 < x.stamp || s1 == x.stamp | WRITING;
+            return nothing.then_some(false);
+        }
+        let payload = self
+            .words
+            .get(x.at + 1..x.at + 1 + self.layout.payload_words())?;
+        load_message(payload, out, framed);
+        // SYNC(seqlock): pairs with the Release fence in `write_slot`, as in
+        // `read_lane`: a copy that saw a newer write sees its stamp below.
+        fence(Ordering::Acquire);
+        if stamp_word.load(Ordering::Relaxed) != s1 {
+            return None; // lapped during the copy: `read_lane` counts it
+        }
+        let cursor = ep.cursors.get_mut(x.lane as usize)?;
+        *cursor += 1;
+        ep.delivered += 1;
+        let slot_words = self.layout.slot_words as usize;
+        // The lane's next slot, or its first after its last.
+        ep.expected.at = if *cursor & (u64::from(self.layout.capacity) - 1) == 0 {
+            x.at + slot_words - self.layout.lane_words()
+        } else {
+            x.at + slot_words
+        };
+        ep.expected.stamp = stamp::encode(*cursor, DONE);
+        Some(true)
     }
 
     /// The highest sequence stamped in `lane` and whether it is still being
@@ -271,4 +365,21 @@ impl TopicRegion<'_> {
         }
         highest
     }
+}
+
+/// Copies the message in `payload` (a slot's payload words) into `out`:
+/// all of `out`, or framed, only the frame (length word and body, as
+/// `write_slot` wrote them), at most `out.len()` bytes. The caller's stamp
+/// recheck validates the copy.
+#[inline(always)]
+fn load_message(payload: &[AtomicU64], out: &mut [u8], framed: bool) {
+    let n = if framed {
+        // A torn length is caught by the caller's stamp recheck; a hostile one
+        // is clamped to `out`. Relaxed: validated by that recheck (seqlock).
+        let len = payload[0].load(Ordering::Relaxed) as u32 as usize;
+        len.saturating_add(4).min(out.len())
+    } else {
+        out.len()
+    };
+    copy::load_payload(payload, &mut out[..n]);
 }

@@ -27,11 +27,17 @@
 //! Cost: one send is the claim check (one load, one branch), three stores
 //! plus the payload words (and a fence); one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
-//! (and a fence). What that costs in time is measured by `benchmarks/`, with
+//! (and a fence). While one lane is active (any 1:1 or 1:N topic), a
+//! receive finds that lane's next stamp at a word it computed on the
+//! previous receive (`lane::Expected`): no mask scan, no slot arithmetic;
+//! a poll that finds nothing is that stamp load and the mask load. What
+//! that costs in time is measured by `benchmarks/`, with
 //! the machine and date of each run: `benchmarks/results/RESULTS.md` (the
 //! latest run) and `benchmarks/results/archive/` (earlier ones).
 
 mod copy;
+#[cfg(all(test, not(loom)))]
+mod fast_path_tests;
 pub(crate) mod lane;
 pub(crate) mod participants;
 pub(crate) mod stamp;
@@ -43,7 +49,7 @@ use crate::layout::{MAX_PARTICIPANTS, part};
 use crate::message::{Message, TypeInfo};
 use crate::region::{OwnerToken, TopicRegion};
 use crate::sync::Ordering;
-use lane::LaneRead;
+use lane::{Expected, LaneRead};
 
 /// The private state of one participant: its lane and its read cursors.
 ///
@@ -63,6 +69,8 @@ pub struct Endpoint {
     pub(crate) cursors: [u64; MAX_PARTICIPANTS],
     /// Lane to look at first on the next receive (round-robin fairness).
     pub(crate) next_lane: u32,
+    /// The receive fast path while one lane is active (see `ring/lane.rs`).
+    pub(crate) expected: lane::Expected,
     /// Role bits already announced in the entry.
     pub(crate) roles: u64,
     /// The holder tag set on this handle (0 = none), kept across rejoins.
@@ -352,6 +360,8 @@ impl<'r> RawHandle<'r> {
         self.ep.claim = fresh.claim;
         self.ep.next_seq = fresh.next_seq;
         self.ep.roles = 0;
+        // The next receive announces the role again, on the general path.
+        self.ep.expected = Expected::NONE;
         self.region.record_holder(&self.ep);
         Ok(())
     }
@@ -429,16 +439,42 @@ impl<'r> RawHandle<'r> {
     }
 
     /// `out.len()` is the topic's message size (checked by the caller).
-    /// Framed: only the frame is copied (see `read_lane`).
+    ///
+    /// While the topic has one publishing lane, a receive is the fast path
+    /// (`TopicRegion::read_expected`): the mask load (a line that changes
+    /// only when a lane publishes for the first time), one stamp load at a
+    /// precomputed word and, if a message is there, its copy. Everything
+    /// else (several lanes, a new lane, a lap, an abandoned slot, the first
+    /// receive) takes the general path below, which also sets the fast
+    /// path up. Same-process and cross-process handles alike.
     #[inline]
     fn recv_unchecked(&mut self, out: &mut [u8], framed: bool) -> bool {
+        // No data is published through the mask (the stamps carry it); a lane
+        // missed here is seen on a later receive.
+        let active = self.region.lanes_active().load(Ordering::Relaxed);
+        if active == self.ep.expected.mask && active != 0 {
+            if let Some(delivered) = self.region.read_expected(&mut self.ep, out, framed) {
+                return delivered;
+            }
+        }
+        self.recv_scan(active, out, framed)
+    }
+
+    /// The general receive: every active lane, round-robin from the one
+    /// after the last delivered; then the fast path for the next receive.
+    #[inline(never)]
+    fn recv_scan(&mut self, active: u64, out: &mut [u8], framed: bool) -> bool {
+        // Also on the first receive after a `rejoin` (see `Expected`).
         if self.ep.roles & part::ROLE_SUBSCRIBER == 0 {
             self.region
                 .announce_role(&mut self.ep, part::ROLE_SUBSCRIBER);
         }
-        // No data is published through the mask (the stamps carry it); a lane
-        // missed here is seen on a later receive.
-        let active = self.region.lanes_active().load(Ordering::Relaxed);
+        let delivered = self.scan_lanes(active, out, framed);
+        self.ep.expected = self.region.expected_for(&self.ep, active);
+        delivered
+    }
+
+    fn scan_lanes(&mut self, active: u64, out: &mut [u8], framed: bool) -> bool {
         if active == 0 {
             return false;
         }

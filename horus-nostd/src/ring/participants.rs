@@ -217,6 +217,7 @@ impl TopicRegion<'_> {
                 next_seq: tail + 1,
                 cursors: [1; MAX_PARTICIPANTS],
                 next_lane: 0,
+                expected: super::lane::Expected::NONE,
                 roles: 0,
                 holder: 0,
                 delivered: 0,
@@ -256,6 +257,8 @@ impl TopicRegion<'_> {
     /// topics: the blackbox, the e-stop state, the node registry). Messages
     /// already received are received again.
     pub(crate) fn rewind(&self, ep: &mut Endpoint) {
+        // The cursors move: the next receive takes the general path.
+        ep.expected = super::lane::Expected::NONE;
         // Relaxed: see `start_cursors`.
         let active = self.lanes_active().load(Ordering::Relaxed);
         let capacity = u64::from(self.layout.capacity);

@@ -1,8 +1,9 @@
 //! The engine: the node table, and the functions that move its nodes.
 
+use super::tick_one::run_one;
 use super::{
-    AddError, ControlError, CoreNode, FaultPolicy, Inline, NodeConfig, NodeId, NodeState,
-    NodeStats, Observer, Rate, Slot, StartError, Storage, Tick, Timing,
+    AddError, ControlError, CoreNode, Inline, NodeConfig, NodeId, NodeState, NodeStats, Observer,
+    Rate, Slot, StartError, Storage, Timing,
 };
 use crate::time::{Clock, Frequency, RateError};
 
@@ -325,22 +326,29 @@ impl<S: Storage> Engine<S> {
     ) -> StepReport {
         let now = clock.now_ns();
         let mut report = StepReport::default();
+        // `every`: the round's start, then the end of a clean tick (see
+        // `Ran::clean_end_ns`).
+        let mut turn_ns = every.then_some(now);
         for slot in self.slots.slots_mut() {
             if !slot.state.is_tickable() {
                 continue;
             }
-            let round_ns = if every {
-                let t = clock.now_ns();
+            // `every`: released when its turn comes (the round's start or
+            // the end of the tick before it, or else the clock now), which
+            // is also its start: one clock reading per node.
+            let (round_ns, start_ns) = if every {
+                let t = turn_ns.take().unwrap_or_else(|| clock.now_ns());
                 slot.timing.rephase(t);
-                t
+                (t, Some(t))
             } else if slot.timing.is_due(now) {
-                now
+                (now, None)
             } else {
                 continue;
             };
-            let ok = run_one(slot, round_ns, clock, observer);
+            let ran = run_one(slot, round_ns, start_ns, clock, observer);
             report.ran += 1;
-            report.faults += u32::from(!ok);
+            report.faults += u32::from(!ran.ok);
+            turn_ns = ran.clean_end_ns;
         }
         report.next_release_ns = self.next_release_ns();
         report
@@ -661,7 +669,7 @@ fn not_now(node: NodeId, state: NodeState, action: &'static str) -> ControlError
 }
 
 /// Moves `slot` to `next` and tells `observer`.
-fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
+pub(super) fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
     slot: &mut Slot<T>,
     next: NodeState,
     observer: &mut O,
@@ -672,46 +680,4 @@ fn become_<T: CoreNode, O: Observer<T> + ?Sized>(
     }
     slot.state.become_(next);
     observer.state_changed(slot, from);
-}
-
-/// Ticks one due node and does its bookkeeping; false if the tick failed.
-fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
-    slot: &mut Slot<T>,
-    round_ns: u64,
-    clock: &C,
-    observer: &mut O,
-) -> bool {
-    let release = slot.timing.release(round_ns, clock.now_ns());
-    observer.released(slot, &release);
-    if slot.state == NodeState::Ready {
-        become_(slot, NodeState::Running, observer);
-    }
-    let tick = Tick {
-        seq: release.seq,
-        release_ns: release.release_ns,
-        start_ns: release.start_ns,
-        period_ns: slot.timing.period_ns(),
-    };
-    let result = slot.node.tick(&tick);
-    let done = slot.timing.complete(&release, clock.now_ns());
-    observer.ticked(slot, &done);
-    let Err(fault) = result else { return true };
-    slot.timing.record_fault();
-    observer.faulted(slot, fault);
-    match slot.config.policy {
-        FaultPolicy::Skip => {}
-        FaultPolicy::Stop => {
-            slot.node.safe_state();
-            become_(slot, NodeState::Faulted, observer);
-        }
-        FaultPolicy::Restart => match slot.node.init() {
-            Ok(()) => become_(slot, NodeState::Ready, observer),
-            Err(fault) => {
-                observer.restart_failed(slot, fault);
-                slot.node.safe_state();
-                become_(slot, NodeState::Faulted, observer);
-            }
-        },
-    }
-    false
 }

@@ -54,6 +54,7 @@ mod observer;
 mod slot;
 mod state;
 mod stats;
+mod tick_one;
 mod timing;
 
 pub use engine::{CoreScheduler, Engine, NodeView, StepReport};

@@ -164,7 +164,13 @@ impl Timing {
         let lateness_ns = start_ns.saturating_sub(release_ns);
         let late = lateness_ns > self.tolerance_ns;
         // Grid points strictly after release_ns that had passed when the round began.
-        let skipped = round_ns.saturating_sub(release_ns) / self.period_ns;
+        let behind = round_ns.saturating_sub(release_ns);
+        // The common case (less than a period behind) without a division.
+        let skipped = if behind < self.period_ns {
+            0
+        } else {
+            behind / self.period_ns
+        };
         self.next_release_ns = skipped
             .checked_add(1)
             .and_then(|k| k.checked_mul(self.period_ns))

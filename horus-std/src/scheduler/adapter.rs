@@ -3,6 +3,13 @@
 //! what the engine's types cannot carry (the panic message, the `init`
 //! error, the reported errors, CPU time) is kept here for the observer
 //! (`observe.rs`) and for [`NodeInfo`].
+//!
+//! CPU time is sampled, not read around every tick: the thread's CPU clock
+//! has no vDSO path (each read is a system call, several hundred ns in a VM),
+//! so it is read around at most one tick of a node per [`CPU_SAMPLE_EVERY_NS`]
+//! (every tick of a node at 100 Hz or slower). A tick in between is counted
+//! as its wall-clock duration (which the engine measures anyway, from the
+//! vDSO clock) times the CPU share of the node's last sampled tick.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,6 +23,70 @@ use crate::node::Node;
 const PANICKED: NodeFault = NodeFault::new(1);
 /// The fault the engine sees for an error returned by `init`.
 const INIT_FAILED: NodeFault = NodeFault::new(2);
+
+/// Least time between two ticks of one node whose CPU time is read exactly.
+pub(crate) const CPU_SAMPLE_EVERY_NS: u64 = 10_000_000;
+
+/// [`CpuMeter::share`] of a tick that was all CPU (fixed point, 16 bits).
+const FULL_SHARE: u64 = 1 << 16;
+
+/// The CPU time of one node's ticks, sampled (see the module docs).
+#[derive(Debug)]
+struct CpuMeter {
+    /// CPU time of its ticks so far, ns: exact for sampled ticks, estimated
+    /// for the others.
+    total_ns: u64,
+    /// Monotonic time from which the next tick is sampled.
+    next_sample_ns: u64,
+    /// CPU time of the last tick, if it was sampled (taken by `account`).
+    sampled_ns: Option<u64>,
+    /// CPU time per wall-clock time of the last sampled tick, in 1/65536.
+    share: u64,
+}
+
+impl CpuMeter {
+    const fn new() -> Self {
+        Self {
+            total_ns: 0,
+            next_sample_ns: 0,
+            sampled_ns: None,
+            share: FULL_SHARE,
+        }
+    }
+
+    /// Runs `f` (the tick that started at `start_ns`), reading the thread's
+    /// CPU clock around it if a sample is due.
+    fn run<R>(&mut self, start_ns: u64, f: impl FnOnce() -> R) -> R {
+        if start_ns < self.next_sample_ns {
+            self.sampled_ns = None;
+            return f();
+        }
+        self.next_sample_ns = start_ns.saturating_add(CPU_SAMPLE_EVERY_NS);
+        let before = thread_cpu_ns();
+        let r = f();
+        self.sampled_ns = Some(thread_cpu_ns().saturating_sub(before));
+        r
+    }
+
+    /// Counts the tick just run, which took `wall_ns` by the engine's clock.
+    fn account(&mut self, wall_ns: u64) {
+        match self.sampled_ns.take() {
+            Some(cpu) => {
+                self.total_ns = self.total_ns.saturating_add(cpu);
+                self.share = match wall_ns {
+                    0 => FULL_SHARE,
+                    w => (u128::from(cpu) * u128::from(FULL_SHARE) / u128::from(w))
+                        .min(u128::from(FULL_SHARE)) as u64,
+                };
+            }
+            None => {
+                let estimate =
+                    u128::from(wall_ns) * u128::from(self.share) / u128::from(FULL_SHARE);
+                self.total_ns = self.total_ns.saturating_add(estimate as u64);
+            }
+        }
+    }
+}
 
 /// Why a node's `init` failed.
 pub(crate) enum InitFailure {
@@ -45,7 +116,7 @@ pub(crate) struct Guarded {
     pub(crate) shutdown_failure: Option<String>,
     pub(crate) quiet: Quiet,
     /// CPU time of the scheduler thread spent in this node's ticks.
-    cpu_ns: u64,
+    cpu: CpuMeter,
     /// Errors the node reported with `horus::node::report_error`.
     pub(crate) errors: u64,
     /// The reports of its last tick, not yet recorded.
@@ -98,11 +169,19 @@ impl Guarded {
             safe_state_panic: None,
             shutdown_failure: None,
             quiet: Quiet::default(),
-            cpu_ns: 0,
+            cpu: CpuMeter::new(),
             errors: 0,
             reported: Vec::new(),
             last_tick_failed: false,
         }
+    }
+}
+
+impl Guarded {
+    /// Counts the CPU time of the tick just run, which took `wall_ns` by
+    /// the engine's clock (called by the observer for every tick).
+    pub(crate) fn account_cpu(&mut self, wall_ns: u64) {
+        self.cpu.account(wall_ns);
     }
 }
 
@@ -127,12 +206,13 @@ impl CoreNode for Guarded {
 
     /// A panic is the fault; errors reported with `report_error` are kept
     /// for the observer and are not (the node keeps being ticked).
-    fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    fn tick(&mut self, tick: &Tick) -> Result<(), NodeFault> {
         // Reports made outside any tick are not this node's.
         drop(crate::node::take_reported_errors());
-        let cpu_before = thread_cpu_ns();
-        let outcome = crate::node::as_node(self.tag, || guarded(|| self.node.tick()));
-        self.cpu_ns += thread_cpu_ns().saturating_sub(cpu_before);
+        let (tag, node) = (self.tag, &mut self.node);
+        let outcome = self.cpu.run(tick.start_ns, || {
+            crate::node::as_node(tag, || guarded(|| node.tick()))
+        });
         self.reported = crate::node::take_reported_errors();
         self.last_tick_failed = !self.reported.is_empty();
         self.errors += self.reported.len() as u64;
@@ -174,7 +254,7 @@ pub(crate) fn info(slot: &Slot<Guarded>) -> NodeInfo {
         panics: g.panics,
         restarts: g.inits.saturating_sub(1),
         last_panic: g.last_panic.clone(),
-        cpu_ns: g.cpu_ns,
+        cpu_ns: g.cpu.total_ns,
         errors: g.errors,
         last_tick_failed: g.last_tick_failed,
     }
@@ -210,5 +290,43 @@ impl Storage for Nodes {
 
     fn capacity(&self) -> usize {
         usize::from(u16::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_is_sampled_at_most_once_per_interval_and_estimated_between() {
+        let mut m = CpuMeter::new();
+        // Due at once: read exactly (some CPU time was spent spinning).
+        let spin = || (0..100_000u64).fold(0u64, |a, x| std::hint::black_box(a ^ x));
+        m.run(1_000, spin);
+        let sampled = m.sampled_ns.expect("the first tick is sampled");
+        m.account(sampled * 2); // it took twice its CPU time: share 1/2
+        assert_eq!(m.total_ns, sampled);
+        assert!(m.share.abs_diff(FULL_SHARE / 2) <= 1, "share {}", m.share);
+        // Within the interval: not read; counted as half its wall time.
+        m.run(1_000 + CPU_SAMPLE_EVERY_NS - 1, spin);
+        assert_eq!(m.sampled_ns, None);
+        m.account(1_000);
+        assert!(m.total_ns.abs_diff(sampled + 500) <= 1, "{}", m.total_ns);
+        // Due again after the interval.
+        m.run(1_000 + CPU_SAMPLE_EVERY_NS, spin);
+        assert!(m.sampled_ns.is_some());
+    }
+
+    #[test]
+    fn the_share_is_at_most_one_and_a_zero_duration_is_all_cpu() {
+        let mut m = CpuMeter::new();
+        m.sampled_ns = Some(500);
+        m.account(100); // a coarse clock can make CPU time exceed wall time
+        assert_eq!((m.total_ns, m.share), (500, FULL_SHARE));
+        m.sampled_ns = Some(7);
+        m.account(0);
+        assert_eq!((m.total_ns, m.share), (507, FULL_SHARE));
+        m.account(40);
+        assert_eq!(m.total_ns, 547);
     }
 }

@@ -102,7 +102,10 @@ pub struct NodeInfo {
     /// The message of its last panic.
     pub last_panic: Option<String>,
     /// CPU time spent in its ticks, ns (thread CPU time, so time blocked
-    /// or preempted inside a tick does not count).
+    /// or preempted inside a tick does not count). Read exactly around at
+    /// most one tick per 10 ms (every tick of a node at 100 Hz or slower);
+    /// a tick in between counts its duration times the CPU share of the
+    /// last tick read exactly.
     pub cpu_ns: u64,
     /// Errors it reported with [`report_error`](crate::node::report_error).
     pub errors: u64,

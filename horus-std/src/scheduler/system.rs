@@ -129,8 +129,8 @@ impl SystemLink {
         let Some(reader) = &mut self.control else {
             return;
         };
-        let pid = std::process::id();
         while let Some(req) = reader.poll() {
+            let pid = std::process::id(); // a system call: only for a request
             let targets: Vec<NodeId> = engine
                 .slots()
                 .filter(|s| req.targets(&s.node().name, pid))

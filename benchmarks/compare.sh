@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Old commit against new commit, measured side by side in one session.
+#
+#   benchmarks/compare.sh [--quick] [--rounds N] OLD NEW
+#
+# Builds the benchmark program of each commit (its tree exported with
+# `git archive` into target/compare/src-<sha>, built in release into the shared
+# target/compare/target, the binary kept as target/compare/bin-<sha>; nothing
+# is registered in the repository), then runs the rows both programs have,
+# interleaved: for each round, for each row, OLD then NEW. Every run is one
+# `HORUS_BENCH_ONLY` invocation (the rows of the main table one by one, the
+# copy-against-memcpy rows, the scheduler overhead, and the raw limits where
+# a program has them). Prints, per row, the median over the rounds of each
+# side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s;
+# every run's figures are kept in target/compare/samples-<date>.tsv.
+#
+# --quick passes --quick to the programs (fewer samples per run; default 3
+# rounds instead of 5). Builds use `cargo -j 2`.
+set -euo pipefail
+
+quick=""
+rounds=""
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick="--quick" ;;
+        --rounds) rounds="$2"; shift ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        *) args+=("$1") ;;
+    esac
+    shift
+done
+if [ "${#args[@]}" -ne 2 ]; then
+    echo "usage: benchmarks/compare.sh [--quick] [--rounds N] OLD NEW" >&2
+    exit 2
+fi
+rounds="${rounds:-$([ -n "$quick" ] && echo 3 || echo 5)}"
+root="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+out="$root/target/compare"
+mkdir -p "$out"
+
+# Exports and builds commit $1; prints the path of its benchmark binary.
+build() {
+    local sha src bin
+    sha="$(git -C "$root" rev-parse --short=12 "$1^{commit}")"
+    src="$out/src-$sha"
+    bin="$out/bin-$sha"
+    if [ ! -x "$bin" ]; then
+        if [ ! -d "$src" ]; then
+            mkdir -p "$src.tmp"
+            git -C "$root" archive "$sha" | tar -x -C "$src.tmp"
+            mv "$src.tmp" "$src"
+        fi
+        echo "building $1 ($sha)" >&2
+        # Cargo names a workspace crate's artifacts by its path relative to the
+        # workspace, so both commits share them in the shared target directory,
+        # and `git archive` dates the files at their commit: make this tree the
+        # newest, or cargo would take the other commit's artifacts as fresh.
+        find "$src" -type f -exec touch {} +
+        (cd "$src" && CARGO_TARGET_DIR="$out/target" cargo build --release -j 2 -q -p horus-benchmarks >&2)
+        cp "$out/target/release/horus-benchmarks" "$bin"
+    fi
+    echo "$bin"
+}
+
+old_bin="$(build "${args[0]}")"
+new_bin="$(build "${args[1]}")"
+
+# The rows: the main table's names (as both programs spell them), then the
+# special selections.
+rows=(
+    "same thread" "same process 1:1" "same process 1:N" "same process N:1" "same process N:N"
+    "cross-process 1:1" "cross-process 1:N" "cross-process N:1" "cross-process N:N"
+    limits copy sched
+)
+
+# One run of selection $2 by binary $1, as lines "row<TAB>p50<TAB>p99".
+measure() {
+    HORUS_BENCH_ONLY="$2" "$1" $quick 2>&1 | awk '
+        / p50 .* p99 .* p99\.9 / {
+            name = $0; sub(/^ +/, "", name); sub(/ +p50 .*/, "", name)
+            for (i = 1; i < NF; i++) { if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1) }
+            printf "%s\t%s\t%s\n", name, p50, p99
+        }
+        /^SchedRow/ {
+            n = $0; sub(/.*nodes: /, "", n); sub(/,.*/, "", n)
+            s = $0; sub(/.* std /, "", s)
+            printf "scheduler std ns/node, %s nodes\t%s\t-\n", n, s
+        }
+        /^copy [0-9]+ B:/ {
+            h = $0; sub(/.*HORUS /, "", h); sub(/ ns.*/, "", h)
+            printf "copy %s B, HORUS ns/message\t%s\t-\n", $2, h
+        }'
+}
+
+samples="$out/samples-$(date +%Y%m%d-%H%M%S).tsv"
+: >"$samples"
+# A program older than its own cleanup of the `sched` selection leaves its
+# namespace (bench<pid>) behind: remove those this session's dead runs left.
+shm="${HORUS_SHM_DIR:-/dev/shm}"
+before="$(ls -d "$shm"/horus_bench* 2>/dev/null || true)"
+remove_left_namespaces() {
+    local d pid
+    for d in "$shm"/horus_bench*; do
+        [ -d "$d" ] || continue
+        grep -qxF "$d" <<<"$before" && continue
+        pid="${d##*horus_bench}"
+        kill -0 "$pid" 2>/dev/null || rm -rf "$d"
+    done
+}
+trap remove_left_namespaces EXIT
+echo "old: ${args[0]} ($old_bin)" >&2
+echo "new: ${args[1]} ($new_bin)" >&2
+for r in $(seq 1 "$rounds"); do
+    for row in "${rows[@]}"; do
+        echo "round $r/$rounds: $row" >&2
+        measure "$old_bin" "$row" | sed 's/^/old\t/' >>"$samples"
+        measure "$new_bin" "$row" | sed 's/^/new\t/' >>"$samples"
+    done
+done
+
+echo
+echo "old ${args[0]}, new ${args[1]}: $rounds interleaved rounds${quick:+, --quick}; medians over the rounds, ns"
+echo
+awk -F'\t' '
+    function median(list,    n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+        if (n == 0) return ""
+        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function spread(list,    n, a, i, lo, hi) {
+        n = split(list, a, " "); lo = a[1]; hi = a[1]
+        for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
+        return lo "-" hi
+    }
+    {
+        if (!($2 in seen)) { seen[$2] = 1; order[++rows] = $2 }
+        p50[$1, $2] = p50[$1, $2] " " $3
+        if ($4 != "-") p99[$1, $2] = p99[$1, $2] " " $4
+        if ($2 ~ /^limit: /) limit[$2] = limit[$2] " " $3 # the same code on both sides
+    }
+    END {
+        printf "| %-34s | %9s | %9s | %7s | %9s | %9s | %7s | %-15s | %-15s |\n", "row", "old p50", "new p50", "new/old", "old p99", "new p99", "new/old", "old p50 spread", "new p50 spread"
+        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------------", "----------:", "----------:", "--------:", "----------:", "----------:", "--------:", "-----------------", "-----------------"
+        for (k = 1; k <= rows; k++) {
+            r = order[k]
+            o = median(p50["old", r]); n = median(p50["new", r])
+            o9 = median(p99["old", r]); n9 = median(p99["new", r])
+            ratio = (o != "" && n != "" && o + 0 > 0) ? sprintf("%.2fx", n / o) : "-"
+            ratio9 = (o9 != "" && n9 != "" && o9 + 0 > 0) ? sprintf("%.2fx", n9 / o9) : "-"
+            printf "| %-34s | %9s | %9s | %7s | %9s | %9s | %7s | %-15s | %-15s |\n", r, (o == "" ? "-" : o), (n == "" ? "-" : n), ratio, (o9 == "" ? "-" : o9), (n9 == "" ? "-" : n9), ratio9, (o == "" ? "-" : spread(p50["old", r])), (n == "" ? "-" : spread(p50["new", r]))
+        }
+        # The 1:1 rows against the raw limits of the same session (medians).
+        split("cross-process 1:1|processes|same process 1:1|threads", pair, "|")
+        for (k = 1; k <= 3; k += 2) {
+            r = pair[k]
+            for (l = 1; l <= 2; l++) {
+                lim = (l == 1 ? "limit: raw ping-pong, " : "limit: raw seqlock 64 B, ") pair[k + 1]
+                if (!(lim in limit)) continue
+                m = median(limit[lim]); o = median(p50["old", r]); n = median(p50["new", r])
+                if (m + 0 <= 0 || o == "" || n == "") continue
+                printf "%s p50 / %s p50 (%s ns): old %.2fx, new %.2fx\n", r, lim, m, o / m, n / m
+            }
+        }
+    }' "$samples"
+echo
+echo "every run: $samples (side, row, p50, p99)"
