@@ -7,6 +7,12 @@
 //! kept in the handle and never read from shared memory again, so a corrupted or
 //! hostile region can garble data but never make an index go out of bounds.
 //!
+//! Who owns the words is the region's type parameter ([`Words`]): a borrowed
+//! `&[AtomicU64]` (a `static` [`RegionBuffer`] on a firmware, the default) or
+//! a value that owns them and shares them when cloned (`horus-std`'s
+//! reference-counted file mapping). Handles hold the region, so they keep
+//! its memory as long as they need it by their type.
+//!
 //! Nothing here is `unsafe` except turning raw memory into words
 //! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
 
@@ -16,6 +22,36 @@ use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeIn
 use crate::sync::{AtomicU64, Ordering};
 
 use core::fmt::{self, Write as _};
+use core::ops::Deref;
+
+/// Who owns a region's words: the storage parameter of [`TopicRegion`],
+/// [`RawHandle`](crate::RawHandle), [`TopicHandle`](crate::TopicHandle) and
+/// the pool's types (as `heapless` has owned and view storage).
+///
+/// Any cloneable value that dereferences to the words is one: a borrowed
+/// slice (`&'r [AtomicU64]`, the default `&'static [AtomicU64]` of a firmware
+/// `static`), an `Arc<[AtomicU64]>`, or `horus-std`'s reference-counted
+/// mapping of a file. Cloning shares the words; it never copies them. The
+/// region validates the words once, when made, and indexes them with
+/// bounds checks afterwards: a `Deref` that returned other words later would
+/// garble data (or panic on a shorter slice), never cause undefined behaviour.
+///
+/// ```
+/// use horus_nostd::{region::{RegionBuffer, Words}, TopicRegion, msgs::CmdVel};
+/// fn capacity<W: Words>(region: &TopicRegion<W>) -> u32 {
+///     region.layout().capacity()
+/// }
+/// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+/// let region: TopicRegion = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+/// assert_eq!(capacity(&region), 4);
+/// ```
+pub trait Words: Deref<Target = [AtomicU64]> + Clone {}
+
+impl<W: Deref<Target = [AtomicU64]> + Clone> Words for W {}
+
+/// The default storage: words borrowed for the whole program (a firmware's
+/// `static` [`RegionBuffer`]).
+pub type StaticWords = &'static [AtomicU64];
 
 /// Statically sized, cache-line aligned memory for one region, usable in a `static`.
 ///
@@ -128,15 +164,17 @@ pub struct SchemaField {
     pub count: u64,
 }
 
-/// A validated view of one topic region.
+/// A validated view of one topic region, over words owned or borrowed as `W`
+/// says (see [`Words`]; `Copy` when `W` is a borrow).
 #[derive(Debug, Clone, Copy)]
-pub struct TopicRegion<'r> {
-    pub(crate) words: &'r [AtomicU64],
+pub struct TopicRegion<W = StaticWords> {
+    /// At least `layout.region_words` words (checked when made).
+    pub(crate) words: W,
     pub(crate) layout: TopicLayout,
     type_info: TypeInfo,
 }
 
-impl<'r> TopicRegion<'r> {
+impl<W: Words> TopicRegion<W> {
     /// Initialises `words` as a topic of `T` with `capacity` slots per lane and
     /// room for `participants` handles. `created_ns` is recorded for tools.
     ///
@@ -151,7 +189,7 @@ impl<'r> TopicRegion<'r> {
     /// assert_eq!(r.type_info().name.as_str(), "Imu");
     /// ```
     pub fn init<T: Message>(
-        words: &'r [AtomicU64],
+        words: W,
         capacity: u32,
         participants: u32,
         created_ns: u64,
@@ -163,7 +201,7 @@ impl<'r> TopicRegion<'r> {
     /// Type-erased [`init`](Self::init): for bindings that know a type only by
     /// its [`TypeInfo`] and fields.
     pub fn init_with(
-        words: &'r [AtomicU64],
+        words: W,
         layout: TopicLayout,
         type_info: TypeInfo,
         fields: &[Field],
@@ -181,13 +219,13 @@ impl<'r> TopicRegion<'r> {
                 given: words.len() * 8,
             });
         }
-        let words = &words[..layout.region_words];
+        let all = &words[..layout.region_words];
         // Hide any previous contents first: attachers check MAGIC before anything.
-        words[hdr::MAGIC].store(0, Ordering::Relaxed);
-        for w in &words[1..] {
+        all[hdr::MAGIC].store(0, Ordering::Relaxed);
+        for w in &all[1..] {
             w.store(0, Ordering::Relaxed);
         }
-        let set = |i: usize, v: u64| words[i].store(v, Ordering::Relaxed);
+        let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);
         set(hdr::TYPE_ID, type_info.id);
@@ -202,7 +240,7 @@ impl<'r> TopicRegion<'r> {
         set(hdr::LANES_AT, layout.lanes_at as u64);
         set(hdr::CREATED_NS, created_ns);
         store_name(
-            &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
+            &all[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
             type_info.name.padded(),
         );
         let region = Self {
@@ -216,7 +254,7 @@ impl<'r> TopicRegion<'r> {
         }
         // SYNC(header-magic): every header, schema and zero store above is
         // visible to whoever loads MAGIC with Acquire in `attach_with`.
-        words[hdr::MAGIC].store(MAGIC, Ordering::Release);
+        region.words[hdr::MAGIC].store(MAGIC, Ordering::Release);
         Ok(region)
     }
 
@@ -233,16 +271,13 @@ impl<'r> TopicRegion<'r> {
     ///     Err(AttachError::TypeMismatch { .. })
     /// ));
     /// ```
-    pub fn attach<T: Message>(words: &'r [AtomicU64]) -> Result<Self, AttachError> {
+    pub fn attach<T: Message>(words: W) -> Result<Self, AttachError> {
         Self::attach_with(words, Some(&TypeInfo::of::<T>()))
     }
 
     /// Attaches to a region, checking the type only if `expected` is given
     /// (tools that decode any topic pass `None`).
-    pub fn attach_with(
-        words: &'r [AtomicU64],
-        expected: Option<&TypeInfo>,
-    ) -> Result<Self, AttachError> {
+    pub fn attach_with(words: W, expected: Option<&TypeInfo>) -> Result<Self, AttachError> {
         if words.len() < hdr::WORDS {
             return Err(AttachError::Truncated {
                 needed: hdr::WORDS * 8,
@@ -338,7 +373,7 @@ impl<'r> TopicRegion<'r> {
             }
         }
         Ok(Self {
-            words: &words[..layout.region_words],
+            words,
             layout,
             type_info: found,
         })
@@ -352,6 +387,13 @@ impl<'r> TopicRegion<'r> {
     /// The message type the region carries.
     pub fn type_info(&self) -> TypeInfo {
         self.type_info
+    }
+
+    /// The words, as owned or borrowed (the whole memory given to `init` or
+    /// `attach`, of which the region is the first
+    /// [`region_words`](TopicLayout::region_words)).
+    pub fn words(&self) -> &W {
+        &self.words
     }
 
     /// The creator's creation timestamp (0 if it had no clock).
@@ -383,7 +425,7 @@ impl<'r> TopicRegion<'r> {
 
     /// The shared word `i` (bounds-checked; indices come from the validated layout).
     #[inline]
-    pub(crate) fn word(&self, i: usize) -> &'r AtomicU64 {
+    pub(crate) fn word(&self, i: usize) -> &AtomicU64 {
         &self.words[i]
     }
 

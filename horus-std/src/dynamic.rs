@@ -41,6 +41,7 @@ pub use horus_nostd::{Field, FieldKind};
 
 use crate::error::Result;
 use crate::shm::liveness;
+use crate::shm::mapping::MappedWords;
 use crate::topic::{
     SharedTopic, TopicOptions, join_error, open_joinable, record_evicted, used_after_fork,
 };
@@ -353,8 +354,9 @@ fn intern_fields(id: u64, fields: Vec<Field>) -> &'static [Field] {
 /// Like [`Topic`](crate::Topic): `Send`, not `Sync`, one participant; a
 /// handle used in a child made by `fork()` panics with the same sentence.
 pub struct DynTopic {
-    // Drops (leaving the participant entry) before `shared` may unmap.
-    handle: UnsafeCell<ManuallyDrop<RawHandle<'static>>>,
+    /// The participant, holding its share of the mapping; dropped by `Drop`
+    /// only in the fork generation that made it (as `Topic`'s).
+    handle: UnsafeCell<ManuallyDrop<RawHandle<MappedWords>>>,
     shared: Arc<SharedTopic>,
     ty: MessageType,
     name: Arc<str>,
@@ -375,12 +377,10 @@ impl DynTopic {
             namespace: ns,
             ..TopicOptions::default()
         };
-        // SAFETY: the view goes into `handle` of the DynTopic built below,
-        // which holds `shared` in a later field: the view drops first.
-        let (shared, region, me) = unsafe { open_joinable(name, options, ty)? };
+        let (shared, me) = open_joinable(name, options, ty)?;
         let pid = u64::from(std::process::id());
-        let mut handle = RawHandle::join(region, me, pid, crate::now_ns())
-            .map_err(|e| join_error(e, name, ty, shared.attached.path()))?;
+        let mut handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
+            .map_err(|e| join_error(e, name, ty, shared.region.words().path()))?;
         handle.set_holder(crate::node::current_node_tag());
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),
@@ -446,10 +446,10 @@ impl DynTopic {
 
     /// Messages published on the topic by all handles (scans the region).
     pub fn published_count(&self) -> u64 {
-        self.shared.attached.region().published_count()
+        self.shared.region.published_count()
     }
 
-    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
@@ -464,7 +464,7 @@ impl DynTopic {
 impl Drop for DynTopic {
     fn drop(&mut self) {
         if liveness::fork_generation() == self.generation {
-            // SAFETY: dropped exactly once, here, before `shared` (a field).
+            // SAFETY: dropped exactly once, here; `self` is never used again.
             unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
         }
     }

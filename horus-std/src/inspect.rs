@@ -9,14 +9,15 @@
 
 use std::cell::UnsafeCell;
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use horus_nostd::region::{SchemaField, Words};
 use horus_nostd::ring::{PayloadSizeError, SendError};
-use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
+use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Result, TopicError};
+use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, AttachedRegion};
+use crate::shm::region_file;
 use crate::shm::{Namespace, liveness};
 
 /// A handle of a topic, as seen from outside.
@@ -68,7 +69,7 @@ pub struct TopicInfo {
 }
 
 impl TopicInfo {
-    fn read(ns: &Namespace, name: &str, region: &TopicRegion<'_>, path: PathBuf) -> Self {
+    fn read<W: Words>(ns: &Namespace, name: &str, region: &TopicRegion<W>, path: PathBuf) -> Self {
         let type_info = region.type_info();
         let layout = region.layout();
         let participants = region
@@ -112,12 +113,11 @@ impl TopicInfo {
 /// Describes topic `name` of namespace `ns`; `None` if it does not exist.
 pub fn topic_info(ns: &Namespace, name: &str) -> Result<Option<TopicInfo>> {
     check_name(name)?;
-    let Some(mapped) = region_file::open_existing(ns, name)? else {
+    let Some(region) = region_file::open_existing(ns, name)? else {
         return Ok(None);
     };
-    let attached = AttachedRegion::new(mapped, None)?;
-    let path = attached.path().to_owned();
-    Ok(Some(TopicInfo::read(ns, name, &attached.region(), path)))
+    let path = region.words().path().to_owned();
+    Ok(Some(TopicInfo::read(ns, name, &region, path)))
 }
 
 /// Describes every topic of `ns`, sorted by name; a region that cannot be
@@ -161,9 +161,8 @@ fn check_name(name: &str) -> Result<(), TopicError> {
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct RawTopic {
-    // Field order matters: the handle (a view into the mapping) drops first.
-    handle: UnsafeCell<RawHandle<'static>>,
-    attached: Arc<AttachedRegion>,
+    /// The participant, holding its share of the mapping.
+    handle: UnsafeCell<RawHandle<MappedWords>>,
     info: TopicInfo,
 }
 
@@ -174,16 +173,14 @@ impl RawTopic {
         let Some(namespace) = Namespace::open_existing(ns)? else {
             return Ok(None);
         };
-        let Some(mapped) = region_file::open_existing(&namespace, name)? else {
+        let Some(region) = region_file::open_existing(&namespace, name)? else {
             return Ok(None);
         };
         let me = liveness::ensure_registered(&namespace)?;
-        let attached = Arc::new(AttachedRegion::new(mapped, None)?);
-        // SAFETY: the view goes into `handle` of the RawTopic built below,
-        // which holds `attached` in a later field: the view drops first.
-        let region = unsafe { attached.region_static() };
+        let path = region.words().path().to_owned();
         // Dead participants' pool holds are cleared before their entries are freed.
-        crate::pool::reclaim_topic(&namespace, name, region, me);
+        crate::pool::reclaim_topic(&namespace, name, &region, me);
+        let info = TopicInfo::read(&namespace, name, &region, path.clone());
         let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
             .map_err(|e| match e {
                 horus_nostd::JoinError::Full { max } => TopicError::Full {
@@ -191,15 +188,13 @@ impl RawTopic {
                     max,
                 },
                 other => TopicError::Io {
-                    path: attached.path().to_owned(),
+                    path,
                     op: "join",
                     source: std::io::Error::other(other.to_string()),
                 },
             })?;
-        let info = TopicInfo::read(&namespace, name, &region, attached.path().to_owned());
         Ok(Some(Self {
             handle: UnsafeCell::new(handle),
-            attached,
             info,
         }))
     }
@@ -247,10 +242,10 @@ impl RawTopic {
 
     /// Messages published on the topic since its creation (scans the region).
     pub fn published_count(&self) -> u64 {
-        self.attached.region().published_count()
+        self.with_handle(|h| h.region().published_count())
     }
 
-    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
         // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
         // time; the closures above only call the core's byte API and never
         // re-enter, so this is the only reference while it lives.

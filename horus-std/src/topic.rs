@@ -50,13 +50,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use horus_nostd::ring::Evicted;
-use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle, TopicRegion};
+use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle};
 
 use crate::dynamic::MessageType;
 use crate::error::{Result, TopicError};
 use crate::payload::{Payload, PayloadContext, PoolOptions};
+use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, AttachedRegion, Geometry};
+use crate::shm::region_file::{self, Geometry, MappedRegion};
 use crate::shm::{Namespace, liveness};
 
 /// Slots per publisher lane when not configured.
@@ -67,7 +68,9 @@ pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 /// One mapped region, shared by every handle of the topic in this process.
 #[derive(Debug)]
 pub(crate) struct SharedTopic {
-    pub(crate) attached: AttachedRegion,
+    /// Validated once, when opened; every handle joins a clone of it (which
+    /// shares the mapping).
+    pub(crate) region: MappedRegion,
     pub(crate) namespace: Arc<Namespace>,
 }
 
@@ -147,10 +150,10 @@ pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct Topic<T: Payload> {
-    // `handle` leaves its participant entry in the mapped memory when
-    // dropped, so it must drop before `shared`, which may unmap: `Drop`
-    // drops it (in the generation that made it) before the fields drop.
-    handle: UnsafeCell<ManuallyDrop<TopicHandle<'static, T::Wire>>>,
+    /// The participant; it holds its share of the mapping. Dropped by `Drop`
+    /// only in the fork generation that made it (a fork child leaves the
+    /// parent's entry alone) and when no pool view holds its index.
+    handle: UnsafeCell<ManuallyDrop<TopicHandle<T::Wire, MappedWords>>>,
     shared: Arc<SharedTopic>,
     /// What the payload kind keeps per handle (`()` for a [`Message`]).
     state: T::State,
@@ -208,7 +211,7 @@ impl<T: Payload> Topic<T> {
     /// told. `h` is this topic's handle (the caller's only reference).
     #[cold]
     #[inline(never)]
-    fn rejoin_and_send(&self, h: &mut TopicHandle<'static, T::Wire>, msg: T::Wire) {
+    fn rejoin_and_send(&self, h: &mut TopicHandle<T::Wire, MappedWords>, msg: T::Wire) {
         let pid = u64::from(std::process::id());
         let rejoined = h.rejoin(pid, crate::time::now_ns());
         let sent = rejoined.is_ok() && h.send(msg).is_ok();
@@ -287,14 +290,14 @@ impl<T: Payload> Topic<T> {
     /// [`horus_nostd::ring`]). Scans the region: for tools and tests, not
     /// for hot loops.
     pub fn published_count(&self) -> u64 {
-        self.shared.attached.region().published_count()
+        self.shared.region.published_count()
     }
 
     /// Of [`published_count`](Self::published_count), the sequences reclaims
     /// reserved (gaps left for safety, not messages; see
     /// [`horus_nostd::TopicRegion::reserved_count`]). Scans the region.
     pub fn reserved_count(&self) -> u64 {
-        self.shared.attached.region().reserved_count()
+        self.shared.region.reserved_count()
     }
 
     /// The topic's name.
@@ -309,12 +312,12 @@ impl<T: Payload> Topic<T> {
 
     /// The region file.
     pub fn path(&self) -> &std::path::Path {
-        self.shared.attached.path()
+        self.shared.region.words().path()
     }
 
     /// Slots per publisher lane.
     pub fn capacity(&self) -> u32 {
-        self.shared.attached.region().layout().capacity()
+        self.shared.region.layout().capacity()
     }
 
     /// This handle's participant index (its holder bit in block pools).
@@ -323,8 +326,8 @@ impl<T: Payload> Topic<T> {
     }
 
     /// The mapped region.
-    pub(crate) fn region(&self) -> horus_nostd::TopicRegion<'_> {
-        self.shared.attached.region()
+    pub(crate) fn region(&self) -> &MappedRegion {
+        &self.shared.region
     }
 
     /// The namespace directory.
@@ -333,7 +336,7 @@ impl<T: Payload> Topic<T> {
     }
 
     #[inline]
-    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<'static, T::Wire>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut TopicHandle<T::Wire, MappedWords>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
@@ -364,14 +367,13 @@ impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
         if !T::may_leave(self) {
             // Views of pool blocks held under this participant index are
-            // alive: keep the entry, and the region mapped and locked, until
-            // the process exits, so nobody joins at this index meanwhile.
-            std::mem::forget(self.shared.clone());
+            // alive: the handle is not dropped, so it keeps the entry, and
+            // (its share of) the region mapped and locked, until the process
+            // exits, so nobody joins at this index meanwhile.
             return;
         }
         if liveness::fork_generation() == self.generation {
-            // SAFETY: dropped exactly once, here; `self` is never used again,
-            // and the handle drops before `shared` (a field), as it must.
+            // SAFETY: dropped exactly once, here; `self` is never used again.
             unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
         }
         // In a fork child the participant entry is the parent's: leave it
@@ -441,13 +443,11 @@ impl<T: Payload> TopicBuilder<T> {
             capacity: self.capacity,
             participants: self.participants,
         };
-        // SAFETY: the view goes into the handle of the `Topic` built below,
-        // which also holds `shared` (an Arc of the region) in a field declared
-        // after the handle, so the view is dropped before the mapping can go.
-        let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
+        let (shared, me) = open_joinable(&self.name, options, &ty)?;
         let pid = u64::from(std::process::id());
-        let mut handle = TopicHandle::<T::Wire>::join(region, me, pid, crate::time::now_ns())
-            .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
+        let region = shared.region.clone();
+        let mut handle = TopicHandle::join(region, me, pid, crate::time::now_ns())
+            .map_err(|e| join_error(e, &self.name, &ty, shared.region.words().path()))?;
         handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {
             name: &self.name,
@@ -480,17 +480,12 @@ pub(crate) struct TopicOptions<'a> {
 /// namespace (cleaning what dead processes left), registers this process's
 /// liveness, opens or creates the region for `ty` (checking its type and
 /// geometry) and reclaims the entries of dead participants. The caller then
-/// joins the returned region with its own handle kind.
-///
-/// # Safety
-/// The returned view must not be used (by itself or a handle holding it)
-/// after the returned `Arc` is dropped: store both in one struct, the view
-/// (or handle) in a field declared before the `Arc`.
-pub(crate) unsafe fn open_joinable(
+/// joins (a clone of) the returned region with its own handle kind.
+pub(crate) fn open_joinable(
     name: &str,
     options: TopicOptions<'_>,
     ty: &MessageType,
-) -> Result<(Arc<SharedTopic>, TopicRegion<'static>, OwnerToken)> {
+) -> Result<(Arc<SharedTopic>, OwnerToken)> {
     check_topic_name(name).map_err(|reason| TopicError::InvalidName {
         name: name.to_owned(),
         reason,
@@ -508,15 +503,12 @@ pub(crate) unsafe fn open_joinable(
         participants_explicit: options.participants.is_some(),
     };
     let shared = shared_region(name, &namespace, geometry, ty)?;
-    // SAFETY: the caller keeps the view no longer than the returned Arc
-    // (this function's contract).
-    let region = unsafe { shared.attached.region_static() };
     // Dead participants' pool holds are cleared before their entries are freed.
-    let freed = crate::pool::reclaim_topic(&namespace, name, region, me);
+    let freed = crate::pool::reclaim_topic(&namespace, name, &shared.region, me);
     if freed > 0 && !name.starts_with(crate::system::SYSTEM_PREFIX) {
         record_reclaimed(namespace.name(), name, freed);
     }
-    Ok((shared, region, me))
+    Ok((shared, me))
 }
 
 /// The error of a failed join of topic `name` by a handle of type `ty`.
@@ -557,7 +549,7 @@ fn shared_region(
     let key = (namespace.path().to_owned(), name.to_owned());
     let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
-        let found = shared.attached.region().type_info();
+        let found = shared.region.type_info();
         let want = ty.info();
         if found.id != want.id || found.size != want.size {
             return Err(TopicError::TypeMismatch {
@@ -565,11 +557,10 @@ fn shared_region(
                 expected: ty.name().to_owned(),
                 same_name: found.name.as_str() == ty.name(),
                 found: found.name.to_string(),
-                path: shared.attached.path().to_owned(),
+                path: shared.region.words().path().to_owned(),
             });
         }
-        let region = shared.attached.region();
-        let layout = region.layout();
+        let layout = shared.region.layout();
         if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
             return Err(TopicError::GeometryMismatch {
                 topic: name.to_owned(),
@@ -588,9 +579,8 @@ fn shared_region(
         }
         return Ok(shared);
     }
-    let mapped = region_file::open_or_create(namespace, name, geometry, ty)?;
     let shared = Arc::new(SharedTopic {
-        attached: AttachedRegion::new(mapped, Some(&ty.info()))?,
+        region: region_file::open_or_create(namespace, name, geometry, ty)?,
         namespace: namespace.clone(),
     });
     regions.retain(|_, w| w.strong_count() > 0);

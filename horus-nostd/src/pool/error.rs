@@ -67,7 +67,7 @@ impl core::error::Error for PoolLayoutError {}
 /// use horus_nostd::sync::AtomicU64;
 /// let words: [AtomicU64; 8] = Default::default();
 /// assert!(matches!(
-///     PoolRegion::init(&words, 64, 2, 0, 0),
+///     PoolRegion::init(&words[..], 64, 2, 0, 0),
 ///     Err(PoolInitError::RegionTooSmall { .. })
 /// ));
 /// ```

@@ -33,7 +33,7 @@
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
 use crate::layout::part;
-use crate::region::TopicRegion;
+use crate::region::{TopicRegion, Words};
 use crate::sync::{Ordering, fence};
 
 /// What one look at one lane found.
@@ -50,7 +50,7 @@ pub(crate) enum LaneRead {
 /// lapping the reader.
 const MAX_LAPS_PER_READ: u32 = 4;
 
-impl TopicRegion<'_> {
+impl<W: Words> TopicRegion<W> {
     /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
     /// written) if `ep`'s entry was reclaimed under it.
     #[inline]

@@ -14,6 +14,7 @@
 pub mod cleanup;
 pub mod files;
 pub mod liveness;
+pub mod mapping;
 pub mod names;
 pub mod namespace;
 pub mod pool_file;
