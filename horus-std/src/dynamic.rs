@@ -40,11 +40,10 @@ use horus_nostd::{LayoutError, Message, RawHandle, TopicLayout};
 pub use horus_nostd::{Field, FieldKind};
 
 use crate::error::Result;
+use crate::join::{SharedTopic, TopicOptions, join_error, open_typed};
 use crate::shm::liveness;
 use crate::shm::mapping::MappedWords;
-use crate::topic::{
-    SharedTopic, TopicOptions, join_error, open_joinable, record_evicted, used_after_fork,
-};
+use crate::topic::{record_evicted, used_after_fork};
 
 /// A message type: its name, identity, size and fields. Two are equal when
 /// their [`TypeInfo`] is (the id hashes every field).
@@ -377,10 +376,10 @@ impl DynTopic {
             namespace: ns,
             ..TopicOptions::default()
         };
-        let (shared, me) = open_joinable(name, options, ty)?;
+        let (shared, me) = open_typed(name, options, ty)?;
         let pid = u64::from(std::process::id());
         let mut handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
-            .map_err(|e| join_error(e, name, ty, shared.region.words().path()))?;
+            .map_err(|e| join_error(e, name, ty.name(), shared.region.words().path()))?;
         handle.set_holder(crate::node::current_node_tag());
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),

@@ -9,12 +9,14 @@
 
 use std::cell::UnsafeCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use horus_nostd::region::{SchemaField, Words};
 use horus_nostd::ring::{PayloadSizeError, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Result, TopicError};
+use crate::join::{SharedTopic, TopicOptions, Want, join_error, open_joinable};
 use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file;
@@ -163,38 +165,30 @@ fn check_name(name: &str) -> Result<(), TopicError> {
 pub struct RawTopic {
     /// The participant, holding its share of the mapping.
     handle: UnsafeCell<RawHandle<MappedWords>>,
+    shared: Arc<SharedTopic>,
     info: TopicInfo,
 }
 
 impl RawTopic {
-    /// Joins the existing topic `name` of namespace `ns`; `None` if absent.
+    /// Joins the existing topic `name` of namespace `ns`, whatever its
+    /// type; `None` if absent. Nothing is created: it takes the join path of
+    /// every handle ([`Topic`](crate::Topic)'s) in its mode for tools.
     pub fn open(ns: &str, name: &str) -> Result<Option<Self>> {
-        check_name(name)?;
-        let Some(namespace) = Namespace::open_existing(ns)? else {
+        let options = TopicOptions {
+            namespace: Some(ns),
+            ..TopicOptions::default()
+        };
+        let Some((shared, me)) = open_joinable(name, options, Want::Existing)? else {
             return Ok(None);
         };
-        let Some(region) = region_file::open_existing(&namespace, name)? else {
-            return Ok(None);
-        };
-        let me = liveness::ensure_registered(&namespace)?;
-        let path = region.words().path().to_owned();
-        // Dead participants' pool holds are cleared before their entries are freed.
-        crate::pool::reclaim_topic(&namespace, name, &region, me);
-        let info = TopicInfo::read(&namespace, name, &region, path.clone());
-        let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
-            .map_err(|e| match e {
-                horus_nostd::JoinError::Full { max } => TopicError::Full {
-                    topic: name.to_owned(),
-                    max,
-                },
-                other => TopicError::Io {
-                    path,
-                    op: "join",
-                    source: std::io::Error::other(other.to_string()),
-                },
-            })?;
+        let path = shared.region.words().path();
+        let info = TopicInfo::read(&shared.namespace, name, &shared.region, path.to_owned());
+        let pid = u64::from(std::process::id());
+        let handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
+            .map_err(|e| join_error(e, name, "", path))?;
         Ok(Some(Self {
             handle: UnsafeCell::new(handle),
+            shared,
             info,
         }))
     }
@@ -242,7 +236,7 @@ impl RawTopic {
 
     /// Messages published on the topic since its creation (scans the region).
     pub fn published_count(&self) -> u64 {
-        self.with_handle(|h| h.region().published_count())
+        self.shared.region.published_count()
     }
 
     fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {

@@ -27,6 +27,7 @@ pub mod dynamic;
 pub mod error;
 pub mod image;
 pub mod inspect;
+mod join;
 pub mod logging;
 pub mod node;
 pub mod payload;

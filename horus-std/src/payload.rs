@@ -6,7 +6,7 @@
 //! impl below, whose `send`/`recv` are the ring's own (inlined, with a
 //! zero-sized state), so `Topic::<Imu>` is the same code as before. `Image`
 //! implements it with `Wire = ImageFrame` and `Received = ImageView`. Both
-//! join through the one join path (`topic::open_joinable`), as the wire type.
+//! join through the one join path (`join::open_joinable`), as the wire type.
 
 use std::sync::Arc;
 

@@ -43,21 +43,19 @@
 //! static and a branch (see [`liveness::fork_generation`]).
 
 use std::cell::{Cell, UnsafeCell};
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
 use horus_nostd::ring::Evicted;
-use horus_nostd::{JoinError, Message, OwnerToken, TopicHandle};
+use horus_nostd::{JoinError, Message, TopicHandle};
 
 use crate::dynamic::MessageType;
-use crate::error::{Result, TopicError};
+use crate::error::Result;
+use crate::join::{SharedTopic, TopicOptions, join_error, open_typed};
 use crate::payload::{Payload, PayloadContext, PoolOptions};
 use crate::shm::mapping::MappedWords;
-use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, Geometry, MappedRegion};
+use crate::shm::region_file::MappedRegion;
 use crate::shm::{Namespace, liveness};
 
 /// Slots per publisher lane when not configured.
@@ -65,50 +63,10 @@ pub const DEFAULT_CAPACITY: u32 = 64;
 /// Handles per topic when not configured.
 pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
-/// One mapped region, shared by every handle of the topic in this process.
-#[derive(Debug)]
-pub(crate) struct SharedTopic {
-    /// Validated once, when opened; every handle joins a clone of it (which
-    /// shares the mapping).
-    pub(crate) region: MappedRegion,
-    pub(crate) namespace: Arc<Namespace>,
-}
-
-type RegionKey = (PathBuf, String);
-
-fn open_regions() -> &'static Mutex<HashMap<RegionKey, Weak<SharedTopic>>> {
-    static REGIONS: OnceLock<Mutex<HashMap<RegionKey, Weak<SharedTopic>>>> = OnceLock::new();
-    REGIONS.get_or_init(Default::default)
-}
-
-/// The process's open namespace directories, by path (the base directory
-/// can differ between calls: `HORUS_SHM_DIR`).
-fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
-    static NAMESPACES: OnceLock<Mutex<HashMap<PathBuf, Arc<Namespace>>>> = OnceLock::new();
-    let mut map = NAMESPACES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let path = Namespace::path_of(name);
-    if let Some(ns) = map.get(&path) {
-        // Still the directory we opened? (A test may have removed it.)
-        if ns.is_current() {
-            return Ok(ns.clone());
-        }
-    }
-    let ns = Arc::new(Namespace::open(name)?);
-    // First use of this namespace by this process: remove what dead
-    // processes left in it (never what a live one holds). Best effort: a
-    // failure to clean is no reason to refuse the topic.
-    let _ = crate::shm::cleanup::clean_stale(&ns);
-    map.insert(path, ns.clone());
-    Ok(ns)
-}
-
 /// Records in the blackbox that `freed` participants of dead processes were
 /// reclaimed from `topic` (never for the system topics themselves, so the
 /// blackbox opening its own topic cannot recurse).
-fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
+pub(crate) fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
     use crate::system::blackbox::{AnomalyKind, Blackbox};
     match Blackbox::open(Some(namespace)) {
         Ok(bb) => bb.record(
@@ -443,11 +401,11 @@ impl<T: Payload> TopicBuilder<T> {
             capacity: self.capacity,
             participants: self.participants,
         };
-        let (shared, me) = open_joinable(&self.name, options, &ty)?;
+        let (shared, me) = open_typed(&self.name, options, &ty)?;
         let pid = u64::from(std::process::id());
         let region = shared.region.clone();
         let mut handle = TopicHandle::join(region, me, pid, crate::time::now_ns())
-            .map_err(|e| join_error(e, &self.name, &ty, shared.region.words().path()))?;
+            .map_err(|e| join_error(e, &self.name, ty.name(), shared.region.words().path()))?;
         handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {
             name: &self.name,
@@ -465,125 +423,4 @@ impl<T: Payload> TopicBuilder<T> {
             rejoin_failing: Cell::new(false),
         })
     }
-}
-
-/// Where and how big a topic is opened (`None`: the defaults).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TopicOptions<'a> {
-    pub namespace: Option<&'a str>,
-    pub capacity: Option<u32>,
-    pub participants: Option<u32>,
-}
-
-/// The one join path of typed [`Topic`]s and type-erased
-/// [`DynTopic`](crate::dynamic::DynTopic)s: checks the name, opens the
-/// namespace (cleaning what dead processes left), registers this process's
-/// liveness, opens or creates the region for `ty` (checking its type and
-/// geometry) and reclaims the entries of dead participants. The caller then
-/// joins (a clone of) the returned region with its own handle kind.
-pub(crate) fn open_joinable(
-    name: &str,
-    options: TopicOptions<'_>,
-    ty: &MessageType,
-) -> Result<(Arc<SharedTopic>, OwnerToken)> {
-    check_topic_name(name).map_err(|reason| TopicError::InvalidName {
-        name: name.to_owned(),
-        reason,
-    })?;
-    let ns_name = match options.namespace {
-        Some(ns) => ns.to_owned(),
-        None => Namespace::current_name()?,
-    };
-    let namespace = open_namespace(&ns_name)?;
-    let me = liveness::ensure_registered(&namespace)?;
-    let geometry = Geometry {
-        capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
-        participants: options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
-        capacity_explicit: options.capacity.is_some(),
-        participants_explicit: options.participants.is_some(),
-    };
-    let shared = shared_region(name, &namespace, geometry, ty)?;
-    // Dead participants' pool holds are cleared before their entries are freed.
-    let freed = crate::pool::reclaim_topic(&namespace, name, &shared.region, me);
-    if freed > 0 && !name.starts_with(crate::system::SYSTEM_PREFIX) {
-        record_reclaimed(namespace.name(), name, freed);
-    }
-    Ok((shared, me))
-}
-
-/// The error of a failed join of topic `name` by a handle of type `ty`.
-pub(crate) fn join_error(
-    e: JoinError,
-    name: &str,
-    ty: &MessageType,
-    path: &std::path::Path,
-) -> crate::Error {
-    match e {
-        JoinError::Full { max } => TopicError::Full {
-            topic: name.to_owned(),
-            max,
-        },
-        JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
-            topic: name.to_owned(),
-            expected: ty.name().to_owned(),
-            same_name: found.as_str() == ty.name(),
-            found: found.to_string(),
-            path: path.to_owned(),
-        },
-        other => TopicError::Io {
-            path: path.to_owned(),
-            op: "join",
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
-    .into()
-}
-
-/// The process's mapping of the region, opened once and shared by handles.
-fn shared_region(
-    name: &str,
-    namespace: &Arc<Namespace>,
-    geometry: Geometry,
-    ty: &MessageType,
-) -> Result<Arc<SharedTopic>, TopicError> {
-    let key = (namespace.path().to_owned(), name.to_owned());
-    let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
-        let found = shared.region.type_info();
-        let want = ty.info();
-        if found.id != want.id || found.size != want.size {
-            return Err(TopicError::TypeMismatch {
-                topic: name.to_owned(),
-                expected: ty.name().to_owned(),
-                same_name: found.name.as_str() == ty.name(),
-                found: found.name.to_string(),
-                path: shared.region.words().path().to_owned(),
-            });
-        }
-        let layout = shared.region.layout();
-        if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
-            return Err(TopicError::GeometryMismatch {
-                topic: name.to_owned(),
-                what: "capacity",
-                requested: geometry.capacity,
-                existing: layout.capacity(),
-            });
-        }
-        if geometry.participants_explicit && layout.participants() != geometry.participants {
-            return Err(TopicError::GeometryMismatch {
-                topic: name.to_owned(),
-                what: "max_participants",
-                requested: geometry.participants,
-                existing: layout.participants(),
-            });
-        }
-        return Ok(shared);
-    }
-    let shared = Arc::new(SharedTopic {
-        region: region_file::open_or_create(namespace, name, geometry, ty)?,
-        namespace: namespace.clone(),
-    });
-    regions.retain(|_, w| w.strong_count() > 0);
-    regions.insert(key, Arc::downgrade(&shared));
-    Ok(shared)
 }

@@ -71,7 +71,6 @@ pub(crate) fn open_or_create(
 ) -> Result<MappedRegion, TopicError> {
     let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
-    let expected = ty.info();
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
@@ -85,15 +84,10 @@ pub(crate) fn open_or_create(
             Opened::Replaced => continue,
         };
         let words = Mapping::new(fd, len, &path, "map")?.into_words();
-        let problem = match TopicRegion::attach_with(words.clone(), Some(&expected)) {
-            Ok(region) => match geometry_mismatch(&region, topic, geometry) {
-                None => return Ok(region),
-                Some(e) => e,
-            },
-            Err(e) => match TopicError::from_attach(e, path.clone(), topic, ty.name()) {
-                e @ TopicError::TypeMismatch { .. } => e,
-                other => return Err(other),
-            },
+        let region = TopicRegion::attach_with(words.clone(), None)
+            .map_err(|e| TopicError::from_attach(e, path.clone(), topic, ty.name()))?;
+        let Err(problem) = check_fits(&region, topic, geometry, ty) else {
+            return Ok(region);
         };
         // A valid region of the wrong type or geometry: replace it if nobody uses it.
         if !try_remove_stale(ns, &file_name, words.mapping()) {
@@ -311,7 +305,26 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &Mapping) -> bool {
     true
 }
 
-fn geometry_mismatch(region: &MappedRegion, topic: &str, g: Geometry) -> Option<TopicError> {
+/// Does the validated `region` of `topic` fit a handle of `ty` that asks
+/// for geometry `g`: the same type (identity, size, alignment) and, where
+/// the geometry was set explicitly, the same capacity and participants? The
+/// one check of both, whether the region was just opened or already mapped.
+pub(crate) fn check_fits(
+    region: &MappedRegion,
+    topic: &str,
+    g: Geometry,
+    ty: &MessageType,
+) -> Result<(), TopicError> {
+    let (found, want) = (region.type_info(), ty.info());
+    if found.id != want.id || found.size != want.size || found.align != want.align {
+        return Err(TopicError::TypeMismatch {
+            topic: topic.to_owned(),
+            expected: ty.name().to_owned(),
+            same_name: found.name.as_str() == ty.name(),
+            found: found.name.to_string(),
+            path: region.words().path().to_owned(),
+        });
+    }
     let l = region.layout();
     let mismatch = |what, requested, existing| TopicError::GeometryMismatch {
         topic: topic.to_owned(),
@@ -320,14 +333,14 @@ fn geometry_mismatch(region: &MappedRegion, topic: &str, g: Geometry) -> Option<
         existing,
     };
     if g.capacity_explicit && l.capacity() != g.capacity {
-        return Some(mismatch("capacity", g.capacity, l.capacity()));
+        return Err(mismatch("capacity", g.capacity, l.capacity()));
     }
     if g.participants_explicit && l.participants() != g.participants {
-        return Some(mismatch(
+        return Err(mismatch(
             "max_participants",
             g.participants,
             l.participants(),
         ));
     }
-    None
+    Ok(())
 }
