@@ -17,12 +17,16 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use horus_nostd::{JoinError, OwnerToken};
 
-use crate::dynamic::MessageType;
 use crate::error::{Result, TopicError};
+use crate::message_type::MessageType;
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, Geometry, MappedRegion};
 use crate::shm::{Namespace, liveness};
-use crate::topic::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS};
+
+/// Slots per publisher lane when not configured.
+pub const DEFAULT_CAPACITY: u32 = 64;
+/// Handles per topic when not configured.
+pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
 /// One mapped region, shared by every handle of the topic in this process.
 #[derive(Debug)]
@@ -102,10 +106,58 @@ pub(crate) fn open_joinable(
     let me = liveness::ensure_registered(&namespace)?;
     // Dead participants' pool holds are cleared before their entries are freed.
     let freed = crate::pool::reclaim_topic(&namespace, name, &shared.region, me);
-    if freed > 0 && create && !name.starts_with(crate::system::SYSTEM_PREFIX) {
-        crate::topic::record_reclaimed(namespace.name(), name, freed);
+    // A tool's join (nothing created) reports nothing: it leaves no record.
+    if freed > 0 && create {
+        report(&TopicEvent::Reclaimed {
+            namespace: namespace.name(),
+            topic: name,
+            freed,
+        });
     }
     Ok(Some((shared, me)))
+}
+
+/// What happened to a topic that a layer above may record. The topic layer
+/// only reports; which events reach the blackbox (never, for instance, the
+/// system topics' own, so the blackbox opening its topic cannot recurse) is
+/// the system layer's decision ([`crate::system::blackbox::record_topic_event`],
+/// wired in the crate root as `TOPIC_EVENTS`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TopicEvent<'a> {
+    /// `freed` participants of dead processes were reclaimed from `topic`
+    /// by a typed join.
+    Reclaimed {
+        namespace: &'a str,
+        topic: &'a str,
+        freed: u32,
+    },
+    /// A handle of `topic` was evicted (another process judged this one
+    /// dead and reclaimed its entry); `outcome` says what followed and
+    /// `unsent` counts the messages not published meanwhile.
+    Evicted {
+        namespace: &'a str,
+        topic: &'a str,
+        outcome: &'a str,
+        unsent: u64,
+    },
+}
+
+/// Where topic events go: a function of the layer above.
+pub(crate) type EventSink = fn(&TopicEvent<'_>);
+
+/// Reports `event` to the sink the crate root wires in.
+pub(crate) fn report(event: &TopicEvent<'_>) {
+    (crate::TOPIC_EVENTS)(event);
+}
+
+/// Reports that a handle of `topic` was evicted (see [`TopicEvent::Evicted`]).
+pub(crate) fn report_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
+    report(&TopicEvent::Evicted {
+        namespace,
+        topic,
+        outcome,
+        unsent,
+    });
 }
 
 /// The error of a failed join of topic `name` (region file `path`) by a
@@ -203,4 +255,17 @@ fn shared_region(
     regions.retain(|_, w| w.strong_count() > 0);
     regions.insert(key, Arc::downgrade(&shared));
     Ok(Some(shared))
+}
+
+/// The panic of a handle used in a child made by `fork()` (see `topic`'s module docs).
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
+    panic!(
+        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
+         is a child made by fork(), which must create its own Topic after the fork (sharing \
+         the parent's handle would make two writers of one lane)",
+        std::process::id()
+    )
 }

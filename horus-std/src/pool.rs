@@ -1,5 +1,5 @@
 //! Block pools of a topic: one per publishing process, growing by segments
-//! (files, see [`crate::shm::pool_file`]) up to a limit; receivers map the
+//! (files, see `shm/pool_file.rs`) up to a limit; receivers map the
 //! segments descriptors name, on demand; and the liveness glue (holder bits
 //! of dead participants cleared before their topic entries are freed).
 //!

@@ -50,51 +50,17 @@ use std::sync::Arc;
 use horus_nostd::ring::Evicted;
 use horus_nostd::{JoinError, Message, TopicHandle};
 
-use crate::dynamic::MessageType;
 use crate::error::Result;
-use crate::join::{SharedTopic, TopicOptions, join_error, open_typed};
+use crate::join::{
+    SharedTopic, TopicOptions, join_error, open_typed, report_evicted, used_after_fork,
+};
+use crate::message_type::MessageType;
 use crate::payload::{Payload, PayloadContext, PoolOptions};
 use crate::shm::mapping::MappedWords;
 use crate::shm::region_file::MappedRegion;
 use crate::shm::{Namespace, liveness};
 
-/// Slots per publisher lane when not configured.
-pub const DEFAULT_CAPACITY: u32 = 64;
-/// Handles per topic when not configured.
-pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
-
-/// Records in the blackbox that `freed` participants of dead processes were
-/// reclaimed from `topic` (never for the system topics themselves, so the
-/// blackbox opening its own topic cannot recurse).
-pub(crate) fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
-    use crate::system::blackbox::{AnomalyKind, Blackbox};
-    match Blackbox::open(Some(namespace)) {
-        Ok(bb) => bb.record(
-            AnomalyKind::ParticipantDead,
-            "",
-            &format!("topic {topic}: reclaimed {freed} handle(s) of dead processes"),
-            u64::from(freed),
-        ),
-        Err(e) => eprintln!("horus: could not record reclaimed handles of {topic}: {e}"),
-    }
-}
-
-/// Records in the blackbox (or, for the system topics themselves, on
-/// stderr) that a handle of `topic` was evicted (another process judged this
-/// one dead and reclaimed its entry); `outcome` says what followed. Short:
-/// the record holds 80 bytes of text.
-pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
-    use crate::system::blackbox::{AnomalyKind, Blackbox};
-    let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
-    if topic.starts_with(crate::system::SYSTEM_PREFIX) {
-        eprintln!("horus: {text}");
-        return;
-    }
-    match Blackbox::open(Some(namespace)) {
-        Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
-        Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
-    }
-}
+pub use crate::join::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS};
 
 /// A named, typed topic handle. See the [module docs](self).
 ///
@@ -178,7 +144,7 @@ impl<T: Payload> Topic<T> {
             let unsent = self.unsent.get();
             self.rejoin_failing.set(false);
             let outcome = format!("rejoined as participant {}", h.raw().index());
-            record_evicted(namespace, topic, &outcome, unsent);
+            report_evicted(namespace, topic, &outcome, unsent);
             return;
         }
         self.unsent.set(self.unsent.get() + 1);
@@ -190,7 +156,7 @@ impl<T: Payload> Topic<T> {
                 Ok(()) => "evicted again".to_owned(),
             };
             let outcome = format!("cannot rejoin ({why}), sends unsent");
-            record_evicted(namespace, topic, &outcome, self.unsent.get());
+            report_evicted(namespace, topic, &outcome, self.unsent.get());
         }
     }
 
@@ -306,19 +272,6 @@ impl<T: Payload> Topic<T> {
         // dropped only in `Drop`, after which `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
     }
-}
-
-/// The panic of a handle used in a child made by `fork()` (module docs).
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
-    panic!(
-        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
-         is a child made by fork(), which must create its own Topic after the fork (sharing \
-         the parent's handle would make two writers of one lane)",
-        std::process::id()
-    )
 }
 
 impl<T: Payload> Drop for Topic<T> {

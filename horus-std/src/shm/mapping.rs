@@ -60,16 +60,6 @@ impl Mapping {
         &self.path
     }
 
-    /// Bytes mapped.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Is nothing mapped?
-    pub fn is_empty(&self) -> bool {
-        self.map.len() == 0
-    }
-
     /// The open file (its lock is ours).
     pub(crate) fn file(&self) -> &File {
         &self.file

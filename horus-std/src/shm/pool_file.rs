@@ -34,16 +34,8 @@ use crate::error::TopicError;
 /// What separates a topic's file stem from a pool segment's identity.
 pub const POOL_INFIX: &str = ".pool.";
 
-/// The file name of segment `segment` of `owner`'s pool for `topic`.
-///
-/// ```
-/// # use horus::shm::pool_file::{segment_file_name, parse_segment_file_name};
-/// # use horus_nostd::OwnerToken;
-/// let t = OwnerToken::new(42 << 32 | 0xabc).unwrap();
-/// assert_eq!(segment_file_name("/cam/rgb", t, 3), "%cam%rgb.pool.42-00000abc.3");
-/// assert_eq!(parse_segment_file_name("/cam/rgb", "%cam%rgb.pool.42-00000abc.3"), Some((t, 3)));
-/// assert_eq!(parse_segment_file_name("/cam", "%cam%rgb.pool.42-00000abc.3"), None);
-/// ```
+/// The file name of segment `segment` of `owner`'s pool for `topic`
+/// (`%cam%rgb.pool.42-00000abc.3`: see the test below).
 pub fn segment_file_name(topic: &str, owner: OwnerToken, segment: u32) -> String {
     let lock = liveness::lock_file_name(owner);
     let id = lock.strip_suffix(".lock").unwrap_or(&lock);
@@ -86,9 +78,9 @@ pub(crate) fn list_segments(
 /// or block view of its pool, which share its mapping) lives.
 #[derive(Debug)]
 pub struct Segment {
+    /// Checked when opened to be the segment its name says.
     pool: PoolRegion<MappedWords>,
     owner: OwnerToken,
-    id: u32,
 }
 
 impl Segment {
@@ -105,16 +97,6 @@ impl Segment {
     /// The publisher whose pool this is.
     pub fn owner(&self) -> OwnerToken {
         self.owner
-    }
-
-    /// The segment id (also in the pool header, checked when opened).
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    /// Bytes mapped.
-    pub fn mapped_bytes(&self) -> usize {
-        self.pool.words().mapping().len()
     }
 }
 
@@ -150,7 +132,7 @@ fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, Seg
             found: pool.segment(),
         });
     }
-    Ok(Segment { pool, owner, id })
+    Ok(Segment { pool, owner })
 }
 
 /// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
@@ -174,7 +156,10 @@ pub(crate) fn open(
     };
     check_owner(st.st_uid, &path)?;
     files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
-        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: path.clone() },
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+            path: path.clone(),
+            waited: files::LOCK_WAIT,
+        },
         e => errno_error(e, &path, "lock"),
     })?;
     if !files::still_named(ns.dir(), &name, &st) {
@@ -261,13 +246,14 @@ pub(crate) fn create(
         files::lock_bounded(file, false, files::LOCK_WAIT).map_err(|e| match e {
             rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
                 path: tmp_path.clone(),
+                waited: files::LOCK_WAIT,
             },
             e => errno_error(e, &tmp_path, "lock"),
         })?;
         match files::publish(ns.dir(), &tmp, &name, &st) {
             Ok(()) => {
                 log::debug!("pool of {topic}: created {}", path.display());
-                return Ok(Segment { pool, owner, id });
+                return Ok(Segment { pool, owner });
             }
             Err(rustix::io::Errno::NOENT) => continue,
             Err(e) => {
@@ -286,4 +272,22 @@ pub(crate) fn create(
         source: std::io::ErrorKind::WouldBlock.into(),
     }
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip_and_belong_to_one_topic() {
+        let t = OwnerToken::new(42 << 32 | 0xabc).unwrap();
+        assert_eq!(
+            segment_file_name("/cam/rgb", t, 3),
+            "%cam%rgb.pool.42-00000abc.3"
+        );
+        let name = "%cam%rgb.pool.42-00000abc.3";
+        assert_eq!(parse_segment_file_name("/cam/rgb", name), Some((t, 3)));
+        assert_eq!(parse_segment_file_name("/cam", name), None);
+        assert!(is_segment_file_name(name));
+    }
 }

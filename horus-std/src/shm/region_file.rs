@@ -44,8 +44,8 @@ use rustix::fs::FlockOperation;
 use super::files::{self, Entry};
 use super::mapping::{MappedWords, Mapping};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
-use crate::dynamic::MessageType;
 use crate::error::{Corruption, TopicError};
+use crate::message_type::MessageType;
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +140,7 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
     files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
         rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
             path: path.to_owned(),
+            waited: files::LOCK_WAIT,
         },
         e => errno_error(e, path, "lock"),
     })?;
@@ -269,7 +270,10 @@ fn publish_created(
     // lock in between and remove the temporary name (then `publish` fails
     // with NOENT and the caller looks again).
     files::lock_bounded(file, false, files::LOCK_WAIT).map_err(|e| match e {
-        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: tmp_path },
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+            path: tmp_path,
+            waited: files::LOCK_WAIT,
+        },
         e => errno_error(e, &tmp_path, "lock"),
     })?;
     match files::publish(ns.dir(), tmp_name, file_name, st) {
