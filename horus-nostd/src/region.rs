@@ -17,6 +17,7 @@
 //! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
 
 use crate::error::{AttachError, InitError, LayoutError};
+use crate::header;
 use crate::layout::{LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, TopicLayout, hdr, schema};
 use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
@@ -220,11 +221,7 @@ impl<W: Words> TopicRegion<W> {
             });
         }
         let all = &words[..layout.region_words];
-        // Hide any previous contents first: attachers check MAGIC before anything.
-        all[hdr::MAGIC].store(0, Ordering::Relaxed);
-        for w in &all[1..] {
-            w.store(0, Ordering::Relaxed);
-        }
+        header::clear(all);
         let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);
@@ -252,9 +249,7 @@ impl<W: Words> TopicRegion<W> {
             let mut next = 0;
             region.write_schema(fields, 0, &NameBuf::EMPTY, &mut next);
         }
-        // SYNC(header-magic): every header, schema and zero store above is
-        // visible to whoever loads MAGIC with Acquire in `attach_with`.
-        region.words[hdr::MAGIC].store(MAGIC, Ordering::Release);
+        header::publish(&region.words, MAGIC);
         Ok(region)
     }
 
@@ -278,25 +273,9 @@ impl<W: Words> TopicRegion<W> {
     /// Attaches to a region, checking the type only if `expected` is given
     /// (tools that decode any topic pass `None`).
     pub fn attach_with(words: W, expected: Option<&TypeInfo>) -> Result<Self, AttachError> {
-        if words.len() < hdr::WORDS {
-            return Err(AttachError::Truncated {
-                needed: hdr::WORDS * 8,
-                found: words.len() * 8,
-            });
-        }
-        // SYNC(header-magic): pairs with the Release store at the end of `init_with`.
-        let magic = words[hdr::MAGIC].load(Ordering::Acquire);
-        if magic != MAGIC {
-            return Err(AttachError::BadMagic { found: magic });
-        }
+        let attach_error = header::fault_into!(AttachError);
+        header::check_start(&words, hdr::WORDS, MAGIC, LAYOUT_VERSION).map_err(attach_error)?;
         let get = |i: usize| words[i].load(Ordering::Relaxed);
-        let version = get(hdr::VERSION);
-        if version != LAYOUT_VERSION {
-            return Err(AttachError::VersionMismatch {
-                found: version,
-                expected: LAYOUT_VERSION,
-            });
-        }
         let small = |i: usize, field: &'static str| {
             u32::try_from(get(i)).map_err(|_| AttachError::BadGeometry { field })
         };
@@ -338,17 +317,8 @@ impl<W: Words> TopicRegion<W> {
                 "region_words",
             ),
         ];
-        for (i, want, field) in checks {
-            if get(i) != want {
-                return Err(AttachError::BadGeometry { field });
-            }
-        }
-        if words.len() < layout.region_words {
-            return Err(AttachError::Truncated {
-                needed: layout.region_bytes(),
-                found: words.len() * 8,
-            });
-        }
+        header::check_fields(&words, &checks).map_err(attach_error)?;
+        header::check_len(&words, layout.region_words).map_err(attach_error)?;
         let mut name = [0u8; TYPE_NAME_MAX];
         load_name(
             &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],

@@ -3,6 +3,7 @@
 
 use super::error::{PoolAttachError, PoolInitError, PoolLayoutError};
 use super::{POOL_LAYOUT_VERSION, POOL_MAGIC, PoolLayout, ctl, hdr, state};
+use crate::header;
 use crate::region::{OwnerToken, StaticWords, Words};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -100,11 +101,7 @@ impl<W: Words> PoolRegion<W> {
             });
         }
         let all = &words[..layout.region_words];
-        // Hide any previous contents first: attachers check MAGIC before anything.
-        all[hdr::MAGIC].store(0, Ordering::Relaxed);
-        for w in &all[1..] {
-            w.store(0, Ordering::Relaxed);
-        }
+        header::clear(all);
         let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, POOL_LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);
@@ -114,9 +111,7 @@ impl<W: Words> PoolRegion<W> {
         set(hdr::CONTROL_AT, layout.control_at as u64);
         set(hdr::DATA_AT, layout.data_at as u64);
         set(hdr::CREATED_NS, created_ns);
-        // SYNC(pool-magic): every store above is visible to whoever loads
-        // MAGIC with Acquire in `attach`.
-        all[hdr::MAGIC].store(POOL_MAGIC, Ordering::Release);
+        header::publish(all, POOL_MAGIC);
         Ok(Self {
             words,
             layout,
@@ -136,25 +131,10 @@ impl<W: Words> PoolRegion<W> {
     /// assert!(PoolRegion::attach(&MEM.words()[..50]).is_err()); // truncated
     /// ```
     pub fn attach(words: W) -> Result<Self, PoolAttachError> {
-        if words.len() < hdr::WORDS {
-            return Err(PoolAttachError::Truncated {
-                needed: hdr::WORDS * 8,
-                found: words.len() * 8,
-            });
-        }
-        // SYNC(pool-magic): pairs with the Release store at the end of `init`.
-        let magic = words[hdr::MAGIC].load(Ordering::Acquire);
-        if magic != POOL_MAGIC {
-            return Err(PoolAttachError::BadMagic { found: magic });
-        }
+        let attach_error = header::fault_into!(PoolAttachError);
+        header::check_start(&words, hdr::WORDS, POOL_MAGIC, POOL_LAYOUT_VERSION)
+            .map_err(attach_error)?;
         let get = |i: usize| words[i].load(Ordering::Relaxed);
-        let version = get(hdr::VERSION);
-        if version != POOL_LAYOUT_VERSION {
-            return Err(PoolAttachError::VersionMismatch {
-                found: version,
-                expected: POOL_LAYOUT_VERSION,
-            });
-        }
         let small = |i: usize, field: &'static str| {
             u32::try_from(get(i)).map_err(|_| PoolAttachError::BadGeometry { field })
         };
@@ -177,17 +157,8 @@ impl<W: Words> PoolRegion<W> {
                 "region_words",
             ),
         ];
-        for (i, want, field) in checks {
-            if get(i) != want {
-                return Err(PoolAttachError::BadGeometry { field });
-            }
-        }
-        if words.len() < layout.region_words {
-            return Err(PoolAttachError::Truncated {
-                needed: layout.region_bytes(),
-                found: words.len() * 8,
-            });
-        }
+        header::check_fields(&words, &checks).map_err(attach_error)?;
+        header::check_len(&words, layout.region_words).map_err(attach_error)?;
         Ok(Self {
             words,
             layout,
