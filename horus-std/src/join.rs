@@ -3,13 +3,14 @@
 //! [`DynTopic`](crate::dynamic::DynTopic), [`RawTopic`](crate::inspect::RawTopic)).
 //!
 //! [`open_joinable`] checks the name, opens the namespace (cleaning what dead
-//! processes left, on this process's first use of it), registers this
-//! process's liveness, finds the region (mapped once per process and shared
-//! by its handles, or opened or created and validated once: header, type and
-//! geometry, by [`region_file::check_fits`] on the cached and the uncached
-//! path alike) and reclaims the entries of dead participants. The caller
-//! joins a clone of the region with its own handle kind; the handle holds its
-//! share of the mapping.
+//! processes left, on this process's first use of it), finds the region
+//! (mapped once per process and shared by its handles, or opened or created
+//! and validated once: header, type and geometry, by
+//! [`region_file::check_fits`] on the cached and the uncached path alike),
+//! registers this process's liveness, reclaims the entries of dead
+//! participants and reports that ([`TopicEvent`]). The caller joins a clone
+//! of the region with its own handle kind; the handle holds its share of the
+//! mapping.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
