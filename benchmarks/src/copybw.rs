@@ -71,7 +71,7 @@ pub fn row<M: BenchMsg>(batches: usize, quick: bool) -> Res<CopyRow> {
     let words: Vec<AtomicU64> = (0..layout.region_words())
         .map(|_| AtomicU64::new(0))
         .collect();
-    let region = TopicRegion::init::<M>(&words, 8, 2, 0).map_err(|e| format!("{e}"))?;
+    let region = TopicRegion::init::<M>(&words[..], 8, 2, 0).map_err(|e| format!("{e}"))?;
     let owner = OwnerToken::new(1).ok_or("owner token 1 refused")?;
     let mut tx = RawHandle::join(region, owner, 0, 0).map_err(|e| format!("{e}"))?;
     let mut rx = RawHandle::join(region, owner, 0, 0).map_err(|e| format!("{e}"))?;

@@ -77,7 +77,7 @@ fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<Atomic
     let participants = 1 + u32::from(geometry >> 2); // 1..64
     let layout = TopicLayout::of::<T>(capacity, participants).expect("valid geometry");
     let mem = zeroed(layout.region_words());
-    TopicRegion::init::<T>(&mem, capacity, participants, 0).expect("init");
+    TopicRegion::init::<T>(&mem[..], capacity, participants, 0).expect("init");
     corrupted(mem, input)
 }
 
@@ -98,7 +98,7 @@ fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU
         name: TypeName::new("Fuzzed"),
     };
     let mem = zeroed(layout.region_words());
-    let r = TopicRegion::init_serialized(&mem, layout, ty, &schema, 0).expect("init");
+    let r = TopicRegion::init_serialized(&mem[..], layout, ty, &schema, 0).expect("init");
     let mut back = vec![0u8; len];
     assert_eq!(r.serialized_schema(&mut back), Some(len));
     assert_eq!(back, schema);
@@ -152,17 +152,17 @@ fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Unstructured<'_>) {
 }
 
 /// Handle `i` modulo how many there are, if any.
-fn pick<'h, 'r>(handles: &'h mut [RawHandle<'r>], i: usize) -> Option<&'h mut RawHandle<'r>> {
+fn pick<'h, 'r>(handles: &'h mut [RawHandle<&'r [AtomicU64]>], i: usize) -> Option<&'h mut RawHandle<&'r [AtomicU64]>> {
     let n = handles.len();
     handles.get_mut(i % n.max(1))
 }
 
 /// Drives an attached region with the rest of the input.
-fn exercise(mem: &[AtomicU64], region: TopicRegion<'_>, input: &mut Unstructured<'_>) {
+fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Unstructured<'_>) {
     let map = Map::of(mem).expect("attached: the header is there");
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
-    let mut handles: Vec<RawHandle<'_>> = Vec::new();
+    let mut handles: Vec<RawHandle<&[AtomicU64]>> = Vec::new();
     let max = region.layout().participants();
     // Whatever the memory holds, answers stay within the validated header.
     let flat = if region.is_serialized() {
@@ -286,9 +286,9 @@ fuzz_target!(|data: &[u8]| {
     } else {
         patched::<Imu>(input, geometry)
     };
-    let typed_cmd = TopicRegion::attach::<CmdVel>(&mem);
-    let typed_imu = TopicRegion::attach::<Imu>(&mem);
-    let untyped = TopicRegion::attach_with(&mem, None);
+    let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
+    let typed_imu = TopicRegion::attach::<Imu>(&mem[..]);
+    let untyped = TopicRegion::attach_with(&mem[..], None);
     // A typed attach succeeds only where the untyped one does, on the same layout.
     for typed in [typed_cmd, typed_imu].into_iter().flatten() {
         let any = untyped

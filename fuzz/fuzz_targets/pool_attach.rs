@@ -80,7 +80,7 @@ fn patched(input: &mut Input<'_>, geometry: u8) -> (Vec<AtomicU64>, usize) {
     let blocks = 1 + u32::from(geometry >> 2) % 16; // 1..16
     let layout = PoolLayout::new(block_size, blocks).expect("valid geometry");
     let mem = zeroed(layout.region_words());
-    PoolRegion::init(&mem, block_size, blocks, u32::from(input.byte()), 0).expect("init");
+    PoolRegion::init(&mem[..], block_size, blocks, u32::from(input.byte()), 0).expect("init");
     for _ in 0..input.byte() % 8 {
         corrupt(&mem, blocks as usize, input);
     }
@@ -88,13 +88,13 @@ fn patched(input: &mut Input<'_>, geometry: u8) -> (Vec<AtomicU64>, usize) {
 }
 
 /// Drives an attached pool with the rest of the input.
-fn exercise(mem: &[AtomicU64], pool: PoolRegion<'_>, input: &mut Input<'_>) {
+fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input<'_>) {
     let blocks = pool.layout().blocks();
     let block_size = pool.layout().block_size() as usize;
-    let mut loans: Vec<Loan<'_>> = Vec::new();
-    let mut views: Vec<BlockView<'_>> = Vec::new();
+    let mut loans: Vec<Loan<&[AtomicU64]>> = Vec::new();
+    let mut views: Vec<BlockView<&[AtomicU64]>> = Vec::new();
     let mut descs: Vec<BlockDescriptor> = Vec::new();
-    let check_usage = |pool: &PoolRegion<'_>| {
+    let check_usage = |pool: &PoolRegion<&[AtomicU64]>| {
         let u = pool.usage();
         assert!(u.free <= blocks && u.loaned <= blocks && u.published <= blocks);
         assert!(u.held <= blocks && u.busy <= blocks);
@@ -203,7 +203,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         patched(&mut input, geometry).0
     };
-    if let Ok(pool) = PoolRegion::attach(&mem) {
+    if let Ok(pool) = PoolRegion::attach(&mem[..]) {
         // Whatever attached fits the memory and reads as its header says.
         assert!(pool.layout().region_words() <= mem.len());
         exercise(&mem, pool, &mut input);

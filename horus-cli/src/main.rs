@@ -213,7 +213,7 @@ pub fn release_liveness(ns: &str) {
 /// nodes running ([`record_deaths`]).
 fn auto_clean(ns: &str) -> anyhow::Result<()> {
     record_deaths(ns);
-    horus::system::auto_clean(ns)
+    horus::shm::auto_clean(ns)
         .map(drop)
         .map_err(|e| Failure::new(exit::ERROR, format!("auto-clean: {e}")).into())
 }

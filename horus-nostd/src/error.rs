@@ -28,21 +28,27 @@ pub(crate) use debug_is_display;
 debug_is_display!(LayoutError, InitError, AttachError, JoinError);
 
 /// A topic's geometry (capacity, participants, message size) cannot be laid out.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum LayoutError {
     /// Capacity must be a power of two between 2 and 2^20 slots.
+    #[error("topic capacity {capacity} is invalid: use a power of two from 2 to 1048576")]
     BadCapacity {
         /// The capacity asked for.
         capacity: u32,
     },
     /// Participants per topic must be between 1 and 64.
+    #[error("{participants} participants per topic is invalid: use 1 to 64")]
     BadParticipants {
         /// The number asked for.
         participants: u32,
     },
     /// Messages must be at least one byte and at most 16 MiB, aligned to at most 8.
+    #[error(
+        "a message of {size} bytes aligned to {align} cannot be carried: \
+         size must be 1 byte to 16 MiB and alignment at most 8"
+    )]
     BadMessage {
         /// Size of the message type in bytes.
         size: u32,
@@ -51,36 +57,19 @@ pub enum LayoutError {
     },
 }
 
-impl fmt::Display for LayoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::BadCapacity { capacity } => write!(
-                f,
-                "topic capacity {capacity} is invalid: use a power of two from 2 to 1048576"
-            ),
-            Self::BadParticipants { participants } => write!(
-                f,
-                "{participants} participants per topic is invalid: use 1 to 64"
-            ),
-            Self::BadMessage { size, align } => write!(
-                f,
-                "a message of {size} bytes aligned to {align} cannot be carried: \
-                 size must be 1 byte to 16 MiB and alignment at most 8"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for LayoutError {}
-
 /// Initialising a region failed; nothing was written.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum InitError {
     /// The geometry is invalid.
-    Layout(LayoutError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
     /// The memory given is smaller than the layout needs.
+    #[error(
+        "region of {given} bytes is too small for this topic: it needs {needed} bytes \
+         (size it with TopicLayout::region_bytes)"
+    )]
     RegionTooSmall {
         /// Bytes the layout needs.
         needed: usize,
@@ -89,6 +78,11 @@ pub enum InitError {
     },
     /// The encoded schema of a serialized type is empty, too large, or
     /// does not match the layout's schema entries.
+    #[error(
+        "the encoded schema of {bytes} bytes cannot be stored: it must be 1 to {max} \
+         bytes and the layout must have serialized_schema_entries(bytes) schema entries \
+         (simplify the type, or fix the layout)"
+    )]
     BadSchema {
         /// Bytes of the schema.
         bytes: usize,
@@ -97,40 +91,14 @@ pub enum InitError {
     },
 }
 
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::Layout(e) => e.fmt(f),
-            Self::RegionTooSmall { needed, given } => write!(
-                f,
-                "region of {given} bytes is too small for this topic: it needs {needed} bytes \
-                 (size it with TopicLayout::region_bytes)"
-            ),
-            Self::BadSchema { bytes, max } => write!(
-                f,
-                "the encoded schema of {bytes} bytes cannot be stored: it must be 1 to {max} \
-                 bytes and the layout must have serialized_schema_entries(bytes) schema entries \
-                 (simplify the type, or fix the layout)"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for InitError {}
-
-impl From<LayoutError> for InitError {
-    fn from(e: LayoutError) -> Self {
-        Self::Layout(e)
-    }
-}
-
 /// Attaching to an existing region failed: the memory is not a valid topic of
 /// the expected type. Attaching never trusts the memory; every field is checked.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum AttachError {
     /// The region is shorter than a topic header, or than the layout it declares.
+    #[error("region is truncated: {found} bytes where at least {needed} are needed")]
     Truncated {
         /// Bytes the region must have.
         needed: usize,
@@ -139,11 +107,19 @@ pub enum AttachError {
     },
     /// The region does not start with the HORUS topic magic: it is not a topic,
     /// or its creator has not finished initialising it.
+    #[error(
+        "region is not a HORUS topic (magic {found:#018x}); it was written by something \
+         else or is corrupt"
+    )]
     BadMagic {
         /// The first eight bytes, as a little-endian word.
         found: u64,
     },
     /// The region was made by a HORUS with another layout version.
+    #[error(
+        "region has layout version {found} but this build reads version {expected}: \
+         stop the programs built with the other HORUS version"
+    )]
     VersionMismatch {
         /// Version in the region.
         found: u64,
@@ -151,6 +127,7 @@ pub enum AttachError {
         expected: u64,
     },
     /// The region carries another message type.
+    #[error("{}", TypeMismatchText { expected: *.expected, found: *.found, same_name: *.same_name })]
     TypeMismatch {
         /// The type this side asked for.
         expected: TypeName,
@@ -160,68 +137,56 @@ pub enum AttachError {
         same_name: bool,
     },
     /// A header field is out of range or inconsistent with the others.
+    #[error("region header field `{field}` is out of range; the region is corrupt")]
     BadGeometry {
         /// Which field.
         field: &'static str,
     },
 }
 
-impl fmt::Display for AttachError {
+/// The sentence of [`AttachError::TypeMismatch`]: another type, or another
+/// definition of a type of the same name.
+struct TypeMismatchText {
+    expected: TypeName,
+    found: TypeName,
+    same_name: bool,
+}
+
+impl fmt::Display for TypeMismatchText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::Truncated { needed, found } => write!(
-                f,
-                "region is truncated: {found} bytes where at least {needed} are needed"
-            ),
-            Self::BadMagic { found } => write!(
-                f,
-                "region is not a HORUS topic (magic {found:#018x}); it was written by something \
-                 else or is corrupt"
-            ),
-            Self::VersionMismatch { found, expected } => write!(
-                f,
-                "region has layout version {found} but this build reads version {expected}: \
-                 stop the programs built with the other HORUS version"
-            ),
-            Self::TypeMismatch {
-                expected,
-                found,
-                same_name: false,
-            } => write!(
-                f,
-                "type mismatch: this topic carries `{found}`, not `{expected}`; \
-                 both sides must use the same message type"
-            ),
-            Self::TypeMismatch {
-                expected, found, ..
-            } => write!(
+        let (expected, found) = (self.expected, self.found);
+        if self.same_name {
+            write!(
                 f,
                 "type mismatch: both sides call the type `{expected}` but its fields or size \
                  differ (`{found}` in the region); rebuild both with the same definition"
-            ),
-            Self::BadGeometry { field } => {
-                write!(
-                    f,
-                    "region header field `{field}` is out of range; the region is corrupt"
-                )
-            }
+            )
+        } else {
+            write!(
+                f,
+                "type mismatch: this topic carries `{found}`, not `{expected}`; \
+                 both sides must use the same message type"
+            )
         }
     }
 }
 
-impl core::error::Error for AttachError {}
-
 /// Joining a topic as a participant failed.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum JoinError {
     /// Every participant slot is held by a live participant.
+    #[error(
+        "topic is full: all {max} participant slots are held by live handles; \
+         drop unused handles or create the topic with more participants"
+    )]
     Full {
         /// The topic's participant limit.
         max: u32,
     },
     /// A typed handle was asked for on a region of another type.
+    #[error("type mismatch: this topic carries `{found}`, not `{expected}`")]
     WrongType {
         /// The handle's type.
         expected: TypeName,
@@ -231,6 +196,11 @@ pub enum JoinError {
     /// No free entry was usable: a free entry's lane is at a sequence number
     /// too near the stamp limit for a new publisher (only a corrupt or hostile
     /// region gets there). The last such lane is named.
+    #[error(
+        "topic region is corrupt: lane {lane} is at sequence {seq}, too near the \
+         62-bit sequence limit for a new publisher, and no other participant slot \
+         is free; remove the topic (`horus clean`) and let it be recreated"
+    )]
     LaneExhausted {
         /// The lane (= entry index).
         lane: u32,
@@ -238,30 +208,6 @@ pub enum JoinError {
         seq: u64,
     },
 }
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::Full { max } => write!(
-                f,
-                "topic is full: all {max} participant slots are held by live handles; \
-                 drop unused handles or create the topic with more participants"
-            ),
-            Self::WrongType { expected, found } => write!(
-                f,
-                "type mismatch: this topic carries `{found}`, not `{expected}`"
-            ),
-            Self::LaneExhausted { lane, seq } => write!(
-                f,
-                "topic region is corrupt: lane {lane} is at sequence {seq}, too near the \
-                 62-bit sequence limit for a new publisher, and no other participant slot \
-                 is free; remove the topic (`horus clean`) and let it be recreated"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for JoinError {}
 
 #[cfg(test)]
 mod tests {

@@ -56,6 +56,7 @@ compile_error!(
 mod trace;
 
 pub mod error;
+mod header;
 pub mod layout;
 pub mod message;
 pub mod msgs;

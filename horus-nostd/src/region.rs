@@ -7,10 +7,17 @@
 //! kept in the handle and never read from shared memory again, so a corrupted or
 //! hostile region can garble data but never make an index go out of bounds.
 //!
+//! Who owns the words is the region's type parameter ([`Words`]): a borrowed
+//! `&[AtomicU64]` (a `static` [`RegionBuffer`] on a firmware, the default) or
+//! a value that owns them and shares them when cloned (`horus-std`'s
+//! reference-counted file mapping). Handles hold the region, so they keep
+//! its memory as long as they need it by their type.
+//!
 //! Nothing here is `unsafe` except turning raw memory into words
 //! ([`words_from_raw`]); all other access goes through `&[AtomicU64]`.
 
 use crate::error::{AttachError, InitError, LayoutError};
+use crate::header;
 use crate::layout::{
     LAYOUT_VERSION, MAGIC, MAX_MESSAGE_BYTES, MAX_SERIALIZED_SCHEMA_BYTES, SCHEMA_FLAT,
     SCHEMA_SERIALIZED, TopicLayout, hdr, schema, serialized_schema_entries,
@@ -19,6 +26,36 @@ use crate::message::{Field, FieldKind, Message, ShortName, TYPE_NAME_MAX, TypeIn
 use crate::sync::{AtomicU64, Ordering};
 
 use core::fmt::{self, Write as _};
+use core::ops::Deref;
+
+/// Who owns a region's words: the storage parameter of [`TopicRegion`],
+/// [`RawHandle`](crate::RawHandle), [`TopicHandle`](crate::TopicHandle) and
+/// the pool's types (as `heapless` has owned and view storage).
+///
+/// Any cloneable value that dereferences to the words is one: a borrowed
+/// slice (`&'r [AtomicU64]`, the default `&'static [AtomicU64]` of a firmware
+/// `static`), an `Arc<[AtomicU64]>`, or `horus-std`'s reference-counted
+/// mapping of a file. Cloning shares the words; it never copies them. The
+/// region validates the words once, when made, and indexes them with
+/// bounds checks afterwards: a `Deref` that returned other words later would
+/// garble data (or panic on a shorter slice), never cause undefined behaviour.
+///
+/// ```
+/// use horus_nostd::{region::{RegionBuffer, Words}, TopicRegion, msgs::CmdVel};
+/// fn capacity<W: Words>(region: &TopicRegion<W>) -> u32 {
+///     region.layout().capacity()
+/// }
+/// static MEM: RegionBuffer<4096> = RegionBuffer::new();
+/// let region: TopicRegion = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
+/// assert_eq!(capacity(&region), 4);
+/// ```
+pub trait Words: Deref<Target = [AtomicU64]> + Clone {}
+
+impl<W: Deref<Target = [AtomicU64]> + Clone> Words for W {}
+
+/// The default storage: words borrowed for the whole program (a firmware's
+/// `static` [`RegionBuffer`]).
+pub type StaticWords = &'static [AtomicU64];
 
 /// Statically sized memory for one region, usable in a `static`, aligned to
 /// a 128-byte block (see [`BLOCK_WORDS`](crate::layout::BLOCK_WORDS)).
@@ -132,17 +169,19 @@ pub struct SchemaField {
     pub count: u64,
 }
 
-/// A validated view of one topic region.
+/// A validated view of one topic region, over words owned or borrowed as `W`
+/// says (see [`Words`]; `Copy` when `W` is a borrow).
 #[derive(Debug, Clone, Copy)]
-pub struct TopicRegion<'r> {
-    pub(crate) words: &'r [AtomicU64],
+pub struct TopicRegion<W = StaticWords> {
+    /// At least `layout.region_words` words (checked when made).
+    pub(crate) words: W,
     pub(crate) layout: TopicLayout,
     type_info: TypeInfo,
     /// Bytes of the encoded schema of a serialized type; 0 for flat fields.
     serialized_schema_bytes: u32,
 }
 
-impl<'r> TopicRegion<'r> {
+impl<W: Words> TopicRegion<W> {
     /// Initialises `words` as a topic of `T` with `capacity` slots per lane and
     /// room for `participants` handles. `created_ns` is recorded for tools.
     ///
@@ -157,7 +196,7 @@ impl<'r> TopicRegion<'r> {
     /// assert_eq!(r.type_info().name.as_str(), "Imu");
     /// ```
     pub fn init<T: Message>(
-        words: &'r [AtomicU64],
+        words: W,
         capacity: u32,
         participants: u32,
         created_ns: u64,
@@ -169,7 +208,7 @@ impl<'r> TopicRegion<'r> {
     /// Type-erased [`init`](Self::init): for bindings that know a type only by
     /// its [`TypeInfo`] and fields.
     pub fn init_with(
-        words: &'r [AtomicU64],
+        words: W,
         layout: TopicLayout,
         type_info: TypeInfo,
         fields: &[Field],
@@ -206,7 +245,7 @@ impl<'r> TopicRegion<'r> {
     /// assert_eq!(r.schema().count(), 0);
     /// ```
     pub fn init_serialized(
-        words: &'r [AtomicU64],
+        words: W,
         layout: TopicLayout,
         type_info: TypeInfo,
         schema: &[u8],
@@ -239,7 +278,7 @@ impl<'r> TopicRegion<'r> {
     /// Checks `layout` against `type_info`, zeroes `words` and writes the
     /// header (all but [`MAGIC`]: see [`publish`](Self::publish)).
     fn init_header(
-        words: &'r [AtomicU64],
+        words: W,
         layout: TopicLayout,
         type_info: TypeInfo,
         created_ns: u64,
@@ -257,13 +296,9 @@ impl<'r> TopicRegion<'r> {
                 given: words.len() * 8,
             });
         }
-        let words = &words[..layout.region_words];
-        // Hide any previous contents first: attachers check MAGIC before anything.
-        words[hdr::MAGIC].store(0, Ordering::Relaxed);
-        for w in &words[1..] {
-            w.store(0, Ordering::Relaxed);
-        }
-        let set = |i: usize, v: u64| words[i].store(v, Ordering::Relaxed);
+        let all = &words[..layout.region_words];
+        header::clear(all);
+        let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);
         set(hdr::TYPE_ID, type_info.id);
@@ -279,7 +314,7 @@ impl<'r> TopicRegion<'r> {
         set(hdr::CREATED_NS, created_ns);
         set(hdr::SCHEMA_FORMAT, schema_format);
         store_name(
-            &words[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
+            &all[hdr::TYPE_NAME..hdr::TYPE_NAME + hdr::TYPE_NAME_WORDS],
             type_info.name.padded(),
         );
         Ok(Self {
@@ -292,9 +327,7 @@ impl<'r> TopicRegion<'r> {
 
     /// Makes the initialised region visible to attachers.
     fn publish(&self) {
-        // SYNC(header-magic): every header, schema and zero store before this
-        // is visible to whoever loads MAGIC with Acquire in `attach_with`.
-        self.words[hdr::MAGIC].store(MAGIC, Ordering::Release);
+        header::publish(&self.words, MAGIC);
     }
 
     /// Attaches to an initialised region of `T`, validating all of it.
@@ -310,35 +343,16 @@ impl<'r> TopicRegion<'r> {
     ///     Err(AttachError::TypeMismatch { .. })
     /// ));
     /// ```
-    pub fn attach<T: Message>(words: &'r [AtomicU64]) -> Result<Self, AttachError> {
+    pub fn attach<T: Message>(words: W) -> Result<Self, AttachError> {
         Self::attach_with(words, Some(&TypeInfo::of::<T>()))
     }
 
     /// Attaches to a region, checking the type only if `expected` is given
     /// (tools that decode any topic pass `None`).
-    pub fn attach_with(
-        words: &'r [AtomicU64],
-        expected: Option<&TypeInfo>,
-    ) -> Result<Self, AttachError> {
-        if words.len() < hdr::WORDS {
-            return Err(AttachError::Truncated {
-                needed: hdr::WORDS * 8,
-                found: words.len() * 8,
-            });
-        }
-        // SYNC(header-magic): pairs with the Release store at the end of `init_with`.
-        let magic = words[hdr::MAGIC].load(Ordering::Acquire);
-        if magic != MAGIC {
-            return Err(AttachError::BadMagic { found: magic });
-        }
+    pub fn attach_with(words: W, expected: Option<&TypeInfo>) -> Result<Self, AttachError> {
+        let attach_error = header::fault_into!(AttachError);
+        header::check_start(&words, hdr::WORDS, MAGIC, LAYOUT_VERSION).map_err(attach_error)?;
         let get = |i: usize| words[i].load(Ordering::Relaxed);
-        let version = get(hdr::VERSION);
-        if version != LAYOUT_VERSION {
-            return Err(AttachError::VersionMismatch {
-                found: version,
-                expected: LAYOUT_VERSION,
-            });
-        }
         let small = |i: usize, field: &'static str| {
             u32::try_from(get(i)).map_err(|_| AttachError::BadGeometry { field })
         };
@@ -380,17 +394,8 @@ impl<'r> TopicRegion<'r> {
                 "region_words",
             ),
         ];
-        for (i, want, field) in checks {
-            if get(i) != want {
-                return Err(AttachError::BadGeometry { field });
-            }
-        }
-        if words.len() < layout.region_words {
-            return Err(AttachError::Truncated {
-                needed: layout.region_bytes(),
-                found: words.len() * 8,
-            });
-        }
+        header::check_fields(&words, &checks).map_err(attach_error)?;
+        header::check_len(&words, layout.region_words).map_err(attach_error)?;
         let serialized_schema_bytes = check_schema_format(get(hdr::SCHEMA_FORMAT), &layout)?;
         let mut name = [0u8; TYPE_NAME_MAX];
         load_name(
@@ -416,7 +421,7 @@ impl<'r> TopicRegion<'r> {
             }
         }
         Ok(Self {
-            words: &words[..layout.region_words],
+            words,
             layout,
             type_info: found,
             serialized_schema_bytes,
@@ -431,6 +436,13 @@ impl<'r> TopicRegion<'r> {
     /// The message type the region carries.
     pub fn type_info(&self) -> TypeInfo {
         self.type_info
+    }
+
+    /// The words, as owned or borrowed (the whole memory given to `init` or
+    /// `attach`, of which the region is the first
+    /// [`region_words`](TopicLayout::region_words)).
+    pub fn words(&self) -> &W {
+        &self.words
     }
 
     /// The creator's creation timestamp (0 if it had no clock).
@@ -495,7 +507,7 @@ impl<'r> TopicRegion<'r> {
 
     /// The shared word `i` (bounds-checked; indices come from the validated layout).
     #[inline]
-    pub(crate) fn word(&self, i: usize) -> &'r AtomicU64 {
+    pub(crate) fn word(&self, i: usize) -> &AtomicU64 {
         &self.words[i]
     }
 

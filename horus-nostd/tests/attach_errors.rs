@@ -44,7 +44,7 @@ fn zeroed(words: usize) -> Vec<AtomicU64> {
 /// A freshly initialised `Sample` region.
 fn valid() -> Vec<AtomicU64> {
     let mem = zeroed(layout().region_words());
-    TopicRegion::init::<Sample>(&mem, CAPACITY, PARTICIPANTS, 0).expect("init");
+    TopicRegion::init::<Sample>(&mem[..], CAPACITY, PARTICIPANTS, 0).expect("init");
     mem
 }
 
@@ -92,7 +92,7 @@ struct Seen {
 /// it may panic, whatever the memory holds, and every answer stays within
 /// what the validated header allows. Returns what it saw, for the callers
 /// that know what the memory holds.
-fn exercise(region: TopicRegion<'_>) -> Seen {
+fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
     let layout = *region.layout();
     let max = layout.participants();
     let held = region.participants().count();
@@ -160,9 +160,9 @@ fn exercise(region: TopicRegion<'_>) -> Seen {
 #[test]
 fn valid_region_attaches_and_works() {
     let mem = valid();
-    let region = TopicRegion::attach::<Sample>(&mem).expect("attach");
+    let region = TopicRegion::attach::<Sample>(&mem[..]).expect("attach");
     assert_eq!(region.layout(), &layout());
-    let any = TopicRegion::attach_with(&mem, None).expect("attach any type");
+    let any = TopicRegion::attach_with(&mem[..], None).expect("attach any type");
     assert_eq!(any.type_info(), TypeInfo::of::<Sample>());
     // Two handles, each sending 3 and receiving every lane, its own included
     // (capacity 4 retains all 3 per lane): `a` gets its 3, then replays them;
@@ -183,11 +183,11 @@ fn valid_region_attaches_and_works() {
 fn zeroed_memory_is_bad_magic() {
     let mem = zeroed(layout().region_words());
     assert_eq!(
-        TopicRegion::attach::<Sample>(&mem).err(),
+        TopicRegion::attach::<Sample>(&mem[..]).err(),
         Some(AttachError::BadMagic { found: 0 })
     );
     assert_eq!(
-        TopicRegion::attach_with(&mem, None).err(),
+        TopicRegion::attach_with(&mem[..], None).err(),
         Some(AttachError::BadMagic { found: 0 })
     );
 }
@@ -197,7 +197,7 @@ fn unfinished_init_is_bad_magic() {
     let mem = valid();
     set(&mem, hdr::MAGIC, 0); // the creator has not stored MAGIC yet
     assert!(matches!(
-        TopicRegion::attach::<Sample>(&mem),
+        TopicRegion::attach::<Sample>(&mem[..]),
         Err(AttachError::BadMagic { found: 0 })
     ));
 }
@@ -207,7 +207,7 @@ fn truncated_slices() {
     for len in [0, 1, hdr::WORDS - 1] {
         let mem = zeroed(len);
         assert_eq!(
-            TopicRegion::attach_with(&mem, None).err(),
+            TopicRegion::attach_with(&mem[..], None).err(),
             Some(AttachError::Truncated {
                 needed: hdr::WORDS * 8,
                 found: len * 8
@@ -228,13 +228,13 @@ fn truncated_slices() {
     // Longer memory is fine: the region uses its own prefix.
     let mut longer = valid();
     longer.extend((0..100).map(|_| AtomicU64::new(u64::MAX)));
-    assert!(TopicRegion::attach::<Sample>(&longer).is_ok());
+    assert!(TopicRegion::attach::<Sample>(&longer[..]).is_ok());
 }
 
 #[test]
 fn wrong_type() {
     let mem = valid();
-    match TopicRegion::attach::<CmdVel>(&mem) {
+    match TopicRegion::attach::<CmdVel>(&mem[..]) {
         Err(AttachError::TypeMismatch {
             expected,
             found,
@@ -246,13 +246,13 @@ fn wrong_type() {
         }
         other => panic!("expected TypeMismatch, got {other:?}"),
     }
-    match TopicRegion::attach::<impostor::Sample>(&mem) {
+    match TopicRegion::attach::<impostor::Sample>(&mem[..]) {
         Err(AttachError::TypeMismatch { same_name, .. }) => assert!(same_name),
         other => panic!("expected TypeMismatch, got {other:?}"),
     }
     // A tool attaches without a type, then a typed handle checks it.
-    let any = TopicRegion::attach_with(&mem, None).expect("attach any");
-    match horus_nostd::TopicHandle::<CmdVel>::join(any, OwnerToken::new(1).unwrap(), 0, 0) {
+    let any = TopicRegion::attach_with(&mem[..], None).expect("attach any");
+    match horus_nostd::TopicHandle::<CmdVel, _>::join(any, OwnerToken::new(1).unwrap(), 0, 0) {
         Err(JoinError::WrongType { expected, found }) => {
             assert_eq!((expected.as_str(), found.as_str()), ("CmdVel", "Sample"));
         }
@@ -261,7 +261,7 @@ fn wrong_type() {
     // A wrong type id with the right size is still caught.
     set(&mem, hdr::TYPE_ID, TypeInfo::of::<Sample>().id ^ 1);
     assert!(matches!(
-        TopicRegion::attach::<Sample>(&mem),
+        TopicRegion::attach::<Sample>(&mem[..]),
         Err(AttachError::TypeMismatch {
             same_name: true,
             ..
@@ -275,7 +275,7 @@ fn wrong_version() {
         let mem = valid();
         set(&mem, hdr::VERSION, version);
         assert_eq!(
-            TopicRegion::attach::<Sample>(&mem).err(),
+            TopicRegion::attach::<Sample>(&mem[..]).err(),
             Some(AttachError::VersionMismatch {
                 found: version,
                 expected: LAYOUT_VERSION
@@ -324,12 +324,12 @@ fn geometry_out_of_range() {
         let mem = valid();
         set(&mem, word, value);
         assert_eq!(
-            TopicRegion::attach::<Sample>(&mem).err(),
+            TopicRegion::attach::<Sample>(&mem[..]).err(),
             Some(AttachError::BadGeometry { field }),
             "header word {word} = {value:#x}"
         );
         assert_eq!(
-            TopicRegion::attach_with(&mem, None).err(),
+            TopicRegion::attach_with(&mem[..], None).err(),
             Some(AttachError::BadGeometry { field }),
             "header word {word} = {value:#x}, untyped"
         );
@@ -342,7 +342,7 @@ fn random_bytes_never_attach() {
     for _ in 0..ROUNDS {
         let len = (rng.next() % 600) as usize;
         let mem: Vec<AtomicU64> = (0..len).map(|_| AtomicU64::new(rng.next())).collect();
-        let err = TopicRegion::attach_with(&mem, None).expect_err("random bytes are no topic");
+        let err = TopicRegion::attach_with(&mem[..], None).expect_err("random bytes are no topic");
         assert!(
             matches!(
                 err,
@@ -362,7 +362,7 @@ fn random_header_behind_valid_magic_is_rejected() {
             .collect();
         set(&mem, hdr::MAGIC, MAGIC);
         set(&mem, hdr::VERSION, LAYOUT_VERSION);
-        let err = TopicRegion::attach_with(&mem, None).expect_err("random geometry");
+        let err = TopicRegion::attach_with(&mem[..], None).expect_err("random geometry");
         assert!(
             matches!(
                 err,
@@ -383,7 +383,7 @@ fn one_corrupt_header_word() {
         for _ in 0..ROUNDS.min(20) {
             let mem = valid();
             set(&mem, word, rng.interesting());
-            match TopicRegion::attach_with(&mem, None) {
+            match TopicRegion::attach_with(&mem[..], None) {
                 Ok(region) => {
                     // The participant table is intact: nobody holds an entry.
                     let seen = exercise(region);
@@ -424,7 +424,7 @@ fn garbage_body_never_panics() {
         for w in &mem[hdr::LANES_ACTIVE..] {
             w.store(rng.interesting(), Ordering::Relaxed);
         }
-        let region = TopicRegion::attach::<Sample>(&mem).expect("header is valid");
+        let region = TopicRegion::attach::<Sample>(&mem[..]).expect("header is valid");
         // Garbage holders, lanes and stamps: nothing exact to expect, but
         // `exercise` asserts the bounds that hold for any memory.
         exercise(region);
@@ -439,7 +439,7 @@ fn huge_sequence_numbers_never_overflow() {
     const P: u32 = 64;
     let l = TopicLayout::of::<Sample>(CAPACITY, P).expect("valid geometry");
     let mem = zeroed(l.region_words());
-    let region = TopicRegion::init::<Sample>(&mem, CAPACITY, P, 0).expect("init");
+    let region = TopicRegion::init::<Sample>(&mem[..], CAPACITY, P, 0).expect("init");
     // Joined on a fresh region: its cursors start at sequence 1 in every lane.
     let mut reader = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
     let get = |i: usize| mem[i].load(Ordering::Relaxed) as usize;
@@ -492,7 +492,7 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
     let hostile = |participants: u32| {
         let l = TopicLayout::of::<Sample>(CAPACITY, participants).expect("valid geometry");
         let mem = zeroed(l.region_words());
-        TopicRegion::init::<Sample>(&mem, CAPACITY, participants, 0).expect("init");
+        TopicRegion::init::<Sample>(&mem[..], CAPACITY, participants, 0).expect("init");
         let get = |i: usize| mem[i].load(Ordering::Relaxed) as usize;
         let (lanes_at, slot_words) = (get(hdr::LANES_AT), get(hdr::SLOT_WORDS));
         let max_seq = (1u64 << 62) - 1;
@@ -504,7 +504,7 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
 
     // Room elsewhere: the publisher skips lane 0, and is heard.
     let mem = hostile(3);
-    let region = TopicRegion::attach::<Sample>(&mem).expect("valid header");
+    let region = TopicRegion::attach::<Sample>(&mem[..]).expect("valid header");
     let mut publisher = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
     assert_ne!(publisher.index(), 0, "joined the exhausted lane");
     let mut reader = RawHandle::join(region, OwnerToken::new(2).unwrap(), 0, 0).expect("join");
@@ -530,7 +530,7 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
 
     // No other entry: a typed error that names the problem.
     let mem = hostile(1);
-    let region = TopicRegion::attach::<Sample>(&mem).expect("valid header");
+    let region = TopicRegion::attach::<Sample>(&mem[..]).expect("valid header");
     let err = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0)
         .expect_err("an exhausted lane was joined");
     assert_eq!(

@@ -96,7 +96,7 @@ impl Checker {
         self.received += 1;
     }
 
-    fn drain(&mut self, sub: &mut TopicHandle<'_, Tagged>) {
+    fn drain(&mut self, sub: &mut TopicHandle<Tagged, &[AtomicU64]>) {
         while let Some(m) = sub.recv() {
             self.accept(m);
         }
@@ -111,10 +111,10 @@ impl Checker {
 #[test]
 fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
     let mem = memory(8, 4);
-    let region = TopicRegion::init::<Tagged>(&mem, 8, 4, 0).expect("init");
+    let region = TopicRegion::init::<Tagged>(&mem[..], 8, 4, 0).expect("init");
     let (reader, process) = (token(1), token(2));
-    let mut sub = TopicHandle::<Tagged>::join(region, reader, 0, 0).expect("join");
-    let mut a = TopicHandle::<Tagged>::join(region, process, 0, 0).expect("join");
+    let mut sub = TopicHandle::<Tagged, _>::join(region, reader, 0, 0).expect("join");
+    let mut a = TopicHandle::<Tagged, _>::join(region, process, 0, 0).expect("join");
     let mut check = Checker::default();
     for seq in 1..=3 {
         a.send(Tagged::new(0, seq)).expect("held");
@@ -124,7 +124,7 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
     // A liveness bug: someone judges `process` dead while it lives.
     assert_eq!(region.reclaim_dead(token(9), |t| t != process), 1);
     // Another handle of the same process takes the freed entry and lane.
-    let mut b = TopicHandle::<Tagged>::join(region, process, 0, 0).expect("join");
+    let mut b = TopicHandle::<Tagged, _>::join(region, process, 0, 0).expect("join");
     assert_eq!(b.raw().index(), lost_lane);
     b.send(Tagged::new(FAMILY, 1)).expect("held");
 
@@ -179,9 +179,9 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
 #[test]
 fn a_writer_reclaimed_mid_write_costs_one_drop_and_no_reservation() {
     let mem = memory(4, 3);
-    let region = TopicRegion::init::<Tagged>(&mem, 4, 3, 0).expect("init");
-    let mut sub = TopicHandle::<Tagged>::join(region, token(1), 0, 0).expect("join");
-    let mut a = TopicHandle::<Tagged>::join(region, token(2), 0, 0).expect("join");
+    let region = TopicRegion::init::<Tagged>(&mem[..], 4, 3, 0).expect("init");
+    let mut sub = TopicHandle::<Tagged, _>::join(region, token(1), 0, 0).expect("join");
+    let mut a = TopicHandle::<Tagged, _>::join(region, token(2), 0, 0).expect("join");
     a.send(Tagged::new(0, 1)).expect("held");
     // `a` is mid-write of its lane's sequence 2: stamp WRITING(2) = 2 << 2 | 1.
     let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
@@ -189,7 +189,7 @@ fn a_writer_reclaimed_mid_write_costs_one_drop_and_no_reservation() {
     let lane = a.raw().index() as usize;
     mem[lanes_at + (lane * 4 + 2) * slot_words].store(2 << 2 | 1, Ordering::Relaxed);
     assert_eq!(region.reclaim_dead(token(9), |t| t != token(2)), 1);
-    let mut b = TopicHandle::<Tagged>::join(region, token(3), 0, 0).expect("join");
+    let mut b = TopicHandle::<Tagged, _>::join(region, token(3), 0, 0).expect("join");
     assert_eq!(b.raw().index() as usize, lane);
     b.send(Tagged::new(FAMILY, 1)).expect("held");
     let mut check = Checker::default();
@@ -220,10 +220,10 @@ fn an_evicted_writer_racing_the_new_owner_never_tears_or_duplicates() {
     let evictions = if cfg!(miri) { 2 } else { 100 };
     for _ in 0..rounds {
         let mem = memory(CAPACITY, 4);
-        let region = TopicRegion::init::<Tagged>(&mem, CAPACITY, 4, 0).expect("init");
+        let region = TopicRegion::init::<Tagged>(&mem[..], CAPACITY, 4, 0).expect("init");
         let (reader, victim_token, evictor_token) = (token(1), token(2), token(3));
-        let mut sub = TopicHandle::<Tagged>::join(region, reader, 0, 0).expect("join");
-        let mut victim = TopicHandle::<Tagged>::join(region, victim_token, 0, 0).expect("join");
+        let mut sub = TopicHandle::<Tagged, _>::join(region, reader, 0, 0).expect("join");
+        let mut victim = TopicHandle::<Tagged, _>::join(region, victim_token, 0, 0).expect("join");
         let rejoins = StdU64::new(0);
         let sent = StdU64::new(0);
         let evictor_done = AtomicBool::new(false);
@@ -271,7 +271,7 @@ fn an_evicted_writer_racing_the_new_owner_never_tears_or_duplicates() {
                         thread::yield_now();
                     }
                     let mut owner =
-                        TopicHandle::<Tagged>::join(region, evictor_token, 0, 0).expect("join");
+                        TopicHandle::<Tagged, _>::join(region, evictor_token, 0, 0).expect("join");
                     takeovers += 1;
                     for seq in 1..=PER_TAKEOVER {
                         owner

@@ -35,7 +35,7 @@ fn region_mem() -> Vec<AtomicU64> {
 #[test]
 fn frames_of_every_length_arrive_whole_across_laps() {
     let mem = region_mem();
-    let region = TopicRegion::init_serialized(&mem, layout(SCHEMA), ty(), SCHEMA, 0).unwrap();
+    let region = TopicRegion::init_serialized(&mem[..], layout(SCHEMA), ty(), SCHEMA, 0).unwrap();
     assert!(region.is_serialized());
     let me = OwnerToken::new(1).unwrap();
     let mut a = RawHandle::join(region, me, 0, 0).unwrap();
@@ -75,7 +75,7 @@ fn frames_of_every_length_arrive_whole_across_laps() {
 fn a_frame_claiming_more_than_its_slot_is_an_error_not_a_read_past_it() {
     let mem = region_mem();
     let l = layout(SCHEMA);
-    let region = TopicRegion::init_serialized(&mem, l, ty(), SCHEMA, 0).unwrap();
+    let region = TopicRegion::init_serialized(&mem[..], l, ty(), SCHEMA, 0).unwrap();
     let me = OwnerToken::new(1).unwrap();
     let mut a = RawHandle::join(region, me, 0, 0).unwrap();
     let mut b = RawHandle::join(region, me, 0, 0).unwrap();
@@ -106,8 +106,8 @@ fn a_frame_claiming_more_than_its_slot_is_an_error_not_a_read_past_it() {
 #[test]
 fn the_schema_is_stored_bounded_and_its_format_word_checked() {
     let mem = region_mem();
-    TopicRegion::init_serialized(&mem, layout(SCHEMA), ty(), SCHEMA, 0).unwrap();
-    let r = TopicRegion::attach_with(&mem, Some(&ty())).unwrap();
+    TopicRegion::init_serialized(&mem[..], layout(SCHEMA), ty(), SCHEMA, 0).unwrap();
+    let r = TopicRegion::attach_with(&mem[..], Some(&ty())).unwrap();
     let mut out = [0u8; 200];
     assert_eq!(r.serialized_schema(&mut out), Some(SCHEMA.len()));
     assert_eq!(&out[..SCHEMA.len()], SCHEMA);
@@ -127,7 +127,7 @@ fn the_schema_is_stored_bounded_and_its_format_word_checked() {
     for bad in hostile {
         mem[hdr::SCHEMA_FORMAT].store(bad, Ordering::Relaxed);
         assert_eq!(
-            TopicRegion::attach_with(&mem, None).unwrap_err(),
+            TopicRegion::attach_with(&mem[..], None).unwrap_err(),
             AttachError::BadGeometry {
                 field: "schema_format"
             },
@@ -135,7 +135,7 @@ fn the_schema_is_stored_bounded_and_its_format_word_checked() {
         );
     }
     mem[hdr::SCHEMA_FORMAT].store(format, Ordering::Relaxed);
-    assert!(TopicRegion::attach_with(&mem, None).is_ok());
+    assert!(TopicRegion::attach_with(&mem[..], None).is_ok());
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn init_refuses_a_schema_that_does_not_fit() {
     let mem = region_mem();
     let bad = |schema: &[u8], l: TopicLayout| {
         matches!(
-            TopicRegion::init_serialized(&mem, l, ty(), schema, 0),
+            TopicRegion::init_serialized(&mem[..], l, ty(), schema, 0),
             Err(InitError::BadSchema { .. })
         )
     };

@@ -33,7 +33,7 @@ use loom::thread;
 const BLOCK: u32 = 64;
 const LEN: usize = 16;
 
-fn pool(blocks: u32) -> PoolRegion<'static> {
+fn pool(blocks: u32) -> PoolRegion<&'static [AtomicU64]> {
     let words = PoolLayout::new(BLOCK, blocks).unwrap().region_words();
     let mem: Vec<AtomicU64> = (0..words).map(|_| AtomicU64::new(0)).collect();
     let mem: &'static [AtomicU64] = Box::leak(mem.into_boxed_slice());
@@ -50,7 +50,7 @@ fn pattern(g: u64) -> [u64; 2] {
 }
 
 /// Loans, writes the generation's pattern, publishes. `None` if exhausted.
-fn publish(pool: PoolRegion<'_>, me: u64) -> Option<BlockDescriptor> {
+fn publish(pool: PoolRegion<&[AtomicU64]>, me: u64) -> Option<BlockDescriptor> {
     let loan = pool.loan(token(me)).ok()?;
     let p = pattern(loan.generation());
     for (w, v) in loan.words().iter().zip(p) {
@@ -61,7 +61,7 @@ fn publish(pool: PoolRegion<'_>, me: u64) -> Option<BlockDescriptor> {
 
 /// Holds `d` as participant `p`, checks the pattern twice (a yield between),
 /// releases. True if the hold succeeded.
-fn hold_and_check(pool: PoolRegion<'_>, p: u32, d: BlockDescriptor) -> bool {
+fn hold_and_check(pool: PoolRegion<&[AtomicU64]>, p: u32, d: BlockDescriptor) -> bool {
     let view = match pool.hold(p, d) {
         Ok(view) => view,
         Err(HoldError::Stale) => return false,

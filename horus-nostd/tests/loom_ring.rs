@@ -46,11 +46,14 @@ impl Pair {
     }
 }
 
-type Handle = TopicHandle<'static, Pair>;
+type Handle = TopicHandle<Pair, &'static [AtomicU64]>;
 
 /// A fresh region for this execution. Loom's threads need `'static`; the few
 /// words leaked per execution are never touched again.
-fn region(capacity: u32, participants: u32) -> (&'static [AtomicU64], TopicRegion<'static>) {
+fn region(
+    capacity: u32,
+    participants: u32,
+) -> (&'static [AtomicU64], TopicRegion<&'static [AtomicU64]>) {
     let words = TopicLayout::of::<Pair>(capacity, participants)
         .expect("valid geometry")
         .region_words();
@@ -60,7 +63,7 @@ fn region(capacity: u32, participants: u32) -> (&'static [AtomicU64], TopicRegio
     (mem, region)
 }
 
-fn join(region: TopicRegion<'static>, token: u64) -> Handle {
+fn join(region: TopicRegion<&'static [AtomicU64]>, token: u64) -> Handle {
     TopicHandle::join(region, OwnerToken::new(token).expect("token"), 0, 0).expect("join")
 }
 
@@ -121,7 +124,7 @@ fn spawn_publisher(mut publisher: Handle, id: u64, count: u64) -> thread::JoinHa
 
 /// After every actor joined: drains `sub` and checks everything it received.
 fn check_receiver(
-    region: &TopicRegion<'_>,
+    region: &TopicRegion<&[AtomicU64]>,
     (mut sub, mut got): (Handle, Vec<Pair>),
     publishers: usize,
     count: u64,
@@ -316,7 +319,7 @@ fn concurrent_joins_claim_distinct_entries() {
         let b = thread::spawn(move || join(region, 2));
         let (a, b) = (a.join().unwrap(), b.join().unwrap());
         assert_ne!(a.raw().index(), b.raw().index());
-        assert!(TopicHandle::<Pair>::join(region, OwnerToken::new(3).unwrap(), 0, 0).is_err());
+        assert!(TopicHandle::<Pair, _>::join(region, OwnerToken::new(3).unwrap(), 0, 0).is_err());
     });
 }
 

@@ -12,9 +12,9 @@ use horus_nostd::sync::{AtomicU64, Ordering};
 
 // Loans and views can move to (and be shared with) other threads: std hands
 // them to worker threads and Python.
-static_assertions::assert_impl_all!(horus_nostd::pool::Loan<'static>: Send, Sync);
-static_assertions::assert_impl_all!(horus_nostd::pool::BlockView<'static>: Send, Sync);
-static_assertions::assert_impl_all!(PoolRegion<'static>: Send, Sync, Copy);
+static_assertions::assert_impl_all!(horus_nostd::pool::Loan<&'static [AtomicU64]>: Send, Sync);
+static_assertions::assert_impl_all!(horus_nostd::pool::BlockView<&'static [AtomicU64]>: Send, Sync);
+static_assertions::assert_impl_all!(PoolRegion<&'static [AtomicU64]>: Send, Sync, Copy);
 
 fn memory(block_size: u32, blocks: u32) -> Vec<AtomicU64> {
     let words = PoolLayout::new(block_size, blocks).unwrap().region_words();
@@ -32,13 +32,21 @@ fn pattern(n: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn publish(pool: &PoolRegion<'_>, n: u64, len: usize) -> Result<BlockDescriptor, LoanError> {
+fn publish(
+    pool: &PoolRegion<&[AtomicU64]>,
+    n: u64,
+    len: usize,
+) -> Result<BlockDescriptor, LoanError> {
     let mut loan = pool.loan(token(1))?;
     loan.write(0, &pattern(n, len)).unwrap();
     Ok(loan.publish(len).unwrap())
 }
 
-fn read_all(pool: &PoolRegion<'_>, p: u32, d: BlockDescriptor) -> Result<Vec<u8>, HoldError> {
+fn read_all(
+    pool: &PoolRegion<&[AtomicU64]>,
+    p: u32,
+    d: BlockDescriptor,
+) -> Result<Vec<u8>, HoldError> {
     let view = pool.hold(p, d)?;
     let mut out = vec![0; view.len()];
     view.read(0, &mut out).unwrap();
@@ -48,7 +56,7 @@ fn read_all(pool: &PoolRegion<'_>, p: u32, d: BlockDescriptor) -> Result<Vec<u8>
 #[test]
 fn loan_publish_hold_release_reuse() {
     let mem = memory(128, 2);
-    let pool = PoolRegion::init(&mem, 128, 2, 5, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 128, 2, 5, 0).unwrap();
     let d = publish(&pool, 1, 100).unwrap();
     assert_eq!((d.segment, d.len, d.reserved), (5, 100, 0));
     // Two participants hold it at once; both read the same bytes.
@@ -82,7 +90,7 @@ fn loan_publish_hold_release_reuse() {
 fn a_held_block_is_never_reused() {
     const N: u32 = 4;
     let mem = memory(64, N);
-    let pool = PoolRegion::init(&mem, 64, N, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, N, 0, 0).unwrap();
     let held_desc = publish(&pool, 1000, 64).unwrap();
     let held = pool.hold(7, held_desc).unwrap();
     // Many more loans than blocks: the held one is never handed out.
@@ -112,7 +120,7 @@ fn a_held_block_is_never_reused() {
 #[test]
 fn foreign_descriptors_are_typed_errors() {
     let mem = memory(64, 2);
-    let pool = PoolRegion::init(&mem, 64, 2, 3, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 2, 3, 0).unwrap();
     let d = publish(&pool, 1, 10).unwrap();
     let hold = |p, d| pool.hold(p, d).map(drop);
     assert_eq!(
@@ -191,7 +199,7 @@ fn foreign_descriptors_are_typed_errors() {
 #[test]
 fn a_block_being_written_cannot_be_held() {
     let mem = memory(64, 1);
-    let pool = PoolRegion::init(&mem, 64, 1, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 1, 0, 0).unwrap();
     let old = publish(&pool, 1, 8).unwrap();
     let loan = pool.loan(token(1)).unwrap(); // recycles the only block
     assert_eq!(pool.hold(0, old).map(drop), Err(HoldError::Stale));
@@ -208,7 +216,7 @@ fn a_block_being_written_cannot_be_held() {
 #[test]
 fn failed_publish_gives_the_block_back() {
     let mem = memory(64, 1);
-    let pool = PoolRegion::init(&mem, 64, 1, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 1, 0, 0).unwrap();
     let loan = pool.loan(token(1)).unwrap();
     assert_eq!(
         loan.publish(65),
@@ -228,7 +236,7 @@ fn failed_publish_gives_the_block_back() {
 #[test]
 fn dead_holders_are_reclaimed_live_ones_kept() {
     let mem = memory(64, 2);
-    let pool = PoolRegion::init(&mem, 64, 2, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 2, 0, 0).unwrap();
     let me = token(1);
     let d = publish(&pool, 1, 8).unwrap();
     std::mem::forget(pool.hold(4, d).unwrap()); // participant 4 killed while holding
@@ -252,7 +260,7 @@ fn dead_holders_are_reclaimed_live_ones_kept() {
 #[test]
 fn dead_loaners_are_reclaimed_live_ones_kept() {
     let mem = memory(64, 4);
-    let pool = PoolRegion::init(&mem, 64, 4, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 4, 0, 0).unwrap();
     let (me, dead, alive) = (token(1), token(2), token(3));
     let mut half = pool.loan(dead).unwrap();
     half.write(0, b"half").unwrap();
@@ -293,7 +301,7 @@ fn dead_loaners_are_reclaimed_live_ones_kept() {
 #[test]
 fn a_block_reclaimed_from_a_misjudged_loaner_is_not_published() {
     let mem = memory(64, 1);
-    let pool = PoolRegion::init(&mem, 64, 1, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 1, 0, 0).unwrap();
     let loan = pool.loan(token(2)).unwrap();
     pool.reclaim_dead(token(1), |_| false, 0);
     assert_eq!(loan.publish(4), Err(PublishError::Reclaimed));
@@ -306,7 +314,7 @@ fn a_block_reclaimed_from_a_misjudged_loaner_is_not_published() {
 #[test]
 fn accounting_is_exact() {
     let mem = memory(64, 3);
-    let pool = PoolRegion::init(&mem, 64, 3, 0, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], 64, 3, 0, 0).unwrap();
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut rand = move || {
         seed ^= seed << 13;
@@ -377,11 +385,11 @@ fn accounting_is_exact() {
 fn attach_validates_every_header_field() {
     let mem = memory(128, 4);
     assert!(matches!(
-        PoolRegion::attach(&mem),
+        PoolRegion::attach(&mem[..]),
         Err(PoolAttachError::BadMagic { found: 0 })
     ));
-    let pool = PoolRegion::init(&mem, 128, 4, 11, 99).unwrap();
-    let attached = PoolRegion::attach(&mem).unwrap();
+    let pool = PoolRegion::init(&mem[..], 128, 4, 11, 99).unwrap();
+    let attached = PoolRegion::attach(&mem[..]).unwrap();
     assert_eq!(attached.layout(), pool.layout());
     assert_eq!((attached.segment(), attached.created_ns()), (11, 99));
     assert!(matches!(
@@ -456,13 +464,13 @@ fn attach_validates_every_header_field() {
         let saved = mem[at].load(Ordering::Relaxed);
         mem[at].store(value, Ordering::Relaxed);
         assert_eq!(
-            PoolRegion::attach(&mem).map(|_| ()),
+            PoolRegion::attach(&mem[..]).map(|_| ()),
             Err(want),
             "word {at} = {value}"
         );
         mem[at].store(saved, Ordering::Relaxed);
     }
-    assert!(PoolRegion::attach(&mem).is_ok());
+    assert!(PoolRegion::attach(&mem[..]).is_ok());
 }
 
 /// Attach and use random memory: typed errors or a usable pool, never a panic.
@@ -472,7 +480,7 @@ fn random_memory_never_panics() {
     let rounds = if cfg!(miri) { 20 } else { 2000 };
     for round in 0..rounds {
         let mem = memory(64, 2);
-        PoolRegion::init(&mem, 64, 2, 0, 0).unwrap();
+        PoolRegion::init(&mem[..], 64, 2, 0, 0).unwrap();
         for _ in 0..(round % 4) {
             seed = seed
                 .wrapping_mul(6364136223846793005)
@@ -481,7 +489,7 @@ fn random_memory_never_panics() {
             let value = if seed & 1 == 0 { seed >> 40 } else { seed };
             mem[at].store(value, Ordering::Relaxed);
         }
-        if let Ok(pool) = PoolRegion::attach(&mem) {
+        if let Ok(pool) = PoolRegion::attach(&mem[..]) {
             let _ = pool.usage();
             if let Ok(d) = publish(&pool, 1, 8) {
                 let _ = pool.hold((seed % 64) as u32, d);

@@ -28,7 +28,7 @@ fn word(d: &BlockDescriptor, i: usize) -> u64 {
     x.wrapping_add(i as u64).rotate_left(i as u32 % 64)
 }
 
-fn check(view: &BlockView<'_>, when: &str) {
+fn check(view: &BlockView<&[AtomicU64]>, when: &str) {
     let d = view.descriptor();
     for (i, w) in view.words().iter().enumerate().take(view.len().div_ceil(8)) {
         assert_eq!(
@@ -63,7 +63,7 @@ fn run(publishers: usize, receivers: usize, blocks: u32, messages: u64) {
     let mem: Vec<AtomicU64> = (0..layout.region_words())
         .map(|_| AtomicU64::new(0))
         .collect();
-    let pool = PoolRegion::init(&mem, BLOCK, blocks, 1, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], BLOCK, blocks, 1, 0).unwrap();
     let (senders, inboxes): (Vec<_>, Vec<_>) = (0..receivers)
         .map(|_| mpsc::sync_channel::<BlockDescriptor>(LAG))
         .unzip();
@@ -110,7 +110,7 @@ fn run(publishers: usize, receivers: usize, blocks: u32, messages: u64) {
 
 /// Publishes `messages` times (or counts a refusal); returns (published, refused).
 fn publish(
-    pool: PoolRegion<'_>,
+    pool: PoolRegion<&[AtomicU64]>,
     p: usize,
     messages: u64,
     receivers: &[mpsc::SyncSender<BlockDescriptor>],
@@ -149,14 +149,14 @@ fn publish(
 
 /// Holds what arrives, for random durations, up to 3 views at once.
 fn receive(
-    pool: PoolRegion<'_>,
+    pool: PoolRegion<&[AtomicU64]>,
     participant: u32,
     inbox: mpsc::Receiver<BlockDescriptor>,
 ) -> Counts {
     let mut rng = Xorshift(0x9876_5432 + u64::from(participant));
     let mut counts = Counts::default();
     // Each receiver is one participant; it holds distinct blocks (one bit each).
-    let mut held: VecDeque<BlockView<'_>> = VecDeque::new();
+    let mut held: VecDeque<BlockView<&[AtomicU64]>> = VecDeque::new();
     loop {
         let d = match inbox.recv_timeout(std::time::Duration::from_micros(200)) {
             Ok(d) => d,
@@ -229,7 +229,7 @@ fn dead_holder_and_dead_loaner_reclaimed_while_running() {
     let mem: Vec<AtomicU64> = (0..layout.region_words())
         .map(|_| AtomicU64::new(0))
         .collect();
-    let pool = PoolRegion::init(&mem, BLOCK, 5, 1, 0).unwrap();
+    let pool = PoolRegion::init(&mem[..], BLOCK, 5, 1, 0).unwrap();
     let dead_loaner = OwnerToken::new(99).unwrap();
     std::mem::forget(pool.loan(dead_loaner).unwrap()); // killed mid-write
     let doomed_is_dead = AtomicU64::new(0);

@@ -100,7 +100,7 @@ impl Checker {
 
 /// Receives until every publisher has finished and nothing is left.
 fn drain_until_done(
-    sub: &mut TopicHandle<'_, Probe>,
+    sub: &mut TopicHandle<Probe, &[AtomicU64]>,
     done: &AtomicUsize,
     publishers: usize,
 ) -> Checker {
@@ -121,8 +121,8 @@ fn drain_until_done(
 
 /// The receiver's accounting once everything is published and drained.
 fn assert_accounting(
-    region: &TopicRegion<'_>,
-    sub: &TopicHandle<'_, Probe>,
+    region: &TopicRegion<&[AtomicU64]>,
+    sub: &TopicHandle<Probe, &[AtomicU64]>,
     check: &Checker,
     published: u64,
 ) {
@@ -145,13 +145,14 @@ fn assert_accounting(
 /// threads receive; all join before anyone publishes.
 fn run(capacity: u32, publishers: usize, subscribers: usize) -> u64 {
     let mem = memory(capacity, (publishers + subscribers) as u32);
-    let region = TopicRegion::init::<Probe>(&mem, capacity, (publishers + subscribers) as u32, 0)
-        .expect("init");
+    let region =
+        TopicRegion::init::<Probe>(&mem[..], capacity, (publishers + subscribers) as u32, 0)
+            .expect("init");
     let subs: Vec<_> = (0..subscribers)
-        .map(|i| TopicHandle::<Probe>::join(region, token(i as u64), 0, 0).expect("join"))
+        .map(|i| TopicHandle::<Probe, _>::join(region, token(i as u64), 0, 0).expect("join"))
         .collect();
     let pubs: Vec<_> = (0..publishers)
-        .map(|i| TopicHandle::<Probe>::join(region, token(100 + i as u64), 0, 0).expect("join"))
+        .map(|i| TopicHandle::<Probe, _>::join(region, token(100 + i as u64), 0, 0).expect("join"))
         .collect();
     let done = AtomicUsize::new(0);
     let published = publishers as u64 * COUNT;
@@ -239,9 +240,9 @@ fn all_to_all_peers() {
     const PEERS: usize = 3;
     let per_peer = COUNT / 4;
     let mem = memory(4, PEERS as u32);
-    let region = TopicRegion::init::<Probe>(&mem, 4, PEERS as u32, 0).expect("init");
+    let region = TopicRegion::init::<Probe>(&mem[..], 4, PEERS as u32, 0).expect("init");
     let peers: Vec<_> = (0..PEERS)
-        .map(|i| TopicHandle::<Probe>::join(region, token(i as u64), 0, 0).expect("join"))
+        .map(|i| TopicHandle::<Probe, _>::join(region, token(i as u64), 0, 0).expect("join"))
         .collect();
     let done = AtomicUsize::new(0);
     thread::scope(|s| {
@@ -289,9 +290,9 @@ fn all_to_all_peers() {
 #[test]
 fn lapped_reader_counts_every_lost_message() {
     let mem = memory(4, 2);
-    let region = TopicRegion::init::<Probe>(&mem, 4, 2, 0).expect("init");
-    let mut sub = TopicHandle::<Probe>::join(region, token(0), 0, 0).expect("join");
-    let mut publisher = TopicHandle::<Probe>::join(region, token(1), 0, 0).expect("join");
+    let region = TopicRegion::init::<Probe>(&mem[..], 4, 2, 0).expect("init");
+    let mut sub = TopicHandle::<Probe, _>::join(region, token(0), 0, 0).expect("join");
+    let mut publisher = TopicHandle::<Probe, _>::join(region, token(1), 0, 0).expect("join");
     for seq in 1..=10 {
         publisher.send(Probe::new(0, seq)).expect("not evicted");
     }
@@ -325,7 +326,7 @@ fn stamp_index(mem: &[AtomicU64], lane: u32, seq: u64) -> usize {
 /// Makes `publisher` look killed between claiming the slot of its next
 /// message and finishing it: stamp `WRITING(seq)` (`seq << 2 | 1`), then the
 /// handle vanishes without leaving.
-fn die_mid_write(mem: &[AtomicU64], publisher: TopicHandle<'_, Probe>, lane_seq: u64) {
+fn die_mid_write(mem: &[AtomicU64], publisher: TopicHandle<Probe, &[AtomicU64]>, lane_seq: u64) {
     let at = stamp_index(mem, publisher.raw().index(), lane_seq);
     mem[at].store(lane_seq << 2 | 1, Ordering::Release);
     std::mem::forget(publisher);
@@ -337,12 +338,12 @@ fn die_mid_write(mem: &[AtomicU64], publisher: TopicHandle<'_, Probe>, lane_seq:
 #[test]
 fn dead_publisher_is_one_drop_then_lane_is_reused() {
     let mem = memory(4, 3);
-    let region = TopicRegion::init::<Probe>(&mem, 4, 3, 0).expect("init");
+    let region = TopicRegion::init::<Probe>(&mem[..], 4, 3, 0).expect("init");
     let me = token(0);
-    let mut sub = TopicHandle::<Probe>::join(region, me, 0, 0).expect("join");
+    let mut sub = TopicHandle::<Probe, _>::join(region, me, 0, 0).expect("join");
     let dead = token(1);
-    let mut doomed = TopicHandle::<Probe>::join(region, dead, 0, 0).expect("join");
-    let mut live = TopicHandle::<Probe>::join(region, token(2), 0, 0).expect("join");
+    let mut doomed = TopicHandle::<Probe, _>::join(region, dead, 0, 0).expect("join");
+    let mut live = TopicHandle::<Probe, _>::join(region, token(2), 0, 0).expect("join");
     let dead_lane = doomed.raw().index();
     let mut check = Checker::new(3);
     for seq in 1..=3 {
@@ -371,7 +372,7 @@ fn dead_publisher_is_one_drop_then_lane_is_reused() {
 
     // The freed entry (and lane) goes to the next joiner, which continues the
     // lane's sequence past the abandoned slot.
-    let mut next = TopicHandle::<Probe>::join(region, token(3), 0, 0).expect("join");
+    let mut next = TopicHandle::<Probe, _>::join(region, token(3), 0, 0).expect("join");
     assert_eq!(next.raw().index(), dead_lane);
     for seq in 1..=6 {
         next.send(Probe::new(2, seq)).expect("not evicted");
@@ -398,21 +399,21 @@ fn dead_publisher_reclaimed_while_reader_spins() {
     let n = if cfg!(miri) { 5 } else { 50 };
     for _ in 0..rounds {
         let mem = memory(CAPACITY, 2);
-        let region = TopicRegion::init::<Probe>(&mem, CAPACITY, 2, 0).expect("init");
+        let region = TopicRegion::init::<Probe>(&mem[..], CAPACITY, 2, 0).expect("init");
         let me = token(0);
-        let mut sub = TopicHandle::<Probe>::join(region, me, 0, 0).expect("join");
+        let mut sub = TopicHandle::<Probe, _>::join(region, me, 0, 0).expect("join");
         let dead = token(1);
         let finished = AtomicUsize::new(0);
         thread::scope(|s| {
             let reader = s.spawn(|| drain_until_done(&mut sub, &finished, 1));
             s.spawn(|| {
-                let mut doomed = TopicHandle::<Probe>::join(region, dead, 0, 0).expect("join");
+                let mut doomed = TopicHandle::<Probe, _>::join(region, dead, 0, 0).expect("join");
                 for seq in 1..=n {
                     doomed.send(Probe::new(0, seq)).expect("not evicted");
                 }
                 die_mid_write(&mem, doomed, n + 1);
                 assert_eq!(region.reclaim_dead(me, |t| t != dead), 1);
-                let mut next = TopicHandle::<Probe>::join(region, token(2), 0, 0).expect("join");
+                let mut next = TopicHandle::<Probe, _>::join(region, token(2), 0, 0).expect("join");
                 for seq in n + 1..=2 * n {
                     next.send(Probe::new(0, seq)).expect("not evicted");
                 }
@@ -433,8 +434,8 @@ fn dead_publisher_reclaimed_while_reader_spins() {
 #[test]
 fn dropping_handles_frees_exactly_their_entries() {
     let mem = memory(2, 3);
-    let region = TopicRegion::init::<Probe>(&mem, 2, 3, 0).expect("init");
-    let held = |r: &TopicRegion<'_>| r.participants().count();
+    let region = TopicRegion::init::<Probe>(&mem[..], 2, 3, 0).expect("init");
+    let held = |r: &TopicRegion<&[AtomicU64]>| r.participants().count();
     let a = RawHandle::join(region, token(0), 10, 0).expect("join");
     let b = RawHandle::join(region, token(1), 11, 0).expect("join");
     let c = RawHandle::join(region, token(2), 12, 0).expect("join");

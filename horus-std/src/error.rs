@@ -9,6 +9,10 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+mod scheduler;
+
+pub use scheduler::SchedulerError;
+
 /// `Result` with [`Error`], as user programs write it (`fn main() -> Result<()>`).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,7 +22,7 @@ pub enum Error {
     /// Opening or using a topic failed.
     Topic(TopicError),
     /// Building or running a scheduler failed.
-    Scheduler(crate::scheduler::SchedulerError),
+    Scheduler(SchedulerError),
 }
 
 impl fmt::Display for Error {
@@ -77,8 +81,8 @@ impl From<TopicError> for Error {
     }
 }
 
-impl From<crate::scheduler::SchedulerError> for Error {
-    fn from(e: crate::scheduler::SchedulerError) -> Self {
+impl From<SchedulerError> for Error {
+    fn from(e: SchedulerError) -> Self {
         Self::Scheduler(e)
     }
 }
@@ -154,11 +158,13 @@ pub enum TopicError {
         path: PathBuf,
     },
     /// Another process has held the exclusive lock of the region longer than
-    /// [`LOCK_WAIT`](crate::shm::files::LOCK_WAIT) (a cleaner stopped in a
-    /// debugger, a stuck or hostile process).
+    /// we waited for it ([`LOCK_WAIT`](crate::shm::files::LOCK_WAIT): a
+    /// cleaner stopped in a debugger, a stuck or hostile process).
     Locked {
         /// The region file.
         path: PathBuf,
+        /// How long we waited.
+        waited: std::time::Duration,
     },
     /// All participant slots of the topic are held by live handles.
     Full {
@@ -277,14 +283,14 @@ impl fmt::Display for TopicError {
                  remove it (rm, or `horus clean --shm` for a FIFO)",
                 path.display()
             ),
-            Self::Locked { path } => write!(
+            Self::Locked { path, waited } => write!(
                 f,
                 "another process has held an exclusive lock on {} for over {} ms: find it with \
                  `fuser -v {}` (or `lsof`) and resume or stop it (a cleaner stopped in a \
                  debugger, a stuck program), then retry; once nobody holds the file, \
                  `horus clean --shm` removes it if it is stale",
                 path.display(),
-                crate::shm::files::LOCK_WAIT.as_millis(),
+                waited.as_millis(),
                 path.display()
             ),
             Self::Full { topic, max } => write!(

@@ -11,15 +11,18 @@ use std::cell::{RefCell, UnsafeCell};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use horus_nostd::region::{SchemaField, Words};
 use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
-use horus_nostd::{RawHandle, TopicRegion, region::SchemaField};
+use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
+use crate::join::{SharedTopic, TopicOptions, Want, join_error, open_joinable};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
 use crate::serialized::{Schema, SchemaError};
+use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, AttachedRegion};
+use crate::shm::region_file;
 use crate::shm::{Namespace, liveness};
 
 /// A handle of a topic, as seen from outside.
@@ -80,10 +83,10 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// The region's description; a serialized schema that does not decode
     /// is [`Corruption::BadSchema`].
-    fn read(
+    fn read<W: Words>(
         ns: &Namespace,
         name: &str,
-        region: &TopicRegion<'_>,
+        region: &TopicRegion<W>,
         path: PathBuf,
     ) -> Result<Self, TopicError> {
         let serialized = match read_schema(region) {
@@ -144,12 +147,11 @@ impl TopicInfo {
 /// Describes topic `name` of namespace `ns`; `None` if it does not exist.
 pub fn topic_info(ns: &Namespace, name: &str) -> Result<Option<TopicInfo>> {
     check_name(name)?;
-    let Some(mapped) = region_file::open_existing(ns, name)? else {
+    let Some(region) = region_file::open_existing(ns, name)? else {
         return Ok(None);
     };
-    let attached = AttachedRegion::new(mapped, None)?;
-    let path = attached.path().to_owned();
-    Ok(Some(TopicInfo::read(ns, name, &attached.region(), path)?))
+    let path = region.words().path().to_owned();
+    Ok(Some(TopicInfo::read(ns, name, &region, path)?))
 }
 
 /// Describes every topic of `ns`, sorted by name; a region that cannot be
@@ -175,7 +177,7 @@ pub fn list_topics(
 }
 
 /// The schema of a serialized region, decoded from its untrusted bytes.
-fn read_schema(region: &TopicRegion<'_>) -> Option<Result<Schema, SchemaError>> {
+fn read_schema<W: Words>(region: &TopicRegion<W>) -> Option<Result<Schema, SchemaError>> {
     let mut bytes = vec![0u8; horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES];
     let len = region.serialized_schema(&mut bytes)?;
     Some(Schema::decode(&bytes[..len.min(bytes.len())]))
@@ -200,51 +202,36 @@ fn check_name(name: &str) -> Result<(), TopicError> {
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct RawTopic {
-    // Field order matters: the handle (a view into the mapping) drops first.
-    handle: UnsafeCell<RawHandle<'static>>,
-    attached: Arc<AttachedRegion>,
+    /// The participant, holding its share of the mapping.
+    handle: UnsafeCell<RawHandle<MappedWords>>,
+    shared: Arc<SharedTopic>,
     info: TopicInfo,
     /// Pool segments mapped to hold blocks (pooled topics).
     pool: RefCell<PoolReader>,
-    namespace: Namespace,
 }
 
 impl RawTopic {
-    /// Joins the existing topic `name` of namespace `ns`; `None` if absent.
+    /// Joins the existing topic `name` of namespace `ns`, whatever its
+    /// type; `None` if absent. Nothing is created: it takes the join path of
+    /// every handle ([`Topic`](crate::Topic)'s) in its mode for tools.
     pub fn open(ns: &str, name: &str) -> Result<Option<Self>> {
-        check_name(name)?;
-        let Some(namespace) = Namespace::open_existing(ns)? else {
+        let options = TopicOptions {
+            namespace: Some(ns),
+            ..TopicOptions::default()
+        };
+        let Some((shared, me)) = open_joinable(name, options, Want::Existing)? else {
             return Ok(None);
         };
-        let Some(mapped) = region_file::open_existing(&namespace, name)? else {
-            return Ok(None);
-        };
-        let me = liveness::ensure_registered(&namespace)?;
-        let attached = Arc::new(AttachedRegion::new(mapped, None)?);
-        // SAFETY: the view goes into `handle` of the RawTopic built below,
-        // which holds `attached` in a later field: the view drops first.
-        let region = unsafe { attached.region_static() };
-        // Dead participants' pool holds are cleared before their entries are freed.
-        crate::pool::reclaim_topic(&namespace, name, region, me);
-        let handle = RawHandle::join(region, me, u64::from(std::process::id()), crate::now_ns())
-            .map_err(|e| match e {
-                horus_nostd::JoinError::Full { max } => TopicError::Full {
-                    topic: name.to_owned(),
-                    max,
-                },
-                other => TopicError::Io {
-                    path: attached.path().to_owned(),
-                    op: "join",
-                    source: std::io::Error::other(other.to_string()),
-                },
-            })?;
-        let info = TopicInfo::read(&namespace, name, &region, attached.path().to_owned())?;
+        let path = shared.region.words().path();
+        let info = TopicInfo::read(&shared.namespace, name, &shared.region, path.to_owned())?;
+        let pid = u64::from(std::process::id());
+        let handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
+            .map_err(|e| join_error(e, name, "", path))?;
         Ok(Some(Self {
             handle: UnsafeCell::new(handle),
-            attached,
+            shared,
             info,
             pool: RefCell::new(PoolReader::default()),
-            namespace,
         }))
     }
 
@@ -268,7 +255,7 @@ impl RawTopic {
     /// `send` on the handle; after an eviction, once more on a fresh entry.
     fn send_rejoining(
         &self,
-        send: impl Fn(&mut RawHandle<'static>) -> Result<(), SendError>,
+        send: impl Fn(&mut RawHandle<MappedWords>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
         self.with_handle(|h| match send(h) {
             Err(SendError::Evicted) => {
@@ -314,7 +301,7 @@ impl RawTopic {
 
     /// Messages published on the topic since its creation (scans the region).
     pub fn published_count(&self) -> u64 {
-        self.attached.region().published_count()
+        self.shared.region.published_count()
     }
 
     /// The kind of large message the topic carries, if it is a pooled
@@ -332,7 +319,7 @@ impl RawTopic {
         block: BlockRef,
     ) -> std::result::Result<Option<RawBlock<'_>>, PoolError> {
         let at = BlockAt {
-            ns: &self.namespace,
+            ns: &self.shared.namespace,
             topic: &self.info.name,
             participant: self.with_handle(|h| h.index()),
             kind: self.pooled_kind().map_or("pooled", PooledKind::name),
@@ -347,7 +334,7 @@ impl RawTopic {
         }
     }
 
-    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
         // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
         // time; the closures above only call the core's byte API and never
         // re-enter, so this is the only reference while it lives.

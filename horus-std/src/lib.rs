@@ -28,7 +28,9 @@ pub mod dynamic;
 pub mod error;
 pub mod image;
 pub mod inspect;
+mod join;
 pub mod logging;
+mod message_type;
 pub mod node;
 pub mod payload;
 pub mod pointcloud;
@@ -42,6 +44,13 @@ pub mod system;
 pub mod tensor;
 pub mod time;
 pub mod topic;
+
+/// The one place a lower layer's report is wired to a higher layer: the
+/// topic layer reports reclaimed and evicted handles
+/// ([`join::TopicEvent`]); the system layer decides what reaches the
+/// blackbox. (A constant, not a registry: a program that only uses topics
+/// records them too, with nothing to install.)
+const TOPIC_EVENTS: join::EventSink = system::blackbox::record_topic_event;
 
 pub use error::{Error, Result};
 pub use horus_nostd::{message, msgs};

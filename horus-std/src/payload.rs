@@ -8,7 +8,7 @@
 //! zero-sized state), so `Topic::<Imu>` is the same code as before. Every
 //! large type is a [`Pooled<L>`](crate::pooled::Pooled), which implements it
 //! once for all layouts (`Wire = L::Wire`, `Received = PoolView<L>`). Both
-//! join through the one join path (`topic::open_joinable`), as the wire type.
+//! join through the one join path (`join::open_joinable`), as the wire type.
 
 use std::sync::Arc;
 

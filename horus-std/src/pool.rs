@@ -1,5 +1,5 @@
 //! Block pools of a topic: one per publishing process, growing by segments
-//! (files, see [`crate::shm::pool_file`]) up to a limit; receivers map the
+//! (files, see `shm/pool_file.rs`) up to a limit; receivers map the
 //! segments descriptors name, on demand; and the liveness glue (holder bits
 //! of dead participants cleared before their topic entries are freed).
 //!
@@ -26,8 +26,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use horus_nostd::pool::{BlockDescriptor, BlockView, Loan, LoanError, PoolLayout};
+use horus_nostd::region::Words;
 use horus_nostd::{OwnerToken, TopicRegion};
 
+use crate::shm::mapping::MappedWords;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
 
@@ -66,10 +68,10 @@ fn reclaim_index_in_pools(ns: &Namespace, topic: &str, me: OwnerToken, p: u32) {
 
 /// The topic's reclaim of dead participants, with their pool holds cleared
 /// first (see the module docs). Returns how many entries were freed.
-pub(crate) fn reclaim_topic(
+pub(crate) fn reclaim_topic<W: Words>(
     ns: &Namespace,
     topic: &str,
-    region: TopicRegion<'_>,
+    region: &TopicRegion<W>,
     me: OwnerToken,
 ) -> u32 {
     region.reclaim_dead_then(
@@ -92,10 +94,10 @@ pub(crate) enum WriterError {
     Layout(horus_nostd::pool::PoolLayoutError),
 }
 
-/// A loaned block with the segment that keeps its memory mapped.
+/// A loaned block (which keeps its segment mapped) and the segment it is
+/// from.
 pub(crate) struct LoanedBlock {
-    // Declared before `segment`: dropped (given back) before it can unmap.
-    loan: Loan<'static>,
+    loan: Loan<MappedWords>,
     segment: Arc<Segment>,
 }
 
@@ -119,7 +121,8 @@ impl LoanedBlock {
         // publish or give it back, and no other reference into it exists in
         // this process (the `Loan` is owned by `self`, borrowed mutably
         // here). The words are 8-byte aligned, `words.len() * 8` bytes long,
-        // and mapped for as long as `self.segment` lives (beyond `&mut self`).
+        // and mapped for as long as the loan (which holds its share of the
+        // mapping) lives, beyond `&mut self`.
         unsafe { std::slice::from_raw_parts_mut(words.as_ptr() as *mut u8, words.len() * 8) }
     }
 
@@ -239,10 +242,7 @@ impl PoolWriter {
         let start = self.next_segment;
         (0..n).map(|i| (start + i) % n.max(1)).find_map(|i| {
             let seg = &self.segments[i];
-            // SAFETY: the loan is stored in a `LoanedBlock` beside an `Arc`
-            // of `seg`, declared after it, so it never outlives the mapping.
-            let pool = unsafe { seg.pool_static() };
-            match pool.loan(self.me) {
+            match seg.pool().loan(self.me) {
                 Ok(loan) => {
                     let block = LoanedBlock {
                         loan,
@@ -258,10 +258,10 @@ impl PoolWriter {
     }
 }
 
-/// A held block with the segment that keeps its memory mapped.
+/// A held block (whose view keeps its segment mapped) and the segment it
+/// is from (counted by [`PoolReader::forget_dead`]).
 pub(crate) struct HeldBlock {
-    // Declared before `segment`: released before the mapping can go.
-    view: BlockView<'static>,
+    view: BlockView<MappedWords>,
     segment: Arc<Segment>,
 }
 
@@ -286,7 +286,7 @@ impl HeldBlock {
         // and that every write to it happens-before the hold, so a shared
         // `&[u8]` over it is sound for as long as `self` lives. `len` is at
         // most the block's `words.len() * 8` bytes, which stay mapped while
-        // `self.segment` lives.
+        // the view (holding its share of the mapping) lives.
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, len) }
     }
 }
@@ -334,10 +334,7 @@ impl PoolReader {
                 Err(e) => return Err(ReaderError::Segment(e)),
             },
         };
-        // SAFETY: the view is stored in a `HeldBlock` beside an `Arc` of
-        // `segment`, declared after it, so it never outlives the mapping.
-        let pool = unsafe { segment.pool_static() };
-        match pool.hold(participant, desc) {
+        match segment.pool().hold(participant, desc) {
             Ok(view) => Ok(HeldBlock { view, segment }),
             Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
             Err(e) => Err(ReaderError::Hold(e)),

@@ -43,97 +43,23 @@
 //! static and a branch (see [`liveness::fork_generation`]).
 
 use std::cell::{Cell, UnsafeCell};
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 
 use horus_nostd::ring::{FrameError, SendError};
-use horus_nostd::{JoinError, OwnerToken, RawHandle, TopicRegion};
+use horus_nostd::{JoinError, RawHandle};
 
-use crate::dynamic::MessageType;
-use crate::error::{Result, TopicError};
+use crate::error::Result;
+use crate::join::{
+    SharedTopic, TopicOptions, join_error, open_typed, report_evicted, used_after_fork,
+};
 use crate::payload::{Payload, PayloadContext, PoolOptions, WireContext};
-use crate::shm::names::check_topic_name;
-use crate::shm::region_file::{self, AttachedRegion, Geometry};
+use crate::shm::mapping::MappedWords;
+use crate::shm::region_file::MappedRegion;
 use crate::shm::{Namespace, liveness};
 
-/// Slots per publisher lane when not configured.
-pub const DEFAULT_CAPACITY: u32 = 64;
-/// Handles per topic when not configured.
-pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
-
-/// One mapped region, shared by every handle of the topic in this process.
-#[derive(Debug)]
-pub(crate) struct SharedTopic {
-    pub(crate) attached: AttachedRegion,
-    pub(crate) namespace: Arc<Namespace>,
-}
-
-type RegionKey = (PathBuf, String);
-
-fn open_regions() -> &'static Mutex<HashMap<RegionKey, Weak<SharedTopic>>> {
-    static REGIONS: OnceLock<Mutex<HashMap<RegionKey, Weak<SharedTopic>>>> = OnceLock::new();
-    REGIONS.get_or_init(Default::default)
-}
-
-/// The process's open namespace directories, by path (the base directory
-/// can differ between calls: `HORUS_SHM_DIR`).
-fn open_namespace(name: &str) -> Result<Arc<Namespace>, TopicError> {
-    static NAMESPACES: OnceLock<Mutex<HashMap<PathBuf, Arc<Namespace>>>> = OnceLock::new();
-    let mut map = NAMESPACES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let path = Namespace::path_of(name);
-    if let Some(ns) = map.get(&path) {
-        // Still the directory we opened? (A test may have removed it.)
-        if ns.is_current() {
-            return Ok(ns.clone());
-        }
-    }
-    let ns = Arc::new(Namespace::open(name)?);
-    // First use of this namespace by this process: remove what dead
-    // processes left in it (never what a live one holds). Best effort: a
-    // failure to clean is no reason to refuse the topic.
-    let _ = crate::shm::cleanup::clean_stale(&ns);
-    map.insert(path, ns.clone());
-    Ok(ns)
-}
-
-/// Records in the blackbox that `freed` participants of dead processes were
-/// reclaimed from `topic` (never for the system topics themselves, so the
-/// blackbox opening its own topic cannot recurse).
-fn record_reclaimed(namespace: &str, topic: &str, freed: u32) {
-    use crate::system::blackbox::{AnomalyKind, Blackbox};
-    match Blackbox::open(Some(namespace)) {
-        Ok(bb) => bb.record(
-            AnomalyKind::ParticipantDead,
-            "",
-            &format!("topic {topic}: reclaimed {freed} handle(s) of dead processes"),
-            u64::from(freed),
-        ),
-        Err(e) => eprintln!("horus: could not record reclaimed handles of {topic}: {e}"),
-    }
-}
-
-/// Records in the blackbox (or, for the system topics themselves, on
-/// stderr) that a handle of `topic` was evicted (another process judged this
-/// one dead and reclaimed its entry); `outcome` says what followed. Short:
-/// the record holds 80 bytes of text.
-pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
-    use crate::system::blackbox::{AnomalyKind, Blackbox};
-    let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
-    if topic.starts_with(crate::system::SYSTEM_PREFIX) {
-        eprintln!("horus: {text}");
-        return;
-    }
-    match Blackbox::open(Some(namespace)) {
-        Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
-        Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
-    }
-}
+pub use crate::join::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS};
 
 /// A named, typed topic handle. See the [module docs](self).
 ///
@@ -147,12 +73,12 @@ pub(crate) fn record_evicted(namespace: &str, topic: &str, outcome: &str, unsent
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct Topic<T: Payload> {
-    // `handle` leaves its participant entry in the mapped memory when
-    // dropped, so it must drop before `shared`, which may unmap: `Drop`
-    // drops it (in the generation that made it) before the fields drop.
-    // The region's type was checked against `T::wire_type` when it was
-    // opened (`open_joinable`), so messages of that type fit it exactly.
-    handle: UnsafeCell<ManuallyDrop<RawHandle<'static>>>,
+    /// The participant; it holds its share of the mapping. Dropped by `Drop`
+    /// only in the fork generation that made it (a fork child leaves the
+    /// parent's entry alone) and when no pool view holds its index. The
+    /// region's type was checked against `T::wire_type` when it was opened
+    /// (`open_typed`), so messages of that type fit it exactly.
+    handle: UnsafeCell<ManuallyDrop<RawHandle<MappedWords>>>,
     shared: Arc<SharedTopic>,
     /// What the payload kind keeps per handle (`()` for a [`Message`]).
     state: T::State,
@@ -230,8 +156,8 @@ impl<T: Payload> Topic<T> {
     #[inline(never)]
     fn rejoin_and_send(
         &self,
-        h: &mut RawHandle<'static>,
-        send: &dyn Fn(&mut RawHandle<'static>) -> std::result::Result<(), SendError>,
+        h: &mut RawHandle<MappedWords>,
+        send: &dyn Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
     ) {
         let pid = u64::from(std::process::id());
         let rejoined = h.rejoin(pid, crate::time::now_ns());
@@ -241,7 +167,7 @@ impl<T: Payload> Topic<T> {
             let unsent = self.unsent.get();
             self.rejoin_failing.set(false);
             let outcome = format!("rejoined as participant {}", h.index());
-            record_evicted(namespace, topic, &outcome, unsent);
+            report_evicted(namespace, topic, &outcome, unsent);
             return;
         }
         self.unsent.set(self.unsent.get() + 1);
@@ -253,7 +179,7 @@ impl<T: Payload> Topic<T> {
                 Ok(()) => "evicted again".to_owned(),
             };
             let outcome = format!("cannot rejoin ({why}), sends unsent");
-            record_evicted(namespace, topic, &outcome, self.unsent.get());
+            report_evicted(namespace, topic, &outcome, self.unsent.get());
         }
     }
 
@@ -324,14 +250,14 @@ impl<T: Payload> Topic<T> {
     /// [`horus_nostd::ring`]). Scans the region: for tools and tests, not
     /// for hot loops.
     pub fn published_count(&self) -> u64 {
-        self.shared.attached.region().published_count()
+        self.shared.region.published_count()
     }
 
     /// Of [`published_count`](Self::published_count), the sequences reclaims
     /// reserved (gaps left for safety, not messages; see
     /// [`horus_nostd::TopicRegion::reserved_count`]). Scans the region.
     pub fn reserved_count(&self) -> u64 {
-        self.shared.attached.region().reserved_count()
+        self.shared.region.reserved_count()
     }
 
     /// The topic's name.
@@ -346,12 +272,12 @@ impl<T: Payload> Topic<T> {
 
     /// The region file.
     pub fn path(&self) -> &std::path::Path {
-        self.shared.attached.path()
+        self.shared.region.words().path()
     }
 
     /// Slots per publisher lane.
     pub fn capacity(&self) -> u32 {
-        self.shared.attached.region().layout().capacity()
+        self.shared.region.layout().capacity()
     }
 
     /// This handle's participant index (its holder bit in block pools).
@@ -360,8 +286,8 @@ impl<T: Payload> Topic<T> {
     }
 
     /// The mapped region.
-    pub(crate) fn region(&self) -> horus_nostd::TopicRegion<'_> {
-        self.shared.attached.region()
+    pub(crate) fn region(&self) -> &MappedRegion {
+        &self.shared.region
     }
 
     /// The namespace directory.
@@ -370,7 +296,7 @@ impl<T: Payload> Topic<T> {
     }
 
     #[inline]
-    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<'static>) -> R) -> R {
+    fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
@@ -384,31 +310,17 @@ impl<T: Payload> Topic<T> {
     }
 }
 
-/// The panic of a handle used in a child made by `fork()` (module docs).
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
-    panic!(
-        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
-         is a child made by fork(), which must create its own Topic after the fork (sharing \
-         the parent's handle would make two writers of one lane)",
-        std::process::id()
-    )
-}
-
 impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
         if !T::may_leave(self) {
             // Views of pool blocks held under this participant index are
-            // alive: keep the entry, and the region mapped and locked, until
-            // the process exits, so nobody joins at this index meanwhile.
-            std::mem::forget(self.shared.clone());
+            // alive: the handle is not dropped, so it keeps the entry, and
+            // (its share of) the region mapped and locked, until the process
+            // exits, so nobody joins at this index meanwhile.
             return;
         }
         if liveness::fork_generation() == self.generation {
-            // SAFETY: dropped exactly once, here; `self` is never used again,
-            // and the handle drops before `shared` (a field), as it must.
+            // SAFETY: dropped exactly once, here; `self` is never used again.
             unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
         }
         // In a fork child the participant entry is the parent's: leave it
@@ -494,13 +406,11 @@ impl<T: Payload> TopicBuilder<T> {
             capacity: self.capacity,
             participants: self.participants,
         };
-        // SAFETY: the view goes into the handle of the `Topic` built below,
-        // which also holds `shared` (an Arc of the region) in a field declared
-        // after the handle, so the view is dropped before the mapping can go.
-        let (shared, region, me) = unsafe { open_joinable(&self.name, options, &ty)? };
+        let (shared, me) = open_typed(&self.name, options, &ty)?;
         let pid = u64::from(std::process::id());
+        let region = shared.region.clone();
         let mut handle = RawHandle::join(region, me, pid, crate::time::now_ns())
-            .map_err(|e| join_error(e, &self.name, &ty, shared.attached.path()))?;
+            .map_err(|e| join_error(e, &self.name, ty.name(), shared.region.words().path()))?;
         handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {
             name: &self.name,
@@ -518,135 +428,4 @@ impl<T: Payload> TopicBuilder<T> {
             rejoin_failing: Cell::new(false),
         })
     }
-}
-
-/// Where and how big a topic is opened (`None`: the defaults).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TopicOptions<'a> {
-    pub namespace: Option<&'a str>,
-    pub capacity: Option<u32>,
-    pub participants: Option<u32>,
-}
-
-/// The one join path of typed [`Topic`]s and type-erased
-/// [`DynTopic`](crate::dynamic::DynTopic)s: checks the name, opens the
-/// namespace (cleaning what dead processes left), registers this process's
-/// liveness, opens or creates the region for `ty` (checking its type and
-/// geometry) and reclaims the entries of dead participants. The caller then
-/// joins the returned region with its own handle kind.
-///
-/// # Safety
-/// The returned view must not be used (by itself or a handle holding it)
-/// after the returned `Arc` is dropped: store both in one struct, the view
-/// (or handle) in a field declared before the `Arc`.
-pub(crate) unsafe fn open_joinable(
-    name: &str,
-    options: TopicOptions<'_>,
-    ty: &MessageType,
-) -> Result<(Arc<SharedTopic>, TopicRegion<'static>, OwnerToken)> {
-    check_topic_name(name).map_err(|reason| TopicError::InvalidName {
-        name: name.to_owned(),
-        reason,
-    })?;
-    let ns_name = match options.namespace {
-        Some(ns) => ns.to_owned(),
-        None => Namespace::current_name()?,
-    };
-    let namespace = open_namespace(&ns_name)?;
-    let me = liveness::ensure_registered(&namespace)?;
-    let geometry = Geometry {
-        capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
-        participants: options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
-        capacity_explicit: options.capacity.is_some(),
-        participants_explicit: options.participants.is_some(),
-    };
-    let shared = shared_region(name, &namespace, geometry, ty)?;
-    // SAFETY: the caller keeps the view no longer than the returned Arc
-    // (this function's contract).
-    let region = unsafe { shared.attached.region_static() };
-    // Dead participants' pool holds are cleared before their entries are freed.
-    let freed = crate::pool::reclaim_topic(&namespace, name, region, me);
-    if freed > 0 && !name.starts_with(crate::system::SYSTEM_PREFIX) {
-        record_reclaimed(namespace.name(), name, freed);
-    }
-    Ok((shared, region, me))
-}
-
-/// The error of a failed join of topic `name` by a handle of type `ty`.
-pub(crate) fn join_error(
-    e: JoinError,
-    name: &str,
-    ty: &MessageType,
-    path: &std::path::Path,
-) -> crate::Error {
-    match e {
-        JoinError::Full { max } => TopicError::Full {
-            topic: name.to_owned(),
-            max,
-        },
-        JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
-            topic: name.to_owned(),
-            expected: ty.name().to_owned(),
-            same_name: found.as_str() == ty.name(),
-            found: found.to_string(),
-            path: path.to_owned(),
-        },
-        other => TopicError::Io {
-            path: path.to_owned(),
-            op: "join",
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
-    .into()
-}
-
-/// The process's mapping of the region, opened once and shared by handles.
-fn shared_region(
-    name: &str,
-    namespace: &Arc<Namespace>,
-    geometry: Geometry,
-    ty: &MessageType,
-) -> Result<Arc<SharedTopic>, TopicError> {
-    let key = (namespace.path().to_owned(), name.to_owned());
-    let mut regions = open_regions().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
-        let found = shared.attached.region().type_info();
-        let want = ty.info();
-        if found.id != want.id || found.size != want.size {
-            return Err(TopicError::TypeMismatch {
-                topic: name.to_owned(),
-                expected: ty.name().to_owned(),
-                same_name: found.name.as_str() == ty.name(),
-                found: found.name.to_string(),
-                path: shared.attached.path().to_owned(),
-            });
-        }
-        let region = shared.attached.region();
-        let layout = region.layout();
-        if geometry.capacity_explicit && layout.capacity() != geometry.capacity {
-            return Err(TopicError::GeometryMismatch {
-                topic: name.to_owned(),
-                what: "capacity",
-                requested: geometry.capacity,
-                existing: layout.capacity(),
-            });
-        }
-        if geometry.participants_explicit && layout.participants() != geometry.participants {
-            return Err(TopicError::GeometryMismatch {
-                topic: name.to_owned(),
-                what: "max_participants",
-                requested: geometry.participants,
-                existing: layout.participants(),
-            });
-        }
-        return Ok(shared);
-    }
-    let mapped = region_file::open_or_create(namespace, name, geometry, ty)?;
-    let shared = Arc::new(SharedTopic {
-        attached: AttachedRegion::new(mapped, Some(&ty.info()))?,
-        namespace: namespace.clone(),
-    });
-    regions.retain(|_, w| w.strong_count() > 0);
-    regions.insert(key, Arc::downgrade(&shared));
-    Ok(shared)
 }

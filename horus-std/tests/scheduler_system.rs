@@ -184,6 +184,35 @@ fn a_run_that_ends_before_its_first_round_still_reports_finished() {
     );
 }
 
+/// Was a bug: `Scheduler::new()` auto-cleaned `HORUS_NAMESPACE` before
+/// `.namespace(..)` said where the scheduler runs. It cleans the namespace it
+/// runs in, when it starts.
+#[test]
+fn a_scheduler_cleans_the_namespace_it_runs_in_when_it_starts() {
+    let ns = TestNs::new("sched_clean");
+    // A region nobody holds any more: stale.
+    drop(
+        Topic::<Heartbeat>::builder("left.behind")
+            .namespace(&ns.name)
+            .build()
+            .unwrap(),
+    );
+    let region = ns.path().join("left.behind.topic");
+    assert!(region.exists());
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .system_topics(false)
+        .blackbox(false);
+    let log = std::rc::Rc::default();
+    sched.add(Logged { name: "n", log }).build().unwrap();
+    assert!(region.exists(), "cleaned before the scheduler started");
+    sched.tick_once().unwrap();
+    assert!(
+        !region.exists(),
+        "the stale region of its namespace was kept"
+    );
+}
+
 /// Was a bug: a node initialised during an e-stop was left `Ready`, its
 /// `safe_state` not run, and counted the hold as late releases on resume.
 #[test]

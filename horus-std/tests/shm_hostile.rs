@@ -148,7 +148,7 @@ fn a_region_held_exclusively_by_a_stuck_process_is_a_typed_error_not_a_hang() {
     let e = topic_error::<Gamma>(&ns.name, "l");
     let waited = started.elapsed();
     match &e {
-        TopicError::Locked { path: p } => assert_eq!(p, &path),
+        TopicError::Locked { path: p, .. } => assert_eq!(p, &path),
         other => panic!("{other:?}"),
     }
     assert!(

@@ -43,7 +43,7 @@ impl Foreign {
         Self { map }
     }
 
-    fn region(&mut self) -> TopicRegion<'_> {
+    fn region(&mut self) -> TopicRegion<&[horus_nostd::sync::AtomicU64]> {
         let len = self.map.len();
         // SAFETY: the mapping is valid for `len` bytes for as long as the
         // borrow of `self`, page-aligned, and all of its users (the topic

@@ -47,9 +47,9 @@ pub const OWNER: OwnerToken = match OwnerToken::new(1) {
 /// micro:bit (22 KiB of stack on Cortex-M4 before this change).
 #[inline(never)]
 pub fn join<'r, T: horus_nostd::Message>(
-    region: horus_nostd::TopicRegion<'r>,
+    region: horus_nostd::TopicRegion<&'r [horus_nostd::sync::AtomicU64]>,
     id: u32,
-) -> Result<horus_nostd::TopicHandle<'r, T>, horus_nostd::JoinError> {
+) -> Result<nodes::Handle<'r, T>, horus_nostd::JoinError> {
     horus_nostd::TopicHandle::join(region, OWNER, u64::from(id), 0)
 }
 
@@ -189,7 +189,7 @@ pub fn run(words: &[horus_nostd::sync::AtomicU64]) -> Result<Outcome, RunError> 
         info,
         "RAM: region {=usize} B; 8 topic handles of {=usize} B and a 3-node scheduler of {=usize} B on the stack",
         REGION_BYTES,
-        core::mem::size_of::<horus_nostd::TopicHandle<'_, horus_nostd::msgs::Imu>>(),
+        core::mem::size_of::<nodes::Handle<'_, horus_nostd::msgs::Imu>>(),
         core::mem::size_of::<CoreScheduler<'_, 3>>()
     );
 

@@ -13,7 +13,11 @@
 
 use horus_nostd::msgs::{Heartbeat, Imu};
 use horus_nostd::sched::{CoreNode, NodeFault, NodeStats, Tick};
+use horus_nostd::sync::AtomicU64;
 use horus_nostd::{TopicHandle, TopicRegion};
+
+/// A handle of the pipeline: its region's words are borrowed for `'r`.
+pub type Handle<'r, T> = TopicHandle<T, &'r [AtomicU64]>;
 
 use crate::check::{Failure, Verdict};
 
@@ -77,16 +81,16 @@ fn beat(id: u32, sequence: u64, now_ns: u64, status: u32) -> Heartbeat {
 
 /// Publishes [`sample`]`(n)` on `imu.raw` at every tick.
 pub struct Sensor<'a, 'r> {
-    raw: &'a mut TopicHandle<'r, Imu>,
-    heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
+    raw: &'a mut Handle<'r, Imu>,
+    heartbeat: &'a mut Handle<'r, Heartbeat>,
     ticks: u64,
 }
 
 impl<'a, 'r> Sensor<'a, 'r> {
     /// The sensor over its handles (built by [`crate::join`]).
     pub fn new(
-        raw: &'a mut TopicHandle<'r, Imu>,
-        heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
+        raw: &'a mut Handle<'r, Imu>,
+        heartbeat: &'a mut Handle<'r, Heartbeat>,
     ) -> Self {
         Self {
             raw,
@@ -123,9 +127,9 @@ impl CoreNode for Sensor<'_, '_> {
 
 /// Moving average over the last [`WINDOW`] samples of `imu.raw`.
 pub struct Filter<'a, 'r> {
-    raw: &'a mut TopicHandle<'r, Imu>,
-    filtered: &'a mut TopicHandle<'r, Imu>,
-    heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
+    raw: &'a mut Handle<'r, Imu>,
+    filtered: &'a mut Handle<'r, Imu>,
+    heartbeat: &'a mut Handle<'r, Heartbeat>,
     window: [[f64; 3]; WINDOW],
     /// Samples in the window (up to its length).
     len: usize,
@@ -145,9 +149,9 @@ const FILTER_WINDOW: usize = if cfg!(feature = "fail-demo") {
 impl<'a, 'r> Filter<'a, 'r> {
     /// The filter over its handles (built by [`crate::join`]).
     pub fn new(
-        raw: &'a mut TopicHandle<'r, Imu>,
-        filtered: &'a mut TopicHandle<'r, Imu>,
-        heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
+        raw: &'a mut Handle<'r, Imu>,
+        filtered: &'a mut Handle<'r, Imu>,
+        heartbeat: &'a mut Handle<'r, Heartbeat>,
     ) -> Self {
         Self {
             raw,
@@ -235,10 +239,10 @@ impl CoreNode for Filter<'_, '_> {
 /// scheduler's own counters for each node: ticks as the rates give, no late
 /// or skipped release, no overrun, no fault.
 pub struct Checker<'a, 'r> {
-    raw: &'a mut TopicHandle<'r, Imu>,
-    filtered: &'a mut TopicHandle<'r, Imu>,
-    heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
-    raw_region: TopicRegion<'r>,
+    raw: &'a mut Handle<'r, Imu>,
+    filtered: &'a mut Handle<'r, Imu>,
+    heartbeat: &'a mut Handle<'r, Heartbeat>,
+    raw_region: TopicRegion<&'r [AtomicU64]>,
     last_raw: Option<u64>,
     last_filtered: Option<u64>,
     /// Last heartbeat sequence seen per node.
@@ -252,10 +256,10 @@ impl<'a, 'r> Checker<'a, 'r> {
     /// The checker over its handles (built by [`crate::join`]); `raw_region`
     /// is where it reads the published count.
     pub fn new(
-        raw: &'a mut TopicHandle<'r, Imu>,
-        filtered: &'a mut TopicHandle<'r, Imu>,
-        heartbeat: &'a mut TopicHandle<'r, Heartbeat>,
-        raw_region: TopicRegion<'r>,
+        raw: &'a mut Handle<'r, Imu>,
+        filtered: &'a mut Handle<'r, Imu>,
+        heartbeat: &'a mut Handle<'r, Heartbeat>,
+        raw_region: TopicRegion<&'r [AtomicU64]>,
     ) -> Self {
         Self {
             raw,

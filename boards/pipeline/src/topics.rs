@@ -59,11 +59,11 @@ pub const REGION_BYTES: usize = REGION_WORDS * 8;
 #[derive(Debug, Clone, Copy)]
 pub struct Topics<'r> {
     /// `imu.raw`.
-    pub raw: TopicRegion<'r>,
+    pub raw: TopicRegion<&'r [AtomicU64]>,
     /// `imu.filtered`.
-    pub filtered: TopicRegion<'r>,
+    pub filtered: TopicRegion<&'r [AtomicU64]>,
     /// `heartbeat`.
-    pub heartbeat: TopicRegion<'r>,
+    pub heartbeat: TopicRegion<&'r [AtomicU64]>,
 }
 
 impl<'r> Topics<'r> {

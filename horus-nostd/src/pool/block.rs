@@ -6,6 +6,7 @@ use super::region::PoolRegion;
 use super::{BlockDescriptor, ctl, hdr, state};
 use crate::layout::MAX_PARTICIPANTS;
 use crate::region::OwnerToken;
+use crate::region::{StaticWords, Words};
 use crate::sync::{AtomicU64, Ordering};
 
 /// A block loaned for writing. Publish it with [`Loan::publish`]; dropping it
@@ -25,12 +26,14 @@ use crate::sync::{AtomicU64, Ordering};
 /// assert_eq!(&out, b"hello");
 /// ```
 #[derive(Debug)]
-pub struct Loan<'r> {
-    pool: PoolRegion<'r>,
+pub struct Loan<W: Words = StaticWords> {
+    pool: PoolRegion<W>,
     block: u32,
     /// The loaned generation (already in `STATE`, with `LOANED`).
     generation: u64,
     owner: OwnerToken,
+    /// Published, or taken by a reclaimer: dropping gives nothing back.
+    settled: bool,
 }
 
 /// A read-only view of a held block. Until it is released (dropped), no
@@ -49,13 +52,13 @@ pub struct Loan<'r> {
 /// assert!(pool.loan(me).is_ok()); // recycled once released
 /// ```
 #[derive(Debug)]
-pub struct BlockView<'r> {
-    pool: PoolRegion<'r>,
+pub struct BlockView<W: Words = StaticWords> {
+    pool: PoolRegion<W>,
     desc: BlockDescriptor,
     participant: u32,
 }
 
-impl<'r> PoolRegion<'r> {
+impl<W: Words> PoolRegion<W> {
     /// Loans a block to `me` for writing: a free one, or the published one
     /// nobody holds that was published longest ago (its message is then gone
     /// for late readers, who get [`HoldError::Stale`]). Never blocks.
@@ -71,7 +74,7 @@ impl<'r> PoolRegion<'r> {
     /// drop(first);
     /// assert!(pool.loan(me).is_ok());
     /// ```
-    pub fn loan(&self, me: OwnerToken) -> Result<Loan<'r>, LoanError> {
+    pub fn loan(&self, me: OwnerToken) -> Result<Loan<W>, LoanError> {
         let blocks = self.layout.blocks;
         // A hint only (any value is safe): Relaxed.
         let start = self.words[hdr::NEXT].load(Ordering::Relaxed) % u64::from(blocks);
@@ -80,10 +83,11 @@ impl<'r> PoolRegion<'r> {
             if let Some(generation) = self.try_claim(b as usize, me) {
                 self.words[hdr::NEXT].store(u64::from(b) + 1, Ordering::Relaxed);
                 return Ok(Loan {
-                    pool: *self,
+                    pool: self.clone(),
                     block: b,
                     generation,
                     owner: me,
+                    settled: false,
                 });
             }
         }
@@ -162,11 +166,7 @@ impl<'r> PoolRegion<'r> {
     /// let forged = horus_nostd::pool::BlockDescriptor { block: 7, ..new };
     /// assert!(matches!(pool.hold(1, forged), Err(HoldError::BlockOutOfRange { .. })));
     /// ```
-    pub fn hold(
-        &self,
-        participant: u32,
-        desc: BlockDescriptor,
-    ) -> Result<BlockView<'r>, HoldError> {
+    pub fn hold(&self, participant: u32, desc: BlockDescriptor) -> Result<BlockView<W>, HoldError> {
         self.check_descriptor(participant, &desc)?;
         let b = desc.block as usize;
         let bit = 1u64 << participant;
@@ -196,7 +196,7 @@ impl<'r> PoolRegion<'r> {
             .is_ok();
         if held && self.ctl(b, ctl::LEN).load(Ordering::Relaxed) == u64::from(desc.len) {
             return Ok(BlockView {
-                pool: *self,
+                pool: self.clone(),
                 desc,
                 participant,
             });
@@ -236,7 +236,7 @@ impl<'r> PoolRegion<'r> {
     }
 }
 
-impl<'r> Loan<'r> {
+impl<W: Words> Loan<W> {
     /// Bytes the block holds.
     ///
     /// ```
@@ -289,7 +289,7 @@ impl<'r> Loan<'r> {
     /// loan.words()[7].store(42, Ordering::Relaxed);
     /// assert_eq!(loan.words().len(), 8);
     /// ```
-    pub fn words(&self) -> &'r [AtomicU64] {
+    pub fn words(&self) -> &[AtomicU64] {
         self.pool.data(self.block as usize)
     }
 
@@ -329,7 +329,7 @@ impl<'r> Loan<'r> {
     /// let d = pool.loan(me).unwrap().publish(64).unwrap();
     /// assert_eq!((d.block, d.len), (0, 64));
     /// ```
-    pub fn publish(self, len: usize) -> Result<BlockDescriptor, PublishError> {
+    pub fn publish(mut self, len: usize) -> Result<BlockDescriptor, PublishError> {
         let block_size = self.pool.layout.block_size;
         if len > block_size as usize {
             return Err(PublishError::TooLong { len, block_size }); // Drop gives it back
@@ -357,7 +357,7 @@ impl<'r> Loan<'r> {
         };
         if !ok {
             // A reclaimer took the block (and OWNER): leave both to it.
-            core::mem::forget(self);
+            self.settled = true;
             return Err(PublishError::Reclaimed);
         }
         // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
@@ -367,15 +367,18 @@ impl<'r> Loan<'r> {
             Ordering::Release,
             Ordering::Relaxed,
         );
-        core::mem::forget(self); // published: not given back
+        self.settled = true; // published: not given back
         Ok(desc)
     }
 }
 
-impl Drop for Loan<'_> {
+impl<W: Words> Drop for Loan<W> {
     /// Gives an unpublished block back (`FREE`, same generation: no
     /// descriptor carries it).
     fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
         let b = self.block as usize;
         let loaned = state::encode(self.generation, state::LOANED);
         let free = state::encode(self.generation, state::FREE);
@@ -398,7 +401,7 @@ impl Drop for Loan<'_> {
     }
 }
 
-impl<'r> BlockView<'r> {
+impl<W: Words> BlockView<W> {
     /// The descriptor this view was held with.
     ///
     /// ```
@@ -439,7 +442,7 @@ impl<'r> BlockView<'r> {
     /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(8).unwrap();
     /// assert_eq!(pool.hold(0, d).unwrap().words().len(), 8);
     /// ```
-    pub fn words(&self) -> &'r [AtomicU64] {
+    pub fn words(&self) -> &[AtomicU64] {
         self.pool.data(self.desc.block as usize)
     }
 
@@ -484,7 +487,7 @@ impl<'r> BlockView<'r> {
     }
 }
 
-impl Drop for BlockView<'_> {
+impl<W: Words> Drop for BlockView<W> {
     fn drop(&mut self) {
         let bit = 1u64 << self.participant;
         // SYNC(holders-release): Release: our reads of the block happen-before

@@ -3,7 +3,8 @@
 
 use super::error::{PoolAttachError, PoolInitError, PoolLayoutError};
 use super::{POOL_LAYOUT_VERSION, POOL_MAGIC, PoolLayout, ctl, hdr, state};
-use crate::region::OwnerToken;
+use crate::header;
+use crate::region::{OwnerToken, StaticWords, Words};
 use crate::sync::{AtomicU64, Ordering};
 
 /// A validated view of one pool segment. The geometry is kept here and never
@@ -19,9 +20,13 @@ use crate::sync::{AtomicU64, Ordering};
 /// assert_eq!(pool.layout(), &L);
 /// assert_eq!(PoolRegion::attach(MEM.words()).unwrap().segment(), 7);
 /// ```
+///
+/// Who owns the words is the type parameter `W` (see [`Words`]); loans and
+/// block views hold the pool, so they keep its memory by their type.
 #[derive(Debug, Clone, Copy)]
-pub struct PoolRegion<'r> {
-    pub(crate) words: &'r [AtomicU64],
+pub struct PoolRegion<W = StaticWords> {
+    /// At least `layout.region_words` words (checked when made).
+    pub(crate) words: W,
     pub(crate) layout: PoolLayout,
     pub(crate) segment: u32,
 }
@@ -67,7 +72,7 @@ pub struct ReclaimReport {
     pub loans_freed: u32,
 }
 
-impl<'r> PoolRegion<'r> {
+impl<W: Words> PoolRegion<W> {
     /// Initialises `words` as pool segment `segment` of `blocks` blocks of
     /// `block_size` bytes. `created_ns` is recorded for tools.
     ///
@@ -82,7 +87,7 @@ impl<'r> PoolRegion<'r> {
     /// assert!(PoolRegion::init(MEM.words(), 64, 64, 0, 0).is_err()); // too small
     /// ```
     pub fn init(
-        words: &'r [AtomicU64],
+        words: W,
         block_size: u32,
         blocks: u32,
         segment: u32,
@@ -95,13 +100,9 @@ impl<'r> PoolRegion<'r> {
                 given: words.len() * 8,
             });
         }
-        let words = &words[..layout.region_words];
-        // Hide any previous contents first: attachers check MAGIC before anything.
-        words[hdr::MAGIC].store(0, Ordering::Relaxed);
-        for w in &words[1..] {
-            w.store(0, Ordering::Relaxed);
-        }
-        let set = |i: usize, v: u64| words[i].store(v, Ordering::Relaxed);
+        let all = &words[..layout.region_words];
+        header::clear(all);
+        let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, POOL_LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);
         set(hdr::BLOCK_SIZE, block_size.into());
@@ -110,9 +111,7 @@ impl<'r> PoolRegion<'r> {
         set(hdr::CONTROL_AT, layout.control_at as u64);
         set(hdr::DATA_AT, layout.data_at as u64);
         set(hdr::CREATED_NS, created_ns);
-        // SYNC(pool-magic): every store above is visible to whoever loads
-        // MAGIC with Acquire in `attach`.
-        words[hdr::MAGIC].store(POOL_MAGIC, Ordering::Release);
+        header::publish(all, POOL_MAGIC);
         Ok(Self {
             words,
             layout,
@@ -131,26 +130,11 @@ impl<'r> PoolRegion<'r> {
     /// assert_eq!(PoolRegion::attach(MEM.words()).unwrap().layout().blocks(), 4);
     /// assert!(PoolRegion::attach(&MEM.words()[..50]).is_err()); // truncated
     /// ```
-    pub fn attach(words: &'r [AtomicU64]) -> Result<Self, PoolAttachError> {
-        if words.len() < hdr::WORDS {
-            return Err(PoolAttachError::Truncated {
-                needed: hdr::WORDS * 8,
-                found: words.len() * 8,
-            });
-        }
-        // SYNC(pool-magic): pairs with the Release store at the end of `init`.
-        let magic = words[hdr::MAGIC].load(Ordering::Acquire);
-        if magic != POOL_MAGIC {
-            return Err(PoolAttachError::BadMagic { found: magic });
-        }
+    pub fn attach(words: W) -> Result<Self, PoolAttachError> {
+        let attach_error = header::fault_into!(PoolAttachError);
+        header::check_start(&words, hdr::WORDS, POOL_MAGIC, POOL_LAYOUT_VERSION)
+            .map_err(attach_error)?;
         let get = |i: usize| words[i].load(Ordering::Relaxed);
-        let version = get(hdr::VERSION);
-        if version != POOL_LAYOUT_VERSION {
-            return Err(PoolAttachError::VersionMismatch {
-                found: version,
-                expected: POOL_LAYOUT_VERSION,
-            });
-        }
         let small = |i: usize, field: &'static str| {
             u32::try_from(get(i)).map_err(|_| PoolAttachError::BadGeometry { field })
         };
@@ -173,22 +157,20 @@ impl<'r> PoolRegion<'r> {
                 "region_words",
             ),
         ];
-        for (i, want, field) in checks {
-            if get(i) != want {
-                return Err(PoolAttachError::BadGeometry { field });
-            }
-        }
-        if words.len() < layout.region_words {
-            return Err(PoolAttachError::Truncated {
-                needed: layout.region_bytes(),
-                found: words.len() * 8,
-            });
-        }
+        header::check_fields(&words, &checks).map_err(attach_error)?;
+        header::check_len(&words, layout.region_words).map_err(attach_error)?;
         Ok(Self {
-            words: &words[..layout.region_words],
+            words,
             layout,
             segment,
         })
+    }
+
+    /// The words, as owned or borrowed (the whole memory given to `init` or
+    /// `attach`, of which the pool is the first
+    /// [`region_words`](PoolLayout::region_words)).
+    pub fn words(&self) -> &W {
+        &self.words
     }
 
     /// The validated geometry.
@@ -389,13 +371,13 @@ impl<'r> PoolRegion<'r> {
     /// Control word `off` of block `b` (bounds-checked; `b` comes from the
     /// validated layout).
     #[inline]
-    pub(crate) fn ctl(&self, b: usize, off: usize) -> &'r AtomicU64 {
+    pub(crate) fn ctl(&self, b: usize, off: usize) -> &AtomicU64 {
         &self.words[self.layout.control(b, off)]
     }
 
     /// The data words of block `b`.
     #[inline]
-    pub(crate) fn data(&self, b: usize) -> &'r [AtomicU64] {
+    pub(crate) fn data(&self, b: usize) -> &[AtomicU64] {
         let at = self.layout.data(b);
         &self.words[at..at + self.layout.block_words()]
     }

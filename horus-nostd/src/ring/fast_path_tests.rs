@@ -13,6 +13,13 @@ use super::stamp::{self, DONE};
 use crate::OwnerToken;
 use crate::msgs::Heartbeat;
 use crate::region::{RegionBuffer, TopicRegion};
+use crate::sync::AtomicU64;
+
+/// A region over borrowed test memory and two handles of it.
+type Pair<'m> = (
+    TopicRegion<&'m [AtomicU64]>,
+    [TopicHandle<Heartbeat, &'m [AtomicU64]>; 2],
+);
 
 fn beat(sequence: u64) -> Heartbeat {
     Heartbeat {
@@ -26,23 +33,23 @@ fn me() -> OwnerToken {
 }
 
 /// A region of `Heartbeat`s, capacity 4, in `mem`.
-fn region(mem: &RegionBuffer<4096>, participants: u32) -> TopicRegion<'_> {
+fn region(mem: &RegionBuffer<4096>, participants: u32) -> TopicRegion<&[AtomicU64]> {
     TopicRegion::init::<Heartbeat>(mem.words(), 4, participants, 0).unwrap()
 }
 
-fn join(region: TopicRegion<'_>) -> TopicHandle<'_, Heartbeat> {
+fn join(region: TopicRegion<&[AtomicU64]>) -> TopicHandle<Heartbeat, &[AtomicU64]> {
     TopicHandle::join(region, me(), 0, 0).unwrap()
 }
 
 /// A region of two participants in `mem`, its publisher and its subscriber.
-fn pair(mem: &RegionBuffer<4096>) -> (TopicRegion<'_>, [TopicHandle<'_, Heartbeat>; 2]) {
+fn pair(mem: &RegionBuffer<4096>) -> Pair<'_> {
     let region = region(mem, 2);
     (region, [join(region), join(region)])
 }
 
 /// As [`pair`], with message 1 published and received: the subscriber is on
 /// the fast path.
-fn on_fast_path(mem: &RegionBuffer<4096>) -> (TopicRegion<'_>, [TopicHandle<'_, Heartbeat>; 2]) {
+fn on_fast_path(mem: &RegionBuffer<4096>) -> Pair<'_> {
     let (region, [mut publisher, mut subscriber]) = pair(mem);
     publisher.send(beat(1)).unwrap();
     assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
@@ -51,14 +58,14 @@ fn on_fast_path(mem: &RegionBuffer<4096>) -> (TopicRegion<'_>, [TopicHandle<'_, 
 }
 
 /// The sequences of everything `h` receives now.
-fn drain(h: &mut TopicHandle<'_, Heartbeat>) -> Vec<u64> {
+fn drain(h: &mut TopicHandle<Heartbeat, &[AtomicU64]>) -> Vec<u64> {
     core::iter::from_fn(|| h.recv())
         .map(|m| m.sequence)
         .collect()
 }
 
 /// The fast path of `h` points where its lane's cursor is, or is off.
-fn assert_consistent(region: &TopicRegion<'_>, h: &TopicHandle<'_, Heartbeat>) {
+fn assert_consistent(region: &TopicRegion<&[AtomicU64]>, h: &TopicHandle<Heartbeat, &[AtomicU64]>) {
     let ep = &h.raw.ep;
     let x = ep.expected;
     if x == Expected::NONE {

@@ -38,7 +38,7 @@
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
 use crate::layout::part;
-use crate::region::TopicRegion;
+use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering, fence};
 
 /// What one look at one lane found.
@@ -88,7 +88,7 @@ impl Expected {
     };
 }
 
-impl TopicRegion<'_> {
+impl<W: Words> TopicRegion<W> {
     /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
     /// written) if `ep`'s entry was reclaimed under it. Framed: `bytes` is a
     /// frame's body, written after its length as a little-endian `u32`

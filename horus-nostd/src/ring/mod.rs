@@ -47,7 +47,7 @@ use core::marker::PhantomData;
 use crate::error::JoinError;
 use crate::layout::{MAX_PARTICIPANTS, part};
 use crate::message::{Message, TypeInfo};
-use crate::region::{OwnerToken, TopicRegion};
+use crate::region::{OwnerToken, StaticWords, TopicRegion, Words};
 use crate::sync::Ordering;
 use lane::{Expected, LaneRead};
 
@@ -248,17 +248,22 @@ impl From<PayloadSizeError> for SendError {
 /// assert_eq!(b.recv_bytes(&mut out), Ok(true));
 /// assert!(matches!(a.send_bytes(&[0u8; 3]), Err(SendError::WrongSize(_))));
 /// ```
+///
+/// The handle holds its region, so it keeps the region's words (`W`, see
+/// [`Words`]) for as long as it lives: a borrow of a firmware `static`, or
+/// a share of `horus-std`'s mapping, which stays mapped until the last
+/// handle of it is gone.
 #[derive(Debug)]
-pub struct RawHandle<'r> {
-    region: TopicRegion<'r>,
+pub struct RawHandle<W: Words = StaticWords> {
+    region: TopicRegion<W>,
     ep: Endpoint,
 }
 
-impl<'r> RawHandle<'r> {
+impl<W: Words> RawHandle<W> {
     /// Joins `region`: claims a free participant entry (and its lane) for
     /// `owner`. `pid` and `now_ns` are recorded for introspection.
     pub fn join(
-        region: TopicRegion<'r>,
+        region: TopicRegion<W>,
         owner: OwnerToken,
         pid: u64,
         now_ns: u64,
@@ -268,7 +273,7 @@ impl<'r> RawHandle<'r> {
     }
 
     /// The region this handle is in.
-    pub fn region(&self) -> &TopicRegion<'r> {
+    pub fn region(&self) -> &TopicRegion<W> {
         &self.region
     }
 
@@ -496,7 +501,7 @@ impl<'r> RawHandle<'r> {
     }
 }
 
-impl Drop for RawHandle<'_> {
+impl<W: Words> Drop for RawHandle<W> {
     fn drop(&mut self) {
         self.region.leave(&self.ep);
     }
@@ -515,16 +520,18 @@ impl Drop for RawHandle<'_> {
 /// assert_eq!(subscriber.recv().map(|m| m.linear), Some(0.5));
 /// assert_eq!(subscriber.recv(), None);
 /// ```
+///
+/// Like [`RawHandle`], it holds its region's words (`W`).
 #[derive(Debug)]
-pub struct TopicHandle<'r, T: Message> {
-    raw: RawHandle<'r>,
+pub struct TopicHandle<T: Message, W: Words = StaticWords> {
+    raw: RawHandle<W>,
     _type: PhantomData<fn(T) -> T>,
 }
 
-impl<'r, T: Message> TopicHandle<'r, T> {
+impl<T: Message, W: Words> TopicHandle<T, W> {
     /// Joins `region`, which must carry `T`.
     pub fn join(
-        region: TopicRegion<'r>,
+        region: TopicRegion<W>,
         owner: OwnerToken,
         pid: u64,
         now_ns: u64,
@@ -617,7 +624,7 @@ impl<'r, T: Message> TopicHandle<'r, T> {
     }
 
     /// The byte-level handle underneath.
-    pub fn raw(&self) -> &RawHandle<'r> {
+    pub fn raw(&self) -> &RawHandle<W> {
         &self.raw
     }
 }

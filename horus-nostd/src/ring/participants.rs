@@ -99,7 +99,7 @@
 use super::{Endpoint, stamp};
 use crate::error::JoinError;
 use crate::layout::{MAX_PARTICIPANTS, hdr, part};
-use crate::region::{OwnerToken, TopicRegion};
+use crate::region::{OwnerToken, TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering};
 
 /// A participant entry as tools see it.
@@ -122,7 +122,7 @@ pub struct ParticipantInfo {
     pub holder: u64,
 }
 
-impl TopicRegion<'_> {
+impl<W: Words> TopicRegion<W> {
     fn owner_word(&self, p: usize) -> &AtomicU64 {
         self.word(self.layout.participant_at(p) + part::OWNER)
     }

@@ -79,7 +79,6 @@
 //!   removed by `Scheduler::new()`; a failure is logged, never fatal.
 
 mod adapter;
-mod error;
 mod observe;
 mod report;
 mod rt;
@@ -94,7 +93,7 @@ use std::time::Duration;
 
 use horus_nostd::sched::{AddError, Engine, NodeConfig, Rate};
 
-pub use error::SchedulerError;
+pub use crate::error::SchedulerError;
 pub use horus_nostd::sched::{FaultPolicy, NodeState, NodeStats};
 pub use report::{Anomaly, JitterStats, NodeInfo};
 pub use signals::stop_requested;
@@ -148,9 +147,14 @@ impl Default for Scheduler {
     }
 }
 
-/// A scheduler runs without the auto-clean it could not do: a failure is
-/// logged, never fatal.
-fn auto_clean_logged(result: std::result::Result<usize, crate::error::TopicError>) {
+/// The auto-clean of the namespace a scheduler runs in (`ns`, or
+/// `HORUS_NAMESPACE`), when it starts. A scheduler runs without the
+/// auto-clean it could not do: a failure is logged, never fatal.
+fn auto_clean_logged(ns: Option<&str>) {
+    let result = match ns {
+        Some(ns) => crate::shm::auto_clean(ns),
+        None => crate::shm::clean_stale_current_namespace(),
+    };
     if let Err(e) = result {
         eprintln!("horus: cleaning stale shared memory failed (continuing): {e}");
     }
@@ -170,12 +174,13 @@ impl StopHandle {
 }
 
 impl Scheduler {
-    /// A scheduler with no nodes, ticking at 100 Hz. Removes the stale shared
-    /// memory of dead processes in the current namespace first (a failure is
-    /// logged to stderr; this never fails).
+    /// A scheduler with no nodes, ticking at 100 Hz, in the current
+    /// namespace (`HORUS_NAMESPACE`; see [`namespace`](Self::namespace)).
+    /// When it starts (the first `run`, `run_for` or `tick_once`), it removes
+    /// the stale shared memory of dead processes in the namespace it runs in
+    /// (a failure is logged to stderr; it is never fatal).
     pub fn new() -> Self {
         crate::logging::init(); // only if the program installed no logger: see `logging`
-        auto_clean_logged(crate::shm::clean_stale_current_namespace());
         Self {
             engine: Engine::with_storage(Nodes::default(), Frequency::from_hz(100)),
             spin_ns: duration_ns(sleep::DEFAULT_SPIN),
@@ -192,14 +197,12 @@ impl Scheduler {
     }
 
     /// Runs in namespace `ns` instead of `HORUS_NAMESPACE`: the e-stop it
-    /// follows, the registry it reports to and the blackbox it records in are
-    /// `ns`'s, and the stale shared memory of dead processes in `ns` is removed
-    /// now, as `new` does in the current namespace (a failure is logged). The
-    /// nodes' own topics name their namespace themselves
+    /// follows, the registry it reports to, the blackbox it records in and
+    /// the namespace it auto-cleans when it starts are `ns`'s. The nodes' own
+    /// topics name their namespace themselves
     /// ([`TopicBuilder::namespace`](crate::topic::TopicBuilder::namespace)).
     #[must_use]
     pub fn namespace(mut self, ns: &str) -> Self {
-        auto_clean_logged(crate::system::auto_clean(ns));
         self.recorder.namespace = Some(ns.to_owned());
         self
     }

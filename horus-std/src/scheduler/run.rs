@@ -115,6 +115,10 @@ impl Scheduler {
     /// Initialises every `Registered` node in order; on failure, shuts
     /// down the initialised ones and returns the failure.
     fn start_or_shutdown(&mut self) -> Result<()> {
+        if !self.started {
+            // First use: clean the namespace actually used (set by now).
+            super::auto_clean_logged(self.recorder.namespace.as_deref());
+        }
         let mut feed = Feed::new(&mut self.recorder);
         let started = self.engine.init_registered(now_ns(), &mut feed);
         let init_failed = feed.init_failed;

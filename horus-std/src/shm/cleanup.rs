@@ -131,7 +131,7 @@ fn clean(
         if !is_topic && !is_init && !is_pool {
             continue;
         }
-        if !system_too && name.starts_with(crate::system::SYSTEM_PREFIX) {
+        if !system_too && name.starts_with(super::names::SYSTEM_PREFIX) {
             continue; // e-stop and blackbox outlive their writers (see `system`)
         }
         let path = ns.path().join(&name);
@@ -223,19 +223,26 @@ fn remove_fifo(ns: &Namespace, name: &str) -> bool {
     }
 }
 
-/// Cleans the current namespace (`HORUS_NAMESPACE`) if it exists; returns
-/// how many files were removed. What `Scheduler::new()` and every `horus`
-/// command run first. Unlike [`clean_namespace`], it keeps the system topics
-/// (e-stop, blackbox, registry) even when no process holds them.
-pub fn clean_stale_current_namespace() -> Result<usize, TopicError> {
-    match Namespace::open_existing(&Namespace::current_name()?)? {
+/// The auto-clean of namespace `namespace`, if it exists: removes what dead
+/// processes left, never what a live one holds, and keeps the system topics
+/// (e-stop, blackbox, registry) even when no process holds them (unlike
+/// [`clean_namespace`]); returns how many files were removed. Every `horus`
+/// command runs it on its namespace first, and a
+/// [`Scheduler`](crate::Scheduler) on its own when it starts.
+pub fn auto_clean(namespace: &str) -> Result<usize, TopicError> {
+    match Namespace::open_existing(namespace)? {
         Some(ns) => clean_stale(&ns),
         None => Ok(0),
     }
 }
 
-/// The auto-clean of namespace `ns`: what [`clean_stale_current_namespace`]
-/// does, for a namespace already open. A process runs it the first time it
+/// [`auto_clean`] of the current namespace (`HORUS_NAMESPACE`).
+pub fn clean_stale_current_namespace() -> Result<usize, TopicError> {
+    auto_clean(&Namespace::current_name()?)
+}
+
+/// The auto-clean of namespace `ns` ([`auto_clean`]), for a namespace
+/// already open. A process runs it the first time it
 /// opens a namespace for a topic, so a program that only uses topics cleans
 /// up after the dead as well as one with a scheduler.
 pub(crate) fn clean_stale(ns: &Namespace) -> Result<usize, TopicError> {

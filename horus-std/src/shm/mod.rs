@@ -2,25 +2,29 @@
 //!
 //! - [`namespace`]: `/dev/shm/horus_<ns>/`, created 0700, never followed
 //!   through links, refused if another user owns it.
-//! - [`region_file`]: creating a region atomically, mapping it, replacing a
+//! - `region_file` (crate-private): creating a region atomically, mapping it, replacing a
 //!   stale unfit one.
 //! - [`liveness`]: one `flock`ed file per live process; the kernel drops it
 //!   on any death, so liveness is never misjudged and never trusts a pid.
-//! - [`pool_file`]: block pool segments as files next to their topic.
-//! - [`cleanup`]: removing what dead processes left, never what a live one holds.
+//! - `pool_file` (crate-private): block pool segments as files next to their topic.
+//! - `mapping` (crate-private): a mapped file whose words regions, handles,
+//!   loans and views share by reference count (`MappedWords`).
+//! - [`cleanup`]: removing what dead processes left, never what a live one
+//!   holds; [`auto_clean`] of a namespace.
 //! - [`files`]: opening without blocking or following, publishing by atomic
 //!   rename, and removing a name only under the lock of the file it names.
 
 pub mod cleanup;
 pub mod files;
 pub mod liveness;
+pub(crate) mod mapping;
 pub mod names;
 pub mod namespace;
-pub mod pool_file;
-pub mod region_file;
+pub(crate) mod pool_file;
+pub(crate) mod region_file;
 
 pub use cleanup::{
-    CleanReport, ForeignFile, ForeignKind, clean_namespace, clean_namespace_keeping,
+    CleanReport, ForeignFile, ForeignKind, auto_clean, clean_namespace, clean_namespace_keeping,
     clean_stale_current_namespace,
 };
 pub use namespace::Namespace;

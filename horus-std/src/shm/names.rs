@@ -13,6 +13,10 @@
 //! starts with `.` nor contains `..`, and `%` is neither. Names without `/`
 //! keep exactly the file name they always had.
 
+/// Prefix of the names reserved for the system topics (e-stop, blackbox,
+/// registry, control: [`crate::system`]). Cleaning keeps them unless asked.
+pub const SYSTEM_PREFIX: &str = "_horus.";
+
 /// Longest topic name.
 pub const TOPIC_NAME_MAX: usize = 200;
 /// Longest namespace name.

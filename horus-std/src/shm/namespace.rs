@@ -34,22 +34,22 @@ pub const SHM_DIR_ENV: &str = "HORUS_SHM_DIR";
 /// Namespace used when `HORUS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// Prefix of namespace directories.
-pub const DIR_PREFIX: &str = "horus_";
+pub(crate) const DIR_PREFIX: &str = "horus_";
 /// File name suffix of topic regions.
-pub const TOPIC_SUFFIX: &str = ".topic";
+pub(crate) const TOPIC_SUFFIX: &str = ".topic";
 /// Prefix of regions being initialised.
-pub const INIT_PREFIX: &str = ".init.";
+pub(crate) const INIT_PREFIX: &str = ".init.";
 /// Subdirectory of process liveness files.
-pub const PROC_DIR: &str = "proc";
+pub(crate) const PROC_DIR: &str = "proc";
 
 /// The file name of topic `topic`'s region: `/` mapped reversibly (see
 /// [`names`](super::names)), then [`TOPIC_SUFFIX`].
-pub fn topic_file_name(topic: &str) -> String {
+pub(crate) fn topic_file_name(topic: &str) -> String {
     format!("{}{TOPIC_SUFFIX}", topic_file_stem(topic))
 }
 
 /// The topic whose region file is named `file`, if it is a region's name.
-pub fn topic_of_file_name(file: &str) -> Option<String> {
+pub(crate) fn topic_of_file_name(file: &str) -> Option<String> {
     file.strip_suffix(TOPIC_SUFFIX).map(topic_from_file_stem)
 }
 
@@ -138,7 +138,7 @@ impl Namespace {
 
     /// Does the path still name the directory this value opened (and its
     /// `proc/`)? False once the namespace was removed, e.g. by `horus clean`.
-    pub fn is_current(&self) -> bool {
+    pub(crate) fn is_current(&self) -> bool {
         let same = |fd: BorrowedFd<'_>, path: &Path| match (
             rustix::fs::fstat(fd),
             rustix::fs::lstat(path),
@@ -182,7 +182,7 @@ impl Namespace {
         &self.path
     }
 
-    /// The path of topic `topic`'s region file (see [`topic_file_name`]).
+    /// The path of topic `topic`'s region file (`<name>.topic`, `/` written as `%`).
     pub fn topic_path(&self, topic: &str) -> PathBuf {
         self.path.join(topic_file_name(topic))
     }

@@ -17,18 +17,16 @@
 //! no process maps it any more: a dead publisher's segment stays readable
 //! while a receiver maps it (and so while it holds views of it).
 
-use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{PoolAttachError, PoolLayout, PoolRegion};
-use memmap2::{MmapOptions, MmapRaw};
 use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
 use super::liveness;
+use super::mapping::{MappedWords, Mapping};
 use super::names::topic_file_stem;
 use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX, check_owner, errno_error};
 use crate::error::TopicError;
@@ -36,16 +34,8 @@ use crate::error::TopicError;
 /// What separates a topic's file stem from a pool segment's identity.
 pub const POOL_INFIX: &str = ".pool.";
 
-/// The file name of segment `segment` of `owner`'s pool for `topic`.
-///
-/// ```
-/// # use horus::shm::pool_file::{segment_file_name, parse_segment_file_name};
-/// # use horus_nostd::OwnerToken;
-/// let t = OwnerToken::new(42 << 32 | 0xabc).unwrap();
-/// assert_eq!(segment_file_name("/cam/rgb", t, 3), "%cam%rgb.pool.42-00000abc.3");
-/// assert_eq!(parse_segment_file_name("/cam/rgb", "%cam%rgb.pool.42-00000abc.3"), Some((t, 3)));
-/// assert_eq!(parse_segment_file_name("/cam", "%cam%rgb.pool.42-00000abc.3"), None);
-/// ```
+/// The file name of segment `segment` of `owner`'s pool for `topic`
+/// (`%cam%rgb.pool.42-00000abc.3`: see the test below).
 pub fn segment_file_name(topic: &str, owner: OwnerToken, segment: u32) -> String {
     let lock = liveness::lock_file_name(owner);
     let id = lock.strip_suffix(".lock").unwrap_or(&lock);
@@ -84,57 +74,29 @@ pub(crate) fn list_segments(
         .collect())
 }
 
-/// A mapped pool segment file, shared-locked for as long as it lives.
+/// A mapped pool segment file, shared-locked for as long as it (or a loan
+/// or block view of its pool, which share its mapping) lives.
 #[derive(Debug)]
 pub struct Segment {
-    /// A view of `map`. Its `'static` is bounded by this struct: the memory
-    /// is the mmap in `map`, whose address does not change when the struct
-    /// moves, and lives until `map` drops. It is handed out with the lifetime
-    /// of `&self` only, or by [`Segment::pool_static`] under its contract.
-    pool: PoolRegion<'static>,
-    map: MmapRaw,
-    /// Holds our shared `flock` (released when closed).
-    _file: File,
-    path: PathBuf,
+    /// Checked when opened to be the segment its name says.
+    pool: PoolRegion<MappedWords>,
     owner: OwnerToken,
-    id: u32,
 }
 
 impl Segment {
-    /// The validated pool.
-    pub fn pool(&self) -> PoolRegion<'_> {
-        self.pool
-    }
-
-    /// The pool with an unbounded lifetime, for loans and views stored
-    /// beside an `Arc` of this segment.
-    ///
-    /// # Safety
-    /// The caller must not use the returned view (or a loan or block view
-    /// made from it) after this `Segment` is dropped: keep an `Arc` of it in
-    /// the same struct, declared after the view so the view drops first.
-    pub unsafe fn pool_static(&self) -> PoolRegion<'static> {
-        self.pool
+    /// The validated pool (loans and views made from it keep the mapping).
+    pub fn pool(&self) -> &PoolRegion<MappedWords> {
+        &self.pool
     }
 
     /// The segment file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.pool.words().path()
     }
 
     /// The publisher whose pool this is.
     pub fn owner(&self) -> OwnerToken {
         self.owner
-    }
-
-    /// The segment id (also in the pool header, checked when opened).
-    pub fn id(&self) -> u32 {
-        self.id
-    }
-
-    /// Bytes mapped.
-    pub fn mapped_bytes(&self) -> usize {
-        self.map.len()
     }
 }
 
@@ -158,37 +120,9 @@ impl From<TopicError> for SegmentError {
     }
 }
 
-fn map(fd: OwnedFd, len: usize, path: &Path) -> Result<(MmapRaw, File), TopicError> {
-    let file = File::from(fd);
-    let map = MmapOptions::new()
-        .len(len)
-        .map_raw(&file)
-        .map_err(|source| TopicError::Io {
-            path: path.to_owned(),
-            op: "map pool segment",
-            source,
-        })?;
-    Ok((map, file))
-}
-
-fn words_of(map: &MmapRaw) -> &[horus_nostd::sync::AtomicU64] {
-    // SAFETY: `map` is a shared, read-write mapping of `map.len()` bytes that
-    // lives as long as the borrow of `map`; mmap returns page-aligned memory
-    // (checked again by `words_from_raw`). Every process maps segment files
-    // only through this crate, which accesses the control words solely with
-    // aligned 64-bit atomics and block data only as the pool protocol allows
-    // (see `horus_nostd::pool`, "Why a held block is never written").
-    unsafe { horus_nostd::region::words_from_raw(map.as_mut_ptr(), map.len()) }.unwrap_or(&[])
-}
-
-fn attach(
-    map: MmapRaw,
-    file: File,
-    path: PathBuf,
-    owner: OwnerToken,
-    id: u32,
-) -> Result<Segment, SegmentError> {
-    let pool = PoolRegion::attach(words_of(&map)).map_err(|reason| SegmentError::Corrupt {
+fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, SegmentError> {
+    let path = words.path().to_owned();
+    let pool = PoolRegion::attach(words).map_err(|reason| SegmentError::Corrupt {
         path: path.clone(),
         reason,
     })?;
@@ -198,18 +132,7 @@ fn attach(
             found: pool.segment(),
         });
     }
-    // SAFETY: only the lifetime changes. The view points into the mmap held
-    // by `map`, which moves into the same struct and keeps the mapping alive
-    // at a fixed address for as long as the struct lives (see the field).
-    let pool: PoolRegion<'static> = unsafe { std::mem::transmute(pool) };
-    Ok(Segment {
-        pool,
-        map,
-        _file: file,
-        path,
-        owner,
-        id,
-    })
+    Ok(Segment { pool, owner })
 }
 
 /// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
@@ -233,7 +156,10 @@ pub(crate) fn open(
     };
     check_owner(st.st_uid, &path)?;
     files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
-        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: path.clone() },
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+            path: path.clone(),
+            waited: files::LOCK_WAIT,
+        },
         e => errno_error(e, &path, "lock"),
     })?;
     if !files::still_named(ns.dir(), &name, &st) {
@@ -255,8 +181,8 @@ pub(crate) fn open(
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
         Err(e) => return Err(errno_error(e, &path, "reserve").into()),
     }
-    let (map, file) = map(fd, len, &path)?;
-    attach(map, file, path, owner, id).map(Some)
+    let words = Mapping::new(fd, len, &path, "map pool segment")?.into_words();
+    attach(words, owner, id).map(Some)
 }
 
 /// Creates segment `id` of this process's (`owner`'s) pool for `topic`:
@@ -292,9 +218,9 @@ pub(crate) fn create(
                     TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
                     other => other,
                 })?;
-            let (map, file) = map(fd, bytes, &path)?;
+            let words = Mapping::new(fd, bytes, &path, "map pool segment")?.into_words();
             PoolRegion::init(
-                words_of(&map),
+                words,
                 layout.block_size(),
                 layout.blocks(),
                 id,
@@ -304,10 +230,9 @@ pub(crate) fn create(
                 path: tmp_path.clone(),
                 op: "initialise pool segment",
                 source: std::io::Error::other(e.to_string()),
-            })?;
-            Ok::<_, TopicError>((map, file))
+            })
         })();
-        let (map, file) = match made {
+        let pool = match made {
             Ok(m) => m,
             Err(e) => {
                 files::unlink_if_same(ns.dir(), &tmp, &st);
@@ -317,20 +242,22 @@ pub(crate) fn create(
         drop(keep);
         // Converting to shared unlocks first: a cleaner may remove the
         // temporary name meanwhile (then `publish` says NOENT: start over).
-        files::lock_bounded(&file, false, files::LOCK_WAIT).map_err(|e| match e {
+        let file = pool.words().mapping().file();
+        files::lock_bounded(file, false, files::LOCK_WAIT).map_err(|e| match e {
             rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
                 path: tmp_path.clone(),
+                waited: files::LOCK_WAIT,
             },
             e => errno_error(e, &tmp_path, "lock"),
         })?;
         match files::publish(ns.dir(), &tmp, &name, &st) {
             Ok(()) => {
                 log::debug!("pool of {topic}: created {}", path.display());
-                return attach(map, file, path, owner, id);
+                return Ok(Segment { pool, owner });
             }
             Err(rustix::io::Errno::NOENT) => continue,
             Err(e) => {
-                if rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_ok() {
                     files::unlink_if_same(ns.dir(), &tmp, &st);
                 }
                 // EXIST: a file of ours by that name already (a process with
@@ -345,4 +272,22 @@ pub(crate) fn create(
         source: std::io::ErrorKind::WouldBlock.into(),
     }
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip_and_belong_to_one_topic() {
+        let t = OwnerToken::new(42 << 32 | 0xabc).unwrap();
+        assert_eq!(
+            segment_file_name("/cam/rgb", t, 3),
+            "%cam%rgb.pool.42-00000abc.3"
+        );
+        let name = "%cam%rgb.pool.42-00000abc.3";
+        assert_eq!(parse_segment_file_name("/cam/rgb", name), Some((t, 3)));
+        assert_eq!(parse_segment_file_name("/cam", name), None);
+        assert!(is_segment_file_name(name));
+    }
 }

@@ -34,19 +34,18 @@
 //! under the exclusive lock of the file and only if the name still refers to
 //! it (`files::unlink_if_same`).
 
-use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
-use horus_nostd::{AttachError, TopicRegion};
-use memmap2::{MmapOptions, MmapRaw};
+use horus_nostd::TopicRegion;
 use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
+use super::mapping::{MappedWords, Mapping};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
-use crate::dynamic::MessageType;
 use crate::error::{Corruption, TopicError};
+use crate::message_type::MessageType;
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
 #[derive(Debug, Clone, Copy)]
@@ -57,94 +56,10 @@ pub(crate) struct Geometry {
     pub participants_explicit: bool,
 }
 
-/// A mapped region file. The mapping lives as long as this value; views of
-/// it must not outlive it (see [`AttachedRegion::region_static`]).
-#[derive(Debug)]
-pub struct MappedRegion {
-    map: MmapRaw,
-    /// Holds our shared `flock` (released when closed).
-    _file: File,
-    path: std::path::PathBuf,
-}
-
-impl MappedRegion {
-    /// The region's words, validated as a topic of `T`... see `attach`.
-    fn words(&self) -> &[horus_nostd::sync::AtomicU64] {
-        // SAFETY: `map` is a shared, read-write mapping of `map.len()` bytes that
-        // lives as long as `self` (the returned slice borrows `self`); mmap
-        // returns page-aligned memory (checked again by `words_from_raw`).
-        // Every process maps it only through this crate, which accesses it
-        // solely with aligned 64-bit atomics, and no `&mut` to it exists.
-        unsafe { horus_nostd::region::words_from_raw(self.map.as_mut_ptr(), self.map.len()) }
-            .unwrap_or(&[])
-    }
-
-    /// Attaches to the region as a topic (of `expected`, if given).
-    pub fn attach(
-        &self,
-        expected: Option<&horus_nostd::message::TypeInfo>,
-    ) -> Result<TopicRegion<'_>, AttachError> {
-        TopicRegion::attach_with(self.words(), expected)
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// A mapped region and its validated view, kept together so the view can
-/// never outlive the mapping.
-#[derive(Debug)]
-pub struct AttachedRegion {
-    /// A view of `mapped`'s memory. Its `'static` is bounded by this struct:
-    /// the memory is the mmap of `mapped`, whose address does not change when
-    /// the struct moves, and lives until `mapped` drops. It is handed out only
-    /// with the lifetime of `&self`, or through [`Self::region_static`] under
-    /// that function's contract.
-    region: TopicRegion<'static>,
-    mapped: MappedRegion,
-}
-
-impl AttachedRegion {
-    /// Validates `mapped` as a topic (of `expected`, if given).
-    pub fn new(
-        mapped: MappedRegion,
-        expected: Option<&horus_nostd::message::TypeInfo>,
-    ) -> Result<Self, TopicError> {
-        let region = mapped.attach(expected).map_err(|e| {
-            let expected = expected.map(|t| t.name.to_string()).unwrap_or_default();
-            TopicError::from_attach(e, mapped.path().to_owned(), "", &expected)
-        })?;
-        // SAFETY: only the lifetime changes. The view points into the mmap
-        // owned by `mapped`, which moves into the same struct and keeps the
-        // mapping alive at a fixed address for as long as the struct lives;
-        // see the field's docs for who may hold the extended view.
-        let region: TopicRegion<'static> = unsafe { std::mem::transmute(region) };
-        Ok(Self { region, mapped })
-    }
-
-    /// The validated view.
-    pub fn region(&self) -> TopicRegion<'_> {
-        self.region
-    }
-
-    /// The view with an unbounded lifetime, for handles stored beside an
-    /// `Arc` of this struct.
-    ///
-    /// # Safety
-    /// The caller must not use the returned view (or anything holding it)
-    /// after this `AttachedRegion` is dropped: keep an `Arc` of it in the same
-    /// struct as the view, declared after it so the view drops first.
-    pub unsafe fn region_static(&self) -> TopicRegion<'static> {
-        self.region
-    }
-
-    /// The region file.
-    pub fn path(&self) -> &Path {
-        self.mapped.path()
-    }
-}
+/// A topic region in a mapped file: what `open_or_create` and
+/// [`open_existing`] return, validated. Handles joined to it keep the file
+/// mapped (and locked) for as long as they live.
+pub type MappedRegion = TopicRegion<MappedWords>;
 
 /// Opens the region file of `topic` for message type `ty`, creating it if
 /// absent and replacing it if stale and unfit.
@@ -156,7 +71,6 @@ pub(crate) fn open_or_create(
 ) -> Result<MappedRegion, TopicError> {
     let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
-    let expected = ty.info();
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
@@ -164,24 +78,19 @@ pub(crate) fn open_or_create(
             Opened::Locked(_, 0) => return Err(empty_region(path)),
             Opened::Locked(fd, len) => (fd, len),
             Opened::Missing => match create(ns, topic, &file_name, geometry, ty)? {
-                Some(mapped) => return Ok(mapped),
+                Some(region) => return Ok(region),
                 None => continue, // another creator won, or a cleaner raced us
             },
             Opened::Replaced => continue,
         };
-        let mapped = map(fd, len, &path)?;
-        let problem = match mapped.attach(Some(&expected)) {
-            Ok(region) => match geometry_mismatch(&region, topic, geometry) {
-                None => return Ok(mapped),
-                Some(e) => e,
-            },
-            Err(e) => match TopicError::from_attach(e, path.clone(), topic, ty.name()) {
-                e @ TopicError::TypeMismatch { .. } => e,
-                other => return Err(other),
-            },
+        let words = Mapping::new(fd, len, &path, "map")?.into_words();
+        let region = TopicRegion::attach_with(words.clone(), None)
+            .map_err(|e| TopicError::from_attach(e, path.clone(), topic, ty.name()))?;
+        let Err(problem) = check_fits(&region, topic, geometry, ty) else {
+            return Ok(region);
         };
         // A valid region of the wrong type or geometry: replace it if nobody uses it.
-        if !try_remove_stale(ns, &file_name, &mapped) {
+        if !try_remove_stale(ns, &file_name, words.mapping()) {
             return Err(problem);
         }
     }
@@ -231,6 +140,7 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
     files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
         rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
             path: path.to_owned(),
+            waited: files::LOCK_WAIT,
         },
         e => errno_error(e, path, "lock"),
     })?;
@@ -271,9 +181,9 @@ pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>
             Opened::Replaced => continue,
             Opened::Locked(_, 0) => return Err(empty_region(path)),
             Opened::Locked(fd, len) => {
-                let mapped = map(fd, len, &path)?;
-                return match mapped.attach(None) {
-                    Ok(_) => Ok(Some(mapped)),
+                let words = Mapping::new(fd, len, &path, "map")?.into_words();
+                return match TopicRegion::attach_with(words, None) {
+                    Ok(region) => Ok(Some(region)),
                     Err(e) => Err(TopicError::from_attach(e, path, topic, "")),
                 };
             }
@@ -320,22 +230,19 @@ fn create(
                 other => other,
             },
         )?;
-        let mapped = map(fd, bytes, &ns.topic_path(topic))?;
+        let words = Mapping::new(fd, bytes, &ns.topic_path(topic), "map")?.into_words();
         let now = crate::time::now_ns();
         match ty.serialized_schema() {
-            Some(schema) => {
-                TopicRegion::init_serialized(mapped.words(), layout, ty.info(), schema, now)
-            }
-            None => TopicRegion::init_with(mapped.words(), layout, ty.info(), ty.fields(), now),
+            Some(schema) => TopicRegion::init_serialized(words, layout, ty.info(), schema, now),
+            None => TopicRegion::init_with(words, layout, ty.info(), ty.fields(), now),
         }
         .map_err(|e| TopicError::Io {
             path: tmp_path.clone(),
             op: "initialise",
             source: std::io::Error::other(e.to_string()),
-        })?;
-        Ok(mapped)
+        })
     })();
-    let mapped = match result {
+    let region = match result {
         Ok(m) => m,
         Err(e) => {
             files::unlink_if_same(ns.dir(), &tmp_name, &st);
@@ -348,10 +255,10 @@ fn create(
         ty.name(),
         ns.topic_path(topic).display()
     );
-    publish_created(ns, &tmp_name, file_name, &st, mapped)
+    publish_created(ns, &tmp_name, file_name, &st, region)
 }
 
-/// Publishes the initialised region `mapped`, exclusively locked under
+/// Publishes the initialised region, exclusively locked under
 /// `tmp_name` (inode `st`), as `file_name`, holding the shared lock of a
 /// user; `None` if another creator published first or a cleaner removed it.
 fn publish_created(
@@ -359,24 +266,28 @@ fn publish_created(
     tmp_name: &str,
     file_name: &str,
     st: &rustix::fs::Stat,
-    mapped: MappedRegion,
+    region: MappedRegion,
 ) -> Result<Option<MappedRegion>, TopicError> {
     let tmp_path = ns.path().join(tmp_name);
+    let file = region.words().mapping().file();
     // flock converts by unlocking first: a cleaner may take the exclusive
     // lock in between and remove the temporary name (then `publish` fails
     // with NOENT and the caller looks again).
-    files::lock_bounded(&mapped._file, false, files::LOCK_WAIT).map_err(|e| match e {
-        rustix::io::Errno::WOULDBLOCK => TopicError::Locked { path: tmp_path },
+    files::lock_bounded(file, false, files::LOCK_WAIT).map_err(|e| match e {
+        rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
+            path: tmp_path,
+            waited: files::LOCK_WAIT,
+        },
         e => errno_error(e, &tmp_path, "lock"),
     })?;
     match files::publish(ns.dir(), tmp_name, file_name, st) {
-        Ok(()) => Ok(Some(mapped)),
+        Ok(()) => Ok(Some(region)),
         // NOENT: a cleaner removed our `.init.` file. The caller looks again.
         Err(rustix::io::Errno::NOENT) => Ok(None),
         Err(e) => {
             // EXIST: another creator published first; the caller opens its
             // region. Our file was never visible under the topic's name.
-            if rustix::fs::flock(&mapped._file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_ok() {
                 files::unlink_if_same(ns.dir(), tmp_name, st);
             }
             match e {
@@ -387,28 +298,11 @@ fn publish_created(
     }
 }
 
-fn map(fd: OwnedFd, len: usize, path: &Path) -> Result<MappedRegion, TopicError> {
-    let file = File::from(fd);
-    let map = MmapOptions::new()
-        .len(len)
-        .map_raw(&file)
-        .map_err(|source| TopicError::Io {
-            path: path.to_owned(),
-            op: "map",
-            source,
-        })?;
-    Ok(MappedRegion {
-        map,
-        _file: file,
-        path: path.to_owned(),
-    })
-}
-
 /// Removes the region `mapped` (named `file_name`) if no other process holds
 /// it. Our own shared lock is upgraded; true if it was (the name is then
 /// removed if it still names this file).
-fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &MappedRegion) -> bool {
-    let fd = mapped._file.as_fd();
+fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &Mapping) -> bool {
+    let fd = mapped.file().as_fd();
     let Ok(st) = rustix::fs::fstat(fd) else {
         return false;
     };
@@ -419,7 +313,26 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &MappedRegion) -> b
     true
 }
 
-fn geometry_mismatch(region: &TopicRegion<'_>, topic: &str, g: Geometry) -> Option<TopicError> {
+/// Does the validated `region` of `topic` fit a handle of `ty` that asks
+/// for geometry `g`: the same type (identity, size, alignment) and, where
+/// the geometry was set explicitly, the same capacity and participants? The
+/// one check of both, whether the region was just opened or already mapped.
+pub(crate) fn check_fits(
+    region: &MappedRegion,
+    topic: &str,
+    g: Geometry,
+    ty: &MessageType,
+) -> Result<(), TopicError> {
+    let (found, want) = (region.type_info(), ty.info());
+    if found.id != want.id || found.size != want.size || found.align != want.align {
+        return Err(TopicError::TypeMismatch {
+            topic: topic.to_owned(),
+            expected: ty.name().to_owned(),
+            same_name: found.name.as_str() == ty.name(),
+            found: found.name.to_string(),
+            path: region.words().path().to_owned(),
+        });
+    }
     let l = region.layout();
     let mismatch = |what, requested, existing| TopicError::GeometryMismatch {
         topic: topic.to_owned(),
@@ -428,14 +341,14 @@ fn geometry_mismatch(region: &TopicRegion<'_>, topic: &str, g: Geometry) -> Opti
         existing,
     };
     if g.capacity_explicit && l.capacity() != g.capacity {
-        return Some(mismatch("capacity", g.capacity, l.capacity()));
+        return Err(mismatch("capacity", g.capacity, l.capacity()));
     }
     if g.participants_explicit && l.participants() != g.participants {
-        return Some(mismatch(
+        return Err(mismatch(
             "max_participants",
             g.participants,
             l.participants(),
         ));
     }
-    None
+    Ok(())
 }

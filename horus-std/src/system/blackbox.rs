@@ -13,8 +13,9 @@
 //! overwritten.
 
 use crate::error::Result;
+use crate::join::TopicEvent;
 use crate::message;
-use crate::system::{fixed_str, str_of};
+use crate::system::{SYSTEM_PREFIX, fixed_str, str_of};
 use crate::topic::Topic;
 
 /// Name of the blackbox topic.
@@ -214,6 +215,52 @@ pub struct BlackboxDump {
     pub entries: Vec<BlackboxEntry>,
     /// Records written but overwritten since the blackbox was created.
     pub overwritten: u64,
+}
+
+/// What the system layer records of the topic layer's reports (wired in the
+/// crate root): reclaimed participants and evicted handles go to the
+/// namespace's blackbox, except for the system topics themselves, whose
+/// evictions go to stderr and whose reclaims are not recorded (the blackbox
+/// opening its own topic must not recurse). A blackbox that cannot be
+/// opened is said on stderr.
+pub(crate) fn record_topic_event(event: &TopicEvent<'_>) {
+    match *event {
+        TopicEvent::Reclaimed {
+            namespace,
+            topic,
+            freed,
+        } => {
+            if topic.starts_with(SYSTEM_PREFIX) {
+                return;
+            }
+            match Blackbox::open(Some(namespace)) {
+                Ok(bb) => bb.record(
+                    AnomalyKind::ParticipantDead,
+                    "",
+                    &format!("topic {topic}: reclaimed {freed} handle(s) of dead processes"),
+                    u64::from(freed),
+                ),
+                Err(e) => eprintln!("horus: could not record reclaimed handles of {topic}: {e}"),
+            }
+        }
+        TopicEvent::Evicted {
+            namespace,
+            topic,
+            outcome,
+            unsent,
+        } => {
+            // Short: the record holds 80 bytes of text.
+            let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
+            if topic.starts_with(SYSTEM_PREFIX) {
+                eprintln!("horus: {text}");
+                return;
+            }
+            match Blackbox::open(Some(namespace)) {
+                Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
+                Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
+            }
+        }
+    }
 }
 
 /// Reads every record the blackbox of the current namespace (or `namespace`)

@@ -7,7 +7,7 @@
 //! process killed with SIGKILL stay in shared memory, and a reader that
 //! joins late replays what each topic retains ([`Topic::rewind`]).
 //!
-//! Auto-clean (`Scheduler::new()`, every `horus` command) never removes
+//! Auto-clean (a scheduler's start, every `horus` command) never removes
 //! them, even when no process holds them, so an e-stop raised by a program
 //! that exited, or the blackbox of a crashed system, is still there on the
 //! next look. Only an explicit `horus clean --shm` removes them.
@@ -20,28 +20,13 @@ pub mod estop;
 pub mod registry;
 
 /// Prefix of the reserved topic names.
-pub const SYSTEM_PREFIX: &str = "_horus.";
+pub use crate::shm::names::SYSTEM_PREFIX;
 
 /// Handles a system topic has room for (a topic's default is 16). Every
 /// scheduler holds an e-stop, a registry, a control and a blackbox handle for its whole
 /// life, so this bounds the schedulers of one namespace; a namespace of many
 /// processes must never find its e-stop full.
 pub const SYSTEM_PARTICIPANTS: u32 = 64;
-
-/// The auto-clean of namespace `namespace`, if it exists: removes what dead
-/// processes left, never what a live one holds, and keeps the system topics
-/// even when no process holds them (unlike
-/// [`clean_namespace`](crate::shm::clean_namespace)); returns how many files
-/// were removed. Every `horus` command runs it on its namespace first, and
-/// [`Scheduler::namespace`](crate::Scheduler::namespace) on the scheduler's.
-/// [`clean_stale_current_namespace`](crate::shm::clean_stale_current_namespace)
-/// is this for `HORUS_NAMESPACE`.
-pub fn auto_clean(namespace: &str) -> Result<usize, crate::error::TopicError> {
-    match crate::shm::Namespace::open_existing(namespace)? {
-        Some(ns) => crate::shm::cleanup::clean_stale(&ns),
-        None => Ok(0),
-    }
-}
 
 /// Whether the system topic `topic` exists in the current namespace (or
 /// `namespace`), found without creating the namespace or the topic: the

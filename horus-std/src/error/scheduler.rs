@@ -175,10 +175,10 @@ impl fmt::Display for SchedulerError {
 }
 
 /// The sentence, as `Display`: what `main` prints when it returns the error
-/// (`crate::error::debug_sentence`).
+/// (`super::debug_sentence`).
 impl fmt::Debug for SchedulerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::error::debug_sentence(self, f)
+        super::debug_sentence(self, f)
     }
 }
 

@@ -1,0 +1,272 @@
+//! The one way into a topic: from a name to a validated, mapped region and
+//! this process's owner token, for every handle kind ([`Topic`](crate::Topic),
+//! [`DynTopic`](crate::dynamic::DynTopic), [`RawTopic`](crate::inspect::RawTopic)).
+//!
+//! [`open_joinable`] checks the name, opens the namespace (cleaning what dead
+//! processes left, on this process's first use of it), finds the region
+//! (mapped once per process and shared by its handles, or opened or created
+//! and validated once: header, type and geometry, by
+//! [`region_file::check_fits`] on the cached and the uncached path alike),
+//! registers this process's liveness, reclaims the entries of dead
+//! participants and reports that ([`TopicEvent`]). The caller joins a clone
+//! of the region with its own handle kind; the handle holds its share of the
+//! mapping.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use horus_nostd::{JoinError, OwnerToken};
+
+use crate::error::{Result, TopicError};
+use crate::message_type::MessageType;
+use crate::shm::names::check_topic_name;
+use crate::shm::region_file::{self, Geometry, MappedRegion};
+use crate::shm::{Namespace, liveness};
+
+/// Slots per publisher lane when not configured.
+pub const DEFAULT_CAPACITY: u32 = 64;
+/// Handles per topic when not configured.
+pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
+
+/// One mapped region, shared by every handle of the topic in this process.
+#[derive(Debug)]
+pub(crate) struct SharedTopic {
+    /// Validated once, when opened; every handle joins a clone of it (which
+    /// shares the mapping).
+    pub(crate) region: MappedRegion,
+    pub(crate) namespace: Arc<Namespace>,
+}
+
+/// Where and how big a topic is opened (`None`: the defaults).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TopicOptions<'a> {
+    pub namespace: Option<&'a str>,
+    pub capacity: Option<u32>,
+    pub participants: Option<u32>,
+}
+
+/// What the caller wants of the region.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Want<'a> {
+    /// A region of this type, created (with the options' geometry) if absent.
+    Typed(&'a MessageType),
+    /// The existing region, whatever its type (tools); never created, and
+    /// the namespace is neither created nor cleaned.
+    Existing,
+}
+
+/// [`open_joinable`] for a typed handle, which creates what is missing.
+pub(crate) fn open_typed(
+    name: &str,
+    options: TopicOptions<'_>,
+    ty: &MessageType,
+) -> Result<(Arc<SharedTopic>, OwnerToken)> {
+    match open_joinable(name, options, Want::Typed(ty))? {
+        Some(joinable) => Ok(joinable),
+        // A typed join creates the namespace and the region, so this is not
+        // reached; were it, the region is missing.
+        None => Err(TopicError::Io {
+            path: PathBuf::from(name),
+            op: "open (region missing)",
+            source: std::io::ErrorKind::NotFound.into(),
+        }
+        .into()),
+    }
+}
+
+/// The one join path (see the module docs): the process's shared region of
+/// topic `name` and this process's owner token; `None` if the namespace or
+/// the topic does not exist and `want` is [`Want::Existing`].
+pub(crate) fn open_joinable(
+    name: &str,
+    options: TopicOptions<'_>,
+    want: Want<'_>,
+) -> Result<Option<(Arc<SharedTopic>, OwnerToken)>> {
+    check_topic_name(name).map_err(|reason| TopicError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })?;
+    let ns_name = match options.namespace {
+        Some(ns) => ns.to_owned(),
+        None => Namespace::current_name()?,
+    };
+    let create = matches!(want, Want::Typed(_));
+    let Some(namespace) = open_namespace(&ns_name, create)? else {
+        return Ok(None);
+    };
+    let geometry = Geometry {
+        capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
+        participants: options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
+        capacity_explicit: options.capacity.is_some(),
+        participants_explicit: options.participants.is_some(),
+    };
+    let Some(shared) = shared_region(name, &namespace, geometry, want)? else {
+        return Ok(None);
+    };
+    let me = liveness::ensure_registered(&namespace)?;
+    // Dead participants' pool holds are cleared before their entries are freed.
+    let freed = crate::pool::reclaim_topic(&namespace, name, &shared.region, me);
+    // A tool's join (nothing created) reports nothing: it leaves no record.
+    if freed > 0 && create {
+        report(&TopicEvent::Reclaimed {
+            namespace: namespace.name(),
+            topic: name,
+            freed,
+        });
+    }
+    Ok(Some((shared, me)))
+}
+
+/// What happened to a topic that a layer above may record. The topic layer
+/// only reports; which events reach the blackbox (never, for instance, the
+/// system topics' own, so the blackbox opening its topic cannot recurse) is
+/// the system layer's decision ([`crate::system::blackbox::record_topic_event`],
+/// wired in the crate root as `TOPIC_EVENTS`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TopicEvent<'a> {
+    /// `freed` participants of dead processes were reclaimed from `topic`
+    /// by a typed join.
+    Reclaimed {
+        namespace: &'a str,
+        topic: &'a str,
+        freed: u32,
+    },
+    /// A handle of `topic` was evicted (another process judged this one
+    /// dead and reclaimed its entry); `outcome` says what followed and
+    /// `unsent` counts the messages not published meanwhile.
+    Evicted {
+        namespace: &'a str,
+        topic: &'a str,
+        outcome: &'a str,
+        unsent: u64,
+    },
+}
+
+/// Where topic events go: a function of the layer above.
+pub(crate) type EventSink = fn(&TopicEvent<'_>);
+
+/// Reports `event` to the sink the crate root wires in.
+pub(crate) fn report(event: &TopicEvent<'_>) {
+    (crate::TOPIC_EVENTS)(event);
+}
+
+/// Reports that a handle of `topic` was evicted (see [`TopicEvent::Evicted`]).
+pub(crate) fn report_evicted(namespace: &str, topic: &str, outcome: &str, unsent: u64) {
+    report(&TopicEvent::Evicted {
+        namespace,
+        topic,
+        outcome,
+        unsent,
+    });
+}
+
+/// The error of a failed join of topic `name` (region file `path`) by a
+/// handle of type `expected` (empty for a type-erased handle).
+pub(crate) fn join_error(
+    e: JoinError,
+    name: &str,
+    expected: &str,
+    path: &std::path::Path,
+) -> crate::Error {
+    match e {
+        JoinError::Full { max } => TopicError::Full {
+            topic: name.to_owned(),
+            max,
+        },
+        JoinError::WrongType { found, .. } => TopicError::TypeMismatch {
+            topic: name.to_owned(),
+            expected: expected.to_owned(),
+            same_name: found.as_str() == expected,
+            found: found.to_string(),
+            path: path.to_owned(),
+        },
+        other => TopicError::Io {
+            path: path.to_owned(),
+            op: "join",
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+    .into()
+}
+
+/// The process's open namespace directories, by path (the base directory
+/// can differ between calls: `HORUS_SHM_DIR`). With `create`, a missing
+/// directory is created; without, it is `None`.
+fn open_namespace(name: &str, create: bool) -> Result<Option<Arc<Namespace>>, TopicError> {
+    static NAMESPACES: OnceLock<Mutex<HashMap<PathBuf, Arc<Namespace>>>> = OnceLock::new();
+    let mut map = NAMESPACES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let path = Namespace::path_of(name);
+    if let Some(ns) = map.get(&path) {
+        // Still the directory we opened? (A test may have removed it.)
+        if ns.is_current() {
+            return Ok(Some(ns.clone()));
+        }
+    }
+    if !create {
+        // A tool looking: nothing is created or cleaned, nothing cached.
+        return Ok(Namespace::open_existing(name)?.map(Arc::new));
+    }
+    let ns = Arc::new(Namespace::open(name)?);
+    // First use of this namespace by this process: remove what dead
+    // processes left in it (never what a live one holds). Best effort: a
+    // failure to clean is no reason to refuse the topic.
+    let _ = crate::shm::cleanup::clean_stale(&ns);
+    map.insert(path, ns.clone());
+    Ok(Some(ns))
+}
+
+type RegionKey = (PathBuf, String);
+
+/// The process's mapping of the region, opened once and shared by handles;
+/// for [`Want::Typed`], checked to fit (type, and geometry where explicit)
+/// whether it was mapped already or is opened now.
+fn shared_region(
+    name: &str,
+    namespace: &Arc<Namespace>,
+    geometry: Geometry,
+    want: Want<'_>,
+) -> Result<Option<Arc<SharedTopic>>, TopicError> {
+    static REGIONS: OnceLock<Mutex<HashMap<RegionKey, Weak<SharedTopic>>>> = OnceLock::new();
+    let key = (namespace.path().to_owned(), name.to_owned());
+    let mut regions = REGIONS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = regions.get(&key).and_then(Weak::upgrade) {
+        if let Want::Typed(ty) = want {
+            region_file::check_fits(&shared.region, name, geometry, ty)?;
+        }
+        return Ok(Some(shared));
+    }
+    let region = match want {
+        Want::Typed(ty) => region_file::open_or_create(namespace, name, geometry, ty)?,
+        Want::Existing => match region_file::open_existing(namespace, name)? {
+            Some(region) => region,
+            None => return Ok(None),
+        },
+    };
+    let shared = Arc::new(SharedTopic {
+        region,
+        namespace: namespace.clone(),
+    });
+    regions.retain(|_, w| w.strong_count() > 0);
+    regions.insert(key, Arc::downgrade(&shared));
+    Ok(Some(shared))
+}
+
+/// The panic of a handle used in a child made by `fork()` (see `topic`'s module docs).
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
+    panic!(
+        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
+         is a child made by fork(), which must create its own Topic after the fork (sharing \
+         the parent's handle would make two writers of one lane)",
+        std::process::id()
+    )
+}
