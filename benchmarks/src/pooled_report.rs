@@ -36,6 +36,9 @@ impl LargeRow {
 pub struct Section {
     pub pod: Vec<(usize, Summary)>,
     pub rows: Vec<LargeRow>,
+    /// (what, one-way) with both sides in one thread, 1:1: the code's own
+    /// cost per hop, without the cross-core transfer.
+    pub same_thread: Vec<(String, Summary)>,
 }
 
 impl Section {
@@ -91,7 +94,16 @@ impl Section {
                 ratio(i.p50, h.p50)
             );
         }
-        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "\nThe same operations with both sides in one thread (1:1, no cross-core transfer: \
+             the cost of the code itself per hop), p50 / p99 one-way (ns): {}.\n",
+            self.same_thread
+                .iter()
+                .map(|(what, s)| format!("{what} {} / {}", ns(s.p50), ns(s.p99)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
 
     /// The image rows' targets (stamp only, each topology): p50 within 2x
@@ -162,6 +174,7 @@ mod tests {
     #[test]
     fn image_targets_judge_against_pod_and_iceoryx2_of_the_same_topology() {
         let s = Section {
+            same_thread: Vec::new(),
             pod: vec![(1, at(200)), (4, at(300))],
             rows: vec![
                 // 1:1: 1.5x the POD row (met), iceoryx2 4x slower (met).
@@ -190,6 +203,7 @@ mod tests {
     #[test]
     fn table_has_a_line_per_row_with_its_ratios() {
         let s = Section {
+            same_thread: vec![("image".into(), at(300)), ("POD 64 B".into(), at(30))],
             pod: vec![(1, at(200))],
             rows: vec![
                 row(Kind::Tensor, 1, Touch::Stamp, 400, 2000),
@@ -212,5 +226,9 @@ mod tests {
             rows[2]
         );
         assert!(rows[3].starts_with("| image 640x480 rgb8 1:1, every byte | 921600 |"));
+        assert!(
+            o.contains("(ns): image 300 / 300; POD 64 B 30.0 / 30.0."),
+            "{o}"
+        );
     }
 }

@@ -344,6 +344,21 @@ pub fn child_pong(args: &[String]) -> Res<()> {
     }
 }
 
+/// Both sides of a 1:1 large row in the calling thread: what the sending
+/// and receiving code costs with no cross-core transfer.
+fn same_thread<L: Large>(ctx: &Ctx, r: RowArgs, warmup: usize, samples: usize) -> Res<Samples> {
+    let (ping, pong) = ctx.pair();
+    let a = Side::<L>::new(&ctx.ns, &ping, &pong, r)?;
+    let b = Side::<L>::new(&ctx.ns, &pong, &ping, r)?;
+    stats::record(warmup, samples, |i| -> Res<()> {
+        a.send(i)?;
+        wait_all(&b, i)?;
+        b.send(i)?;
+        wait_all(&a, i)?;
+        Ok(())
+    })
+}
+
 /// The large rows, in report order.
 pub const ROWS: [RowArgs; 5] = [
     RowArgs {
@@ -393,6 +408,26 @@ pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
             crate::iceoryx_slice::ping_pong(r, w, n)
         }));
     }
+    let mut same: Vec<(String, Summary)> = Vec::new();
+    let (sw, sn) = (cfg.warmup, cfg.samples);
+    for kind in [Kind::Image, Kind::Tensor] {
+        let r = RowArgs {
+            kind,
+            subs: 1,
+            touch: Touch::Stamp,
+        };
+        let s = match kind {
+            Kind::Image => same_thread::<ImageLayout>(ctx, r, sw, sn)?,
+            Kind::Tensor => same_thread::<TensorLayout>(ctx, r, sw, sn)?,
+        };
+        same.push((kind.label().to_owned(), s.one_way()));
+    }
+    let g = Geom::for_topo(1, 1);
+    let s = crate::horus_rows::ping_pong::<Bench64>(ctx, Mode::SameThread, 1, 1, g, sw, sn)?;
+    same.push(("POD 64 B".to_owned(), s.one_way()));
+    for (what, s) in &same {
+        crate::progress(&format!("same thread {what}"), s);
+    }
     let mut sums = crate::interleave(cfg, w, n, &mut blocks)?.into_iter();
     let mut next = || {
         sums.next()
@@ -416,7 +451,11 @@ pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
         crate::progress(&format!("iceoryx2 {}", row.name()), &row.iox);
         rows.push(row);
     }
-    Ok(Section { pod, rows })
+    Ok(Section {
+        pod,
+        rows,
+        same_thread: same,
+    })
 }
 
 #[cfg(test)]
