@@ -3,7 +3,7 @@
 //! Prints, for this machine, the seed's latency table measured end to end
 //! (one-way = ping-pong round trip / 2), beside the physical limit (a raw
 //! two-cache-line ping-pong between the same cores) and iceoryx2, then the
-//! scale sweeps, throughput, shared memory per topic and scheduler jitter;
+//! scale sweeps, large messages through the loan APIs (`pooled_rows`), throughput, shared memory per topic and scheduler jitter;
 //! writes `benchmarks/results/RESULTS.md` and SVG plots (`--quick`: to
 //! `benchmarks/results/quick/`, with fewer samples; `--rt`: both sides in
 //! SCHED_FIFO, to `.../rt/`).
