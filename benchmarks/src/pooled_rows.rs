@@ -12,7 +12,9 @@
 //! (the round-trip number) at the start of the block: what is measured is
 //! the cost of moving a large message, not of producing or consuming its
 //! bytes. The `every byte` row fills the whole block on the sending side
-//! and checks every byte on the receiving side, on both systems.
+//! and checks every byte on the receiving side, on both systems. Beside
+//! them, the same HORUS operations with both sides in one thread: the cost
+//! of the code itself per hop, with no cross-core transfer.
 
 use std::fmt;
 use std::hint::spin_loop;
@@ -391,8 +393,9 @@ pub const ROWS: [RowArgs; 5] = [
 /// The topologies of the POD rows measured beside the large ones.
 pub const POD_SUBS: [usize; 2] = [1, 4];
 
-/// Measures the section: the POD rows of [`POD_SUBS`], then HORUS and
-/// iceoryx2 for each of [`ROWS`], interleaved.
+/// Measures the section: the same HORUS operations with both sides in one
+/// thread (image, tensor, POD; 1:1), then the POD rows of [`POD_SUBS`] and
+/// HORUS and iceoryx2 for each of [`ROWS`], interleaved.
 pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
     let (w, n) = (cfg.sweep_warmup, cfg.sweep_samples);
     let mut blocks: Vec<Block> = Vec::new();
