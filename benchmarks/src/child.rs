@@ -100,6 +100,8 @@ pub fn run_role() -> Option<ExitCode> {
         "horus-pong" => crate::horus_rows::child_pong(&args),
         "horus-sink" => crate::throughput::child_sink(&args),
         "iox-pong" => crate::iceoryx::child_pong(&args),
+        "pooled-pong" => crate::pooled_rows::child_pong(&args),
+        "iox-slice-pong" => crate::iceoryx_slice::child_pong(&args),
         other => Err(format!("unknown child role {other}").into()),
     };
     Some(match result {

@@ -12,6 +12,7 @@ use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::subscriber::Subscriber;
 use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
+use iceoryx2::service::builder::publish_subscribe::Builder as PubSubBuilder;
 
 use crate::Res;
 use crate::child::{self, arg};
@@ -34,15 +35,25 @@ fn service(
     subs: usize,
 ) -> Res<iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, Payload, ()>>
 {
-    Ok(node
+    let b = node
         .service_builder(&name.try_into()?)
-        .publish_subscribe::<Payload>()
-        .max_publishers(pubs)
+        .publish_subscribe::<Payload>();
+    Ok(latency_settings(b, pubs, subs).open_or_create()?)
+}
+
+/// The settings of iceoryx2's own latency benchmark (history 0, subscriber
+/// buffer 1, safe overflow), for `pubs` publishers and `subs` subscribers;
+/// shared with [`crate::iceoryx_slice`].
+pub fn latency_settings<P: std::fmt::Debug + ?Sized + ZeroCopySend>(
+    b: PubSubBuilder<P, (), ipc::Service>,
+    pubs: usize,
+    subs: usize,
+) -> PubSubBuilder<P, (), ipc::Service> {
+    b.max_publishers(pubs)
         .max_subscribers(subs)
         .history_size(0)
         .subscriber_max_buffer_size(1)
         .enable_safe_overflow(true)
-        .open_or_create()?)
 }
 
 impl Side {

@@ -3,7 +3,7 @@
 //! Prints, for this machine, the seed's latency table measured end to end
 //! (one-way = ping-pong round trip / 2), beside the physical limit (a raw
 //! two-cache-line ping-pong between the same cores) and iceoryx2, then the
-//! scale sweeps, throughput, shared memory per topic and scheduler jitter;
+//! scale sweeps, large messages through the loan APIs (`pooled_rows`), throughput, shared memory per topic and scheduler jitter;
 //! writes `benchmarks/results/RESULTS.md` and SVG plots (`--quick`: to
 //! `benchmarks/results/quick/`, with fewer samples; `--rt`: both sides in
 //! SCHED_FIFO, to `.../rt/`).
@@ -12,9 +12,12 @@ mod child;
 mod copybw;
 mod horus_rows;
 mod iceoryx;
+mod iceoryx_slice;
 mod jitter;
 mod msgs;
 mod plot;
+mod pooled_report;
+mod pooled_rows;
 mod python_rows;
 mod raw;
 mod report;
@@ -133,7 +136,8 @@ const RT_PRIORITY: i32 = 50;
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
 /// rows of the main table and writes nothing (for profilers); `copy` runs
 /// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
-/// `python` only the Python rows, `limits` only the raw limits (one word
+/// `python` only the Python rows, `pooled` only the large-message rows
+/// (with the POD rows beside them), `limits` only the raw limits (one word
 /// and the 64-byte seqlock, threads and processes), for `compare.sh`.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
@@ -191,6 +195,9 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         }
         return Ok(());
     }
+    if pattern == "pooled" {
+        return run_pooled_only(cfg);
+    }
     let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         if name.contains(pattern) {
@@ -213,6 +220,25 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         }
     }
     cleanup(&ctx)
+}
+
+/// `HORUS_BENCH_ONLY=pooled`: the large-message section alone (with its
+/// POD rows), its table and targets on stdout; writes no file.
+fn run_pooled_only(cfg: &Config) -> Res<()> {
+    stats::set_row_budget(cfg.row_budget / cfg.rounds as u32);
+    let ctx = Ctx::new();
+    let iox_before = iceoryx_files();
+    let measured = pooled_rows::section(cfg, &ctx);
+    let cleaned = cleanup(&ctx);
+    remove_new_iceoryx_files(&iox_before);
+    let section = measured?;
+    cleaned?;
+    let mut o = String::new();
+    section.markdown(&mut o);
+    o.push_str("Targets:\n\n");
+    section.targets(&mut o);
+    println!("{o}");
+    Ok(())
 }
 
 fn run(cfg: Config) -> Res<()> {
@@ -514,6 +540,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     for (size, s) in &size_sweep {
         progress(&format!("cross-process 1:1, {size} B"), s);
     }
+    let pooled = pooled_rows::section(cfg, ctx)?;
     let batches = if cfg.quick { 5 } else { 21 };
     let mut copy = Vec::new();
     for size in sizes {
@@ -568,6 +595,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         python,
         sched,
         jitter,
+        pooled: Some(pooled),
         load_after: String::new(),
         seconds: 0.0,
     })

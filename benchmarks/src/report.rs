@@ -56,6 +56,8 @@ pub struct Report {
     /// Scheduler overhead per round, per node count.
     pub sched: Vec<crate::schedcost::SchedRow>,
     pub jitter: Vec<Jitter>,
+    /// Large messages through the loan APIs (`pooled_rows`).
+    pub pooled: Option<crate::pooled_rows::Section>,
     pub load_after: String,
     pub seconds: f64,
 }
@@ -68,7 +70,7 @@ pub fn ns(v: f64) -> String {
     }
 }
 
-fn ratio(a: f64, b: f64) -> String {
+pub fn ratio(a: f64, b: f64) -> String {
     format!("{:.2}x", a / b)
 }
 
@@ -147,6 +149,9 @@ impl Report {
              lane, own cursors). N = 4 in the N rows.\n"
         );
         self.main_table(&mut o);
+        if let Some(p) = &self.pooled {
+            p.markdown(&mut o);
+        }
         self.sweeps(&mut o);
         self.python.markdown(&mut o);
         self.targets(&mut o);
@@ -518,5 +523,8 @@ impl Report {
             }
         }
         crate::jitter::targets(&self.jitter, o);
+        if let Some(p) = &self.pooled {
+            p.targets(o);
+        }
     }
 }

@@ -1,0 +1,234 @@
+//! The large-message section of the results ([`crate::pooled_rows`]): its
+//! table and its targets, in the report's format.
+
+use std::fmt::Write;
+
+use crate::pooled_rows::{Kind, RowArgs, Touch};
+use crate::report::{ns, ratio};
+use crate::stats::Summary;
+
+/// One large row: HORUS and iceoryx2, measured interleaved.
+#[derive(Debug)]
+pub struct LargeRow {
+    pub args: RowArgs,
+    pub horus: Summary,
+    pub iox: Summary,
+}
+
+impl LargeRow {
+    pub fn name(&self) -> String {
+        let a = &self.args;
+        format!(
+            "{} 1:{}{}",
+            a.kind.label(),
+            a.subs,
+            if a.touch == Touch::Every {
+                ", every byte"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// The section: the 64-byte POD rows (1:S) measured beside the large rows.
+#[derive(Debug)]
+pub struct Section {
+    pub pod: Vec<(usize, Summary)>,
+    pub rows: Vec<LargeRow>,
+    /// (what, one-way) with both sides in one thread, 1:1: the code's own
+    /// cost per hop, without the cross-core transfer.
+    pub same_thread: Vec<(String, Summary)>,
+}
+
+impl Section {
+    fn pod(&self, subs: usize) -> Option<&Summary> {
+        self.pod.iter().find(|(s, _)| *s == subs).map(|(_, s)| s)
+    }
+
+    pub fn markdown(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "## One-way latency, large messages through the loan APIs, cross-process (ns)\n\n\
+             HORUS: `Topic<Image>::loan` / `Topic<Tensor>::loan` (a block of the publisher's pool), \
+             write the 8-byte stamp, `try_send`; `try_recv`, read the stamp, drop the view. \
+             iceoryx2: a `[u8]` service of the same size, `loan_slice_uninit`, write the stamp, \
+             `send`; `receive`, read the stamp, drop the sample. The latency rows touch only the \
+             stamp; the `every byte` rows fill every byte on the sending side and check every byte \
+             on the receiving side (both systems). Both directions carry the large message; the \
+             64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| row | bytes | samples | p50 | p99 | p99.9 | max | POD 64 B p50 | p50 / POD p50 | iceoryx2 p50 | iceoryx2 p99.9 | iceoryx2 / HORUS p50 (> 1: HORUS faster) |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (subs, s) in &self.pod {
+            let _ = writeln!(
+                o,
+                "| POD 64 B 1:{subs} | 64 | {} | {} | {} | {} | {} | - | - | - | - | - |",
+                s.count,
+                ns(s.p50),
+                ns(s.p99),
+                ns(s.p999),
+                ns(s.max)
+            );
+        }
+        for r in &self.rows {
+            let (h, i) = (&r.horus, &r.iox);
+            let pod = self.pod(r.args.subs);
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.name(),
+                r.args.kind.bytes(),
+                h.count,
+                ns(h.p50),
+                ns(h.p99),
+                ns(h.p999),
+                ns(h.max),
+                pod.map_or("-".into(), |p| ns(p.p50)),
+                pod.map_or("-".into(), |p| ratio(h.p50, p.p50)),
+                ns(i.p50),
+                ns(i.p999),
+                ratio(i.p50, h.p50)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\nThe same operations with both sides in one thread (1:1, no cross-core transfer: \
+             the cost of the code itself per hop), p50 / p99 one-way (ns): {}.\n",
+            self.same_thread
+                .iter()
+                .map(|(what, s)| format!("{what} {} / {}", ns(s.p50), ns(s.p99)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+
+    /// The image rows' targets (stamp only, each topology): p50 within 2x
+    /// of the POD row of the same topology, and at least 3x faster than
+    /// iceoryx2 at p50.
+    pub fn targets(&self, o: &mut String) {
+        let mut t = |what: String, ok: bool, detail: String| {
+            let verdict = if ok { "MET" } else { "MISSED" };
+            let _ = writeln!(o, "- {verdict} {what}: {detail}");
+        };
+        let image_rows = self
+            .rows
+            .iter()
+            .filter(|r| r.args.kind == Kind::Image && r.args.touch == Touch::Stamp);
+        for r in image_rows {
+            let (name, h) = (r.name(), &r.horus);
+            if let Some(p) = self.pod(r.args.subs) {
+                t(
+                    format!(
+                        "{name} p50 within 2x of the 64-byte POD 1:{} row",
+                        r.args.subs
+                    ),
+                    h.p50 <= 2.0 * p.p50,
+                    format!(
+                        "{} ns vs {} ns = {}",
+                        ns(h.p50),
+                        ns(p.p50),
+                        ratio(h.p50, p.p50)
+                    ),
+                );
+            }
+            t(
+                format!("{name} at least 3x faster than iceoryx2 at p50"),
+                r.iox.p50 >= 3.0 * h.p50,
+                format!(
+                    "iceoryx2 {} ns / HORUS {} ns = {}",
+                    ns(r.iox.p50),
+                    ns(h.p50),
+                    ratio(r.iox.p50, h.p50)
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Samples;
+
+    /// A summary whose one-way p50 is `p50` ns.
+    fn at(p50: u64) -> Summary {
+        let mut s = Samples::with_capacity(10);
+        for _ in 0..10 {
+            s.push(p50 * 2);
+        }
+        s.one_way()
+    }
+
+    fn row(kind: Kind, subs: usize, touch: Touch, horus: u64, iox: u64) -> LargeRow {
+        LargeRow {
+            args: RowArgs { kind, subs, touch },
+            horus: at(horus),
+            iox: at(iox),
+        }
+    }
+
+    #[test]
+    fn image_targets_judge_against_pod_and_iceoryx2_of_the_same_topology() {
+        let s = Section {
+            same_thread: Vec::new(),
+            pod: vec![(1, at(200)), (4, at(300))],
+            rows: vec![
+                // 1:1: 1.5x the POD row (met), iceoryx2 4x slower (met).
+                row(Kind::Image, 1, Touch::Stamp, 300, 1200),
+                // 1:4: 2.5x the POD 1:4 row (missed), iceoryx2 2x slower (missed).
+                row(Kind::Image, 4, Touch::Stamp, 750, 1500),
+                // Neither the tensor nor the every-byte row has a target.
+                row(Kind::Tensor, 1, Touch::Stamp, 10_000, 1),
+                row(Kind::Image, 1, Touch::Every, 10_000, 1),
+            ],
+        };
+        let mut o = String::new();
+        s.targets(&mut o);
+        let lines: Vec<&str> = o.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "- MET image 640x480 rgb8 1:1 p50 within 2x of the 64-byte POD 1:1 row: 300 ns vs 200 ns = 1.50x",
+                "- MET image 640x480 rgb8 1:1 at least 3x faster than iceoryx2 at p50: iceoryx2 1200 ns / HORUS 300 ns = 4.00x",
+                "- MISSED image 640x480 rgb8 1:4 p50 within 2x of the 64-byte POD 1:4 row: 750 ns vs 300 ns = 2.50x",
+                "- MISSED image 640x480 rgb8 1:4 at least 3x faster than iceoryx2 at p50: iceoryx2 1500 ns / HORUS 750 ns = 2.00x",
+            ]
+        );
+    }
+
+    #[test]
+    fn table_has_a_line_per_row_with_its_ratios() {
+        let s = Section {
+            same_thread: vec![("image".into(), at(300)), ("POD 64 B".into(), at(30))],
+            pod: vec![(1, at(200))],
+            rows: vec![
+                row(Kind::Tensor, 1, Touch::Stamp, 400, 2000),
+                row(Kind::Image, 1, Touch::Every, 90_000, 99_000),
+            ],
+        };
+        let mut o = String::new();
+        s.markdown(&mut o);
+        let rows: Vec<&str> = o.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(rows.len(), 4, "{o}");
+        assert!(
+            rows[1].starts_with("| POD 64 B 1:1 | 64 | 10 | 200 |"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].starts_with("| tensor 1024x1024 f32 1:1 | 4194304 | 10 | 400 |")
+                && rows[2].ends_with("| 200 | 2.00x | 2000 | 2000 | 5.00x |"),
+            "{}",
+            rows[2]
+        );
+        assert!(rows[3].starts_with("| image 640x480 rgb8 1:1, every byte | 921600 |"));
+        assert!(
+            o.contains("(ns): image 300 / 300; POD 64 B 30.0 / 30.0."),
+            "{o}"
+        );
+    }
+}
