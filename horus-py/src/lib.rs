@@ -10,6 +10,9 @@
 //! - `Image` and `ImageTopic` (`image.rs`): horus-std's images, with numpy
 //!   arrays over their pixels through `ArrayBase` (`array.rs`: numpy's
 //!   array interface and DLPack (`dlpack.rs`) over memory Rust owns).
+//! - `SerializedTopic` (`serialized.rs`, `value_py.rs`): serialized topics
+//!   carrying dicts and lists, checked and encoded against the schema the
+//!   topic's region stores.
 //! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
 //!   the GIL is released while it waits and sleeps and taken for each call
 //!   into Python.
@@ -23,7 +26,9 @@ mod dlpack;
 mod image;
 mod msg;
 mod node;
+mod serialized;
 mod topic;
+mod value_py;
 
 use pyo3::prelude::*;
 
@@ -48,6 +53,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<image::PyImage>()?;
     m.add_class::<image::PyImageTopic>()?;
     m.add_class::<array::ArrayBase>()?;
+    m.add_class::<serialized::PySerializedTopic>()?;
     m.add_function(wrap_pyfunction!(image::image_type_id, m)?)?;
     m.add_function(wrap_pyfunction!(msg::standard_types, m)?)?;
     m.add_function(wrap_pyfunction!(msg::define, m)?)?;

@@ -13,7 +13,8 @@ from . import _horus
 from ._horus import HorusError, Image, MessageType, now_ns
 from ._messages import STANDARD as _STANDARD
 from ._messages import Message, message
-from ._topic import ImageTopic, Node, Scheduler, Topic, run
+from ._topic import (ImageTopic, Node, Scheduler, Schema, Serialized, SerializedTopic, Topic,
+                     run)
 
 CmdVel = _STANDARD["CmdVel"]
 Twist = _STANDARD["Twist"]
@@ -41,7 +42,8 @@ def report_error(detail: str) -> None:
 
 __all__ = [
     "HorusError", "MessageType", "Message", "message", "Topic", "Node", "Scheduler", "run",
-    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic",
+    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic", "Serialized",
+    "SerializedTopic", "Schema",
     "CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState", "LaserScan",
     "BatteryState", "Heartbeat", "EmergencyStop",
 ]

@@ -23,6 +23,8 @@ class Topic:
     def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
         if cls is Topic and msg_type is Image:
             return object.__new__(ImageTopic)
+        if cls is Topic and (msg_type is Serialized or isinstance(msg_type, Schema)):
+            return object.__new__(SerializedTopic)
         return object.__new__(cls)
 
     def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None) -> None:
@@ -142,6 +144,94 @@ class ImageTopic(Topic):
         """Frees what dead processes hold on the topic (runs by itself when a
         handle is made and when the pool is exhausted)."""
         return self._raw.reclaim_dead()
+
+
+class Serialized:
+    """The message type of a serialized topic whose schema is the topic's:
+    ``Topic("plan", horus.Serialized)`` joins the ``Topic<Plan>`` a Rust
+    program created (see :class:`SerializedTopic`)."""
+
+    def __init__(self) -> None:
+        raise TypeError("horus.Serialized is not instantiated: pass the class itself, "
+                        "Topic(name, horus.Serialized)")
+
+
+class Schema:
+    """A serialized type declared in Python (made by :func:`horus.schema`):
+    ``Topic("plan", schema)`` creates the topic if absent."""
+
+    __slots__ = ("name", "encoded")
+
+    def __init__(self, name: str, encoded: bytes) -> None:
+        self.name, self.encoded = name, encoded
+
+    def __repr__(self) -> str:
+        return f"<horus schema {self.name}>"
+
+
+class SerializedTopic(Topic):
+    """A serialized topic (Rust's ``Topic<T>`` of a ``serialized!`` type)
+    carrying dicts and lists: ``Topic("plan", horus.Serialized)``.
+
+    The schema is the one stored in the topic's region, so the topic must
+    exist (a Rust program created it) unless a :class:`Schema` is given.
+    ``recv()`` returns the message as Python objects: a struct or map is a
+    ``dict``, a sequence or tuple a ``list``, integers ``int``, floats
+    ``float``, strings ``str``, byte strings ``bytes``, unit and an absent
+    option ``None``, an enum ``{"Variant": value}`` (``None`` for a unit
+    variant). ``send(value)`` takes the same shapes (a unit variant may be
+    its name, a tuple a ``tuple``) and raises ``HorusError`` naming the
+    field and the type the schema wants when the value does not fit."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, msg_type: Any = None, *, namespace: Optional[str] = None,
+                 max_message_bytes: Optional[int] = None) -> None:
+        schema = msg_type if isinstance(msg_type, Schema) else None
+        if schema is None and msg_type is not Serialized:
+            raise TypeError(f"SerializedTopic({name!r}, ...) carries horus.Serialized or a "
+                            f"horus.schema(...), not {msg_type!r}")
+        self._cls = Serialized
+        self._raw = _horus.SerializedTopic(name, namespace,
+                                           None if schema is None else schema.encoded,
+                                           max_message_bytes)
+
+    def send(self, msg: Any) -> None:
+        """Publishes ``msg`` (dicts, lists, ... as the schema says). Never
+        blocks; raises ``HorusError`` if it does not fit the schema or the
+        topic's ``max_message_bytes``."""
+        self._raw.send(msg)
+
+    def recv(self) -> Any:
+        """The next message as Python objects, or ``None``. Never blocks."""
+        return self._raw.recv()
+
+    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
+    received_count = _count("received", "Messages this handle received since it was created.")
+    published_count = _count("published", "Messages published on the topic by everyone.")
+    unsent_count = _count("unsent", "Messages refused by send (over max_message_bytes).")
+    rejected_count = _count("rejected", "Received messages that did not decode (skipped).")
+
+    @property
+    def name(self) -> str:
+        return self._raw.location()[0]
+
+    @property
+    def namespace(self) -> str:
+        return self._raw.location()[1]
+
+    @property
+    def type_name(self) -> str:
+        """The serialized type's name (the Rust struct's)."""
+        return self._raw.type_name
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Bytes an encoded message may take."""
+        return self._raw.max_message_bytes
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r}, Serialized[{self.type_name}])"
 
 
 TopicSpec = Union[str, Tuple[str, type], Topic]

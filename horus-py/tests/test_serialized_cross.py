@@ -1,0 +1,133 @@
+"""Serialized topics between Rust and Python processes
+(examples/serialized_peer.rs): the schema taken from the Rust program's
+region, every message compared field by field in both directions, exact
+accounting (received + dropped == published), and a dict that does not fit
+the schema refused with the sentence naming the field and the type."""
+
+import subprocess
+
+import pytest
+
+import horus
+from horus import CmdVel, HorusError, Serialized, Topic
+
+from conftest import Proc, rust_bin
+
+
+def plan(seq):
+    """Plan ``seq`` as Python objects (serialized_peer.rs's ``plan``)."""
+    s = float(seq)
+    mode = [{"Idle": None}, {"Drive": seq + 0.25},
+            {"Turn": {"left": seq % 2 == 0, "deg": -(seq % 1000)}}][seq % 3]
+    return {
+        "seq": seq,
+        "name": f"plan-{seq}",
+        "weights": [seq * 0.5] * (seq % 4),
+        "goal": {"x": s, "y": -s} if seq % 2 == 0 else None,
+        "mode": mode,
+        "tags": [f"t{i}" for i in range(seq % 3)],
+    }
+
+
+def publisher(n):
+    """serialized_peer publishing ``n`` plans once told; the topic exists
+    when this returns."""
+    peer = Proc([rust_bin("serialized_peer"), "publish", str(n)], stdin=subprocess.PIPE)
+    peer.wait_line(lambda l: l == "created")
+    return peer
+
+
+def release(peer):
+    peer.p.stdin.close()  # it exits
+    assert peer.p.wait(timeout=30) == 0, peer.seen
+
+
+def test_rust_plans_reach_python_as_dicts_exactly_counted(ns):
+    n = 500
+    peer = publisher(n)
+    try:
+        t = Topic("plan", Serialized)
+        assert t.type_name == "Plan" and t.max_message_bytes == 256
+        peer.p.stdin.write("go\n")
+        peer.p.stdin.flush()
+        line = peer.wait_line(lambda l: l.startswith("published "))
+        published, unsent = int(line.split()[1]), int(line.split()[3])
+        assert (published, unsent) == (n, 0)
+        got = []
+        while (m := t.recv()) is not None:
+            assert m == plan(m["seq"]), m
+            got.append(m["seq"])
+        assert t.published_count() == n
+        assert len(got) == t.received_count() > 0
+        assert t.received_count() + t.dropped_count() == n
+        assert t.rejected_count() == 0
+        assert got == sorted(got) and got[-1] == n - 1
+    finally:
+        release(peer)
+
+
+def test_python_dicts_reach_rust_exactly_counted(ns):
+    n = 300
+    peer = Proc([rust_bin("serialized_peer"), "receive", str(n)])
+    try:
+        peer.wait_line(lambda l: l == "ready")
+        t = Topic("plan", Serialized)
+        for seq in range(n):
+            m = plan(seq)
+            if seq % 5 == 0:  # the other accepted forms
+                m["mode"] = "Idle" if seq % 3 == 0 else m["mode"]
+                m["weights"] = tuple(m["weights"])
+            t.send(m)
+        assert t.published_count() == n and t.unsent_count() == 0
+        line = peer.wait_line(lambda l: l.startswith("received "), timeout=60)
+        received, dropped, bad = (int(x) for x in line.split()[1::2])
+        assert bad == 0 and received + dropped == n and received > 0, line
+        assert peer.p.wait(timeout=30) == 0, peer.seen
+    finally:
+        peer.stop()
+
+
+@pytest.mark.parametrize("change, sentence", [
+    (lambda m: m.update(seq="7"), "`seq` does not fit the schema: it must be an int (u64), "
+                                  "not a Python str"),
+    (lambda m: m.update(seq=-1), "`seq` does not fit the schema: it must be an integer in "
+                                 "0..=18446744073709551615 (u64)"),
+    (lambda m: m.pop("name"), "with the field `name` (a str)"),
+    (lambda m: m.update(speed=1.0), "without the key 'speed'"),
+    (lambda m: m.update(goal={"x": 1.0}), "`goal` does not fit the schema: it must be a dict "
+                                          "of Waypoint's fields (x, y), with the field `y`"),
+    (lambda m: m.update(weights=[1.0, "a"]), "`weights[1]` does not fit the schema: it must "
+                                             "be a float (f32), not a Python str"),
+    (lambda m: m.update(mode={"Fly": 1}), "`mode` does not fit the schema: it must be "
+                                          "{\"Variant\": value} for a variant of Mode (Idle, "
+                                          "Drive, Turn)"),
+    (lambda m: m.update(mode={"Turn": {"left": 1, "deg": 2}}),
+     "`mode.Turn.left` does not fit the schema: it must be a bool, not a Python int"),
+    (lambda m: m.update(mode={"Turn": {"left": True, "deg": 40000}}),
+     "`mode.Turn.deg` does not fit the schema: it must be an integer in -32768..=32767 (i16)"),
+    (lambda m: m.update(name="x" * 300), "encodes to 3"),
+])
+def test_values_that_do_not_fit_the_schema_raise_the_sentence(ns, change, sentence):
+    peer = publisher(0)
+    try:
+        t = Topic("plan", Serialized)
+        m = plan(2)
+        change(m)
+        with pytest.raises(HorusError) as e:
+            t.send(m)
+        assert sentence in str(e.value)
+        assert t.published_count() == 0
+        t.send(plan(2))  # the topic goes on
+        assert t.published_count() == 1
+    finally:
+        release(peer)
+
+
+def test_joining_needs_a_serialized_topic(ns):
+    with pytest.raises(HorusError, match="does not exist yet: start the Rust program"):
+        Topic("plan", Serialized)
+    Topic("cmd", CmdVel)
+    with pytest.raises(HorusError, match="plain data, not a serialized type"):
+        Topic("cmd", Serialized)
+    with pytest.raises(TypeError):
+        Serialized()
