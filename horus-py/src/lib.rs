@@ -26,6 +26,7 @@ mod dlpack;
 mod image;
 mod msg;
 mod node;
+mod pooled_py;
 mod serialized;
 mod topic;
 mod value_py;
