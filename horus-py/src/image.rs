@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 use crate::array::{ArrayDType, DType};
 use crate::horus_err;
-use crate::pooled_py::{NumpyLayout, PooledObj, pooled_class, pooled_topic_class};
+use crate::pooled_py::{NumpyForm, NumpyLayout, PooledObj, pooled_class, pooled_topic_class};
 
 /// numpy's form of an encoding: element type and channels (`None`: 2-D).
 fn numpy_layout(enc: Encoding) -> (DType, Option<usize>) {
@@ -159,11 +159,10 @@ pub(crate) fn check_array(
 }
 
 impl NumpyLayout for ImageLayout {
-    fn numpy(&self) -> (Vec<usize>, Option<Vec<isize>>, DType) {
+    fn numpy(&self) -> NumpyForm {
         let (dtype, _) = numpy_layout(self.encoding());
-        (
+        NumpyForm::contiguous(
             numpy_shape(self.width(), self.height(), self.encoding()),
-            None,
             dtype,
         )
     }

@@ -28,12 +28,32 @@ where
     Pooled<Self>: Send,
     PoolView<Self>: Send + Sync,
 {
-    /// Shape, byte strides (`None`: C-contiguous) and dtype of the array
-    /// over the bytes.
-    fn numpy(&self) -> (Vec<usize>, Option<Vec<isize>>, DType);
+    /// The array over the bytes.
+    fn numpy(&self) -> NumpyForm;
 
     /// The message in words (`640x480 rgb8 image`).
     fn describe(&self) -> String;
+}
+
+/// An array over a message's bytes: shape, byte strides (`None`:
+/// C-contiguous), dtype, and the offset of its first element in the bytes.
+pub(crate) struct NumpyForm {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) strides: Option<Vec<isize>>,
+    pub(crate) dtype: DType,
+    pub(crate) offset: usize,
+}
+
+impl NumpyForm {
+    /// A C-contiguous array of `shape` from the first byte.
+    pub(crate) fn contiguous(shape: Vec<usize>, dtype: DType) -> Self {
+        Self {
+            shape,
+            strides: None,
+            dtype,
+            offset: 0,
+        }
+    }
 }
 
 /// A message's bytes as the Python object holds them.
@@ -147,15 +167,14 @@ where
         }
     }
 
-    /// The base object of arrays over the bytes, as [`NumpyLayout::numpy`]
-    /// says (or `shape`/`strides`/`dtype` given: a view of part of them).
-    pub(crate) fn array_base_as(
-        &self,
-        shape: Vec<usize>,
-        strides: Option<Vec<isize>>,
-        dtype: DType,
-        offset: usize,
-    ) -> PyResult<ArrayBase> {
+    /// The base object of an array of `form` over the bytes.
+    pub(crate) fn array_base_as(&self, form: NumpyForm) -> PyResult<ArrayBase> {
+        let NumpyForm {
+            shape,
+            strides,
+            dtype,
+            offset,
+        } = form;
         let made = match &self.bytes {
             Bytes::Received(view) => {
                 let data = view.data();
@@ -210,8 +229,7 @@ where
 
     /// The base object of the message's array ([`NumpyLayout::numpy`]).
     pub(crate) fn array_base(&self) -> PyResult<ArrayBase> {
-        let (shape, strides, dtype) = self.layout.numpy();
-        self.array_base_as(shape, strides, dtype, 0)
+        self.array_base_as(self.layout.numpy())
     }
 }
 

@@ -10,7 +10,12 @@ from ._messages import _BY_ID, Message
 
 HorusError = _horus.HorusError
 Image = _horus.Image
-_IMAGE_TYPE_ID = _horus.image_type_id()
+Tensor = _horus.Tensor
+DepthImage = _horus.DepthImage
+PointCloud = _horus.PointCloud
+# The class of an existing large-message topic by its type id (a depth
+# topic's id is the image's: it is joined as images).
+_POOLED_BY_ID = {tid: getattr(_horus, name) for name, tid in _horus.pooled_type_ids()}
 
 
 class Topic:
@@ -21,8 +26,8 @@ class Topic:
     __slots__ = ("_raw", "_cls")
 
     def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
-        if cls is Topic and msg_type is Image:
-            return object.__new__(ImageTopic)
+        if cls is Topic and msg_type in _POOLED_TOPICS:
+            return object.__new__(_POOLED_TOPICS[msg_type])
         if cls is Topic and (msg_type is Serialized or isinstance(msg_type, Schema)):
             return object.__new__(SerializedTopic)
         return object.__new__(cls)
@@ -84,50 +89,55 @@ def _count(key: str, doc: str) -> Callable[[Any], int]:
     return count
 
 
-class ImageTopic(Topic):
-    """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
-    joins Rust's ``Topic<Image>``. The pixels travel in shared-memory pool
-    blocks; a received image's ``to_numpy()`` is a read-only array over the
-    block itself. ``loan(w, h, encoding)`` gives an image whose pixels are a
-    block of this publisher's pool (fill ``to_numpy()``, then ``send``: no
-    copy once the arrays over it are gone)."""
+class _PooledTopic(Topic):
+    """A topic of a large message kind (``_MSG``), whose native handle is
+    ``_RAW``: the bytes travel in shared-memory pool blocks; a received
+    message's ``to_numpy()`` is a read-only array over the block itself;
+    ``loan(...)`` gives a message whose bytes are a block of this
+    publisher's pool (fill ``to_numpy()``, then ``send``: no copy once the
+    arrays over it are gone)."""
 
     __slots__ = ()
+    _MSG: Any = None
+    _RAW: Any = None
 
-    def __init__(self, name: str, msg_type: type = Image, *, namespace: Optional[str] = None,
+    def __init__(self, name: str, msg_type: Any = None, *, namespace: Optional[str] = None,
                  block_size: Optional[int] = None, blocks_per_segment: Optional[int] = None,
                  max_segments: Optional[int] = None) -> None:
-        if msg_type is not Image:
-            raise TypeError(f"ImageTopic({name!r}, ...) carries horus.Image, not {msg_type!r}")
-        self._cls = Image
-        self._raw = _horus.ImageTopic(name, namespace, block_size=block_size,
-                                      blocks_per_segment=blocks_per_segment,
-                                      max_segments=max_segments)
+        cls = type(self)
+        if msg_type is not None and msg_type is not cls._MSG:
+            raise TypeError(f"{cls.__name__}({name!r}, ...) carries horus.{cls._MSG.__name__}, "
+                            f"not {msg_type!r}")
+        self._cls = cls._MSG
+        self._raw = cls._RAW(name, namespace, block_size=block_size,
+                             blocks_per_segment=blocks_per_segment, max_segments=max_segments)
 
     def send(self, msg: Any) -> None:
-        """Publishes ``msg`` (a :class:`horus.Image`). Never blocks: with
-        every pool block busy it is counted in ``unsent_count()``."""
-        if type(msg) is not Image:
-            raise TypeError(f"topic {self.name!r} carries Image, not {type(msg).__name__}")
+        """Publishes ``msg``. Never blocks: with every pool block busy it is
+        counted in ``unsent_count()``."""
+        if type(msg) is not self._cls:
+            raise TypeError(f"topic {self.name!r} carries {self._cls.__name__}, "
+                            f"not {type(msg).__name__}")
         self._raw.send(msg)
 
-    def try_send(self, img: Any) -> None:
+    def try_send(self, msg: Any) -> None:
         """As ``send``, but raises ``HorusError`` when it cannot publish."""
-        self._raw.try_send(img)
+        self._raw.try_send(msg)
 
     def recv(self) -> Any:
-        """The next image, or ``None``. Never blocks."""
+        """The next message, or ``None``. Never blocks."""
         return self._raw.recv()
 
-    def loan(self, width: int, height: int, encoding: str) -> Any:
-        """A black image in a block of this publisher's pool."""
-        return self._raw.loan(width, height, encoding)
+    def loan(self, *args: Any, **kw: Any) -> Any:
+        """A message whose bytes are a block of this publisher's pool (not
+        cleared): the arguments are the message constructor's."""
+        return self._raw.loan(*args, **kw)
 
-    dropped_count = _count("dropped", "Frames this handle lost since it was created.")
-    received_count = _count("received", "Frames this handle received since it was created.")
-    published_count = _count("published", "Frames published on the topic by everyone.")
-    unsent_count = _count("unsent", "Images this handle could not publish (pool exhausted).")
-    rejected_count = _count("rejected", "Frames refused as invalid.")
+    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
+    received_count = _count("received", "Messages this handle received since it was created.")
+    published_count = _count("published", "Messages published on the topic by everyone.")
+    unsent_count = _count("unsent", "Messages this handle could not publish (pool exhausted).")
+    rejected_count = _count("rejected", "Messages refused as invalid.")
     busy_blocks = _count("busy_blocks",
                          "Blocks of this publisher's pool held by readers or being written.")
     pool_segments = _count("pool_segments", "Pool segments this publisher made.")
@@ -144,6 +154,44 @@ class ImageTopic(Topic):
         """Frees what dead processes hold on the topic (runs by itself when a
         handle is made and when the pool is exhausted)."""
         return self._raw.reclaim_dead()
+
+
+class ImageTopic(_PooledTopic):
+    """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
+    joins Rust's ``Topic<Image>``; ``loan(width, height, encoding)``."""
+
+    __slots__ = ()
+    _MSG, _RAW = Image, _horus.ImageTopic
+
+
+class TensorTopic(_PooledTopic):
+    """A topic of :class:`horus.Tensor` (``Topic("features", Tensor)``):
+    joins Rust's ``Topic<Tensor>``; ``loan(shape, dtype="float32")``."""
+
+    __slots__ = ()
+    _MSG, _RAW = Tensor, _horus.TensorTopic
+
+
+class DepthTopic(_PooledTopic):
+    """A topic of :class:`horus.DepthImage` (``Topic("camera.depth",
+    DepthImage)``): joins Rust's ``Topic<DepthImage>``;
+    ``loan(width, height, encoding="depth16")``."""
+
+    __slots__ = ()
+    _MSG, _RAW = DepthImage, _horus.DepthTopic
+
+
+class PointCloudTopic(_PooledTopic):
+    """A topic of :class:`horus.PointCloud` (``Topic("lidar.points",
+    PointCloud)``): joins Rust's ``Topic<PointCloud>``;
+    ``loan(points, fields="xyz")``."""
+
+    __slots__ = ()
+    _MSG, _RAW = PointCloud, _horus.PointCloudTopic
+
+
+_POOLED_TOPICS = {Image: ImageTopic, Tensor: TensorTopic, DepthImage: DepthTopic,
+                  PointCloud: PointCloudTopic}
 
 
 class Serialized:
@@ -362,8 +410,8 @@ class Node:
         if found is None:
             return None
         type_name, type_id, _size = found
-        if type_id == _IMAGE_TYPE_ID:
-            return Image
+        if type_id in _POOLED_BY_ID:
+            return _POOLED_BY_ID[type_id]
         cls = _BY_ID.get(type_id)
         if cls is None:
             raise HorusError(f"topic {name!r} carries {type_name} (id {type_id:#018x}), which "
