@@ -12,8 +12,9 @@
 //!
 //! Plan `seq` is [`plan`]`(seq)`; the test computes the same dicts.
 
-use std::io::{BufRead, Read};
-use std::time::{Duration, Instant};
+mod peer;
+
+use std::io::BufRead;
 
 use horus::prelude::*;
 use horus::serialized::SchemaDerive;
@@ -86,46 +87,22 @@ fn publish(n: u64) -> Result<()> {
         topic.unsent_count()
     );
     // Keep the topic alive until told to go.
-    let _ = stdin.read_to_end(&mut Vec::new());
+    drop(stdin);
+    peer::wait_for_stdin_to_close();
     Ok(())
 }
 
 fn receive(n: u64) -> Result<()> {
     let topic = open()?;
-    println!("ready");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (mut received, mut bad) = (0u64, 0u64);
-    while received + topic.dropped_count() < n && Instant::now() < deadline {
-        match topic.recv() {
-            Some(p) => {
-                received += 1;
-                if p != plan(p.seq) {
-                    eprintln!("serialized_peer: wrong plan {p:?}");
-                    bad += 1;
-                }
-            }
-            None => std::thread::sleep(Duration::from_micros(200)),
+    peer::receive_counted(&topic, n, |p| {
+        let right = p == plan(p.seq);
+        if !right {
+            eprintln!("serialized_peer: wrong plan {p:?}");
         }
-    }
-    let dropped = topic.dropped_count();
-    println!("received {received} dropped {dropped} bad {bad}");
-    let exact = received + dropped == n && received == topic.received_count();
-    if bad == 0 && exact {
-        Ok(())
-    } else {
-        std::process::exit(1)
-    }
+        right
+    })
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = |s: Option<&String>| s.and_then(|s| s.parse::<u64>().ok());
-    match (args.first().map(String::as_str), count(args.get(1))) {
-        (Some("publish"), Some(n)) => publish(n),
-        (Some("receive"), Some(n)) => receive(n),
-        _ => {
-            eprintln!("usage: serialized_peer publish N | serialized_peer receive N");
-            std::process::exit(2)
-        }
-    }
+    peer::run_role("serialized_peer", publish, receive)
 }

@@ -11,8 +11,7 @@
 //!   prints `received R dropped D bad B` and exits 0 only if every tensor
 //!   was right and the accounting exact.
 
-use std::io::Read;
-use std::time::{Duration, Instant};
+mod peer;
 
 use horus::prelude::*;
 use horus::tensor::TensorData;
@@ -40,7 +39,7 @@ fn publish(n: u64) -> Result<()> {
         }
     }
     println!("published {}", topic.published_count());
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    peer::wait_for_stdin_to_close();
     Ok(())
 }
 
@@ -55,38 +54,9 @@ fn intact(t: &impl TensorData) -> bool {
 
 fn receive(n: u64) -> Result<()> {
     let topic: Topic<Tensor> = Topic::new(TOPIC)?;
-    println!("ready");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (mut received, mut bad) = (0u64, 0u64);
-    while received + topic.dropped_count() < n && Instant::now() < deadline {
-        match topic.recv() {
-            Some(t) => {
-                received += 1;
-                if !intact(&t) {
-                    bad += 1;
-                }
-            }
-            None => std::thread::sleep(Duration::from_micros(200)),
-        }
-    }
-    let dropped = topic.dropped_count();
-    println!("received {received} dropped {dropped} bad {bad}");
-    if bad == 0 && received + dropped == n && received == topic.received_count() {
-        Ok(())
-    } else {
-        std::process::exit(1)
-    }
+    peer::receive_counted(&topic, n, |t| intact(&t))
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = |s: Option<&String>| s.and_then(|s| s.parse::<u64>().ok());
-    match (args.first().map(String::as_str), count(args.get(1))) {
-        (Some("publish"), Some(n)) => publish(n),
-        (Some("receive"), Some(n)) => receive(n),
-        _ => {
-            eprintln!("usage: tensor_peer publish N | tensor_peer receive N");
-            std::process::exit(2)
-        }
-    }
+    peer::run_role("tensor_peer", publish, receive)
 }

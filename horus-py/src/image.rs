@@ -208,7 +208,7 @@ pub(crate) fn copy_into(dst: Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResu
     Ok(())
 }
 
-pooled_class!(PyImage, "Image", ImageLayout, {
+pooled_class!(PyImage, "Image", ImageLayout, image, {
     /// A black `width` x `height` image of `encoding` (`"rgb8"`, ...).
     #[new]
     fn new(width: u32, height: u32, encoding: &str) -> PyResult<Self> {
@@ -232,24 +232,6 @@ pooled_class!(PyImage, "Image", ImageLayout, {
         Ok(img)
     }
 
-    /// Pixels per row.
-    #[getter]
-    fn width(&self) -> u32 {
-        self.0.layout().width()
-    }
-
-    /// Rows.
-    #[getter]
-    fn height(&self) -> u32 {
-        self.0.layout().height()
-    }
-
-    /// The encoding's name (`"rgb8"`, ...).
-    #[getter]
-    fn encoding(&self) -> &'static str {
-        self.0.layout().encoding().as_str()
-    }
-
     /// Bytes per row.
     #[getter]
     fn step(&self) -> u32 {
@@ -257,16 +239,7 @@ pooled_class!(PyImage, "Image", ImageLayout, {
     }
 });
 
-pooled_topic_class!(PyImageTopic, "ImageTopic", ImageLayout, PyImage, {
-    /// A black image whose pixels are a block of this publisher's pool:
-    /// fill `to_numpy()` and `send` it without a copy.
-    fn loan(&self, width: u32, height: u32, encoding: &str) -> PyResult<PyImage> {
-        let enc = parse_encoding(encoding)?;
-        self.with(|t| t.loan(width, height, enc))
-            .map(|i| PyImage(PooledObj::outgoing(i)))
-            .map_err(horus_err)
-    }
-});
+pooled_topic_class!(PyImageTopic, "ImageTopic", ImageLayout, PyImage, image);
 
 /// The type id image topics' regions carry (`ImageFrame`'s).
 #[pyfunction]

@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 
 use crate::array::{ArrayDType, DType};
 use crate::horus_err;
-use crate::image::{array_parts, copy_into, parse_encoding};
+use crate::image::{array_parts, copy_into};
 use crate::pooled_py::{NumpyForm, NumpyLayout, PooledObj, pooled_class, pooled_topic_class};
 
 fn shape_usize(shape: &[u64]) -> Vec<usize> {
@@ -127,7 +127,7 @@ impl NumpyLayout for DepthLayout {
     }
 }
 
-pooled_class!(PyDepthImage, "DepthImage", DepthLayout, {
+pooled_class!(PyDepthImage, "DepthImage", DepthLayout, image, {
     /// A `width` x `height` depth image of zeros ("no reading"):
     /// `"depth16"` (uint16 millimetres) or `"32FC1"` (float32 metres).
     #[new]
@@ -165,37 +165,9 @@ pooled_class!(PyDepthImage, "DepthImage", DepthLayout, {
         copy_into(d.to_numpy(arr.py())?, arr)?;
         Ok(d)
     }
-
-    /// Pixels per row.
-    #[getter]
-    fn width(&self) -> u32 {
-        self.0.layout().width()
-    }
-
-    /// Rows.
-    #[getter]
-    fn height(&self) -> u32 {
-        self.0.layout().height()
-    }
-
-    /// `"depth16"` or `"32FC1"`.
-    #[getter]
-    fn encoding(&self) -> &'static str {
-        self.0.layout().encoding().as_str()
-    }
 });
 
-pooled_topic_class!(PyDepthTopic, "DepthTopic", DepthLayout, PyDepthImage, {
-    /// A depth image whose pixels are a block of this publisher's pool
-    /// (not cleared): fill `to_numpy()` and `send` it without a copy.
-    #[pyo3(signature = (width, height, encoding="depth16"))]
-    fn loan(&self, width: u32, height: u32, encoding: &str) -> PyResult<PyDepthImage> {
-        let enc = parse_encoding(encoding)?;
-        self.with(|t| t.loan(width, height, enc))
-            .map(|d| PyDepthImage(PooledObj::outgoing(d)))
-            .map_err(horus_err)
-    }
-});
+pooled_topic_class!(PyDepthTopic, "DepthTopic", DepthLayout, PyDepthImage, image);
 
 impl NumpyLayout for PointCloudLayout {
     fn numpy(&self) -> NumpyForm {

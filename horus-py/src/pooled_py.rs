@@ -258,6 +258,30 @@ unsafe fn make(
 /// The methods every large-message class has, forwarding to its
 /// [`PooledObj`] (field `0`); `$extra` are the kind's own.
 macro_rules! pooled_class {
+    // An image kind (images, depth images): the geometry getters too.
+    ($cls:ident, $pyname:literal, $layout:ty, image, { $($extra:tt)* }) => {
+        $crate::pooled_py::pooled_class!($cls, $pyname, $layout, {
+            $($extra)*
+
+            /// Pixels per row.
+            #[getter]
+            fn width(&self) -> u32 {
+                self.0.layout().width()
+            }
+
+            /// Rows.
+            #[getter]
+            fn height(&self) -> u32 {
+                self.0.layout().height()
+            }
+
+            /// The encoding's name (`"rgb8"`, `"depth16"`, ...).
+            #[getter]
+            fn encoding(&self) -> &'static str {
+                self.0.layout().encoding().as_str()
+            }
+        });
+    };
     ($cls:ident, $pyname:literal, $layout:ty, { $($extra:tt)* }) => {
         #[pyclass(name = $pyname, module = "horus._horus", frozen)]
         pub struct $cls(pub(crate) $crate::pooled_py::PooledObj<$layout>);
@@ -319,6 +343,20 @@ pub(crate) use pooled_class;
 /// whose messages are `$msg` (a [`pooled_class!`]); `$extra` are its own
 /// methods (`loan`).
 macro_rules! pooled_topic_class {
+    // An image kind: `loan(width, height, encoding)`.
+    ($cls:ident, $pyname:literal, $layout:ty, $msg:ident, image) => {
+        $crate::pooled_py::pooled_topic_class!($cls, $pyname, $layout, $msg, {
+            /// A message whose pixels are a block of this publisher's pool
+            /// (not cleared): fill `to_numpy()` and `send` it without a
+            /// copy.
+            fn loan(&self, width: u32, height: u32, encoding: &str) -> PyResult<$msg> {
+                let enc = $crate::image::parse_encoding(encoding)?;
+                self.with(|t| t.loan(width, height, enc))
+                    .map(|m| $msg($crate::pooled_py::PooledObj::outgoing(m)))
+                    .map_err($crate::horus_err)
+            }
+        });
+    };
     ($cls:ident, $pyname:literal, $layout:ty, $msg:ident, { $($extra:tt)* }) => {
         #[pyclass(name = $pyname, module = "horus._horus", frozen)]
         pub struct $cls {

@@ -11,7 +11,8 @@ import pytest
 import horus
 from horus import CmdVel, HorusError, Serialized, Topic
 
-from conftest import Proc, rust_bin
+from conftest import (Proc, assert_peer_received_all, receive_all_counted, receiver, release,
+                      rust_bin)
 
 
 def plan(seq):
@@ -37,11 +38,6 @@ def publisher(n):
     return peer
 
 
-def release(peer):
-    peer.p.stdin.close()  # it exits
-    assert peer.p.wait(timeout=30) == 0, peer.seen
-
-
 def test_rust_plans_reach_python_as_dicts_exactly_counted(ns):
     n = 500
     peer = publisher(n)
@@ -53,24 +49,22 @@ def test_rust_plans_reach_python_as_dicts_exactly_counted(ns):
         line = peer.wait_line(lambda l: l.startswith("published "))
         published, unsent = int(line.split()[1]), int(line.split()[3])
         assert (published, unsent) == (n, 0)
-        got = []
-        while (m := t.recv()) is not None:
+
+        def check(m):
             assert m == plan(m["seq"]), m
-            got.append(m["seq"])
-        assert t.published_count() == n
-        assert len(got) == t.received_count() > 0
-        assert t.received_count() + t.dropped_count() == n
+            return m["seq"]
+
+        peer.lines.put(line)  # receive_all_counted reads the count from it
+        assert receive_all_counted(t, peer, check)[-1] == n - 1
         assert t.rejected_count() == 0
-        assert got == sorted(got) and got[-1] == n - 1
     finally:
         release(peer)
 
 
 def test_python_dicts_reach_rust_exactly_counted(ns):
     n = 300
-    peer = Proc([rust_bin("serialized_peer"), "receive", str(n)])
+    peer = receiver("serialized_peer", n)
     try:
-        peer.wait_line(lambda l: l == "ready")
         t = Topic("plan", Serialized)
         for seq in range(n):
             m = plan(seq)
@@ -79,10 +73,7 @@ def test_python_dicts_reach_rust_exactly_counted(ns):
                 m["weights"] = tuple(m["weights"])
             t.send(m)
         assert t.published_count() == n and t.unsent_count() == 0
-        line = peer.wait_line(lambda l: l.startswith("received "), timeout=60)
-        received, dropped, bad = (int(x) for x in line.split()[1::2])
-        assert bad == 0 and received + dropped == n and received > 0, line
-        assert peer.p.wait(timeout=30) == 0, peer.seen
+        assert_peer_received_all(peer, n)
     finally:
         peer.stop()
 

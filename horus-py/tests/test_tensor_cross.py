@@ -10,7 +10,8 @@ import numpy as np
 
 from horus import Tensor, Topic
 
-from conftest import Proc, pool_file_position, rust_bin
+from conftest import (Proc, assert_peer_received_all, pool_file_position, receive_all_counted,
+                      receiver, release, rust_bin)
 
 SHAPE = (64, 32)
 
@@ -26,43 +27,30 @@ def test_rust_tensors_reach_python_intact_exactly_counted_and_in_place(ns):
     peer = Proc([rust_bin("tensor_peer"), "publish", "300"], stdin=subprocess.PIPE)
     try:
         held = collections.deque(maxlen=4)  # some views held a while: blocks stay busy
-        seqs, published = [], None
-        while published is None or t.received_count() + t.dropped_count() < published:
-            msg = t.recv()
-            if msg is None:
-                if published is None and not peer.lines.empty():
-                    line = peer.lines.get()
-                    peer.seen.append(line)
-                    if line.startswith("published "):
-                        published = int(line.split()[1])
-                assert peer.p.poll() is None, peer.seen
-                continue
+
+        def check(msg):
             assert (msg.shape, msg.dtype, msg.strides) == ([64, 32], "float32", [128, 4])
             arr = msg.to_numpy()
             assert arr.shape == SHAPE and arr.dtype == np.float32 and not arr.flags.writeable
             seq = int(arr[0, 0]) // 4096
             assert np.array_equal(arr, pattern(seq)), "a torn or wrong tensor reached Python"
-            seqs.append(seq)
             assert pool_file_position(ns, arr) is not None, \
                 "the array is not over the publisher's pool segment"
             via_dlpack = np.from_dlpack(msg)
             assert via_dlpack.__array_interface__["data"][0] == \
                 arr.__array_interface__["data"][0]
             held.append(arr)
-        assert published == t.published_count() and published > 0
-        assert len(seqs) == t.received_count() > 0
-        assert t.received_count() + t.dropped_count() == published
-        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+            return seq
+
+        receive_all_counted(t, peer, check)
     finally:
-        peer.p.stdin.close()  # it exits
-        assert peer.p.wait(timeout=30) == 0, peer.seen
+        release(peer)
 
 
 def test_python_tensors_reach_rust_intact_and_exactly_counted(ns):
     n = 200
-    peer = Proc([rust_bin("tensor_peer"), "receive", str(n)])
+    peer = receiver("tensor_peer", n)
     try:
-        peer.wait_line(lambda l: l == "ready")
         t = Topic("features", Tensor)
         for seq in range(n):
             if seq % 2:
@@ -73,9 +61,6 @@ def test_python_tensors_reach_rust_intact_and_exactly_counted(ns):
                 msg = Tensor.from_numpy(np.ascontiguousarray(pattern(seq).T).T)
             t.send(msg)
         assert t.unsent_count() == 0 and t.published_count() == n
-        line = peer.wait_line(lambda l: l.startswith("received "), timeout=60)
-        received, dropped, bad = (int(x) for x in line.split()[1::2])
-        assert bad == 0 and received + dropped == n and received > 0, line
-        assert peer.p.wait(timeout=30) == 0, peer.seen
+        assert_peer_received_all(peer, n)
     finally:
         peer.stop()

@@ -89,7 +89,30 @@ def _count(key: str, doc: str) -> Callable[[Any], int]:
     return count
 
 
-class _PooledTopic(Topic):
+class _CountingTopic(Topic):
+    """A topic whose native handle reports its counts in one call
+    (``counts()``) and its ``location()``: large messages, serialized."""
+
+    __slots__ = ()
+
+    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
+    received_count = _count("received", "Messages this handle received since it was created.")
+    published_count = _count("published", "Messages published on the topic by everyone.")
+    unsent_count = _count("unsent", "Messages this handle could not publish (a large "
+                                    "message: its pool exhausted; serialized: over "
+                                    "max_message_bytes).")
+    rejected_count = _count("rejected", "Received messages refused as invalid (skipped).")
+
+    @property
+    def name(self) -> str:
+        return self._raw.location()[0]
+
+    @property
+    def namespace(self) -> str:
+        return self._raw.location()[1]
+
+
+class _PooledTopic(_CountingTopic):
     """A topic of a large message kind (``_MSG``), whose native handle is
     ``_RAW``: the bytes travel in shared-memory pool blocks; a received
     message's ``to_numpy()`` is a read-only array over the block itself;
@@ -133,22 +156,9 @@ class _PooledTopic(Topic):
         cleared): the arguments are the message constructor's."""
         return self._raw.loan(*args, **kw)
 
-    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
-    received_count = _count("received", "Messages this handle received since it was created.")
-    published_count = _count("published", "Messages published on the topic by everyone.")
-    unsent_count = _count("unsent", "Messages this handle could not publish (pool exhausted).")
-    rejected_count = _count("rejected", "Messages refused as invalid.")
     busy_blocks = _count("busy_blocks",
                          "Blocks of this publisher's pool held by readers or being written.")
     pool_segments = _count("pool_segments", "Pool segments this publisher made.")
-
-    @property
-    def name(self) -> str:
-        return self._raw.location()[0]
-
-    @property
-    def namespace(self) -> str:
-        return self._raw.location()[1]
 
     def reclaim_dead(self) -> int:
         """Frees what dead processes hold on the topic (runs by itself when a
@@ -175,7 +185,7 @@ class TensorTopic(_PooledTopic):
 class DepthTopic(_PooledTopic):
     """A topic of :class:`horus.DepthImage` (``Topic("camera.depth",
     DepthImage)``): joins Rust's ``Topic<DepthImage>``;
-    ``loan(width, height, encoding="depth16")``."""
+    ``loan(width, height, encoding)``."""
 
     __slots__ = ()
     _MSG, _RAW = DepthImage, _horus.DepthTopic
@@ -217,7 +227,7 @@ class Schema:
         return f"<horus schema {self.name}>"
 
 
-class SerializedTopic(Topic):
+class SerializedTopic(_CountingTopic):
     """A serialized topic (Rust's ``Topic<T>`` of a ``serialized!`` type)
     carrying dicts and lists: ``Topic("plan", horus.Serialized)``.
 
@@ -253,20 +263,6 @@ class SerializedTopic(Topic):
     def recv(self) -> Any:
         """The next message as Python objects, or ``None``. Never blocks."""
         return self._raw.recv()
-
-    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
-    received_count = _count("received", "Messages this handle received since it was created.")
-    published_count = _count("published", "Messages published on the topic by everyone.")
-    unsent_count = _count("unsent", "Messages refused by send (over max_message_bytes).")
-    rejected_count = _count("rejected", "Received messages that did not decode (skipped).")
-
-    @property
-    def name(self) -> str:
-        return self._raw.location()[0]
-
-    @property
-    def namespace(self) -> str:
-        return self._raw.location()[1]
 
     @property
     def type_name(self) -> str:
