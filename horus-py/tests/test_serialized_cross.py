@@ -122,3 +122,34 @@ def test_joining_needs_a_serialized_topic(ns):
         Topic("cmd", Serialized)
     with pytest.raises(TypeError):
         Serialized()
+
+
+# A schema as horus-std encodes it: "HSS", version 1, the name, tag 16 (a string).
+NOTE = horus.Schema("Note", b"HSS\x01\x04Note\x10")
+
+
+def test_a_schema_creates_a_topic_that_serialized_joins_and_others_must_match(ns):
+    t = Topic("note", NOTE, max_message_bytes=16)
+    assert isinstance(t, horus.SerializedTopic) and t.max_message_bytes == 16
+    sub = Topic("note", Serialized)  # the schema comes from the region
+    assert (sub.type_name, sub.schema.encoded) == ("Note", NOTE.encoded)
+    t.send("hello")
+    assert sub.recv() == "hello" and sub.recv() is None
+    with pytest.raises(HorusError, match="a str, not a Python int"):
+        t.send(5)
+    with pytest.raises(HorusError, match="encodes to 21 bytes, over the topic's bound of 16"):
+        t.send("x" * 20)
+    assert t.unsent_count() == 1 and t.published_count() == 1
+    peer = publisher(0)
+    try:
+        with pytest.raises(HorusError, match="type mismatch on topic \"plan\""):
+            Topic("plan", NOTE)
+        plan_schema = Topic("plan", Serialized).schema
+        copy = Topic("plan.copy", plan_schema)  # a new topic of the Rust program's type
+        copy.send(plan(4))
+        assert Topic("plan", plan_schema).type_name == "Plan"
+        assert copy.published_count() == 1
+    finally:
+        release(peer)
+    with pytest.raises(HorusError, match="not a serialized schema|does not hold"):
+        Topic("bad", horus.Schema("Bad", b"nope"))

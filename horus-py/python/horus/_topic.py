@@ -215,8 +215,10 @@ class Serialized:
 
 
 class Schema:
-    """A serialized type declared in Python (made by :func:`horus.schema`):
-    ``Topic("plan", schema)`` creates the topic if absent."""
+    """A serialized type's schema (its name and the bytes a region stores,
+    as horus-std's ``Schema::encode`` writes them), e.g. another topic's
+    ``t.schema``: ``Topic(name, schema)`` creates the topic if absent, and
+    joins an existing one only if it has this very schema."""
 
     __slots__ = ("name", "encoded")
 
@@ -273,6 +275,12 @@ class SerializedTopic(_CountingTopic):
     def max_message_bytes(self) -> int:
         """Bytes an encoded message may take."""
         return self._raw.max_message_bytes
+
+    @property
+    def schema(self) -> "Schema":
+        """The topic's schema: ``Topic(other_name, t.schema)`` creates a
+        topic of the same type."""
+        return Schema(self._raw.type_name, self._raw.schema_bytes)
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r}, Serialized[{self.type_name}])"
