@@ -413,7 +413,9 @@ class Node:
         found = _horus.topic_type(name, self._namespace)
         if found is None:
             return None
-        type_name, type_id, _size = found
+        type_name, type_id, _size, serialized = found
+        if serialized:
+            return Serialized
         if type_id in _POOLED_BY_ID:
             return _POOLED_BY_ID[type_id]
         cls = _BY_ID.get(type_id)
