@@ -546,6 +546,20 @@ impl DynTopic {
     /// [`MessageType::serialized`] topic; from
     /// [`encode`](crate::serialized::encode)), rejoining after an eviction
     /// as [`send_bytes`](Self::send_bytes) does. Never blocks.
+    ///
+    /// ```no_run
+    /// use horus::dynamic::{DynTopic, MessageType};
+    /// use horus::serialized::{Schema, Value, decode, encode};
+    /// let schema = Schema::of::<String>().unwrap();
+    /// let ty = MessageType::serialized(&schema.name, &schema.encode(), 64).unwrap();
+    /// let topic = DynTopic::new("notes", &ty)?;
+    /// topic.send_frame(&encode(&schema, &Value::String("hi".into())).unwrap()).unwrap();
+    /// let mut buf = vec![0; ty.size()];
+    /// if let Ok(Some(body)) = topic.recv_frame(&mut buf) {
+    ///     assert_eq!(decode(&schema, body), Ok(Value::String("hi".into())));
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
     pub fn send_frame(&self, body: &[u8]) -> std::result::Result<(), SendError> {
         self.send_rejoining(|h| h.send_framed(body))
     }
