@@ -264,6 +264,14 @@ impl ArrayBase {
                  numpy.array(img.to_numpy())",
             ));
         }
+        let size = self.dtype.item_size() as isize;
+        if self.strides.iter().any(|s| s % size != 0) {
+            return Err(PyBufferError::new_err(format!(
+                "this array's strides {:?} are not multiples of its item size ({size} bytes), \
+                 which DLPack cannot describe: use numpy.asarray(...) of it instead",
+                self.strides
+            )));
+        }
         let versioned = max_version.is_some_and(|(major, _)| major >= 1);
         crate::dlpack::capsule(py, self, versioned)
     }
