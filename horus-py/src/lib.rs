@@ -15,7 +15,7 @@
 //!   `pooled_py.rs` as images.
 //! - `SerializedTopic` (`serialized.rs`, `value_py.rs`): serialized topics
 //!   carrying dicts and lists, checked and encoded against the schema the
-//!   topic's region stores.
+//!   topic's region stores; or declared in Python (`schema_py.rs`).
 //! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
 //!   the GIL is released while it waits and sleeps and taken for each call
 //!   into Python.
@@ -31,6 +31,7 @@ mod msg;
 mod node;
 mod pooled_kinds;
 mod pooled_py;
+mod schema_py;
 mod serialized;
 mod topic;
 mod value_py;
@@ -66,6 +67,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pooled_kinds::PyPointCloud>()?;
     m.add_class::<pooled_kinds::PyPointCloudTopic>()?;
     m.add_function(wrap_pyfunction!(pooled_kinds::pooled_type_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(schema_py::schema_encode, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_type_id, m)?)?;
     m.add_function(wrap_pyfunction!(msg::standard_types, m)?)?;
     m.add_function(wrap_pyfunction!(msg::define, m)?)?;

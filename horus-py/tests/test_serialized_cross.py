@@ -153,3 +153,44 @@ def test_a_schema_creates_a_topic_that_serialized_joins_and_others_must_match(ns
         release(peer)
     with pytest.raises(HorusError, match="not a serialized schema|does not hold"):
         Topic("bad", horus.Schema("Bad", b"nope"))
+
+
+Waypoint = horus.schema("Waypoint", x="f64", y="f64")
+Mode = horus.enum_schema("Mode", Idle=None, Drive="f32", Turn={"left": "bool", "deg": "i16"})
+PLAN = horus.schema("Plan", seq="u64", name="str", weights="[f32]", goal=horus.option(Waypoint),
+                    mode=Mode, tags=horus.seq("str"))
+
+
+def test_a_python_declared_schema_is_the_rust_type(ns):
+    peer = publisher(0)  # the Rust program made the topic
+    try:
+        assert Topic("plan", PLAN).schema.encoded == Topic("plan", Serialized).schema.encoded
+        other = horus.schema("Plan", seq="u32", name="str", weights="[f32]",
+                             goal=horus.option(Waypoint), mode=Mode, tags="[str]")
+        with pytest.raises(HorusError, match="two different definitions of it"):
+            Topic("plan", other)
+    finally:
+        release(peer)
+
+
+def test_a_topic_python_creates_with_a_declared_schema_reaches_rust(ns):
+    n = 50
+    t = Topic("plan", PLAN, max_message_bytes=256)  # created here: Rust joins it
+    peer = receiver("serialized_peer", n)
+    try:
+        for seq in range(n):
+            t.send(plan(seq))
+        assert_peer_received_all(peer, n)
+    finally:
+        peer.stop()
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: horus.schema("A", x="float"), 'A.x: unknown type "float"'),
+    (lambda: horus.schema("A", x=3), "A.x: a type is a name"),
+    (lambda: horus.enum_schema("E", V={"a": "q"}), 'E::V.a: unknown type "q"'),
+])
+def test_bad_schema_declarations_raise_the_sentence(make, words):
+    with pytest.raises(HorusError) as e:
+        make()
+    assert words in str(e.value)

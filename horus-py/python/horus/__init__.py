@@ -14,7 +14,7 @@ from ._horus import DepthImage, HorusError, Image, MessageType, PointCloud, Tens
 from ._messages import STANDARD as _STANDARD
 from ._messages import Message, message
 from ._topic import (DepthTopic, ImageTopic, Node, PointCloudTopic, Scheduler, Schema, Serialized,
-                     SerializedTopic, TensorTopic, Topic, run)
+                     SerializedTopic, TensorTopic, Topic, enum_schema, option, run, schema, seq)
 
 CmdVel = _STANDARD["CmdVel"]
 Twist = _STANDARD["Twist"]
@@ -43,7 +43,7 @@ def report_error(detail: str) -> None:
 __all__ = [
     "HorusError", "MessageType", "Message", "message", "Topic", "Node", "Scheduler", "run",
     "now_ns", "stop_requested", "report_error", "Image", "ImageTopic", "Serialized",
-    "SerializedTopic", "Schema", "Tensor", "TensorTopic", "DepthImage", "DepthTopic",
+    "SerializedTopic", "Schema", "schema", "enum_schema", "option", "seq", "Tensor", "TensorTopic", "DepthImage", "DepthTopic",
     "PointCloud", "PointCloudTopic",
     "CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState", "LaserScan",
     "BatteryState", "Heartbeat", "EmergencyStop",

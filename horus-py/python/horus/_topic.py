@@ -229,6 +229,35 @@ class Schema:
         return f"<horus schema {self.name}>"
 
 
+def schema(name: str, /, **fields: Any) -> Schema:
+    """A serialized struct declared in Python, byte-identical to the Rust
+    ``struct name { fields }`` of the same field names, order and types
+    (``horus.schema("Plan", seq="u64", name="str", weights="[f32]",
+    goal=horus.option(Waypoint))``). A type is a name (``"u8"`` ...
+    ``"u128"``, ``"i8"`` ... ``"i128"``, ``"f32"``, ``"f64"``, ``"bool"``,
+    ``"char"``, ``"str"``, ``"bytes"``), ``"[T]"`` (a list), ``"T?"`` (an
+    option) or a declared schema (a nested struct or enum)."""
+    return Schema(name, _horus.schema_encode("struct", name, fields))
+
+
+def enum_schema(name: str, /, **variants: Any) -> Schema:
+    """A serialized enum declared in Python: each variant ``None`` (unit), a
+    type (one value), a tuple of types, or a dict of fields (struct
+    variant): ``horus.enum_schema("Mode", Idle=None, Drive="f32",
+    Turn={"left": "bool", "deg": "i16"})``."""
+    return Schema(name, _horus.schema_encode("enum", name, variants))
+
+
+def option(spec: Any) -> Schema:
+    """An optional value of ``spec`` (``Option<T>``; ``"T?"`` for a named type)."""
+    return Schema("Option", _horus.schema_encode("option", "Option", spec))
+
+
+def seq(spec: Any) -> Schema:
+    """A list of ``spec`` (``Vec<T>``; ``"[T]"`` for a named type)."""
+    return Schema("Vec", _horus.schema_encode("seq", "Vec", spec))
+
+
 class SerializedTopic(_CountingTopic):
     """A serialized topic (Rust's ``Topic<T>`` of a ``serialized!`` type)
     carrying dicts and lists: ``Topic("plan", horus.Serialized)``.
