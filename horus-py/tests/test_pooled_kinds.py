@@ -139,3 +139,9 @@ def test_point_clouds_give_xyz_and_field_views(ns):
     assert got.fields[-1] == ("intensity", 12, "float32")
     np.testing.assert_array_equal(got.to_numpy(), xyzi[:, :3])
     np.testing.assert_array_equal(got.field("intensity"), xyzi[:, 3])
+
+
+def test_a_topic_of_something_that_is_not_a_message_class_is_a_type_error(ns):
+    for not_a_class in ({}, [], "Tensor", 3):
+        with pytest.raises(TypeError, match="needs a message class"):
+            Topic("t.nothing", not_a_class)

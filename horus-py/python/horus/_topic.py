@@ -26,7 +26,7 @@ class Topic:
     __slots__ = ("_raw", "_cls")
 
     def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
-        if cls is Topic and msg_type in _POOLED_TOPICS:
+        if cls is Topic and isinstance(msg_type, type) and msg_type in _POOLED_TOPICS:
             return object.__new__(_POOLED_TOPICS[msg_type])
         if cls is Topic and (msg_type is Serialized or isinstance(msg_type, Schema)):
             return object.__new__(SerializedTopic)
@@ -36,7 +36,9 @@ class Topic:
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
                 and msg_type is not Message):
             raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel, "
-                            f"horus.Image or one made by horus.message), not {msg_type!r}")
+                            f"horus.Image, horus.Tensor, one made by horus.message, or "
+                            f"horus.Serialized or a horus.schema(...) for a serialized topic), "
+                            f"not {msg_type!r}")
         self._cls = msg_type
         self._raw = _horus.RawTopic(name, msg_type._type, namespace)
 
