@@ -14,8 +14,7 @@
 //! The pattern: 64-bit little-endian words, word 0 is `seq`, word `k` is
 //! `seq * 0x9e3779b97f4a7c15 ^ k` (wrapping).
 
-use std::io::Read;
-use std::time::{Duration, Instant};
+mod peer;
 
 use horus::prelude::*;
 
@@ -71,44 +70,17 @@ fn publish(n: u64) -> Result<()> {
         n - topic.published_count()
     );
     // Keep the pool (and so the frames in flight) alive until told to go.
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    peer::wait_for_stdin_to_close();
     Ok(())
 }
 
 fn receive(n: u64) -> Result<()> {
     let topic: Topic<Image> = Topic::new(TOPIC)?;
-    println!("ready");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (mut received, mut bad) = (0u64, 0u64);
-    while received + topic.dropped_count() < n && Instant::now() < deadline {
-        match topic.recv() {
-            Some(view) => {
-                received += 1;
-                if !intact(view.data()) || view.width() != 640 || view.height() != 480 {
-                    bad += 1;
-                }
-            }
-            None => std::thread::sleep(Duration::from_micros(200)),
-        }
-    }
-    let dropped = topic.dropped_count();
-    println!("received {received} dropped {dropped} bad {bad}");
-    if bad == 0 && received + dropped == n && received == topic.received_count() {
-        Ok(())
-    } else {
-        std::process::exit(1)
-    }
+    peer::receive_counted(&topic, n, |view| {
+        intact(view.data()) && view.width() == 640 && view.height() == 480
+    })
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = |s: Option<&String>| s.and_then(|s| s.parse::<u64>().ok());
-    match (args.first().map(String::as_str), count(args.get(1))) {
-        (Some("publish"), Some(n)) => publish(n),
-        (Some("receive"), Some(n)) => receive(n),
-        _ => {
-            eprintln!("usage: image_peer publish N | image_peer receive N");
-            std::process::exit(2)
-        }
-    }
+    peer::run_role("image_peer", publish, receive)
 }

@@ -25,51 +25,66 @@ use pyo3::types::{PyDict, PyTuple};
 /// from a DLPack deleter, so it must be `Send + Sync`).
 pub(crate) type Owner = Arc<dyn Send + Sync + 'static>;
 
-/// Element types of the arrays we make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DType {
-    U8,
-    U16,
-    F32,
+/// Element types of the arrays: horus-std's tensor dtypes.
+pub(crate) use horus::tensor::DType;
+
+/// What numpy and DLPack call a [`DType`].
+pub(crate) trait ArrayDType {
+    /// Bytes per element.
+    fn item_size(self) -> usize;
+    /// numpy's type string (native byte order).
+    fn typestr(self) -> &'static str;
+    /// numpy's type kind (`b`, `i`, `u`, `f`).
+    fn kind(self) -> u8;
+    /// DLPack's `(code, bits)`: kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBool = 6.
+    fn dlpack(self) -> (u8, u8);
 }
 
-impl DType {
-    /// Bytes per element.
-    pub(crate) fn size(self) -> usize {
-        match self {
-            DType::U8 => 1,
-            DType::U16 => 2,
-            DType::F32 => 4,
-        }
+impl ArrayDType for DType {
+    fn item_size(self) -> usize {
+        self.size() as usize
     }
 
-    /// numpy's type string (native byte order).
-    pub(crate) fn typestr(self) -> &'static str {
+    fn typestr(self) -> &'static str {
         let little = cfg!(target_endian = "little");
         match (self, little) {
             (DType::U8, _) => "|u1",
+            (DType::I8, _) => "|i1",
+            (DType::Bool, _) => "|b1",
             (DType::U16, true) => "<u2",
-            (DType::U16, false) => ">u2",
+            (DType::I16, true) => "<i2",
+            (DType::U32, true) => "<u4",
+            (DType::I32, true) => "<i4",
+            (DType::U64, true) => "<u8",
+            (DType::I64, true) => "<i8",
+            (DType::F16, true) => "<f2",
             (DType::F32, true) => "<f4",
+            (DType::F64, true) => "<f8",
+            (DType::U16, false) => ">u2",
+            (DType::I16, false) => ">i2",
+            (DType::U32, false) => ">u4",
+            (DType::I32, false) => ">i4",
+            (DType::U64, false) => ">u8",
+            (DType::I64, false) => ">i8",
+            (DType::F16, false) => ">f2",
             (DType::F32, false) => ">f4",
+            (DType::F64, false) => ">f8",
+            // DType is non-exhaustive: a later one has no numpy form here.
+            _ => "|V1",
         }
     }
 
-    /// The dtype's name as numpy prints it (`uint8`, ...).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            DType::U8 => "uint8",
-            DType::U16 => "uint16",
-            DType::F32 => "float32",
-        }
+    fn kind(self) -> u8 {
+        self.typestr().as_bytes()[1]
     }
 
-    /// DLPack's `(code, bits)`: kDLUInt = 1, kDLFloat = 2.
     fn dlpack(self) -> (u8, u8) {
-        match self {
-            DType::U8 => (1, 8),
-            DType::U16 => (1, 16),
-            DType::F32 => (2, 32),
+        let bits = (self.size() * 8) as u8;
+        match self.kind() {
+            b'i' => (0, bits),
+            b'f' => (2, bits),
+            b'b' => (6, bits),
+            _ => (1, bits),
         }
     }
 }
@@ -85,18 +100,15 @@ pub struct ArrayBase {
     strides: Vec<isize>,
     dtype: DType,
     readonly: bool,
+    /// Bytes from `addr` to the byte past the last element.
+    extent: usize,
 }
 
 impl ArrayBase {
     /// A C-contiguous array of `shape` over `len` bytes at `ptr`.
     ///
     /// # Safety
-    /// `ptr..ptr + len` must be valid for reads (and for writes unless
-    /// `readonly`) by Python code for as long as `owner` lives, with no Rust
-    /// reference to those bytes alive while a Python reference to the base
-    /// exists (Python reads and writes through the raw address), and `ptr`
-    /// aligned for `dtype`. `len` must be at least the product of `shape`
-    /// times `dtype.size()` (checked: a smaller buffer is an error).
+    /// As [`ArrayBase::strided`].
     pub(crate) unsafe fn contiguous(
         owner: Owner,
         ptr: *const u8,
@@ -105,22 +117,52 @@ impl ArrayBase {
         dtype: DType,
         readonly: bool,
     ) -> Result<Self, String> {
-        let mut strides = vec![0isize; shape.len()];
-        let mut step = dtype.size();
-        for (s, &n) in strides.iter_mut().zip(&shape).rev() {
-            *s = isize::try_from(step).map_err(|_| "array too large".to_owned())?;
-            step = step
-                .checked_mul(n)
-                .ok_or_else(|| "array too large".to_owned())?;
+        let strides = c_strides(&shape, dtype).ok_or_else(|| "array too large".to_owned())?;
+        // SAFETY: the caller's contract, passed on.
+        unsafe { Self::strided(owner, ptr, len, shape, strides, dtype, readonly) }
+    }
+
+    /// An array of `shape` with byte `strides` (non-negative) over `len`
+    /// bytes at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must be valid for reads (and for writes unless
+    /// `readonly`) by Python code for as long as `owner` lives, with no Rust
+    /// reference to those bytes alive while a Python reference to the base
+    /// exists (Python reads and writes through the raw address). That every
+    /// element lies inside the `len` bytes is checked (an error if not), as
+    /// is the alignment of `ptr` for `dtype`.
+    pub(crate) unsafe fn strided(
+        owner: Owner,
+        ptr: *const u8,
+        len: usize,
+        shape: Vec<usize>,
+        strides: Vec<isize>,
+        dtype: DType,
+        readonly: bool,
+    ) -> Result<Self, String> {
+        let too_large = || "array too large".to_owned();
+        if strides.len() != shape.len() || strides.iter().any(|&s| s < 0) {
+            return Err(format!("strides {strides:?} do not fit shape {shape:?}"));
         }
-        if step > len {
+        // The byte past the last element (or 0 for an empty array).
+        let mut end = dtype.item_size();
+        for (&n, &s) in shape.iter().zip(&strides) {
+            if n == 0 {
+                end = 0;
+                break;
+            }
+            let reach = (n - 1).checked_mul(s as usize).ok_or_else(too_large)?;
+            end = end.checked_add(reach).ok_or_else(too_large)?;
+        }
+        if end > len {
             return Err(format!(
-                "an array of shape {shape:?} and dtype {} needs {step} bytes, the buffer has {len}",
-                dtype.name()
+                "an array of shape {shape:?}, strides {strides:?} and dtype {dtype} reaches byte \
+                 {end}, the buffer has {len}"
             ));
         }
-        if (ptr as usize) % dtype.size() != 0 {
-            return Err(format!("the buffer is not aligned for {}", dtype.name()));
+        if (ptr as usize) % dtype.item_size() != 0 {
+            return Err(format!("the buffer is not aligned for {dtype}"));
         }
         Ok(Self {
             owner,
@@ -129,6 +171,7 @@ impl ArrayBase {
             strides,
             dtype,
             readonly,
+            extent: end,
         })
     }
 
@@ -173,16 +216,11 @@ impl ArrayBase {
         crate::array_struct::capsule(py, self)
     }
 
-    /// `(address, length in bytes)` of the elements (to check where the
+    /// `(address, bytes up to the end of the last element)` of the elements (to check where the
     /// memory is, e.g. inside a shared-memory block).
     #[getter]
     fn address_range(&self) -> (usize, usize) {
-        let bytes = self
-            .shape
-            .iter()
-            .product::<usize>()
-            .saturating_mul(self.dtype.size());
-        (self.addr, bytes)
+        (self.addr, self.extent)
     }
 
     /// Is the memory read-only?
@@ -226,6 +264,14 @@ impl ArrayBase {
                  numpy.array(img.to_numpy())",
             ));
         }
+        let size = self.dtype.item_size() as isize;
+        if self.strides.iter().any(|s| s % size != 0) {
+            return Err(PyBufferError::new_err(format!(
+                "this array's strides {:?} are not multiples of its item size ({size} bytes), \
+                 which DLPack cannot describe: use numpy.asarray(...) of it instead",
+                self.strides
+            )));
+        }
         let versioned = max_version.is_some_and(|(major, _)| major >= 1);
         crate::dlpack::capsule(py, self, versioned)
     }
@@ -235,6 +281,18 @@ impl ArrayBase {
 pub(crate) const DLPACK_CPU: i32 = 1;
 
 impl ArrayBase {
+    /// Are the elements C-contiguous (row-major, no gaps)?
+    pub(crate) fn is_c_contiguous(&self) -> bool {
+        c_strides(&self.shape, self.dtype).is_some_and(|c| c == self.strides)
+            || self.shape.contains(&0)
+    }
+
+    /// Is every element aligned for the dtype?
+    pub(crate) fn is_aligned(&self) -> bool {
+        let size = self.dtype.item_size();
+        self.addr % size == 0 && self.strides.iter().all(|&s| s as usize % size == 0)
+    }
+
     /// `(address, shape, strides in bytes, dtype, read-only)`.
     pub(crate) fn layout(&self) -> (usize, &[usize], &[isize], DType, bool) {
         (
@@ -249,7 +307,7 @@ impl ArrayBase {
     /// What a DLPack tensor needs: owner, address, shape and strides in
     /// elements, `(code, bits)`, read-only.
     pub(crate) fn dlpack_parts(&self) -> (Owner, usize, Vec<i64>, Vec<i64>, (u8, u8), bool) {
-        let elem = self.dtype.size() as isize;
+        let elem = self.dtype.item_size() as isize;
         (
             self.owner.clone(),
             self.addr,
@@ -259,4 +317,15 @@ impl ArrayBase {
             self.readonly,
         )
     }
+}
+
+/// The C-contiguous byte strides of `shape`; `None` on overflow.
+fn c_strides(shape: &[usize], dtype: DType) -> Option<Vec<isize>> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut step = dtype.item_size();
+    for (s, &n) in strides.iter_mut().zip(shape).rev() {
+        *s = isize::try_from(step).ok()?;
+        step = step.checked_mul(n)?;
+    }
+    Some(strides)
 }

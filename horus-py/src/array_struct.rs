@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, c_void};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::array::{ArrayBase, DType};
+use crate::array::{ArrayBase, ArrayDType};
 
 #[repr(C)]
 struct PyArrayInterface {
@@ -63,11 +63,14 @@ unsafe extern "C" fn destroy(capsule: *mut ffi::PyObject) {
 /// A new `__array_struct__` capsule describing `base`'s buffer.
 pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<'py, PyAny>> {
     let (addr, shape, strides, dtype, readonly) = base.layout();
-    let typekind = match dtype {
-        DType::U8 | DType::U16 => b'u',
-        DType::F32 => b'f',
-    };
-    let mut flags = C_CONTIGUOUS | ALIGNED | NOTSWAPPED;
+    let typekind = dtype.kind();
+    let mut flags = NOTSWAPPED;
+    if base.is_c_contiguous() {
+        flags |= C_CONTIGUOUS;
+    }
+    if base.is_aligned() {
+        flags |= ALIGNED;
+    }
     if !readonly {
         flags |= WRITEABLE;
     }
@@ -76,7 +79,7 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
             two: 2,
             nd: shape.len() as c_int,
             typekind: typekind as c_char,
-            itemsize: dtype.size() as c_int,
+            itemsize: dtype.item_size() as c_int,
             flags,
             shape: std::ptr::null_mut(),
             strides: std::ptr::null_mut(),

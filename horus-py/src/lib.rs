@@ -10,6 +10,12 @@
 //! - `Image` and `ImageTopic` (`image.rs`): horus-std's images, with numpy
 //!   arrays over their pixels through `ArrayBase` (`array.rs`: numpy's
 //!   array interface and DLPack (`dlpack.rs`) over memory Rust owns).
+//! - `Tensor`, `DepthImage`, `PointCloud` and their topics
+//!   (`pooled_kinds.rs`): the other large messages, on the same
+//!   `pooled_py.rs` as images.
+//! - `SerializedTopic` (`serialized.rs`, `value_py.rs`): serialized topics
+//!   carrying dicts and lists, checked and encoded against the schema the
+//!   topic's region stores; or declared in Python (`schema_py.rs`).
 //! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
 //!   the GIL is released while it waits and sleeps and taken for each call
 //!   into Python.
@@ -23,7 +29,12 @@ mod dlpack;
 mod image;
 mod msg;
 mod node;
+mod pooled_kinds;
+mod pooled_py;
+mod schema_py;
+mod serialized;
 mod topic;
+mod value_py;
 
 use pyo3::prelude::*;
 
@@ -48,6 +59,15 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<image::PyImage>()?;
     m.add_class::<image::PyImageTopic>()?;
     m.add_class::<array::ArrayBase>()?;
+    m.add_class::<serialized::PySerializedTopic>()?;
+    m.add_class::<pooled_kinds::PyTensor>()?;
+    m.add_class::<pooled_kinds::PyTensorTopic>()?;
+    m.add_class::<pooled_kinds::PyDepthImage>()?;
+    m.add_class::<pooled_kinds::PyDepthTopic>()?;
+    m.add_class::<pooled_kinds::PyPointCloud>()?;
+    m.add_class::<pooled_kinds::PyPointCloudTopic>()?;
+    m.add_function(wrap_pyfunction!(pooled_kinds::pooled_type_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(schema_py::schema_encode, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_type_id, m)?)?;
     m.add_function(wrap_pyfunction!(msg::standard_types, m)?)?;
     m.add_function(wrap_pyfunction!(msg::define, m)?)?;

@@ -104,14 +104,15 @@ impl PyRawTopic {
     }
 }
 
-/// `(type name, type id, size)` of the existing topic `name`, or `None`.
+/// `(type name, type id, size, serialized?)` of the existing topic `name`,
+/// or `None`.
 #[pyfunction]
 #[pyo3(signature = (name, namespace=None))]
 pub fn topic_type(
     py: Python<'_>,
     name: &str,
     namespace: Option<&str>,
-) -> PyResult<Option<(String, u64, u32)>> {
+) -> PyResult<Option<(String, u64, u32, bool)>> {
     py.detach(|| {
         let ns_name = match namespace {
             Some(ns) => ns.to_owned(),
@@ -122,6 +123,9 @@ pub fn topic_type(
         };
         Ok(horus::inspect::topic_info(&ns, name)
             .map_err(horus_err)?
-            .map(|i| (i.type_name, i.type_id, i.message_size)))
+            .map(|i| {
+                let serialized = i.serialized.is_some();
+                (i.type_name, i.type_id, i.message_size, serialized)
+            }))
     })
 }

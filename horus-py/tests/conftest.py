@@ -111,3 +111,49 @@ def wait_for(pred, timeout=15.0, what="condition"):
             return v
         time.sleep(0.02)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def receive_all_counted(t, peer, seq_of):
+    """Receives on ``t`` until ``received + dropped`` reaches the count the
+    Rust ``peer`` prints (``published P ...``); ``seq_of(msg)`` checks each
+    message and returns its number. Checks the accounting and that the
+    numbers rise without repeats; returns them."""
+    published, seqs = None, []
+    while published is None or t.received_count() + t.dropped_count() < published:
+        msg = t.recv()
+        if msg is not None:
+            seqs.append(seq_of(msg))
+            continue
+        if published is None and not peer.lines.empty():
+            line = peer.lines.get()
+            peer.seen.append(line)
+            if line.startswith("published "):
+                published = int(line.split()[1])
+        assert peer.p.poll() is None, peer.seen
+    assert published == t.published_count() and published > 0
+    assert len(seqs) == t.received_count() > 0
+    assert t.received_count() + t.dropped_count() == published
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    return seqs
+
+
+def release(peer):
+    """Closes a publishing peer's stdin (it exits) and checks it exited 0."""
+    peer.p.stdin.close()
+    assert peer.p.wait(timeout=30) == 0, peer.seen
+
+
+def receiver(program, n):
+    """The Rust ``program`` receiving ``n`` messages, once subscribed."""
+    peer = Proc([rust_bin(program), "receive", str(n)])
+    peer.wait_line(lambda l: l == "ready")
+    return peer
+
+
+def assert_peer_received_all(peer, n):
+    """The Rust ``peer`` (``receive n``) got every message right and counted
+    ``received + dropped == n`` exactly, and exited 0."""
+    line = peer.wait_line(lambda l: l.startswith("received "), timeout=60)
+    received, dropped, bad = (int(x) for x in line.split()[1::2])
+    assert bad == 0 and received + dropped == n and received > 0, line
+    assert peer.p.wait(timeout=30) == 0, peer.seen

@@ -16,7 +16,8 @@ import numpy as np
 import horus
 from horus import Image, Topic
 
-from conftest import REPO, Proc, pool_file_position, rust_bin, wait_for
+from conftest import (REPO, Proc, assert_peer_received_all, pool_file_position,
+                      receive_all_counted, receiver, release, rust_bin, wait_for)
 
 GOLDEN = 0x9E3779B97F4A7C15
 W, H = 640, 480
@@ -41,39 +42,26 @@ def test_rust_images_reach_python_intact_exactly_counted_and_in_place(ns):
     peer = Proc([rust_bin("image_peer"), "publish", "300"], stdin=subprocess.PIPE)
     try:
         held = collections.deque(maxlen=4)  # some views held a while: blocks stay busy
-        seqs, published = [], None
-        while published is None or t.received_count() + t.dropped_count() < published:
-            img = t.recv()
-            if img is None:
-                if published is None and not peer.lines.empty():
-                    line = peer.lines.get()
-                    peer.seen.append(line)
-                    if line.startswith("published "):
-                        published = int(line.split()[1])
-                assert peer.p.poll() is None, peer.seen
-                continue
+
+        def check(img):
             arr = img.to_numpy()
             assert arr.shape == (H, W, 3) and not arr.flags.writeable
             seq = frame_seq_if_intact(arr)
             assert seq is not None, "a torn or wrong frame reached Python"
-            seqs.append(seq)
             where = pool_file_position(ns, arr)
             assert where is not None, "the array is not over the publisher's pool segment"
             held.append(arr)
-        assert published == t.published_count() and published > 0
-        assert len(seqs) == t.received_count() > 0
-        assert t.received_count() + t.dropped_count() == published
-        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+            return seq
+
+        receive_all_counted(t, peer, check)
     finally:
-        peer.p.stdin.close()  # it exits
-        assert peer.p.wait(timeout=30) == 0, peer.seen
+        release(peer)
 
 
 def test_python_images_reach_rust_intact_and_exactly_counted(ns):
     n = 200
-    peer = Proc([rust_bin("image_peer"), "receive", str(n)])
+    peer = receiver("image_peer", n)
     try:
-        peer.wait_line(lambda l: l == "ready")
         t = Topic("camera.rgb", Image)
         for seq in range(n):
             if seq % 2:
@@ -84,10 +72,7 @@ def test_python_images_reach_rust_intact_and_exactly_counted(ns):
                 img = Image.from_numpy(pattern(seq), encoding="rgb8")
             t.send(img)
         assert t.unsent_count() == 0 and t.published_count() == n
-        line = peer.wait_line(lambda l: l.startswith("received "), timeout=60)
-        received, dropped, bad = (int(x) for x in line.split()[1::2])
-        assert bad == 0 and received + dropped == n and received > 0, line
-        assert peer.p.wait(timeout=30) == 0, peer.seen
+        assert_peer_received_all(peer, n)
     finally:
         peer.stop()
 

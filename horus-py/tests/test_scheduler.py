@@ -4,6 +4,7 @@ shutdown, the GIL released while it runs."""
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import horus
@@ -150,3 +151,27 @@ def test_subscription_type_taken_from_the_existing_topic(ns):
     sched.tick_once()
     sched.shutdown()
     assert got == [5]
+
+
+@pytest.mark.parametrize("kind", ["serialized", "tensor"])
+def test_subscription_to_a_serialized_or_large_topic_without_a_class(ns, kind):
+    if kind == "serialized":
+        pub = Topic("data", horus.Schema("Note", b"HSS\x01\x04Note\x10"))
+        msg, value = "hello", (lambda m: m)
+    else:
+        pub = Topic("data", horus.Tensor)
+        msg = horus.Tensor.from_numpy(np.arange(3, dtype=np.int32))
+        value = (lambda m: m.to_numpy().tolist())
+    got = []
+
+    def tick(node):
+        if (m := node.recv("data")) is not None:
+            got.append(value(m))
+
+    sched = Scheduler()
+    sched.add(Node(name="reader", subs=["data"], tick=tick))
+    sched.tick_once()        # joins the topic (its kind from the region)
+    pub.send(msg)
+    sched.tick_once()
+    sched.shutdown()
+    assert got == (["hello"] if kind == "serialized" else [[0, 1, 2]])

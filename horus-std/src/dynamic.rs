@@ -32,7 +32,7 @@ use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use horus_nostd::RawHandle;
-use horus_nostd::ring::{PayloadSizeError, SendError};
+use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
 
 pub use crate::message_type::{DefineError, FieldSpec, FieldTy, MessageType, prim_size};
 pub use horus_nostd::{Field, FieldKind};
@@ -107,7 +107,48 @@ impl DynTopic {
     /// and publishes there, as [`Topic::send`](crate::Topic::send) does (the
     /// blackbox is told); [`SendError::Evicted`] if it cannot rejoin.
     pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), SendError> {
-        self.with_handle(|h| match h.send_bytes(bytes) {
+        self.send_rejoining(|h| h.send_bytes(bytes))
+    }
+
+    /// Publishes the encoded bytes of one message of a serialized type (a
+    /// [`MessageType::serialized`] topic; from
+    /// [`encode`](crate::serialized::encode)), rejoining after an eviction
+    /// as [`send_bytes`](Self::send_bytes) does. Never blocks.
+    ///
+    /// ```no_run
+    /// use horus::dynamic::{DynTopic, MessageType};
+    /// use horus::serialized::{Schema, Value, decode, encode};
+    /// let schema = Schema::of::<String>().unwrap();
+    /// let ty = MessageType::serialized(&schema.name, &schema.encode(), 64).unwrap();
+    /// let topic = DynTopic::new("notes", &ty)?;
+    /// topic.send_frame(&encode(&schema, &Value::String("hi".into())).unwrap()).unwrap();
+    /// let mut buf = vec![0; ty.size()];
+    /// if let Ok(Some(body)) = topic.recv_frame(&mut buf) {
+    ///     assert_eq!(decode(&schema, body), Ok(Value::String("hi".into())));
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    pub fn send_frame(&self, body: &[u8]) -> std::result::Result<(), SendError> {
+        self.send_rejoining(|h| h.send_framed(body))
+    }
+
+    /// Receives the next message of a serialized type into `buf` (exactly
+    /// the type's size) and returns its encoded bytes, for
+    /// [`decode`](crate::serialized::decode); `Ok(None)` if none.
+    pub fn recv_frame<'b>(
+        &self,
+        buf: &'b mut [u8],
+    ) -> std::result::Result<Option<&'b [u8]>, FrameError> {
+        self.with_handle(|h| h.recv_framed(buf))
+    }
+
+    /// `send` on the handle; after an eviction, once more on a fresh entry
+    /// (the blackbox is told).
+    fn send_rejoining(
+        &self,
+        send: impl Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
+    ) -> std::result::Result<(), SendError> {
+        self.with_handle(|h| match send(h) {
             Err(SendError::Evicted) => {
                 let (ns, topic) = (self.shared.namespace.name(), &*self.name);
                 let pid = u64::from(std::process::id());
@@ -117,7 +158,7 @@ impl DynTopic {
                 }
                 let outcome = format!("rejoined as participant {}", h.index());
                 report_evicted(ns, topic, &outcome, 0);
-                h.send_bytes(bytes)
+                send(h)
             }
             other => other,
         })

@@ -10,10 +10,11 @@ programs (this package is a thin layer over the Rust crate horus-std).
 """
 
 from . import _horus
-from ._horus import HorusError, Image, MessageType, now_ns
+from ._horus import DepthImage, HorusError, Image, MessageType, PointCloud, Tensor, now_ns
 from ._messages import STANDARD as _STANDARD
 from ._messages import Message, message
-from ._topic import ImageTopic, Node, Scheduler, Topic, run
+from ._topic import (DepthTopic, ImageTopic, Node, PointCloudTopic, Scheduler, Schema, Serialized,
+                     SerializedTopic, TensorTopic, Topic, enum_schema, option, run, schema, seq)
 
 CmdVel = _STANDARD["CmdVel"]
 Twist = _STANDARD["Twist"]
@@ -41,7 +42,9 @@ def report_error(detail: str) -> None:
 
 __all__ = [
     "HorusError", "MessageType", "Message", "message", "Topic", "Node", "Scheduler", "run",
-    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic",
+    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic", "Serialized",
+    "SerializedTopic", "Schema", "schema", "enum_schema", "option", "seq", "Tensor", "TensorTopic", "DepthImage", "DepthTopic",
+    "PointCloud", "PointCloudTopic",
     "CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState", "LaserScan",
     "BatteryState", "Heartbeat", "EmergencyStop",
 ]

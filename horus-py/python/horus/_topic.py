@@ -10,7 +10,12 @@ from ._messages import _BY_ID, Message
 
 HorusError = _horus.HorusError
 Image = _horus.Image
-_IMAGE_TYPE_ID = _horus.image_type_id()
+Tensor = _horus.Tensor
+DepthImage = _horus.DepthImage
+PointCloud = _horus.PointCloud
+# The class of an existing large-message topic by its type id (a depth
+# topic's id is the image's: it is joined as images).
+_POOLED_BY_ID = {tid: getattr(_horus, name) for name, tid in _horus.pooled_type_ids()}
 
 
 class Topic:
@@ -21,15 +26,19 @@ class Topic:
     __slots__ = ("_raw", "_cls")
 
     def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
-        if cls is Topic and msg_type is Image:
-            return object.__new__(ImageTopic)
+        if cls is Topic and isinstance(msg_type, type) and msg_type in _POOLED_TOPICS:
+            return object.__new__(_POOLED_TOPICS[msg_type])
+        if cls is Topic and (msg_type is Serialized or isinstance(msg_type, Schema)):
+            return object.__new__(SerializedTopic)
         return object.__new__(cls)
 
     def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None) -> None:
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
                 and msg_type is not Message):
             raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel, "
-                            f"horus.Image or one made by horus.message), not {msg_type!r}")
+                            f"horus.Image, horus.Tensor, one made by horus.message, or "
+                            f"horus.Serialized or a horus.schema(...) for a serialized topic), "
+                            f"not {msg_type!r}")
         self._cls = msg_type
         self._raw = _horus.RawTopic(name, msg_type._type, namespace)
 
@@ -82,53 +91,19 @@ def _count(key: str, doc: str) -> Callable[[Any], int]:
     return count
 
 
-class ImageTopic(Topic):
-    """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
-    joins Rust's ``Topic<Image>``. The pixels travel in shared-memory pool
-    blocks; a received image's ``to_numpy()`` is a read-only array over the
-    block itself. ``loan(w, h, encoding)`` gives an image whose pixels are a
-    block of this publisher's pool (fill ``to_numpy()``, then ``send``: no
-    copy once the arrays over it are gone)."""
+class _CountingTopic(Topic):
+    """A topic whose native handle reports its counts in one call
+    (``counts()``) and its ``location()``: large messages, serialized."""
 
     __slots__ = ()
 
-    def __init__(self, name: str, msg_type: type = Image, *, namespace: Optional[str] = None,
-                 block_size: Optional[int] = None, blocks_per_segment: Optional[int] = None,
-                 max_segments: Optional[int] = None) -> None:
-        if msg_type is not Image:
-            raise TypeError(f"ImageTopic({name!r}, ...) carries horus.Image, not {msg_type!r}")
-        self._cls = Image
-        self._raw = _horus.ImageTopic(name, namespace, block_size=block_size,
-                                      blocks_per_segment=blocks_per_segment,
-                                      max_segments=max_segments)
-
-    def send(self, msg: Any) -> None:
-        """Publishes ``msg`` (a :class:`horus.Image`). Never blocks: with
-        every pool block busy it is counted in ``unsent_count()``."""
-        if type(msg) is not Image:
-            raise TypeError(f"topic {self.name!r} carries Image, not {type(msg).__name__}")
-        self._raw.send(msg)
-
-    def try_send(self, img: Any) -> None:
-        """As ``send``, but raises ``HorusError`` when it cannot publish."""
-        self._raw.try_send(img)
-
-    def recv(self) -> Any:
-        """The next image, or ``None``. Never blocks."""
-        return self._raw.recv()
-
-    def loan(self, width: int, height: int, encoding: str) -> Any:
-        """A black image in a block of this publisher's pool."""
-        return self._raw.loan(width, height, encoding)
-
-    dropped_count = _count("dropped", "Frames this handle lost since it was created.")
-    received_count = _count("received", "Frames this handle received since it was created.")
-    published_count = _count("published", "Frames published on the topic by everyone.")
-    unsent_count = _count("unsent", "Images this handle could not publish (pool exhausted).")
-    rejected_count = _count("rejected", "Frames refused as invalid.")
-    busy_blocks = _count("busy_blocks",
-                         "Blocks of this publisher's pool held by readers or being written.")
-    pool_segments = _count("pool_segments", "Pool segments this publisher made.")
+    dropped_count = _count("dropped", "Messages this handle lost since it was created.")
+    received_count = _count("received", "Messages this handle received since it was created.")
+    published_count = _count("published", "Messages published on the topic by everyone.")
+    unsent_count = _count("unsent", "Messages this handle could not publish (a large "
+                                    "message: its pool exhausted; serialized: over "
+                                    "max_message_bytes).")
+    rejected_count = _count("rejected", "Received messages refused as invalid (skipped).")
 
     @property
     def name(self) -> str:
@@ -138,10 +113,208 @@ class ImageTopic(Topic):
     def namespace(self) -> str:
         return self._raw.location()[1]
 
+
+class _PooledTopic(_CountingTopic):
+    """A topic of a large message kind (``_MSG``), whose native handle is
+    ``_RAW``: the bytes travel in shared-memory pool blocks; a received
+    message's ``to_numpy()`` is a read-only array over the block itself;
+    ``loan(...)`` gives a message whose bytes are a block of this
+    publisher's pool (fill ``to_numpy()``, then ``send``: no copy once the
+    arrays over it are gone)."""
+
+    __slots__ = ()
+    _MSG: Any = None
+    _RAW: Any = None
+
+    def __init__(self, name: str, msg_type: Any = None, *, namespace: Optional[str] = None,
+                 block_size: Optional[int] = None, blocks_per_segment: Optional[int] = None,
+                 max_segments: Optional[int] = None) -> None:
+        cls = type(self)
+        if msg_type is not None and msg_type is not cls._MSG:
+            raise TypeError(f"{cls.__name__}({name!r}, ...) carries horus.{cls._MSG.__name__}, "
+                            f"not {msg_type!r}")
+        self._cls = cls._MSG
+        self._raw = cls._RAW(name, namespace, block_size=block_size,
+                             blocks_per_segment=blocks_per_segment, max_segments=max_segments)
+
+    def send(self, msg: Any) -> None:
+        """Publishes ``msg``. Never blocks: with every pool block busy it is
+        counted in ``unsent_count()``."""
+        if type(msg) is not self._cls:
+            raise TypeError(f"topic {self.name!r} carries {self._cls.__name__}, "
+                            f"not {type(msg).__name__}")
+        self._raw.send(msg)
+
+    def try_send(self, msg: Any) -> None:
+        """As ``send``, but raises ``HorusError`` when it cannot publish."""
+        self._raw.try_send(msg)
+
+    def recv(self) -> Any:
+        """The next message, or ``None``. Never blocks."""
+        return self._raw.recv()
+
+    def loan(self, *args: Any, **kw: Any) -> Any:
+        """A message whose bytes are a block of this publisher's pool (not
+        cleared): the arguments are the message constructor's."""
+        return self._raw.loan(*args, **kw)
+
+    busy_blocks = _count("busy_blocks",
+                         "Blocks of this publisher's pool held by readers or being written.")
+    pool_segments = _count("pool_segments", "Pool segments this publisher made.")
+
     def reclaim_dead(self) -> int:
         """Frees what dead processes hold on the topic (runs by itself when a
         handle is made and when the pool is exhausted)."""
         return self._raw.reclaim_dead()
+
+
+class ImageTopic(_PooledTopic):
+    """A topic of :class:`horus.Image` (``Topic("camera.rgb", Image)``):
+    joins Rust's ``Topic<Image>``; ``loan(width, height, encoding)``."""
+
+    __slots__ = ()
+    _MSG, _RAW = Image, _horus.ImageTopic
+
+
+class TensorTopic(_PooledTopic):
+    """A topic of :class:`horus.Tensor` (``Topic("features", Tensor)``):
+    joins Rust's ``Topic<Tensor>``; ``loan(shape, dtype="float32")``."""
+
+    __slots__ = ()
+    _MSG, _RAW = Tensor, _horus.TensorTopic
+
+
+class DepthTopic(_PooledTopic):
+    """A topic of :class:`horus.DepthImage` (``Topic("camera.depth",
+    DepthImage)``): joins Rust's ``Topic<DepthImage>``;
+    ``loan(width, height, encoding)``."""
+
+    __slots__ = ()
+    _MSG, _RAW = DepthImage, _horus.DepthTopic
+
+
+class PointCloudTopic(_PooledTopic):
+    """A topic of :class:`horus.PointCloud` (``Topic("lidar.points",
+    PointCloud)``): joins Rust's ``Topic<PointCloud>``;
+    ``loan(points, fields="xyz")``."""
+
+    __slots__ = ()
+    _MSG, _RAW = PointCloud, _horus.PointCloudTopic
+
+
+_POOLED_TOPICS = {Image: ImageTopic, Tensor: TensorTopic, DepthImage: DepthTopic,
+                  PointCloud: PointCloudTopic}
+
+
+class Serialized:
+    """The message type of a serialized topic whose schema is the topic's:
+    ``Topic("plan", horus.Serialized)`` joins the ``Topic<Plan>`` a Rust
+    program created (see :class:`SerializedTopic`)."""
+
+    def __init__(self) -> None:
+        raise TypeError("horus.Serialized is not instantiated: pass the class itself, "
+                        "Topic(name, horus.Serialized)")
+
+
+class Schema:
+    """A serialized type's schema (its name and the bytes a region stores,
+    as horus-std's ``Schema::encode`` writes them), e.g. another topic's
+    ``t.schema``: ``Topic(name, schema)`` creates the topic if absent, and
+    joins an existing one only if it has this very schema."""
+
+    __slots__ = ("name", "encoded")
+
+    def __init__(self, name: str, encoded: bytes) -> None:
+        self.name, self.encoded = name, encoded
+
+    def __repr__(self) -> str:
+        return f"<horus schema {self.name}>"
+
+
+def schema(name: str, /, **fields: Any) -> Schema:
+    """A serialized struct declared in Python, byte-identical to the Rust
+    ``struct name { fields }`` of the same field names, order and types
+    (``horus.schema("Plan", seq="u64", name="str", weights="[f32]",
+    goal=horus.option(Waypoint))``). A type is a name (``"u8"`` ...
+    ``"u128"``, ``"i8"`` ... ``"i128"``, ``"f32"``, ``"f64"``, ``"bool"``,
+    ``"char"``, ``"str"``, ``"bytes"``), ``"[T]"`` (a list), ``"T?"`` (an
+    option) or a declared schema (a nested struct or enum)."""
+    return Schema(name, _horus.schema_encode("struct", name, fields))
+
+
+def enum_schema(name: str, /, **variants: Any) -> Schema:
+    """A serialized enum declared in Python: each variant ``None`` (unit), a
+    type (one value), a tuple of types, or a dict of fields (struct
+    variant): ``horus.enum_schema("Mode", Idle=None, Drive="f32",
+    Turn={"left": "bool", "deg": "i16"})``."""
+    return Schema(name, _horus.schema_encode("enum", name, variants))
+
+
+def option(spec: Any) -> Schema:
+    """An optional value of ``spec`` (``Option<T>``; ``"T?"`` for a named type)."""
+    return Schema("Option", _horus.schema_encode("option", "Option", spec))
+
+
+def seq(spec: Any) -> Schema:
+    """A list of ``spec`` (``Vec<T>``; ``"[T]"`` for a named type)."""
+    return Schema("Vec", _horus.schema_encode("seq", "Vec", spec))
+
+
+class SerializedTopic(_CountingTopic):
+    """A serialized topic (Rust's ``Topic<T>`` of a ``serialized!`` type)
+    carrying dicts and lists: ``Topic("plan", horus.Serialized)``.
+
+    The schema is the one stored in the topic's region, so the topic must
+    exist (a Rust program created it) unless a :class:`Schema` is given.
+    ``recv()`` returns the message as Python objects: a struct or map is a
+    ``dict``, a sequence or tuple a ``list``, integers ``int``, floats
+    ``float``, strings ``str``, byte strings ``bytes``, unit and an absent
+    option ``None``, an enum ``{"Variant": value}`` (``None`` for a unit
+    variant). ``send(value)`` takes the same shapes (a unit variant may be
+    its name, a tuple a ``tuple``) and raises ``HorusError`` naming the
+    field and the type the schema wants when the value does not fit."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, msg_type: Any = None, *, namespace: Optional[str] = None,
+                 max_message_bytes: Optional[int] = None) -> None:
+        schema = msg_type if isinstance(msg_type, Schema) else None
+        if schema is None and msg_type is not Serialized:
+            raise TypeError(f"SerializedTopic({name!r}, ...) carries horus.Serialized or a "
+                            f"horus.schema(...), not {msg_type!r}")
+        self._cls = Serialized
+        self._raw = _horus.SerializedTopic(name, namespace,
+                                           None if schema is None else schema.encoded,
+                                           max_message_bytes)
+
+    def send(self, msg: Any) -> None:
+        """Publishes ``msg`` (dicts, lists, ... as the schema says). Never
+        blocks; raises ``HorusError`` if it does not fit the schema or the
+        topic's ``max_message_bytes``."""
+        self._raw.send(msg)
+
+    def recv(self) -> Any:
+        """The next message as Python objects, or ``None``. Never blocks."""
+        return self._raw.recv()
+
+    @property
+    def type_name(self) -> str:
+        """The serialized type's name (the Rust struct's)."""
+        return self._raw.type_name
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Bytes an encoded message may take."""
+        return self._raw.max_message_bytes
+
+    @property
+    def schema(self) -> "Schema":
+        """The topic's schema: ``Topic(other_name, t.schema)`` creates a
+        topic of the same type."""
+        return Schema(self._raw.type_name, self._raw.schema_bytes)
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r}, Serialized[{self.type_name}])"
 
 
 TopicSpec = Union[str, Tuple[str, type], Topic]
@@ -271,9 +444,11 @@ class Node:
         found = _horus.topic_type(name, self._namespace)
         if found is None:
             return None
-        type_name, type_id, _size = found
-        if type_id == _IMAGE_TYPE_ID:
-            return Image
+        type_name, type_id, _size, serialized = found
+        if serialized:
+            return Serialized
+        if type_id in _POOLED_BY_ID:
+            return _POOLED_BY_ID[type_id]
         cls = _BY_ID.get(type_id)
         if cls is None:
             raise HorusError(f"topic {name!r} carries {type_name} (id {type_id:#018x}), which "
