@@ -467,11 +467,7 @@ impl<W: Words> RawHandle<W> {
 
     /// The general receive: every active lane, round-robin from the one
     /// after the last delivered; then the fast path for the next receive.
-    /// Inlined like the fast path, so that a typed receive copies a message
-    /// of a size known at compile time here too (a call with a run-time
-    /// length made every receive of a topic with several publishing lanes
-    /// slower; see benchmarks/README.md, "Old commit against new commit").
-    #[inline]
+    #[inline(never)]
     fn recv_scan(&mut self, active: u64, out: &mut [u8], framed: bool) -> bool {
         // Also on the first receive after a `rejoin` (see `Expected`).
         if self.ep.roles & part::ROLE_SUBSCRIBER == 0 {
