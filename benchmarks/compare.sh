@@ -7,15 +7,16 @@
 # `git archive` into target/compare/src-<sha>, built in release into the shared
 # target/compare/target, the binary kept as target/compare/bin-<sha>; nothing
 # is registered in the repository), then runs the rows both programs have,
-# interleaved: for each round, for each row, OLD then NEW. Every run is one
+# interleaved: for each round, for each row, OLD then NEW (NEW then OLD in
+# even rounds; use an even number of rounds). Every run is one
 # `HORUS_BENCH_ONLY` invocation (the rows of the main table one by one, the
 # copy-against-memcpy rows, the scheduler overhead, and the raw limits where
 # a program has them). Prints, per row, the median over the rounds of each
 # side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s;
 # every run's figures are kept in target/compare/samples-<date>.tsv.
 #
-# --quick passes --quick to the programs (fewer samples per run; default 3
-# rounds instead of 5). Builds use `cargo -j 2`.
+# --quick passes --quick to the programs (fewer samples per run; default 4
+# rounds instead of 6). Builds use `cargo -j 2`.
 set -euo pipefail
 
 quick=""
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick="--quick" ;;
         --rounds) rounds="$2"; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) args+=("$1") ;;
     esac
     shift
@@ -34,7 +35,7 @@ if [ "${#args[@]}" -ne 2 ]; then
     echo "usage: benchmarks/compare.sh [--quick] [--rounds N] OLD NEW" >&2
     exit 2
 fi
-rounds="${rounds:-$([ -n "$quick" ] && echo 3 || echo 5)}"
+rounds="${rounds:-$([ -n "$quick" ] && echo 4 || echo 6)}"
 root="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 out="$root/target/compare"
 mkdir -p "$out"
@@ -114,8 +115,16 @@ echo "new: ${args[1]} ($new_bin)" >&2
 for r in $(seq 1 "$rounds"); do
     for row in "${rows[@]}"; do
         echo "round $r/$rounds: $row" >&2
-        measure "$old_bin" "$row" | sed 's/^/old\t/' >>"$samples"
-        measure "$new_bin" "$row" | sed 's/^/new\t/' >>"$samples"
+        # Odd rounds OLD first, even rounds NEW first: the second of two
+        # back-to-back runs is measured differently (by several percent, and
+        # up to 1.3x on the copy rows), so a fixed order would bias the ratio.
+        if [ $((r % 2)) -eq 1 ]; then
+            measure "$old_bin" "$row" | sed 's/^/old\t/' >>"$samples"
+            measure "$new_bin" "$row" | sed 's/^/new\t/' >>"$samples"
+        else
+            measure "$new_bin" "$row" | sed 's/^/new\t/' >>"$samples"
+            measure "$old_bin" "$row" | sed 's/^/old\t/' >>"$samples"
+        fi
     done
 done
 
