@@ -138,7 +138,9 @@ const RT_PRIORITY: i32 = 50;
 /// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
 /// `python` only the Python rows, `pooled` only the large-message rows
 /// (with the POD rows beside them), `limits` only the raw limits (one word
-/// and the 64-byte seqlock, threads and processes), for `compare.sh`.
+/// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
+/// pattern matching the serialized row (`serialized`) also runs it and the
+/// 64 B POD row with both sides in one thread.
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -212,12 +214,20 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
     if SERIALIZED_ROW.contains(pattern) {
         let g = Geom::for_topo(1, 1);
         let (w, n) = (cfg.warmup, cfg.samples);
-        let r =
-            horus_rows::ping_pong::<msgs::BenchSerialized>(&ctx, Mode::Processes, 1, 1, g, w, n);
-        match r {
-            Ok(samples) => progress(SERIALIZED_ROW, &samples.one_way()),
-            Err(e) => eprintln!("{SERIALIZED_ROW}: {e}"),
-        }
+        let show = |name: &str, r: Res<stats::Samples>| match r {
+            Ok(samples) => progress(name, &samples.one_way()),
+            Err(e) => eprintln!("{name}: {e}"),
+        };
+        use horus_rows::ping_pong;
+        use msgs::BenchSerialized as Ser;
+        let cross = ping_pong::<Ser>(&ctx, Mode::Processes, 1, 1, g, w, n);
+        show(SERIALIZED_ROW, cross);
+        // Both sides in one thread: the software cost of a hop without the
+        // cross-core transfer, beside the POD message's.
+        let one = ping_pong::<Ser>(&ctx, Mode::SameThread, 1, 1, g, w, n);
+        show("  same thread, serialized", one);
+        let pod = ping_pong::<Bench64>(&ctx, Mode::SameThread, 1, 1, g, w, n);
+        show("  same thread, POD 64 B", pod);
     }
     cleanup(&ctx)
 }
