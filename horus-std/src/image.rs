@@ -466,6 +466,7 @@ impl<L: ImageGeometry> Topic<Pooled<L>> {
     /// An image whose pixels are a block of this publisher's pool: fill it
     /// with [`data_mut`](Pooled::data_mut) and send it here without a copy.
     /// The pixels are not cleared (see [`Topic::loan_layout`]).
+    #[inline]
     pub fn loan(
         &self,
         width: u32,

@@ -13,8 +13,11 @@
 //!   `max_segments`; past that it reclaims what dead participants hold and
 //!   tries once more, then answers a typed, counted error. It never waits.
 //! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
-//!   token, segment id). A segment file that is gone means every message in
-//!   it is gone: the descriptor is stale (a counted drop).
+//!   token, segment id), with the last one used kept beside it so a stream
+//!   from one segment is served without hashing. A segment file that is
+//!   gone means every message in it is gone: the descriptor is stale (a
+//!   counted drop). Block views keep their own share of a mapping, so the
+//!   cache drops dead publishers' segments even while views are alive.
 //! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can
@@ -94,17 +97,18 @@ pub(crate) enum WriterError {
     Layout(horus_nostd::pool::PoolLayoutError),
 }
 
-/// A loaned block (which keeps its segment mapped) and the segment it is
-/// from.
+/// A loaned block (the loan keeps its segment mapped) and the publisher's
+/// token. No `Arc<Segment>` is kept: a hop then costs no reference-count
+/// RMWs beyond the loan's own share of the mapping.
 pub(crate) struct LoanedBlock {
     loan: Loan<MappedWords>,
-    segment: Arc<Segment>,
+    owner: OwnerToken,
 }
 
 impl std::fmt::Debug for LoanedBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoanedBlock")
-            .field("segment", &self.segment.path())
+            .field("owner", &self.owner)
             .field("block", &self.loan.block())
             .finish()
     }
@@ -140,19 +144,19 @@ impl LoanedBlock {
         self,
         len: usize,
     ) -> Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError> {
-        let owner = self.segment.owner();
-        let LoanedBlock { loan, segment } = self;
-        let d = loan.publish(len);
-        drop(segment);
-        d.map(|d| (d, owner))
+        let owner = self.owner;
+        self.loan.publish(len).map(|d| (d, owner))
     }
 
-    /// Is this block from `writer`'s pool?
+    /// Is this block from `writer`'s pool? By address: the loan keeps its
+    /// mapping alive, and live mappings never overlap, so its block lies in
+    /// the words of one of `writer`'s segments only if it is from there.
     pub(crate) fn is_from(&self, writer: &PoolWriter) -> bool {
+        let at = self.loan.words().as_ptr();
         writer
             .segments
             .iter()
-            .any(|s| Arc::ptr_eq(s, &self.segment))
+            .any(|s| s.pool().words().as_ptr_range().contains(&at))
     }
 }
 
@@ -198,7 +202,27 @@ impl PoolWriter {
 
     /// Loans a block of at least `bytes` bytes (see the module docs).
     /// `reclaim` is called once, when every block is busy at the limit.
+    #[inline]
     pub(crate) fn loan(
+        &mut self,
+        bytes: usize,
+        reclaim: impl FnMut(),
+    ) -> Result<LoanedBlock, WriterError> {
+        // The common case, kept small so that it inlines: a block of an
+        // existing segment.
+        if !self.segments.is_empty() && bytes <= self.block_size as usize {
+            if let Some(b) = self.try_existing() {
+                return Ok(b);
+            }
+        }
+        self.loan_slow(bytes, reclaim)
+    }
+
+    /// The first loan (which makes the first segment), a message too large,
+    /// or every existing block busy: grow, reclaim, or say why not.
+    #[cold]
+    #[inline(never)]
+    fn loan_slow(
         &mut self,
         bytes: usize,
         mut reclaim: impl FnMut(),
@@ -246,7 +270,7 @@ impl PoolWriter {
                 Ok(loan) => {
                     let block = LoanedBlock {
                         loan,
-                        segment: seg.clone(),
+                        owner: self.me,
                     };
                     self.next_segment = (i + 1) % n;
                     Some(block)
@@ -258,17 +282,15 @@ impl PoolWriter {
     }
 }
 
-/// A held block (whose view keeps its segment mapped) and the segment it
-/// is from (counted by [`PoolReader::forget_dead`]).
+/// A held block (whose view keeps its segment mapped, and shared-locked,
+/// for as long as it lives, whether or not the reader still caches it).
 pub(crate) struct HeldBlock {
     view: BlockView<MappedWords>,
-    segment: Arc<Segment>,
 }
 
 impl std::fmt::Debug for HeldBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeldBlock")
-            .field("segment", &self.segment.path())
             .field("descriptor", &self.view.descriptor())
             .finish()
     }
@@ -308,6 +330,9 @@ pub(crate) enum ReaderError {
 #[derive(Debug, Default)]
 pub(crate) struct PoolReader {
     cache: HashMap<(u64, u32), Arc<Segment>>,
+    /// The segment of the last hold and its key (also in `cache`): a stream
+    /// from one publisher's segment is served without hashing.
+    last: Option<((u64, u32), Arc<Segment>)>,
 }
 
 impl PoolReader {
@@ -318,34 +343,51 @@ impl PoolReader {
         topic: &str,
         participant: u32,
         owner: u64,
-        desc: BlockDescriptor,
+        desc: &BlockDescriptor,
     ) -> Result<HeldBlock, ReaderError> {
-        let token = OwnerToken::new(owner).ok_or(ReaderError::BadOwner(owner))?;
         let key = (owner, desc.segment);
-        let segment = match self.cache.get(&key) {
+        let segment = match &self.last {
+            Some((k, s)) if *k == key => s,
+            _ => self.lookup(ns, topic, key)?,
+        };
+        match segment.pool().hold(participant, *desc) {
+            Ok(view) => Ok(HeldBlock { view }),
+            Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
+            Err(e) => Err(ReaderError::Hold(e)),
+        }
+    }
+
+    /// The segment `key` names, from the cache or mapped now; it becomes
+    /// `last`.
+    fn lookup(
+        &mut self,
+        ns: &Namespace,
+        topic: &str,
+        (owner, id): (u64, u32),
+    ) -> Result<&Arc<Segment>, ReaderError> {
+        let token = OwnerToken::new(owner).ok_or(ReaderError::BadOwner(owner))?;
+        let segment = match self.cache.get(&(owner, id)) {
             Some(s) => s.clone(),
-            None => match pool_file::open(ns, topic, token, desc.segment) {
+            None => match pool_file::open(ns, topic, token, id) {
                 Ok(Some(s)) => {
                     let s = Arc::new(s);
-                    self.cache.insert(key, s.clone());
+                    self.cache.insert((owner, id), s.clone());
                     s
                 }
                 Ok(None) => return Err(ReaderError::Stale),
                 Err(e) => return Err(ReaderError::Segment(e)),
             },
         };
-        match segment.pool().hold(participant, desc) {
-            Ok(view) => Ok(HeldBlock { view, segment }),
-            Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
-            Err(e) => Err(ReaderError::Hold(e)),
-        }
+        Ok(&self.last.insert(((owner, id), segment)).1)
     }
 
-    /// Unmaps the segments of dead publishers that no view uses any more
-    /// (so the cleaner can remove them).
+    /// Unmaps the segments of dead publishers (so the cleaner can remove
+    /// them once no view holds a block of theirs: a view keeps its own
+    /// share of the mapping).
     pub(crate) fn forget_dead(&mut self, ns: &Namespace) {
+        self.last = None;
         self.cache
-            .retain(|_, seg| Arc::strong_count(seg) > 1 || liveness::is_alive(ns, seg.owner()));
+            .retain(|_, seg| liveness::is_alive(ns, seg.owner()));
     }
 
     /// Segments mapped.

@@ -549,6 +549,7 @@ impl Topic<Tensor> {
     /// A C-contiguous tensor whose elements are a block of this publisher's
     /// pool: fill it and send it here without a copy. The elements are not
     /// cleared (see [`Topic::loan_layout`]).
+    #[inline]
     pub fn loan(&self, dtype: DType, shape: &[u64]) -> Result<Tensor, TensorError> {
         let layout = TensorLayout::contiguous(dtype, shape)?;
         Ok(self.loan_layout(layout)?)

@@ -314,10 +314,12 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
             sub.recv().is_none(),
             "the half-filled block was never published"
         );
-        drop(view);
-        // Its entry and loan are reclaimed; we unmap its segment...
+        // Its entry and loan are reclaimed; we unmap its segment even while
+        // the view holds a block of it (the view keeps its own mapping)...
         sub.reclaim_dead();
         assert_eq!(sub.mapped_segments(), 0);
+        assert_eq!(check_fill(view.data()), Some(round));
+        drop(view);
         // ...and the cleaner removes it: nobody maps it any more.
         let ns_handle = Namespace::open(&ns.name).unwrap();
         wait_until(30, "the dead publisher's segment removed", || {

@@ -308,7 +308,7 @@ impl BlockAt<'_> {
             len: block.len,
             reserved: 0,
         };
-        match reader.hold(self.ns, self.topic, self.participant, block.owner, desc) {
+        match reader.hold(self.ns, self.topic, self.participant, block.owner, &desc) {
             Ok(held) => Ok(held),
             Err(ReaderError::Stale) => Err(None),
             Err(ReaderError::BadOwner(o)) => {
@@ -422,6 +422,7 @@ impl<L: PooledLayout> TopicBuilder<Pooled<L>> {
 }
 
 impl<L: PooledLayout> Topic<Pooled<L>> {
+    #[inline]
     fn loan_block(&self, bytes: usize) -> Result<LoanedBlock, PoolError> {
         let mut writer = self.payload_state().writer.borrow_mut();
         writer
@@ -436,6 +437,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     /// a copy. The bytes are not cleared (a recycled block holds an older
     /// message of this topic; a new one zeros): write every byte. (Each kind
     /// has a `loan` taking its own geometry.)
+    #[inline]
     pub fn loan_layout(&self, layout: L) -> Result<Pooled<L>, PoolError> {
         let block = self.loan_block(layout.bytes())?;
         Ok(Pooled {
@@ -446,6 +448,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
 
     /// Publishes `msg`, or says why not. Never blocks. ([`Topic::send`]
     /// counts a failure in [`unsent_count`](Topic::unsent_count) instead.)
+    #[inline]
     pub fn try_send(&self, msg: Pooled<L>) -> Result<(), PoolError> {
         let Pooled { layout, bytes } = msg;
         let len = layout.bytes();
@@ -479,6 +482,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     /// The next message, or the typed error of a refused descriptor; `None`
     /// if none is waiting. Descriptors whose block was recycled are counted
     /// as dropped and skipped. ([`Topic::recv`] skips refused descriptors.)
+    #[inline]
     pub fn try_recv(&self) -> Option<Result<PoolView<L>, PoolError>> {
         let st = self.payload_state();
         loop {
@@ -495,6 +499,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     }
 
     /// `Err(None)`: stale (dropped); `Err(Some)`: refused.
+    #[inline]
     fn hold(&self, wire: L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
         let (block, layout) = checked::<L>(&wire);
         let layout = layout.map_err(|reason| Some(error::foreign(self.name(), L::KIND, reason)))?;
