@@ -40,9 +40,10 @@ pub const OWNER: OwnerToken = match OwnerToken::new(1) {
 /// Joins `region` as node `id`, writing the handle straight into the
 /// caller's slot.
 ///
-/// A topic handle is 680 bytes (mostly its per-lane read cursors), so the
-/// firmware never moves one: each is built in place by this out-of-line call
-/// and only borrowed afterwards. Building a struct of handles instead costs a
+/// A topic handle is several hundred bytes (mostly its per-lane read
+/// cursors; the firmware logs its size), so the firmware never moves one:
+/// each is built in place by this out-of-line call and only borrowed
+/// afterwards. Building a struct of handles instead costs a
 /// stack copy per level of `Result` and struct, which overflowed the 16 KiB
 /// micro:bit (22 KiB of stack on Cortex-M4 before this change).
 #[inline(never)]
@@ -54,7 +55,7 @@ pub fn join<'r, T: horus_nostd::Message>(
 }
 
 /// The handle inside a [`join`] result, borrowed where it lies (taking it
-/// out of the `Result` would be a 680-byte copy).
+/// out of the `Result` would copy it).
 fn borrow<T>(
     joined: &mut Result<T, horus_nostd::JoinError>,
 ) -> Result<&mut T, horus_nostd::JoinError> {

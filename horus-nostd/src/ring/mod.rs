@@ -81,6 +81,26 @@ pub struct Endpoint {
     pub(crate) dropped: u64,
 }
 
+impl Endpoint {
+    /// The endpoint of a fresh join: cursors at 1 (before any message) until
+    /// `TopicRegion::start_cursors` moves them past what is already there.
+    fn joined(owner: OwnerToken, claimed: participants::Claimed) -> Self {
+        Self {
+            index: claimed.index,
+            owner,
+            claim: claimed.claim,
+            next_seq: claimed.next_seq,
+            cursors: [1; MAX_PARTICIPANTS],
+            next_lane: 0,
+            expected: Expected::NONE,
+            roles: 0,
+            holder: 0,
+            delivered: 0,
+            dropped: 0,
+        }
+    }
+}
+
 /// A wrong-length payload handed to the byte-level API.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -268,8 +288,15 @@ impl<W: Words> RawHandle<W> {
         pid: u64,
         now_ns: u64,
     ) -> Result<Self, JoinError> {
-        let ep = region.join(owner, pid, now_ns)?;
-        Ok(Self { region, ep })
+        let claimed = region.join(owner, pid, now_ns)?;
+        // Built here, in place, and only then given its cursors: see
+        // `TopicRegion::join` for why the endpoint is not returned by it.
+        let mut handle = Self {
+            region,
+            ep: Endpoint::joined(owner, claimed),
+        };
+        handle.region.start_cursors(&mut handle.ep);
+        Ok(handle)
     }
 
     /// The region this handle is in.

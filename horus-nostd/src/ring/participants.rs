@@ -98,7 +98,7 @@
 
 use super::{Endpoint, stamp};
 use crate::error::JoinError;
-use crate::layout::{MAX_PARTICIPANTS, hdr, part};
+use crate::layout::{hdr, part};
 use crate::region::{OwnerToken, TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -120,6 +120,18 @@ pub struct ParticipantInfo {
     /// The holder's tag ([`RawHandle::set_holder`](super::RawHandle::set_holder)),
     /// 0 if none was set.
     pub holder: u64,
+}
+
+/// What a [`join`](TopicRegion::join) claimed: the entry (and lane), the
+/// `CLAIM` value it left and the lane's next sequence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claimed {
+    /// Participant entry and lane index.
+    pub(crate) index: u32,
+    /// The entry's `CLAIM` word as the join left it.
+    pub(crate) claim: u64,
+    /// Next sequence to publish in the lane.
+    pub(crate) next_seq: u64,
 }
 
 impl<W: Words> TopicRegion<W> {
@@ -144,12 +156,18 @@ impl<W: Words> TopicRegion<W> {
 
     /// Claims the first free entry for `owner` whose lane has room for
     /// sequence numbers (see `ring/stamp.rs`).
+    ///
+    /// Returns only what the claim decided, not a whole [`Endpoint`]: the
+    /// caller builds that where it will live ([`Endpoint::joined`], then
+    /// [`start_cursors`](Self::start_cursors)), so the cursor array is
+    /// never moved through a `Result` (each move is a stack copy of
+    /// several hundred bytes, which a 16 KiB board cannot spare).
     pub(crate) fn join(
         &self,
         owner: OwnerToken,
         pid: u64,
         now_ns: u64,
-    ) -> Result<Endpoint, JoinError> {
+    ) -> Result<Claimed, JoinError> {
         let mut exhausted = None;
         for p in 0..self.layout.participants as usize {
             // SYNC(participant-claim): Acquire pairs with the Release that freed
@@ -210,27 +228,17 @@ impl<W: Words> TopicRegion<W> {
             }
             self.word(entry + part::LANE_HEAD)
                 .store(tail + 1, Ordering::Relaxed);
-            let mut ep = Endpoint {
-                index: p as u32,
-                owner,
-                claim,
-                next_seq: tail + 1,
-                cursors: [1; MAX_PARTICIPANTS],
-                next_lane: 0,
-                expected: super::lane::Expected::NONE,
-                roles: 0,
-                holder: 0,
-                delivered: 0,
-                dropped: 0,
-            };
-            self.start_cursors(&mut ep);
             trace_debug!(
                 "topic {}: pid {} joined as participant {}",
                 self.type_info().name.as_str(),
                 pid,
                 p
             );
-            return Ok(ep);
+            return Ok(Claimed {
+                index: p as u32,
+                claim,
+                next_seq: tail + 1,
+            });
         }
         Err(exhausted.unwrap_or(JoinError::Full {
             max: self.layout.participants,
@@ -239,7 +247,9 @@ impl<W: Words> TopicRegion<W> {
 
     /// Receives only what is published after joining: each active lane's
     /// cursor starts past its newest message (at it, if it is mid-write).
-    fn start_cursors(&self, ep: &mut Endpoint) {
+    /// Called on a fresh [`Endpoint::joined`], right after its
+    /// [`join`](Self::join).
+    pub(crate) fn start_cursors(&self, ep: &mut Endpoint) {
         // Relaxed: the mask publishes nothing (readers synchronise on the
         // stamps); a lane activated just after this load starts at cursor 1,
         // which is right: all its messages come after our join.
