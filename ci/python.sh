@@ -5,8 +5,9 @@
 # runs: rebuilt only when the sources change); then the pytest suite runs
 # with that interpreter (pytest's summary line is printed; "no tests ran",
 # exit 5, fails the step), then two mixed .rs + .py `horus run`s (the
-# sensor/odometry pipeline, the camera/detector pair) and a `horus launch`
-# with a .py node.
+# sensor/odometry pipeline, the camera/detector pair), a `horus launch`
+# with a .py node, and `pip install ./horus-py` into a fresh virtual
+# environment (for users who manage their own).
 #
 #   bash ci/python.sh
 set -euo pipefail
@@ -18,7 +19,8 @@ PY=$HORUS_CACHE_DIR/python/venv/bin/python
 NS=ci_py_$$
 out=$(mktemp)
 script=$(mktemp --suffix=.py)
-trap 'rm -f "$out" "$script"; rm -rf "/dev/shm/horus_$NS"' EXIT
+venv=$(mktemp -d)
+trap 'rm -f "$out" "$script"; rm -rf "$venv" "/dev/shm/horus_$NS"' EXIT
 
 python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 
@@ -68,3 +70,11 @@ run_until_line '^\[detector\] frame [0-9]*: square at .*(31 frames, 0 wrong' \
 echo "--- horus launch with a .py node (examples/launch_py.yaml)"
 run_until_line '^\[odometry\] \[Odom py\] delta' \
   target/debug/horus launch --grace 5 examples/launch_py.yaml
+
+echo "--- pip install ./horus-py into a fresh virtual environment"
+python3 -m venv "$venv"
+timeout 900 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./horus-py
+printf 'import horus\nt = horus.Topic("ci.pip", horus.CmdVel)\nt.send(horus.CmdVel(angular=0.75))\nprint("pip-installed", t.recv().angular)\n' >"$script"
+HORUS_NAMESPACE=$NS "$venv/bin/python" "$script" >"$out" 2>&1 || { tail -n 20 "$out"; exit 1; }
+grep -q '^pip-installed 0.75$' "$out" || { tail -n 20 "$out"; exit 1; }
+echo "pip install ./horus-py: ok (numpy came with it: $("$venv/bin/python" -c 'import numpy; print(numpy.__version__)'))"
