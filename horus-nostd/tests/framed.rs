@@ -152,3 +152,32 @@ fn init_refuses_a_schema_that_does_not_fit() {
     let huge = vec![0u8; MAX_SERIALIZED_SCHEMA_BYTES + 1];
     assert!(bad(&huge, layout(SCHEMA)));
 }
+
+/// A slot smaller than the length word holds no frame: receiving one is the
+/// typed `BadLength`, never an out-of-bounds panic (found by the `attach`
+/// fuzz target on a region whose header claimed frames in 2-byte slots).
+#[test]
+fn a_slot_smaller_than_the_length_word_is_bad_length_not_a_panic() {
+    let tiny = TypeInfo {
+        id: 0xbeef,
+        size: 2,
+        align: 1,
+        name: TypeName::new("Tiny"),
+    };
+    let l = TopicLayout::new(2, 1, 2, 2, 0).expect("valid geometry");
+    let mem: Vec<AtomicU64> = (0..l.region_words()).map(|_| AtomicU64::new(0)).collect();
+    let region = TopicRegion::init_with(&mem[..], l, tiny, &[], 0).unwrap();
+    let me = OwnerToken::new(1).unwrap();
+    let mut a = RawHandle::join(region, me, 0, 0).unwrap();
+    let mut b = RawHandle::join(region, me, 0, 0).unwrap();
+    assert!(matches!(
+        a.send_framed(b""),
+        Err(SendError::FrameTooLarge { max: 0, given: 0 })
+    ));
+    a.send_bytes(&[7, 7]).unwrap();
+    let mut out = [0u8; 2];
+    assert_eq!(
+        b.recv_framed(&mut out),
+        Err(FrameError::BadLength { claimed: 0, max: 0 })
+    );
+}

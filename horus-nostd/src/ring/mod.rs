@@ -361,9 +361,13 @@ impl<W: Words> RawHandle<W> {
         if !self.recv_unchecked(out, true) {
             return Ok(None);
         }
-        let mut len = [0u8; FRAME_HEADER];
-        len.copy_from_slice(&out[..FRAME_HEADER]);
-        let len = u32::from_le_bytes(len);
+        // A message too small for the length word (a region whose header
+        // claims frames in slots of fewer than 4 bytes: only a hostile one)
+        // holds no frame at all.
+        let Some(&[a, b, c, d]) = out.get(..FRAME_HEADER) else {
+            return Err(FrameError::BadLength { claimed: 0, max: 0 });
+        };
+        let len = u32::from_le_bytes([a, b, c, d]);
         match (len as usize).checked_add(FRAME_HEADER) {
             Some(end) if end <= out.len() => Ok(Some(&out[FRAME_HEADER..end])),
             _ => Err(FrameError::BadLength {
