@@ -177,32 +177,21 @@ impl fmt::Display for Frequency {
 }
 
 /// A rate or period that cannot drive a node.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum RateError {
     /// A rate of 0 Hz, a period of 0 ns, or a divisor of 0.
+    #[error(
+        "a rate must be above 0 Hz (and a period or divisor above 0): give e.g. 100 Hz or a \
+         10 ms period"
+    )]
     Zero,
     /// The period does not fit: longer than 10^15 ns, or a divisor times the
     /// scheduler's period overflows.
+    #[error("the period is out of range: it must be at most 10^15 ns (11.5 days)")]
     OutOfRange,
 }
-
-impl fmt::Display for RateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Zero => f.write_str(
-                "a rate must be above 0 Hz (and a period or divisor above 0): \
-                 give e.g. 100 Hz or a 10 ms period",
-            ),
-            Self::OutOfRange => {
-                f.write_str("the period is out of range: it must be at most 10^15 ns (11.5 days)")
-            }
-        }
-    }
-}
-
-impl core::error::Error for RateError {}
 
 // `Debug` is the sentence, as for every core error (see `crate::error`).
 crate::error::debug_is_display!(RateError);

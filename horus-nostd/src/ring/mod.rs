@@ -102,27 +102,18 @@ impl Endpoint {
 }
 
 /// A wrong-length payload handed to the byte-level API.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[error(
+    "payload of {given} bytes given to a topic of {expected}-byte messages: pass exactly \
+     {expected} bytes (TypeInfo::size of the region's type)"
+)]
 pub struct PayloadSizeError {
     /// The topic's message size.
     pub expected: u32,
     /// The length given.
     pub given: usize,
 }
-
-impl core::fmt::Display for PayloadSizeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "payload of {} bytes given to a topic of {}-byte messages: pass exactly {} bytes \
-             (TypeInfo::size of the region's type)",
-            self.given, self.expected, self.expected
-        )
-    }
-}
-
-impl core::error::Error for PayloadSizeError {}
 
 // `Debug` is the sentence, as for every core error (see `crate::error`).
 crate::error::debug_is_display!(PayloadSizeError);
@@ -132,14 +123,19 @@ crate::error::debug_is_display!(PayloadSizeError);
 pub const FRAME_HEADER: usize = 4;
 
 /// A failed [`RawHandle::recv_framed`].
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum FrameError {
     /// The output is not the topic's message size.
+    #[error(transparent)]
     WrongSize(PayloadSizeError),
     /// A delivered frame claims a length beyond its slot: the region is
     /// corrupt or hostile (a publisher of this crate never writes one).
+    #[error(
+        "a received frame claims {claimed} bytes where the topic's slots hold at most \
+         {max}: the region is corrupt; the message was skipped"
+    )]
     BadLength {
         /// The length stored in the frame.
         claimed: u32,
@@ -147,21 +143,6 @@ pub enum FrameError {
         max: u32,
     },
 }
-
-impl core::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::WrongSize(e) => e.fmt(f),
-            Self::BadLength { claimed, max } => write!(
-                f,
-                "a received frame claims {claimed} bytes where the topic's slots hold at most \
-                 {max}: the region is corrupt; the message was skipped"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for FrameError {}
 
 crate::error::debug_is_display!(FrameError);
 
@@ -186,9 +167,15 @@ crate::error::debug_is_display!(FrameError);
 /// assert_eq!(publisher.send(msg), Ok(()));
 /// assert_eq!(subscriber.recv().map(|m| m.linear), Some(1.0));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[error(
+    "message not published: this handle's participant entry was reclaimed (its owner was \
+     judged dead); rejoin the topic and send it again"
+)]
 pub struct Evicted<T>(pub T);
+
+// `Debug` is the sentence (by hand: `debug_is_display!` takes no generics).
 
 impl<T> core::fmt::Debug for Evicted<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -196,29 +183,24 @@ impl<T> core::fmt::Debug for Evicted<T> {
     }
 }
 
-impl<T> core::fmt::Display for Evicted<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(
-            "message not published: this handle's participant entry was reclaimed \
-             (its owner was judged dead); rejoin the topic and send it again",
-        )
-    }
-}
-
-impl<T> core::error::Error for Evicted<T> {}
-
 /// A failed [`RawHandle::send_bytes`]; nothing was written.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SendError {
     /// The payload is not the topic's message size.
-    WrongSize(PayloadSizeError),
+    #[error(transparent)]
+    WrongSize(#[from] PayloadSizeError),
     /// This handle's participant entry was reclaimed (see [`Evicted`]);
     /// [`RawHandle::rejoin`] and send again.
+    #[error("{}", Evicted(()))]
     Evicted,
     /// A frame body larger than the topic's slots hold
     /// ([`RawHandle::send_framed`]).
+    #[error(
+        "a message of {given} bytes exceeds the topic's bound of {max} bytes: raise the \
+         bound where the topic is created, or send less"
+    )]
     FrameTooLarge {
         /// The largest body the topic takes.
         max: u32,
@@ -227,29 +209,7 @@ pub enum SendError {
     },
 }
 
-impl core::fmt::Display for SendError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::WrongSize(e) => e.fmt(f),
-            Self::Evicted => Evicted(()).fmt(f),
-            Self::FrameTooLarge { max, given } => write!(
-                f,
-                "a message of {given} bytes exceeds the topic's bound of {max} bytes: raise \
-                 the bound where the topic is created, or send less"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for SendError {}
-
 crate::error::debug_is_display!(SendError);
-
-impl From<PayloadSizeError> for SendError {
-    fn from(e: PayloadSizeError) -> Self {
-        Self::WrongSize(e)
-    }
-}
 
 /// A participant speaking bytes: for bindings and tools that know the type
 /// only from the region (`horus topic echo`, Python). Messages are exactly

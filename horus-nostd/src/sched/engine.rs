@@ -259,9 +259,9 @@ impl<S: Storage> Engine<S> {
                 continue;
             }
             slot.timing =
-                timing_of(tick_rate, &slot.config).map_err(|source| StartError::Rate {
+                timing_of(tick_rate, &slot.config).map_err(|rate_error| StartError::Rate {
                     node: slot.id,
-                    source,
+                    rate_error,
                 })?;
             slot.timing.start_at(now_ns);
             if let Err(fault) = slot.node.init() {

@@ -128,14 +128,14 @@ impl Scheduler {
             StartError::Init { .. } => {
                 init_failed.unwrap_or(SchedulerError::NotStarted { source: e })
             }
-            StartError::Rate { node, source } => SchedulerError::InvalidRate {
+            StartError::Rate { node, rate_error } => SchedulerError::InvalidRate {
                 node: self
                     .engine
                     .slots()
                     .find(|s| s.id() == node)
                     .map(|s| s.node().name.clone())
                     .unwrap_or_default(),
-                source,
+                source: rate_error,
             },
             other => SchedulerError::NotStarted { source: other },
         };
