@@ -2,11 +2,6 @@
 //! left for the general path by everything else, and never changing what is
 //! delivered or counted.
 
-extern crate std;
-
-use std::boxed::Box;
-use std::vec::Vec;
-
 use super::TopicHandle;
 use super::lane::Expected;
 use super::stamp::{self, DONE};
@@ -57,8 +52,8 @@ fn on_fast_path(mem: &RegionBuffer<4096>) -> Pair<'_> {
     (region, [publisher, subscriber])
 }
 
-/// The sequences of everything `h` receives now.
-fn drain(h: &mut TopicHandle<Heartbeat, &[AtomicU64]>) -> Vec<u64> {
+/// The sequences of everything `h` receives now (a lane holds at most four).
+fn drain(h: &mut TopicHandle<Heartbeat, &[AtomicU64]>) -> heapless::Vec<u64, 8> {
     core::iter::from_fn(|| h.recv())
         .map(|m| m.sequence)
         .collect()
@@ -79,7 +74,7 @@ fn assert_consistent(region: &TopicRegion<&[AtomicU64]>, h: &TopicHandle<Heartbe
 
 #[test]
 fn one_publishing_lane_is_read_on_the_fast_path_across_wrap_arounds() {
-    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let mem = RegionBuffer::<4096>::new();
     let (region, [mut publisher, mut subscriber]) = pair(&mem);
     assert_eq!(subscriber.recv(), None);
     for i in 1..=11 {
@@ -98,7 +93,7 @@ fn one_publishing_lane_is_read_on_the_fast_path_across_wrap_arounds() {
 
 #[test]
 fn a_second_publishing_lane_leaves_the_fast_path_and_keeps_round_robin() {
-    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let mem = RegionBuffer::<4096>::new();
     let region = region(&mem, 3);
     let mut a = join(region);
     let mut sub = join(region);
@@ -122,7 +117,7 @@ fn a_second_publishing_lane_leaves_the_fast_path_and_keeps_round_robin() {
 
 #[test]
 fn a_lap_seen_from_the_fast_path_is_counted_as_drops() {
-    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let mem = RegionBuffer::<4096>::new();
     let (region, [mut publisher, mut subscriber]) = on_fast_path(&mem);
     // Ten more into a lane of four slots, before the subscriber looks again.
     (2..=11).for_each(|i| publisher.send(beat(i)).unwrap());
@@ -137,7 +132,7 @@ fn a_lap_seen_from_the_fast_path_is_counted_as_drops() {
 
 #[test]
 fn rewind_and_rejoin_leave_the_fast_path() {
-    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let mem = RegionBuffer::<4096>::new();
     let (region, [mut publisher, mut subscriber]) = pair(&mem);
     for i in 1..=3 {
         publisher.send(beat(i)).unwrap();
@@ -163,7 +158,7 @@ fn rewind_and_rejoin_leave_the_fast_path() {
 
 #[test]
 fn a_message_being_written_is_nothing_yet_and_then_delivered() {
-    let mem: Box<RegionBuffer<4096>> = Box::default();
+    let mem = RegionBuffer::<4096>::new();
     let (region, [mut publisher, mut subscriber]) = on_fast_path(&mem);
     let x = subscriber.raw.ep.expected;
     // Message 2 half written, as a reader polling mid-write sees it.
