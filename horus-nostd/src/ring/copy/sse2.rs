@@ -32,48 +32,35 @@ const BLOCK: usize = 64;
 /// Words per loop iteration.
 const BLOCK_WORDS: usize = BLOCK / 8;
 
+/// Words of the longest prefix of whole 64-byte blocks that fits `words`
+/// atomic words and `bytes` bytes (a multiple of 8, possibly 0).
+#[inline(always)]
+fn block_words(words: usize, bytes: usize) -> usize {
+    words.min(bytes / 8) / BLOCK_WORDS * BLOCK_WORDS
+}
+
 /// Stores the longest prefix of whole 64-byte blocks that fits both `dst`
 /// and `src`; returns the number of words stored (a multiple of 8).
 #[inline]
 pub(super) fn store_blocks(dst: &[AtomicU64], src: &[u8]) -> usize {
-    let words = dst.len().min(src.len() / 8) / BLOCK_WORDS * BLOCK_WORDS;
-    if words == 0 {
-        return 0;
-    }
-    // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
-    // `src` and written to `dst`, both at least that long (`words` is at most
-    // `dst.len()` words and `src.len() / 8` words); they do not overlap: a
-    // `&[u8]` guarantees its bytes are not mutated while it lives, and this
-    // call mutates every byte it writes in `dst`. `dst`'s bytes are inside `AtomicU64`s,
-    // i.e. `UnsafeCell`s, so writing them through a pointer derived from a
-    // shared reference is allowed; concurrent readers are the racy-but-defined
-    // accesses argued in the module docs. The loop clobbers only the four
-    // named xmm registers, the three counters (declared `inout`) and the
-    // flags (not declared preserved); it touches no stack.
-    unsafe {
-        asm!(
-            "2:",
-            "movdqu {x0}, xmmword ptr [{s}]",
-            "movdqu {x1}, xmmword ptr [{s} + 16]",
-            "movdqu {x2}, xmmword ptr [{s} + 32]",
-            "movdqu {x3}, xmmword ptr [{s} + 48]",
-            "movdqu xmmword ptr [{d}], {x0}",
-            "movdqu xmmword ptr [{d} + 16], {x1}",
-            "movdqu xmmword ptr [{d} + 32], {x2}",
-            "movdqu xmmword ptr [{d} + 48], {x3}",
-            "add {s}, 64",
-            "add {d}, 64",
-            "sub {n}, 64",
-            "jnz 2b",
-            s = inout(reg) src.as_ptr() => _,
-            d = inout(reg) dst.as_ptr().cast::<u8>() => _,
-            n = inout(reg) words * 8 => _,
-            x0 = out(xmm_reg) _,
-            x1 = out(xmm_reg) _,
-            x2 = out(xmm_reg) _,
-            x3 = out(xmm_reg) _,
-            options(nostack),
-        );
+    let words = block_words(dst.len(), src.len());
+    if words != 0 {
+        // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+        // `src` and written to `dst`, both at least that long (`words` is at
+        // most `dst.len()` words and `src.len() / 8` words). They do not
+        // overlap: a `&[u8]` guarantees its bytes are not mutated while it
+        // lives, and this call mutates every byte it writes in `dst`. `dst`'s
+        // bytes are inside `AtomicU64`s, i.e. `UnsafeCell`s, so writing them
+        // through a pointer derived from a shared reference is allowed;
+        // concurrent readers are the racy-but-defined accesses argued in the
+        // module docs.
+        unsafe {
+            copy_blocks(
+                src.as_ptr(),
+                dst.as_ptr().cast::<u8>().cast_mut(),
+                words * 8,
+            )
+        };
     }
     words
 }
@@ -82,19 +69,36 @@ pub(super) fn store_blocks(dst: &[AtomicU64], src: &[u8]) -> usize {
 /// and `dst`; returns the number of words loaded (a multiple of 8).
 #[inline]
 pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
-    let words = src.len().min(dst.len() / 8) / BLOCK_WORDS * BLOCK_WORDS;
-    if words == 0 {
-        return 0;
+    let words = block_words(src.len(), dst.len());
+    if words != 0 {
+        // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+        // `src` and written to `dst`, both at least that long (`words` is at
+        // most `src.len()` words and `dst.len() / 8` words); `dst` is an
+        // exclusive borrow, so it overlaps nothing, and no other access to it
+        // can race. Reading `src`'s `AtomicU64` bytes while their writer may
+        // be storing them is the racy-but-defined access argued in the module
+        // docs (the caller's seqlock check discards a torn copy).
+        unsafe { copy_blocks(src.as_ptr().cast::<u8>(), dst.as_mut_ptr(), words * 8) };
     }
-    // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
-    // `src` and written to `dst`, both at least that long (`words` is at most
-    // `src.len()` words and `dst.len() / 8` words); `dst` is an exclusive
-    // borrow, so it overlaps nothing, and no other access to it can race.
-    // Reading `src`'s `AtomicU64` bytes while their writer may be storing
-    // them is the racy-but-defined access argued in the module docs (the
-    // caller's seqlock check discards a torn copy). The loop clobbers only the
-    // four named xmm registers, the three counters (declared `inout`) and the
-    // flags (not declared preserved); it touches no stack.
+    words
+}
+
+/// Copies `bytes` bytes from `src` to `dst`, 64 per iteration through four
+/// xmm registers. Inlined into both callers: the loop is the same
+/// instructions it was when each caller held its own copy.
+///
+/// # Safety
+/// `bytes` is a non-zero multiple of 64; `src` is valid for reads and `dst`
+/// for writes of `bytes` bytes, and the two ranges do not overlap. Any access
+/// racing with the copy is to bytes inside atomics (`UnsafeCell`s), which the
+/// module docs argue is defined for an `asm!` access.
+#[inline(always)]
+unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
+    // SAFETY: the caller's contract covers every byte read and written (the
+    // loop stops after exactly `bytes`, a non-zero multiple of 64, so `sub`
+    // reaches zero and never wraps). The loop clobbers only the four named
+    // xmm registers, the three counters (declared `inout`) and the flags (not
+    // declared preserved); it touches no stack.
     unsafe {
         asm!(
             "2:",
@@ -110,9 +114,9 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
             "add {d}, 64",
             "sub {n}, 64",
             "jnz 2b",
-            s = inout(reg) src.as_ptr().cast::<u8>() => _,
-            d = inout(reg) dst.as_mut_ptr() => _,
-            n = inout(reg) words * 8 => _,
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
+            n = inout(reg) bytes => _,
             x0 = out(xmm_reg) _,
             x1 = out(xmm_reg) _,
             x2 = out(xmm_reg) _,
@@ -120,5 +124,4 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
             options(nostack),
         );
     }
-    words
 }
