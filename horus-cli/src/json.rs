@@ -28,6 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use horus::error::TopicError;
 use horus::inspect::TopicInfo;
 use horus::system::blackbox::BlackboxEntry;
 use horus::system::registry::NodeEntry;
@@ -251,6 +252,25 @@ pub struct FieldJson {
 }
 
 impl TopicRow {
+    /// The rows of `topics`, each as [`TopicRow::new`] makes it.
+    pub fn all<'a>(
+        topics: impl IntoIterator<Item = &'a (String, Result<TopicInfo, TopicError>)>,
+        verbose: bool,
+        procs: &crate::names::Processes,
+    ) -> Vec<Self> {
+        topics
+            .into_iter()
+            .map(|(name, info)| {
+                Self::new(
+                    name,
+                    info.as_ref().map_err(ToString::to_string),
+                    verbose,
+                    procs,
+                )
+            })
+            .collect()
+    }
+
     /// A topic as `topic list` (and the monitor) show it.
     /// `procs` names the processes (`--verbose`'s `processes`).
     pub fn new(

@@ -203,6 +203,25 @@ pub fn elsewhere(current: &str) -> String {
     }
 }
 
+/// The two clauses of a "no such name" message for `name` among `names`
+/// of `namespace`: the list of what is there (or, when nothing is, where
+/// there is something), and a " Did you mean ...?" hint (empty when no name
+/// is close).
+pub fn not_here(namespace: &str, name: &str, names: &[&str]) -> (String, String) {
+    let list = if names.is_empty() {
+        format!("none; {}", elsewhere(namespace))
+    } else {
+        names.join(", ")
+    };
+    let similar = similar(name, names.iter().copied());
+    let hint = if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", similar.join(" or "))
+    };
+    (list, hint)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,17 +92,7 @@ pub(crate) fn no_node(ctx: &Ctx, name: &str, all: &[NodeEntry]) -> Failure {
     let mut names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let list = if names.is_empty() {
-        format!("none; {}", crate::names::elsewhere(&ctx.namespace))
-    } else {
-        names.join(", ")
-    };
-    let similar = crate::names::similar(name, names.iter().copied());
-    let hint = if similar.is_empty() {
-        String::new()
-    } else {
-        format!(" Did you mean {}?", similar.join(" or "))
-    };
+    let (list, hint) = crate::names::not_here(&ctx.namespace, name, &names);
     Failure::new(
         exit::ERROR,
         format!(

@@ -137,17 +137,7 @@ pub(crate) fn snapshot_json(
         estop: estop::state(ns).context("reading the e-stop")?,
         anomalies: anomaly_count(ctx)?,
         nodes: nodes.iter().map(Into::into).collect(),
-        topics: topics
-            .iter()
-            .map(|(name, info)| {
-                crate::json::TopicRow::new(
-                    name,
-                    info.as_ref().map_err(ToString::to_string),
-                    true,
-                    &procs,
-                )
-            })
-            .collect(),
+        topics: crate::json::TopicRow::all(topics.iter().copied(), true, &procs),
         graph: graph::Graph::new(&nodes, &readable, rates, Instant::now()),
     })
 }

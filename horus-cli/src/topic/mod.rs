@@ -87,18 +87,12 @@ fn no_topic(ctx: &Ctx, name: &str) -> Failure {
         .flatten()
         .and_then(|ns| ns.topic_names().ok())
         .unwrap_or_default();
-    let names: Vec<String> = names.into_iter().filter(|n| !is_system(n)).collect();
-    let list = if names.is_empty() {
-        format!("none; {}", crate::names::elsewhere(&ctx.namespace))
-    } else {
-        names.join(", ")
-    };
-    let similar = crate::names::similar(name, names.iter().map(String::as_str));
-    let hint = if similar.is_empty() {
-        String::new()
-    } else {
-        format!(" Did you mean {}?", similar.join(" or "))
-    };
+    let names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !is_system(n))
+        .collect();
+    let (list, hint) = crate::names::not_here(&ctx.namespace, name, &names);
     Failure::new(
         exit::ERROR,
         format!(
@@ -207,17 +201,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     if ctx.json {
         crate::json::print(&crate::json::TopicList {
             namespace: ctx.namespace.clone(),
-            topics: topics
-                .iter()
-                .map(|(name, info)| {
-                    crate::json::TopicRow::new(
-                        name,
-                        info.as_ref().map_err(ToString::to_string),
-                        verbose,
-                        &procs,
-                    )
-                })
-                .collect(),
+            topics: crate::json::TopicRow::all(&topics, verbose, &procs),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
