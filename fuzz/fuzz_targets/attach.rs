@@ -22,20 +22,15 @@
 use horus_nostd::layout::{hdr, serialized_schema_entries};
 use horus_nostd::message::{TypeInfo, TypeName};
 use horus_nostd::msgs::{CmdVel, Imu};
-use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::ring::{FrameError, SendError};
+use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
-use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
+use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
-/// The next value of the input; zero once it is exhausted.
-fn next<T: for<'a> Arbitrary<'a> + Default>(input: &mut Unstructured<'_>) -> T {
-    input.arbitrary().unwrap_or_default()
-}
+mod common;
 
-fn zeroed(words: usize) -> Vec<AtomicU64> {
-    (0..words).map(|_| AtomicU64::new(0)).collect()
-}
+use common::{next, words_of, zeroed};
 
 /// Where the corruptible words of a region are (from its header, read once
 /// before any corruption).
@@ -152,7 +147,10 @@ fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Unstructured<'_>) {
 }
 
 /// Handle `i` modulo how many there are, if any.
-fn pick<'h, 'r>(handles: &'h mut [RawHandle<&'r [AtomicU64]>], i: usize) -> Option<&'h mut RawHandle<&'r [AtomicU64]>> {
+fn pick<'h, 'r>(
+    handles: &'h mut [RawHandle<&'r [AtomicU64]>],
+    i: usize,
+) -> Option<&'h mut RawHandle<&'r [AtomicU64]>> {
     let n = handles.len();
     handles.get_mut(i % n.max(1))
 }
@@ -268,17 +266,7 @@ fuzz_target!(|data: &[u8]| {
     let mode = next::<u8>(input);
     let geometry = next::<u8>(input);
     let mem = if mode & 1 == 0 {
-        let rest = input.len();
-        input
-            .bytes(rest)
-            .expect("the rest of the input")
-            .chunks(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b[..c.len()].copy_from_slice(c);
-                AtomicU64::new(u64::from_le_bytes(b))
-            })
-            .collect()
+        words_of(input)
     } else if mode & 4 != 0 {
         patched_serialized(input, geometry)
     } else if mode & 2 == 0 {

@@ -18,36 +18,17 @@
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{BlockDescriptor, BlockView, Loan, PoolLayout, PoolRegion, ctl, hdr};
 use horus_nostd::sync::{AtomicU64, Ordering};
+use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
-/// Reads the input front to back; zeroes once exhausted.
-struct Input<'a>(&'a [u8]);
+mod common;
 
-impl Input<'_> {
-    fn byte(&mut self) -> u8 {
-        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        b
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from(self.u32()) | u64::from(self.u32()) << 32
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-fn zeroed(words: usize) -> Vec<AtomicU64> {
-    (0..words).map(|_| AtomicU64::new(0)).collect()
-}
+use common::{next, words_of, zeroed};
 
 /// A value that is small, a state word of a small generation, or anything.
-fn value(input: &mut Input<'_>) -> u64 {
-    let kind = input.byte();
-    let v = input.u64();
+fn value(input: &mut Unstructured<'_>) -> u64 {
+    let kind = next::<u8>(input);
+    let v = next::<u64>(input);
     match kind % 5 {
         0 => v % 256,
         1 => u64::MAX - v % 256,
@@ -59,10 +40,10 @@ fn value(input: &mut Input<'_>) -> u64 {
 
 /// Overwrites a header word, a control word, or any word (indices from the
 /// header as init wrote it, before any corruption).
-fn corrupt(mem: &[AtomicU64], blocks: usize, input: &mut Input<'_>) {
-    let kind = input.byte();
-    let a = usize::from(input.byte());
-    let b = input.u32() as usize;
+fn corrupt(mem: &[AtomicU64], blocks: usize, input: &mut Unstructured<'_>) {
+    let kind = next::<u8>(input);
+    let a = usize::from(next::<u8>(input));
+    let b = next::<u32>(input) as usize;
     let v = value(input);
     let at = match kind % 3 {
         0 => a % hdr::WORDS,
@@ -75,20 +56,27 @@ fn corrupt(mem: &[AtomicU64], blocks: usize, input: &mut Input<'_>) {
 }
 
 /// A valid pool, then up to 7 corruptions applied before attaching.
-fn patched(input: &mut Input<'_>, geometry: u8) -> (Vec<AtomicU64>, usize) {
+fn patched(input: &mut Unstructured<'_>, geometry: u8) -> (Vec<AtomicU64>, usize) {
     let block_size = 64u32 << (geometry & 3); // 64..512
     let blocks = 1 + u32::from(geometry >> 2) % 16; // 1..16
     let layout = PoolLayout::new(block_size, blocks).expect("valid geometry");
     let mem = zeroed(layout.region_words());
-    PoolRegion::init(&mem[..], block_size, blocks, u32::from(input.byte()), 0).expect("init");
-    for _ in 0..input.byte() % 8 {
+    PoolRegion::init(
+        &mem[..],
+        block_size,
+        blocks,
+        u32::from(next::<u8>(input)),
+        0,
+    )
+    .expect("init");
+    for _ in 0..next::<u8>(input) % 8 {
         corrupt(&mem, blocks as usize, input);
     }
     (mem, blocks as usize)
 }
 
 /// Drives an attached pool with the rest of the input.
-fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input<'_>) {
+fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Unstructured<'_>) {
     let blocks = pool.layout().blocks();
     let block_size = pool.layout().block_size() as usize;
     let mut loans: Vec<Loan<&[AtomicU64]>> = Vec::new();
@@ -103,11 +91,11 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
     let mut steps = 0;
     while !input.is_empty() && steps < 256 {
         steps += 1;
-        let op = input.byte();
+        let op = next::<u8>(input);
         let i = usize::from(op >> 4);
         match op & 15 {
             0..=2 => {
-                let me = OwnerToken::new(u64::from(input.byte() % 4) + 1).expect("non-zero");
+                let me = OwnerToken::new(u64::from(next::<u8>(input) % 4) + 1).expect("non-zero");
                 if let Ok(loan) = pool.loan(me) {
                     assert!(loan.block() < blocks);
                     loans.push(loan);
@@ -116,8 +104,8 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
             3 => {
                 let n = loans.len().max(1);
                 if let Some(loan) = loans.get_mut(i % n) {
-                    let offset = usize::from(input.byte()) * 4;
-                    let len = usize::from(input.byte());
+                    let offset = usize::from(next::<u8>(input)) * 4;
+                    let len = usize::from(next::<u8>(input));
                     let ok = loan.write(offset, &vec![op; len]).is_ok();
                     assert_eq!(ok, offset + len <= block_size);
                 }
@@ -125,7 +113,7 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
             4..=5 => {
                 if !loans.is_empty() {
                     let loan = loans.swap_remove(i % loans.len());
-                    let len = usize::from(input.byte()) * 4;
+                    let len = usize::from(next::<u8>(input)) * 4;
                     if let Ok(d) = loan.publish(len) {
                         assert!(len <= block_size && d.len as usize == len);
                         descs.push(d);
@@ -141,14 +129,14 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
                 }
             }
             7..=9 => {
-                let participant = u32::from(input.byte() % 70);
+                let participant = u32::from(next::<u8>(input) % 70);
                 let d = match (op & 15, descs.get(i % descs.len().max(1))) {
                     (7 | 8, Some(&d)) => d,
                     _ => BlockDescriptor {
                         generation: value(input),
-                        segment: input.u32() % 4,
-                        block: input.u32() % (blocks + 2),
-                        len: input.u32() % (block_size as u32 + 2),
+                        segment: next::<u32>(input) % 4,
+                        block: next::<u32>(input) % (blocks + 2),
+                        len: next::<u32>(input) % (block_size as u32 + 2),
                         reserved: 0,
                     },
                 };
@@ -170,7 +158,7 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
             }
             11 => {
                 let me = OwnerToken::new(1000).expect("non-zero");
-                let alive = input.byte();
+                let alive = next::<u8>(input);
                 let dead = value(input);
                 let r = pool.reclaim_dead(me, |t| t.get() & 1 == u64::from(alive & 1), dead);
                 assert!(r.loans_freed <= blocks && r.holds_cleared <= 64 * blocks);
@@ -186,26 +174,17 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Input
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut input = Input(data);
-    let mode = input.byte();
-    let geometry = input.byte();
+    let input = &mut Unstructured::new(data);
+    let mode = next::<u8>(input);
+    let geometry = next::<u8>(input);
     let mem = if mode & 1 == 0 {
-        let bytes = input.0;
-        input = Input(&[]);
-        bytes
-            .chunks(8)
-            .map(|c| {
-                let mut b = [0u8; 8];
-                b[..c.len()].copy_from_slice(c);
-                AtomicU64::new(u64::from_le_bytes(b))
-            })
-            .collect()
+        words_of(input)
     } else {
-        patched(&mut input, geometry).0
+        patched(input, geometry).0
     };
     if let Ok(pool) = PoolRegion::attach(&mem[..]) {
         // Whatever attached fits the memory and reads as its header says.
         assert!(pool.layout().region_words() <= mem.len());
-        exercise(&mem, pool, &mut input);
+        exercise(&mem, pool, input);
     }
 });
