@@ -321,7 +321,7 @@ fn run(cfg: Config) -> Res<()> {
 fn cleanup(ctx: &Ctx) -> Res<()> {
     if let Some(ns) = horus::shm::Namespace::open_existing(&ctx.ns)? {
         horus::shm::liveness::unregister(&ns);
-        if !ns.remove_if_unused()? {
+        if !horus::shm::remove_if_unused(&ns)? {
             return Err(format!("namespace {} still in use, left behind", ctx.ns).into());
         }
     }

@@ -168,6 +168,10 @@ mod tests {
             .unwrap()
             .expect("the run's namespace");
         horus::shm::liveness::unregister(&ns);
-        assert_eq!(ns.remove_if_unused().ok(), Some(true), "{name} left behind");
+        assert_eq!(
+            horus::shm::remove_if_unused(&ns).ok(),
+            Some(true),
+            "{name} left behind"
+        );
     }
 }

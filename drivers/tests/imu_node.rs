@@ -34,7 +34,7 @@ impl Drop for TestNs {
     fn drop(&mut self) {
         if let Ok(Some(ns)) = Namespace::open_existing(&self.0) {
             liveness::unregister(&ns);
-            let removed = ns.remove_if_unused().ok();
+            let removed = horus::shm::remove_if_unused(&ns).ok();
             if !std::thread::panicking() {
                 assert_eq!(removed, Some(true), "namespace {} left behind", self.0);
             }

@@ -73,7 +73,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
         // Also removes the directory if nothing is left in it.
         let dir_removed = report.live.is_empty()
             && report.kept.is_empty()
-            && ns.remove_if_unused().unwrap_or(false);
+            && horus::shm::remove_if_unused(&ns).unwrap_or(false);
         reports.push((name, report, dir_removed));
     }
     if ctx.json {

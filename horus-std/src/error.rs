@@ -192,7 +192,7 @@ pub enum TopicError {
         /// Topic name.
         topic: String,
         /// Why.
-        source: crate::serialized::SchemaError,
+        source: crate::serialized::schema::SchemaError,
     },
     /// Another system call failed.
     Io {
@@ -359,7 +359,7 @@ pub enum Corruption {
         field: &'static str,
     },
     /// The stored schema of a serialized type does not decode.
-    BadSchema(crate::serialized::SchemaError),
+    BadSchema(crate::serialized::schema::SchemaError),
 }
 
 impl fmt::Display for Corruption {

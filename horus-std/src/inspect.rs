@@ -19,7 +19,7 @@ use crate::error::{Corruption, Result, TopicError};
 use crate::join::{SharedTopic, TopicOptions, Want, join_error, open_joinable};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
-use crate::serialized::{Schema, SchemaError};
+use crate::serialized::schema::{Schema, SchemaError};
 use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file;

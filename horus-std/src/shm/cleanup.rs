@@ -104,6 +104,14 @@ pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanRepo
     clean(ns, remove_foreign, true, &[])
 }
 
+/// Removes namespace `ns` if nothing live is in it: [`clean_namespace`]
+/// (foreign files included), then [`Namespace::remove_if_empty`]. True if
+/// removed.
+pub fn remove_if_unused(ns: &Namespace) -> Result<bool, TopicError> {
+    clean_namespace(ns, true)?;
+    ns.remove_if_empty()
+}
+
 /// [`clean_namespace`], but the regions of the topics named in `keep` are
 /// kept even when nobody holds them (reported in [`CleanReport::kept`]):
 /// `horus clean --shm` keeps an engaged e-stop and the blackbox this way.

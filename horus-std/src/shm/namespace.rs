@@ -149,10 +149,10 @@ impl Namespace {
         same(self.dir.as_fd(), &self.path) && same(self.proc_dir.as_fd(), &self.path.join(PROC_DIR))
     }
 
-    /// Removes the namespace directory if nothing live is in it: cleans it,
-    /// then removes `proc/` and the directory if they are empty. True if removed.
-    pub fn remove_if_unused(&self) -> Result<bool, TopicError> {
-        super::cleanup::clean_namespace(self, true)?;
+    /// Removes `proc/` and the namespace directory if they are empty; true
+    /// if removed. Cleans nothing: [`remove_if_unused`](super::remove_if_unused)
+    /// cleans what dead processes left first.
+    pub fn remove_if_empty(&self) -> Result<bool, TopicError> {
         if !self.entries()?.iter().all(|e| e == PROC_DIR) || !self.proc_entries()?.is_empty() {
             return Ok(false);
         }

@@ -45,10 +45,10 @@ impl Drop for TestNs {
             // Retry until removed; a handle really left open fails at the
             // deadline.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            let mut removed = ns.remove_if_unused();
+            let mut removed = horus::shm::remove_if_unused(&ns);
             while !matches!(removed, Ok(true)) && std::time::Instant::now() < deadline {
                 std::thread::yield_now();
-                removed = ns.remove_if_unused();
+                removed = horus::shm::remove_if_unused(&ns);
             }
             if !std::thread::panicking() {
                 assert_eq!(
