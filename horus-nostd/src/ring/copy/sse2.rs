@@ -2,8 +2,9 @@
 //! registers (`movdqu`), in inline assembly.
 //!
 //! Why assembly: LLVM never merges or vectorises atomic loads and stores, so
-//! the per-word relaxed copy of [`super`] moves 8 bytes per instruction and
-//! reaches about half of `memcpy`'s bandwidth on large payloads; a plain
+//! the per-word relaxed copy of [`super`] moves 8 bytes per instruction, far
+//! below `memcpy` on large payloads (measured: "Copy against memcpy" in
+//! `benchmarks/README.md`, the copy rows of `benchmarks/results/`); a plain
 //! `ptr::copy_nonoverlapping` over memory another thread or process writes
 //! concurrently would be a data race, undefined behaviour in Rust's memory
 //! model. An `asm!` block is outside that model: its memory accesses are the
