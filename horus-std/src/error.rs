@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod scheduler;
 
@@ -17,33 +17,19 @@ pub use scheduler::SchedulerError;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Any error of this crate.
-#[non_exhaustive]
-pub enum Error {
-    /// Opening or using a topic failed.
-    Topic(TopicError),
-    /// Building or running a scheduler failed.
-    Scheduler(SchedulerError),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Topic(e) => e.fmt(f),
-            Self::Scheduler(e) => e.fmt(f),
-        }
-    }
-}
-
+///
 /// Transparent: `Error` displays the inner error, so its source is the inner
 /// error's source (not the inner error itself, which would print it twice in
 /// any report that walks the chain, such as anyhow's `{:#}`).
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Topic(e) => e.source(),
-            Self::Scheduler(e) => e.source(),
-        }
-    }
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening or using a topic failed.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// Building or running a scheduler failed.
+    #[error(transparent)]
+    Scheduler(#[from] SchedulerError),
 }
 
 /// The sentence, as `Display`, then any cause it does not quote.
@@ -75,22 +61,15 @@ pub(crate) fn debug_sentence(
     Ok(())
 }
 
-impl From<TopicError> for Error {
-    fn from(e: TopicError) -> Self {
-        Self::Topic(e)
-    }
-}
-
-impl From<SchedulerError> for Error {
-    fn from(e: SchedulerError) -> Self {
-        Self::Scheduler(e)
-    }
-}
-
 /// Why a topic (or a namespace) could not be opened.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum TopicError {
     /// The topic name is not allowed.
+    #[error(
+        "invalid topic name {name:?}: {reason}; use 1 to 200 characters from \
+         A-Z a-z 0-9 . _ - / (e.g. \"wheel.encoders\" or \"/robot/cmd_vel\")"
+    )]
     InvalidName {
         /// The name given.
         name: String,
@@ -98,6 +77,10 @@ pub enum TopicError {
         reason: &'static str,
     },
     /// The namespace name (from `HORUS_NAMESPACE` or the builder) is not allowed.
+    #[error(
+        "invalid namespace {namespace:?} (HORUS_NAMESPACE): {reason}; use 1 to 64 \
+         characters from A-Z a-z 0-9 _ -"
+    )]
     InvalidNamespace {
         /// The namespace given.
         namespace: String,
@@ -105,6 +88,7 @@ pub enum TopicError {
         reason: &'static str,
     },
     /// The topic exists with another message type, held by a live process.
+    #[error("{}", type_mismatch(topic, expected, found, *same_name, path))]
     TypeMismatch {
         /// Topic name.
         topic: String,
@@ -120,6 +104,11 @@ pub enum TopicError {
     },
     /// The file at the topic's path is not a valid topic region (random bytes,
     /// empty, truncated, corrupt header).
+    #[error(
+        "{} is not a valid HORUS topic: {reason}; remove it with `horus clean --shm` \
+         (or rm) once no program uses it",
+        path.display()
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -127,6 +116,11 @@ pub enum TopicError {
         reason: Corruption,
     },
     /// The region was made by a HORUS with another layout version.
+    #[error(
+        "{} has layout version {found}, this program reads version {expected}: stop the \
+         programs built with the other HORUS version, then run `horus clean --shm`",
+        path.display()
+    )]
     VersionMismatch {
         /// The file.
         path: PathBuf,
@@ -136,6 +130,7 @@ pub enum TopicError {
         expected: u64,
     },
     /// The namespace or region belongs to another user, or its mode denies us.
+    #[error("{}", permission_denied(path, *owner, *uid))]
     PermissionDenied {
         /// The directory or file.
         path: PathBuf,
@@ -145,6 +140,11 @@ pub enum TopicError {
         uid: u32,
     },
     /// `/dev/shm` (or the configured directory) is full.
+    #[error(
+        "no space left in shared memory for {} ({bytes} bytes): remove stale topics with \
+         `horus clean --shm`, lower the topic capacity, or enlarge /dev/shm",
+        path.display()
+    )]
     NoSpace {
         /// The file being created.
         path: PathBuf,
@@ -153,6 +153,12 @@ pub enum TopicError {
     },
     /// A symbolic link (or another non-regular file: a FIFO, a socket, a
     /// device) stands at a path HORUS owns.
+    #[error(
+        "{} is a symbolic link or not a regular file (a FIFO, socket or device); HORUS \
+         neither follows links nor opens such files in its shared-memory directory: \
+         remove it (rm, or `horus clean --shm` for a FIFO)",
+        path.display()
+    )]
     NotARegularFile {
         /// The path.
         path: PathBuf,
@@ -160,6 +166,15 @@ pub enum TopicError {
     /// Another process has held the exclusive lock of the region longer than
     /// we waited for it ([`LOCK_WAIT`](crate::shm::files::LOCK_WAIT): a
     /// cleaner stopped in a debugger, a stuck or hostile process).
+    #[error(
+        "another process has held an exclusive lock on {} for over {} ms: find it with \
+         `fuser -v {}` (or `lsof`) and resume or stop it (a cleaner stopped in a \
+         debugger, a stuck program), then retry; once nobody holds the file, \
+         `horus clean --shm` removes it if it is stale",
+        path.display(),
+        waited.as_millis(),
+        path.display()
+    )]
     Locked {
         /// The region file.
         path: PathBuf,
@@ -167,6 +182,11 @@ pub enum TopicError {
         waited: std::time::Duration,
     },
     /// All participant slots of the topic are held by live handles.
+    #[error(
+        "topic {topic:?} is full: all {max} participant slots are held by live handles; \
+         drop unused handles, or create the topic with \
+         Topic::builder(name).max_participants(n)"
+    )]
     Full {
         /// Topic name.
         topic: String,
@@ -174,6 +194,10 @@ pub enum TopicError {
         max: u32,
     },
     /// The builder asked for a geometry that differs from the existing topic's.
+    #[error(
+        "topic {topic:?} already exists with {what} {existing}, not {requested}; use the \
+         same value in every process, or leave it unset to accept the existing one"
+    )]
     GeometryMismatch {
         /// Topic name.
         topic: String,
@@ -185,9 +209,11 @@ pub enum TopicError {
         existing: u32,
     },
     /// The builder asked for an impossible geometry.
-    Layout(horus_nostd::LayoutError),
+    #[error("{0}")]
+    Layout(#[source] horus_nostd::LayoutError),
     /// A serialized type cannot be described in a region (see
     /// [`serialized`](mod@crate::serialized)).
+    #[error("topic {topic:?}: {source}")]
     Serialized {
         /// Topic name.
         topic: String,
@@ -195,6 +221,7 @@ pub enum TopicError {
         source: crate::serialized::schema::SchemaError,
     },
     /// Another system call failed.
+    #[error("{op} {} failed: {source}", path.display())]
     Io {
         /// The path concerned.
         path: PathBuf,
@@ -205,117 +232,36 @@ pub enum TopicError {
     },
 }
 
-impl fmt::Display for TopicError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidName { name, reason } => write!(
-                f,
-                "invalid topic name {name:?}: {reason}; use 1 to 200 characters from \
-                 A-Z a-z 0-9 . _ - / (e.g. \"wheel.encoders\" or \"/robot/cmd_vel\")"
-            ),
-            Self::InvalidNamespace { namespace, reason } => write!(
-                f,
-                "invalid namespace {namespace:?} (HORUS_NAMESPACE): {reason}; use 1 to 64 \
-                 characters from A-Z a-z 0-9 _ -"
-            ),
-            Self::TypeMismatch {
-                topic,
-                found,
-                same_name: true,
-                path,
-                ..
-            } => write!(
-                f,
-                "type mismatch on topic {topic:?}: this program and a running process both use \
-                 `{found}`, but two different definitions of it (fields or size differ) ({}); \
-                 rebuild both against the same message definition",
-                path.display()
-            ),
-            Self::TypeMismatch {
-                topic,
-                expected,
-                found,
-                path,
-                ..
-            } => write!(
-                f,
-                "type mismatch on topic {topic:?}: this program uses `{expected}` but a running \
-                 process uses `{found}` ({}); both processes must use the same message type",
-                path.display()
-            ),
-            Self::Corrupt { path, reason } => write!(
-                f,
-                "{} is not a valid HORUS topic: {reason}; remove it with `horus clean --shm` \
-                 (or rm) once no program uses it",
-                path.display()
-            ),
-            Self::VersionMismatch {
-                path,
-                found,
-                expected,
-            } => write!(
-                f,
-                "{} has layout version {found}, this program reads version {expected}: stop the \
-                 programs built with the other HORUS version, then run `horus clean --shm`",
-                path.display()
-            ),
-            Self::PermissionDenied { path, owner, uid } => {
-                write!(f, "permission denied on {}", path.display())?;
-                match owner {
-                    Some(o) if o != uid => write!(
-                        f,
-                        ": it belongs to uid {o} and we are uid {uid}; run both programs as the \
-                         same user, or use another namespace (HORUS_NAMESPACE)"
-                    ),
-                    _ => write!(f, "; check the permissions of /dev/shm and of that path"),
-                }
-            }
-            Self::NoSpace { path, bytes } => write!(
-                f,
-                "no space left in shared memory for {} ({bytes} bytes): remove stale topics with \
-                 `horus clean --shm`, lower the topic capacity, or enlarge /dev/shm",
-                path.display()
-            ),
-            Self::NotARegularFile { path } => write!(
-                f,
-                "{} is a symbolic link or not a regular file (a FIFO, socket or device); HORUS \
-                 neither follows links nor opens such files in its shared-memory directory: \
-                 remove it (rm, or `horus clean --shm` for a FIFO)",
-                path.display()
-            ),
-            Self::Locked { path, waited } => write!(
-                f,
-                "another process has held an exclusive lock on {} for over {} ms: find it with \
-                 `fuser -v {}` (or `lsof`) and resume or stop it (a cleaner stopped in a \
-                 debugger, a stuck program), then retry; once nobody holds the file, \
-                 `horus clean --shm` removes it if it is stale",
-                path.display(),
-                waited.as_millis(),
-                path.display()
-            ),
-            Self::Full { topic, max } => write!(
-                f,
-                "topic {topic:?} is full: all {max} participant slots are held by live handles; \
-                 drop unused handles, or create the topic with \
-                 Topic::builder(name).max_participants(n)"
-            ),
-            Self::GeometryMismatch {
-                topic,
-                what,
-                requested,
-                existing,
-            } => write!(
-                f,
-                "topic {topic:?} already exists with {what} {existing}, not {requested}; use the \
-                 same value in every process, or leave it unset to accept the existing one"
-            ),
-            Self::Layout(e) => e.fmt(f),
-            Self::Serialized { topic, source } => write!(f, "topic {topic:?}: {source}"),
-            Self::Io { path, op, source } => {
-                write!(f, "{op} {} failed: {source}", path.display())
-            }
-        }
+/// The sentence of [`TopicError::TypeMismatch`]: another type, or another
+/// definition of a type of the same name.
+fn type_mismatch(topic: &str, expected: &str, found: &str, same_name: bool, path: &Path) -> String {
+    if same_name {
+        format!(
+            "type mismatch on topic {topic:?}: this program and a running process both use \
+             `{found}`, but two different definitions of it (fields or size differ) ({}); \
+             rebuild both against the same message definition",
+            path.display()
+        )
+    } else {
+        format!(
+            "type mismatch on topic {topic:?}: this program uses `{expected}` but a running \
+             process uses `{found}` ({}); both processes must use the same message type",
+            path.display()
+        )
     }
+}
+
+/// The sentence of [`TopicError::PermissionDenied`]: whose the path is, when
+/// that is not us.
+fn permission_denied(path: &Path, owner: Option<u32>, uid: u32) -> String {
+    let whose = match owner {
+        Some(o) if o != uid => format!(
+            ": it belongs to uid {o} and we are uid {uid}; run both programs as the \
+             same user, or use another namespace (HORUS_NAMESPACE)"
+        ),
+        _ => "; check the permissions of /dev/shm and of that path".to_owned(),
+    };
+    format!("permission denied on {}{whose}", path.display())
 }
 
 /// The sentence, as `Display`, then any cause it does not quote.
@@ -325,28 +271,20 @@ impl fmt::Debug for TopicError {
     }
 }
 
-impl std::error::Error for TopicError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            Self::Layout(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
 /// How a file at a topic path fails to be a topic region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Corruption {
     /// It does not start with the HORUS topic magic: random bytes, another
     /// program's file, or a region whose creator never finished.
+    #[error("it does not start with the HORUS magic (found {magic:#018x})")]
     NotARegion {
         /// Its first eight bytes, as a little-endian word.
         magic: u64,
     },
     /// It is shorter than a header or than the layout its header declares
     /// (an empty file included).
+    #[error("it has {found} bytes where {needed} are needed")]
     Truncated {
         /// Bytes needed.
         needed: usize,
@@ -354,30 +292,14 @@ pub enum Corruption {
         found: usize,
     },
     /// A header field is out of range or inconsistent.
+    #[error("its header field `{field}` is out of range")]
     BadField {
         /// Which field.
         field: &'static str,
     },
     /// The stored schema of a serialized type does not decode.
+    #[error("its serialized schema is unreadable ({0})")]
     BadSchema(crate::serialized::schema::SchemaError),
-}
-
-impl fmt::Display for Corruption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::NotARegion { magic } => {
-                write!(
-                    f,
-                    "it does not start with the HORUS magic (found {magic:#018x})"
-                )
-            }
-            Self::Truncated { needed, found } => {
-                write!(f, "it has {found} bytes where {needed} are needed")
-            }
-            Self::BadField { field } => write!(f, "its header field `{field}` is out of range"),
-            Self::BadSchema(e) => write!(f, "its serialized schema is unreadable ({e})"),
-        }
-    }
 }
 
 impl TopicError {

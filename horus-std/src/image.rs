@@ -166,14 +166,17 @@ impl FromStr for Encoding {
 
 /// Anything that goes wrong making, sending or receiving an image: the
 /// sentence names the thing and the fix (`Debug` is that sentence too).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageError {
     /// The encoding name is not one of [`Encoding`]'s.
+    #[error("unknown image encoding {given:?}: use one of {}", Encoding::names())]
     UnknownEncoding {
         /// The name given.
         given: String,
     },
     /// Width or height is zero.
+    #[error("image of {width}x{height} pixels is empty: width and height must be at least 1")]
     ZeroSize {
         /// Width given.
         width: u32,
@@ -181,11 +184,16 @@ pub enum ImageError {
         height: u32,
     },
     /// `yuv422` packs pixel pairs: the width must be even.
+    #[error("yuv422 image width {width} is odd: yuv422 packs pixel pairs, use an even width")]
     OddWidth {
         /// Width given.
         width: u32,
     },
     /// The image is larger than 4 GiB (or than this machine addresses).
+    #[error(
+        "{encoding} image of {width}x{height} pixels is larger than 4 GiB: \
+         split it or lower the resolution"
+    )]
     TooLarge {
         /// Width given.
         width: u32,
@@ -195,6 +203,11 @@ pub enum ImageError {
         encoding: Encoding,
     },
     /// The pixel buffer does not have `width * height * bytes_per_pixel` bytes.
+    #[error(
+        "{encoding} pixel buffer has {found} bytes but the geometry needs {expected} \
+         (width x height x {} bytes per pixel)",
+        encoding.bytes_per_pixel()
+    )]
     WrongDataSize {
         /// Bytes the geometry needs.
         expected: usize,
@@ -205,57 +218,17 @@ pub enum ImageError {
     },
     /// A [`DepthImage`](crate::depth::DepthImage) was given an encoding
     /// that is not a depth encoding.
+    #[error(
+        "{encoding} is not a depth encoding: a depth image is depth16 (u16 millimetres) \
+         or 32FC1 (f32 metres); send other encodings as an Image"
+    )]
     NotDepth {
         /// The encoding given.
         encoding: Encoding,
     },
     /// The topic's pool could not take the image (see [`PoolError`]).
-    Pool(PoolError),
-}
-
-impl fmt::Display for ImageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownEncoding { given } => write!(
-                f,
-                "unknown image encoding {given:?}: use one of {}",
-                Encoding::names()
-            ),
-            Self::ZeroSize { width, height } => write!(
-                f,
-                "image of {width}x{height} pixels is empty: width and height must be at least 1"
-            ),
-            Self::OddWidth { width } => write!(
-                f,
-                "yuv422 image width {width} is odd: yuv422 packs pixel pairs, use an even width"
-            ),
-            Self::TooLarge {
-                width,
-                height,
-                encoding,
-            } => write!(
-                f,
-                "{encoding} image of {width}x{height} pixels is larger than 4 GiB: \
-                 split it or lower the resolution"
-            ),
-            Self::WrongDataSize {
-                expected,
-                found,
-                encoding,
-            } => write!(
-                f,
-                "{encoding} pixel buffer has {found} bytes but the geometry needs {expected} \
-                 (width x height x {} bytes per pixel)",
-                encoding.bytes_per_pixel()
-            ),
-            Self::NotDepth { encoding } => write!(
-                f,
-                "{encoding} is not a depth encoding: a depth image is depth16 (u16 millimetres) \
-                 or 32FC1 (f32 metres); send other encodings as an Image"
-            ),
-            Self::Pool(e) => fmt::Display::fmt(e, f),
-        }
-    }
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 crate::pooled::kind_error!(ImageError);

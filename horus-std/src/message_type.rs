@@ -287,15 +287,24 @@ impl FieldSpec {
 }
 
 /// Why [`MessageType::define`] refused a definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DefineError {
     /// The layout has padding bytes.
+    // The sentence of `message!`'s compile-time check.
+    #[error(
+        "message `{message}` has padding: order its fields from the largest to the \
+         smallest, or add explicit padding fields"
+    )]
     Padding {
         /// The message's name.
         message: String,
     },
     /// A name is not an identifier.
+    #[error(
+        "{what} name {name:?} is not an identifier (letters, digits and _, not starting \
+         with a digit)"
+    )]
     BadName {
         /// `"message"` or `"field"`.
         what: &'static str,
@@ -303,6 +312,7 @@ pub enum DefineError {
         name: String,
     },
     /// Two fields have one name.
+    #[error("message `{message}` has two fields named `{field}`")]
     DuplicateField {
         /// The message's name.
         message: String,
@@ -310,11 +320,16 @@ pub enum DefineError {
         field: String,
     },
     /// Bigger than 4 GiB.
+    #[error("message `{message}` is larger than 4 GiB")]
     TooLarge {
         /// The message's name.
         message: String,
     },
     /// The bound of a serialized type is 0 or too large.
+    #[error(
+        "serialized message `{message}`: a bound of {bytes} bytes is out of range; set \
+         `max_message_bytes` between 1 and {max}"
+    )]
     BadBound {
         /// The message's name.
         message: String,
@@ -324,6 +339,10 @@ pub enum DefineError {
         max: u32,
     },
     /// The encoded schema of a serialized type is too large to store.
+    #[error(
+        "serialized message `{message}`: its schema encodes to {bytes} bytes, more than \
+         the {max} a region stores; split the type into smaller messages"
+    )]
     SchemaTooLarge {
         /// The message's name.
         message: String,
@@ -333,48 +352,6 @@ pub enum DefineError {
         max: usize,
     },
 }
-
-impl fmt::Display for DefineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The sentence of `message!`'s compile-time check.
-            Self::Padding { message } => write!(
-                f,
-                "message `{message}` has padding: order its fields from the largest to the \
-                 smallest, or add explicit padding fields"
-            ),
-            Self::BadName { what, name } => write!(
-                f,
-                "{what} name {name:?} is not an identifier (letters, digits and _, not starting \
-                 with a digit)"
-            ),
-            Self::DuplicateField { message, field } => {
-                write!(f, "message `{message}` has two fields named `{field}`")
-            }
-            Self::TooLarge { message } => write!(f, "message `{message}` is larger than 4 GiB"),
-            Self::BadBound {
-                message,
-                bytes,
-                max,
-            } => write!(
-                f,
-                "serialized message `{message}`: a bound of {bytes} bytes is out of range; set \
-                 `max_message_bytes` between 1 and {max}"
-            ),
-            Self::SchemaTooLarge {
-                message,
-                bytes,
-                max,
-            } => write!(
-                f,
-                "serialized message `{message}`: its schema encodes to {bytes} bytes, more than \
-                 the {max} a region stores; split the type into smaller messages"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DefineError {}
 
 fn check_ident(name: &str, what: &'static str) -> std::result::Result<(), DefineError> {
     let mut chars = name.chars();

@@ -66,26 +66,41 @@ horus_nostd::message! {
 
 /// Anything wrong with a point cloud's fields, size or data, or with
 /// sending it: the sentence names the thing and the fix (`Debug` too).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum PointCloudError {
     /// A cloud of no points.
+    #[error("point cloud of 0 points: send at least one point")]
     NoPoints,
     /// A field name that is empty, too long or not `[A-Za-z0-9_]`.
+    #[error(
+        "point field name {name:?} is not 1 to {MAX_FIELD_NAME} characters of \
+         A-Z, a-z, 0-9 and _: rename the field"
+    )]
     BadFieldName {
         /// The name given.
         name: String,
     },
     /// More than [`MAX_FIELDS`] fields.
+    #[error(
+        "point cloud of {count} fields has more than {MAX_FIELDS}: \
+         drop or pack fields"
+    )]
     TooManyFields {
         /// Fields given.
         count: usize,
     },
     /// Two fields of one name.
+    #[error("point field {name:?} is given twice: name each field once")]
     DuplicateField {
         /// The name.
         name: String,
     },
     /// A field that does not lie inside the point.
+    #[error(
+        "point field {name:?} at byte {offset} does not fit in a point of \
+         {point_step} bytes: raise point_step or move the field"
+    )]
     FieldOutsidePoint {
         /// The field.
         name: String,
@@ -95,8 +110,16 @@ pub enum PointCloudError {
         point_step: u32,
     },
     /// No f32 fields `x`, `y` and `z`.
+    #[error(
+        "point cloud has no f32 fields x, y and z: add them (PointCloudLayout::xyz \
+         has them at offsets 0, 4, 8)"
+    )]
     MissingXyz,
     /// More than 4 GiB of points.
+    #[error(
+        "point cloud of {points} points of {point_step} bytes is larger than 4 GiB: \
+         split it"
+    )]
     TooLarge {
         /// Points.
         points: u32,
@@ -104,6 +127,10 @@ pub enum PointCloudError {
         point_step: u32,
     },
     /// The data does not have `points x point_step` bytes.
+    #[error(
+        "point cloud data has {found} bytes but the layout needs {expected} \
+         (points x point_step)"
+    )]
     WrongDataSize {
         /// Bytes the layout needs.
         expected: usize,
@@ -111,55 +138,8 @@ pub enum PointCloudError {
         found: usize,
     },
     /// The topic's pool could not take the cloud (see [`PoolError`]).
-    Pool(PoolError),
-}
-
-impl fmt::Display for PointCloudError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoPoints => f.write_str("point cloud of 0 points: send at least one point"),
-            Self::BadFieldName { name } => write!(
-                f,
-                "point field name {name:?} is not 1 to {MAX_FIELD_NAME} characters of \
-                 A-Z, a-z, 0-9 and _: rename the field"
-            ),
-            Self::TooManyFields { count } => write!(
-                f,
-                "point cloud of {count} fields has more than {MAX_FIELDS}: \
-                 drop or pack fields"
-            ),
-            Self::DuplicateField { name } => {
-                write!(
-                    f,
-                    "point field {name:?} is given twice: name each field once"
-                )
-            }
-            Self::FieldOutsidePoint {
-                name,
-                offset,
-                point_step,
-            } => write!(
-                f,
-                "point field {name:?} at byte {offset} does not fit in a point of \
-                 {point_step} bytes: raise point_step or move the field"
-            ),
-            Self::MissingXyz => f.write_str(
-                "point cloud has no f32 fields x, y and z: add them (PointCloudLayout::xyz \
-                 has them at offsets 0, 4, 8)",
-            ),
-            Self::TooLarge { points, point_step } => write!(
-                f,
-                "point cloud of {points} points of {point_step} bytes is larger than 4 GiB: \
-                 split it"
-            ),
-            Self::WrongDataSize { expected, found } => write!(
-                f,
-                "point cloud data has {found} bytes but the layout needs {expected} \
-                 (points x point_step)"
-            ),
-            Self::Pool(e) => fmt::Display::fmt(e, f),
-        }
-    }
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 crate::pooled::kind_error!(PointCloudError);

@@ -187,24 +187,35 @@ elements!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
 
 /// Anything wrong with a tensor's dtype, shape or data, or with sending it:
 /// the sentence names the thing and the fix (`Debug` is that sentence too).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum TensorError {
     /// The dtype name is not one of [`DType`]'s.
+    #[error("unknown tensor dtype {given:?}: use one of {}", dtype_names())]
     UnknownDType {
         /// The name given.
         given: String,
     },
     /// The shape is empty or has a zero dimension.
+    #[error(
+        "tensor of shape {shape:?} has no elements: give at least one dimension, \
+         each at least 1"
+    )]
     EmptyShape {
         /// The shape given.
         shape: Vec<u64>,
     },
     /// More than [`MAX_RANK`] dimensions.
+    #[error(
+        "tensor of rank {rank} has more than {MAX_RANK} dimensions: reshape it \
+         (merge dimensions) to at most {MAX_RANK}"
+    )]
     RankTooLarge {
         /// The rank given.
         rank: usize,
     },
     /// More than 4 GiB of elements.
+    #[error("{dtype} tensor of shape {shape:?} is larger than 4 GiB: split it")]
     TooLarge {
         /// The shape given.
         shape: Vec<u64>,
@@ -212,6 +223,11 @@ pub enum TensorError {
         dtype: DType,
     },
     /// The data does not have `elements x dtype size` bytes.
+    #[error(
+        "{dtype} tensor data has {found} bytes but the shape needs {expected} \
+         (elements x {} bytes)",
+        dtype.size()
+    )]
     WrongDataSize {
         /// Bytes the shape needs.
         expected: usize,
@@ -221,50 +237,17 @@ pub enum TensorError {
         dtype: DType,
     },
     /// The topic's pool could not take the tensor (see [`PoolError`]).
-    Pool(PoolError),
-}
-
-impl fmt::Display for TensorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownDType { given } => {
-                let names: Vec<&str> = DTYPES.iter().map(|d| d.1).collect();
-                write!(
-                    f,
-                    "unknown tensor dtype {given:?}: use one of {}",
-                    names.join(", ")
-                )
-            }
-            Self::EmptyShape { shape } => write!(
-                f,
-                "tensor of shape {shape:?} has no elements: give at least one dimension, \
-                 each at least 1"
-            ),
-            Self::RankTooLarge { rank } => write!(
-                f,
-                "tensor of rank {rank} has more than {MAX_RANK} dimensions: reshape it \
-                 (merge dimensions) to at most {MAX_RANK}"
-            ),
-            Self::TooLarge { shape, dtype } => write!(
-                f,
-                "{dtype} tensor of shape {shape:?} is larger than 4 GiB: split it"
-            ),
-            Self::WrongDataSize {
-                expected,
-                found,
-                dtype,
-            } => write!(
-                f,
-                "{dtype} tensor data has {found} bytes but the shape needs {expected} \
-                 (elements x {} bytes)",
-                dtype.size()
-            ),
-            Self::Pool(e) => fmt::Display::fmt(e, f),
-        }
-    }
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 crate::pooled::kind_error!(TensorError);
+
+/// The dtype names, for [`TensorError::UnknownDType`]'s sentence.
+fn dtype_names() -> String {
+    let names: Vec<&str> = DTYPES.iter().map(|d| d.1).collect();
+    names.join(", ")
+}
 
 /// What a tensor's bytes are: dtype, shape and byte strides (see the
 /// [module docs](self) for the rules). Checked when made.

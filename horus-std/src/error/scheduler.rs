@@ -8,9 +8,14 @@ use horus_nostd::sched::{AddError, StartError};
 use horus_nostd::time::RateError;
 
 /// Why a scheduler could not be built or run.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SchedulerError {
     /// A node's rate (or the scheduler's tick rate it inherits) is invalid.
+    #[error(
+        "node {node:?}: {source} (set it with .rate(..) on the node, or \
+         Scheduler::new().tick_rate(..))"
+    )]
     InvalidRate {
         /// The node.
         node: String,
@@ -18,15 +23,24 @@ pub enum SchedulerError {
         source: RateError,
     },
     /// Two nodes of one scheduler have the same name.
+    #[error(
+        "two nodes are named {node:?}: give each node of a scheduler its own name \
+         (Node::name)"
+    )]
     DuplicateName {
         /// The name.
         node: String,
     },
     /// The scheduler already shut its nodes down (after `run`, `run_for` or
     /// `shutdown`); it cannot run again.
+    #[error(
+        "this scheduler already shut its nodes down (run, run_for or shutdown ended); \
+         build a new Scheduler to run again"
+    )]
     Finished,
     /// A node's `init` returned an error; the nodes already initialised
     /// were shut down.
+    #[error("node {node:?} failed to initialise: {source}")]
     InitFailed {
         /// The node.
         node: String,
@@ -34,6 +48,7 @@ pub enum SchedulerError {
         source: Box<crate::Error>,
     },
     /// A node panicked in `init` (or in `shutdown`); the panic was caught.
+    #[error("node {node:?} panicked in {during}: {message}")]
     Panicked {
         /// The node.
         node: String,
@@ -43,17 +58,24 @@ pub enum SchedulerError {
         message: String,
     },
     /// Some nodes' `shutdown` failed; every other node's ran.
+    #[error("{}", shutdown_failed(failures))]
     ShutdownFailed {
         /// `(node, what went wrong)`, in shutdown order.
         failures: Vec<(String, String)>,
     },
     /// Every node is stopped by its panic policy: nothing is left to tick.
+    #[error(
+        "every node stopped after panicking ({}); see the panic messages above and \
+         `horus bb --anomalies`, or give nodes .on_panic(FaultPolicy::Restart)",
+        faulted.join(", ")
+    )]
     NoRunnableNodes {
         /// The nodes stopped after panicking.
         faulted: Vec<String>,
     },
     /// The core engine refused a node for another reason than its rate
     /// (the table is full: 65 535 nodes).
+    #[error("node {node:?} could not be added: {source}")]
     NotAdded {
         /// The node.
         node: String,
@@ -62,26 +84,42 @@ pub enum SchedulerError {
     },
     /// The core engine could not start the nodes for a reason this enum
     /// does not name otherwise.
+    #[error("the nodes could not start: {source}")]
     NotStarted {
         /// Why.
         source: StartError,
     },
     /// Real-time priority was asked for but the process may not raise it.
+    #[error(
+        "real-time priority {priority} (SCHED_FIFO) was refused: the process needs \
+         CAP_SYS_NICE (e.g. `sudo setcap cap_sys_nice+ep <program>`) or an rtprio \
+         limit of at least {priority} (`ulimit -r`; /etc/security/limits.conf: \
+         `<user> - rtprio 99`)"
+    )]
     RealtimeDenied {
         /// The priority asked for.
         priority: u8,
     },
     /// A real-time priority outside 1..=99.
+    #[error("real-time priority {priority} is out of range: use 1 (lowest) to 99 (highest)")]
     InvalidPriority {
         /// The priority asked for.
         priority: u8,
     },
     /// Pinning to a CPU was refused.
+    #[error(
+        "pinning to CPU {cpu} was refused: the process's CPU set (cgroup cpuset, \
+         taskset) does not allow it, or it needs CAP_SYS_NICE"
+    )]
     PinDenied {
         /// The CPU asked for.
         cpu: usize,
     },
     /// The CPU does not exist or is not available to this process.
+    #[error(
+        "CPU {cpu} is not available to this process ({online} CPUs online, numbered \
+         from 0; check `taskset -p $$` and the cgroup cpuset)"
+    )]
     InvalidCpu {
         /// The CPU asked for.
         cpu: usize,
@@ -89,11 +127,13 @@ pub enum SchedulerError {
         online: usize,
     },
     /// The SIGINT/SIGTERM handlers could not be installed.
+    #[error("could not install the SIGINT/SIGTERM handlers: {source}")]
     Signals {
         /// The error.
         source: io::Error,
     },
     /// Another system call failed.
+    #[error("{op} failed: {source}")]
     Os {
         /// What was being done.
         op: &'static str,
@@ -102,76 +142,15 @@ pub enum SchedulerError {
     },
 }
 
-impl fmt::Display for SchedulerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidRate { node, source } => write!(
-                f,
-                "node {node:?}: {source} (set it with .rate(..) on the node, or \
-                 Scheduler::new().tick_rate(..))"
-            ),
-            Self::DuplicateName { node } => write!(
-                f,
-                "two nodes are named {node:?}: give each node of a scheduler its own name \
-                 (Node::name)"
-            ),
-            Self::Finished => f.write_str(
-                "this scheduler already shut its nodes down (run, run_for or shutdown ended); \
-                 build a new Scheduler to run again",
-            ),
-            Self::InitFailed { node, source } => {
-                write!(f, "node {node:?} failed to initialise: {source}")
-            }
-            Self::Panicked {
-                node,
-                during,
-                message,
-            } => write!(f, "node {node:?} panicked in {during}: {message}"),
-            Self::ShutdownFailed { failures } => {
-                f.write_str("shutdown failed for ")?;
-                for (i, (node, why)) in failures.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { "; " };
-                    write!(f, "{sep}node {node:?}: {why}")?;
-                }
-                f.write_str(" (every other node's shutdown ran)")
-            }
-            Self::NoRunnableNodes { faulted } => write!(
-                f,
-                "every node stopped after panicking ({}); see the panic messages above and \
-                 `horus bb --anomalies`, or give nodes .on_panic(FaultPolicy::Restart)",
-                faulted.join(", ")
-            ),
-            Self::NotAdded { node, source } => {
-                write!(f, "node {node:?} could not be added: {source}")
-            }
-            Self::NotStarted { source } => write!(f, "the nodes could not start: {source}"),
-            Self::RealtimeDenied { priority } => write!(
-                f,
-                "real-time priority {priority} (SCHED_FIFO) was refused: the process needs \
-                 CAP_SYS_NICE (e.g. `sudo setcap cap_sys_nice+ep <program>`) or an rtprio \
-                 limit of at least {priority} (`ulimit -r`; /etc/security/limits.conf: \
-                 `<user> - rtprio 99`)"
-            ),
-            Self::InvalidPriority { priority } => write!(
-                f,
-                "real-time priority {priority} is out of range: use 1 (lowest) to 99 (highest)"
-            ),
-            Self::PinDenied { cpu } => write!(
-                f,
-                "pinning to CPU {cpu} was refused: the process's CPU set (cgroup cpuset, \
-                 taskset) does not allow it, or it needs CAP_SYS_NICE"
-            ),
-            Self::InvalidCpu { cpu, online } => write!(
-                f,
-                "CPU {cpu} is not available to this process ({online} CPUs online, numbered \
-                 from 0; check `taskset -p $$` and the cgroup cpuset)"
-            ),
-            Self::Signals { source } => {
-                write!(f, "could not install the SIGINT/SIGTERM handlers: {source}")
-            }
-            Self::Os { op, source } => write!(f, "{op} failed: {source}"),
-        }
+/// The sentence of [`SchedulerError::ShutdownFailed`]: each failure, in
+/// shutdown order.
+fn shutdown_failed(failures: &[(String, String)]) -> String {
+    let mut s = String::from("shutdown failed for ");
+    for (i, (node, why)) in failures.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "; " };
+        s.push_str(&format!("{sep}node {node:?}: {why}"));
     }
+    s + " (every other node's shutdown ran)"
 }
 
 /// The sentence, as `Display`: what `main` prints when it returns the error
@@ -179,18 +158,5 @@ impl fmt::Display for SchedulerError {
 impl fmt::Debug for SchedulerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         super::debug_sentence(self, f)
-    }
-}
-
-impl std::error::Error for SchedulerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::InvalidRate { source, .. } => Some(source),
-            Self::InitFailed { source, .. } => Some(&**source),
-            Self::NotAdded { source, .. } => Some(source),
-            Self::NotStarted { source } => Some(source),
-            Self::Signals { source } | Self::Os { source, .. } => Some(source),
-            _ => None,
-        }
     }
 }

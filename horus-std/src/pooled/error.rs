@@ -19,9 +19,15 @@ use crate::shm::pool_file::SegmentError;
 /// let e = PoolError::TooLarge { topic: "camera.rgb".into(), bytes: 4096, block_size: 1024 };
 /// assert!(e.to_string().contains("block_size(4096)"));
 /// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum PoolError {
     /// The message is larger than the topic's pool blocks.
+    #[error(
+        "message of {bytes} bytes does not fit the {block_size}-byte blocks of this \
+         publisher's pool for topic {topic}: set Topic::builder(..).block_size({bytes}) \
+         or send messages no larger than the first one"
+    )]
     TooLarge {
         /// The topic.
         topic: String,
@@ -31,6 +37,11 @@ pub enum PoolError {
         block_size: u32,
     },
     /// Every block of the publisher's pool is held by readers or being written.
+    #[error(
+        "message not sent on topic {topic}: all {segments} pool segments of {blocks} \
+         blocks are held by readers or being written; readers should drop views sooner, \
+         or raise Topic::builder(..).max_segments / blocks_per_segment"
+    )]
     Exhausted {
         /// The topic.
         topic: String,
@@ -40,6 +51,10 @@ pub enum PoolError {
         blocks: u32,
     },
     /// The pool's geometry (block size, blocks) cannot be laid out.
+    #[error(
+        "the block pool of topic {topic} cannot be laid out ({reason}); \
+         choose a smaller Topic::builder(..).block_size or blocks_per_segment"
+    )]
     BadGeometry {
         /// The topic.
         topic: String,
@@ -47,6 +62,7 @@ pub enum PoolError {
         reason: String,
     },
     /// A pool segment file could not be made or opened.
+    #[error("pool segment of topic {topic}: {error}")]
     Segment {
         /// The topic.
         topic: String,
@@ -54,6 +70,11 @@ pub enum PoolError {
         error: Box<TopicError>,
     },
     /// A pool segment file is not a valid segment.
+    #[error(
+        "pool segment {} of topic {topic} is not usable ({reason}); \
+         stop its writer, then `horus clean --shm` removes it",
+        path.display()
+    )]
     CorruptSegment {
         /// The topic.
         topic: String,
@@ -63,6 +84,10 @@ pub enum PoolError {
         reason: String,
     },
     /// A descriptor in the ring does not describe a valid message or block.
+    #[error(
+        "descriptor on {kind} topic {topic} refused: {reason}; it was not written by a \
+         HORUS {kind} publisher (corrupt or forged), and is counted as rejected"
+    )]
     ForeignDescriptor {
         /// The topic.
         topic: String,
@@ -73,67 +98,11 @@ pub enum PoolError {
     },
 }
 
-impl fmt::Display for PoolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLarge {
-                topic,
-                bytes,
-                block_size,
-            } => write!(
-                f,
-                "message of {bytes} bytes does not fit the {block_size}-byte blocks of this \
-                 publisher's pool for topic {topic}: set Topic::builder(..).block_size({bytes}) \
-                 or send messages no larger than the first one"
-            ),
-            Self::Exhausted {
-                topic,
-                segments,
-                blocks,
-            } => write!(
-                f,
-                "message not sent on topic {topic}: all {segments} pool segments of {blocks} \
-                 blocks are held by readers or being written; readers should drop views sooner, \
-                 or raise Topic::builder(..).max_segments / blocks_per_segment"
-            ),
-            Self::BadGeometry { topic, reason } => write!(
-                f,
-                "the block pool of topic {topic} cannot be laid out ({reason}); \
-                 choose a smaller Topic::builder(..).block_size or blocks_per_segment"
-            ),
-            Self::Segment { topic, error } => {
-                write!(f, "pool segment of topic {topic}: {error}")
-            }
-            Self::CorruptSegment {
-                topic,
-                path,
-                reason,
-            } => write!(
-                f,
-                "pool segment {} of topic {topic} is not usable ({reason}); \
-                 stop its writer, then `horus clean --shm` removes it",
-                path.display()
-            ),
-            Self::ForeignDescriptor {
-                topic,
-                kind,
-                reason,
-            } => write!(
-                f,
-                "descriptor on {kind} topic {topic} refused: {reason}; it was not written by a \
-                 HORUS {kind} publisher (corrupt or forged), and is counted as rejected"
-            ),
-        }
-    }
-}
-
 impl fmt::Debug for PoolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
 }
-
-impl std::error::Error for PoolError {}
 
 /// A descriptor refused on `topic` of `kind`.
 pub(crate) fn foreign(topic: &str, kind: &'static str, reason: String) -> PoolError {

@@ -76,19 +76,13 @@ macro_rules! block_of {
 }
 pub(crate) use block_of;
 
-/// For a kind's error enum with a `Pool(PoolError)` variant: `Debug` that
-/// prints the `Display` sentence, `std::error::Error`, `From<PoolError>`.
+/// For a kind's error enum (its `Display`, `Error` and `From<PoolError>` are
+/// `thiserror`'s): `Debug` that prints the `Display` sentence.
 macro_rules! kind_error {
     ($error:ty) => {
         impl ::std::fmt::Debug for $error {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 ::std::fmt::Display::fmt(self, f)
-            }
-        }
-        impl ::std::error::Error for $error {}
-        impl From<$crate::pooled::PoolError> for $error {
-            fn from(e: $crate::pooled::PoolError) -> Self {
-                Self::Pool(e)
             }
         }
     };

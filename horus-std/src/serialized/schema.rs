@@ -120,17 +120,28 @@ pub enum VariantKind {
     Struct(Vec<NamedField>),
 }
 
+/// The fix a corrupt or foreign schema's sentence ends with.
+const FIX: &str = "the region's schema is corrupt or was written by an incompatible HORUS; \
+                   remove the topic once no program uses it";
+
 /// Why a schema could not be built or read.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {
     /// The bytes end inside the schema.
+    #[error("the serialized type's schema is truncated: {FIX}")]
     Truncated,
     /// The bytes do not start with the schema magic `HSS`.
+    #[error("the region does not hold a serialized schema: {FIX}")]
     NotASchema,
     /// Another version of the encoding.
+    #[error(
+        "the serialized type's schema has encoding version {0}, this HORUS reads \
+         version {SCHEMA_VERSION}: use the same HORUS version in every program"
+    )]
     Version(u8),
     /// An unknown type or variant tag at a byte offset.
+    #[error("the serialized type's schema has unknown tag {tag} at byte {at}: {FIX}")]
     UnknownTag {
         /// The tag.
         tag: u8,
@@ -138,71 +149,36 @@ pub enum SchemaError {
         at: usize,
     },
     /// A name that is not UTF-8, at a byte offset.
+    #[error("the serialized type's schema has a name that is not UTF-8 at byte {at}: {FIX}")]
     BadName {
         /// Its offset.
         at: usize,
     },
     /// Nesting deeper than [`MAX_DEPTH`].
+    #[error("the serialized type nests deeper than {MAX_DEPTH} levels: flatten the type")]
     TooDeep,
     /// Bytes after the end of the schema.
+    #[error("the serialized type's schema has stray bytes from byte {at}: {FIX}")]
     Trailing {
         /// Offset of the first one.
         at: usize,
     },
     /// More bytes than a region stores.
+    #[error(
+        "the serialized type's schema takes {bytes} bytes, more than the \
+         {MAX_SERIALIZED_SCHEMA_BYTES} a region stores: split the type into smaller messages"
+    )]
     TooLarge {
         /// The schema's bytes.
         bytes: usize,
     },
     /// A type the derive can describe but a region cannot store (a schema of
     /// schemas, or more than 65535 fields, elements or variants).
+    #[error(
+        "the serialized type contains a schema value or more than 65535 fields, elements \
+         or variants, which a region cannot describe: change the type"
+    )]
     Unsupported,
-}
-
-impl fmt::Display for SchemaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fix = "the region's schema is corrupt or was written by an incompatible HORUS; \
-                   remove the topic once no program uses it";
-        match *self {
-            Self::Truncated => write!(f, "the serialized type's schema is truncated: {fix}"),
-            Self::NotASchema => write!(f, "the region does not hold a serialized schema: {fix}"),
-            Self::Version(v) => write!(
-                f,
-                "the serialized type's schema has encoding version {v}, this HORUS reads \
-                 version {SCHEMA_VERSION}: use the same HORUS version in every program"
-            ),
-            Self::UnknownTag { tag, at } => {
-                write!(
-                    f,
-                    "the serialized type's schema has unknown tag {tag} at byte {at}: {fix}"
-                )
-            }
-            Self::BadName { at } => write!(
-                f,
-                "the serialized type's schema has a name that is not UTF-8 at byte {at}: {fix}"
-            ),
-            Self::TooDeep => write!(
-                f,
-                "the serialized type nests deeper than {MAX_DEPTH} levels: flatten the type"
-            ),
-            Self::Trailing { at } => {
-                write!(
-                    f,
-                    "the serialized type's schema has stray bytes from byte {at}: {fix}"
-                )
-            }
-            Self::TooLarge { bytes } => write!(
-                f,
-                "the serialized type's schema takes {bytes} bytes, more than the \
-                 {MAX_SERIALIZED_SCHEMA_BYTES} a region stores: split the type into smaller messages"
-            ),
-            Self::Unsupported => write!(
-                f,
-                "the serialized type contains a schema value or more than 65535 fields, elements \
-                 or variants, which a region cannot describe: change the type"
-            ),
-        }
-    }
 }
 
 impl fmt::Debug for SchemaError {
@@ -210,8 +186,6 @@ impl fmt::Debug for SchemaError {
         fmt::Display::fmt(self, f)
     }
 }
-
-impl std::error::Error for SchemaError {}
 
 impl Schema {
     /// The schema of `T`, from its [`postcard_schema::Schema`] description.

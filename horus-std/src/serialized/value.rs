@@ -45,13 +45,21 @@ pub enum Value {
 }
 
 /// Why bytes do not decode, or a value does not encode, as a schema says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValueError {
     /// The bytes end inside the message.
+    #[error(
+        "the serialized message ends early: it was written for another schema, or is \
+         corrupt"
+    )]
     Truncated,
     /// A byte that the type cannot hold (a bool of 2, an option tag of 3,
     /// a varint too long, text that is not UTF-8, an unknown variant).
+    #[error(
+        "the serialized message's field `{path}` does not hold a valid {expected}: it \
+         was written for another schema, or is corrupt"
+    )]
     Invalid {
         /// Where: the path of the field (`pose.x`, `points[2]`).
         path: String,
@@ -59,11 +67,16 @@ pub enum ValueError {
         expected: &'static str,
     },
     /// Bytes left after the message.
+    #[error(
+        "the serialized message has {bytes} bytes after its last field: it was written \
+         for another schema"
+    )]
     Trailing {
         /// How many.
         bytes: usize,
     },
     /// A value of the wrong shape handed to [`encode`].
+    #[error("value for `{path}` does not fit the schema: it must be {expected}")]
     Mismatch {
         /// Where.
         path: String,
@@ -71,34 +84,6 @@ pub enum ValueError {
         expected: String,
     },
 }
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Truncated => write!(
-                f,
-                "the serialized message ends early: it was written for another schema, or is \
-                 corrupt"
-            ),
-            Self::Invalid { path, expected } => write!(
-                f,
-                "the serialized message's field `{path}` does not hold a valid {expected}: it \
-                 was written for another schema, or is corrupt"
-            ),
-            Self::Trailing { bytes } => write!(
-                f,
-                "the serialized message has {bytes} bytes after its last field: it was written \
-                 for another schema"
-            ),
-            Self::Mismatch { path, expected } => write!(
-                f,
-                "value for `{path}` does not fit the schema: it must be {expected}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ValueError {}
 
 /// Decodes one message of type `schema` from `bytes` (all of them).
 ///
