@@ -141,6 +141,12 @@ pub struct SerializedState {
 }
 
 /// A message whose encoding exceeds the topic's bound; it is handed back.
+#[derive(thiserror::Error)]
+#[error(
+    "a message for topic {topic:?} encodes to {bytes} bytes, over the topic's bound of {max}: \
+     raise it with Topic::builder(..).max_message_bytes(..) where the topic is created, or \
+     send less"
+)]
 pub struct TooLarge<T> {
     /// The message.
     pub message: T,
@@ -151,25 +157,11 @@ pub struct TooLarge<T> {
     topic: String,
 }
 
-impl<T> fmt::Display for TooLarge<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a message for topic {:?} encodes to {} bytes, over the topic's bound of {}: raise \
-             it with Topic::builder(..).max_message_bytes(..) where the topic is created, or send \
-             less",
-            self.topic, self.bytes, self.max
-        )
-    }
-}
-
 impl<T> fmt::Debug for TooLarge<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
 }
-
-impl<T> std::error::Error for TooLarge<T> {}
 
 impl<T: Serialized> Topic<T> {
     /// Publishes `msg`, or hands it back if its encoding exceeds the topic's
