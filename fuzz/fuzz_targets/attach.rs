@@ -30,7 +30,7 @@ use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-use common::{next, words_of, zeroed};
+use common::{next, next_op, zeroed};
 
 /// Where the corruptible words of a region are (from its header, read once
 /// before any corruption).
@@ -112,15 +112,11 @@ fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Vec<AtomicU64
 
 /// A value that is small, at a boundary, a stamp, or anything.
 fn value(input: &mut Unstructured<'_>) -> u64 {
-    let kind = next::<u8>(input);
-    let v = next::<u64>(input);
-    match kind % 6 {
-        0 => v % 256,
-        1 => u64::MAX - v % 256,
-        2 => ((1 << 62) - 1 - v % 256) << 2 | v >> 62, // a huge stamp, any state
-        3 => (v % 64) << 2 | v >> 62,                  // a small stamp, any state
-        _ => v,
-    }
+    common::value(
+        input,
+        |v| ((1 << 62) - 1 - v % 256) << 2 | v >> 62, // a huge stamp, any state
+        |v| (v % 64) << 2 | v >> 62,                  // a small stamp, any state
+    )
 }
 
 /// Overwrites one word, one word of every participant entry, or every stamp.
@@ -177,10 +173,7 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
     assert!(region.participants().all(|p| p.index < max));
     region.published_count(); // must not panic (it saturates)
     let mut steps = 0;
-    while !input.is_empty() && steps < 256 {
-        steps += 1;
-        let op = next::<u8>(input);
-        let i = usize::from(op >> 4);
+    while let Some((op, i)) = next_op(input, &mut steps) {
         match op & 15 {
             0..=1 => {
                 let token = OwnerToken::new(u64::from(next::<u8>(input)) + 1).expect("non-zero");
@@ -262,18 +255,16 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
 }
 
 fuzz_target!(|data: &[u8]| {
-    let input = &mut Unstructured::new(data);
-    let mode = next::<u8>(input);
-    let geometry = next::<u8>(input);
-    let mem = if mode & 1 == 0 {
-        words_of(input)
-    } else if mode & 4 != 0 {
-        patched_serialized(input, geometry)
-    } else if mode & 2 == 0 {
-        patched::<CmdVel>(input, geometry)
-    } else {
-        patched::<Imu>(input, geometry)
-    };
+    let (mut input, mem) = common::memory(data, |input, mode, geometry| {
+        if mode & 4 != 0 {
+            patched_serialized(input, geometry)
+        } else if mode & 2 == 0 {
+            patched::<CmdVel>(input, geometry)
+        } else {
+            patched::<Imu>(input, geometry)
+        }
+    });
+    let input = &mut input;
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
     let typed_imu = TopicRegion::attach::<Imu>(&mem[..]);
     let untyped = TopicRegion::attach_with(&mem[..], None);

@@ -23,19 +23,16 @@ use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-use common::{next, words_of, zeroed};
+use common::{next, next_op, zeroed};
 
-/// A value that is small, a state word of a small generation, or anything.
+/// A value that is small, at a boundary, a state word of a small
+/// generation, one holder bit, or anything.
 fn value(input: &mut Unstructured<'_>) -> u64 {
-    let kind = next::<u8>(input);
-    let v = next::<u64>(input);
-    match kind % 5 {
-        0 => v % 256,
-        1 => u64::MAX - v % 256,
-        2 => (v % 8) << 2 | v >> 62, // a state word: small generation, any state
-        3 => 1 << (v % 64),          // one holder bit
-        _ => v,
-    }
+    common::value(
+        input,
+        |v| (v % 8) << 2 | v >> 62, // a state word: small generation, any state
+        |v| 1 << (v % 64),          // one holder bit
+    )
 }
 
 /// Overwrites a header word, a control word, or any word (indices from the
@@ -89,10 +86,7 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Unstr
     };
     check_usage(&pool);
     let mut steps = 0;
-    while !input.is_empty() && steps < 256 {
-        steps += 1;
-        let op = next::<u8>(input);
-        let i = usize::from(op >> 4);
+    while let Some((op, i)) = next_op(input, &mut steps) {
         match op & 15 {
             0..=2 => {
                 let me = OwnerToken::new(u64::from(next::<u8>(input) % 4) + 1).expect("non-zero");
@@ -174,14 +168,8 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Unstr
 }
 
 fuzz_target!(|data: &[u8]| {
-    let input = &mut Unstructured::new(data);
-    let mode = next::<u8>(input);
-    let geometry = next::<u8>(input);
-    let mem = if mode & 1 == 0 {
-        words_of(input)
-    } else {
-        patched(input, geometry).0
-    };
+    let (mut input, mem) = common::memory(data, |input, _, geometry| patched(input, geometry).0);
+    let input = &mut input;
     if let Ok(pool) = PoolRegion::attach(&mem[..]) {
         // Whatever attached fits the memory and reads as its header says.
         assert!(pool.layout().region_words() <= mem.len());
