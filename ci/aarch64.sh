@@ -43,13 +43,7 @@ native_arm=false
 # On an aarch64 host nothing is emulated, so nothing needs skipping.
 if $native_arm; then SKIP=${HORUS_AARCH64_SKIP-}; else SKIP=${HORUS_AARCH64_SKIP-${!SKIP_WHY[*]}}; fi
 
-apt_install() { # apt_install PKG...: installs missing Debian packages
-  local missing=()
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ ! -f /tmp/.horus-apt-updated ]; then apt-get update -qq && touch /tmp/.horus-apt-updated; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+. ci/lib.sh # apt_install
 
 qemu_bin() { # the qemu-user binary for aarch64, if any
   command -v qemu-aarch64 || command -v qemu-aarch64-static

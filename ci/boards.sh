@@ -22,13 +22,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export HORUS_QEMU_TIMEOUT=${HORUS_QEMU_TIMEOUT:-60}
 
 # ---------------------------------------------------------------- installs --
-apt_install() { # apt_install PKG...: installs missing Debian packages
-  local missing=()
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ ! -f /tmp/.horus-apt-updated ]; then apt-get update -qq && touch /tmp/.horus-apt-updated; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+. ci/lib.sh # apt_install
 install() {
   apt_install qemu-system-arm binutils-arm-none-eabi || return 1
   rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 ||

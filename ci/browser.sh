@@ -12,16 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ci/test.sh exports apt_install; run directly, this is the same helper.
-if ! declare -F apt_install >/dev/null; then
-  apt_install() {
-    local missing=() p
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ ! -f /tmp/.horus-apt-updated ]; then apt-get update -qq && touch /tmp/.horus-apt-updated; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  }
-fi
+. ci/lib.sh # apt_install
+
 apt_install chromium
 
 # Debug builds: the ones `cargo test` (the step before) already made.

@@ -12,6 +12,7 @@
 #   bash ci/python.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/lib.sh # apt_install
 ROOT=$PWD
 export HORUS_CACHE_DIR=$ROOT/target/python-cache
 unset HORUS_PYTHON
