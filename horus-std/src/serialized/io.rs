@@ -1,0 +1,368 @@
+//! The hop of a serialized message: encoded into the handle's buffer,
+//! published as one frame, copied out of the slot into the handle's buffer
+//! (a private copy: the slot is shared memory a publisher may be
+//! overwriting, validated by the ring's seqlock before it is handed over)
+//! and decoded from there.
+//!
+//! Four ways to use it, two of them allocation-free in the steady state:
+//! [`Topic::send`] / [`Topic::try_send`] (by value), [`Topic::send_ref`] /
+//! [`Topic::try_send_ref`] (a message the caller keeps), [`Topic::recv`]
+//! (a new `T`) and [`Topic::recv_into`] (into a `T` the caller keeps,
+//! reusing its `String`s' and `Vec`s' capacity).
+
+use std::fmt;
+
+use horus_nostd::ring::{FRAME_HEADER, FrameError, SendError};
+
+use super::Serialized;
+use crate::payload::PayloadCounts;
+use crate::topic::Topic;
+
+/// A message whose encoding exceeds the topic's bound; it is handed back.
+pub struct TooLarge<T> {
+    /// The message (a reference to it from [`Topic::try_send_ref`]).
+    pub message: T,
+    /// Its encoded size.
+    pub bytes: usize,
+    /// The topic's bound.
+    pub max: usize,
+    topic: String,
+}
+
+impl<T> fmt::Display for TooLarge<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a message for topic {:?} encodes to {} bytes, over the topic's bound of {}: raise \
+             it with Topic::builder(..).max_message_bytes(..) where the topic is created, or send \
+             less",
+            self.topic, self.bytes, self.max
+        )
+    }
+}
+
+impl<T> fmt::Debug for TooLarge<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T> std::error::Error for TooLarge<T> {}
+
+/// What [`Topic::publish`] found over the bound: the encoded size and the bound.
+#[derive(Clone, Copy)]
+struct Oversize {
+    bytes: usize,
+    max: usize,
+}
+
+impl<T: Serialized> Topic<T> {
+    /// Publishes `msg`, or hands it back if its encoding exceeds the topic's
+    /// bound (counted in [`unsent_count`](Self::unsent_count)). Never blocks.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Note { text: String }
+    /// # horus::serialized!(Note);
+    /// let notes: Topic<Note> = Topic::builder("notes").max_message_bytes(16).build()?;
+    /// let long = Note { text: "x".repeat(100) };
+    /// let e = notes.try_send(long).unwrap_err();
+    /// assert_eq!((e.bytes, e.max), (101, 16));
+    /// assert_eq!(notes.unsent_count(), 1);
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn try_send(&self, msg: T) -> Result<(), TooLarge<T>> {
+        match self.publish(&msg) {
+            Ok(()) => Ok(()),
+            Err(over) => Err(self.too_large(msg, over)),
+        }
+    }
+
+    /// Publishes `*msg`, which the caller keeps (no clone: it is encoded
+    /// where it is), so a loop can update one message and send it again
+    /// without allocating. Otherwise as [`send`](Self::send): a message over
+    /// the bound is logged (once per handle) and counted in
+    /// [`unsent_count`](Self::unsent_count). Never blocks.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Plan { name: String, weights: Vec<f32>, seq: u64 }
+    /// # horus::serialized!(Plan);
+    /// let plans: Topic<Plan> = Topic::new("plans")?;
+    /// let mut plan = Plan { name: "arm".into(), weights: vec![0.0; 8], seq: 0 };
+    /// for seq in 0..100 {
+    ///     plan.seq = seq;
+    ///     plan.weights.fill(seq as f32);
+    ///     plans.send_ref(&plan);
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn send_ref(&self, msg: &T) {
+        if let Err(over) = self.publish(msg) {
+            self.log_too_large(over);
+        }
+    }
+
+    /// [`try_send`](Self::try_send) of a message the caller keeps: over the
+    /// bound, the reference is handed back in the error (and counted in
+    /// [`unsent_count`](Self::unsent_count)). Never blocks.
+    #[inline]
+    pub fn try_send_ref<'m>(&self, msg: &'m T) -> Result<(), TooLarge<&'m T>> {
+        match self.publish(msg) {
+            Ok(()) => Ok(()),
+            Err(over) => Err(self.too_large(msg, over)),
+        }
+    }
+
+    /// Receives the next message into `*msg`, reusing what it holds: its
+    /// `String`s and `Vec`s keep their capacity, so a loop that receives into
+    /// one message allocates only when one grows. `false`, `*msg` untouched,
+    /// if there is none. Never blocks.
+    ///
+    /// The reuse is serde's `deserialize_in_place`, which
+    /// `#[derive(Deserialize)]` implements for structs (horus turns on
+    /// `serde_derive`'s `deserialize_in_place` feature for the whole build);
+    /// a type that does not implement it (a hand-written `Deserialize`, an
+    /// enum, a map) is decoded afresh and assigned, which is still correct.
+    /// A frame that does not decode (only a corrupt or foreign region holds
+    /// one) is skipped and logged as for [`recv`](Self::recv), and may leave
+    /// `*msg` partly overwritten if no message that decodes follows it.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Default)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Plan { name: String, weights: Vec<f32>, seq: u64 }
+    /// # horus::serialized!(Plan);
+    /// let plans: Topic<Plan> = Topic::new("plans")?;
+    /// let mut plan = Plan::default();
+    /// while plans.recv_into(&mut plan) {
+    ///     println!("{} {:?}", plan.name, plan.weights);
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn recv_into(&self, msg: &mut T) -> bool {
+        next_decoded(self, |body| {
+            T::deserialize_in_place(&mut postcard::Deserializer::from_bytes(body), msg)
+        })
+        .is_some()
+    }
+
+    /// Encodes `msg` into the handle's buffer and publishes it; over the
+    /// bound, counts it and says by how much (nothing published).
+    #[inline]
+    fn publish(&self, msg: &T) -> Result<(), Oversize> {
+        let state = self.payload_state();
+        let mut buf = state.buf.borrow_mut();
+        let max = self.ensure_buf(&mut buf) - FRAME_HEADER;
+        let Ok(body) = postcard::serialize_with_flavor(msg, FrameBody::new(&mut buf[..max])) else {
+            state.too_large.set(state.too_large.get() + 1);
+            let bytes = postcard::to_allocvec(msg).map_or(max + 1, |v| v.len());
+            return Err(Oversize { bytes, max });
+        };
+        // The body fits the region's frame by construction (`max`), and an
+        // evicted handle rejoins inside: the result carries nothing more.
+        let _: Result<(), SendError> = self.send_frame(body);
+        Ok(())
+    }
+
+    /// The error handing `message` back.
+    #[cold]
+    fn too_large<M>(&self, message: M, over: Oversize) -> TooLarge<M> {
+        TooLarge {
+            message,
+            bytes: over.bytes,
+            max: over.max,
+            topic: self.name().to_owned(),
+        }
+    }
+
+    /// Logs a message over the bound, once per handle (it is counted).
+    #[cold]
+    fn log_too_large(&self, over: Oversize) {
+        let state = self.payload_state();
+        if !state.logged_large.replace(true) {
+            let e = self.too_large((), over);
+            log::warn!("{e} (logged once; counted in unsent_count)");
+        }
+    }
+
+    /// Sizes the handle's buffer to the region's message size; returns it.
+    #[inline]
+    fn ensure_buf(&self, buf: &mut Vec<u8>) -> usize {
+        let size = self.region().layout().type_size() as usize;
+        if buf.len() != size {
+            buf.resize(size, 0);
+        }
+        size
+    }
+}
+
+/// The postcard output of [`Topic::publish`]: the handle's buffer, filled
+/// from the front. postcard hands most values over as a few bytes at a time
+/// (a varint, an `f32`); this copies short runs byte by byte instead of
+/// calling `memcpy` for each (see the serialized section of
+/// `benchmarks/README.md` for what that saves).
+struct FrameBody<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> FrameBody<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, len: 0 }
+    }
+}
+
+/// Longest run copied byte by byte; longer ones take `copy_from_slice`.
+const SHORT_RUN: usize = 16;
+
+impl<'a> postcard::ser_flavors::Flavor for FrameBody<'a> {
+    type Output = &'a [u8];
+
+    #[inline(always)]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        let slot = self
+            .buf
+            .get_mut(self.len)
+            .ok_or(postcard::Error::SerializeBufferFull)?;
+        *slot = byte;
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        let end = self.len + bytes.len();
+        let out = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(postcard::Error::SerializeBufferFull)?;
+        if bytes.len() <= SHORT_RUN {
+            for (o, b) in out.iter_mut().zip(bytes) {
+                *o = *b;
+            }
+        } else {
+            out.copy_from_slice(bytes);
+        }
+        self.len = end;
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<&'a [u8]> {
+        Ok(&self.buf[..self.len])
+    }
+}
+
+/// [`Topic::send`] of a serialized payload: [`Topic::send_ref`], then the
+/// message is dropped.
+#[doc(hidden)]
+#[inline]
+pub fn send<T: Serialized>(topic: &Topic<T>, msg: T) {
+    topic.send_ref(&msg);
+}
+
+/// [`Topic::recv`] of a serialized payload: the next message that decodes.
+#[doc(hidden)]
+#[inline]
+pub fn recv<T: Serialized>(topic: &Topic<T>) -> Option<T> {
+    next_decoded(topic, |body| postcard::from_bytes::<T>(body))
+}
+
+/// The next frame that `decode` accepts, copied into the handle's buffer
+/// and decoded from there; frames it refuses are counted and logged (once).
+#[inline]
+fn next_decoded<T: Serialized, R>(
+    topic: &Topic<T>,
+    mut decode: impl FnMut(&[u8]) -> postcard::Result<R>,
+) -> Option<R> {
+    let state = topic.payload_state();
+    let mut buf = state.buf.borrow_mut();
+    topic.ensure_buf(&mut buf);
+    loop {
+        let why = match topic.recv_frame(&mut buf) {
+            Ok(None) => return None,
+            Ok(Some(body)) => match decode(body) {
+                Ok(msg) => return Some(msg),
+                Err(e) => e.to_string(),
+            },
+            Err(FrameError::BadLength { claimed, max }) => {
+                format!("a frame claims {claimed} bytes, over {max}")
+            }
+            Err(e) => e.to_string(),
+        };
+        reject(topic, &why);
+    }
+}
+
+/// Counts a received frame that did not decode; logs the first.
+#[cold]
+fn reject<T: Serialized>(topic: &Topic<T>, why: &str) {
+    let state = topic.payload_state();
+    state.rejected.set(state.rejected.get() + 1);
+    if !state.logged_bad.replace(true) {
+        log::warn!(
+            "topic {}: a received message does not decode ({why}); skipped (logged once)",
+            topic.name()
+        );
+    }
+}
+
+/// Counts of a serialized payload.
+#[doc(hidden)]
+pub fn counts<T: Serialized>(topic: &Topic<T>) -> PayloadCounts {
+    let state = topic.payload_state();
+    PayloadCounts {
+        stale: 0,
+        rejected: state.rejected.get(),
+        unsent: state.too_large.get(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Sample {
+        name: String,
+        weights: Vec<f32>,
+        seq: u64,
+    }
+
+    #[test]
+    fn frame_body_encodes_as_postcard_does() {
+        let msg = Sample {
+            // Longer than SHORT_RUN: the copy_from_slice branch too.
+            name: "a name longer than sixteen bytes".into(),
+            weights: vec![0.5, -1.25, 3.0],
+            seq: u64::MAX,
+        };
+        let mut buf = [0u8; 128];
+        let body = postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).unwrap();
+        assert_eq!(body, postcard::to_allocvec(&msg).unwrap().as_slice());
+        assert_eq!(postcard::from_bytes::<Sample>(body).unwrap(), msg);
+    }
+
+    #[test]
+    fn frame_body_refuses_what_does_not_fit() {
+        let msg = Sample {
+            name: "abc".into(),
+            weights: vec![1.0; 4],
+            seq: 7,
+        };
+        let n = postcard::to_allocvec(&msg).unwrap().len();
+        let mut buf = vec![0u8; n];
+        assert!(postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).is_ok());
+        let short = &mut buf[..n - 1];
+        let e = postcard::serialize_with_flavor(&msg, FrameBody::new(short)).unwrap_err();
+        assert_eq!(e, postcard::Error::SerializeBufferFull);
+    }
+}
