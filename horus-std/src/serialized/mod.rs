@@ -39,6 +39,41 @@
 //! [`Topic::unsent_count`]. A topic opened without an explicit bound takes
 //! the existing topic's.
 //!
+//! **Without allocating.** `send(msg)` and `recv() -> Option<T>` cost what
+//! the type costs: the sender built `msg`'s `String`s and `Vec`s and `send`
+//! drops them once encoded; `recv` allocates new ones. A loop at a high rate
+//! can keep its messages instead: [`Topic::send_ref`] (and
+//! [`Topic::try_send_ref`]) encodes a message the caller keeps and updates,
+//! and [`Topic::recv_into`] decodes into one the caller keeps, reusing its
+//! `String`s' and `Vec`s' capacity (serde's `deserialize_in_place`, which
+//! `#[derive(Deserialize)]` implements because horus turns on
+//! `serde_derive`'s `deserialize_in_place` feature). Both are the same
+//! frames on the wire: either side can use either API.
+//!
+//! ```no_run
+//! # use horus::prelude::*;
+//! # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Default)]
+//! # #[postcard(crate = horus::serialized::postcard_schema)]
+//! # struct Plan { name: String, weights: Vec<f32> }
+//! # horus::serialized!(Plan);
+//! let (plans, scaled): (Topic<Plan>, Topic<Plan>) = (Topic::new("plans")?, Topic::new("scaled")?);
+//! let mut plan = Plan::default(); // kept: its String and Vec are reused
+//! while plans.recv_into(&mut plan) {
+//!     plan.weights.iter_mut().for_each(|w| *w *= 0.5);
+//!     scaled.send_ref(&plan);
+//! }
+//! # Ok::<(), horus::Error>(())
+//! ```
+//!
+//! **Cost.** Encoding goes into the handle's buffer and is copied into the
+//! slot (the encoded size is known only at the end, and a message over the
+//! bound must leave no slot half written); a receiver copies the frame into
+//! its handle's buffer (the slot is shared memory a publisher may be
+//! rewriting: the ring's seqlock validates the copy) and decodes from there.
+//! Neither copies more than the frame, and nothing is allocated per message
+//! but the type's own `String`s and `Vec`s. Measured against the POD row in
+//! `benchmarks/README.md` ("Serialized messages").
+//!
 //! **Identity.** The type's [`Schema`] (field names and types, nested) is
 //! encoded ([`Schema::encode`]) into the topic's region, and the type id is a
 //! hash of the name and those bytes: a program whose `Plan` has other fields
@@ -76,6 +111,8 @@ pub use postcard_schema::Schema as SchemaDerive;
 use crate::dynamic::{DefineError, MessageType};
 use crate::error::TopicError;
 use crate::payload::WireContext;
+#[cfg(doc)]
+use crate::topic::Topic;
 
 /// Bound on an encoded message when the builder sets none.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 1024;
