@@ -162,7 +162,10 @@ impl<T: Serialized> Topic<T> {
         let state = self.payload_state();
         let mut buf = state.buf.borrow_mut();
         let max = self.ensure_buf(&mut buf) - FRAME_HEADER;
-        let Ok(body) = postcard::serialize_with_flavor(msg, FrameBody::new(&mut buf[..max])) else {
+        // postcard's own slice output: an output of ours that avoided its
+        // `memcpy` call per varint measured slower per hop (benchmarks/README.md,
+        // "Serialized messages").
+        let Ok(body) = postcard::to_slice(msg, &mut buf[..max]) else {
             state.too_large.set(state.too_large.get() + 1);
             let bytes = postcard::to_allocvec(msg).map_or(max + 1, |v| v.len());
             return Err(Oversize { bytes, max });
@@ -202,62 +205,6 @@ impl<T: Serialized> Topic<T> {
             buf.resize(size, 0);
         }
         size
-    }
-}
-
-/// The postcard output of [`Topic::publish`]: the handle's buffer, filled
-/// from the front. postcard hands most values over as a few bytes at a time
-/// (a varint, an `f32`); this copies short runs byte by byte instead of
-/// calling `memcpy` for each (see the serialized section of
-/// `benchmarks/README.md` for what that saves).
-struct FrameBody<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl<'a> FrameBody<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-}
-
-/// Longest run copied byte by byte; longer ones take `copy_from_slice`.
-const SHORT_RUN: usize = 16;
-
-impl<'a> postcard::ser_flavors::Flavor for FrameBody<'a> {
-    type Output = &'a [u8];
-
-    #[inline(always)]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        let slot = self
-            .buf
-            .get_mut(self.len)
-            .ok_or(postcard::Error::SerializeBufferFull)?;
-        *slot = byte;
-        self.len += 1;
-        Ok(())
-    }
-
-    #[inline(always)]
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        let end = self.len + bytes.len();
-        let out = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(postcard::Error::SerializeBufferFull)?;
-        if bytes.len() <= SHORT_RUN {
-            for (o, b) in out.iter_mut().zip(bytes) {
-                *o = *b;
-            }
-        } else {
-            out.copy_from_slice(bytes);
-        }
-        self.len = end;
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<&'a [u8]> {
-        Ok(&self.buf[..self.len])
     }
 }
 
@@ -323,46 +270,5 @@ pub fn counts<T: Serialized>(topic: &Topic<T>) -> PayloadCounts {
         stale: 0,
         rejected: state.rejected.get(),
         unsent: state.too_large.get(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-    struct Sample {
-        name: String,
-        weights: Vec<f32>,
-        seq: u64,
-    }
-
-    #[test]
-    fn frame_body_encodes_as_postcard_does() {
-        let msg = Sample {
-            // Longer than SHORT_RUN: the copy_from_slice branch too.
-            name: "a name longer than sixteen bytes".into(),
-            weights: vec![0.5, -1.25, 3.0],
-            seq: u64::MAX,
-        };
-        let mut buf = [0u8; 128];
-        let body = postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).unwrap();
-        assert_eq!(body, postcard::to_allocvec(&msg).unwrap().as_slice());
-        assert_eq!(postcard::from_bytes::<Sample>(body).unwrap(), msg);
-    }
-
-    #[test]
-    fn frame_body_refuses_what_does_not_fit() {
-        let msg = Sample {
-            name: "abc".into(),
-            weights: vec![1.0; 4],
-            seq: 7,
-        };
-        let n = postcard::to_allocvec(&msg).unwrap().len();
-        let mut buf = vec![0u8; n];
-        assert!(postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).is_ok());
-        let short = &mut buf[..n - 1];
-        let e = postcard::serialize_with_flavor(&msg, FrameBody::new(short)).unwrap_err();
-        assert_eq!(e, postcard::Error::SerializeBufferFull);
     }
 }
