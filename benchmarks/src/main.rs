@@ -139,8 +139,8 @@ const RT_PRIORITY: i32 = 50;
 /// `python` only the Python rows, `pooled` only the large-message rows
 /// (with the POD rows beside them), `limits` only the raw limits (one word
 /// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
-/// pattern matching the serialized row (`serialized`) also runs it and the
-/// 64 B POD row with both sides in one thread.
+/// pattern matching the serialized row (`serialized`) runs the serialized
+/// section instead of the cross-process 1:1 row ([`run_serialized`]).
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
