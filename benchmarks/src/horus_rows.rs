@@ -10,6 +10,7 @@
 //! of one side live in one thread (one spinning thread per core); each is
 //! its own participant (own lane, own cursors) as in separate processes.
 
+use std::cell::RefCell;
 use std::hint::spin_loop;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use horus::{Payload, Topic};
 
 use crate::child::{self, arg};
-use crate::msgs::{BenchMsg, BenchSerialized};
+use crate::msgs::{BenchMsg, BenchSerialized, BenchSerializedKept};
 use crate::stats::{self, STOP, Samples};
 use crate::{Res, sys, with_msg};
 
@@ -72,36 +73,71 @@ impl Ctx {
     }
 }
 
-/// What a row's topics carry: a plain-data [`BenchMsg`] or the serialized
-/// message, stamped with the round-trip number.
+/// What a row's topics carry: a plain-data [`BenchMsg`] or a serialized
+/// message, stamped with the round-trip number, and how a side sends and
+/// receives it (the whole operation a user writes).
 pub trait RowMsg: Payload<Received = Self> + Send {
-    /// The child's key for the type: the POD size, 0 for the serialized one.
+    /// The child's key for the type: the POD size, 0 and 1 for the serialized ones.
     const KEY: usize;
-    fn make(seq: u64) -> Self;
-    fn stamp(&self) -> u64;
+    /// What a side keeps from hop to hop (the reused messages of
+    /// [`BenchSerializedKept`]; nothing otherwise).
+    type Kept: Send;
+    fn kept() -> Self::Kept;
+    /// Publishes round trip `seq`'s message on `topic`.
+    fn send_on(topic: &Topic<Self>, seq: u64, kept: &mut Self::Kept);
+    /// Receives the next message from `topic`; its stamp.
+    fn recv_on(topic: &Topic<Self>, kept: &mut Self::Kept) -> Option<u64>;
 }
 
 impl<M: BenchMsg> RowMsg for M {
     const KEY: usize = size_of::<M>();
+    type Kept = ();
+    fn kept() {}
     #[inline]
-    fn make(seq: u64) -> Self {
-        M::with_seq(seq)
+    fn send_on(topic: &Topic<Self>, seq: u64, _: &mut ()) {
+        topic.send(M::with_seq(seq));
     }
     #[inline]
-    fn stamp(&self) -> u64 {
-        self.seq()
+    fn recv_on(topic: &Topic<Self>, _: &mut ()) -> Option<u64> {
+        topic.recv().map(|m| m.seq())
     }
 }
 
+/// Built for every hop and sent by value (`send(msg)`), received as a new
+/// message (`recv() -> Option<T>`) and dropped: what a user normally writes.
 impl RowMsg for BenchSerialized {
     const KEY: usize = 0;
+    type Kept = ();
+    fn kept() {}
     #[inline]
-    fn make(seq: u64) -> Self {
-        Self::with_seq(seq)
+    fn send_on(topic: &Topic<Self>, seq: u64, _: &mut ()) {
+        topic.send(Self::with_seq(seq));
     }
     #[inline]
-    fn stamp(&self) -> u64 {
-        self.seq
+    fn recv_on(topic: &Topic<Self>, _: &mut ()) -> Option<u64> {
+        topic.recv().map(|m| m.seq)
+    }
+}
+
+/// The same message built again for every hop in one the side keeps
+/// (`fill`: the same contents, no allocation) and sent by reference
+/// (`send_ref`), received into another kept one (`recv_into`, reusing its
+/// `String` and `Vec`).
+impl RowMsg for BenchSerializedKept {
+    const KEY: usize = 1;
+    /// (outgoing, incoming).
+    type Kept = (Self, Self);
+    fn kept() -> (Self, Self) {
+        (Self::default(), Self::default())
+    }
+    #[inline]
+    fn send_on(topic: &Topic<Self>, seq: u64, (out, _): &mut (Self, Self)) {
+        out.fill(seq);
+        topic.send_ref(out);
+    }
+    #[inline]
+    fn recv_on(topic: &Topic<Self>, (_, inp): &mut (Self, Self)) -> Option<u64> {
+        topic.recv_into(inp).then_some(inp.seq)
     }
 }
 
@@ -117,10 +153,12 @@ fn open_n<M: RowMsg>(ns: &str, name: &str, g: Geom, n: usize) -> Res<Vec<Topic<M
     (0..n).map(|_| open(ns, name, g)).collect()
 }
 
-/// One side's handles: it publishes through `out` and receives through `inp`.
+/// One side's handles: it publishes through `out` and receives through
+/// `inp`; what it keeps between hops.
 struct Side<M: RowMsg> {
     out: Vec<Topic<M>>,
     inp: Vec<Topic<M>>,
+    kept: RefCell<M::Kept>,
 }
 
 impl<M: RowMsg> Side<M> {
@@ -131,6 +169,7 @@ impl<M: RowMsg> Side<M> {
         Ok(Self {
             out: open_n(ns, ping, g, pubs)?,
             inp,
+            kept: RefCell::new(M::kept()),
         })
     }
 
@@ -140,25 +179,28 @@ impl<M: RowMsg> Side<M> {
         Ok(Self {
             out: open_n(ns, pong, g, pubs)?,
             inp,
+            kept: RefCell::new(M::kept()),
         })
     }
 
     #[inline]
     fn send(&self, i: u64) {
-        self.out[i as usize % self.out.len()].send(M::make(i));
+        let out = &self.out[i as usize % self.out.len()];
+        M::send_on(out, i, &mut self.kept.borrow_mut());
     }
 
     /// Spins until every subscriber handle has message `i`; false if the
     /// first one got [`STOP`] instead.
     #[inline]
     fn wait_all(&self, i: u64) -> bool {
+        let kept = &mut *self.kept.borrow_mut();
         for sub in &self.inp {
             loop {
-                if let Some(m) = sub.recv() {
-                    if m.stamp() == STOP {
+                if let Some(stamp) = M::recv_on(sub, kept) {
+                    if stamp == STOP {
                         return false;
                     }
-                    assert_eq!(m.stamp(), i, "ping-pong out of step");
+                    assert_eq!(stamp, i, "ping-pong out of step");
                     break;
                 }
                 spin_loop();
@@ -173,7 +215,7 @@ impl<M: RowMsg> Side<M> {
             self.wait_all(i);
             Ok::<(), ()>(())
         });
-        self.out[0].send(M::make(STOP));
+        M::send_on(&self.out[0], STOP, &mut self.kept.borrow_mut());
         s.unwrap_or_else(|()| unreachable!())
     }
 
@@ -278,11 +320,15 @@ fn child_pong_typed<M: RowMsg>(args: &[String]) -> Res<()> {
 }
 
 /// Child role `horus-pong NS PING PONG SIZE PUBS SUBS CAPACITY PARTICIPANTS`
-/// (`SIZE` 0: the serialized message).
+/// (`SIZE` 0: the serialized message, 1: the same sent by reference and
+/// received into a kept message).
 pub fn child_pong(args: &[String]) -> Res<()> {
     let size: usize = arg(args, 3)?;
     if size == BenchSerialized::KEY {
         return child_pong_typed::<BenchSerialized>(args);
+    }
+    if size == BenchSerializedKept::KEY {
+        return child_pong_typed::<BenchSerializedKept>(args);
     }
     with_msg!(size, child_pong_typed(args))
 }

@@ -139,8 +139,8 @@ const RT_PRIORITY: i32 = 50;
 /// `python` only the Python rows, `pooled` only the large-message rows
 /// (with the POD rows beside them), `limits` only the raw limits (one word
 /// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
-/// pattern matching the serialized row (`serialized`) also runs it and the
-/// 64 B POD row with both sides in one thread.
+/// pattern matching the serialized row (`serialized`) runs the serialized
+/// section instead of the cross-process 1:1 row ([`run_serialized`]).
 fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -201,8 +201,11 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         return run_pooled_only(cfg);
     }
     let ctx = Ctx::new();
+    let serialized = SERIALIZED_ROW.contains(pattern);
     for (name, _, mode, p, s) in SPECS {
-        if name.contains(pattern) {
+        // The serialized section measures this one, interleaved with its rows.
+        let in_serialized = serialized && mode == Mode::Processes && (p, s) == (1, 1);
+        if name.contains(pattern) && !in_serialized {
             let g = Geom::for_topo(p, s);
             let r = horus_rows::ping_pong::<Bench64>(&ctx, mode, p, s, g, cfg.warmup, cfg.samples);
             match r {
@@ -211,25 +214,60 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
             }
         }
     }
-    if SERIALIZED_ROW.contains(pattern) {
-        let g = Geom::for_topo(1, 1);
-        let (w, n) = (cfg.warmup, cfg.samples);
-        let show = |name: &str, r: Res<stats::Samples>| match r {
-            Ok(samples) => progress(name, &samples.one_way()),
-            Err(e) => eprintln!("{name}: {e}"),
-        };
-        use horus_rows::ping_pong;
-        use msgs::BenchSerialized as Ser;
-        let cross = ping_pong::<Ser>(&ctx, Mode::Processes, 1, 1, g, w, n);
-        show(SERIALIZED_ROW, cross);
-        // Both sides in one thread: the software cost of a hop without the
-        // cross-core transfer, beside the POD message's.
-        let one = ping_pong::<Ser>(&ctx, Mode::SameThread, 1, 1, g, w, n);
-        show("  same thread, serialized", one);
-        let pod = ping_pong::<Bench64>(&ctx, Mode::SameThread, 1, 1, g, w, n);
-        show("  same thread, POD 64 B", pod);
+    if serialized {
+        run_serialized(cfg, &ctx)?;
     }
     cleanup(&ctx)
+}
+
+/// The serialized rows (a pattern matching [`SERIALIZED_ROW`]), interleaved
+/// with the cross-process 1:1 POD row they are judged against; then, both
+/// sides in one thread, the same three: the software cost of a hop without
+/// the cross-core transfer. Prints the ratios to the POD row of the same run.
+fn run_serialized(cfg: &Config, ctx: &Ctx) -> Res<()> {
+    use horus_rows::ping_pong;
+    use msgs::{BenchSerialized as Ser, BenchSerializedKept as Kept};
+    let g = Geom::for_topo(1, 1);
+    let rows: [(&str, Block); 6] = [
+        (
+            "cross-process 1:1",
+            Box::new(|w, n| ping_pong::<Bench64>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            SERIALIZED_ROW,
+            Box::new(|w, n| ping_pong::<Ser>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            SERIALIZED_KEPT_ROW,
+            Box::new(|w, n| ping_pong::<Kept>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, POD 64 B",
+            Box::new(|w, n| ping_pong::<Bench64>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, serialized",
+            Box::new(|w, n| ping_pong::<Ser>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, serialized kept",
+            Box::new(|w, n| ping_pong::<Kept>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+    ];
+    let (names, mut blocks): (Vec<&str>, Vec<Block>) = rows.into_iter().unzip();
+    let sums = interleave(cfg, cfg.warmup, cfg.samples, &mut blocks)?;
+    for (name, sum) in names.iter().zip(&sums) {
+        progress(name, sum);
+    }
+    for (row, pod) in [(1, 0), (2, 0), (4, 3), (5, 3)] {
+        eprintln!(
+            "{} p50 / {} p50 = {:.2}x",
+            names[row].trim(),
+            names[pod].trim(),
+            sums[row].p50 / sums[pod].p50
+        );
+    }
+    Ok(())
 }
 
 /// `HORUS_BENCH_ONLY=pooled`: the large-message section alone (with its
@@ -375,7 +413,11 @@ const SPECS: [Spec; 9] = [
 
 /// The seed's "cross-process, serialized type" row, measured beside the
 /// cross-process 1:1 POD row.
-const SERIALIZED_ROW: &str = "cross-process 1:1 serialized (String + Vec<f32>, ~64 B)";
+pub(crate) const SERIALIZED_ROW: &str = "cross-process 1:1 serialized (String + Vec<f32>, ~64 B)";
+
+/// The same message sent by reference from a message the side keeps
+/// (`send_ref`) and received into one (`recv_into`): no allocation.
+const SERIALIZED_KEPT_ROW: &str = "cross-process 1:1 serialized, kept (send_ref + recv_into)";
 
 /// One block of a row: records `(warmup, samples)` round trips.
 type Block<'a> = Box<dyn FnMut(usize, usize) -> Res<stats::Samples> + 'a>;
@@ -438,6 +480,9 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             blocks.push(Box::new(move |w, n| {
                 horus_rows::ping_pong::<msgs::BenchSerialized>(ctx, mode, p, s, g, w, n)
             }));
+            blocks.push(Box::new(move |w, n| {
+                horus_rows::ping_pong::<msgs::BenchSerializedKept>(ctx, mode, p, s, g, w, n)
+            }));
         }
         let mut sums = interleave(cfg, w, n, &mut blocks)?.into_iter();
         let (limit, sum) = (sums.next().ok_or("no limit")?, sums.next().ok_or("no row")?);
@@ -453,6 +498,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             None
         };
         let serialized = sums.next();
+        let kept = sums.next();
         progress(name, &sum);
         if let Some(p) = &peer {
             progress(&format!("iceoryx2 {name}"), p);
@@ -471,13 +517,16 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             limit: Some(Limit::of(&limit)),
             peer,
         });
-        if let Some(ser) = serialized {
-            let name = SERIALIZED_ROW;
-            progress(name, &ser);
+        for (name, seed, row) in [
+            (SERIALIZED_ROW, "~85", serialized),
+            (SERIALIZED_KEPT_ROW, "-", kept),
+        ] {
+            let Some(row) = row else { continue };
+            progress(name, &row);
             main.push(Row {
                 name: name.to_owned(),
-                seed: "~85",
-                s: ser,
+                seed,
+                s: row,
                 limit: Some(Limit::of(&limit)),
                 peer: None,
             });

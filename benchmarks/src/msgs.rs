@@ -71,6 +71,30 @@ impl BenchSerialized {
     }
 }
 
+/// [`BenchSerialized`]'s fields, for the rows that send a message the side
+/// keeps (`send_ref`) and receive into one (`recv_into`).
+#[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Debug, Default)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+pub struct BenchSerializedKept {
+    pub name: String,
+    pub weights: Vec<f32>,
+    pub seq: u64,
+}
+horus::serialized!(BenchSerializedKept);
+
+impl BenchSerializedKept {
+    /// Makes this round trip `seq`'s message, as [`BenchSerialized::with_seq`]
+    /// builds it, in the buffers it already has.
+    #[inline]
+    pub fn fill(&mut self, seq: u64) {
+        self.name.clear();
+        self.name.push_str("arm.joint.plan");
+        self.weights.clear();
+        self.weights.resize(11, 0.5);
+        self.seq = seq;
+    }
+}
+
 /// The payload sizes of the size sweep.
 pub const SIZES: [usize; 7] = [8, 64, 256, 1024, 4096, 16384, 65536];
 
@@ -112,5 +136,16 @@ mod tests {
             .unwrap()
             .len();
         assert!((60..=68).contains(&n), "{n} bytes");
+    }
+
+    #[test]
+    fn the_kept_message_is_the_same_bytes() {
+        let mut kept = BenchSerializedKept::default();
+        for seq in [1, 1 << 20, 7] {
+            kept.fill(seq);
+            let a = postcard::to_allocvec(&kept).unwrap();
+            let b = postcard::to_allocvec(&BenchSerialized::with_seq(seq)).unwrap();
+            assert_eq!(a, b);
+        }
     }
 }

@@ -454,9 +454,7 @@ impl Report {
         }
         if let (Some(pod), Some(ser)) = (
             self.row("cross-process 1:1"),
-            self.main
-                .iter()
-                .find(|r| r.name.starts_with("cross-process 1:1 serialized")),
+            self.main.iter().find(|r| r.name == crate::SERIALIZED_ROW),
         ) {
             t(
                 "serialized 64 B struct (String + Vec<f32>) p50 within 2x of the 64 B POD row",

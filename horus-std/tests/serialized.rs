@@ -1,6 +1,7 @@
 //! Serialized messages (`horus::serialized!`): across processes with exact
-//! accounting, the schema in the region decoded without the type, type and
-//! schema mismatches, the bound, and hostile schema bytes.
+//! accounting (by value, and by reference into a reused message), the
+//! schema in the region decoded without the type, type and schema
+//! mismatches, the bound, and hostile schema bytes.
 
 mod common;
 
@@ -47,33 +48,59 @@ fn topic(ns: &TestNs) -> Topic<Plan> {
 
 #[test]
 fn round_trip_across_processes_with_exact_accounting() {
+    across_processes("ser_xproc", "value");
+}
+
+/// `send_ref` of one message updated in place, `recv_into` one kept message.
+#[test]
+fn by_reference_into_a_kept_message_across_processes_with_exact_accounting() {
+    across_processes("ser_xproc_ref", "ref");
+}
+
+/// The publisher child sends `N` plans (`how`: `value` by `try_send`, `ref`
+/// by `send_ref` of one message it updates), this process receives them
+/// (`value`: `recv`, `ref`: `recv_into` one message) while they come.
+fn across_processes(ns: &str, how: &str) {
     const N: u64 = 20_000;
-    let ns = TestNs::new("ser_xproc");
+    let ns = TestNs::new(ns);
     let sub: Topic<Plan> = Topic::builder(TOPIC)
         .namespace(&ns.name)
         .capacity(16)
         .build()
         .unwrap();
-    let mut publisher = Peer::spawn("publisher", &ns.name, &[&N.to_string()]);
+    let mut publisher = Peer::spawn("publisher", &ns.name, &[&N.to_string(), how]);
     publisher.expect("ready", TIMEOUT_S);
     publisher.tell("go");
     let (mut received, mut last) = (0u64, 0u64);
-    let mut check = |p: Plan| {
-        assert_eq!(p, plan(p.seq), "every message arrives whole");
+    let mut check = |p: &Plan| {
+        assert_eq!(*p, plan(p.seq), "every message arrives whole");
         assert!(p.seq > last, "in order: {} after {last}", p.seq);
         last = p.seq;
         received += 1;
     };
+    let mut kept = Plan {
+        name: String::new(),
+        weights: Vec::new(),
+        seq: 0,
+    };
+    let mut drain = || match how {
+        "ref" => {
+            while sub.recv_into(&mut kept) {
+                check(&kept);
+            }
+        }
+        _ => {
+            while let Some(p) = sub.recv() {
+                check(&p);
+            }
+        }
+    };
     let mut done = false;
     while !done {
         done = publisher.has_said("sent");
-        while let Some(p) = sub.recv() {
-            check(p);
-        }
+        drain();
     }
-    while let Some(p) = sub.recv() {
-        check(p);
-    }
+    drain();
     publisher.wait_success(TIMEOUT_S);
     assert_eq!(sub.published_count(), N);
     assert_eq!(sub.received_count(), received);
@@ -83,6 +110,41 @@ fn round_trip_across_processes_with_exact_accounting() {
         "received + dropped == published"
     );
     assert_eq!(last, N, "the last message is never lost");
+}
+
+#[test]
+fn recv_into_reuses_the_kept_messages_allocations() {
+    let ns = TestNs::new("ser_into");
+    let (a, b) = (topic(&ns), topic(&ns));
+    let mut kept = Plan {
+        name: String::with_capacity(64),
+        weights: Vec::with_capacity(64),
+        seq: 0,
+    };
+    let (name_at, weights_at) = (kept.name.as_ptr(), kept.weights.as_ptr());
+    assert!(!b.recv_into(&mut kept), "nothing yet");
+    assert_eq!(kept.seq, 0);
+    // Longer, then shorter, then longer again than the kept vector holds.
+    for seq in [6, 7, 13, 5] {
+        a.send_ref(&plan(seq));
+        assert!(b.recv_into(&mut kept));
+        assert_eq!(kept, plan(seq));
+        assert_eq!(kept.name.as_ptr(), name_at, "the String is reused");
+        assert_eq!(kept.weights.as_ptr(), weights_at, "the Vec is reused");
+    }
+    assert!(!b.recv_into(&mut kept));
+    assert_eq!(kept, plan(5), "untouched when there is nothing");
+    // Beyond its capacity it grows, like any Vec.
+    let big = Plan {
+        weights: vec![2.5; 100],
+        ..plan(1)
+    };
+    a.send_ref(&big);
+    assert!(b.recv_into(&mut kept));
+    assert_eq!(kept, big);
+    assert_eq!(b.received_count(), 5);
+    assert_eq!(a.published_count(), 5);
+    assert_eq!(b.dropped_count(), 0);
 }
 
 #[test]
@@ -159,8 +221,14 @@ fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
         e.to_string().contains("over the topic's bound of 32"),
         "{e}"
     );
-    t.send(big);
+    t.send(big.clone());
     assert_eq!(t.unsent_count(), 2);
+    // By reference: the same error, handing the reference back, and counted.
+    let e = t.try_send_ref(&big).unwrap_err();
+    assert!(std::ptr::eq(e.message, &big));
+    assert_eq!((e.bytes, e.max), (49, 32));
+    t.send_ref(&big);
+    assert_eq!(t.unsent_count(), 4);
     assert_eq!(t.published_count(), 0);
     t.send(plan(1));
     assert_eq!(t.recv(), Some(plan(1)));
@@ -239,14 +307,23 @@ fn hostile_schema_bytes_are_a_typed_error() {
 fn child_main() {
     let (role, args) = common::child_role();
     match role.as_str() {
-        // args: messages to send after `go`.
+        // args: messages to send after `go`, `value` or `ref` (see `across_processes`).
         "publisher" => {
             let n: u64 = args[0].parse().unwrap();
             let t: Topic<Plan> = Topic::new(TOPIC).unwrap();
             say("ready");
             assert_eq!(next_command().as_deref(), Some("go"));
+            let mut kept = plan(0);
             for seq in 1..=n {
-                t.try_send(plan(seq)).unwrap();
+                if args[1] == "ref" {
+                    let next = plan(seq);
+                    kept.name.clone_from(&next.name);
+                    kept.weights.clone_from(&next.weights);
+                    kept.seq = seq;
+                    t.try_send_ref(&kept).unwrap();
+                } else {
+                    t.try_send(plan(seq)).unwrap();
+                }
             }
             say("sent");
         }

@@ -120,10 +120,8 @@ impl<W: Words> TopicRegion<W> {
         if framed {
             // Word 0: the length, then the body's first four bytes.
             let (head, rest) = bytes.split_at(bytes.len().min(4));
-            let mut first = [0u8; 8];
-            first[..4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
-            first[4..4 + head.len()].copy_from_slice(head);
-            payload[0].store(u64::from_le_bytes(first), Ordering::Relaxed);
+            let first = u64::from(bytes.len() as u32) | copy::short_word(head) << 32;
+            payload[0].store(first, Ordering::Relaxed);
             copy::store_payload(&payload[1..], rest);
         } else {
             copy::store_payload(payload, bytes);

@@ -39,6 +39,41 @@
 //! [`Topic::unsent_count`]. A topic opened without an explicit bound takes
 //! the existing topic's.
 //!
+//! **Without allocating.** `send(msg)` and `recv() -> Option<T>` cost what
+//! the type costs: the sender built `msg`'s `String`s and `Vec`s and `send`
+//! drops them once encoded; `recv` allocates new ones. A loop at a high rate
+//! can keep its messages instead: [`Topic::send_ref`] (and
+//! [`Topic::try_send_ref`]) encodes a message the caller keeps and updates,
+//! and [`Topic::recv_into`] decodes into one the caller keeps, reusing its
+//! `String`s' and `Vec`s' capacity (serde's `deserialize_in_place`, which
+//! `#[derive(Deserialize)]` implements because horus turns on
+//! `serde_derive`'s `deserialize_in_place` feature). Both are the same
+//! frames on the wire: either side can use either API.
+//!
+//! ```no_run
+//! # use horus::prelude::*;
+//! # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Default)]
+//! # #[postcard(crate = horus::serialized::postcard_schema)]
+//! # struct Plan { name: String, weights: Vec<f32> }
+//! # horus::serialized!(Plan);
+//! let (plans, scaled): (Topic<Plan>, Topic<Plan>) = (Topic::new("plans")?, Topic::new("scaled")?);
+//! let mut plan = Plan::default(); // kept: its String and Vec are reused
+//! while plans.recv_into(&mut plan) {
+//!     plan.weights.iter_mut().for_each(|w| *w *= 0.5);
+//!     scaled.send_ref(&plan);
+//! }
+//! # Ok::<(), horus::Error>(())
+//! ```
+//!
+//! **Cost.** Encoding goes into the handle's buffer and is copied into the
+//! slot (the encoded size is known only at the end, and a message over the
+//! bound must leave no slot half written); a receiver copies the frame into
+//! its handle's buffer (the slot is shared memory a publisher may be
+//! rewriting: the ring's seqlock validates the copy) and decodes from there.
+//! Neither copies more than the frame, and nothing is allocated per message
+//! but the type's own `String`s and `Vec`s. Measured against the POD row in
+//! `benchmarks/README.md` ("Serialized messages").
+//!
 //! **Identity.** The type's [`Schema`] (field names and types, nested) is
 //! encoded ([`Schema::encode`]) into the topic's region, and the type id is a
 //! hash of the name and those bytes: a program whose `Plan` has other fields
@@ -50,13 +85,13 @@
 //! `horus topic echo`, and the Python bindings through
 //! [`RawTopic::recv_frame`](crate::inspect::RawTopic::recv_frame).
 
+mod io;
 pub mod schema;
 pub mod value;
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 
-use horus_nostd::ring::{FRAME_HEADER, FrameError, SendError};
+use horus_nostd::ring::FRAME_HEADER;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -66,12 +101,17 @@ pub use schema::{
 };
 pub use value::{Value, ValueError, decode, encode};
 
+pub use io::TooLarge;
+#[doc(hidden)]
+pub use io::{counts, recv, send};
+
 /// The derive that describes a type for its region (postcard-schema's).
 pub use postcard_schema::Schema as SchemaDerive;
 
 use crate::dynamic::{DefineError, MessageType};
 use crate::error::TopicError;
-use crate::payload::{PayloadCounts, WireContext};
+use crate::payload::WireContext;
+#[cfg(doc)]
 use crate::topic::Topic;
 
 /// Bound on an encoded message when the builder sets none.
@@ -140,185 +180,6 @@ pub struct SerializedState {
     logged_bad: Cell<bool>,
 }
 
-/// A message whose encoding exceeds the topic's bound; it is handed back.
-#[derive(thiserror::Error)]
-#[error(
-    "a message for topic {topic:?} encodes to {bytes} bytes, over the topic's bound of {max}: \
-     raise it with Topic::builder(..).max_message_bytes(..) where the topic is created, or \
-     send less"
-)]
-pub struct TooLarge<T> {
-    /// The message.
-    pub message: T,
-    /// Its encoded size.
-    pub bytes: usize,
-    /// The topic's bound.
-    pub max: usize,
-    topic: String,
-}
-
-impl<T> fmt::Debug for TooLarge<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl<T: Serialized> Topic<T> {
-    /// Publishes `msg`, or hands it back if its encoding exceeds the topic's
-    /// bound (counted in [`unsent_count`](Self::unsent_count)). Never blocks.
-    ///
-    /// ```no_run
-    /// # use horus::prelude::*;
-    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
-    /// # #[postcard(crate = horus::serialized::postcard_schema)]
-    /// # struct Note { text: String }
-    /// # horus::serialized!(Note);
-    /// let notes: Topic<Note> = Topic::builder("notes").max_message_bytes(16).build()?;
-    /// let long = Note { text: "x".repeat(100) };
-    /// let e = notes.try_send(long).unwrap_err();
-    /// assert_eq!((e.bytes, e.max), (101, 16));
-    /// assert_eq!(notes.unsent_count(), 1);
-    /// # Ok::<(), horus::Error>(())
-    /// ```
-    pub fn try_send(&self, msg: T) -> Result<(), TooLarge<T>> {
-        let state = self.payload_state();
-        let mut buf = state.buf.borrow_mut();
-        let max = self.ensure_buf(&mut buf) - FRAME_HEADER;
-        let body = match postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf[..max])) {
-            Ok(body) => body,
-            Err(_) => {
-                state.too_large.set(state.too_large.get() + 1);
-                let bytes = postcard::to_allocvec(&msg).map_or(max + 1, |v| v.len());
-                return Err(TooLarge {
-                    message: msg,
-                    bytes,
-                    max,
-                    topic: self.name().to_owned(),
-                });
-            }
-        };
-        // The body fits the region's frame by construction (`max`), and an
-        // evicted handle rejoins inside: the result carries nothing more.
-        let _: Result<(), SendError> = self.send_frame(body);
-        Ok(())
-    }
-
-    /// Sizes the handle's buffer to the region's message size; returns it.
-    fn ensure_buf(&self, buf: &mut Vec<u8>) -> usize {
-        let size = self.region().layout().type_size() as usize;
-        if buf.len() != size {
-            buf.resize(size, 0);
-        }
-        size
-    }
-}
-
-/// The postcard output of [`Topic::try_send`]: the handle's buffer, filled
-/// from the front. postcard hands most values over as a few bytes at a time
-/// (a varint, an `f32`); this copies short runs byte by byte instead of
-/// calling `memcpy` for each (see the serialized section of
-/// `benchmarks/README.md` for what that saves).
-struct FrameBody<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl<'a> FrameBody<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-}
-
-/// Longest run copied byte by byte; longer ones take `copy_from_slice`.
-const SHORT_RUN: usize = 16;
-
-impl<'a> postcard::ser_flavors::Flavor for FrameBody<'a> {
-    type Output = &'a [u8];
-
-    #[inline(always)]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        let slot = self
-            .buf
-            .get_mut(self.len)
-            .ok_or(postcard::Error::SerializeBufferFull)?;
-        *slot = byte;
-        self.len += 1;
-        Ok(())
-    }
-
-    #[inline(always)]
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        let end = self.len + bytes.len();
-        let out = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(postcard::Error::SerializeBufferFull)?;
-        if bytes.len() <= SHORT_RUN {
-            for (o, b) in out.iter_mut().zip(bytes) {
-                *o = *b;
-            }
-        } else {
-            out.copy_from_slice(bytes);
-        }
-        self.len = end;
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<&'a [u8]> {
-        Ok(&self.buf[..self.len])
-    }
-}
-
-/// [`Topic::send`] of a serialized payload.
-#[doc(hidden)]
-pub fn send<T: Serialized>(topic: &Topic<T>, msg: T) {
-    if let Err(e) = topic.try_send(msg) {
-        let state = topic.payload_state();
-        if !state.logged_large.replace(true) {
-            log::warn!("{e} (logged once; counted in unsent_count)");
-        }
-    }
-}
-
-/// [`Topic::recv`] of a serialized payload: the next message that decodes.
-#[doc(hidden)]
-pub fn recv<T: Serialized>(topic: &Topic<T>) -> Option<T> {
-    let state = topic.payload_state();
-    let mut buf = state.buf.borrow_mut();
-    topic.ensure_buf(&mut buf);
-    loop {
-        let why = match topic.recv_frame(&mut buf) {
-            Ok(None) => return None,
-            Ok(Some(body)) => match postcard::from_bytes::<T>(body) {
-                Ok(msg) => return Some(msg),
-                Err(e) => e.to_string(),
-            },
-            Err(FrameError::BadLength { claimed, max }) => {
-                format!("a frame claims {claimed} bytes, over {max}")
-            }
-            Err(e) => e.to_string(),
-        };
-        state.rejected.set(state.rejected.get() + 1);
-        if !state.logged_bad.replace(true) {
-            log::warn!(
-                "topic {}: a received message does not decode ({why}); skipped (logged once)",
-                topic.name()
-            );
-        }
-    }
-}
-
-/// Counts of a serialized payload.
-#[doc(hidden)]
-pub fn counts<T: Serialized>(topic: &Topic<T>) -> PayloadCounts {
-    let state = topic.payload_state();
-    PayloadCounts {
-        stale: 0,
-        rejected: state.rejected.get(),
-        unsent: state.too_large.get(),
-    }
-}
-
 /// The region type of serialized `T`: its schema, and the bound (the
 /// builder's, else the existing topic's, else the default).
 #[doc(hidden)]
@@ -373,45 +234,4 @@ fn existing_bound(ctx: &WireContext<'_>, id: u64) -> crate::Result<Option<u32>> 
     };
     Ok((info.type_id == id && info.serialized.is_some())
         .then(|| info.message_size - FRAME_HEADER as u32))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Serialize, serde::Deserialize, Debug, PartialEq)]
-    struct Sample {
-        name: String,
-        weights: Vec<f32>,
-        seq: u64,
-    }
-
-    #[test]
-    fn frame_body_encodes_as_postcard_does() {
-        let msg = Sample {
-            // Longer than SHORT_RUN: the copy_from_slice branch too.
-            name: "a name longer than sixteen bytes".into(),
-            weights: vec![0.5, -1.25, 3.0],
-            seq: u64::MAX,
-        };
-        let mut buf = [0u8; 128];
-        let body = postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).unwrap();
-        assert_eq!(body, postcard::to_allocvec(&msg).unwrap().as_slice());
-        assert_eq!(postcard::from_bytes::<Sample>(body).unwrap(), msg);
-    }
-
-    #[test]
-    fn frame_body_refuses_what_does_not_fit() {
-        let msg = Sample {
-            name: "abc".into(),
-            weights: vec![1.0; 4],
-            seq: 7,
-        };
-        let n = postcard::to_allocvec(&msg).unwrap().len();
-        let mut buf = vec![0u8; n];
-        assert!(postcard::serialize_with_flavor(&msg, FrameBody::new(&mut buf)).is_ok());
-        let short = &mut buf[..n - 1];
-        let e = postcard::serialize_with_flavor(&msg, FrameBody::new(short)).unwrap_err();
-        assert_eq!(e, postcard::Error::SerializeBufferFull);
-    }
 }

@@ -1,0 +1,266 @@
+//! The hop of a serialized message: encoded into the handle's buffer,
+//! published as one frame, copied out of the slot into the handle's buffer
+//! (a private copy: the slot is shared memory a publisher may be
+//! overwriting, validated by the ring's seqlock before it is handed over)
+//! and decoded from there.
+//!
+//! Four ways to use it, two of them allocation-free in the steady state:
+//! [`Topic::send`] / [`Topic::try_send`] (by value), [`Topic::send_ref`] /
+//! [`Topic::try_send_ref`] (a message the caller keeps), [`Topic::recv`]
+//! (a new `T`) and [`Topic::recv_into`] (into a `T` the caller keeps,
+//! reusing its `String`s' and `Vec`s' capacity).
+
+use std::fmt;
+
+use horus_nostd::ring::{FRAME_HEADER, FrameError, SendError};
+
+use super::Serialized;
+use crate::payload::PayloadCounts;
+use crate::topic::Topic;
+
+/// A message whose encoding exceeds the topic's bound; it is handed back.
+#[derive(thiserror::Error)]
+#[error(
+    "a message for topic {topic:?} encodes to {bytes} bytes, over the topic's bound of {max}: \
+     raise it with Topic::builder(..).max_message_bytes(..) where the topic is created, or \
+     send less"
+)]
+pub struct TooLarge<T> {
+    /// The message (a reference to it from [`Topic::try_send_ref`]).
+    pub message: T,
+    /// Its encoded size.
+    pub bytes: usize,
+    /// The topic's bound.
+    pub max: usize,
+    topic: String,
+}
+
+impl<T> fmt::Debug for TooLarge<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What [`Topic::publish`] found over the bound: the encoded size and the bound.
+#[derive(Clone, Copy)]
+struct Oversize {
+    bytes: usize,
+    max: usize,
+}
+
+impl<T: Serialized> Topic<T> {
+    /// Publishes `msg`, or hands it back if its encoding exceeds the topic's
+    /// bound (counted in [`unsent_count`](Self::unsent_count)). Never blocks.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Note { text: String }
+    /// # horus::serialized!(Note);
+    /// let notes: Topic<Note> = Topic::builder("notes").max_message_bytes(16).build()?;
+    /// let long = Note { text: "x".repeat(100) };
+    /// let e = notes.try_send(long).unwrap_err();
+    /// assert_eq!((e.bytes, e.max), (101, 16));
+    /// assert_eq!(notes.unsent_count(), 1);
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn try_send(&self, msg: T) -> Result<(), TooLarge<T>> {
+        match self.publish(&msg) {
+            Ok(()) => Ok(()),
+            Err(over) => Err(self.too_large(msg, over)),
+        }
+    }
+
+    /// Publishes `*msg`, which the caller keeps (no clone: it is encoded
+    /// where it is), so a loop can update one message and send it again
+    /// without allocating. Otherwise as [`send`](Self::send): a message over
+    /// the bound is logged (once per handle) and counted in
+    /// [`unsent_count`](Self::unsent_count). Never blocks.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Plan { name: String, weights: Vec<f32>, seq: u64 }
+    /// # horus::serialized!(Plan);
+    /// let plans: Topic<Plan> = Topic::new("plans")?;
+    /// let mut plan = Plan { name: "arm".into(), weights: vec![0.0; 8], seq: 0 };
+    /// for seq in 0..100 {
+    ///     plan.seq = seq;
+    ///     plan.weights.fill(seq as f32);
+    ///     plans.send_ref(&plan);
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn send_ref(&self, msg: &T) {
+        if let Err(over) = self.publish(msg) {
+            self.log_too_large(over);
+        }
+    }
+
+    /// [`try_send`](Self::try_send) of a message the caller keeps: over the
+    /// bound, the reference is handed back in the error (and counted in
+    /// [`unsent_count`](Self::unsent_count)). Never blocks.
+    #[inline]
+    pub fn try_send_ref<'m>(&self, msg: &'m T) -> Result<(), TooLarge<&'m T>> {
+        match self.publish(msg) {
+            Ok(()) => Ok(()),
+            Err(over) => Err(self.too_large(msg, over)),
+        }
+    }
+
+    /// Receives the next message into `*msg`, reusing what it holds: its
+    /// `String`s and `Vec`s keep their capacity, so a loop that receives into
+    /// one message allocates only when one grows. `false`, `*msg` untouched,
+    /// if there is none. Never blocks.
+    ///
+    /// The reuse is serde's `deserialize_in_place`, which
+    /// `#[derive(Deserialize)]` implements for structs (horus turns on
+    /// `serde_derive`'s `deserialize_in_place` feature for the whole build);
+    /// a type that does not implement it (a hand-written `Deserialize`, an
+    /// enum, a map) is decoded afresh and assigned, which is still correct.
+    /// A frame that does not decode (only a corrupt or foreign region holds
+    /// one) is skipped and logged as for [`recv`](Self::recv), and may leave
+    /// `*msg` partly overwritten if no message that decodes follows it.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive, Default)]
+    /// # #[postcard(crate = horus::serialized::postcard_schema)]
+    /// # struct Plan { name: String, weights: Vec<f32>, seq: u64 }
+    /// # horus::serialized!(Plan);
+    /// let plans: Topic<Plan> = Topic::new("plans")?;
+    /// let mut plan = Plan::default();
+    /// while plans.recv_into(&mut plan) {
+    ///     println!("{} {:?}", plan.name, plan.weights);
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    #[inline]
+    pub fn recv_into(&self, msg: &mut T) -> bool {
+        next_decoded(self, |body| {
+            T::deserialize_in_place(&mut postcard::Deserializer::from_bytes(body), msg)
+        })
+        .is_some()
+    }
+
+    /// Encodes `msg` into the handle's buffer and publishes it; over the
+    /// bound, counts it and says by how much (nothing published).
+    #[inline]
+    fn publish(&self, msg: &T) -> Result<(), Oversize> {
+        let state = self.payload_state();
+        let mut buf = state.buf.borrow_mut();
+        let max = self.ensure_buf(&mut buf) - FRAME_HEADER;
+        // postcard's own slice output: an output of ours that avoided its
+        // `memcpy` call per varint measured slower per hop (benchmarks/README.md,
+        // "Serialized messages").
+        let Ok(body) = postcard::to_slice(msg, &mut buf[..max]) else {
+            state.too_large.set(state.too_large.get() + 1);
+            let bytes = postcard::to_allocvec(msg).map_or(max + 1, |v| v.len());
+            return Err(Oversize { bytes, max });
+        };
+        // The body fits the region's frame by construction (`max`), and an
+        // evicted handle rejoins inside: the result carries nothing more.
+        let _: Result<(), SendError> = self.send_frame(body);
+        Ok(())
+    }
+
+    /// The error handing `message` back.
+    #[cold]
+    fn too_large<M>(&self, message: M, over: Oversize) -> TooLarge<M> {
+        TooLarge {
+            message,
+            bytes: over.bytes,
+            max: over.max,
+            topic: self.name().to_owned(),
+        }
+    }
+
+    /// Logs a message over the bound, once per handle (it is counted).
+    #[cold]
+    fn log_too_large(&self, over: Oversize) {
+        let state = self.payload_state();
+        if !state.logged_large.replace(true) {
+            let e = self.too_large((), over);
+            log::warn!("{e} (logged once; counted in unsent_count)");
+        }
+    }
+
+    /// Sizes the handle's buffer to the region's message size; returns it.
+    #[inline]
+    fn ensure_buf(&self, buf: &mut Vec<u8>) -> usize {
+        let size = self.region().layout().type_size() as usize;
+        if buf.len() != size {
+            buf.resize(size, 0);
+        }
+        size
+    }
+}
+
+/// [`Topic::send`] of a serialized payload: [`Topic::send_ref`], then the
+/// message is dropped.
+#[doc(hidden)]
+#[inline]
+pub fn send<T: Serialized>(topic: &Topic<T>, msg: T) {
+    topic.send_ref(&msg);
+}
+
+/// [`Topic::recv`] of a serialized payload: the next message that decodes.
+#[doc(hidden)]
+#[inline]
+pub fn recv<T: Serialized>(topic: &Topic<T>) -> Option<T> {
+    next_decoded(topic, |body| postcard::from_bytes::<T>(body))
+}
+
+/// The next frame that `decode` accepts, copied into the handle's buffer
+/// and decoded from there; frames it refuses are counted and logged (once).
+#[inline]
+fn next_decoded<T: Serialized, R>(
+    topic: &Topic<T>,
+    mut decode: impl FnMut(&[u8]) -> postcard::Result<R>,
+) -> Option<R> {
+    let state = topic.payload_state();
+    let mut buf = state.buf.borrow_mut();
+    topic.ensure_buf(&mut buf);
+    loop {
+        let why = match topic.recv_frame(&mut buf) {
+            Ok(None) => return None,
+            Ok(Some(body)) => match decode(body) {
+                Ok(msg) => return Some(msg),
+                Err(e) => e.to_string(),
+            },
+            Err(FrameError::BadLength { claimed, max }) => {
+                format!("a frame claims {claimed} bytes, over {max}")
+            }
+            Err(e) => e.to_string(),
+        };
+        reject(topic, &why);
+    }
+}
+
+/// Counts a received frame that did not decode; logs the first.
+#[cold]
+fn reject<T: Serialized>(topic: &Topic<T>, why: &str) {
+    let state = topic.payload_state();
+    state.rejected.set(state.rejected.get() + 1);
+    if !state.logged_bad.replace(true) {
+        log::warn!(
+            "topic {}: a received message does not decode ({why}); skipped (logged once)",
+            topic.name()
+        );
+    }
+}
+
+/// Counts of a serialized payload.
+#[doc(hidden)]
+pub fn counts<T: Serialized>(topic: &Topic<T>) -> PayloadCounts {
+    let state = topic.payload_state();
+    PayloadCounts {
+        stale: 0,
+        rejected: state.rejected.get(),
+        unsent: state.too_large.get(),
+    }
+}
