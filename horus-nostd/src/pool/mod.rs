@@ -133,7 +133,7 @@ mod block;
 mod error;
 mod region;
 
-pub use block::{BlockView, Loan};
+pub use block::{BlockView, Claim, Hold, Loan};
 pub use error::{
     HoldError, LoanError, PoolAttachError, PoolInitError, PoolLayoutError, PublishError,
 };
