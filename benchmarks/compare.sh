@@ -88,7 +88,7 @@ fi
 # One run of selection $2 by binary $1, as lines "row<TAB>p50<TAB>p99".
 measure() {
     HORUS_BENCH_ONLY="$2" "$1" $quick 2>&1 | awk '
-        / p50 .* p99 .* p99\.9 / {
+        !/^\|/ && / p50 .* p99 .* p99\.9 / {
             name = $0; sub(/^ +/, "", name); sub(/ +p50 .*/, "", name)
             for (i = 1; i < NF; i++) { if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1) }
             printf "%s\t%s\t%s\n", name, p50, p99

@@ -12,12 +12,25 @@
 //!   tries each segment; when all are busy it adds a segment, up to
 //!   `max_segments`; past that it reclaims what dead participants hold and
 //!   tries once more, then answers a typed, counted error. It never waits.
+//!   A loan is the core's `Claim` and a share (`Arc`) of its segment, taken
+//!   from the writer's spare shares and given back to them after the
+//!   publish (`recycle`): a stream of loans costs no reference-count RMW.
+//!   After each publish the writer prefetches, for writing, the control line
+//!   and first data line of the block its next loan will most likely take
+//!   (`prepare_next`): readers' holds and releases last wrote that control
+//!   line, so its transfer to this core then overlaps the message's trip
+//!   instead of delaying the next loan.
 //! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
 //!   token, segment id), with the last one used kept beside it so a stream
 //!   from one segment is served without hashing. A segment file that is
 //!   gone means every message in it is gone: the descriptor is stale (a
-//!   counted drop). Block views keep their own share of a mapping, so the
-//!   cache drops dead publishers' segments even while views are alive.
+//!   counted drop). A hold is the core's `Hold` and a share of the segment
+//!   (so the cache drops dead publishers' segments even while views are
+//!   alive); those shares are also how the topic knows views are alive
+//!   (`views_alive`: a segment's share count above the reader's own). Before
+//!   the hold's RMW on the control line, the reader prefetches the message's
+//!   first data line, so the two line transfers from the publisher's core
+//!   overlap.
 //! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can
@@ -97,12 +110,13 @@ pub(crate) enum WriterError {
 }
 
 /// A loaned (claimed) block and the segment it is in, whose mapping the
-/// loan keeps: 24 bytes, one reference-count RMW to make and one to drop.
+/// loan keeps (24 bytes). The share of the segment comes from, and after a
+/// publish through its own topic returns to, the writer's spare shares
+/// ([`PoolWriter::recycle`]), so a steady stream of loans costs no
+/// reference-count RMW.
 pub(crate) struct LoanedBlock {
     segment: Arc<Segment>,
     claim: Claim,
-    /// Published, or taken by a reclaimer: dropping gives nothing back.
-    settled: bool,
 }
 
 impl std::fmt::Debug for LoanedBlock {
@@ -141,17 +155,36 @@ impl LoanedBlock {
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
     }
 
-    /// Publishes the first `len` bytes: the descriptor and the publisher.
+    /// Publishes the first `len` bytes: the descriptor and the publisher,
+    /// or why not (the block is then given back, or a reclaimer's); and
+    /// the loan's share of its segment, for [`PoolWriter::recycle`].
     #[inline]
     pub(crate) fn publish(
-        mut self,
+        self,
         len: usize,
-    ) -> Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError> {
+    ) -> (
+        Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError>,
+        Arc<Segment>,
+    ) {
         let owner = self.segment.owner();
-        let r = self.segment.pool().publish_claim(&self.claim, owner, len);
-        // Too long: still ours, and `Drop` gives it back.
-        self.settled = !matches!(r, Err(horus_nostd::pool::PublishError::TooLong { .. }));
-        r.map(|d| (d, owner))
+        let pool = self.segment.pool();
+        let r = pool.publish_claim(&self.claim, owner, len);
+        if r.is_err() {
+            pool.give_back(&self.claim, owner); // (nothing if not ours any more)
+        }
+        (r.map(|d| (d, owner)), self.into_segment())
+    }
+
+    /// The loan's share of its segment; the claim is left as it is (the
+    /// caller has published it or given it back).
+    #[inline]
+    fn into_segment(self) -> Arc<Segment> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again (`ManuallyDrop`,
+        // owned here), so the `Arc` read out of it is moved, not
+        // duplicated: exactly one owner of that share remains. `Claim` is
+        // `Copy` and owns nothing.
+        unsafe { std::ptr::read(&this.segment) }
     }
 
     /// Is this block from `writer`'s pool (one of its segments)?
@@ -177,11 +210,11 @@ impl LoanedBlock {
 }
 
 impl Drop for LoanedBlock {
+    /// Gives the unpublished block back (`publish` does not drop: it moves
+    /// the segment out).
     fn drop(&mut self) {
-        if !self.settled {
-            let owner = self.segment.owner();
-            self.segment.pool().give_back(&self.claim, owner);
-        }
+        let owner = self.segment.owner();
+        self.segment.pool().give_back(&self.claim, owner);
     }
 }
 
@@ -236,9 +269,16 @@ pub(crate) struct PoolWriter {
     blocks_per_segment: u32,
     max_segments: u32,
     segments: Vec<Arc<Segment>>,
+    /// Spare shares of each segment (same index), handed to loans and
+    /// given back after their publish: no reference-count RMW per message.
+    spare: Vec<Vec<Arc<Segment>>>,
     /// Where the next loan starts looking.
     next_segment: usize,
 }
+
+/// Spare shares kept per segment (more than the loans a thread has open at
+/// once, typically one).
+const SPARE_SHARES: usize = 4;
 
 impl PoolWriter {
     pub(crate) fn new(
@@ -256,6 +296,7 @@ impl PoolWriter {
             blocks_per_segment: blocks_per_segment.max(1),
             max_segments: max_segments.max(1),
             segments: Vec::new(),
+            spare: Vec::new(),
             next_segment: 0,
         }
     }
@@ -312,6 +353,7 @@ impl PoolWriter {
             let seg = pool_file::create(&self.ns, &self.topic, self.me, id, layout)
                 .map_err(WriterError::Segment)?;
             self.segments.push(Arc::new(seg));
+            self.spare.push(Vec::new());
             if let Some(b) = self.try_existing() {
                 return Ok(b);
             }
@@ -333,12 +375,24 @@ impl PoolWriter {
             let segment = &self.segments[i];
             let claim = segment.pool().claim(self.me).ok()?;
             self.next_segment = (i + 1) % n;
+            let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
             Some(LoanedBlock {
-                segment: segment.clone(),
+                segment: share,
                 claim,
-                settled: false,
             })
         })
+    }
+
+    /// Takes back a loan's share of a segment after its publish (kept for
+    /// the next loan if it is one of ours and there is room; dropped
+    /// otherwise).
+    #[inline]
+    pub(crate) fn recycle(&mut self, share: Arc<Segment>) {
+        if let Some(i) = self.segments.iter().position(|s| Arc::ptr_eq(s, &share)) {
+            if self.spare[i].len() < SPARE_SHARES {
+                self.spare[i].push(share);
+            }
+        }
     }
 
     /// After a publish: prefetches the block the next loan will most

@@ -463,7 +463,8 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
                 b
             }
         };
-        let (d, owner) = block.publish(len).map_err(|e| PoolError::BadGeometry {
+        let (published, share) = block.publish(len);
+        let (d, owner) = published.map_err(|e| PoolError::BadGeometry {
             topic: self.name().to_owned(),
             reason: e.to_string(),
         })?;
@@ -474,7 +475,9 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             block: d.block,
             len: d.len,
         }));
-        self.payload_state().writer.borrow().prepare_next();
+        let mut writer = self.payload_state().writer.borrow_mut();
+        writer.recycle(share);
+        writer.prepare_next();
         Ok(())
     }
 
