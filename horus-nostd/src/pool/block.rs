@@ -351,8 +351,8 @@ impl<W: Words> PoolRegion<W> {
     /// assert!(matches!(pool.hold(1, forged), Err(HoldError::BlockOutOfRange { .. })));
     /// ```
     pub fn hold(&self, participant: u32, desc: BlockDescriptor) -> Result<BlockView<W>, HoldError> {
-        let hold = self.hold_in_place(participant, &desc)?;
-        core::mem::forget(hold); // the view releases it, from its descriptor
+        // The view releases it, from its descriptor and participant.
+        let Hold { .. } = self.hold_in_place(participant, &desc)?;
         Ok(BlockView {
             pool: self.clone(),
             desc,
