@@ -230,14 +230,19 @@ impl Drop for LoanedBlock {
 #[inline(always)]
 fn prefetch_for_write(word: &horus_nostd::sync::AtomicU64) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` only hints the cache; the address is that of a
-    // live reference (`word`), and the instruction cannot fault anyway.
-    // `_MM_HINT_ET0` (prefetchw) is part of the x86-64 baseline's 3DNow!
-    // prefetch extension on every CPU that executes it, and decodes as a
-    // no-op (a hint) on CPUs that lack it.
+    // SAFETY: `prefetchw` only hints the cache: it reads and writes no
+    // memory in the language's sense, cannot fault, and changes no register
+    // or flag. Its encoding (0F 0D /1) executes as a no-op on x86-64 CPUs
+    // without the instruction, so it needs no feature check (the
+    // `_mm_prefetch` intrinsic would turn `_MM_HINT_ET0` into a read
+    // prefetch unless the whole build enables `prfchw`). The address is
+    // that of a live reference.
     unsafe {
-        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_ET0>((word as *const horus_nostd::sync::AtomicU64).cast());
+        std::arch::asm!(
+            "prefetchw [{0}]",
+            in(reg) word as *const horus_nostd::sync::AtomicU64,
+            options(nostack, preserves_flags, readonly)
+        );
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = word;
