@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Old commit against new commit, measured side by side in one session.
 #
-#   benchmarks/compare.sh [--quick] [--rounds N] OLD NEW
+#   benchmarks/compare.sh [--quick] [--rounds N] [--only ROW]... OLD NEW
 #
 # Builds the benchmark program of each commit (its tree exported with
 # `git archive` into target/compare/src-<sha>, built in release into the shared
@@ -16,23 +16,28 @@
 # every run's figures are kept in target/compare/samples-<date>.tsv.
 #
 # --quick passes --quick to the programs (fewer samples per run; default 4
-# rounds instead of 6). Builds use `cargo -j 2`.
+# rounds instead of 6). --only ROW (repeatable) runs only those selections
+# (e.g. `--only pooled --only pooled-hop`: the large-message section, whose
+# rows are then compared one by one, and its same-thread hop loop). Builds
+# use `cargo -j 2`.
 set -euo pipefail
 
 quick=""
 rounds=""
+only=()
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick="--quick" ;;
         --rounds) rounds="$2"; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --only) only+=("$2"); shift ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) args+=("$1") ;;
     esac
     shift
 done
 if [ "${#args[@]}" -ne 2 ]; then
-    echo "usage: benchmarks/compare.sh [--quick] [--rounds N] OLD NEW" >&2
+    echo "usage: benchmarks/compare.sh [--quick] [--rounds N] [--only ROW]... OLD NEW" >&2
     exit 2
 fi
 rounds="${rounds:-$([ -n "$quick" ] && echo 4 || echo 6)}"
@@ -74,11 +79,16 @@ rows=(
     "cross-process 1:1" "cross-process 1:N" "cross-process N:1" "cross-process N:N"
     limits copy sched
 )
+# Not in the default set (a few minutes each): the large-message section and
+# its same-thread hop loop, by --only.
+if [ "${#only[@]}" -gt 0 ]; then
+    rows=("${only[@]}")
+fi
 
 # One run of selection $2 by binary $1, as lines "row<TAB>p50<TAB>p99".
 measure() {
     HORUS_BENCH_ONLY="$2" "$1" $quick 2>&1 | awk '
-        / p50 .* p99 .* p99\.9 / {
+        !/^\|/ && / p50 .* p99 .* p99\.9 / {
             name = $0; sub(/^ +/, "", name); sub(/ +p50 .*/, "", name)
             for (i = 1; i < NF; i++) { if ($i == "p50") p50 = $(i + 1); if ($i == "p99") p99 = $(i + 1) }
             printf "%s\t%s\t%s\n", name, p50, p99
@@ -87,6 +97,11 @@ measure() {
             n = $0; sub(/.*nodes: /, "", n); sub(/,.*/, "", n)
             s = $0; sub(/.* std /, "", s)
             printf "scheduler std ns/node, %s nodes\t%s\t-\n", n, s
+        }
+        /^same-thread hop loop, / {
+            n = $0; sub(/^same-thread hop loop, /, "", n); sub(/: [0-9.]+ ns\/hop.*/, "", n)
+            v = $0; sub(/.*: /, "", v); sub(/ ns\/hop.*/, "", v)
+            printf "hop loop %s, ns/hop\t%s\t-\n", n, v
         }
         /^copy [0-9]+ B:/ {
             h = $0; sub(/.*HORUS /, "", h); sub(/ ns.*/, "", h)

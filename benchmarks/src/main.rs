@@ -200,6 +200,22 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
     if pattern == "pooled" {
         return run_pooled_only(cfg);
     }
+    if let Some(which) = pattern.strip_prefix("pooled-hop") {
+        // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`): one.
+        let ctx = Ctx::new();
+        let hops: u64 = if cfg.quick { 1_000_000 } else { 4_000_000 };
+        for kind in pooled_rows::HopKind::ALL {
+            let name = kind.label();
+            if name
+                .to_lowercase()
+                .starts_with(&which.trim_start_matches(':').to_lowercase())
+            {
+                let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
+                eprintln!("same-thread hop loop, {name}: {ns:.1} ns/hop ({hops} hops)");
+            }
+        }
+        return cleanup(&ctx);
+    }
     let ctx = Ctx::new();
     let serialized = SERIALIZED_ROW.contains(pattern);
     for (name, _, mode, p, s) in SPECS {

@@ -361,6 +361,115 @@ fn same_thread<L: Large>(ctx: &Ctx, r: RowArgs, warmup: usize, samples: usize) -
     })
 }
 
+/// Kinds of the same-thread hop loop ([`hop_loop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopKind {
+    Large(Kind),
+    /// The 64-byte POD message, for comparison.
+    Pod,
+}
+
+impl HopKind {
+    pub const ALL: [HopKind; 3] = [
+        Self::Large(Kind::Image),
+        Self::Large(Kind::Tensor),
+        Self::Pod,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Large(k) => k.label(),
+            Self::Pod => "POD 64 B",
+        }
+    }
+}
+
+/// `hops` one-way hops (`hops / 2` round trips) with both sides in the
+/// calling thread, timed as a whole: the mean CPU cost of one hop (loan +
+/// stamp + `try_send` + `try_recv` + read + drop for a large message;
+/// `send` + `recv` for the POD one), with no per-sample clock reads. For
+/// `perf record` / `perf stat` (`HORUS_BENCH_ONLY=pooled-hop`).
+pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
+    let round_trips = (hops / 2).max(1);
+    let g = Geom::for_topo(1, 1);
+    let (ping, pong) = ctx.pair();
+    let timed = |mut one: Box<dyn FnMut(u64) -> Res<()> + '_>| -> Res<f64> {
+        for i in 1..=round_trips.min(10_000) {
+            one(i)?; // warm-up: segments made, pages touched
+        }
+        let t = std::time::Instant::now();
+        for i in 1..=round_trips {
+            one(i)?;
+        }
+        Ok(t.elapsed().as_nanos() as f64 / (2 * round_trips) as f64)
+    };
+    match kind {
+        HopKind::Large(k) => {
+            let r = RowArgs {
+                kind: k,
+                subs: 1,
+                touch: Touch::Stamp,
+            };
+            fn sides<L: Large>(
+                ns: &str,
+                ping: &str,
+                pong: &str,
+                r: RowArgs,
+            ) -> Res<(Side<L>, Side<L>)> {
+                Ok((
+                    Side::<L>::new(ns, ping, pong, r)?,
+                    Side::<L>::new(ns, pong, ping, r)?,
+                ))
+            }
+            fn round<L: Large>(a: &Side<L>, b: &Side<L>, i: u64) -> Res<()> {
+                a.send(i)?;
+                wait_all(b, i)?;
+                b.send(i)?;
+                wait_all(a, i)?;
+                Ok(())
+            }
+            match k {
+                Kind::Image => {
+                    let (a, b) = sides::<ImageLayout>(&ctx.ns, &ping, &pong, r)?;
+                    timed(Box::new(|i| round(&a, &b, i)))
+                }
+                Kind::Tensor => {
+                    let (a, b) = sides::<TensorLayout>(&ctx.ns, &ping, &pong, r)?;
+                    timed(Box::new(|i| round(&a, &b, i)))
+                }
+            }
+        }
+        HopKind::Pod => {
+            let open = |name: &str| -> Res<Topic<Bench64>> {
+                Ok(Topic::<Bench64>::builder(name)
+                    .namespace(&ctx.ns)
+                    .capacity(g.capacity)
+                    .max_participants(g.participants)
+                    .build()?)
+            };
+            let (a_out, b_in) = (open(&ping)?, open(&ping)?);
+            let (b_out, a_in) = (open(&pong)?, open(&pong)?);
+            let hop = |out: &Topic<Bench64>, inp: &Topic<Bench64>, i: u64| -> Res<()> {
+                out.send(<Bench64 as crate::msgs::BenchMsg>::with_seq(i));
+                let got = loop {
+                    if let Some(m) = inp.recv() {
+                        break crate::msgs::BenchMsg::seq(&m);
+                    }
+                    spin_loop();
+                };
+                if got != i {
+                    return Err(format!("hop loop out of step: {got} instead of {i}").into());
+                }
+                Ok(())
+            };
+            timed(Box::new(|i| {
+                hop(&a_out, &b_in, i)?;
+                hop(&b_out, &a_in, i)
+            }))
+        }
+    }
+}
+
 /// The large rows, in report order.
 pub const ROWS: [RowArgs; 5] = [
     RowArgs {

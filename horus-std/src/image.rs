@@ -113,10 +113,7 @@ const ENCODINGS: [(Encoding, &str, u32); 9] = [
 
 impl Encoding {
     fn entry(self) -> (Encoding, &'static str, u32) {
-        ENCODINGS
-            .into_iter()
-            .find(|e| e.0 == self)
-            .unwrap_or(ENCODINGS[0])
+        ENCODINGS[self.index()]
     }
 
     /// Its name, as `Image::new` takes it.
@@ -125,16 +122,36 @@ impl Encoding {
     }
 
     /// Bytes per pixel (`yuv422`: 2, averaged over a pixel pair).
+    #[inline]
     pub fn bytes_per_pixel(self) -> u32 {
-        self.entry().2
+        ENCODINGS[self.index()].2
+    }
+
+    /// The position in [`ENCODINGS`] (a `match`, not a search: this is on
+    /// every message's path).
+    #[inline]
+    const fn index(self) -> usize {
+        match self {
+            Self::Mono8 => 0,
+            Self::Mono16 => 1,
+            Self::Rgb8 => 2,
+            Self::Bgr8 => 3,
+            Self::Rgba8 => 4,
+            Self::Bgra8 => 5,
+            Self::Yuv422 => 6,
+            Self::Depth16 => 7,
+            Self::F32C1 => 8,
+        }
     }
 
     /// The code carried in [`ImageFrame::encoding`] (1-based).
+    #[inline]
     pub fn code(self) -> u32 {
-        ENCODINGS.iter().position(|e| e.0 == self).unwrap_or(0) as u32 + 1
+        self.index() as u32 + 1
     }
 
     /// The encoding of a code, if valid.
+    #[inline]
     pub fn from_code(code: u32) -> Option<Self> {
         let i = usize::try_from(code.checked_sub(1)?).ok()?;
         ENCODINGS.get(i).map(|e| e.0)
@@ -251,6 +268,7 @@ pub struct ImageLayout {
 
 impl ImageLayout {
     /// The layout of a `width` x `height` image of `encoding`, checked.
+    #[inline]
     pub fn try_new(width: u32, height: u32, encoding: Encoding) -> Result<Self, ImageError> {
         if width == 0 || height == 0 {
             return Err(ImageError::ZeroSize { width, height });
@@ -274,21 +292,25 @@ impl ImageLayout {
     }
 
     /// Pixels per row.
+    #[inline]
     pub fn width(&self) -> u32 {
         self.width
     }
 
     /// Rows.
+    #[inline]
     pub fn height(&self) -> u32 {
         self.height
     }
 
     /// The pixel encoding.
+    #[inline]
     pub fn encoding(&self) -> Encoding {
         self.encoding
     }
 
     /// Bytes per row.
+    #[inline]
     pub fn step(&self) -> u32 {
         self.width * self.encoding.bytes_per_pixel()
     }
@@ -298,10 +320,12 @@ impl PooledLayout for ImageLayout {
     type Wire = ImageFrame;
     const KIND: &'static str = "image";
 
+    #[inline]
     fn bytes(&self) -> usize {
         self.step() as usize * self.height as usize
     }
 
+    #[inline]
     fn to_wire(&self, b: BlockRef) -> ImageFrame {
         ImageFrame {
             owner: b.owner,
@@ -317,6 +341,7 @@ impl PooledLayout for ImageLayout {
         }
     }
 
+    #[inline]
     fn from_wire(f: &ImageFrame) -> (BlockRef, Result<Self, String>) {
         let block = block_of!(f);
         let layout = Encoding::from_code(f.encoding)
@@ -358,6 +383,7 @@ pub trait ImageGeometry: PooledLayout {
 }
 
 impl ImageGeometry for ImageLayout {
+    #[inline]
     fn geometry(width: u32, height: u32, encoding: Encoding) -> Result<Self, ImageError> {
         Self::try_new(width, height, encoding)
     }
@@ -448,5 +474,21 @@ impl<L: ImageGeometry> Topic<Pooled<L>> {
     ) -> Result<Pooled<L>, ImageError> {
         let layout = L::geometry(width, height, encoding)?;
         Ok(self.loan_layout(layout)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_index_matches_the_table() {
+        for (i, (e, name, bpp)) in ENCODINGS.into_iter().enumerate() {
+            assert_eq!(e.index(), i);
+            assert_eq!((e.as_str(), e.bytes_per_pixel()), (name, bpp));
+            assert_eq!(Encoding::from_code(e.code()), Some(e));
+        }
+        assert_eq!(Encoding::from_code(0), None);
+        assert_eq!(Encoding::from_code(ENCODINGS.len() as u32 + 1), None);
     }
 }

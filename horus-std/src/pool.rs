@@ -12,12 +12,25 @@
 //!   tries each segment; when all are busy it adds a segment, up to
 //!   `max_segments`; past that it reclaims what dead participants hold and
 //!   tries once more, then answers a typed, counted error. It never waits.
+//!   A loan is the core's `Claim` and a share (`Arc`) of its segment, taken
+//!   from the writer's spare shares and given back to them after the
+//!   publish (`recycle`): a stream of loans costs no reference-count RMW.
+//!   After each publish the writer prefetches, for writing, the control line
+//!   and first data line of the block its next loan will most likely take
+//!   (`prepare_next`): readers' holds and releases last wrote that control
+//!   line, so its transfer to this core then overlaps the message's trip
+//!   instead of delaying the next loan.
 //! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
 //!   token, segment id), with the last one used kept beside it so a stream
 //!   from one segment is served without hashing. A segment file that is
 //!   gone means every message in it is gone: the descriptor is stale (a
-//!   counted drop). Block views keep their own share of a mapping, so the
-//!   cache drops dead publishers' segments even while views are alive.
+//!   counted drop). A hold is the core's `Hold` and a share of the segment
+//!   (so the cache drops dead publishers' segments even while views are
+//!   alive); those shares are also how the topic knows views are alive
+//!   (`views_alive`: a segment's share count above the reader's own). Before
+//!   the hold's RMW on the control line, the reader prefetches the message's
+//!   first data line, so the two line transfers from the publisher's core
+//!   overlap.
 //! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can
@@ -26,13 +39,12 @@
 //!   freed (`TopicRegion::reclaim_dead_then`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use horus_nostd::pool::{BlockDescriptor, BlockView, Loan, LoanError, PoolLayout};
+use horus_nostd::pool::{BlockDescriptor, Claim, Hold, PoolLayout};
 use horus_nostd::region::Words;
 use horus_nostd::{OwnerToken, TopicRegion};
 
-use crate::shm::mapping::MappedWords;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
 
@@ -97,67 +109,158 @@ pub(crate) enum WriterError {
     Layout(horus_nostd::pool::PoolLayoutError),
 }
 
-/// A loaned block (the loan keeps its segment mapped) and the publisher's
-/// token. No `Arc<Segment>` is kept: a hop then costs no reference-count
-/// RMWs beyond the loan's own share of the mapping.
+/// A loaned (claimed) block and the segment it is in, whose mapping the
+/// loan keeps (24 bytes). The share of the segment comes from, and after a
+/// publish through its own topic returns to, the writer's spare shares
+/// ([`PoolWriter::recycle`]), so a steady stream of loans costs no
+/// reference-count RMW.
 pub(crate) struct LoanedBlock {
-    loan: Loan<MappedWords>,
-    owner: OwnerToken,
+    segment: Arc<Segment>,
+    claim: Claim,
 }
 
 impl std::fmt::Debug for LoanedBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoanedBlock")
-            .field("owner", &self.owner)
-            .field("block", &self.loan.block())
+            .field("owner", &self.segment.owner())
+            .field("block", &self.claim.block())
             .finish()
     }
 }
 
 impl LoanedBlock {
     /// The block's bytes, writable in place.
+    #[inline]
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        let words = self.loan.words();
-        // SAFETY: the block is loaned to us (`STATE` is LOANED at a
+        let words = self.segment.pool().claimed_words(&self.claim);
+        // SAFETY: the block is claimed by us (`STATE` is LOANED at a
         // generation no descriptor carries, `OWNER` is our token): by the
         // protocol of `horus_nostd::pool` (module docs, "The algorithm",
         // loan step 5) nobody else writes or reads its data until we
         // publish or give it back, and no other reference into it exists in
-        // this process (the `Loan` is owned by `self`, borrowed mutably
+        // this process (the claim is owned by `self`, borrowed mutably
         // here). The words are 8-byte aligned, `words.len() * 8` bytes long,
-        // and mapped for as long as the loan (which holds its share of the
+        // and mapped for as long as `self.segment` (our share of the
         // mapping) lives, beyond `&mut self`.
         unsafe { std::slice::from_raw_parts_mut(words.as_ptr() as *mut u8, words.len() * 8) }
     }
 
     /// The block's bytes, read-only.
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
-        let words = self.loan.words();
-        // SAFETY: as in `bytes_mut`: the block is ours alone while loaned;
+        let words = self.segment.pool().claimed_words(&self.claim);
+        // SAFETY: as in `bytes_mut`: the block is ours alone while claimed;
         // the only `&mut` to it comes from `bytes_mut(&mut self)`, which
         // cannot coexist with this borrow of `self`.
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
     }
 
-    /// Publishes the first `len` bytes.
+    /// Publishes the first `len` bytes: the descriptor and the publisher,
+    /// or why not (the block is then given back, or a reclaimer's); and
+    /// the loan's share of its segment, for [`PoolWriter::recycle`].
+    #[inline]
     pub(crate) fn publish(
         self,
         len: usize,
-    ) -> Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError> {
-        let owner = self.owner;
-        self.loan.publish(len).map(|d| (d, owner))
+    ) -> (
+        Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError>,
+        Arc<Segment>,
+    ) {
+        let owner = self.segment.owner();
+        let pool = self.segment.pool();
+        let r = pool.publish_claim(&self.claim, owner, len);
+        if r.is_err() {
+            pool.give_back(&self.claim, owner); // (nothing if not ours any more)
+        }
+        (r.map(|d| (d, owner)), self.into_segment())
     }
 
-    /// Is this block from `writer`'s pool? By address: the loan keeps its
-    /// mapping alive, and live mappings never overlap, so its block lies in
-    /// the words of one of `writer`'s segments only if it is from there.
+    /// The loan's share of its segment; the claim is left as it is (the
+    /// caller has published it or given it back).
+    #[inline]
+    fn into_segment(self) -> Arc<Segment> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again (`ManuallyDrop`,
+        // owned here), so the `Arc` read out of it is moved, not
+        // duplicated: exactly one owner of that share remains. `Claim` is
+        // `Copy` and owns nothing.
+        unsafe { std::ptr::read(&this.segment) }
+    }
+
+    /// Is this block from `writer`'s pool (one of its segments)?
+    #[inline]
     pub(crate) fn is_from(&self, writer: &PoolWriter) -> bool {
-        let at = self.loan.words().as_ptr();
         writer
             .segments
             .iter()
-            .any(|s| s.pool().words().as_ptr_range().contains(&at))
+            .any(|s| Arc::ptr_eq(s, &self.segment))
     }
+
+    /// Brings the block the writer's next loan will most likely take into
+    /// this core's cache, for writing, while nothing waits on it (see
+    /// `prefetch_for_write`).
+    #[inline]
+    fn prefetch_next(segment: &Segment) {
+        let (control, data) = segment.pool().next_candidate();
+        prefetch_for_write(control);
+        if let Some(first) = data.first() {
+            prefetch_for_write(first);
+        }
+    }
+}
+
+impl Drop for LoanedBlock {
+    /// Gives the unpublished block back (`publish` does not drop: it moves
+    /// the segment out).
+    fn drop(&mut self) {
+        let owner = self.segment.owner();
+        self.segment.pool().give_back(&self.claim, owner);
+    }
+}
+
+/// Asks the CPU to bring the cache line of `word` here in exclusive state
+/// (x86-64 `prefetchw`; a plain read prefetch elsewhere, or nothing). A
+/// hint: no memory is accessed in the language's sense, so it is sound on
+/// words another process writes concurrently, and it changes no value.
+/// The publisher calls it on the next block's control line and first data
+/// line right after publishing, so the line transfers from the readers'
+/// cores (their hold and release wrote the control line, their reads
+/// shared the data line) happen while the message travels, not when the
+/// next loan needs them.
+#[inline(always)]
+fn prefetch_for_write(word: &horus_nostd::sync::AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetchw` only hints the cache: it reads and writes no
+    // memory in the language's sense, cannot fault, and changes no register
+    // or flag. Its encoding (0F 0D /1) executes as a no-op on x86-64 CPUs
+    // without the instruction, so it needs no feature check (the
+    // `_mm_prefetch` intrinsic would turn `_MM_HINT_ET0` into a read
+    // prefetch unless the whole build enables `prfchw`). The address is
+    // that of a live reference.
+    unsafe {
+        std::arch::asm!(
+            "prefetchw [{0}]",
+            in(reg) word as *const horus_nostd::sync::AtomicU64,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = word;
+}
+
+/// Asks the CPU to bring the cache line of `word` here for reading; a hint,
+/// as [`prefetch_for_write`].
+#[inline(always)]
+fn prefetch_for_read(word: &horus_nostd::sync::AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `prefetch_for_write`: a cache hint on the address of a
+    // live reference, which cannot fault; SSE prefetches are baseline x86-64.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((word as *const horus_nostd::sync::AtomicU64).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = word;
 }
 
 /// A publisher's pool for one topic.
@@ -171,9 +274,16 @@ pub(crate) struct PoolWriter {
     blocks_per_segment: u32,
     max_segments: u32,
     segments: Vec<Arc<Segment>>,
+    /// Spare shares of each segment (same index), handed to loans and
+    /// given back after their publish: no reference-count RMW per message.
+    spare: Vec<Vec<Arc<Segment>>>,
     /// Where the next loan starts looking.
     next_segment: usize,
 }
+
+/// Spare shares kept per segment (more than the loans a thread has open at
+/// once, typically one).
+const SPARE_SHARES: usize = 4;
 
 impl PoolWriter {
     pub(crate) fn new(
@@ -191,6 +301,7 @@ impl PoolWriter {
             blocks_per_segment: blocks_per_segment.max(1),
             max_segments: max_segments.max(1),
             segments: Vec::new(),
+            spare: Vec::new(),
             next_segment: 0,
         }
     }
@@ -247,6 +358,7 @@ impl PoolWriter {
             let seg = pool_file::create(&self.ns, &self.topic, self.me, id, layout)
                 .map_err(WriterError::Segment)?;
             self.segments.push(Arc::new(seg));
+            self.spare.push(Vec::new());
             if let Some(b) = self.try_existing() {
                 return Ok(b);
             }
@@ -265,51 +377,100 @@ impl PoolWriter {
         let n = self.segments.len();
         let start = self.next_segment;
         (0..n).map(|i| (start + i) % n.max(1)).find_map(|i| {
-            let seg = &self.segments[i];
-            match seg.pool().loan(self.me) {
-                Ok(loan) => {
-                    let block = LoanedBlock {
-                        loan,
-                        owner: self.me,
-                    };
-                    self.next_segment = (i + 1) % n;
-                    Some(block)
-                }
-                Err(LoanError::Exhausted { .. }) => None,
-                Err(_) => None,
-            }
+            let segment = &self.segments[i];
+            let claim = segment.pool().claim(self.me).ok()?;
+            self.next_segment = (i + 1) % n;
+            let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
+            Some(LoanedBlock {
+                segment: share,
+                claim,
+            })
         })
+    }
+
+    /// Takes back a loan's share of a segment after its publish (kept for
+    /// the next loan if it is one of ours and there is room; dropped
+    /// otherwise).
+    #[inline]
+    pub(crate) fn recycle(&mut self, share: Arc<Segment>) {
+        if let Some(i) = self.segments.iter().position(|s| Arc::ptr_eq(s, &share)) {
+            if self.spare[i].len() < SPARE_SHARES {
+                self.spare[i].push(share);
+            }
+        }
+    }
+
+    /// After a publish: prefetches the block the next loan will most
+    /// likely take (see [`prefetch_for_write`]).
+    #[inline]
+    pub(crate) fn prepare_next(&self) {
+        if let Some(segment) = self.segments.get(self.next_segment) {
+            LoanedBlock::prefetch_next(segment);
+        }
     }
 }
 
-/// A held block (whose view keeps its segment mapped, and shared-locked,
-/// for as long as it lives, whether or not the reader still caches it).
+/// A held block: the segment (our share of its mapping, which keeps it
+/// mapped and shared-locked whether or not the reader still caches it) and
+/// the core's hold. 32 bytes; one reference-count RMW to make, one to drop.
 pub(crate) struct HeldBlock {
-    view: BlockView<MappedWords>,
+    segment: Arc<Segment>,
+    /// `Some` until dropped.
+    hold: Option<Hold>,
+    generation: u64,
+    len: u32,
 }
 
 impl std::fmt::Debug for HeldBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeldBlock")
-            .field("descriptor", &self.view.descriptor())
+            .field("owner", &self.segment.owner())
+            .field("segment", &self.segment.pool().segment())
+            .field("block", &self.hold.as_ref().map(Hold::block))
+            .field("generation", &self.generation)
+            .field("len", &self.len)
             .finish()
     }
 }
 
 impl HeldBlock {
     /// The message's bytes.
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
-        let words = self.view.words();
-        let len = self.view.len().min(words.len() * 8);
+        let Some(hold) = &self.hold else {
+            return &[];
+        };
+        let words = self.segment.pool().held_words(hold);
+        let len = (self.len as usize).min(words.len() * 8);
         // SAFETY: we hold the block (our `HOLDERS` bit is set and the hold
         // re-validated its generation): `horus_nostd::pool` (module docs,
         // "Why a held block is never written") proves that no writer that
-        // follows the protocol writes its data until the view is released,
-        // and that every write to it happens-before the hold, so a shared
-        // `&[u8]` over it is sound for as long as `self` lives. `len` is at
-        // most the block's `words.len() * 8` bytes, which stay mapped while
-        // the view (holding its share of the mapping) lives.
+        // follows the protocol writes its data until the hold is released
+        // (in `Drop`), and that every write to it happens-before the hold,
+        // so a shared `&[u8]` over it is sound for as long as `self` lives.
+        // `len` is at most the block's `words.len() * 8` bytes, which stay
+        // mapped while `self.segment` (our share of the mapping) lives.
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, len) }
+    }
+
+    /// Where the message is: its descriptor's block part.
+    pub(crate) fn block_ref(&self) -> crate::pooled::BlockRef {
+        crate::pooled::BlockRef {
+            owner: self.segment.owner().get(),
+            generation: self.generation,
+            segment: self.segment.pool().segment(),
+            block: self.hold.as_ref().map_or(0, Hold::block),
+            len: self.len,
+        }
+    }
+}
+
+impl Drop for HeldBlock {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(hold) = self.hold.take() {
+            self.segment.pool().release_hold(hold);
+        }
     }
 }
 
@@ -333,10 +494,15 @@ pub(crate) struct PoolReader {
     /// The segment of the last hold and its key (also in `cache`): a stream
     /// from one publisher's segment is served without hashing.
     last: Option<((u64, u32), Arc<Segment>)>,
+    /// Segments dropped from the cache (dead publishers) while views of
+    /// them were alive: weakly, to count those views (see
+    /// [`views_alive`](Self::views_alive)) without keeping them mapped.
+    retired: Vec<Weak<Segment>>,
 }
 
 impl PoolReader {
     /// Holds the block `desc` of `owner`'s pool names, as participant `p`.
+    #[inline]
     pub(crate) fn hold(
         &mut self,
         ns: &Namespace,
@@ -350,8 +516,20 @@ impl PoolReader {
             Some((k, s)) if *k == key => s,
             _ => self.lookup(ns, topic, key)?,
         };
-        match segment.pool().hold(participant, *desc) {
-            Ok(view) => Ok(HeldBlock { view }),
+        let pool = segment.pool();
+        // Ask for the message's first line now, so that its transfer from
+        // the publisher's core overlaps the hold's own (a hint: see
+        // `prefetch_for_read`); the hold decides whether it may be read.
+        if let Some(first) = pool.first_word(desc.block) {
+            prefetch_for_read(first);
+        }
+        match pool.hold_in_place(participant, desc) {
+            Ok(hold) => Ok(HeldBlock {
+                segment: segment.clone(),
+                hold: Some(hold),
+                generation: desc.generation,
+                len: desc.len,
+            }),
             Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
             Err(e) => Err(ReaderError::Hold(e)),
         }
@@ -359,6 +537,7 @@ impl PoolReader {
 
     /// The segment `key` names, from the cache or mapped now; it becomes
     /// `last`.
+    #[cold]
     fn lookup(
         &mut self,
         ns: &Namespace,
@@ -386,8 +565,40 @@ impl PoolReader {
     /// share of the mapping).
     pub(crate) fn forget_dead(&mut self, ns: &Namespace) {
         self.last = None;
-        self.cache
-            .retain(|_, seg| liveness::is_alive(ns, seg.owner()));
+        let mut retired = std::mem::take(&mut self.retired);
+        self.cache.retain(|_, seg| {
+            let alive = liveness::is_alive(ns, seg.owner());
+            if !alive {
+                retired.push(Arc::downgrade(seg));
+            }
+            alive
+        });
+        self.retired = retired;
+        // (Our strong shares of the retired ones are gone now: those no
+        // view holds are unmapped.)
+        self.retired.retain(|s| s.strong_count() > 0);
+    }
+
+    /// Is a block held through this reader still held (a view, or a tool's
+    /// block, alive)? Every [`HeldBlock`] holds one share of its segment;
+    /// the reader holds one per cached segment, plus one in `last`.
+    pub(crate) fn views_alive(&self) -> bool {
+        let ours = |s: &Arc<Segment>| {
+            let last = self.last.as_ref().is_some_and(|(_, l)| Arc::ptr_eq(l, s));
+            1 + usize::from(last)
+        };
+        // A retired segment's strong shares are all views' (the reader's
+        // went with `cache` and `last`).
+        let alive = self.cache.values().any(|s| Arc::strong_count(s) > ours(s))
+            || self.retired.iter().any(|s| s.strong_count() > 0);
+        if !alive {
+            // Pairs with the Release decrement of each view's share when it
+            // was dropped (on any thread): its release of the block, before
+            // that, happens-before whatever the caller does next (freeing
+            // the participant entry whose index the hold used).
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        }
+        alive
     }
 
     /// Segments mapped.

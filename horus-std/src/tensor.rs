@@ -268,6 +268,7 @@ pub struct TensorLayout {
 
 impl TensorLayout {
     /// The C-contiguous (row-major) layout of `shape` of `dtype`, checked.
+    #[inline]
     pub fn contiguous(dtype: DType, shape: &[u64]) -> Result<Self, TensorError> {
         if shape.len() > MAX_RANK {
             return Err(TensorError::RankTooLarge { rank: shape.len() });
@@ -390,10 +391,12 @@ impl PooledLayout for TensorLayout {
     type Wire = TensorFrame;
     const KIND: &'static str = "tensor";
 
+    #[inline]
     fn bytes(&self) -> usize {
         self.bytes as usize
     }
 
+    #[inline]
     fn to_wire(&self, b: BlockRef) -> TensorFrame {
         TensorFrame {
             owner: b.owner,
@@ -409,6 +412,7 @@ impl PooledLayout for TensorLayout {
         }
     }
 
+    #[inline]
     fn from_wire(f: &TensorFrame) -> (BlockRef, Result<Self, String>) {
         (block_of!(f), Self::from_frame(f))
     }

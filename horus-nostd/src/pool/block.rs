@@ -28,12 +28,80 @@ use crate::sync::{AtomicU64, Ordering};
 #[derive(Debug)]
 pub struct Loan<W: Words = StaticWords> {
     pool: PoolRegion<W>,
-    block: u32,
-    /// The loaned generation (already in `STATE`, with `LOANED`).
-    generation: u64,
+    claim: Claim,
     owner: OwnerToken,
     /// Published, or taken by a reclaimer: dropping gives nothing back.
     settled: bool,
+}
+
+/// A block claimed for writing (loan steps 1-4 done): its index and the
+/// generation now in `STATE` with `LOANED`. What [`Loan`] is made of, for
+/// callers that keep the pool themselves and want no copy of it per message
+/// ([`PoolRegion::claim`], [`PoolRegion::publish_claim`],
+/// [`PoolRegion::give_back`]). Only [`PoolRegion::claim`] makes one; every
+/// step on it is checked against the generation, so a claim used twice, or
+/// on another pool, changes nothing that is not its own.
+///
+/// ```
+/// # use horus_nostd::pool::PoolRegion;
+/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+/// let me = OwnerToken::new(1).unwrap();
+/// let c = pool.claim(me).unwrap();
+/// pool.claimed_words(&c)[0].store(7, horus_nostd::sync::Ordering::Relaxed);
+/// let d = pool.publish_claim(&c, me, 8).unwrap();
+/// assert_eq!((d.block, d.generation), (c.block(), c.generation()));
+/// assert!(pool.publish_claim(&c, me, 8).is_err()); // published already
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    block: u32,
+    generation: u64,
+}
+
+impl Claim {
+    /// The block's index in its segment.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+    /// The generation the published descriptor will carry.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// A hold taken by [`PoolRegion::hold_in_place`]: participant `p`'s bit is
+/// set on the block, which nobody rewrites until
+/// [`PoolRegion::release_hold`] is given this (on the same pool). What
+/// [`BlockView`] is made of, for callers that keep the pool themselves.
+/// Forgetting it keeps the block held until a reclaim of `p`.
+///
+/// ```
+/// # use horus_nostd::pool::PoolRegion;
+/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+/// static MEM: RegionBuffer<512> = RegionBuffer::new();
+/// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+/// let me = OwnerToken::new(1).unwrap();
+/// let d = pool.loan(me).unwrap().publish(3).unwrap();
+/// let h = pool.hold_in_place(2, &d).unwrap();
+/// assert_eq!(pool.held_words(&h).len(), 8);
+/// assert!(pool.loan(me).is_err()); // held
+/// pool.release_hold(h);
+/// assert!(pool.loan(me).is_ok());
+/// ```
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a hold keeps its block until it is released"]
+pub struct Hold {
+    block: u32,
+    participant: u32,
+}
+
+impl Hold {
+    /// The block's index in its segment.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
 }
 
 /// A read-only view of a held block. Until it is released (dropped), no
@@ -75,6 +143,22 @@ impl<W: Words> PoolRegion<W> {
     /// assert!(pool.loan(me).is_ok());
     /// ```
     pub fn loan(&self, me: OwnerToken) -> Result<Loan<W>, LoanError> {
+        let claim = self.claim(me)?;
+        Ok(Loan {
+            pool: self.clone(),
+            claim,
+            owner: me,
+            settled: false,
+        })
+    }
+
+    /// Loan steps 1-4 for `me` (as [`loan`](Self::loan), which wraps it):
+    /// the claimed block, to be written through
+    /// [`claimed_words`](Self::claimed_words), then published with
+    /// [`publish_claim`](Self::publish_claim) or given back with
+    /// [`give_back`](Self::give_back) by the same `me`.
+    #[inline]
+    pub fn claim(&self, me: OwnerToken) -> Result<Claim, LoanError> {
         let blocks = self.layout.blocks;
         // A hint only (any value is safe): Relaxed.
         let start = self.words[hdr::NEXT].load(Ordering::Relaxed) % u64::from(blocks);
@@ -82,17 +166,117 @@ impl<W: Words> PoolRegion<W> {
             let b = ((start + u64::from(i)) % u64::from(blocks)) as u32;
             if let Some(generation) = self.try_claim(b as usize, me) {
                 self.words[hdr::NEXT].store(u64::from(b) + 1, Ordering::Relaxed);
-                return Ok(Loan {
-                    pool: self.clone(),
+                return Ok(Claim {
                     block: b,
                     generation,
-                    owner: me,
-                    settled: false,
                 });
             }
         }
         self.count_failed_loan();
         Err(LoanError::Exhausted { blocks })
+    }
+
+    /// The block the next [`claim`](Self::claim) tries first (from the
+    /// `NEXT` hint, which may change meanwhile): its control words and its
+    /// first data words, for a caller that wants to bring them into its
+    /// cache ahead of time. Nothing is read or written here.
+    #[inline]
+    pub fn next_candidate(&self) -> (&AtomicU64, &[AtomicU64]) {
+        let blocks = u64::from(self.layout.blocks);
+        let b = (self.words[hdr::NEXT].load(Ordering::Relaxed) % blocks) as usize;
+        (self.ctl(b, ctl::STATE), self.data(b))
+    }
+
+    /// The first data word of block `block`, if the geometry has that
+    /// block: for a caller that wants to prefetch a block it is about to
+    /// hold. Reading it before the hold succeeds reads nothing valid.
+    #[inline]
+    pub fn first_word(&self, block: u32) -> Option<&AtomicU64> {
+        (block < self.layout.blocks).then(|| &self.words[self.layout.data(block as usize)])
+    }
+
+    /// The data words of a claimed block, for writing in place.
+    #[inline]
+    pub fn claimed_words(&self, claim: &Claim) -> &[AtomicU64] {
+        self.data(self.block_index(claim.block))
+    }
+
+    /// `block` as an index, clamped into the validated geometry (a claim
+    /// or hold from another pool then names some block of this one, never
+    /// memory outside it).
+    #[inline]
+    fn block_index(&self, block: u32) -> usize {
+        block.min(self.layout.blocks - 1) as usize
+    }
+
+    /// Publishes the first `len` bytes of `claim` (see [`Loan::publish`]):
+    /// the descriptor to send. On [`PublishError::TooLong`] the block is
+    /// still claimed (give it back); on [`PublishError::Reclaimed`] it is
+    /// no longer `me`'s.
+    #[inline]
+    pub fn publish_claim(
+        &self,
+        claim: &Claim,
+        me: OwnerToken,
+        len: usize,
+    ) -> Result<BlockDescriptor, PublishError> {
+        let block_size = self.layout.block_size;
+        if len > block_size as usize {
+            return Err(PublishError::TooLong { len, block_size });
+        }
+        let b = self.block_index(claim.block);
+        self.ctl(b, ctl::LEN).store(len as u64, Ordering::Relaxed);
+        let loaned = state::encode(claim.generation, state::LOANED);
+        let published = state::encode(claim.generation, state::PUBLISHED);
+        // SYNC(block-publish): Release: the data and LEN stores are visible to
+        // a hold whose CAS reads this value (Acquire). SYNC(state-rmw): a CAS,
+        // as every STATE write. Failure: Relaxed, the block is no longer ours.
+        if self
+            .ctl(b, ctl::STATE)
+            .compare_exchange(loaned, published, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            // A reclaimer took the block (and OWNER): leave both to it.
+            return Err(PublishError::Reclaimed);
+        }
+        // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
+        let _ = self.ctl(b, ctl::OWNER).compare_exchange(
+            me.get(),
+            0,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        Ok(BlockDescriptor {
+            generation: claim.generation,
+            segment: self.segment,
+            block: b as u32,
+            len: len as u32,
+            reserved: 0,
+        })
+    }
+
+    /// Gives an unpublished claim back (`FREE`, same generation: no
+    /// descriptor carries it). Does nothing if it was published or taken
+    /// by a reclaimer.
+    pub fn give_back(&self, claim: &Claim, me: OwnerToken) {
+        let b = self.block_index(claim.block);
+        let loaned = state::encode(claim.generation, state::LOANED);
+        let free = state::encode(claim.generation, state::FREE);
+        // SYNC(state-rmw): a CAS, as every STATE write; fails only if a
+        // reclaimer took the block, or it was published.
+        let ok = self
+            .ctl(b, ctl::STATE)
+            .compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if ok {
+            // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
+            let _ = self.ctl(b, ctl::OWNER).compare_exchange(
+                me.get(),
+                0,
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+        }
     }
 
     /// Steps 1-4 of a loan on block `b`; the new generation if it is ours.
@@ -167,7 +351,26 @@ impl<W: Words> PoolRegion<W> {
     /// assert!(matches!(pool.hold(1, forged), Err(HoldError::BlockOutOfRange { .. })));
     /// ```
     pub fn hold(&self, participant: u32, desc: BlockDescriptor) -> Result<BlockView<W>, HoldError> {
-        self.check_descriptor(participant, &desc)?;
+        // The view releases it, from its descriptor and participant.
+        let Hold { .. } = self.hold_in_place(participant, &desc)?;
+        Ok(BlockView {
+            pool: self.clone(),
+            desc,
+            participant,
+        })
+    }
+
+    /// Holds the block `desc` names for `participant`, as
+    /// [`hold`](Self::hold) (which wraps it), without a view: read it
+    /// through [`held_words`](Self::held_words), then give the [`Hold`] to
+    /// [`release_hold`](Self::release_hold).
+    #[inline]
+    pub fn hold_in_place(
+        &self,
+        participant: u32,
+        desc: &BlockDescriptor,
+    ) -> Result<Hold, HoldError> {
+        self.check_descriptor(participant, desc)?;
         let b = desc.block as usize;
         let bit = 1u64 << participant;
         let holders = self.ctl(b, ctl::HOLDERS);
@@ -195,9 +398,8 @@ impl<W: Words> PoolRegion<W> {
             .compare_exchange(want, want, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok();
         if held && self.ctl(b, ctl::LEN).load(Ordering::Relaxed) == u64::from(desc.len) {
-            return Ok(BlockView {
-                pool: self.clone(),
-                desc,
+            return Ok(Hold {
+                block: desc.block,
                 participant,
             });
         }
@@ -236,6 +438,31 @@ impl<W: Words> PoolRegion<W> {
     }
 }
 
+impl<W: Words> PoolRegion<W> {
+    /// The data words of a held block (the whole block). Nobody writes them
+    /// until the hold is released.
+    #[inline]
+    pub fn held_words(&self, hold: &Hold) -> &[AtomicU64] {
+        self.data(self.block_index(hold.block))
+    }
+
+    /// Releases a hold taken on this pool.
+    #[inline]
+    pub fn release_hold(&self, hold: Hold) {
+        self.release_bit(hold.block, hold.participant);
+    }
+
+    /// Clears `participant`'s bit on `block`.
+    #[inline]
+    fn release_bit(&self, block: u32, participant: u32) {
+        let bit = 1u64 << (participant % MAX_PARTICIPANTS as u32);
+        // SYNC(holders-release): Release: our reads of the block happen-before
+        // the next loan's step 4 (Acquire RMW) and so before any rewrite.
+        self.ctl(self.block_index(block), ctl::HOLDERS)
+            .fetch_and(!bit, Ordering::Release);
+    }
+}
+
 impl<W: Words> Loan<W> {
     /// Bytes the block holds.
     ///
@@ -260,7 +487,7 @@ impl<W: Words> Loan<W> {
     /// assert!(pool.loan(OwnerToken::new(1).unwrap()).unwrap().block() < 2);
     /// ```
     pub fn block(&self) -> u32 {
-        self.block
+        self.claim.block
     }
 
     /// The generation the published descriptor will carry.
@@ -275,7 +502,7 @@ impl<W: Words> Loan<W> {
     /// assert_eq!(loan.publish(0).unwrap().generation, generation);
     /// ```
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.claim.generation
     }
 
     /// The block's data words, for writing in place (zero-copy producers).
@@ -290,7 +517,7 @@ impl<W: Words> Loan<W> {
     /// assert_eq!(loan.words().len(), 8);
     /// ```
     pub fn words(&self) -> &[AtomicU64] {
-        self.pool.data(self.block as usize)
+        self.pool.claimed_words(&self.claim)
     }
 
     /// Writes `bytes` at byte `offset` of the block.
@@ -330,45 +557,11 @@ impl<W: Words> Loan<W> {
     /// assert_eq!((d.block, d.len), (0, 64));
     /// ```
     pub fn publish(mut self, len: usize) -> Result<BlockDescriptor, PublishError> {
-        let block_size = self.pool.layout.block_size;
-        if len > block_size as usize {
-            return Err(PublishError::TooLong { len, block_size }); // Drop gives it back
-        }
-        let b = self.block as usize;
-        self.pool
-            .ctl(b, ctl::LEN)
-            .store(len as u64, Ordering::Relaxed);
-        let loaned = state::encode(self.generation, state::LOANED);
-        let published = state::encode(self.generation, state::PUBLISHED);
-        // SYNC(block-publish): Release: the data and LEN stores are visible to
-        // a hold whose CAS reads this value (Acquire). SYNC(state-rmw): a CAS,
-        // as every STATE write. Failure: Relaxed, the block is no longer ours.
-        let ok = self
-            .pool
-            .ctl(b, ctl::STATE)
-            .compare_exchange(loaned, published, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
-        let desc = BlockDescriptor {
-            generation: self.generation,
-            segment: self.pool.segment,
-            block: self.block,
-            len: len as u32,
-            reserved: 0,
-        };
-        if !ok {
-            // A reclaimer took the block (and OWNER): leave both to it.
-            self.settled = true;
-            return Err(PublishError::Reclaimed);
-        }
-        // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
-        let _ = self.pool.ctl(b, ctl::OWNER).compare_exchange(
-            self.owner.get(),
-            0,
-            Ordering::Release,
-            Ordering::Relaxed,
-        );
-        self.settled = true; // published: not given back
-        Ok(desc)
+        let r = self.pool.publish_claim(&self.claim, self.owner, len);
+        // Published, or taken by a reclaimer: not given back. (Too long:
+        // still ours, and Drop gives it back.)
+        self.settled = !matches!(r, Err(PublishError::TooLong { .. }));
+        r
     }
 }
 
@@ -376,27 +569,8 @@ impl<W: Words> Drop for Loan<W> {
     /// Gives an unpublished block back (`FREE`, same generation: no
     /// descriptor carries it).
     fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        let b = self.block as usize;
-        let loaned = state::encode(self.generation, state::LOANED);
-        let free = state::encode(self.generation, state::FREE);
-        // SYNC(state-rmw): a CAS, as every STATE write; fails only if a
-        // reclaimer took the block.
-        let ok = self
-            .pool
-            .ctl(b, ctl::STATE)
-            .compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
-        if ok {
-            // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
-            let _ = self.pool.ctl(b, ctl::OWNER).compare_exchange(
-                self.owner.get(),
-                0,
-                Ordering::Release,
-                Ordering::Relaxed,
-            );
+        if !self.settled {
+            self.pool.give_back(&self.claim, self.owner);
         }
     }
 }
@@ -489,12 +663,7 @@ impl<W: Words> BlockView<W> {
 
 impl<W: Words> Drop for BlockView<W> {
     fn drop(&mut self) {
-        let bit = 1u64 << self.participant;
-        // SYNC(holders-release): Release: our reads of the block happen-before
-        // the next loan's step 4 (Acquire RMW) and so before any rewrite.
-        self.pool
-            .ctl(self.desc.block as usize, ctl::HOLDERS)
-            .fetch_and(!bit, Ordering::Release);
+        self.pool.release_bit(self.desc.block, self.participant);
     }
 }
 

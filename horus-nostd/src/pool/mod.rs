@@ -54,6 +54,15 @@
 //! If no block passes, [`LoanError::Exhausted`] is returned and the
 //! `LOANS_FAILED` counter (saturating) goes up.
 //!
+//! [`Loan`] and [`BlockView`] are the steps below with the pool kept inside
+//! (a clone of the `PoolRegion`, so they own their memory by their type). A
+//! caller that keeps the pool alive itself and wants no copy of it per
+//! message uses the same steps directly: [`PoolRegion::claim`] (steps 1-4,
+//! a [`Claim`]), [`PoolRegion::publish_claim`] / [`PoolRegion::give_back`],
+//! and [`PoolRegion::hold_in_place`] (a [`Hold`]) /
+//! [`PoolRegion::release_hold`]; `Loan` and `BlockView` are written over
+//! them, so the loom model and the Miri tests check that code.
+//!
 //! **Publish**: store `LEN`, CAS `STATE (g + 1, LOANED) -> (g + 1, PUBLISHED)`
 //! (Release), store `OWNER := 0` (Release); return the descriptor with
 //! generation `g + 1`. Dropping an unpublished [`Loan`] puts the block back
@@ -133,7 +142,7 @@ mod block;
 mod error;
 mod region;
 
-pub use block::{BlockView, Loan};
+pub use block::{BlockView, Claim, Hold, Loan};
 pub use error::{
     HoldError, LoanError, PoolAttachError, PoolInitError, PoolLayoutError, PublishError,
 };

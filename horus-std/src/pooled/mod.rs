@@ -34,7 +34,6 @@ mod raw;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
 use horus_nostd::Message;
 use horus_nostd::pool::{BlockDescriptor, HoldError};
@@ -189,9 +188,7 @@ impl<L: PooledLayout> Deref for Pooled<L> {
 /// rewrites until the view is dropped.
 pub struct PoolView<L: PooledLayout> {
     layout: L,
-    wire: L::Wire,
     held: HeldBlock,
-    _live: Arc<()>,
 }
 
 impl<L: PooledLayout> fmt::Debug for PoolView<L> {
@@ -212,9 +209,10 @@ impl<L: PooledLayout> PoolView<L> {
     pub fn data(&self) -> &[u8] {
         self.held.bytes()
     }
-    /// The descriptor the ring carried.
+    /// The descriptor the ring carried (rebuilt from the layout and the
+    /// block, which are what the receiver checked it to be).
     pub fn descriptor(&self) -> L::Wire {
-        self.wire
+        self.layout.to_wire(self.held.block_ref())
     }
 }
 
@@ -323,8 +321,6 @@ impl BlockAt<'_> {
 pub struct PoolState {
     writer: RefCell<PoolWriter>,
     reader: RefCell<PoolReader>,
-    /// One strong count per live view (plus ours).
-    views: Arc<()>,
     stale: Cell<u64>,
     rejected: Cell<u64>,
     unsent: Cell<u64>,
@@ -352,7 +348,6 @@ impl<L: PooledLayout> Payload for Pooled<L> {
                 ctx.pool.max_segments,
             )),
             reader: RefCell::new(PoolReader::default()),
-            views: Arc::new(()),
             stale: Cell::new(0),
             rejected: Cell::new(0),
             unsent: Cell::new(0),
@@ -392,7 +387,10 @@ impl<L: PooledLayout> Payload for Pooled<L> {
         // Views still hold pool blocks under our participant index: keep
         // the entry (and so the index) ours until this process exits, so
         // nobody else can join at it while our bits are set.
-        Arc::strong_count(&topic.payload_state().views) == 1
+        match topic.payload_state().reader.try_borrow() {
+            Ok(r) => !r.views_alive(),
+            Err(_) => false, // (never: no borrow is alive across a drop)
+        }
     }
 }
 
@@ -459,7 +457,8 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
                 b
             }
         };
-        let (d, owner) = block.publish(len).map_err(|e| PoolError::BadGeometry {
+        let (published, share) = block.publish(len);
+        let (d, owner) = published.map_err(|e| PoolError::BadGeometry {
             topic: self.name().to_owned(),
             reason: e.to_string(),
         })?;
@@ -470,6 +469,9 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             block: d.block,
             len: d.len,
         }));
+        let mut writer = self.payload_state().writer.borrow_mut();
+        writer.recycle(share);
+        writer.prepare_next();
         Ok(())
     }
 
@@ -505,12 +507,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             kind: L::KIND,
         };
         let held = at.hold(&mut st.reader.borrow_mut(), block)?;
-        Ok(PoolView {
-            layout,
-            wire,
-            held,
-            _live: st.views.clone(),
-        })
+        Ok(PoolView { layout, held })
     }
 
     /// Frees what dead processes hold on this topic: their participant
