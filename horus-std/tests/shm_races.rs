@@ -1,5 +1,6 @@
 //! Races between registering, creating and cleaning, across threads and
-//! processes, and `fork()` without `exec`.
+//! processes, `fork()` without `exec`, and programs spawned while topics are
+//! created.
 //!
 //! The stress tests run cleaners in a loop (threads of this process and
 //! child processes) while other threads register liveness or create and
@@ -15,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{Peer, TestNs, next_command, say, watchdog};
+use horus::image::{Image, ImageTopic};
 use horus::prelude::*;
 use horus::shm::{Namespace, clean_namespace, liveness};
 
@@ -27,6 +29,8 @@ message! {
 const ROUNDS: usize = 150;
 /// Topic openings per creator thread (the replacement window is narrower).
 const REPLACE_ROUNDS: u64 = 1000;
+/// Topics created while another thread spawns children.
+const INHERIT_ROUNDS: u32 = 300;
 
 /// Panics unless a file is at `path` and someone (we) holds a lock on it
 /// that excludes an exclusive one.
@@ -292,6 +296,8 @@ fn child_main() {
             worker.join().expect("cleaner");
         }
         "fork" => fork_child(),
+        #[cfg(target_os = "linux")]
+        "inherit" => inherit_child(),
         other => panic!("unknown role {other}"),
     }
 }
@@ -331,4 +337,95 @@ fn a_liveness_file_removed_by_hand_is_made_again() {
     std::fs::remove_file(&lock).unwrap();
     assert_eq!(liveness::ensure_registered(&ns).unwrap(), token);
     assert_held(&lock, "the liveness file made again");
+}
+
+/// No descriptor of a topic's files reaches a child that another thread
+/// spawns while the topic is being created. A copy of the creator's
+/// descriptor without close-on-exec used to survive the child's `exec`
+/// and hold the region's `flock` for the child's whole life, so `clean`
+/// kept the region of a dropped topic "held by a live process" (a flake
+/// of `horus clean --shm --blackbox` run right after a test dropped its
+/// blackbox while other tests spawned processes). Each child lists its own
+/// open files; none may be one of ours. Runs in a child of the test: its
+/// hundreds of spawns would otherwise briefly share (until their `exec`)
+/// the files of the other tests of this binary, which drop and replace
+/// regions.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_child_spawned_while_topics_are_created_inherits_none_of_their_files() {
+    let _w = watchdog(Duration::from_secs(300), "the inherited descriptor test");
+    let ns = TestNs::new("inherit");
+    let mut child = Peer::spawn("inherit", &ns.name, &[]);
+    child.expect("INHERIT_OK", 240);
+    child.wait_success(60);
+}
+
+#[cfg(target_os = "linux")]
+fn inherit_child() {
+    let ns_name = Namespace::current_name().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spawner = {
+        let (stop, ns) = (stop.clone(), ns_name.clone());
+        std::thread::spawn(move || {
+            let (mut spawned, mut leaked) = (0u32, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                let out = std::process::Command::new("ls")
+                    .args(["-l", "/proc/self/fd"])
+                    .output()
+                    .expect("run ls");
+                spawned += 1;
+                let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+                leaked.extend(
+                    listing
+                        .lines()
+                        .filter(|l| l.contains(&ns))
+                        .map(str::to_owned),
+                );
+            }
+            (spawned, leaked)
+        })
+    };
+    let mut paths = Vec::new();
+    for round in 0..INHERIT_ROUNDS {
+        // Big enough that initialising it takes a while: the window.
+        let t: Topic<Gamma> = Topic::builder(&format!("c{round}"))
+            .capacity(1024)
+            .max_participants(64)
+            .build()
+            .unwrap();
+        paths.push(t.path().to_owned());
+        if round % 10 == 0 {
+            // And a block pool segment, made by the first image sent.
+            let images = ImageTopic::builder(&format!("i{round}"))
+                .blocks_per_segment(2)
+                .build()
+                .unwrap();
+            images.send(Image::new(320, 240, "rgb8"));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (spawned, leaked) = spawner.join().expect("spawner");
+    assert!(spawned > 0, "no child was spawned meanwhile");
+    assert!(
+        leaked.is_empty(),
+        "children of {spawned} inherited {leaked:#?}"
+    );
+    let ns = Namespace::open_existing(&ns_name).unwrap().unwrap();
+    liveness::unregister(&ns);
+    let report = clean_namespace(&ns, false).unwrap();
+    assert!(report.live.is_empty(), "{report:?}");
+    for p in &paths {
+        assert!(
+            report.removed.contains(p),
+            "{} kept: {report:?}",
+            p.display()
+        );
+    }
+    let segments = report
+        .removed
+        .iter()
+        .filter(|p| p.to_string_lossy().contains(".pool."))
+        .count();
+    assert_eq!(segments, INHERIT_ROUNDS.div_ceil(10) as usize, "{report:?}");
+    say("INHERIT_OK");
 }

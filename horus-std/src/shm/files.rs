@@ -21,6 +21,11 @@
 //!   name is never visible before the file is ready and locked.
 //! - `lock_bounded` takes a lock without ever waiting forever for a process
 //!   that holds it (a cleaner stopped in a debugger, a hostile process).
+//! - Every descriptor is close-on-exec, copies (`dup_cloexec`) included: a
+//!   descriptor shares its open file, and so its `flock`, with every copy,
+//!   and a copy that survived a child's `exec` (another thread spawning a
+//!   program) would hold the lock for the child's whole life, so that a
+//!   region we dropped could never be cleaned while it runs.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -94,6 +99,13 @@ pub(crate) fn create_locked_temp(
         return Ok(None);
     }
     Ok(Some((fd, st)))
+}
+
+/// A second descriptor of `fd`'s open file (sharing its `flock`), with
+/// close-on-exec set. A plain `dup` clears it: a child that another thread
+/// spawns meanwhile would keep the copy, and the lock, after its `exec`.
+pub(crate) fn dup_cloexec(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
+    rustix::io::fcntl_dupfd_cloexec(fd, 0)
 }
 
 /// Is `st` a regular file?
@@ -236,6 +248,25 @@ mod tests {
         assert!(t.elapsed() >= Duration::from_millis(100));
         drop(holder);
         lock_bounded(&waiter, false, Duration::from_millis(100)).unwrap();
+        std::fs::remove_dir_all(&path).unwrap();
+    }
+
+    #[test]
+    fn a_copy_of_a_locked_temp_is_close_on_exec_and_shares_the_lock() {
+        let (path, dir) = scratch("dup");
+        let (fd, _) = create_locked_temp(dir.as_fd(), "t").unwrap().unwrap();
+        let copy = dup_cloexec(&fd).unwrap();
+        for d in [&fd, &copy] {
+            let flags = rustix::io::fcntl_getfd(d).unwrap();
+            assert!(flags.contains(rustix::io::FdFlags::CLOEXEC), "{flags:?}");
+        }
+        // The copy alone still holds the exclusive lock of the open file.
+        drop(fd);
+        let other = rustix::fs::openat(dir.as_fd(), "t", OFlags::RDONLY, Mode::empty()).unwrap();
+        let r = rustix::fs::flock(&other, FlockOperation::NonBlockingLockShared);
+        assert_eq!(r, Err(Errno::WOULDBLOCK));
+        drop(copy);
+        rustix::fs::flock(&other, FlockOperation::NonBlockingLockShared).unwrap();
         std::fs::remove_dir_all(&path).unwrap();
     }
 }

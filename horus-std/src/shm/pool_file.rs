@@ -210,8 +210,9 @@ pub(crate) fn create(
         else {
             continue;
         };
-        // Keeps our lock held if mapping fails and closes `fd`.
-        let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+        // Keeps our lock held if mapping fails and closes `fd` (close-on-exec:
+        // a program spawned meanwhile must not keep the lock).
+        let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
         let made = (|| {
             rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64)
                 .map_err(|e| match errno_error(e, &tmp_path, "reserve") {

@@ -220,8 +220,9 @@ fn create(
         return Ok(None);
     };
     // A second descriptor of the same open file keeps our lock held until
-    // the temporary name is dealt with, even if mapping fails and closes `fd`.
-    let keep = rustix::io::dup(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+    // the temporary name is dealt with, even if mapping fails and closes `fd`;
+    // close-on-exec, or a program spawned meanwhile would keep the lock.
+    let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
     let bytes = layout.region_bytes();
     let result = (|| {
         rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
