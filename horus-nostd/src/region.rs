@@ -307,6 +307,8 @@ impl<W: Words> TopicRegion<W> {
         set(hdr::CAPACITY, layout.capacity.into());
         set(hdr::SLOT_WORDS, layout.slot_words.into());
         set(hdr::PARTICIPANTS, layout.participants.into());
+        set(hdr::LANES, layout.lanes.into());
+        set(hdr::LANE_TABLE_AT, layout.lane_table_at as u64);
         set(hdr::SCHEMA_FIELDS, layout.schema_fields.into());
         set(hdr::PARTICIPANTS_AT, layout.participants_at as u64);
         set(hdr::SCHEMA_AT, layout.schema_at as u64);
@@ -360,12 +362,21 @@ impl<W: Words> TopicRegion<W> {
         let type_align = small(hdr::TYPE_ALIGN, "type_align")?;
         let capacity = small(hdr::CAPACITY, "capacity")?;
         let participants = small(hdr::PARTICIPANTS, "participants")?;
+        let lanes = small(hdr::LANES, "max_publishers")?;
         let schema_fields = small(hdr::SCHEMA_FIELDS, "schema_fields")?;
-        let layout = TopicLayout::new(type_size, type_align, capacity, participants, schema_fields)
-            .map_err(|e| AttachError::BadGeometry {
+        let layout = TopicLayout::with_publishers(
+            type_size,
+            type_align,
+            capacity,
+            participants,
+            lanes,
+            schema_fields,
+        )
+        .map_err(|e| AttachError::BadGeometry {
                 field: match e {
                     LayoutError::BadCapacity { .. } => "capacity",
                     LayoutError::BadParticipants { .. } => "participants",
+                    LayoutError::BadPublishers { .. } => "max_publishers",
                     LayoutError::BadMessage { size, .. }
                         if size == 0 || size > MAX_MESSAGE_BYTES =>
                     {
@@ -374,7 +385,7 @@ impl<W: Words> TopicRegion<W> {
                     LayoutError::BadMessage { .. } => "type_align",
                 },
             })?;
-        let checks: [(usize, u64, &'static str); 6] = [
+        let checks: [(usize, u64, &'static str); 7] = [
             (
                 hdr::SCHEMA_FIELDS,
                 layout.schema_fields.into(),
@@ -385,6 +396,11 @@ impl<W: Words> TopicRegion<W> {
                 hdr::PARTICIPANTS_AT,
                 layout.participants_at as u64,
                 "participants_at",
+            ),
+            (
+                hdr::LANE_TABLE_AT,
+                layout.lane_table_at as u64,
+                "lane_table_at",
             ),
             (hdr::SCHEMA_AT, layout.schema_at as u64, "schema_at"),
             (hdr::LANES_AT, layout.lanes_at as u64, "lanes_at"),
