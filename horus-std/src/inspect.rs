@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use horus_nostd::region::{SchemaField, Words};
-use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
+use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
@@ -258,9 +258,9 @@ impl RawTopic {
         send: impl Fn(&mut RawHandle<MappedWords>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
         self.with_handle(|h| match send(h) {
-            Err(SendError::Evicted) => {
+            Err(SendError::Refused(Refusal::Evicted)) => {
                 h.rejoin(u64::from(std::process::id()), crate::now_ns())
-                    .map_err(|_| SendError::Evicted)?;
+                    .map_err(|_| SendError::Refused(Refusal::Evicted))?;
                 send(h)
             }
             other => other,

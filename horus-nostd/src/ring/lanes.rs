@@ -60,6 +60,17 @@ pub(crate) const fn tag(p: u32, claim: u64) -> u64 {
     (p as u64 + 1) | claim << INDEX_BITS
 }
 
+/// Whether the claim in tag `now` is past the one in tag `then` (same
+/// participant): by wrapping distance, as claims grow by one per join or
+/// reclaim and wrap at 56 bits.
+const fn claim_is_past(now: u64, then: u64) -> bool {
+    let ahead = (now >> INDEX_BITS).wrapping_sub(then >> INDEX_BITS) & CLAIM_MASK;
+    ahead != 0 && ahead < CLAIM_MASK / 2
+}
+
+/// The claim bits of a tag, shifted down.
+const CLAIM_MASK: u64 = u64::MAX >> INDEX_BITS;
+
 /// The participant a non-zero tag names (may be out of range in a corrupt
 /// region: the caller checks).
 const fn tag_participant(tag: u64) -> usize {
@@ -71,7 +82,10 @@ impl<W: Words> TopicRegion<W> {
         self.word(self.layout.lane_entry_at(l) + lane::OWNER)
     }
 
-    /// Whether `t` (a non-zero tag) no longer names a current holder.
+    /// Whether `t` (a non-zero tag) no longer names a current holder: its
+    /// participant's `CLAIM` has moved past the tag's. Claims only grow, so
+    /// a load that returns an older value than the tag's (possible: nothing
+    /// orders it after the tag's load) never makes a current tag stale.
     fn is_stale(&self, t: u64) -> bool {
         let p = tag_participant(t);
         if p >= self.layout.participants as usize {
@@ -82,7 +96,7 @@ impl<W: Words> TopicRegion<W> {
         let claim = self
             .word(self.layout.participant_at(p) + part::CLAIM)
             .load(Ordering::Relaxed);
-        tag(p as u32, claim) != t
+        claim_is_past(tag(p as u32, claim), t)
     }
 
     /// Lanes held by a current holder (for tools).
@@ -107,13 +121,15 @@ impl<W: Words> TopicRegion<W> {
         for stale_pass in [false, true] {
             for l in 0..self.layout.lanes as usize {
                 let owner = self.lane_owner(l);
-                // Relaxed: the CAS below decides.
-                let current = owner.load(Ordering::Relaxed);
-                let takeable = if stale_pass {
-                    current != 0 && self.is_stale(current)
+                // The first pass tries every lane free (a CAS from 0, no load
+                // that could return an old holder); the second, every lane
+                // whose tag is stale. Relaxed: the CAS below decides.
+                let current = if stale_pass {
+                    owner.load(Ordering::Relaxed)
                 } else {
-                    current == 0
+                    0
                 };
+                let takeable = !stale_pass || (current != 0 && self.is_stale(current));
                 // SYNC(lane-claim): Acquire pairs with the Release that freed
                 // the lane (`free_lane`, `reclaim_lanes_of`): the lane as its
                 // last holder left it is visible to us. Failure: Relaxed, the
@@ -226,5 +242,10 @@ mod tests {
         // Claims wrap at 56 bits, the index never spills into them.
         assert_eq!(tag_participant(tag(63, u64::MAX)), 63);
         assert_eq!(tag_participant(0), usize::MAX); // never a valid index
+        // Stale only once the claim moved on, across the 56-bit wrap too.
+        assert!(claim_is_past(tag(5, 10), t));
+        assert!(!claim_is_past(t, t));
+        assert!(!claim_is_past(tag(5, 8), t), "an older load is not staleness");
+        assert!(claim_is_past(tag(5, 0), tag(5, CLAIM_MASK)));
     }
 }
