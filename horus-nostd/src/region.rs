@@ -183,7 +183,10 @@ pub struct TopicRegion<W = StaticWords> {
 
 impl<W: Words> TopicRegion<W> {
     /// Initialises `words` as a topic of `T` with `capacity` slots per lane and
-    /// room for `participants` handles. `created_ns` is recorded for tools.
+    /// room for `participants` handles, every one of which may publish (a
+    /// lane each: [`init_layout`](Self::init_layout) with
+    /// [`TopicLayout::of_publishers`] bounds the lanes). `created_ns` is
+    /// recorded for tools.
     ///
     /// The memory must not be in use as a topic by anyone else: init zeroes it.
     /// (That is a logic requirement, not a safety one: a concurrent user would
@@ -202,6 +205,25 @@ impl<W: Words> TopicRegion<W> {
         created_ns: u64,
     ) -> Result<Self, InitError> {
         let layout = TopicLayout::of::<T>(capacity, participants)?;
+        Self::init_layout::<T>(words, layout, created_ns)
+    }
+
+    /// Initialises `words` as a topic of `T` with a `layout` made for it
+    /// ([`TopicLayout::of_publishers`], [`TopicLayout::for_static_publishers`]):
+    /// [`init_with`](Self::init_with) for a message type known at compile time.
+    ///
+    /// ```
+    /// use horus_nostd::{TopicLayout, TopicRegion, msgs::Imu, region::RegionBuffer};
+    /// const L: TopicLayout = TopicLayout::for_static_publishers::<Imu>(4, 3, 1);
+    /// static MEM: RegionBuffer<{ L.region_words() }> = RegionBuffer::new();
+    /// let region = TopicRegion::init_layout::<Imu>(MEM.words(), L, 0).unwrap();
+    /// assert_eq!(region.layout().max_publishers(), 1);
+    /// ```
+    pub fn init_layout<T: Message>(
+        words: W,
+        layout: TopicLayout,
+        created_ns: u64,
+    ) -> Result<Self, InitError> {
         Self::init_with(words, layout, TypeInfo::of::<T>(), T::FIELDS, created_ns)
     }
 
