@@ -63,6 +63,10 @@ pub struct TopicInfo {
     pub capacity: u32,
     /// Most handles at once.
     pub max_participants: u32,
+    /// Publisher lanes: most handles publishing at once.
+    pub max_publishers: u32,
+    /// Publisher lanes held now.
+    pub lanes_in_use: u32,
     /// Region size, bytes.
     pub region_bytes: usize,
     /// Messages published since creation.
@@ -121,6 +125,8 @@ impl TopicInfo {
             message_size: type_info.size,
             capacity: layout.capacity(),
             max_participants: layout.participants(),
+            max_publishers: layout.max_publishers(),
+            lanes_in_use: region.lanes_in_use(),
             region_bytes: layout.region_bytes(),
             published: region.published_count(),
             fields: region.schema().collect(),
