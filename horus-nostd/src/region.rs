@@ -395,18 +395,16 @@ impl<W: Words> TopicRegion<W> {
             schema_fields,
         )
         .map_err(|e| AttachError::BadGeometry {
-                field: match e {
-                    LayoutError::BadCapacity { .. } => "capacity",
-                    LayoutError::BadParticipants { .. } => "participants",
-                    LayoutError::BadPublishers { .. } => "max_publishers",
-                    LayoutError::BadMessage { size, .. }
-                        if size == 0 || size > MAX_MESSAGE_BYTES =>
-                    {
-                        "type_size"
-                    }
-                    LayoutError::BadMessage { .. } => "type_align",
-                },
-            })?;
+            field: match e {
+                LayoutError::BadCapacity { .. } => "capacity",
+                LayoutError::BadParticipants { .. } => "participants",
+                LayoutError::BadPublishers { .. } => "max_publishers",
+                LayoutError::BadMessage { size, .. } if size == 0 || size > MAX_MESSAGE_BYTES => {
+                    "type_size"
+                }
+                LayoutError::BadMessage { .. } => "type_align",
+            },
+        })?;
         let checks: [(usize, u64, &'static str); 7] = [
             (
                 hdr::SCHEMA_FIELDS,

@@ -133,9 +133,7 @@ fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
                 Ok(()) => {}
                 // Every lane held, or every free lane too near the sequence
                 // limit (a corrupt or hostile region): refused each time.
-                Err(SendError::Refused(
-                    Refusal::NoLane { .. } | Refusal::LaneExhausted { .. },
-                )) => {
+                Err(SendError::Refused(Refusal::NoLane { .. } | Refusal::LaneExhausted { .. })) => {
                     refused += 1;
                     assert_eq!(h.lane(), None);
                 }
@@ -553,17 +551,16 @@ fn a_lane_near_the_sequence_limit_is_never_claimed() {
     drop(reader);
     third = RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0);
     let mut third = third.expect("an entry is free");
-    assert_eq!(
-        third.send_bytes(&msg),
-        Err(SendError::Refused(exhausted))
-    );
+    assert_eq!(third.send_bytes(&msg), Err(SendError::Refused(exhausted)));
     assert_eq!(third.lane(), None);
 
     // No other lane: a typed error that names the problem.
     let mem = hostile(1);
     let region = TopicRegion::attach::<Sample>(&mem[..]).expect("valid header");
     let mut h = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
-    let err = h.send_bytes(&msg).expect_err("an exhausted lane was claimed");
+    let err = h
+        .send_bytes(&msg)
+        .expect_err("an exhausted lane was claimed");
     assert_eq!(err, SendError::Refused(exhausted));
     assert!(err.to_string().contains("sequence limit"), "{err}");
     assert_eq!(region.lanes_in_use(), 0);

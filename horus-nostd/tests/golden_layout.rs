@@ -141,7 +141,12 @@ fn golden_header_fields_sit_at_fixed_byte_offsets() {
             assert_eq!(at(*f), *want, "{}: header word {f}", e.name);
         }
         assert_eq!(at(13), 0, "created_ns is 0 in the golden region");
-        assert_eq!([at(15), at(22)], e.lanes, "{}: max_publishers, lane_table_at", e.name);
+        assert_eq!(
+            [at(15), at(22)],
+            e.lanes,
+            "{}: max_publishers, lane_table_at",
+            e.name
+        );
         let name = &g[(e.at_word + 16) * 8..(e.at_word + 22) * 8];
         assert_eq!(&name[..e.name.len()], e.name.as_bytes());
         assert!(name[e.name.len()..].iter().all(|&b| b == 0));

@@ -49,7 +49,9 @@ fn beat(sequence: u64) -> Heartbeat {
 
 /// Every message `h` can receive now, by `sequence`.
 fn drain(h: &mut Handle<'_>) -> Vec<u64> {
-    core::iter::from_fn(|| h.recv()).map(|m| m.sequence).collect()
+    core::iter::from_fn(|| h.recv())
+        .map(|m| m.sequence)
+        .collect()
 }
 
 fn exact(sub: &Handle<'_>, region: &TopicRegion<&[AtomicU64]>) {
@@ -113,7 +115,10 @@ fn a_reclaimed_publisher_frees_its_lane_and_readers_count_exactly() {
     let mut doomed = join(region, 7);
     let mut waiting = join(region, 2);
     doomed.send(beat(1)).expect("the only lane");
-    assert!(waiting.send(beat(100)).is_err(), "no lane while doomed holds it");
+    assert!(
+        waiting.send(beat(100)).is_err(),
+        "no lane while doomed holds it"
+    );
     core::mem::forget(doomed); // killed between two messages
     assert_eq!(region.reclaim_dead(token(1), |t| t != token(7)), 1);
     assert_eq!(region.lanes_in_use(), 0);

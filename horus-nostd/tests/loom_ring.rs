@@ -19,8 +19,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
 use horus_nostd::layout::hdr;
-use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::message::{Message, TypeInfo};
+use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{OwnerToken, TopicHandle, TopicLayout, TopicRegion};
 use loom::thread;
 
@@ -70,8 +70,8 @@ fn region_with_lanes(
     participants: u32,
     lanes: u32,
 ) -> TopicRegion<&'static [AtomicU64]> {
-    let layout = TopicLayout::of_publishers::<Pair>(capacity, participants, lanes)
-        .expect("valid geometry");
+    let layout =
+        TopicLayout::of_publishers::<Pair>(capacity, participants, lanes).expect("valid geometry");
     let mem: Vec<AtomicU64> = (0..layout.region_words())
         .map(|_| AtomicU64::new(0))
         .collect();

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use common::{Peer, TestNs, die_with_parent, say, wait_until};
 use horus::prelude::*;
-use horus::topic::{DEFAULT_MAX_PARTICIPANTS, DEFAULT_MAX_PUBLISHERS};
 use horus::system::blackbox::{self, AnomalyKind};
+use horus::topic::{DEFAULT_MAX_PARTICIPANTS, DEFAULT_MAX_PUBLISHERS};
 use horus_nostd::ring::{Refusal, SendRefused};
 
 message! {
@@ -101,7 +101,11 @@ fn a_publisher_too_many_gets_its_message_back_and_send_counts_it() {
             && sentence.contains("horus clean"),
         "{sentence}"
     );
-    assert_eq!(fourth.unsent_count(), 0, "try_publish hands it back, uncounted");
+    assert_eq!(
+        fourth.unsent_count(),
+        0,
+        "try_publish hands it back, uncounted"
+    );
     // `send` counts it and tells the blackbox.
     fourth.send(msg(4));
     assert_eq!(fourth.unsent_count(), 1);
@@ -125,12 +129,13 @@ fn a_publisher_too_many_gets_its_message_back_and_send_counts_it() {
         sub.published_count()
     );
     // An explicit geometry that differs is a typed error, as capacity's is.
-    let err = Topic::<Msg64>::builder("full")
+    let Err(err) = Topic::<Msg64>::builder("full")
         .namespace(&ns.name)
         .max_publishers(4)
         .build()
-        .err()
-        .expect("a mismatch");
+    else {
+        panic!("a mismatch of max_publishers was accepted");
+    };
     assert!(err.to_string().contains("max_publishers 3, not 4"), "{err}");
 }
 
@@ -258,11 +263,10 @@ fn child_main() {
             }
             let used = used_bytes(&base);
             say(&format!("fit {used} bytes used of 64 MiB by 1000 topics"));
-            let ns = horus::shm::Namespace::open_existing(
-                &std::env::var("HORUS_NAMESPACE").unwrap(),
-            )
-            .unwrap()
-            .unwrap();
+            let ns =
+                horus::shm::Namespace::open_existing(&std::env::var("HORUS_NAMESPACE").unwrap())
+                    .unwrap()
+                    .unwrap();
             drop(handles);
             horus::shm::liveness::unregister(&ns);
             assert_eq!(ns.remove_if_unused().ok(), Some(true));

@@ -42,8 +42,8 @@
 //! reserves a sequence for the message the holder may have in flight). Both
 //! may happen; each frees by CAS from the tag, so only one does.
 
-use super::{Endpoint, Refusal};
 use super::stamp;
+use super::{Endpoint, Refusal};
 use crate::layout::{lane, part};
 use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering};
@@ -245,7 +245,10 @@ mod tests {
         // Stale only once the claim moved on, across the 56-bit wrap too.
         assert!(claim_is_past(tag(5, 10), t));
         assert!(!claim_is_past(t, t));
-        assert!(!claim_is_past(tag(5, 8), t), "an older load is not staleness");
+        assert!(
+            !claim_is_past(tag(5, 8), t),
+            "an older load is not staleness"
+        );
         assert!(claim_is_past(tag(5, 0), tag(5, CLAIM_MASK)));
     }
 }

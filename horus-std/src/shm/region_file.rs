@@ -206,7 +206,11 @@ fn create(
 ) -> Result<Option<MappedRegion>, TopicError> {
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
     let layout = ty
-        .layout(geometry.capacity, geometry.participants, geometry.publishers)
+        .layout(
+            geometry.capacity,
+            geometry.participants,
+            geometry.publishers,
+        )
         .map_err(TopicError::Layout)?;
     let pid = rustix::process::getpid().as_raw_nonzero().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
@@ -355,11 +359,7 @@ pub(crate) fn check_fits(
         ));
     }
     if g.publishers_explicit && l.max_publishers() != g.publishers {
-        return Err(mismatch(
-            "max_publishers",
-            g.publishers,
-            l.max_publishers(),
-        ));
+        return Err(mismatch("max_publishers", g.publishers, l.max_publishers()));
     }
     Ok(())
 }
