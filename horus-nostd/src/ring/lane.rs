@@ -21,7 +21,7 @@
 //!   `s2`; if `s2 == s1` the copy is whole: deliver. Otherwise the writer lapped
 //!   the reader during the copy: treat as below with `seq(s2)`;
 //! - `seq(s1) > c`: lapped. The writer has reached at least
-//!   `h = max(seq(s1), head)`, where `head` is the lane's `LANE_HEAD` hint
+//!   `h = max(seq(s1), head)`, where `head` is the lane's `HEAD` hint (its lane entry)
 //!   (the writer's next sequence), and slot `h - capacity` may be the one it
 //!   is overwriting now: count `c .. h - capacity` as dropped and resume at
 //!   `h - capacity + 1`, the oldest message that can still be intact.

@@ -1,5 +1,7 @@
-//! The participant table: claiming an entry (and its lane), leaving, and
-//! reclaiming the entries of participants that died.
+//! The participant table: claiming an entry, leaving, and reclaiming the
+//! entries of participants that died (and the lanes they held: a lane is
+//! claimed at a handle's first send and belongs to its entry, see
+//! `ring/lanes.rs`).
 //!
 //! An entry's `OWNER` word is the only thing ever contended:
 //!
@@ -7,14 +9,15 @@
 //!            join: CAS 0 -> token            reclaim: CAS token -> me|RECLAIMING
 //!   FREE (0) ---------------------> HELD(token) -----------------------------> RECLAIMING(me)
 //!      ^                                |                                          |
-//!      +---- leave: CAS token -> 0 -----+   bump CLAIM, abandon WRITING slots,     |
-//!      |                                       reserve a sequence; store 0         |
+//!      +---- leave: free the lane, ------+   bump CLAIM; its lane: abandon WRITING  |
+//!      |     CAS token -> 0                    slots, reserve a sequence, free;    |
+//!      |                                       store 0                             |
 //!      +---------------------------------------------------------------------------+
 //! ```
 //!
-//! Only the participant that holds an entry writes its lane; a reclaimer
-//! touches the lane only after winning the CAS that takes the entry from an
-//! owner its caller judged dead. A reclaimer that dies mid-way leaves
+//! Only the participant that holds a lane writes it; a reclaimer touches
+//! the lane only after winning the CAS that takes the entry from an owner
+//! its caller judged dead, and then the lane's own CAS (`ring/lanes.rs`). A reclaimer that dies mid-way leaves
 //! `RECLAIMING(it)`, which the next reclaimer takes over once it finds that
 //! one dead too.
 //!
@@ -26,8 +29,8 @@
 //! equal, so a torn copy passes the recheck). Defence in depth, in the core:
 //!
 //! - every join and every reclaim increments the entry's `CLAIM` word (part
-//!   of the entry's cache line, which the writer already writes for
-//!   `LANE_HEAD`); a handle remembers the value its join left and, before
+//!   of the entry's cache line, which only joins and reclaims write); a
+//!   handle remembers the value its join left and, before
 //!   stamping `WRITING`, compares the word with it (one Relaxed load, one
 //!   branch). On a mismatch it writes nothing and the send reports
 //!   [`Evicted`](super::Evicted) / [`SendError::Evicted`](super::SendError),
