@@ -259,14 +259,13 @@ pub(crate) fn record_topic_event(event: &TopicEvent<'_>) {
         } => {
             // Short: the record holds 80 bytes of text.
             let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
-            if topic.starts_with(SYSTEM_PREFIX) {
-                eprintln!("horus: {text}");
-                return;
-            }
-            match Blackbox::open(Some(namespace)) {
-                Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
-                Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
-            }
+            record_handle_event(
+                namespace,
+                topic,
+                AnomalyKind::ParticipantEvicted,
+                &text,
+                unsent,
+            );
         }
         TopicEvent::SendRefused {
             namespace,
@@ -274,17 +273,23 @@ pub(crate) fn record_topic_event(event: &TopicEvent<'_>) {
             max_publishers,
             unsent,
         } => {
-            // Short: the record holds 80 bytes of text.
             let text = format!("send refused, all {max_publishers} lanes held: topic {topic}");
-            if topic.starts_with(SYSTEM_PREFIX) {
-                eprintln!("horus: {text}");
-                return;
-            }
-            match Blackbox::open(Some(namespace)) {
-                Ok(bb) => bb.record(AnomalyKind::SendRefused, "", &text, unsent),
-                Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
-            }
+            record_handle_event(namespace, topic, AnomalyKind::SendRefused, &text, unsent);
         }
+    }
+}
+
+/// Records what happened to a handle of `topic` (`text`, `value`) in the
+/// blackbox of `namespace`; a system topic's, and one the blackbox cannot
+/// take, is said on stderr instead.
+fn record_handle_event(namespace: &str, topic: &str, kind: AnomalyKind, text: &str, value: u64) {
+    if topic.starts_with(SYSTEM_PREFIX) {
+        eprintln!("horus: {text}");
+        return;
+    }
+    match Blackbox::open(Some(namespace)) {
+        Ok(bb) => bb.record(kind, "", text, value),
+        Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
     }
 }
 
