@@ -68,8 +68,22 @@ impl DynTopic {
 
     /// As [`new`](Self::new), in namespace `ns` if given.
     pub fn with_namespace(name: &str, ty: &MessageType, ns: Option<&str>) -> Result<Self> {
+        Self::with_publishers(name, ty, ns, None)
+    }
+
+    /// As [`with_namespace`](Self::with_namespace), creating the topic with
+    /// `max_publishers` publisher lanes if given (see
+    /// [`TopicBuilder::max_publishers`](crate::topic::TopicBuilder::max_publishers);
+    /// set, an existing topic with another value is an error).
+    pub fn with_publishers(
+        name: &str,
+        ty: &MessageType,
+        ns: Option<&str>,
+        max_publishers: Option<u32>,
+    ) -> Result<Self> {
         let options = TopicOptions {
             namespace: ns,
+            publishers: max_publishers,
             ..TopicOptions::default()
         };
         let (shared, me) = open_typed(name, options, ty)?;
