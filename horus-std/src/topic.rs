@@ -2,10 +2,14 @@
 //!
 //! `Topic::<Imu>::new("imu")` in any thread of any process of the same user
 //! and namespace reaches the same region, `/dev/shm/horus_<ns>/imu.topic`.
-//! Every handle is one participant of the topic: it publishes into its own
-//! lane and receives from all lanes (see [`horus_nostd::ring`]). Consequences:
+//! Every handle is one participant of the topic: at its first send it claims
+//! one of the topic's `max_publishers` lanes (default 3) and publishes into
+//! it; it receives from all lanes (see [`horus_nostd::ring`]). A handle that
+//! only receives costs the region a 64-byte entry. Consequences:
 //!
-//! - `send` never blocks and never fails; if a receiver lags by more than the
+//! - `send` never blocks; it publishes nothing only when every lane is held
+//!   by other handles (more publishers at once than `max_publishers`: see
+//!   [`Topic::send`]); if a receiver lags by more than the
 //!   capacity, the oldest messages are overwritten and that receiver's
 //!   [`dropped_count`](Topic::dropped_count) grows by exactly what it lost;
 //! - a handle receives what is published after it was created, by any handle
