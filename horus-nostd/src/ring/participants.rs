@@ -17,9 +17,9 @@
 //!
 //! Only the participant that holds a lane writes it; a reclaimer touches
 //! the lane only after winning the CAS that takes the entry from an owner
-//! its caller judged dead, and then the lane's own CAS (`ring/lanes.rs`). A reclaimer that dies mid-way leaves
-//! `RECLAIMING(it)`, which the next reclaimer takes over once it finds that
-//! one dead too.
+//! its caller judged dead, and then the lane's own CAS (`ring/lanes.rs`).
+//! A reclaimer that dies mid-way leaves `RECLAIMING(it)`, which the next
+//! reclaimer takes over once it finds that one dead too.
 //!
 //! # A wrong verdict: eviction
 //!
@@ -33,8 +33,8 @@
 //!   handle remembers the value its join left and, before
 //!   stamping `WRITING`, compares the word with it (one Relaxed load, one
 //!   branch). On a mismatch it writes nothing and the send reports
-//!   [`Evicted`](super::Evicted) / [`SendError::Evicted`](super::SendError),
-//!   handing the message back; [`TopicHandle::rejoin`](super::TopicHandle::rejoin)
+//!   [`Refusal::Evicted`](super::Refusal), handing the message back
+//!   ([`SendRefused`](super::SendRefused)); [`TopicHandle::rejoin`](super::TopicHandle::rejoin)
 //!   claims a fresh entry and keeps the read cursors and counters. The
 //!   counter, not the owner token, is compared because all handles of one
 //!   process share a token: a handle of the same process may be the one that
@@ -170,8 +170,8 @@ impl<W: Words> TopicRegion<W> {
     ) -> Result<Claimed, JoinError> {
         for p in 0..self.layout.participants as usize {
             // SYNC(participant-claim): Acquire pairs with the Release that freed
-            // the entry (`leave`, `reclaim_dead`): the lane as its last holder or
-            // reclaimer left it is visible to us. Failure: Relaxed, the entry
+            // the entry (`leave`, `reclaim_dead`): the entry as its last holder
+            // or reclaimer left it is visible to us. Failure: Relaxed, the entry
             // is someone else's and nothing of it is read.
             let claimed = self.owner_word(p).compare_exchange(
                 0,
@@ -273,7 +273,8 @@ impl<W: Words> TopicRegion<W> {
         // The lane first: a lane never names an entry that is free.
         self.free_lane(ep);
         // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`:
-        // our last lane writes happen-before the next holder's scan.
+        // our writes to the entry happen-before the next holder's join (our
+        // lane has its own pair, SYNC(lane-claim), in `free_lane`).
         let _ = self.owner_word(ep.index as usize).compare_exchange(
             ep.owner.get(),
             0,
