@@ -38,15 +38,22 @@ pub enum Mode {
 pub struct Geom {
     pub capacity: u32,
     pub participants: u32,
+    /// Publisher lanes (`max_publishers`).
+    pub publishers: u32,
 }
 
 impl Geom {
-    /// The defaults of `Topic::new` (64 slots, 16 handles), or more handles
-    /// when the row needs them.
+    /// The defaults of `Topic::new` (64 slots, 16 handles, 3 publisher
+    /// lanes), or more handles and lanes when the row needs them.
     pub fn for_topo(pubs: usize, subs: usize) -> Self {
+        let participants =
+            (pubs + subs).max(horus::topic::DEFAULT_MAX_PARTICIPANTS as usize) as u32;
         Self {
             capacity: horus::topic::DEFAULT_CAPACITY,
-            participants: (pubs + subs).max(horus::topic::DEFAULT_MAX_PARTICIPANTS as usize) as u32,
+            participants,
+            publishers: (pubs as u32)
+                .max(horus::topic::DEFAULT_MAX_PUBLISHERS)
+                .min(participants),
         }
     }
 }
@@ -146,6 +153,7 @@ pub fn open<M: RowMsg>(ns: &str, name: &str, g: Geom) -> Res<Topic<M>> {
         .namespace(ns)
         .capacity(g.capacity)
         .max_participants(g.participants)
+        .max_publishers(g.publishers)
         .build()?)
 }
 
@@ -290,6 +298,7 @@ pub fn ping_pong<M: RowMsg>(
                 subs.to_string(),
                 g.capacity.to_string(),
                 g.participants.to_string(),
+                g.publishers.to_string(),
             ];
             let mut peer = child::spawn("horus-pong", &args)?;
             peer.expect("ready")?;
@@ -310,6 +319,7 @@ fn child_pong_typed<M: RowMsg>(args: &[String]) -> Res<()> {
     let g = Geom {
         capacity: arg(args, 6)?,
         participants: arg(args, 7)?,
+        publishers: arg(args, 8)?,
     };
     let b = Side::<M>::b(&ns, (&ping, &pong), pubs, subs, g)?;
     child::say("ready");

@@ -697,11 +697,12 @@ fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
     let small = Geom {
         capacity: 8,
         participants: 2,
+        publishers: 1,
     };
     let mut v = Vec::new();
     let mut add = |what: &str, r: (u64, u64)| v.push((what.to_owned(), r.0, r.1));
     add(
-        "64 B message, defaults (64 slots x 16 handles)",
+        "64 B message, defaults (64 slots x 3 publishers, 16 handles)",
         horus_rows::region_bytes::<Bench64>(ctx, default)?,
     );
     add(
@@ -709,7 +710,7 @@ fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
         horus_rows::region_bytes::<Bench8>(ctx, default)?,
     );
     add(
-        "64 B message, 8 slots x 2 handles",
+        "64 B message, 8 slots x 1 publisher, 2 handles",
         horus_rows::region_bytes::<Bench64>(ctx, small)?,
     );
     add(
@@ -717,7 +718,7 @@ fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
         horus_rows::region_bytes::<Bench64K>(ctx, default)?,
     );
     add(
-        "64 KiB message, 8 slots x 2 handles",
+        "64 KiB message, 8 slots x 1 publisher, 2 handles",
         horus_rows::region_bytes::<Bench64K>(ctx, small)?,
     );
     Ok(v)

@@ -170,6 +170,7 @@ fn open<L: Large>(ns: &str, name: &str, g: Geom, bytes: usize) -> Res<Topic<Pool
         .namespace(ns)
         .capacity(g.capacity)
         .max_participants(g.participants)
+        .max_publishers(g.publishers)
         .block_size(u32::try_from(bytes)?)
         .build()?)
 }

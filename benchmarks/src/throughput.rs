@@ -50,6 +50,7 @@ pub fn run(ctx: &Ctx, subs: usize, count: u64) -> Res<Throughput> {
         burst.to_string(),
         g.capacity.to_string(),
         g.participants.to_string(),
+        g.publishers.to_string(),
     ];
     let mut peer = child::spawn("horus-sink", &args)?;
     peer.expect("ready")?;
@@ -91,6 +92,7 @@ pub fn child_sink(args: &[String]) -> Res<()> {
     let g = Geom {
         capacity: arg(args, 6)?,
         participants: arg(args, 7)?,
+        publishers: arg(args, 8)?,
     };
     let handles = (0..subs)
         .map(|_| open::<Bench64>(&ns, &data, g))

@@ -22,7 +22,7 @@
 use horus_nostd::layout::{hdr, serialized_schema_entries};
 use horus_nostd::message::{TypeInfo, TypeName};
 use horus_nostd::msgs::{CmdVel, Imu};
-use horus_nostd::ring::{FrameError, SendError};
+use horus_nostd::ring::{FrameError, Refusal, SendError};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 use libfuzzer_sys::arbitrary::Unstructured;
@@ -189,7 +189,10 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
                         // Its entry was reclaimed (op 12 judged it dead, or
                         // corrupt memory changed the claim word): nothing
                         // was written; a rejoin may find the topic full.
-                        Err(SendError::Evicted) => drop(h.rejoin(0, 0)),
+                        Err(SendError::Refused(Refusal::Evicted)) => drop(h.rejoin(0, 0)),
+                        // Every lane held (corrupt lane owners can say so)
+                        // or too near the sequence limit: nothing written.
+                        Err(SendError::Refused(_)) => {}
                         Err(e) => panic!("right size: {e}"),
                     }
                 }
@@ -233,7 +236,8 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
                     match h.send_framed(&vec![0xa5; len]) {
                         Ok(()) => assert!(len + 4 <= size),
                         Err(SendError::FrameTooLarge { .. }) => assert!(len + 4 > size),
-                        Err(SendError::Evicted) => drop(h.rejoin(0, 0)),
+                        Err(SendError::Refused(Refusal::Evicted)) => drop(h.rejoin(0, 0)),
+                        Err(SendError::Refused(_)) => {}
                         Err(e) => panic!("unexpected: {e}"),
                     }
                     match h.recv_framed(&mut out) {

@@ -160,6 +160,10 @@ pub struct TopicDetail {
     pub message_size: u32,
     pub capacity: u32,
     pub max_participants: u32,
+    /// Publisher lanes of the topic.
+    pub max_publishers: u32,
+    /// Publisher lanes held now.
+    pub lanes_in_use: u32,
     pub region_bytes: usize,
     pub path: PathBuf,
     pub published: u64,

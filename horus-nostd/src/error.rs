@@ -44,6 +44,17 @@ pub enum LayoutError {
         /// The number asked for.
         participants: u32,
     },
+    /// Publisher lanes must be between 1 and the participants.
+    #[error(
+        "{max_publishers} publisher lanes for a topic of {participants} participants is \
+         invalid: use 1 to {participants} (max_publishers at most max_participants)"
+    )]
+    BadPublishers {
+        /// The lanes asked for.
+        max_publishers: u32,
+        /// The participant entries.
+        participants: u32,
+    },
     /// Messages must be at least one byte and at most 16 MiB, aligned to at most 8.
     #[error(
         "a message of {size} bytes aligned to {align} cannot be carried: \
@@ -192,20 +203,6 @@ pub enum JoinError {
         expected: TypeName,
         /// The region's type.
         found: TypeName,
-    },
-    /// No free entry was usable: a free entry's lane is at a sequence number
-    /// too near the stamp limit for a new publisher (only a corrupt or hostile
-    /// region gets there). The last such lane is named.
-    #[error(
-        "topic region is corrupt: lane {lane} is at sequence {seq}, too near the \
-         62-bit sequence limit for a new publisher, and no other participant slot \
-         is free; remove the topic (`horus clean`) and let it be recreated"
-    )]
-    LaneExhausted {
-        /// The lane (= entry index).
-        lane: u32,
-        /// Its newest sequence number.
-        seq: u64,
     },
 }
 

@@ -11,11 +11,21 @@
 //! word 0    header (32 words)        identity and geometry, written once, then MAGIC
 //!   24      LANES_ACTIVE             bitmask of lanes that ever published (own line)
 //! 32        participants × 8 words   one entry per handle: owner, roles, pid, join time,
-//!                                    lane head, claim counter
+//!                                    claim counter, holder tag
+//! ..        lanes × 8 words          one entry per publisher lane: owner tag (participant
+//!                                    and claim), head hint, reserved count
 //! ..        schema_fields × 8 words  flattened self-description of the message
-//! ..        participants lanes       lane p = capacity slots, written only by participant p
+//! ..        lanes × lane             lane l = capacity slots, written only by the
+//!                                    participant that holds lane entry l
 //!           slot = slot_words words: [stamp, payload words..., padding]
 //! ```
+//!
+//! Participant entries cost one line each; lanes (the rings) exist only for
+//! publishers: `lanes` (`max_publishers`, set at creation) of them, claimed
+//! by a handle at its first send and freed with its participant entry (see
+//! `ring/participants.rs`). So a receiving handle costs the region one
+//! 64-byte entry, and the region's size is
+//! `(header + entries + schema) + lanes × capacity × slot`.
 //!
 //! A slot is one line when the stamp and the payload fit in one, else a whole
 //! number of 128-byte blocks ([`BLOCK_WORDS`]), and lanes start on a block:
@@ -30,18 +40,22 @@ use crate::message::{Field, FieldKind, Message};
 
 /// `b"HORUS\0tp"` read as a little-endian word; the last word written at init.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"HORUS\0tp");
-/// The layout version this build writes and reads. 2: lanes start on a
+/// The layout version this build writes and reads. 3: a pool of
+/// `max_publishers` lanes with their own entries, claimed at a handle's first
+/// send (version 2: one lane per participant entry; lanes start on a
 /// 128-byte block and a slot longer than a line is a whole number of
-/// blocks (version 1: 64-byte lines).
-pub const LAYOUT_VERSION: u64 = 2;
+/// blocks; version 1: 64-byte lines).
+pub const LAYOUT_VERSION: u64 = 3;
 /// Words per cache line (64 bytes).
 pub const LINE_WORDS: usize = 8;
 /// Words per 128-byte block: the pair of lines the adjacent-line
 /// prefetcher of x86 cores fetches together. A slot of more than one line
 /// starts on a block, so the line holding its stamp brings the next one.
 pub const BLOCK_WORDS: usize = 2 * LINE_WORDS;
-/// Most participants (handles) one topic can have; also the lane-mask width.
+/// Most participants (handles) one topic can have.
 pub const MAX_PARTICIPANTS: usize = 64;
+/// Most publisher lanes one topic can have; also the lane-mask width.
+pub const MAX_LANES: usize = 64;
 /// Most flattened fields a region describes; larger types are stored without
 /// self-description (tools then show hex).
 pub const MAX_SCHEMA_FIELDS: usize = 128;
@@ -77,7 +91,7 @@ pub mod hdr {
     pub const CAPACITY: usize = 6;
     /// Words per slot (stamp + payload, padded to a cache line).
     pub const SLOT_WORDS: usize = 7;
-    /// Participant entries (= lanes).
+    /// Participant entries.
     pub const PARTICIPANTS: usize = 8;
     /// Schema entries.
     pub const SCHEMA_FIELDS: usize = 9;
@@ -95,10 +109,14 @@ pub mod hdr {
     /// serialized message, see [`crate::region::TopicRegion::init_serialized`]).
     /// Regions written before this word had a use hold 0: flat fields.
     pub const SCHEMA_FORMAT: usize = 14;
+    /// Publisher lanes (`max_publishers`).
+    pub const LANES: usize = 15;
     /// The type name, NUL-padded (6 words = 48 bytes).
     pub const TYPE_NAME: usize = 16;
     /// Words of the type name.
     pub const TYPE_NAME_WORDS: usize = 6;
+    /// Word index of the lane table (one [`super::lane`] entry per lane).
+    pub const LANE_TABLE_AT: usize = 22;
     /// Bitmask of lanes that have published at least once (monotonic).
     pub const LANES_ACTIVE: usize = 24;
     /// Words of the header.
@@ -115,23 +133,16 @@ pub mod part {
     pub const PID: usize = 2;
     /// Join time in nanoseconds of the joiner's clock.
     pub const JOINED_NS: usize = 3;
-    /// Next sequence the lane's owner will write: a hint that lets a lapped
-    /// reader jump straight to the oldest intact message. Written (Relaxed)
-    /// after every publish; readers load it only when lapped.
-    pub const LANE_HEAD: usize = 4;
     /// Claim counter: incremented by every join and every reclaim of the
     /// entry. A handle publishes only while this word still holds the value
     /// its join left, so a handle whose entry was reclaimed under it (its
     /// process wrongly judged dead) finds out before writing (see
     /// `ring/participants.rs`). Per claim, not per owner: all handles of one
-    /// process share an owner token. On the entry's cache line, which the
-    /// writer already holds for `LANE_HEAD`.
+    /// process share an owner token. Written only by joins and reclaims, so
+    /// the line stays shared in the writer's cache. (Words 4 and 6 are
+    /// unused since layout version 3, which moved the lane's head hint and
+    /// reserved count to its [`super::lane`] entry.)
     pub const CLAIM: usize = 5;
-    /// Sequences reclaims reserved in this lane, cumulative across owners
-    /// (never reset by a join). They count as published and, for readers,
-    /// as dropped, like any abandoned message; tools subtract them to tell
-    /// messages lost from gaps left for safety (see `ring/participants.rs`).
-    pub const RESERVED: usize = 6;
     /// Who in the process holds the handle, for tools: an opaque tag the
     /// holder sets after joining (`RawHandle::set_holder`; horus-std stores
     /// a hash of the node's name), 0 = not said. Cleared by every join.
@@ -143,6 +154,27 @@ pub mod part {
     pub const ROLE_PUBLISHER: u64 = 1;
     /// Role bit: has received.
     pub const ROLE_SUBSCRIBER: u64 = 2;
+}
+
+/// Word offsets inside one lane entry (8 words, one cache line, written by
+/// the lane's holder on every publish).
+pub mod lane {
+    /// Who holds the lane: 0 = free, else `participant + 1` in the low 8
+    /// bits and the low 56 bits of that participant's `CLAIM` (as its join
+    /// left it) above: a tag that goes stale when the participant entry is
+    /// reclaimed or rejoined (see `ring/participants.rs`).
+    pub const OWNER: usize = 0;
+    /// Next sequence the lane's holder will write: a hint that lets a lapped
+    /// reader jump straight to the oldest intact message. Written (Relaxed)
+    /// after every publish; readers load it only when lapped.
+    pub const HEAD: usize = 1;
+    /// Sequences reclaims reserved in this lane, cumulative across holders.
+    /// They count as published and, for readers, as dropped, like any
+    /// abandoned message; tools subtract them to tell messages lost from
+    /// gaps left for safety (see `ring/participants.rs`).
+    pub const RESERVED: usize = 2;
+    /// Words per entry.
+    pub const WORDS: usize = 8;
 }
 
 /// Word offsets inside one schema entry (8 words).
@@ -174,9 +206,11 @@ pub struct TopicLayout {
     pub(crate) type_align: u32,
     pub(crate) capacity: u32,
     pub(crate) participants: u32,
+    pub(crate) lanes: u32,
     pub(crate) schema_fields: u32,
     pub(crate) slot_words: u32,
     pub(crate) participants_at: usize,
+    pub(crate) lane_table_at: usize,
     pub(crate) schema_at: usize,
     pub(crate) lanes_at: usize,
     pub(crate) region_words: usize,
@@ -184,8 +218,10 @@ pub struct TopicLayout {
 
 impl TopicLayout {
     /// The layout for a message of `type_size` bytes aligned to `type_align`,
-    /// `capacity` slots per lane, `participants` handles and a schema of
-    /// `schema_fields` entries.
+    /// `capacity` slots per lane, `participants` handles, every one of which
+    /// may publish (as many lanes as participants), and a schema of
+    /// `schema_fields` entries. [`with_publishers`](Self::with_publishers)
+    /// bounds the lanes.
     pub const fn new(
         type_size: u32,
         type_align: u32,
@@ -193,11 +229,46 @@ impl TopicLayout {
         participants: u32,
         schema_fields: u32,
     ) -> Result<Self, LayoutError> {
+        Self::with_publishers(
+            type_size,
+            type_align,
+            capacity,
+            participants,
+            participants,
+            schema_fields,
+        )
+    }
+
+    /// [`new`](Self::new) with `max_publishers` lanes: at most that many
+    /// handles publish at once (1 to `participants`); the others only
+    /// receive, at the cost of their 64-byte participant entry.
+    ///
+    /// ```
+    /// use horus_nostd::TopicLayout;
+    /// let all = TopicLayout::new(64, 8, 64, 16, 0).unwrap();
+    /// let three = TopicLayout::with_publishers(64, 8, 64, 16, 3, 0).unwrap();
+    /// assert_eq!(three.max_publishers(), 3);
+    /// assert!(three.region_bytes() <= 32 * 1024 && all.region_bytes() > 128 * 1024);
+    /// ```
+    pub const fn with_publishers(
+        type_size: u32,
+        type_align: u32,
+        capacity: u32,
+        participants: u32,
+        max_publishers: u32,
+        schema_fields: u32,
+    ) -> Result<Self, LayoutError> {
         if capacity < 2 || capacity > MAX_CAPACITY || !capacity.is_power_of_two() {
             return Err(LayoutError::BadCapacity { capacity });
         }
         if participants == 0 || participants as usize > MAX_PARTICIPANTS {
             return Err(LayoutError::BadParticipants { participants });
+        }
+        if max_publishers == 0 || max_publishers > participants {
+            return Err(LayoutError::BadPublishers {
+                max_publishers,
+                participants,
+            });
         }
         if type_size == 0
             || type_size > MAX_MESSAGE_BYTES
@@ -224,12 +295,13 @@ impl TopicLayout {
             (1 + payload_words).next_multiple_of(BLOCK_WORDS)
         };
         let participants_at = hdr::WORDS;
-        let schema_at = participants_at + participants as usize * part::WORDS;
+        let lane_table_at = participants_at + participants as usize * part::WORDS;
+        let schema_at = lane_table_at + max_publishers as usize * lane::WORDS;
         let lanes_at =
             (schema_at + schema_fields as usize * schema::WORDS).next_multiple_of(BLOCK_WORDS);
         // At most 64 * 2^20 * (2^21 + 8) words: fits u64; may not fit a 32-bit usize.
         let lane_words = capacity as u64 * slot_words as u64;
-        let total = lanes_at as u64 + participants as u64 * lane_words;
+        let total = lanes_at as u64 + max_publishers as u64 * lane_words;
         if total * 8 > usize::MAX as u64 {
             return Err(LayoutError::BadCapacity { capacity });
         }
@@ -238,9 +310,11 @@ impl TopicLayout {
             type_align,
             capacity,
             participants,
+            lanes: max_publishers,
             schema_fields,
             slot_words: slot_words as u32,
             participants_at,
+            lane_table_at,
             schema_at,
             lanes_at,
             region_words: total as usize,
@@ -258,13 +332,45 @@ impl TopicLayout {
         )
     }
 
-    /// The layout for `T`, for sizing a `static` at compile time.
+    /// The layout for message type `T` with `max_publishers` lanes (see
+    /// [`with_publishers`](Self::with_publishers)).
+    pub const fn of_publishers<T: Message>(
+        capacity: u32,
+        participants: u32,
+        max_publishers: u32,
+    ) -> Result<Self, LayoutError> {
+        Self::with_publishers(
+            core::mem::size_of::<T>() as u32,
+            core::mem::align_of::<T>() as u32,
+            capacity,
+            participants,
+            max_publishers,
+            flat_field_count(T::FIELDS) as u32,
+        )
+    }
+
+    /// The layout for `T`, for sizing a `static` at compile time (every
+    /// participant may publish: see [`for_static_publishers`](Self::for_static_publishers)).
     ///
     /// # Panics
     /// On an invalid geometry; used in a `const`, that is a compile error.
     /// Use [`TopicLayout::of`] for geometry that comes from run-time input.
     pub const fn for_static<T: Message>(capacity: u32, participants: u32) -> Self {
-        match Self::of::<T>(capacity, participants) {
+        Self::for_static_publishers::<T>(capacity, participants, participants)
+    }
+
+    /// The layout for `T` with exactly the `max_publishers` lanes a firmware
+    /// uses, for sizing a `static` at compile time.
+    ///
+    /// # Panics
+    /// On an invalid geometry; used in a `const`, that is a compile error.
+    /// Use [`TopicLayout::of_publishers`] for run-time input.
+    pub const fn for_static_publishers<T: Message>(
+        capacity: u32,
+        participants: u32,
+        max_publishers: u32,
+    ) -> Self {
+        match Self::of_publishers::<T>(capacity, participants, max_publishers) {
             Ok(l) => l,
             Err(_) => panic!("invalid topic geometry for a static region"),
         }
@@ -285,9 +391,14 @@ impl TopicLayout {
         self.capacity
     }
 
-    /// Participant entries (= lanes = most handles at once).
+    /// Participant entries (most handles at once).
     pub const fn participants(&self) -> u32 {
         self.participants
+    }
+
+    /// Publisher lanes (most handles that publish at once).
+    pub const fn max_publishers(&self) -> u32 {
+        self.lanes
     }
 
     /// Message size in bytes.
@@ -316,6 +427,12 @@ impl TopicLayout {
     pub(crate) const fn slot_at(&self, lane: usize, seq: u64) -> usize {
         let slot = (seq & (self.capacity as u64 - 1)) as usize;
         self.lanes_at + lane * self.lane_words() + slot * self.slot_words as usize
+    }
+
+    /// Word index of lane `l`'s entry.
+    #[inline]
+    pub(crate) const fn lane_entry_at(&self, l: usize) -> usize {
+        self.lane_table_at + l * lane::WORDS
     }
 
     /// Word index of participant `p`'s entry.
@@ -378,6 +495,20 @@ mod tests {
             Err(LayoutError::BadParticipants { participants: 65 })
         );
         assert_eq!(
+            TopicLayout::with_publishers(8, 8, 4, 2, 3, 0),
+            Err(LayoutError::BadPublishers {
+                max_publishers: 3,
+                participants: 2
+            })
+        );
+        assert_eq!(
+            TopicLayout::with_publishers(8, 8, 4, 2, 0, 0),
+            Err(LayoutError::BadPublishers {
+                max_publishers: 0,
+                participants: 2
+            })
+        );
+        assert_eq!(
             TopicLayout::new(0, 8, 4, 1, 0),
             Err(LayoutError::BadMessage { size: 0, align: 8 })
         );
@@ -414,5 +545,19 @@ mod tests {
         assert_eq!(l.slot_at(0, 4), l.slot_at(0, 0)); // wraps
         assert_eq!(l.slot_at(1, 0), l.slot_at(0, 3) + 16);
         assert_eq!(l.slot_at(2, 3) + 16, l.region_words());
+    }
+
+    #[test]
+    fn lanes_cost_only_for_publishers() {
+        // A 64-byte message, capacity 64, 16 participants, 3 publishers.
+        let l = TopicLayout::with_publishers(64, 8, 64, 16, 3, 2).unwrap();
+        assert_eq!(l.lane_table_at, hdr::WORDS + 16 * part::WORDS);
+        assert_eq!(l.schema_at, l.lane_table_at + 3 * lane::WORDS);
+        assert_eq!(l.lanes_at % BLOCK_WORDS, 0);
+        assert_eq!(l.region_words(), l.lanes_at + 3 * 64 * 16);
+        assert!(l.region_bytes() <= 32 * 1024, "{}", l.region_bytes());
+        // One more participant entry costs one line, not a lane.
+        let more = TopicLayout::with_publishers(64, 8, 64, 17, 3, 2).unwrap();
+        assert!(more.region_bytes() - l.region_bytes() <= 1024);
     }
 }

@@ -78,4 +78,4 @@ pub use layout::TopicLayout;
 pub use message::{Field, FieldKind, FieldType, Message};
 pub use pool::{BlockDescriptor, PoolLayout, PoolRegion};
 pub use region::{OwnerToken, TopicRegion};
-pub use ring::{Evicted, RawHandle, SendError, TopicHandle};
+pub use ring::{RawHandle, Refusal, SendError, SendRefused, TopicHandle};

@@ -183,7 +183,10 @@ pub struct TopicRegion<W = StaticWords> {
 
 impl<W: Words> TopicRegion<W> {
     /// Initialises `words` as a topic of `T` with `capacity` slots per lane and
-    /// room for `participants` handles. `created_ns` is recorded for tools.
+    /// room for `participants` handles, every one of which may publish (a
+    /// lane each: [`init_layout`](Self::init_layout) with
+    /// [`TopicLayout::of_publishers`] bounds the lanes). `created_ns` is
+    /// recorded for tools.
     ///
     /// The memory must not be in use as a topic by anyone else: init zeroes it.
     /// (That is a logic requirement, not a safety one: a concurrent user would
@@ -202,6 +205,25 @@ impl<W: Words> TopicRegion<W> {
         created_ns: u64,
     ) -> Result<Self, InitError> {
         let layout = TopicLayout::of::<T>(capacity, participants)?;
+        Self::init_layout::<T>(words, layout, created_ns)
+    }
+
+    /// Initialises `words` as a topic of `T` with a `layout` made for it
+    /// ([`TopicLayout::of_publishers`], [`TopicLayout::for_static_publishers`]):
+    /// [`init_with`](Self::init_with) for a message type known at compile time.
+    ///
+    /// ```
+    /// use horus_nostd::{TopicLayout, TopicRegion, msgs::Imu, region::RegionBuffer};
+    /// const L: TopicLayout = TopicLayout::for_static_publishers::<Imu>(4, 3, 1);
+    /// static MEM: RegionBuffer<{ L.region_words() }> = RegionBuffer::new();
+    /// let region = TopicRegion::init_layout::<Imu>(MEM.words(), L, 0).unwrap();
+    /// assert_eq!(region.layout().max_publishers(), 1);
+    /// ```
+    pub fn init_layout<T: Message>(
+        words: W,
+        layout: TopicLayout,
+        created_ns: u64,
+    ) -> Result<Self, InitError> {
         Self::init_with(words, layout, TypeInfo::of::<T>(), T::FIELDS, created_ns)
     }
 
@@ -307,6 +329,8 @@ impl<W: Words> TopicRegion<W> {
         set(hdr::CAPACITY, layout.capacity.into());
         set(hdr::SLOT_WORDS, layout.slot_words.into());
         set(hdr::PARTICIPANTS, layout.participants.into());
+        set(hdr::LANES, layout.lanes.into());
+        set(hdr::LANE_TABLE_AT, layout.lane_table_at as u64);
         set(hdr::SCHEMA_FIELDS, layout.schema_fields.into());
         set(hdr::PARTICIPANTS_AT, layout.participants_at as u64);
         set(hdr::SCHEMA_AT, layout.schema_at as u64);
@@ -360,21 +384,28 @@ impl<W: Words> TopicRegion<W> {
         let type_align = small(hdr::TYPE_ALIGN, "type_align")?;
         let capacity = small(hdr::CAPACITY, "capacity")?;
         let participants = small(hdr::PARTICIPANTS, "participants")?;
+        let lanes = small(hdr::LANES, "max_publishers")?;
         let schema_fields = small(hdr::SCHEMA_FIELDS, "schema_fields")?;
-        let layout = TopicLayout::new(type_size, type_align, capacity, participants, schema_fields)
-            .map_err(|e| AttachError::BadGeometry {
-                field: match e {
-                    LayoutError::BadCapacity { .. } => "capacity",
-                    LayoutError::BadParticipants { .. } => "participants",
-                    LayoutError::BadMessage { size, .. }
-                        if size == 0 || size > MAX_MESSAGE_BYTES =>
-                    {
-                        "type_size"
-                    }
-                    LayoutError::BadMessage { .. } => "type_align",
-                },
-            })?;
-        let checks: [(usize, u64, &'static str); 6] = [
+        let layout = TopicLayout::with_publishers(
+            type_size,
+            type_align,
+            capacity,
+            participants,
+            lanes,
+            schema_fields,
+        )
+        .map_err(|e| AttachError::BadGeometry {
+            field: match e {
+                LayoutError::BadCapacity { .. } => "capacity",
+                LayoutError::BadParticipants { .. } => "participants",
+                LayoutError::BadPublishers { .. } => "max_publishers",
+                LayoutError::BadMessage { size, .. } if size == 0 || size > MAX_MESSAGE_BYTES => {
+                    "type_size"
+                }
+                LayoutError::BadMessage { .. } => "type_align",
+            },
+        })?;
+        let checks: [(usize, u64, &'static str); 7] = [
             (
                 hdr::SCHEMA_FIELDS,
                 layout.schema_fields.into(),
@@ -385,6 +416,11 @@ impl<W: Words> TopicRegion<W> {
                 hdr::PARTICIPANTS_AT,
                 layout.participants_at as u64,
                 "participants_at",
+            ),
+            (
+                hdr::LANE_TABLE_AT,
+                layout.lane_table_at as u64,
+                "lane_table_at",
             ),
             (hdr::SCHEMA_AT, layout.schema_at as u64, "schema_at"),
             (hdr::LANES_AT, layout.lanes_at as u64, "lanes_at"),

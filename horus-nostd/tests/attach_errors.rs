@@ -8,7 +8,7 @@
 use horus_nostd::layout::{LAYOUT_VERSION, MAGIC, hdr};
 use horus_nostd::message::TypeInfo;
 use horus_nostd::msgs::CmdVel;
-use horus_nostd::ring::{PayloadSizeError, SendError};
+use horus_nostd::ring::{PayloadSizeError, Refusal, SendError};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{AttachError, JoinError, OwnerToken, RawHandle, TopicLayout, TopicRegion};
 
@@ -80,6 +80,9 @@ struct Seen {
     held: usize,
     /// Handles that could join (of two).
     joined: usize,
+    /// Of the handles that joined, those whose sends were refused (no
+    /// usable lane: every free one at the sequence limit).
+    refused: usize,
     /// Messages its handles received, rewinds included.
     delivered: u64,
     /// Entries `reclaim_dead` freed after its handles left.
@@ -109,17 +112,12 @@ fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
         given: size + 1,
     };
     let joins = [1, 2].map(|t| RawHandle::join(region, OwnerToken::new(t).unwrap(), 0, 0));
-    let (mut joined, mut delivered) = (0, 0);
+    let (mut joined, mut refused, mut delivered) = (0, 0, 0);
     for join in joins {
         let mut h = match join {
             Ok(h) => h,
             Err(e) => {
-                // Full, or every free lane is too near the sequence limit
-                // (a corrupt or hostile region).
-                assert!(
-                    e == JoinError::Full { max } || matches!(e, JoinError::LaneExhausted { .. }),
-                    "{e}"
-                );
+                assert_eq!(e, JoinError::Full { max }, "{e}");
                 continue;
             }
         };
@@ -131,7 +129,16 @@ fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
         );
         assert_eq!(h.recv_bytes(&mut vec![0u8; size + 1]), Err(wrong));
         for _ in 0..3 {
-            assert_eq!(h.send_bytes(&msg), Ok(()));
+            match h.send_bytes(&msg) {
+                Ok(()) => {}
+                // Every lane held, or every free lane too near the sequence
+                // limit (a corrupt or hostile region): refused each time.
+                Err(SendError::Refused(Refusal::NoLane { .. } | Refusal::LaneExhausted { .. })) => {
+                    refused += 1;
+                    assert_eq!(h.lane(), None);
+                }
+                Err(e) => panic!("{e}"),
+            }
             h.recv_bytes(&mut out).expect("right size");
         }
         h.rewind();
@@ -151,6 +158,7 @@ fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
     Seen {
         held,
         joined,
+        refused: refused / 3,
         delivered,
         freed,
         published: (published, region.published_count()),
@@ -164,15 +172,18 @@ fn valid_region_attaches_and_works() {
     assert_eq!(region.layout(), &layout());
     let any = TopicRegion::attach_with(&mem[..], None).expect("attach any type");
     assert_eq!(any.type_info(), TypeInfo::of::<Sample>());
-    // Two handles, each sending 3 and receiving every lane, its own included
-    // (capacity 4 retains all 3 per lane): `a` gets its 3, then replays them;
-    // `b` gets 3 of the 6 pending, then replays all 6.
+    // Two handles, one after the other, each sending 3 and receiving every
+    // lane, its own included: `a` gets its 3, then replays them; `b`, which
+    // joined before `a` left, takes the lane `a` freed and continues its
+    // sequence (4..6): it gets `a`'s 3 while sending, then replays the 4
+    // that capacity 4 retains.
     assert_eq!(
         exercise(region),
         Seen {
             held: 0,
             joined: 2,
-            delivered: 3 + 3 + 3 + 6,
+            refused: 0,
+            delivered: 3 + 3 + 3 + 4,
             freed: 0,
             published: (0, 6),
         }
@@ -296,7 +307,13 @@ fn geometry_out_of_range() {
         (hdr::PARTICIPANTS, 0, "participants"),
         (hdr::PARTICIPANTS, 65, "participants"),
         (hdr::PARTICIPANTS, 1 << 40, "participants"),
-        (hdr::PARTICIPANTS, 2, "schema_at"),
+        // Fewer participants than the region's lanes.
+        (hdr::PARTICIPANTS, 2, "max_publishers"),
+        (hdr::LANES, 0, "max_publishers"),
+        (hdr::LANES, 65, "max_publishers"),
+        (hdr::LANES, 1 << 40, "max_publishers"),
+        (hdr::LANES, 2, "schema_at"),
+        (hdr::LANE_TABLE_AT, 0, "lane_table_at"),
         (hdr::TYPE_SIZE, 0, "type_size"),
         (hdr::TYPE_SIZE, (16 << 20) + 1, "type_size"),
         (hdr::TYPE_SIZE, u64::MAX, "type_size"),
@@ -443,10 +460,10 @@ fn huge_sequence_numbers_never_overflow() {
     // Joined on a fresh region: its cursors start at sequence 1 in every lane.
     let mut reader = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
     let get = |i: usize| mem[i].load(Ordering::Relaxed) as usize;
-    let (lanes_at, slot_words, participants_at) = (
+    let (lanes_at, slot_words, lane_table_at) = (
         get(hdr::LANES_AT),
         get(hdr::SLOT_WORDS),
-        get(hdr::PARTICIPANTS_AT),
+        get(hdr::LANE_TABLE_AT),
     );
     let max_seq = (1u64 << 62) - 1;
     // The last lane: its first message abandoned, counted after the others
@@ -462,8 +479,8 @@ fn huge_sequence_numbers_never_overflow() {
             let at = lanes_at + (lane * CAPACITY as usize + slot) * slot_words;
             set(&mem, at, max_seq << 2); // DONE(max_seq)
         }
-        // The lane head hint (word 4 of a participant entry).
-        set(&mem, participants_at + lane * 8 + 4, u64::MAX);
+        // The lane head hint (word 1 of a lane entry).
+        set(&mem, lane_table_at + lane * 8 + 1, u64::MAX);
     }
     set(&mem, hdr::LANES_ACTIVE, u64::MAX);
     assert_eq!(region.published_count(), u64::MAX); // saturates (63 lanes of 2^62 - 1)
@@ -476,19 +493,22 @@ fn huge_sequence_numbers_never_overflow() {
     assert_eq!(reader.dropped_count(), u64::MAX); // saturates
     let seen = exercise(region);
     // The reader held an entry; declared dead, it was reclaimed. Only the
-    // last lane is far from the sequence limit: one of the two joins gets it,
-    // the other is refused (`LaneExhausted`).
-    assert_eq!((seen.held, seen.joined, seen.freed), (1, 1, 1));
+    // last lane is far from the sequence limit: each of the two handles
+    // (one after the other) publishes there.
+    assert_eq!(
+        (seen.held, seen.joined, seen.refused, seen.freed),
+        (1, 2, 0, 1)
+    );
     assert_eq!(seen.published.0, u64::MAX);
 }
 
 /// A hostile region: one lane's stamp at the largest sequence a stamp holds.
 /// A publisher taking that lane would continue at 2^62, which does not fit
 /// the stamp (it wraps to 0): every message it sent would be invisible to
-/// readers and counted nowhere. `join` skips such a lane, and where no other
-/// entry is free it says why.
+/// readers and counted nowhere. The lane claim skips such a lane, and where
+/// no other lane is free the send says why.
 #[test]
-fn a_lane_near_the_sequence_limit_is_never_joined() {
+fn a_lane_near_the_sequence_limit_is_never_claimed() {
     let hostile = |participants: u32| {
         let l = TopicLayout::of::<Sample>(CAPACITY, participants).expect("valid geometry");
         let mem = zeroed(l.region_words());
@@ -501,15 +521,19 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
         set(&mem, lanes_at + slot * slot_words, max_seq << 2);
         mem
     };
+    let exhausted = Refusal::LaneExhausted {
+        lane: 0,
+        seq: (1 << 62) - 1,
+    };
 
     // Room elsewhere: the publisher skips lane 0, and is heard.
     let mem = hostile(3);
     let region = TopicRegion::attach::<Sample>(&mem[..]).expect("valid header");
     let mut publisher = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
-    assert_ne!(publisher.index(), 0, "joined the exhausted lane");
     let mut reader = RawHandle::join(region, OwnerToken::new(2).unwrap(), 0, 0).expect("join");
     let msg = [0x42u8; 16];
     publisher.send_bytes(&msg).expect("sent");
+    assert_ne!(publisher.lane(), Some(0), "claimed the exhausted lane");
     let mut out = [0u8; 16];
     assert_eq!(
         reader.recv_bytes(&mut out),
@@ -518,28 +542,26 @@ fn a_lane_near_the_sequence_limit_is_never_joined() {
     );
     assert_eq!(out, msg);
     assert_eq!(reader.dropped_count(), 0);
-    // The entry given back is free: a third participant finds it exhausted.
-    assert_eq!(
-        RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0).err(),
-        Some(JoinError::LaneExhausted {
-            lane: 0,
-            seq: (1 << 62) - 1
-        })
-    );
-    assert_eq!(region.participants().count(), 2);
+    // The lane given back is free: a third publisher finds it exhausted once
+    // the last good lane is held.
+    let mut second = RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0).expect("join");
+    second.send_bytes(&msg).expect("the last good lane");
+    let mut third = RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0);
+    assert!(third.is_err(), "3 participants: full");
+    drop(reader);
+    third = RawHandle::join(region, OwnerToken::new(3).unwrap(), 0, 0);
+    let mut third = third.expect("an entry is free");
+    assert_eq!(third.send_bytes(&msg), Err(SendError::Refused(exhausted)));
+    assert_eq!(third.lane(), None);
 
-    // No other entry: a typed error that names the problem.
+    // No other lane: a typed error that names the problem.
     let mem = hostile(1);
     let region = TopicRegion::attach::<Sample>(&mem[..]).expect("valid header");
-    let err = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0)
-        .expect_err("an exhausted lane was joined");
-    assert_eq!(
-        err,
-        JoinError::LaneExhausted {
-            lane: 0,
-            seq: (1 << 62) - 1
-        }
-    );
+    let mut h = RawHandle::join(region, OwnerToken::new(1).unwrap(), 0, 0).expect("join");
+    let err = h
+        .send_bytes(&msg)
+        .expect_err("an exhausted lane was claimed");
+    assert_eq!(err, SendError::Refused(exhausted));
     assert!(err.to_string().contains("sequence limit"), "{err}");
-    assert_eq!(region.participants().count(), 0);
+    assert_eq!(region.lanes_in_use(), 0);
 }

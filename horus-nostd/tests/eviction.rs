@@ -18,7 +18,7 @@ use std::thread;
 
 use horus_nostd::layout::hdr;
 use horus_nostd::message;
-use horus_nostd::ring::{Evicted, SendError};
+use horus_nostd::ring::{Refusal, SendError, SendRefused};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{OwnerToken, RawHandle, TopicHandle, TopicLayout, TopicRegion};
 
@@ -129,7 +129,11 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
     b.send(Tagged::new(FAMILY, 1)).expect("held");
 
     // The evicted handle finds out before writing and gets its message back.
-    let Err(Evicted(back)) = a.send(Tagged::new(0, 4)) else {
+    let Err(SendRefused {
+        msg: back,
+        reason: Refusal::Evicted,
+    }) = a.send(Tagged::new(0, 4))
+    else {
         panic!("an evicted handle published into a lane it no longer holds");
     };
     assert_eq!(back, Tagged::new(0, 4));
@@ -138,7 +142,7 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
     assert_eq!(region.reclaim_dead(token(9), |t| t != token(3)), 1);
     assert_eq!(
         raw.send_bytes(bytemuck::bytes_of(&Tagged::new(2, 1))),
-        Err(SendError::Evicted)
+        Err(SendError::Refused(Refusal::Evicted))
     );
     drop(raw); // leaves nothing: its entry is free already
 
@@ -186,12 +190,14 @@ fn a_writer_reclaimed_mid_write_costs_one_drop_and_no_reservation() {
     // `a` is mid-write of its lane's sequence 2: stamp WRITING(2) = 2 << 2 | 1.
     let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
     let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
-    let lane = a.raw().index() as usize;
-    mem[lanes_at + (lane * 4 + 2) * slot_words].store(2 << 2 | 1, Ordering::Relaxed);
+    let lane = a.raw().lane().expect("a lane since its first send");
+    let at = lanes_at + (lane as usize * 4 + 2) * slot_words;
+    mem[at].store(2 << 2 | 1, Ordering::Relaxed);
     assert_eq!(region.reclaim_dead(token(9), |t| t != token(2)), 1);
+    assert_eq!(region.lanes_in_use(), 0, "the reclaim freed the lane");
     let mut b = TopicHandle::<Tagged, _>::join(region, token(3), 0, 0).expect("join");
-    assert_eq!(b.raw().index() as usize, lane);
     b.send(Tagged::new(FAMILY, 1)).expect("held");
+    assert_eq!(b.raw().lane(), Some(lane), "the freed lane, continued");
     let mut check = Checker::default();
     check.drain(&mut sub);
     assert_eq!((check.received, sub.dropped_count()), (2, 1));

@@ -85,6 +85,8 @@ struct Expected {
     /// `[type_size, type_align, capacity, slot_words, participants,
     ///   schema_fields, participants_at, schema_at, lanes_at, region_words]`
     geometry: [u64; 10],
+    /// `[max_publishers, lane_table_at]` (header words 15 and 22).
+    lanes: [u64; 2],
 }
 
 fn expected() -> [Expected; 3] {
@@ -94,21 +96,24 @@ fn expected() -> [Expected; 3] {
             layout: topics::RAW,
             type_id: Imu::TYPE_ID,
             name: "Imu",
-            geometry: [88, 8, 2, 16, 3, 4, 32, 56, 96, 192],
+            geometry: [88, 8, 2, 16, 3, 4, 32, 64, 96, 128],
+            lanes: [1, 56],
         },
         Expected {
-            at_word: 192,
+            at_word: 128,
             layout: topics::FILTERED,
             type_id: Imu::TYPE_ID,
             name: "Imu",
-            geometry: [88, 8, 2, 16, 2, 4, 32, 48, 80, 144],
+            geometry: [88, 8, 2, 16, 2, 4, 32, 56, 96, 128],
+            lanes: [1, 48],
         },
         Expected {
-            at_word: 336,
+            at_word: 256,
             layout: topics::HEARTBEAT,
             type_id: Heartbeat::TYPE_ID,
             name: "Heartbeat",
-            geometry: [24, 8, 4, 8, 3, 4, 32, 56, 96, 192],
+            geometry: [24, 8, 4, 8, 3, 4, 32, 80, 112, 208],
+            lanes: [3, 56],
         },
     ]
 }
@@ -116,18 +121,19 @@ fn expected() -> [Expected; 3] {
 #[test]
 fn golden_header_fields_sit_at_fixed_byte_offsets() {
     let g = golden();
-    assert_eq!(g.len(), 528 * 8);
+    assert_eq!(g.len(), 464 * 8);
     assert_eq!(topics::REGION_BYTES, g.len());
     for e in expected() {
         let at = |field: usize| word(&g, e.at_word + field);
         // Byte offsets within the header: magic 0, version 8, region_words 16,
         // type_id 24, type_size 32, type_align 40, capacity 48, slot_words 56,
         // participants 64, schema_fields 72, participants_at 80, schema_at 88,
-        // lanes_at 96, created_ns 104, type name 128..176, lanes_active 192.
+        // lanes_at 96, created_ns 104, max_publishers 120, type name 128..176,
+        // lane_table_at 176, lanes_active 192.
         assert_eq!(at(0), MAGIC, "{}: magic", e.name);
         assert_eq!(&g[e.at_word * 8..e.at_word * 8 + 8], b"HORUS\0tp");
         assert_eq!(at(1), LAYOUT_VERSION);
-        assert_eq!(at(1), 2, "the golden file pins layout version 2");
+        assert_eq!(at(1), 3, "the golden file pins layout version 3");
         assert_eq!(at(2), e.geometry[9], "{}: region_words", e.name);
         assert_eq!(at(3), e.type_id, "{}: type id", e.name);
         let fields = [4, 5, 6, 7, 8, 9, 10, 11, 12];
@@ -135,22 +141,29 @@ fn golden_header_fields_sit_at_fixed_byte_offsets() {
             assert_eq!(at(*f), *want, "{}: header word {f}", e.name);
         }
         assert_eq!(at(13), 0, "created_ns is 0 in the golden region");
+        assert_eq!(
+            [at(15), at(22)],
+            e.lanes,
+            "{}: max_publishers, lane_table_at",
+            e.name
+        );
         let name = &g[(e.at_word + 16) * 8..(e.at_word + 22) * 8];
         assert_eq!(&name[..e.name.len()], e.name.as_bytes());
         assert!(name[e.name.len()..].iter().all(|&b| b == 0));
         assert_eq!(at(24), 0, "no lane has published");
         // Every position a 32-bit reader turns into a usize fits one.
-        for f in [2, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
+        for f in [2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 22] {
             assert!(at(f) <= u64::from(u32::MAX));
         }
         // The layout functions agree with the bytes.
         assert_eq!(e.layout.region_words() as u64, e.geometry[9]);
         assert_eq!(e.layout.capacity() as u64, e.geometry[2]);
+        assert_eq!(u64::from(e.layout.max_publishers()), e.lanes[0]);
     }
     // Type identities are part of the golden bytes: pin them too, so a change
     // of a standard message shows up here by name.
     assert_eq!(word(&g, 3), Imu::TYPE_ID);
-    assert_eq!(word(&g, 336 + 3), Heartbeat::TYPE_ID);
+    assert_eq!(word(&g, 256 + 3), Heartbeat::TYPE_ID);
 }
 
 #[test]

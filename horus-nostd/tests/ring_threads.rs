@@ -327,7 +327,8 @@ fn stamp_index(mem: &[AtomicU64], lane: u32, seq: u64) -> usize {
 /// message and finishing it: stamp `WRITING(seq)` (`seq << 2 | 1`), then the
 /// handle vanishes without leaving.
 fn die_mid_write(mem: &[AtomicU64], publisher: TopicHandle<Probe, &[AtomicU64]>, lane_seq: u64) {
-    let at = stamp_index(mem, publisher.raw().index(), lane_seq);
+    let lane = publisher.raw().lane().expect("a publisher holds a lane");
+    let at = stamp_index(mem, lane, lane_seq);
     mem[at].store(lane_seq << 2 | 1, Ordering::Release);
     std::mem::forget(publisher);
 }
@@ -344,11 +345,11 @@ fn dead_publisher_is_one_drop_then_lane_is_reused() {
     let dead = token(1);
     let mut doomed = TopicHandle::<Probe, _>::join(region, dead, 0, 0).expect("join");
     let mut live = TopicHandle::<Probe, _>::join(region, token(2), 0, 0).expect("join");
-    let dead_lane = doomed.raw().index();
     let mut check = Checker::new(3);
     for seq in 1..=3 {
         doomed.send(Probe::new(0, seq)).expect("not evicted");
     }
+    let dead_lane = doomed.raw().lane();
     die_mid_write(&mem, doomed, 4);
     assert_eq!(region.published_count(), 4); // the claimed message counts
 
@@ -370,12 +371,12 @@ fn dead_publisher_is_one_drop_then_lane_is_reused() {
     assert_eq!(sub.recv(), None);
     assert_eq!(sub.dropped_count(), 1);
 
-    // The freed entry (and lane) goes to the next joiner, which continues the
-    // lane's sequence past the abandoned slot.
+    // The freed lane goes to the next publisher, which continues the lane's
+    // sequence past the abandoned slot.
     let mut next = TopicHandle::<Probe, _>::join(region, token(3), 0, 0).expect("join");
-    assert_eq!(next.raw().index(), dead_lane);
     for seq in 1..=6 {
         next.send(Probe::new(2, seq)).expect("not evicted");
+        assert_eq!(next.raw().lane(), dead_lane);
         while let Some(m) = sub.recv() {
             check.accept(m);
         }

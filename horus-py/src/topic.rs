@@ -28,19 +28,21 @@ impl PyRawTopic {
 
 #[pymethods]
 impl PyRawTopic {
-    /// Joins topic `name` of message type `ty` (creating it if needed), in
-    /// `namespace` or `HORUS_NAMESPACE` (default `default`).
+    /// Joins topic `name` of message type `ty` (creating it if needed, with
+    /// `max_publishers` publisher lanes if given: default 3), in `namespace`
+    /// or `HORUS_NAMESPACE` (default `default`).
     #[new]
-    #[pyo3(signature = (name, ty, namespace=None))]
+    #[pyo3(signature = (name, ty, namespace=None, max_publishers=None))]
     fn new(
         py: Python<'_>,
         name: &str,
         ty: PyMessageType,
         namespace: Option<&str>,
+        max_publishers: Option<u32>,
     ) -> PyResult<Self> {
         // Opening may wait (bounded) for a region lock: without the GIL.
         let topic = py
-            .detach(|| DynTopic::with_namespace(name, &ty.ty, namespace))
+            .detach(|| DynTopic::with_publishers(name, &ty.ty, namespace, max_publishers))
             .map_err(horus_err)?;
         Ok(Self {
             inner: Mutex::new(topic),

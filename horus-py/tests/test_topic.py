@@ -48,3 +48,16 @@ def test_send_checks_the_class_and_names_are_checked(ns):
         Topic("x", dict)
     with pytest.raises(HorusError, match="invalid topic name"):
         Topic("../etc", CmdVel)
+
+
+def test_publishers_beyond_max_publishers_are_refused_with_the_fix(ns):
+    subs = [Topic("lanes", CmdVel, max_publishers=2) for _ in range(2)]
+    pubs = [Topic("lanes", CmdVel) for _ in range(3)]
+    pubs[0].send(CmdVel(linear=1.0))
+    pubs[1].send(CmdVel(linear=2.0))
+    with pytest.raises(HorusError, match=r"max_publishers = 2"):
+        pubs[2].send(CmdVel(linear=3.0))
+    del pubs[0]  # its lane is free again
+    pubs[1].send(CmdVel(linear=4.0))
+    got = sorted(m.linear for m in iter(subs[0].recv, None))
+    assert got == [1.0, 2.0, 4.0]

@@ -32,7 +32,7 @@ use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use horus_nostd::RawHandle;
-use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
+use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 
 pub use crate::message_type::{DefineError, FieldSpec, FieldTy, MessageType, prim_size};
 pub use horus_nostd::{Field, FieldKind};
@@ -68,8 +68,22 @@ impl DynTopic {
 
     /// As [`new`](Self::new), in namespace `ns` if given.
     pub fn with_namespace(name: &str, ty: &MessageType, ns: Option<&str>) -> Result<Self> {
+        Self::with_publishers(name, ty, ns, None)
+    }
+
+    /// As [`with_namespace`](Self::with_namespace), creating the topic with
+    /// `max_publishers` publisher lanes if given (see
+    /// [`TopicBuilder::max_publishers`](crate::topic::TopicBuilder::max_publishers);
+    /// set, an existing topic with another value is an error).
+    pub fn with_publishers(
+        name: &str,
+        ty: &MessageType,
+        ns: Option<&str>,
+        max_publishers: Option<u32>,
+    ) -> Result<Self> {
         let options = TopicOptions {
             namespace: ns,
+            publishers: max_publishers,
             ..TopicOptions::default()
         };
         let (shared, me) = open_typed(name, options, ty)?;
@@ -105,7 +119,9 @@ impl DynTopic {
     /// Publishes one message of exactly the type's size. Never blocks. A
     /// handle evicted by a process that wrongly judged this one dead rejoins
     /// and publishes there, as [`Topic::send`](crate::Topic::send) does (the
-    /// blackbox is told); [`SendError::Evicted`] if it cannot rejoin.
+    /// blackbox is told); [`SendError::Refused`] if it cannot rejoin
+    /// ([`Refusal::Evicted`]) or finds every publisher lane held
+    /// ([`Refusal::NoLane`]).
     pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), SendError> {
         self.send_rejoining(|h| h.send_bytes(bytes))
     }
@@ -149,12 +165,12 @@ impl DynTopic {
         send: impl Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
     ) -> std::result::Result<(), SendError> {
         self.with_handle(|h| match send(h) {
-            Err(SendError::Evicted) => {
+            Err(SendError::Refused(Refusal::Evicted)) => {
                 let (ns, topic) = (self.shared.namespace.name(), &*self.name);
                 let pid = u64::from(std::process::id());
                 if let Err(e) = h.rejoin(pid, crate::now_ns()) {
                     report_evicted(ns, topic, &format!("cannot rejoin ({e})"), 1);
-                    return Err(SendError::Evicted);
+                    return Err(SendError::Refused(Refusal::Evicted));
                 }
                 let outcome = format!("rejoined as participant {}", h.index());
                 report_evicted(ns, topic, &outcome, 0);

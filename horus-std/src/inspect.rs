@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use horus_nostd::region::{SchemaField, Words};
-use horus_nostd::ring::{FrameError, PayloadSizeError, SendError};
+use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
@@ -63,6 +63,10 @@ pub struct TopicInfo {
     pub capacity: u32,
     /// Most handles at once.
     pub max_participants: u32,
+    /// Publisher lanes: most handles publishing at once.
+    pub max_publishers: u32,
+    /// Publisher lanes held now.
+    pub lanes_in_use: u32,
     /// Region size, bytes.
     pub region_bytes: usize,
     /// Messages published since creation.
@@ -121,6 +125,8 @@ impl TopicInfo {
             message_size: type_info.size,
             capacity: layout.capacity(),
             max_participants: layout.participants(),
+            max_publishers: layout.max_publishers(),
+            lanes_in_use: region.lanes_in_use(),
             region_bytes: layout.region_bytes(),
             published: region.published_count(),
             fields: region.schema().collect(),
@@ -258,9 +264,9 @@ impl RawTopic {
         send: impl Fn(&mut RawHandle<MappedWords>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
         self.with_handle(|h| match send(h) {
-            Err(SendError::Evicted) => {
+            Err(SendError::Refused(Refusal::Evicted)) => {
                 h.rejoin(u64::from(std::process::id()), crate::now_ns())
-                    .map_err(|_| SendError::Evicted)?;
+                    .map_err(|_| SendError::Refused(Refusal::Evicted))?;
                 send(h)
             }
             other => other,

@@ -29,6 +29,12 @@ pub const DEFAULT_CAPACITY: u32 = 64;
 /// Handles per topic when not configured.
 pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
+/// Publisher lanes of a topic created without
+/// [`max_publishers`](crate::topic::TopicBuilder::max_publishers) (at most
+/// its participants): handles that publish at once. Every handle costs the
+/// region a 64-byte entry; each lane, `capacity` slots.
+pub const DEFAULT_MAX_PUBLISHERS: u32 = 3;
+
 /// One mapped region, shared by every handle of the topic in this process.
 #[derive(Debug)]
 pub(crate) struct SharedTopic {
@@ -44,6 +50,7 @@ pub(crate) struct TopicOptions<'a> {
     pub namespace: Option<&'a str>,
     pub capacity: Option<u32>,
     pub participants: Option<u32>,
+    pub publishers: Option<u32>,
 }
 
 /// What the caller wants of the region.
@@ -95,11 +102,18 @@ pub(crate) fn open_joinable(
     let Some(namespace) = open_namespace(&ns_name, create)? else {
         return Ok(None);
     };
+    let participants = options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS);
     let geometry = Geometry {
         capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
-        participants: options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS),
+        participants,
+        // The default never exceeds the participants; an explicit value
+        // that does is the layout's typed error.
+        publishers: options
+            .publishers
+            .unwrap_or(DEFAULT_MAX_PUBLISHERS.min(participants)),
         capacity_explicit: options.capacity.is_some(),
         participants_explicit: options.participants.is_some(),
+        publishers_explicit: options.publishers.is_some(),
     };
     let Some(shared) = shared_region(name, &namespace, geometry, want)? else {
         return Ok(None);
@@ -139,6 +153,15 @@ pub(crate) enum TopicEvent<'a> {
         namespace: &'a str,
         topic: &'a str,
         outcome: &'a str,
+        unsent: u64,
+    },
+    /// A send on `topic` found all `max_publishers` lanes held and
+    /// published nothing; `unsent` counts the handle's messages not
+    /// published so far.
+    SendRefused {
+        namespace: &'a str,
+        topic: &'a str,
+        max_publishers: u32,
         unsent: u64,
     },
 }

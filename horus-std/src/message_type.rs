@@ -194,16 +194,18 @@ impl MessageType {
         &self,
         capacity: u32,
         participants: u32,
+        publishers: u32,
     ) -> std::result::Result<TopicLayout, LayoutError> {
         let entries = match self.serialized_schema {
             Some(schema) => horus_nostd::layout::serialized_schema_entries(schema.len()),
             None => flat_field_count(self.fields),
         };
-        TopicLayout::new(
+        TopicLayout::with_publishers(
             self.info.size,
             self.info.align,
             capacity,
             participants,
+            publishers,
             entries as u32,
         )
     }

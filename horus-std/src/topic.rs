@@ -2,10 +2,14 @@
 //!
 //! `Topic::<Imu>::new("imu")` in any thread of any process of the same user
 //! and namespace reaches the same region, `/dev/shm/horus_<ns>/imu.topic`.
-//! Every handle is one participant of the topic: it publishes into its own
-//! lane and receives from all lanes (see [`horus_nostd::ring`]). Consequences:
+//! Every handle is one participant of the topic: at its first send it claims
+//! one of the topic's `max_publishers` lanes (default 3) and publishes into
+//! it; it receives from all lanes (see [`horus_nostd::ring`]). A handle that
+//! only receives costs the region a 64-byte entry. Consequences:
 //!
-//! - `send` never blocks and never fails; if a receiver lags by more than the
+//! - `send` never blocks; it publishes nothing only when every lane is held
+//!   by other handles (more publishers at once than `max_publishers`: see
+//!   [`Topic::send`]); if a receiver lags by more than the
 //!   capacity, the oldest messages are overwritten and that receiver's
 //!   [`dropped_count`](Topic::dropped_count) grows by exactly what it lost;
 //! - a handle receives what is published after it was created, by any handle
@@ -47,19 +51,20 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use horus_nostd::ring::{FrameError, SendError};
-use horus_nostd::{JoinError, RawHandle};
+use horus_nostd::ring::{FrameError, Refusal, SendError, SendRefused};
+use horus_nostd::{JoinError, Message, RawHandle};
 
 use crate::error::Result;
 use crate::join::{
-    SharedTopic, TopicOptions, join_error, open_typed, report_evicted, used_after_fork,
+    SharedTopic, TopicEvent, TopicOptions, join_error, open_typed, report, report_evicted,
+    used_after_fork,
 };
 use crate::payload::{Payload, PayloadContext, PoolOptions, WireContext};
 use crate::shm::mapping::MappedWords;
 use crate::shm::region_file::MappedRegion;
 use crate::shm::{Namespace, liveness};
 
-pub use crate::join::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS};
+pub use crate::join::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS, DEFAULT_MAX_PUBLISHERS};
 
 /// A named, typed topic handle. See the [module docs](self).
 ///
@@ -87,10 +92,15 @@ pub struct Topic<T: Payload> {
     generation: u64,
     /// The pid that created it, for the message of a misuse after fork.
     pid: u32,
-    /// Messages not published: evicted, and the topic full on rejoining.
+    /// Messages not published: no lane free, or evicted and the topic full
+    /// on rejoining.
     unsent: Cell<u64>,
     /// Evicted and not rejoined yet (the blackbox was told once).
     rejoin_failing: Cell<bool>,
+    /// When a send without a lane last reclaimed dead processes' lanes.
+    lane_reclaimed_ns: Cell<u64>,
+    /// When a send without a lane was last recorded in the blackbox.
+    refusal_recorded_ns: Cell<u64>,
 }
 
 impl<T: Payload> Topic<T> {
@@ -107,16 +117,22 @@ impl<T: Payload> Topic<T> {
             namespace: None,
             capacity: None,
             participants: None,
+            publishers: None,
             max_message_bytes: None,
             pool: PoolOptions::default(),
             _type: PhantomData,
         }
     }
 
-    /// Publishes `msg`. Never blocks, never fails (an evicted handle rejoins
-    /// first; see the [module docs](self) for the one case, a full topic at
-    /// that moment, where `msg` is counted in
-    /// [`unsent_count`](Self::unsent_count) instead).
+    /// Publishes `msg`. Never blocks and never fails: an evicted handle
+    /// rejoins first (see the [module docs](self)); a handle that finds all
+    /// the topic's publisher lanes held (more handles publishing at once
+    /// than its [`max_publishers`](TopicBuilder::max_publishers)) first
+    /// reclaims lanes of dead processes, at most once a second, and if none
+    /// comes free publishes nothing: `msg` is counted in
+    /// [`unsent_count`](Self::unsent_count) and the blackbox records a
+    /// `send_refused` event (at most once a second per handle).
+    /// [`try_publish`](Topic::try_publish) hands such a message back instead.
     #[inline]
     pub fn send(&self, msg: T) {
         T::send(self, msg)
@@ -126,13 +142,20 @@ impl<T: Payload> Topic<T> {
     /// [`Message`]; a large payload's descriptor otherwise).
     #[inline]
     pub(crate) fn send_wire(&self, msg: T::Wire) {
-        let bytes = bytemuck::bytes_of(&msg);
-        self.with_handle(|h| {
+        if let Err(reason) = self.try_send_wire(&msg) {
+            self.count_unsent(reason);
+        }
+    }
+
+    /// [`send_wire`](Self::send_wire), the refusal left to the caller.
+    #[inline]
+    fn try_send_wire(&self, msg: &T::Wire) -> std::result::Result<(), Refusal> {
+        let bytes = bytemuck::bytes_of(msg);
+        self.with_handle(|h| match h.send_bytes(bytes) {
+            Ok(()) => Ok(()),
             // The region carries `T::Wire` (checked when opened): the only
-            // error is an eviction.
-            if h.send_bytes(bytes).is_err() {
-                self.rejoin_and_send(h, &|h| h.send_bytes(bytes));
-            }
+            // error is a refusal.
+            Err(e) => self.resend(h, refusal(e), &|h| h.send_bytes(bytes)),
         })
     }
 
@@ -140,50 +163,107 @@ impl<T: Payload> Topic<T> {
     /// [`RawHandle::send_framed`]); `Err` only if `body` exceeds the bound.
     #[inline]
     pub(crate) fn send_frame(&self, body: &[u8]) -> std::result::Result<(), SendError> {
-        self.with_handle(|h| match h.send_framed(body) {
-            Err(SendError::Evicted) => {
-                self.rejoin_and_send(h, &|h| h.send_framed(body));
-                Ok(())
+        let sent = self.with_handle(|h| match h.send_framed(body) {
+            Err(SendError::Refused(r)) => Ok(self.resend(h, r, &|h| h.send_framed(body))),
+            other => other.map(Ok),
+        })?;
+        if let Err(reason) = sent {
+            self.count_unsent(reason);
+        }
+        Ok(())
+    }
+
+    /// After a refusal: an evicted handle rejoins and sends once more (the
+    /// blackbox is told); a handle without a lane reclaims the entries (and
+    /// lanes) of dead processes, at most once a second, and sends once more
+    /// if any was freed. `h` is this topic's handle (the caller's only
+    /// reference). What is still refused is the caller's to count.
+    #[cold]
+    #[inline(never)]
+    fn resend(
+        &self,
+        h: &mut RawHandle<MappedWords>,
+        mut reason: Refusal,
+        send: &dyn Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
+    ) -> std::result::Result<(), Refusal> {
+        if reason == Refusal::Evicted {
+            reason = match self.rejoin_and_send(h, send) {
+                Ok(()) => return Ok(()),
+                Err(r) => r,
+            };
+        }
+        if reason != Refusal::Evicted && once_a_second(&self.lane_reclaimed_ns) {
+            let ns = &self.shared.namespace;
+            let freed = liveness::ensure_registered(ns)
+                .map(|me| crate::pool::reclaim_topic(ns, &self.name, &self.shared.region, me))
+                .unwrap_or(0);
+            if freed > 0 {
+                report(&TopicEvent::Reclaimed {
+                    namespace: ns.name(),
+                    topic: &self.name,
+                    freed,
+                });
+                return send(h).map_err(refusal);
             }
-            other => other,
-        })
+        }
+        Err(reason)
     }
 
     /// After an eviction: a fresh entry, the message published there by
-    /// `send`, the blackbox told. `h` is this topic's handle (the caller's
-    /// only reference).
-    #[cold]
-    #[inline(never)]
+    /// `send`, the blackbox told.
     fn rejoin_and_send(
         &self,
         h: &mut RawHandle<MappedWords>,
         send: &dyn Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
-    ) {
+    ) -> std::result::Result<(), Refusal> {
         let pid = u64::from(std::process::id());
         let rejoined = h.rejoin(pid, crate::time::now_ns());
-        let sent = rejoined.is_ok() && send(h).is_ok();
+        let sent = match rejoined {
+            Ok(()) => send(h).map_err(refusal),
+            Err(_) => Err(Refusal::Evicted),
+        };
         let (namespace, topic) = (self.shared.namespace.name(), &*self.name);
-        if sent {
-            let unsent = self.unsent.get();
+        if sent.is_ok() || matches!(sent, Err(Refusal::NoLane { .. })) {
+            // Rejoined; a refusal for want of a lane is the caller's to record.
             self.rejoin_failing.set(false);
             let outcome = format!("rejoined as participant {}", h.index());
-            report_evicted(namespace, topic, &outcome, unsent);
-            return;
+            report_evicted(namespace, topic, &outcome, self.unsent.get());
+            return sent;
         }
-        self.unsent.set(self.unsent.get() + 1);
         if !self.rejoin_failing.replace(true) {
-            // The value is the unsent count; later ones are in `unsent_count`.
+            // The value is the unsent count, this message included; later
+            // ones are in `unsent_count`.
             let why = match rejoined {
                 Err(JoinError::Full { .. }) => "topic full".to_owned(),
                 Err(e) => e.to_string(),
                 Ok(()) => "evicted again".to_owned(),
             };
             let outcome = format!("cannot rejoin ({why}), sends unsent");
-            report_evicted(namespace, topic, &outcome, self.unsent.get());
+            report_evicted(namespace, topic, &outcome, self.unsent.get() + 1);
+        }
+        sent
+    }
+
+    /// Counts a message `send` could not publish; a refusal for want of a
+    /// lane goes to the blackbox, at most once a second per handle.
+    #[cold]
+    #[inline(never)]
+    fn count_unsent(&self, reason: Refusal) {
+        self.unsent.set(self.unsent.get() + 1);
+        if let Refusal::NoLane { max_publishers } = reason {
+            if once_a_second(&self.refusal_recorded_ns) {
+                report(&TopicEvent::SendRefused {
+                    namespace: self.shared.namespace.name(),
+                    topic: &self.name,
+                    max_publishers,
+                    unsent: self.unsent.get(),
+                });
+            }
         }
     }
 
-    /// Messages [`send`](Self::send) could not publish: only after this
+    /// Messages [`send`](Self::send) could not publish: sent while every
+    /// publisher lane was held (see [`send`](Self::send)), or after this
     /// handle was evicted (another process wrongly judged this one dead and
     /// reclaimed its entry) while the topic was full. Normally 0.
     pub fn unsent_count(&self) -> u64 {
@@ -280,6 +360,18 @@ impl<T: Payload> Topic<T> {
         self.shared.region.layout().capacity()
     }
 
+    /// Publisher lanes: most handles that publish at once (see
+    /// [`TopicBuilder::max_publishers`]).
+    pub fn max_publishers(&self) -> u32 {
+        self.shared.region.layout().max_publishers()
+    }
+
+    /// Publisher lanes held now, by the handles of every process (scans the
+    /// lane table: for tools and tests).
+    pub fn lanes_in_use(&self) -> u32 {
+        self.shared.region.lanes_in_use()
+    }
+
     /// This handle's participant index (its holder bit in block pools).
     pub(crate) fn participant_index(&self) -> u32 {
         self.with_handle(|h| h.index())
@@ -308,6 +400,53 @@ impl<T: Payload> Topic<T> {
         // dropped only in `Drop`, after which `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
     }
+}
+
+impl<T: Message> Topic<T> {
+    /// Publishes `msg` as [`send`](Self::send) does, but hands it back
+    /// instead of counting it when it cannot be published: every publisher
+    /// lane held ([`Refusal::NoLane`], after the same reclaim of dead
+    /// processes' lanes), or evicted and unable to rejoin
+    /// ([`Refusal::Evicted`]). Nothing is recorded or counted.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// use horus_nostd::ring::{Refusal, SendRefused};
+    /// let cmd: Topic<CmdVel> = Topic::new("cmd_vel")?;
+    /// if let Err(SendRefused { msg, reason: Refusal::NoLane { max_publishers } }) =
+    ///     cmd.try_publish(CmdVel::default())
+    /// {
+    ///     eprintln!("{max_publishers} other handles publish; kept {msg:?}");
+    /// }
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    pub fn try_publish(&self, msg: T) -> std::result::Result<(), SendRefused<T>> {
+        match self.try_send_wire(&msg) {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(SendRefused { msg, reason }),
+        }
+    }
+}
+
+/// The refusal in a send error of a handle whose lengths are right.
+fn refusal(e: SendError) -> Refusal {
+    match e {
+        SendError::Refused(r) => r,
+        // The callers pass checked lengths: nothing else can fail. Were it
+        // to, nothing was published: an eviction is the safe reading (the
+        // next send rejoins).
+        _ => Refusal::Evicted,
+    }
+}
+
+/// Whether a second has passed since `last` (then set to now).
+fn once_a_second(last: &Cell<u64>) -> bool {
+    let now = crate::time::now_ns();
+    if last.get() != 0 && now.saturating_sub(last.get()) < 1_000_000_000 {
+        return false;
+    }
+    last.set(now.max(1));
+    true
 }
 
 impl<T: Payload> Drop for Topic<T> {
@@ -356,6 +495,7 @@ pub struct TopicBuilder<T: Payload> {
     namespace: Option<String>,
     capacity: Option<u32>,
     participants: Option<u32>,
+    publishers: Option<u32>,
     max_message_bytes: Option<u32>,
     /// Block pool geometry (large payloads only).
     pub(crate) pool: PoolOptions,
@@ -383,6 +523,26 @@ impl<T: Payload> TopicBuilder<T> {
         self
     }
 
+    /// Most handles that publish at once, across all processes (1 to
+    /// `max_participants`; default [`DEFAULT_MAX_PUBLISHERS`], 3). Each is
+    /// a lane of `capacity` slots in the region, claimed at a handle's first
+    /// send and freed when it is dropped (or its process dies and is
+    /// reclaimed); a handle that only receives costs a 64-byte entry. A send
+    /// finding every lane held publishes nothing (see [`Topic::send`]). Only
+    /// the creator's value counts; set explicitly, an existing topic with
+    /// another value is an error.
+    ///
+    /// ```no_run
+    /// # use horus::prelude::*;
+    /// // Five nodes command the same motors.
+    /// let cmd: Topic<CmdVel> = Topic::builder("cmd_vel").max_publishers(5).build()?;
+    /// # Ok::<(), horus::Error>(())
+    /// ```
+    pub fn max_publishers(mut self, n: u32) -> Self {
+        self.publishers = Some(n);
+        self
+    }
+
     /// The largest message, in bytes once encoded, of a topic of a
     /// serialized type (see [`serialized`](mod@crate::serialized); default
     /// [`DEFAULT_MAX_MESSAGE_BYTES`](crate::serialized::DEFAULT_MAX_MESSAGE_BYTES),
@@ -405,6 +565,7 @@ impl<T: Payload> TopicBuilder<T> {
             namespace: self.namespace.as_deref(),
             capacity: self.capacity,
             participants: self.participants,
+            publishers: self.publishers,
         };
         let (shared, me) = open_typed(&self.name, options, &ty)?;
         let pid = u64::from(std::process::id());
@@ -426,6 +587,8 @@ impl<T: Payload> TopicBuilder<T> {
             pid: std::process::id(),
             unsent: Cell::new(0),
             rejoin_failing: Cell::new(false),
+            lane_reclaimed_ns: Cell::new(0),
+            refusal_recorded_ns: Cell::new(0),
         })
     }
 }

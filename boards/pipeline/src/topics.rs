@@ -8,11 +8,14 @@
 //! nothing but `horus_nostd`, so it compiles in both places.
 //!
 //! ```text
-//! word 0      imu.raw       Imu        capacity 2, 3 participants (sensor, filter, checker)   192 words
-//! 192         imu.filtered  Imu        capacity 2, 2 participants (filter, checker)           144 words
-//! 336         heartbeat     Heartbeat  capacity 4, 3 participants (all three nodes)           192 words
-//! 528 words = 4224 bytes in all
+//! word 0      imu.raw       Imu        capacity 2, 3 participants, 1 lane (sensor)          128 words
+//! 128         imu.filtered  Imu        capacity 2, 2 participants, 1 lane (filter)          128 words
+//! 256         heartbeat     Heartbeat  capacity 4, 3 participants, 3 lanes (every node)     208 words
+//! 464 words = 3712 bytes in all
 //! ```
+//!
+//! Each topic has exactly the publisher lanes its firmware uses: a
+//! receiving node costs a 64-byte participant entry, not a ring.
 //!
 //! Every region is a whole number of 128-byte blocks, so each one starts on
 //! a block of the block-aligned buffer (`RegionBuffer`).
@@ -27,26 +30,39 @@ use horus_nostd::{InitError, TopicLayout, TopicRegion};
 pub const RAW_CAPACITY: u32 = 2;
 /// Sensor (publisher), filter and checker (subscribers).
 pub const RAW_PARTICIPANTS: u32 = 3;
+/// Publisher lanes of the raw IMU topic: the sensor's.
+pub const RAW_PUBLISHERS: u32 = 1;
 /// Slots per lane of the filtered topic: exactly what the filter publishes per
 /// checker period, so the checker must see every output (an off-by-one in the
 /// ring would show as a loss).
 pub const FILTERED_CAPACITY: u32 = 2;
 /// Filter (publisher) and checker (subscriber).
 pub const FILTERED_PARTICIPANTS: u32 = 2;
+/// Publisher lanes of the filtered topic: the filter's.
+pub const FILTERED_PUBLISHERS: u32 = 1;
 /// Slots per lane of the heartbeat topic (N:1: every node publishes): exactly
 /// the sensor's heartbeats per checker period.
 pub const HEARTBEAT_CAPACITY: u32 = 4;
 /// Sensor, filter and checker, each publishing; the checker also receives.
 pub const HEARTBEAT_PARTICIPANTS: u32 = 3;
+/// Publisher lanes of the heartbeat topic: one per node.
+pub const HEARTBEAT_PUBLISHERS: u32 = 3;
 
 /// Layout of the raw IMU topic.
-pub const RAW: TopicLayout = TopicLayout::for_static::<Imu>(RAW_CAPACITY, RAW_PARTICIPANTS);
+pub const RAW: TopicLayout =
+    TopicLayout::for_static_publishers::<Imu>(RAW_CAPACITY, RAW_PARTICIPANTS, RAW_PUBLISHERS);
 /// Layout of the filtered IMU topic.
-pub const FILTERED: TopicLayout =
-    TopicLayout::for_static::<Imu>(FILTERED_CAPACITY, FILTERED_PARTICIPANTS);
+pub const FILTERED: TopicLayout = TopicLayout::for_static_publishers::<Imu>(
+    FILTERED_CAPACITY,
+    FILTERED_PARTICIPANTS,
+    FILTERED_PUBLISHERS,
+);
 /// Layout of the heartbeat topic.
-pub const HEARTBEAT: TopicLayout =
-    TopicLayout::for_static::<Heartbeat>(HEARTBEAT_CAPACITY, HEARTBEAT_PARTICIPANTS);
+pub const HEARTBEAT: TopicLayout = TopicLayout::for_static_publishers::<Heartbeat>(
+    HEARTBEAT_CAPACITY,
+    HEARTBEAT_PARTICIPANTS,
+    HEARTBEAT_PUBLISHERS,
+);
 
 /// Words of the whole buffer: the three regions back to back. Size a
 /// `RegionBuffer<REGION_WORDS>` with it.
@@ -80,19 +96,9 @@ impl<'r> Topics<'r> {
         let (raw, rest) = words.split_at(RAW.region_words());
         let (filtered, heartbeat) = rest.split_at(FILTERED.region_words());
         Ok(Self {
-            raw: TopicRegion::init::<Imu>(raw, RAW_CAPACITY, RAW_PARTICIPANTS, created_ns)?,
-            filtered: TopicRegion::init::<Imu>(
-                filtered,
-                FILTERED_CAPACITY,
-                FILTERED_PARTICIPANTS,
-                created_ns,
-            )?,
-            heartbeat: TopicRegion::init::<Heartbeat>(
-                heartbeat,
-                HEARTBEAT_CAPACITY,
-                HEARTBEAT_PARTICIPANTS,
-                created_ns,
-            )?,
+            raw: TopicRegion::init_layout::<Imu>(raw, RAW, created_ns)?,
+            filtered: TopicRegion::init_layout::<Imu>(filtered, FILTERED, created_ns)?,
+            heartbeat: TopicRegion::init_layout::<Heartbeat>(heartbeat, HEARTBEAT, created_ns)?,
         })
     }
 }

@@ -319,6 +319,8 @@ mod tests {
             message_size: size,
             capacity: 4,
             max_participants: 4,
+            max_publishers: 3,
+            lanes_in_use: 0,
             region_bytes: 0,
             published: 0,
             participants: vec![],

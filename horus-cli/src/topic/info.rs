@@ -98,6 +98,8 @@ fn detail(
         message_size: i.message_size,
         capacity: i.capacity,
         max_participants: i.max_participants,
+        max_publishers: i.max_publishers,
+        lanes_in_use: i.lanes_in_use,
         region_bytes: i.region_bytes,
         path: i.path.clone(),
         published: i.published,
@@ -119,6 +121,10 @@ fn print_text(d: &TopicDetail) {
     println!(
         "capacity:  {} slots per publisher, {} handles at most, region {} bytes",
         d.capacity, d.max_participants, d.region_bytes
+    );
+    println!(
+        "lanes:     {} of {} in use (max_publishers)",
+        d.lanes_in_use, d.max_publishers
     );
     println!("published: {}", d.published);
     match (d.rate_hz, d.window_s) {

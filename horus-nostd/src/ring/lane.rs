@@ -21,7 +21,7 @@
 //!   `s2`; if `s2 == s1` the copy is whole: deliver. Otherwise the writer lapped
 //!   the reader during the copy: treat as below with `seq(s2)`;
 //! - `seq(s1) > c`: lapped. The writer has reached at least
-//!   `h = max(seq(s1), head)`, where `head` is the lane's `LANE_HEAD` hint
+//!   `h = max(seq(s1), head)`, where `head` is the lane's `HEAD` hint (its lane entry)
 //!   (the writer's next sequence), and slot `h - capacity` may be the one it
 //!   is overwriting now: count `c .. h - capacity` as dropped and resume at
 //!   `h - capacity + 1`, the oldest message that can still be intact.
@@ -37,7 +37,7 @@
 
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
-use crate::layout::part;
+use crate::layout::{lane, part};
 use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering, fence};
 
@@ -97,19 +97,22 @@ impl<W: Words> TopicRegion<W> {
     #[inline]
     pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8], framed: bool) -> bool {
         let entry = self.layout.participant_at(ep.index as usize);
+        let lane = ep.lane as usize;
         // Relaxed, no SYNC pair: nothing is read through this word, only its
         // value is compared. Coherence of this one word is what the check
         // needs; Acquire would order nothing useful (the bump comes from
         // another thread that publishes no data to us through it), and no
         // ordering short of a SeqCst fence on both sides could close the
         // window between this load and the stamp below (documented in
-        // `ring/participants.rs`). The line is the one `LANE_HEAD` is
-        // written to below, so this costs one load and one branch.
+        // `ring/participants.rs`). The entry's line is written only by joins
+        // and reclaims, so it stays in this core's cache: one load, one
+        // branch.
         if self.word(entry + part::CLAIM).load(Ordering::Relaxed) != ep.claim {
             return false;
         }
         let seq = ep.next_seq;
-        let at = self.layout.slot_at(ep.index as usize, seq);
+        // `ep.lane` is a lane index: the caller claimed one (`announce_publisher`).
+        let at = self.layout.slot_at(lane, seq);
         let stamp = self.word(at);
         stamp.store(stamp::encode(seq, WRITING), Ordering::Relaxed);
         // SYNC(seqlock): the payload stores below cannot be seen by a reader
@@ -131,7 +134,7 @@ impl<W: Words> TopicRegion<W> {
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
         // A hint only (see `read_lane`): no data is published through it.
-        self.word(entry + part::LANE_HEAD)
+        self.word(self.layout.lane_entry_at(lane) + lane::HEAD)
             .store(seq + 1, Ordering::Relaxed);
         true
     }
@@ -191,7 +194,7 @@ impl<W: Words> TopicRegion<W> {
             // The writer is at `newest` or beyond (the head hint says where);
             // everything up to `reached - capacity` is or may be overwritten.
             let head = self
-                .word(self.layout.participant_at(lane) + part::LANE_HEAD)
+                .word(self.layout.lane_entry_at(lane) + lane::HEAD)
                 .load(Ordering::Relaxed);
             let resume = newest.max(head).saturating_sub(capacity) + 1;
             if resume <= cursor {
@@ -210,7 +213,7 @@ impl<W: Words> TopicRegion<W> {
     /// that is exactly one valid lane, else [`Expected::NONE`].
     pub(crate) fn expected_for(&self, ep: &Endpoint, active: u64) -> Expected {
         let lane = active.trailing_zeros() as usize;
-        if !active.is_power_of_two() || lane >= self.layout.participants as usize {
+        if !active.is_power_of_two() || lane >= self.layout.lanes as usize {
             return Expected::NONE;
         }
         let cursor = ep.cursors[lane];
@@ -290,8 +293,8 @@ impl<W: Words> TopicRegion<W> {
 
     /// Reserves the sequence after `lane`'s newest: stamps it `ABANDONED`
     /// and moves the head hint past it, so the lane's next owner starts one
-    /// further on. Only for a lane whose entry the caller has just reclaimed
-    /// (it holds the entry): that message is the one the evicted owner may
+    /// further on. Only for a lane the caller has just taken from a holder
+    /// that is gone or evicted (`ring/lanes.rs`): that message is the one the evicted owner may
     /// have passed its claim check for and not stamped yet; readers count it
     /// as one drop and move on (see `ring/participants.rs`).
     ///
@@ -333,16 +336,16 @@ impl<W: Words> TopicRegion<W> {
                 Err(now) => old = now,
             }
         }
-        let entry = self.layout.participant_at(lane);
-        self.word(entry + part::LANE_HEAD)
+        let entry = self.layout.lane_entry_at(lane);
+        self.word(entry + lane::HEAD)
             .store(next + 1, Ordering::Relaxed);
         // A count for tools; nothing is read through it.
-        self.word(entry + part::RESERVED)
+        self.word(entry + lane::RESERVED)
             .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Marks every `WRITING` slot of `lane` as `ABANDONED`. Only for a lane
-    /// whose entry the caller holds (its owner gone, or evicted: a live
+    /// the caller holds (its owner gone, or evicted: a live
     /// evicted writer may still finish that slot, and each reader then
     /// delivers it or counts it dropped, once). Returns the highest sequence
     /// it marked (0: none).

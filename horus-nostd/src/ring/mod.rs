@@ -1,17 +1,21 @@
 //! Publishing and receiving.
 //!
-//! A topic has one **lane** per participant: a ring of `capacity` slots that
-//! only that participant writes (see `ring/lane.rs` for the algorithm and
-//! `ring/stamp.rs` for the slot stamps). Every handle can publish (into its own
-//! lane) and receive (from every lane that ever published, round-robin, with
-//! one cursor per lane). So there is no read-modify-write and no contention
+//! A topic has a pool of `max_publishers` **lanes**: rings of `capacity`
+//! slots, each written only by the participant that holds it (see
+//! `ring/lane.rs` for the algorithm, `ring/stamp.rs` for the slot stamps and
+//! `ring/lanes.rs` for how a lane is claimed and freed). Every handle can
+//! publish (into the lane it claims at its first send) and receive (from
+//! every lane that ever published, round-robin, with one cursor per lane);
+//! a handle that only receives costs the region its participant entry. So there is no read-modify-write and no contention
 //! on the publish path in any topology (1:1, 1:N, N:1, N:N), in one thread,
 //! across threads or across processes; a receiver with one active lane reads
 //! only that lane, and picks up new lanes as publishers join (the
 //! `LANES_ACTIVE` mask).
 //!
 //! Guarantees, for every receiving handle, since it joined:
-//! - publishers never block and never fail; a full lane overwrites its oldest slot;
+//! - publishers never block; a full lane overwrites its oldest slot; a send
+//!   fails only when the handle holds no lane and none is free
+//!   ([`Refusal::NoLane`]), or it was evicted (below);
 //! - per lane, messages arrive in order, each at most once, never torn;
 //! - `delivered + dropped == published` once the handle has caught up:
 //!   a lapped reader, a torn copy and an abandoned slot all count as drops;
@@ -21,11 +25,13 @@
 //!   sequence instead, also one counted drop (see `ring/participants.rs`);
 //! - a handle whose entry was reclaimed under it (its owner wrongly judged
 //!   dead) never writes into the lane it lost: its send hands the message
-//!   back ([`Evicted`], [`SendError::Evicted`]) and
-//!   [`rejoin`](TopicHandle::rejoin) gives it a fresh lane.
+//!   back ([`SendRefused`], [`Refusal::Evicted`]) and
+//!   [`rejoin`](TopicHandle::rejoin) gives it a fresh entry.
 //!
-//! Cost: one send is the claim check (one load, one branch), three stores
-//! plus the payload words (and a fence); one
+//! Cost: one send is the claim check (one load of the participant entry,
+//! a line only joins and reclaims write, and one branch), three stores
+//! (two stamps and the lane entry's head hint) plus the payload words (and
+//! a fence); the first send also claims a lane (`ring/lanes.rs`); one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
 //! (and a fence). While one lane is active (any 1:1 or 1:N topic), a
 //! receive finds that lane's next stamp at a word it computed on the
@@ -39,13 +45,14 @@ mod copy;
 #[cfg(all(test, not(loom)))]
 mod fast_path_tests;
 pub(crate) mod lane;
+pub(crate) mod lanes;
 pub(crate) mod participants;
 pub(crate) mod stamp;
 
 use core::marker::PhantomData;
 
 use crate::error::JoinError;
-use crate::layout::{MAX_PARTICIPANTS, part};
+use crate::layout::{MAX_LANES, part};
 use crate::message::{Message, TypeInfo};
 use crate::region::{OwnerToken, StaticWords, TopicRegion, Words};
 use crate::sync::Ordering;
@@ -57,8 +64,10 @@ use lane::{Expected, LaneRead};
 /// reader never writes shared memory.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// Participant entry and lane index.
+    /// Participant entry index.
     pub(crate) index: u32,
+    /// The lane this handle holds ([`lanes::NO_LANE`] until its first send).
+    pub(crate) lane: u32,
     /// Who holds the entry.
     pub(crate) owner: OwnerToken,
     /// The entry's `CLAIM` word as this handle's join left it.
@@ -66,7 +75,7 @@ pub struct Endpoint {
     /// Next sequence to publish in the own lane.
     pub(crate) next_seq: u64,
     /// Next sequence to read, per lane.
-    pub(crate) cursors: [u64; MAX_PARTICIPANTS],
+    pub(crate) cursors: [u64; MAX_LANES],
     /// Lane to look at first on the next receive (round-robin fairness).
     pub(crate) next_lane: u32,
     /// The receive fast path while one lane is active (see `ring/lane.rs`).
@@ -87,10 +96,11 @@ impl Endpoint {
     fn joined(owner: OwnerToken, claimed: participants::Claimed) -> Self {
         Self {
             index: claimed.index,
+            lane: lanes::NO_LANE,
             owner,
             claim: claimed.claim,
-            next_seq: claimed.next_seq,
-            cursors: [1; MAX_PARTICIPANTS],
+            next_seq: 0,
+            cursors: [1; MAX_LANES],
             next_lane: 0,
             expected: Expected::NONE,
             roles: 0,
@@ -146,14 +156,58 @@ pub enum FrameError {
 
 crate::error::debug_is_display!(FrameError);
 
-/// A send refused because this handle's participant entry was reclaimed under
-/// it (its owner was judged dead, wrongly) and may be another handle's now.
-/// Nothing was written; the message is handed back. Call
-/// [`TopicHandle::rejoin`] and send it again.
+/// Why a send published nothing.
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Refusal {
+    /// This handle's participant entry was reclaimed under it (its owner was
+    /// judged dead, wrongly) and may be another handle's now: call
+    /// [`TopicHandle::rejoin`] and send again.
+    #[error(
+        "message not published: this handle's participant entry was reclaimed (its owner was \
+         judged dead); rejoin the topic and send it again"
+    )]
+    Evicted,
+    /// This handle holds no publisher lane and every lane of the topic is
+    /// held by another handle: the topic was created for fewer publishers.
+    #[error(
+        "message not published: all {max_publishers} publisher lanes of the topic are held by \
+         other handles (the topic was created with max_publishers = {max_publishers}); create \
+         it with a larger `.max_publishers(n)` (remove the existing region first: `horus \
+         clean`), or publish from fewer handles; lanes of dead processes come back when they \
+         are reclaimed"
+    )]
+    NoLane {
+        /// The topic's lanes ([`TopicLayout::max_publishers`](crate::TopicLayout::max_publishers)).
+        max_publishers: u32,
+    },
+    /// No lane was usable: a free lane is at a sequence number too near the
+    /// stamp limit for a new holder (only a corrupt or hostile region gets
+    /// there) and no other lane is free. The last such lane is named.
+    #[error(
+        "topic region is corrupt: lane {lane} is at sequence {seq}, too near the 62-bit \
+         sequence limit for a new publisher, and no other lane is free; remove the topic \
+         (`horus clean`) and let it be recreated"
+    )]
+    LaneExhausted {
+        /// The lane.
+        lane: u32,
+        /// Its newest sequence number.
+        seq: u64,
+    },
+}
+
+crate::error::debug_is_display!(Refusal);
+
+/// A send that published nothing, with the message handed back and the
+/// reason: the handle was evicted ([`Refusal::Evicted`]: call
+/// [`TopicHandle::rejoin`] and send it again) or found no free publisher
+/// lane ([`Refusal::NoLane`]).
 ///
 /// ```
 /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
-/// # use horus_nostd::ring::Evicted;
+/// # use horus_nostd::ring::{Refusal, SendRefused};
 /// static MEM: RegionBuffer<4096> = RegionBuffer::new();
 /// let region = TopicRegion::init::<CmdVel>(MEM.words(), 4, 3, 0).unwrap();
 /// let me = OwnerToken::new(1).unwrap();
@@ -162,22 +216,24 @@ crate::error::debug_is_display!(FrameError);
 /// // Someone wrongly judges us dead and frees our entries.
 /// region.reclaim_dead(OwnerToken::new(2).unwrap(), |_| false);
 /// let msg = CmdVel { linear: 1.0, ..Default::default() };
-/// let Err(Evicted(msg)) = publisher.send(msg) else { panic!("not evicted") };
+/// let Err(SendRefused { msg, reason: Refusal::Evicted }) = publisher.send(msg) else {
+///     panic!("not evicted")
+/// };
 /// publisher.rejoin(0, 0).unwrap();
 /// assert_eq!(publisher.send(msg), Ok(()));
 /// assert_eq!(subscriber.recv().map(|m| m.linear), Some(1.0));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[error(
-    "message not published: this handle's participant entry was reclaimed (its owner was \
-     judged dead); rejoin the topic and send it again"
-)]
-pub struct Evicted<T>(pub T);
+#[error("{reason}")]
+pub struct SendRefused<T> {
+    /// The message, not published.
+    pub msg: T,
+    /// Why.
+    pub reason: Refusal,
+}
 
-// `Debug` is the sentence (by hand: `debug_is_display!` takes no generics).
-
-impl<T> core::fmt::Debug for Evicted<T> {
+impl<T> core::fmt::Debug for SendRefused<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         core::fmt::Display::fmt(self, f)
     }
@@ -191,10 +247,10 @@ pub enum SendError {
     /// The payload is not the topic's message size.
     #[error(transparent)]
     WrongSize(#[from] PayloadSizeError),
-    /// This handle's participant entry was reclaimed (see [`Evicted`]);
-    /// [`RawHandle::rejoin`] and send again.
-    #[error("{}", Evicted(()))]
-    Evicted,
+    /// The handle was evicted ([`Refusal::Evicted`]: [`RawHandle::rejoin`]
+    /// and send again) or found no publisher lane ([`Refusal::NoLane`]).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// A frame body larger than the topic's slots hold
     /// ([`RawHandle::send_framed`]).
     #[error(
@@ -265,22 +321,20 @@ impl<W: Words> RawHandle<W> {
     }
 
     /// Publishes one message of exactly the topic's size. Never blocks.
-    /// Fails, writing nothing, on a wrong length or if this handle was
-    /// evicted ([`SendError::Evicted`]: [`rejoin`](Self::rejoin) and retry).
+    /// Fails, writing nothing, on a wrong length, or refused
+    /// ([`SendError::Refused`]): if this handle was evicted
+    /// ([`Refusal::Evicted`]: [`rejoin`](Self::rejoin) and retry) or if it
+    /// has no publisher lane and none is free ([`Refusal::NoLane`]).
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;
-        if self.send_unchecked(bytes, false) {
-            Ok(())
-        } else {
-            Err(SendError::Evicted)
-        }
+        Ok(self.send_unchecked(bytes, false)?)
     }
 
     /// Publishes one message of a serialized type: `body`, framed by its
     /// length (a little-endian `u32` before it, in the same slot), so that
     /// receivers copy only the frame, not the whole slot. Never blocks.
     /// Fails, writing nothing, if `4 + body.len()` exceeds the topic's
-    /// message size or if this handle was evicted.
+    /// message size, or as [`send_bytes`](Self::send_bytes) does.
     ///
     /// ```
     /// # use horus_nostd::{region::RegionBuffer, TopicRegion, RawHandle, OwnerToken, msgs::CmdVel};
@@ -304,11 +358,7 @@ impl<W: Words> RawHandle<W> {
                 given: body.len(),
             });
         }
-        if self.send_unchecked(body, true) {
-            Ok(())
-        } else {
-            Err(SendError::Evicted)
-        }
+        Ok(self.send_unchecked(body, true)?)
     }
 
     /// Receives the next frame (see [`send_framed`](Self::send_framed)) into
@@ -337,15 +387,15 @@ impl<W: Words> RawHandle<W> {
         }
     }
 
-    /// Claims a fresh participant entry (and lane) for the same owner, after
-    /// an eviction. Read cursors and counters are kept, so nothing is
-    /// received twice or skipped uncounted; the next send publishes on the
-    /// new lane. The old entry is left alone if it is someone else's now
+    /// Claims a fresh participant entry for the same owner, after an
+    /// eviction. Read cursors and counters are kept, so nothing is received
+    /// twice or skipped uncounted; the next send claims a lane (maybe the
+    /// same one, continuing its sequence) and publishes there. The old entry is left alone if it is someone else's now
     /// (and freed if this handle still held it). On error the handle is
     /// unchanged.
     pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
         let fresh = self.region.join(self.ep.owner, pid, now_ns)?;
-        self.region.leave(&self.ep);
+        self.region.leave(&mut self.ep);
         trace_warn!(
             "topic {}: participant {} was evicted (judged dead); rejoined as {}",
             self.region.type_info().name.as_str(),
@@ -354,7 +404,7 @@ impl<W: Words> RawHandle<W> {
         );
         self.ep.index = fresh.index;
         self.ep.claim = fresh.claim;
-        self.ep.next_seq = fresh.next_seq;
+        self.ep.lane = lanes::NO_LANE; // `leave` let go of it
         self.ep.roles = 0;
         // The next receive announces the role again, on the general path.
         self.ep.expected = Expected::NONE;
@@ -407,9 +457,15 @@ impl<W: Words> RawHandle<W> {
         self.ep.delivered
     }
 
-    /// This handle's participant index (= lane).
+    /// This handle's participant index.
     pub fn index(&self) -> u32 {
         self.ep.index
+    }
+
+    /// The publisher lane this handle holds: `None` until its first send
+    /// (and after a rejoin, until the next one).
+    pub fn lane(&self) -> Option<u32> {
+        (self.ep.lane != lanes::NO_LANE).then_some(self.ep.lane)
     }
 
     fn check_len(&self, given: usize) -> Result<(), PayloadSizeError> {
@@ -422,16 +478,19 @@ impl<W: Words> RawHandle<W> {
     }
 
     /// `bytes.len()` is the topic's message size, or framed, `4 +
-    /// bytes.len()` fits it (checked by the caller). `false`: evicted,
-    /// nothing written.
+    /// bytes.len()` fits it (checked by the caller). On a refusal nothing
+    /// was written.
     #[inline]
-    fn send_unchecked(&mut self, bytes: &[u8], framed: bool) -> bool {
-        if self.ep.roles & part::ROLE_PUBLISHER == 0
-            && !self.region.announce_publisher(&mut self.ep)
-        {
-            return false; // evicted before its first message
+    fn send_unchecked(&mut self, bytes: &[u8], framed: bool) -> Result<(), Refusal> {
+        if self.ep.roles & part::ROLE_PUBLISHER == 0 {
+            // The first send: a lane, then the role (once per handle).
+            self.region.announce_publisher(&mut self.ep)?;
         }
-        self.region.write_slot(&mut self.ep, bytes, framed)
+        if self.region.write_slot(&mut self.ep, bytes, framed) {
+            Ok(())
+        } else {
+            Err(Refusal::Evicted)
+        }
     }
 
     /// `out.len()` is the topic's message size (checked by the caller).
@@ -480,7 +539,7 @@ impl<W: Words> RawHandle<W> {
             let step = pending.trailing_zeros();
             pending &= pending - 1;
             let lane = ((start + step) % 64) as usize;
-            if lane >= self.region.layout.participants as usize {
+            if lane >= self.region.layout.lanes as usize {
                 continue; // corrupt mask bit: no such lane
             }
             if self.region.read_lane(&mut self.ep, lane, out, framed) == LaneRead::Delivered {
@@ -494,7 +553,7 @@ impl<W: Words> RawHandle<W> {
 
 impl<W: Words> Drop for RawHandle<W> {
     fn drop(&mut self) {
-        self.region.leave(&self.ep);
+        self.region.leave(&mut self.ep);
     }
 }
 
@@ -542,22 +601,23 @@ impl<T: Message, W: Words> TopicHandle<T, W> {
     }
 
     /// Publishes `msg`. Never blocks: the oldest slot of this handle's lane
-    /// is overwritten when readers lag. Fails only if this handle's entry was
-    /// reclaimed under it (its owner wrongly judged dead): then nothing is
-    /// written and `msg` comes back in [`Evicted`]; [`rejoin`](Self::rejoin)
-    /// and send it again. A program that never reclaims can `.ok()` it.
+    /// is overwritten when readers lag. The first send claims a publisher
+    /// lane. Fails, writing nothing and handing `msg` back in
+    /// [`SendRefused`], if this handle's entry was reclaimed under it (its
+    /// owner wrongly judged dead: [`rejoin`](Self::rejoin) and send it
+    /// again) or if it holds no lane and all `max_publishers` lanes are
+    /// held. A program that never reclaims and sizes its lanes can `.ok()` it.
     #[inline]
-    pub fn send(&mut self, msg: T) -> Result<(), Evicted<T>> {
+    pub fn send(&mut self, msg: T) -> Result<(), SendRefused<T>> {
         // The region was checked to carry T: the length matches.
-        if self.raw.send_unchecked(bytemuck::bytes_of(&msg), false) {
-            Ok(())
-        } else {
-            Err(Evicted(msg))
+        match self.raw.send_unchecked(bytemuck::bytes_of(&msg), false) {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(SendRefused { msg, reason }),
         }
     }
 
     /// Claims a fresh entry after an eviction, keeping cursors and counters
-    /// (see [`RawHandle::rejoin`] and the example on [`Evicted`]).
+    /// (see [`RawHandle::rejoin`] and the example on [`SendRefused`]).
     pub fn rejoin(&mut self, pid: u64, now_ns: u64) -> Result<(), JoinError> {
         self.raw.rejoin(pid, now_ns)
     }

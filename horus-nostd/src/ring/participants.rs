@@ -1,5 +1,7 @@
-//! The participant table: claiming an entry (and its lane), leaving, and
-//! reclaiming the entries of participants that died.
+//! The participant table: claiming an entry, leaving, and reclaiming the
+//! entries of participants that died (and the lanes they held: a lane is
+//! claimed at a handle's first send and belongs to its entry, see
+//! `ring/lanes.rs`).
 //!
 //! An entry's `OWNER` word is the only thing ever contended:
 //!
@@ -7,16 +9,17 @@
 //!            join: CAS 0 -> token            reclaim: CAS token -> me|RECLAIMING
 //!   FREE (0) ---------------------> HELD(token) -----------------------------> RECLAIMING(me)
 //!      ^                                |                                          |
-//!      +---- leave: CAS token -> 0 -----+   bump CLAIM, abandon WRITING slots,     |
-//!      |                                       reserve a sequence; store 0         |
+//!      +---- leave: free the lane, ------+   bump CLAIM; its lane: abandon WRITING  |
+//!      |     CAS token -> 0                    slots, reserve a sequence, free;    |
+//!      |                                       store 0                             |
 //!      +---------------------------------------------------------------------------+
 //! ```
 //!
-//! Only the participant that holds an entry writes its lane; a reclaimer
-//! touches the lane only after winning the CAS that takes the entry from an
-//! owner its caller judged dead. A reclaimer that dies mid-way leaves
-//! `RECLAIMING(it)`, which the next reclaimer takes over once it finds that
-//! one dead too.
+//! Only the participant that holds a lane writes it; a reclaimer touches
+//! the lane only after winning the CAS that takes the entry from an owner
+//! its caller judged dead, and then the lane's own CAS (`ring/lanes.rs`).
+//! A reclaimer that dies mid-way leaves `RECLAIMING(it)`, which the next
+//! reclaimer takes over once it finds that one dead too.
 //!
 //! # A wrong verdict: eviction
 //!
@@ -26,12 +29,12 @@
 //! equal, so a torn copy passes the recheck). Defence in depth, in the core:
 //!
 //! - every join and every reclaim increments the entry's `CLAIM` word (part
-//!   of the entry's cache line, which the writer already writes for
-//!   `LANE_HEAD`); a handle remembers the value its join left and, before
+//!   of the entry's cache line, which only joins and reclaims write); a
+//!   handle remembers the value its join left and, before
 //!   stamping `WRITING`, compares the word with it (one Relaxed load, one
 //!   branch). On a mismatch it writes nothing and the send reports
-//!   [`Evicted`](super::Evicted) / [`SendError::Evicted`](super::SendError),
-//!   handing the message back; [`TopicHandle::rejoin`](super::TopicHandle::rejoin)
+//!   [`Refusal::Evicted`](super::Refusal), handing the message back
+//!   ([`SendRefused`](super::SendRefused)); [`TopicHandle::rejoin`](super::TopicHandle::rejoin)
 //!   claims a fresh entry and keeps the read cursors and counters. The
 //!   counter, not the owner token, is compared because all handles of one
 //!   process share a token: a handle of the same process may be the one that
@@ -96,9 +99,9 @@
 //! - the core reports; it does not record. `horus-std` rejoins and writes the
 //!   eviction to its blackbox.
 
-use super::{Endpoint, stamp};
+use super::{Endpoint, Refusal};
 use crate::error::JoinError;
-use crate::layout::{hdr, part};
+use crate::layout::{hdr, lane, part};
 use crate::region::{OwnerToken, TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -122,16 +125,14 @@ pub struct ParticipantInfo {
     pub holder: u64,
 }
 
-/// What a [`join`](TopicRegion::join) claimed: the entry (and lane), the
-/// `CLAIM` value it left and the lane's next sequence.
+/// What a [`join`](TopicRegion::join) claimed: the entry and the `CLAIM`
+/// value it left. (A lane is claimed at the first send: `ring/lanes.rs`.)
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claimed {
-    /// Participant entry and lane index.
+    /// Participant entry index.
     pub(crate) index: u32,
     /// The entry's `CLAIM` word as the join left it.
     pub(crate) claim: u64,
-    /// Next sequence to publish in the lane.
-    pub(crate) next_seq: u64,
 }
 
 impl<W: Words> TopicRegion<W> {
@@ -154,8 +155,7 @@ impl<W: Words> TopicRegion<W> {
         self.claim_word(ep.index as usize).load(Ordering::Relaxed) == ep.claim
     }
 
-    /// Claims the first free entry for `owner` whose lane has room for
-    /// sequence numbers (see `ring/stamp.rs`).
+    /// Claims the first free entry for `owner`.
     ///
     /// Returns only what the claim decided, not a whole [`Endpoint`]: the
     /// caller builds that where it will live ([`Endpoint::joined`], then
@@ -168,11 +168,10 @@ impl<W: Words> TopicRegion<W> {
         pid: u64,
         now_ns: u64,
     ) -> Result<Claimed, JoinError> {
-        let mut exhausted = None;
         for p in 0..self.layout.participants as usize {
             // SYNC(participant-claim): Acquire pairs with the Release that freed
-            // the entry (`leave`, `reclaim_dead`): the lane as its last holder or
-            // reclaimer left it is visible to us. Failure: Relaxed, the entry
+            // the entry (`leave`, `reclaim_dead`): the entry as its last holder
+            // or reclaimer left it is visible to us. Failure: Relaxed, the entry
             // is someone else's and nothing of it is read.
             let claimed = self.owner_word(p).compare_exchange(
                 0,
@@ -190,26 +189,9 @@ impl<W: Words> TopicRegion<W> {
             self.word(entry + part::HOLDER).store(0, Ordering::Relaxed);
             self.word(entry + part::JOINED_NS)
                 .store(now_ns, Ordering::Relaxed);
-            // A free lane has no WRITING slot (reclaim fixes them before freeing);
-            // this is a second line of defence for memory that skipped it.
-            let _ = self.abandon_in_progress(p);
-            let (tail, _) = self.lane_tail(p);
-            if tail >= stamp::JOIN_SEQ_LIMIT {
-                // Only a corrupt or hostile region gets here: the lane's
-                // sequences would run out (wrap to 0, every later message
-                // invisible and uncounted). Resetting it is no option either:
-                // readers' cursors are past any new small sequence. Give the
-                // entry back and try the next one.
-                // SYNC(participant-claim): Release, as in `leave`.
-                self.owner_word(p).store(0, Ordering::Release);
-                exhausted = Some(JoinError::LaneExhausted {
-                    lane: p as u32,
-                    seq: tail,
-                });
-                continue;
-            }
             // A fresh claim value: tells any earlier holder still holding a
-            // stale endpoint of this entry that it was evicted.
+            // stale endpoint of this entry that it was evicted (and makes
+            // the tag of any lane it still holds stale, see `ring/lanes.rs`).
             // SYNC(claim-join): Acquire pairs with the reclaimer's bump in
             // `reclaim_dead` (SeqCst, so Release), which follows its CAS of
             // OWNER. Either our bump comes first (a later reclaim bumps
@@ -226,8 +208,6 @@ impl<W: Words> TopicRegion<W> {
                 // into a free entry, unnoticed until someone joins it.
                 continue;
             }
-            self.word(entry + part::LANE_HEAD)
-                .store(tail + 1, Ordering::Relaxed);
             trace_debug!(
                 "topic {}: pid {} joined as participant {}",
                 self.type_info().name.as_str(),
@@ -237,12 +217,11 @@ impl<W: Words> TopicRegion<W> {
             return Ok(Claimed {
                 index: p as u32,
                 claim,
-                next_seq: tail + 1,
             });
         }
-        Err(exhausted.unwrap_or(JoinError::Full {
+        Err(JoinError::Full {
             max: self.layout.participants,
-        }))
+        })
     }
 
     /// Receives only what is published after joining: each active lane's
@@ -254,7 +233,7 @@ impl<W: Words> TopicRegion<W> {
         // stamps); a lane activated just after this load starts at cursor 1,
         // which is right: all its messages come after our join.
         let active = self.lanes_active().load(Ordering::Relaxed);
-        for lane in 0..self.layout.participants as usize {
+        for lane in 0..self.layout.lanes as usize {
             if active & (1 << lane) != 0 {
                 let (tail, writing) = self.lane_tail(lane);
                 ep.cursors[lane] = if writing { tail } else { tail + 1 };
@@ -272,7 +251,7 @@ impl<W: Words> TopicRegion<W> {
         // Relaxed: see `start_cursors`.
         let active = self.lanes_active().load(Ordering::Relaxed);
         let capacity = u64::from(self.layout.capacity);
-        for lane in 0..self.layout.participants as usize {
+        for lane in 0..self.layout.lanes as usize {
             if active & (1 << lane) != 0 {
                 let (tail, _) = self.lane_tail(lane);
                 // Slot `tail - capacity` may be under overwrite right now.
@@ -281,15 +260,21 @@ impl<W: Words> TopicRegion<W> {
         }
     }
 
-    /// Frees `ep`'s entry, if it still holds it.
-    pub(crate) fn leave(&self, ep: &Endpoint) {
+    /// Frees `ep`'s lane and entry, if it still holds them.
+    pub(crate) fn leave(&self, ep: &mut Endpoint) {
         if !self.still_holds(ep) {
             // Evicted: the entry is someone else's now, maybe another handle
             // with the same owner token, whose entry the CAS below would free.
+            // Our lane, if we had one, was freed by the reclaim, or is stale
+            // and taken over by the next claimer that finds no free lane.
+            ep.lane = super::lanes::NO_LANE;
             return;
         }
+        // The lane first: a lane never names an entry that is free.
+        self.free_lane(ep);
         // SYNC(participant-claim): Release pairs with the Acquire CAS in `join`:
-        // our last lane writes happen-before the next holder's scan.
+        // our writes to the entry happen-before the next holder's join (our
+        // lane has its own pair, SYNC(lane-claim), in `free_lane`).
         let _ = self.owner_word(ep.index as usize).compare_exchange(
             ep.owner.get(),
             0,
@@ -298,33 +283,41 @@ impl<W: Words> TopicRegion<W> {
         );
     }
 
-    /// Marks `ep`'s lane active (first publish).
-    /// Returns `false` (nothing written to the lane, mask untouched) if `ep`
-    /// no longer holds its entry.
-    pub(crate) fn announce_publisher(&self, ep: &mut Endpoint) -> bool {
+    /// Claims a lane for `ep` and marks it active (first publish).
+    /// On a refusal nothing was written to any lane and `ep` holds none:
+    /// [`Refusal::Evicted`] if `ep` no longer holds its entry,
+    /// [`Refusal::NoLane`] if every lane is held (see
+    /// [`claim_lane`](Self::claim_lane)).
+    pub(crate) fn announce_publisher(&self, ep: &mut Endpoint) -> Result<(), Refusal> {
         if !self.still_holds(ep) {
-            return false; // evicted before ever publishing: announce nothing
+            return Err(Refusal::Evicted); // announce nothing
+        }
+        if ep.lane == super::lanes::NO_LANE {
+            self.claim_lane(ep)?;
         }
         let entry = self.layout.participant_at(ep.index as usize);
         // SYNC(first-send): store buffering against `reclaim_dead`, all four
         // accesses SeqCst: this fetch_or, then the claim load below; there,
         // the claim bump, then the ROLES load. In the single total order either
-        // our load follows the bump (we are refused and write nothing) or the
-        // reclaimer's load follows our fetch_or (it sees a publisher that may
-        // have a message in flight, and reserves a sequence for it). Once per
+        // our load follows the bump (we are refused, free the lane we just
+        // claimed and write nothing) or the reclaimer's load follows our
+        // fetch_or (it sees a publisher that may have a message in flight,
+        // and, the lane CAS before the fetch_or being visible to it, frees
+        // our lane with a sequence reserved: see `ring/lanes.rs`). Once per
         // handle, never on the per-message path. (If refused, the role bit
         // stays on an entry that is someone else's now: a tool may show it as
         // a publisher, and its reclaim reserves one sequence; nothing worse.)
         self.word(entry + part::ROLES)
             .fetch_or(part::ROLE_PUBLISHER, Ordering::SeqCst);
         if self.claim_word(ep.index as usize).load(Ordering::SeqCst) != ep.claim {
-            return false;
+            self.free_lane(ep);
+            return Err(Refusal::Evicted);
         }
         ep.roles |= part::ROLE_PUBLISHER;
         // No data is published through the mask (readers synchronise on stamps).
         self.lanes_active()
-            .fetch_or(1 << ep.index, Ordering::Relaxed);
-        true
+            .fetch_or(1 << ep.lane, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Records `ep`'s holder tag in its entry (for tools), if it still holds it.
@@ -416,16 +409,16 @@ impl<W: Words> TopicRegion<W> {
             // SYNC(first-send): SeqCst, see `announce_publisher`.
             // SYNC(claim-join): its Release half pairs with the Acquire bump
             // in `join` (a holder still joining sees our OWNER CAS).
-            self.claim_word(p).fetch_add(1, Ordering::SeqCst);
+            let claim = self
+                .claim_word(p)
+                .fetch_add(1, Ordering::SeqCst)
+                .wrapping_add(1);
             let entry = self.layout.participant_at(p);
             // SYNC(first-send): SeqCst, see `announce_publisher`.
             let roles = self.word(entry + part::ROLES).load(Ordering::SeqCst);
-            let abandoned = self.abandon_in_progress(p);
-            if roles & part::ROLE_PUBLISHER != 0 {
-                // A holder that never announced itself a publisher has never
-                // written and, by SYNC(first-send), never will: no reservation.
-                self.reserve_next(p, abandoned);
-            }
+            // Its lane (if any): unfinished slots abandoned, a sequence
+            // reserved if it published (`ring/lanes.rs`), freed.
+            self.reclaim_lanes_of(p, claim, roles);
             // Relaxed: for the log line only.
             let pid = self.word(entry + part::PID).load(Ordering::Relaxed);
             // Still marked RECLAIMING(me): nobody can join at index `p`.
@@ -463,10 +456,10 @@ impl<W: Words> TopicRegion<W> {
     pub fn reserved_count(&self) -> u64 {
         // Relaxed: see `published_count`.
         let active = self.lanes_active().load(Ordering::Relaxed);
-        (0..self.layout.participants as usize)
+        (0..self.layout.lanes as usize)
             .filter(|lane| active & (1 << lane) != 0)
             .map(|lane| {
-                self.word(self.layout.participant_at(lane) + part::RESERVED)
+                self.word(self.layout.lane_entry_at(lane) + lane::RESERVED)
                     .load(Ordering::Relaxed)
             })
             .fold(0, u64::saturating_add)
@@ -503,7 +496,7 @@ impl<W: Words> TopicRegion<W> {
     pub fn published_count(&self) -> u64 {
         // Relaxed: see `start_cursors`; a count, nothing read through it.
         let active = self.lanes_active().load(Ordering::Relaxed);
-        (0..self.layout.participants as usize)
+        (0..self.layout.lanes as usize)
             .filter(|lane| active & (1 << lane) != 0)
             .map(|lane| self.lane_tail(lane).0)
             .fold(0, u64::saturating_add)

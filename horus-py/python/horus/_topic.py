@@ -32,7 +32,8 @@ class Topic:
             return object.__new__(SerializedTopic)
         return object.__new__(cls)
 
-    def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None) -> None:
+    def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None,
+                 max_publishers: Optional[int] = None) -> None:
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
                 and msg_type is not Message):
             raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel, "
@@ -40,7 +41,7 @@ class Topic:
                             f"horus.Serialized or a horus.schema(...) for a serialized topic), "
                             f"not {msg_type!r}")
         self._cls = msg_type
-        self._raw = _horus.RawTopic(name, msg_type._type, namespace)
+        self._raw = _horus.RawTopic(name, msg_type._type, namespace, max_publishers)
 
     def send(self, msg: Message) -> None:
         """Publishes ``msg``. Never blocks: a lagging subscriber loses the

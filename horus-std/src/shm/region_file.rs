@@ -52,8 +52,11 @@ use crate::message_type::MessageType;
 pub(crate) struct Geometry {
     pub capacity: u32,
     pub participants: u32,
+    /// Publisher lanes (`max_publishers`).
+    pub publishers: u32,
     pub capacity_explicit: bool,
     pub participants_explicit: bool,
+    pub publishers_explicit: bool,
 }
 
 /// A topic region in a mapped file: what `open_or_create` and
@@ -203,7 +206,11 @@ fn create(
 ) -> Result<Option<MappedRegion>, TopicError> {
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
     let layout = ty
-        .layout(geometry.capacity, geometry.participants)
+        .layout(
+            geometry.capacity,
+            geometry.participants,
+            geometry.publishers,
+        )
         .map_err(TopicError::Layout)?;
     let pid = rustix::process::getpid().as_raw_nonzero().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
@@ -316,7 +323,8 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &Mapping) -> bool {
 
 /// Does the validated `region` of `topic` fit a handle of `ty` that asks
 /// for geometry `g`: the same type (identity, size, alignment) and, where
-/// the geometry was set explicitly, the same capacity and participants? The
+/// the geometry was set explicitly, the same capacity, participants and
+/// publisher lanes? The
 /// one check of both, whether the region was just opened or already mapped.
 pub(crate) fn check_fits(
     region: &MappedRegion,
@@ -350,6 +358,9 @@ pub(crate) fn check_fits(
             g.participants,
             l.participants(),
         ));
+    }
+    if g.publishers_explicit && l.max_publishers() != g.publishers {
+        return Err(mismatch("max_publishers", g.publishers, l.max_publishers()));
     }
     Ok(())
 }

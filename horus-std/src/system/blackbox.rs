@@ -78,6 +78,11 @@ pub enum AnomalyKind {
     /// request on the control topic (`horus node ...`), by the process
     /// that ran it (value: the requester's pid).
     NodeControl = 11,
+    /// A handle's send found every publisher lane of its topic held (the
+    /// topic's `max_publishers`): the message was not published (value:
+    /// messages it could not publish so far). Recorded once per run of
+    /// refusals.
+    SendRefused = 12,
 }
 
 impl AnomalyKind {
@@ -95,6 +100,7 @@ impl AnomalyKind {
             9 => Self::ProcessDied,
             10 => Self::ParticipantEvicted,
             11 => Self::NodeControl,
+            12 => Self::SendRefused,
             _ => return None,
         })
     }
@@ -113,6 +119,7 @@ impl AnomalyKind {
             Self::ProcessDied => "process_died",
             Self::ParticipantEvicted => "participant_evicted",
             Self::NodeControl => "node_control",
+            Self::SendRefused => "send_refused",
         }
     }
 
@@ -145,7 +152,8 @@ fn open_topic(namespace: Option<&str>, rare: bool) -> Result<Topic<BlackboxRecor
     };
     let b = Topic::<BlackboxRecord>::builder(name)
         .capacity(capacity)
-        .max_participants(super::SYSTEM_PARTICIPANTS);
+        .max_participants(super::SYSTEM_PARTICIPANTS)
+        .max_publishers(super::SYSTEM_PARTICIPANTS);
     match namespace {
         Some(ns) => b.namespace(ns).build(),
         None => b.build(),
@@ -251,15 +259,37 @@ pub(crate) fn record_topic_event(event: &TopicEvent<'_>) {
         } => {
             // Short: the record holds 80 bytes of text.
             let text = format!("handle evicted (judged dead), {outcome}: topic {topic}");
-            if topic.starts_with(SYSTEM_PREFIX) {
-                eprintln!("horus: {text}");
-                return;
-            }
-            match Blackbox::open(Some(namespace)) {
-                Ok(bb) => bb.record(AnomalyKind::ParticipantEvicted, "", &text, unsent),
-                Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
-            }
+            record_handle_event(
+                namespace,
+                topic,
+                AnomalyKind::ParticipantEvicted,
+                &text,
+                unsent,
+            );
         }
+        TopicEvent::SendRefused {
+            namespace,
+            topic,
+            max_publishers,
+            unsent,
+        } => {
+            let text = format!("send refused, all {max_publishers} lanes held: topic {topic}");
+            record_handle_event(namespace, topic, AnomalyKind::SendRefused, &text, unsent);
+        }
+    }
+}
+
+/// Records what happened to a handle of `topic` (`text`, `value`) in the
+/// blackbox of `namespace`; a system topic's, and one the blackbox cannot
+/// take, is said on stderr instead.
+fn record_handle_event(namespace: &str, topic: &str, kind: AnomalyKind, text: &str, value: u64) {
+    if topic.starts_with(SYSTEM_PREFIX) {
+        eprintln!("horus: {text}");
+        return;
+    }
+    match Blackbox::open(Some(namespace)) {
+        Ok(bb) => bb.record(kind, "", text, value),
+        Err(e) => eprintln!("horus: {text} (not recorded in the blackbox: {e})"),
     }
 }
 
