@@ -296,8 +296,9 @@ pub struct RawHandle<W: Words = StaticWords> {
 }
 
 impl<W: Words> RawHandle<W> {
-    /// Joins `region`: claims a free participant entry (and its lane) for
-    /// `owner`. `pid` and `now_ns` are recorded for introspection.
+    /// Joins `region`: claims a free participant entry for `owner` (a
+    /// publisher lane is claimed at the first send). `pid` and `now_ns` are
+    /// recorded for introspection.
     pub fn join(
         region: TopicRegion<W>,
         owner: OwnerToken,

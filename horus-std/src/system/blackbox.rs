@@ -150,14 +150,7 @@ fn open_topic(namespace: Option<&str>, rare: bool) -> Result<Topic<BlackboxRecor
     } else {
         (BLACKBOX_TOPIC, RECORDS_PER_WRITER)
     };
-    let b = Topic::<BlackboxRecord>::builder(name)
-        .capacity(capacity)
-        .max_participants(super::SYSTEM_PARTICIPANTS)
-        .max_publishers(super::SYSTEM_PARTICIPANTS);
-    match namespace {
-        Some(ns) => b.namespace(ns).build(),
-        None => b.build(),
-    }
+    super::open(name, capacity, namespace)
 }
 
 impl Blackbox {

@@ -117,14 +117,7 @@ impl ControlRequest {
 }
 
 fn open(namespace: Option<&str>) -> Result<Topic<ControlRecord>> {
-    let b = Topic::<ControlRecord>::builder(CONTROL_TOPIC)
-        .capacity(16)
-        .max_participants(super::SYSTEM_PARTICIPANTS)
-        .max_publishers(super::SYSTEM_PARTICIPANTS);
-    match namespace {
-        Some(ns) => b.namespace(ns).build(),
-        None => b.build(),
-    }
+    super::open(CONTROL_TOPIC, 16, namespace)
 }
 
 /// Asks the schedulers of the current namespace (or `namespace`) to

@@ -19,14 +19,7 @@ pub const ESTOP_TOPIC: &str = "_horus.estop";
 const _: () = assert!(ESTOP_TOPIC.len() > SYSTEM_PREFIX.len());
 
 fn open(namespace: Option<&str>) -> Result<Topic<EmergencyStop>> {
-    let b = Topic::<EmergencyStop>::builder(ESTOP_TOPIC)
-        .capacity(16)
-        .max_participants(super::SYSTEM_PARTICIPANTS)
-        .max_publishers(super::SYSTEM_PARTICIPANTS);
-    match namespace {
-        Some(ns) => b.namespace(ns).build(),
-        None => b.build(),
-    }
+    super::open(ESTOP_TOPIC, 16, namespace)
 }
 
 fn publish(namespace: Option<&str>, engaged: bool, reason: &str) -> Result<()> {

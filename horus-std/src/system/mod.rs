@@ -28,6 +28,24 @@ pub use crate::shm::names::SYSTEM_PREFIX;
 /// processes must never find its e-stop full.
 pub const SYSTEM_PARTICIPANTS: u32 = 64;
 
+/// Opens the system topic `name` in the current namespace (or `namespace`)
+/// with `capacity` slots per lane and room for [`SYSTEM_PARTICIPANTS`]
+/// handles, every one of which may publish.
+fn open<T: crate::payload::Payload>(
+    name: &str,
+    capacity: u32,
+    namespace: Option<&str>,
+) -> crate::Result<crate::Topic<T>> {
+    let b = crate::Topic::<T>::builder(name)
+        .capacity(capacity)
+        .max_participants(SYSTEM_PARTICIPANTS)
+        .max_publishers(SYSTEM_PARTICIPANTS);
+    match namespace {
+        Some(ns) => b.namespace(ns).build(),
+        None => b.build(),
+    }
+}
+
 /// Whether the system topic `topic` exists in the current namespace (or
 /// `namespace`), found without creating the namespace or the topic: the
 /// readers that only look (`horus bb`, `horus estop --status`, `horus node

@@ -178,14 +178,7 @@ pub struct Registry {
 }
 
 fn open_topic(namespace: Option<&str>) -> Result<Topic<NodeRecord>> {
-    let b = Topic::<NodeRecord>::builder(REGISTRY_TOPIC)
-        .capacity(RECORDS_PER_PROCESS)
-        .max_participants(super::SYSTEM_PARTICIPANTS)
-        .max_publishers(super::SYSTEM_PARTICIPANTS);
-    match namespace {
-        Some(ns) => b.namespace(ns).build(),
-        None => b.build(),
-    }
+    super::open(REGISTRY_TOPIC, RECORDS_PER_PROCESS, namespace)
 }
 
 impl Registry {
