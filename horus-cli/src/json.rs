@@ -440,17 +440,18 @@ pub struct NodeRow {
 
 impl From<&NodeEntry> for NodeRow {
     fn from(n: &NodeEntry) -> Self {
+        let f = &n.figures;
         Self {
             name: n.name.clone(),
             pid: n.pid,
             state: n.state.map_or("Unknown", |s| s.name()),
-            order: n.order,
-            rate_hz: n.rate_hz,
-            measured_hz: n.measured_hz,
-            ticks: n.ticks,
-            deadline_misses: n.deadline_misses,
-            overruns: n.overruns,
-            cpu_ns: n.cpu_ns,
+            order: f.order,
+            rate_hz: f.rate_hz,
+            measured_hz: f.measured_hz,
+            ticks: f.ticks,
+            deadline_misses: f.deadline_misses,
+            overruns: f.overruns,
+            cpu_ns: f.cpu_ns,
             cpu_percent: n.cpu_percent,
             rss_bytes: n.rss_bytes,
             alive: n.alive,

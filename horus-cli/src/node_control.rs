@@ -227,7 +227,7 @@ fn reached(
         ControlCommand::Restart => now.is_some_and(|n| {
             n.alive
                 && n.timestamp_ns > sent_ns
-                && (n.state == Some(NodeStatus::Starting) || n.ticks < before.ticks)
+                && (n.state == Some(NodeStatus::Starting) || n.figures.ticks < before.figures.ticks)
         }),
         _ => now.is_none_or(|n| !n.alive || n.state == Some(NodeStatus::Finished)),
     }

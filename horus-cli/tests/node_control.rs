@@ -26,7 +26,7 @@ fn child_main() {
 /// A process that lists a node named `HORUS_TEST_TOPIC` in the registry as
 /// running but has no scheduler to answer a request; SIGTERM ends it.
 fn listed_only() -> ! {
-    use horus::system::registry::{NodeReport, NodeStatus, Registry};
+    use horus::system::registry::{NodeFigures, NodeReport, NodeStatus, Registry};
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .expect("prctl");
     let name = std::env::var("HORUS_TEST_TOPIC").expect("node name");
@@ -34,13 +34,11 @@ fn listed_only() -> ! {
     registry.report(&NodeReport {
         name: &name,
         state: NodeStatus::Running,
-        order: 0,
-        rate_hz: 10.0,
-        measured_hz: 0.0,
-        ticks: 1,
-        deadline_misses: 0,
-        overruns: 0,
-        cpu_ns: 0,
+        figures: NodeFigures {
+            rate_hz: 10.0,
+            ticks: 1,
+            ..NodeFigures::default()
+        },
     });
     println!("\n@@ready {}", std::process::id());
     loop {

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use common::{TestNs, spawn_child};
 use horus::system::blackbox::{self, AnomalyKind, Blackbox};
 use horus::system::estop::{self, EstopEvent, EstopMonitor};
-use horus::system::registry::{self, NodeReport, NodeStatus, Registry};
+use horus::system::registry::{self, NodeFigures, NodeReport, NodeStatus, Registry};
 
 /// Waits for the child to print `line` on stdout.
 fn wait_line(child: &mut std::process::Child, line: &str) {
@@ -196,13 +196,13 @@ fn child_main() {
             reg.report(&NodeReport {
                 name: &args[0],
                 state: NodeStatus::Running,
-                order: 0,
-                rate_hz: 100.0,
-                measured_hz: 99.5,
-                ticks: 42,
-                deadline_misses: 0,
-                overruns: 0,
-                cpu_ns: 1000,
+                figures: NodeFigures {
+                    rate_hz: 100.0,
+                    measured_hz: 99.5,
+                    ticks: 42,
+                    cpu_ns: 1000,
+                    ..NodeFigures::default()
+                },
             });
             println!("registered");
             loop {

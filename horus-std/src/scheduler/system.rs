@@ -30,7 +30,7 @@ use super::report::{Quiet, Recorder};
 use crate::system::blackbox::AnomalyKind;
 use crate::system::control::{ControlCommand, ControlReader, ControlRequest};
 use crate::system::estop::{EstopEvent, EstopMonitor};
-use crate::system::registry::{NodeReport, NodeStatus, Registry};
+use crate::system::registry::{NodeFigures, NodeReport, NodeStatus, Registry};
 
 /// Least time between two periodic registry reports.
 const REPORT_EVERY_NS: u64 = 1_000_000_000;
@@ -171,17 +171,19 @@ impl SystemLink {
             registry.report(&NodeReport {
                 name: &info.name,
                 state: registry_status(&info),
-                order: info.order,
-                rate_hz: if info.period_ns == 0 {
-                    0.0
-                } else {
-                    1e9 / info.period_ns as f64
+                figures: NodeFigures {
+                    order: info.order,
+                    rate_hz: if info.period_ns == 0 {
+                        0.0
+                    } else {
+                        1e9 / info.period_ns as f64
+                    },
+                    measured_hz,
+                    ticks: info.stats.ticks,
+                    deadline_misses: info.stats.late_releases,
+                    overruns: info.stats.overruns,
+                    cpu_ns: info.cpu_ns,
                 },
-                measured_hz,
-                ticks: info.stats.ticks,
-                deadline_misses: info.stats.late_releases,
-                overruns: info.stats.overruns,
-                cpu_ns: info.cpu_ns,
             });
         }
         self.last_states = engine.slots().map(|s| s.state()).collect();

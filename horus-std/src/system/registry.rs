@@ -147,13 +147,10 @@ pub fn node_tag(name: &str) -> u64 {
     h.max(1)
 }
 
-/// A node's figures, as a scheduler reports them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeReport<'a> {
-    /// Node name.
-    pub name: &'a str,
-    /// State.
-    pub state: NodeStatus,
+/// A node's figures: what a scheduler reports ([`NodeReport`]) and a
+/// reader of the registry gets ([`NodeEntry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NodeFigures {
     /// Position in the tick order.
     pub order: u32,
     /// Rate asked for, Hz.
@@ -168,6 +165,31 @@ pub struct NodeReport<'a> {
     pub overruns: u64,
     /// CPU time in ticks, ns.
     pub cpu_ns: u64,
+}
+
+impl From<&NodeRecord> for NodeFigures {
+    fn from(r: &NodeRecord) -> Self {
+        Self {
+            order: r.order,
+            rate_hz: r.rate_hz,
+            measured_hz: r.measured_hz,
+            ticks: r.ticks,
+            deadline_misses: r.deadline_misses,
+            overruns: r.overruns,
+            cpu_ns: r.cpu_ns,
+        }
+    }
+}
+
+/// A node's figures, as a scheduler reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReport<'a> {
+    /// Node name.
+    pub name: &'a str,
+    /// State.
+    pub state: NodeStatus,
+    /// Its figures.
+    pub figures: NodeFigures,
 }
 
 /// A process's writer to the registry.
@@ -192,19 +214,20 @@ impl Registry {
 
     /// Publishes one node's figures.
     pub fn report(&self, node: &NodeReport<'_>) {
+        let f = &node.figures;
         self.topic.send(NodeRecord {
             timestamp_ns: crate::time::now_ns(),
             owner: self.owner.get(),
-            ticks: node.ticks,
-            deadline_misses: node.deadline_misses,
-            overruns: node.overruns,
-            cpu_ns: node.cpu_ns,
+            ticks: f.ticks,
+            deadline_misses: f.deadline_misses,
+            overruns: f.overruns,
+            cpu_ns: f.cpu_ns,
             rss_bytes: resident_bytes(),
-            rate_hz: node.rate_hz,
-            measured_hz: node.measured_hz,
+            rate_hz: f.rate_hz,
+            measured_hz: f.measured_hz,
             pid: std::process::id(),
             state: node.state as u32,
-            order: node.order,
+            order: f.order,
             _pad: 0,
             name: fixed_str(node.name),
         });
@@ -220,20 +243,8 @@ pub struct NodeEntry {
     pub pid: u32,
     /// State; `None` for a code this build does not know.
     pub state: Option<NodeStatus>,
-    /// Position in the tick order.
-    pub order: u32,
-    /// Rate asked for, Hz.
-    pub rate_hz: f64,
-    /// Rate measured, Hz.
-    pub measured_hz: f64,
-    /// Ticks run.
-    pub ticks: u64,
-    /// Late releases.
-    pub deadline_misses: u64,
-    /// Budget overruns.
-    pub overruns: u64,
-    /// CPU time in ticks, ns.
-    pub cpu_ns: u64,
+    /// Its figures, from its newest record.
+    pub figures: NodeFigures,
     /// CPU time in ticks as a percentage of one core, between this record
     /// and the newest one of the same node at least [`CPU_WINDOW_NS`]
     /// older; `None` while there is no such record (a node reported for
@@ -298,7 +309,8 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
         })
         .collect();
     let mut entries = keep_live_and_latest_crash(entries);
-    entries.sort_by(|a, b| (a.pid, a.order, &a.name).cmp(&(b.pid, b.order, &b.name)));
+    entries
+        .sort_by(|a, b| (a.pid, a.figures.order, &a.name).cmp(&(b.pid, b.figures.order, &b.name)));
     Ok(entries)
 }
 
@@ -307,13 +319,7 @@ fn entry(name: String, r: &NodeRecord, state: Option<NodeStatus>, alive: bool) -
         name,
         pid: r.pid,
         state,
-        order: r.order,
-        rate_hz: r.rate_hz,
-        measured_hz: r.measured_hz,
-        ticks: r.ticks,
-        deadline_misses: r.deadline_misses,
-        overruns: r.overruns,
-        cpu_ns: r.cpu_ns,
+        figures: NodeFigures::from(r),
         cpu_percent: None,
         rss_bytes: r.rss_bytes,
         timestamp_ns: r.timestamp_ns,
