@@ -86,7 +86,7 @@ impl Map {
 }
 
 /// A valid region of `T`, then up to 7 corruptions applied before attaching.
-fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
+fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
     let capacity = 2u32 << (geometry & 3); // 2..16
     let participants = 1 + u32::from(geometry >> 2); // 1..64
     let lanes = publishers(input, participants);
@@ -99,7 +99,7 @@ fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<Atomic
 
 /// A valid region of a serialized type (frames of up to 4..=259 bytes, an
 /// encoded schema of 1..=200 input bytes), then corruptions as [`patched`].
-fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
+fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
     let capacity = 2u32 << (geometry & 3);
     let participants = 1 + u32::from(geometry >> 2);
     let lanes = publishers(input, participants);
@@ -128,14 +128,17 @@ fn publishers(input: &mut Unstructured<'_>, participants: u32) -> u32 {
     1 + u32::from(next::<u8>(input)) % participants
 }
 
+/// A region and whether it is intact (no corruption applied before attaching).
+type Patched = (Vec<AtomicU64>, bool);
+
 /// Up to 7 corruptions of an initialised region.
-fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Vec<AtomicU64> {
+fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Patched {
     let map = Map::of(&mem).expect("valid header");
     let patches = next::<u8>(input) % 8;
     for _ in 0..patches {
         corrupt(&mem, map, input);
     }
-    mem
+    (mem, patches == 0)
 }
 
 /// A value that is small, at a boundary, a stamp, or anything.
@@ -206,7 +209,13 @@ fn send(h: &mut RawHandle<&[AtomicU64]>, size: usize, fill: u8) {
 }
 
 /// Drives an attached region with the rest of the input.
-fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Unstructured<'_>) {
+/// `intact`: nothing corrupted the region before attaching.
+fn exercise(
+    mem: &[AtomicU64],
+    region: TopicRegion<&[AtomicU64]>,
+    intact: bool,
+    input: &mut Unstructured<'_>,
+) {
     let map = Map::of(mem).expect("attached: the header is there");
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
@@ -228,6 +237,7 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
     region.published_count(); // must not panic (it saturates)
     // Two publishers claim lanes (where there are two, and corruption left
     // them free) before the operations start.
+    let lanes = region.layout().max_publishers();
     for token in [1, 2] {
         let token = OwnerToken::new(token).expect("non-zero");
         if let Ok(mut h) = RawHandle::join(region, token, 0, 0) {
@@ -235,7 +245,13 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
             handles.push(h);
         }
     }
-    assert!(region.lanes_in_use() <= region.layout().max_publishers());
+    assert!(region.lanes_in_use() <= lanes);
+    if intact && max >= 2 {
+        // Two participants and two lanes: both hold one; one lane: the
+        // second was refused.
+        assert_eq!(handles.len(), 2);
+        assert_eq!(region.lanes_in_use(), lanes.min(2));
+    }
     let mut steps = 0;
     while let Some((op, i)) = next_op(input, &mut steps) {
         match op & 15 {
@@ -313,14 +329,17 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
 }
 
 fuzz_target!(|data: &[u8]| {
+    let mut intact = false;
     let (mut input, mem) = common::memory(data, |input, mode, geometry| {
-        if mode & 4 != 0 {
+        let (mem, untouched) = if mode & 4 != 0 {
             patched_serialized(input, geometry)
         } else if mode & 2 == 0 {
             patched::<CmdVel>(input, geometry)
         } else {
             patched::<Imu>(input, geometry)
-        }
+        };
+        intact = untouched;
+        mem
     });
     let input = &mut input;
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
@@ -334,6 +353,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(typed.layout(), any.layout());
     }
     if let Ok(region) = untyped {
-        exercise(&mem, region, input);
+        exercise(&mem, region, intact, input);
     }
 });
