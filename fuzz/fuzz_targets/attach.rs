@@ -160,7 +160,7 @@ fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Unstructured<'_>) {
     let v = value(input);
     // Lane owners as tags: a participant (maybe out of range) and a small
     // claim, current or stale, rather than mostly-impossible values.
-    let tag = (v >> 1) % 66 | ((v >> 8) % 8) << 8;
+    let tag = ((v >> 1) % 66) | ((v >> 8) % 8) << 8;
     let v = if kind & 0x80 != 0 && matches!(kind % 9, 4 | 7) {
         tag
     } else {
