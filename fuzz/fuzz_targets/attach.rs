@@ -6,20 +6,27 @@
 //!   validation order and the `Truncated`/`BadMagic` paths.
 //! - mode bit 0 set: a valid region of a type and geometry picked by
 //!   `geometry` is initialised, then `body` is read as patches
-//!   corruptions (one word, a header word, a participant entry word or a
-//!   stamp, or that word in every entry, or every stamp), applied before
-//!   attaching. This reaches the geometry checks and, when they pass, the
-//!   ring over corrupt state (huge sequences, head hints, lane masks).
+//!   corruptions (one word, a header word, a lane-pool header word
+//!   (`LANES`, `LANE_TABLE_AT`, `LANES_ACTIVE`), a participant entry word,
+//!   a lane table word (owner tag, head hint, reserved count) or a stamp,
+//!   or that word in every entry or lane, or every stamp), applied before
+//!   attaching. The region has 1..=participants publisher lanes (layout
+//!   version 3). This reaches the geometry checks and, when they pass, the
+//!   ring over corrupt state (huge sequences, head hints, lane owners,
+//!   reserved counts, lane masks).
 //!   With mode bit 2 also set, the region is of a serialized type (framed
 //!   messages, an encoded schema from the input in the schema area), so the
 //!   `SCHEMA_FORMAT` check and the framed send/receive paths are reached.
 //!
 //! Whatever attaches (typed or untyped) is then driven by the remaining
 //! bytes as operations: join, send, recv, rewind, reclaim, leave, and more
-//! corruption while handles are live.
+//! corruption while handles are live. Two handles join and send first, so
+//! (where the region has two lanes and they are free) two publishers hold
+//! lanes before the operations start; a refusal (no lane, evicted, lane
+//! exhausted) is an accepted outcome of every send.
 #![no_main]
 
-use horus_nostd::layout::{hdr, serialized_schema_entries};
+use horus_nostd::layout::{hdr, lane, serialized_schema_entries};
 use horus_nostd::message::{TypeInfo, TypeName};
 use horus_nostd::msgs::{CmdVel, Imu};
 use horus_nostd::ring::{FrameError, Refusal, SendError};
@@ -37,8 +44,11 @@ use common::{next, next_op, zeroed};
 #[derive(Clone, Copy)]
 struct Map {
     participants: usize,
+    /// Publisher lanes (`max_publishers`).
+    lanes: usize,
     capacity: usize,
     participants_at: usize,
+    lane_table_at: usize,
     lanes_at: usize,
     slot_words: usize,
 }
@@ -48,8 +58,10 @@ impl Map {
         let get = |i: usize| mem.get(i).map(|w| w.load(Ordering::Relaxed) as usize);
         Some(Self {
             participants: get(hdr::PARTICIPANTS)?.clamp(1, 64),
+            lanes: get(hdr::LANES)?.clamp(1, 64),
             capacity: get(hdr::CAPACITY)?.clamp(1, 1 << 20),
             participants_at: get(hdr::PARTICIPANTS_AT)?,
+            lane_table_at: get(hdr::LANE_TABLE_AT)?,
             lanes_at: get(hdr::LANES_AT)?,
             slot_words: get(hdr::SLOT_WORDS)?,
         })
@@ -57,6 +69,13 @@ impl Map {
 
     fn entry(&self, p: usize, off: usize) -> usize {
         self.participants_at.saturating_add(p * 8 + off % 8)
+    }
+
+    /// Word `off` of lane `l`'s table entry: its owner tag, head hint or
+    /// reserved count (`off % 3`), the words the lane pool reads.
+    fn lane(&self, l: usize, off: usize) -> usize {
+        let word = [lane::OWNER, lane::HEAD, lane::RESERVED][off % 3];
+        self.lane_table_at.saturating_add(l * lane::WORDS + word)
     }
 
     fn stamp(&self, lane: usize, slot: usize) -> usize {
@@ -67,25 +86,29 @@ impl Map {
 }
 
 /// A valid region of `T`, then up to 7 corruptions applied before attaching.
-fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
+fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
     let capacity = 2u32 << (geometry & 3); // 2..16
     let participants = 1 + u32::from(geometry >> 2); // 1..64
-    let layout = TopicLayout::of::<T>(capacity, participants).expect("valid geometry");
+    let lanes = publishers(input, participants);
+    let layout =
+        TopicLayout::of_publishers::<T>(capacity, participants, lanes).expect("valid geometry");
     let mem = zeroed(layout.region_words());
-    TopicRegion::init::<T>(&mem[..], capacity, participants, 0).expect("init");
+    TopicRegion::init_layout::<T>(&mem[..], layout, 0).expect("init");
     corrupted(mem, input)
 }
 
 /// A valid region of a serialized type (frames of up to 4..=259 bytes, an
 /// encoded schema of 1..=200 input bytes), then corruptions as [`patched`].
-fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU64> {
+fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
     let capacity = 2u32 << (geometry & 3);
     let participants = 1 + u32::from(geometry >> 2);
+    let lanes = publishers(input, participants);
     let size = 4 + u32::from(next::<u8>(input));
     let len = 1 + usize::from(next::<u8>(input)) % 200;
     let schema: Vec<u8> = (0..len).map(|_| next::<u8>(input)).collect();
     let entries = serialized_schema_entries(schema.len()) as u32;
-    let layout = TopicLayout::new(size, 1, capacity, participants, entries).expect("valid");
+    let layout = TopicLayout::with_publishers(size, 1, capacity, participants, lanes, entries)
+        .expect("valid");
     let ty = TypeInfo {
         id: 7,
         size,
@@ -100,14 +123,22 @@ fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Vec<AtomicU
     corrupted(mem, input)
 }
 
+/// How many publisher lanes (1..=participants) the next input byte picks.
+fn publishers(input: &mut Unstructured<'_>, participants: u32) -> u32 {
+    1 + u32::from(next::<u8>(input)) % participants
+}
+
+/// A region and whether it is intact (no corruption applied before attaching).
+type Patched = (Vec<AtomicU64>, bool);
+
 /// Up to 7 corruptions of an initialised region.
-fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Vec<AtomicU64> {
+fn corrupted(mem: Vec<AtomicU64>, input: &mut Unstructured<'_>) -> Patched {
     let map = Map::of(&mem).expect("valid header");
     let patches = next::<u8>(input) % 8;
     for _ in 0..patches {
         corrupt(&mem, map, input);
     }
-    mem
+    (mem, patches == 0)
 }
 
 /// A value that is small, at a boundary, a stamp, or anything.
@@ -119,26 +150,37 @@ fn value(input: &mut Unstructured<'_>) -> u64 {
     )
 }
 
-/// Overwrites one word, one word of every participant entry, or every stamp.
+/// Overwrites one word (anywhere, in the header, in the lane-pool header,
+/// of a participant entry, of a lane entry, a stamp), one word of every
+/// participant or lane entry, or every stamp.
 fn corrupt(mem: &[AtomicU64], map: Map, input: &mut Unstructured<'_>) {
     let kind = next::<u8>(input);
     let a = usize::from(next::<u8>(input));
     let b = usize::from(next::<u16>(input));
     let v = value(input);
+    // Lane owners as tags: a participant (maybe out of range) and a small
+    // claim, current or stale, rather than mostly-impossible values.
+    let tag = ((v >> 1) % 66) | ((v >> 8) % 8) << 8;
+    let v = if kind & 0x80 != 0 && matches!(kind % 9, 4 | 7) {
+        tag
+    } else {
+        v
+    };
     let set = |at: usize| {
         if let Some(w) = mem.get(at) {
             w.store(v, Ordering::Relaxed);
         }
     };
-    match kind % 6 {
+    match kind % 9 {
         0 => set(b % mem.len().max(1)),
         1 => set(a % hdr::WORDS),
-        2 => set(map.entry(a % map.participants, b)),
-        3 => set(map.stamp(a % map.participants, b)),
-        4 => (0..map.participants).for_each(|p| set(map.entry(p, b))),
-        _ => {
-            (0..map.participants).for_each(|l| (0..map.capacity).for_each(|s| set(map.stamp(l, s))))
-        }
+        2 => set([hdr::LANES, hdr::LANE_TABLE_AT, hdr::LANES_ACTIVE][a % 3]),
+        3 => set(map.entry(a % map.participants, b)),
+        4 => set(map.lane(a % map.lanes, b)),
+        5 => set(map.stamp(a % map.lanes, b)),
+        6 => (0..map.participants).for_each(|p| set(map.entry(p, b))),
+        7 => (0..map.lanes).for_each(|l| set(map.lane(l, b))),
+        _ => (0..map.lanes).for_each(|l| (0..map.capacity).for_each(|s| set(map.stamp(l, s)))),
     }
 }
 
@@ -151,8 +193,29 @@ fn pick<'h, 'r>(
     handles.get_mut(i % n.max(1))
 }
 
+/// Sends `size` bytes of `fill` from `h`: sent, or refused (nothing written).
+fn send(h: &mut RawHandle<&[AtomicU64]>, size: usize, fill: u8) {
+    match h.send_bytes(&vec![fill; size]) {
+        Ok(()) => {}
+        // Its entry was reclaimed (op 12 judged it dead, or corrupt memory
+        // changed the claim word): nothing was written; a rejoin may find the
+        // topic full.
+        Err(SendError::Refused(Refusal::Evicted)) => drop(h.rejoin(0, 0)),
+        // Every lane held (by another publisher, or as corrupt lane owners
+        // say) or too near the sequence limit: nothing written.
+        Err(SendError::Refused(_)) => {}
+        Err(e) => panic!("right size: {e}"),
+    }
+}
+
 /// Drives an attached region with the rest of the input.
-fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Unstructured<'_>) {
+/// `intact`: nothing corrupted the region before attaching.
+fn exercise(
+    mem: &[AtomicU64],
+    region: TopicRegion<&[AtomicU64]>,
+    intact: bool,
+    input: &mut Unstructured<'_>,
+) {
     let map = Map::of(mem).expect("attached: the header is there");
     let size = region.type_info().size as usize;
     let mut out = vec![0u8; size];
@@ -172,6 +235,23 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
     assert!(region.participants().count() <= max as usize);
     assert!(region.participants().all(|p| p.index < max));
     region.published_count(); // must not panic (it saturates)
+    // Two publishers claim lanes (where there are two, and corruption left
+    // them free) before the operations start.
+    let lanes = region.layout().max_publishers();
+    for token in [1, 2] {
+        let token = OwnerToken::new(token).expect("non-zero");
+        if let Ok(mut h) = RawHandle::join(region, token, 0, 0) {
+            send(&mut h, size, next::<u8>(input));
+            handles.push(h);
+        }
+    }
+    assert!(region.lanes_in_use() <= lanes);
+    if intact && max >= 2 {
+        // Two participants and two lanes: both hold one; one lane: the
+        // second was refused.
+        assert_eq!(handles.len(), 2);
+        assert_eq!(region.lanes_in_use(), lanes.min(2));
+    }
     let mut steps = 0;
     while let Some((op, i)) = next_op(input, &mut steps) {
         match op & 15 {
@@ -183,18 +263,7 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
             }
             2..=5 => {
                 if let Some(h) = pick(&mut handles, i) {
-                    let fill = next::<u8>(input);
-                    match h.send_bytes(&vec![fill; size]) {
-                        Ok(()) => {}
-                        // Its entry was reclaimed (op 12 judged it dead, or
-                        // corrupt memory changed the claim word): nothing
-                        // was written; a rejoin may find the topic full.
-                        Err(SendError::Refused(Refusal::Evicted)) => drop(h.rejoin(0, 0)),
-                        // Every lane held (corrupt lane owners can say so)
-                        // or too near the sequence limit: nothing written.
-                        Err(SendError::Refused(_)) => {}
-                        Err(e) => panic!("right size: {e}"),
-                    }
+                    send(h, size, next::<u8>(input));
                 }
             }
             6..=9 => {
@@ -227,6 +296,7 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
             14 => {
                 region.published_count(); // must not panic (it saturates)
                 assert!(region.participants().count() <= max as usize);
+                assert!(region.lanes_in_use() <= region.layout().max_publishers());
             }
             15 if op & 0x80 != 0 => {
                 // Frames: any body length; a body that does not fit is
@@ -259,14 +329,17 @@ fn exercise(mem: &[AtomicU64], region: TopicRegion<&[AtomicU64]>, input: &mut Un
 }
 
 fuzz_target!(|data: &[u8]| {
+    let mut intact = false;
     let (mut input, mem) = common::memory(data, |input, mode, geometry| {
-        if mode & 4 != 0 {
+        let (mem, untouched) = if mode & 4 != 0 {
             patched_serialized(input, geometry)
         } else if mode & 2 == 0 {
             patched::<CmdVel>(input, geometry)
         } else {
             patched::<Imu>(input, geometry)
-        }
+        };
+        intact = untouched;
+        mem
     });
     let input = &mut input;
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
@@ -280,6 +353,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(typed.layout(), any.layout());
     }
     if let Ok(region) = untyped {
-        exercise(&mem, region, input);
+        exercise(&mem, region, intact, input);
     }
 });
