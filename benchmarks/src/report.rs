@@ -452,6 +452,50 @@ impl Report {
                 );
             }
         }
+        for (row, limits) in [
+            ("same process 1:1", "threads"),
+            ("cross-process 1:1", "processes"),
+        ] {
+            let Some(r) = self.row(row) else { continue };
+            if let Some(l) = r.limit.filter(|_| row.starts_with("same")) {
+                t(
+                    "same process 1:1 p50 within 1.3x of the raw thread limit",
+                    r.s.p50 <= 1.3 * l.p50,
+                    vs(r.s.p50, l.p50),
+                );
+            }
+            if let Some(seq) = self.row(&format!("limit: raw seqlock 64 B, {limits}")) {
+                t(
+                    &format!("{row} p50 within 1.1x of the raw 64-byte seqlock ({limits})"),
+                    r.s.p50 <= 1.1 * seq.s.p50,
+                    vs(r.s.p50, seq.s.p50),
+                );
+            }
+        }
+        for place in ["same process", "cross-process"] {
+            for topo in ["1:1", "1:N", "N:1", "N:N"] {
+                let name = format!("{place} {topo}");
+                let Some((r, l)) = self.row(&name).and_then(|r| Some((r, r.limit?))) else {
+                    continue;
+                };
+                t(
+                    &format!("{name} p99.9 within 1.5x of the raw limit's p99.9"),
+                    r.s.p999 <= 1.5 * l.p999,
+                    vs(r.s.p999, l.p999),
+                );
+            }
+        }
+        if let Some((what, _, res)) = self
+            .shm
+            .iter()
+            .find(|(w, _, _)| w.starts_with("64 B message, defaults"))
+        {
+            t(
+                "a 64-byte topic with defaults <= 32 KiB resident",
+                *res <= 32 * 1024,
+                format!("{}: {}", what, bytes(*res)),
+            );
+        }
         if let (Some(pod), Some(ser)) = (
             self.row("cross-process 1:1"),
             self.main.iter().find(|r| r.name == crate::SERIALIZED_ROW),
