@@ -429,6 +429,20 @@ impl TopicLayout {
         self.lanes_at + lane * self.lane_words() + slot * self.slot_words as usize
     }
 
+    /// Word index of the stamp of the slot holding `seq` in the lane whose
+    /// slot of `seq - 1` starts at word `prev`: the next slot, or the lane's
+    /// first after its last. Equal to `slot_at(lane, seq)`, without the
+    /// multiplications.
+    #[inline]
+    pub(crate) const fn slot_after(&self, prev: usize, seq: u64) -> usize {
+        let next = prev + self.slot_words as usize;
+        if seq & (self.capacity as u64 - 1) == 0 {
+            next - self.lane_words()
+        } else {
+            next
+        }
+    }
+
     /// Word index of lane `l`'s entry.
     #[inline]
     pub(crate) const fn lane_entry_at(&self, l: usize) -> usize {

@@ -74,6 +74,8 @@ pub struct Endpoint {
     pub(crate) claim: u64,
     /// Next sequence to publish in the own lane.
     pub(crate) next_seq: u64,
+    /// The words the next send touches (see `ring/lane.rs`).
+    pub(crate) sending: lane::Sending,
     /// Next sequence to read, per lane.
     pub(crate) cursors: [u64; MAX_LANES],
     /// Lane to look at first on the next receive (round-robin fairness).
@@ -100,6 +102,7 @@ impl Endpoint {
             owner,
             claim: claimed.claim,
             next_seq: 0,
+            sending: lane::Sending::default(),
             cursors: [1; MAX_LANES],
             next_lane: 0,
             expected: Expected::NONE,
