@@ -7,9 +7,13 @@
 //!    eviction (see `ring/participants.rs` for what that guarantees);
 //! 1. stamp := `WRITING(seq)` (Relaxed), then a Release fence;
 //! 2. payload words (Relaxed);
-//! 3. stamp := `DONE(seq)` (Release).
+//! 3. stamp := `DONE(seq)` (Release);
+//! 4. the lane entry's `HEAD` hint := `seq + 1` (Relaxed).
 //!
 //! It never waits and never fails: slot `seq - capacity` is simply overwritten.
+//! The words it touches (the `CLAIM` word, the slot, the `HEAD` word) are
+//! computed when the lane is claimed and moved along by each send
+//! ([`Sending`]).
 //!
 //! **Reader** at cursor `c` (the next sequence it wants from this lane) loads
 //! the stamp `s1` of slot `c & (capacity - 1)` with Acquire:
