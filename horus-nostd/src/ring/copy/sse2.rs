@@ -106,6 +106,37 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
     words
 }
 
+/// The block loop: the four loads given (filling `x0` to `x3` from `[s]`),
+/// four 16-byte stores to `[d]`, 64 bytes per iteration until `n` is 0.
+/// Clobbers only the four named xmm registers, the three counters (declared
+/// `inout`) and the flags (not declared preserved); touches no stack. Only
+/// inside an `unsafe` block whose caller's contract covers every byte read
+/// and written.
+macro_rules! block_loop {
+    ($src:expr, $dst:expr, $bytes:expr, $($load:literal),+) => {
+        asm!(
+            "2:",
+            $($load,)+
+            "movdqu xmmword ptr [{d}], {x0}",
+            "movdqu xmmword ptr [{d} + 16], {x1}",
+            "movdqu xmmword ptr [{d} + 32], {x2}",
+            "movdqu xmmword ptr [{d} + 48], {x3}",
+            "add {s}, 64",
+            "add {d}, 64",
+            "sub {n}, 64",
+            "jnz 2b",
+            s = inout(reg) $src => _,
+            d = inout(reg) $dst => _,
+            n = inout(reg) $bytes => _,
+            x0 = out(xmm_reg) _,
+            x1 = out(xmm_reg) _,
+            x2 = out(xmm_reg) _,
+            x3 = out(xmm_reg) _,
+            options(nostack),
+        )
+    };
+}
+
 /// Copies `bytes` bytes from `src` to `dst`, 64 per iteration through four
 /// xmm registers. Inlined into both callers: the loop is the same
 /// instructions it was when each caller held its own copy.
@@ -119,32 +150,17 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
 unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
     // SAFETY: the caller's contract covers every byte read and written (the
     // loop stops after exactly `bytes`, a non-zero multiple of 64, so `sub`
-    // reaches zero and never wraps). The loop clobbers only the four named
-    // xmm registers, the three counters (declared `inout`) and the flags (not
-    // declared preserved); it touches no stack.
+    // reaches zero and never wraps); the loop clobbers only what
+    // `block_loop` names and touches no stack.
     unsafe {
-        asm!(
-            "2:",
+        block_loop!(
+            src,
+            dst,
+            bytes,
             "movdqu {x0}, xmmword ptr [{s}]",
             "movdqu {x1}, xmmword ptr [{s} + 16]",
             "movdqu {x2}, xmmword ptr [{s} + 32]",
-            "movdqu {x3}, xmmword ptr [{s} + 48]",
-            "movdqu xmmword ptr [{d}], {x0}",
-            "movdqu xmmword ptr [{d} + 16], {x1}",
-            "movdqu xmmword ptr [{d} + 32], {x2}",
-            "movdqu xmmword ptr [{d} + 48], {x3}",
-            "add {s}, 64",
-            "add {d}, 64",
-            "sub {n}, 64",
-            "jnz 2b",
-            s = inout(reg) src => _,
-            d = inout(reg) dst => _,
-            n = inout(reg) bytes => _,
-            x0 = out(xmm_reg) _,
-            x1 = out(xmm_reg) _,
-            x2 = out(xmm_reg) _,
-            x3 = out(xmm_reg) _,
-            options(nostack),
+            "movdqu {x3}, xmmword ptr [{s} + 48]"
         );
     }
 }
@@ -159,11 +175,13 @@ unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
 #[inline(always)]
 unsafe fn copy_blocks_narrow_loads(src: *const u8, dst: *mut u8, bytes: usize) {
     // SAFETY: as in `copy_blocks`: the caller's contract covers every byte
-    // read and written; the loop clobbers only the named registers and the
-    // flags; it touches no stack.
+    // read and written; the loop clobbers only what `block_loop` names and
+    // touches no stack.
     unsafe {
-        asm!(
-            "2:",
+        block_loop!(
+            src,
+            dst,
+            bytes,
             "movq {x0}, qword ptr [{s}]",
             "movhps {x0}, qword ptr [{s} + 8]",
             "movq {x1}, qword ptr [{s} + 16]",
@@ -171,23 +189,7 @@ unsafe fn copy_blocks_narrow_loads(src: *const u8, dst: *mut u8, bytes: usize) {
             "movq {x2}, qword ptr [{s} + 32]",
             "movhps {x2}, qword ptr [{s} + 40]",
             "movq {x3}, qword ptr [{s} + 48]",
-            "movhps {x3}, qword ptr [{s} + 56]",
-            "movdqu xmmword ptr [{d}], {x0}",
-            "movdqu xmmword ptr [{d} + 16], {x1}",
-            "movdqu xmmword ptr [{d} + 32], {x2}",
-            "movdqu xmmword ptr [{d} + 48], {x3}",
-            "add {s}, 64",
-            "add {d}, 64",
-            "sub {n}, 64",
-            "jnz 2b",
-            s = inout(reg) src => _,
-            d = inout(reg) dst => _,
-            n = inout(reg) bytes => _,
-            x0 = out(xmm_reg) _,
-            x1 = out(xmm_reg) _,
-            x2 = out(xmm_reg) _,
-            x3 = out(xmm_reg) _,
-            options(nostack),
+            "movhps {x3}, qword ptr [{s} + 56]"
         );
     }
 }
