@@ -32,8 +32,9 @@ pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     }
 }
 
-/// [`store_payload`] word by word.
-#[inline]
+/// [`store_payload`] word by word (inlined too: a message shorter than a
+/// block, 8 bytes say, is only this).
+#[inline(always)]
 fn store_words(dst: &[AtomicU64], src: &[u8]) {
     let mut chunks = src.chunks_exact(8);
     let mut words = dst.iter();
@@ -102,8 +103,8 @@ pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     }
 }
 
-/// [`load_payload`] word by word.
-#[inline]
+/// [`load_payload`] word by word (inlined, as [`store_words`]).
+#[inline(always)]
 fn load_words(src: &[AtomicU64], dst: &mut [u8]) {
     let mut words = src.iter();
     let mut chunks = dst.chunks_exact_mut(8);
