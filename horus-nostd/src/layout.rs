@@ -166,7 +166,11 @@ pub mod lane {
     pub const OWNER: usize = 0;
     /// Next sequence the lane's holder will write: a hint that lets a lapped
     /// reader jump straight to the oldest intact message. Written (Relaxed)
-    /// after every publish; readers load it only when lapped.
+    /// after every publish; readers load it only when lapped. Written less
+    /// often it would still be a correct lower bound, but a lapped reader
+    /// would then move one message per look (each resume lands on the slot
+    /// the writer overwrote next), and a receive gives up after a few laps
+    /// with messages still there (tried: `tests/ring_threads.rs` caught it).
     pub const HEAD: usize = 1;
     /// Sequences reclaims reserved in this lane, cumulative across holders.
     /// They count as published and, for readers, as dropped, like any
@@ -427,6 +431,20 @@ impl TopicLayout {
     pub(crate) const fn slot_at(&self, lane: usize, seq: u64) -> usize {
         let slot = (seq & (self.capacity as u64 - 1)) as usize;
         self.lanes_at + lane * self.lane_words() + slot * self.slot_words as usize
+    }
+
+    /// Word index of the stamp of the slot holding `seq` in the lane whose
+    /// slot of `seq - 1` starts at word `prev`: the next slot, or the lane's
+    /// first after its last. Equal to `slot_at(lane, seq)`, without the
+    /// multiplications.
+    #[inline]
+    pub(crate) const fn slot_after(&self, prev: usize, seq: u64) -> usize {
+        let next = prev + self.slot_words as usize;
+        if seq & (self.capacity as u64 - 1) == 0 {
+            next - self.lane_words()
+        } else {
+            next
+        }
     }
 
     /// Word index of lane `l`'s entry.

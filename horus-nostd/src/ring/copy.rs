@@ -21,11 +21,21 @@ use crate::sync::{AtomicU64, Ordering};
 mod wide;
 
 /// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.
-/// Stops at whichever of the two ends first.
-#[inline]
+/// Stops at whichever of the two ends first. Inlined into the send: a
+/// message of whole 64-byte blocks (the usual POD sizes) is the block copy
+/// and one compare.
+#[inline(always)]
 pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     let done = wide::store_blocks(dst, src);
-    let (dst, src) = (&dst[done..], &src[done * 8..]);
+    if done * 8 != src.len() {
+        store_words(&dst[done..], &src[done * 8..]);
+    }
+}
+
+/// [`store_payload`] word by word (inlined too: a message shorter than a
+/// block, 8 bytes say, is only this).
+#[inline(always)]
+fn store_words(dst: &[AtomicU64], src: &[u8]) {
     let mut chunks = src.chunks_exact(8);
     let mut words = dst.iter();
     // Chunks first: `zip` must not pull a word once the chunks have run out.
@@ -83,11 +93,19 @@ fn put_short(dst: &mut [u8], w: u64) {
     }
 }
 
-/// Loads `src` into `dst`, eight bytes a word. Stops at whichever end first.
-#[inline]
+/// Loads `src` into `dst`, eight bytes a word. Stops at whichever end
+/// first. Inlined into the receive, as [`store_payload`] into the send.
+#[inline(always)]
 pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     let done = wide::load_blocks(src, dst);
-    let (src, dst) = (&src[done..], &mut dst[done * 8..]);
+    if done * 8 != dst.len() {
+        load_words(&src[done..], &mut dst[done * 8..]);
+    }
+}
+
+/// [`load_payload`] word by word (inlined, as [`store_words`]).
+#[inline(always)]
+fn load_words(src: &[AtomicU64], dst: &mut [u8]) {
     let mut words = src.iter();
     let mut chunks = dst.chunks_exact_mut(8);
     // Chunks first: `zip` must not pull a word once the chunks have run out.

@@ -1,6 +1,7 @@
 //! The receive fast path (`lane::Expected`): taken while one lane is active,
 //! left for the general path by everything else, and never changing what is
-//! delivered or counted.
+//! delivered or counted; and the send fast path (`lane::Sending`): always
+//! the words the slot arithmetic names.
 
 use super::TopicHandle;
 use super::lane::Expected;
@@ -173,4 +174,42 @@ fn a_message_being_written_is_nothing_yet_and_then_delivered() {
         (subscriber.delivered_count(), subscriber.dropped_count()),
         (2, 0)
     );
+}
+
+/// The words a send uses are the ones the layout computes, for every
+/// sequence across several wraps of the lane, and again after a rejoin
+/// (a new entry, and a lane claimed anew).
+#[test]
+fn the_send_fast_path_names_the_slot_of_the_next_sequence() {
+    use crate::layout::{lane, part};
+    let mem = RegionBuffer::<4096>::new();
+    let (region, [mut publisher, mut subscriber]) = pair(&mem);
+    let layout = region.layout;
+    let check = |h: &TopicHandle<Heartbeat, &[AtomicU64]>| {
+        let ep = &h.raw.ep;
+        let l = ep.lane as usize;
+        assert_eq!(
+            ep.sending.at,
+            layout.slot_at(l, ep.next_seq),
+            "seq {}",
+            ep.next_seq
+        );
+        assert_eq!(ep.sending.head_at, layout.lane_entry_at(l) + lane::HEAD);
+        let claim_at = layout.participant_at(ep.index as usize) + part::CLAIM;
+        assert_eq!(ep.sending.claim_at, claim_at);
+    };
+    for i in 1..=10 {
+        publisher.send(beat(i)).unwrap();
+        check(&publisher);
+        assert_eq!(subscriber.recv().map(|m| m.sequence), Some(i));
+    }
+    region.reclaim_dead(OwnerToken::new(2).unwrap(), |_| false);
+    publisher.rejoin(0, 0).unwrap();
+    subscriber.rejoin(0, 0).unwrap();
+    for i in 11..=20 {
+        publisher.send(beat(i)).unwrap();
+        check(&publisher);
+        assert_eq!(subscriber.recv().map(|m| m.sequence), Some(i));
+    }
+    assert_consistent(&region, &subscriber);
 }

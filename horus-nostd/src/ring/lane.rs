@@ -7,9 +7,13 @@
 //!    eviction (see `ring/participants.rs` for what that guarantees);
 //! 1. stamp := `WRITING(seq)` (Relaxed), then a Release fence;
 //! 2. payload words (Relaxed);
-//! 3. stamp := `DONE(seq)` (Release).
+//! 3. stamp := `DONE(seq)` (Release);
+//! 4. the lane entry's `HEAD` hint := `seq + 1` (Relaxed).
 //!
 //! It never waits and never fails: slot `seq - capacity` is simply overwritten.
+//! The words it touches (the `CLAIM` word, the slot, the `HEAD` word) are
+//! computed when the lane is claimed and moved along by each send
+//! ([`Sending`]).
 //!
 //! **Reader** at cursor `c` (the next sequence it wants from this lane) loads
 //! the stamp `s1` of slot `c & (capacity - 1)` with Acquire:
@@ -37,7 +41,7 @@
 
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
-use crate::layout::{lane, part};
+use crate::layout::lane;
 use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering, fence};
 
@@ -88,6 +92,25 @@ impl Expected {
     };
 }
 
+/// A publisher's fast path: the words its next send touches, so that a
+/// send computes no slot or entry position (no multiply, no table lookup).
+///
+/// Set by [`TopicRegion::claim_lane`] for the lane it claims (the only way a
+/// handle gets a lane, and the first send of every entry claims one), moved
+/// along by [`TopicRegion::write_slot`]. Meaningless while the handle holds
+/// no lane (`ep.lane` is `NO_LANE`), when nothing reads it; the default
+/// (all 0) would make a send compare the region's `MAGIC` word with its
+/// claim and refuse, never write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Sending {
+    /// Word index of the `CLAIM` word of the handle's participant entry.
+    pub(crate) claim_at: usize,
+    /// Word index of the stamp of the slot of `ep.next_seq` in the lane.
+    pub(crate) at: usize,
+    /// Word index of the lane entry's `HEAD` hint.
+    pub(crate) head_at: usize,
+}
+
 impl<W: Words> TopicRegion<W> {
     /// Writes `bytes` as the next message of `ep`'s lane; `false` (nothing
     /// written) if `ep`'s entry was reclaimed under it. Framed: `bytes` is a
@@ -96,8 +119,9 @@ impl<W: Words> TopicRegion<W> {
     /// of the slot is left as it was.
     #[inline]
     pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8], framed: bool) -> bool {
-        let entry = self.layout.participant_at(ep.index as usize);
-        let lane = ep.lane as usize;
+        // Where this send writes: computed at the lane claim and by the
+        // previous send (`Sending`); the slot of `ep.next_seq` in `ep.lane`.
+        let words = ep.sending;
         // Relaxed, no SYNC pair: nothing is read through this word, only its
         // value is compared. Coherence of this one word is what the check
         // needs; Acquire would order nothing useful (the bump comes from
@@ -107,12 +131,11 @@ impl<W: Words> TopicRegion<W> {
         // `ring/participants.rs`). The entry's line is written only by joins
         // and reclaims, so it stays in this core's cache: one load, one
         // branch.
-        if self.word(entry + part::CLAIM).load(Ordering::Relaxed) != ep.claim {
+        if self.word(words.claim_at).load(Ordering::Relaxed) != ep.claim {
             return false;
         }
         let seq = ep.next_seq;
-        // `ep.lane` is a lane index: the caller claimed one (`announce_publisher`).
-        let at = self.layout.slot_at(lane, seq);
+        let at = words.at;
         let stamp = self.word(at);
         stamp.store(stamp::encode(seq, WRITING), Ordering::Relaxed);
         // SYNC(seqlock): the payload stores below cannot be seen by a reader
@@ -133,9 +156,9 @@ impl<W: Words> TopicRegion<W> {
         // DONE(seq) with Acquire in `read_lane`.
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
+        ep.sending.at = self.layout.slot_after(at, seq + 1);
         // A hint only (see `read_lane`): no data is published through it.
-        self.word(self.layout.lane_entry_at(lane) + lane::HEAD)
-            .store(seq + 1, Ordering::Relaxed);
+        self.word(words.head_at).store(seq + 1, Ordering::Relaxed);
         true
     }
 
@@ -262,13 +285,7 @@ impl<W: Words> TopicRegion<W> {
         let cursor = ep.cursors.get_mut(x.lane as usize)?;
         *cursor += 1;
         ep.delivered += 1;
-        let slot_words = self.layout.slot_words as usize;
-        // The lane's next slot, or its first after its last.
-        ep.expected.at = if *cursor & (u64::from(self.layout.capacity) - 1) == 0 {
-            x.at + slot_words - self.layout.lane_words()
-        } else {
-            x.at + slot_words
-        };
+        ep.expected.at = self.layout.slot_after(x.at, *cursor);
         ep.expected.stamp = stamp::encode(*cursor, DONE);
         Some(true)
     }

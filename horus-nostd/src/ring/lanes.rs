@@ -42,6 +42,7 @@
 //! reserves a sequence for the message the holder may have in flight). Both
 //! may happen; each frees by CAS from the tag, so only one does.
 
+use super::lane::Sending;
 use super::stamp;
 use super::{Endpoint, Refusal};
 use crate::layout::{lane, part};
@@ -111,7 +112,7 @@ impl<W: Words> TopicRegion<W> {
     }
 
     /// Claims a lane for `ep` (which holds its entry): a free one, else a
-    /// stale one. Sets `ep.lane` and `ep.next_seq`; refused if every lane is
+    /// stale one. Sets `ep.lane`, `ep.next_seq` and `ep.sending`; refused if every lane is
     /// held (or unusable: at the sequence limit).
     pub(crate) fn claim_lane(&self, ep: &mut Endpoint) -> Result<(), Refusal> {
         let mine = tag(ep.index, ep.claim);
@@ -166,6 +167,11 @@ impl<W: Words> TopicRegion<W> {
                     .store(tail + 1, Ordering::Relaxed);
                 ep.lane = l as u32;
                 ep.next_seq = tail + 1;
+                ep.sending = Sending {
+                    claim_at: self.layout.participant_at(ep.index as usize) + part::CLAIM,
+                    at: self.layout.slot_at(l, tail + 1),
+                    head_at: self.layout.lane_entry_at(l) + lane::HEAD,
+                };
                 return Ok(());
             }
         }

@@ -31,7 +31,9 @@
 //! Cost: one send is the claim check (one load of the participant entry,
 //! a line only joins and reclaims write, and one branch), three stores
 //! (two stamps and the lane entry's head hint) plus the payload words (and
-//! a fence); the first send also claims a lane (`ring/lanes.rs`); one
+//! a fence), at words computed when the lane was claimed and moved along by
+//! each send (`lane::Sending`: no slot arithmetic); the first send also
+//! claims a lane (`ring/lanes.rs`); one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
 //! (and a fence). While one lane is active (any 1:1 or 1:N topic), a
 //! receive finds that lane's next stamp at a word it computed on the
@@ -74,6 +76,8 @@ pub struct Endpoint {
     pub(crate) claim: u64,
     /// Next sequence to publish in the own lane.
     pub(crate) next_seq: u64,
+    /// The words the next send touches (see `ring/lane.rs`).
+    pub(crate) sending: lane::Sending,
     /// Next sequence to read, per lane.
     pub(crate) cursors: [u64; MAX_LANES],
     /// Lane to look at first on the next receive (round-robin fairness).
@@ -100,6 +104,7 @@ impl Endpoint {
             owner,
             claim: claimed.claim,
             next_seq: 0,
+            sending: lane::Sending::default(),
             cursors: [1; MAX_LANES],
             next_lane: 0,
             expected: Expected::NONE,
