@@ -9,15 +9,16 @@
 //! targets only: see the crate docs).
 //!
 //! Whole 64-byte blocks go through [`wide`], a block copy chosen once per
-//! target by `build.rs` (cfg `horus_sse2_copy`): SSE2 assembly on x86_64
-//! (`copy/sse2.rs`, which argues why a racy assembly copy is defined), none
-//! elsewhere and under loom and Miri (`copy/words.rs`). What remains goes
-//! word by word below; both leave the same bytes in the region.
+//! target by `build.rs` (cfg `horus_asm_copy`): inline assembly on x86_64
+//! (`copy/x86_64.rs`: SSE2, or AVX for long copies where `CPUID` reports it;
+//! the file argues why a racy assembly copy is defined), none elsewhere and
+//! under loom and Miri (`copy/words.rs`). What remains goes word by word
+//! below; both leave the same bytes in the region.
 
 use crate::sync::{AtomicU64, Ordering};
 
-#[cfg_attr(horus_sse2_copy, path = "copy/sse2.rs")]
-#[cfg_attr(not(horus_sse2_copy), path = "copy/words.rs")]
+#[cfg_attr(horus_asm_copy, path = "copy/x86_64.rs")]
+#[cfg_attr(not(horus_asm_copy), path = "copy/words.rs")]
 mod wide;
 
 /// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.

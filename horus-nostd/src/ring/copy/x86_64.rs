@@ -1,0 +1,300 @@
+//! The x86_64 block copy, in inline assembly: 64 bytes per iteration through
+//! four 16-byte SSE2 registers (`movdqu`), or, for long copies on a CPU with
+//! AVX, 128 bytes per iteration through four 32-byte AVX registers
+//! (`vmovdqu`), chosen at run time by `CPUID` (the answer cached in an
+//! atomic, [`has_avx`]).
+//!
+//! Why assembly: LLVM never merges or vectorises atomic loads and stores, so
+//! the per-word relaxed copy of [`super`] moves 8 bytes per instruction, far
+//! below `memcpy` on large payloads (measured: "Copy against memcpy" in
+//! `benchmarks/README.md`, the copy rows of `benchmarks/results/`); a plain
+//! `ptr::copy_nonoverlapping` over memory another thread or process writes
+//! concurrently would be a data race, undefined behaviour in Rust's memory
+//! model. An `asm!` block is outside that model: its memory accesses are the
+//! machine's, and on x86_64 a racing `movdqu` or `vmovdqu` is a well-defined
+//! access whose result may mix old and new bytes (single bytes never tear),
+//! which is what per-byte relaxed atomic accesses (C++ P1478
+//! `atomic_load_per_byte_memcpy`) would give. The seqlock around every copy
+//! (see [`crate::ring::lane`]) discards a copy that overlapped a write,
+//! exactly as for the word path.
+//!
+//! Ordering: an `asm!` block without `nomem`/`readonly` may read and write
+//! any memory, so the compiler moves no memory access or fence across it; the
+//! hardware (x86-TSO) keeps loads in order with loads and stores with stores,
+//! so the block sits between the stamp accesses and fences of the seqlock as
+//! the per-word loop does. Both loops use only ordinary write-back loads and
+//! stores (`movdqu`, `vmovdqu`), which x86-TSO orders like any `mov`; never
+//! non-temporal stores (`movntdq`) or string instructions (`rep movsb`), whose
+//! stores the architecture lets become visible out of order and which would
+//! need fences of their own. The bytes are stored in memory order, which on
+//! this little-endian target is exactly the per-word path's `to_le_bytes`
+//! layout.
+//!
+//! SSE2 is part of the x86_64 baseline: the SSE2 loop needs no check. AVX is
+//! used only where `CPUID` reports both the instructions and an OS that saves
+//! the 32-byte registers (`XGETBV`), and only for copies of at least
+//! [`AVX_MIN`] bytes: shorter ones, the 64-byte hot path among them, take the
+//! SSE2 loop without even loading the cached answer. `build.rs` selects this
+//! file only on x86_64 outside loom and Miri.
+
+use core::arch::asm;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Bytes per SSE2 loop iteration; every copy is a multiple of it.
+const BLOCK: usize = 64;
+/// Words per block.
+const BLOCK_WORDS: usize = BLOCK / 8;
+/// The shortest copy that takes the AVX loop (bytes, a multiple of
+/// [`BLOCK`] and at least 128, so the loop runs at least once). Below it the
+/// cost of the call, the cached-answer load and `vzeroupper` is not repaid.
+const AVX_MIN: usize = 512;
+
+/// Words of the longest prefix of whole 64-byte blocks that fits `words`
+/// atomic words and `bytes` bytes (a multiple of 8, possibly 0).
+#[inline(always)]
+fn block_words(words: usize, bytes: usize) -> usize {
+    words.min(bytes / 8) / BLOCK_WORDS * BLOCK_WORDS
+}
+
+/// Stores the longest prefix of whole 64-byte blocks that fits both `dst`
+/// and `src`; returns the number of words stored (a multiple of 8).
+#[inline]
+pub(super) fn store_blocks(dst: &[AtomicU64], src: &[u8]) -> usize {
+    let words = block_words(dst.len(), src.len());
+    if words != 0 {
+        // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+        // `src` and written to `dst`, both at least that long (`words` is at
+        // most `dst.len()` words and `src.len() / 8` words). They do not
+        // overlap: a `&[u8]` guarantees its bytes are not mutated while it
+        // lives, and this call mutates every byte it writes in `dst`. `dst`'s
+        // bytes are inside `AtomicU64`s, i.e. `UnsafeCell`s, so writing them
+        // through a pointer derived from a shared reference is allowed;
+        // concurrent readers are the racy-but-defined accesses argued in the
+        // module docs.
+        unsafe {
+            copy_blocks(
+                src.as_ptr(),
+                dst.as_ptr().cast::<u8>().cast_mut(),
+                words * 8,
+            )
+        };
+    }
+    words
+}
+
+/// Loads the longest prefix of whole 64-byte blocks that fits both `src`
+/// and `dst`; returns the number of words loaded (a multiple of 8).
+#[inline]
+pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
+    let words = block_words(src.len(), dst.len());
+    if words != 0 {
+        // SAFETY: `words * 8` bytes (a non-zero multiple of 64) are read from
+        // `src` and written to `dst`, both at least that long (`words` is at
+        // most `src.len()` words and `dst.len() / 8` words); `dst` is an
+        // exclusive borrow, so it overlaps nothing, and no other access to it
+        // can race. Reading `src`'s `AtomicU64` bytes while their writer may
+        // be storing them is the racy-but-defined access argued in the module
+        // docs (the caller's seqlock check discards a torn copy).
+        unsafe { copy_blocks(src.as_ptr().cast::<u8>(), dst.as_mut_ptr(), words * 8) };
+    }
+    words
+}
+
+/// Copies `bytes` bytes from `src` to `dst`: the AVX loop for
+/// [`AVX_MIN`] bytes or more on a CPU with AVX, else the SSE2 loop. Inlined
+/// into both callers; the short-copy test comes first, so a short copy pays
+/// one compare.
+///
+/// # Safety
+/// As [`copy_blocks_sse2`].
+#[inline(always)]
+unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
+    if bytes >= AVX_MIN && has_avx() {
+        // SAFETY: the caller's contract is `copy_blocks_avx`'s but for the
+        // length: `bytes` is a multiple of 64 and at least `AVX_MIN`, hence
+        // at least 128. `has_avx` returned true: the CPU runs AVX
+        // instructions and the OS saves their registers.
+        unsafe { copy_blocks_avx(src, dst, bytes) }
+    } else {
+        // SAFETY: the caller's contract, unchanged.
+        unsafe { copy_blocks_sse2(src, dst, bytes) }
+    }
+}
+
+/// Copies `bytes` bytes from `src` to `dst`, 64 per iteration through four
+/// xmm registers.
+///
+/// # Safety
+/// `bytes` is a non-zero multiple of 64; `src` is valid for reads and `dst`
+/// for writes of `bytes` bytes, and the two ranges do not overlap. Any access
+/// racing with the copy is to bytes inside atomics (`UnsafeCell`s), which the
+/// module docs argue is defined for an `asm!` access.
+#[inline(always)]
+unsafe fn copy_blocks_sse2(src: *const u8, dst: *mut u8, bytes: usize) {
+    // SAFETY: the caller's contract covers every byte read and written (the
+    // loop stops after exactly `bytes`, a non-zero multiple of 64, so `sub`
+    // reaches zero and never wraps). The loop clobbers only the four named
+    // xmm registers, the three counters (declared `inout`) and the flags (not
+    // declared preserved); it touches no stack.
+    unsafe {
+        asm!(
+            "2:",
+            "movdqu {x0}, xmmword ptr [{s}]",
+            "movdqu {x1}, xmmword ptr [{s} + 16]",
+            "movdqu {x2}, xmmword ptr [{s} + 32]",
+            "movdqu {x3}, xmmword ptr [{s} + 48]",
+            "movdqu xmmword ptr [{d}], {x0}",
+            "movdqu xmmword ptr [{d} + 16], {x1}",
+            "movdqu xmmword ptr [{d} + 32], {x2}",
+            "movdqu xmmword ptr [{d} + 48], {x3}",
+            "add {s}, 64",
+            "add {d}, 64",
+            "sub {n}, 64",
+            "jnz 2b",
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
+            n = inout(reg) bytes => _,
+            x0 = out(xmm_reg) _,
+            x1 = out(xmm_reg) _,
+            x2 = out(xmm_reg) _,
+            x3 = out(xmm_reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Copies `bytes` bytes from `src` to `dst`, 128 per iteration through four
+/// ymm registers, then the last 64 if `bytes` is an odd number of blocks;
+/// ends with `vzeroupper`, so SSE code after it pays no transition penalty.
+/// Not inlined: its caller is compiled without AVX.
+///
+/// # Safety
+/// The CPU supports AVX and the OS has enabled its state ([`has_avx`]
+/// returned true); `bytes` is a multiple of 64 and at least 128; `src` is
+/// valid for reads and `dst` for writes of `bytes` bytes, and the two ranges
+/// do not overlap. Any access racing with the copy is to bytes inside
+/// atomics (`UnsafeCell`s), which the module docs argue is defined for an
+/// `asm!` access.
+#[target_feature(enable = "avx")]
+unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
+    // SAFETY: the caller guarantees AVX, so every instruction here exists and
+    // its registers are saved across context switches. Bytes read and
+    // written: the loop covers `bytes & !127` (non-zero, as `bytes >= 128`;
+    // `sub` reaches zero and never wraps), then the block after it covers
+    // `bytes & 64` more, exactly `bytes` in all, which the caller's contract
+    // covers. The block writes ymm0-ymm3 and, with `vzeroupper`, the upper
+    // halves of every ymm register: `clobber_abi("C")` declares all vector
+    // registers (and the other caller-saved ones) clobbered, so the compiler
+    // keeps nothing in them across the block; the four general registers are
+    // declared `inout`. No stack is touched.
+    unsafe {
+        asm!(
+            "2:",
+            "vmovdqu ymm0, ymmword ptr [rsi]",
+            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
+            "vmovdqu ymm2, ymmword ptr [rsi + 64]",
+            "vmovdqu ymm3, ymmword ptr [rsi + 96]",
+            "vmovdqu ymmword ptr [rdi], ymm0",
+            "vmovdqu ymmword ptr [rdi + 32], ymm1",
+            "vmovdqu ymmword ptr [rdi + 64], ymm2",
+            "vmovdqu ymmword ptr [rdi + 96], ymm3",
+            "add rsi, 128",
+            "add rdi, 128",
+            "sub rcx, 128",
+            "jnz 2b",
+            "test rdx, rdx",
+            "jz 3f",
+            "vmovdqu ymm0, ymmword ptr [rsi]",
+            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
+            "vmovdqu ymmword ptr [rdi], ymm0",
+            "vmovdqu ymmword ptr [rdi + 32], ymm1",
+            "3:",
+            "vzeroupper",
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            inout("rcx") bytes & !127 => _,
+            inout("rdx") bytes & 64 => _,
+            clobber_abi("C"),
+            options(nostack),
+        );
+    }
+}
+
+/// [`AVX_STATE`] before the first check.
+const AVX_UNKNOWN: u64 = 0;
+/// [`AVX_STATE`]: the AVX loop may not run.
+const AVX_NO: u64 = 1;
+/// [`AVX_STATE`]: the AVX loop may run.
+const AVX_YES: u64 = 2;
+
+/// The cached answer of [`cpu_has_avx`]: [`AVX_UNKNOWN`], [`AVX_NO`] or
+/// [`AVX_YES`]. Relaxed, no SYNC pair: every thread that checks computes the
+/// same answer from the same CPU, so a thread that sees `AVX_UNKNOWN` merely
+/// asks again; nothing else is published through it.
+static AVX_STATE: AtomicU64 = AtomicU64::new(AVX_UNKNOWN);
+
+/// Whether the AVX loop may run: the CPU has AVX and the OS saves its state.
+#[inline(always)]
+fn has_avx() -> bool {
+    match AVX_STATE.load(Ordering::Relaxed) {
+        AVX_YES => true,
+        AVX_NO => false,
+        _ => detect_avx(),
+    }
+}
+
+/// Asks the CPU ([`cpu_has_avx`]) and caches the answer.
+#[cold]
+#[inline(never)]
+fn detect_avx() -> bool {
+    let yes = cpu_has_avx();
+    AVX_STATE.store(if yes { AVX_YES } else { AVX_NO }, Ordering::Relaxed);
+    yes
+}
+
+/// `CPUID` leaf 1 reports AVX (ECX bit 28) and `OSXSAVE` (ECX bit 27: the OS
+/// enabled `XGETBV`), and `XCR0` has bits 1 and 2 set (the OS saves the xmm
+/// registers and the upper halves of the ymm registers). The check Intel's
+/// manual prescribes (SDM vol. 1, 14.3), without `std_detect` (this crate is
+/// `no_std`).
+fn cpu_has_avx() -> bool {
+    const OSXSAVE: u32 = 1 << 27;
+    const AVX: u32 = 1 << 28;
+    let ecx: u32;
+    // SAFETY: `CPUID` exists on every x86_64 CPU and leaf 1 on every one of
+    // them; it reads no memory. It writes eax, ebx, ecx and edx: eax, ecx and
+    // edx are declared, and rbx, which the compiler reserves and cannot
+    // declare, is saved in a scratch register and restored. No stack, no
+    // flags.
+    unsafe {
+        asm!(
+            "mov {keep}, rbx",
+            "cpuid",
+            "mov rbx, {keep}",
+            keep = out(reg) _,
+            inout("eax") 1u32 => _,
+            inout("ecx") 0u32 => ecx,
+            out("edx") _,
+            options(nomem, nostack, preserves_flags),
+        );
+    }
+    if ecx & (OSXSAVE | AVX) != OSXSAVE | AVX {
+        return false;
+    }
+    let xcr0_low: u32;
+    // SAFETY: `XGETBV` faults only if `CR4.OSXSAVE` is clear or ecx names no
+    // register; `CPUID` just reported `OSXSAVE` (which mirrors `CR4.OSXSAVE`)
+    // and ecx = 0 names `XCR0`, which always exists. It writes edx:eax only;
+    // no memory, stack or flags.
+    unsafe {
+        asm!(
+            "xgetbv",
+            in("ecx") 0u32,
+            out("eax") xcr0_low,
+            out("edx") _,
+            options(nomem, nostack, preserves_flags),
+        );
+    }
+    xcr0_low & 0b110 == 0b110
+}
