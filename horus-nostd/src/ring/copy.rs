@@ -26,7 +26,13 @@ mod wide;
 #[inline]
 pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     let done = wide::store_blocks(dst, src);
-    let (dst, src) = (&dst[done..], &src[done * 8..]);
+    store_words(&dst[done..], &src[done * 8..]);
+}
+
+/// [`store_payload`] one relaxed word at a time: the words path, alone on
+/// targets without a block copy, and the tail after the blocks elsewhere.
+#[inline(always)]
+fn store_words(dst: &[AtomicU64], src: &[u8]) {
     let mut chunks = src.chunks_exact(8);
     let mut words = dst.iter();
     // Chunks first: `zip` must not pull a word once the chunks have run out.
@@ -88,7 +94,12 @@ fn put_short(dst: &mut [u8], w: u64) {
 #[inline]
 pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     let done = wide::load_blocks(src, dst);
-    let (src, dst) = (&src[done..], &mut dst[done * 8..]);
+    load_words(&src[done..], &mut dst[done * 8..]);
+}
+
+/// [`load_payload`] one relaxed word at a time (see [`store_words`]).
+#[inline(always)]
+fn load_words(src: &[AtomicU64], dst: &mut [u8]) {
     let mut words = src.iter();
     let mut chunks = dst.chunks_exact_mut(8);
     // Chunks first: `zip` must not pull a word once the chunks have run out.
@@ -143,6 +154,50 @@ mod tests {
                 assert_eq!(&dst[..stored], &src[..stored]);
                 assert!(dst[stored..len].iter().all(|&b| b == 0xff));
                 assert!(dst[len..].iter().all(|&b| b == 0xff));
+            }
+        }
+    }
+
+    /// Every length 0..=300 from and into byte buffers at every alignment
+    /// mod 8, into regions starting at every word mod 4 (every 32-byte
+    /// phase), with room to spare and exactly long enough: `store_payload`
+    /// and `load_payload` leave exactly the bytes the words path leaves.
+    #[test]
+    fn matches_the_word_path_every_length_and_alignment() {
+        const MAX: usize = 300;
+        const W: usize = MAX.div_ceil(8) + 4;
+        let lens = if cfg!(miri) { 0..=72 } else { 0..=MAX };
+        let offsets: &[usize] = if cfg!(miri) {
+            &[0, 3]
+        } else {
+            &[0, 1, 2, 3, 4, 5, 6, 7]
+        };
+        let mut bytes = [0u8; MAX + 8];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i * 131 + 7) as u8;
+        }
+        for len in lens {
+            for &off in offsets {
+                let src = &bytes[off..off + len];
+                for first in 0..4 {
+                    for words in [len.div_ceil(8), W - first] {
+                        let fill = || -> [AtomicU64; W] {
+                            core::array::from_fn(|_| AtomicU64::new(0x5a5a_5a5a_5a5a_5a5a))
+                        };
+                        let (wide, plain) = (fill(), fill());
+                        store_payload(&wide[first..first + words], src);
+                        store_words(&plain[first..first + words], src);
+                        for (i, (a, b)) in wide.iter().zip(&plain).enumerate() {
+                            let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                            assert_eq!(a, b, "store: len {len} off {off} word {first}+{i}");
+                        }
+                        let (mut got, mut want) = ([0xeeu8; MAX + 16], [0xeeu8; MAX + 16]);
+                        load_payload(&wide[first..first + words], &mut got[off..off + len]);
+                        load_words(&wide[first..first + words], &mut want[off..off + len]);
+                        assert_eq!(got, want, "load: len {len} off {off} first word {first}");
+                        assert_eq!(&got[off..off + len], src, "len {len} off {off}");
+                    }
+                }
             }
         }
     }

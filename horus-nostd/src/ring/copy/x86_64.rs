@@ -1,8 +1,8 @@
 //! The x86_64 block copy, in inline assembly: 64 bytes per iteration through
 //! four 16-byte SSE2 registers (`movdqu`), or, for long copies on a CPU with
 //! AVX, 128 bytes per iteration through four 32-byte AVX registers
-//! (`vmovdqu`), chosen at run time by `CPUID` (the answer cached in an
-//! atomic, [`has_avx`]).
+//! (`vmovdqu`, `vmovdqa`) with the destination aligned, chosen at run time by
+//! `CPUID` (the answer cached in an atomic, [`has_avx`]).
 //!
 //! Why assembly: LLVM never merges or vectorises atomic loads and stores, so
 //! the per-word relaxed copy of [`super`] moves 8 bytes per instruction, far
@@ -23,12 +23,15 @@
 //! hardware (x86-TSO) keeps loads in order with loads and stores with stores,
 //! so the block sits between the stamp accesses and fences of the seqlock as
 //! the per-word loop does. Both loops use only ordinary write-back loads and
-//! stores (`movdqu`, `vmovdqu`), which x86-TSO orders like any `mov`; never
-//! non-temporal stores (`movntdq`) or string instructions (`rep movsb`), whose
-//! stores the architecture lets become visible out of order and which would
-//! need fences of their own. The bytes are stored in memory order, which on
-//! this little-endian target is exactly the per-word path's `to_le_bytes`
-//! layout.
+//! stores (`movdqu`, `vmovdqu`, `vmovdqa`), which x86-TSO orders like any
+//! `mov`; never non-temporal stores (`movntdq`) or string instructions
+//! (`rep movsb`, what glibc's `memcpy` uses for long copies), whose stores
+//! the architecture lets become visible out of order and which would need
+//! fences of their own. The AVX loop reads and writes some bytes twice (its
+//! first and last 128 bytes overlap its aligned middle); both reads still
+//! come before the seqlock's recheck, and a torn byte is discarded with the
+//! copy as before. The bytes land in memory order, which on this
+//! little-endian target is exactly the per-word path's `to_le_bytes` layout.
 //!
 //! SSE2 is part of the x86_64 baseline: the SSE2 loop needs no check. AVX is
 //! used only where `CPUID` reports both the instructions and an OS that saves
@@ -45,9 +48,10 @@ use crate::sync::{AtomicU64, Ordering};
 const BLOCK: usize = 64;
 /// Words per block.
 const BLOCK_WORDS: usize = BLOCK / 8;
-/// The shortest copy that takes the AVX loop (bytes, a multiple of
-/// [`BLOCK`] and at least 128, so the loop runs at least once). Below it the
-/// cost of the call, the cached-answer load and `vzeroupper` is not repaid.
+/// The shortest copy that takes the AVX loop (bytes; at least 512, see
+/// [`copy_blocks_avx`]). Below it the cost of the call, the cached-answer
+/// load, the overlapping first and last 128 bytes and `vzeroupper` is not
+/// repaid.
 const AVX_MIN: usize = 512;
 
 /// Words of the longest prefix of whole 64-byte blocks that fits `words`
@@ -111,10 +115,9 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
 #[inline(always)]
 unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
     if bytes >= AVX_MIN && has_avx() {
-        // SAFETY: the caller's contract is `copy_blocks_avx`'s but for the
-        // length: `bytes` is a multiple of 64 and at least `AVX_MIN`, hence
-        // at least 128. `has_avx` returned true: the CPU runs AVX
-        // instructions and the OS saves their registers.
+        // SAFETY: the caller's contract covers `copy_blocks_avx`'s, and
+        // `bytes >= AVX_MIN` was just checked; `has_avx` returned true: the
+        // CPU runs AVX instructions and the OS saves their registers.
         unsafe { copy_blocks_avx(src, dst, bytes) }
     } else {
         // SAFETY: the caller's contract, unchanged.
@@ -164,33 +167,47 @@ unsafe fn copy_blocks_sse2(src: *const u8, dst: *mut u8, bytes: usize) {
     }
 }
 
-/// Copies `bytes` bytes from `src` to `dst`, 128 per iteration through four
-/// ymm registers, then the last 64 if `bytes` is an odd number of blocks;
-/// ends with `vzeroupper`, so SSE code after it pays no transition penalty.
-/// Not inlined: its caller is compiled without AVX.
+/// Copies `bytes` bytes from `src` to `dst` through 32-byte ymm registers,
+/// with every store of the main loop on a 32-byte boundary of `dst` (so none
+/// splits a cache line): the first 128 bytes unaligned, then 128 bytes per
+/// iteration from the first 32-byte boundary of `dst` past 96 bytes in, as
+/// many whole iterations as fit, then the last 128 bytes unaligned. The three
+/// parts overlap: a byte may be read and written twice, each write storing
+/// what a read of the same source byte returned. Ends with `vzeroupper`, so
+/// SSE code after it pays no transition penalty. Not inlined: its caller is
+/// compiled without AVX.
 ///
 /// # Safety
 /// The CPU supports AVX and the OS has enabled its state ([`has_avx`]
-/// returned true); `bytes` is a multiple of 64 and at least 128; `src` is
-/// valid for reads and `dst` for writes of `bytes` bytes, and the two ranges
-/// do not overlap. Any access racing with the copy is to bytes inside
-/// atomics (`UnsafeCell`s), which the module docs argue is defined for an
-/// `asm!` access.
+/// returned true); `bytes` is at least [`AVX_MIN`]; `src` is valid for reads
+/// and `dst` for writes of `bytes` bytes, and the two ranges do not overlap.
+/// Any access racing with the copy is to bytes inside atomics
+/// (`UnsafeCell`s), which the module docs argue is defined for an `asm!`
+/// access.
 #[target_feature(enable = "avx")]
 unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
+    // The main loop starts `head` bytes in (97..=128, within the first 128
+    // bytes, which are copied first) and runs `body` bytes: at least 256, as
+    // `bytes - head >= AVX_MIN - 128 >= 384`; it ends at most 127 bytes
+    // before the end, inside the last 128 bytes, which are copied last.
+    let head = 128 - (dst as usize & 31);
+    let body = (bytes - head) & !127;
+    const { assert!(AVX_MIN >= 384 + 128) };
     // SAFETY: the caller guarantees AVX, so every instruction here exists and
-    // its registers are saved across context switches. Bytes read and
-    // written: the loop covers `bytes & !127` (non-zero, as `bytes >= 128`;
-    // `sub` reaches zero and never wraps), then the block after it covers
-    // `bytes & 64` more, exactly `bytes` in all, which the caller's contract
-    // covers. The block writes ymm0-ymm3 and, with `vzeroupper`, the upper
-    // halves of every ymm register: `clobber_abi("C")` declares all vector
-    // registers (and the other caller-saved ones) clobbered, so the compiler
-    // keeps nothing in them across the block; the four general registers are
-    // declared `inout`. No stack is touched.
+    // its registers are saved across context switches. Every access is
+    // inside `src[..bytes]` or `dst[..bytes]`, which the caller's contract
+    // covers: the first 128 bytes (`bytes >= AVX_MIN > 128`), the loop over
+    // `head..head + body` (`head + body <= bytes`; `body` a non-zero multiple
+    // of 128, so `sub` reaches zero and never wraps), and the last 128 bytes
+    // (`bytes - 128`, in bounds as `bytes > 128`). The block writes
+    // ymm0-ymm3 and, with `vzeroupper`, the upper halves of every ymm
+    // register: `clobber_abi("C")` declares all vector registers (and the
+    // other caller-saved ones) clobbered, so the compiler keeps nothing in
+    // them across the block; the general registers it changes are declared
+    // `inout`. No stack is touched.
     unsafe {
         asm!(
-            "2:",
+            // The first 128 bytes.
             "vmovdqu ymm0, ymmword ptr [rsi]",
             "vmovdqu ymm1, ymmword ptr [rsi + 32]",
             "vmovdqu ymm2, ymmword ptr [rsi + 64]",
@@ -199,22 +216,38 @@ unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
             "vmovdqu ymmword ptr [rdi + 32], ymm1",
             "vmovdqu ymmword ptr [rdi + 64], ymm2",
             "vmovdqu ymmword ptr [rdi + 96], ymm3",
+            // The loop: from `head` on, stores 32-byte aligned.
+            "add rsi, rax",
+            "add rdi, rax",
+            "2:",
+            "vmovdqu ymm0, ymmword ptr [rsi]",
+            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
+            "vmovdqu ymm2, ymmword ptr [rsi + 64]",
+            "vmovdqu ymm3, ymmword ptr [rsi + 96]",
+            "vmovdqa ymmword ptr [rdi], ymm0",
+            "vmovdqa ymmword ptr [rdi + 32], ymm1",
+            "vmovdqa ymmword ptr [rdi + 64], ymm2",
+            "vmovdqa ymmword ptr [rdi + 96], ymm3",
             "add rsi, 128",
             "add rdi, 128",
             "sub rcx, 128",
             "jnz 2b",
-            "test rdx, rdx",
-            "jz 3f",
-            "vmovdqu ymm0, ymmword ptr [rsi]",
-            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
-            "vmovdqu ymmword ptr [rdi], ymm0",
-            "vmovdqu ymmword ptr [rdi + 32], ymm1",
-            "3:",
+            // The last 128 bytes.
+            "vmovdqu ymm0, ymmword ptr [r9]",
+            "vmovdqu ymm1, ymmword ptr [r9 + 32]",
+            "vmovdqu ymm2, ymmword ptr [r9 + 64]",
+            "vmovdqu ymm3, ymmword ptr [r9 + 96]",
+            "vmovdqu ymmword ptr [r8], ymm0",
+            "vmovdqu ymmword ptr [r8 + 32], ymm1",
+            "vmovdqu ymmword ptr [r8 + 64], ymm2",
+            "vmovdqu ymmword ptr [r8 + 96], ymm3",
             "vzeroupper",
             inout("rsi") src => _,
             inout("rdi") dst => _,
-            inout("rcx") bytes & !127 => _,
-            inout("rdx") bytes & 64 => _,
+            inout("rax") head => _,
+            inout("rcx") body => _,
+            inout("r9") src.wrapping_add(bytes - 128) => _,
+            inout("r8") dst.wrapping_add(bytes - 128) => _,
             clobber_abi("C"),
             options(nostack),
         );
@@ -297,4 +330,103 @@ fn cpu_has_avx() -> bool {
         );
     }
     xcr0_low & 0b110 == 0b110
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::vec;
+
+    use super::super::{load_payload, load_words, store_payload, store_words};
+    use super::*;
+
+    #[test]
+    fn detects_avx_as_std_does() {
+        assert_eq!(has_avx(), std::is_x86_feature_detected!("avx"));
+        assert_eq!(has_avx(), cpu_has_avx()); // cached, the same answer
+    }
+
+    /// Each loop on its own, every length it takes up to 2 KiB (and 64 KiB),
+    /// from every source alignment mod 8 into every destination alignment
+    /// mod 32 (the AVX loop's phase): exactly the bytes, nothing around them.
+    #[test]
+    fn each_loop_copies_exactly_its_bytes() {
+        const GUARD: u8 = 0xee;
+        let src: vec::Vec<u8> = (0..65536 + 64).map(|i| (i * 131 + 7) as u8).collect();
+        let lens = (64..=2048).step_by(64).chain([65536]);
+        for bytes in lens {
+            for s_off in [0, 1, 7] {
+                for d_off in 0..32 {
+                    let mut dst = vec![GUARD; bytes + 64];
+                    let (s, d) = (&src[s_off..s_off + bytes], &mut dst[d_off..d_off + bytes]);
+                    // SAFETY: `s` and `d` are `bytes` long, distinct
+                    // allocations; `bytes` is a non-zero multiple of 64; the
+                    // AVX loop runs only where `has_avx` says so, and only
+                    // from `AVX_MIN` bytes on.
+                    unsafe {
+                        if bytes >= AVX_MIN && has_avx() {
+                            copy_blocks_avx(s.as_ptr(), d.as_mut_ptr(), bytes);
+                        } else {
+                            copy_blocks_sse2(s.as_ptr(), d.as_mut_ptr(), bytes);
+                        }
+                    }
+                    assert!(*d == *s, "{bytes} bytes, src +{s_off}, dst +{d_off}");
+                    assert!(dst[..d_off].iter().all(|&b| b == GUARD));
+                    assert!(dst[d_off + bytes..].iter().all(|&b| b == GUARD));
+                }
+            }
+        }
+    }
+
+    /// A property test against the words path: random lengths up to 72 KiB
+    /// (a third of them within 300 bytes of `AVX_MIN`), random byte
+    /// alignments, regions starting at every word mod 4, regions shorter and
+    /// longer than the message: the same region words and the same bytes out.
+    #[test]
+    fn random_copies_match_the_word_path() {
+        const MAX: usize = 72 * 1024;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let src: vec::Vec<u8> = (0..MAX + 8).map(|i| (i * 7 + i / 251) as u8).collect();
+        let fill = |n: usize| -> vec::Vec<AtomicU64> {
+            (0..n)
+                .map(|i| AtomicU64::new(i as u64 * 0x0101_0101))
+                .collect()
+        };
+        for case in 0..600 {
+            let len = match case % 3 {
+                0 => AVX_MIN - 300 + next(600),
+                1 => next(MAX),
+                _ => next(4096),
+            };
+            let off = next(8);
+            let first = next(4);
+            let words = len.div_ceil(8) + next(3) - next(2).min(len.div_ceil(8));
+            let s = &src[off..off + len];
+            let (wide, plain) = (fill(first + words + 4), fill(first + words + 4));
+            store_payload(&wide[first..first + words], s);
+            store_words(&plain[first..first + words], s);
+            let same = wide
+                .iter()
+                .zip(&plain)
+                .all(|(a, b)| a.load(Ordering::Relaxed) == b.load(Ordering::Relaxed));
+            assert!(
+                same,
+                "store: case {case} len {len} off {off} words {first}+{words}"
+            );
+            let (mut got, mut want) = (vec![0xeeu8; len + 16], vec![0xeeu8; len + 16]);
+            load_payload(&wide[first..first + words], &mut got[off..off + len]);
+            load_words(&wide[first..first + words], &mut want[off..off + len]);
+            assert!(
+                got == want,
+                "load: case {case} len {len} off {off} words {words}"
+            );
+        }
+    }
 }
