@@ -23,7 +23,7 @@ mod wide;
 
 /// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.
 /// Stops at whichever of the two ends first.
-#[inline]
+#[inline(always)]
 pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     let done = wide::store_blocks(dst, src);
     store_words(&dst[done..], &src[done * 8..]);
@@ -91,7 +91,7 @@ fn put_short(dst: &mut [u8], w: u64) {
 }
 
 /// Loads `src` into `dst`, eight bytes a word. Stops at whichever end first.
-#[inline]
+#[inline(always)]
 pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     let done = wide::load_blocks(src, dst);
     load_words(&src[done..], &mut dst[done * 8..]);

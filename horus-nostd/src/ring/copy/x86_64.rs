@@ -105,19 +105,37 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
     words
 }
 
-/// Copies `bytes` bytes from `src` to `dst`: the AVX loop for
-/// [`AVX_MIN`] bytes or more on a CPU with AVX, else the SSE2 loop. Inlined
-/// into both callers; the short-copy test comes first, so a short copy pays
-/// one compare.
+/// Copies `bytes` bytes from `src` to `dst`: a short copy with the SSE2
+/// loop right here, a long one ([`AVX_MIN`] bytes or more) out of line
+/// ([`copy_long`]). Inlined into both callers, which stay small enough to be
+/// inlined into the ring's send and receive paths in turn (with the AVX
+/// path inline they were not, and the 64-byte hot path paid two calls).
 ///
 /// # Safety
 /// As [`copy_blocks_sse2`].
 #[inline(always)]
 unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
-    if bytes >= AVX_MIN && has_avx() {
-        // SAFETY: the caller's contract covers `copy_blocks_avx`'s, and
-        // `bytes >= AVX_MIN` was just checked; `has_avx` returned true: the
-        // CPU runs AVX instructions and the OS saves their registers.
+    if bytes >= AVX_MIN {
+        // SAFETY: the caller's contract, and `bytes >= AVX_MIN` was just
+        // checked.
+        unsafe { copy_long(src, dst, bytes) }
+    } else {
+        // SAFETY: the caller's contract, unchanged.
+        unsafe { copy_blocks_sse2(src, dst, bytes) }
+    }
+}
+
+/// Copies `bytes` bytes from `src` to `dst` with the AVX loop on a CPU with
+/// AVX, else with the SSE2 loop.
+///
+/// # Safety
+/// As [`copy_blocks_sse2`], and `bytes` is at least [`AVX_MIN`].
+#[inline(never)]
+unsafe fn copy_long(src: *const u8, dst: *mut u8, bytes: usize) {
+    if has_avx() {
+        // SAFETY: the caller's contract covers `copy_blocks_avx`'s (`bytes
+        // >= AVX_MIN` included); `has_avx` returned true: the CPU runs AVX
+        // instructions and the OS saves their registers.
         unsafe { copy_blocks_avx(src, dst, bytes) }
     } else {
         // SAFETY: the caller's contract, unchanged.
