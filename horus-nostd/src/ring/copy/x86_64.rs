@@ -126,10 +126,14 @@ unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
 }
 
 /// Copies `bytes` bytes from `src` to `dst` with the AVX loop on a CPU with
-/// AVX, else with the SSE2 loop.
+/// AVX, else with the SSE2 loop. `#[cold]`, though long copies are common:
+/// it tells the register allocator to put the spills this call needs on its
+/// own path, not on the short copies' (where they showed in the receive
+/// path's code), and a long copy does not notice them.
 ///
 /// # Safety
 /// As [`copy_blocks_sse2`], and `bytes` is at least [`AVX_MIN`].
+#[cold]
 #[inline(never)]
 unsafe fn copy_long(src: *const u8, dst: *mut u8, bytes: usize) {
     if has_avx() {
@@ -205,9 +209,10 @@ unsafe fn copy_blocks_sse2(src: *const u8, dst: *mut u8, bytes: usize) {
 #[target_feature(enable = "avx")]
 unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
     // The main loop starts `head` bytes in (97..=128, within the first 128
-    // bytes, which are copied first) and runs `body` bytes: at least 256, as
-    // `bytes - head >= AVX_MIN - 128 >= 384`; it ends at most 127 bytes
-    // before the end, inside the last 128 bytes, which are copied last.
+    // bytes, which are copied first; `dst + head` is a multiple of 32) and
+    // runs `body` bytes: at least 384, as `bytes - head >= AVX_MIN - 128 >=
+    // 384`; it ends at most 127 bytes before the end, inside the last 128
+    // bytes, which are copied last.
     let head = 128 - (dst as usize & 31);
     let body = (bytes - head) & !127;
     const { assert!(AVX_MIN >= 384 + 128) };
@@ -217,7 +222,9 @@ unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
     // covers: the first 128 bytes (`bytes >= AVX_MIN > 128`), the loop over
     // `head..head + body` (`head + body <= bytes`; `body` a non-zero multiple
     // of 128, so `sub` reaches zero and never wraps), and the last 128 bytes
-    // (`bytes - 128`, in bounds as `bytes > 128`). The block writes
+    // (`bytes - 128`, in bounds as `bytes > 128`). The aligned stores
+    // (`vmovdqa`, which fault on an address not a multiple of 32) are at
+    // `dst + head + 128 * k + 32 * j`, all multiples of 32. The block writes
     // ymm0-ymm3 and, with `vzeroupper`, the upper halves of every ymm
     // register: `clobber_abi("C")` declares all vector registers (and the
     // other caller-saved ones) clobbered, so the compiler keeps nothing in
