@@ -49,9 +49,8 @@ const BLOCK: usize = 64;
 /// Words per block.
 const BLOCK_WORDS: usize = BLOCK / 8;
 /// The shortest copy that takes the AVX loop (bytes; at least 512, see
-/// [`copy_blocks_avx`]). Below it the cost of the call, the cached-answer
-/// load, the overlapping first and last 128 bytes and `vzeroupper` is not
-/// repaid.
+/// [`copy_blocks_avx`]). Below it the cached-answer load, the overlapping
+/// first and last 128 bytes and `vzeroupper` are not repaid.
 const AVX_MIN: usize = 512;
 
 /// Words of the longest prefix of whole 64-byte blocks that fits `words`
@@ -105,41 +104,21 @@ pub(super) fn load_blocks(src: &[AtomicU64], dst: &mut [u8]) -> usize {
     words
 }
 
-/// Copies `bytes` bytes from `src` to `dst`: a short copy with the SSE2
-/// loop right here, a long one ([`AVX_MIN`] bytes or more) out of line
-/// ([`copy_long`]). Inlined into both callers, which stay small enough to be
-/// inlined into the ring's send and receive paths in turn (with the AVX
-/// path inline they were not, and the 64-byte hot path paid two calls).
+/// Copies `bytes` bytes from `src` to `dst`: the AVX loop for [`AVX_MIN`]
+/// bytes or more on a CPU with AVX, else the SSE2 loop. Inlined into both
+/// callers, and they into the ring's send and receive paths: nothing here is
+/// a call (the AVX loop and the feature check are inline assembly), since a
+/// call on the long path made the compiler spill registers on the short one,
+/// the 64-byte hot path.
 ///
 /// # Safety
 /// As [`copy_blocks_sse2`].
 #[inline(always)]
 unsafe fn copy_blocks(src: *const u8, dst: *mut u8, bytes: usize) {
-    if bytes >= AVX_MIN {
-        // SAFETY: the caller's contract, and `bytes >= AVX_MIN` was just
-        // checked.
-        unsafe { copy_long(src, dst, bytes) }
-    } else {
-        // SAFETY: the caller's contract, unchanged.
-        unsafe { copy_blocks_sse2(src, dst, bytes) }
-    }
-}
-
-/// Copies `bytes` bytes from `src` to `dst` with the AVX loop on a CPU with
-/// AVX, else with the SSE2 loop. `#[cold]`, though long copies are common:
-/// it tells the register allocator to put the spills this call needs on its
-/// own path, not on the short copies' (where they showed in the receive
-/// path's code), and a long copy does not notice them.
-///
-/// # Safety
-/// As [`copy_blocks_sse2`], and `bytes` is at least [`AVX_MIN`].
-#[cold]
-#[inline(never)]
-unsafe fn copy_long(src: *const u8, dst: *mut u8, bytes: usize) {
-    if has_avx() {
-        // SAFETY: the caller's contract covers `copy_blocks_avx`'s (`bytes
-        // >= AVX_MIN` included); `has_avx` returned true: the CPU runs AVX
-        // instructions and the OS saves their registers.
+    if bytes >= AVX_MIN && has_avx() {
+        // SAFETY: the caller's contract covers `copy_blocks_avx`'s, and
+        // `bytes >= AVX_MIN` was just checked; `has_avx` returned true: the
+        // CPU runs AVX instructions and the OS saves their registers.
         unsafe { copy_blocks_avx(src, dst, bytes) }
     } else {
         // SAFETY: the caller's contract, unchanged.
@@ -191,13 +170,18 @@ unsafe fn copy_blocks_sse2(src: *const u8, dst: *mut u8, bytes: usize) {
 
 /// Copies `bytes` bytes from `src` to `dst` through 32-byte ymm registers,
 /// with every store of the main loop on a 32-byte boundary of `dst` (so none
-/// splits a cache line): the first 128 bytes unaligned, then 128 bytes per
-/// iteration from the first 32-byte boundary of `dst` past 96 bytes in, as
-/// many whole iterations as fit, then the last 128 bytes unaligned. The three
+/// splits a cache line): the last 128 bytes and the first 128 bytes
+/// unaligned, then 128 bytes per iteration from the first 32-byte boundary
+/// of `dst` past 96 bytes in, as many whole iterations as fit. The three
 /// parts overlap: a byte may be read and written twice, each write storing
 /// what a read of the same source byte returned. Ends with `vzeroupper`, so
-/// SSE code after it pays no transition penalty. Not inlined: its caller is
-/// compiled without AVX.
+/// SSE code after it pays no transition penalty.
+///
+/// Not a `#[target_feature(enable = "avx")]` function, which could not be
+/// inlined into its callers (compiled without AVX; a call here made the
+/// compiler spill registers on the short path too): the assembler takes AVX
+/// instructions whatever the compiler's target features, and the run-time
+/// check ([`has_avx`]) is what makes executing them valid.
 ///
 /// # Safety
 /// The CPU supports AVX and the OS has enabled its state ([`has_avx`]
@@ -206,74 +190,90 @@ unsafe fn copy_blocks_sse2(src: *const u8, dst: *mut u8, bytes: usize) {
 /// Any access racing with the copy is to bytes inside atomics
 /// (`UnsafeCell`s), which the module docs argue is defined for an `asm!`
 /// access.
-#[target_feature(enable = "avx")]
+#[inline(always)]
 unsafe fn copy_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) {
-    // The main loop starts `head` bytes in (97..=128, within the first 128
-    // bytes, which are copied first; `dst + head` is a multiple of 32) and
-    // runs `body` bytes: at least 384, as `bytes - head >= AVX_MIN - 128 >=
-    // 384`; it ends at most 127 bytes before the end, inside the last 128
-    // bytes, which are copied last.
-    let head = 128 - (dst as usize & 31);
-    let body = (bytes - head) & !127;
     const { assert!(AVX_MIN >= 384 + 128) };
     // SAFETY: the caller guarantees AVX, so every instruction here exists and
     // its registers are saved across context switches. Every access is
     // inside `src[..bytes]` or `dst[..bytes]`, which the caller's contract
-    // covers: the first 128 bytes (`bytes >= AVX_MIN > 128`), the loop over
-    // `head..head + body` (`head + body <= bytes`; `body` a non-zero multiple
-    // of 128, so `sub` reaches zero and never wraps), and the last 128 bytes
-    // (`bytes - 128`, in bounds as `bytes > 128`). The aligned stores
-    // (`vmovdqa`, which fault on an address not a multiple of 32) are at
-    // `dst + head + 128 * k + 32 * j`, all multiples of 32. The block writes
-    // ymm0-ymm3 and, with `vzeroupper`, the upper halves of every ymm
-    // register: `clobber_abi("C")` declares all vector registers (and the
-    // other caller-saved ones) clobbered, so the compiler keeps nothing in
-    // them across the block; the general registers it changes are declared
-    // `inout`. No stack is touched.
+    // covers: the last 128 bytes (at `bytes - 128`, in bounds as `bytes >
+    // 128`), the first 128 bytes, and the loop: it starts `head = 128 -
+    // (dst % 32)` bytes in (97..=128, inside the first 128 bytes; `dst +
+    // head` is a multiple of 32) and runs `(bytes - head) & !127` bytes, a
+    // multiple of 128 and at least 384 (`bytes - head >= AVX_MIN - 128`), so
+    // `sub` reaches zero and never wraps; it ends at most 127 bytes before the
+    // end, inside the last 128 bytes. The aligned stores (`vmovdqa`, which
+    // fault on an address not a multiple of 32) are at `dst + head + 128 * k
+    // + 32 * j`, all multiples of 32. Registers: the general ones it changes
+    // are declared (`inout`, `out`); it writes ymm0-ymm3 and, with
+    // `vzeroupper`, bits 128 and up of every one of the sixteen vector
+    // registers: all sixteen are declared clobbered (`xmm0`..`xmm15`, which
+    // for the compiler name the whole registers, ymm and zmm: rustc's own
+    // `clobber_abi` lists them so), so it keeps nothing in them across the
+    // block, even where this code is inlined into a function compiled with
+    // AVX. No stack is touched; the flags are not declared preserved.
     unsafe {
         asm!(
-            // The first 128 bytes.
-            "vmovdqu ymm0, ymmword ptr [rsi]",
-            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
-            "vmovdqu ymm2, ymmword ptr [rsi + 64]",
-            "vmovdqu ymm3, ymmword ptr [rsi + 96]",
-            "vmovdqu ymmword ptr [rdi], ymm0",
-            "vmovdqu ymmword ptr [rdi + 32], ymm1",
-            "vmovdqu ymmword ptr [rdi + 64], ymm2",
-            "vmovdqu ymmword ptr [rdi + 96], ymm3",
-            // The loop: from `head` on, stores 32-byte aligned.
-            "add rsi, rax",
-            "add rdi, rax",
-            "2:",
-            "vmovdqu ymm0, ymmword ptr [rsi]",
-            "vmovdqu ymm1, ymmword ptr [rsi + 32]",
-            "vmovdqu ymm2, ymmword ptr [rsi + 64]",
-            "vmovdqu ymm3, ymmword ptr [rsi + 96]",
-            "vmovdqa ymmword ptr [rdi], ymm0",
-            "vmovdqa ymmword ptr [rdi + 32], ymm1",
-            "vmovdqa ymmword ptr [rdi + 64], ymm2",
-            "vmovdqa ymmword ptr [rdi + 96], ymm3",
-            "add rsi, 128",
-            "add rdi, 128",
-            "sub rcx, 128",
-            "jnz 2b",
             // The last 128 bytes.
-            "vmovdqu ymm0, ymmword ptr [r9]",
-            "vmovdqu ymm1, ymmword ptr [r9 + 32]",
-            "vmovdqu ymm2, ymmword ptr [r9 + 64]",
-            "vmovdqu ymm3, ymmword ptr [r9 + 96]",
-            "vmovdqu ymmword ptr [r8], ymm0",
-            "vmovdqu ymmword ptr [r8 + 32], ymm1",
-            "vmovdqu ymmword ptr [r8 + 64], ymm2",
-            "vmovdqu ymmword ptr [r8 + 96], ymm3",
+            "vmovdqu ymm0, ymmword ptr [{s} + {n} - 128]",
+            "vmovdqu ymm1, ymmword ptr [{s} + {n} - 96]",
+            "vmovdqu ymm2, ymmword ptr [{s} + {n} - 64]",
+            "vmovdqu ymm3, ymmword ptr [{s} + {n} - 32]",
+            "vmovdqu ymmword ptr [{d} + {n} - 128], ymm0",
+            "vmovdqu ymmword ptr [{d} + {n} - 96], ymm1",
+            "vmovdqu ymmword ptr [{d} + {n} - 64], ymm2",
+            "vmovdqu ymmword ptr [{d} + {n} - 32], ymm3",
+            // The first 128 bytes.
+            "vmovdqu ymm0, ymmword ptr [{s}]",
+            "vmovdqu ymm1, ymmword ptr [{s} + 32]",
+            "vmovdqu ymm2, ymmword ptr [{s} + 64]",
+            "vmovdqu ymm3, ymmword ptr [{s} + 96]",
+            "vmovdqu ymmword ptr [{d}], ymm0",
+            "vmovdqu ymmword ptr [{d} + 32], ymm1",
+            "vmovdqu ymmword ptr [{d} + 64], ymm2",
+            "vmovdqu ymmword ptr [{d} + 96], ymm3",
+            // head = 128 - (dst % 32); the loop runs (bytes - head) & !127.
+            "mov {head}, {d}",
+            "and {head}, 31",
+            "sub {head}, 128",
+            "sub {s}, {head}",
+            "sub {d}, {head}",
+            "add {n}, {head}",
+            "and {n}, -128",
+            "2:",
+            "vmovdqu ymm0, ymmword ptr [{s}]",
+            "vmovdqu ymm1, ymmword ptr [{s} + 32]",
+            "vmovdqu ymm2, ymmword ptr [{s} + 64]",
+            "vmovdqu ymm3, ymmword ptr [{s} + 96]",
+            "vmovdqa ymmword ptr [{d}], ymm0",
+            "vmovdqa ymmword ptr [{d} + 32], ymm1",
+            "vmovdqa ymmword ptr [{d} + 64], ymm2",
+            "vmovdqa ymmword ptr [{d} + 96], ymm3",
+            "add {s}, 128",
+            "add {d}, 128",
+            "sub {n}, 128",
+            "jnz 2b",
             "vzeroupper",
-            inout("rsi") src => _,
-            inout("rdi") dst => _,
-            inout("rax") head => _,
-            inout("rcx") body => _,
-            inout("r9") src.wrapping_add(bytes - 128) => _,
-            inout("r8") dst.wrapping_add(bytes - 128) => _,
-            clobber_abi("C"),
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
+            n = inout(reg) bytes => _,
+            head = out(reg) _,
+            out("xmm0") _,
+            out("xmm1") _,
+            out("xmm2") _,
+            out("xmm3") _,
+            out("xmm4") _,
+            out("xmm5") _,
+            out("xmm6") _,
+            out("xmm7") _,
+            out("xmm8") _,
+            out("xmm9") _,
+            out("xmm10") _,
+            out("xmm11") _,
+            out("xmm12") _,
+            out("xmm13") _,
+            out("xmm14") _,
+            out("xmm15") _,
             options(nostack),
         );
     }
@@ -293,22 +293,19 @@ const AVX_YES: u64 = 2;
 static AVX_STATE: AtomicU64 = AtomicU64::new(AVX_UNKNOWN);
 
 /// Whether the AVX loop may run: the CPU has AVX and the OS saves its state.
+/// The first check asks the CPU ([`cpu_has_avx`], inline too: no call) and
+/// caches the answer.
 #[inline(always)]
 fn has_avx() -> bool {
     match AVX_STATE.load(Ordering::Relaxed) {
         AVX_YES => true,
         AVX_NO => false,
-        _ => detect_avx(),
+        _ => {
+            let yes = cpu_has_avx();
+            AVX_STATE.store(if yes { AVX_YES } else { AVX_NO }, Ordering::Relaxed);
+            yes
+        }
     }
-}
-
-/// Asks the CPU ([`cpu_has_avx`]) and caches the answer.
-#[cold]
-#[inline(never)]
-fn detect_avx() -> bool {
-    let yes = cpu_has_avx();
-    AVX_STATE.store(if yes { AVX_YES } else { AVX_NO }, Ordering::Relaxed);
-    yes
 }
 
 /// `CPUID` leaf 1 reports AVX (ECX bit 28) and `OSXSAVE` (ECX bit 27: the OS
@@ -316,6 +313,7 @@ fn detect_avx() -> bool {
 /// registers and the upper halves of the ymm registers). The check Intel's
 /// manual prescribes (SDM vol. 1, 14.3), without `std_detect` (this crate is
 /// `no_std`).
+#[inline(always)]
 fn cpu_has_avx() -> bool {
     const OSXSAVE: u32 = 1 << 27;
     const AVX: u32 = 1 << 28;
