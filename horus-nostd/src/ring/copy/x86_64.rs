@@ -373,30 +373,42 @@ mod tests {
     /// Each loop on its own, every length it takes up to 2 KiB (and 64 KiB),
     /// from every source alignment mod 8 into every destination alignment
     /// mod 32 (the AVX loop's phase): exactly the bytes, nothing around them.
+    /// The SSE2 loop at every length, long ones too (what a CPU without AVX
+    /// runs); the AVX loop where this CPU has it.
     #[test]
     fn each_loop_copies_exactly_its_bytes() {
         const GUARD: u8 = 0xee;
         let src: vec::Vec<u8> = (0..65536 + 64).map(|i| (i * 131 + 7) as u8).collect();
         let lens = (64..=2048).step_by(64).chain([65536]);
         for bytes in lens {
-            for s_off in [0, 1, 7] {
-                for d_off in 0..32 {
-                    let mut dst = vec![GUARD; bytes + 64];
-                    let (s, d) = (&src[s_off..s_off + bytes], &mut dst[d_off..d_off + bytes]);
-                    // SAFETY: `s` and `d` are `bytes` long, distinct
-                    // allocations; `bytes` is a non-zero multiple of 64; the
-                    // AVX loop runs only where `has_avx` says so, and only
-                    // from `AVX_MIN` bytes on.
-                    unsafe {
-                        if bytes >= AVX_MIN && has_avx() {
-                            copy_blocks_avx(s.as_ptr(), d.as_mut_ptr(), bytes);
-                        } else {
-                            copy_blocks_sse2(s.as_ptr(), d.as_mut_ptr(), bytes);
+            for avx in [false, true] {
+                if avx && (bytes < AVX_MIN || !has_avx()) {
+                    continue;
+                }
+                for s_off in [0, 1, 7] {
+                    for d_off in 0..32 {
+                        let mut dst = vec![GUARD; bytes + 64];
+                        let s = &src[s_off..s_off + bytes];
+                        let d = &mut dst[d_off..d_off + bytes];
+                        // SAFETY: `s` and `d` are `bytes` long, distinct
+                        // allocations; `bytes` is a non-zero multiple of 64;
+                        // the AVX loop runs only where `has_avx` says so, and
+                        // only from `AVX_MIN` bytes on.
+                        unsafe {
+                            if avx {
+                                copy_blocks_avx(s.as_ptr(), d.as_mut_ptr(), bytes);
+                            } else {
+                                copy_blocks_sse2(s.as_ptr(), d.as_mut_ptr(), bytes);
+                            }
                         }
+                        let what = if avx { "AVX" } else { "SSE2" };
+                        assert!(
+                            *d == *s,
+                            "{what}: {bytes} bytes, src +{s_off}, dst +{d_off}"
+                        );
+                        assert!(dst[..d_off].iter().all(|&b| b == GUARD));
+                        assert!(dst[d_off + bytes..].iter().all(|&b| b == GUARD));
                     }
-                    assert!(*d == *s, "{bytes} bytes, src +{s_off}, dst +{d_off}");
-                    assert!(dst[..d_off].iter().all(|&b| b == GUARD));
-                    assert!(dst[d_off + bytes..].iter().all(|&b| b == GUARD));
                 }
             }
         }
