@@ -12,8 +12,10 @@
 # `HORUS_BENCH_ONLY` invocation (the rows of the main table one by one, the
 # copy-against-memcpy rows, the scheduler overhead, and the raw limits where
 # a program has them). Prints, per row, the median over the rounds of each
-# side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s;
-# every run's figures are kept in target/compare/samples-<date>.tsv.
+# side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s
+# (a copy row gives three: HORUS ns per message, memcpy ns, and their
+# bandwidth ratio of that run in the p50 column); every run's figures are
+# kept in target/compare/samples-<date>.tsv.
 #
 # --quick passes --quick to the programs (fewer samples per run; default 4
 # rounds instead of 6). --only ROW (repeatable) runs only those selections
@@ -105,7 +107,11 @@ measure() {
         }
         /^copy [0-9]+ B:/ {
             h = $0; sub(/.*HORUS /, "", h); sub(/ ns.*/, "", h)
+            m = $0; sub(/.*memcpy /, "", m); sub(/ ns.*/, "", m)
+            x = $0; sub(/.*= /, "", x); sub(/x of memcpy.*/, "", x)
             printf "copy %s B, HORUS ns/message\t%s\t-\n", $2, h
+            printf "copy %s B, memcpy ns/2 copies\t%s\t-\n", $2, m
+            printf "copy %s B, HORUS/memcpy bandwidth\t%s\t-\n", $2, x
         }'
 }
 

@@ -1,18 +1,19 @@
 //! Computes, once, the cfgs the core's sources swap files on (STYLE item 8).
 //!
-//! - `horus_sse2_copy`: payload copies move 64-byte blocks with SSE2 inline
-//!   assembly (`src/ring/copy/sse2.rs`). Only on x86_64 (SSE2 is part of its
-//!   baseline), and neither under loom (whose atomics are not plain memory)
-//!   nor under Miri (which runs no inline assembly): there the per-word path
-//!   of `src/ring/copy/words.rs` is used, which is what the models check.
+//! - `horus_asm_copy`: payload copies move 64-byte blocks with inline
+//!   assembly (`src/ring/copy/x86_64.rs`: SSE2, part of the x86_64 baseline,
+//!   or AVX for long copies where `CPUID` reports it at run time). Only on
+//!   x86_64, and neither under loom (whose atomics are not plain memory) nor
+//!   under Miri (which runs no inline assembly): there the per-word path of
+//!   `src/ring/copy/words.rs` is used, which is what the models check.
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(horus_sse2_copy)");
+    println!("cargo::rustc-check-cfg=cfg(horus_asm_copy)");
     println!("cargo::rerun-if-changed=build.rs");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let loom = std::env::var_os("CARGO_CFG_LOOM").is_some();
     let miri = std::env::var_os("CARGO_CFG_MIRI").is_some();
     if arch == "x86_64" && !loom && !miri {
-        println!("cargo::rustc-cfg=horus_sse2_copy");
+        println!("cargo::rustc-cfg=horus_asm_copy");
     }
 }

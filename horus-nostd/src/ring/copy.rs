@@ -9,31 +9,35 @@
 //! targets only: see the crate docs).
 //!
 //! Whole 64-byte blocks go through [`wide`], a block copy chosen once per
-//! target by `build.rs` (cfg `horus_sse2_copy`): SSE2 assembly on x86_64
-//! (`copy/sse2.rs`, which argues why a racy assembly copy is defined), none
-//! elsewhere and under loom and Miri (`copy/words.rs`). What remains goes
-//! word by word below; both leave the same bytes in the region.
+//! target by `build.rs` (cfg `horus_asm_copy`): inline assembly on x86_64
+//! (`copy/x86_64.rs`: SSE2, or AVX for long copies where `CPUID` reports it;
+//! the file argues why a racy assembly copy is defined), none elsewhere and
+//! under loom and Miri (`copy/words.rs`). What remains goes word by word
+//! below; both leave the same bytes in the region.
 
 use crate::sync::{AtomicU64, Ordering};
 
-#[cfg_attr(horus_sse2_copy, path = "copy/sse2.rs")]
-#[cfg_attr(not(horus_sse2_copy), path = "copy/words.rs")]
+#[cfg_attr(horus_asm_copy, path = "copy/x86_64.rs")]
+#[cfg_attr(not(horus_asm_copy), path = "copy/words.rs")]
 mod wide;
 
 /// Stores `src` into `dst`, eight bytes a word; the last word is zero-padded.
-/// Stops at whichever of the two ends first. Inlined into the send: a
-/// message of whole 64-byte blocks (the usual POD sizes) is the block copy
-/// and one compare.
+/// Stops at whichever of the two ends first. Always inlined, as is
+/// [`load_payload`]: the ring's send and receive paths called them out of
+/// line once the block copy grew, and the 8 to 256 B copy rows of
+/// `benchmarks/compare.sh` paid 1.13x to 1.21x for it.
 #[inline(always)]
 pub(crate) fn store_payload(dst: &[AtomicU64], src: &[u8]) {
     let done = wide::store_blocks(dst, src);
+    // A message of whole 64-byte blocks (the usual POD sizes) is the block
+    // copy and this compare.
     if done * 8 != src.len() {
         store_words(&dst[done..], &src[done * 8..]);
     }
 }
 
-/// [`store_payload`] word by word (inlined too: a message shorter than a
-/// block, 8 bytes say, is only this).
+/// [`store_payload`] one relaxed word at a time: the words path, alone on
+/// targets without a block copy, and the tail after the blocks elsewhere.
 #[inline(always)]
 fn store_words(dst: &[AtomicU64], src: &[u8]) {
     let mut chunks = src.chunks_exact(8);
@@ -93,8 +97,7 @@ fn put_short(dst: &mut [u8], w: u64) {
     }
 }
 
-/// Loads `src` into `dst`, eight bytes a word. Stops at whichever end
-/// first. Inlined into the receive, as [`store_payload`] into the send.
+/// Loads `src` into `dst`, eight bytes a word. Stops at whichever end first.
 #[inline(always)]
 pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     let done = wide::load_blocks(src, dst);
@@ -103,7 +106,7 @@ pub(crate) fn load_payload(src: &[AtomicU64], dst: &mut [u8]) {
     }
 }
 
-/// [`load_payload`] word by word (inlined, as [`store_words`]).
+/// [`load_payload`] one relaxed word at a time (see [`store_words`]).
 #[inline(always)]
 fn load_words(src: &[AtomicU64], dst: &mut [u8]) {
     let mut words = src.iter();
@@ -160,6 +163,50 @@ mod tests {
                 assert_eq!(&dst[..stored], &src[..stored]);
                 assert!(dst[stored..len].iter().all(|&b| b == 0xff));
                 assert!(dst[len..].iter().all(|&b| b == 0xff));
+            }
+        }
+    }
+
+    /// Every length 0..=300 from and into byte buffers at every alignment
+    /// mod 8, into regions starting at every word mod 4 (every 32-byte
+    /// phase), with room to spare and exactly long enough: `store_payload`
+    /// and `load_payload` leave exactly the bytes the words path leaves.
+    #[test]
+    fn matches_the_word_path_every_length_and_alignment() {
+        const MAX: usize = 300;
+        const W: usize = MAX.div_ceil(8) + 4;
+        let lens = if cfg!(miri) { 0..=72 } else { 0..=MAX };
+        let offsets: &[usize] = if cfg!(miri) {
+            &[0, 3]
+        } else {
+            &[0, 1, 2, 3, 4, 5, 6, 7]
+        };
+        let mut bytes = [0u8; MAX + 8];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i * 131 + 7) as u8;
+        }
+        for len in lens {
+            for &off in offsets {
+                let src = &bytes[off..off + len];
+                for first in 0..4 {
+                    for words in [len.div_ceil(8), W - first] {
+                        let fill = || -> [AtomicU64; W] {
+                            core::array::from_fn(|_| AtomicU64::new(0x5a5a_5a5a_5a5a_5a5a))
+                        };
+                        let (wide, plain) = (fill(), fill());
+                        store_payload(&wide[first..first + words], src);
+                        store_words(&plain[first..first + words], src);
+                        for (i, (a, b)) in wide.iter().zip(&plain).enumerate() {
+                            let (a, b) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+                            assert_eq!(a, b, "store: len {len} off {off} word {first}+{i}");
+                        }
+                        let (mut got, mut want) = ([0xeeu8; MAX + 16], [0xeeu8; MAX + 16]);
+                        load_payload(&wide[first..first + words], &mut got[off..off + len]);
+                        load_words(&wide[first..first + words], &mut want[off..off + len]);
+                        assert_eq!(got, want, "load: len {len} off {off} first word {first}");
+                        assert_eq!(&got[off..off + len], src, "len {len} off {off}");
+                    }
+                }
             }
         }
     }
