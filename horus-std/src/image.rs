@@ -419,7 +419,7 @@ impl<L: ImageGeometry> Pooled<L> {
     /// ```
     pub fn try_new(width: u32, height: u32, encoding: &str) -> Result<Self, ImageError> {
         let layout = L::geometry(width, height, encoding.parse()?)?;
-        Ok(Pooled::zeroed(layout))
+        Ok(Pooled::try_zeroed(layout)?)
     }
 
     /// An image of the given pixels (copied once, into 8-byte aligned
@@ -457,7 +457,7 @@ impl<L: ImageGeometry> Pooled<L> {
                 encoding,
             });
         }
-        Ok(Pooled::with_data(layout, data))
+        Ok(Pooled::with_data(layout, data)?)
     }
 }
 

@@ -78,14 +78,28 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
     }
     assert!(sub.recv().is_none());
     assert_eq!((sub.received_count(), sub.dropped_count()), (2, 0));
-    assert_eq!(pub_.pool_segments(), 1);
-    assert_eq!(segment_files(&ns).len(), 1);
+    // The loan's segment of the topic's pool; and, unless another test's
+    // handle of this process had its size class (then `Image::new`'s block
+    // was copied into the topic's pool), the process pool's segment that
+    // `Image::new`'s block came from, named after the topic at the send.
     let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
-    assert_eq!(info.len(), 1);
+    assert_eq!(pub_.pool_segments(), info.len());
+    assert_eq!(segment_files(&ns).len(), info.len());
     assert_eq!((info[0].pid, info[0].segment), (std::process::id(), 0));
     assert!(info[0].publisher_alive);
     assert_eq!((info[0].block_size, info[0].blocks), (W * H * 3, 4));
-    assert_eq!(info[0].usage.published, 2);
+    let published: u32 = info.iter().map(|s| s.usage.published).sum();
+    assert_eq!(published, 2);
+    if let [_, process] = &info[..] {
+        assert!(process.segment >= horus::process_pool::PROCESS_SEGMENT_BASE);
+        assert_eq!(
+            process.block_size,
+            1 << 20,
+            "the size class of 921,600 bytes"
+        );
+    } else {
+        assert_eq!(info.len(), 1);
+    }
     drop((pub_, sub));
 }
 
@@ -125,15 +139,25 @@ fn bad_input_gives_typed_errors() {
         .namespace(&ns.name)
         .build()
         .unwrap();
-    pub_.send(Image::new(64, 64, "mono8"));
-    // Larger than the blocks sized by the first image: typed, counted.
-    let big = Image::new(128, 128, "mono8");
+    pub_.send(pub_.loan(64, 64, Encoding::Mono8).unwrap());
+    // Larger than the blocks sized by the first loan: typed, counted.
+    assert!(matches!(
+        pub_.loan(128, 128, Encoding::Mono8),
+        Err(ImageError::Pool(PoolError::TooLarge { bytes: 16384, .. }))
+    ));
+    // A block of another topic's pool is copied into this one's: too large.
+    let other = ImageTopic::builder("other.rgb")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let big = other.loan(128, 128, Encoding::Mono8).unwrap();
     assert!(matches!(
         pub_.try_send(big),
         Err(PoolError::TooLarge { bytes: 16384, .. })
     ));
-    pub_.send(Image::new(128, 128, "mono8"));
+    pub_.send(other.loan(128, 128, Encoding::Mono8).unwrap());
     assert_eq!(pub_.unsent_count(), 1);
+    drop(other);
     let good = sub.recv().expect("the first image");
     let f = good.descriptor();
     drop(good);
@@ -193,12 +217,12 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     let t = Instant::now();
     for _ in 0..100 {
         assert!(matches!(
-            pub_.try_send(Image::new(W, H, "rgb8")),
-            Err(PoolError::Exhausted {
+            pub_.loan(W, H, Encoding::Rgb8),
+            Err(ImageError::Pool(PoolError::Exhausted {
                 segments: 2,
                 blocks: 2,
                 ..
-            })
+            }))
         ));
     }
     assert!(
@@ -213,7 +237,8 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
         );
     }
     held.truncate(1);
-    pub_.try_send(Image::new(W, H, "rgb8")).unwrap();
+    pub_.try_send(pub_.loan(W, H, Encoding::Rgb8).unwrap())
+        .unwrap();
     drop(held);
     drop((pub_, sub));
 }
@@ -282,13 +307,14 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
         peer.expect("held", 30);
         assert_eq!(pub_.busy_blocks(), 4);
         assert!(matches!(
-            pub_.try_send(Image::new(64, 64, "mono8")),
-            Err(PoolError::Exhausted { .. })
+            pub_.loan(64, 64, Encoding::Mono8),
+            Err(ImageError::Pool(PoolError::Exhausted { .. }))
         ));
         peer.kill();
-        // The next send finds the pool exhausted, reclaims the dead
+        // The next loan finds the pool exhausted, reclaims the dead
         // holder's bits (before freeing its entry), and succeeds.
-        pub_.try_send(Image::new(64, 64, "mono8")).unwrap();
+        pub_.try_send(pub_.loan(64, 64, Encoding::Mono8).unwrap())
+            .unwrap();
         assert_eq!(pub_.busy_blocks(), 0, "round {round}: a block stayed held");
     }
     drop(pub_);

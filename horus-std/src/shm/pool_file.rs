@@ -275,6 +275,79 @@ pub(crate) fn create(
     .into())
 }
 
+/// Creates segment `id` of this process's *process pool* (see
+/// [`crate::process_pool`]): an unnamed file (`O_TMPFILE`) in the base
+/// directory of the namespaces, shared-locked by us, of `layout`. Nobody
+/// else can see it until [`link`] names it after a topic; if this process
+/// dies first, the kernel frees it with the process's descriptors, so it
+/// can never be left behind.
+pub(crate) fn create_unnamed(
+    owner: OwnerToken,
+    id: u32,
+    layout: PoolLayout,
+) -> Result<Segment, SegmentError> {
+    let base = Namespace::base_dir();
+    let path = base.join(format!("(unnamed process pool segment {id})"));
+    let bytes = layout.region_bytes();
+    let flags =
+        rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
+    let mode = rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR;
+    let fd = rustix::fs::openat(rustix::fs::CWD, &base, flags, mode)
+        .map_err(|e| errno_error(e, &path, "create"))?;
+    // Shared from the start, as every mapper's: a cleaner that finds the
+    // file once it is named sees it held. (A fresh inode: nobody else can
+    // hold an exclusive lock on it.)
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared)
+        .map_err(|e| errno_error(e, &path, "lock"))?;
+    rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
+        |e| match errno_error(e, &path, "reserve") {
+            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+            other => other,
+        },
+    )?;
+    let words = Mapping::new(fd, bytes, &path, "map pool segment")?.into_words();
+    let pool = PoolRegion::init(
+        words,
+        layout.block_size(),
+        layout.blocks(),
+        id,
+        crate::time::now_ns(),
+    )
+    .map_err(|e| TopicError::Io {
+        path: path.clone(),
+        op: "initialise pool segment",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(Segment { pool, owner })
+}
+
+/// Gives an unnamed segment of [`create_unnamed`] its name as segment of
+/// its owner's pool for `topic` in `ns` (a hard link from
+/// `/proc/self/fd`, which never replaces an existing name). From then on
+/// it is, for every other process, one of `topic`'s pool segments: mapped
+/// by receivers from descriptors, reclaimed with the topic's dead
+/// participants, removed by cleaners once nobody holds its lock (we hold
+/// ours while we map it, so it is never visible unlocked). Fails with
+/// `XDEV` if the namespace is on another file system, `EXIST` if the
+/// name is taken.
+pub(crate) fn link(
+    segment: &Segment,
+    ns: &Namespace,
+    topic: &str,
+) -> Result<(), rustix::io::Errno> {
+    use std::os::fd::AsRawFd;
+    let name = segment_file_name(topic, segment.owner, segment.pool.segment());
+    let file = segment.pool.words().mapping().file();
+    let from = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        from.as_str(),
+        ns.dir(),
+        name.as_str(),
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
