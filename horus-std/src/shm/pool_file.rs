@@ -16,6 +16,12 @@
 //! it maps it, so the cleaner (`cleanup.rs`) removes a segment exactly when
 //! no process maps it any more: a dead publisher's segment stays readable
 //! while a receiver maps it (and so while it holds views of it).
+//!
+//! The process pool's segments ([`crate::process_pool`]) are made instead
+//! without a name ([`create_unnamed`], `O_TMPFILE`), shared-locked from the
+//! start, and given their final name, that of a segment of the topic they
+//! are first sent on, by [`link`]; segment ids from
+//! [`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE) up.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
