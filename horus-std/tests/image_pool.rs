@@ -7,7 +7,8 @@
 //!   typed `PoolError::Exhausted` at the limit, at once.
 //! - SIGKILL of a subscriber holding views (50 times): its holds are
 //!   reclaimed, no block stays busy, the publisher goes on.
-//! - SIGKILL of a publisher mid-fill (50 times): a view of its last frame
+//! - SIGKILL of a publisher mid-fill (50 times, half of them filling images
+//!   made by `Image::new`, from the process pool): a view of its last frame
 //!   stays readable, the half-filled block is never delivered, and its
 //!   segment files are removed once nobody maps them; publishers killed at
 //!   random points of streaming (20 times) never tear a frame.
@@ -20,7 +21,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, next_command, say, wait_until, watchdog,
+    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
+    wait_until, watchdog,
 };
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
@@ -31,17 +33,6 @@ const TOPIC: &str = "camera.rgb";
 const W: u32 = 640;
 const H: u32 = 480;
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn segment_files(ns: &TestNs) -> Vec<String> {
-    std::fs::read_dir(ns.path())
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains(".pool."))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn publisher(ns: &TestNs, blocks: u32, segments: u32) -> ImageTopic {
     ImageTopic::builder(TOPIC)
@@ -84,7 +75,7 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
     // `Image::new`'s block came from, named after the topic at the send.
     let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
     assert_eq!(pub_.pool_segments(), info.len());
-    assert_eq!(segment_files(&ns).len(), info.len());
+    assert_eq!(pool_segment_files(&ns).len(), info.len());
     assert_eq!((info[0].pid, info[0].segment), (std::process::id(), 0));
     assert!(info[0].publisher_alive);
     assert_eq!((info[0].block_size, info[0].blocks), (W * H * 3, 4));
@@ -330,9 +321,18 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         .build()
         .unwrap();
     for round in 1..=KILLS {
-        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string()]);
+        // Odd rounds loan from the topic's pool, even ones make their images
+        // with Image::new (the process pool, `horus::process_pool`).
+        let made_by = if round % 2 == 0 { "new" } else { "loan" };
+        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string(), made_by]);
         peer.expect("filling", 30);
         let view = sub.recv().expect("the published frame");
+        let segment = view.descriptor().segment;
+        assert_eq!(
+            segment >= horus::process_pool::PROCESS_SEGMENT_BASE,
+            made_by == "new",
+            "round {round}: segment {segment}"
+        );
         peer.kill();
         // The dead publisher's segment stays mapped and readable while held.
         assert_eq!(check_fill(view.data()), Some(round));
@@ -350,7 +350,7 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         let ns_handle = Namespace::open(&ns.name).unwrap();
         wait_until(30, "the dead publisher's segment removed", || {
             horus::shm::clean_namespace(&ns_handle, false).unwrap();
-            segment_files(&ns).is_empty()
+            pool_segment_files(&ns).is_empty()
         });
     }
     assert_eq!(sub.received_count(), KILLS);
@@ -400,7 +400,7 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
     let ns_handle = Namespace::open(&ns.name).unwrap();
     wait_until(30, "dead publishers' segments removed", || {
         horus::shm::clean_namespace(&ns_handle, false).unwrap();
-        segment_files(&ns).is_empty()
+        pool_segment_files(&ns).is_empty()
     });
     drop(sub);
 }
@@ -452,19 +452,11 @@ fn child_main() {
             let want: usize = args[0].parse().unwrap();
             let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
-            let mut held = Vec::new();
-            while held.len() < want {
-                match topic.recv() {
-                    Some(v) => held.push(v),
-                    None => std::thread::yield_now(),
-                }
-            }
-            say("held");
-            let _ = next_command();
-            std::process::exit(0);
+            common::hold_views_until_killed(want, || topic.recv());
         }
-        // Publishes frame args[0], then loans a block, fills half of it and
-        // says `filling`; waits to be killed.
+        // Publishes frame args[0], then takes a block, fills half of it and
+        // says `filling`; waits to be killed. Blocks are loaned from the
+        // topic's pool, or with args[1] `new` made by Image::new.
         "filler" => {
             let seq: u64 = args[0].parse().unwrap();
             let topic = ImageTopic::builder(TOPIC)
@@ -472,10 +464,14 @@ fn child_main() {
                 .max_segments(1)
                 .build()
                 .unwrap();
-            let mut img = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            let make = || match args[1].as_str() {
+                "new" => Image::new(64, 64, "mono8"),
+                _ => topic.loan(64, 64, Encoding::Mono8).unwrap(),
+            };
+            let mut img = make();
             fill(img.data_mut(), seq);
             topic.try_send(img).unwrap();
-            let mut next = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            let mut next = make();
             let half = next.data().len() / 2;
             next.data_mut()[..half].fill(0xee);
             say("filling");

@@ -9,9 +9,8 @@
 //!   publisher's copy counter 0, `received + dropped == published`.
 //! - SIGKILL of subscribers holding views (10 times) of a publisher whose
 //!   process pool is at its limit: `try_new` is a typed, counted error while
-//!   they hold, and the dead holders' blocks come back; SIGKILL of a
-//!   publisher mid-fill (10 times): its sent frame stays readable, the
-//!   half-filled one never arrives, its segment is removed once unmapped.
+//!   they hold, and the dead holders' blocks come back. (SIGKILL of a
+//!   publisher mid-fill of an `Image::new` image: `image_pool.rs`.)
 //! - `horus clean` removes a dead publisher's process-pool segment, never a
 //!   live one's; forged descriptors naming it get typed errors, counted.
 //! - Constructors of every kind give zeroed blocks, recycled ones too.
@@ -21,7 +20,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, next_command, say, wait_until, watchdog,
+    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
+    wait_until, watchdog,
 };
 use horus::image::{Image, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
@@ -33,17 +33,6 @@ const TOPIC: &str = "camera.rgb";
 const W: u32 = 640;
 const H: u32 = 480;
 const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn segment_files(ns: &TestNs) -> Vec<String> {
-    std::fs::read_dir(ns.path())
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains(".pool."))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn subscriber(ns: &TestNs) -> ImageTopic {
     ImageTopic::builder(TOPIC)
@@ -126,34 +115,6 @@ fn killed_holders_leak_no_block_of_a_full_process_pool() {
 }
 
 #[test]
-fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
-    const KILLS: u64 = 10;
-    let _w = watchdog(TIMEOUT, "killed publisher test");
-    let ns = TestNs::new("pp_killpub");
-    let sub = subscriber(&ns);
-    let ns_handle = Namespace::open(&ns.name).unwrap();
-    for round in 1..=KILLS {
-        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string()]);
-        peer.expect("filling", 30);
-        let view = sub.recv().expect("the published frame");
-        assert!(view.descriptor().segment >= PROCESS_SEGMENT_BASE);
-        peer.kill();
-        assert_eq!(check_fill(view.data()), Some(round));
-        assert!(sub.recv().is_none(), "the half-filled block was published");
-        sub.reclaim_dead();
-        assert_eq!(sub.mapped_segments(), 0);
-        assert_eq!(check_fill(view.data()), Some(round), "the view changed");
-        drop(view);
-        wait_until(30, "the dead publisher's segment removed", || {
-            horus::shm::clean_namespace(&ns_handle, false).unwrap();
-            segment_files(&ns).is_empty()
-        });
-    }
-    assert_eq!(sub.received_count(), KILLS);
-    drop(sub);
-}
-
-#[test]
 fn clean_removes_a_dead_publishers_process_pool_and_never_a_live_one() {
     let _w = watchdog(TIMEOUT, "clean test");
     let ns = TestNs::new("pp_clean");
@@ -162,7 +123,7 @@ fn clean_removes_a_dead_publishers_process_pool_and_never_a_live_one() {
     publisher.expect("ready", 30);
     publisher.tell("go");
     publisher.expect("sent", 30);
-    let files = segment_files(&ns);
+    let files = pool_segment_files(&ns);
     assert_eq!(files.len(), 1, "{files:?}");
     let pid = publisher.child.id();
     assert!(
@@ -177,7 +138,11 @@ fn clean_removes_a_dead_publishers_process_pool_and_never_a_live_one() {
             report.live.iter().any(|p| p.ends_with(&files[0])),
             "{report:?}"
         );
-        assert_eq!(segment_files(&ns), files, "a live publisher's pool removed");
+        assert_eq!(
+            pool_segment_files(&ns),
+            files,
+            "a live publisher's pool removed"
+        );
     }
     publisher.kill();
     let report = horus::shm::clean_namespace(&ns_handle, false).unwrap();
@@ -185,7 +150,7 @@ fn clean_removes_a_dead_publishers_process_pool_and_never_a_live_one() {
         report.removed.iter().any(|p| p.ends_with(&files[0])),
         "{report:?}"
     );
-    assert!(segment_files(&ns).is_empty());
+    assert!(pool_segment_files(&ns).is_empty());
 }
 
 #[test]
@@ -350,31 +315,7 @@ fn child_main() {
             let want: usize = args[0].parse().unwrap();
             let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
-            let mut held = Vec::new();
-            while held.len() < want {
-                match topic.recv() {
-                    Some(v) => held.push(v),
-                    None => std::thread::yield_now(),
-                }
-            }
-            say("held");
-            let _ = next_command();
-            std::process::exit(0);
-        }
-        // Sends frame args[0] made with Image::new, then makes the next one,
-        // fills half of it and says `filling`; waits to be killed.
-        "filler" => {
-            let seq: u64 = args[0].parse().unwrap();
-            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
-            let mut img = Image::new(64, 64, "mono8");
-            fill(img.data_mut(), seq);
-            topic.try_send(img).unwrap();
-            let mut next = Image::new(64, 64, "mono8");
-            let half = next.data().len() / 2;
-            next.data_mut()[..half].fill(0xee);
-            say("filling");
-            let _ = next_command();
-            std::process::exit(0);
+            common::hold_views_until_killed(want, || topic.recv());
         }
         other => panic!("unknown role {other}"),
     }

@@ -191,6 +191,37 @@ pub(crate) fn open(
     attach(words, owner, id).map(Some)
 }
 
+/// Reserves `layout`'s bytes in the new file `fd` (at `path` now, mapped
+/// as `final_path`), maps it and initialises it as segment `id`.
+fn init_file(
+    fd: rustix::fd::OwnedFd,
+    layout: PoolLayout,
+    id: u32,
+    path: &Path,
+    final_path: &Path,
+) -> Result<PoolRegion<MappedWords>, TopicError> {
+    let bytes = layout.region_bytes();
+    rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
+        |e| match errno_error(e, path, "reserve") {
+            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+            other => other,
+        },
+    )?;
+    let words = Mapping::new(fd, bytes, final_path, "map pool segment")?.into_words();
+    PoolRegion::init(
+        words,
+        layout.block_size(),
+        layout.blocks(),
+        id,
+        crate::time::now_ns(),
+    )
+    .map_err(|e| TopicError::Io {
+        path: path.to_owned(),
+        op: "initialise pool segment",
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
 /// Creates segment `id` of this process's (`owner`'s) pool for `topic`:
 /// `blocks` blocks of `block_size` bytes, published under its final name
 /// only once initialised and locked.
@@ -204,7 +235,6 @@ pub(crate) fn create(
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
     let name = segment_file_name(topic, owner, id);
     let path = ns.path().join(&name);
-    let bytes = layout.region_bytes();
     // A pass fails only when a cleaner removed our temporary file.
     for _ in 0..8 {
         let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
@@ -219,26 +249,7 @@ pub(crate) fn create(
         // Keeps our lock held if mapping fails and closes `fd` (close-on-exec:
         // a program spawned meanwhile must not keep the lock).
         let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
-        let made = (|| {
-            rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64)
-                .map_err(|e| match errno_error(e, &tmp_path, "reserve") {
-                    TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
-                    other => other,
-                })?;
-            let words = Mapping::new(fd, bytes, &path, "map pool segment")?.into_words();
-            PoolRegion::init(
-                words,
-                layout.block_size(),
-                layout.blocks(),
-                id,
-                crate::time::now_ns(),
-            )
-            .map_err(|e| TopicError::Io {
-                path: tmp_path.clone(),
-                op: "initialise pool segment",
-                source: std::io::Error::other(e.to_string()),
-            })
-        })();
+        let made = init_file(fd, layout, id, &tmp_path, &path);
         let pool = match made {
             Ok(m) => m,
             Err(e) => {
@@ -294,7 +305,6 @@ pub(crate) fn create_unnamed(
 ) -> Result<Segment, SegmentError> {
     let base = Namespace::base_dir();
     let path = base.join(format!("(unnamed process pool segment {id})"));
-    let bytes = layout.region_bytes();
     let flags =
         rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
     let mode = rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR;
@@ -305,25 +315,7 @@ pub(crate) fn create_unnamed(
     // hold an exclusive lock on it.)
     rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared)
         .map_err(|e| errno_error(e, &path, "lock"))?;
-    rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
-        |e| match errno_error(e, &path, "reserve") {
-            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
-            other => other,
-        },
-    )?;
-    let words = Mapping::new(fd, bytes, &path, "map pool segment")?.into_words();
-    let pool = PoolRegion::init(
-        words,
-        layout.block_size(),
-        layout.blocks(),
-        id,
-        crate::time::now_ns(),
-    )
-    .map_err(|e| TopicError::Io {
-        path: path.clone(),
-        op: "initialise pool segment",
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let pool = init_file(fd, layout, id, &path, &path)?;
     Ok(Segment { pool, owner })
 }
 
