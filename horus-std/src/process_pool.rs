@@ -350,10 +350,7 @@ impl Pool {
             self.drop_idle_other_classes(class);
         }
         if self.bytes + seg_bytes <= limit() || self.segments.is_empty() {
-            return match self.grow(class, layout) {
-                Ok(s) => Ok(self.claim_in(class, |l| l == s)),
-                Err(()) => Ok(None),
-            };
+            return Ok(self.grow(class, layout));
         }
         if let Some(b) = self.claim_in(class, |_| true) {
             return Ok(Some(b));
@@ -383,20 +380,25 @@ impl Pool {
         self.recount();
     }
 
-    /// Adds an unbound segment of class `class`; its id (for
-    /// [`claim_in`](Self::claim_in)'s filter, which matches unbound: 0).
-    fn grow(&mut self, class: u32, layout: PoolLayout) -> Result<u64, ()> {
+    /// Adds an unbound segment of class `class` and claims a block of it;
+    /// `None` if it cannot be made (the caller uses the heap).
+    fn grow(&mut self, class: u32, layout: PoolLayout) -> Option<ProcessBlock> {
         let id = self.next_id;
         match pool_file::create_unnamed(self.owner, id, layout) {
             Ok(seg) => {
                 self.next_id = self.next_id.checked_add(1).unwrap_or(PROCESS_SEGMENT_BASE);
                 self.bytes += layout.region_bytes() as u64;
-                self.segments.push(Arc::new(ProcSegment {
+                let seg = Arc::new(ProcSegment {
                     segment: Arc::new(seg),
                     class,
                     bound: AtomicU64::new(0),
-                }));
-                Ok(0)
+                });
+                self.segments.push(seg.clone());
+                let claim = seg.segment.pool().claim(self.owner).ok()?;
+                Some(ProcessBlock {
+                    block: LoanedBlock::new(seg.segment.clone(), claim),
+                    seg,
+                })
             }
             Err(e) => {
                 // O_TMPFILE refused, no base directory, no /dev/shm: do not
@@ -413,7 +415,7 @@ impl Pool {
                          pool cannot grow ({e:?}); later fallbacks are only counted"
                     );
                 }
-                Err(())
+                None
             }
         }
     }
