@@ -29,9 +29,10 @@
 //!
 //! **Which segment a constructor loans from.** Segments serve one *size
 //! class* (the message's bytes rounded up to a power of two, at least 4
-//! KiB). A loan tries, in order: segments of its class bound to the handle
-//! that the last message of that class was sent on; unbound segments; a new
-//! segment if the limit allows; then segments bound to other handles.
+//! KiB). A loan tries, in order: segments of its class bound to the
+//! handles the thread's last messages of that class were sent on (up to
+//! four, the latest first); unbound segments; a new segment if the limit
+//! allows; then segments bound to other handles.
 //! (The hint is kept per thread: threads are usually nodes, each sending on
 //! its own topics.) A
 //! message whose segment is bound to another handle (or that cannot be
@@ -97,14 +98,25 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
+/// Topic links a thread remembers per size class.
+const HINTS: usize = 4;
+
 thread_local! {
-    /// Per size class: the topic link this thread's last message of that
-    /// class was sent on (threads are usually nodes, each with its topics).
-    static HINT: std::cell::RefCell<HashMap<u32, u64>> = std::cell::RefCell::new(HashMap::new());
+    /// Per size class: the topic links this thread's last messages of that
+    /// class were sent on, the latest first (threads are usually nodes,
+    /// each with its topics).
+    static HINT: std::cell::RefCell<HashMap<u32, Vec<u64>>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 fn set_hint(class: u32, link: u64) {
-    HINT.with(|h| h.borrow_mut().insert(class, link));
+    HINT.with(|h| {
+        let mut h = h.borrow_mut();
+        let links = h.entry(class).or_default();
+        links.retain(|&l| l != link);
+        links.insert(0, link);
+        links.truncate(HINTS);
+    });
 }
 
 /// Sets the most bytes of segments the process pool may hold (at least one
@@ -332,8 +344,8 @@ impl Pool {
         class: u32,
         keep: &mut Vec<Arc<TopicLink>>,
     ) -> Result<Option<ProcessBlock>, PoolError> {
-        let hint = HINT.with(|h| h.borrow().get(&class).copied().unwrap_or(0));
-        if hint != 0 {
+        let hints = HINT.with(|h| h.borrow().get(&class).cloned().unwrap_or_default());
+        for hint in hints {
             if let Some(b) = self.claim_in(class, |l| l == hint) {
                 return Ok(Some(b));
             }

@@ -14,6 +14,8 @@
 //! - `horus clean` removes a dead publisher's process-pool segment, never a
 //!   live one's; forged descriptors naming it get typed errors, counted.
 //! - Constructors of every kind give zeroed blocks, recycled ones too.
+//! - Threads sending on their own topics copy nothing; one thread
+//!   alternating between two topics gets some copies, loses nothing.
 
 mod common;
 
@@ -247,6 +249,35 @@ fn constructors_of_every_kind_give_zeroed_blocks_of_the_process_pool() {
 }
 
 #[test]
+fn each_thread_sending_on_its_own_topic_copies_nothing() {
+    let _w = watchdog(TIMEOUT, "two topics test");
+    let ns = TestNs::new("pp_threads");
+    let mut child = Peer::spawn("two-topics", &ns.name, &[]);
+    // Two threads, one topic each, same-sized images: no copy.
+    let r = child.expect("threads", 60);
+    assert_eq!(
+        r,
+        ["40", "0", "40", "0", "0"],
+        "zero-copy sends, copies, frames received intact, dropped, segments left \
+         (the threads' handles are gone, and with them their segments)"
+    );
+    // One thread alternating between the two topics: some of its images
+    // come from the other topic's segments and are copied (the documented
+    // limit of a constructor that does not know its topic); every frame is
+    // received intact or counted as dropped (copies go to the topics' own
+    // pools, whose unheld blocks the later copies recycle).
+    let r = child.expect("alternating", 60);
+    let [zero_copy, copied, intact, dropped, segments]: [u64; 5] =
+        core::array::from_fn(|i| r[i].parse().unwrap());
+    assert_eq!(zero_copy + copied, 40);
+    assert!(copied > 0, "{r:?}");
+    assert_eq!(intact + dropped, 40);
+    // The thread reuses the segments of both topics: no new one per round.
+    assert!(segments <= 2, "{r:?}");
+    child.wait_success(30);
+}
+
+#[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
     let (role, args) = common::child_role();
@@ -316,6 +347,60 @@ fn child_main() {
             let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
             common::hold_views_until_killed(want, || topic.recv());
+        }
+        // Sends 20 Image::new frames on each of two topics from two
+        // threads (says `threads zero_copy copied intact`), then 20 on each
+        // from one thread, alternating (`alternating ...`); the counts are
+        // those of the phase, then frames received intact and dropped.
+        "two-topics" => {
+            let run = |phase: &str, alternate: bool| {
+                let before = horus::process_pool::stats();
+                let names = ["cam.left", "cam.right"];
+                let subs: Vec<Topic<Image>> =
+                    names.iter().map(|n| Topic::new(n).unwrap()).collect();
+                let send = |topics: &[&Topic<Image>], base: u64| {
+                    for i in 1..=20u64 {
+                        let imgs: Vec<Image> = topics
+                            .iter()
+                            .map(|_| {
+                                let mut img = Image::new(64, 64, "mono8");
+                                fill(img.data_mut(), base + i);
+                                img
+                            })
+                            .collect();
+                        for (t, img) in topics.iter().zip(imgs) {
+                            t.try_send(img).unwrap();
+                        }
+                    }
+                };
+                if alternate {
+                    let pubs: Vec<Topic<Image>> =
+                        names.iter().map(|n| Topic::new(n).unwrap()).collect();
+                    send(&[&pubs[0], &pubs[1]], 0);
+                } else {
+                    std::thread::scope(|s| {
+                        for n in names {
+                            s.spawn(move || send(&[&Topic::new(n).unwrap()], 0));
+                        }
+                    });
+                }
+                let (mut intact, mut dropped) = (0, 0);
+                for sub in &subs {
+                    while let Some(v) = sub.recv() {
+                        intact += u64::from(check_fill(v.data()).is_some());
+                    }
+                    dropped += sub.dropped_count();
+                }
+                let after = horus::process_pool::stats();
+                say(&format!(
+                    "{phase} {} {} {intact} {dropped} {}",
+                    after.zero_copy_sends - before.zero_copy_sends,
+                    after.copied_sends - before.copied_sends,
+                    after.segments
+                ));
+            };
+            run("threads", false);
+            run("alternating", true);
         }
         other => panic!("unknown role {other}"),
     }
