@@ -1,4 +1,4 @@
-//! The process pool: where `Image::new`, `DepthImage::try_new`,
+//! The process pool: where `Image::new`, `DepthImage::new`,
 //! `Tensor::new`, `PointCloud::xyz` and the other constructors of large
 //! messages put their bytes, so that `topic.send(msg)` moves a descriptor
 //! and not the bytes.
@@ -32,14 +32,13 @@
 //! KiB). A loan tries, in order: segments of its class bound to the
 //! handles the thread's last messages of that class were sent on (up to
 //! four, the latest first); unbound segments; a new segment if the limit
-//! allows; then segments bound to other handles.
-//! (The hint is kept per thread: threads are usually nodes, each sending on
-//! its own topics.) A
+//! allows; then segments bound to other handles. (The hint is kept per
+//! thread: threads are usually nodes, each sending on its own topics.) A
 //! message whose segment is bound to another handle (or that cannot be
 //! linked: a namespace on another file system, no `/proc`) is copied into
 //! the topic's pool when sent, as before this module existed; counted in
-//! [`ProcessPoolStats::copied_sends`]. A process that sends same-sized
-//! messages on several topics can therefore see copies: `topic.loan(..)`
+//! [`ProcessPoolStats::copied_sends`]. A thread that makes same-sized
+//! messages for several topics can therefore see copies: `topic.loan(..)`
 //! is zero-copy for an explicit topic.
 //!
 //! **Zeroed.** Constructors promise zeros (a black image). A block loaned
