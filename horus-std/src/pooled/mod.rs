@@ -117,7 +117,9 @@ pub trait PooledLayout: Copy + fmt::Debug + 'static {
 enum Bytes {
     Heap(Vec<u64>),
     Loaned(LoanedBlock),
-    Process(ProcessBlock),
+    /// Boxed: keeps `Bytes` (and every `Pooled` moved through a send) as
+    /// small as the two other forms make it.
+    Process(Box<ProcessBlock>),
 }
 
 /// A large message to send: its layout (reachable through `Deref`: an
@@ -158,7 +160,7 @@ impl<L: PooledLayout> Pooled<L> {
     /// all, the bytes go on the heap and sending copies them.)
     pub fn try_zeroed(layout: L) -> Result<Self, PoolError> {
         let bytes = match process_pool::loan_zeroed(layout.bytes())? {
-            Some(block) => Bytes::Process(block),
+            Some(block) => Bytes::Process(Box::new(block)),
             None => Bytes::Heap(vec![0; layout.bytes().div_ceil(8)]),
         };
         Ok(Self { layout, bytes })
@@ -490,7 +492,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
                 b.bytes_mut()[..len].copy_from_slice(&bytemuck::cast_slice(&w)[..len]);
                 b
             }
-            Bytes::Process(p) => match process_pool::bind(p, self.link()) {
+            Bytes::Process(p) => match process_pool::bind(*p, self.link()) {
                 Ok(b) => b,
                 Err(p) => {
                     let mut b = self.loan_block(len)?;
