@@ -22,10 +22,10 @@ impl LargeRow {
             "{} 1:{}{}",
             a.kind.label(),
             a.subs,
-            if a.touch == Touch::Every {
-                ", every byte"
-            } else {
-                ""
+            match a.touch {
+                Touch::Every => ", every byte",
+                Touch::New => ", Image::new",
+                Touch::Stamp => "",
             }
         )
     }

@@ -12,7 +12,9 @@
 //! (the round-trip number) at the start of the block: what is measured is
 //! the cost of moving a large message, not of producing or consuming its
 //! bytes. The `every byte` row fills the whole block on the sending side
-//! and checks every byte on the receiving side, on both systems. Beside
+//! and checks every byte on the receiving side, on both systems. The
+//! `Image::new` row makes each HORUS image with the constructor (zeroed,
+//! not loaned from the topic) as the seed's example does; iceoryx2 loans. Beside
 //! them, the same HORUS operations with both sides in one thread: the cost
 //! of the code itself per hop, with no cross-core transfer.
 
@@ -93,6 +95,11 @@ pub enum Touch {
     Stamp,
     /// Fills every byte / checks every byte (the bandwidth-bound row).
     Every,
+    /// As `Stamp`, but the message is made with the kind's constructor
+    /// (`Image::try_new`, `Tensor::try_new`: zeroed bytes, not a loan of
+    /// the topic's pool) before the stamp is written; iceoryx2 loans as in
+    /// the `Stamp` rows.
+    New,
 }
 
 impl fmt::Display for Touch {
@@ -100,6 +107,7 @@ impl fmt::Display for Touch {
         f.write_str(match self {
             Self::Stamp => "stamp",
             Self::Every => "every",
+            Self::New => "new",
         })
     }
 }
@@ -110,7 +118,8 @@ impl FromStr for Touch {
         match s {
             "stamp" => Ok(Self::Stamp),
             "every" => Ok(Self::Every),
-            other => Err(format!("unknown touch {other:?}: stamp or every")),
+            "new" => Ok(Self::New),
+            other => Err(format!("unknown touch {other:?}: stamp, every or new")),
         }
     }
 }
@@ -151,17 +160,25 @@ pub fn read_message(buf: &[u8], touch: Touch) -> Result<u64, String> {
 /// A large message kind as a HORUS pooled layout, loaned as a user does.
 trait Large: PooledLayout {
     fn loan(topic: &Topic<Pooled<Self>>) -> Res<Pooled<Self>>;
+    /// The message made as the seed writes it (`Image::new`), not loaned.
+    fn construct() -> Res<Pooled<Self>>;
 }
 
 impl Large for ImageLayout {
     fn loan(topic: &Topic<Image>) -> Res<Image> {
         Ok(topic.loan(IMAGE_WIDTH, IMAGE_HEIGHT, Encoding::Rgb8)?)
     }
+    fn construct() -> Res<Image> {
+        Ok(Image::try_new(IMAGE_WIDTH, IMAGE_HEIGHT, "rgb8")?)
+    }
 }
 
 impl Large for TensorLayout {
     fn loan(topic: &Topic<Tensor>) -> Res<Tensor> {
         Ok(topic.loan(DType::F32, &TENSOR_SHAPE)?)
+    }
+    fn construct() -> Res<Tensor> {
+        Ok(Tensor::try_new(&TENSOR_SHAPE, "float32")?)
     }
 }
 
@@ -272,7 +289,11 @@ impl<L: Large> Side<L> {
 impl<L: Large> LargeSide for Side<L> {
     #[inline]
     fn send(&self, seq: u64) -> Res<()> {
-        let mut m = L::loan(&self.out)?;
+        let mut m = if self.touch == Touch::New {
+            L::construct()?
+        } else {
+            L::loan(&self.out)?
+        };
         write_message(m.data_mut(), seq, self.touch);
         self.out.try_send(m)?;
         Ok(())
@@ -366,13 +387,16 @@ fn same_thread<L: Large>(ctx: &Ctx, r: RowArgs, warmup: usize, samples: usize) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HopKind {
     Large(Kind),
+    /// The image made with `Image::try_new` (not loaned) each hop.
+    ImageNew,
     /// The 64-byte POD message, for comparison.
     Pod,
 }
 
 impl HopKind {
-    pub const ALL: [HopKind; 3] = [
+    pub const ALL: [HopKind; 4] = [
         Self::Large(Kind::Image),
+        Self::ImageNew,
         Self::Large(Kind::Tensor),
         Self::Pod,
     ];
@@ -380,6 +404,7 @@ impl HopKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Large(k) => k.label(),
+            Self::ImageNew => "image 640x480 rgb8 Image::new",
             Self::Pod => "POD 64 B",
         }
     }
@@ -405,11 +430,15 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
         Ok(t.elapsed().as_nanos() as f64 / (2 * round_trips) as f64)
     };
     match kind {
-        HopKind::Large(k) => {
+        HopKind::Large(_) | HopKind::ImageNew => {
+            let (k, touch) = match kind {
+                HopKind::Large(k) => (k, Touch::Stamp),
+                _ => (Kind::Image, Touch::New),
+            };
             let r = RowArgs {
                 kind: k,
                 subs: 1,
-                touch: Touch::Stamp,
+                touch,
             };
             fn sides<L: Large>(
                 ns: &str,
@@ -425,8 +454,16 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
             fn round<L: Large>(a: &Side<L>, b: &Side<L>, i: u64) -> Res<()> {
                 a.send(i)?;
                 wait_all(b, i)?;
-                b.send(i)?;
-                wait_all(a, i)?;
+                if a.touch == Touch::New {
+                    // Both hops A -> B: one thread making same-sized
+                    // messages for two topics would get copies (see
+                    // `horus::process_pool`), which is not what is measured.
+                    a.send(i)?;
+                    wait_all(b, i)?;
+                } else {
+                    b.send(i)?;
+                    wait_all(a, i)?;
+                }
                 Ok(())
             }
             match k {
@@ -472,7 +509,7 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
 }
 
 /// The large rows, in report order.
-pub const ROWS: [RowArgs; 5] = [
+pub const ROWS: [RowArgs; 6] = [
     RowArgs {
         kind: Kind::Image,
         subs: 1,
@@ -497,6 +534,11 @@ pub const ROWS: [RowArgs; 5] = [
         kind: Kind::Image,
         subs: 1,
         touch: Touch::Every,
+    },
+    RowArgs {
+        kind: Kind::Image,
+        subs: 1,
+        touch: Touch::New,
     },
 ];
 
@@ -590,7 +632,7 @@ mod tests {
         for k in [Kind::Image, Kind::Tensor] {
             assert_eq!(k.to_string().parse::<Kind>(), Ok(k));
         }
-        for t in [Touch::Stamp, Touch::Every] {
+        for t in [Touch::Stamp, Touch::Every, Touch::New] {
             assert_eq!(t.to_string().parse::<Touch>(), Ok(t));
         }
         assert!(
@@ -603,7 +645,7 @@ mod tests {
             "some"
                 .parse::<Touch>()
                 .unwrap_err()
-                .contains("stamp or every")
+                .contains("stamp, every or new")
         );
     }
 

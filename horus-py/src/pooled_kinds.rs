@@ -216,9 +216,8 @@ pooled_class!(PyPointCloud, "PointCloud", PointCloudLayout, {
     #[new]
     #[pyo3(signature = (points, fields="xyz"))]
     fn new(points: u32, fields: &str) -> PyResult<Self> {
-        Ok(Self(PooledObj::outgoing(PointCloud::zeroed(named_layout(
-            points, fields,
-        )?))))
+        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?).map_err(horus_err)?;
+        Ok(Self(PooledObj::outgoing(cloud)))
     }
 
     /// A cloud of the array's points (copied once): `float32` `(n, 3)` is
@@ -238,9 +237,8 @@ pooled_class!(PyPointCloud, "PointCloud", PointCloudLayout, {
             )));
         };
         let points = u32::try_from(shape[0]).map_err(|_| horus_err("too many points"))?;
-        let c = Self(PooledObj::outgoing(PointCloud::zeroed(named_layout(
-            points, fields,
-        )?)));
+        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?).map_err(horus_err)?;
+        let c = Self(PooledObj::outgoing(cloud));
         let dst =
             c.0.array_base_as(NumpyForm::contiguous(shape, DType::F32))?;
         copy_into(dst.into_numpy(arr.py())?, arr)?;

@@ -5,9 +5,10 @@
 //! - A received message's arrays are read-only arrays over the publisher's
 //!   pool block itself; their base holds the [`PoolView`], so the block
 //!   stays held (never rewritten) while any array over it lives.
-//! - A message to send (made here, `from_numpy`, or `topic.loan(...)`, whose
-//!   bytes are a pool block) gives writable arrays over its bytes. `send`
-//!   moves the bytes when no array over them is alive (a loaned block is
+//! - A message to send (made here or by `from_numpy`, whose bytes are a
+//!   block of the process pool, `horus::process_pool`; or `topic.loan(...)`,
+//!   a block of the topic's pool) gives writable arrays over its bytes.
+//!   `send` moves the bytes when no array over them is alive (the block is
 //!   published without a copy); while arrays are alive it sends a copy, so
 //!   they never point into a published block.
 //!
@@ -110,7 +111,7 @@ where
         matches!(self.bytes, Bytes::Received(_))
     }
 
-    /// Are its bytes a pool block (loaned, or received)?
+    /// Are its bytes a pool block (the process pool's, loaned, or received)?
     pub(crate) fn in_pool(&self) -> bool {
         match &self.bytes {
             Bytes::Received(_) => true,
@@ -135,7 +136,7 @@ where
     pub(crate) fn take_for_send(&self) -> PyResult<Pooled<L>> {
         match &self.bytes {
             Bytes::Received(view) => {
-                let mut copy = Pooled::zeroed(self.layout);
+                let mut copy = Pooled::try_zeroed(self.layout).map_err(horus_err)?;
                 copy.data_mut().copy_from_slice(view.data());
                 Ok(copy)
             }
@@ -150,7 +151,7 @@ where
                 if Arc::strong_count(msg) == 1 {
                     return slot.take().ok_or_else(|| self.sent_error());
                 }
-                let mut copy = Pooled::zeroed(self.layout);
+                let mut copy = Pooled::try_zeroed(self.layout).map_err(horus_err)?;
                 let dst = copy.data_mut();
                 // SAFETY: `slot` is `Some`, so the message whose bytes are
                 // `layout.bytes()` (= `dst.len()`) bytes at `addr` is alive
@@ -296,7 +297,8 @@ macro_rules! pooled_class {
                 self.0.is_received()
             }
 
-            /// Are its bytes a pool block (`topic.loan`, or received)?
+            /// Are its bytes a pool block (made here: the process pool's;
+            /// `topic.loan`: the topic's; or received)?
             #[getter]
             fn in_pool(&self) -> bool {
                 self.0.in_pool()

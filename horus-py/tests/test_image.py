@@ -24,7 +24,7 @@ def test_image_geometry_and_black_pixels():
     assert iface["strides"] == (1920, 3, 1) and iface["data"] == (a.ctypes.data, False)
     assert np.asarray(type("Iface", (), {"__array_interface__": iface})()).ctypes.data \
         == a.ctypes.data
-    assert not img.received and not img.in_pool
+    assert not img.received and img.in_pool  # a block of the process pool
 
 
 @pytest.mark.parametrize("enc,shape,dtype", [
@@ -225,14 +225,19 @@ def test_pool_exhaustion_is_counted_or_raised_never_blocking(ns):
     sub = Topic("img.full", Image)
     held = []
     for _ in range(2):
-        pub.send(Image(8, 8, "mono8"))
+        pub.send(pub.loan(8, 8, "mono8"))
         held.append(sub.recv().to_numpy())
     with pytest.raises(HorusError, match="(?i)block"):
-        pub.try_send(Image(8, 8, "mono8"))
-    pub.send(Image(8, 8, "mono8"))
+        pub.loan(8, 8, "mono8")
+    # A block of another topic's pool is copied into this one's: none free.
+    other = horus.ImageTopic("img.other")
+    with pytest.raises(HorusError, match="(?i)block"):
+        pub.try_send(other.loan(8, 8, "mono8"))
+    pub.send(other.loan(8, 8, "mono8"))
     assert pub.unsent_count() == 1
     held.clear()
-    pub.try_send(Image(8, 8, "mono8"))  # blocks came back
+    pub.try_send(pub.loan(8, 8, "mono8"))  # blocks came back
+    pub.send(Image(8, 8, "mono8"))  # the process pool's block: never this topic's pool
 
 
 def test_node_opens_image_topics_by_their_type(ns):

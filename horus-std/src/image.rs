@@ -22,11 +22,13 @@
 //! # Ok::<(), horus::Error>(())
 //! ```
 //!
-//! - The seed's `Image::new(640, 480, "rgb8")` allocates the pixels on the
-//!   heap; `send` copies them into a block once. For zero copy,
-//!   [`Topic::<Image>::loan`](Topic::loan) gives an [`Image`] whose
-//!   [`data_mut`](Pooled::data_mut) is the pool block itself; sending it
-//!   publishes the block.
+//! - The seed's `Image::new(640, 480, "rgb8")` puts the (zeroed) pixels in
+//!   a block of this process's pool ([`crate::process_pool`]); `send`
+//!   names that block's segment after the topic the first time and then
+//!   moves only the descriptor. [`Topic::<Image>::loan`](Topic::loan)
+//!   gives an [`Image`] whose [`data_mut`](Pooled::data_mut) is a block of
+//!   the topic's own pool (not cleared). Both are zero-copy; a block of
+//!   the process pool already named after another topic is copied once.
 //! - The publisher never blocks: when every block is held or being written,
 //!   `send` counts the image in [`Topic::unsent_count`];
 //!   [`Topic::try_send`] returns [`PoolError::Exhausted`] instead.
@@ -419,7 +421,7 @@ impl<L: ImageGeometry> Pooled<L> {
     /// ```
     pub fn try_new(width: u32, height: u32, encoding: &str) -> Result<Self, ImageError> {
         let layout = L::geometry(width, height, encoding.parse()?)?;
-        Ok(Pooled::zeroed(layout))
+        Ok(Pooled::try_zeroed(layout)?)
     }
 
     /// An image of the given pixels (copied once, into 8-byte aligned
@@ -457,7 +459,7 @@ impl<L: ImageGeometry> Pooled<L> {
                 encoding,
             });
         }
-        Ok(Pooled::with_data(layout, data))
+        Ok(Pooled::with_data(layout, data)?)
     }
 }
 

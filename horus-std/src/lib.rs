@@ -37,6 +37,7 @@ pub mod pointcloud;
 pub mod pool;
 pub mod pooled;
 pub mod prelude;
+pub mod process_pool;
 pub mod scheduler;
 pub mod serialized;
 pub mod shm;

@@ -471,8 +471,8 @@ impl PointCloud {
 
     #[track_caller]
     fn new(layout: Result<PointCloudLayout, PointCloudError>) -> Self {
-        match layout {
-            Ok(l) => Pooled::zeroed(l),
+        match layout.and_then(|l| Ok(Pooled::try_zeroed(l)?)) {
+            Ok(cloud) => cloud,
             Err(e) => panic!("PointCloud: {e}"),
         }
     }
@@ -491,15 +491,15 @@ impl PointCloud {
         point_step: u32,
         fields: &[PointField],
     ) -> Result<Self, PointCloudError> {
-        Ok(Pooled::zeroed(PointCloudLayout::try_new(
+        Ok(Pooled::try_zeroed(PointCloudLayout::try_new(
             points, point_step, fields,
-        )?))
+        )?)?)
     }
 
     /// A cloud of `layout` with the given bytes; their length must fit.
     pub fn from_data(layout: PointCloudLayout, data: Vec<u8>) -> Result<Self, PointCloudError> {
         layout.check_len(data.len())?;
-        Ok(Pooled::with_data(layout, &data))
+        Ok(Pooled::with_data(layout, &data)?)
     }
 
     /// An `xyz` cloud of the given points.
@@ -509,7 +509,7 @@ impl PointCloud {
             point_step: 12,
         })?;
         let layout = PointCloudLayout::xyz(n)?;
-        Ok(Pooled::with_data(layout, bytemuck::cast_slice(points)))
+        Ok(Pooled::with_data(layout, bytemuck::cast_slice(points))?)
     }
 
     /// Sets field `name` of point `i`; `false` (nothing written) if the

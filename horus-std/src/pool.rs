@@ -129,6 +129,17 @@ impl std::fmt::Debug for LoanedBlock {
 }
 
 impl LoanedBlock {
+    /// A claim on `segment`'s pool, made with `segment.owner()`'s token.
+    pub(crate) fn new(segment: Arc<Segment>, claim: Claim) -> Self {
+        Self { segment, claim }
+    }
+
+    /// The generation the block will be published with (1 for a block's
+    /// first loan ever: its bytes are still the zeros of a new file).
+    pub(crate) fn generation(&self) -> u64 {
+        self.claim.generation()
+    }
+
     /// The block's bytes, writable in place.
     #[inline]
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
@@ -299,7 +310,8 @@ impl PoolWriter {
             topic: topic.to_owned(),
             block_size,
             blocks_per_segment: blocks_per_segment.max(1),
-            max_segments: max_segments.max(1),
+            // Ids from PROCESS_SEGMENT_BASE up are the process pool's.
+            max_segments: max_segments.clamp(1, crate::process_pool::PROCESS_SEGMENT_BASE),
             segments: Vec::new(),
             spare: Vec::new(),
             next_segment: 0,

@@ -490,7 +490,7 @@ impl Tensor {
     /// ```
     pub fn try_new(shape: &[u64], dtype: &str) -> Result<Self, TensorError> {
         let layout = TensorLayout::contiguous(dtype.parse()?, shape)?;
-        Ok(Pooled::zeroed(layout))
+        Ok(Pooled::try_zeroed(layout)?)
     }
 
     /// A C-contiguous tensor of the given bytes; their length must fit.
@@ -520,7 +520,7 @@ impl Tensor {
                 dtype,
             });
         }
-        Ok(Pooled::with_data(layout, data))
+        Ok(Pooled::with_data(layout, data)?)
     }
 
     /// The elements as a writable slice of `T`, if `T` is the dtype.

@@ -7,7 +7,8 @@
 //!   typed `PoolError::Exhausted` at the limit, at once.
 //! - SIGKILL of a subscriber holding views (50 times): its holds are
 //!   reclaimed, no block stays busy, the publisher goes on.
-//! - SIGKILL of a publisher mid-fill (50 times): a view of its last frame
+//! - SIGKILL of a publisher mid-fill (50 times, half of them filling images
+//!   made by `Image::new`, from the process pool): a view of its last frame
 //!   stays readable, the half-filled block is never delivered, and its
 //!   segment files are removed once nobody maps them; publishers killed at
 //!   random points of streaming (20 times) never tear a frame.
@@ -20,7 +21,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, next_command, say, wait_until, watchdog,
+    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
+    wait_until, watchdog,
 };
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
@@ -31,17 +33,6 @@ const TOPIC: &str = "camera.rgb";
 const W: u32 = 640;
 const H: u32 = 480;
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn segment_files(ns: &TestNs) -> Vec<String> {
-    std::fs::read_dir(ns.path())
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains(".pool."))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn publisher(ns: &TestNs, blocks: u32, segments: u32) -> ImageTopic {
     ImageTopic::builder(TOPIC)
@@ -78,14 +69,28 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
     }
     assert!(sub.recv().is_none());
     assert_eq!((sub.received_count(), sub.dropped_count()), (2, 0));
-    assert_eq!(pub_.pool_segments(), 1);
-    assert_eq!(segment_files(&ns).len(), 1);
+    // The loan's segment of the topic's pool; and, unless another test's
+    // handle of this process had its size class (then `Image::new`'s block
+    // was copied into the topic's pool), the process pool's segment that
+    // `Image::new`'s block came from, named after the topic at the send.
     let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
-    assert_eq!(info.len(), 1);
+    assert_eq!(pub_.pool_segments(), info.len());
+    assert_eq!(pool_segment_files(&ns).len(), info.len());
     assert_eq!((info[0].pid, info[0].segment), (std::process::id(), 0));
     assert!(info[0].publisher_alive);
     assert_eq!((info[0].block_size, info[0].blocks), (W * H * 3, 4));
-    assert_eq!(info[0].usage.published, 2);
+    let published: u32 = info.iter().map(|s| s.usage.published).sum();
+    assert_eq!(published, 2);
+    if let [_, process] = &info[..] {
+        assert!(process.segment >= horus::process_pool::PROCESS_SEGMENT_BASE);
+        assert_eq!(
+            process.block_size,
+            1 << 20,
+            "the size class of 921,600 bytes"
+        );
+    } else {
+        assert_eq!(info.len(), 1);
+    }
     drop((pub_, sub));
 }
 
@@ -125,15 +130,25 @@ fn bad_input_gives_typed_errors() {
         .namespace(&ns.name)
         .build()
         .unwrap();
-    pub_.send(Image::new(64, 64, "mono8"));
-    // Larger than the blocks sized by the first image: typed, counted.
-    let big = Image::new(128, 128, "mono8");
+    pub_.send(pub_.loan(64, 64, Encoding::Mono8).unwrap());
+    // Larger than the blocks sized by the first loan: typed, counted.
+    assert!(matches!(
+        pub_.loan(128, 128, Encoding::Mono8),
+        Err(ImageError::Pool(PoolError::TooLarge { bytes: 16384, .. }))
+    ));
+    // A block of another topic's pool is copied into this one's: too large.
+    let other = ImageTopic::builder("other.rgb")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let big = other.loan(128, 128, Encoding::Mono8).unwrap();
     assert!(matches!(
         pub_.try_send(big),
         Err(PoolError::TooLarge { bytes: 16384, .. })
     ));
-    pub_.send(Image::new(128, 128, "mono8"));
+    pub_.send(other.loan(128, 128, Encoding::Mono8).unwrap());
     assert_eq!(pub_.unsent_count(), 1);
+    drop(other);
     let good = sub.recv().expect("the first image");
     let f = good.descriptor();
     drop(good);
@@ -193,12 +208,12 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
     let t = Instant::now();
     for _ in 0..100 {
         assert!(matches!(
-            pub_.try_send(Image::new(W, H, "rgb8")),
-            Err(PoolError::Exhausted {
+            pub_.loan(W, H, Encoding::Rgb8),
+            Err(ImageError::Pool(PoolError::Exhausted {
                 segments: 2,
                 blocks: 2,
                 ..
-            })
+            }))
         ));
     }
     assert!(
@@ -213,7 +228,8 @@ fn a_subscriber_holding_every_block_never_blocks_the_publisher() {
         );
     }
     held.truncate(1);
-    pub_.try_send(Image::new(W, H, "rgb8")).unwrap();
+    pub_.try_send(pub_.loan(W, H, Encoding::Rgb8).unwrap())
+        .unwrap();
     drop(held);
     drop((pub_, sub));
 }
@@ -282,13 +298,14 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
         peer.expect("held", 30);
         assert_eq!(pub_.busy_blocks(), 4);
         assert!(matches!(
-            pub_.try_send(Image::new(64, 64, "mono8")),
-            Err(PoolError::Exhausted { .. })
+            pub_.loan(64, 64, Encoding::Mono8),
+            Err(ImageError::Pool(PoolError::Exhausted { .. }))
         ));
         peer.kill();
-        // The next send finds the pool exhausted, reclaims the dead
+        // The next loan finds the pool exhausted, reclaims the dead
         // holder's bits (before freeing its entry), and succeeds.
-        pub_.try_send(Image::new(64, 64, "mono8")).unwrap();
+        pub_.try_send(pub_.loan(64, 64, Encoding::Mono8).unwrap())
+            .unwrap();
         assert_eq!(pub_.busy_blocks(), 0, "round {round}: a block stayed held");
     }
     drop(pub_);
@@ -304,9 +321,18 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         .build()
         .unwrap();
     for round in 1..=KILLS {
-        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string()]);
+        // Odd rounds loan from the topic's pool, even ones make their images
+        // with Image::new (the process pool, `horus::process_pool`).
+        let made_by = if round % 2 == 0 { "new" } else { "loan" };
+        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string(), made_by]);
         peer.expect("filling", 30);
         let view = sub.recv().expect("the published frame");
+        let segment = view.descriptor().segment;
+        assert_eq!(
+            segment >= horus::process_pool::PROCESS_SEGMENT_BASE,
+            made_by == "new",
+            "round {round}: segment {segment}"
+        );
         peer.kill();
         // The dead publisher's segment stays mapped and readable while held.
         assert_eq!(check_fill(view.data()), Some(round));
@@ -324,7 +350,7 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         let ns_handle = Namespace::open(&ns.name).unwrap();
         wait_until(30, "the dead publisher's segment removed", || {
             horus::shm::clean_namespace(&ns_handle, false).unwrap();
-            segment_files(&ns).is_empty()
+            pool_segment_files(&ns).is_empty()
         });
     }
     assert_eq!(sub.received_count(), KILLS);
@@ -374,7 +400,7 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
     let ns_handle = Namespace::open(&ns.name).unwrap();
     wait_until(30, "dead publishers' segments removed", || {
         horus::shm::clean_namespace(&ns_handle, false).unwrap();
-        segment_files(&ns).is_empty()
+        pool_segment_files(&ns).is_empty()
     });
     drop(sub);
 }
@@ -426,19 +452,11 @@ fn child_main() {
             let want: usize = args[0].parse().unwrap();
             let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
-            let mut held = Vec::new();
-            while held.len() < want {
-                match topic.recv() {
-                    Some(v) => held.push(v),
-                    None => std::thread::yield_now(),
-                }
-            }
-            say("held");
-            let _ = next_command();
-            std::process::exit(0);
+            common::hold_views_until_killed(want, || topic.recv());
         }
-        // Publishes frame args[0], then loans a block, fills half of it and
-        // says `filling`; waits to be killed.
+        // Publishes frame args[0], then takes a block, fills half of it and
+        // says `filling`; waits to be killed. Blocks are loaned from the
+        // topic's pool, or with args[1] `new` made by Image::new.
         "filler" => {
             let seq: u64 = args[0].parse().unwrap();
             let topic = ImageTopic::builder(TOPIC)
@@ -446,10 +464,14 @@ fn child_main() {
                 .max_segments(1)
                 .build()
                 .unwrap();
-            let mut img = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            let make = || match args[1].as_str() {
+                "new" => Image::new(64, 64, "mono8"),
+                _ => topic.loan(64, 64, Encoding::Mono8).unwrap(),
+            };
+            let mut img = make();
             fill(img.data_mut(), seq);
             topic.try_send(img).unwrap();
-            let mut next = topic.loan(64, 64, Encoding::Mono8).unwrap();
+            let mut next = make();
             let half = next.data().len() / 2;
             next.data_mut()[..half].fill(0xee);
             say("filling");

@@ -50,6 +50,24 @@ pub enum PoolError {
         /// Blocks per segment.
         blocks: u32,
     },
+    /// This process's pool for new large messages (`Image::new`, ...) is at
+    /// its limit, every block being filled or held by receivers.
+    #[error(
+        "no {bytes}-byte block for a new large message: this process's pool holds \
+         {segments} segments ({held} bytes of its {limit}-byte limit), every block \
+         being filled or held by receivers; send or drop messages and views sooner, \
+         or raise horus::process_pool::set_limit"
+    )]
+    ProcessPoolFull {
+        /// Bytes of the block asked for (the message's size class).
+        bytes: u32,
+        /// Segments of the pool.
+        segments: usize,
+        /// Bytes the segments hold.
+        held: u64,
+        /// The limit ([`crate::process_pool::limit`]).
+        limit: u64,
+    },
     /// The pool's geometry (block size, blocks) cannot be laid out.
     #[error(
         "the block pool of topic {topic} cannot be laid out ({reason}); \

@@ -6,9 +6,13 @@
 //! shape and strides, ...) and how it is written into, and checked out of,
 //! its descriptor message (`L::Wire`). Everything else is here, once:
 //!
-//! - **Send** ([`Topic::try_send`]): the bytes go into a block of this
-//!   process's pool for the topic (no copy if they were loaned from it with
-//!   [`Topic::loan_layout`]), the block is published, and the descriptor
+//! - **Send** ([`Topic::try_send`]): the bytes are in a block of this
+//!   process's pool for the topic if they were loaned from it with
+//!   [`Topic::loan_layout`], or in a block of the process pool
+//!   ([`crate::process_pool`]) if a constructor made them (`Image::new`):
+//!   no copy in either case (the process pool's segment is named after the
+//!   topic at its first send); otherwise they are copied into a block of
+//!   the topic's pool. The block is published, and the descriptor
 //!   (publisher token, segment, block, generation, length, then the
 //!   layout) is sent through the ring as any message is.
 //! - **Receive** ([`Topic::try_recv`]): the descriptor is checked against its
@@ -31,15 +35,17 @@
 mod error;
 mod raw;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use horus_nostd::Message;
 use horus_nostd::pool::{BlockDescriptor, HoldError};
 
 use crate::payload::{Payload, PayloadContext, PayloadCounts};
 use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError};
+use crate::process_pool::{self, ProcessBlock, TopicLink};
 use crate::shm::Namespace;
 use crate::topic::{Topic, TopicBuilder};
 pub use error::PoolError;
@@ -105,11 +111,15 @@ pub trait PooledLayout: Copy + fmt::Debug + 'static {
     fn from_wire(wire: &Self::Wire) -> (BlockRef, Result<Self, String>);
 }
 
-/// The bytes of a message to send: on the heap (8-byte aligned words) or
-/// in a loaned pool block.
+/// The bytes of a message to send: in a block of this process's pool
+/// (constructors), in a block loaned from a topic's pool, or on the heap
+/// (where the process pool cannot be made); 8-byte aligned.
 enum Bytes {
     Heap(Vec<u64>),
     Loaned(LoanedBlock),
+    /// Boxed: keeps `Bytes` (and every `Pooled` moved through a send) as
+    /// small as the two other forms make it.
+    Process(Box<ProcessBlock>),
 }
 
 /// A large message to send: its layout (reachable through `Deref`: an
@@ -129,21 +139,39 @@ impl<L: PooledLayout> fmt::Debug for Pooled<L> {
 }
 
 impl<L: PooledLayout> Pooled<L> {
-    /// A message of `layout` whose bytes are zeros on the heap (each kind
-    /// has its own constructors too: `Image::new`, `Tensor::new`, ...).
+    /// A message of `layout` whose bytes are zeros in a block of this
+    /// process's pool ([`crate::process_pool`]: sending it moves only a
+    /// descriptor). Each kind has its own constructors too: `Image::new`,
+    /// `Tensor::new`, ...
+    ///
+    /// # Panics
+    /// With the sentence of [`try_zeroed`](Self::try_zeroed)'s error, when
+    /// the process pool is at its limit.
+    #[track_caller]
     pub fn zeroed(layout: L) -> Self {
-        Self {
-            layout,
-            bytes: Bytes::Heap(vec![0; layout.bytes().div_ceil(8)]),
+        match Self::try_zeroed(layout) {
+            Ok(p) => p,
+            Err(e) => panic!("new {}: {e}", L::KIND),
         }
     }
 
+    /// As [`zeroed`](Self::zeroed), or [`PoolError::ProcessPoolFull`] when
+    /// the process pool is at its limit. (Where the pool cannot be made at
+    /// all, the bytes go on the heap and sending copies them.)
+    pub fn try_zeroed(layout: L) -> Result<Self, PoolError> {
+        let bytes = match process_pool::loan_zeroed(layout.bytes())? {
+            Some(block) => Bytes::Process(Box::new(block)),
+            None => Bytes::Heap(vec![0; layout.bytes().div_ceil(8)]),
+        };
+        Ok(Self { layout, bytes })
+    }
+
     /// `data` (of exactly `layout.bytes()` bytes, checked by the caller),
-    /// copied into aligned words.
-    pub(crate) fn with_data(layout: L, data: &[u8]) -> Self {
-        let mut p = Self::zeroed(layout);
+    /// copied into a block of the process pool.
+    pub(crate) fn with_data(layout: L, data: &[u8]) -> Result<Self, PoolError> {
+        let mut p = Self::try_zeroed(layout)?;
         p.data_mut().copy_from_slice(data);
-        p
+        Ok(p)
     }
 
     /// The layout.
@@ -157,6 +185,7 @@ impl<L: PooledLayout> Pooled<L> {
         match &self.bytes {
             Bytes::Heap(w) => &bytemuck::cast_slice(w)[..len],
             Bytes::Loaned(b) => &b.bytes()[..len],
+            Bytes::Process(b) => &b.bytes()[..len],
         }
     }
 
@@ -167,12 +196,15 @@ impl<L: PooledLayout> Pooled<L> {
         match &mut self.bytes {
             Bytes::Heap(w) => &mut bytemuck::cast_slice_mut(w)[..len],
             Bytes::Loaned(b) => &mut b.bytes_mut()[..len],
+            Bytes::Process(b) => &mut b.bytes_mut()[..len],
         }
     }
 
-    /// Are the bytes in a pool block (no copy on send)?
+    /// Are the bytes in a pool block: a topic's ([`Topic::loan_layout`])
+    /// or this process's ([`crate::process_pool`])? (Sending then copies
+    /// nothing, unless the block is another topic's.)
     pub fn is_loaned(&self) -> bool {
-        matches!(self.bytes, Bytes::Loaned(_))
+        !matches!(self.bytes, Bytes::Heap(_))
     }
 }
 
@@ -319,6 +351,9 @@ impl BlockAt<'_> {
 /// it maps as a receiver, and its counts.
 #[doc(hidden)]
 pub struct PoolState {
+    /// This handle as a destination of process-pool segments (made at its
+    /// first send of one; dropping it drops the segments bound to it).
+    link: OnceCell<Arc<TopicLink>>,
     writer: RefCell<PoolWriter>,
     reader: RefCell<PoolReader>,
     stale: Cell<u64>,
@@ -340,6 +375,7 @@ impl<L: PooledLayout> Payload for Pooled<L> {
 
     fn new_state(ctx: &PayloadContext<'_>) -> PoolState {
         PoolState {
+            link: OnceCell::new(),
             writer: RefCell::new(PoolWriter::new(
                 ctx.namespace.clone(),
                 ctx.name,
@@ -456,6 +492,14 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
                 b.bytes_mut()[..len].copy_from_slice(&bytemuck::cast_slice(&w)[..len]);
                 b
             }
+            Bytes::Process(p) => match process_pool::bind(*p, self.link()) {
+                Ok(b) => b,
+                Err(p) => {
+                    let mut b = self.loan_block(len)?;
+                    b.bytes_mut()[..len].copy_from_slice(&p.bytes()[..len]);
+                    b
+                }
+            },
         };
         let (published, share) = block.publish(len);
         let (d, owner) = published.map_err(|e| PoolError::BadGeometry {
@@ -530,9 +574,26 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         self.payload_state().rejected.get()
     }
 
-    /// Pool segments this publisher has made.
+    /// This handle as a destination of process-pool segments.
+    fn link(&self) -> &Arc<TopicLink> {
+        self.payload_state().link.get_or_init(|| {
+            Arc::new(TopicLink::new(
+                self.shm_namespace().clone(),
+                self.name(),
+                self.region().clone(),
+            ))
+        })
+    }
+
+    /// Pool segments this publisher has made for this topic, and segments
+    /// of the process pool bound to this handle (see [`crate::process_pool`]).
     pub fn pool_segments(&self) -> usize {
-        self.payload_state().writer.borrow().segments().len()
+        let bound = self
+            .payload_state()
+            .link
+            .get()
+            .map_or(0, |l| process_pool::bound_segments(l));
+        self.payload_state().writer.borrow().segments().len() + bound
     }
 
     /// Pool segments (of any publisher) this handle has mapped to read.
@@ -540,15 +601,22 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         self.payload_state().reader.borrow().mapped()
     }
 
-    /// Blocks of this publisher's pool that readers hold or that are being
-    /// written now (a snapshot).
+    /// Blocks of this publisher's pool for this topic, and of the process
+    /// pool's segments bound to this handle, that readers hold or that are
+    /// being written now (a snapshot).
     pub fn busy_blocks(&self) -> u32 {
+        let bound = self
+            .payload_state()
+            .link
+            .get()
+            .map_or(0, |l| process_pool::busy_blocks(l));
         self.payload_state()
             .writer
             .borrow()
             .segments()
             .iter()
             .map(|s| s.pool().usage().busy)
-            .sum()
+            .sum::<u32>()
+            + bound
     }
 }

@@ -16,6 +16,12 @@
 //! it maps it, so the cleaner (`cleanup.rs`) removes a segment exactly when
 //! no process maps it any more: a dead publisher's segment stays readable
 //! while a receiver maps it (and so while it holds views of it).
+//!
+//! The process pool's segments ([`crate::process_pool`]) are made instead
+//! without a name ([`create_unnamed`], `O_TMPFILE`), shared-locked from the
+//! start, and given their final name, that of a segment of the topic they
+//! are first sent on, by [`link`]; segment ids from
+//! [`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE) up.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
@@ -185,6 +191,37 @@ pub(crate) fn open(
     attach(words, owner, id).map(Some)
 }
 
+/// Reserves `layout`'s bytes in the new file `fd` (at `path` now, mapped
+/// as `final_path`), maps it and initialises it as segment `id`.
+fn init_file(
+    fd: rustix::fd::OwnedFd,
+    layout: PoolLayout,
+    id: u32,
+    path: &Path,
+    final_path: &Path,
+) -> Result<PoolRegion<MappedWords>, TopicError> {
+    let bytes = layout.region_bytes();
+    rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
+        |e| match errno_error(e, path, "reserve") {
+            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+            other => other,
+        },
+    )?;
+    let words = Mapping::new(fd, bytes, final_path, "map pool segment")?.into_words();
+    PoolRegion::init(
+        words,
+        layout.block_size(),
+        layout.blocks(),
+        id,
+        crate::time::now_ns(),
+    )
+    .map_err(|e| TopicError::Io {
+        path: path.to_owned(),
+        op: "initialise pool segment",
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
 /// Creates segment `id` of this process's (`owner`'s) pool for `topic`:
 /// `blocks` blocks of `block_size` bytes, published under its final name
 /// only once initialised and locked.
@@ -198,7 +235,6 @@ pub(crate) fn create(
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
     let name = segment_file_name(topic, owner, id);
     let path = ns.path().join(&name);
-    let bytes = layout.region_bytes();
     // A pass fails only when a cleaner removed our temporary file.
     for _ in 0..8 {
         let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
@@ -213,26 +249,7 @@ pub(crate) fn create(
         // Keeps our lock held if mapping fails and closes `fd` (close-on-exec:
         // a program spawned meanwhile must not keep the lock).
         let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
-        let made = (|| {
-            rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64)
-                .map_err(|e| match errno_error(e, &tmp_path, "reserve") {
-                    TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
-                    other => other,
-                })?;
-            let words = Mapping::new(fd, bytes, &path, "map pool segment")?.into_words();
-            PoolRegion::init(
-                words,
-                layout.block_size(),
-                layout.blocks(),
-                id,
-                crate::time::now_ns(),
-            )
-            .map_err(|e| TopicError::Io {
-                path: tmp_path.clone(),
-                op: "initialise pool segment",
-                source: std::io::Error::other(e.to_string()),
-            })
-        })();
+        let made = init_file(fd, layout, id, &tmp_path, &path);
         let pool = match made {
             Ok(m) => m,
             Err(e) => {
@@ -273,6 +290,60 @@ pub(crate) fn create(
         source: std::io::ErrorKind::WouldBlock.into(),
     }
     .into())
+}
+
+/// Creates segment `id` of this process's *process pool* (see
+/// [`crate::process_pool`]): an unnamed file (`O_TMPFILE`) in the base
+/// directory of the namespaces, shared-locked by us, of `layout`. Nobody
+/// else can see it until [`link`] names it after a topic; if this process
+/// dies first, the kernel frees it with the process's descriptors, so it
+/// can never be left behind.
+pub(crate) fn create_unnamed(
+    owner: OwnerToken,
+    id: u32,
+    layout: PoolLayout,
+) -> Result<Segment, SegmentError> {
+    let base = Namespace::base_dir();
+    let path = base.join(format!("(unnamed process pool segment {id})"));
+    let flags =
+        rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
+    let mode = rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR;
+    let fd = rustix::fs::openat(rustix::fs::CWD, &base, flags, mode)
+        .map_err(|e| errno_error(e, &path, "create"))?;
+    // Shared from the start, as every mapper's: a cleaner that finds the
+    // file once it is named sees it held. (A fresh inode: nobody else can
+    // hold an exclusive lock on it.)
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared)
+        .map_err(|e| errno_error(e, &path, "lock"))?;
+    let pool = init_file(fd, layout, id, &path, &path)?;
+    Ok(Segment { pool, owner })
+}
+
+/// Gives an unnamed segment of [`create_unnamed`] its name as segment of
+/// its owner's pool for `topic` in `ns` (a hard link from
+/// `/proc/self/fd`, which never replaces an existing name). From then on
+/// it is, for every other process, one of `topic`'s pool segments: mapped
+/// by receivers from descriptors, reclaimed with the topic's dead
+/// participants, removed by cleaners once nobody holds its lock (we hold
+/// ours while we map it, so it is never visible unlocked). Fails with
+/// `XDEV` if the namespace is on another file system, `EXIST` if the
+/// name is taken.
+pub(crate) fn link(
+    segment: &Segment,
+    ns: &Namespace,
+    topic: &str,
+) -> Result<(), rustix::io::Errno> {
+    use std::os::fd::AsRawFd;
+    let name = segment_file_name(topic, segment.owner, segment.pool.segment());
+    let file = segment.pool.words().mapping().file();
+    let from = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        from.as_str(),
+        ns.dir(),
+        name.as_str(),
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
 }
 
 #[cfg(test)]

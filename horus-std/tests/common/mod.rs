@@ -350,3 +350,30 @@ pub fn check_fill(buf: &[u8]) -> Option<u64> {
     fill(&mut want, seq);
     (want == buf).then_some(seq)
 }
+
+/// The block pool segment files (`*.pool.*`) in `ns`'s directory.
+pub fn pool_segment_files(ns: &TestNs) -> Vec<String> {
+    std::fs::read_dir(ns.path())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".pool."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// In a child: keeps every view `recv` gives until `want` are held, says
+/// `held`, then waits to be killed (exits if the parent closes stdin).
+pub fn hold_views_until_killed<V>(want: usize, mut recv: impl FnMut() -> Option<V>) {
+    let mut held = Vec::new();
+    while held.len() < want {
+        match recv() {
+            Some(v) => held.push(v),
+            None => std::thread::yield_now(),
+        }
+    }
+    say("held");
+    let _ = next_command();
+    std::process::exit(0);
+}

@@ -1,0 +1,550 @@
+//! The process pool: where `Image::new`, `DepthImage::new`,
+//! `Tensor::new`, `PointCloud::xyz` and the other constructors of large
+//! messages put their bytes, so that `topic.send(msg)` moves a descriptor
+//! and not the bytes.
+//!
+//! A constructor does not know the topic its message will be sent on, so
+//! the block cannot come from a topic's pool. It comes from this process's
+//! pool of *unnamed* segments: each one a [`PoolRegion`](horus_nostd::pool)
+//! like a topic pool segment, in a file made with `O_TMPFILE` in the base
+//! directory of the namespaces (`/dev/shm`, or `HORUS_SHM_DIR`), so it has
+//! no name yet, and shared-locked and mapped by this process.
+//!
+//! **Binding.** The first time a block of segment `S` is sent on a topic
+//! `T` (in namespace `N`), `S` is *bound* to that topic handle: it is given
+//! the name of one of this process's pool segments of `T`
+//! (`<T>.pool.<pid>-<nonce>.<id>` in `N`'s directory, ids from
+//! [`PROCESS_SEGMENT_BASE`] so they never meet the topic pool's own) with a
+//! hard link (`linkat` of `/proc/self/fd/<fd>`, which never replaces a
+//! name). From then on `S` *is* a pool segment of `T` for everyone else:
+//! receivers map it from the descriptor's (publisher, segment) as any other,
+//! hold blocks with their participant bits of `T`, `T`'s reclaim of dead
+//! participants clears their bits in it, `topic list -v` shows it, and the
+//! cleaner removes it once no process holds its lock. So every guarantee of
+//! the topic pools (`horus_nostd::pool`'s proof, crash safety, exact loss
+//! accounting) holds unchanged: nothing in the core, the descriptor or the
+//! region layout differs. A segment is bound once, to one handle: holder
+//! bits are participant indexes of one topic, so a segment's blocks must
+//! never be held by two topics' receivers.
+//!
+//! **Which segment a constructor loans from.** Segments serve one *size
+//! class* (the message's bytes rounded up to a power of two, at least 4
+//! KiB). A loan tries, in order: segments of its class bound to the
+//! handles the thread's last messages of that class were sent on (up to
+//! four, the latest first); unbound segments; a new segment if the limit
+//! allows; then segments bound to other handles. (The hint is kept per
+//! thread: threads are usually nodes, each sending on its own topics.) A
+//! message whose segment is bound to another handle (or that cannot be
+//! linked: a namespace on another file system, no `/proc`) is copied into
+//! the topic's pool when sent, as before this module existed; counted in
+//! [`ProcessPoolStats::copied_sends`]. A thread that makes same-sized
+//! messages for several topics can therefore see copies: `topic.loan(..)`
+//! is zero-copy for an explicit topic.
+//!
+//! **Zeroed.** Constructors promise zeros (a black image). A block loaned
+//! for the first time is still the zeros of its new file; a recycled one is
+//! cleared (its message's bytes, a `memset`).
+//!
+//! **Limit.** The pool's segments total at most [`limit`] bytes (default
+//! [`DEFAULT_LIMIT_BYTES`], set with [`set_limit`]). At the limit a loan
+//! first drops free segments of other size classes, then reclaims what dead
+//! receivers hold on every bound topic, then fails: the constructors'
+//! `try_*` return [`PoolError::ProcessPoolFull`], counted in
+//! [`ProcessPoolStats::refused`], and the infallible ones panic with that
+//! sentence. If the pool cannot be made at all (no tmpfs, `O_TMPFILE` not
+//! supported, the file system full), the bytes go on the heap and `send`
+//! copies them, as before: counted in [`ProcessPoolStats::heap_fallbacks`]
+//! and logged once.
+//!
+//! **Lifetime.** A bound segment is dropped from the pool when its topic
+//! handle is dropped (messages still being filled keep their own share);
+//! unbound ones live as long as the process. A forked child starts with an
+//! empty pool of its own.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use horus_nostd::OwnerToken;
+use horus_nostd::pool::{MAX_BLOCK_BYTES, PoolLayout};
+
+use crate::pool::LoanedBlock;
+use crate::pooled::PoolError;
+use crate::shm::pool_file::{self, Segment, SegmentError};
+use crate::shm::region_file::MappedRegion;
+use crate::shm::{Namespace, liveness};
+
+/// The first segment id of the process pool; a topic pool's own segment
+/// ids stay below it.
+pub const PROCESS_SEGMENT_BASE: u32 = 1 << 31;
+/// The default [`limit`]: 256 MiB of segments.
+pub const DEFAULT_LIMIT_BYTES: u64 = 256 << 20;
+/// The smallest size class.
+const MIN_CLASS: usize = 4096;
+/// Segments of small classes hold at least this many bytes of blocks.
+const MIN_SEGMENT_BYTES: usize = 256 << 10;
+/// Blocks per segment: at least this many...
+const MIN_BLOCKS: u32 = 8;
+/// ... and at most this many.
+const MAX_BLOCKS: u32 = 1024;
+
+static LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_LIMIT_BYTES);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+static HEAP_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+static ZERO_COPY_SENDS: AtomicU64 = AtomicU64::new(0);
+static COPIED_SENDS: AtomicU64 = AtomicU64::new(0);
+static WARNED: AtomicBool = AtomicBool::new(false);
+static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+/// Topic links a thread remembers per size class.
+const HINTS: usize = 4;
+
+thread_local! {
+    /// Per size class: the topic links this thread's last messages of that
+    /// class were sent on, the latest first (threads are usually nodes,
+    /// each with its topics).
+    static HINT: std::cell::RefCell<HashMap<u32, Vec<u64>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn set_hint(class: u32, link: u64) {
+    HINT.with(|h| {
+        let mut h = h.borrow_mut();
+        let links = h.entry(class).or_default();
+        links.retain(|&l| l != link);
+        links.insert(0, link);
+        links.truncate(HINTS);
+    });
+}
+
+/// Sets the most bytes of segments the process pool may hold (at least one
+/// segment is always allowed). Takes effect at the next loan; segments
+/// already made stay.
+///
+/// ```
+/// horus::process_pool::set_limit(64 << 20);
+/// assert_eq!(horus::process_pool::limit(), 64 << 20);
+/// # horus::process_pool::set_limit(horus::process_pool::DEFAULT_LIMIT_BYTES);
+/// ```
+pub fn set_limit(bytes: u64) {
+    LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// The limit [`set_limit`] set (default [`DEFAULT_LIMIT_BYTES`]).
+pub fn limit() -> u64 {
+    LIMIT.load(Ordering::Relaxed)
+}
+
+/// What the process pool holds and has done since the process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ProcessPoolStats {
+    /// Segments held now.
+    pub segments: usize,
+    /// Of which bound to a topic handle.
+    pub bound: usize,
+    /// Bytes of the segments held now.
+    pub bytes: u64,
+    /// Blocks being filled or held by receivers now.
+    pub busy_blocks: u32,
+    /// Loans refused at the limit ([`PoolError::ProcessPoolFull`]).
+    pub refused: u64,
+    /// Messages put on the heap because the pool could not be made.
+    pub heap_fallbacks: u64,
+    /// Messages of the pool sent without a copy.
+    pub zero_copy_sends: u64,
+    /// Messages of the pool copied into a topic's pool when sent (segment
+    /// bound to another handle, or not linkable there).
+    pub copied_sends: u64,
+}
+
+/// A snapshot of the process pool.
+///
+/// ```
+/// let s = horus::process_pool::stats();
+/// assert!(s.bound <= s.segments);
+/// ```
+pub fn stats() -> ProcessPoolStats {
+    let mut s = ProcessPoolStats {
+        refused: REFUSED.load(Ordering::Relaxed),
+        heap_fallbacks: HEAP_FALLBACKS.load(Ordering::Relaxed),
+        zero_copy_sends: ZERO_COPY_SENDS.load(Ordering::Relaxed),
+        copied_sends: COPIED_SENDS.load(Ordering::Relaxed),
+        ..ProcessPoolStats::default()
+    };
+    if let Some(pool) = lock().as_ref() {
+        s.segments = pool.segments.len();
+        s.bound = pool.segments.iter().filter(|p| p.bound() != 0).count();
+        s.bytes = pool.bytes;
+        s.busy_blocks = pool.busy(|_| true);
+    }
+    s
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<Pool>> {
+    // A panic while it was held left nothing half-done that matters (a
+    // segment list); go on.
+    POOL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A topic handle as a destination of process-pool segments: what binding
+/// names the file after, and how the pool reclaims what that topic's dead
+/// receivers hold. Held by the handle; the pool keeps it weakly.
+pub(crate) struct TopicLink {
+    id: u64,
+    ns: Arc<Namespace>,
+    topic: String,
+    region: MappedRegion,
+}
+
+impl TopicLink {
+    pub(crate) fn new(ns: Arc<Namespace>, topic: &str, region: MappedRegion) -> Self {
+        Self {
+            id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
+            ns,
+            topic: topic.to_owned(),
+            region,
+        }
+    }
+
+    fn reclaim(&self) {
+        crate::pool::reclaim_topic(&self.ns, &self.topic, &self.region, liveness::own_token());
+    }
+}
+
+impl Drop for TopicLink {
+    /// The handle is gone: its bound segments leave the pool (their files
+    /// go once nobody maps them).
+    fn drop(&mut self) {
+        if let Some(pool) = lock().as_mut() {
+            pool.forget(self.id);
+        }
+    }
+}
+
+/// One segment of the pool.
+struct ProcSegment {
+    segment: Arc<Segment>,
+    class: u32,
+    /// The [`TopicLink`] id it is bound to; 0 while unbound. Written under
+    /// the pool's lock, once.
+    bound: AtomicU64,
+}
+
+impl ProcSegment {
+    fn bound(&self) -> u64 {
+        // Relaxed: only this process writes it, under the pool's lock; a
+        // stale 0 only sends the reader to the locked path.
+        self.bound.load(Ordering::Relaxed)
+    }
+}
+
+/// A block loaned from the process pool, being filled.
+pub(crate) struct ProcessBlock {
+    seg: Arc<ProcSegment>,
+    block: LoanedBlock,
+}
+
+impl std::fmt::Debug for ProcessBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessBlock")
+            .field("block", &self.block)
+            .field("bound", &self.seg.bound())
+            .finish()
+    }
+}
+
+impl ProcessBlock {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.block.bytes()
+    }
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        self.block.bytes_mut()
+    }
+}
+
+struct Pool {
+    owner: OwnerToken,
+    segments: Vec<Arc<ProcSegment>>,
+    links: HashMap<u64, Weak<TopicLink>>,
+    bytes: u64,
+    next_id: u32,
+    /// `O_TMPFILE` (or the base directory) is not usable here.
+    unavailable: bool,
+}
+
+impl Pool {
+    fn new(owner: OwnerToken) -> Self {
+        Self {
+            owner,
+            segments: Vec::new(),
+            links: HashMap::new(),
+            bytes: 0,
+            next_id: PROCESS_SEGMENT_BASE,
+            unavailable: false,
+        }
+    }
+
+    /// The pool of this process (a forked child gets a new one).
+    fn current(slot: &mut Option<Pool>) -> &mut Pool {
+        let me = liveness::own_token();
+        if slot.as_ref().is_some_and(|p| p.owner != me) {
+            *slot = None;
+        }
+        slot.get_or_insert_with(|| Pool::new(me))
+    }
+
+    fn busy(&self, which: impl Fn(&ProcSegment) -> bool) -> u32 {
+        self.segments
+            .iter()
+            .filter(|s| which(s))
+            .map(|s| s.segment.pool().usage().busy)
+            .sum()
+    }
+
+    fn forget(&mut self, link: u64) {
+        let before = self.segments.len();
+        self.segments.retain(|s| s.bound() != link);
+        if self.segments.len() != before {
+            self.recount();
+        }
+        self.links.remove(&link);
+    }
+
+    fn recount(&mut self) {
+        self.bytes = self
+            .segments
+            .iter()
+            .map(|s| s.segment.pool().layout().region_bytes() as u64)
+            .sum();
+    }
+
+    /// A claimed block of class `class` from segments that pass `which`.
+    fn claim_in(&self, class: u32, which: impl Fn(u64) -> bool) -> Option<ProcessBlock> {
+        self.segments
+            .iter()
+            .filter(|s| s.class == class && which(s.bound()))
+            .find_map(|s| {
+                let claim = s.segment.pool().claim(self.owner).ok()?;
+                Some(ProcessBlock {
+                    seg: s.clone(),
+                    block: LoanedBlock::new(s.segment.clone(), claim),
+                })
+            })
+    }
+
+    /// A block of class `class` (see the module docs for the order).
+    /// Topic links upgraded for a reclaim are left in `keep`, for the
+    /// caller to drop once the pool's lock is released (the last share of
+    /// one forgets its segments, which takes the lock).
+    fn loan(
+        &mut self,
+        class: u32,
+        keep: &mut Vec<Arc<TopicLink>>,
+    ) -> Result<Option<ProcessBlock>, PoolError> {
+        let hints = HINT.with(|h| h.borrow().get(&class).cloned().unwrap_or_default());
+        for hint in hints {
+            if let Some(b) = self.claim_in(class, |l| l == hint) {
+                return Ok(Some(b));
+            }
+        }
+        if let Some(b) = self.claim_in(class, |l| l == 0) {
+            return Ok(Some(b));
+        }
+        let layout = match segment_layout(class) {
+            Some(l) => l,
+            None => return Ok(None),
+        };
+        let seg_bytes = layout.region_bytes() as u64;
+        if self.bytes + seg_bytes > limit() && !self.segments.is_empty() {
+            self.drop_idle_other_classes(class);
+        }
+        if self.bytes + seg_bytes <= limit() || self.segments.is_empty() {
+            return Ok(self.grow(class, layout));
+        }
+        if let Some(b) = self.claim_in(class, |_| true) {
+            return Ok(Some(b));
+        }
+        // At the limit: take back what dead receivers hold, once.
+        keep.extend(self.links.values().filter_map(Weak::upgrade));
+        for link in keep.iter() {
+            link.reclaim();
+        }
+        if let Some(b) = self.claim_in(class, |_| true) {
+            return Ok(Some(b));
+        }
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+        Err(PoolError::ProcessPoolFull {
+            bytes: class,
+            segments: self.segments.len(),
+            held: self.bytes,
+            limit: limit(),
+        })
+    }
+
+    /// Drops segments of classes other than `class` that nobody uses (no
+    /// block being filled or held): room for a new class.
+    fn drop_idle_other_classes(&mut self, class: u32) {
+        self.segments
+            .retain(|s| s.class == class || s.segment.pool().usage().busy != 0);
+        self.recount();
+    }
+
+    /// Adds an unbound segment of class `class` and claims a block of it;
+    /// `None` if it cannot be made (the caller uses the heap).
+    fn grow(&mut self, class: u32, layout: PoolLayout) -> Option<ProcessBlock> {
+        let id = self.next_id;
+        match pool_file::create_unnamed(self.owner, id, layout) {
+            Ok(seg) => {
+                self.next_id = self.next_id.checked_add(1).unwrap_or(PROCESS_SEGMENT_BASE);
+                self.bytes += layout.region_bytes() as u64;
+                let seg = Arc::new(ProcSegment {
+                    segment: Arc::new(seg),
+                    class,
+                    bound: AtomicU64::new(0),
+                });
+                self.segments.push(seg.clone());
+                let claim = seg.segment.pool().claim(self.owner).ok()?;
+                Some(ProcessBlock {
+                    block: LoanedBlock::new(seg.segment.clone(), claim),
+                    seg,
+                })
+            }
+            Err(e) => {
+                // O_TMPFILE refused, no base directory, no /dev/shm: do not
+                // try again for every message (a full file system may empty).
+                if !matches!(
+                    e,
+                    SegmentError::File(crate::error::TopicError::NoSpace { .. })
+                ) {
+                    self.unavailable = true;
+                }
+                if !WARNED.swap(true, Ordering::Relaxed) {
+                    log::warn!(
+                        "large messages go on the heap and are copied when sent: the process \
+                         pool cannot grow ({e:?}); later fallbacks are only counted"
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The size class of a message of `bytes` bytes, if the pool serves it.
+fn class_of(bytes: usize) -> Option<u32> {
+    let class = bytes.max(MIN_CLASS).checked_next_power_of_two()?;
+    u32::try_from(class).ok().filter(|&c| c <= MAX_BLOCK_BYTES)
+}
+
+/// The layout of a new segment of class `class`.
+fn segment_layout(class: u32) -> Option<PoolLayout> {
+    let blocks =
+        (MIN_SEGMENT_BYTES / class as usize).clamp(MIN_BLOCKS as usize, MAX_BLOCKS as usize);
+    PoolLayout::new(class, blocks as u32).ok()
+}
+
+/// A zeroed block of at least `bytes` bytes from the process pool; `None`
+/// if the pool cannot serve it (the caller uses the heap).
+pub(crate) fn loan_zeroed(bytes: usize) -> Result<Option<ProcessBlock>, PoolError> {
+    let Some(class) = class_of(bytes).filter(|_| bytes > 0) else {
+        return Ok(None);
+    };
+    let mut keep = Vec::new();
+    let loaned = {
+        let mut slot = lock();
+        let pool = Pool::current(&mut slot);
+        if pool.unavailable {
+            Ok(None)
+        } else {
+            pool.loan(class, &mut keep)
+        }
+    };
+    drop(keep); // (unlocked now: see `Pool::loan`)
+    let loaned = loaned?;
+    let Some(mut block) = loaned else {
+        HEAP_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+        return Ok(None);
+    };
+    if block.block.generation() != 1 {
+        // Recycled: clear the message's words (a new block is still zero).
+        let words = bytes.div_ceil(8) * 8;
+        block.bytes_mut()[..words].fill(0);
+    }
+    Ok(Some(block))
+}
+
+/// The block, ready to be published on `link`'s topic without a copy; or
+/// back, if its segment belongs to another handle or cannot be named for
+/// this topic (the caller copies it into the topic's pool).
+pub(crate) fn bind(
+    block: ProcessBlock,
+    link: &Arc<TopicLink>,
+) -> Result<LoanedBlock, ProcessBlock> {
+    if block.seg.bound() == link.id {
+        ZERO_COPY_SENDS.fetch_add(1, Ordering::Relaxed);
+        return Ok(block.block);
+    }
+    let mut slot = lock();
+    let pool = Pool::current(&mut slot);
+    let seg = &block.seg;
+    let ours = pool.segments.iter().any(|s| Arc::ptr_eq(s, seg));
+    if seg.bound() != 0 || !ours || seg.segment.owner() != pool.owner {
+        set_hint(seg.class, link.id);
+        COPIED_SENDS.fetch_add(1, Ordering::Relaxed);
+        return Err(block);
+    }
+    match pool_file::link(&seg.segment, &link.ns, &link.topic) {
+        Ok(()) => {
+            seg.bound.store(link.id, Ordering::Relaxed);
+            pool.links.insert(link.id, Arc::downgrade(link));
+            set_hint(seg.class, link.id);
+            log::debug!(
+                "process pool: segment {} bound to topic {} in namespace {}",
+                seg.segment.pool().segment(),
+                link.topic,
+                link.ns.name()
+            );
+            ZERO_COPY_SENDS.fetch_add(1, Ordering::Relaxed);
+            Ok(block.block)
+        }
+        Err(e) => {
+            log::debug!(
+                "process pool: segment not linkable into namespace {} ({e}); copying",
+                link.ns.name()
+            );
+            COPIED_SENDS.fetch_add(1, Ordering::Relaxed);
+            Err(block)
+        }
+    }
+}
+
+/// Blocks of segments bound to `link` being filled or held now.
+pub(crate) fn busy_blocks(link: &TopicLink) -> u32 {
+    lock()
+        .as_ref()
+        .map_or(0, |p| p.busy(|s| s.bound() == link.id))
+}
+
+/// Segments bound to `link`.
+pub(crate) fn bound_segments(link: &TopicLink) -> usize {
+    lock().as_ref().map_or(0, |p| {
+        p.segments.iter().filter(|s| s.bound() == link.id).count()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_powers_of_two_from_4_kib() {
+        assert_eq!(class_of(1), Some(4096));
+        assert_eq!(class_of(4097), Some(8192));
+        assert_eq!(class_of(640 * 480 * 3), Some(1 << 20));
+        assert_eq!(class_of(usize::MAX), None);
+        assert_eq!(segment_layout(4096).unwrap().blocks(), 64);
+        assert_eq!(segment_layout(1 << 20).unwrap().blocks(), 8);
+    }
+}

@@ -1,0 +1,407 @@
+//! `Image::new` & co. over the process pool (`horus::process_pool`): the
+//! bytes of a constructed message are a block of this process's pool, and
+//! `send` moves only its descriptor.
+//!
+//! - Across processes: a publisher of `Image::new` + `data_mut` + `send`,
+//!   a subscriber in another process: every frame's pixels verified, every
+//!   frame's block in the publisher's process pool (a copy would put it in
+//!   the topic's pool, segment ids below `PROCESS_SEGMENT_BASE`), the
+//!   publisher's copy counter 0, `received + dropped == published`.
+//! - SIGKILL of subscribers holding views (10 times) of a publisher whose
+//!   process pool is at its limit: `try_new` is a typed, counted error while
+//!   they hold, and the dead holders' blocks come back. (SIGKILL of a
+//!   publisher mid-fill of an `Image::new` image: `image_pool.rs`.)
+//! - `horus clean` removes a dead publisher's process-pool segment, never a
+//!   live one's; forged descriptors naming it get typed errors, counted.
+//! - Constructors of every kind give zeroed blocks, recycled ones too.
+//! - Threads sending on their own topics copy nothing; one thread
+//!   alternating between two topics gets some copies, loses nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
+    wait_until, watchdog,
+};
+use horus::image::{Image, ImageFrame, ImageTopic};
+use horus::pooled::PoolError;
+use horus::prelude::*;
+use horus::process_pool::PROCESS_SEGMENT_BASE;
+use horus::shm::Namespace;
+
+const TOPIC: &str = "camera.rgb";
+const W: u32 = 640;
+const H: u32 = 480;
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn subscriber(ns: &TestNs) -> ImageTopic {
+    ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn image_new_frames_reach_another_process_without_a_copy() {
+    const FRAMES: u64 = 120;
+    let _w = watchdog(TIMEOUT, "cross-process test");
+    let ns = TestNs::new("pp_cross");
+    let sub = subscriber(&ns);
+    let mut publisher = Peer::spawn("pub", &ns.name, &[&FRAMES.to_string()]);
+    publisher.expect("ready", 30);
+    publisher.tell("go");
+    let mut last = 0;
+    wait_until(60, "every frame received or dropped", || {
+        while let Some(view) = sub.recv() {
+            let seq = check_fill(view.data()).expect("a torn or wrong frame");
+            assert!(seq > last, "frames out of order");
+            last = seq;
+            let d = view.descriptor();
+            assert!(
+                d.segment >= PROCESS_SEGMENT_BASE,
+                "frame {seq} came from the topic's pool: it was copied"
+            );
+        }
+        sub.received_count() + sub.dropped_count() >= FRAMES
+    });
+    let r = publisher.expect("sent", 30);
+    let [zero_copy, copied, refused, heap, unsent]: [u64; 5] =
+        core::array::from_fn(|i| r[i].parse().unwrap());
+    assert_eq!((copied, refused, heap, unsent), (0, 0, 0, 0));
+    assert_eq!(zero_copy, FRAMES);
+    assert_eq!(sub.received_count() + sub.dropped_count(), FRAMES);
+    assert!(sub.received_count() > 0);
+    assert_eq!(sub.rejected_count(), 0);
+    publisher.tell("exit");
+    publisher.wait_success(30);
+    drop(sub);
+}
+
+#[test]
+fn killed_holders_leak_no_block_of_a_full_process_pool() {
+    const KILLS: usize = 10;
+    let _w = watchdog(TIMEOUT, "killed holders test");
+    let ns = TestNs::new("pp_killsub");
+    let mut publisher = Peer::spawn("limited", &ns.name, &[]);
+    publisher.expect("ready", 30);
+    for round in 0..KILLS {
+        let mut holder = Peer::spawn("holder", &ns.name, &["8"]);
+        holder.expect("ready", 30);
+        for _ in 0..8 {
+            publisher.tell("send");
+            publisher.expect("sent", 30);
+        }
+        holder.expect("held", 30);
+        publisher.tell("busy");
+        assert_eq!(publisher.expect("busy", 30), ["8"], "round {round}");
+        // Every block of the one segment the limit allows is held.
+        publisher.tell("try");
+        assert_eq!(publisher.expect("try", 30), ["full"], "round {round}");
+        holder.kill();
+        // At the limit, the pool reclaims what dead receivers hold.
+        publisher.tell("try");
+        assert_eq!(publisher.expect("try", 30), ["ok"], "round {round}");
+        publisher.tell("busy");
+        assert_eq!(
+            publisher.expect("busy", 30),
+            ["0"],
+            "round {round}: a block leaked"
+        );
+    }
+    publisher.tell("refused");
+    assert_eq!(publisher.expect("refused", 30), [KILLS.to_string()]);
+    publisher.tell("exit");
+    publisher.wait_success(30);
+}
+
+#[test]
+fn clean_removes_a_dead_publishers_process_pool_and_never_a_live_one() {
+    let _w = watchdog(TIMEOUT, "clean test");
+    let ns = TestNs::new("pp_clean");
+    let ns_handle = Namespace::open(&ns.name).unwrap();
+    let mut publisher = Peer::spawn("pub", &ns.name, &["1"]);
+    publisher.expect("ready", 30);
+    publisher.tell("go");
+    publisher.expect("sent", 30);
+    let files = pool_segment_files(&ns);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let pid = publisher.child.id();
+    assert!(
+        files[0].starts_with(&format!("{TOPIC}.pool.{pid}-")),
+        "{files:?}"
+    );
+    let id: u32 = files[0].rsplit('.').next().unwrap().parse().unwrap();
+    assert!(id >= PROCESS_SEGMENT_BASE);
+    for _ in 0..3 {
+        let report = horus::shm::clean_namespace(&ns_handle, true).unwrap();
+        assert!(
+            report.live.iter().any(|p| p.ends_with(&files[0])),
+            "{report:?}"
+        );
+        assert_eq!(
+            pool_segment_files(&ns),
+            files,
+            "a live publisher's pool removed"
+        );
+    }
+    publisher.kill();
+    let report = horus::shm::clean_namespace(&ns_handle, false).unwrap();
+    assert!(
+        report.removed.iter().any(|p| p.ends_with(&files[0])),
+        "{report:?}"
+    );
+    assert!(pool_segment_files(&ns).is_empty());
+}
+
+#[test]
+fn forged_descriptors_naming_the_process_pool_get_typed_errors() {
+    let _w = watchdog(TIMEOUT, "forged descriptor test");
+    let ns = TestNs::new("pp_forged");
+    let sub = subscriber(&ns);
+    let mut publisher = Peer::spawn("pub", &ns.name, &["1"]);
+    publisher.expect("ready", 30);
+    publisher.tell("go");
+    publisher.expect("sent", 30);
+    let view = sub.recv().expect("the frame");
+    let f = view.descriptor();
+    assert!(f.segment >= PROCESS_SEGMENT_BASE);
+    drop(view);
+    let raw: Topic<ImageFrame> = Topic::builder(TOPIC).namespace(&ns.name).build().unwrap();
+    for frame in [
+        ImageFrame { block: 1000, ..f },
+        ImageFrame {
+            block: u32::MAX,
+            ..f
+        },
+        ImageFrame {
+            len: f.len + 1,
+            ..f
+        },
+        ImageFrame { owner: 0, ..f },
+    ] {
+        raw.send(frame);
+        match sub.try_recv() {
+            Some(Err(PoolError::ForeignDescriptor { reason, .. })) => assert!(!reason.is_empty()),
+            other => panic!("forged {frame:?} gave {other:?}"),
+        }
+    }
+    assert_eq!(sub.rejected_count(), 4);
+    // Stale: a generation never published, a segment that does not exist.
+    let dropped = sub.dropped_count();
+    for frame in [
+        ImageFrame {
+            generation: f.generation + 7,
+            ..f
+        },
+        ImageFrame { generation: 0, ..f },
+        ImageFrame {
+            segment: f.segment + 1000,
+            ..f
+        },
+        ImageFrame {
+            segment: PROCESS_SEGMENT_BASE - 1,
+            ..f
+        },
+    ] {
+        raw.send(frame);
+    }
+    assert!(sub.try_recv().is_none());
+    assert_eq!(sub.dropped_count(), dropped + 4);
+    // The real frame is still readable.
+    raw.send(f);
+    let again = sub.recv().expect("the real frame");
+    assert_eq!(check_fill(again.data()), Some(1));
+    drop(again);
+    publisher.tell("exit");
+    publisher.wait_success(30);
+    drop((sub, raw));
+}
+
+#[test]
+fn constructors_of_every_kind_give_zeroed_blocks_of_the_process_pool() {
+    let ns = TestNs::new("pp_zero");
+    let topic = ImageTopic::builder("zero.img")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    // No subscriber: each sent block is recycled by a later loan.
+    for round in 0..300 {
+        let mut img = Image::new(64, 64, "mono8");
+        assert!(img.is_loaned());
+        assert!(
+            img.data().iter().all(|&b| b == 0),
+            "round {round}: not zeroed"
+        );
+        img.data_mut().fill(0xff);
+        topic.send(img);
+    }
+    let t = Tensor::new(&[16, 16], "float32");
+    assert!(t.is_loaned() && t.data().iter().all(|&b| b == 0));
+    let d = DepthImage::new(8, 8, "depth16");
+    assert!(d.is_loaned() && d.data().iter().all(|&b| b == 0));
+    let c = PointCloud::xyz(100);
+    assert!(c.is_loaned() && c.data().iter().all(|&b| b == 0));
+    let s = horus::process_pool::stats();
+    assert!(s.segments >= 1 && s.bytes > 0, "{s:?}");
+    drop((t, d, c, topic));
+}
+
+#[test]
+fn each_thread_sending_on_its_own_topic_copies_nothing() {
+    let _w = watchdog(TIMEOUT, "two topics test");
+    let ns = TestNs::new("pp_threads");
+    let mut child = Peer::spawn("two-topics", &ns.name, &[]);
+    // Two threads, one topic each, same-sized images: no copy.
+    let r = child.expect("threads", 60);
+    assert_eq!(
+        r,
+        ["40", "0", "40", "0", "0"],
+        "zero-copy sends, copies, frames received intact, dropped, segments left \
+         (the threads' handles are gone, and with them their segments)"
+    );
+    // One thread alternating between the two topics: some of its images
+    // come from the other topic's segments and are copied (the documented
+    // limit of a constructor that does not know its topic); every frame is
+    // received intact or counted as dropped (copies go to the topics' own
+    // pools, whose unheld blocks the later copies recycle).
+    let r = child.expect("alternating", 60);
+    let [zero_copy, copied, intact, dropped, segments]: [u64; 5] =
+        core::array::from_fn(|i| r[i].parse().unwrap());
+    assert_eq!(zero_copy + copied, 40);
+    assert!(copied > 0, "{r:?}");
+    assert_eq!(intact + dropped, 40);
+    // The thread reuses the segments of both topics: no new one per round.
+    assert!(segments <= 2, "{r:?}");
+    child.wait_success(30);
+}
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    let (role, args) = common::child_role();
+    die_with_parent();
+    match role.as_str() {
+        // On `go`, sends args[0] frames made with Image::new as fast as it
+        // can; says `sent zero_copy copied refused heap unsent`; exits on
+        // `exit`.
+        "pub" => {
+            let frames: u64 = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            assert_eq!(next_command().as_deref(), Some("go"));
+            for seq in 1..=frames {
+                let mut img = Image::new(W, H, "rgb8");
+                fill(img.data_mut(), seq);
+                topic.send(img);
+            }
+            let s = horus::process_pool::stats();
+            say(&format!(
+                "sent {} {} {} {} {}",
+                s.zero_copy_sends,
+                s.copied_sends,
+                s.refused,
+                s.heap_fallbacks,
+                topic.unsent_count()
+            ));
+            while next_command().is_some_and(|c| c != "exit") {}
+        }
+        // A publisher whose process pool may hold one segment (8 blocks of
+        // 1 MiB): `send` one frame, `try` a new image (`try ok`/`try full`),
+        // `busy` blocks, `refused` loans; `exit`.
+        "limited" => {
+            horus::process_pool::set_limit(1);
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            let mut seq = 0;
+            while let Some(cmd) = next_command() {
+                match cmd.as_str() {
+                    "send" => {
+                        seq += 1;
+                        let mut img = Image::new(W, H, "rgb8");
+                        fill(img.data_mut(), seq);
+                        topic.try_send(img).unwrap();
+                        say(&format!("sent {seq}"));
+                    }
+                    "try" => match Image::try_new(W, H, "rgb8") {
+                        Ok(_) => say("try ok"),
+                        Err(horus::image::ImageError::Pool(PoolError::ProcessPoolFull {
+                            ..
+                        })) => say("try full"),
+                        Err(e) => panic!("{e}"),
+                    },
+                    "busy" => say(&format!(
+                        "busy {}",
+                        horus::process_pool::stats().busy_blocks
+                    )),
+                    "refused" => say(&format!("refused {}", horus::process_pool::stats().refused)),
+                    _ => break,
+                }
+            }
+        }
+        // Holds every view it receives; says `held` after args[0] of them,
+        // then waits to be killed.
+        "holder" => {
+            let want: usize = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            common::hold_views_until_killed(want, || topic.recv());
+        }
+        // Sends 20 Image::new frames on each of two topics from two
+        // threads (says `threads zero_copy copied intact`), then 20 on each
+        // from one thread, alternating (`alternating ...`); the counts are
+        // those of the phase, then frames received intact and dropped.
+        "two-topics" => {
+            let run = |phase: &str, alternate: bool| {
+                let before = horus::process_pool::stats();
+                let names = ["cam.left", "cam.right"];
+                let subs: Vec<Topic<Image>> =
+                    names.iter().map(|n| Topic::new(n).unwrap()).collect();
+                let send = |topics: &[&Topic<Image>], base: u64| {
+                    for i in 1..=20u64 {
+                        let imgs: Vec<Image> = topics
+                            .iter()
+                            .map(|_| {
+                                let mut img = Image::new(64, 64, "mono8");
+                                fill(img.data_mut(), base + i);
+                                img
+                            })
+                            .collect();
+                        for (t, img) in topics.iter().zip(imgs) {
+                            t.try_send(img).unwrap();
+                        }
+                    }
+                };
+                if alternate {
+                    let pubs: Vec<Topic<Image>> =
+                        names.iter().map(|n| Topic::new(n).unwrap()).collect();
+                    send(&[&pubs[0], &pubs[1]], 0);
+                } else {
+                    std::thread::scope(|s| {
+                        for n in names {
+                            s.spawn(move || send(&[&Topic::new(n).unwrap()], 0));
+                        }
+                    });
+                }
+                let (mut intact, mut dropped) = (0, 0);
+                for sub in &subs {
+                    while let Some(v) = sub.recv() {
+                        intact += u64::from(check_fill(v.data()).is_some());
+                    }
+                    dropped += sub.dropped_count();
+                }
+                let after = horus::process_pool::stats();
+                say(&format!(
+                    "{phase} {} {} {intact} {dropped} {}",
+                    after.zero_copy_sends - before.zero_copy_sends,
+                    after.copied_sends - before.copied_sends,
+                    after.segments
+                ));
+            };
+            run("threads", false);
+            run("alternating", true);
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
