@@ -6,6 +6,8 @@
 //!   `Image::new`: every message received, pixels verified, segments listed
 //!   with distinct ids, and the cleaner removes them all at the end.
 //! - One handle per thread, streaming: `received + dropped == published`.
+//! - A receiver killed while holding blocks of both handles' segments:
+//!   the reclaim clears its holds in all of them.
 //! - A handle made again while a receiver still maps the segments of the
 //!   one it replaces.
 //! - A file planted under the name of a publisher's next segment: a typed
@@ -17,9 +19,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{TestNs, check_fill, fill, pool_segment_files, wait_until, watchdog};
+use common::{
+    Peer, TestNs, check_fill, die_with_parent, fill, pool_segment_files, say, wait_until, watchdog,
+};
 use horus::image::{Encoding, Image, ImageTopic};
 use horus::pooled::PoolError;
+use horus::prelude::*;
 use horus::process_pool::PROCESS_SEGMENT_BASE;
 use horus::shm::Namespace;
 
@@ -134,6 +139,40 @@ fn one_handle_per_thread_exact_accounting() {
 }
 
 #[test]
+fn a_killed_receiver_s_holds_are_reclaimed_in_every_handle_s_segments() {
+    let _w = watchdog(TIMEOUT, "killed receiver test");
+    let ns = TestNs::new("handle_killsub");
+    let small = |name: &str| {
+        ImageTopic::builder(TOPIC)
+            .namespace(name)
+            .blocks_per_segment(2)
+            .max_segments(1)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (small(&ns.name), small(&ns.name));
+    let mut peer = Peer::spawn("holder", &ns.name, &["4"]);
+    peer.expect("ready", 30);
+    for seq in 1..=4u64 {
+        let h = if seq % 2 == 1 { &a } else { &b };
+        send(h, seq, true);
+        // Unheld published blocks are recycled first: let it take each.
+        wait_until(30, "the holder to hold the message", || {
+            a.busy_blocks() + b.busy_blocks() == seq as u32
+        });
+    }
+    peer.expect("held", 30);
+    assert_eq!((a.busy_blocks(), b.busy_blocks()), (2, 2));
+    peer.kill();
+    a.reclaim_dead();
+    assert_eq!((a.busy_blocks(), b.busy_blocks()), (0, 0));
+    send(&a, 5, true);
+    send(&b, 6, true);
+    drop((a, b));
+    assert_cleaned(&ns);
+}
+
+#[test]
 fn a_handle_made_again_while_its_segments_are_mapped_sends() {
     let _w = watchdog(TIMEOUT, "remade handle test");
     let ns = TestNs::new("handle_again");
@@ -192,4 +231,22 @@ fn a_planted_segment_name_is_a_typed_error_with_its_fix() {
     assert_eq!(pool_segment_files(&ns).len(), 2);
     drop((first, second));
     assert_cleaned(&ns);
+}
+
+#[test]
+#[ignore = "child process entry point; run by the parent test"]
+fn child_main() {
+    let (role, args) = common::child_role();
+    die_with_parent();
+    match role.as_str() {
+        // Holds every view it receives; says `held` after args[0] of them,
+        // then waits to be killed.
+        "holder" => {
+            let want: usize = args[0].parse().unwrap();
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            say("ready");
+            common::hold_views_until_killed(want, || topic.recv());
+        }
+        other => panic!("unknown role {other}"),
+    }
 }
