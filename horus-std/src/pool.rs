@@ -20,6 +20,13 @@
 //!   (`prepare_next`): readers' holds and releases last wrote that control
 //!   line, so its transfer to this core then overlaps the message's trip
 //!   instead of delaying the next loan.
+//!   Segment ids are handed out per (namespace, topic) by this process
+//!   (`next_segment_id`), not per writer: every handle of the topic in the
+//!   process (two `Topic::<Image>::new("cam")`, one per thread, or a handle
+//!   made again after one was dropped while receivers still map its
+//!   segments) names its segments `<topic>.pool.<pid>-<nonce>.<id>` with
+//!   ids no other handle of the process used, so any number of them can
+//!   publish (see `docs/decisions.md`).
 //! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
 //!   token, segment id), with the last one used kept beside it so a stream
 //!   from one segment is served without hashing. A segment file that is
@@ -39,7 +46,8 @@
 //!   freed (`TopicRegion::reclaim_dead_then`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use horus_nostd::pool::{BlockDescriptor, Claim, Hold, PoolLayout};
 use horus_nostd::region::Words;
@@ -94,6 +102,28 @@ pub(crate) fn reclaim_topic<W: Words>(
         |t| liveness::is_alive(ns, t),
         |p| reclaim_index_in_pools(ns, topic, me, p),
     )
+}
+
+/// The next topic pool segment id of (namespace directory, topic) in this
+/// process, shared by all the topic's handles here (see the module docs).
+static SEGMENT_IDS: Mutex<Option<HashMap<(PathBuf, String), u32>>> = Mutex::new(None);
+
+/// A segment id for a new segment of `topic`'s pool in `ns` that no handle
+/// of this process has used; `None` once the ids below the process pool's
+/// ([`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE))
+/// are all used.
+fn next_segment_id(ns: &Namespace, topic: &str) -> Option<u32> {
+    // A panic while it was held left a map of counters: go on.
+    let mut ids = SEGMENT_IDS.lock().unwrap_or_else(PoisonError::into_inner);
+    let next = ids
+        .get_or_insert_with(HashMap::new)
+        .entry((ns.path().to_owned(), topic.to_owned()))
+        .or_insert(0);
+    let id = *next;
+    (id < crate::process_pool::PROCESS_SEGMENT_BASE).then(|| {
+        *next += 1;
+        id
+    })
 }
 
 /// Why a block could not be loaned.
@@ -366,7 +396,14 @@ impl PoolWriter {
         while self.segments.len() < self.max_segments as usize {
             let layout = PoolLayout::new(self.block_size, self.blocks_per_segment)
                 .map_err(WriterError::Layout)?;
-            let id = self.segments.len() as u32;
+            let id = next_segment_id(&self.ns, &self.topic).ok_or_else(|| {
+                WriterError::Segment(SegmentError::File(crate::error::TopicError::Io {
+                    path: self.ns.path().to_owned(),
+                    op: "number a new pool segment (this process made 2^31 segments of the \
+                         topic already: restart it) in",
+                    source: std::io::ErrorKind::OutOfMemory.into(),
+                }))
+            })?;
             let seg = pool_file::create(&self.ns, &self.topic, self.me, id, layout)
                 .map_err(WriterError::Segment)?;
             self.segments.push(Arc::new(seg));

@@ -101,6 +101,22 @@ pub enum PoolError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The name of a new pool segment of this publisher is taken by a file
+    /// no handle of this process made (planted under its name).
+    #[error(
+        "message not sent on topic {topic}: the name of this publisher's new pool \
+         segment, {}, is taken by a file no handle of this process made (segment ids \
+         are never reused, so it was planted there); the next send makes the segment \
+         under another id; remove that file with `horus clean --shm` (it removes it \
+         once no process maps it) or by hand",
+        path.display()
+    )]
+    SegmentNameTaken {
+        /// The topic.
+        topic: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// A descriptor in the ring does not describe a valid message or block.
     #[error(
         "descriptor on {kind} topic {topic} refused: {reason}; it was not written by a \
@@ -166,6 +182,7 @@ pub(crate) fn from_segment(topic: &str, e: SegmentError) -> PoolError {
             path,
             reason: reason.to_string(),
         },
+        SegmentError::NameTaken { path } => PoolError::SegmentNameTaken { topic, path },
         SegmentError::WrongId { path, found } => PoolError::CorruptSegment {
             topic,
             path,

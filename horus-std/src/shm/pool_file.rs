@@ -8,6 +8,9 @@
 //! names from the descriptor alone (the publisher's token and the segment
 //! id travel in the ring message, see [`crate::image::ImageFrame`]), and a
 //! forged descriptor can name at most another segment file of the topic.
+//! Segment ids are unique among all the topic's handles of the process and
+//! never reused (see [`crate::pool`]), so a name that is taken when a
+//! segment is made was planted ([`SegmentError::NameTaken`]).
 //!
 //! Segments are made like topic regions (see [`super::region_file`]): under a
 //! temporary `.init.` name, exclusively locked, `fallocate`-reserved,
@@ -118,6 +121,8 @@ pub(crate) enum SegmentError {
     },
     /// The header's segment id is not the one its name says.
     WrongId { path: PathBuf, found: u32 },
+    /// A new segment's name is taken by a file this process did not make.
+    NameTaken { path: PathBuf },
 }
 
 impl From<TopicError> for SegmentError {
@@ -278,8 +283,11 @@ pub(crate) fn create(
                 if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_ok() {
                     files::unlink_if_same(ns.dir(), &tmp, &st);
                 }
-                // EXIST: a file of ours by that name already (a process with
-                // our pid and nonce: impossible for a live one) or planted.
+                // EXIST: no handle of this process made that name (ids are
+                // never reused, see `crate::pool`): a file planted there.
+                if e == rustix::io::Errno::EXIST {
+                    return Err(SegmentError::NameTaken { path });
+                }
                 return Err(errno_error(e, &path, "publish pool segment").into());
             }
         }
