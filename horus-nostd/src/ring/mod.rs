@@ -331,6 +331,7 @@ impl<W: Words> RawHandle<W> {
     /// ([`SendError::Refused`]): if this handle was evicted
     /// ([`Refusal::Evicted`]: [`rejoin`](Self::rejoin) and retry) or if it
     /// has no publisher lane and none is free ([`Refusal::NoLane`]).
+    #[inline(always)]
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;
         Ok(self.send_unchecked(bytes, false)?)
@@ -440,6 +441,7 @@ impl<W: Words> RawHandle<W> {
 
     /// Receives the next message into `out` (exactly the topic's size);
     /// `Ok(false)` if there is none. Never blocks.
+    #[inline]
     pub fn recv_bytes(&mut self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
         self.check_len(out.len())?;
         Ok(self.recv_unchecked(out, false))
@@ -486,7 +488,7 @@ impl<W: Words> RawHandle<W> {
     /// `bytes.len()` is the topic's message size, or framed, `4 +
     /// bytes.len()` fits it (checked by the caller). On a refusal nothing
     /// was written.
-    #[inline]
+    #[inline(always)]
     fn send_unchecked(&mut self, bytes: &[u8], framed: bool) -> Result<(), Refusal> {
         if self.ep.roles & part::ROLE_PUBLISHER == 0 {
             // The first send: a lane, then the role (once per handle).
@@ -508,7 +510,7 @@ impl<W: Words> RawHandle<W> {
     /// else (several lanes, a new lane, a lap, an abandoned slot, the first
     /// receive) takes the general path below, which also sets the fast
     /// path up. Same-process and cross-process handles alike.
-    #[inline]
+    #[inline(always)]
     fn recv_unchecked(&mut self, out: &mut [u8], framed: bool) -> bool {
         // No data is published through the mask (the stamps carry it); a lane
         // missed here is seen on a later receive.
