@@ -62,7 +62,8 @@ const MAX_LAPS_PER_READ: u32 = 4;
 /// A receiver's fast path: where the next message of the only active lane
 /// will be, so that a receive while the topic has one publishing lane is
 /// one stamp load (and the copy), with no mask scan and no slot arithmetic
-/// (see [`TopicRegion::read_expected`]).
+/// (see [`TopicRegion::read_expected`]); the lane's span moves it to the
+/// next slot with an add and a compare.
 ///
 /// Set by the general receive (`RawHandle::recv_unchecked`) from the
 /// handle's cursor whenever `LANES_ACTIVE` has exactly one (valid) lane,

@@ -32,13 +32,18 @@
 //! a line only joins and reclaims write, and one branch), three stores
 //! (two stamps and the lane entry's head hint) plus the payload words (and
 //! a fence), at words computed when the lane was claimed and moved along by
-//! each send (`lane::Sending`: no slot arithmetic); the first send also
-//! claims a lane (`ring/lanes.rs`); one
+//! each send (`lane::Sending`: no slot arithmetic but an add and a compare
+//! at the lane's end); the first send also claims a lane (`ring/lanes.rs`);
+//! one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
 //! (and a fence). While one lane is active (any 1:1 or 1:N topic), a
 //! receive finds that lane's next stamp at a word it computed on the
 //! previous receive (`lane::Expected`): no mask scan, no slot arithmetic;
-//! a poll that finds nothing is that stamp load and the mask load. What
+//! a poll that finds nothing is that stamp load and the mask load. Both
+//! paths are inlined into the caller (`send_bytes`, `recv_bytes` and the
+//! typed `send`/`recv`) and size the slot's payload from the message's
+//! (checked) length, so a typed message's copy has a length known when
+//! compiled: no block loop, no tail. What
 //! that costs in time is measured by `benchmarks/`, with
 //! the machine and date of each run: `benchmarks/results/RESULTS.md` (the
 //! latest run) and `benchmarks/results/archive/` (earlier ones).
