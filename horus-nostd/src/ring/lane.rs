@@ -173,38 +173,9 @@ impl<W: Words> TopicRegion<W> {
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
         ep.sending.at = words.span.next(at, self.layout.slot_words);
-        self.prefetch_slot(ep.sending.at);
         // A hint only (see `read_lane`): no data is published through it.
         self.word(words.head_at).store(seq + 1, Ordering::Relaxed);
         true
-    }
-
-    /// Asks the cache for the lines of the slot at `at` (its stamp line and,
-    /// for a slot of a block, the next), the slot the next send writes, while
-    /// nothing waits on them: its lines were last touched a lap ago, and an
-    /// x86 core that has to fetch them from L3 or another core's cache at
-    /// the next send delays the stamp the receiver waits for. A hint only,
-    /// on x86_64 outside loom and Miri; nothing elsewhere.
-    #[inline(always)]
-    fn prefetch_slot(&self, at: usize) {
-        #[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
-        for line in [at, at + crate::layout::LINE_WORDS] {
-            if line >= at + self.layout.slot_words as usize {
-                break;
-            }
-            if let Some(word) = self.words.get(line) {
-                // SAFETY: a prefetch is a hint: no memory is read into the
-                // program or changed (no data race, no effect on the memory
-                // model); the address is a word of the region, so valid.
-                unsafe {
-                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                        core::ptr::from_ref(word).cast::<i8>(),
-                    );
-                }
-            }
-        }
-        #[cfg(not(all(target_arch = "x86_64", not(loom), not(miri))))]
-        let _ = at;
     }
 
     /// Tries to read the next message of `lane` for `ep` into `out`. Framed:
