@@ -10,7 +10,6 @@
 //! of one side live in one thread (one spinning thread per core); each is
 //! its own participant (own lane, own cursors) as in separate processes.
 
-use std::cell::RefCell;
 use std::hint::spin_loop;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -162,49 +161,55 @@ fn open_n<M: RowMsg>(ns: &str, name: &str, g: Geom, n: usize) -> Res<Vec<Topic<M
 }
 
 /// One side's handles: it publishes through `out` and receives through
-/// `inp`; what it keeps between hops.
+/// `inp`; what it keeps between hops. Its methods take `&mut self` and pick
+/// the publishing handle with a counter, not `i % len` (a 64-bit division),
+/// and nothing here is a `RefCell`: the harness around a 1:1 hop is a call,
+/// a loop and a compare, like the raw rows' (see `benchmarks/README.md`).
 struct Side<M: RowMsg> {
     out: Vec<Topic<M>>,
     inp: Vec<Topic<M>>,
-    kept: RefCell<M::Kept>,
+    /// Index in `out` of the next send's handle (round-robin).
+    next_out: usize,
+    kept: M::Kept,
 }
 
 impl<M: RowMsg> Side<M> {
+    fn new(out: Vec<Topic<M>>, inp: Vec<Topic<M>>) -> Self {
+        Self {
+            out,
+            inp,
+            next_out: 0,
+            kept: M::kept(),
+        }
+    }
+
     /// Side A: publishes pings, receives pongs. Subscribers first, so they
     /// exist before anything is published.
     fn a(ns: &str, (ping, pong): (&str, &str), pubs: usize, subs: usize, g: Geom) -> Res<Self> {
         let inp = open_n(ns, pong, g, subs)?;
-        Ok(Self {
-            out: open_n(ns, ping, g, pubs)?,
-            inp,
-            kept: RefCell::new(M::kept()),
-        })
+        Ok(Self::new(open_n(ns, ping, g, pubs)?, inp))
     }
 
     /// Side B: receives pings, publishes pongs.
     fn b(ns: &str, (ping, pong): (&str, &str), pubs: usize, subs: usize, g: Geom) -> Res<Self> {
         let inp = open_n(ns, ping, g, subs)?;
-        Ok(Self {
-            out: open_n(ns, pong, g, pubs)?,
-            inp,
-            kept: RefCell::new(M::kept()),
-        })
+        Ok(Self::new(open_n(ns, pong, g, pubs)?, inp))
     }
 
     #[inline]
-    fn send(&self, i: u64) {
-        let out = &self.out[i as usize % self.out.len()];
-        M::send_on(out, i, &mut self.kept.borrow_mut());
+    fn send(&mut self, i: u64) {
+        let at = self.next_out;
+        self.next_out = if at + 1 == self.out.len() { 0 } else { at + 1 };
+        M::send_on(&self.out[at], i, &mut self.kept);
     }
 
     /// Spins until every subscriber handle has message `i`; false if the
     /// first one got [`STOP`] instead.
     #[inline]
-    fn wait_all(&self, i: u64) -> bool {
-        let kept = &mut *self.kept.borrow_mut();
+    fn wait_all(&mut self, i: u64) -> bool {
         for sub in &self.inp {
             loop {
-                if let Some(stamp) = M::recv_on(sub, kept) {
+                if let Some(stamp) = M::recv_on(sub, &mut self.kept) {
                     if stamp == STOP {
                         return false;
                     }
@@ -217,18 +222,18 @@ impl<M: RowMsg> Side<M> {
         true
     }
 
-    fn pinger(&self, warmup: usize, samples: usize) -> Samples {
+    fn pinger(&mut self, warmup: usize, samples: usize) -> Samples {
         let s = stats::record(warmup, samples, |i| {
             self.send(i);
             self.wait_all(i);
             Ok::<(), ()>(())
         });
-        M::send_on(&self.out[0], STOP, &mut self.kept.borrow_mut());
+        M::send_on(&self.out[0], STOP, &mut self.kept);
         s.unwrap_or_else(|()| unreachable!())
     }
 
     /// Answers every ping until [`STOP`].
-    fn ponger(&self) {
+    fn ponger(&mut self) {
         for i in 1.. {
             if !self.wait_all(i) {
                 return;
@@ -250,10 +255,10 @@ pub fn ping_pong<M: RowMsg>(
 ) -> Res<Samples> {
     let (ping, pong) = ctx.pair();
     let names = (ping.as_str(), pong.as_str());
-    let a = Side::<M>::a(&ctx.ns, names, pubs, subs, g)?;
+    let mut a = Side::<M>::a(&ctx.ns, names, pubs, subs, g)?;
     let samples = match mode {
         Mode::SameThread => {
-            let b = Side::<M>::b(&ctx.ns, names, pubs, subs, g)?;
+            let mut b = Side::<M>::b(&ctx.ns, names, pubs, subs, g)?;
             stats::record(warmup, samples, |i| {
                 a.send(i);
                 b.wait_all(i);
@@ -270,7 +275,7 @@ pub fn ping_pong<M: RowMsg>(
                     sys::pin(sys::CORE_B);
                     let b = Side::<M>::b(&ctx.ns, names, pubs, subs, g);
                     ready.wait();
-                    let b = b.map_err(|e| e.to_string())?;
+                    let mut b = b.map_err(|e| e.to_string())?;
                     b.ponger();
                     Ok(())
                 });
@@ -321,7 +326,7 @@ fn child_pong_typed<M: RowMsg>(args: &[String]) -> Res<()> {
         participants: arg(args, 7)?,
         publishers: arg(args, 8)?,
     };
-    let b = Side::<M>::b(&ns, (&ping, &pong), pubs, subs, g)?;
+    let mut b = Side::<M>::b(&ns, (&ping, &pong), pubs, subs, g)?;
     child::say("ready");
     b.ponger();
     drop(b);

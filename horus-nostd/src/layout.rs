@@ -220,6 +220,25 @@ pub struct TopicLayout {
     pub(crate) region_words: usize,
 }
 
+/// Where one lane's slots are ([`TopicLayout::lane_span`]): word indices of
+/// the first slot's stamp and of the word past the last slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LaneSpan {
+    pub(crate) first: usize,
+    pub(crate) end: usize,
+}
+
+impl LaneSpan {
+    /// The stamp word of the slot after the one at `at` (a slot of this
+    /// lane, `slot_words` long): the next one, or the first after the last.
+    /// Equal to `slot_at(lane, seq + 1)` when `at` is `slot_at(lane, seq)`.
+    #[inline(always)]
+    pub(crate) const fn next(&self, at: usize, slot_words: u32) -> usize {
+        let next = at + slot_words as usize;
+        if next < self.end { next } else { self.first }
+    }
+}
+
 impl TopicLayout {
     /// The layout for a message of `type_size` bytes aligned to `type_align`,
     /// `capacity` slots per lane, `participants` handles, every one of which
@@ -433,17 +452,16 @@ impl TopicLayout {
         self.lanes_at + lane * self.lane_words() + slot * self.slot_words as usize
     }
 
-    /// Word index of the stamp of the slot holding `seq` in the lane whose
-    /// slot of `seq - 1` starts at word `prev`: the next slot, or the lane's
-    /// first after its last. Equal to `slot_at(lane, seq)`, without the
-    /// multiplications.
+    /// The words of lane `lane`: its first slot's stamp and the word past
+    /// its last slot, so that a handle walking the lane moves from slot to
+    /// slot with [`LaneSpan::next`] (an add and a compare: no multiply, no
+    /// layout field but the slot size).
     #[inline]
-    pub(crate) const fn slot_after(&self, prev: usize, seq: u64) -> usize {
-        let next = prev + self.slot_words as usize;
-        if seq & (self.capacity as u64 - 1) == 0 {
-            next - self.lane_words()
-        } else {
-            next
+    pub(crate) const fn lane_span(&self, lane: usize) -> LaneSpan {
+        let first = self.lanes_at + lane * self.lane_words();
+        LaneSpan {
+            first,
+            end: first + self.lane_words(),
         }
     }
 
@@ -563,6 +581,22 @@ mod tests {
         assert_eq!(l.slot_at(0, 4), l.slot_at(0, 0)); // wraps
         assert_eq!(l.slot_at(1, 0), l.slot_at(0, 3) + 16);
         assert_eq!(l.slot_at(2, 3) + 16, l.region_words());
+    }
+
+    #[test]
+    fn a_lane_span_walks_the_slots_of_its_lane() {
+        for (size, capacity) in [(8, 2), (64, 4), (200, 8)] {
+            let l = TopicLayout::new(size, 8, capacity, 3, 0).unwrap();
+            for lane in 0..3 {
+                let span = l.lane_span(lane);
+                assert_eq!(span.first, l.slot_at(lane, 0));
+                assert_eq!(span.end, span.first + l.lane_words());
+                for seq in 0..3 * u64::from(capacity) {
+                    let next = span.next(l.slot_at(lane, seq), l.slot_words);
+                    assert_eq!(next, l.slot_at(lane, seq + 1), "lane {lane} seq {seq}");
+                }
+            }
+        }
     }
 
     #[test]

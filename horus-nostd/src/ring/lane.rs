@@ -41,7 +41,7 @@
 
 use super::stamp::{self, ABANDONED, DONE, WRITING};
 use super::{Endpoint, copy};
-use crate::layout::lane;
+use crate::layout::{LaneSpan, lane};
 use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering, fence};
 
@@ -62,7 +62,8 @@ const MAX_LAPS_PER_READ: u32 = 4;
 /// A receiver's fast path: where the next message of the only active lane
 /// will be, so that a receive while the topic has one publishing lane is
 /// one stamp load (and the copy), with no mask scan and no slot arithmetic
-/// (see [`TopicRegion::read_expected`]).
+/// (see [`TopicRegion::read_expected`]); the lane's span moves it to the
+/// next slot with an add and a compare.
 ///
 /// Set by the general receive (`RawHandle::recv_unchecked`) from the
 /// handle's cursor whenever `LANES_ACTIVE` has exactly one (valid) lane,
@@ -80,6 +81,8 @@ pub(crate) struct Expected {
     pub(crate) at: usize,
     /// `DONE(cursor)`: the stamp the next message will have there.
     pub(crate) stamp: u64,
+    /// The lane's slots, to move `at` along.
+    pub(crate) span: LaneSpan,
 }
 
 impl Expected {
@@ -89,6 +92,7 @@ impl Expected {
         lane: 0,
         at: 0,
         stamp: 0,
+        span: LaneSpan { first: 0, end: 0 },
     };
 }
 
@@ -109,6 +113,8 @@ pub(crate) struct Sending {
     pub(crate) at: usize,
     /// Word index of the lane entry's `HEAD` hint.
     pub(crate) head_at: usize,
+    /// The lane's slots, to move `at` along.
+    pub(crate) span: LaneSpan,
 }
 
 impl<W: Words> TopicRegion<W> {
@@ -117,7 +123,7 @@ impl<W: Words> TopicRegion<W> {
     /// frame's body, written after its length as a little-endian `u32`
     /// (`4 + bytes.len()` fits the payload: checked by the caller); the rest
     /// of the slot is left as it was.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_slot(&self, ep: &mut Endpoint, bytes: &[u8], framed: bool) -> bool {
         // Where this send writes: computed at the lane claim and by the
         // previous send (`Sending`); the slot of `ep.next_seq` in `ep.lane`.
@@ -142,7 +148,17 @@ impl<W: Words> TopicRegion<W> {
         // whose stamp recheck (after its Acquire fence in `read_lane`) still
         // finds the old stamp.
         fence(Ordering::Release);
-        let payload = &self.words[at + 1..at + 1 + self.layout.payload_words()];
+        // The words the message fills: all of the slot's payload
+        // (`bytes.len()` is the message size, checked by the caller; sized
+        // from it, so a typed send's copy has a length known when compiled),
+        // or framed, the slot's payload words, of which the frame fills the
+        // first `4 + bytes.len()` bytes.
+        let n = if framed {
+            self.layout.payload_words()
+        } else {
+            bytes.len().div_ceil(8)
+        };
+        let payload = &self.words[at + 1..at + 1 + n];
         if framed {
             // Word 0: the length, then the body's first four bytes.
             let (head, rest) = bytes.split_at(bytes.len().min(4));
@@ -156,7 +172,7 @@ impl<W: Words> TopicRegion<W> {
         // DONE(seq) with Acquire in `read_lane`.
         stamp.store(stamp::encode(seq, DONE), Ordering::Release);
         ep.next_seq = seq + 1;
-        ep.sending.at = self.layout.slot_after(at, seq + 1);
+        ep.sending.at = words.span.next(at, self.layout.slot_words);
         // A hint only (see `read_lane`): no data is published through it.
         self.word(words.head_at).store(seq + 1, Ordering::Relaxed);
         true
@@ -245,6 +261,7 @@ impl<W: Words> TopicRegion<W> {
             lane: lane as u32,
             at: self.layout.slot_at(lane, cursor),
             stamp: stamp::encode(cursor, DONE),
+            span: self.layout.lane_span(lane),
         }
     }
 
@@ -255,7 +272,7 @@ impl<W: Words> TopicRegion<W> {
     /// was copied whole into `out`, as `read_lane` would; `None`: anything
     /// else (abandoned, lapped, torn): the caller takes the general path,
     /// which resolves it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_expected(
         &self,
         ep: &mut Endpoint,
@@ -263,7 +280,11 @@ impl<W: Words> TopicRegion<W> {
         framed: bool,
     ) -> Option<bool> {
         let x = ep.expected;
-        let stamp_word = self.words.get(x.at)?;
+        // The stamp and the payload words the message fills (`out.len()` is
+        // the message size, checked by the caller: sized from it, a typed
+        // receive's copy has a length known when compiled). One bounds check.
+        let slot = self.words.get(x.at..x.at + 1 + out.len().div_ceil(8))?;
+        let (stamp_word, payload) = slot.split_first()?;
         // SYNC(slot-stamp): pairs with the DONE store in `write_slot`.
         let s1 = stamp_word.load(Ordering::Acquire);
         if s1 != x.stamp {
@@ -272,9 +293,6 @@ impl<W: Words> TopicRegion<W> {
             let nothing = s1 < x.stamp || s1 == x.stamp | WRITING;
             return nothing.then_some(false);
         }
-        let payload = self
-            .words
-            .get(x.at + 1..x.at + 1 + self.layout.payload_words())?;
         load_message(payload, out, framed);
         // SYNC(seqlock): pairs with the Release fence in `write_slot`, as in
         // `read_lane`: a copy that saw a newer write sees its stamp below.
@@ -285,7 +303,7 @@ impl<W: Words> TopicRegion<W> {
         let cursor = ep.cursors.get_mut(x.lane as usize)?;
         *cursor += 1;
         ep.delivered += 1;
-        ep.expected.at = self.layout.slot_after(x.at, *cursor);
+        ep.expected.at = x.span.next(x.at, self.layout.slot_words);
         ep.expected.stamp = stamp::encode(*cursor, DONE);
         Some(true)
     }

@@ -171,6 +171,7 @@ impl<W: Words> TopicRegion<W> {
                     claim_at: self.layout.participant_at(ep.index as usize) + part::CLAIM,
                     at: self.layout.slot_at(l, tail + 1),
                     head_at: self.layout.lane_entry_at(l) + lane::HEAD,
+                    span: self.layout.lane_span(l),
                 };
                 return Ok(());
             }

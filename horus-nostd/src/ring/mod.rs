@@ -32,13 +32,18 @@
 //! a line only joins and reclaims write, and one branch), three stores
 //! (two stamps and the lane entry's head hint) plus the payload words (and
 //! a fence), at words computed when the lane was claimed and moved along by
-//! each send (`lane::Sending`: no slot arithmetic); the first send also
-//! claims a lane (`ring/lanes.rs`); one
+//! each send (`lane::Sending`: no slot arithmetic but an add and a compare
+//! at the lane's end); the first send also claims a lane (`ring/lanes.rs`);
+//! one
 //! receive is the `LANES_ACTIVE` load, two stamp loads plus the payload words
 //! (and a fence). While one lane is active (any 1:1 or 1:N topic), a
 //! receive finds that lane's next stamp at a word it computed on the
 //! previous receive (`lane::Expected`): no mask scan, no slot arithmetic;
-//! a poll that finds nothing is that stamp load and the mask load. What
+//! a poll that finds nothing is that stamp load and the mask load. Both
+//! paths are inlined into the caller (`send_bytes`, `recv_bytes` and the
+//! typed `send`/`recv`) and size the slot's payload from the message's
+//! (checked) length, so a typed message's copy has a length known when
+//! compiled: no block loop, no tail. What
 //! that costs in time is measured by `benchmarks/`, with
 //! the machine and date of each run: `benchmarks/results/RESULTS.md` (the
 //! latest run) and `benchmarks/results/archive/` (earlier ones).
@@ -331,6 +336,7 @@ impl<W: Words> RawHandle<W> {
     /// ([`SendError::Refused`]): if this handle was evicted
     /// ([`Refusal::Evicted`]: [`rejoin`](Self::rejoin) and retry) or if it
     /// has no publisher lane and none is free ([`Refusal::NoLane`]).
+    #[inline(always)]
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;
         Ok(self.send_unchecked(bytes, false)?)
@@ -440,6 +446,7 @@ impl<W: Words> RawHandle<W> {
 
     /// Receives the next message into `out` (exactly the topic's size);
     /// `Ok(false)` if there is none. Never blocks.
+    #[inline]
     pub fn recv_bytes(&mut self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
         self.check_len(out.len())?;
         Ok(self.recv_unchecked(out, false))
@@ -486,7 +493,7 @@ impl<W: Words> RawHandle<W> {
     /// `bytes.len()` is the topic's message size, or framed, `4 +
     /// bytes.len()` fits it (checked by the caller). On a refusal nothing
     /// was written.
-    #[inline]
+    #[inline(always)]
     fn send_unchecked(&mut self, bytes: &[u8], framed: bool) -> Result<(), Refusal> {
         if self.ep.roles & part::ROLE_PUBLISHER == 0 {
             // The first send: a lane, then the role (once per handle).
@@ -508,7 +515,7 @@ impl<W: Words> RawHandle<W> {
     /// else (several lanes, a new lane, a lap, an abandoned slot, the first
     /// receive) takes the general path below, which also sets the fast
     /// path up. Same-process and cross-process handles alike.
-    #[inline]
+    #[inline(always)]
     fn recv_unchecked(&mut self, out: &mut [u8], framed: bool) -> bool {
         // No data is published through the mask (the stamps carry it); a lane
         // missed here is seen on a later receive.
