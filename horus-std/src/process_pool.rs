@@ -31,9 +31,14 @@
 //! class* (the message's bytes rounded up to a power of two, at least 4
 //! KiB). A loan tries, in order: segments of its class bound to the
 //! handles the thread's last messages of that class were sent on (up to
-//! four, the latest first); unbound segments; a new segment if the limit
-//! allows; then segments bound to other handles. (The hint is kept per
-//! thread: threads are usually nodes, each sending on its own topics.) A
+//! four, the latest first); unbound segments this thread reserved, or
+//! that no thread did (reserving it); a new segment (reserved by this
+//! thread) if the limit allows; then any segment, bound to other handles or
+//! reserved by other threads. (The hint and the reservation are per thread:
+//! threads are usually nodes, each sending on its own topics; without the
+//! reservation two threads loaning from one unbound segment before either
+//! sends would share it, and the one whose topic did not bind it would
+//! copy.) A
 //! message whose segment is bound to another handle (or that cannot be
 //! linked: a namespace on another file system, no `/proc`) is copied into
 //! the topic's pool when sent, as before this module existed; counted in
@@ -95,17 +100,27 @@ static ZERO_COPY_SENDS: AtomicU64 = AtomicU64::new(0);
 static COPIED_SENDS: AtomicU64 = AtomicU64::new(0);
 static WARNED: AtomicBool = AtomicBool::new(false);
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+/// The next thread number (see [`THREAD`]); 0 means "no thread".
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
 /// Topic links a thread remembers per size class.
 const HINTS: usize = 4;
 
 thread_local! {
+    /// This thread's number in the process (never 0), for segment
+    /// reservations ([`ProcSegment::reserved_by`]).
+    static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
     /// Per size class: the topic links this thread's last messages of that
     /// class were sent on, the latest first (threads are usually nodes,
     /// each with its topics).
     static HINT: std::cell::RefCell<HashMap<u32, Vec<u64>>> =
         std::cell::RefCell::new(HashMap::new());
+}
+
+/// This thread's number (never 0).
+fn this_thread() -> u64 {
+    THREAD.with(|t| *t)
 }
 
 fn set_hint(class: u32, link: u64) {
@@ -230,6 +245,11 @@ struct ProcSegment {
     /// The [`TopicLink`] id it is bound to; 0 while unbound. Written under
     /// the pool's lock, once.
     bound: AtomicU64,
+    /// The thread (its [`THREAD`] number) that first loaned from it while
+    /// unbound, or 0: the thread whose send will most likely bind it, and
+    /// so the one that loans from it first. Read and written under the
+    /// pool's lock only (an atomic for `Sync`; Relaxed).
+    reserved_by: AtomicU64,
 }
 
 impl ProcSegment {
@@ -320,13 +340,18 @@ impl Pool {
             .sum();
     }
 
-    /// A claimed block of class `class` from segments that pass `which`.
-    fn claim_in(&self, class: u32, which: impl Fn(u64) -> bool) -> Option<ProcessBlock> {
+    /// A claimed block of class `class` from segments that pass `which`;
+    /// an unbound one it comes from is reserved by this thread if nobody
+    /// had reserved it.
+    fn claim_in(&self, class: u32, which: impl Fn(&ProcSegment) -> bool) -> Option<ProcessBlock> {
         self.segments
             .iter()
-            .filter(|s| s.class == class && which(s.bound()))
+            .filter(|s| s.class == class && which(s))
             .find_map(|s| {
                 let claim = s.segment.pool().claim(self.owner).ok()?;
+                if s.bound() == 0 && s.reserved_by.load(Ordering::Relaxed) == 0 {
+                    s.reserved_by.store(this_thread(), Ordering::Relaxed);
+                }
                 Some(ProcessBlock {
                     seg: s.clone(),
                     block: LoanedBlock::new(s.segment.clone(), claim),
@@ -345,11 +370,16 @@ impl Pool {
     ) -> Result<Option<ProcessBlock>, PoolError> {
         let hints = HINT.with(|h| h.borrow().get(&class).cloned().unwrap_or_default());
         for hint in hints {
-            if let Some(b) = self.claim_in(class, |l| l == hint) {
+            if let Some(b) = self.claim_in(class, |s| s.bound() == hint) {
                 return Ok(Some(b));
             }
         }
-        if let Some(b) = self.claim_in(class, |l| l == 0) {
+        let me = this_thread();
+        let free_or_mine = |s: &ProcSegment| {
+            let by = s.reserved_by.load(Ordering::Relaxed);
+            s.bound() == 0 && (by == 0 || by == me)
+        };
+        if let Some(b) = self.claim_in(class, free_or_mine) {
             return Ok(Some(b));
         }
         let layout = match segment_layout(class) {
@@ -403,6 +433,7 @@ impl Pool {
                     segment: Arc::new(seg),
                     class,
                     bound: AtomicU64::new(0),
+                    reserved_by: AtomicU64::new(this_thread()),
                 });
                 self.segments.push(seg.clone());
                 let claim = seg.segment.pool().claim(self.owner).ok()?;

@@ -358,7 +358,9 @@ fn child_main() {
                 let names = ["cam.left", "cam.right"];
                 let subs: Vec<Topic<Image>> =
                     names.iter().map(|n| Topic::new(n).unwrap()).collect();
-                let send = |topics: &[&Topic<Image>], base: u64| {
+                // `loaned` runs once the first round's images are made,
+                // before they are sent.
+                let send = |topics: &[&Topic<Image>], base: u64, loaned: &dyn Fn()| {
                     for i in 1..=20u64 {
                         let imgs: Vec<Image> = topics
                             .iter()
@@ -368,6 +370,9 @@ fn child_main() {
                                 img
                             })
                             .collect();
+                        if i == 1 {
+                            loaned();
+                        }
                         for (t, img) in topics.iter().zip(imgs) {
                             t.try_send(img).unwrap();
                         }
@@ -376,11 +381,23 @@ fn child_main() {
                 if alternate {
                     let pubs: Vec<Topic<Image>> =
                         names.iter().map(|n| Topic::new(n).unwrap()).collect();
-                    send(&[&pubs[0], &pubs[1]], 0);
+                    send(&[&pubs[0], &pubs[1]], 0, &|| {});
                 } else {
+                    // Both threads loan their first image before either
+                    // sends: the first loan makes a segment, and the second
+                    // must not take a block of it (the first thread's send
+                    // binds it to the first topic, and the second's would be
+                    // copied).
+                    let both_loaned = std::sync::Barrier::new(names.len());
                     std::thread::scope(|s| {
                         for n in names {
-                            s.spawn(move || send(&[&Topic::new(n).unwrap()], 0));
+                            let (send, both_loaned) = (&send, &both_loaned);
+                            s.spawn(move || {
+                                let topic = Topic::new(n).unwrap();
+                                send(&[&topic], 0, &|| {
+                                    both_loaned.wait();
+                                })
+                            });
                         }
                     });
                 }
