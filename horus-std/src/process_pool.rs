@@ -29,22 +29,26 @@
 //!
 //! **Which segment a constructor loans from.** Segments serve one *size
 //! class* (the message's bytes rounded up to a power of two, at least 4
-//! KiB). A loan tries, in order: segments of its class bound to the
-//! handles the thread's last messages of that class were sent on (up to
-//! four, the latest first); unbound segments this thread reserved, or
-//! that no thread did (reserving it); a new segment (reserved by this
-//! thread) if the limit allows; then any segment, bound to other handles or
-//! reserved by other threads. (The hint and the reservation are per thread:
-//! threads are usually nodes, each sending on its own topics; without the
-//! reservation two threads loaning from one unbound segment before either
-//! sends would share it, and the one whose topic did not bind it would
-//! copy.) A
-//! message whose segment is bound to another handle (or that cannot be
-//! linked: a namespace on another file system, no `/proc`) is copied into
-//! the topic's pool when sent, as before this module existed; counted in
-//! [`ProcessPoolStats::copied_sends`]. A thread that makes same-sized
-//! messages for several topics can therefore see copies: `topic.loan(..)`
-//! is zero-copy for an explicit topic.
+//! KiB). The pool predicts the handle a new message will be sent on from
+//! where the thread sent its earlier messages of that class (the cycle of
+//! handles, up to eight, that its latest sends repeat, and how many of its
+//! messages are made and not yet sent: a
+//! stereo camera's `new(left)`, `new(right)`, `send(left)`,
+//! `send(right)` predicts left, then right). A loan tries, in order: the
+//! segments bound to the predicted handle; unbound segments this thread
+//! reserved, or that no thread did (reserving it); a new segment (reserved
+//! by this thread) if the limit allows; then any segment, bound to other
+//! handles or reserved by other threads. (The prediction and the
+//! reservation are per thread: threads are usually nodes, each sending on
+//! its own topics; without the reservation two threads loaning from one
+//! unbound segment before either sends would share it, and the one whose
+//! topic did not bind it would copy.) A message whose segment is bound to
+//! another handle (a prediction missed: the first round of a thread's
+//! second topic, an order that changes; or a segment that cannot be
+//! linked: a namespace on another file system, no `/proc`) is copied into the topic's pool when
+//! sent, as before this module existed; counted in
+//! [`ProcessPoolStats::copied_sends`]. `topic.loan(..)` is zero-copy for an
+//! explicit topic, always.
 //!
 //! **Zeroed.** Constructors promise zeros (a black image). A block loaned
 //! for the first time is still the zeros of its new file; a recycled one is
@@ -104,33 +108,104 @@ static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
 
-/// Topic links a thread remembers per size class.
-const HINTS: usize = 4;
+/// Sends a thread remembers per size class.
+const HISTORY: usize = 16;
+/// The longest cycle of handles [`SendOrder`] recognises.
+const MAX_CYCLE: usize = 8;
 
 thread_local! {
     /// This thread's number in the process (never 0), for segment
     /// reservations ([`ProcSegment::reserved_by`]).
     static THREAD: u64 = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-    /// Per size class: the topic links this thread's last messages of that
-    /// class were sent on, the latest first (threads are usually nodes,
-    /// each with its topics).
-    static HINT: std::cell::RefCell<HashMap<u32, Vec<u64>>> =
+    /// Per size class: where this thread's messages of that class went.
+    static ORDERS: std::cell::RefCell<HashMap<u32, Arc<Mutex<SendOrder>>>> =
         std::cell::RefCell::new(HashMap::new());
+}
+
+/// Where one thread's messages of one size class are sent: the handles of
+/// its last sends and how many of its messages are made and not yet sent
+/// or dropped. A thread's messages may be sent from other threads, hence
+/// the mutex (uncontended: one thread makes, usually the same one sends).
+#[derive(Debug, Default)]
+struct SendOrder {
+    /// [`TopicLink`] ids of the last [`HISTORY`] sends, the oldest first.
+    sent_to: std::collections::VecDeque<u64>,
+    /// Messages made and neither sent nor dropped yet.
+    pending: usize,
+}
+
+impl SendOrder {
+    /// The handle the `nth` next send will most likely be on (0: the
+    /// next): the latest sends repeat a cycle of handles (one handle for a
+    /// node publishing on one topic; left, right for a stereo camera), and
+    /// the next ones go on repeating it. Of the cycles of up to
+    /// [`MAX_CYCLE`] handles, the one that explains the most of the latest
+    /// sends is taken (the shortest of equals), provided it has repeated at
+    /// least once or is the whole history of a thread's first sends (each on
+    /// another handle):
+    /// after its order changes, until the new order repeats, the latest
+    /// handle is predicted. No history: nothing.
+    fn predicted(&self, nth: usize) -> Option<u64> {
+        let sent = &self.sent_to;
+        let n = sent.len();
+        let latest = *sent.back()?;
+        // How many of the latest sends repeat the one `c` before them.
+        let repeats = |c: usize| (c..n).rev().take_while(|&i| sent[i] == sent[i - c]).count();
+        // A thread's first sends, each on another handle, are its cycle.
+        let first_sends = (1..n).all(|i| !sent.range(..i).any(|&l| l == sent[i]));
+        let cycle = (1..=MAX_CYCLE.min(n))
+            .map(|c| (c, repeats(c) + c))
+            .filter(|&(c, explained)| explained > c || (c == n && first_sends))
+            .max_by_key(|&(c, explained)| (explained, std::cmp::Reverse(c)));
+        Some(cycle.map_or(latest, |(c, _)| sent[n - c + nth % c]))
+    }
+
+    fn sent(&mut self, link: u64) {
+        if self.sent_to.len() == HISTORY {
+            self.sent_to.pop_front();
+        }
+        self.sent_to.push_back(link);
+    }
+}
+
+/// A message's share of its maker's [`SendOrder`]: counted pending while
+/// it lives; [`bind`] records where it is sent.
+struct Made(Arc<Mutex<SendOrder>>);
+
+impl Made {
+    /// A new message of class `class` made by this thread, and the handle
+    /// it will most likely be sent on.
+    fn new(class: u32) -> (Self, Option<u64>) {
+        let order = ORDERS.with(|o| o.borrow_mut().entry(class).or_default().clone());
+        let predicted = {
+            let mut o = lock_order(&order);
+            o.pending += 1;
+            o.predicted(o.pending - 1)
+        };
+        (Self(order), predicted)
+    }
+
+    fn sent_on(&self, link: u64) {
+        lock_order(&self.0).sent(link);
+    }
+}
+
+impl Drop for Made {
+    /// Sent or dropped: no longer pending.
+    fn drop(&mut self) {
+        let mut o = lock_order(&self.0);
+        o.pending = o.pending.saturating_sub(1);
+    }
+}
+
+fn lock_order(order: &Mutex<SendOrder>) -> std::sync::MutexGuard<'_, SendOrder> {
+    // A panic while it was held leaves a history at worst: go on.
+    order.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// This thread's number (never 0).
 fn this_thread() -> u64 {
     THREAD.with(|t| *t)
-}
-
-fn set_hint(class: u32, link: u64) {
-    HINT.with(|h| {
-        let mut h = h.borrow_mut();
-        let links = h.entry(class).or_default();
-        links.retain(|&l| l != link);
-        links.insert(0, link);
-        links.truncate(HINTS);
-    });
 }
 
 /// Sets the most bytes of segments the process pool may hold (at least one
@@ -264,6 +339,7 @@ impl ProcSegment {
 pub(crate) struct ProcessBlock {
     seg: Arc<ProcSegment>,
     block: LoanedBlock,
+    made: Made,
 }
 
 impl std::fmt::Debug for ProcessBlock {
@@ -283,6 +359,9 @@ impl ProcessBlock {
         self.block.bytes_mut()
     }
 }
+
+/// A block claimed in a segment of the pool.
+type Claimed = (Arc<ProcSegment>, LoanedBlock);
 
 struct Pool {
     owner: OwnerToken,
@@ -343,7 +422,7 @@ impl Pool {
     /// A claimed block of class `class` from segments that pass `which`;
     /// an unbound one it comes from is reserved by this thread if nobody
     /// had reserved it.
-    fn claim_in(&self, class: u32, which: impl Fn(&ProcSegment) -> bool) -> Option<ProcessBlock> {
+    fn claim_in(&self, class: u32, which: impl Fn(&ProcSegment) -> bool) -> Option<Claimed> {
         self.segments
             .iter()
             .filter(|s| s.class == class && which(s))
@@ -352,25 +431,22 @@ impl Pool {
                 if s.bound() == 0 && s.reserved_by.load(Ordering::Relaxed) == 0 {
                     s.reserved_by.store(this_thread(), Ordering::Relaxed);
                 }
-                Some(ProcessBlock {
-                    seg: s.clone(),
-                    block: LoanedBlock::new(s.segment.clone(), claim),
-                })
+                Some((s.clone(), LoanedBlock::new(s.segment.clone(), claim)))
             })
     }
 
-    /// A block of class `class` (see the module docs for the order).
-    /// Topic links upgraded for a reclaim are left in `keep`, for the
+    /// A block of class `class` for a message most likely sent on the
+    /// handle `predicted` (see the module docs for the order). Topic links upgraded for a reclaim are left in `keep`, for the
     /// caller to drop once the pool's lock is released (the last share of
     /// one forgets its segments, which takes the lock).
     fn loan(
         &mut self,
         class: u32,
+        predicted: Option<u64>,
         keep: &mut Vec<Arc<TopicLink>>,
-    ) -> Result<Option<ProcessBlock>, PoolError> {
-        let hints = HINT.with(|h| h.borrow().get(&class).cloned().unwrap_or_default());
-        for hint in hints {
-            if let Some(b) = self.claim_in(class, |s| s.bound() == hint) {
+    ) -> Result<Option<Claimed>, PoolError> {
+        if let Some(link) = predicted {
+            if let Some(b) = self.claim_in(class, |s| s.bound() == link) {
                 return Ok(Some(b));
             }
         }
@@ -423,7 +499,7 @@ impl Pool {
 
     /// Adds an unbound segment of class `class` and claims a block of it;
     /// `None` if it cannot be made (the caller uses the heap).
-    fn grow(&mut self, class: u32, layout: PoolLayout) -> Option<ProcessBlock> {
+    fn grow(&mut self, class: u32, layout: PoolLayout) -> Option<Claimed> {
         let id = self.next_id;
         match pool_file::create_unnamed(self.owner, id, layout) {
             Ok(seg) => {
@@ -437,10 +513,7 @@ impl Pool {
                 });
                 self.segments.push(seg.clone());
                 let claim = seg.segment.pool().claim(self.owner).ok()?;
-                Some(ProcessBlock {
-                    block: LoanedBlock::new(seg.segment.clone(), claim),
-                    seg,
-                })
+                Some((seg.clone(), LoanedBlock::new(seg.segment.clone(), claim)))
             }
             Err(e) => {
                 // O_TMPFILE refused, no base directory, no /dev/shm: do not
@@ -482,6 +555,7 @@ pub(crate) fn loan_zeroed(bytes: usize) -> Result<Option<ProcessBlock>, PoolErro
     let Some(class) = class_of(bytes).filter(|_| bytes > 0) else {
         return Ok(None);
     };
+    let (made, predicted) = Made::new(class);
     let mut keep = Vec::new();
     let loaned = {
         let mut slot = lock();
@@ -489,15 +563,16 @@ pub(crate) fn loan_zeroed(bytes: usize) -> Result<Option<ProcessBlock>, PoolErro
         if pool.unavailable {
             Ok(None)
         } else {
-            pool.loan(class, &mut keep)
+            pool.loan(class, predicted, &mut keep)
         }
     };
     drop(keep); // (unlocked now: see `Pool::loan`)
     let loaned = loaned?;
-    let Some(mut block) = loaned else {
+    let Some((seg, block)) = loaned else {
         HEAP_FALLBACKS.fetch_add(1, Ordering::Relaxed);
         return Ok(None);
     };
+    let mut block = ProcessBlock { seg, block, made };
     if block.block.generation() != 1 {
         // Recycled: clear the message's words (a new block is still zero).
         let words = bytes.div_ceil(8) * 8;
@@ -513,6 +588,7 @@ pub(crate) fn bind(
     block: ProcessBlock,
     link: &Arc<TopicLink>,
 ) -> Result<LoanedBlock, ProcessBlock> {
+    block.made.sent_on(link.id);
     if block.seg.bound() == link.id {
         ZERO_COPY_SENDS.fetch_add(1, Ordering::Relaxed);
         return Ok(block.block);
@@ -522,7 +598,6 @@ pub(crate) fn bind(
     let seg = &block.seg;
     let ours = pool.segments.iter().any(|s| Arc::ptr_eq(s, seg));
     if seg.bound() != 0 || !ours || seg.segment.owner() != pool.owner {
-        set_hint(seg.class, link.id);
         COPIED_SENDS.fetch_add(1, Ordering::Relaxed);
         return Err(block);
     }
@@ -530,7 +605,6 @@ pub(crate) fn bind(
         Ok(()) => {
             seg.bound.store(link.id, Ordering::Relaxed);
             pool.links.insert(link.id, Arc::downgrade(link));
-            set_hint(seg.class, link.id);
             log::debug!(
                 "process pool: segment {} bound to topic {} in namespace {}",
                 seg.segment.pool().segment(),
@@ -577,5 +651,45 @@ mod tests {
         assert_eq!(class_of(usize::MAX), None);
         assert_eq!(segment_layout(4096).unwrap().blocks(), 64);
         assert_eq!(segment_layout(1 << 20).unwrap().blocks(), 8);
+    }
+
+    fn order(sent: &[u64]) -> SendOrder {
+        let mut o = SendOrder::default();
+        sent.iter().for_each(|&l| o.sent(l));
+        o
+    }
+
+    fn next(o: &SendOrder, n: usize) -> Vec<Option<u64>> {
+        (0..n).map(|k| o.predicted(k)).collect()
+    }
+
+    #[test]
+    fn the_next_sends_repeat_the_shortest_cycle_of_the_history() {
+        assert_eq!(next(&order(&[]), 2), [None, None]);
+        // One topic: always it.
+        assert_eq!(next(&order(&[7, 7, 7]), 3), [Some(7); 3]);
+        // Stereo: left, right, left, right, ...
+        assert_eq!(next(&order(&[1, 2]), 3), [Some(1), Some(2), Some(1)]);
+        assert_eq!(next(&order(&[1, 2, 1]), 2), [Some(2), Some(1)]);
+        // Three cameras, a full history (the oldest sends forgotten).
+        let three: Vec<u64> = (0..40).map(|i| 10 + i % 3).collect();
+        let o = order(&three);
+        assert_eq!(o.sent_to.len(), HISTORY);
+        assert_eq!(next(&o, 4), [Some(11), Some(12), Some(10), Some(11)]);
+        // The longest cycle recognised, and one longer: its latest handle.
+        let longest: Vec<u64> = (0..16).map(|i| i % MAX_CYCLE as u64).collect();
+        assert_eq!(order(&longest).predicted(1), Some(1));
+        let longer: Vec<u64> = (0..16).map(|i| i % (MAX_CYCLE as u64 + 1)).collect();
+        assert_eq!(order(&longer).predicted(1), Some(6));
+        // A thread's first sends, no cycle repeated yet: they are the cycle.
+        assert_eq!(next(&order(&[1, 2, 3]), 2), [Some(1), Some(2)]);
+        // The order changed (new handles 3, 4): the latest handle until
+        // the new cycle repeats, then the new cycle.
+        let mut o = order(&[1, 2, 1, 2, 1, 2, 3]);
+        assert_eq!(o.predicted(0), Some(3));
+        o.sent(4);
+        assert_eq!(o.predicted(0), Some(4));
+        o.sent(3);
+        assert_eq!(next(&o, 2), [Some(4), Some(3)]);
     }
 }

@@ -261,19 +261,21 @@ fn each_thread_sending_on_its_own_topic_copies_nothing() {
         "zero-copy sends, copies, frames received intact, dropped, segments left \
          (the threads' handles are gone, and with them their segments)"
     );
-    // One thread alternating between the two topics: some of its images
-    // come from the other topic's segments and are copied (the documented
-    // limit of a constructor that does not know its topic); every frame is
-    // received intact or counted as dropped (copies go to the topics' own
-    // pools, whose unheld blocks the later copies recycle).
-    let r = child.expect("alternating", 60);
-    let [zero_copy, copied, intact, dropped, segments]: [u64; 5] =
-        core::array::from_fn(|i| r[i].parse().unwrap());
-    assert_eq!(zero_copy + copied, 40);
-    assert!(copied > 0, "{r:?}");
-    assert_eq!(intact + dropped, 40);
-    // The thread reuses the segments of both topics: no new one per round.
-    assert!(segments <= 2, "{r:?}");
+    // One thread sending on both topics, as a stereo camera does: both
+    // images made, then both sent; or made and sent one after the other.
+    // The pool predicts each image's topic from the order of the thread's
+    // earlier sends, so only the first round's second image, made before
+    // any send, comes from the first topic's segment and is copied; every
+    // frame is received intact (or counted as dropped).
+    for phase in ["both-made-then-sent", "made-and-sent-in-turn"] {
+        let r = child.expect(phase, 60);
+        let [zero_copy, copied, intact, dropped, segments]: [u64; 5] =
+            core::array::from_fn(|i| r[i].parse().unwrap());
+        assert_eq!((zero_copy, copied), (39, 1), "{phase}: {r:?}");
+        assert_eq!(intact + dropped, 40, "{phase}: {r:?}");
+        // One segment per topic, bound to handles dropped by now.
+        assert_eq!(segments, 0, "{phase}: {r:?}");
+    }
     child.wait_success(30);
 }
 
@@ -349,27 +351,33 @@ fn child_main() {
             common::hold_views_until_killed(want, || topic.recv());
         }
         // Sends 20 Image::new frames on each of two topics from two
-        // threads (says `threads zero_copy copied intact`), then 20 on each
-        // from one thread, alternating (`alternating ...`); the counts are
-        // those of the phase, then frames received intact and dropped.
+        // threads (says `threads zero_copy copied intact dropped segments`),
+        // then 20 on each from one thread: both made then both sent
+        // (`both-made-then-sent ...`), then each sent once made
+        // (`made-and-sent-in-turn ...`); the counts are those of the phase,
+        // then frames received intact and dropped, then segments left.
         "two-topics" => {
-            let run = |phase: &str, alternate: bool| {
+            let run = |phase: &str, alternate: bool, in_turn: bool| {
                 let before = horus::process_pool::stats();
                 let names = ["cam.left", "cam.right"];
                 let subs: Vec<Topic<Image>> =
                     names.iter().map(|n| Topic::new(n).unwrap()).collect();
                 // `loaned` runs once the first round's images are made,
                 // before they are sent.
+                let make = |seq: u64| {
+                    let mut img = Image::new(64, 64, "mono8");
+                    fill(img.data_mut(), seq);
+                    img
+                };
                 let send = |topics: &[&Topic<Image>], base: u64, loaned: &dyn Fn()| {
                     for i in 1..=20u64 {
-                        let imgs: Vec<Image> = topics
-                            .iter()
-                            .map(|_| {
-                                let mut img = Image::new(64, 64, "mono8");
-                                fill(img.data_mut(), base + i);
-                                img
-                            })
-                            .collect();
+                        if in_turn {
+                            for t in topics {
+                                t.try_send(make(base + i)).unwrap();
+                            }
+                            continue;
+                        }
+                        let imgs: Vec<Image> = topics.iter().map(|_| make(base + i)).collect();
                         if i == 1 {
                             loaned();
                         }
@@ -416,8 +424,9 @@ fn child_main() {
                     after.segments
                 ));
             };
-            run("threads", false);
-            run("alternating", true);
+            run("threads", false, false);
+            run("both-made-then-sent", true, false);
+            run("made-and-sent-in-turn", true, true);
         }
         other => panic!("unknown role {other}"),
     }
