@@ -39,7 +39,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledLayout, block_of};
+use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledLayout, block_of, word_pair};
 use crate::topic::Topic;
 
 horus_nostd::message! {
@@ -329,18 +329,15 @@ impl PooledLayout for ImageLayout {
 
     #[inline]
     fn to_wire(&self, b: BlockRef) -> ImageFrame {
-        ImageFrame {
-            owner: b.owner,
-            generation: b.generation,
-            segment: b.segment,
-            block: b.block,
-            len: b.len,
-            width: self.width,
-            height: self.height,
-            step: self.step(),
-            encoding: self.encoding.code(),
-            reserved: 0,
-        }
+        // Built as the words the ring copies (see `pooled::word_pair`).
+        bytemuck::cast([
+            b.owner,
+            b.generation,
+            word_pair(b.segment, b.block),
+            word_pair(b.len, self.width),
+            word_pair(self.height, self.step()),
+            word_pair(self.encoding.code(), 0),
+        ])
     }
 
     #[inline]

@@ -199,7 +199,7 @@ impl LoanedBlock {
     /// Publishes the first `len` bytes: the descriptor and the publisher,
     /// or why not (the block is then given back, or a reclaimer's); and
     /// the loan's share of its segment, for [`PoolWriter::recycle`].
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish(
         self,
         len: usize,
@@ -422,6 +422,7 @@ impl PoolWriter {
     /// A loan from the first segment that has a block, starting after the
     /// segment of the last loan: recycling then goes round all segments, so
     /// the block recycled is about the one published longest ago.
+    #[inline]
     fn try_existing(&mut self) -> Option<LoanedBlock> {
         let n = self.segments.len();
         let start = self.next_segment;

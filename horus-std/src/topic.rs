@@ -282,9 +282,18 @@ impl<T: Payload> Topic<T> {
     #[inline]
     pub(crate) fn recv_wire(&self) -> Option<T::Wire> {
         let mut msg = <T::Wire as bytemuck::Zeroable>::zeroed();
+        self.recv_wire_into(&mut msg).then_some(msg)
+    }
+
+    /// The next ring message into `msg`, if any (`false`: `msg` as it was).
+    /// For a caller that reads the message where it is: moving it out of an
+    /// `Option` copies it with 16-byte loads right after the ring's 8-byte
+    /// stores wrote it, which the CPU cannot forward from its store buffer.
+    #[inline]
+    pub(crate) fn recv_wire_into(&self, msg: &mut T::Wire) -> bool {
         // The region carries `T::Wire` (checked when opened): the length matches.
-        let got = self.with_handle(|h| h.recv_bytes(bytemuck::bytes_of_mut(&mut msg)));
-        matches!(got, Ok(true)).then_some(msg)
+        let got = self.with_handle(|h| h.recv_bytes(bytemuck::bytes_of_mut(msg)));
+        matches!(got, Ok(true))
     }
 
     /// The next frame of a serialized payload into `buf` (the region's
