@@ -201,15 +201,18 @@ fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         return run_pooled_only(cfg);
     }
     if let Some(which) = pattern.strip_prefix("pooled-hop") {
-        // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`): one.
+        // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`):
+        // the kinds whose label starts so, or the one it names whole.
         let ctx = Ctx::new();
         let hops: u64 = if cfg.quick { 1_000_000 } else { 4_000_000 };
+        let which = which.trim_start_matches(':').to_lowercase();
+        let exact = pooled_rows::HopKind::ALL
+            .iter()
+            .any(|k| k.label().to_lowercase() == which);
         for kind in pooled_rows::HopKind::ALL {
-            let name = kind.label();
-            if name
-                .to_lowercase()
-                .starts_with(&which.trim_start_matches(':').to_lowercase())
-            {
+            let name = kind.label().to_lowercase();
+            if name == which || (!exact && name.starts_with(&which)) {
+                let name = kind.label();
                 let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
                 eprintln!("same-thread hop loop, {name}: {ns:.1} ns/hop ({hops} hops)");
             }

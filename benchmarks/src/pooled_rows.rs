@@ -165,18 +165,22 @@ trait Large: PooledLayout {
 }
 
 impl Large for ImageLayout {
+    #[inline]
     fn loan(topic: &Topic<Image>) -> Res<Image> {
         Ok(topic.loan(IMAGE_WIDTH, IMAGE_HEIGHT, Encoding::Rgb8)?)
     }
+    #[inline]
     fn construct() -> Res<Image> {
         Ok(Image::try_new(IMAGE_WIDTH, IMAGE_HEIGHT, "rgb8")?)
     }
 }
 
 impl Large for TensorLayout {
+    #[inline]
     fn loan(topic: &Topic<Tensor>) -> Res<Tensor> {
         Ok(topic.loan(DType::F32, &TENSOR_SHAPE)?)
     }
+    #[inline]
     fn construct() -> Res<Tensor> {
         Ok(Tensor::try_new(&TENSOR_SHAPE, "float32")?)
     }
