@@ -395,14 +395,18 @@ pub enum HopKind {
     ImageNew,
     /// The 64-byte POD message, for comparison.
     Pod,
+    /// The serialized message of the serialized rows (`String` +
+    /// `Vec<f32>`), made for each send and received as a new message.
+    Serialized,
 }
 
 impl HopKind {
-    pub const ALL: [HopKind; 4] = [
+    pub const ALL: [HopKind; 5] = [
         Self::Large(Kind::Image),
         Self::ImageNew,
         Self::Large(Kind::Tensor),
         Self::Pod,
+        Self::Serialized,
     ];
 
     pub fn label(self) -> &'static str {
@@ -410,6 +414,7 @@ impl HopKind {
             Self::Large(k) => k.label(),
             Self::ImageNew => "image 640x480 rgb8 Image::new",
             Self::Pod => "POD 64 B",
+            Self::Serialized => "serialized (String + Vec<f32>)",
         }
     }
 }
@@ -495,22 +500,55 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
             let (b_out, a_in) = (open(&pong)?, open(&pong)?);
             let hop = |out: &Topic<Bench64>, inp: &Topic<Bench64>, i: u64| -> Res<()> {
                 out.send(<Bench64 as crate::msgs::BenchMsg>::with_seq(i));
-                let got = loop {
-                    if let Some(m) = inp.recv() {
-                        break crate::msgs::BenchMsg::seq(&m);
-                    }
-                    spin_loop();
-                };
-                if got != i {
-                    return Err(format!("hop loop out of step: {got} instead of {i}").into());
-                }
-                Ok(())
+                let got = spin_recv(|| inp.recv().map(|m| crate::msgs::BenchMsg::seq(&m)));
+                in_step(got, i)
             };
             timed(Box::new(|i| {
                 hop(&a_out, &b_in, i)?;
                 hop(&b_out, &a_in, i)
             }))
         }
+        HopKind::Serialized => {
+            use crate::msgs::BenchSerialized;
+            let open = |name: &str| -> Res<Topic<BenchSerialized>> {
+                Ok(Topic::<BenchSerialized>::builder(name)
+                    .namespace(&ctx.ns)
+                    .capacity(g.capacity)
+                    .max_participants(g.participants)
+                    .build()?)
+            };
+            let (a_out, b_in) = (open(&ping)?, open(&ping)?);
+            let (b_out, a_in) = (open(&pong)?, open(&pong)?);
+            let hop =
+                |out: &Topic<BenchSerialized>, inp: &Topic<BenchSerialized>, i: u64| -> Res<()> {
+                    out.send(BenchSerialized::with_seq(i));
+                    in_step(spin_recv(|| inp.recv().map(|m| m.seq)), i)
+                };
+            timed(Box::new(|i| {
+                hop(&a_out, &b_in, i)?;
+                hop(&b_out, &a_in, i)
+            }))
+        }
+    }
+}
+
+/// Spins on `recv` until it gives something.
+#[inline]
+fn spin_recv(mut recv: impl FnMut() -> Option<u64>) -> u64 {
+    loop {
+        if let Some(seq) = recv() {
+            return seq;
+        }
+        spin_loop();
+    }
+}
+
+/// An error unless the hop loop received round trip `want`'s message.
+fn in_step(got: u64, want: u64) -> Res<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("hop loop out of step: {got} instead of {want}").into())
     }
 }
 
