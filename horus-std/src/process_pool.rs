@@ -27,28 +27,26 @@
 //! bits are participant indexes of one topic, so a segment's blocks must
 //! never be held by two topics' receivers.
 //!
-//! **Which segment a constructor loans from.** Segments serve one *size
-//! class* (the message's bytes rounded up to a power of two, at least 4
-//! KiB). The pool predicts the handle a new message will be sent on from
-//! where the thread sent its earlier messages of that class (the cycle of
-//! handles, up to eight, that its latest sends repeat, and how many of its
-//! messages are made and not yet sent: a
-//! stereo camera's `new(left)`, `new(right)`, `send(left)`,
+//! **Which segment a constructor loans from.** Segments serve one *size class*
+//! (the message's bytes rounded up to a power of two, at least 4 KiB). The pool
+//! predicts the handle a new message will be sent on from where the thread sent
+//! its earlier messages of that class (the cycle of handles, up to eight, that
+//! its latest sends repeat, and how many of its messages are made and not yet
+//! sent: a stereo camera's `new(left)`, `new(right)`, `send(left)`,
 //! `send(right)` predicts left, then right). A loan tries, in order: the
 //! segments bound to the predicted handle; unbound segments this thread
-//! reserved, or that no thread did (reserving it); a new segment (reserved
-//! by this thread) if the limit allows; then any segment, bound to other
-//! handles or reserved by other threads. (The prediction and the
-//! reservation are per thread: threads are usually nodes, each sending on
-//! its own topics; without the reservation two threads loaning from one
-//! unbound segment before either sends would share it, and the one whose
-//! topic did not bind it would copy.) A message whose segment is bound to
-//! another handle (a prediction missed: the first round of a thread's
-//! second topic, an order that changes; or a segment that cannot be
-//! linked: a namespace on another file system, no `/proc`) is copied into the topic's pool when
-//! sent, as before this module existed; counted in
-//! [`ProcessPoolStats::copied_sends`]. `topic.loan(..)` is zero-copy for an
-//! explicit topic, always.
+//! reserved, or that no thread did (reserving it); a new segment (reserved by
+//! this thread) if the limit allows; then any segment, bound to other handles
+//! or reserved by other threads. (The prediction and the reservation are per
+//! thread: threads are usually nodes, each sending on its own topics; without
+//! the reservation two threads loaning from one unbound segment before either
+//! sends would share it, and the one whose topic did not bind it would copy.) A
+//! message whose segment is bound to another handle (a prediction missed: the
+//! first round of a thread's second topic, an order that changes; or a segment
+//! that cannot be linked: a namespace on another file system, no `/proc`) is
+//! copied into the topic's pool when sent, as before this module existed;
+//! counted in [`ProcessPoolStats::copied_sends`]. `topic.loan(..)` is zero-copy
+//! for an explicit topic, always.
 //!
 //! **Zeroed.** Constructors promise zeros (a black image). A block loaned
 //! for the first time is still the zeros of its new file; a recycled one is
@@ -135,16 +133,15 @@ struct SendOrder {
 }
 
 impl SendOrder {
-    /// The handle the `nth` next send will most likely be on (0: the
-    /// next): the latest sends repeat a cycle of handles (one handle for a
-    /// node publishing on one topic; left, right for a stereo camera), and
-    /// the next ones go on repeating it. Of the cycles of up to
-    /// [`MAX_CYCLE`] handles, the one that explains the most of the latest
-    /// sends is taken (the shortest of equals), provided it has repeated at
-    /// least once or is the whole history of a thread's first sends (each on
-    /// another handle):
-    /// after its order changes, until the new order repeats, the latest
-    /// handle is predicted. No history: nothing.
+    /// The handle the `nth` next send will most likely be on (0: the next): the
+    /// latest sends repeat a cycle of handles (one handle for a node publishing
+    /// on one topic; left, right for a stereo camera), and the next ones go on
+    /// repeating it. Of the cycles of up to [`MAX_CYCLE`] handles, the one that
+    /// explains the most of the latest sends is taken (the shortest of equals),
+    /// provided it has repeated at least once or is the whole history of a
+    /// thread's first sends (each on another handle): after its order changes,
+    /// until the new order repeats, the latest handle is predicted. No history:
+    /// nothing.
     fn predicted(&self, nth: usize) -> Option<u64> {
         let sent = &self.sent_to;
         let n = sent.len();

@@ -14,8 +14,10 @@
 //! - `horus clean` removes a dead publisher's process-pool segment, never a
 //!   live one's; forged descriptors naming it get typed errors, counted.
 //! - Constructors of every kind give zeroed blocks, recycled ones too.
-//! - Threads sending on their own topics copy nothing; one thread
-//!   alternating between two topics gets some copies, loses nothing.
+//! - Threads sending on their own topics copy nothing; one thread sending
+//!   on two topics (a stereo pair, in either order) copies only the first
+//!   round's second image; images made by one thread and sent by another
+//!   are not copied.
 
 mod common;
 
@@ -276,6 +278,14 @@ fn each_thread_sending_on_its_own_topic_copies_nothing() {
         // One segment per topic, bound to handles dropped by now.
         assert_eq!(segments, 0, "{phase}: {r:?}");
     }
+    // Images made by one thread and sent by another: none copied, and all
+    // from the one segment the first send bound (the maker learns where its
+    // images go; it does not grow a segment per image).
+    let r = child.expect("made-here-sent-there", 60);
+    let [zero_copy, copied, intact, dropped, bound]: [u64; 5] =
+        core::array::from_fn(|i| r[i].parse().unwrap());
+    assert_eq!((zero_copy, copied, bound), (20, 0, 1), "{r:?}");
+    assert_eq!(intact + dropped, 20, "{r:?}");
     child.wait_success(30);
 }
 
@@ -354,8 +364,11 @@ fn child_main() {
         // threads (says `threads zero_copy copied intact dropped segments`),
         // then 20 on each from one thread: both made then both sent
         // (`both-made-then-sent ...`), then each sent once made
-        // (`made-and-sent-in-turn ...`); the counts are those of the phase,
-        // then frames received intact and dropped, then segments left.
+        // (`made-and-sent-in-turn ...`), then 20 made by one thread and
+        // sent on one topic by another (`made-here-sent-there ...`); the
+        // counts are those of the phase, then frames received intact and
+        // dropped, then segments left (for the last phase: segments bound,
+        // its topic handle still open).
         "two-topics" => {
             let run = |phase: &str, alternate: bool, in_turn: bool| {
                 let before = horus::process_pool::stats();
@@ -427,6 +440,37 @@ fn child_main() {
             run("threads", false, false);
             run("both-made-then-sent", true, false);
             run("made-and-sent-in-turn", true, true);
+            // Made by one thread, sent by another (a camera thread handing
+            // frames to a publishing thread): the maker's prediction learns
+            // the sender's topic.
+            let before = horus::process_pool::stats();
+            let topic: Topic<Image> = Topic::new("cam.left").unwrap();
+            let sub: Topic<Image> = Topic::new("cam.left").unwrap();
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Image>(2);
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    for seq in 1..=20 {
+                        let mut img = Image::new(64, 64, "mono8");
+                        fill(img.data_mut(), seq);
+                        tx.send(img).unwrap();
+                    }
+                });
+                for img in rx {
+                    topic.try_send(img).unwrap();
+                }
+            });
+            let mut intact = 0;
+            while let Some(v) = sub.recv() {
+                intact += u64::from(check_fill(v.data()).is_some());
+            }
+            let dropped = sub.dropped_count();
+            let after = horus::process_pool::stats();
+            say(&format!(
+                "made-here-sent-there {} {} {intact} {dropped} {}",
+                after.zero_copy_sends - before.zero_copy_sends,
+                after.copied_sends - before.copied_sends,
+                after.bound
+            ));
         }
         other => panic!("unknown role {other}"),
     }
