@@ -95,6 +95,50 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
 }
 
 #[test]
+fn a_rewind_over_a_view_still_held_says_to_drop_it() {
+    let ns = TestNs::new("img_rewind");
+    let pub_ = publisher(&ns, 4, 1);
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    for seq in 1..=2 {
+        let mut img = pub_.loan(W, H, Encoding::Rgb8).unwrap();
+        fill(img.data_mut(), seq);
+        pub_.try_send(img).unwrap();
+    }
+    let first = sub.recv().expect("frame 1");
+    drop(sub.recv().expect("frame 2"));
+    // Replayed while `first` still holds its block: skipped, with the
+    // sentence that names the fix; frame 2 replays.
+    sub.rewind();
+    match sub.try_recv() {
+        Some(Err(e @ PoolError::HeldByThisHandle { .. })) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("camera.rgb") && text.contains("drop that view"),
+                "{text}"
+            );
+        }
+        other => panic!("frame 1 replayed over its view gave {other:?}"),
+    }
+    assert_eq!(
+        check_fill(sub.recv().expect("frame 2 again").data()),
+        Some(2)
+    );
+    assert_eq!(sub.rejected_count(), 1);
+    // Once the view is dropped, a rewind replays both.
+    assert_eq!(check_fill(first.data()), Some(1), "the held view is intact");
+    drop(first);
+    sub.rewind();
+    for seq in 1..=2 {
+        assert_eq!(check_fill(sub.recv().expect("a replay").data()), Some(seq));
+    }
+    assert!(sub.recv().is_none());
+    drop((pub_, sub));
+}
+
+#[test]
 fn bad_input_gives_typed_errors() {
     assert!(matches!(
         Image::try_new(0, 480, "rgb8"),

@@ -117,6 +117,21 @@ pub enum PoolError {
         /// The file.
         path: PathBuf,
     },
+    /// A message this handle still holds a view of, delivered again:
+    /// [`Topic::rewind`](crate::topic::Topic::rewind) replays messages
+    /// already received, and a handle holds a block once.
+    #[error(
+        "{kind} message on topic {topic} skipped: this handle still holds a view of it \
+         (rewind() replays messages already received, and a handle holds a message's \
+         block once); drop that view before rewinding to receive it again; counted as \
+         rejected"
+    )]
+    HeldByThisHandle {
+        /// The topic.
+        topic: String,
+        /// The kind of message the topic carries (`"image"`).
+        kind: &'static str,
+    },
     /// A descriptor in the ring does not describe a valid message or block.
     #[error(
         "descriptor on {kind} topic {topic} refused: {reason}; it was not written by a \

@@ -351,9 +351,12 @@ impl BlockAt<'_> {
             Err(ReaderError::BadOwner(o)) => {
                 Err(foreign(format!("publisher token {o:#x} is invalid")))
             }
-            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => Err(foreign(
-                "this handle already holds that block (a descriptor delivered twice)".to_owned(),
-            )),
+            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => {
+                Err(Some(PoolError::HeldByThisHandle {
+                    topic: self.topic.to_owned(),
+                    kind: self.kind,
+                }))
+            }
             Err(ReaderError::Hold(e)) => Err(foreign(e.to_string())),
             Err(ReaderError::Segment(e)) => Err(Some(error::from_segment(self.topic, e))),
         }
@@ -585,7 +588,8 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         freed
     }
 
-    /// Descriptors refused as invalid (see [`try_recv`](Self::try_recv)).
+    /// Descriptors refused (see [`try_recv`](Self::try_recv)): invalid ones,
+    /// and replays of messages this handle still holds a view of.
     pub fn rejected_count(&self) -> u64 {
         self.payload_state().rejected.get()
     }
