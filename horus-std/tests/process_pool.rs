@@ -16,8 +16,9 @@
 //! - Constructors of every kind give zeroed blocks, recycled ones too.
 //! - Threads sending on their own topics copy nothing; one thread sending
 //!   on two topics (a stereo pair, in either order) copies only the first
-//!   round's second image; images made by one thread and sent by another
-//!   are not copied.
+//!   round's second image, and so does an RGB-D camera (an image and a
+//!   depth image of one size class); images made by one thread and sent by
+//!   another are not copied.
 
 mod common;
 
@@ -27,6 +28,7 @@ use common::{
     Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
     wait_until, watchdog,
 };
+use horus::depth::DepthImage;
 use horus::image::{Image, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
 use horus::prelude::*;
@@ -278,6 +280,13 @@ fn each_thread_sending_on_its_own_topic_copies_nothing() {
         // One segment per topic, bound to handles dropped by now.
         assert_eq!(segments, 0, "{phase}: {r:?}");
     }
+    // An RGB-D camera (an image and a depth image of one size class, both
+    // made, then both sent): as the stereo pair.
+    let r = child.expect("rgb-d", 60);
+    let [zero_copy, copied, intact, dropped, segments]: [u64; 5] =
+        core::array::from_fn(|i| r[i].parse().unwrap());
+    assert_eq!((zero_copy, copied, segments), (39, 1, 0), "{r:?}");
+    assert_eq!(intact + dropped, 40, "{r:?}");
     // Images made by one thread and sent by another: none copied, and all
     // from the one segment the first send bound (the maker learns where its
     // images go; it does not grow a segment per image).
@@ -364,7 +373,8 @@ fn child_main() {
         // threads (says `threads zero_copy copied intact dropped segments`),
         // then 20 on each from one thread: both made then both sent
         // (`both-made-then-sent ...`), then each sent once made
-        // (`made-and-sent-in-turn ...`), then 20 made by one thread and
+        // (`made-and-sent-in-turn ...`), then 20 RGB-D pairs (`rgb-d ...`),
+        // then 20 made by one thread and
         // sent on one topic by another (`made-here-sent-there ...`); the
         // counts are those of the phase, then frames received intact and
         // dropped, then segments left (for the last phase: segments bound,
@@ -440,6 +450,40 @@ fn child_main() {
             run("threads", false, false);
             run("both-made-then-sent", true, false);
             run("made-and-sent-in-turn", true, true);
+            // An RGB-D camera: a colour and a depth image of one size class
+            // (160x120 rgb8 and depth16: 57,600 and 38,400 bytes, 64 KiB),
+            // both made, then both sent, on topics of two types.
+            let before = horus::process_pool::stats();
+            let rgb: Topic<Image> = Topic::new("cam.rgb").unwrap();
+            let depth: Topic<DepthImage> = Topic::new("cam.depth").unwrap();
+            let (rgb_in, depth_in): (Topic<Image>, Topic<DepthImage>) = (
+                Topic::new("cam.rgb").unwrap(),
+                Topic::new("cam.depth").unwrap(),
+            );
+            for seq in 1..=20 {
+                let mut colour = Image::new(160, 120, "rgb8");
+                let mut range = DepthImage::new(160, 120, "depth16");
+                fill(colour.data_mut(), seq);
+                fill(range.data_mut(), seq);
+                rgb.try_send(colour).unwrap();
+                depth.try_send(range).unwrap();
+            }
+            let mut intact = 0;
+            while let Some(v) = rgb_in.recv() {
+                intact += u64::from(check_fill(v.data()).is_some());
+            }
+            while let Some(v) = depth_in.recv() {
+                intact += u64::from(check_fill(v.data()).is_some());
+            }
+            let dropped = rgb_in.dropped_count() + depth_in.dropped_count();
+            drop((rgb, depth));
+            let after = horus::process_pool::stats();
+            say(&format!(
+                "rgb-d {} {} {intact} {dropped} {}",
+                after.zero_copy_sends - before.zero_copy_sends,
+                after.copied_sends - before.copied_sends,
+                after.segments
+            ));
             // Made by one thread, sent by another (a camera thread handing
             // frames to a publishing thread): the maker's prediction learns
             // the sender's topic.
