@@ -27,8 +27,13 @@
 //!   names that block's segment after the topic the first time and then
 //!   moves only the descriptor. [`Topic::<Image>::loan`](Topic::loan)
 //!   gives an [`Image`] whose [`data_mut`](Pooled::data_mut) is a block of
-//!   the topic's own pool (not cleared). Both are zero-copy; a block of
-//!   the process pool already named after another topic is copied once.
+//!   the topic's own pool (not cleared). Both are zero-copy. A thread that
+//!   sends images of one size on several topics (a stereo pair, an RGB-D
+//!   camera) gets each image from the segment of the topic it will most
+//!   likely go to, predicted from the order of its earlier sends; an image
+//!   whose block is named after another topic (the first round, or an order
+//!   that changes) is copied once, counted in
+//!   [`process_pool::stats`](crate::process_pool::stats).
 //! - The publisher never blocks: when every block is held or being written,
 //!   `send` counts the image in [`Topic::unsent_count`];
 //!   [`Topic::try_send`] returns [`PoolError::Exhausted`] instead.

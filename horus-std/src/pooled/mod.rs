@@ -11,13 +11,16 @@
 //!   [`Topic::loan_layout`], or in a block of the process pool
 //!   ([`crate::process_pool`]) if a constructor made them (`Image::new`):
 //!   no copy in either case (the process pool's segment is named after the
-//!   topic at its first send); otherwise they are copied into a block of
-//!   the topic's pool. The block is published, and the descriptor
+//!   topic at its first send; a block whose segment is named after another
+//!   topic, when the pool's prediction of the topic missed, is copied);
+//!   otherwise they are copied into a block of the topic's pool. The block is published, and the descriptor
 //!   (publisher token, segment, block, generation, length, then the
 //!   layout) is sent through the ring as any message is.
 //! - **Receive** ([`Topic::try_recv`]): the descriptor is checked against its
 //!   layout (a forged or corrupt one is a typed [`PoolError::ForeignDescriptor`],
-//!   counted in [`Topic::rejected_count`]), the block held, and a read-only
+//!   one whose block this handle still holds, after a [`Topic::rewind`],
+//!   [`PoolError::HeldByThisHandle`]; both counted in
+//!   [`Topic::rejected_count`]), the block held, and a read-only
 //!   [`PoolView`] of it given, released when dropped.
 //! - **Accounting**: a descriptor whose block was recycled before it was
 //!   held (or whose publisher's pool is gone) is counted as dropped, so
