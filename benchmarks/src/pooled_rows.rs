@@ -391,6 +391,9 @@ fn same_thread<L: Large>(ctx: &Ctx, r: RowArgs, warmup: usize, samples: usize) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HopKind {
     Large(Kind),
+    /// The same with four subscribing handles on each side (all in the
+    /// calling thread): what each further view costs.
+    FanOut(Kind),
     /// The image made with `Image::try_new` (not loaned) each hop.
     ImageNew,
     /// The 64-byte POD message, for comparison.
@@ -401,10 +404,12 @@ pub enum HopKind {
 }
 
 impl HopKind {
-    pub const ALL: [HopKind; 5] = [
+    pub const ALL: [HopKind; 7] = [
         Self::Large(Kind::Image),
+        Self::FanOut(Kind::Image),
         Self::ImageNew,
         Self::Large(Kind::Tensor),
+        Self::FanOut(Kind::Tensor),
         Self::Pod,
         Self::Serialized,
     ];
@@ -412,6 +417,8 @@ impl HopKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Large(k) => k.label(),
+            Self::FanOut(Kind::Image) => "image 640x480 rgb8 1:4",
+            Self::FanOut(Kind::Tensor) => "tensor 1024x1024 f32 1:4",
             Self::ImageNew => "image 640x480 rgb8 Image::new",
             Self::Pod => "POD 64 B",
             Self::Serialized => "serialized (String + Vec<f32>)",
@@ -439,14 +446,15 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
         Ok(t.elapsed().as_nanos() as f64 / (2 * round_trips) as f64)
     };
     match kind {
-        HopKind::Large(_) | HopKind::ImageNew => {
-            let (k, touch) = match kind {
-                HopKind::Large(k) => (k, Touch::Stamp),
-                _ => (Kind::Image, Touch::New),
+        HopKind::Large(_) | HopKind::FanOut(_) | HopKind::ImageNew => {
+            let (k, subs, touch) = match kind {
+                HopKind::Large(k) => (k, 1, Touch::Stamp),
+                HopKind::FanOut(k) => (k, 4, Touch::Stamp),
+                _ => (Kind::Image, 1, Touch::New),
             };
             let r = RowArgs {
                 kind: k,
-                subs: 1,
+                subs,
                 touch,
             };
             fn sides<L: Large>(
