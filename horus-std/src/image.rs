@@ -345,25 +345,42 @@ impl PooledLayout for ImageLayout {
         ])
     }
 
-    #[inline]
+    /// Early returns, no `Result` combinators: on the receive path the
+    /// valid layout stays in registers (chained through closures, it was
+    /// spilled in bytes and reloaded as words, a store-forwarding stall).
+    #[inline(always)]
     fn from_wire(f: &ImageFrame) -> (BlockRef, Result<Self, String>) {
         let block = block_of!(f);
-        let layout = Encoding::from_code(f.encoding)
-            .ok_or_else(|| format!("unknown encoding code {}", f.encoding))
-            .and_then(|e| Self::try_new(f.width, f.height, e).map_err(|e| e.to_string()))
-            .and_then(|l| {
-                if l.step() == f.step {
-                    Ok(l)
-                } else {
-                    Err(format!(
-                        "rows of {} bytes, the frame says {}",
-                        l.step(),
-                        f.step
-                    ))
-                }
-            });
-        (block, layout)
+        let Some(encoding) = Encoding::from_code(f.encoding) else {
+            return (block, Err(unknown_encoding(f.encoding)));
+        };
+        let layout = match Self::try_new(f.width, f.height, encoding) {
+            Ok(l) => l,
+            Err(e) => return (block, Err(refused(e))),
+        };
+        if layout.step() != f.step {
+            return (block, Err(wrong_step(layout.step(), f.step)));
+        }
+        (block, Ok(layout))
     }
+}
+
+/// Why an image descriptor is refused: its encoding code.
+#[cold]
+fn unknown_encoding(code: u32) -> String {
+    format!("unknown encoding code {code}")
+}
+
+/// Why an image descriptor is refused: its geometry.
+#[cold]
+fn refused(e: ImageError) -> String {
+    e.to_string()
+}
+
+/// Why an image descriptor is refused: its row length.
+#[cold]
+fn wrong_step(step: u32, says: u32) -> String {
+    format!("rows of {step} bytes, the frame says {says}")
 }
 
 /// An image to send: its [`ImageLayout`] (through `Deref`) and its pixels,

@@ -552,7 +552,10 @@ pub(crate) struct PoolReader {
 
 impl PoolReader {
     /// Holds the block `desc` of `owner`'s pool names, as participant `p`.
-    #[inline]
+    /// Inlined into the receive: the held block (32 bytes) is returned in
+    /// registers, not written as words and read back in 16-byte halves (a
+    /// store-forwarding stall per view).
+    #[inline(always)]
     pub(crate) fn hold(
         &mut self,
         ns: &Namespace,

@@ -200,23 +200,35 @@ fn bad_input_gives_typed_errors() {
     // Forged frames, written into the ring by a plain topic handle.
     let raw: Topic<ImageFrame> = Topic::builder(TOPIC).namespace(&ns.name).build().unwrap();
     let forged = [
-        ImageFrame { encoding: 99, ..f },
-        ImageFrame {
-            len: f.len + 1,
-            ..f
-        },
-        ImageFrame { width: 0, ..f },
-        ImageFrame { block: 1000, ..f },
-        ImageFrame { owner: 0, ..f },
+        (ImageFrame { encoding: 99, ..f }, "unknown encoding code 99"),
+        (
+            ImageFrame {
+                len: f.len + 1,
+                ..f
+            },
+            "its image needs 4096 bytes, the descriptor says 4097",
+        ),
+        (ImageFrame { width: 0, ..f }, "0x64"),
+        (
+            ImageFrame { step: 65, ..f },
+            "rows of 64 bytes, the frame says 65",
+        ),
+        (ImageFrame { block: 1000, ..f }, "1000"),
+        (
+            ImageFrame { owner: 0, ..f },
+            "publisher token 0x0 is invalid",
+        ),
     ];
-    for frame in forged {
+    for (frame, why) in forged {
         raw.send(frame);
         match sub.try_recv() {
-            Some(Err(PoolError::ForeignDescriptor { reason, .. })) => assert!(!reason.is_empty()),
+            Some(Err(PoolError::ForeignDescriptor { reason, .. })) => {
+                assert!(reason.contains(why), "forged {frame:?}: {reason:?}")
+            }
             other => panic!("forged {frame:?} gave {other:?}"),
         }
     }
-    assert_eq!(sub.rejected_count(), 5);
+    assert_eq!(sub.rejected_count(), 6);
     // Stale: an old generation, and a publisher whose pool does not exist.
     let dropped = sub.dropped_count();
     raw.send(ImageFrame {

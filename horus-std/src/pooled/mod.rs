@@ -322,6 +322,19 @@ pub(crate) fn checked<L: PooledLayout>(wire: &L::Wire) -> (BlockRef, Result<L, S
     (block, layout)
 }
 
+/// [`checked`] for the receive: the block and the layout if it is valid
+/// (`None`: [`checked`] says why). Inlined, with no `Result<L, String>` to
+/// carry, so the layout stays in registers: carried in that `Result`, it
+/// was stored in bytes and read back as words, a store-forwarding stall per
+/// view.
+#[inline(always)]
+pub(crate) fn valid<L: PooledLayout>(wire: &L::Wire) -> Option<(BlockRef, L)> {
+    match L::from_wire(wire) {
+        (block, Ok(l)) if l.bytes() == block.len as usize => Some((block, l)),
+        _ => None,
+    }
+}
+
 /// Where a receiver holds blocks: its topic and participant index.
 pub(crate) struct BlockAt<'a> {
     pub(crate) ns: &'a Namespace,
@@ -333,14 +346,15 @@ pub(crate) struct BlockAt<'a> {
 
 impl BlockAt<'_> {
     /// Holds `block` through `reader`: `Err(None)` if it is stale (a
-    /// dropped message), `Err(Some)` if the descriptor is refused.
-    #[inline]
+    /// dropped message), `Err(Some)` if the descriptor is refused. Inlined
+    /// into the receive (the view is returned in registers); the refusals'
+    /// sentences are made out of line.
+    #[inline(always)]
     pub(crate) fn hold(
         &self,
         reader: &mut PoolReader,
         block: BlockRef,
     ) -> Result<HeldBlock, Option<PoolError>> {
-        let foreign = |reason: String| Some(error::foreign(self.topic, self.kind, reason));
         let desc = BlockDescriptor {
             generation: block.generation,
             segment: block.segment,
@@ -350,19 +364,25 @@ impl BlockAt<'_> {
         };
         match reader.hold(self.ns, self.topic, self.participant, block.owner, &desc) {
             Ok(held) => Ok(held),
-            Err(ReaderError::Stale) => Err(None),
-            Err(ReaderError::BadOwner(o)) => {
-                Err(foreign(format!("publisher token {o:#x} is invalid")))
-            }
-            Err(ReaderError::Hold(HoldError::AlreadyHeld)) => {
-                Err(Some(PoolError::HeldByThisHandle {
-                    topic: self.topic.to_owned(),
-                    kind: self.kind,
-                }))
-            }
-            Err(ReaderError::Hold(e)) => Err(foreign(e.to_string())),
-            Err(ReaderError::Segment(e)) => Err(Some(error::from_segment(self.topic, e))),
+            Err(e) => Err(self.refusal(e)),
         }
+    }
+
+    /// What a block the reader could not hold means: `None`, a dropped
+    /// message (stale); or the typed error of a refused descriptor.
+    #[cold]
+    fn refusal(&self, e: ReaderError) -> Option<PoolError> {
+        let foreign = |reason: String| error::foreign(self.topic, self.kind, reason);
+        Some(match e {
+            ReaderError::Stale => return None,
+            ReaderError::BadOwner(o) => foreign(format!("publisher token {o:#x} is invalid")),
+            ReaderError::Hold(HoldError::AlreadyHeld) => PoolError::HeldByThisHandle {
+                topic: self.topic.to_owned(),
+                kind: self.kind,
+            },
+            ReaderError::Hold(e) => foreign(e.to_string()),
+            ReaderError::Segment(e) => error::from_segment(self.topic, e),
+        })
     }
 }
 
@@ -561,10 +581,11 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     }
 
     /// `Err(None)`: stale (dropped); `Err(Some)`: refused.
-    #[inline]
+    #[inline(always)]
     fn hold(&self, wire: &L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
-        let (block, layout) = checked::<L>(wire);
-        let layout = layout.map_err(|reason| Some(error::foreign(self.name(), L::KIND, reason)))?;
+        let Some((block, layout)) = valid::<L>(wire) else {
+            return Err(Some(self.refused_layout(wire)));
+        };
         let st = self.payload_state();
         let at = BlockAt {
             ns: self.shm_namespace(),
@@ -574,6 +595,13 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         };
         let held = at.hold(&mut st.reader.borrow_mut(), block)?;
         Ok(PoolView { layout, held })
+    }
+
+    /// The typed error of a descriptor whose layout is not valid.
+    #[cold]
+    fn refused_layout(&self, wire: &L::Wire) -> PoolError {
+        let reason = checked::<L>(wire).1.err().unwrap_or_default();
+        error::foreign(self.name(), L::KIND, reason)
     }
 
     /// Frees what dead processes hold on this topic: their participant
