@@ -87,6 +87,41 @@ fn loan_publish_hold_release_reuse() {
 }
 
 #[test]
+fn loans_go_round_the_pool_from_any_hint() {
+    const N: u32 = 4;
+    let mem = memory(64, N);
+    let pool = PoolRegion::init(&mem[..], 64, N, 0, 0).unwrap();
+    // In order, wrapping after the last block: the oldest is recycled.
+    let blocks: Vec<u32> = (0..2 * N as u64)
+        .map(|n| publish(&pool, n, 64).unwrap().block)
+        .collect();
+    assert_eq!(blocks, [0, 1, 2, 3, 0, 1, 2, 3]);
+    // A hint on the last block wraps to block 0 after it; one past the
+    // last block, or anything another process wrote there, starts at 0.
+    for (hint, first, second) in [(3, 3, 0), (4, 0, 1), (1000, 0, 1), (u64::MAX, 0, 1)] {
+        mem[hdr::NEXT].store(hint, Ordering::Relaxed);
+        assert_eq!(
+            pool.next_candidate().0 as *const _,
+            &mem[hdr::WORDS + first as usize * ctl::WORDS + ctl::STATE] as *const _,
+            "hint {hint}"
+        );
+        assert_eq!(publish(&pool, 1, 64).unwrap().block, first, "hint {hint}");
+        assert_eq!(publish(&pool, 2, 64).unwrap().block, second, "hint {hint}");
+    }
+    // The scan goes on past busy blocks, round the end of the pool.
+    let held: Vec<_> = [1, 2, 3]
+        .map(|b| {
+            mem[hdr::NEXT].store(b, Ordering::Relaxed);
+            pool.hold(9, publish(&pool, 7, 64).unwrap()).unwrap()
+        })
+        .into();
+    mem[hdr::NEXT].store(1, Ordering::Relaxed);
+    assert_eq!(publish(&pool, 8, 64).unwrap().block, 0);
+    drop(held);
+    assert_eq!(pool.loans_failed(), 0);
+}
+
+#[test]
 fn a_held_block_is_never_reused() {
     const N: u32 = 4;
     let mem = memory(64, N);

@@ -425,17 +425,27 @@ impl PoolWriter {
     #[inline]
     fn try_existing(&mut self) -> Option<LoanedBlock> {
         let n = self.segments.len();
-        let start = self.next_segment;
-        (0..n).map(|i| (start + i) % n.max(1)).find_map(|i| {
+        // Round the segments from `next_segment` (no division: this is
+        // every send's path).
+        let mut i = if self.next_segment < n {
+            self.next_segment
+        } else {
+            0
+        };
+        for _ in 0..n {
+            let after = if i + 1 == n { 0 } else { i + 1 };
             let segment = &self.segments[i];
-            let claim = segment.pool().claim(self.me).ok()?;
-            self.next_segment = (i + 1) % n;
-            let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
-            Some(LoanedBlock {
-                segment: share,
-                claim,
-            })
-        })
+            if let Ok(claim) = segment.pool().claim(self.me) {
+                self.next_segment = after;
+                let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
+                return Some(LoanedBlock {
+                    segment: share,
+                    claim,
+                });
+            }
+            i = after;
+        }
+        None
     }
 
     /// Takes back a loan's share of a segment after its publish (kept for

@@ -160,10 +160,8 @@ impl<W: Words> PoolRegion<W> {
     #[inline]
     pub fn claim(&self, me: OwnerToken) -> Result<Claim, LoanError> {
         let blocks = self.layout.blocks;
-        // A hint only (any value is safe): Relaxed.
-        let start = self.words[hdr::NEXT].load(Ordering::Relaxed) % u64::from(blocks);
-        for i in 0..blocks {
-            let b = ((start + u64::from(i)) % u64::from(blocks)) as u32;
+        let mut b = self.next_hint();
+        for _ in 0..blocks {
             if let Some(generation) = self.try_claim(b as usize, me) {
                 self.words[hdr::NEXT].store(u64::from(b) + 1, Ordering::Relaxed);
                 return Ok(Claim {
@@ -171,6 +169,9 @@ impl<W: Words> PoolRegion<W> {
                     generation,
                 });
             }
+            // The next block, round the pool (no division: this is every
+            // send's path).
+            b = if b + 1 == blocks { 0 } else { b + 1 };
         }
         self.count_failed_loan();
         Err(LoanError::Exhausted { blocks })
@@ -182,9 +183,22 @@ impl<W: Words> PoolRegion<W> {
     /// cache ahead of time. Nothing is read or written here.
     #[inline]
     pub fn next_candidate(&self) -> (&AtomicU64, &[AtomicU64]) {
-        let blocks = u64::from(self.layout.blocks);
-        let b = (self.words[hdr::NEXT].load(Ordering::Relaxed) % blocks) as usize;
+        let b = self.next_hint() as usize;
         (self.ctl(b, ctl::STATE), self.data(b))
+    }
+
+    /// The block a loan tries first: the `NEXT` hint (the block after the
+    /// last one claimed), or block 0 if the hint is past the last block
+    /// (after the last block; or any value another process wrote there).
+    #[inline]
+    fn next_hint(&self) -> u32 {
+        // A hint only (any value is safe): Relaxed.
+        let next = self.words[hdr::NEXT].load(Ordering::Relaxed);
+        if next < u64::from(self.layout.blocks) {
+            next as u32
+        } else {
+            0
+        }
     }
 
     /// The first data word of block `block`, if the geometry has that
