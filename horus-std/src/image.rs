@@ -345,9 +345,8 @@ impl PooledLayout for ImageLayout {
         ])
     }
 
-    /// Early returns, no `Result` combinators: on the receive path the
-    /// valid layout stays in registers (chained through closures, it was
-    /// spilled in bytes and reloaded as words, a store-forwarding stall).
+    /// Inlined into every receive (`pooled::valid`): a valid frame costs a
+    /// few compares; the refusals' sentences are made out of line.
     #[inline(always)]
     fn from_wire(f: &ImageFrame) -> (BlockRef, Result<Self, String>) {
         let block = block_of!(f);
