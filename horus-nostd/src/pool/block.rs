@@ -6,36 +6,11 @@ use super::region::PoolRegion;
 use super::{BlockDescriptor, ctl, hdr, state};
 use crate::layout::MAX_PARTICIPANTS;
 use crate::region::OwnerToken;
-use crate::region::{StaticWords, Words};
+use crate::region::Words;
 use crate::sync::{AtomicU64, Ordering};
 
-/// A block loaned for writing. Publish it with [`Loan::publish`]; dropping it
-/// unpublished gives the block back. Nobody reads it meanwhile: its
-/// generation is one no descriptor carries.
-///
-/// ```
-/// # use horus_nostd::pool::PoolRegion;
-/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-/// static MEM: RegionBuffer<512> = RegionBuffer::new();
-/// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
-/// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
-/// loan.write(0, b"hello").unwrap();
-/// let d = loan.publish(5).unwrap();
-/// let mut out = [0u8; 5];
-/// pool.hold(0, d).unwrap().read(0, &mut out).unwrap();
-/// assert_eq!(&out, b"hello");
-/// ```
-#[derive(Debug)]
-pub struct Loan<W: Words = StaticWords> {
-    pool: PoolRegion<W>,
-    claim: Claim,
-    owner: OwnerToken,
-    /// Published, or taken by a reclaimer: dropping gives nothing back.
-    settled: bool,
-}
-
 /// A block claimed for writing (loan steps 1-4 done): its index and the
-/// generation now in `STATE` with `LOANED`. What [`Loan`] is made of, for
+/// generation now in `STATE` with `LOANED`. What [`Loan`](super::Loan) is made of, for
 /// callers that keep the pool themselves and want no copy of it per message
 /// ([`PoolRegion::claim`], [`PoolRegion::publish_claim`],
 /// [`PoolRegion::give_back`]). Only [`PoolRegion::claim`] makes one; every
@@ -74,7 +49,7 @@ impl Claim {
 /// A hold taken by [`PoolRegion::hold_in_place`]: participant `p`'s bit is
 /// set on the block, which nobody rewrites until
 /// [`PoolRegion::release_hold`] is given this (on the same pool). What
-/// [`BlockView`] is made of, for callers that keep the pool themselves.
+/// [`BlockView`](super::BlockView) is made of, for callers that keep the pool themselves.
 /// Forgetting it keeps the block held until a reclaim of `p`.
 ///
 /// ```
@@ -104,54 +79,7 @@ impl Hold {
     }
 }
 
-/// A read-only view of a held block. Until it is released (dropped), no
-/// publisher writes the block. Reads go through atomic loads.
-///
-/// ```
-/// # use horus_nostd::pool::PoolRegion;
-/// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-/// static MEM: RegionBuffer<512> = RegionBuffer::new();
-/// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-/// let me = OwnerToken::new(1).unwrap();
-/// let d = pool.loan(me).unwrap().publish(0).unwrap();
-/// let view = pool.hold(3, d).unwrap();
-/// assert!(pool.loan(me).is_err()); // the only block is held
-/// view.release();
-/// assert!(pool.loan(me).is_ok()); // recycled once released
-/// ```
-#[derive(Debug)]
-pub struct BlockView<W: Words = StaticWords> {
-    pool: PoolRegion<W>,
-    desc: BlockDescriptor,
-    participant: u32,
-}
-
 impl<W: Words> PoolRegion<W> {
-    /// Loans a block to `me` for writing: a free one, or the published one
-    /// nobody holds that was published longest ago (its message is then gone
-    /// for late readers, who get [`HoldError::Stale`]). Never blocks.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::{PoolRegion, LoanError};
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let me = OwnerToken::new(1).unwrap();
-    /// let first = pool.loan(me).unwrap();
-    /// assert_eq!(pool.loan(me).unwrap_err(), LoanError::Exhausted { blocks: 1 });
-    /// drop(first);
-    /// assert!(pool.loan(me).is_ok());
-    /// ```
-    pub fn loan(&self, me: OwnerToken) -> Result<Loan<W>, LoanError> {
-        let claim = self.claim(me)?;
-        Ok(Loan {
-            pool: self.clone(),
-            claim,
-            owner: me,
-            settled: false,
-        })
-    }
-
     /// Loan steps 1-4 for `me` (as [`loan`](Self::loan), which wraps it):
     /// the claimed block, to be written through
     /// [`claimed_words`](Self::claimed_words), then published with
@@ -223,7 +151,7 @@ impl<W: Words> PoolRegion<W> {
         block.min(self.layout.blocks - 1) as usize
     }
 
-    /// Publishes the first `len` bytes of `claim` (see [`Loan::publish`]):
+    /// Publishes the first `len` bytes of `claim` (see [`Loan::publish`](super::Loan::publish)):
     /// the descriptor to send. On [`PublishError::TooLong`] the block is
     /// still claimed (give it back); on [`PublishError::Reclaimed`] it is
     /// no longer `me`'s.
@@ -346,34 +274,6 @@ impl<W: Words> PoolRegion<W> {
         Some(generation)
     }
 
-    /// Holds the block `desc` names for topic participant `participant`
-    /// (`0..64`): checks the descriptor against the validated geometry,
-    /// then against the block's generation. A stale descriptor is
-    /// [`HoldError::Stale`]: count it as a dropped message.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::{PoolRegion, HoldError};
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 9, 0).unwrap();
-    /// let me = OwnerToken::new(1).unwrap();
-    /// let old = pool.loan(me).unwrap().publish(1).unwrap();
-    /// let new = pool.loan(me).unwrap().publish(1).unwrap(); // recycles the block
-    /// assert_eq!(pool.hold(0, old).unwrap_err(), HoldError::Stale);
-    /// assert!(pool.hold(0, new).is_ok());
-    /// let forged = horus_nostd::pool::BlockDescriptor { block: 7, ..new };
-    /// assert!(matches!(pool.hold(1, forged), Err(HoldError::BlockOutOfRange { .. })));
-    /// ```
-    pub fn hold(&self, participant: u32, desc: BlockDescriptor) -> Result<BlockView<W>, HoldError> {
-        // The view releases it, from its descriptor and participant.
-        let Hold { .. } = self.hold_in_place(participant, &desc)?;
-        Ok(BlockView {
-            pool: self.clone(),
-            desc,
-            participant,
-        })
-    }
-
     /// Holds the block `desc` names for `participant`, as
     /// [`hold`](Self::hold) (which wraps it), without a view: read it
     /// through [`held_words`](Self::held_words), then give the [`Hold`] to
@@ -468,275 +368,11 @@ impl<W: Words> PoolRegion<W> {
 
     /// Clears `participant`'s bit on `block`.
     #[inline]
-    fn release_bit(&self, block: u32, participant: u32) {
+    pub(super) fn release_bit(&self, block: u32, participant: u32) {
         let bit = 1u64 << (participant % MAX_PARTICIPANTS as u32);
         // SYNC(holders-release): Release: our reads of the block happen-before
         // the next loan's step 4 (Acquire RMW) and so before any rewrite.
         self.ctl(self.block_index(block), ctl::HOLDERS)
             .fetch_and(!bit, Ordering::Release);
-    }
-}
-
-impl<W: Words> Loan<W> {
-    /// Bytes the block holds.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 128, 2, 0, 0).unwrap();
-    /// assert_eq!(pool.loan(OwnerToken::new(1).unwrap()).unwrap().capacity(), 128);
-    /// ```
-    pub fn capacity(&self) -> usize {
-        self.pool.layout.block_size as usize
-    }
-
-    /// The block's index in its segment.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
-    /// assert!(pool.loan(OwnerToken::new(1).unwrap()).unwrap().block() < 2);
-    /// ```
-    pub fn block(&self) -> u32 {
-        self.claim.block
-    }
-
-    /// The generation the published descriptor will carry.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
-    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
-    /// let generation = loan.generation();
-    /// assert_eq!(loan.publish(0).unwrap().generation, generation);
-    /// ```
-    pub fn generation(&self) -> u64 {
-        self.claim.generation
-    }
-
-    /// The block's data words, for writing in place (zero-copy producers).
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer, sync::Ordering};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
-    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
-    /// loan.words()[7].store(42, Ordering::Relaxed);
-    /// assert_eq!(loan.words().len(), 8);
-    /// ```
-    pub fn words(&self) -> &[AtomicU64] {
-        self.pool.claimed_words(&self.claim)
-    }
-
-    /// Writes `bytes` at byte `offset` of the block.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::{PoolRegion, PublishError};
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 2, 0, 0).unwrap();
-    /// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
-    /// assert!(loan.write(60, b"abcd").is_ok());
-    /// assert_eq!(loan.write(61, b"abcd"), Err(PublishError::TooLong { len: 65, block_size: 64 }));
-    /// ```
-    pub fn write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), PublishError> {
-        let end = offset.saturating_add(bytes.len());
-        if end > self.capacity() {
-            return Err(PublishError::TooLong {
-                len: end,
-                block_size: self.pool.layout.block_size,
-            });
-        }
-        store_bytes(self.words(), offset, bytes);
-        Ok(())
-    }
-
-    /// Publishes the first `len` bytes: from now on the returned descriptor
-    /// can be held. On error the block goes back to the pool.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::{PoolRegion, PublishError};
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let me = OwnerToken::new(1).unwrap();
-    /// assert!(matches!(pool.loan(me).unwrap().publish(65), Err(PublishError::TooLong { .. })));
-    /// let d = pool.loan(me).unwrap().publish(64).unwrap();
-    /// assert_eq!((d.block, d.len), (0, 64));
-    /// ```
-    pub fn publish(mut self, len: usize) -> Result<BlockDescriptor, PublishError> {
-        let r = self.pool.publish_claim(&self.claim, self.owner, len);
-        // Published, or taken by a reclaimer: not given back. (Too long:
-        // still ours, and Drop gives it back.)
-        self.settled = !matches!(r, Err(PublishError::TooLong { .. }));
-        r
-    }
-}
-
-impl<W: Words> Drop for Loan<W> {
-    /// Gives an unpublished block back (`FREE`, same generation: no
-    /// descriptor carries it).
-    fn drop(&mut self) {
-        if !self.settled {
-            self.pool.give_back(&self.claim, self.owner);
-        }
-    }
-}
-
-impl<W: Words> BlockView<W> {
-    /// The descriptor this view was held with.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
-    /// assert_eq!(pool.hold(0, d).unwrap().descriptor(), d);
-    /// ```
-    pub fn descriptor(&self) -> BlockDescriptor {
-        self.desc
-    }
-
-    /// Bytes of the message.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
-    /// assert_eq!(pool.hold(0, d).unwrap().len(), 3);
-    /// ```
-    #[allow(clippy::len_without_is_empty)]
-    pub fn len(&self) -> usize {
-        self.desc.len as usize
-    }
-
-    /// The block's data words (the whole block; the message is the first
-    /// [`len`](Self::len) bytes). Nobody writes them while the view lives.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(8).unwrap();
-    /// assert_eq!(pool.hold(0, d).unwrap().words().len(), 8);
-    /// ```
-    pub fn words(&self) -> &[AtomicU64] {
-        self.pool.data(self.desc.block as usize)
-    }
-
-    /// Copies message bytes from byte `offset` into `out`; `Err(())` if that
-    /// range is not within the message.
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let mut loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
-    /// loan.write(0, b"abcdef").unwrap();
-    /// let view = pool.hold(0, loan.publish(6).unwrap()).unwrap();
-    /// let mut out = [0u8; 3];
-    /// view.read(3, &mut out).unwrap();
-    /// assert_eq!(&out, b"def");
-    /// assert!(view.read(4, &mut out).is_err());
-    /// ```
-    #[allow(clippy::result_unit_err)]
-    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), ()> {
-        if offset.saturating_add(out.len()) > self.len() {
-            return Err(());
-        }
-        load_bytes(self.words(), offset, out);
-        Ok(())
-    }
-
-    /// Releases the view (the same as dropping it).
-    ///
-    /// ```
-    /// # use horus_nostd::pool::PoolRegion;
-    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
-    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
-    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
-    /// let d = pool.loan(OwnerToken::new(1).unwrap()).unwrap().publish(3).unwrap();
-    /// pool.hold(0, d).unwrap().release();
-    /// assert_eq!(pool.usage().held, 0);
-    /// ```
-    pub fn release(self) {
-        drop(self);
-    }
-}
-
-impl<W: Words> Drop for BlockView<W> {
-    fn drop(&mut self) {
-        self.pool.release_bit(self.desc.block, self.participant);
-    }
-}
-
-/// Stores `src` at byte `offset` of `words` (in bounds, checked by the
-/// caller), native byte order; partial words keep their other bytes (only
-/// the loaner writes a loaned block, so the load-merge-store is not a race).
-fn store_bytes(words: &[AtomicU64], offset: usize, src: &[u8]) {
-    let mut at = offset;
-    let mut rest = src;
-    while !rest.is_empty() {
-        let (w, skip) = (at / 8, at % 8);
-        let n = rest.len().min(8 - skip);
-        let word = &words[w];
-        let mut b = if n == 8 {
-            [0; 8]
-        } else {
-            word.load(Ordering::Relaxed).to_ne_bytes()
-        };
-        b[skip..skip + n].copy_from_slice(&rest[..n]);
-        word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
-        rest = &rest[n..];
-        at += n;
-    }
-}
-
-/// Loads bytes from byte `offset` of `words` into `dst` (in bounds).
-fn load_bytes(words: &[AtomicU64], offset: usize, dst: &mut [u8]) {
-    let mut at = offset;
-    let mut done = 0;
-    while done < dst.len() {
-        let (w, skip) = (at / 8, at % 8);
-        let n = (dst.len() - done).min(8 - skip);
-        let b = words[w].load(Ordering::Relaxed).to_ne_bytes();
-        dst[done..done + n].copy_from_slice(&b[skip..skip + n]);
-        done += n;
-        at += n;
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_copies_round_trip_at_every_offset() {
-        let words: [AtomicU64; 4] = Default::default();
-        let src: [u8; 32] = core::array::from_fn(|i| i as u8 ^ 0x5a);
-        for offset in 0..32 {
-            for len in 0..=32 - offset {
-                for w in &words {
-                    w.store(u64::MAX, Ordering::Relaxed);
-                }
-                store_bytes(&words, offset, &src[..len]);
-                let mut all = [0u8; 32];
-                load_bytes(&words, 0, &mut all);
-                assert!(all[..offset].iter().all(|&b| b == 0xff));
-                assert_eq!(&all[offset..offset + len], &src[..len]);
-                assert!(all[offset + len..].iter().all(|&b| b == 0xff));
-            }
-        }
     }
 }

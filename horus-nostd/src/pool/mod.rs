@@ -140,12 +140,14 @@
 
 mod block;
 mod error;
+mod owned;
 mod region;
 
-pub use block::{BlockView, Claim, Hold, Loan};
+pub use block::{Claim, Hold};
 pub use error::{
     HoldError, LoanError, PoolAttachError, PoolInitError, PoolLayoutError, PublishError,
 };
+pub use owned::{BlockView, Loan};
 pub use region::{PoolRegion, PoolUsage, ReclaimReport};
 
 use crate::layout::LINE_WORDS;
