@@ -1,0 +1,186 @@
+//! `HORUS_BENCH_ONLY` selections: one section or row of the benchmark at a
+//! time, its figures on stderr, no file written (for profilers and
+//! `compare.sh`).
+
+use crate::horus_rows::{self, Ctx, Geom, Mode};
+use crate::msgs::{self, Bench64};
+use crate::{
+    Block, Config, Res, SERIALIZED_KEPT_ROW, SERIALIZED_ROW, SPECS, cleanup, copy_row,
+    iceoryx_files, interleave, pooled_rows, progress, python_rows, raw, remove_new_iceoryx_files,
+    schedcost, stats, with_msg,
+};
+
+/// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
+/// rows of the main table and writes nothing (for profilers); `copy` runs
+/// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
+/// `python` only the Python rows, `pooled` only the large-message rows
+/// (with the POD rows beside them), `limits` only the raw limits (one word
+/// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
+/// pattern matching the serialized row (`serialized`) runs the serialized
+/// section instead of the cross-process 1:1 row ([`run_serialized`]).
+pub(crate) fn only() -> Option<String> {
+    std::env::var("HORUS_BENCH_ONLY").ok()
+}
+
+pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
+    if pattern == "copy" {
+        for size in msgs::SIZES {
+            let r = with_msg!(size, copy_row(if cfg.quick { 5 } else { 21 }, cfg.quick))?;
+            eprintln!(
+                "copy {size} B: HORUS {:.1} ns, memcpy {:.1} ns = {:.2}x of memcpy",
+                r.horus_ns,
+                r.memcpy_ns,
+                r.ratio()
+            );
+        }
+        return Ok(());
+    }
+    if pattern == "python" {
+        let ctx = Ctx::new();
+        let rows = python_rows::run(cfg, &ctx);
+        python_rows::progress(&rows);
+        for (what, ok, detail) in rows.targets() {
+            eprintln!("{} {what}: {detail}", if ok { "MET" } else { "MISSED" });
+        }
+        return cleanup(&ctx);
+    }
+    if pattern == "sched" {
+        for nodes in schedcost::COUNTS {
+            let r = schedcost::row(nodes, if cfg.quick { 5 } else { 21 }, cfg.quick)?;
+            eprintln!(
+                "{r:?} per node: core {:.1} std {:.1}",
+                r.core_per_node(),
+                r.std_per_node()
+            );
+        }
+        // The schedulers' system topics are in the run's namespace.
+        return cleanup(&Ctx::new());
+    }
+    if pattern == "limits" {
+        for kind in [raw::Kind::Word, raw::Kind::Seqlock64] {
+            let what = match kind {
+                raw::Kind::Word => "raw ping-pong",
+                raw::Kind::Seqlock64 => "raw seqlock 64 B",
+            };
+            let (w, n) = (cfg.warmup, cfg.samples);
+            progress(
+                &format!("limit: {what}, threads"),
+                &raw::threads(kind, w, n).one_way(),
+            );
+            progress(
+                &format!("limit: {what}, processes"),
+                &raw::processes(kind, w, n)?.one_way(),
+            );
+        }
+        return Ok(());
+    }
+    if pattern == "pooled" {
+        return run_pooled_only(cfg);
+    }
+    if let Some(which) = pattern.strip_prefix("pooled-hop") {
+        // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`):
+        // the kinds whose label starts so, or the one it names whole.
+        let ctx = Ctx::new();
+        let hops: u64 = if cfg.quick { 1_000_000 } else { 4_000_000 };
+        let which = which.trim_start_matches(':').to_lowercase();
+        let exact = pooled_rows::HopKind::ALL
+            .iter()
+            .any(|k| k.label().to_lowercase() == which);
+        for kind in pooled_rows::HopKind::ALL {
+            let name = kind.label().to_lowercase();
+            if name == which || (!exact && name.starts_with(&which)) {
+                let name = kind.label();
+                let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
+                eprintln!("same-thread hop loop, {name}: {ns:.1} ns/hop ({hops} hops)");
+            }
+        }
+        return cleanup(&ctx);
+    }
+    let ctx = Ctx::new();
+    let serialized = SERIALIZED_ROW.contains(pattern);
+    for (name, _, mode, p, s) in SPECS {
+        // The serialized section measures this one, interleaved with its rows.
+        let in_serialized = serialized && mode == Mode::Processes && (p, s) == (1, 1);
+        if name.contains(pattern) && !in_serialized {
+            let g = Geom::for_topo(p, s);
+            let r = horus_rows::ping_pong::<Bench64>(&ctx, mode, p, s, g, cfg.warmup, cfg.samples);
+            match r {
+                Ok(samples) => progress(name, &samples.one_way()),
+                Err(e) => eprintln!("{name}: {e}"),
+            }
+        }
+    }
+    if serialized {
+        run_serialized(cfg, &ctx)?;
+    }
+    cleanup(&ctx)
+}
+
+/// The serialized rows (a pattern matching [`SERIALIZED_ROW`]), interleaved
+/// with the cross-process 1:1 POD row they are judged against; then, both
+/// sides in one thread, the same three: the software cost of a hop without
+/// the cross-core transfer. Prints the ratios to the POD row of the same run.
+fn run_serialized(cfg: &Config, ctx: &Ctx) -> Res<()> {
+    use horus_rows::ping_pong;
+    use msgs::{BenchSerialized as Ser, BenchSerializedKept as Kept};
+    let g = Geom::for_topo(1, 1);
+    let rows: [(&str, Block); 6] = [
+        (
+            "cross-process 1:1",
+            Box::new(|w, n| ping_pong::<Bench64>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            SERIALIZED_ROW,
+            Box::new(|w, n| ping_pong::<Ser>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            SERIALIZED_KEPT_ROW,
+            Box::new(|w, n| ping_pong::<Kept>(ctx, Mode::Processes, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, POD 64 B",
+            Box::new(|w, n| ping_pong::<Bench64>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, serialized",
+            Box::new(|w, n| ping_pong::<Ser>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+        (
+            "  same thread, serialized kept",
+            Box::new(|w, n| ping_pong::<Kept>(ctx, Mode::SameThread, 1, 1, g, w, n)),
+        ),
+    ];
+    let (names, mut blocks): (Vec<&str>, Vec<Block>) = rows.into_iter().unzip();
+    let sums = interleave(cfg, cfg.warmup, cfg.samples, &mut blocks)?;
+    for (name, sum) in names.iter().zip(&sums) {
+        progress(name, sum);
+    }
+    for (row, pod) in [(1, 0), (2, 0), (4, 3), (5, 3)] {
+        eprintln!(
+            "{} p50 / {} p50 = {:.2}x",
+            names[row].trim(),
+            names[pod].trim(),
+            sums[row].p50 / sums[pod].p50
+        );
+    }
+    Ok(())
+}
+
+/// `HORUS_BENCH_ONLY=pooled`: the large-message section alone (with its
+/// POD rows), its table and targets on stdout; writes no file.
+fn run_pooled_only(cfg: &Config) -> Res<()> {
+    stats::set_row_budget(cfg.row_budget / cfg.rounds as u32);
+    let ctx = Ctx::new();
+    let iox_before = iceoryx_files();
+    let measured = pooled_rows::section(cfg, &ctx);
+    let cleaned = cleanup(&ctx);
+    remove_new_iceoryx_files(&iox_before);
+    let section = measured?;
+    cleaned?;
+    let mut o = String::new();
+    section.markdown(&mut o);
+    o.push_str("Targets:\n\n");
+    section.targets(&mut o);
+    println!("{o}");
+    Ok(())
+}
