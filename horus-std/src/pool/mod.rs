@@ -1,0 +1,226 @@
+//! Block pools of a topic: one per publishing process, growing by segments
+//! (files, see `shm/pool_file.rs`) up to a limit; receivers map the
+//! segments descriptors name, on demand; and the liveness glue (holder bits
+//! of dead participants cleared before their topic entries are freed).
+//!
+//! The algorithm over one segment (loan, publish, hold, release, reclaim) is
+//! the core's, [`horus_nostd::pool`]; this module maps it onto files:
+//!
+//! - **Writer** (`PoolWriter`): the publisher's own segments, created
+//!   lazily at its first large message with the block size that message
+//!   needs (rounded up to 64 bytes, or the builder's size if larger). A loan
+//!   tries each segment; when all are busy it adds a segment, up to
+//!   `max_segments`; past that it reclaims what dead participants hold and
+//!   tries once more, then answers a typed, counted error. It never waits.
+//!   A loan is the core's `Claim` and a share (`Arc`) of its segment, taken
+//!   from the writer's spare shares and given back to them after the
+//!   publish (`recycle`): a stream of loans costs no reference-count RMW.
+//!   After each publish the writer prefetches, for writing, the control line
+//!   and first data line of the block its next loan will most likely take
+//!   (`prepare_next`): readers' holds and releases last wrote that control
+//!   line, so its transfer to this core then overlaps the message's trip
+//!   instead of delaying the next loan.
+//!   Segment ids are handed out per (namespace, topic) by this process
+//!   (`next_segment_id`), not per writer: every handle of the topic in the
+//!   process (two `Topic::<Image>::new("cam")`, one per thread, or a handle
+//!   made again after one was dropped while receivers still map its
+//!   segments) names its segments `<topic>.pool.<pid>-<nonce>.<id>` with
+//!   ids no other handle of the process used, so any number of them can
+//!   publish (see `docs/decisions.md`).
+//! - **Reader** (`PoolReader`): a cache of mapped segments by (publisher
+//!   token, segment id), with the last one used kept beside it so a stream
+//!   from one segment is served without hashing. A segment file that is
+//!   gone means every message in it is gone: the descriptor is stale (a
+//!   counted drop). A hold is the core's `Hold` and a share of the segment
+//!   (so the cache drops dead publishers' segments even while views are
+//!   alive); those shares are also how the topic knows views are alive
+//!   (`views_alive`: a segment's share count above the reader's own). Before
+//!   the hold's RMW on the control line, the reader prefetches the message's
+//!   first data line, so the two line transfers from the publisher's core
+//!   overlap.
+//! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
+//!   the topic's dead participants through it; for each dead participant
+//!   `p`, while its entry is still marked as being reclaimed (nobody can
+//!   join at `p`), it clears bit `p` in every segment of the topic and takes
+//!   back the blocks dead loaners left half-written. Only then is the entry
+//!   freed (`TopicRegion::reclaim_dead_then`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use horus_nostd::region::Words;
+use horus_nostd::{OwnerToken, TopicRegion};
+
+use crate::shm::pool_file;
+use crate::shm::{Namespace, liveness};
+
+mod reader;
+mod writer;
+
+pub(crate) use reader::{HeldBlock, PoolReader, ReaderError};
+pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError};
+
+/// Blocks per segment when not configured.
+pub const DEFAULT_BLOCKS_PER_SEGMENT: u32 = 8;
+/// Segments per publisher when not configured.
+pub const DEFAULT_MAX_SEGMENTS: u32 = 4;
+
+/// Clears, in every pool segment of `topic`, what dead participant `p` held
+/// and what dead loaners left; best effort (a segment that cannot be opened
+/// is skipped: it is gone, or not ours to repair).
+fn reclaim_index_in_pools(ns: &Namespace, topic: &str, me: OwnerToken, p: u32) {
+    let Ok(segments) = pool_file::list_segments(ns, topic) else {
+        return;
+    };
+    for (name, owner, id) in segments {
+        match pool_file::open(ns, topic, owner, id) {
+            Ok(Some(seg)) => {
+                let r = seg
+                    .pool()
+                    .reclaim_dead(me, |t| liveness::is_alive(ns, t), 1u64 << p);
+                if r.holds_cleared + r.loans_freed > 0 {
+                    log::info!(
+                        "topic {topic}: pool segment {name}: cleared {} hold(s) of dead \
+                         participant {p}, took back {} block(s) of dead writers",
+                        r.holds_cleared,
+                        r.loans_freed
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(e) => log::debug!("topic {topic}: pool segment {name} skipped: {e:?}"),
+        }
+    }
+}
+
+/// The topic's reclaim of dead participants, with their pool holds cleared
+/// first (see the module docs). Returns how many entries were freed.
+pub(crate) fn reclaim_topic<W: Words>(
+    ns: &Namespace,
+    topic: &str,
+    region: &TopicRegion<W>,
+    me: OwnerToken,
+) -> u32 {
+    region.reclaim_dead_then(
+        me,
+        |t| liveness::is_alive(ns, t),
+        |p| reclaim_index_in_pools(ns, topic, me, p),
+    )
+}
+
+/// The next topic pool segment id of (namespace directory, topic) in this
+/// process, shared by all the topic's handles here (see the module docs).
+static SEGMENT_IDS: Mutex<Option<HashMap<(PathBuf, String), u32>>> = Mutex::new(None);
+
+/// A segment id for a new segment of `topic`'s pool in `ns` that no handle
+/// of this process has used; `None` once the ids below the process pool's
+/// ([`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE))
+/// are all used.
+fn next_segment_id(ns: &Namespace, topic: &str) -> Option<u32> {
+    // A panic while it was held left a map of counters: go on.
+    let mut ids = SEGMENT_IDS.lock().unwrap_or_else(PoisonError::into_inner);
+    let next = ids
+        .get_or_insert_with(HashMap::new)
+        .entry((ns.path().to_owned(), topic.to_owned()))
+        .or_insert(0);
+    let id = *next;
+    (id < crate::process_pool::PROCESS_SEGMENT_BASE).then(|| {
+        *next += 1;
+        id
+    })
+}
+
+/// Asks the CPU to bring the cache line of `word` here in exclusive state
+/// (x86-64 `prefetchw`; a plain read prefetch elsewhere, or nothing). A
+/// hint: no memory is accessed in the language's sense, so it is sound on
+/// words another process writes concurrently, and it changes no value.
+/// The publisher calls it on the next block's control line and first data
+/// line right after publishing, so the line transfers from the readers'
+/// cores (their hold and release wrote the control line, their reads
+/// shared the data line) happen while the message travels, not when the
+/// next loan needs them.
+#[inline(always)]
+fn prefetch_for_write(word: &horus_nostd::sync::AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetchw` only hints the cache: it reads and writes no
+    // memory in the language's sense, cannot fault, and changes no register
+    // or flag. Its encoding (0F 0D /1) executes as a no-op on x86-64 CPUs
+    // without the instruction, so it needs no feature check (the
+    // `_mm_prefetch` intrinsic would turn `_MM_HINT_ET0` into a read
+    // prefetch unless the whole build enables `prfchw`). The address is
+    // that of a live reference.
+    unsafe {
+        std::arch::asm!(
+            "prefetchw [{0}]",
+            in(reg) word as *const horus_nostd::sync::AtomicU64,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = word;
+}
+
+/// Asks the CPU to bring the cache line of `word` here for reading; a hint,
+/// as [`prefetch_for_write`].
+#[inline(always)]
+fn prefetch_for_read(word: &horus_nostd::sync::AtomicU64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `prefetch_for_write`: a cache hint on the address of a
+    // live reference, which cannot fault; SSE prefetches are baseline x86-64.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((word as *const horus_nostd::sync::AtomicU64).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = word;
+}
+
+/// One pool segment file of a topic, for tools (`horus topic list -v`).
+#[derive(Debug, Clone)]
+pub struct SegmentInfo {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The publishing process's pid (from its token).
+    pub pid: u32,
+    /// Is that process alive?
+    pub publisher_alive: bool,
+    /// Segment id in its pool.
+    pub segment: u32,
+    /// Bytes per block.
+    pub block_size: u32,
+    /// Blocks in the segment.
+    pub blocks: u32,
+    /// Blocks by state (a snapshot).
+    pub usage: horus_nostd::pool::PoolUsage,
+    /// Loans refused since it was made (every block busy).
+    pub loans_failed: u64,
+}
+
+/// The pool segments of `topic` in namespace `ns` (mapped briefly, under
+/// the shared lock every mapper holds; never created nor removed). Files
+/// that cannot be read as segments are skipped.
+pub fn segments_of(
+    ns: &Namespace,
+    topic: &str,
+) -> Result<Vec<SegmentInfo>, crate::error::TopicError> {
+    let mut out = Vec::new();
+    for (_, owner, id) in pool_file::list_segments(ns, topic)? {
+        let Ok(Some(seg)) = pool_file::open(ns, topic, owner, id) else {
+            continue;
+        };
+        let pool = seg.pool();
+        out.push(SegmentInfo {
+            path: seg.path().to_owned(),
+            pid: (owner.get() >> 32) as u32,
+            publisher_alive: liveness::is_alive(ns, owner),
+            segment: id,
+            block_size: pool.layout().block_size(),
+            blocks: pool.layout().blocks(),
+            usage: pool.usage(),
+            loans_failed: pool.loans_failed(),
+        });
+    }
+    out.sort_by_key(|s| (s.pid, s.segment));
+    Ok(out)
+}

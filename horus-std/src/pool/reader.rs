@@ -1,0 +1,212 @@
+//! The reader: the segments a receiver maps and the blocks its views hold
+//! (see the [module docs](super)).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use horus_nostd::OwnerToken;
+use horus_nostd::pool::{BlockDescriptor, Hold};
+
+use super::prefetch_for_read;
+use crate::shm::pool_file::{self, Segment, SegmentError};
+use crate::shm::{Namespace, liveness};
+
+/// A held block: the segment (our share of its mapping, which keeps it
+/// mapped and shared-locked whether or not the reader still caches it) and
+/// the core's hold. 32 bytes; one reference-count RMW to make, one to drop.
+pub(crate) struct HeldBlock {
+    segment: Arc<Segment>,
+    /// `Some` until dropped.
+    hold: Option<Hold>,
+    generation: u64,
+    len: u32,
+}
+
+impl std::fmt::Debug for HeldBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldBlock")
+            .field("owner", &self.segment.owner())
+            .field("segment", &self.segment.pool().segment())
+            .field("block", &self.hold.as_ref().map(Hold::block))
+            .field("generation", &self.generation)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl HeldBlock {
+    /// The message's bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let Some(hold) = &self.hold else {
+            return &[];
+        };
+        let words = self.segment.pool().held_words(hold);
+        let len = (self.len as usize).min(words.len() * 8);
+        // SAFETY: we hold the block (our `HOLDERS` bit is set and the hold
+        // re-validated its generation): `horus_nostd::pool` (module docs,
+        // "Why a held block is never written") proves that no writer that
+        // follows the protocol writes its data until the hold is released
+        // (in `Drop`), and that every write to it happens-before the hold,
+        // so a shared `&[u8]` over it is sound for as long as `self` lives.
+        // `len` is at most the block's `words.len() * 8` bytes, which stay
+        // mapped while `self.segment` (our share of the mapping) lives.
+        unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, len) }
+    }
+
+    /// Where the message is: its descriptor's block part.
+    pub(crate) fn block_ref(&self) -> crate::pooled::BlockRef {
+        crate::pooled::BlockRef {
+            owner: self.segment.owner().get(),
+            generation: self.generation,
+            segment: self.segment.pool().segment(),
+            block: self.hold.as_ref().map_or(0, Hold::block),
+            len: self.len,
+        }
+    }
+}
+
+impl Drop for HeldBlock {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(hold) = self.hold.take() {
+            self.segment.pool().release_hold(hold);
+        }
+    }
+}
+
+/// Why a descriptor's block could not be held.
+#[derive(Debug)]
+pub(crate) enum ReaderError {
+    /// The publisher token in the message is no token.
+    BadOwner(u64),
+    /// The segment file is gone or the block was recycled: a dropped message.
+    Stale,
+    /// The segment file is there but unusable.
+    Segment(SegmentError),
+    /// The core refused the descriptor.
+    Hold(horus_nostd::pool::HoldError),
+}
+
+/// A receiver's mapped segments of one topic.
+#[derive(Debug, Default)]
+pub(crate) struct PoolReader {
+    cache: HashMap<(u64, u32), Arc<Segment>>,
+    /// The segment of the last hold and its key (also in `cache`): a stream
+    /// from one publisher's segment is served without hashing.
+    last: Option<((u64, u32), Arc<Segment>)>,
+    /// Segments dropped from the cache (dead publishers) while views of
+    /// them were alive: weakly, to count those views (see
+    /// [`views_alive`](Self::views_alive)) without keeping them mapped.
+    retired: Vec<Weak<Segment>>,
+}
+
+impl PoolReader {
+    /// Holds the block `desc` of `owner`'s pool names, as participant `p`.
+    /// Inlined into the receive: the held block (32 bytes) is returned in
+    /// registers, not written as words and read back in 16-byte halves (a
+    /// store-forwarding stall per view).
+    #[inline(always)]
+    pub(crate) fn hold(
+        &mut self,
+        ns: &Namespace,
+        topic: &str,
+        participant: u32,
+        owner: u64,
+        desc: &BlockDescriptor,
+    ) -> Result<HeldBlock, ReaderError> {
+        let key = (owner, desc.segment);
+        let segment = match &self.last {
+            Some((k, s)) if *k == key => s,
+            _ => self.lookup(ns, topic, key)?,
+        };
+        let pool = segment.pool();
+        // Ask for the message's first line now, so that its transfer from
+        // the publisher's core overlaps the hold's own (a hint: see
+        // `prefetch_for_read`); the hold decides whether it may be read.
+        if let Some(first) = pool.first_word(desc.block) {
+            prefetch_for_read(first);
+        }
+        match pool.hold_in_place(participant, desc) {
+            Ok(hold) => Ok(HeldBlock {
+                segment: segment.clone(),
+                hold: Some(hold),
+                generation: desc.generation,
+                len: desc.len,
+            }),
+            Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
+            Err(e) => Err(ReaderError::Hold(e)),
+        }
+    }
+
+    /// The segment `key` names, from the cache or mapped now; it becomes
+    /// `last`.
+    #[cold]
+    fn lookup(
+        &mut self,
+        ns: &Namespace,
+        topic: &str,
+        (owner, id): (u64, u32),
+    ) -> Result<&Arc<Segment>, ReaderError> {
+        let token = OwnerToken::new(owner).ok_or(ReaderError::BadOwner(owner))?;
+        let segment = match self.cache.get(&(owner, id)) {
+            Some(s) => s.clone(),
+            None => match pool_file::open(ns, topic, token, id) {
+                Ok(Some(s)) => {
+                    let s = Arc::new(s);
+                    self.cache.insert((owner, id), s.clone());
+                    s
+                }
+                Ok(None) => return Err(ReaderError::Stale),
+                Err(e) => return Err(ReaderError::Segment(e)),
+            },
+        };
+        Ok(&self.last.insert(((owner, id), segment)).1)
+    }
+
+    /// Unmaps the segments of dead publishers (so the cleaner can remove
+    /// them once no view holds a block of theirs: a view keeps its own
+    /// share of the mapping).
+    pub(crate) fn forget_dead(&mut self, ns: &Namespace) {
+        self.last = None;
+        let mut retired = std::mem::take(&mut self.retired);
+        self.cache.retain(|_, seg| {
+            let alive = liveness::is_alive(ns, seg.owner());
+            if !alive {
+                retired.push(Arc::downgrade(seg));
+            }
+            alive
+        });
+        self.retired = retired;
+        // (Our strong shares of the retired ones are gone now: those no
+        // view holds are unmapped.)
+        self.retired.retain(|s| s.strong_count() > 0);
+    }
+
+    /// Is a block held through this reader still held (a view, or a tool's
+    /// block, alive)? Every [`HeldBlock`] holds one share of its segment;
+    /// the reader holds one per cached segment, plus one in `last`.
+    pub(crate) fn views_alive(&self) -> bool {
+        let ours = |s: &Arc<Segment>| {
+            let last = self.last.as_ref().is_some_and(|(_, l)| Arc::ptr_eq(l, s));
+            1 + usize::from(last)
+        };
+        // A retired segment's strong shares are all views' (the reader's
+        // went with `cache` and `last`).
+        let alive = self.cache.values().any(|s| Arc::strong_count(s) > ours(s))
+            || self.retired.iter().any(|s| s.strong_count() > 0);
+        if !alive {
+            // Pairs with the Release decrement of each view's share when it
+            // was dropped (on any thread): its release of the block, before
+            // that, happens-before whatever the caller does next (freeing
+            // the participant entry whose index the hold used).
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        }
+        alive
+    }
+
+    /// Segments mapped.
+    pub(crate) fn mapped(&self) -> usize {
+        self.cache.len()
+    }
+}

@@ -1,0 +1,310 @@
+//! The writer: a publisher's segments, its loans and their spare shares
+//! (see the [module docs](super)).
+
+use std::sync::Arc;
+
+use horus_nostd::OwnerToken;
+use horus_nostd::pool::{BlockDescriptor, Claim, PoolLayout};
+
+use super::{next_segment_id, prefetch_for_write};
+use crate::shm::pool_file::{self, Segment, SegmentError};
+use crate::shm::{Namespace, liveness};
+
+/// Why a block could not be loaned.
+#[derive(Debug)]
+pub(crate) enum WriterError {
+    /// The message is larger than this pool's blocks.
+    TooLarge { bytes: usize, block_size: u32 },
+    /// Every block of every segment is being written or held.
+    Exhausted { segments: u32, blocks: u32 },
+    /// A segment could not be made.
+    Segment(SegmentError),
+    /// Blocks of that size cannot be laid out.
+    Layout(horus_nostd::pool::PoolLayoutError),
+}
+
+/// A loaned (claimed) block and the segment it is in, whose mapping the
+/// loan keeps (24 bytes). The share of the segment comes from, and after a
+/// publish through its own topic returns to, the writer's spare shares
+/// ([`PoolWriter::recycle`]), so a steady stream of loans costs no
+/// reference-count RMW.
+pub(crate) struct LoanedBlock {
+    segment: Arc<Segment>,
+    claim: Claim,
+}
+
+impl std::fmt::Debug for LoanedBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoanedBlock")
+            .field("owner", &self.segment.owner())
+            .field("block", &self.claim.block())
+            .finish()
+    }
+}
+
+impl LoanedBlock {
+    /// A claim on `segment`'s pool, made with `segment.owner()`'s token.
+    pub(crate) fn new(segment: Arc<Segment>, claim: Claim) -> Self {
+        Self { segment, claim }
+    }
+
+    /// The generation the block will be published with (1 for a block's
+    /// first loan ever: its bytes are still the zeros of a new file).
+    pub(crate) fn generation(&self) -> u64 {
+        self.claim.generation()
+    }
+
+    /// The block's bytes, writable in place.
+    #[inline]
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        let words = self.segment.pool().claimed_words(&self.claim);
+        // SAFETY: the block is claimed by us (`STATE` is LOANED at a
+        // generation no descriptor carries, `OWNER` is our token): by the
+        // protocol of `horus_nostd::pool` (module docs, "The algorithm",
+        // loan step 5) nobody else writes or reads its data until we
+        // publish or give it back, and no other reference into it exists in
+        // this process (the claim is owned by `self`, borrowed mutably
+        // here). The words are 8-byte aligned, `words.len() * 8` bytes long,
+        // and mapped for as long as `self.segment` (our share of the
+        // mapping) lives, beyond `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(words.as_ptr() as *mut u8, words.len() * 8) }
+    }
+
+    /// The block's bytes, read-only.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let words = self.segment.pool().claimed_words(&self.claim);
+        // SAFETY: as in `bytes_mut`: the block is ours alone while claimed;
+        // the only `&mut` to it comes from `bytes_mut(&mut self)`, which
+        // cannot coexist with this borrow of `self`.
+        unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
+    }
+
+    /// Publishes the first `len` bytes: the descriptor and the publisher,
+    /// or why not (the block is then given back, or a reclaimer's); and
+    /// the loan's share of its segment, for [`PoolWriter::recycle`].
+    #[inline(always)]
+    pub(crate) fn publish(
+        self,
+        len: usize,
+    ) -> (
+        Result<(BlockDescriptor, OwnerToken), horus_nostd::pool::PublishError>,
+        Arc<Segment>,
+    ) {
+        let owner = self.segment.owner();
+        let pool = self.segment.pool();
+        let r = pool.publish_claim(&self.claim, owner, len);
+        if r.is_err() {
+            pool.give_back(&self.claim, owner); // (nothing if not ours any more)
+        }
+        (r.map(|d| (d, owner)), self.into_segment())
+    }
+
+    /// The loan's share of its segment; the claim is left as it is (the
+    /// caller has published it or given it back).
+    #[inline]
+    fn into_segment(self) -> Arc<Segment> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again (`ManuallyDrop`,
+        // owned here), so the `Arc` read out of it is moved, not
+        // duplicated: exactly one owner of that share remains. `Claim` is
+        // `Copy` and owns nothing.
+        unsafe { std::ptr::read(&this.segment) }
+    }
+
+    /// Is this block from `writer`'s pool (one of its segments)?
+    #[inline]
+    pub(crate) fn is_from(&self, writer: &PoolWriter) -> bool {
+        writer
+            .segments
+            .iter()
+            .any(|s| Arc::ptr_eq(s, &self.segment))
+    }
+
+    /// Brings the block the writer's next loan will most likely take into
+    /// this core's cache, for writing, while nothing waits on it (see
+    /// `prefetch_for_write`).
+    #[inline]
+    fn prefetch_next(segment: &Segment) {
+        let (control, data) = segment.pool().next_candidate();
+        prefetch_for_write(control);
+        if let Some(first) = data.first() {
+            prefetch_for_write(first);
+        }
+    }
+}
+
+impl Drop for LoanedBlock {
+    /// Gives the unpublished block back (`publish` does not drop: it moves
+    /// the segment out).
+    fn drop(&mut self) {
+        let owner = self.segment.owner();
+        self.segment.pool().give_back(&self.claim, owner);
+    }
+}
+
+/// A publisher's pool for one topic.
+#[derive(Debug)]
+pub(crate) struct PoolWriter {
+    ns: Arc<Namespace>,
+    topic: String,
+    me: OwnerToken,
+    /// 0 until the first segment is made.
+    block_size: u32,
+    blocks_per_segment: u32,
+    max_segments: u32,
+    segments: Vec<Arc<Segment>>,
+    /// Spare shares of each segment (same index), handed to loans and
+    /// given back after their publish: no reference-count RMW per message.
+    spare: Vec<Vec<Arc<Segment>>>,
+    /// Where the next loan starts looking.
+    next_segment: usize,
+}
+
+/// Spare shares kept per segment (more than the loans a thread has open at
+/// once, typically one).
+const SPARE_SHARES: usize = 4;
+
+impl PoolWriter {
+    pub(crate) fn new(
+        ns: Arc<Namespace>,
+        topic: &str,
+        block_size: u32,
+        blocks_per_segment: u32,
+        max_segments: u32,
+    ) -> Self {
+        Self {
+            me: liveness::own_token(),
+            ns,
+            topic: topic.to_owned(),
+            block_size,
+            blocks_per_segment: blocks_per_segment.max(1),
+            // Ids from PROCESS_SEGMENT_BASE up are the process pool's.
+            max_segments: max_segments.clamp(1, crate::process_pool::PROCESS_SEGMENT_BASE),
+            segments: Vec::new(),
+            spare: Vec::new(),
+            next_segment: 0,
+        }
+    }
+
+    /// Segments made so far.
+    pub(crate) fn segments(&self) -> &[Arc<Segment>] {
+        &self.segments
+    }
+
+    /// Loans a block of at least `bytes` bytes (see the module docs).
+    /// `reclaim` is called once, when every block is busy at the limit.
+    #[inline]
+    pub(crate) fn loan(
+        &mut self,
+        bytes: usize,
+        reclaim: impl FnMut(),
+    ) -> Result<LoanedBlock, WriterError> {
+        // The common case, kept small so that it inlines: a block of an
+        // existing segment.
+        if !self.segments.is_empty() && bytes <= self.block_size as usize {
+            if let Some(b) = self.try_existing() {
+                return Ok(b);
+            }
+        }
+        self.loan_slow(bytes, reclaim)
+    }
+
+    /// The first loan (which makes the first segment), a message too large,
+    /// or every existing block busy: grow, reclaim, or say why not.
+    #[cold]
+    #[inline(never)]
+    fn loan_slow(
+        &mut self,
+        bytes: usize,
+        mut reclaim: impl FnMut(),
+    ) -> Result<LoanedBlock, WriterError> {
+        if self.segments.is_empty() {
+            let want = u32::try_from(bytes.max(64).div_ceil(64) * 64).unwrap_or(u32::MAX);
+            self.block_size = self.block_size.max(want);
+        }
+        if bytes > self.block_size as usize {
+            return Err(WriterError::TooLarge {
+                bytes,
+                block_size: self.block_size,
+            });
+        }
+        if let Some(b) = self.try_existing() {
+            return Ok(b);
+        }
+        while self.segments.len() < self.max_segments as usize {
+            let layout = PoolLayout::new(self.block_size, self.blocks_per_segment)
+                .map_err(WriterError::Layout)?;
+            let id = next_segment_id(&self.ns, &self.topic).ok_or_else(|| {
+                WriterError::Segment(SegmentError::File(crate::error::TopicError::Io {
+                    path: self.ns.path().to_owned(),
+                    op: "number a new pool segment (this process made 2^31 segments of the \
+                         topic already: restart it) in",
+                    source: std::io::ErrorKind::OutOfMemory.into(),
+                }))
+            })?;
+            let seg = pool_file::create(&self.ns, &self.topic, self.me, id, layout)
+                .map_err(WriterError::Segment)?;
+            self.segments.push(Arc::new(seg));
+            self.spare.push(Vec::new());
+            if let Some(b) = self.try_existing() {
+                return Ok(b);
+            }
+        }
+        reclaim();
+        self.try_existing().ok_or(WriterError::Exhausted {
+            segments: self.segments.len() as u32,
+            blocks: self.blocks_per_segment,
+        })
+    }
+
+    /// A loan from the first segment that has a block, starting after the
+    /// segment of the last loan: recycling then goes round all segments, so
+    /// the block recycled is about the one published longest ago.
+    #[inline]
+    fn try_existing(&mut self) -> Option<LoanedBlock> {
+        let n = self.segments.len();
+        // Round the segments from `next_segment` (no division: this is
+        // every send's path).
+        let mut i = if self.next_segment < n {
+            self.next_segment
+        } else {
+            0
+        };
+        for _ in 0..n {
+            let after = if i + 1 == n { 0 } else { i + 1 };
+            let segment = &self.segments[i];
+            if let Ok(claim) = segment.pool().claim(self.me) {
+                self.next_segment = after;
+                let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
+                return Some(LoanedBlock {
+                    segment: share,
+                    claim,
+                });
+            }
+            i = after;
+        }
+        None
+    }
+
+    /// Takes back a loan's share of a segment after its publish (kept for
+    /// the next loan if it is one of ours and there is room; dropped
+    /// otherwise).
+    #[inline]
+    pub(crate) fn recycle(&mut self, share: Arc<Segment>) {
+        if let Some(i) = self.segments.iter().position(|s| Arc::ptr_eq(s, &share)) {
+            if self.spare[i].len() < SPARE_SHARES {
+                self.spare[i].push(share);
+            }
+        }
+    }
+
+    /// After a publish: prefetches the block the next loan will most
+    /// likely take (see [`prefetch_for_write`]).
+    #[inline]
+    pub(crate) fn prepare_next(&self) {
+        if let Some(segment) = self.segments.get(self.next_segment) {
+            LoanedBlock::prefetch_next(segment);
+        }
+    }
+}
