@@ -52,7 +52,7 @@ pub struct Engine<S> {
     tick_rate: Frequency,
     started: bool,
     /// Between `hold` and `resume`: a node initialised now starts `Held`.
-    held: bool,
+    pub(super) held: bool,
 }
 
 /// The engine over `N` inline slots of borrowed nodes: what firmware uses.
@@ -101,7 +101,7 @@ impl NodeView<'_> {
 }
 
 /// The observer that hears nothing.
-fn ignore(_: super::Event) {}
+pub(super) fn ignore(_: super::Event) {}
 
 impl<S: Storage + Default> Engine<S> {
     /// An empty table whose nodes tick at `tick_rate` unless they set a rate.
@@ -398,174 +398,6 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// Pauses node `id` (`Ready`, `Running`, `Held -> Paused`): runs its
-    /// `safe_state` (not again for a held node, whose ran at the hold) and
-    /// ticks it no more until [`resume_node`](Self::resume_node); the
-    /// e-stop's [`resume`](Self::resume) leaves it paused. Pausing a paused
-    /// node does nothing.
-    ///
-    /// ```
-    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, NodeState, Tick};
-    /// use horus_nostd::time::{Frequency, ManualClock};
-    ///
-    /// struct Nop;
-    /// impl CoreNode for Nop {
-    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
-    ///         Ok(())
-    ///     }
-    /// }
-    /// let mut nop = Nop;
-    /// let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(10)).unwrap();
-    /// let id = sched.add(&mut nop, NodeConfig::new(0)).unwrap();
-    /// sched.start(0).unwrap();
-    /// sched.pause(id).unwrap();
-    /// assert_eq!(sched.step(&ManualClock::new(0)).ran, 0);
-    /// sched.resume_node(id, 0).unwrap();
-    /// assert_eq!(sched.state(id), Some(NodeState::Running));
-    /// ```
-    ///
-    /// # Errors
-    /// [`ControlError`]: no such node, or it is not ready, running or held.
-    pub fn pause(&mut self, id: NodeId) -> Result<(), ControlError> {
-        self.pause_with(id, &mut ignore)
-    }
-
-    /// [`pause`](Self::pause), telling `observer`.
-    ///
-    /// # Errors
-    /// As [`pause`](Self::pause).
-    pub fn pause_with<O: Observer<S::Node> + ?Sized>(
-        &mut self,
-        id: NodeId,
-        observer: &mut O,
-    ) -> Result<(), ControlError> {
-        let slot = self.slot_mut(id)?;
-        match slot.state {
-            NodeState::Paused => return Ok(()),
-            NodeState::Ready | NodeState::Running => slot.node.safe_state(),
-            NodeState::Held => {}
-            state => return Err(not_now(id, state, "pause")),
-        }
-        become_(slot, NodeState::Paused, observer);
-        Ok(())
-    }
-
-    /// Resumes node `id` (`Paused -> Running`), its next release at
-    /// `now_ns`; while the engine is held (the e-stop) it becomes `Held`
-    /// and runs when the engine resumes. Resuming a node that is not paused
-    /// but ticking does nothing.
-    ///
-    /// # Errors
-    /// [`ControlError`]: no such node, or it is neither paused nor ticking.
-    pub fn resume_node(&mut self, id: NodeId, now_ns: u64) -> Result<(), ControlError> {
-        self.resume_node_with(id, now_ns, &mut ignore)
-    }
-
-    /// [`resume_node`](Self::resume_node), telling `observer`.
-    ///
-    /// # Errors
-    /// As [`resume_node`](Self::resume_node).
-    pub fn resume_node_with<O: Observer<S::Node> + ?Sized>(
-        &mut self,
-        id: NodeId,
-        now_ns: u64,
-        observer: &mut O,
-    ) -> Result<(), ControlError> {
-        let held = self.held;
-        let slot = self.slot_mut(id)?;
-        match slot.state {
-            NodeState::Paused => {}
-            NodeState::Ready | NodeState::Running | NodeState::Held => return Ok(()),
-            state => return Err(not_now(id, state, "resume")),
-        }
-        slot.timing.rephase(now_ns);
-        let next = if held {
-            NodeState::Held
-        } else {
-            NodeState::Running
-        };
-        become_(slot, next, observer);
-        Ok(())
-    }
-
-    /// Restarts node `id` as its `Restart` fault policy would, from
-    /// scratch: `shutdown`, then `init`; on success it is `Ready` (`Held`
-    /// while the engine is held, as a paused node resumed then) with its
-    /// counters zeroed and its next release at `now_ns`. If `init` fails,
-    /// `observer` hears [`restart_failed`](Observer::restart_failed), its
-    /// `safe_state` runs and it is `Faulted`.
-    ///
-    /// # Errors
-    /// [`ControlError`]: no such node, or it is not initialised (`Registered`),
-    /// `Faulted` or `Finished`. A failed `init` is not an error of this
-    /// call: the node is `Faulted`, as [`state`](Self::state) says.
-    ///
-    /// ```
-    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, NodeState, Tick};
-    /// use horus_nostd::time::{Frequency, ManualClock};
-    ///
-    /// struct Count(u32);
-    /// impl CoreNode for Count {
-    ///     fn init(&mut self) -> Result<(), NodeFault> {
-    ///         self.0 = 0;
-    ///         Ok(())
-    ///     }
-    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
-    ///         self.0 += 1;
-    ///         Ok(())
-    ///     }
-    /// }
-    /// let mut n = Count(0);
-    /// let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(10)).unwrap();
-    /// let id = sched.add(&mut n, NodeConfig::new(0)).unwrap();
-    /// sched.start(0).unwrap();
-    /// sched.step(&ManualClock::new(0));
-    /// sched.restart(id, 0).unwrap();
-    /// assert_eq!(sched.state(id), Some(NodeState::Ready));
-    /// assert_eq!(sched.stats(id).unwrap().ticks, 0);
-    /// ```
-    pub fn restart(&mut self, id: NodeId, now_ns: u64) -> Result<(), ControlError> {
-        self.restart_with(id, now_ns, &mut ignore)
-    }
-
-    /// [`restart`](Self::restart), telling `observer`.
-    ///
-    /// # Errors
-    /// As [`restart`](Self::restart).
-    pub fn restart_with<O: Observer<S::Node> + ?Sized>(
-        &mut self,
-        id: NodeId,
-        now_ns: u64,
-        observer: &mut O,
-    ) -> Result<(), ControlError> {
-        let held = self.held;
-        let slot = self.slot_mut(id)?;
-        match slot.state {
-            NodeState::Ready | NodeState::Running | NodeState::Paused | NodeState::Held => {}
-            state => return Err(not_now(id, state, "restart")),
-        }
-        slot.node.shutdown();
-        match slot.node.init() {
-            Ok(()) => {
-                slot.timing.restart_at(now_ns);
-                let next = if held {
-                    NodeState::Held
-                } else {
-                    NodeState::Ready
-                };
-                if slot.state != next {
-                    become_(slot, next, observer);
-                }
-            }
-            Err(fault) => {
-                observer.restart_failed(slot, fault);
-                slot.node.safe_state();
-                become_(slot, NodeState::Faulted, observer);
-            }
-        }
-        Ok(())
-    }
-
     /// Stops every node, in reverse order: runs `shutdown` of each whose
     /// `init` succeeded. Every node ends `Finished`; calling it again does nothing.
     pub fn shutdown(&mut self) {
@@ -638,7 +470,7 @@ impl<S: Storage> Engine<S> {
         self.slots.slots().find(|s| s.id == id)
     }
 
-    fn slot_mut(&mut self, id: NodeId) -> Result<&mut Slot<S::Node>, ControlError> {
+    pub(super) fn slot_mut(&mut self, id: NodeId) -> Result<&mut Slot<S::Node>, ControlError> {
         self.slots
             .slots_mut()
             .find(|s| s.id == id)
@@ -658,14 +490,6 @@ fn timing_of(tick_rate: Frequency, config: &NodeConfig) -> Result<Timing, RateEr
         Rate::Base | Rate::Divisor(_) => tick_rate.period_ns()?,
     };
     config.timing(base)
-}
-
-fn not_now(node: NodeId, state: NodeState, action: &'static str) -> ControlError {
-    ControlError::NotNow {
-        node,
-        state,
-        action,
-    }
 }
 
 /// Moves `slot` to `next` and tells `observer`.

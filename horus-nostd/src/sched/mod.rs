@@ -47,6 +47,7 @@
 //!   [`Engine::push`] takes them, and [`Engine::init_registered`]
 //!   initialises them at the caller's next round (std's `tick_once`).
 
+mod control;
 mod engine;
 mod error;
 mod node;
