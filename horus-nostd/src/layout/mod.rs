@@ -74,126 +74,17 @@ pub const MAX_CAPACITY: u32 = 1 << 20;
 pub const MAX_MESSAGE_BYTES: u32 = 16 << 20;
 
 /// Word indices of the header fields.
-pub mod hdr {
-    /// [`super::MAGIC`], stored last with Release.
-    pub const MAGIC: usize = 0;
-    /// [`super::LAYOUT_VERSION`].
-    pub const VERSION: usize = 1;
-    /// Total words of the region.
-    pub const REGION_WORDS: usize = 2;
-    /// The message's 64-bit type identity.
-    pub const TYPE_ID: usize = 3;
-    /// Message size in bytes.
-    pub const TYPE_SIZE: usize = 4;
-    /// Message alignment in bytes.
-    pub const TYPE_ALIGN: usize = 5;
-    /// Slots per lane (a power of two).
-    pub const CAPACITY: usize = 6;
-    /// Words per slot (stamp + payload, padded to a cache line).
-    pub const SLOT_WORDS: usize = 7;
-    /// Participant entries.
-    pub const PARTICIPANTS: usize = 8;
-    /// Schema entries.
-    pub const SCHEMA_FIELDS: usize = 9;
-    /// Word index of the participant table.
-    pub const PARTICIPANTS_AT: usize = 10;
-    /// Word index of the schema.
-    pub const SCHEMA_AT: usize = 11;
-    /// Word index of lane 0.
-    pub const LANES_AT: usize = 12;
-    /// Creation time in nanoseconds of the creator's clock (0 if it has none).
-    pub const CREATED_NS: usize = 13;
-    /// How the schema area describes the message: `format | bytes << 8`,
-    /// format [`super::SCHEMA_FLAT`] (flattened fields; `bytes` 0) or
-    /// [`super::SCHEMA_SERIALIZED`] (`bytes` of an encoded schema for a
-    /// serialized message, see [`crate::region::TopicRegion::init_serialized`]).
-    /// Regions written before this word had a use hold 0: flat fields.
-    pub const SCHEMA_FORMAT: usize = 14;
-    /// Publisher lanes (`max_publishers`).
-    pub const LANES: usize = 15;
-    /// The type name, NUL-padded (6 words = 48 bytes).
-    pub const TYPE_NAME: usize = 16;
-    /// Words of the type name.
-    pub const TYPE_NAME_WORDS: usize = 6;
-    /// Word index of the lane table (one [`super::lane`] entry per lane).
-    pub const LANE_TABLE_AT: usize = 22;
-    /// Bitmask of lanes that have published at least once (monotonic).
-    pub const LANES_ACTIVE: usize = 24;
-    /// Words of the header.
-    pub const WORDS: usize = 32;
-}
+pub mod hdr;
 
 /// Word offsets inside one participant entry (8 words, one cache line).
-pub mod part {
-    /// Owner token; 0 = free; top bit set = being reclaimed by the rest of the word.
-    pub const OWNER: usize = 0;
-    /// Roles seen: bit 0 publisher, bit 1 subscriber.
-    pub const ROLES: usize = 1;
-    /// Process id (or task id) for display.
-    pub const PID: usize = 2;
-    /// Join time in nanoseconds of the joiner's clock.
-    pub const JOINED_NS: usize = 3;
-    /// Claim counter: incremented by every join and every reclaim of the
-    /// entry. A handle publishes only while this word still holds the value
-    /// its join left, so a handle whose entry was reclaimed under it (its
-    /// process wrongly judged dead) finds out before writing (see
-    /// `ring/participants.rs`). Per claim, not per owner: all handles of one
-    /// process share an owner token. Written only by joins and reclaims, so
-    /// the line stays shared in the writer's cache. (Words 4 and 6 are
-    /// unused since layout version 3, which moved the lane's head hint and
-    /// reserved count to its [`super::lane`] entry.)
-    pub const CLAIM: usize = 5;
-    /// Who in the process holds the handle, for tools: an opaque tag the
-    /// holder sets after joining (`RawHandle::set_holder`; horus-std stores
-    /// a hash of the node's name), 0 = not said. Cleared by every join.
-    /// Regions written before this word had a use hold 0 here: "not said".
-    pub const HOLDER: usize = 7;
-    /// Words per entry.
-    pub const WORDS: usize = 8;
-    /// Role bit: has published.
-    pub const ROLE_PUBLISHER: u64 = 1;
-    /// Role bit: has received.
-    pub const ROLE_SUBSCRIBER: u64 = 2;
-}
+pub mod part;
 
 /// Word offsets inside one lane entry (8 words, one cache line, written by
 /// the lane's holder on every publish).
-pub mod lane {
-    /// Who holds the lane: 0 = free, else `participant + 1` in the low 8
-    /// bits and the low 56 bits of that participant's `CLAIM` (as its join
-    /// left it) above: a tag that goes stale when the participant entry is
-    /// reclaimed or rejoined (see `ring/participants.rs`).
-    pub const OWNER: usize = 0;
-    /// Next sequence the lane's holder will write: a hint that lets a lapped
-    /// reader jump straight to the oldest intact message. Written (Relaxed)
-    /// after every publish; readers load it only when lapped. Written less
-    /// often it would still be a correct lower bound, but a lapped reader
-    /// would then move one message per look (each resume lands on the slot
-    /// the writer overwrote next), and a receive gives up after a few laps
-    /// with messages still there (tried: `tests/ring_threads.rs` caught it).
-    pub const HEAD: usize = 1;
-    /// Sequences reclaims reserved in this lane, cumulative across holders.
-    /// They count as published and, for readers, as dropped, like any
-    /// abandoned message; tools subtract them to tell messages lost from
-    /// gaps left for safety (see `ring/participants.rs`).
-    pub const RESERVED: usize = 2;
-    /// Words per entry.
-    pub const WORDS: usize = 8;
-}
+pub mod lane;
 
 /// Word offsets inside one schema entry (8 words).
-pub mod schema {
-    /// The flattened field name, NUL-padded (6 words = 48 bytes).
-    pub const NAME: usize = 0;
-    /// Words of the name.
-    pub const NAME_WORDS: usize = 6;
-    /// `offset as u32 | (size as u32) << 32`.
-    pub const OFFSET_SIZE: usize = 6;
-    /// `kind code | count << 8`.
-    pub const KIND_COUNT: usize = 7;
-    /// Words per entry.
-    pub const WORDS: usize = 8;
-}
+pub mod schema;
 
 /// The geometry of one topic region: everything needed to find a word.
 ///
