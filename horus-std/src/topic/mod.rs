@@ -45,26 +45,31 @@
 //! `Topic`s after the fork; dropping an inherited one in the child leaves the
 //! parent's participant entry alone. The check is one Relaxed load of a
 //! static and a branch (see [`liveness::fork_generation`]).
+//!
+//! The builder is in `builder.rs`; what a send does after a refusal
+//! (rejoining, reclaiming dead processes' lanes, counting) in `refused.rs`.
 
 use std::cell::{Cell, UnsafeCell};
-use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use horus_nostd::ring::{FrameError, Refusal, SendError, SendRefused};
-use horus_nostd::{JoinError, Message, RawHandle};
+use horus_nostd::{Message, RawHandle};
 
 use crate::error::Result;
-use crate::join::{
-    SharedTopic, TopicEvent, TopicOptions, join_error, open_typed, report, report_evicted,
-    used_after_fork,
-};
-use crate::payload::{Payload, PayloadContext, PoolOptions, WireContext};
+use crate::join::{SharedTopic, used_after_fork};
+use crate::payload::Payload;
 use crate::shm::mapping::MappedWords;
 use crate::shm::region_file::MappedRegion;
 use crate::shm::{Namespace, liveness};
 
+mod builder;
+mod refused;
+
+use refused::refusal;
+
 pub use crate::join::{DEFAULT_CAPACITY, DEFAULT_MAX_PARTICIPANTS, DEFAULT_MAX_PUBLISHERS};
+pub use builder::TopicBuilder;
 
 /// A named, typed topic handle. See the [module docs](self).
 ///
@@ -108,20 +113,6 @@ impl<T: Payload> Topic<T> {
     /// creating it if needed.
     pub fn new(name: &str) -> Result<Self> {
         Self::builder(name).build()
-    }
-
-    /// A builder for a topic with a non-default namespace or geometry.
-    pub fn builder(name: &str) -> TopicBuilder<T> {
-        TopicBuilder {
-            name: name.to_owned(),
-            namespace: None,
-            capacity: None,
-            participants: None,
-            publishers: None,
-            max_message_bytes: None,
-            pool: PoolOptions::default(),
-            _type: PhantomData,
-        }
     }
 
     /// Publishes `msg`. Never blocks and never fails: an evicted handle
@@ -171,95 +162,6 @@ impl<T: Payload> Topic<T> {
             self.count_unsent(reason);
         }
         Ok(())
-    }
-
-    /// After a refusal: an evicted handle rejoins and sends once more (the
-    /// blackbox is told); a handle without a lane reclaims the entries (and
-    /// lanes) of dead processes, at most once a second, and sends once more
-    /// if any was freed. `h` is this topic's handle (the caller's only
-    /// reference). What is still refused is the caller's to count.
-    #[cold]
-    #[inline(never)]
-    fn resend(
-        &self,
-        h: &mut RawHandle<MappedWords>,
-        mut reason: Refusal,
-        send: &dyn Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
-    ) -> std::result::Result<(), Refusal> {
-        if reason == Refusal::Evicted {
-            reason = match self.rejoin_and_send(h, send) {
-                Ok(()) => return Ok(()),
-                Err(r) => r,
-            };
-        }
-        if reason != Refusal::Evicted && once_a_second(&self.lane_reclaimed_ns) {
-            let ns = &self.shared.namespace;
-            let freed = liveness::ensure_registered(ns)
-                .map(|me| crate::pool::reclaim_topic(ns, &self.name, &self.shared.region, me))
-                .unwrap_or(0);
-            if freed > 0 {
-                report(&TopicEvent::Reclaimed {
-                    namespace: ns.name(),
-                    topic: &self.name,
-                    freed,
-                });
-                return send(h).map_err(refusal);
-            }
-        }
-        Err(reason)
-    }
-
-    /// After an eviction: a fresh entry, the message published there by
-    /// `send`, the blackbox told.
-    fn rejoin_and_send(
-        &self,
-        h: &mut RawHandle<MappedWords>,
-        send: &dyn Fn(&mut RawHandle<MappedWords>) -> std::result::Result<(), SendError>,
-    ) -> std::result::Result<(), Refusal> {
-        let pid = u64::from(std::process::id());
-        let rejoined = h.rejoin(pid, crate::time::now_ns());
-        let sent = match rejoined {
-            Ok(()) => send(h).map_err(refusal),
-            Err(_) => Err(Refusal::Evicted),
-        };
-        let (namespace, topic) = (self.shared.namespace.name(), &*self.name);
-        if sent.is_ok() || matches!(sent, Err(Refusal::NoLane { .. })) {
-            // Rejoined; a refusal for want of a lane is the caller's to record.
-            self.rejoin_failing.set(false);
-            let outcome = format!("rejoined as participant {}", h.index());
-            report_evicted(namespace, topic, &outcome, self.unsent.get());
-            return sent;
-        }
-        if !self.rejoin_failing.replace(true) {
-            // The value is the unsent count, this message included; later
-            // ones are in `unsent_count`.
-            let why = match rejoined {
-                Err(JoinError::Full { .. }) => "topic full".to_owned(),
-                Err(e) => e.to_string(),
-                Ok(()) => "evicted again".to_owned(),
-            };
-            let outcome = format!("cannot rejoin ({why}), sends unsent");
-            report_evicted(namespace, topic, &outcome, self.unsent.get() + 1);
-        }
-        sent
-    }
-
-    /// Counts a message `send` could not publish; a refusal for want of a
-    /// lane goes to the blackbox, at most once a second per handle.
-    #[cold]
-    #[inline(never)]
-    fn count_unsent(&self, reason: Refusal) {
-        self.unsent.set(self.unsent.get() + 1);
-        if let Refusal::NoLane { max_publishers } = reason {
-            if once_a_second(&self.refusal_recorded_ns) {
-                report(&TopicEvent::SendRefused {
-                    namespace: self.shared.namespace.name(),
-                    topic: &self.name,
-                    max_publishers,
-                    unsent: self.unsent.get(),
-                });
-            }
-        }
     }
 
     /// Messages [`send`](Self::send) could not publish: sent while every
@@ -437,27 +339,6 @@ impl<T: Message> Topic<T> {
     }
 }
 
-/// The refusal in a send error of a handle whose lengths are right.
-fn refusal(e: SendError) -> Refusal {
-    match e {
-        SendError::Refused(r) => r,
-        // The callers pass checked lengths: nothing else can fail. Were it
-        // to, nothing was published: an eviction is the safe reading (the
-        // next send rejoins).
-        _ => Refusal::Evicted,
-    }
-}
-
-/// Whether a second has passed since `last` (then set to now).
-fn once_a_second(last: &Cell<u64>) -> bool {
-    let now = crate::time::now_ns();
-    if last.get() != 0 && now.saturating_sub(last.get()) < 1_000_000_000 {
-        return false;
-    }
-    last.set(now.max(1));
-    true
-}
-
 impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
         if !T::may_leave(self) {
@@ -483,121 +364,5 @@ impl<T: Payload> std::fmt::Debug for Topic<T> {
             .field("type", &self.region().type_info().name.as_str())
             .field("path", &self.path())
             .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`Topic`] with a chosen namespace or geometry.
-///
-/// ```no_run
-/// # use horus::prelude::*;
-/// let scan: Topic<LaserScan> = Topic::builder("scan")
-///     .namespace("lab")
-///     .capacity(16)
-///     .max_participants(4)
-///     .build()?;
-/// # Ok::<(), horus::Error>(())
-/// ```
-#[derive(Debug)]
-#[must_use]
-pub struct TopicBuilder<T: Payload> {
-    name: String,
-    namespace: Option<String>,
-    capacity: Option<u32>,
-    participants: Option<u32>,
-    publishers: Option<u32>,
-    max_message_bytes: Option<u32>,
-    /// Block pool geometry (large payloads only).
-    pub(crate) pool: PoolOptions,
-    _type: PhantomData<fn() -> T>,
-}
-
-impl<T: Payload> TopicBuilder<T> {
-    /// Uses namespace `ns` instead of `HORUS_NAMESPACE`.
-    pub fn namespace(mut self, ns: &str) -> Self {
-        self.namespace = Some(ns.to_owned());
-        self
-    }
-
-    /// Slots per publisher lane (a power of two, 2 to 2^20; default 64). Only
-    /// the creator's value counts; set explicitly, an existing topic with
-    /// another capacity is an error.
-    pub fn capacity(mut self, slots: u32) -> Self {
-        self.capacity = Some(slots);
-        self
-    }
-
-    /// Most handles at once, across all processes (1 to 64; default 16).
-    pub fn max_participants(mut self, n: u32) -> Self {
-        self.participants = Some(n);
-        self
-    }
-
-    /// Most handles that publish at once, across all processes (1 to
-    /// `max_participants`; default [`DEFAULT_MAX_PUBLISHERS`], 3). Each is
-    /// a lane of `capacity` slots in the region, claimed at a handle's first
-    /// send and freed when it is dropped (or its process dies and is
-    /// reclaimed); a handle that only receives costs a 64-byte entry. A send
-    /// finding every lane held publishes nothing (see [`Topic::send`]). Only
-    /// the creator's value counts; set explicitly, an existing topic with
-    /// another value is an error.
-    ///
-    /// ```no_run
-    /// # use horus::prelude::*;
-    /// // Five nodes command the same motors.
-    /// let cmd: Topic<CmdVel> = Topic::builder("cmd_vel").max_publishers(5).build()?;
-    /// # Ok::<(), horus::Error>(())
-    /// ```
-    pub fn max_publishers(mut self, n: u32) -> Self {
-        self.publishers = Some(n);
-        self
-    }
-
-    /// The largest message, in bytes once encoded, of a topic of a
-    /// serialized type (see [`serialized`](mod@crate::serialized); default
-    /// [`DEFAULT_MAX_MESSAGE_BYTES`](crate::serialized::DEFAULT_MAX_MESSAGE_BYTES),
-    /// at most 16 MiB minus 4). Only the creator's value counts; set
-    /// explicitly, an existing topic with another bound is an error. Plain-data
-    /// messages have their size: the option is ignored for them.
-    pub fn max_message_bytes(mut self, bytes: u32) -> Self {
-        self.max_message_bytes = Some(bytes);
-        self
-    }
-
-    /// Opens (or creates) the topic and joins it.
-    pub fn build(self) -> Result<Topic<T>> {
-        let ty = T::wire_type(&WireContext {
-            name: &self.name,
-            namespace: self.namespace.as_deref(),
-            max_message_bytes: self.max_message_bytes,
-        })?;
-        let options = TopicOptions {
-            namespace: self.namespace.as_deref(),
-            capacity: self.capacity,
-            participants: self.participants,
-            publishers: self.publishers,
-        };
-        let (shared, me) = open_typed(&self.name, options, &ty)?;
-        let pid = u64::from(std::process::id());
-        let region = shared.region.clone();
-        let mut handle = RawHandle::join(region, me, pid, crate::time::now_ns())
-            .map_err(|e| join_error(e, &self.name, ty.name(), shared.region.words().path()))?;
-        handle.set_holder(crate::node::current_node_tag());
-        let state = T::new_state(&PayloadContext {
-            name: &self.name,
-            namespace: &shared.namespace,
-            pool: self.pool,
-        });
-        Ok(Topic {
-            handle: UnsafeCell::new(ManuallyDrop::new(handle)),
-            state,
-            shared,
-            name: self.name.into(),
-            generation: liveness::fork_generation(),
-            pid: std::process::id(),
-            unsent: Cell::new(0),
-            rejoin_failing: Cell::new(false),
-            lane_reclaimed_ns: Cell::new(0),
-            refusal_recorded_ns: Cell::new(0),
-        })
     }
 }
