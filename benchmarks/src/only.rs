@@ -86,18 +86,43 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         let exact = pooled_rows::HopKind::ALL
             .iter()
             .any(|k| k.label().to_lowercase() == which);
-        for kind in pooled_rows::HopKind::ALL {
-            let name = kind.label().to_lowercase();
-            if name == which || (!exact && name.starts_with(&which)) {
-                let name = kind.label();
-                let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
-                eprintln!("same-thread hop loop, {name}: {ns:.1} ns/hop ({hops} hops)");
-            }
+        let chosen: Vec<_> = pooled_rows::HopKind::ALL
+            .into_iter()
+            .filter(|k| {
+                let name = k.label().to_lowercase();
+                name == which || (!exact && name.starts_with(&which))
+            })
+            .collect();
+        if chosen.is_empty() {
+            let kinds: Vec<_> = pooled_rows::HopKind::ALL
+                .iter()
+                .map(|k| k.label())
+                .collect();
+            return Err(format!(
+                "HORUS_BENCH_ONLY={pattern}: no hop kind is named or starts so; \
+                 the kinds: {}",
+                kinds.join(", ")
+            )
+            .into());
+        }
+        for kind in chosen {
+            let name = kind.label();
+            let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
+            eprintln!("same-thread hop loop, {name}: {ns:.1} ns/hop ({hops} hops)");
         }
         return cleanup(&ctx);
     }
-    let ctx = Ctx::new();
     let serialized = SERIALIZED_ROW.contains(pattern);
+    if !serialized && !SPECS.iter().any(|spec| spec.0.contains(pattern)) {
+        let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
+        return Err(format!(
+            "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, limits, \
+             pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
+            rows.join(", ")
+        )
+        .into());
+    }
+    let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         // The serialized section measures this one, interleaved with its rows.
         let in_serialized = serialized && mode == Mode::Processes && (p, s) == (1, 1);
