@@ -171,7 +171,7 @@ impl<W: Words> PoolRegion<W> {
         let loaned = state::encode(claim.generation, state::LOANED);
         let published = state::encode(claim.generation, state::PUBLISHED);
         // SYNC(block-publish): Release: the data and LEN stores are visible to
-        // a hold whose CAS reads this value (Acquire). SYNC(state-rmw): a CAS,
+        // a hold whose R2 reads this value (Acquire). SYNC(state-rmw): a CAS,
         // as every STATE write. Failure: Relaxed, the block is no longer ours.
         if self
             .ctl(b, ctl::STATE)
@@ -243,8 +243,8 @@ impl<W: Words> PoolRegion<W> {
         owner
             .compare_exchange(0, me.get(), Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
-        // 3. SYNC(state-rmw): AcqRel; Acquire reads a hold's CAS (R2) so the
-        // holder's fetch_or (R1) happens-before step 4. Failure: Relaxed.
+        // 3. SYNC(state-rmw): a CAS (AcqRel), as every STATE write; it is
+        // ordered before step 4's Release (SYNC(hold-order)). Failure: Relaxed.
         let s = st.load(Ordering::Relaxed);
         let generation = state::generation(s).wrapping_add(1) & state::GEN_MASK;
         let usable = matches!(state::state(s), state::FREE | state::PUBLISHED);
@@ -259,9 +259,11 @@ impl<W: Words> PoolRegion<W> {
             owner.store(0, Ordering::Release);
             return None;
         }
-        // 4. SYNC(holders-release): an RMW reads the newest HOLDERS; Acquire
+        // 4. An RMW reads the newest HOLDERS. SYNC(holders-release): Acquire
         // pairs with the Release of a holder's release (its reads are done).
-        if holders.fetch_or(0, Ordering::Acquire) != 0 {
+        // SYNC(hold-order): Release, so a hold whose R1 reads this RMW (or a
+        // later one) sees step 3's STATE in its R2.
+        if holders.fetch_or(0, Ordering::AcqRel) != 0 {
             // A holder (or a racing hold) owns it: give it back as FREE at
             // the new generation and try elsewhere. Never wait.
             // SYNC(state-rmw): as in step 3.
@@ -288,8 +290,9 @@ impl<W: Words> PoolRegion<W> {
         let b = desc.block as usize;
         let bit = 1u64 << participant;
         let holders = self.ctl(b, ctl::HOLDERS);
-        // R1. SYNC(state-rmw): AcqRel; ordered before R2's Release, so a loan
-        // whose step 3 reads R2 sees this bit in its step 4.
+        // R1. An RMW: a loan's step 4 later in HOLDERS' order sees this bit.
+        // SYNC(hold-order): Acquire pairs with the Release of a loan's step 4
+        // earlier in that order, so R2 sees that loan's STATE (or a later one).
         let before = holders.fetch_or(bit, Ordering::AcqRel);
         let want = state::encode(desc.generation, state::PUBLISHED);
         if before & bit != 0 {
@@ -303,14 +306,11 @@ impl<W: Words> PoolRegion<W> {
                 HoldError::Stale
             });
         }
-        // R2. SYNC(state-rmw) and SYNC(block-publish): a successful CAS is an
-        // RMW (reads the newest STATE); Acquire pairs with the Release of
-        // `publish` (the data and LEN are visible), Release with a loan's
-        // step 3. Failure: Relaxed, nothing is read.
-        let held = self
-            .ctl(b, ctl::STATE)
-            .compare_exchange(want, want, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
+        // R2. A load: R1 ordered it after every loan that could still write
+        // the block (module docs, "Why a held block is never written").
+        // SYNC(block-publish): Acquire pairs with the Release of `publish`
+        // (the data and LEN are visible).
+        let held = self.ctl(b, ctl::STATE).load(Ordering::Acquire) == want;
         if held && self.ctl(b, ctl::LEN).load(Ordering::Relaxed) == u64::from(desc.len) {
             return Ok(Hold {
                 block: desc.block,

@@ -71,9 +71,8 @@
 //! **Hold** (participant `p`, descriptor `d`): check the segment, the block
 //! index and the length against the validated geometry (typed errors), then
 //! 1. `HOLDERS.fetch_or(1 << p)` (AcqRel);
-//! 2. `STATE`: CAS `(d.generation, PUBLISHED) -> (same value)` (AcqRel), an
-//!    RMW that reads the newest value;
-//! 3. the CAS failed (or `LEN` differs from `d.len`): clear the bit
+//! 2. load `STATE` (Acquire) and compare it with `(d.generation, PUBLISHED)`;
+//! 3. it differs (or `LEN` differs from `d.len`): clear the bit
 //!    (`fetch_and`, Release) and return [`HoldError::Stale`], counted as a
 //!    drop by the caller. Otherwise the view is valid until it is released:
 //!    `HOLDERS.fetch_and(!(1 << p))` (Release).
@@ -88,37 +87,47 @@
 //! - `block-owner`: every Release freeing of `OWNER` (publish, give-back,
 //!   back-off, reclaim) / the Acquire CAS claiming it (loan, reclaim).
 //! - `block-publish`: publish's Release CAS of `STATE` / a hold's Acquire
-//!   CAS (R2): data and `LEN` are visible to the holder.
-//! - `state-rmw`: a hold's R2 (Release) / a loan's L3 (Acquire), which puts
-//!   R1 before L4; all `STATE` writes are AcqRel CASes.
+//!   load (R2): data and `LEN` are visible to the holder.
+//! - `hold-order`: a loan's `HOLDERS` RMW (L4, Release) / a hold's
+//!   `fetch_or` (R1, Acquire), which puts the loan's L3 before the hold's R2.
+//! - `state-rmw`: all `STATE` writes are AcqRel CASes, so the writers of
+//!   `STATE` (publish, give-back, back-off, reclaim, L3) are ordered with
+//!   each other.
 //! - `holders-release`: a release's (or reclaim's) Release `fetch_and` / a
 //!   loan's Acquire RMW of `HOLDERS` (L4): the holder's reads are done
 //!   before the block is rewritten.
 //!
 //! # Why a held block is never written
 //!
-//! Take a successful hold (steps R1 = fetch_or, R2 = CAS) and any loan
-//! (L3 = the `STATE` CAS, L4 = the `HOLDERS` RMW). Every write to `STATE`
-//! is an RMW, so R2 and L3 are ordered in `STATE`'s modification order:
-//! - L3 before R2: R2 reads L3's value or a later one. L3 set a generation
-//!   no descriptor carried yet; R2 matched only if the descriptor is that
-//!   loan's own publication, written before it was published.
-//! - R2 before L3: L3 reads R2's value or a later RMW of R2's release
-//!   sequence, so R2 (Release) synchronises with L3 (Acquire):
-//!   R1 happens-before L4. L4 is an RMW, so it reads R1's write or a later
-//!   one: it sees bit `p` unless `p` released first. The loan backs off.
+//! Take a successful hold (steps R1 = fetch_or, R2 = the `STATE` load) and any
+//! loan (L3 = the `STATE` CAS, L4 = the `HOLDERS` RMW). Every write to
+//! `HOLDERS` is an RMW, so R1 and L4 are ordered in `HOLDERS`'s modification
+//! order:
+//! - L4 before R1: R1 reads L4's value or a later RMW of L4's release
+//!   sequence, so L4 (Release) synchronises with R1 (Acquire): L3
+//!   happens-before R2, which reads L3's value or a later one. L3 set a
+//!   generation no descriptor carried yet; R2 matched only if the
+//!   descriptor is that loan's own publication, written before it was
+//!   published.
+//! - R1 before L4: L4 reads R1's write or a later one: it sees bit `p`
+//!   unless `p` released first. The loan backs off (before writing).
 //!
 //! No SeqCst is needed (the Dekker pattern of a store and a load on each side
-//! is replaced by RMWs on both words), so loom checks it exactly
-//! (`tests/loom_pool.rs`). A released view's reads happen-before the next
-//! write: the release (Release) is read by L4 (Acquire).
+//! is replaced by RMWs on `HOLDERS`, the word both sides write), so loom
+//! checks it exactly (`tests/loom_pool.rs`), and a hold costs one RMW: the
+//! loan, made once per message, carries the ordering that each of a
+//! message's views would otherwise pay for. A released view's reads
+//! happen-before the next write: the release (Release) is read by L4
+//! (Acquire).
 //!
 //! Hence, while bit `p` is set, nobody writes the block's data. More
-//! precisely, when R2 reads `(g, PUBLISHED)`, every loan earlier in `STATE`'s
-//! order has published or given its block back (a loan holds `OWNER` from
-//! its claim to its publish, and `STATE` goes `LOANED` -> `PUBLISHED`/`FREE`
-//! before the next claim), so every data write to the block happens-before
-//! R2 (through the publish's Release); and every later loan backs off at L4.
+//! precisely, when R2 reads `(g, PUBLISHED)`, every loan before R1 in
+//! `HOLDERS`'s order has its L3 happen-before R2 (above), so it published
+//! or gave its block back before the publish that R2 reads (a loan holds
+//! `OWNER` from its claim to its publish, and `STATE` goes `LOANED` ->
+//! `PUBLISHED`/`FREE` before the next claim); every data write to the block
+//! therefore happens-before R2 (through the publishes' Release and
+//! `OWNER`'s Release/Acquire), and every loan after R1 backs off at L4.
 //! The data is therefore not written between a successful hold and its
 //! release, and every write to it happens-before the hold: `horus-std` may
 //! hand out a `&[u8]` over a held block of a pool whose writers all follow
