@@ -2,6 +2,7 @@
 # Old commit against new commit, measured side by side in one session.
 #
 #   benchmarks/compare.sh [--quick] [--rounds N] [--only ROW]... OLD NEW
+#   benchmarks/compare.sh --report SAMPLES.tsv
 #
 # Builds the benchmark program of each commit (its tree exported with
 # `git archive` into target/compare/src-<sha>, built in release into the shared
@@ -14,8 +15,11 @@
 # a program has them). Prints, per row, the median over the rounds of each
 # side's p50 and p99 (ns), NEW/OLD, and the spread (min-max) of the p50s
 # (a copy row gives three: HORUS ns per message, memcpy ns, and their
-# bandwidth ratio of that run in the p50 column); every run's figures are
-# kept in target/compare/samples-<date>.tsv.
+# bandwidth ratio of that run in the p50 column), and "paired": the median
+# over the rounds of each round's NEW/OLD, which a host that changes regime
+# between rounds moves less; every run's figures are kept in
+# target/compare/samples-<date>.tsv. `--report FILE` prints the report of
+# such a file again (nothing is built or run).
 #
 # --quick passes --quick to the programs (fewer samples per run; default 4
 # rounds instead of 6). --only ROW (repeatable) runs only those selections
@@ -28,16 +32,82 @@ quick=""
 rounds=""
 only=()
 args=()
+report_only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick="--quick" ;;
         --rounds) rounds="$2"; shift ;;
         --only) only+=("$2"); shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        --report) report_only="$2"; shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) args+=("$1") ;;
     esac
     shift
 done
+# The report of a samples file $1 (lines "side<TAB>row<TAB>p50<TAB>p99"):
+# per row the medians over the rounds, their ratio, and "paired": the median
+# over the rounds of each round's NEW/OLD (the two runs of a round are back
+# to back, so a host that changes regime between rounds moves both).
+report() {
+    awk -F'\t' '
+        function median(list,    n, a, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            if (n == 0) return ""
+            return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        function spread(list,    n, a, i, lo, hi) {
+            n = split(list, a, " "); lo = a[1]; hi = a[1]
+            for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
+            return lo "-" hi
+        }
+        {
+            if (!($2 in seen)) { seen[$2] = 1; order[++rows] = $2 }
+            p50[$1, $2] = p50[$1, $2] " " $3
+            # The i-th run of a side pairs with the i-th of the other: one round,
+            # back to back.
+            at[$1, $2, ++runs[$1, $2]] = $3
+            if ($4 != "-") p99[$1, $2] = p99[$1, $2] " " $4
+            if ($2 ~ /^limit: /) limit[$2] = limit[$2] " " $3 # the same code on both sides
+        }
+        END {
+            printf "| %-34s | %9s | %9s | %7s | %8s | %9s | %9s | %7s | %-15s | %-15s |\n", "row", "old p50", "new p50", "new/old", "paired", "old p99", "new p99", "new/old", "old p50 spread", "new p50 spread"
+            printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------------", "----------:", "----------:", "--------:", "---------:", "----------:", "----------:", "--------:", "-----------------", "-----------------"
+            for (k = 1; k <= rows; k++) {
+                r = order[k]
+                o = median(p50["old", r]); n = median(p50["new", r])
+                o9 = median(p99["old", r]); n9 = median(p99["new", r])
+                ratio = (o != "" && n != "" && o + 0 > 0) ? sprintf("%.2fx", n / o) : "-"
+                ratio9 = (o9 != "" && n9 != "" && o9 + 0 > 0) ? sprintf("%.2fx", n9 / o9) : "-"
+                pairs = ""
+                for (i = 1; i <= runs["old", r] && i <= runs["new", r]; i++)
+                    if (at["old", r, i] + 0 > 0) pairs = pairs " " (at["new", r, i] / at["old", r, i])
+                paired = (pairs == "") ? "-" : sprintf("%.2fx", median(pairs))
+                printf "| %-34s | %9s | %9s | %7s | %8s | %9s | %9s | %7s | %-15s | %-15s |\n", r, (o == "" ? "-" : o), (n == "" ? "-" : n), ratio, paired, (o9 == "" ? "-" : o9), (n9 == "" ? "-" : n9), ratio9, (o == "" ? "-" : spread(p50["old", r])), (n == "" ? "-" : spread(p50["new", r]))
+            }
+            # The 1:1 rows against the raw limits of the same session (medians).
+            split("cross-process 1:1|processes|same process 1:1|threads", pair, "|")
+            for (k = 1; k <= 3; k += 2) {
+                r = pair[k]
+                for (l = 1; l <= 2; l++) {
+                    lim = (l == 1 ? "limit: raw ping-pong, " : "limit: raw seqlock 64 B, ") pair[k + 1]
+                    if (!(lim in limit)) continue
+                    m = median(limit[lim]); o = median(p50["old", r]); n = median(p50["new", r])
+                    if (m + 0 <= 0 || o == "" || n == "") continue
+                    printf "%s p50 / %s p50 (%s ns): old %.2fx, new %.2fx\n", r, lim, m, o / m, n / m
+                }
+            }
+        }' "$1"
+}
+
+if [ -n "$report_only" ]; then
+    if [ ! -f "$report_only" ]; then
+        echo "compare.sh: --report $report_only: no such file (give a samples-*.tsv of target/compare)" >&2
+        exit 2
+    fi
+    report "$report_only"
+    exit 0
+fi
 if [ "${#args[@]}" -ne 2 ]; then
     echo "usage: benchmarks/compare.sh [--quick] [--rounds N] [--only ROW]... OLD NEW" >&2
     exit 2
@@ -152,47 +222,6 @@ done
 echo
 echo "old ${args[0]}, new ${args[1]}: $rounds interleaved rounds${quick:+, --quick}; medians over the rounds, ns"
 echo
-awk -F'\t' '
-    function median(list,    n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-        if (n == 0) return ""
-        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    function spread(list,    n, a, i, lo, hi) {
-        n = split(list, a, " "); lo = a[1]; hi = a[1]
-        for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
-        return lo "-" hi
-    }
-    {
-        if (!($2 in seen)) { seen[$2] = 1; order[++rows] = $2 }
-        p50[$1, $2] = p50[$1, $2] " " $3
-        if ($4 != "-") p99[$1, $2] = p99[$1, $2] " " $4
-        if ($2 ~ /^limit: /) limit[$2] = limit[$2] " " $3 # the same code on both sides
-    }
-    END {
-        printf "| %-34s | %9s | %9s | %7s | %9s | %9s | %7s | %-15s | %-15s |\n", "row", "old p50", "new p50", "new/old", "old p99", "new p99", "new/old", "old p50 spread", "new p50 spread"
-        printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------------------", "----------:", "----------:", "--------:", "----------:", "----------:", "--------:", "-----------------", "-----------------"
-        for (k = 1; k <= rows; k++) {
-            r = order[k]
-            o = median(p50["old", r]); n = median(p50["new", r])
-            o9 = median(p99["old", r]); n9 = median(p99["new", r])
-            ratio = (o != "" && n != "" && o + 0 > 0) ? sprintf("%.2fx", n / o) : "-"
-            ratio9 = (o9 != "" && n9 != "" && o9 + 0 > 0) ? sprintf("%.2fx", n9 / o9) : "-"
-            printf "| %-34s | %9s | %9s | %7s | %9s | %9s | %7s | %-15s | %-15s |\n", r, (o == "" ? "-" : o), (n == "" ? "-" : n), ratio, (o9 == "" ? "-" : o9), (n9 == "" ? "-" : n9), ratio9, (o == "" ? "-" : spread(p50["old", r])), (n == "" ? "-" : spread(p50["new", r]))
-        }
-        # The 1:1 rows against the raw limits of the same session (medians).
-        split("cross-process 1:1|processes|same process 1:1|threads", pair, "|")
-        for (k = 1; k <= 3; k += 2) {
-            r = pair[k]
-            for (l = 1; l <= 2; l++) {
-                lim = (l == 1 ? "limit: raw ping-pong, " : "limit: raw seqlock 64 B, ") pair[k + 1]
-                if (!(lim in limit)) continue
-                m = median(limit[lim]); o = median(p50["old", r]); n = median(p50["new", r])
-                if (m + 0 <= 0 || o == "" || n == "") continue
-                printf "%s p50 / %s p50 (%s ns): old %.2fx, new %.2fx\n", r, lim, m, o / m, n / m
-            }
-        }
-    }' "$samples"
+report "$samples"
 echo
 echo "every run: $samples (side, row, p50, p99)"
