@@ -80,31 +80,9 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
     if let Some(which) = pattern.strip_prefix("pooled-hop") {
         // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`):
         // the kinds whose label starts so, or the one it names whole.
+        let chosen = hop_kinds(pattern, which)?;
         let ctx = Ctx::new();
         let hops: u64 = if cfg.quick { 1_000_000 } else { 4_000_000 };
-        let which = which.trim_start_matches(':').to_lowercase();
-        let exact = pooled_rows::HopKind::ALL
-            .iter()
-            .any(|k| k.label().to_lowercase() == which);
-        let chosen: Vec<_> = pooled_rows::HopKind::ALL
-            .into_iter()
-            .filter(|k| {
-                let name = k.label().to_lowercase();
-                name == which || (!exact && name.starts_with(&which))
-            })
-            .collect();
-        if chosen.is_empty() {
-            let kinds: Vec<_> = pooled_rows::HopKind::ALL
-                .iter()
-                .map(|k| k.label())
-                .collect();
-            return Err(format!(
-                "HORUS_BENCH_ONLY={pattern}: no hop kind is named or starts so; \
-                 the kinds: {}",
-                kinds.join(", ")
-            )
-            .into());
-        }
         for kind in chosen {
             let name = kind.label();
             let ns = pooled_rows::hop_loop(&ctx, kind, hops)?;
@@ -113,15 +91,7 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         return cleanup(&ctx);
     }
     let serialized = SERIALIZED_ROW.contains(pattern);
-    if !serialized && !SPECS.iter().any(|spec| spec.0.contains(pattern)) {
-        let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
-        return Err(format!(
-            "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, limits, \
-             pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
-            rows.join(", ")
-        )
-        .into());
-    }
+    selects_a_row(pattern)?;
     let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         // The serialized section measures this one, interleaved with its rows.
@@ -139,6 +109,44 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         run_serialized(cfg, &ctx)?;
     }
     cleanup(&ctx)
+}
+
+/// The hop kinds `pooled-hop<which>` selects: every kind for an empty
+/// `which`; for `:<label>`, the kind named whole, else the kinds whose label
+/// starts so (case-insensitive). None is an error that lists the kinds.
+fn hop_kinds(pattern: &str, which: &str) -> Result<Vec<pooled_rows::HopKind>, String> {
+    let which = which.trim_start_matches(':').to_lowercase();
+    let label = |k: &pooled_rows::HopKind| k.label().to_lowercase();
+    let exact = pooled_rows::HopKind::ALL.iter().any(|k| label(k) == which);
+    let chosen: Vec<_> = pooled_rows::HopKind::ALL
+        .into_iter()
+        .filter(|k| label(k) == which || (!exact && label(k).starts_with(&which)))
+        .collect();
+    if chosen.is_empty() {
+        let kinds: Vec<_> = pooled_rows::HopKind::ALL
+            .iter()
+            .map(|k| k.label())
+            .collect();
+        return Err(format!(
+            "HORUS_BENCH_ONLY={pattern}: no hop kind is named or starts so; the kinds: {}",
+            kinds.join(", ")
+        ));
+    }
+    Ok(chosen)
+}
+
+/// `Ok` if `pattern` is part of a main-table row's name (or of the
+/// serialized row's); else the error that lists them.
+fn selects_a_row(pattern: &str) -> Result<(), String> {
+    if SERIALIZED_ROW.contains(pattern) || SPECS.iter().any(|spec| spec.0.contains(pattern)) {
+        return Ok(());
+    }
+    let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
+    Err(format!(
+        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, limits, \
+         pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
+        rows.join(", ")
+    ))
 }
 
 /// The serialized rows (a pattern matching [`SERIALIZED_ROW`]), interleaved
@@ -208,4 +216,42 @@ fn run_pooled_only(cfg: &Config) -> Res<()> {
     section.targets(&mut o);
     println!("{o}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pooled_rows::HopKind;
+
+    #[test]
+    fn a_hop_kind_is_chosen_by_its_whole_label_or_a_prefix() {
+        let all = hop_kinds("pooled-hop", "").unwrap();
+        assert_eq!(all, HopKind::ALL.to_vec());
+        // A whole label chooses that kind only, though others start so.
+        let one = hop_kinds("pooled-hop:image 640x480 rgb8", ":Image 640x480 RGB8").unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].label(), "image 640x480 rgb8");
+        let images = hop_kinds("pooled-hop:image", ":image").unwrap();
+        assert!(images.len() >= 3, "{images:?}");
+        assert!(images.iter().all(|k| k.label().starts_with("image")));
+    }
+
+    #[test]
+    fn a_selection_that_matches_nothing_names_the_choices() {
+        let e = hop_kinds(
+            "pooled-hop:image 640x480 rgb8 1:1",
+            ":image 640x480 rgb8 1:1",
+        )
+        .unwrap_err();
+        assert!(e.contains("no hop kind"), "{e}");
+        assert!(e.contains("image 640x480 rgb8 1:4"), "{e}");
+        let e = selects_a_row("nosuchrow").unwrap_err();
+        assert!(
+            e.contains("HORUS_BENCH_ONLY=nosuchrow selects nothing"),
+            "{e}"
+        );
+        assert!(e.contains("cross-process N:N"), "{e}");
+        assert!(selects_a_row("cross-process 1:1").is_ok());
+        assert!(selects_a_row("serialized").is_ok());
+    }
 }
