@@ -44,7 +44,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledLayout, block_of, word_pair};
+use crate::pooled::{
+    BlockRef, PoolError, PoolView, Pooled, PooledLayout, block_of, wire_word, word_halves,
+    word_pair,
+};
 use crate::topic::Topic;
 
 horus_nostd::message! {
@@ -349,16 +352,20 @@ impl PooledLayout for ImageLayout {
     /// few compares; the refusals' sentences are made out of line.
     #[inline(always)]
     fn from_wire(f: &ImageFrame) -> (BlockRef, Result<Self, String>) {
-        let block = block_of!(f);
-        let Some(encoding) = Encoding::from_code(f.encoding) else {
-            return (block, Err(unknown_encoding(f.encoding)));
+        // Read as the words the ring stored (see `pooled::wire_word`).
+        let block = block_of(f);
+        let width = word_halves(wire_word(f, 3)).1;
+        let (height, step) = word_halves(wire_word(f, 4));
+        let code = word_halves(wire_word(f, 5)).0;
+        let Some(encoding) = Encoding::from_code(code) else {
+            return (block, Err(unknown_encoding(code)));
         };
-        let layout = match Self::try_new(f.width, f.height, encoding) {
+        let layout = match Self::try_new(width, height, encoding) {
             Ok(l) => l,
             Err(e) => return (block, Err(refused(e))),
         };
-        if layout.step() != f.step {
-            return (block, Err(wrong_step(layout.step(), f.step)));
+        if layout.step() != step {
+            return (block, Err(wrong_step(layout.step(), step)));
         }
         (block, Ok(layout))
     }
@@ -510,5 +517,25 @@ mod tests {
         }
         assert_eq!(Encoding::from_code(0), None);
         assert_eq!(Encoding::from_code(ENCODINGS.len() as u32 + 1), None);
+    }
+
+    /// The frame is built and read as words (`word_pair`, `wire_word`):
+    /// those words must be the struct's fields, on either byte order.
+    #[test]
+    fn frame_words_are_its_fields() {
+        let layout = ImageLayout::try_new(6, 4, Encoding::Bgra8).unwrap();
+        let block = BlockRef {
+            owner: 0x0102_0304_0506_0708,
+            generation: 0x1112_1314_1516_1718,
+            segment: 0x2122_2324,
+            block: 0x3132_3334,
+            len: 96,
+        };
+        let f = layout.to_wire(block);
+        assert_eq!((f.owner, f.generation), (block.owner, block.generation));
+        assert_eq!((f.segment, f.block, f.len), (0x2122_2324, 0x3132_3334, 96));
+        assert_eq!((f.width, f.height, f.step), (6, 4, 24));
+        assert_eq!((f.encoding, f.reserved), (Encoding::Bgra8.code(), 0));
+        assert_eq!(ImageLayout::from_wire(&f), (block, Ok(layout)));
     }
 }

@@ -396,7 +396,7 @@ impl PooledLayout for PointCloudLayout {
     }
 
     fn from_wire(f: &PointCloudFrame) -> (BlockRef, Result<Self, String>) {
-        (block_of!(f), Self::from_frame(f))
+        (block_of(f), Self::from_frame(f))
     }
 }
 

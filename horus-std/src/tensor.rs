@@ -35,7 +35,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::pooled::{BlockRef, PoolError, PoolView, Pooled, PooledData, PooledLayout, block_of};
+use crate::pooled::{
+    BlockRef, PoolError, PoolView, Pooled, PooledData, PooledLayout, block_of, wire_word,
+    word_halves, word_pair,
+};
 use crate::topic::Topic;
 
 /// The largest rank a tensor may have.
@@ -347,9 +350,11 @@ impl TensorLayout {
 
     /// A descriptor's dtype, shape and strides, checked against its length.
     fn from_frame(f: &TensorFrame) -> Result<Self, String> {
-        let dtype =
-            DType::from_code(f.dtype).ok_or_else(|| format!("unknown dtype code {}", f.dtype))?;
-        let rank = f.rank as usize;
+        // `dtype` and `rank` read as the words the ring stored (see
+        // `pooled::wire_word`).
+        let code = word_halves(wire_word(f, 3)).1;
+        let dtype = DType::from_code(code).ok_or_else(|| format!("unknown dtype code {code}"))?;
+        let rank = word_halves(wire_word(f, 4)).0 as usize;
         if rank == 0 || rank > MAX_RANK {
             return Err(format!("rank {rank} is not 1 to {MAX_RANK}"));
         }
@@ -398,23 +403,26 @@ impl PooledLayout for TensorLayout {
 
     #[inline]
     fn to_wire(&self, b: BlockRef) -> TensorFrame {
-        TensorFrame {
-            owner: b.owner,
-            generation: b.generation,
-            segment: b.segment,
-            block: b.block,
-            len: b.len,
-            dtype: self.dtype.code(),
-            rank: self.rank as u32,
-            reserved: 0,
-            shape: self.shape,
-            strides: self.strides,
+        // Built as the words the ring copies (see `pooled::word_pair`):
+        // the five fields, then `shape` and `strides`.
+        let mut words = [0u64; 5 + 2 * MAX_RANK];
+        words[..5].copy_from_slice(&[
+            b.owner,
+            b.generation,
+            word_pair(b.segment, b.block),
+            word_pair(b.len, self.dtype.code()),
+            word_pair(self.rank as u32, 0),
+        ]);
+        words[5..5 + MAX_RANK].copy_from_slice(&self.shape);
+        for (w, s) in words[5 + MAX_RANK..].iter_mut().zip(self.strides) {
+            *w = s as u64;
         }
+        bytemuck::cast(words)
     }
 
     #[inline]
     fn from_wire(f: &TensorFrame) -> (BlockRef, Result<Self, String>) {
-        (block_of!(f), Self::from_frame(f))
+        (block_of(f), Self::from_frame(f))
     }
 }
 
@@ -540,5 +548,31 @@ impl Topic<Tensor> {
     pub fn loan(&self, dtype: DType, shape: &[u64]) -> Result<Tensor, TensorError> {
         let layout = TensorLayout::contiguous(dtype, shape)?;
         Ok(self.loan_layout(layout)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The frame is built and read as words (`word_pair`, `wire_word`):
+    /// those words must be the struct's fields, on either byte order.
+    #[test]
+    fn frame_words_are_its_fields() {
+        let layout = TensorLayout::contiguous(DType::U16, &[3, 4, 5]).unwrap();
+        let block = BlockRef {
+            owner: 0x0102_0304_0506_0708,
+            generation: 0x1112_1314_1516_1718,
+            segment: 0x2122_2324,
+            block: 0x3132_3334,
+            len: 120,
+        };
+        let f = layout.to_wire(block);
+        assert_eq!((f.owner, f.generation), (block.owner, block.generation));
+        assert_eq!((f.segment, f.block, f.len), (0x2122_2324, 0x3132_3334, 120));
+        assert_eq!((f.dtype, f.rank, f.reserved), (DType::U16.code(), 3, 0));
+        assert_eq!(f.shape, [3, 4, 5, 0, 0, 0, 0, 0]);
+        assert_eq!(f.strides, [40, 10, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(TensorLayout::from_wire(&f), (block, Ok(layout)));
     }
 }
