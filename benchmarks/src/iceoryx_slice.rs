@@ -2,8 +2,9 @@
 //! `ipc::Service` publish-subscribe of a `[u8]` slice of the same size as
 //! the HORUS message, through its loan API: `loan_slice_uninit` + write the
 //! stamp (or every byte) + `send`; `receive` + read the stamp (or check
-//! every byte) + drop the sample. Same ping-pong, same settings as
-//! [`crate::iceoryx`] ([`crate::iceoryx::latency_settings`]).
+//! every byte) + drop the sample. Beside HORUS's `Image::new` (a black
+//! image), `loan_slice`, which zeroes the slice. Same ping-pong, same
+//! settings as [`crate::iceoryx`] ([`crate::iceoryx::latency_settings`]).
 
 use std::mem::MaybeUninit;
 
@@ -73,6 +74,14 @@ impl Side {
     /// Loan + write + send.
     #[inline]
     fn send(&self, seq: u64) -> Res<()> {
+        if self.touch == Touch::New {
+            // The counterpart of `Image::new`'s black image: `loan_slice`
+            // sets every element to its `Default`, 0.
+            let mut sample = self.out.loan_slice(self.bytes)?;
+            sample.payload_mut()[..STAMP_BYTES].copy_from_slice(&seq.to_le_bytes());
+            sample.send()?;
+            return Ok(());
+        }
         let mut sample = self.out.loan_slice_uninit(self.bytes)?;
         let payload = sample.payload_mut();
         if self.touch == Touch::Every {
