@@ -5,10 +5,12 @@
 //! This process runs `horus-py/bench/pong.rs`'s [`pong::serve`] in a thread
 //! (on core B) and `horus-py/bench/latency.py --raw` as a child (it
 //! inherits core A), in the run's namespace; the script stamps and collects
-//! the samples (see its docstring) and prints them. The rows are
-//! skipped, with a line saying why, when no interpreter can `import horus,
-//! numpy`: `HORUS_PYTHON`, else the environment `horus run x.py` builds in
-//! the horus cache.
+//! the samples (see its docstring) and prints them. The interpreter is
+//! `HORUS_PYTHON` as given, else the environment `horus run -r x.py` builds
+//! in the horus cache: this workspace's `horus run -r` is called first
+//! (through `cargo run`), which builds the release module there, or finds
+//! it up to date with the sources. The rows are skipped, with a line saying
+//! why, when that fails or the interpreter cannot `import horus, numpy`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,8 +57,60 @@ fn imports_horus(python: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Has this workspace's `horus run -r` build the release module into the
+/// horus cache (or find it up to date), by running a script that imports it.
+fn build_module(ctx: &Ctx) -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("the benchmarks crate has no parent directory")?;
+    let script = std::env::temp_dir().join(format!("horus-bench-import-{}.py", std::process::id()));
+    std::fs::write(&script, "import horus, numpy\n")
+        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "horus-cli",
+            "--",
+            "run",
+        ])
+        .args(["--release", "--quiet", "--namespace", &ctx.ns])
+        .arg(&script)
+        .output();
+    let _ = std::fs::remove_file(&script);
+    let out = out.map_err(|e| format!("cargo run -p horus-cli: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last: Vec<&str> = err.lines().rev().take(3).collect();
+    let said = if last.is_empty() {
+        "nothing on stderr".to_owned()
+    } else {
+        last.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    };
+    Err(format!(
+        "`horus run -r` of a script importing it exited with {} ({said})",
+        out.status
+    ))
+}
+
 /// Measures the rows, or says why not.
 pub fn run(cfg: &Config, ctx: &Ctx) -> PythonRows {
+    if std::env::var_os("HORUS_PYTHON").is_none_or(|v| v.is_empty()) {
+        eprintln!(
+            "  Python rows: `horus run -r` builds the release module if it is not up to date"
+        );
+        if let Err(why) = build_module(ctx) {
+            return PythonRows::Skipped(format!(
+                "the horus Python module could not be built: {why}"
+            ));
+        }
+    }
     let Some(python) = interpreter().filter(|p| imports_horus(p)) else {
         return PythonRows::Skipped(
             "the horus Python module is not built: run any .py file with `horus run` once (it \
