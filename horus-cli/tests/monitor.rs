@@ -73,10 +73,23 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
         pid_of(&mut plain_sub),
     );
 
-    // One snapshot: the graph, its rates unknown (one sample only).
-    let out = ns.run(&["monitor", "--once", "--json"], 30);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // One snapshot: the graph, its rates unknown (one sample only). Taken
+    // once the talker has published and the Listener node subscribed (they
+    // said "ready" before their scheduler's first tick): polled, 30 s at most.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let v = loop {
+        let out = ns.run(&["monitor", "--once", "--json"], 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let publishes = edge(&v, talker, topic).is_some_and(|(role, _)| role == "publishes");
+        let subscribes = edge(&v, node_sub, topic).is_some_and(|(role, _)| role == "subscribes")
+            && process(&v, node_sub)["nodes"] == serde_json::json!(["Listener"]);
+        if publishes && subscribes {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no publish after 30 s: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let t = &v["graph"]["topics"];
     assert!(
         t.as_array().is_some_and(|ts| ts
