@@ -86,6 +86,49 @@ fn loan_publish_hold_release_reuse() {
     assert_eq!(pool.loans_failed(), 0);
 }
 
+/// `init_zeroed` rewrites the header and every control line (a pool left
+/// with held, loaned and published blocks starts afresh) and leaves the
+/// block data as it was; `init` zeroes the data too.
+#[test]
+fn init_zeroed_resets_the_control_lines_and_keeps_the_data() {
+    let mem = memory(64, 3);
+    let old = PoolRegion::init(&mem[..], 64, 3, 1, 0).unwrap();
+    let held = publish(&old, 1, 64).unwrap();
+    std::mem::forget(old.hold(2, held).unwrap());
+    let mut loan = old.loan(token(9)).unwrap();
+    loan.write(0, &pattern(9, 64)).unwrap();
+    std::mem::forget(loan); // half-written by a loaner that died
+    publish(&old, 2, 64).unwrap();
+    let data = |b: usize| &mem[PoolLayout::new(64, 3).unwrap().region_words() - (3 - b) * 8];
+    assert!((0..3).all(|b| data(b).load(Ordering::Relaxed) != 0));
+
+    let pool = PoolRegion::init_zeroed(&mem[..], 64, 3, 7, 0).unwrap();
+    let usage = pool.usage();
+    assert_eq!((usage.held, usage.busy, pool.loans_failed()), (0, 0, 0));
+    assert_eq!(pool.segment(), 7);
+    assert!(
+        (0..3).all(|b| data(b).load(Ordering::Relaxed) != 0),
+        "data kept"
+    );
+    // Every block is free again: three loans at once, a fourth refused.
+    let loans: Vec<_> = (0..3).map(|_| pool.loan(token(1)).unwrap()).collect();
+    assert!(matches!(
+        pool.loan(token(1)),
+        Err(LoanError::Exhausted { .. })
+    ));
+    drop(loans);
+    assert_eq!(
+        read_all(&pool, 0, publish(&pool, 3, 64).unwrap()).unwrap(),
+        pattern(3, 64)
+    );
+
+    PoolRegion::init(&mem[..], 64, 3, 7, 0).unwrap();
+    assert!(
+        (0..3).all(|b| data(b).load(Ordering::Relaxed) == 0),
+        "init zeroes"
+    );
+}
+
 #[test]
 fn loans_go_round_the_pool_from_any_hint() {
     const N: u32 = 4;

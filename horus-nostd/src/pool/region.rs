@@ -93,6 +93,43 @@ impl<W: Words> PoolRegion<W> {
         segment: u32,
         created_ns: u64,
     ) -> Result<Self, PoolInitError> {
+        Self::init_with(words, block_size, blocks, segment, created_ns, true)
+    }
+
+    /// As [`init`](Self::init), for memory whose block data already reads
+    /// as zeros (a new file, a zero-initialised `static`): the header and
+    /// the control lines are zeroed and written, the block data is left
+    /// untouched, so a large pool costs no write (and, over a file, no page
+    /// fault) per data page until a block is used. Given memory that is not
+    /// zero, a block's first loan holds whatever was there: the pool works
+    /// as ever, only the bytes of unwritten blocks are not zeros.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolRegion, PoolLayout};
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer, sync::Ordering};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new(); // zeros
+    /// let pool = PoolRegion::init_zeroed(MEM.words(), 64, 4, 0, 0).unwrap();
+    /// let loan = pool.loan(OwnerToken::new(1).unwrap()).unwrap();
+    /// assert!(loan.words().iter().all(|w| w.load(Ordering::Relaxed) == 0));
+    /// ```
+    pub fn init_zeroed(
+        words: W,
+        block_size: u32,
+        blocks: u32,
+        segment: u32,
+        created_ns: u64,
+    ) -> Result<Self, PoolInitError> {
+        Self::init_with(words, block_size, blocks, segment, created_ns, false)
+    }
+
+    fn init_with(
+        words: W,
+        block_size: u32,
+        blocks: u32,
+        segment: u32,
+        created_ns: u64,
+        clear_data: bool,
+    ) -> Result<Self, PoolInitError> {
         let layout = PoolLayout::new(block_size, blocks)?;
         if words.len() < layout.region_words {
             return Err(PoolInitError::RegionTooSmall {
@@ -101,7 +138,12 @@ impl<W: Words> PoolRegion<W> {
             });
         }
         let all = &words[..layout.region_words];
-        header::clear(all);
+        // The magic first in either case (see `header::clear`).
+        header::clear(if clear_data {
+            all
+        } else {
+            &all[..layout.data_at]
+        });
         let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, POOL_LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);

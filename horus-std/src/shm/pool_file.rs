@@ -196,8 +196,8 @@ pub(crate) fn open(
     attach(words, owner, id).map(Some)
 }
 
-/// Reserves `layout`'s bytes in the new file `fd` (at `path` now, mapped
-/// as `final_path`), maps it and initialises it as segment `id`.
+/// Reserves `layout`'s bytes in the new, empty file `fd` (at `path` now,
+/// mapped as `final_path`), maps it and initialises it as segment `id`.
 fn init_file(
     fd: rustix::fd::OwnedFd,
     layout: PoolLayout,
@@ -213,7 +213,12 @@ fn init_file(
         },
     )?;
     let words = Mapping::new(fd, bytes, final_path, "map pool segment")?.into_words();
-    PoolRegion::init(
+    // A new file (`O_EXCL` or `O_TMPFILE`, just reserved): its pages read
+    // as zeros, so only the header and control lines are written. The data
+    // pages are touched (faulted in, mapped) only when a block is used,
+    // not all at creation (a 4 MiB-tensor segment is 32 MiB), and a
+    // block's first loan is still zeros, as `Image::new` relies on.
+    PoolRegion::init_zeroed(
         words,
         layout.block_size(),
         layout.blocks(),
