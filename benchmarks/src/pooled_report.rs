@@ -57,8 +57,8 @@ impl Section {
              stamp; the `every byte` rows fill every byte on the sending side and check every byte \
              on the receiving side (both systems). The `Image::new` row makes each HORUS image \
              with `Image::try_new` (a black image: its block is zeroed) and each iceoryx2 sample \
-             with `loan_slice` (every byte set to 0), then writes the stamp. Both directions carry the large message; the \
-             64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks.\n"
+             with `loan_slice` (every byte set to 0), then writes the stamp. Both directions \
+             carry the large message; the 64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks.\n"
         );
         let _ = writeln!(
             o,

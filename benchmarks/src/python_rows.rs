@@ -111,14 +111,20 @@ pub fn run(cfg: &Config, ctx: &Ctx) -> PythonRows {
             ));
         }
     }
-    let Some(python) = interpreter().filter(|p| imports_horus(p)) else {
+    let Some(python) = interpreter() else {
         return PythonRows::Skipped(
-            "the horus Python module is not built: run any .py file with `horus run` once (it \
-             builds the module into the horus cache), or set HORUS_PYTHON to an interpreter that \
-             can `import horus, numpy`"
+            "no interpreter: HORUS_PYTHON is not set, nor HOME, XDG_CACHE_HOME or \
+             HORUS_CACHE_DIR (where `horus run` builds the module)"
                 .to_owned(),
         );
     };
+    if !imports_horus(&python) {
+        return PythonRows::Skipped(format!(
+            "{} cannot `import horus, numpy`: install both into it (`pip install ./horus-py \
+             numpy`), or unset HORUS_PYTHON to let `horus run -r` build the module",
+            python.display()
+        ));
+    }
     match measure(cfg, ctx, &python) {
         Ok(rows) => rows,
         Err(e) => PythonRows::Skipped(format!("{} failed: {e}", python.display())),
