@@ -190,3 +190,56 @@ fn geometry_bounds_the_lanes_and_receivers_cost_one_line() {
     assert!(TopicLayout::of_publishers::<Heartbeat>(CAPACITY, 2, 3).is_err());
     assert!(TopicLayout::of_publishers::<Heartbeat>(CAPACITY, 2, 0).is_err());
 }
+
+/// A publisher that leaves keeps its messages readable: the next publisher
+/// takes a lane that never published, and once every lane has, the one
+/// freed longest ago, so a lagging reader still gets the newest messages
+/// of a publisher that has finished (here all of them).
+#[test]
+fn a_new_publisher_takes_the_lane_freed_longest_ago() {
+    let mem = memory(8, 3);
+    let region = region(&mem, 8, 3);
+    let mut sub = join(region, 1);
+    let publish = |owner: u64, first: u64| {
+        let mut p = join(region, owner);
+        for s in first..first + u64::from(CAPACITY) {
+            p.send(beat(s)).expect("a free lane");
+        }
+        p
+    };
+    // Three publishers in turn, each gone before the next one starts.
+    let lanes: Vec<_> = [(2, 10), (3, 20), (4, 30)]
+        .into_iter()
+        .map(|(owner, first)| publish(owner, first).raw().lane())
+        .collect();
+    assert_eq!(
+        lanes,
+        [Some(0), Some(1), Some(2)],
+        "a lane that never published first"
+    );
+    let mut got = drain(&mut sub);
+    got.sort_unstable();
+    let all: Vec<u64> = [10, 20, 30]
+        .into_iter()
+        .flat_map(|first| first..first + u64::from(CAPACITY))
+        .collect();
+    assert_eq!(got, all, "every finished publisher's messages arrive");
+    assert_eq!(sub.dropped_count(), 0);
+    // Every lane has published: freed longest ago first, whatever the
+    // order of the lanes (freed here 1, then 0, then 2).
+    let [a, b, c] = [2, 3, 4].map(|owner| {
+        let mut p = join(region, owner);
+        p.send(beat(1)).expect("a free lane");
+        p
+    });
+    let (la, lb, lc) = (a.raw().lane(), b.raw().lane(), c.raw().lane());
+    drop(b);
+    drop(a);
+    drop(c);
+    let next: Vec<_> = (5..8)
+        .map(|owner| publish(owner, 40).raw().lane())
+        .collect();
+    assert_eq!(next, [lb, la, lc]);
+    drain(&mut sub);
+    exact(&sub, &region);
+}
