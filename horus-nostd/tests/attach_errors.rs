@@ -174,16 +174,16 @@ fn valid_region_attaches_and_works() {
     assert_eq!(any.type_info(), TypeInfo::of::<Sample>());
     // Two handles, one after the other, each sending 3 and receiving every
     // lane, its own included: `a` gets its 3, then replays them; `b`, which
-    // joined before `a` left, takes a lane that never published (not the
-    // one `a` freed, whose messages stay readable): it gets 3 of the 6
-    // while sending, then replays all 6.
+    // joined before `a` left, takes the lane `a` freed and continues its
+    // sequence (4..6): it gets `a`'s 3 while sending, then replays the 4
+    // that capacity 4 retains.
     assert_eq!(
         exercise(region),
         Seen {
             held: 0,
             joined: 2,
             refused: 0,
-            delivered: 3 + 3 + 3 + 6,
+            delivered: 3 + 3 + 3 + 4,
             freed: 0,
             published: (0, 6),
         }

@@ -18,7 +18,6 @@ use std::thread;
 
 use horus_nostd::layout::hdr;
 use horus_nostd::message;
-use horus_nostd::message::{Message, TypeInfo};
 use horus_nostd::ring::{Refusal, SendError, SendRefused};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{OwnerToken, RawHandle, TopicHandle, TopicLayout, TopicRegion};
@@ -183,17 +182,8 @@ fn an_evicted_writer_is_refused_even_when_its_lane_goes_to_its_own_process() {
 /// reserved.
 #[test]
 fn a_writer_reclaimed_mid_write_costs_one_drop_and_no_reservation() {
-    // One lane, so that the next publisher continues it.
-    let layout = TopicLayout::of_publishers::<Tagged>(4, 3, 1).expect("geometry");
     let mem = memory(4, 3);
-    let region = TopicRegion::init_with(
-        &mem[..],
-        layout,
-        TypeInfo::of::<Tagged>(),
-        Tagged::FIELDS,
-        0,
-    )
-    .expect("init");
+    let region = TopicRegion::init::<Tagged>(&mem[..], 4, 3, 0).expect("init");
     let mut sub = TopicHandle::<Tagged, _>::join(region, token(1), 0, 0).expect("join");
     let mut a = TopicHandle::<Tagged, _>::join(region, token(2), 0, 0).expect("join");
     a.send(Tagged::new(0, 1)).expect("held");

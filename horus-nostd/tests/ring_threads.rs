@@ -23,7 +23,6 @@ use std::thread;
 
 use horus_nostd::layout::hdr;
 use horus_nostd::message;
-use horus_nostd::message::{Message, TypeInfo};
 use horus_nostd::sync::{AtomicU64, Ordering};
 use horus_nostd::{JoinError, OwnerToken, RawHandle, TopicHandle, TopicLayout, TopicRegion};
 
@@ -63,20 +62,6 @@ fn memory(capacity: u32, participants: u32) -> Vec<AtomicU64> {
         .expect("valid geometry")
         .region_words();
     (0..words).map(|_| AtomicU64::new(0)).collect()
-}
-
-/// A `Probe` topic of `lanes` publisher lanes in `mem` (from [`memory`]
-/// with the same capacity and participants: enough words for any lanes up
-/// to `participants`).
-fn region_with_lanes(
-    mem: &[AtomicU64],
-    capacity: u32,
-    participants: u32,
-    lanes: u32,
-) -> TopicRegion<&[AtomicU64]> {
-    let layout =
-        TopicLayout::of_publishers::<Probe>(capacity, participants, lanes).expect("geometry");
-    TopicRegion::init_with(mem, layout, TypeInfo::of::<Probe>(), Probe::FIELDS, 0).expect("init")
 }
 
 fn token(i: u64) -> OwnerToken {
@@ -354,8 +339,7 @@ fn die_mid_write(mem: &[AtomicU64], publisher: TopicHandle<Probe, &[AtomicU64]>,
 #[test]
 fn dead_publisher_is_one_drop_then_lane_is_reused() {
     let mem = memory(4, 3);
-    // Two lanes: once `doomed`'s is reclaimed, it is the only free one.
-    let region = region_with_lanes(&mem, 4, 3, 2);
+    let region = TopicRegion::init::<Probe>(&mem[..], 4, 3, 0).expect("init");
     let me = token(0);
     let mut sub = TopicHandle::<Probe, _>::join(region, me, 0, 0).expect("join");
     let dead = token(1);
@@ -416,8 +400,7 @@ fn dead_publisher_reclaimed_while_reader_spins() {
     let n = if cfg!(miri) { 5 } else { 50 };
     for _ in 0..rounds {
         let mem = memory(CAPACITY, 2);
-        // One lane: the new publisher continues the dead one's.
-        let region = region_with_lanes(&mem, CAPACITY, 2, 1);
+        let region = TopicRegion::init::<Probe>(&mem[..], CAPACITY, 2, 0).expect("init");
         let me = token(0);
         let mut sub = TopicHandle::<Probe, _>::join(region, me, 0, 0).expect("join");
         let dead = token(1);

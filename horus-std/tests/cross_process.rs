@@ -109,10 +109,7 @@ fn receive_all(topic: &Topic<Stamped>, publishers: usize) -> (u64, u64) {
     );
     assert_eq!(topic.recv(), None, "a message beyond what was published");
     assert_eq!(checker.checked, received);
-    // A finished publisher's newest message is never overwritten: it always
-    // arrives. (No more publishers than lanes, and a new publisher never
-    // takes the lane of one that finished while a lane that never published
-    // is free: `ring/lanes.rs`.)
+    // A finished publisher's newest message is never overwritten: it always arrives.
     assert_eq!(checker.last, vec![PER_PUBLISHER; publishers]);
     (received, dropped)
 }

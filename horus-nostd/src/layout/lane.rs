@@ -16,13 +16,5 @@ pub const HEAD: usize = 1;
 /// abandoned message; tools subtract them to tell messages lost from
 /// gaps left for safety (see `ring/participants.rs`).
 pub const RESERVED: usize = 2;
-/// When the lane was last freed, on a clock of the region's lane frees:
-/// 0 if never, else one more than the newest value in any lane entry when
-/// it was freed (by its holder leaving or by a reclaim). A claim takes the
-/// free lane with the lowest value, so a lane that never published goes
-/// first and a lane whose holder just left goes last: the messages a
-/// finished publisher left stay readable as long as possible. A preference
-/// only (Relaxed; two frees at once may tie): nothing is read through it.
-pub const FREED: usize = 3;
 /// Words per entry.
 pub const WORDS: usize = 8;

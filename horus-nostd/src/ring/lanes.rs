@@ -9,29 +9,18 @@
 //! message (the claim check of `write_slot`, see `ring/participants.rs`).
 //!
 //! ```text
-//!          first send: CAS 0 -> tag          leave: mark FREED, CAS tag -> 0 (Release)
+//!          first send: CAS 0 -> tag          leave: CAS tag -> 0 (Release)
 //!   FREE (0) -----------------------> HELD(tag) -----------------------------> FREE
 //!                                        |  reclaim of the participant:
 //!                                        |  CAS tag -> marker, abandon WRITING
 //!                                        |  slots, reserve a sequence if it
-//!                                        |  published; mark FREED, store 0 (Release)
+//!                                        |  published; store 0 (Release)
 //!                                        |
 //!                                        |  stale (holder evicted, or died where
 //!                                        |  the reclaim missed it): a claimer with
 //!                                        +- no free lane takes it over: CAS tag ->
 //!                                           its tag, abandon, reserve a sequence
 //! ```
-//!
-//! **Which free lane.** A claim tries the free lanes in the order they
-//! were freed, a lane that never published first ([`lane::FREED`]): a
-//! lane's slots keep the messages its last holder wrote, and a reader that
-//! has not read them yet loses them only once a new holder writes over
-//! them. So the messages a publisher leaves behind (it left, or died and
-//! was reclaimed) are written over only by a new publisher that finds
-//! every other lane held or freed more recently; while a lane that never
-//! published is free, they are not touched. A reader lapped by a lane's
-//! writer loses that lane's oldest messages, as always, whoever writes
-//! them.
 //!
 //! The reclaimer's marker is the tag of the reclaimed participant with the
 //! `CLAIM` value the reclaimer just made: stale as soon as the next
@@ -56,7 +45,7 @@
 use super::lane::Sending;
 use super::stamp;
 use super::{Endpoint, Refusal};
-use crate::layout::{MAX_LANES, lane, part};
+use crate::layout::{lane, part};
 use crate::region::{TopicRegion, Words};
 use crate::sync::{AtomicU64, Ordering};
 
@@ -122,23 +111,20 @@ impl<W: Words> TopicRegion<W> {
             .count() as u32
     }
 
-    /// Claims a lane for `ep` (which holds its entry): a free one, the one
-    /// freed longest ago first ([`lane::FREED`]), else a stale one. Sets
-    /// `ep.lane`, `ep.next_seq` and `ep.sending`; refused if every lane is
+    /// Claims a lane for `ep` (which holds its entry): a free one, else a
+    /// stale one. Sets `ep.lane`, `ep.next_seq` and `ep.sending`; refused if every lane is
     /// held (or unusable: at the sequence limit).
     pub(crate) fn claim_lane(&self, ep: &mut Endpoint) -> Result<(), Refusal> {
         let mine = tag(ep.index, ep.claim);
         let mut refusal = Refusal::NoLane {
             max_publishers: self.layout.lanes,
         };
-        let lanes = self.layout.lanes as usize;
-        // The first pass tries a CAS from 0 on every lane, in the order of
-        // `free_order`; the second, on every lane whose tag is stale.
-        let order = self.free_order();
         for stale_pass in [false, true] {
-            for l in (0..lanes).map(|k| if stale_pass { k } else { order[k] as usize }) {
+            for l in 0..self.layout.lanes as usize {
                 let owner = self.lane_owner(l);
-                // Relaxed: the CAS below decides.
+                // The first pass tries every lane free (a CAS from 0, no load
+                // that could return an old holder); the second, every lane
+                // whose tag is stale. Relaxed: the CAS below decides.
                 let current = if stale_pass {
                     owner.load(Ordering::Relaxed)
                 } else {
@@ -193,52 +179,6 @@ impl<W: Words> TopicRegion<W> {
         Err(refusal)
     }
 
-    /// The order in which a claim tries the lanes (the first `lanes`
-    /// entries): those that look free by their `FREED` value, lowest (freed
-    /// longest ago, or never) first, ties by index; then those that look
-    /// held, by index. Only an order: every lane is still tried by a CAS
-    /// from 0, so a load that returns an old holder loses no free lane.
-    fn free_order(&self) -> [u8; MAX_LANES] {
-        let lanes = self.layout.lanes as usize;
-        let mut keys = [u64::MAX; MAX_LANES];
-        for (l, key) in keys.iter_mut().enumerate().take(lanes) {
-            // Relaxed: a preference (see `lane::FREED`); the CAS decides.
-            if self.lane_owner(l).load(Ordering::Relaxed) == 0 {
-                *key = self.lane_freed(l).load(Ordering::Relaxed).min(u64::MAX - 1);
-            }
-        }
-        let mut order = [0u8; MAX_LANES];
-        for (i, l) in order.iter_mut().enumerate().take(lanes) {
-            *l = i as u8;
-        }
-        // Stable: equal keys keep index order. At most 64 lanes, rarely
-        // more than a few: an insertion sort, no allocation.
-        for i in 1..lanes {
-            let mut j = i;
-            while j > 0 && keys[order[j - 1] as usize] > keys[order[j] as usize] {
-                order.swap(j - 1, j);
-                j -= 1;
-            }
-        }
-        order
-    }
-
-    fn lane_freed(&self, l: usize) -> &AtomicU64 {
-        self.word(self.layout.lane_entry_at(l) + lane::FREED)
-    }
-
-    /// Records that lane `l` (held by the caller) is freed now: its
-    /// `FREED` value goes past every lane's, so it is claimed last.
-    fn mark_freed(&self, l: usize) {
-        let newest = (0..self.layout.lanes as usize)
-            // Relaxed: a preference only (see `lane::FREED`).
-            .map(|k| self.lane_freed(k).load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        self.lane_freed(l)
-            .store(newest.saturating_add(1), Ordering::Relaxed);
-    }
-
     /// Frees `ep`'s lane if `ep` holds one and its tag is still `ep`'s
     /// (not if a reclaim or a takeover took it).
     pub(crate) fn free_lane(&self, ep: &mut Endpoint) {
@@ -249,10 +189,6 @@ impl<W: Words> TopicRegion<W> {
         if l >= self.layout.lanes as usize {
             return;
         }
-        if self.lane_owner(l).load(Ordering::Relaxed) != tag(ep.index, ep.claim) {
-            return; // reclaimed or taken over: not ours to free (nor to mark)
-        }
-        self.mark_freed(l);
         // SYNC(lane-claim): Release pairs with the Acquire CAS in
         // `claim_lane`: our last writes to the lane happen-before the next
         // holder's scan of it.
@@ -293,7 +229,6 @@ impl<W: Words> TopicRegion<W> {
                 // written and, by SYNC(first-send), never will.
                 self.reserve_next(l, abandoned);
             }
-            self.mark_freed(l);
             // SYNC(lane-claim): Release pairs with the Acquire CAS in `claim_lane`.
             owner.store(0, Ordering::Release);
         }

@@ -13,9 +13,7 @@
 //!   capacity, the oldest messages are overwritten and that receiver's
 //!   [`dropped_count`](Topic::dropped_count) grows by exactly what it lost;
 //! - a handle receives what is published after it was created, by any handle
-//!   of the topic, itself included; what a publisher sent before it was
-//!   dropped (or its process died) stays readable: a new publisher takes
-//!   a lane that never published, or else the one freed longest ago;
+//!   of the topic, itself included;
 //! - messages of one publisher arrive in order; messages of several
 //!   publishers interleave (round-robin between lanes with data);
 //! - the path is the same in one thread, across threads and across
