@@ -190,3 +190,30 @@ fn geometry_bounds_the_lanes_and_receivers_cost_one_line() {
     assert!(TopicLayout::of_publishers::<Heartbeat>(CAPACITY, 2, 3).is_err());
     assert!(TopicLayout::of_publishers::<Heartbeat>(CAPACITY, 2, 0).is_err());
 }
+
+/// A publisher that comes after one that left continues its lane (the
+/// first free lane, however many others never published), so a reader
+/// with messages of the old one still unread gets them first and the new
+/// one's after them: a restarted node's fresh data never arrives before
+/// its predecessor's stale data (see `ring/lanes.rs`).
+#[test]
+fn a_new_publisher_continues_the_lane_of_the_one_that_left() {
+    let mem = memory(6, 3);
+    let region = region(&mem, 6, 3);
+    let mut sub = join(region, 1);
+    let mut old = join(region, 2);
+    for s in 1..=2 {
+        old.send(beat(s)).expect("a free lane");
+    }
+    assert_eq!(old.raw().lane(), Some(0));
+    drop(old);
+    let mut new = join(region, 3);
+    for s in 11..=12 {
+        new.send(beat(s)).expect("a free lane");
+    }
+    assert_eq!(new.raw().lane(), Some(0), "the lane the old one left");
+    // Four messages: the lane's capacity holds them all.
+    assert_eq!(drain(&mut sub), [1, 2, 11, 12], "publication order");
+    assert_eq!(sub.dropped_count(), 0);
+    exact(&sub, &region);
+}

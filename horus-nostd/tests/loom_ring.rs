@@ -532,3 +532,47 @@ fn lane_claim_vs_reclaim_of_its_holder() {
         assert_eq!(region.lanes_in_use(), 0, "a lane leaked");
     });
 }
+
+/// Two handles make their first sends while the holder of one of the
+/// topic's two lanes leaves: they get distinct lanes (the left one only
+/// once it is free: the later claimer, or a retry after a refusal that
+/// found it still held); the leaver's message stays readable (capacity 4,
+/// nothing overwrites it), nothing is lost or duplicated, and no lane
+/// leaks.
+#[test]
+fn first_sends_race_a_leave() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore("first_sends_race_a_leave", &RUNS, 100, || {
+        let region = region_with_lanes(4, 4, 2);
+        let sub = join(region, 1);
+        let mut leaver = join(region, 2);
+        leaver.send(Pair::new(0, 1)).expect("a free lane");
+        assert_eq!(leaver.raw().lane(), Some(0));
+        let claimers = [1, 2].map(|id| {
+            let mut h = join(region, 2 + id);
+            thread::spawn(move || {
+                let sent = h.send(Pair::new(id, 1)).is_ok();
+                (h, sent)
+            })
+        });
+        let l = thread::spawn(move || drop(leaver));
+        l.join().unwrap();
+        let mut held = Vec::new();
+        for (id, c) in (1..).zip(claimers) {
+            let (mut h, sent) = c.join().unwrap();
+            if !sent {
+                // Lane 0 was still held when it looked: free now.
+                assert_eq!(h.raw().lane(), None, "refused, yet holds a lane");
+                h.send(Pair::new(id, 1)).expect("the freed lane");
+            }
+            held.push(h);
+        }
+        let mut lanes: Vec<u32> = held.iter().filter_map(|h| h.raw().lane()).collect();
+        lanes.sort_unstable();
+        assert_eq!(lanes, [0, 1], "one lane each");
+        check_receiver(&region, (sub, Vec::new()), 3, 1);
+        assert_eq!(region.reserved_count(), 0);
+        drop(held);
+        assert_eq!(region.lanes_in_use(), 0, "a lane leaked");
+    });
+}

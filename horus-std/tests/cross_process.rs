@@ -109,7 +109,8 @@ fn receive_all(topic: &Topic<Stamped>, publishers: usize) -> (u64, u64) {
     );
     assert_eq!(topic.recv(), None, "a message beyond what was published");
     assert_eq!(checker.checked, received);
-    // A finished publisher's newest message is never overwritten: it always arrives.
+    // A publisher's newest message is never overwritten (each holds its own
+    // lane until every subscriber is done): it always arrives.
     assert_eq!(checker.last, vec![PER_PUBLISHER; publishers]);
     (received, dropped)
 }
@@ -175,7 +176,6 @@ fn run_topology(test: &str, publishers: usize, child_subscribers: usize, order: 
     eprintln!("{test}: parent received {received}, dropped {dropped}");
     for p in &mut pubs {
         assert_eq!(p.expect("sent", TIMEOUT_S), [PER_PUBLISHER.to_string()]);
-        p.wait_success(TIMEOUT_S);
     }
     let total = publishers as u64 * PER_PUBLISHER;
     for s in &mut subs {
@@ -186,6 +186,10 @@ fn run_topology(test: &str, publishers: usize, child_subscribers: usize, order: 
             .collect();
         assert_eq!(counts[0] + counts[1], total, "child subscriber {counts:?}");
         s.wait_success(TIMEOUT_S);
+    }
+    // Only now may the publishers leave (see `child_main`).
+    for p in &mut pubs {
+        p.wait_success(TIMEOUT_S);
     }
     assert_eq!(
         topic.published_count(),
@@ -302,6 +306,14 @@ fn child_main() {
                 topic.send(stamped(id, seq, PHASE_MAIN));
             }
             say(&format!("sent {PER_PUBLISHER}"));
+            // Keep the handle, and with it the lane, until every subscriber
+            // is done (the parent closes stdin): a publisher that left would
+            // free its lane, the next publisher's first send could continue
+            // it (`ring/lanes.rs`), and a subscriber lapped on that lane
+            // would lose this one's newest messages, which `receive_all`
+            // requires to arrive.
+            assert_eq!(next_command(), None);
+            drop(topic);
         }
         // args: number of publishers.
         "subscriber" => {

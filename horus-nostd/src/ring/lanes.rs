@@ -32,6 +32,15 @@
 //! made), so readers' cursors stay valid across holders and every sequence
 //! is delivered or counted once (`delivered + dropped == published`).
 //!
+//! A claim takes the **first** free lane by index, so a publisher that
+//! comes after one that left (a restarted node) continues the lane it
+//! left, and a reader gets the old holder's unread messages before the new
+//! one's: never stale data after fresh. The new holder writes over the
+//! lane's oldest messages, so a reader lapped on that lane loses some of
+//! the old holder's, its newest too if it lags that far: the drop-oldest
+//! rule, whoever writes. (Taking the lane freed longest ago instead was
+//! tried and rejected: `docs/decisions.md`.)
+//!
 //! A lane claimed at a first send races with a reclaim of the claimer's
 //! participant entry. The claimer's order is: lane CAS, `ROLES` fetch_or
 //! (SeqCst), `CLAIM` load (SeqCst); the reclaimer's: `CLAIM` bump (SeqCst),
