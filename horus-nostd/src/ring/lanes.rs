@@ -34,11 +34,12 @@
 //!
 //! A claim takes the **first** free lane by index, so a publisher that
 //! comes after one that left (a restarted node) continues the lane it
-//! left, and a reader gets the old holder's unread messages before the new
-//! one's: never stale data after fresh. The new holder writes over the
-//! lane's oldest messages, so a reader lapped on that lane loses some of
-//! the old holder's, its newest too if it lags that far: the drop-oldest
-//! rule, whoever writes. (Taking the lane freed longest ago instead was
+//! left when that is the first free one (always, in a topic with one
+//! publisher at a time), and a reader gets the old holder's unread
+//! messages before the new one's: no stale data after fresh. The new
+//! holder writes over the lane's oldest messages, so a reader lapped on
+//! that lane loses some of the old holder's, its newest too if it lags
+//! that far: the drop-oldest rule, whoever writes. (Other orders were
 //! tried and rejected: `docs/decisions.md`.)
 //!
 //! A lane claimed at a first send races with a reclaim of the claimer's

@@ -95,7 +95,12 @@
 //!   for the scans of the lane by the reclaimer and the joiner (Relaxed): a
 //!   stamp the evicted writer stored but had not yet made visible counts as
 //!   in flight. Closing that formally needs a SeqCst fence on the send path
-//!   (a full barrier per message), which this design declines.
+//!   (a full barrier per message), which this design declines. The models
+//!   do reach it: a loom model whose evicted writer sends two messages
+//!   while it is reclaimed gets a torn copy, and Miri does in
+//!   `tests/eviction.rs` once a new owner takes the reclaimed lane at once
+//!   (`docs/decisions.md`, "A new publisher continues the first free
+//!   lane"); the suite's models keep to one in-flight message.
 //! - the core reports; it does not record. `horus-std` rejoins and writes the
 //!   eviction to its blackbox.
 
