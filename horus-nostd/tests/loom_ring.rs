@@ -576,3 +576,87 @@ fn first_sends_race_a_leave() {
         assert_eq!(region.lanes_in_use(), 0, "a lane leaked");
     });
 }
+
+/// The eviction defence's documented formal gap (`ring/participants.rs`,
+/// "Not guaranteed", the Relaxed check), as a model: the evicted writer
+/// sends two messages while it is reclaimed, so in the language's memory
+/// model both its claim checks may read the counter from before the
+/// reclaim, and the reclaimer's scan may miss the first message's stamp.
+/// Loom then finds executions where the new owner's message shares a
+/// sequence (a stamp) with the writer's second one: one of them lost
+/// uncounted, or a torn copy. Hardware does not do this (the argument in
+/// `ring/participants.rs`); closing it in the model needs a SeqCst fence
+/// per send, which the design declines. Ignored: it fails today, and is
+/// here to show the gap and to check a future fix
+/// (`bash ci/loom.sh evicted_writer_with --ignored`).
+#[test]
+#[ignore = "reaches the documented formal gap of the eviction defence (see its doc)"]
+fn evicted_writer_with_an_unseen_message_vs_new_owner() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    static INCOHERENT: AtomicUsize = AtomicUsize::new(0);
+    explore(
+        "evicted_writer_with_an_unseen_message_vs_new_owner",
+        &RUNS,
+        1_000,
+        || {
+            let (mem, region) = region(4, 2);
+            let mut sub = join(region, 1);
+            let victim_token = OwnerToken::new(2).unwrap();
+            let mut victim = join(region, victim_token.get());
+            victim.send(Pair::new(0, 1)).expect("held");
+            let lane = victim.raw().lane().expect("a publisher holds a lane") as usize;
+            let v = thread::spawn(move || {
+                let sent = [2, 3].map(|seq| victim.send(Pair::new(0, seq)).is_ok());
+                (victim, sent)
+            });
+            let r = thread::spawn(move || {
+                let liar = OwnerToken::new(9).unwrap();
+                assert_eq!(region.reclaim_dead(liar, |t| t != victim_token), 1);
+                let mut owner = join(region, 3);
+                owner
+                    .send(Pair::new(1, 1))
+                    .expect("the new owner holds its entry");
+                owner
+            });
+            let (victim, sent) = v.join().unwrap();
+            let owner = r.join().unwrap();
+            let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
+            let slot_words = mem[hdr::SLOT_WORDS].load(Ordering::Relaxed) as usize;
+            let writing = (0..4).any(|slot| {
+                mem[lanes_at + (lane * 4 + slot) * slot_words].load(Ordering::Relaxed) & 3 == 1
+            });
+            if writing && sent.iter().all(|&s| s) {
+                // A WRITING stamp after its writer's DONE: loom's incoherence
+                // (see `evicted_writer_vs_new_owner_vs_reader`).
+                INCOHERENT.fetch_add(1, StdOrdering::Relaxed);
+                return;
+            }
+            let mut got = Vec::new();
+            while let Some(m) = sub.recv() {
+                got.push(m);
+            }
+            let mut last = [0u64; 2];
+            for m in &got {
+                assert_eq!(m.b, !m.a, "torn message {m:?}");
+                assert!(m.seq() > last[m.publisher()], "order or duplicate: {got:?}");
+                last[m.publisher()] = m.seq();
+            }
+            assert_eq!(last[1], 1, "the new owner's message was lost: {got:?}");
+            let sent_victim = got.iter().filter(|m| m.publisher() == 0).count() as u64;
+            assert!(sent_victim <= 1 + sent.iter().filter(|&&s| s).count() as u64);
+            assert_eq!(
+                sub.delivered_count() + sub.dropped_count(),
+                region.published_count(),
+                "{got:?} sent {sent:?}"
+            );
+            drop(victim);
+            drop(owner);
+        },
+    );
+    let skipped = INCOHERENT.load(StdOrdering::Relaxed);
+    println!("  of which skipped as loom-incoherent: {skipped}");
+    assert!(
+        skipped * 4 <= RUNS.load(StdOrdering::Relaxed),
+        "more than a quarter of the executions skipped: the model checks little"
+    );
+}

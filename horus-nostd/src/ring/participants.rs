@@ -97,7 +97,9 @@
 //!   in flight. Closing that formally needs a SeqCst fence on the send path
 //!   (a full barrier per message), which this design declines. The models
 //!   do reach it: a loom model whose evicted writer sends two messages
-//!   while it is reclaimed gets a torn copy, and Miri does in
+//!   while it is reclaimed gets a lost or torn message
+//!   (`tests/loom_ring.rs`, `evicted_writer_with_an_unseen_message_vs_new_owner`,
+//!   ignored until the gap is closed), and Miri does in
 //!   `tests/eviction.rs` once a new owner takes the reclaimed lane at once
 //!   (`docs/decisions.md`, "A new publisher continues the first free
 //!   lane"); the suite's models keep to one in-flight message.
