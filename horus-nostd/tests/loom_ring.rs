@@ -143,6 +143,39 @@ fn spawn_publisher(mut publisher: Handle, id: u64, count: u64) -> thread::JoinHa
     })
 }
 
+/// A thread that wrongly judges `victim` dead (an `is_alive` that lies),
+/// reclaims its entry and lane, and publishes message 1 of publisher 1 there
+/// with a new handle (the new owner, handed back).
+fn spawn_evictor(
+    region: TopicRegion<&'static [AtomicU64]>,
+    victim: OwnerToken,
+) -> thread::JoinHandle<Handle> {
+    thread::spawn(move || {
+        let liar = OwnerToken::new(9).unwrap();
+        assert_eq!(region.reclaim_dead(liar, |t| t != victim), 1);
+        let mut owner = join(region, 3);
+        owner
+            .send(Pair::new(1, 1))
+            .expect("the new owner holds its entry");
+        owner
+    })
+}
+
+/// Checks what a reader of an eviction model received (publisher 0 the
+/// evicted writer, 1 the new owner): nothing torn, each publisher in order
+/// and once, the new owner's message there. The newest sequence per
+/// publisher.
+fn check_evicted_and_owner(got: &[Pair]) -> [u64; 2] {
+    let mut last = [0u64; 2];
+    for m in got {
+        assert_eq!(m.b, !m.a, "torn message {m:?}");
+        assert!(m.seq() > last[m.publisher()], "order or duplicate: {got:?}");
+        last[m.publisher()] = m.seq();
+    }
+    assert_eq!(last[1], 1, "the new owner's message was lost: {got:?}");
+    last
+}
+
 /// After every actor joined: drains `sub` and checks everything it received.
 fn check_receiver(
     region: &TopicRegion<&[AtomicU64]>,
@@ -413,15 +446,7 @@ fn evicted_writer_vs_new_owner_vs_reader() {
                 let sent = victim.send(Pair::new(0, 2)).is_ok();
                 (victim, sent)
             });
-            let r = thread::spawn(move || {
-                let liar = OwnerToken::new(9).unwrap();
-                assert_eq!(region.reclaim_dead(liar, |t| t != victim_token), 1);
-                let mut owner = join(region, 3);
-                owner
-                    .send(Pair::new(1, 1))
-                    .expect("the new owner holds its entry");
-                owner
-            });
+            let r = spawn_evictor(region, victim_token);
             let s = spawn_receiver(sub, 1);
             let (victim, victim_sent) = v.join().unwrap();
             let owner = r.join().unwrap();
@@ -437,13 +462,7 @@ fn evicted_writer_vs_new_owner_vs_reader() {
             while let Some(m) = sub.recv() {
                 got.push(m);
             }
-            let mut last = [0u64; 2];
-            for m in &got {
-                assert_eq!(m.b, !m.a, "torn message {m:?}");
-                assert!(m.seq() > last[m.publisher()], "order or duplicate: {got:?}");
-                last[m.publisher()] = m.seq();
-            }
-            assert_eq!(last[1], 1, "the new owner's message was lost: {got:?}");
+            let last = check_evicted_and_owner(&got);
             if !victim_sent {
                 assert!(last[0] <= 1, "a refused message arrived: {got:?}");
             }
@@ -609,15 +628,7 @@ fn evicted_writer_with_an_unseen_message_vs_new_owner() {
                 let sent = [2, 3].map(|seq| victim.send(Pair::new(0, seq)).is_ok());
                 (victim, sent)
             });
-            let r = thread::spawn(move || {
-                let liar = OwnerToken::new(9).unwrap();
-                assert_eq!(region.reclaim_dead(liar, |t| t != victim_token), 1);
-                let mut owner = join(region, 3);
-                owner
-                    .send(Pair::new(1, 1))
-                    .expect("the new owner holds its entry");
-                owner
-            });
+            let r = spawn_evictor(region, victim_token);
             let (victim, sent) = v.join().unwrap();
             let owner = r.join().unwrap();
             let lanes_at = mem[hdr::LANES_AT].load(Ordering::Relaxed) as usize;
@@ -635,15 +646,9 @@ fn evicted_writer_with_an_unseen_message_vs_new_owner() {
             while let Some(m) = sub.recv() {
                 got.push(m);
             }
-            let mut last = [0u64; 2];
-            for m in &got {
-                assert_eq!(m.b, !m.a, "torn message {m:?}");
-                assert!(m.seq() > last[m.publisher()], "order or duplicate: {got:?}");
-                last[m.publisher()] = m.seq();
-            }
-            assert_eq!(last[1], 1, "the new owner's message was lost: {got:?}");
-            let sent_victim = got.iter().filter(|m| m.publisher() == 0).count() as u64;
-            assert!(sent_victim <= 1 + sent.iter().filter(|&&s| s).count() as u64);
+            check_evicted_and_owner(&got);
+            let from_victim = got.iter().filter(|m| m.publisher() == 0).count() as u64;
+            assert!(from_victim <= 1 + sent.iter().filter(|&&s| s).count() as u64);
             assert_eq!(
                 sub.delivered_count() + sub.dropped_count(),
                 region.published_count(),
