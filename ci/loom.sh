@@ -8,4 +8,7 @@ cd "$(dirname "$0")/.."
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
 # Separate target dir: --cfg loom rebuilds everything; keep the normal build.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/loom
+# The models are code too: clippy with --cfg loom (the workspace clippy step
+# builds without it, where these files are empty).
+cargo clippy --locked -p horus-nostd --release --test loom_ring --test loom_pool -- -D warnings
 cargo test --locked -p horus-nostd --release --test loom_ring --test loom_pool -- --nocapture "$@"
