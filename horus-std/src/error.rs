@@ -303,15 +303,19 @@ pub enum Corruption {
 }
 
 impl TopicError {
-    /// The error for a region at `path` that failed validation for `topic`,
-    /// whose program expects the type named `expected`.
+    /// The error for the region file at `path`, of `file_bytes` bytes, that
+    /// failed validation for `topic`, whose program expects the type named
+    /// `expected`. A truncated file is reported with its length (the core
+    /// saw only its whole words).
     pub(crate) fn from_attach(
         e: horus_nostd::AttachError,
-        path: PathBuf,
+        path: &Path,
+        file_bytes: usize,
         topic: &str,
         expected: &str,
     ) -> Self {
         use horus_nostd::AttachError as A;
+        let path = path.to_owned();
         let corrupt = |reason| Self::Corrupt {
             path: path.clone(),
             reason,
@@ -332,7 +336,10 @@ impl TopicError {
                 expected,
             },
             A::BadMagic { found } => corrupt(Corruption::NotARegion { magic: found }),
-            A::Truncated { needed, found } => corrupt(Corruption::Truncated { needed, found }),
+            A::Truncated { needed, .. } => corrupt(Corruption::Truncated {
+                needed,
+                found: file_bytes,
+            }),
             A::BadGeometry { field } => corrupt(Corruption::BadField { field }),
             _ => corrupt(Corruption::BadField { field: "unknown" }),
         }

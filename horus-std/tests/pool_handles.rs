@@ -13,6 +13,8 @@
 //! - A file planted under the name of a publisher's next segment: a typed
 //!   error naming the file and the fix; the next send goes through, and the
 //!   fix removes the file.
+//! - A short file in place of a segment a receiver has yet to map: a typed
+//!   error with the file's length; the publisher leaves the file alone.
 
 mod common;
 
@@ -230,6 +232,45 @@ fn a_planted_segment_name_is_a_typed_error_with_its_fix() {
     assert!(!planted.exists());
     assert_eq!(pool_segment_files(&ns).len(), 2);
     drop((first, second));
+    assert_cleaned(&ns);
+}
+
+#[test]
+fn a_short_file_in_place_of_a_segment_is_a_typed_error_with_its_length() {
+    let _w = watchdog(TIMEOUT, "short segment test");
+    let ns = TestNs::new("short_segment");
+    let sub = handle(&ns.name);
+    let publisher = handle(&ns.name);
+    send(&publisher, 1, true);
+    let files = pool_segment_files(&ns);
+    let [name] = files.as_slice() else {
+        panic!("one segment expected: {files:?}");
+    };
+    // Another program replaces the segment before the receiver maps it
+    // (the publisher keeps its mapping of the unlinked file).
+    let path = ns.path().join(name);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"thirteen byte").unwrap();
+    let e = match sub.try_recv() {
+        Some(Err(e)) => e,
+        Some(Ok(_)) => panic!("a view of a 13-byte segment"),
+        None => panic!("the message was not received"),
+    };
+    let sentence = e.to_string();
+    assert!(
+        matches!(&e, PoolError::CorruptSegment { path: p, .. } if *p == path),
+        "{sentence}"
+    );
+    assert!(sentence.contains("truncated: 13 bytes"), "{sentence}");
+    assert!(sentence.contains("horus clean --shm"), "{sentence}");
+    // The publisher's drop leaves the planted file alone (not its inode);
+    // `horus clean --shm` (foreign files too) removes it, nobody mapping it
+    // (and the topic's region, every handle gone).
+    drop((sub, publisher));
+    assert!(path.exists());
+    let ns_handle = Namespace::open(&ns.name).unwrap();
+    let report = horus::shm::clean_namespace(&ns_handle, true).unwrap();
+    assert!(report.removed.contains(&path), "{:?}", report.removed);
     assert_cleaned(&ns);
 }
 

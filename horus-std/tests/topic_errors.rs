@@ -157,13 +157,42 @@ fn a_truncated_region_is_refused() {
         t.path().to_owned()
     };
     let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    // Not a whole number of words: the error still gives the file's length.
+    let cut = bytes.len() / 2 + 3;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
     let e = topic_error::<Alpha>(&ns.name, "cut");
     assert!(
         matches!(
             e,
             TopicError::Corrupt {
-                reason: Corruption::Truncated { .. },
+                reason: Corruption::Truncated { needed, found },
+                ..
+            } if needed == bytes.len() && found == cut
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains(&format!(
+            "it has {cut} bytes where {} are needed",
+            bytes.len()
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_file_shorter_than_a_header_is_truncated_with_its_length() {
+    let ns = TestNs::new("short");
+    plant(&ns, "short", b"hi\n");
+    let e = topic_error::<Alpha>(&ns.name, "short");
+    assert!(
+        matches!(
+            e,
+            TopicError::Corrupt {
+                reason: Corruption::Truncated {
+                    needed: 256,
+                    found: 3
+                },
                 ..
             }
         ),

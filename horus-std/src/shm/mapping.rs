@@ -118,6 +118,13 @@ impl MappedWords {
     pub fn path(&self) -> &Path {
         self.mapping.path()
     }
+
+    /// Bytes mapped: the file's length when it was mapped. The words cover
+    /// all of them but a tail of fewer than 8, so an error about a short
+    /// file names this, not the words' bytes.
+    pub(crate) fn file_bytes(&self) -> usize {
+        self.mapping.map.len()
+    }
 }
 
 impl Deref for MappedWords {

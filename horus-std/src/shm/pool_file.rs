@@ -133,9 +133,17 @@ impl From<TopicError> for SegmentError {
 
 fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, SegmentError> {
     let path = words.path().to_owned();
+    let file_bytes = words.file_bytes();
     let pool = PoolRegion::attach(words).map_err(|reason| SegmentError::Corrupt {
         path: path.clone(),
-        reason,
+        // The core saw the file's whole words; its length is what to report.
+        reason: match reason {
+            PoolAttachError::Truncated { needed, .. } => PoolAttachError::Truncated {
+                needed,
+                found: file_bytes,
+            },
+            other => other,
+        },
     })?;
     if pool.segment() != id {
         return Err(SegmentError::WrongId {

@@ -88,7 +88,7 @@ pub(crate) fn open_or_create(
         };
         let words = Mapping::new(fd, len, &path, "map")?.into_words();
         let region = TopicRegion::attach_with(words.clone(), None)
-            .map_err(|e| TopicError::from_attach(e, path.clone(), topic, ty.name()))?;
+            .map_err(|e| TopicError::from_attach(e, &path, words.file_bytes(), topic, ty.name()))?;
         let Err(problem) = check_fits(&region, topic, geometry, ty) else {
             return Ok(region);
         };
@@ -185,9 +185,15 @@ pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>
             Opened::Locked(_, 0) => return Err(empty_region(path)),
             Opened::Locked(fd, len) => {
                 let words = Mapping::new(fd, len, &path, "map")?.into_words();
-                return match TopicRegion::attach_with(words, None) {
+                return match TopicRegion::attach_with(words.clone(), None) {
                     Ok(region) => Ok(Some(region)),
-                    Err(e) => Err(TopicError::from_attach(e, path, topic, "")),
+                    Err(e) => Err(TopicError::from_attach(
+                        e,
+                        &path,
+                        words.file_bytes(),
+                        topic,
+                        "",
+                    )),
                 };
             }
         }
