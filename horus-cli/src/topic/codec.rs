@@ -182,11 +182,17 @@ pub fn hex_dump(bytes: &[u8]) -> String {
 /// Builds a message from `field=value` assignments; unspecified bytes are zero.
 pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, String> {
     let mut msg = vec![0u8; info.message_size as usize];
+    let mut given: Vec<&str> = Vec::with_capacity(assignments.len());
     for a in assignments {
-        let (name, value) = a
-            .split_once('=')
-            .ok_or_else(|| format!("{a:?}: expected FIELD=VALUE (e.g. left_ticks=10)"))?;
+        let (name, value) = a.split_once('=').ok_or_else(|| {
+            let example = info.fields.first().map_or("x", |f| f.name.as_str());
+            format!("{a:?}: expected FIELD=VALUE (e.g. {example}=1)")
+        })?;
         let name = name.trim();
+        if given.contains(&name) {
+            return Err(format!("field {name:?} is given twice"));
+        }
+        given.push(name);
         let field = info
             .fields
             .iter()
@@ -389,7 +395,11 @@ mod tests {
         assert!(
             encode(&t, &["a".into()])
                 .unwrap_err()
-                .contains("FIELD=VALUE")
+                .contains("expected FIELD=VALUE (e.g. a=1)")
+        );
+        assert_eq!(
+            encode(&t, &["a=1".into(), " a = 2".into()]).unwrap_err(),
+            "field \"a\" is given twice"
         );
     }
 

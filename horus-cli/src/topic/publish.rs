@@ -18,7 +18,7 @@ pub struct PubArgs {
     #[arg(value_name = "FIELD=VALUE")]
     fields: Vec<String>,
     /// Publish at this rate (messages per second) until Ctrl+C or --count.
-    #[arg(short, long, value_name = "HZ")]
+    #[arg(short, long, value_name = "HZ", allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Number of messages (default: 1, or unlimited with --rate).
     #[arg(short = 'n', long, value_name = "N")]
@@ -42,19 +42,11 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
         }
         None => codec::encode(&info, &args.fields).map_err(Failure::usage)?,
     };
-    let period = match args
+    let period = args
         .rate
-        .map(|hz| (hz, Duration::try_from_secs_f64(1.0 / hz)))
-    {
-        // try_from_secs_f64 refuses what is negative, NaN or too large.
-        Some((hz, Ok(p))) if hz > 0.0 && !p.is_zero() => Some(p),
-        Some((hz, _)) => {
-            return Err(
-                Failure::usage(format!("--rate {hz}: expected messages per second > 0")).into(),
-            );
-        }
-        None => None,
-    };
+        .map(period_of)
+        .transpose()
+        .map_err(Failure::usage)?;
     let count = args.count.or(if period.is_some() { None } else { Some(1) });
     let stop = crate::supervise::StopRequests::watch()?;
     let start = Instant::now();
@@ -88,6 +80,21 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The time between messages at `hz` messages per second: a usage error
+/// unless `hz` is a number above 0 whose period is at least a nanosecond.
+fn period_of(hz: f64) -> Result<Duration, String> {
+    if hz.is_nan() || hz <= 0.0 {
+        return Err(format!("--rate {hz}: expected messages per second > 0"));
+    }
+    match Duration::try_from_secs_f64(1.0 / hz) {
+        Ok(p) if !p.is_zero() => Ok(p),
+        // Rounded to no time at all: more than one message a nanosecond.
+        _ => Err(format!(
+            "--rate {hz}: at most 1000000000 messages per second (one a nanosecond)"
+        )),
+    }
+}
+
 fn parse_hex(hex: &str, size: usize) -> Result<Vec<u8>, Failure> {
     let digits: String = hex
         .chars()
@@ -104,9 +111,35 @@ fn parse_hex(hex: &str, size: usize) -> Result<Vec<u8>, Failure> {
     match bytes {
         Some(b) if b.len() == size => Ok(b),
         Some(b) => Err(Failure::usage(format!(
-            "--hex gives {} bytes, the message has {size}",
-            b.len()
+            "--hex gives {} byte{}, the message has {size}",
+            b.len(),
+            if b.len() == 1 { "" } else { "s" }
         ))),
         None => Err(Failure::usage("--hex: expected pairs of hex digits")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_become_periods_or_say_what_is_wrong() {
+        assert_eq!(period_of(50.0), Ok(Duration::from_millis(20)));
+        assert_eq!(period_of(1e9), Ok(Duration::from_nanos(1)));
+        for bad in [0.0, -1.0, f64::NAN, f64::NEG_INFINITY] {
+            assert!(
+                period_of(bad)
+                    .unwrap_err()
+                    .contains("expected messages per second > 0")
+            );
+        }
+        for too_fast in [1e12, f64::INFINITY] {
+            assert!(
+                period_of(too_fast)
+                    .unwrap_err()
+                    .contains("at most 1000000000")
+            );
+        }
     }
 }
