@@ -1,7 +1,8 @@
 //! `horus monitor`'s snapshot (`/api/snapshot`, `--once --json`) against live
 //! processes: its topic graph has the processes with their nodes, the
 //! topics, the publish/subscribe/hold edges, and measured rates. The page
-//! itself is tested in a browser by `ci/browser.sh`.
+//! itself is tested in a browser by `ci/browser.sh`. The terminal view stops
+//! when asked, however short its interval.
 
 mod common;
 
@@ -175,6 +176,28 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
         .expect("topic row");
     assert_eq!(row["fields"][0]["name"], "left_ticks", "{v}");
 
+    assert_eq!(
+        monitor.stop("TERM", 30),
+        Some(0),
+        "{}",
+        monitor.seen.join("\n")
+    );
+}
+
+#[test]
+fn the_terminal_view_stops_when_asked_and_refuses_a_zero_interval() {
+    let ns = TestNs::new("monterm");
+    // A zero interval would redraw in a busy loop: a usage error.
+    let out = ns.run(&["monitor", "--terminal", "--interval", "0"], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("expected a time above 0"),
+        "{}",
+        text(&out.stderr)
+    );
+    // However short the interval, SIGTERM ends it, as asked: success.
+    let mut monitor = Running::start(ns.horus(&["monitor", "--terminal", "--interval", "1ms"]));
+    monitor.expect("horus monitor: namespace", 30);
     assert_eq!(
         monitor.stop("TERM", 30),
         Some(0),

@@ -42,7 +42,7 @@ pub struct MonitorArgs {
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
     /// Time between refreshes of the terminal view.
-    #[arg(long, default_value = "1s", value_parser = crate::topic::secs, value_name = "SECS")]
+    #[arg(long, default_value = "1s", value_parser = crate::topic::period_secs, value_name = "SECS")]
     interval: Duration,
 }
 
@@ -71,12 +71,18 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         if args.once {
             return Ok(ExitCode::SUCCESS);
         }
+        // Asked to stop is looked at once a snapshot at least, however
+        // short the interval.
         let next = crate::supervise::after(Instant::now(), args.interval);
-        while Instant::now() < next {
+        loop {
             if stop.count() > 0 {
                 return Ok(ExitCode::SUCCESS);
             }
-            std::thread::sleep(crate::supervise::POLL);
+            let now = Instant::now();
+            if now >= next {
+                break;
+            }
+            std::thread::sleep(crate::supervise::POLL.min(next - now));
         }
     }
 }

@@ -25,7 +25,7 @@ pub struct InfoArgs {
     /// Topic name.
     name: String,
     /// Time over which the rate is sampled.
-    #[arg(long, default_value = "1s", value_parser = super::secs, value_name = "SECS")]
+    #[arg(long, default_value = "1s", value_parser = super::period_secs, value_name = "SECS")]
     window: Duration,
     /// Do not measure the rate (answer at once).
     #[arg(long, conflicts_with = "window")]

@@ -332,10 +332,19 @@ fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
     }
 }
 
-/// Parses `--duration`/`--interval` seconds.
+/// Parses `--duration`/`--timeout` seconds (0 included).
 pub fn secs(s: &str) -> Result<Duration, String> {
     crate::launch::file::parse_duration(s)
         .ok_or_else(|| format!("{s:?}: expected seconds (1.5) or a unit (500ms, 2s)"))
+}
+
+/// Parses the seconds of a period (`--interval`, a rate's `--window`): as
+/// [`secs`], but more than zero (a zero period would report in a busy loop).
+pub fn period_secs(s: &str) -> Result<Duration, String> {
+    match secs(s)? {
+        d if d.is_zero() => Err(format!("{s:?}: expected a time above 0 (500ms, 1s)")),
+        d => Ok(d),
+    }
 }
 
 /// Sleep between polls of an empty topic (there is no blocking receive).

@@ -30,7 +30,7 @@ pub struct RateArgs {
     #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..))]
     window: u32,
     /// Time between reports.
-    #[arg(long, default_value = "1s", value_parser = super::secs, value_name = "SECS")]
+    #[arg(long, default_value = "1s", value_parser = super::period_secs, value_name = "SECS")]
     interval: Duration,
     /// Stop after this long.
     #[arg(long, value_parser = super::secs, value_name = "SECS")]
