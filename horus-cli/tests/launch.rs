@@ -254,6 +254,12 @@ fn dry_run_checks_that_the_files_a_node_needs_exist() {
             "nodes:\n  - name: q\n    cmd: ./bin/none\n",
             "node q: `./bin/none` not found",
         ),
+        // A shell line is read for its syntax, before any node starts.
+        (
+            "badshell.yaml",
+            "nodes:\n  - name: ok\n    cmd: touch started\n  - name: s\n    cmd: echo \"oops | cat\n",
+            "badshell.yaml:4:11: node s: its command is not valid shell",
+        ),
     ];
     for (file, yaml, expected) in cases {
         let path = dir.join(file);
@@ -268,6 +274,7 @@ fn dry_run_checks_that_the_files_a_node_needs_exist() {
             assert_eq!(out.status.code(), Some(2), "{file}: {err}");
             assert!(err.contains(expected), "{file}: {err}");
             assert!(!err.contains("started"), "{file}: started something: {err}");
+            assert!(!dir.join("started").exists(), "{file} started a node");
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

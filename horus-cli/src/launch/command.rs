@@ -59,7 +59,9 @@ fn is_executable(p: &Path) -> bool {
 
 /// Checks that what `spec` runs exists: its program (on `path`, or as a
 /// path from `dir`, the folder commands run from) and, for `horus run`, the
-/// files it is given. A command with shell syntax is not looked into.
+/// files it is given. A command with shell syntax is not looked into beyond
+/// its syntax (`sh -n`: read, not run), so that an unterminated quote fails
+/// the launch before any node starts.
 pub fn check_needed_files(
     file: &Path,
     spec: &NodeSpec,
@@ -67,11 +69,18 @@ pub fn check_needed_files(
     path: &OsStr,
 ) -> Result<(), Failure> {
     let line = spec.command_line();
-    let Some(words) = argv(&line) else {
-        return Ok(());
-    };
     let name = &spec.name.value;
     let loc = spec.name.referenced;
+    let Some(words) = argv(&line) else {
+        return match shell_syntax_error(&line) {
+            Some(why) => Err(at(
+                file,
+                loc,
+                format!("node {name}: its command is not valid shell ({why}): `{line}`"),
+            )),
+            None => Ok(()),
+        };
+    };
     let folder = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     let program = &words[0];
     let Some(exe) = resolve(program, dir, path) else {
@@ -99,6 +108,32 @@ pub fn check_needed_files(
         }
     }
     Ok(())
+}
+
+/// What `sh -n` says is wrong with `line`'s syntax (its first line of
+/// complaint, without the `sh: 1: ` prefix); `None` if it reads (or no `sh`
+/// could be run to ask: the launch then reports it as the node fails).
+fn shell_syntax_error(line: &str) -> Option<String> {
+    let out = std::process::Command::new("sh")
+        .args(["-n", "-c", line])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if out.status.success() {
+        return None;
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let first = said.lines().next().unwrap_or("").trim();
+    // dash says `sh: 1: Syntax error: ...`, bash `sh: -c: line 1: ...`.
+    let why = first
+        .rsplit_once(": Syntax error: ")
+        .map_or(first, |(_, rest)| rest)
+        .trim_start_matches("sh: ");
+    Some(if why.is_empty() {
+        format!("sh -n exited with {}", out.status)
+    } else {
+        why.to_owned()
+    })
 }
 
 fn missing(
@@ -152,6 +187,20 @@ mod tests {
             "",
         ] {
             assert_eq!(argv(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn shell_lines_are_read_for_their_syntax_only() {
+        assert_eq!(
+            shell_syntax_error("echo a | tr a b > /dev/null; exit 3"),
+            None
+        );
+        // `sh -n` runs nothing: a command that would fail is not an error.
+        assert_eq!(shell_syntax_error("false && no-such-program-here"), None);
+        for broken in ["echo \"unterminated", "if true; then x", "a |", "( x"] {
+            let why = shell_syntax_error(broken).unwrap_or_else(|| panic!("{broken:?} read"));
+            assert!(!why.is_empty(), "{broken:?}");
         }
     }
 }

@@ -72,7 +72,8 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     let horus_dir = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_owned));
-    // What every node runs must exist, before anything starts (dry run or not).
+    // What every node runs must exist and its shell line parse, before
+    // anything starts (dry run or not).
     for spec in &launch.nodes {
         let path = node_path(&launch, spec, horus_dir.as_deref());
         command::check_needed_files(&args.file, spec, &dir, &path)?;
@@ -234,9 +235,10 @@ impl<'f> Supervisor<'f> {
     }
 
     fn run(&mut self, stop: &StopRequests, grace: Duration) -> ExitCode {
+        let n = self.nodes.len();
         note!(
-            "horus: launching {} nodes in namespace {}",
-            self.nodes.len(),
+            "horus: launching {n} node{} in namespace {}",
+            if n == 1 { "" } else { "s" },
             self.namespace
         );
         loop {
@@ -386,7 +388,11 @@ impl<'f> Supervisor<'f> {
             }
         }
         if !procs.is_empty() {
-            note!("horus: stopping {} nodes", procs.len());
+            note!(
+                "horus: stopping {} node{}",
+                procs.len(),
+                if procs.len() == 1 { "" } else { "s" }
+            );
         }
         let mut clean = true;
         for (name, status, killed) in supervise::stop_all(procs, grace, hurry) {
