@@ -129,6 +129,20 @@ fn main() -> ExitCode {
             }
         },
     };
+    // Said once, as where it came from and how to fix it, before any
+    // command tries (and fails) to open it.
+    if let Err(reason) = horus::shm::names::check_namespace(&namespace) {
+        let source = if namespace_from_flag {
+            "--namespace"
+        } else {
+            horus::shm::namespace::NAMESPACE_ENV
+        };
+        eprintln!(
+            "horus: invalid namespace {namespace:?} ({source}): {reason}; use 1 to 64 characters \
+             from A-Z a-z 0-9 _ -"
+        );
+        return ExitCode::from(exit::USAGE);
+    }
     if prints_only(&cli.command) {
         // SAFETY: `signal` with SIG_DFL installs no handler code; it runs
         // here, before this process starts any thread, so nothing races on

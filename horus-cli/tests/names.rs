@@ -1,7 +1,8 @@
 //! Names, not PIDs: `horus topic info`, `horus node info`, `node list`'s
 //! CPU %, `horus ns list` and `topic list -v`'s process names, against live
 //! schedulers (`talker`, `subscriber_node`) and a plain subscriber
-//! (`listen`) in a namespace of their own.
+//! (`listen`) in a namespace of their own; an invalid namespace is one usage
+//! error that names where it came from.
 
 mod common;
 
@@ -317,4 +318,40 @@ fn a_handle_created_in_a_nodes_init_is_named_by_its_node() {
         serde_json::json!(["idle.topic"]),
         "{v}"
     );
+}
+
+#[test]
+fn an_invalid_namespace_is_one_usage_error_naming_where_it_came_from() {
+    let ns = TestNs::new("badns");
+    for (flag, env, source) in [
+        (Some("../x"), None, "(--namespace)"),
+        (None, Some("a/b"), "(HORUS_NAMESPACE)"),
+    ] {
+        for command in [
+            &["topic", "list"][..],
+            &["clean", "--shm"],
+            &["monitor", "--once"],
+        ] {
+            let mut cmd = ns.horus(&[]);
+            if let Some(flag) = flag {
+                cmd.args(["--namespace", flag]);
+            }
+            if let Some(env) = env {
+                cmd.env("HORUS_NAMESPACE", env);
+            }
+            let out = cmd.args(command).output().expect("run horus");
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+            let name = flag.or(env).unwrap();
+            assert_eq!(
+                err.trim_end(),
+                format!(
+                    "horus: invalid namespace {name:?} {source}: it has characters other than \
+                     A-Z a-z 0-9 _ -; use 1 to 64 characters from A-Z a-z 0-9 _ -"
+                ),
+                "{command:?}"
+            );
+        }
+    }
+    assert!(!ns.path().exists());
 }

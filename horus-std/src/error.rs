@@ -78,8 +78,8 @@ pub enum TopicError {
     },
     /// The namespace name (from `HORUS_NAMESPACE` or the builder) is not allowed.
     #[error(
-        "invalid namespace {namespace:?} (HORUS_NAMESPACE): {reason}; use 1 to 64 \
-         characters from A-Z a-z 0-9 _ -"
+        "invalid namespace {namespace:?} (from HORUS_NAMESPACE or a builder's .namespace()): \
+         {reason}; use 1 to 64 characters from A-Z a-z 0-9 _ -"
     )]
     InvalidNamespace {
         /// The namespace given.
