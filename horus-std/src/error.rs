@@ -76,6 +76,24 @@ pub enum TopicError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The name is reserved for a system topic (`_horus.*`) and this handle's
+    /// message type is not that topic's: it would take the e-stop, registry,
+    /// control or blackbox topic from every scheduler of the namespace.
+    #[error(
+        "topic name {name:?} is reserved for HORUS's {reserved_for}{}; name your \
+         topic without the `_horus.` prefix",
+        system_type.map_or_else(String::new, |t| format!(" (message type {t}, not {found})"))
+    )]
+    ReservedName {
+        /// The name given.
+        name: String,
+        /// What the name is for (`e-stop`, `system topics`).
+        reserved_for: &'static str,
+        /// The type the system topic carries, if the name is one of them.
+        system_type: Option<&'static str>,
+        /// This handle's type.
+        found: String,
+    },
     /// The namespace name (from `HORUS_NAMESPACE` or the builder) is not allowed.
     #[error(
         "invalid namespace {namespace:?} (from HORUS_NAMESPACE or a builder's .namespace()): \

@@ -94,6 +94,9 @@ pub(crate) fn open_joinable(
         name: name.to_owned(),
         reason,
     })?;
+    if let Want::Typed(ty) = want {
+        crate::system::check_reserved(name, ty)?;
+    }
     let ns_name = match options.namespace {
         Some(ns) => ns.to_owned(),
         None => Namespace::current_name()?,

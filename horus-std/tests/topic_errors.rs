@@ -354,3 +354,53 @@ fn child_main() {
         other => panic!("unknown role {other}"),
     }
 }
+
+#[test]
+fn system_topic_names_are_only_for_their_system_types() {
+    let ns = TestNs::new("reserved");
+    for (name, what) in [
+        (
+            "_horus.estop",
+            "e-stop (message type EmergencyStop, not Alpha)",
+        ),
+        (
+            "_horus.nodes",
+            "node registry (message type NodeRecord, not Alpha)",
+        ),
+        (
+            "_horus.control",
+            "node control (message type ControlRecord, not Alpha)",
+        ),
+        (
+            "_horus.blackbox",
+            "blackbox (message type BlackboxRecord, not Alpha)",
+        ),
+        (
+            "_horus.blackbox.rare",
+            "blackbox (message type BlackboxRecord, not Alpha)",
+        ),
+        ("_horus.mine", "system topics;"),
+    ] {
+        let e = topic_error::<Alpha>(&ns.name, name);
+        assert!(
+            matches!(&e, TopicError::ReservedName { name: n, .. } if n == name),
+            "{e:?}"
+        );
+        let sentence = e.to_string();
+        assert!(
+            sentence.contains(&format!("reserved for HORUS's {what}"))
+                && sentence.contains("without the `_horus.` prefix"),
+            "{sentence}"
+        );
+    }
+    // Nothing was created for them: no program's scheduler can be left
+    // without its e-stop by a topic that took the name first.
+    let dir = Namespace::open(&ns.name).unwrap();
+    assert_eq!(dir.topic_names().unwrap(), Vec::<String>::new());
+    // The system type itself may read (and raise) the e-stop.
+    let estop: Topic<horus::msgs::EmergencyStop> = Topic::builder("_horus.estop")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    assert_eq!(estop.name(), "_horus.estop");
+}

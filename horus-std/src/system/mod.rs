@@ -14,6 +14,9 @@
 //!
 //! [`Topic::rewind`]: crate::Topic::rewind
 
+use crate::error::TopicError;
+use crate::message_type::MessageType;
+
 pub mod blackbox;
 pub mod control;
 pub mod estop;
@@ -27,6 +30,38 @@ pub use crate::shm::names::SYSTEM_PREFIX;
 /// life, so this bounds the schedulers of one namespace; a namespace of many
 /// processes must never find its e-stop full.
 pub const SYSTEM_PARTICIPANTS: u32 = 64;
+
+/// Checks that a handle of type `ty` may create or join topic `name`: a
+/// name with the [`SYSTEM_PREFIX`] only with the message type of its system
+/// topic (so that a program can read the e-stop, but no topic of another
+/// type can take its name from every scheduler of the namespace).
+pub(crate) fn check_reserved(name: &str, ty: &MessageType) -> Result<(), TopicError> {
+    if !name.starts_with(SYSTEM_PREFIX) {
+        return Ok(());
+    }
+    let system = match name {
+        estop::ESTOP_TOPIC => Some(("e-stop", MessageType::of::<crate::msgs::EmergencyStop>())),
+        registry::REGISTRY_TOPIC => {
+            Some(("node registry", MessageType::of::<registry::NodeRecord>()))
+        }
+        control::CONTROL_TOPIC => {
+            Some(("node control", MessageType::of::<control::ControlRecord>()))
+        }
+        blackbox::BLACKBOX_TOPIC | blackbox::RARE_TOPIC => {
+            Some(("blackbox", MessageType::of::<blackbox::BlackboxRecord>()))
+        }
+        _ => None,
+    };
+    match system {
+        Some((_, system_ty)) if system_ty.id() == ty.id() => Ok(()),
+        system => Err(TopicError::ReservedName {
+            name: name.to_owned(),
+            reserved_for: system.as_ref().map_or("system topics", |(what, _)| what),
+            system_type: system.map(|(_, t)| t.name()),
+            found: ty.name().to_owned(),
+        }),
+    }
+}
 
 /// Opens the system topic `name` in the current namespace (or `namespace`)
 /// with `capacity` slots per lane and room for [`SYSTEM_PARTICIPANTS`]
