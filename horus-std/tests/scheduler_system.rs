@@ -184,6 +184,55 @@ fn a_run_that_ends_before_its_first_round_still_reports_finished() {
     );
 }
 
+/// Was a bug: a scheduler that could not open its namespace's e-stop topic
+/// (here a foreign file at its path) said so on stderr and ran its nodes
+/// anyway, with no way to stop them. No node starts; the error names the fix.
+#[test]
+fn a_scheduler_that_cannot_follow_the_estop_starts_no_node() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = TestNs::new("sched_no_estop");
+    let dir = horus::shm::Namespace::open(&ns.name).unwrap();
+    let planted = dir.topic_path(estop::ESTOP_TOPIC);
+    std::fs::write(&planted, [0x5a_u8; 4096]).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let log = std::rc::Rc::default();
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    sched
+        .add(Logged {
+            name: "Motor",
+            log: std::rc::Rc::clone(&log),
+        })
+        .build()
+        .unwrap();
+    let e = sched.run_for(std::time::Duration::ZERO).unwrap_err();
+    let sentence = e.to_string();
+    assert!(
+        matches!(
+            &e,
+            horus::Error::Scheduler(horus::error::SchedulerError::EstopUnavailable { namespace, .. })
+                if *namespace == ns.name
+        ),
+        "{sentence}"
+    );
+    assert!(
+        sentence.contains("no node started")
+            && sentence.contains(&planted.display().to_string())
+            && sentence.contains("horus clean --shm")
+            && sentence.contains(".system_topics(false)"),
+        "{sentence}"
+    );
+    assert!(
+        log.borrow().is_empty(),
+        "a node started: {:?}",
+        log.borrow()
+    );
+    // The fix: the foreign file removed, the same scheduler starts.
+    let report = horus::shm::clean_namespace(&dir, true).unwrap();
+    assert!(report.removed.contains(&planted), "{report:?}");
+    sched.run_for(std::time::Duration::ZERO).unwrap();
+    assert_eq!(*log.borrow(), ["init Motor", "shutdown Motor"]);
+}
+
 /// Was a bug: `Scheduler::new()` auto-cleaned `HORUS_NAMESPACE` before
 /// `.namespace(..)` said where the scheduler runs. It cleans the namespace it
 /// runs in, when it starts.

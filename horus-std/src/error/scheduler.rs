@@ -82,6 +82,20 @@ pub enum SchedulerError {
         /// Why.
         source: AddError,
     },
+    /// The namespace's e-stop topic could not be opened, so no node
+    /// started: a scheduler that could not be stopped by the e-stop does not
+    /// run.
+    #[error(
+        "no node started: this scheduler could not follow the e-stop of namespace \
+         {namespace}: {source}. Fix that first, or build the scheduler with \
+         .system_topics(false) to run without an e-stop on purpose"
+    )]
+    EstopUnavailable {
+        /// The namespace.
+        namespace: String,
+        /// Why the e-stop topic could not be opened.
+        source: Box<crate::Error>,
+    },
     /// The core engine could not start the nodes for a reason this enum
     /// does not name otherwise.
     #[error("the nodes could not start: {source}")]

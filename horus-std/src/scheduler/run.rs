@@ -77,10 +77,8 @@ impl Scheduler {
         self.engine.shutdown_with(&mut feed);
         let failures = feed.shutdown_failures;
         // The registry's last word on these nodes: Finished (or Crashed), not
-        // the Running of the last round, for as long as this process lives.
-        // A run that ended before its first round (a short `run_for`, a slow
-        // start) has not opened the registry yet: open it for this report.
-        self.open_system();
+        // the Running of the last round, for as long as this process lives
+        // (the link is open since the start, before any node's `init`).
         if let Some(link) = &mut self.system {
             link.report(&self.engine, now_ns());
         }
@@ -118,6 +116,8 @@ impl Scheduler {
         if !self.started {
             // First use: clean the namespace actually used (set by now).
             super::auto_clean_logged(self.recorder.namespace.as_deref());
+            // No node starts under a scheduler that could not stop it.
+            self.open_system()?;
         }
         let mut feed = Feed::new(&mut self.recorder);
         let started = self.engine.init_registered(now_ns(), &mut feed);
@@ -202,7 +202,6 @@ impl Scheduler {
     /// Follows the e-stop and the control topic and reports to the registry
     /// (opening them on first use); returns whether the nodes are held.
     fn follow_system(&mut self, now: u64) -> bool {
-        self.open_system();
         let Some(link) = &mut self.system else {
             return false;
         };
@@ -212,12 +211,24 @@ impl Scheduler {
         held
     }
 
-    /// Opens the e-stop monitor, control topic and registry link on first
-    /// use, unless system topics are off.
-    fn open_system(&mut self) {
+    /// Opens the e-stop monitor, control topic and registry link before the
+    /// first node starts, unless system topics are off: an e-stop that
+    /// cannot be followed is [`SchedulerError::EstopUnavailable`].
+    fn open_system(&mut self) -> Result<()> {
         if self.system_topics && self.system.is_none() {
-            self.system = Some(system::SystemLink::open(self.recorder.namespace.as_deref()));
+            let namespace = self.recorder.namespace.as_deref();
+            let link = system::SystemLink::open(namespace).map_err(|source| {
+                SchedulerError::EstopUnavailable {
+                    namespace: namespace.map_or_else(
+                        || crate::shm::Namespace::current_name().unwrap_or_default(),
+                        str::to_owned,
+                    ),
+                    source: Box::new(source),
+                }
+            })?;
+            self.system = Some(link);
         }
+        Ok(())
     }
 }
 

@@ -50,24 +50,24 @@ pub(crate) struct SystemLink {
 }
 
 impl SystemLink {
-    /// Opens the e-stop monitor and the registry of `namespace` (current if
-    /// `None`); failures are logged and leave that part off.
-    pub(crate) fn open(namespace: Option<&str>) -> Self {
-        let estop = EstopMonitor::open(namespace)
-            .map_err(|e| eprintln!("horus: this scheduler will not follow the e-stop: {e}"))
-            .ok();
+    /// Opens the e-stop monitor, the control topic and the registry of
+    /// `namespace` (current if `None`). A scheduler that could not follow the
+    /// e-stop must not run: that failure is the error; the control topic's
+    /// and the registry's are logged and leave that part off.
+    pub(crate) fn open(namespace: Option<&str>) -> crate::Result<Self> {
+        let estop = Some(EstopMonitor::open(namespace)?);
         let control = ControlReader::open(namespace)
             .map_err(|e| eprintln!("horus: this scheduler's nodes cannot be controlled: {e}"))
             .ok();
         let registry = Registry::open(namespace)
             .map_err(|e| eprintln!("horus: this scheduler's nodes will not be listed: {e}"))
             .ok();
-        Self {
+        Ok(Self {
             estop,
             control,
             registry,
             ..Self::default()
-        }
+        })
     }
 
     /// Follows the e-stop: holds or resumes the nodes of `engine` on a
