@@ -200,7 +200,8 @@ impl Scheduler {
     }
 
     /// Follows the e-stop and the control topic and reports to the registry
-    /// (opening them on first use); returns whether the nodes are held.
+    /// (opened at the start, see [`open_system`](Self::open_system));
+    /// returns whether the nodes are held.
     fn follow_system(&mut self, now: u64) -> bool {
         let Some(link) = &mut self.system else {
             return false;
