@@ -176,3 +176,32 @@ fn names_are_unique_and_rates_valid() {
         .unwrap_err();
     assert!(zero.to_string().contains("\"y\""), "{zero}");
 }
+
+/// Names the registry and `horus node pause|kill` can hold whole: a longer
+/// one was listed cut, and no control request could ever match it.
+#[test]
+fn names_are_one_to_48_bytes_without_control_characters() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    let longest: &'static str = "n".repeat(48).leak();
+    sched.add(Probe::new(longest, &trace)).build().unwrap();
+    let too_long: &'static str = "n".repeat(49).leak();
+    for (name, reason) in [
+        ("", "it is empty"),
+        (too_long, "it is longer than the registry holds"),
+        ("tab\there", "it has control characters"),
+    ] {
+        let e = sched.add(Probe::new(name, &trace)).build().unwrap_err();
+        assert!(
+            matches!(&e, Error::Scheduler(SchedulerError::InvalidNodeName { node, .. }) if node == name),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().ends_with(&format!(
+                "{reason}; use 1 to 48 bytes without control characters (Node::name)"
+            )),
+            "{e}"
+        );
+    }
+    assert_eq!(sched.nodes().len(), 1);
+}

@@ -22,6 +22,19 @@ pub enum SchedulerError {
         /// What is wrong.
         source: RateError,
     },
+    /// A node's name is empty, longer than the registry holds, or has
+    /// control characters: tools could not show or address it.
+    #[error(
+        "node name {node:?} is invalid: {reason}; use 1 to {} bytes without control \
+         characters (Node::name)",
+        crate::system::registry::NODE_NAME_MAX
+    )]
+    InvalidNodeName {
+        /// The name.
+        node: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// Two nodes of one scheduler have the same name.
     #[error(
         "two nodes are named {node:?}: give each node of a scheduler its own name \

@@ -343,11 +343,15 @@ impl NodeBuilder<'_> {
     /// `tick_once` to `tick_once`) is initialised at the next round.
     ///
     /// # Errors
-    /// An invalid rate, a name already used, or a finished scheduler.
+    /// An invalid rate, an invalid name or one already used, or a finished
+    /// scheduler.
     pub fn build(self) -> Result<()> {
         let name = self.node.name().to_owned();
         if self.sched.finished {
             return Err(SchedulerError::Finished.into());
+        }
+        if let Err(reason) = check_node_name(&name) {
+            return Err(SchedulerError::InvalidNodeName { node: name, reason }.into());
         }
         if self.sched.engine.slots().any(|s| s.node().name == name) {
             return Err(SchedulerError::DuplicateName { node: name }.into());
@@ -361,4 +365,20 @@ impl NodeBuilder<'_> {
             Err(source) => Err(SchedulerError::NotAdded { node: name, source }.into()),
         }
     }
+}
+
+/// Checks a node name: 1 to [`NODE_NAME_MAX`] bytes, no control characters.
+///
+/// [`NODE_NAME_MAX`]: crate::system::registry::NODE_NAME_MAX
+fn check_node_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.len() > crate::system::registry::NODE_NAME_MAX {
+        return Err("it is longer than the registry holds");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("it has control characters");
+    }
+    Ok(())
 }

@@ -52,7 +52,7 @@ message! {
         /// Explicit padding.
         _pad: u32,
         /// The node's name, NUL-padded (as the registry's).
-        node: [u8; 48],
+        node: [u8; super::registry::NODE_NAME_MAX],
     }
 }
 

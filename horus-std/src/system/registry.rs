@@ -39,6 +39,11 @@ pub const RECORDS_PER_PROCESS: u32 = 128;
 /// state change: two records a few µs apart would give noise).
 pub const CPU_WINDOW_NS: u64 = 500_000_000;
 
+/// Longest node name, bytes: what a [`NodeRecord`] and a control request
+/// hold. A scheduler refuses longer names rather than list or address a
+/// node by a cut one.
+pub const NODE_NAME_MAX: usize = 48;
+
 message! {
     /// The state of one node of one process, as its scheduler reports it.
     NodeRecord {
@@ -68,8 +73,8 @@ message! {
         order: u32,
         /// Explicit padding.
         _pad: u32,
-        /// The node's name, NUL-padded.
-        name: [u8; 48],
+        /// The node's name, NUL-padded ([`NODE_NAME_MAX`] bytes).
+        name: [u8; NODE_NAME_MAX],
     }
 }
 
