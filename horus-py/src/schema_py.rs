@@ -10,23 +10,35 @@
 //! (a sequence), or a declared schema (its `.encoded` bytes: a nested struct
 //! or enum, or `horus.option`/`horus.seq` of one).
 
-use horus::serialized::{NamedField, Schema, SchemaType, Variant, VariantKind};
+use horus::serialized::{MAX_DEPTH, NamedField, Schema, SchemaType, Variant, VariantKind};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::horus_err;
 
-/// The type a primitive name or `[T]`/`T?` string means.
-fn parse_type(s: &str) -> Option<SchemaType> {
+/// The type a primitive name or `[T]`/`T?` string means (`None` if it
+/// names none). The wrappers are peeled in a loop, not by recursion, and
+/// counted: a spec nesting deeper than [`MAX_DEPTH`] is refused as the
+/// topic would refuse it.
+fn parse_type(s: &str, what: &str, depth: usize) -> PyResult<Option<SchemaType>> {
     use SchemaType as S;
-    let s = s.trim();
-    if let Some(inner) = s.strip_suffix('?') {
-        return Some(S::Option(Box::new(parse_type(inner)?)));
+    let mut s = s.trim();
+    let mut wrappers = Vec::new();
+    loop {
+        if let Some(inner) = s.strip_suffix('?') {
+            wrappers.push(true);
+            s = inner.trim();
+        } else if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            wrappers.push(false);
+            s = inner.trim();
+        } else {
+            break;
+        }
+        if depth + wrappers.len() >= MAX_DEPTH {
+            return Err(too_deep(what));
+        }
     }
-    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return Some(S::Seq(Box::new(parse_type(inner)?)));
-    }
-    Some(match s {
+    let mut ty = match s {
         "bool" => S::Bool,
         "i8" => S::I8,
         "u8" => S::U8,
@@ -44,14 +56,34 @@ fn parse_type(s: &str) -> Option<SchemaType> {
         "str" | "String" => S::String,
         "bytes" => S::Bytes,
         "()" => S::Unit,
-        _ => return None,
-    })
+        _ => return Ok(None),
+    };
+    for option in wrappers.into_iter().rev() {
+        ty = if option {
+            S::Option(Box::new(ty))
+        } else {
+            S::Seq(Box::new(ty))
+        };
+    }
+    Ok(Some(ty))
 }
 
-/// The type of one spec (see the module docs); `what` names it in errors.
-fn spec_type(spec: &Bound<'_, PyAny>, what: &str) -> PyResult<SchemaType> {
+fn too_deep(what: &str) -> PyErr {
+    horus_err(format!(
+        "{what}: the type nests deeper than {MAX_DEPTH} levels (a list that contains \
+         itself?); a serialized type nests at most {MAX_DEPTH} types deep"
+    ))
+}
+
+/// The type of one spec (see the module docs), `depth` types deep (a
+/// struct's field is 1 deep: the depth a topic's schema check counts);
+/// `what` names it in errors.
+fn spec_type(spec: &Bound<'_, PyAny>, what: &str, depth: usize) -> PyResult<SchemaType> {
+    if depth >= MAX_DEPTH {
+        return Err(too_deep(what));
+    }
     if let Ok(s) = spec.extract::<String>() {
-        return parse_type(&s).ok_or_else(|| {
+        return parse_type(&s, what, depth)?.ok_or_else(|| {
             horus_err(format!(
                 "{what}: unknown type {s:?}: use bool, i8..i128, u8..u128, f32, f64, char, str, \
                  bytes, \"[T]\" for a list, \"T?\" for an optional value, or a declared schema"
@@ -61,7 +93,8 @@ fn spec_type(spec: &Bound<'_, PyAny>, what: &str) -> PyResult<SchemaType> {
     if let Ok(l) = spec.cast::<PyList>()
         && l.len() == 1
     {
-        return Ok(SchemaType::Seq(Box::new(spec_type(&l.get_item(0)?, what)?)));
+        let inner = spec_type(&l.get_item(0)?, what, depth + 1)?;
+        return Ok(SchemaType::Seq(Box::new(inner)));
     }
     if let Ok(enc) = spec.getattr("encoded")
         && let Ok(bytes) = enc.extract::<Vec<u8>>()
@@ -80,7 +113,7 @@ fn named_fields(fields: &Bound<'_, PyDict>, owner: &str) -> PyResult<Vec<NamedFi
         .iter()
         .map(|(k, v)| {
             let name: String = k.extract()?;
-            let ty = spec_type(&v, &format!("{owner}.{name}"))?;
+            let ty = spec_type(&v, &format!("{owner}.{name}"), 1)?;
             Ok(NamedField { name, ty })
         })
         .collect()
@@ -104,17 +137,17 @@ pub fn schema_encode(kind: &str, name: &str, spec: &Bound<'_, PyAny>) -> PyResul
                 } else if let Ok(d) = v.cast::<PyDict>() {
                     VariantKind::Struct(named_fields(d, &what)?)
                 } else if let Ok(t) = v.cast::<PyTuple>() {
-                    let types = t.iter().map(|x| spec_type(&x, &what));
+                    let types = t.iter().map(|x| spec_type(&x, &what, 1));
                     VariantKind::Tuple(types.collect::<PyResult<_>>()?)
                 } else {
-                    VariantKind::Newtype(spec_type(&v, &what)?)
+                    VariantKind::Newtype(spec_type(&v, &what, 1)?)
                 };
                 variants.push(Variant { name: vname, kind });
             }
             SchemaType::Enum(name.to_owned(), variants)
         }
-        "option" => SchemaType::Option(Box::new(spec_type(spec, name)?)),
-        "seq" => SchemaType::Seq(Box::new(spec_type(spec, name)?)),
+        "option" => SchemaType::Option(Box::new(spec_type(spec, name, 1)?)),
+        "seq" => SchemaType::Seq(Box::new(spec_type(spec, name, 1)?)),
         other => return Err(horus_err(format!("unknown schema kind {other:?}"))),
     };
     Ok(Schema {

@@ -196,6 +196,33 @@ def test_bad_schema_declarations_raise_the_sentence(make, words):
     assert words in str(e.value)
 
 
+def _contains_itself():
+    spec = []
+    spec.append(spec)
+    return spec
+
+
+# Were crashes (a stack overflow: the interpreter died of SIGSEGV): a spec
+# read by recursion without a bound.
+@pytest.mark.parametrize("spec", [
+    _contains_itself(),
+    "u8" + "?" * 10000,
+    "[" * 10000 + "u8" + "]" * 10000,
+    "u8" + "?" * 31,
+])
+def test_a_spec_nesting_too_deep_is_refused_not_a_crash(spec):
+    with pytest.raises(HorusError) as e:
+        horus.schema("R", a=spec)
+    assert "R.a: the type nests deeper than 32 levels" in str(e.value)
+
+
+def test_the_deepest_spec_a_topic_takes_is_declared(ns):
+    deepest = horus.schema("D", a="u8" + "?" * 30)
+    topic = Topic("deep", deepest)
+    topic.send({"a": 7})
+    assert topic.recv() == {"a": 7}
+
+
 # Hand-encoded schemas of the shapes Python reads and writes but does not
 # declare: a map (tag 25: string -> u64), a byte string (17), a tuple (23:
 # two values, u8 and f64).

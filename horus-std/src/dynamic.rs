@@ -296,6 +296,33 @@ mod tests {
         assert!(MessageType::define("P", &[prim("a-b", U8)]).is_err());
     }
 
+    /// Was a bug: counts and sizes multiplied and added unchecked, so
+    /// `u8[2^32][2^32]` defined a 1-byte message (debug builds panicked).
+    #[test]
+    fn sizes_that_overflow_are_too_large_not_wrapped() {
+        use FieldKind::*;
+        let nested =
+            |k, n, m| FieldTy::Array(Box::new(FieldTy::Array(Box::new(FieldTy::Prim(k)), n)), m);
+        let cases = [
+            vec![
+                FieldSpec::new("a", nested(U8, 1 << 32, 1 << 32)),
+                prim("b", U8),
+            ],
+            vec![arr("a", U64, 1 << 61), prim("b", U64)],
+            vec![arr("a", U64, usize::MAX)],
+            vec![arr("a", U8, u32::MAX as usize), arr("b", U8, usize::MAX)],
+            vec![arr("a", U8, 1 << 32)],
+        ];
+        for fields in cases {
+            let e = MessageType::define("Big", &fields).unwrap_err();
+            assert!(
+                matches!(e, DefineError::TooLarge { .. }),
+                "{fields:?}: {e:?}"
+            );
+            assert_eq!(e.to_string(), "message `Big` is larger than 4 GiB");
+        }
+    }
+
     #[test]
     fn defining_twice_keeps_one_copy() {
         let a = MessageType::define("Twice", &[prim("x", FieldKind::F64)]).unwrap();

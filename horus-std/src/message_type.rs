@@ -110,23 +110,30 @@ impl MessageType {
     /// layout with padding (the sentence of `message!`'s compile error).
     pub fn define(name: &str, fields: &[FieldSpec]) -> std::result::Result<Self, DefineError> {
         check_ident(name, "message")?;
+        let too_large = || DefineError::TooLarge {
+            message: name.to_owned(),
+        };
         let mut out = Vec::with_capacity(fields.len());
+        let mut seen = std::collections::HashSet::with_capacity(fields.len());
         let (mut offset, mut align) = (0usize, 1usize);
-        for (i, spec) in fields.iter().enumerate() {
+        for spec in fields {
             check_ident(&spec.name, "field")?;
-            if fields[..i].iter().any(|f| f.name == spec.name) {
+            if !seen.insert(spec.name.as_str()) {
                 return Err(DefineError::DuplicateField {
                     message: name.to_owned(),
                     field: spec.name.clone(),
                 });
             }
-            let (kind, count, nested, elem_size, elem_align) = spec.ty.element();
+            let (kind, count, nested, elem_size, elem_align) =
+                spec.ty.element().ok_or_else(too_large)?;
             if offset % elem_align != 0 {
                 return Err(DefineError::Padding {
                     message: name.to_owned(),
                 });
             }
-            let size = elem_size * count;
+            // Checked: sizes come from users (`horus.message` in Python), and
+            // a wrapped product would define a message smaller than its fields.
+            let size = elem_size.checked_mul(count).ok_or_else(too_large)?;
             out.push(Field {
                 name: intern(&spec.name),
                 offset,
@@ -135,7 +142,7 @@ impl MessageType {
                 count,
                 nested,
             });
-            offset += size;
+            offset = offset.checked_add(size).ok_or_else(too_large)?;
             align = align.max(elem_align);
         }
         if offset % align != 0 {
@@ -145,9 +152,7 @@ impl MessageType {
         }
         let info = TypeInfo {
             id: type_id(name, &out, offset, align),
-            size: u32::try_from(offset).map_err(|_| DefineError::TooLarge {
-                message: name.to_owned(),
-            })?,
+            size: u32::try_from(offset).map_err(|_| too_large())?,
             align: align as u32,
             name: TypeName::new(name),
         };
@@ -242,19 +247,20 @@ pub enum FieldTy {
 
 impl FieldTy {
     /// (innermost kind, innermost element count, nested fields, innermost
-    /// element size, innermost element alignment).
-    fn element(&self) -> (FieldKind, usize, &'static [Field], usize, usize) {
-        match self {
+    /// element size, innermost element alignment); `None` if the count
+    /// overflows.
+    fn element(&self) -> Option<(FieldKind, usize, &'static [Field], usize, usize)> {
+        Some(match self {
             Self::Prim(k) => {
                 let s = prim_size(*k);
                 (*k, 1, &[], s, s)
             }
             Self::Message(m) => (FieldKind::Struct, 1, m.fields, m.size(), m.align()),
             Self::Array(inner, n) => {
-                let (k, c, nested, s, a) = inner.element();
-                (k, c * n, nested, s, a)
+                let (k, c, nested, s, a) = inner.element()?;
+                (k, c.checked_mul(*n)?, nested, s, a)
             }
-        }
+        })
     }
 }
 

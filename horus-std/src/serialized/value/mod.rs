@@ -291,4 +291,21 @@ mod tests {
             "value for `pair[0]` does not fit the schema: it must be an integer in 0..=255 (u8)"
         );
     }
+
+    /// Was a silent change: 1e40 sent as an f32 arrived as infinity.
+    #[test]
+    fn an_f32_beyond_its_range_is_refused_not_made_infinite() {
+        let schema = Schema::of::<f32>().unwrap();
+        for x in [1e40, -1e39, f64::MAX] {
+            let e = encode(&schema, &Value::Float(x)).unwrap_err();
+            assert!(e.to_string().contains("within f32's range"), "{x}: {e}");
+        }
+        let e = encode(&schema, &Value::UInt(u128::MAX)).unwrap_err();
+        assert!(e.to_string().contains("within f32's range"), "{e}");
+        for x in [f64::from(f32::MAX), 1.5, f64::INFINITY, f64::NEG_INFINITY] {
+            let bytes = encode(&schema, &Value::Float(x)).unwrap();
+            assert_eq!(bytes, (x as f32).to_le_bytes(), "{x}");
+        }
+        assert!(encode(&schema, &Value::Float(f64::NAN)).is_ok());
+    }
 }

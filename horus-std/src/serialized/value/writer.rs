@@ -151,7 +151,17 @@ impl Writer {
                 let i = self.signed(v, 128, "i128")?;
                 self.zigzag(i);
             }
-            (S::F32, Value::Float(x)) => self.out.extend_from_slice(&(*x as f32).to_le_bytes()),
+            (S::F32, Value::Float(x)) => {
+                // A finite value beyond f32's range would become infinity:
+                // refused, not changed (NaN and the infinities are f32s).
+                let narrowed = *x as f32;
+                if x.is_finite() && !narrowed.is_finite() {
+                    return Err(
+                        self.mismatch("a float within f32's range (at most 3.4e38 either way)")
+                    );
+                }
+                self.out.extend_from_slice(&narrowed.to_le_bytes());
+            }
             (S::F64, Value::Float(x)) => self.out.extend_from_slice(&x.to_le_bytes()),
             (S::F32 | S::F64, Value::Int(_) | Value::UInt(_)) => {
                 let x = match *v {
