@@ -106,7 +106,7 @@ pooled_topic_class!(PyTensorTopic, "TensorTopic", TensorLayout, PyTensor, {
     #[pyo3(signature = (shape, dtype="float32"))]
     fn loan(&self, shape: Vec<u64>, dtype: &str) -> PyResult<PyTensor> {
         let dtype: DType = dtype.parse().map_err(horus_err)?;
-        self.with(|t| t.loan(dtype, &shape))
+        self.with(|t| t.loan(dtype, &shape))?
             .map(|t| PyTensor(PooledObj::outgoing(t)))
             .map_err(horus_err)
     }
@@ -300,7 +300,7 @@ pooled_topic_class!(
         #[pyo3(signature = (points, fields="xyz"))]
         fn loan(&self, points: u32, fields: &str) -> PyResult<PyPointCloud> {
             let layout = named_layout(points, fields)?;
-            self.with(|t| t.loan(layout))
+            self.with(|t| t.loan(layout))?
                 .map(|c| PyPointCloud(PooledObj::outgoing(c)))
                 .map_err(horus_err)
         }

@@ -353,7 +353,7 @@ macro_rules! pooled_topic_class {
             /// copy.
             fn loan(&self, width: u32, height: u32, encoding: &str) -> PyResult<$msg> {
                 let enc = $crate::image::parse_encoding(encoding)?;
-                self.with(|t| t.loan(width, height, enc))
+                self.with(|t| t.loan(width, height, enc))?
                     .map(|m| $msg($crate::pooled_py::PooledObj::outgoing(m)))
                     .map_err($crate::horus_err)
             }
@@ -366,11 +366,16 @@ macro_rules! pooled_topic_class {
         }
 
         impl $cls {
+            /// `f` over the handle; `HorusError` for a handle inherited
+            /// through `fork()` (Rust panics there, which Python could not
+            /// catch).
             fn with<R>(
                 &self,
                 f: impl FnOnce(&horus::Topic<horus::pooled::Pooled<$layout>>) -> R,
-            ) -> R {
-                f(&self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+            ) -> PyResult<R> {
+                let topic = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+                topic.check_process().map_err($crate::horus_err)?;
+                Ok(f(&topic))
             }
         }
 
@@ -413,21 +418,21 @@ macro_rules! pooled_topic_class {
             /// `unsent_count()` instead.
             fn send(&self, msg: &$msg) -> PyResult<()> {
                 let m = msg.0.take_for_send()?;
-                self.with(|t| t.send(m));
-                Ok(())
+                self.with(|t| t.send(m))
             }
 
             /// As `send`, but raises `HorusError` when the message cannot
             /// be published (every pool block busy, larger than a block).
             fn try_send(&self, msg: &$msg) -> PyResult<()> {
                 let m = msg.0.take_for_send()?;
-                self.with(|t| t.try_send(m)).map_err($crate::horus_err)
+                self.with(|t| t.try_send(m))?.map_err($crate::horus_err)
             }
 
             /// The next message, or `None`. Never blocks.
-            fn recv(&self) -> Option<$msg> {
-                let view = self.with(|t| t.recv())?;
-                Some($msg($crate::pooled_py::PooledObj::received(view)))
+            fn recv(&self) -> PyResult<Option<$msg>> {
+                Ok(self
+                    .with(|t| t.recv())?
+                    .map(|view| $msg($crate::pooled_py::PooledObj::received(view))))
             }
 
             /// This handle's counts: `published` (by every handle),
@@ -447,18 +452,18 @@ macro_rules! pooled_topic_class {
                     d.set_item("rejected", t.rejected_count())?;
                     d.set_item("busy_blocks", t.busy_blocks())?;
                     d.set_item("pool_segments", t.pool_segments())
-                })?;
+                })??;
                 Ok(d)
             }
 
             /// Frees what dead processes hold on the topic; returns the
             /// entries freed.
-            fn reclaim_dead(&self) -> u32 {
+            fn reclaim_dead(&self) -> PyResult<u32> {
                 self.with(|t| t.reclaim_dead())
             }
 
             /// `(name, namespace)` of the topic.
-            fn location(&self) -> (String, String) {
+            fn location(&self) -> PyResult<(String, String)> {
                 self.with(|t| (t.name().to_owned(), t.namespace().to_owned()))
             }
 

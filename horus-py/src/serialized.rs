@@ -46,8 +46,12 @@ pub struct PySerializedTopic {
 }
 
 impl PySerializedTopic {
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    /// `f` over the handle; `HorusError` for a handle inherited through
+    /// `fork()` (Rust panics there, which Python could not catch).
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> PyResult<R> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.topic.check_process().map_err(horus_err)?;
+        Ok(f(&mut inner))
     }
 }
 
@@ -145,7 +149,7 @@ impl PySerializedTopic {
                 )));
             }
             inner.topic.send_frame(&bytes).map_err(horus_err)
-        })
+        })?
     }
 
     /// The next message as Python objects, or `None`. Never blocks. A frame
@@ -168,7 +172,7 @@ impl PySerializedTopic {
                     Err(_) => *rejected += 1,
                 }
             }
-        });
+        })?;
         value.map(|v| to_py(py, &v)).transpose()
     }
 
@@ -184,12 +188,12 @@ impl PySerializedTopic {
             d.set_item("dropped", inner.topic.dropped_count())?;
             d.set_item("rejected", inner.rejected)?;
             d.set_item("unsent", inner.unsent)
-        })?;
+        })??;
         Ok(d)
     }
 
     /// `(name, namespace)` of the topic.
-    fn location(&self) -> (String, String) {
+    fn location(&self) -> PyResult<(String, String)> {
         self.with(|i| (i.topic.name().to_owned(), i.topic.namespace().to_owned()))
     }
 

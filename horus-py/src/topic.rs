@@ -21,8 +21,12 @@ pub struct PyRawTopic {
 }
 
 impl PyRawTopic {
-    fn with<R>(&self, f: impl FnOnce(&DynTopic) -> R) -> R {
-        f(&self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    /// `f` over the handle; `HorusError` for a handle inherited through
+    /// `fork()` (Rust panics there, which Python could not catch).
+    fn with<R>(&self, f: impl FnOnce(&DynTopic) -> R) -> PyResult<R> {
+        let topic = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        topic.check_process().map_err(horus_err)?;
+        Ok(f(&topic))
     }
 }
 
@@ -53,49 +57,50 @@ impl PyRawTopic {
     /// Publishes one message's bytes (exactly the type's size). Never blocks.
     fn send(&self, data: &Bound<'_, PyBytes>) -> PyResult<()> {
         let bytes = data.as_bytes();
-        self.with(|t| t.send_bytes(bytes)).map_err(|e| {
-            horus_err(format!(
-                "{} on topic {:?} of `{}`",
-                e,
-                self.with(|t| t.name().to_owned()),
-                self.ty.ty.name()
-            ))
-        })
+        self.with(|t| {
+            t.send_bytes(bytes).map_err(|e| {
+                horus_err(format!(
+                    "{e} on topic {:?} of `{}`",
+                    t.name(),
+                    self.ty.ty.name()
+                ))
+            })
+        })?
     }
 
     /// The next message's bytes, or `None`. Never blocks.
-    fn recv<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let mut buf = vec![0u8; self.ty.ty.size()];
-        match self.with(|t| t.recv_bytes(&mut buf)) {
+        Ok(match self.with(|t| t.recv_bytes(&mut buf))? {
             Ok(true) => Some(PyBytes::new(py, &buf)),
             _ => None,
-        }
+        })
     }
 
     /// Messages this handle lost since it was created.
-    fn dropped_count(&self) -> u64 {
+    fn dropped_count(&self) -> PyResult<u64> {
         self.with(|t| t.dropped_count())
     }
 
     /// Messages this handle received since it was created.
-    fn received_count(&self) -> u64 {
+    fn received_count(&self) -> PyResult<u64> {
         self.with(|t| t.received_count())
     }
 
     /// Messages published on the topic by all handles.
-    fn published_count(&self) -> u64 {
+    fn published_count(&self) -> PyResult<u64> {
         self.with(|t| t.published_count())
     }
 
     /// The topic's name.
     #[getter]
-    fn name(&self) -> String {
+    fn name(&self) -> PyResult<String> {
         self.with(|t| t.name().to_owned())
     }
 
     /// The namespace it lives in.
     #[getter]
-    fn namespace(&self) -> String {
+    fn namespace(&self) -> PyResult<String> {
         self.with(|t| t.namespace().to_owned())
     }
 

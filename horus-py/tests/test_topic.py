@@ -61,3 +61,46 @@ def test_publishers_beyond_max_publishers_are_refused_with_the_fix(ns):
     pubs[1].send(CmdVel(linear=4.0))
     got = sorted(m.linear for m in iter(subs[0].recv, None))
     assert got == [1.0, 2.0, 4.0]
+
+
+def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
+    """Was an uncatchable PanicException (a BaseException): the child of
+    fork() must make its own handles, and is told so as HorusError."""
+    import json
+    import os
+    plain = Topic("fork.plain", CmdVel)
+    image = Topic("fork.image", horus.Image)
+    note = Topic("fork.note", horus.schema("ForkNote", text="str"))
+    calls = [
+        lambda: plain.send(CmdVel()),
+        plain.recv,
+        plain.dropped_count,
+        lambda: image.send(horus.Image(4, 2, "rgb8")),
+        image.recv,
+        lambda: note.send({"text": "hi"}),
+        note.recv,
+    ]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report each call's outcome, then leave at once
+        outcomes = []
+        for call in calls:
+            try:
+                call()
+                outcomes.append("no error")
+            except HorusError as e:
+                said = str(e)
+                fine = "before fork()" in said and "must create its own Topic" in said
+                outcomes.append("HorusError" if fine else said)
+            except BaseException as e:  # noqa: BLE001 - what the test looks for
+                outcomes.append(repr(e))
+        os.write(w, json.dumps(outcomes).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        outcomes = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert outcomes == ["HorusError"] * len(calls)
+    # The parent's handles are untouched.
+    plain.send(CmdVel(linear=2.0))
+    assert plain.recv().linear == 2.0

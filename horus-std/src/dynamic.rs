@@ -201,6 +201,15 @@ impl DynTopic {
         self.shared.region.published_count()
     }
 
+    /// `Ok` if this handle was made in this process; the typed error of one
+    /// inherited through `fork()` (every other method panics with it).
+    ///
+    /// # Errors
+    /// [`TopicError::UsedAfterFork`](crate::error::TopicError::UsedAfterFork).
+    pub fn check_process(&self) -> std::result::Result<(), crate::error::TopicError> {
+        crate::join::check_process(&self.name, self.pid, self.generation)
+    }
+
     fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);

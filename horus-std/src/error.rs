@@ -94,6 +94,20 @@ pub enum TopicError {
         /// This handle's type.
         found: String,
     },
+    /// A handle inherited through `fork()` was used in the child.
+    #[error(
+        "Topic `{topic}` was created in process {creator_pid} before fork(); this process \
+         ({pid}) is a child made by fork(), which must create its own Topic after the fork \
+         (sharing the parent's handle would make two writers of one lane)"
+    )]
+    UsedAfterFork {
+        /// Topic name.
+        topic: String,
+        /// The process that made the handle.
+        creator_pid: u32,
+        /// This process.
+        pid: u32,
+    },
     /// The namespace name (from `HORUS_NAMESPACE` or the builder) is not allowed.
     #[error(
         "invalid namespace {namespace:?} (from HORUS_NAMESPACE or a builder's .namespace()): \

@@ -289,10 +289,29 @@ fn shared_region(
 #[inline(never)]
 #[track_caller]
 pub(crate) fn used_after_fork(name: &str, creator_pid: u32) -> ! {
-    panic!(
-        "Topic `{name}` was created in process {creator_pid} before fork(); this process ({}) \
-         is a child made by fork(), which must create its own Topic after the fork (sharing \
-         the parent's handle would make two writers of one lane)",
-        std::process::id()
-    )
+    panic!("{}", fork_error(name, creator_pid))
+}
+
+/// Whether a handle made by process `creator_pid` in fork generation
+/// `generation` may be used here: the error of one inherited through
+/// `fork()` (what [`used_after_fork`] panics with), for callers that report
+/// instead (the Python bindings).
+pub(crate) fn check_process(
+    name: &str,
+    creator_pid: u32,
+    generation: u64,
+) -> Result<(), TopicError> {
+    if liveness::fork_generation() == generation {
+        Ok(())
+    } else {
+        Err(fork_error(name, creator_pid))
+    }
+}
+
+fn fork_error(name: &str, creator_pid: u32) -> TopicError {
+    TopicError::UsedAfterFork {
+        topic: name.to_owned(),
+        creator_pid,
+        pid: std::process::id(),
+    }
 }
