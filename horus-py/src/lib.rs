@@ -52,6 +52,11 @@ pub(crate) fn horus_err(e: impl std::fmt::Display) -> PyErr {
 
 #[pymodule]
 fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // HORUS's own statements (`RUST_LOG=debug horus run detector.py`, as
+    // the seed debugs a Python node; by default warnings such as the first
+    // image a pool could not send) reach stderr as in a Rust program: the
+    // interpreter has no Rust logger of its own (see `horus::logging`).
+    horus::logging::init();
     m.add("HorusError", m.py().get_type::<HorusError>())?;
     m.add_class::<msg::PyMessageType>()?;
     m.add_class::<topic::PyRawTopic>()?;

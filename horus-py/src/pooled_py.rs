@@ -414,15 +414,18 @@ macro_rules! pooled_topic_class {
             }
 
             /// Publishes `msg` (copied only while arrays over it live).
-            /// Never blocks: with every pool block busy it is counted in
-            /// `unsent_count()` instead.
+            /// Never blocks: a message it cannot publish (every pool block
+            /// busy, no shared memory left for the pool to grow, larger
+            /// than a block) is counted in `unsent_count()` instead, and the
+            /// first one is logged as a warning on stderr.
             fn send(&self, msg: &$msg) -> PyResult<()> {
                 let m = msg.0.take_for_send()?;
                 self.with(|t| t.send(m))
             }
 
             /// As `send`, but raises `HorusError` when the message cannot
-            /// be published (every pool block busy, larger than a block).
+            /// be published (every pool block busy, no shared memory left,
+            /// larger than a block).
             fn try_send(&self, msg: &$msg) -> PyResult<()> {
                 let m = msg.0.take_for_send()?;
                 self.with(|t| t.try_send(m))?.map_err($crate::horus_err)

@@ -104,3 +104,20 @@ def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
     # The parent's handles are untouched.
     plain.send(CmdVel(linear=2.0))
     assert plain.recv().linear == 2.0
+
+
+def test_rust_log_shows_what_horus_does_in_a_python_process(ns):
+    """`RUST_LOG=debug horus run detector.py` (the seed's way to debug one
+    node) showed nothing: the module installed no logger."""
+    import os
+    import subprocess
+    import sys
+    script = "import horus; horus.Topic('logged', horus.CmdVel)"
+    env = dict(os.environ, RUST_LOG="debug")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert "[DEBUG horus::shm::region_file] topic logged (CmdVel): creating" in out.stderr
+    env.pop("RUST_LOG")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stderr == ""  # warnings only: a healthy run prints nothing

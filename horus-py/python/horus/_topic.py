@@ -139,8 +139,10 @@ class _PooledTopic(_CountingTopic):
                              blocks_per_segment=blocks_per_segment, max_segments=max_segments)
 
     def send(self, msg: Any) -> None:
-        """Publishes ``msg``. Never blocks: with every pool block busy it is
-        counted in ``unsent_count()``."""
+        """Publishes ``msg``. Never blocks: a message it cannot publish (every
+        pool block busy, no shared memory left, larger than a block) is counted
+        in ``unsent_count()``, the first one also logged as a warning on stderr;
+        ``try_send`` raises the reason instead."""
         if type(msg) is not self._cls:
             raise TypeError(f"topic {self.name!r} carries {self._cls.__name__}, "
                             f"not {type(msg).__name__}")
