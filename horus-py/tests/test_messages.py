@@ -3,7 +3,7 @@
 import pytest
 
 import horus
-from horus import CmdVel, HorusError, Imu, Odometry, Pose2D, Twist
+from horus import CmdVel, HorusError, Imu, LaserScan, Odometry, Pose2D, Twist
 
 STANDARD = ["CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState",
             "LaserScan", "BatteryState", "Heartbeat", "EmergencyStop"]
@@ -57,7 +57,9 @@ def test_cmdvel_layout_is_repr_c():
 
 @pytest.mark.parametrize("kwargs, exc, words", [
     ({"speed": 1.0}, TypeError, "CmdVel has no field 'speed'; its fields are timestamp_ns"),
-    ({"linear": "fast"}, TypeError, "CmdVel.linear is f32: give a number, not str"),
+    ({"linear": "fast"}, TypeError, "CmdVel.linear is f32: give a real number, not str"),
+    ({"linear": True}, TypeError, "CmdVel.linear is f32: give a real number, not bool"),
+    ({"linear": 1e39}, ValueError, "CmdVel.linear is f32: 1e+39 is beyond its range"),
     ({"timestamp_ns": 1.5}, TypeError, "CmdVel.timestamp_ns is u64: give an int, not float"),
     ({"timestamp_ns": -1}, ValueError, "CmdVel.timestamp_ns is u64: -1 is outside 0.."),
 ])
@@ -109,3 +111,27 @@ def test_type_stubs_list_every_field_of_every_standard_message():
             isinstance(n, (ast.FunctionDef, ast.ImportFrom)) and
             (getattr(n, "name", None) == name or any(a.asname == name for a in getattr(n, "names", [])))
             for n in tree.body), f"{name} missing from __init__.pyi"
+
+
+def test_numpy_numbers_and_arrays_fill_fields():
+    """Were refused ("give a number, not float32"): numpy's scalars are numbers."""
+    np = pytest.importorskip("numpy")
+    scan = LaserScan(ranges=np.arange(360, dtype=np.float32))
+    assert scan.ranges[:3] == [0.0, 1.0, 2.0] and isinstance(scan.ranges[0], float)
+    assert LaserScan.from_bytes(scan.to_bytes()).ranges[359] == 359.0
+    m = CmdVel(linear=np.float32(1.5), timestamp_ns=np.uint64(7))
+    assert (m.linear, m.timestamp_ns) == (1.5, 7) and type(m.timestamp_ns) is int
+    with pytest.raises(ValueError, match="LaserScan.count is u32: -1 is outside 0.."):
+        LaserScan(count=np.int64(-1))
+    reason = horus.EmergencyStop(reason=np.frombuffer(b"stop".ljust(48, b"\0"), np.uint8))
+    assert reason.reason.rstrip(b"\0") == b"stop"
+    with pytest.raises(TypeError, match="give a real number, not bool"):
+        CmdVel(linear=np.bool_(True))
+
+
+def test_an_f32_changed_in_place_beyond_its_range_is_named_when_packed():
+    scan = LaserScan()
+    scan.ranges[7] = 1e300
+    with pytest.raises(ValueError, match=r"LaserScan.ranges\[7\] is f32: 1e\+300 is beyond"):
+        scan.to_bytes()
+

@@ -5,6 +5,8 @@ computed (``#[repr(C)]`` offsets, no padding, native byte order)."""
 from __future__ import annotations
 
 import keyword
+import numbers
+import operator
 import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -18,6 +20,9 @@ _INT_RANGES = {
     "u32": (0, 2**32 - 1), "i32": (-(2**31), 2**31 - 1),
     "u64": (0, 2**64 - 1), "i64": (-(2**63), 2**63 - 1),
 }
+
+#: Packs one f32: raises OverflowError for a finite value beyond its range.
+_F32 = struct.Struct("<f")
 
 #: Every message class of this process, by type id.
 _BY_ID: Dict[int, type] = {}
@@ -79,13 +84,24 @@ class _Field:
         raise TypeError(f"{where} is a {self.nested.__name__}, not {type(value).__name__}")
 
     def _scalar(self, where: str, value: Any) -> Any:
+        # numpy's scalars are numbers (numpy registers them with `numbers`):
+        # `LaserScan(ranges=np.zeros(360, np.float32))` works. Booleans are not.
         if self.kind[0] == "f":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{where} is {self.kind}: give a number, not "
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or type(value).__name__ == "bool_":
+                raise TypeError(f"{where} is {self.kind}: give a real number, not "
                                 f"{type(value).__name__}")
-            return float(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+            x = float(value)
+            if self.kind == "f32":
+                try:
+                    _F32.pack(x)
+                except OverflowError:
+                    raise ValueError(f"{where} is f32: {x!r} is beyond its range; give a "
+                                     f"value within 3.4e38 either way") from None
+            return x
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{where} is {self.kind}: give an int, not {type(value).__name__}")
+        value = operator.index(value)
         lo, hi = _INT_RANGES[self.kind]
         if not lo <= value <= hi:
             raise ValueError(f"{where} is {self.kind}: {value} is outside {lo}..{hi}")
@@ -167,7 +183,7 @@ class Message:
             values: List[Any] = []
             self._flatten(values)
             return self._struct.pack(*values)
-        except struct.error:
+        except (struct.error, OverflowError):
             # A list field changed in place: check every field again for the sentence.
             type(self)(**{f.name: getattr(self, f.name) for f in self._fields})
             raise
