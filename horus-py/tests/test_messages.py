@@ -135,3 +135,16 @@ def test_an_f32_changed_in_place_beyond_its_range_is_named_when_packed():
     with pytest.raises(ValueError, match=r"LaserScan.ranges\[7\] is f32: 1e\+300 is beyond"):
         scan.to_bytes()
 
+
+
+@pytest.mark.parametrize("field", ["to_bytes", "fields", "size", "_type", "_struct", "__init__"])
+def test_a_field_named_like_a_message_method_is_refused(field):
+    """Were accepted, and broke the class later ('int' object is not callable)."""
+    with pytest.raises(ValueError, match=f"field '{field}' of message 'Shadow': a Python message "
+                       "cannot have a field of that name"):
+        horus.message("Shadow", **{field: "u8"})
+
+
+def test_a_padding_field_like_rusts_is_a_field():
+    padded = horus.message("Padded", a="u32", _pad="u32")
+    assert padded(a=1).to_bytes() == b"\x01\x00\x00\x00\x00\x00\x00\x00"

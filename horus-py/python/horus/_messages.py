@@ -307,6 +307,13 @@ def message(name: str, **fields: Any) -> type:
     specs = []
     arrays = {}
     for fname, ty in fields.items():
+        if hasattr(Message, fname):
+            # A field is a slot of the class: it would hide the method (or
+            # class attribute) of that name, and the class would break later.
+            raise ValueError(f"field {fname!r} of message {name!r}: a Python message cannot "
+                             "have a field of that name (it is a method or an internal "
+                             "attribute of every message class); rename the field on both "
+                             "sides, or use a serialized topic (horus.schema)")
         if isinstance(ty, type) and issubclass(ty, Message):
             specs.append((fname, ty._type))
             arrays[fname] = False
