@@ -181,8 +181,9 @@ pub(crate) fn parse_encoding(encoding: &str) -> PyResult<Encoding> {
     encoding.parse::<Encoding>().map_err(horus_err)
 }
 
-/// The dtype's `str` and `name` and the shape of numpy array `arr`, or the
-/// sentence saying it is not one (`what` names the call).
+/// The dtype's `str` and name (with its byte order when not native) and
+/// the shape of numpy array `arr`, or the sentence saying it is not one
+/// (`what` names the call).
 pub(crate) fn array_parts(
     arr: &Bound<'_, PyAny>,
     what: &str,
@@ -193,11 +194,35 @@ pub(crate) fn array_parts(
             arr.get_type().name()?
         )));
     };
-    Ok((
-        dtype.getattr("str")?.extract()?,
-        dtype.getattr("name")?.extract()?,
-        shape.extract()?,
-    ))
+    let typestr: String = dtype.getattr("str")?.extract()?;
+    let name = describe_byte_order(&typestr, dtype.getattr("name")?.extract()?);
+    Ok((typestr, name, shape.extract()?))
+}
+
+/// numpy names `>u2` and `<u2` both `uint16`: a sentence about a dtype
+/// says which byte order, when it is not this machine's (the arrays HORUS
+/// makes and takes are native).
+fn describe_byte_order(typestr: &str, name: String) -> String {
+    if !is_foreign_byte_order(typestr) {
+        return name;
+    }
+    let order = if typestr.starts_with('>') {
+        "big"
+    } else {
+        "little"
+    };
+    format!("{order}-endian {name}")
+}
+
+/// Whether numpy type string `typestr` is of the byte order this machine
+/// does not use.
+pub(crate) fn is_foreign_byte_order(typestr: &str) -> bool {
+    let foreign = if cfg!(target_endian = "little") {
+        '>'
+    } else {
+        '<'
+    };
+    typestr.starts_with(foreign)
 }
 
 /// `numpy.copyto(dst, src)`: fills a new message's array.

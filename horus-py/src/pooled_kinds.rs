@@ -43,14 +43,21 @@ impl NumpyLayout for TensorLayout {
 }
 
 /// The dtype of numpy array `arr` (described by `typestr` and `name`) as a
-/// tensor dtype: numpy's name, in native byte order.
+/// tensor dtype: numpy's name, in native byte order (checked first: `name`
+/// then says the other byte order too, see `array_parts`).
 fn tensor_dtype(typestr: &str, name: &str, what: &str) -> PyResult<DType> {
-    let dtype: DType = name.parse().map_err(horus_err)?;
-    if dtype.typestr() != typestr {
-        return Err(horus_err(format!(
+    let other_order = || {
+        horus_err(format!(
             "{what} takes arrays in native byte order, not {typestr}: convert it with \
              arr.astype(arr.dtype.newbyteorder('='))"
-        )));
+        ))
+    };
+    if crate::image::is_foreign_byte_order(typestr) {
+        return Err(other_order());
+    }
+    let dtype: DType = name.parse().map_err(horus_err)?;
+    if dtype.typestr() != typestr {
+        return Err(other_order());
     }
     Ok(dtype)
 }

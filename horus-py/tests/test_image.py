@@ -3,6 +3,7 @@
 the zero-copy claim, and bad input raising HorusError with the sentence."""
 
 import gc
+import sys
 
 import numpy as np
 import pytest
@@ -255,3 +256,15 @@ def test_node_opens_image_topics_by_their_type(ns):
     sched.tick_once()
     sched.shutdown()
     assert seen == [42]
+
+
+def test_an_array_in_the_other_byte_order_is_named_so():
+    """Was 'a mono16 image needs a uint16 array ..., not uint16': numpy names
+    both byte orders uint16."""
+    swapped = np.zeros((2, 2), ">u2" if sys.byteorder == "little" else "<u2")
+    order = "big" if sys.byteorder == "little" else "little"
+    with pytest.raises(HorusError, match=f"not {order}-endian uint16 of shape"):
+        horus.Image.from_numpy(swapped, encoding="mono16")
+    with pytest.raises(HorusError, match=f"no image encoding is a {order}-endian uint16 array"):
+        horus.Image.from_numpy(swapped)
+    assert horus.Image.from_numpy(swapped.astype("=u2"), encoding="mono16").encoding == "mono16"
