@@ -12,7 +12,9 @@
 
 use horus::serialized::{NamedField, SchemaType, Value, ValueError, VariantKind};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 
 /// A decoded value as Python objects.
 pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -151,18 +153,26 @@ impl ToValue {
         use SchemaType as S;
         let bad = |me: &Self| me.mismatch(wanted(t), obj);
         let is_bool = obj.is_instance_of::<PyBool>();
+        // An int too large for 128 bits is the right kind of value, out of range.
+        let bad_int = |me: &Self| {
+            if obj.is_instance_of::<PyInt>() && !is_bool {
+                me.mismatch(format!("{} within its range", wanted(t)), obj)
+            } else {
+                bad(me)
+            }
+        };
         Ok(match t {
             S::Bool if is_bool => Value::Bool(obj.is_truthy().map_err(|_| bad(self))?),
             S::I8 | S::U8 | S::I16 | S::I32 | S::I64 | S::Isize | S::I128 => {
                 let i = (!is_bool).then(|| obj.extract::<i128>().ok()).flatten();
-                Value::Int(i.ok_or_else(|| bad(self))?)
+                Value::Int(i.ok_or_else(|| bad_int(self))?)
             }
             S::U16 | S::U32 | S::U64 | S::Usize | S::U128 => {
                 let u = (!is_bool).then(|| obj.extract::<u128>().ok()).flatten();
                 match u {
                     Some(u) => Value::UInt(u),
                     // A negative int: encode names the range.
-                    None => Value::Int(obj.extract::<i128>().map_err(|_| bad(self))?),
+                    None => Value::Int(obj.extract::<i128>().map_err(|_| bad_int(self))?),
                 }
             }
             S::F32 | S::F64 if !is_bool && !obj.is_instance_of::<PyString>() => {
@@ -177,7 +187,10 @@ impl ToValue {
                 }
             }
             S::String if obj.is_instance_of::<PyString>() => {
-                Value::String(obj.extract().map_err(|_| bad(self))?)
+                Value::String(obj.extract().map_err(|_| {
+                    // The one str that does not extract: not valid Unicode.
+                    self.mismatch("a str of valid Unicode (no lone surrogates)".into(), obj)
+                })?)
             }
             S::Bytes if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() => {
                 Value::Bytes(obj.extract().map_err(|_| bad(self))?)

@@ -97,6 +97,11 @@ def test_python_dicts_reach_rust_exactly_counted(ns):
     (lambda m: m.update(mode={"Turn": {"left": True, "deg": 40000}}),
      "`mode.Turn.deg` does not fit the schema: it must be an integer in -32768..=32767 (i16)"),
     (lambda m: m.update(name="x" * 300), "encodes to 3"),
+    # Were 'it must be an int (u64), not a Python int' and 'a str, not a Python str'.
+    (lambda m: m.update(seq=2**200), "`seq` does not fit the schema: it must be an int (u64) "
+                                     "within its range, not a Python int"),
+    (lambda m: m.update(name="\ud800"), "`name` does not fit the schema: it must be a str of "
+                                        "valid Unicode (no lone surrogates)"),
 ])
 def test_values_that_do_not_fit_the_schema_raise_the_sentence(ns, change, sentence):
     peer = publisher(0)
