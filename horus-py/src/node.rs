@@ -121,10 +121,14 @@ fn seconds(what: &str, s: f64) -> PyResult<Duration> {
 impl PyScheduler {
     /// A scheduler ticking at `tick_rate` Hz (nodes without their own rate),
     /// in `namespace` (default `HORUS_NAMESPACE`).
+    /// With `system_topics=False` it neither follows the e-stop nor lists
+    /// its nodes (tests, simulation; see `Scheduler::system_topics`).
     #[new]
-    #[pyo3(signature = (tick_rate=100.0, namespace=None))]
-    fn new(tick_rate: f64, namespace: Option<&str>) -> PyResult<Self> {
-        let mut inner = Scheduler::new().tick_rate(frequency("tick_rate", tick_rate)?);
+    #[pyo3(signature = (tick_rate=100.0, namespace=None, system_topics=true))]
+    fn new(tick_rate: f64, namespace: Option<&str>, system_topics: bool) -> PyResult<Self> {
+        let mut inner = Scheduler::new()
+            .tick_rate(frequency("tick_rate", tick_rate)?)
+            .system_topics(system_topics);
         if let Some(ns) = namespace {
             inner = inner.namespace(ns);
         }
@@ -172,7 +176,7 @@ impl PyScheduler {
         if let Some(d) = tolerance {
             b = b.tolerance(d);
         }
-        b.build().map_err(horus_err)
+        b.build().map_err(scheduler_err)
     }
 
     /// Runs until Ctrl+C/SIGTERM (or `duration` seconds), then every node's
@@ -189,7 +193,7 @@ impl PyScheduler {
             }
         });
         swallow_interrupt(py);
-        result.map_err(horus_err)
+        result.map_err(scheduler_err)
     }
 
     /// One round: every runnable node once (tests, simulation).
@@ -199,7 +203,7 @@ impl PyScheduler {
             let s = sched;
             s.0.tick_once()
         })
-        .map_err(horus_err)
+        .map_err(scheduler_err)
     }
 
     /// Runs every node's shutdown (once).
@@ -209,7 +213,7 @@ impl PyScheduler {
             let s = sched;
             s.0.shutdown()
         })
-        .map_err(horus_err)
+        .map_err(scheduler_err)
     }
 
     /// `(name, state, ticks, deadline_misses, overruns, panics)` per node.
@@ -228,6 +232,38 @@ impl PyScheduler {
                 )
             })
             .collect()
+    }
+}
+
+/// A scheduler's error in Python's words where the Rust sentence names the
+/// Rust API (`.on_panic(..)`, `Node::name`, `.system_topics(false)`); the
+/// others as they are.
+fn scheduler_err(e: horus::Error) -> PyErr {
+    use horus::error::SchedulerError as E;
+    let horus::Error::Scheduler(se) = &e else {
+        return horus_err(e);
+    };
+    match se {
+        E::NoRunnableNodes { faulted } => horus_err(format!(
+            "every node stopped after an exception ({}); see the tracebacks above and \
+             `horus bb --anomalies`, or add the nodes with on_error=\"restart\" (or \"skip\")",
+            faulted.join(", ")
+        )),
+        E::DuplicateName { node } => horus_err(format!(
+            "two nodes are named {node:?}: give each node of a scheduler its own name \
+             (horus.Node(name=...))"
+        )),
+        E::InvalidNodeName { node, reason } => horus_err(format!(
+            "node name {node:?} is invalid: {reason}; use 1 to {} bytes without control \
+             characters (horus.Node(name=...))",
+            horus::system::registry::NODE_NAME_MAX
+        )),
+        E::EstopUnavailable { namespace, source } => horus_err(format!(
+            "no node started: this scheduler could not follow the e-stop of namespace \
+             {namespace}: {source}. Fix that first, or create the scheduler with \
+             horus.Scheduler(system_topics=False) to run without an e-stop on purpose"
+        )),
+        _ => horus_err(e),
     }
 }
 

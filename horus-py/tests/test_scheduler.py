@@ -88,11 +88,25 @@ def test_an_exception_in_tick_follows_the_fault_policy(ns, capfd):
     assert "ZeroDivisionError: boom in stop" in err     # the traceback is printed
 
 
-def test_every_node_stopped_ends_the_run_with_the_rust_error(ns):
+def test_every_node_stopped_ends_the_run_with_the_python_fix(ns):
     sched = Scheduler()
     sched.add(Node(name="bad", tick=lambda n: 1 / 0))
-    with pytest.raises(HorusError, match="bad"):
+    with pytest.raises(HorusError) as e:
         sched.run(duration=5)
+    # In Python's words: it named the Rust API (.on_panic(FaultPolicy::Restart)).
+    assert "every node stopped after an exception (bad)" in str(e.value)
+    assert 'on_error="restart"' in str(e.value) and "FaultPolicy" not in str(e.value)
+
+
+def test_a_node_driving_its_own_scheduler_is_told_why(ns, capfd):
+    """Was 'RuntimeError: Already borrowed' from PyO3."""
+    sched = Scheduler(system_topics=False)
+    sched.add(Node(name="loop", tick=lambda n: sched.tick_once()))
+    with pytest.raises(HorusError, match=r"every node stopped after an exception \(loop\)"):
+        sched.run(duration=5)
+    assert "Scheduler.tick_once() was called while its run() runs" in capfd.readouterr().err
+    with pytest.raises(HorusError, match="already shut its nodes down"):
+        sched.tick_once()  # not busy any more: the scheduler's own answer
 
 
 def test_gil_is_released_while_the_scheduler_sleeps(ns):
@@ -131,8 +145,10 @@ def test_undeclared_topics_and_bad_arguments_are_errors(ns):
         Scheduler(tick_rate=0)
     sched = Scheduler()
     sched.add(Node(name="same", tick=lambda n: None))
-    with pytest.raises(HorusError, match="same"):
+    with pytest.raises(HorusError, match=r"two nodes are named \"same\".*horus.Node\(name="):
         sched.add(Node(name="same", tick=lambda n: None))
+    with pytest.raises(HorusError, match="it is longer than the registry holds"):
+        sched.add(Node(name="n" * 49, tick=lambda n: None))
 
 
 def test_subscription_type_taken_from_the_existing_topic(ns):
@@ -175,3 +191,25 @@ def test_subscription_to_a_serialized_or_large_topic_without_a_class(ns, kind):
     sched.tick_once()
     sched.shutdown()
     assert got == (["hello"] if kind == "serialized" else [[0, 1, 2]])
+
+
+def test_no_node_starts_without_the_estop_unless_asked(ns):
+    from conftest import shm_base
+    d = shm_base() / f"horus_{ns}"
+    d.mkdir(mode=0o700)
+    estop = d / "_horus.estop.topic"
+    estop.write_bytes(b"\x5a" * 4096)
+    estop.chmod(0o600)
+    ticks = []
+    sched = Scheduler()
+    sched.add(Node(name="motor", tick=lambda n: ticks.append(1)))
+    with pytest.raises(HorusError) as e:
+        sched.run(duration=0.05)
+    said = str(e.value)
+    assert said.startswith(f"no node started: this scheduler could not follow the e-stop of "
+                           f"namespace {ns}: {estop} is not a valid HORUS topic")
+    assert "horus.Scheduler(system_topics=False)" in said and not ticks
+    off = Scheduler(system_topics=False)
+    off.add(Node(name="motor", tick=lambda n: ticks.append(1)))
+    off.run(duration=0.05)
+    assert ticks

@@ -469,11 +469,23 @@ class Scheduler:
     ``horus node list``, obey the e-stop and report deadline misses to the
     blackbox like Rust ones. The GIL is released while it sleeps."""
 
-    def __init__(self, tick_rate: float = 100, *, namespace: Optional[str] = None) -> None:
-        self._inner = _horus.Scheduler(float(tick_rate), namespace)
+    def __init__(self, tick_rate: float = 100, *, namespace: Optional[str] = None,
+                 system_topics: bool = True) -> None:
+        """``system_topics=False``: neither follow the e-stop nor list the nodes
+        in ``horus node list`` (tests, simulation)."""
+        self._inner = _horus.Scheduler(float(tick_rate), namespace, bool(system_topics))
         self._namespace = namespace
         self._nodes: list = []
         self._exit_hook = False
+        self._busy: Optional[str] = None
+
+    def _driving(self, call: str) -> "_Driving":
+        if self._busy is not None:
+            raise HorusError(f"Scheduler.{call}() was called while its {self._busy}() runs (from "
+                             "one of its own nodes?): a node must not drive the scheduler that "
+                             "ticks it; return from the tick, or stop it with horus.estop or "
+                             "Ctrl+C")
+        return _Driving(self, call)
 
     def add(self, node: Node, *, rate: Optional[float] = None, order: Optional[int] = None,
             on_error: Optional[str] = None) -> "Scheduler":
@@ -491,23 +503,41 @@ class Scheduler:
 
     def run(self, duration: Optional[float] = None) -> None:
         """Runs until Ctrl+C/SIGTERM, or for ``duration`` seconds."""
-        self._inner.run(None if duration is None else float(duration))
+        with self._driving("run"):
+            self._inner.run(None if duration is None else float(duration))
 
     def tick_once(self) -> None:
         """One round of every runnable node (tests, simulation). The nodes'
         shutdown runs at ``shutdown()``, or when the interpreter exits."""
-        if not self._exit_hook:
-            atexit.register(self._inner.shutdown)  # idempotent
-            self._exit_hook = True
-        self._inner.tick_once()
+        with self._driving("tick_once"):
+            if not self._exit_hook:
+                atexit.register(self._inner.shutdown)  # idempotent
+                self._exit_hook = True
+            self._inner.tick_once()
 
     def shutdown(self) -> None:
         """Runs every node's shutdown (once)."""
-        self._inner.shutdown()
+        with self._driving("shutdown"):
+            self._inner.shutdown()
 
     def nodes(self) -> list:
         """``(name, state, ticks, deadline_misses, overruns, panics)`` per node."""
         return self._inner.nodes()
+
+
+class _Driving:
+    """Marks a scheduler busy with ``call`` for a ``with`` block."""
+
+    __slots__ = ("_sched", "_call")
+
+    def __init__(self, sched: Scheduler, call: str) -> None:
+        self._sched, self._call = sched, call
+
+    def __enter__(self) -> None:
+        self._sched._busy = self._call
+
+    def __exit__(self, *exc: Any) -> None:
+        self._sched._busy = None
 
 
 def run(*nodes: Node, duration: Optional[float] = None, tick_rate: float = 100,
