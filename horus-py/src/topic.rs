@@ -33,20 +33,22 @@ impl PyRawTopic {
 #[pymethods]
 impl PyRawTopic {
     /// Joins topic `name` of message type `ty` (creating it if needed, with
-    /// `max_publishers` publisher lanes if given: default 3), in `namespace`
-    /// or `HORUS_NAMESPACE` (default `default`).
+    /// `max_publishers` publisher lanes if given: default 3, of `capacity`
+    /// slots each if given: default 64), in `namespace` or `HORUS_NAMESPACE`
+    /// (default `default`).
     #[new]
-    #[pyo3(signature = (name, ty, namespace=None, max_publishers=None))]
+    #[pyo3(signature = (name, ty, namespace=None, max_publishers=None, capacity=None))]
     fn new(
         py: Python<'_>,
         name: &str,
         ty: PyMessageType,
         namespace: Option<&str>,
         max_publishers: Option<u32>,
+        capacity: Option<u32>,
     ) -> PyResult<Self> {
         // Opening may wait (bounded) for a region lock: without the GIL.
         let topic = py
-            .detach(|| DynTopic::with_publishers(name, &ty.ty, namespace, max_publishers))
+            .detach(|| DynTopic::with_geometry(name, &ty.ty, namespace, max_publishers, capacity))
             .map_err(horus_err)?;
         Ok(Self {
             inner: Mutex::new(topic),

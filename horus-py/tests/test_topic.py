@@ -121,3 +121,19 @@ def test_rust_log_shows_what_horus_does_in_a_python_process(ns):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, timeout=60, check=True)
     assert out.stderr == ""  # warnings only: a healthy run prints nothing
+
+
+def test_capacity_shapes_a_topic_and_must_match(ns):
+    """The no-space sentence says 'lower the topic capacity': Python can."""
+    small = Topic("small", CmdVel, capacity=4)
+    for i in range(10):
+        small.send(CmdVel(timestamp_ns=i))
+    late = Topic("small", CmdVel)  # unset: takes the existing capacity
+    assert late.recv() is None
+    reader = Topic("small", CmdVel, capacity=4)
+    small.send(CmdVel(timestamp_ns=10))
+    assert reader.recv().timestamp_ns == 10
+    with pytest.raises(HorusError, match="already exists with capacity 4, not 8"):
+        Topic("small", CmdVel, capacity=8)
+    with pytest.raises(HorusError, match="capacity 3 is invalid: use a power of two"):
+        Topic("odd", CmdVel, capacity=3)

@@ -81,9 +81,24 @@ impl DynTopic {
         ns: Option<&str>,
         max_publishers: Option<u32>,
     ) -> Result<Self> {
+        Self::with_geometry(name, ty, ns, max_publishers, None)
+    }
+
+    /// As [`with_publishers`](Self::with_publishers), creating the topic
+    /// with `capacity` slots per publisher lane if given (see
+    /// [`TopicBuilder::capacity`](crate::topic::TopicBuilder::capacity); set,
+    /// an existing topic with another value is an error).
+    pub fn with_geometry(
+        name: &str,
+        ty: &MessageType,
+        ns: Option<&str>,
+        max_publishers: Option<u32>,
+        capacity: Option<u32>,
+    ) -> Result<Self> {
         let options = TopicOptions {
             namespace: ns,
             publishers: max_publishers,
+            capacity,
             ..TopicOptions::default()
         };
         let (shared, me) = open_typed(name, options, ty)?;

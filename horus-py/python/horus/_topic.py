@@ -33,7 +33,11 @@ class Topic:
         return object.__new__(cls)
 
     def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None,
-                 max_publishers: Optional[int] = None) -> None:
+                 max_publishers: Optional[int] = None, capacity: Optional[int] = None) -> None:
+        """Joins topic ``name`` (creating it if needed). ``max_publishers``
+        (default 3) and ``capacity`` (messages kept per publisher, a power of
+        two, default 64) shape a topic this handle creates; given, an existing
+        topic must have the same."""
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)
                 and msg_type is not Message):
             raise TypeError(f"Topic({name!r}, ...) needs a message class (such as horus.CmdVel, "
@@ -41,7 +45,7 @@ class Topic:
                             f"horus.Serialized or a horus.schema(...) for a serialized topic), "
                             f"not {msg_type!r}")
         self._cls = msg_type
-        self._raw = _horus.RawTopic(name, msg_type._type, namespace, max_publishers)
+        self._raw = _horus.RawTopic(name, msg_type._type, namespace, max_publishers, capacity)
 
     def send(self, msg: Message) -> None:
         """Publishes ``msg``. Never blocks: a lagging subscriber loses the
