@@ -148,3 +148,12 @@ def test_a_field_named_like_a_message_method_is_refused(field):
 def test_a_padding_field_like_rusts_is_a_field():
     padded = horus.message("Padded", a="u32", _pad="u32")
     assert padded(a=1).to_bytes() == b"\x01\x00\x00\x00\x00\x00\x00\x00"
+
+
+def test_a_message_in_a_list_replaced_in_place_is_named_when_packed():
+    """Was "AttributeError: 'int' object has no attribute '_flatten'"."""
+    pair = horus.message("PairOfCmds", a=(CmdVel, 2))
+    m = pair()
+    m.a[0] = 5
+    with pytest.raises(TypeError, match="PairOfCmds.a is a CmdVel, not int"):
+        m.to_bytes()

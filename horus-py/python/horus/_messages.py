@@ -183,8 +183,9 @@ class Message:
             values: List[Any] = []
             self._flatten(values)
             return self._struct.pack(*values)
-        except (struct.error, OverflowError):
-            # A list field changed in place: check every field again for the sentence.
+        except (struct.error, OverflowError, AttributeError, TypeError):
+            # A list field changed in place (a number out of range, a number
+            # where a message was): check every field again for the sentence.
             type(self)(**{f.name: getattr(self, f.name) for f in self._fields})
             raise
 
