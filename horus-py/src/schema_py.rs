@@ -125,6 +125,17 @@ fn named_fields(fields: &Bound<'_, PyDict>, owner: &str) -> PyResult<Vec<NamedFi
 /// `"option"` or `"seq"` (`spec` one type).
 #[pyfunction]
 pub fn schema_encode(kind: &str, name: &str, spec: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let is_ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if matches!(kind, "struct" | "enum") && !is_ident {
+        return Err(horus_err(format!(
+            "a serialized type's name is the Rust type's, an identifier (letters, digits and _, \
+             not starting with a digit), not {name:?}"
+        )));
+    }
     let ty = match kind {
         "struct" => SchemaType::Struct(name.to_owned(), named_fields(spec.cast()?, name)?),
         "enum" => {

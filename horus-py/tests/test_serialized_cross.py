@@ -194,6 +194,9 @@ def test_a_topic_python_creates_with_a_declared_schema_reaches_rust(ns):
     (lambda: horus.schema("A", x="float"), 'A.x: unknown type "float"'),
     (lambda: horus.schema("A", x=3), "A.x: a type is a name"),
     (lambda: horus.enum_schema("E", V={"a": "q"}), 'E::V.a: unknown type "q"'),
+    (lambda: horus.schema("", a="u8"), "an identifier (letters, digits and _, not starting with "
+                                       "a digit), not \"\""),
+    (lambda: horus.enum_schema("1E", V=None), 'not "1E"'),
 ])
 def test_bad_schema_declarations_raise_the_sentence(make, words):
     with pytest.raises(HorusError) as e:
