@@ -246,8 +246,10 @@ impl Scheduler {
     }
 
     /// Whether to follow the namespace's e-stop and list the nodes in its
-    /// registry (default on). Off for tests and simulations that must leave
-    /// nothing in shared memory; `.blackbox(false)` too for that.
+    /// registry (default on). On, a scheduler that cannot open the e-stop
+    /// starts no node ([`SchedulerError::EstopUnavailable`]). Off for tests
+    /// and simulations that must leave nothing in shared memory;
+    /// `.blackbox(false)` too for that.
     #[must_use]
     pub fn system_topics(mut self, on: bool) -> Self {
         self.system_topics = on;

@@ -18,8 +18,9 @@ impl Scheduler {
     /// then runs every node's `shutdown`.
     ///
     /// # Errors
-    /// Real-time settings refused, a node's `init` failed, every node
-    /// stopped after panicking, or a `shutdown` failed (after all ran).
+    /// The e-stop could not be opened (no node started), real-time settings
+    /// refused, a node's `init` failed, every node stopped after panicking,
+    /// or a `shutdown` failed (after all ran).
     pub fn run(&mut self) -> Result<()> {
         self.run_until(None)
     }
@@ -43,8 +44,9 @@ impl Scheduler {
     /// [`SchedulerError::Finished`]).
     ///
     /// # Errors
-    /// The scheduler is finished, or a node's `init` failed (the scheduler
-    /// is then shut down).
+    /// The scheduler is finished, the e-stop could not be opened (no node
+    /// started), or a node's `init` failed (the scheduler is then shut
+    /// down).
     pub fn tick_once(&mut self) -> Result<()> {
         if self.finished {
             return Err(SchedulerError::Finished.into());
