@@ -26,17 +26,50 @@ fn pid_of(r: &mut Running) -> u64 {
 }
 
 fn http_get(port: u16, path: &str) -> (String, String) {
+    let (head, body) = http(
+        port,
+        &format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"),
+    );
+    (head.lines().next().unwrap_or_default().to_owned(), body)
+}
+
+/// Sends `request` as it is and reads the reply to its end: (head, body).
+fn http(port: u16, request: &str) -> (String, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).expect("read reply");
+    s.write_all(request.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).expect("read reply");
+    let reply = String::from_utf8_lossy(&reply);
     let (head, body) = reply.split_once("\r\n\r\n").expect("HTTP reply");
-    (
-        head.lines().next().unwrap_or_default().to_owned(),
-        body.to_owned(),
-    )
+    (head.to_owned(), body.to_owned())
+}
+
+/// Sends `request` as it is and reads the reply's head only (the server
+/// may keep the connection open after it).
+fn http_head(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut chunk).expect("read reply");
+        assert!(n > 0, "closed before a reply: {reply:?}");
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+fn port_of(monitor: &mut Running) -> u16 {
+    let line = monitor.expect("web UI at http://localhost:", 30);
+    line.split("http://localhost:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
 }
 
 /// The edge of `pid` to `topic`, if any: (role, rate_hz).
@@ -111,13 +144,7 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
     );
 
     let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
-    let line = monitor.expect("web UI at http://localhost:", 30);
-    let port: u16 = line
-        .split("http://localhost:")
-        .nth(1)
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = port_of(&mut monitor);
 
     // Poll until the graph is complete and the rates measured (two samples
     // at least half a second apart) or 30 s passed.
@@ -201,6 +228,63 @@ fn the_terminal_view_stops_when_asked_and_refuses_a_zero_interval() {
     assert_eq!(
         monitor.stop("TERM", 30),
         Some(0),
+        "{}",
+        monitor.seen.join("\n")
+    );
+}
+
+/// Were a crash (a claimed body of 2^64 - 1 bytes: tiny_http's drain of it
+/// panicked on the serving thread), a monitor frozen for everyone and deaf
+/// to SIGTERM (a client that claims a body and never sends it), 404s for a
+/// query string, 405 for HEAD, and a snapshot any web page could read
+/// through DNS rebinding.
+#[test]
+fn one_client_cannot_stop_the_web_ui_for_others() {
+    use std::io::Write;
+    let ns = TestNs::new("monweb");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let head = http_head(
+        port,
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 18446744073709551615\r\n\r\nabc",
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 405") && head.contains("Allow: GET, HEAD"),
+        "{head}"
+    );
+    // A client that claims a body and sends none holds only its own request.
+    let mut stuck = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stuck
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n")
+        .unwrap();
+    let (status, body) = http_get(port, "/api/snapshot?t=1");
+    assert!(status.contains("200"), "{status}: {body}");
+    assert!(serde_json::from_str::<Value>(&body).is_ok(), "{body}");
+    let head = http_head(port, "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (head, body) = http(
+        port,
+        "GET /api/snapshot HTTP/1.1\r\nHost: evil.example:3000\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    assert!(
+        body.contains("answers only requests for localhost"),
+        "{body}"
+    );
+    assert!(
+        monitor.child.try_wait().unwrap().is_none(),
+        "the monitor died"
+    );
+    // Asked to stop, it stops, the stuck client still connected.
+    assert_eq!(
+        monitor.stop("TERM", 30),
+        Some(0),
+        "{}",
+        monitor.seen.join("\n")
+    );
+    drop(stuck);
+    assert!(
+        !monitor.seen.iter().any(|l| l.contains("panicked")),
         "{}",
         monitor.seen.join("\n")
     );
