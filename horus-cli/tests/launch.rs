@@ -119,6 +119,25 @@ fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Was a success (exit 0) when stopped while the node waited to restart,
+/// although it never ran without failing.
+#[test]
+fn a_launch_stopped_while_a_failed_node_waits_to_restart_failed() {
+    let ns = TestNs::new("backoffstop");
+    let dir = temp_dir("backoffstop");
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: flaky\n    cmd: echo flaky up; exit 3\n    restart: always\n    restart_delay: 1h\n",
+    )
+    .unwrap();
+    let mut horus =
+        Running::start(ns.horus(&["launch", dir.join("launch.yaml").to_str().unwrap()]));
+    horus.expect("[flaky] failed: exit code 3; restarting in", 30);
+    let code = horus.stop("TERM", 30);
+    assert_eq!(code, Some(1), "{}", horus.seen.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn dry_run_prints_the_plan_in_dependency_order() {
     let ns = TestNs::new("dryrun");

@@ -182,8 +182,15 @@ fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
 enum State {
     Waiting,
     Running(Proc),
-    Backoff(Instant),
-    Ended { failed: bool },
+    /// Waiting to restart until the instant; `failed`: its last run failed
+    /// (what the launch reports if it is stopped before the restart).
+    Backoff {
+        until: Instant,
+        failed: bool,
+    },
+    Ended {
+        failed: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -314,7 +321,7 @@ impl<'f> Supervisor<'f> {
                 State::Waiting => self
                     .dependencies_started(i)
                     .is_some_and(|t| now >= supervise::after(t, self.nodes[i].spec.start_delay.0)),
-                State::Backoff(until) => now >= until,
+                State::Backoff { until, .. } => now >= until,
                 _ => false,
             };
             if due {
@@ -383,8 +390,10 @@ impl<'f> Supervisor<'f> {
         for n in &mut self.nodes {
             match std::mem::replace(&mut n.state, State::Ended { failed: false }) {
                 State::Running(p) => procs.push(p),
-                State::Ended { failed } => n.state = State::Ended { failed },
-                State::Waiting | State::Backoff(_) => {}
+                State::Ended { failed } | State::Backoff { failed, .. } => {
+                    n.state = State::Ended { failed };
+                }
+                State::Waiting => {}
             }
         }
         if !procs.is_empty() {
@@ -479,7 +488,10 @@ fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
         delay.as_secs_f64(),
         node.restarts
     );
-    State::Backoff(supervise::after(Instant::now(), delay))
+    State::Backoff {
+        until: supervise::after(Instant::now(), delay),
+        failed,
+    }
 }
 
 /// `first * 2^n`, at most `max`.
