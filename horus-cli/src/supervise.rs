@@ -118,6 +118,22 @@ impl Drop for Proc {
 /// (a grandchild that inherited the pipe may keep it open longer).
 const DRAIN: Duration = Duration::from_secs(1);
 
+/// Makes what `cmd` starts get SIGTERM when this process dies
+/// (`PR_SET_PDEATHSIG`): the programs `horus` runs, and what it runs to
+/// build them (cargo, maturin, pip), which would otherwise go on building
+/// after a `horus` stopped before its programs started.
+pub fn ends_with_us(cmd: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed: it makes one `prctl` system
+    // call (through rustix, which neither allocates nor locks).
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
 impl Proc {
     /// Spawns `cmd` as `name`.
     pub fn spawn(
@@ -140,15 +156,7 @@ impl Proc {
         if own_group {
             cmd.process_group(0);
         }
-        // SAFETY: the closure runs in the child between fork and exec, where
-        // only async-signal-safe calls are allowed: it makes one `prctl`
-        // system call (through rustix, which neither allocates nor locks).
-        unsafe {
-            cmd.pre_exec(|| {
-                rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
-                    .map_err(std::io::Error::from)
-            });
-        }
+        ends_with_us(cmd);
         let mut child = cmd.spawn()?;
         if own_group {
             crate::guard::watch(child.id());

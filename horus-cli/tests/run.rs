@@ -295,3 +295,68 @@ fn a_run_under_an_engaged_estop_says_so_and_a_closed_stdout_breaks_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The pids whose command line has `part`.
+fn pids_running(part: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(part))
+        })
+        .collect()
+}
+
+/// Was an orphan: `horus` killed while it built a program left cargo
+/// building under pid 1 (holding its cache's lock for the next run).
+#[test]
+fn a_horus_killed_while_building_takes_the_build_with_it() {
+    let ns = TestNs::new("buildkill");
+    let dir = temp_dir("buildkill");
+    // rustc evaluates this constant for a minute or so: the build is long.
+    // A seed of this run makes the source new, so nothing is cached.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::fs::write(
+        dir.join("buildkill.rs"),
+        format!(
+            "#![allow(long_running_const_eval)]\nconst SPIN: u64 = {{ let mut i = 0u64; let mut x = {seed}u64; \
+             while i < 5_000_000_000 {{ x = x.wrapping_mul(6364136223846793005).wrapping_add(i); \
+             i += 1; }} x }};\nfn main() {{ println!(\"{{SPIN}}\"); }}\n"
+        ),
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&["run", dir.join("buildkill.rs").to_str().unwrap()]));
+    let project = "/buildkill-";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let cargo = loop {
+        let found: Vec<u32> = pids_running(project)
+            .into_iter()
+            .filter(|&p| p != horus.child.id())
+            .collect();
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(std::time::Instant::now() < deadline, "no build started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    horus.child.kill().expect("SIGKILL horus");
+    let _ = horus.child.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cargo
+        .iter()
+        .any(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build outlived horus by a minute: {:?}",
+            pids_running(project)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -164,6 +164,7 @@ pub fn build(file: &Path, release: bool, quiet: bool) -> anyhow::Result<PathBuf>
             if release { "release" } else { "debug" }
         );
     }
+    crate::supervise::ends_with_us(&mut cmd);
     let status = cmd.status().with_context(|| {
         format!(
             "running {} (is Rust installed? see https://rustup.rs)",

@@ -121,6 +121,7 @@ fn pip_install_command(python: &Path) -> Command {
         "--disable-pip-version-check",
     ])
     .stdin(Stdio::null());
+    crate::supervise::ends_with_us(&mut cmd);
     cmd
 }
 
@@ -239,6 +240,7 @@ fn build_and_install(
     if quiet {
         cmd.arg("--quiet").stdout(Stdio::null());
     }
+    crate::supervise::ends_with_us(&mut cmd);
     let built = cmd.status().is_ok_and(|s| s.success());
     let wheel = std::fs::read_dir(&wheels).ok().and_then(|d| {
         d.filter_map(|e| e.ok().map(|e| e.path()))
