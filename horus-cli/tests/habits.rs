@@ -52,7 +52,7 @@ fn launch_logged(ns: &TestNs, level: Option<&str>) -> Vec<String> {
     };
     let mut horus = common::Running::start(cmd);
     horus.expect("[logged] @@ready", 30);
-    assert_eq!(horus.stop("TERM", 30), Some(0), "{}", horus.seen.join("\n"));
+    horus.assert_stops_on_sigterm();
     let _ = std::fs::remove_dir_all(&dir);
     horus.seen.clone()
 }

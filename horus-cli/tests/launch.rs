@@ -60,7 +60,7 @@ fn three_nodes_with_a_crash_and_a_restart() {
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(horus.stop("TERM", 30), Some(0), "{}", horus.seen.join("\n"));
+    horus.assert_stops_on_sigterm();
     assert_eq!(horus.count("[crasher] first life"), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

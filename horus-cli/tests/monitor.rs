@@ -203,12 +203,7 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
         .expect("topic row");
     assert_eq!(row["fields"][0]["name"], "left_ticks", "{v}");
 
-    assert_eq!(
-        monitor.stop("TERM", 30),
-        Some(0),
-        "{}",
-        monitor.seen.join("\n")
-    );
+    monitor.assert_stops_on_sigterm();
 }
 
 #[test]
@@ -225,12 +220,7 @@ fn the_terminal_view_stops_when_asked_and_refuses_a_zero_interval() {
     // However short the interval, SIGTERM ends it, as asked: success.
     let mut monitor = Running::start(ns.horus(&["monitor", "--terminal", "--interval", "1ms"]));
     monitor.expect("horus monitor: namespace", 30);
-    assert_eq!(
-        monitor.stop("TERM", 30),
-        Some(0),
-        "{}",
-        monitor.seen.join("\n")
-    );
+    monitor.assert_stops_on_sigterm();
 }
 
 /// Were a crash (a claimed body of 2^64 - 1 bytes: tiny_http's drain of it
@@ -276,12 +266,7 @@ fn one_client_cannot_stop_the_web_ui_for_others() {
         "the monitor died"
     );
     // Asked to stop, it stops, the stuck client still connected.
-    assert_eq!(
-        monitor.stop("TERM", 30),
-        Some(0),
-        "{}",
-        monitor.seen.join("\n")
-    );
+    monitor.assert_stops_on_sigterm();
     drop(stuck);
     assert!(
         !monitor.seen.iter().any(|l| l.contains("panicked")),

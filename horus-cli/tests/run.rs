@@ -136,7 +136,7 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     wait_more(&mut horus, "[Odom] delta", before, 60);
     // SIGTERM to horus stops both; stopped-when-asked is success.
-    assert_eq!(horus.stop("TERM", 30), Some(0), "{}", horus.seen.join("\n"));
+    horus.assert_stops_on_sigterm();
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -388,12 +388,7 @@ fn monitor_serves_the_web_ui_and_its_snapshot() {
         "{}",
         text(&out.stderr)
     );
-    assert_eq!(
-        monitor.stop("TERM", 30),
-        Some(0),
-        "{}",
-        monitor.seen.join("\n")
-    );
+    monitor.assert_stops_on_sigterm();
 }
 
 #[test]
@@ -570,7 +565,7 @@ fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
         std::thread::yield_now();
     }
     // Stopped cleanly (SIGTERM: the scheduler shuts down): not a death.
-    assert_eq!(again.stop("TERM", 30), Some(0), "{}", again.seen.join("\n"));
+    again.assert_stops_on_sigterm();
     assert!(
         node_rows(&ns, "Ticker").is_empty(),
         "{:?}",

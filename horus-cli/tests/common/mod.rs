@@ -191,6 +191,13 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// SIGTERM, then asserts it exited 0 (stopped when asked is success)
+    /// within 30 s; its output in the failure.
+    pub fn assert_stops_on_sigterm(&mut self) {
+        let code = self.stop("TERM", 30);
+        assert_eq!(code, Some(0), "{}", self.seen.join("\n"));
+    }
 }
 
 impl Drop for Running {
