@@ -3,6 +3,7 @@
 the zero-copy claim, and bad input raising HorusError with the sentence."""
 
 import gc
+import re
 import sys
 
 import numpy as np
@@ -239,6 +240,17 @@ def test_pool_exhaustion_is_counted_or_raised_never_blocking(ns):
     held.clear()
     pub.try_send(pub.loan(8, 8, "mono8"))  # blocks came back
     pub.send(Image(8, 8, "mono8"))  # the process pool's block: never this topic's pool
+
+
+def test_pool_options_out_of_range_raise_at_creation(ns):
+    for kwargs, option in [
+        ({"blocks_per_segment": 0}, "blocks_per_segment(0)"),
+        ({"max_segments": 0}, "max_segments(0)"),
+        ({"block_size": 1 << 31}, "block_size(2147483648)"),
+    ]:
+        with pytest.raises(HorusError, match=re.escape(option)):
+            horus.ImageTopic("img.opts", **kwargs)
+    horus.ImageTopic("img.opts", blocks_per_segment=1, max_segments=1, block_size=64)
 
 
 def test_node_opens_image_topics_by_their_type(ns):

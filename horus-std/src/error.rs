@@ -243,6 +243,19 @@ pub enum TopicError {
     /// The builder asked for an impossible geometry.
     #[error("{0}")]
     Layout(#[source] horus_nostd::LayoutError),
+    /// A block pool option of a large-message topic (`Image`, `Tensor`, ...)
+    /// is out of its range; nothing was created.
+    #[error("topic {topic:?}: block pool option {option}({value}) is invalid: {reason}")]
+    PoolOption {
+        /// Topic name.
+        topic: String,
+        /// The builder method (`block_size`, `blocks_per_segment`, `max_segments`).
+        option: &'static str,
+        /// The value given.
+        value: u32,
+        /// The valid range, or why the geometry cannot be laid out.
+        reason: String,
+    },
     /// A serialized type cannot be described in a region (see
     /// [`serialized`](mod@crate::serialized)).
     #[error("topic {topic:?}: {source}")]

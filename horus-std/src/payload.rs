@@ -36,6 +36,12 @@ pub trait Payload: Sized + 'static {
     fn wire_type(_ctx: &WireContext<'_>) -> crate::Result<MessageType> {
         Ok(MessageType::of::<Self::Wire>())
     }
+    /// Checks the builder's pool options before anything is created
+    /// (only pooled payloads have any).
+    #[doc(hidden)]
+    fn check_options(_name: &str, _pool: &PoolOptions) -> crate::Result<()> {
+        Ok(())
+    }
     /// The state of a new handle.
     #[doc(hidden)]
     fn new_state(ctx: &PayloadContext<'_>) -> Self::State;

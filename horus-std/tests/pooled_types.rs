@@ -21,7 +21,7 @@ use horus::image::{Encoding, ImageError, ImageFrame};
 use horus::pointcloud::{PointCloudError, PointCloudFrame, PointCloudLayout};
 use horus::pooled::{PoolError, PoolView, Pooled, PooledLayout};
 use horus::prelude::*;
-use horus::tensor::{TensorError, TensorFrame, TensorLayout};
+use horus::tensor::{DType, TensorError, TensorFrame, TensorLayout};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const MESSAGES: u64 = 60;
@@ -296,6 +296,71 @@ fn bad_point_clouds_give_typed_errors() {
     assert!(matches!(PointCloud::from_xyz(&[]), Err(E::NoPoints)));
     let p = panic_text(|| drop(PointCloud::xyz(0)));
     assert!(p.contains("0 points"), "{p}");
+}
+
+#[test]
+fn pool_options_out_of_range_fail_the_build_and_create_nothing() {
+    use horus::error::{Error, TopicError};
+    type Builder = horus::topic::TopicBuilder<Pooled<TensorLayout>>;
+    type Case = (fn(Builder) -> Builder, &'static str, &'static str);
+    let ns = TestNs::new("pool_opts");
+    let build = |f: fn(Builder) -> Builder| f(Topic::builder("opts").namespace(&ns.name)).build();
+    let cases: [Case; 5] = [
+        (|b| b.max_segments(0), "max_segments(0)", "use 1 to"),
+        (
+            |b| b.blocks_per_segment(0),
+            "blocks_per_segment(0)",
+            "use 1 to",
+        ),
+        (
+            |b| b.blocks_per_segment(u32::MAX),
+            "blocks_per_segment(4294967295)",
+            "use 1 to",
+        ),
+        (
+            |b| b.block_size(1 << 31),
+            "block_size(2147483648)",
+            "leave it unset",
+        ),
+        (
+            |b| b.block_size(u32::MAX),
+            "block_size(4294967295)",
+            "leave it unset",
+        ),
+    ];
+    for (set, option, fix) in cases {
+        let e = build(set).expect_err(option);
+        assert!(
+            matches!(e, Error::Topic(TopicError::PoolOption { .. })),
+            "{option}: {e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains(option) && text.contains(fix) && text.contains("\"opts\""),
+            "{text}"
+        );
+    }
+    // Nothing was created for any of them.
+    let files: Vec<_> = std::fs::read_dir(ns.path())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.to_string_lossy().starts_with("opts")),
+        "{files:?}"
+    );
+    // The limits themselves are accepted.
+    let t = build(|b| b.max_segments(1).blocks_per_segment(1).block_size(1)).unwrap();
+    t.try_send(t.loan(DType::U8, &[64]).unwrap()).unwrap();
+    assert!(matches!(
+        t.loan(DType::U8, &[65]),
+        Err(TensorError::Pool(PoolError::TooLarge {
+            bytes: 65,
+            block_size: 64,
+            ..
+        }))
+    ));
 }
 
 #[test]

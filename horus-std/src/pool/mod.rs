@@ -59,7 +59,8 @@ mod reader;
 mod writer;
 
 pub(crate) use reader::{HeldBlock, PoolReader, ReaderError};
-pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError};
+pub use writer::MAX_SEGMENTS;
+pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError, check_options};
 
 /// Blocks per segment when not configured.
 pub const DEFAULT_BLOCKS_PER_SEGMENT: u32 = 8;

@@ -4,11 +4,73 @@
 use std::sync::Arc;
 
 use horus_nostd::OwnerToken;
-use horus_nostd::pool::{BlockDescriptor, Claim, PoolLayout};
+use horus_nostd::pool::{BlockDescriptor, Claim, MAX_BLOCK_BYTES, MAX_BLOCKS, PoolLayout};
 
 use super::{next_segment_id, prefetch_for_write};
+use crate::error::TopicError;
+use crate::payload::PoolOptions;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
+
+/// The most segments a publisher's pool may be given (ids from
+/// [`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE) up
+/// are the process pool's).
+pub const MAX_SEGMENTS: u32 = crate::process_pool::PROCESS_SEGMENT_BASE;
+
+/// Checks a builder's pool options for `topic` before anything is created,
+/// so a bad value is an error of `build()`, not of the first loan.
+pub(crate) fn check_options(topic: &str, pool: &PoolOptions) -> Result<(), TopicError> {
+    let bad = |option, value, reason: String| {
+        Err(TopicError::PoolOption {
+            topic: topic.to_owned(),
+            option,
+            value,
+            reason,
+        })
+    };
+    let PoolOptions {
+        block_size,
+        blocks_per_segment: blocks,
+        max_segments,
+    } = *pool;
+    if max_segments == 0 || max_segments > MAX_SEGMENTS {
+        return bad(
+            "max_segments",
+            max_segments,
+            format!("use 1 to {MAX_SEGMENTS} segments per publisher"),
+        );
+    }
+    if blocks == 0 || blocks > MAX_BLOCKS {
+        return bad(
+            "blocks_per_segment",
+            blocks,
+            format!("use 1 to {MAX_BLOCKS} blocks per segment"),
+        );
+    }
+    // 0: sized by the first message (checked then).
+    if block_size != 0 && PoolLayout::new(block_size, 1).is_err() {
+        return bad(
+            "block_size",
+            block_size,
+            format!(
+                "use 1 to {MAX_BLOCK_BYTES} bytes (rounded up to a multiple of 64), or leave \
+                 it unset for the size of the first message"
+            ),
+        );
+    }
+    if PoolLayout::new(block_size.max(64), blocks).is_err() {
+        return bad(
+            "blocks_per_segment",
+            blocks,
+            format!(
+                "a segment of {blocks} blocks of {} bytes exceeds this machine's address \
+                 space; use fewer or smaller blocks",
+                block_size.max(64)
+            ),
+        );
+    }
+    Ok(())
+}
 
 /// Why a block could not be loaned.
 #[derive(Debug)]
@@ -178,9 +240,9 @@ impl PoolWriter {
             ns,
             topic: topic.to_owned(),
             block_size,
-            blocks_per_segment: blocks_per_segment.max(1),
-            // Ids from PROCESS_SEGMENT_BASE up are the process pool's.
-            max_segments: max_segments.clamp(1, crate::process_pool::PROCESS_SEGMENT_BASE),
+            // Both checked by `check_options` when the handle was built.
+            blocks_per_segment,
+            max_segments,
             segments: Vec::new(),
             spare: Vec::new(),
             next_segment: 0,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use horus_nostd::pool::{BlockDescriptor, HoldError};
 
 use super::{BlockRef, Bytes, PoolError, PoolView, Pooled, PooledLayout, checked, error, valid};
-use crate::payload::{Payload, PayloadContext, PayloadCounts};
+use crate::payload::{Payload, PayloadContext, PayloadCounts, PoolOptions};
 use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError};
 use crate::process_pool::{self, TopicLink};
 use crate::shm::Namespace;
@@ -92,6 +92,10 @@ impl<L: PooledLayout> Payload for Pooled<L> {
     type Received = PoolView<L>;
     type State = PoolState;
 
+    fn check_options(name: &str, pool: &PoolOptions) -> crate::Result<()> {
+        Ok(crate::pool::check_options(name, pool)?)
+    }
+
     fn new_state(ctx: &PayloadContext<'_>) -> PoolState {
         PoolState {
             link: OnceCell::new(),
@@ -150,18 +154,23 @@ impl<L: PooledLayout> Payload for Pooled<L> {
 }
 
 impl<L: PooledLayout> TopicBuilder<Pooled<L>> {
-    /// Bytes per pool block (rounded up to 64); default: the first message's size.
+    /// Bytes per pool block (rounded up to 64, at most
+    /// [`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES)); default: the
+    /// first message's size. Out of range, [`build`](TopicBuilder::build) is
+    /// [`TopicError::PoolOption`](crate::error::TopicError::PoolOption).
     pub fn block_size(mut self, bytes: u32) -> Self {
         self.pool.block_size = bytes.div_ceil(64).saturating_mul(64);
         self
     }
-    /// Blocks per pool segment (default 8).
+    /// Blocks per pool segment (default 8; 1 to
+    /// [`MAX_BLOCKS`](horus_nostd::pool::MAX_BLOCKS)).
     pub fn blocks_per_segment(mut self, n: u32) -> Self {
         self.pool.blocks_per_segment = n;
         self
     }
     /// Segments this publisher's pool may grow to (default 4): at most
-    /// `max_segments * blocks_per_segment` messages in flight or held.
+    /// `max_segments * blocks_per_segment` messages in flight or held (1 to
+    /// [`MAX_SEGMENTS`](crate::pool::MAX_SEGMENTS)).
     pub fn max_segments(mut self, n: u32) -> Self {
         self.pool.max_segments = n;
         self

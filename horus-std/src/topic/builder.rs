@@ -107,6 +107,7 @@ impl<T: Payload> TopicBuilder<T> {
 
     /// Opens (or creates) the topic and joins it.
     pub fn build(self) -> Result<Topic<T>> {
+        T::check_options(&self.name, &self.pool)?;
         let ty = T::wire_type(&WireContext {
             name: &self.name,
             namespace: self.namespace.as_deref(),
