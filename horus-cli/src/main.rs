@@ -27,6 +27,7 @@ mod names;
 mod namespaces;
 mod node_control;
 mod node_info;
+mod orphans;
 mod run;
 mod supervise;
 mod system;

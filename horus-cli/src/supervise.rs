@@ -10,7 +10,10 @@
 //! group, the group is SIGKILLed once its leader has exited (nothing a node
 //! started outlives it), and a [`Proc`] dropped unreaped (an error or panic
 //! in `horus`) kills its group. If `horus` dies without doing any of this
-//! (SIGKILL), its [`guard`](crate::guard) stops every group it left.
+//! (SIGKILL), its [`guard`](crate::guard) stops every group it left, and a
+//! child in no group of its own (`run`'s single program) by its pid. What
+//! such a child starts is stopped by `horus run` once it ends
+//! ([`orphans`](crate::orphans)).
 //!
 //! A closed stdout (`horus launch x.yaml | head`) never reaches a child: the
 //! forwarders keep reading the children's pipes and drop the lines, so no
@@ -110,7 +113,7 @@ impl Drop for Proc {
         }
         self.signal(Signal::KILL);
         let _ = self.child.wait();
-        self.kill_group();
+        self.after_reaping();
     }
 }
 
@@ -160,6 +163,8 @@ impl Proc {
         let mut child = cmd.spawn()?;
         if own_group {
             crate::guard::watch(child.id());
+        } else {
+            crate::guard::watch_process(child.id());
         }
         let (done, forwarded) = std::sync::mpsc::channel();
         let mut forwarders = 0;
@@ -215,16 +220,18 @@ impl Proc {
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         let status = self.child.try_wait().ok().flatten()?;
         self.reaped = true;
-        self.kill_group();
+        self.after_reaping();
         self.drain_output();
         Some(status)
     }
 
-    /// SIGKILL to what is left of its process group, if it has one. The
-    /// group's id cannot name anyone else while a member lives (the kernel
-    /// does not reuse a pid that is still a process group's id).
-    fn kill_group(&self) {
+    /// Once it is reaped: SIGKILL to what is left of its process group, if
+    /// it has one (the group's id cannot name anyone else while a member
+    /// lives: the kernel does not reuse a pid that is still a process
+    /// group's id), and the guard forgets it.
+    fn after_reaping(&self) {
         if !self.own_group {
+            crate::guard::forget_process(self.child.id());
             return;
         }
         if let Some(pid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) {

@@ -360,3 +360,95 @@ fn a_horus_killed_while_building_takes_the_build_with_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Kills (SIGKILL) what is left of `pids` and says whether anything was.
+fn kill_left(pids: &[u32]) -> bool {
+    for p in pids {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &p.to_string()])
+            .status();
+    }
+    !pids.is_empty()
+}
+
+/// Was an orphan: a single program stays in horus's process group (it keeps
+/// the terminal), so what it started outlived a stopped `horus run`.
+#[test]
+fn what_a_single_program_started_is_stopped_with_it() {
+    let ns = TestNs::new("leftover");
+    let dir = temp_dir("leftover");
+    // A duration no other process runs `sleep` with.
+    let tag = format!("3000.{}", std::process::id());
+    std::fs::write(
+        dir.join("leftover.rs"),
+        format!(
+            "use std::process::{{Command, Stdio}};\nfn main() {{\n    let helper = \
+             Command::new(\"sleep\").arg(\"{tag}\").stdin(Stdio::null()).stdout(Stdio::null())\
+             .stderr(Stdio::null()).spawn().unwrap();\n    println!(\"helper {{}}\", helper.id());\n    \
+             loop {{ std::thread::sleep(std::time::Duration::from_secs(1)); }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&["run", dir.join("leftover.rs").to_str().unwrap()]));
+    let line = horus.expect("helper ", 600);
+    let helper: u32 = line["helper ".len()..].trim().parse().expect("pid");
+    // As on Ctrl+C: the program dies of SIGTERM (its default), its helper
+    // is adopted by horus, which stops it before it exits.
+    horus.assert_stops_on_sigterm();
+    let left = pids_running(&tag);
+    assert!(!kill_left(&left), "the helper outlived horus run: {left:?}");
+    let said = format!("horus: stopping 1 process the programs left running (pid {helper})");
+    assert!(
+        horus.seen.iter().any(|l| l.contains(&said)),
+        "{}",
+        horus.seen.join("\n")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Was an orphan: a single program that ignores SIGTERM (the parent-death
+/// signal) outlived a SIGKILLed `horus run`; the guard now kills it after
+/// the grace period.
+#[test]
+fn a_program_ignoring_sigterm_goes_with_a_killed_horus() {
+    let ns = TestNs::new("stubborn");
+    let dir = temp_dir("stubborn");
+    std::fs::write(
+        dir.join("stubborn.rs"),
+        "unsafe extern \"C\" {\n    fn signal(sig: i32, handler: usize) -> usize;\n}\n\
+         fn main() {\n    // SAFETY: SIG_IGN (1) for SIGTERM (15), before any thread exists.\n    \
+         unsafe { signal(15, 1) };\n    println!(\"ready\");\n    \
+         loop { std::thread::sleep(std::time::Duration::from_secs(1)); }\n}\n",
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&[
+        "run",
+        "--grace",
+        "1",
+        dir.join("stubborn.rs").to_str().unwrap(),
+    ]));
+    let started = horus.expect("horus: started stubborn (pid ", 600);
+    let pid: u32 = started
+        .rsplit_once("(pid ")
+        .and_then(|(_, p)| p.trim_end_matches(')').parse().ok())
+        .expect("pid");
+    horus.expect("ready", 60);
+    horus.child.kill().expect("SIGKILL horus");
+    let _ = horus.child.wait();
+    // Gone, or a zombie its new parent has yet to reap.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(") ")
+                .is_some_and(|(_, r)| !r.starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !(alive() && kill_left(&[pid])),
+        "the program outlived horus by 30 s"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -88,9 +88,9 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         programs.push(prepare(file, *kind, &args, python.as_deref())?);
     }
     crate::system::warn_if_estop_engaged(&ctx.namespace);
-    if programs.len() > 1 {
-        start_guard(grace);
-    }
+    start_guard(grace);
+    // After the builds: what cargo or pip left running is not ours to stop.
+    crate::orphans::adopt();
     let stop = StopRequests::watch()?;
     let output = if programs.len() > 1 {
         Output::Prefixed
@@ -185,7 +185,8 @@ pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
         .map_err(|_| Failure::usage(format!("--grace {secs}: expected seconds, 0 or more")).into())
 }
 
-/// Waits for the programs; stops them all on Ctrl+C/SIGTERM.
+/// Waits for the programs; stops them all on Ctrl+C/SIGTERM; then stops
+/// what they left running (see [`orphans`](crate::orphans)).
 fn supervise_programs(
     mut running: Vec<Proc>,
     stop: &StopRequests,
@@ -226,8 +227,12 @@ fn supervise_programs(
             }
         }
         running = still;
+        let tracked: Vec<u32> = running.iter().map(Proc::pid).collect();
+        crate::orphans::reap(&tracked);
         std::thread::sleep(supervise::POLL);
     }
+    let asked = stop.count();
+    crate::orphans::stop(grace, || stop.count() > asked);
     if failed {
         ExitCode::from(exit::ERROR)
     } else {
