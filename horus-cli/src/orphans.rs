@@ -53,7 +53,16 @@ pub fn reap(tracked: &[u32]) {
 /// then SIGKILL to those left after `grace` (or when `hurry` says so), each
 /// reaped. Returns how many were stopped.
 pub fn stop(grace: Duration, hurry: impl Fn() -> bool) -> usize {
-    let first = children(&[]);
+    // Those that ended already are reaped, not counted.
+    let first: Vec<Pid> = children(&[])
+        .into_iter()
+        .filter(|&pid| {
+            !matches!(
+                rustix::process::waitpid(Some(pid), WaitOptions::NOHANG),
+                Ok(Some(_))
+            )
+        })
+        .collect();
     if first.is_empty() {
         return 0;
     }

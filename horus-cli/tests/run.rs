@@ -452,3 +452,50 @@ fn a_program_ignoring_sigterm_goes_with_a_killed_horus() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Orphans that end while the program runs are reaped by `horus run`
+/// (their new parent), never left as zombies that use up pids.
+#[test]
+fn orphans_that_end_while_the_program_runs_leave_no_zombie() {
+    let ns = TestNs::new("zombies");
+    let dir = temp_dir("zombies");
+    std::fs::write(
+        dir.join("zombies.rs"),
+        "fn main() {\n    for _ in 0..20 {\n        std::process::Command::new(\"sh\").args([\"-c\", \
+         \"sleep 0.05 &\"]).status().unwrap();\n    }\n    println!(\"spawned\");\n    \
+         loop { std::thread::sleep(std::time::Duration::from_secs(1)); }\n}\n",
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&["run", dir.join("zombies.rs").to_str().unwrap()]));
+    horus.expect("spawned", 600);
+    let me = horus.child.id();
+    // The children of horus: (pid, state) from /proc/*/stat.
+    let children = || -> Vec<(u32, char)> {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let mut f = stat.rsplit_once(") ")?.1.split(' ');
+                let state = f.next()?.chars().next()?;
+                (f.next()?.parse::<u32>().ok()? == me).then_some((pid, state))
+            })
+            .collect()
+    };
+    // Until the 20 orphans have ended and been reaped, horus has more
+    // children than the program and its guard (both sleeping).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while children().iter().filter(|&&(_, s)| s != 'Z').count() != 2
+        || children().iter().any(|&(_, s)| s == 'Z')
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "children of horus after 30 s (Z: a zombie): {:?}",
+            children()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    horus.assert_stops_on_sigterm();
+    let _ = std::fs::remove_dir_all(&dir);
+}
