@@ -1,4 +1,5 @@
-//! Orphans: processes the programs of `horus run` started and left behind.
+//! Orphans: processes the programs of `horus run` (or the nodes of `horus
+//! launch`) started and left behind.
 //!
 //! A single program runs in `horus`'s own process group (it keeps the
 //! terminal: keyboard teleop nodes read it, Ctrl+Z stops it), so its process
@@ -9,7 +10,8 @@
 //! programs run, [`reap`] collects those that exit (no zombie accumulates);
 //! once every program has ended, [`stop`] stops those still running:
 //! SIGTERM, then SIGKILL after the grace period. Nothing a program started
-//! outlives `horus run`.
+//! outlives `horus run`. `horus launch` does the same for what escapes a
+//! node's process group (a `setsid` daemon).
 //!
 //! Signalling a child by pid is sound: a pid cannot be reused until its
 //! parent (here `horus`) reaps it.
@@ -49,10 +51,10 @@ pub fn reap(tracked: &[u32]) {
     }
 }
 
-/// Stops the orphans still running once every program has ended: SIGTERM,
-/// then SIGKILL to those left after `grace` (or when `hurry` says so), each
-/// reaped. Returns how many were stopped.
-pub fn stop(grace: Duration, hurry: impl Fn() -> bool) -> usize {
+/// Stops the orphans still running once every program (`who`: "programs"
+/// or "nodes") has ended: SIGTERM, then SIGKILL to those left after `grace`
+/// (or when `hurry` says so), each reaped. Returns how many were stopped.
+pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) -> usize {
     // Those that ended already are reaped, not counted.
     let first: Vec<Pid> = children(&[])
         .into_iter()
@@ -72,7 +74,7 @@ pub fn stop(grace: Duration, hurry: impl Fn() -> bool) -> usize {
         .collect::<Vec<_>>()
         .join(", ");
     note(&format!(
-        "horus: stopping {} process{} the programs left running (pid {list})",
+        "horus: stopping {} process{} the {who} left running (pid {list})",
         first.len(),
         if first.len() == 1 { "" } else { "es" }
     ));

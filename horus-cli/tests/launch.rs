@@ -434,3 +434,45 @@ fn nodes_die_with_a_sigkilled_horus() {
     wait_gone(&[pid, shell, grandchild], "after SIGKILL of horus");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Was an orphan: a node's daemon in a session of its own (`setsid`) escaped
+/// the node's process group and outlived the launch.
+#[test]
+fn what_escapes_a_nodes_process_group_is_stopped_with_the_launch() {
+    let ns = TestNs::new("setsid");
+    let dir = temp_dir("setsid");
+    // A duration no other process runs `sleep` with.
+    let tag = format!("3000.{}", std::process::id());
+    std::fs::write(
+        dir.join("launch.yaml"),
+        format!("nodes:\n  - name: daemon\n    cmd: setsid -f sleep {tag} < /dev/null > /dev/null 2>&1; echo detached\n"),
+    )
+    .unwrap();
+    let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
+    let err = text(&out.stderr);
+    let left: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|p| {
+                    std::fs::read(format!("/proc/{p}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&tag))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for p in &left {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &p.to_string()])
+            .status();
+    }
+    assert!(
+        left.is_empty(),
+        "the daemon outlived the launch: {left:?}\n{err}"
+    );
+    assert!(
+        err.contains("horus: stopping 1 process the nodes left running"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,10 +92,15 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     }
     crate::system::warn_if_estop_engaged(&namespace);
     crate::run::start_guard(grace);
+    // What a node leaves outside its process group (a `setsid` daemon) is
+    // adopted and stopped too (see `orphans`).
+    crate::orphans::adopt();
     let stop = StopRequests::watch()?;
     let mut sup = Supervisor::new(&launch, namespace.clone(), dir, horus_dir);
     let code = sup.run(&stop, grace);
     drop(sup);
+    let asked = stop.count();
+    crate::orphans::stop("nodes", grace, || stop.count() > asked);
     // Raising the e-stop made this process a participant of that namespace.
     crate::release_liveness(&namespace);
     Ok(code)
@@ -275,6 +280,15 @@ impl<'f> Supervisor<'f> {
                     ExitCode::SUCCESS
                 };
             }
+            let tracked: Vec<u32> = self
+                .nodes
+                .iter()
+                .filter_map(|n| match &n.state {
+                    State::Running(p) => Some(p.pid()),
+                    _ => None,
+                })
+                .collect();
+            crate::orphans::reap(&tracked);
             std::thread::sleep(supervise::POLL);
         }
     }

@@ -232,7 +232,7 @@ fn supervise_programs(
         std::thread::sleep(supervise::POLL);
     }
     let asked = stop.count();
-    crate::orphans::stop(grace, || stop.count() > asked);
+    crate::orphans::stop("programs", grace, || stop.count() > asked);
     if failed {
         ExitCode::from(exit::ERROR)
     } else {
