@@ -68,11 +68,17 @@ pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) -> usize {
     if first.is_empty() {
         return 0;
     }
-    let list = first
+    // The first few pids: enough to find them in `ps`.
+    const LISTED: usize = 8;
+    let mut list = first
         .iter()
+        .take(LISTED)
         .map(|p| p.as_raw_nonzero().to_string())
         .collect::<Vec<_>>()
         .join(", ");
+    if first.len() > LISTED {
+        list.push_str(&format!(" and {} more", first.len() - LISTED));
+    }
     note(&format!(
         "horus: stopping {} process{} the {who} left running (pid {list})",
         first.len(),
