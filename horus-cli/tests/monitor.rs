@@ -274,3 +274,52 @@ fn one_client_cannot_stop_the_web_ui_for_others() {
         monitor.seen.join("\n")
     );
 }
+
+/// Was unbounded (tiny_http kept a header line of any length in memory):
+/// a request head over 16 KiB or with more than 48 headers is refused with
+/// 431, a malformed one with 400, and a client that sends megabytes of
+/// head costs the monitor 16 KiB and stops nobody.
+#[test]
+fn oversized_and_malformed_requests_are_refused() {
+    use std::io::Write;
+    let ns = TestNs::new("monbig");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let long = format!(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let head = http_head(port, &long);
+    assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+    let many: String = (0..60).map(|i| format!("X-{i}: {i}\r\n")).collect();
+    let head = http_head(
+        port,
+        &format!("GET / HTTP/1.1\r\nHost: localhost\r\n{many}\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+    let head = http_head(
+        port,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // Megabytes of one header line, from several clients at once: each is
+    // cut off after 16 KiB (its writes then fail), the monitor serves on.
+    let floods: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+                let _ = s.write_all(b"GET / HTTP/1.1\r\nX-Flood: ");
+                let chunk = vec![b'a'; 1 << 20];
+                (0..64).take_while(|_| s.write_all(&chunk).is_ok()).count()
+            })
+        })
+        .collect();
+    for f in floods {
+        let written = f.join().expect("flood thread");
+        assert!(written < 64, "the monitor read 64 MiB of one header line");
+    }
+    let (status, body) = http_get(port, "/api/snapshot");
+    assert!(status.contains("200"), "{status}: {body}");
+    monitor.assert_stops_on_sigterm();
+}

@@ -12,6 +12,7 @@
 //! without a daemon, and without creating or changing anything.
 
 pub mod graph;
+mod http;
 mod web;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -1,0 +1,256 @@
+//! The monitor's HTTP/1.x server: one request per connection, each on a
+//! thread of its own, with every cost a client can cause bounded. Request
+//! heads are parsed by `httparse`; nothing else of HTTP is needed (no body,
+//! no keep-alive, no chunking: the page asks for one small snapshot a
+//! second).
+//!
+//! Bounds (a client must not stop the monitor for the others, nor at all,
+//! whatever it sends, or does not send):
+//! - [`MAX_HEAD`] bytes of request line and headers, at most [`MAX_HEADERS`]
+//!   headers: beyond, `431`; malformed, `400`.
+//! - [`HEAD_TIMEOUT`] to send the whole head, [`WRITE_TIMEOUT`] to take the
+//!   reply: a silent or slow client holds one thread that long.
+//! - [`MAX_CONNECTIONS`] served at once: beyond, a new connection is closed
+//!   at once.
+//! - A request body is never read: the reply is sent, the sending side shut
+//!   down, and what the client still sends is drained (at most
+//!   [`DRAIN_BYTES`], for at most [`DRAIN_TIME`]) so that closing does not
+//!   reset the connection before the client has read the reply.
+//! - An `accept` that fails (out of descriptors) is retried after a pause,
+//!   the listening socket kept.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Most bytes of request line and headers.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Most headers in a request.
+pub const MAX_HEADERS: usize = 48;
+/// Time a client has to send its whole request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to take the reply.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// What is drained of a request body after the reply, at most.
+pub const DRAIN_BYTES: usize = 64 * 1024;
+/// How long it is drained, at most.
+pub const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// The name of the threads that answer requests.
+const THREAD: &str = "horus-monitor-http";
+
+/// A request head, as the handler sees it.
+#[derive(Debug)]
+pub struct Request {
+    /// `GET`, `HEAD`, ...
+    pub method: String,
+    /// The path, without its query string.
+    pub path: String,
+    /// The `Host` header, if any.
+    pub host: Option<String>,
+}
+
+/// A reply.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Extra headers (`Allow`).
+    pub headers: Vec<(&'static str, &'static str)>,
+    /// The body (not sent for `HEAD`).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A reply of `status` with `body` of `content_type`.
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// A listening socket and the count of connections being served.
+pub struct Server {
+    listener: TcpListener,
+    active: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Listens on `addr`.
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        // Polled, so that the caller can check its stop requests.
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            listener,
+            active: Arc::default(),
+        })
+    }
+
+    /// The address bound (with port 0, the port the system chose).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts the connections waiting, each answered by `handler` on a
+    /// thread of its own; returns when none is waiting. An `accept` error
+    /// (EMFILE) is returned: the caller pauses and calls again.
+    pub fn accept_waiting<H>(&self, handler: &Arc<H>) -> io::Result<()>
+    where
+        H: Fn(&Request) -> Response + Send + Sync + 'static,
+    {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if self.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                self.active.fetch_sub(1, Ordering::SeqCst);
+                continue; // closed at once
+            }
+            let active = Arc::clone(&self.active);
+            let handler = Arc::clone(handler);
+            let spawned = std::thread::Builder::new()
+                .name(THREAD.to_owned())
+                .spawn(move || {
+                    // Errors are the client's (gone, too slow): nothing to do.
+                    let _ = serve(stream, &*handler);
+                    active.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                // No thread: the connection (moved into the closure) is closed.
+                self.active.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Reads one request head from `stream`, answers it, and closes.
+fn serve(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let (reply, method) = match read_head(&mut stream)? {
+        Ok(request) => (handler(&request), request.method),
+        Err(reply) => (reply, String::new()),
+    };
+    write_reply(&mut stream, &reply, method == "HEAD")?;
+    stream.shutdown(Shutdown::Write)?;
+    drain(&mut stream);
+    Ok(())
+}
+
+/// The request head, or the reply that refuses it (`400`, `431`);
+/// `Err` if the client went away or was too slow.
+fn read_head(stream: &mut TcpStream) -> io::Result<Result<Request, Response>> {
+    let deadline = Instant::now() + HEAD_TIMEOUT;
+    let mut buf = vec![0u8; MAX_HEAD];
+    let mut len = 0;
+    loop {
+        if len == MAX_HEAD {
+            return Ok(Err(refusal(431, "request head larger than 16 KiB")));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut buf[len..]) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        len += n;
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&buf[..len]) {
+            Ok(httparse::Status::Complete(_)) => {
+                let host = request
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("Host"))
+                    .map(|h| String::from_utf8_lossy(h.value).into_owned());
+                let target = request.path.unwrap_or("");
+                let path = target.split(['?', '#']).next().unwrap_or("");
+                return Ok(Ok(Request {
+                    method: request.method.unwrap_or("").to_owned(),
+                    path: path.to_owned(),
+                    host,
+                }));
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Ok(Err(refusal(431, "more than 48 request headers")));
+            }
+            Err(e) => return Ok(Err(refusal(400, &format!("malformed request: {e}")))),
+        }
+    }
+}
+
+fn refusal(status: u16, why: &str) -> Response {
+    let body = serde_json::json!({ "error": why }).to_string();
+    Response::new(status, "application/json", body)
+}
+
+fn write_reply(stream: &mut TcpStream, reply: &Response, head_only: bool) -> io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reason(reply.status),
+        reply.content_type,
+        reply.body.len()
+    );
+    for (name, value) in &reply.headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(&reply.body);
+    }
+    stream.write_all(&bytes)?;
+    stream.flush()
+}
+
+/// Reads and drops what the client still sends (bounded), so that the
+/// close is not a reset that discards the reply before the client read it.
+fn drain(stream: &mut TcpStream) {
+    let deadline = Instant::now() + DRAIN_TIME;
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    while drained < DRAIN_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => drained += n,
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        _ => "",
+    }
+}
