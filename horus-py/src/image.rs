@@ -8,6 +8,7 @@
 use horus::image::{Encoding, Image, ImageFrame, ImageLayout};
 use pyo3::prelude::*;
 
+use crate::args::int;
 use crate::array::{ArrayDType, DType};
 use crate::horus_err;
 use crate::pooled_py::{NumpyForm, NumpyLayout, PooledObj, pooled_class, pooled_topic_class};
@@ -236,7 +237,8 @@ pub(crate) fn copy_into(dst: Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResu
 pooled_class!(PyImage, "Image", ImageLayout, image, {
     /// A black `width` x `height` image of `encoding` (`"rgb8"`, ...).
     #[new]
-    fn new(width: u32, height: u32, encoding: &str) -> PyResult<Self> {
+    fn new(width: &Bound<'_, PyAny>, height: &Bound<'_, PyAny>, encoding: &str) -> PyResult<Self> {
+        let (width, height) = (int("Image width", width)?, int("Image height", height)?);
         Image::try_new(width, height, encoding)
             .map(|i| Self(PooledObj::outgoing(i)))
             .map_err(horus_err)

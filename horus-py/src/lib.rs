@@ -21,8 +21,11 @@
 //!   into Python.
 //!
 //! Every Rust error becomes `horus.HorusError` carrying its sentence.
+//! Integer arguments are converted by `args.rs`, naming the argument when
+//! out of range.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+mod args;
 mod array;
 mod array_struct;
 mod dlpack;

@@ -18,6 +18,7 @@ use horus::time::Frequency;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
+use crate::args::opt_int;
 use crate::horus_err;
 
 /// A Python node: calls `_init`, `_tick`, `_safe_state` and `_shutdown` of
@@ -136,14 +137,14 @@ impl PyScheduler {
     }
 
     /// Adds the `horus.Node` `node` named `name`.
-    #[pyo3(signature = (node, name, rate=None, order=0, on_error="stop", budget=None, tolerance=None))]
+    #[pyo3(signature = (node, name, rate=None, order=None, on_error="stop", budget=None, tolerance=None))]
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         node: Py<PyAny>,
         name: String,
         rate: Option<f64>,
-        order: u32,
+        order: Option<Bound<'_, PyAny>>,
         on_error: &str,
         budget: Option<f64>,
         tolerance: Option<f64>,
@@ -159,6 +160,7 @@ impl PyScheduler {
                 )));
             }
         };
+        let order: u32 = opt_int("Node order", order.as_ref())?.unwrap_or(0);
         let rate = rate.map(|r| frequency("rate", r)).transpose()?;
         let budget = budget.map(|b| seconds("budget", b)).transpose()?;
         let tolerance = tolerance.map(|t| seconds("tolerance", t)).transpose()?;

@@ -18,6 +18,7 @@ use horus::pointcloud::{PointCloud, PointCloudLayout};
 use horus::tensor::{Tensor, TensorLayout};
 use pyo3::prelude::*;
 
+use crate::args::{int, ints};
 use crate::array::{ArrayDType, DType};
 use crate::horus_err;
 use crate::image::{array_parts, copy_into};
@@ -67,7 +68,8 @@ pooled_class!(PyTensor, "Tensor", TensorLayout, {
     /// `"float32"`, `"uint8"`, ...).
     #[new]
     #[pyo3(signature = (shape, dtype="float32"))]
-    fn new(shape: Vec<u64>, dtype: &str) -> PyResult<Self> {
+    fn new(shape: &Bound<'_, PyAny>, dtype: &str) -> PyResult<Self> {
+        let shape: Vec<u64> = ints("Tensor shape", shape)?;
         Tensor::try_new(&shape, dtype)
             .map(|t| Self(PooledObj::outgoing(t)))
             .map_err(horus_err)
@@ -111,7 +113,8 @@ pooled_topic_class!(PyTensorTopic, "TensorTopic", TensorLayout, PyTensor, {
     /// publisher's pool (not cleared): fill `to_numpy()` and `send` it
     /// without a copy.
     #[pyo3(signature = (shape, dtype="float32"))]
-    fn loan(&self, shape: Vec<u64>, dtype: &str) -> PyResult<PyTensor> {
+    fn loan(&self, shape: &Bound<'_, PyAny>, dtype: &str) -> PyResult<PyTensor> {
+        let shape: Vec<u64> = ints("TensorTopic.loan shape", shape)?;
         let dtype: DType = dtype.parse().map_err(horus_err)?;
         self.with(|t| t.loan(dtype, &shape))?
             .map(|t| PyTensor(PooledObj::outgoing(t)))
@@ -139,7 +142,9 @@ pooled_class!(PyDepthImage, "DepthImage", DepthLayout, image, {
     /// `"depth16"` (uint16 millimetres) or `"32FC1"` (float32 metres).
     #[new]
     #[pyo3(signature = (width, height, encoding="depth16"))]
-    fn new(width: u32, height: u32, encoding: &str) -> PyResult<Self> {
+    fn new(width: &Bound<'_, PyAny>, height: &Bound<'_, PyAny>, encoding: &str) -> PyResult<Self> {
+        let width = int("DepthImage width", width)?;
+        let height = int("DepthImage height", height)?;
         DepthImage::try_new(width, height, encoding)
             .map(|d| Self(PooledObj::outgoing(d)))
             .map_err(horus_err)
@@ -222,7 +227,8 @@ pooled_class!(PyPointCloud, "PointCloud", PointCloudLayout, {
     /// intensity; `"xyzrgb"`: float32 x, y, z and uint32 rgb), all zero.
     #[new]
     #[pyo3(signature = (points, fields="xyz"))]
-    fn new(points: u32, fields: &str) -> PyResult<Self> {
+    fn new(points: &Bound<'_, PyAny>, fields: &str) -> PyResult<Self> {
+        let points = int("PointCloud points", points)?;
         let cloud = PointCloud::try_zeroed(named_layout(points, fields)?).map_err(horus_err)?;
         Ok(Self(PooledObj::outgoing(cloud)))
     }
@@ -305,7 +311,8 @@ pooled_topic_class!(
         /// this publisher's pool (not cleared): fill it and `send` it without a
         /// copy.
         #[pyo3(signature = (points, fields="xyz"))]
-        fn loan(&self, points: u32, fields: &str) -> PyResult<PyPointCloud> {
+        fn loan(&self, points: &Bound<'_, PyAny>, fields: &str) -> PyResult<PyPointCloud> {
+            let points = int("PointCloudTopic.loan points", points)?;
             let layout = named_layout(points, fields)?;
             self.with(|t| t.loan(layout))?
                 .map(|c| PyPointCloud(PooledObj::outgoing(c)))

@@ -351,7 +351,14 @@ macro_rules! pooled_topic_class {
             /// A message whose pixels are a block of this publisher's pool
             /// (not cleared): fill `to_numpy()` and `send` it without a
             /// copy.
-            fn loan(&self, width: u32, height: u32, encoding: &str) -> PyResult<$msg> {
+            fn loan(
+                &self,
+                width: &Bound<'_, PyAny>,
+                height: &Bound<'_, PyAny>,
+                encoding: &str,
+            ) -> PyResult<$msg> {
+                let width = $crate::args::int(concat!($pyname, ".loan width"), width)?;
+                let height = $crate::args::int(concat!($pyname, ".loan height"), height)?;
                 let enc = $crate::image::parse_encoding(encoding)?;
                 self.with(|t| t.loan(width, height, enc))?
                     .map(|m| $msg($crate::pooled_py::PooledObj::outgoing(m)))
@@ -390,10 +397,16 @@ macro_rules! pooled_topic_class {
                 py: Python<'_>,
                 name: &str,
                 namespace: Option<&str>,
-                block_size: Option<u32>,
-                blocks_per_segment: Option<u32>,
-                max_segments: Option<u32>,
+                block_size: Option<Bound<'_, PyAny>>,
+                blocks_per_segment: Option<Bound<'_, PyAny>>,
+                max_segments: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
+                use $crate::args::opt_int;
+                let block_size = opt_int(concat!($pyname, " block_size"), block_size.as_ref())?;
+                let blocks_per_segment =
+                    opt_int(concat!($pyname, " blocks_per_segment"), blocks_per_segment.as_ref())?;
+                let max_segments =
+                    opt_int(concat!($pyname, " max_segments"), max_segments.as_ref())?;
                 let mut b = horus::Topic::<horus::pooled::Pooled<$layout>>::builder(name);
                 if let Some(ns) = namespace {
                     b = b.namespace(ns);

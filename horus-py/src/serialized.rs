@@ -19,6 +19,7 @@ use horus_nostd::ring::FRAME_HEADER;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::args::opt_int;
 use crate::horus_err;
 use crate::value_py::{ToValue, to_py};
 
@@ -94,8 +95,10 @@ impl PySerializedTopic {
         name: &str,
         namespace: Option<&str>,
         schema: Option<Vec<u8>>,
-        max_message_bytes: Option<u32>,
+        max_message_bytes: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let max_message_bytes: Option<u32> =
+            opt_int("Topic max_message_bytes", max_message_bytes.as_ref())?;
         let found = py.detach(|| existing(name, namespace))?;
         let (schema, bound) = match (schema, found) {
             (Some(bytes), found) => {

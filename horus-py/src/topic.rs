@@ -8,6 +8,7 @@ use horus::shm::Namespace;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::args::opt_int;
 use crate::horus_err;
 use crate::msg::PyMessageType;
 
@@ -43,9 +44,11 @@ impl PyRawTopic {
         name: &str,
         ty: PyMessageType,
         namespace: Option<&str>,
-        max_publishers: Option<u32>,
-        capacity: Option<u32>,
+        max_publishers: Option<Bound<'_, PyAny>>,
+        capacity: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let max_publishers = opt_int("Topic max_publishers", max_publishers.as_ref())?;
+        let capacity = opt_int("Topic capacity", capacity.as_ref())?;
         // Opening may wait (bounded) for a region lock: without the GIL.
         let topic = py
             .detach(|| DynTopic::with_geometry(name, &ty.ty, namespace, max_publishers, capacity))

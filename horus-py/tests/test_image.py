@@ -84,7 +84,7 @@ def test_bad_constructor_arguments_raise_the_sentence():
         Image(641, 480, "yuv422")
     with pytest.raises(HorusError, match="numpy array"):
         Image.from_numpy([[1, 2], [3, 4]])
-    with pytest.raises(OverflowError):
+    with pytest.raises(ValueError, match="Image width=-1 is out of range: give an int from 0"):
         Image(-1, 480, "rgb8")
 
 

@@ -137,3 +137,48 @@ def test_capacity_shapes_a_topic_and_must_match(ns):
         Topic("small", CmdVel, capacity=8)
     with pytest.raises(HorusError, match="capacity 3 is invalid: use a power of two"):
         Topic("odd", CmdVel, capacity=3)
+
+
+U32 = "give an int from 0 to 4294967295"
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: Topic("t", CmdVel, capacity=-1), ValueError, f"Topic capacity=-1 is out of range: {U32}"),
+    (lambda: Topic("t", CmdVel, capacity=2**40), ValueError, "Topic capacity=1099511627776 is out"),
+    (lambda: Topic("t", CmdVel, max_publishers=-1), ValueError, "Topic max_publishers=-1 is out"),
+    (lambda: Topic("t", CmdVel, capacity=True), TypeError, "Topic capacity must be an int, not bool"),
+    (lambda: Topic("t", CmdVel, capacity="8"), TypeError, "Topic capacity must be an int, not str"),
+    (lambda: Topic("t", horus.schema("S", a="u8"), max_message_bytes=-1), ValueError,
+     "Topic max_message_bytes=-1 is out of range"),
+    (lambda: horus.Image(-1, 480, "rgb8"), ValueError, f"Image width=-1 is out of range: {U32}"),
+    (lambda: horus.Image(640, 2**32, "rgb8"), ValueError, "Image height=4294967296 is out"),
+    (lambda: horus.DepthImage(-1, 4), ValueError, "DepthImage width=-1 is out of range"),
+    (lambda: horus.PointCloud(-5), ValueError, "PointCloud points=-5 is out of range"),
+    (lambda: horus.Tensor([2, -1]), ValueError,
+     "Tensor shape[1]=-1 is out of range: give an int from 0 to 18446744073709551615"),
+    (lambda: horus.Tensor(3), TypeError, "Tensor shape must be a sequence of ints, not int"),
+    (lambda: horus.ImageTopic("t", block_size=-1), ValueError, "ImageTopic block_size=-1 is out"),
+    (lambda: horus.TensorTopic("t", max_segments=-1), ValueError, "TensorTopic max_segments=-1"),
+    (lambda: horus.ImageTopic("t").loan(-1, 4, "rgb8"), ValueError, "ImageTopic.loan width=-1"),
+    (lambda: horus.PointCloudTopic("t").loan(-1), ValueError, "PointCloudTopic.loan points=-1"),
+    (lambda: horus.TensorTopic("t").loan([-1]), ValueError, "TensorTopic.loan shape[0]=-1"),
+    (lambda: horus.Scheduler(system_topics=False).add(horus.Node(name="n", tick=print, order=-1)),
+     ValueError, "Node order=-1 is out of range"),
+    (lambda: horus.message("Neg", a=(CmdVel, -1)), ValueError,
+     "field 'a' of message 'Neg' is an array of -1 CmdVel: give a length from 1 to 4294967295"),
+    (lambda: horus.message("Neg", a=(CmdVel, True)), TypeError,
+     "field 'a' of message 'Neg' is an array of CmdVel: its length must be an int, not bool"),
+])
+def test_integer_arguments_out_of_range_name_the_argument(ns, call, exc, words):
+    """Were PyO3's bare OverflowError ('out of range integral type conversion
+    attempted'), naming neither the argument nor its range."""
+    with pytest.raises(exc) as e:
+        call()
+    assert words in str(e.value)
+
+
+def test_numpy_integers_are_integer_arguments(ns):
+    np = pytest.importorskip("numpy")
+    assert horus.Image(np.uint32(4), np.int64(2), "mono8").width == 4
+    assert horus.Tensor(np.array([2, 3])).shape == [2, 3]
+    Topic("np", CmdVel, capacity=np.int16(8)).send(CmdVel())

@@ -320,7 +320,15 @@ def message(name: str, **fields: Any) -> type:
             arrays[fname] = False
         elif isinstance(ty, (tuple, list)) and len(ty) == 2 and isinstance(ty[0], type) \
                 and issubclass(ty[0], Message):
-            specs.append((fname, (ty[0]._type, ty[1])))
+            n = ty[1]
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+                raise TypeError(f"field {fname!r} of message {name!r} is an array of "
+                                f"{ty[0].__name__}: its length must be an int, not "
+                                f"{type(n).__name__}")
+            if not 1 <= n <= 2**32 - 1:
+                raise ValueError(f"field {fname!r} of message {name!r} is an array of {n} "
+                                 f"{ty[0].__name__}: give a length from 1 to {2**32 - 1}")
+            specs.append((fname, (ty[0]._type, operator.index(n))))
             arrays[fname] = True
         elif isinstance(ty, str):
             specs.append((fname, ty))
