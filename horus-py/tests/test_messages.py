@@ -79,10 +79,9 @@ def test_bad_assignments_and_arrays():
         Odometry(frame_id="x" * 33)
     with pytest.raises(TypeError, match="Odometry.pose is a Pose2D, not int"):
         Odometry(pose=3)
-    # A list changed in place is checked when packed.
-    m.orientation[0] = "nan"
+    # A list changed in place is checked as it changes.
     with pytest.raises(TypeError, match=r"Imu.orientation\[0\] is f64"):
-        m.to_bytes()
+        m.orientation[0] = "nan"
 
 
 def test_bad_declarations_raise_the_rust_sentences():
@@ -129,11 +128,11 @@ def test_numpy_numbers_and_arrays_fill_fields():
         CmdVel(linear=np.bool_(True))
 
 
-def test_an_f32_changed_in_place_beyond_its_range_is_named_when_packed():
+def test_an_f32_changed_in_place_beyond_its_range_is_named():
     scan = LaserScan()
-    scan.ranges[7] = 1e300
     with pytest.raises(ValueError, match=r"LaserScan.ranges\[7\] is f32: 1e\+300 is beyond"):
-        scan.to_bytes()
+        scan.ranges[7] = 1e300
+    assert scan.ranges[7] == 0.0
 
 
 
@@ -150,10 +149,51 @@ def test_a_padding_field_like_rusts_is_a_field():
     assert padded(a=1).to_bytes() == b"\x01\x00\x00\x00\x00\x00\x00\x00"
 
 
-def test_a_message_in_a_list_replaced_in_place_is_named_when_packed():
-    """Was "AttributeError: 'int' object has no attribute '_flatten'"."""
+def test_a_message_in_a_list_replaced_in_place_is_named():
+    """Was "AttributeError: 'int' object has no attribute '_flatten'" when packed."""
     pair = horus.message("PairOfCmds", a=(CmdVel, 2))
     m = pair()
-    m.a[0] = 5
-    with pytest.raises(TypeError, match="PairOfCmds.a is a CmdVel, not int"):
-        m.to_bytes()
+    with pytest.raises(TypeError, match=r"PairOfCmds.a\[0\] is a CmdVel, not int"):
+        m.a[0] = 5
+    m.a[1] = {"linear": 2.0}
+    assert pair.from_bytes(m.to_bytes()).a[1].linear == 2.0
+
+
+def test_a_bool_set_in_place_in_an_array_is_refused_as_at_construction():
+    """Was packed as 1 (or 1.0) while the constructor refuses bools."""
+    ints = horus.message("Ints", arr="i32[3]")
+    with pytest.raises(TypeError, match=r"Ints.arr\[0\] is i32: give an int, not bool"):
+        ints(arr=[True, 0, 0])
+    m = ints()
+    for set_true in (lambda: m.arr.__setitem__(0, True), lambda: m.arr.__setitem__(-3, False),
+                     lambda: m.arr.__setitem__(slice(0, 2), [1, True])):
+        with pytest.raises(TypeError, match=r"Ints.arr\[[01]\] is i32: give an int, not bool"):
+            set_true()
+    assert m.arr == [0, 0, 0] and m.to_bytes() == bytes(12)
+    with pytest.raises(TypeError, match=r"Imu.orientation\[3\] is f64: give a real number, "
+                                        "not bool"):
+        Imu().orientation[3] = True
+
+
+def test_an_array_changed_in_place_keeps_its_length_and_checks_its_items():
+    ints = horus.message("Ints", arr="i32[3]")
+    m = ints(arr=[1, 2, 3])
+    for resize in (lambda: m.arr.append(4), lambda: m.arr.pop(), lambda: m.arr.extend([4]),
+                   lambda: m.arr.insert(0, 4), lambda: m.arr.remove(1), lambda: m.arr.clear(),
+                   lambda: m.arr.__delitem__(0), lambda: m.arr.__setitem__(slice(0, 2), [9]),
+                   lambda: m.arr.__iadd__([4]), lambda: m.arr.__imul__(2)):
+        with pytest.raises(ValueError, match=r"Ints.arr is i32\[3\]: its length is fixed \(3\)"):
+            resize()
+    with pytest.raises(ValueError, match=r"Ints.arr\[2\] is i32: 2147483648 is outside"):
+        m.arr[2] = 2**31
+    with pytest.raises(IndexError, match="Ints.arr has 3 items: index 3 is out of range"):
+        m.arr[3] = 0
+    m.arr[1:] = (5, 6)
+    m.arr.sort(reverse=True)
+    assert m.arr == [6, 5, 1] and ints.from_bytes(m.to_bytes()).arr == [6, 5, 1]
+    # Copies are plain lists; a field assigned a list copies it.
+    copy = m.arr[:]
+    copy.append(0)
+    m.arr = copy[:3]
+    copy[0] = True
+    assert m.arr == [6, 5, 1] and type(m.arr[0]) is int

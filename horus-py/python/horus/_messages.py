@@ -11,6 +11,7 @@ import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _horus
+from ._arrays import array_class
 
 _CODES = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
           "u64": "Q", "i64": "q", "f32": "f", "f64": "d"}
@@ -29,12 +30,16 @@ _BY_ID: Dict[int, type] = {}
 
 
 class _Field:
-    """One field: name, kind ("f64"... or "struct"), element count, nested class."""
+    """One field of message ``owner``: name, kind ("f64"... or "struct"),
+    element count, nested class; ``array_cls`` is the list class its value
+    is (a u8 array is ``bytes``: ``None``)."""
 
-    __slots__ = ("name", "kind", "count", "nested", "array")
+    __slots__ = ("name", "where", "kind", "count", "nested", "array", "array_cls")
 
-    def __init__(self, name: str, kind: str, count: int, nested: Any, array: bool):
+    def __init__(self, owner: str, name: str, kind: str, count: int, nested: Any, array: bool):
         self.name, self.kind, self.count, self.nested, self.array = name, kind, count, nested, array
+        self.where = f"{owner}.{name}"
+        self.array_cls = array_class(self) if array and (nested or kind != "u8") else None
 
     def type_text(self) -> str:
         base = self.nested.__name__ if self.nested is not None else self.kind
@@ -42,19 +47,22 @@ class _Field:
 
     def default(self) -> Any:
         if self.nested is not None:
-            return [self.nested() for _ in range(self.count)] if self.array else self.nested()
+            if self.array:
+                return self.array_cls([self.nested() for _ in range(self.count)])
+            return self.nested()
         if self.kind == "u8" and self.array:
             return bytes(self.count)
         zero = 0.0 if self.kind[0] == "f" else 0
-        return [zero] * self.count if self.array else zero
+        return self.array_cls([zero] * self.count) if self.array else zero
 
-    def check(self, owner: str, value: Any) -> Any:
+    def check(self, value: Any) -> Any:
         """The value to store, or TypeError/ValueError with a sentence."""
-        where = f"{owner}.{self.name}"
+        where = self.where
         if self.nested is not None:
             if self.array:
                 items = self._sequence(where, value)
-                return [self._one_message(where, v) for v in items]
+                return self.array_cls([self._one_message(f"{where}[{i}]", v)
+                                       for i, v in enumerate(items)])
             return self._one_message(where, value)
         if self.array:
             if self.kind == "u8" and isinstance(value, (bytes, bytearray, str)):
@@ -64,7 +72,15 @@ class _Field:
                 return data.ljust(self.count, b"\0")
             items = self._sequence(where, value)
             checked = [self._scalar(f"{where}[{i}]", v) for i, v in enumerate(items)]
-            return bytes(checked) if self.kind == "u8" else checked
+            return bytes(checked) if self.kind == "u8" else self.array_cls(checked)
+        return self._scalar(where, value)
+
+    def item(self, array: Any, k: int, value: Any) -> Any:
+        """``value`` set in place at index ``k`` of ``array`` (this
+        field's list), checked as the constructor checks it."""
+        where = f"{array.where()}[{k}]"
+        if self.nested is not None:
+            return self._one_message(where, value)
         return self._scalar(where, value)
 
     def _sequence(self, where: str, value: Any) -> List[Any]:
@@ -119,8 +135,10 @@ class Message:
     _by_name: Dict[str, _Field] = {}
     #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``).
     _pack_flat: Optional[Callable[["Message"], bytes]] = None
-    #: Without nested messages: (slot setter, element count or None) per field.
-    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], Optional[int]], ...]] = None
+    #: Without nested messages: (slot setter, element count and list class
+    #: or None) per field.
+    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], Optional[Tuple[int, type]]], ...]] \
+        = None
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -131,7 +149,7 @@ class Message:
                                 f"{', '.join(f.name for f in cls._fields)}")
         for f in cls._fields:
             if f.name in values:
-                object.__setattr__(self, f.name, f.check(cls.__name__, values[f.name]))
+                object.__setattr__(self, f.name, f.check(values[f.name]))
             else:
                 object.__setattr__(self, f.name, f.default())
 
@@ -141,7 +159,7 @@ class Message:
         if f is None:
             raise AttributeError(f"{cls.__name__} has no field {name!r}; its fields are "
                                  f"{', '.join(f.name for f in cls._fields)}")
-        object.__setattr__(self, name, f.check(cls.__name__, value))
+        object.__setattr__(self, name, f.check(value))
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -184,8 +202,8 @@ class Message:
             self._flatten(values)
             return self._struct.pack(*values)
         except (struct.error, OverflowError, AttributeError, TypeError):
-            # A list field changed in place (a number out of range, a number
-            # where a message was): check every field again for the sentence.
+            # Not a value a field holds (its list was changed bypassing
+            # FixedList's checks): check every field again for the sentence.
             type(self)(**{f.name: getattr(self, f.name) for f in self._fields})
             raise
 
@@ -194,10 +212,10 @@ class Message:
         m = cls.__new__(cls)
         for f in cls._fields:
             if f.nested is not None:
-                v: Any = [f.nested._build(it) for _ in range(f.count)] if f.array \
+                v: Any = f.array_cls([f.nested._build(it) for _ in range(f.count)]) if f.array \
                     else f.nested._build(it)
-            elif f.array and f.kind != "u8":
-                v = [next(it) for _ in range(f.count)]
+            elif f.array_cls is not None:
+                v = f.array_cls([next(it) for _ in range(f.count)])
             else:
                 v = next(it)
             object.__setattr__(m, f.name, v)
@@ -215,12 +233,13 @@ class Message:
         # slots (the receive path of every flat message; about half the
         # time of `_build`).
         values, m, i = cls._struct.unpack(data), cls.__new__(cls), 0
-        for store, count in flat:
-            if count is None:
+        for store, array in flat:
+            if array is None:
                 store(m, values[i])
                 i += 1
             else:
-                store(m, list(values[i:i + count]))
+                count, array_cls = array
+                store(m, array_cls(values[i:i + count]))
                 i += count
         return m
 
@@ -259,9 +278,11 @@ def _flat_packer(st: struct.Struct, fields: Tuple[_Field, ...]) -> Optional[Call
     an identifier."""
     if not all(f.name.isidentifier() and not keyword.iskeyword(f.name) for f in fields):
         return None
-    args = ", ".join(f"*m.{f.name}" if f.array and f.kind != "u8" else f"m.{f.name}"
+    # A list field is a FixedList: unpacking a list subclass iterates it, a
+    # plain copy (list.copy) is unpacked as a block.
+    args = ", ".join(f"*copy(m.{f.name})" if f.array_cls is not None else f"m.{f.name}"
                      for f in fields)
-    scope: Dict[str, Any] = {"pack": st.pack}
+    scope: Dict[str, Any] = {"pack": st.pack, "copy": list.copy}
     exec(f"def to_bytes(m):\n    return pack({args})\n", scope)
     return scope["to_bytes"]
 
@@ -276,7 +297,8 @@ def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
     fields = []
     for (name, _offset, kind, count, nested) in mt.fields:
         nested_cls = None if nested is None else _class_for(nested, {})
-        fields.append(_Field(name, kind, count, nested_cls, arrays.get(name, count != 1)))
+        fields.append(_Field(mt.name, name, kind, count, nested_cls,
+                             arrays.get(name, count != 1)))
     fields_t = tuple(fields)
     ns = {
         "__slots__": tuple(f.name for f in fields_t),
@@ -294,7 +316,8 @@ def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
         cls._pack_flat = _flat_packer(cls._struct, fields_t)
         # A u8 array is one `bytes` value of the struct format.
         cls._flat = tuple((cls.__dict__[f.name].__set__,
-                           f.count if f.array and f.kind != "u8" else None) for f in fields_t)
+                           None if f.array_cls is None else (f.count, f.array_cls))
+                          for f in fields_t)
     _BY_ID[mt.id] = cls
     return cls
 
