@@ -127,12 +127,28 @@ fn parse_type(message: &str, field: &str, text: &str) -> PyResult<FieldTy> {
     Ok(ty)
 }
 
+/// The array sizes of `ty`, outermost first (`[4, 2]` for `"u8[4][2]"`,
+/// none for a scalar or a message).
+fn shape_of(mut ty: &FieldTy) -> Vec<usize> {
+    let mut dims = Vec::new();
+    while let FieldTy::Array(inner, n) = ty {
+        dims.push(*n);
+        ty = inner;
+    }
+    dims
+}
+
 /// Defines message `name` from `(field, type)` pairs, where a type is a
 /// string (`"i64"`, `"f64[3]"`), a `MessageType` (nested) or a tuple
 /// `(MessageType, n)` (an array of `n` messages). Same name and fields as a
-/// Rust `message!` give the same id and layout.
+/// Rust `message!` give the same id and layout. Returns the type and each
+/// field's declared array sizes: the type records an array's element count
+/// only (`"u8[2][2]"` as `u8[4]`, as `message!` records `[[u8; 2]; 2]`).
 #[pyfunction]
-pub fn define(name: &str, fields: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<PyMessageType> {
+pub fn define(
+    name: &str,
+    fields: Vec<(String, Bound<'_, PyAny>)>,
+) -> PyResult<(PyMessageType, Vec<Vec<usize>>)> {
     let mut specs = Vec::with_capacity(fields.len());
     for (field, ty) in &fields {
         let fty = if let Ok(text) = ty.extract::<String>() {
@@ -150,7 +166,8 @@ pub fn define(name: &str, fields: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<P
         specs.push(FieldSpec::new(field, fty));
     }
     let ty = MessageType::define(name, &specs).map_err(horus_err)?;
-    Ok(PyMessageType { ty: remember(ty) })
+    let shapes = specs.iter().map(|s| shape_of(&s.ty)).collect();
+    Ok((PyMessageType { ty: remember(ty) }, shapes))
 }
 
 /// A field as Python sees it: `(name, offset, kind, count, nested)`, where

@@ -1,5 +1,7 @@
 """Message classes: the standard ones, horus.message, and bad input."""
 
+import struct
+
 import pytest
 
 import horus
@@ -50,7 +52,6 @@ def test_round_trip_through_bytes():
 
 
 def test_cmdvel_layout_is_repr_c():
-    import struct
     b = CmdVel(timestamp_ns=7, linear=1.5, angular=-0.25).to_bytes()
     assert struct.unpack("=Qff", b) == (7, 1.5, -0.25)
 
@@ -197,3 +198,83 @@ def test_an_array_changed_in_place_keeps_its_length_and_checks_its_items():
     m.arr = copy[:3]
     copy[0] = True
     assert m.arr == [6, 5, 1] and type(m.arr[0]) is int
+
+
+def grid_class():
+    return horus.message("Grid", cells="u8[2][2]", temps="f32[2][3]", ids="i16[2][1][2]")
+
+
+def test_a_multi_dimensional_array_keeps_its_declared_shape():
+    """Was flattened: 'u8[2][2]' read, wrote and described itself as u8[4]."""
+    grid = grid_class()
+    assert grid.fields() == {"cells": "u8[2][2]", "temps": "f32[2][3]", "ids": "i16[2][1][2]"}
+    assert grid().cells == [b"\0\0", b"\0\0"] and grid().temps == [[0.0] * 3] * 2
+    g = grid(cells=[[1, 2], b"\3\4"], temps=[[1, 2, 3], [4, 5, 6]], ids=[[[1, 2]], [[3, 4]]])
+    assert g.to_bytes() == b"\1\2\3\4" + struct.pack("=6f4h", 1, 2, 3, 4, 5, 6, 1, 2, 3, 4)
+    back = grid.from_bytes(g.to_bytes())
+    assert back == g and back.cells == [b"\1\2", b"\3\4"] and back.ids[1] == [[3, 4]]
+    assert back.temps == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert back.to_dict()["temps"][1] == [4.0, 5.0, 6.0]
+    np = pytest.importorskip("numpy")
+    assert grid(temps=np.arange(6, dtype=np.float32).reshape(2, 3)).temps[1] == [3.0, 4.0, 5.0]
+    # Nested in other messages too.
+    outer = horus.message("GridPair", grids=(grid, 2), last=grid)
+    pair = outer(grids=[g, {"temps": [[9, 9, 9], [9, 9, 9]]}])
+    assert outer.from_bytes(pair.to_bytes()) == pair
+
+
+@pytest.mark.parametrize("values, exc, words", [
+    ({"temps": [1, 2, 3, 4, 5, 6]}, ValueError,
+     r"Grid.temps is f32[2][3]: it needs exactly 2 rows, not 6"),
+    ({"temps": [[1, 2, 3], [4, 5]]}, ValueError,
+     r"Grid.temps is f32[2][3]: Grid.temps[1] needs exactly 3 values, not 2"),
+    ({"temps": [1.0, [4, 5, 6]]}, TypeError,
+     r"Grid.temps is f32[2][3]: Grid.temps[0] must be a sequence of 3 values, not float"),
+    ({"cells": b"\1\2\3\4"}, TypeError,
+     r"Grid.cells is u8[2][2]: give a sequence of 2 rows, not bytes"),
+    ({"cells": [b"abc", b""]}, ValueError,
+     r"Grid.cells is u8[2][2]: Grid.cells[0] holds at most 2 bytes, not 3"),
+    ({"ids": [[[1, 2]], [[3, True]]]}, TypeError, r"Grid.ids[1][0][1] is i16: give an int, not bool"),
+])
+def test_a_multi_dimensional_array_of_another_shape_is_refused(values, exc, words):
+    with pytest.raises(exc) as e:
+        grid_class()(**values)
+    assert words in str(e.value)
+
+
+def test_a_multi_dimensional_array_changed_in_place_keeps_its_shape():
+    grid = grid_class()
+    g = grid()
+    with pytest.raises(ValueError, match=r"Grid.temps is f32\[2\]\[3\]: Grid.temps\[0\] needs "
+                                         r"exactly 3 values, not 1"):
+        g.temps[0] = [1.0]
+    with pytest.raises(ValueError, match=r"Grid.cells is u8\[2\]\[2\]: Grid.cells\[1\] holds at "
+                                         "most 2 bytes, not 3"):
+        g.cells[1] = b"abc"
+    with pytest.raises(TypeError, match=r"Grid.temps\[1\]\[2\] is f32: give a real number, "
+                                        "not bool"):
+        g.temps[1][2] = True
+    with pytest.raises(ValueError, match=r"Grid.temps is f32\[2\]\[3\]: the length of "
+                                         r"Grid.temps\[1\] is fixed \(3\)"):
+        g.temps[1].append(0.0)
+    g.temps[1] = (7, 8, 9)
+    g.temps[0][0] = 0.5
+    g.cells[1] = "z"
+    g.ids[1][0][1] = -4
+    back = grid.from_bytes(g.to_bytes())
+    assert back.temps == [[0.5, 0.0, 0.0], [7.0, 8.0, 9.0]]
+    assert back.cells == [b"\0\0", b"z\0"] and back.ids == [[[0, 0]], [[0, -4]]]
+
+
+def test_a_multi_dimensional_array_shares_topics_with_its_element_count(ns):
+    """The type id and the schema the topic stores record an array by its
+    element count, as Rust's message! records [[u8; 2]; 2]: the two shapes
+    are one type, each class reading it in its own shape."""
+    grid = grid_class()
+    flat = horus.message("Grid", cells="u8[4]", temps="f32[6]", ids="i16[4]")
+    assert flat is not grid and flat.type_id() == grid.type_id()
+    assert grid_class() is grid  # declaring the same shape again: the same class
+    pub, sub = horus.Topic("grid", grid), horus.Topic("grid", flat)
+    pub.send(grid(cells=[[1, 2], [3, 4]], temps=[[1, 2, 3], [4, 5, 6]]))
+    got = sub.recv()
+    assert got.cells == b"\1\2\3\4" and got.temps == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]

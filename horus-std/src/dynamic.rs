@@ -307,6 +307,23 @@ mod tests {
         assert_eq!(odom.info(), MessageType::of::<Odometry>().info());
     }
 
+    /// A nested array is recorded as `message!` records `[[T; M]; N]`: by
+    /// its element count (the id and the region's schema do not tell
+    /// `u8[2][2]` from `u8[4]`; Python keeps the declared shape itself).
+    #[test]
+    fn nested_arrays_are_recorded_by_count_as_message_macro_does() {
+        use FieldKind::U8;
+        horus_nostd::message! { Grid { cells: [[u8; 2]; 2] } }
+        let rows = FieldTy::Array(Box::new(FieldTy::Array(Box::new(FieldTy::Prim(U8)), 2)), 2);
+        let grid = MessageType::define("Grid", &[FieldSpec::new("cells", rows)]).unwrap();
+        assert_eq!(grid.info(), MessageType::of::<Grid>().info());
+        assert_eq!(
+            grid,
+            MessageType::define("Grid", &[arr("cells", U8, 4)]).unwrap()
+        );
+        assert_eq!((grid.fields()[0].count, grid.fields()[0].size), (4, 4));
+    }
+
     #[test]
     fn padding_and_bad_names_are_refused_with_a_sentence() {
         use FieldKind::*;

@@ -13,13 +13,16 @@ from typing import Any, Iterable, NoReturn
 
 class FixedList(list):
     """An array field of a message. Each field has its own subclass (made
-    by :func:`array_class`) whose ``_field`` checks an item set at index
-    ``k`` (``_field.item(self, k, value)``); ``_at`` is set on the rows of
+    by :func:`array_class`, one per depth of a multi-dimensional array)
+    whose ``_field`` checks an item set at index ``k`` (``_field.item(self,
+    k, value)``: a row is checked as a whole); ``_at`` is set on the rows of
     a multi-dimensional array only (``"[1]"``: where the row is). Copies
     (``[:]``, ``copy()``, ``+``, pickling the list alone) are plain lists."""
 
     __slots__ = ("_at",)
     _field: Any = None
+    #: How deep in the field's arrays this list is (0: the field's value).
+    _depth = 0
 
     def where(self) -> str:
         """``Imu.orientation``, or ``Grid.cells[1]`` for a row."""
@@ -41,8 +44,11 @@ class FixedList(list):
         list.__setitem__(self, k, self._field.item(self, k % n, value))
 
     def _resize(self, *_args: Any, **_kw: Any) -> NoReturn:
-        raise ValueError(f"{self.where()} is {self._field.type_text()}: its length is fixed "
-                         f"({len(self)}); set its items, or assign the whole field")
+        where, field = self.where(), self._field
+        what = f"the length of {where}" if field.row(where) else f"{where} is " \
+            f"{field.type_text()}: its length"
+        raise ValueError(f"{field.row(where)}{what} is fixed ({len(self)}); set its items, or "
+                         "assign the whole field")
 
     append = extend = insert = pop = remove = clear = _resize  # type: ignore[assignment]
     __delitem__ = _resize  # type: ignore[assignment]
@@ -57,6 +63,7 @@ class FixedList(list):
         return (list, (list(self),))
 
 
-def array_class(field: Any) -> type:
-    """The :class:`FixedList` subclass of ``field`` (a message's ``_Field``)."""
-    return type("FixedList", (FixedList,), {"__slots__": (), "_field": field})
+def array_class(field: Any, depth: int) -> type:
+    """The :class:`FixedList` subclass of the arrays at ``depth`` of
+    ``field`` (a message's ``Field``)."""
+    return type("FixedList", (FixedList,), {"__slots__": (), "_field": field, "_depth": depth})

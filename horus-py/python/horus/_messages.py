@@ -8,120 +8,19 @@ import keyword
 import numbers
 import operator
 import struct
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from itertools import islice
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import _horus
-from ._arrays import array_class
+from ._fields import Field, shape_of
 
 _CODES = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
           "u64": "Q", "i64": "q", "f32": "f", "f64": "d"}
-_INT_RANGES = {
-    "u8": (0, 2**8 - 1), "i8": (-(2**7), 2**7 - 1),
-    "u16": (0, 2**16 - 1), "i16": (-(2**15), 2**15 - 1),
-    "u32": (0, 2**32 - 1), "i32": (-(2**31), 2**31 - 1),
-    "u64": (0, 2**64 - 1), "i64": (-(2**63), 2**63 - 1),
-}
-
-#: Packs one f32: raises OverflowError for a finite value beyond its range.
-_F32 = struct.Struct("<f")
-
-#: Every message class of this process, by type id.
+#: Every message class of this process, by type id (the first declared:
+#: ``"u8[2][2]"`` and ``"u8[4]"`` have one id).
 _BY_ID: Dict[int, type] = {}
-
-
-class _Field:
-    """One field of message ``owner``: name, kind ("f64"... or "struct"),
-    element count, nested class; ``array_cls`` is the list class its value
-    is (a u8 array is ``bytes``: ``None``)."""
-
-    __slots__ = ("name", "where", "kind", "count", "nested", "array", "array_cls")
-
-    def __init__(self, owner: str, name: str, kind: str, count: int, nested: Any, array: bool):
-        self.name, self.kind, self.count, self.nested, self.array = name, kind, count, nested, array
-        self.where = f"{owner}.{name}"
-        self.array_cls = array_class(self) if array and (nested or kind != "u8") else None
-
-    def type_text(self) -> str:
-        base = self.nested.__name__ if self.nested is not None else self.kind
-        return f"{base}[{self.count}]" if self.array else base
-
-    def default(self) -> Any:
-        if self.nested is not None:
-            if self.array:
-                return self.array_cls([self.nested() for _ in range(self.count)])
-            return self.nested()
-        if self.kind == "u8" and self.array:
-            return bytes(self.count)
-        zero = 0.0 if self.kind[0] == "f" else 0
-        return self.array_cls([zero] * self.count) if self.array else zero
-
-    def check(self, value: Any) -> Any:
-        """The value to store, or TypeError/ValueError with a sentence."""
-        where = self.where
-        if self.nested is not None:
-            if self.array:
-                items = self._sequence(where, value)
-                return self.array_cls([self._one_message(f"{where}[{i}]", v)
-                                       for i, v in enumerate(items)])
-            return self._one_message(where, value)
-        if self.array:
-            if self.kind == "u8" and isinstance(value, (bytes, bytearray, str)):
-                data = value.encode() if isinstance(value, str) else bytes(value)
-                if len(data) > self.count:
-                    raise ValueError(f"{where} holds at most {self.count} bytes, not {len(data)}")
-                return data.ljust(self.count, b"\0")
-            items = self._sequence(where, value)
-            checked = [self._scalar(f"{where}[{i}]", v) for i, v in enumerate(items)]
-            return bytes(checked) if self.kind == "u8" else self.array_cls(checked)
-        return self._scalar(where, value)
-
-    def item(self, array: Any, k: int, value: Any) -> Any:
-        """``value`` set in place at index ``k`` of ``array`` (this
-        field's list), checked as the constructor checks it."""
-        where = f"{array.where()}[{k}]"
-        if self.nested is not None:
-            return self._one_message(where, value)
-        return self._scalar(where, value)
-
-    def _sequence(self, where: str, value: Any) -> List[Any]:
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-            raise TypeError(f"{where} is {self.type_text()}: give a sequence of {self.count} "
-                            f"values, not {type(value).__name__}")
-        if len(value) != self.count:
-            raise ValueError(f"{where} is {self.type_text()}: it needs exactly {self.count} "
-                             f"values, not {len(value)}")
-        return list(value)
-
-    def _one_message(self, where: str, value: Any) -> Any:
-        if isinstance(value, self.nested):
-            return value
-        if isinstance(value, dict):
-            return self.nested(**value)
-        raise TypeError(f"{where} is a {self.nested.__name__}, not {type(value).__name__}")
-
-    def _scalar(self, where: str, value: Any) -> Any:
-        # numpy's scalars are numbers (numpy registers them with `numbers`):
-        # `LaserScan(ranges=np.zeros(360, np.float32))` works. Booleans are not.
-        if self.kind[0] == "f":
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or type(value).__name__ == "bool_":
-                raise TypeError(f"{where} is {self.kind}: give a real number, not "
-                                f"{type(value).__name__}")
-            x = float(value)
-            if self.kind == "f32":
-                try:
-                    _F32.pack(x)
-                except OverflowError:
-                    raise ValueError(f"{where} is f32: {x!r} is beyond its range; give a "
-                                     f"value within 3.4e38 either way") from None
-            return x
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{where} is {self.kind}: give an int, not {type(value).__name__}")
-        value = operator.index(value)
-        lo, hi = _INT_RANGES[self.kind]
-        if not lo <= value <= hi:
-            raise ValueError(f"{where} is {self.kind}: {value} is outside {lo}..{hi}")
-        return value
+#: Every message class, by type id, field shapes and nested classes.
+_CLASSES: Dict[Tuple[Any, ...], type] = {}
 
 
 class Message:
@@ -131,14 +30,15 @@ class Message:
     __slots__ = ()
     #: The Rust-side record (name, id, size, fields).
     _type: Any = None
-    _fields: Tuple[_Field, ...] = ()
-    _by_name: Dict[str, _Field] = {}
+    _fields: Tuple[Field, ...] = ()
+    _by_name: Dict[str, Field] = {}
     #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``).
     _pack_flat: Optional[Callable[["Message"], bytes]] = None
-    #: Without nested messages: (slot setter, element count and list class
-    #: or None) per field.
-    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], Optional[Tuple[int, type]]], ...]] \
-        = None
+    #: Without nested messages, per field: its slot's setter, where its
+    #: values are in the unpacked tuple (index, or slice end: ``None`` for
+    #: one value) and ``Field.unflat``.
+    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], int, Optional[int],
+                                Optional[Callable[[Any], Any]]], ...]] = None
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -188,10 +88,12 @@ class Message:
             if f.nested is not None:
                 for m in (v if f.array else (v,)):
                     m._flatten(out)
-            elif f.array and f.kind != "u8":
+            elif f.unflat is None:
+                out.append(v)
+            elif f.array_cls is f.unflat:  # one dimension
                 out.extend(v)
             else:
-                out.append(v)
+                out.extend(f.flat(v))
 
     def to_bytes(self) -> bytes:
         """The message's bytes, as the Rust struct holds them."""
@@ -214,10 +116,10 @@ class Message:
             if f.nested is not None:
                 v: Any = f.array_cls([f.nested._build(it) for _ in range(f.count)]) if f.array \
                     else f.nested._build(it)
-            elif f.array_cls is not None:
-                v = f.array_cls([next(it) for _ in range(f.count)])
             else:
-                v = next(it)
+                v = next(it) if f.single else tuple(islice(it, f.count))
+                if f.unflat is not None:
+                    v = f.unflat(v)
             object.__setattr__(m, f.name, v)
         return m
 
@@ -232,15 +134,10 @@ class Message:
         # No nested message: store the unpacked values straight into the
         # slots (the receive path of every flat message; about half the
         # time of `_build`).
-        values, m, i = cls._struct.unpack(data), cls.__new__(cls), 0
-        for store, array in flat:
-            if array is None:
-                store(m, values[i])
-                i += 1
-            else:
-                count, array_cls = array
-                store(m, array_cls(values[i:i + count]))
-                i += count
+        values, m = cls._struct.unpack(data), cls.__new__(cls)
+        for store, at, end, unflat in flat:
+            v = values[at] if end is None else values[at:end]
+            store(m, v if unflat is None else unflat(v))
         return m
 
     @classmethod
@@ -259,47 +156,58 @@ class Message:
         return {f.name: f.type_text() for f in cls._fields}
 
 
-def _format(fields: Tuple[_Field, ...]) -> str:
+def _format(fields: Tuple[Field, ...]) -> str:
     parts = []
     for f in fields:
         if f.nested is not None:
             parts.append(_format(f.nested._fields) * f.count)
-        elif f.kind == "u8" and f.array:
+        elif f.is_bytes:
             parts.append(f"{f.count}s")
         else:
             parts.append(f"{f.count}{_CODES[f.kind]}" if f.array else _CODES[f.kind])
     return "".join(parts)
 
 
-def _flat_packer(st: struct.Struct, fields: Tuple[_Field, ...]) -> Optional[Callable[..., bytes]]:
+def _flat_packer(st: struct.Struct, fields: Tuple[Field, ...]) -> Optional[Callable[..., bytes]]:
     """For a message without nested messages, ``to_bytes`` as one function
     (``lambda m: pack(m.a, *m.b, ...)``: the send path of every flat
     message, without ``_flatten``'s loop); ``None`` if a field name is not
     an identifier."""
     if not all(f.name.isidentifier() and not keyword.iskeyword(f.name) for f in fields):
         return None
-    # A list field is a FixedList: unpacking a list subclass iterates it, a
-    # plain copy (list.copy) is unpacked as a block.
-    args = ", ".join(f"*copy(m.{f.name})" if f.array_cls is not None else f"m.{f.name}"
-                     for f in fields)
     scope: Dict[str, Any] = {"pack": st.pack, "copy": list.copy}
-    exec(f"def to_bytes(m):\n    return pack({args})\n", scope)
+    args = []
+    for i, f in enumerate(fields):
+        if len(f.dims) > 1:  # the rows' elements in order (Field.flat)
+            scope[f"flat{i}"] = f.flat
+            args.append(f"*flat{i}(m.{f.name})")
+        elif f.single:
+            args.append(f"m.{f.name}")
+        else:
+            # A list field is a FixedList: unpacking a list subclass iterates
+            # it, a plain copy (list.copy) is unpacked as a block.
+            args.append(f"*copy(m.{f.name})")
+    exec(f"def to_bytes(m):\n    return pack({', '.join(args)})\n", scope)
     return scope["to_bytes"]
 
 
-def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
-    """The class of Rust-side type ``mt``; ``arrays`` tells which fields are
-    arrays (the Rust record holds element counts only: a count of 1 is a
-    scalar unless declared ``T[1]``)."""
-    known = _BY_ID.get(mt.id)
+def _class_for(mt: Any, shapes: Optional[Dict[str, Sequence[int]]] = None,
+               nested: Optional[Dict[str, type]] = None) -> type:
+    """The class of Rust-side type ``mt`` whose fields have the array sizes
+    ``shapes`` (the record holds element counts only; not given: a count
+    of 1 is a scalar, others one dimension) and the message classes
+    ``nested`` (not given: the first class of the nested type's id)."""
+    specs = []
+    for (name, _offset, kind, count, nested_mt) in mt.fields:
+        dims = tuple(shapes[name]) if shapes is not None else shape_of(count)
+        cls = None if nested_mt is None else (nested or {}).get(name) \
+            or _BY_ID.get(nested_mt.id) or _class_for(nested_mt)
+        specs.append((name, kind, dims, cls))
+    key = (mt.id, tuple((dims, cls) for (_, _, dims, cls) in specs))
+    known = _CLASSES.get(key)
     if known is not None:
         return known
-    fields = []
-    for (name, _offset, kind, count, nested) in mt.fields:
-        nested_cls = None if nested is None else _class_for(nested, {})
-        fields.append(_Field(mt.name, name, kind, count, nested_cls,
-                             arrays.get(name, count != 1)))
-    fields_t = tuple(fields)
+    fields_t = tuple(Field(mt.name, *spec) for spec in specs)
     ns = {
         "__slots__": tuple(f.name for f in fields_t),
         "_type": mt,
@@ -314,11 +222,14 @@ def _class_for(mt: Any, arrays: Dict[str, bool]) -> type:
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
     if all(f.nested is None for f in fields_t):
         cls._pack_flat = _flat_packer(cls._struct, fields_t)
-        # A u8 array is one `bytes` value of the struct format.
-        cls._flat = tuple((cls.__dict__[f.name].__set__,
-                           None if f.array_cls is None else (f.count, f.array_cls))
-                          for f in fields_t)
-    _BY_ID[mt.id] = cls
+        flat, at = [], 0
+        for f in fields_t:
+            end = None if f.single else at + f.count
+            flat.append((cls.__dict__[f.name].__set__, at, end, f.unflat))
+            at = at + 1 if end is None else end
+        cls._flat = tuple(flat)
+    _CLASSES[key] = cls
+    _BY_ID.setdefault(mt.id, cls)
     return cls
 
 
@@ -329,7 +240,7 @@ def message(name: str, **fields: Any) -> type:
     Rust ``message!`` give the same type id and bytes, so the two programs
     share topics. Declaring it again returns the same class."""
     specs = []
-    arrays = {}
+    nested = {}
     for fname, ty in fields.items():
         if hasattr(Message, fname):
             # A field is a slot of the class: it would hide the method (or
@@ -340,7 +251,7 @@ def message(name: str, **fields: Any) -> type:
                              "sides, or use a serialized topic (horus.schema)")
         if isinstance(ty, type) and issubclass(ty, Message):
             specs.append((fname, ty._type))
-            arrays[fname] = False
+            nested[fname] = ty
         elif isinstance(ty, (tuple, list)) and len(ty) == 2 and isinstance(ty[0], type) \
                 and issubclass(ty[0], Message):
             n = ty[1]
@@ -352,19 +263,19 @@ def message(name: str, **fields: Any) -> type:
                 raise ValueError(f"field {fname!r} of message {name!r} is an array of {n} "
                                  f"{ty[0].__name__}: give a length from 1 to {2**32 - 1}")
             specs.append((fname, (ty[0]._type, operator.index(n))))
-            arrays[fname] = True
+            nested[fname] = ty[0]
         elif isinstance(ty, str):
             specs.append((fname, ty))
-            arrays[fname] = "[" in ty
         else:
             raise TypeError(f"field {fname!r} of message {name!r} has type {ty!r}: a field type "
                             "is a string such as \"f64\" or \"u8[32]\", a message class, or "
                             "(MessageClass, n)")
-    return _class_for(_horus.define(name, specs), arrays)
+    mt, shapes = _horus.define(name, specs)
+    return _class_for(mt, dict(zip(fields, shapes)), nested)
 
 
 def _standard() -> Dict[str, type]:
-    return {mt.name: _class_for(mt, {}) for mt in _horus.standard_types()}
+    return {mt.name: _class_for(mt) for mt in _horus.standard_types()}
 
 
 STANDARD = _standard()
