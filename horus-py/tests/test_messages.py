@@ -278,3 +278,9 @@ def test_a_multi_dimensional_array_shares_topics_with_its_element_count(ns):
     pub.send(grid(cells=[[1, 2], [3, 4]], temps=[[1, 2, 3], [4, 5, 6]]))
     got = sub.recv()
     assert got.cells == b"\1\2\3\4" and got.temps == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_a_field_named_name_is_a_field():
+    """Was "message() got multiple values for argument 'name'"."""
+    named = horus.message("Named", name="u8[8]", id="u32", _pad="u32")
+    assert named(name="arm").name == b"arm".ljust(8, b"\0")

@@ -31,7 +31,7 @@ class Message:
 
 FieldType = Union[str, Type[Message], Tuple[Type[Message], int]]
 
-def message(name: str, **fields: FieldType) -> Type[Message]: ...
+def message(name: str, /, **fields: FieldType) -> Type[Message]: ...
 
 class CmdVel(Message):
     timestamp_ns: int

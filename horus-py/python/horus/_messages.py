@@ -233,7 +233,7 @@ def _class_for(mt: Any, shapes: Optional[Dict[str, Sequence[int]]] = None,
     return cls
 
 
-def message(name: str, **fields: Any) -> type:
+def message(name: str, /, **fields: Any) -> type:
     """Declares message ``name`` with ``fields`` in this order, each a type
     (``"i64"``, ``"f64[3]"``, ``"u8[32]"``), a message class (nested), or
     ``(MessageClass, n)`` (an array of messages). Same name and fields as a
