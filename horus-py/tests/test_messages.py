@@ -284,3 +284,54 @@ def test_a_field_named_name_is_a_field():
     """Was "message() got multiple values for argument 'name'"."""
     named = horus.message("Named", name="u8[8]", id="u32", _pad="u32")
     assert named(name="arm").name == b"arm".ljust(8, b"\0")
+
+
+def test_messages_pickle_as_their_class_and_values():
+    """Were unpicklable ("Can't pickle <class 'horus.Ints'>: attribute lookup
+    Ints on horus failed"): a multiprocessing queue could not carry them."""
+    import copy
+    import pickle
+    grid = grid_class()
+    pair = horus.message("GridPair", grids=(grid, 2), last=grid)
+    ints = horus.message("Ints", arr="i32[3]")
+    messages = [
+        CmdVel(linear=0.1, angular=-2.5, timestamp_ns=7),  # f32 fields keep their Python float
+        Odometry(pose=Pose2D(x=1.0), frame_id="odom", pose_covariance=[0.5] * 9),
+        ints(arr=[1, -2, 3]),
+        grid(cells=[b"ab", b"c"], temps=[[1, 2, 3], [4, 5, 6]], ids=[[[1, 2]], [[3, 4]]]),
+        pair(grids=[{"temps": [[9] * 3] * 2}, grid()], last=grid(ids=[[[5, 6]], [[7, 8]]])),
+    ]
+    for m in messages:
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            back = pickle.loads(pickle.dumps(m, protocol))
+            assert type(back) is type(m) and back == m and back.to_dict() == m.to_dict()
+        assert copy.deepcopy(m) == m
+    back = pickle.loads(pickle.dumps(messages[3]))
+    assert back.temps[1] == [4.0, 5.0, 6.0] and back.cells[1] == b"c\0"
+    with pytest.raises(TypeError, match=r"Grid.temps\[0\]\[0\] is f32: give a real number"):
+        back.temps[0][0] = True  # its arrays are checked as any message's
+    copied = copy.copy(messages[2])
+    copied.arr[0] = 9
+    assert messages[2].arr == [1, -2, 3]
+
+
+def test_a_pickled_message_unpickles_in_a_process_that_never_declared_it():
+    """The class is declared again from the pickle (the same name, fields
+    and shapes: the same type id)."""
+    import pickle
+    import subprocess
+    import sys
+    grid = grid_class()
+    m = grid(cells=[b"ab", b"cd"], temps=[[1, 2, 3], [4, 5, 6]])
+    script = ("import pickle, sys\n"
+              "m = pickle.load(sys.stdin.buffer)\n"
+              "print(type(m).__name__, hex(m.type_id()), m.fields(), m.cells, m.temps)\n"
+              "sys.stdout.flush()\n"
+              "pickle.dump(m, sys.stdout.buffer)\n")
+    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(m),
+                         capture_output=True, timeout=60, check=True).stdout
+    line, _, rest = out.partition(b"\n")
+    assert line.decode() == (f"Grid {hex(grid.type_id())} {grid.fields()} [b'ab', b'cd'] "
+                             "[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]")
+    back = pickle.loads(rest)
+    assert type(back) is grid and back == m

@@ -21,6 +21,9 @@ _CODES = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
 _BY_ID: Dict[int, type] = {}
 #: Every message class, by type id, field shapes and nested classes.
 _CLASSES: Dict[Tuple[Any, ...], type] = {}
+#: Message classes by their declaration (``Message._declaration``), for
+#: unpickling.
+_BY_DECLARATION: Dict[Tuple[Any, ...], type] = {}
 
 
 class Message:
@@ -71,6 +74,23 @@ class Message:
     def __repr__(self) -> str:
         inner = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self._fields)
         return f"{type(self).__name__}({inner})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickled as its class's declaration and its fields' values: the
+        # class is declared again where it is unpickled (the same class
+        # when this process, or that one, declared it already), and each
+        # value checked again. A class cannot be pickled by its name:
+        # `horus.message` makes it at run time, no module holds it.
+        return (_unpickle, (type(self)._declaration(),
+                            tuple(getattr(self, f.name) for f in self._fields)))
+
+    @classmethod
+    def _declaration(cls) -> Tuple[str, Tuple[Tuple[str, Any], ...]]:
+        """``(name, ((field, type), ...))``: a type is ``"f32[2][3]"``, or
+        ``(declaration, n)`` for a message (``n``: ``None`` for one)."""
+        return (cls.__name__, tuple(
+            (f.name, f.type_text() if f.nested is None else
+             (f.nested._declaration(), f.dims[0] if f.array else None)) for f in cls._fields))
 
     def to_dict(self) -> Dict[str, Any]:
         """The fields as a dict (nested messages as dicts)."""
@@ -279,3 +299,33 @@ def _standard() -> Dict[str, type]:
 
 
 STANDARD = _standard()
+
+
+def _declared(declaration: Tuple[str, Tuple[Tuple[str, Any], ...]]) -> type:
+    """The class of ``Message._declaration()`` ``declaration``, declared
+    here if it was not."""
+    cls = _BY_DECLARATION.get(declaration)
+    if cls is None:
+        name, fields = declaration
+        types: Dict[str, Any] = {}
+        for field, ty in fields:
+            if isinstance(ty, str):
+                types[field] = ty
+            else:
+                nested, n = _declared(ty[0]), ty[1]
+                types[field] = nested if n is None else (nested, n)
+        cls = _BY_DECLARATION[declaration] = message(name, **types)
+    return cls
+
+
+def _unpickle(declaration: Tuple[str, Tuple[Tuple[str, Any], ...]],
+              values: Tuple[Any, ...]) -> Message:
+    """A message pickled by ``Message.__reduce__``."""
+    cls = _declared(declaration)
+    if len(values) != len(cls._fields):
+        raise ValueError(f"a pickled {cls.__name__} has {len(values)} values for its "
+                         f"{len(cls._fields)} fields")
+    m = cls.__new__(cls)
+    for f, v in zip(cls._fields, values):
+        object.__setattr__(m, f.name, f.check(v))
+    return m
