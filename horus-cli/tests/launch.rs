@@ -450,21 +450,8 @@ fn what_escapes_a_nodes_process_group_is_stopped_with_the_launch() {
     .unwrap();
     let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
     let err = text(&out.stderr);
-    let left: Vec<u32> = std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|p| {
-                    std::fs::read(format!("/proc/{p}/cmdline"))
-                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&tag))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for p in &left {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &p.to_string()])
-            .status();
-    }
+    let left = common::pids_running(&tag);
+    common::kill_all(&left);
     assert!(
         left.is_empty(),
         "the daemon outlived the launch: {left:?}\n{err}"

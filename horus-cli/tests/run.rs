@@ -296,19 +296,6 @@ fn a_run_under_an_engaged_estop_says_so_and_a_closed_stdout_breaks_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The pids whose command line has `part`.
-fn pids_running(part: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(part))
-        })
-        .collect()
-}
-
 /// Was an orphan: `horus` killed while it built a program left cargo
 /// building under pid 1 (holding its cache's lock for the next run).
 #[test]
@@ -334,7 +321,7 @@ fn a_horus_killed_while_building_takes_the_build_with_it() {
     let project = "/buildkill-";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let cargo = loop {
-        let found: Vec<u32> = pids_running(project)
+        let found: Vec<u32> = common::pids_running(project)
             .into_iter()
             .filter(|&p| p != horus.child.id())
             .collect();
@@ -354,21 +341,11 @@ fn a_horus_killed_while_building_takes_the_build_with_it() {
         assert!(
             std::time::Instant::now() < deadline,
             "the build outlived horus by a minute: {:?}",
-            pids_running(project)
+            common::pids_running(project)
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Kills (SIGKILL) what is left of `pids` and says whether anything was.
-fn kill_left(pids: &[u32]) -> bool {
-    for p in pids {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &p.to_string()])
-            .status();
-    }
-    !pids.is_empty()
 }
 
 /// Was an orphan: a single program stays in horus's process group (it keeps
@@ -395,8 +372,11 @@ fn what_a_single_program_started_is_stopped_with_it() {
     // As on Ctrl+C: the program dies of SIGTERM (its default), its helper
     // is adopted by horus, which stops it before it exits.
     horus.assert_stops_on_sigterm();
-    let left = pids_running(&tag);
-    assert!(!kill_left(&left), "the helper outlived horus run: {left:?}");
+    let left = common::pids_running(&tag);
+    assert!(
+        !common::kill_all(&left),
+        "the helper outlived horus run: {left:?}"
+    );
     let said = format!("horus: stopping 1 process the programs left running (pid {helper})");
     assert!(
         horus.seen.iter().any(|l| l.contains(&said)),
@@ -447,7 +427,7 @@ fn a_program_ignoring_sigterm_goes_with_a_killed_horus() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(
-        !(alive() && kill_left(&[pid])),
+        !(alive() && common::kill_all(&[pid])),
         "the program outlived horus by 30 s"
     );
     let _ = std::fs::remove_dir_all(&dir);

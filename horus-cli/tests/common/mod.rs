@@ -79,6 +79,29 @@ pub fn finish(child: Child, secs: u64, what: &str) -> Output {
     }
 }
 
+/// The pids whose command line has `part`.
+pub fn pids_running(part: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(part))
+        })
+        .collect()
+}
+
+/// SIGKILLs `pids` (what a failed test leaves); says whether there were any.
+pub fn kill_all(pids: &[u32]) -> bool {
+    for p in pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &p.to_string()])
+            .status();
+    }
+    !pids.is_empty()
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
