@@ -7,6 +7,9 @@
 //! for message fields), is a `TypeError` naming the argument. numpy's
 //! integers are ints. The rules the Rust API adds within the range (a
 //! capacity is a power of two, ...) stay its own, with its sentences.
+//! Number arguments ([`float`]: rates, durations) likewise: an int too large
+//! for a float is a `ValueError` naming the argument (PyO3's is a bare
+//! `OverflowError`), anything but a number, or a `bool`, a `TypeError`.
 
 use std::fmt::Display;
 
@@ -46,7 +49,8 @@ pub(crate) fn int<T: IntArg>(what: &str, value: &Bound<'_, PyAny>) -> PyResult<T
             Ok(v) => return Ok(v),
             Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
                 return Err(PyValueError::new_err(format!(
-                    "{what}={value} is out of range: give an int from {} to {}",
+                    "{what}={} is out of range: give an int from {} to {}",
+                    shown(value),
                     T::MIN,
                     T::MAX
                 )));
@@ -83,4 +87,50 @@ pub(crate) fn ints<T: IntArg>(what: &str, value: &Bound<'_, PyAny>) -> PyResult<
         .enumerate()
         .map(|(i, v)| int(&format!("{what}[{i}]"), &v?))
         .collect()
+}
+
+/// The number argument `what` (`"Scheduler tick_rate"`) given as `value`,
+/// as an `f64` (its own checks, a positive rate, ..., are the caller's).
+pub(crate) fn float(what: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let py = value.py();
+    if !value.is_instance_of::<PyBool>() {
+        match value.extract::<f64>() {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                return Err(PyValueError::new_err(format!(
+                    "{what}={} is out of range: give a number a float can hold",
+                    shown(value)
+                )));
+            }
+            Err(e) if !e.is_instance_of::<PyTypeError>(py) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be a number, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// [`float`] of an optional argument (`None`: not given).
+pub(crate) fn opt_float(what: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    value.map(|v| float(what, v)).transpose()
+}
+
+/// `value` as Python prints it, cut to its first characters when long
+/// (`10**400`: `1000000000000000…, 401 digits`).
+fn shown(value: &Bound<'_, PyAny>) -> String {
+    const KEPT: usize = 16;
+    let text = value.to_string();
+    let length = text.chars().count();
+    if length <= 2 * KEPT {
+        return text;
+    }
+    let head: String = text.chars().take(KEPT).collect();
+    let unsigned = text.trim_start_matches('-');
+    if unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{head}…, {} digits", unsigned.len())
+    } else {
+        format!("{head}…, {length} characters")
+    }
 }

@@ -18,7 +18,7 @@ use horus::time::Frequency;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
-use crate::args::opt_int;
+use crate::args::{opt_float, opt_int};
 use crate::horus_err;
 
 /// A Python node: calls `_init`, `_tick`, `_safe_state` and `_shutdown` of
@@ -125,8 +125,13 @@ impl PyScheduler {
     /// With `system_topics=False` it neither follows the e-stop nor lists
     /// its nodes (tests, simulation; see `Scheduler::system_topics`).
     #[new]
-    #[pyo3(signature = (tick_rate=100.0, namespace=None, system_topics=true))]
-    fn new(tick_rate: f64, namespace: Option<&str>, system_topics: bool) -> PyResult<Self> {
+    #[pyo3(signature = (tick_rate=None, namespace=None, system_topics=true))]
+    fn new(
+        tick_rate: Option<Bound<'_, PyAny>>,
+        namespace: Option<&str>,
+        system_topics: bool,
+    ) -> PyResult<Self> {
+        let tick_rate = opt_float("Scheduler tick_rate", tick_rate.as_ref())?.unwrap_or(100.0);
         let mut inner = Scheduler::new()
             .tick_rate(frequency("tick_rate", tick_rate)?)
             .system_topics(system_topics);
@@ -143,11 +148,11 @@ impl PyScheduler {
         &mut self,
         node: Py<PyAny>,
         name: String,
-        rate: Option<f64>,
+        rate: Option<Bound<'_, PyAny>>,
         order: Option<Bound<'_, PyAny>>,
         on_error: &str,
-        budget: Option<f64>,
-        tolerance: Option<f64>,
+        budget: Option<Bound<'_, PyAny>>,
+        tolerance: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let policy = match on_error {
             "stop" => FaultPolicy::Stop,
@@ -161,9 +166,15 @@ impl PyScheduler {
             }
         };
         let order: u32 = opt_int("Node order", order.as_ref())?.unwrap_or(0);
-        let rate = rate.map(|r| frequency("rate", r)).transpose()?;
-        let budget = budget.map(|b| seconds("budget", b)).transpose()?;
-        let tolerance = tolerance.map(|t| seconds("tolerance", t)).transpose()?;
+        let rate = opt_float("Node rate", rate.as_ref())?
+            .map(|r| frequency("rate", r))
+            .transpose()?;
+        let budget = opt_float("Node budget", budget.as_ref())?
+            .map(|b| seconds("budget", b))
+            .transpose()?;
+        let tolerance = opt_float("Node tolerance", tolerance.as_ref())?
+            .map(|t| seconds("tolerance", t))
+            .transpose()?;
         let mut b = self
             .inner
             .add(PyNode { name, obj: node })
@@ -184,8 +195,10 @@ impl PyScheduler {
     /// Runs until Ctrl+C/SIGTERM (or `duration` seconds), then every node's
     /// shutdown. The GIL is released while it runs.
     #[pyo3(signature = (duration=None))]
-    fn run(&mut self, py: Python<'_>, duration: Option<f64>) -> PyResult<()> {
-        let duration = duration.map(|d| seconds("duration", d)).transpose()?;
+    fn run(&mut self, py: Python<'_>, duration: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let duration = opt_float("Scheduler.run duration", duration.as_ref())?
+            .map(|d| seconds("duration", d))
+            .transpose()?;
         let sched = OnThisThread(&mut self.inner);
         let result = py.detach(move || {
             let s = sched;

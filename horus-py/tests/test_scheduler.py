@@ -143,6 +143,19 @@ def test_undeclared_topics_and_bad_arguments_are_errors(ns):
         Scheduler().add(Node(name="p", tick=lambda n: None, on_error="explode"))
     with pytest.raises(ValueError, match="tick_rate must be a positive number of Hz"):
         Scheduler(tick_rate=0)
+    # Numbers a float cannot hold, and what is not a number, are named.
+    huge = r"=10{15}…, 401 digits is out of range"  # 10**400, cut in the sentence
+    with pytest.raises(ValueError, match="Scheduler tick_rate" + huge):
+        Scheduler(tick_rate=10**400)
+    with pytest.raises(TypeError, match="Scheduler tick_rate must be a number, not bool"):
+        Scheduler(tick_rate=True)
+    with pytest.raises(ValueError, match="Node rate" + huge):
+        Scheduler().add(Node(name="r", tick=lambda n: None, rate=10**400))
+    with pytest.raises(TypeError, match="Node budget must be a number, not str"):
+        Scheduler().add(Node(name="b", tick=lambda n: None, budget="1ms"))
+    with pytest.raises(ValueError, match=r"Scheduler\.run duration" + huge):
+        Scheduler(system_topics=False).run(duration=10**400)
+    assert Scheduler(tick_rate=np.float32(50)) is not None
     sched = Scheduler()
     sched.add(Node(name="same", tick=lambda n: None))
     with pytest.raises(HorusError, match=r"two nodes are named \"same\".*horus.Node\(name="):

@@ -477,7 +477,7 @@ class Scheduler:
                  system_topics: bool = True) -> None:
         """``system_topics=False``: neither follow the e-stop nor list the nodes
         in ``horus node list`` (tests, simulation)."""
-        self._inner = _horus.Scheduler(float(tick_rate), namespace, bool(system_topics))
+        self._inner = _horus.Scheduler(tick_rate, namespace, bool(system_topics))
         self._namespace = namespace
         self._nodes: list = []
         self._exit_hook = False
@@ -498,7 +498,7 @@ class Scheduler:
             raise TypeError(f"Scheduler.add takes a horus.Node, not {type(node).__name__}")
         node._namespace = self._namespace
         rate = node.rate if rate is None else rate
-        self._inner.add(node, node.name, None if rate is None else float(rate),
+        self._inner.add(node, node.name, rate,
                         node.order if order is None else order,
                         node.on_error if on_error is None else on_error,
                         node.budget, node.tolerance)
@@ -508,7 +508,7 @@ class Scheduler:
     def run(self, duration: Optional[float] = None) -> None:
         """Runs until Ctrl+C/SIGTERM, or for ``duration`` seconds."""
         with self._driving("run"):
-            self._inner.run(None if duration is None else float(duration))
+            self._inner.run(duration)
 
     def tick_once(self) -> None:
         """One round of every runnable node (tests, simulation). The nodes'
