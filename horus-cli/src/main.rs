@@ -57,7 +57,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build and run node programs (.rs), each as its own process, in one namespace.
+    /// Build and run node programs (.rs, .py), each as its own process, in one namespace.
     Run(run::RunArgs),
     /// Start the nodes of a launch file (YAML) and supervise them.
     Launch(launch::LaunchArgs),
