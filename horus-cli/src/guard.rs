@@ -18,9 +18,12 @@
 //! after the grace period to those still there, and exits. After a normal
 //! exit of `horus` nothing is listed, and the guard exits at once.
 //!
-//! What a single program started is not covered when `horus` is killed
-//! (it is in no group of its own; the program got SIGTERM and should stop
-//! it); while `horus` lives, [`orphans`](crate::orphans) stops it.
+//! Processes in no group the guard knows (what a single program started,
+//! what `horus` adopted, a node's `setsid` daemon) are told to it by pid
+//! too: `horus` scans its descendants once a second ([`Descendants`]), so
+//! one started less than a second before `horus` dies may be missed (the
+//! program itself got SIGTERM through its parent-death signal and should
+//! stop it). While `horus` lives, [`orphans`](crate::orphans) stops them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -97,6 +100,47 @@ pub fn watch_process(pid: u32) {
 /// Process `pid` was reaped: no longer the guard's concern.
 pub fn forget_process(pid: u32) {
     tell(&format!("-pid {pid}"));
+}
+
+/// How often [`Descendants::update`] scans.
+const DESCENDANTS_EVERY: Duration = Duration::from_secs(1);
+
+/// Every descendant of `horus` but the guard, told to the guard as it
+/// appears and forgotten as it goes (see the module docs).
+#[derive(Debug, Default)]
+pub struct Descendants {
+    told: HashSet<u32>,
+    scanned: Option<Instant>,
+}
+
+impl Descendants {
+    /// Scans the descendants if the last scan is [`DESCENDANTS_EVERY`] old,
+    /// and tells the guard what changed.
+    pub fn update(&mut self) {
+        if GUARD.get().is_none()
+            || self
+                .scanned
+                .is_some_and(|t| t.elapsed() < DESCENDANTS_EVERY)
+        {
+            return;
+        }
+        self.scanned = Some(Instant::now());
+        let mut now = HashSet::new();
+        let mut queue = crate::orphans::children_of(std::process::id());
+        queue.retain(|&p| Some(p) != pid());
+        while let Some(p) = queue.pop() {
+            if now.insert(p) {
+                queue.extend(crate::orphans::children_of(p));
+            }
+        }
+        for &p in now.difference(&self.told) {
+            watch_process(p);
+        }
+        for &p in self.told.difference(&now) {
+            forget_process(p);
+        }
+        self.told = now;
+    }
 }
 
 /// A pidfd of `pid` if it is still the process started at `start`.

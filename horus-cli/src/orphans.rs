@@ -118,12 +118,18 @@ fn children(tracked: &[u32]) -> Vec<Pid> {
         .collect()
 }
 
-/// The pids of this process's children, from each thread's
-/// `/proc/self/task/TID/children`, or, on a kernel built without those
-/// files, from the parent pid in every `/proc/PID/stat`.
+/// The pids of this process's children (see [`children_of`]).
 fn child_pids() -> Vec<u32> {
+    children_of(std::process::id())
+}
+
+/// The pids of the children of process `pid`, from each of its threads'
+/// `/proc/PID/task/TID/children`, or, on a kernel built without those
+/// files, from the parent pid in every `/proc/PID/stat`. Empty if it is
+/// gone.
+pub fn children_of(pid: u32) -> Vec<u32> {
     let mut pids = Vec::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return pids;
     };
     for task in tasks.flatten() {
@@ -132,20 +138,23 @@ fn child_pids() -> Vec<u32> {
                 text.split_whitespace()
                     .filter_map(|p| p.parse::<u32>().ok()),
             ),
-            Err(_) => return children_by_scan(),
+            // Gone meanwhile: its children are another thread's now.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && task.path().exists() => {
+                return children_by_scan(pid);
+            }
+            Err(_) => {}
         }
     }
     pids
 }
 
-fn children_by_scan() -> Vec<u32> {
-    let me = std::process::id();
+fn children_by_scan(parent: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| stat_of(pid).is_some_and(|s| s.ppid == me))
+        .filter(|&pid| stat_of(pid).is_some_and(|s| s.ppid == parent))
         .collect()
 }
 

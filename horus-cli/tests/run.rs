@@ -386,19 +386,50 @@ fn what_a_single_program_started_is_stopped_with_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The pid of the guard `horus` (pid `horus`) started.
+fn guard_of(horus: u32) -> Option<u32> {
+    common::pids_running("__guard").into_iter().find(|&p| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+            s.rsplit_once(") ").and_then(|(_, r)| r.split(' ').nth(1)) == Some(&horus.to_string())
+        })
+    })
+}
+
+/// The pids whose pidfds process `pid` holds (`Pid:` in its fdinfo).
+fn pidfds_held(pid: u32) -> Vec<u32> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_to_string(fd.path()).ok())
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("Pid:"))
+                .and_then(|p| p.trim().parse().ok())
+        })
+        .collect()
+}
+
 /// Was an orphan: a single program that ignores SIGTERM (the parent-death
-/// signal) outlived a SIGKILLed `horus run`; the guard now kills it after
-/// the grace period.
+/// signal) outlived a SIGKILLed `horus run`, and so did what it started;
+/// the guard now holds both by pidfd and kills them after the grace period.
 #[test]
-fn a_program_ignoring_sigterm_goes_with_a_killed_horus() {
+fn a_program_ignoring_sigterm_and_its_helper_go_with_a_killed_horus() {
     let ns = TestNs::new("stubborn");
     let dir = temp_dir("stubborn");
+    // A duration no other process runs `sleep` with.
+    let tag = format!("3001.{}", std::process::id());
     std::fs::write(
         dir.join("stubborn.rs"),
-        "unsafe extern \"C\" {\n    fn signal(sig: i32, handler: usize) -> usize;\n}\n\
-         fn main() {\n    // SAFETY: SIG_IGN (1) for SIGTERM (15), before any thread exists.\n    \
-         unsafe { signal(15, 1) };\n    println!(\"ready\");\n    \
-         loop { std::thread::sleep(std::time::Duration::from_secs(1)); }\n}\n",
+        format!(
+            "unsafe extern \"C\" {{\n    fn signal(sig: i32, handler: usize) -> usize;\n}}\n\
+             fn main() {{\n    // SAFETY: SIG_IGN (1) for SIGTERM (15), before any thread exists.\n    \
+             unsafe {{ signal(15, 1) }};\n    let helper = std::process::Command::new(\"sleep\")\
+             .arg(\"{tag}\").stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null())\
+             .stderr(std::process::Stdio::null()).spawn().unwrap();\n    \
+             println!(\"ready {{}}\", helper.id());\n    \
+             loop {{ std::thread::sleep(std::time::Duration::from_secs(1)); }}\n}}\n"
+        ),
     )
     .unwrap();
     let mut horus = Running::start(ns.horus(&[
@@ -412,23 +443,38 @@ fn a_program_ignoring_sigterm_goes_with_a_killed_horus() {
         .rsplit_once("(pid ")
         .and_then(|(_, p)| p.trim_end_matches(')').parse().ok())
         .expect("pid");
-    horus.expect("ready", 60);
+    let ready = horus.expect("ready ", 60);
+    let helper: u32 = ready["ready ".len()..].trim().parse().expect("helper pid");
+    // Until the guard holds both (horus tells it within a second).
+    let guard = guard_of(horus.child.id()).expect("the guard of horus run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ![pid, helper].iter().all(|p| pidfds_held(guard).contains(p)) {
+        if std::time::Instant::now() > deadline {
+            let held = pidfds_held(guard);
+            common::kill_all(&[pid, helper]);
+            panic!(
+                "the guard holds pidfds of {held:?}, not of the program {pid} and its helper {helper}"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     horus.child.kill().expect("SIGKILL horus");
     let _ = horus.child.wait();
     // Gone, or a zombie its new parent has yet to reap.
-    let alive = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+    let alive = |p: u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
             s.rsplit_once(") ")
                 .is_some_and(|(_, r)| !r.starts_with('Z'))
         })
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while alive() && std::time::Instant::now() < deadline {
+    while (alive(pid) || alive(helper)) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let left: Vec<u32> = [pid, helper].into_iter().filter(|&p| alive(p)).collect();
     assert!(
-        !(alive() && common::kill_all(&[pid])),
-        "the program outlived horus by 30 s"
+        !common::kill_all(&left),
+        "outlived horus by 30 s: {left:?} (program {pid}, helper {helper})"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -216,6 +216,8 @@ struct Supervisor<'f> {
     /// Where this `horus` is: first on every node's PATH.
     horus_dir: Option<PathBuf>,
     started: Instant,
+    /// What the guard is told of the nodes' descendants.
+    descendants: crate::guard::Descendants,
 }
 
 impl<'f> Supervisor<'f> {
@@ -243,6 +245,7 @@ impl<'f> Supervisor<'f> {
             dir,
             horus_dir,
             started: Instant::now(),
+            descendants: crate::guard::Descendants::default(),
         }
     }
 
@@ -289,6 +292,7 @@ impl<'f> Supervisor<'f> {
                 })
                 .collect();
             crate::orphans::reap(&tracked);
+            self.descendants.update();
             std::thread::sleep(supervise::POLL);
         }
     }

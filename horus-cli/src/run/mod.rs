@@ -194,6 +194,7 @@ fn supervise_programs(
     namespace: &str,
 ) -> ExitCode {
     let mut failed = false;
+    let mut descendants = crate::guard::Descendants::default();
     while !running.is_empty() {
         if stop.count() > 0 {
             let asked = stop.count();
@@ -229,6 +230,7 @@ fn supervise_programs(
         running = still;
         let tracked: Vec<u32> = running.iter().map(Proc::pid).collect();
         crate::orphans::reap(&tracked);
+        descendants.update();
         std::thread::sleep(supervise::POLL);
     }
     let asked = stop.count();
