@@ -106,10 +106,11 @@ pub fn forget_process(pid: u32) {
 const DESCENDANTS_EVERY: Duration = Duration::from_secs(1);
 
 /// Every descendant of `horus` but the guard, told to the guard as it
-/// appears and forgotten as it goes (see the module docs).
+/// appears and forgotten as it goes (see the module docs). Kept by pid and
+/// start time, so a pid reused between two scans is a new process.
 #[derive(Debug, Default)]
 pub struct Descendants {
-    told: HashSet<u32>,
+    told: HashSet<(u32, u64)>,
     scanned: Option<Instant>,
 }
 
@@ -125,19 +126,24 @@ impl Descendants {
             return;
         }
         self.scanned = Some(Instant::now());
-        let mut now = HashSet::new();
+        let mut pids = HashSet::new();
         let mut queue = crate::orphans::children_of(std::process::id());
         queue.retain(|&p| Some(p) != pid());
         while let Some(p) = queue.pop() {
-            if now.insert(p) {
+            if pids.insert(p) {
                 queue.extend(crate::orphans::children_of(p));
             }
         }
-        for &p in now.difference(&self.told) {
-            watch_process(p);
-        }
-        for &p in self.told.difference(&now) {
+        let now: HashSet<(u32, u64)> = pids
+            .into_iter()
+            .filter_map(|p| Some((p, crate::orphans::stat_of(p)?.start)))
+            .collect();
+        // Forgotten first: a pid reused since is then watched again.
+        for &(p, _) in self.told.difference(&now) {
             forget_process(p);
+        }
+        for &(p, start) in now.difference(&self.told) {
+            tell(&format!("+pid {p} {start}"));
         }
         self.told = now;
     }
