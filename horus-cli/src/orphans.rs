@@ -195,6 +195,9 @@ mod tests {
         assert_eq!(s.ppid, std::process::id());
         assert!(s.start >= stat_of(std::process::id()).unwrap().start);
         assert!(child_pids().contains(&child.id()));
+        // The scan for kernels without `children` files finds it too.
+        assert!(children_by_scan(std::process::id()).contains(&child.id()));
+        assert_eq!(children_of(child.id()), Vec::<u32>::new());
         child.kill().unwrap();
         child.wait().unwrap();
     }
