@@ -323,3 +323,61 @@ fn oversized_and_malformed_requests_are_refused() {
     assert!(status.contains("200"), "{status}: {body}");
     monitor.assert_stops_on_sigterm();
 }
+
+/// What idle and slow clients may cost is bounded: a connection that sends
+/// half a request head is closed after the head's time (10 s), and beyond
+/// 256 connections at once a new one is closed at once; the monitor serves
+/// again as soon as they are gone.
+#[test]
+fn idle_and_slow_clients_are_bounded() {
+    use std::io::{Read, Write};
+    let ns = TestNs::new("monidle");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    // Half a head, then silence: closed by the monitor (EOF), not held forever.
+    let mut slow = connect();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: loc").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(slow.read(&mut byte), Ok(0) | Err(_)),
+        "the monitor answered half a request"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "held {:?}",
+        started.elapsed()
+    );
+    // 256 idle connections take every place: the next is closed at once.
+    let idle: Vec<_> = (0..256).map(|_| connect()).collect();
+    let mut extra = connect();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let _ = extra.write_all(b"GET / HTTP/1.0\r\n\r\n");
+    let mut reply = Vec::new();
+    let _ = extra.read_to_end(&mut reply);
+    assert!(reply.is_empty(), "{}", String::from_utf8_lossy(&reply));
+    drop(idle);
+    // Their places come back as their threads see them closed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut s = connect();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = s.write_all(b"GET /api/snapshot HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        if reply.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not served again within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    monitor.assert_stops_on_sigterm();
+}
