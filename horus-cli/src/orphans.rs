@@ -53,8 +53,8 @@ pub fn reap(tracked: &[u32]) {
 
 /// Stops the orphans still running once every program (`who`: "programs"
 /// or "nodes") has ended: SIGTERM, then SIGKILL to those left after `grace`
-/// (or when `hurry` says so), each reaped. Returns how many were stopped.
-pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) -> usize {
+/// (or when `hurry` says so), each reaped.
+pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) {
     // Those that ended already are reaped, not counted.
     let first: Vec<Pid> = children(&[])
         .into_iter()
@@ -66,7 +66,7 @@ pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) -> usize {
         })
         .collect();
     if first.is_empty() {
-        return 0;
+        return;
     }
     // The first few pids: enough to find them in `ps`.
     const LISTED: usize = 8;
@@ -85,17 +85,15 @@ pub fn stop(who: &str, grace: Duration, hurry: impl Fn() -> bool) -> usize {
         if first.len() == 1 { "" } else { "es" }
     ));
     let mut asked = HashSet::new();
-    let mut stopped = HashSet::new();
     let deadline = after(Instant::now(), grace);
     let mut kill = false;
     loop {
         let now = children(&[]);
         if now.is_empty() {
-            return stopped.len();
+            return;
         }
         kill = kill || Instant::now() >= deadline || hurry();
         for &pid in &now {
-            stopped.insert(pid);
             if kill {
                 let _ = rustix::process::kill_process(pid, Signal::KILL);
             } else if asked.insert(pid) {
