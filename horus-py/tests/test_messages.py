@@ -313,6 +313,11 @@ def test_messages_pickle_as_their_class_and_values():
     copied = copy.copy(messages[2])
     copied.arr[0] = 9
     assert messages[2].arr == [1, -2, 3]
+    # The classes pickle too (a multiprocessing "spawn" argument): as their
+    # declaration, the same class back where it is declared.
+    for cls in [grid, pair, ints, CmdVel, horus.Message]:
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            assert pickle.loads(pickle.dumps(cls, protocol)) is cls
 
 
 def test_a_pickled_message_unpickles_in_a_process_that_never_declared_it():
@@ -335,3 +340,10 @@ def test_a_pickled_message_unpickles_in_a_process_that_never_declared_it():
                              "[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]")
     back = pickle.loads(rest)
     assert type(back) is grid and back == m
+    # The class alone, likewise.
+    script = ("import pickle, sys\n"
+              "cls = pickle.load(sys.stdin.buffer)\n"
+              "print(cls.__name__, hex(cls.type_id()), cls.fields())\n")
+    out = subprocess.run([sys.executable, "-c", script], input=pickle.dumps(grid),
+                         capture_output=True, timeout=60, check=True).stdout
+    assert out.decode().strip() == f"Grid {hex(grid.type_id())} {grid.fields()}"

@@ -4,6 +4,7 @@ computed (``#[repr(C)]`` offsets, no padding, native byte order)."""
 
 from __future__ import annotations
 
+import copyreg
 import keyword
 import numbers
 import operator
@@ -26,7 +27,12 @@ _CLASSES: Dict[Tuple[Any, ...], type] = {}
 _BY_DECLARATION: Dict[Tuple[Any, ...], type] = {}
 
 
-class Message:
+class _MessageClass(type):
+    """The type of every message class: :func:`_reduce_class` pickles them
+    (no module holds a class ``horus.message`` makes at run time)."""
+
+
+class Message(metaclass=_MessageClass):
     """Base of every message class: keyword construction with checked field
     names and types, ``to_bytes``/``from_bytes`` in the Rust layout."""
 
@@ -316,6 +322,17 @@ def _declared(declaration: Tuple[str, Tuple[Tuple[str, Any], ...]]) -> type:
                 types[field] = nested if n is None else (nested, n)
         cls = _BY_DECLARATION[declaration] = message(name, **types)
     return cls
+
+
+def _reduce_class(cls: type) -> Any:
+    """A message class pickles as its declaration (see ``Message.__reduce__``);
+    ``Message`` itself by its name."""
+    if cls is Message:
+        return "Message"
+    return (_declared, (cls._declaration(),))
+
+
+copyreg.pickle(_MessageClass, _reduce_class)
 
 
 def _unpickle(declaration: Tuple[str, Tuple[Tuple[str, Any], ...]],
