@@ -107,7 +107,14 @@ fn frequency(what: &str, hz: f64) -> PyResult<Frequency> {
             "{what} must be a positive number of Hz, not {hz}"
         )));
     }
-    Ok(Frequency::from_microhz((hz * 1e6).round() as u64))
+    // Rates beyond u64 µHz saturate, as Rust's `Frequency` does.
+    let microhz = (hz * 1e6).round() as u64;
+    if microhz == 0 {
+        return Err(PyValueError::new_err(format!(
+            "{what} of {hz} Hz is below the slowest rate a scheduler keeps, 1 µHz (0.000001 Hz)"
+        )));
+    }
+    Ok(Frequency::from_microhz(microhz))
 }
 
 fn seconds(what: &str, s: f64) -> PyResult<Duration> {
