@@ -17,6 +17,8 @@
 //!   With mode bit 2 also set, the region is of a serialized type (framed
 //!   messages, an encoded schema from the input in the schema area), so the
 //!   `SCHEMA_FORMAT` check and the framed send/receive paths are reached.
+//!   With bit 3 set instead, of a message with a two-dimensional array (a
+//!   schema with a shape entry, which corruptions turn into anything).
 //!
 //! Whatever attaches (typed or untyped) is then driven by the remaining
 //! bytes as operations: join, send, recv, rewind, reclaim, leave, and more
@@ -31,11 +33,16 @@ use horus_nostd::message::{TypeInfo, TypeName};
 use horus_nostd::msgs::{CmdVel, Imu};
 use horus_nostd::ring::{FrameError, Refusal, SendError};
 use horus_nostd::sync::{AtomicU64, Ordering};
-use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion};
+use horus_nostd::{Message, OwnerToken, RawHandle, TopicLayout, TopicRegion, message};
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
 mod common;
+
+message! {
+    /// A message whose schema has a shape entry (`cells`).
+    Grid { stamp: u64, cells: [[f32; 3]; 2] }
+}
 
 use common::{next, next_op, zeroed};
 
@@ -227,7 +234,16 @@ fn exercise(
     } else {
         region.layout().schema_fields() as usize
     };
-    assert_eq!(region.schema().count(), flat);
+    // Each field is one entry, a field with a folded shape entry two.
+    let entries: usize = region
+        .schema()
+        .map(|f| if f.shape.rank() > 1 { 2 } else { 1 })
+        .sum();
+    assert_eq!(entries, flat);
+    if intact {
+        // Shape entries are folded into their fields, never seen alone.
+        assert!(region.schema().all(|f| f.kind.is_some()));
+    }
     let mut schema = vec![0u8; 64];
     if let Some(len) = region.serialized_schema(&mut schema) {
         assert!(len > 0 && len <= horus_nostd::layout::MAX_SERIALIZED_SCHEMA_BYTES);
@@ -333,6 +349,8 @@ fuzz_target!(|data: &[u8]| {
     let (mut input, mem) = common::memory(data, |input, mode, geometry| {
         let (mem, untouched) = if mode & 4 != 0 {
             patched_serialized(input, geometry)
+        } else if mode & 8 != 0 {
+            patched::<Grid>(input, geometry)
         } else if mode & 2 == 0 {
             patched::<CmdVel>(input, geometry)
         } else {
@@ -344,9 +362,10 @@ fuzz_target!(|data: &[u8]| {
     let input = &mut input;
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
     let typed_imu = TopicRegion::attach::<Imu>(&mem[..]);
+    let typed_grid = TopicRegion::attach::<Grid>(&mem[..]);
     let untyped = TopicRegion::attach_with(&mem[..], None);
     // A typed attach succeeds only where the untyped one does, on the same layout.
-    for typed in [typed_cmd, typed_imu].into_iter().flatten() {
+    for typed in [typed_cmd, typed_imu, typed_grid].into_iter().flatten() {
         let any = untyped
             .as_ref()
             .expect("typed attach implies untyped attach");

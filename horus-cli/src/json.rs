@@ -251,6 +251,9 @@ pub struct FieldJson {
     /// `u8` ... `f64`; `null` for a kind this build does not know.
     pub kind: Option<&'static str>,
     pub count: u64,
+    /// The array sizes, outermost first (`[3, 2]` for `[[f32; 2]; 3]`;
+    /// `[]` for a scalar).
+    pub shape: Vec<u32>,
     pub offset: u32,
     pub size: u32,
 }
@@ -335,6 +338,7 @@ impl FieldJson {
                 name: f.name.as_str().to_owned(),
                 kind: f.kind.map(|k| k.name()),
                 count: f.count,
+                shape: f.shape.dims().to_vec(),
                 offset: f.offset,
                 size: f.size,
             })

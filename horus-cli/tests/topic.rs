@@ -662,3 +662,70 @@ fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v, serde_json::json!({"weights": [0.5, 2.0]}));
 }
+
+horus::message! {
+    /// A message with a two-dimensional array and an array of messages of
+    /// two dimensions.
+    Field2d {
+        stamp: u64,
+        cells: [[i16; 2]; 3],
+        spots: [[Spot; 1]; 2],
+        _pad: [u8; 4],
+    }
+    Spot { x: f32 }
+}
+
+#[test]
+fn arrays_of_two_dimensions_echo_as_rows_and_publish_from_rows() {
+    let ns = TestNs::new("echo_shape");
+    let t: horus::Topic<Field2d> = horus::Topic::builder("grid")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    t.send(Field2d {
+        stamp: 7,
+        cells: [[1, -2], [3, 4], [5, 6]],
+        spots: [[Spot { x: 0.5 }], [Spot { x: 1.5 }]],
+        _pad: [0; 4],
+    });
+    let out = ns.run(&["topic", "echo", "grid", "--last", "--once"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "stamp: 7\ncells: [[1, -2], [3, 4], [5, 6]]\nspots[0][0].x: 0.5\nspots[1][0].x: 1.5\n\
+         _pad: [0, 0, 0, 0]\n---\n"
+    );
+    let out = ns.run(&["topic", "info", "grid", "--json", "--no-rate"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cells = &v["fields"][1];
+    assert_eq!(cells["name"], "cells");
+    assert_eq!(cells["shape"], serde_json::json!([3, 2]));
+    assert_eq!(cells["count"], 6);
+    let out = ns.run(&["topic", "info", "grid", "--no-rate"], 30);
+    assert!(
+        text(&out.stdout).contains("cells                    [[i16; 2]; 3]"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `topic pub` takes the rows and refuses a flat list with the shape.
+    let sub: horus::Topic<Field2d> = horus::Topic::builder("grid")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    while sub.recv().is_some() {}
+    let out = ns.run(
+        &["topic", "pub", "grid", "cells=[[9, 8], [7]]", "stamp=1"],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = sub.recv().expect("the published message");
+    assert_eq!((got.stamp, got.cells), (1, [[9, 8], [7, 0], [0, 0]]));
+    let out = ns.run(&["topic", "pub", "grid", "cells=[1, 2, 3, 4, 5, 6]"], 30);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("it is i16[3][2]: give rows, e.g. cells=[[0, ...], ...]"),
+        "{}",
+        text(&out.stderr)
+    );
+}

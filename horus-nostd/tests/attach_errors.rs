@@ -101,7 +101,12 @@ fn exercise(region: TopicRegion<&[AtomicU64]>) -> Seen {
     let held = region.participants().count();
     assert!(held <= max as usize, "{held} participants of {max}");
     assert!(region.participants().all(|p| p.index < max));
-    assert_eq!(region.schema().count(), layout.schema_fields() as usize);
+    // Each field is one entry, a field with a folded shape entry two.
+    let entries: usize = region
+        .schema()
+        .map(|f| if f.shape.rank() > 1 { 2 } else { 1 })
+        .sum();
+    assert_eq!(entries, layout.schema_fields() as usize);
     assert_eq!(region.type_info().size, layout.type_size());
     let published = region.published_count();
     let size = region.type_info().size as usize;

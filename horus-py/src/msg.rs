@@ -127,28 +127,13 @@ fn parse_type(message: &str, field: &str, text: &str) -> PyResult<FieldTy> {
     Ok(ty)
 }
 
-/// The array sizes of `ty`, outermost first (`[4, 2]` for `"u8[4][2]"`,
-/// none for a scalar or a message).
-fn shape_of(mut ty: &FieldTy) -> Vec<usize> {
-    let mut dims = Vec::new();
-    while let FieldTy::Array(inner, n) = ty {
-        dims.push(*n);
-        ty = inner;
-    }
-    dims
-}
-
 /// Defines message `name` from `(field, type)` pairs, where a type is a
 /// string (`"i64"`, `"f64[3]"`), a `MessageType` (nested) or a tuple
 /// `(MessageType, n)` (an array of `n` messages). Same name and fields as a
-/// Rust `message!` give the same id and layout. Returns the type and each
-/// field's declared array sizes: the type records an array's element count
-/// only (`"u8[2][2]"` as `u8[4]`, as `message!` records `[[u8; 2]; 2]`).
+/// Rust `message!` give the same id and layout (`"u8[4][2]"` is
+/// `[[u8; 2]; 4]`, which is another type than `[u8; 8]`).
 #[pyfunction]
-pub fn define(
-    name: &str,
-    fields: Vec<(String, Bound<'_, PyAny>)>,
-) -> PyResult<(PyMessageType, Vec<Vec<usize>>)> {
+pub fn define(name: &str, fields: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<PyMessageType> {
     let mut specs = Vec::with_capacity(fields.len());
     for (field, ty) in &fields {
         let fty = if let Ok(text) = ty.extract::<String>() {
@@ -166,14 +151,21 @@ pub fn define(
         specs.push(FieldSpec::new(field, fty));
     }
     let ty = MessageType::define(name, &specs).map_err(horus_err)?;
-    let shapes = specs.iter().map(|s| shape_of(&s.ty)).collect();
-    Ok((PyMessageType { ty: remember(ty) }, shapes))
+    Ok(PyMessageType { ty: remember(ty) })
 }
 
 /// A field as Python sees it: `(name, offset, kind, count, nested)`, where
 /// `kind` is `"f64"`... or `"struct"` and `nested` the message type of a
-/// struct field (`None` otherwise).
-type FieldTuple = (String, usize, &'static str, usize, Option<PyMessageType>);
+/// struct field (`None` otherwise), and `shape` its array sizes, outermost
+/// first (empty for a scalar).
+type FieldTuple = (
+    String,
+    usize,
+    &'static str,
+    usize,
+    Option<PyMessageType>,
+    Vec<u32>,
+);
 
 fn field_tuple(f: &Field) -> PyResult<FieldTuple> {
     let nested = if f.kind == FieldKind::Struct {
@@ -188,7 +180,14 @@ fn field_tuple(f: &Field) -> PyResult<FieldTuple> {
     } else {
         None
     };
-    Ok((f.name.to_owned(), f.offset, f.kind.name(), f.count, nested))
+    Ok((
+        f.name.to_owned(),
+        f.offset,
+        f.kind.name(),
+        f.count,
+        nested,
+        f.shape.dims().to_vec(),
+    ))
 }
 
 #[pymethods]
@@ -217,7 +216,7 @@ impl PyMessageType {
         self.ty.align()
     }
 
-    /// The fields: `(name, offset, kind, count, nested)` tuples.
+    /// The fields: `(name, offset, kind, count, nested, shape)` tuples.
     #[getter]
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let items = self

@@ -266,18 +266,22 @@ def test_a_multi_dimensional_array_changed_in_place_keeps_its_shape():
     assert back.cells == [b"\0\0", b"z\0"] and back.ids == [[[0, 0]], [[0, -4]]]
 
 
-def test_a_multi_dimensional_array_shares_topics_with_its_element_count(ns):
-    """The type id and the schema the topic stores record an array by its
-    element count, as Rust's message! records [[u8; 2]; 2]: the two shapes
-    are one type, each class reading it in its own shape."""
+def test_a_multi_dimensional_array_is_another_type_than_its_flat_count(ns):
+    """Was one type: the type id and the topic's schema recorded an array by
+    its element count, so 'u8[2][2]' and 'u8[4]' shared topics. The shape is
+    part of the type now, as for Rust's [[u8; 2]; 2] and [u8; 4]."""
     grid = grid_class()
     flat = horus.message("Grid", cells="u8[4]", temps="f32[6]", ids="i16[4]")
-    assert flat is not grid and flat.type_id() == grid.type_id()
+    assert flat.type_id() != grid.type_id()
     assert grid_class() is grid  # declaring the same shape again: the same class
-    pub, sub = horus.Topic("grid", grid), horus.Topic("grid", flat)
+    assert [f[5] for f in grid._type.fields] == [[2, 2], [2, 3], [2, 1, 2]]
+    pub = horus.Topic("grid", grid)
+    with pytest.raises(horus.HorusError, match="Grid"):
+        horus.Topic("grid", flat)
+    sub = horus.Topic("grid", grid)
     pub.send(grid(cells=[[1, 2], [3, 4]], temps=[[1, 2, 3], [4, 5, 6]]))
     got = sub.recv()
-    assert got.cells == b"\1\2\3\4" and got.temps == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert got.cells == [b"\1\2", b"\3\4"] and got.temps == [[1, 2, 3], [4, 5, 6]]
 
 
 def test_a_field_named_name_is_a_field():

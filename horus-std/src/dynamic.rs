@@ -307,21 +307,36 @@ mod tests {
         assert_eq!(odom.info(), MessageType::of::<Odometry>().info());
     }
 
-    /// A nested array is recorded as `message!` records `[[T; M]; N]`: by
-    /// its element count (the id and the region's schema do not tell
-    /// `u8[2][2]` from `u8[4]`; Python keeps the declared shape itself).
+    /// A nested array is recorded as `message!` records `[[T; M]; N]`: its
+    /// element count and its shape, which the identity covers (`u8[2][2]`
+    /// is not `u8[4]`).
     #[test]
-    fn nested_arrays_are_recorded_by_count_as_message_macro_does() {
+    fn nested_arrays_are_recorded_with_their_shape_as_message_macro_does() {
         use FieldKind::U8;
-        horus_nostd::message! { Grid { cells: [[u8; 2]; 2] } }
-        let rows = FieldTy::Array(Box::new(FieldTy::Array(Box::new(FieldTy::Prim(U8)), 2)), 2);
+        horus_nostd::message! { Grid { cells: [[u8; 2]; 3] } }
+        let rows = FieldTy::Array(Box::new(FieldTy::Array(Box::new(FieldTy::Prim(U8)), 2)), 3);
         let grid = MessageType::define("Grid", &[FieldSpec::new("cells", rows)]).unwrap();
         assert_eq!(grid.info(), MessageType::of::<Grid>().info());
+        let flat = MessageType::define("Grid", &[arr("cells", U8, 6)]).unwrap();
+        assert_ne!(grid.id(), flat.id());
+        let cells = &grid.fields()[0];
+        assert_eq!((cells.count, cells.size), (6, 6));
+        assert_eq!(cells.shape.dims(), &[3, 2]);
+    }
+
+    #[test]
+    fn arrays_of_more_than_six_dimensions_are_refused_with_a_sentence() {
+        let mut ty = FieldTy::Prim(FieldKind::U8);
+        for _ in 0..7 {
+            ty = FieldTy::Array(Box::new(ty), 1);
+        }
+        let e = MessageType::define("Deep", &[FieldSpec::new("t", ty)]).unwrap_err();
+        assert!(matches!(e, DefineError::TooManyDimensions { .. }), "{e:?}");
         assert_eq!(
-            grid,
-            MessageType::define("Grid", &[arr("cells", U8, 4)]).unwrap()
+            e.to_string(),
+            "field `t` of message `Deep` is an array of more than 6 dimensions, the most a \
+             topic records: flatten its inner dimensions into one"
         );
-        assert_eq!((grid.fields()[0].count, grid.fields()[0].size), (4, 4));
     }
 
     #[test]

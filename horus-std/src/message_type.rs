@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
 use horus_nostd::layout::flat_field_count;
-use horus_nostd::message::{TypeInfo, TypeName, type_id};
+use horus_nostd::message::{MAX_DIMS, Shape, TypeInfo, TypeName, type_id};
 use horus_nostd::{Field, FieldKind, LayoutError, Message, TopicLayout};
 
 /// A message type: its name, identity, size and fields. Two are equal when
@@ -134,12 +134,20 @@ impl MessageType {
             // Checked: sizes come from users (`horus.message` in Python), and
             // a wrapped product would define a message smaller than its fields.
             let size = elem_size.checked_mul(count).ok_or_else(too_large)?;
+            let shape = spec
+                .ty
+                .shape()
+                .ok_or_else(|| DefineError::TooManyDimensions {
+                    message: name.to_owned(),
+                    field: spec.name.clone(),
+                })?;
             out.push(Field {
                 name: intern(&spec.name),
                 offset,
                 size,
                 kind,
                 count,
+                shape,
                 nested,
             });
             offset = offset.checked_add(size).ok_or_else(too_large)?;
@@ -264,6 +272,21 @@ impl FieldTy {
     }
 }
 
+impl FieldTy {
+    /// The array sizes, outermost first; `None` for more than
+    /// [`MAX_DIMS`] of them (a size over `u32::MAX` is cut there: such a
+    /// field is over 4 GiB, refused as [`DefineError::TooLarge`]).
+    fn shape(&self) -> Option<Shape> {
+        let mut dims = Vec::new();
+        let mut ty = self;
+        while let Self::Array(inner, n) = ty {
+            dims.push(u32::try_from(*n).unwrap_or(u32::MAX));
+            ty = inner;
+        }
+        Shape::new(&dims)
+    }
+}
+
 /// Size (= alignment) of a primitive kind; 0 for `Struct`.
 pub const fn prim_size(kind: FieldKind) -> usize {
     match kind {
@@ -322,6 +345,18 @@ pub enum DefineError {
     /// Two fields have one name.
     #[error("message `{message}` has two fields named `{field}`")]
     DuplicateField {
+        /// The message's name.
+        message: String,
+        /// The field's name.
+        field: String,
+    },
+    /// An array field of more than [`MAX_DIMS`] dimensions.
+    #[error(
+        "field `{field}` of message `{message}` is an array of more than {} dimensions, the \
+         most a topic records: flatten its inner dimensions into one",
+        MAX_DIMS
+    )]
+    TooManyDimensions {
         /// The message's name.
         message: String,
         /// The field's name.

@@ -138,12 +138,11 @@ fn print_text(d: &TopicDetail) {
     } else {
         println!("fields:");
         for f in &d.fields {
-            let kind = f.kind.unwrap_or("?");
-            let ty = if f.count == 1 {
-                kind.to_owned()
-            } else {
-                format!("[{kind}; {}]", f.count)
-            };
+            // As Rust writes the type: `[[u8; 2]; 3]`.
+            let mut ty = f.kind.unwrap_or("?").to_owned();
+            for n in f.shape.iter().rev() {
+                ty = format!("[{ty}; {n}]");
+            }
             println!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
         }
     }

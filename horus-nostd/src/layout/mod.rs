@@ -387,8 +387,10 @@ pub const fn serialized_schema_entries(bytes: usize) -> usize {
     bytes.div_ceil(schema::WORDS * 8)
 }
 
-/// Number of leaf fields once nested messages are flattened (`pose.x`, ...).
-/// Arrays of primitives are one leaf; arrays of messages flatten per element.
+/// Number of schema entries once nested messages are flattened (`pose.x`,
+/// ...): arrays of primitives are one entry (two with a
+/// [shape entry](schema::SHAPE_CODE), for two or more dimensions); arrays of
+/// messages flatten per element.
 pub const fn flat_field_count(fields: &[Field]) -> usize {
     let mut n = 0;
     let mut i = 0;
@@ -396,6 +398,7 @@ pub const fn flat_field_count(fields: &[Field]) -> usize {
         let f = &fields[i];
         n += match f.kind {
             FieldKind::Struct => f.count * flat_field_count(f.nested),
+            _ if f.shape.rank() > 1 => 2,
             _ => 1,
         };
         i += 1;

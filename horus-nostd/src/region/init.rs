@@ -8,7 +8,7 @@ use crate::layout::{
     LAYOUT_VERSION, MAGIC, MAX_SERIALIZED_SCHEMA_BYTES, SCHEMA_FLAT, SCHEMA_SERIALIZED,
     TopicLayout, hdr, schema, serialized_schema_entries,
 };
-use crate::message::{Field, FieldKind, Message, TYPE_NAME_MAX, TypeInfo};
+use crate::message::{Field, FieldKind, MAX_DIMS, Message, Shape, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
 use core::fmt::{self, Write as _};
@@ -192,10 +192,12 @@ impl<W: Words> TopicRegion<W> {
             name.push_field(f.name);
             if f.kind == FieldKind::Struct {
                 let elem = f.size.checked_div(f.count).unwrap_or(0);
+                let mut at = [0; MAX_DIMS];
                 for i in 0..f.count {
                     let mut indexed = name.clone();
-                    if f.count > 1 {
-                        indexed.push_index(i);
+                    let rank = f.shape.index_of(i, &mut at);
+                    for &d in &at[..rank] {
+                        indexed.push_index(d);
                     }
                     self.write_schema(f.nested, base + f.offset + i * elem, &indexed, next);
                 }
@@ -214,7 +216,25 @@ impl<W: Words> TopicRegion<W> {
             let kind_count = f.kind as u64 | (f.count as u64) << 8;
             self.words[at + schema::KIND_COUNT].store(kind_count, Ordering::Relaxed);
             *next += 1;
+            if f.shape.rank() > 1 && *next < self.layout.schema_fields as usize {
+                self.write_shape(f.shape, *next);
+                *next += 1;
+            }
         }
+    }
+
+    /// Writes the shape entry of a multi-dimensional array into entry `i`
+    /// (see [`schema::SHAPE_CODE`]).
+    fn write_shape(&self, shape: Shape, i: usize) {
+        let at = self.layout.schema_entry_at(i);
+        for d in 0..schema::NAME_WORDS {
+            let word = &self.words[at + schema::NAME + d];
+            word.store(u64::from(shape.dim(d)), Ordering::Relaxed);
+        }
+        let rank = shape.rank() as u64;
+        self.words[at + schema::OFFSET_SIZE].store(rank, Ordering::Relaxed);
+        let code = u64::from(schema::SHAPE_CODE);
+        self.words[at + schema::KIND_COUNT].store(code, Ordering::Relaxed);
     }
 }
 

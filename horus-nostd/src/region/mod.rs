@@ -22,7 +22,7 @@ mod attach;
 mod init;
 
 use crate::layout::{TopicLayout, hdr, schema};
-use crate::message::{FieldKind, ShortName, TYPE_NAME_MAX, TypeInfo};
+use crate::message::{FieldKind, MAX_DIMS, Shape, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
 use core::ops::Deref;
@@ -166,6 +166,12 @@ pub struct SchemaField {
     pub kind: Option<FieldKind>,
     /// Elements (1 for scalars).
     pub count: u64,
+    /// The array sizes, outermost first: those of the
+    /// [shape entry](crate::layout::schema::SHAPE_CODE) that follows the
+    /// field if it has one (and it fits: its elements are `count`), else
+    /// `[count]`, none for a count of 1 (`count` beyond `u32::MAX`, which
+    /// no valid field has, shows as `u32::MAX`).
+    pub shape: Shape,
 }
 
 /// A validated view of one topic region, over words owned or borrowed as `W`
@@ -233,29 +239,87 @@ impl<W: Words> TopicRegion<W> {
     /// The stored self-description, flattened; empty if the type had more than
     /// [`MAX_SCHEMA_FIELDS`](crate::layout::MAX_SCHEMA_FIELDS) leaf fields,
     /// or is serialized (see [`serialized_schema`](Self::serialized_schema)).
+    ///
+    /// The entries are the creator's: a field may lie outside the message or
+    /// have a size that does not match its kind and count; check before use.
+    /// A [shape entry](crate::layout::schema::SHAPE_CODE) is folded into the
+    /// field before it; one that does not fit it is yielded as a field of no
+    /// known kind.
     pub fn schema(&self) -> impl Iterator<Item = SchemaField> + '_ {
-        let flat = if self.is_serialized() {
+        let entries = if self.is_serialized() {
             0
         } else {
             self.layout.schema_fields as usize
         };
-        (0..flat).map(move |i| {
-            let at = self.layout.schema_entry_at(i);
-            let mut name = [0u8; TYPE_NAME_MAX];
-            load_name(
-                &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
-                &mut name,
-            );
-            let off_size = self.words[at + schema::OFFSET_SIZE].load(Ordering::Relaxed);
-            let kind_count = self.words[at + schema::KIND_COUNT].load(Ordering::Relaxed);
-            SchemaField {
-                name: ShortName::from_bytes(&name),
-                offset: off_size as u32,
-                size: (off_size >> 32) as u32,
-                kind: FieldKind::from_code(kind_count as u8),
-                count: kind_count >> 8,
+        let mut i = 0;
+        core::iter::from_fn(move || {
+            if i >= entries {
+                return None;
             }
+            let mut field = self.schema_entry(i);
+            i += 1;
+            let primitive = matches!(field.kind, Some(k) if k != FieldKind::Struct);
+            if let Some(shape) = self.shape_entry(i).filter(|_| i < entries && primitive) {
+                if shape.elements() == Some(field.count) {
+                    field.shape = shape;
+                    i += 1;
+                }
+            }
+            Some(field)
         })
+    }
+
+    /// Schema entry `i` as a field, its shape the one its count says.
+    fn schema_entry(&self, i: usize) -> SchemaField {
+        let at = self.layout.schema_entry_at(i);
+        let mut name = [0u8; TYPE_NAME_MAX];
+        load_name(
+            &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
+            &mut name,
+        );
+        let off_size = self.words[at + schema::OFFSET_SIZE].load(Ordering::Relaxed);
+        let kind_count = self.words[at + schema::KIND_COUNT].load(Ordering::Relaxed);
+        let count = kind_count >> 8;
+        let shape = match count {
+            1 => Shape::SCALAR,
+            n => Shape::SCALAR.outer(u32::try_from(n).unwrap_or(u32::MAX) as usize),
+        };
+        let name = if kind_count as u8 == schema::SHAPE_CODE {
+            ShortName::new("<array shape>")
+        } else {
+            ShortName::from_bytes(&name)
+        };
+        SchemaField {
+            name,
+            offset: off_size as u32,
+            size: (off_size >> 32) as u32,
+            kind: FieldKind::from_code(kind_count as u8),
+            count,
+            shape,
+        }
+    }
+
+    /// The shape held by entry `i` if it is a well-formed shape entry: two
+    /// to [`MAX_DIMS`] sizes, each at most `u32::MAX`.
+    fn shape_entry(&self, i: usize) -> Option<Shape> {
+        if i >= self.layout.schema_fields as usize {
+            return None;
+        }
+        let at = self.layout.schema_entry_at(i);
+        let kind_count = self.words[at + schema::KIND_COUNT].load(Ordering::Relaxed);
+        if kind_count != u64::from(schema::SHAPE_CODE) {
+            return None;
+        }
+        let rank = self.words[at + schema::OFFSET_SIZE].load(Ordering::Relaxed);
+        if !(2..=MAX_DIMS as u64).contains(&rank) {
+            return None;
+        }
+        let mut dims = [0u32; MAX_DIMS];
+        for (d, dim) in dims.iter_mut().enumerate().take(rank as usize) {
+            let word = self.words[at + schema::NAME + d].load(Ordering::Relaxed);
+            *dim = u32::try_from(word).ok()?;
+        }
+        Shape::new(&dims[..rank as usize])
     }
 
     /// The shared word `i` (bounds-checked; indices come from the validated layout).

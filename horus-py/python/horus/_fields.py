@@ -3,10 +3,10 @@ stored in it (the constructor's, assignment's and in-place changes'), and
 its values in the order of the Rust struct's bytes.
 
 An array field keeps its declared shape: ``"u8[2][2]"`` holds two rows of
-two, though the type (and the schema the topic stores) records its element
-count only, as Rust's ``message!`` records ``[[u8; 2]; 2]``. Every level is
-a :class:`~horus._arrays.FixedList` of its length, except that the
-innermost level of a ``u8`` array is ``bytes`` (frame names)."""
+two, as Rust's ``[[u8; 2]; 2]`` (the type id and the schema the topic
+stores record the shape; ``"u8[4]"`` is another type). Every level is a
+:class:`~horus._arrays.FixedList` of its length, except that the innermost
+level of a ``u8`` array is ``bytes`` (frame names)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numbers
 import operator
 import struct
 from itertools import chain
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence
 
 from ._arrays import array_class
 
@@ -194,9 +194,3 @@ class Field:
         if not lo <= value <= hi:
             raise ValueError(f"{where} is {self.kind}: {value} is outside {lo}..{hi}")
         return value
-
-
-def shape_of(count: int) -> Tuple[int, ...]:
-    """The array sizes of a field known by its element count only (a
-    standard message's: none of them has a nested array)."""
-    return (count,) if count != 1 else ()

@@ -10,15 +10,15 @@ import numbers
 import operator
 import struct
 from itertools import islice
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _horus
-from ._fields import Field, shape_of
+from ._fields import Field
 
 _CODES = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
           "u64": "Q", "i64": "q", "f32": "f", "f64": "d"}
-#: Every message class of this process, by type id (the first declared:
-#: ``"u8[2][2]"`` and ``"u8[4]"`` have one id).
+#: Every message class of this process, by type id (the first declared of
+#: the id).
 _BY_ID: Dict[int, type] = {}
 #: Every message class, by type id, field shapes and nested classes.
 _CLASSES: Dict[Tuple[Any, ...], type] = {}
@@ -217,15 +217,12 @@ def _flat_packer(st: struct.Struct, fields: Tuple[Field, ...]) -> Optional[Calla
     return scope["to_bytes"]
 
 
-def _class_for(mt: Any, shapes: Optional[Dict[str, Sequence[int]]] = None,
-               nested: Optional[Dict[str, type]] = None) -> type:
-    """The class of Rust-side type ``mt`` whose fields have the array sizes
-    ``shapes`` (the record holds element counts only; not given: a count
-    of 1 is a scalar, others one dimension) and the message classes
-    ``nested`` (not given: the first class of the nested type's id)."""
+def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
+    """The class of Rust-side type ``mt`` whose fields have the message
+    classes ``nested`` (not given: the first class of the nested type's id)."""
     specs = []
-    for (name, _offset, kind, count, nested_mt) in mt.fields:
-        dims = tuple(shapes[name]) if shapes is not None else shape_of(count)
+    for (name, _offset, kind, _count, nested_mt, shape) in mt.fields:
+        dims = tuple(shape)
         cls = None if nested_mt is None else (nested or {}).get(name) \
             or _BY_ID.get(nested_mt.id) or _class_for(nested_mt)
         specs.append((name, kind, dims, cls))
@@ -296,8 +293,7 @@ def message(name: str, /, **fields: Any) -> type:
             raise TypeError(f"field {fname!r} of message {name!r} has type {ty!r}: a field type "
                             "is a string such as \"f64\" or \"u8[32]\", a message class, or "
                             "(MessageClass, n)")
-    mt, shapes = _horus.define(name, specs)
-    return _class_for(mt, dict(zip(fields, shapes)), nested)
+    return _class_for(_horus.define(name, specs), nested)
 
 
 def _standard() -> Dict[str, type]:

@@ -10,6 +10,9 @@ use horus::inspect::TopicInfo;
 use horus_nostd::FieldKind;
 use horus_nostd::region::SchemaField;
 
+mod encode;
+pub use encode::encode;
+
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -49,7 +52,11 @@ fn field_ok(f: &SchemaField, message_size: usize) -> bool {
     let Some(kind) = f.kind else { return false };
     let elem = elem_size(kind);
     let end = f.offset as usize + f.size as usize;
-    elem > 0 && f.count > 0 && f.size as u64 == elem as u64 * f.count && end <= message_size
+    elem > 0
+        && f.count > 0
+        && f.size as u64 == elem as u64 * f.count
+        && f.shape.elements() == Some(f.count)
+        && end <= message_size
 }
 
 fn read_elem(kind: FieldKind, b: &[u8]) -> Value {
@@ -82,18 +89,39 @@ pub fn decode(info: &TopicInfo, bytes: &[u8]) -> Vec<(String, Value)> {
         .iter()
         .filter_map(|f| {
             let kind = f.kind?;
-            let elem = elem_size(kind);
             let raw = bytes.get(f.offset as usize..(f.offset + f.size) as usize)?;
             let value = if f.count == 1 {
                 read_elem(kind, raw)
-            } else if let Some(s) = (kind == FieldKind::U8).then(|| as_text(raw)).flatten() {
-                Value::Str(s)
             } else {
-                Value::Array(raw.chunks_exact(elem).map(|c| read_elem(kind, c)).collect())
+                array(kind, raw, f.shape.dims())
             };
             Some((f.name.as_str().to_owned(), value))
         })
         .collect()
+}
+
+/// The array of `kind` in `raw`, of sizes `dims` (outermost first): rows of
+/// rows; a `u8` row that reads as text is a string.
+fn array(kind: FieldKind, raw: &[u8], dims: &[u32]) -> Value {
+    if let [_, inner @ ..] = dims
+        && !inner.is_empty()
+    {
+        let rows = dims[0].max(1) as usize;
+        let row = (raw.len() / rows).max(1);
+        return Value::Array(
+            raw.chunks_exact(row)
+                .map(|r| array(kind, r, inner))
+                .collect(),
+        );
+    }
+    match (kind == FieldKind::U8).then(|| as_text(raw)).flatten() {
+        Some(s) => Value::Str(s),
+        None => Value::Array(
+            raw.chunks_exact(elem_size(kind).max(1))
+                .map(|c| read_elem(kind, c))
+                .collect(),
+        ),
+    }
 }
 
 impl std::fmt::Display for Value {
@@ -179,142 +207,10 @@ pub fn hex_dump(bytes: &[u8]) -> String {
     out
 }
 
-/// Builds a message from `field=value` assignments; unspecified bytes are zero.
-pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, String> {
-    let mut msg = vec![0u8; info.message_size as usize];
-    let mut given: Vec<&str> = Vec::with_capacity(assignments.len());
-    for a in assignments {
-        let (name, value) = a.split_once('=').ok_or_else(|| {
-            let example = info.fields.first().map_or("x", |f| f.name.as_str());
-            format!("{a:?}: expected FIELD=VALUE (e.g. {example}=1)")
-        })?;
-        let name = name.trim();
-        if given.contains(&name) {
-            return Err(format!("field {name:?} is given twice"));
-        }
-        given.push(name);
-        let field = info
-            .fields
-            .iter()
-            .find(|f| f.name.as_str() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
-                format!(
-                    "{} has no field {name:?} (fields: {})",
-                    info.type_name,
-                    names.join(", ")
-                )
-            })?;
-        let kind = field
-            .kind
-            .ok_or_else(|| format!("field {name:?} has a kind this horus does not know"))?;
-        let elem = elem_size(kind);
-        let start = field.offset as usize;
-        let dest = msg
-            .get_mut(start..start + field.size as usize)
-            .ok_or_else(|| format!("field {name:?} lies outside the message"))?;
-        fill(dest, kind, elem, field.count, name, value.trim())?;
-    }
-    Ok(msg)
-}
-
-fn fill(
-    dest: &mut [u8],
-    kind: FieldKind,
-    elem: usize,
-    count: u64,
-    name: &str,
-    value: &str,
-) -> Result<(), String> {
-    if count == 1 {
-        return write_elem(&mut dest[..elem], kind, value)
-            .map_err(|e| format!("{name}={value}: {e}"));
-    }
-    let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']'));
-    let items: Vec<&str> = match inner {
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None if kind == FieldKind::U8 => {
-            // Text into a u8 array, NUL-padded.
-            let text = value.trim_matches('"').as_bytes();
-            if text.len() > dest.len() {
-                return Err(format!(
-                    "{name}: {} bytes do not fit in {} bytes",
-                    text.len(),
-                    dest.len()
-                ));
-            }
-            dest[..text.len()].copy_from_slice(text);
-            return Ok(());
-        }
-        None => value.split(',').map(str::trim).collect(),
-    };
-    if items.len() as u64 > count {
-        return Err(format!(
-            "{name}: {} values for an array of {count}",
-            items.len()
-        ));
-    }
-    for (item, chunk) in items.iter().zip(dest.chunks_exact_mut(elem)) {
-        write_elem(chunk, kind, item).map_err(|e| format!("{name}: {item}: {e}"))?;
-    }
-    Ok(())
-}
-
-fn write_elem(dest: &mut [u8], kind: FieldKind, s: &str) -> Result<(), String> {
-    let bytes: Vec<u8> = match kind {
-        FieldKind::F32 => (parse_f64(s)? as f32).to_le_bytes().to_vec(),
-        FieldKind::F64 => parse_f64(s)?.to_le_bytes().to_vec(),
-        FieldKind::I8 | FieldKind::I16 | FieldKind::I32 | FieldKind::I64 => {
-            let v = parse_int(s)?;
-            let bits = dest.len() as u32 * 8;
-            let (min, max) = (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
-            if v < min || v > max {
-                return Err(format!("out of range for {}", kind.name()));
-            }
-            (v as i64).to_le_bytes().to_vec()
-        }
-        _ => {
-            let v = parse_int(s)?;
-            let bits = dest.len() as u32 * 8;
-            if v < 0 || v > (1i128 << bits) - 1 {
-                return Err(format!("out of range for {}", kind.name()));
-            }
-            (v as u64).to_le_bytes().to_vec()
-        }
-    };
-    let n = dest.len();
-    dest.copy_from_slice(&bytes[..n]);
-    Ok(())
-}
-
-fn parse_int(s: &str) -> Result<i128, String> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let v = match digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        Some(hex) => i128::from_str_radix(hex, 16),
-        None => digits.replace('_', "").parse::<i128>(),
-    }
-    .map_err(|_| "expected an integer".to_owned())?;
-    Ok(if neg { -v } else { v })
-}
-
-fn parse_f64(s: &str) -> Result<f64, String> {
-    s.parse::<f64>().map_err(|_| "expected a number".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use horus_nostd::message::ShortName;
+    use horus_nostd::message::{Shape, ShortName};
 
     fn info(fields: &[(&str, u32, FieldKind, u64)], size: u32) -> TopicInfo {
         TopicInfo {
@@ -340,6 +236,10 @@ mod tests {
                     size: elem_size(kind) as u32 * count as u32,
                     kind: Some(kind),
                     count,
+                    shape: match count {
+                        1 => Shape::SCALAR,
+                        n => Shape::new(&[n as u32]).unwrap(),
+                    },
                 })
                 .collect(),
         }
@@ -400,6 +300,88 @@ mod tests {
         assert_eq!(
             encode(&t, &["a=1".into(), " a = 2".into()]).unwrap_err(),
             "field \"a\" is given twice"
+        );
+    }
+
+    /// `t` with field `i` of the shape `dims`.
+    fn shaped(mut t: TopicInfo, i: usize, dims: &[u32]) -> TopicInfo {
+        t.fields[i].shape = Shape::new(dims).unwrap();
+        t
+    }
+
+    #[test]
+    fn arrays_of_two_or_more_dimensions_are_rows() {
+        let t = shaped(
+            info(
+                &[("m", 0, FieldKind::I16, 6), ("n", 12, FieldKind::U8, 4)],
+                16,
+            ),
+            0,
+            &[3, 2],
+        );
+        let t = shaped(t, 1, &[2, 2]);
+        assert!(describable(&t));
+        let bytes = encode(
+            &t,
+            &["m=[[1, -2], [3], []]".into(), "n=[ab, [1, 2]]".into()],
+        )
+        .unwrap();
+        let v = decode(&t, &bytes);
+        let ints = |xs: &[i64]| Value::Array(xs.iter().map(|&x| Value::I(x)).collect());
+        assert_eq!(
+            v[0].1,
+            Value::Array(vec![ints(&[1, -2]), ints(&[3, 0]), ints(&[0, 0])])
+        );
+        assert_eq!(v[0].1.to_string(), "[[1, -2], [3, 0], [0, 0]]");
+        assert_eq!(
+            v[1].1,
+            Value::Array(vec![
+                Value::Str("ab".into()),
+                Value::Array(vec![Value::U(1), Value::U(2)])
+            ])
+        );
+        assert_eq!(
+            to_json(&v[0].1),
+            serde_json::json!([[1, -2], [3, 0], [0, 0]])
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_shape_names_the_shape() {
+        let t = shaped(info(&[("m", 0, FieldKind::I16, 6)], 12), 0, &[3, 2]);
+        let cases = [
+            ("m=[1, 2, 3, 4, 5, 6]", "m: 6 values for an array of 3"),
+            ("m=[[1, 2, 3]]", "m: 3 values for an array of 2"),
+            ("m=1,2", "m: \"1\" where a row goes"),
+            ("m=[[1], [2], [3], [4]]", "m: 4 values for an array of 3"),
+            ("m=[[[1]]]", "m: a list where one value goes"),
+        ];
+        for (input, start) in cases {
+            let e = encode(&t, &[input.into()]).unwrap_err();
+            assert!(e.starts_with(start), "{input}: {e}");
+            if !start.ends_with("goes") || start.contains("row") {
+                assert!(
+                    e.ends_with("it is i16[3][2]: give rows, e.g. m=[[0, ...], ...]"),
+                    "{e}"
+                );
+            }
+        }
+        for input in ["m=[[1, 2]", "m=[[1,, 2]]", "m=[[1] [2]]", "m=[[1]] x"] {
+            assert!(encode(&t, &[input.into()]).is_err(), "{input}");
+        }
+        // One dimension: as before, a list or comma-separated values.
+        let t = info(&[("v", 0, FieldKind::U16, 3)], 6);
+        assert_eq!(
+            encode(&t, &["v=1, 2,".into()]).unwrap_err(),
+            "v=: expected an integer"
+        );
+        assert_eq!(
+            encode(&t, &["v=[1, 2,]".into()]).unwrap(),
+            [1, 0, 2, 0, 0, 0]
+        );
+        assert_eq!(
+            encode(&t, &["v=[1, 2, 3, 4]".into()]).unwrap_err(),
+            "v: 4 values for an array of 3"
         );
     }
 

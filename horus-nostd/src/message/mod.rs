@@ -7,7 +7,8 @@
 //!
 //! **Identity.** [`Message::TYPE_ID`] is a 64-bit FNV-1a hash of the type's
 //! name, size, alignment and of every field's name, offset, kind and element
-//! count (nested messages included). Two programs agree on a topic only if they
+//! count, and the array sizes of a field of more than one dimension (nested
+//! messages included). Two programs agree on a topic only if they
 //! agree on all of that; renaming a field or reordering fields changes the id.
 //!
 //! **Self-description.** [`Message::FIELDS`] lists the fields; the region stores
@@ -16,9 +17,13 @@
 
 use core::fmt;
 
+mod shape;
+pub use shape::{MAX_DIMS, Shape};
+
 /// The kind of a primitive field (or of the elements of an array field).
 ///
-/// The discriminants are part of the region layout: never renumber them.
+/// The discriminants are part of the region layout: never renumber them
+/// (12 is taken: the layout's array-shape entry, `layout::schema::SHAPE_CODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -107,6 +112,9 @@ pub struct Field {
     pub kind: FieldKind,
     /// Number of elements: 1 for a scalar, `N * M` for `[[T; M]; N]`.
     pub count: usize,
+    /// The array sizes, outermost first (`[N, M]` for `[[T; M]; N]`; none
+    /// for a scalar).
+    pub shape: Shape,
     /// Fields of a nested message (empty for primitives).
     pub nested: &'static [Field],
 }
@@ -118,6 +126,7 @@ impl Field {
     /// use horus_nostd::{Field, FieldKind};
     /// let f = Field::of::<[f32; 3]>("accel", 8);
     /// assert_eq!((f.kind, f.count, f.size), (FieldKind::F32, 3, 12));
+    /// assert_eq!(f.shape.dims(), &[3]);
     /// ```
     pub const fn of<T: FieldType>(name: &'static str, offset: usize) -> Self {
         Self {
@@ -126,6 +135,7 @@ impl Field {
             size: core::mem::size_of::<T>(),
             kind: T::KIND,
             count: T::COUNT,
+            shape: T::SHAPE,
             nested: T::NESTED,
         }
     }
@@ -138,6 +148,8 @@ pub trait FieldType: bytemuck::Pod {
     const KIND: FieldKind;
     /// Number of innermost elements.
     const COUNT: usize = 1;
+    /// Array sizes, outermost first.
+    const SHAPE: Shape = Shape::SCALAR;
     /// Fields, when the innermost element is a message.
     const NESTED: &'static [Field] = &[];
 }
@@ -158,6 +170,7 @@ where
 {
     const KIND: FieldKind = T::KIND;
     const COUNT: usize = T::COUNT * N;
+    const SHAPE: Shape = T::SHAPE.outer(N);
     const NESTED: &'static [Field] = T::NESTED;
 }
 
@@ -224,6 +237,16 @@ const fn fnv_fields(mut h: u64, fields: &[Field]) -> u64 {
         h = fnv_u64(h, f.size as u64);
         h = fnv_u64(h, f.kind as u64);
         h = fnv_u64(h, f.count as u64);
+        // Only a shape the count does not say: every scalar's and 1-D
+        // array's identity stays what it was before shapes were recorded.
+        if f.shape.rank() > 1 {
+            h = fnv_u64(h, f.shape.rank() as u64);
+            let mut d = 0;
+            while d < f.shape.rank() {
+                h = fnv_u64(h, f.shape.dim(d) as u64);
+                d += 1;
+            }
+        }
         h = fnv_fields(h, f.nested);
         i += 1;
     }
@@ -443,4 +466,36 @@ macro_rules! message {
             ];
         }
     )*};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msgs::{CmdVel, Imu};
+
+    crate::message! {
+        Grid { cells: [[u8; 2]; 2] }
+    }
+
+    mod flat {
+        crate::message! {
+            Grid { cells: [u8; 4] }
+        }
+    }
+
+    #[test]
+    fn identities_of_scalars_and_1d_arrays_are_those_recorded_before_shapes() {
+        // Computed by the build before array shapes were hashed (bfc0ec5):
+        // regions, boards and Python programs of that build still connect.
+        assert_eq!(CmdVel::TYPE_ID, 0x082d_f5f1_a9d9_40a6);
+        assert_eq!(Imu::TYPE_ID, 0xe996_9f29_8776_76d6);
+    }
+
+    #[test]
+    fn a_2d_array_is_another_type_than_the_flat_one() {
+        assert_eq!(Grid::FIELDS[0].shape.dims(), &[2, 2]);
+        assert_eq!(flat::Grid::FIELDS[0].shape.dims(), &[4]);
+        assert_eq!(Grid::FIELDS[0].count, flat::Grid::FIELDS[0].count);
+        assert_ne!(Grid::TYPE_ID, flat::Grid::TYPE_ID);
+    }
 }

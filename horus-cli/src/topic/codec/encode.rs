@@ -1,0 +1,227 @@
+//! `field=value` assignments -> the bytes of one message (`topic pub`).
+//!
+//! A value is a number, a list of them (`[1, 2]`, or `1,2` without the
+//! brackets), rows of lists for an array of two or more dimensions
+//! (`[[1, 2], [3, 4]]`, shaped as the topic's schema records it), or text
+//! for a `u8` array (`frame=base_link`). A list may be shorter than its
+//! array: the rest stays zero.
+
+use horus::inspect::TopicInfo;
+use horus_nostd::FieldKind;
+use horus_nostd::region::SchemaField;
+
+use super::elem_size;
+
+/// Builds a message from `field=value` assignments; unspecified bytes are zero.
+pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, String> {
+    let mut msg = vec![0u8; info.message_size as usize];
+    let mut given: Vec<&str> = Vec::with_capacity(assignments.len());
+    for a in assignments {
+        let (name, value) = a.split_once('=').ok_or_else(|| {
+            let example = info.fields.first().map_or("x", |f| f.name.as_str());
+            format!("{a:?}: expected FIELD=VALUE (e.g. {example}=1)")
+        })?;
+        let name = name.trim();
+        if given.contains(&name) {
+            return Err(format!("field {name:?} is given twice"));
+        }
+        given.push(name);
+        let field = info
+            .fields
+            .iter()
+            .find(|f| f.name.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
+                format!(
+                    "{} has no field {name:?} (fields: {})",
+                    info.type_name,
+                    names.join(", ")
+                )
+            })?;
+        let kind = field
+            .kind
+            .ok_or_else(|| format!("field {name:?} has a kind this horus does not know"))?;
+        let start = field.offset as usize;
+        let dest = msg
+            .get_mut(start..start + field.size as usize)
+            .ok_or_else(|| format!("field {name:?} lies outside the message"))?;
+        let target = Target { name, kind, field };
+        target.fill(dest, field.shape.dims(), &value_of(value.trim(), kind)?)?;
+    }
+    Ok(msg)
+}
+
+/// A parsed value: one item, or a bracketed list of values.
+#[derive(Debug, PartialEq)]
+enum Item<'a> {
+    One(&'a str),
+    List(Vec<Item<'a>>),
+}
+
+/// The value of an assignment: a list without brackets (`1,2`) is a list,
+/// and so is a bracketed one; text for a `u8` array stays one item.
+fn value_of(s: &str, kind: FieldKind) -> Result<Item<'_>, String> {
+    if s.starts_with('[') {
+        let (item, rest) = parse(s)?;
+        if !rest.trim().is_empty() {
+            return Err(format!("{s}: unexpected {:?} after the list", rest.trim()));
+        }
+        return Ok(item);
+    }
+    if kind != FieldKind::U8 && s.contains(',') {
+        return Ok(Item::List(
+            s.split(',').map(|v| Item::One(v.trim())).collect(),
+        ));
+    }
+    Ok(Item::One(s))
+}
+
+/// One value from the start of `s` (a bracketed list nests); returns it and
+/// what follows it.
+fn parse(s: &str) -> Result<(Item<'_>, &str), String> {
+    let s = s.trim_start();
+    let Some(mut rest) = s.strip_prefix('[') else {
+        let end = s.find([',', ']']).unwrap_or(s.len());
+        return Ok((Item::One(s[..end].trim()), &s[end..]));
+    };
+    let mut items = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix(']') {
+            return Ok((Item::List(items), after));
+        }
+        if rest.is_empty() {
+            return Err(format!("{s}: a '[' is not closed"));
+        }
+        let (item, after) = parse(rest)?;
+        if item == Item::One("") {
+            return Err(format!("{s}: an empty value in the list"));
+        }
+        items.push(item);
+        rest = after.trim_start();
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after;
+        } else if !rest.starts_with(']') {
+            return Err(format!("{s}: expected ',' or ']' before {rest:?}"));
+        }
+    }
+}
+
+/// The field an assignment writes.
+struct Target<'a> {
+    name: &'a str,
+    kind: FieldKind,
+    field: &'a SchemaField,
+}
+
+impl Target<'_> {
+    /// Writes `item` into `dest`, the bytes of an array of `dims` (none: one
+    /// element).
+    fn fill(&self, dest: &mut [u8], dims: &[u32], item: &Item<'_>) -> Result<(), String> {
+        let (name, kind) = (self.name, self.kind);
+        match (dims, item) {
+            ([], Item::One(v)) => write_elem(dest, kind, v).map_err(|e| format!("{name}={v}: {e}")),
+            // `v=[5]` for a `[T; 1]` field (a region records it as a scalar).
+            ([], Item::List(items)) => match items.as_slice() {
+                [one @ Item::One(_)] if self.field.shape.rank() == 0 => self.fill(dest, dims, one),
+                _ => Err(format!("{name}: a list where one value goes")),
+            },
+            ([_], Item::One(text)) if kind == FieldKind::U8 => {
+                // Text into a u8 array, NUL-padded.
+                let text = text.trim_matches('"').as_bytes();
+                if text.len() > dest.len() {
+                    return Err(format!(
+                        "{name}: {} bytes do not fit in {} bytes",
+                        text.len(),
+                        dest.len()
+                    ));
+                }
+                dest[..text.len()].copy_from_slice(text);
+                Ok(())
+            }
+            // `v=5` for a one-dimensional array: its first element.
+            ([_], Item::One(v)) if self.field.shape.rank() < 2 => {
+                self.fill(dest, dims, &Item::List(vec![Item::One(v)]))
+            }
+            ([n, inner @ ..], Item::List(items)) => {
+                if items.len() > *n as usize {
+                    let what = format!("{} values for an array of {n}", items.len());
+                    return Err(self.misshaped(what));
+                }
+                let row = dest.len() / (*n as usize).max(1);
+                for (item, chunk) in items.iter().zip(dest.chunks_exact_mut(row.max(1))) {
+                    self.fill(chunk, inner, item)?;
+                }
+                Ok(())
+            }
+            ([_, ..], Item::One(v)) => Err(self.misshaped(format!("{v:?} where a row goes"))),
+        }
+    }
+
+    /// What a value of the wrong shape gets (with the array's type and an
+    /// example, for two or more dimensions).
+    fn misshaped(&self, what: String) -> String {
+        let shape = self.field.shape;
+        if shape.rank() < 2 {
+            return format!("{}: {what}", self.name);
+        }
+        let mut example = "0".to_owned();
+        for _ in 0..shape.rank() {
+            example = format!("[{example}, ...]");
+        }
+        format!(
+            "{}: {what}; it is {}{shape}: give rows, e.g. {}={example}",
+            self.name,
+            self.kind.name(),
+            self.name
+        )
+    }
+}
+
+fn write_elem(dest: &mut [u8], kind: FieldKind, s: &str) -> Result<(), String> {
+    let elem = elem_size(kind);
+    let dest = &mut dest[..elem];
+    let bytes: Vec<u8> = match kind {
+        FieldKind::F32 => (parse_f64(s)? as f32).to_le_bytes().to_vec(),
+        FieldKind::F64 => parse_f64(s)?.to_le_bytes().to_vec(),
+        FieldKind::I8 | FieldKind::I16 | FieldKind::I32 | FieldKind::I64 => {
+            let v = parse_int(s)?;
+            let bits = elem as u32 * 8;
+            let (min, max) = (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
+            if v < min || v > max {
+                return Err(format!("out of range for {}", kind.name()));
+            }
+            (v as i64).to_le_bytes().to_vec()
+        }
+        _ => {
+            let v = parse_int(s)?;
+            let bits = elem as u32 * 8;
+            if v < 0 || v > (1i128 << bits) - 1 {
+                return Err(format!("out of range for {}", kind.name()));
+            }
+            (v as u64).to_le_bytes().to_vec()
+        }
+    };
+    dest.copy_from_slice(&bytes[..elem]);
+    Ok(())
+}
+
+fn parse_int(s: &str) -> Result<i128, String> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => digits.replace('_', "").parse::<i128>(),
+    }
+    .map_err(|_| "expected an integer".to_owned())?;
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_f64(s: &str) -> Result<f64, String> {
+    s.parse::<f64>().map_err(|_| "expected a number".to_owned())
+}
