@@ -10,8 +10,9 @@
 //!   headers: beyond, `431`; malformed, `400`.
 //! - [`HEAD_TIMEOUT`] to send the whole head, [`WRITE_TIMEOUT`] to take the
 //!   reply: a silent or slow client holds one thread that long.
-//! - [`MAX_CONNECTIONS`] served at once: beyond, a new connection is closed
-//!   at once.
+//! - [`MAX_CONNECTIONS`] served at once, at most [`MAX_PER_PEER`] of them
+//!   from one network peer (see [`admission`](super::admission)): beyond, a
+//!   new connection is closed at once.
 //! - A request body is never read: the reply is sent, the sending side shut
 //!   down, and what the client still sends is drained (at most
 //!   [`DRAIN_BYTES`], for at most [`DRAIN_TIME`]) so that closing does not
@@ -22,8 +23,11 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use super::admission::Admission;
+#[cfg(doc)]
+use super::admission::{MAX_CONNECTIONS, MAX_PER_PEER};
 
 /// Most bytes of request line and headers.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -33,8 +37,6 @@ pub const MAX_HEADERS: usize = 48;
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a client has to take the reply.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 256;
 /// What is drained of a request body after the reply, at most.
 pub const DRAIN_BYTES: usize = 64 * 1024;
 /// How long it is drained, at most.
@@ -79,10 +81,10 @@ impl Response {
     }
 }
 
-/// A listening socket and the count of connections being served.
+/// A listening socket and the connections being served.
 pub struct Server {
     listener: TcpListener,
-    active: Arc<AtomicUsize>,
+    active: Arc<Admission>,
 }
 
 impl Server {
@@ -110,29 +112,25 @@ impl Server {
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         loop {
-            let stream = match self.listener.accept() {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match self.listener.accept() {
+                Ok(accepted) => accepted,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if self.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                self.active.fetch_sub(1, Ordering::SeqCst);
+            let Some(ticket) = self.active.admit(peer.ip()) else {
                 continue; // closed at once
-            }
-            let active = Arc::clone(&self.active);
+            };
             let handler = Arc::clone(handler);
-            let spawned = std::thread::Builder::new()
+            // No thread: the connection and its ticket (moved into the
+            // closure) are dropped: closed, its place given back.
+            let _ = std::thread::Builder::new()
                 .name(THREAD.to_owned())
                 .spawn(move || {
                     // Errors are the client's (gone, too slow): nothing to do.
                     let _ = serve(stream, &*handler);
-                    active.fetch_sub(1, Ordering::SeqCst);
+                    drop(ticket);
                 });
-            if spawned.is_err() {
-                // No thread: the connection (moved into the closure) is closed.
-                self.active.fetch_sub(1, Ordering::SeqCst);
-            }
         }
     }
 }

@@ -11,6 +11,7 @@
 //! Everything is read the way `node list`, `topic list` and `bb` read it:
 //! without a daemon, and without creating or changing anything.
 
+mod admission;
 pub mod graph;
 mod http;
 mod web;
