@@ -274,9 +274,17 @@ impl RawTopic {
     }
 
     /// Receives the next message into `out` (exactly the message size);
-    /// `Ok(false)` if none.
+    /// `Ok(false)` if none (then, on a pooled topic, the segments of dead
+    /// publishers are unmapped now and then, so the cleaner can remove them;
+    /// views of their blocks keep their own mapping).
     pub fn recv_bytes(&self, out: &mut [u8]) -> Result<bool, PayloadSizeError> {
-        self.with_handle(|h| h.recv_bytes(out))
+        let got = self.with_handle(|h| h.recv_bytes(out));
+        if matches!(got, Ok(false)) {
+            if let Ok(mut pool) = self.pool.try_borrow_mut() {
+                pool.idle(&self.shared.namespace);
+            }
+        }
+        got
     }
 
     /// Receives the next message of a serialized topic into `buf` (exactly

@@ -414,6 +414,52 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
 }
 
 #[test]
+fn receivers_that_only_receive_unmap_a_dead_publisher_s_segments() {
+    // A subscriber (and a tool, `horus topic echo`'s `RawTopic`) that never
+    // calls `reclaim_dead`, as a program's receiving node does not: once the
+    // ring is empty, it unmaps the segments of a publisher that died, so the
+    // cleaner can remove them; kept mapped, they would pin the dead
+    // publisher's pool in /dev/shm for the receiver's whole life, one pool
+    // more at every restart of the publisher.
+    let _w = watchdog(TIMEOUT, "dead publisher unmapped test");
+    let ns = TestNs::new("img_unmapdead");
+    let sub = ImageTopic::builder(TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let raw = horus::inspect::RawTopic::open(&ns.name, TOPIC)
+        .unwrap()
+        .expect("the topic exists");
+    let kind = raw.pooled_kind().expect("an image topic is pooled");
+    let mut buf = vec![0u8; raw.message_size()];
+    for round in 1..=3u64 {
+        let mut peer = Peer::spawn("filler", &ns.name, &[&round.to_string(), "loan"]);
+        peer.expect("filling", 30);
+        let view = sub.recv().expect("the published frame");
+        assert_eq!(check_fill(view.data()), Some(round));
+        assert!(
+            raw.recv_bytes(&mut buf).unwrap(),
+            "round {round}: the tool's frame"
+        );
+        let (block, _) = kind.decode(&buf).expect("an image descriptor");
+        let held = raw.hold_block(block).unwrap().expect("the block is held");
+        assert_eq!(check_fill(held.data()), Some(round));
+        drop((view, held));
+        peer.kill();
+        let ns_handle = Namespace::open(&ns.name).unwrap();
+        wait_until(20, "the dead publisher's segment removed", || {
+            assert!(sub.recv().is_none());
+            assert!(!raw.recv_bytes(&mut buf).unwrap());
+            horus::shm::clean_namespace(&ns_handle, false).unwrap();
+            pool_segment_files(&ns).is_empty()
+        });
+        assert_eq!(sub.mapped_segments(), 0);
+    }
+    assert_eq!(sub.received_count(), 3);
+    drop((sub, raw));
+}
+
+#[test]
 fn publishers_killed_while_streaming_never_tear_a_frame() {
     const KILLS: u64 = 20;
     let _w = watchdog(TIMEOUT, "streaming kill test");

@@ -99,7 +99,16 @@ pub(crate) struct PoolReader {
     /// them were alive: weakly, to count those views (see
     /// [`views_alive`](Self::views_alive)) without keeping them mapped.
     retired: Vec<Weak<Segment>>,
+    /// Empty receives (see [`idle`](Self::idle)) since the clock was last read.
+    idle: u32,
+    /// When [`idle`](Self::idle) last looked for dead publishers.
+    swept_ns: u64,
 }
+
+/// Every this many empty receives, [`PoolReader::idle`] reads the clock...
+const IDLE_POLLS: u32 = 16;
+/// ...and looks for dead publishers if it has not for this long.
+const SWEEP_NS: u64 = 100_000_000;
 
 impl PoolReader {
     /// Holds the block `desc` of `owner`'s pool names, as participant `p`.
@@ -181,6 +190,31 @@ impl PoolReader {
         // (Our strong shares of the retired ones are gone now: those no
         // view holds are unmapped.)
         self.retired.retain(|s| s.strong_count() > 0);
+    }
+
+    /// Called when a receive found no message: unmaps the segments of dead
+    /// publishers (as [`forget_dead`](Self::forget_dead)), at most every
+    /// [`SWEEP_NS`] and reading the clock only every [`IDLE_POLLS`] calls.
+    /// A receiver that never reclaims by itself (a program's subscriber,
+    /// `horus topic echo`) would otherwise keep a dead publisher's segments
+    /// mapped, and so in /dev/shm (the cleaner sees them held), for its
+    /// whole life: one pool more at every restart of the publisher. Only
+    /// when idle: a dead publisher sends nothing more, so once the ring has
+    /// nothing for us no message still needs its segments (views keep their
+    /// own share of the mapping).
+    pub(crate) fn idle(&mut self, ns: &Namespace) {
+        if self.cache.is_empty() {
+            return;
+        }
+        self.idle = self.idle.wrapping_add(1);
+        if self.idle % IDLE_POLLS != 0 {
+            return;
+        }
+        let now = crate::time::now_ns();
+        if now.saturating_sub(self.swept_ns) >= SWEEP_NS {
+            self.swept_ns = now;
+            self.forget_dead(ns);
+        }
     }
 
     /// Is a block held through this reader still held (a view, or a tool's

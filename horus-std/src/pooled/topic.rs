@@ -256,6 +256,9 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         let mut wire = <L::Wire as bytemuck::Zeroable>::zeroed();
         loop {
             if !self.recv_wire_into(&mut wire) {
+                if let Ok(mut reader) = st.reader.try_borrow_mut() {
+                    reader.idle(self.shm_namespace());
+                }
                 return None;
             }
             match self.hold(&wire) {
