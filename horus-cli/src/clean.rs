@@ -11,6 +11,11 @@
 //! evidence and safety state rather than stale data: an *engaged* e-stop
 //! (cleaning must never release a stop; `horus estop --clear` does), and the
 //! blackbox (the records of what went wrong; `--blackbox` removes it too).
+//!
+//! `--all` cleans every namespace of this user under the base directory;
+//! one that cannot be opened (a FIFO or a link planted at its name, say) is
+//! named on stderr and makes the exit code 1, but the others are cleaned;
+//! another user's namespace is left alone.
 
 use std::process::ExitCode;
 
@@ -48,12 +53,28 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
         vec![ctx.namespace.clone()]
     };
     let mut reports = Vec::new();
+    // With --all, a namespace that cannot be opened (a FIFO or a link at its
+    // name, a directory we may not read) must not stop the others from
+    // being cleaned: it is named at the end, and the exit code says so.
+    let mut not_cleaned = Vec::new();
     for name in names {
-        let Some(ns) =
-            Namespace::open_existing(&name).with_context(|| format!("opening namespace {name}"))?
-        else {
-            reports.push((name, CleanReport::default(), false));
-            continue;
+        let ns = match Namespace::open_existing(&name) {
+            Ok(Some(ns)) => ns,
+            Ok(None) => {
+                reports.push((name, CleanReport::default(), false));
+                continue;
+            }
+            // Another user's namespace (or anything of theirs at such a
+            // name, in the shared /dev/shm) is not one of ours: --all cleans
+            // "every namespace of this user".
+            Err(_) if args.all && !ours(&Namespace::path_of(&name)) => continue,
+            Err(e) if args.all => {
+                not_cleaned.push((name, e));
+                continue;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening namespace {name}"));
+            }
         };
         let mut keep = Vec::new();
         // An e-stop region that cannot be read (corrupt) holds no scheduler
@@ -75,6 +96,9 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             && report.kept.is_empty()
             && horus::shm::remove_if_unused(&ns).unwrap_or(false);
         reports.push((name, report, dir_removed));
+    }
+    for (name, e) in &not_cleaned {
+        note!("horus: namespace {name} not cleaned: {e}");
     }
     if ctx.json {
         let out: Vec<_> = reports
@@ -101,7 +125,16 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
             print_report(name, r, *dir);
         }
     }
+    if !not_cleaned.is_empty() {
+        return Ok(ExitCode::from(crate::exit::ERROR));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Is what stands at `path` (not following a link) ours?
+fn ours(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == rustix::process::geteuid().as_raw())
 }
 
 fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {

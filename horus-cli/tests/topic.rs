@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{Running, TestNs, last_json, publisher, text};
+use std::process::{Command, Stdio};
+
+use common::{Running, TestNs, cache_dir, last_json, publisher, temp_dir, text};
 use horus::shm::{Namespace, liveness};
 use horus::system::blackbox::{AnomalyKind, Blackbox};
 
@@ -213,6 +215,46 @@ fn clean_removes_the_stale_region_and_keeps_the_live_one() {
     // The live topic still works.
     let out = ns.run(&["topic", "echo", "live", "--once"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn clean_all_cleans_every_namespace_despite_a_fifo_or_another_user_s_directory() {
+    // A base directory of its own: `--all` must not touch other tests'.
+    let base = temp_dir("clean_all");
+    let fifo = base.join("horus_a");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::RUSR).unwrap();
+    let theirs = base.join("horus_b");
+    std::fs::create_dir(&theirs).unwrap();
+    let uid = rustix::process::geteuid().as_raw();
+    if uid == 0 {
+        rustix::fs::chown(&theirs, Some(rustix::fs::Uid::from_raw(65534)), None).unwrap();
+    }
+    // Namespace c: ours, with a corrupt topic file nobody holds.
+    let ours = base.join("horus_c");
+    std::fs::create_dir(&ours).unwrap();
+    std::fs::write(ours.join("x.topic"), b"not a region").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_horus"))
+        .args(["clean", "--shm", "--all"])
+        .env("HORUS_SHM_DIR", &base)
+        .env("HORUS_CACHE_DIR", cache_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run horus");
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    // c was cleaned (and, empty, removed) although a sorts first...
+    assert!(!ours.exists(), "stdout: {said}\nstderr: {err}");
+    // ...a is named with the reason, and the exit code says not all was done...
+    assert!(
+        err.contains("namespace a not cleaned") && err.contains(&fifo.display().to_string()),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "stdout: {said}\nstderr: {err}");
+    // ...and another user's namespace is not ours to clean, nor an error.
+    if uid == 0 {
+        assert!(!err.contains("namespace b") && theirs.exists(), "{err}");
+    }
+    assert!(fifo.exists());
+    std::fs::remove_dir_all(&base).unwrap();
 }
 
 #[test]
