@@ -194,6 +194,45 @@ fn a_handle_made_again_while_its_segments_are_mapped_sends() {
 }
 
 #[test]
+fn a_receiver_unmaps_the_segments_of_a_dropped_publisher_handle() {
+    // A live process that drops a publisher handle never uses its segments
+    // again (ids are never reused); a receiver that keeps receiving must not
+    // keep them mapped, and so in /dev/shm, for its whole life: one pool
+    // more each time a publisher remakes its handle. Round 1 sends a loan
+    // (the topic's pool), round 2 an `Image::new` image (a process-pool
+    // segment bound to the handle).
+    let _w = watchdog(TIMEOUT, "dropped handle unmapped test");
+    let ns = TestNs::new("handle_dropped");
+    let sub = handle(&ns.name);
+    let ns_handle = Namespace::open(&ns.name).unwrap();
+    for (round, loan) in [(1, true), (2, false)] {
+        let publisher = handle(&ns.name);
+        send(&publisher, round, loan);
+        let view = sub.recv().expect("the message");
+        assert_eq!(check_fill(view.data()), Some(round));
+        assert_eq!(sub.mapped_segments(), 1);
+        drop(publisher);
+        // A view keeps its segment...
+        for _ in 0..1000 {
+            assert!(sub.recv().is_none());
+        }
+        horus::shm::clean_namespace(&ns_handle, false).unwrap();
+        assert_eq!(check_fill(view.data()), Some(round));
+        assert_eq!(pool_segment_files(&ns).len(), 1, "round {round}");
+        drop(view);
+        // ...then the receiver unmaps it and the cleaner removes it.
+        wait_until(20, "the dropped handle's segment removed", || {
+            assert!(sub.recv().is_none());
+            horus::shm::clean_namespace(&ns_handle, false).unwrap();
+            pool_segment_files(&ns).is_empty()
+        });
+        assert_eq!(sub.mapped_segments(), 0);
+    }
+    drop(sub);
+    assert_cleaned(&ns);
+}
+
+#[test]
 fn a_planted_segment_name_is_a_typed_error_with_its_fix() {
     let _w = watchdog(TIMEOUT, "planted name test");
     let ns = TestNs::new("planted_name");

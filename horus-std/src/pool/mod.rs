@@ -35,9 +35,10 @@
 //!   (so the cache drops dead publishers' segments even while views are
 //!   alive); those shares are also how the topic knows views are alive
 //!   (`views_alive`: a segment's share count above the reader's own). A
-//!   receive that finds the ring empty unmaps dead publishers' segments
-//!   (`idle`, at most every 100 ms), so a receiver that never reclaims
-//!   does not keep them in /dev/shm for its whole life. Before
+//!   receive that finds the ring empty unmaps dead publishers' segments,
+//!   and segments their live publisher let go that no view holds (`idle`,
+//!   at most every 100 ms), so a receiver that never reclaims does not
+//!   keep them in /dev/shm for its whole life. Before
 //!   the hold's RMW on the control line, the reader prefetches the message's
 //!   first data line, so the two line transfers from the publisher's core
 //!   overlap.

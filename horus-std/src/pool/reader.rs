@@ -175,7 +175,9 @@ impl PoolReader {
 
     /// Unmaps the segments of dead publishers (so the cleaner can remove
     /// them once no view holds a block of theirs: a view keeps its own
-    /// share of the mapping).
+    /// share of the mapping), and those of live ones that nobody else maps
+    /// any more and no view holds: their publisher let them go (dropped
+    /// the handle whose pool they were) and never uses them again.
     pub(crate) fn forget_dead(&mut self, ns: &Namespace) {
         self.last = None;
         let mut retired = std::mem::take(&mut self.retired);
@@ -184,7 +186,8 @@ impl PoolReader {
             if !alive {
                 retired.push(Arc::downgrade(seg));
             }
-            alive
+            // (A count of 1: the cache's share only, no view.)
+            alive && !(Arc::strong_count(seg) == 1 && seg.held_by_us_alone())
         });
         self.retired = retired;
         // (Our strong shares of the retired ones are gone now: those no
@@ -193,7 +196,8 @@ impl PoolReader {
     }
 
     /// Called when a receive found no message: unmaps the segments of dead
-    /// publishers (as [`forget_dead`](Self::forget_dead)), at most every
+    /// publishers, and those their publisher let go
+    /// ([`forget_dead`](Self::forget_dead)), at most every
     /// [`SWEEP_NS`] and reading the clock only every [`IDLE_POLLS`] calls.
     /// A receiver that never reclaims by itself (a program's subscriber,
     /// `horus topic echo`) would otherwise keep a dead publisher's segments

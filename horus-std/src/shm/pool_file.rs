@@ -107,6 +107,23 @@ impl Segment {
     pub fn owner(&self) -> OwnerToken {
         self.owner
     }
+
+    /// Does nobody but this mapping hold the segment's lock: neither its
+    /// publisher (which maps its segments for as long as it may use them,
+    /// and never uses one again once it let it go) nor another receiver?
+    /// If so, the lock is left exclusive (dropping this segment releases
+    /// it); if not, it is shared again, as every mapper's.
+    pub(crate) fn held_by_us_alone(&self) -> bool {
+        let file = self.pool.words().mapping().file();
+        if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            return true;
+        }
+        // flock(2) converts by unlocking first, so the failed conversion may
+        // have left us without a lock: take the shared one back. A conflict
+        // can then only be an exclusive holder (a cleaner, once the others
+        // let go): then the segment is no longer in use either.
+        files::lock_bounded(file, false, files::LOCK_WAIT).is_err()
+    }
 }
 
 /// Why a segment could not be opened or made.
