@@ -1,8 +1,8 @@
 //! Hostile and odd files in a namespace: a FIFO, a socket, a region locked by
-//! a stuck process, a sparse region on a full tmpfs, loose directory modes, a
-//! namespace that is not UTF-8. Each must give a typed error or a report,
-//! promptly: the tests that could hang run under a watchdog, so a regression
-//! fails instead of blocking the suite.
+//! a stuck process, a sparse region (or pool segment) on a full tmpfs, loose
+//! directory modes, a namespace that is not UTF-8. Each must give a typed
+//! error or a report, promptly: the tests that could hang run under a
+//! watchdog, so a regression fails instead of blocking the suite.
 
 mod common;
 
@@ -232,8 +232,8 @@ fn a_namespace_that_is_not_utf8_is_an_error_not_default() {
 struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(size: &str) -> Option<Self> {
-        let mnt = std::env::temp_dir().join(format!("horus_sparse_{}", std::process::id()));
+    fn mount(size: &str, tag: &str) -> Option<Self> {
+        let mnt = std::env::temp_dir().join(format!("horus_{tag}_{}", std::process::id()));
         std::fs::create_dir_all(&mnt).unwrap();
         let mounted = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -261,7 +261,7 @@ impl Drop for Tmpfs {
 /// the small tmpfs; a SIGBUS would kill the child and fail the test).
 #[test]
 fn a_sparse_region_on_a_full_tmpfs_is_no_space_not_sigbus() {
-    let Some(tmpfs) = Tmpfs::mount("1m") else {
+    let Some(tmpfs) = Tmpfs::mount("1m", "sparse") else {
         return;
     };
     let out = common::self_command()
@@ -340,6 +340,98 @@ fn sparse_child() {
     println!("SPARSE_OK");
 }
 
+/// A pool segment whose pages are not reserved, on a full tmpfs, mapped by
+/// a receiver: `NoSpace` naming the file and its size, never a SIGBUS (in a
+/// child, as above).
+#[test]
+fn a_sparse_pool_segment_on_a_full_tmpfs_is_no_space_not_sigbus() {
+    let Some(tmpfs) = Tmpfs::mount("1m", "sparse_pool") else {
+        return;
+    };
+    let out = common::self_command()
+        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
+        .env("HORUS_TEST_ROLE", "sparse_pool")
+        .env("HORUS_SHM_DIR", &tmpfs.0)
+        .output()
+        .unwrap();
+    drop(tmpfs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("SPARSE_POOL_OK"), "{stdout}");
+}
+
+/// In the child: a publisher sends one image; its segment file is replaced
+/// by a sparse copy before the receiver maps it, and the tmpfs is filled.
+fn sparse_pool_child() {
+    use horus::image::{Encoding, ImageTopic};
+    use horus::pooled::PoolError;
+    let ns = "sparse_pool";
+    let build = || {
+        ImageTopic::builder("cam")
+            .namespace(ns)
+            .blocks_per_segment(8)
+            .build()
+            .unwrap()
+    };
+    let (sub, publisher) = (build(), build());
+    let mut img = publisher.loan(64, 64, Encoding::Mono8).unwrap();
+    img.data_mut().fill(7);
+    publisher.try_send(img).unwrap();
+    let dir = Namespace::path_of(ns);
+    let seg = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".pool."))
+        .expect("the segment file");
+    let bytes = std::fs::read(&seg).unwrap();
+    std::fs::remove_file(&seg).unwrap(); // (the publisher keeps its mapping)
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(&seg).unwrap();
+        f.set_len(bytes.len() as u64).unwrap();
+        for (i, page) in bytes.chunks(4096).enumerate() {
+            if page.iter().any(|&b| b != 0) {
+                f.write_all_at(page, (i * 4096) as u64).unwrap();
+            }
+        }
+        std::fs::set_permissions(&seg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    assert!(
+        bytes
+            .chunks(4096)
+            .filter(|p| p.iter().all(|&b| b == 0))
+            .count()
+            > 4
+    );
+    let filler = dir.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![1u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+    }
+    match sub.try_recv() {
+        Some(Err(PoolError::Segment { error, .. })) => match *error {
+            TopicError::NoSpace { path, bytes: n } => {
+                assert_eq!(path, seg);
+                assert_eq!(n, bytes.len(), "the size the segment needs");
+            }
+            other => panic!("expected NoSpace, got {other}"),
+        },
+        Some(Err(other)) => panic!("expected NoSpace, got {other}"),
+        Some(Ok(_)) => panic!("a sparse segment on a full tmpfs was mapped"),
+        None => panic!("the message was not received"),
+    }
+    std::fs::remove_file(&filler).unwrap();
+    drop((sub, publisher));
+    println!("SPARSE_POOL_OK");
+}
+
 #[test]
 #[ignore = "run as a child by the tests above"]
 fn child_main() {
@@ -361,6 +453,7 @@ fn child_main() {
             println!("NOT_UTF8_OK");
         }
         "sparse" => sparse_child(),
+        "sparse_pool" => sparse_pool_child(),
         other => panic!("unknown role {other}"),
     }
 }

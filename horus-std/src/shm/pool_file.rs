@@ -215,7 +215,13 @@ pub(crate) fn open(
     // tmpfs is an error now, not a SIGBUS when a block is read.
     match rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64) {
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
-        Err(e) => return Err(errno_error(e, &path, "reserve").into()),
+        Err(e) => {
+            return Err(match errno_error(e, &path, "reserve") {
+                TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes: len },
+                other => other,
+            }
+            .into());
+        }
     }
     let words = Mapping::new(fd, len, &path, "map pool segment")?.into_words();
     attach(words, owner, id).map(Some)
