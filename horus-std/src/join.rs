@@ -102,9 +102,6 @@ pub(crate) fn open_joinable(
         None => Namespace::current_name()?,
     };
     let create = matches!(want, Want::Typed(_));
-    let Some(namespace) = open_namespace(&ns_name, create)? else {
-        return Ok(None);
-    };
     let participants = options.participants.unwrap_or(DEFAULT_MAX_PARTICIPANTS);
     let geometry = Geometry {
         capacity: options.capacity.unwrap_or(DEFAULT_CAPACITY),
@@ -118,10 +115,38 @@ pub(crate) fn open_joinable(
         participants_explicit: options.participants.is_some(),
         publishers_explicit: options.publishers.is_some(),
     };
-    let Some(shared) = shared_region(name, &namespace, geometry, want)? else {
-        return Ok(None);
+    // `horus clean --shm` removes a namespace directory it finds empty: one
+    // we are opening, or have just opened, before our region or liveness
+    // file is in it (after that it is never empty). Making a directory or a
+    // file in it then fails (ENOENT): open the namespace again, which makes
+    // the directory anew. (Bounded: only a cleaner removing the directory
+    // again and again, between every two of our steps, gets that far.)
+    let mut attempts = 0;
+    let (namespace, shared, me) = loop {
+        attempts += 1;
+        let retry = create && attempts < 16;
+        let namespace = match open_namespace(&ns_name, create) {
+            Ok(Some(namespace)) => namespace,
+            Ok(None) => return Ok(None),
+            Err(TopicError::Io { source, .. })
+                if retry && source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let joined = shared_region(name, &namespace, geometry, want).and_then(|shared| {
+            shared
+                .map(|s| Ok((s, liveness::ensure_registered(&namespace)?)))
+                .transpose()
+        });
+        match joined {
+            Err(_) if retry && !namespace.is_current() => {}
+            Err(e) => return Err(e.into()),
+            Ok(None) => return Ok(None),
+            Ok(Some((shared, me))) => break (namespace, shared, me),
+        }
     };
-    let me = liveness::ensure_registered(&namespace)?;
     // Dead participants' pool holds are cleared before their entries are freed.
     let freed = crate::pool::reclaim_topic(&namespace, name, &shared.region, me);
     // A tool's join (nothing created) reports nothing: it leaves no record.

@@ -429,3 +429,64 @@ fn inherit_child() {
     assert_eq!(segments, INHERIT_ROUNDS.div_ceil(10) as usize, "{report:?}");
     say("INHERIT_OK");
 }
+
+/// `horus clean --shm` removes a namespace directory it finds empty; a
+/// process opening that namespace for its first topic finds it empty until
+/// its region or liveness file is in it. A topic created meanwhile must
+/// still be made (in the directory made anew), never fail with ENOENT.
+/// Each round gives up this process's liveness file, so that every
+/// creation is, like a new process's first, exposed to a cleaner, which
+/// removes the namespace at most once a round (a `horus clean` run;
+/// one that never stops could keep any process from starting).
+#[test]
+fn a_topic_created_while_a_cleaner_removes_its_empty_namespace_is_made() {
+    use std::sync::atomic::AtomicU32;
+    const ROUNDS: u32 = 3000;
+    let _w = watchdog(Duration::from_secs(120), "namespace removal race");
+    let ns = TestNs::new("nsremoval");
+    let round = Arc::new(AtomicU32::new(0));
+    let cleaner = {
+        let (round, name) = (round.clone(), ns.name.clone());
+        std::thread::spawn(move || {
+            let (mut removed, mut this_round, mut at) = (0u32, 0u32, 0u32);
+            loop {
+                let now = round.load(Ordering::Relaxed);
+                if now == ROUNDS {
+                    return removed;
+                }
+                if now != at {
+                    (at, this_round) = (now, 0);
+                }
+                if this_round < 1 {
+                    if let Ok(Some(n)) = Namespace::open_existing(&name) {
+                        if horus::shm::remove_if_unused(&n).unwrap_or(false) {
+                            (removed, this_round) = (removed + 1, this_round + 1);
+                        }
+                    }
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    for r in 0..ROUNDS {
+        round.store(r, Ordering::Relaxed);
+        match Topic::<Gamma>::builder("t").namespace(&ns.name).build() {
+            Ok(topic) => drop(topic),
+            Err(e) => failures.push(format!("round {r}: {e}")),
+        }
+        if let Ok(Some(n)) = Namespace::open_existing(&ns.name) {
+            liveness::unregister(&n);
+        }
+    }
+    round.store(ROUNDS, Ordering::Relaxed);
+    let removed = cleaner.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(removed > 0, "the cleaner never removed the namespace");
+}
