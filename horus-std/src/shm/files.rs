@@ -38,6 +38,41 @@ use rustix::io::Errno;
 /// [`TopicError::Locked`](crate::error::TopicError::Locked).
 pub const LOCK_WAIT: Duration = Duration::from_millis(1500);
 
+/// Bytes mapped of a file whose header does not start with the expected
+/// magic: enough for `attach` to say what is wrong with it.
+const UNKNOWN_FILE_BYTES: usize = 4096;
+
+/// How many bytes of the file `fd` of `file_bytes` bytes to reserve and map:
+/// those its header declares (`REGION_WORDS`, word 2 of the topic and the
+/// pool header alike) if it starts with `magic` (never more than the file),
+/// else its first page at most. So a file of any size left at a HORUS name
+/// (a sparse 8 GiB file, a region with a tail) costs only what a region of
+/// its header would: reserving the whole of it (`fallocate`) would fill
+/// tmpfs with real pages.
+pub(crate) fn bytes_to_map(fd: &OwnedFd, file_bytes: usize, magic: u64) -> usize {
+    const WORDS: usize = 3;
+    const _: () = assert!(
+        horus_nostd::layout::hdr::REGION_WORDS == 2 && horus_nostd::pool::hdr::REGION_WORDS == 2
+    );
+    let mut head = [0u8; WORDS * 8];
+    let read = rustix::io::pread(fd, &mut head, 0);
+    let word = |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let declared = match read {
+        Ok(n) if n == head.len() && word(0) == magic => {
+            usize::try_from(word(2)).ok().and_then(|w| w.checked_mul(8))
+        }
+        _ => None,
+    };
+    // At least a whole header, so that a header declaring less than itself
+    // is refused by `attach` with what is wrong, not mapped as nothing.
+    const HEADER_BYTES: usize = 8 * horus_nostd::layout::hdr::WORDS;
+    const _: () = assert!(horus_nostd::pool::hdr::WORDS <= horus_nostd::layout::hdr::WORDS);
+    declared
+        .unwrap_or(UNKNOWN_FILE_BYTES)
+        .max(HEADER_BYTES)
+        .min(file_bytes)
+}
+
 /// What `open_entry` found at a name.
 pub(crate) enum Entry {
     /// A regular file or a FIFO, opened without blocking; its `fstat`.

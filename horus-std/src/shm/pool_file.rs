@@ -212,7 +212,9 @@ pub(crate) fn open(
         });
     }
     // Reserve the pages (keeps size and data) so a sparse file on a full
-    // tmpfs is an error now, not a SIGBUS when a block is read.
+    // tmpfs is an error now, not a SIGBUS when a block is read: those the
+    // header declares, not a planted file's whole size.
+    let len = files::bytes_to_map(&fd, len, horus_nostd::pool::POOL_MAGIC);
     match rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64) {
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
         Err(e) => {

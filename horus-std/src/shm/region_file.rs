@@ -25,7 +25,9 @@
 //! file it opened (a cleaner may have removed it in between) and starts over
 //! if not. It then reserves the file's pages (`fallocate` mode 0, which keeps
 //! size and data) before mapping, so a sparse region on a full tmpfs is
-//! [`TopicError::NoSpace`], not a `SIGBUS` when the lanes are scanned.
+//! [`TopicError::NoSpace`], not a `SIGBUS` when the lanes are scanned: the
+//! pages its header declares, no more (`files::bytes_to_map`; a file that
+//! is not a region, its first page).
 //! Limit: a region *truncated* by another process while we map it still
 //! raises `SIGBUS` on access; no file system call prevents that on tmpfs
 //! (see `docs/decisions.md`).
@@ -150,7 +152,11 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
     if !files::still_named(ns.dir(), file_name, &st) {
         return Ok(Opened::Replaced);
     }
-    let len = usize::try_from(st.st_size).unwrap_or(0);
+    let len = files::bytes_to_map(
+        &fd,
+        usize::try_from(st.st_size).unwrap_or(0),
+        horus_nostd::layout::MAGIC,
+    );
     reserve(&fd, len, path)?;
     Ok(Opened::Locked(fd, len))
 }

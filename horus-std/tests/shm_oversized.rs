@@ -1,0 +1,137 @@
+//! Files at HORUS names that are larger than a region or pool segment of
+//! their header: a sparse file of 64 MiB that is not a region, a live
+//! region and a pool segment with a 64 MiB sparse tail. Opening them must
+//! reserve (`fallocate`) and map only what the header declares: reserving
+//! the whole file turned a planted sparse file into 64 MiB of real tmpfs
+//! pages, at every open.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use common::TestNs;
+use horus::error::{Corruption, TopicError};
+use horus::image::{Encoding, ImageTopic};
+use horus::prelude::*;
+use horus::shm::Namespace;
+
+message! {
+    Gamma { g: u64 }
+}
+
+const TAIL: u64 = 64 << 20;
+/// Allocated bytes a file may have after the opens (its header's worth).
+const ALLOCATED_AT_MOST: u64 = 1 << 20;
+
+fn allocated(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+/// Makes the file at `path` `TAIL` bytes longer, without writing (a hole).
+fn add_sparse_tail(path: &Path) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len + TAIL).unwrap();
+}
+
+#[test]
+fn a_sparse_file_that_is_not_a_region_costs_no_memory_when_opened() {
+    let ns = TestNs::new("oversized_junk");
+    let path = ns.path().join("junk.topic");
+    std::fs::create_dir_all(ns.path()).unwrap();
+    std::fs::write(&path, b"not a region, just text").unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    add_sparse_tail(&path);
+    for _ in 0..2 {
+        match Topic::<Gamma>::builder("junk").namespace(&ns.name).build() {
+            Err(horus::Error::Topic(TopicError::Corrupt {
+                reason: Corruption::NotARegion { .. },
+                ..
+            })) => {}
+            Err(other) => panic!("expected a file that is not a region, got {other}"),
+            Ok(_) => panic!("a text file opened as a region"),
+        }
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(size, 23 + TAIL, "the file is left as it was");
+    assert!(
+        allocated(&path) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(&path)
+    );
+}
+
+#[test]
+fn a_region_with_a_sparse_tail_opens_and_its_tail_costs_no_memory() {
+    let ns = TestNs::new("oversized_region");
+    let first: Topic<Gamma> = Topic::builder("t").namespace(&ns.name).build().unwrap();
+    let path = first.path().to_owned();
+    add_sparse_tail(&path);
+    first.send(Gamma { g: 5 });
+    // A tool opens the file afresh (handles of one process share a mapping).
+    let nsd = Namespace::open(&ns.name).unwrap();
+    let info = horus::inspect::topic_info(&nsd, "t")
+        .expect("the region opens")
+        .expect("the topic exists");
+    assert_eq!((info.type_name.as_str(), info.published), ("Gamma", 1));
+    assert!(
+        allocated(&path) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(&path)
+    );
+}
+
+#[test]
+fn a_pool_segment_with_a_sparse_tail_is_mapped_as_its_header_says() {
+    let ns = TestNs::new("oversized_pool");
+    let build = || {
+        ImageTopic::builder("cam")
+            .namespace(&ns.name)
+            .blocks_per_segment(2)
+            .build()
+            .unwrap()
+    };
+    let (publisher, sub) = (build(), build());
+    let mut img = publisher.loan(64, 64, Encoding::Mono8).unwrap();
+    img.data_mut().fill(9);
+    publisher.try_send(img).unwrap();
+    let segment = std::fs::read_dir(ns.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".pool."))
+        .expect("the segment file");
+    add_sparse_tail(&segment);
+    let got = sub
+        .try_recv()
+        .expect("the image")
+        .expect("its segment maps");
+    assert!(got.data().iter().all(|&b| b == 9));
+    assert!(
+        allocated(&segment) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(&segment)
+    );
+}
+
+#[test]
+fn a_region_header_declaring_no_words_is_a_bad_field_not_an_empty_file() {
+    let ns = TestNs::new("oversized_zero");
+    let first: Topic<Gamma> = Topic::builder("t").namespace(&ns.name).build().unwrap();
+    let path = first.path().to_owned();
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // Word 2 of the header: the region's words.
+        f.write_all_at(&0u64.to_le_bytes(), 16).unwrap();
+    }
+    let nsd = Namespace::open(&ns.name).unwrap();
+    match horus::inspect::topic_info(&nsd, "t") {
+        Err(horus::Error::Topic(TopicError::Corrupt {
+            reason: Corruption::BadField { .. },
+            ..
+        })) => {}
+        other => panic!("expected a bad header field, got {other:?}"),
+    }
+    drop(first);
+}
