@@ -432,6 +432,59 @@ fn sparse_pool_child() {
     println!("SPARSE_POOL_OK");
 }
 
+/// FIFOs at the temporary names this process would create a region and a
+/// pool segment under next (its pid and nonce are in the names; a leftover
+/// of a dead process of the same pid would do the same): the region and the
+/// segment are made under the names after them. Both were `create failed:
+/// File exists` (in a child, whose serials start at 0).
+#[test]
+fn something_at_the_next_temporary_name_is_passed_over_not_an_error() {
+    let _w = watchdog(Duration::from_secs(60), "the planted temporary names test");
+    let ns = TestNs::new("planted_init");
+    let out = common::child_output("planted_init", &ns.name, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("PLANTED_OK"),
+        "child failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// In the child: plants the FIFOs, then makes the topic and the segment.
+fn planted_init_child() {
+    use horus::image::{Encoding, ImageTopic};
+    let name = Namespace::current_name().unwrap();
+    let ns = Namespace::open(&name).unwrap();
+    let lock = liveness::lock_file_name(liveness::own_token());
+    let me = lock.strip_suffix(".lock").unwrap();
+    let mut planted = Vec::new();
+    for serial in 0..4 {
+        for tmp in [
+            format!(".init.t.{me}.{serial}"),
+            format!(".init.cam.pool.{me}.0.{serial}"),
+        ] {
+            mkfifo(&ns.path().join(&tmp));
+            planted.push(ns.path().join(tmp));
+        }
+    }
+    let t: Topic<Gamma> = Topic::new("t").expect("the topic is made past the FIFOs");
+    t.send(Gamma { g: 3 });
+    assert_eq!(t.recv(), Some(Gamma { g: 3 }));
+    let cam = ImageTopic::builder("cam").build().unwrap();
+    let img = cam
+        .loan(8, 8, Encoding::Mono8)
+        .expect("the segment is made past the FIFOs");
+    cam.try_send(img).unwrap();
+    assert!(cam.try_recv().is_some());
+    // The FIFOs are left alone (`horus clean` reports them).
+    assert!(planted.iter().all(|p| p.exists()));
+    for p in planted {
+        std::fs::remove_file(p).unwrap();
+    }
+    println!("PLANTED_OK");
+}
+
 #[test]
 #[ignore = "run as a child by the tests above"]
 fn child_main() {
@@ -454,6 +507,7 @@ fn child_main() {
         }
         "sparse" => sparse_child(),
         "sparse_pool" => sparse_pool_child(),
+        "planted_init" => planted_init_child(),
         other => panic!("unknown role {other}"),
     }
 }

@@ -13,7 +13,7 @@
 //! ```text
 //! horus_<ns>/
 //!   <topic>.topic            a topic region (0600)
-//!   .init.<topic>.<pid>.<n>  a region being initialised (renamed into place when done)
+//!   .init.<topic>.<pid>-<nonce>.<n>  a region being initialised (renamed into place when done)
 //!   proc/<pid>-<nonce>.lock  one per live process, flock'ed exclusively for its life
 //!   proc/.init.<pid>-<nonce>.<n>  a liveness file being created (locked, then renamed)
 //! ```

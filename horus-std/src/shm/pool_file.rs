@@ -278,16 +278,19 @@ pub(crate) fn create(
     static SERIAL: StdAtomicU64 = StdAtomicU64::new(0);
     let name = segment_file_name(topic, owner, id);
     let path = ns.path().join(&name);
-    // A pass fails only when a cleaner removed our temporary file.
+    // A pass fails only when a cleaner removed our temporary file, or
+    // something stood at its name.
     for _ in 0..8 {
         let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
         let tmp = format!("{INIT_PREFIX}{name}.{serial}");
         let tmp_path = ns.path().join(&tmp);
         // Exclusive while initialising: cleaners skip locked `.init.` files.
-        let Some((fd, st)) = files::create_locked_temp(ns.dir(), &tmp)
-            .map_err(|e| errno_error(e, &tmp_path, "create"))?
-        else {
-            continue;
+        // Something already at the name (a leftover of a dead process of our
+        // pid, something planted) is left alone: the next pass has another.
+        let (fd, st) = match files::create_locked_temp(ns.dir(), &tmp) {
+            Ok(Some(made)) => made,
+            Ok(None) | Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(errno_error(e, &tmp_path, "create").into()),
         };
         // Keeps our lock held if mapping fails and closes `fd` (close-on-exec:
         // a program spawned meanwhile must not keep the lock).

@@ -1,7 +1,7 @@
 //! One topic region as a file in the namespace, mapped into this process.
 //!
 //! **Creating** never shows a half-made region: the creator writes the region
-//! under a temporary name (`.init.<topic>.<pid>.<n>`, exclusively locked),
+//! under a temporary name (`.init.<topic>.<pid>-<nonce>.<n>`, exclusively locked),
 //! reserves its memory with `fallocate` (so a full `/dev/shm` is an `ENOSPC`
 //! error now, not a `SIGBUS` later), initialises it, takes the shared lock,
 //! and renames it to `<topic>.topic` without replacing (`files::publish`).
@@ -224,19 +224,26 @@ fn create(
             geometry.publishers,
         )
         .map_err(TopicError::Layout)?;
-    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    // The process's pid and nonce (as in its liveness file) and a serial:
+    // unique to this process, and not its pid alone, which a dead
+    // process's leftover may have had.
+    let owner = super::liveness::own_token().get();
     let serial = SERIAL.fetch_add(1, StdOrdering::Relaxed);
     let tmp_name = format!(
-        "{INIT_PREFIX}{}.{pid}.{serial}",
-        super::names::topic_file_stem(topic)
+        "{INIT_PREFIX}{}.{}-{:08x}.{serial}",
+        super::names::topic_file_stem(topic),
+        owner >> 32,
+        owner & 0xffff_ffff
     );
     let tmp_path = ns.path().join(&tmp_name);
     // Exclusive while initialising: cleaners skip locked `.init.` files. A
-    // cleaner that locked it first removes it: the caller looks again.
-    let Some((fd, st)) = files::create_locked_temp(ns.dir(), &tmp_name)
-        .map_err(|e| errno_error(e, &tmp_path, "create"))?
-    else {
-        return Ok(None);
+    // cleaner that locked it first removes it, and anything already at the
+    // name (a leftover, something planted) is left alone: either way the
+    // caller looks again, and the next try has another serial.
+    let (fd, st) = match files::create_locked_temp(ns.dir(), &tmp_name) {
+        Ok(Some(made)) => made,
+        Ok(None) | Err(rustix::io::Errno::EXIST) => return Ok(None),
+        Err(e) => return Err(errno_error(e, &tmp_path, "create")),
     };
     // A second descriptor of the same open file keeps our lock held until
     // the temporary name is dealt with, even if mapping fails and closes `fd`;
