@@ -157,6 +157,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Clean(args) => clean::main(&ctx, &args),
+        // Not about one namespace: a broken one must not stop them.
+        command @ (Command::Ns(_) | Command::Completions(_) | Command::Man(_)) => {
+            dispatch(&ctx, command)
+        }
         command => auto_clean(&ctx.namespace).and_then(|()| dispatch(&ctx, command)),
     };
     // Every handle this command opened is closed: give up its liveness file.
@@ -227,6 +231,11 @@ pub fn release_liveness(ns: &str) {
 /// writing to the blackbox the death of each process that died with its
 /// nodes running ([`record_deaths`]).
 fn auto_clean(ns: &str) -> anyhow::Result<()> {
+    // A namespace that cannot be opened (a file or a link at its path) is
+    // the command's one error, said once, not once per step.
+    if let Err(e) = horus::shm::Namespace::open_existing(ns) {
+        return Err(Failure::new(exit::ERROR, format!("namespace {ns}: {e}")).into());
+    }
     record_deaths(ns);
     horus::shm::auto_clean(ns)
         .map(drop)

@@ -771,3 +771,29 @@ fn arrays_of_two_dimensions_echo_as_rows_and_publish_from_rows() {
         text(&out.stderr)
     );
 }
+
+/// Was two messages ("could not record dead processes..." and
+/// "auto-clean: ... is a symbolic link or not a regular file"), and `horus
+/// completions` failed too: a file at the namespace's path is one error
+/// naming what it is; commands about no one namespace still run.
+#[test]
+fn a_file_at_the_namespace_path_is_one_error_and_spares_other_commands() {
+    let ns = TestNs::new("fileatns");
+    std::fs::write(ns.path(), b"").unwrap();
+    for args in [&["topic", "list"][..], &["node", "list"]] {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("horus: namespace {}: ", ns.name))
+                && err.contains("is a regular file, where HORUS keeps a directory"),
+            "{err}"
+        );
+    }
+    for args in [&["completions", "bash"][..], &["ns", "list"]] {
+        let out = ns.run(args, 30);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    std::fs::remove_file(ns.path()).unwrap();
+}

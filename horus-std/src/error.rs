@@ -183,17 +183,34 @@ pub enum TopicError {
         /// Bytes it needed.
         bytes: usize,
     },
-    /// A symbolic link (or another non-regular file: a FIFO, a socket, a
-    /// device) stands at a path HORUS owns.
+    /// Something other than a regular file (a symbolic link, a FIFO, a
+    /// socket, a device, a directory) stands where HORUS keeps a file.
     #[error(
-        "{} is a symbolic link or not a regular file (a FIFO, socket or device); HORUS \
-         neither follows links nor opens such files in its shared-memory directory: \
-         remove it (rm, or `horus clean --shm` for a FIFO)",
-        path.display()
+        "{} is {found}, not a regular file: HORUS neither follows links nor opens anything \
+         else in its shared-memory directory; remove it ({})",
+        path.display(),
+        found.how_to_remove()
     )]
     NotARegularFile {
         /// The path.
         path: PathBuf,
+        /// What stands there.
+        found: FileKind,
+    },
+    /// Something other than a directory stands where HORUS keeps a directory
+    /// (a namespace, its `proc/`).
+    #[error(
+        "{} is {found}, where HORUS keeps a directory of its own (a namespace's files); \
+         HORUS never follows links there: remove it ({}), or use another namespace \
+         (HORUS_NAMESPACE)",
+        path.display(),
+        found.how_to_remove()
+    )]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+        /// What stands there.
+        found: FileKind,
     },
     /// Another process has held the exclusive lock of the region longer than
     /// we waited for it ([`LOCK_WAIT`](crate::shm::files::LOCK_WAIT): a
@@ -313,6 +330,72 @@ fn permission_denied(path: &Path, owner: Option<u32>, uid: u32) -> String {
 impl fmt::Debug for TopicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         debug_sentence(self, f)
+    }
+}
+
+/// What stands at a path where HORUS expected a regular file or a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A regular file.
+    RegularFile,
+    /// A directory.
+    Directory,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// A FIFO (never opened blockingly).
+    Fifo,
+    /// A socket.
+    Socket,
+    /// A character or block device.
+    Device,
+    /// Something else, or it changed while we looked.
+    Unknown,
+}
+
+impl FileKind {
+    /// The kind of `t`.
+    pub(crate) fn of(t: rustix::fs::FileType) -> Self {
+        use rustix::fs::FileType as T;
+        match t {
+            T::RegularFile => Self::RegularFile,
+            T::Directory => Self::Directory,
+            T::Symlink => Self::Symlink,
+            T::Fifo => Self::Fifo,
+            T::Socket => Self::Socket,
+            T::CharacterDevice | T::BlockDevice => Self::Device,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The kind of what stands at `path` now (a link is not followed).
+    pub(crate) fn at(path: &Path) -> Self {
+        rustix::fs::lstat(path).map_or(Self::Unknown, |st| {
+            Self::of(rustix::fs::FileType::from_raw_mode(st.st_mode))
+        })
+    }
+
+    /// How to remove it, for an error's sentence.
+    fn how_to_remove(self) -> &'static str {
+        match self {
+            Self::Fifo => "rm, or `horus clean --shm`",
+            Self::Directory => "rm -r, once you have looked at what it holds",
+            _ => "rm",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RegularFile => "a regular file",
+            Self::Directory => "a directory",
+            Self::Symlink => "a symbolic link",
+            Self::Fifo => "a FIFO",
+            Self::Socket => "a socket",
+            Self::Device => "a device file",
+            Self::Unknown => "a file of another kind",
+        })
     }
 }
 

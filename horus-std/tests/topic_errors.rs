@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::TestNs;
-use horus::error::{Corruption, TopicError};
+use horus::error::{Corruption, FileKind, TopicError};
 use horus::prelude::*;
 use horus::shm::Namespace;
 
@@ -232,7 +232,16 @@ fn a_symlink_at_the_topic_path_is_not_followed() {
     std::fs::write(&target, b"precious").unwrap();
     std::os::unix::fs::symlink(&target, dir.topic_path("link")).unwrap();
     let e = topic_error::<Alpha>(&ns.name, "link");
-    assert!(matches!(e, TopicError::NotARegularFile { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            TopicError::NotARegularFile {
+                found: FileKind::Symlink,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
     std::fs::remove_file(dir.topic_path("link")).unwrap();
     std::fs::remove_file(&target).unwrap();
@@ -403,4 +412,54 @@ fn system_topic_names_are_only_for_their_system_types() {
         .build()
         .unwrap();
     assert_eq!(estop.name(), "_horus.estop");
+}
+
+/// Were "is a symbolic link or not a regular file (a FIFO, socket or
+/// device) ... remove it (rm ...)" for a directory at a topic's path (`rm`
+/// does not remove it) and for a file at a namespace's path (which HORUS
+/// wants to be a directory).
+#[test]
+fn what_stands_at_a_wrong_path_is_named_with_how_to_remove_it() {
+    let ns = TestNs::new("wrongkind");
+    let dir = Namespace::open(&ns.name).unwrap();
+    std::fs::create_dir(dir.topic_path("d")).unwrap();
+    let e = topic_error::<Alpha>(&ns.name, "d");
+    assert!(
+        matches!(
+            e,
+            TopicError::NotARegularFile {
+                found: FileKind::Directory,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().ends_with(
+            "d.topic is a directory, not a regular file: HORUS neither follows links nor \
+             opens anything else in its shared-memory directory; remove it (rm -r, once you \
+             have looked at what it holds)"
+        ),
+        "{e}"
+    );
+    std::fs::remove_dir(dir.topic_path("d")).unwrap();
+    let file_ns = TestNs::new("fileatns");
+    std::fs::write(file_ns.path(), b"").unwrap();
+    let e = topic_error::<Alpha>(&file_ns.name, "t");
+    assert!(
+        matches!(
+            e,
+            TopicError::NotADirectory {
+                found: FileKind::RegularFile,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("is a regular file, where HORUS keeps a directory"),
+        "{e}"
+    );
+    std::fs::remove_file(file_ns.path()).unwrap();
 }

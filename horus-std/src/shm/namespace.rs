@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{FileType, Mode, OFlags};
 
 use super::names::{check_namespace, topic_file_stem, topic_from_file_stem};
-use crate::error::TopicError;
+use crate::error::{FileKind, TopicError};
 
 /// Environment variable naming the namespace.
 pub const NAMESPACE_ENV: &str = "HORUS_NAMESPACE";
@@ -281,15 +281,18 @@ fn open_private_dir<Fd: AsFd>(at: Fd, path: &Path) -> Result<OwnedFd, TopicError
         | OFlags::NOCTTY
         | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| match e {
-        rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => TopicError::NotARegularFile {
+        rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => TopicError::NotADirectory {
             path: path.to_owned(),
+            found: FileKind::at(path),
         },
         e => errno_error(e, path, "open directory"),
     })?;
     let st = rustix::fs::fstat(&fd).map_err(|e| errno_error(e, path, "stat"))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-        return Err(TopicError::NotARegularFile {
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind != FileType::Directory {
+        return Err(TopicError::NotADirectory {
             path: path.to_owned(),
+            found: FileKind::of(kind),
         });
     }
     check_owner(st.st_uid, path)?;
@@ -325,6 +328,7 @@ pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -
         },
         rustix::io::Errno::LOOP => TopicError::NotARegularFile {
             path: path.to_owned(),
+            found: FileKind::Symlink,
         },
         rustix::io::Errno::NOSPC => TopicError::NoSpace {
             path: path.to_owned(),

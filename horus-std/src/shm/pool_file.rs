@@ -38,7 +38,7 @@ use super::liveness;
 use super::mapping::{MappedWords, Mapping};
 use super::names::topic_file_stem;
 use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX, check_owner, errno_error};
-use crate::error::TopicError;
+use crate::error::{FileKind, TopicError};
 
 /// What separates a topic's file stem from a pool segment's identity.
 pub const POOL_INFIX: &str = ".pool.";
@@ -185,8 +185,13 @@ pub(crate) fn open(
     let (fd, st) = match files::open_entry(ns.dir(), &name, true) {
         Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
         Ok(Entry::Missing) => return Ok(None),
-        Ok(Entry::Open(..) | Entry::Other(_)) => {
-            return Err(TopicError::NotARegularFile { path }.into());
+        Ok(Entry::Open(_, st)) => {
+            let found = FileKind::of(rustix::fs::FileType::from_raw_mode(st.st_mode));
+            return Err(TopicError::NotARegularFile { path, found }.into());
+        }
+        Ok(Entry::Other(kind)) => {
+            let found = FileKind::of(kind);
+            return Err(TopicError::NotARegularFile { path, found }.into());
         }
         Err(e) => return Err(errno_error(e, &path, "open").into()),
     };

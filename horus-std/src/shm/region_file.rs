@@ -46,7 +46,7 @@ use rustix::fs::FlockOperation;
 use super::files::{self, Entry};
 use super::mapping::{MappedWords, Mapping};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
-use crate::error::{Corruption, TopicError};
+use crate::error::{Corruption, FileKind, TopicError};
 use crate::message_type::MessageType;
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
@@ -134,9 +134,16 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
     let (fd, st) = match files::open_entry(ns.dir(), file_name, true) {
         Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
         Ok(Entry::Missing) => return Ok(Opened::Missing),
-        Ok(Entry::Open(..) | Entry::Other(_)) => {
+        Ok(Entry::Open(_, st)) => {
             return Err(TopicError::NotARegularFile {
                 path: path.to_owned(),
+                found: FileKind::of(rustix::fs::FileType::from_raw_mode(st.st_mode)),
+            });
+        }
+        Ok(Entry::Other(kind)) => {
+            return Err(TopicError::NotARegularFile {
+                path: path.to_owned(),
+                found: FileKind::of(kind),
             });
         }
         Err(e) => return Err(errno_error(e, path, "open")),
