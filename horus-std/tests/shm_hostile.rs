@@ -249,6 +249,30 @@ impl Tmpfs {
     }
 }
 
+/// Runs this binary's `child_main` as `role` with a 1 MiB tmpfs of its own
+/// as `HORUS_SHM_DIR`, and checks it printed `ok`: a SIGBUS kills the child
+/// and fails the test. Skipped (returns) where mounting is not allowed.
+fn run_on_small_tmpfs(role: &str, ok: &str) {
+    let Some(tmpfs) = Tmpfs::mount("1m", role) else {
+        return;
+    };
+    let out = common::self_command()
+        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
+        .env("HORUS_TEST_ROLE", role)
+        .env("HORUS_SHM_DIR", &tmpfs.0)
+        .output()
+        .unwrap();
+    drop(tmpfs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(ok), "{stdout}");
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
@@ -261,23 +285,7 @@ impl Drop for Tmpfs {
 /// the small tmpfs; a SIGBUS would kill the child and fail the test).
 #[test]
 fn a_sparse_region_on_a_full_tmpfs_is_no_space_not_sigbus() {
-    let Some(tmpfs) = Tmpfs::mount("1m", "sparse") else {
-        return;
-    };
-    let out = common::self_command()
-        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
-        .env("HORUS_TEST_ROLE", "sparse")
-        .env("HORUS_SHM_DIR", &tmpfs.0)
-        .output()
-        .unwrap();
-    drop(tmpfs);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed ({}): {stdout}",
-        out.status
-    );
-    assert!(stdout.contains("SPARSE_OK"), "{stdout}");
+    run_on_small_tmpfs("sparse", "SPARSE_OK");
 }
 
 /// In the child: makes a real region, copies it sparsely (only its non-zero
@@ -345,24 +353,7 @@ fn sparse_child() {
 /// child, as above).
 #[test]
 fn a_sparse_pool_segment_on_a_full_tmpfs_is_no_space_not_sigbus() {
-    let Some(tmpfs) = Tmpfs::mount("1m", "sparse_pool") else {
-        return;
-    };
-    let out = common::self_command()
-        .args(["--exact", "child_main", "--nocapture", "--include-ignored"])
-        .env("HORUS_TEST_ROLE", "sparse_pool")
-        .env("HORUS_SHM_DIR", &tmpfs.0)
-        .output()
-        .unwrap();
-    drop(tmpfs);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed ({}): {stdout}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("SPARSE_POOL_OK"), "{stdout}");
+    run_on_small_tmpfs("sparse_pool", "SPARSE_POOL_OK");
 }
 
 /// In the child: a publisher sends one image; its segment file is replaced
