@@ -286,6 +286,18 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
         "{}",
         text(&out.stderr)
     );
+    // A topic that exists but sends nothing within --timeout: exit 1, and a
+    // sentence saying how many of the messages asked for came (it was silent).
+    let out = ns.run(
+        &["topic", "echo", "/scan", "--once", "--timeout", "0.2"],
+        30,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--timeout 200ms: 0 of 1 message(s) came on /scan"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -106,7 +106,7 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
     while limit.is_none_or(|n| seen < n) {
         if !pending {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(ExitCode::from(exit::ERROR));
+                return Ok(timed_out(args, seen, limit));
             }
             if !topic.recv_bytes(&mut buf).unwrap_or(false) {
                 std::thread::sleep(super::IDLE);
@@ -153,7 +153,7 @@ fn echo_serialized(
     while limit.is_none_or(|n| seen < n) {
         if !pending {
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(ExitCode::from(exit::ERROR));
+                return Ok(timed_out(args, seen, limit));
             }
             match topic.recv_frame(&mut buf) {
                 Ok(Some(body)) => last = body.to_vec(),
@@ -200,6 +200,25 @@ fn echo_serialized(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says why `echo` ends at `--timeout` (it used to exit 1 without a
+/// word): how many messages came, of how many asked for. Exit code 1.
+fn timed_out(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
+    let after = args
+        .timeout
+        .map_or_else(String::new, |t| humantime::format_duration(t).to_string());
+    match limit {
+        Some(n) => note!(
+            "horus: --timeout {after}: {seen} of {n} message(s) came on {}",
+            args.name
+        ),
+        None => note!(
+            "horus: --timeout {after}: stopped after {seen} message(s) on {}",
+            args.name
+        ),
+    }
+    ExitCode::from(exit::ERROR)
 }
 
 /// Writes `text` and flushes.
