@@ -186,14 +186,16 @@ fn live_processes(ns: &Namespace) -> usize {
 
 /// The namespaces other than `current` that have topics, as a clause for
 /// the "nothing here" messages: `namespaces with topics: lab (3), sim (1)`,
-/// or `no other namespace has topics`.
+/// or `no other namespace has topics`. A namespace without a live process
+/// is left out: its topic files are stale (the first command there removes
+/// them), so nothing there is worth switching to.
 pub fn elsewhere(current: &str) -> String {
     let others: Vec<String> = Namespace::list_all()
         .unwrap_or_default()
         .into_iter()
         .filter(|n| n != current)
         .filter_map(|n| count(&n).ok().flatten())
-        .filter(|c| c.topics > 0)
+        .filter(|c| c.topics > 0 && c.processes > 0)
         .map(|c| format!("{} ({})", c.name, c.topics))
         .collect();
     if others.is_empty() {

@@ -217,7 +217,7 @@ fn node_info_and_cpu_percent() {
 fn ns_list_counts_and_empty_messages_name_other_namespaces() {
     let busy = TestNs::new("nsbusy");
     let empty = TestNs::new("nsempty");
-    let _publ = publisher(&busy.name, "wheel.encoders");
+    let mut publ = publisher(&busy.name, "wheel.encoders");
 
     let v = json(&empty, &["ns", "list"]);
     assert_eq!(v["current"], empty.name.as_str(), "{v}");
@@ -250,6 +250,22 @@ fn ns_list_counts_and_empty_messages_name_other_namespaces() {
             s.contains(&format!("in namespace {}; ", empty.name))
                 && s.contains(others)
                 && s.contains(&mine),
+            "{args:?}: {s}"
+        );
+    }
+    assert!(!empty.path().exists());
+
+    // Once the publisher is dead (SIGKILL: its topic file stays until a
+    // command runs in that namespace), the hint no longer sends the user to
+    // a namespace where nothing runs.
+    publ.stop("KILL", 30);
+    assert!(busy.path().join("wheel.encoders.topic").exists());
+    for args in [&["topic", "list"][..], &["node", "list"][..]] {
+        let out = empty.run(args, 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        assert!(
+            s.contains(&format!("in namespace {}; ", empty.name)) && !s.contains(&busy.name),
             "{args:?}: {s}"
         );
     }
