@@ -200,15 +200,27 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     if args.clear {
-        estop::clear(ns).context("clearing the e-stop")?;
+        // A namespace that does not exist has no e-stop to clear: clearing
+        // there (a mistyped --namespace) must not create it.
+        let exists = horus::shm::Namespace::open_existing(&ctx.namespace)
+            .context("opening the namespace")?
+            .is_some();
+        if exists {
+            estop::clear(ns).context("clearing the e-stop")?;
+        }
         if ctx.json {
             crate::json::print(&crate::json::EstopJson {
                 namespace: ctx.namespace.clone(),
                 engaged: false,
                 reason: None,
             })?;
-        } else {
+        } else if exists {
             println!("e-stop cleared in namespace {}", ctx.namespace);
+        } else {
+            println!(
+                "e-stop clear in namespace {}: the namespace does not exist (nothing has run in it), nothing to clear",
+                ctx.namespace
+            );
         }
     } else {
         let reason = args.reason.as_deref().unwrap_or(DEFAULT_REASON);

@@ -458,6 +458,23 @@ fn colour_only_for_terminals_never_with_no_color() {
 }
 
 #[test]
+fn estop_clear_in_a_namespace_that_does_not_exist_creates_nothing() {
+    let ns = TestNs::new("clearnothing");
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the namespace does not exist"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!ns.path().exists(), "clearing created the namespace");
+    let out = ns.run(&["estop", "--clear", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["engaged"], false, "{v}");
+    assert!(!ns.path().exists(), "clearing created the namespace");
+}
+
+#[test]
 fn json_has_one_shape_per_command() {
     let ns = TestNs::new("jsonshape");
     let keys = |v: &serde_json::Value| {
