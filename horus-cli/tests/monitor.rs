@@ -217,6 +217,27 @@ fn the_terminal_view_stops_when_asked_and_refuses_a_zero_interval() {
         "{}",
         text(&out.stderr)
     );
+    // An option of the other view is a usage error, not silently ignored:
+    // `--interval` without `--terminal` started the web UI (until Ctrl+C),
+    // `--port` with `--once` printed a snapshot.
+    for (args, needle) in [
+        (&["monitor", "--interval", "2s"][..], "--terminal"),
+        (&["monitor", "--once", "--port", "8080"], "--port"),
+        (&["monitor", "--terminal", "--bind", "0.0.0.0"], "--bind"),
+    ] {
+        let out = ns.run(args, 30);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
     // However short the interval, SIGTERM ends it, as asked: success.
     let mut monitor = Running::start(ns.horus(&["monitor", "--terminal", "--interval", "1ms"]));
     monitor.expect("horus monitor: namespace", 30);

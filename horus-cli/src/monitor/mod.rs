@@ -38,13 +38,13 @@ pub struct MonitorArgs {
     #[arg(long)]
     terminal: bool,
     /// Port of the web UI (0: any free port, printed).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, conflicts_with_all = ["once", "terminal"])]
     port: u16,
     /// Address the web UI listens on (default: this machine only).
-    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST), conflicts_with_all = ["once", "terminal"])]
     bind: IpAddr,
-    /// Time between refreshes of the terminal view.
-    #[arg(long, default_value = "1s", value_parser = crate::topic::period_secs, value_name = "SECS")]
+    /// Time between refreshes of the terminal view (with --terminal).
+    #[arg(long, default_value = "1s", value_parser = crate::topic::period_secs, value_name = "SECS", requires = "terminal")]
     interval: Duration,
 }
 
