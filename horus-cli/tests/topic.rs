@@ -703,6 +703,26 @@ fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v, serde_json::json!({"weights": [0.5, 2.0]}));
+
+    // `topic pub` cannot build a serialized frame: a usage error saying so,
+    // nothing published (it asked for --hex, which writes no valid frame).
+    for args in [
+        &["topic", "pub", "plans", "name=x"][..],
+        &["topic", "pub", "plans", "--hex", "00"],
+    ] {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("plans (Plan) is a serialized topic"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let v = serde_json::from_slice::<serde_json::Value>(
+        &ns.run(&["topic", "list", "--json"], 30).stdout,
+    )
+    .expect("json");
+    assert_eq!(v["topics"][0]["published"], 1, "{v}");
 }
 
 horus::message! {

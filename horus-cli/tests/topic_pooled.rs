@@ -101,4 +101,14 @@ fn pooled_topics_list_their_pool_echo_a_summary_and_count_block_bytes() {
     let bw = text(&out.stdout);
     assert!(bw.contains(&format!("message: {} B", FRAME + 48)), "{bw}");
     assert!(cam.child.try_wait().unwrap().is_none(), "the camera died");
+
+    // `topic pub` cannot fill a pool block: a usage error, not a made-up
+    // descriptor that every subscriber refuses ("unknown encoding code 0").
+    let out = ns.run(&["topic", "pub", "camera.rgb", "width=10"], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("camera.rgb (ImageFrame) is a pooled image topic"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -31,6 +31,29 @@ pub struct PubArgs {
 pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
     let topic = super::open(ctx, &args.name)?;
     let info = topic.info().clone();
+    // Neither a pooled descriptor (it must name a block of the publisher's
+    // pool: one made up here is refused by every subscriber) nor a
+    // serialized frame can be built from FIELD=VALUE or raw bytes.
+    if let Some(kind) = topic.pooled_kind() {
+        return Err(Failure::usage(format!(
+            "{} ({}) is a pooled {} topic: each message names a block of the publisher's \
+             shared-memory pool, which `topic pub` cannot fill; publish from a program \
+             (`horus topic echo {}` shows what arrives)",
+            info.name,
+            info.type_name,
+            kind.name(),
+            info.name
+        ))
+        .into());
+    }
+    if info.serialized.is_some() {
+        return Err(Failure::usage(format!(
+            "{} ({}) is a serialized topic (postcard): `topic pub` publishes plain-data \
+             messages only; publish from a program (`horus topic echo {}` decodes what arrives)",
+            info.name, info.type_name, info.name
+        ))
+        .into());
+    }
     let msg = match &args.hex {
         Some(hex) => parse_hex(hex, info.message_size as usize)?,
         None if !codec::describable(&info) => {
