@@ -704,6 +704,19 @@ fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v, serde_json::json!({"weights": [0.5, 2.0]}));
 
+    // `topic info` and `topic list -v` say it is serialized and decoded by
+    // echo (they said "no self-description: `topic echo` shows hex").
+    for args in [
+        &["topic", "info", "plans", "--no-rate"][..],
+        &["topic", "list", "-v"],
+    ] {
+        let s = text(&ns.run(args, 30).stdout);
+        assert!(
+            s.contains("(serialized, postcard: `topic echo` decodes it") && !s.contains("hex"),
+            "{args:?}: {s}"
+        );
+    }
+
     // `topic pub` cannot build a serialized frame: a usage error saying so,
     // nothing published (it asked for --hex, which writes no valid frame).
     for args in [

@@ -53,7 +53,7 @@ pub fn main(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<ExitCode> {
     if ctx.json {
         crate::json::print_pretty(&doc)?;
     } else {
-        print_text(&doc);
+        print_text(&doc, info.serialized.is_some());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -112,7 +112,7 @@ fn detail(
     }
 }
 
-fn print_text(d: &TopicDetail) {
+fn print_text(d: &TopicDetail, serialized: bool) {
     println!("topic:     {}", d.name);
     println!(
         "type:      {} ({}), {} bytes",
@@ -133,7 +133,11 @@ fn print_text(d: &TopicDetail) {
         _ => println!("rate:      not measured (--no-rate)"),
     }
     println!("path:      {}", d.path.display());
-    if d.fields.is_empty() {
+    if serialized {
+        println!(
+            "fields:    (serialized, postcard: `topic echo` decodes it with the schema stored in the region)"
+        );
+    } else if d.fields.is_empty() {
         println!("fields:    (no self-description: `topic echo` shows hex)");
     } else {
         println!("fields:");

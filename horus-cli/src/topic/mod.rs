@@ -296,7 +296,11 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
     if let Some(kind) = horus::pooled::PooledKind::of_type(i.type_id) {
         print_pool(kind, i);
     }
-    if i.fields.is_empty() {
+    if i.serialized.is_some() {
+        println!(
+            "    fields: (serialized, postcard: `topic echo` decodes it with the stored schema)"
+        );
+    } else if i.fields.is_empty() {
         println!("    fields: (no self-description: shown in hex)");
     }
     for f in &i.fields {
