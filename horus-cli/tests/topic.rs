@@ -16,6 +16,38 @@ fn child_main() {
 }
 
 #[test]
+fn ctrl_c_ends_echo_hz_bw_and_leaves_nothing_in_proc() {
+    // Ctrl+C is how a stream ends: it used to kill them by the signal,
+    // leaving their liveness file (and topic handle) behind.
+    let ns = TestNs::new("ctrlc");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    for args in [
+        &["topic", "echo", "wheel.encoders"][..],
+        &["topic", "echo", "not.yet", "--wait"],
+        &["topic", "hz", "wheel.encoders"],
+        &["topic", "bw", "wheel.encoders"],
+    ] {
+        let mut cmd = Running::start(ns.horus(args));
+        let pid = cmd.child.id();
+        let mine = || {
+            std::fs::read_dir(ns.path().join("proc"))
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|f| f.starts_with(&format!("{pid}-")))
+                .count()
+        };
+        if args.contains(&"--wait") {
+            // No topic joined yet, so no liveness file: it is waiting.
+            cmd.expect("waiting for topic not.yet", 30);
+        } else {
+            common::wait_until(30, "the command's liveness file", || mine() == 1);
+        }
+        assert_eq!(cmd.stop("INT", 30), Some(0), "{args:?}: {:?}", cmd.seen);
+        assert_eq!(mine(), 0, "{args:?} left its liveness file");
+    }
+}
+
+#[test]
 fn list_echo_hz_bw_see_a_live_publisher() {
     let ns = TestNs::new("list");
     let other = TestNs::new("other");

@@ -62,10 +62,16 @@ pub struct EchoArgs {
 }
 
 pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl+C (SIGINT) or SIGTERM ends the loops below instead of killing
+    // the process, so that its topic handle and liveness file are given up.
+    let stop = crate::supervise::StopRequests::watch()?;
     let deadline = args
         .timeout
         .map(|t| crate::supervise::after(Instant::now(), t));
-    let Some(topic) = open(ctx, args, deadline)? else {
+    let Some(topic) = open(ctx, args, deadline, &stop)? else {
+        if stop.count() > 0 {
+            return Ok(ExitCode::SUCCESS);
+        }
         note!(
             "horus: no topic {} appeared in namespace {} within the timeout",
             args.name,
@@ -76,7 +82,7 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
     let info = topic.info().clone();
     let limit = if args.once { Some(1) } else { args.count };
     if let (Some(schema), false) = (&info.serialized, args.hex) {
-        return echo_serialized(ctx, args, &topic, schema, limit, deadline);
+        return echo_serialized(ctx, args, &topic, schema, limit, deadline, &stop);
     }
     let decode = !args.hex && codec::describable(&info);
     if !decode && !args.fields.is_empty() {
@@ -107,6 +113,9 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         if !pending {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(timed_out(args, seen, limit));
+            }
+            if stop.count() > 0 {
+                break; // Ctrl+C: the normal end of a stream
             }
             if !topic.recv_bytes(&mut buf).unwrap_or(false) {
                 std::thread::sleep(super::IDLE);
@@ -139,6 +148,7 @@ fn echo_serialized(
     schema: &Schema,
     limit: Option<u64>,
     deadline: Option<Instant>,
+    stop: &crate::supervise::StopRequests,
 ) -> anyhow::Result<ExitCode> {
     let mut buf = vec![0u8; topic.message_size()];
     let mut last = Vec::new();
@@ -154,6 +164,9 @@ fn echo_serialized(
         if !pending {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(timed_out(args, seen, limit));
+            }
+            if stop.count() > 0 {
+                break; // Ctrl+C: the normal end of a stream
             }
             match topic.recv_frame(&mut buf) {
                 Ok(Some(body)) => last = body.to_vec(),
@@ -229,7 +242,12 @@ fn write_flushed(out: &mut impl Write, text: &str) -> std::io::Result<()> {
 
 /// Joins the topic; with `--wait`, looks for it until it exists or the
 /// deadline passes (`None`).
-fn open(ctx: &Ctx, args: &EchoArgs, deadline: Option<Instant>) -> anyhow::Result<Option<RawTopic>> {
+fn open(
+    ctx: &Ctx,
+    args: &EchoArgs,
+    deadline: Option<Instant>,
+    stop: &crate::supervise::StopRequests,
+) -> anyhow::Result<Option<RawTopic>> {
     super::check_name(&args.name)?;
     if !args.wait {
         return super::open(ctx, &args.name).map(Some);
@@ -239,7 +257,7 @@ fn open(ctx: &Ctx, args: &EchoArgs, deadline: Option<Instant>) -> anyhow::Result
         if let Some(t) = RawTopic::open(&ctx.namespace, &args.name)? {
             return Ok(Some(t));
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) || stop.count() > 0 {
             return Ok(None);
         }
         if !said && !ctx.json {

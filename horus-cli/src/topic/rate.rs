@@ -105,11 +105,17 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
         times: VecDeque::new(),
         cap: args.window as usize,
     };
+    // Ctrl+C (SIGINT) or SIGTERM ends the loop instead of killing the
+    // process, so that its topic handle and liveness file are given up.
+    let stop = crate::supervise::StopRequests::watch()?;
     let start = Instant::now();
     let mut next_report = crate::supervise::after(start, args.interval);
     let mut received = 0u64;
     let mut since_report = 0u64;
     loop {
+        if stop.count() > 0 {
+            return Ok(ExitCode::SUCCESS);
+        }
         let now = Instant::now();
         let done = args
             .duration
