@@ -41,7 +41,7 @@ use crate::exit::Failure;
 pub struct LaunchFile {
     /// One namespace for all nodes (else `--namespace`/`HORUS_NAMESPACE`/`default`).
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Spanned<String>>,
     /// Environment for every node.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -210,10 +210,14 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
             path.display()
         )));
     }
-    if let Some(ns) = &file.namespace {
-        horus::shm::names::check_namespace(ns).map_err(|why| {
-            Failure::usage(format!("{}: namespace {ns:?}: {why}", path.display()))
-        })?;
+    if let Some(Spanned {
+        value: ns,
+        referenced,
+        ..
+    }) = &file.namespace
+    {
+        horus::shm::names::check_namespace(ns)
+            .map_err(|why| at(path, *referenced, format!("namespace {ns:?}: {why}")))?;
     }
     let ns_env = horus::shm::namespace::NAMESPACE_ENV;
     if file.env.contains_key(ns_env) {
@@ -412,6 +416,9 @@ mod tests {
         assert!(e.to_string().contains("cycle: a -> b -> a"), "{e}");
         let e = parse("nodes:\n  - name: a\n    cmd: x\n    colour: red\n").unwrap_err();
         assert!(e.to_string().contains(":4:"), "{e}");
+        // An invalid namespace too (it named the file only).
+        let e = parse("nodes:\n  - name: a\n    cmd: x\nnamespace: \"bad ns\"\n").unwrap_err();
+        assert!(e.to_string().contains(":4:12: namespace \"bad ns\""), "{e}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     let launch = file::load(&args.file)?;
     // The flag wins, then the file, then HORUS_NAMESPACE / default.
     let namespace = match (&launch.namespace, ctx.namespace_from_flag) {
-        (Some(ns), false) => ns.clone(),
+        (Some(ns), false) => ns.value.clone(),
         _ => ctx.namespace.clone(),
     };
     let dir = args
