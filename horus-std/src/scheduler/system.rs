@@ -42,7 +42,7 @@ pub(crate) struct SystemLink {
     registry: Option<Registry>,
     last_report_ns: u64,
     last_states: Vec<NodeState>,
-    last_ticks: Vec<u64>,
+    rates: MeasuredRates,
     /// Held by the e-stop.
     pub(crate) held: bool,
     /// A `kill` request for one of the nodes arrived: the pid that sent it.
@@ -157,20 +157,13 @@ impl SystemLink {
         if !changed && now_ns.saturating_sub(self.last_report_ns) < REPORT_EVERY_NS {
             return; // the common case: no allocation, no publishing
         }
-        let elapsed_s = now_ns.saturating_sub(self.last_report_ns) as f64 / 1e9;
-        let mut ticks = Vec::with_capacity(engine.len());
-        for (i, slot) in engine.slots().enumerate() {
-            let info = adapter::info(slot);
-            let before = self.last_ticks.get(i).copied().unwrap_or(0);
-            let measured_hz = if self.last_report_ns == 0 || elapsed_s <= 0.0 {
-                0.0
-            } else {
-                info.stats.ticks.saturating_sub(before) as f64 / elapsed_s
-            };
-            ticks.push(info.stats.ticks);
+        let infos: Vec<_> = engine.slots().map(adapter::info).collect();
+        let ticks: Vec<u64> = infos.iter().map(|i| i.stats.ticks).collect();
+        let measured = self.rates.update(now_ns, &ticks);
+        for (info, &measured_hz) in infos.iter().zip(measured) {
             registry.report(&NodeReport {
                 name: &info.name,
-                state: registry_status(&info),
+                state: registry_status(info),
                 figures: NodeFigures {
                     order: info.order,
                     rate_hz: if info.period_ns == 0 {
@@ -187,8 +180,45 @@ impl SystemLink {
             });
         }
         self.last_states = engine.slots().map(|s| s.state()).collect();
-        self.last_ticks = ticks;
         self.last_report_ns = now_ns;
+    }
+}
+
+/// Each node's measured tick rate: ticks over a window of at least
+/// [`RATE_WINDOW_NS`]. A report sooner than that (a state change: the
+/// first ticks after `init`) repeats the last figures: a rate measured over
+/// a few milliseconds (one tick, "105.3 Hz") says nothing.
+#[derive(Debug, Default)]
+struct MeasuredRates {
+    /// Start of the current window (0: none yet).
+    from_ns: u64,
+    /// Each node's tick count at `from_ns`.
+    from_ticks: Vec<u64>,
+    /// The figures of the last window (0 before the first one ended).
+    hz: Vec<f64>,
+}
+
+/// The shortest window a tick rate is measured over.
+const RATE_WINDOW_NS: u64 = REPORT_EVERY_NS / 2;
+
+impl MeasuredRates {
+    /// The rates at `now_ns` of nodes that have ticked `ticks` times so far.
+    fn update(&mut self, now_ns: u64, ticks: &[u64]) -> &[f64] {
+        let window_ns = now_ns.saturating_sub(self.from_ns);
+        if self.from_ns == 0 || self.from_ticks.len() != ticks.len() {
+            // The first report, or nodes added: a new window.
+            (self.from_ns, self.from_ticks) = (now_ns, ticks.to_vec());
+            self.hz.resize(ticks.len(), 0.0);
+        } else if window_ns >= RATE_WINDOW_NS {
+            let secs = window_ns as f64 / 1e9;
+            self.hz = ticks
+                .iter()
+                .zip(&self.from_ticks)
+                .map(|(now, from)| now.saturating_sub(*from) as f64 / secs)
+                .collect();
+            (self.from_ns, self.from_ticks) = (now_ns, ticks.to_vec());
+        }
+        &self.hz
     }
 }
 
@@ -257,5 +287,35 @@ fn registry_status(info: &super::NodeInfo) -> NodeStatus {
         NodeState::Paused => NodeStatus::Paused,
         NodeState::Faulted => NodeStatus::Crashed,
         _ => NodeStatus::Finished,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn a_rate_is_measured_over_half_a_second_at_least() {
+        let mut r = MeasuredRates::default();
+        assert_eq!(r.update(1_000 * MS, &[0, 0]), &[0.0, 0.0]);
+        // A report 10 ms later (a node left `init`): one tick is no rate.
+        assert_eq!(r.update(1_010 * MS, &[1, 0]), &[0.0, 0.0]);
+        // A second after the first: 100 ticks in 1 s, 50 in 1 s.
+        assert_eq!(r.update(2_000 * MS, &[100, 50]), &[100.0, 50.0]);
+        // Sooner than half a second: the last figures again.
+        assert_eq!(r.update(2_100 * MS, &[150, 50]), &[100.0, 50.0]);
+        // Half a second after the last window: 100 ticks in 0.5 s.
+        assert_eq!(r.update(2_500 * MS, &[200, 50]), &[200.0, 0.0]);
+    }
+
+    #[test]
+    fn nodes_added_start_a_new_window() {
+        let mut r = MeasuredRates::default();
+        r.update(1_000 * MS, &[0]);
+        assert_eq!(r.update(2_000 * MS, &[10]), &[10.0]);
+        assert_eq!(r.update(2_010 * MS, &[11, 0]), &[10.0, 0.0]);
+        assert_eq!(r.update(3_010 * MS, &[21, 5]), &[10.0, 5.0]);
     }
 }
