@@ -4,7 +4,7 @@
 //! (`$HORUS_CACHE_DIR`, else `$XDG_CACHE_HOME/horus`, else `~/.cache/horus`):
 //!
 //! ```text
-//! <cache>/projects/<stem>-<hash of the absolute path>/Cargo.toml
+//! <cache>/projects/<stem>-<hash of the canonical path>/Cargo.toml
 //! <cache>/projects/<stem>-<hash>/Cargo.lock   (seeded from the HORUS workspace's)
 //! <cache>/target/                             (shared: one build of horus-std for all)
 //! ```
@@ -109,18 +109,26 @@ fn toml_str(p: &Path) -> String {
 }
 
 /// Builds `file` (absolute) and returns the path of the executable.
-pub fn build(file: &Path, release: bool, quiet: bool) -> anyhow::Result<PathBuf> {
-    let cache = cache_dir()?;
-    let root = source_dir()?;
+/// The name of `file`'s project and binary: `<stem>-<hash>`. One project
+/// per file, however it is named (`odd/../sensor.rs`, a link to it): the
+/// hash is of its canonical path.
+fn project_name(file: &Path) -> String {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let name = format!(
+    let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    format!(
         "{}-{:08x}",
         crate_name(&stem),
-        fnv1a(file.as_os_str().as_encoded_bytes()) as u32
-    );
+        fnv1a(canonical.as_os_str().as_encoded_bytes()) as u32
+    )
+}
+
+pub fn build(file: &Path, release: bool, quiet: bool) -> anyhow::Result<PathBuf> {
+    let cache = cache_dir()?;
+    let root = source_dir()?;
+    let name = project_name(file);
     let project = cache.join("projects").join(&name);
     let target = cache.join("target");
     std::fs::create_dir_all(&project)
@@ -215,6 +223,23 @@ mod tests {
     #[test]
     fn toml_strings_are_escaped() {
         assert_eq!(toml_str(Path::new("/a \"b\"\\c")), r#""/a \"b\"\\c""#);
+    }
+
+    #[test]
+    fn one_file_is_one_project_however_it_is_named() {
+        let dir = std::env::temp_dir().join(format!("horus_project_name_{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("odd")).unwrap();
+        std::fs::write(dir.join("sensor.rs"), "fn main() {}").unwrap();
+        std::os::unix::fs::symlink(dir.join("sensor.rs"), dir.join("link.rs")).unwrap();
+        let name = project_name(&dir.join("sensor.rs"));
+        assert_eq!(project_name(&dir.join("odd/../sensor.rs")), name);
+        assert!(name.starts_with("sensor-"), "{name}");
+        let linked = project_name(&dir.join("link.rs"));
+        assert_eq!(
+            linked.split_once('-').unwrap().1,
+            name.split_once('-').unwrap().1
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
