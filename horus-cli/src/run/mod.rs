@@ -87,6 +87,10 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     for (file, kind) in &files {
         programs.push(prepare(file, *kind, &args, python.as_deref())?);
     }
+    let names = distinct(programs.iter().map(|p| p.name.clone()).collect());
+    for (program, name) in programs.iter_mut().zip(names) {
+        program.name = name;
+    }
     crate::system::warn_if_estop_engaged(&ctx.namespace);
     start_guard(grace);
     // After the builds: what cargo or pip left running is not ours to stop.
@@ -169,6 +173,25 @@ fn prepare(
     Ok(Program { name, command })
 }
 
+/// `names` made distinct, so that output prefixes and messages tell the
+/// programs apart: a name given again (`a/sensor.rs b/sensor.rs`, one file
+/// twice) gets `#2`, `#3`... from its second on.
+fn distinct(names: Vec<String>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut candidate = name.clone();
+            let mut n = 1;
+            while !taken.insert(candidate.clone()) {
+                n += 1;
+                candidate = format!("{name}#{n}");
+            }
+            candidate
+        })
+        .collect()
+}
+
 /// Starts the [`guard`](crate::guard) that stops the process groups of
 /// the children if `horus` is killed; without one (said), the children still
 /// get `PR_SET_PDEATHSIG`.
@@ -239,5 +262,23 @@ fn supervise_programs(
         ExitCode::from(exit::ERROR)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct;
+
+    #[test]
+    fn programs_of_one_name_are_told_apart() {
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            distinct(names(&["sensor", "odometry", "sensor", "sensor"])),
+            names(&["sensor", "odometry", "sensor#2", "sensor#3"])
+        );
+        assert_eq!(
+            distinct(names(&["a", "a#2", "a"])),
+            names(&["a", "a#2", "a#3"])
+        );
     }
 }
