@@ -541,3 +541,22 @@ fn json_has_one_shape_per_command() {
     assert_eq!(keys(&v).len(), 10, "{v}");
     assert_eq!(v["bytes_per_s"], serde_json::Value::Null, "{v}");
 }
+
+/// Were accepted: `echo -n 0` printed nothing and `pub -n 0` said
+/// "published 0 messages"; `hz --duration 0` ended at once.
+#[test]
+fn a_count_or_duration_of_zero_is_a_usage_error() {
+    let ns = TestNs::new("zero_counts");
+    for args in [
+        &["topic", "echo", "x", "-n", "0"][..],
+        &["topic", "pub", "x", "-n", "0"],
+        &["topic", "hz", "x", "-n", "0"],
+        &["topic", "bw", "x", "--duration", "0"],
+    ] {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("invalid value '0'"), "{args:?}: {err}");
+    }
+    assert!(!ns.path().exists(), "a refused command made the namespace");
+}

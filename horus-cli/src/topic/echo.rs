@@ -36,7 +36,7 @@ pub struct EchoArgs {
     #[arg(long, conflicts_with = "count")]
     once: bool,
     /// Print N messages, then exit.
-    #[arg(short = 'n', long = "count", value_name = "N")]
+    #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// Exit after this long (exit code 1 if fewer than N messages came), waiting included.
     #[arg(long, value_parser = super::secs, value_name = "SECS")]

@@ -21,7 +21,7 @@ pub struct PubArgs {
     #[arg(short, long, value_name = "HZ", allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Number of messages (default: 1, or unlimited with --rate).
-    #[arg(short = 'n', long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// The whole message as hex bytes instead of fields (for types without a self-description).
     #[arg(long, value_name = "HEX", conflicts_with = "fields")]

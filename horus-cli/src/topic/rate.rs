@@ -33,10 +33,10 @@ pub struct RateArgs {
     #[arg(long, default_value = "1s", value_parser = super::period_secs, value_name = "SECS")]
     interval: Duration,
     /// Stop after this long.
-    #[arg(long, value_parser = super::secs, value_name = "SECS")]
+    #[arg(long, value_parser = super::period_secs, value_name = "SECS")]
     duration: Option<Duration>,
     /// Stop after N messages.
-    #[arg(short = 'n', long = "count", value_name = "N")]
+    #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
 }
 
