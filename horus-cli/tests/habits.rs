@@ -65,7 +65,8 @@ fn rust_log_reaches_a_launched_program_and_the_default_is_silent() {
     // go through defmt on the boards) logs the join and the scheduler.
     for expected in [
         "[logged] [DEBUG horus::shm::region_file] topic /logged/topic (WheelEncoder): creating",
-        "[logged] [DEBUG horus_nostd::ring::participants] topic WheelEncoder: pid",
+        "[logged] [DEBUG horus_nostd::ring::participants] region of type WheelEncoder: pid",
+        "[logged] [DEBUG horus::join] topic /logged/topic (WheelEncoder) in namespace ",
         "[logged] [INFO  horus_nostd::sched::engine] scheduler: started 1 node(s)",
     ] {
         assert!(

@@ -39,7 +39,7 @@ pub use horus_nostd::{Field, FieldKind};
 
 use crate::error::Result;
 use crate::join::{
-    SharedTopic, TopicOptions, join_error, open_typed, report_evicted, used_after_fork,
+    SharedTopic, TopicOptions, join_handle, open_typed, report_evicted, used_after_fork,
 };
 use crate::shm::liveness;
 use crate::shm::mapping::MappedWords;
@@ -102,9 +102,7 @@ impl DynTopic {
             ..TopicOptions::default()
         };
         let (shared, me) = open_typed(name, options, ty)?;
-        let pid = u64::from(std::process::id());
-        let mut handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
-            .map_err(|e| join_error(e, name, ty.name(), shared.region.words().path()))?;
+        let mut handle = join_handle(&shared, me, name, ty.name())?;
         handle.set_holder(crate::node::current_node_tag());
         Ok(Self {
             handle: UnsafeCell::new(ManuallyDrop::new(handle)),

@@ -16,7 +16,7 @@ use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
-use crate::join::{SharedTopic, TopicOptions, Want, join_error, open_joinable};
+use crate::join::{SharedTopic, TopicOptions, Want, join_handle, open_joinable};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
 use crate::serialized::schema::{Schema, SchemaError};
@@ -230,9 +230,7 @@ impl RawTopic {
         };
         let path = shared.region.words().path();
         let info = TopicInfo::read(&shared.namespace, name, &shared.region, path.to_owned())?;
-        let pid = u64::from(std::process::id());
-        let handle = RawHandle::join(shared.region.clone(), me, pid, crate::now_ns())
-            .map_err(|e| join_error(e, name, "", path))?;
+        let handle = join_handle(&shared, me, name, "")?;
         Ok(Some(Self {
             handle: UnsafeCell::new(handle),
             shared,

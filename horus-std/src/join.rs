@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use horus_nostd::{JoinError, OwnerToken};
+use horus_nostd::{JoinError, OwnerToken, RawHandle};
 
 use crate::error::{Result, TopicError};
 use crate::message_type::MessageType;
+use crate::shm::mapping::MappedWords;
 use crate::shm::names::check_topic_name;
 use crate::shm::region_file::{self, Geometry, MappedRegion};
 use crate::shm::{Namespace, liveness};
@@ -210,6 +211,28 @@ pub(crate) fn report_evicted(namespace: &str, topic: &str, outcome: &str, unsent
         outcome,
         unsent,
     });
+}
+
+/// Joins the region of `shared`, topic `name`, as this process's
+/// participant `me`: a handle of type `expected` (empty for a type-erased
+/// one). Logged at debug with the topic's name and namespace (the core's
+/// own line knows the region's type only).
+pub(crate) fn join_handle(
+    shared: &SharedTopic,
+    me: OwnerToken,
+    name: &str,
+    expected: &str,
+) -> Result<RawHandle<MappedWords>> {
+    let pid = u64::from(std::process::id());
+    let handle = RawHandle::join(shared.region.clone(), me, pid, crate::time::now_ns())
+        .map_err(|e| join_error(e, name, expected, shared.region.words().path()))?;
+    log::debug!(
+        "topic {name} ({}) in namespace {}: joined as participant {}",
+        shared.region.type_info().name,
+        shared.namespace.name(),
+        handle.index()
+    );
+    Ok(handle)
 }
 
 /// The error of a failed join of topic `name` (region file `path`) by a

@@ -54,7 +54,9 @@ fn the_cores_events_go_through_log() {
     let pid = std::process::id();
     let has = |s: &str| lines.iter().any(|l| l.contains(s));
     assert!(
-        has(&format!("topic Sample: pid {pid} joined as participant 0")),
+        has(&format!(
+            "region of type Sample: pid {pid} joined as participant 0"
+        )),
         "{lines:?}"
     );
     assert!(has("scheduler: started 1 node(s) at"), "{lines:?}");

@@ -216,7 +216,7 @@ impl<W: Words> TopicRegion<W> {
                 continue;
             }
             trace_debug!(
-                "topic {}: pid {} joined as participant {}",
+                "region of type {}: pid {} joined as participant {}",
                 self.type_info().name.as_str(),
                 pid,
                 p

@@ -4,11 +4,9 @@ use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 
-use horus_nostd::RawHandle;
-
 use super::Topic;
 use crate::error::Result;
-use crate::join::{TopicOptions, join_error, open_typed};
+use crate::join::{TopicOptions, join_handle, open_typed};
 use crate::payload::{Payload, PayloadContext, PoolOptions, WireContext};
 use crate::shm::liveness;
 
@@ -120,10 +118,7 @@ impl<T: Payload> TopicBuilder<T> {
             publishers: self.publishers,
         };
         let (shared, me) = open_typed(&self.name, options, &ty)?;
-        let pid = u64::from(std::process::id());
-        let region = shared.region.clone();
-        let mut handle = RawHandle::join(region, me, pid, crate::time::now_ns())
-            .map_err(|e| join_error(e, &self.name, ty.name(), shared.region.words().path()))?;
+        let mut handle = join_handle(&shared, me, &self.name, ty.name())?;
         handle.set_holder(crate::node::current_node_tag());
         let state = T::new_state(&PayloadContext {
             name: &self.name,
