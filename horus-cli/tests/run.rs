@@ -525,3 +525,25 @@ fn orphans_that_end_while_the_program_runs_leave_no_zombie() {
     horus.assert_stops_on_sigterm();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Was Python's "partially initialized module 'horus' has no attribute ...
+/// (most likely due to a circular import)" from inside the program: a
+/// `horus.py` beside a Python program is what its `import horus` imports.
+#[test]
+fn a_horus_py_beside_a_python_program_is_refused_before_it_starts() {
+    let ns = TestNs::new("shadow");
+    let dir = temp_dir("shadow");
+    std::fs::write(dir.join("horus.py"), "import horus\n").unwrap();
+    std::fs::write(dir.join("node.py"), "import horus\n").unwrap();
+    for file in ["node.py", "horus.py"] {
+        let path = dir.join(file);
+        let out = ns.run(&["run", path.to_str().unwrap()], 30);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("`import horus` in it would import") && err.contains("rename that file"),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -184,6 +184,17 @@ pub(crate) fn at(file: &Path, loc: Location, msg: impl fmt::Display) -> Failure 
 pub fn load(path: &Path) -> Result<LaunchFile, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read launch file {}: {e}", path.display())))?;
+    // (The YAML parser says "1:1: unexpected end of input".)
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(Failure::usage(format!(
+            "{}: the launch file is empty: it lists the nodes to start under `nodes:` \
+             (see `horus launch --help`)",
+            path.display()
+        )));
+    }
     let file: LaunchFile = serde_saphyr::from_str(&text).map_err(|e| {
         let msg = first_line(&e.to_string());
         at(path, e.location().unwrap_or(Location::UNKNOWN), msg)
@@ -401,6 +412,20 @@ mod tests {
         assert_eq!(f.nodes[0].restart_delay, Secs(Duration::from_millis(100)));
         assert_eq!(f.nodes[0].command_line(), "echo hi 'x y'");
         assert_eq!(f.nodes[1].depends_on[0].value, "a");
+    }
+
+    #[test]
+    fn an_empty_launch_file_says_what_it_should_hold() {
+        for text in ["", "\n  \n", "# only a comment\n"] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.ends_with(
+                    "launch.yaml: the launch file is empty: it lists the nodes to start under \
+                     `nodes:` (see `horus launch --help`)"
+                ),
+                "{text:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(supervise_programs(running, &stop, grace, &ctx.namespace))
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Rust,
     Python,
@@ -147,6 +147,18 @@ fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
     let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
     if !abs.is_file() {
         return Err(Failure::usage(format!("{}: no such file", file.display())).into());
+    }
+    // Python puts the program's folder first on its module path: a
+    // `horus.py` there is what `import horus` imports (Python says
+    // "partially initialized module 'horus' ... circular import").
+    let shadow = abs.with_file_name("horus.py");
+    if kind == Kind::Python && shadow.is_file() {
+        return Err(Failure::usage(format!(
+            "{}: `import horus` in it would import {} instead of HORUS: rename that file",
+            file.display(),
+            shadow.display()
+        ))
+        .into());
     }
     Ok((abs, kind))
 }
