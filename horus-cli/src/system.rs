@@ -225,9 +225,10 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
     } else {
         let reason = args.reason.as_deref().unwrap_or(DEFAULT_REASON);
         if reason.trim().is_empty() {
-            return Err(Failure::usage(
-                "--reason \"\": give the e-stop a reason (or use --raise alone)",
-            )
+            return Err(Failure::usage(format!(
+                "--reason {reason:?}: give the e-stop a reason, not only blanks (or use --raise \
+                 alone)"
+            ))
             .into());
         }
         estop::raise(ns, reason).context("raising the e-stop")?;

@@ -561,3 +561,16 @@ fn a_count_or_duration_of_zero_is_a_usage_error() {
     }
     assert!(!ns.path().exists(), "a refused command made the namespace");
 }
+
+/// Was `--reason ""` whatever blanks were typed.
+#[test]
+fn a_blank_estop_reason_is_refused_as_typed() {
+    let ns = TestNs::new("blank_reason");
+    let out = ns.run(&["estop", "--reason", "   "], 30);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--reason \"   \": give the e-stop a reason, not only blanks"),
+        "{err}"
+    );
+}
