@@ -435,43 +435,37 @@ fn inherit_child() {
 /// its region or liveness file is in it. A topic created meanwhile must
 /// still be made (in the directory made anew), never fail with ENOENT.
 /// Each round gives up this process's liveness file, so that every
-/// creation is, like a new process's first, exposed to a cleaner, which
-/// removes the namespace at most once a round (a `horus clean` run;
-/// one that never stops could keep any process from starting).
+/// creation is, like a new process's first, exposed to a cleaner; the
+/// cleaner is one `horus clean` run a round (one `remove_if_unused`),
+/// started with the creation (a barrier). (A cleaner that tried again and
+/// again within a round, removing `proc/` each time the namespace looked
+/// empty, could keep any process from starting, and made this test fail
+/// about once in eight runs.)
 #[test]
 fn a_topic_created_while_a_cleaner_removes_its_empty_namespace_is_made() {
-    use std::sync::atomic::AtomicU32;
+    use std::sync::Barrier;
     const ROUNDS: u32 = 3000;
     let _w = watchdog(Duration::from_secs(120), "namespace removal race");
     let ns = TestNs::new("nsremoval");
-    let round = Arc::new(AtomicU32::new(0));
+    let start = Arc::new(Barrier::new(2));
     let cleaner = {
-        let (round, name) = (round.clone(), ns.name.clone());
+        let (start, name) = (start.clone(), ns.name.clone());
         std::thread::spawn(move || {
-            let (mut removed, mut this_round, mut at) = (0u32, 0u32, 0u32);
-            loop {
-                let now = round.load(Ordering::Relaxed);
-                if now == ROUNDS {
-                    return removed;
-                }
-                if now != at {
-                    (at, this_round) = (now, 0);
-                }
-                if this_round < 1 {
-                    if let Ok(Some(n)) = Namespace::open_existing(&name) {
-                        if horus::shm::remove_if_unused(&n).unwrap_or(false) {
-                            (removed, this_round) = (removed + 1, this_round + 1);
-                        }
+            let mut removed = 0u32;
+            for _ in 0..ROUNDS {
+                start.wait();
+                if let Ok(Some(n)) = Namespace::open_existing(&name) {
+                    if horus::shm::remove_if_unused(&n).unwrap_or(false) {
+                        removed += 1;
                     }
-                } else {
-                    std::thread::yield_now();
                 }
             }
+            removed
         })
     };
     let mut failures = Vec::new();
     for r in 0..ROUNDS {
-        round.store(r, Ordering::Relaxed);
+        start.wait();
         match Topic::<Gamma>::builder("t").namespace(&ns.name).build() {
             Ok(topic) => drop(topic),
             Err(e) => failures.push(format!("round {r}: {e}")),
@@ -480,7 +474,6 @@ fn a_topic_created_while_a_cleaner_removes_its_empty_namespace_is_made() {
             liveness::unregister(&n);
         }
     }
-    round.store(ROUNDS, Ordering::Relaxed);
     let removed = cleaner.join().unwrap();
     assert!(
         failures.is_empty(),
