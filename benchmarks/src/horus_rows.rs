@@ -349,11 +349,19 @@ pub fn child_pong(args: &[String]) -> Res<()> {
 }
 
 /// Bytes of the region file of one topic of `M` with geometry `g`:
-/// (apparent size, bytes resident in /dev/shm right after creation).
+/// (apparent size, bytes resident in /dev/shm once one handle published a
+/// message and another received it). A lane is reserved by the first
+/// handle that publishes in it, so this is the topic in use with one
+/// publisher, not the empty file.
 pub fn region_bytes<M: RowMsg>(ctx: &Ctx, g: Geom) -> Res<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let (name, _) = ctx.pair();
-    let t = open::<M>(&ctx.ns, &name, g)?;
-    let md = std::fs::metadata(t.path())?;
+    let publisher = open::<M>(&ctx.ns, &name, g)?;
+    let subscriber = open::<M>(&ctx.ns, &name, g)?;
+    M::send_on(&publisher, 1, &mut M::kept());
+    if M::recv_on(&subscriber, &mut M::kept()).is_none() {
+        return Err(format!("topic {name}: the message sent was not received").into());
+    }
+    let md = std::fs::metadata(publisher.path())?;
     Ok((md.len(), md.blocks() * 512))
 }

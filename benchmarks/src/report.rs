@@ -340,7 +340,10 @@ impl Report {
             );
         }
         let _ = writeln!(o, "\n## Shared memory per topic\n");
-        let _ = writeln!(o, "| topic | file size | resident after creation |");
+        let _ = writeln!(
+            o,
+            "| topic | file size (sparse) | resident with one publisher |"
+        );
         let _ = writeln!(o, "|---|---|---|");
         for (what, len, res) in &self.shm {
             let _ = writeln!(o, "| {what} | {} | {} |", bytes(*len), bytes(*res));

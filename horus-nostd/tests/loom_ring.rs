@@ -672,3 +672,95 @@ fn evicted_writer_with_an_unseen_message_vs_new_owner() {
     );
     report_incoherent_skips(&RUNS, &INCOHERENT);
 }
+
+/// Memory backed on demand whose reservations fail while `FULL` (a per-
+/// execution flag, outside the model: the storage's answer, not shared state
+/// of the ring).
+#[derive(Clone, Copy)]
+struct OnDemand {
+    words: &'static [AtomicU64],
+    full: &'static std::sync::atomic::AtomicBool,
+}
+
+impl core::ops::Deref for OnDemand {
+    type Target = [AtomicU64];
+    fn deref(&self) -> &[AtomicU64] {
+        self.words
+    }
+}
+
+impl horus_nostd::region::Words for OnDemand {
+    const RESERVE_ON_CLAIM: bool = true;
+
+    fn reserve(&self, _: core::ops::Range<usize>) -> Result<(), horus_nostd::region::OutOfMemory> {
+        if self.full.load(StdOrdering::Relaxed) {
+            Err(horus_nostd::region::OutOfMemory)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A first send that finds no memory for the topic's only lane (refused,
+/// `Refusal::NoMemory`, the lane given back untouched) races a wrong verdict
+/// that reclaims the sender's entry (which frees the lane if it finds it
+/// held, without touching it either). Whichever order: nothing was written
+/// to the lane, and once there is memory the lane is claimed again (by the
+/// evicted sender after a rejoin): no lane leaks.
+#[test]
+fn a_claim_without_memory_vs_reclaim_of_the_claimer() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    explore(
+        "a_claim_without_memory_vs_reclaim_of_the_claimer",
+        &RUNS,
+        30,
+        || {
+            let layout = TopicLayout::of_publishers::<Pair>(2, 3, 1).expect("valid geometry");
+            let words: Vec<AtomicU64> = (0..layout.region_words())
+                .map(|_| AtomicU64::new(0))
+                .collect();
+            let words: &'static [AtomicU64] = Box::leak(words.into_boxed_slice());
+            let full = Box::leak(Box::new(std::sync::atomic::AtomicBool::new(true)));
+            let mem = OnDemand { words, full };
+            let region =
+                TopicRegion::init_with(mem, layout, TypeInfo::of::<Pair>(), Pair::FIELDS, 0)
+                    .expect("init");
+            let token = |t| OwnerToken::new(t).expect("token");
+            let mut sub =
+                TopicHandle::<Pair, OnDemand>::join(region, token(1), 0, 0).expect("join");
+            let mut sender =
+                TopicHandle::<Pair, OnDemand>::join(region, token(2), 0, 0).expect("join");
+            let s = thread::spawn(move || {
+                let refused = sender.send(Pair::new(0, 1)).expect_err("no memory");
+                (sender, refused.reason)
+            });
+            let r = thread::spawn(move || {
+                let me = OwnerToken::new(1).unwrap();
+                assert_eq!(region.reclaim_dead(me, |t| t != token(2)), 1);
+            });
+            r.join().unwrap();
+            let (mut sender, reason) = s.join().unwrap();
+            // Refused for want of memory, or (the reclaim came first) evicted.
+            assert!(
+                matches!(
+                    reason,
+                    horus_nostd::Refusal::NoMemory { lane: 0, .. } | horus_nostd::Refusal::Evicted
+                ),
+                "{reason:?}"
+            );
+            let lanes_at = layout.lanes_offset() / 8;
+            assert!(
+                words[lanes_at..]
+                    .iter()
+                    .all(|w| w.load(Ordering::Relaxed) == 0),
+                "a lane without memory was written"
+            );
+            assert_eq!(region.lanes_in_use(), 0, "a lane leaked");
+            full.store(false, StdOrdering::Relaxed);
+            sender.rejoin(0, 0).expect("rejoin");
+            sender.send(Pair::new(0, 1)).expect("the lane, with memory");
+            assert_eq!(sub.recv(), Some(Pair::new(0, 1)));
+            assert_eq!(region.lanes_in_use(), 1);
+        },
+    );
+}

@@ -184,13 +184,17 @@ pub(crate) enum TopicEvent<'a> {
         outcome: &'a str,
         unsent: u64,
     },
-    /// A send on `topic` found all `max_publishers` lanes held and
-    /// published nothing; `unsent` counts the handle's messages not
+    /// A send on `topic` published nothing for want of a lane: all lanes
+    /// held ([`Refusal::NoLane`]) or no memory for one
+    /// ([`Refusal::NoMemory`]); `unsent` counts the handle's messages not
     /// published so far.
+    ///
+    /// [`Refusal::NoLane`]: horus_nostd::Refusal::NoLane
+    /// [`Refusal::NoMemory`]: horus_nostd::Refusal::NoMemory
     SendRefused {
         namespace: &'a str,
         topic: &'a str,
-        max_publishers: u32,
+        reason: horus_nostd::Refusal,
         unsent: u64,
     },
 }

@@ -16,6 +16,7 @@ use horus::error::TopicError;
 use horus::inspect;
 use horus::prelude::*;
 use horus::shm::{ForeignKind, Namespace, clean_namespace, liveness};
+use horus_nostd::ring::{Refusal, SendRefused};
 
 message! {
     Gamma { g: u64 }
@@ -281,21 +282,34 @@ impl Drop for Tmpfs {
 }
 
 /// A valid region whose pages are not reserved, on a full tmpfs: opening it
-/// is `NoSpace`, never a SIGBUS (run in a child, whose `HORUS_SHM_DIR` is
-/// the small tmpfs; a SIGBUS would kill the child and fail the test).
+/// is `NoSpace` while its tables are not backed, and once open a first send
+/// that finds no memory for its lane is refused (`Refusal::NoMemory`),
+/// never a SIGBUS (run in a child, whose `HORUS_SHM_DIR` is the small
+/// tmpfs; a SIGBUS would kill the child and fail the test).
 #[test]
 fn a_sparse_region_on_a_full_tmpfs_is_no_space_not_sigbus() {
     run_on_small_tmpfs("sparse", "SPARSE_OK");
 }
 
-/// In the child: makes a real region, copies it sparsely (only its non-zero
-/// pages written), fills the tmpfs, and opens the copy.
+/// Fills the file system holding `dir` with the file `filler`.
+fn fill(filler: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(filler).unwrap();
+    let chunk = vec![1u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+}
+
+/// In the child: makes a real region (64 participants and 64 lanes: its
+/// tables span three pages, the second all zeros), copies it sparsely (only its non-zero
+/// pages written), fills the tmpfs, and opens the copy; then publishes
+/// into it on a full tmpfs.
 fn sparse_child() {
     let ns = "sparse";
     let real: Topic<Wide> = Topic::builder("real")
         .namespace(ns)
         .capacity(8)
-        .max_participants(2)
+        .max_participants(64)
+        .max_publishers(64)
         .build()
         .unwrap();
     let bytes = std::fs::read(real.path()).unwrap();
@@ -320,31 +334,46 @@ fn sparse_child() {
         .filter(|p| p.iter().all(|&b| b == 0))
         .count();
     assert!(holes > 4, "the region has too few zero pages to be sparse");
-    // Fill the tmpfs.
     let filler = dir.join("filler");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&filler).unwrap();
-        let chunk = vec![1u8; 4096];
-        while f.write_all(&chunk).is_ok() {}
-    }
+    fill(&filler);
     // This process opened the namespace already (so its auto-clean does not
     // remove the unheld copy first).
     match Topic::<Wide>::builder("copy").namespace(ns).build() {
         Err(horus::Error::Topic(TopicError::NoSpace { path, .. })) => assert_eq!(path, copy),
         Err(other) => panic!("expected NoSpace, got {other}"),
-        Ok(_) => panic!("a sparse region on a full tmpfs opened"),
+        Ok(_) => panic!("a region with sparse tables on a full tmpfs opened"),
     }
     let nsd = Namespace::open(ns).unwrap();
     match inspect::topic_info(&nsd, "copy") {
         Err(horus::Error::Topic(TopicError::NoSpace { .. })) => {}
         other => panic!("expected NoSpace from topic_info, got {other:?}"),
     }
-    // With room again, the same region opens.
+    // With room again, the same region opens: its tables are reserved, its
+    // lanes are not (a publisher reserves its own at its first send).
     std::fs::remove_file(&filler).unwrap();
     let t: Topic<Wide> = Topic::builder("copy").namespace(ns).build().unwrap();
-    t.send(Wide { words: [7; 1024] });
-    assert_eq!(t.recv().map(|w| w.words[1023]), Some(7));
+    let sub: Topic<Wide> = Topic::builder("copy").namespace(ns).build().unwrap();
+    fill(&filler);
+    let wide = Wide { words: [7; 1024] };
+    match t.try_publish(wide) {
+        Err(SendRefused {
+            reason: Refusal::NoMemory { lane: 0, bytes },
+            ..
+        }) => assert!(bytes >= 8 * 8192, "{bytes} bytes"),
+        other => panic!("expected NoMemory, got {other:?}"),
+    }
+    t.send(wide);
+    assert_eq!(t.unsent_count(), 1, "the refused send was not counted");
+    assert!(sub.recv().is_none());
+    assert!(inspect::topic_info(&nsd, "copy").is_ok());
+    // With room again, the next send publishes.
+    std::fs::remove_file(&filler).unwrap();
+    t.send(wide);
+    assert_eq!(sub.recv().map(|w| w.words[1023]), Some(7));
+    assert_eq!(
+        sub.received_count() + sub.dropped_count(),
+        sub.published_count()
+    );
     println!("SPARSE_OK");
 }
 

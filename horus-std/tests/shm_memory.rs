@@ -1,7 +1,8 @@
 //! Memory that grows with what publishes, not with who listens: a topic's
-//! region holds `max_publishers` lanes (default 3) and one 64-byte entry per
-//! handle, so a default topic of 64-byte messages stays within 32 KiB
-//! resident, a receiving handle adds at most 1 KiB, and 1,000 such topics
+//! region has room for `max_publishers` lanes (default 3) and one 64-byte
+//! entry per handle, and a lane's memory is reserved only when a handle first
+//! publishes in it, so a default topic of 64-byte messages stays within
+//! 32 KiB resident, a receiving handle adds at most 1 KiB, and 1,000 such topics
 //! with one publisher and two subscribers each fit a 64 MiB `/dev/shm` (the
 //! Docker default; checked on a 64 MiB tmpfs through `HORUS_SHM_DIR`).
 //! A publisher too many gets a typed refusal and its message back; a
@@ -50,17 +51,37 @@ fn a_default_64_byte_topic_is_small_and_receivers_cost_an_entry() {
     let publisher = open(&ns, "small");
     assert_eq!(publisher.max_publishers(), DEFAULT_MAX_PUBLISHERS);
     let path = publisher.path().to_owned();
-    let before = resident(&path);
-    println!("default 64-byte topic: {before} bytes resident");
-    assert!(before <= 32 * KIB, "{before} bytes resident");
+    let file = std::fs::metadata(&path).unwrap().len();
+    // Before anyone publishes: the header and tables, no lane.
+    let tables = resident(&path);
+    println!("default 64-byte topic: {file} bytes, {tables} resident before a send");
+    assert!(
+        tables < file,
+        "{tables} of {file} bytes resident before a send"
+    );
+    publisher.send(msg(1));
+    let one_lane = resident(&path);
+    println!("after the first send: {one_lane} bytes resident");
+    assert!(one_lane > tables, "the first send reserved no lane");
+    assert!(one_lane <= 32 * KIB, "{one_lane} bytes resident");
     // Receivers, up to the 16 participants: no lane, no growth.
     let subs: Vec<Topic<Msg64>> = (0..15).map(|_| open(&ns, "small")).collect();
-    publisher.send(msg(1));
+    publisher.send(msg(2));
     for s in &subs {
-        assert_eq!(s.recv().map(|m| m.seq), Some(1));
+        assert_eq!(s.recv().map(|m| m.seq), Some(2));
     }
     assert_eq!(publisher.lanes_in_use(), 1);
-    assert_eq!(resident(&path), before, "receiving grew the region");
+    assert_eq!(resident(&path), one_lane, "receiving grew the region");
+    // A second publisher reserves a lane of its own (the topic has room for
+    // three), and its messages arrive.
+    drop(subs);
+    let second = open(&ns, "small");
+    let sub = open(&ns, "small");
+    second.send(msg(3));
+    assert_eq!(sub.recv().map(|m| m.seq), Some(3));
+    let two_lanes = resident(&path);
+    assert!(two_lanes > one_lane, "{two_lanes} bytes: no second lane");
+    assert!(two_lanes <= file);
     // The price of a receiver is its entry: a topic with room for one more
     // handle is at most 1 KiB larger.
     let wider: Topic<Msg64> = Topic::builder("wider")
@@ -68,7 +89,7 @@ fn a_default_64_byte_topic_is_small_and_receivers_cost_an_entry() {
         .max_participants(DEFAULT_MAX_PARTICIPANTS + 1)
         .build()
         .unwrap();
-    let per_receiver = resident(wider.path()).saturating_sub(before);
+    let per_receiver = resident(wider.path()).saturating_sub(tables);
     println!("one more participant entry: {per_receiver} bytes");
     assert!(per_receiver <= KIB, "{per_receiver} bytes per receiver");
 }

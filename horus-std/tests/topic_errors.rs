@@ -9,6 +9,7 @@ use common::TestNs;
 use horus::error::{Corruption, FileKind, TopicError};
 use horus::prelude::*;
 use horus::shm::Namespace;
+use horus_nostd::ring::{Refusal, SendRefused};
 
 message! {
     Alpha { a: u64 }
@@ -339,16 +340,31 @@ fn child_main() {
     let (role, _) = common::child_role();
     match role.as_str() {
         "nospace" => {
-            let e = match Topic::<Big>::builder("huge")
-                .namespace("full")
-                .capacity(1024)
-                .build()
-            {
-                Err(horus::Error::Topic(e)) => e,
-                other => panic!("expected NoSpace, got {other:?}"),
+            // Lanes larger than the file system (4 MiB of a 64 KiB tmpfs):
+            // the topic is made (its tables fit; a lane is reserved by the
+            // first handle that publishes in it), and the first send finds
+            // no memory: refused with the message back, naming the fix.
+            let open = || -> Topic<Big> {
+                Topic::builder("huge")
+                    .namespace("full")
+                    .capacity(1024)
+                    .build()
+                    .unwrap()
             };
-            assert!(matches!(e, TopicError::NoSpace { .. }), "{e:?}");
-            assert!(e.to_string().contains("horus clean --shm"), "{e}");
+            let (huge, sub) = (open(), open());
+            let big = Big { bytes: [7; 512] };
+            let reason = match huge.try_publish(big) {
+                Err(SendRefused { reason, .. }) => reason,
+                Ok(()) => panic!("4 MiB of lane in 64 KiB"),
+            };
+            assert!(
+                matches!(reason, Refusal::NoMemory { lane: 0, .. }),
+                "{reason}"
+            );
+            assert!(reason.to_string().contains("horus clean --shm"), "{reason}");
+            huge.send(big);
+            assert_eq!(huge.unsent_count(), 1);
+            assert_eq!(sub.recv(), None);
             // A topic that fits still works in the same namespace.
             let t: Topic<Alpha> = Topic::builder("small")
                 .namespace("full")
@@ -358,6 +374,19 @@ fn child_main() {
                 .unwrap();
             t.send(Alpha { a: 5 });
             assert_eq!(t.recv(), Some(Alpha { a: 5 }));
+            // On a full file system, making a topic is `NoSpace`.
+            {
+                use std::io::Write;
+                let filler = Namespace::base_dir().join("filler");
+                let mut f = std::fs::File::create(filler).unwrap();
+                while f.write_all(&[1u8; 4096]).is_ok() {}
+            }
+            let e = match Topic::<Alpha>::builder("later").namespace("full").build() {
+                Err(horus::Error::Topic(e)) => e,
+                other => panic!("expected NoSpace, got {other:?}"),
+            };
+            assert!(matches!(e, TopicError::NoSpace { .. }), "{e:?}");
+            assert!(e.to_string().contains("horus clean --shm"), "{e}");
             println!("NOSPACE_OK");
         }
         other => panic!("unknown role {other}"),

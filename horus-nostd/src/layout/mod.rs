@@ -25,7 +25,12 @@
 //! by a handle at its first send and freed with its participant entry (see
 //! `ring/participants.rs`). So a receiving handle costs the region one
 //! 64-byte entry, and the region's size is
-//! `(header + entries + schema) + lanes × capacity × slot`.
+//! `(header + entries + schema) + lanes × capacity × slot`. On storage
+//! backed on demand (a sparse file: [`Words::RESERVE_ON_CLAIM`]) a lane's
+//! memory is reserved when it is first claimed, so only lanes that ever
+//! had a publisher cost memory.
+//!
+//! [`Words::RESERVE_ON_CLAIM`]: crate::region::Words::RESERVE_ON_CLAIM
 //!
 //! A slot is one line when the stamp and the payload fit in one, else a whole
 //! number of 128-byte blocks ([`BLOCK_WORDS`]), and lanes start on a block:
@@ -298,6 +303,14 @@ impl TopicLayout {
     /// Bytes the region needs.
     pub const fn region_bytes(&self) -> usize {
         self.region_words * 8
+    }
+
+    /// Byte offset of the first lane: the header, the tables and the
+    /// self-description come before it, the lanes fill the rest. Storage
+    /// [backed on claim](crate::region::Words::RESERVE_ON_CLAIM) backs these
+    /// bytes when the region is made, and each lane when it is claimed.
+    pub const fn lanes_offset(&self) -> usize {
+        self.lanes_at * 8
     }
 
     /// Slots per lane.

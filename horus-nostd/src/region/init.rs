@@ -20,7 +20,9 @@ impl<W: Words> TopicRegion<W> {
     /// [`TopicLayout::of_publishers`] bounds the lanes). `created_ns` is
     /// recorded for tools.
     ///
-    /// The memory must not be in use as a topic by anyone else: init zeroes it.
+    /// The memory must not be in use as a topic by anyone else: init zeroes it
+    /// (all but the lanes, for memory [backed on claim](Words::RESERVE_ON_CLAIM),
+    /// whose lanes read zero already).
     /// (That is a logic requirement, not a safety one: a concurrent user would
     /// see garbled data, never undefined behaviour.)
     ///
@@ -129,7 +131,8 @@ impl<W: Words> TopicRegion<W> {
         Ok(region)
     }
 
-    /// Checks `layout` against `type_info`, zeroes `words` and writes the
+    /// Checks `layout` against `type_info`, zeroes `words` (see
+    /// [`init`](Self::init)) and writes the
     /// header (all but [`MAGIC`]: see [`publish`](Self::publish)).
     fn init_header(
         words: W,
@@ -151,7 +154,14 @@ impl<W: Words> TopicRegion<W> {
             });
         }
         let all = &words[..layout.region_words];
-        header::clear(all);
+        // Memory backed on claim reads zero where never written, and
+        // touching its lanes here would back every one of them: they are
+        // left to their claimers (see `Words::RESERVE_ON_CLAIM`).
+        header::clear(if W::RESERVE_ON_CLAIM {
+            &all[..layout.lanes_at]
+        } else {
+            all
+        });
         let set = |i: usize, v: u64| all[i].store(v, Ordering::Relaxed);
         set(hdr::VERSION, LAYOUT_VERSION);
         set(hdr::REGION_WORDS, layout.region_words as u64);

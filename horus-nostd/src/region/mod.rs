@@ -25,19 +25,29 @@ use crate::layout::{TopicLayout, hdr, schema};
 use crate::message::{FieldKind, MAX_DIMS, Shape, ShortName, TYPE_NAME_MAX, TypeInfo};
 use crate::sync::{AtomicU64, Ordering};
 
-use core::ops::Deref;
+use core::ops::{Deref, Range};
 
 /// Who owns a region's words: the storage parameter of [`TopicRegion`],
 /// [`RawHandle`](crate::RawHandle), [`TopicHandle`](crate::TopicHandle) and
 /// the pool's types (as `heapless` has owned and view storage).
 ///
-/// Any cloneable value that dereferences to the words is one: a borrowed
-/// slice (`&'r [AtomicU64]`, the default `&'static [AtomicU64]` of a firmware
-/// `static`), an `Arc<[AtomicU64]>`, or `horus-std`'s reference-counted
-/// mapping of a file. Cloning shares the words; it never copies them. The
+/// A borrowed slice (`&'r [AtomicU64]`, the default `&'static [AtomicU64]` of
+/// a firmware `static`) is one; `horus-std`'s reference-counted mapping of a
+/// file is another. Cloning shares the words; it never copies them. The
 /// region validates the words once, when made, and indexes them with
 /// bounds checks afterwards: a `Deref` that returned other words later would
 /// garble data (or panic on a shorter slice), never cause undefined behaviour.
+///
+/// **Memory backed on demand.** A topic's lanes are most of its memory and
+/// most handles never publish. Storage whose memory is backed only when
+/// first touched (a sparse file on tmpfs, whose pages a write *or a read*
+/// allocates, and which raises `SIGBUS` when the file system is full) sets
+/// [`RESERVE_ON_CLAIM`](Self::RESERVE_ON_CLAIM): then
+/// [`TopicRegion::init`] leaves the lanes untouched, and a handle claiming a
+/// lane at its first send calls [`reserve`](Self::reserve) on the lane's
+/// words before anyone reads or writes them (readers read only lanes a
+/// publisher has claimed). A failed reservation refuses that send
+/// ([`Refusal::NoMemory`](crate::Refusal::NoMemory)) instead of faulting.
 ///
 /// ```
 /// use horus_nostd::{region::{RegionBuffer, Words}, TopicRegion, msgs::CmdVel};
@@ -48,9 +58,40 @@ use core::ops::Deref;
 /// let region: TopicRegion = TopicRegion::init::<CmdVel>(MEM.words(), 4, 2, 0).unwrap();
 /// assert_eq!(capacity(&region), 4);
 /// ```
-pub trait Words: Deref<Target = [AtomicU64]> + Clone {}
+pub trait Words: Deref<Target = [AtomicU64]> + Clone {
+    /// Whether the memory is backed only on demand, and words never written
+    /// since the memory was made read zero (a new, sparse file): `init`
+    /// then zeroes only the region's header and tables, and each lane is
+    /// [`reserve`](Self::reserve)d by the first handle that claims it.
+    /// False (the default): memory that is always there and may hold
+    /// anything (a `static` reused by a second `init`): `init` zeroes all of
+    /// the region.
+    const RESERVE_ON_CLAIM: bool = false;
 
-impl<W: Deref<Target = [AtomicU64]> + Clone> Words for W {}
+    /// Backs the words `words` (indices into these words) with memory, so
+    /// that reading and writing them cannot fault; called before a lane is
+    /// first touched by the handle that claimed it, and by whoever touches a
+    /// claimed lane after its claimer (a reclaim, a takeover). Called again
+    /// for words already backed, which must then keep their contents.
+    /// The default does nothing: memory that is always backed.
+    ///
+    /// # Errors
+    /// [`OutOfMemory`] if the memory cannot be had (the file system is
+    /// full); nothing of `words` is touched then.
+    #[inline]
+    fn reserve(&self, words: Range<usize>) -> Result<(), OutOfMemory> {
+        let _ = words;
+        Ok(())
+    }
+}
+
+impl Words for &[AtomicU64] {}
+
+/// The memory of a lane could not be reserved ([`Words::reserve`]): the
+/// storage is out of memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct OutOfMemory;
 
 /// The default storage: words borrowed for the whole program (a firmware's
 /// `static` [`RegionBuffer`]).

@@ -88,14 +88,30 @@ pub enum Refusal {
         /// Its newest sequence number.
         seq: u64,
     },
+    /// The memory of the free lane this handle claimed could not be backed
+    /// ([`Words::reserve`](crate::region::Words::reserve)): the storage is
+    /// out of memory. The lane was given back untouched; the next send
+    /// tries again.
+    #[error(
+        "message not published: the {bytes} bytes of shared memory for publisher lane {lane} \
+         could not be reserved: the memory is full (for topics in /dev/shm: remove what is not \
+         needed with `horus clean --shm`, or give /dev/shm more room, e.g. `docker run \
+         --shm-size=512m`); the next send tries again"
+    )]
+    NoMemory {
+        /// The lane.
+        lane: u32,
+        /// Its size in bytes.
+        bytes: u64,
+    },
 }
 
 crate::error::debug_is_display!(Refusal);
 
 /// A send that published nothing, with the message handed back and the
 /// reason: the handle was evicted ([`Refusal::Evicted`]: call
-/// [`TopicHandle::rejoin`] and send it again) or found no free publisher
-/// lane ([`Refusal::NoLane`]).
+/// [`TopicHandle::rejoin`] and send it again), found no free publisher
+/// lane ([`Refusal::NoLane`]) or no memory for one ([`Refusal::NoMemory`]).
 ///
 /// ```
 /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
@@ -140,7 +156,8 @@ pub enum SendError {
     #[error(transparent)]
     WrongSize(#[from] PayloadSizeError),
     /// The handle was evicted ([`Refusal::Evicted`]: [`RawHandle::rejoin`]
-    /// and send again) or found no publisher lane ([`Refusal::NoLane`]).
+    /// and send again), found no publisher lane ([`Refusal::NoLane`]) or no
+    /// memory for it ([`Refusal::NoMemory`]).
     #[error(transparent)]
     Refused(#[from] Refusal),
     /// A frame body larger than the topic's slots hold

@@ -42,6 +42,14 @@
 //! that far: the drop-oldest rule, whoever writes. (Other orders were
 //! tried and rejected: `docs/decisions.md`.)
 //!
+//! A claimer backs the lane's memory ([`Words::reserve`]) right after its
+//! CAS and before it touches the lane; on storage backed on demand nothing
+//! else touches a lane nobody claimed (readers read only lanes in
+//! `LANES_ACTIVE`, which a claimer sets after its claim), and a reclaimer
+//! reserves before it touches a lane too. A reservation that fails gives
+//! the lane back untouched (a CAS from our tag, in case a reclaim took it
+//! meanwhile) and refuses the send ([`Refusal::NoMemory`]).
+//!
 //! A lane claimed at a first send races with a reclaim of the claimer's
 //! participant entry. The claimer's order is: lane CAS, `ROLES` fetch_or
 //! (SeqCst), `CLAIM` load (SeqCst); the reclaimer's: `CLAIM` bump (SeqCst),
@@ -122,8 +130,10 @@ impl<W: Words> TopicRegion<W> {
     }
 
     /// Claims a lane for `ep` (which holds its entry): a free one, else a
-    /// stale one. Sets `ep.lane`, `ep.next_seq` and `ep.sending`; refused if every lane is
-    /// held (or unusable: at the sequence limit).
+    /// stale one, and backs its memory ([`Words::reserve`]). Sets `ep.lane`,
+    /// `ep.next_seq` and `ep.sending`; refused if every lane is held (or
+    /// unusable: at the sequence limit), or if the lane's memory cannot be
+    /// had.
     pub(crate) fn claim_lane(&self, ep: &mut Endpoint) -> Result<(), Refusal> {
         let mine = tag(ep.index, ep.claim);
         let mut refusal = Refusal::NoLane {
@@ -151,6 +161,22 @@ impl<W: Words> TopicRegion<W> {
                         .is_err()
                 {
                     continue;
+                }
+                // Back the lane's memory before anything touches it (see
+                // `Words::RESERVE_ON_CLAIM`). A lane held before is backed
+                // already, so only a lane never claimed can fail here, and
+                // so can every lane after it (lanes are first claimed in
+                // order): give it back untouched and refuse this send.
+                let span = self.layout.lane_span(l);
+                if self.words.reserve(span.first..span.end).is_err() {
+                    // SYNC(lane-claim): Release, as in `free_lane`; a CAS, as
+                    // a reclaim may have taken the lane from us meanwhile.
+                    let _ =
+                        owner.compare_exchange(mine, current, Ordering::Release, Ordering::Relaxed);
+                    return Err(Refusal::NoMemory {
+                        lane: l as u32,
+                        bytes: ((span.end - span.first) * 8) as u64,
+                    });
                 }
                 // A free lane has no WRITING slot (a reclaim fixes them
                 // before freeing); this is a second line of defence. A stale
@@ -232,6 +258,14 @@ impl<W: Words> TopicRegion<W> {
                 .is_err()
             {
                 continue; // freed by its holder, or taken over: not ours
+            }
+            // A lane whose memory cannot be backed was never backed, so
+            // its holder (which reserves before touching it) wrote nothing.
+            let span = self.layout.lane_span(l);
+            if self.words.reserve(span.first..span.end).is_err() {
+                // SYNC(lane-claim): Release pairs with the Acquire CAS in `claim_lane`.
+                owner.store(0, Ordering::Release);
+                continue;
             }
             let abandoned = self.abandon_in_progress(l);
             if roles & part::ROLE_PUBLISHER != 0 {

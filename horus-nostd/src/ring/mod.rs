@@ -182,7 +182,9 @@ impl<W: Words> RawHandle<W> {
     /// Fails, writing nothing, on a wrong length, or refused
     /// ([`SendError::Refused`]): if this handle was evicted
     /// ([`Refusal::Evicted`]: [`rejoin`](Self::rejoin) and retry) or if it
-    /// has no publisher lane and none is free ([`Refusal::NoLane`]).
+    /// has no publisher lane and none is free ([`Refusal::NoLane`]), or
+    /// the memory of the lane it claimed could not be had
+    /// ([`Refusal::NoMemory`]).
     #[inline(always)]
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), SendError> {
         self.check_len(bytes.len())?;

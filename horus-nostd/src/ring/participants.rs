@@ -293,7 +293,8 @@ impl<W: Words> TopicRegion<W> {
     /// Claims a lane for `ep` and marks it active (first publish).
     /// On a refusal nothing was written to any lane and `ep` holds none:
     /// [`Refusal::Evicted`] if `ep` no longer holds its entry,
-    /// [`Refusal::NoLane`] if every lane is held (see
+    /// [`Refusal::NoLane`] if every lane is held, [`Refusal::NoMemory`] if
+    /// the claimed lane's memory cannot be had (see
     /// [`claim_lane`](Self::claim_lane)).
     pub(crate) fn announce_publisher(&self, ep: &mut Endpoint) -> Result<(), Refusal> {
         if !self.still_holds(ep) {

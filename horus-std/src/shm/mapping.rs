@@ -9,14 +9,17 @@
 //! the memory it reads, by its type.
 
 use std::fs::File;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+use horus_nostd::region::{OutOfMemory, Words};
 use horus_nostd::sync::AtomicU64;
 use memmap2::{MmapOptions, MmapRaw};
+use rustix::fs::FallocateFlags;
+use rustix::io::Errno;
 
 use crate::error::TopicError;
 
@@ -124,6 +127,37 @@ impl MappedWords {
     /// file names this, not the words' bytes.
     pub(crate) fn file_bytes(&self) -> usize {
         self.mapping.map.len()
+    }
+}
+
+/// A region file is made sparse: its header and tables are reserved when it
+/// is created, each lane when a publisher first claims it (see
+/// `region_file.rs`), so a topic costs the lanes of the handles that
+/// publish, not those of every handle that could. Pool segments are reserved
+/// whole when made and never ask.
+impl Words for MappedWords {
+    const RESERVE_ON_CLAIM: bool = true;
+
+    fn reserve(&self, words: Range<usize>) -> Result<(), OutOfMemory> {
+        let (offset, len) = (words.start as u64 * 8, words.len() as u64 * 8);
+        if len == 0 {
+            return Ok(());
+        }
+        loop {
+            // Mode 0 backs the pages and never changes the size or the data;
+            // pages already there are kept as they are.
+            return match rustix::fs::fallocate(
+                self.mapping.file(),
+                FallocateFlags::empty(),
+                offset,
+                len,
+            ) {
+                // A file system that cannot reserve backs pages when written.
+                Ok(()) | Err(Errno::OPNOTSUPP) => Ok(()),
+                Err(Errno::INTR) => continue,
+                Err(_) => Err(OutOfMemory),
+            };
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! **Creating** never shows a half-made region: the creator writes the region
 //! under a temporary name (`.init.<topic>.<pid>-<nonce>.<n>`, exclusively locked),
-//! reserves its memory with `fallocate` (so a full `/dev/shm` is an `ENOSPC`
-//! error now, not a `SIGBUS` later), initialises it, takes the shared lock,
+//! reserves the memory of its header and tables with `fallocate` (so a full
+//! `/dev/shm` is an `ENOSPC` error now, not a `SIGBUS` later), initialises
+//! it, takes the shared lock,
 //! and renames it to `<topic>.topic` without replacing (`files::publish`).
 //! The rename fails if the name exists, so of two racing creators exactly one
 //! wins; the other removes its temporary file and opens the winner's region.
@@ -23,11 +24,19 @@
 //! [`TopicError::Locked`], naming the file and how to find the holder). After
 //! taking its shared lock an opener checks that the path still names the
 //! file it opened (a cleaner may have removed it in between) and starts over
-//! if not. It then reserves the file's pages (`fallocate` mode 0, which keeps
-//! size and data) before mapping, so a sparse region on a full tmpfs is
-//! [`TopicError::NoSpace`], not a `SIGBUS` when the lanes are scanned: the
-//! pages its header declares, no more (`files::bytes_to_map`; a file that
-//! is not a region, its first page).
+//! if not. It then reserves the pages of the region's header and tables
+//! (`fallocate` mode 0, which keeps size and data) before mapping, so a
+//! sparse region on a full tmpfs is [`TopicError::NoSpace`], not a `SIGBUS`
+//! when they are read, and maps the bytes its header declares, no more
+//! (`files::bytes_to_map`; a file that is not a region, its first page).
+//!
+//! **Memory follows the publishers**: a region file is sparse. Its creator
+//! reserves the header and tables; each publisher lane is reserved by the
+//! first handle that claims it, at its first send, before anyone touches it
+//! (`MappedWords::reserve`; receivers read only claimed lanes). So a topic
+//! with one publisher costs one lane however many it has room for, and a
+//! full `/dev/shm` refuses that send (`Refusal::NoMemory`) instead of
+//! raising `SIGBUS`.
 //! Limit: a region *truncated* by another process while we map it still
 //! raises `SIGBUS` on access; no file system call prevents that on tmpfs
 //! (see `docs/decisions.md`).
@@ -129,7 +138,8 @@ enum Opened {
 /// Opens `file_name` without following links or blocking (see
 /// `files::open_entry`), checks it is a regular file of ours, takes the
 /// shared lock every user holds (waiting at most [`files::LOCK_WAIT`] for an
-/// exclusive holder), checks it is still named, and reserves its pages.
+/// exclusive holder), checks it is still named, and reserves the pages of
+/// its header and tables.
 fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
     let (fd, st) = match files::open_entry(ns.dir(), file_name, true) {
         Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
@@ -164,14 +174,29 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
         usize::try_from(st.st_size).unwrap_or(0),
         horus_nostd::layout::MAGIC,
     );
-    reserve(&fd, len, path)?;
+    reserve(&fd, tables_bytes(&fd, len), path)?;
     Ok(Opened::Locked(fd, len))
 }
 
+/// Bytes of the region in the file `fd` (`len` of them mapped) that come
+/// before its lanes: its header's `LANES_AT`, at least the header, at most
+/// `len`. Attaching reads these; the lanes are read only once a publisher
+/// has claimed (and so reserved) them.
+fn tables_bytes(fd: &OwnedFd, len: usize) -> usize {
+    use horus_nostd::layout::hdr;
+    let mut word = [0u8; 8];
+    let lanes_at = match rustix::io::pread(fd, &mut word, (hdr::LANES_AT * 8) as u64) {
+        Ok(8) => usize::try_from(u64::from_le_bytes(word)).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    };
+    lanes_at.saturating_mul(8).max(hdr::WORDS * 8).min(len)
+}
+
 /// Reserves the pages of the file's first `len` bytes (`fallocate` mode 0,
-/// which never changes the size or the data), so that touching the mapping
-/// later cannot `SIGBUS` for want of memory: a sparse region on a full
-/// tmpfs is [`TopicError::NoSpace`] here instead.
+/// which never changes the size or the data), so that touching them later
+/// cannot `SIGBUS` for want of memory: a sparse region on a full tmpfs is
+/// [`TopicError::NoSpace`] here instead. A region's lanes are reserved by
+/// their publishers (`MappedWords::reserve`).
 fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
     if len == 0 {
         return Ok(());
@@ -258,12 +283,10 @@ fn create(
     let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
     let bytes = layout.region_bytes();
     let result = (|| {
-        rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
-            |e| match errno_error(e, &tmp_path, "reserve") {
-                TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
-                other => other,
-            },
-        )?;
+        // Sparse: the header and tables are reserved now, each lane by the
+        // first handle that publishes in it (`MappedWords::reserve`).
+        rustix::fs::ftruncate(&fd, bytes as u64).map_err(|e| errno_error(e, &tmp_path, "size"))?;
+        reserve(&fd, layout.lanes_offset(), &tmp_path)?;
         let words = Mapping::new(fd, bytes, &ns.topic_path(topic), "map")?.into_words();
         let now = crate::time::now_ns();
         match ty.serialized_schema() {

@@ -17,6 +17,7 @@ use crate::join::TopicEvent;
 use crate::message;
 use crate::system::{SYSTEM_PREFIX, fixed_str, str_of};
 use crate::topic::Topic;
+use horus_nostd::Refusal;
 
 /// Name of the blackbox topic.
 pub const BLACKBOX_TOPIC: &str = "_horus.blackbox";
@@ -79,9 +80,9 @@ pub enum AnomalyKind {
     /// that ran it (value: the requester's pid).
     NodeControl = 11,
     /// A handle's send found every publisher lane of its topic held (the
-    /// topic's `max_publishers`): the message was not published (value:
-    /// messages it could not publish so far). Recorded once per run of
-    /// refusals.
+    /// topic's `max_publishers`), or no shared memory for the lane it
+    /// claimed: the message was not published (value: messages it could not
+    /// publish so far). Recorded at most once a second per handle.
     SendRefused = 12,
 }
 
@@ -263,10 +264,18 @@ pub(crate) fn record_topic_event(event: &TopicEvent<'_>) {
         TopicEvent::SendRefused {
             namespace,
             topic,
-            max_publishers,
+            reason,
             unsent,
         } => {
-            let text = format!("send refused, all {max_publishers} lanes held: topic {topic}");
+            let text = match reason {
+                Refusal::NoLane { max_publishers } => {
+                    format!("send refused, all {max_publishers} lanes held: topic {topic}")
+                }
+                Refusal::NoMemory { bytes, .. } => {
+                    format!("send refused, no memory for a lane ({bytes} B): topic {topic}")
+                }
+                other => format!("send refused ({other}): topic {topic}"),
+            };
             record_handle_event(namespace, topic, AnomalyKind::SendRefused, &text, unsent);
         }
     }

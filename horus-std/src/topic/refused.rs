@@ -87,20 +87,21 @@ impl<T: Payload> Topic<T> {
     }
 
     /// Counts a message `send` could not publish; a refusal for want of a
-    /// lane goes to the blackbox, at most once a second per handle.
+    /// lane (all held, or no memory for one) goes to the blackbox, at most
+    /// once a second per handle.
     #[cold]
     #[inline(never)]
     pub(super) fn count_unsent(&self, reason: Refusal) {
         self.unsent.set(self.unsent.get() + 1);
-        if let Refusal::NoLane { max_publishers } = reason {
-            if once_a_second(&self.refusal_recorded_ns) {
-                report(&TopicEvent::SendRefused {
-                    namespace: self.shared.namespace.name(),
-                    topic: &self.name,
-                    max_publishers,
-                    unsent: self.unsent.get(),
-                });
-            }
+        let for_want_of_a_lane =
+            matches!(reason, Refusal::NoLane { .. } | Refusal::NoMemory { .. });
+        if for_want_of_a_lane && once_a_second(&self.refusal_recorded_ns) {
+            report(&TopicEvent::SendRefused {
+                namespace: self.shared.namespace.name(),
+                topic: &self.name,
+                reason,
+                unsent: self.unsent.get(),
+            });
         }
     }
 }
