@@ -367,6 +367,45 @@ fn a_killed_subscriber_holding_views_leaks_no_block() {
     drop(pub_);
 }
 
+/// Two subscribers in other processes hold the same four frames, in both of
+/// the publisher's segments, and are killed together: one reclaim (the next
+/// loan, which finds the pool exhausted) clears both dead holders' bits in
+/// both segments.
+#[test]
+fn two_killed_subscribers_holding_views_in_two_segments_leak_no_block() {
+    let _w = watchdog(TIMEOUT, "two killed subscribers test");
+    let ns = TestNs::new("img_kill2");
+    let pub_ = publisher(&ns, 2, 2);
+    let mut peers: Vec<Peer> = (0..2)
+        .map(|_| Peer::spawn("holder", &ns.name, &["4"]))
+        .collect();
+    for peer in &mut peers {
+        peer.expect("ready", 30);
+    }
+    for seq in 1..=4 {
+        let mut img = pub_.loan(64, 64, Encoding::Mono8).unwrap();
+        fill(img.data_mut(), seq);
+        pub_.try_send(img).unwrap();
+        wait_until(30, "a holder to hold the frame", || {
+            pub_.busy_blocks() == seq as u32
+        });
+    }
+    for peer in &mut peers {
+        peer.expect("held", 30);
+    }
+    // Four blocks held: both segments of two blocks.
+    assert!(matches!(
+        pub_.loan(64, 64, Encoding::Mono8),
+        Err(ImageError::Pool(PoolError::Exhausted { .. }))
+    ));
+    for peer in &mut peers {
+        peer.kill();
+    }
+    pub_.try_send(pub_.loan(64, 64, Encoding::Mono8).unwrap())
+        .unwrap();
+    assert_eq!(pub_.busy_blocks(), 0, "a block stayed held");
+}
+
 #[test]
 fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
     const KILLS: u64 = 50;

@@ -71,30 +71,54 @@ pub const DEFAULT_BLOCKS_PER_SEGMENT: u32 = 8;
 /// Segments per publisher when not configured.
 pub const DEFAULT_MAX_SEGMENTS: u32 = 4;
 
-/// Clears, in every pool segment of `topic`, what dead participant `p` held
-/// and what dead loaners left; best effort (a segment that cannot be opened
-/// is skipped: it is gone, or not ours to repair).
-fn reclaim_index_in_pools(ns: &Namespace, topic: &str, me: OwnerToken, p: u32) {
-    let Ok(segments) = pool_file::list_segments(ns, topic) else {
-        return;
-    };
-    for (name, owner, id) in segments {
-        match pool_file::open(ns, topic, owner, id) {
-            Ok(Some(seg)) => {
-                let r = seg
-                    .pool()
-                    .reclaim_dead(me, |t| liveness::is_alive(ns, t), 1u64 << p);
-                if r.holds_cleared + r.loans_freed > 0 {
-                    log::info!(
-                        "topic {topic}: pool segment {name}: cleared {} hold(s) of dead \
-                         participant {p}, took back {} block(s) of dead writers",
-                        r.holds_cleared,
-                        r.loans_freed
-                    );
-                }
+/// The pool segments of `topic`, opened for a reclaim: the first dead
+/// participant's opens them, the others' reuse them, so a reclaim of many
+/// dead participants opens (and, behind a stuck process's exclusive lock,
+/// waits for) each segment once.
+struct ReclaimSegments<'a> {
+    ns: &'a Namespace,
+    topic: &'a str,
+    me: OwnerToken,
+    /// `None` until the first dead participant; then (file name, segment).
+    open: Option<Vec<(String, pool_file::Segment)>>,
+}
+
+impl ReclaimSegments<'_> {
+    /// Clears, in every pool segment of the topic, what dead participant
+    /// `p` held and what dead loaners left; best effort (a segment that
+    /// cannot be opened is skipped: it is gone, or not ours to repair).
+    fn clear_index(&mut self, p: u32) {
+        let (ns, topic) = (self.ns, self.topic);
+        let segments = self.open.get_or_insert_with(|| {
+            let Ok(names) = pool_file::list_segments(ns, topic) else {
+                return Vec::new();
+            };
+            names
+                .into_iter()
+                .filter_map(
+                    |(name, owner, id)| match pool_file::open(ns, topic, owner, id) {
+                        Ok(Some(seg)) => Some((name, seg)),
+                        Ok(None) => None,
+                        Err(e) => {
+                            log::debug!("topic {topic}: pool segment {name} skipped: {e:?}");
+                            None
+                        }
+                    },
+                )
+                .collect()
+        });
+        for (name, seg) in segments.iter() {
+            let r = seg
+                .pool()
+                .reclaim_dead(self.me, |t| liveness::is_alive(ns, t), 1u64 << p);
+            if r.holds_cleared + r.loans_freed > 0 {
+                log::info!(
+                    "topic {topic}: pool segment {name}: cleared {} hold(s) of dead \
+                     participant {p}, took back {} block(s) of dead writers",
+                    r.holds_cleared,
+                    r.loans_freed
+                );
             }
-            Ok(None) => {}
-            Err(e) => log::debug!("topic {topic}: pool segment {name} skipped: {e:?}"),
         }
     }
 }
@@ -107,10 +131,16 @@ pub(crate) fn reclaim_topic<W: Words>(
     region: &TopicRegion<W>,
     me: OwnerToken,
 ) -> u32 {
+    let mut segments = ReclaimSegments {
+        ns,
+        topic,
+        me,
+        open: None,
+    };
     region.reclaim_dead_then(
         me,
         |t| liveness::is_alive(ns, t),
-        |p| reclaim_index_in_pools(ns, topic, me, p),
+        |p| segments.clear_index(p),
     )
 }
 
