@@ -94,6 +94,63 @@ fn a_default_64_byte_topic_is_small_and_receivers_cost_an_entry() {
     assert!(per_receiver <= KIB, "{per_receiver} bytes per receiver");
 }
 
+/// A node that ticks and counts.
+struct Ticker(u64);
+
+impl Node for Ticker {
+    fn name(&self) -> &str {
+        "Ticker"
+    }
+    fn tick(&mut self) {
+        self.0 += 1;
+    }
+}
+
+/// The system topics have room for 64 publishers each (one per process of
+/// the namespace): a namespace in which one scheduler ran, with its
+/// blackbox, costs their tables and one lane each, not 64 lanes each (it
+/// cost 2.3 MB before lanes were reserved by their publishers), and keeps
+/// no more once the scheduler is gone (they are kept on purpose).
+#[test]
+fn a_namespace_where_a_scheduler_ran_costs_its_system_topics_lanes_in_use() {
+    let ns = TestNs::new("nscost");
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1000_u64.hz());
+    sched.add(Ticker(0)).build().unwrap();
+    sched.run_for(std::time::Duration::from_millis(50)).unwrap();
+    blackbox::Blackbox::open(Some(&ns.name))
+        .unwrap()
+        .record(AnomalyKind::Note, "", "a note", 0);
+    drop(sched);
+    let dir = horus::shm::Namespace::path_of(&ns.name);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "topic") {
+            files.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::metadata(&path).unwrap().len(),
+                resident(&path),
+            ));
+        }
+    }
+    files.sort();
+    println!("{files:?}");
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    for system in [
+        "_horus.nodes.topic",
+        "_horus.estop.topic",
+        "_horus.blackbox.topic",
+    ] {
+        assert!(names.contains(&system), "no {system} in {names:?}");
+    }
+    let (apparent, total): (u64, u64) = files.iter().fold((0, 0), |(a, t), f| (a + f.1, t + f.2));
+    println!("namespace: {total} bytes resident of {apparent} bytes of files");
+    assert!(apparent > 2 * 1024 * KIB, "{apparent} bytes of files");
+    assert!(total <= 256 * KIB, "{total} bytes resident: {files:?}");
+}
+
 #[test]
 fn a_publisher_too_many_gets_its_message_back_and_send_counts_it() {
     let ns = TestNs::new("lanesfull");
