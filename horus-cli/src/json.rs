@@ -87,7 +87,8 @@ pub struct TopicVerbose {
     pub pool: Option<Vec<PoolSegmentJson>>,
 }
 
-/// One block pool segment of a pooled topic (`topic list --verbose`).
+/// One block pool segment of a pooled topic (`topic list --verbose`,
+/// `topic info`).
 #[derive(Debug, Serialize)]
 pub struct PoolSegmentJson {
     /// The publishing process.
@@ -107,7 +108,8 @@ pub struct PoolSegmentJson {
 }
 
 impl PoolSegmentJson {
-    fn all(i: &TopicInfo) -> Option<Vec<Self>> {
+    /// The segments of `i`'s pool; `None` if `i` is not a pooled topic.
+    pub fn all(i: &TopicInfo) -> Option<Vec<Self>> {
         horus::pooled::PooledKind::of_type(i.type_id)?;
         Some(
             i.pool
@@ -172,6 +174,12 @@ pub struct TopicDetail {
     /// The sampling window, seconds; `null` with `--no-rate`.
     pub window_s: Option<f64>,
     pub fields: Vec<FieldJson>,
+    /// The kind of a pooled topic (`image`, `tensor`, `pointcloud`): its
+    /// messages are descriptors of blocks in the publishers' pools; `null`
+    /// for other topics.
+    pub pooled: Option<&'static str>,
+    /// The block pool segments of a pooled topic; `null` for other topics.
+    pub pool: Option<Vec<PoolSegmentJson>>,
     pub publishers: Vec<Participant>,
     /// Each with `dropped: null`: a subscriber's losses are counted in its
     /// own process only.

@@ -809,9 +809,17 @@ fn arrays_of_two_dimensions_echo_as_rows_and_publish_from_rows() {
     assert_eq!(cells["name"], "cells");
     assert_eq!(cells["shape"], serde_json::json!([3, 2]));
     assert_eq!(cells["count"], 6);
+    assert!(v["pooled"].is_null() && v["pool"].is_null(), "{v}");
     let out = ns.run(&["topic", "info", "grid", "--no-rate"], 30);
     assert!(
         text(&out.stdout).contains("cells                    [[i16; 2]; 3]"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `topic list -v` writes the type as Rust does too.
+    let out = ns.run(&["topic", "list", "--verbose"], 30);
+    assert!(
+        text(&out.stdout).contains("    cells                    [[i16; 2]; 3] @8"),
         "{}",
         text(&out.stdout)
     );

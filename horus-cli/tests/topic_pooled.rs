@@ -41,6 +41,21 @@ fn pooled_topics_list_their_pool_echo_a_summary_and_count_block_bytes() {
     assert!(camera["pool"][0]["in_use"].as_u64().is_some(), "{camera}");
     assert_eq!(topics.len(), 3, "{v}");
 
+    // info: the pool too, text and JSON.
+    let out = ns.run(&["topic", "info", "camera.rgb", "--no-rate"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = text(&out.stdout);
+    assert!(
+        info.contains("pool:      the messages are descriptors of image blocks")
+            && info.contains(&format!("  pid {} segment 0: ", cam.child.id()))
+            && info.contains(&format!("blocks of {FRAME} B")),
+        "{info}"
+    );
+    let out = ns.run(&["topic", "info", "camera.rgb", "--no-rate", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["pooled"], "image", "{v}");
+    assert_eq!(v["pool"][0]["block_size"], FRAME, "{v}");
+
     // echo: a summary whose checksum is that of a whole frame.
     let out = ns.run(&["topic", "echo", "camera.rgb", "--once"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -106,6 +106,8 @@ fn detail(
         rate_hz: rate.and_then(|r| r.0),
         window_s: rate.map(|r| r.1),
         fields: FieldJson::all(i),
+        pooled: horus::pooled::PooledKind::of_type(i.type_id).map(|k| k.name()),
+        pool: crate::json::PoolSegmentJson::all(i),
         publishers: role(&roles.publishers, super::PUBLISHES, false),
         subscribers: role(&roles.subscribers, super::SUBSCRIBES, true),
         holders: role(&roles.holders, super::HOLDS, false),
@@ -148,6 +150,22 @@ fn print_text(d: &TopicDetail, serialized: bool) {
                 ty = format!("[{ty}; {n}]");
             }
             println!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
+        }
+    }
+    if let (Some(kind), Some(pool)) = (d.pooled, &d.pool) {
+        println!(
+            "pool:      the messages are descriptors of {kind} blocks in the publishers' pools"
+        );
+        if pool.is_empty() {
+            println!("  no segment yet");
+        }
+        for s in pool {
+            let dead = if s.publisher_alive { "" } else { " (dead)" };
+            println!(
+                "  pid {}{dead} segment {}: {} blocks of {} B, {} in use, {} published, \
+                 {} loans refused",
+                s.pid, s.segment, s.blocks, s.block_size, s.in_use, s.published, s.loans_failed
+            );
         }
     }
     for (title, list, extra) in [

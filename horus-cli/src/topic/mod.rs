@@ -304,12 +304,11 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         println!("    fields: (no self-description: shown in hex)");
     }
     for f in &i.fields {
-        let kind = f.kind.map_or("?", |k| k.name());
-        let ty = if f.count == 1 {
-            kind.to_owned()
-        } else {
-            format!("[{kind}; {}]", f.count)
-        };
+        // As Rust writes the type: `[[u8; 2]; 3]` (a scalar has no dims).
+        let mut ty = f.kind.map_or("?", |k| k.name()).to_owned();
+        for n in f.shape.dims().iter().rev() {
+            ty = format!("[{ty}; {n}]");
+        }
         println!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
     }
 }
