@@ -674,7 +674,12 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
     ];
     for args in cases {
         // Like `horus ... | head -0`: the reader is gone before horus writes.
-        let (read, write) = rustix::pipe::pipe().expect("pipe");
+        // Close-on-exec: the other tests of this process spawn children
+        // meanwhile, and one that inherited the read end would keep the
+        // pipe read (then horus's write succeeds: this test failed about
+        // once in fifteen runs so).
+        let (read, write) =
+            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
         drop(read);
         let child = ns
             .horus(args)

@@ -29,6 +29,10 @@ pub struct PubArgs {
 }
 
 pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl+C or SIGTERM ends the sending instead of killing the process, so
+    // that its topic handle and liveness file are given up: watched before
+    // the topic is opened (see `rate.rs`).
+    let stop = crate::supervise::StopRequests::watch()?;
     let topic = super::open(ctx, &args.name)?;
     let info = topic.info().clone();
     // Neither a pooled descriptor (it must name a block of the publisher's
@@ -71,7 +75,6 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
         .transpose()
         .map_err(Failure::usage)?;
     let count = args.count.or(if period.is_some() { None } else { Some(1) });
-    let stop = crate::supervise::StopRequests::watch()?;
     let start = Instant::now();
     let mut sent = 0u64;
     while count.is_none_or(|n| sent < n) && stop.count() == 0 {

@@ -92,6 +92,11 @@ impl Window {
 }
 
 pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCode> {
+    // Ctrl+C (SIGINT) or SIGTERM ends the loop instead of killing the
+    // process, so that its topic handle and liveness file are given up:
+    // watched before the topic is opened, or a Ctrl+C right after the open
+    // killed it with both left behind.
+    let stop = crate::supervise::StopRequests::watch()?;
     let topic = super::open(ctx, &args.name)?;
     let size = topic.message_size();
     let mut buf = vec![0u8; size];
@@ -105,9 +110,6 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
         times: VecDeque::new(),
         cap: args.window as usize,
     };
-    // Ctrl+C (SIGINT) or SIGTERM ends the loop instead of killing the
-    // process, so that its topic handle and liveness file are given up.
-    let stop = crate::supervise::StopRequests::watch()?;
     let start = Instant::now();
     let mut next_report = crate::supervise::after(start, args.interval);
     let mut received = 0u64;
