@@ -226,7 +226,20 @@ fn a_scheduler_that_cannot_follow_the_estop_starts_no_node() {
         "a node started: {:?}",
         log.borrow()
     );
-    // The fix: the foreign file removed, the same scheduler starts.
+    // The fix: the foreign file removed, the same scheduler starts. The
+    // scheduler's attempt opened it; a child that another test of this
+    // binary was spawning meanwhile holds a copy of that descriptor (and
+    // its lock) until its `exec`, and the cleaner leaves a locked file
+    // alone (this test failed about once in fifty runs so): wait for that.
+    common::wait_until(10, "no process to hold the planted file", || {
+        use std::os::fd::AsFd;
+        let f = std::fs::File::open(&planted).unwrap();
+        rustix::fs::flock(
+            f.as_fd(),
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        )
+        .is_ok()
+    });
     let report = horus::shm::clean_namespace(&dir, true).unwrap();
     assert!(report.removed.contains(&planted), "{report:?}");
     sched.run_for(std::time::Duration::ZERO).unwrap();
@@ -239,13 +252,15 @@ fn a_scheduler_that_cannot_follow_the_estop_starts_no_node() {
 #[test]
 fn a_scheduler_cleans_the_namespace_it_runs_in_when_it_starts() {
     let ns = TestNs::new("sched_clean");
-    // A region nobody holds any more: stale.
-    drop(
-        Topic::<Heartbeat>::builder("left.behind")
-            .namespace(&ns.name)
-            .build()
-            .unwrap(),
-    );
+    // A region nobody holds any more: stale. Made by a process that has
+    // exited: made here, its lock could live on for a moment in a child
+    // another test of this binary is spawning (a child holds copies of our
+    // descriptors until its `exec` closes them), so that the start's clean
+    // found it held (this test failed about once in ten runs so).
+    let made = common::child_command("leave_region", &ns.name, &[])
+        .status()
+        .unwrap();
+    assert!(made.success(), "the child that makes the region: {made}");
     let region = ns.path().join("left.behind.topic");
     assert!(region.exists());
     let mut sched = Scheduler::new()
@@ -501,6 +516,11 @@ impl Node for Actuator {
 fn child_main() {
     let (role, _) = common::child_role();
     die_with_parent();
+    if role == "leave_region" {
+        // Makes a region and exits: nobody holds it afterwards.
+        drop(Topic::<Heartbeat>::new("left.behind").unwrap());
+        return;
+    }
     let mut sched = Scheduler::new().tick_rate(200_u64.hz());
     sched
         .add(Actuator {
