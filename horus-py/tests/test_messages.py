@@ -70,6 +70,35 @@ def test_bad_constructor_input_raises_a_sentence(kwargs, exc, words):
     assert words in str(e.value)
 
 
+def test_assignments_at_the_edges_of_each_kind():
+    """An int or a float goes in as given when the field takes it (a fast path
+    before the `numbers` checks); at and past each edge the checks decide."""
+    Edges = horus.message("Edges", i64="i64", u64="u64", f64="f64", f32="f32", u8="u8",
+                          pad="u8[3]")
+    m = Edges()
+    m.u8, m.i64, m.u64 = 255, -(2**63), 2**64 - 1
+    for field, bad in [("u8", 256), ("u8", -1), ("i64", -(2**63) - 1), ("u64", 2**64)]:
+        with pytest.raises(ValueError, match=f"Edges.{field} is {field}: {bad} is outside"):
+            setattr(m, field, bad)
+    m.f32 = 3.4028234663852886e38
+    m.f32 = -3.4028234663852886e38
+    with pytest.raises(ValueError, match="Edges.f32 is f32: 3.5e\\+38 is beyond its range"):
+        m.f32 = 3.5e38
+    m.f32, m.f64 = float("inf"), float("-inf")
+    assert (m.f32, m.f64) == (float("inf"), float("-inf"))
+    m.f32 = float("nan")
+    assert m.f32 != m.f32
+    m.f64 = 1e300
+    m.f64 = 2  # an int in a float field is stored as a float
+    assert type(m.f64) is float and m.f64 == 2.0
+    with pytest.raises(TypeError, match="Edges.u64 is u64: give an int, not float"):
+        m.u64 = 1.0
+    with pytest.raises(TypeError, match="Edges.u8 is u8: give an int, not bool"):
+        m.u8 = True
+    assert struct.unpack("=qQdfB3s", m.to_bytes())[:2] == (-(2**63), 2**64 - 1)
+    assert struct.unpack("=qQdfB3s", m.to_bytes())[4] == 255
+
+
 def test_bad_assignments_and_arrays():
     m = Imu()
     with pytest.raises(ValueError, match="Imu.orientation is f64\\[4\\]: it needs exactly 4"):

@@ -27,6 +27,8 @@ _INT_RANGES = {
 
 #: Packs one f32: raises OverflowError for a finite value beyond its range.
 _F32 = struct.Struct("<f")
+#: The largest finite f32: a float within it packs as an f32.
+_F32_MAX = 3.4028234663852886e38
 
 
 class Field:
@@ -37,7 +39,7 @@ class Field:
     slice, or the one ``bytes`` of a u8 array; ``None``: stored as is)."""
 
     __slots__ = ("name", "where", "kind", "dims", "count", "nested", "array", "is_bytes",
-                 "single", "levels", "array_cls", "unflat")
+                 "single", "levels", "array_cls", "unflat", "int_range", "float_max")
 
     def __init__(self, owner: str, name: str, kind: str, dims: Sequence[int], nested: Any):
         self.name, self.kind, self.dims, self.nested = name, kind, tuple(dims), nested
@@ -53,6 +55,12 @@ class Field:
         lists = len(self.dims) - 1 if self.is_bytes else len(self.dims)
         self.levels = tuple(array_class(self, d) for d in range(lists))
         self.array_cls = self.levels[0] if self.levels else None
+        scalar = not self.array and nested is None
+        #: A scalar integer field: the values it holds (for `check`'s fast path).
+        self.int_range = _INT_RANGES.get(kind) if scalar else None
+        #: A scalar float field: the largest float it takes as is.
+        self.float_max = None if not scalar or kind[0] != "f" else \
+            (float("inf") if kind == "f64" else _F32_MAX)
         self.unflat: Optional[Callable[[Any], Any]] = None
         if len(self.dims) > 1:
             self.unflat = self.from_flat
@@ -103,6 +111,20 @@ class Field:
 
     def check(self, value: Any) -> Any:
         """The value to store, or TypeError/ValueError with a sentence."""
+        # The common case first, stored as given: an int in range for an
+        # integer field, a float for a float field (within an f32's range
+        # for an f32; NaN and infinities take the checks below). The
+        # `isinstance` checks against the `numbers` ABCs below cost more than
+        # the rest of an assignment (they accept numpy's scalars too).
+        t = type(value)
+        if t is int:
+            bounds = self.int_range
+            if bounds is not None and bounds[0] <= value <= bounds[1]:
+                return value
+        elif t is float:
+            top = self.float_max
+            if top is not None and -top <= value <= top:
+                return value
         if self.array:
             return self._array(self.where, value, 0)
         if self.nested is not None:
