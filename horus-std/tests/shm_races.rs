@@ -272,6 +272,69 @@ fn fork_child() {
     say("FORK_OK");
 }
 
+/// A child made by `fork()` that never uses HORUS (a `multiprocessing`
+/// worker, a daemon) must not keep its parent alive to everyone: it held a
+/// copy of the parent's liveness lock descriptor, so after the parent was
+/// SIGKILLed its lock stayed held, and its participant entries, lanes and
+/// pool holds were never reclaimed, for as long as the child lived.
+#[test]
+fn a_fork_child_that_never_uses_horus_does_not_keep_its_dead_parent_alive() {
+    let _w = watchdog(Duration::from_secs(120), "the fork keeper test");
+    let ns = TestNs::new("forkkeep");
+    let mut parent = Peer::spawn("fork_keeper", &ns.name, &[]);
+    let words = parent.expect("FORKED", 60);
+    let (Some(child), Some(token)) = (
+        words.first().and_then(|w| w.parse::<i32>().ok()),
+        words.get(1).and_then(|w| w.parse::<u64>().ok()),
+    ) else {
+        panic!("bad line from the forking process: {words:?}");
+    };
+    let token = horus_nostd::OwnerToken::new(token).expect("a token");
+    let dir = Namespace::open(&ns.name).unwrap();
+    assert!(
+        liveness::is_alive(&dir, token),
+        "the parent looks dead while alive"
+    );
+    parent.kill();
+    let child_alive = || std::path::Path::new(&format!("/proc/{child}")).exists();
+    assert!(child_alive(), "the forked child ended with its parent");
+    common::wait_until(10, "the killed parent to be judged dead", || {
+        !liveness::is_alive(&dir, token)
+    });
+    assert!(
+        child_alive(),
+        "the child ended before the verdict: nothing was shown"
+    );
+    // SAFETY: `kill` with a pid and a signal; the child is ours to end (it
+    // also ends by itself within a minute).
+    unsafe { libc::kill(child, libc::SIGKILL) };
+}
+
+/// In the child: joins a topic (registering its liveness), forks a child
+/// that only sleeps (up to a minute), says both, and waits to be killed.
+fn fork_keeper_child() {
+    let t: Topic<Gamma> = Topic::new("k").unwrap();
+    let token = liveness::own_token();
+    // SAFETY: this process runs one test thread (`--test-threads=1`) and
+    // libtest's main thread, which only waits; the child only sleeps and
+    // leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        for _ in 0..60 {
+            // SAFETY: `sleep` has no preconditions.
+            unsafe { libc::sleep(1) };
+        }
+        // SAFETY: ends this forked process without the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    say(&format!("FORKED {pid} {}", token.get()));
+    loop {
+        t.send(Gamma { g: 1 });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 #[ignore = "run as a child by the tests above"]
 fn child_main() {
@@ -296,6 +359,7 @@ fn child_main() {
             worker.join().expect("cleaner");
         }
         "fork" => fork_child(),
+        "fork_keeper" => fork_keeper_child(),
         #[cfg(target_os = "linux")]
         "inherit" => inherit_child(),
         other => panic!("unknown role {other}"),

@@ -23,10 +23,13 @@
 //! **`fork()`**: a child made by `fork()` without `exec` is a new process for
 //! liveness. A `pthread_atfork` child handler bumps [`fork_generation`]; the
 //! identity (token and lock files) belongs to one generation, so the child's
-//! first use makes a fresh token and lock files of its own. It closes its
-//! copies of the parent's lock descriptors without unlocking or unlinking
-//! them (the lock belongs to the open file, shared with the parent, and stays
-//! held by the parent's copy). Topics refuse to be used across a fork (see
+//! first use makes a fresh token and lock files of its own. The same handler
+//! points the child's copies of the parent's lock descriptors at `/dev/null`
+//! (`dup3`, async-signal-safe), without unlocking or unlinking anything: the
+//! lock belongs to the open file, shared with the parent, so a child that
+//! kept a copy (a `multiprocessing` worker, a daemon: children that never
+//! use HORUS) would keep its parent alive to everyone after the parent
+//! died. Topics refuse to be used across a fork (see
 //! [`Topic`](crate::Topic)). The descriptors are close-on-exec, so spawned
 //! programs do not inherit them.
 
@@ -34,7 +37,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 
 use horus_nostd::OwnerToken;
@@ -49,8 +52,81 @@ use crate::error::TopicError;
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: one atomic add, no allocation, no lock.
+    // Async-signal-safe: atomics and `dup3`, no allocation, no lock.
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let null = DEV_NULL.load(Ordering::SeqCst);
+    if null < 0 {
+        return;
+    }
+    for slot in &LOCK_FDS {
+        // This child's own copy of the table (`fork` copies the memory; a
+        // `vfork`, which would share it, runs no fork handlers).
+        let fd = slot.swap(-1, Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: `dup3` is a plain system call, async-signal-safe. `fd`
+            // is this child's copy of one of the parent's lock descriptors
+            // (a slot names an open lock descriptor from before it is
+            // filled until after it is emptied, see `LockFd`); replacing
+            // it drops the child's reference to the locked file, and the
+            // number stays open (on `/dev/null`, close-on-exec) for the
+            // `OwnedFd` that still names it, which closes it later.
+            unsafe { libc::dup3(null, fd, libc::O_CLOEXEC) };
+        }
+    }
+}
+
+/// How many lock descriptors the fork handler knows (one per namespace the
+/// process is registered in); a process in more namespaces than this leaves
+/// the others' copies to the child's first use, as before the handler did
+/// this.
+const TRACKED_LOCKS: usize = 32;
+
+/// The lock descriptors of this process's identity, for the fork handler
+/// (-1: an empty slot).
+static LOCK_FDS: [AtomicI32; TRACKED_LOCKS] = [const { AtomicI32::new(-1) }; TRACKED_LOCKS];
+
+/// `/dev/null`, opened once (close-on-exec) and kept: what the fork handler
+/// points the child's copies of the lock descriptors at. -1 until opened.
+static DEV_NULL: AtomicI32 = AtomicI32::new(-1);
+
+/// A held lock file's descriptor, known to the fork handler from when it is
+/// made until it is closed.
+struct LockFd(OwnedFd);
+
+impl LockFd {
+    fn new(fd: OwnedFd) -> Self {
+        use std::os::fd::{AsRawFd, IntoRawFd};
+        static OPEN_NULL: Once = Once::new();
+        OPEN_NULL.call_once(|| {
+            let flags = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
+            if let Ok(null) = rustix::fs::open("/dev/null", flags, rustix::fs::Mode::empty()) {
+                // Kept for the process's life: the handler may need it at any fork.
+                DEV_NULL.store(null.into_raw_fd(), Ordering::SeqCst);
+            }
+        });
+        let raw = fd.as_raw_fd();
+        for slot in &LOCK_FDS {
+            if slot
+                .compare_exchange(-1, raw, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                break;
+            }
+        }
+        Self(fd)
+    }
+}
+
+impl Drop for LockFd {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // Out of the table before the descriptor closes (the field drops
+        // after this), so a slot never names a number that is reused.
+        let raw = self.0.as_raw_fd();
+        for slot in &LOCK_FDS {
+            let _ = slot.compare_exchange(raw, -1, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Which `fork()` generation this process is: 0 in the original process,
@@ -67,7 +143,7 @@ pub fn fork_generation() -> u64 {
 struct ProcessLiveness {
     generation: u64,
     token: OwnerToken,
-    locks: Mutex<HashMap<std::path::PathBuf, (OwnedFd, Stat)>>,
+    locks: Mutex<HashMap<std::path::PathBuf, (LockFd, Stat)>>,
 }
 
 impl ProcessLiveness {
@@ -138,11 +214,11 @@ fn process() -> &'static ProcessLiveness {
     }
 }
 
-/// In a fork child: closes the copies of the parent's lock descriptors. Never
-/// unlocks (`LOCK_UN` would release the parent's lock: the open file is
-/// shared) and never unlinks (the files are the parent's). If another thread
-/// of the parent held the map's mutex at the fork, the copies stay open
-/// (the parent then looks alive for as long as this child lives).
+/// In a fork child: closes the descriptors of the parent's lock files
+/// (the fork handler pointed them at `/dev/null` already). Never unlocks
+/// (`LOCK_UN` would release the parent's lock: the open file is shared) and
+/// never unlinks (the files are the parent's). If another thread of the
+/// parent held the map's mutex at the fork, they stay open (on `/dev/null`).
 fn forget_inherited(parent: &ProcessLiveness) {
     let mut locks = match parent.locks.try_lock() {
         Ok(l) => l,
@@ -186,8 +262,8 @@ pub fn ensure_registered(ns: &Namespace) -> Result<OwnerToken, TopicError> {
         }
         locks.remove(ns.path());
     }
-    let held = create_locked(ns, &name)?;
-    locks.insert(ns.path().to_owned(), held);
+    let (fd, st) = create_locked(ns, &name)?;
+    locks.insert(ns.path().to_owned(), (LockFd::new(fd), st));
     Ok(p.token)
 }
 
