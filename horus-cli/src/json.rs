@@ -78,6 +78,9 @@ pub struct TopicVerbose {
     pub capacity: u32,
     pub max_participants: u32,
     pub region_bytes: usize,
+    /// Bytes of the region file in memory (sparse: its tables and the
+    /// lanes that ever had a publisher).
+    pub resident_bytes: u64,
     pub path: PathBuf,
     pub fields: Vec<FieldJson>,
     /// Every process above, once, with its name.
@@ -167,6 +170,9 @@ pub struct TopicDetail {
     /// Publisher lanes held now.
     pub lanes_in_use: u32,
     pub region_bytes: usize,
+    /// Bytes of the region file in memory (sparse: its tables and the
+    /// lanes that ever had a publisher).
+    pub resident_bytes: u64,
     pub path: PathBuf,
     pub published: u64,
     /// Messages per second over `window_s`; `null` with `--no-rate`.
@@ -324,6 +330,7 @@ impl TopicJson {
                 capacity: i.capacity,
                 max_participants: i.max_participants,
                 region_bytes: i.region_bytes,
+                resident_bytes: i.resident_bytes,
                 path: i.path.clone(),
                 fields: FieldJson::all(i),
                 processes: roles

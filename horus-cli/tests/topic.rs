@@ -815,6 +815,11 @@ fn arrays_of_two_dimensions_echo_as_rows_and_publish_from_rows() {
     assert_eq!(cells["shape"], serde_json::json!([3, 2]));
     assert_eq!(cells["count"], 6);
     assert!(v["pooled"].is_null() && v["pool"].is_null(), "{v}");
+    let (resident, region) = (v["resident_bytes"].as_u64(), v["region_bytes"].as_u64());
+    assert!(
+        matches!((resident, region), (Some(r), Some(n)) if r > 0 && r <= n.next_multiple_of(4096)),
+        "{v}"
+    );
     let out = ns.run(&["topic", "info", "grid", "--no-rate"], 30);
     assert!(
         text(&out.stdout).contains("cells                    [[i16; 2]; 3]"),

@@ -69,6 +69,9 @@ pub struct TopicInfo {
     pub lanes_in_use: u32,
     /// Region size, bytes.
     pub region_bytes: usize,
+    /// Bytes of the region file in memory (the file is sparse: its tables,
+    /// and the lanes that ever had a publisher).
+    pub resident_bytes: u64,
     /// Messages published since creation.
     pub published: u64,
     /// Self-description (empty if the type had too many fields, or is serialized).
@@ -87,10 +90,10 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// The region's description; a serialized schema that does not decode
     /// is [`Corruption::BadSchema`].
-    fn read<W: Words>(
+    fn read(
         ns: &Namespace,
         name: &str,
-        region: &TopicRegion<W>,
+        region: &TopicRegion<MappedWords>,
         path: PathBuf,
     ) -> Result<Self, TopicError> {
         let serialized = match read_schema(region) {
@@ -128,6 +131,8 @@ impl TopicInfo {
             max_publishers: layout.max_publishers(),
             lanes_in_use: region.lanes_in_use(),
             region_bytes: layout.region_bytes(),
+            resident_bytes: rustix::fs::fstat(region.words().mapping().file())
+                .map_or(0, |st| u64::try_from(st.st_blocks).unwrap_or(0) * 512),
             published: region.published_count(),
             fields: region.schema().collect(),
             serialized,

@@ -82,6 +82,11 @@ fn a_default_64_byte_topic_is_small_and_receivers_cost_an_entry() {
     let two_lanes = resident(&path);
     assert!(two_lanes > one_lane, "{two_lanes} bytes: no second lane");
     assert!(two_lanes <= file);
+    // Tools see the same (`topic info`: "region N bytes (M in memory)").
+    let dir = horus::shm::Namespace::open(&ns.name).unwrap();
+    let info = horus::inspect::topic_info(&dir, "small").unwrap().unwrap();
+    assert_eq!(info.resident_bytes, two_lanes);
+    assert_eq!(info.region_bytes as u64, file);
     // The price of a receiver is its entry: a topic with room for one more
     // handle is at most 1 KiB larger.
     let wider: Topic<Msg64> = Topic::builder("wider")

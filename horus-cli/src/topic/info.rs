@@ -101,6 +101,7 @@ fn detail(
         max_publishers: i.max_publishers,
         lanes_in_use: i.lanes_in_use,
         region_bytes: i.region_bytes,
+        resident_bytes: i.resident_bytes,
         path: i.path.clone(),
         published: i.published,
         rate_hz: rate.and_then(|r| r.0),
@@ -121,8 +122,8 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         d.type_name, d.type_id, d.message_size
     );
     println!(
-        "capacity:  {} slots per publisher, {} handles at most, region {} bytes",
-        d.capacity, d.max_participants, d.region_bytes
+        "capacity:  {} slots per publisher, {} handles at most, region {} bytes ({} in memory)",
+        d.capacity, d.max_participants, d.region_bytes, d.resident_bytes
     );
     println!(
         "lanes:     {} of {} in use (max_publishers)",

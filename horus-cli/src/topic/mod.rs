@@ -287,10 +287,11 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         );
     }
     println!(
-        "    capacity {} slots/publisher, {} participants max, region {} bytes: {}",
+        "    capacity {} slots/publisher, {} participants max, region {} bytes ({} in memory): {}",
         i.capacity,
         i.max_participants,
         i.region_bytes,
+        i.resident_bytes,
         i.path.display()
     );
     if let Some(kind) = horus::pooled::PooledKind::of_type(i.type_id) {

@@ -224,6 +224,7 @@ mod tests {
             max_publishers: 3,
             lanes_in_use: 0,
             region_bytes: 0,
+            resident_bytes: 0,
             published: 0,
             participants: vec![],
             pool: vec![],
