@@ -136,6 +136,17 @@ fn lane_geometry(mem: &Sparse) -> (usize, usize) {
     (first.start, first.end - first.start)
 }
 
+/// The region's words, the first word of its lanes and the words of one
+/// lane, from a first send in a region of its own.
+fn probe_geometry() -> (usize, usize, usize) {
+    let words = layout().region_words();
+    let probe = Sparse::new(words, words);
+    let mut h = join(&region(&probe), 1);
+    h.send(beat(0)).unwrap();
+    let (lanes_at, lane_words) = lane_geometry(&probe);
+    (words, lanes_at, lane_words)
+}
+
 #[test]
 fn lanes_are_backed_by_their_first_publisher_and_read_by_no_one_before() {
     let words = layout().region_words();
@@ -193,12 +204,7 @@ fn lanes_are_backed_by_their_first_publisher_and_read_by_no_one_before() {
 
 #[test]
 fn a_lane_without_memory_refuses_the_send_and_stays_untouched() {
-    let words = layout().region_words();
-    let probe = Sparse::new(words, words);
-    let mut h = join(&region(&probe), 1);
-    h.send(beat(0)).unwrap();
-    let (lanes_at, lane_words) = lane_geometry(&probe);
-    drop(h);
+    let (words, lanes_at, lane_words) = probe_geometry();
 
     // Memory for one lane, no more.
     let mem = Sparse::new(words, lane_words);
@@ -247,12 +253,7 @@ fn a_lane_without_memory_refuses_the_send_and_stays_untouched() {
 
 #[test]
 fn a_dead_holders_lane_is_reclaimed_and_reused_within_the_memory_it_had() {
-    let words = layout().region_words();
-    let probe = Sparse::new(words, words);
-    let mut h = join(&region(&probe), 1);
-    h.send(beat(0)).unwrap();
-    let (lanes_at, lane_words) = lane_geometry(&probe);
-    drop(h);
+    let (words, lanes_at, lane_words) = probe_geometry();
 
     let mem = Sparse::new(words, lane_words);
     let region = region(&mem);
