@@ -308,6 +308,14 @@ fn a_fork_child_that_never_uses_horus_does_not_keep_its_dead_parent_alive() {
     // SAFETY: `kill` with a pid and a signal; the child is ours to end (it
     // also ends by itself within a minute).
     unsafe { libc::kill(child, libc::SIGKILL) };
+    // Its copies of the region's descriptors close when it has exited (a
+    // zombie holds none; its new parent may never reap it): then the
+    // namespace can be cleaned up.
+    common::wait_until(10, "the forked child to exit", || {
+        std::fs::read_to_string(format!("/proc/{child}/stat")).map_or(true, |stat| {
+            stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z'))
+        })
+    });
 }
 
 /// In the child: joins a topic (registering its liveness), forks a child
