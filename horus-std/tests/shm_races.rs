@@ -289,6 +289,7 @@ fn a_fork_child_that_never_uses_horus_does_not_keep_its_dead_parent_alive() {
     ) else {
         panic!("bad line from the forking process: {words:?}");
     };
+    let child = Sleeper(child);
     let token = horus_nostd::OwnerToken::new(token).expect("a token");
     let dir = Namespace::open(&ns.name).unwrap();
     assert!(
@@ -296,26 +297,39 @@ fn a_fork_child_that_never_uses_horus_does_not_keep_its_dead_parent_alive() {
         "the parent looks dead while alive"
     );
     parent.kill();
-    let child_alive = || std::path::Path::new(&format!("/proc/{child}")).exists();
-    assert!(child_alive(), "the forked child ended with its parent");
+    assert!(child.running(), "the forked child ended with its parent");
     common::wait_until(10, "the killed parent to be judged dead", || {
         !liveness::is_alive(&dir, token)
     });
     assert!(
-        child_alive(),
+        child.running(),
         "the child ended before the verdict: nothing was shown"
     );
-    // SAFETY: `kill` with a pid and a signal; the child is ours to end (it
-    // also ends by itself within a minute).
-    unsafe { libc::kill(child, libc::SIGKILL) };
-    // Its copies of the region's descriptors close when it has exited (a
-    // zombie holds none; its new parent may never reap it): then the
-    // namespace can be cleaned up.
-    common::wait_until(10, "the forked child to exit", || {
-        std::fs::read_to_string(format!("/proc/{child}/stat")).map_or(true, |stat| {
-            stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z'))
-        })
-    });
+}
+
+/// The forked sleeper: killed when dropped (a failed assertion included),
+/// and waited for until it has exited, so that its copies of the region's
+/// descriptors are closed before the namespace is cleaned up.
+struct Sleeper(i32);
+
+impl Sleeper {
+    /// Running: there, and not a zombie (its new parent may never reap it).
+    fn running(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.0))
+            .is_ok_and(|stat| !stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z')))
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        // SAFETY: `kill` with a pid and a signal; the sleeper is ours to end
+        // (it also ends by itself within a minute).
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.running() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 /// In the child: joins a topic (registering its liveness), forks a child
