@@ -133,8 +133,9 @@ impl DynTopic {
     /// handle evicted by a process that wrongly judged this one dead rejoins
     /// and publishes there, as [`Topic::send`](crate::Topic::send) does (the
     /// blackbox is told); [`SendError::Refused`] if it cannot rejoin
-    /// ([`Refusal::Evicted`]) or finds every publisher lane held
-    /// ([`Refusal::NoLane`]).
+    /// ([`Refusal::Evicted`]), finds every publisher lane held
+    /// ([`Refusal::NoLane`]) or no shared memory for the one it claims
+    /// ([`Refusal::NoMemory`]).
     pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), SendError> {
         self.send_rejoining(|h| h.send_bytes(bytes))
     }

@@ -122,7 +122,9 @@ impl<T: Payload> Topic<T> {
     /// reclaims lanes of dead processes, at most once a second, and if none
     /// comes free publishes nothing: `msg` is counted in
     /// [`unsent_count`](Self::unsent_count) and the blackbox records a
-    /// `send_refused` event (at most once a second per handle).
+    /// `send_refused` event (at most once a second per handle). The same
+    /// when the shared memory has no room for the lane a first send claims
+    /// (a lane's memory is reserved then): the next send tries again.
     /// [`try_publish`](Topic::try_publish) hands such a message back instead.
     #[inline]
     pub fn send(&self, msg: T) {
@@ -326,7 +328,8 @@ impl<T: Message> Topic<T> {
     /// Publishes `msg` as [`send`](Self::send) does, but hands it back
     /// instead of counting it when it cannot be published: every publisher
     /// lane held ([`Refusal::NoLane`], after the same reclaim of dead
-    /// processes' lanes), or evicted and unable to rejoin
+    /// processes' lanes), no shared memory for the lane a first send claims
+    /// ([`Refusal::NoMemory`]), or evicted and unable to rejoin
     /// ([`Refusal::Evicted`]). Nothing is recorded or counted.
     ///
     /// ```no_run
