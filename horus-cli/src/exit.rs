@@ -9,6 +9,11 @@ pub const USAGE: u8 = 2;
 /// A critical node of a launch died: the whole launch was stopped.
 pub const CRITICAL: u8 = 3;
 
+/// `topic echo --once` / `-n N` stopped by Ctrl+C (or SIGTERM) before its
+/// messages came: 128 + SIGINT, the status a shell reports for a program
+/// that Ctrl+C ended. (A stream without a count ends with 0.)
+pub const INTERRUPTED: u8 = 130;
+
 /// `run`/`launch`: our stdout was closed (`| head`), so the children were
 /// stopped: 128 + SIGPIPE, the status a shell reports for a program that
 /// SIGPIPE killed (what the commands that only print end with).

@@ -45,6 +45,41 @@ fn ctrl_c_ends_echo_hz_bw_and_leaves_nothing_in_proc() {
         assert_eq!(cmd.stop("INT", 30), Some(0), "{args:?}: {:?}", cmd.seen);
         assert_eq!(mine(), 0, "{args:?} left its liveness file");
     }
+    // With a count not yet reached, Ctrl+C interrupts: 130, as a shell says
+    // for a program Ctrl+C ended (it was 0, as if the message had come).
+    let _quiet: horus::Topic<horus::msgs::CmdVel> = horus::Topic::builder("quiet")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    for (args, wait_for) in [
+        (&["topic", "echo", "quiet", "--once"][..], None),
+        (&["topic", "echo", "quiet", "-n", "3"], None),
+        (
+            &["topic", "echo", "never.there", "--wait", "--once"],
+            Some("waiting for topic never.there"),
+        ),
+    ] {
+        let mut cmd = Running::start(ns.horus(args));
+        let pid = cmd.child.id();
+        match wait_for {
+            Some(line) => {
+                cmd.expect(line, 30);
+            }
+            None => common::wait_until(30, "the command's liveness file", || {
+                std::fs::read_dir(ns.path().join("proc"))
+                    .unwrap()
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .any(|f| f.starts_with(&format!("{pid}-")))
+            }),
+        }
+        assert_eq!(cmd.stop("INT", 30), Some(130), "{args:?}: {:?}", cmd.seen);
+        let said = cmd.seen.join("\n");
+        let n = if args.contains(&"3") { 3 } else { 1 };
+        assert!(
+            said.contains(&format!("interrupted: 0 of {n} message(s) came on ")),
+            "{args:?}: {said}"
+        );
+    }
 }
 
 #[test]

@@ -68,9 +68,10 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
     let deadline = args
         .timeout
         .map(|t| crate::supervise::after(Instant::now(), t));
+    let limit = if args.once { Some(1) } else { args.count };
     let Some(topic) = open(ctx, args, deadline, &stop)? else {
         if stop.count() > 0 {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(interrupted(args, 0, limit));
         }
         note!(
             "horus: no topic {} appeared in namespace {} within the timeout",
@@ -80,7 +81,6 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let info = topic.info().clone();
-    let limit = if args.once { Some(1) } else { args.count };
     if let (Some(schema), false) = (&info.serialized, args.hex) {
         return echo_serialized(ctx, args, &topic, schema, limit, deadline, &stop);
     }
@@ -115,7 +115,7 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
                 return Ok(timed_out(args, seen, limit));
             }
             if stop.count() > 0 {
-                break; // Ctrl+C: the normal end of a stream
+                return Ok(interrupted(args, seen, limit));
             }
             if !topic.recv_bytes(&mut buf).unwrap_or(false) {
                 std::thread::sleep(super::IDLE);
@@ -166,7 +166,7 @@ fn echo_serialized(
                 return Ok(timed_out(args, seen, limit));
             }
             if stop.count() > 0 {
-                break; // Ctrl+C: the normal end of a stream
+                return Ok(interrupted(args, seen, limit));
             }
             match topic.recv_frame(&mut buf) {
                 Ok(Some(body)) => last = body.to_vec(),
@@ -213,6 +213,23 @@ fn echo_serialized(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How `echo` ends on Ctrl+C (or SIGTERM): a stream without a count ends
+/// so normally (exit 0); with `--once` / `-n N` not yet reached it was
+/// interrupted: says how many came and exits 130 (it exited 0, which a
+/// script took for the message having come).
+fn interrupted(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
+    match limit {
+        Some(n) if seen < n => {
+            note!(
+                "horus: interrupted: {seen} of {n} message(s) came on {}",
+                args.name
+            );
+            ExitCode::from(exit::INTERRUPTED)
+        }
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Says why `echo` ends at `--timeout` (it used to exit 1 without a
