@@ -73,12 +73,23 @@ impl PyRawTopic {
         })?
     }
 
-    /// The next message's bytes, or `None`. Never blocks.
+    /// The next message's bytes, or `None`. Never blocks. Received into
+    /// this thread's scratch buffer, so a poll that finds nothing (a
+    /// busy-polling node's usual call) allocates nothing.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut buf = vec![0u8; self.ty.ty.size()];
-        Ok(match self.with(|t| t.recv_bytes(&mut buf))? {
-            Ok(true) => Some(PyBytes::new(py, &buf)),
-            _ => None,
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let size = self.ty.ty.size();
+        SCRATCH.with_borrow_mut(|buf| {
+            if buf.len() < size {
+                buf.resize(size, 0);
+            }
+            let buf = &mut buf[..size];
+            Ok(match self.with(|t| t.recv_bytes(buf))? {
+                Ok(true) => Some(PyBytes::new(py, buf)),
+                _ => None,
+            })
         })
     }
 
