@@ -167,27 +167,22 @@ impl<W: Words> PoolRegion<W> {
             return Err(PublishError::TooLong { len, block_size });
         }
         let b = self.block_index(claim.block);
-        self.ctl(b, ctl::LEN).store(len as u64, Ordering::Relaxed);
+        let (st, owner) = (self.ctl(b, ctl::STATE), self.ctl(b, ctl::OWNER));
         let loaned = state::encode(claim.generation, state::LOANED);
-        let published = state::encode(claim.generation, state::PUBLISHED);
-        // SYNC(block-publish): Release: the data and LEN stores are visible to
-        // a hold whose R2 reads this value (Acquire). SYNC(state-rmw): a CAS,
-        // as every STATE write. Failure: Relaxed, the block is no longer ours.
-        if self
-            .ctl(b, ctl::STATE)
-            .compare_exchange(loaned, published, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
-            // A reclaimer took the block (and OWNER): leave both to it.
+        // Still our loan? Relaxed: our own last writes, unless a reclaimer
+        // took the block (it takes OWNER first), or the claim was published
+        // already or is another pool's.
+        if owner.load(Ordering::Relaxed) != me.get() || st.load(Ordering::Relaxed) != loaned {
             return Err(PublishError::Reclaimed);
         }
+        self.ctl(b, ctl::LEN).store(len as u64, Ordering::Relaxed);
+        let published = state::encode(claim.generation, state::PUBLISHED);
+        // SYNC(block-publish): Release: the data and LEN stores are visible to
+        // a hold whose R2 reads this value (Acquire). A store, as every write
+        // of STATE by the holder of OWNER (SYNC(state-owner)).
+        st.store(published, Ordering::Release);
         // SYNC(block-owner): Release pairs with the next loaner's Acquire claim.
-        let _ = self.ctl(b, ctl::OWNER).compare_exchange(
-            me.get(),
-            0,
-            Ordering::Release,
-            Ordering::Relaxed,
-        );
+        owner.store(0, Ordering::Release);
         Ok(BlockDescriptor {
             generation: claim.generation,
             segment: self.segment,
@@ -204,8 +199,9 @@ impl<W: Words> PoolRegion<W> {
         let b = self.block_index(claim.block);
         let loaned = state::encode(claim.generation, state::LOANED);
         let free = state::encode(claim.generation, state::FREE);
-        // SYNC(state-rmw): a CAS, as every STATE write; fails only if a
-        // reclaimer took the block, or it was published.
+        // SYNC(state-owner): a CAS (a rare path: it also checks that the
+        // block is still this claim's); fails only if a reclaimer took the
+        // block, or it was published.
         let ok = self
             .ctl(b, ctl::STATE)
             .compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed)
@@ -243,22 +239,21 @@ impl<W: Words> PoolRegion<W> {
         owner
             .compare_exchange(0, me.get(), Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
-        // 3. SYNC(state-rmw): a CAS (AcqRel), as every STATE write; it is
-        // ordered before step 4's Release (SYNC(hold-order)). Failure: Relaxed.
+        // 3. OWNER is ours, so nobody else writes STATE (SYNC(state-owner)):
+        // what we read is what the last holder of OWNER left, and a plain
+        // store replaces it. It is ordered before step 4's Release
+        // (SYNC(hold-order)).
         let s = st.load(Ordering::Relaxed);
-        let generation = state::generation(s).wrapping_add(1) & state::GEN_MASK;
-        let usable = matches!(state::state(s), state::FREE | state::PUBLISHED);
-        let loaned = state::encode(generation, state::LOANED);
-        if !usable
-            || st
-                .compare_exchange(s, loaned, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
-            // Only corrupt memory gets here: OWNER guards STATE.
+        if !matches!(state::state(s), state::FREE | state::PUBLISHED) {
+            // Only corrupt memory gets here: step 1 saw a usable STATE, and
+            // only OWNER's holder changes it.
             // SYNC(block-owner): Release, as every freeing of OWNER.
             owner.store(0, Ordering::Release);
             return None;
         }
+        let generation = state::generation(s).wrapping_add(1) & state::GEN_MASK;
+        let loaned = state::encode(generation, state::LOANED);
+        st.store(loaned, Ordering::Relaxed);
         // 4. An RMW reads the newest HOLDERS. SYNC(holders-release): Acquire
         // pairs with the Release of a holder's release (its reads are done).
         // SYNC(hold-order): Release, so a hold whose R1 reads this RMW (or a
@@ -266,9 +261,8 @@ impl<W: Words> PoolRegion<W> {
         if holders.fetch_or(0, Ordering::AcqRel) != 0 {
             // A holder (or a racing hold) owns it: give it back as FREE at
             // the new generation and try elsewhere. Never wait.
-            // SYNC(state-rmw): as in step 3.
-            let free = state::encode(generation, state::FREE);
-            let _ = st.compare_exchange(loaned, free, Ordering::AcqRel, Ordering::Relaxed);
+            // SYNC(state-owner): a store, as in step 3.
+            st.store(state::encode(generation, state::FREE), Ordering::Relaxed);
             // SYNC(block-owner): Release, as every freeing of OWNER.
             owner.store(0, Ordering::Release);
             return None;

@@ -20,12 +20,12 @@
 //! # Control words of a block, and who writes them
 //!
 //! - `STATE = generation << 2 | state`, state `FREE` (0), `LOANED` (1) or
-//!   `PUBLISHED` (2). Changed only by whoever holds `OWNER` (the loaner, or a
-//!   reclaimer that took `OWNER` from a dead loaner), always by CAS. Readers
-//!   also RMW it, writing back the value they read (see *hold*), so every
-//!   write to `STATE` is a read-modify-write. The generation only grows (it
-//!   wraps after 2^62 loans of one block): it is what makes an old
-//!   descriptor stale.
+//!   `PUBLISHED` (2). Written only by whoever holds `OWNER` (the loaner, or a
+//!   reclaimer that took `OWNER` from a dead loaner), so `OWNER`'s
+//!   Release/Acquire orders its writers one after the other and the loan
+//!   and the publish write it with plain stores; readers only load it. The
+//!   generation only grows (it wraps after 2^62 loans of one block): it is
+//!   what makes an old descriptor stale.
 //! - `OWNER`: 0, or the [`OwnerToken`](crate::OwnerToken) of the one loaner
 //!   allowed to change `STATE`, or `reclaimer | RECLAIMING`. Claimed by CAS
 //!   from 0, like a topic's participant entry.
@@ -43,9 +43,9 @@
 //! 1. skip the block unless `OWNER == 0` and `STATE` is `FREE`, or
 //!    `PUBLISHED` with `HOLDERS == 0` (cheap Relaxed pre-checks);
 //! 2. `OWNER`: CAS `0 -> me` (Acquire); lost: next block;
-//! 3. `STATE`: CAS `(g, s) -> (g + 1, LOANED)` (AcqRel) — from here every
+//! 3. `STATE`: load `(g, s)`, store `(g + 1, LOANED)` — from here every
 //!    descriptor of generation `g` is stale;
-//! 4. `HOLDERS.fetch_or(0)` (Acquire): an RMW, so it reads the newest
+//! 4. `HOLDERS.fetch_or(0)` (AcqRel): an RMW, so it reads the newest
 //!    value. Non-zero: a reader holds the block (or raced step 3). Put
 //!    `STATE` to `(g + 1, FREE)`, free `OWNER`, try the next block. The
 //!    publisher never waits.
@@ -63,10 +63,18 @@
 //! [`PoolRegion::release_hold`]; `Loan` and `BlockView` are written over
 //! them, so the loom model and the Miri tests check that code.
 //!
-//! **Publish**: store `LEN`, CAS `STATE (g + 1, LOANED) -> (g + 1, PUBLISHED)`
-//! (Release), store `OWNER := 0` (Release); return the descriptor with
-//! generation `g + 1`. Dropping an unpublished [`Loan`] puts the block back
-//! to `FREE`.
+//! **Publish**: check that `OWNER` is still `me` and `STATE` still
+//! `(g + 1, LOANED)` (else [`PublishError::Reclaimed`]), store `LEN`, store
+//! `STATE := (g + 1, PUBLISHED)` (Release), store `OWNER := 0` (Release);
+//! return the descriptor with generation `g + 1`. Dropping an unpublished
+//! [`Loan`] puts the block back to `FREE` (a CAS from `(g + 1, LOANED)`).
+//!
+//! A message's loan and publish are five atomic writes of which two are
+//! read-modify-writes (the `OWNER` claim and the `HOLDERS` check), a view
+//! one `fetch_or` and one `fetch_and`: each RMW is a full barrier on x86
+//! and a locked cache line, so every other write is a plain store wherever
+//! the holder of `OWNER` is the only writer (until 2026-12-04 steps 3 and
+//! the publish were CASes: three RMWs more per message).
 //!
 //! **Hold** (participant `p`, descriptor `d`): check the segment, the block
 //! index and the length against the validated geometry (typed errors), then
@@ -86,13 +94,18 @@
 //! - `pool-magic`: init's Release store of `MAGIC` / attach's Acquire load.
 //! - `block-owner`: every Release freeing of `OWNER` (publish, give-back,
 //!   back-off, reclaim) / the Acquire CAS claiming it (loan, reclaim).
-//! - `block-publish`: publish's Release CAS of `STATE` / a hold's Acquire
-//!   load (R2): data and `LEN` are visible to the holder.
+//! - `block-publish`: publish's Release store of `STATE` / a hold's Acquire
+//!   load (R2): data and `LEN` are visible to the holder. R2 compares with a
+//!   value that only that store ever wrote (the generation is new), so it
+//!   reads from it.
 //! - `hold-order`: a loan's `HOLDERS` RMW (L4, Release) / a hold's
 //!   `fetch_or` (R1, Acquire), which puts the loan's L3 before the hold's R2.
-//! - `state-rmw`: all `STATE` writes are AcqRel CASes, so the writers of
-//!   `STATE` (publish, give-back, back-off, reclaim, L3) are ordered with
-//!   each other.
+//! - `state-owner`: every write of `STATE` (L3, publish, give-back,
+//!   back-off, reclaim) is made by the holder of `OWNER`, between its
+//!   Acquire claim and its Release freeing (`block-owner`), so the writers
+//!   of `STATE` happen one after the other and each reads the last one's
+//!   value; the hot ones are plain stores, the rare ones (give-back,
+//!   reclaim) CASes that also check the block is still theirs.
 //! - `holders-release`: a release's (or reclaim's) Release `fetch_and` / a
 //!   loan's Acquire RMW of `HOLDERS` (L4): the holder's reads are done
 //!   before the block is rewritten.

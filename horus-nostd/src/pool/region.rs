@@ -388,7 +388,7 @@ impl<W: Words> PoolRegion<W> {
             // A half-written block: never published, so no descriptor names
             // its generation; it simply becomes FREE. A failed CAS means the
             // memory was overwritten: leave it.
-            // SYNC(state-rmw): AcqRel like every STATE write (see the module docs).
+            // SYNC(state-owner): we hold OWNER (see the module docs).
             let free = state::encode(state::generation(s), state::FREE);
             let _ = st.compare_exchange(s, free, Ordering::AcqRel, Ordering::Relaxed);
         }
