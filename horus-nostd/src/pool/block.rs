@@ -31,14 +31,18 @@ use crate::sync::{AtomicU64, Ordering};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claim {
-    block: u32,
+    /// The block index, kept as a whole word: a claim travels through
+    /// memory (returned, moved into a loan), and a `u32` field is written as
+    /// 4 bytes and then copied with its padding as 8, a load that the
+    /// store buffer cannot forward (a stall on every send).
+    block: u64,
     generation: u64,
 }
 
 impl Claim {
     /// The block's index in its segment.
     pub fn block(&self) -> u32 {
-        self.block
+        self.block as u32
     }
     /// The generation the published descriptor will carry.
     pub fn generation(&self) -> u64 {
@@ -93,7 +97,7 @@ impl<W: Words> PoolRegion<W> {
             if let Some(generation) = self.try_claim(b as usize, me) {
                 self.words[hdr::NEXT].store(u64::from(b) + 1, Ordering::Relaxed);
                 return Ok(Claim {
-                    block: b,
+                    block: u64::from(b),
                     generation,
                 });
             }
@@ -140,7 +144,7 @@ impl<W: Words> PoolRegion<W> {
     /// The data words of a claimed block, for writing in place.
     #[inline]
     pub fn claimed_words(&self, claim: &Claim) -> &[AtomicU64] {
-        self.data(self.block_index(claim.block))
+        self.data(self.block_index(claim.block()))
     }
 
     /// `block` as an index, clamped into the validated geometry (a claim
@@ -166,7 +170,7 @@ impl<W: Words> PoolRegion<W> {
         if len > block_size as usize {
             return Err(PublishError::TooLong { len, block_size });
         }
-        let b = self.block_index(claim.block);
+        let b = self.block_index(claim.block());
         let (st, owner) = (self.ctl(b, ctl::STATE), self.ctl(b, ctl::OWNER));
         let loaned = state::encode(claim.generation, state::LOANED);
         // Still our loan? Relaxed: our own last writes, unless a reclaimer
@@ -196,7 +200,7 @@ impl<W: Words> PoolRegion<W> {
     /// descriptor carries it). Does nothing if it was published or taken
     /// by a reclaimer.
     pub fn give_back(&self, claim: &Claim, me: OwnerToken) {
-        let b = self.block_index(claim.block);
+        let b = self.block_index(claim.block());
         let loaned = state::encode(claim.generation, state::LOANED);
         let free = state::encode(claim.generation, state::FREE);
         // SYNC(state-owner): a CAS (a rare path: it also checks that the
