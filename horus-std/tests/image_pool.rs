@@ -94,6 +94,38 @@ fn images_round_trip_in_one_process_with_and_without_copy() {
     drop((pub_, sub));
 }
 
+/// A subscribing handle dropped after its views leaves the topic (the
+/// shares of segments its reader keeps, cached and last used, are not
+/// taken for views). One dropped while a view lives keeps its entry, whose
+/// index the view's hold uses, until the process exits.
+#[test]
+fn a_subscriber_dropped_after_its_views_leaves_the_topic() {
+    let ns = TestNs::new("img_leave");
+    let pub_ = publisher(&ns, 4, 1);
+    let subscribers = || {
+        let dir = Namespace::open(&ns.name).unwrap();
+        let info = horus::inspect::topic_info(&dir, TOPIC).unwrap().unwrap();
+        info.subscribers().count()
+    };
+    let join = || {
+        ImageTopic::builder(TOPIC)
+            .namespace(&ns.name)
+            .build()
+            .unwrap()
+    };
+    let sub = join();
+    pub_.send(Image::new(W, H, "rgb8"));
+    drop(sub.recv().expect("a frame"));
+    // Idle receives, fewer than the 16 after which the reader may look for
+    // dead publishers and drop its shares of their segments.
+    for _ in 0..4 {
+        assert!(sub.recv().is_none());
+    }
+    assert_eq!(subscribers(), 1);
+    drop(sub);
+    assert_eq!(subscribers(), 0, "the subscriber had no view left");
+}
+
 #[test]
 fn a_rewind_over_a_view_still_held_says_to_drop_it() {
     let ns = TestNs::new("img_rewind");
