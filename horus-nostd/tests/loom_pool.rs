@@ -20,7 +20,10 @@
 //! acquires. Weaken either side (step 4 Acquire only, or R1 Release only:
 //! the store-buffering shape of a Dekker pattern without SeqCst) and
 //! `held_block_is_never_reloaned` fails with "held block rewritten" in
-//! under a second (both tried).
+//! under a second (both tried). A publish whose `STATE` store is Relaxed
+//! instead of Release fails `a_hold_racing_the_publish_sees_the_published_data`
+//! with "wrong data at hold" (tried): there the holder knows the descriptor
+//! in advance, so only the pool's own ordering makes the data visible.
 #![cfg(loom)]
 // The execution counter is a std atomic on purpose: it lives outside the model.
 #![allow(clippy::disallowed_types)]
