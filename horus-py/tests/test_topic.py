@@ -1,5 +1,6 @@
 """Topics in one process: send/recv, loss accounting, type checks."""
 
+import numpy as np
 import pytest
 
 import horus
@@ -104,6 +105,39 @@ def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
     # The parent's handles are untouched.
     plain.send(CmdVel(linear=2.0))
     assert plain.recv().linear == 2.0
+
+
+def test_a_received_image_stays_readable_in_a_forked_child(ns):
+    """The multiprocessing pattern: a worker made by fork() reads a numpy
+    array over a received image that its parent held at the fork. The
+    child inherits the mapping of the publisher's pool block (and so keeps
+    the block's file in use while it lives: docs/decisions.md, "A fork
+    child keeps its parent's regions in use while it lives"), so it reads
+    the pixels the parent reads, without a copy."""
+    import os
+    cam = Topic("fork.cam", horus.Image)
+    sub = Topic("fork.cam", horus.Image)
+    src = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+    cam.send(horus.Image.from_numpy(src, encoding="rgb8"))
+    img = sub.recv()
+    assert img is not None and img.received
+    pixels = img.to_numpy()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: only numpy on the inherited array, then leave
+        try:
+            said = str(int(pixels.astype(np.uint64).sum())) + " " + str(pixels.shape)
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            said = repr(e)
+        os.write(w, said.encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        said = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"the child died: {status}"
+    assert said == f"{int(src.astype(np.uint64).sum())} {src.shape}"
+    assert np.array_equal(pixels, src)
 
 
 def test_rust_log_shows_what_horus_does_in_a_python_process(ns):
