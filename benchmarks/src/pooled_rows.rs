@@ -35,6 +35,7 @@ use crate::{Block, Config, Res};
 
 pub use crate::pooled_report::{LargeRow, Section};
 
+mod core_hop;
 mod hop;
 pub use hop::{HopKind, hop_loop};
 

@@ -21,6 +21,9 @@ pub enum HopKind {
     FanOut(Kind),
     /// The image made with `Image::try_new` (not loaned) each hop.
     ImageNew,
+    /// The image hop made with the core alone (see `core_hop.rs`): the
+    /// floor of our own code for the image hop.
+    Core,
     /// The 64-byte POD message, for comparison.
     Pod,
     /// The serialized message of the serialized rows (`String` +
@@ -29,10 +32,11 @@ pub enum HopKind {
 }
 
 impl HopKind {
-    pub const ALL: [HopKind; 7] = [
+    pub const ALL: [HopKind; 8] = [
         Self::Large(Kind::Image),
         Self::FanOut(Kind::Image),
         Self::ImageNew,
+        Self::Core,
         Self::Large(Kind::Tensor),
         Self::FanOut(Kind::Tensor),
         Self::Pod,
@@ -45,6 +49,7 @@ impl HopKind {
             Self::FanOut(Kind::Image) => "image 640x480 rgb8 1:4",
             Self::FanOut(Kind::Tensor) => "tensor 1024x1024 f32 1:4",
             Self::ImageNew => "image 640x480 rgb8 Image::new",
+            Self::Core => "core: image 640x480 rgb8 over horus-nostd alone",
             Self::Pod => "POD 64 B",
             Self::Serialized => "serialized (String + Vec<f32>)",
         }
@@ -121,6 +126,7 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
                 }
             }
         }
+        HopKind::Core => super::core_hop::core_hop_loop(hops),
         HopKind::Pod => {
             let open = |name: &str| -> Res<Topic<Bench64>> {
                 Ok(Topic::<Bench64>::builder(name)
