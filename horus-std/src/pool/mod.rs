@@ -38,12 +38,15 @@
 //!   receive that finds the ring empty unmaps dead publishers' segments,
 //!   and segments their live publisher let go that no view holds (`idle`,
 //!   at most every 100 ms), so a receiver that never reclaims does not
-//!   keep them in /dev/shm for its whole life. As soon as
-//!   a descriptor is received, before it is checked, the receive prefetches
-//!   the block's control line (for writing: the hold's RMW) and first data
-//!   line (`PoolReader::prefetch`): a locked RMW starts fetching its line
-//!   only once every instruction before it has retired, so the transfers
-//!   from the publisher's core would otherwise wait for the checks.
+//!   keep them in /dev/shm for its whole life. Before
+//!   the hold's RMW on the control line, the reader prefetches the message's
+//!   first data line, so the two line transfers from the publisher's core
+//!   overlap. For kinds whose descriptor takes long to check (tensors:
+//!   `PooledLayout::PREFETCH_AT_RECEIVE`), the receive asks
+//!   for both lines (the control line for writing) as soon as the
+//!   descriptor arrives, before the checks (`PoolReader::prefetch`): a
+//!   locked RMW starts fetching its line only once every instruction before
+//!   it has retired, so its transfer would otherwise wait for them.
 //! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can

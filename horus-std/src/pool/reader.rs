@@ -129,8 +129,14 @@ impl PoolReader {
             Some((k, s)) if *k == key => s,
             _ => self.lookup(ns, topic, key)?,
         };
-        // (A receive asked for the block's lines already: `prefetch`.)
-        match segment.pool().hold_in_place(participant, desc) {
+        let pool = segment.pool();
+        // Ask for the message's first line now, so that its transfer from
+        // the publisher's core overlaps the hold's own (a hint: see
+        // `prefetch_for_read`); the hold decides whether it may be read.
+        if let Some(first) = pool.first_word(desc.block) {
+            prefetch_for_read(first);
+        }
+        match pool.hold_in_place(participant, desc) {
             Ok(hold) => Ok(HeldBlock {
                 segment: segment.clone(),
                 hold: Some(hold),

@@ -278,9 +278,11 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     #[inline(always)]
     fn hold(&self, wire: &L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
         let st = self.payload_state();
-        // Before anything else: the block's lines, while the checks run.
-        let b = block_of(wire);
-        st.reader.borrow().prefetch(b.owner, b.segment, b.block);
+        if L::PREFETCH_AT_RECEIVE {
+            // Before anything else: the block's lines, while the checks run.
+            let b = block_of(wire);
+            st.reader.borrow().prefetch(b.owner, b.segment, b.block);
+        }
         let Some((block, layout)) = valid::<L>(wire) else {
             return Err(Some(self.refused_layout(wire)));
         };
