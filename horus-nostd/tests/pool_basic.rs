@@ -576,22 +576,3 @@ fn random_memory_never_panics() {
         }
     }
 }
-
-#[test]
-fn block_lines_are_the_blocks_control_word_and_first_data_word() {
-    let mem = memory(64, 4);
-    let pool = PoolRegion::init(&mem[..], 64, 4, 0, 0).unwrap();
-    publish(&pool, 1, 64).unwrap();
-    let d = publish(&pool, 5, 64).unwrap();
-    let (control, first) = pool.block_lines(d.block).unwrap();
-    // STATE (`generation << 2 | PUBLISHED`), and the message's first bytes.
-    assert_eq!(control.load(Ordering::Relaxed), d.generation << 2 | 2);
-    assert!(core::ptr::eq(first, pool.first_word(d.block).unwrap()));
-    assert_eq!(
-        first.load(Ordering::Relaxed).to_ne_bytes()[..],
-        pattern(5, 8)[..]
-    );
-    let (other, _) = pool.block_lines(d.block - 1).unwrap();
-    assert!(!core::ptr::eq(control, other));
-    assert!(pool.block_lines(4).is_none() && pool.block_lines(u32::MAX).is_none());
-}

@@ -395,7 +395,6 @@ impl TensorLayout {
 impl PooledLayout for TensorLayout {
     type Wire = TensorFrame;
     const KIND: &'static str = "tensor";
-    const PREFETCH_AT_RECEIVE: bool = true;
 
     #[inline]
     fn bytes(&self) -> usize {

@@ -141,19 +141,6 @@ impl<W: Words> PoolRegion<W> {
         (block < self.layout.blocks).then(|| &self.words[self.layout.data(block as usize)])
     }
 
-    /// Block `block`'s control line (its first word) and first data word,
-    /// if the geometry has that block: for a caller that wants both lines
-    /// in its cache before it holds the block (a hold's first access is an
-    /// RMW on the control line). Nothing is read or written here, and
-    /// reading them before the hold succeeds reads nothing valid.
-    #[inline]
-    pub fn block_lines(&self, block: u32) -> Option<(&AtomicU64, &AtomicU64)> {
-        (block < self.layout.blocks).then(|| {
-            let b = block as usize;
-            (self.ctl(b, ctl::STATE), &self.words[self.layout.data(b)])
-        })
-    }
-
     /// The data words of a claimed block, for writing in place.
     #[inline]
     pub fn claimed_words(&self, claim: &Claim) -> &[AtomicU64] {

@@ -41,12 +41,7 @@
 //!   keep them in /dev/shm for its whole life. Before
 //!   the hold's RMW on the control line, the reader prefetches the message's
 //!   first data line, so the two line transfers from the publisher's core
-//!   overlap. For kinds whose descriptor takes long to check (tensors:
-//!   `PooledLayout::PREFETCH_AT_RECEIVE`), the receive asks
-//!   for both lines (the control line for writing) as soon as the
-//!   descriptor arrives, before the checks (`PoolReader::prefetch`): a
-//!   locked RMW starts fetching its line only once every instruction before
-//!   it has retired, so its transfer would otherwise wait for them.
+//!   overlap.
 //! - **Liveness** (`reclaim_topic`): every topic handle creation reclaims
 //!   the topic's dead participants through it; for each dead participant
 //!   `p`, while its entry is still marked as being reclaimed (nobody can

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{BlockDescriptor, Hold};
 
-use super::{prefetch_for_read, prefetch_for_write};
+use super::prefetch_for_read;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
 
@@ -145,26 +145,6 @@ impl PoolReader {
             }),
             Err(horus_nostd::pool::HoldError::Stale) => Err(ReaderError::Stale),
             Err(e) => Err(ReaderError::Hold(e)),
-        }
-    }
-
-    /// Starts bringing block `block` of segment `segment` of `owner`'s pool
-    /// into this core's cache: its control line for writing (the hold's
-    /// RMW), its first data line for reading. Only if that segment is the
-    /// one of the last hold (a stream from one segment: no lookup here).
-    /// Called as soon as a descriptor is received, before it is checked,
-    /// so the transfers from the publisher's core overlap the checks: a
-    /// locked RMW starts fetching its line only once every instruction
-    /// before it has retired. Hints only: any values are harmless.
-    #[inline(always)]
-    pub(crate) fn prefetch(&self, owner: u64, segment: u32, block: u32) {
-        if let Some(((o, s), seg)) = &self.last {
-            if (*o, *s) == (owner, segment) {
-                if let Some((control, first)) = seg.pool().block_lines(block) {
-                    prefetch_for_write(control);
-                    prefetch_for_read(first);
-                }
-            }
         }
     }
 

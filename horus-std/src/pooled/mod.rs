@@ -146,14 +146,6 @@ pub trait PooledLayout: Copy + fmt::Debug + 'static {
     /// The block and the layout a descriptor names; the layout is checked
     /// (the reason it is not valid otherwise, as a phrase).
     fn from_wire(wire: &Self::Wire) -> (BlockRef, Result<Self, String>);
-    /// Does a receive prefetch the block's control and first data lines as
-    /// soon as the descriptor arrives, before [`from_wire`](Self::from_wire)
-    /// checks it? Worth it when the checks take longer than the prefetch
-    /// itself costs: measured so for a tensor (shape and strides), not for
-    /// an image (a few fields), whose receive prefetches only the data
-    /// line, just before the hold (`benchmarks/README.md`, "Prefetch at
-    /// receive"). Point clouds are not measured yet: false.
-    const PREFETCH_AT_RECEIVE: bool = false;
 }
 
 /// The bytes of a message to send: in a block of this process's pool

@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use horus_nostd::pool::{BlockDescriptor, HoldError};
 
-use super::{
-    BlockRef, Bytes, PoolError, PoolView, Pooled, PooledLayout, block_of, checked, error, valid,
-};
+use super::{BlockRef, Bytes, PoolError, PoolView, Pooled, PooledLayout, checked, error, valid};
 use crate::payload::{Payload, PayloadContext, PayloadCounts, PoolOptions};
 use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError};
 use crate::process_pool::{self, TopicLink};
@@ -277,15 +275,10 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
     /// `Err(None)`: stale (dropped); `Err(Some)`: refused.
     #[inline(always)]
     fn hold(&self, wire: &L::Wire) -> Result<PoolView<L>, Option<PoolError>> {
-        let st = self.payload_state();
-        if L::PREFETCH_AT_RECEIVE {
-            // Before anything else: the block's lines, while the checks run.
-            let b = block_of(wire);
-            st.reader.borrow().prefetch(b.owner, b.segment, b.block);
-        }
         let Some((block, layout)) = valid::<L>(wire) else {
             return Err(Some(self.refused_layout(wire)));
         };
+        let st = self.payload_state();
         let at = BlockAt {
             ns: self.shm_namespace(),
             topic: self.name(),
