@@ -52,12 +52,12 @@ fn topic(w: &[AtomicU64]) -> Res<TopicRegion<&[AtomicU64]>> {
 }
 
 impl<'m> CoreSide<'m> {
-    /// The side `me`: publishes from `pool` on `out`, receives on `inp`.
+    /// The side `me`: publishes from `pool` on `out`, receives on `inp`
+    /// (the topics in that order).
     fn new(
         me: OwnerToken,
         pool: PoolRegion<&'m [AtomicU64]>,
-        out: TopicRegion<&'m [AtomicU64]>,
-        inp: TopicRegion<&'m [AtomicU64]>,
+        (out, inp): (TopicRegion<&'m [AtomicU64]>, TopicRegion<&'m [AtomicU64]>),
     ) -> Res<Self> {
         let inp: TopicHandle<ImageFrame, _> = TopicHandle::join(inp, me, me.get(), 0)?;
         Ok(Self {
@@ -131,20 +131,18 @@ pub fn core_hop_loop(hops: u64) -> Res<f64> {
         words(pool_layout.region_words()),
         words(pool_layout.region_words()),
     );
-    let (ping, pong) = (words(topic_words), words(topic_words));
-    let (ping, pong) = (topic(&ping)?, topic(&pong)?);
+    let (ping_mem, pong_mem) = (words(topic_words), words(topic_words));
+    let (ping, pong) = (topic(&ping_mem)?, topic(&pong_mem)?);
     let (ta, tb) = (OwnerToken::new(1).unwrap(), OwnerToken::new(2).unwrap());
     let mut a = CoreSide::new(
         ta,
         PoolRegion::init(&pool_a[..], block, BLOCKS, 0, 0)?,
-        ping,
-        pong,
+        (ping, pong),
     )?;
     let mut b = CoreSide::new(
         tb,
         PoolRegion::init(&pool_b[..], block, BLOCKS, 0, 0)?,
-        pong,
-        ping,
+        (pong, ping),
     )?;
     let mut round = |i: u64| -> Res<()> {
         a.send(i)?;
