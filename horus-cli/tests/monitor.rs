@@ -46,21 +46,37 @@ fn http(port: u16, request: &str) -> (String, String) {
     (head.to_owned(), body.to_owned())
 }
 
-/// Sends `request` as it is and reads the reply's head only (the server
-/// may keep the connection open after it).
-fn http_head(port: u16, request: &str) -> String {
+/// Sends `request` as it is to `monitor` (its web UI on `port`) and reads
+/// the reply's head only (the server may keep the connection open after
+/// it). A failure names the error, and says whether the monitor still runs
+/// and what it printed.
+fn http_head(monitor: &mut Running, port: u16, request: &str) -> String {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut reply = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = s.read(&mut chunk).expect("read reply");
-        assert!(n > 0, "closed before a reply: {reply:?}");
-        reply.extend_from_slice(&chunk[..n]);
-    }
-    String::from_utf8_lossy(&reply).into_owned()
+    let exchange = || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        s.write_all(request.as_bytes())?;
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                let why = format!("closed before a reply: {reply:?}");
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, why));
+            }
+            reply.extend_from_slice(&chunk[..n]);
+        }
+        Ok(String::from_utf8_lossy(&reply).into_owned())
+    };
+    exchange().unwrap_or_else(|e| {
+        let status = monitor.child.try_wait();
+        monitor.count(""); // (takes in what it printed so far)
+        let line = request.lines().next().unwrap_or_default();
+        panic!(
+            "{line:.80}: {e} ({e:?}); the monitor: {status:?} (None: running); its output:\n{}",
+            monitor.seen.join("\n")
+        )
+    })
 }
 
 fn port_of(monitor: &mut Running) -> u16 {
@@ -256,6 +272,7 @@ fn one_client_cannot_stop_the_web_ui_for_others() {
     let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
     let port = port_of(&mut monitor);
     let head = http_head(
+        &mut monitor,
         port,
         "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 18446744073709551615\r\n\r\nabc",
     );
@@ -271,7 +288,11 @@ fn one_client_cannot_stop_the_web_ui_for_others() {
     let (status, body) = http_get(port, "/api/snapshot?t=1");
     assert!(status.contains("200"), "{status}: {body}");
     assert!(serde_json::from_str::<Value>(&body).is_ok(), "{body}");
-    let head = http_head(port, "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let head = http_head(
+        &mut monitor,
+        port,
+        "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let (head, body) = http(
         port,
@@ -310,15 +331,17 @@ fn oversized_and_malformed_requests_are_refused() {
         "GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: {}\r\n\r\n",
         "a".repeat(20_000)
     );
-    let head = http_head(port, &long);
+    let head = http_head(&mut monitor, port, &long);
     assert!(head.starts_with("HTTP/1.1 431"), "{head}");
     let many: String = (0..60).map(|i| format!("X-{i}: {i}\r\n")).collect();
     let head = http_head(
+        &mut monitor,
         port,
         &format!("GET / HTTP/1.1\r\nHost: localhost\r\n{many}\r\n"),
     );
     assert!(head.starts_with("HTTP/1.1 431"), "{head}");
     let head = http_head(
+        &mut monitor,
         port,
         "GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
     );
