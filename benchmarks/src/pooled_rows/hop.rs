@@ -126,7 +126,7 @@ pub fn hop_loop(ctx: &Ctx, kind: HopKind, hops: u64) -> Res<f64> {
                 }
             }
         }
-        HopKind::Core => super::core_hop::core_hop_loop(hops),
+        HopKind::Core => super::core_hop::with_core_round(timed),
         HopKind::Pod => {
             let open = |name: &str| -> Res<Topic<Bench64>> {
                 Ok(Topic::<Bench64>::builder(name)
