@@ -171,7 +171,8 @@ impl<W: Words> PoolRegion<W> {
             return Err(PublishError::TooLong { len, block_size });
         }
         let b = self.block_index(claim.block());
-        let (st, owner) = (self.ctl(b, ctl::STATE), self.ctl(b, ctl::OWNER));
+        let line = self.control_line(b);
+        let (st, owner) = (&line[ctl::STATE], &line[ctl::OWNER]);
         let loaned = state::encode(claim.generation, state::LOANED);
         // Still our loan? Relaxed: our own last writes, unless a reclaimer
         // took the block (it takes OWNER first), or the claim was published
@@ -179,7 +180,7 @@ impl<W: Words> PoolRegion<W> {
         if owner.load(Ordering::Relaxed) != me.get() || st.load(Ordering::Relaxed) != loaned {
             return Err(PublishError::Reclaimed);
         }
-        self.ctl(b, ctl::LEN).store(len as u64, Ordering::Relaxed);
+        line[ctl::LEN].store(len as u64, Ordering::Relaxed);
         let published = state::encode(claim.generation, state::PUBLISHED);
         // SYNC(block-publish): Release: the data and LEN stores are visible to
         // a hold whose R2 reads this value (Acquire). A store, as every write
@@ -223,11 +224,8 @@ impl<W: Words> PoolRegion<W> {
 
     /// Steps 1-4 of a loan on block `b`; the new generation if it is ours.
     fn try_claim(&self, b: usize, me: OwnerToken) -> Option<u64> {
-        let (st, owner, holders) = (
-            self.ctl(b, ctl::STATE),
-            self.ctl(b, ctl::OWNER),
-            self.ctl(b, ctl::HOLDERS),
-        );
+        let line = self.control_line(b);
+        let (st, owner, holders) = (&line[ctl::STATE], &line[ctl::OWNER], &line[ctl::HOLDERS]);
         // 1. Cheap pre-checks (Relaxed: step 2-4 decide).
         let s = st.load(Ordering::Relaxed);
         let recyclable = match state::state(s) {
@@ -287,7 +285,8 @@ impl<W: Words> PoolRegion<W> {
         self.check_descriptor(participant, desc)?;
         let b = desc.block as usize;
         let bit = 1u64 << participant;
-        let holders = self.ctl(b, ctl::HOLDERS);
+        let line = self.control_line(b);
+        let holders = &line[ctl::HOLDERS];
         // R1. An RMW: a loan's step 4 later in HOLDERS' order sees this bit.
         // SYNC(hold-order): Acquire pairs with the Release of a loan's step 4
         // earlier in that order, so R2 sees that loan's STATE (or a later one).
@@ -297,7 +296,7 @@ impl<W: Words> PoolRegion<W> {
             // Our bit was set already: our other view keeps the block (and
             // the bit); this descriptor is that message again, or stale.
             // Relaxed: nothing is read through it.
-            let now = self.ctl(b, ctl::STATE).load(Ordering::Relaxed);
+            let now = line[ctl::STATE].load(Ordering::Relaxed);
             return Err(if now == want {
                 HoldError::AlreadyHeld
             } else {
@@ -308,8 +307,8 @@ impl<W: Words> PoolRegion<W> {
         // the block (module docs, "Why a held block is never written").
         // SYNC(block-publish): Acquire pairs with the Release of `publish`
         // (the data and LEN are visible).
-        let held = self.ctl(b, ctl::STATE).load(Ordering::Acquire) == want;
-        if held && self.ctl(b, ctl::LEN).load(Ordering::Relaxed) == u64::from(desc.len) {
+        let held = line[ctl::STATE].load(Ordering::Acquire) == want;
+        if held && line[ctl::LEN].load(Ordering::Relaxed) == u64::from(desc.len) {
             return Ok(Hold {
                 block: desc.block,
                 participant,

@@ -410,11 +410,23 @@ impl<W: Words> PoolRegion<W> {
         }
     }
 
-    /// Control word `off` of block `b` (bounds-checked; `b` comes from the
-    /// validated layout).
+    /// Control word `off` (a [`ctl`] constant) of block `b`.
     #[inline]
     pub(crate) fn ctl(&self, b: usize, off: usize) -> &AtomicU64 {
-        &self.words[self.layout.control(b, off)]
+        &self.control_line(b)[off]
+    }
+
+    /// The control line of block `b`, bounds-checked once (`b` comes from
+    /// the validated layout), so that its words, indexed by the [`ctl`]
+    /// constants, need no further check: the hot paths (claim, publish,
+    /// hold) take the line once and use its words.
+    #[inline]
+    pub(crate) fn control_line(&self, b: usize) -> &[AtomicU64; ctl::WORDS] {
+        let at = self.layout.control(b, 0);
+        match self.words[at..at + ctl::WORDS].try_into() {
+            Ok(line) => line,
+            Err(_) => unreachable!("a range of ctl::WORDS words is ctl::WORDS words long"),
+        }
     }
 
     /// The data words of block `b`.
