@@ -177,10 +177,7 @@ impl LoanedBlock {
     /// Is this block from `writer`'s pool (one of its segments)?
     #[inline]
     pub(crate) fn is_from(&self, writer: &PoolWriter) -> bool {
-        writer
-            .segments
-            .iter()
-            .any(|s| Arc::ptr_eq(s, &self.segment))
+        writer.index_of(&self.segment).is_some()
     }
 
     /// Brings the block the writer's next loan will most likely take into
@@ -221,6 +218,9 @@ pub(crate) struct PoolWriter {
     spare: Vec<Vec<Arc<Segment>>>,
     /// Where the next loan starts looking.
     next_segment: usize,
+    /// The segment of the last loan: the one a send's checks and its
+    /// share's return look at first.
+    last_loaned: usize,
 }
 
 /// Spare shares kept per segment (more than the loans a thread has open at
@@ -246,6 +246,7 @@ impl PoolWriter {
             segments: Vec::new(),
             spare: Vec::new(),
             next_segment: 0,
+            last_loaned: 0,
         }
     }
 
@@ -341,6 +342,7 @@ impl PoolWriter {
             let segment = &self.segments[i];
             if let Ok(claim) = segment.pool().claim(self.me) {
                 self.next_segment = after;
+                self.last_loaned = i;
                 let share = self.spare[i].pop().unwrap_or_else(|| segment.clone());
                 return Some(LoanedBlock {
                     segment: share,
@@ -357,10 +359,21 @@ impl PoolWriter {
     /// otherwise).
     #[inline]
     pub(crate) fn recycle(&mut self, share: Arc<Segment>) {
-        if let Some(i) = self.segments.iter().position(|s| Arc::ptr_eq(s, &share)) {
+        if let Some(i) = self.index_of(&share) {
             if self.spare[i].len() < SPARE_SHARES {
                 self.spare[i].push(share);
             }
+        }
+    }
+
+    /// The index of `segment` among ours, if it is one of ours: the last
+    /// loan's segment is tried first (a send's block is nearly always the
+    /// last one loaned), then all of them.
+    #[inline]
+    fn index_of(&self, segment: &Arc<Segment>) -> Option<usize> {
+        match self.segments.get(self.last_loaned) {
+            Some(s) if Arc::ptr_eq(s, segment) => Some(self.last_loaned),
+            _ => self.segments.iter().position(|s| Arc::ptr_eq(s, segment)),
         }
     }
 
