@@ -117,32 +117,11 @@ root="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 out="$root/target/compare"
 mkdir -p "$out"
 
-# Exports and builds commit $1; prints the path of its benchmark binary.
-build() {
-    local sha src bin
-    sha="$(git -C "$root" rev-parse --short=12 "$1^{commit}")"
-    src="$out/src-$sha"
-    bin="$out/bin-$sha"
-    if [ ! -x "$bin" ]; then
-        if [ ! -d "$src" ]; then
-            mkdir -p "$src.tmp"
-            git -C "$root" archive "$sha" | tar -x -C "$src.tmp"
-            mv "$src.tmp" "$src"
-        fi
-        echo "building $1 ($sha)" >&2
-        # Cargo names a workspace crate's artifacts by its path relative to the
-        # workspace, so both commits share them in the shared target directory,
-        # and `git archive` dates the files at their commit: make this tree the
-        # newest, or cargo would take the other commit's artifacts as fresh.
-        find "$src" -type f -exec touch {} +
-        (cd "$src" && CARGO_TARGET_DIR="$out/target" cargo build --release -j 2 -q -p horus-benchmarks >&2)
-        cp "$out/target/release/horus-benchmarks" "$bin"
-    fi
-    echo "$bin"
-}
+# shellcheck source=build_rev.sh
+. "$root/benchmarks/build_rev.sh"
 
-old_bin="$(build "${args[0]}")"
-new_bin="$(build "${args[1]}")"
+old_bin="$(build_rev "$root" "$out" "${args[0]}")"
+new_bin="$(build_rev "$root" "$out" "${args[1]}")"
 
 # The rows: the main table's names (as both programs spell them), then the
 # special selections.
