@@ -16,10 +16,11 @@
 # count can. It is not a latency: a locked instruction or a cache miss counts
 # as one. Timings still come only from the benchmark program.
 #
-# Builds go to target/instructions (commits exported with `git archive`, as
-# compare.sh does: benchmarks/build_rev.sh) with `--cfg rustix_use_libc`: rustix's own vDSO parsing
-# faults under valgrind, which maps no vDSO; through libc, the clock is read
-# the same way in both runs. Installs valgrind if it is missing.
+# Builds go to target/instructions (commits exported with `git archive` as
+# compare.sh exports them, benchmarks/build_rev.sh), with
+# `--cfg rustix_use_libc`: rustix's own vDSO parsing faults under valgrind,
+# which maps no vDSO; through libc, the clock is read the same way in both
+# runs. Installs valgrind if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,7 @@ revs=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --kind) kinds+=("$2"); shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) revs+=("$1") ;;
     esac
     shift
