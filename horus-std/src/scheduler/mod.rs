@@ -72,6 +72,9 @@
 //! - **Wake-up.** Sleep until a margin before the next release, then spin
 //!   (`.spin_margin(d)`, default 100 µs; zero to never spin). The lateness of
 //!   every wake-up is measured ([`Scheduler::wake_jitter`]).
+//! - **Timer slack.** While `run` runs, its thread's timer slack is 1 ns
+//!   (`.timer_slack(d)`; restored when `run` returns): Linux would
+//!   otherwise end each sleep of a normal thread up to 50 µs late.
 //! - **Real time** is opt-in: `.realtime(priority)` (`SCHED_FIFO`) and
 //!   `.pin_cpu(n)` apply to the thread that calls `run`, and fail with an
 //!   error naming the fix (CAP_SYS_NICE, `ulimit -r`) when not permitted.
@@ -111,6 +114,8 @@ use report::Recorder;
 pub struct Scheduler {
     engine: Engine<Nodes>,
     spin_ns: u64,
+    /// The timer slack of `run`'s thread while it runs, ns (0: left as is).
+    timer_slack_ns: u64,
     realtime: Option<u8>,
     cpu: Option<usize>,
     stop: Arc<AtomicBool>,
@@ -184,6 +189,7 @@ impl Scheduler {
         Self {
             engine: Engine::with_storage(Nodes::default(), Frequency::from_hz(100)),
             spin_ns: duration_ns(sleep::DEFAULT_SPIN),
+            timer_slack_ns: rt::DEFAULT_TIMER_SLACK_NS,
             realtime: None,
             cpu: None,
             stop: Arc::new(AtomicBool::new(false)),
@@ -234,6 +240,19 @@ impl Scheduler {
     #[must_use]
     pub fn spin_margin(mut self, margin: Duration) -> Self {
         self.spin_ns = duration_ns(margin);
+        self
+    }
+
+    /// The timer slack of the thread that calls `run` while it runs
+    /// (default 1 ns, the least Linux allows; restored when `run` returns).
+    /// Linux may end a normal thread's sleep up to its slack late (50 µs
+    /// unless changed) to group wake-ups and save power; a real-time thread
+    /// has none. Give a larger slack to trade punctuality for power (a
+    /// battery robot at low rates); `Duration::ZERO` leaves the thread's
+    /// slack as it is.
+    #[must_use]
+    pub fn timer_slack(mut self, slack: Duration) -> Self {
+        self.timer_slack_ns = duration_ns(slack);
         self
     }
 

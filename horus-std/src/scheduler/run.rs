@@ -107,7 +107,9 @@ impl Scheduler {
         }
         self.start_or_shutdown()?;
         self.jitter.reserve();
+        let slack = rt::TimerSlack::set(self.timer_slack_ns);
         let outcome = self.rounds(end_ns);
+        drop(slack);
         let shut = self.shutdown();
         outcome.and(shut)
     }
