@@ -553,20 +553,9 @@ fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
     Ok(v)
 }
 
-fn jitter_rows(cfg: &Config) -> Vec<jitter::Jitter> {
-    let mut rows = Vec::new();
-    for hz in [100, 1000] {
-        for rt in [None, Some(50)] {
-            match jitter::scheduler(hz, cfg.jitter_secs, rt) {
-                Ok(j) => rows.push(j),
-                Err(e) => eprintln!("  scheduler at {hz} Hz (realtime {rt:?}) not measured: {e}"),
-            }
-        }
-        match jitter::sleep_floor(hz, cfg.jitter_secs) {
-            Ok(j) => rows.push(j),
-            Err(e) => eprintln!("  sleep floor at {hz} Hz not measured: {e}"),
-        }
-    }
+pub(crate) fn jitter_rows(cfg: &Config) -> Vec<jitter::Jitter> {
+    let mut rows = jitter::rows(100, cfg.jitter_secs);
+    rows.extend(jitter::rows(1000, cfg.jitter_secs));
     for j in &rows {
         eprintln!(
             "  jitter {} {} Hz: p50 {} p99 {} max {} ns",

@@ -13,6 +13,7 @@ use crate::{
 /// `HORUS_BENCH_ONLY=<part of a row name>`: runs only the matching HORUS
 /// rows of the main table and writes nothing (for profilers); `copy` runs
 /// only the copy-against-memcpy rows, `sched` only the scheduler overhead,
+/// `jitter` only the scheduler's tick lateness,
 /// `python` only the Python rows, `pooled` only the large-message rows
 /// (with the POD rows beside them), `limits` only the raw limits (one word
 /// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
@@ -55,6 +56,13 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         }
         // The schedulers' system topics are in the run's namespace.
         return cleanup(&Ctx::new());
+    }
+    if pattern == "jitter" {
+        let rows = crate::jitter_rows(cfg);
+        let mut targets = String::new();
+        crate::jitter::targets(&rows, &mut targets);
+        eprint!("{targets}");
+        return Ok(());
     }
     if pattern == "limits" {
         for kind in [raw::Kind::Word, raw::Kind::Seqlock64] {
@@ -143,7 +151,7 @@ fn selects_a_row(pattern: &str) -> Result<(), String> {
     }
     let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
     Err(format!(
-        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, limits, \
+        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, jitter, limits, \
          pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
         rows.join(", ")
     ))

@@ -66,6 +66,13 @@ impl JitterStats {
         self.max_ns
     }
 
+    /// The newest samples (at most [`WINDOW`](Self::WINDOW)), the ones
+    /// percentiles are taken over, ns, in no particular order: to merge the
+    /// figures of several runs, or for a histogram.
+    pub fn samples(&self) -> &[u64] {
+        &self.window
+    }
+
     /// The `p`-th percentile (0.0..=100.0, nearest rank) of the newest
     /// samples, ns; `None` before the first sample.
     pub fn percentile_ns(&self, p: f64) -> Option<u64> {
@@ -236,6 +243,19 @@ mod tests {
             (j.count(), j.min_ns(), j.max_ns(), j.mean_ns()),
             (100, 1, 100, 50)
         );
+    }
+
+    #[test]
+    fn samples_are_the_newest_window() {
+        let mut j = JitterStats::default();
+        let n = JitterStats::WINDOW as u64 + 3;
+        for v in 0..n {
+            j.record(v);
+        }
+        let mut kept = j.samples().to_vec();
+        kept.sort_unstable();
+        assert_eq!(kept.len(), JitterStats::WINDOW);
+        assert_eq!((kept[0], kept[kept.len() - 1]), (3, n - 1));
     }
 
     #[test]
