@@ -23,6 +23,7 @@ mod python_rows;
 mod raw;
 mod report;
 mod schedcost;
+mod serde_cost;
 mod stats;
 mod sys;
 mod throughput;
@@ -301,6 +302,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     let mut limits: Vec<(Mode, Summary)> = Vec::new();
     let mut seq_limits: Vec<(Mode, Summary)> = Vec::new();
     let mut iox_rows = Vec::new();
+    let mut serde_alone = None;
     for (name, seed, mode, p, s) in SPECS {
         let g = Geom::for_topo(p, s);
         let raw = move |kind: raw::Kind, w, n| match mode {
@@ -344,6 +346,19 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         };
         let serialized = sums.next();
         let kept = sums.next();
+        if with_serialized {
+            // Beside the serialized rows: what their message costs alone.
+            match serde_cost::measure(if cfg.quick { 5 } else { 21 }, cfg.quick) {
+                Ok(c) => {
+                    eprintln!(
+                        "  postcard alone: {:.1} ns (fresh), {:.1} ns (kept)",
+                        c.fresh_ns, c.kept_ns
+                    );
+                    serde_alone = Some(c);
+                }
+                Err(e) => eprintln!("  postcard alone not measured: {e}"),
+            }
+        }
         progress(name, &sum);
         if let Some(p) = &peer {
             progress(&format!("iceoryx2 {name}"), p);
@@ -491,6 +506,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         cfg: cfg.clone(),
         timer_ns,
         main,
+        serde: serde_alone,
         subs_sweep,
         size_sweep,
         copy,
