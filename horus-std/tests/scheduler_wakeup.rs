@@ -29,14 +29,16 @@ impl Node for SlackProbe {
     }
 }
 
-#[test]
-fn run_ticks_with_the_minimal_timer_slack_and_restores_the_callers() {
-    // (The test's own thread: its slack is nobody else's.)
-    rustix::thread::set_current_timer_slack(NonZeroU64::new(40_000)).unwrap();
+/// Runs a 1 kHz scheduler (with `slack`, if given) until its probe has
+/// ticked three times; returns the timer slack the ticks ran under, ns.
+fn slack_seen_by_ticks(slack: Option<Duration>) -> u64 {
     let mut sched = Scheduler::new()
         .tick_rate(1_000_u64.hz())
         .blackbox(false)
         .system_topics(false);
+    if let Some(slack) = slack {
+        sched = sched.timer_slack(slack);
+    }
     let seen = Arc::new(AtomicU64::new(0));
     let probe = SlackProbe {
         seen: seen.clone(),
@@ -45,7 +47,14 @@ fn run_ticks_with_the_minimal_timer_slack_and_restores_the_callers() {
     };
     sched.add(probe).order(0).build().unwrap();
     sched.run().unwrap();
-    assert_eq!(seen.load(Ordering::Relaxed), 1, "slack during run, ns");
+    seen.load(Ordering::Relaxed)
+}
+
+#[test]
+fn run_ticks_with_the_minimal_timer_slack_and_restores_the_callers() {
+    // (The test's own thread: its slack is nobody else's.)
+    rustix::thread::set_current_timer_slack(NonZeroU64::new(40_000)).unwrap();
+    assert_eq!(slack_seen_by_ticks(None), 1, "slack during run, ns");
     assert_eq!(
         rustix::thread::current_timer_slack().unwrap(),
         40_000,
@@ -60,20 +69,7 @@ fn a_chosen_timer_slack_is_the_one_run_ticks_with() {
         (Duration::from_micros(50), 50_000),
         (Duration::ZERO, 40_000),
     ] {
-        let mut sched = Scheduler::new()
-            .tick_rate(1_000_u64.hz())
-            .timer_slack(chosen)
-            .blackbox(false)
-            .system_topics(false);
-        let seen = Arc::new(AtomicU64::new(0));
-        let probe = SlackProbe {
-            seen: seen.clone(),
-            ticks: 0,
-            stop: sched.stop_handle(),
-        };
-        sched.add(probe).order(0).build().unwrap();
-        sched.run().unwrap();
-        assert_eq!(seen.load(Ordering::Relaxed), during, "{chosen:?}");
+        assert_eq!(slack_seen_by_ticks(Some(chosen)), during, "{chosen:?}");
         assert_eq!(rustix::thread::current_timer_slack().unwrap(), 40_000);
     }
 }
