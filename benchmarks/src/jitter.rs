@@ -164,10 +164,11 @@ impl Row {
 
     /// One block of this row: `ticks` releases at `hz`, on a thread of its
     /// own (on the caller's core: a new thread inherits its CPU mask), so
-    /// that what a row sets on its thread is never the next one's:
-    /// `.realtime(50)` lasts beyond the scheduler's `run`, and until
-    /// 2026-12-04, when every row ran on the main thread, it left every
-    /// later row of the run (the sleep floors among them) under SCHED_FIFO.
+    /// that what a row sets on its thread is never the next one's. Until
+    /// 2026-12-04 every row ran on the main thread and the scheduler's `run`
+    /// left `.realtime(50)` set when it returned: every later row of the run
+    /// (the sleep floors among them) ran under SCHED_FIFO. (`run` now puts
+    /// its thread's policy back; the rows stay apart regardless.)
     fn block(self, hz: u64, ticks: u64) -> Res<Block> {
         let r = std::thread::scope(|s| {
             s.spawn(|| {

@@ -73,11 +73,13 @@
 //!   (`.spin_margin(d)`, default 100 µs; zero to never spin). The lateness of
 //!   every wake-up is measured ([`Scheduler::wake_jitter`]).
 //! - **Timer slack.** While `run` runs, its thread's timer slack is 1 ns
-//!   (`.timer_slack(d)`; restored when `run` returns): Linux would
-//!   otherwise end each sleep of a normal thread up to 50 µs late.
+//!   (`.timer_slack(d)`): Linux would otherwise end each sleep of a normal
+//!   thread up to 50 µs late.
 //! - **Real time** is opt-in: `.realtime(priority)` (`SCHED_FIFO`) and
 //!   `.pin_cpu(n)` apply to the thread that calls `run`, and fail with an
 //!   error naming the fix (CAP_SYS_NICE, `ulimit -r`) when not permitted.
+//!   What `run` sets on its thread (CPU, policy, timer slack) is put back
+//!   when it returns.
 //! - **Stale shared memory** of dead processes in the current namespace is
 //!   removed by `Scheduler::new()`; a failure is logged, never fatal.
 
@@ -221,15 +223,17 @@ impl Scheduler {
     }
 
     /// Runs the scheduler's thread under `SCHED_FIFO` at `priority`
-    /// (1..=99) when `run` starts. Needs CAP_SYS_NICE or an rtprio limit;
-    /// otherwise `run` fails with [`SchedulerError::RealtimeDenied`].
+    /// (1..=99) while `run` runs (its policy before is put back when `run`
+    /// returns). Needs CAP_SYS_NICE or an rtprio limit; otherwise `run`
+    /// fails with [`SchedulerError::RealtimeDenied`].
     #[must_use]
     pub fn realtime(mut self, priority: u8) -> Self {
         self.realtime = Some(priority);
         self
     }
 
-    /// Pins the scheduler's thread to CPU `cpu` when `run` starts.
+    /// Pins the scheduler's thread to CPU `cpu` while `run` runs (its CPU
+    /// mask before is put back when `run` returns).
     #[must_use]
     pub fn pin_cpu(mut self, cpu: usize) -> Self {
         self.cpu = Some(cpu);

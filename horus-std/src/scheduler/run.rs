@@ -99,17 +99,20 @@ impl Scheduler {
             return Err(SchedulerError::Finished.into());
         }
         signals::install()?;
+        // Undone when this returns, whichever way (see `rt::ThreadSetup`).
+        let mut thread = rt::ThreadSetup::default();
         if let Some(cpu) = self.cpu {
-            rt::pin_cpu(cpu)?;
+            thread.pin_cpu(cpu)?;
         }
+        // The slack before the policy: entering SCHED_FIFO zeroes it, and
+        // what is put back must be the caller's.
+        thread.timer_slack(self.timer_slack_ns);
         if let Some(priority) = self.realtime {
-            rt::set_realtime(priority)?;
+            thread.realtime(priority)?;
         }
         self.start_or_shutdown()?;
         self.jitter.reserve();
-        let slack = rt::TimerSlack::set(self.timer_slack_ns);
         let outcome = self.rounds(end_ns);
-        drop(slack);
         let shut = self.shutdown();
         outcome.and(shut)
     }
