@@ -51,6 +51,24 @@ def test_round_trip_through_bytes():
     assert back.to_dict()["pose"]["y"] == -2.0
 
 
+def test_from_bytes_of_a_flat_message_fills_every_field():
+    # Scalars and arrays in one class without nested messages (its own
+    # from_bytes): every value lands in its field, arrays stay checked lists.
+    mixed = horus.message("FlatMix", b="f64[3]", e="f32[2][2]", c="i16", a="u8", d="u8[5]")
+    m = mixed(a=7, b=[0.5, -1.0, 2.0], c=-3, d=b"ab", e=[[1.0, 2.0], [3.0, 4.0]])
+    back = mixed.from_bytes(m.to_bytes())
+    assert back == m and back.d == b"ab\0\0\0" and back.e[1][0] == 3.0
+    with pytest.raises(TypeError):
+        back.b[0] = "x"  # still a checked list
+    assert type(back) is mixed
+
+
+@pytest.mark.parametrize("cls", [CmdVel, Odometry])  # flat, and with nested messages
+def test_from_bytes_of_the_wrong_size_names_both_sizes(cls):
+    with pytest.raises(ValueError, match=f"^{cls.__name__} is {cls.size()} bytes, not 3$"):
+        cls.from_bytes(b"abc")
+
+
 def test_cmdvel_layout_is_repr_c():
     b = CmdVel(timestamp_ns=7, linear=1.5, angular=-0.25).to_bytes()
     assert struct.unpack("=Qff", b) == (7, 1.5, -0.25)

@@ -41,13 +41,9 @@ class Message(metaclass=_MessageClass):
     _type: Any = None
     _fields: Tuple[Field, ...] = ()
     _by_name: Dict[str, Field] = {}
-    #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``).
+    #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``;
+    #: ``from_bytes`` is then the class's own, see ``_flat_unpacker``).
     _pack_flat: Optional[Callable[["Message"], bytes]] = None
-    #: Without nested messages, per field: its slot's setter, where its
-    #: values are in the unpacked tuple (index, or slice end: ``None`` for
-    #: one value) and ``Field.unflat``.
-    _flat: Optional[Tuple[Tuple[Callable[[Any, Any], None], int, Optional[int],
-                                Optional[Callable[[Any], Any]]], ...]] = None
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -152,19 +148,10 @@ class Message(metaclass=_MessageClass):
     @classmethod
     def from_bytes(cls, data: bytes) -> "Message":
         """The message held in ``data`` (exactly ``size()`` bytes)."""
+        # (A class without nested messages has its own, `_flat_unpacker`.)
         if len(data) != cls._struct.size:
             raise ValueError(f"{cls.__name__} is {cls._struct.size} bytes, not {len(data)}")
-        flat = cls._flat
-        if flat is None:
-            return cls._build(iter(cls._struct.unpack(data)))
-        # No nested message: store the unpacked values straight into the
-        # slots (the receive path of every flat message; about half the
-        # time of `_build`).
-        values, m = cls._struct.unpack(data), cls.__new__(cls)
-        for store, at, end, unflat in flat:
-            v = values[at] if end is None else values[at:end]
-            store(m, v if unflat is None else unflat(v))
-        return m
+        return cls._build(iter(cls._struct.unpack(data)))
 
     @classmethod
     def type_id(cls) -> int:
@@ -217,6 +204,37 @@ def _flat_packer(st: struct.Struct, fields: Tuple[Field, ...]) -> Optional[Calla
     return scope["to_bytes"]
 
 
+def _flat_unpacker(cls: type, fields: Tuple[Field, ...]) -> Callable[..., Message]:
+    """For a message without nested messages, ``from_bytes`` as one function
+    (``v = unpack(data); m = new(cls); set0(m, v[0]); set1(m, unflat1(v[1:4]))``,
+    each ``set`` a slot's own setter): the receive path of every flat
+    message, without a loop over its fields."""
+    size = cls._struct.size
+    scope: Dict[str, Any] = {"unpack": cls._struct.unpack, "new": object.__new__,
+                             "size": size}
+    body = ["def from_bytes(cls, data):",
+            "    if len(data) != size:",
+            "        raise ValueError(f'{cls.__name__} is {size} bytes, not {len(data)}')",
+            "    v = unpack(data)",
+            "    m = new(cls)"]
+    at = 0
+    for i, f in enumerate(fields):
+        scope[f"set{i}"] = cls.__dict__[f.name].__set__
+        if f.single:
+            value, at = f"v[{at}]", at + 1
+        else:
+            value, at = f"v[{at}:{at + f.count}]", at + f.count
+        if f.unflat is not None:
+            scope[f"unflat{i}"] = f.unflat
+            value = f"unflat{i}({value})"
+        body.append(f"    set{i}(m, {value})")
+    body.append("    return m")
+    exec("\n".join(body) + "\n", scope)
+    fn = scope["from_bytes"]
+    fn.__doc__ = Message.from_bytes.__doc__
+    return fn
+
+
 def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
     """The class of Rust-side type ``mt`` whose fields have the message
     classes ``nested`` (not given: the first class of the nested type's id)."""
@@ -245,12 +263,7 @@ def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
     if all(f.nested is None for f in fields_t):
         cls._pack_flat = _flat_packer(cls._struct, fields_t)
-        flat, at = [], 0
-        for f in fields_t:
-            end = None if f.single else at + f.count
-            flat.append((cls.__dict__[f.name].__set__, at, end, f.unflat))
-            at = at + 1 if end is None else end
-        cls._flat = tuple(flat)
+        cls.from_bytes = classmethod(_flat_unpacker(cls, fields_t))  # type: ignore[assignment]
     _CLASSES[key] = cls
     _BY_ID.setdefault(mt.id, cls)
     return cls
