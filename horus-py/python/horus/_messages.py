@@ -44,6 +44,10 @@ class Message(metaclass=_MessageClass):
     #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``;
     #: ``from_bytes`` is then the class's own, see ``_flat_unpacker``).
     _pack_flat: Optional[Callable[["Message"], bytes]] = None
+    #: Per scalar field: ``(low, high, type, slot setter)``, the values an
+    #: assignment stores as given (``__setattr__``'s fast path, the same
+    #: values ``Field.check``'s own fast path takes).
+    _fast_set: Dict[str, Tuple[Any, Any, type, Callable[[Any, Any], None]]] = {}
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -59,6 +63,12 @@ class Message(metaclass=_MessageClass):
                 object.__setattr__(self, f.name, f.default())
 
     def __setattr__(self, name: str, value: Any) -> None:
+        fast = self._fast_set.get(name)
+        if fast is not None:
+            low, high, kind, store = fast
+            if type(value) is kind and low <= value <= high:
+                store(self, value)
+                return
         cls = type(self)
         f = cls._by_name.get(name)
         if f is None:
@@ -261,6 +271,14 @@ def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
     }
     cls = type(mt.name, (Message,), ns)
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
+    fast: Dict[str, Any] = {}
+    for f in fields_t:
+        setter = cls.__dict__[f.name].__set__
+        if f.int_range is not None:
+            fast[f.name] = (f.int_range[0], f.int_range[1], int, setter)
+        elif f.float_max is not None:
+            fast[f.name] = (-f.float_max, f.float_max, float, setter)
+    cls._fast_set = fast
     if all(f.nested is None for f in fields_t):
         cls._pack_flat = _flat_packer(cls._struct, fields_t)
         cls.from_bytes = classmethod(_flat_unpacker(cls, fields_t))  # type: ignore[assignment]
