@@ -17,6 +17,15 @@ def test_send_recv_and_counts(ns):
     assert t.namespace == ns and t.name == "cmd_vel"
 
 
+def test_a_value_stored_past_the_checks_is_refused_by_send_with_its_field(ns):
+    t = Topic("cmd_vel", CmdVel)
+    m = CmdVel(linear=1.0)
+    object.__setattr__(m, "linear", "fast")  # bypasses the field's check
+    with pytest.raises(TypeError, match="CmdVel.linear"):
+        t.send(m)
+    assert t.recv() is None, "nothing was published"
+
+
 def test_two_handles_and_loss_is_counted(ns):
     pub, sub = Topic("imu", Imu), Topic("imu", Imu)
     for i in range(100):  # capacity 64: the subscriber loses 36
