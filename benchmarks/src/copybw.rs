@@ -13,6 +13,7 @@ use horus_nostd::{OwnerToken, RawHandle, TopicLayout, TopicRegion};
 
 use crate::Res;
 use crate::msgs::BenchMsg;
+use crate::stats::median;
 
 /// One payload size measured both ways.
 #[derive(Debug, Clone)]
@@ -57,11 +58,6 @@ fn per_batch(bytes: usize, quick: bool) -> usize {
 fn aligned(buf: &mut [u8], len: usize) -> &mut [u8] {
     let off = buf.as_ptr().align_offset(64);
     &mut buf[off..off + len]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Measures `M`'s size: `batches` batches each way, alternating.

@@ -17,6 +17,7 @@ use std::time::Duration;
 use horus::prelude::*;
 
 use crate::Res;
+use crate::stats::rank;
 
 #[derive(Debug, Clone)]
 pub struct Jitter {
@@ -90,11 +91,6 @@ fn lateness(times: &[u64], releases: &[u64], preempt: &[u64]) -> (Vec<u64>, (u64
         }
     }
     (late, over)
-}
-
-/// Nearest-rank percentile `q` (0..=1) of sorted `v` (not empty).
-fn rank(v: &[u64], q: f64) -> u64 {
-    v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
 type Stamps = Arc<Mutex<Vec<(u64, u64)>>>;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::Res;
 use crate::msgs::{BenchSerialized, BenchSerializedKept};
+use crate::stats::median;
 
 /// ns per one-way hop's worth of serialization, median of the batches.
 #[derive(Debug, Clone, Copy)]
@@ -24,11 +25,6 @@ pub struct SerdeCost {
 /// Iterations per batch.
 fn per_batch(quick: bool) -> u64 {
     if quick { 20_000 } else { 100_000 }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Measures both ways, `batches` batches each, alternating (a first,

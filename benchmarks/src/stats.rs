@@ -98,8 +98,15 @@ impl Samples {
     }
 }
 
-/// The sample at rank `ceil(q * n)` (nearest-rank percentile).
-fn rank(sorted: &[u64], q: f64) -> u64 {
+/// The median of per-batch figures (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The sample at rank `ceil(q * n)` (nearest-rank percentile) of `sorted`
+/// (not empty).
+pub fn rank(sorted: &[u64], q: f64) -> u64 {
     let n = sorted.len();
     let r = ((q * n as f64).ceil() as usize).clamp(1, n);
     sorted[r - 1]
