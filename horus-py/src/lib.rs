@@ -6,7 +6,8 @@
 //!   [`horus::dynamic::MessageType`] (standard messages, or defined at run
 //!   time with the layout rules of `message!`).
 //! - `RawTopic` (`topic.rs`): a [`horus::dynamic::DynTopic`] sending and
-//!   receiving the message's bytes; the Python `Topic` packs and unpacks them.
+//!   receiving the message's bytes; the Python `Topic` packs and unpacks them,
+//!   a flat message with its class's `FlatCodec` (`flat_codec.rs`).
 //! - `Image` and `ImageTopic` (`image.rs`): horus-std's images, with numpy
 //!   arrays over their pixels through `ArrayBase` (`array.rs`: numpy's
 //!   array interface and DLPack (`dlpack.rs`) over memory Rust owns).
@@ -29,6 +30,7 @@ mod args;
 mod array;
 mod array_struct;
 mod dlpack;
+mod flat_codec;
 mod image;
 mod msg;
 mod node;
@@ -63,6 +65,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HorusError", m.py().get_type::<HorusError>())?;
     m.add_class::<msg::PyMessageType>()?;
     m.add_class::<topic::PyRawTopic>()?;
+    m.add_class::<flat_codec::FlatCodec>()?;
     m.add_class::<node::PyScheduler>()?;
     m.add_class::<image::PyImage>()?;
     m.add_class::<image::PyImageTopic>()?;

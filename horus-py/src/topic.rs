@@ -1,5 +1,6 @@
-//! Topics of any message type, speaking bytes: `horus.Topic` packs and
-//! unpacks the messages in Python.
+//! Topics of any message type, speaking bytes (`horus.Topic` packs and
+//! unpacks the messages of a class with nested messages in Python), or a
+//! flat message class's objects through its [`FlatCodec`].
 
 use std::sync::Mutex;
 
@@ -9,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::args::opt_int;
+use crate::flat_codec::FlatCodec;
 use crate::horus_err;
 use crate::msg::PyMessageType;
 
@@ -19,9 +21,41 @@ use crate::msg::PyMessageType;
 pub struct PyRawTopic {
     inner: Mutex<DynTopic>,
     ty: PyMessageType,
+    /// The codec of the flat message class the topic carries, if given:
+    /// `send_msg` and `recv_msg`.
+    codec: Option<Py<FlatCodec>>,
+}
+
+thread_local! {
+    /// The bytes of one message on their way between a topic and Python:
+    /// a poll that finds nothing (a busy-polling node's usual call), and a
+    /// send, allocate nothing.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` over this thread's scratch buffer of `size` bytes.
+fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with_borrow_mut(|buf| {
+        if buf.len() < size {
+            buf.resize(size, 0);
+        }
+        f(&mut buf[..size])
+    })
 }
 
 impl PyRawTopic {
+    fn send_bytes(&self, bytes: &[u8]) -> PyResult<()> {
+        self.with(|t| {
+            t.send_bytes(bytes).map_err(|e| {
+                horus_err(format!(
+                    "{e} on topic {:?} of `{}`",
+                    t.name(),
+                    self.ty.ty.name()
+                ))
+            })
+        })?
+    }
+
     /// `f` over the handle; `HorusError` for a handle inherited through
     /// `fork()` (Rust panics there, which Python could not catch).
     fn with<R>(&self, f: impl FnOnce(&DynTopic) -> R) -> PyResult<R> {
@@ -36,9 +70,10 @@ impl PyRawTopic {
     /// Joins topic `name` of message type `ty` (creating it if needed, with
     /// `max_publishers` publisher lanes if given: default 3, of `capacity`
     /// slots each if given: default 64), in `namespace` or `HORUS_NAMESPACE`
-    /// (default `default`).
+    /// (default `default`). With `codec` (of a flat message class of `ty`),
+    /// `send_msg` and `recv_msg` carry that class's objects.
     #[new]
-    #[pyo3(signature = (name, ty, namespace=None, max_publishers=None, capacity=None))]
+    #[pyo3(signature = (name, ty, namespace=None, max_publishers=None, capacity=None, codec=None))]
     fn new(
         py: Python<'_>,
         name: &str,
@@ -46,7 +81,18 @@ impl PyRawTopic {
         namespace: Option<&str>,
         max_publishers: Option<Bound<'_, PyAny>>,
         capacity: Option<Bound<'_, PyAny>>,
+        codec: Option<Py<FlatCodec>>,
     ) -> PyResult<Self> {
+        if let Some(c) = &codec
+            && c.get().len() != ty.ty.size()
+        {
+            return Err(horus_err(format!(
+                "the codec packs {} bytes, the message type `{}` is {}",
+                c.get().len(),
+                ty.ty.name(),
+                ty.ty.size()
+            )));
+        }
         let max_publishers = opt_int("Topic max_publishers", max_publishers.as_ref())?;
         let capacity = opt_int("Topic capacity", capacity.as_ref())?;
         // Opening may wait (bounded) for a region lock: without the GIL.
@@ -56,40 +102,54 @@ impl PyRawTopic {
         Ok(Self {
             inner: Mutex::new(topic),
             ty,
+            codec,
         })
     }
 
     /// Publishes one message's bytes (exactly the type's size). Never blocks.
     fn send(&self, data: &Bound<'_, PyBytes>) -> PyResult<()> {
-        let bytes = data.as_bytes();
-        self.with(|t| {
-            t.send_bytes(bytes).map_err(|e| {
-                horus_err(format!(
-                    "{e} on topic {:?} of `{}`",
-                    t.name(),
-                    self.ty.ty.name()
-                ))
-            })
-        })?
+        self.send_bytes(data.as_bytes())
     }
 
-    /// The next message's bytes, or `None`. Never blocks. Received into
-    /// this thread's scratch buffer, so a poll that finds nothing (a
-    /// busy-polling node's usual call) allocates nothing.
-    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let size = self.ty.ty.size();
-        SCRATCH.with_borrow_mut(|buf| {
-            if buf.len() < size {
-                buf.resize(size, 0);
+    /// Publishes `msg` (an object of the codec's class) packed by the codec;
+    /// `False` (nothing sent) without a codec, or if a field holds a value
+    /// the codec does not take (the caller packs it its own way, which
+    /// raises the sentence). Never blocks.
+    fn send_msg(&self, msg: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Some(codec) = &self.codec else {
+            return Ok(false);
+        };
+        let codec = codec.get();
+        with_scratch(codec.len(), |buf| {
+            if codec.pack_into(msg, buf)?.is_none() {
+                return Ok(false);
             }
-            let buf = &mut buf[..size];
+            self.send_bytes(buf).map(|()| true)
+        })
+    }
+
+    /// The next message's bytes, or `None`. Never blocks.
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        with_scratch(self.ty.ty.size(), |buf| {
             Ok(match self.with(|t| t.recv_bytes(buf))? {
                 Ok(true) => Some(PyBytes::new(py, buf)),
                 _ => None,
             })
+        })
+    }
+
+    /// The next message as an object of the codec's class, or `None`.
+    /// Never blocks. Without a codec, `HorusError`.
+    fn recv_msg<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(codec) = &self.codec else {
+            return Err(horus_err("recv_msg needs a topic made with a codec"));
+        };
+        let codec = codec.get();
+        with_scratch(codec.len(), |buf| {
+            match self.with(|t| t.recv_bytes(buf))? {
+                Ok(true) => codec.unpack_bytes(codec.class(py), buf).map(Some),
+                _ => Ok(None),
+            }
         })
     }
 

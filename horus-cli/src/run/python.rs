@@ -159,14 +159,14 @@ fn tools_missing(what: &str, install: &str) -> anyhow::Error {
 
 fn make_venv(venv: &Path) -> anyhow::Result<()> {
     let version = Command::new("python3")
-        .args(["-c", "import sys; print(sys.version_info >= (3, 9))"])
+        .args(["-c", "import sys; print(sys.version_info >= (3, 10))"])
         .stderr(Stdio::inherit())
         .output();
     match version {
         Ok(out) if out.status.success() && out.stdout.starts_with(b"True") => {}
         Ok(out) if out.status.success() => {
             return Err(tools_missing(
-                "`python3` is older than 3.9",
+                "`python3` is older than 3.10",
                 "sudo apt install python3 python3-venv",
             ));
         }

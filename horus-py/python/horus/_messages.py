@@ -5,7 +5,6 @@ computed (``#[repr(C)]`` offsets, no padding, native byte order)."""
 from __future__ import annotations
 
 import copyreg
-import keyword
 import numbers
 import operator
 import struct
@@ -41,9 +40,9 @@ class Message(metaclass=_MessageClass):
     _type: Any = None
     _fields: Tuple[Field, ...] = ()
     _by_name: Dict[str, Field] = {}
-    #: Without nested messages: ``to_bytes`` in one call (see ``_flat_packer``;
-    #: ``from_bytes`` is then the class's own, see ``_flat_unpacker``).
-    _pack_flat: Optional[Callable[["Message"], bytes]] = None
+    #: Without nested messages: the native codec of the class's bytes
+    #: (``to_bytes`` packs through it; ``from_bytes`` is its ``unpack``).
+    _codec: Any = None
     #: Per scalar field: ``(low, high, type, slot setter)``, the values an
     #: assignment stores as given (``__setattr__``'s fast path, the same
     #: values ``Field.check``'s own fast path takes).
@@ -130,8 +129,13 @@ class Message(metaclass=_MessageClass):
     def to_bytes(self) -> bytes:
         """The message's bytes, as the Rust struct holds them."""
         try:
-            if self._pack_flat is not None:
-                return self._pack_flat()
+            codec = self._codec
+            if codec is not None:
+                packed = codec.pack(self)
+                if packed is not None:
+                    return packed
+                # A value it does not take as stored: packed below, which
+                # raises (or packs what struct takes).
             values: List[Any] = []
             self._flatten(values)
             return self._struct.pack(*values)
@@ -158,7 +162,7 @@ class Message(metaclass=_MessageClass):
     @classmethod
     def from_bytes(cls, data: bytes) -> "Message":
         """The message held in ``data`` (exactly ``size()`` bytes)."""
-        # (A class without nested messages has its own, `_flat_unpacker`.)
+        # (A class without nested messages has its codec's `unpack`.)
         if len(data) != cls._struct.size:
             raise ValueError(f"{cls.__name__} is {cls._struct.size} bytes, not {len(data)}")
         return cls._build(iter(cls._struct.unpack(data)))
@@ -189,60 +193,6 @@ def _format(fields: Tuple[Field, ...]) -> str:
         else:
             parts.append(f"{f.count}{_CODES[f.kind]}" if f.array else _CODES[f.kind])
     return "".join(parts)
-
-
-def _flat_packer(st: struct.Struct, fields: Tuple[Field, ...]) -> Optional[Callable[..., bytes]]:
-    """For a message without nested messages, ``to_bytes`` as one function
-    (``lambda m: pack(m.a, *m.b, ...)``: the send path of every flat
-    message, without ``_flatten``'s loop); ``None`` if a field name is not
-    an identifier."""
-    if not all(f.name.isidentifier() and not keyword.iskeyword(f.name) for f in fields):
-        return None
-    scope: Dict[str, Any] = {"pack": st.pack, "copy": list.copy}
-    args = []
-    for i, f in enumerate(fields):
-        if len(f.dims) > 1:  # the rows' elements in order (Field.flat)
-            scope[f"flat{i}"] = f.flat
-            args.append(f"*flat{i}(m.{f.name})")
-        elif f.single:
-            args.append(f"m.{f.name}")
-        else:
-            # A list field is a FixedList: unpacking a list subclass iterates
-            # it, a plain copy (list.copy) is unpacked as a block.
-            args.append(f"*copy(m.{f.name})")
-    exec(f"def to_bytes(m):\n    return pack({', '.join(args)})\n", scope)
-    return scope["to_bytes"]
-
-
-def _flat_unpacker(cls: type, fields: Tuple[Field, ...]) -> Callable[..., Message]:
-    """For a message without nested messages, ``from_bytes`` as one function
-    (``v = unpack(data); m = new(cls); set0(m, v[0]); set1(m, unflat1(v[1:4]))``,
-    each ``set`` a slot's own setter): the receive path of every flat
-    message, without a loop over its fields."""
-    size = cls._struct.size
-    scope: Dict[str, Any] = {"unpack": cls._struct.unpack, "new": object.__new__,
-                             "size": size}
-    body = ["def from_bytes(cls, data):",
-            "    if len(data) != size:",
-            "        raise ValueError(f'{cls.__name__} is {size} bytes, not {len(data)}')",
-            "    v = unpack(data)",
-            "    m = new(cls)"]
-    at = 0
-    for i, f in enumerate(fields):
-        scope[f"set{i}"] = cls.__dict__[f.name].__set__
-        if f.single:
-            value, at = f"v[{at}]", at + 1
-        else:
-            value, at = f"v[{at}:{at + f.count}]", at + f.count
-        if f.unflat is not None:
-            scope[f"unflat{i}"] = f.unflat
-            value = f"unflat{i}({value})"
-        body.append(f"    set{i}(m, {value})")
-    body.append("    return m")
-    exec("\n".join(body) + "\n", scope)
-    fn = scope["from_bytes"]
-    fn.__doc__ = Message.from_bytes.__doc__
-    return fn
 
 
 def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
@@ -280,8 +230,10 @@ def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
             fast[f.name] = (-f.float_max, f.float_max, float, setter)
     cls._fast_set = fast
     if all(f.nested is None for f in fields_t):
-        cls._pack_flat = _flat_packer(cls._struct, fields_t)
-        cls.from_bytes = classmethod(_flat_unpacker(cls, fields_t))  # type: ignore[assignment]
+        cls._codec = _horus.FlatCodec(cls, cls._struct.size, [
+            (f.name, f.kind, f.count, f.array, f.is_bytes, f.unflat,
+             f.flat if len(f.dims) > 1 else None) for f in fields_t])
+        cls.from_bytes = classmethod(cls._codec.unpack)  # type: ignore[assignment]
     _CLASSES[key] = cls
     _BY_ID.setdefault(mt.id, cls)
     return cls

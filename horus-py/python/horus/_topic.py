@@ -23,7 +23,7 @@ class Topic:
     shared-memory topic as Rust's ``Topic::<CmdVel>::new("cmd_vel")``.
     ``send`` never blocks; ``recv`` returns the next message or ``None``."""
 
-    __slots__ = ("_raw", "_cls")
+    __slots__ = ("_raw", "_cls", "_flat")
 
     def __new__(cls, name: str, msg_type: Any = None, **kw: Any) -> "Topic":
         if cls is Topic and isinstance(msg_type, type) and msg_type in _POOLED_TOPICS:
@@ -45,7 +45,12 @@ class Topic:
                             f"horus.Serialized or a horus.schema(...) for a serialized topic), "
                             f"not {msg_type!r}")
         self._cls = msg_type
-        self._raw = _horus.RawTopic(name, msg_type._type, namespace, max_publishers, capacity)
+        # A flat class's own codec (not a subclass's inherited one): its
+        # objects go to and from the ring in one native call each.
+        codec = msg_type.__dict__.get("_codec")
+        self._flat = codec is not None
+        self._raw = _horus.RawTopic(name, msg_type._type, namespace, max_publishers, capacity,
+                                    codec)
 
     def send(self, msg: Message) -> None:
         """Publishes ``msg``. Never blocks: a lagging subscriber loses the
@@ -53,10 +58,14 @@ class Topic:
         if type(msg) is not self._cls:
             raise TypeError(f"topic {self._raw.name!r} carries {self._cls.__name__}, "
                             f"not {type(msg).__name__}")
-        self._raw.send(msg.to_bytes())
+        # False: a value the codec does not take; to_bytes raises the sentence.
+        if not (self._flat and self._raw.send_msg(msg)):
+            self._raw.send(msg.to_bytes())
 
     def recv(self) -> Optional[Message]:
         """The next message, or ``None``. Never blocks."""
+        if self._flat:
+            return self._raw.recv_msg()
         data = self._raw.recv()
         return None if data is None else self._cls.from_bytes(data)
 

@@ -1,0 +1,153 @@
+"""The native codec of flat message classes (``_horus.FlatCodec``): the bytes
+it packs are struct's for the same values, and the objects it unpacks hold
+what the Python code stores, for every kind at its edges; values it does
+not take fall back to the Python packer and its sentences."""
+
+import math
+import random
+import struct
+
+import pytest
+
+import horus
+from horus import HorusError, _horus
+
+KINDS = ["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64"]
+F32_MAX = 3.4028234663852886e38
+EDGES = {
+    "u8": [0, 1, 255], "i8": [-128, -1, 127], "u16": [0, 65535, 7],
+    "i16": [-32768, 32767, 0], "u32": [0, 2**32 - 1, 12345],
+    "i32": [-(2**31), 2**31 - 1, -5], "u64": [0, 2**64 - 1, 2**63],
+    "i64": [-(2**63), 2**63 - 1, -1],
+    # The largest f32, the smallest subnormal, infinities, a value rounded.
+    "f32": [F32_MAX, -F32_MAX, 1e-45, math.inf, -math.inf, 0.1, -0.0],
+    "f64": [1.7976931348623157e308, 5e-324, -math.inf, math.inf, math.pi, -0.0],
+}
+
+
+def reference(m):
+    """The bytes struct packs for ``m``'s stored values (the Python path)."""
+    values = []
+    m._flatten(values)
+    return m._struct.pack(*values)
+
+
+def kind_class(kind):
+    return horus.message(f"Codec_{kind}", s=kind, a=f"{kind}[3]", g=f"{kind}[2][2]")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_at_its_edges_packs_as_struct_and_unpacks_as_stored(kind):
+    cls = kind_class(kind)
+    edges = EDGES[kind]
+    for v in edges:
+        pick = [edges[(edges.index(v) + k) % len(edges)] for k in range(7)]
+        m = cls(s=v, a=pick[:3], g=[pick[3:5], pick[5:7]])
+        data = m.to_bytes()
+        assert data == reference(m) == cls._codec.pack(m)
+        back = cls.from_bytes(data)
+        assert back.to_bytes() == data
+        for name in ("s", "a", "g"):
+            got, want = getattr(back, name), getattr(m, name)
+            assert type(got) is type(want), name
+        for got, want in zip([back.s, *back.a, *back.g[0], *back.g[1]],
+                             [m.s, *m.a, *m.g[0], *m.g[1]]):
+            assert type(got) is type(want)
+            if kind[0] == "f":
+                # As struct gives it: the f32 rounded once, the sign of zero kept.
+                want = struct.unpack("=f", struct.pack("=f", want))[0] if kind == "f32" else want
+                assert math.copysign(1, got) == math.copysign(1, want) and got == want
+            else:
+                assert got == want
+        # The rows are the field's checked lists, naming where they are (a
+        # u8 array's rows are bytes).
+        assert type(back.g[1]) is type(m.g[1])
+        if kind != "u8":
+            assert back.g[1].where() == f"Codec_{kind}.g[1]"
+            with pytest.raises(TypeError, match=rf"Codec_{kind}\.g\[1\]\[0\] is {kind}"):
+                back.g[1][0] = "x"
+
+
+def test_nan_payloads_and_random_values_round_trip_bit_for_bit():
+    cls = horus.message("CodecRandom", u="u64", d="f64", i="i32", f="f32", fa="f32[4]",
+                        ia="i16[2][2]", ba="u8[6]", rows="u8[2][3]", pad="u8[4]")
+    rnd = random.Random(7)
+    for _ in range(500):
+        raw = bytes(rnd.getrandbits(8) for _ in range(cls.size()))
+        back = cls.from_bytes(raw)
+        # Any bytes, NaNs with payloads among them, come back as they were
+        # (an f32's NaN goes through an f64, which keeps a quiet NaN's payload).
+        f32s = struct.unpack_from("=5f", raw, 20)
+        if not any(math.isnan(x) for x in f32s) and not math.isnan(back.d):
+            assert back.to_bytes() == raw
+        assert back.to_bytes() == reference(back)
+    quiet_nan = struct.pack("=f", float("nan"))
+    m = cls(f=float("nan"), d=float("-nan"))
+    assert m.to_bytes()[20:24] == quiet_nan and m.to_bytes() == reference(m)
+
+
+def test_from_bytes_takes_any_bytes_like_object_and_refuses_others():
+    cls = horus.message("CodecInput", b="f64", a="u32", pad="u32")
+    data = cls(a=9, b=0.25).to_bytes()
+    for given in (data, bytearray(data), memoryview(data)):
+        back = cls.from_bytes(given)
+        assert (back.a, back.b) == (9, 0.25)
+    with pytest.raises(TypeError):
+        cls.from_bytes("twelve bytes")
+    with pytest.raises(ValueError, match="^CodecInput is 16 bytes, not 13$"):
+        cls.from_bytes(bytearray(13))
+
+
+def test_a_subclass_unpacks_as_itself_and_travels_as_itself(ns):
+    base = horus.message("CodecBase", b="f32[2]", a="u16", pad="u16")
+
+    class Sub(base):
+        __slots__ = ()
+
+    back = Sub.from_bytes(base(a=3, b=[1.0, 2.0]).to_bytes())
+    assert type(back) is Sub and (back.a, list(back.b)) == (3, [1.0, 2.0])
+    pub, sub = horus.Topic("codec.sub", Sub, namespace=ns), horus.Topic("codec.sub", Sub,
+                                                                        namespace=ns)
+    pub.send(Sub(a=4))
+    got = sub.recv()
+    assert type(got) is Sub and got.a == 4
+    with pytest.raises(TypeError, match="^CmdVel is not a CodecBase$"):
+        Sub._codec.unpack(horus.CmdVel, b"\0" * base.size())
+
+
+def test_a_value_stored_past_the_checks_falls_back_to_the_sentence(ns):
+    cls = horus.message("CodecBypass", v="i16[3]", a="u8", pad="u8")
+    m = cls(a=1, v=[1, 2, 3])
+    list.__setitem__(m.v, 1, 2**20)  # bypasses the list's check
+    assert cls._codec.pack(m) is None
+    with pytest.raises(ValueError, match=r"CodecBypass\.v\[1\] is i16: 1048576 is outside"):
+        m.to_bytes()
+    pub = horus.Topic("codec.bypass", cls, namespace=ns)
+    sub = horus.Topic("codec.bypass", cls, namespace=ns)
+    with pytest.raises(ValueError, match=r"CodecBypass\.v\[1\]"):
+        pub.send(m)
+    assert sub.recv() is None and pub.published_count() == 0
+    # A value struct takes as the field's, though not as stored, is packed
+    # as struct packs it: a bool as an int (the codec's own path), a float
+    # where an int is stored is struct's error (the Python path's).
+    object.__setattr__(m, "a", True)
+    list.__setitem__(m.v, 1, 2)
+    assert cls._codec.pack(m) == reference(m) == m.to_bytes()
+    object.__setattr__(m, "a", 1)
+    object.__setattr__(m, "pad", 1.5)
+    assert cls._codec.pack(m) is None
+    with pytest.raises(TypeError, match=r"CodecBypass\.pad is u8: give an int, not float"):
+        m.to_bytes()
+    object.__setattr__(m, "pad", 0)
+    pub.send(m)
+    assert sub.recv().a == 1
+
+
+def test_a_codec_of_another_size_is_refused():
+    cls = horus.message("CodecSize", a="u32")
+    with pytest.raises(ValueError, match="the fields of CodecSize are 4 bytes, not 8"):
+        _horus.FlatCodec(cls, 8, [("a", "u32", 1, False, False, None, None)])
+    with pytest.raises(ValueError, match='no flat field kind "bool"'):
+        _horus.FlatCodec(cls, 1, [("a", "bool", 1, False, False, None, None)])
+    with pytest.raises(HorusError, match="the codec packs 16 bytes, the message type `CodecSize` is 4"):
+        _horus.RawTopic("codec.size", cls._type, None, None, None, horus.CmdVel._codec)
