@@ -4,8 +4,15 @@
 //! `numpy.asarray`). numpy makes the array's base the object that offered
 //! the capsule (the `ArrayBase`, owner of the memory), and drops the capsule,
 //! whose destructor frees the struct and its shape and strides.
+//!
+//! The struct's `descr` is numpy's own dtype object of the elements (flag
+//! `ARR_HAS_DESCR`), which numpy takes as it is; without it numpy formats
+//! the type as a string (`"<u1"`) and parses it back for every array, more
+//! than half the time of a `to_numpy()`. Where numpy cannot be imported, the
+//! struct has no `descr` (`typekind` and `itemsize` say the same).
 
 use std::ffi::{c_char, c_int, c_void};
+use std::sync::Mutex;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -31,6 +38,24 @@ const C_CONTIGUOUS: c_int = 0x0001;
 const ALIGNED: c_int = 0x0100;
 const NOTSWAPPED: c_int = 0x0200;
 const WRITEABLE: c_int = 0x0400;
+const ARR_HAS_DESCR: c_int = 0x0800;
+
+/// numpy's dtype object of `typestr` (made once per type string; `None`
+/// without numpy).
+fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
+    static DTYPES: Mutex<Vec<(&'static str, Py<PyAny>)>> = Mutex::new(Vec::new());
+    let mut known = DTYPES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, d)) = known.iter().find(|(t, _)| *t == typestr) {
+        return Some(d.clone_ref(py));
+    }
+    let d = py
+        .import("numpy")
+        .and_then(|np| np.getattr("dtype")?.call1((typestr,)))
+        .ok()?
+        .unbind();
+    known.push((typestr, d.clone_ref(py)));
+    Some(d)
+}
 
 /// The struct first (the capsule's pointer is the box's), then what its
 /// pointers point into.
@@ -39,6 +64,8 @@ struct Boxed {
     iface: PyArrayInterface,
     shape: Vec<isize>,
     strides: Vec<isize>,
+    /// What `iface.descr` points to, kept alive as long as the struct.
+    descr: Option<Py<PyAny>>,
 }
 
 /// Frees the `Boxed` of a capsule made by [`capsule`].
@@ -74,6 +101,10 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
     if !readonly {
         flags |= WRITEABLE;
     }
+    let descr = numpy_dtype(py, dtype.typestr());
+    if descr.is_some() {
+        flags |= ARR_HAS_DESCR;
+    }
     let mut b = Box::new(Boxed {
         iface: PyArrayInterface {
             two: 2,
@@ -84,10 +115,11 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
             shape: std::ptr::null_mut(),
             strides: std::ptr::null_mut(),
             data: addr as *mut c_void,
-            descr: std::ptr::null_mut(),
+            descr: descr.as_ref().map_or(std::ptr::null_mut(), |d| d.as_ptr()),
         },
         shape: shape.iter().map(|&n| n as isize).collect(),
         strides: strides.to_vec(),
+        descr,
     });
     b.iface.shape = b.shape.as_mut_ptr();
     b.iface.strides = b.strides.as_mut_ptr();
