@@ -252,7 +252,8 @@ impl PythonRows {
              thread of this program (cores A and B). One-way = receiver's stamp - sender's stamp \
              (both `horus::now_ns`, CLOCK_MONOTONIC), one sample in flight at a time, every sample \
              kept. The image row ends when Python holds the received image's `to_numpy()` array \
-             (over the publisher's pool block, no copy) and has read the stamp from it.\n",
+             (over the publisher's pool block, no copy) and has read the stamp's bytes from it \
+             (`arr[0, :6].tobytes()`, 18 bytes).\n",
             python.display()
         );
         let _ = writeln!(o, "| row | samples | p50 | p99 | p99.9 | max |");

@@ -19,9 +19,10 @@ Image (`--image`): Python asks with a `Ping64` whose `pad[0]` is 1; the peer
 loans a 640x480 rgb8 block, writes its send time in the first 8 bytes
 (the last thing before `send`) and the request's `seq` in the next 8, and
 publishes it on `bench.image`. Python's sample ends once it holds the
-received image's `to_numpy()` array and has read the stamp from it: one
-way = that time - the stamp (no copy on the way: the array is over the
-publisher's block).
+received image's `to_numpy()` array and has read the stamp's bytes from it
+(`arr[0, :6].tobytes()`: the first 18 bytes, the stamp and the seq; the
+numbers are made of them after the clock is read): one way = that time -
+the stamp (no copy on the way: the array is over the publisher's block).
 
 Every sample is kept (no outlier is dropped); samples go one at a time (the
 next after the previous came back); both sides busy-poll. `--raw` prints the
@@ -80,10 +81,10 @@ def image(ping, frames, count):
             img = frames.recv()
             if img is None:
                 continue
-            head = img.to_numpy().reshape(-1)[:16].view("<u8")
+            head = img.to_numpy()[0, :6].tobytes()
             t_rx = horus.now_ns()
-            if int(head[1]) == seq:
-                samples.append(t_rx - int(head[0]))
+            if int.from_bytes(head[8:16], "little") == seq:
+                samples.append(t_rx - int.from_bytes(head[:8], "little"))
                 break
         del img, head  # the block goes back to the peer's pool
     return {"image_rust_to_python": samples}
