@@ -26,7 +26,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString, PyTupl
 
 /// A scalar's type in the struct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     U8,
     I8,
     U16,
@@ -40,7 +40,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn parse(kind: &str) -> Option<Self> {
+    pub(crate) fn parse(kind: &str) -> Option<Self> {
         Some(match kind {
             "u8" => Self::U8,
             "i8" => Self::I8,
@@ -56,7 +56,7 @@ impl Kind {
         })
     }
 
-    fn size(self) -> usize {
+    pub(crate) fn size(self) -> usize {
         match self {
             Self::U8 | Self::I8 => 1,
             Self::U16 | Self::I16 => 2,
@@ -96,7 +96,7 @@ impl Kind {
     /// Writes `v` into the `size()` bytes `out`; `None` if `v` is not an
     /// `int` (an integer kind) or a `float` (a float kind) that this kind
     /// holds.
-    fn encode(self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> Option<()> {
+    pub(crate) fn encode(self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> Option<()> {
         macro_rules! int {
             ($t:ty) => {{
                 let v: $t = v.cast::<PyInt>().ok()?.extract().ok()?;
@@ -427,7 +427,7 @@ fn new_instance<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
 /// Stores `value` in `msg`'s slot `name` the way the slot's descriptor does,
 /// without the class's `__setattr__` (whose checks are for values from
 /// outside).
-fn set_slot(
+pub(crate) fn set_slot(
     msg: &Bound<'_, PyAny>,
     name: &Bound<'_, PyString>,
     value: &Bound<'_, PyAny>,

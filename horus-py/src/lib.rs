@@ -7,7 +7,8 @@
 //!   time with the layout rules of `message!`).
 //! - `RawTopic` (`topic.rs`): a [`horus::dynamic::DynTopic`] sending and
 //!   receiving the message's bytes; the Python `Topic` packs and unpacks them,
-//!   a flat message with its class's `FlatCodec` (`flat_codec.rs`).
+//!   a flat message with its class's `FlatCodec` (`flat_codec.rs`); a field
+//!   assignment's common case is `FieldSetter`'s (`field_set.rs`).
 //! - `Image` and `ImageTopic` (`image.rs`): horus-std's images, with numpy
 //!   arrays over their pixels through `ArrayBase` (`array.rs`: numpy's
 //!   array interface and DLPack (`dlpack.rs`) over memory Rust owns).
@@ -30,6 +31,7 @@ mod args;
 mod array;
 mod array_struct;
 mod dlpack;
+mod field_set;
 mod flat_codec;
 mod image;
 mod msg;
@@ -66,6 +68,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<msg::PyMessageType>()?;
     m.add_class::<topic::PyRawTopic>()?;
     m.add_class::<flat_codec::FlatCodec>()?;
+    m.add_class::<field_set::FieldSetter>()?;
     m.add_class::<node::PyScheduler>()?;
     m.add_class::<image::PyImage>()?;
     m.add_class::<image::PyImageTopic>()?;

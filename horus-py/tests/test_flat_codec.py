@@ -1,11 +1,15 @@
-"""The native codec of flat message classes (``_horus.FlatCodec``): the bytes
-it packs are struct's for the same values, and the objects it unpacks hold
-what the Python code stores, for every kind at its edges; values it does
-not take fall back to the Python packer and its sentences."""
+"""The native parts of message classes: the codec of flat classes
+(``_horus.FlatCodec``), whose bytes are struct's for the same values and
+whose objects hold what the Python code stores, for every kind at its
+edges (values it does not take fall back to the Python packer and its
+sentences); and the assignment fast path (``_horus.FieldSetter``), which
+stores exactly what ``Field.check`` stores, or leaves the value to it."""
 
 import math
 import random
 import struct
+
+import numpy as np
 
 import pytest
 
@@ -151,3 +155,45 @@ def test_a_codec_of_another_size_is_refused():
         _horus.FlatCodec(cls, 1, [("a", "bool", 1, False, False, None, None)])
     with pytest.raises(HorusError, match="the codec packs 16 bytes, the message type `CodecSize` is 4"):
         _horus.RawTopic("codec.size", cls._type, None, None, None, horus.CmdVel._codec)
+
+
+class IntSub(int):
+    pass
+
+
+ODD_VALUES = [0, 1, -1, 255, 256, -129, 2**31, 2**63, 2**64, -(2**63) - 1, True, False,
+              IntSub(3), 1.5, -0.0, 3.4028234663852886e38, 3.4028235677973366e38, 3.5e38,
+              1e308, math.inf, -math.inf, math.nan, np.float32(2.5), np.int64(7),
+              np.uint8(200), "1", None, [1], 10**30]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_assignment_stores_what_the_field_check_stores_or_raises_its_sentence(kind):
+    cls = horus.message(f"Setter_{kind}", s=kind, a=f"{kind}[2]")
+    field = cls._by_name["s"]
+    for v in ODD_VALUES:
+        m = cls()
+        try:
+            want = field.check(v)
+        except (TypeError, ValueError) as e:
+            with pytest.raises(type(e)) as got:
+                m.s = v
+            assert str(got.value) == str(e), (kind, v)
+            assert m.s == 0
+            continue
+        m.s = v
+        stored = m.s
+        assert type(stored) is type(want), (kind, v)
+        assert stored == want or (math.isnan(stored) and math.isnan(want)), (kind, v)
+    # Only scalar fields take the fast path: an array, an unknown name, a
+    # name made at run time (not interned) go through the Python checks.
+    m = cls()
+    common, left = (1.5, math.nan) if kind[0] == "f" else (7, True)
+    assert cls._set_scalar(m, "s", common) is True and m.s == common
+    assert cls._set_scalar(m, "s", left) is False and m.s == common
+    assert cls._set_scalar(m, "a", 1) is False and cls._set_scalar(m, "nope", 1) is False
+    name = "".join(["s", ""])  # equal to "s", another object
+    setattr(m, name, 1)
+    assert m.s == 1 and type(m.s) is (float if kind[0] == "f" else int)
+    with pytest.raises(AttributeError, match=f"Setter_{kind} has no field 'nope'"):
+        m.nope = 1

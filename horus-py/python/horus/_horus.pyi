@@ -33,6 +33,11 @@ class FlatCodec:
     @property
     def size(self) -> int: ...
 
+class FieldSetter:
+    """The common case of a scalar field assignment (``field_set.rs``)."""
+    def __init__(self, fields: List[Tuple[str, str]]) -> None: ...
+    def set(self, msg: Any, name: str, value: Any) -> bool: ...
+
 class RawTopic:
     def __init__(self, name: str, ty: MessageType, namespace: Optional[str] = None,
                  max_publishers: Optional[int] = None, capacity: Optional[int] = None,

@@ -43,10 +43,11 @@ class Message(metaclass=_MessageClass):
     #: Without nested messages: the native codec of the class's bytes
     #: (``to_bytes`` packs through it; ``from_bytes`` is its ``unpack``).
     _codec: Any = None
-    #: Per scalar field: ``(low, high, type, slot setter)``, the values an
-    #: assignment stores as given (``__setattr__``'s fast path, the same
-    #: values ``Field.check``'s own fast path takes).
-    _fast_set: Dict[str, Tuple[Any, Any, type, Callable[[Any, Any], None]]] = {}
+    #: ``(msg, name, value) -> bool``: stores an int or a float that a
+    #: scalar field holds as given, the values ``Field.check``'s own fast
+    #: path takes (``__setattr__``'s fast path, ``_horus.FieldSetter``);
+    #: ``False`` for anything else, nothing done.
+    _set_scalar: Callable[[Any, str, Any], bool] = staticmethod(lambda m, n, v: False)
     _struct: struct.Struct = struct.Struct("")
 
     def __init__(self, **values: Any) -> None:
@@ -62,12 +63,8 @@ class Message(metaclass=_MessageClass):
                 object.__setattr__(self, f.name, f.default())
 
     def __setattr__(self, name: str, value: Any) -> None:
-        fast = self._fast_set.get(name)
-        if fast is not None:
-            low, high, kind, store = fast
-            if type(value) is kind and low <= value <= high:
-                store(self, value)
-                return
+        if self._set_scalar(self, name, value):
+            return
         cls = type(self)
         f = cls._by_name.get(name)
         if f is None:
@@ -221,14 +218,9 @@ def _class_for(mt: Any, nested: Optional[Dict[str, type]] = None) -> type:
     }
     cls = type(mt.name, (Message,), ns)
     assert cls._struct.size == mt.size, (mt.name, cls._struct.size, mt.size)
-    fast: Dict[str, Any] = {}
-    for f in fields_t:
-        setter = cls.__dict__[f.name].__set__
-        if f.int_range is not None:
-            fast[f.name] = (f.int_range[0], f.int_range[1], int, setter)
-        elif f.float_max is not None:
-            fast[f.name] = (-f.float_max, f.float_max, float, setter)
-    cls._fast_set = fast
+    cls._set_scalar = _horus.FieldSetter(  # type: ignore[assignment]
+        [(f.name, f.kind) for f in fields_t if f.int_range is not None or f.float_max is not None]
+    ).set
     if all(f.nested is None for f in fields_t):
         cls._codec = _horus.FlatCodec(cls, cls._struct.size, [
             (f.name, f.kind, f.count, f.array, f.is_bytes, f.unflat,
