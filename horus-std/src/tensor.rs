@@ -1,5 +1,5 @@
 //! Tensors over block pools: n-dimensional arrays of one dtype, the
-//! elements in a shared block, a 168-byte [`TensorFrame`] in the ring.
+//! elements in a shared block, a 104-byte [`TensorFrame`] in the ring.
 //!
 //! A [`Tensor`] is a [`Pooled`] message of [`TensorLayout`] (dtype, shape,
 //! strides): sending, receiving, loaning and accounting are
@@ -17,7 +17,11 @@
 //!   varies fastest); a received descriptor may carry other strides if every
 //!   element lies inside the block, and [`TensorData::get`] follows them,
 //!   while [`TensorData::as_slice`] needs a contiguous tensor;
-//! - at most 4 GiB of elements; the data starts 8-byte aligned.
+//! - at most 4 GiB of elements; the data starts 8-byte aligned. So every
+//!   dimension, and every stride that moves within the data, is below
+//!   2^32: the descriptor carries them as `u32`s, and with its stamp a ring
+//!   slot is two cache lines (with `u64`s it was three: one more line to
+//!   move per message).
 //!
 //! ```no_run
 //! use horus::prelude::*;
@@ -47,7 +51,8 @@ pub const MAX_RANK: usize = 8;
 horus_nostd::message! {
     /// What a tensor topic's ring carries: the block (the five fields every
     /// pooled descriptor starts with), then dtype, rank, shape and byte
-    /// strides (entries past `rank` are zero).
+    /// strides (entries past `rank` are zero; each below 2^32, as the data
+    /// is at most 4 GiB).
     TensorFrame {
         /// The publisher's liveness token (names its pool's segment files).
         owner: u64,
@@ -66,9 +71,9 @@ horus_nostd::message! {
         /// Zero.
         reserved: u32,
         /// Elements along each dimension.
-        shape: [u64; 8],
+        shape: [u32; 8],
         /// Bytes from one element to the next along each dimension.
-        strides: [i64; 8],
+        strides: [u32; 8],
     }
 }
 
@@ -350,47 +355,57 @@ impl TensorLayout {
 
     /// A descriptor's dtype, shape and strides, checked against its length.
     fn from_frame(f: &TensorFrame) -> Result<Self, String> {
-        // `dtype` and `rank` read as the words the ring stored (see
-        // `pooled::wire_word`).
+        // Every field read as the words the ring stored (see
+        // `pooled::wire_word`): `dtype` and `rank` in words 3 and 4, shape
+        // and strides two to a word from word 5.
         let code = word_halves(wire_word(f, 3)).1;
         let dtype = DType::from_code(code).ok_or_else(|| format!("unknown dtype code {code}"))?;
         let rank = word_halves(wire_word(f, 4)).0 as usize;
         if rank == 0 || rank > MAX_RANK {
             return Err(format!("rank {rank} is not 1 to {MAX_RANK}"));
         }
-        let (shape, strides) = (&f.shape[..rank], &f.strides[..rank]);
-        if f.shape[rank..].iter().any(|&n| n != 0) || f.strides[rank..].iter().any(|&s| s != 0) {
+        let (mut shape, mut strides) = ([0u64; MAX_RANK], [0i64; MAX_RANK]);
+        for pair in 0..MAX_RANK / 2 {
+            let (a, b) = word_halves(wire_word(f, SHAPE_WORD + pair));
+            (shape[2 * pair], shape[2 * pair + 1]) = (a.into(), b.into());
+            let (a, b) = word_halves(wire_word(f, SHAPE_WORD + MAX_RANK / 2 + pair));
+            (strides[2 * pair], strides[2 * pair + 1]) = (a.into(), b.into());
+        }
+        if shape[rank..].iter().any(|&n| n != 0) || strides[rank..].iter().any(|&s| s != 0) {
             return Err(format!("shape or strides past rank {rank} are not zero"));
         }
+        let (used_shape, used_strides) = (&shape[..rank], &strides[..rank]);
         let size = i64::from(dtype.size());
         let mut extent = u128::from(dtype.size());
-        for (&n, &s) in shape.iter().zip(strides) {
-            if n == 0 || s < 0 || s % size != 0 {
+        for (&n, &s) in used_shape.iter().zip(used_strides) {
+            if n == 0 || s % size != 0 {
                 return Err(format!(
-                    "shape {shape:?} with strides {strides:?}: dimensions must be at least 1, \
-                     strides non-negative multiples of {size}"
+                    "shape {used_shape:?} with strides {used_strides:?}: dimensions must be at \
+                     least 1, strides multiples of {size}"
                 ));
             }
             extent += u128::from(n - 1) * s as u128;
         }
-        if extent > u128::from(f.len) {
+        let len = word_halves(wire_word(f, 3)).0;
+        if extent > u128::from(len) {
             return Err(format!(
-                "shape {shape:?} with strides {strides:?} reaches byte {extent}, \
-                 past the {} bytes of data",
-                f.len
+                "shape {used_shape:?} with strides {used_strides:?} reaches byte {extent}, \
+                 past the {len} bytes of data"
             ));
         }
-        let mut l = Self {
+        Ok(Self {
             dtype,
             rank,
-            shape: f.shape,
-            strides: f.strides,
-            bytes: f.len,
-        };
-        l.shape[rank..].fill(0);
-        Ok(l)
+            shape,
+            strides,
+            bytes: len,
+        })
     }
 }
+
+/// The word of [`TensorFrame`] where `shape` starts (after the five
+/// block fields and dtype, rank, reserved: 40 bytes); `strides` follow it.
+const SHAPE_WORD: usize = 5;
 
 impl PooledLayout for TensorLayout {
     type Wire = TensorFrame;
@@ -404,18 +419,22 @@ impl PooledLayout for TensorLayout {
     #[inline]
     fn to_wire(&self, b: BlockRef) -> TensorFrame {
         // Built as the words the ring copies (see `pooled::word_pair`):
-        // the five fields, then `shape` and `strides`.
-        let mut words = [0u64; 5 + 2 * MAX_RANK];
-        words[..5].copy_from_slice(&[
+        // the five fields, then `shape` and `strides`, two to a word. Every
+        // dimension and stride is below 2^32: they come from a descriptor's
+        // `u32`s, or from `contiguous`, whose every stride, and so every
+        // dimension, is at most `bytes`, a `u32`.
+        let mut words = [0u64; SHAPE_WORD + MAX_RANK];
+        words[..SHAPE_WORD].copy_from_slice(&[
             b.owner,
             b.generation,
             word_pair(b.segment, b.block),
             word_pair(b.len, self.dtype.code()),
             word_pair(self.rank as u32, 0),
         ]);
-        words[5..5 + MAX_RANK].copy_from_slice(&self.shape);
-        for (w, s) in words[5 + MAX_RANK..].iter_mut().zip(self.strides) {
-            *w = s as u64;
+        for pair in 0..MAX_RANK / 2 {
+            let (n, s) = (&self.shape[2 * pair..], &self.strides[2 * pair..]);
+            words[SHAPE_WORD + pair] = word_pair(n[0] as u32, n[1] as u32);
+            words[SHAPE_WORD + MAX_RANK / 2 + pair] = word_pair(s[0] as u32, s[1] as u32);
         }
         bytemuck::cast(words)
     }

@@ -417,8 +417,16 @@ fn forged_tensor_descriptors_are_refused_or_dropped() {
         .unwrap();
     let mut strides_past_end = f;
     strides_past_end.strides[0] = 12;
-    let mut negative = f;
-    negative.strides[1] = -4;
+    let mut huge = f; // a multiple of 4, far past the data
+    huge.strides[0] = u32::MAX - 3;
+    // Every dimension and stride at its largest: an extent past 2^64
+    // (counted in 128 bits, refused, no overflow).
+    let widest = TensorFrame {
+        rank: 8,
+        shape: [u32::MAX; 8],
+        strides: [u32::MAX - 3; 8],
+        ..f
+    };
     let mut unaligned = f;
     unaligned.strides[1] = 2;
     let mut junk_past_rank = f;
@@ -438,7 +446,8 @@ fn forged_tensor_descriptors_are_refused_or_dropped() {
             ..f
         },
         strides_past_end,
-        negative,
+        huge,
+        widest,
         unaligned,
         junk_past_rank,
     ];
