@@ -192,9 +192,14 @@ impl FlatCodec {
         fields: Vec<FieldSpec<'_>>,
     ) -> PyResult<Self> {
         let mut out = Vec::with_capacity(fields.len());
+        let mut total = 0usize;
         for (name, kind, count, array, is_bytes, unflat, flat) in fields {
             let k = Kind::parse(&kind)
                 .ok_or_else(|| PyValueError::new_err(format!("no flat field kind {kind:?}")))?;
+            total = count
+                .checked_mul(k.size())
+                .and_then(|n| total.checked_add(n))
+                .ok_or_else(|| PyValueError::new_err(format!("field {name} is too large")))?;
             let shape = match (array, is_bytes, unflat) {
                 (false, _, None) => Shape::Scalar,
                 (true, true, unflat) => Shape::Bytes {
@@ -217,7 +222,6 @@ impl FlatCodec {
                 flat: flat.map(Bound::unbind),
             });
         }
-        let total: usize = out.iter().map(Field::bytes).sum();
         if total != size {
             return Err(PyValueError::new_err(format!(
                 "the fields of {} are {total} bytes, not {size}",

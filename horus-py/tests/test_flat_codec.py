@@ -151,6 +151,8 @@ def test_a_codec_of_another_size_is_refused():
     cls = horus.message("CodecSize", a="u32")
     with pytest.raises(ValueError, match="the fields of CodecSize are 4 bytes, not 8"):
         _horus.FlatCodec(cls, 8, [("a", "u32", 1, False, False, None, None)])
+    with pytest.raises(ValueError, match="field a is too large"):
+        _horus.FlatCodec(cls, 4, [("a", "u32", 2**62, True, False, list, None)])
     with pytest.raises(ValueError, match='no flat field kind "bool"'):
         _horus.FlatCodec(cls, 1, [("a", "bool", 1, False, False, None, None)])
     with pytest.raises(HorusError, match="the codec packs 16 bytes, the message type `CodecSize` is 4"):
