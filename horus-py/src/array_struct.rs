@@ -57,13 +57,17 @@ fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
     Some(d)
 }
 
+/// Most dimensions of a numpy array (numpy 1's `NPY_MAXDIMS`; numpy 2
+/// allows 64, no array of ours has more than 8).
+const MAX_DIMS: usize = 32;
+
 /// The struct first (the capsule's pointer is the box's), then what its
-/// pointers point into.
+/// pointers point into: one allocation per capsule.
 #[repr(C)]
 struct Boxed {
     iface: PyArrayInterface,
-    shape: Vec<isize>,
-    strides: Vec<isize>,
+    shape: [isize; MAX_DIMS],
+    strides: [isize; MAX_DIMS],
     /// What `iface.descr` points to, kept alive as long as the struct.
     descr: Option<Py<PyAny>>,
 }
@@ -90,6 +94,12 @@ unsafe extern "C" fn destroy(capsule: *mut ffi::PyObject) {
 /// A new `__array_struct__` capsule describing `base`'s buffer.
 pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<'py, PyAny>> {
     let (addr, shape, strides, dtype, readonly) = base.layout();
+    let nd = shape.len();
+    if nd > MAX_DIMS {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "an array of {nd} dimensions: numpy takes at most {MAX_DIMS}"
+        )));
+    }
     let typekind = dtype.kind();
     let mut flags = NOTSWAPPED;
     if base.is_c_contiguous() {
@@ -108,7 +118,7 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
     let mut b = Box::new(Boxed {
         iface: PyArrayInterface {
             two: 2,
-            nd: shape.len() as c_int,
+            nd: nd as c_int,
             typekind: typekind as c_char,
             itemsize: dtype.item_size() as c_int,
             flags,
@@ -117,10 +127,13 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
             data: addr as *mut c_void,
             descr: descr.as_ref().map_or(std::ptr::null_mut(), |d| d.as_ptr()),
         },
-        shape: shape.iter().map(|&n| n as isize).collect(),
-        strides: strides.to_vec(),
+        shape: [0; MAX_DIMS],
+        strides: [0; MAX_DIMS],
         descr,
     });
+    for (d, (&n, &s)) in shape.iter().zip(strides).enumerate() {
+        (b.shape[d], b.strides[d]) = (n as isize, s);
+    }
     b.iface.shape = b.shape.as_mut_ptr();
     b.iface.strides = b.strides.as_mut_ptr();
     let p = Box::into_raw(b);
