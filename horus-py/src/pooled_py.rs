@@ -459,16 +459,23 @@ macro_rules! pooled_topic_class {
                 &self,
                 py: Python<'py>,
             ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                // Read under the lock, made into Python objects after it
+                // (making them may run Python code, which may use this topic).
+                let counts = self.with(|t| {
+                    [
+                        ("published", t.published_count()),
+                        ("received", t.received_count()),
+                        ("dropped", t.dropped_count()),
+                        ("unsent", t.unsent_count()),
+                        ("rejected", t.rejected_count()),
+                        ("busy_blocks", u64::from(t.busy_blocks())),
+                        ("pool_segments", t.pool_segments() as u64),
+                    ]
+                })?;
                 let d = pyo3::types::PyDict::new(py);
-                self.with(|t| -> PyResult<()> {
-                    d.set_item("published", t.published_count())?;
-                    d.set_item("received", t.received_count())?;
-                    d.set_item("dropped", t.dropped_count())?;
-                    d.set_item("unsent", t.unsent_count())?;
-                    d.set_item("rejected", t.rejected_count())?;
-                    d.set_item("busy_blocks", t.busy_blocks())?;
-                    d.set_item("pool_segments", t.pool_segments())
-                })??;
+                for (name, n) in counts {
+                    d.set_item(name, n)?;
+                }
                 Ok(d)
             }
 

@@ -182,16 +182,25 @@ impl PySerializedTopic {
     /// `published` (by every handle), `received`, `dropped`, `rejected`
     /// (frames that did not decode) and `unsent` (over the bound).
     fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        // Read under the lock, made into Python objects after it (making
+        // them may run Python code, which may use this topic).
+        let counts = self.with(|inner| {
+            [
+                ("published", inner.topic.published_count()),
+                // As Rust's `Topic::received_count`: frames that decoded.
+                (
+                    "received",
+                    inner.topic.received_count().saturating_sub(inner.rejected),
+                ),
+                ("dropped", inner.topic.dropped_count()),
+                ("rejected", inner.rejected),
+                ("unsent", inner.unsent),
+            ]
+        })?;
         let d = PyDict::new(py);
-        self.with(|inner| -> PyResult<()> {
-            d.set_item("published", inner.topic.published_count())?;
-            // As Rust's `Topic::received_count`: frames that decoded.
-            let delivered = inner.topic.received_count();
-            d.set_item("received", delivered.saturating_sub(inner.rejected))?;
-            d.set_item("dropped", inner.topic.dropped_count())?;
-            d.set_item("rejected", inner.rejected)?;
-            d.set_item("unsent", inner.unsent)
-        })??;
+        for (name, n) in counts {
+            d.set_item(name, n)?;
+        }
         Ok(d)
     }
 

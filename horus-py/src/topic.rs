@@ -30,17 +30,21 @@ thread_local! {
     /// The bytes of one message on their way between a topic and Python:
     /// a poll that finds nothing (a busy-polling node's usual call), and a
     /// send, allocate nothing.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// `f` over this thread's scratch buffer of `size` bytes.
+/// `f` over this thread's scratch buffer of `size` bytes. The buffer is
+/// taken out while `f` runs: `f` makes Python objects, and with them Python
+/// code may run (a collection's callbacks, finalizers) that sends or
+/// receives on this thread again, with a buffer of its own.
 fn with_scratch<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
-    SCRATCH.with_borrow_mut(|buf| {
-        if buf.len() < size {
-            buf.resize(size, 0);
-        }
-        f(&mut buf[..size])
-    })
+    let mut buf = SCRATCH.take();
+    if buf.len() < size {
+        buf.resize(size, 0);
+    }
+    let r = f(&mut buf[..size]);
+    SCRATCH.set(buf);
+    r
 }
 
 impl PyRawTopic {

@@ -199,3 +199,40 @@ def test_an_assignment_stores_what_the_field_check_stores_or_raises_its_sentence
     assert m.s == 1 and type(m.s) is (float if kind[0] == "f" else int)
     with pytest.raises(AttributeError, match=f"Setter_{kind} has no field 'nope'"):
         m.nope = 1
+
+
+def test_python_code_run_inside_a_receive_may_use_topics_itself(ns):
+    # A receive makes Python objects, so a collection can run in it, and
+    # with it Python code (a gc callback here, a finalizer in a program)
+    # that sends and receives on this same thread.
+    import gc
+    cls = horus.message("CodecReentry", seq="u64", pad="u64[3]")
+    pub, sub = horus.Topic("codec.re", cls, namespace=ns), horus.Topic("codec.re", cls,
+                                                                      namespace=ns)
+    side_pub = horus.Topic("codec.side", cls, namespace=ns)
+    side_sub = horus.Topic("codec.side", cls, namespace=ns)
+    seen, errors = [], []
+
+    def during_collection(phase, info):
+        if phase != "start":
+            return
+        try:  # (an exception here would be reported, not raised)
+            side_pub.send(cls(seq=len(seen)))
+            got = side_sub.recv()
+            seen.append(None if got is None else got.seq)
+        except BaseException as e:
+            errors.append(repr(e))
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(during_collection)
+    gc.set_threshold(1)
+    try:
+        for i in range(50):
+            pub.send(cls(seq=i, pad=[i, i, i]))
+            got = sub.recv()
+            assert (got.seq, list(got.pad)) == (i, [i, i, i])
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(during_collection)
+    assert not errors, errors[:3]
+    assert seen and seen == list(range(len(seen)))
