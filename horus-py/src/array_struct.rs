@@ -41,18 +41,29 @@ const WRITEABLE: c_int = 0x0400;
 const ARR_HAS_DESCR: c_int = 0x0800;
 
 /// numpy's dtype object of `typestr` (made once per type string; `None`
-/// without numpy).
+/// without numpy). The cache's lock is never held while Python code runs:
+/// that code may switch to another thread, which would then wait for the
+/// lock while holding the GIL.
 fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
     static DTYPES: Mutex<Vec<(&'static str, Py<PyAny>)>> = Mutex::new(Vec::new());
-    let mut known = DTYPES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, d)) = known.iter().find(|(t, _)| *t == typestr) {
-        return Some(d.clone_ref(py));
+    let cached = |known: &[(&'static str, Py<PyAny>)]| {
+        known
+            .iter()
+            .find(|(t, _)| *t == typestr)
+            .map(|(_, d)| d.clone_ref(py))
+    };
+    if let Some(d) = cached(&DTYPES.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Some(d);
     }
     let d = py
         .import("numpy")
         .and_then(|np| np.getattr("dtype")?.call1((typestr,)))
         .ok()?
         .unbind();
+    let mut known = DTYPES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(first) = cached(&known) {
+        return Some(first); // another thread made it meanwhile
+    }
     known.push((typestr, d.clone_ref(py)));
     Some(d)
 }
