@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PyString};
 
-use crate::flat_codec::{Kind, set_slot};
+use crate::flat_codec::{Kind, encode, kind_size, parse_kind, set_slot};
 
 /// The scalar fields of one message class (see the module docs).
 #[pyclass(name = "FieldSetter", module = "horus._horus", frozen)]
@@ -35,7 +35,7 @@ impl FieldSetter {
         let mut by_name = HashMap::new();
         let mut names = Vec::new();
         for (name, kind) in fields {
-            let k = Kind::parse(&kind).ok_or_else(|| {
+            let k = parse_kind(&kind).ok_or_else(|| {
                 pyo3::exceptions::PyValueError::new_err(format!("no scalar field kind {kind:?}"))
             })?;
             let name = PyString::intern(py, &name).unbind();
@@ -69,7 +69,7 @@ impl FieldSetter {
         // In the kind's range (a finite float rounds to a finite f32 or is
         // refused).
         let mut scratch = [0u8; 8];
-        if !takes || kind.encode(value, &mut scratch[..kind.size()]).is_none() {
+        if !takes || encode(kind, value, &mut scratch[..kind_size(kind)]).is_none() {
             return Ok(false);
         }
         set_slot(msg, name.cast::<PyString>()?, value)?;

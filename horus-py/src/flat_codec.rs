@@ -19,116 +19,106 @@
 //! sentence: nothing is packed here that `struct` would refuse, and no
 //! value `struct` takes is refused there.
 
+use horus::tensor::DType;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
-/// A scalar's type in the struct.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    U8,
-    I8,
-    U16,
-    I16,
-    U32,
-    I32,
-    U64,
-    I64,
-    F32,
-    F64,
+/// A field's element type: the tensor dtypes that message fields have
+/// (`"u8"` to `"f64"`; not `float16` or `bool`).
+pub(crate) type Kind = DType;
+
+/// `$int!(T)` for an integer dtype `$d` whose Rust type is `T`, `$f32` or
+/// `$f64` for a float one, `$other` for the dtypes no field has.
+macro_rules! by_kind {
+    ($d:expr, $int:ident, $f32:expr, $f64:expr, $other:expr) => {
+        match $d {
+            DType::U8 => $int!(u8),
+            DType::I8 => $int!(i8),
+            DType::U16 => $int!(u16),
+            DType::I16 => $int!(i16),
+            DType::U32 => $int!(u32),
+            DType::I32 => $int!(i32),
+            DType::U64 => $int!(u64),
+            DType::I64 => $int!(i64),
+            DType::F32 => $f32,
+            DType::F64 => $f64,
+            _ => $other,
+        }
+    };
 }
 
-impl Kind {
-    pub(crate) fn parse(kind: &str) -> Option<Self> {
-        Some(match kind {
-            "u8" => Self::U8,
-            "i8" => Self::I8,
-            "u16" => Self::U16,
-            "i16" => Self::I16,
-            "u32" => Self::U32,
-            "i32" => Self::I32,
-            "u64" => Self::U64,
-            "i64" => Self::I64,
-            "f32" => Self::F32,
-            "f64" => Self::F64,
-            _ => return None,
-        })
-    }
+/// `true` for any integer type (for [`parse_kind`]).
+macro_rules! is_int {
+    ($t:ty) => {
+        true
+    };
+}
 
-    pub(crate) fn size(self) -> usize {
-        match self {
-            Self::U8 | Self::I8 => 1,
-            Self::U16 | Self::I16 => 2,
-            Self::U32 | Self::I32 | Self::F32 => 4,
-            Self::U64 | Self::I64 | Self::F64 => 8,
-        }
-    }
+/// The element type of message field kind `kind` (`"u8"`, ..., `"f64"`).
+pub(crate) fn parse_kind(kind: &str) -> Option<Kind> {
+    let d: DType = kind.parse().ok()?;
+    by_kind!(d, is_int, true, true, false).then_some(d)
+}
 
-    /// The value of the `size()` bytes `b` (native byte order).
-    fn decode<'py>(self, py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        macro_rules! int {
-            ($t:ty) => {{
-                let v = <$t>::from_ne_bytes(b.try_into().expect("a field's own bytes"));
-                v.into_pyobject(py)?.into_any()
-            }};
-        }
-        Ok(match self {
-            Self::U8 => int!(u8),
-            Self::I8 => int!(i8),
-            Self::U16 => int!(u16),
-            Self::I16 => int!(i16),
-            Self::U32 => int!(u32),
-            Self::I32 => int!(i32),
-            Self::U64 => int!(u64),
-            Self::I64 => int!(i64),
-            Self::F32 => {
-                let v = f32::from_ne_bytes(b.try_into().expect("a field's own bytes"));
-                PyFloat::new(py, f64::from(v)).into_any()
-            }
-            Self::F64 => {
-                let v = f64::from_ne_bytes(b.try_into().expect("a field's own bytes"));
-                PyFloat::new(py, v).into_any()
-            }
-        })
-    }
+/// Bytes of one element.
+pub(crate) fn kind_size(k: Kind) -> usize {
+    k.size() as usize
+}
 
-    /// Writes `v` into the `size()` bytes `out`; `None` if `v` is not an
-    /// `int` (an integer kind) or a `float` (a float kind) that this kind
-    /// holds.
-    pub(crate) fn encode(self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> Option<()> {
-        macro_rules! int {
-            ($t:ty) => {{
-                let v: $t = v.cast::<PyInt>().ok()?.extract().ok()?;
-                out.copy_from_slice(&v.to_ne_bytes());
-            }};
-        }
-        match self {
-            Self::U8 => int!(u8),
-            Self::I8 => int!(i8),
-            Self::U16 => int!(u16),
-            Self::I16 => int!(i16),
-            Self::U32 => int!(u32),
-            Self::I32 => int!(i32),
-            Self::U64 => int!(u64),
-            Self::I64 => int!(i64),
-            Self::F32 => {
-                let x = v.cast::<PyFloat>().ok()?.value();
-                // As struct's "f": rounded to the nearest f32; a finite
-                // value beyond its range is refused (OverflowError there).
-                let y = x as f32;
-                if y.is_infinite() && x.is_finite() {
-                    return None;
-                }
-                out.copy_from_slice(&y.to_ne_bytes());
-            }
-            Self::F64 => {
-                let x = v.cast::<PyFloat>().ok()?.value();
-                out.copy_from_slice(&x.to_ne_bytes());
-            }
-        }
-        Some(())
+/// The value of the `kind_size(k)` bytes `b` (native byte order).
+fn decode<'py>(k: Kind, py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    macro_rules! int {
+        ($t:ty) => {{
+            let v = <$t>::from_ne_bytes(b.try_into().expect("a field's own bytes"));
+            v.into_pyobject(py)?.into_any()
+        }};
     }
+    Ok(by_kind!(
+        k,
+        int,
+        {
+            let v = f32::from_ne_bytes(b.try_into().expect("a field's own bytes"));
+            PyFloat::new(py, f64::from(v)).into_any()
+        },
+        {
+            let v = f64::from_ne_bytes(b.try_into().expect("a field's own bytes"));
+            PyFloat::new(py, v).into_any()
+        },
+        return Err(PyValueError::new_err(format!("no field holds {k}")))
+    ))
+}
+
+/// Writes `v` into the `kind_size(k)` bytes `out`; `None` if `v` is not an
+/// `int` (an integer kind) or a `float` (a float kind) that this kind holds.
+pub(crate) fn encode(k: Kind, v: &Bound<'_, PyAny>, out: &mut [u8]) -> Option<()> {
+    macro_rules! int {
+        ($t:ty) => {{
+            let v: $t = v.cast::<PyInt>().ok()?.extract().ok()?;
+            out.copy_from_slice(&v.to_ne_bytes());
+        }};
+    }
+    by_kind!(
+        k,
+        int,
+        {
+            let x = v.cast::<PyFloat>().ok()?.value();
+            // As struct's "f": rounded to the nearest f32; a finite value
+            // beyond its range is refused (OverflowError there).
+            let y = x as f32;
+            if y.is_infinite() && x.is_finite() {
+                return None;
+            }
+            out.copy_from_slice(&y.to_ne_bytes());
+        },
+        {
+            let x = v.cast::<PyFloat>().ok()?.value();
+            out.copy_from_slice(&x.to_ne_bytes());
+        },
+        return None
+    );
+    Some(())
 }
 
 /// How a field's stored value is made of its struct values.
@@ -156,7 +146,7 @@ struct Field {
 
 impl Field {
     fn bytes(&self) -> usize {
-        self.kind.size() * self.count
+        kind_size(self.kind) * self.count
     }
 }
 
@@ -194,10 +184,10 @@ impl FlatCodec {
         let mut out = Vec::with_capacity(fields.len());
         let mut total = 0usize;
         for (name, kind, count, array, is_bytes, unflat, flat) in fields {
-            let k = Kind::parse(&kind)
+            let k = parse_kind(&kind)
                 .ok_or_else(|| PyValueError::new_err(format!("no flat field kind {kind:?}")))?;
             total = count
-                .checked_mul(k.size())
+                .checked_mul(kind_size(k))
                 .and_then(|n| total.checked_add(n))
                 .ok_or_else(|| PyValueError::new_err(format!("field {name} is too large")))?;
             let shape = match (array, is_bytes, unflat) {
@@ -333,7 +323,7 @@ impl FlatCodec {
             let b = &data[at..at + f.bytes()];
             at += f.bytes();
             let value = match &f.shape {
-                Shape::Scalar => f.kind.decode(py, b)?,
+                Shape::Scalar => decode(f.kind, py, b)?,
                 Shape::Bytes { unflat } => {
                     let bytes = PyBytes::new(py, b).into_any();
                     match unflat {
@@ -343,8 +333,8 @@ impl FlatCodec {
                 }
                 Shape::Array { unflat } => {
                     let items = b
-                        .chunks_exact(f.kind.size())
-                        .map(|e| f.kind.decode(py, e))
+                        .chunks_exact(kind_size(f.kind))
+                        .map(|e| decode(f.kind, py, e))
                         .collect::<PyResult<Vec<_>>>()?;
                     unflat.bind(py).call1((PyTuple::new(py, items)?,))?
                 }
@@ -379,7 +369,7 @@ impl FlatCodec {
             None => v.clone(),
         };
         Ok(match f.shape {
-            Shape::Scalar => f.kind.encode(&v, out),
+            Shape::Scalar => encode(f.kind, &v, out),
             Shape::Bytes { .. } => match v.cast::<PyBytes>() {
                 Ok(b) if b.as_bytes().len() == out.len() => {
                     out.copy_from_slice(b.as_bytes());
@@ -394,9 +384,9 @@ impl FlatCodec {
                 if list.len() != f.count {
                     return Ok(None);
                 }
-                let size = f.kind.size();
+                let size = kind_size(f.kind);
                 for (item, dst) in list.iter().zip(out.chunks_exact_mut(size)) {
-                    if f.kind.encode(&item, dst).is_none() {
+                    if encode(f.kind, &item, dst).is_none() {
                         return Ok(None);
                     }
                 }
