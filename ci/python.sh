@@ -6,8 +6,9 @@
 # with that interpreter (pytest's summary line is printed; "no tests ran",
 # exit 5, fails the step), then two mixed .rs + .py `horus run`s (the
 # sensor/odometry pipeline, the camera/detector pair), a `horus launch`
-# with a .py node, and `pip install ./horus-py` into a fresh virtual
-# environment (for users who manage their own).
+# with a .py node, `pip install ./horus-py` into a fresh virtual
+# environment (for users who manage their own), and the pytest suite
+# again there with numpy 1.x.
 #
 #   bash ci/python.sh
 set -euo pipefail
@@ -79,3 +80,11 @@ printf 'import horus\nt = horus.Topic("ci.pip", horus.CmdVel)\nt.send(horus.CmdV
 HORUS_NAMESPACE=$NS "$venv/bin/python" "$script" >"$out" 2>&1 || { tail -n 20 "$out"; exit 1; }
 grep -q '^pip-installed 0.75$' "$out" || { tail -n 20 "$out"; exit 1; }
 echo "pip install ./horus-py: ok (numpy came with it: $("$venv/bin/python" -c 'import numpy; print(numpy.__version__)'))"
+
+echo "--- numpy 1.x: the pytest suite again in that environment with numpy < 2 (the module calls numpy's C API table, whose ABI differs between 1.x and 2.x)"
+if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: "numpy>=1.22,<2" pytest; then
+  (cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests | tail -n 1)
+  echo "numpy $("$venv/bin/python" -c 'import numpy; print(numpy.__version__)'): ok"
+else
+  echo "numpy 1.x has no wheel for $("$venv/bin/python" --version): that leg is not run here"
+fi

@@ -44,7 +44,7 @@ const ARR_HAS_DESCR: c_int = 0x0800;
 /// without numpy). The cache's lock is never held while Python code runs:
 /// that code may switch to another thread, which would then wait for the
 /// lock while holding the GIL.
-fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
+pub(crate) fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
     static DTYPES: Mutex<Vec<(&'static str, Py<PyAny>)>> = Mutex::new(Vec::new());
     let cached = |known: &[(&'static str, Py<PyAny>)]| {
         known
@@ -70,7 +70,7 @@ fn numpy_dtype(py: Python<'_>, typestr: &'static str) -> Option<Py<PyAny>> {
 
 /// Most dimensions of a numpy array (numpy 1's `NPY_MAXDIMS`; numpy 2
 /// allows 64, no array of ours has more than 8).
-const MAX_DIMS: usize = 32;
+pub(crate) const MAX_DIMS: usize = 32;
 
 /// The struct first (the capsule's pointer is the box's), then what its
 /// pointers point into: one allocation per capsule.

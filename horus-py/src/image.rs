@@ -27,8 +27,10 @@ fn numpy_layout(enc: Encoding) -> (DType, Option<usize>) {
 
 /// The shape of an image's array: `(height, width[, channels])`.
 fn numpy_shape(width: u32, height: u32, enc: Encoding) -> Vec<usize> {
-    let mut shape = vec![height as usize, width as usize];
-    shape.extend(numpy_layout(enc).1);
+    let channels = numpy_layout(enc).1;
+    let mut shape = Vec::with_capacity(3);
+    shape.extend([height as usize, width as usize]);
+    shape.extend(channels);
     shape
 }
 

@@ -36,6 +36,7 @@ mod flat_codec;
 mod image;
 mod msg;
 mod node;
+mod numpy_api;
 mod pooled_kinds;
 mod pooled_py;
 mod schema_py;

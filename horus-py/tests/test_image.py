@@ -132,8 +132,16 @@ def test_received_array_is_read_only_over_the_block_and_keeps_it_held(ns):
     assert not arr.flags.writeable and not arr.flags.owndata
     with pytest.raises(ValueError):
         arr[0, 0, 0] = 1
+    with pytest.raises(ValueError):
+        arr.flags.writeable = True  # its base offers no writable buffer
+    # Made through numpy's C API: the base is the owner itself (no capsule tuple).
+    assert type(arr.base) is horus._horus.ArrayBase
     lo, n = got.array_base().address_range
     assert arr.ctypes.data == lo and n == arr.nbytes
+    # numpy's own discovery (`__array_struct__`) reaches the same read-only memory.
+    again = np.asarray(got.array_base())
+    assert again.ctypes.data == lo and not again.flags.writeable
+    del again
     assert pool_file_position(ns, arr) is not None
     assert pub.busy_blocks() == 1
     del got
