@@ -163,6 +163,7 @@
 mod block;
 mod error;
 mod owned;
+mod prefetch;
 mod region;
 
 pub use block::{Claim, Hold};
@@ -170,6 +171,7 @@ pub use error::{
     HoldError, LoanError, PoolAttachError, PoolInitError, PoolLayoutError, PublishError,
 };
 pub use owned::{BlockView, Loan};
+pub use prefetch::{prefetch_for_read, prefetch_for_write};
 pub use region::{PoolRegion, PoolUsage, ReclaimReport};
 
 use crate::layout::LINE_WORDS;

@@ -166,51 +166,6 @@ fn next_segment_id(ns: &Namespace, topic: &str) -> Option<u32> {
     })
 }
 
-/// Asks the CPU to bring the cache line of `word` here in exclusive state
-/// (x86-64 `prefetchw`; a plain read prefetch elsewhere, or nothing). A
-/// hint: no memory is accessed in the language's sense, so it is sound on
-/// words another process writes concurrently, and it changes no value.
-/// The publisher calls it on the next block's control line and first data
-/// line right after publishing, so the line transfers from the readers'
-/// cores (their hold and release wrote the control line, their reads
-/// shared the data line) happen while the message travels, not when the
-/// next loan needs them.
-#[inline(always)]
-fn prefetch_for_write(word: &horus_nostd::sync::AtomicU64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `prefetchw` only hints the cache: it reads and writes no
-    // memory in the language's sense, cannot fault, and changes no register
-    // or flag. Its encoding (0F 0D /1) executes as a no-op on x86-64 CPUs
-    // without the instruction, so it needs no feature check (the
-    // `_mm_prefetch` intrinsic would turn `_MM_HINT_ET0` into a read
-    // prefetch unless the whole build enables `prfchw`). The address is
-    // that of a live reference.
-    unsafe {
-        std::arch::asm!(
-            "prefetchw [{0}]",
-            in(reg) word as *const horus_nostd::sync::AtomicU64,
-            options(nostack, preserves_flags, readonly)
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = word;
-}
-
-/// Asks the CPU to bring the cache line of `word` here for reading; a hint,
-/// as [`prefetch_for_write`].
-#[inline(always)]
-fn prefetch_for_read(word: &horus_nostd::sync::AtomicU64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `prefetch_for_write`: a cache hint on the address of a
-    // live reference, which cannot fault; SSE prefetches are baseline x86-64.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>((word as *const horus_nostd::sync::AtomicU64).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = word;
-}
-
 /// One pool segment file of a topic, for tools (`horus topic list -v`).
 #[derive(Debug, Clone)]
 pub struct SegmentInfo {

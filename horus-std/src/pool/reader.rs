@@ -7,9 +7,9 @@ use std::sync::{Arc, Weak};
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{BlockDescriptor, Hold};
 
-use super::prefetch_for_read;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
+use horus_nostd::pool::prefetch_for_read;
 
 /// A held block: the segment (our share of its mapping, which keeps it
 /// mapped and shared-locked whether or not the reader still caches it) and

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use horus_nostd::OwnerToken;
 use horus_nostd::pool::{BlockDescriptor, Claim, MAX_BLOCK_BYTES, MAX_BLOCKS, PoolLayout};
 
-use super::{next_segment_id, prefetch_for_write};
+use super::next_segment_id;
 use crate::error::TopicError;
 use crate::payload::PoolOptions;
 use crate::shm::pool_file::{self, Segment, SegmentError};
 use crate::shm::{Namespace, liveness};
+use horus_nostd::pool::prefetch_for_write;
 
 /// The most segments a publisher's pool may be given (ids from
 /// [`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE) up
