@@ -21,6 +21,7 @@ mod pooled_report;
 mod pooled_rows;
 mod python_rows;
 mod raw;
+mod raw_held;
 mod report;
 mod schedcost;
 mod serde_cost;

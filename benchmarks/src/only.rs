@@ -65,11 +65,8 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         return Ok(());
     }
     if pattern == "limits" {
-        for kind in [raw::Kind::Word, raw::Kind::Seqlock64] {
-            let what = match kind {
-                raw::Kind::Word => "raw ping-pong",
-                raw::Kind::Seqlock64 => "raw seqlock 64 B",
-            };
+        for kind in [raw::Kind::Word, raw::Kind::Seqlock64, raw::Kind::HeldBlock] {
+            let what = kind.label();
             let (w, n) = (cfg.warmup, cfg.samples);
             progress(
                 &format!("limit: {what}, threads"),

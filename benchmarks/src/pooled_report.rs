@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::pooled_rows::{Kind, RowArgs, Touch};
+use crate::raw;
 use crate::report::{ns, ratio};
 use crate::stats::Summary;
 
@@ -34,6 +35,8 @@ impl LargeRow {
 /// The section: the 64-byte POD rows (1:S) measured beside the large rows.
 #[derive(Debug)]
 pub struct Section {
+    /// The physical limits measured in the same blocks (processes).
+    pub limits: Vec<(raw::Kind, Summary)>,
     pub pod: Vec<(usize, Summary)>,
     pub rows: Vec<LargeRow>,
     /// (what, one-way) with both sides in one thread, 1:1: the code's own
@@ -44,6 +47,51 @@ pub struct Section {
 impl Section {
     fn pod(&self, subs: usize) -> Option<&Summary> {
         self.pod.iter().find(|(s, _)| *s == subs).map(|(_, s)| s)
+    }
+
+    fn limit(&self, kind: raw::Kind) -> Option<&Summary> {
+        self.limits.iter().find(|(k, _)| *k == kind).map(|(_, s)| s)
+    }
+
+    /// The image 1:1 latency row, if measured.
+    fn image_1to1(&self) -> Option<&Summary> {
+        self.rows
+            .iter()
+            .find(|r| r.args == IMAGE_1TO1)
+            .map(|r| &r.horus)
+    }
+
+    /// The physics-against-code table: the limits, the POD and image 1:1
+    /// p50s of the same blocks, and their ratios.
+    fn physics(&self, o: &mut String) {
+        let (Some(word), Some(held), Some(pod), Some(image)) = (
+            self.limit(raw::Kind::Word),
+            self.limit(raw::Kind::HeldBlock),
+            self.pod(1),
+            self.image_1to1(),
+        ) else {
+            return;
+        };
+        let _ = writeln!(
+            o,
+            "Physics against code, 1:1, p50 one-way (ns), all in the same interleaved blocks: the \
+             one-word limit; the held-block limit (each way a one-word descriptor slot, then a hold \
+             on the block's control line, an RMW on a line the writer wrote just before the slot, \
+             the stamp read and the hold released; nothing else: `benchmarks/src/raw_held.rs`), \
+             what any zero-copy message a reader may keep costs the hardware; the POD and image \
+             rows.\n\n\
+             | raw one word | raw held block | held / word | POD 64 B | held / POD | image | image / held | image / POD |\n\
+             |---|---|---|---|---|---|---|---|\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            ns(word.p50),
+            ns(held.p50),
+            ratio(held.p50, word.p50),
+            ns(pod.p50),
+            ratio(held.p50, pod.p50),
+            ns(image.p50),
+            ratio(image.p50, held.p50),
+            ratio(image.p50, pod.p50),
+        );
     }
 
     pub fn markdown(&self, o: &mut String) {
@@ -106,6 +154,22 @@ impl Section {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+        self.physics(o);
+    }
+
+    /// For the image 1:1 row: where the held-block limit of the same blocks
+    /// stands against the POD row, and the image row against it.
+    fn held_context(&self, r: &LargeRow, pod: &Summary) -> String {
+        match self.limit(raw::Kind::HeldBlock) {
+            Some(held) if r.args == IMAGE_1TO1 => format!(
+                "; the raw held-block limit beside it is {} ns = {} the POD row, and the image \
+                 row {} that limit",
+                ns(held.p50),
+                ratio(held.p50, pod.p50),
+                ratio(r.horus.p50, held.p50)
+            ),
+            _ => String::new(),
+        }
     }
 
     /// The image rows' targets (stamp only, each topology): p50 within 2x
@@ -130,10 +194,11 @@ impl Section {
                     ),
                     h.p50 <= 2.0 * p.p50,
                     format!(
-                        "{} ns vs {} ns = {}",
+                        "{} ns vs {} ns = {}{}",
                         ns(h.p50),
                         ns(p.p50),
-                        ratio(h.p50, p.p50)
+                        ratio(h.p50, p.p50),
+                        self.held_context(r, p)
                     ),
                 );
             }
@@ -150,6 +215,13 @@ impl Section {
         }
     }
 }
+
+/// The row the held-block limit is set beside.
+const IMAGE_1TO1: RowArgs = RowArgs {
+    kind: Kind::Image,
+    subs: 1,
+    touch: Touch::Stamp,
+};
 
 #[cfg(test)]
 mod tests {
@@ -177,6 +249,7 @@ mod tests {
     fn image_targets_judge_against_pod_and_iceoryx2_of_the_same_topology() {
         let s = Section {
             same_thread: Vec::new(),
+            limits: vec![(raw::Kind::Word, at(100)), (raw::Kind::HeldBlock, at(250))],
             pod: vec![(1, at(200)), (4, at(300))],
             rows: vec![
                 // 1:1: 1.5x the POD row (met), iceoryx2 4x slower (met).
@@ -194,7 +267,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "- MET image 640x480 rgb8 1:1 p50 within 2x of the 64-byte POD 1:1 row: 300 ns vs 200 ns = 1.50x",
+                "- MET image 640x480 rgb8 1:1 p50 within 2x of the 64-byte POD 1:1 row: 300 ns vs 200 ns = 1.50x; \
+                 the raw held-block limit beside it is 250 ns = 1.25x the POD row, and the image row 1.20x that limit",
                 "- MET image 640x480 rgb8 1:1 at least 3x faster than iceoryx2 at p50: iceoryx2 1200 ns / HORUS 300 ns = 4.00x",
                 "- MISSED image 640x480 rgb8 1:4 p50 within 2x of the 64-byte POD 1:4 row: 750 ns vs 300 ns = 2.50x",
                 "- MISSED image 640x480 rgb8 1:4 at least 3x faster than iceoryx2 at p50: iceoryx2 1500 ns / HORUS 750 ns = 2.00x",
@@ -206,6 +280,7 @@ mod tests {
     fn table_has_a_line_per_row_with_its_ratios() {
         let s = Section {
             same_thread: vec![("image".into(), at(300)), ("POD 64 B".into(), at(30))],
+            limits: Vec::new(),
             pod: vec![(1, at(200))],
             rows: vec![
                 row(Kind::Tensor, 1, Touch::Stamp, 400, 2000),
@@ -230,6 +305,35 @@ mod tests {
         assert!(rows[3].starts_with("| image 640x480 rgb8 1:1, every byte | 921600 |"));
         assert!(
             o.contains("(ns): image 300 / 300; POD 64 B 30.0 / 30.0."),
+            "{o}"
+        );
+        assert!(
+            !o.contains("Physics against code"),
+            "no limits, no table: {o}"
+        );
+    }
+
+    #[test]
+    fn physics_table_sets_the_image_row_beside_the_held_block_limit() {
+        let s = Section {
+            same_thread: Vec::new(),
+            limits: vec![(raw::Kind::Word, at(60)), (raw::Kind::HeldBlock, at(150))],
+            pod: vec![(1, at(75))],
+            rows: vec![row(Kind::Image, 1, Touch::Stamp, 165, 500)],
+        };
+        let mut o = String::new();
+        s.markdown(&mut o);
+        let table: Vec<&str> = o
+            .lines()
+            .skip_while(|l| !l.starts_with("Physics against code"))
+            .filter(|l| l.starts_with("| "))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                "| raw one word | raw held block | held / word | POD 64 B | held / POD | image | image / held | image / POD |",
+                "| 60.0 | 150 | 2.50x | 75.0 | 2.00x | 165 | 1.10x | 2.20x |",
+            ],
             "{o}"
         );
     }

@@ -428,12 +428,19 @@ pub const ROWS: [RowArgs; 6] = [
 /// The topologies of the POD rows measured beside the large ones.
 pub const POD_SUBS: [usize; 2] = [1, 4];
 
+/// The physical limits measured beside them (processes, cores A and B):
+/// the one-word ping-pong and the held block ([`crate::raw_held`]).
+pub const LIMITS: [crate::raw::Kind; 2] = [crate::raw::Kind::Word, crate::raw::Kind::HeldBlock];
+
 /// Measures the section: the same HORUS operations with both sides in one
-/// thread (image, tensor, POD; 1:1), then the POD rows of [`POD_SUBS`] and
-/// HORUS and iceoryx2 for each of [`ROWS`], interleaved.
+/// thread (image, tensor, POD; 1:1), then the [`LIMITS`], the POD rows of
+/// [`POD_SUBS`] and HORUS and iceoryx2 for each of [`ROWS`], interleaved.
 pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
     let (w, n) = (cfg.sweep_warmup, cfg.sweep_samples);
     let mut blocks: Vec<Block> = Vec::new();
+    for kind in LIMITS {
+        blocks.push(Box::new(move |w, n| crate::raw::processes(kind, w, n)));
+    }
     for subs in POD_SUBS {
         blocks.push(Box::new(move |w, n| {
             let g = Geom::for_topo(1, subs);
@@ -471,6 +478,15 @@ pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
         sums.next()
             .ok_or("a block of the large-message section is missing")
     };
+    let mut limits: Vec<(crate::raw::Kind, Summary)> = Vec::new();
+    for kind in LIMITS {
+        let s = next()?;
+        crate::progress(
+            &format!("limit: {}, processes (beside large)", kind.label()),
+            &s,
+        );
+        limits.push((kind, s));
+    }
     let mut pod: Vec<(usize, Summary)> = Vec::new();
     for subs in POD_SUBS {
         let s = next()?;
@@ -490,6 +506,7 @@ pub fn section(cfg: &Config, ctx: &Ctx) -> Res<Section> {
         rows.push(row);
     }
     Ok(Section {
+        limits,
         pod,
         rows,
         same_thread: same,

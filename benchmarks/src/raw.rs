@@ -10,12 +10,16 @@
 //!   validated by re-reading the stamp, and nothing else (no lanes, no mask,
 //!   no cursors, no handles). What a 64-byte message costs the hardware; the
 //!   difference to a HORUS row is what our code costs.
+//! - [`Kind::HeldBlock`]: a zero-copy message a reader holds, each way: a
+//!   one-word descriptor slot, then a hold on the block's control line
+//!   ([`crate::raw_held`]): the limit of a large-message row.
 
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::Res;
 use crate::child::{self, arg};
+use crate::raw_held::HeldWay;
 use crate::stats::{self, STOP, Samples};
 use crate::sys;
 
@@ -31,13 +35,25 @@ pub enum Kind {
     Word,
     /// A 64-byte payload each way through a one-slot seqlock.
     Seqlock64,
+    /// A held block each way ([`crate::raw_held`]).
+    HeldBlock,
 }
 
 impl Kind {
+    /// As the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Word => "raw ping-pong",
+            Self::Seqlock64 => "raw seqlock 64 B",
+            Self::HeldBlock => "raw held block",
+        }
+    }
+
     fn arg(self) -> &'static str {
         match self {
             Self::Word => "word",
             Self::Seqlock64 => "seqlock64",
+            Self::HeldBlock => "held",
         }
     }
 
@@ -45,6 +61,7 @@ impl Kind {
         match s {
             "word" => Ok(Self::Word),
             "seqlock64" => Ok(Self::Seqlock64),
+            "held" => Ok(Self::HeldBlock),
             _ => Err(format!("unknown raw kind {s}").into()),
         }
     }
@@ -63,7 +80,7 @@ struct SeqSlot {
     words: [AtomicU64; WORDS],
 }
 
-/// Everything both limits use: A writes `ping` and `sping`, B the others.
+/// Everything the limits use: A writes `ping`, `sping` and `hping`, B the others.
 #[repr(C)]
 #[derive(Default)]
 struct Lines {
@@ -71,10 +88,12 @@ struct Lines {
     pong: Line,
     sping: SeqSlot,
     spong: SeqSlot,
+    hping: HeldWay,
+    hpong: HeldWay,
 }
 
 const MAP_LEN: usize = 4096;
-const _: () = assert!(std::mem::size_of::<Lines>() == 384 && MAP_LEN >= 384);
+const _: () = assert!(std::mem::size_of::<Lines>() <= MAP_LEN);
 
 impl SeqSlot {
     /// Publishes message `i` (the only writer of this slot).
@@ -118,6 +137,7 @@ fn pinger(kind: Kind, l: &Lines, warmup: usize, samples: usize) -> Samples {
     match kind {
         Kind::Word => word_pinger(l, warmup, samples),
         Kind::Seqlock64 => seq_pinger(l, warmup, samples),
+        Kind::HeldBlock => held_pinger(l, warmup, samples),
     }
 }
 
@@ -125,6 +145,29 @@ fn ponger(kind: Kind, l: &Lines) {
     match kind {
         Kind::Word => word_ponger(l),
         Kind::Seqlock64 => seq_ponger(l),
+        Kind::HeldBlock => held_ponger(l),
+    }
+}
+
+fn held_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
+    let s = stats::record(warmup, samples, |i| {
+        l.hping.publish(i);
+        if l.hpong.receive(i) == Some(i) {
+            Ok(())
+        } else {
+            Err(())
+        }
+    });
+    l.hping.stop();
+    s.unwrap_or_else(|()| panic!("raw held block: the echo differs from the message"))
+}
+
+fn held_ponger(l: &Lines) {
+    for i in 1.. {
+        match l.hping.receive(i) {
+            Some(stamp) => l.hpong.publish(stamp),
+            None => return,
+        }
     }
 }
 
@@ -268,7 +311,7 @@ mod tests {
 
     #[test]
     fn both_limits_run_as_threads() {
-        for kind in [Kind::Word, Kind::Seqlock64] {
+        for kind in [Kind::Word, Kind::Seqlock64, Kind::HeldBlock] {
             let s = threads(kind, 10, 200);
             assert_eq!(s.one_way().count, 200);
         }
