@@ -65,7 +65,12 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         return Ok(());
     }
     if pattern == "limits" {
-        for kind in [raw::Kind::Word, raw::Kind::Seqlock64, raw::Kind::HeldBlock] {
+        for kind in [
+            raw::Kind::Word,
+            raw::Kind::Seqlock64,
+            raw::Kind::HeldBlock,
+            raw::Kind::HeldInSlot,
+        ] {
             let what = kind.label();
             let (w, n) = (cfg.warmup, cfg.samples);
             progress(

@@ -72,20 +72,23 @@ impl Section {
         ) else {
             return;
         };
+        let in_slot = self.limit(raw::Kind::HeldInSlot);
         let _ = writeln!(
             o,
             "Physics against code, 1:1, p50 one-way (ns), all in the same interleaved blocks: the \
              one-word limit; the held-block limit (each way a one-word descriptor slot, then a hold \
              on the block's control line, an RMW on a line the writer wrote just before the slot, \
              the stamp read and the hold released; nothing else: `benchmarks/src/raw_held.rs`), \
-             what any zero-copy message a reader may keep costs the hardware; the POD and image \
-             rows.\n\n\
-             | raw one word | raw held block | held / word | POD 64 B | held / POD | image | image / held | image / POD |\n\
-             |---|---|---|---|---|---|---|---|\n\
-             | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+             what a zero-copy message a reader may keep costs the hardware in HORUS's layout; the \
+             same with the hold and state words in the slot's own line (a layout HORUS does not \
+             have); the POD and image rows.\n\n\
+             | raw one word | raw held block | held / word | held, hold in the slot's line | POD 64 B | held / POD | image | image / held | image / POD |\n\
+             |---|---|---|---|---|---|---|---|---|\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             ns(word.p50),
             ns(held.p50),
             ratio(held.p50, word.p50),
+            in_slot.map_or("-".into(), |s| ns(s.p50)),
             ns(pod.p50),
             ratio(held.p50, pod.p50),
             ns(image.p50),
@@ -317,7 +320,11 @@ mod tests {
     fn physics_table_sets_the_image_row_beside_the_held_block_limit() {
         let s = Section {
             same_thread: Vec::new(),
-            limits: vec![(raw::Kind::Word, at(60)), (raw::Kind::HeldBlock, at(150))],
+            limits: vec![
+                (raw::Kind::Word, at(60)),
+                (raw::Kind::HeldBlock, at(150)),
+                (raw::Kind::HeldInSlot, at(90)),
+            ],
             pod: vec![(1, at(75))],
             rows: vec![row(Kind::Image, 1, Touch::Stamp, 165, 500)],
         };
@@ -331,8 +338,8 @@ mod tests {
         assert_eq!(
             table,
             [
-                "| raw one word | raw held block | held / word | POD 64 B | held / POD | image | image / held | image / POD |",
-                "| 60.0 | 150 | 2.50x | 75.0 | 2.00x | 165 | 1.10x | 2.20x |",
+                "| raw one word | raw held block | held / word | held, hold in the slot's line | POD 64 B | held / POD | image | image / held | image / POD |",
+                "| 60.0 | 150 | 2.50x | 90.0 | 75.0 | 2.00x | 165 | 1.10x | 2.20x |",
             ],
             "{o}"
         );

@@ -429,8 +429,13 @@ pub const ROWS: [RowArgs; 6] = [
 pub const POD_SUBS: [usize; 2] = [1, 4];
 
 /// The physical limits measured beside them (processes, cores A and B):
-/// the one-word ping-pong and the held block ([`crate::raw_held`]).
-pub const LIMITS: [crate::raw::Kind; 2] = [crate::raw::Kind::Word, crate::raw::Kind::HeldBlock];
+/// the one-word ping-pong and the held block, its hold on the block's
+/// control line or in the slot's ([`crate::raw_held`]).
+pub const LIMITS: [crate::raw::Kind; 3] = [
+    crate::raw::Kind::Word,
+    crate::raw::Kind::HeldBlock,
+    crate::raw::Kind::HeldInSlot,
+];
 
 /// Measures the section: the same HORUS operations with both sides in one
 /// thread (image, tensor, POD; 1:1), then the [`LIMITS`], the POD rows of

@@ -12,14 +12,16 @@
 //!   difference to a HORUS row is what our code costs.
 //! - [`Kind::HeldBlock`]: a zero-copy message a reader holds, each way: a
 //!   one-word descriptor slot, then a hold on the block's control line
-//!   ([`crate::raw_held`]): the limit of a large-message row.
+//!   ([`crate::raw_held`]): the limit of a large-message row in HORUS's
+//!   layout. [`Kind::HeldInSlot`]: the same with the hold and state words in
+//!   the slot's line.
 
 use std::hint::spin_loop;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::Res;
 use crate::child::{self, arg};
-use crate::raw_held::HeldWay;
+use crate::raw_held::{HeldWay, HoldIn};
 use crate::stats::{self, STOP, Samples};
 use crate::sys;
 
@@ -35,8 +37,11 @@ pub enum Kind {
     Word,
     /// A 64-byte payload each way through a one-slot seqlock.
     Seqlock64,
-    /// A held block each way ([`crate::raw_held`]).
+    /// A held block each way, the hold on the block's control line
+    /// ([`crate::raw_held`]).
     HeldBlock,
+    /// The same, the hold in the descriptor slot's line.
+    HeldInSlot,
 }
 
 impl Kind {
@@ -46,6 +51,7 @@ impl Kind {
             Self::Word => "raw ping-pong",
             Self::Seqlock64 => "raw seqlock 64 B",
             Self::HeldBlock => "raw held block",
+            Self::HeldInSlot => "raw held block, hold in the slot's line",
         }
     }
 
@@ -54,6 +60,7 @@ impl Kind {
             Self::Word => "word",
             Self::Seqlock64 => "seqlock64",
             Self::HeldBlock => "held",
+            Self::HeldInSlot => "held-in-slot",
         }
     }
 
@@ -62,6 +69,7 @@ impl Kind {
             "word" => Ok(Self::Word),
             "seqlock64" => Ok(Self::Seqlock64),
             "held" => Ok(Self::HeldBlock),
+            "held-in-slot" => Ok(Self::HeldInSlot),
             _ => Err(format!("unknown raw kind {s}").into()),
         }
     }
@@ -137,7 +145,8 @@ fn pinger(kind: Kind, l: &Lines, warmup: usize, samples: usize) -> Samples {
     match kind {
         Kind::Word => word_pinger(l, warmup, samples),
         Kind::Seqlock64 => seq_pinger(l, warmup, samples),
-        Kind::HeldBlock => held_pinger(l, warmup, samples),
+        Kind::HeldBlock => held_pinger(l, HoldIn::Block, warmup, samples),
+        Kind::HeldInSlot => held_pinger(l, HoldIn::Slot, warmup, samples),
     }
 }
 
@@ -145,14 +154,15 @@ fn ponger(kind: Kind, l: &Lines) {
     match kind {
         Kind::Word => word_ponger(l),
         Kind::Seqlock64 => seq_ponger(l),
-        Kind::HeldBlock => held_ponger(l),
+        Kind::HeldBlock => held_ponger(l, HoldIn::Block),
+        Kind::HeldInSlot => held_ponger(l, HoldIn::Slot),
     }
 }
 
-fn held_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
+fn held_pinger(l: &Lines, at: HoldIn, warmup: usize, samples: usize) -> Samples {
     let s = stats::record(warmup, samples, |i| {
-        l.hping.publish(i);
-        if l.hpong.receive(i) == Some(i) {
+        l.hping.publish(i, at);
+        if l.hpong.receive(i, at) == Some(i) {
             Ok(())
         } else {
             Err(())
@@ -162,10 +172,10 @@ fn held_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
     s.unwrap_or_else(|()| panic!("raw held block: the echo differs from the message"))
 }
 
-fn held_ponger(l: &Lines) {
+fn held_ponger(l: &Lines, at: HoldIn) {
     for i in 1.. {
-        match l.hping.receive(i) {
-            Some(stamp) => l.hpong.publish(stamp),
+        match l.hping.receive(i, at) {
+            Some(stamp) => l.hpong.publish(stamp, at),
             None => return,
         }
     }
@@ -311,7 +321,12 @@ mod tests {
 
     #[test]
     fn both_limits_run_as_threads() {
-        for kind in [Kind::Word, Kind::Seqlock64, Kind::HeldBlock] {
+        for kind in [
+            Kind::Word,
+            Kind::Seqlock64,
+            Kind::HeldBlock,
+            Kind::HeldInSlot,
+        ] {
             let s = threads(kind, 10, 200);
             assert_eq!(s.one_way().count, 200);
         }
