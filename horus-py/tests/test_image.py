@@ -155,6 +155,25 @@ def test_received_array_is_read_only_over_the_block_and_keeps_it_held(ns):
     assert pub.busy_blocks() == 0
 
 
+def test_arrays_take_and_give_back_exactly_their_references(ns):
+    # to_numpy hands numpy a dtype reference and the base object through raw
+    # C calls that steal them: a reference too many or too few shows here.
+    pub, sub = Topic("img.refs", Image), Topic("img.refs", Image)
+    pub.send(Image.from_numpy(np.full((4, 6, 3), 7, np.uint8)))
+    got = sub.recv()
+    u1 = np.dtype("u1")
+    refs = sys.getrefcount(u1)
+    arrays = [got.to_numpy() for _ in range(1000)]
+    assert all(a.dtype is u1 and type(a.base) is horus._horus.ArrayBase for a in arrays)
+    assert pub.busy_blocks() == 1
+    del arrays
+    gc.collect()
+    assert sys.getrefcount(u1) == refs
+    del got
+    gc.collect()
+    assert pub.busy_blocks() == 0  # every base, and so the view, was freed
+
+
 def test_arrays_outlive_the_topic_handles(ns):
     pub, sub = Topic("img.outlive", Image), Topic("img.outlive", Image)
     pub.send(Image.from_numpy(np.full((4, 4), 9, np.uint8)))
