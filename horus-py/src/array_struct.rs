@@ -37,7 +37,7 @@ struct PyArrayInterface {
 const C_CONTIGUOUS: c_int = 0x0001;
 const ALIGNED: c_int = 0x0100;
 const NOTSWAPPED: c_int = 0x0200;
-const WRITEABLE: c_int = 0x0400;
+pub(crate) const WRITEABLE: c_int = 0x0400;
 const ARR_HAS_DESCR: c_int = 0x0800;
 
 /// numpy's dtype object of `typestr` (made once per type string; `None`
@@ -102,15 +102,32 @@ unsafe extern "C" fn destroy(capsule: *mut ffi::PyObject) {
     }
 }
 
-/// A new `__array_struct__` capsule describing `base`'s buffer.
-pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<'py, PyAny>> {
-    let (addr, shape, strides, dtype, readonly) = base.layout();
+/// numpy's dimensions and byte strides of an array (`npy_intp`s, the first
+/// `shape.len()` of each), or the error that numpy takes no more.
+pub(crate) fn numpy_dims(
+    shape: &[usize],
+    strides: &[isize],
+) -> PyResult<([isize; MAX_DIMS], [isize; MAX_DIMS])> {
     let nd = shape.len();
     if nd > MAX_DIMS {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
             "an array of {nd} dimensions: numpy takes at most {MAX_DIMS}"
         )));
     }
+    let (mut dims, mut steps) = ([0isize; MAX_DIMS], [0isize; MAX_DIMS]);
+    for (d, (&n, &s)) in shape.iter().zip(strides).enumerate() {
+        // `ArrayBase` checked that the array's extent fits its buffer, so
+        // every dimension fits an `isize`.
+        (dims[d], steps[d]) = (n as isize, s);
+    }
+    Ok((dims, steps))
+}
+
+/// A new `__array_struct__` capsule describing `base`'s buffer.
+pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<'py, PyAny>> {
+    let (addr, shape, strides, dtype, readonly) = base.layout();
+    let nd = shape.len();
+    let (dims, steps) = numpy_dims(shape, strides)?;
     let typekind = dtype.kind();
     let mut flags = NOTSWAPPED;
     if base.is_c_contiguous() {
@@ -138,13 +155,10 @@ pub(crate) fn capsule<'py>(py: Python<'py>, base: &ArrayBase) -> PyResult<Bound<
             data: addr as *mut c_void,
             descr: descr.as_ref().map_or(std::ptr::null_mut(), |d| d.as_ptr()),
         },
-        shape: [0; MAX_DIMS],
-        strides: [0; MAX_DIMS],
+        shape: dims,
+        strides: steps,
         descr,
     });
-    for (d, (&n, &s)) in shape.iter().zip(strides).enumerate() {
-        (b.shape[d], b.strides[d]) = (n as isize, s);
-    }
     b.iface.shape = b.shape.as_mut_ptr();
     b.iface.strides = b.strides.as_mut_ptr();
     let p = Box::into_raw(b);

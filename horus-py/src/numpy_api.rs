@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 use crate::array::{ArrayBase, ArrayDType};
-use crate::array_struct::{MAX_DIMS, numpy_dtype};
+use crate::array_struct::{WRITEABLE, numpy_dims, numpy_dtype};
 
 type VersionFn = unsafe extern "C" fn() -> c_uint;
 type NewFromDescrFn = unsafe extern "C" fn(
@@ -50,8 +50,6 @@ const SET_BASE_OBJECT: usize = 282;
 const KNOWN_ABIS: [c_uint; 2] = [0x0100_0009, 0x0200_0000];
 /// numpy 1.7's feature version, which added `PyArray_SetBaseObject`.
 const MIN_FEATURE_VERSION: c_uint = 7;
-/// numpy's `NPY_ARRAY_WRITEABLE`.
-const WRITEABLE: c_int = 0x0400;
 
 /// The entries of the table [`new_array`] calls.
 struct NumpyApi {
@@ -135,18 +133,11 @@ pub(crate) fn new_array<'py>(
     let api = API.get_or_init(py, || load(py)).as_ref()?;
     let (addr, shape, strides, dtype, readonly) = base.get().layout();
     let nd = shape.len();
-    if nd > MAX_DIMS {
-        return Some(Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "an array of {nd} dimensions: numpy takes at most {MAX_DIMS}"
-        ))));
-    }
+    let (dims, steps) = match numpy_dims(shape, strides) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(e)),
+    };
     let descr = numpy_dtype(py, dtype.typestr())?;
-    let (mut dims, mut steps) = ([0isize; MAX_DIMS], [0isize; MAX_DIMS]);
-    for (d, (&n, &s)) in shape.iter().zip(strides).enumerate() {
-        // `ArrayBase` checked that the array's extent fits its buffer, so
-        // every dimension fits an `isize`.
-        (dims[d], steps[d]) = (n as isize, s);
-    }
     let flags = if readonly { 0 } else { WRITEABLE };
     // SAFETY: the GIL is held; `api` is numpy's own table (checked in
     // `load`). `NewFromDescr` steals the dtype reference (`into_ptr`) and
