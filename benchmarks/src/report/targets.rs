@@ -1,0 +1,275 @@
+//! The "Targets" section: each target of the issues, MET or MISSED with its
+//! numbers, and beside a latency target the limit that bounds it.
+
+use std::fmt::Write;
+
+use super::{Report, Row, bytes, ns, ratio};
+
+impl Report {
+    pub(super) fn targets(&self, o: &mut String) {
+        let _ = writeln!(o, "\n## Targets\n");
+        let mut t = |what: &str, ok: bool, detail: String| {
+            let _ = writeln!(
+                o,
+                "- {} {what}: {detail}",
+                if ok { "MET" } else { "MISSED" }
+            );
+        };
+        for (what, ok, detail) in self.python.targets() {
+            t(what, ok, detail);
+        }
+        let vs = |a: f64, b: f64| format!("{} ns vs {} ns = {}", ns(a), ns(b), ratio(a, b));
+        if let Some(r) = self.row("cross-process 1:1") {
+            if let Some(l) = r.limit.map(|l| l.p50) {
+                t(
+                    "cross-process 1:1 p50 within 1.3x of the raw process limit",
+                    r.s.p50 <= 1.3 * l,
+                    vs(r.s.p50, l) + &seqlock_beside(&self.main, "processes", Tail::P50),
+                );
+            }
+            t(
+                "cross-process 1:1 p99.9 within 3x of its p50",
+                r.s.p999 <= 3.0 * r.s.p50,
+                vs(r.s.p999, r.s.p50),
+            );
+            if let Some(p) = &r.peer {
+                t(
+                    "at least 3x faster than iceoryx2 at p50",
+                    p.p50 >= 3.0 * r.s.p50,
+                    format!(
+                        "iceoryx2 {} ns / HORUS {} ns = {}",
+                        ns(p.p50),
+                        ns(r.s.p50),
+                        ratio(p.p50, r.s.p50)
+                    ),
+                );
+                t(
+                    "faster than iceoryx2 at p99.9",
+                    r.s.p999 < p.p999,
+                    format!("HORUS {} ns vs iceoryx2 {} ns", ns(r.s.p999), ns(p.p999)),
+                );
+            }
+        }
+        for (row, limits) in [
+            ("same process 1:1", "threads"),
+            ("cross-process 1:1", "processes"),
+        ] {
+            let Some(r) = self.row(row) else { continue };
+            if let Some(l) = r.limit.filter(|_| row.starts_with("same")) {
+                t(
+                    "same process 1:1 p50 within 1.3x of the raw thread limit",
+                    r.s.p50 <= 1.3 * l.p50,
+                    vs(r.s.p50, l.p50) + &seqlock_beside(&self.main, "threads", Tail::P50),
+                );
+            }
+            if let Some(seq) = self.row(&format!("limit: raw seqlock 64 B, {limits}")) {
+                t(
+                    &format!("{row} p50 within 1.1x of the raw 64-byte seqlock ({limits})"),
+                    r.s.p50 <= 1.1 * seq.s.p50,
+                    vs(r.s.p50, seq.s.p50),
+                );
+            }
+        }
+        for place in ["same process", "cross-process"] {
+            for topo in ["1:1", "1:N", "N:1", "N:N"] {
+                let name = format!("{place} {topo}");
+                let Some((r, l)) = self.row(&name).and_then(|r| Some((r, r.limit?))) else {
+                    continue;
+                };
+                let mode = if place == "same process" {
+                    "threads"
+                } else {
+                    "processes"
+                };
+                t(
+                    &format!("{name} p99.9 within 1.5x of the raw limit's p99.9"),
+                    r.s.p999 <= 1.5 * l.p999,
+                    vs(r.s.p999, l.p999) + &seqlock_beside(&self.main, mode, Tail::P999),
+                );
+            }
+        }
+        if let Some((what, _, res)) = self
+            .shm
+            .iter()
+            .find(|(w, _, _)| w.starts_with("64 B message, defaults"))
+        {
+            t(
+                "a 64-byte topic with defaults <= 32 KiB resident",
+                *res <= 32 * 1024,
+                format!("{}: {}", what, bytes(*res)),
+            );
+        }
+        if let (Some(pod), Some(ser)) = (
+            self.row("cross-process 1:1"),
+            self.main.iter().find(|r| r.name == crate::SERIALIZED_ROW),
+        ) {
+            let alone = self.serde.map_or(String::new(), |c| {
+                let rest = ser.s.p50 - c.fresh_ns;
+                format!(
+                    "; postcard's encode + decode of the message with its allocations, alone \
+                     (one thread, no ring): {} ns a hop, so the row without them is {} ns = {} \
+                     the POD row",
+                    ns(c.fresh_ns),
+                    ns(rest),
+                    ratio(rest, pod.s.p50)
+                )
+            });
+            t(
+                "serialized 64 B struct (String + Vec<f32>) p50 within 2x of the 64 B POD row",
+                ser.s.p50 <= 2.0 * pod.s.p50,
+                vs(ser.s.p50, pod.s.p50) + &alone,
+            );
+        }
+        let one = self.subs_sweep.iter().find(|(n, _)| *n == 1);
+        let eight = self.subs_sweep.iter().find(|(n, _)| *n == 8);
+        if let (Some((_, a)), Some((_, b))) = (one, eight) {
+            t(
+                "1:8 fan-out p50 within 2x of 1:1",
+                b.p50 <= 2.0 * a.p50,
+                format!(
+                    "{} ns vs {} ns = {}",
+                    ns(b.p50),
+                    ns(a.p50),
+                    ratio(b.p50, a.p50)
+                ),
+            );
+        }
+        if let Some(r) = self.copy.iter().find(|r| r.bytes == 65536) {
+            let target = crate::copybw::TARGET_RATIO;
+            t(
+                &format!("64 KiB payload copy at >= {target}x of memcpy's bandwidth"),
+                r.ratio() >= target,
+                format!(
+                    "{:.1} GB/s vs {:.1} GB/s = {:.2}x",
+                    r.horus_gbs(),
+                    r.memcpy_gbs(),
+                    r.ratio()
+                ),
+            );
+        }
+        for name in ["same process N:N", "cross-process N:N"] {
+            if let Some(r) = self.row(name) {
+                t(
+                    &format!("{name} without a lock convoy (p99.9 within 5x of p50)"),
+                    r.s.p999 <= 5.0 * r.s.p50,
+                    format!(
+                        "{} ns vs {} ns = {}",
+                        ns(r.s.p999),
+                        ns(r.s.p50),
+                        ratio(r.s.p999, r.s.p50)
+                    ),
+                );
+            }
+        }
+        if let Some(r) = self.sched.iter().max_by_key(|r| r.nodes) {
+            let target = crate::schedcost::TARGET_NS_PER_NODE;
+            for (what, per) in [
+                ("core engine", r.core_per_node()),
+                ("std tick_once", r.std_per_node()),
+            ] {
+                t(
+                    &format!("scheduler ({what}) <= {target} ns per empty node tick"),
+                    per <= target,
+                    format!(
+                        "{} ns per node over the bare loop, {} nodes",
+                        ns(per),
+                        r.nodes
+                    ),
+                );
+            }
+        }
+        crate::jitter::targets(&self.jitter, o);
+        if let Some(p) = &self.pooled {
+            p.targets(o);
+        }
+    }
+}
+
+/// Which percentile a limit's context is given at.
+#[derive(Clone, Copy)]
+enum Tail {
+    P50,
+    P999,
+}
+
+/// What the raw 64-byte seqlock (`mode`: threads or processes) costs
+/// against the one-word limit measured with it, at `tail`: the physics
+/// of a 64-byte payload, beside a target judged against the one-word
+/// limit (empty if the run has no such row).
+fn seqlock_beside(main: &[Row], mode: &str, tail: Tail) -> String {
+    let name = format!("limit: raw seqlock 64 B, {mode}");
+    let Some((seq, word)) = main
+        .iter()
+        .find(|r| r.name == name)
+        .and_then(|r| Some((&r.s, r.limit?)))
+    else {
+        return String::new();
+    };
+    let (s, w, what) = match tail {
+        Tail::P50 => (seq.p50, word.p50, "p50"),
+        Tail::P999 => (seq.p999, word.p999, "p99.9"),
+    };
+    format!(
+        "; the raw 64-byte seqlock ({mode}) has {what} {} ns = {} the one-word limit's \
+         measured with it",
+        ns(s),
+        ratio(s, w)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Limit;
+    use crate::stats::Summary;
+
+    fn summary(p50: f64, p999: f64) -> Summary {
+        Summary {
+            count: 1,
+            p50,
+            p99: p999,
+            p999,
+            max: p999,
+            cdf: Vec::new(),
+        }
+    }
+
+    fn row(name: &str, s: Summary, limit: Option<Limit>) -> Row {
+        Row {
+            name: name.to_owned(),
+            seed: "-",
+            s,
+            limit,
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn the_seqlock_is_given_against_the_word_limit_measured_with_it() {
+        let word = summary(60.0, 140.0);
+        let main = vec![
+            row(
+                "limit: raw ping-pong, processes",
+                summary(999.0, 999.0),
+                None,
+            ),
+            row(
+                "limit: raw seqlock 64 B, processes",
+                summary(75.0, 280.0),
+                Some(Limit::of(&word)),
+            ),
+        ];
+        assert_eq!(
+            seqlock_beside(&main, "processes", Tail::P50),
+            "; the raw 64-byte seqlock (processes) has p50 75.0 ns = 1.25x the one-word \
+             limit's measured with it"
+        );
+        assert_eq!(
+            seqlock_beside(&main, "processes", Tail::P999),
+            "; the raw 64-byte seqlock (processes) has p99.9 280 ns = 2.00x the one-word \
+             limit's measured with it"
+        );
+        // No such row (a partial run): no context, not an error.
+        assert_eq!(seqlock_beside(&main, "threads", Tail::P50), "");
+    }
+}
