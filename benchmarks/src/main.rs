@@ -16,6 +16,7 @@ mod iceoryx_slice;
 mod jitter;
 mod msgs;
 mod only;
+mod paired;
 mod plot;
 mod pooled_report;
 mod pooled_rows;

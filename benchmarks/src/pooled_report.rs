@@ -197,10 +197,11 @@ impl Section {
                     ),
                     h.p50 <= 2.0 * p.p50,
                     format!(
-                        "{} ns vs {} ns = {}{}",
+                        "{} ns vs {} ns = {}{}{}",
                         ns(h.p50),
                         ns(p.p50),
                         ratio(h.p50, p.p50),
+                        crate::paired::note(h, p),
                         self.held_context(r, p)
                     ),
                 );
@@ -209,10 +210,11 @@ impl Section {
                 format!("{name} at least 3x faster than iceoryx2 at p50"),
                 r.iox.p50 >= 3.0 * h.p50,
                 format!(
-                    "iceoryx2 {} ns / HORUS {} ns = {}",
+                    "iceoryx2 {} ns / HORUS {} ns = {}{}",
                     ns(r.iox.p50),
                     ns(h.p50),
-                    ratio(r.iox.p50, h.p50)
+                    ratio(r.iox.p50, h.p50),
+                    crate::paired::note(&r.iox, h)
                 ),
             );
         }

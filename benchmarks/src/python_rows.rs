@@ -25,6 +25,10 @@ mod pong;
 
 /// The Python rows, or why there are none.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value a run, never moved in a loop: boxing buys nothing"
+)]
 pub enum PythonRows {
     Skipped(String),
     Measured {

@@ -57,18 +57,27 @@ pub struct Summary {
     pub max: f64,
     /// Points of the CDF for the plot: (x = -log10(1 - p), one-way ns).
     pub cdf: Vec<(f64, f64)>,
+    /// The p50 of each interleaved round's block, one-way ns, in round
+    /// order (NaN for a block that recorded nothing); empty for a row not
+    /// recorded in rounds. Rows of one interleaving pair up round by round
+    /// ([`crate::paired`]).
+    pub rounds_p50: Vec<f64>,
 }
 
 /// Round-trip samples in ns, one per round trip.
 #[derive(Debug)]
 pub struct Samples {
     rtt_ns: Vec<u64>,
+    /// The p50 round trip of each block added by [`extend`](Self::extend)
+    /// (0: an empty block).
+    block_p50_rtt: Vec<u64>,
 }
 
 impl Samples {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             rtt_ns: Vec::with_capacity(n),
+            block_p50_rtt: Vec::new(),
         }
     }
 
@@ -81,20 +90,29 @@ impl Samples {
         self.rtt_ns.is_empty()
     }
 
-    /// Adds the samples of another block of the same row.
-    pub fn extend(&mut self, other: Samples) {
+    /// Adds the samples of another block of the same row (the next
+    /// interleaved round), and notes that block's p50.
+    pub fn extend(&mut self, mut other: Samples) {
+        let n = other.rtt_ns.len();
+        let mid = if n == 0 {
+            0
+        } else {
+            let r = ((0.5 * n as f64).ceil() as usize).clamp(1, n);
+            *other.rtt_ns.select_nth_unstable(r - 1).1
+        };
+        self.block_p50_rtt.push(mid);
         self.rtt_ns.extend(other.rtt_ns);
     }
 
     /// One-way = round trip / 2, for every sample.
     pub fn one_way(self) -> Summary {
-        summarize(self.rtt_ns, 0.5)
+        summarize(self.rtt_ns, &self.block_p50_rtt, 0.5)
     }
 
     /// Samples that are one-way times already (stamped by both sides on
     /// the same clock), summarized as they are.
     pub fn measured_one_way(self) -> Summary {
-        summarize(self.rtt_ns, 1.0)
+        summarize(self.rtt_ns, &self.block_p50_rtt, 1.0)
     }
 }
 
@@ -112,7 +130,7 @@ pub fn rank(sorted: &[u64], q: f64) -> u64 {
     sorted[r - 1]
 }
 
-fn summarize(mut v: Vec<u64>, scale: f64) -> Summary {
+fn summarize(mut v: Vec<u64>, rounds: &[u64], scale: f64) -> Summary {
     assert!(!v.is_empty(), "a row recorded no sample");
     v.sort_unstable();
     let at = |q: f64| rank(&v, q) as f64 * scale;
@@ -134,6 +152,10 @@ fn summarize(mut v: Vec<u64>, scale: f64) -> Summary {
         p999: at(0.999),
         max: v[n - 1] as f64 * scale,
         cdf,
+        rounds_p50: rounds
+            .iter()
+            .map(|&m| if m == 0 { f64::NAN } else { m as f64 * scale })
+            .collect(),
     }
 }
 
@@ -153,5 +175,28 @@ mod tests {
         assert_eq!(sum.p99, 990.0);
         assert_eq!(sum.p999, 999.0);
         assert_eq!(sum.max, 1000.0);
+        assert!(
+            sum.rounds_p50.is_empty(),
+            "recorded in one piece: no rounds"
+        );
+    }
+
+    #[test]
+    fn each_round_keeps_its_own_p50() {
+        let block = |values: &[u64]| {
+            let mut b = Samples::with_capacity(values.len());
+            values.iter().for_each(|&v| b.push(v));
+            b
+        };
+        let mut s = Samples::with_capacity(8);
+        s.extend(block(&[40, 10, 20])); // p50 20 (rank 2 of 3)
+        s.extend(block(&[]));
+        s.extend(block(&[100, 300, 200, 400])); // p50 200 (rank 2 of 4)
+        let sum = s.one_way();
+        assert_eq!(sum.count, 7);
+        assert_eq!(sum.rounds_p50.len(), 3);
+        assert_eq!(sum.rounds_p50[0], 10.0);
+        assert!(sum.rounds_p50[1].is_nan(), "an empty round has no p50");
+        assert_eq!(sum.rounds_p50[2], 100.0);
     }
 }

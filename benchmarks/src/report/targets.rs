@@ -6,6 +6,13 @@ use std::fmt::Write;
 use super::{Report, Row, bytes, ns, ratio};
 
 impl Report {
+    /// [`crate::paired::note`] of `row` against the main-table row `name`
+    /// (a limit measured in the same rounds), or nothing.
+    fn paired_with(&self, name: &str, row: &crate::stats::Summary) -> String {
+        self.row(name)
+            .map_or(String::new(), |l| crate::paired::note(row, &l.s))
+    }
+
     pub(super) fn targets(&self, o: &mut String) {
         let _ = writeln!(o, "\n## Targets\n");
         let mut t = |what: &str, ok: bool, detail: String| {
@@ -24,7 +31,9 @@ impl Report {
                 t(
                     "cross-process 1:1 p50 within 1.3x of the raw process limit",
                     r.s.p50 <= 1.3 * l,
-                    vs(r.s.p50, l) + &seqlock_beside(&self.main, "processes", Tail::P50),
+                    vs(r.s.p50, l)
+                        + &self.paired_with("limit: raw ping-pong, processes", &r.s)
+                        + &seqlock_beside(&self.main, "processes", Tail::P50),
                 );
             }
             t(
@@ -37,10 +46,11 @@ impl Report {
                     "at least 3x faster than iceoryx2 at p50",
                     p.p50 >= 3.0 * r.s.p50,
                     format!(
-                        "iceoryx2 {} ns / HORUS {} ns = {}",
+                        "iceoryx2 {} ns / HORUS {} ns = {}{}",
                         ns(p.p50),
                         ns(r.s.p50),
-                        ratio(p.p50, r.s.p50)
+                        ratio(p.p50, r.s.p50),
+                        crate::paired::note(p, &r.s)
                     ),
                 );
                 t(
@@ -59,14 +69,16 @@ impl Report {
                 t(
                     "same process 1:1 p50 within 1.3x of the raw thread limit",
                     r.s.p50 <= 1.3 * l.p50,
-                    vs(r.s.p50, l.p50) + &seqlock_beside(&self.main, "threads", Tail::P50),
+                    vs(r.s.p50, l.p50)
+                        + &self.paired_with("limit: raw ping-pong, threads", &r.s)
+                        + &seqlock_beside(&self.main, "threads", Tail::P50),
                 );
             }
             if let Some(seq) = self.row(&format!("limit: raw seqlock 64 B, {limits}")) {
                 t(
                     &format!("{row} p50 within 1.1x of the raw 64-byte seqlock ({limits})"),
                     r.s.p50 <= 1.1 * seq.s.p50,
-                    vs(r.s.p50, seq.s.p50),
+                    vs(r.s.p50, seq.s.p50) + &crate::paired::note(&r.s, &seq.s),
                 );
             }
         }
@@ -117,7 +129,7 @@ impl Report {
             t(
                 "serialized 64 B struct (String + Vec<f32>) p50 within 2x of the 64 B POD row",
                 ser.s.p50 <= 2.0 * pod.s.p50,
-                vs(ser.s.p50, pod.s.p50) + &alone,
+                vs(ser.s.p50, pod.s.p50) + &crate::paired::note(&ser.s, &pod.s) + &alone,
             );
         }
         let one = self.subs_sweep.iter().find(|(n, _)| *n == 1);
@@ -231,6 +243,7 @@ mod tests {
             p999,
             max: p999,
             cdf: Vec::new(),
+            rounds_p50: Vec::new(),
         }
     }
 
