@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use horus_rows::{Ctx, Geom, Mode};
 use msgs::{Bench8, Bench64, Bench64K, BenchMsg};
-use report::{Limit, Report, Row};
+use report::{Report, Row};
 use stats::Summary;
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -368,7 +368,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                 name: format!("iceoryx2 {name}"),
                 seed: "-",
                 s: p.clone(),
-                limit: Some(Limit::of(&limit)),
+                limit: Some(limit.clone()),
                 peer: None,
             });
         }
@@ -376,7 +376,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
             name: name.to_owned(),
             seed,
             s: sum,
-            limit: Some(Limit::of(&limit)),
+            limit: Some(limit.clone()),
             peer,
         });
         for (name, seed, row) in [
@@ -389,7 +389,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                 name: name.to_owned(),
                 seed,
                 s: row,
-                limit: Some(Limit::of(&limit)),
+                limit: Some(limit.clone()),
                 peer: None,
             });
         }
@@ -405,7 +405,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                     name: format!("limit: raw seqlock 64 B, {what}"),
                     seed: "-",
                     s: seq.clone(),
-                    limit: word.map(Limit::of),
+                    limit: word.cloned(),
                     peer: None,
                 },
             );
@@ -417,7 +417,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
                     name: format!("limit: raw ping-pong, {what}"),
                     seed: "-",
                     s: l.clone(),
-                    limit: Some(Limit::of(l)),
+                    limit: Some(l.clone()),
                     peer: None,
                 },
             );

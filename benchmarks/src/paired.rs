@@ -21,16 +21,16 @@ pub struct Paired {
     pub rounds: usize,
 }
 
-/// The round-by-round ratio of `a`'s p50 to `b`'s, if both were recorded
-/// in the same rounds (as many, and at least two with samples in both).
-pub fn paired(a: &Summary, b: &Summary) -> Option<Paired> {
-    if a.rounds_p50.len() != b.rounds_p50.len() {
+/// The round-by-round ratio of one row's figures (`a`: a percentile of each
+/// round) to another's, if both were recorded in the same rounds (as many,
+/// and at least two with samples in both).
+pub fn paired(a: &[f64], b: &[f64]) -> Option<Paired> {
+    if a.len() != b.len() {
         return None;
     }
     let mut ratios: Vec<f64> = a
-        .rounds_p50
         .iter()
-        .zip(&b.rounds_p50)
+        .zip(b)
         .filter(|(x, y)| x.is_finite() && y.is_finite() && **y > 0.0)
         .map(|(x, y)| x / y)
         .collect();
@@ -46,11 +46,17 @@ pub fn paired(a: &Summary, b: &Summary) -> Option<Paired> {
     })
 }
 
-/// `"; paired by round: <median> (<min> to <max> over <n> rounds)"`, or
-/// nothing if the two rows were not recorded in the same rounds: the text
-/// a target line appends.
+/// `"; paired by round: <median> (<min> to <max> over <n> rounds)"` of the
+/// two rows' p50s, or nothing if they were not recorded in the same rounds:
+/// the text a p50 target line appends.
 pub fn note(a: &Summary, b: &Summary) -> String {
-    paired(a, b).map_or(String::new(), |p| format!("; {p}"))
+    paired(&a.rounds_p50, &b.rounds_p50).map_or(String::new(), |p| format!("; {p}"))
+}
+
+/// As [`note`], of the rounds' p99.9s (each block's own tail): the text a
+/// p99.9 target line appends.
+pub fn note_p999(a: &Summary, b: &Summary) -> String {
+    paired(&a.rounds_p999, &b.rounds_p999).map_or(String::new(), |p| format!("; p99.9 {p}"))
 }
 
 impl fmt::Display for Paired {
@@ -76,6 +82,7 @@ mod tests {
             max: 0.0,
             cdf: Vec::new(),
             rounds_p50: p50s.to_vec(),
+            rounds_p999: p50s.iter().map(|p| p * 3.0).collect(),
         }
     }
 
@@ -85,12 +92,16 @@ mod tests {
         // slow round of one with a fast round of the other.
         let a = rounds(&[120.0, 500.0, 130.0, 480.0]);
         let b = rounds(&[60.0, 250.0, 65.0, 240.0]);
-        let p = paired(&a, &b).unwrap();
+        let p = paired(&a.rounds_p50, &b.rounds_p50).unwrap();
         assert_eq!(p.rounds, 4);
         assert_eq!((p.min, p.median, p.max), (2.0, 2.0, 2.0));
         assert_eq!(
             note(&a, &b),
             "; paired by round: 2.00x (2.00x to 2.00x over 4 rounds)"
+        );
+        assert_eq!(
+            note_p999(&a, &b),
+            "; p99.9 paired by round: 2.00x (2.00x to 2.00x over 4 rounds)"
         );
     }
 
@@ -98,11 +109,11 @@ mod tests {
     fn empty_rounds_are_skipped_and_unpaired_rows_say_nothing() {
         let a = rounds(&[100.0, f64::NAN, 300.0, 90.0]);
         let b = rounds(&[50.0, 80.0, 100.0, 90.0]);
-        let p = paired(&a, &b).unwrap();
+        let p = paired(&a.rounds_p50, &b.rounds_p50).unwrap();
         assert_eq!(p.rounds, 3);
         assert_eq!((p.min, p.median, p.max), (1.0, 2.0, 3.0));
         // Rows of different interleavings, or recorded in one piece.
-        assert_eq!(paired(&a, &rounds(&[1.0, 2.0])), None);
+        assert_eq!(paired(&a.rounds_p50, &[1.0, 2.0]), None);
         assert_eq!(note(&rounds(&[]), &rounds(&[])), "");
     }
 }

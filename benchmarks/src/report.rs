@@ -16,26 +16,11 @@ pub struct Row {
     /// The seed's claimed number for this row.
     pub seed: &'static str,
     pub s: Summary,
-    /// The physical limit this row is compared with (measured beside it).
-    pub limit: Option<Limit>,
+    /// The physical limit this row is compared with (measured beside it,
+    /// in the same rounds).
+    pub limit: Option<Summary>,
     /// iceoryx2 measured for the same row.
     pub peer: Option<Summary>,
-}
-
-/// The percentiles of a limit row that other rows are divided by.
-#[derive(Debug, Clone, Copy)]
-pub struct Limit {
-    pub p50: f64,
-    pub p999: f64,
-}
-
-impl Limit {
-    pub fn of(s: &Summary) -> Self {
-        Self {
-            p50: s.p50,
-            p999: s.p999,
-        }
-    }
 }
 
 /// Everything one run measured.
@@ -174,10 +159,11 @@ impl Report {
         );
         for r in &self.main {
             let s = &r.s;
-            let lim = r.limit.map_or("-".into(), |l| ratio(s.p50, l.p50));
-            let lim_p50 = r.limit.map_or("-".into(), |l| ns(l.p50));
-            let lim999 = r.limit.map_or("-".into(), |l| ratio(s.p999, l.p999));
-            let lim_p999 = r.limit.map_or("-".into(), |l| ns(l.p999));
+            let limit = r.limit.as_ref();
+            let lim = limit.map_or("-".into(), |l| ratio(s.p50, l.p50));
+            let lim_p50 = limit.map_or("-".into(), |l| ns(l.p50));
+            let lim999 = limit.map_or("-".into(), |l| ratio(s.p999, l.p999));
+            let lim_p999 = limit.map_or("-".into(), |l| ns(l.p999));
             let (ip50, ip999, r50, r999) =
                 r.peer
                     .as_ref()

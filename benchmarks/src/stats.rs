@@ -62,22 +62,24 @@ pub struct Summary {
     /// recorded in rounds. Rows of one interleaving pair up round by round
     /// ([`crate::paired`]).
     pub rounds_p50: Vec<f64>,
+    /// The p99.9 of each round's block, as `rounds_p50`.
+    pub rounds_p999: Vec<f64>,
 }
 
 /// Round-trip samples in ns, one per round trip.
 #[derive(Debug)]
 pub struct Samples {
     rtt_ns: Vec<u64>,
-    /// The p50 round trip of each block added by [`extend`](Self::extend)
-    /// (0: an empty block).
-    block_p50_rtt: Vec<u64>,
+    /// The p50 and p99.9 round trips of each block added by
+    /// [`extend`](Self::extend) (0: an empty block).
+    block_rtt: Vec<(u64, u64)>,
 }
 
 impl Samples {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             rtt_ns: Vec::with_capacity(n),
-            block_p50_rtt: Vec::new(),
+            block_rtt: Vec::new(),
         }
     }
 
@@ -91,28 +93,32 @@ impl Samples {
     }
 
     /// Adds the samples of another block of the same row (the next
-    /// interleaved round), and notes that block's p50.
+    /// interleaved round), and notes that block's p50 and p99.9.
     pub fn extend(&mut self, mut other: Samples) {
-        let n = other.rtt_ns.len();
-        let mid = if n == 0 {
-            0
-        } else {
-            let r = ((0.5 * n as f64).ceil() as usize).clamp(1, n);
-            *other.rtt_ns.select_nth_unstable(r - 1).1
+        let v = &mut other.rtt_ns;
+        let n = v.len();
+        let mut at = |q: f64| {
+            if n == 0 {
+                return 0;
+            }
+            let r = ((q * n as f64).ceil() as usize).clamp(1, n);
+            *v.select_nth_unstable(r - 1).1
         };
-        self.block_p50_rtt.push(mid);
+        let p50 = at(0.5);
+        let p999 = at(0.999);
+        self.block_rtt.push((p50, p999));
         self.rtt_ns.extend(other.rtt_ns);
     }
 
     /// One-way = round trip / 2, for every sample.
     pub fn one_way(self) -> Summary {
-        summarize(self.rtt_ns, &self.block_p50_rtt, 0.5)
+        summarize(self.rtt_ns, &self.block_rtt, 0.5)
     }
 
     /// Samples that are one-way times already (stamped by both sides on
     /// the same clock), summarized as they are.
     pub fn measured_one_way(self) -> Summary {
-        summarize(self.rtt_ns, &self.block_p50_rtt, 1.0)
+        summarize(self.rtt_ns, &self.block_rtt, 1.0)
     }
 }
 
@@ -130,7 +136,7 @@ pub fn rank(sorted: &[u64], q: f64) -> u64 {
     sorted[r - 1]
 }
 
-fn summarize(mut v: Vec<u64>, rounds: &[u64], scale: f64) -> Summary {
+fn summarize(mut v: Vec<u64>, rounds: &[(u64, u64)], scale: f64) -> Summary {
     assert!(!v.is_empty(), "a row recorded no sample");
     v.sort_unstable();
     let at = |q: f64| rank(&v, q) as f64 * scale;
@@ -152,10 +158,17 @@ fn summarize(mut v: Vec<u64>, rounds: &[u64], scale: f64) -> Summary {
         p999: at(0.999),
         max: v[n - 1] as f64 * scale,
         cdf,
-        rounds_p50: rounds
-            .iter()
-            .map(|&m| if m == 0 { f64::NAN } else { m as f64 * scale })
-            .collect(),
+        rounds_p50: rounds.iter().map(|&(m, _)| scaled(m, scale)).collect(),
+        rounds_p999: rounds.iter().map(|&(_, t)| scaled(t, scale)).collect(),
+    }
+}
+
+/// A round's figure in one-way ns; NaN for an empty round (0).
+fn scaled(rtt: u64, scale: f64) -> f64 {
+    if rtt == 0 {
+        f64::NAN
+    } else {
+        rtt as f64 * scale
     }
 }
 
@@ -198,5 +211,9 @@ mod tests {
         assert_eq!(sum.rounds_p50[0], 10.0);
         assert!(sum.rounds_p50[1].is_nan(), "an empty round has no p50");
         assert_eq!(sum.rounds_p50[2], 100.0);
+        // p99.9: the top rank of blocks this small.
+        assert_eq!(sum.rounds_p999[0], 20.0);
+        assert!(sum.rounds_p999[1].is_nan());
+        assert_eq!(sum.rounds_p999[2], 200.0);
     }
 }

@@ -6,13 +6,6 @@ use std::fmt::Write;
 use super::{Report, Row, bytes, ns, ratio};
 
 impl Report {
-    /// [`crate::paired::note`] of `row` against the main-table row `name`
-    /// (a limit measured in the same rounds), or nothing.
-    fn paired_with(&self, name: &str, row: &crate::stats::Summary) -> String {
-        self.row(name)
-            .map_or(String::new(), |l| crate::paired::note(row, &l.s))
-    }
-
     pub(super) fn targets(&self, o: &mut String) {
         let _ = writeln!(o, "\n## Targets\n");
         let mut t = |what: &str, ok: bool, detail: String| {
@@ -27,12 +20,12 @@ impl Report {
         }
         let vs = |a: f64, b: f64| format!("{} ns vs {} ns = {}", ns(a), ns(b), ratio(a, b));
         if let Some(r) = self.row("cross-process 1:1") {
-            if let Some(l) = r.limit.map(|l| l.p50) {
+            if let Some(l) = &r.limit {
                 t(
                     "cross-process 1:1 p50 within 1.3x of the raw process limit",
-                    r.s.p50 <= 1.3 * l,
-                    vs(r.s.p50, l)
-                        + &self.paired_with("limit: raw ping-pong, processes", &r.s)
+                    r.s.p50 <= 1.3 * l.p50,
+                    vs(r.s.p50, l.p50)
+                        + &crate::paired::note(&r.s, l)
                         + &seqlock_beside(&self.main, "processes", Tail::P50),
                 );
             }
@@ -65,12 +58,12 @@ impl Report {
             ("cross-process 1:1", "processes"),
         ] {
             let Some(r) = self.row(row) else { continue };
-            if let Some(l) = r.limit.filter(|_| row.starts_with("same")) {
+            if let Some(l) = r.limit.as_ref().filter(|_| row.starts_with("same")) {
                 t(
                     "same process 1:1 p50 within 1.3x of the raw thread limit",
                     r.s.p50 <= 1.3 * l.p50,
                     vs(r.s.p50, l.p50)
-                        + &self.paired_with("limit: raw ping-pong, threads", &r.s)
+                        + &crate::paired::note(&r.s, l)
                         + &seqlock_beside(&self.main, "threads", Tail::P50),
                 );
             }
@@ -85,7 +78,8 @@ impl Report {
         for place in ["same process", "cross-process"] {
             for topo in ["1:1", "1:N", "N:1", "N:N"] {
                 let name = format!("{place} {topo}");
-                let Some((r, l)) = self.row(&name).and_then(|r| Some((r, r.limit?))) else {
+                let Some((r, l)) = self.row(&name).and_then(|r| Some((r, r.limit.as_ref()?)))
+                else {
                     continue;
                 };
                 let mode = if place == "same process" {
@@ -96,7 +90,9 @@ impl Report {
                 t(
                     &format!("{name} p99.9 within 1.5x of the raw limit's p99.9"),
                     r.s.p999 <= 1.5 * l.p999,
-                    vs(r.s.p999, l.p999) + &seqlock_beside(&self.main, mode, Tail::P999),
+                    vs(r.s.p999, l.p999)
+                        + &crate::paired::note_p999(&r.s, l)
+                        + &seqlock_beside(&self.main, mode, Tail::P999),
                 );
             }
         }
@@ -213,7 +209,7 @@ fn seqlock_beside(main: &[Row], mode: &str, tail: Tail) -> String {
     let Some((seq, word)) = main
         .iter()
         .find(|r| r.name == name)
-        .and_then(|r| Some((&r.s, r.limit?)))
+        .and_then(|r| Some((&r.s, r.limit.as_ref()?)))
     else {
         return String::new();
     };
@@ -232,7 +228,6 @@ fn seqlock_beside(main: &[Row], mode: &str, tail: Tail) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Limit;
     use crate::stats::Summary;
 
     fn summary(p50: f64, p999: f64) -> Summary {
@@ -244,10 +239,11 @@ mod tests {
             max: p999,
             cdf: Vec::new(),
             rounds_p50: Vec::new(),
+            rounds_p999: Vec::new(),
         }
     }
 
-    fn row(name: &str, s: Summary, limit: Option<Limit>) -> Row {
+    fn row(name: &str, s: Summary, limit: Option<Summary>) -> Row {
         Row {
             name: name.to_owned(),
             seed: "-",
@@ -269,7 +265,7 @@ mod tests {
             row(
                 "limit: raw seqlock 64 B, processes",
                 summary(75.0, 280.0),
-                Some(Limit::of(&word)),
+                Some(word),
             ),
         ];
         assert_eq!(
