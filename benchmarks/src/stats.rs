@@ -101,8 +101,7 @@ impl Samples {
             if n == 0 {
                 return 0;
             }
-            let r = ((q * n as f64).ceil() as usize).clamp(1, n);
-            *v.select_nth_unstable(r - 1).1
+            *v.select_nth_unstable(rank_index(n, q)).1
         };
         let p50 = at(0.5);
         let p999 = at(0.999);
@@ -131,9 +130,13 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 /// The sample at rank `ceil(q * n)` (nearest-rank percentile) of `sorted`
 /// (not empty).
 pub fn rank(sorted: &[u64], q: f64) -> u64 {
-    let n = sorted.len();
-    let r = ((q * n as f64).ceil() as usize).clamp(1, n);
-    sorted[r - 1]
+    sorted[rank_index(sorted.len(), q)]
+}
+
+/// The index, in sorted order, of the nearest-rank `q` percentile of `n`
+/// samples (`n` > 0): rank `ceil(q * n)`, counted from 1.
+fn rank_index(n: usize, q: f64) -> usize {
+    ((q * n as f64).ceil() as usize).clamp(1, n) - 1
 }
 
 fn summarize(mut v: Vec<u64>, rounds: &[(u64, u64)], scale: f64) -> Summary {
