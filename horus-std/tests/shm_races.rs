@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{Peer, TestNs, next_command, say, watchdog};
-use horus::image::{Image, ImageTopic};
+use horus::image::{Encoding, Image, ImageTopic};
 use horus::prelude::*;
 use horus::shm::{Namespace, clean_namespace, liveness};
 
@@ -332,6 +332,112 @@ impl Drop for Sleeper {
     }
 }
 
+/// Large messages a process holds when it forks (a received view, a loan,
+/// an `Image::new`) are its parent's in the child: reading them there
+/// panics with the fork sentence, and dropping them there changes nothing
+/// in the parent, whose holds and loans stay exactly as they were (no block
+/// recycled under its view, none handed out twice).
+#[test]
+fn large_messages_inherited_through_fork_stay_the_parents() {
+    let _w = watchdog(Duration::from_secs(120), "the fork views test");
+    let ns = TestNs::new("forkviews");
+    let mut child = Peer::spawn("fork_views", &ns.name, &[]);
+    child.expect("FORK_VIEWS_OK", 60);
+    child.wait_success(60);
+}
+
+fn fork_views_child() {
+    let (w, h) = (640, 480);
+    let publ = ImageTopic::builder("fv")
+        .blocks_per_segment(2)
+        .max_segments(1)
+        .build()
+        .unwrap();
+    let sub: Topic<Image> = Topic::new("fv").unwrap();
+    let mut first = publ.loan(w, h, Encoding::Rgb8).unwrap();
+    first.data_mut().fill(1);
+    publ.try_send(first).unwrap();
+    let view = sub.recv().expect("the first image");
+    let mut loan = publ.loan(w, h, Encoding::Rgb8).unwrap();
+    loan.data_mut().fill(2);
+    let mut made = Image::new(w, h, "rgb8");
+    made.data_mut().fill(3);
+    let busy = publ.busy_blocks();
+    assert_eq!(busy, 2, "the view's block and the loan's");
+    // SAFETY: this process runs one test thread (`--test-threads=1`) and
+    // libtest's main thread, which only waits; the child runs the code
+    // below and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        std::panic::set_hook(Box::new(|_| {}));
+        let refused = |read: &dyn Fn() -> u8| match std::panic::catch_unwind(
+            std::panic::AssertUnwindSafe(read),
+        ) {
+            Ok(_) => false,
+            Err(p) => p
+                .downcast_ref::<String>()
+                .is_some_and(|m| m.contains("before fork()") && m.contains("copy the data")),
+        };
+        let mut code = 0;
+        if !refused(&|| view.data()[0]) {
+            code |= 1;
+        }
+        if !refused(&|| loan.data()[0]) {
+            code |= 2;
+        }
+        if !refused(&|| made.data()[0]) {
+            code |= 4;
+        }
+        drop((view, loan, made));
+        // SAFETY: ends this forked process without the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status), "fork child died: {status:#x}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "fork child: 1 = inherited view read, 2 = inherited loan read, 4 = inherited \
+         Image::new read (or not with the fork sentence)"
+    );
+    assert_eq!(
+        publ.busy_blocks(),
+        busy,
+        "the child's drops changed the pool"
+    );
+    // Both blocks of the publisher's pool are still ours: no third loan.
+    assert!(
+        publ.loan(w, h, Encoding::Rgb8).is_err(),
+        "a block handed out twice"
+    );
+    let others: Vec<Image> = (0..8u8)
+        .map(|k| {
+            let mut o = Image::new(w, h, "rgb8");
+            o.data_mut().fill(100 + k);
+            o
+        })
+        .collect();
+    assert!(
+        view.data().iter().all(|&b| b == 1),
+        "the held view was rewritten"
+    );
+    assert!(
+        loan.data().iter().all(|&b| b == 2),
+        "the loan was rewritten"
+    );
+    assert!(
+        made.data().iter().all(|&b| b == 3),
+        "the Image::new was handed out again"
+    );
+    drop((view, loan, made, others));
+    assert_eq!(publ.busy_blocks(), 0);
+    say("FORK_VIEWS_OK");
+}
+
 /// In the child: joins a topic (registering its liveness), forks a child
 /// that only sleeps (up to a minute), says both, and waits to be killed.
 fn fork_keeper_child() {
@@ -382,6 +488,7 @@ fn child_main() {
         }
         "fork" => fork_child(),
         "fork_keeper" => fork_keeper_child(),
+        "fork_views" => fork_views_child(),
         #[cfg(target_os = "linux")]
         "inherit" => inherit_child(),
         other => panic!("unknown role {other}"),

@@ -41,10 +41,12 @@ impl HeldBlock {
         let Some(hold) = &self.hold else {
             return &[];
         };
+        self.segment.check_not_inherited("a received message");
         let words = self.segment.pool().held_words(hold);
         let len = (self.len as usize).min(words.len() * 8);
         // SAFETY: we hold the block (our `HOLDERS` bit is set and the hold
-        // re-validated its generation): `horus_nostd::pool` (module docs,
+        // re-validated its generation; and this is the process that holds
+        // it, checked above, not a fork child the view was copied into): `horus_nostd::pool` (module docs,
         // "Why a held block is never written") proves that no writer that
         // follows the protocol writes its data until the hold is released
         // (in `Drop`), and that every write to it happens-before the hold,
@@ -67,10 +69,14 @@ impl HeldBlock {
 }
 
 impl Drop for HeldBlock {
+    /// Releases the hold; in a child made by `fork()` the hold is the
+    /// parent's, and stays.
     #[inline]
     fn drop(&mut self) {
         if let Some(hold) = self.hold.take() {
-            self.segment.pool().release_hold(hold);
+            if self.segment.mapped_here() {
+                self.segment.pool().release_hold(hold);
+            }
         }
     }
 }

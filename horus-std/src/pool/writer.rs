@@ -120,9 +120,11 @@ impl LoanedBlock {
     /// The block's bytes, writable in place.
     #[inline]
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        self.segment.check_not_inherited("a loaned message");
         let words = self.segment.pool().claimed_words(&self.claim);
         // SAFETY: the block is claimed by us (`STATE` is LOANED at a
-        // generation no descriptor carries, `OWNER` is our token): by the
+        // generation no descriptor carries, `OWNER` is our token, and this
+        // is the process that claimed it, checked above): by the
         // protocol of `horus_nostd::pool` (module docs, "The algorithm",
         // loan step 5) nobody else writes or reads its data until we
         // publish or give it back, and no other reference into it exists in
@@ -136,8 +138,10 @@ impl LoanedBlock {
     /// The block's bytes, read-only.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
+        self.segment.check_not_inherited("a loaned message");
         let words = self.segment.pool().claimed_words(&self.claim);
-        // SAFETY: as in `bytes_mut`: the block is ours alone while claimed;
+        // SAFETY: as in `bytes_mut` (checked the same way): the block is
+        // ours alone while claimed;
         // the only `&mut` to it comes from `bytes_mut(&mut self)`, which
         // cannot coexist with this borrow of `self`.
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8) }
@@ -197,9 +201,12 @@ impl LoanedBlock {
 impl Drop for LoanedBlock {
     /// Gives the unpublished block back (`publish` does not drop: it moves
     /// the segment out).
+    /// In a child made by `fork()` the claim is the parent's, and stays.
     fn drop(&mut self) {
-        let owner = self.segment.owner();
-        self.segment.pool().give_back(&self.claim, owner);
+        if self.segment.mapped_here() {
+            let owner = self.segment.owner();
+            self.segment.pool().give_back(&self.claim, owner);
+        }
     }
 }
 

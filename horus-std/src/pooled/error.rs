@@ -79,6 +79,23 @@ pub enum PoolError {
         /// What is wrong.
         reason: String,
     },
+    /// The core refused to publish the loaned block: it was reclaimed while
+    /// it was being written (this process was judged dead, or the pool's
+    /// memory was overwritten), or the message is longer than the block.
+    ///
+    /// ```
+    /// use horus::pooled::PoolError;
+    /// use horus_nostd::pool::PublishError;
+    /// let e = PoolError::NotPublished { topic: "cam".into(), reason: PublishError::Reclaimed };
+    /// assert!(e.to_string().starts_with("message not sent on topic cam: the loaned block was reclaimed"));
+    /// ```
+    #[error("message not sent on topic {topic}: {reason}")]
+    NotPublished {
+        /// The topic.
+        topic: String,
+        /// The core's sentence ([`horus_nostd::pool::PublishError`]).
+        reason: horus_nostd::pool::PublishError,
+    },
     /// A pool segment file could not be made or opened.
     #[error("pool segment of topic {topic}: {error}")]
     Segment {

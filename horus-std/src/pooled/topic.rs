@@ -230,9 +230,9 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             },
         };
         let (published, share) = block.publish(len);
-        let (d, owner) = published.map_err(|e| PoolError::BadGeometry {
+        let (d, owner) = published.map_err(|reason| PoolError::NotPublished {
             topic: self.name().to_owned(),
-            reason: e.to_string(),
+            reason,
         })?;
         self.send_wire(layout.to_wire(BlockRef {
             owner: owner.get(),

@@ -500,6 +500,10 @@ pub(crate) fn bind(
     block: ProcessBlock,
     link: &Arc<TopicLink>,
 ) -> Result<LoanedBlock, ProcessBlock> {
+    // (Link ids are counted per process: a fork child's may equal its
+    // parent's, so an inherited block must be refused before they are
+    // compared.)
+    block.seg.segment.check_not_inherited("a new large message");
     block.made.sent_on(link.id);
     if block.seg.bound() == link.id {
         ZERO_COPY_SENDS.fetch_add(1, Ordering::Relaxed);

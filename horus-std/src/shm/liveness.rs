@@ -30,8 +30,21 @@
 //! kept a copy (a `multiprocessing` worker, a daemon: children that never
 //! use HORUS) would keep its parent alive to everyone after the parent
 //! died. Topics refuse to be used across a fork (see
-//! [`Topic`](crate::Topic)). The descriptors are close-on-exec, so spawned
-//! programs do not inherit them.
+//! [`Topic`](crate::Topic)), and so do the large messages a process held
+//! when it forked (their blocks are the parent's). The descriptors are
+//! close-on-exec, so spawned programs do not inherit them.
+//!
+//! The child's copies of the parent's *mappings* are left as they are: a
+//! shared mapping keeps its open file, and with it the parent's shared
+//! `flock` on a region or pool segment, for as long as the child lives (or
+//! until it `exec`s). So after the parent dies, its participant entries,
+//! lanes and pool holds are reclaimed at once (its liveness lock is gone),
+//! but `horus clean` keeps its topic files and segments "held by a live
+//! process" until such a child ends: the files are mapped, so they are in
+//! use. Unmapping them in the child (`MADV_DONTFORK`) would turn every
+//! touch of an inherited object there (a numpy array over an inherited
+//! image, a `Debug` print of an inherited `Topic`) into a segmentation
+//! fault.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;

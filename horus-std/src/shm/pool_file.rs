@@ -90,6 +90,12 @@ pub struct Segment {
     /// Checked when opened to be the segment its name says.
     pool: PoolRegion<MappedWords>,
     owner: OwnerToken,
+    /// The fork generation that mapped it ([`liveness::fork_generation`]):
+    /// its loans and views, made through handles of that generation, act
+    /// on the pool only there (see [`Segment::check_not_inherited`]).
+    generation: u64,
+    /// The process that mapped it, for the sentence of a misuse after fork.
+    pid: u32,
 }
 
 impl Segment {
@@ -106,6 +112,48 @@ impl Segment {
     /// The publisher whose pool this is.
     pub fn owner(&self) -> OwnerToken {
         self.owner
+    }
+
+    fn new(pool: PoolRegion<MappedWords>, owner: OwnerToken) -> Self {
+        Self {
+            pool,
+            owner,
+            generation: liveness::fork_generation(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Is this the process (fork generation) that mapped the segment? In a
+    /// child made by `fork()`, the loans and views it inherited are its
+    /// parent's: their holder bits and claims are the parent's, so they must
+    /// not be released there, and their bytes may be rewritten as soon as the
+    /// parent lets them go, so they must not be read there either.
+    #[inline]
+    pub(crate) fn mapped_here(&self) -> bool {
+        self.generation == liveness::fork_generation()
+    }
+
+    /// Panics, with the sentence, unless [`mapped_here`](Self::mapped_here):
+    /// the check of every access to a loan's or a view's bytes.
+    #[inline]
+    pub(crate) fn check_not_inherited(&self, what: &str) {
+        if !self.mapped_here() {
+            self.inherited(what)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn inherited(&self, what: &str) -> ! {
+        panic!(
+            "{what} in pool segment {} was made in process {} before fork(); this process \
+             ({}) is a child made by fork(), and the block is still its parent's, which may \
+             reuse it at any time: copy the data before forking, or receive and make large \
+             messages in the child through its own Topic",
+            self.path().display(),
+            self.pid,
+            std::process::id()
+        )
     }
 
     /// Does nobody but this mapping hold the segment's lock: neither its
@@ -168,7 +216,7 @@ fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, Seg
             found: pool.segment(),
         });
     }
-    Ok(Segment { pool, owner })
+    Ok(Segment::new(pool, owner))
 }
 
 /// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
@@ -322,7 +370,7 @@ pub(crate) fn create(
         match files::publish(ns.dir(), &tmp, &name, &st) {
             Ok(()) => {
                 log::debug!("pool of {topic}: created {}", path.display());
-                return Ok(Segment { pool, owner });
+                return Ok(Segment::new(pool, owner));
             }
             Err(rustix::io::Errno::NOENT) => continue,
             Err(e) => {
@@ -370,7 +418,7 @@ pub(crate) fn create_unnamed(
     rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared)
         .map_err(|e| errno_error(e, &path, "lock"))?;
     let pool = init_file(fd, layout, id, &path, &path)?;
-    Ok(Segment { pool, owner })
+    Ok(Segment::new(pool, owner))
 }
 
 /// Gives an unnamed segment of [`create_unnamed`] its name as segment of
