@@ -56,11 +56,12 @@ pub trait Payload: Sized + 'static {
     fn counts(_topic: &Topic<Self>) -> PayloadCounts {
         PayloadCounts::default()
     }
-    /// May the handle's participant entry be freed now (no view of a block
-    /// held under its index is alive)?
+    /// The reader of the handle's pool views, if any view of a block held
+    /// under its participant index is still alive: the handle is then
+    /// parked until they are gone, instead of freeing its entry now.
     #[doc(hidden)]
-    fn may_leave(_topic: &Topic<Self>) -> bool {
-        true
+    fn take_live_views(_topic: &Topic<Self>) -> Option<crate::pool::LiveViews> {
+        None
     }
 }
 

@@ -15,6 +15,8 @@
 //!   fix removes the file.
 //! - A short file in place of a segment a receiver has yet to map: a typed
 //!   error with the file's length; the publisher leaves the file alone.
+//! - Handles dropped before the views they received: each keeps its entry
+//!   (and lane) until its last view goes, then gives them back.
 
 mod common;
 
@@ -60,6 +62,43 @@ fn assert_cleaned(ns: &TestNs) {
         horus::shm::clean_namespace(&handle, false).unwrap();
         pool_segment_files(ns).is_empty()
     });
+}
+
+/// A handle dropped while views it received are alive keeps its
+/// participant entry (nobody may join at its index while the views' holder
+/// bits are set) only until the last of those views is dropped, on any
+/// thread: handles made, used and dropped before their views, again and
+/// again, never fill the topic's 16 entries nor its 3 publisher lanes.
+#[test]
+fn handles_dropped_before_their_views_give_their_entries_back_with_the_last_view() {
+    let ns = TestNs::new("outlive");
+    let publ = handle(&ns.name);
+    let dir = Namespace::open(&ns.name).unwrap();
+    let entries = || {
+        let info = horus::inspect::topic_info(&dir, TOPIC).unwrap().unwrap();
+        info.participants.iter().filter(|p| p.alive).count()
+    };
+    let base = entries();
+    for seq in 0..40u64 {
+        let sub = handle(&ns.name);
+        send(&publ, seq, true);
+        let view = sub.recv().expect("the message just sent");
+        assert_eq!(check_fill(view.data()), Some(seq));
+        // This handle publishes too: it holds one of the topic's lanes.
+        send(&sub, seq, seq % 2 == 0);
+        assert_eq!(sub.unsent_count(), 0, "no lane left at handle {seq}");
+        drop(sub);
+        assert_eq!(entries(), base + 1, "the entry went before the view");
+        assert_eq!(check_fill(view.data()), Some(seq), "the view changed");
+        if seq % 2 == 0 {
+            drop(view);
+        } else {
+            std::thread::spawn(move || drop(view)).join().unwrap();
+        }
+        assert_eq!(entries(), base, "the entry outlived the last view");
+    }
+    drop(publ);
+    assert_cleaned(&ns);
 }
 
 #[test]

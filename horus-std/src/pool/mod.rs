@@ -59,10 +59,19 @@ use horus_nostd::{OwnerToken, TopicRegion};
 use crate::shm::pool_file;
 use crate::shm::{Namespace, liveness};
 
+mod parked;
 mod reader;
 mod writer;
 
+pub(crate) use parked::park;
 pub(crate) use reader::{HeldBlock, PoolReader, ReaderError};
+
+/// The reader of a pooled handle being dropped while views of blocks held
+/// under its participant index are alive: the handle is parked with it
+/// until they are gone (see `parked`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LiveViews(pub(crate) PoolReader);
 pub use writer::MAX_SEGMENTS;
 pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError, check_options};
 

@@ -2,6 +2,7 @@
 //! (see the [module docs](super)).
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Weak};
 
 use horus_nostd::OwnerToken;
@@ -15,7 +16,9 @@ use horus_nostd::pool::prefetch_for_read;
 /// mapped and shared-locked whether or not the reader still caches it) and
 /// the core's hold. 32 bytes; one reference-count RMW to make, one to drop.
 pub(crate) struct HeldBlock {
-    segment: Arc<Segment>,
+    /// Dropped by `Drop` before it sweeps the parked handles (see
+    /// `parked`), so that the sweep does not count this view alive.
+    segment: ManuallyDrop<Arc<Segment>>,
     /// `Some` until dropped.
     hold: Option<Hold>,
     generation: u64,
@@ -69,8 +72,9 @@ impl HeldBlock {
 }
 
 impl Drop for HeldBlock {
-    /// Releases the hold; in a child made by `fork()` the hold is the
-    /// parent's, and stays.
+    /// Releases the hold (in a child made by `fork()` the hold is the
+    /// parent's, and stays), drops the share of the segment, then lets a
+    /// handle parked for this view go if it was the last (see `parked`).
     #[inline]
     fn drop(&mut self) {
         if let Some(hold) = self.hold.take() {
@@ -78,6 +82,10 @@ impl Drop for HeldBlock {
                 self.segment.pool().release_hold(hold);
             }
         }
+        // SAFETY: dropped exactly once, here; `self.segment` is not used
+        // again (this is `drop`, and nothing below touches it).
+        unsafe { ManuallyDrop::drop(&mut self.segment) };
+        super::parked::sweep();
     }
 }
 
@@ -144,7 +152,7 @@ impl PoolReader {
         }
         match pool.hold_in_place(participant, desc) {
             Ok(hold) => Ok(HeldBlock {
-                segment: segment.clone(),
+                segment: ManuallyDrop::new(segment.clone()),
                 hold: Some(hold),
                 generation: desc.generation,
                 len: desc.len,

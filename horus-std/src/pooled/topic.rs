@@ -10,7 +10,7 @@ use horus_nostd::pool::{BlockDescriptor, HoldError};
 
 use super::{BlockRef, Bytes, PoolError, PoolView, Pooled, PooledLayout, checked, error, valid};
 use crate::payload::{Payload, PayloadContext, PayloadCounts, PoolOptions};
-use crate::pool::{HeldBlock, LoanedBlock, PoolReader, PoolWriter, ReaderError};
+use crate::pool::{HeldBlock, LiveViews, LoanedBlock, PoolReader, PoolWriter, ReaderError};
 use crate::process_pool::{self, TopicLink};
 use crate::shm::Namespace;
 use crate::topic::{Topic, TopicBuilder};
@@ -142,14 +142,14 @@ impl<L: PooledLayout> Payload for Pooled<L> {
         }
     }
 
-    fn may_leave(topic: &Topic<Self>) -> bool {
-        // Views still hold pool blocks under our participant index: keep
-        // the entry (and so the index) ours until this process exits, so
+    fn take_live_views(topic: &Topic<Self>) -> Option<LiveViews> {
+        // Views still hold pool blocks under our participant index: the
+        // entry (and so the index) stays ours until they are gone, so
         // nobody else can join at it while our bits are set.
-        match topic.payload_state().reader.try_borrow() {
-            Ok(r) => !r.views_alive(),
-            Err(_) => false, // (never: no borrow is alive across a drop)
-        }
+        let mut reader = topic.payload_state().reader.try_borrow_mut().ok()?;
+        reader
+            .views_alive()
+            .then(|| LiveViews(std::mem::take(&mut *reader)))
     }
 }
 

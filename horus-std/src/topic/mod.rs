@@ -85,7 +85,8 @@ pub use builder::TopicBuilder;
 pub struct Topic<T: Payload> {
     /// The participant; it holds its share of the mapping. Dropped by `Drop`
     /// only in the fork generation that made it (a fork child leaves the
-    /// parent's entry alone) and when no pool view holds its index. The
+    /// parent's entry alone), and once no pool view holds its index (it is
+    /// parked until then, see `pool::parked`). The
     /// region's type was checked against `T::wire_type` when it was opened
     /// (`open_typed`), so messages of that type fit it exactly.
     handle: UnsafeCell<ManuallyDrop<RawHandle<MappedWords>>>,
@@ -353,19 +354,21 @@ impl<T: Message> Topic<T> {
 
 impl<T: Payload> Drop for Topic<T> {
     fn drop(&mut self) {
-        if !T::may_leave(self) {
-            // Views of pool blocks held under this participant index are
-            // alive: the handle is not dropped, so it keeps the entry, and
-            // (its share of) the region mapped and locked, until the process
-            // exits, so nobody joins at this index meanwhile.
+        if liveness::fork_generation() != self.generation {
+            // In a fork child the participant entry is the parent's: leave
+            // it (the handle owns no memory of its own, so nothing leaks but
+            // it).
             return;
         }
-        if liveness::fork_generation() == self.generation {
-            // SAFETY: dropped exactly once, here; `self` is never used again.
-            unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
+        // SAFETY: taken exactly once, here; `self.handle` is never used again.
+        let handle = unsafe { ManuallyDrop::take(self.handle.get_mut()) };
+        match T::take_live_views(self) {
+            // Views of pool blocks held under this participant index are
+            // alive: the handle keeps its entry (so nobody joins at this
+            // index) until the last of them is dropped.
+            Some(views) => crate::pool::park(handle, views.0),
+            None => drop(handle),
         }
-        // In a fork child the participant entry is the parent's: leave it
-        // (the handle owns no memory of its own, so nothing leaks but it).
     }
 }
 
