@@ -298,6 +298,29 @@ fn each_thread_sending_on_its_own_topic_copies_nothing() {
     child.wait_success(30);
 }
 
+/// The limit holds for every segment, the first included: a segment of a
+/// large class takes as many blocks as the room left allows (not the eight
+/// a 16.8 MB image's 32 MiB class would make: 256 MiB of /dev/shm), and a
+/// message larger than the whole limit goes on the heap (copied when sent),
+/// never past the limit and never a panic.
+#[test]
+fn the_process_pools_limit_holds_for_its_first_segment_and_the_largest_messages() {
+    let _w = watchdog(TIMEOUT, "limit test");
+    let ns = TestNs::new("pp_sizes");
+    let mut child = Peer::spawn("sizes", &ns.name, &[]);
+    let within = child.expect("within", 60);
+    assert_eq!(within[0], "1", "segments: {within:?}");
+    let bytes: u64 = within[1].parse().unwrap();
+    assert!(bytes <= 64 << 20, "{bytes} bytes over a limit of 64 MiB");
+    assert!(bytes >= 4097 * 4096, "{bytes} bytes cannot hold the image");
+    let beyond = child.expect("beyond", 60);
+    assert_eq!(
+        beyond,
+        [within[0].clone(), within[1].clone(), "1".to_owned()]
+    );
+    child.wait_success(60);
+}
+
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
@@ -329,10 +352,11 @@ fn child_main() {
             while next_command().is_some_and(|c| c != "exit") {}
         }
         // A publisher whose process pool may hold one segment (8 blocks of
-        // 1 MiB): `send` one frame, `try` a new image (`try ok`/`try full`),
-        // `busy` blocks, `refused` loans; `exit`.
+        // 1 MiB: 9 MiB has room for one such segment, not for a block more):
+        // `send` one frame, `try` a new image (`try ok`/`try full`), `busy`
+        // blocks, `refused` loans; `exit`.
         "limited" => {
-            horus::process_pool::set_limit(1);
+            horus::process_pool::set_limit(9 << 20);
             let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
             say("ready");
             let mut seq = 0;
@@ -360,6 +384,29 @@ fn child_main() {
                     _ => break,
                 }
             }
+        }
+        // Makes large images under small limits; says `sizes segments bytes
+        // heap_fallbacks` after each.
+        "sizes" => {
+            let report = |what: &str| {
+                let s = horus::process_pool::stats();
+                say(&format!(
+                    "{what} {} {} {}",
+                    s.segments, s.bytes, s.heap_fallbacks
+                ));
+            };
+            // 16.8 MB (a 32 MiB class): one block, not the 8 of 256 MiB.
+            horus::process_pool::set_limit(64 << 20);
+            let mut img = Image::try_new(4097, 4096, "mono8").unwrap();
+            img.data_mut()[0] = 1;
+            report("within");
+            // Larger than the whole limit: on the heap, zeroed and writable.
+            horus::process_pool::set_limit(8 << 20);
+            let mut big = Image::try_new(4000, 4000, "mono8").unwrap();
+            assert!(big.data().iter().all(|&b| b == 0));
+            big.data_mut()[0] = 1;
+            report("beyond");
+            drop((img, big));
         }
         // Holds every view it receives; says `held` after args[0] of them,
         // then waits to be killed.

@@ -53,7 +53,11 @@
 //! cleared (its message's bytes, a `memset`).
 //!
 //! **Limit.** The pool's segments total at most [`limit`] bytes (default
-//! [`DEFAULT_LIMIT_BYTES`], set with [`set_limit`]). At the limit a loan
+//! [`DEFAULT_LIMIT_BYTES`], set with [`set_limit`]): a new segment has as many
+//! of its class's blocks as the room left allows (down to one), and a
+//! message of a class whose single block exceeds the whole limit goes on the
+//! heap (copied when sent; counted in [`ProcessPoolStats::heap_fallbacks`]
+//! and logged once). At the limit a loan
 //! first drops free segments of other size classes, then reclaims what dead
 //! receivers hold on every bound topic, then fails: the constructors'
 //! `try_*` return [`PoolError::ProcessPoolFull`], counted in
@@ -104,6 +108,7 @@ static HEAP_FALLBACKS: AtomicU64 = AtomicU64::new(0);
 static ZERO_COPY_SENDS: AtomicU64 = AtomicU64::new(0);
 static COPIED_SENDS: AtomicU64 = AtomicU64::new(0);
 static WARNED: AtomicBool = AtomicBool::new(false);
+static WARNED_LARGE: AtomicBool = AtomicBool::new(false);
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
 /// The next thread number (see [`THREAD`]); 0 means "no thread".
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
@@ -370,15 +375,24 @@ impl Pool {
         if let Some(b) = self.claim_in(class, free_or_mine) {
             return Ok(Some(b));
         }
-        let layout = match segment_layout(class) {
-            Some(l) => l,
-            None => return Ok(None),
-        };
-        let seg_bytes = layout.region_bytes() as u64;
-        if self.bytes + seg_bytes > limit() && !self.segments.is_empty() {
+        if segment_layout(class, limit()).is_none() {
+            // Not even one block of this class fits the limit: the message
+            // goes on the heap (and is copied when sent), never a panic.
+            if !WARNED_LARGE.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "a large message of up to {class} bytes does not fit the process pool's \
+                     limit of {} bytes: it is made on the heap and copied when sent; raise \
+                     the limit with horus::process_pool::set_limit for zero-copy sends",
+                    limit()
+                );
+            }
+            return Ok(None);
+        }
+        let room = |pool: &Self| limit().saturating_sub(pool.bytes);
+        if segment_layout(class, room(self)).is_none() {
             self.drop_idle_other_classes(class);
         }
-        if self.bytes + seg_bytes <= limit() || self.segments.is_empty() {
+        if let Some(layout) = segment_layout(class, room(self)) {
             return Ok(self.grow(class, layout));
         }
         if let Some(b) = self.claim_in(class, |_| true) {
@@ -454,11 +468,17 @@ fn class_of(bytes: usize) -> Option<u32> {
     u32::try_from(class).ok().filter(|&c| c <= MAX_BLOCK_BYTES)
 }
 
-/// The layout of a new segment of class `class`.
-fn segment_layout(class: u32) -> Option<PoolLayout> {
+/// The layout of a new segment of class `class` that takes at most `room`
+/// bytes: [`MIN_SEGMENT_BYTES`] of blocks, at least [`MIN_BLOCKS`] and at
+/// most [`MAX_BLOCKS`] of them, or as many as `room` has (`None` if not even
+/// one block fits).
+fn segment_layout(class: u32, room: u64) -> Option<PoolLayout> {
     let blocks =
         (MIN_SEGMENT_BYTES / class as usize).clamp(MIN_BLOCKS as usize, MAX_BLOCKS as usize);
-    PoolLayout::new(class, blocks as u32).ok()
+    (1..=blocks as u32)
+        .rev()
+        .filter_map(|n| PoolLayout::new(class, n).ok())
+        .find(|l| l.region_bytes() as u64 <= room)
 }
 
 /// A zeroed block of at least `bytes` bytes from the process pool; `None`
@@ -565,7 +585,23 @@ mod tests {
         assert_eq!(class_of(4097), Some(8192));
         assert_eq!(class_of(640 * 480 * 3), Some(1 << 20));
         assert_eq!(class_of(usize::MAX), None);
-        assert_eq!(segment_layout(4096).unwrap().blocks(), 64);
-        assert_eq!(segment_layout(1 << 20).unwrap().blocks(), 8);
+        assert_eq!(segment_layout(4096, u64::MAX).unwrap().blocks(), 64);
+        assert_eq!(segment_layout(1 << 20, u64::MAX).unwrap().blocks(), 8);
+    }
+
+    #[test]
+    fn a_segment_takes_no_more_than_the_room_left() {
+        let class = 32 << 20;
+        let full = segment_layout(class, u64::MAX).unwrap();
+        assert_eq!(full.blocks(), MIN_BLOCKS);
+        let two = segment_layout(class, 64 << 20).unwrap();
+        assert_eq!(two.blocks(), 1, "two blocks and the header exceed 64 MiB");
+        assert!(two.region_bytes() as u64 <= 64 << 20);
+        let room = PoolLayout::new(class, 3).unwrap().region_bytes() as u64;
+        assert_eq!(segment_layout(class, room).unwrap().blocks(), 3);
+        assert!(
+            segment_layout(class, class as u64).is_none(),
+            "no room for the header"
+        );
     }
 }
