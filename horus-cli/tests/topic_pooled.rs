@@ -127,3 +127,88 @@ fn pooled_topics_list_their_pool_echo_a_summary_and_count_block_bytes() {
         text(&out.stderr)
     );
 }
+
+/// Overwrites schema entry `i` of the region in `file` (see horus-nostd's
+/// `layout::schema`): word 6 is `offset | size << 32`, word 7 `kind |
+/// count << 8`; the entries start at the header's word 11 (`schema_at`).
+fn forge_schema_entry(
+    file: &std::path::Path,
+    i: u64,
+    offset: u32,
+    size: u32,
+    kind: u8,
+    count: u64,
+) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+        .expect("open the topic file");
+    let mut word = [0u8; 8];
+    f.read_exact_at(&mut word, 11 * 8).expect("schema_at");
+    let entry = u64::from_le_bytes(word) + i * 8;
+    let off_size = u64::from(offset) | u64::from(size) << 32;
+    let kind_count = u64::from(kind) | count << 8;
+    f.write_all_at(&off_size.to_le_bytes(), (entry + 6) * 8)
+        .expect("write the entry");
+    f.write_all_at(&kind_count.to_le_bytes(), (entry + 7) * 8)
+        .expect("write the entry");
+}
+
+/// A pooled topic whose stored self-description is hostile (a field of
+/// the wrong size for its kind, one larger than 8 bytes for one element,
+/// one whose offset overflows 32 bits): echo panicked decoding the
+/// descriptor's fields; it says the fields cannot be shown and prints the
+/// summary, exiting 0 as for a plain topic without a usable description.
+#[test]
+fn echo_of_a_pooled_topic_with_a_hostile_schema_says_so_and_does_not_panic() {
+    use horus::image::Image;
+    const I16: u8 = 4;
+    const U64: u8 = 7;
+    let cases = [
+        (0, 1, I16, 1),           // index out of bounds
+        (0, 16, U64, 1),          // range end out of range
+        (0xFFFF_FFFC, 8, U64, 1), // offset + size overflows u32
+    ];
+    for (n, (offset, size, kind, count)) in cases.into_iter().enumerate() {
+        let ns = TestNs::new(&format!("pooled_hostile{n}"));
+        let cam: horus::Topic<Image> = horus::Topic::builder("cam")
+            .namespace(&ns.name)
+            .build()
+            .unwrap();
+        cam.send(Image::new(4, 4, "rgb8"));
+        forge_schema_entry(&ns.path().join("cam.topic"), 0, offset, size, kind, count);
+        let case = format!("offset {offset:#x} size {size} kind {kind} count {count}");
+
+        let out = ns.run(&["topic", "echo", "cam", "--once", "--last"], 30);
+        let (said, err) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{case}: {said}\n{err}");
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert!(
+            said.starts_with("image 4x4 rgb8 step 12 bytes 48 crc32 0x"),
+            "{case}: {said}"
+        );
+        assert!(
+            err.starts_with(
+                "horus: cam (ImageFrame) has a self-description that does not fit its \
+                 messages (its entry for field \"owner\" says "
+            ) && err.contains("the descriptors' fields are not shown")
+                && err.contains("run `horus clean --shm` to remove it"),
+            "{case}: {err}"
+        );
+
+        let out = ns.run(&["topic", "echo", "cam", "--once", "--last", "--json"], 30);
+        let (said, err) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{case}: {said}\n{err}");
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert!(
+            err.contains("cam (ImageFrame) has a self-description that does not fit its messages"),
+            "{case}: {err}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&said).expect("json");
+        assert_eq!(v["layout"], "4x4 rgb8 step 12", "{case}: {v}");
+        assert_eq!(v["descriptor"], serde_json::json!({}), "{case}: {v}");
+        drop(cam);
+    }
+}

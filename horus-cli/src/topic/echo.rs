@@ -93,18 +93,26 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     check_fields(&info, &args.fields)?;
-    if !decode && !args.hex && !ctx.json {
-        note!(
-            "horus: {} ({}) has no self-description: showing hex",
-            info.name,
-            info.type_name
-        );
-    }
     // A pooled topic (image, tensor, ...) is summarized, unless the
     // descriptor itself is asked for (--hex, --field).
     let pooled = topic
         .pooled_kind()
         .filter(|_| !args.hex && args.fields.is_empty());
+    if let Some(why) = codec::undescribable(&info) {
+        let fix = if info.fields.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", codec::CORRUPT_SCHEMA)
+        };
+        let (name, ty) = (&info.name, &info.type_name);
+        if pooled.is_some() {
+            // Summaries still, without the descriptor's fields (only a
+            // corrupt or hostile region leaves a pooled type undescribable).
+            note!("horus: {name} ({ty}) {why}: the descriptors' fields are not shown{fix}");
+        } else if !args.hex && !ctx.json {
+            note!("horus: {name} ({ty}) {why}: showing hex{fix}");
+        }
+    }
     let mut buf = vec![0u8; topic.message_size()];
     let mut seen = 0u64;
     let mut out = std::io::stdout().lock();
@@ -302,7 +310,7 @@ fn newest(topic: &RawTopic, buf: &mut [u8]) -> bool {
         .map(|f| f.offset as usize);
     let stamp = |b: &[u8]| {
         stamp_at
-            .and_then(|o| b.get(o..o + 8))
+            .and_then(|o| b.get(o..o.checked_add(8)?))
             .and_then(|s| s.try_into().ok())
             .map_or(0, u64::from_le_bytes)
     };

@@ -11,7 +11,8 @@
 //! `--json` prints one [`PooledEcho`](crate::json::PooledEcho) per message.
 //! A descriptor whose block was recycled before echo held it is a drop
 //! (nothing printed); a refused (corrupt or forged) one is printed with
-//! the reason.
+//! the reason. A topic whose stored self-description does not fit its
+//! messages has its descriptors' fields left out (`echo` says why).
 
 use std::time::SystemTime;
 
@@ -38,7 +39,11 @@ pub fn format(
         bytes: None,
         crc32: None,
         error: None,
-        descriptor: descriptor_fields(topic.info(), buf),
+        descriptor: if ctx.json {
+            descriptor_fields(topic.info(), buf)
+        } else {
+            serde_json::Map::new() // the text shows none
+        },
     };
     match kind.decode(buf) {
         None => doc.error = Some("the descriptor is not the size of its type".to_owned()),
@@ -75,7 +80,13 @@ pub fn format(
     Some(s)
 }
 
+/// The descriptor's fields by name; none if the topic's stored
+/// self-description does not fit its messages (a corrupt or hostile
+/// region: `echo` says so once, see [`super::echo`]).
 fn descriptor_fields(info: &TopicInfo, buf: &[u8]) -> serde_json::Map<String, serde_json::Value> {
+    if !codec::describable(info) {
+        return serde_json::Map::new();
+    }
     codec::decode(info, buf)
         .into_iter()
         .map(|(k, v)| (k, codec::to_json(&v)))

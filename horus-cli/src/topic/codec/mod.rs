@@ -48,30 +48,91 @@ pub fn describable(info: &TopicInfo) -> bool {
             .all(|f| field_ok(f, info.message_size as usize))
 }
 
+/// The stored entry describes a primitive (array) lying inside the
+/// message, of the size its kind and count make. The entries are the
+/// region creator's: every sum and product is checked.
 fn field_ok(f: &SchemaField, message_size: usize) -> bool {
-    let Some(kind) = f.kind else { return false };
-    let elem = elem_size(kind);
-    let end = f.offset as usize + f.size as usize;
-    elem > 0
-        && f.count > 0
-        && f.size as u64 == elem as u64 * f.count
-        && f.shape.elements() == Some(f.count)
-        && end <= message_size
+    field_fault(f, message_size).is_none()
 }
 
-fn read_elem(kind: FieldKind, b: &[u8]) -> Value {
+/// What is wrong with the stored entry `f`, as a phrase; `None` if it
+/// describes a primitive (array) inside the message, of the size its kind
+/// and count make. The entries are the region creator's: every sum and
+/// product is checked.
+fn field_fault(f: &SchemaField, message_size: usize) -> Option<String> {
+    let Some(kind) = f.kind.filter(|&k| elem_size(k) > 0) else {
+        return Some("it is of no primitive kind this horus knows".to_owned());
+    };
+    let elem = elem_size(kind);
+    if f.count == 0 || (elem as u64).checked_mul(f.count) != Some(u64::from(f.size)) {
+        let s = if f.size == 1 { "" } else { "s" };
+        return Some(format!(
+            "{} byte{s} for {} {}",
+            f.size,
+            f.count,
+            kind.name()
+        ));
+    }
+    if f.shape.elements() != Some(f.count) {
+        return Some(format!(
+            "it has a shape that does not hold its {} elements",
+            f.count
+        ));
+    }
+    match field_range(f) {
+        Some(r) if r.end <= message_size => None,
+        _ => Some(format!(
+            "it lies at bytes {}..{} of a {message_size}-byte message",
+            f.offset,
+            u64::from(f.offset) + u64::from(f.size)
+        )),
+    }
+}
+
+/// Why `info`'s messages cannot be decoded field by field, as the end of
+/// a sentence starting with the topic's name (`has no self-description`);
+/// `None` if they can ([`describable`]). See [`CORRUPT_SCHEMA`].
+pub fn undescribable(info: &TopicInfo) -> Option<String> {
+    if info.fields.is_empty() {
+        return Some("has no self-description".to_owned());
+    }
+    let (name, fault) = info
+        .fields
+        .iter()
+        .find_map(|f| field_fault(f, info.message_size as usize).map(|e| (f.name.as_str(), e)))?;
+    Some(format!(
+        "has a self-description that does not fit its messages (its entry for field \
+         {name:?} says {fault})"
+    ))
+}
+
+/// What to do about a self-description that does not fit its messages
+/// (one that [`undescribable`] finds fault with; not a missing one).
+pub const CORRUPT_SCHEMA: &str = "if the topic's processes are of this version of HORUS, \
+     its region is corrupt: stop them and run `horus clean --shm` to remove it";
+
+/// The bytes of the message `f` occupies (`None` if its end overflows).
+fn field_range(f: &SchemaField) -> Option<std::ops::Range<usize>> {
+    let start = usize::try_from(f.offset).ok()?;
+    Some(start..start.checked_add(usize::try_from(f.size).ok()?)?)
+}
+
+/// One element of `kind` from the first bytes of `b`; `None` if `b` is
+/// shorter than the element (or `kind` is not a primitive).
+fn read_elem(kind: FieldKind, b: &[u8]) -> Option<Value> {
+    let n = elem_size(kind);
+    let bytes = b.get(..n).filter(|_| n > 0)?;
     let mut w = [0u8; 8];
-    w[..b.len()].copy_from_slice(b);
+    w[..n].copy_from_slice(bytes);
     let u = u64::from_le_bytes(w);
-    match kind {
+    // Sign-extends the `n`-byte integer in `u`.
+    let signed = (u << (64 - 8 * n)) as i64 >> (64 - 8 * n);
+    Some(match kind {
         FieldKind::U8 | FieldKind::U16 | FieldKind::U32 | FieldKind::U64 => Value::U(u),
-        FieldKind::I8 => Value::I(i64::from(b[0] as i8)),
-        FieldKind::I16 => Value::I(i64::from(i16::from_le_bytes([b[0], b[1]]))),
-        FieldKind::I32 => Value::I(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-        FieldKind::I64 => Value::I(u as i64),
+        FieldKind::I8 | FieldKind::I16 | FieldKind::I32 | FieldKind::I64 => Value::I(signed),
         FieldKind::F32 => Value::F(f64::from(f32::from_bits(u as u32))),
         _ => Value::F(f64::from_bits(u)),
-    }
+    })
 }
 
 /// NUL-padded printable ASCII with at least one character.
@@ -83,15 +144,18 @@ fn as_text(bytes: &[u8]) -> Option<String> {
         .then(|| String::from_utf8_lossy(text).into_owned())
 }
 
-/// The fields of one message (requires [`describable`]).
+/// The fields of one message. Meant for a [`describable`] schema; of any
+/// other, the fields that are not well-formed (or not inside `bytes`) are
+/// left out: a schema read from a hostile region never makes it panic.
 pub fn decode(info: &TopicInfo, bytes: &[u8]) -> Vec<(String, Value)> {
     info.fields
         .iter()
+        .filter(|f| field_ok(f, info.message_size as usize))
         .filter_map(|f| {
             let kind = f.kind?;
-            let raw = bytes.get(f.offset as usize..(f.offset + f.size) as usize)?;
+            let raw = bytes.get(field_range(f)?)?;
             let value = if f.count == 1 {
-                read_elem(kind, raw)
+                read_elem(kind, raw)?
             } else {
                 array(kind, raw, f.shape.dims())
             };
@@ -118,7 +182,7 @@ fn array(kind: FieldKind, raw: &[u8], dims: &[u32]) -> Value {
         Some(s) => Value::Str(s),
         None => Value::Array(
             raw.chunks_exact(elem_size(kind).max(1))
-                .map(|c| read_elem(kind, c))
+                .filter_map(|c| read_elem(kind, c))
                 .collect(),
         ),
     }
@@ -384,6 +448,45 @@ mod tests {
             encode(&t, &["v=[1, 2, 3, 4]".into()]).unwrap_err(),
             "v: 4 values for an array of 3"
         );
+    }
+
+    /// Decoding never panics, whatever the stored entries say (they are the
+    /// region creator's): a size that is not the kind's, a size beyond 8
+    /// bytes for one element, an offset whose end overflows 32 bits, a
+    /// field past the message. Such a schema is not [`describable`].
+    #[test]
+    fn hostile_entries_neither_panic_nor_are_describable() {
+        let hostile = [
+            (0, 1, FieldKind::I16, 1),
+            (0, 16, FieldKind::U64, 1),
+            (0xFFFF_FFFC, 8, FieldKind::U64, 1),
+            (0, 3, FieldKind::I32, 1),
+            (0, 7, FieldKind::F64, 1),
+            (40, 16, FieldKind::U64, 2),
+            (0, 48, FieldKind::U8, 0),
+            (0, 5, FieldKind::I16, 3),
+            (0, 16, FieldKind::Struct, 1),
+            (u32::MAX, u32::MAX, FieldKind::U8, u64::MAX),
+            (0, 8, FieldKind::U64, u64::MAX / 2),
+        ];
+        for (offset, size, kind, count) in hostile {
+            let mut t = info(&[("a", 0, FieldKind::U64, 1)], 48);
+            let f = &mut t.fields[0];
+            (f.offset, f.size, f.kind, f.count) = (offset, size, Some(kind), count);
+            assert!(!describable(&t), "{offset:#x} {size} {kind:?} {count}");
+            assert!(
+                undescribable(&t).is_some_and(|e| e.contains("field \"a\" says")),
+                "{offset:#x} {size} {kind:?} {count}"
+            );
+            for len in [0, 1, 8, 47, 48, 64] {
+                let _ = decode(&t, &vec![0xa5; len]);
+            }
+        }
+        for len in 0..=16 {
+            for kind in (0..=12).filter_map(FieldKind::from_code) {
+                let _ = read_elem(kind, &vec![1; len]);
+            }
+        }
     }
 
     #[test]
