@@ -373,6 +373,10 @@ pub struct RateReport {
     pub new: u64,
     /// Messages this subscriber lost since it joined.
     pub dropped: u64,
+    /// Descriptors of a pooled topic (image, tensor, ...) refused since it
+    /// joined, as a subscriber refuses them (corrupt or forged): counted as
+    /// messages of the descriptor's bytes, not the block's; 0 on other topics.
+    pub refused: u64,
     pub rate_hz: Option<f64>,
     pub min_interval_s: Option<f64>,
     pub max_interval_s: Option<f64>,

@@ -539,7 +539,8 @@ fn json_has_one_shape_per_command() {
     let line = text(&out.stdout);
     let v: serde_json::Value =
         serde_json::from_str(line.lines().next().expect("a report")).expect("json");
-    assert_eq!(keys(&v).len(), 10, "{v}");
+    assert_eq!(keys(&v).len(), 11, "{v}");
+    assert_eq!(v["refused"], 0, "{v}");
     assert_eq!(v["bytes_per_s"], serde_json::Value::Null, "{v}");
 }
 

@@ -212,3 +212,85 @@ fn echo_of_a_pooled_topic_with_a_hostile_schema_says_so_and_does_not_panic() {
         drop(cam);
     }
 }
+
+/// `bw` of a pooled topic whose descriptors are forged (an unknown
+/// encoding and a 4 GB length; or a valid 4 GB layout in a block the pool
+/// does not have): it counted the length each claims, ~1e11 B/s at 25 Hz;
+/// a refused descriptor is its own 48 bytes only, and the reports say how
+/// many were refused.
+#[test]
+fn bw_counts_no_block_bytes_of_refused_descriptors() {
+    use horus::image::{Image, ImageFrame};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ns = TestNs::new("pooled_bw_forged");
+    let cam: horus::Topic<Image> = horus::Topic::builder("cam")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let sub: horus::Topic<Image> = horus::Topic::builder("cam")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    cam.send(Image::new(4, 4, "rgb8"));
+    let f = sub.recv().expect("the image").descriptor();
+    let forged = [
+        ImageFrame {
+            encoding: 999,
+            len: 4_000_000_000,
+            ..f
+        },
+        ImageFrame {
+            block: 1000,
+            len: 4_000_000_000,
+            width: 50_000,
+            height: 80_000,
+            step: 50_000,
+            encoding: horus::image::Encoding::Mono8.code(),
+            ..f
+        },
+    ];
+    assert!(
+        horus::pooled::PooledKind::Image
+            .decode(horus::__private::bytemuck::bytes_of(&forged[1]))
+            .is_some_and(|(_, layout)| layout.is_ok()),
+        "the second forgery's layout is valid"
+    );
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let raw: horus::Topic<ImageFrame> = horus::Topic::builder("cam")
+                .namespace(&ns.name)
+                .build()
+                .unwrap();
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                raw.send(forged[n % 2]);
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+        });
+        let json = ns.run(&["topic", "bw", "cam", "--duration", "1.5", "--json"], 30);
+        let plain = ns.run(&["topic", "bw", "cam", "--duration", "1.5"], 30);
+        stop.store(true, Ordering::Relaxed);
+
+        assert!(json.status.success(), "{}", text(&json.stderr));
+        let r = last_json(&json);
+        let (hz, bps) = (
+            r["rate_hz"].as_f64().unwrap(),
+            r["bytes_per_s"].as_f64().unwrap(),
+        );
+        assert_eq!(r["message_size"], 48, "{r}");
+        assert!((bps - hz * 48.0).abs() < 1.0, "{r}");
+        assert!(r["refused"].as_u64().is_some_and(|n| n >= 2), "{r}");
+
+        assert!(plain.status.success(), "{}", text(&plain.stderr));
+        let bw = text(&plain.stdout);
+        let last = bw.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("message: 48 B") && last.contains("  refused: "),
+            "{bw}"
+        );
+    });
+    drop((cam, sub));
+}

@@ -4,11 +4,16 @@
 //!
 //! Arrival times are taken when this subscriber receives (it polls every
 //! 200 µs); messages it lost because it lagged (`dropped_count`) are counted
-//! in the reported drops, not in the window.
+//! in the reported drops, not in the window. On a pooled topic, a
+//! descriptor that subscribers refuse (corrupt or forged) is a message of
+//! its own bytes only, counted in the reported refusals.
 
 use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+use horus::inspect::RawTopic;
+use horus::pooled::PooledKind;
 
 use crate::Ctx;
 
@@ -102,10 +107,7 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
     let mut buf = vec![0u8; size];
     // A pooled topic's messages are their descriptor and their block's bytes.
     let kind = topic.pooled_kind();
-    let pool_bytes = |buf: &[u8]| {
-        kind.and_then(|k| k.decode(buf))
-            .map_or(0, |(block, _)| block.len as usize)
-    };
+    let mut refused = 0u64;
     let mut window = Window {
         times: VecDeque::new(),
         cap: args.window as usize,
@@ -124,14 +126,11 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
             .is_some_and(|d| now >= crate::supervise::after(start, d))
             || args.count.is_some_and(|n| received >= n);
         if done || now >= next_report {
-            report(
-                ctx,
-                &args.name,
-                what,
-                &window,
-                since_report,
-                topic.dropped_count(),
-            );
+            let lost = Lost {
+                dropped: topic.dropped_count(),
+                refused,
+            };
+            report(ctx, &args.name, what, &window, since_report, lost);
             since_report = 0;
             next_report = crate::supervise::after(now, args.interval);
             if done {
@@ -141,14 +140,49 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
         if topic.recv_bytes(&mut buf).unwrap_or(false) {
             received += 1;
             since_report += 1;
-            window.push(Instant::now(), size + pool_bytes(&buf));
+            let block = match kind.map(|k| block_bytes(&topic, k, &buf)) {
+                None => 0,
+                Some(Some(n)) => n,
+                Some(None) => {
+                    refused += 1;
+                    0
+                }
+            };
+            window.push(Instant::now(), size + block);
         } else {
             std::thread::sleep(super::IDLE);
         }
     }
 }
 
-fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, dropped: u64) {
+/// The bytes of the block the pooled descriptor in `buf` names, as a
+/// subscriber would receive it: `None` if the descriptor is refused (its
+/// layout is invalid, or its block is not one of a live pool's: corrupt or
+/// forged); 0 if the block was recycled before it could be held (a drop).
+/// Never the length a descriptor merely claims.
+fn block_bytes(topic: &RawTopic, kind: PooledKind, buf: &[u8]) -> Option<usize> {
+    match kind.decode(buf)? {
+        (block, Ok(_)) => match topic.hold_block(block) {
+            Ok(Some(held)) => Some(held.data().len()),
+            Ok(None) => Some(0),
+            Err(_) => None,
+        },
+        (_, Err(_)) => None,
+    }
+}
+
+/// Messages a report says were lost.
+#[derive(Debug, Clone, Copy)]
+struct Lost {
+    /// Lost by this subscriber since it joined (it lagged).
+    dropped: u64,
+    /// Pooled descriptors refused since it started (not counted as their
+    /// blocks' bytes).
+    refused: u64,
+}
+
+fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, lost: Lost) {
+    let Lost { dropped, refused } = lost;
     let stats = if new == 0 { None } else { w.stats() };
     if ctx.json {
         let bw = what == Measure::Bw;
@@ -157,6 +191,7 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, dropped: u
             window: w.times.len(),
             new,
             dropped,
+            refused,
             rate_hz: stats.as_ref().map(|s| s.rate_hz),
             min_interval_s: stats.as_ref().map(|s| s.min),
             max_interval_s: stats.as_ref().map(|s| s.max),
@@ -175,11 +210,14 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, dropped: u
         println!("no new messages");
         return;
     };
-    let drops = if dropped > 0 {
+    let mut drops = if dropped > 0 {
         format!("  dropped: {dropped}")
     } else {
         String::new()
     };
+    if refused > 0 {
+        drops.push_str(&format!("  refused: {refused}"));
+    }
     match what {
         Measure::Hz => println!(
             "average rate: {:.2} Hz  min: {:.2}ms max: {:.2}ms std dev: {:.2}ms  window: {}{drops}",
