@@ -810,6 +810,90 @@ fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
     assert_eq!(v["topics"][0]["published"], 1, "{v}");
 }
 
+/// A slot of a serialized topic whose length word claims 0x7fffffff bytes
+/// (only a corrupt or hostile region holds one): `echo --last` stopped at
+/// it and showed an older message; live `echo -n` skipped it without a
+/// word and waited for another message. It is shown as an `error:` naming
+/// the bad length, counted as a message; `--last` shows the newest slot.
+#[test]
+fn echo_of_a_serialized_topic_shows_a_frame_of_bad_length_as_an_error() {
+    let ns = TestNs::new("echo_badframe");
+    let t: horus::Topic<Plan> = horus::Topic::builder("plans")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let plan = |name: &str| Plan {
+        name: name.into(),
+        weights: vec![1.0],
+        mode: Some(3),
+    };
+    let raw = horus::inspect::RawTopic::open(&ns.name, "plans")
+        .unwrap()
+        .expect("the topic");
+    let mut bad = vec![0u8; raw.message_size()];
+    bad[..4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let bad_error = format!(
+        "error: \"a received frame claims 2147483647 bytes where the topic's slots hold at most \
+         {}: the region is corrupt",
+        raw.message_size() - 4
+    );
+    let shown = |name: &str| format!("name: \"{name}\"\nweights: [1]\nmode: 3\n---\n");
+
+    // The bad slot is the newest: --last shows its error (it showed "old").
+    t.send(plan("old"));
+    raw.send_bytes(&bad).unwrap();
+    let out = ns.run(&["topic", "echo", "plans", "--last", "--once"], 30);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        said.starts_with(&bad_error) && said.ends_with("---\n"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 2, "{said}");
+    let out = ns.run(
+        &["topic", "echo", "plans", "--last", "--once", "--json"],
+        30,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("claims 2147483647 bytes")),
+        "{v}"
+    );
+    // A good message after it is the newest: --last shows it.
+    t.send(plan("new"));
+    let out = ns.run(&["topic", "echo", "plans", "--last", "--once"], 30);
+    assert_eq!(text(&out.stdout), shown("new"), "{}", text(&out.stderr));
+
+    // Live: the bad frame is one of the 4 messages, shown in its place.
+    let mut echo = Running::start(ns.horus(&[
+        "topic",
+        "echo",
+        "plans",
+        "--last",
+        "-n",
+        "4",
+        "--timeout",
+        "20",
+    ]));
+    echo.expect("name: \"new\"", 30);
+    raw.send_bytes(&bad).unwrap();
+    t.send(plan("a"));
+    t.send(plan("b"));
+    let code = echo.stop("0", 30); // waits for the exit, without a signal
+    let said = echo.seen.join("\n") + "\n";
+    assert_eq!(code, Some(0), "{said}");
+    let expected = format!("{}{bad_error}", shown("new"),);
+    assert!(said.starts_with(&expected), "{said}");
+    assert!(
+        said.ends_with(&format!("---\n{}{}", shown("a"), shown("b"))),
+        "{said}"
+    );
+    assert_eq!(said.matches("---").count(), 4, "{said}");
+    drop((t, raw, echo));
+}
+
 horus::message! {
     /// A message with a two-dimensional array and an array of messages of
     /// two dimensions.

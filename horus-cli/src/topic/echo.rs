@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use horus::inspect::{RawTopic, TopicInfo};
 use horus::serialized::{Schema, Value, decode};
+use horus_nostd::ring::FrameError;
 
 use super::codec;
 use crate::Ctx;
@@ -148,7 +149,9 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
 
 /// The loop of `main` for a serialized topic: each message decoded with the
 /// schema stored in its region (`--field` selects top-level fields; a
-/// message that does not decode is shown as its error, then hex).
+/// message that does not decode is shown as its error, then hex, and a
+/// slot whose length word is beyond it as its error: each counts as a
+/// message, whatever `--field` selects).
 fn echo_serialized(
     ctx: &Ctx,
     args: &EchoArgs,
@@ -159,47 +162,56 @@ fn echo_serialized(
     stop: &crate::supervise::StopRequests,
 ) -> anyhow::Result<ExitCode> {
     let mut buf = vec![0u8; topic.message_size()];
-    let mut last = Vec::new();
+    // With --last, the newest slot, whatever it holds: the last one read.
+    let mut pending = None;
     if args.last {
         topic.rewind();
-        while let Ok(Some(body)) = topic.recv_frame(&mut buf) {
-            last = body.to_vec();
+        while let Some(frame) = next_frame(topic, &mut buf)? {
+            pending = Some(frame);
         }
     }
-    let mut pending = !last.is_empty();
     let (mut seen, mut out) = (0u64, std::io::stdout().lock());
     while limit.is_none_or(|n| seen < n) {
-        if !pending {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(timed_out(args, seen, limit));
-            }
-            if stop.count() > 0 {
-                return Ok(interrupted(args, seen, limit));
-            }
-            match topic.recv_frame(&mut buf) {
-                Ok(Some(body)) => last = body.to_vec(),
-                _ => {
-                    std::thread::sleep(super::IDLE);
-                    continue;
+        let frame = match pending.take() {
+            Some(frame) => frame,
+            None => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(timed_out(args, seen, limit));
+                }
+                if stop.count() > 0 {
+                    return Ok(interrupted(args, seen, limit));
+                }
+                match next_frame(topic, &mut buf)? {
+                    Some(frame) => frame,
+                    None => {
+                        std::thread::sleep(super::IDLE);
+                        continue;
+                    }
                 }
             }
-        }
-        pending = false;
+        };
         seen += 1;
         let received = args
             .time
             .then(|| humantime::format_rfc3339_micros(SystemTime::now()).to_string());
-        let fields = match decode(schema, &last) {
-            Ok(Value::Struct(fields)) => fields,
-            Ok(other) => vec![("value".to_owned(), other)],
-            Err(e) => vec![
-                ("error".to_owned(), Value::String(e.to_string())),
-                ("hex".to_owned(), Value::String(codec::hex(&last))),
-            ],
+        // A frame that does not decode, or a slot that holds none, is shown
+        // as its error, whatever --field selects.
+        let (fields, error) = match frame.map(|body| (decode(schema, &body), body)) {
+            Ok((Ok(Value::Struct(fields)), _)) => (fields, vec![]),
+            Ok((Ok(other), _)) => (vec![("value".to_owned(), other)], vec![]),
+            Ok((Err(e), body)) => (
+                vec![],
+                vec![
+                    ("error".to_owned(), Value::String(e.to_string())),
+                    ("hex".to_owned(), Value::String(codec::hex(&body))),
+                ],
+            ),
+            Err(why) => (vec![], vec![("error".to_owned(), Value::String(why))]),
         };
         let fields = fields
             .into_iter()
-            .filter(|(k, _)| args.fields.is_empty() || args.fields.contains(k));
+            .filter(|(k, _)| args.fields.is_empty() || args.fields.contains(k))
+            .chain(error);
         let text = if ctx.json {
             let mut value = serde_json::Map::new();
             if let Some(t) = received {
@@ -221,6 +233,19 @@ fn echo_serialized(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The next frame of a serialized topic: `Ok(body)`, or `Err(why)` for a
+/// slot that holds no frame (its length word claims more than the slot:
+/// a corrupt or hostile region), which is shown, not skipped; `None` if
+/// there is none.
+fn next_frame(topic: &RawTopic, buf: &mut [u8]) -> anyhow::Result<Option<Result<Vec<u8>, String>>> {
+    match topic.recv_frame(buf) {
+        Ok(body) => Ok(body.map(|b| Ok(b.to_vec()))),
+        Err(e @ FrameError::BadLength { .. }) => Ok(Some(Err(e.to_string()))),
+        // `buf` is not the message size: nothing was received.
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How `echo` ends on Ctrl+C (or SIGTERM): a stream without a count ends
