@@ -273,6 +273,44 @@ fn bad_input_gives_typed_errors() {
     });
     assert!(sub.try_recv().is_none());
     assert_eq!(sub.dropped_count(), dropped + 2);
+
+    // Files planted at the names of ten more segments of the publisher and
+    // kept exclusively locked (by a hostile process: no HORUS process ever
+    // holds a named segment so): each descriptor naming one is refused,
+    // after a short wait the first time and none for a while after, never
+    // after the seconds a file being created may take.
+    let real = pool_segment_files(&ns)
+        .into_iter()
+        .find(|n| {
+            n.starts_with(&format!("{TOPIC}.pool.")) && n.ends_with(&format!(".{}", f.segment))
+        })
+        .expect("the publisher's segment");
+    let stem = real.strip_suffix(&format!(".{}", f.segment)).unwrap();
+    let planted: Vec<std::fs::File> = (100..110)
+        .map(|id| {
+            let path = ns.path().join(format!("{stem}.{id}"));
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_len(4096).unwrap();
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+            file
+        })
+        .collect();
+    let t = Instant::now();
+    for round in 0..3 {
+        for id in 100..110 {
+            raw.send(ImageFrame { segment: id, ..f });
+            match sub.try_recv() {
+                Some(Err(PoolError::Segment { error, .. })) => {
+                    assert!(error.to_string().contains("exclusive lock"), "{error}")
+                }
+                other => panic!("round {round}, segment {id}: {other:?}"),
+            }
+        }
+    }
+    let took = t.elapsed();
+    // Before: 1.5 s a descriptor (45 s); now about 10 ms per file.
+    assert!(took < Duration::from_secs(10), "30 refusals took {took:?}");
+    drop(planted);
     drop((pub_, sub, raw));
 }
 

@@ -104,16 +104,16 @@ impl ReclaimSegments<'_> {
             };
             names
                 .into_iter()
-                .filter_map(
-                    |(name, owner, id)| match pool_file::open(ns, topic, owner, id) {
+                .filter_map(|(name, owner, id)| {
+                    match pool_file::open(ns, topic, owner, id, crate::shm::files::LOCK_WAIT) {
                         Ok(Some(seg)) => Some((name, seg)),
                         Ok(None) => None,
                         Err(e) => {
                             log::debug!("topic {topic}: pool segment {name} skipped: {e:?}");
                             None
                         }
-                    },
-                )
+                    }
+                })
                 .collect()
         });
         for (name, seg) in segments.iter() {
@@ -205,7 +205,8 @@ pub fn segments_of(
 ) -> Result<Vec<SegmentInfo>, crate::error::TopicError> {
     let mut out = Vec::new();
     for (_, owner, id) in pool_file::list_segments(ns, topic)? {
-        let Ok(Some(seg)) = pool_file::open(ns, topic, owner, id) else {
+        let Ok(Some(seg)) = pool_file::open(ns, topic, owner, id, pool_file::RECEIVE_LOCK_WAIT)
+        else {
             continue;
         };
         let pool = seg.pool();

@@ -113,11 +113,19 @@ pub(crate) struct PoolReader {
     /// them were alive: weakly, to count those views (see
     /// [`views_alive`](Self::views_alive)) without keeping them mapped.
     retired: Vec<Weak<Segment>>,
+    /// Segments found locked by someone else (a hostile process: see
+    /// [`pool_file::RECEIVE_LOCK_WAIT`]), with when to try them again:
+    /// until then descriptors naming them are refused without waiting.
+    locked: HashMap<(u64, u32), (u64, std::path::PathBuf)>,
     /// Empty receives (see [`idle`](Self::idle)) since the clock was last read.
     idle: u32,
     /// When [`idle`](Self::idle) last looked for dead publishers.
     swept_ns: u64,
 }
+
+/// How long descriptors naming a segment found locked are refused without
+/// trying it again.
+const LOCKED_RETRY_NS: u64 = 1_000_000_000;
 
 /// Every this many empty receives, [`PoolReader::idle`] reads the clock...
 const IDLE_POLLS: u32 = 16;
@@ -174,15 +182,38 @@ impl PoolReader {
         let token = OwnerToken::new(owner).ok_or(ReaderError::BadOwner(owner))?;
         let segment = match self.cache.get(&(owner, id)) {
             Some(s) => s.clone(),
-            None => match pool_file::open(ns, topic, token, id) {
-                Ok(Some(s)) => {
-                    let s = Arc::new(s);
-                    self.cache.insert((owner, id), s.clone());
-                    s
+            None => {
+                if let Some((until, path)) = self.locked.get(&(owner, id)) {
+                    if crate::now_ns() < *until {
+                        return Err(ReaderError::Segment(SegmentError::File(
+                            crate::error::TopicError::Locked {
+                                path: path.clone(),
+                                waited: pool_file::RECEIVE_LOCK_WAIT,
+                            },
+                        )));
+                    }
                 }
-                Ok(None) => return Err(ReaderError::Stale),
-                Err(e) => return Err(ReaderError::Segment(e)),
-            },
+                match pool_file::open(ns, topic, token, id, pool_file::RECEIVE_LOCK_WAIT) {
+                    Ok(Some(s)) => {
+                        self.locked.remove(&(owner, id));
+                        let s = Arc::new(s);
+                        self.cache.insert((owner, id), s.clone());
+                        s
+                    }
+                    Ok(None) => return Err(ReaderError::Stale),
+                    Err(e) => {
+                        if let SegmentError::File(crate::error::TopicError::Locked {
+                            path, ..
+                        }) = &e
+                        {
+                            let until = crate::now_ns().saturating_add(LOCKED_RETRY_NS);
+                            self.locked.retain(|_, (u, _)| *u > until - LOCKED_RETRY_NS);
+                            self.locked.insert((owner, id), (until, path.clone()));
+                        }
+                        return Err(ReaderError::Segment(e));
+                    }
+                }
+            }
         };
         Ok(&self.last.insert(((owner, id), segment)).1)
     }

@@ -219,14 +219,26 @@ fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, Seg
     Ok(Segment::new(pool, owner))
 }
 
+/// How long a receiver, or a tool, waits for a segment's shared lock
+/// ([`open`]). A segment its live publisher maps is never locked
+/// exclusively: every mapper, its publisher first, holds the shared lock
+/// from before the file is named. Only a cleaner's probe of a segment
+/// nobody maps (about to be removed: its messages are gone) or a hostile
+/// process holds it, so a receive waits a moment, not [`files::LOCK_WAIT`]:
+/// a forged descriptor naming a file planted and kept locked must not stall
+/// a receive for seconds.
+pub(crate) const RECEIVE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
-/// shared lock; `None` if there is no such file (its publisher and every
-/// reader are gone and it was cleaned, or it never existed).
+/// shared lock (waiting for it at most `wait`); `None` if there is no such
+/// file (its publisher and every reader are gone and it was cleaned, or it
+/// never existed).
 pub(crate) fn open(
     ns: &Namespace,
     topic: &str,
     owner: OwnerToken,
     id: u32,
+    wait: std::time::Duration,
 ) -> Result<Option<Segment>, SegmentError> {
     let name = segment_file_name(topic, owner, id);
     let path = ns.path().join(&name);
@@ -244,10 +256,10 @@ pub(crate) fn open(
         Err(e) => return Err(errno_error(e, &path, "open").into()),
     };
     check_owner(st.st_uid, &path)?;
-    files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
+    files::lock_bounded(&fd, false, wait).map_err(|e| match e {
         rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
             path: path.clone(),
-            waited: files::LOCK_WAIT,
+            waited: wait,
         },
         e => errno_error(e, &path, "lock"),
     })?;
