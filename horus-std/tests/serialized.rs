@@ -302,6 +302,43 @@ fn hostile_schema_bytes_are_a_typed_error() {
     drop(t);
 }
 
+/// A message of zero-sized elements: each takes no byte on the wire.
+#[derive(Serialize, Deserialize, SchemaDerive, Debug, Clone, PartialEq)]
+struct Ticks {
+    ticks: Vec<()>,
+}
+horus::serialized!(Ticks);
+
+/// Was an error: the stored-schema decoder (`horus topic echo`, Python)
+/// capped a sequence's length at the bytes left, refusing a valid message
+/// of zero-sized elements as "ends early".
+#[test]
+fn tools_decode_a_sequence_of_zero_sized_elements() {
+    let ns = TestNs::new("ser_zst_decode");
+    let t: Topic<Ticks> = Topic::builder("ticks").namespace(&ns.name).build().unwrap();
+    let info = topic_info(&horus::shm::Namespace::open(&ns.name).unwrap(), "ticks")
+        .unwrap()
+        .unwrap();
+    let schema = info.serialized.expect("a serialized topic");
+    let raw = RawTopic::open(&ns.name, "ticks").unwrap().unwrap();
+    let msg = Ticks {
+        ticks: vec![(); 10],
+    };
+    t.send(msg.clone());
+    let mut buf = vec![0u8; raw.message_size()];
+    let body = raw.recv_frame(&mut buf).unwrap().expect("a message");
+    assert_eq!(body, [10], "ten units take their count and no byte each");
+    let v = decode(&schema, body).unwrap();
+    assert_eq!(
+        v,
+        Value::Struct(vec![("ticks".into(), Value::Seq(vec![Value::Unit; 10]))])
+    );
+    // And back, to the typed handle.
+    raw.send_frame(&horus::serialized::encode(&schema, &v).unwrap())
+        .unwrap();
+    assert_eq!(t.recv(), Some(msg));
+}
+
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {

@@ -208,6 +208,61 @@ impl Schema {
     }
 }
 
+impl SchemaType {
+    /// Whether every value of this type encodes to no byte at all: `()`, a
+    /// unit struct, and tuples, structs and newtypes of only such types. A
+    /// sequence of them is its length alone, so its length is not bounded
+    /// by the bytes of the message.
+    ///
+    /// ```
+    /// use horus::serialized::Schema;
+    /// assert!(Schema::of::<((), [(); 3])>().unwrap().ty.is_zero_sized());
+    /// assert!(!Schema::of::<((), u8)>().unwrap().ty.is_zero_sized());
+    /// ```
+    pub fn is_zero_sized(&self) -> bool {
+        match self {
+            Self::Unit | Self::UnitStruct(_) => true,
+            Self::Newtype(_, t) => t.is_zero_sized(),
+            Self::Tuple(ts) | Self::TupleStruct(_, ts) => ts.iter().all(Self::is_zero_sized),
+            Self::Struct(_, fs) => fs.iter().all(|f| f.ty.is_zero_sized()),
+            _ => false,
+        }
+    }
+
+    /// Whether a sequence or map of zero-sized elements
+    /// ([`is_zero_sized`](Self::is_zero_sized)) is anywhere in this type: the
+    /// only way a message's decoding can take more steps than its bytes
+    /// allow for (see [`decode`](crate::serialized::decode)).
+    ///
+    /// ```
+    /// use horus::serialized::Schema;
+    /// assert!(Schema::of::<Option<Vec<()>>>().unwrap().ty.has_zero_sized_elements());
+    /// assert!(!Schema::of::<(Vec<u8>, ())>().unwrap().ty.has_zero_sized_elements());
+    /// ```
+    pub fn has_zero_sized_elements(&self) -> bool {
+        let any = |ts: &[Self]| ts.iter().any(Self::has_zero_sized_elements);
+        let fields = |fs: &[NamedField]| fs.iter().any(|f| f.ty.has_zero_sized_elements());
+        match self {
+            Self::Seq(t) => t.is_zero_sized() || t.has_zero_sized_elements(),
+            Self::Map(k, v) => {
+                (k.is_zero_sized() && v.is_zero_sized())
+                    || k.has_zero_sized_elements()
+                    || v.has_zero_sized_elements()
+            }
+            Self::Option(t) | Self::Newtype(_, t) => t.has_zero_sized_elements(),
+            Self::Tuple(ts) | Self::TupleStruct(_, ts) => any(ts),
+            Self::Struct(_, fs) => fields(fs),
+            Self::Enum(_, vs) => vs.iter().any(|v| match &v.kind {
+                VariantKind::Unit => false,
+                VariantKind::Newtype(t) => t.has_zero_sized_elements(),
+                VariantKind::Tuple(ts) => any(ts),
+                VariantKind::Struct(fs) => fields(fs),
+            }),
+            _ => false,
+        }
+    }
+}
+
 fn from_named(n: &NamedType, depth: usize) -> Result<SchemaType, SchemaError> {
     if depth >= MAX_DEPTH {
         return Err(SchemaError::TooDeep);

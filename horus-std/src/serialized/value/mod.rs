@@ -5,8 +5,10 @@
 //! [`decode`] reads postcard's encoding (varint lengths and integers, zigzag
 //! for signed ones, little-endian floats, a `u8` tag for options, a varint
 //! index for enum variants) from untrusted bytes: every length is checked
-//! against the bytes left, so a hostile message is a [`ValueError`], never a
-//! panic or a huge allocation. [`encode`] is its inverse.
+//! against the bytes left (a sequence of zero-sized elements, which take no
+//! byte each, against the values left), and a message decodes to at most
+//! [`max_decoded_values`] values, so a hostile message is a [`ValueError`],
+//! never a panic, a huge allocation or a long loop. [`encode`] is its inverse.
 
 use std::fmt;
 
@@ -15,6 +17,35 @@ mod writer;
 
 pub use reader::decode;
 pub use writer::encode;
+
+/// Values [`decode`] makes from a message, at least (see [`max_decoded_values`]).
+pub const MIN_DECODED_VALUES: usize = 65_536;
+/// Values [`decode`] makes from a message, per byte of it (see [`max_decoded_values`]).
+pub const DECODED_VALUES_PER_BYTE: usize = 8;
+
+/// The most values (every [`Value`], nested ones included) that [`decode`]
+/// makes from a message of `bytes` bytes: [`DECODED_VALUES_PER_BYTE`] per
+/// byte, [`MIN_DECODED_VALUES`] at least. A message of a type without
+/// sequences of zero-sized elements never reaches it unless its schema
+/// nests more than eight values per byte it takes; one with such sequences
+/// (each element a value, and no byte) does past that many elements, and is
+/// [`ValueError::TooManyValues`]. So the decoder's work and memory are at
+/// most a fixed multiple of the message's size (a [`Value`] is a few dozen
+/// bytes), whatever the bytes.
+///
+/// ```
+/// use horus::serialized::value::max_decoded_values;
+/// assert_eq!(max_decoded_values(10), 65_536);
+/// assert_eq!(max_decoded_values(1 << 20), 8 << 20);
+/// ```
+pub const fn max_decoded_values(bytes: usize) -> usize {
+    let per_byte = bytes.saturating_mul(DECODED_VALUES_PER_BYTE);
+    if per_byte > MIN_DECODED_VALUES {
+        per_byte
+    } else {
+        MIN_DECODED_VALUES
+    }
+}
 
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +108,22 @@ pub enum ValueError {
     )]
     Trailing {
         /// How many.
+        bytes: usize,
+    },
+    /// More values than [`max_decoded_values`] allows for the message's
+    /// size: only a long sequence of zero-sized elements (`()`, unit
+    /// structs, empty tuples or structs), which take no byte each, holds so
+    /// many.
+    #[error(
+        "the serialized message of {bytes} bytes holds more than {limit} values, the \
+         decoder's bound for its size ({DECODED_VALUES_PER_BYTE} a byte, {MIN_DECODED_VALUES} at least): it carries a sequence of \
+         zero-sized elements that long, or is corrupt; send the count instead of a sequence \
+         of empty values"
+    )]
+    TooManyValues {
+        /// The bound for this message.
+        limit: usize,
+        /// The message's size.
         bytes: usize,
     },
     /// A value of the wrong shape handed to [`encode`].
@@ -276,6 +323,116 @@ mod tests {
         let s = Schema::of::<Shape>().unwrap();
         let e = decode(&s, &[9]).unwrap_err();
         assert!(e.to_string().contains("enum variant"), "{e}");
+    }
+
+    #[derive(Serialize, Deserialize, postcard_schema::Schema, Debug, PartialEq, Clone)]
+    struct Empty;
+
+    #[derive(Serialize, Deserialize, postcard_schema::Schema, Debug, PartialEq)]
+    struct Zst {
+        units: Vec<()>,
+        empties: Vec<Empty>,
+        pairs: Vec<((), Empty)>,
+        map: Vec<(u8, ())>,
+        after: u8,
+    }
+
+    /// Was "ends early": a sequence's length was capped at the bytes left,
+    /// which zero-sized elements do not take.
+    #[test]
+    fn a_sequence_of_zero_sized_elements_decodes_and_encodes_back() {
+        let schema = Schema::of::<Zst>().unwrap();
+        let msg = Zst {
+            units: vec![(); 10],
+            empties: vec![Empty; 300],
+            pairs: vec![((), Empty); 3],
+            map: vec![(1, ()), (2, ())],
+            after: 7,
+        };
+        let bytes = postcard::to_allocvec(&msg).unwrap();
+        let v = decode(&schema, &bytes).unwrap();
+        let Value::Struct(fs) = &v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(fs[0].1, Value::Seq(vec![Value::Unit; 10]));
+        assert_eq!(fs[1].1, Value::Seq(vec![Value::Unit; 300]));
+        assert_eq!(
+            fs[2].1,
+            Value::Seq(vec![Value::Seq(vec![Value::Unit, Value::Unit]); 3])
+        );
+        assert_eq!(fs[4].1, Value::UInt(7));
+        assert_eq!(encode(&schema, &v).unwrap(), bytes);
+        // A length over the bytes left is still "ends early" for elements
+        // that take bytes.
+        let s = Schema::of::<Vec<u8>>().unwrap();
+        assert_eq!(decode(&s, &[5, 1, 2]), Err(ValueError::Truncated));
+    }
+
+    /// Was a ~9 GB allocation (an abort) from one valid 40 KB message: 20000
+    /// rows of 16383 units each, 2 bytes a row.
+    #[test]
+    fn a_message_of_more_values_than_its_bound_is_refused_early() {
+        #[derive(Serialize, postcard_schema::Schema)]
+        struct Grid {
+            rows: Vec<Vec<()>>,
+        }
+        let schema = Schema::of::<Grid>().unwrap();
+        // What postcard makes of 20000 rows of 16383 units (written by hand:
+        // encoding them visits every unit).
+        let mut bytes = vec![0xa0, 0x9c, 0x01]; // 20000
+        for _ in 0..20_000 {
+            bytes.extend([0xff, 0x7f]); // 16383
+        }
+        let small = Grid {
+            rows: vec![vec![(); 16_383]; 2],
+        };
+        assert_eq!(
+            postcard::to_allocvec(&small).unwrap(),
+            [2, 0xff, 0x7f, 0xff, 0x7f]
+        );
+        assert_eq!(bytes.len(), 40_003);
+        let limit = max_decoded_values(bytes.len());
+        assert_eq!(limit, 320_024);
+        let start = std::time::Instant::now();
+        let e = decode(&schema, &bytes).unwrap_err();
+        assert_eq!(
+            e,
+            ValueError::TooManyValues {
+                limit,
+                bytes: 40_003
+            }
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            e.to_string(),
+            "the serialized message of 40003 bytes holds more than 320024 values, the \
+             decoder's bound for its size (8 a byte, 65536 at least): it carries a sequence \
+             of zero-sized elements that long, or is corrupt; send the count instead of a \
+             sequence of empty values"
+        );
+        // One sequence claiming more than the bound is refused before any
+        // element is decoded; u64::MAX too.
+        let s = Schema::of::<Vec<()>>().unwrap();
+        assert!(matches!(
+            decode(&s, &[0x80, 0x80, 0x80, 0x01]), // 2^21
+            Err(ValueError::TooManyValues { limit: 65_536, .. })
+        ));
+        let mut max = vec![0xff; 9];
+        max.push(0x01);
+        assert!(matches!(
+            decode(&s, &max),
+            Err(ValueError::TooManyValues { .. })
+        ));
+        // Just under the bound: the sequence and its elements.
+        let n = MIN_DECODED_VALUES - 1;
+        let v = decode(&s, &postcard::to_allocvec(&vec![(); n]).unwrap()).unwrap();
+        assert_eq!(v, Value::Seq(vec![Value::Unit; n]));
+        let e = decode(&s, &postcard::to_allocvec(&vec![(); n + 1]).unwrap()).unwrap_err();
+        assert!(matches!(e, ValueError::TooManyValues { .. }), "{e}");
     }
 
     #[test]

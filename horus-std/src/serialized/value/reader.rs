@@ -1,7 +1,7 @@
 //! Decoding: postcard's encoding read from untrusted bytes into a [`Value`]
 //! (see the [module docs](super)).
 
-use super::{Value, ValueError, path_string};
+use super::{Value, ValueError, max_decoded_values, path_string};
 use crate::serialized::schema::{NamedField, Schema, SchemaType, VariantKind};
 
 /// Decodes one message of type `schema` from `bytes` (all of them).
@@ -16,10 +16,22 @@ use crate::serialized::schema::{NamedField, Schema, SchemaType, VariantKind};
 ///     Value::Seq(vec![Value::Float(1.5)]),
 /// ]));
 /// ```
+///
+/// # Bound
+/// The work and the memory are bounded by the message's size: it decodes to
+/// at most [`max_decoded_values`]`(bytes.len())` values (every [`Value`],
+/// nested ones included), and a message holding more (only long sequences
+/// of zero-sized elements, which take no byte each, can) is
+/// [`ValueError::TooManyValues`]. A zero-sized element (`()`, a unit
+/// struct, an empty tuple or struct) takes no byte: a sequence of them is
+/// its length alone.
 pub fn decode(schema: &Schema, bytes: &[u8]) -> Result<Value, ValueError> {
     let mut r = Reader {
         bytes,
         path: Vec::new(),
+        left: max_decoded_values(bytes.len()),
+        limit: max_decoded_values(bytes.len()),
+        size: bytes.len(),
     };
     let v = r.value(&schema.ty)?;
     match r.bytes.len() {
@@ -31,6 +43,11 @@ pub fn decode(schema: &Schema, bytes: &[u8]) -> Result<Value, ValueError> {
 struct Reader<'a> {
     bytes: &'a [u8],
     path: Vec<String>,
+    /// Values that may still be decoded.
+    left: usize,
+    /// The message's bound on values, and its size (for the error).
+    limit: usize,
+    size: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -76,13 +93,40 @@ impl<'a> Reader<'a> {
         Ok(((u >> 1) as i128) ^ -((u & 1) as i128))
     }
 
-    /// A length: never more than the bytes left (each element takes one at least).
+    fn too_many(&self) -> ValueError {
+        ValueError::TooManyValues {
+            limit: self.limit,
+            bytes: self.size,
+        }
+    }
+
+    /// Counts one more decoded value against the message's bound.
+    fn spend(&mut self) -> Result<(), ValueError> {
+        self.left = self.left.checked_sub(1).ok_or_else(|| self.too_many())?;
+        Ok(())
+    }
+
+    /// A length of bytes: never more than the bytes left.
     fn len(&mut self) -> Result<usize, ValueError> {
         let n = self.varint(64)?;
         usize::try_from(n)
             .ok()
             .filter(|&n| n <= self.bytes.len())
             .ok_or(ValueError::Truncated)
+    }
+
+    /// A count of elements: never more than the bytes left unless the
+    /// elements are zero-sized (each other element takes one byte at least),
+    /// nor more than the values that may still be decoded.
+    fn count(&mut self, zero_sized: impl FnOnce() -> bool) -> Result<usize, ValueError> {
+        let n = self.varint(64)?;
+        if n > self.bytes.len() as u128 && !zero_sized() {
+            return Err(ValueError::Truncated);
+        }
+        match usize::try_from(n) {
+            Ok(n) if n <= self.left => Ok(n),
+            _ => Err(self.too_many()),
+        }
     }
 
     fn text(&mut self) -> Result<String, ValueError> {
@@ -119,6 +163,7 @@ impl<'a> Reader<'a> {
 
     fn value(&mut self, t: &SchemaType) -> Result<Value, ValueError> {
         use SchemaType as S;
+        self.spend()?;
         Ok(match t {
             S::Bool => match self.byte()? {
                 0 => Value::Bool(false),
@@ -160,9 +205,13 @@ impl<'a> Reader<'a> {
                 1 => Value::Option(Some(Box::new(self.value(t)?))),
                 _ => return Err(self.invalid("option tag")),
             },
-            S::Newtype(_, t) => self.value(t)?,
+            // Its content, counted once.
+            S::Newtype(_, t) => {
+                self.left += 1;
+                self.value(t)?
+            }
             S::Seq(t) => {
-                let n = self.len()?;
+                let n = self.count(|| t.is_zero_sized())?;
                 let vals = (0..n)
                     .map(|i| self.at(format!("[{i}]"), |r| r.value(t)))
                     .collect::<Result<_, _>>()?;
@@ -170,7 +219,7 @@ impl<'a> Reader<'a> {
             }
             S::Tuple(ts) | S::TupleStruct(_, ts) => self.all(ts)?,
             S::Map(k, v) => {
-                let n = self.len()?;
+                let n = self.count(|| k.is_zero_sized() && v.is_zero_sized())?;
                 let pairs = (0..n)
                     .map(|i| self.at(format!("[{i}]"), |r| Ok((r.value(k)?, r.value(v)?))))
                     .collect::<Result<_, _>>()?;
