@@ -339,6 +339,37 @@ fn tools_decode_a_sequence_of_zero_sized_elements() {
     assert_eq!(t.recv(), Some(msg));
 }
 
+/// Was a hang: a frame claiming u64::MAX zero-sized elements made the typed
+/// `recv` (postcard and serde) loop once per element without consuming a
+/// byte. It is refused, counted, and the receive returns at once.
+#[test]
+fn a_frame_claiming_endless_zero_sized_elements_is_refused_at_once() {
+    let ns = TestNs::new("ser_zst_hang");
+    let t: Topic<Ticks> = Topic::builder("ticks").namespace(&ns.name).build().unwrap();
+    let raw = RawTopic::open(&ns.name, "ticks").unwrap().unwrap();
+    let mut hostile = vec![0xff; 9];
+    hostile.push(0x01); // varint u64::MAX
+    let start = std::time::Instant::now();
+    raw.send_frame(&hostile).unwrap();
+    assert_eq!(t.recv(), None);
+    let mut kept = Ticks { ticks: Vec::new() };
+    raw.send_frame(&hostile).unwrap();
+    assert!(!t.recv_into(&mut kept));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(t.received_count(), 0, "both refused");
+    // A valid message after them still arrives.
+    let ok = Ticks {
+        ticks: vec![(); 1000],
+    };
+    t.send(ok.clone());
+    assert_eq!(t.recv(), Some(ok));
+    assert_eq!(t.received_count(), 1);
+}
+
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {

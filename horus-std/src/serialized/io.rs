@@ -14,7 +14,7 @@ use std::fmt;
 
 use horus_nostd::ring::{FRAME_HEADER, FrameError, SendError};
 
-use super::Serialized;
+use super::{Schema, Serialized, SerializedState, ValueError, value};
 use crate::payload::PayloadCounts;
 use crate::topic::Topic;
 
@@ -228,9 +228,12 @@ fn next_decoded<T: Serialized, R>(
     loop {
         let why = match topic.recv_frame(&mut buf) {
             Ok(None) => return None,
-            Ok(Some(body)) => match decode(body) {
-                Ok(msg) => return Some(msg),
+            Ok(Some(body)) => match bounded(state, body) {
                 Err(e) => e.to_string(),
+                Ok(()) => match decode(body) {
+                    Ok(msg) => return Some(msg),
+                    Err(e) => e.to_string(),
+                },
             },
             Err(FrameError::BadLength { claimed, max }) => {
                 format!("a frame claims {claimed} bytes, over {max}")
@@ -239,6 +242,21 @@ fn next_decoded<T: Serialized, R>(
         };
         reject(topic, &why);
     }
+}
+
+/// Checks a frame of a type with sequences of zero-sized elements against
+/// the bound on its values (see [`SerializedState::of`]); `Ok` for any other.
+#[inline]
+fn bounded(state: &SerializedState, body: &[u8]) -> Result<(), ValueError> {
+    match &state.bounded {
+        None => Ok(()),
+        Some(schema) => check_bounded(schema, body),
+    }
+}
+
+#[inline(never)]
+fn check_bounded(schema: &Schema, body: &[u8]) -> Result<(), ValueError> {
+    value::decode(schema, body).map(drop)
 }
 
 /// Counts a received frame that did not decode; logs the first.

@@ -140,7 +140,7 @@ macro_rules! serialized {
                 $crate::serialized::wire_type::<$ty>(ctx)
             }
             fn new_state(_: &$crate::payload::PayloadContext<'_>) -> Self::State {
-                $crate::serialized::SerializedState::default()
+                $crate::serialized::SerializedState::of::<$ty>()
             }
             fn send(topic: &$crate::Topic<$ty>, msg: $ty) {
                 $crate::serialized::send(topic, msg)
@@ -178,6 +178,34 @@ pub struct SerializedState {
     logged_large: Cell<bool>,
     /// `recv` has logged a frame that did not decode.
     logged_bad: Cell<bool>,
+    /// The type's schema if it has sequences of zero-sized elements: a
+    /// received frame is checked against it ([`decode`]'s bound) before
+    /// postcard decodes it (see [`SerializedState::of`]).
+    bounded: Option<Box<Schema>>,
+}
+
+impl SerializedState {
+    /// The state of a handle of `T`.
+    ///
+    /// postcard and serde decode a sequence of zero-sized elements (`()`,
+    /// unit structs) one element at a time, each taking no byte: a frame
+    /// claiming 2^64 of them would keep `recv` looping for centuries. Each
+    /// other element takes a byte at least, so the work is bounded by the
+    /// frame for a type without such sequences, which is decoded as it is.
+    /// A type with them has each frame checked first by [`decode`] against
+    /// `T`'s schema, which bounds the values of a message by its size
+    /// ([`max_decoded_values`](value::max_decoded_values)); a frame over it
+    /// is refused (counted and logged as any that does not decode).
+    pub fn of<T: Serialized>() -> Self {
+        let bounded = Schema::of::<T>()
+            .ok()
+            .filter(|s| s.ty.has_zero_sized_elements())
+            .map(Box::new);
+        Self {
+            bounded,
+            ..Self::default()
+        }
+    }
 }
 
 /// The region type of serialized `T`: its schema, and the bound (the
