@@ -329,8 +329,17 @@ impl TensorLayout {
     }
 
     /// Elements in all.
+    ///
+    /// Never overflows: a layout holds at most `isize::MAX` bytes' worth of
+    /// elements (`numel() * dtype().size()`), checked where it is made
+    /// ([`contiguous`](Self::contiguous), and a received descriptor, which
+    /// may broadcast: a stride of 0 repeats elements, as numpy's views do).
     pub fn numel(&self) -> u64 {
-        self.shape().iter().product()
+        // The invariant above: the product fits (saturating only if broken).
+        self.shape()
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .unwrap_or(u64::MAX)
     }
 
     /// Are the elements C-contiguous (row-major, no gaps)?
@@ -385,6 +394,21 @@ impl TensorLayout {
                 ));
             }
             extent += u128::from(n - 1) * s as u128;
+        }
+        // Stride 0 (a broadcast view) passes the extent whatever the
+        // dimension, and other strides may overlap: the count of elements,
+        // and their logical bytes, are bounded apart (as numpy does), so
+        // `numel` and whatever a reader sizes by it never overflow.
+        let logical = used_shape
+            .iter()
+            .try_fold(u64::from(dtype.size()), |b, &n| b.checked_mul(n))
+            .filter(|&b| b <= isize::MAX as u64);
+        if logical.is_none() {
+            return Err(format!(
+                "shape {used_shape:?} has more elements than a tensor can hold: their bytes \
+                 ({dtype}) exceed {}",
+                isize::MAX
+            ));
         }
         let len = word_halves(wire_word(f, 3)).0;
         if extent > u128::from(len) {

@@ -485,6 +485,62 @@ fn forged_tensor_descriptors_are_refused_or_dropped() {
     drop((pub_, sub, raw));
 }
 
+/// Was accepted, and `numel()` overflowed (a panic in debug, a wrapped
+/// count in release): stride 0 passes the extent check whatever the shape.
+/// A broadcast view (stride 0, as numpy's) is valid while its element count
+/// and logical bytes fit; beyond, the descriptor is refused.
+#[test]
+fn a_tensor_descriptor_whose_element_count_overflows_is_refused() {
+    let ns = TestNs::new("tensor_numel");
+    let pub_ = topic::<TensorLayout>(&ns.name);
+    let sub = topic::<TensorLayout>(&ns.name);
+    pub_.send(Tensor::from_slice(&[2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap());
+    let f = sub.recv().expect("the tensor").descriptor();
+    let raw: Topic<TensorFrame> = Topic::builder(TensorLayout::TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    // 2^256 elements over 16 bytes.
+    let endless = TensorFrame {
+        rank: 8,
+        shape: [u32::MAX; 8],
+        strides: [0; 8],
+        ..f
+    };
+    // 2^62 elements of 4 bytes: the count fits u64, the bytes do not.
+    let mut bytes_overflow = endless;
+    bytes_overflow.shape = [1 << 31, 1 << 31, 1, 1, 1, 1, 1, 1];
+    for frame in [endless, bytes_overflow] {
+        pub_.send(Tensor::from_slice(&[2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap());
+        let live = sub.recv().expect("a live block").descriptor();
+        raw.send(TensorFrame {
+            generation: live.generation,
+            block: live.block,
+            segment: live.segment,
+            ..frame
+        });
+        match sub.try_recv() {
+            Some(Err(PoolError::ForeignDescriptor { reason, kind, .. })) => {
+                assert_eq!(kind, "tensor");
+                assert!(reason.contains("elements"), "{reason}");
+            }
+            other => panic!("forged {frame:?} gave {other:?}"),
+        }
+    }
+    assert_eq!(sub.rejected_count(), 2);
+    // A broadcast row: [[1, 2], [1, 2]] over the first row's 8 bytes.
+    pub_.send(Tensor::from_slice(&[2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap());
+    let mut broadcast = sub.recv().expect("the tensor").descriptor();
+    broadcast.strides[..2].copy_from_slice(&[0, 4]);
+    raw.send(broadcast);
+    let t = sub.recv().expect("a broadcast view is valid");
+    assert_eq!(t.numel(), 4);
+    assert!(!t.is_contiguous());
+    assert_eq!(t.get::<f32>(&[1, 1]), Some(2.0));
+    drop(t);
+    drop((pub_, sub, raw));
+}
+
 /// Forged descriptors on depth and point cloud topics.
 #[test]
 fn forged_depth_and_cloud_descriptors_are_refused() {
