@@ -323,6 +323,19 @@ mod tests {
         let s = Schema::of::<Shape>().unwrap();
         let e = decode(&s, &[9]).unwrap_err();
         assert!(e.to_string().contains("enum variant"), "{e}");
+        // The error names where: fields by name, elements by index.
+        let e = decode(
+            &Schema::of::<Scene>().unwrap(),
+            &[0, 1, 2, 0xff, 0xff, 0x7f],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ValueError::Invalid {
+                path: "shapes[0].Rect.w".into(),
+                expected: "integer"
+            }
+        );
     }
 
     #[derive(Serialize, Deserialize, postcard_schema::Schema, Debug, PartialEq, Clone)]

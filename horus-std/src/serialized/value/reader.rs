@@ -40,9 +40,16 @@ pub fn decode(schema: &Schema, bytes: &[u8]) -> Result<Value, ValueError> {
     }
 }
 
-struct Reader<'a> {
+/// A step of the path to the value being read: made into text only for an
+/// error (a `String` per element was most of a sequence's cost).
+enum Seg<'s> {
+    Name(&'s str),
+    Index(usize),
+}
+
+struct Reader<'a, 's> {
     bytes: &'a [u8],
-    path: Vec<String>,
+    path: Vec<Seg<'s>>,
     /// Values that may still be decoded.
     left: usize,
     /// The message's bound on values, and its size (for the error).
@@ -50,10 +57,19 @@ struct Reader<'a> {
     size: usize,
 }
 
-impl<'a> Reader<'a> {
+impl<'a, 's> Reader<'a, 's> {
     fn invalid(&self, expected: &'static str) -> ValueError {
         ValueError::Invalid {
-            path: path_string(&self.path),
+            path: path_string(
+                &self
+                    .path
+                    .iter()
+                    .map(|s| match s {
+                        Seg::Name(n) => (*n).to_owned(),
+                        Seg::Index(i) => format!("[{i}]"),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             expected,
         }
     }
@@ -137,31 +153,36 @@ impl<'a> Reader<'a> {
             .map_err(|_| self.invalid("UTF-8 text"))
     }
 
-    fn at<T>(&mut self, seg: String, f: impl FnOnce(&mut Self) -> T) -> T {
+    fn at<T>(&mut self, seg: Seg<'s>, f: impl FnOnce(&mut Self) -> T) -> T {
         self.path.push(seg);
         let r = f(self);
         self.path.pop();
         r
     }
 
-    fn all(&mut self, types: &[SchemaType]) -> Result<Value, ValueError> {
+    fn all(&mut self, types: &'s [SchemaType]) -> Result<Value, ValueError> {
         let vals = types
             .iter()
             .enumerate()
-            .map(|(i, t)| self.at(format!("[{i}]"), |r| r.value(t)))
+            .map(|(i, t)| self.at(Seg::Index(i), |r| r.value(t)))
             .collect::<Result<_, _>>()?;
         Ok(Value::Seq(vals))
     }
 
-    fn fields(&mut self, fields: &[NamedField]) -> Result<Value, ValueError> {
+    fn fields(&mut self, fields: &'s [NamedField]) -> Result<Value, ValueError> {
         let vals = fields
             .iter()
-            .map(|f| Ok((f.name.clone(), self.at(f.name.clone(), |r| r.value(&f.ty))?)))
+            .map(|f| {
+                Ok((
+                    f.name.clone(),
+                    self.at(Seg::Name(&f.name), |r| r.value(&f.ty))?,
+                ))
+            })
             .collect::<Result<_, _>>()?;
         Ok(Value::Struct(vals))
     }
 
-    fn value(&mut self, t: &SchemaType) -> Result<Value, ValueError> {
+    fn value(&mut self, t: &'s SchemaType) -> Result<Value, ValueError> {
         use SchemaType as S;
         self.spend()?;
         Ok(match t {
@@ -213,7 +234,7 @@ impl<'a> Reader<'a> {
             S::Seq(t) => {
                 let n = self.count(|| t.is_zero_sized())?;
                 let vals = (0..n)
-                    .map(|i| self.at(format!("[{i}]"), |r| r.value(t)))
+                    .map(|i| self.at(Seg::Index(i), |r| r.value(t)))
                     .collect::<Result<_, _>>()?;
                 Value::Seq(vals)
             }
@@ -221,7 +242,7 @@ impl<'a> Reader<'a> {
             S::Map(k, v) => {
                 let n = self.count(|| k.is_zero_sized() && v.is_zero_sized())?;
                 let pairs = (0..n)
-                    .map(|i| self.at(format!("[{i}]"), |r| Ok((r.value(k)?, r.value(v)?))))
+                    .map(|i| self.at(Seg::Index(i), |r| Ok((r.value(k)?, r.value(v)?))))
                     .collect::<Result<_, _>>()?;
                 Value::Map(pairs)
             }
@@ -231,7 +252,7 @@ impl<'a> Reader<'a> {
                 let Some(v) = usize::try_from(i).ok().and_then(|i| vs.get(i)) else {
                     return Err(self.invalid("enum variant"));
                 };
-                let inner = self.at(v.name.clone(), |r| match &v.kind {
+                let inner = self.at(Seg::Name(&v.name), |r| match &v.kind {
                     VariantKind::Unit => Ok(Value::Unit),
                     VariantKind::Newtype(t) => r.value(t),
                     VariantKind::Tuple(ts) => r.all(ts),
