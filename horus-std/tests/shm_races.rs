@@ -190,17 +190,36 @@ fn a_topic_used_after_fork_is_refused_and_the_child_gets_its_own_identity() {
     child.wait_success(60);
 }
 
-fn fork_child() {
-    let t: Topic<Gamma> = Topic::new("f").unwrap();
-    let parent_token = liveness::own_token();
-    let dir = Namespace::open(&Namespace::current_name().unwrap()).unwrap();
-    // SAFETY: this process runs one test thread (`--test-threads=1`) and
-    // libtest's main thread, which only waits; nothing holds a lock the
-    // child needs. The child runs the code below and leaves with `_exit`.
+/// Forks: the child runs `child` (its panics silenced: the tests catch
+/// the ones they expect) and leaves with `_exit` of the code it returns; the
+/// parent waits for it and returns its pid and that code. Only for a child
+/// role of this binary (`--test-threads=1`): one test thread and libtest's
+/// main thread, which only waits, so no lock the child needs is held.
+fn run_in_fork(child: impl FnOnce() -> i32) -> (i32, i32) {
+    // SAFETY: see above: nothing holds a lock the child needs; the child
+    // runs `child` and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         std::panic::set_hook(Box::new(|_| {}));
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(99);
+        // SAFETY: `_exit` ends this forked process without running the
+        // parent's atexit handlers or destructors twice.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status), "fork child died: {status:#x}");
+    (pid, libc::WEXITSTATUS(status))
+}
+
+fn fork_child() {
+    let t: Topic<Gamma> = Topic::new("f").unwrap();
+    let parent_token = liveness::own_token();
+    let dir = Namespace::open(&Namespace::current_name().unwrap()).unwrap();
+    let (pid, code) = run_in_fork(|| {
         let sent =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.send(Gamma { g: 1 })));
         let mut code = match sent {
@@ -227,17 +246,12 @@ fn fork_child() {
             Err(_) => code |= 16,
         }
         // Dropping the inherited handle must leave the parent's entry.
-        drop(t);
-        // SAFETY: `_exit` ends this forked process without running the
-        // parent's atexit handlers or destructors twice.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
-    assert!(libc::WIFEXITED(status), "fork child died: {status:#x}");
-    let code = libc::WEXITSTATUS(status);
+        // SAFETY: in the child, `t` is this process's own copy of the
+        // parent's handle, used never again after this read (the child
+        // leaves with `_exit`, which runs no destructor): a move.
+        drop(unsafe { std::ptr::read(&t) });
+        code
+    });
     assert_eq!(
         code, 0,
         "fork child: 1 = inherited send accepted, 2 = wrong panic message, 4 = own topic \
@@ -364,13 +378,7 @@ fn fork_views_child() {
     made.data_mut().fill(3);
     let busy = publ.busy_blocks();
     assert_eq!(busy, 2, "the view's block and the loan's");
-    // SAFETY: this process runs one test thread (`--test-threads=1`) and
-    // libtest's main thread, which only waits; the child runs the code
-    // below and leaves with `_exit`.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        std::panic::set_hook(Box::new(|_| {}));
+    let (_, code) = run_in_fork(|| {
         let refused = |read: &dyn Fn() -> u8| match std::panic::catch_unwind(
             std::panic::AssertUnwindSafe(read),
         ) {
@@ -389,18 +397,20 @@ fn fork_views_child() {
         if !refused(&|| made.data()[0]) {
             code |= 4;
         }
-        drop((view, loan, made));
-        // SAFETY: ends this forked process without the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
-    assert!(libc::WIFEXITED(status), "fork child died: {status:#x}");
+        // SAFETY: in the child, these are this process's own copies of the
+        // parent's messages, used never again after this read (the child
+        // leaves with `_exit`, which runs no destructor): moves.
+        drop(unsafe {
+            (
+                std::ptr::read(&view),
+                std::ptr::read(&loan),
+                std::ptr::read(&made),
+            )
+        });
+        code
+    });
     assert_eq!(
-        libc::WEXITSTATUS(status),
-        0,
+        code, 0,
         "fork child: 1 = inherited view read, 2 = inherited loan read, 4 = inherited \
          Image::new read (or not with the fork sentence)"
     );
