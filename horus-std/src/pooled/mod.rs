@@ -27,8 +27,14 @@
 //!   `received + dropped == published` stays exact for each receiver; a
 //!   message the pool could not take is counted in [`Topic::unsent_count`].
 //! - **Liveness**: while views are alive, the handle's participant entry
-//!   stays (their holder bits are its index); dead processes' holds and
-//!   half-written blocks are reclaimed through [`crate::pool`].
+//!   stays (their holder bits are its index): a handle dropped before its
+//!   views is parked and leaves the topic with the last of them; dead
+//!   processes' holds and half-written blocks are reclaimed through
+//!   [`crate::pool`].
+//! - **`fork()`**: the views, loans and new messages a process holds when
+//!   it forks are its parent's in the child: reading or writing them there
+//!   panics with a sentence that says so, dropping them there changes
+//!   nothing.
 //!
 //! The kinds: [`Image`](crate::image::Image),
 //! [`DepthImage`](crate::depth::DepthImage),
