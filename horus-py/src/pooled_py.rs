@@ -18,6 +18,7 @@
 use std::sync::{Arc, Mutex};
 
 use horus::pooled::{PoolView, Pooled, PooledLayout};
+use horus::shm::liveness::fork_generation;
 use pyo3::prelude::*;
 
 use crate::array::{ArrayBase, DType, Owner};
@@ -74,6 +75,10 @@ enum Bytes<L: PooledLayout> {
 pub(crate) struct PooledObj<L: PooledLayout> {
     layout: L,
     bytes: Bytes<L>,
+    /// The fork generation and process that made it: in a child made by
+    /// `fork()` its pool block is still the parent's (see [`Self::check_here`]).
+    generation: u64,
+    pid: u32,
 }
 
 impl<L: NumpyLayout> PooledObj<L>
@@ -90,6 +95,8 @@ where
                 msg: Arc::new(Mutex::new(Some(msg))),
                 addr,
             },
+            generation: fork_generation(),
+            pid: std::process::id(),
         }
     }
 
@@ -98,6 +105,8 @@ where
         Self {
             layout: *view.layout(),
             bytes: Bytes::Received(Arc::new(view)),
+            generation: fork_generation(),
+            pid: std::process::id(),
         }
     }
 
@@ -123,6 +132,26 @@ where
         }
     }
 
+    /// A `HorusError` if this process is a child made by `fork()` after the
+    /// message was made or received and its bytes are a pool block: the
+    /// block is the parent's, which may reuse it at any time (Rust's own
+    /// accessors panic there; Python gets the sentence as an exception).
+    fn check_here(&self) -> PyResult<()> {
+        if self.generation == fork_generation() || !self.in_pool() {
+            return Ok(());
+        }
+        Err(horus_err(format!(
+            "this {} was made or received in process {} before fork(); this process ({}) \
+             is a child made by fork(), and its bytes are a shared-memory block still the \
+             parent's, which may reuse it at any time: copy the data before forking \
+             (numpy: array.copy()), or receive and make messages in the child through its \
+             own Topic",
+            self.layout.describe(),
+            self.pid,
+            std::process::id()
+        )))
+    }
+
     fn sent_error(&self) -> PyErr {
         horus_err(format!(
             "this {} was sent (its bytes now belong to the topic): make a new one \
@@ -134,6 +163,7 @@ where
     /// The message to publish: its bytes themselves when nothing else
     /// refers to them, else a copy (arrays over them stay valid).
     pub(crate) fn take_for_send(&self) -> PyResult<Pooled<L>> {
+        self.check_here()?;
         match &self.bytes {
             Bytes::Received(view) => {
                 let mut copy = Pooled::try_zeroed(self.layout).map_err(horus_err)?;
@@ -176,6 +206,7 @@ where
             dtype,
             offset,
         } = form;
+        self.check_here()?;
         let made = match &self.bytes {
             Bytes::Received(view) => {
                 let data = view.data();

@@ -116,6 +116,50 @@ def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
     assert plain.recv().linear == 2.0
 
 
+def test_a_large_message_inherited_through_fork_raises_horus_error(ns):
+    """A received image, a made one and a loaned one that the parent held at
+    the fork are the parent's blocks: in the child, a new array over one or
+    a send of one (on the child's own topic) was an uncatchable
+    PanicException; it is a HorusError that says to copy before forking."""
+    import json
+    import os
+    cam = Topic("fork.big", horus.Image)
+    sub = Topic("fork.big", horus.Image)
+    cam.send(horus.Image(4, 2, "rgb8"))
+    received = sub.recv()
+    made = horus.Image(4, 2, "rgb8")
+    loaned = cam.loan(4, 2, "rgb8")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report each call's outcome, then leave at once
+        outcomes = []
+        own = Topic("fork.big", horus.Image)
+        for call in [received.to_numpy, made.to_numpy, loaned.to_numpy,
+                     lambda: own.send(received), lambda: own.send(made),
+                     lambda: own.send(loaned)]:
+            try:
+                call()
+                outcomes.append("no error")
+            except HorusError as e:
+                said = str(e)
+                fine = "before fork()" in said and "array.copy()" in said
+                outcomes.append("HorusError" if fine else said)
+            except BaseException as e:  # noqa: BLE001 - what the test looks for
+                outcomes.append(repr(e))
+        os.write(w, json.dumps(outcomes).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        outcomes = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert outcomes == ["HorusError"] * 6
+    # The parent's messages are untouched and still its own.
+    cam.send(made)
+    cam.send(loaned)
+    assert sub.recv() is not None and sub.recv() is not None
+    assert received.to_numpy().shape == (2, 4, 3)
+
+
 def test_a_received_image_stays_readable_in_a_forked_child(ns):
     """The multiprocessing pattern: a worker made by fork() reads a numpy
     array over a received image that its parent held at the fork. The
