@@ -160,6 +160,32 @@ def test_a_large_message_inherited_through_fork_raises_horus_error(ns):
     assert received.to_numpy().shape == (2, 4, 3)
 
 
+def test_a_forked_child_writing_an_inherited_array_changes_nothing_sent(ns):
+    """A worker made by fork() that writes into a numpy array it inherited
+    over an image its parent made wrote into the parent's pool block: the
+    image the parent then sent changed under its receivers. The child's
+    pool mappings are private copies now."""
+    import os
+    cam = Topic("fork.write", horus.Image)
+    sub = Topic("fork.write", horus.Image)
+    img = horus.Image(8, 4, "rgb8")
+    pixels = img.to_numpy()
+    pixels[:] = 1
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: wait for the parent's send, then write
+        os.read(r, 1)
+        pixels[:] = 99
+        os._exit(0)
+    del pixels  # no array left in the parent: the send moves the block
+    cam.send(img)
+    got = sub.recv()
+    os.write(w, b"x")
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"the child died: {status}"
+    assert got is not None and (got.to_numpy() == 1).all()
+
+
 def test_a_received_image_stays_readable_in_a_forked_child(ns):
     """The multiprocessing pattern: a worker made by fork() reads a numpy
     array over a received image that its parent held at the fork. The

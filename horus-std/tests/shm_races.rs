@@ -348,9 +348,10 @@ impl Drop for Sleeper {
 
 /// Large messages a process holds when it forks (a received view, a loan,
 /// an `Image::new`) are its parent's in the child: reading them there
-/// panics with the fork sentence, and dropping them there changes nothing
-/// in the parent, whose holds and loans stay exactly as they were (no block
-/// recycled under its view, none handed out twice).
+/// panics with the fork sentence, dropping them there changes nothing in
+/// the parent, whose holds and loans stay exactly as they were (no block
+/// recycled under its view, none handed out twice), and writes through
+/// pointers taken before the fork (a numpy array's) stay the child's.
 #[test]
 fn large_messages_inherited_through_fork_stay_the_parents() {
     let _w = watchdog(Duration::from_secs(120), "the fork views test");
@@ -378,7 +379,16 @@ fn fork_views_child() {
     made.data_mut().fill(3);
     let busy = publ.busy_blocks();
     assert_eq!(busy, 2, "the view's block and the loan's");
+    // Where a numpy array over them would point, kept across the fork.
+    let (at_loan, at_made) = (loan.data_mut().as_mut_ptr(), made.data_mut().as_mut_ptr());
     let (_, code) = run_in_fork(|| {
+        // SAFETY: both point into blocks mapped (and kept mapped) by the
+        // messages this child inherited; no reference to those bytes is
+        // alive here. The writes must stay the child's (`fork_private`).
+        unsafe {
+            at_loan.write_bytes(77, 64);
+            at_made.write_bytes(77, 64);
+        }
         let refused = |read: &dyn Fn() -> u8| match std::panic::catch_unwind(
             std::panic::AssertUnwindSafe(read),
         ) {

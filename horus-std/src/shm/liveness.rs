@@ -34,10 +34,11 @@
 //! when it forked (their blocks are the parent's). The descriptors are
 //! close-on-exec, so spawned programs do not inherit them.
 //!
-//! The child's copies of the parent's *mappings* are left as they are: a
-//! shared mapping keeps its open file, and with it the parent's shared
-//! `flock` on a region or pool segment, for as long as the child lives (or
-//! until it `exec`s). So after the parent dies, its participant entries,
+//! The child's copies of the parent's *mappings* stay mapped (pool
+//! segments become private copies, see `fork_private`, so the child's
+//! writes never reach its parent's blocks): a mapping keeps its open file,
+//! and with it the parent's shared `flock` on a region or pool segment, for
+//! as long as the child lives (or until it `exec`s). So after the parent dies, its participant entries,
 //! lanes and pool holds are reclaimed at once (its liveness lock is gone),
 //! but `horus clean` keeps its topic files and segments "held by a live
 //! process" until such a child ends: the files are mapped, so they are in
@@ -65,8 +66,9 @@ use crate::error::TopicError;
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: atomics and `dup3`, no allocation, no lock.
+    // Async-signal-safe: atomics, `dup3` and `mmap`, no allocation, no lock.
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    super::fork_private::make_private_in_child();
     let null = DEV_NULL.load(Ordering::SeqCst);
     if null < 0 {
         return;
@@ -185,18 +187,25 @@ impl ProcessLiveness {
     }
 }
 
-/// The identity of this process in the current fork generation.
-fn process() -> &'static ProcessLiveness {
+/// Installs the fork child handler, once: before the first identity, and
+/// before the first pool segment the handler makes private.
+pub(crate) fn watch_forks() {
     static AT_FORK: Once = Once::new();
-    static CURRENT: AtomicPtr<ProcessLiveness> = AtomicPtr::new(std::ptr::null_mut());
     AT_FORK.call_once(|| {
         // SAFETY: registers a plain `extern "C" fn()` with no captured state;
-        // the handler only does an atomic add, which is async-signal-safe as
-        // a child handler of a multi-threaded process must be.
+        // the handler only does atomics, `dup3` and `mmap`, which are
+        // async-signal-safe as a child handler of a multi-threaded process
+        // must be.
         let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
         // ENOMEM only; then forks go undetected, as before this existed.
         debug_assert_eq!(rc, 0, "pthread_atfork failed");
     });
+}
+
+/// The identity of this process in the current fork generation.
+fn process() -> &'static ProcessLiveness {
+    static CURRENT: AtomicPtr<ProcessLiveness> = AtomicPtr::new(std::ptr::null_mut());
+    watch_forks();
     let generation = fork_generation();
     loop {
         let current = CURRENT.load(Ordering::Acquire);

@@ -63,6 +63,11 @@ impl Mapping {
         &self.path
     }
 
+    /// The mapping's address and length.
+    pub(crate) fn span(&self) -> (usize, usize) {
+        (self.map.as_ptr() as usize, self.map.len())
+    }
+
     /// The open file (its lock is ours).
     pub(crate) fn file(&self) -> &File {
         &self.file

@@ -7,6 +7,8 @@
 //! - [`liveness`]: one `flock`ed file per live process; the kernel drops it
 //!   on any death, so liveness is never misjudged and never trusts a pid.
 //! - `pool_file` (crate-private): block pool segments as files next to their topic.
+//! - `fork_private` (crate-private): pool segments mapped private in a
+//!   child made by `fork()`, so its writes never reach the parent's blocks.
 //! - `mapping` (crate-private): a mapped file whose words regions, handles,
 //!   loans and views share by reference count (`MappedWords`).
 //! - [`cleanup`]: removing what dead processes left, never what a live one
@@ -16,6 +18,7 @@
 
 pub mod cleanup;
 pub mod files;
+pub(crate) mod fork_private;
 pub mod liveness;
 pub(crate) mod mapping;
 pub mod names;

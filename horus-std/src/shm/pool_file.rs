@@ -34,6 +34,7 @@ use horus_nostd::pool::{PoolAttachError, PoolLayout, PoolRegion};
 use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
+use super::fork_private;
 use super::liveness;
 use super::mapping::{MappedWords, Mapping};
 use super::names::topic_file_stem;
@@ -96,6 +97,18 @@ pub struct Segment {
     generation: u64,
     /// The process that mapped it, for the sentence of a misuse after fork.
     pid: u32,
+    /// Its slot in the table of segments a fork child maps private
+    /// ([`fork_private`]), if it got one.
+    fork_slot: Option<usize>,
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // Out of the table before the mapping goes (the fields drop after).
+        if let Some(slot) = self.fork_slot {
+            fork_private::unregister(slot);
+        }
+    }
 }
 
 impl Segment {
@@ -115,11 +128,16 @@ impl Segment {
     }
 
     fn new(pool: PoolRegion<MappedWords>, owner: OwnerToken) -> Self {
+        use std::os::fd::AsRawFd;
+        let mapping = pool.words().mapping();
+        let (addr, len) = mapping.span();
+        let fork_slot = fork_private::register(addr, len, mapping.file().as_raw_fd());
         Self {
             pool,
             owner,
             generation: liveness::fork_generation(),
             pid: std::process::id(),
+            fork_slot,
         }
     }
 
