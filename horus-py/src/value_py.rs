@@ -168,11 +168,14 @@ impl ToValue {
                 Value::Int(i.ok_or_else(|| bad_int(self))?)
             }
             S::U16 | S::U32 | S::U64 | S::Usize | S::U128 => {
-                let u = (!is_bool).then(|| obj.extract::<u128>().ok()).flatten();
-                match u {
-                    Some(u) => Value::UInt(u),
+                // A bool is an int to Python, never to the schema.
+                if is_bool {
+                    return Err(bad(self));
+                }
+                match obj.extract::<u128>() {
+                    Ok(u) => Value::UInt(u),
                     // A negative int: encode names the range.
-                    None => Value::Int(obj.extract::<i128>().map_err(|_| bad_int(self))?),
+                    Err(_) => Value::Int(obj.extract::<i128>().map_err(|_| bad_int(self))?),
                 }
             }
             S::F32 | S::F64 if !is_bool && !obj.is_instance_of::<PyString>() => {

@@ -245,3 +245,27 @@ def test_maps_bytes_and_tuples_round_trip(ns, encoded, sent, received):
     assert t.recv() == received
     with pytest.raises(HorusError, match="does not fit the schema"):
         t.send(None)
+
+
+# Was: True accepted for the unsigned kinds wider than u8 and sent as 1 (the
+# u128 extract skipped for a bool, the i128 fallback took it). usize and
+# isize (not declarable) as hand-encoded schemas of the bare type (tags 11, 12).
+@pytest.mark.parametrize("kind", ["u8", "u16", "u32", "u64", "u128", "usize",
+                                  "i8", "i16", "i32", "i64", "i128", "isize"])
+def test_a_bool_is_refused_for_every_integer_kind(ns, kind):
+    bare = {"usize": b"\x0b", "isize": b"\x0c"}.get(kind)
+    if bare is None:
+        t, wrap, where = Topic("ints", horus.schema("Ints", a=kind)), (lambda v: {"a": v}), "`a`"
+    else:
+        t, wrap, where = Topic("ints", horus.Schema("X", b"HSS\x01\x01X" + bare)), \
+            (lambda v: v), "`(message)`"
+    wanted = {"usize": "u64", "isize": "i64"}.get(kind, kind)
+    for flag in (True, False):
+        with pytest.raises(HorusError) as e:
+            t.send(wrap(flag))
+        assert (f"{where} does not fit the schema: it must be an int ({wanted}), "
+                "not a Python bool") in str(e.value)
+    assert t.published_count() == 0
+    t.send(wrap(1))
+    assert t.recv() == wrap(1)
+
