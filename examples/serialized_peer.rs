@@ -9,11 +9,16 @@
 //!   receives until `received + dropped == N` (or 60 s pass), checking each
 //!   plan against [`plan`]; prints `received R dropped D bad B` and exits 0
 //!   only if every plan was right and the accounting exact.
+//! - `serialized_peer grid`: on topic `grid` ([`Grid`], maps keyed by a
+//!   tuple and by a struct), prints `created`, waits for a line on its
+//!   stdin, publishes [`grids`], prints `published P`, then waits for its
+//!   stdin to close and exits.
 //!
 //! Plan `seq` is [`plan`]`(seq)`; the test computes the same dicts.
 
 mod peer;
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use horus::prelude::*;
@@ -103,6 +108,59 @@ fn receive(n: u64) -> Result<()> {
     })
 }
 
+#[derive(Serialize, Deserialize, SchemaDerive, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+struct Cell {
+    x: u32,
+    y: u32,
+}
+
+/// Maps whose keys are not a Python dict key as they stand: a tuple (a
+/// Python tuple) and a struct (a dict, which Python cannot hash).
+#[derive(Serialize, Deserialize, SchemaDerive, Debug, Clone, PartialEq)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+struct Grid {
+    by_pair: BTreeMap<(u32, u32), f32>,
+    by_cell: BTreeMap<Cell, f32>,
+}
+horus::serialized!(Grid);
+
+/// What `grid` publishes: tuple keys, then a struct key, then tuple keys.
+fn grids() -> Vec<Grid> {
+    let pairs = |n: u32| (0..n).map(|i| ((i, i + 1), i as f32 + 0.5)).collect();
+    vec![
+        Grid {
+            by_pair: pairs(2),
+            by_cell: BTreeMap::new(),
+        },
+        Grid {
+            by_pair: pairs(1),
+            by_cell: BTreeMap::from([(Cell { x: 1, y: 2 }, 3.0)]),
+        },
+        Grid {
+            by_pair: pairs(3),
+            by_cell: BTreeMap::new(),
+        },
+    ]
+}
+
+fn grid() -> Result<()> {
+    let topic: Topic<Grid> = Topic::new("grid")?;
+    println!("created");
+    let mut stdin = std::io::stdin().lock();
+    let _ = stdin.read_line(&mut String::new());
+    for g in grids() {
+        topic.send(g);
+    }
+    println!("published {}", topic.published_count());
+    drop(stdin);
+    peer::wait_for_stdin_to_close();
+    Ok(())
+}
+
 fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("grid") {
+        return grid();
+    }
     peer::run_role("serialized_peer", publish, receive)
 }

@@ -156,7 +156,9 @@ impl PySerializedTopic {
     }
 
     /// The next message as Python objects, or `None`. Never blocks. A frame
-    /// that does not decode is skipped and counted (`rejected`).
+    /// that does not decode is skipped and counted (`rejected`); one that
+    /// decodes but cannot be made into Python objects (a map key Python
+    /// cannot hash) is counted there too, and raises `HorusError` saying why.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let value = self.with(|inner| {
             loop {
@@ -176,7 +178,26 @@ impl PySerializedTopic {
                 }
             }
         })?;
-        value.map(|v| to_py(py, &v)).transpose()
+        let Some(v) = value else { return Ok(None) };
+        to_py(py, &v)
+            .or_else(|e| {
+                // Taken from the ring but not given to Python: counted, as a
+                // frame that does not decode is, and said why.
+                let name = self.with(|inner| {
+                    inner.rejected += 1;
+                    inner.topic.name().to_owned()
+                })?;
+                let why = if e.is_instance_of::<crate::HorusError>(py) {
+                    e.value(py).to_string()
+                } else {
+                    e.to_string()
+                };
+                Err(horus_err(format!(
+                    "a message received on topic {name:?} was skipped (counted in \
+                 rejected_count()): {why}"
+                )))
+            })
+            .map(Some)
     }
 
     /// `published` (by every handle), `received`, `dropped`, `rejected`

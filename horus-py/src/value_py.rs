@@ -2,7 +2,8 @@
 //! Python: `dict`s for structs and maps, `list`s for sequences and tuples,
 //! `int`/`float`/`bool`/`str`/`bytes`, `None` for unit and an absent
 //! option, `{"Variant": value}` for an enum (`{"Variant": None}` for a unit
-//! variant, which may also be given as the string `"Variant"`).
+//! variant, which may also be given as the string `"Variant"`). A map key
+//! is hashable: a sequence or tuple key is a `tuple` (see [`key_to_py`]).
 //!
 //! Python to [`Value`] follows the schema (a `dict` is a struct or a map as
 //! the schema says); a value of the wrong kind, a missing field or an
@@ -10,6 +11,7 @@
 //! the schema wants there and the Python type given. Ranges (an `int` for a
 //! `u8`) are checked by [`horus::serialized::encode`].
 
+use crate::horus_err;
 use horus::serialized::{NamedField, SchemaType, Value, ValueError, VariantKind};
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -38,7 +40,7 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
         Value::Map(pairs) => {
             let d = PyDict::new(py);
             for (k, v) in pairs {
-                d.set_item(to_py(py, k)?, to_py(py, v)?)?;
+                d.set_item(key_to_py(py, k)?, to_py(py, v)?)?;
             }
             d.into_any()
         }
@@ -54,6 +56,40 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
             d.set_item(name, to_py(py, inner)?)?;
             d.into_any()
         }
+    })
+}
+
+/// A decoded map key as a hashable Python object (a dict key): as
+/// [`to_py`], but a sequence or tuple is a `tuple` (recursively; `send`
+/// takes it back for the list it stands for) and a unit enum variant its
+/// name (which `send` takes too). A key Python cannot hash (a struct, a
+/// map, an enum variant with data) is a `HorusError` saying so.
+fn key_to_py<'py>(py: Python<'py>, k: &Value) -> PyResult<Bound<'py, PyAny>> {
+    let unhashable = |what: String| {
+        Err(horus_err(format!(
+            "a map key of the message is {what}, which Python cannot use as a dict key \
+             (it is not hashable): key the map by ints, strs, bytes or tuples of them, \
+             or receive this topic in Rust"
+        )))
+    };
+    Ok(match k {
+        Value::Option(Some(k)) => key_to_py(py, k)?,
+        Value::Seq(ks) => {
+            let items = ks
+                .iter()
+                .map(|k| key_to_py(py, k))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyTuple::new(py, items)?.into_any()
+        }
+        Value::Enum(name, inner) if matches!(**inner, Value::Unit) => {
+            PyString::new(py, name).into_any()
+        }
+        Value::Enum(name, _) => {
+            return unhashable(format!("the enum variant {name}, which holds data"));
+        }
+        Value::Struct(_) => return unhashable("a struct".into()),
+        Value::Map(_) => return unhashable("a map".into()),
+        leaf => to_py(py, leaf)?,
     })
 }
 

@@ -286,9 +286,14 @@ class SerializedTopic(_CountingTopic):
     ``dict``, a sequence or tuple a ``list``, integers ``int``, floats
     ``float``, strings ``str``, byte strings ``bytes``, unit and an absent
     option ``None``, an enum ``{"Variant": value}`` (``None`` for a unit
-    variant). ``send(value)`` takes the same shapes (a unit variant may be
-    its name, a tuple a ``tuple``) and raises ``HorusError`` naming the
-    field and the type the schema wants when the value does not fit."""
+    variant). A map key is made hashable: a sequence or tuple key is a
+    ``tuple`` (recursively), a unit variant key its name; a message with a
+    key Python cannot hash (a struct, a map, a variant with data) is
+    skipped, counted in ``rejected_count()``, and ``recv()`` raises
+    ``HorusError`` saying so. ``send(value)`` takes the same shapes (a unit
+    variant may be its name, a tuple a ``tuple``) and raises ``HorusError``
+    naming the field and the type the schema wants when the value does not
+    fit."""
 
     __slots__ = ()
 
