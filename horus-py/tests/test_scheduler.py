@@ -109,6 +109,65 @@ def test_a_node_driving_its_own_scheduler_is_told_why(ns, capfd):
         sched.tick_once()  # not busy any more: the scheduler's own answer
 
 
+def _in_thread(f, name):
+    """What ``f()`` returned or raised, run in a new thread ``name``."""
+    out = {}
+
+    def body():
+        try:
+            out["ok"] = f()
+        except BaseException as e:  # noqa: B036 (a PanicException is a BaseException)
+            out["err"] = e
+
+    th = threading.Thread(target=body, name=name)
+    th.start()
+    th.join()
+    return out
+
+
+def test_a_scheduler_used_from_another_thread_is_told_why(ns):
+    """Was PyO3's PanicException ('PyScheduler is unsendable, but sent to
+    another thread')."""
+    sched = Scheduler(system_topics=False)
+    ticks = []
+    sched.add(Node(name="n", tick=lambda n: ticks.append(1)))
+    for call in [lambda: sched.tick_once(), lambda: sched.run(duration=0.05),
+                 lambda: sched.nodes(), lambda: sched.shutdown(),
+                 lambda: sched.add(Node(name="m", tick=lambda n: None))]:
+        err = _in_thread(call, "worker").get("err")
+        assert type(err) is HorusError, repr(err)
+        assert "was called in thread 'worker', but the scheduler was created in thread " \
+            "'MainThread': a scheduler is used only by the thread that created it; create it " \
+            "(and add its nodes) in the thread that runs it" in str(err)
+    assert ticks == []
+    sched.tick_once()  # its own thread goes on
+    assert ticks == [1] and sched.nodes()[0][2] == 1
+    sched.shutdown()
+
+
+def test_a_scheduler_created_in_a_thread_runs_there(ns):
+    def own():
+        sched = Scheduler(system_topics=False)
+        sched.add(Node(name="n", tick=lambda n: None))
+        sched.tick_once()
+        sched.run(duration=0.05)
+        return sched.nodes()[0][0]
+
+    assert _in_thread(own, "worker") == {"ok": "n"}
+
+
+def test_nodes_read_from_one_of_its_own_ticks_is_told_why(ns, capfd):
+    """Was 'RuntimeError: Already mutably borrowed' from PyO3."""
+    sched = Scheduler(system_topics=False)
+    sched.add(Node(name="reader", tick=lambda n: sched.nodes()), on_error="skip")
+    sched.tick_once()
+    assert "Scheduler.nodes() was called while its tick_once() runs (from one of its own " \
+        "nodes?): its nodes' statistics are read between rounds" in capfd.readouterr().err
+    (name, _state, ticks, _m, _o, panics), = sched.nodes()  # between rounds: read
+    assert (name, ticks, panics) == ("reader", 1, 1)
+    sched.shutdown()
+
+
 def test_gil_is_released_while_the_scheduler_sleeps(ns):
     count = 0
     stop = threading.Event()

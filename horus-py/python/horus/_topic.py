@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import sys
+import threading
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from . import _horus
@@ -485,19 +487,51 @@ class Scheduler:
     """Ticks nodes in order at their rates until Ctrl+C/SIGTERM (then runs
     every shutdown): horus-std's scheduler, so Python nodes show in
     ``horus node list``, obey the e-stop and report deadline misses to the
-    blackbox like Rust ones. The GIL is released while it sleeps."""
+    blackbox like Rust ones. The GIL is released while it sleeps.
+
+    A scheduler is used by the thread that created it (its nodes are ticked
+    on that thread): to run it in a ``threading.Thread``, create it there."""
 
     def __init__(self, tick_rate: float = 100, *, namespace: Optional[str] = None,
                  system_topics: bool = True) -> None:
         """``system_topics=False``: neither follow the e-stop nor list the nodes
         in ``horus node list`` (tests, simulation)."""
         self._inner = _horus.Scheduler(tick_rate, namespace, bool(system_topics))
+        # The native scheduler may only be touched by this thread (the
+        # object, not its id: ids of ended threads are reused).
+        self._thread = threading.current_thread()
         self._namespace = namespace
         self._nodes: list = []
         self._exit_hook = False
+        self._ticked = False  # tick_once ran, shutdown() not yet
         self._busy: Optional[str] = None
 
+    def _same_thread(self, call: str) -> None:
+        here = threading.current_thread()
+        if here is not self._thread:
+            raise HorusError(f"Scheduler.{call}() was called in thread {here.name!r}, but the "
+                             f"scheduler was created in thread {self._thread.name!r}: a "
+                             "scheduler is used only by the thread that created it; create it "
+                             "(and add its nodes) in the thread that runs it")
+
+    def _shutdown_at_exit(self) -> None:
+        if threading.current_thread() is self._thread:
+            self._inner.shutdown()  # idempotent
+        elif self._ticked:
+            print(f"horus: a Scheduler of thread {self._thread.name!r} was not shut down (its "
+                  "nodes' shutdown did not run): call its shutdown() in that thread before the "
+                  "thread ends", file=sys.stderr)
+
+    def _shut_down(self) -> None:
+        """Every shutdown ran: the exit hook (which holds this scheduler,
+        keeping it from its own thread's garbage collection) goes."""
+        self._ticked = False
+        if self._exit_hook:
+            atexit.unregister(self._shutdown_at_exit)
+            self._exit_hook = False
+
     def _driving(self, call: str) -> "_Driving":
+        self._same_thread(call)
         if self._busy is not None:
             raise HorusError(f"Scheduler.{call}() was called while its {self._busy}() runs (from "
                              "one of its own nodes?): a node must not drive the scheduler that "
@@ -510,6 +544,7 @@ class Scheduler:
         """Adds ``node`` (its own ``rate``/``order``/``on_error`` unless given here)."""
         if not isinstance(node, Node):
             raise TypeError(f"Scheduler.add takes a horus.Node, not {type(node).__name__}")
+        self._same_thread("add")
         node._namespace = self._namespace
         rate = node.rate if rate is None else rate
         self._inner.add(node, node.name, rate,
@@ -523,23 +558,34 @@ class Scheduler:
         """Runs until Ctrl+C/SIGTERM, or for ``duration`` seconds."""
         with self._driving("run"):
             self._inner.run(duration)
+            self._shut_down()  # run ends with every shutdown
 
     def tick_once(self) -> None:
         """One round of every runnable node (tests, simulation). The nodes'
         shutdown runs at ``shutdown()``, or when the interpreter exits."""
         with self._driving("tick_once"):
             if not self._exit_hook:
-                atexit.register(self._inner.shutdown)  # idempotent
+                atexit.register(self._shutdown_at_exit)
                 self._exit_hook = True
+            self._ticked = True
             self._inner.tick_once()
 
     def shutdown(self) -> None:
         """Runs every node's shutdown (once)."""
         with self._driving("shutdown"):
             self._inner.shutdown()
+            self._shut_down()
 
     def nodes(self) -> list:
-        """``(name, state, ticks, deadline_misses, overruns, panics)`` per node."""
+        """``(name, state, ticks, deadline_misses, overruns, panics)`` per node,
+        read between rounds (not from one of its own nodes: while it runs,
+        ``horus node list`` shows them)."""
+        self._same_thread("nodes")
+        if self._busy is not None:
+            raise HorusError(f"Scheduler.nodes() was called while its {self._busy}() runs (from "
+                             "one of its own nodes?): its nodes' statistics are read between "
+                             "rounds; read them after run()/tick_once() returns, or watch them "
+                             "with `horus node list` while it runs")
         return self._inner.nodes()
 
 
