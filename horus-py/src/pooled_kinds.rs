@@ -118,7 +118,7 @@ pooled_topic_class!(PyTensorTopic, "TensorTopic", TensorLayout, PyTensor, {
         let dtype: DType = dtype.parse().map_err(horus_err)?;
         self.with(|t| t.loan(dtype, &shape))?
             .map(|t| PyTensor(PooledObj::outgoing(t)))
-            .map_err(horus_err)
+            .map_err(crate::pooled_py::pool_err)
     }
 });
 
@@ -316,7 +316,7 @@ pooled_topic_class!(
             let layout = named_layout(points, fields)?;
             self.with(|t| t.loan(layout))?
                 .map(|c| PyPointCloud(PooledObj::outgoing(c)))
-                .map_err(horus_err)
+                .map_err(crate::pooled_py::pool_err)
         }
     }
 );

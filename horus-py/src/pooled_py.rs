@@ -393,7 +393,7 @@ macro_rules! pooled_topic_class {
                 let enc = $crate::image::parse_encoding(encoding)?;
                 self.with(|t| t.loan(width, height, enc))?
                     .map(|m| $msg($crate::pooled_py::PooledObj::outgoing(m)))
-                    .map_err($crate::horus_err)
+                    .map_err($crate::pooled_py::pool_err)
             }
         });
     };
@@ -472,7 +472,7 @@ macro_rules! pooled_topic_class {
             /// larger than a block).
             fn try_send(&self, msg: &$msg) -> PyResult<()> {
                 let m = msg.0.take_for_send()?;
-                self.with(|t| t.try_send(m))?.map_err($crate::horus_err)
+                self.with(|t| t.try_send(m))?.map_err($crate::pooled_py::pool_err)
             }
 
             /// The next message, or `None`. Never blocks.
@@ -526,3 +526,69 @@ macro_rules! pooled_topic_class {
     };
 }
 pub(crate) use pooled_topic_class;
+
+/// An error whose cause may be the topic's pool (a kind's `loan` error, or
+/// [`PoolError`](horus::pooled::PoolError) itself).
+pub(crate) trait PoolCause: std::fmt::Display {
+    /// The pool's error, if that is the cause.
+    fn pool(&self) -> Option<&horus::pooled::PoolError>;
+}
+
+impl PoolCause for horus::pooled::PoolError {
+    fn pool(&self) -> Option<&horus::pooled::PoolError> {
+        Some(self)
+    }
+}
+
+macro_rules! pool_cause {
+    ($($e:ty),*) => {$(
+        impl PoolCause for $e {
+            fn pool(&self) -> Option<&horus::pooled::PoolError> {
+                match self {
+                    Self::Pool(p) => Some(p),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+pool_cause!(
+    horus::image::ImageError,
+    horus::tensor::TensorError,
+    horus::pointcloud::PointCloudError
+);
+
+/// `HorusError` of a pooled topic's `loan` or `try_send`: the sentences
+/// that name Rust's `Topic::builder(..)` options name the Python keyword
+/// arguments instead; the others as they are.
+pub(crate) fn pool_err(e: impl PoolCause) -> PyErr {
+    use horus::pooled::PoolError as P;
+    match e.pool() {
+        Some(P::TooLarge {
+            topic,
+            bytes,
+            block_size,
+        }) => horus_err(format!(
+            "message of {bytes} bytes does not fit the {block_size}-byte blocks of this \
+             publisher's pool for topic {topic}: give this publisher's handle \
+             block_size={bytes} (a keyword argument of horus.Topic) or send messages no \
+             larger than the first one"
+        )),
+        Some(P::Exhausted {
+            topic,
+            segments,
+            blocks,
+        }) => horus_err(format!(
+            "message not sent on topic {topic}: all {segments} pool segments of {blocks} \
+             blocks are held by readers or being written; readers should drop received \
+             messages and the arrays over them sooner, or give this publisher's handle a \
+             larger max_segments= or blocks_per_segment= (keyword arguments of horus.Topic)"
+        )),
+        Some(P::BadGeometry { topic, reason }) => horus_err(format!(
+            "the block pool of topic {topic} cannot be laid out ({reason}); give this \
+             publisher's handle a smaller block_size= or blocks_per_segment= (keyword \
+             arguments of horus.Topic)"
+        )),
+        _ => horus_err(e),
+    }
+}
