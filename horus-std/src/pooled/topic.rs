@@ -202,6 +202,17 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         })
     }
 
+    /// A block of this publisher's pool holding a copy of `bytes`: the send
+    /// of a message whose bytes are not already one (out of line, so that
+    /// the zero-copy send stays small enough to inline).
+    #[cold]
+    #[inline(never)]
+    fn copied(&self, bytes: &[u8]) -> Result<LoanedBlock, PoolError> {
+        let mut b = self.loan_block(bytes.len())?;
+        b.bytes_mut()[..bytes.len()].copy_from_slice(bytes);
+        Ok(b)
+    }
+
     /// Publishes `msg`, or says why not. Never blocks. ([`Topic::send`]
     /// counts a failure in [`unsent_count`](Topic::unsent_count) instead.)
     #[inline]
@@ -210,23 +221,11 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         let len = layout.bytes();
         let block = match bytes {
             Bytes::Loaned(b) if b.is_from(&self.payload_state().writer.borrow()) => b,
-            Bytes::Loaned(other) => {
-                let mut b = self.loan_block(len)?;
-                b.bytes_mut()[..len].copy_from_slice(&other.bytes()[..len]);
-                b
-            }
-            Bytes::Heap(w) => {
-                let mut b = self.loan_block(len)?;
-                b.bytes_mut()[..len].copy_from_slice(&bytemuck::cast_slice(&w)[..len]);
-                b
-            }
+            Bytes::Loaned(other) => self.copied(&other.bytes()[..len])?,
+            Bytes::Heap(w) => self.copied(&bytemuck::cast_slice(&w)[..len])?,
             Bytes::Process(p) => match process_pool::bind(*p, self.link()) {
                 Ok(b) => b,
-                Err(p) => {
-                    let mut b = self.loan_block(len)?;
-                    b.bytes_mut()[..len].copy_from_slice(&p.bytes()[..len]);
-                    b
-                }
+                Err(p) => self.copied(&p.bytes()[..len])?,
             },
         };
         let (published, share) = block.publish(len);
