@@ -321,6 +321,19 @@ fn the_process_pools_limit_holds_for_its_first_segment_and_the_largest_messages(
     child.wait_success(60);
 }
 
+/// A segment that could not be made for a reason that passes (here the
+/// descriptor limit) leaves the pool on: the message goes on the heap, and
+/// once descriptors are free the next one is zero-copy again (it used to
+/// turn the pool off for the rest of the process).
+#[test]
+fn the_process_pool_survives_running_out_of_descriptors() {
+    let _w = watchdog(TIMEOUT, "descriptor limit test");
+    let ns = TestNs::new("pp_fds");
+    let mut child = Peer::spawn("fds", &ns.name, &[]);
+    assert_eq!(child.expect("fds", 60), ["1", "1", "1"]);
+    child.wait_success(60);
+}
+
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
@@ -407,6 +420,30 @@ fn child_main() {
             big.data_mut()[0] = 1;
             report("beyond");
             drop((img, big));
+        }
+        // Takes every descriptor its limit allows, makes an image (on the
+        // heap: no segment can be made), frees them, then makes and sends
+        // another; says `fds heap_fallbacks segments zero_copy_sends`.
+        "fds" => {
+            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            // SAFETY: sets this child's own descriptor limit from a valid struct.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+            let mut held = Vec::new();
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                held.push(f);
+            }
+            drop(Image::new(64, 64, "mono8"));
+            drop(held);
+            topic.try_send(Image::new(64, 64, "mono8")).unwrap();
+            let s = horus::process_pool::stats();
+            say(&format!(
+                "fds {} {} {}",
+                s.heap_fallbacks, s.segments, s.zero_copy_sends
+            ));
         }
         // Holds every view it receives; says `held` after args[0] of them,
         // then waits to be killed.

@@ -443,11 +443,10 @@ impl Pool {
             }
             Err(e) => {
                 // O_TMPFILE refused, no base directory, no /dev/shm: do not
-                // try again for every message (a full file system may empty).
-                if !matches!(
-                    e,
-                    SegmentError::File(crate::error::TopicError::NoSpace { .. })
-                ) {
+                // try again for every message. A full file system, the
+                // descriptor limit or the address space may free up: the
+                // next new segment tries again.
+                if !passing(&e) {
                     self.unavailable = true;
                 }
                 if !WARNED.swap(true, Ordering::Relaxed) {
@@ -459,6 +458,24 @@ impl Pool {
                 None
             }
         }
+    }
+}
+
+/// Is the reason a segment could not be made one that may pass (space,
+/// descriptors or memory that other handles free), rather than one that
+/// lasts (no `O_TMPFILE`, no base directory, no permission)?
+fn passing(e: &SegmentError) -> bool {
+    use rustix::io::Errno;
+    match e {
+        SegmentError::File(crate::error::TopicError::NoSpace { .. }) => true,
+        SegmentError::File(crate::error::TopicError::Io { source, .. }) => {
+            source.raw_os_error().is_some_and(|n| {
+                [Errno::MFILE, Errno::NFILE, Errno::NOMEM, Errno::AGAIN]
+                    .iter()
+                    .any(|e| e.raw_os_error() == n)
+            })
+        }
+        _ => false,
     }
 }
 
@@ -587,6 +604,36 @@ mod tests {
         assert_eq!(class_of(usize::MAX), None);
         assert_eq!(segment_layout(4096, u64::MAX).unwrap().blocks(), 64);
         assert_eq!(segment_layout(1 << 20, u64::MAX).unwrap().blocks(), 8);
+    }
+
+    #[test]
+    fn only_lasting_failures_turn_the_pool_off() {
+        let io = |e: rustix::io::Errno| {
+            SegmentError::File(crate::error::TopicError::Io {
+                path: "/dev/shm/x".into(),
+                op: "create",
+                source: e.into(),
+            })
+        };
+        for e in [
+            rustix::io::Errno::MFILE,
+            rustix::io::Errno::NFILE,
+            rustix::io::Errno::NOMEM,
+        ] {
+            assert!(passing(&io(e)), "{e:?}");
+        }
+        let full = SegmentError::File(crate::error::TopicError::NoSpace {
+            path: "/dev/shm/x".into(),
+            bytes: 0,
+        });
+        assert!(passing(&full));
+        for e in [
+            rustix::io::Errno::OPNOTSUPP,
+            rustix::io::Errno::NOENT,
+            rustix::io::Errno::ISDIR,
+        ] {
+            assert!(!passing(&io(e)), "{e:?}");
+        }
     }
 
     #[test]
