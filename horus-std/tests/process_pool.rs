@@ -324,13 +324,18 @@ fn the_process_pools_limit_holds_for_its_first_segment_and_the_largest_messages(
 /// A segment that could not be made for a reason that passes (here the
 /// descriptor limit) leaves the pool on: the message goes on the heap, and
 /// once descriptors are free the next one is zero-copy again (it used to
-/// turn the pool off for the rest of the process).
+/// turn the pool off for the rest of the process). And a topic whose
+/// creation fails there leaves no temporary file behind (it used to, when
+/// the descriptor that keeps the lock could not be made).
 #[test]
-fn the_process_pool_survives_running_out_of_descriptors() {
+fn a_process_out_of_descriptors_recovers_and_leaves_no_temporary_file() {
     let _w = watchdog(TIMEOUT, "descriptor limit test");
     let ns = TestNs::new("pp_fds");
     let mut child = Peer::spawn("fds", &ns.name, &[]);
     assert_eq!(child.expect("fds", 60), ["1", "1", "1"]);
+    let init = child.expect("init", 60);
+    assert_eq!(init[0], "true", "the topic was made with one descriptor");
+    assert_eq!(init.get(1), None, "temporary files left: {init:?}");
     child.wait_success(60);
 }
 
@@ -444,6 +449,23 @@ fn child_main() {
                 "fds {} {} {}",
                 s.heap_fallbacks, s.segments, s.zero_copy_sends
             ));
+            // One descriptor left: a new topic's file is made (under a
+            // temporary name), but not the second descriptor its creation
+            // needs. The temporary file must not stay behind.
+            let dir = Namespace::open(&Namespace::current_name().unwrap()).unwrap();
+            let mut held = Vec::new();
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                held.push(f);
+            }
+            held.pop();
+            let made = Topic::<Image>::new("one.fd.left");
+            drop(held);
+            let left: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(".init."))
+                .collect();
+            say(&format!("init {} {}", made.is_err(), left.join(",")));
         }
         // Holds every view it receives; says `held` after args[0] of them,
         // then waits to be killed.

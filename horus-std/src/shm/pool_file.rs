@@ -377,7 +377,14 @@ pub(crate) fn create(
         };
         // Keeps our lock held if mapping fails and closes `fd` (close-on-exec:
         // a program spawned meanwhile must not keep the lock).
-        let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+        let keep = match files::dup_cloexec(&fd) {
+            Ok(keep) => keep,
+            Err(e) => {
+                // (Under our exclusive lock, which `fd` still holds.)
+                files::unlink_if_same(ns.dir(), &tmp, &st);
+                return Err(errno_error(e, &tmp_path, "dup").into());
+            }
+        };
         let made = init_file(fd, layout, id, &tmp_path, &path);
         let pool = match made {
             Ok(m) => m,

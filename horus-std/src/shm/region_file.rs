@@ -280,7 +280,14 @@ fn create(
     // A second descriptor of the same open file keeps our lock held until
     // the temporary name is dealt with, even if mapping fails and closes `fd`;
     // close-on-exec, or a program spawned meanwhile would keep the lock.
-    let keep = files::dup_cloexec(&fd).map_err(|e| errno_error(e, &tmp_path, "dup"))?;
+    let keep = match files::dup_cloexec(&fd) {
+        Ok(keep) => keep,
+        Err(e) => {
+            // (Under our exclusive lock, which `fd` still holds.)
+            files::unlink_if_same(ns.dir(), &tmp_name, &st);
+            return Err(errno_error(e, &tmp_path, "dup"));
+        }
+    };
     let bytes = layout.region_bytes();
     let result = (|| {
         // Sparse: the header and tables are reserved now, each lane by the
