@@ -64,6 +64,42 @@ fn assert_cleaned(ns: &TestNs) {
     });
 }
 
+/// A message the topic takes no descriptor of (every publisher lane held)
+/// is an error of `try_send`, naming the reason, and counted by `send`;
+/// its block is not lost (it used to be reported sent and only counted).
+#[test]
+fn a_send_refused_for_want_of_a_lane_says_so() {
+    let ns = TestNs::new("nolane");
+    let one_lane = || {
+        ImageTopic::builder(TOPIC)
+            .namespace(&ns.name)
+            .max_publishers(1)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (one_lane(), one_lane());
+    send(&a, 1, true);
+    match b.try_send(b.loan(W, H, Encoding::Rgb8).unwrap()) {
+        Err(PoolError::Refused { reason, .. }) => assert!(
+            matches!(
+                reason,
+                horus_nostd::ring::Refusal::NoLane { max_publishers: 1 }
+            ),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.unsent_count(), 0, "try_send counts nothing");
+    b.send(b.loan(W, H, Encoding::Rgb8).unwrap());
+    assert_eq!(b.unsent_count(), 1);
+    assert_eq!(b.busy_blocks(), 0, "a refused message's block stayed busy");
+    let got = a.recv().expect("a's own message");
+    assert_eq!(check_fill(got.data()), Some(1));
+    assert!(a.recv().is_none(), "a refused message arrived");
+    drop((got, a, b));
+    assert_cleaned(&ns);
+}
+
 /// A handle dropped while views it received are alive keeps its
 /// participant entry (nobody may join at its index while the views' holder
 /// bits are set) only until the last of those views is dropped, on any

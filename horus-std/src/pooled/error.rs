@@ -96,6 +96,17 @@ pub enum PoolError {
         /// The core's sentence ([`horus_nostd::pool::PublishError`]).
         reason: horus_nostd::pool::PublishError,
     },
+    /// The message's block was ready but the topic took no descriptor: no
+    /// publisher lane free, no shared memory for the one a first send
+    /// claims, or evicted and unable to rejoin. (`Topic::send` counts it in
+    /// `unsent_count`; `try_send` counts nothing.)
+    #[error("message not sent on topic {topic}: {reason}")]
+    Refused {
+        /// The topic.
+        topic: String,
+        /// Why ([`horus_nostd::ring::Refusal`]'s sentence names the fix).
+        reason: horus_nostd::ring::Refusal,
+    },
     /// A pool segment file could not be made or opened.
     #[error("pool segment of topic {topic}: {error}")]
     Segment {

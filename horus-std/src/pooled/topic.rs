@@ -116,10 +116,15 @@ impl<L: PooledLayout> Payload for Pooled<L> {
 
     fn send(topic: &Topic<Self>, msg: Self) {
         let st = topic.payload_state();
-        if let Err(e) = topic.try_send(msg) {
-            st.unsent.set(st.unsent.get() + 1);
-            if !st.warned.replace(true) {
-                log::warn!("{e} (later unsent messages are only counted)");
+        match topic.try_send(msg) {
+            Ok(()) => {}
+            // Counted and reported as a plain topic's refused send is.
+            Err(PoolError::Refused { reason, .. }) => topic.count_unsent(reason),
+            Err(e) => {
+                st.unsent.set(st.unsent.get() + 1);
+                if !st.warned.replace(true) {
+                    log::warn!("{e} (later unsent messages are only counted)");
+                }
             }
         }
     }
@@ -233,7 +238,7 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
             topic: self.name().to_owned(),
             reason,
         })?;
-        self.send_wire(layout.to_wire(BlockRef {
+        let sent = self.try_send_wire(&layout.to_wire(BlockRef {
             owner: owner.get(),
             generation: d.generation,
             segment: d.segment,
@@ -242,6 +247,12 @@ impl<L: PooledLayout> Topic<Pooled<L>> {
         }));
         let mut writer = self.payload_state().writer.borrow_mut();
         writer.recycle(share);
+        // Refused: the block is published with no descriptor anywhere, so
+        // the next loan takes it back (nobody can hold it).
+        sent.map_err(|reason| PoolError::Refused {
+            topic: self.name().to_owned(),
+            reason,
+        })?;
         writer.prepare_next();
         Ok(())
     }

@@ -143,7 +143,7 @@ impl<T: Payload> Topic<T> {
 
     /// [`send_wire`](Self::send_wire), the refusal left to the caller.
     #[inline]
-    fn try_send_wire(&self, msg: &T::Wire) -> std::result::Result<(), Refusal> {
+    pub(crate) fn try_send_wire(&self, msg: &T::Wire) -> std::result::Result<(), Refusal> {
         let bytes = bytemuck::bytes_of(msg);
         self.with_handle(|h| match h.send_bytes(bytes) {
             Ok(()) => Ok(()),

@@ -91,7 +91,7 @@ impl<T: Payload> Topic<T> {
     /// once a second per handle.
     #[cold]
     #[inline(never)]
-    pub(super) fn count_unsent(&self, reason: Refusal) {
+    pub(crate) fn count_unsent(&self, reason: Refusal) {
         self.unsent.set(self.unsent.get() + 1);
         let for_want_of_a_lane =
             matches!(reason, Refusal::NoLane { .. } | Refusal::NoMemory { .. });
