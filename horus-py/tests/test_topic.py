@@ -237,7 +237,7 @@ def test_rust_log_shows_what_horus_does_in_a_python_process(ns):
 
 
 def test_capacity_shapes_a_topic_and_must_match(ns):
-    """The no-space sentence says 'lower the topic capacity': Python can."""
+    """The no-space sentence says to make topics smaller (capacity): Python can."""
     small = Topic("small", CmdVel, capacity=4)
     for i in range(10):
         small.send(CmdVel(timestamp_ns=i))

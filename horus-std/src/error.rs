@@ -172,11 +172,7 @@ pub enum TopicError {
         uid: u32,
     },
     /// `/dev/shm` (or the configured directory) is full.
-    #[error(
-        "no space left in shared memory for {} ({bytes} bytes): remove stale topics with \
-         `horus clean --shm`, lower the topic capacity, or enlarge /dev/shm",
-        path.display()
-    )]
+    #[error("{}", no_space(path, *bytes))]
     NoSpace {
         /// The file being created.
         path: PathBuf,
@@ -282,6 +278,41 @@ pub enum TopicError {
         /// Why.
         source: crate::serialized::schema::SchemaError,
     },
+    /// The process (or the whole system) has as many files open as its
+    /// limit allows (`EMFILE`, `ENFILE`).
+    #[error(
+        "cannot {op} {}: {}",
+        path.display(),
+        if *system_wide {
+            "the system has as many files open as it allows (fs.file-max): close other \
+             programs' files, or raise the limit"
+        } else {
+            "this process has as many files open as its limit allows (each topic and pool \
+             segment keeps one): drop unused handles, or raise the limit (`ulimit -n`, \
+             LimitNOFILE= for a service)"
+        }
+    )]
+    TooManyFiles {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// The system's limit (`ENFILE`), not the process's.
+        system_wide: bool,
+    },
+    /// No memory or address space for a mapping or a file (`ENOMEM`).
+    #[error(
+        "cannot {op} {}: out of memory or address space (a `ulimit -v` limit, the \
+         vm.max_map_count mappings, or the machine's memory): drop unused topic handles \
+         and large messages, make pools smaller, or raise the limit",
+        path.display()
+    )]
+    OutOfMemory {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+    },
     /// Another system call failed.
     #[error("{op} {} failed: {source}", path.display())]
     Io {
@@ -311,6 +342,28 @@ fn type_mismatch(topic: &str, expected: &str, found: &str, same_name: bool, path
             path.display()
         )
     }
+}
+
+/// The sentence of [`TopicError::NoSpace`]: the file is often a temporary
+/// one (`.init.<name>.<n>`), and the fix depends on what fills the space.
+fn no_space(path: &Path, bytes: usize) -> String {
+    let dir = path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/dev/shm"));
+    let needed = if bytes > 0 {
+        format!(" ({bytes} bytes)")
+    } else {
+        String::new()
+    };
+    format!(
+        "no space left in shared memory for {}{needed}: the file system at {} is full (of \
+         bytes or of files); remove stale topics with `horus clean --shm`, make topics and \
+         pools smaller (capacity, max_message_bytes, block_size, blocks_per_segment, \
+         max_segments, process_pool::set_limit), or enlarge that file system",
+        path.display(),
+        dir.display()
+    )
 }
 
 /// The sentence of [`TopicError::PermissionDenied`]: whose the path is, when

@@ -465,15 +465,15 @@ impl Pool {
 /// descriptors or memory that other handles free), rather than one that
 /// lasts (no `O_TMPFILE`, no base directory, no permission)?
 fn passing(e: &SegmentError) -> bool {
-    use rustix::io::Errno;
+    use crate::error::TopicError;
     match e {
-        SegmentError::File(crate::error::TopicError::NoSpace { .. }) => true,
-        SegmentError::File(crate::error::TopicError::Io { source, .. }) => {
-            source.raw_os_error().is_some_and(|n| {
-                [Errno::MFILE, Errno::NFILE, Errno::NOMEM, Errno::AGAIN]
-                    .iter()
-                    .any(|e| e.raw_os_error() == n)
-            })
+        SegmentError::File(
+            TopicError::NoSpace { .. }
+            | TopicError::TooManyFiles { .. }
+            | TopicError::OutOfMemory { .. },
+        ) => true,
+        SegmentError::File(TopicError::Io { source, .. }) => {
+            source.raw_os_error() == Some(rustix::io::Errno::AGAIN.raw_os_error())
         }
         _ => false,
     }
@@ -609,11 +609,11 @@ mod tests {
     #[test]
     fn only_lasting_failures_turn_the_pool_off() {
         let io = |e: rustix::io::Errno| {
-            SegmentError::File(crate::error::TopicError::Io {
-                path: "/dev/shm/x".into(),
-                op: "create",
-                source: e.into(),
-            })
+            SegmentError::File(crate::shm::namespace::errno_error(
+                e,
+                std::path::Path::new("/dev/shm/x"),
+                "create",
+            ))
         };
         for e in [
             rustix::io::Errno::MFILE,

@@ -334,6 +334,15 @@ pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -
             path: path.to_owned(),
             bytes: 0,
         },
+        rustix::io::Errno::MFILE | rustix::io::Errno::NFILE => TopicError::TooManyFiles {
+            path: path.to_owned(),
+            op,
+            system_wide: e == rustix::io::Errno::NFILE,
+        },
+        rustix::io::Errno::NOMEM => TopicError::OutOfMemory {
+            path: path.to_owned(),
+            op,
+        },
         e => TopicError::Io {
             path: path.to_owned(),
             op,
@@ -345,6 +354,19 @@ pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exhaustion_errors_name_the_limit_and_the_fix() {
+        let path = Path::new("/dev/shm/horus_x/.init.cam.1");
+        let said = |e| errno_error(e, path, "create").to_string();
+        assert!(said(rustix::io::Errno::MFILE).contains("ulimit -n"));
+        assert!(said(rustix::io::Errno::NFILE).contains("fs.file-max"));
+        assert!(said(rustix::io::Errno::NOMEM).contains("ulimit -v"));
+        let full = said(rustix::io::Errno::NOSPC);
+        assert!(full.contains("file system at /dev/shm is full"), "{full}");
+        assert!(!full.contains("0 bytes"), "{full}");
+        assert!(full.contains("blocks_per_segment"), "{full}");
+    }
 
     #[test]
     fn a_namespace_that_is_not_utf8_is_an_error_not_default() {
