@@ -262,7 +262,9 @@ crate::pooled::kind_error!(ImageError);
 
 /// What an image's bytes are: `height` rows of `width` pixels of
 /// `encoding`, rows of [`step`](Self::step) bytes without padding. Checked
-/// when made: never empty, never larger than 4 GiB.
+/// when made: never empty, never larger than 4 GiB (and one that is sent
+/// must fit a pool block: at most
+/// [`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES), 1 GiB).
 ///
 /// ```
 /// use horus::image::{Encoding, ImageLayout};

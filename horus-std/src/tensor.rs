@@ -17,7 +17,10 @@
 //!   varies fastest); a received descriptor may carry other strides if every
 //!   element lies inside the block, and [`TensorData::get`] follows them,
 //!   while [`TensorData::as_slice`] needs a contiguous tensor;
-//! - at most 4 GiB of elements; the data starts 8-byte aligned. So every
+//! - at most 4 GiB of elements (a descriptor's lengths are `u32`s; one
+//!   that is sent must also fit a pool block, at most
+//!   [`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES), 1 GiB); the
+//!   data starts 8-byte aligned. So every
 //!   dimension, and every stride that moves within the data, is below
 //!   2^32: the descriptor carries them as `u32`s, and with its stamp a ring
 //!   slot is two cache lines (with `u64`s it was three: one more line to
@@ -485,7 +488,12 @@ pub trait TensorData: PooledData<Layout = TensorLayout> {
         if T::DTYPE != l.dtype() || !l.is_contiguous() {
             return None;
         }
-        bytemuck::try_cast_slice(self.data()).ok()
+        // The elements, not every byte of the block: a received descriptor
+        // may say its data is longer than its elements.
+        let bytes = usize::try_from(l.numel())
+            .ok()?
+            .checked_mul(T::DTYPE.size() as usize)?;
+        bytemuck::try_cast_slice(self.data().get(..bytes)?).ok()
     }
 
     /// The element at `index` (following the strides), if `T` is the dtype

@@ -538,7 +538,36 @@ fn a_tensor_descriptor_whose_element_count_overflows_is_refused() {
     assert!(!t.is_contiguous());
     assert_eq!(t.get::<f32>(&[1, 1]), Some(2.0));
     drop(t);
+    // Two elements whose descriptor says the data is 16 bytes long: the
+    // slice is the two elements (it was all four floats of the block).
+    pub_.send(Tensor::from_slice(&[2, 2], &[1.0f32, 2.0, 3.0, 4.0]).unwrap());
+    let mut short = sub.recv().expect("the tensor").descriptor();
+    short.rank = 1;
+    short.shape = [2, 0, 0, 0, 0, 0, 0, 0];
+    short.strides = [4, 0, 0, 0, 0, 0, 0, 0];
+    raw.send(short);
+    let t = sub.recv().expect("a valid view of the first two elements");
+    assert!(t.is_contiguous());
+    assert_eq!(t.as_slice::<f32>(), Some(&[1.0f32, 2.0][..]));
+    drop(t);
     drop((pub_, sub, raw));
+}
+
+/// A message larger than any pool block can be (1 GiB) is a typed error
+/// that says to split it, not a pool geometry error advising a smaller
+/// block size (and nothing is allocated for it).
+#[test]
+fn a_message_beyond_the_largest_block_says_to_split_it() {
+    let ns = TestNs::new("tensor_huge");
+    let pub_ = topic::<TensorLayout>(&ns.name);
+    let bytes = (1usize << 30) + 64;
+    match pub_.loan(DType::U8, &[bytes as u64]) {
+        Err(TensorError::Pool(PoolError::BeyondBlockLimit { bytes: b, max, .. })) => {
+            assert_eq!((b, max), (bytes, 1 << 30));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(pub_.pool_segments(), 0);
 }
 
 /// Forged descriptors on depth and point cloud topics.

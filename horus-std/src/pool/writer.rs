@@ -78,6 +78,8 @@ pub(crate) fn check_options(topic: &str, pool: &PoolOptions) -> Result<(), Topic
 pub(crate) enum WriterError {
     /// The message is larger than this pool's blocks.
     TooLarge { bytes: usize, block_size: u32 },
+    /// The message is larger than any block can be.
+    BeyondBlockLimit { bytes: usize },
     /// Every block of every segment is being written or held.
     Exhausted { segments: u32, blocks: u32 },
     /// A segment could not be made.
@@ -290,6 +292,9 @@ impl PoolWriter {
         bytes: usize,
         mut reclaim: impl FnMut(),
     ) -> Result<LoanedBlock, WriterError> {
+        if bytes > MAX_BLOCK_BYTES as usize {
+            return Err(WriterError::BeyondBlockLimit { bytes });
+        }
         if self.segments.is_empty() {
             let want = u32::try_from(bytes.max(64).div_ceil(64) * 64).unwrap_or(u32::MAX);
             self.block_size = self.block_size.max(want);

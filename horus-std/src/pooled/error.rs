@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::error::TopicError;
 use crate::pool::WriterError;
 use crate::shm::pool_file::SegmentError;
+use horus_nostd::pool::MAX_BLOCK_BYTES;
 
 /// Anything that goes wrong sending or receiving a large message through
 /// its topic's block pool: the sentence names the thing and the fix
@@ -35,6 +36,20 @@ pub enum PoolError {
         bytes: usize,
         /// Bytes per block of this publisher's pool.
         block_size: u32,
+    },
+    /// The message is larger than any pool block can be
+    /// ([`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES)).
+    #[error(
+        "message of {bytes} bytes cannot be sent on topic {topic}: a pool block holds at \
+         most {max} bytes; split it (tiles of an image, several tensors)"
+    )]
+    BeyondBlockLimit {
+        /// The topic.
+        topic: String,
+        /// Bytes of the message.
+        bytes: usize,
+        /// The largest block.
+        max: u32,
     },
     /// Every block of the publisher's pool is held by readers or being written.
     #[error(
@@ -194,6 +209,11 @@ pub(crate) fn foreign(topic: &str, kind: &'static str, reason: String) -> PoolEr
 pub(crate) fn from_writer(topic: &str, e: WriterError) -> PoolError {
     let topic = topic.to_owned();
     match e {
+        WriterError::BeyondBlockLimit { bytes } => PoolError::BeyondBlockLimit {
+            topic,
+            bytes,
+            max: MAX_BLOCK_BYTES,
+        },
         WriterError::TooLarge { bytes, block_size } => PoolError::TooLarge {
             topic,
             bytes,
