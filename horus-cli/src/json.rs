@@ -180,7 +180,7 @@ pub struct TopicDetail {
     /// The sampling window, seconds; `null` with `--no-rate`.
     pub window_s: Option<f64>,
     pub fields: Vec<FieldJson>,
-    /// The kind of a pooled topic (`image`, `tensor`, `pointcloud`): its
+    /// The kind of a pooled topic (`image`, `tensor`, `point cloud`): its
     /// messages are descriptors of blocks in the publishers' pools; `null`
     /// for other topics.
     pub pooled: Option<&'static str>,

@@ -294,3 +294,70 @@ fn bw_counts_no_block_bytes_of_refused_descriptors() {
     });
     drop((cam, sub));
 }
+
+/// `topic bw` reading descriptors whose blocks were recycled before it
+/// could hold them (it lagged behind bursts on a two-block pool) reports
+/// them as dropped, as a subscriber counts them, and keeps them out of the
+/// rate and the message size (they were counted as 48-byte messages).
+#[test]
+fn bw_counts_descriptors_of_recycled_blocks_as_dropped() {
+    use horus::image::{Encoding, ImageTopic};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ns = TestNs::new("pooled_bw_recycled");
+    let cam: ImageTopic = horus::Topic::builder("burst")
+        .namespace(&ns.name)
+        .blocks_per_segment(2)
+        .max_segments(1)
+        .build()
+        .unwrap();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let stop = &stop;
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..10 {
+                    if let Ok(img) = cam.loan(4, 4, Encoding::Rgb8) {
+                        let _ = cam.try_send(img);
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let json = ns.run(&["topic", "bw", "burst", "--duration", "1.5", "--json"], 30);
+        stop.store(true, Ordering::Relaxed);
+        assert!(json.status.success(), "{}", text(&json.stderr));
+        let r = last_json(&json);
+        assert_eq!(r["message_size"], 48 + 48, "descriptor and pixels: {r}");
+        assert!(r["dropped"].as_u64().is_some_and(|n| n > 0), "{r}");
+        assert_eq!(r["refused"], 0, "{r}");
+    });
+}
+
+/// `topic echo --json` of a descriptor whose block cannot be held shows
+/// the error with a null `layout`, as documented (it kept the layout the
+/// descriptor claimed).
+#[test]
+fn echo_json_of_a_refused_descriptor_has_no_layout() {
+    use horus::image::{Image, ImageFrame};
+    let ns = TestNs::new("pooled_echo_refused");
+    let cam: horus::Topic<Image> = horus::Topic::builder("cam")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    cam.send(Image::new(4, 4, "rgb8"));
+    let f = cam.recv().expect("the image").descriptor();
+    let raw: horus::Topic<ImageFrame> = horus::Topic::builder("cam")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    raw.send(ImageFrame { block: 1000, ..f });
+    let out = ns.run(&["topic", "echo", "cam", "--once", "--last", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v = last_json(&out);
+    assert!(v["layout"].is_null(), "{v}");
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("1000")),
+        "{v}"
+    );
+    drop((cam, raw));
+}

@@ -107,7 +107,7 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
     let mut buf = vec![0u8; size];
     // A pooled topic's messages are their descriptor and their block's bytes.
     let kind = topic.pooled_kind();
-    let mut refused = 0u64;
+    let (mut refused, mut recycled) = (0u64, 0u64);
     let mut window = Window {
         times: VecDeque::new(),
         cap: args.window as usize,
@@ -127,7 +127,7 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
             || args.count.is_some_and(|n| received >= n);
         if done || now >= next_report {
             let lost = Lost {
-                dropped: topic.dropped_count(),
+                dropped: topic.dropped_count() + recycled,
                 refused,
             };
             report(ctx, &args.name, what, &window, since_report, lost);
@@ -138,16 +138,21 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
             }
         }
         if topic.recv_bytes(&mut buf).unwrap_or(false) {
-            received += 1;
-            since_report += 1;
             let block = match kind.map(|k| block_bytes(&topic, k, &buf)) {
                 None => 0,
-                Some(Some(n)) => n,
-                Some(None) => {
+                Some(Block::Held(n)) => n,
+                // Lost to this subscriber, as a lagging one's messages are.
+                Some(Block::Recycled) => {
+                    recycled += 1;
+                    continue;
+                }
+                Some(Block::Refused) => {
                     refused += 1;
                     0
                 }
             };
+            received += 1;
+            since_report += 1;
             window.push(Instant::now(), size + block);
         } else {
             std::thread::sleep(super::IDLE);
@@ -155,19 +160,26 @@ pub fn main(ctx: &Ctx, args: &RateArgs, what: Measure) -> anyhow::Result<ExitCod
     }
 }
 
-/// The bytes of the block the pooled descriptor in `buf` names, as a
-/// subscriber would receive it: `None` if the descriptor is refused (its
-/// layout is invalid, or its block is not one of a live pool's: corrupt or
-/// forged); 0 if the block was recycled before it could be held (a drop).
-/// Never the length a descriptor merely claims.
-fn block_bytes(topic: &RawTopic, kind: PooledKind, buf: &[u8]) -> Option<usize> {
-    match kind.decode(buf)? {
-        (block, Ok(_)) => match topic.hold_block(block) {
-            Ok(Some(held)) => Some(held.data().len()),
-            Ok(None) => Some(0),
-            Err(_) => None,
+/// What a pooled descriptor brought, as a subscriber would receive it.
+enum Block {
+    /// The bytes of the block it names (never the length it merely claims).
+    Held(usize),
+    /// Its block was recycled before it could be held: a drop.
+    Recycled,
+    /// Refused: its layout is invalid, or its block is not one of a live
+    /// pool's (corrupt or forged).
+    Refused,
+}
+
+/// What the pooled descriptor in `buf` brought.
+fn block_bytes(topic: &RawTopic, kind: PooledKind, buf: &[u8]) -> Block {
+    match kind.decode(buf) {
+        Some((block, Ok(_))) => match topic.hold_block(block) {
+            Ok(Some(held)) => Block::Held(held.data().len()),
+            Ok(None) => Block::Recycled,
+            Err(_) => Block::Refused,
         },
-        (_, Err(_)) => None,
+        _ => Block::Refused,
     }
 }
 

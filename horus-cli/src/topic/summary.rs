@@ -56,7 +56,11 @@ pub fn format(
                     doc.bytes = Some(held.data().len());
                     doc.crc32 = Some(format!("{:#010x}", crc32fast::hash(held.data())));
                 }
-                Err(e) => doc.error = Some(e.to_string()),
+                Err(e) => {
+                    // Refused: its layout is the descriptor's word, not a message's.
+                    doc.layout = None;
+                    doc.error = Some(e.to_string());
+                }
             }
         }
     }
