@@ -95,6 +95,54 @@ fn a_critical_failure_stops_the_launch() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A critical node whose program cannot be executed is its failure (e-stop,
+/// exit 3), and a node depending on a node that never started is not
+/// started (it was: the failed start counted as a start).
+#[test]
+fn a_critical_node_that_cannot_start_stops_the_launch_and_its_dependents() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = TestNs::new("critical_nostart");
+    let dir = temp_dir("critical_nostart");
+    let script = dir.join("notexec.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: idle\n    cmd: exec sleep 1000\n  - name: brakes\n    cmd: ./notexec.sh\n    critical: true\n  - name: after\n    cmd: echo started after\n    depends_on: [brakes]\n",
+    )
+    .unwrap();
+    let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
+    let (err, said) = (text(&out.stderr), text(&out.stdout));
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("[brakes] could not start"), "{err}");
+    assert!(
+        err.contains("critical node brakes of launch failed"),
+        "{err}"
+    );
+    assert!(
+        !said.contains("started after") && !err.contains("started after"),
+        "{said}{err}"
+    );
+    let out = ns.run(&["estop", "--clear"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Not critical: the launch goes on without it and its dependent, and
+    // ends (failed) when the rest does, instead of waiting forever.
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: short\n    cmd: sleep 0.2\n  - name: brakes\n    cmd: ./notexec.sh\n  - name: after\n    cmd: echo started after\n    depends_on: [brakes]\n",
+    )
+    .unwrap();
+    let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[after] not started: it depends on brakes, which could not start"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let ns = TestNs::new("grace");

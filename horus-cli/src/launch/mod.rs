@@ -218,6 +218,9 @@ struct Supervisor<'f> {
     started: Instant,
     /// What the guard is told of the nodes' descendants.
     descendants: crate::guard::Descendants,
+    /// A critical node that could not be started (its program could not be
+    /// executed): handled as its failure.
+    critical_not_started: Option<String>,
 }
 
 impl<'f> Supervisor<'f> {
@@ -246,6 +249,7 @@ impl<'f> Supervisor<'f> {
             horus_dir,
             started: Instant::now(),
             descendants: crate::guard::Descendants::default(),
+            critical_not_started: None,
         }
     }
 
@@ -272,6 +276,11 @@ impl<'f> Supervisor<'f> {
                 return ExitCode::from(exit::CRITICAL);
             }
             self.start_ready();
+            if let Some(name) = self.critical_not_started.take() {
+                self.on_critical_failure(&name);
+                self.stop_all(grace, || stop.count() > 0);
+                return ExitCode::from(exit::CRITICAL);
+            }
             if self
                 .nodes
                 .iter()
@@ -335,6 +344,16 @@ impl<'f> Supervisor<'f> {
         let now = Instant::now();
         for k in 0..self.order.len() {
             let i = self.order[k];
+            if matches!(self.nodes[i].state, State::Waiting) {
+                if let Some(dep) = self.dependency_never_started(i) {
+                    note!(
+                        "horus: [{}] not started: it depends on {dep}, which could not start",
+                        self.nodes[i].spec.name.value
+                    );
+                    self.nodes[i].state = State::Ended { failed: true };
+                    continue;
+                }
+            }
             let due = match self.nodes[i].state {
                 State::Waiting => self
                     .dependencies_started(i)
@@ -346,6 +365,17 @@ impl<'f> Supervisor<'f> {
                 self.start(i);
             }
         }
+    }
+
+    /// A dependency of node `i` that ended without ever starting (its program
+    /// could not be executed, or one of its own dependencies could not):
+    /// node `i` never can.
+    fn dependency_never_started(&self, i: usize) -> Option<&str> {
+        self.nodes[i].spec.depends_on.iter().find_map(|d| {
+            let dep = self.nodes.iter().find(|n| n.spec.name.value == d.value)?;
+            let never = dep.first_started.is_none() && matches!(dep.state, State::Ended { .. });
+            never.then_some(d.value.as_str())
+        })
     }
 
     /// When the last of node `i`'s dependencies started (the launch start if none).
@@ -396,8 +426,10 @@ impl<'f> Supervisor<'f> {
             }
             Err(e) => {
                 note!("horus: [{}] could not start: {e}", spec.name.value);
-                node.first_started.get_or_insert_with(Instant::now);
                 node.state = State::Ended { failed: true };
+                if spec.critical {
+                    self.critical_not_started = Some(spec.name.value.clone());
+                }
             }
         }
     }
@@ -512,9 +544,18 @@ fn next_state(node: &mut Node<'_>, status: ExitStatus, ran: Duration) -> State {
     }
 }
 
-/// `first * 2^n`, at most `max`.
+/// The shortest step of the doubling when `restart_delay` is 0: an
+/// immediate first restart, then no crash loop of dozens a second.
+const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
+
+/// `first` the first time (`n == 0`), then `max(first, BACKOFF_FLOOR) *
+/// 2^n`, at most `max` (or `first`, if that is larger).
 fn backoff(first: Duration, max: Duration, n: u32) -> Duration {
+    if n == 0 {
+        return first;
+    }
     first
+        .max(BACKOFF_FLOOR)
         .saturating_mul(1u32.checked_shl(n.min(31)).unwrap_or(u32::MAX))
         .min(max.max(first))
 }
@@ -531,5 +572,14 @@ mod tests {
         assert_eq!(backoff(s, max, 1), Duration::from_secs(1));
         assert_eq!(backoff(s, max, 3), Duration::from_secs(4));
         assert_eq!(backoff(s, max, 40), max);
+    }
+
+    #[test]
+    fn a_zero_restart_delay_restarts_at_once_then_backs_off() {
+        let max = Duration::from_secs(30);
+        assert_eq!(backoff(Duration::ZERO, max, 0), Duration::ZERO);
+        assert_eq!(backoff(Duration::ZERO, max, 1), 2 * BACKOFF_FLOOR);
+        assert_eq!(backoff(Duration::ZERO, max, 5), 32 * BACKOFF_FLOOR);
+        assert_eq!(backoff(Duration::ZERO, max, 40), max);
     }
 }
