@@ -255,6 +255,10 @@ impl Proc {
     }
 }
 
+/// The longest line forwarded whole; a longer one is forwarded in pieces
+/// of this many bytes, each prefixed.
+const MAX_LINE: u64 = 64 * 1024;
+
 /// Copies `from` line by line to our stdout (or stderr), each line prefixed.
 /// Says so on `done` when `from` is closed. Once writing fails (the reader
 /// of our output is gone) it keeps reading `from` and drops the lines, so
@@ -272,7 +276,9 @@ fn forward_lines(
         let mut writable = true;
         loop {
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            // At most MAX_LINE bytes at a time: a child that writes without
+            // newlines has its output cut into lines, not held in memory.
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }

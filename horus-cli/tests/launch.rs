@@ -143,6 +143,37 @@ fn a_critical_node_that_cannot_start_stops_the_launch_and_its_dependents() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A node writing without newlines has its output forwarded in prefixed
+/// pieces of at most 64 KiB, every byte of it (it was held in memory whole:
+/// 300 MB of output without a newline, 300 MB of `horus`).
+#[test]
+fn output_without_newlines_is_forwarded_in_bounded_pieces() {
+    let ns = TestNs::new("longline");
+    let dir = temp_dir("longline");
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: w\n    cmd: head -c 1000000 /dev/zero | tr '\\0' x\n",
+    )
+    .unwrap();
+    let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    let pieces: Vec<&str> = said
+        .lines()
+        .filter_map(|l| l.strip_prefix("[w] "))
+        .collect();
+    assert!(
+        pieces.iter().all(|p| p.len() <= 64 * 1024),
+        "a piece over 64 KiB"
+    );
+    assert_eq!(
+        pieces.iter().map(|p| p.matches('x').count()).sum::<usize>(),
+        1_000_000
+    );
+    assert!(pieces.len() >= 16, "{} pieces", pieces.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let ns = TestNs::new("grace");
