@@ -302,6 +302,28 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
             "nodes:\n  - name: a\n    cmd: touch started\n    env: { HORUS_NAMESPACE: other }\n",
             ":2:11: node \"a\": `env` sets HORUS_NAMESPACE",
         ),
+        // The YAML crate's own words ("invalid u32", "use Option<String>",
+        // "set DuplicateKeyPolicy in Options") said as what is wrong.
+        (
+            "count.yaml",
+            "nodes:\n  - name: a\n    cmd: touch started\n    max_restarts: -1\n",
+            ":4:19: expected a whole number from 0 to 4294967295",
+        ),
+        (
+            "twice.yaml",
+            "nodes:\n  - name: a\n    name: b\n    cmd: touch started\n",
+            "`name` is given twice in the same mapping",
+        ),
+        (
+            "missing.yaml",
+            "nodes:\n  - name: a\n    cmd:\n",
+            ":3:8: a value is missing here",
+        ),
+        (
+            "forever.yaml",
+            "nodes:\n  - name: a\n    cmd: touch started\n    start_delay: 1e300\n",
+            "1e300 seconds is too long a duration",
+        ),
     ];
     for (file, yaml, expected) in cases {
         let path = dir.join(file);

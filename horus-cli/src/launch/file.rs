@@ -132,9 +132,13 @@ impl<'de> Deserialize<'de> for Secs {
                 )
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secs, E> {
-                Duration::try_from_secs_f64(v)
-                    .map(Secs)
-                    .map_err(|_| E::custom(format!("{v}: a duration must be 0 or more seconds")))
+                Duration::try_from_secs_f64(v).map(Secs).map_err(|_| {
+                    E::custom(if v.is_nan() || v < 0.0 {
+                        format!("{v}: a duration must be 0 or more seconds")
+                    } else {
+                        format!("{v:e} seconds is too long a duration (at most about 5.8e11)")
+                    })
+                })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Secs, E> {
                 Ok(Secs(Duration::from_secs(v)))
@@ -196,11 +200,33 @@ pub fn load(path: &Path) -> Result<LaunchFile, Failure> {
         )));
     }
     let file: LaunchFile = serde_saphyr::from_str(&text).map_err(|e| {
-        let msg = first_line(&e.to_string());
+        let msg = in_plain_words(&first_line(&e.to_string()));
         at(path, e.location().unwrap_or(Location::UNKNOWN), msg)
     })?;
     validate(path, &file)?;
     Ok(file)
+}
+
+/// The YAML crate's messages that speak of its own API ("use
+/// Option<String>", "set DuplicateKeyPolicy in Options") said as what is
+/// wrong in the file; others unchanged.
+fn in_plain_words(msg: &str) -> String {
+    if let Some(key) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return format!("`{key}` is given twice in the same mapping: keep one");
+    }
+    if msg.starts_with("cannot deserialize null") {
+        return "a value is missing here".to_owned();
+    }
+    if msg.contains("non-finite float") {
+        return "expected a finite number (not .inf or .nan)".to_owned();
+    }
+    for (ty, max) in [("u32", u64::from(u32::MAX)), ("u64", u64::MAX)] {
+        if msg.starts_with(&format!("invalid {ty}")) {
+            return format!("expected a whole number from 0 to {max}");
+        }
+    }
+    msg.to_owned()
 }
 
 /// The error's own message, without the source snippet the crate renders.
