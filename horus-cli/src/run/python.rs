@@ -29,10 +29,35 @@ use crate::exit::{self, Failure};
 /// Overrides the interpreter (no build, no environment).
 pub const PYTHON_ENV: &str = "HORUS_PYTHON";
 
+/// Where `program` is: itself if it names a file (has a `/`), else the
+/// first executable file of that name on PATH.
+fn which(program: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 || program.is_absolute() {
+        return runnable(program).then(|| program.to_owned());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| runnable(p))
+}
+
 /// The interpreter to run `.py` files with, built or rebuilt if needed.
 pub fn interpreter(release: bool, quiet: bool) -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os(PYTHON_ENV).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
+        if which(&p).is_none() {
+            return Err(Failure::usage(format!(
+                "{PYTHON_ENV}={}: no such program; set it to a Python interpreter (a path, \
+                 or a name on PATH such as python3), or unset {PYTHON_ENV} to let horus build \
+                 one under its cache",
+                p.display()
+            ))
+            .into());
+        }
         if !imports_horus(&p) {
             return Err(Failure::usage(format!(
                 "{PYTHON_ENV}={}: this interpreter cannot `import horus`; install the module \
