@@ -73,11 +73,37 @@ def test_publishers_beyond_max_publishers_are_refused_with_the_fix(ns):
     assert got == [1.0, 2.0, 4.0]
 
 
+def _outcomes_in_a_forked_child(make_calls, *words):
+    """Forks; the child runs each call `make_calls()` gives it (made in the
+    child) and reports "HorusError" for a HorusError whose sentence has every
+    one of `words`, else what happened; it leaves at once. The outcomes."""
+    import json
+    import os
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        outcomes = []
+        for call in make_calls():
+            try:
+                call()
+                outcomes.append("no error")
+            except HorusError as e:
+                said = str(e)
+                outcomes.append("HorusError" if all(x in said for x in words) else said)
+            except BaseException as e:  # noqa: BLE001 - what the tests look for
+                outcomes.append(repr(e))
+        os.write(w, json.dumps(outcomes).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        outcomes = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return outcomes
+
+
 def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
     """Was an uncatchable PanicException (a BaseException): the child of
     fork() must make its own handles, and is told so as HorusError."""
-    import json
-    import os
     plain = Topic("fork.plain", CmdVel)
     image = Topic("fork.image", horus.Image)
     note = Topic("fork.note", horus.schema("ForkNote", text="str"))
@@ -90,26 +116,8 @@ def test_a_handle_used_in_a_forked_child_raises_horus_error(ns):
         lambda: note.send({"text": "hi"}),
         note.recv,
     ]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report each call's outcome, then leave at once
-        outcomes = []
-        for call in calls:
-            try:
-                call()
-                outcomes.append("no error")
-            except HorusError as e:
-                said = str(e)
-                fine = "before fork()" in said and "must create its own Topic" in said
-                outcomes.append("HorusError" if fine else said)
-            except BaseException as e:  # noqa: BLE001 - what the test looks for
-                outcomes.append(repr(e))
-        os.write(w, json.dumps(outcomes).encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as pipe:
-        outcomes = json.loads(pipe.read())
-    os.waitpid(pid, 0)
+    outcomes = _outcomes_in_a_forked_child(
+        lambda: calls, "before fork()", "must create its own Topic")
     assert outcomes == ["HorusError"] * len(calls)
     # The parent's handles are untouched.
     plain.send(CmdVel(linear=2.0))
@@ -121,37 +129,18 @@ def test_a_large_message_inherited_through_fork_raises_horus_error(ns):
     the fork are the parent's blocks: in the child, a new array over one or
     a send of one (on the child's own topic) was an uncatchable
     PanicException; it is a HorusError that says to copy before forking."""
-    import json
-    import os
     cam = Topic("fork.big", horus.Image)
     sub = Topic("fork.big", horus.Image)
     cam.send(horus.Image(4, 2, "rgb8"))
     received = sub.recv()
     made = horus.Image(4, 2, "rgb8")
     loaned = cam.loan(4, 2, "rgb8")
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report each call's outcome, then leave at once
-        outcomes = []
+    def child_calls():
         own = Topic("fork.big", horus.Image)
-        for call in [received.to_numpy, made.to_numpy, loaned.to_numpy,
-                     lambda: own.send(received), lambda: own.send(made),
-                     lambda: own.send(loaned)]:
-            try:
-                call()
-                outcomes.append("no error")
-            except HorusError as e:
-                said = str(e)
-                fine = "before fork()" in said and "array.copy()" in said
-                outcomes.append("HorusError" if fine else said)
-            except BaseException as e:  # noqa: BLE001 - what the test looks for
-                outcomes.append(repr(e))
-        os.write(w, json.dumps(outcomes).encode())
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as pipe:
-        outcomes = json.loads(pipe.read())
-    os.waitpid(pid, 0)
+        return [received.to_numpy, made.to_numpy, loaned.to_numpy,
+                lambda: own.send(received), lambda: own.send(made),
+                lambda: own.send(loaned)]
+    outcomes = _outcomes_in_a_forked_child(child_calls, "before fork()", "array.copy()")
     assert outcomes == ["HorusError"] * 6
     # The parent's messages are untouched and still its own.
     cam.send(made)
