@@ -49,8 +49,9 @@ impl HeldBlock {
         let len = (self.len as usize).min(words.len() * 8);
         // SAFETY: we hold the block (our `HOLDERS` bit is set and the hold
         // re-validated its generation; and this is the process that holds
-        // it, checked above, not a fork child the view was copied into): `horus_nostd::pool` (module docs,
-        // "Why a held block is never written") proves that no writer that
+        // it, checked above, not a fork child the view was copied into):
+        // `horus_nostd::pool` (module docs, "Why a held block is never
+        // written") proves that no writer that
         // follows the protocol writes its data until the hold is released
         // (in `Drop`), and that every write to it happens-before the hold,
         // so a shared `&[u8]` over it is sound for as long as `self` lives.
@@ -206,8 +207,9 @@ impl PoolReader {
                             path, ..
                         }) = &e
                         {
-                            let until = crate::now_ns().saturating_add(LOCKED_RETRY_NS);
-                            self.locked.retain(|_, (u, _)| *u > until - LOCKED_RETRY_NS);
+                            let now = crate::now_ns();
+                            self.locked.retain(|_, (until, _)| *until > now);
+                            let until = now.saturating_add(LOCKED_RETRY_NS);
                             self.locked.insert((owner, id), (until, path.clone()));
                         }
                         return Err(ReaderError::Segment(e));

@@ -102,7 +102,8 @@ pub enum PoolError {
     /// use horus::pooled::PoolError;
     /// use horus_nostd::pool::PublishError;
     /// let e = PoolError::NotPublished { topic: "cam".into(), reason: PublishError::Reclaimed };
-    /// assert!(e.to_string().starts_with("message not sent on topic cam: the loaned block was reclaimed"));
+    /// let said = e.to_string();
+    /// assert!(said.starts_with("message not sent on topic cam: the loaned block was reclaimed"));
     /// ```
     #[error("message not sent on topic {topic}: {reason}")]
     NotPublished {

@@ -38,11 +38,11 @@
 //! segments become private copies, see `fork_private`, so the child's
 //! writes never reach its parent's blocks): a mapping keeps its open file,
 //! and with it the parent's shared `flock` on a region or pool segment, for
-//! as long as the child lives (or until it `exec`s). So after the parent dies, its participant entries,
-//! lanes and pool holds are reclaimed at once (its liveness lock is gone),
-//! but `horus clean` keeps its topic files and segments "held by a live
-//! process" until such a child ends: the files are mapped, so they are in
-//! use. Unmapping them in the child (`MADV_DONTFORK`) would turn every
+//! as long as the child lives (or until it `exec`s). So after the parent
+//! dies, its participant entries, lanes and pool holds are reclaimed at once
+//! (its liveness lock is gone), but `horus clean` keeps its topic files and
+//! segments "held by a live process" until such a child ends: the files are
+//! mapped, so they are in use. Unmapping them in the child (`MADV_DONTFORK`) would turn every
 //! touch of an inherited object there (a numpy array over an inherited
 //! image, a `Debug` print of an inherited `Topic`) into a segmentation
 //! fault.

@@ -116,9 +116,9 @@ pub enum ValueError {
     /// many.
     #[error(
         "the serialized message of {bytes} bytes holds more than {limit} values, the \
-         decoder's bound for its size ({DECODED_VALUES_PER_BYTE} a byte, {MIN_DECODED_VALUES} at least): it carries a sequence of \
-         zero-sized elements that long, or is corrupt; send the count instead of a sequence \
-         of empty values"
+         decoder's bound for its size ({DECODED_VALUES_PER_BYTE} a byte, \
+         {MIN_DECODED_VALUES} at least): it carries a sequence of zero-sized elements that \
+         long, or is corrupt; send the count instead of a sequence of empty values"
     )]
     TooManyValues {
         /// The bound for this message.
