@@ -9,7 +9,8 @@ use common::{Peer, TestNs, next_command, say};
 use horus::error::{Corruption, TopicError};
 use horus::inspect::{RawTopic, topic_info};
 use horus::prelude::*;
-use horus::serialized::{SchemaDerive, Value, decode};
+use horus::serialized::{SchemaDerive, Unsent, Value, decode};
+use horus_nostd::ring::Refusal;
 use serde::{Deserialize, Serialize};
 
 const TOPIC: &str = "plans";
@@ -202,6 +203,44 @@ fn another_definition_of_the_name_is_the_type_mismatch_error() {
     );
 }
 
+/// A message the topic takes no frame of (every publisher lane held) is
+/// handed back by `try_send` with the reason, and counted by `send` and
+/// `send_ref`: it used to be reported sent and only counted.
+#[test]
+fn a_send_refused_for_want_of_a_lane_says_so() {
+    let ns = TestNs::new("ser_nolane");
+    let one_lane = || -> Topic<Plan> {
+        Topic::builder(TOPIC)
+            .namespace(&ns.name)
+            .max_publishers(1)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (one_lane(), one_lane());
+    a.send(plan(1));
+    match b.try_send(plan(2)) {
+        Err(Unsent::Refused {
+            message,
+            reason: Refusal::NoLane { max_publishers: 1 },
+            ..
+        }) => assert_eq!(message, plan(2)),
+        other => panic!("{other:?}"),
+    }
+    let kept = plan(3);
+    let e = b.try_send_ref(&kept).unwrap_err();
+    assert!(
+        e.to_string().contains("was not published") && e.to_string().contains("max_publishers"),
+        "{e}"
+    );
+    assert!(std::ptr::eq(e.into_message(), &kept));
+    assert_eq!(b.unsent_count(), 0, "try_send counts nothing");
+    b.send(plan(4));
+    b.send_ref(&plan(5));
+    assert_eq!(b.unsent_count(), 2);
+    assert_eq!(a.recv(), Some(plan(1)));
+    assert_eq!(a.recv(), None, "a refused message arrived");
+}
+
 #[test]
 fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
     let ns = TestNs::new("ser_bound");
@@ -214,21 +253,26 @@ fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
         weights: vec![1.0; 10],
         ..plan(1)
     };
-    let e = t.try_send(big.clone()).unwrap_err();
+    let Err(Unsent::TooLarge(e)) = t.try_send(big.clone()) else {
+        panic!("a message over the bound was sent")
+    };
     assert_eq!((e.bytes, e.max), (49, 32));
     assert_eq!(e.message, big);
     assert!(
         e.to_string().contains("over the topic's bound of 32"),
         "{e}"
     );
+    assert_eq!(t.unsent_count(), 0, "try_send counts nothing");
     t.send(big.clone());
-    assert_eq!(t.unsent_count(), 2);
-    // By reference: the same error, handing the reference back, and counted.
-    let e = t.try_send_ref(&big).unwrap_err();
+    assert_eq!(t.unsent_count(), 1);
+    // By reference: the same error, handing the reference back.
+    let Err(Unsent::TooLarge(e)) = t.try_send_ref(&big) else {
+        panic!("a message over the bound was sent")
+    };
     assert!(std::ptr::eq(e.message, &big));
     assert_eq!((e.bytes, e.max), (49, 32));
     t.send_ref(&big);
-    assert_eq!(t.unsent_count(), 4);
+    assert_eq!(t.unsent_count(), 2);
     assert_eq!(t.published_count(), 0);
     t.send(plan(1));
     assert_eq!(t.recv(), Some(plan(1)));
@@ -244,7 +288,7 @@ fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
     );
     // A handle without a bound takes the topic's; another explicit one is an error.
     let same: Topic<Plan> = topic(&ns);
-    assert_eq!(same.try_send(plan(1)).map_err(|e| e.max), Ok(()));
+    assert!(same.try_send(plan(1)).is_ok());
     let e = Topic::<Plan>::builder(TOPIC)
         .namespace(&ns.name)
         .max_message_bytes(64)

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use horus_nostd::ring::{FRAME_HEADER, FrameError, SendError};
+use horus_nostd::ring::{FRAME_HEADER, FrameError, Refusal};
 
 use super::{Schema, Serialized, SerializedState, ValueError, value};
 use crate::payload::PayloadCounts;
@@ -41,43 +41,88 @@ impl<T> fmt::Debug for TooLarge<T> {
     }
 }
 
-/// What [`Topic::publish`] found over the bound: the encoded size and the bound.
+/// A serialized message [`Topic::try_send`] (or [`Topic::try_send_ref`])
+/// did not publish, handed back with the reason. Nothing is counted or
+/// logged: the caller has the message.
+#[derive(thiserror::Error)]
+pub enum Unsent<T> {
+    /// Its encoding exceeds the topic's bound.
+    #[error(transparent)]
+    TooLarge(TooLarge<T>),
+    /// It encoded within the bound, but the topic took no frame: every
+    /// publisher lane held, no shared memory for the lane a first send
+    /// claims, or evicted and unable to rejoin ([`Refusal`]'s sentence names
+    /// the fix).
+    #[error("a message for topic {topic:?} was not published: {reason}")]
+    Refused {
+        /// The message (a reference to it from [`Topic::try_send_ref`]).
+        message: T,
+        /// Why.
+        reason: Refusal,
+        /// The topic.
+        topic: String,
+    },
+}
+
+impl<T> Unsent<T> {
+    /// The message handed back, whatever the reason.
+    pub fn into_message(self) -> T {
+        match self {
+            Unsent::TooLarge(e) => e.message,
+            Unsent::Refused { message, .. } => message,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Unsent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Why [`Topic::publish`] published nothing.
 #[derive(Clone, Copy)]
-struct Oversize {
-    bytes: usize,
-    max: usize,
+enum NotSent {
+    /// The encoding's size, over the bound `max`.
+    Oversize { bytes: usize, max: usize },
+    /// The ring's refusal of a frame within the bound.
+    Refused(Refusal),
 }
 
 impl<T: Serialized> Topic<T> {
-    /// Publishes `msg`, or hands it back if its encoding exceeds the topic's
-    /// bound (counted in [`unsent_count`](Self::unsent_count)). Never blocks.
+    /// Publishes `msg`, or hands it back with the reason: its encoding
+    /// exceeds the topic's bound ([`Unsent::TooLarge`]) or the topic took
+    /// no frame ([`Unsent::Refused`], as for
+    /// [`try_publish`](Topic::try_publish)). Nothing is counted or logged
+    /// (what [`send`](Self::send) does instead). Never blocks.
     ///
     /// ```no_run
     /// # use horus::prelude::*;
+    /// use horus::serialized::Unsent;
     /// # #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
     /// # #[postcard(crate = horus::serialized::postcard_schema)]
     /// # struct Note { text: String }
     /// # horus::serialized!(Note);
     /// let notes: Topic<Note> = Topic::builder("notes").max_message_bytes(16).build()?;
     /// let long = Note { text: "x".repeat(100) };
-    /// let e = notes.try_send(long).unwrap_err();
+    /// let Err(Unsent::TooLarge(e)) = notes.try_send(long) else { panic!("sent") };
     /// assert_eq!((e.bytes, e.max), (101, 16));
-    /// assert_eq!(notes.unsent_count(), 1);
     /// # Ok::<(), horus::Error>(())
     /// ```
     #[inline]
-    pub fn try_send(&self, msg: T) -> Result<(), TooLarge<T>> {
+    pub fn try_send(&self, msg: T) -> Result<(), Unsent<T>> {
         match self.publish(&msg) {
             Ok(()) => Ok(()),
-            Err(over) => Err(self.too_large(msg, over)),
+            Err(why) => Err(self.unsent(msg, why)),
         }
     }
 
     /// Publishes `*msg`, which the caller keeps (no clone: it is encoded
     /// where it is), so a loop can update one message and send it again
     /// without allocating. Otherwise as [`send`](Self::send): a message over
-    /// the bound is logged (once per handle) and counted in
-    /// [`unsent_count`](Self::unsent_count). Never blocks.
+    /// the bound is logged (once per handle) and, like one the topic
+    /// refused, counted in [`unsent_count`](Self::unsent_count). Never
+    /// blocks.
     ///
     /// ```no_run
     /// # use horus::prelude::*;
@@ -96,19 +141,18 @@ impl<T: Serialized> Topic<T> {
     /// ```
     #[inline]
     pub fn send_ref(&self, msg: &T) {
-        if let Err(over) = self.publish(msg) {
-            self.log_too_large(over);
+        if let Err(why) = self.publish(msg) {
+            self.count_not_sent(why);
         }
     }
 
-    /// [`try_send`](Self::try_send) of a message the caller keeps: over the
-    /// bound, the reference is handed back in the error (and counted in
-    /// [`unsent_count`](Self::unsent_count)). Never blocks.
+    /// [`try_send`](Self::try_send) of a message the caller keeps: the
+    /// reference is handed back in the error. Never blocks.
     #[inline]
-    pub fn try_send_ref<'m>(&self, msg: &'m T) -> Result<(), TooLarge<&'m T>> {
+    pub fn try_send_ref<'m>(&self, msg: &'m T) -> Result<(), Unsent<&'m T>> {
         match self.publish(msg) {
             Ok(()) => Ok(()),
-            Err(over) => Err(self.too_large(msg, over)),
+            Err(why) => Err(self.unsent(msg, why)),
         }
     }
 
@@ -147,10 +191,10 @@ impl<T: Serialized> Topic<T> {
         .is_some()
     }
 
-    /// Encodes `msg` into the handle's buffer and publishes it; over the
-    /// bound, counts it and says by how much (nothing published).
+    /// Encodes `msg` into the handle's buffer and publishes it; says why
+    /// if nothing was published (nothing counted).
     #[inline]
-    fn publish(&self, msg: &T) -> Result<(), Oversize> {
+    fn publish(&self, msg: &T) -> Result<(), NotSent> {
         let state = self.payload_state();
         let mut buf = state.buf.borrow_mut();
         let max = self.ensure_buf(&mut buf) - FRAME_HEADER;
@@ -158,34 +202,48 @@ impl<T: Serialized> Topic<T> {
         // `memcpy` call per varint measured slower per hop (benchmarks/README.md,
         // "Serialized messages").
         let Ok(body) = postcard::to_slice(msg, &mut buf[..max]) else {
-            state.too_large.set(state.too_large.get() + 1);
             let bytes = postcard::to_allocvec(msg).map_or(max + 1, |v| v.len());
-            return Err(Oversize { bytes, max });
+            return Err(NotSent::Oversize { bytes, max });
         };
-        // The body fits the region's frame by construction (`max`), and an
-        // evicted handle rejoins inside: the result carries nothing more.
-        let _: Result<(), SendError> = self.send_frame(body);
-        Ok(())
+        // The body fits the region's frame by construction (`max`).
+        self.try_send_frame(body).map_err(NotSent::Refused)
     }
 
     /// The error handing `message` back.
     #[cold]
-    fn too_large<M>(&self, message: M, over: Oversize) -> TooLarge<M> {
-        TooLarge {
-            message,
-            bytes: over.bytes,
-            max: over.max,
-            topic: self.name().to_owned(),
+    fn unsent<M>(&self, message: M, why: NotSent) -> Unsent<M> {
+        let topic = self.name().to_owned();
+        match why {
+            NotSent::Oversize { bytes, max } => Unsent::TooLarge(TooLarge {
+                message,
+                bytes,
+                max,
+                topic,
+            }),
+            NotSent::Refused(reason) => Unsent::Refused {
+                message,
+                reason,
+                topic,
+            },
         }
     }
 
-    /// Logs a message over the bound, once per handle (it is counted).
+    /// Counts a message [`send_ref`](Self::send_ref) did not publish: one
+    /// over the bound is logged once per handle; a refusal is counted and
+    /// reported as a plain topic's refused send is.
     #[cold]
-    fn log_too_large(&self, over: Oversize) {
+    #[inline(never)]
+    fn count_not_sent(&self, why: NotSent) {
         let state = self.payload_state();
-        if !state.logged_large.replace(true) {
-            let e = self.too_large((), over);
-            log::warn!("{e} (logged once; counted in unsent_count)");
+        match why {
+            NotSent::Refused(reason) => self.count_unsent(reason),
+            NotSent::Oversize { .. } => {
+                state.too_large.set(state.too_large.get() + 1);
+                if !state.logged_large.replace(true) {
+                    let e = self.unsent((), why);
+                    log::warn!("{e} (logged once; counted in unsent_count)");
+                }
+            }
         }
     }
 

@@ -34,9 +34,11 @@
 //! Loss accounting is the ring's: `received + dropped == published`.
 //!
 //! **Bound.** A message whose encoding exceeds the bound is never sent
-//! silently: [`Topic::try_send`] returns [`TooLarge`] (the message handed
-//! back), [`Topic::send`] logs it (once per handle) and counts it in
-//! [`Topic::unsent_count`]. A topic opened without an explicit bound takes
+//! silently: [`Topic::try_send`] returns [`Unsent::TooLarge`] (the message
+//! handed back), [`Topic::send`] logs it (once per handle) and counts it in
+//! [`Topic::unsent_count`]. A message the topic refuses (every publisher
+//! lane held: see [`Topic::send`]) is the same: [`Unsent::Refused`] from
+//! `try_send`, counted by `send`. A topic opened without an explicit bound takes
 //! the existing topic's.
 //!
 //! **Without allocating.** `send(msg)` and `recv() -> Option<T>` cost what
@@ -101,7 +103,7 @@ pub use schema::{
 };
 pub use value::{Value, ValueError, decode, encode};
 
-pub use io::TooLarge;
+pub use io::{TooLarge, Unsent};
 #[doc(hidden)]
 pub use io::{counts, recv, send};
 

@@ -53,7 +53,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use horus_nostd::ring::{FrameError, Refusal, SendError, SendRefused};
+use horus_nostd::ring::{FrameError, Refusal, SendRefused};
 use horus_nostd::{Message, RawHandle};
 
 use crate::error::Result;
@@ -154,17 +154,15 @@ impl<T: Payload> Topic<T> {
     }
 
     /// Publishes a frame of a serialized payload (see
-    /// [`RawHandle::send_framed`]); `Err` only if `body` exceeds the bound.
+    /// [`RawHandle::send_framed`]) whose body is within the region's bound
+    /// (the caller sized it); what the ring still refuses after the cold
+    /// paths of [`resend`](Self::resend) is handed back, not counted.
     #[inline]
-    pub(crate) fn send_frame(&self, body: &[u8]) -> std::result::Result<(), SendError> {
-        let sent = self.with_handle(|h| match h.send_framed(body) {
-            Err(SendError::Refused(r)) => Ok(self.resend(h, r, &|h| h.send_framed(body))),
-            other => other.map(Ok),
-        })?;
-        if let Err(reason) = sent {
-            self.count_unsent(reason);
-        }
-        Ok(())
+    pub(crate) fn try_send_frame(&self, body: &[u8]) -> std::result::Result<(), Refusal> {
+        self.with_handle(|h| match h.send_framed(body) {
+            Ok(()) => Ok(()),
+            Err(e) => self.resend(h, refusal(e), &|h| h.send_framed(body)),
+        })
     }
 
     /// Messages [`send`](Self::send) could not publish: sent while every
