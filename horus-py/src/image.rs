@@ -243,7 +243,7 @@ pooled_class!(PyImage, "Image", ImageLayout, image, {
         let (width, height) = (int("Image width", width)?, int("Image height", height)?);
         Image::try_new(width, height, encoding)
             .map(|i| Self(PooledObj::outgoing(i)))
-            .map_err(horus_err)
+            .map_err(crate::pooled_py::pool_err)
     }
 
     /// An image of the array's pixels (copied once), its dtype and shape
@@ -255,7 +255,7 @@ pooled_class!(PyImage, "Image", ImageLayout, image, {
         let (typestr, dtype_name, shape) = array_parts(arr, "Image.from_numpy")?;
         let (enc, w, h) = check_array(&typestr, &dtype_name, &shape, given).map_err(horus_err)?;
         let img = Self(PooledObj::outgoing(
-            Image::try_new(w, h, enc.as_str()).map_err(horus_err)?,
+            Image::try_new(w, h, enc.as_str()).map_err(crate::pooled_py::pool_err)?,
         ));
         copy_into(img.to_numpy(arr.py())?, arr)?;
         Ok(img)

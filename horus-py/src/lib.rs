@@ -88,6 +88,8 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(msg::define, m)?)?;
     m.add_function(wrap_pyfunction!(topic::topic_type, m)?)?;
     m.add_function(wrap_pyfunction!(now_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(set_process_pool_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(process_pool_limit, m)?)?;
     m.add_function(wrap_pyfunction!(node::stop_requested, m)?)?;
     m.add_function(wrap_pyfunction!(node::report_error, m)?)?;
     Ok(())
@@ -98,4 +100,20 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn now_ns() -> u64 {
     horus::now_ns()
+}
+
+/// Sets the most bytes of shared memory this process's pool for new large
+/// messages (`Image(...)`, `Tensor(...)`, ...) may hold
+/// (`horus::process_pool::set_limit`); at least one segment is always
+/// allowed, and a message larger than the limit is made on the heap and
+/// copied when sent.
+#[pyfunction]
+fn set_process_pool_limit(bytes: u64) {
+    horus::process_pool::set_limit(bytes);
+}
+
+/// The limit [`set_process_pool_limit`] set (default 256 MiB).
+#[pyfunction]
+fn process_pool_limit() -> u64 {
+    horus::process_pool::limit()
 }

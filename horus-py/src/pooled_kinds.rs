@@ -72,7 +72,7 @@ pooled_class!(PyTensor, "Tensor", TensorLayout, {
         let shape: Vec<u64> = ints("Tensor shape", shape)?;
         Tensor::try_new(&shape, dtype)
             .map(|t| Self(PooledObj::outgoing(t)))
-            .map_err(horus_err)
+            .map_err(crate::pooled_py::pool_err)
     }
 
     /// A tensor of the array's elements (copied once, C-contiguous), of
@@ -83,7 +83,7 @@ pooled_class!(PyTensor, "Tensor", TensorLayout, {
         let dtype = tensor_dtype(&typestr, &name, "Tensor.from_numpy")?;
         let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
         let t = Self(PooledObj::outgoing(
-            Tensor::try_new(&shape, dtype.as_str()).map_err(horus_err)?,
+            Tensor::try_new(&shape, dtype.as_str()).map_err(crate::pooled_py::pool_err)?,
         ));
         copy_into(t.to_numpy(arr.py())?, arr)?;
         Ok(t)
@@ -147,7 +147,7 @@ pooled_class!(PyDepthImage, "DepthImage", DepthLayout, image, {
         let height = int("DepthImage height", height)?;
         DepthImage::try_new(width, height, encoding)
             .map(|d| Self(PooledObj::outgoing(d)))
-            .map_err(horus_err)
+            .map_err(crate::pooled_py::pool_err)
     }
 
     /// A depth image of the array (copied once): `uint16` `(height,
@@ -172,7 +172,7 @@ pooled_class!(PyDepthImage, "DepthImage", DepthLayout, image, {
             )));
         };
         let d = Self(PooledObj::outgoing(
-            DepthImage::try_new(w, h, encoding).map_err(horus_err)?,
+            DepthImage::try_new(w, h, encoding).map_err(crate::pooled_py::pool_err)?,
         ));
         copy_into(d.to_numpy(arr.py())?, arr)?;
         Ok(d)
@@ -229,7 +229,8 @@ pooled_class!(PyPointCloud, "PointCloud", PointCloudLayout, {
     #[pyo3(signature = (points, fields="xyz"))]
     fn new(points: &Bound<'_, PyAny>, fields: &str) -> PyResult<Self> {
         let points = int("PointCloud points", points)?;
-        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?).map_err(horus_err)?;
+        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?)
+            .map_err(crate::pooled_py::pool_err)?;
         Ok(Self(PooledObj::outgoing(cloud)))
     }
 
@@ -250,7 +251,8 @@ pooled_class!(PyPointCloud, "PointCloud", PointCloudLayout, {
             )));
         };
         let points = u32::try_from(shape[0]).map_err(|_| horus_err("too many points"))?;
-        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?).map_err(horus_err)?;
+        let cloud = PointCloud::try_zeroed(named_layout(points, fields)?)
+            .map_err(crate::pooled_py::pool_err)?;
         let c = Self(PooledObj::outgoing(cloud));
         let dst =
             c.0.array_base_as(NumpyForm::contiguous(shape, DType::F32))?;

@@ -589,6 +589,17 @@ pub(crate) fn pool_err(e: impl PoolCause) -> PyErr {
              publisher's handle a smaller block_size= or blocks_per_segment= (keyword \
              arguments of horus.Topic)"
         )),
+        Some(P::ProcessPoolFull {
+            bytes,
+            segments,
+            held,
+            limit,
+        }) => horus_err(format!(
+            "no {bytes}-byte block for a new large message: this process's pool holds \
+             {segments} segments ({held} bytes of its {limit}-byte limit), every block being \
+             filled or held by receivers; send or drop messages and the arrays over them \
+             sooner, or raise the limit with horus.set_process_pool_limit(bytes)"
+        )),
         _ => horus_err(e),
     }
 }

@@ -4,6 +4,7 @@ the zero-copy claim, and bad input raising HorusError with the sentence."""
 
 import gc
 import re
+import subprocess
 import sys
 
 import numpy as np
@@ -314,3 +315,30 @@ def test_an_array_in_the_other_byte_order_is_named_so():
     with pytest.raises(HorusError, match=f"no image encoding is a {order}-endian uint16 array"):
         horus.Image.from_numpy(swapped)
     assert horus.Image.from_numpy(swapped.astype("=u2"), encoding="mono16").encoding == "mono16"
+
+
+POOL_LIMIT_SCRIPT = """
+import horus
+from horus import HorusError, Image
+assert horus.process_pool_limit() == 256 << 20
+horus.set_process_pool_limit(9 << 20)  # one segment of eight 1 MiB blocks
+assert horus.process_pool_limit() == 9 << 20
+held = [Image(640, 480, "rgb8") for _ in range(8)]
+assert all(i.in_pool for i in held)
+try:
+    Image(640, 480, "rgb8")
+except HorusError as e:
+    print(e)
+else:
+    raise SystemExit("a ninth image was made past the limit")
+"""
+
+
+def test_the_process_pool_limit_is_set_from_python_and_its_error_says_how(ns):
+    # Its own interpreter: the limit and the pool are the process's.
+    done = subprocess.run([sys.executable, "-c", POOL_LIMIT_SCRIPT], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "9437184-byte limit" in done.stdout, done.stdout
+    assert "horus.set_process_pool_limit(bytes)" in done.stdout, done.stdout
+    assert "horus::" not in done.stdout, done.stdout

@@ -10,7 +10,8 @@ programs (this package is a thin layer over the Rust crate horus-std).
 """
 
 from . import _horus
-from ._horus import DepthImage, HorusError, Image, MessageType, PointCloud, Tensor, now_ns
+from ._horus import (DepthImage, HorusError, Image, MessageType, PointCloud, Tensor, now_ns,
+                     process_pool_limit, set_process_pool_limit)
 from ._messages import STANDARD as _STANDARD
 from ._messages import Message, message
 from ._topic import (DepthTopic, ImageTopic, Node, PointCloudTopic, Scheduler, Schema, Serialized,
@@ -42,7 +43,7 @@ def report_error(detail: str) -> None:
 
 __all__ = [
     "HorusError", "MessageType", "Message", "message", "Topic", "Node", "Scheduler", "run",
-    "now_ns", "stop_requested", "report_error", "Image", "ImageTopic", "Serialized",
+    "now_ns", "stop_requested", "report_error", "set_process_pool_limit", "process_pool_limit", "Image", "ImageTopic", "Serialized",
     "SerializedTopic", "Schema", "schema", "enum_schema", "option", "seq", "Tensor", "TensorTopic", "DepthImage", "DepthTopic",
     "PointCloud", "PointCloudTopic",
     "CmdVel", "Twist", "Pose2D", "Pose3D", "Imu", "Odometry", "JointState", "LaserScan",
