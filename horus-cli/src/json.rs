@@ -88,6 +88,10 @@ pub struct TopicVerbose {
     /// The block pool segments of a pooled topic (image, tensor, ...);
     /// `null` for other topics.
     pub pool: Option<Vec<PoolSegmentJson>>,
+    /// Files named as segments of its pools that could not be read as one
+    /// (locked by another process, another owner's, corrupt), each with its
+    /// sentence; `null` for topics that are not pooled.
+    pub pool_unreadable: Option<Vec<UnreadableSegmentJson>>,
 }
 
 /// One block pool segment of a pooled topic (`topic list --verbose`,
@@ -130,6 +134,26 @@ impl PoolSegmentJson {
                 })
                 .collect(),
         )
+    }
+}
+
+/// A file named as a pool segment of a topic that could not be read as one.
+#[derive(Debug, Serialize)]
+pub struct UnreadableSegmentJson {
+    pub path: PathBuf,
+    /// Why, naming the file and the fix.
+    pub error: String,
+}
+
+impl UnreadableSegmentJson {
+    /// The unreadable segments of `i`'s pool; `None` if `i` is not pooled.
+    pub fn all(i: &TopicInfo) -> Option<Vec<Self>> {
+        horus::pooled::PooledKind::of_type(i.type_id)?;
+        let each = |u: &horus::pool::UnreadableSegment| Self {
+            path: u.path.clone(),
+            error: u.why.clone(),
+        };
+        Some(i.pool_unreadable.iter().map(each).collect())
     }
 }
 
@@ -186,6 +210,10 @@ pub struct TopicDetail {
     pub pooled: Option<&'static str>,
     /// The block pool segments of a pooled topic; `null` for other topics.
     pub pool: Option<Vec<PoolSegmentJson>>,
+    /// Files named as segments of its pools that could not be read as one
+    /// (locked by another process, another owner's, corrupt), each with its
+    /// sentence; `null` for topics that are not pooled.
+    pub pool_unreadable: Option<Vec<UnreadableSegmentJson>>,
     pub publishers: Vec<Participant>,
     /// Each with `dropped: null`: a subscriber's losses are counted in its
     /// own process only.
@@ -339,6 +367,7 @@ impl TopicJson {
                     .map(|pid| ProcessJson::new(pid, procs))
                     .collect(),
                 pool: PoolSegmentJson::all(i),
+                pool_unreadable: UnreadableSegmentJson::all(i),
             }),
         }
     }

@@ -361,3 +361,84 @@ fn echo_json_of_a_refused_descriptor_has_no_layout() {
     );
     drop((cam, raw));
 }
+
+/// A file named as a segment of a topic's pool that cannot be read (here:
+/// planted and kept locked by a hostile process) is shown with its sentence
+/// by `topic list -v` and `topic info`, text and JSON: it used to be left
+/// out silently.
+#[test]
+fn list_and_info_show_a_pool_segment_they_cannot_read() {
+    let ns = TestNs::new("pool_unreadable");
+    let mut cam = start_role("camera", &ns.name, "camera.rgb");
+    let real = std::fs::read_dir(ns.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("camera.rgb.pool.") && n.ends_with(".0"))
+        .expect("the camera's first segment");
+    let planted_name = format!("{}.77", real.strip_suffix(".0").unwrap());
+    let planted = std::fs::File::create(ns.path().join(&planted_name)).unwrap();
+    planted.set_len(4096).unwrap();
+    rustix::fs::flock(
+        &planted,
+        rustix::fs::FlockOperation::NonBlockingLockExclusive,
+    )
+    .unwrap();
+
+    let out = ns.run(&["topic", "list", "--verbose"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let line = listing
+        .lines()
+        .find(|l| l.contains("pool (image): unreadable:"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(
+        line.contains(&planted_name) && line.contains("exclusive lock"),
+        "{line}"
+    );
+    assert!(
+        listing.contains(&format!("pool (image): pid {}", cam.child.id())),
+        "the readable segment is still listed: {listing}"
+    );
+    let out = ns.run(&["topic", "list", "--verbose", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let camera = v["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .find(|t| t["name"] == "camera.rgb")
+        .expect("camera.rgb listed")
+        .clone();
+    let unreadable = camera["pool_unreadable"].as_array().expect("a list");
+    assert_eq!(unreadable.len(), 1, "{camera}");
+    assert!(
+        unreadable[0]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(&planted_name)),
+        "{camera}"
+    );
+    let model = v["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "model.out")
+        .expect("model.out listed");
+    assert_eq!(model["pool_unreadable"], serde_json::json!([]), "{model}");
+
+    let out = ns.run(&["topic", "info", "camera.rgb", "--no-rate"], 30);
+    let info = text(&out.stdout);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("  unreadable: ") && l.contains(&planted_name)),
+        "{info}"
+    );
+    let out = ns.run(&["topic", "info", "camera.rgb", "--no-rate", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        v["pool_unreadable"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    drop(planted);
+    std::fs::remove_file(ns.path().join(&planted_name)).unwrap();
+    assert!(cam.child.try_wait().unwrap().is_none(), "the camera died");
+}

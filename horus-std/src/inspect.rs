@@ -85,6 +85,10 @@ pub struct TopicInfo {
     /// The block pool segments of every publisher, for a pooled topic (an
     /// image, tensor, ... topic: see [`PooledKind`]); empty otherwise.
     pub pool: Vec<crate::pool::SegmentInfo>,
+    /// Files named as segments of this topic's pools that could not be read
+    /// as one (locked by another process, of another owner, corrupt), each
+    /// with its sentence: shown, never silently left out.
+    pub pool_unreadable: Vec<crate::pool::UnreadableSegment>,
 }
 
 impl TopicInfo {
@@ -120,6 +124,17 @@ impl TopicInfo {
                 node_tag: p.holder,
             })
             .collect();
+        let (pool, pool_unreadable) = match PooledKind::of_type(type_info.id) {
+            None => Default::default(),
+            Some(_) => crate::pool::segments_of(ns, name).unwrap_or_else(|e| {
+                let path = ns.path().to_owned();
+                let why = e.to_string();
+                (
+                    Vec::new(),
+                    vec![crate::pool::UnreadableSegment { path, why }],
+                )
+            }),
+        };
         Ok(Self {
             name: name.to_owned(),
             path,
@@ -137,10 +152,8 @@ impl TopicInfo {
             fields: region.schema().collect(),
             serialized,
             participants,
-            pool: match PooledKind::of_type(type_info.id) {
-                Some(_) => crate::pool::segments_of(ns, name).unwrap_or_default(),
-                None => Vec::new(),
-            },
+            pool,
+            pool_unreadable,
         })
     }
 

@@ -162,7 +162,9 @@ fn two_handles_in_one_thread_both_send() {
     assert_eq!((a.unsent_count(), b.unsent_count()), (0, 0));
     // Each handle's topic pool segments, under distinct ids; and those of
     // the process pool named after the topic; all listed, all alive.
-    let info = horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
+    let (info, unreadable) =
+        horus::pool::segments_of(&Namespace::open(&ns.name).unwrap(), TOPIC).unwrap();
+    assert!(unreadable.is_empty(), "{unreadable:?}");
     let own = info.iter().filter(|s| s.segment < PROCESS_SEGMENT_BASE);
     assert!(own.count() >= 2, "each handle made a segment: {info:?}");
     assert_eq!(info.len(), a.pool_segments() + b.pool_segments());

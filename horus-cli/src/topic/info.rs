@@ -109,6 +109,7 @@ fn detail(
         fields: FieldJson::all(i),
         pooled: horus::pooled::PooledKind::of_type(i.type_id).map(|k| k.name()),
         pool: crate::json::PoolSegmentJson::all(i),
+        pool_unreadable: crate::json::UnreadableSegmentJson::all(i),
         publishers: role(&roles.publishers, super::PUBLISHES, false),
         subscribers: role(&roles.subscribers, super::SUBSCRIBES, true),
         holders: role(&roles.holders, super::HOLDS, false),
@@ -157,7 +158,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         println!(
             "pool:      the messages are descriptors of {kind} blocks in the publishers' pools"
         );
-        if pool.is_empty() {
+        if pool.is_empty() && d.pool_unreadable.as_ref().is_none_or(Vec::is_empty) {
             println!("  no segment yet");
         }
         for s in pool {
@@ -167,6 +168,9 @@ fn print_text(d: &TopicDetail, serialized: bool) {
                  {} loans refused",
                 s.pid, s.segment, s.blocks, s.block_size, s.in_use, s.published, s.loans_failed
             );
+        }
+        for u in d.pool_unreadable.iter().flatten() {
+            println!("  unreadable: {}", u.error);
         }
     }
     for (title, list, extra) in [

@@ -316,7 +316,7 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
 
 /// A pooled topic's block pool, one line per segment.
 fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
-    if i.pool.is_empty() {
+    if i.pool.is_empty() && i.pool_unreadable.is_empty() {
         println!("    pool ({}): no segment yet", kind.name());
     }
     for s in &i.pool {
@@ -333,6 +333,9 @@ fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
             s.usage.published,
             s.loans_failed
         );
+    }
+    for u in &i.pool_unreadable {
+        println!("    pool ({}): unreadable: {}", kind.name(), u.why);
     }
 }
 

@@ -196,18 +196,36 @@ pub struct SegmentInfo {
     pub loans_failed: u64,
 }
 
+/// A file named as a pool segment of a topic that could not be read as one
+/// (see [`segments_of`]): locked by another process, of another owner, not
+/// a regular file, corrupt.
+#[derive(Debug, Clone)]
+pub struct UnreadableSegment {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Why, naming the file and the fix.
+    pub why: String,
+}
+
 /// The pool segments of `topic` in namespace `ns` (mapped briefly, under
-/// the shared lock every mapper holds; never created nor removed). Files
-/// that cannot be read as segments are skipped.
+/// the shared lock every mapper holds; never created nor removed), and the
+/// files named as its segments that could not be read as one.
 pub fn segments_of(
     ns: &Namespace,
     topic: &str,
-) -> Result<Vec<SegmentInfo>, crate::error::TopicError> {
-    let mut out = Vec::new();
-    for (_, owner, id) in pool_file::list_segments(ns, topic)? {
-        let Ok(Some(seg)) = pool_file::open(ns, topic, owner, id, pool_file::RECEIVE_LOCK_WAIT)
-        else {
-            continue;
+) -> Result<(Vec<SegmentInfo>, Vec<UnreadableSegment>), crate::error::TopicError> {
+    let (mut out, mut unreadable) = (Vec::new(), Vec::new());
+    for (name, owner, id) in pool_file::list_segments(ns, topic)? {
+        let seg = match pool_file::open(ns, topic, owner, id, pool_file::RECEIVE_LOCK_WAIT) {
+            Ok(Some(seg)) => seg,
+            Ok(None) => continue, // removed meanwhile
+            Err(e) => {
+                unreadable.push(UnreadableSegment {
+                    path: ns.path().join(name),
+                    why: crate::pooled::from_segment(topic, e).to_string(),
+                });
+                continue;
+            }
         };
         let pool = seg.pool();
         out.push(SegmentInfo {
@@ -222,5 +240,6 @@ pub fn segments_of(
         });
     }
     out.sort_by_key(|s| (s.pid, s.segment));
-    Ok(out)
+    unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((out, unreadable))
 }

@@ -55,6 +55,7 @@ use crate::process_pool::{self, ProcessBlock};
 #[cfg(doc)]
 use crate::topic::Topic;
 pub use error::PoolError;
+pub(crate) use error::from_segment;
 pub use raw::{AnyLayout, PooledKind, RawBlock};
 pub(crate) use topic::BlockAt;
 #[doc(hidden)]

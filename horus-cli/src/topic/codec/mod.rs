@@ -292,6 +292,7 @@ mod tests {
             published: 0,
             participants: vec![],
             pool: vec![],
+            pool_unreadable: vec![],
             serialized: None,
             fields: fields
                 .iter()
