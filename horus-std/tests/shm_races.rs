@@ -177,6 +177,48 @@ fn cleaners_never_remove_a_live_region_that_replaced_a_stale_one() {
     cleaners.finish();
 }
 
+/// Stale regions of one type (their only user SIGKILLed) opened with
+/// another type by four processes at the same moment: exactly one replaces
+/// each, the others join the new region. A failed non-blocking upgrade of
+/// the shared lock used to be final, so all but the last replacer got a
+/// type mismatch against "a running process" that was only another
+/// replacer.
+#[test]
+fn processes_replacing_one_stale_region_together_all_join_it() {
+    const ROUNDS: usize = 24;
+    const REPLACERS: usize = 4;
+    let _w = watchdog(Duration::from_secs(300), "the stale replacement test");
+    let tns = TestNs::new("stale_together");
+    let mut holder = Peer::spawn("holder", &tns.name, &[&ROUNDS.to_string()]);
+    holder.expect("holding", 60);
+    // The replacers' first use of the namespace is before the holder dies
+    // (a process's first use auto-cleans stale regions).
+    let mut replacers: Vec<_> = (0..REPLACERS)
+        .map(|_| Peer::spawn("replacer", &tns.name, &[]))
+        .collect();
+    for r in &mut replacers {
+        r.expect("ready", 60);
+    }
+    holder.kill();
+    for round in 0..ROUNDS {
+        // All open `r{round}` when the monotonic clock passes `at`.
+        let at = horus::now_ns() + 20_000_000;
+        for r in &mut replacers {
+            r.tell(&format!("open r{round} {at}"));
+        }
+        for r in &mut replacers {
+            let said = r.expect("opened", 60).join(" ");
+            assert_eq!(said, "ok", "round {round}: {said}");
+        }
+        for r in &mut replacers {
+            r.tell("close");
+        }
+        for r in &mut replacers {
+            r.expect("closed", 60);
+        }
+    }
+}
+
 /// Issue item 10: a `Topic` inherited by a child made by `fork()` refuses
 /// to be used there; the child gets an identity of its own and does not
 /// disturb the parent's handle or liveness. Runs in a child of the test
@@ -505,6 +547,47 @@ fn child_main() {
             while next_command().is_some() {}
             stop.store(true, Ordering::Relaxed);
             worker.join().expect("cleaner");
+        }
+        "holder" => {
+            // Holds Gamma topics r0..rN until SIGKILLed.
+            let n: usize = args[0].parse().unwrap();
+            let held: Vec<Topic<Gamma>> = (0..n)
+                .map(|i| Topic::new(&format!("r{i}")).unwrap())
+                .collect();
+            say("holding");
+            while next_command().is_some() {}
+            drop(held);
+        }
+        "replacer" => {
+            // `open NAME AT`: opens Delta topic NAME once the monotonic clock
+            // passes AT and says `opened ok` or `opened <error>`; `close`.
+            let _warm: Topic<Gamma> = Topic::new("warm").unwrap();
+            say("ready");
+            let mut open = None;
+            while let Some(cmd) = next_command() {
+                let words: Vec<&str> = cmd.split_whitespace().collect();
+                match words[..] {
+                    ["open", name, at] => {
+                        let at: u64 = at.parse().unwrap();
+                        while horus::now_ns() < at {
+                            std::hint::spin_loop();
+                        }
+                        match Topic::<Delta>::new(name) {
+                            Ok(t) => {
+                                open = Some(t);
+                                say("opened ok");
+                            }
+                            Err(e) => say(&format!("opened {e}")),
+                        }
+                    }
+                    ["close"] => {
+                        open = None;
+                        say("closed");
+                    }
+                    _ => panic!("unknown command {cmd}"),
+                }
+            }
+            drop(open);
         }
         "fork" => fork_child(),
         "fork_keeper" => fork_keeper_child(),

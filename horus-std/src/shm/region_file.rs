@@ -104,7 +104,7 @@ pub(crate) fn open_or_create(
             return Ok(region);
         };
         // A valid region of the wrong type or geometry: replace it if nobody uses it.
-        if !try_remove_stale(ns, &file_name, words.mapping()) {
+        if !try_remove_stale(ns, &file_name, &region) {
             return Err(problem);
         }
     }
@@ -362,16 +362,47 @@ fn publish_created(
     }
 }
 
-/// Removes the region `mapped` (named `file_name`) if no other process holds
-/// it. Our own shared lock is upgraded; true if it was (the name is then
-/// removed if it still names this file).
-fn try_remove_stale(ns: &Namespace, file_name: &str, mapped: &Mapping) -> bool {
-    let fd = mapped.file().as_fd();
+/// Removes `region` (named `file_name`, mapped and shared-locked by us) if
+/// no other process uses it; true if nobody does (the name is then removed
+/// if it still names this file), false if a live process has a handle on it.
+///
+/// Other processes may hold the region's lock without using it: a process
+/// replacing the same stale region at the same moment (it opened it too),
+/// a tool inspecting it. They let go at once, so while the region has no
+/// live participant the exclusive lock is retried (for at most
+/// [`files::LOCK_WAIT`]) rather than tried once: tried once, of several
+/// processes replacing one stale region together all but the last failed
+/// with a type mismatch against "a running process" that did not exist. (On
+/// Linux a failed upgrade of our shared lock releases it, so replacers
+/// cannot wait for each other.) A participant is taken to be alive when it
+/// is seen alive twice: a liveness probe by another process holds a dead
+/// process's lock file for a moment, which one look takes for its owner.
+fn try_remove_stale(ns: &Namespace, file_name: &str, region: &MappedRegion) -> bool {
+    let fd = region.words().mapping().file().as_fd();
     let Ok(st) = rustix::fs::fstat(fd) else {
         return false;
     };
-    if rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-        return false;
+    let in_use = || {
+        region
+            .participants()
+            .any(|p| p.owner.is_some_and(|t| super::liveness::is_alive(ns, t)))
+    };
+    let deadline = std::time::Instant::now() + files::LOCK_WAIT;
+    let (mut pause, mut seen_in_use) = (std::time::Duration::from_micros(50), 0);
+    loop {
+        match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => break,
+            Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+        if in_use() {
+            seen_in_use += 1;
+        }
+        if seen_in_use == 2 || std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
     }
     files::unlink_if_same(ns.dir(), file_name, &st);
     true
