@@ -521,7 +521,7 @@ fn json_has_one_shape_per_command() {
     );
     let out = ns.run(&["topic", "list", "--json", "-v"], 30);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(keys(&v["topics"][0]).len(), 16, "{v}");
+    assert_eq!(keys(&v["topics"][0]).len(), 17, "{v}");
     // topic hz: the statistics keys are always there (null for hz's bandwidth).
     let out = ns.run(
         &[
