@@ -42,7 +42,7 @@ pub struct Geom {
 }
 
 impl Geom {
-    /// The defaults of `Topic::new` (64 slots, 16 handles, 3 publisher
+    /// The defaults of `Topic::new` (64 slots, 16 handles, 16 publisher
     /// lanes), or more handles and lanes when the row needs them.
     pub fn for_topo(pubs: usize, subs: usize) -> Self {
         let participants =

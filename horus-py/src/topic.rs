@@ -72,7 +72,7 @@ impl PyRawTopic {
 #[pymethods]
 impl PyRawTopic {
     /// Joins topic `name` of message type `ty` (creating it if needed, with
-    /// `max_publishers` publisher lanes if given: default 3, of `capacity`
+    /// `max_publishers` publisher lanes if given: default 16, of `capacity`
     /// slots each if given: default 64), in `namespace` or `HORUS_NAMESPACE`
     /// (default `default`). With `codec` (of a flat message class of `ty`),
     /// `send_msg` and `recv_msg` carry that class's objects.

@@ -32,9 +32,11 @@ pub const DEFAULT_MAX_PARTICIPANTS: u32 = 16;
 
 /// Publisher lanes of a topic created without
 /// [`max_publishers`](crate::topic::TopicBuilder::max_publishers) (at most
-/// its participants): handles that publish at once. Every handle costs the
-/// region a 64-byte entry; each lane, `capacity` slots.
-pub const DEFAULT_MAX_PUBLISHERS: u32 = 3;
+/// its participants): handles that publish at once. As many as the default
+/// participants, so any handle of a default topic can publish (N:1 needs no
+/// configuration). A lane's `capacity` slots are reserved only when a
+/// handle first publishes in it; until then it costs address space only.
+pub const DEFAULT_MAX_PUBLISHERS: u32 = DEFAULT_MAX_PARTICIPANTS;
 
 /// One mapped region, shared by every handle of the topic in this process.
 #[derive(Debug)]

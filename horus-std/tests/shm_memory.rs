@@ -1,5 +1,5 @@
 //! Memory that grows with what publishes, not with who listens: a topic's
-//! region has room for `max_publishers` lanes (default 3) and one 64-byte
+//! region has room for `max_publishers` lanes (default 16) and one 64-byte
 //! entry per handle, and a lane's memory is reserved only when a handle first
 //! publishes in it, so a default topic of 64-byte messages stays within
 //! 32 KiB resident, a receiving handle adds at most 1 KiB, and 1,000 such topics
@@ -315,6 +315,44 @@ impl Drop for Unmount {
     }
 }
 
+/// N:1 needs no setting: every handle a default topic has room for can
+/// publish (the seed's "multiple publishers" with plain `Topic::new`; with
+/// a default of 3 lanes, a fourth publisher's messages were only counted).
+#[test]
+fn every_handle_of_a_default_topic_can_publish() {
+    let ns = TestNs::new("n_to_1");
+    let sub = open(&ns, "many");
+    let publishers: Vec<Topic<Msg64>> = (1..DEFAULT_MAX_PARTICIPANTS)
+        .map(|_| open(&ns, "many"))
+        .collect();
+    for (i, p) in publishers.iter().enumerate() {
+        p.send(msg(i as u64));
+        assert_eq!(p.unsent_count(), 0, "publisher {i} was refused a lane");
+    }
+    let mut got: Vec<u64> = std::iter::from_fn(|| sub.recv()).map(|m| m.seq).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..publishers.len() as u64).collect::<Vec<_>>());
+}
+
+/// A handle refused a lane says so once on the log (stderr), besides the
+/// count and the blackbox: a program is never left losing messages unseen.
+#[test]
+fn the_first_refused_send_of_a_handle_is_logged_once() {
+    let ns = TestNs::new("refused_log");
+    let out = common::child_output("refused", &ns.name, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warnings: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("topic one_lane"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("max_publishers") && warnings[0].contains("logged once"),
+        "{stderr}"
+    );
+}
+
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
@@ -353,6 +391,22 @@ fn child_main() {
             drop(handles);
             horus::shm::liveness::unregister(&ns);
             assert_eq!(horus::shm::remove_if_unused(&ns).ok(), Some(true));
+        }
+        // A second publisher of a one-lane topic, refused three times.
+        "refused" => {
+            horus::logging::init();
+            let one_lane = || -> Topic<Msg64> {
+                Topic::builder("one_lane")
+                    .max_publishers(1)
+                    .build()
+                    .unwrap()
+            };
+            let (first, second) = (one_lane(), one_lane());
+            first.send(msg(1));
+            for seq in 2..5 {
+                second.send(msg(seq));
+            }
+            assert_eq!(second.unsent_count(), 3);
         }
         other => panic!("unknown role {other}"),
     }

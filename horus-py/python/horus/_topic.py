@@ -37,7 +37,7 @@ class Topic:
     def __init__(self, name: str, msg_type: type, *, namespace: Optional[str] = None,
                  max_publishers: Optional[int] = None, capacity: Optional[int] = None) -> None:
         """Joins topic ``name`` (creating it if needed). ``max_publishers``
-        (default 3) and ``capacity`` (messages kept per publisher, a power of
+        (default 16) and ``capacity`` (messages kept per publisher, a power of
         two, default 64) shape a topic this handle creates; given, an existing
         topic must have the same."""
         if not (isinstance(msg_type, type) and issubclass(msg_type, Message)

@@ -73,7 +73,7 @@ impl<T: Payload> TopicBuilder<T> {
     }
 
     /// Most handles that publish at once, across all processes (1 to
-    /// `max_participants`; default [`DEFAULT_MAX_PUBLISHERS`](super::DEFAULT_MAX_PUBLISHERS), 3). Each is
+    /// `max_participants`; default [`DEFAULT_MAX_PUBLISHERS`](super::DEFAULT_MAX_PUBLISHERS), 16). Each is
     /// a lane of `capacity` slots in the region, claimed at a handle's first
     /// send and freed when it is dropped (or its process dies and is
     /// reclaimed); a handle that only receives costs a 64-byte entry. A send

@@ -88,13 +88,21 @@ impl<T: Payload> Topic<T> {
 
     /// Counts a message `send` could not publish; a refusal for want of a
     /// lane (all held, or no memory for one) goes to the blackbox, at most
-    /// once a second per handle.
+    /// once a second per handle, and the first of a handle to the log
+    /// (stderr by default), so a program never loses messages unseen.
     #[cold]
     #[inline(never)]
     pub(crate) fn count_unsent(&self, reason: Refusal) {
         self.unsent.set(self.unsent.get() + 1);
         let for_want_of_a_lane =
             matches!(reason, Refusal::NoLane { .. } | Refusal::NoMemory { .. });
+        if for_want_of_a_lane && self.refusal_recorded_ns.get() == 0 {
+            log::warn!(
+                "topic {}: {reason} (logged once for this handle; later ones are counted in \
+                 unsent_count and recorded in the blackbox)",
+                self.name
+            );
+        }
         if for_want_of_a_lane && once_a_second(&self.refusal_recorded_ns) {
             report(&TopicEvent::SendRefused {
                 namespace: self.shared.namespace.name(),
