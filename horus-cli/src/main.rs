@@ -73,6 +73,7 @@ enum Command {
     #[command(subcommand, visible_alias = "namespace")]
     Ns(namespaces::NsCommand),
     /// The blackbox: anomalies recorded by every process of the namespace.
+    #[command(visible_alias = "blackbox")]
     Bb(system::BbArgs),
     /// The emergency stop of the namespace: its state (bare), `--raise`/`--reason`, `--clear`.
     Estop(system::EstopArgs),

@@ -373,6 +373,10 @@ fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox()
             .any(|l| l.starts_with("20") && l.contains("node_panic")),
         "{listing}"
     );
+    // The long name upstream's users type is the same command.
+    let out = ns.run(&["blackbox", "--anomalies"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), listing);
     // `clean --shm` keeps both parts of the blackbox; `--blackbox` removes them.
     let out = ns.run(&["clean", "--shm"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
