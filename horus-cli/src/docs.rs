@@ -3,7 +3,6 @@
 //! parses the command line (so they never drift from it). Neither touches
 //! shared memory.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,11 +73,8 @@ pub fn man(args: &ManArgs) -> ExitCode {
     }
 }
 
+/// Prints `bytes`; a failed write is said (see [`crate::out`]).
 fn write_stdout(bytes: &[u8]) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout ends us by SIGPIPE first (`prints_only`).
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(exit::BROKEN_PIPE),
-    }
+    crate::out::write_bytes(bytes);
+    crate::out::status().unwrap_or(ExitCode::SUCCESS)
 }

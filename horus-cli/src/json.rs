@@ -624,13 +624,13 @@ pub struct ApiError {
 
 /// Prints `doc` as one line of JSON.
 pub fn print(doc: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(doc)?);
+    outln!("{}", serde_json::to_string(doc)?);
     Ok(())
 }
 
 /// Prints `doc` as indented JSON (the documents people read too: `node
 /// list`, `bb`).
 pub fn print_pretty(doc: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(doc)?);
+    outln!("{}", serde_json::to_string_pretty(doc)?);
     Ok(())
 }

@@ -15,6 +15,9 @@ macro_rules! note {
     };
 }
 
+#[macro_use]
+mod out;
+
 mod clean;
 mod colour;
 mod docs;
@@ -166,10 +169,11 @@ fn main() -> ExitCode {
     };
     // Every handle this command opened is closed: give up its liveness file.
     release_liveness(&ctx.namespace);
-    if supervise::stdout_closed() {
-        // `run`/`launch` stopped their children because nobody reads their
-        // output any more: the status of a program killed by SIGPIPE.
-        return ExitCode::from(exit::BROKEN_PIPE);
+    // A write to stdout failed: `run`/`launch` stopped their children
+    // because nobody reads their output any more (141, the status of a
+    // program killed by SIGPIPE), or it is said (exit 1).
+    if let Some(code) = out::status() {
+        return code;
     }
     match result {
         Ok(code) => code,

@@ -63,7 +63,7 @@ pub fn main(ctx: &Ctx, cmd: &NsCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("no namespaces in {}", base_dir.display());
+        outln!("no namespaces in {}", base_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = table::new(&[
@@ -83,11 +83,11 @@ pub fn main(ctx: &Ctx, cmd: &NsCommand) -> anyhow::Result<ExitCode> {
     table::print(&t, |_| anstyle::Style::new());
     for r in &rows {
         if let Some(e) = &r.error {
-            println!("{}: unreadable: {e}", r.name);
+            outln!("{}: unreadable: {e}", r.name);
         }
     }
     if !rows.iter().any(|r| r.name == ctx.namespace) {
-        println!(
+        outln!(
             "(the current namespace, {}, does not exist yet: nothing has run in it)",
             ctx.namespace
         );

@@ -80,7 +80,7 @@ pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     } else {
         for (k, d) in doc.nodes.iter().enumerate() {
             if k > 0 {
-                println!();
+                outln!();
             }
             print_text(d);
         }
@@ -109,30 +109,30 @@ fn print_text(d: &NodeDetail) {
         .program
         .as_deref()
         .unwrap_or(if n.alive { "?" } else { "(gone)" });
-    println!("node:       {}", n.name);
-    println!(
+    outln!("node:       {}", n.name);
+    outln!(
         "process:    {program} (pid {}){}",
         n.pid,
         others(&d.process_nodes)
     );
-    println!(
+    outln!(
         "state:      {}",
         crate::colour::paint(crate::colour::of_state(n.state), n.state)
     );
-    println!(
+    outln!(
         "rate:       {:.1} Hz asked, {:.1} Hz measured; tick order {}",
         n.rate_hz, n.measured_hz, n.order
     );
-    println!(
+    outln!(
         "ticks:      {}; {} deadline misses, {} overruns",
         n.ticks, n.deadline_misses, n.overruns
     );
-    println!(
+    outln!(
         "cpu:        {} % of one core (over the last registry interval), {:.1} ms in ticks",
         crate::system::cpu_percent(n.cpu_percent),
         n.cpu_ns as f64 / 1e6
     );
-    println!(
+    outln!(
         "memory:     {:.1} MiB resident (its process)",
         n.rss_bytes as f64 / (1024.0 * 1024.0)
     );
@@ -143,15 +143,15 @@ fn print_text(d: &NodeDetail) {
             v.join(", ")
         }
     };
-    println!("publishes:  {}", show(&d.publishes));
-    println!("subscribes: {}", show(&d.subscribes));
+    outln!("publishes:  {}", show(&d.publishes));
+    outln!("subscribes: {}", show(&d.subscribes));
     if !d.holds.is_empty() {
-        println!(
+        outln!(
             "opened:     {} (neither published nor received yet)",
             show(&d.holds)
         );
     }
-    println!("            (handles opened outside any node count for every node of the process)");
+    outln!("            (handles opened outside any node count for every node of the process)");
 }
 
 fn others(nodes: &[String]) -> String {

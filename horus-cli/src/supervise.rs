@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -55,19 +55,12 @@ impl StopRequests {
         Ok(Self(count))
     }
 
-    /// How many stop requests arrived: stop signals, plus one once our
-    /// stdout is closed (nobody reads what the children print any more).
+    /// How many stop requests arrived: stop signals, plus one once a write
+    /// to our stdout failed (nobody reads what we or the children print any
+    /// more: see [`crate::out`]).
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst) + usize::from(stdout_closed())
+        self.0.load(Ordering::SeqCst) + usize::from(crate::out::failed())
     }
-}
-
-/// Set once writing to our stdout failed (EPIPE: the reader is gone).
-static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-
-/// Whether our stdout was found closed.
-pub fn stdout_closed() -> bool {
-    STDOUT_CLOSED.load(Ordering::SeqCst)
 }
 
 /// Says `line` on stderr; a closed or broken stderr is ignored (never a panic).
@@ -262,8 +255,7 @@ const MAX_LINE: u64 = 64 * 1024;
 /// Copies `from` line by line to our stdout (or stderr), each line prefixed.
 /// Says so on `done` when `from` is closed. Once writing fails (the reader
 /// of our output is gone) it keeps reading `from` and drops the lines, so
-/// the child never gets EPIPE; a failed stdout is reported through
-/// [`stdout_closed`].
+/// the child never gets EPIPE; a failed stdout is kept by [`crate::out`].
 fn forward_lines(
     from: impl Read + Send + 'static,
     prefix: String,
@@ -287,20 +279,11 @@ fn forward_lines(
             }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\n', '\r']);
-            let ok = if to_stderr {
+            writable = if to_stderr {
                 writeln!(std::io::stderr().lock(), "{prefix}{text}").is_ok()
             } else {
-                let mut out = std::io::stdout().lock();
-                writeln!(out, "{prefix}{text}")
-                    .and_then(|()| out.flush())
-                    .is_ok()
+                crate::out::write(&format!("{prefix}{text}\n"))
             };
-            if !ok {
-                writable = false;
-                if !to_stderr {
-                    STDOUT_CLOSED.store(true, Ordering::SeqCst);
-                }
-            }
         }
         let _ = done.send(());
     });

@@ -86,7 +86,7 @@ fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if nodes.is_empty() {
-        println!(
+        outln!(
             "no running nodes in namespace {}; {}",
             ctx.namespace,
             crate::names::elsewhere(&ctx.namespace)
@@ -139,7 +139,7 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
     }
     for e in &shown {
         let kind = e.kind.map_or("unknown", |k| k.name());
-        println!(
+        outln!(
             "{}  pid {:<7} {} {:<20} {}",
             wall_time(e.wall_ns),
             e.pid,
@@ -148,7 +148,7 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
             e.detail
         );
     }
-    println!(
+    outln!(
         "{} record(s){}; {} older record(s) overwritten",
         shown.len(),
         if args.anomalies { " (anomalies)" } else { "" },
@@ -181,12 +181,12 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             })?;
         } else {
             match &state {
-                Some(reason) => println!(
+                Some(reason) => outln!(
                     "e-stop {} in {}: {reason}",
                     colour::paint(colour::BAD, "ENGAGED"),
                     ctx.namespace
                 ),
-                None => println!(
+                None => outln!(
                     "e-stop {} in {}",
                     colour::paint(colour::GOOD, "clear"),
                     ctx.namespace
@@ -215,9 +215,9 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
                 reason: None,
             })?;
         } else if exists {
-            println!("e-stop cleared in namespace {}", ctx.namespace);
+            outln!("e-stop cleared in namespace {}", ctx.namespace);
         } else {
-            println!(
+            outln!(
                 "e-stop clear in namespace {}: the namespace does not exist (nothing has run in it), nothing to clear",
                 ctx.namespace
             );
@@ -239,7 +239,7 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
                 reason: Some(reason.to_owned()),
             })?;
         } else {
-            println!(
+            outln!(
                 "e-stop {} in namespace {}: every scheduler holds its nodes until `horus estop --clear`",
                 colour::paint(colour::BAD, "RAISED"),
                 ctx.namespace

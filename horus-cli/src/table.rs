@@ -24,7 +24,7 @@ pub fn print(table: &Table, style_row: impl Fn(usize) -> anstyle::Style) {
             0 => crate::colour::HEADER,
             i => style_row(i - 1),
         };
-        println!("{}", crate::colour::paint(style, &line));
+        outln!("{}", crate::colour::paint(style, &line));
     }
 }
 

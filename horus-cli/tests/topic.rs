@@ -737,6 +737,42 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `> /dev/full`: `list` and `hz` panicked ("failed printing to stdout",
+/// exit 101) and `echo` exited 0 having written nothing, taking every write
+/// error for a closed pipe. Each says why, once, and exits 1.
+#[test]
+fn a_full_stdout_is_said_in_one_sentence_and_exits_1() {
+    let ns = TestNs::new("devfull");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let cases: [&[&str]; 7] = [
+        &["topic", "list"],
+        &["topic", "list", "--json"],
+        &["topic", "hz", "wheel.encoders", "-n", "3"],
+        &["topic", "echo", "wheel.encoders", "-n", "5"],
+        &["node", "list"],
+        &["monitor", "--once"],
+        &["completions", "bash"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let child = ns
+            .horus(args)
+            .stdout(Stdio::from(full))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn horus");
+        let out = common::finish(child, 30, &args.join(" "));
+        assert_eq!(
+            (out.status.code(), text(&out.stderr).as_str()),
+            (Some(1), "horus: writing to stdout: No space left on device\n"),
+            "{args:?}"
+        );
+    }
+}
+
 /// A serialized type as a user declares it without depending on
 /// postcard-schema directly (the derive is pointed at horus's re-export).
 #[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]

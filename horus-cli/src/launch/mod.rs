@@ -155,7 +155,7 @@ fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
         let _ = crate::json::print(&plan);
         return;
     }
-    println!("namespace: {namespace}");
+    outln!("namespace: {namespace}");
     for (k, &i) in order.iter().enumerate() {
         let n = &launch.nodes[i];
         let mut notes = Vec::new();
@@ -177,9 +177,9 @@ fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
         } else {
             format!("  ({})", notes.join("; "))
         };
-        println!("{}. {}: {}{notes}", k + 1, n.name.value, n.command_line());
+        outln!("{}. {}: {}{notes}", k + 1, n.name.value, n.command_line());
     }
-    println!("(dry run: nothing started)");
+    outln!("(dry run: nothing started)");
 }
 
 /// What a node is doing.

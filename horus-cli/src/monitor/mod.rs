@@ -66,7 +66,7 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
             crate::json::print(&snapshot_json(ctx, &mut rates)?)?;
         } else {
             if !args.once {
-                print!("\x1b[2J\x1b[H"); // clear the screen, cursor home
+                crate::out::write("\x1b[2J\x1b[H"); // clear the screen, cursor home
             }
             snapshot_text(ctx, &mut rates)?;
         }
@@ -93,7 +93,7 @@ fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
     let ns = Some(ctx.namespace.as_str());
     let estop = estop::state(ns).context("reading the e-stop")?;
     let anomalies = anomaly_count(ctx)?;
-    println!(
+    outln!(
         "horus monitor: namespace {}  e-stop {}  anomalies {anomalies} (`horus bb --anomalies`)",
         ctx.namespace,
         estop.map_or_else(
@@ -101,19 +101,19 @@ fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
             |r| colour::paint(colour::BAD, &format!("ENGAGED ({r})"))
         ),
     );
-    println!();
+    outln!();
     crate::system::node(ctx, &NodeCommand::List)?;
-    println!();
+    outln!();
     crate::topic::list(ctx, false, false)?;
     let flow = snapshot_json(ctx, rates)?.graph.flow_lines();
     if !flow.is_empty() {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}",
             colour::paint(colour::HEADER, "flow (publishers -> topic -> subscribers)")
         );
         for line in flow {
-            println!("  {line}");
+            outln!("  {line}");
         }
     }
     Ok(())

@@ -62,7 +62,7 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
     } else {
         bound.to_string()
     };
-    println!(
+    outln!(
         "horus monitor: web UI at http://{shown} (namespace {}); Ctrl+C to stop",
         ctx.namespace
     );

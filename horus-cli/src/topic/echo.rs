@@ -10,7 +10,6 @@
 //! A pooled topic (image, tensor, ...) prints a summary per message (see
 //! [`super::summary`]).
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -116,7 +115,6 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
     }
     let mut buf = vec![0u8; topic.message_size()];
     let mut seen = 0u64;
-    let mut out = std::io::stdout().lock();
     let mut pending = args.last && newest(&topic, &mut buf);
     while limit.is_none_or(|n| seen < n) {
         if !pending {
@@ -140,8 +138,8 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
             None => format_message(ctx, args, &info, decode, &buf),
         };
         seen += 1;
-        if write_flushed(&mut out, &text).is_err() {
-            break; // stdout closed (e.g. `| head`)
+        if !crate::out::write(&text) {
+            break; // `main` ends with the failure (see `crate::out`)
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -170,7 +168,7 @@ fn echo_serialized(
             pending = Some(frame);
         }
     }
-    let (mut seen, mut out) = (0u64, std::io::stdout().lock());
+    let mut seen = 0u64;
     while limit.is_none_or(|n| seen < n) {
         let frame = match pending.take() {
             Some(frame) => frame,
@@ -228,8 +226,8 @@ fn echo_serialized(
             }
             s + "---\n"
         };
-        if write_flushed(&mut out, &text).is_err() {
-            break; // stdout closed (e.g. `| head`)
+        if !crate::out::write(&text) {
+            break; // `main` ends with the failure (see `crate::out`)
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -282,12 +280,6 @@ fn timed_out(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
         ),
     }
     ExitCode::from(exit::ERROR)
-}
-
-/// Writes `text` and flushes.
-fn write_flushed(out: &mut impl Write, text: &str) -> std::io::Result<()> {
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }
 
 /// Joins the topic; with `--wait`, looks for it until it exists or the

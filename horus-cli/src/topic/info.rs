@@ -117,60 +117,60 @@ fn detail(
 }
 
 fn print_text(d: &TopicDetail, serialized: bool) {
-    println!("topic:     {}", d.name);
-    println!(
+    outln!("topic:     {}", d.name);
+    outln!(
         "type:      {} ({}), {} bytes",
         d.type_name, d.type_id, d.message_size
     );
-    println!(
+    outln!(
         "capacity:  {} slots per publisher, {} handles at most, region {} bytes ({} in memory)",
         d.capacity, d.max_participants, d.region_bytes, d.resident_bytes
     );
-    println!(
+    outln!(
         "lanes:     {} of {} in use (max_publishers)",
         d.lanes_in_use, d.max_publishers
     );
-    println!("published: {}", d.published);
+    outln!("published: {}", d.published);
     match (d.rate_hz, d.window_s) {
-        (Some(r), Some(w)) => println!("rate:      {r:.1} Hz (over {w:.1} s)"),
-        (None, Some(_)) => println!("rate:      unknown (the topic was created anew meanwhile)"),
-        _ => println!("rate:      not measured (--no-rate)"),
+        (Some(r), Some(w)) => outln!("rate:      {r:.1} Hz (over {w:.1} s)"),
+        (None, Some(_)) => outln!("rate:      unknown (the topic was created anew meanwhile)"),
+        _ => outln!("rate:      not measured (--no-rate)"),
     }
-    println!("path:      {}", d.path.display());
+    outln!("path:      {}", d.path.display());
     if serialized {
-        println!(
+        outln!(
             "fields:    (serialized, postcard: `topic echo` decodes it with the schema stored in the region)"
         );
     } else if d.fields.is_empty() {
-        println!("fields:    (no self-description: `topic echo` shows hex)");
+        outln!("fields:    (no self-description: `topic echo` shows hex)");
     } else {
-        println!("fields:");
+        outln!("fields:");
         for f in &d.fields {
             // As Rust writes the type: `[[u8; 2]; 3]`.
             let mut ty = f.kind.unwrap_or("?").to_owned();
             for n in f.shape.iter().rev() {
                 ty = format!("[{ty}; {n}]");
             }
-            println!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
+            outln!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
         }
     }
     if let (Some(kind), Some(pool)) = (d.pooled, &d.pool) {
-        println!(
+        outln!(
             "pool:      the messages are descriptors of {kind} blocks in the publishers' pools"
         );
         if pool.is_empty() && d.pool_unreadable.as_ref().is_none_or(Vec::is_empty) {
-            println!("  no segment yet");
+            outln!("  no segment yet");
         }
         for s in pool {
             let dead = if s.publisher_alive { "" } else { " (dead)" };
-            println!(
+            outln!(
                 "  pid {}{dead} segment {}: {} blocks of {} B, {} in use, {} published, \
                  {} loans refused",
                 s.pid, s.segment, s.blocks, s.block_size, s.in_use, s.published, s.loans_failed
             );
         }
         for u in d.pool_unreadable.iter().flatten() {
-            println!("  unreadable: {}", u.error);
+            outln!("  unreadable: {}", u.error);
         }
     }
     for (title, list, extra) in [
@@ -185,7 +185,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         if list.is_empty() && title.starts_with("opened") {
             continue;
         }
-        println!("{title} ({}):", list.len());
+        outln!("{title} ({}):", list.len());
         for p in list {
             let program = p.process.program.as_deref().unwrap_or("?");
             let program = if p.by_nodes.is_empty() {
@@ -203,7 +203,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "  {program} (pid {}): {nodes}{handles}{extra}",
                 p.process.pid
             );

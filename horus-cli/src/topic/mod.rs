@@ -206,7 +206,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if topics.is_empty() {
-        println!(
+        outln!(
             "no topics in namespace {}; {}",
             ctx.namespace,
             crate::names::elsewhere(&ctx.namespace)
@@ -235,16 +235,16 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     // (`--verbose`) and the unreadable ones in between, in name order.
     let mut lines = table.lines();
     let header = lines.next().unwrap_or_default();
-    println!("{}", crate::colour::paint(crate::colour::HEADER, &header));
+    outln!("{}", crate::colour::paint(crate::colour::HEADER, &header));
     for (name, info) in &topics {
         match info {
             Ok(i) => {
-                println!("{}", lines.next().unwrap_or_default());
+                outln!("{}", lines.next().unwrap_or_default());
                 if verbose {
                     print_verbose(i, &procs);
                 }
             }
-            Err(e) => println!("{name:<28} (unreadable: {e})"),
+            Err(e) => outln!("{name:<28} (unreadable: {e})"),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -278,15 +278,15 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         }
     };
     let roles = Roles::of(i);
-    println!("    publishers:  {}", show(&roles.publishers, PUBLISHES));
-    println!("    subscribers: {}", show(&roles.subscribers, SUBSCRIBES));
+    outln!("    publishers:  {}", show(&roles.publishers, PUBLISHES));
+    outln!("    subscribers: {}", show(&roles.subscribers, SUBSCRIBES));
     if !roles.holders.is_empty() {
-        println!(
+        outln!(
             "    opened by:   {} (neither published nor received yet)",
             show(&roles.holders, HOLDS)
         );
     }
-    println!(
+    outln!(
         "    capacity {} slots/publisher, {} participants max, region {} bytes ({} in memory): {}",
         i.capacity,
         i.max_participants,
@@ -298,11 +298,11 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         print_pool(kind, i);
     }
     if i.serialized.is_some() {
-        println!(
+        outln!(
             "    fields: (serialized, postcard: `topic echo` decodes it with the stored schema)"
         );
     } else if i.fields.is_empty() {
-        println!("    fields: (no self-description: shown in hex)");
+        outln!("    fields: (no self-description: shown in hex)");
     }
     for f in &i.fields {
         // As Rust writes the type: `[[u8; 2]; 3]` (a scalar has no dims).
@@ -310,18 +310,18 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         for n in f.shape.dims().iter().rev() {
             ty = format!("[{ty}; {n}]");
         }
-        println!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
+        outln!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
     }
 }
 
 /// A pooled topic's block pool, one line per segment.
 fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
     if i.pool.is_empty() && i.pool_unreadable.is_empty() {
-        println!("    pool ({}): no segment yet", kind.name());
+        outln!("    pool ({}): no segment yet", kind.name());
     }
     for s in &i.pool {
         let dead = if s.publisher_alive { "" } else { " (dead)" };
-        println!(
+        outln!(
             "    pool ({}): pid {}{dead} segment {}: {} blocks of {} B, {} in use, \
              {} published, {} loans refused",
             kind.name(),
@@ -335,7 +335,7 @@ fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
         );
     }
     for u in &i.pool_unreadable {
-        println!("    pool ({}): unreadable: {}", kind.name(), u.why);
+        outln!("    pool ({}): unreadable: {}", kind.name(), u.why);
     }
 }
 

@@ -219,7 +219,7 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, lost: Lost
         return;
     }
     let Some(s) = stats else {
-        println!("no new messages");
+        outln!("no new messages");
         return;
     };
     let mut drops = if dropped > 0 {
@@ -231,7 +231,7 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, lost: Lost
         drops.push_str(&format!("  refused: {refused}"));
     }
     match what {
-        Measure::Hz => println!(
+        Measure::Hz => outln!(
             "average rate: {:.2} Hz  min: {:.2}ms max: {:.2}ms std dev: {:.2}ms  window: {}{drops}",
             s.rate_hz,
             s.min * 1e3,
@@ -239,7 +239,7 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, lost: Lost
             s.std_dev * 1e3,
             s.samples
         ),
-        Measure::Bw => println!(
+        Measure::Bw => outln!(
             "average: {}/s  message: {:.0} B  rate: {:.2} Hz  window: {}{drops}",
             human_bytes(s.rate_hz * s.bytes),
             s.bytes,
