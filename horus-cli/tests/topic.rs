@@ -846,6 +846,69 @@ fn echo_decodes_a_serialized_topic_from_its_stored_schema() {
     assert_eq!(v["topics"][0]["published"], 1, "{v}");
 }
 
+/// A point of a [`Mission`].
+#[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+struct Goal {
+    x: f32,
+    y: f32,
+}
+
+/// A serialized type with nested messages, one of them optional.
+#[derive(serde::Serialize, serde::Deserialize, horus::serialized::SchemaDerive)]
+#[postcard(crate = horus::serialized::postcard_schema)]
+struct Mission {
+    name: String,
+    goal: Goal,
+    via: Option<Goal>,
+}
+horus::serialized!(Mission);
+
+/// `echo --field` on a serialized topic printed `---` and exited 0 for a
+/// field the type does not have, and for a nested one (`goal.x`), though
+/// `--help` says a path selects a nested field. It is checked against the
+/// stored schema (a usage error listing the fields) and walks nested messages.
+#[test]
+fn echo_field_of_a_serialized_topic_is_checked_and_walks_nested_messages() {
+    let ns = TestNs::new("echo_ser_field");
+    let t: horus::Topic<Mission> = horus::Topic::builder("mission")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    t.send(Mission {
+        name: "dock".into(),
+        goal: Goal { x: 1.5, y: -2.0 },
+        via: None,
+    });
+    let echo = |fields: &[&str]| {
+        let mut args = vec!["topic", "echo", "mission", "--last", "--once"];
+        for f in fields {
+            args.extend(["--field", f]);
+        }
+        ns.run(&args, 30)
+    };
+    let out = echo(&["goal.x", "via.y", "goal"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "goal.x: 1.5\nvia.y: null\ngoal: {x: 1.5, y: -2}\n---\n"
+    );
+    for (field, says) in [
+        ("nosuch", "Mission has no such field (fields: name, goal, via)"),
+        ("goal.z", "Mission has no such field (fields of goal: x, y)"),
+        ("name.len", "Mission has no such field (name has no fields)"),
+        ("goal.", "Mission has no such field (fields of goal: x, y)"),
+    ] {
+        let out = echo(&[field]);
+        assert_eq!(out.status.code(), Some(2), "{field}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("horus: --field {field}: {says}\n"),
+            "{field}"
+        );
+    }
+}
+
 /// A slot of a serialized topic whose length word claims 0x7fffffff bytes
 /// (only a corrupt or hostile region holds one): `echo --last` stopped at
 /// it and showed an older message; live `echo -n` skipped it without a

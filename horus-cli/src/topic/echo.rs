@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use horus::inspect::{RawTopic, TopicInfo};
-use horus::serialized::{Schema, Value, decode};
+use horus::serialized::{NamedField, Schema, SchemaType, Value, decode};
 use horus_nostd::ring::FrameError;
 
 use super::codec;
@@ -146,10 +146,11 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The loop of `main` for a serialized topic: each message decoded with the
-/// schema stored in its region (`--field` selects top-level fields; a
-/// message that does not decode is shown as its error, then hex, and a
-/// slot whose length word is beyond it as its error: each counts as a
-/// message, whatever `--field` selects).
+/// schema stored in its region (`--field` selects fields by their path,
+/// checked against the schema first: `goal` or `goal.x`; a message that
+/// does not decode is shown as its error, then hex, and a slot whose length
+/// word is beyond it as its error: each counts as a message, whatever
+/// `--field` selects).
 fn echo_serialized(
     ctx: &Ctx,
     args: &EchoArgs,
@@ -159,6 +160,7 @@ fn echo_serialized(
     deadline: Option<Instant>,
     stop: &crate::supervise::StopRequests,
 ) -> anyhow::Result<ExitCode> {
+    check_schema_fields(schema, &args.fields)?;
     let mut buf = vec![0u8; topic.message_size()];
     // With --last, the newest slot, whatever it holds: the last one read.
     let mut pending = None;
@@ -206,10 +208,7 @@ fn echo_serialized(
             ),
             Err(why) => (vec![], vec![("error".to_owned(), Value::String(why))]),
         };
-        let fields = fields
-            .into_iter()
-            .filter(|(k, _)| args.fields.is_empty() || args.fields.contains(k))
-            .chain(error);
+        let fields = select_values(fields, &args.fields).into_iter().chain(error);
         let text = if ctx.json {
             let mut value = serde_json::Map::new();
             if let Some(t) = received {
@@ -371,6 +370,85 @@ fn check_fields(info: &TopicInfo, sel: &[String]) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The fields of a serialized message's schema at one level: those of a
+/// struct (seen through a newtype or an option); `None` for a type without
+/// fields.
+fn schema_fields(ty: &SchemaType) -> Option<&[NamedField]> {
+    match ty {
+        SchemaType::Struct(_, fields) => Some(fields),
+        SchemaType::Newtype(_, t) | SchemaType::Option(t) => schema_fields(t),
+        _ => None,
+    }
+}
+
+/// Every `--field` of a serialized topic must be the path of a field of its
+/// schema (`goal`, `goal.x`); a message that is no struct has one field,
+/// `value`.
+fn check_schema_fields(schema: &Schema, sel: &[String]) -> Result<(), Failure> {
+    let whole = [NamedField {
+        name: "value".to_owned(),
+        ty: schema.ty.clone(),
+    }];
+    let top = schema_fields(&schema.ty).unwrap_or(&whole);
+    for s in sel {
+        // The fields under the path walked so far (`at`, empty at the top).
+        let (mut fields, mut at) = (Some(top), String::new());
+        for seg in s.split('.') {
+            let Some(field) = fields.and_then(|fs| fs.iter().find(|f| f.name == seg)) else {
+                let names: Vec<&str> = fields
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect();
+                let listed = match (at.as_str(), names.is_empty()) {
+                    ("", _) => format!("fields: {}", names.join(", ")),
+                    (p, true) => format!("{p} has no fields"),
+                    (p, false) => format!("fields of {p}: {}", names.join(", ")),
+                };
+                return Err(Failure::usage(format!(
+                    "--field {s}: {} has no such field ({listed})",
+                    schema.name
+                )));
+            };
+            fields = schema_fields(&field.ty);
+            if !at.is_empty() {
+                at.push('.');
+            }
+            at.push_str(seg);
+        }
+    }
+    Ok(())
+}
+
+/// The fields `sel` selects of a decoded serialized message (every
+/// top-level one if `sel` is empty), each under its path; a path through
+/// an absent option selects it (`null`).
+fn select_values(fields: Vec<(String, Value)>, sel: &[String]) -> Vec<(String, Value)> {
+    fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+        match v {
+            Value::Struct(fs) => fs.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+            Value::Option(Some(inner)) => member(inner, name),
+            _ => None,
+        }
+    }
+    if sel.is_empty() {
+        return fields;
+    }
+    let top = Value::Struct(fields);
+    sel.iter()
+        .filter_map(|path| {
+            let mut v = &top;
+            for seg in path.split('.') {
+                if matches!(v, Value::Option(None)) {
+                    break;
+                }
+                v = member(v, seg)?;
+            }
+            Some((path.clone(), v.clone()))
+        })
+        .collect()
 }
 
 /// One message as the text or JSON line(s) to print.
