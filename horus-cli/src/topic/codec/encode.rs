@@ -182,8 +182,8 @@ fn write_elem(dest: &mut [u8], kind: FieldKind, s: &str) -> Result<(), String> {
     let elem = elem_size(kind);
     let dest = &mut dest[..elem];
     let bytes: Vec<u8> = match kind {
-        FieldKind::F32 => (parse_f64(s)? as f32).to_le_bytes().to_vec(),
-        FieldKind::F64 => parse_f64(s)?.to_le_bytes().to_vec(),
+        FieldKind::F32 => (parse_float(s, kind)? as f32).to_le_bytes().to_vec(),
+        FieldKind::F64 => parse_float(s, kind)?.to_le_bytes().to_vec(),
         FieldKind::I8 | FieldKind::I16 | FieldKind::I32 | FieldKind::I64 => {
             let v = parse_int(s)?;
             let bits = elem as u32 * 8;
@@ -206,22 +206,80 @@ fn write_elem(dest: &mut [u8], kind: FieldKind, s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A decimal or `0x` integer with one sign at most (`-5`, `+0x1f`,
+/// `1_000`); `--5` and `-+5` are refused (Rust's parsers take a sign of
+/// their own after ours).
 fn parse_int(s: &str) -> Result<i128, String> {
     let (neg, digits) = match s.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let v = match digits
+    let (radix, digits) = match digits
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        Some(hex) => i128::from_str_radix(hex, 16),
-        None => digits.replace('_', "").parse::<i128>(),
-    }
-    .map_err(|_| "expected an integer".to_owned())?;
+        Some(hex) => (16, hex.to_owned()),
+        None => (10, digits.replace('_', "")),
+    };
+    let v = Some(digits)
+        .filter(|d| d.starts_with(|c: char| c.is_digit(radix)))
+        .and_then(|d| i128::from_str_radix(&d, radix).ok())
+        .ok_or_else(|| "expected an integer".to_owned())?;
     Ok(if neg { -v } else { v })
 }
 
-fn parse_f64(s: &str) -> Result<f64, String> {
-    s.parse::<f64>().map_err(|_| "expected a number".to_owned())
+/// A number for a field of `kind` (`f32` or `f64`); `inf` and `nan` as
+/// written, but a finite literal too large for the type (`1e40` for an
+/// `f32`) is out of range, not infinity.
+fn parse_float(s: &str, kind: FieldKind) -> Result<f64, String> {
+    let v = s
+        .parse::<f64>()
+        .map_err(|_| "expected a number".to_owned())?;
+    let stored_inf = match kind {
+        FieldKind::F32 => (v as f32).is_infinite(),
+        _ => v.is_infinite(),
+    };
+    let written_inf = s
+        .trim_start_matches(['+', '-'])
+        .get(..3)
+        .is_some_and(|w| w.eq_ignore_ascii_case("inf"));
+    if stored_inf && !written_inf {
+        return Err(format!("out of range for {}", kind.name()));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finite_literal_beyond_the_type_is_out_of_range_not_infinity() {
+        let mut b = [0u8; 8];
+        for (kind, s) in [
+            (FieldKind::F32, "1e40"),
+            (FieldKind::F32, "-1e39"),
+            (FieldKind::F32, "1e400"),
+            (FieldKind::F64, "1e400"),
+            (FieldKind::F64, "-1e309"),
+        ] {
+            let e = write_elem(&mut b, kind, s).unwrap_err();
+            assert_eq!(e, format!("out of range for {}", kind.name()), "{s}");
+        }
+        for s in ["inf", "-inf", "+Infinity", "nan", "3.4e38"] {
+            assert!(write_elem(&mut b, FieldKind::F32, s).is_ok(), "{s}");
+        }
+        write_elem(&mut b, FieldKind::F32, "-inf").unwrap();
+        assert_eq!(f32::from_le_bytes(b[..4].try_into().unwrap()), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn an_integer_has_one_sign_at_most() {
+        for s in ["--5", "-+5", "+-5", "++5", "0x-5", "-0x+5", "-", "0x", "1a"] {
+            assert_eq!(parse_int(s), Err("expected an integer".to_owned()), "{s}");
+        }
+        for (s, v) in [("-5", -5), ("+5", 5), ("-0x1f", -31), ("1_000", 1000), ("0X10", 16)] {
+            assert_eq!(parse_int(s), Ok(v), "{s}");
+        }
+    }
 }
