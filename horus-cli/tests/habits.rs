@@ -301,6 +301,33 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
     );
 }
 
+/// `echo --timeout` without a count printed the messages, said "stopped
+/// after 15 message(s)" and exited 1, though `--timeout` is the way to end
+/// a stream (as `hz --duration` ends with 0). It is a normal end now; only
+/// a stream that brought nothing exits 1, saying so.
+#[test]
+fn echo_timeout_without_a_count_ends_normally_unless_nothing_came() {
+    let ns = TestNs::new("echotimeout");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let out = ns.run(&["topic", "echo", "wheel.encoders", "--timeout", "0.3"], 30);
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(0), ""),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).contains("left_ticks: "));
+    let _quiet: horus::Topic<WheelEncoder> = horus::Topic::builder("quiet")
+        .namespace(&ns.name)
+        .build()
+        .expect("quiet topic");
+    let out = ns.run(&["topic", "echo", "quiet", "--timeout", "0.2"], 30);
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(1), "horus: --timeout 200ms: no message came on quiet\n")
+    );
+}
+
 #[test]
 fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox() {
     use horus::system::blackbox::{self, AnomalyKind, Blackbox};

@@ -38,7 +38,8 @@ pub struct EchoArgs {
     /// Print N messages, then exit.
     #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
-    /// Exit after this long (exit code 1 if fewer than N messages came), waiting included.
+    /// Exit after this long, waiting included: exit code 1 if fewer than N messages came
+    /// (--once, -n N), or none (without a count).
     #[arg(long, value_parser = super::secs, value_name = "SECS")]
     timeout: Option<Duration>,
     /// Print raw bytes in hex even when the type describes its fields.
@@ -262,8 +263,11 @@ fn interrupted(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
     }
 }
 
-/// Says why `echo` ends at `--timeout` (it used to exit 1 without a
-/// word): how many messages came, of how many asked for. Exit code 1.
+/// How `echo` ends at `--timeout`. With `--once` / `-n N` not yet reached:
+/// says how many of the messages asked for came, exit 1. Without a count,
+/// the stream simply ends there (exit 0, as `hz --duration` does), unless
+/// no message came at all: that is said, exit 1 (it exited 1 after any
+/// number of messages, saying "stopped after 15 message(s)").
 fn timed_out(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
     let after = args
         .timeout
@@ -273,10 +277,8 @@ fn timed_out(args: &EchoArgs, seen: u64, limit: Option<u64>) -> ExitCode {
             "horus: --timeout {after}: {seen} of {n} message(s) came on {}",
             args.name
         ),
-        None => note!(
-            "horus: --timeout {after}: stopped after {seen} message(s) on {}",
-            args.name
-        ),
+        None if seen > 0 => return ExitCode::SUCCESS,
+        None => note!("horus: --timeout {after}: no message came on {}", args.name),
     }
     ExitCode::from(exit::ERROR)
 }
