@@ -121,11 +121,15 @@ fn print_text(d: &NodeDetail) {
     );
     outln!(
         "rate:       {:.1} Hz asked, {:.1} Hz measured; tick order {}",
-        n.rate_hz, n.measured_hz, n.order
+        n.rate_hz,
+        n.measured_hz,
+        n.order
     );
     outln!(
         "ticks:      {}; {} deadline misses, {} overruns",
-        n.ticks, n.deadline_misses, n.overruns
+        n.ticks,
+        n.deadline_misses,
+        n.overruns
     );
     outln!(
         "cpu:        {} % of one core (over the last registry interval), {:.1} ms in ticks",

@@ -324,7 +324,10 @@ fn echo_timeout_without_a_count_ends_normally_unless_nothing_came() {
     let out = ns.run(&["topic", "echo", "quiet", "--timeout", "0.2"], 30);
     assert_eq!(
         (out.status.code(), text(&out.stderr).as_str()),
-        (Some(1), "horus: --timeout 200ms: no message came on quiet\n")
+        (
+            Some(1),
+            "horus: --timeout 200ms: no message came on quiet\n"
+        )
     );
 }
 

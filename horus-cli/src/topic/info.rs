@@ -120,15 +120,21 @@ fn print_text(d: &TopicDetail, serialized: bool) {
     outln!("topic:     {}", d.name);
     outln!(
         "type:      {} ({}), {} bytes",
-        d.type_name, d.type_id, d.message_size
+        d.type_name,
+        d.type_id,
+        d.message_size
     );
     outln!(
         "capacity:  {} slots per publisher, {} handles at most, region {} bytes ({} in memory)",
-        d.capacity, d.max_participants, d.region_bytes, d.resident_bytes
+        d.capacity,
+        d.max_participants,
+        d.region_bytes,
+        d.resident_bytes
     );
     outln!(
         "lanes:     {} of {} in use (max_publishers)",
-        d.lanes_in_use, d.max_publishers
+        d.lanes_in_use,
+        d.max_publishers
     );
     outln!("published: {}", d.published);
     match (d.rate_hz, d.window_s) {
@@ -155,9 +161,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         }
     }
     if let (Some(kind), Some(pool)) = (d.pooled, &d.pool) {
-        outln!(
-            "pool:      the messages are descriptors of {kind} blocks in the publishers' pools"
-        );
+        outln!("pool:      the messages are descriptors of {kind} blocks in the publishers' pools");
         if pool.is_empty() && d.pool_unreadable.as_ref().is_none_or(Vec::is_empty) {
             outln!("  no segment yet");
         }
@@ -166,7 +170,13 @@ fn print_text(d: &TopicDetail, serialized: bool) {
             outln!(
                 "  pid {}{dead} segment {}: {} blocks of {} B, {} in use, {} published, \
                  {} loans refused",
-                s.pid, s.segment, s.blocks, s.block_size, s.in_use, s.published, s.loans_failed
+                s.pid,
+                s.segment,
+                s.blocks,
+                s.block_size,
+                s.in_use,
+                s.published,
+                s.loans_failed
             );
         }
         for u in d.pool_unreadable.iter().flatten() {

@@ -270,7 +270,10 @@ mod tests {
             assert!(write_elem(&mut b, FieldKind::F32, s).is_ok(), "{s}");
         }
         write_elem(&mut b, FieldKind::F32, "-inf").unwrap();
-        assert_eq!(f32::from_le_bytes(b[..4].try_into().unwrap()), f32::NEG_INFINITY);
+        assert_eq!(
+            f32::from_le_bytes(b[..4].try_into().unwrap()),
+            f32::NEG_INFINITY
+        );
     }
 
     #[test]
@@ -278,7 +281,13 @@ mod tests {
         for s in ["--5", "-+5", "+-5", "++5", "0x-5", "-0x+5", "-", "0x", "1a"] {
             assert_eq!(parse_int(s), Err("expected an integer".to_owned()), "{s}");
         }
-        for (s, v) in [("-5", -5), ("+5", 5), ("-0x1f", -31), ("1_000", 1000), ("0X10", 16)] {
+        for (s, v) in [
+            ("-5", -5),
+            ("+5", 5),
+            ("-0x1f", -31),
+            ("1_000", 1000),
+            ("0X10", 16),
+        ] {
             assert_eq!(parse_int(s), Ok(v), "{s}");
         }
     }
