@@ -21,7 +21,10 @@
 //! | errors of the monitor's HTTP API | [`ApiError`] |
 //!
 //! Paths are strings; durations are seconds (`_s`) or nanoseconds (`_ns`);
-//! a value that may be missing is `null`. Keys present in one form only (a
+//! a value that may be missing is `null`. In `topic echo`'s messages, a
+//! float that is no number is the string `"NaN"`, `"inf"` or `"-inf"` (as
+//! ROS 2's echo shows `.nan`/`.inf`: a REP-117 range keeps its meaning),
+//! and a `u8` array of NUL-padded printable ASCII a string (all NULs: `""`). Keys present in one form only (a
 //! topic's `error`, `topic list --verbose`'s geometry) are said where they
 //! are declared.
 

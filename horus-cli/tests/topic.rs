@@ -767,7 +767,10 @@ fn a_full_stdout_is_said_in_one_sentence_and_exits_1() {
         let out = common::finish(child, 30, &args.join(" "));
         assert_eq!(
             (out.status.code(), text(&out.stderr).as_str()),
-            (Some(1), "horus: writing to stdout: No space left on device\n"),
+            (
+                Some(1),
+                "horus: writing to stdout: No space left on device\n"
+            ),
             "{args:?}"
         );
     }
@@ -894,7 +897,10 @@ fn echo_field_of_a_serialized_topic_is_checked_and_walks_nested_messages() {
         "goal.x: 1.5\nvia.y: null\ngoal: {x: 1.5, y: -2}\n---\n"
     );
     for (field, says) in [
-        ("nosuch", "Mission has no such field (fields: name, goal, via)"),
+        (
+            "nosuch",
+            "Mission has no such field (fields: name, goal, via)",
+        ),
         ("goal.z", "Mission has no such field (fields of goal: x, y)"),
         ("name.len", "Mission has no such field (name has no fields)"),
         ("goal.", "Mission has no such field (fields of goal: x, y)"),
@@ -907,6 +913,68 @@ fn echo_field_of_a_serialized_topic_is_checked_and_walks_nested_messages() {
             "{field}"
         );
     }
+}
+
+/// `echo --json`: an empty NUL-padded text field (Odometry's `frame_id`)
+/// was an array of 32 zeros, a string once set; NaN, +inf and -inf were all
+/// `null`, so a REP-117 range lost its meaning. Empty text is `""`, and the
+/// three floats are `"NaN"`, `"inf"`, `"-inf"`, on plain and serialized
+/// topics alike.
+#[test]
+fn echo_json_shows_empty_text_as_a_string_and_non_finite_floats_by_name() {
+    use horus::msgs::{LaserScan, Odometry};
+    let ns = TestNs::new("echo_json_text");
+    let json = |topic: &str| {
+        let out = ns.run(&["topic", "echo", topic, "--last", "--once", "--json"], 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let odom: horus::Topic<Odometry> = horus::Topic::builder("odom")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    odom.send(Odometry::default());
+    let v = json("odom");
+    assert_eq!(
+        (&v["frame_id"], &v["child_frame_id"]),
+        (&"".into(), &"".into()),
+        "{v}"
+    );
+    let out = ns.run(
+        &[
+            "topic", "echo", "odom", "--last", "--once", "-f", "frame_id",
+        ],
+        30,
+    );
+    assert_eq!(text(&out.stdout), "frame_id: \"\"\n---\n");
+
+    let scan: horus::Topic<LaserScan> = horus::Topic::builder("scan")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let mut msg = LaserScan::default();
+    msg.ranges[..4].copy_from_slice(&[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1.5]);
+    scan.send(msg);
+    let v = json("scan");
+    let first: Vec<_> = v["ranges"].as_array().expect("ranges")[..4].to_vec();
+    assert_eq!(
+        first,
+        serde_json::json!(["inf", "-inf", "NaN", 1.5])
+            .as_array()
+            .unwrap()[..]
+    );
+
+    let plans: horus::Topic<Plan> = horus::Topic::builder("plans")
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    plans.send(Plan {
+        name: String::new(),
+        weights: vec![f32::NAN, f32::NEG_INFINITY, 0.5],
+        mode: None,
+    });
+    let v = json("plans");
+    assert_eq!(v["weights"], serde_json::json!(["NaN", "-inf", 0.5]), "{v}");
 }
 
 /// A slot of a serialized topic whose length word claims 0x7fffffff bytes

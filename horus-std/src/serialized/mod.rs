@@ -101,7 +101,7 @@ pub use postcard_schema;
 pub use schema::{
     MAX_DEPTH, NamedField, SCHEMA_VERSION, Schema, SchemaError, SchemaType, Variant, VariantKind,
 };
-pub use value::{Value, ValueError, decode, encode};
+pub use value::{Value, ValueError, decode, encode, non_finite_name};
 
 pub use io::{TooLarge, Unsent};
 #[doc(hidden)]

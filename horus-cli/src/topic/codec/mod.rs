@@ -4,7 +4,8 @@
 //! Fields are little-endian primitives or arrays of them (HORUS builds for
 //! little-endian targets only, so a region's bytes are the same on every
 //! target); nested messages arrive flattened (`pose.x`).
-//! A `u8` array holding NUL-padded printable ASCII is shown as a string.
+//! A `u8` array holding NUL-padded printable ASCII is shown as a string
+//! (all NULs as `""`, unless the field is padding: `_pad`).
 
 use horus::inspect::TopicInfo;
 use horus_nostd::FieldKind;
@@ -135,13 +136,22 @@ fn read_elem(kind: FieldKind, b: &[u8]) -> Option<Value> {
     })
 }
 
-/// NUL-padded printable ASCII with at least one character.
-fn as_text(bytes: &[u8]) -> Option<String> {
+/// NUL-padded printable ASCII. All NULs are the empty text (a text field
+/// not set: it was an array of zeros then, and a string once set) if
+/// `blank_is_text`, else no text (see [`blank_is_text`]).
+fn as_text(bytes: &[u8], blank_is_text: bool) -> Option<String> {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     let (text, pad) = bytes.split_at(end);
     let printable = text.iter().all(|&b| (0x20..0x7f).contains(&b));
-    (end > 0 && printable && pad.iter().all(|&b| b == 0))
+    ((end > 0 || blank_is_text && !bytes.is_empty()) && printable && pad.iter().all(|&b| b == 0))
         .then(|| String::from_utf8_lossy(text).into_owned())
+}
+
+/// Whether an all-NUL `u8` array is shown as `""`: yes, unless its field is
+/// padding (named `_...`, Rust's mark of a field nothing reads), which
+/// stays its zeros.
+fn blank_is_text(field: &SchemaField) -> bool {
+    !field.name.as_str().starts_with('_')
 }
 
 /// The fields of one message. Meant for a [`describable`] schema; of any
@@ -157,7 +167,7 @@ pub fn decode(info: &TopicInfo, bytes: &[u8]) -> Vec<(String, Value)> {
             let value = if f.count == 1 {
                 read_elem(kind, raw)?
             } else {
-                array(kind, raw, f.shape.dims())
+                array(kind, raw, f.shape.dims(), blank_is_text(f))
             };
             Some((f.name.as_str().to_owned(), value))
         })
@@ -165,8 +175,9 @@ pub fn decode(info: &TopicInfo, bytes: &[u8]) -> Vec<(String, Value)> {
 }
 
 /// The array of `kind` in `raw`, of sizes `dims` (outermost first): rows of
-/// rows; a `u8` row that reads as text is a string.
-fn array(kind: FieldKind, raw: &[u8], dims: &[u32]) -> Value {
+/// rows; a `u8` row that reads as text is a string (all NULs too if
+/// `blank_is_text`).
+fn array(kind: FieldKind, raw: &[u8], dims: &[u32], blank_is_text: bool) -> Value {
     if let [_, inner @ ..] = dims
         && !inner.is_empty()
     {
@@ -174,11 +185,14 @@ fn array(kind: FieldKind, raw: &[u8], dims: &[u32]) -> Value {
         let row = (raw.len() / rows).max(1);
         return Value::Array(
             raw.chunks_exact(row)
-                .map(|r| array(kind, r, inner))
+                .map(|r| array(kind, r, inner, blank_is_text))
                 .collect(),
         );
     }
-    match (kind == FieldKind::U8).then(|| as_text(raw)).flatten() {
+    match (kind == FieldKind::U8)
+        .then(|| as_text(raw, blank_is_text))
+        .flatten()
+    {
         Some(s) => Value::Str(s),
         None => Value::Array(
             raw.chunks_exact(elem_size(kind).max(1))
@@ -231,12 +245,16 @@ impl Value {
     }
 }
 
-/// As JSON (non-finite floats become `null`).
+/// As JSON (a float that is no number as `"NaN"`, `"inf"`, `"-inf"`: see
+/// [`horus::serialized::non_finite_name`]).
 pub fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::U(u) => (*u).into(),
         Value::I(i) => (*i).into(),
-        Value::F(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
+        Value::F(x) => match horus::serialized::non_finite_name(*x) {
+            Some(name) => name.into(),
+            None => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
+        },
         Value::Str(s) => s.clone().into(),
         Value::Array(items) => items.iter().map(to_json).collect(),
     }

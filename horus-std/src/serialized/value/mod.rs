@@ -187,10 +187,31 @@ impl fmt::Display for Value {
     }
 }
 
+/// How JSON shows a float it has no number for: `"NaN"`, `"inf"` or
+/// `"-inf"` (ROS 2's YAML echo shows `.nan` / `.inf`), so that a REP-117
+/// range (`+inf`: nothing within range, `-inf`: too close, `NaN`: no
+/// return) keeps its meaning where `null` lost it; `None` for a finite one.
+///
+/// ```
+/// use horus::serialized::non_finite_name;
+/// assert_eq!(non_finite_name(f64::NEG_INFINITY), Some("-inf"));
+/// assert_eq!(non_finite_name(f64::NAN), Some("NaN"));
+/// assert_eq!(non_finite_name(1.5), None);
+/// ```
+pub fn non_finite_name(x: f64) -> Option<&'static str> {
+    match x {
+        x if x.is_nan() => Some("NaN"),
+        f64::INFINITY => Some("inf"),
+        f64::NEG_INFINITY => Some("-inf"),
+        _ => None,
+    }
+}
+
 impl serde::Serialize for Value {
     /// As JSON would show it: structs and maps as objects (map keys as
     /// their text), options as the value or null, enums as
-    /// `{"Variant": value}` (a unit variant as its name).
+    /// `{"Variant": value}` (a unit variant as its name), a float that is
+    /// no number as its [`non_finite_name`].
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self {
@@ -203,7 +224,10 @@ impl serde::Serialize for Value {
                 Ok(u) => s.serialize_u64(u),
                 Err(_) => s.serialize_str(&u.to_string()),
             },
-            Self::Float(x) => s.serialize_f64(*x),
+            Self::Float(x) => match non_finite_name(*x) {
+                Some(name) => s.serialize_str(name),
+                None => s.serialize_f64(*x),
+            },
             Self::Char(c) => s.serialize_char(*c),
             Self::String(t) => s.serialize_str(t),
             Self::Bytes(b) => s.collect_seq(b),
