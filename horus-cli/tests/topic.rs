@@ -1135,7 +1135,7 @@ fn arrays_of_two_dimensions_echo_as_rows_and_publish_from_rows() {
     let out = ns.run(&["topic", "pub", "grid", "cells=[1, 2, 3, 4, 5, 6]"], 30);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("it is i16[3][2]: give rows, e.g. cells=[[0, ...], ...]"),
+        text(&out.stderr).contains("it is [[i16; 2]; 3]: give rows, e.g. cells=[[0, ...], ...]"),
         "{}",
         text(&out.stderr)
     );

@@ -152,11 +152,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
     } else {
         outln!("fields:");
         for f in &d.fields {
-            // As Rust writes the type: `[[u8; 2]; 3]`.
-            let mut ty = f.kind.unwrap_or("?").to_owned();
-            for n in f.shape.iter().rev() {
-                ty = format!("[{ty}; {n}]");
-            }
+            let ty = super::codec::rust_type(f.kind.unwrap_or("?"), &f.shape);
             outln!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
         }
     }

@@ -305,11 +305,7 @@ fn print_verbose(i: &TopicInfo, procs: &crate::names::Processes) {
         outln!("    fields: (no self-description: shown in hex)");
     }
     for f in &i.fields {
-        // As Rust writes the type: `[[u8; 2]; 3]` (a scalar has no dims).
-        let mut ty = f.kind.map_or("?", |k| k.name()).to_owned();
-        for n in f.shape.dims().iter().rev() {
-            ty = format!("[{ty}; {n}]");
-        }
+        let ty = codec::rust_type(f.kind.map_or("?", |k| k.name()), f.shape.dims());
         outln!("    {:<24} {ty:<12} @{}", f.name.as_str(), f.offset);
     }
 }

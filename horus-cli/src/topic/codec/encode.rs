@@ -30,14 +30,7 @@ pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, Strin
             .fields
             .iter()
             .find(|f| f.name.as_str() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
-                format!(
-                    "{} has no field {name:?} (fields: {})",
-                    info.type_name,
-                    names.join(", ")
-                )
-            })?;
+            .ok_or_else(|| no_field(info, name, value.trim()))?;
         let kind = field
             .kind
             .ok_or_else(|| format!("field {name:?} has a kind this horus does not know"))?;
@@ -49,6 +42,43 @@ pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, Strin
         target.fill(dest, field.shape.dims(), &value_of(value.trim(), kind)?)?;
     }
     Ok(msg)
+}
+
+/// Why `name=value` names no field of `info`: the fields, or, for an
+/// element of an array field (`linear.x`, as ROS 2's `Vector3` is
+/// addressed), how to give the array.
+fn no_field(info: &TopicInfo, name: &str, value: &str) -> String {
+    let array = name.rsplit_once('.').and_then(|(base, elem)| {
+        let f = info
+            .fields
+            .iter()
+            .find(|f| f.name.as_str() == base && f.shape.rank() == 1)?;
+        Some((f, elem))
+    });
+    if let Some((f, elem)) = array {
+        let ty = super::rust_type(f.kind.map_or("?", |k| k.name()), f.shape.dims());
+        let base = f.name.as_str();
+        // x, y, z, w: the elements of a ROS 2 vector or quaternion, in order.
+        let example = match ["x", "y", "z", "w"].iter().position(|&e| e == elem) {
+            Some(i) if (i as u64) < f.count => {
+                let mut items = vec!["0"; i];
+                items.push(value);
+                format!("{base}=[{}]", items.join(", "))
+            }
+            _ => format!("{base}=[1, 2, ...]"),
+        };
+        return format!(
+            "{} has no field {name:?}: {base} is an array ({ty}), given whole as a list whose \
+             missing elements stay 0: {example}",
+            info.type_name
+        );
+    }
+    let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
+    format!(
+        "{} has no field {name:?} (fields: {})",
+        info.type_name,
+        names.join(", ")
+    )
 }
 
 /// A parsed value: one item, or a bracketed list of values.
@@ -170,9 +200,9 @@ impl Target<'_> {
             example = format!("[{example}, ...]");
         }
         format!(
-            "{}: {what}; it is {}{shape}: give rows, e.g. {}={example}",
+            "{}: {what}; it is {}: give rows, e.g. {}={example}",
             self.name,
-            self.kind.name(),
+            super::rust_type(self.kind.name(), shape.dims()),
             self.name
         )
     }

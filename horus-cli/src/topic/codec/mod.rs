@@ -223,6 +223,15 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// A field's type as Rust writes it, the one notation of `topic list -v`,
+/// `topic info` and `topic pub`'s errors: `f64`, `[f64; 3]`, `[[i16; 2]; 3]`
+/// (`dims` outermost first).
+pub fn rust_type(kind: &str, dims: &[u32]) -> String {
+    dims.iter()
+        .rev()
+        .fold(kind.to_owned(), |ty, n| format!("[{ty}; {n}]"))
+}
+
 /// Elements of an array that `echo` shows unless `--full`.
 pub const ARRAY_SHOWN: usize = 32;
 
@@ -387,6 +396,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_element_of_an_array_field_says_how_to_give_the_array() {
+        let t = info(&[("linear", 0, FieldKind::F64, 3)], 24);
+        assert_eq!(
+            encode(&t, &["linear.z=0.5".into()]).unwrap_err(),
+            "T has no field \"linear.z\": linear is an array ([f64; 3]), given whole as a list \
+             whose missing elements stay 0: linear=[0, 0, 0.5]"
+        );
+        assert!(
+            encode(&t, &["linear.w=1".into()])
+                .unwrap_err()
+                .ends_with(": linear=[1, 2, ...]")
+        );
+        assert_eq!(
+            encode(&t, &["angular.z=1".into()]).unwrap_err(),
+            "T has no field \"angular.z\" (fields: linear)"
+        );
+    }
+
     /// `t` with field `i` of the shape `dims`.
     fn shaped(mut t: TopicInfo, i: usize, dims: &[u32]) -> TopicInfo {
         t.fields[i].shape = Shape::new(dims).unwrap();
@@ -445,7 +473,7 @@ mod tests {
             assert!(e.starts_with(start), "{input}: {e}");
             if !start.ends_with("goes") || start.contains("row") {
                 assert!(
-                    e.ends_with("it is i16[3][2]: give rows, e.g. m=[[0, ...], ...]"),
+                    e.ends_with("it is [[i16; 2]; 3]: give rows, e.g. m=[[0, ...], ...]"),
                     "{e}"
                 );
             }
