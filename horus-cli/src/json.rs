@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `topic list` | [`TopicList`] |
 //! | `topic info` | [`TopicDetail`] |
+//! | `topic type` | [`TopicType`] |
 //! | `topic echo` | one object per message: the decoded fields by name (the message's own shape), or `{"hex"}`; `"@received"` with `-t`; a pooled topic's: [`PooledEcho`] |
 //! | `topic hz` / `topic bw` | one [`RateReport`] per interval |
 //! | `topic pub` | [`Published`] |
@@ -36,6 +37,14 @@ use horus::inspect::TopicInfo;
 use horus::system::blackbox::BlackboxEntry;
 use horus::system::registry::NodeEntry;
 use serde::Serialize;
+
+/// `topic type`.
+#[derive(Debug, Serialize)]
+pub struct TopicType {
+    pub topic: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
 
 /// `topic list`.
 #[derive(Debug, Serialize)]

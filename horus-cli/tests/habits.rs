@@ -331,6 +331,115 @@ fn echo_timeout_without_a_count_ends_normally_unless_nothing_came() {
     );
 }
 
+/// What a ROS 2 user types: `pub TOPIC TYPE "{yaml}"`, `--once`/`-1`,
+/// `-t N`, `echo TOPIC TYPE`, `list -t`, `info -v`, `topic type`, and
+/// `linear.x` on a vector. Each was a clap error or "expected FIELD=VALUE".
+#[test]
+fn ros2_spellings_of_topic_commands_work_or_say_what_horus_takes() {
+    use horus::msgs::{CmdVel, Odometry, Twist};
+    let ns = TestNs::new("ros2habits");
+    let cmd: horus::Topic<CmdVel> = horus::Topic::builder("/robot/cmd_vel")
+        .namespace(&ns.name)
+        .build()
+        .expect("cmd_vel");
+    let odom: horus::Topic<Odometry> = horus::Topic::builder("/odom")
+        .namespace(&ns.name)
+        .build()
+        .expect("odom");
+    let _twist: horus::Topic<Twist> = horus::Topic::builder("/twist")
+        .namespace(&ns.name)
+        .build()
+        .expect("twist");
+    let ok = |args: &[&str]| {
+        let out = ns.run(args, 30);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        out
+    };
+    let usage = |args: &[&str], says: &str| {
+        let out = ns.run(args, 30);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&out.stderr), format!("horus: {says}\n"), "{args:?}");
+    };
+
+    let topic = "/robot/cmd_vel";
+    ok(&[
+        "topic",
+        "pub",
+        topic,
+        "CmdVel",
+        "{linear: 0.5, angular: 0.1}",
+    ]);
+    let m = cmd.recv().expect("the published command");
+    assert_eq!((m.linear, m.angular), (0.5, 0.1));
+    ok(&[
+        "topic",
+        "pub",
+        topic,
+        "geometry_msgs/msg/CmdVel",
+        r#"{"angular": -1}"#,
+    ]);
+    assert_eq!(cmd.recv().map(|m| m.angular), Some(-1.0));
+    for (flag, n) in [
+        (&["--once"][..], 1),
+        (&["-1"], 1),
+        (&["-t", "3"], 3),
+        (&["--times", "2"], 2),
+    ] {
+        let out = ok(&[&["topic", "pub", topic, "linear=1"][..], flag].concat());
+        let s = if n == 1 { "" } else { "s" };
+        assert_eq!(
+            text(&out.stderr),
+            format!("horus: published {n} message{s} on {topic}\n")
+        );
+    }
+    ok(&[
+        "topic",
+        "pub",
+        "/odom",
+        "{pose: {x: 1.5}, frame_id: odom, twist: {linear: [0.25]}}",
+    ]);
+    let o = odom.recv().expect("the published odometry");
+    assert_eq!(
+        (o.pose.x, &o.frame_id[..5], o.twist.linear[0]),
+        (1.5, &b"odom\0"[..], 0.25)
+    );
+    usage(
+        &["topic", "pub", topic, "Twist", "linear=1"],
+        "Twist: /robot/cmd_vel is of type CmdVel; horus takes the type from the topic, so the \
+         type can be left out",
+    );
+    usage(
+        &["topic", "pub", "/twist", "Twist", "{linear: {x: 0.5}}"],
+        "Twist has no field \"linear.x\": linear is an array ([f64; 3]), given whole as a list \
+         whose missing elements stay 0: linear=[0.5]",
+    );
+    usage(
+        &["topic", "pub", topic, "{linear"],
+        "\"{linear\": not YAML (line 1 column 1: unclosed bracket '{'); give a mapping \
+         {field: value, ...} or FIELD=VALUE",
+    );
+
+    let out = ok(&["topic", "echo", topic, "CmdVel", "--last", "--once"]);
+    assert!(
+        text(&out.stdout).contains("linear: 1.0"),
+        "{}",
+        text(&out.stdout)
+    );
+    usage(
+        &["topic", "echo", topic, "Twist", "--once"],
+        "Twist: /robot/cmd_vel is of type CmdVel; horus takes the type from the topic, so the \
+         type can be left out",
+    );
+    let out = ok(&["topic", "list", "-t"]);
+    assert!(text(&out.stdout).contains("CmdVel"));
+    let out = ok(&["topic", "info", "-v", topic, "--no-rate"]);
+    assert!(text(&out.stdout).contains("CmdVel"));
+    assert_eq!(text(&ok(&["topic", "type", topic]).stdout), "CmdVel\n");
+    let v: serde_json::Value =
+        serde_json::from_slice(&ok(&["topic", "type", topic, "--json"]).stdout).expect("json");
+    assert_eq!(v, serde_json::json!({"topic": topic, "type": "CmdVel"}));
+}
+
 #[test]
 fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox() {
     use horus::system::blackbox::{self, AnomalyKind, Blackbox};

@@ -32,6 +32,9 @@ const WAIT_POLL: Duration = Duration::from_millis(20);
 pub struct EchoArgs {
     /// Topic name.
     name: String,
+    /// The topic's type, if given (as `ros2 topic echo /t TYPE`): it must be the topic's.
+    #[arg(value_name = "TYPE")]
+    msg_type: Option<String>,
     /// Print one message, then exit.
     #[arg(long, conflicts_with = "count")]
     once: bool,
@@ -82,6 +85,9 @@ pub fn main(ctx: &Ctx, args: &EchoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let info = topic.info().clone();
+    if let Some(given) = &args.msg_type {
+        super::check_type(&info, given)?;
+    }
     if let (Some(schema), false) = (&info.serialized, args.hex) {
         return echo_serialized(ctx, args, &topic, schema, limit, deadline, &stop);
     }

@@ -30,6 +30,9 @@ pub struct InfoArgs {
     /// Do not measure the rate (answer at once).
     #[arg(long, conflicts_with = "window")]
     no_rate: bool,
+    /// Accepted as `ros2 topic info -v` takes it: `topic info` always shows everything.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 pub fn main(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<ExitCode> {
@@ -59,7 +62,9 @@ pub fn main(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The topic as it is now; an absent one is the error every topic command gives.
-fn read(ctx: &Ctx, name: &str) -> anyhow::Result<TopicInfo> {
+/// Reads topic `name`'s region (under the shared lock, nothing joined), or
+/// explains that it is absent.
+pub fn read(ctx: &Ctx, name: &str) -> anyhow::Result<TopicInfo> {
     super::check_name(name)?;
     let ns = Namespace::open_existing(&ctx.namespace).context("opening the namespace")?;
     let info = match ns {

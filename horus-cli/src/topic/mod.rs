@@ -35,6 +35,14 @@ pub enum TopicCommand {
         /// Include the system topics (`_horus.*`).
         #[arg(short, long)]
         all: bool,
+        /// Show each topic's type (it always is: accepted as `ros2 topic list -t` takes it).
+        #[arg(short = 't', long = "show-types")]
+        show_types: bool,
+    },
+    /// Print the type of a topic (as `ros2 topic type`).
+    Type {
+        /// Topic name.
+        name: String,
     },
     /// One topic in full: type, fields, capacity, who publishes and subscribes, its rate.
     Info(info::InfoArgs),
@@ -50,13 +58,29 @@ pub enum TopicCommand {
 
 pub fn main(ctx: &Ctx, cmd: TopicCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        TopicCommand::List { verbose, all } => list(ctx, verbose, all),
+        TopicCommand::List { verbose, all, .. } => list(ctx, verbose, all),
+        TopicCommand::Type { name } => type_of(ctx, &name),
         TopicCommand::Info(args) => info::main(ctx, &args),
         TopicCommand::Echo(args) => echo::main(ctx, &args),
         TopicCommand::Hz(args) => rate::main(ctx, &args, rate::Measure::Hz),
         TopicCommand::Bw(args) => rate::main(ctx, &args, rate::Measure::Bw),
         TopicCommand::Pub(args) => publish::main(ctx, &args),
     }
+}
+
+/// `horus topic type NAME`: the type's name (JSON: `{topic, type}`). Only
+/// reads the region, as `topic info --no-rate` does.
+fn type_of(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    let info = info::read(ctx, name)?;
+    if ctx.json {
+        crate::json::print(&crate::json::TopicType {
+            topic: info.name,
+            type_name: info.type_name,
+        })?;
+    } else {
+        outln!("{}", info.type_name);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Joins topic `name` of the current namespace, or explains that it is absent.
@@ -79,6 +103,20 @@ fn check_name(name: &str) -> Result<(), Failure> {
             .to_string(),
         )
     })
+}
+
+/// A type given with the topic (`ros2 topic echo /t TYPE`, `ros2 topic pub
+/// /t TYPE VALUES`) must be the topic's own: its name, or a path ending in
+/// it (`geometry_msgs/msg/Twist`, `horus::msgs::Twist`).
+pub fn check_type(info: &TopicInfo, given: &str) -> Result<(), Failure> {
+    let last = given.rsplit(['/', ':']).next().unwrap_or(given);
+    if last == info.type_name {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{given}: {} is of type {}; horus takes the type from the topic, so the type can be left out",
+        info.name, info.type_name
+    )))
 }
 
 fn no_topic(ctx: &Ctx, name: &str) -> Failure {

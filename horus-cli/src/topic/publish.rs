@@ -1,9 +1,16 @@
 //! `horus topic pub NAME FIELD=VALUE...`: publish test messages to an
 //! existing topic (its type comes from the region: a topic is created by the
 //! program that defines its type, never by this command).
+//!
+//! ROS 2's spelling works too: `horus topic pub /cmd_vel CmdVel "{linear:
+//! 0.5, angular: 0.1}" --once` (the type, if given, must be the topic's; a
+//! YAML or JSON mapping stands for one `FIELD=VALUE` per field, nested
+//! mappings as `pose.x`; `-1`/`--once`, `-t`/`--times N`).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+use horus::inspect::TopicInfo;
 
 use super::codec;
 use crate::Ctx;
@@ -14,15 +21,21 @@ use crate::exit::Failure;
 pub struct PubArgs {
     /// Topic name.
     name: String,
-    /// Field values: `x=1.5`, `ticks=-3`, `accel=[0,0,9.8]`, `frame=base_link` (u8 arrays take text).
+    /// Field values: `x=1.5`, `ticks=-3`, `accel=[0,0,9.8]`, `frame=base_link` (u8 arrays take
+    /// text), or a YAML/JSON mapping `"{x: 1.5, pose: {y: 2}}"`; may start with the topic's type
+    /// (`CmdVel`, as ROS 2 writes it).
     #[arg(value_name = "FIELD=VALUE")]
     fields: Vec<String>,
     /// Publish at this rate (messages per second) until Ctrl+C or --count.
     #[arg(short, long, value_name = "HZ", allow_negative_numbers = true)]
     rate: Option<f64>,
     /// Number of messages (default: 1, or unlimited with --rate).
-    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'n', long, visible_short_alias = 't', visible_alias = "times", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
+    /// Publish one message, then exit (as -n 1).
+    #[arg(short = '1', long, conflicts_with = "count")]
+    once: bool,
     /// The whole message as hex bytes instead of fields (for types without a self-description).
     #[arg(long, value_name = "HEX", conflicts_with = "fields")]
     hex: Option<String>,
@@ -67,14 +80,19 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
             ))
             .into());
         }
-        None => codec::encode(&info, &args.fields).map_err(Failure::usage)?,
+        None => codec::encode(&info, &assignments(&info, &args.fields)?).map_err(Failure::usage)?,
     };
     let period = args
         .rate
         .map(period_of)
         .transpose()
         .map_err(Failure::usage)?;
-    let count = args.count.or(if period.is_some() { None } else { Some(1) });
+    let count = match (args.once, args.count, period) {
+        (true, _, _) => Some(1),
+        (false, Some(n), _) => Some(n),
+        (false, None, Some(_)) => None,
+        (false, None, None) => Some(1),
+    };
     let start = Instant::now();
     let mut sent = 0u64;
     while count.is_none_or(|n| sent < n) && stop.count() == 0 {
@@ -104,6 +122,90 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
         })?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `FIELD=VALUE` assignments that `fields` stand for: a first word
+/// that is a type name (`CmdVel`, `geometry_msgs/msg/Twist`, as `ros2 topic
+/// pub` takes it) is checked against the topic's type and dropped; a YAML or
+/// JSON mapping becomes one assignment per field.
+fn assignments(info: &TopicInfo, fields: &[String]) -> Result<Vec<String>, Failure> {
+    let fields = match fields.split_first() {
+        // A field's name alone is a forgotten `=VALUE`, said by `encode`.
+        Some((first, rest))
+            if is_type_word(first) && !info.fields.iter().any(|f| f.name.as_str() == first) =>
+        {
+            super::check_type(info, first)?;
+            rest
+        }
+        _ => fields,
+    };
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        if f.trim_start().starts_with('{') {
+            from_mapping(f, &mut out)?;
+        } else {
+            out.push(f.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Does `word` read as a type name rather than an assignment or a mapping?
+fn is_type_word(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | ':'))
+}
+
+/// Appends the assignments of the YAML/JSON mapping `text` to `out`:
+/// `{pose: {x: 1}, frame: map, v: [1, 2]}` is `pose.x=1`, `frame=map`,
+/// `v=[1, 2]` (a bool is 1 or 0; a null leaves the field 0).
+fn from_mapping(text: &str, out: &mut Vec<String>) -> Result<(), Failure> {
+    let bad = |why: String| {
+        Failure::usage(format!(
+            "{text:?}: {why}; give a mapping {{field: value, ...}} or FIELD=VALUE"
+        ))
+    };
+    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
+        // Its first line: the rest is a snippet of `text` with a caret.
+        let e = e.to_string();
+        let first = e.lines().next().unwrap_or_default();
+        bad(format!(
+            "not YAML ({})",
+            first.trim_start_matches("error: ")
+        ))
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(bad("not a mapping".to_owned()));
+    };
+    flatten("", &map, out);
+    Ok(())
+}
+
+/// `map`'s entries as `prefix` + name `=` value, nested mappings flattened.
+fn flatten(prefix: &str, map: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
+    for (name, value) in map {
+        let name = format!("{prefix}{name}");
+        match value {
+            serde_json::Value::Object(inner) => flatten(&format!("{name}."), inner, out),
+            serde_json::Value::Null => {}
+            other => out.push(format!("{name}={}", value_text(other))),
+        }
+    }
+}
+
+/// A mapping's value as `topic pub` writes it: `1.5`, `text`, `[1, [2, 3]]`.
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(b) => u8::from(*b).to_string(),
+        serde_json::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(value_text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The time between messages at `hz` messages per second: a usage error
