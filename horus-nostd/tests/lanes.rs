@@ -217,3 +217,16 @@ fn a_new_publisher_continues_the_lane_of_the_one_that_left() {
     assert_eq!(sub.dropped_count(), 0);
     exact(&sub, &region);
 }
+
+/// A refusal that advises removing the region names the command that does
+/// it: `horus clean --shm` (`horus clean` alone is a usage error).
+#[test]
+fn refusals_advise_horus_clean_with_shm() {
+    for r in [
+        Refusal::NoLane { max_publishers: 3 },
+        Refusal::LaneExhausted { lane: 1, seq: 2 },
+    ] {
+        let s = r.to_string();
+        assert!(s.contains("`horus clean --shm`"), "{s}");
+    }
+}

@@ -181,7 +181,7 @@ fn a_publisher_too_many_gets_its_message_back_and_send_counts_it() {
     assert!(
         sentence.contains("max_publishers = 3")
             && sentence.contains(".max_publishers(n)")
-            && sentence.contains("horus clean"),
+            && sentence.contains("(remove the existing region first: `horus clean --shm`)"),
         "{sentence}"
     );
     assert_eq!(

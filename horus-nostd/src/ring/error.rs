@@ -67,8 +67,8 @@ pub enum Refusal {
         "message not published: all {max_publishers} publisher lanes of the topic are held by \
          other handles (the topic was created with max_publishers = {max_publishers}); create \
          it with a larger `.max_publishers(n)` (remove the existing region first: `horus \
-         clean`), or publish from fewer handles; lanes of dead processes come back when they \
-         are reclaimed"
+         clean --shm`), or publish from fewer handles; lanes of dead processes come back when \
+         they are reclaimed"
     )]
     NoLane {
         /// The topic's lanes ([`TopicLayout::max_publishers`](crate::TopicLayout::max_publishers)).
@@ -80,7 +80,7 @@ pub enum Refusal {
     #[error(
         "topic region is corrupt: lane {lane} is at sequence {seq}, too near the 62-bit \
          sequence limit for a new publisher, and no other lane is free; remove the topic \
-         (`horus clean`) and let it be recreated"
+         (`horus clean --shm`) and let it be recreated"
     )]
     LaneExhausted {
         /// The lane.
