@@ -23,6 +23,9 @@ use horus::system::registry::{self, NodeEntry, NodeStatus};
 use crate::Ctx;
 use crate::exit::{self, Failure};
 
+/// The longest `--timeout`.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// How often the registry is read while waiting.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -34,9 +37,9 @@ pub struct ControlArgs {
     /// The node's process id: needed when nodes of this name run in several processes.
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Seconds to wait for the registry to show the new state.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    pub timeout: f64,
+    /// How long to wait for the registry to show the new state (seconds, or 500ms, 2s).
+    #[arg(long, default_value = "5", value_parser = crate::topic::secs, value_name = "SECS")]
+    pub timeout: Duration,
 }
 
 pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::Result<ExitCode> {
@@ -47,14 +50,14 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
         ))
         .into());
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+    let timeout = args.timeout;
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
         return Err(Failure::usage(format!(
-            "--timeout {}: give a number of seconds above 0 and at most 3600",
-            args.timeout
+            "--timeout {}: give a time above 0 and at most 3600 s",
+            humantime::format_duration(timeout)
         ))
         .into());
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
     let ns = Some(ctx.namespace.as_str());
     let target = find(ctx, &args.name, args.pid)?;
     let (name, pid) = (target.name.clone(), target.pid);
@@ -92,11 +95,11 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
             return Err(Failure::new(
                 exit::ERROR,
                 format!(
-                    "node {name} (pid {pid}) was not seen {} in the registry within {} s (it \
+                    "node {name} (pid {pid}) was not seen {} in the registry within {} (it \
                      shows {shown}){}: is its program a horus Scheduler running (with system \
                      topics)? `horus bb` records what its scheduler did; try a longer --timeout",
                     expected(command),
-                    args.timeout,
+                    humantime::format_duration(timeout),
                     if sigterm { ", even after SIGTERM" } else { "" }
                 ),
             )
@@ -114,8 +117,9 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
         })?;
     } else if sigterm {
         println!(
-            "node {name} (pid {pid}): no scheduler answered within {} s; sent SIGTERM: {}",
-            args.timeout, state
+            "node {name} (pid {pid}): no scheduler answered within {}; sent SIGTERM: {}",
+            humantime::format_duration(timeout),
+            state
         );
     } else {
         println!(

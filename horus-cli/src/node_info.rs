@@ -16,7 +16,8 @@ use crate::Ctx;
 use crate::exit::{self, Failure};
 use crate::json::{NodeDetail, NodeDetails};
 
-pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+/// `horus node info NAME [--pid PID]`.
+pub fn main(ctx: &Ctx, name: &str, pid: Option<u32>) -> anyhow::Result<ExitCode> {
     if name.trim().is_empty() {
         return Err(Failure::usage(
             "node info \"\": give a node's name (`horus node list` shows them)",
@@ -28,6 +29,33 @@ pub fn main(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     if found.is_empty() {
         return Err(no_node(ctx, name, &all).into());
     }
+    let found = match pid {
+        None => found,
+        Some(p) => match found
+            .iter()
+            .copied()
+            .filter(|n| n.pid == p)
+            .collect::<Vec<_>>()
+        {
+            mine if !mine.is_empty() => mine,
+            _ => {
+                let mut pids: Vec<u32> = found.iter().map(|n| n.pid).collect();
+                pids.sort_unstable();
+                pids.dedup();
+                let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+                return Err(Failure::new(
+                    exit::ERROR,
+                    format!(
+                        "no node {name} with pid {p} in namespace {} (it runs in pid {}); \
+                         `horus node list` shows every node",
+                        ctx.namespace,
+                        pids.join(", ")
+                    ),
+                )
+                .into());
+            }
+        },
+    };
     let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
         Some(ns) => list_topics(&ns).context("listing the topics")?,
         None => Vec::new(),

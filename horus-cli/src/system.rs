@@ -27,6 +27,9 @@ pub enum NodeCommand {
     Info {
         /// Node name (as `node list` shows it).
         name: String,
+        /// Only the node of this process id (nodes of one name may run in several processes).
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// Pause a node of any process: its safe_state runs, it is not ticked until resumed.
     Pause(crate::node_control::ControlArgs),
@@ -70,7 +73,7 @@ const DEFAULT_REASON: &str = "raised with `horus estop --raise`";
 pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NodeCommand::List => node_list(ctx),
-        NodeCommand::Info { name } => crate::node_info::main(ctx, name),
+        NodeCommand::Info { name, pid } => crate::node_info::main(ctx, name, *pid),
         NodeCommand::Pause(a) => crate::node_control::main(ctx, ControlCommand::Pause, a),
         NodeCommand::Resume(a) => crate::node_control::main(ctx, ControlCommand::Resume, a),
         NodeCommand::Restart(a) => crate::node_control::main(ctx, ControlCommand::Restart, a),

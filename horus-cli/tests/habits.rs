@@ -440,6 +440,78 @@ fn ros2_spellings_of_topic_commands_work_or_say_what_horus_takes() {
     assert_eq!(v, serde_json::json!({"topic": topic, "type": "CmdVel"}));
 }
 
+/// `node pause --timeout 500ms` was refused as an invalid float though the
+/// topic commands take `500ms`; `node info` had no `--pid`, though pause,
+/// resume, restart and kill have one for a name run by several processes.
+#[test]
+fn node_commands_take_times_with_units_and_node_info_takes_pid() {
+    let ns = TestNs::new("nodeunits");
+    let mut a = common::start_role("schedule", &ns.name, "Twin");
+    let mut b = common::start_role("schedule", &ns.name, "Twin");
+    let (pa, pb) = (a.child.id(), b.child.id());
+    let info = |args: &[&str]| {
+        let out = ns.run(
+            &[&["node", "info", "Twin", "--json"][..], args].concat(),
+            30,
+        );
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    wait_until(30, "both Twin nodes Running", || {
+        let (_, doc, _) = info(&[]);
+        serde_json::from_str::<serde_json::Value>(&doc).is_ok_and(|v| {
+            v["nodes"]
+                .as_array()
+                .is_some_and(|n| n.len() == 2 && n.iter().all(|n| n["state"] == "Running"))
+        })
+    });
+    let (code, doc, err) = info(&["--pid", &pb.to_string()]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    let pids: Vec<_> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["pid"].clone())
+        .collect();
+    assert_eq!(pids, [serde_json::json!(pb)], "{v}");
+    let mut both = [pa, pb];
+    both.sort_unstable();
+    assert_eq!(
+        info(&["--pid", "1"]),
+        (
+            Some(1),
+            String::new(),
+            format!(
+                "horus: no node Twin with pid 1 in namespace {} (it runs in pid {}, {}); \
+                 `horus node list` shows every node\n",
+                ns.name, both[0], both[1]
+            )
+        )
+    );
+
+    let pause = |timeout: &str| {
+        let pid = pa.to_string();
+        ns.run(
+            &["node", "pause", "Twin", "--pid", &pid, "--timeout", timeout],
+            60,
+        )
+    };
+    let out = pause("30000ms");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (timeout, shown) in [("0ms", "0s"), ("2h", "2h")] {
+        let out = pause(timeout);
+        assert_eq!(
+            (out.status.code(), text(&out.stderr)),
+            (
+                Some(2),
+                format!("horus: --timeout {shown}: give a time above 0 and at most 3600 s\n")
+            )
+        );
+    }
+    a.assert_stops_on_sigterm();
+    b.assert_stops_on_sigterm();
+}
+
 #[test]
 fn thousands_of_deadline_misses_leave_panics_estops_and_deaths_in_the_blackbox() {
     use horus::system::blackbox::{self, AnomalyKind, Blackbox};

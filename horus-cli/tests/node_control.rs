@@ -250,7 +250,7 @@ fn kill_falls_back_to_sigterm_when_no_scheduler_answers() {
         1,
         &[
             &format!("node Mute (pid {}) was not seen Paused", other.child.id()),
-            "within 0.2 s",
+            "within 200ms",
         ],
     );
     let _ = other.stop("TERM", T);
