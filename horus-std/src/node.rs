@@ -26,7 +26,8 @@ use crate::error::Result;
 /// `init` once before its first tick; `tick` at its rate; `safe_state`
 /// when its panic policy stops it and when the namespace's e-stop is raised;
 /// `shutdown`
-/// once at the end if `init` succeeded, also after a panic. A panic in any
+/// once for each `init` that succeeded (at the end, also after a panic, or
+/// by a restart before it runs `init` again). A panic in any
 /// of them is caught by the scheduler (see [`FaultPolicy`](crate::scheduler::FaultPolicy)).
 pub trait Node {
     /// The node's name: unique within its scheduler; shown by
@@ -36,7 +37,8 @@ pub trait Node {
     }
 
     /// Prepares the node, once, before its first tick (and again when the
-    /// `Restart` policy restarts it).
+    /// `Restart` policy or `horus node restart` restarts it, after its
+    /// `shutdown`).
     ///
     /// # Errors
     /// An error stops the scheduler from starting: `run()` shuts down the

@@ -17,6 +17,9 @@ struct Probe {
     ticks: u64,
     panic_on: Vec<u64>,
     panic_in_init: bool,
+    /// Every `init` after the first panics (a restart that cannot start).
+    panic_in_reinit: bool,
+    inits: u32,
     panic_in_shutdown: bool,
     work: Duration,
     stop_after: Option<(u64, StopHandle)>,
@@ -30,6 +33,8 @@ impl Probe {
             ticks: 0,
             panic_on: Vec::new(),
             panic_in_init: false,
+            panic_in_reinit: false,
+            inits: 0,
             panic_in_shutdown: false,
             work: Duration::ZERO,
             stop_after: None,
@@ -58,7 +63,13 @@ impl Node for Probe {
     }
     fn init(&mut self) -> Result<()> {
         self.log("init");
+        self.inits += 1;
         assert!(!self.panic_in_init, "{} cannot start", self.name);
+        assert!(
+            !(self.panic_in_reinit && self.inits > 1),
+            "{} cannot restart",
+            self.name
+        );
         Ok(())
     }
     fn tick(&mut self) {
@@ -192,11 +203,32 @@ fn panic_policies_stop_skip_and_restart_while_the_others_go_on() {
     );
     assert_eq!(
         t("restart"),
-        ["init", "tick", "tick", "init", "tick", "tick", "shutdown"]
+        [
+            "init", "tick", "tick", "shutdown", "init", "tick", "tick", "shutdown"
+        ]
     );
     assert_eq!(
         t("healthy"),
         ["init", "tick", "tick", "tick", "tick", "shutdown"]
+    );
+}
+
+#[test]
+fn a_restart_policy_whose_init_panics_runs_each_shutdown_once() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    let mut p = Probe::new("r", &trace);
+    p.panic_on = vec![1];
+    p.panic_in_reinit = true;
+    sched.add(p).on_panic(FaultPolicy::Restart).build().unwrap();
+    sched.add(Probe::new("other", &trace)).build().unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("r").unwrap().state, NodeState::Faulted);
+    sched.shutdown().unwrap();
+    assert_eq!(
+        Probe::calls(&trace, "r"),
+        ["init", "tick", "shutdown", "init", "safe"],
+        "the shutdown owed by the first init ran before the restart; none after"
     );
 }
 

@@ -3,7 +3,7 @@
 
 use super::Engine;
 use super::engine::{become_, ignore};
-use super::{ControlError, CoreNode, NodeId, NodeState, Observer, Storage};
+use super::{ControlError, CoreNode, NodeId, NodeState, Observer, Slot, Storage, Timing};
 
 impl<S: Storage> Engine<S> {
     /// Pauses node `id` (`Ready`, `Running`, `Held -> Paused`): runs its
@@ -97,11 +97,13 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Restarts node `id` as its `Restart` fault policy would, from
-    /// scratch: `shutdown`, then `init`; on success it is `Ready` (`Held`
-    /// while the engine is held, as a paused node resumed then) with its
-    /// counters zeroed and its next release at `now_ns`. If `init` fails,
-    /// `observer` hears [`restart_failed`](Observer::restart_failed), its
-    /// `safe_state` runs and it is `Faulted`.
+    /// scratch: `shutdown`, then `init`; on success it is `Ready` with its
+    /// counters zeroed and its next release at `now_ns`. While the engine is
+    /// held (the e-stop) its `safe_state` runs after that `init` and it is
+    /// `Held`, as a node initialised during a hold: a restart never
+    /// re-enables the outputs of a held node. If `init` fails, `observer`
+    /// hears [`restart_failed`](Observer::restart_failed), its `safe_state`
+    /// runs and it is `Faulted`, owing no `shutdown` (none runs at the end).
     ///
     /// # Errors
     /// [`ControlError`]: no such node, or it is not initialised (`Registered`),
@@ -152,26 +154,52 @@ impl<S: Storage> Engine<S> {
             NodeState::Ready | NodeState::Running | NodeState::Paused | NodeState::Held => {}
             state => return Err(not_now(id, state, "restart")),
         }
+        restart_slot(slot, held, observer, |timing| timing.restart_at(now_ns));
+        Ok(())
+    }
+}
+
+/// Restarts the node of `slot` from scratch, for [`Engine::restart`] and
+/// for the `Restart` fault policy alike, so that every successful `init` is
+/// paired with exactly one `shutdown`: its `shutdown` (owed by the `init`
+/// that made it tickable), then its `init`.
+///
+/// - `init` succeeds: `reset` is applied to its timing, then it is `Ready`;
+///   while the engine is `held` (the e-stop) its `safe_state` runs after
+///   that `init` and it is `Held`, as a node initialised during a hold.
+/// - `init` fails: `observer` hears [`restart_failed`](Observer::restart_failed),
+///   its `safe_state` runs and it is `Faulted`; it owes no `shutdown` (none
+///   runs at the end).
+pub(super) fn restart_slot<T: CoreNode, O: Observer<T> + ?Sized>(
+    slot: &mut Slot<T>,
+    held: bool,
+    observer: &mut O,
+    reset: impl FnOnce(&mut Timing),
+) {
+    debug_assert!(slot.initialised, "only an initialised node is restarted");
+    if slot.initialised {
         slot.node.shutdown();
-        match slot.node.init() {
-            Ok(()) => {
-                slot.timing.restart_at(now_ns);
-                let next = if held {
-                    NodeState::Held
-                } else {
-                    NodeState::Ready
-                };
-                if slot.state != next {
-                    become_(slot, next, observer);
-                }
-            }
-            Err(fault) => {
-                observer.restart_failed(slot, fault);
+    }
+    match slot.node.init() {
+        Ok(()) => {
+            slot.initialised = true;
+            reset(&mut slot.timing);
+            let next = if held {
                 slot.node.safe_state();
-                become_(slot, NodeState::Faulted, observer);
+                NodeState::Held
+            } else {
+                NodeState::Ready
+            };
+            if slot.state != next {
+                become_(slot, next, observer);
             }
         }
-        Ok(())
+        Err(fault) => {
+            slot.initialised = false;
+            observer.restart_failed(slot, fault);
+            slot.node.safe_state();
+            become_(slot, NodeState::Faulted, observer);
+        }
     }
 }
 

@@ -325,6 +325,7 @@ impl<S: Storage> Engine<S> {
         every: bool,
     ) -> StepReport {
         let now = clock.now_ns();
+        let held = self.held;
         let mut report = StepReport::default();
         // `every`: the round's start, then the end of a clean tick (see
         // `Ran::clean_end_ns`).
@@ -345,7 +346,7 @@ impl<S: Storage> Engine<S> {
             } else {
                 continue;
             };
-            let ran = run_one(slot, round_ns, start_ns, clock, observer);
+            let ran = run_one(slot, round_ns, start_ns, clock, held, observer);
             report.ran += 1;
             report.faults += u32::from(!ran.ok);
             turn_ns = ran.clean_end_ns;

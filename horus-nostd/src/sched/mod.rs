@@ -40,9 +40,10 @@
 //!   are skipped and counted, not run in a burst.
 //! - **Faults.** A tick that returns a [`NodeFault`] is counted and handled
 //!   by the node's [`FaultPolicy`] (`Stop` by default: `safe_state`, then
-//!   never ticked again; `Skip`; `Restart`: `init` again).
+//!   never ticked again; `Skip`; `Restart`: `shutdown`, then `init` again).
 //! - **Shutdown** runs in reverse order, and only for nodes whose `init`
-//!   succeeded.
+//!   succeeded: each successful `init` is paired with exactly one
+//!   `shutdown`, which a restart runs before its `init`.
 //! - **Adding late.** [`Engine::add`] refuses nodes after the start;
 //!   [`Engine::push`] takes them, and [`Engine::init_registered`]
 //!   initialises them at the caller's next round (std's `tick_once`).

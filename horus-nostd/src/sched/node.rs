@@ -35,7 +35,8 @@ pub trait CoreNode {
         "node"
     }
 
-    /// Prepares the node; run once by `start()` (and again by a restart).
+    /// Prepares the node; run once by `start()` (and again by a restart,
+    /// after the `shutdown` of the previous `init`).
     ///
     /// # Errors
     /// A fault leaves the node `Faulted`: it is never ticked.
@@ -53,8 +54,9 @@ pub trait CoreNode {
     /// (e-stop) and when its policy stops it after a fault.
     fn safe_state(&mut self) {}
 
-    /// Releases what the node holds; run once by `shutdown()` if `init`
-    /// succeeded.
+    /// Releases what the node holds; run once for each `init` that
+    /// succeeded: by `shutdown()`, or by a restart before it runs `init`
+    /// again (a restart whose `init` fails leaves nothing to shut down).
     fn shutdown(&mut self) {}
 }
 
@@ -129,8 +131,9 @@ pub enum FaultPolicy {
     Stop,
     /// Count the failure and tick it again at its next release.
     Skip,
-    /// Run its `init` again and tick it at its next release (`Ready`); if
-    /// `init` fails, as `Stop`.
+    /// Run its `shutdown`, then its `init` again, and tick it at its next
+    /// release (`Ready`); if that `init` fails, as `Stop` (and no `shutdown`
+    /// runs at the end: none is owed).
     Restart,
 }
 

@@ -13,8 +13,9 @@ use super::{Completion, Event, NodeFault, NodeState, Release, Slot};
 ///
 /// The calls a tick makes, in order: [`released`](Self::released) (before
 /// the node runs), [`ticked`](Self::ticked) (after it returned), then, if it
-/// failed, [`faulted`](Self::faulted) and, under `Restart` when `init` fails
-/// again, [`restart_failed`](Self::restart_failed). Every state transition,
+/// failed, [`faulted`](Self::faulted) and, under `Restart`, the transitions
+/// of the restart (`Running -> Ready`), or, when `init` fails again,
+/// [`restart_failed`](Self::restart_failed). Every state transition,
 /// by whichever function makes it, calls
 /// [`state_changed`](Self::state_changed) after the node's own calls of that
 /// transition (`init`, `safe_state`, `shutdown`) returned.
@@ -66,8 +67,9 @@ pub trait Observer<T> {
         let _ = (slot, fault);
     }
 
-    /// `slot`'s `init`, run again by its `Restart` policy, failed with
-    /// `fault`; it is stopped next (`safe_state`, `Faulted`).
+    /// `slot`'s `init`, run again by its `Restart` policy or by
+    /// [`Engine::restart`](super::Engine::restart), failed with `fault`; it
+    /// is stopped next (`safe_state`, `Faulted`).
     fn restart_failed(&mut self, slot: &mut Slot<T>, fault: NodeFault) {
         let _ = (slot, fault);
     }

@@ -14,10 +14,10 @@ use core::fmt;
 ///               │                           │  Held ◄────────────────────┘  │
 ///               │                           │   └── resume() ──► Running    │
 ///               │                           └── step(): fault under         │
-///               │                               Restart, init ok ───────────┤
+///               │                               Restart: shutdown, init ok ─┤
 ///               ▼                                                           │
 ///            Faulted ◄──── step(): fault under Stop, or under Restart ──────┘
-///                          when init fails again
+///                          when init fails again (no shutdown owed then)
 ///
 ///  Registered, Ready, Running, Held, Faulted ── shutdown() ──► Finished
 ///
@@ -25,7 +25,7 @@ use core::fmt;
 ///    Ready, Running, Held ── pause() ──► Paused ── resume_node() ──► Running
 ///                                          (or Held while the engine is held)
 ///    Ready, Running, Paused, Held ── restart(): shutdown, init ok ──► Ready
-///                                          (or Held while the engine is held)
+///                        (or, while the engine is held, safe_state, Held)
 ///                                 ── restart(): init fails ─────────► Faulted
 ///    Paused ── shutdown() ──► Finished
 /// ```

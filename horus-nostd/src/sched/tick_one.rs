@@ -1,6 +1,7 @@
 //! Ticking one due node: its release, its tick, the bookkeeping, and its
 //! fault policy if the tick failed.
 
+use super::control::restart_slot;
 use super::engine::become_;
 use super::{CoreNode, FaultPolicy, NodeState, Observer, Slot, Tick};
 use crate::time::Clock;
@@ -17,12 +18,14 @@ pub(super) struct Ran {
 }
 
 /// Ticks one due node and does its bookkeeping. Its start is `start_ns`,
-/// or the clock now if `None`.
+/// or the clock now if `None`; `held`: the engine is held (a node its
+/// `Restart` policy initialises again is then held too).
 pub(super) fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
     slot: &mut Slot<T>,
     round_ns: u64,
     start_ns: Option<u64>,
     clock: &C,
+    held: bool,
     observer: &mut O,
 ) -> Ran {
     let start_ns = start_ns.unwrap_or_else(|| clock.now_ns());
@@ -57,14 +60,8 @@ pub(super) fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
             slot.node.safe_state();
             become_(slot, NodeState::Faulted, observer);
         }
-        FaultPolicy::Restart => match slot.node.init() {
-            Ok(()) => become_(slot, NodeState::Ready, observer),
-            Err(fault) => {
-                observer.restart_failed(slot, fault);
-                slot.node.safe_state();
-                become_(slot, NodeState::Faulted, observer);
-            }
-        },
+        // Counters and release grid are kept: the node goes on where it was.
+        FaultPolicy::Restart => restart_slot(slot, held, observer, |_| {}),
     }
     Ran {
         ok: false,

@@ -53,7 +53,8 @@
 //!   `tick` is counted, recorded, and handled by the node's
 //!   [`FaultPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
 //!   never ticked again; the others go on), `Skip` (tick again at the next
-//!   release), `Restart` (`init` again; if that fails, as `Stop`). When every
+//!   release), `Restart` (`shutdown`, then `init` again; if that fails, as
+//!   `Stop`, and no `shutdown` is owed at the end). When every
 //!   node is stopped, `run` shuts down and returns
 //!   [`SchedulerError::NoRunnableNodes`]. A panic or error in `init` stops the
 //!   start: the nodes already initialised are shut down and `run` returns it.
@@ -66,7 +67,8 @@
 //! - **Node control.** `horus node pause|resume|restart|kill` (or
 //!   [`crate::system::control::send`]) from any process: a node is paused
 //!   (`safe_state`, then not ticked, [`NodeState::Paused`]), resumed,
-//!   restarted (`shutdown` then `init`, counters zeroed), or the scheduler
+//!   restarted (`shutdown` then `init`, counters zeroed; during an e-stop
+//!   its `safe_state` runs after that `init` and it stays held), or the scheduler
 //!   stops as on SIGTERM (`kill`: `run` returns `Ok(())` after the usual
 //!   shutdown). Read every round with the e-stop; see `system.rs`.
 //! - **Wake-up.** Sleep until a margin before the next release, then spin

@@ -106,7 +106,8 @@ impl Observer<Guarded> for Feed<'_> {
             });
         }
         if slot.state() != NodeState::Finished {
-            // A restart (`horus node restart`) ran `shutdown` before `init`.
+            // A restart (`horus node restart`, the `Restart` policy) ran
+            // `shutdown` before `init`.
             if let Some(why) = slot.node_mut().shutdown_failure.take() {
                 self.record(slot, AnomalyKind::NodeError, 0, || {
                     format!("shutdown failed during a restart: {why}")
