@@ -76,6 +76,10 @@ pub struct StepReport {
     pub faults: u32,
     /// The earliest next release of a tickable node (`None`: nothing left to tick).
     pub next_release_ns: Option<u64>,
+    /// The observer asked for a hold ([`Observer::hold_requested`]) and the
+    /// round ended before its next node: the nodes not run are still due.
+    /// The caller holds ([`Engine::hold`]) or steps again.
+    pub hold_requested: bool,
 }
 
 /// A read-only view of one node, from [`Engine::nodes`].
@@ -298,7 +302,8 @@ impl<S: Storage> Engine<S> {
     /// Runs, in order, every tickable node due at the clock's time as this
     /// call begins, and tells `observer` about every release, tick, fault
     /// and transition. The clock is read again before and after each tick,
-    /// to measure its lateness and duration.
+    /// to measure its lateness and duration. Before each node the observer
+    /// may end the round ([`Observer::hold_requested`]).
     pub fn step_with<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
         &mut self,
         clock: &C,
@@ -331,8 +336,14 @@ impl<S: Storage> Engine<S> {
         // `Ran::clean_end_ns`).
         let mut turn_ns = every.then_some(now);
         for slot in self.slots.slots_mut() {
-            if !slot.state.is_tickable() {
+            if !slot.state.is_tickable() || !(every || slot.timing.is_due(now)) {
                 continue;
+            }
+            // One relaxed load in std's observer: an e-stop raised by the
+            // node before this one holds the rest of the round.
+            if observer.hold_requested() {
+                report.hold_requested = true;
+                break;
             }
             // `every`: released when its turn comes (the round's start or
             // the end of the tick before it, or else the clock now), which
@@ -341,10 +352,8 @@ impl<S: Storage> Engine<S> {
                 let t = turn_ns.take().unwrap_or_else(|| clock.now_ns());
                 slot.timing.rephase(t);
                 (t, Some(t))
-            } else if slot.timing.is_due(now) {
-                (now, None)
             } else {
-                continue;
+                (now, None)
             };
             let ran = run_one(slot, round_ns, start_ns, clock, held, observer);
             report.ran += 1;

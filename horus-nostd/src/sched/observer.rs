@@ -78,6 +78,56 @@ pub trait Observer<T> {
     fn state_changed(&mut self, slot: &mut Slot<T>, from: NodeState) {
         let _ = (slot, from);
     }
+
+    /// Asked before each node of a round is released: `true` ends the
+    /// round there (the nodes not run stay due, and
+    /// [`StepReport::hold_requested`](super::StepReport::hold_requested)
+    /// says so), for the caller to hold the engine at once, as an e-stop
+    /// raised by a node of this round wants. Called on every release: keep
+    /// it to a load or two (std's reads one atomic).
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, Observer, Tick};
+    /// use horus_nostd::time::{Frequency, ManualClock};
+    /// use core::cell::Cell;
+    ///
+    /// /// Raises the stop flag in its tick.
+    /// struct Monitor<'a>(&'a Cell<bool>);
+    /// impl CoreNode for Monitor<'_> {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         self.0.set(true);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// struct Motor(u32);
+    /// impl CoreNode for Motor {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         self.0 += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// /// Asks for a hold once the flag is up.
+    /// struct Estop<'a>(&'a Cell<bool>);
+    /// impl<T> Observer<T> for Estop<'_> {
+    ///     fn hold_requested(&mut self) -> bool {
+    ///         self.0.get()
+    ///     }
+    /// }
+    /// let stop = Cell::new(false);
+    /// let (mut monitor, mut motor) = (Monitor(&stop), Motor(0));
+    /// let mut sched = CoreScheduler::<2>::new(Frequency::from_hz(100)).unwrap();
+    /// sched.add(&mut monitor, NodeConfig::new(0)).unwrap();
+    /// sched.add(&mut motor, NodeConfig::new(1)).unwrap();
+    /// sched.start(0).unwrap();
+    /// let report = sched.step_with(&ManualClock::new(0), &mut Estop(&stop));
+    /// assert!(report.hold_requested && report.ran == 1);
+    /// sched.hold(); // the motor's safe_state, before it ever ticked
+    /// sched.shutdown();
+    /// assert_eq!(motor.0, 0);
+    /// ```
+    fn hold_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// A closure hears the [`Event`]s: late releases, skips, overruns, faults,

@@ -9,6 +9,7 @@ use super::SchedulerError;
 use super::adapter::{Guarded, InitFailure};
 use super::report::Recorder;
 use crate::system::blackbox::AnomalyKind;
+use crate::system::estop::RaiseWatch;
 
 /// Feeds the [`Recorder`] for one call into the engine.
 pub(crate) struct Feed<'r> {
@@ -17,6 +18,9 @@ pub(crate) struct Feed<'r> {
     pub(crate) init_failed: Option<SchedulerError>,
     /// `(node, what went wrong)` for each failed `shutdown`, in shutdown order.
     pub(crate) shutdown_failures: Vec<(String, String)>,
+    /// This process's e-stop raises as of the scheduler's last poll: a
+    /// raise since ends the round ([`Observer::hold_requested`]).
+    estop_watch: Option<RaiseWatch>,
 }
 
 impl<'r> Feed<'r> {
@@ -25,7 +29,15 @@ impl<'r> Feed<'r> {
             rec,
             init_failed: None,
             shutdown_failures: Vec::new(),
+            estop_watch: None,
         }
+    }
+
+    /// Ends the round before the next node once this process raises an
+    /// e-stop after `watch` was taken (`None`: no e-stop followed).
+    pub(crate) fn watching(mut self, watch: Option<RaiseWatch>) -> Self {
+        self.estop_watch = watch;
+        self
     }
 
     /// Records `kind` for the node of `slot` (rate-limited, see [`Recorder::record`]).
@@ -42,6 +54,10 @@ impl<'r> Feed<'r> {
 }
 
 impl Observer<Guarded> for Feed<'_> {
+    fn hold_requested(&mut self) -> bool {
+        self.estop_watch.is_some_and(RaiseWatch::raised_since)
+    }
+
     fn released(&mut self, slot: &mut Slot<Guarded>, release: &Release) {
         if !release.late {
             return;

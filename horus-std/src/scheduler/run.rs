@@ -61,8 +61,19 @@ impl Scheduler {
         if held {
             return Ok(());
         }
-        self.engine
-            .step_all_with(&MonotonicClock, &mut Feed::new(&mut self.recorder));
+        let watch = self
+            .system
+            .as_ref()
+            .and_then(system::SystemLink::estop_watch);
+        let mut feed = Feed::new(&mut self.recorder).watching(watch);
+        if self
+            .engine
+            .step_all_with(&MonotonicClock, &mut feed)
+            .hold_requested
+        {
+            // A node raised the e-stop: hold the rest now, not next call.
+            self.follow_system(now_ns());
+        }
         Ok(())
     }
 
@@ -171,9 +182,18 @@ impl Scheduler {
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
             }
+            // A round a node's e-stop ended early leaves nodes due: the
+            // next pass polls the e-stop at once and holds them.
+            let watch = self
+                .system
+                .as_ref()
+                .and_then(system::SystemLink::estop_watch);
             let next = self
                 .engine
-                .step_with(&MonotonicClock, &mut Feed::new(&mut self.recorder))
+                .step_with(
+                    &MonotonicClock,
+                    &mut Feed::new(&mut self.recorder).watching(watch),
+                )
                 .next_release_ns;
             if next.is_none() && !self.engine.is_empty() {
                 if self.engine.slots().any(|s| s.state() == NodeState::Paused) {

@@ -2,7 +2,9 @@
 //! e-stop, carries out node control requests and reports its nodes to the
 //! registry.
 //!
-//! - **E-stop.** Polled at the start of every round. When raised, every
+//! - **E-stop.** Polled at the start of every round, and at once when a
+//!   node of this process raised it during a round (the round ends before
+//!   the next node: `estop::RaiseWatch`). When raised, every
 //!   tickable node's `safe_state` runs and the node is `Held` (not ticked)
 //!   until the e-stop is cleared; then the nodes resume on a fresh release
 //!   grid (no burst of missed releases). Both transitions are recorded in
@@ -29,7 +31,7 @@ use super::observe::Feed;
 use super::report::{Quiet, Recorder};
 use crate::system::blackbox::AnomalyKind;
 use crate::system::control::{ControlCommand, ControlReader, ControlRequest};
-use crate::system::estop::{EstopEvent, EstopMonitor};
+use crate::system::estop::{EstopEvent, EstopMonitor, RaiseWatch};
 use crate::system::registry::{NodeFigures, NodeReport, NodeStatus, Registry};
 
 /// Least time between two periodic registry reports.
@@ -43,6 +45,9 @@ pub(crate) struct SystemLink {
     last_report_ns: u64,
     last_states: Vec<NodeState>,
     rates: MeasuredRates,
+    /// This process's e-stop raises as of the last poll (`None`: no e-stop
+    /// monitor, or not polled yet).
+    raises: Option<RaiseWatch>,
     /// Held by the e-stop.
     pub(crate) held: bool,
     /// A `kill` request for one of the nodes arrived: the pid that sent it.
@@ -81,6 +86,8 @@ impl SystemLink {
         let Some(monitor) = &mut self.estop else {
             return false;
         };
+        // Before the poll: a raise after it is seen by the next round.
+        self.raises = Some(RaiseWatch::now());
         let event = monitor.poll();
         // A monitor opened while engaged reports no transition: catch up.
         let engaged = monitor.engaged();
@@ -116,6 +123,12 @@ impl SystemLink {
             _ => {}
         }
         self.held
+    }
+
+    /// What a round watches between its nodes: this process's e-stop raises
+    /// as of the last poll (see [`Feed::watching`]).
+    pub(crate) fn estop_watch(&self) -> Option<RaiseWatch> {
+        self.raises
     }
 
     /// Carries out every control request published since the last round

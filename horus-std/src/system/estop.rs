@@ -8,6 +8,14 @@
 //! when it starts (so a scheduler started while the e-stop is engaged starts
 //! stopped) and polls once per tick. Clearing is always explicit: nothing
 //! clears an e-stop by timing out or by its raiser exiting.
+//!
+//! A scheduler also notices, before each node it ticks, an e-stop raised by
+//! this process since its last poll (a node of its own round raised it):
+//! [`raise`] counts its raises in a process-wide atomic, which costs the
+//! scheduler one relaxed load per node ([`RaiseWatch`]); it then ends the
+//! round and polls at once, so the nodes after the raiser do not tick.
+
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::error::Result;
 use crate::msgs::EmergencyStop;
@@ -34,10 +42,51 @@ fn publish(namespace: Option<&str>, engaged: bool, reason: &str) -> Result<()> {
 }
 
 /// Raises the e-stop in the current namespace (`HORUS_NAMESPACE`), or in
-/// `namespace`: every scheduler there stops its nodes within one tick.
+/// `namespace`: every scheduler there stops its nodes within one tick; a
+/// scheduler of this process (a node of it raised the e-stop) before the
+/// next node it would tick.
 pub fn raise(namespace: Option<&str>, reason: &str) -> Result<()> {
     log::info!("raising the e-stop ({reason})");
-    publish(namespace, true, reason)
+    let published = publish(namespace, true, reason);
+    // SYNC(estop-raised-here): the message published before the count.
+    RAISED_HERE.fetch_add(1, Ordering::Release);
+    published
+}
+
+/// E-stops raised by this process, in any namespace (see [`RaiseWatch`]).
+static RAISED_HERE: AtomicU64 = AtomicU64::new(0);
+
+/// What a scheduler last saw of this process's e-stop raises: taken when it
+/// polls its [`EstopMonitor`], asked before each node it ticks. A raise in
+/// another namespace also answers `true` once; the scheduler's poll then
+/// finds its own e-stop clear and goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RaiseWatch {
+    seen: u64,
+}
+
+impl RaiseWatch {
+    /// The raises made so far; taken before a poll, so a raise after it is
+    /// a raise since.
+    pub(crate) fn now() -> Self {
+        // SYNC(estop-raised-here): a poll after this load reads the messages
+        // of the raises it counts.
+        Self {
+            seen: RAISED_HERE.load(Ordering::Acquire),
+        }
+    }
+
+    /// Whether this process raised an e-stop since [`now`](Self::now) took
+    /// this watch: one relaxed load, and a fence only when it did.
+    pub(crate) fn raised_since(self) -> bool {
+        let raised = RAISED_HERE.load(Ordering::Relaxed) != self.seen;
+        if raised {
+            // SYNC(estop-raised-here): with the Relaxed load above, acquires
+            // the Release increment it read: the poll that follows sees the message.
+            fence(Ordering::Acquire);
+        }
+        raised
+    }
 }
 
 /// Clears the e-stop: schedulers resume ticking.

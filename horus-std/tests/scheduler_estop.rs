@@ -1,0 +1,146 @@
+//! The e-stop inside one process: raised by a node, it holds the nodes
+//! after it in the same round; a restart during it leaves the node held.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::TestNs;
+use horus::prelude::*;
+use horus::scheduler::NodeState;
+use horus::system::blackbox::AnomalyKind;
+use horus::system::control::{self, ControlCommand};
+use horus::system::estop;
+
+type Trace = Rc<RefCell<Vec<String>>>;
+
+/// Logs its calls as "what name"; raises the e-stop of `raise_in` on its
+/// first tick if given.
+struct Probe {
+    name: &'static str,
+    trace: Trace,
+    raise_in: Option<String>,
+}
+
+impl Probe {
+    fn new(name: &'static str, trace: &Trace) -> Self {
+        Self {
+            name,
+            trace: Rc::clone(trace),
+            raise_in: None,
+        }
+    }
+
+    fn log(&self, what: &str) {
+        self.trace
+            .borrow_mut()
+            .push(format!("{what} {}", self.name));
+    }
+}
+
+impl Node for Probe {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn init(&mut self) -> Result<()> {
+        self.log("init");
+        Ok(())
+    }
+    fn tick(&mut self) {
+        self.log("tick");
+        if let Some(ns) = self.raise_in.take() {
+            estop::raise(Some(&ns), "the monitor saw a fault").unwrap();
+        }
+    }
+    fn safe_state(&mut self) {
+        self.log("safe");
+    }
+    fn shutdown(&mut self) -> Result<()> {
+        self.log("shutdown");
+        Ok(())
+    }
+}
+
+fn calls(trace: &Trace, name: &str) -> Vec<String> {
+    trace
+        .borrow()
+        .iter()
+        .filter(|l| l.ends_with(&format!(" {name}")))
+        .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A monitor (order 0) that raises the e-stop, and a motor (order 1).
+fn monitor_and_motor(ns: &TestNs, trace: &Trace) -> Scheduler {
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false);
+    let mut monitor = Probe::new("monitor", trace);
+    monitor.raise_in = Some(ns.name.clone());
+    sched.add(monitor).order(0).build().unwrap();
+    sched
+        .add(Probe::new("motor", trace))
+        .order(1)
+        .build()
+        .unwrap();
+    sched
+}
+
+#[test]
+fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_tick_once() {
+    let ns = TestNs::new("estop_round_once");
+    let trace = Trace::default();
+    let mut sched = monitor_and_motor(&ns, &trace);
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Held);
+    sched.shutdown().unwrap();
+    assert_eq!(calls(&trace, "motor"), ["init", "safe", "shutdown"]);
+    assert_eq!(
+        calls(&trace, "monitor"),
+        ["init", "tick", "safe", "shutdown"]
+    );
+    let raised = sched
+        .anomalies()
+        .iter()
+        .any(|a| a.kind == AnomalyKind::EstopRaised);
+    assert!(raised, "{:?}", sched.anomalies());
+}
+
+#[test]
+fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_run() {
+    let ns = TestNs::new("estop_round_run");
+    let trace = Trace::default();
+    let mut sched = monitor_and_motor(&ns, &trace);
+    // Held from the first round on: the run only ends at its duration.
+    sched.run_for(Duration::from_millis(50)).unwrap();
+    assert_eq!(calls(&trace, "motor"), ["init", "safe", "shutdown"]);
+}
+
+#[test]
+fn a_node_restarted_during_an_estop_runs_safe_state_after_its_init_and_stays_held() {
+    let ns = TestNs::new("estop_restart");
+    let trace = Trace::default();
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false);
+    sched.add(Probe::new("motor", &trace)).build().unwrap();
+    sched.tick_once().unwrap(); // joins the e-stop and the control topic
+    estop::raise(Some(&ns.name), "operator").unwrap();
+    sched.tick_once().unwrap();
+    control::send(Some(&ns.name), "motor", 0, ControlCommand::Restart, 1).unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Held);
+    assert_eq!(
+        calls(&trace, "motor"),
+        ["init", "tick", "safe", "shutdown", "init", "safe"],
+        "its outputs stay safe after the restart's init"
+    );
+    estop::clear(Some(&ns.name)).unwrap();
+    sched.tick_once().unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Running);
+    sched.shutdown().unwrap();
+}
