@@ -144,3 +144,63 @@ fn a_node_restarted_during_an_estop_runs_safe_state_after_its_init_and_stays_hel
     assert_eq!(sched.node("motor").unwrap().state, NodeState::Running);
     sched.shutdown().unwrap();
 }
+
+/// Panics on every tick.
+struct Crasher;
+
+impl Node for Crasher {
+    fn name(&self) -> &str {
+        "crasher"
+    }
+    fn tick(&mut self) {
+        panic!("crasher fails");
+    }
+}
+
+#[test]
+fn a_node_panicking_on_every_tick_does_not_push_the_estop_out_of_the_blackbox() {
+    use horus::system::blackbox;
+    let ns = TestNs::new("estop_panic_flood");
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1_000_u64.hz());
+    sched
+        .add(Crasher)
+        .on_panic(FaultPolicy::Skip)
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap();
+    estop::raise(Some(&ns.name), "operator").unwrap();
+    sched.tick_once().unwrap();
+    estop::clear(Some(&ns.name)).unwrap();
+    // More panics than the blackbox lane keeps records, until a second panic
+    // record is due (a second after the first).
+    let panic_records = |sched: &Scheduler| -> Vec<horus::scheduler::Anomaly> {
+        sched
+            .anomalies()
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::NodePanic)
+            .cloned()
+            .collect()
+    };
+    let lane = u64::from(blackbox::RARE_RECORDS_PER_WRITER);
+    common::wait_until(30, "a second panic record", || {
+        sched.tick_once().unwrap();
+        sched.node("crasher").unwrap().panics > lane && panic_records(&sched).len() >= 2
+    });
+    let panics = panic_records(&sched);
+    // Every panic is counted; each record but the first says how many
+    // panics it stands for.
+    let (first, second) = (&panics[0], &panics[1]);
+    assert_eq!(first.value, 1);
+    let since = format!(
+        "{} panics since the last record",
+        second.value - first.value
+    );
+    assert!(second.detail.starts_with(&since), "{second:?}");
+    let records = blackbox::read(Some(&ns.name)).unwrap().entries;
+    let kinds: Vec<_> = records.iter().filter_map(|r| r.kind).collect();
+    assert!(kinds.contains(&AnomalyKind::EstopRaised), "{records:?}");
+    assert!(kinds.contains(&AnomalyKind::EstopCleared), "{records:?}");
+    sched.shutdown().unwrap();
+}

@@ -50,7 +50,9 @@
 //!   blackbox (`horus bb --anomalies`), at most once per second per node and
 //!   kind; the counters ([`Scheduler::nodes`]) are exact.
 //! - **Panics.** Every call into a node is under `catch_unwind`. A panic in
-//!   `tick` is counted, recorded, and handled by the node's
+//!   `tick` is counted, recorded (at most once per second per node, each
+//!   record saying how many panics it stands for; always when it stops the
+//!   node), and handled by the node's
 //!   [`FaultPolicy`] (`.on_panic(..)`): `Stop` (default: `safe_state`, then
 //!   never ticked again; the others go on), `Skip` (tick again at the next
 //!   release), `Restart` (`shutdown`, then `init` again; if that fails, as

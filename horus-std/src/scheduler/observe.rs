@@ -3,7 +3,7 @@
 //! [`Recorder`]), and collects the errors `run`, `tick_once` and `shutdown`
 //! return.
 
-use horus_nostd::sched::{Completion, NodeFault, NodeState, Observer, Release, Slot};
+use horus_nostd::sched::{Completion, FaultPolicy, NodeFault, NodeState, Observer, Release, Slot};
 
 use super::SchedulerError;
 use super::adapter::{Guarded, InitFailure};
@@ -47,9 +47,32 @@ impl<'r> Feed<'r> {
         kind: AnomalyKind,
         value: u64,
         detail: impl FnOnce() -> String,
-    ) {
+    ) -> bool {
         let g = slot.node_mut();
-        self.rec.record(&mut g.quiet, kind, &g.name, value, detail);
+        self.rec.record(&mut g.quiet, kind, &g.name, value, detail)
+    }
+
+    /// Records the panic just counted for the node of `slot`, rate-limited
+    /// like the other kinds (`stopped`: it stopped the node, always
+    /// recorded); the record's value is the node's panics so far, and its
+    /// detail `what`, after how many panics it stands for when more than one
+    /// (first: the blackbox keeps 80 bytes of it).
+    fn record_panic(&mut self, slot: &mut Slot<Guarded>, stopped: bool, what: String) {
+        let panics = slot.node().panics;
+        let since = panics - slot.node().quiet.panics_recorded;
+        if stopped {
+            slot.node_mut().quiet.allow_next(AnomalyKind::NodePanic);
+        }
+        let recorded = self.record(slot, AnomalyKind::NodePanic, panics, || {
+            if since > 1 {
+                format!("{since} panics since the last record; {what}")
+            } else {
+                what
+            }
+        });
+        if recorded {
+            slot.node_mut().quiet.panics_recorded = panics;
+        }
     }
 }
 
@@ -96,11 +119,13 @@ impl Observer<Guarded> for Feed<'_> {
 
     fn faulted(&mut self, slot: &mut Slot<Guarded>, _: NodeFault) {
         let policy = slot.policy();
-        let g = slot.node();
-        let (panics, message) = (g.panics, g.last_panic.clone().unwrap_or_default());
-        self.record(slot, AnomalyKind::NodePanic, panics, || {
-            format!("panicked in tick ({policy}): {message}")
-        });
+        let message = slot.node().last_panic.clone().unwrap_or_default();
+        let stopped = policy == FaultPolicy::Stop;
+        self.record_panic(
+            slot,
+            stopped,
+            format!("panicked in tick ({policy}): {message}"),
+        );
     }
 
     fn restart_failed(&mut self, slot: &mut Slot<Guarded>, _: NodeFault) {
@@ -109,6 +134,8 @@ impl Observer<Guarded> for Feed<'_> {
             Some(InitFailure::Panic(m)) => format!("panicked: {m}"),
             None => "failed".to_owned(),
         };
+        // The node is stopped: recorded whatever errors it reported lately.
+        slot.node_mut().quiet.allow_next(AnomalyKind::NodeError);
         self.record(slot, AnomalyKind::NodeError, 0, || {
             format!("restart failed, node stopped: init: {why}")
         });
@@ -116,10 +143,7 @@ impl Observer<Guarded> for Feed<'_> {
 
     fn state_changed(&mut self, slot: &mut Slot<Guarded>, from: NodeState) {
         if let Some(m) = slot.node_mut().safe_state_panic.take() {
-            let panics = slot.node().panics;
-            self.record(slot, AnomalyKind::NodePanic, panics, || {
-                format!("panicked in safe_state: {m}")
-            });
+            self.record_panic(slot, false, format!("panicked in safe_state: {m}"));
         }
         if slot.state() != NodeState::Finished {
             // A restart (`horus node restart`, the `Restart` policy) ran

@@ -139,9 +139,13 @@ pub struct Anomaly {
 /// Where anomalies go: a bounded list in memory, and the namespace's
 /// blackbox (opened at the first anomaly, unless disabled).
 ///
-/// Counters are exact; records are limited to one per node and kind per
-/// [`Recorder::QUIET_NS`] so a node that is late on every tick does not
-/// flood the blackbox (the first one is always recorded).
+/// Counters are exact; records of deadline misses, overruns, node errors
+/// and panics are limited to one per node and kind per
+/// [`Recorder::QUIET_NS`] so a node that is late (or panics) on every tick
+/// does not flood the blackbox and push an e-stop or a death out of its
+/// lane (the first one is always recorded; a panic record says how many
+/// panics it stands for, and a node's death is always recorded, see
+/// [`Quiet::allow_next`]).
 #[derive(Debug)]
 pub(crate) struct Recorder {
     pub(crate) anomalies: Vec<Anomaly>,
@@ -153,10 +157,34 @@ pub(crate) struct Recorder {
     blackbox_failed: bool,
 }
 
-/// Per node: when each kind was last recorded.
+/// Per node: when each rate-limited kind was last recorded.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Quiet {
     last_ns: [Option<u64>; 4],
+    /// The node's panic count when its last panic was recorded.
+    pub(crate) panics_recorded: u64,
+}
+
+impl Quiet {
+    /// Where `kind`'s last record time is kept; `None`: never rate-limited.
+    fn index(kind: AnomalyKind) -> Option<usize> {
+        match kind {
+            AnomalyKind::DeadlineMiss => Some(0),
+            AnomalyKind::BudgetOverrun => Some(1),
+            AnomalyKind::NodeError => Some(2),
+            AnomalyKind::NodePanic => Some(3),
+            _ => None,
+        }
+    }
+
+    /// Lets the next record of `kind` through, however recent the last:
+    /// for what must never be lost (a node stopped by its policy, a restart
+    /// that failed).
+    pub(crate) fn allow_next(&mut self, kind: AnomalyKind) {
+        if let Some(i) = Self::index(kind) {
+            self.last_ns[i] = None;
+        }
+    }
 }
 
 impl Recorder {
@@ -176,7 +204,9 @@ impl Recorder {
     }
 
     /// Records an anomaly of `node` unless one of the same kind was
-    /// recorded less than `QUIET_NS` ago (panics are always recorded).
+    /// recorded less than `QUIET_NS` ago (deadline misses, overruns, node
+    /// errors and panics; the other kinds are always recorded). Returns
+    /// whether it was recorded.
     pub(crate) fn record(
         &mut self,
         quiet: &mut Quiet,
@@ -184,17 +214,11 @@ impl Recorder {
         node: &str,
         value: u64,
         detail: impl FnOnce() -> String,
-    ) {
+    ) -> bool {
         let now = crate::time::now_ns();
-        let slot = match kind {
-            AnomalyKind::DeadlineMiss => Some(0),
-            AnomalyKind::BudgetOverrun => Some(1),
-            AnomalyKind::NodeError => Some(2),
-            _ => None,
-        };
-        if let Some(i) = slot {
+        if let Some(i) = Quiet::index(kind) {
             if quiet.last_ns[i].is_some_and(|t| now.saturating_sub(t) < Self::QUIET_NS) {
-                return;
+                return false;
             }
             quiet.last_ns[i] = Some(now);
         }
@@ -221,6 +245,7 @@ impl Recorder {
             value,
             detail,
         });
+        true
     }
 }
 
@@ -259,27 +284,23 @@ mod tests {
     }
 
     #[test]
-    fn repeated_anomalies_are_rate_limited_but_panics_are_not() {
+    fn repeated_anomalies_and_panics_are_rate_limited_but_estops_are_not() {
         let mut r = Recorder::new(false);
         let mut q = Quiet::default();
         for _ in 0..3 {
             r.record(&mut q, AnomalyKind::BudgetOverrun, "n", 1, String::new);
             r.record(&mut q, AnomalyKind::NodePanic, "n", 1, String::new);
+            r.record(&mut q, AnomalyKind::EstopRaised, "", 0, String::new);
         }
-        let kinds: Vec<_> = r.anomalies.iter().map(|a| a.kind).collect();
+        q.allow_next(AnomalyKind::NodePanic);
+        assert!(r.record(&mut q, AnomalyKind::NodePanic, "n", 4, String::new));
+        let count = |kind| r.anomalies.iter().filter(|a| a.kind == kind).count();
+        assert_eq!(count(AnomalyKind::BudgetOverrun), 1);
         assert_eq!(
-            kinds
-                .iter()
-                .filter(|k| **k == AnomalyKind::BudgetOverrun)
-                .count(),
-            1
+            count(AnomalyKind::NodePanic),
+            2,
+            "the first, then the allowed one"
         );
-        assert_eq!(
-            kinds
-                .iter()
-                .filter(|k| **k == AnomalyKind::NodePanic)
-                .count(),
-            3
-        );
+        assert_eq!(count(AnomalyKind::EstopRaised), 3);
     }
 }
