@@ -332,3 +332,46 @@ fn pinning_to_a_cpu_that_does_not_exist_is_a_clear_error() {
     );
     assert!(Probe::calls(&trace, "p").is_empty(), "no node ran");
 }
+
+/// Sleeps its duration in `init` (a device that is slow to open).
+struct SlowInit(Duration);
+
+impl Node for SlowInit {
+    fn name(&self) -> &str {
+        "slow_init"
+    }
+    fn init(&mut self) -> Result<()> {
+        std::thread::sleep(self.0);
+        Ok(())
+    }
+    fn tick(&mut self) {}
+}
+
+/// The first release is timed from after the `init`s (and after earlier
+/// `tick_once` rounds), not from before: a slow `init` used to make every
+/// node "released 100000 us late; 10 releases skipped" at its first tick.
+#[test]
+fn the_first_release_is_timed_from_after_a_slow_init_and_after_tick_once() {
+    // Ten periods of 10 ms; a miss after the fix would need the round to
+    // start a whole period late on a loaded host.
+    let slow = Duration::from_millis(100);
+    let skipped = |sched: &Scheduler| sched.node("after").unwrap().stats.skipped_releases;
+
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler().tick_rate(100_u64.hz());
+    sched.add(SlowInit(slow)).order(0).build().unwrap();
+    let mut after = Probe::new("after", &trace);
+    after.stop_after = Some((3, sched.stop_handle()));
+    sched.add(after).order(1).build().unwrap();
+    sched.run().unwrap();
+    assert!(skipped(&sched) < 5, "{:?}", sched.node("after"));
+
+    let mut sched = quiet_scheduler().tick_rate(100_u64.hz());
+    let mut after = Probe::new("after", &trace);
+    after.stop_after = Some((3, sched.stop_handle()));
+    sched.add(after).build().unwrap();
+    sched.tick_once().unwrap();
+    std::thread::sleep(slow); // the program does something else before `run`
+    sched.run().unwrap();
+    assert!(skipped(&sched) < 5, "{:?}", sched.node("after"));
+}

@@ -216,7 +216,9 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Runs every node's `init` in order (`Registered -> Ready`, or
-    /// `Faulted` on failure) and places every first release at `now_ns`.
+    /// `Faulted` on failure) and places every first release at `now_ns`
+    /// (if the `init`s take long, [`rephase_all`](Self::rephase_all) at the
+    /// clock's time after them).
     ///
     /// # Errors
     /// Called twice, or as [`init_registered`](Self::init_registered).
@@ -291,6 +293,44 @@ impl<S: Storage> Engine<S> {
             );
         }
         Ok(())
+    }
+
+    /// Places the next release of every tickable node at `now_ns`, all on
+    /// one grid from there: after `init`s that took long (the grids
+    /// [`start`](Self::start) placed at its `now_ns` are behind by their
+    /// time, and the first round would count every node late and skip its
+    /// releases), and before stepping again after
+    /// [`step_all_with`](Self::step_all_with) rounds (which leave each node
+    /// on the grid of its own turn). Counters are kept; held and paused
+    /// nodes are re-phased when they resume.
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, Tick};
+    /// use horus_nostd::time::{Clock, Frequency, ManualClock};
+    ///
+    /// struct Nop;
+    /// impl CoreNode for Nop {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let mut nop = Nop;
+    /// let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(1_000)).unwrap();
+    /// let id = sched.add(&mut nop, NodeConfig::new(0)).unwrap();
+    /// let clock = ManualClock::new(0);
+    /// sched.start(clock.now_ns()).unwrap();
+    /// clock.advance(300_000_000); // init took 300 ms
+    /// sched.rephase_all(clock.now_ns());
+    /// sched.step(&clock);
+    /// let stats = sched.stats(id).unwrap();
+    /// assert_eq!((stats.late_releases, stats.skipped_releases), (0, 0));
+    /// ```
+    pub fn rephase_all(&mut self, now_ns: u64) {
+        for slot in self.slots.slots_mut() {
+            if slot.state.is_tickable() {
+                slot.timing.rephase(now_ns);
+            }
+        }
     }
 
     /// Runs, in order, every tickable node due at the clock's time as this

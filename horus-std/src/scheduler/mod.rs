@@ -36,7 +36,8 @@
 //! - **`tick_rate` vs `rate`.** `tick_rate` (default 100 Hz) is the rate of
 //!   every node that does not set its own with `.rate(f)`; a node's rate
 //!   need not divide or be divided by it. Releases are on a fixed grid from
-//!   the start, so rates do not drift.
+//!   the start (after the `init`s, when `run` begins its rounds), so rates
+//!   do not drift.
 //! - **Order.** Nodes due at the same time tick by ascending `.order(n)`
 //!   (default 0); equal orders tick in the order they were added. Nodes run
 //!   one after the other on the thread that called `run`: a node's tick

@@ -122,6 +122,10 @@ impl Scheduler {
             thread.realtime(priority)?;
         }
         self.start_or_shutdown()?;
+        // One grid from now: not from before the `init`s (a slow one made
+        // every node late and skip releases in the first round), nor the
+        // staggered grids of earlier `tick_once` rounds.
+        self.engine.rephase_all(now_ns());
         self.jitter.reserve();
         let outcome = self.rounds(end_ns);
         let shut = self.shutdown();
