@@ -450,6 +450,11 @@ fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
         1,
         "restarted (from paused): counters from zero, then ticked"
     );
+    assert_eq!(
+        sched.nodes()[0].restarts,
+        1,
+        "an operator restart counts in NodeInfo::restarts"
+    );
     send(ControlCommand::Kill);
     sched.tick_once().unwrap();
     assert_eq!(sched.nodes()[0].state, NodeState::Finished);

@@ -98,7 +98,8 @@ impl<S: Storage> Engine<S> {
 
     /// Restarts node `id` as its `Restart` fault policy would, from
     /// scratch: `shutdown`, then `init`; on success it is `Ready` with its
-    /// counters zeroed and its next release at `now_ns`. While the engine is
+    /// counters ([`NodeStats`](super::NodeStats)) zeroed and its next
+    /// release at `now_ns`. While the engine is
     /// held (the e-stop) its `safe_state` runs after that `init` and it is
     /// `Held`, as a node initialised during a hold: a restart never
     /// re-enables the outputs of a held node. If `init` fails, `observer`

@@ -67,10 +67,17 @@
 //!   reverse order, even after a panic, and the scheduler is finished.
 //!   `tick_once` runs one round of every tickable node regardless of rates
 //!   (tests, simulation); the nodes are shut down by `shutdown()` or on drop.
+//!   The signal handlers are installed by the process's first `run` and
+//!   stay; the stop request they set is sticky (a later `run` returns at
+//!   once). `tick_once` installs none: SIGINT ends a `tick_once` loop
+//!   without `shutdown` unless the loop checks [`stop_requested`] after a
+//!   `run` installed them.
 //! - **Node control.** `horus node pause|resume|restart|kill` (or
 //!   [`crate::system::control::send`]) from any process: a node is paused
 //!   (`safe_state`, then not ticked, [`NodeState::Paused`]), resumed,
-//!   restarted (`shutdown` then `init`, counters zeroed; during an e-stop
+//!   restarted (`shutdown` then `init`, its [`NodeStats`] zeroed, while the
+//!   totals of [`NodeInfo`] (panics, errors, restarts, CPU time) are kept;
+//!   during an e-stop
 //!   its `safe_state` runs after that `init` and it stays held), or the scheduler
 //!   stops as on SIGTERM (`kill`: `run` returns `Ok(())` after the usual
 //!   shutdown). Read every round with the e-stop; see `system.rs`.

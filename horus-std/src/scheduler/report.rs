@@ -100,15 +100,19 @@ pub struct NodeInfo {
     pub period_ns: u64,
     /// Its budget, ns.
     pub budget_ns: u64,
-    /// Ticks, late releases, overruns, lateness and durations.
+    /// Ticks, late releases, overruns, lateness and durations: since its
+    /// last operator restart (`horus node restart` zeroes them), else since
+    /// it was added.
     pub stats: NodeStats,
-    /// Panics caught in its `tick`.
+    /// Panics caught in its `tick` and `safe_state`, since it was added
+    /// (restarts keep them, as the fields below).
     pub panics: u64,
-    /// Restarts made by its `Restart` policy.
+    /// Restarts whose `init` succeeded, by its `Restart` policy or by an
+    /// operator (`horus node restart`).
     pub restarts: u64,
     /// The message of its last panic.
     pub last_panic: Option<String>,
-    /// CPU time spent in its ticks, ns (thread CPU time, so time blocked
+    /// CPU time spent in its ticks since it was added, ns (thread CPU time, so time blocked
     /// or preempted inside a tick does not count). Read exactly around at
     /// most one tick per 10 ms (every tick of a node at 100 Hz or slower);
     /// a tick in between counts its duration times the CPU share of the

@@ -17,6 +17,14 @@ impl Scheduler {
     /// Runs until SIGINT or SIGTERM (or [`StopHandle::stop`](super::StopHandle::stop)),
     /// then runs every node's `shutdown`.
     ///
+    /// # Signals
+    /// The first `run` or `run_for` of the process installs handlers for
+    /// SIGINT and SIGTERM, which stay installed after it returns: the first
+    /// signal asks every scheduler of the process to stop, a second one
+    /// exits at once (130 or 143). The request is sticky: once a signal
+    /// arrived, every later `run` returns after its `init`s and `shutdown`s
+    /// without a round (see [`stop_requested`](super::stop_requested)).
+    ///
     /// # Errors
     /// The e-stop could not be opened (no node started), real-time settings
     /// refused, a node's `init` failed, every node stopped after panicking,
@@ -42,6 +50,12 @@ impl Scheduler {
     /// A `horus node kill` request for one of its nodes shuts the scheduler
     /// down instead of ticking (the next call returns
     /// [`SchedulerError::Finished`]).
+    ///
+    /// Installs no signal handler: in a loop of `tick_once` calls, SIGINT
+    /// and SIGTERM keep their default action (the process ends at once, no
+    /// `shutdown` runs) unless a `run` of the process installed them
+    /// earlier (see [`run`](Self::run)), in which case the loop sees a
+    /// signal only through [`stop_requested`](super::stop_requested).
     ///
     /// # Errors
     /// The scheduler is finished, the e-stop could not be opened (no node

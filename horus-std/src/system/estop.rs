@@ -12,7 +12,7 @@
 //! A scheduler also notices, before each node it ticks, an e-stop raised by
 //! this process since its last poll (a node of its own round raised it):
 //! [`raise`] counts its raises in a process-wide atomic, which costs the
-//! scheduler one relaxed load per node ([`RaiseWatch`]); it then ends the
+//! scheduler one relaxed load per node (`RaiseWatch`); it then ends the
 //! round and polls at once, so the nodes after the raiser do not tick.
 
 use std::sync::atomic::{AtomicU64, Ordering, fence};
