@@ -248,7 +248,7 @@ mod tests {
         let rate = AddError::Rate(RateError::Zero);
         let [debug, display] = debug_and_display(&rate);
         assert_eq!(debug, display);
-        assert!(debug.starts_with("invalid node rate: a rate must be above 0 Hz"));
+        assert!(debug.starts_with("invalid node rate: a rate must be from 0.000001 Hz"));
         let [debug, display] = debug_and_display(&StartError::AlreadyStarted);
         assert_eq!(debug, display);
         assert!(debug.contains("call start() once"), "{debug}");

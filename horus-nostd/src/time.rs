@@ -98,6 +98,28 @@ pub struct Frequency {
 /// µHz·ns in one: `period_ns = NS_MICROHZ / microhz`.
 const NS_MICROHZ: u64 = 1_000_000_000 * 1_000_000;
 
+/// The shortest period a rate may have, ns: 1 µs, a rate of 1 MHz. A
+/// shorter one (or a rate clamped to it) would make a scheduler run its
+/// rounds back to back without ever sleeping.
+///
+/// ```
+/// use horus_nostd::time::{Frequency, MIN_PERIOD_NS, RateError};
+///
+/// assert_eq!(Frequency::from_hz(1_000_000).period_ns(), Ok(MIN_PERIOD_NS));
+/// assert_eq!(Frequency::from_hz(2_000_000).period_ns(), Err(RateError::TooFast));
+/// ```
+pub const MIN_PERIOD_NS: u64 = 1_000;
+
+/// The longest period a rate may have, ns: 10^15 ns (11.5 days), that of
+/// 1 µHz, the finest rate a [`Frequency`] holds.
+///
+/// ```
+/// use horus_nostd::time::{Frequency, MAX_PERIOD_NS};
+///
+/// assert_eq!(Frequency::from_microhz(1).period_ns(), Ok(MAX_PERIOD_NS));
+/// ```
+pub const MAX_PERIOD_NS: u64 = NS_MICROHZ;
+
 impl Frequency {
     /// `hz` hertz (saturating at the largest representable rate).
     pub const fn from_hz(hz: u64) -> Self {
@@ -121,13 +143,18 @@ impl Frequency {
     /// The rate whose period is `period_ns`.
     ///
     /// # Errors
-    /// [`RateError::Zero`] for a zero period, [`RateError::OutOfRange`] for
-    /// a period longer than 10^15 ns (11.5 days).
+    /// [`RateError::Zero`] for a zero period, [`RateError::TooFast`] for a
+    /// period shorter than [`MIN_PERIOD_NS`] (1 µs),
+    /// [`RateError::OutOfRange`] for one longer than [`MAX_PERIOD_NS`]
+    /// (10^15 ns, 11.5 days).
     pub const fn from_period_ns(period_ns: u64) -> Result<Self, RateError> {
         if period_ns == 0 {
             return Err(RateError::Zero);
         }
-        if period_ns > NS_MICROHZ {
+        if period_ns < MIN_PERIOD_NS {
+            return Err(RateError::TooFast);
+        }
+        if period_ns > MAX_PERIOD_NS {
             return Err(RateError::OutOfRange);
         }
         Ok(Self {
@@ -145,16 +172,21 @@ impl Frequency {
         self.microhz as f64 / 1e6
     }
 
-    /// The period, ns, rounded down (at least 1 ns).
+    /// The period, ns, rounded down.
     ///
     /// # Errors
-    /// [`RateError::Zero`] for a zero rate.
+    /// [`RateError::Zero`] for a zero rate, [`RateError::TooFast`] for a
+    /// rate above 1 MHz (a period under [`MIN_PERIOD_NS`]).
     pub const fn period_ns(self) -> Result<u64, RateError> {
         if self.microhz == 0 {
             return Err(RateError::Zero);
         }
         let p = NS_MICROHZ / self.microhz;
-        Ok(if p == 0 { 1 } else { p })
+        if p < MIN_PERIOD_NS {
+            Err(RateError::TooFast)
+        } else {
+            Ok(p)
+        }
     }
 }
 
@@ -181,16 +213,26 @@ impl fmt::Display for Frequency {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum RateError {
-    /// A rate of 0 Hz, a period of 0 ns, or a divisor of 0.
+    /// A rate of 0 Hz (std's `.hz()` gives it for a rate below the 1 µHz
+    /// resolution, a negative rate or NaN), a period of 0 ns, or a divisor of 0.
     #[error(
-        "a rate must be above 0 Hz (and a period or divisor above 0): give e.g. 100 Hz or a \
-         10 ms period"
+        "a rate must be from 0.000001 Hz (1 µHz, its resolution) to 1 MHz, and a period \
+         or divisor above 0: give e.g. 100 Hz or a 10 ms period"
     )]
     Zero,
     /// The period does not fit: longer than 10^15 ns, or a divisor times the
     /// scheduler's period overflows.
-    #[error("the period is out of range: it must be at most 10^15 ns (11.5 days)")]
+    #[error(
+        "the period is out of range: it must be from 1 µs to 10^15 ns (11.5 days), a rate \
+         from 1 MHz down to 0.000001 Hz"
+    )]
     OutOfRange,
+    /// A rate above 1 MHz, or a period under 1 µs ([`MIN_PERIOD_NS`]).
+    #[error(
+        "the rate is too fast: a period must be at least 1 µs (a rate at most 1 MHz); give \
+         e.g. 1 kHz or a 1 ms period"
+    )]
+    TooFast,
 }
 
 // `Debug` is the sentence, as for every core error (see `crate::error`).
@@ -204,11 +246,29 @@ mod tests {
     fn periods_round_trip() {
         assert_eq!(Frequency::from_hz(3).period_ns(), Ok(333_333_333));
         assert_eq!(Frequency::from_millihz(500).period_ns(), Ok(2_000_000_000));
-        assert_eq!(Frequency::from_hz(u64::MAX).period_ns(), Ok(1));
         assert_eq!(Frequency::from_period_ns(0), Err(RateError::Zero));
         assert_eq!(
             Frequency::from_period_ns(NS_MICROHZ + 1),
             Err(RateError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn a_period_under_a_microsecond_is_too_fast_not_clamped() {
+        // Clamped to 1 ns, it made a scheduler loop without sleeping.
+        assert_eq!(
+            Frequency::from_hz(u64::MAX).period_ns(),
+            Err(RateError::TooFast)
+        );
+        assert_eq!(
+            Frequency::from_hz(1_000_001).period_ns(),
+            Err(RateError::TooFast)
+        );
+        assert_eq!(Frequency::from_hz(1_000_000).period_ns(), Ok(1_000));
+        assert_eq!(Frequency::from_period_ns(999), Err(RateError::TooFast));
+        assert_eq!(
+            Frequency::from_period_ns(MIN_PERIOD_NS),
+            Ok(Frequency::from_hz(1_000_000))
         );
     }
 

@@ -34,8 +34,11 @@ impl Clock for MonotonicClock {
 
 /// Rates and durations from numbers: `100_u64.hz()`, `5_u64.ms()`, `250_u64.us()`.
 ///
-/// Implemented for `u64`, `u32`, `usize` and `f64` (a negative or NaN `f64`
-/// gives zero, which the scheduler rejects with an error).
+/// Implemented for `u64`, `u32`, `usize` and `f64`. A rate is valid from
+/// 0.000001 Hz (1 µHz, the resolution) to 1 MHz; the scheduler refuses one
+/// outside with a [`RateError`](horus_nostd::time::RateError) that says so:
+/// an `f64` rate that is negative, NaN or below the resolution gives 0 Hz
+/// (`RateError::Zero`), one above 1 MHz or infinite `RateError::TooFast`.
 pub trait DurationExt {
     /// This many hertz.
     fn hz(self) -> Frequency;
@@ -106,6 +109,23 @@ mod tests {
         assert_eq!((-1.0).ms(), Duration::ZERO);
         assert_eq!(f64::NAN.secs(), Duration::ZERO);
         assert_eq!(f64::INFINITY.secs(), Duration::MAX);
+    }
+
+    #[test]
+    fn rates_outside_one_microhertz_to_one_megahertz_are_refused_in_words() {
+        use horus_nostd::time::RateError;
+        for too_fast in [1e12, f64::INFINITY, 1_000_001.0] {
+            assert_eq!(
+                too_fast.hz().period_ns(),
+                Err(RateError::TooFast),
+                "{too_fast}"
+            );
+        }
+        assert_eq!(1e6.hz().period_ns(), Ok(1_000));
+        // Above 0 Hz but below the resolution: the sentence says the range.
+        let err = 1e-7.hz().period_ns().unwrap_err();
+        assert!(err.to_string().contains("from 0.000001 Hz"), "{err}");
+        assert!(1e-6.hz().period_ns().is_ok());
     }
 
     #[test]

@@ -102,7 +102,8 @@ impl Rate {
     /// ```
     ///
     /// # Errors
-    /// A zero rate, period or divisor; a divisor whose period overflows.
+    /// A zero rate, period or divisor; a divisor whose period overflows; a
+    /// period under [`MIN_PERIOD_NS`](crate::time::MIN_PERIOD_NS) (1 µs).
     pub const fn period_ns(self, base_period_ns: u64) -> Result<u64, RateError> {
         let p = match self {
             Self::Base => base_period_ns,
@@ -116,7 +117,13 @@ impl Rate {
                 Err(e) => return Err(e),
             },
         };
-        if p == 0 { Err(RateError::Zero) } else { Ok(p) }
+        if p == 0 {
+            Err(RateError::Zero)
+        } else if p < crate::time::MIN_PERIOD_NS {
+            Err(RateError::TooFast)
+        } else {
+            Ok(p)
+        }
     }
 }
 
