@@ -30,8 +30,8 @@ fn listed_only() -> ! {
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .expect("prctl");
     let name = std::env::var("HORUS_TEST_TOPIC").expect("node name");
-    let registry = Registry::open(None).expect("registry");
-    registry.report(&NodeReport {
+    let mut registry = Registry::open(None).expect("registry");
+    registry.report(0, &NodeReport {
         name: &name,
         state: NodeStatus::Running,
         figures: NodeFigures {

@@ -568,3 +568,45 @@ fn child_main() {
         other => panic!("unknown role {other}"),
     }
 }
+
+/// A node that only has a name.
+struct Named(String);
+
+impl Node for Named {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn tick(&mut self) {}
+}
+
+/// Was a bug: a scheduler reported all its nodes through one lane of 128
+/// records, so past 64 nodes the first ones were overwritten within one
+/// report: never listed, and `horus node pause|kill NAME` said "no node".
+/// Each 64 nodes have a lane of their own now.
+#[test]
+fn every_node_of_a_scheduler_of_hundreds_is_listed() {
+    let ns = TestNs::new("sched_many");
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    for i in 0..200 {
+        sched
+            .add(Named(format!("n{i:03}")))
+            .order(i)
+            .build()
+            .unwrap();
+    }
+    sched.tick_once().unwrap();
+    let listed: std::collections::BTreeSet<String> = registry::list(Some(&ns.name))
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.pid == std::process::id())
+        .map(|n| n.name)
+        .collect();
+    let all: std::collections::BTreeSet<String> = (0..200).map(|i| format!("n{i:03}")).collect();
+    assert_eq!(
+        listed,
+        all,
+        "missing: {:?}",
+        all.difference(&listed).collect::<Vec<_>>()
+    );
+    sched.shutdown().unwrap();
+}

@@ -192,8 +192,8 @@ fn child_main() {
             }
         }
         "register" => {
-            let reg = Registry::open(None).unwrap();
-            reg.report(&NodeReport {
+            let mut reg = Registry::open(None).unwrap();
+            reg.report(0, &NodeReport {
                 name: &args[0],
                 state: NodeStatus::Running,
                 figures: NodeFigures {

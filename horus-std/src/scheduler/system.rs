@@ -159,7 +159,7 @@ impl SystemLink {
 
     /// Publishes every node's figures if a state changed or a second passed.
     pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) {
-        let Some(registry) = &self.registry else {
+        let Some(registry) = &mut self.registry else {
             return;
         };
         let changed = engine.len() != self.last_states.len()
@@ -173,24 +173,27 @@ impl SystemLink {
         let infos: Vec<_> = engine.slots().map(adapter::info).collect();
         let ticks: Vec<u64> = infos.iter().map(|i| i.stats.ticks).collect();
         let measured = self.rates.update(now_ns, &ticks);
-        for (info, &measured_hz) in infos.iter().zip(measured) {
-            registry.report(&NodeReport {
-                name: &info.name,
-                state: registry_status(info),
-                figures: NodeFigures {
-                    order: info.order,
-                    rate_hz: if info.period_ns == 0 {
-                        0.0
-                    } else {
-                        1e9 / info.period_ns as f64
+        for (index, (info, &measured_hz)) in infos.iter().zip(measured).enumerate() {
+            registry.report(
+                index,
+                &NodeReport {
+                    name: &info.name,
+                    state: registry_status(info),
+                    figures: NodeFigures {
+                        order: info.order,
+                        rate_hz: if info.period_ns == 0 {
+                            0.0
+                        } else {
+                            1e9 / info.period_ns as f64
+                        },
+                        measured_hz,
+                        ticks: info.stats.ticks,
+                        deadline_misses: info.stats.late_releases,
+                        overruns: info.stats.overruns,
+                        cpu_ns: info.cpu_ns,
                     },
-                    measured_hz,
-                    ticks: info.stats.ticks,
-                    deadline_misses: info.stats.late_releases,
-                    overruns: info.stats.overruns,
-                    cpu_ns: info.cpu_ns,
                 },
-            });
+            );
         }
         self.last_states = engine.slots().map(|s| s.state()).collect();
         self.last_report_ns = now_ns;

@@ -15,7 +15,7 @@
 //! the records are overwritten. Nodes of a process that shut down (`Finished`)
 //! are dropped once it is gone.
 //!
-//! The topic keeps [`RECORDS_PER_PROCESS`] records per process, so a node's
+//! The topic keeps [`RECORDS_PER_LANE`] records per handle, so a node's
 //! recent history is there too: [`NodeEntry::cpu_percent`] comes from its
 //! newest record and the newest one at least [`CPU_WINDOW_NS`] older. [`record_deaths`] writes each such death to
 //! the blackbox once, with the dead process's pid.
@@ -32,8 +32,15 @@ use crate::topic::Topic;
 
 /// Name of the registry topic.
 pub const REGISTRY_TOPIC: &str = "_horus.nodes";
-/// Records each process keeps (at least two snapshots of up to 64 nodes).
-pub const RECORDS_PER_PROCESS: u32 = 128;
+/// Records each of a scheduler's handles keeps in its lane: two snapshots
+/// of [`NODES_PER_LANE`] nodes.
+pub const RECORDS_PER_LANE: u32 = 128;
+/// Nodes a scheduler reports through one handle (one lane of the registry
+/// topic); a scheduler of more nodes opens a handle per this many, so every
+/// node keeps two snapshots however many a process runs (until 2026-12-05
+/// one lane per scheduler: past 64 nodes the first ones were overwritten
+/// within a report, never listed nor addressable by `horus node ...`).
+pub const NODES_PER_LANE: usize = (RECORDS_PER_LANE / 2) as usize;
 /// Least time between the two records [`NodeEntry::cpu_percent`] is
 /// computed from (schedulers report about once a second, and at once on a
 /// state change: two records a few µs apart would give noise).
@@ -197,15 +204,19 @@ pub struct NodeReport<'a> {
     pub figures: NodeFigures,
 }
 
-/// A process's writer to the registry.
+/// A scheduler's writer to the registry: a handle per [`NODES_PER_LANE`]
+/// nodes, opened as the scheduler grows.
 #[derive(Debug)]
 pub struct Registry {
-    topic: Topic<NodeRecord>,
+    lanes: Vec<Topic<NodeRecord>>,
+    namespace: String,
     owner: OwnerToken,
+    /// A handle beyond the first could not be opened (logged once).
+    lane_failed: bool,
 }
 
 fn open_topic(namespace: Option<&str>) -> Result<Topic<NodeRecord>> {
-    super::open(REGISTRY_TOPIC, RECORDS_PER_PROCESS, namespace)
+    super::open(REGISTRY_TOPIC, RECORDS_PER_LANE, namespace)
 }
 
 impl Registry {
@@ -214,13 +225,35 @@ impl Registry {
         let topic = open_topic(namespace)?;
         let ns = Namespace::open(topic.namespace())?;
         let owner = liveness::ensure_registered(&ns)?;
-        Ok(Self { topic, owner })
+        Ok(Self {
+            namespace: topic.namespace().to_owned(),
+            lanes: vec![topic],
+            owner,
+            lane_failed: false,
+        })
     }
 
-    /// Publishes one node's figures.
-    pub fn report(&self, node: &NodeReport<'_>) {
+    /// Publishes the figures of the scheduler's node number `index` (its
+    /// place in tick order), through the handle of its [`NODES_PER_LANE`].
+    pub fn report(&mut self, index: usize, node: &NodeReport<'_>) {
+        let lane = index / NODES_PER_LANE;
+        while self.lanes.len() <= lane && !self.lane_failed {
+            match open_topic(Some(&self.namespace)) {
+                Ok(topic) => self.lanes.push(topic),
+                Err(e) => {
+                    self.lane_failed = true;
+                    log::warn!(
+                        "horus: nodes after the first {} of this scheduler will not be listed: {e}",
+                        self.lanes.len() * NODES_PER_LANE
+                    );
+                }
+            }
+        }
+        let Some(topic) = self.lanes.get(lane) else {
+            return;
+        };
         let f = &node.figures;
-        self.topic.send(NodeRecord {
+        topic.send(NodeRecord {
             timestamp_ns: crate::time::now_ns(),
             owner: self.owner.get(),
             ticks: f.ticks,
