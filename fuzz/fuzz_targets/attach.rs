@@ -371,6 +371,16 @@ fuzz_target!(|data: &[u8]| {
             .expect("typed attach implies untyped attach");
         assert_eq!(typed.layout(), any.layout());
     }
+    // The header alone (what horus-std validates before it maps a file)
+    // gives the same layout, and accepts exactly the regions that attach
+    // where the memory holds what the header declares.
+    let header = TopicLayout::from_header(&mem[..mem.len().min(hdr::WORDS)]);
+    match (&header, &untyped) {
+        (Ok(from_header), Ok(region)) => assert_eq!(from_header, region.layout()),
+        (Ok(from_header), Err(_)) => assert!(from_header.region_words() > mem.len()),
+        (Err(_), Ok(_)) => panic!("attached a region whose header does not validate"),
+        (Err(_), Err(_)) => {}
+    }
     if let Ok(region) = untyped {
         exercise(&mem, region, intact, input);
     }

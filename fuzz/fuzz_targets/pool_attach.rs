@@ -170,6 +170,16 @@ fn exercise(mem: &[AtomicU64], pool: PoolRegion<&[AtomicU64]>, input: &mut Unstr
 fuzz_target!(|data: &[u8]| {
     let (mut input, mem) = common::memory(data, |input, _, geometry| patched(input, geometry).0);
     let input = &mut input;
+    // The header alone (what horus-std validates before it maps a file)
+    // gives the same layout, and accepts exactly the segments that attach
+    // where the memory holds what the header declares.
+    let header = PoolLayout::from_header(&mem[..mem.len().min(hdr::WORDS)]);
+    match (&header, PoolRegion::attach(&mem[..])) {
+        (Ok(from_header), Ok(pool)) => assert_eq!(from_header, pool.layout()),
+        (Ok(from_header), Err(_)) => assert!(from_header.region_words() > mem.len()),
+        (Err(_), Ok(_)) => panic!("attached a segment whose header does not validate"),
+        (Err(_), Err(_)) => {}
+    }
     if let Ok(pool) = PoolRegion::attach(&mem[..]) {
         // Whatever attached fits the memory and reads as its header says.
         assert!(pool.layout().region_words() <= mem.len());

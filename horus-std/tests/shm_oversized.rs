@@ -135,3 +135,106 @@ fn a_region_header_declaring_no_words_is_a_bad_field_not_an_empty_file() {
     }
     drop(first);
 }
+
+/// Writes at `to` a copy of the first page of the file `from` in which each
+/// header word of `words` declares `TAIL` bytes (in words), makes it `TAIL`
+/// bytes long (a hole after the page) and holds a shared `flock` on it, as
+/// a user of it would (so no cleaner takes it for a stale file).
+fn forge_oversized(from: &Path, to: &Path, words: &[usize]) -> std::fs::File {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let mut page = std::fs::read(from).unwrap();
+    page.truncate(4096);
+    for &w in words {
+        page[w * 8..w * 8 + 8].copy_from_slice(&(TAIL / 8).to_le_bytes());
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .unwrap();
+    f.write_all_at(&page, 0).unwrap();
+    f.set_len(TAIL).unwrap();
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockShared).unwrap();
+    f
+}
+
+#[test]
+fn a_region_header_declaring_a_larger_region_is_refused_before_anything_is_reserved() {
+    use horus_nostd::layout::hdr;
+    let ns = TestNs::new("oversized_header");
+    let first: Topic<Gamma> = Topic::builder("t").namespace(&ns.name).build().unwrap();
+    let path = ns.path().join("evil.topic");
+    let held = forge_oversized(first.path(), &path, &[hdr::REGION_WORDS, hdr::LANES_AT]);
+    let nsd = Namespace::open(&ns.name).unwrap();
+    let bad_field = |r: Result<(), horus::Error>, what: &str| match r {
+        Err(horus::Error::Topic(TopicError::Corrupt {
+            reason: Corruption::BadField { field: "lanes_at" },
+            path: p,
+        })) => assert_eq!(p, path),
+        other => panic!("{what}: expected lanes_at out of range, got {other:?}"),
+    };
+    // A tool (`horus topic list`), then a handle, then the tool again.
+    bad_field(
+        horus::inspect::topic_info(&nsd, "evil").map(drop),
+        "inspect",
+    );
+    let build = Topic::<Gamma>::builder("evil").namespace(&ns.name).build();
+    bad_field(build.map(drop), "Topic::new");
+    bad_field(
+        horus::inspect::topic_info(&nsd, "evil").map(drop),
+        "inspect",
+    );
+    assert!(
+        allocated(&path) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(&path)
+    );
+    drop(held);
+    std::fs::remove_file(&path).unwrap();
+    drop(first);
+}
+
+#[test]
+fn a_pool_segment_header_declaring_a_larger_segment_is_refused_before_anything_is_reserved() {
+    let ns = TestNs::new("oversized_pool_header");
+    let publisher = ImageTopic::builder("cam")
+        .namespace(&ns.name)
+        .blocks_per_segment(2)
+        .build()
+        .unwrap();
+    let img = publisher.loan(64, 64, Encoding::Mono8).unwrap();
+    publisher.try_send(img).unwrap();
+    let segment = std::fs::read_dir(ns.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".pool."))
+        .expect("the segment file");
+    // Another segment of the same publisher, as `topic list -v` finds it.
+    let name = segment.file_name().unwrap().to_str().unwrap();
+    let forged = ns
+        .path()
+        .join(format!("{}.77", &name[..name.rfind('.').unwrap()]));
+    let held = forge_oversized(&segment, &forged, &[horus_nostd::pool::hdr::REGION_WORDS]);
+    let nsd = Namespace::open(&ns.name).unwrap();
+    for _ in 0..2 {
+        let info = horus::inspect::topic_info(&nsd, "cam").unwrap().unwrap();
+        assert_eq!(info.pool.len(), 1, "the real segment is read");
+        let [bad] = &info.pool_unreadable[..] else {
+            panic!(
+                "expected the forged segment, got {:?}",
+                info.pool_unreadable
+            );
+        };
+        assert_eq!(bad.path, forged);
+        assert!(bad.why.contains("region_words"), "{}", bad.why);
+    }
+    assert!(
+        allocated(&forged) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(&forged)
+    );
+    drop(held);
+    std::fs::remove_file(&forged).unwrap();
+}

@@ -420,6 +420,18 @@ impl PoolLayout {
         self.blocks
     }
 
+    /// Byte offset of the first block's data: the header and the control
+    /// lines come before it. A tool that reads only the blocks' states
+    /// ([`PoolRegion::usage`]) needs these bytes and no others.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolLayout;
+    /// assert_eq!(PoolLayout::for_static(128, 3).data_offset(), 24 * 8 + 3 * 64);
+    /// ```
+    pub const fn data_offset(&self) -> usize {
+        self.data_at * 8
+    }
+
     /// Words per block.
     pub(crate) const fn block_words(&self) -> usize {
         self.block_size as usize / 8

@@ -173,34 +173,9 @@ impl<W: Words> PoolRegion<W> {
     /// assert!(PoolRegion::attach(&MEM.words()[..50]).is_err()); // truncated
     /// ```
     pub fn attach(words: W) -> Result<Self, PoolAttachError> {
-        let attach_error = header::fault_into!(PoolAttachError);
-        header::check_start(&words, hdr::WORDS, POOL_MAGIC, POOL_LAYOUT_VERSION)
-            .map_err(attach_error)?;
-        let get = |i: usize| words[i].load(Ordering::Relaxed);
-        let small = |i: usize, field: &'static str| {
-            u32::try_from(get(i)).map_err(|_| PoolAttachError::BadGeometry { field })
-        };
-        let block_size = small(hdr::BLOCK_SIZE, "block_size")?;
-        let blocks = small(hdr::BLOCKS, "blocks")?;
-        let segment = small(hdr::SEGMENT, "segment")?;
-        let layout =
-            PoolLayout::new(block_size, blocks).map_err(|e| PoolAttachError::BadGeometry {
-                field: match e {
-                    PoolLayoutError::BadBlockSize { .. } => "block_size",
-                    PoolLayoutError::BadBlocks { .. } => "blocks",
-                },
-            })?;
-        let checks: [(usize, u64, &'static str); 3] = [
-            (hdr::CONTROL_AT, layout.control_at as u64, "control_at"),
-            (hdr::DATA_AT, layout.data_at as u64, "data_at"),
-            (
-                hdr::REGION_WORDS,
-                layout.region_words as u64,
-                "region_words",
-            ),
-        ];
-        header::check_fields(&words, &checks).map_err(attach_error)?;
-        header::check_len(&words, layout.region_words).map_err(attach_error)?;
+        let (layout, segment) = checked_header(&words)?;
+        header::check_len(&words, layout.region_words)
+            .map_err(header::fault_into!(PoolAttachError))?;
         Ok(Self {
             words,
             layout,
@@ -435,4 +410,65 @@ impl<W: Words> PoolRegion<W> {
         let at = self.layout.data(b);
         &self.words[at..at + self.layout.block_words()]
     }
+}
+
+impl PoolLayout {
+    /// The layout the header of a pool segment declares, with every header
+    /// field checked against it as [`PoolRegion::attach`] checks them
+    /// (magic, version, geometry, offsets, the segment's size). `header`
+    /// needs only the first [`hdr::WORDS`] words (a copy read from a file
+    /// will do); the segment's length is not checked. So a caller learns how
+    /// much memory a segment needs, and refuses a header that asks for more
+    /// than its geometry implies, before it maps or reserves anything.
+    ///
+    /// ```
+    /// # use horus_nostd::pool::{PoolAttachError, PoolLayout, PoolRegion, hdr};
+    /// # use horus_nostd::region::RegionBuffer;
+    /// # use horus_nostd::sync::Ordering;
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 4, 1, 0).unwrap();
+    /// let header = &MEM.words()[..hdr::WORDS];
+    /// assert_eq!(PoolLayout::from_header(header), Ok(*pool.layout()));
+    /// MEM.words()[hdr::REGION_WORDS].store(1 << 40, Ordering::Relaxed);
+    /// assert!(matches!(
+    ///     PoolLayout::from_header(header),
+    ///     Err(PoolAttachError::BadGeometry { field: "region_words" })
+    /// ));
+    /// ```
+    pub fn from_header(header: &[AtomicU64]) -> Result<Self, PoolAttachError> {
+        checked_header(header).map(|(layout, _)| layout)
+    }
+}
+
+/// Checks the header in the first [`hdr::WORDS`] of `words` (magic first,
+/// with Acquire) and returns the layout and segment id it declares. The
+/// segment's length is not checked.
+fn checked_header(words: &[AtomicU64]) -> Result<(PoolLayout, u32), PoolAttachError> {
+    let attach_error = header::fault_into!(PoolAttachError);
+    header::check_start(words, hdr::WORDS, POOL_MAGIC, POOL_LAYOUT_VERSION)
+        .map_err(attach_error)?;
+    let get = |i: usize| words[i].load(Ordering::Relaxed);
+    let small = |i: usize, field: &'static str| {
+        u32::try_from(get(i)).map_err(|_| PoolAttachError::BadGeometry { field })
+    };
+    let block_size = small(hdr::BLOCK_SIZE, "block_size")?;
+    let blocks = small(hdr::BLOCKS, "blocks")?;
+    let segment = small(hdr::SEGMENT, "segment")?;
+    let layout = PoolLayout::new(block_size, blocks).map_err(|e| PoolAttachError::BadGeometry {
+        field: match e {
+            PoolLayoutError::BadBlockSize { .. } => "block_size",
+            PoolLayoutError::BadBlocks { .. } => "blocks",
+        },
+    })?;
+    let checks: [(usize, u64, &'static str); 3] = [
+        (hdr::CONTROL_AT, layout.control_at as u64, "control_at"),
+        (hdr::DATA_AT, layout.data_at as u64, "data_at"),
+        (
+            hdr::REGION_WORDS,
+            layout.region_words as u64,
+            "region_words",
+        ),
+    ];
+    header::check_fields(words, &checks).map_err(attach_error)?;
+    Ok((layout, segment))
 }

@@ -105,7 +105,14 @@ impl ReclaimSegments<'_> {
             names
                 .into_iter()
                 .filter_map(|(name, owner, id)| {
-                    match pool_file::open(ns, topic, owner, id, crate::shm::files::LOCK_WAIT) {
+                    match pool_file::open(
+                        ns,
+                        topic,
+                        owner,
+                        id,
+                        crate::shm::files::LOCK_WAIT,
+                        pool_file::Reading::Control,
+                    ) {
                         Ok(Some(seg)) => Some((name, seg)),
                         Ok(None) => None,
                         Err(e) => {
@@ -216,7 +223,14 @@ pub fn segments_of(
 ) -> Result<(Vec<SegmentInfo>, Vec<UnreadableSegment>), crate::error::TopicError> {
     let (mut out, mut unreadable) = (Vec::new(), Vec::new());
     for (name, owner, id) in pool_file::list_segments(ns, topic)? {
-        let seg = match pool_file::open(ns, topic, owner, id, pool_file::RECEIVE_LOCK_WAIT) {
+        let seg = match pool_file::open(
+            ns,
+            topic,
+            owner,
+            id,
+            pool_file::RECEIVE_LOCK_WAIT,
+            pool_file::Reading::Control,
+        ) {
             Ok(Some(seg)) => seg,
             Ok(None) => continue, // removed meanwhile
             Err(e) => {

@@ -194,7 +194,14 @@ impl PoolReader {
                         )));
                     }
                 }
-                match pool_file::open(ns, topic, token, id, pool_file::RECEIVE_LOCK_WAIT) {
+                match pool_file::open(
+                    ns,
+                    topic,
+                    token,
+                    id,
+                    pool_file::RECEIVE_LOCK_WAIT,
+                    pool_file::Reading::Blocks,
+                ) {
                     Ok(Some(s)) => {
                         self.locked.remove(&(owner, id));
                         let s = Arc::new(s);

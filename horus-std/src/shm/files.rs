@@ -30,6 +30,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use horus_nostd::sync::AtomicU64;
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags, Stat};
 use rustix::io::Errno;
 
@@ -38,39 +39,31 @@ use rustix::io::Errno;
 /// [`TopicError::Locked`](crate::error::TopicError::Locked).
 pub const LOCK_WAIT: Duration = Duration::from_millis(1500);
 
-/// Bytes mapped of a file whose header does not start with the expected
-/// magic: enough for `attach` to say what is wrong with it.
-const UNKNOWN_FILE_BYTES: usize = 4096;
-
-/// How many bytes of the file `fd` of `file_bytes` bytes to reserve and map:
-/// those its header declares (`REGION_WORDS`, word 2 of the topic and the
-/// pool header alike) if it starts with `magic` (never more than the file),
-/// else its first page at most. So a file of any size left at a HORUS name
-/// (a sparse 8 GiB file, a region with a tail) costs only what a region of
-/// its header would: reserving the whole of it (`fallocate`) would fill
-/// tmpfs with real pages.
-pub(crate) fn bytes_to_map(fd: &OwnedFd, file_bytes: usize, magic: u64) -> usize {
-    const WORDS: usize = 3;
-    const _: () = assert!(
-        horus_nostd::layout::hdr::REGION_WORDS == 2 && horus_nostd::pool::hdr::REGION_WORDS == 2
-    );
-    let mut head = [0u8; WORDS * 8];
-    let read = rustix::io::pread(fd, &mut head, 0);
-    let word = |i: usize| u64::from_le_bytes(head[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-    let declared = match read {
-        Ok(n) if n == head.len() && word(0) == magic => {
-            usize::try_from(word(2)).ok().and_then(|w| w.checked_mul(8))
+/// The first `N` words of the file `fd` as a copy to validate (`pread`,
+/// which allocates nothing: a hole in a tmpfs file reads as zeros without
+/// being backed), and how many of them the file holds (fewer if it is
+/// shorter, none if it cannot be read).
+///
+/// Opening a region or a pool segment validates this copy of its header
+/// (`TopicLayout::from_header`, `PoolLayout::from_header`) before it
+/// reserves or maps anything: then it reserves and maps what the validated
+/// geometry needs, never what a header field or the file's size claims.
+pub(crate) fn read_header<const N: usize>(fd: &OwnedFd) -> ([AtomicU64; N], usize) {
+    let mut bytes = [[0u8; 8]; N];
+    let mut read = 0;
+    while read < N * 8 {
+        let buf = bytes.as_flattened_mut();
+        match rustix::io::pread(fd, &mut buf[read..], read as u64) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(Errno::INTR) => {}
+            Err(_) => break,
         }
-        _ => None,
-    };
-    // At least a whole header, so that a header declaring less than itself
-    // is refused by `attach` with what is wrong, not mapped as nothing.
-    const HEADER_BYTES: usize = 8 * horus_nostd::layout::hdr::WORDS;
-    const _: () = assert!(horus_nostd::pool::hdr::WORDS <= horus_nostd::layout::hdr::WORDS);
-    declared
-        .unwrap_or(UNKNOWN_FILE_BYTES)
-        .max(HEADER_BYTES)
-        .min(file_bytes)
+    }
+    (
+        bytes.map(|w| AtomicU64::new(u64::from_le_bytes(w))),
+        read / 8,
+    )
 }
 
 /// What `open_entry` found at a name.

@@ -247,16 +247,33 @@ fn attach(words: MappedWords, owner: OwnerToken, id: u32) -> Result<Segment, Seg
 /// a receive for seconds.
 pub(crate) const RECEIVE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 
+/// What an opener of a segment reads of it, and so has reserved first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// The blocks' data too: a receiver.
+    Blocks,
+    /// The header and the control lines only (64 bytes a block): a reclaim
+    /// of dead participants' holds, a tool counting blocks by state.
+    Control,
+}
+
 /// Opens and maps segment `id` of `owner`'s pool for `topic`, holding its
 /// shared lock (waiting for it at most `wait`); `None` if there is no such
 /// file (its publisher and every reader are gone and it was cleaned, or it
 /// never existed).
+///
+/// A copy of the header (`pread`) is validated, and the file checked to hold
+/// the segment it declares, before anything is reserved or mapped; then the
+/// pages `reading` needs are reserved, of the validated geometry: a header
+/// that asks for more than its geometry implies, or a file shorter than its
+/// segment, costs nothing.
 pub(crate) fn open(
     ns: &Namespace,
     topic: &str,
     owner: OwnerToken,
     id: u32,
     wait: std::time::Duration,
+    reading: Reading,
 ) -> Result<Option<Segment>, SegmentError> {
     let name = segment_file_name(topic, owner, id);
     let path = ns.path().join(&name);
@@ -284,20 +301,30 @@ pub(crate) fn open(
     if !files::still_named(ns.dir(), &name, &st) {
         return Ok(None); // removed by a cleaner while we waited
     }
-    let len = usize::try_from(st.st_size).unwrap_or(0);
-    if len == 0 {
-        return Err(SegmentError::Corrupt {
-            path,
-            reason: PoolAttachError::Truncated {
-                needed: horus_nostd::pool::hdr::WORDS * 8,
-                found: 0,
-            },
-        });
-    }
+    let file_bytes = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    let (header, words) = files::read_header::<{ horus_nostd::pool::hdr::WORDS }>(&fd);
+    let corrupt = |reason| SegmentError::Corrupt {
+        path: path.clone(),
+        reason,
+    };
+    let layout = match PoolLayout::from_header(&header[..words]) {
+        Ok(layout) if layout.region_bytes() <= file_bytes => layout,
+        Ok(layout) => {
+            let (needed, found) = (layout.region_bytes(), file_bytes);
+            return Err(corrupt(PoolAttachError::Truncated { needed, found }));
+        }
+        Err(PoolAttachError::Truncated { needed, .. }) => {
+            let found = file_bytes;
+            return Err(corrupt(PoolAttachError::Truncated { needed, found }));
+        }
+        Err(reason) => return Err(corrupt(reason)),
+    };
     // Reserve the pages (keeps size and data) so a sparse file on a full
-    // tmpfs is an error now, not a SIGBUS when a block is read: those the
-    // header declares, not a planted file's whole size.
-    let len = files::bytes_to_map(&fd, len, horus_nostd::pool::POOL_MAGIC);
+    // tmpfs is an error now, not a SIGBUS when they are read.
+    let len = match reading {
+        Reading::Blocks => layout.region_bytes(),
+        Reading::Control => layout.data_offset(),
+    };
     match rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64) {
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
         Err(e) => {
@@ -308,8 +335,14 @@ pub(crate) fn open(
             .into());
         }
     }
-    let words = Mapping::new(fd, len, &path, "map pool segment")?.into_words();
-    attach(words, owner, id).map(Some)
+    let words = Mapping::new(fd, layout.region_bytes(), &path, "map pool segment")?.into_words();
+    let segment = attach(words, owner, id)?;
+    if *segment.pool().layout() != layout {
+        // Rewritten since we read its header (by a process of ours): refuse.
+        let field = "region_words";
+        return Err(corrupt(PoolAttachError::BadGeometry { field }));
+    }
+    Ok(Some(segment))
 }
 
 /// Reserves `layout`'s bytes in the new, empty file `fd` (at `path` now,

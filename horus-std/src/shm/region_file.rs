@@ -24,11 +24,15 @@
 //! [`TopicError::Locked`], naming the file and how to find the holder). After
 //! taking its shared lock an opener checks that the path still names the
 //! file it opened (a cleaner may have removed it in between) and starts over
-//! if not. It then reserves the pages of the region's header and tables
-//! (`fallocate` mode 0, which keeps size and data) before mapping, so a
-//! sparse region on a full tmpfs is [`TopicError::NoSpace`], not a `SIGBUS`
-//! when they are read, and maps the bytes its header declares, no more
-//! (`files::bytes_to_map`; a file that is not a region, its first page).
+//! if not. It then validates a copy of the header (`files::read_header`,
+//! `TopicLayout::from_header`: every field against the geometry it implies)
+//! and checks that the file holds the region it declares; a file that is
+//! not a valid region is refused there, having cost nothing. Only then
+//! does it reserve the pages of the header and tables (`fallocate` mode 0,
+//! which keeps size and data; at most 17 KiB by the validated geometry), so
+//! a sparse region on a full tmpfs is [`TopicError::NoSpace`], not a
+//! `SIGBUS` when they are read, and map the validated region's bytes, no
+//! more.
 //!
 //! **Memory follows the publishers**: a region file is sparse. Its creator
 //! reserves the header and tables; each publisher lane is reserved by the
@@ -49,13 +53,14 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
-use horus_nostd::TopicRegion;
+use horus_nostd::layout::hdr;
+use horus_nostd::{AttachError, TopicLayout, TopicRegion};
 use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
 use super::mapping::{MappedWords, Mapping};
 use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
-use crate::error::{Corruption, FileKind, TopicError};
+use crate::error::{FileKind, TopicError};
 use crate::message_type::MessageType;
 
 /// Geometry a topic is created with (and, where `explicit`, must have).
@@ -88,18 +93,26 @@ pub(crate) fn open_or_create(
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
-        let (fd, len) = match open_locked(ns, &file_name, &path)? {
-            Opened::Locked(_, 0) => return Err(empty_region(path)),
-            Opened::Locked(fd, len) => (fd, len),
+        let (fd, layout) = match open_locked(ns, &file_name, &path)? {
+            Opened::Locked(fd, layout) => (fd, layout),
+            Opened::Invalid(e, file_bytes) => {
+                return Err(TopicError::from_attach(
+                    e,
+                    &path,
+                    file_bytes,
+                    topic,
+                    ty.name(),
+                ));
+            }
             Opened::Missing => match create(ns, topic, &file_name, geometry, ty)? {
                 Some(region) => return Ok(region),
                 None => continue, // another creator won, or a cleaner raced us
             },
             Opened::Replaced => continue,
         };
-        let words = Mapping::new(fd, len, &path, "map")?.into_words();
-        let region = TopicRegion::attach_with(words.clone(), None)
-            .map_err(|e| TopicError::from_attach(e, &path, words.file_bytes(), topic, ty.name()))?;
+        let Some(region) = map_validated(fd, layout, &path, topic, ty.name())? else {
+            continue; // its header changed since we read it
+        };
         let Err(problem) = check_fits(&region, topic, geometry, ty) else {
             return Ok(region);
         };
@@ -115,20 +128,14 @@ pub(crate) fn open_or_create(
     })
 }
 
-fn empty_region(path: std::path::PathBuf) -> TopicError {
-    TopicError::Corrupt {
-        path,
-        reason: Corruption::Truncated {
-            needed: horus_nostd::layout::hdr::WORDS * 8,
-            found: 0,
-        },
-    }
-}
-
 /// What opening an existing region file found.
 enum Opened {
-    /// Opened, shared-locked, still named by its path; with its length.
-    Locked(OwnedFd, usize),
+    /// Opened, shared-locked, still named by its path, its header valid and
+    /// the file as long as the region it declares; its tables reserved.
+    Locked(OwnedFd, TopicLayout),
+    /// Not a valid region (the file's size with the reason): refused before
+    /// anything was reserved or mapped.
+    Invalid(AttachError, usize),
     /// No file at the path.
     Missing,
     /// Removed or replaced while we waited for the lock: try again.
@@ -138,8 +145,12 @@ enum Opened {
 /// Opens `file_name` without following links or blocking (see
 /// `files::open_entry`), checks it is a regular file of ours, takes the
 /// shared lock every user holds (waiting at most [`files::LOCK_WAIT`] for an
-/// exclusive holder), checks it is still named, and reserves the pages of
-/// its header and tables.
+/// exclusive holder), checks it is still named, validates a copy of its
+/// header (`pread`) and that the file holds the region it declares, and
+/// only then reserves the pages of the header and tables the validated
+/// geometry places before the lanes (at most 17 KiB: 64 participant and 64
+/// lane entries, 128 schema entries). A header that asks for more than its
+/// geometry implies, or a file shorter than its region, costs nothing.
 fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
     let (fd, st) = match files::open_entry(ns.dir(), file_name, true) {
         Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
@@ -169,27 +180,39 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
     if !files::still_named(ns.dir(), file_name, &st) {
         return Ok(Opened::Replaced);
     }
-    let len = files::bytes_to_map(
-        &fd,
-        usize::try_from(st.st_size).unwrap_or(0),
-        horus_nostd::layout::MAGIC,
-    );
-    reserve(&fd, tables_bytes(&fd, len), path)?;
-    Ok(Opened::Locked(fd, len))
+    let file_bytes = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    let (header, words) = files::read_header::<{ hdr::WORDS }>(&fd);
+    let layout = match TopicLayout::from_header(&header[..words]) {
+        Ok(layout) if layout.region_bytes() <= file_bytes => layout,
+        Ok(layout) => {
+            let needed = layout.region_bytes();
+            let found = file_bytes;
+            return Ok(Opened::Invalid(
+                AttachError::Truncated { needed, found },
+                found,
+            ));
+        }
+        Err(e) => return Ok(Opened::Invalid(e, file_bytes)),
+    };
+    reserve(&fd, layout.lanes_offset(), path)?;
+    Ok(Opened::Locked(fd, layout))
 }
 
-/// Bytes of the region in the file `fd` (`len` of them mapped) that come
-/// before its lanes: its header's `LANES_AT`, at least the header, at most
-/// `len`. Attaching reads these; the lanes are read only once a publisher
-/// has claimed (and so reserved) them.
-fn tables_bytes(fd: &OwnedFd, len: usize) -> usize {
-    use horus_nostd::layout::hdr;
-    let mut word = [0u8; 8];
-    let lanes_at = match rustix::io::pread(fd, &mut word, (hdr::LANES_AT * 8) as u64) {
-        Ok(8) => usize::try_from(u64::from_le_bytes(word)).unwrap_or(usize::MAX),
-        _ => usize::MAX,
-    };
-    lanes_at.saturating_mul(8).max(hdr::WORDS * 8).min(len)
+/// Maps the region `layout` (validated from a copy of the file's header by
+/// [`open_locked`]) and attaches to it; `None` if the header in the mapping
+/// declares another layout (another process rewrote it since): the caller
+/// opens the file again.
+fn map_validated(
+    fd: OwnedFd,
+    layout: TopicLayout,
+    path: &Path,
+    topic: &str,
+    expected: &str,
+) -> Result<Option<MappedRegion>, TopicError> {
+    let words = Mapping::new(fd, layout.region_bytes(), path, "map")?.into_words();
+    let region = TopicRegion::attach_with(words.clone(), None)
+        .map_err(|e| TopicError::from_attach(e, path, words.file_bytes(), topic, expected))?;
+    Ok((*region.layout() == layout).then_some(region))
 }
 
 /// Reserves the pages of the file's first `len` bytes (`fallocate` mode 0,
@@ -220,19 +243,13 @@ pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>
         match open_locked(ns, &file_name, &path)? {
             Opened::Missing => return Ok(None),
             Opened::Replaced => continue,
-            Opened::Locked(_, 0) => return Err(empty_region(path)),
-            Opened::Locked(fd, len) => {
-                let words = Mapping::new(fd, len, &path, "map")?.into_words();
-                return match TopicRegion::attach_with(words.clone(), None) {
-                    Ok(region) => Ok(Some(region)),
-                    Err(e) => Err(TopicError::from_attach(
-                        e,
-                        &path,
-                        words.file_bytes(),
-                        topic,
-                        "",
-                    )),
-                };
+            Opened::Invalid(e, file_bytes) => {
+                return Err(TopicError::from_attach(e, &path, file_bytes, topic, ""));
+            }
+            Opened::Locked(fd, layout) => {
+                if let Some(region) = map_validated(fd, layout, &path, topic, "")? {
+                    return Ok(Some(region));
+                }
             }
         }
     }
