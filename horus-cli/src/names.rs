@@ -14,12 +14,18 @@
 
 use std::collections::BTreeMap;
 
+use horus::shm::lock_holders::LockHolders;
 use horus::shm::{Namespace, liveness};
 use horus::system::registry::{self, NodeEntry};
 
 /// The program name of process `pid`: `/proc/PID/comm` (at most 15
 /// characters, the kernel's cut), else the file name of its `argv[0]`;
 /// `None` once it is gone.
+///
+/// Only for a pid proved to be the process that registered it
+/// ([`LockHolders`]): a pid from shared memory may come from another pid
+/// namespace (a container, `unshare --pid`) and name an unrelated process
+/// here.
 pub fn program_of(pid: u32) -> Option<String> {
     if let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
         let comm = comm.trim_end();
@@ -34,10 +40,12 @@ pub fn program_of(pid: u32) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-/// The live nodes of each process of a namespace, from its registry.
+/// The live nodes of each process of a namespace, from its registry, and
+/// which pids are provably those processes here (for program names).
 #[derive(Debug, Default)]
 pub struct Processes {
     nodes: BTreeMap<u32, Vec<String>>,
+    holders: LockHolders,
 }
 
 impl Processes {
@@ -47,14 +55,38 @@ impl Processes {
         for e in entries.iter().filter(|e| e.alive) {
             nodes.entry(e.pid).or_default().push(e.name.clone());
         }
-        Self { nodes }
+        Self {
+            nodes,
+            holders: LockHolders::default(),
+        }
+    }
+
+    /// Names programs of the pids `holders` proves to be processes of the
+    /// namespace here (without it, only this process's own).
+    pub fn proving(mut self, holders: LockHolders) -> Self {
+        self.holders = holders;
+        self
+    }
+
+    /// The program of process `pid` ([`program_of`]), if the pid here is
+    /// provably a process of the namespace (or this one); `None` otherwise.
+    pub fn program(&self, pid: u32) -> Option<String> {
+        (pid == std::process::id() || self.holders.proves_pid(pid))
+            .then(|| program_of(pid))
+            .flatten()
     }
 
     /// Reads the registry of `ns`; an unreadable registry is said on stderr
     /// and gives no node names (the pids and programs are still shown).
     pub fn load(ns: &str) -> Self {
         match registry::list(Some(ns)) {
-            Ok(entries) => Self::new(&entries),
+            Ok(entries) => {
+                let holders = Namespace::open_existing(ns)
+                    .ok()
+                    .flatten()
+                    .map(|ns| LockHolders::read(&ns));
+                Self::new(&entries).proving(holders.unwrap_or_default())
+            }
             Err(e) => {
                 note!(
                     "horus: warning: node names unknown, the registry of {ns} is unreadable: {e}"
@@ -70,20 +102,22 @@ impl Processes {
     }
 
     /// `PROGRAM/NODE (pid N)`: a handle that node `node` of process `pid`
-    /// holds (`?` for a program that is gone).
+    /// holds (`?` for a program that is gone, or a pid not provably that
+    /// process here: see [`program`](Self::program)).
     pub fn node_label(&self, pid: u32, node: &str) -> String {
-        let program = program_of(pid).unwrap_or_else(|| "?".to_owned());
+        let program = self.program(pid).unwrap_or_else(|| "?".to_owned());
         format!("{program}/{node} (pid {pid})")
     }
 
     /// `NODE (pid N)` for a process with exactly one node, else
-    /// `PROGRAM (pid N)` (`?` for a program that is gone).
+    /// `PROGRAM (pid N)` (`?` for a program that is gone or not provably
+    /// that pid here).
     pub fn label(&self, pid: u32) -> String {
         match self.nodes(pid) {
             [node] => format!("{node} (pid {pid})"),
             _ => format!(
                 "{} (pid {pid})",
-                program_of(pid).unwrap_or_else(|| "?".to_owned())
+                self.program(pid).unwrap_or_else(|| "?".to_owned())
             ),
         }
     }

@@ -8,15 +8,24 @@
 //! `Paused` (resume: `Running`, or `Stopped` while the e-stop holds it);
 //! a report made after the request with its tick count started over
 //! (restart); the node gone or `Finished` (kill). Without an answer within
-//! `--timeout`, `kill` sends SIGTERM to the pid the registry gives (a live
-//! process, checked through its liveness token), which a horus scheduler
-//! answers the same way, and waits again; the others fail naming the node
-//! and what was not seen.
+//! `--timeout`, `kill` sends SIGTERM to the pid the registry gives, which a
+//! horus scheduler answers the same way, and waits again; the others fail
+//! naming the node and what was not seen.
+//!
+//! A pid read from shared memory is the pid its process has in *its* pid
+//! namespace: a scheduler in a container sharing `/dev/shm`, or started
+//! with `unshare --pid`, registers as pid 1 or another number that names an
+//! unrelated process here. So the SIGTERM is sent only once the process
+//! with that pid here is proved to be the node's process: it holds the
+//! liveness lock of the registry entry's token (`/proc/locks`, see
+//! `horus::shm::lock_holders`). Otherwise nothing is signalled and the
+//! error says the pid is unknown here.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use horus::shm::lock_holders::LockHolders;
 use horus::system::control::{self, ControlCommand};
 use horus::system::registry::{self, NodeEntry, NodeStatus};
 
@@ -79,7 +88,21 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
     let mut sigterm = false;
     let mut seen = wait(ctx, &target, command, sent_ns, timeout)?;
     if seen.is_err() && command == ControlCommand::Kill && process_alive(pid) {
-        // No scheduler answered: stop the process as a user would.
+        // No scheduler answered: stop the process as a user would, if the
+        // pid here is provably the node's process.
+        if !is_node_process_here(ctx, &target) {
+            return Err(Failure::new(
+                exit::ERROR,
+                format!(
+                    "node {name} did not answer the kill request within {}, and its pid {pid} \
+                     is unknown here (another pid namespace? the process with pid {pid} here \
+                     does not hold the node's liveness lock): nothing was signalled; stop its \
+                     program where it runs (in its container or pid namespace)",
+                    humantime::format_duration(timeout)
+                ),
+            )
+            .into());
+        }
         sigterm = true;
         if let Some(p) = i32::try_from(pid)
             .ok()
@@ -253,6 +276,16 @@ fn done_word(command: ControlCommand) -> &'static str {
         ControlCommand::Resume => "resumed",
         ControlCommand::Restart => "restarted",
         _ => "stopped",
+    }
+}
+
+/// Whether the process with `target`'s pid in this pid namespace is the
+/// node's process: it holds the liveness lock of the entry's token (see
+/// the module docs). False when that cannot be shown.
+fn is_node_process_here(ctx: &Ctx, target: &NodeEntry) -> bool {
+    match horus::shm::Namespace::open_existing(&ctx.namespace) {
+        Ok(Some(ns)) => LockHolders::of_token(&ns, target.owner).proves(target.owner, target.pid),
+        _ => false,
     }
 }
 

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use horus::inspect::list_topics;
 use horus::shm::Namespace;
+use horus::shm::lock_holders::LockHolders;
 use horus::system::registry::{self, NodeEntry};
 
 use crate::Ctx;
@@ -56,16 +57,19 @@ pub fn main(ctx: &Ctx, name: &str, pid: Option<u32>) -> anyhow::Result<ExitCode>
             }
         },
     };
-    let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
-        Some(ns) => list_topics(&ns).context("listing the topics")?,
+    let ns = Namespace::open_existing(&ctx.namespace).context("opening the namespace")?;
+    let topics = match &ns {
+        Some(ns) => list_topics(ns).context("listing the topics")?,
         None => Vec::new(),
     };
+    // Who holds the liveness locks here: a pid is named only once proved.
+    let holders = ns.as_ref().map(LockHolders::read).unwrap_or_default();
     let readable: Vec<_> = topics
         .iter()
         .filter(|(n, _)| !crate::topic::is_system(n))
         .filter_map(|(n, i)| Some((n.as_str(), i.as_ref().ok()?)))
         .collect();
-    let nodes = crate::names::Processes::new(&all);
+    let nodes = crate::names::Processes::new(&all).proving(holders.clone());
     let doc = NodeDetails {
         namespace: ctx.namespace.clone(),
         nodes: found
@@ -90,7 +94,9 @@ pub fn main(ctx: &Ctx, name: &str, pid: Option<u32>) -> anyhow::Result<ExitCode>
                 };
                 NodeDetail {
                     node: (*n).into(),
-                    program: n.alive.then(|| crate::names::program_of(n.pid)).flatten(),
+                    program: (n.alive && holders.proves(n.owner, n.pid))
+                        .then(|| crate::names::program_of(n.pid))
+                        .flatten(),
                     process_nodes: all
                         .iter()
                         .filter(|o| o.pid == n.pid && o.owner == n.owner && o.name != n.name)
@@ -133,10 +139,11 @@ pub(crate) fn no_node(ctx: &Ctx, name: &str, all: &[NodeEntry]) -> Failure {
 
 fn print_text(d: &NodeDetail) {
     let n = &d.node;
-    let program = d
-        .program
-        .as_deref()
-        .unwrap_or(if n.alive { "?" } else { "(gone)" });
+    let program = d.program.as_deref().unwrap_or(if n.alive {
+        "? (pid unknown here: another pid namespace?)"
+    } else {
+        "(gone)"
+    });
     outln!("node:       {}", n.name);
     outln!(
         "process:    {program} (pid {}){}",

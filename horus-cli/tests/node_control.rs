@@ -17,8 +17,10 @@ const T: u64 = 30;
 #[test]
 #[ignore = "child process entry point; run by the parent tests"]
 fn child_main() {
-    if std::env::var("HORUS_TEST_ROLE").as_deref() == Ok("listed_only") {
-        listed_only();
+    match std::env::var("HORUS_TEST_ROLE").as_deref() {
+        Ok("listed_only") => listed_only(),
+        Ok("claims_pid") => claims_pid(),
+        _ => {}
     }
     common::child_main();
 }
@@ -31,14 +33,79 @@ fn listed_only() -> ! {
         .expect("prctl");
     let name = std::env::var("HORUS_TEST_TOPIC").expect("node name");
     let mut registry = Registry::open(None).expect("registry");
-    registry.report(0, &NodeReport {
-        name: &name,
-        state: NodeStatus::Running,
-        figures: NodeFigures {
-            rate_hz: 10.0,
-            ticks: 1,
-            ..NodeFigures::default()
+    registry.report(
+        0,
+        &NodeReport {
+            name: &name,
+            state: NodeStatus::Running,
+            figures: NodeFigures {
+                rate_hz: 10.0,
+                ticks: 1,
+                ..NodeFigures::default()
+            },
         },
+    );
+    println!("\n@@ready {}", std::process::id());
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A process that lists a node named `HORUS_TEST_TOPIC` as running with
+/// pid `HORUS_TEST_CLAIMED_PID`, which is not its own, under a liveness
+/// token naming that pid whose lock it holds itself: what a scheduler in
+/// another pid namespace (a container sharing `/dev/shm`, `unshare --pid`)
+/// looks like here, its pid there being the number of an unrelated
+/// process here. It never answers a request; SIGTERM ends it.
+fn claims_pid() -> ! {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use horus::prelude::Topic;
+    use horus::shm::{Namespace, liveness};
+    use horus::system::registry::{NodeRecord, NodeStatus, REGISTRY_TOPIC, Registry};
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .expect("prctl");
+    let name = std::env::var("HORUS_TEST_TOPIC").expect("node name");
+    let claimed: u32 = std::env::var("HORUS_TEST_CLAIMED_PID")
+        .expect("claimed pid")
+        .parse()
+        .expect("a pid");
+    // The registry made as every scheduler makes it (and our own liveness file).
+    let _registry = Registry::open(None).expect("registry");
+    let ns = Namespace::open(&Namespace::current_name().expect("namespace")).expect("open");
+    // The liveness file of the claimed token, made as liveness makes one:
+    // locked under a temporary name, then linked into place.
+    let token = u64::from(claimed) << 32 | 0x5eed_0001;
+    let proc_dir = ns.path().join("proc");
+    let tmp = proc_dir.join(format!(".init.{claimed}-5eed0001.0"));
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .expect("temporary liveness file");
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
+    let file_name = liveness::lock_file_name(horus_nostd::OwnerToken::new(token).expect("token"));
+    std::fs::hard_link(&tmp, proc_dir.join(file_name)).expect("liveness file");
+    std::fs::remove_file(&tmp).expect("temporary name removed");
+    let records: Topic<NodeRecord> = Topic::builder(REGISTRY_TOPIC).build().expect("registry");
+    let mut node_name = [0u8; 48];
+    node_name[..name.len()].copy_from_slice(name.as_bytes());
+    records.send(NodeRecord {
+        timestamp_ns: horus::time::now_ns(),
+        owner: token,
+        ticks: 1,
+        deadline_misses: 0,
+        overruns: 0,
+        cpu_ns: 0,
+        rss_bytes: 0,
+        rate_hz: 10.0,
+        measured_hz: 10.0,
+        pid: claimed,
+        state: NodeStatus::Running as u32,
+        order: 0,
+        _pad: 0,
+        name: node_name,
     });
     println!("\n@@ready {}", std::process::id());
     loop {
@@ -254,4 +321,44 @@ fn kill_falls_back_to_sigterm_when_no_scheduler_answers() {
         ],
     );
     let _ = other.stop("TERM", T);
+}
+
+#[test]
+fn kill_never_signals_a_pid_that_is_not_the_nodes_process_here() {
+    let ns = TestNs::new("node_ctl_alien");
+    // An unrelated process whose pid the node's registry entry claims.
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep");
+    let pid = bystander.id();
+    let mut cmd = common::child_command("claims_pid", &ns.name, &[]);
+    cmd.env("HORUS_TEST_TOPIC", "Alien")
+        .env("HORUS_TEST_CLAIMED_PID", pid.to_string());
+    let mut child = Running::start(cmd);
+    child.expect("@@ready", T);
+    wait_state(&ns, "Alien", pid, "Running");
+    let out = ns.run(&["node", "kill", "Alien", "--timeout", "0.3"], T);
+    failed(
+        &out,
+        1,
+        &[
+            &format!("its pid {pid} is unknown here (another pid namespace?"),
+            "nothing was signalled",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        bystander.try_wait().expect("try_wait").is_none(),
+        "the unrelated process was signalled"
+    );
+    // Nor is it named by that process's program.
+    let out = ns.run(&["node", "info", "Alien"], T);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("pid unknown here"), "{shown}");
+    assert!(!shown.contains("sleep"), "{shown}");
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    let _ = child.stop("TERM", T);
 }

@@ -193,17 +193,20 @@ fn child_main() {
         }
         "register" => {
             let mut reg = Registry::open(None).unwrap();
-            reg.report(0, &NodeReport {
-                name: &args[0],
-                state: NodeStatus::Running,
-                figures: NodeFigures {
-                    rate_hz: 100.0,
-                    measured_hz: 99.5,
-                    ticks: 42,
-                    cpu_ns: 1000,
-                    ..NodeFigures::default()
+            reg.report(
+                0,
+                &NodeReport {
+                    name: &args[0],
+                    state: NodeStatus::Running,
+                    figures: NodeFigures {
+                        rate_hz: 100.0,
+                        measured_hz: 99.5,
+                        ticks: 42,
+                        cpu_ns: 1000,
+                        ..NodeFigures::default()
+                    },
                 },
-            });
+            );
             println!("registered");
             loop {
                 std::thread::park();

@@ -121,12 +121,14 @@ impl Rates {
 
 impl Graph {
     /// The graph of `nodes` (the registry) and `topics` (readable, system
-    /// topics left out), its rates sampled into `rates` at `now`.
+    /// topics left out), its rates sampled into `rates` at `now`; program
+    /// names from `names` (only of pids proved to be the processes here).
     pub fn new(
         nodes: &[NodeEntry],
         topics: &[(&str, &TopicInfo)],
         rates: &mut Rates,
         now: Instant,
+        names: &crate::names::Processes,
     ) -> Self {
         // pid -> (alive, nodes)
         let mut procs: BTreeMap<u32, (bool, Vec<String>)> = BTreeMap::new();
@@ -180,7 +182,7 @@ impl Graph {
                 .into_iter()
                 .map(|(pid, (alive, nodes))| GraphProcess {
                     pid,
-                    command: crate::names::program_of(pid),
+                    command: names.program(pid),
                     alive,
                     nodes,
                 })

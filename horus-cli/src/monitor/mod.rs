@@ -127,10 +127,16 @@ pub(crate) fn snapshot_json(
 ) -> anyhow::Result<crate::json::Snapshot> {
     let ns = Some(ctx.namespace.as_str());
     let nodes = horus::system::registry::list(ns).context("reading the node registry")?;
-    let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
-        Some(n) => list_topics(&n).context("listing the topics")?,
+    let opened = Namespace::open_existing(&ctx.namespace).context("opening the namespace")?;
+    let topics = match &opened {
+        Some(n) => list_topics(n).context("listing the topics")?,
         None => Vec::new(),
     };
+    // Who holds the liveness locks here: a pid is named only once proved.
+    let holders = opened
+        .as_ref()
+        .map(horus::shm::lock_holders::LockHolders::read)
+        .unwrap_or_default();
     let topics: Vec<_> = topics
         .iter()
         .filter(|(name, _)| !crate::topic::is_system(name))
@@ -139,14 +145,14 @@ pub(crate) fn snapshot_json(
         .iter()
         .filter_map(|(name, info)| Some((name.as_str(), info.as_ref().ok()?)))
         .collect();
-    let procs = crate::names::Processes::new(&nodes);
+    let procs = crate::names::Processes::new(&nodes).proving(holders);
     Ok(crate::json::Snapshot {
         namespace: ctx.namespace.clone(),
         estop: estop::state(ns).context("reading the e-stop")?,
         anomalies: anomaly_count(ctx)?,
         nodes: nodes.iter().map(Into::into).collect(),
         topics: crate::json::TopicRow::all(topics.iter().copied(), true, &procs),
-        graph: graph::Graph::new(&nodes, &readable, rates, Instant::now()),
+        graph: graph::Graph::new(&nodes, &readable, rates, Instant::now(), &procs),
     })
 }
 

@@ -13,6 +13,9 @@
 //!   loans and views share by reference count (`MappedWords`).
 //! - [`cleanup`]: removing what dead processes left, never what a live one
 //!   holds; [`auto_clean`] of a namespace.
+//! - [`lock_holders`]: which process here (in our pid namespace) holds a
+//!   liveness token's lock, before a pid from shared memory is signalled or
+//!   named.
 //! - [`files`]: opening without blocking or following, publishing by atomic
 //!   rename, and removing a name only under the lock of the file it names.
 
@@ -20,6 +23,7 @@ pub mod cleanup;
 pub mod files;
 pub(crate) mod fork_private;
 pub mod liveness;
+pub mod lock_holders;
 pub(crate) mod mapping;
 pub mod names;
 pub mod namespace;
