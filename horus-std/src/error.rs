@@ -421,11 +421,13 @@ impl FileKind {
         }
     }
 
-    /// The kind of what stands at `path` now (a link is not followed).
-    pub(crate) fn at(path: &Path) -> Self {
-        rustix::fs::lstat(path).map_or(Self::Unknown, |st| {
-            Self::of(rustix::fs::FileType::from_raw_mode(st.st_mode))
-        })
+    /// The kind of what stands at `name` in the directory `dir` now (a
+    /// link is not followed).
+    pub(crate) fn at(dir: std::os::fd::BorrowedFd<'_>, name: &Path) -> Self {
+        rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .map_or(Self::Unknown, |st| {
+                Self::of(rustix::fs::FileType::from_raw_mode(st.st_mode))
+            })
     }
 
     /// How to remove it, for an error's sentence.

@@ -531,3 +531,37 @@ fn child_main() {
         other => panic!("unknown role {other}"),
     }
 }
+
+#[test]
+fn a_file_at_a_namespaces_proc_is_named_by_its_full_path_and_its_kind() {
+    use horus::error::FileKind;
+    let ns = TestNs::new("proc_file");
+    std::fs::create_dir(ns.path()).unwrap();
+    std::fs::set_permissions(ns.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let proc_path = ns.path().join("proc");
+    std::fs::write(&proc_path, b"").unwrap();
+    // Looked at in the namespace, not as `proc` of the current directory
+    // (which, run from `/`, is `/proc`, a directory).
+    for e in [
+        Namespace::open_existing(&ns.name).map(drop).unwrap_err(),
+        topic_error::<Gamma>(&ns.name, "t"),
+    ] {
+        match &e {
+            TopicError::NotADirectory {
+                path,
+                found: FileKind::RegularFile,
+            } if *path == proc_path => {}
+            other => panic!(
+                "expected {} named as a regular file, got {other:?}",
+                proc_path.display()
+            ),
+        }
+        assert!(
+            e.to_string()
+                .contains(&format!("{} is a regular file", proc_path.display())),
+            "{e}"
+        );
+    }
+    std::fs::remove_file(&proc_path).unwrap();
+    std::fs::remove_dir(ns.path()).unwrap();
+}

@@ -114,9 +114,9 @@ impl Namespace {
         })?;
         let path = Self::path_of(name);
         if create {
-            mkdir_private(rustix::fs::CWD, &path)?;
+            mkdir_private(rustix::fs::CWD, &path, &path)?;
         }
-        let dir = match open_private_dir(rustix::fs::CWD, &path) {
+        let dir = match open_private_dir(rustix::fs::CWD, &path, &path) {
             Err(TopicError::Io { source, .. })
                 if !create && source.kind() == io::ErrorKind::NotFound =>
             {
@@ -125,9 +125,9 @@ impl Namespace {
             other => other?,
         };
         let proc_path = path.join(PROC_DIR);
-        mkdir_private(&dir, Path::new(PROC_DIR)).map_err(|e| with_path(e, &proc_path))?;
-        let proc_dir =
-            open_private_dir(&dir, Path::new(PROC_DIR)).map_err(|e| with_path(e, &proc_path))?;
+        // Relative to the namespace's descriptor; errors name the full path.
+        mkdir_private(&dir, Path::new(PROC_DIR), &proc_path)?;
+        let proc_dir = open_private_dir(&dir, Path::new(PROC_DIR), &proc_path)?;
         Ok(Some(Self {
             name: name.to_owned(),
             path,
@@ -251,39 +251,32 @@ fn list_dir(path: &Path) -> Result<Vec<String>, TopicError> {
         .collect())
 }
 
-fn with_path(e: TopicError, path: &Path) -> TopicError {
-    match e {
-        TopicError::Io { op, source, .. } => TopicError::Io {
-            path: path.to_owned(),
-            op,
-            source,
-        },
-        other => other,
-    }
-}
-
-/// `mkdir -m 0700`, accepting an existing one (checked when opened).
-fn mkdir_private<Fd: AsFd>(at: Fd, path: &Path) -> Result<(), TopicError> {
-    match rustix::fs::mkdirat(at, path, Mode::RWXU) {
+/// `mkdir -m 0700` of `rel` in `at`, accepting an existing one (checked
+/// when opened); errors name `path`, the full path.
+fn mkdir_private<Fd: AsFd>(at: Fd, rel: &Path, path: &Path) -> Result<(), TopicError> {
+    match rustix::fs::mkdirat(at, rel, Mode::RWXU) {
         Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
         Err(e) => Err(errno_error(e, path, "create directory")),
     }
 }
 
-/// Opens a directory without following links or blocking, checks it is
-/// ours, and tightens its mode to 0700 if it is looser (a directory of ours
-/// made 0777 by a umask-less script or by hand is used private, not as is).
-fn open_private_dir<Fd: AsFd>(at: Fd, path: &Path) -> Result<OwnedFd, TopicError> {
+/// Opens the directory `rel` in `at` without following links or blocking,
+/// checks it is ours, and tightens its mode to 0700 if it is looser (a
+/// directory of ours made 0777 by a umask-less script or by hand is used
+/// private, not as is). Errors name `path`, the full path, and what stands
+/// there is looked at relative to `at` too (`statat`, no follow): never
+/// through a relative path from the current directory.
+fn open_private_dir<Fd: AsFd>(at: Fd, rel: &Path, path: &Path) -> Result<OwnedFd, TopicError> {
     let flags = OFlags::RDONLY
         | OFlags::DIRECTORY
         | OFlags::NOFOLLOW
         | OFlags::NONBLOCK
         | OFlags::NOCTTY
         | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| match e {
+    let fd = rustix::fs::openat(&at, rel, flags, Mode::empty()).map_err(|e| match e {
         rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => TopicError::NotADirectory {
             path: path.to_owned(),
-            found: FileKind::at(path),
+            found: FileKind::at(at.as_fd(), rel),
         },
         e => errno_error(e, path, "open directory"),
     })?;
