@@ -194,13 +194,13 @@ pub enum TopicError {
         found: FileKind,
     },
     /// Something other than a directory stands where HORUS keeps a directory
-    /// (a namespace, its `proc/`).
+    /// (a namespace, its `proc/`). The fix is `rm` whatever it is: `horus
+    /// clean --shm` works inside namespaces, and cannot open this one.
     #[error(
         "{} is {found}, where HORUS keeps a directory of its own (a namespace's files); \
-         HORUS never follows links there: remove it ({}), or use another namespace \
+         HORUS never follows links there: remove it (rm), or use another namespace \
          (HORUS_NAMESPACE)",
-        path.display(),
-        found.how_to_remove()
+        path.display()
     )]
     NotADirectory {
         /// The path.

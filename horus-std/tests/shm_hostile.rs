@@ -565,3 +565,28 @@ fn a_file_at_a_namespaces_proc_is_named_by_its_full_path_and_its_kind() {
     std::fs::remove_file(&proc_path).unwrap();
     std::fs::remove_dir(ns.path()).unwrap();
 }
+
+#[test]
+fn a_fifo_at_a_namespace_path_is_to_be_removed_with_rm_alone() {
+    use horus::error::FileKind;
+    let ns = TestNs::new("ns_fifo");
+    mkfifo(&ns.path());
+    let e = Namespace::open_existing(&ns.name).map(drop).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TopicError::NotADirectory {
+                found: FileKind::Fifo,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // `horus clean --shm` cannot open the namespace: it is no advice here.
+    let said = e.to_string();
+    assert!(
+        said.contains("remove it (rm)") && !said.contains("horus clean"),
+        "{said}"
+    );
+    std::fs::remove_file(ns.path()).unwrap();
+}
