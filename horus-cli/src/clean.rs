@@ -139,16 +139,16 @@ fn ours(path: &std::path::Path) -> bool {
 
 fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
     if r.removed.is_empty() {
-        println!("namespace {name}: nothing stale");
+        outln!("namespace {name}: nothing stale");
     }
     for p in &r.removed {
-        println!("removed {}", p.display());
+        outln!("removed {}", p.display());
     }
     for p in &r.live {
-        println!("kept {} (held by a live process)", p.display());
+        outln!("kept {} (held by a live process)", p.display());
     }
     for f in &r.foreign {
-        println!("kept {} ({})", f.path.display(), f.kind);
+        outln!("kept {} ({})", f.path.display(), f.kind);
     }
     for p in &r.kept {
         let why = if p.to_string_lossy().contains(BLACKBOX_TOPIC) {
@@ -156,9 +156,9 @@ fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
         } else {
             "the e-stop is engaged; `horus estop --clear` releases it"
         };
-        println!("kept {} ({why})", p.display());
+        outln!("kept {} ({why})", p.display());
     }
     if dir_removed {
-        println!("removed {} (empty)", Namespace::path_of(name).display());
+        outln!("removed {} (empty)", Namespace::path_of(name).display());
     }
 }

@@ -139,13 +139,13 @@ pub fn main(ctx: &Ctx, command: ControlCommand, args: &ControlArgs) -> anyhow::R
             sigterm,
         })?;
     } else if sigterm {
-        println!(
+        outln!(
             "node {name} (pid {pid}): no scheduler answered within {}; sent SIGTERM: {}",
             humantime::format_duration(timeout),
             state
         );
     } else {
-        println!(
+        outln!(
             "node {name} (pid {pid}): {} (now {state})",
             done_word(command)
         );

@@ -744,7 +744,7 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
 fn a_full_stdout_is_said_in_one_sentence_and_exits_1() {
     let ns = TestNs::new("devfull");
     let _publ = publisher(&ns.name, "wheel.encoders");
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 8] = [
         &["topic", "list"],
         &["topic", "list", "--json"],
         &["topic", "hz", "wheel.encoders", "-n", "3"],
@@ -752,6 +752,7 @@ fn a_full_stdout_is_said_in_one_sentence_and_exits_1() {
         &["node", "list"],
         &["monitor", "--once"],
         &["completions", "bash"],
+        &["clean", "--shm"],
     ];
     for args in cases {
         let full = std::fs::OpenOptions::new()
