@@ -113,7 +113,12 @@ fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             n.pid.to_string(),
             n.state.map_or("Unknown", |s| s.name()).to_owned(),
             format!("{:.1}", n.figures.rate_hz),
-            format!("{:.1}", n.figures.measured_hz),
+            // A process gone has no rate: its last figure would read as live.
+            if n.alive {
+                format!("{:.1}", n.figures.measured_hz)
+            } else {
+                "-".to_owned()
+            },
             n.figures.ticks.to_string(),
             (n.figures.deadline_misses + n.figures.overruns).to_string(),
             cpu_percent(n.cpu_percent),
