@@ -1169,3 +1169,39 @@ fn a_file_at_the_namespace_path_is_one_error_and_spares_other_commands() {
     }
     std::fs::remove_file(ns.path()).unwrap();
 }
+
+/// Regions someone keeps locked exclusively (a stopped or hostile process;
+/// HORUS itself holds that lock for microseconds) are reported by `topic
+/// list` after a short wait each: it waited the 1.5 s a joiner waits for
+/// every such file, so six took nine seconds.
+#[test]
+fn list_reports_regions_held_exclusively_without_waiting_long_for_each() {
+    let ns = TestNs::new("held_excl");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let region = std::fs::read(ns.path().join("wheel.encoders.topic")).expect("the region");
+    let held: Vec<std::fs::File> = (0..6)
+        .map(|i| {
+            let path = ns.path().join(format!("held{i}.topic"));
+            std::fs::write(&path, &region).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+            file
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let out = ns.run(&["topic", "list"], 60);
+    let took = started.elapsed();
+    let listing = text(&out.stdout) + &text(&out.stderr);
+    for i in 0..6 {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.contains(&format!("held{i}.topic")) && l.contains("exclusive lock")),
+            "{listing}"
+        );
+    }
+    assert!(listing.contains("wheel.encoders"), "{listing}");
+    // Generous: 6 x 1.5 s before; 6 x 50 ms now.
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    drop(held);
+}

@@ -171,7 +171,7 @@ impl TopicInfo {
 /// Describes topic `name` of namespace `ns`; `None` if it does not exist.
 pub fn topic_info(ns: &Namespace, name: &str) -> Result<Option<TopicInfo>> {
     check_name(name)?;
-    let Some(region) = region_file::open_existing(ns, name)? else {
+    let Some(region) = region_file::open_existing(ns, name, region_file::INSPECT_LOCK_WAIT)? else {
         return Ok(None);
     };
     let path = region.words().path().to_owned();

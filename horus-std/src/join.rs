@@ -324,10 +324,12 @@ fn shared_region(
     }
     let region = match want {
         Want::Typed(ty) => region_file::open_or_create(namespace, name, geometry, ty)?,
-        Want::Existing => match region_file::open_existing(namespace, name)? {
-            Some(region) => region,
-            None => return Ok(None),
-        },
+        Want::Existing => {
+            match region_file::open_existing(namespace, name, crate::shm::files::LOCK_WAIT)? {
+                Some(region) => region,
+                None => return Ok(None),
+            }
+        }
     };
     let shared = Arc::new(SharedTopic {
         region,

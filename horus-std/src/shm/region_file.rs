@@ -93,7 +93,7 @@ pub(crate) fn open_or_create(
     // Each pass either returns or observed a change made by another process
     // (a racing creator, a cleaner); a handful of passes always suffices.
     for _ in 0..16 {
-        let (fd, layout) = match open_locked(ns, &file_name, &path)? {
+        let (fd, layout) = match open_locked(ns, &file_name, &path, files::LOCK_WAIT)? {
             Opened::Locked(fd, layout) => (fd, layout),
             Opened::Invalid(e, file_bytes) => {
                 return Err(TopicError::from_attach(
@@ -144,14 +144,19 @@ enum Opened {
 
 /// Opens `file_name` without following links or blocking (see
 /// `files::open_entry`), checks it is a regular file of ours, takes the
-/// shared lock every user holds (waiting at most [`files::LOCK_WAIT`] for an
-/// exclusive holder), checks it is still named, validates a copy of its
+/// shared lock every user holds (waiting at most `wait` for an exclusive
+/// holder), checks it is still named, validates a copy of its
 /// header (`pread`) and that the file holds the region it declares, and
 /// only then reserves the pages of the header and tables the validated
 /// geometry places before the lanes (at most 17 KiB: 64 participant and 64
 /// lane entries, 128 schema entries). A header that asks for more than its
 /// geometry implies, or a file shorter than its region, costs nothing.
-fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, TopicError> {
+fn open_locked(
+    ns: &Namespace,
+    file_name: &str,
+    path: &Path,
+    wait: std::time::Duration,
+) -> Result<Opened, TopicError> {
     let (fd, st) = match files::open_entry(ns.dir(), file_name, true) {
         Ok(Entry::Open(fd, st)) if files::is_regular(&st) => (fd, st),
         Ok(Entry::Missing) => return Ok(Opened::Missing),
@@ -170,10 +175,10 @@ fn open_locked(ns: &Namespace, file_name: &str, path: &Path) -> Result<Opened, T
         Err(e) => return Err(errno_error(e, path, "open")),
     };
     check_owner(st.st_uid, path)?;
-    files::lock_bounded(&fd, false, files::LOCK_WAIT).map_err(|e| match e {
+    files::lock_bounded(&fd, false, wait).map_err(|e| match e {
         rustix::io::Errno::WOULDBLOCK => TopicError::Locked {
             path: path.to_owned(),
-            waited: files::LOCK_WAIT,
+            waited: wait,
         },
         e => errno_error(e, path, "lock"),
     })?;
@@ -234,13 +239,27 @@ fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
     }
 }
 
-/// Opens the existing region of `topic`, whatever its type, for tools;
-/// `None` if there is no such topic. Never creates or replaces anything.
-pub fn open_existing(ns: &Namespace, topic: &str) -> Result<Option<MappedRegion>, TopicError> {
+/// How long a tool looking at a region ([`open_existing`] from
+/// `horus topic list`, `info`, the monitor) waits for a process holding it
+/// exclusively. Only a cleaner removing it (for microseconds) or a
+/// process replacing it (the same) does so legitimately: longer is a
+/// stopped or hostile process, which a tool reports ([`TopicError::Locked`])
+/// rather than waiting [`files::LOCK_WAIT`] for each such file.
+pub const INSPECT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Opens the existing region of `topic`, whatever its type, waiting at
+/// most `wait` for an exclusive holder ([`files::LOCK_WAIT`] to join it,
+/// [`INSPECT_LOCK_WAIT`] to look at it); `None` if there is no such topic.
+/// Never creates or replaces anything.
+pub fn open_existing(
+    ns: &Namespace,
+    topic: &str,
+    wait: std::time::Duration,
+) -> Result<Option<MappedRegion>, TopicError> {
     let file_name = super::namespace::topic_file_name(topic);
     let path = ns.topic_path(topic);
     for _ in 0..16 {
-        match open_locked(ns, &file_name, &path)? {
+        match open_locked(ns, &file_name, &path, wait)? {
             Opened::Missing => return Ok(None),
             Opened::Replaced => continue,
             Opened::Invalid(e, file_bytes) => {
