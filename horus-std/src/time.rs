@@ -36,7 +36,7 @@ impl Clock for MonotonicClock {
 ///
 /// Implemented for `u64`, `u32`, `usize` and `f64`. A rate is valid from
 /// 0.000001 Hz (1 µHz, the resolution) to 1 MHz; the scheduler refuses one
-/// outside with a [`RateError`](horus_nostd::time::RateError) that says so:
+/// outside with a [`RateError`] that says so:
 /// an `f64` rate that is negative, NaN or below the resolution gives 0 Hz
 /// (`RateError::Zero`), one above 1 MHz or infinite `RateError::TooFast`.
 pub trait DurationExt {
