@@ -55,6 +55,20 @@ impl Geom {
                 .min(participants),
         }
     }
+
+    /// The geometry in words, for labels: "64 slots x 16 publisher lanes,
+    /// 16 handles" (from the values, so a label never outlives a default).
+    pub fn describe(&self) -> String {
+        let lanes = if self.publishers == 1 {
+            "lane"
+        } else {
+            "lanes"
+        };
+        format!(
+            "{} slots x {} publisher {lanes}, {} handles",
+            self.capacity, self.publishers, self.participants
+        )
+    }
 }
 
 /// The run's private namespace and a fresh topic name per row.
@@ -348,20 +362,46 @@ pub fn child_pong(args: &[String]) -> Res<()> {
     with_msg!(size, child_pong_typed(args))
 }
 
-/// Bytes of the region file of one topic of `M` with geometry `g`:
-/// (apparent size, bytes resident in /dev/shm once one handle published a
-/// message and another received it). A lane is reserved by the first
-/// handle that publishes in it, so this is the topic in use with one
-/// publisher, not the empty file.
-pub fn region_bytes<M: RowMsg>(ctx: &Ctx, g: Geom) -> Res<(u64, u64)> {
+/// The file's apparent and resident bytes of a fresh topic of `M` with
+/// geometry `g`, one publisher and `subs` subscribers, once every
+/// subscriber has received one message.
+pub fn region_bytes<M: RowMsg>(ctx: &Ctx, g: Geom, subs: usize) -> Res<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let (name, _) = ctx.pair();
     let publisher = open::<M>(&ctx.ns, &name, g)?;
-    let subscriber = open::<M>(&ctx.ns, &name, g)?;
+    let subscribers = open_n::<M>(&ctx.ns, &name, g, subs)?;
     M::send_on(&publisher, 1, &mut M::kept());
-    if M::recv_on(&subscriber, &mut M::kept()).is_none() {
-        return Err(format!("topic {name}: the message sent was not received").into());
+    for s in &subscribers {
+        if M::recv_on(s, &mut M::kept()).is_none() {
+            return Err(format!("topic {name}: the message sent was not received").into());
+        }
     }
     let md = std::fs::metadata(publisher.path())?;
     Ok((md.len(), md.blocks() * 512))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_topic_is_described_by_its_actual_geometry() {
+        let g = Geom::for_topo(1, 1);
+        assert_eq!(g.publishers, horus::topic::DEFAULT_MAX_PUBLISHERS);
+        assert_eq!(
+            g.describe(),
+            format!(
+                "{} slots x {} publisher lanes, {} handles",
+                horus::topic::DEFAULT_CAPACITY,
+                horus::topic::DEFAULT_MAX_PUBLISHERS,
+                horus::topic::DEFAULT_MAX_PARTICIPANTS
+            )
+        );
+        let one = Geom {
+            capacity: 8,
+            participants: 2,
+            publishers: 1,
+        };
+        assert_eq!(one.describe(), "8 slots x 1 publisher lane, 2 handles");
+    }
 }

@@ -26,6 +26,7 @@ mod raw_held;
 mod report;
 mod schedcost;
 mod serde_cost;
+mod shm_rows;
 mod stats;
 mod sys;
 mod throughput;
@@ -35,7 +36,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use horus_rows::{Ctx, Geom, Mode};
-use msgs::{Bench8, Bench64, Bench64K, BenchMsg};
+use msgs::{Bench64, BenchMsg};
 use report::{Report, Row};
 use stats::Summary;
 
@@ -483,7 +484,7 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         );
         tput.push(t);
     }
-    let shm = shm_table(ctx)?;
+    let shm = shm_rows::measure(ctx)?;
     let python = python_rows::run(cfg, ctx);
     python_rows::progress(&python);
     let mut sched = Vec::new();
@@ -537,38 +538,6 @@ fn size_row<M: BenchMsg>(ctx: &Ctx, warmup: usize, samples: usize) -> Res<stats:
         warmup,
         samples,
     )
-}
-
-fn shm_table(ctx: &Ctx) -> Res<Vec<(String, u64, u64)>> {
-    let default = Geom::for_topo(1, 1);
-    let small = Geom {
-        capacity: 8,
-        participants: 2,
-        publishers: 1,
-    };
-    let mut v = Vec::new();
-    let mut add = |what: &str, r: (u64, u64)| v.push((what.to_owned(), r.0, r.1));
-    add(
-        "64 B message, defaults (64 slots x 3 publishers, 16 handles)",
-        horus_rows::region_bytes::<Bench64>(ctx, default)?,
-    );
-    add(
-        "8 B message, defaults",
-        horus_rows::region_bytes::<Bench8>(ctx, default)?,
-    );
-    add(
-        "64 B message, 8 slots x 1 publisher, 2 handles",
-        horus_rows::region_bytes::<Bench64>(ctx, small)?,
-    );
-    add(
-        "64 KiB message, defaults",
-        horus_rows::region_bytes::<Bench64K>(ctx, default)?,
-    );
-    add(
-        "64 KiB message, 8 slots x 1 publisher, 2 handles",
-        horus_rows::region_bytes::<Bench64K>(ctx, small)?,
-    );
-    Ok(v)
 }
 
 pub(crate) fn jitter_rows(cfg: &Config) -> Vec<jitter::Jitter> {

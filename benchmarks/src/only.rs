@@ -2,6 +2,8 @@
 //! time, its figures on stderr, no file written (for profilers and
 //! `compare.sh`).
 
+use std::fmt::Write;
+
 use crate::horus_rows::{self, Ctx, Geom, Mode};
 use crate::msgs::{self, Bench64};
 use crate::{
@@ -87,6 +89,24 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
     if pattern == "pooled" {
         return run_pooled_only(cfg);
     }
+    if pattern == "shm" {
+        let ctx = Ctx::new();
+        let measured = crate::shm_rows::measure(&ctx);
+        let cleaned = cleanup(&ctx);
+        let shm = measured?;
+        cleaned?;
+        let mut o = String::new();
+        shm.markdown(&mut o);
+        for (what, ok, detail) in shm.targets() {
+            let _ = writeln!(
+                o,
+                "- {} {what}: {detail}",
+                if ok { "MET" } else { "MISSED" }
+            );
+        }
+        eprint!("{o}");
+        return Ok(());
+    }
     if let Some(which) = pattern.strip_prefix("pooled-hop") {
         // `pooled-hop`: every kind; `pooled-hop:image` (or `:tensor`, `:pod`):
         // the kinds whose label starts so, or the one it names whole.
@@ -153,7 +173,7 @@ fn selects_a_row(pattern: &str) -> Result<(), String> {
     }
     let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
     Err(format!(
-        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, jitter, limits, \
+        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, jitter, shm, limits, \
          pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
         rows.join(", ")
     ))

@@ -38,8 +38,8 @@ pub struct Report {
     /// Payload copy against `memcpy`, per size.
     pub copy: Vec<crate::copybw::CopyRow>,
     pub throughput: Vec<Throughput>,
-    /// (what, apparent bytes, resident bytes)
-    pub shm: Vec<(String, u64, u64)>,
+    /// Shared memory per topic, per subscriber, for 1,000 topics.
+    pub shm: crate::shm_rows::Shm,
     /// Python <-> Rust rows (horus-py), or why they were skipped.
     pub python: crate::python_rows::PythonRows,
     /// Scheduler overhead per round, per node count.
@@ -63,7 +63,7 @@ pub fn ratio(a: f64, b: f64) -> String {
     format!("{:.2}x", a / b)
 }
 
-fn bytes(b: u64) -> String {
+pub(crate) fn bytes(b: u64) -> String {
     if b >= 1 << 20 {
         format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
     } else {
@@ -329,15 +329,7 @@ impl Report {
                 t.per_s / 1e6
             );
         }
-        let _ = writeln!(o, "\n## Shared memory per topic\n");
-        let _ = writeln!(
-            o,
-            "| topic | file size (sparse) | resident with one publisher |"
-        );
-        let _ = writeln!(o, "|---|---|---|");
-        for (what, len, res) in &self.shm {
-            let _ = writeln!(o, "| {what} | {} | {} |", bytes(*len), bytes(*res));
-        }
+        self.shm.markdown(o);
         self.sched_table(o);
         let _ = writeln!(o, "\n## Scheduler tick jitter\n");
         crate::jitter::markdown(&self.jitter, o);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, Row, bytes, ns, ratio};
+use super::{Report, Row, ns, ratio};
 
 impl Report {
     pub(super) fn targets(&self, o: &mut String) {
@@ -96,16 +96,8 @@ impl Report {
                 );
             }
         }
-        if let Some((what, _, res)) = self
-            .shm
-            .iter()
-            .find(|(w, _, _)| w.starts_with("64 B message, defaults"))
-        {
-            t(
-                "a 64-byte topic with defaults <= 32 KiB resident",
-                *res <= 32 * 1024,
-                format!("{}: {}", what, bytes(*res)),
-            );
+        for (what, ok, detail) in self.shm.targets() {
+            t(&what, ok, detail);
         }
         if let (Some(pod), Some(ser)) = (
             self.row("cross-process 1:1"),
