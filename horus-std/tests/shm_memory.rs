@@ -73,7 +73,7 @@ fn a_default_64_byte_topic_is_small_and_receivers_cost_an_entry() {
     assert_eq!(publisher.lanes_in_use(), 1);
     assert_eq!(resident(&path), one_lane, "receiving grew the region");
     // A second publisher reserves a lane of its own (the topic has room for
-    // three), and its messages arrive.
+    // DEFAULT_MAX_PUBLISHERS), and its messages arrive.
     drop(subs);
     let second = open(&ns, "small");
     let sub = open(&ns, "small");
@@ -262,8 +262,10 @@ fn a_killed_publishers_lane_comes_back_with_exact_accounting() {
 
 /// Creates 1,000 topics of 64-byte messages with one publisher and two
 /// subscribers each in a 64 MiB tmpfs, as a child process whose
-/// `HORUS_SHM_DIR` is that tmpfs. Needs root to mount; without it, the test
-/// says so and does not run (it cannot pass silently).
+/// `HORUS_SHM_DIR` is that tmpfs. Needs root to mount (CI runs as root);
+/// without it the test fails, unless `HORUS_TEST_ALLOW_SKIP=1` says that
+/// skipping is acceptable here: then it prints SKIPPED and passes without
+/// checking anything (for a developer's machine, never for CI).
 #[test]
 fn a_thousand_topics_fit_a_64_mib_shm() {
     let dir = PathBuf::from(format!("/tmp/horus_shm64_{}", std::process::id()));
@@ -280,11 +282,15 @@ fn a_thousand_topics_fit_a_64_mib_shm() {
                 Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
                 Err(e) => e.to_string(),
             };
-            println!(
-                "SKIPPED a_thousand_topics_fit_a_64_mib_shm: cannot mount a 64 MiB tmpfs \
-                 ({why}); run as root to check it"
+            let what = format!(
+                "a_thousand_topics_fit_a_64_mib_shm: cannot mount a 64 MiB tmpfs ({why}); \
+                 run as root to check it"
             );
-            return;
+            if std::env::var("HORUS_TEST_ALLOW_SKIP").as_deref() == Ok("1") {
+                println!("SKIPPED (HORUS_TEST_ALLOW_SKIP=1) {what}");
+                return;
+            }
+            panic!("{what}, or set HORUS_TEST_ALLOW_SKIP=1 to skip it knowingly");
         }
     }
     let unmount = Unmount(dir.clone());
