@@ -18,7 +18,9 @@
 # bandwidth ratio of that run in the p50 column), and "paired": the median
 # over the rounds of each round's NEW/OLD, which a host that changes regime
 # between rounds moves less; every run's figures are kept in
-# target/compare/samples-<date>.tsv. `--report FILE` prints the report of
+# target/compare/samples-<date>.tsv (after '#' header lines naming the two
+# commits, the date and the rounds; the benchmark program's RESULTS.md judges
+# "nothing slower than today" from the newest such file). `--report FILE` prints the report of
 # such a file again (nothing is built or run).
 #
 # --quick passes --quick to the programs (fewer samples per run; default 4
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift ;;
         --only) only+=("$2"); shift ;;
         --report) report_only="$2"; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) args+=("$1") ;;
     esac
     shift
@@ -61,6 +63,7 @@ report() {
             for (i = 2; i <= n; i++) { if (a[i] + 0 < lo + 0) lo = a[i]; if (a[i] + 0 > hi + 0) hi = a[i] }
             return lo "-" hi
         }
+        /^#/ { next }
         {
             if (!($2 in seen)) { seen[$2] = 1; order[++rows] = $2 }
             p50[$1, $2] = p50[$1, $2] " " $3
@@ -165,7 +168,14 @@ measure() {
 }
 
 samples="$out/samples-$(date +%Y%m%d-%H%M%S).tsv"
-: >"$samples"
+# Header lines (skipped by the report): what was compared, when, how; the
+# benchmark program's "nothing slower" target reads them.
+{
+    printf '# old\t%s\t%s\n' "${args[0]}" "$(git -C "$root" rev-parse --short "${args[0]}")"
+    printf '# new\t%s\t%s\n' "${args[1]}" "$(git -C "$root" rev-parse --short "${args[1]}")"
+    printf '# date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf '# rounds\t%s%s\n' "$rounds" "${quick:+ --quick}"
+} >"$samples"
 # A program older than its own cleanup of the `sched` selection leaves its
 # namespace (bench<pid>) behind: remove those this session's dead runs left.
 shm="${HORUS_SHM_DIR:-/dev/shm}"

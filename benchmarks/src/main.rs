@@ -296,9 +296,9 @@ fn interleave(
 
 fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
     let (w, n) = (cfg.warmup, cfg.samples);
-    let timer_ns = sys::timer_overhead_ns();
+    let (timer_ns, clock_step_ns) = sys::timer_overhead_ns();
     eprintln!(
-        "timer: {timer_ns} ns per Instant pair; {n} samples a row in {} interleaved blocks, each after {w} warm-up round trips",
+        "timer: {timer_ns} ns per Instant pair, clock step {clock_step_ns} ns; {n} samples a row in {} interleaved blocks, each after {w} warm-up round trips",
         cfg.rounds
     );
     let mut main = Vec::new();
@@ -508,6 +508,10 @@ fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
         ),
         cfg: cfg.clone(),
         timer_ns,
+        clock: report::Clock::from_pair(timer_ns, clock_step_ns),
+        compare: report::regression::newest(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/compare"),
+        ),
         main,
         serde: serde_alone,
         subs_sweep,

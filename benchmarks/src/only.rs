@@ -249,7 +249,8 @@ fn run_pooled_only(cfg: &Config) -> Res<()> {
     let mut o = String::new();
     section.markdown(&mut o);
     o.push_str("Targets:\n\n");
-    section.targets(&mut o);
+    let (pair, step) = crate::sys::timer_overhead_ns();
+    section.targets(&mut o, &crate::report::Clock::from_pair(pair, step));
     println!("{o}");
     Ok(())
 }

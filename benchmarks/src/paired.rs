@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use crate::stats::Summary;
-
 /// `a / b` of p50s, round by round.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Paired {
@@ -46,19 +44,6 @@ pub fn paired(a: &[f64], b: &[f64]) -> Option<Paired> {
     })
 }
 
-/// `"; paired by round: <median> (<min> to <max> over <n> rounds)"` of the
-/// two rows' p50s, or nothing if they were not recorded in the same rounds:
-/// the text a p50 target line appends.
-pub fn note(a: &Summary, b: &Summary) -> String {
-    paired(&a.rounds_p50, &b.rounds_p50).map_or(String::new(), |p| format!("; {p}"))
-}
-
-/// As [`note`], of the rounds' p99.9s (each block's own tail): the text a
-/// p99.9 target line appends.
-pub fn note_p999(a: &Summary, b: &Summary) -> String {
-    paired(&a.rounds_p999, &b.rounds_p999).map_or(String::new(), |p| format!("; p99.9 {p}"))
-}
-
 impl fmt::Display for Paired {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -72,6 +57,7 @@ impl fmt::Display for Paired {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Summary;
 
     fn rounds(p50s: &[f64]) -> Summary {
         Summary {
@@ -96,13 +82,11 @@ mod tests {
         assert_eq!(p.rounds, 4);
         assert_eq!((p.min, p.median, p.max), (2.0, 2.0, 2.0));
         assert_eq!(
-            note(&a, &b),
-            "; paired by round: 2.00x (2.00x to 2.00x over 4 rounds)"
+            p.to_string(),
+            "paired by round: 2.00x (2.00x to 2.00x over 4 rounds)"
         );
-        assert_eq!(
-            note_p999(&a, &b),
-            "; p99.9 paired by round: 2.00x (2.00x to 2.00x over 4 rounds)"
-        );
+        let tails = paired(&a.rounds_p999, &b.rounds_p999).unwrap();
+        assert_eq!(tails.median, 2.0);
     }
 
     #[test]
@@ -114,6 +98,6 @@ mod tests {
         assert_eq!((p.min, p.median, p.max), (1.0, 2.0, 3.0));
         // Rows of different interleavings, or recorded in one piece.
         assert_eq!(paired(&a.rounds_p50, &[1.0, 2.0]), None);
-        assert_eq!(note(&rounds(&[]), &rounds(&[])), "");
+        assert_eq!(paired(&[], &[]), None);
     }
 }

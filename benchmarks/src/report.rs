@@ -7,7 +7,11 @@ use crate::sys::Machine;
 use crate::throughput::Throughput;
 use crate::{Config, jitter::Jitter};
 
+pub mod regression;
 mod targets;
+pub mod verdict;
+
+pub use verdict::{Bound, Clock, Fig, Verdict};
 
 /// A latency row of the main table.
 #[derive(Debug)]
@@ -30,6 +34,10 @@ pub struct Report {
     pub command: String,
     pub cfg: Config,
     pub timer_ns: f64,
+    /// The timer's one-way cost and the clock's step, for the verdicts.
+    pub clock: Clock,
+    /// The newest `compare.sh` session (old and new commit), if any.
+    pub compare: Option<regression::Session>,
     pub main: Vec<Row>,
     /// The serialized rows' message encoded and decoded alone (no HORUS).
     pub serde: Option<crate::serde_cost::SerdeCost>,
@@ -126,9 +134,15 @@ impl Report {
              A receives; each round trip is timed alone with `Instant::now()` (CLOCK_MONOTONIC) around \
              the whole of it. The same loop for HORUS, the raw limit and iceoryx2. Every sample is kept \
              (sorted, nearest-rank percentiles, no outlier removal). The timer itself costs {} ns per \
-             round trip (median of back-to-back reads), so {} ns of every one-way number is the clock.",
+             round trip (median of back-to-back reads, measured in this run), so {} ns of every one-way \
+             number is the clock; the clock counts in steps of {} ns ({} ns one-way). Ratio targets \
+             are given with the timer's cost in both figures and with it removed from both; MET or \
+             MISSED only when those, the whole rows' and the per-round (paired) ratios all agree and \
+             the margin is over one clock step, else UNDECIDED.",
             ns(self.timer_ns),
-            ns(self.timer_ns / 2.0)
+            ns(self.clock.timer_one_way),
+            ns(self.clock.step_one_way * 2.0),
+            ns(self.clock.step_one_way)
         );
         let _ = writeln!(
             o,

@@ -103,9 +103,12 @@ pub fn load() -> String {
         .unwrap_or_default()
 }
 
-/// Median cost of one `Instant::now()` pair with nothing between (ns): it is
-/// inside every round-trip sample, so half of it is in every one-way number.
-pub fn timer_overhead_ns() -> f64 {
+/// What the clock costs and how finely it counts, ns: the median of one
+/// `Instant::now()` pair with nothing between (inside every round-trip
+/// sample, so half of it is in every one-way number), and the clock's step
+/// (the smallest difference between two distinct readings of those pairs:
+/// every figure is a multiple of it).
+pub fn timer_overhead_ns() -> (f64, f64) {
     let mut v: Vec<u64> = (0..100_000)
         .map(|_| {
             let t = Instant::now();
@@ -113,7 +116,17 @@ pub fn timer_overhead_ns() -> f64 {
         })
         .collect();
     v.sort_unstable();
-    v[v.len() / 2] as f64
+    (v[v.len() / 2] as f64, clock_step(&v) as f64)
+}
+
+/// The smallest positive gap between values of `sorted` (1 if all equal).
+fn clock_step(sorted: &[u64]) -> u64 {
+    sorted
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|&d| d > 0)
+        .min()
+        .unwrap_or(1)
 }
 
 /// Puts the calling thread in `SCHED_FIFO` at `priority` (threads and
@@ -128,4 +141,13 @@ pub fn realtime(priority: Option<i32>) -> bool {
     };
     // SAFETY: `param` is a valid sched_param on our stack, only read.
     unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_clock_step_is_the_smallest_gap_between_readings() {
+        assert_eq!(super::clock_step(&[20, 20, 30, 40, 60]), 10);
+        assert_eq!(super::clock_step(&[7, 7]), 1);
+    }
 }
