@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::verdict::ratio as judge;
 use super::{Bound, Fig, Report, Row, Verdict, ns, ratio, regression};
+use crate::schedcost::SchedRow;
 use crate::stats::Summary;
 
 /// A row's p50 (whole and per round).
@@ -165,26 +166,64 @@ impl Report {
         );
     }
 
-    /// The scheduler target.
+    /// The scheduler target, judged at every node count measured: a
+    /// program with one node pays the one-node cost, so no count is
+    /// favoured. Each line gives every count's cost per node over the bare
+    /// loop, the marginal cost per added node between the two largest
+    /// counts, and the fixed cost per round that slope leaves.
     fn sched_targets(&self, t: &mut impl FnMut(&str, Verdict, String)) {
-        if let Some(r) = self.sched.iter().max_by_key(|r| r.nodes) {
-            let target = crate::schedcost::TARGET_NS_PER_NODE;
-            for (what, per) in [
-                ("core engine", r.core_per_node()),
-                ("std tick_once", r.std_per_node()),
-            ] {
+        let target = crate::schedcost::TARGET_NS_PER_NODE;
+        for (what, per) in [
+            (
+                "core engine",
+                &(|r: &SchedRow| r.core_per_node()) as &dyn Fn(&SchedRow) -> f64,
+            ),
+            ("std tick_once", &|r: &SchedRow| r.std_per_node()),
+        ] {
+            if let Some((v, d)) = sched_line(&self.sched, per, target) {
                 t(
-                    &format!("scheduler ({what}) <= {target} ns per empty node tick"),
-                    Verdict::of(per <= target),
-                    format!(
-                        "{} ns per node over the bare loop, {} nodes",
-                        ns(per),
-                        r.nodes
+                    &format!(
+                        "scheduler ({what}) <= {target} ns per empty node tick, at every node count"
                     ),
+                    v,
+                    d,
                 );
             }
         }
     }
+}
+
+/// The verdict and detail of the scheduler target for one way of ticking
+/// (`per`: a row's cost per node over the bare loop, ns); None without rows.
+fn sched_line(
+    rows: &[SchedRow],
+    per: &dyn Fn(&SchedRow) -> f64,
+    target: f64,
+) -> Option<(Verdict, String)> {
+    if rows.is_empty() {
+        return None;
+    }
+    let counts: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} at {} nodes", ns(per(r)), r.nodes))
+        .collect();
+    let mut d = format!("ns per node over the bare loop: {}", counts.join(", "));
+    let mut by_count: Vec<&SchedRow> = rows.iter().collect();
+    by_count.sort_by_key(|r| r.nodes);
+    if let [.., a, b] = by_count[..] {
+        // The round's extra cost is fixed + slope x nodes: two counts give both.
+        let (ea, eb) = (per(a) * a.nodes as f64, per(b) * b.nodes as f64);
+        let slope = (eb - ea) / (b.nodes - a.nodes) as f64;
+        let _ = write!(
+            d,
+            "; marginal {} ns per added node ({} to {} nodes), fixed {} ns per round",
+            ns(slope),
+            a.nodes,
+            b.nodes,
+            ns(eb - slope * b.nodes as f64)
+        );
+    }
+    Some((Verdict::of(rows.iter().all(|r| per(r) <= target)), d))
 }
 
 /// Which percentile a limit's context is given at.
@@ -273,5 +312,28 @@ mod tests {
         );
         // No such row (a partial run): no context, not an error.
         assert_eq!(seqlock_beside(&main, "threads", Tail::P50), "");
+    }
+
+    #[test]
+    fn the_scheduler_is_judged_at_every_count_with_its_marginal_cost() {
+        let row = |nodes, std| SchedRow {
+            nodes,
+            bare_core: 0.0,
+            core: 0.0,
+            bare_std: 0.0,
+            std,
+        };
+        // The auditor's figures: 177 ns at 1 node, 77.9 at 10, 68.1 at 100.
+        let rows = [row(1, 177.0), row(10, 779.0), row(100, 6810.0)];
+        let (v, d) = sched_line(&rows, &|r: &SchedRow| r.std_per_node(), 100.0).unwrap();
+        assert_eq!(v, Verdict::Missed, "one node costs 177 ns: {d}");
+        assert_eq!(
+            d,
+            "ns per node over the bare loop: 177 at 1 nodes, 77.9 at 10 nodes, 68.1 at 100 \
+             nodes; marginal 67.0 ns per added node (10 to 100 nodes), fixed 109 ns per round"
+        );
+        let (v, _) = sched_line(&rows[1..], &|r: &SchedRow| r.std_per_node(), 100.0).unwrap();
+        assert_eq!(v, Verdict::Met);
+        assert!(sched_line(&[], &|r: &SchedRow| r.std_per_node(), 100.0).is_none());
     }
 }
