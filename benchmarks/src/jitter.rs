@@ -72,9 +72,11 @@ fn scheduler_releases(t0: u64, period: u64, times: &[u64]) -> (Vec<u64>, u64) {
 }
 
 /// Lateness of ticks at `times` against their `releases`, and of the ticks
-/// more than 100 µs late how many were preempted (involuntarily descheduled)
-/// since the tick before; `preempt[i]` = involuntary context switches seen
-/// by tick i (taken right after its time).
+/// more than 100 µs late (every tick, the first included, as in the
+/// percentiles) how many were preempted (involuntarily descheduled) since
+/// the tick before; `preempt[i]` = involuntary context switches seen by
+/// tick i (taken right after its time). The first tick has no tick before
+/// it: it is counted late, never as preempted.
 fn lateness(times: &[u64], releases: &[u64], preempt: &[u64]) -> (Vec<u64>, (u64, u64)) {
     let late: Vec<u64> = times
         .iter()
@@ -82,10 +84,10 @@ fn lateness(times: &[u64], releases: &[u64], preempt: &[u64]) -> (Vec<u64>, (u64
         .map(|(&t, &r)| t.saturating_sub(r))
         .collect();
     let mut over = (0, 0);
-    for (i, &l) in late.iter().enumerate().skip(1) {
+    for (i, &l) in late.iter().enumerate() {
         if l > 100_000 {
             over.0 += 1;
-            if preempt.get(i) > preempt.get(i - 1) {
+            if i > 0 && preempt.get(i) > preempt.get(i - 1) {
                 over.1 += 1;
             }
         }
@@ -457,6 +459,10 @@ mod tests {
         assert_eq!(j.max, p + 700_000, "not folded modulo the period");
         assert_eq!(j.p50, 10_000);
         assert_eq!((j.skipped, j.over_100us), (1, (1, 0)));
+        // A first tick 200 us late is in the count as in the percentiles,
+        // and not called preempted (no tick before it).
+        let (_, over) = lateness(&[t0 + 200_000, t0 + p], &[t0, t0 + p], &[5, 5]);
+        assert_eq!(over, (1, 0));
     }
 
     #[test]

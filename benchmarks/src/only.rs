@@ -20,7 +20,8 @@ use crate::{
 /// (with the POD rows beside them), `limits` only the raw limits (one word
 /// and the 64-byte seqlock, threads and processes), for `compare.sh`. A
 /// pattern matching the serialized row (`serialized`) runs the serialized
-/// section instead of the cross-process 1:1 row ([`run_serialized`]).
+/// section instead of the cross-process 1:1 row ([`run_serialized`]); a
+/// row's whole name selects that row only ([`selects`]).
 pub(crate) fn only() -> Option<String> {
     std::env::var("HORUS_BENCH_ONLY").ok()
 }
@@ -120,13 +121,13 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         }
         return cleanup(&ctx);
     }
-    let serialized = SERIALIZED_ROW.contains(pattern);
+    let serialized = selects_serialized(pattern);
     selects_a_row(pattern)?;
     let ctx = Ctx::new();
     for (name, _, mode, p, s) in SPECS {
         // The serialized section measures this one, interleaved with its rows.
         let in_serialized = serialized && mode == Mode::Processes && (p, s) == (1, 1);
-        if name.contains(pattern) && !in_serialized {
+        if selects(pattern, name) && !in_serialized {
             let g = Geom::for_topo(p, s);
             let r = horus_rows::ping_pong::<Bench64>(&ctx, mode, p, s, g, cfg.warmup, cfg.samples);
             match r {
@@ -163,6 +164,25 @@ fn hop_kinds(pattern: &str, which: &str) -> Result<Vec<pooled_rows::HopKind>, St
         ));
     }
     Ok(chosen)
+}
+
+/// Whether `pattern` selects the main-table row `name`: a pattern that is a
+/// row's whole name selects that row only (so `compare.sh --only
+/// "cross-process 1:1"` measures the same row in old and new programs);
+/// any other pattern, every row whose name contains it.
+fn selects(pattern: &str, name: &str) -> bool {
+    if SPECS.iter().any(|spec| spec.0 == pattern) {
+        name == pattern
+    } else {
+        name.contains(pattern)
+    }
+}
+
+/// Whether `pattern` selects the serialized section: its row's whole name,
+/// or a part of it that is no main-table row's whole name.
+fn selects_serialized(pattern: &str) -> bool {
+    pattern == SERIALIZED_ROW
+        || (SERIALIZED_ROW.contains(pattern) && !SPECS.iter().any(|spec| spec.0 == pattern))
 }
 
 /// `Ok` if `pattern` is part of a main-table row's name (or of the
@@ -290,5 +310,18 @@ mod tests {
         assert!(e.contains("cross-process N:N"), "{e}");
         assert!(selects_a_row("cross-process 1:1").is_ok());
         assert!(selects_a_row("serialized").is_ok());
+    }
+
+    #[test]
+    fn a_rows_whole_name_selects_that_row_only() {
+        // The serialized row's name starts with "cross-process 1:1".
+        assert!(!selects_serialized("cross-process 1:1"));
+        assert!(selects("cross-process 1:1", "cross-process 1:1"));
+        assert!(!selects("cross-process 1:1", "cross-process 1:N"));
+        assert!(selects_serialized("serialized"));
+        assert!(selects_serialized(SERIALIZED_ROW));
+        // A part of names selects every row containing it.
+        assert!(selects("1:N", "same process 1:N") && selects("1:N", "cross-process 1:N"));
+        assert!(!selects_serialized("1:N"));
     }
 }

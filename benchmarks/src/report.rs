@@ -254,8 +254,9 @@ impl Report {
         let _ = writeln!(
             o,
             "Physics against code, p50 one-way (ns): the one-word limit, the 64-byte seqlock limit \
-             (+ what the payload's physics adds), HORUS (+ what our code adds), all interleaved in \
-             the same blocks.\n"
+             (+ an estimate of what the payload's physics adds), HORUS (+ an estimate of what our \
+             code adds), all interleaved in the same blocks. The (+) figures are differences of \
+             medians, not timed: estimates, not measurements of the parts.\n"
         );
         let _ = writeln!(
             o,
