@@ -119,13 +119,17 @@ impl Report {
         let _ = writeln!(
             o,
             "- pinning: side A on core {}, side B (thread or child process) on core {} (sched_setaffinity); \
-             scheduling: {}; a row stops recording after {} s (its sample count says what it got)",
+             scheduling: {}; each block of a row stops recording {:.1} s after its warm-up once it has \
+             1,000 samples (a row of {} blocks records for at most about {} s; its sample count says \
+             what it got)",
             crate::sys::CORE_A,
             crate::sys::CORE_B,
             c.rt.map_or("SCHED_OTHER (default)".to_owned(), |p| format!(
                 "SCHED_FIFO priority {p} on both sides (`--rt`; the kernel's RT throttling still \
                  gives other tasks 50 ms of every second)"
             )),
+            c.row_budget.as_secs_f64() / c.rounds as f64,
+            c.rounds,
             c.row_budget.as_secs()
         );
         let _ = writeln!(

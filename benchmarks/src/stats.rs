@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 /// The round-trip number that tells a responder to stop (never a sample).
 pub const STOP: u64 = u64::MAX;
 
-/// Longest a row may record, ns (a loaded machine must not make a run last
-/// hours); the sample count of a row cut short is what it recorded.
+/// Longest one block may record, ns, counted from its first recorded round
+/// trip (after the warm-up): a loaded machine must not make a run last
+/// hours; the sample count of a block cut short is what it recorded.
 static ROW_BUDGET_NS: AtomicU64 = AtomicU64::new(30_000_000_000);
 
 /// Fewest samples a row records even past its budget.
@@ -28,7 +29,9 @@ pub fn record<E>(
     samples: usize,
     mut round_trip: impl FnMut(u64) -> Result<(), E>,
 ) -> Result<Samples, E> {
-    let deadline = Instant::now() + Duration::from_nanos(ROW_BUDGET_NS.load(Ordering::Relaxed));
+    let budget = Duration::from_nanos(ROW_BUDGET_NS.load(Ordering::Relaxed));
+    // Counted from the first recorded round trip, not from the warm-up.
+    let mut deadline = None;
     let mut s = Samples::with_capacity(samples);
     let mut i = 0u64;
     while s.rtt_ns.len() < samples {
@@ -38,9 +41,10 @@ pub fn record<E>(
         let dt = t.elapsed().as_nanos() as u64;
         if i as usize > warmup {
             s.push(dt);
-        }
-        if t > deadline && s.rtt_ns.len() >= MIN_SAMPLES {
-            break;
+            let end = *deadline.get_or_insert(t + budget);
+            if t > end && s.rtt_ns.len() >= MIN_SAMPLES {
+                break;
+            }
         }
     }
     Ok(s)
