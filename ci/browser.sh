@@ -103,6 +103,14 @@ for want in '<h3>node Odometry</h3>' 'deadline misses' 'wheel.encoders <small>';
   grep -qF "$want" "$tmp/node.html" || fail "the node's detail has no $want"
 done
 
+# A fragment that is not valid percent-encoding selects nothing; the page
+# is drawn all the same (it stopped at its first line).
+timeout 120 "${chrome[@]}" --dump-dom "$url#%E0%A4%A" >"$tmp/badhash.html" 2>>"$tmp/chromium.log" ||
+  fail "chromium --dump-dom (malformed fragment)"
+for want in 'data-node="Odometry"' '<td>Encoder</td>'; do
+  grep -qF "$want" "$tmp/badhash.html" || fail "with a malformed fragment, the page has no $want"
+done
+
 rm -f "$artifacts/monitor.png"
 timeout 120 "${chrome[@]}" --window-size=1280,800 --screenshot="$artifacts/monitor.png" \
   "$url#t:wheel.encoders" \

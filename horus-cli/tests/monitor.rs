@@ -425,3 +425,47 @@ fn idle_and_slow_clients_are_bounded() {
     }
     monitor.assert_stops_on_sigterm();
 }
+
+/// Publishes to the registry of `ns` (made by a scheduler already) a record
+/// of node `name` with `fields` (FIELD=VALUE): what any process of the
+/// namespace can write there, such as `horus topic pub`.
+fn forge_record(ns: &TestNs, name: &str, fields: &[&str]) {
+    let now = format!("timestamp_ns={}", horus::time::now_ns());
+    let name = format!("name={name}");
+    let mut args = vec!["topic", "pub", "_horus.nodes", &now, &name];
+    args.extend_from_slice(fields);
+    let out = ns.run(&args, 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Was: a record with a rate of NaN or infinity went out as `null` in
+/// `node list --json` and `/api/snapshot`, and the page, failing on it,
+/// showed no node and no topic at all.
+#[test]
+fn a_rate_that_is_not_a_number_is_read_as_zero() {
+    let ns = TestNs::new("monnan");
+    let _talker = start_role("talker", &ns.name, "wheel.encoders");
+    forge_record(
+        &ns,
+        "Forged",
+        &[
+            "owner=18219009630215",
+            "pid=4242",
+            "state=2",
+            "rate_hz=nan",
+            "measured_hz=inf",
+        ],
+    );
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let forged = v
+        .as_array()
+        .and_then(|ns| ns.iter().find(|n| n["name"] == "Forged"))
+        .unwrap_or_else(|| panic!("no node Forged: {v}"));
+    assert_eq!(
+        (forged["rate_hz"].as_f64(), forged["measured_hz"].as_f64()),
+        (Some(0.0), Some(0.0)),
+        "{v}"
+    );
+}

@@ -160,7 +160,10 @@ pub fn node_tag(name: &str) -> u64 {
 }
 
 /// A node's figures: what a scheduler reports ([`NodeReport`]) and a
-/// reader of the registry gets ([`NodeEntry`]).
+/// reader of the registry gets ([`NodeEntry`]). Read from a record, the
+/// rates are finite numbers: one that is not (a record forged or
+/// corrupted) reads as 0 (until 2026-12-05 it was passed on, and one such
+/// record blanked the monitor page's tables).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct NodeFigures {
     /// Position in the tick order.
@@ -179,12 +182,22 @@ pub struct NodeFigures {
     pub cpu_ns: u64,
 }
 
+/// A rate as read from a record: a figure that is not a finite number
+/// (NaN, infinite: no scheduler writes one, but any process of the
+/// namespace can publish to the registry) reads as 0, so that no reader
+/// meets one (JSON has no NaN: `node list --json` and the monitor's page
+/// got `null` for a number).
+fn finite_or_zero(hz: f64) -> f64 {
+    if hz.is_finite() { hz } else { 0.0 }
+}
+
+/// A record's figures; its rates through [`finite_or_zero`].
 impl From<&NodeRecord> for NodeFigures {
     fn from(r: &NodeRecord) -> Self {
         Self {
             order: r.order,
-            rate_hz: r.rate_hz,
-            measured_hz: r.measured_hz,
+            rate_hz: finite_or_zero(r.rate_hz),
+            measured_hz: finite_or_zero(r.measured_hz),
             ticks: r.ticks,
             deadline_misses: r.deadline_misses,
             overruns: r.overruns,
@@ -472,6 +485,24 @@ mod tests {
             _pad: 0,
             name: fixed_str("n"),
         }
+    }
+
+    #[test]
+    fn rates_that_are_not_finite_read_as_zero() {
+        let r = NodeRecord {
+            rate_hz: f64::NAN,
+            measured_hz: f64::INFINITY,
+            ..record(1, 0)
+        };
+        let e = entry("n".to_owned(), &r, Some(NodeStatus::Running), true);
+        assert_eq!((e.figures.rate_hz, e.figures.measured_hz), (0.0, 0.0));
+        let r = NodeRecord {
+            rate_hz: 100.0,
+            measured_hz: f64::NEG_INFINITY,
+            ..record(1, 0)
+        };
+        let f = NodeFigures::from(&r);
+        assert_eq!((f.rate_hz, f.measured_hz), (100.0, 0.0));
     }
 
     #[test]
