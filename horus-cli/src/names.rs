@@ -12,11 +12,33 @@
 //! in a node's constructor, by an older version) is named by the process's
 //! only node if it has exactly one, else by its program.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use horus::shm::lock_holders::LockHolders;
 use horus::shm::{Namespace, liveness};
 use horus::system::registry::{self, NodeEntry};
+
+/// `name` as text output shows it: its control characters (ESC, CR, BEL,
+/// DEL, C1 codes) written as Rust escapes (`\u{1b}`). Names come from
+/// shared memory and file names, which any process of the namespace can
+/// write: printed raw, a name could move the cursor, recolour or retitle
+/// the terminal, or hide lines. JSON output carries names exactly (its
+/// escaping is JSON's). `x<ESC>[2J` is shown as `x\u{1b}[2J`.
+pub fn shown(name: &str) -> Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// The program name of process `pid`: `/proc/PID/comm` (at most 15
 /// characters, the kernel's cut), else the file name of its `argv[0]`;
@@ -103,23 +125,25 @@ impl Processes {
 
     /// `PROGRAM/NODE (pid N)`: a handle that node `node` of process `pid`
     /// holds (`?` for a program that is gone, or a pid not provably that
-    /// process here: see [`program`](Self::program)).
+    /// process here: see [`program`](Self::program)); for text output
+    /// ([`shown`]).
     pub fn node_label(&self, pid: u32, node: &str) -> String {
         let program = self.program(pid).unwrap_or_else(|| "?".to_owned());
-        format!("{program}/{node} (pid {pid})")
+        shown(&format!("{program}/{node} (pid {pid})")).into_owned()
     }
 
     /// `NODE (pid N)` for a process with exactly one node, else
     /// `PROGRAM (pid N)` (`?` for a program that is gone or not provably
-    /// that pid here).
+    /// that pid here); for text output ([`shown`]).
     pub fn label(&self, pid: u32) -> String {
-        match self.nodes(pid) {
+        let label = match self.nodes(pid) {
             [node] => format!("{node} (pid {pid})"),
             _ => format!(
                 "{} (pid {pid})",
                 self.program(pid).unwrap_or_else(|| "?".to_owned())
             ),
-        }
+        };
+        shown(&label).into_owned()
     }
 }
 
@@ -270,6 +294,15 @@ mod tests {
         assert_eq!(similar("odm", names), ["odom"]);
         assert!(similar("camera.rgb", names).is_empty());
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_escapes() {
+        assert!(matches!(shown("wheel.encoders"), Cow::Borrowed(_)));
+        assert_eq!(
+            shown("x\x1b[31mred\r\u{7}\u{9b}é"),
+            "x\\u{1b}[31mred\\r\\u{7}\\u{9b}é"
+        );
     }
 
     #[test]

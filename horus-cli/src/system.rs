@@ -109,7 +109,7 @@ fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     ]);
     for n in &nodes {
         table.add_row(vec![
-            n.name.clone(),
+            crate::names::shown(&n.name).into_owned(),
             n.pid.to_string(),
             n.state.map_or("Unknown", |s| s.name()).to_owned(),
             format!("{:.1}", n.figures.rate_hz),

@@ -469,3 +469,48 @@ fn a_rate_that_is_not_a_number_is_read_as_zero() {
         "{v}"
     );
 }
+
+/// Was: a node record or a topic file whose name holds terminal escape
+/// codes was printed raw by `node list`, `topic list` and `monitor --once`
+/// (it could clear the screen, recolour or retitle the terminal). Control
+/// characters are shown as escapes; JSON keeps the name exact.
+#[test]
+fn names_with_control_characters_are_printed_escaped() {
+    let ns = TestNs::new("monesc");
+    let _talker = start_role("talker", &ns.name, "wheel.encoders");
+    forge_record(
+        &ns,
+        "x\x1b[2Jred",
+        &["owner=18219009630215", "pid=4242", "state=2"],
+    );
+    // A file named as a topic region (unreadable: no header).
+    std::fs::write(ns.path().join("t\x1b]0;title\x07.topic"), b"").unwrap();
+    for args in [
+        &["node", "list"][..],
+        &["topic", "list", "--verbose"],
+        &["monitor", "--once"],
+    ] {
+        let out = ns.run(args, 30);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{args:?}: {shown:?}"
+        );
+        if args[0] != "topic" {
+            assert!(shown.contains("x\\u{1b}[2Jred"), "{args:?}: {shown}");
+        }
+        if args[0] != "node" {
+            assert!(
+                shown.contains("t\\u{1b}]0;title\\u{7}"),
+                "{args:?}: {shown}"
+            );
+        }
+    }
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(
+        text(&out.stdout).contains("x\\u001b[2Jred"),
+        "{}",
+        text(&out.stdout)
+    );
+}

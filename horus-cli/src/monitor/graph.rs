@@ -197,7 +197,8 @@ impl Graph {
     /// The flow as text (the terminal view), one line per topic:
     /// `PUBLISHERS -> topic [RATE] -> SUBSCRIBERS[; opened by HOLDERS]`, a
     /// process shown as `command/Node (pid PID)` where the handle names its
-    /// node, else as `command (pid PID: its nodes)`.
+    /// node, else as `command (pid PID: its nodes)`; names with control
+    /// characters escaped ([`shown`](crate::names::shown)).
     pub fn flow_lines(&self) -> Vec<String> {
         let process = |e: &GraphEdge| {
             let pid = e.pid;
@@ -234,12 +235,13 @@ impl Graph {
                 } else {
                     format!("; opened by {holds}")
                 };
-                format!(
+                let line = format!(
                     "{} -> {}{rate} -> {}{holds}",
                     of("publishes"),
                     t.name,
                     of("subscribes")
-                )
+                );
+                crate::names::shown(&line).into_owned()
             })
             .collect()
     }

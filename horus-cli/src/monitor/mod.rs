@@ -98,7 +98,10 @@ fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
         ctx.namespace,
         estop.map_or_else(
             || colour::paint(colour::GOOD, "clear"),
-            |r| colour::paint(colour::BAD, &format!("ENGAGED ({r})"))
+            |r| colour::paint(
+                colour::BAD,
+                &format!("ENGAGED ({})", crate::names::shown(&r))
+            )
         ),
     );
     outln!();

@@ -261,8 +261,8 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
     ]);
     for i in topics.iter().filter_map(|(_, info)| info.as_ref().ok()) {
         table.add_row(vec![
-            i.name.clone(),
-            i.type_name.clone(),
+            crate::names::shown(&i.name).into_owned(),
+            crate::names::shown(&i.type_name).into_owned(),
             i.message_size.to_string(),
             i.published.to_string(),
             i.publishers().count().to_string(),
@@ -282,7 +282,10 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
                     print_verbose(i, &procs);
                 }
             }
-            Err(e) => outln!("{name:<28} (unreadable: {e})"),
+            Err(e) => outln!(
+                "{}",
+                crate::names::shown(&format!("{name:<28} (unreadable: {e})"))
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)
