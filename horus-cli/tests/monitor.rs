@@ -79,11 +79,13 @@ fn http_head(monitor: &mut Running, port: u16, request: &str) -> String {
     })
 }
 
+/// The port of the URL the monitor printed (`web UI at http://HOST:PORT`).
 fn port_of(monitor: &mut Running) -> u16 {
-    let line = monitor.expect("web UI at http://localhost:", 30);
-    line.split("http://localhost:")
+    let line = monitor.expect("web UI at http://", 30);
+    line.split("web UI at http://")
         .nth(1)
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|r| r.split(' ').next())
+        .and_then(|authority| authority.rsplit(':').next())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"))
 }
@@ -513,4 +515,73 @@ fn names_with_control_characters_are_printed_escaped() {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// The status line of the reply to a GET of the snapshot with `headers`
+/// (each ending in CRLF).
+fn status_with(monitor: &mut Running, port: u16, headers: &str) -> String {
+    let head = http_head(
+        monitor,
+        port,
+        &format!("GET /api/snapshot HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
+    );
+    head.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Were: a page of any site could make the monitor take a snapshot per
+/// request (`fetch(..., {mode: "no-cors"})`: its Host is localhost), two
+/// Host headers were answered for the first, and `[::1]evil.example`
+/// passed for a loopback name.
+#[test]
+fn requests_of_other_sites_and_bad_hosts_are_refused() {
+    let ns = TestNs::new("monsite");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let host = format!("Host: localhost:{port}\r\n");
+    for (headers, want) in [
+        (format!("{host}Sec-Fetch-Site: cross-site\r\n"), "403"),
+        (format!("{host}Sec-Fetch-Site: same-site\r\n"), "403"),
+        (format!("{host}Origin: http://evil.example\r\n"), "403"),
+        (format!("{host}Sec-Fetch-Site: same-origin\r\n"), "200"),
+        (format!("{host}Origin: http://localhost:{port}\r\n"), "200"),
+        (format!("{host}Host: evil.example\r\n"), "400"),
+        ("Host: [::1]evil.example\r\n".to_owned(), "403"),
+        (format!("Host: [::1]:{port}\r\n"), "200"),
+    ] {
+        let status = status_with(&mut monitor, port, &headers);
+        assert!(status.contains(want), "{headers:?}: {status}");
+    }
+    monitor.assert_stops_on_sigterm();
+}
+
+/// Was: bound to a network address, the monitor answered any Host (a page
+/// could read the snapshot through DNS rebinding), without a word about
+/// being reachable from the network.
+#[test]
+fn bound_to_the_network_it_warns_and_checks_the_host() {
+    let ns = TestNs::new("monbind");
+    let mut monitor = Running::start(ns.horus(&[
+        "monitor",
+        "--port",
+        "0",
+        "--bind",
+        "0.0.0.0",
+        "--allow-host",
+        "robot.lab",
+    ]));
+    let port = port_of(&mut monitor);
+    monitor.expect(
+        "warning: listening on the network: anyone who can reach 0.0.0.0:",
+        30,
+    );
+    for (host, want) in [
+        ("evil.example", "403"),
+        ("127.0.0.1", "200"),
+        ("robot.lab", "200"),
+        ("robot.lab.evil.example", "403"),
+    ] {
+        let status = status_with(&mut monitor, port, &format!("Host: {host}:{port}\r\n"));
+        assert!(status.contains(want), "{host}: {status}");
+    }
+    monitor.assert_stops_on_sigterm();
 }

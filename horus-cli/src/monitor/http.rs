@@ -52,8 +52,12 @@ pub struct Request {
     pub method: String,
     /// The path, without its query string.
     pub path: String,
-    /// The `Host` header, if any.
+    /// The `Host` header, if any (two are refused: `400`).
     pub host: Option<String>,
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+    /// The `Sec-Fetch-Site` header, if any.
+    pub fetch_site: Option<String>,
 }
 
 /// A reply.
@@ -175,17 +179,26 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Result<Request, Response>> {
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&buf[..len]) {
             Ok(httparse::Status::Complete(_)) => {
-                let host = request
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("Host"))
-                    .map(|h| String::from_utf8_lossy(h.value).into_owned());
+                let values = |name: &'static str| {
+                    request
+                        .headers
+                        .iter()
+                        .filter(move |h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+                };
+                // RFC 9112 3.2: more than one Host is a bad request (which
+                // one would the checks look at?).
+                if values("Host").nth(1).is_some() {
+                    return Ok(Err(refusal(400, "more than one Host header")));
+                }
                 let target = request.path.unwrap_or("");
                 let path = target.split(['?', '#']).next().unwrap_or("");
                 return Ok(Ok(Request {
                     method: request.method.unwrap_or("").to_owned(),
                     path: path.to_owned(),
-                    host,
+                    host: values("Host").next(),
+                    origin: values("Origin").next(),
+                    fetch_site: values("Sec-Fetch-Site").next(),
                 }));
             }
             Ok(httparse::Status::Partial) => {}

@@ -11,6 +11,7 @@
 //! Everything is read the way `node list`, `topic list` and `bb` read it:
 //! without a daemon, and without creating or changing anything.
 
+mod access;
 mod admission;
 pub mod graph;
 mod http;
@@ -43,6 +44,11 @@ pub struct MonitorArgs {
     /// Address the web UI listens on (default: this machine only).
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST), conflicts_with_all = ["once", "terminal"])]
     bind: IpAddr,
+    /// A host name the web UI answers for besides its addresses, `localhost`
+    /// and this machine's name (with --bind to a network address;
+    /// repeatable): what the page is opened as, behind a DNS name.
+    #[arg(long = "allow-host", value_name = "NAME", conflicts_with_all = ["once", "terminal"])]
+    allow_host: Vec<String>,
     /// Time between refreshes of the terminal view (with --terminal).
     #[arg(long, default_value = "1s", value_parser = crate::topic::period_secs, value_name = "SECS", requires = "terminal")]
     interval: Duration,
@@ -57,7 +63,7 @@ impl MonitorArgs {
 
 pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     if !args.once && !args.terminal {
-        return web::serve(ctx, args.bind, args.port);
+        return web::serve(ctx, args.bind, args.port, &args.allow_host);
     }
     let stop = crate::supervise::StopRequests::watch()?;
     let mut rates = graph::Rates::default();

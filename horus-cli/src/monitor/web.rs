@@ -13,22 +13,27 @@
 //! `HEAD` answers as `GET` without the body; a query string is ignored;
 //! any other method is 405 with `Allow: GET, HEAD`.
 //!
-//! Each request reads the namespace afresh, the way `node list` and `topic
-//! list` do; serving changes nothing in shared memory.
+//! A snapshot reads the namespace the way `node list` and `topic list` do;
+//! serving changes nothing in shared memory. One taken less than
+//! [`SNAPSHOT_REUSE`] ago is served again, so that many pages (tabs,
+//! machines) cost one read per period between them.
 //!
 //! One client must not stop the monitor for the others, nor at all: the
 //! server ([`super::http`]) bounds what each connection may cost (its head's
 //! size and time, the connections at once) and answers each on a thread of
-//! its own; the file-descriptor limit is raised to its hard limit. Bound to
-//! a loopback address, it answers only requests whose `Host` is a loopback
-//! name: a web page elsewhere cannot read the snapshot (node names, process
-//! ids, paths) through DNS rebinding.
+//! its own; the file-descriptor limit is raised to its hard limit. Requests
+//! of other sites' pages, and requests for a `Host` that is not this
+//! machine's, are refused before any work ([`super::access`]): a web page
+//! elsewhere cannot read the snapshot (node names, process ids, paths)
+//! through DNS rebinding, nor make the monitor busy.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::access::{self, Access};
+use super::graph::Rates;
 use super::http::{Request, Response, Server};
 use crate::Ctx;
 use crate::exit::{self, Failure};
@@ -39,8 +44,12 @@ const PAGE: &str = include_str!("page.html");
 /// Pause before accepting again after `accept` failed (out of descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Serves until SIGINT/SIGTERM.
-pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
+/// How long a snapshot is served again rather than read anew.
+pub const SNAPSHOT_REUSE: Duration = Duration::from_millis(250);
+
+/// Serves until SIGINT/SIGTERM (or until stdout is closed: the banner
+/// could not be printed); `allowed` are the `--allow-host` names.
+pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16, allowed: &[String]) -> anyhow::Result<ExitCode> {
     let addr = SocketAddr::new(bind, port);
     let server = Server::bind(addr).map_err(|e| {
         Failure::new(
@@ -55,21 +64,23 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
     raise_fd_limit();
     // The address actually bound (with --port 0, the port the system chose).
     let bound = server.local_addr().unwrap_or(addr);
-    let shown = if bind.is_loopback() {
-        bound
-            .to_string()
-            .replacen(&bind.to_string(), "localhost", 1)
-    } else {
-        bound.to_string()
-    };
+    let access = Access::new(bind, allowed);
+    if !access::is_loopback(bind) {
+        note!(
+            "horus monitor: warning: listening on the network: anyone who can reach {bound} can \
+             read the node names, process ids and topics of namespace {} (bind to 127.0.0.1, \
+             the default, to keep it to this machine)",
+            ctx.namespace
+        );
+    }
     outln!(
-        "horus monitor: web UI at http://{shown} (namespace {}); Ctrl+C to stop",
+        "horus monitor: web UI at {} (namespace {}); Ctrl+C to stop",
+        url(bound),
         ctx.namespace
     );
     let ctx = ctx.clone();
-    let local_only = bind.is_loopback();
-    let rates = Mutex::<super::graph::Rates>::default();
-    let handler = Arc::new(move |request: &Request| answer(&ctx, local_only, &rates, request));
+    let snapshots = Mutex::<Snapshots>::default();
+    let handler = Arc::new(move |request: &Request| answer(&ctx, &access, &snapshots, request));
     let mut warned = false;
     while stop.count() == 0 {
         match server.accept_waiting(&handler) {
@@ -88,30 +99,65 @@ pub fn serve(ctx: &Ctx, bind: IpAddr, port: u16) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The URL to open for a server bound to `bound`: `localhost` for
+/// 127.0.0.1, this machine's host name for the unspecified address, else
+/// the address itself (`[::1]` for IPv6).
+fn url(bound: SocketAddr) -> String {
+    let port = bound.port();
+    let ip = bound.ip().to_canonical();
+    if ip == IpAddr::V4(Ipv4Addr::LOCALHOST) {
+        return format!("http://localhost:{port}");
+    }
+    if ip.is_unspecified()
+        && let Some(host) = access::host_name()
+    {
+        return format!("http://{host}:{port}");
+    }
+    format!("http://{}", SocketAddr::new(bound.ip(), port))
+}
+
+/// The last snapshot served (its JSON) and the rates it was measured with.
+#[derive(Default)]
+struct Snapshots {
+    rates: Rates,
+    last: Option<(Instant, String)>,
+}
+
+impl Snapshots {
+    /// The snapshot at `now`: the last one if taken less than
+    /// [`SNAPSHOT_REUSE`] before, else the one `take` gives (kept if taken).
+    fn at(
+        &mut self,
+        now: Instant,
+        take: impl FnOnce(&mut Rates) -> anyhow::Result<String>,
+    ) -> anyhow::Result<String> {
+        if let Some((at, body)) = &self.last
+            && now.saturating_duration_since(*at) < SNAPSHOT_REUSE
+        {
+            return Ok(body.clone());
+        }
+        let body = take(&mut self.rates)?;
+        self.last = Some((now, body.clone()));
+        Ok(body)
+    }
+}
+
 /// Answers one request (on its connection's thread).
-fn answer(
-    ctx: &Ctx,
-    local_only: bool,
-    rates: &Mutex<super::graph::Rates>,
-    request: &Request,
-) -> Response {
-    if local_only && !request.host.as_deref().is_none_or(is_loopback_host) {
-        return json(
-            &error(
-                "this monitor answers only requests for localhost (it is bound to a loopback \
-                 address): open it as http://localhost:PORT"
-                    .to_owned(),
-            ),
-            403,
-        );
+fn answer(ctx: &Ctx, access: &Access, snapshots: &Mutex<Snapshots>, request: &Request) -> Response {
+    if let Some(why) = access.refusal(request) {
+        return json(&error(why), 403);
     }
     let get = matches!(request.method.as_str(), "GET" | "HEAD");
     match (get, request.path.as_str()) {
         (true, "/") => Response::new(200, "text/html; charset=utf-8", PAGE),
         (true, "/api/snapshot") => {
-            let mut rates = rates.lock().unwrap_or_else(|e| e.into_inner());
-            match super::snapshot_json(ctx, &mut rates) {
-                Ok(v) => json(&v, 200),
+            let mut snapshots = snapshots.lock().unwrap_or_else(|e| e.into_inner());
+            let taken = snapshots.at(Instant::now(), |rates| {
+                let v = super::snapshot_json(ctx, rates)?;
+                Ok(serde_json::to_string(&v)?)
+            });
+            match taken {
+                Ok(body) => Response::new(200, "application/json", body),
                 Err(e) => json(&error(format!("{e:#}")), 500),
             }
         }
@@ -122,17 +168,6 @@ fn answer(
             r
         }
     }
-}
-
-/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port. (A request
-/// without `Host` is answered: no browser sends one.)
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Raises this process's soft limit on open files to its hard limit: each
@@ -162,27 +197,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_hosts_with_and_without_ports() {
-        for host in [
-            "localhost",
-            "localhost:3000",
-            "LOCALHOST:1",
-            "127.0.0.1",
-            "127.0.0.1:3000",
-            "127.1.2.3:80",
-            "[::1]",
-            "[::1]:3000",
-        ] {
-            assert!(is_loopback_host(host), "{host}");
-        }
-        for host in [
-            "evil.example:3000",
-            "localhost.evil.example",
-            "192.168.1.2:3000",
-            "[::2]:3000",
-            "",
-        ] {
-            assert!(!is_loopback_host(host), "{host}");
+    fn a_snapshot_is_served_again_for_a_while() {
+        let mut s = Snapshots::default();
+        let t0 = Instant::now();
+        let mut taken = 0;
+        let mut take = |_: &mut Rates| {
+            taken += 1;
+            Ok(format!("snapshot {taken}"))
+        };
+        assert_eq!(s.at(t0, &mut take).unwrap(), "snapshot 1");
+        let soon = t0 + SNAPSHOT_REUSE - Duration::from_millis(1);
+        assert_eq!(s.at(soon, &mut take).unwrap(), "snapshot 1");
+        assert_eq!(s.at(t0 + SNAPSHOT_REUSE, &mut take).unwrap(), "snapshot 2");
+        // A failure is not kept.
+        let later = t0 + 3 * SNAPSHOT_REUSE;
+        assert!(s.at(later, |_| anyhow::bail!("unreadable")).is_err());
+        assert_eq!(s.at(later, &mut take).unwrap(), "snapshot 3");
+    }
+
+    #[test]
+    fn the_url_names_the_address_bound() {
+        let url_of = |s: &str| url(s.parse().unwrap());
+        assert_eq!(url_of("127.0.0.1:3000"), "http://localhost:3000");
+        assert_eq!(url_of("127.0.0.2:3000"), "http://127.0.0.2:3000");
+        assert_eq!(url_of("[::1]:3000"), "http://[::1]:3000");
+        assert_eq!(url_of("[::ffff:127.0.0.1]:3000"), "http://localhost:3000");
+        assert_eq!(url_of("192.168.1.2:80"), "http://192.168.1.2:80");
+        if let Some(host) = access::host_name() {
+            assert_eq!(url_of("0.0.0.0:3000"), format!("http://{host}:3000"));
         }
     }
 }
