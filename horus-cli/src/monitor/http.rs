@@ -11,8 +11,10 @@
 //! - [`HEAD_TIMEOUT`] to send the whole head, [`WRITE_TIMEOUT`] to take the
 //!   reply: a silent or slow client holds one thread that long.
 //! - [`MAX_CONNECTIONS`] served at once, at most [`MAX_PER_PEER`] of them
-//!   from one network peer (see [`admission`](super::admission)): beyond, a
-//!   new connection is closed at once.
+//!   from one address, [`MAX_PER_PREFIX`] from one IPv6 /64, the last
+//!   [`RESERVED`] for addresses without a connection (see
+//!   [`admission`](super::admission)): beyond, a new connection is closed at
+//!   once.
 //! - A request body is never read: the reply is sent, the sending side shut
 //!   down, and what the client still sends is drained (at most
 //!   [`DRAIN_BYTES`], for at most [`DRAIN_TIME`]) so that closing does not
@@ -27,14 +29,16 @@ use std::time::{Duration, Instant};
 
 use super::admission::Admission;
 #[cfg(doc)]
-use super::admission::{MAX_CONNECTIONS, MAX_PER_PEER};
+use super::admission::{MAX_CONNECTIONS, MAX_PER_PEER, MAX_PER_PREFIX, RESERVED};
 
 /// Most bytes of request line and headers.
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most headers in a request.
 pub const MAX_HEADERS: usize = 48;
-/// Time a client has to send its whole request head.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send its whole request head: a browser sends it
+/// at once; a client that dribbles it holds a place this long (it was 10 s,
+/// which let a client reconnecting in a loop keep its places).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time a client has to take the reply.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What is drained of a request body after the reply, at most.
