@@ -586,3 +586,33 @@ fn bound_to_the_network_it_warns_and_checks_the_host() {
     }
     monitor.assert_stops_on_sigterm();
 }
+
+/// Was: `horus monitor --port P | true` panicked printing its banner (exit
+/// 101) and left its liveness file behind. A closed stdout ends the web UI
+/// as it ends every command: 141, its liveness file given up.
+#[test]
+fn the_web_ui_ends_on_a_closed_stdout() {
+    let ns = TestNs::new("monpipe");
+    let _talker = start_role("talker", &ns.name, "wheel.encoders");
+    let mut monitor = ns
+        .horus(&["monitor", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn horus monitor");
+    drop(monitor.stdout.take()); // nobody reads its output
+    let pid = monitor.id();
+    let out = common::finish(monitor, 30, "horus monitor --port 0 (stdout closed)");
+    assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
+    let left: Vec<String> = std::fs::read_dir(ns.path().join("proc"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|f| f.contains(&pid.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "liveness files of the monitor left: {left:?}"
+    );
+}
