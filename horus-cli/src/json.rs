@@ -173,7 +173,9 @@ impl UnreadableSegmentJson {
 #[derive(Debug, Serialize)]
 pub struct ProcessJson {
     pub pid: u32,
-    /// `/proc/PID/comm` (else `argv[0]`'s file name); `null` once gone.
+    /// `/proc/PID/comm` (else `argv[0]`'s file name); `null` once gone, or
+    /// for a pid not proved to be that process here
+    /// ([`Processes::program`](crate::names::Processes::program)).
     pub program: Option<String>,
     /// Its live registered nodes, in tick order (`[]` without a scheduler).
     pub nodes: Vec<String>,
@@ -183,7 +185,7 @@ impl ProcessJson {
     pub fn new(pid: u32, procs: &crate::names::Processes) -> Self {
         Self {
             pid,
-            program: crate::names::program_of(pid),
+            program: procs.program(pid),
             nodes: procs.nodes(pid).to_vec(),
         }
     }
@@ -645,4 +647,20 @@ pub fn print(doc: &impl Serialize) -> anyhow::Result<()> {
 pub fn print_pretty(doc: &impl Serialize) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(doc)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Was: `topic list --json` named any pid's program, proved or not (a
+    /// pid from another pid namespace names an unrelated process here).
+    #[test]
+    fn a_program_is_named_only_for_a_proved_pid() {
+        let procs = crate::names::Processes::default();
+        // Pid 1 runs here, but nothing proves it is a process of the namespace.
+        assert_eq!(ProcessJson::new(1, &procs).program, None);
+        let me = std::process::id();
+        assert!(ProcessJson::new(me, &procs).program.is_some());
+    }
 }

@@ -42,7 +42,9 @@ pub struct Graph {
 #[derive(Debug, Serialize)]
 pub struct GraphProcess {
     pub pid: u32,
-    /// Its command name (`/proc/PID/comm`); `null` once it is gone.
+    /// Its command name (`/proc/PID/comm`); `null` once it is gone, and
+    /// for a pid not proved to be that process here (its number may now be
+    /// another program's).
     pub command: Option<String>,
     /// `false`: only the registry remembers it (its nodes are `Crashed`).
     pub alive: bool,
@@ -182,7 +184,7 @@ impl Graph {
                 .into_iter()
                 .map(|(pid, (alive, nodes))| GraphProcess {
                     pid,
-                    command: names.program(pid),
+                    command: alive.then(|| names.program(pid)).flatten(),
                     alive,
                     nodes,
                 })
@@ -269,6 +271,32 @@ mod tests {
         assert_eq!(r.sample("a", 25, t0 + Duration::from_secs(4)), Some(10.0));
         r.retain(&BTreeSet::new());
         assert!(r.last.is_empty());
+    }
+
+    /// Was: a process only the registry remembers was named by whatever
+    /// runs under its pid now.
+    #[test]
+    fn a_process_that_is_gone_has_no_command() {
+        let me = std::process::id();
+        let node = |alive| NodeEntry {
+            name: "N".to_owned(),
+            pid: me,
+            state: None,
+            figures: Default::default(),
+            cpu_percent: None,
+            rss_bytes: 0,
+            timestamp_ns: 0,
+            owner: 0,
+            alive,
+        };
+        let command = |alive| {
+            let nodes = [node(alive)];
+            let names = crate::names::Processes::new(&nodes);
+            let g = Graph::new(&nodes, &[], &mut Rates::default(), Instant::now(), &names);
+            g.processes[0].command.clone()
+        };
+        assert!(command(true).is_some());
+        assert_eq!(command(false), None);
     }
 
     #[test]
