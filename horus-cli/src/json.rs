@@ -596,8 +596,11 @@ pub struct Snapshot {
     pub namespace: String,
     /// The e-stop's reason when engaged; `null` when clear.
     pub estop: Option<String>,
-    /// Anomaly records in the blackbox.
+    /// Anomaly records in the blackbox (at most what its rings hold).
     pub anomalies: usize,
+    /// Blackbox records overwritten since it was created, of any kind: the
+    /// anomalies among them are not in `anomalies`.
+    pub overwritten: u64,
     pub nodes: Vec<NodeRow>,
     /// Without the system topics; as `topic list --verbose`.
     pub topics: Vec<TopicRow>,

@@ -83,18 +83,25 @@ pub fn node(ctx: &Ctx, cmd: &NodeCommand) -> anyhow::Result<ExitCode> {
 
 fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let nodes = registry::list(Some(&ctx.namespace)).context("reading the node registry")?;
+    let rows: Vec<crate::json::NodeRow> = nodes.iter().map(Into::into).collect();
     if ctx.json {
-        let rows: Vec<crate::json::NodeRow> = nodes.iter().map(Into::into).collect();
         crate::json::print_pretty(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
+    node_table(ctx, &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table of `node list` (also `monitor --terminal`'s), or the line
+/// saying there are no nodes.
+pub(crate) fn node_table(ctx: &Ctx, nodes: &[crate::json::NodeRow]) {
     if nodes.is_empty() {
         outln!(
             "no running nodes in namespace {}; {}",
             ctx.namespace,
             crate::names::elsewhere(&ctx.namespace)
         );
-        return Ok(ExitCode::SUCCESS);
+        return;
     }
     let mut table = table::new(&[
         Col("NODE", 24, Left),
@@ -107,28 +114,25 @@ fn node_list(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Col("CPU %", 6, Right),
         Col("MEM MiB", 9, Right),
     ]);
-    for n in &nodes {
+    for n in nodes {
         table.add_row(vec![
             crate::names::shown(&n.name).into_owned(),
             n.pid.to_string(),
-            n.state.map_or("Unknown", |s| s.name()).to_owned(),
-            format!("{:.1}", n.figures.rate_hz),
+            n.state.to_owned(),
+            format!("{:.1}", n.rate_hz),
             // A process gone has no rate: its last figure would read as live.
             if n.alive {
-                format!("{:.1}", n.figures.measured_hz)
+                format!("{:.1}", n.measured_hz)
             } else {
                 "-".to_owned()
             },
-            n.figures.ticks.to_string(),
-            (n.figures.deadline_misses + n.figures.overruns).to_string(),
+            n.ticks.to_string(),
+            (n.deadline_misses + n.overruns).to_string(),
             cpu_percent(n.cpu_percent),
             format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
         ]);
     }
-    table::print(&table, |i| {
-        colour::of_state(nodes[i].state.map_or("Unknown", |s| s.name()))
-    });
-    Ok(ExitCode::SUCCESS)
+    table::print(&table, |i| colour::of_state(nodes[i].state));
 }
 
 pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {

@@ -616,3 +616,55 @@ fn the_web_ui_ends_on_a_closed_stdout() {
         "liveness files of the monitor left: {left:?}"
     );
 }
+
+/// Was: `--terminal` wrote clear-screen codes into a pipe or a file; now a
+/// separator line comes between two snapshots there.
+#[test]
+fn the_terminal_view_into_a_pipe_has_no_screen_codes() {
+    let ns = TestNs::new("monsep");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--terminal", "--interval", "50ms"]));
+    monitor.expect("--- ", 30);
+    monitor.assert_stops_on_sigterm();
+    assert!(
+        !monitor.seen.iter().any(|l| l.contains('\x1b')),
+        "{:?}",
+        monitor.seen
+    );
+}
+
+/// Was: the anomaly count was what the blackbox's rings still hold, with
+/// no word of what was overwritten.
+#[test]
+fn the_anomaly_count_says_what_was_overwritten() {
+    use horus::system::blackbox::{AnomalyKind, Blackbox};
+    let ns = TestNs::new("monbb");
+    {
+        let bb = Blackbox::open(Some(&ns.name)).expect("blackbox");
+        for i in 0..300 {
+            bb.record(AnomalyKind::NodePanic, "crashy", "monitor test", i);
+        }
+    }
+    horus::shm::liveness::unregister(
+        &horus::shm::Namespace::open_existing(&ns.name)
+            .unwrap()
+            .unwrap(),
+    );
+    let out = ns.run(&["monitor", "--once", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (anomalies, overwritten) = (v["anomalies"].as_u64(), v["overwritten"].as_u64());
+    assert!(
+        anomalies < Some(300) && overwritten.is_some_and(|o| Some(o) >= anomalies.map(|a| 300 - a)),
+        "{v}"
+    );
+    let out = ns.run(&["monitor", "--once"], 30);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!(
+            "anomalies {} ({} older records overwritten)",
+            anomalies.unwrap(),
+            overwritten.unwrap()
+        )),
+        "{shown}"
+    );
+}

@@ -15,8 +15,10 @@ mod access;
 mod admission;
 pub mod graph;
 mod http;
+mod text;
 mod web;
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -26,8 +28,7 @@ use horus::inspect::list_topics;
 use horus::shm::Namespace;
 use horus::system::{blackbox, estop};
 
-use crate::system::NodeCommand;
-use crate::{Ctx, colour};
+use crate::Ctx;
 
 /// `horus monitor`
 #[derive(Debug, clap::Args)]
@@ -67,15 +68,24 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     }
     let stop = crate::supervise::StopRequests::watch()?;
     let mut rates = graph::Rates::default();
+    // A terminal is cleared before each snapshot; a pipe or a file gets a
+    // separator line between them instead of screen codes.
+    let clear = std::io::stdout().is_terminal();
+    let mut first = true;
     loop {
+        let snap = snapshot_json(ctx, &mut rates)?;
         if ctx.json {
-            crate::json::print(&snapshot_json(ctx, &mut rates)?)?;
+            crate::json::print(&snap)?;
         } else {
-            if !args.once {
+            if !args.once && clear {
                 crate::out::write("\x1b[2J\x1b[H"); // clear the screen, cursor home
+            } else if !args.once && !first {
+                let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
+                outln!("\n--- {now} ---");
             }
-            snapshot_text(ctx, &mut rates)?;
+            text::print(ctx, &snap);
         }
+        first = false;
         if args.once {
             return Ok(ExitCode::SUCCESS);
         }
@@ -93,39 +103,6 @@ pub fn main(ctx: &Ctx, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
             std::thread::sleep(crate::supervise::POLL.min(next - now));
         }
     }
-}
-
-fn snapshot_text(ctx: &Ctx, rates: &mut graph::Rates) -> anyhow::Result<()> {
-    let ns = Some(ctx.namespace.as_str());
-    let estop = estop::state(ns).context("reading the e-stop")?;
-    let anomalies = anomaly_count(ctx)?;
-    outln!(
-        "horus monitor: namespace {}  e-stop {}  anomalies {anomalies} (`horus bb --anomalies`)",
-        ctx.namespace,
-        estop.map_or_else(
-            || colour::paint(colour::GOOD, "clear"),
-            |r| colour::paint(
-                colour::BAD,
-                &format!("ENGAGED ({})", crate::names::shown(&r))
-            )
-        ),
-    );
-    outln!();
-    crate::system::node(ctx, &NodeCommand::List)?;
-    outln!();
-    crate::topic::list(ctx, false, false)?;
-    let flow = snapshot_json(ctx, rates)?.graph.flow_lines();
-    if !flow.is_empty() {
-        outln!();
-        outln!(
-            "{}",
-            colour::paint(colour::HEADER, "flow (publishers -> topic -> subscribers)")
-        );
-        for line in flow {
-            outln!("  {line}");
-        }
-    }
-    Ok(())
 }
 
 /// The snapshot the web UI and `--once --json` show; the graph's rates are
@@ -155,21 +132,26 @@ pub(crate) fn snapshot_json(
         .filter_map(|(name, info)| Some((name.as_str(), info.as_ref().ok()?)))
         .collect();
     let procs = crate::names::Processes::new(&nodes).proving(holders);
+    let (anomalies, overwritten) = anomaly_count(ctx)?;
     Ok(crate::json::Snapshot {
         namespace: ctx.namespace.clone(),
         estop: estop::state(ns).context("reading the e-stop")?,
-        anomalies: anomaly_count(ctx)?,
+        anomalies,
+        overwritten,
         nodes: nodes.iter().map(Into::into).collect(),
         topics: crate::json::TopicRow::all(topics.iter().copied(), true, &procs),
         graph: graph::Graph::new(&nodes, &readable, rates, Instant::now(), &procs),
     })
 }
 
-fn anomaly_count(ctx: &Ctx) -> anyhow::Result<usize> {
+/// The anomalies the blackbox holds, and how many of its records (of any
+/// kind) were overwritten before them.
+fn anomaly_count(ctx: &Ctx) -> anyhow::Result<(usize, u64)> {
     let dump = blackbox::read(Some(&ctx.namespace)).context("reading the blackbox")?;
-    Ok(dump
+    let anomalies = dump
         .entries
         .iter()
         .filter(|e| e.kind.is_none_or(|k| k.is_anomaly()))
-        .count())
+        .count();
+    Ok((anomalies, dump.overwritten))
 }
