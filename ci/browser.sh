@@ -111,6 +111,38 @@ for want in 'data-node="Odometry"' '<td>Encoder</td>'; do
   grep -qF "$want" "$tmp/badhash.html" || fail "with a malformed fragment, the page has no $want"
 done
 
+# The page against a made-up snapshot (its fetch replaced): two nodes of
+# one process publishing on one topic are one arrow (the snapshot has an
+# edge per node); a node whose rates are null (JSON for NaN) is still a
+# row; a pooled topic's detail shows its pool.
+cat >"$tmp/stub.js" <<'STUB'
+<script>
+const SNAP = {namespace: "stub", estop: null, anomalies: 0, overwritten: 0,
+  nodes: [{name: "CamA", pid: 7, state: "Running", order: 0, rate_hz: null, measured_hz: null, ticks: 1,
+      deadline_misses: 0, overruns: 0, cpu_ns: 0, cpu_percent: null, rss_bytes: 0, alive: true},
+    {name: "CamB", pid: 7, state: "Running", order: 1, rate_hz: 30, measured_hz: 29.9, ticks: 1,
+      deadline_misses: 0, overruns: 0, cpu_ns: 0, cpu_percent: 1.5, rss_bytes: 0, alive: true}],
+  topics: [{name: "cam", type: "Image", type_id: "0x1", message_size: 48, published: 5, publishers: [7],
+    subscribers: [], holders: [], capacity: 4, fields: [],
+    pool: [{pid: 7, publisher_alive: true, segment: 0, block_size: 921600, blocks: 8, in_use: 1,
+      published: 1, loans_failed: 0, path: "/dev/shm/x"}]}],
+  graph: {processes: [{pid: 7, command: "cam", alive: true, nodes: ["CamA", "CamB"]}],
+    topics: [{name: "cam", type: "Image", published: 5, rate_hz: 30}],
+    edges: [{pid: 7, node: "CamA", topic: "cam", role: "publishes", rate_hz: 30},
+      {pid: 7, node: "CamB", topic: "cam", role: "publishes", rate_hz: 30}]}};
+window.fetch = async () => ({ok: true, json: async () => SNAP});
+</script>
+STUB
+curl -sf --max-time 10 "$url" | sed "/<head>/r $tmp/stub.js" >"$tmp/stub.html" || fail "no page at $url"
+timeout 120 "${chrome[@]}" --allow-file-access-from-files --dump-dom "file://$tmp/stub.html#t:cam" \
+  >"$tmp/stub.dom.html" 2>>"$tmp/chromium.log" || fail "chromium --dump-dom (made-up snapshot)"
+stub_edges=$(grep -oE '<path class="edge( idle)?"' "$tmp/stub.dom.html" | wc -l)
+[ "$stub_edges" -eq 1 ] || fail "two nodes' edges of one process and topic: expected 1 arrow, got $stub_edges"
+for want in '<td>CamA</td>' '<td>CamB</td>' '8 blocks of 921600 bytes' 'publishes cam by CamA, CamB' \
+  'a descriptor of a pool block'; do
+  grep -qF "$want" "$tmp/stub.dom.html" || fail "the page of the made-up snapshot has no $want"
+done
+
 rm -f "$artifacts/monitor.png"
 timeout 120 "${chrome[@]}" --window-size=1280,800 --screenshot="$artifacts/monitor.png" \
   "$url#t:wheel.encoders" \

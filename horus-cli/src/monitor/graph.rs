@@ -34,7 +34,9 @@ pub struct Graph {
     pub topics: Vec<GraphTopic>,
     /// Process -> topic (`publishes`), topic -> process (`subscribes`), and
     /// process - topic (`holds`: a handle that has neither published nor
-    /// received yet), once per process, topic and role.
+    /// received yet): per process, topic and role, one per node whose
+    /// handles they are, and one without a node for handles made outside
+    /// any node (see [`GraphEdge::node`]).
     pub edges: Vec<GraphEdge>,
 }
 
