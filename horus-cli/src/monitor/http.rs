@@ -9,7 +9,8 @@
 //! - [`MAX_HEAD`] bytes of request line and headers, at most [`MAX_HEADERS`]
 //!   headers: beyond, `431`; malformed, `400`.
 //! - [`HEAD_TIMEOUT`] to send the whole head, [`WRITE_TIMEOUT`] to take the
-//!   reply: a silent or slow client holds one thread that long.
+//!   whole reply (a deadline each, not a bound per read or write call): a
+//!   silent or slow client holds one thread that long.
 //! - [`MAX_CONNECTIONS`] served at once, at most [`MAX_PER_PEER`] of them
 //!   from one address, [`MAX_PER_PREFIX`] from one IPv6 /64, the last
 //!   [`RESERVED`] for addresses without a connection (see
@@ -39,7 +40,9 @@ pub const MAX_HEADERS: usize = 48;
 /// at once; a client that dribbles it holds a place this long (it was 10 s,
 /// which let a client reconnecting in a loop keep its places).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
-/// Time a client has to take the reply.
+/// Time a client has to take the whole reply (a deadline for all the
+/// writes, not for each: a client reading a byte at a time holds its
+/// thread this long at most).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What is drained of a request body after the reply, at most.
 pub const DRAIN_BYTES: usize = 64 * 1024;
@@ -146,7 +149,6 @@ impl Server {
 /// Reads one request head from `stream`, answers it, and closes.
 fn serve(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response) -> io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let (reply, method) = match read_head(&mut stream)? {
         Ok(request) => (handler(&request), request.method),
         Err(reply) => (reply, String::new()),
@@ -235,7 +237,27 @@ fn write_reply(stream: &mut TcpStream, reply: &Response, head_only: bool) -> io:
     if !head_only {
         bytes.extend_from_slice(&reply.body);
     }
-    stream.write_all(&bytes)?;
+    write_within(stream, &bytes, WRITE_TIMEOUT)
+}
+
+/// Writes all of `bytes` to `stream` within `time`, however the client
+/// takes them (`SO_SNDTIMEO` bounds one write call only: each is given
+/// what is left of `time`); `TimedOut` past it.
+fn write_within(stream: &mut TcpStream, mut bytes: &[u8], time: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + time;
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     stream.flush()
 }
 
@@ -267,5 +289,39 @@ fn reason(status: u16) -> &'static str {
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Was: the write timeout bounded each write call, so a client taking
+    /// the reply a little at a time held its thread for as long as it liked.
+    #[test]
+    fn a_reply_has_one_deadline_however_slowly_it_is_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let reader = std::thread::spawn(move || {
+            let mut client = TcpStream::connect(addr).unwrap();
+            let mut chunk = [0u8; 16 * 1024];
+            // 16 KiB every 10 ms (1.6 MB/s) until the test is over.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && client.read(&mut chunk).is_ok_and(|n| n > 0)
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let (mut server, _) = listener.accept().unwrap();
+        let reply = vec![b'x'; 16 << 20]; // 10 s at that pace
+        let started = Instant::now();
+        let result = write_within(&mut server, &reply, Duration::from_millis(300));
+        let took = started.elapsed();
+        assert_eq!(result.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        reader.join().unwrap();
     }
 }
