@@ -144,11 +144,15 @@ fn print_text(d: &NodeDetail) {
     } else {
         "(gone)"
     });
-    outln!("node:       {}", n.name);
+    let shown = crate::names::shown;
+    outln!("node:       {}", shown(&n.name));
     outln!(
-        "process:    {program} (pid {}){}",
-        n.pid,
-        others(&d.process_nodes)
+        "process:    {}",
+        shown(&format!(
+            "{program} (pid {}){}",
+            n.pid,
+            others(&d.process_nodes)
+        ))
     );
     outln!(
         "state:      {}",
@@ -179,7 +183,7 @@ fn print_text(d: &NodeDetail) {
         if v.is_empty() {
             "-".to_owned()
         } else {
-            v.join(", ")
+            shown(&v.join(", ")).into_owned()
         }
     };
     outln!("publishes:  {}", show(&d.publishes));

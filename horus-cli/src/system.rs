@@ -156,8 +156,8 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
             wall_time(e.wall_ns),
             e.pid,
             colour::paint(colour::of_kind(kind), &format!("{kind:<17}")),
-            e.node,
-            e.detail
+            crate::names::shown(&e.node),
+            crate::names::shown(&e.detail)
         );
     }
     outln!(
@@ -194,9 +194,10 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         } else {
             match &state {
                 Some(reason) => outln!(
-                    "e-stop {} in {}: {reason}",
+                    "e-stop {} in {}: {}",
                     colour::paint(colour::BAD, "ENGAGED"),
-                    ctx.namespace
+                    ctx.namespace,
+                    crate::names::shown(reason)
                 ),
                 None => outln!(
                     "e-stop {} in {}",

@@ -488,26 +488,26 @@ fn names_with_control_characters_are_printed_escaped() {
     );
     // A file named as a topic region (unreadable: no header).
     std::fs::write(ns.path().join("t\x1b]0;title\x07.topic"), b"").unwrap();
-    for args in [
-        &["node", "list"][..],
-        &["topic", "list", "--verbose"],
-        &["monitor", "--once"],
+    // An e-stop reason (also a blackbox record) with escape codes.
+    let out = ns.run(&["estop", "--reason", "r\x1b[2J"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (node, topic, reason) = ("x\\u{1b}[2Jred", "t\\u{1b}]0;title\\u{7}", "r\\u{1b}[2J");
+    for (args, names) in [
+        (&["node", "list"][..], &[node][..]),
+        (&["node", "info", "x\x1b[2Jred"], &[node]),
+        (&["topic", "list", "--verbose"], &[topic]),
+        (&["bb"], &[reason]),
+        (&["estop"], &[reason]),
+        (&["monitor", "--once"], &[node, topic, reason]),
     ] {
         let out = ns.run(args, 30);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         let shown = text(&out.stdout);
         assert!(
             !shown.contains('\x1b') && !shown.contains('\x07'),
             "{args:?}: {shown:?}"
         );
-        if args[0] != "topic" {
-            assert!(shown.contains("x\\u{1b}[2Jred"), "{args:?}: {shown}");
-        }
-        if args[0] != "node" {
-            assert!(
-                shown.contains("t\\u{1b}]0;title\\u{7}"),
-                "{args:?}: {shown}"
-            );
+        for name in names {
+            assert!(shown.contains(name), "{args:?}: no {name} in {shown}");
         }
     }
     let out = ns.run(&["node", "list", "--json"], 30);

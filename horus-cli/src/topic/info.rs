@@ -122,10 +122,12 @@ fn detail(
 }
 
 fn print_text(d: &TopicDetail, serialized: bool) {
-    outln!("topic:     {}", d.name);
+    // Names come from shared memory: their control characters escaped.
+    let shown = crate::names::shown;
+    outln!("topic:     {}", shown(&d.name));
     outln!(
         "type:      {} ({}), {} bytes",
-        d.type_name,
+        shown(&d.type_name),
         d.type_id,
         d.message_size
     );
@@ -147,7 +149,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         (None, Some(_)) => outln!("rate:      unknown (the topic was created anew meanwhile)"),
         _ => outln!("rate:      not measured (--no-rate)"),
     }
-    outln!("path:      {}", d.path.display());
+    outln!("path:      {}", shown(&d.path.display().to_string()));
     if serialized {
         outln!(
             "fields:    (serialized, postcard: `topic echo` decodes it with the schema stored in the region)"
@@ -158,7 +160,12 @@ fn print_text(d: &TopicDetail, serialized: bool) {
         outln!("fields:");
         for f in &d.fields {
             let ty = super::codec::rust_type(f.kind.unwrap_or("?"), &f.shape);
-            outln!("  {:<24} {ty:<12} @{} ({} bytes)", f.name, f.offset, f.size);
+            outln!(
+                "  {:<24} {ty:<12} @{} ({} bytes)",
+                shown(&f.name),
+                f.offset,
+                f.size
+            );
         }
     }
     if let (Some(kind), Some(pool)) = (d.pooled, &d.pool) {
@@ -214,10 +221,11 @@ fn print_text(d: &TopicDetail, serialized: bool) {
             } else {
                 String::new()
             };
-            outln!(
+            let line = format!(
                 "  {program} (pid {}): {nodes}{handles}{extra}",
                 p.process.pid
             );
+            outln!("{}", shown(&line));
         }
     }
 }
