@@ -8,6 +8,8 @@
 //!    which costs the monitor a snapshot each), or an `Origin` that is not
 //!    the `Host` asked for. A browser sends `same-origin` or `none` for the
 //!    monitor's own page and for an address typed in; `curl` sends neither.
+//!    Following a link to the page (`Sec-Fetch-Mode: navigate` to `/`) is
+//!    answered: the page holds no data and costs nothing.
 //! 2. **The `Host`**, against DNS rebinding (a name of the attacker's that
 //!    resolves to this machine): bound to a loopback address, only loopback
 //!    names (`localhost`, `127.x.y.z`, `[::1]`); bound to another address,
@@ -47,8 +49,14 @@ impl Access {
 
     /// Why `request` is refused (403), or `None` if it is answered.
     pub fn refusal(&self, request: &Request) -> Option<String> {
+        let navigation = request.path == "/"
+            && request
+                .fetch_mode
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("navigate"));
         if let Some(site) = request.fetch_site.as_deref()
             && (site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+            && !navigation
         {
             return Some(
                 "this monitor does not answer requests made by pages of other sites \
@@ -159,6 +167,7 @@ mod tests {
             host: host.map(str::to_owned),
             origin: origin.map(str::to_owned),
             fetch_site: fetch_site.map(str::to_owned),
+            fetch_mode: None,
         }
     }
 
@@ -262,5 +271,12 @@ mod tests {
             a.refusal(&request(None, Some("http://localhost:3000"), None))
                 .is_some()
         );
+        // A link followed from another site to the page: answered; to the
+        // snapshot: refused.
+        let mut link = request(host, None, Some("cross-site"));
+        link.fetch_mode = Some("navigate".to_owned());
+        assert!(a.refusal(&link).is_some());
+        link.path = "/".to_owned();
+        assert!(a.refusal(&link).is_none());
     }
 }

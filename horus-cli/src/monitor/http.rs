@@ -65,6 +65,8 @@ pub struct Request {
     pub origin: Option<String>,
     /// The `Sec-Fetch-Site` header, if any.
     pub fetch_site: Option<String>,
+    /// The `Sec-Fetch-Mode` header, if any.
+    pub fetch_mode: Option<String>,
 }
 
 /// A reply.
@@ -205,6 +207,7 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Result<Request, Response>> {
                     host: values("Host").next(),
                     origin: values("Origin").next(),
                     fetch_site: values("Sec-Fetch-Site").next(),
+                    fetch_mode: values("Sec-Fetch-Mode").next(),
                 }));
             }
             Ok(httparse::Status::Partial) => {}
