@@ -138,17 +138,19 @@ fn ours(path: &std::path::Path) -> bool {
 }
 
 fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
+    // A file name may hold control characters: shown escaped, never raw.
+    let show = |p: &std::path::Path| crate::names::shown(&p.to_string_lossy()).into_owned();
     if r.removed.is_empty() {
         outln!("namespace {name}: nothing stale");
     }
     for p in &r.removed {
-        outln!("removed {}", p.display());
+        outln!("removed {}", show(p));
     }
     for p in &r.live {
-        outln!("kept {} (held by a live process)", p.display());
+        outln!("kept {} (held by a live process)", show(p));
     }
     for f in &r.foreign {
-        outln!("kept {} ({})", f.path.display(), f.kind);
+        outln!("kept {} ({})", show(&f.path), f.kind);
     }
     for p in &r.kept {
         let why = if p.to_string_lossy().contains(BLACKBOX_TOPIC) {
@@ -156,7 +158,7 @@ fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
         } else {
             "the e-stop is engaged; `horus estop --clear` releases it"
         };
-        outln!("kept {} ({why})", p.display());
+        outln!("kept {} ({why})", show(p));
     }
     if dir_removed {
         outln!("removed {} (empty)", Namespace::path_of(name).display());

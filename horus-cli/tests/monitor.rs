@@ -516,6 +516,17 @@ fn names_with_control_characters_are_printed_escaped() {
         "{}",
         text(&out.stdout)
     );
+    // `clean` names what it removes escaped too.
+    let out = ns.run(&["clean", "--shm"], 30);
+    let shown = text(&out.stdout);
+    assert!(
+        !shown.contains('\x1b') && !shown.contains('\x07'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&format!("removed {}", ns.path().join(topic).display())),
+        "{shown}"
+    );
 }
 
 /// The status line of the reply to a GET of the snapshot with `headers`
