@@ -191,7 +191,7 @@ fn finite_or_zero(hz: f64) -> f64 {
     if hz.is_finite() { hz } else { 0.0 }
 }
 
-/// A record's figures; its rates through [`finite_or_zero`].
+/// A record's figures; a rate that is not finite reads as 0 (see `finite_or_zero`).
 impl From<&NodeRecord> for NodeFigures {
     fn from(r: &NodeRecord) -> Self {
         Self {
