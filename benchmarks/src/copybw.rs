@@ -2,8 +2,10 @@
 //! (`RawHandle::send_bytes` then `recv_bytes`: the payload is copied into the
 //! slot and out of it, plus the stamps and the seqlock check) against two
 //! `ptr::copy_nonoverlapping` of the same size (into a buffer and out of it),
-//! measured in the same run, batch after batch in turn. No cross-core hop:
-//! this is what our racy-safe copy costs against `memcpy`, nothing else.
+//! measured in the same run, batch after batch in turn, the order swapped
+//! each batch (the second of two back-to-back loops measures differently).
+//! No cross-core hop: this is what our racy-safe copy costs against
+//! `memcpy`, nothing else.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -13,7 +15,7 @@ use horus_nostd::{OwnerToken, RawHandle, TopicLayout, TopicRegion};
 
 use crate::Res;
 use crate::msgs::BenchMsg;
-use crate::stats::median;
+use crate::stats::{self, median};
 
 /// One payload size measured both ways.
 #[derive(Debug, Clone)]
@@ -60,7 +62,8 @@ fn aligned(buf: &mut [u8], len: usize) -> &mut [u8] {
     &mut buf[off..off + len]
 }
 
-/// Measures `M`'s size: `batches` batches each way, alternating.
+/// Measures `M`'s size: `batches` batches each way, in turn, the order
+/// swapped each batch, after one warm-up batch each.
 pub fn row<M: BenchMsg>(batches: usize, quick: bool) -> Res<CopyRow> {
     let bytes = std::mem::size_of::<M>();
     let layout = TopicLayout::of::<M>(8, 2).map_err(|e| format!("{e}"))?;
@@ -71,7 +74,8 @@ pub fn row<M: BenchMsg>(batches: usize, quick: bool) -> Res<CopyRow> {
     let owner = OwnerToken::new(1).ok_or("owner token 1 refused")?;
     let mut tx = RawHandle::join(region, owner, 0, 0).map_err(|e| format!("{e}"))?;
     let mut rx = RawHandle::join(region, owner, 0, 0).map_err(|e| format!("{e}"))?;
-    let (mut src_buf, mut mid_buf, mut out_buf) = (
+    let (mut src_buf, mut mid_buf, mut out_buf, mut copy_out_buf) = (
+        vec![0u8; bytes + 64],
         vec![0u8; bytes + 64],
         vec![0u8; bytes + 64],
         vec![0u8; bytes + 64],
@@ -83,9 +87,9 @@ pub fn row<M: BenchMsg>(batches: usize, quick: bool) -> Res<CopyRow> {
     let src = &*src;
     let mid = aligned(&mut mid_buf, bytes);
     let out = aligned(&mut out_buf, bytes);
+    let copy_out = aligned(&mut copy_out_buf, bytes);
     let n = per_batch(bytes, quick);
-    let (mut h, mut m) = (Vec::new(), Vec::new());
-    for b in 0..=batches {
+    let mut horus = || -> Res<f64> {
         let t = Instant::now();
         for _ in 0..n {
             tx.send_bytes(black_box(src))?;
@@ -93,25 +97,32 @@ pub fn row<M: BenchMsg>(batches: usize, quick: bool) -> Res<CopyRow> {
                 return Err("copy row: the message sent was not received".into());
             }
         }
-        let dh = t.elapsed().as_nanos() as f64 / n as f64;
+        Ok(t.elapsed().as_nanos() as f64 / n as f64)
+    };
+    let mut memcpy = || -> Res<f64> {
         let t = Instant::now();
         for _ in 0..n {
-            // SAFETY: `src`, `mid` and `out` are three distinct allocations of
-            // `bytes` bytes each, owned by this function.
+            // SAFETY: `src`, `mid` and `copy_out` are three distinct
+            // allocations of `bytes` bytes each, owned by this function.
             unsafe {
                 std::ptr::copy_nonoverlapping(black_box(src.as_ptr()), mid.as_mut_ptr(), bytes);
-                std::ptr::copy_nonoverlapping(black_box(mid.as_ptr()), out.as_mut_ptr(), bytes);
+                std::ptr::copy_nonoverlapping(
+                    black_box(mid.as_ptr()),
+                    copy_out.as_mut_ptr(),
+                    bytes,
+                );
             }
-            black_box(&mut *out);
+            black_box(&mut *copy_out);
         }
-        let dm = t.elapsed().as_nanos() as f64 / n as f64;
-        // Batch 0 warms caches and pages up.
-        if b > 0 {
-            h.push(dh);
-            m.push(dm);
-        }
-    }
-    if *out != *src {
+        Ok(t.elapsed().as_nanos() as f64 / n as f64)
+    };
+    // HORUS first in even rounds, memcpy first in odd ones.
+    let mut per = stats::batches_in_turn(batches, &mut [&mut horus, &mut memcpy])?.into_iter();
+    let (h, m) = (
+        per.next().unwrap_or_default(),
+        per.next().unwrap_or_default(),
+    );
+    if *out != *src || *copy_out != *src {
         return Err("copy row: the last copy differs from the message".into());
     }
     Ok(CopyRow {

@@ -271,7 +271,7 @@ const SERIALIZED_KEPT_ROW: &str = "cross-process 1:1 serialized, kept (send_ref 
 /// One block of a row: records `(warmup, samples)` round trips.
 type Block<'a> = Box<dyn FnMut(usize, usize) -> Res<stats::Samples> + 'a>;
 
-/// Runs `blocks` in turn (in an order rotated each round: [`rotation`]),
+/// Runs `blocks` in turn (in an order rotated each round: [`stats::rotation`]),
 /// `rounds` times, each recording its share of `samples`: rows compared with each other are measured interleaved, so a
 /// drift of the machine (this VM's vCPUs move between host cores: the raw
 /// core-to-core latency changes several-fold over minutes) hits them alike.
@@ -287,18 +287,11 @@ fn interleave(
         .map(|_| stats::Samples::with_capacity(per * cfg.rounds))
         .collect();
     for round in 0..cfg.rounds {
-        for j in rotation(round, blocks.len()) {
+        for j in stats::rotation(round, blocks.len()) {
             acc[j].extend(blocks[j](warmup, per)?);
         }
     }
     Ok(acc.into_iter().map(stats::Samples::one_way).collect())
-}
-
-/// The order of `n` blocks in round `round`: rotated by one each round, so
-/// over the rounds every block runs in every position as often (the second
-/// of two back-to-back runs measures differently: up to 1.3x, compare.sh).
-fn rotation(round: usize, n: usize) -> impl Iterator<Item = usize> {
-    (0..n).map(move |j| (j + round) % n)
 }
 
 fn suite(cfg: &Config, ctx: &Ctx) -> Res<Report> {
@@ -561,14 +554,4 @@ pub(crate) fn jitter_rows(cfg: &Config) -> Vec<jitter::Jitter> {
         );
     }
     rows
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_block_takes_every_place_in_turn() {
-        let order: Vec<Vec<usize>> = (0..3).map(|r| super::rotation(r, 3).collect()).collect();
-        assert_eq!(order, [[0, 1, 2], [1, 2, 0], [2, 0, 1]]);
-        assert_eq!(super::rotation(4, 3).collect::<Vec<_>>(), [1, 2, 0]);
-    }
 }

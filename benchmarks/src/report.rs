@@ -360,8 +360,8 @@ impl Report {
             "## Payload copy against memcpy, one thread\n\nOne message through the core ring \
              (`RawHandle::send_bytes` + `recv_bytes`: copied into the slot and out of it, with the \
              stamps and the seqlock check) against two `ptr::copy_nonoverlapping` of the same size, \
-             batch after batch in turn in the same run (median of the batches, ns per message; \
-             GB/s count both copies). No cross-core hop.\n"
+             batch after batch in turn in the same run, the order swapped each batch (median of \
+             the batches, ns per message; GB/s count both copies). No cross-core hop.\n"
         );
         let _ = writeln!(
             o,
@@ -390,7 +390,8 @@ impl Report {
              nodes, ns, median of batches: the core engine (`CoreScheduler::step_all_with`, \
              `ManualClock`: the engine alone) and the std `Scheduler::tick_once` (monotonic clock, \
              panic guard, statistics, system check), each beside a bare loop calling the same \
-             nodes through the same `dyn` pointers. Per node = (round - bare) / N.\n"
+             nodes through the same `dyn` pointers; the four loops run one batch each per \
+             round, in an order rotated each round. Per node = (round - bare) / N.\n"
         );
         let _ = writeln!(
             o,

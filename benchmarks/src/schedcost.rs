@@ -9,7 +9,8 @@
 //!   with the monotonic clock, the panic guard, the statistics recorder and
 //!   the system check a user's program pays).
 //!
-//! Each figure is the median over batches of many rounds, ns per round.
+//! Each figure is the median over batches of many rounds, ns per round; the
+//! four loops run one batch each per round, in an order rotated each round.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use horus_nostd::sched::{CoreNode, CoreScheduler, Event, NodeConfig, NodeFault, 
 use horus_nostd::time::{Frequency, ManualClock};
 
 use crate::Res;
+use crate::stats::{self, median};
 
 /// Node counts measured.
 pub const COUNTS: [usize; 3] = [1, 10, 100];
@@ -71,25 +73,20 @@ impl horus::Node for Named {
     }
 }
 
-/// Median over `batches` of `rounds` calls of `f`, ns per call.
-fn time(batches: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
+/// One batch: `rounds` calls of `f`, ns per call.
+fn batch(rounds: usize, mut f: impl FnMut()) -> f64 {
+    let t = Instant::now();
     for _ in 0..rounds {
         f();
     }
-    let mut v: Vec<f64> = (0..batches)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..rounds {
-                f();
-            }
-            t.elapsed().as_nanos() as f64 / rounds as f64
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    t.elapsed().as_nanos() as f64 / rounds as f64
 }
 
-/// Measures `nodes` empty nodes every way.
+/// Measures `nodes` empty nodes every way: the four loops (bare core, core
+/// scheduler, bare std, std scheduler) run one batch each per round, in an
+/// order rotated each round (`stats::batches_in_turn`), so a drift of the
+/// machine or the position in the round hits a scheduler and its bare loop
+/// alike. Each figure is the median of its `batches` batches.
 pub fn row(nodes: usize, batches: usize, quick: bool) -> Res<SchedRow> {
     let rounds = (if quick { 20_000 } else { 200_000 }) / nodes;
     let tick = Tick {
@@ -98,59 +95,76 @@ pub fn row(nodes: usize, batches: usize, quick: bool) -> Res<SchedRow> {
         start_ns: 0,
         period_ns: 1_000_000,
     };
+    // The bare loop's nodes and the scheduler's are distinct (the scheduler
+    // holds its nodes for as long as it lives); both are the same empty type.
+    let mut bare_nodes: Vec<Empty> = (0..nodes).map(|_| Empty).collect();
     let mut core_nodes: Vec<Empty> = (0..nodes).map(|_| Empty).collect();
-    let bare_core = time(batches, rounds, || {
-        for n in core_nodes.iter_mut() {
-            let n: &mut dyn CoreNode = black_box(n);
-            let _ = n.tick(&tick);
-        }
-    });
-    let core = {
-        let mut sched =
-            CoreScheduler::<'_, 100>::new(Frequency::from_hz(1_000)).map_err(|e| format!("{e}"))?;
-        for (i, n) in core_nodes.iter_mut().enumerate() {
-            sched
-                .add(n, NodeConfig::new(i as u32))
-                .map_err(|e| format!("{e}"))?;
-        }
-        let clock = ManualClock::new(0);
-        sched.start(0).map_err(|e| format!("{e}"))?;
-        let ns = time(batches, rounds, || {
-            black_box(sched.step_all_with(&clock, &mut |_: Event| {}));
-        });
-        sched.shutdown();
-        ns
-    };
+    let mut core_sched =
+        CoreScheduler::<'_, 100>::new(Frequency::from_hz(1_000)).map_err(|e| format!("{e}"))?;
+    for (i, n) in core_nodes.iter_mut().enumerate() {
+        core_sched
+            .add(n, NodeConfig::new(i as u32))
+            .map_err(|e| format!("{e}"))?;
+    }
+    let clock = ManualClock::new(0);
+    core_sched.start(0).map_err(|e| format!("{e}"))?;
     let mut std_nodes: Vec<Box<dyn horus::Node>> = (0..nodes)
         .map(|i| Box::new(Named(format!("n{i}"))) as Box<dyn horus::Node>)
         .collect();
-    let bare_std = time(batches, rounds, || {
-        for n in std_nodes.iter_mut() {
-            black_box(&mut *n).tick();
-        }
-    });
     // The run's private namespace (its system topics: e-stop, registry),
     // never the user's `default`.
-    let mut sched = horus::Scheduler::new().namespace(&format!("bench{}", std::process::id()));
+    let mut std_sched = horus::Scheduler::new().namespace(&format!("bench{}", std::process::id()));
     for i in 0..nodes {
-        sched.add(Named(format!("n{i}"))).order(i as u32).build()?;
+        std_sched
+            .add(Named(format!("n{i}")))
+            .order(i as u32)
+            .build()?;
     }
     let mut failed = None;
-    let std = time(batches, rounds, || {
-        if let Err(e) = sched.tick_once() {
-            failed.get_or_insert(e);
-        }
-    });
-    sched.shutdown()?;
+    let mut bare_core = || -> Res<f64> {
+        Ok(batch(rounds, || {
+            for n in bare_nodes.iter_mut() {
+                let n: &mut dyn CoreNode = black_box(n);
+                let _ = n.tick(&tick);
+            }
+        }))
+    };
+    let mut core = || -> Res<f64> {
+        Ok(batch(rounds, || {
+            black_box(core_sched.step_all_with(&clock, &mut |_: Event| {}));
+        }))
+    };
+    let mut bare_std = || -> Res<f64> {
+        Ok(batch(rounds, || {
+            for n in std_nodes.iter_mut() {
+                black_box(&mut *n).tick();
+            }
+        }))
+    };
+    let mut std = || -> Res<f64> {
+        Ok(batch(rounds, || {
+            if let Err(e) = std_sched.tick_once() {
+                failed.get_or_insert(e);
+            }
+        }))
+    };
+    let figures = stats::batches_in_turn(
+        batches,
+        &mut [&mut bare_core, &mut core, &mut bare_std, &mut std],
+    )?;
+    core_sched.shutdown();
+    std_sched.shutdown()?;
     if let Some(e) = failed {
         return Err(e.into());
     }
+    let mut m = figures.into_iter().map(median);
+    let mut next = || m.next().ok_or("scheduler row: a loop has no figure");
     Ok(SchedRow {
         nodes,
-        bare_core,
-        core,
-        bare_std,
-        std,
+        bare_core: next()?,
+        core: next()?,
+        bare_std: next()?,
+        std: next()?,
     })
 }
 

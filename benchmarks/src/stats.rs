@@ -125,6 +125,34 @@ impl Samples {
     }
 }
 
+/// The order of `n` blocks in round `round`: rotated by one each round, so
+/// over the rounds every block runs in every position as often (the second
+/// of two back-to-back runs measures differently: up to 1.3x, compare.sh).
+pub fn rotation(round: usize, n: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |j| (j + round) % n)
+}
+
+/// Runs one batch of each of `blocks` per round, `1 + batches` rounds, in the
+/// order [`rotation`] gives (round 0 warms caches and pages up and is not
+/// kept); each block returns its batch's figure (ns per operation). Returns
+/// each block's `batches` figures, in round order: rows compared with each
+/// other are measured in the same rounds, each in every position as often.
+pub fn batches_in_turn<E>(
+    batches: usize,
+    blocks: &mut [&mut dyn FnMut() -> Result<f64, E>],
+) -> Result<Vec<Vec<f64>>, E> {
+    let mut out = vec![Vec::with_capacity(batches); blocks.len()];
+    for round in 0..=batches {
+        for j in rotation(round, blocks.len()) {
+            let ns = blocks[j]()?;
+            if round > 0 {
+                out[j].push(ns);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The median of per-batch figures (the upper one of an even count).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -222,5 +250,28 @@ mod tests {
         assert_eq!(sum.rounds_p999[0], 20.0);
         assert!(sum.rounds_p999[1].is_nan());
         assert_eq!(sum.rounds_p999[2], 200.0);
+    }
+
+    #[test]
+    fn every_block_takes_every_place_in_turn() {
+        let order: Vec<Vec<usize>> = (0..3).map(|r| rotation(r, 3).collect()).collect();
+        assert_eq!(order, [[0, 1, 2], [1, 2, 0], [2, 0, 1]]);
+        assert_eq!(rotation(4, 3).collect::<Vec<_>>(), [1, 2, 0]);
+    }
+
+    #[test]
+    fn batches_run_in_turn_after_one_warm_up_round() {
+        let log = std::cell::RefCell::new(Vec::new());
+        let mut a = || -> Result<f64, ()> {
+            log.borrow_mut().push('a');
+            Ok(1.0)
+        };
+        let mut b = || -> Result<f64, ()> {
+            log.borrow_mut().push('b');
+            Ok(2.0)
+        };
+        let out = batches_in_turn(2, &mut [&mut a, &mut b]).unwrap();
+        assert_eq!(out, [vec![1.0, 1.0], vec![2.0, 2.0]]);
+        assert_eq!(log.into_inner(), ['a', 'b', 'b', 'a', 'a', 'b']);
     }
 }
