@@ -131,7 +131,7 @@ pub(crate) fn progress(what: &str, s: &Summary) {
         report::ns(s.p99),
         report::ns(s.p999),
         report::ns(s.max),
-        s.count
+        s.count_cell()
     );
 }
 

@@ -62,6 +62,8 @@ mod tests {
     fn rounds(p50s: &[f64]) -> Summary {
         Summary {
             count: p50s.len(),
+            planned: 0,
+            short_blocks: 0,
             p50: 0.0,
             p99: 0.0,
             p999: 0.0,

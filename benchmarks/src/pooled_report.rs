@@ -110,18 +110,20 @@ impl Section {
              on the receiving side (both systems). The `Image::new` row makes each HORUS image \
              with `Image::try_new` (a black image: its block is zeroed) and each iceoryx2 sample \
              with `loan_slice` (every byte set to 0), then writes the stamp. Both directions \
-             carry the large message; the 64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks.\n"
+             carry the large message; the 64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks. \
+             Samples: recorded / planned; a block stops at the time limit per block once it has \
+             1,000 samples, and the row says how many of its blocks were cut short.\n"
         );
         let _ = writeln!(
             o,
-            "| row | bytes | samples | p50 | p99 | p99.9 | max | POD 64 B p50 | p50 / POD p50 | iceoryx2 p50 | iceoryx2 p99.9 | iceoryx2 / HORUS p50 (> 1: HORUS faster) |"
+            "| row | bytes | samples | p50 | p99 | p99.9 | max | POD 64 B p50 | p50 / POD p50 | iceoryx2 samples | iceoryx2 p50 | iceoryx2 p99.9 | iceoryx2 / HORUS p50 (> 1: HORUS faster) |"
         );
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (subs, s) in &self.pod {
             let _ = writeln!(
                 o,
-                "| POD 64 B 1:{subs} | 64 | {} | {} | {} | {} | {} | - | - | - | - | - |",
-                s.count,
+                "| POD 64 B 1:{subs} | 64 | {} | {} | {} | {} | {} | - | - | - | - | - | - |",
+                s.count_cell(),
                 ns(s.p50),
                 ns(s.p99),
                 ns(s.p999),
@@ -133,16 +135,17 @@ impl Section {
             let pod = self.pod(r.args.subs);
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.name(),
                 r.args.kind.bytes(),
-                h.count,
+                h.count_cell(),
                 ns(h.p50),
                 ns(h.p99),
                 ns(h.p999),
                 ns(h.max),
                 pod.map_or("-".into(), |p| ns(p.p50)),
                 pod.map_or("-".into(), |p| ratio(h.p50, p.p50)),
+                i.count_cell(),
                 ns(i.p50),
                 ns(i.p999),
                 ratio(i.p50, h.p50)
@@ -303,7 +306,7 @@ mod tests {
         );
         assert!(
             rows[2].starts_with("| tensor 1024x1024 f32 1:1 | 4194304 | 10 | 400 |")
-                && rows[2].ends_with("| 200 | 2.00x | 2000 | 2000 | 5.00x |"),
+                && rows[2].ends_with("| 200 | 2.00x | 10 | 2000 | 2000 | 5.00x |"),
             "{}",
             rows[2]
         );

@@ -120,8 +120,8 @@ impl Report {
             o,
             "- pinning: side A on core {}, side B (thread or child process) on core {} (sched_setaffinity); \
              scheduling: {}; each block of a row stops recording {:.1} s after its warm-up once it has \
-             1,000 samples (a row of {} blocks records for at most about {} s; its sample count says \
-             what it got)",
+             1,000 samples (a row of {} blocks records for at most about {} s; its samples cell says \
+             recorded / planned and how many of its blocks were cut short)",
             crate::sys::CORE_A,
             crate::sys::CORE_B,
             c.rt.map_or("SCHED_OTHER (default)".to_owned(), |p| format!(
@@ -198,7 +198,7 @@ impl Report {
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.name,
                 r.seed,
-                s.count,
+                s.count_cell(),
                 ns(s.p50),
                 ns(s.p99),
                 ns(s.p999),
@@ -292,7 +292,7 @@ impl Report {
             let _ = writeln!(
                 o,
                 "| {n} | {} | {} | {} | {} | {} | {} | {} |",
-                s.count,
+                s.count_cell(),
                 ns(s.p50),
                 ns(s.p99),
                 ns(s.p999),
@@ -311,7 +311,7 @@ impl Report {
             let _ = writeln!(
                 o,
                 "| {size} B | {} | {} | {} | {} | {} | {:.2} | {} |",
-                s.count,
+                s.count_cell(),
                 ns(s.p50),
                 ns(s.p99),
                 ns(s.p999),

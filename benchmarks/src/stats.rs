@@ -27,12 +27,25 @@ pub fn set_row_budget(d: Duration) {
 pub fn record<E>(
     warmup: usize,
     samples: usize,
-    mut round_trip: impl FnMut(u64) -> Result<(), E>,
+    round_trip: impl FnMut(u64) -> Result<(), E>,
 ) -> Result<Samples, E> {
     let budget = Duration::from_nanos(ROW_BUDGET_NS.load(Ordering::Relaxed));
+    record_within(budget, warmup, samples, round_trip)
+}
+
+/// [`record`] with the time limit `budget` (of one block, after the
+/// warm-up; at least `MIN_SAMPLES` are recorded past it).
+#[inline]
+fn record_within<E>(
+    budget: Duration,
+    warmup: usize,
+    samples: usize,
+    mut round_trip: impl FnMut(u64) -> Result<(), E>,
+) -> Result<Samples, E> {
     // Counted from the first recorded round trip, not from the warm-up.
     let mut deadline = None;
     let mut s = Samples::with_capacity(samples);
+    s.planned = samples;
     let mut i = 0u64;
     while s.rtt_ns.len() < samples {
         i += 1;
@@ -42,7 +55,8 @@ pub fn record<E>(
         if i as usize > warmup {
             s.push(dt);
             let end = *deadline.get_or_insert(t + budget);
-            if t > end && s.rtt_ns.len() >= MIN_SAMPLES {
+            if t > end && s.rtt_ns.len() >= MIN_SAMPLES && s.rtt_ns.len() < samples {
+                s.short_blocks = 1;
                 break;
             }
         }
@@ -55,6 +69,12 @@ pub fn record<E>(
 pub struct Summary {
     /// Samples recorded (after warm-up).
     pub count: usize,
+    /// Samples asked of [`record`] (the sum over the row's blocks): more
+    /// than `count` when the time limit cut blocks short; 0 for samples
+    /// not recorded through [`record`].
+    pub planned: usize,
+    /// Blocks that [`record`] stopped at its time limit before `planned`.
+    pub short_blocks: usize,
     pub p50: f64,
     pub p99: f64,
     pub p999: f64,
@@ -70,6 +90,28 @@ pub struct Summary {
     pub rounds_p999: Vec<f64>,
 }
 
+impl Summary {
+    fn planned(self, planned: usize, short_blocks: usize) -> Self {
+        Self {
+            planned,
+            short_blocks,
+            ..self
+        }
+    }
+
+    /// The sample count as a table prints it: `recorded / planned`, with
+    /// how many blocks the time limit cut short, if any (`recorded` alone
+    /// when nothing was planned through [`record`]).
+    pub fn count_cell(&self) -> String {
+        match (self.planned, self.short_blocks) {
+            (0, _) => self.count.to_string(),
+            (p, 0) => format!("{} / {p}", self.count),
+            (p, 1) => format!("{} / {p}, 1 block cut short", self.count),
+            (p, k) => format!("{} / {p}, {k} blocks cut short", self.count),
+        }
+    }
+}
+
 /// Round-trip samples in ns, one per round trip.
 #[derive(Debug)]
 pub struct Samples {
@@ -77,6 +119,10 @@ pub struct Samples {
     /// The p50 and p99.9 round trips of each block added by
     /// [`extend`](Self::extend) (0: an empty block).
     block_rtt: Vec<(u64, u64)>,
+    /// Samples asked of [`record`], summed over the blocks added.
+    planned: usize,
+    /// Blocks [`record`] cut short at its time limit.
+    short_blocks: usize,
 }
 
 impl Samples {
@@ -84,6 +130,8 @@ impl Samples {
         Self {
             rtt_ns: Vec::with_capacity(n),
             block_rtt: Vec::new(),
+            planned: 0,
+            short_blocks: 0,
         }
     }
 
@@ -110,18 +158,22 @@ impl Samples {
         let p50 = at(0.5);
         let p999 = at(0.999);
         self.block_rtt.push((p50, p999));
+        self.planned += other.planned;
+        self.short_blocks += other.short_blocks;
         self.rtt_ns.extend(other.rtt_ns);
     }
 
     /// One-way = round trip / 2, for every sample.
     pub fn one_way(self) -> Summary {
-        summarize(self.rtt_ns, &self.block_rtt, 0.5)
+        let (planned, short) = (self.planned, self.short_blocks);
+        summarize(self.rtt_ns, &self.block_rtt, 0.5).planned(planned, short)
     }
 
     /// Samples that are one-way times already (stamped by both sides on
     /// the same clock), summarized as they are.
     pub fn measured_one_way(self) -> Summary {
-        summarize(self.rtt_ns, &self.block_rtt, 1.0)
+        let (planned, short) = (self.planned, self.short_blocks);
+        summarize(self.rtt_ns, &self.block_rtt, 1.0).planned(planned, short)
     }
 }
 
@@ -188,6 +240,8 @@ fn summarize(mut v: Vec<u64>, rounds: &[(u64, u64)], scale: f64) -> Summary {
     cdf.push((top, v[n - 1] as f64 * scale));
     Summary {
         count: n,
+        planned: 0,
+        short_blocks: 0,
         p50: at(0.50),
         p99: at(0.99),
         p999: at(0.999),
@@ -273,5 +327,39 @@ mod tests {
         let out = batches_in_turn(2, &mut [&mut a, &mut b]).unwrap();
         assert_eq!(out, [vec![1.0, 1.0], vec![2.0, 2.0]]);
         assert_eq!(log.into_inner(), ['a', 'b', 'b', 'a', 'a', 'b']);
+    }
+
+    #[test]
+    fn blocks_cut_short_by_the_time_limit_are_counted() {
+        let ok = |_| Ok::<(), ()>(());
+        let mut acc = Samples::with_capacity(0);
+        // A full block: 10 asked, 10 recorded.
+        acc.extend(record_within(Duration::from_secs(60), 2, 10, ok).unwrap());
+        // A block whose limit passes at once: stops at MIN_SAMPLES.
+        acc.extend(record_within(Duration::ZERO, 0, MIN_SAMPLES + 500, ok).unwrap());
+        let sum = acc.one_way();
+        assert_eq!(sum.planned, 10 + MIN_SAMPLES + 500);
+        assert_eq!(sum.count, 10 + MIN_SAMPLES);
+        assert_eq!(sum.short_blocks, 1);
+        assert_eq!(
+            sum.count_cell(),
+            format!(
+                "{} / {}, 1 block cut short",
+                10 + MIN_SAMPLES,
+                10 + MIN_SAMPLES + 500
+            )
+        );
+    }
+
+    #[test]
+    fn a_block_that_reaches_its_count_is_not_short() {
+        // MIN_SAMPLES asked: the limit passed, but nothing was cut.
+        let s = record_within(Duration::ZERO, 0, MIN_SAMPLES, |_| Ok::<(), ()>(())).unwrap();
+        let sum = s.one_way();
+        assert_eq!((sum.count, sum.short_blocks), (MIN_SAMPLES, 0));
+        assert_eq!(sum.count_cell(), format!("{MIN_SAMPLES} / {MIN_SAMPLES}"));
+        let mut manual = Samples::with_capacity(1);
+        manual.push(2);
+        assert_eq!(manual.one_way().count_cell(), "1");
     }
 }

@@ -265,6 +265,8 @@ mod tests {
     fn summary(p50: f64, p999: f64) -> Summary {
         Summary {
             count: 1,
+            planned: 0,
+            short_blocks: 0,
             p50,
             p99: p999,
             p999,
