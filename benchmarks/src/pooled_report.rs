@@ -112,45 +112,12 @@ impl Section {
              with `loan_slice` (every byte set to 0), then writes the stamp. Both directions \
              carry the large message; the 64-byte POD rows (`Topic<Bench64>`) are measured in the same interleaved blocks. \
              Samples: recorded / planned; a block stops at the time limit per block once it has \
-             1,000 samples, and the row says how many of its blocks were cut short.\n"
+             1,000 samples, and the row says how many of its blocks were cut short. The tails are \
+             judged against references of the same blocks: `p99.9 / POD 64 B p99.9` against the \
+             POD row of the same topology, `p99.9 / one-word limit p99.9` against the raw one-word \
+             ping-pong between the same two cores (its row first; bytes: the word it moves).\n"
         );
-        let _ = writeln!(
-            o,
-            "| row | bytes | samples | p50 | p99 | p99.9 | max | POD 64 B p50 | p50 / POD p50 | iceoryx2 samples | iceoryx2 p50 | iceoryx2 p99.9 | iceoryx2 / HORUS p50 (> 1: HORUS faster) |"
-        );
-        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        for (subs, s) in &self.pod {
-            let _ = writeln!(
-                o,
-                "| POD 64 B 1:{subs} | 64 | {} | {} | {} | {} | {} | - | - | - | - | - | - |",
-                s.count_cell(),
-                ns(s.p50),
-                ns(s.p99),
-                ns(s.p999),
-                ns(s.max)
-            );
-        }
-        for r in &self.rows {
-            let (h, i) = (&r.horus, &r.iox);
-            let pod = self.pod(r.args.subs);
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                r.name(),
-                r.args.kind.bytes(),
-                h.count_cell(),
-                ns(h.p50),
-                ns(h.p99),
-                ns(h.p999),
-                ns(h.max),
-                pod.map_or("-".into(), |p| ns(p.p50)),
-                pod.map_or("-".into(), |p| ratio(h.p50, p.p50)),
-                i.count_cell(),
-                ns(i.p50),
-                ns(i.p999),
-                ratio(i.p50, h.p50)
-            );
-        }
+        self.table(o);
         let _ = writeln!(
             o,
             "\nThe same operations with both sides in one thread (1:1, no cross-core transfer: \
@@ -162,6 +129,72 @@ impl Section {
                 .join("; ")
         );
         self.physics(o);
+    }
+
+    /// The table: the limits, the POD rows and the large rows, each HORUS
+    /// row's p99.9 also against the one-word limit's and the POD row's of
+    /// the same blocks (issue 13's tails against the host).
+    fn table(&self, o: &mut String) {
+        let _ = writeln!(
+            o,
+            "| row | bytes | samples | p50 | p99 | p99.9 | max | POD 64 B p50 | p50 / POD p50 | \
+             p99.9 / POD 64 B p99.9 | p99.9 / one-word limit p99.9 | iceoryx2 samples | \
+             iceoryx2 p50 | iceoryx2 p99.9 | iceoryx2 / HORUS p50 (> 1: HORUS faster) |"
+        );
+        let _ = writeln!(
+            o,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        let word = self.limit(raw::Kind::Word);
+        let tail = |s: &Summary| word.map_or("-".into(), |w| ratio(s.p999, w.p999));
+        let head = |name: &str, bytes: usize, s: &Summary| {
+            format!(
+                "| {name} | {bytes} | {} | {} | {} | {} | {} |",
+                s.count_cell(),
+                ns(s.p50),
+                ns(s.p99),
+                ns(s.p999),
+                ns(s.max)
+            )
+        };
+        for (kind, s) in &self.limits {
+            let name = format!("{} 1:1 (processes)", kind.label());
+            let _ = writeln!(
+                o,
+                "{} - | - | - | {} | - | - | - | - |",
+                head(&name, 8, s),
+                if *kind == raw::Kind::Word {
+                    "-".into()
+                } else {
+                    tail(s)
+                }
+            );
+        }
+        for (subs, s) in &self.pod {
+            let _ = writeln!(
+                o,
+                "{} - | - | - | {} | - | - | - | - |",
+                head(&format!("POD 64 B 1:{subs}"), 64, s),
+                tail(s)
+            );
+        }
+        for r in &self.rows {
+            let (h, i) = (&r.horus, &r.iox);
+            let pod = self.pod(r.args.subs);
+            let _ = writeln!(
+                o,
+                "{} {} | {} | {} | {} | {} | {} | {} | {} |",
+                head(&r.name(), r.args.kind.bytes(), h),
+                pod.map_or("-".into(), |p| ns(p.p50)),
+                pod.map_or("-".into(), |p| ratio(h.p50, p.p50)),
+                pod.map_or("-".into(), |p| ratio(h.p999, p.p999)),
+                tail(h),
+                i.count_cell(),
+                ns(i.p50),
+                ns(i.p999),
+                ratio(i.p50, h.p50)
+            );
+        }
     }
 
     /// For the image 1:1 row: where the held-block limit of the same blocks
@@ -306,7 +339,7 @@ mod tests {
         );
         assert!(
             rows[2].starts_with("| tensor 1024x1024 f32 1:1 | 4194304 | 10 | 400 |")
-                && rows[2].ends_with("| 200 | 2.00x | 10 | 2000 | 2000 | 5.00x |"),
+                && rows[2].ends_with("| 200 | 2.00x | 2.00x | - | 10 | 2000 | 2000 | 5.00x |"),
             "{}",
             rows[2]
         );
@@ -319,6 +352,39 @@ mod tests {
             !o.contains("Physics against code"),
             "no limits, no table: {o}"
         );
+    }
+
+    #[test]
+    fn tails_are_judged_against_the_limit_and_pod_row_of_the_same_blocks() {
+        let s = Section {
+            same_thread: Vec::new(),
+            limits: vec![(raw::Kind::Word, at(50)), (raw::Kind::HeldBlock, at(150))],
+            pod: vec![(1, at(100))],
+            rows: vec![row(Kind::Image, 1, Touch::Stamp, 300, 900)],
+        };
+        let mut o = String::new();
+        s.markdown(&mut o);
+        let rows: Vec<&str> = o
+            .lines()
+            .take_while(|l| !l.starts_with("Physics against code"))
+            .filter(|l| l.starts_with("| "))
+            .collect();
+        assert_eq!(
+            rows[1..],
+            [
+                "| raw ping-pong 1:1 (processes) | 8 | 10 | 50.0 | 50.0 | 50.0 | 50.0 | - | - | - | \
+                 - | - | - | - | - |",
+                "| raw held block 1:1 (processes) | 8 | 10 | 150 | 150 | 150 | 150 | - | - | - | \
+                 3.00x | - | - | - | - |",
+                "| POD 64 B 1:1 | 64 | 10 | 100 | 100 | 100 | 100 | - | - | - | 2.00x | - | - | - | \
+                 - |",
+                "| image 640x480 rgb8 1:1 | 921600 | 10 | 300 | 300 | 300 | 300 | 100 | 3.00x | \
+                 3.00x | 6.00x | 10 | 900 | 900 | 3.00x |",
+            ],
+            "{o}"
+        );
+        let header = rows[0].split(" | ").count();
+        assert!(rows.iter().all(|r| r.split(" | ").count() == header), "{o}");
     }
 
     #[test]

@@ -280,7 +280,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "| subscribers | samples | p50 | p99 | p99.9 | max | p50 / 1:1 p50 | p99.9 / limit p99.9 |"
+            "| subscribers | samples | p50 | p99 | p99.9 | max | p50 / 1:1 p50 | p99.9 / limit p99.9 (limit not interleaved) |"
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
         let base = self.subs_sweep.first().map_or(1.0, |(_, s)| s.p50);
@@ -304,7 +304,7 @@ impl Report {
         let _ = writeln!(o, "\nPayload size (1:1):\n");
         let _ = writeln!(
             o,
-            "| payload | samples | p50 | p99 | p99.9 | max | GB/s at p50 | p99.9 / limit p99.9 |"
+            "| payload | samples | p50 | p99 | p99.9 | max | payload GB/s at p50 (bytes / one-way p50) | p99.9 / limit p99.9 (limit not interleaved) |"
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
         for (size, s) in &self.size_sweep {
@@ -322,8 +322,12 @@ impl Report {
         }
         let _ = writeln!(
             o,
-            "\n`p99.9 / limit p99.9`: against the raw process limit's p99.9 of this run (measured \
-             beside cross-process 1:1, not interleaved with the sweeps).\n\nPlot: [scale.svg](scale.svg).\n"
+            "\n`p99.9 / limit p99.9`: against the raw process limit's p99.9 of this run, measured \
+             beside cross-process 1:1 in its blocks, not interleaved with the sweeps: a tail the \
+             host gave one and not the other moves the ratio (the large-message table's ratios are \
+             against references of the same blocks). `payload GB/s at p50`: the payload counted \
+             once over the one-way p50, the cross-core hop included; not the copy bandwidth of the \
+             table below.\n\nPlot: [scale.svg](scale.svg).\n"
         );
         self.copy_table(o);
         let _ = writeln!(
@@ -361,11 +365,17 @@ impl Report {
              (`RawHandle::send_bytes` + `recv_bytes`: copied into the slot and out of it, with the \
              stamps and the seqlock check) against two `ptr::copy_nonoverlapping` of the same size, \
              batch after batch in turn in the same run, the order swapped each batch (median of \
-             the batches, ns per message; GB/s count both copies). No cross-core hop.\n"
+             the batches, ns per message). GB/s are payload bytes per second, the payload counted \
+             once per message (in and out), as in the payload sweep's \"GB/s at p50\"; the bytes \
+             copied per second are twice that. No cross-core hop and in cache (the 64 KiB row's \
+             HORUS side cycles 640 KiB of slots and buffers, memcpy's 192 KiB, both within L2 here): \
+             this is the copy code against `memcpy`, not a cross-process bandwidth, and the sweep's \
+             GB/s (payload over one-way latency, the cross-core hop included) is not comparable with \
+             it.\n"
         );
         let _ = writeln!(
             o,
-            "| payload | HORUS ns | memcpy ns | HORUS GB/s | memcpy GB/s | HORUS / memcpy bandwidth |"
+            "| payload | HORUS ns per message | memcpy ns per two copies | HORUS payload GB/s | memcpy payload GB/s | HORUS / memcpy bandwidth |"
         );
         let _ = writeln!(o, "|---|---|---|---|---|---|");
         for r in &self.copy {
