@@ -22,10 +22,15 @@ type Payload = [u64; 8];
 type Pub = Publisher<ipc::Service, Payload, ()>;
 type Sub = Subscriber<ipc::Service, Payload, ()>;
 
+/// One side's ports. `send` picks the publisher with a counter, not
+/// `i % len` (a 64-bit division per send), as HORUS's harness does
+/// (`horus_rows::Side`), so both harnesses do the same work around a hop.
 struct Side {
     _node: Node<ipc::Service>,
     out: Vec<Pub>,
     inp: Vec<Sub>,
+    /// Index in `out` of the next send's publisher (round-robin).
+    next_out: usize,
 }
 
 fn service(
@@ -73,6 +78,7 @@ impl Side {
             _node: node,
             out,
             inp,
+            next_out: 0,
         })
     }
 
@@ -84,8 +90,10 @@ impl Side {
     }
 
     #[inline]
-    fn send(&self, i: u64) -> Res<()> {
-        let p = &self.out[i as usize % self.out.len()];
+    fn send(&mut self, i: u64) -> Res<()> {
+        let at = self.next_out;
+        self.next_out = if at + 1 == self.out.len() { 0 } else { at + 1 };
+        let p = &self.out[at];
         let mut v = Payload::default();
         v[0] = i;
         p.loan_uninit()?.write_payload(v).send()?;
@@ -121,7 +129,7 @@ pub fn ping_pong(pubs: usize, subs: usize, warmup: usize, samples: usize) -> Res
         N.fetch_add(1, Ordering::Relaxed)
     };
     let (ping, pong) = (format!("{tag}/r{k}/ping"), format!("{tag}/r{k}/pong"));
-    let a = Side::new(&ping, &pong, pubs, subs)?;
+    let mut a = Side::new(&ping, &pong, pubs, subs)?;
     let mut peer = child::spawn(
         "iox-pong",
         &[ping, pong, pubs.to_string(), subs.to_string()],
@@ -144,7 +152,7 @@ pub fn child_pong(args: &[String]) -> Res<()> {
     let pong: String = arg(args, 1)?;
     let pubs: usize = arg(args, 2)?;
     let subs: usize = arg(args, 3)?;
-    let b = Side::new(&pong, &ping, pubs, subs)?;
+    let mut b = Side::new(&pong, &ping, pubs, subs)?;
     b.connect()?;
     child::say("ready");
     for i in 1.. {

@@ -8,8 +8,11 @@
 //!   seqlock (the stamp and eight payload words, 72 bytes over the fewest
 //!   lines possible: two adjacent ones), copied with relaxed atomic words and
 //!   validated by re-reading the stamp, and nothing else (no lanes, no mask,
-//!   no cursors, no handles). What a 64-byte message costs the hardware; the
-//!   difference to a HORUS row is what our code costs.
+//!   no cursors, no handles). Around it, per hop, no more than HORUS's
+//!   harness does: one word set in a message of zeros, one word compared,
+//!   and B answers with its own message, not an echo. What a 64-byte
+//!   message costs the hardware; the difference to a HORUS row is what our
+//!   code costs.
 //! - [`Kind::HeldBlock`]: a zero-copy message a reader holds, each way: a
 //!   one-word descriptor slot, then a hold on the block's control line
 //!   ([`crate::raw_held`]): the limit of a large-message row in HORUS's
@@ -181,20 +184,36 @@ fn held_ponger(l: &Lines, at: HoldIn) {
     }
 }
 
+/// Message `seq` of the seqlock row: the stamp word, then zeros, as the
+/// HORUS rows' `Bench64::with_seq` builds it (a constant but for one word).
+#[inline]
+fn seq_message(seq: u64) -> [u64; WORDS] {
+    let mut m = [0; WORDS];
+    m[0] = seq;
+    m
+}
+
+/// Side A of the seqlock row: per hop exactly what HORUS's harness does
+/// around its `send` and `recv` (`horus_rows::Side`): build the message
+/// (one word set), publish it, receive the answer (all eight words, the
+/// stamp re-checked) and compare its first word with the round trip.
 fn seq_pinger(l: &Lines, warmup: usize, samples: usize) -> Samples {
     let mut last = 0;
     let mut back = [0u64; WORDS];
     let s = stats::record(warmup, samples, |i| {
-        let msg: [u64; WORDS] = std::array::from_fn(|k| i ^ ((k as u64) << 56));
-        l.sping.publish(i, &msg);
+        l.sping.publish(i, &seq_message(i));
         l.spong.receive(i, &mut back);
         last = i;
-        if back == msg { Ok(()) } else { Err(()) }
+        if back[0] == i { Ok(()) } else { Err(()) }
     });
-    l.sping.publish(last + 1, &[STOP; WORDS]);
-    s.unwrap_or_else(|()| panic!("raw seqlock: the echo differs from the message"))
+    l.sping.publish(last + 1, &seq_message(STOP));
+    s.unwrap_or_else(|()| panic!("raw seqlock: the answer is not the round trip's"))
 }
 
+/// Side B: receives message `i` (all eight words, re-checked) and answers
+/// with a message of its own built the same way, not an echo of the copy
+/// (HORUS's ponger sends `with_seq(i)`; an echo would make each store wait
+/// for the loads before it).
 fn seq_ponger(l: &Lines) {
     let mut msg = [0u64; WORDS];
     for i in 1.. {
@@ -202,7 +221,7 @@ fn seq_ponger(l: &Lines) {
         if msg[0] == STOP {
             return;
         }
-        l.spong.publish(i, &msg);
+        l.spong.publish(i, &seq_message(i));
     }
 }
 
