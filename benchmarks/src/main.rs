@@ -271,8 +271,9 @@ const SERIALIZED_KEPT_ROW: &str = "cross-process 1:1 serialized, kept (send_ref 
 /// One block of a row: records `(warmup, samples)` round trips.
 type Block<'a> = Box<dyn FnMut(usize, usize) -> Res<stats::Samples> + 'a>;
 
-/// Runs `blocks` in turn (in an order rotated each round: [`stats::rotation`]),
-/// `rounds` times, each recording its share of `samples`: rows compared with each other are measured interleaved, so a
+/// Runs `blocks` in turn (in an order rotated each round:
+/// [`stats::rotation`]), `rounds` times, each recording its share of
+/// `samples`: rows compared with each other are measured interleaved, so a
 /// drift of the machine (this VM's vCPUs move between host cores: the raw
 /// core-to-core latency changes several-fold over minutes) hits them alike.
 fn interleave(
