@@ -1,17 +1,30 @@
-//! Time for the scheduler core: the [`Clock`] the caller provides, and
+//! Time for the scheduler core: the [`Clock`] the caller provides,
+//! [`Extend32`], which makes a wrapping 32-bit counter a monotonic one, and
 //! [`Frequency`], the rate a node or a scheduler ticks at.
 //!
-//! The core never reads a clock of its own: a board gives it a timer
-//! (SysTick, a TIMx counter, a simulated clock), `horus-std` gives it
-//! `CLOCK_MONOTONIC`. All times are nanoseconds in `u64` (584 years).
+//! The core never reads a clock of its own: a board gives it a timer (a
+//! HAL's millisecond tick, a free-running TIMx or cycle counter, a simulated
+//! clock), `horus-std` gives it `CLOCK_MONOTONIC`. All times are nanoseconds
+//! in `u64` (584 years). A hardware counter narrower than that wraps (a
+//! `u32` millisecond tick after 49.7 days): extend it with [`Extend32`]
+//! before scaling it to nanoseconds.
 
 use core::cell::Cell;
 use core::fmt;
 
+#[cfg(not(loom))]
+use crate::sync::{AtomicU64, Ordering};
+
 /// A monotonic clock, in nanoseconds from an arbitrary origin.
 ///
-/// `now_ns` must never go backwards; the scheduler treats a clock that does
-/// as "no time passed" (it saturates, never panics).
+/// `now_ns` must never go backwards. A clock that does anyway (a 32-bit
+/// counter that wrapped, see [`Extend32`]) is detected by the scheduler at
+/// its next round: it re-phases every node onto the new time, counts the
+/// step back ([`Engine::clock_steps_back`](crate::sched::Engine::clock_steps_back))
+/// and reports it ([`Event::ClockWentBack`](crate::sched::Event::ClockWentBack)),
+/// rather than waiting, silently, for the old time to come round again.
+/// Within a tick, a reading earlier than the one before counts as "no time
+/// passed" (durations and lateness saturate at 0, never panic).
 ///
 /// ```
 /// use horus_nostd::time::Clock;
@@ -32,6 +45,105 @@ pub trait Clock {
 impl<C: Clock + ?Sized> Clock for &C {
     fn now_ns(&self) -> u64 {
         (**self).now_ns()
+    }
+}
+
+/// Extends a wrapping 32-bit counter (a HAL's `u32` millisecond tick, a
+/// free-running 32-bit timer, the Cortex-M cycle counter) into a monotonic
+/// 64-bit count of the same unit, for a [`Clock`] to scale to nanoseconds.
+///
+/// `tick as u64 * 1_000_000` over a `u32` millisecond tick jumps back by
+/// 49.7 days at the wrap; a scheduler on it would detect the step back and
+/// re-phase, but the clock is still wrong. Through an `Extend32`, the count
+/// goes on past `u32::MAX`.
+///
+/// **Contract: [`extend`](Self::extend) must run at least once per wrap
+/// period of the counter** (49.7 days for a 1 kHz tick, 71.6 minutes for a
+/// 1 MHz timer, 26.8 s for a 160 MHz cycle counter). A scheduler that reads
+/// its clock every round does; a clock read less often than that loses whole
+/// wraps (its time falls behind; it never goes back). A narrower counter
+/// (SysTick's 24 bits, a 16-bit timer) is not a `u32` counter: count its
+/// wraps in its interrupt into a `u32` (or `u64`) tick and use that.
+///
+/// It needs no `&mut`: a `static` one can stand behind a [`Clock`] (whose
+/// `now_ns` takes `&self`), and the main loop and interrupt handlers may read
+/// it concurrently. `extend` is given the function that reads the counter
+/// and calls it itself, after loading the last count, retrying if another
+/// caller extended in between: so a reading is never compared with a later
+/// one (which would look like a wrap and jump ahead by 2^32). Its state is
+/// one 64-bit atomic word ([`crate::sync::AtomicU64`]): lock-free where the
+/// target has 64-bit atomics; on thumbv6m, thumbv7em and riscv32imac it takes
+/// the same fallback as the rest of the core (see the `critical-section`
+/// feature: with portable-atomic's spin-lock table, an interrupt handler that
+/// extends while the code it interrupted is inside `extend` deadlocks, so
+/// extend from one context only there). Allocation-free; 8 bytes.
+///
+/// ```
+/// use horus_nostd::time::{Clock, Extend32};
+/// use core::sync::atomic::{AtomicU32, Ordering};
+///
+/// // A HAL's millisecond tick, incremented by its SysTick interrupt.
+/// static TICK_MS: AtomicU32 = AtomicU32::new(u32::MAX - 1);
+/// static EXTENDED: Extend32 = Extend32::new();
+///
+/// struct HalClock;
+/// impl Clock for HalClock {
+///     fn now_ns(&self) -> u64 {
+///         EXTENDED.extend(|| TICK_MS.load(Ordering::Relaxed)) * 1_000_000
+///     }
+/// }
+/// let before = HalClock.now_ns();
+/// TICK_MS.fetch_add(3, Ordering::Relaxed); // wraps: u32::MAX - 1 + 3 = 1
+/// assert_eq!(HalClock.now_ns() - before, 3_000_000);
+/// ```
+#[cfg(not(loom))] // a process-local clock, not shared memory: no loom model
+#[derive(Debug, Default)]
+pub struct Extend32 {
+    /// The count returned last: its low 32 bits are the counter's reading
+    /// it came from, its high 32 bits the wraps seen. Starts at 0 (the
+    /// first reading is taken as less than one wrap from 0).
+    count: AtomicU64,
+}
+
+#[cfg(not(loom))]
+impl Extend32 {
+    /// An extender that has seen no reading yet.
+    pub const fn new() -> Self {
+        Self {
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads the counter through `read` and returns it extended to 64
+    /// bits: the last count plus the counter's advance since the reading it
+    /// came from, modulo 2^32 (a reading lower than that one is a wrap).
+    /// `read` runs once, and once more each time another caller (an
+    /// interrupt handler, another thread) extended between this call's load
+    /// and its store.
+    pub fn extend(&self, mut read: impl FnMut() -> u32) -> u64 {
+        // SYNC(extend32-reading): Acquire pairs with the Release of the
+        // successful exchange below, by the caller that stored `last`: its
+        // reading happened before, so ours (after this load) is not older.
+        let mut last = self.count.load(Ordering::Acquire);
+        loop {
+            let raw = read();
+            // Truncation intended: the low word is the reading `last` came from.
+            let advance = raw.wrapping_sub(last as u32);
+            if advance == 0 {
+                return last;
+            }
+            let now = last.wrapping_add(u64::from(advance));
+            // SYNC(extend32-reading): Release publishes this reading to the
+            // next caller's Acquire load (or failed exchange); failure:
+            // Acquire, for the same reason, before reading again.
+            match self
+                .count
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return now,
+                Err(stored) => last = stored,
+            }
+        }
     }
 }
 
@@ -279,6 +391,46 @@ mod tests {
         assert_eq!(c.now_ns(), 10);
         c.advance(u64::MAX);
         assert_eq!(c.now_ns(), u64::MAX);
+    }
+
+    #[test]
+    fn extend32_counts_through_wraps() {
+        let ext = Extend32::new();
+        let mut total = 0_u64;
+        let mut raw = 0_u32;
+        assert_eq!(ext.extend(|| raw), 0);
+        // Steps of up to a whole wrap less one, across two wraps.
+        for step in [5_u32, u32::MAX - 10, 100, u32::MAX, 1, 7, u32::MAX / 2 + 3] {
+            raw = raw.wrapping_add(step);
+            total += u64::from(step);
+            assert_eq!(ext.extend(|| raw), total);
+        }
+        assert!(total > 2 * (1_u64 << 32));
+        // The same reading again: the same count, never a wrap.
+        assert_eq!(ext.extend(|| raw), total);
+    }
+
+    #[test]
+    fn extend32_reads_again_when_interrupted_between_load_and_store() {
+        // An "interrupt" extends with a later reading while the first call
+        // holds an older one: had the older reading been stored after the
+        // newer, it would have looked like a wrap (2^32 ticks ahead).
+        let ext = Extend32::new();
+        ext.extend(|| 1_000);
+        let counter = Cell::new(1_010_u32);
+        let reads = Cell::new(0);
+        let got = ext.extend(|| {
+            reads.set(reads.get() + 1);
+            let mine = counter.get();
+            if reads.get() == 1 {
+                counter.set(1_020);
+                assert_eq!(ext.extend(|| 1_020), 1_020, "the interrupt's reading");
+            }
+            mine
+        });
+        assert_eq!(reads.get(), 2, "the first reading was stale: read again");
+        assert_eq!(got, 1_020);
+        assert_eq!(ext.extend(|| 1_021), 1_021);
     }
 
     #[test]

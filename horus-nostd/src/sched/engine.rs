@@ -53,6 +53,10 @@ pub struct Engine<S> {
     started: bool,
     /// Between `hold` and `resume`: a node initialised now starts `Held`.
     pub(super) held: bool,
+    /// The clock at the start of the last round (0 before the first).
+    last_round_ns: u64,
+    /// Rounds that found the clock earlier than the round before.
+    clock_steps_back: u64,
 }
 
 /// The engine over `N` inline slots of borrowed nodes: what firmware uses.
@@ -121,6 +125,8 @@ impl<S: Storage + Default> Engine<S> {
             tick_rate,
             started: false,
             held: false,
+            last_round_ns: 0,
+            clock_steps_back: 0,
         })
     }
 }
@@ -136,6 +142,8 @@ impl<S: Storage> Engine<S> {
             tick_rate,
             started: false,
             held: false,
+            last_round_ns: 0,
+            clock_steps_back: 0,
         }
     }
 
@@ -370,6 +378,10 @@ impl<S: Storage> Engine<S> {
         every: bool,
     ) -> StepReport {
         let now = clock.now_ns();
+        if now < self.last_round_ns {
+            self.clock_went_back(self.last_round_ns, now, observer);
+        }
+        self.last_round_ns = now;
         let held = self.held;
         let mut report = StepReport::default();
         // `every`: the round's start, then the end of a clean tick (see
@@ -402,6 +414,73 @@ impl<S: Storage> Engine<S> {
         }
         report.next_release_ns = self.next_release_ns();
         report
+    }
+
+    /// The clock went back from `from_ns` to `to_ns` (it broke the [`Clock`]
+    /// contract; a 32-bit counter wrapped): left alone, every node would wait
+    /// until the clock caught up with its next release (49.7 days for a
+    /// wrapped millisecond tick) and nothing would count it. Instead every
+    /// tickable node keeps the distance to its next release, from `to_ns`;
+    /// held and paused nodes are re-phased when they resume.
+    fn clock_went_back<O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        from_ns: u64,
+        to_ns: u64,
+        observer: &mut O,
+    ) {
+        self.clock_steps_back = self.clock_steps_back.saturating_add(1);
+        trace_warn!(
+            "scheduler: the clock went back from {} ns to {} ns; nodes re-phased",
+            from_ns,
+            to_ns
+        );
+        for slot in self.slots.slots_mut() {
+            if slot.state.is_tickable() {
+                slot.timing.rebase(from_ns, to_ns);
+            }
+        }
+        observer.clock_went_back(from_ns, to_ns);
+    }
+
+    /// Rounds ([`step`](Self::step) and its forms) that found the clock
+    /// earlier than at the round before, and re-phased every node onto it
+    /// (see [`Event::ClockWentBack`](super::Event::ClockWentBack)). 0 for a
+    /// clock that keeps the [`Clock`] contract; otherwise extend the clock
+    /// (a wrapping counter: [`Extend32`](crate::time::Extend32)).
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, Tick};
+    /// use horus_nostd::time::{Clock, Frequency};
+    /// use core::cell::Cell;
+    ///
+    /// struct Nop;
+    /// impl CoreNode for Nop {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// /// A u32 millisecond tick scaled to ns, not extended: it wraps.
+    /// struct Wrapping(Cell<u32>);
+    /// impl Clock for Wrapping {
+    ///     fn now_ns(&self) -> u64 {
+    ///         u64::from(self.0.get()) * 1_000_000
+    ///     }
+    /// }
+    /// let mut nop = Nop;
+    /// let mut sched = CoreScheduler::<1>::new(Frequency::from_hz(100)).unwrap();
+    /// let id = sched.add(&mut nop, NodeConfig::new(0)).unwrap();
+    /// let clock = Wrapping(Cell::new(u32::MAX - 5));
+    /// sched.start(clock.now_ns()).unwrap();
+    /// sched.step(&clock); // ticks; next release 10 ms on
+    /// clock.0.set(4); // 10 ms on, wrapped: the next release is 10 ms after 4 ms
+    /// sched.step(&clock);
+    /// assert_eq!(sched.clock_steps_back(), 1);
+    /// clock.0.set(14);
+    /// sched.step(&clock);
+    /// assert_eq!(sched.stats(id).unwrap().ticks, 2, "ticked after the wrap");
+    /// ```
+    pub fn clock_steps_back(&self) -> u64 {
+        self.clock_steps_back
     }
 
     /// The earliest next release of a tickable node; `None` if none is left.

@@ -301,4 +301,16 @@ pub enum Event {
         /// What `init` returned.
         fault: NodeFault,
     },
+    /// The clock read earlier at the start of a round than at the start of
+    /// the round before (a wrapped 32-bit counter: see
+    /// [`Extend32`](crate::time::Extend32)). Every tickable node was
+    /// re-phased onto the new time ([`Timing::rebase`](super::Timing::rebase))
+    /// before the round went on; [`Engine::clock_steps_back`](super::Engine::clock_steps_back)
+    /// counts these.
+    ClockWentBack {
+        /// The earlier round's time, ns.
+        from_ns: u64,
+        /// This round's, ns.
+        to_ns: u64,
+    },
 }

@@ -79,6 +79,13 @@ pub trait Observer<T> {
         let _ = (slot, from);
     }
 
+    /// The clock went back from `from_ns` (the last round's time) to `to_ns`
+    /// (this round's): every tickable node was just re-phased onto it (see
+    /// [`Event::ClockWentBack`]). Not tied to a node.
+    fn clock_went_back(&mut self, from_ns: u64, to_ns: u64) {
+        let _ = (from_ns, to_ns);
+    }
+
     /// Asked before each node of a round is released: `true` ends the
     /// round there (the nodes not run stay due, and
     /// [`StepReport::hold_requested`](super::StepReport::hold_requested)
@@ -131,7 +138,7 @@ pub trait Observer<T> {
 }
 
 /// A closure hears the [`Event`]s: late releases, skips, overruns, faults,
-/// failed restarts (not the state transitions).
+/// failed restarts, a clock that went back (not the state transitions).
 impl<T, F: FnMut(Event) + ?Sized> Observer<T> for F {
     fn released(&mut self, slot: &mut Slot<T>, release: &Release) {
         let node = slot.id();
@@ -172,5 +179,9 @@ impl<T, F: FnMut(Event) + ?Sized> Observer<T> for F {
             node: slot.id(),
             fault,
         });
+    }
+
+    fn clock_went_back(&mut self, from_ns: u64, to_ns: u64) {
+        self(Event::ClockWentBack { from_ns, to_ns });
     }
 }

@@ -217,6 +217,24 @@ impl Timing {
         self.next_release_ns = now_ns;
     }
 
+    /// Moves the grid onto a clock that went back from `from_ns` to `to_ns`
+    /// (a 32-bit counter that wrapped, say): the next release stays as far
+    /// ahead of the clock as it was of `from_ns` (a release already due
+    /// then is due at `to_ns`). Counters are kept.
+    ///
+    /// ```
+    /// use horus_nostd::sched::Timing;
+    ///
+    /// let mut t = Timing::new(1_000).unwrap();
+    /// t.start_at(5_000_000);
+    /// t.rebase(4_999_700, 200); // the clock read 4_999_700, now 200
+    /// assert_eq!(t.next_release_ns(), 500);
+    /// ```
+    pub fn rebase(&mut self, from_ns: u64, to_ns: u64) {
+        let ahead = self.next_release_ns.saturating_sub(from_ns);
+        self.next_release_ns = to_ns.saturating_add(ahead);
+    }
+
     /// Zeroes the counters and re-phases the grid to `now_ns`: the node
     /// starts over (a restart by an operator).
     pub fn restart_at(&mut self, now_ns: u64) {
