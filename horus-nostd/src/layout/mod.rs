@@ -244,7 +244,7 @@ impl TopicLayout {
     pub const fn of<T: Message>(capacity: u32, participants: u32) -> Result<Self, LayoutError> {
         Self::new(
             core::mem::size_of::<T>() as u32,
-            core::mem::align_of::<T>() as u32,
+            crate::message::canonical_align(T::FIELDS) as u32,
             capacity,
             participants,
             flat_field_count(T::FIELDS) as u32,
@@ -260,7 +260,7 @@ impl TopicLayout {
     ) -> Result<Self, LayoutError> {
         Self::with_publishers(
             core::mem::size_of::<T>() as u32,
-            core::mem::align_of::<T>() as u32,
+            crate::message::canonical_align(T::FIELDS) as u32,
             capacity,
             participants,
             max_publishers,

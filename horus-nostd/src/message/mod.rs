@@ -11,6 +11,14 @@
 //! messages included). Two programs agree on a topic only if they
 //! agree on all of that; renaming a field or reordering fields changes the id.
 //!
+//! **Alignment** is the *canonical* one ([`canonical_align`]): the size of the
+//! largest primitive in the message, what `align_of` gives on every 64-bit
+//! target and on 32-bit Arm and RISC-V, but not on i686, where a `u64` or
+//! `f64` is 4-aligned. Identity, [`TypeInfo`] and [`TopicLayout`](crate::TopicLayout)
+//! all use it, so a 32-bit process computes the ids and layouts a 64-bit one
+//! does; [`message!`](crate::message!) refuses a struct whose fields would sit
+//! at other offsets on a target that aligns every primitive to its size.
+//!
 //! **Self-description.** [`Message::FIELDS`] lists the fields; the region stores
 //! a flattened copy (`pose.x`, `pose.y`, ...) so tools decode a topic without
 //! the program's source.
@@ -75,6 +83,21 @@ impl FieldKind {
             11 => Self::Struct,
             _ => return None,
         })
+    }
+
+    /// The size of the primitive, bytes (0 for `Struct`).
+    ///
+    /// ```
+    /// assert_eq!(horus_nostd::FieldKind::F64.size(), 8);
+    /// ```
+    pub const fn size(self) -> usize {
+        match self {
+            Self::U8 | Self::I8 => 1,
+            Self::U16 | Self::I16 => 2,
+            Self::U32 | Self::I32 | Self::F32 => 4,
+            Self::U64 | Self::I64 | Self::F64 => 8,
+            Self::Struct => 0,
+        }
     }
 
     /// The Rust name of the primitive (`"struct"` for nested messages).
@@ -183,13 +206,78 @@ pub trait Message: FieldType {
     const TYPE_NAME: &'static str;
     /// The type's fields in declaration order.
     const FIELDS: &'static [Field];
-    /// The 64-bit identity of the type's name and layout.
+    /// The 64-bit identity of the type's name and layout (with its
+    /// [`canonical_align`], the same on every target).
     const TYPE_ID: u64 = type_id(
         Self::TYPE_NAME,
         Self::FIELDS,
         core::mem::size_of::<Self>(),
-        core::mem::align_of::<Self>(),
+        canonical_align(Self::FIELDS),
     );
+}
+
+/// The alignment of a message with `fields` on a target that aligns every
+/// primitive to its size (every 64-bit target, 32-bit Arm and RISC-V): the
+/// size of its largest primitive, nested messages included (1 without
+/// fields). What identity hashes and a region records, whatever the target
+/// (on i686 `align_of` says 4 for a message with a `u64`: this says 8).
+///
+/// ```
+/// use horus_nostd::message::canonical_align;
+/// use horus_nostd::msgs::Imu;
+/// use horus_nostd::{message, Message};
+///
+/// message! { Pair { a: f32, b: [u16; 2] } }
+/// assert_eq!(canonical_align(Imu::FIELDS), 8);
+/// assert_eq!(canonical_align(Pair::FIELDS), 4);
+/// ```
+pub const fn canonical_align(fields: &[Field]) -> usize {
+    let mut align = 1;
+    let mut i = 0;
+    while i < fields.len() {
+        let a = field_align(&fields[i]);
+        if a > align {
+            align = a;
+        }
+        i += 1;
+    }
+    align
+}
+
+/// The canonical alignment of one field (of its innermost element).
+const fn field_align(f: &Field) -> usize {
+    match f.kind {
+        FieldKind::Struct => canonical_align(f.nested),
+        kind => kind.size(),
+    }
+}
+
+/// Whether a message of `size` bytes with `fields` has the same layout on
+/// every target: each field at a multiple of its canonical alignment, and
+/// the size a multiple of the message's ([`canonical_align`]). Always true
+/// of a `#[repr(C)]` struct without padding on a 64-bit target;
+/// [`message!`](crate::message!) asserts it, so that a message declared on
+/// i686 (where a `u64` may sit at offset 4) is refused there too.
+///
+/// ```
+/// use horus_nostd::message::is_canonical_layout;
+/// use horus_nostd::msgs::Imu;
+/// use horus_nostd::{Field, Message};
+///
+/// assert!(is_canonical_layout(Imu::FIELDS, core::mem::size_of::<Imu>()));
+/// // { a: u32, b: u64 } without padding: b at 4, as i686 would place it.
+/// let fields = [Field::of::<u32>("a", 0), Field::of::<u64>("b", 4)];
+/// assert!(!is_canonical_layout(&fields, 12));
+/// ```
+pub const fn is_canonical_layout(fields: &[Field], size: usize) -> bool {
+    let mut i = 0;
+    while i < fields.len() {
+        if fields[i].offset % field_align(&fields[i]) != 0 {
+            return false;
+        }
+        i += 1;
+    }
+    size % canonical_align(fields) == 0
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -349,7 +437,8 @@ pub struct TypeInfo {
     pub id: u64,
     /// Size in bytes.
     pub size: u32,
-    /// Alignment in bytes.
+    /// Alignment in bytes: the canonical one ([`canonical_align`]), the
+    /// same on every target.
     pub align: u32,
     /// The type's name.
     pub name: TypeName,
@@ -367,7 +456,7 @@ impl TypeInfo {
         Self {
             id: T::TYPE_ID,
             size: core::mem::size_of::<T>() as u32,
-            align: core::mem::align_of::<T>() as u32,
+            align: canonical_align(T::FIELDS) as u32,
             name: TypeName::new(T::TYPE_NAME),
         }
     }
@@ -434,6 +523,19 @@ macro_rules! message {
                      largest to the smallest, or add explicit padding fields"
                 )
             );
+            // ...nor on any other target: on i686 a `u64` may sit at offset
+            // 4 without padding, where a 64-bit target pads it to 8.
+            assert!(
+                $crate::message::is_canonical_layout(
+                    <$name as $crate::message::Message>::FIELDS,
+                    size_of::<$name>(),
+                ),
+                concat!(
+                    "message `", stringify!($name), "` has padding on 64-bit targets (where \
+                     u64, i64 and f64 are 8-aligned): order its fields from the largest to \
+                     the smallest, or add explicit padding fields"
+                )
+            );
         };
 
         // SAFETY: `$name` is `#[repr(C)]`, every field is `Pod` (checked by
@@ -489,6 +591,34 @@ mod tests {
         // regions, boards and Python programs of that build still connect.
         assert_eq!(CmdVel::TYPE_ID, 0x082d_f5f1_a9d9_40a6);
         assert_eq!(Imu::TYPE_ID, 0xe996_9f29_8776_76d6);
+    }
+
+    #[test]
+    fn alignment_identity_and_offsets_do_not_depend_on_the_target() {
+        // On i686 `align_of::<Imu>()` is 4 (a u64 is 4-aligned there): the
+        // identity, the record and the layout hash and store 8 anyway, as
+        // every 64-bit target and 32-bit Arm do. Run under i686 Miri by ci/miri.sh.
+        assert_eq!(TypeInfo::of::<Imu>().align, 8);
+        assert_eq!(TypeInfo::of::<CmdVel>().align, 8);
+        assert_eq!(TypeInfo::of::<Grid>().align, 1);
+        assert_eq!(crate::TopicLayout::of::<Imu>(4, 2).unwrap().type_align, 8);
+        assert_eq!(
+            CmdVel::TYPE_ID,
+            type_id("CmdVel", CmdVel::FIELDS, 16, 8),
+            "the id hashes the canonical alignment"
+        );
+        // No padding, every field at a multiple of its primitive's size:
+        // the offsets a 64-bit target gives, nested messages included.
+        use crate::msgs::Odometry;
+        let imu: [usize; 4] = core::array::from_fn(|i| Imu::FIELDS[i].offset);
+        assert_eq!(imu, [0, 32, 56, 80]);
+        assert_eq!(core::mem::size_of::<Imu>(), 88);
+        let odom: [usize; 6] = core::array::from_fn(|i| Odometry::FIELDS[i].offset);
+        assert_eq!(odom, [0, 32, 88, 160, 168, 200]);
+        assert!(is_canonical_layout(
+            Odometry::FIELDS,
+            core::mem::size_of::<Odometry>()
+        ));
     }
 
     #[test]
