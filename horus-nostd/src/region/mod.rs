@@ -144,6 +144,30 @@ impl<const WORDS: usize> Default for RegionBuffer<WORDS> {
 /// memory stays mapped, and every access to it, by this or any other thread or
 /// process, is an atomic access of a whole aligned 64-bit word (as this crate
 /// makes them). Nothing else may hold a `&mut` to it.
+///
+/// Where [`AtomicU64::is_always_lock_free`] is `false` (thumbv6m, thumbv7em,
+/// riscv32imac: 64-bit atomics emulated by portable-atomic), an "atomic
+/// access" is atomic only against code that takes the same lock: the
+/// fallback's spin-lock table in this program image's `.bss`, or this image's
+/// `critical-section` implementation (or, under
+/// `portable_atomic_unsafe_assume_single_core`, interrupts disabled on this
+/// core). So there, every access to the memory must come from this same
+/// program image, on cores and privilege levels where that lock excludes
+/// the others: not from a second core running its own image (the M4 of a
+/// dual-core STM32H745 beside the M7 image: the two lock different tables,
+/// and the participant table's compare-and-swap is not atomic between them),
+/// and not from an unprivileged RTOS partition, where `cpsid` is ignored and
+/// a critical section excludes nothing. Memory shared across images needs
+/// native 64-bit atomics; a firmware that shares it can pin that at compile
+/// time:
+///
+/// ```
+/// // In a firmware whose region is also mapped by another program image:
+/// const _: () = assert!(
+///     horus_nostd::sync::AtomicU64::is_always_lock_free(),
+///     "a region shared with another program image needs native 64-bit atomics",
+/// );
+/// ```
 #[cfg(not(loom))] // loom's atomics carry model state: not a view of raw memory
 pub unsafe fn words_from_raw<'a>(ptr: *mut u8, len: usize) -> Option<&'a [AtomicU64]> {
     // What the SAFETY below relies on, checked on every target.
