@@ -169,7 +169,10 @@ fn check_schema_format(word: u64, layout: &TopicLayout) -> Result<u32, AttachErr
     let bad = AttachError::BadGeometry {
         field: "schema_format",
     };
-    let bytes = (word >> 8) as usize;
+    // Checked, not cast: on a 32-bit target a cast would read 2^32 + 21 as 21.
+    let Ok(bytes) = usize::try_from(word >> 8) else {
+        return Err(bad);
+    };
     match word & 0xff {
         SCHEMA_FLAT if bytes == 0 => Ok(0),
         SCHEMA_SERIALIZED
@@ -180,5 +183,26 @@ fn check_schema_format(word: u64, layout: &TopicLayout) -> Result<u32, AttachErr
             Ok(bytes as u32)
         }
         _ => Err(bad),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_length_past_32_bits_is_refused_on_every_target() {
+        let layout =
+            TopicLayout::with_publishers(64, 8, 4, 2, 1, serialized_schema_entries(21) as u32)
+                .unwrap();
+        let word = |bytes: u64| (bytes << 8) | SCHEMA_SERIALIZED;
+        assert_eq!(check_schema_format(word(21), &layout), Ok(21));
+        // A 32-bit `as usize` read this as 21, and attached.
+        assert_eq!(
+            check_schema_format(word((1 << 32) + 21), &layout),
+            Err(AttachError::BadGeometry {
+                field: "schema_format"
+            })
+        );
     }
 }
