@@ -11,7 +11,8 @@ use horus_nostd::region::RegionBuffer;
 
 use crate::stack;
 
-/// The memory of the three topics: zeroed, 64-byte aligned, in `.bss`.
+/// The memory of the three topics: zeroed, 128-byte aligned (a block: see
+/// `RegionBuffer`), in `.bss`.
 static REGION: RegionBuffer<REGION_WORDS> = RegionBuffer::new();
 
 #[entry]

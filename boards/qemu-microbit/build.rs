@@ -15,6 +15,13 @@ MEMORY
 ";
 
 fn main() {
+    let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    assert!(
+        !root.join("memory.x").exists(),
+        "remove memory.x from {}: build.rs writes this board's memory map, and the linker \
+         would take that file first",
+        root.display()
+    );
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("memory.x"), MEMORY_X).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());

@@ -86,7 +86,9 @@ pub struct Endpoint {
     pub(crate) next_seq: u64,
     /// The words the next send touches (see `ring/lane.rs`).
     pub(crate) sending: lane::Sending,
-    /// Next sequence to read, per lane.
+    /// Next sequence to read, per lane. Known cost: one per possible lane
+    /// (512 B of a 768-byte handle on a 32-bit board), whatever the topic's
+    /// lanes; see boards/README.md, "Known cost: the read cursors".
     pub(crate) cursors: [u64; MAX_LANES],
     /// Lane to look at first on the next receive (round-robin fairness).
     pub(crate) next_lane: u32,
