@@ -5,7 +5,10 @@
 //!   or AVX for long copies where `CPUID` reports it at run time). Only on
 //!   x86_64, and neither under loom (whose atomics are not plain memory) nor
 //!   under Miri (which runs no inline assembly): there the per-word path of
-//!   `src/ring/copy/words.rs` is used, which is what the models check.
+//!   `src/ring/copy/words.rs` is used, which is what the models check. Nor
+//!   under `cfg(fuzzing)` (cargo-fuzz): the fuzz targets then drive the
+//!   per-word block copy that every non-x86_64 target (boards included)
+//!   runs; the assembly is checked against it by `ring::copy`'s tests.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(horus_asm_copy)");
@@ -13,7 +16,8 @@ fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let loom = std::env::var_os("CARGO_CFG_LOOM").is_some();
     let miri = std::env::var_os("CARGO_CFG_MIRI").is_some();
-    if arch == "x86_64" && !loom && !miri {
+    let fuzzing = std::env::var_os("CARGO_CFG_FUZZING").is_some();
+    if arch == "x86_64" && !loom && !miri && !fuzzing {
         println!("cargo::rustc-cfg=horus_asm_copy");
     }
 }

@@ -19,6 +19,12 @@
 //!   `SCHEMA_FORMAT` check and the framed send/receive paths are reached.
 //!   With bit 3 set instead, of a message with a two-dimensional array (a
 //!   schema with a shape entry, which corruptions turn into anything).
+//!   Mode bit 4 multiplies the capacity by 16 (32..=256 slots per lane
+//!   instead of 2..=16, within a bound on the region's size); bit 5 picks
+//!   large messages: serialized frames of 260..=4355 bytes instead of
+//!   4..=259, or, typed, a 368-byte message instead of `CmdVel`/`Imu`
+//!   (several 64-byte blocks: the block copy, which `horus-nostd`'s
+//!   `build.rs` makes the per-word one under `cfg(fuzzing)`).
 //!
 //! Whatever attaches (typed or untyped) is then driven by the remaining
 //! bytes as operations: join, send, recv, rewind, reclaim, leave, and more
@@ -42,6 +48,26 @@ mod common;
 message! {
     /// A message whose schema has a shape entry (`cells`).
     Grid { stamp: u64, cells: [[f32; 3]; 2] }
+    /// A message of several 64-byte blocks and a tail (368 bytes).
+    Scan { stamp: u64, ranges: [f32; 90] }
+}
+
+/// The largest region a patched input makes, words (2 MiB): a larger
+/// geometry falls back to the small capacity.
+const MAX_FUZZ_WORDS: usize = 1 << 18;
+
+/// Slots per lane from `geometry` and `mode`: 2..=16, times 16 with mode bit 4.
+fn capacity_of(mode: u8, geometry: u8) -> u32 {
+    (2u32 << (geometry & 3)) << if mode & 0x10 != 0 { 4 } else { 0 }
+}
+
+/// The layout of `size`-byte messages at `capacity`, or at the small
+/// capacity when that region would pass [`MAX_FUZZ_WORDS`].
+fn bounded(capacity: u32, geometry: u8, make: impl Fn(u32) -> Option<TopicLayout>) -> TopicLayout {
+    make(capacity)
+        .filter(|l| l.region_words() <= MAX_FUZZ_WORDS)
+        .or_else(|| make(2u32 << (geometry & 3)))
+        .expect("valid geometry")
 }
 
 use common::{next, next_op, zeroed};
@@ -93,29 +119,34 @@ impl Map {
 }
 
 /// A valid region of `T`, then up to 7 corruptions applied before attaching.
-fn patched<T: Message>(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
-    let capacity = 2u32 << (geometry & 3); // 2..16
+fn patched<T: Message>(input: &mut Unstructured<'_>, mode: u8, geometry: u8) -> Patched {
     let participants = 1 + u32::from(geometry >> 2); // 1..64
     let lanes = publishers(input, participants);
-    let layout =
-        TopicLayout::of_publishers::<T>(capacity, participants, lanes).expect("valid geometry");
+    let layout = bounded(capacity_of(mode, geometry), geometry, |capacity| {
+        TopicLayout::of_publishers::<T>(capacity, participants, lanes).ok()
+    });
     let mem = zeroed(layout.region_words());
     TopicRegion::init_layout::<T>(&mem[..], layout, 0).expect("init");
     corrupted(mem, input)
 }
 
-/// A valid region of a serialized type (frames of up to 4..=259 bytes, an
-/// encoded schema of 1..=200 input bytes), then corruptions as [`patched`].
-fn patched_serialized(input: &mut Unstructured<'_>, geometry: u8) -> Patched {
-    let capacity = 2u32 << (geometry & 3);
+/// A valid region of a serialized type (frames of 4..=259 bytes, or
+/// 260..=4355 with mode bit 5; an encoded schema of 1..=200 input bytes),
+/// then corruptions as [`patched`].
+fn patched_serialized(input: &mut Unstructured<'_>, mode: u8, geometry: u8) -> Patched {
     let participants = 1 + u32::from(geometry >> 2);
     let lanes = publishers(input, participants);
-    let size = 4 + u32::from(next::<u8>(input));
+    let size = if mode & 0x20 != 0 {
+        260 + u32::from(next::<u16>(input)) % 4096
+    } else {
+        4 + u32::from(next::<u8>(input))
+    };
     let len = 1 + usize::from(next::<u8>(input)) % 200;
     let schema: Vec<u8> = (0..len).map(|_| next::<u8>(input)).collect();
     let entries = serialized_schema_entries(schema.len()) as u32;
-    let layout = TopicLayout::with_publishers(size, 1, capacity, participants, lanes, entries)
-        .expect("valid");
+    let layout = bounded(capacity_of(mode, geometry), geometry, |capacity| {
+        TopicLayout::with_publishers(size, 1, capacity, participants, lanes, entries).ok()
+    });
     let ty = TypeInfo {
         id: 7,
         size,
@@ -315,10 +346,11 @@ fn exercise(
                 assert!(region.lanes_in_use() <= region.layout().max_publishers());
             }
             15 if op & 0x80 != 0 => {
-                // Frames: any body length; a body that does not fit is
+                // Frames: any body length up to 64 bytes past the slot's
+                // (frames of every size the region has); a body that does not fit is
                 // refused; a received frame is within the slot or an error.
                 if let Some(h) = pick(&mut handles, i) {
-                    let len = usize::from(next::<u8>(input));
+                    let len = usize::from(next::<u16>(input)) % (size + 64);
                     match h.send_framed(&vec![0xa5; len]) {
                         Ok(()) => assert!(len + 4 <= size),
                         Err(SendError::FrameTooLarge { .. }) => assert!(len + 4 > size),
@@ -348,13 +380,15 @@ fuzz_target!(|data: &[u8]| {
     let mut intact = false;
     let (mut input, mem) = common::memory(data, |input, mode, geometry| {
         let (mem, untouched) = if mode & 4 != 0 {
-            patched_serialized(input, geometry)
+            patched_serialized(input, mode, geometry)
         } else if mode & 8 != 0 {
-            patched::<Grid>(input, geometry)
+            patched::<Grid>(input, mode, geometry)
+        } else if mode & 0x20 != 0 {
+            patched::<Scan>(input, mode, geometry)
         } else if mode & 2 == 0 {
-            patched::<CmdVel>(input, geometry)
+            patched::<CmdVel>(input, mode, geometry)
         } else {
-            patched::<Imu>(input, geometry)
+            patched::<Imu>(input, mode, geometry)
         };
         intact = untouched;
         mem
@@ -363,9 +397,13 @@ fuzz_target!(|data: &[u8]| {
     let typed_cmd = TopicRegion::attach::<CmdVel>(&mem[..]);
     let typed_imu = TopicRegion::attach::<Imu>(&mem[..]);
     let typed_grid = TopicRegion::attach::<Grid>(&mem[..]);
+    let typed_scan = TopicRegion::attach::<Scan>(&mem[..]);
     let untyped = TopicRegion::attach_with(&mem[..], None);
     // A typed attach succeeds only where the untyped one does, on the same layout.
-    for typed in [typed_cmd, typed_imu, typed_grid].into_iter().flatten() {
+    for typed in [typed_cmd, typed_imu, typed_grid, typed_scan]
+        .into_iter()
+        .flatten()
+    {
         let any = untyped
             .as_ref()
             .expect("typed attach implies untyped attach");
