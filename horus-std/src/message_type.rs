@@ -287,15 +287,10 @@ impl FieldTy {
     }
 }
 
-/// Size (= alignment) of a primitive kind; 0 for `Struct`.
+/// Size (= alignment) of a primitive kind; 0 for `Struct`
+/// ([`FieldKind::size`]).
 pub const fn prim_size(kind: FieldKind) -> usize {
-    match kind {
-        FieldKind::U8 | FieldKind::I8 => 1,
-        FieldKind::U16 | FieldKind::I16 => 2,
-        FieldKind::U32 | FieldKind::I32 | FieldKind::F32 => 4,
-        FieldKind::U64 | FieldKind::I64 | FieldKind::F64 => 8,
-        FieldKind::Struct => 0,
-    }
+    kind.size()
 }
 
 /// One field of [`MessageType::define`].
