@@ -104,7 +104,7 @@ fn a_send_refused_for_want_of_a_lane_says_so() {
 /// participant entry (nobody may join at its index while the views' holder
 /// bits are set) only until the last of those views is dropped, on any
 /// thread: handles made, used and dropped before their views, again and
-/// again, never fill the topic's 16 entries nor its 3 publisher lanes.
+/// again, never fill the topic's 16 entries nor its 16 publisher lanes.
 #[test]
 fn handles_dropped_before_their_views_give_their_entries_back_with_the_last_view() {
     let ns = TestNs::new("outlive");

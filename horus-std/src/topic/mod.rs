@@ -3,7 +3,7 @@
 //! `Topic::<Imu>::new("imu")` in any thread of any process of the same user
 //! and namespace reaches the same region, `/dev/shm/horus_<ns>/imu.topic`.
 //! Every handle is one participant of the topic: at its first send it claims
-//! one of the topic's `max_publishers` lanes (default 3) and publishes into
+//! one of the topic's `max_publishers` lanes (default 16) and publishes into
 //! it; it receives from all lanes (see [`horus_nostd::ring`]). A handle that
 //! only receives costs the region a 64-byte entry. Consequences:
 //!
