@@ -204,3 +204,39 @@ fn a_node_panicking_on_every_tick_does_not_push_the_estop_out_of_the_blackbox() 
     assert!(kinds.contains(&AnomalyKind::EstopCleared), "{records:?}");
     sched.shutdown().unwrap();
 }
+
+/// An e-stop raised and cleared between two rounds (here between two
+/// `tick_once` calls; with a long tick the window is the whole tick) still
+/// puts the nodes in their safe state, then resumes them, and both are
+/// recorded: the monitor kept only the newest state, so the raise was
+/// never seen.
+#[test]
+fn an_estop_raised_and_cleared_between_two_rounds_still_runs_safe_state() {
+    let ns = TestNs::new("estop_pulse");
+    let trace = Trace::default();
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false);
+    sched
+        .add(Probe::new("motor", &trace))
+        .order(0)
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap();
+    estop::raise(Some(&ns.name), "a bumper pressed and released").unwrap();
+    estop::clear(Some(&ns.name)).unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Running);
+    sched.shutdown().unwrap();
+    assert_eq!(
+        calls(&trace, "motor"),
+        ["init", "tick", "safe", "tick", "shutdown"]
+    );
+    let kinds: Vec<_> = sched.anomalies().iter().map(|a| a.kind).collect();
+    assert!(
+        kinds.contains(&AnomalyKind::EstopRaised) && kinds.contains(&AnomalyKind::EstopCleared),
+        "{:?}",
+        sched.anomalies()
+    );
+}

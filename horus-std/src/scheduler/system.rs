@@ -108,6 +108,27 @@ impl SystemLink {
                 );
                 self.held = true;
             }
+            (Some(EstopEvent::RaisedAndCleared { reason }), false, false) => {
+                // Raised and cleared between two polls: the nodes still go
+                // to their safe state, then resume, and both are recorded.
+                log::warn!("e-stop raised and cleared since the last round ({reason})");
+                engine.hold_with(&mut Feed::new(rec));
+                rec.record(
+                    &mut Quiet::default(),
+                    AnomalyKind::EstopRaised,
+                    "",
+                    0,
+                    || format!("e-stop raised: {reason}; nodes held"),
+                );
+                engine.resume_with(now_ns, &mut Feed::new(rec));
+                rec.record(
+                    &mut Quiet::default(),
+                    AnomalyKind::EstopCleared,
+                    "",
+                    0,
+                    || "e-stop cleared; nodes resumed".to_owned(),
+                );
+            }
             (Some(EstopEvent::Cleared), true, false) | (None, true, false) => {
                 log::info!("e-stop cleared: resuming {} node(s)", engine.len());
                 engine.resume_with(now_ns, &mut Feed::new(rec));

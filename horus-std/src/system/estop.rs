@@ -105,6 +105,13 @@ pub enum EstopEvent {
     },
     /// The e-stop was cleared.
     Cleared,
+    /// The e-stop was raised and cleared again since the last poll: it is
+    /// clear now, but a follower must still act on the raise (a scheduler
+    /// runs its nodes' `safe_state`, then resumes them).
+    RaisedAndCleared {
+        /// The raiser's reason.
+        reason: String,
+    },
 }
 
 /// Follows the e-stop state of a namespace.
@@ -133,10 +140,20 @@ impl EstopMonitor {
     }
 
     /// Reads what was published since the last poll; returns the transition
-    /// if the state changed.
+    /// if the state changed, or [`EstopEvent::RaisedAndCleared`] if it was
+    /// raised after the last poll and is clear again (a raise between two
+    /// polls is never lost).
     pub fn poll(&mut self) -> Option<EstopEvent> {
-        let was = self.engaged;
+        let (was, seen_ns) = (self.engaged, self.newest_ns);
+        // The newest raise newer than what the last poll saw: (time, reason).
+        let mut raise: Option<(u64, String)> = None;
         while let Some(m) = self.topic.recv() {
+            if m.engaged != 0
+                && m.timestamp_ns > seen_ns
+                && raise.as_ref().is_none_or(|(t, _)| m.timestamp_ns >= *t)
+            {
+                raise = Some((m.timestamp_ns, str_of(&m.reason)));
+            }
             // Lanes interleave: the newest timestamp wins, whatever the order read.
             if m.timestamp_ns >= self.newest_ns {
                 self.newest_ns = m.timestamp_ns;
@@ -149,7 +166,8 @@ impl EstopMonitor {
                 reason: self.reason.clone(),
             }),
             (true, false) => Some(EstopEvent::Cleared),
-            _ => None,
+            (false, false) => raise.map(|(_, reason)| EstopEvent::RaisedAndCleared { reason }),
+            (true, true) => None,
         }
     }
 
