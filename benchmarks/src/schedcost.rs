@@ -4,7 +4,7 @@
 //!
 //! - core: `horus_nostd::sched::CoreScheduler` (the engine over inline
 //!   slots) with `step_all_with` (every node once, its grid re-phased, the
-//!   clock read around each tick), over a `ManualClock` (the engine alone);
+//!   clock read once per tick), over a `ManualClock` (the engine alone);
 //! - std: `horus::Scheduler::tick_once` (the same engine over boxed nodes,
 //!   with the monotonic clock, the panic guard, the statistics recorder and
 //!   the system check a user's program pays).

@@ -349,15 +349,29 @@ impl<S: Storage> Engine<S> {
 
     /// Runs, in order, every tickable node due at the clock's time as this
     /// call begins, and tells `observer` about every release, tick, fault
-    /// and transition. The clock is read again before and after each tick,
-    /// to measure its lateness and duration. Before each node the observer
+    /// and transition. The clock is read after each tick, to measure its
+    /// duration; a tick's start (its lateness) is the end of the tick
+    /// before it, or the clock read again after anything but a clean tick. Before each node the observer
     /// may end the round ([`Observer::hold_requested`]).
     pub fn step_with<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
         &mut self,
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(clock, observer, false)
+        self.round(clock.now_ns(), clock, observer, false)
+    }
+
+    /// [`step_with`](Self::step_with) for a round whose start `now_ns` the
+    /// caller has just read from `clock` (to follow an e-stop before it):
+    /// the round does not read it again. A reading older than the last
+    /// round's start is the clock going back.
+    pub fn step_from<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        now_ns: u64,
+        clock: &C,
+        observer: &mut O,
+    ) -> StepReport {
+        self.round(now_ns, clock, observer, false)
     }
 
     /// Runs, in order, every tickable node once, whatever its rate: each is
@@ -368,25 +382,40 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(clock, observer, true)
+        self.round(clock.now_ns(), clock, observer, true)
     }
 
+    /// [`step_all_with`](Self::step_all_with) for a round whose start
+    /// `now_ns` the caller has just read from `clock`, as
+    /// [`step_from`](Self::step_from).
+    pub fn step_all_from<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        now_ns: u64,
+        clock: &C,
+        observer: &mut O,
+    ) -> StepReport {
+        self.round(now_ns, clock, observer, true)
+    }
+
+    /// One round from `now`. The clock is read once per node ticked: a
+    /// tick's start is the end of the clean tick before it (or the round's
+    /// start), see [`Ran::clean_end_ns`](super::tick_one::Ran).
     fn round<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
         &mut self,
+        now: u64,
         clock: &C,
         observer: &mut O,
         every: bool,
     ) -> StepReport {
-        let now = clock.now_ns();
         if now < self.last_round_ns {
             self.clock_went_back(self.last_round_ns, now, observer);
         }
         self.last_round_ns = now;
         let held = self.held;
         let mut report = StepReport::default();
-        // `every`: the round's start, then the end of a clean tick (see
-        // `Ran::clean_end_ns`).
-        let mut turn_ns = every.then_some(now);
+        // The round's start, then the end of a clean tick (see
+        // `Ran::clean_end_ns`): the next node's start.
+        let mut turn_ns = Some(now);
         for slot in self.slots.slots_mut() {
             if !slot.state.is_tickable() || !(every || slot.timing.is_due(now)) {
                 continue;
@@ -397,15 +426,15 @@ impl<S: Storage> Engine<S> {
                 report.hold_requested = true;
                 break;
             }
-            // `every`: released when its turn comes (the round's start or
-            // the end of the tick before it, or else the clock now), which
-            // is also its start: one clock reading per node.
-            let (round_ns, start_ns) = if every {
-                let t = turn_ns.take().unwrap_or_else(|| clock.now_ns());
-                slot.timing.rephase(t);
-                (t, Some(t))
+            // Its start: the round's start or the end of the tick before
+            // it, or else the clock now; one clock reading per node. In
+            // `every` rounds it is also released then.
+            let start_ns = turn_ns.take().unwrap_or_else(|| clock.now_ns());
+            let round_ns = if every {
+                slot.timing.rephase(start_ns);
+                start_ns
             } else {
-                (now, None)
+                now
             };
             let ran = run_one(slot, round_ns, start_ns, clock, held, observer);
             report.ran += 1;

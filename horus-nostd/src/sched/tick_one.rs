@@ -13,22 +13,21 @@ pub(super) struct Ran {
     /// When the tick ended, if it succeeded within its budget, was released
     /// on time and the node was already running: then the observer was told
     /// nothing but `ticked` (routine bookkeeping), and this reading can stand
-    /// for "now" for the next node of a `step_all` round.
+    /// for "now" for the start of the next node of the round.
     pub(super) clean_end_ns: Option<u64>,
 }
 
-/// Ticks one due node and does its bookkeeping. Its start is `start_ns`,
-/// or the clock now if `None`; `held`: the engine is held (a node its
+/// Ticks one due node and does its bookkeeping. Its start is `start_ns`;
+/// `held`: the engine is held (a node its
 /// `Restart` policy initialises again is then held too).
 pub(super) fn run_one<T: CoreNode, C: Clock + ?Sized, O: Observer<T> + ?Sized>(
     slot: &mut Slot<T>,
     round_ns: u64,
-    start_ns: Option<u64>,
+    start_ns: u64,
     clock: &C,
     held: bool,
     observer: &mut O,
 ) -> Ran {
-    let start_ns = start_ns.unwrap_or_else(|| clock.now_ns());
     let release = slot.timing.release(round_ns, start_ns);
     observer.released(slot, &release);
     let became_running = slot.state == NodeState::Ready;
