@@ -98,6 +98,32 @@ fn tick_once_runs_by_order_then_insertion_and_shuts_down_in_reverse() {
 }
 
 #[test]
+fn a_node_added_between_two_tick_once_is_initialised_by_the_second() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    sched.add(Probe::new("a", &trace)).order(0).build().unwrap();
+    sched.tick_once().unwrap();
+    sched.tick_once().unwrap();
+    sched.add(Probe::new("b", &trace)).order(1).build().unwrap();
+    sched.tick_once().unwrap();
+    sched.tick_once().unwrap();
+    sched.shutdown().unwrap();
+    let expected = [
+        "init a",
+        "tick a",
+        "tick a",
+        "init b",
+        "tick a",
+        "tick b",
+        "tick a",
+        "tick b",
+        "shutdown b",
+        "shutdown a",
+    ];
+    assert_eq!(*trace.borrow(), expected);
+}
+
+#[test]
 fn run_keeps_the_order_in_every_round_and_each_node_at_its_rate() {
     let trace = Trace::default();
     let mut sched = quiet_scheduler();

@@ -134,6 +134,8 @@ pub struct Scheduler {
     cpu: Option<usize>,
     stop: Arc<AtomicBool>,
     started: bool,
+    /// Nodes were added since the last `init_registered`.
+    registered: bool,
     finished: bool,
     recorder: Recorder,
     jitter: JitterStats,
@@ -208,6 +210,7 @@ impl Scheduler {
             cpu: None,
             stop: Arc::new(AtomicBool::new(false)),
             started: false,
+            registered: false,
             finished: false,
             recorder: Recorder::new(true),
             jitter: JitterStats::default(),
@@ -395,7 +398,10 @@ impl NodeBuilder<'_> {
         }
         let node = Guarded::new(self.node, name.clone());
         match self.sched.engine.push(node, self.config) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.sched.registered = true;
+                Ok(())
+            }
             Err(AddError::Rate(source)) => {
                 Err(SchedulerError::InvalidRate { node: name, source }.into())
             }

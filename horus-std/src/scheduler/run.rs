@@ -66,13 +66,14 @@ impl Scheduler {
             return Err(SchedulerError::Finished.into());
         }
         self.start_or_shutdown()?;
-        let held = self.follow_system(now_ns());
+        let now = now_ns();
+        let followed = self.follow_system(now);
         if let Some(pid) = self.system.as_ref().and_then(|l| l.kill_from) {
             // `horus node kill`: as `run` does, shut down; the next call is `Finished`.
             log::info!("scheduler: shutting down at the request of pid {pid} (horus node kill)");
             return self.shutdown();
         }
-        if held {
+        if followed.held {
             return Ok(());
         }
         let watch = self
@@ -82,7 +83,7 @@ impl Scheduler {
         let mut feed = Feed::new(&mut self.recorder).watching(watch);
         if self
             .engine
-            .step_all_with(&MonotonicClock, &mut feed)
+            .step_all_from(followed.round_start(now), &MonotonicClock, &mut feed)
             .hold_requested
         {
             // A node raised the e-stop: hold the rest now, not next call.
@@ -155,10 +156,13 @@ impl Scheduler {
             // No node starts under a scheduler that could not stop it.
             self.open_system()?;
         }
+        self.started = true;
+        if !std::mem::take(&mut self.registered) {
+            return Ok(()); // the common case: no clock reading, no scan
+        }
         let mut feed = Feed::new(&mut self.recorder);
         let started = self.engine.init_registered(now_ns(), &mut feed);
         let init_failed = feed.init_failed;
-        self.started = true;
         let Err(e) = started else { return Ok(()) };
         let err = match e {
             StartError::Init { .. } => {
@@ -190,12 +194,12 @@ impl Scheduler {
             if end_ns.is_some_and(|end| now >= end) {
                 return Ok(());
             }
-            let held = self.follow_system(now);
+            let followed = self.follow_system(now);
             if let Some(pid) = self.system.as_ref().and_then(|l| l.kill_from) {
                 log::info!("scheduler: stopping at the request of pid {pid} (horus node kill)");
                 return Ok(());
             }
-            if held {
+            if followed.held {
                 // Held by the e-stop: nothing is due; look again shortly.
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
@@ -208,7 +212,8 @@ impl Scheduler {
                 .and_then(system::SystemLink::estop_watch);
             let next = self
                 .engine
-                .step_with(
+                .step_from(
+                    followed.round_start(now),
                     &MonotonicClock,
                     &mut Feed::new(&mut self.recorder).watching(watch),
                 )
@@ -245,16 +250,19 @@ impl Scheduler {
     }
 
     /// Follows the e-stop and the control topic and reports to the registry
-    /// (opened at the start, see [`open_system`](Self::open_system));
-    /// returns whether the nodes are held.
-    fn follow_system(&mut self, now: u64) -> bool {
+    /// (opened at the start, see [`open_system`](Self::open_system)) at
+    /// `now`, a clock reading just taken.
+    fn follow_system(&mut self, now: u64) -> Followed {
         let Some(link) = &mut self.system else {
-            return false;
+            return Followed::default();
         };
-        let held = link.follow_estop(&mut self.engine, &mut self.recorder, now);
-        link.follow_control(&mut self.engine, &mut self.recorder, now);
-        link.report(&self.engine, now);
-        held
+        let (held, moved) = link.follow_estop(&mut self.engine, &mut self.recorder, now);
+        let controlled = link.follow_control(&mut self.engine, &mut self.recorder, now);
+        let reported = link.report(&self.engine, now);
+        Followed {
+            held,
+            took_time: moved || controlled || reported,
+        }
     }
 
     /// Opens the e-stop monitor, control topic and registry link before the
@@ -285,5 +293,41 @@ impl Drop for Scheduler {
             // Failures were logged by `shutdown`.
             let _ = self.shutdown();
         }
+    }
+}
+
+/// What [`Scheduler::follow_system`] found.
+#[derive(Debug, Default, Clone, Copy)]
+struct Followed {
+    /// The nodes are held by the e-stop.
+    held: bool,
+    /// It did more than look: nodes ran `safe_state` or were controlled,
+    /// or the registry was written.
+    took_time: bool,
+}
+
+impl Followed {
+    /// The start of the round after it, whose first tick starts then: the
+    /// reading `now` it followed at (in the common case, one clock reading
+    /// per round), or the clock again if it took time, which would count
+    /// in the first tick's duration and lateness.
+    fn round_start(self, now: u64) -> u64 {
+        if self.took_time { now_ns() } else { now }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Followed;
+
+    #[test]
+    fn a_round_after_following_that_took_time_starts_at_a_fresh_reading() {
+        let looked = Followed::default();
+        assert_eq!(looked.round_start(5), 5, "the reading it followed at");
+        let worked = Followed {
+            held: false,
+            took_time: true,
+        };
+        assert!(worked.round_start(5) > 5, "the clock read again");
     }
 }

@@ -76,15 +76,16 @@ impl SystemLink {
     }
 
     /// Follows the e-stop: holds or resumes the nodes of `engine` on a
-    /// change. Returns whether the scheduler is held.
+    /// change. Returns whether the scheduler is held, and whether it
+    /// changed (nodes ran their `safe_state` or resumed).
     pub(crate) fn follow_estop(
         &mut self,
         engine: &mut Engine<Nodes>,
         rec: &mut Recorder,
         now_ns: u64,
-    ) -> bool {
+    ) -> (bool, bool) {
         let Some(monitor) = &mut self.estop else {
-            return false;
+            return (false, false);
         };
         // Before the poll: a raise after it is seen by the next round.
         self.raises = Some(RaiseWatch::now());
@@ -141,9 +142,9 @@ impl SystemLink {
                 );
                 self.held = false;
             }
-            _ => {}
+            _ => return (self.held, false),
         }
-        self.held
+        (self.held, true)
     }
 
     /// What a round watches between its nodes: this process's e-stop raises
@@ -153,17 +154,20 @@ impl SystemLink {
     }
 
     /// Carries out every control request published since the last round
-    /// for a node of `engine` (see the module doc).
+    /// for a node of `engine` (see the module doc). Returns whether there
+    /// was one.
     pub(crate) fn follow_control(
         &mut self,
         engine: &mut Engine<Nodes>,
         rec: &mut Recorder,
         now_ns: u64,
-    ) {
+    ) -> bool {
         let Some(reader) = &mut self.control else {
-            return;
+            return false;
         };
+        let mut any = false;
         while let Some(req) = reader.poll() {
+            any = true;
             let pid = std::process::id(); // a system call: only for a request
             let targets: Vec<NodeId> = engine
                 .slots()
@@ -176,12 +180,14 @@ impl SystemLink {
                 }
             }
         }
+        any
     }
 
-    /// Publishes every node's figures if a state changed or a second passed.
-    pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) {
+    /// Publishes every node's figures if a state changed or a second
+    /// passed; returns whether it did.
+    pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) -> bool {
         let Some(registry) = &mut self.registry else {
-            return;
+            return false;
         };
         let changed = engine.len() != self.last_states.len()
             || engine
@@ -189,7 +195,7 @@ impl SystemLink {
                 .zip(&self.last_states)
                 .any(|(s, last)| s.state() != *last);
         if !changed && now_ns.saturating_sub(self.last_report_ns) < REPORT_EVERY_NS {
-            return; // the common case: no allocation, no publishing
+            return false; // the common case: no allocation, no publishing
         }
         let infos: Vec<_> = engine.slots().map(adapter::info).collect();
         let ticks: Vec<u64> = infos.iter().map(|i| i.stats.ticks).collect();
@@ -218,6 +224,7 @@ impl SystemLink {
         }
         self.last_states = engine.slots().map(|s| s.state()).collect();
         self.last_report_ns = now_ns;
+        true
     }
 }
 
