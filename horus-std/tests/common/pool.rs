@@ -1,0 +1,53 @@
+//! Large messages and block pools: bytes that tell a torn or recycled
+//! block, the pool segment files of a namespace, and a child that holds
+//! views.
+
+use super::{TestNs, next_command, say};
+
+/// Message `seq`'s bytes, for tests of large messages: word 0 is `seq`,
+/// word k a function of both (a torn or recycled block fails [`check_fill`]).
+pub fn fill(buf: &mut [u8], seq: u64) {
+    for (k, c) in buf.chunks_exact_mut(8).enumerate() {
+        let v = if k == 0 {
+            seq
+        } else {
+            seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64
+        };
+        c.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// The sequence number if the bytes are exactly message `seq`'s ([`fill`]).
+pub fn check_fill(buf: &[u8]) -> Option<u64> {
+    let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+    let mut want = vec![0u8; buf.len()];
+    fill(&mut want, seq);
+    (want == buf).then_some(seq)
+}
+
+/// The block pool segment files (`*.pool.*`) in `ns`'s directory.
+pub fn pool_segment_files(ns: &TestNs) -> Vec<String> {
+    std::fs::read_dir(ns.path())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".pool."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// In a child: keeps every view `recv` gives until `want` are held, says
+/// `held`, then waits to be killed (exits if the parent closes stdin).
+pub fn hold_views_until_killed<V>(want: usize, mut recv: impl FnMut() -> Option<V>) {
+    let mut held = Vec::new();
+    while held.len() < want {
+        match recv() {
+            Some(v) => held.push(v),
+            None => std::thread::yield_now(),
+        }
+    }
+    say("held");
+    let _ = next_command();
+    std::process::exit(0);
+}
