@@ -3,73 +3,12 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use common::TestNs;
+use common::{Probe, TestNs, Trace, calls_of};
 use horus::prelude::*;
 use horus::scheduler::NodeState;
 use horus::system::blackbox::AnomalyKind;
 use horus::system::control::{self, ControlCommand};
 use horus::system::estop;
-
-type Trace = Rc<RefCell<Vec<String>>>;
-
-/// Logs its calls as "what name"; raises the e-stop of `raise_in` on its
-/// first tick if given.
-struct Probe {
-    name: &'static str,
-    trace: Trace,
-    raise_in: Option<String>,
-}
-
-impl Probe {
-    fn new(name: &'static str, trace: &Trace) -> Self {
-        Self {
-            name,
-            trace: Rc::clone(trace),
-            raise_in: None,
-        }
-    }
-
-    fn log(&self, what: &str) {
-        self.trace
-            .borrow_mut()
-            .push(format!("{what} {}", self.name));
-    }
-}
-
-impl Node for Probe {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn init(&mut self) -> Result<()> {
-        self.log("init");
-        Ok(())
-    }
-    fn tick(&mut self) {
-        self.log("tick");
-        if let Some(ns) = self.raise_in.take() {
-            estop::raise(Some(&ns), "the monitor saw a fault").unwrap();
-        }
-    }
-    fn safe_state(&mut self) {
-        self.log("safe");
-    }
-    fn shutdown(&mut self) -> Result<()> {
-        self.log("shutdown");
-        Ok(())
-    }
-}
-
-fn calls(trace: &Trace, name: &str) -> Vec<String> {
-    trace
-        .borrow()
-        .iter()
-        .filter(|l| l.ends_with(&format!(" {name}")))
-        .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
-        .collect()
-}
 
 /// A monitor (order 0) that raises the e-stop, and a motor (order 1).
 fn monitor_and_motor(ns: &TestNs, trace: &Trace) -> Scheduler {
@@ -96,9 +35,9 @@ fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_tick_
     sched.tick_once().unwrap();
     assert_eq!(sched.node("motor").unwrap().state, NodeState::Held);
     sched.shutdown().unwrap();
-    assert_eq!(calls(&trace, "motor"), ["init", "safe", "shutdown"]);
+    assert_eq!(calls_of(&trace, "motor"), ["init", "safe", "shutdown"]);
     assert_eq!(
-        calls(&trace, "monitor"),
+        calls_of(&trace, "monitor"),
         ["init", "tick", "safe", "shutdown"]
     );
     let raised = sched
@@ -115,7 +54,7 @@ fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_run()
     let mut sched = monitor_and_motor(&ns, &trace);
     // Held from the first round on: the run only ends at its duration.
     sched.run_for(Duration::from_millis(50)).unwrap();
-    assert_eq!(calls(&trace, "motor"), ["init", "safe", "shutdown"]);
+    assert_eq!(calls_of(&trace, "motor"), ["init", "safe", "shutdown"]);
 }
 
 #[test]
@@ -134,7 +73,7 @@ fn a_node_restarted_during_an_estop_runs_safe_state_after_its_init_and_stays_hel
     sched.tick_once().unwrap();
     assert_eq!(sched.node("motor").unwrap().state, NodeState::Held);
     assert_eq!(
-        calls(&trace, "motor"),
+        calls_of(&trace, "motor"),
         ["init", "tick", "safe", "shutdown", "init", "safe"],
         "its outputs stay safe after the restart's init"
     );
@@ -230,7 +169,7 @@ fn an_estop_raised_and_cleared_between_two_rounds_still_runs_safe_state() {
     assert_eq!(sched.node("motor").unwrap().state, NodeState::Running);
     sched.shutdown().unwrap();
     assert_eq!(
-        calls(&trace, "motor"),
+        calls_of(&trace, "motor"),
         ["init", "tick", "safe", "tick", "shutdown"]
     );
     let kinds: Vec<_> = sched.anomalies().iter().map(|a| a.kind).collect();

@@ -1,108 +1,12 @@
 //! Overruns are counted and recorded; a panicking node never takes the
 //! scheduler down, and its policy decides what happens to it.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::{Probe, Trace, calls_of, quiet_scheduler};
 use horus::prelude::*;
-use horus::scheduler::{NodeState, SchedulerError, StopHandle};
+use horus::scheduler::{NodeState, SchedulerError};
 use horus::system::blackbox::AnomalyKind;
-
-type Trace = Rc<RefCell<Vec<String>>>;
-
-/// Logs every call; panics on the ticks listed; sleeps `work` per tick.
-struct Probe {
-    name: &'static str,
-    trace: Trace,
-    ticks: u64,
-    panic_on: Vec<u64>,
-    panic_in_init: bool,
-    /// Every `init` after the first panics (a restart that cannot start).
-    panic_in_reinit: bool,
-    inits: u32,
-    panic_in_shutdown: bool,
-    work: Duration,
-    stop_after: Option<(u64, StopHandle)>,
-}
-
-impl Probe {
-    fn new(name: &'static str, trace: &Trace) -> Self {
-        Self {
-            name,
-            trace: Rc::clone(trace),
-            ticks: 0,
-            panic_on: Vec::new(),
-            panic_in_init: false,
-            panic_in_reinit: false,
-            inits: 0,
-            panic_in_shutdown: false,
-            work: Duration::ZERO,
-            stop_after: None,
-        }
-    }
-
-    fn log(&self, what: &str) {
-        self.trace
-            .borrow_mut()
-            .push(format!("{what} {}", self.name));
-    }
-
-    fn calls(trace: &Trace, name: &str) -> Vec<String> {
-        trace
-            .borrow()
-            .iter()
-            .filter(|l| l.ends_with(&format!(" {name}")))
-            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
-            .collect()
-    }
-}
-
-impl Node for Probe {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn init(&mut self) -> Result<()> {
-        self.log("init");
-        self.inits += 1;
-        assert!(!self.panic_in_init, "{} cannot start", self.name);
-        assert!(
-            !(self.panic_in_reinit && self.inits > 1),
-            "{} cannot restart",
-            self.name
-        );
-        Ok(())
-    }
-    fn tick(&mut self) {
-        self.ticks += 1;
-        self.log("tick");
-        if !self.work.is_zero() {
-            std::thread::sleep(self.work);
-        }
-        if self.panic_on.contains(&self.ticks) {
-            panic!("{} failed on tick {}", self.name, self.ticks);
-        }
-        if let Some((n, stop)) = &self.stop_after {
-            if self.ticks >= *n {
-                stop.stop();
-            }
-        }
-    }
-    fn safe_state(&mut self) {
-        self.log("safe");
-    }
-    fn shutdown(&mut self) -> Result<()> {
-        self.log("shutdown");
-        assert!(!self.panic_in_shutdown, "{} cannot stop", self.name);
-        Ok(())
-    }
-}
-
-fn quiet_scheduler() -> Scheduler {
-    Scheduler::new()
-        .tick_rate(1_000_u64.hz())
-        .blackbox(false)
-        .system_topics(false)
-}
 
 #[test]
 fn an_overrun_is_counted_recorded_and_makes_the_next_node_late() {
@@ -195,7 +99,7 @@ fn panic_policies_stop_skip_and_restart_while_the_others_go_on() {
     assert_eq!(panics, 3);
     sched.shutdown().unwrap();
 
-    let t = |n| Probe::calls(&trace, n);
+    let t = |n| calls_of(&trace, n);
     assert_eq!(t("stop"), ["init", "tick", "tick", "safe", "shutdown"]);
     assert_eq!(
         t("skip"),
@@ -226,7 +130,7 @@ fn a_restart_policy_whose_init_panics_runs_each_shutdown_once() {
     assert_eq!(sched.node("r").unwrap().state, NodeState::Faulted);
     sched.shutdown().unwrap();
     assert_eq!(
-        Probe::calls(&trace, "r"),
+        calls_of(&trace, "r"),
         ["init", "tick", "shutdown", "init", "safe"],
         "the shutdown owed by the first init ran before the restart; none after"
     );
@@ -251,11 +155,11 @@ fn when_every_node_is_stopped_run_returns_after_running_every_shutdown() {
     }
     assert!(err.to_string().contains("FaultPolicy::Restart"), "{err}");
     assert_eq!(
-        Probe::calls(&trace, "a"),
+        calls_of(&trace, "a"),
         ["init", "tick", "tick", "tick", "safe", "shutdown"]
     );
     assert_eq!(
-        Probe::calls(&trace, "b").last().map(String::as_str),
+        calls_of(&trace, "b").last().map(String::as_str),
         Some("shutdown")
     );
 }
@@ -330,7 +234,7 @@ fn pinning_to_a_cpu_that_does_not_exist_is_a_clear_error() {
         err.to_string().contains("CPU 1000 is not available"),
         "{err}"
     );
-    assert!(Probe::calls(&trace, "p").is_empty(), "no node ran");
+    assert!(calls_of(&trace, "p").is_empty(), "no node ran");
 }
 
 /// Sleeps its duration in `init` (a device that is slow to open).

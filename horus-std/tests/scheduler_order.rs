@@ -1,68 +1,11 @@
 //! The std scheduler ticks in a deterministic order: an event trace of
 //! init, tick and shutdown asserted exactly.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
 
+use common::{Probe, Trace, quiet_scheduler};
 use horus::prelude::*;
-use horus::scheduler::{NodeState, SchedulerError, StopHandle};
-
-type Trace = Rc<RefCell<Vec<String>>>;
-
-/// Logs every call; optionally stops the scheduler after `stop_after` ticks.
-struct Probe {
-    name: &'static str,
-    trace: Trace,
-    ticks: u64,
-    stop_after: Option<(u64, StopHandle)>,
-}
-
-impl Probe {
-    fn new(name: &'static str, trace: &Trace) -> Self {
-        Self {
-            name,
-            trace: Rc::clone(trace),
-            ticks: 0,
-            stop_after: None,
-        }
-    }
-
-    fn log(&self, what: &str) {
-        self.trace
-            .borrow_mut()
-            .push(format!("{what} {}", self.name));
-    }
-}
-
-impl Node for Probe {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn init(&mut self) -> Result<()> {
-        self.log("init");
-        Ok(())
-    }
-    fn tick(&mut self) {
-        self.ticks += 1;
-        self.log("tick");
-        if let Some((n, stop)) = &self.stop_after {
-            if self.ticks >= *n {
-                stop.stop();
-            }
-        }
-    }
-    fn shutdown(&mut self) -> Result<()> {
-        self.log("shutdown");
-        Ok(())
-    }
-}
-
-fn quiet_scheduler() -> Scheduler {
-    Scheduler::new()
-        .tick_rate(1_000_u64.hz())
-        .blackbox(false)
-        .system_topics(false)
-}
+use horus::scheduler::{NodeState, SchedulerError};
 
 #[test]
 fn tick_once_runs_by_order_then_insertion_and_shuts_down_in_reverse() {

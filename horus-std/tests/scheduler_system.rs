@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Peer, TestNs, die_with_parent, say};
+use common::{Peer, Probe, TestNs, Trace, die_with_parent, say};
 use horus::prelude::*;
 use horus::system::blackbox::{self, AnomalyKind};
 use horus::system::estop;
@@ -125,53 +125,15 @@ fn the_registry_shows_a_node_that_failed_as_error_and_one_that_was_stopped_as_cr
     child.kill();
 }
 
-/// Logs its calls as "what name".
-struct Logged {
-    name: &'static str,
-    log: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
-}
-
-impl Logged {
-    fn log(&self, what: &str) {
-        self.log.borrow_mut().push(format!("{what} {}", self.name));
-    }
-}
-
-impl Node for Logged {
-    fn name(&self) -> &str {
-        self.name
-    }
-    fn init(&mut self) -> Result<()> {
-        self.log("init");
-        Ok(())
-    }
-    fn tick(&mut self) {
-        self.log("tick");
-    }
-    fn safe_state(&mut self) {
-        self.log("safe");
-    }
-    fn shutdown(&mut self) -> Result<()> {
-        self.log("shutdown");
-        Ok(())
-    }
-}
-
 /// Was a bug (seen under qemu-aarch64, where starting is slow): a run that
 /// ended before its first round never opened the registry, so its nodes'
 /// final state was never reported and the process listed nothing.
 #[test]
 fn a_run_that_ends_before_its_first_round_still_reports_finished() {
     let ns = TestNs::new("sched_no_round");
-    let log = std::rc::Rc::default();
+    let log = Trace::default();
     let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
-    sched
-        .add(Logged {
-            name: "Brief",
-            log: std::rc::Rc::clone(&log),
-        })
-        .build()
-        .unwrap();
+    sched.add(Probe::new("Brief", &log)).build().unwrap();
     // A zero-length run: init, then straight to shutdown, no round at all.
     sched.run_for(std::time::Duration::ZERO).unwrap();
     assert_eq!(*log.borrow(), ["init Brief", "shutdown Brief"]);
@@ -195,15 +157,9 @@ fn a_scheduler_that_cannot_follow_the_estop_starts_no_node() {
     let planted = dir.topic_path(estop::ESTOP_TOPIC);
     std::fs::write(&planted, [0x5a_u8; 4096]).unwrap();
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let log = std::rc::Rc::default();
+    let log = Trace::default();
     let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
-    sched
-        .add(Logged {
-            name: "Motor",
-            log: std::rc::Rc::clone(&log),
-        })
-        .build()
-        .unwrap();
+    sched.add(Probe::new("Motor", &log)).build().unwrap();
     let e = sched.run_for(std::time::Duration::ZERO).unwrap_err();
     let sentence = e.to_string();
     assert!(
@@ -267,8 +223,8 @@ fn a_scheduler_cleans_the_namespace_it_runs_in_when_it_starts() {
         .namespace(&ns.name)
         .system_topics(false)
         .blackbox(false);
-    let log = std::rc::Rc::default();
-    sched.add(Logged { name: "n", log }).build().unwrap();
+    let log = Trace::default();
+    sched.add(Probe::new("n", &log)).build().unwrap();
     assert!(region.exists(), "cleaned before the scheduler started");
     sched.tick_once().unwrap();
     assert!(
@@ -283,11 +239,8 @@ fn a_scheduler_cleans_the_namespace_it_runs_in_when_it_starts() {
 fn a_node_added_during_an_estop_starts_held_and_resumes_with_the_others() {
     let ns = TestNs::new("sched_add_held");
     estop::raise(Some(&ns.name), "held before the second node").unwrap();
-    let log = std::rc::Rc::default();
-    let node = |name| Logged {
-        name,
-        log: std::rc::Rc::clone(&log),
-    };
+    let log = Trace::default();
+    let node = |name| Probe::new(name, &log);
     let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
     sched.add(node("first")).order(0).build().unwrap();
     sched.tick_once().unwrap();
