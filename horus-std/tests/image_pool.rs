@@ -21,8 +21,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
-    wait_until, watchdog,
+    Peer, TestNs, check_fill, fill, next_command, pool_segment_files, say, wait_until, watchdog,
 };
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
@@ -621,9 +620,7 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         // Receives until received + dropped reaches args[0], keeping the last
         // args[1] views (a slow subscriber); says `done received dropped torn`.
         "sub" => {
@@ -708,5 +705,5 @@ fn child_main() {
             }
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }

@@ -17,7 +17,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Peer, TestNs, die_with_parent, next_command, say, wait_until};
+use common::{Peer, TestNs, next_command, say, wait_until};
 use horus::inspect::topic_info;
 use horus::prelude::*;
 use horus::shm::Namespace;
@@ -290,9 +290,7 @@ fn killed_subscribers_never_disturb_a_live_publisher_and_are_reclaimed() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         // Publishes as fast as it can until killed. args: incarnation.
         "beat" => {
             let incarnation: u64 = args[0].parse().unwrap();
@@ -339,7 +337,7 @@ fn child_main() {
             }
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 #[test]

@@ -233,19 +233,19 @@ fn init_failed() -> Result<()> {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _) = common::child_role();
-    common::die_with_parent();
-    let result = match role.as_str() {
-        "type_mismatch" => type_mismatch(),
-        "invalid_name" => invalid_name(),
-        "foreign_namespace" => foreign_namespace(),
-        "full" => full(),
-        "duplicate_node" => duplicate_node(),
-        "init_failed" => init_failed(),
-        other => panic!("unknown role {other}"),
-    };
-    // What Rust's runtime does with `main`'s return value: prints
-    // `Error: {err:?}` for an `Err` and exits with status 1.
-    let code = result.report();
-    std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
+    common::run_child(|role, _| {
+        let result = match role {
+            "type_mismatch" => type_mismatch(),
+            "invalid_name" => invalid_name(),
+            "foreign_namespace" => foreign_namespace(),
+            "full" => full(),
+            "duplicate_node" => duplicate_node(),
+            "init_failed" => init_failed(),
+            other => panic!("unknown role {other}"),
+        };
+        // What Rust's runtime does with `main`'s return value: prints
+        // `Error: {err:?}` for an `Err` and exits with status 1.
+        let code = result.report();
+        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
+    });
 }

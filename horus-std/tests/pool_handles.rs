@@ -23,9 +23,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, pool_segment_files, say, wait_until, watchdog,
-};
+use common::{Peer, TestNs, check_fill, fill, pool_segment_files, say, wait_until, watchdog};
 use horus::image::{Encoding, Image, ImageTopic};
 use horus::pooled::PoolError;
 use horus::prelude::*;
@@ -393,9 +391,7 @@ fn a_short_file_in_place_of_a_segment_is_a_typed_error_with_its_length() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         // Holds every view it receives; says `held` after args[0] of them,
         // then waits to be killed.
         "holder" => {
@@ -405,5 +401,5 @@ fn child_main() {
             common::hold_views_until_killed(want, || topic.recv());
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }

@@ -15,7 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Peer, TestNs, check_fill, die_with_parent, fill, say, watchdog};
+use common::{Peer, TestNs, check_fill, fill, say, watchdog};
 use horus::depth::DepthLayout;
 use horus::image::{Encoding, ImageError, ImageFrame};
 use horus::pointcloud::{PointCloudError, PointCloudFrame, PointCloudLayout};
@@ -630,12 +630,10 @@ fn forged_depth_and_cloud_descriptors_are_refused() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, _| match role {
         "tensor_sub" => subscribe::<TensorLayout>(),
         "depth_sub" => subscribe::<DepthLayout>(),
         "cloud_sub" => subscribe::<PointCloudLayout>(),
         other => panic!("unknown role {other}"),
-    }
+    });
 }

@@ -25,8 +25,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Peer, TestNs, check_fill, die_with_parent, fill, next_command, pool_segment_files, say,
-    wait_until, watchdog,
+    Peer, TestNs, check_fill, fill, next_command, pool_segment_files, say, wait_until, watchdog,
 };
 use horus::depth::DepthImage;
 use horus::image::{Image, ImageFrame, ImageTopic};
@@ -342,9 +341,7 @@ fn a_process_out_of_descriptors_recovers_and_leaves_no_temporary_file() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         // On `go`, sends args[0] frames made with Image::new as fast as it
         // can; says `sent zero_copy copied refused heap unsent`; exits on
         // `exit`.
@@ -623,5 +620,5 @@ fn child_main() {
             ));
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }

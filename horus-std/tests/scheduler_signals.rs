@@ -61,9 +61,7 @@ fn child_scheduler() -> Result<()> {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _) = common::child_role();
-    common::die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, _| match role {
         "scheduler" => {
             if let Err(e) = child_scheduler() {
                 common::say(&format!("returned error {e}"));
@@ -72,7 +70,7 @@ fn child_main() {
         }
         "unprivileged_realtime" => unprivileged_realtime(),
         other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 /// Gives up every way to real-time priority (an rtprio limit of 0; as root,

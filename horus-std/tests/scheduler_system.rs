@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Peer, Probe, TestNs, Trace, die_with_parent, say};
+use common::{Peer, Probe, TestNs, Trace, say};
 use horus::prelude::*;
 use horus::system::blackbox::{self, AnomalyKind};
 use horus::system::estop;
@@ -472,54 +472,54 @@ impl Node for Actuator {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _) = common::child_role();
-    die_with_parent();
-    if role == "leave_region" {
-        // Makes a region and exits: nobody holds it afterwards.
-        drop(Topic::<Heartbeat>::new("left.behind").unwrap());
-        return;
-    }
-    let mut sched = Scheduler::new().tick_rate(200_u64.hz());
-    sched
-        .add(Actuator {
-            ticks: 0,
-            held: false,
-        })
-        .order(0)
-        .build()
-        .unwrap();
-    match role.as_str() {
-        "scheduler" => sched.run().unwrap(),
-        // A node whose panic is skipped (Error) and one stopped by it (Crashed).
-        "faulty" => {
-            let faulty = |name, panic_on| Faulty {
-                name,
+    common::run_child(|role, _| {
+        if role == "leave_region" {
+            // Makes a region and exits: nobody holds it afterwards.
+            drop(Topic::<Heartbeat>::new("left.behind").unwrap());
+            return;
+        }
+        let mut sched = Scheduler::new().tick_rate(200_u64.hz());
+        sched
+            .add(Actuator {
                 ticks: 0,
-                panic_on,
-            };
-            sched
-                .add(faulty("flaky", 2))
-                .on_panic(FaultPolicy::Skip)
-                .build()
-                .unwrap();
-            sched
-                .add(faulty("broken", 1))
-                .on_panic(FaultPolicy::Stop)
-                .build()
-                .unwrap();
-            sched.run().unwrap();
-        }
-        // Runs a few ticks, shuts down, and lives on (holding nothing).
-        "finish" => {
-            sched.run_for(50_u64.ms()).unwrap();
-            drop(sched);
-            say("finished");
-            loop {
-                std::thread::park();
+                held: false,
+            })
+            .order(0)
+            .build()
+            .unwrap();
+        match role {
+            "scheduler" => sched.run().unwrap(),
+            // A node whose panic is skipped (Error) and one stopped by it (Crashed).
+            "faulty" => {
+                let faulty = |name, panic_on| Faulty {
+                    name,
+                    ticks: 0,
+                    panic_on,
+                };
+                sched
+                    .add(faulty("flaky", 2))
+                    .on_panic(FaultPolicy::Skip)
+                    .build()
+                    .unwrap();
+                sched
+                    .add(faulty("broken", 1))
+                    .on_panic(FaultPolicy::Stop)
+                    .build()
+                    .unwrap();
+                sched.run().unwrap();
             }
+            // Runs a few ticks, shuts down, and lives on (holding nothing).
+            "finish" => {
+                sched.run_for(50_u64.ms()).unwrap();
+                drop(sched);
+                say("finished");
+                loop {
+                    std::thread::park();
+                }
+            }
+            other => panic!("unknown role {other}"),
         }
-        other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 /// A node that only has a name.

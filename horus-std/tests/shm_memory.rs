@@ -14,7 +14,7 @@ mod common;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::{Peer, TestNs, die_with_parent, say, wait_until};
+use common::{Peer, TestNs, say, wait_until};
 use horus::prelude::*;
 use horus::system::blackbox::{self, AnomalyKind};
 use horus::topic::{DEFAULT_MAX_PARTICIPANTS, DEFAULT_MAX_PUBLISHERS};
@@ -362,9 +362,7 @@ fn the_first_refused_send_of_a_handle_is_logged_once() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, _args) = common::child_role();
-    die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, _| match role {
         // Publishes until killed.
         "publish" => {
             let topic: Topic<Msg64> = Topic::builder("kill").max_publishers(1).build().unwrap();
@@ -415,7 +413,7 @@ fn child_main() {
             assert_eq!(second.unsent_count(), 3);
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 /// Bytes in use on the file system holding `dir` (`df`'s "used").

@@ -528,9 +528,7 @@ fn fork_keeper_child() {
 #[test]
 #[ignore = "run as a child by the tests above"]
 fn child_main() {
-    let (role, args) = common::child_role();
-    common::die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         "cleaner" => {
             let stop = Arc::new(AtomicBool::new(false));
             let prefix = args[0].clone();
@@ -595,7 +593,7 @@ fn child_main() {
         #[cfg(target_os = "linux")]
         "inherit" => inherit_child(),
         other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 /// A liveness file's temporary name left by a process that died before

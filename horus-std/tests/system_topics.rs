@@ -166,10 +166,8 @@ fn a_participant_found_dead_is_recorded_in_the_blackbox() {
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
-    let (role, args) = common::child_role();
     // A child that parks forever must not outlive a test that failed.
-    common::die_with_parent();
-    match role.as_str() {
+    common::run_child(|role, args| match role {
         "raise" => estop::raise(None, "test raise").unwrap(),
         "hold_topic" => {
             let _t: horus::Topic<horus::msgs::Heartbeat> = horus::Topic::new("beat").unwrap();
@@ -213,7 +211,7 @@ fn child_main() {
             }
         }
         other => panic!("unknown role {other}"),
-    }
+    });
 }
 
 #[test]

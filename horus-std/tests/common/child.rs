@@ -74,6 +74,17 @@ pub fn child_role() -> (String, Vec<String>) {
     (role, args)
 }
 
+/// The body of a test binary's `child_main` (the `#[ignore]`d test that
+/// [`spawn_child`] and [`Peer::spawn`] run) for children that must not
+/// outlive their parent: takes the role and arguments the parent gave
+/// ([`child_role`]), makes this process die with the parent
+/// ([`die_with_parent`]), then runs `role(name, args)`.
+pub fn run_child(role: impl FnOnce(&str, &[String])) {
+    let (name, args) = child_role();
+    die_with_parent();
+    role(&name, &args);
+}
+
 /// Marks a protocol line a child prints (libtest may print its own text on
 /// the same line first).
 const TAG: &str = "@@";
