@@ -656,14 +656,7 @@ fn child_main() {
                 topic.dropped_count()
             ));
         }
-        // Holds every view it receives; says `held` after args[0] of them,
-        // then waits to be killed.
-        "holder" => {
-            let want: usize = args[0].parse().unwrap();
-            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
-            say("ready");
-            common::hold_views_until_killed(want, || topic.recv());
-        }
+        "holder" => common::hold_images_until_killed(TOPIC, args),
         // Publishes frame args[0], then takes a block, fills half of it and
         // says `filling`; waits to be killed. Blocks are loaned from the
         // topic's pool, or with args[1] `new` made by Image::new.

@@ -23,10 +23,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Peer, TestNs, check_fill, fill, pool_segment_files, say, wait_until, watchdog};
+use common::{Peer, TestNs, check_fill, fill, pool_segment_files, wait_until, watchdog};
 use horus::image::{Encoding, Image, ImageTopic};
 use horus::pooled::PoolError;
-use horus::prelude::*;
 use horus::process_pool::PROCESS_SEGMENT_BASE;
 use horus::shm::Namespace;
 
@@ -392,14 +391,7 @@ fn a_short_file_in_place_of_a_segment_is_a_typed_error_with_its_length() {
 #[ignore = "child process entry point; run by the parent test"]
 fn child_main() {
     common::run_child(|role, args| match role {
-        // Holds every view it receives; says `held` after args[0] of them,
-        // then waits to be killed.
-        "holder" => {
-            let want: usize = args[0].parse().unwrap();
-            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
-            say("ready");
-            common::hold_views_until_killed(want, || topic.recv());
-        }
+        "holder" => common::hold_images_until_killed(TOPIC, args),
         other => panic!("unknown role {other}"),
     });
 }

@@ -464,14 +464,7 @@ fn child_main() {
                 .collect();
             say(&format!("init {} {}", made.is_err(), left.join(",")));
         }
-        // Holds every view it receives; says `held` after args[0] of them,
-        // then waits to be killed.
-        "holder" => {
-            let want: usize = args[0].parse().unwrap();
-            let topic: Topic<Image> = Topic::new(TOPIC).unwrap();
-            say("ready");
-            common::hold_views_until_killed(want, || topic.recv());
-        }
+        "holder" => common::hold_images_until_killed(TOPIC, args),
         // Sends 20 Image::new frames on each of two topics from two
         // threads (says `threads zero_copy copied intact dropped segments`),
         // then 20 on each from one thread: both made then both sent

@@ -1,6 +1,9 @@
 //! Large messages and block pools: bytes that tell a torn or recycled
 //! block, the pool segment files of a namespace, and a child that holds
-//! views.
+//! views (of images).
+
+use horus::image::Image;
+use horus::prelude::*;
 
 use super::{TestNs, next_command, say};
 
@@ -50,4 +53,15 @@ pub fn hold_views_until_killed<V>(want: usize, mut recv: impl FnMut() -> Option<
     say("held");
     let _ = next_command();
     std::process::exit(0);
+}
+
+/// In a child, the `holder` role of the image tests: subscribes to the
+/// image topic `topic`, says `ready`, then holds every view it receives,
+/// says `held` after `args[0]` of them and waits to be killed
+/// ([`hold_views_until_killed`]).
+pub fn hold_images_until_killed(topic: &str, args: &[String]) {
+    let want: usize = args[0].parse().unwrap();
+    let topic: Topic<Image> = Topic::new(topic).unwrap();
+    say("ready");
+    hold_views_until_killed(want, || topic.recv());
 }
