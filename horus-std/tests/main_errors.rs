@@ -97,13 +97,7 @@ fn invalid_topic_name_prints_the_rule() {
 fn foreign_namespace_prints_its_owner_and_the_fix() {
     let ns = TestNs::new("mainforeign");
     let path = ns.path();
-    std::fs::create_dir(&path).unwrap();
-    let me = rustix::process::geteuid().as_raw();
-    let other = if me == 65534 { 65533 } else { 65534 };
-    if rustix::fs::chown(&path, Some(rustix::process::Uid::from_raw(other)), None).is_err() {
-        std::fs::remove_dir(&path).unwrap();
-        panic!("this test needs to chown a directory (run as root, as CI does)");
-    }
+    let (other, me) = ns.create_dir_owned_by_another_user();
     let stderr = stderr_of("foreign_namespace", &ns.name);
     std::fs::remove_dir(&path).unwrap();
     assert_sentence(

@@ -252,15 +252,7 @@ fn a_symlink_at_the_topic_path_is_not_followed() {
 fn a_namespace_owned_by_another_user_is_refused_naming_the_owner() {
     let ns = TestNs::new("owner");
     let path = ns.path();
-    std::fs::create_dir(&path).unwrap();
-    let me = rustix::process::geteuid().as_raw();
-    let other = if me == 65534 { 65533 } else { 65534 };
-    if rustix::fs::chown(&path, Some(rustix::process::Uid::from_raw(other)), None).is_err() {
-        // Not root: plant a directory we cannot chown; the owner check still
-        // runs on our own directory, so test the mode instead.
-        std::fs::remove_dir(&path).unwrap();
-        panic!("this test needs to chown a directory (run as root, as CI does)");
-    }
+    let (other, me) = ns.create_dir_owned_by_another_user();
     let e = topic_error::<Alpha>(&ns.name, "x");
     std::fs::remove_dir(&path).unwrap();
     match &e {

@@ -27,6 +27,22 @@ impl TestNs {
     pub fn path(&self) -> std::path::PathBuf {
         Namespace::path_of(&self.name)
     }
+
+    /// Creates this namespace's directory owned by another user (uid 65534,
+    /// or 65533 if we are 65534); returns `(that uid, ours)`. Needs root to
+    /// `chown` (CI runs as root): panics otherwise, the directory removed.
+    /// The test removes the directory when done (`std::fs::remove_dir`).
+    pub fn create_dir_owned_by_another_user(&self) -> (u32, u32) {
+        let path = self.path();
+        std::fs::create_dir(&path).unwrap();
+        let me = rustix::process::geteuid().as_raw();
+        let other = if me == 65534 { 65533 } else { 65534 };
+        if rustix::fs::chown(&path, Some(rustix::process::Uid::from_raw(other)), None).is_err() {
+            std::fs::remove_dir(&path).unwrap();
+            panic!("this test needs to chown a directory (run as root, as CI does)");
+        }
+        (other, me)
+    }
 }
 
 impl Drop for TestNs {
