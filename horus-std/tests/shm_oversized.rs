@@ -8,7 +8,7 @@
 mod common;
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::TestNs;
 use horus::error::{Corruption, TopicError};
@@ -26,6 +26,25 @@ const ALLOCATED_AT_MOST: u64 = 1 << 20;
 
 fn allocated(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+/// Asserts that at most a header's worth of the file at `path` is
+/// allocated ([`ALLOCATED_AT_MOST`]): its sparse tail costs no memory.
+fn assert_header_allocated_only(path: &Path) {
+    assert!(
+        allocated(path) <= ALLOCATED_AT_MOST,
+        "{} bytes allocated",
+        allocated(path)
+    );
+}
+
+/// The path of the first pool segment file (`*.pool.*`) in `ns`.
+fn segment_file(ns: &TestNs) -> PathBuf {
+    std::fs::read_dir(ns.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".pool."))
+        .expect("the segment file")
 }
 
 /// Makes the file at `path` `TAIL` bytes longer, without writing (a hole).
@@ -55,11 +74,7 @@ fn a_sparse_file_that_is_not_a_region_costs_no_memory_when_opened() {
     }
     let size = std::fs::metadata(&path).unwrap().len();
     assert_eq!(size, 23 + TAIL, "the file is left as it was");
-    assert!(
-        allocated(&path) <= ALLOCATED_AT_MOST,
-        "{} bytes allocated",
-        allocated(&path)
-    );
+    assert_header_allocated_only(&path);
 }
 
 #[test]
@@ -75,11 +90,7 @@ fn a_region_with_a_sparse_tail_opens_and_its_tail_costs_no_memory() {
         .expect("the region opens")
         .expect("the topic exists");
     assert_eq!((info.type_name.as_str(), info.published), ("Gamma", 1));
-    assert!(
-        allocated(&path) <= ALLOCATED_AT_MOST,
-        "{} bytes allocated",
-        allocated(&path)
-    );
+    assert_header_allocated_only(&path);
 }
 
 #[test]
@@ -96,22 +107,14 @@ fn a_pool_segment_with_a_sparse_tail_is_mapped_as_its_header_says() {
     let mut img = publisher.loan(64, 64, Encoding::Mono8).unwrap();
     img.data_mut().fill(9);
     publisher.try_send(img).unwrap();
-    let segment = std::fs::read_dir(ns.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".pool."))
-        .expect("the segment file");
+    let segment = segment_file(&ns);
     add_sparse_tail(&segment);
     let got = sub
         .try_recv()
         .expect("the image")
         .expect("its segment maps");
     assert!(got.data().iter().all(|&b| b == 9));
-    assert!(
-        allocated(&segment) <= ALLOCATED_AT_MOST,
-        "{} bytes allocated",
-        allocated(&segment)
-    );
+    assert_header_allocated_only(&segment);
 }
 
 #[test]
@@ -186,11 +189,7 @@ fn a_region_header_declaring_a_larger_region_is_refused_before_anything_is_reser
         horus::inspect::topic_info(&nsd, "evil").map(drop),
         "inspect",
     );
-    assert!(
-        allocated(&path) <= ALLOCATED_AT_MOST,
-        "{} bytes allocated",
-        allocated(&path)
-    );
+    assert_header_allocated_only(&path);
     drop(held);
     std::fs::remove_file(&path).unwrap();
     drop(first);
@@ -206,11 +205,7 @@ fn a_pool_segment_header_declaring_a_larger_segment_is_refused_before_anything_i
         .unwrap();
     let img = publisher.loan(64, 64, Encoding::Mono8).unwrap();
     publisher.try_send(img).unwrap();
-    let segment = std::fs::read_dir(ns.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(".pool."))
-        .expect("the segment file");
+    let segment = segment_file(&ns);
     // Another segment of the same publisher, as `topic list -v` finds it.
     let name = segment.file_name().unwrap().to_str().unwrap();
     let forged = ns
@@ -230,11 +225,7 @@ fn a_pool_segment_header_declaring_a_larger_segment_is_refused_before_anything_i
         assert_eq!(bad.path, forged);
         assert!(bad.why.contains("region_words"), "{}", bad.why);
     }
-    assert!(
-        allocated(&forged) <= ALLOCATED_AT_MOST,
-        "{} bytes allocated",
-        allocated(&forged)
-    );
+    assert_header_allocated_only(&forged);
     drop(held);
     std::fs::remove_file(&forged).unwrap();
 }
