@@ -19,6 +19,22 @@ fn listed_as(ns: &TestNs, state: NodeStatus) -> bool {
         .any(|n| n.name == "Actuator" && n.state == Some(state))
 }
 
+/// Waits until the registry lists the node "Actuator" in `state`; `what`
+/// says what timed out.
+fn wait_listed_as(ns: &TestNs, state: NodeStatus, what: &str) {
+    common::wait_until(TIMEOUT_S, what, || listed_as(ns, state));
+}
+
+/// The node of `child` is held by the e-stop of `ns`, raised: once it is
+/// listed as stopped, it has not said `word` (a scheduler ticking at 200 Hz
+/// would have by then); cleared, the e-stop lets it tick, and say `word`.
+fn assert_held_until_cleared(ns: &TestNs, child: &mut Peer, word: &str) {
+    wait_listed_as(ns, NodeStatus::Stopped, "the node listed as stopped");
+    assert!(!child.has_said(word), "the node ticked while held");
+    estop::clear(Some(&ns.name)).unwrap();
+    child.expect(word, TIMEOUT_S);
+}
+
 #[test]
 fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
     let ns = TestNs::new("sched_estop");
@@ -36,15 +52,8 @@ fn an_estop_from_another_process_holds_and_resumes_a_scheduler() {
 
     estop::raise(Some(&ns.name), "operator pressed the button").unwrap();
     child.expect("safe_state", TIMEOUT_S);
-    common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
-        listed_as(&ns, NodeStatus::Stopped)
-    });
-    // Held: a scheduler ticking at 200 Hz would have ticked many times by now
-    // (the node says "resumed" on its first tick after safe_state).
-    assert!(!child.has_said("resumed"), "the node ticked while held");
-
-    estop::clear(Some(&ns.name)).unwrap();
-    child.expect("resumed", TIMEOUT_S);
+    // The node says "resumed" on its first tick after safe_state.
+    assert_held_until_cleared(&ns, &mut child, "resumed");
 
     child.kill();
     let records = blackbox::read(Some(&ns.name)).unwrap().entries;
@@ -78,12 +87,7 @@ fn a_scheduler_started_during_an_estop_starts_held() {
     let mut child = Peer::spawn("scheduler", &ns.name, &[]);
     // init runs, but the first tick waits for the clear.
     child.expect("init", TIMEOUT_S);
-    common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
-        listed_as(&ns, NodeStatus::Stopped)
-    });
-    assert!(!child.has_said("ticking"), "the node ticked while held");
-    estop::clear(Some(&ns.name)).unwrap();
-    child.expect("ticking", TIMEOUT_S);
+    assert_held_until_cleared(&ns, &mut child, "ticking");
     child.kill();
 }
 
@@ -288,13 +292,9 @@ fn a_scheduler_given_a_namespace_follows_its_estop_and_reports_there() {
     std::thread::scope(|s| {
         let observer = s.spawn(|| {
             let seen = std::panic::catch_unwind(|| {
-                common::wait_until(TIMEOUT_S, "the node listed as stopped", || {
-                    listed_as(&ns, NodeStatus::Stopped)
-                });
+                wait_listed_as(&ns, NodeStatus::Stopped, "the node listed as stopped");
                 estop::clear(Some(&ns.name)).unwrap();
-                common::wait_until(TIMEOUT_S, "the node listed as running", || {
-                    listed_as(&ns, NodeStatus::Running)
-                });
+                wait_listed_as(&ns, NodeStatus::Running, "the node listed as running");
             });
             stop.stop();
             seen
@@ -320,9 +320,7 @@ fn a_node_of_another_process_is_paused_resumed_restarted_and_killed_through_the_
     let mut child = Peer::spawn("scheduler", &ns.name, &[]);
     child.expect("ticking", TIMEOUT_S);
     let pid = child.child.id();
-    common::wait_until(TIMEOUT_S, "the node listed as running", || {
-        listed_as(&ns, NodeStatus::Running)
-    });
+    wait_listed_as(&ns, NodeStatus::Running, "the node listed as running");
     let send = |cmd, target_pid, id| {
         control::send(Some(&ns.name), "Actuator", target_pid, cmd, id).unwrap();
     };
@@ -332,16 +330,12 @@ fn a_node_of_another_process_is_paused_resumed_restarted_and_killed_through_the_
     control::send(Some(&ns.name), "Other", 0, ControlCommand::Kill, 2).unwrap();
     send(ControlCommand::Pause, 0, 3);
     child.expect("safe_state", TIMEOUT_S);
-    common::wait_until(TIMEOUT_S, "the node listed as paused", || {
-        listed_as(&ns, NodeStatus::Paused)
-    });
+    wait_listed_as(&ns, NodeStatus::Paused, "the node listed as paused");
     assert!(!child.has_said("resumed"), "the node ticked while paused");
 
     send(ControlCommand::Resume, pid, 4);
     child.expect("resumed", TIMEOUT_S);
-    common::wait_until(TIMEOUT_S, "the node listed as running again", || {
-        listed_as(&ns, NodeStatus::Running)
-    });
+    wait_listed_as(&ns, NodeStatus::Running, "the node listed as running again");
 
     send(ControlCommand::Restart, pid, 5);
     child.expect("shutdown", TIMEOUT_S);
