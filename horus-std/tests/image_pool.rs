@@ -21,7 +21,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use common::{
-    Peer, TestNs, check_fill, fill, next_command, pool_segment_files, say, wait_until, watchdog,
+    Peer, TestNs, check_fill, fill, next_command, pool_segment_files, say,
+    wait_pool_segments_removed, wait_until, watchdog,
 };
 use horus::image::{Encoding, Image, ImageError, ImageFrame, ImageTopic};
 use horus::pooled::PoolError;
@@ -513,11 +514,7 @@ fn a_publisher_killed_mid_fill_leaves_no_torn_frame_and_no_file() {
         assert_eq!(check_fill(view.data()), Some(round));
         drop(view);
         // ...and the cleaner removes it: nobody maps it any more.
-        let ns_handle = Namespace::open(&ns.name).unwrap();
-        wait_until(30, "the dead publisher's segment removed", || {
-            horus::shm::clean_namespace(&ns_handle, false).unwrap();
-            pool_segment_files(&ns).is_empty()
-        });
+        wait_pool_segments_removed(&ns, "the dead publisher's segment removed");
     }
     assert_eq!(sub.received_count(), KILLS);
     drop(sub);
@@ -609,11 +606,7 @@ fn publishers_killed_while_streaming_never_tear_a_frame() {
     views.clear();
     sub.reclaim_dead();
     assert_eq!(sub.mapped_segments(), 0);
-    let ns_handle = Namespace::open(&ns.name).unwrap();
-    wait_until(30, "dead publishers' segments removed", || {
-        horus::shm::clean_namespace(&ns_handle, false).unwrap();
-        pool_segment_files(&ns).is_empty()
-    });
+    wait_pool_segments_removed(&ns, "dead publishers' segments removed");
     drop(sub);
 }
 

@@ -54,11 +54,7 @@ fn send(topic: &ImageTopic, seq: u64, loan: bool) {
 
 /// Removes every segment file once nobody maps it.
 fn assert_cleaned(ns: &TestNs) {
-    let handle = Namespace::open(&ns.name).unwrap();
-    wait_until(30, "every pool segment removed", || {
-        horus::shm::clean_namespace(&handle, false).unwrap();
-        pool_segment_files(ns).is_empty()
-    });
+    common::wait_pool_segments_removed(ns, "every pool segment removed");
 }
 
 /// A message the topic takes no descriptor of (every publisher lane held)

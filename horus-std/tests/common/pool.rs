@@ -4,8 +4,9 @@
 
 use horus::image::Image;
 use horus::prelude::*;
+use horus::shm::Namespace;
 
-use super::{TestNs, next_command, say};
+use super::{TestNs, next_command, say, wait_until};
 
 /// Message `seq`'s bytes, for tests of large messages: word 0 is `seq`,
 /// word k a function of both (a torn or recycled block fails [`check_fill`]).
@@ -38,6 +39,17 @@ pub fn pool_segment_files(ns: &TestNs) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Runs the cleaner on `ns` (`clean_namespace`, not forced) until no pool
+/// segment file is left there, that is until nobody maps one; panics after
+/// 30 s with `what`.
+pub fn wait_pool_segments_removed(ns: &TestNs, what: &str) {
+    let handle = Namespace::open(&ns.name).unwrap();
+    wait_until(30, what, || {
+        horus::shm::clean_namespace(&handle, false).unwrap();
+        pool_segment_files(ns).is_empty()
+    });
 }
 
 /// In a child: keeps every view `recv` gives until `want` are held, says
