@@ -10,12 +10,15 @@
 //!   headers: beyond, `431`; malformed, `400`.
 //! - [`HEAD_TIMEOUT`] to send the whole head, [`WRITE_TIMEOUT`] to take the
 //!   whole reply (a deadline each, not a bound per read or write call): a
-//!   silent or slow client holds one thread that long.
+//!   silent or slow client holds one thread that long at most.
 //! - [`MAX_CONNECTIONS`] served at once, at most [`MAX_PER_PEER`] of them
 //!   from one address, [`MAX_PER_PREFIX`] from one IPv6 /64, the last
 //!   [`RESERVED`] for addresses without a connection (see
-//!   [`admission`](super::admission)): beyond, a new connection is closed at
-//!   once.
+//!   [`admission`](super::admission)). Every place taken, a new connection
+//!   evicts the oldest one still reading its head after [`EVICT_AFTER`]
+//!   (shut down: its thread ends at once), so that clients holding
+//!   connections without sending stop no real request; no such connection,
+//!   or [`MAX_EVICTING`] evictions in flight, the new one is closed at once.
 //! - A request body is never read: the reply is sent, the sending side shut
 //!   down, and what the client still sends is drained (at most
 //!   [`DRAIN_BYTES`], for at most [`DRAIN_TIME`]) so that closing does not
@@ -28,9 +31,11 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::admission::Admission;
+use super::admission::{Admission, Ticket};
 #[cfg(doc)]
-use super::admission::{MAX_CONNECTIONS, MAX_PER_PEER, MAX_PER_PREFIX, RESERVED};
+use super::admission::{
+    EVICT_AFTER, MAX_CONNECTIONS, MAX_EVICTING, MAX_PER_PEER, MAX_PER_PREFIX, RESERVED,
+};
 
 /// Most bytes of request line and headers.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -38,7 +43,8 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_HEADERS: usize = 48;
 /// Time a client has to send its whole request head: a browser sends it
 /// at once; a client that dribbles it holds a place this long (it was 10 s,
-/// which let a client reconnecting in a loop keep its places).
+/// which let a client reconnecting in a loop keep its places), or until a
+/// newcomer evicts it, every place taken.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time a client has to take the whole reply (a deadline for all the
 /// writes, not for each: a client reading a byte at a time holds its
@@ -131,7 +137,7 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let Some(ticket) = self.active.admit(peer.ip()) else {
+            let Some(ticket) = self.active.admit(peer.ip(), &stream) else {
                 continue; // closed at once
             };
             let handler = Arc::clone(handler);
@@ -141,17 +147,24 @@ impl Server {
                 .name(THREAD.to_owned())
                 .spawn(move || {
                     // Errors are the client's (gone, too slow): nothing to do.
-                    let _ = serve(stream, &*handler);
+                    let _ = serve(stream, &ticket, &*handler);
                     drop(ticket);
                 });
         }
     }
 }
 
-/// Reads one request head from `stream`, answers it, and closes.
-fn serve(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response) -> io::Result<()> {
+/// Reads one request head from `stream`, answers it, and closes; the
+/// connection holds `ticket`.
+fn serve(
+    mut stream: TcpStream,
+    ticket: &Ticket,
+    handler: &impl Fn(&Request) -> Response,
+) -> io::Result<()> {
     stream.set_nonblocking(false)?;
-    let (reply, method) = match read_head(&mut stream)? {
+    let head = read_head(&mut stream)?;
+    ticket.answering();
+    let (reply, method) = match head {
         Ok(request) => (handler(&request), request.method),
         Err(reply) => (reply, String::new()),
     };
