@@ -228,6 +228,81 @@ fn a_namespace_that_is_not_utf8_is_an_error_not_default() {
     assert!(stdout.contains("NOT_UTF8_OK"), "{stdout}");
 }
 
+/// Files whose names are not UTF-8 (HORUS never makes one): one shaped
+/// like a topic's, one like nothing, and a FIFO in `proc/` shaped like a
+/// liveness file. Every clean reports each (never opening the FIFO), none
+/// removes them, asked or not (a file at a name HORUS never makes is the
+/// user's: `notes.txt` too), and they keep their namespace whole, `proc/`
+/// included. The listings skipped them: no clean said a word, and
+/// `remove_if_unused` took the namespace for empty, removed its `proc/`,
+/// then failed on the directory, telling no one.
+#[test]
+fn files_whose_names_are_not_utf8_are_reported_kept_and_keep_their_namespace() {
+    use horus::shm::names::escaped;
+    use horus::shm::{auto_clean, remove_if_unused, unknown_files};
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let _w = watchdog(Duration::from_secs(60), "the non-UTF-8 names test");
+    let ns = TestNs::new("notutf8names");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let name = |bytes: &[u8]| OsStr::from_bytes(bytes).to_owned();
+    let plain = dir.path().join(name(b"bad\xffname"));
+    let topic = dir.path().join(name(b"bad\xff.topic"));
+    let fifo = dir.path().join("proc").join(name(b"\xfe.lock"));
+    let notes = dir.path().join("notes.txt");
+    let planted = common::Planted(vec![
+        plain.clone(),
+        topic.clone(),
+        fifo.clone(),
+        notes.clone(),
+    ]);
+    std::fs::write(&plain, b"x").unwrap();
+    std::fs::write(&topic, b"not a region").unwrap();
+    mkfifo(&fifo);
+    std::fs::write(&notes, b"x").unwrap();
+    let kind = |p: &Path| {
+        if *p == notes {
+            ForeignKind::UnknownName
+        } else {
+            ForeignKind::NotUtf8Name
+        }
+    };
+    assert!(dir.topic_names().unwrap().is_empty());
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    for remove_foreign in [false, true] {
+        let report = clean_namespace(&dir, remove_foreign).unwrap();
+        for p in &planted.0 {
+            assert_eq!(foreign_kind(&report, p), Some(kind(p)), "{report:?}");
+            assert!(exists(p), "{} removed", escaped(p.as_os_str()));
+        }
+    }
+    assert_eq!(auto_clean(&ns.name).unwrap(), 0);
+    assert!(
+        !remove_if_unused(&dir).unwrap(),
+        "a namespace not empty removed"
+    );
+    assert!(dir.path().join("proc").is_dir(), "proc/ removed");
+    assert!(planted.0.iter().all(|p| exists(p)));
+    let unknown: Vec<_> = unknown_files(&dir).unwrap();
+    let mut want = planted.0.clone();
+    want.sort();
+    assert_eq!(
+        unknown.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
+        want
+    );
+    assert!(unknown.iter().all(|f| f.kind == kind(&f.path)));
+    // Reports write the name so it can be found and removed: `\xNN` per byte.
+    assert!(escaped(plain.as_os_str()).ends_with("/bad\\xffname"));
+    assert!(
+        ForeignKind::NotUtf8Name
+            .to_string()
+            .contains("remove it by hand")
+    );
+    // Removed by hand, the namespace goes with the next clean.
+    drop(planted);
+    assert!(remove_if_unused(&dir).unwrap());
+}
+
 /// A small tmpfs of our own for the sparse-region test; `None` (with the
 /// reason printed) where mounting is not allowed.
 struct Tmpfs(std::path::PathBuf);

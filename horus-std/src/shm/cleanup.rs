@@ -14,7 +14,15 @@
 //! is. Foreign files are removed only when asked (`horus clean --shm`), and
 //! then only unheld regular files and FIFOs (under their lock, as above);
 //! links, sockets and devices are left for a human to remove.
+//!
+//! A file at a name HORUS never makes (`notes.txt`, a name that is not
+//! UTF-8: HORUS makes only UTF-8 names) is not HORUS's at all: it is never
+//! opened nor removed, even when asked, only reported
+//! ([`ForeignKind::UnknownName`], [`ForeignKind::NotUtf8Name`]; also
+//! [`unknown_files`]). It keeps its namespace directory, which is then not
+//! empty.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -34,16 +42,19 @@ pub struct CleanReport {
     pub removed: Vec<PathBuf>,
     /// Regions kept because a live process holds them.
     pub live: Vec<PathBuf>,
-    /// Files at HORUS names that are not what HORUS puts there, kept.
+    /// Files at HORUS names that are not what HORUS puts there, and files
+    /// at names HORUS never makes, kept.
     pub foreign: Vec<ForeignFile>,
     /// Unheld regions kept because the caller asked to keep their topics.
     pub kept: Vec<PathBuf>,
 }
 
-/// A file at a HORUS name that is not what HORUS puts there, left in place.
+/// A file at a HORUS name that is not what HORUS puts there, or at a name
+/// HORUS never makes, left in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignFile {
-    /// The file.
+    /// The file (its name may not be UTF-8: reports write it with
+    /// [`escaped`](super::names::escaped)).
     pub path: PathBuf,
     /// What it is.
     pub kind: ForeignKind,
@@ -67,6 +78,12 @@ pub enum ForeignKind {
     Directory,
     /// It could not be opened (permissions), or is of an unknown kind.
     Unreadable,
+    /// Anything at a name HORUS never makes in a namespace (`notes.txt`, a
+    /// directory other than `proc/`): never opened, never removed.
+    UnknownName,
+    /// Anything whose name is not UTF-8, which HORUS never makes: never
+    /// opened, never removed.
+    NotUtf8Name,
 }
 
 impl ForeignKind {
@@ -93,6 +110,11 @@ impl fmt::Display for ForeignKind {
             Self::Device => "a device file; remove it by hand",
             Self::Directory => "a directory; remove it by hand",
             Self::Unreadable => "unreadable; check its permissions and remove it by hand",
+            Self::UnknownName => "a name HORUS never makes; remove it by hand",
+            Self::NotUtf8Name => {
+                "a name that is not UTF-8 (\\xNN: a byte), which HORUS never makes; \
+                 remove it by hand"
+            }
         })
     }
 }
@@ -106,6 +128,8 @@ pub fn clean_namespace(ns: &Namespace, remove_foreign: bool) -> Result<CleanRepo
 
 /// Removes namespace `ns` if nothing live is in it: [`clean_namespace`]
 /// (foreign files included), then [`Namespace::remove_if_empty`]. True if
+/// removed. A file at a name HORUS never makes (see the module docs) keeps
+/// it: false, and nothing of the namespace is removed but what the clean
 /// removed.
 pub fn remove_if_unused(ns: &Namespace) -> Result<bool, TopicError> {
     clean_namespace(ns, true)?;
@@ -131,6 +155,13 @@ fn clean(
 ) -> Result<CleanReport, TopicError> {
     let mut report = CleanReport::default();
     for name in ns.entries()? {
+        let name = match horus_name(name, false) {
+            Ok(name) => name,
+            Err((name, kind)) => {
+                report.add_foreign(ns.path().join(name), kind);
+                continue;
+            }
+        };
         let is_topic = name.ends_with(TOPIC_SUFFIX);
         let is_init = name.starts_with(INIT_PREFIX);
         // A block pool segment (`<topic>.pool.<pid>-<nonce>.<n>`): stale, like
@@ -195,9 +226,13 @@ fn clean(
         }
     }
     for name in ns.proc_entries()? {
-        if !name.ends_with(".lock") && !name.starts_with(INIT_PREFIX) {
-            continue;
-        }
+        let name = match horus_name(name, true) {
+            Ok(name) => name,
+            Err((name, kind)) => {
+                report.add_foreign(ns.path().join(PROC_DIR).join(name), kind);
+                continue;
+            }
+        };
         let path = ns.path().join(PROC_DIR).join(&name);
         match probe(ns, &name) {
             Probe::Removed => report.removed.push(path),
@@ -216,8 +251,59 @@ fn clean(
 
 impl CleanReport {
     fn add_foreign(&mut self, path: PathBuf, kind: ForeignKind) {
+        log::debug!(
+            "clean: kept {} ({kind})",
+            super::names::escaped(path.as_os_str())
+        );
         self.foreign.push(ForeignFile { path, kind });
     }
+}
+
+/// `name` if HORUS makes files so named in a namespace directory (`proc`
+/// included) or, with `in_proc`, in its `proc/`; else the name and why it
+/// is foreign. Decided on the name alone: what stands at a name HORUS
+/// never makes is never opened.
+fn horus_name(name: OsString, in_proc: bool) -> Result<String, (OsString, ForeignKind)> {
+    let name = name
+        .into_string()
+        .map_err(|name| (name, ForeignKind::NotUtf8Name))?;
+    let ours = if in_proc {
+        name.ends_with(".lock") || name.starts_with(INIT_PREFIX)
+    } else {
+        name == PROC_DIR
+            || name.ends_with(TOPIC_SUFFIX)
+            || name.starts_with(INIT_PREFIX)
+            || is_segment_file_name(&name)
+    };
+    if ours {
+        Ok(name)
+    } else {
+        Err((name.into(), ForeignKind::UnknownName))
+    }
+}
+
+/// The files of namespace `ns` (in its directory and its `proc/`) at names
+/// HORUS never makes ([`ForeignKind::UnknownName`],
+/// [`ForeignKind::NotUtf8Name`]), sorted: no clean removes them, so they
+/// are the user's to remove. Nothing is opened. `horus topic list` names
+/// them.
+pub fn unknown_files(ns: &Namespace) -> Result<Vec<ForeignFile>, TopicError> {
+    let mut files = Vec::new();
+    for (dir, names, in_proc) in [
+        (ns.path().to_owned(), ns.entries()?, false),
+        (ns.path().join(PROC_DIR), ns.proc_entries()?, true),
+    ] {
+        for name in names {
+            if let Err((name, kind)) = horus_name(name, in_proc) {
+                files.push(ForeignFile {
+                    path: dir.join(name),
+                    kind,
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// Removes the FIFO `proc/<name>` under its lock (asked by `remove_foreign`).

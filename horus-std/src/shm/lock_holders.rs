@@ -41,7 +41,11 @@ impl LockHolders {
     /// proved (every check false) where `/proc` cannot be read.
     pub fn read(ns: &Namespace) -> Self {
         let names = ns.proc_entries().unwrap_or_default();
-        Self::of(ns, names.iter().filter_map(|n| token_of_lock_file(n)))
+        // A name that is not UTF-8 is no liveness file's (those are ASCII).
+        Self::of(
+            ns,
+            names.iter().filter_map(|n| token_of_lock_file(n.to_str()?)),
+        )
     }
 
     /// Like [`read`](Self::read), for the one token `token` (the `owner`

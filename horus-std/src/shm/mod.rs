@@ -32,6 +32,6 @@ pub(crate) mod region_file;
 
 pub use cleanup::{
     CleanReport, ForeignFile, ForeignKind, auto_clean, clean_namespace, clean_namespace_keeping,
-    clean_stale_current_namespace, remove_if_unused,
+    clean_stale_current_namespace, remove_if_unused, unknown_files,
 };
 pub use namespace::Namespace;

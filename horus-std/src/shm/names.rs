@@ -108,6 +108,34 @@ pub fn check_namespace(ns: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// A file name as reports write it: as it is when it is UTF-8, else each
+/// byte that is not part of valid UTF-8 written `\xNN` (the spelling of
+/// bash's `$'...'`, so `rm $'bad\xffname'` removes the file). HORUS makes
+/// only UTF-8 names, so a name that needs this is never one of HORUS's.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::os::unix::ffi::OsStrExt;
+/// use horus::shm::names::escaped;
+/// assert_eq!(escaped(OsStr::new("imu.topic")), "imu.topic");
+/// assert_eq!(escaped(OsStr::from_bytes(b"bad\xffname\xc3")), "bad\\xffname\\xc3");
+/// ```
+pub fn escaped(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(s) = name.to_str() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@
 //!   proc/.init.<pid>-<nonce>.<n>  a liveness file being created (locked, then renamed)
 //! ```
 
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -151,7 +152,9 @@ impl Namespace {
 
     /// Removes `proc/` and the namespace directory if they are empty; true
     /// if removed. Cleans nothing: [`remove_if_unused`](super::remove_if_unused)
-    /// cleans what dead processes left first.
+    /// cleans what dead processes left first. Every entry counts, whatever
+    /// its name (one that is not UTF-8 too): a namespace holding anything
+    /// but an empty `proc/` is kept whole, `proc/` included.
     pub fn remove_if_empty(&self) -> Result<bool, TopicError> {
         if !self.entries()?.iter().all(|e| e == PROC_DIR) || !self.proc_entries()?.is_empty() {
             return Ok(false);
@@ -197,33 +200,41 @@ impl Namespace {
         self.proc_dir.as_fd()
     }
 
-    /// Names of the topics present (region files), sorted.
+    /// Names of the topics present (region files), sorted. A file name that
+    /// is not UTF-8 is no topic's (topic names are ASCII): the cleaner
+    /// reports such files ([`ForeignKind::NotUtf8Name`](super::ForeignKind::NotUtf8Name)).
     pub fn topic_names(&self) -> Result<Vec<String>, TopicError> {
         let mut names: Vec<String> = self
             .entries()?
-            .into_iter()
-            .filter_map(|f| topic_of_file_name(&f))
+            .iter()
+            .filter_map(|f| topic_of_file_name(f.to_str()?))
             .collect();
         names.sort();
         Ok(names)
     }
 
-    /// File names in the namespace directory (not in `proc/`).
-    pub(crate) fn entries(&self) -> Result<Vec<String>, TopicError> {
+    /// File names in the namespace directory (not in `proc/`), all of them:
+    /// each caller decides what a name that is not UTF-8 is to it.
+    pub(crate) fn entries(&self) -> Result<Vec<OsString>, TopicError> {
         list_dir(&self.path)
     }
 
-    /// File names in `proc/`.
-    pub(crate) fn proc_entries(&self) -> Result<Vec<String>, TopicError> {
+    /// File names in `proc/`, all of them (as [`Self::entries`]).
+    pub(crate) fn proc_entries(&self) -> Result<Vec<OsString>, TopicError> {
         list_dir(&self.path.join(PROC_DIR))
     }
 
     /// Names of all namespaces present under the base directory, sorted.
+    /// An entry whose name is not UTF-8 is no namespace (`HORUS_NAMESPACE`
+    /// cannot name it: [`Self::current_name`]), like one whose name
+    /// [`check_namespace`] refuses: the base directory (`/dev/shm`) is
+    /// shared with other programs, and what is not a namespace is none of
+    /// HORUS's business there.
     pub fn list_all() -> Result<Vec<String>, TopicError> {
         let base = Self::base_dir();
         let mut names: Vec<String> = list_dir(&base)?
-            .into_iter()
-            .filter_map(|f| f.strip_prefix(DIR_PREFIX).map(str::to_owned))
+            .iter()
+            .filter_map(|f| f.to_str()?.strip_prefix(DIR_PREFIX).map(str::to_owned))
             .filter(|n| check_namespace(n).is_ok())
             .collect();
         names.sort();
@@ -239,16 +250,14 @@ fn unreachable_missing(name: &str) -> TopicError {
     }
 }
 
-fn list_dir(path: &Path) -> Result<Vec<String>, TopicError> {
+/// The names in directory `path`, UTF-8 or not (nothing is opened).
+fn list_dir(path: &Path) -> Result<Vec<OsString>, TopicError> {
     let rd = std::fs::read_dir(path).map_err(|source| TopicError::Io {
         path: path.to_owned(),
         op: "list",
         source,
     })?;
-    Ok(rd
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect())
+    Ok(rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
 }
 
 /// `mkdir -m 0700` of `rel` in `at`, accepting an existing one (checked

@@ -69,7 +69,8 @@ pub fn is_segment_file_name(name: &str) -> bool {
     name.contains(POOL_INFIX) && !name.ends_with(TOPIC_SUFFIX) && !name.starts_with(INIT_PREFIX)
 }
 
-/// The names of the segment files of `topic` in `ns`, with their owners.
+/// The names of the segment files of `topic` in `ns`, with their owners
+/// (a name that is not UTF-8 is no segment's: segment names are ASCII).
 pub(crate) fn list_segments(
     ns: &Namespace,
     topic: &str,
@@ -78,6 +79,7 @@ pub(crate) fn list_segments(
         .entries()?
         .into_iter()
         .filter_map(|name| {
+            let name = name.into_string().ok()?;
             let (owner, segment) = parse_segment_file_name(topic, &name)?;
             Some((name, owner, segment))
         })

@@ -73,3 +73,16 @@ impl Drop for TestNs {
         }
     }
 }
+
+/// Files a test planted in its namespace (a file HORUS never removes, say),
+/// removed on drop, failure included. Declared after the [`TestNs`], it
+/// drops first, so the namespace can then be removed.
+pub struct Planted(pub Vec<std::path::PathBuf>);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
