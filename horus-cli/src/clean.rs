@@ -6,6 +6,9 @@
 //! also removes the namespace's system topics (e-stop, blackbox, registry)
 //! when nobody holds them, and unheld files at topic paths that are not HORUS
 //! regions (a corrupt topic). A namespace directory left empty is removed.
+//! A file at a name HORUS never makes (`notes.txt`, a name that is not
+//! UTF-8) is never removed: it is named (a byte that is not UTF-8 written
+//! `\xNN`), and so is its namespace directory, kept for it.
 //!
 //! Two system topics are kept even when nobody holds them, because they are
 //! evidence and safety state rather than stale data: an *engaged* e-stop
@@ -107,14 +110,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
                 namespace: name.clone(),
                 removed: r.removed.clone(),
                 live: r.live.clone(),
-                foreign: r
-                    .foreign
-                    .iter()
-                    .map(|f| crate::json::ForeignJson {
-                        path: f.path.clone(),
-                        kind: f.kind.to_string(),
-                    })
-                    .collect(),
+                foreign: r.foreign.iter().map(Into::into).collect(),
                 kept: r.kept.clone(),
                 namespace_removed: *dir,
             })
@@ -138,8 +134,7 @@ fn ours(path: &std::path::Path) -> bool {
 }
 
 fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
-    // A file name may hold control characters: shown escaped, never raw.
-    let show = |p: &std::path::Path| crate::names::shown(&p.to_string_lossy()).into_owned();
+    let show = crate::names::shown_path;
     if r.removed.is_empty() {
         outln!("namespace {name}: nothing stale");
     }
@@ -160,7 +155,15 @@ fn print_report(name: &str, r: &CleanReport, dir_removed: bool) {
         };
         outln!("kept {} ({why})", show(p));
     }
+    let dir = Namespace::path_of(name);
     if dir_removed {
-        outln!("removed {} (empty)", Namespace::path_of(name).display());
+        outln!("removed {} (empty)", show(&dir));
+    } else if !r.foreign.is_empty() && r.live.is_empty() && r.kept.is_empty() && dir.exists() {
+        // Only the foreign files keep it: say so, or the directory stays
+        // with nobody told why.
+        outln!(
+            "kept {} (not empty: it holds the foreign files above, which HORUS does not remove)",
+            show(&dir)
+        );
     }
 }

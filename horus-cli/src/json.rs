@@ -21,9 +21,10 @@
 //! | `launch --dry-run` | [`LaunchPlan`] |
 //! | errors of the monitor's HTTP API | [`ApiError`] |
 //!
-//! Paths are strings; durations are seconds (`_s`) or nanoseconds (`_ns`);
-//! a value that may be missing is `null`. In `topic echo`'s messages, a
-//! float that is no number is the string `"NaN"`, `"inf"` or `"-inf"` (as
+//! Paths are strings (in `clean` and `topic list`'s `foreign`, a byte of a
+//! name that is not UTF-8 is written `\xNN`); durations are seconds (`_s`)
+//! or nanoseconds (`_ns`); a value that may be missing is `null`. In `topic
+//! echo`'s messages, a float that is no number is the string `"NaN"`, `"inf"` or `"-inf"` (as
 //! ROS 2's echo shows `.nan`/`.inf`: a REP-117 range keeps its meaning),
 //! and a `u8` array of NUL-padded printable ASCII a string (all NULs: `""`). Keys present in one form only (a
 //! topic's `error`, `topic list --verbose`'s geometry) are said where they
@@ -51,6 +52,9 @@ pub struct TopicType {
 pub struct TopicList {
     pub namespace: String,
     pub topics: Vec<TopicRow>,
+    /// Files at names HORUS never makes (`horus::shm::unknown_files`): no
+    /// clean removes them.
+    pub foreign: Vec<ForeignJson>,
 }
 
 /// One topic: what it is and who uses it, or why it could not be read
@@ -464,12 +468,16 @@ pub struct Published {
 #[derive(Debug, Serialize)]
 pub struct CleanedNamespace {
     pub namespace: String,
+    #[serde(serialize_with = "paths_text")]
     pub removed: Vec<PathBuf>,
     /// Held by a live process: kept.
+    #[serde(serialize_with = "paths_text")]
     pub live: Vec<PathBuf>,
-    /// Not HORUS regions (links, sockets, ...): left for a human.
+    /// Not HORUS regions (links, sockets, ...), files at names HORUS never
+    /// makes: left for a human.
     pub foreign: Vec<ForeignJson>,
     /// System topics kept (an engaged e-stop, the blackbox).
+    #[serde(serialize_with = "paths_text")]
     pub kept: Vec<PathBuf>,
     pub namespace_removed: bool,
 }
@@ -477,8 +485,31 @@ pub struct CleanedNamespace {
 /// A file `clean` would not touch, and what it is.
 #[derive(Debug, Serialize)]
 pub struct ForeignJson {
+    #[serde(serialize_with = "path_text")]
     pub path: PathBuf,
     pub kind: String,
+}
+
+impl From<&horus::shm::ForeignFile> for ForeignJson {
+    fn from(f: &horus::shm::ForeignFile) -> Self {
+        Self {
+            path: f.path.clone(),
+            kind: f.kind.to_string(),
+        }
+    }
+}
+
+/// A path as JSON carries it: exactly if it is UTF-8, else with `\xNN`
+/// for each byte that is not (`horus::shm::names::escaped`). A JSON string
+/// cannot hold such bytes, and serde refuses such a path, failing the whole
+/// document (`horus clean --shm --json` did, for a file named `bad\xff`).
+fn path_text<S: serde::Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&horus::shm::names::escaped(p.as_os_str()))
+}
+
+/// [`path_text`] for each path of a list.
+fn paths_text<S: serde::Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ps.iter().map(|p| horus::shm::names::escaped(p.as_os_str())))
 }
 
 /// `node list`: one node.

@@ -40,6 +40,14 @@ pub fn shown(name: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A path as text output shows it: a byte of a file name that is not UTF-8
+/// written `\xNN` (`horus::shm::names::escaped`: `bad\xffname`, which
+/// `rm $'bad\xffname'` removes), then [`shown`]. `to_string_lossy` would
+/// print U+FFFD, a name no one can type.
+pub fn shown_path(path: &std::path::Path) -> String {
+    shown(&horus::shm::names::escaped(path.as_os_str())).into_owned()
+}
+
 /// The program name of process `pid`: `/proc/PID/comm` (at most 15
 /// characters, the kernel's cut), else the file name of its `argv[0]`;
 /// `None` once it is gone.
@@ -231,6 +239,8 @@ fn live_processes(ns: &Namespace) -> usize {
     let Ok(dir) = std::fs::read_dir(ns.path().join("proc")) else {
         return 0;
     };
+    // A name that is not UTF-8 is no liveness file (those are ASCII): not a
+    // process. `clean` and `topic list` name such files.
     let mut pids: Vec<u64> = dir
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|f| liveness::token_of_lock_file(&f))

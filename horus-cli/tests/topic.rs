@@ -524,6 +524,90 @@ fn clean_removes_a_corrupt_estop_and_says_each_error_once() {
     assert!(!path.exists(), "{}", text(&out.stdout));
 }
 
+/// Files whose names are not UTF-8, in the namespace and in its `proc/`:
+/// `topic list` and `clean --shm` name each, its bytes that are not UTF-8
+/// written `\xNN` (text and JSON), never remove them, and `clean` says the
+/// namespace is kept for them; removed by hand, the next clean removes the
+/// namespace. They were invisible: both commands were silent, and the
+/// directory stayed with nobody told why.
+#[test]
+fn files_whose_names_are_not_utf8_are_named_escaped_and_kept_by_list_and_clean() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let ns = TestNs::new("notutf8");
+    let dir = Namespace::open(&ns.name).unwrap();
+    let bad = dir.path().join(OsStr::from_bytes(b"bad\xffname"));
+    let bad_proc = dir
+        .path()
+        .join("proc")
+        .join(OsStr::from_bytes(b"p\xfe.lock"));
+    let planted = common::Planted(vec![bad.clone(), bad_proc.clone()]);
+    for p in &planted.0 {
+        std::fs::write(p, b"x").unwrap();
+    }
+    let shown = [
+        format!("{}/bad\\xffname", ns.path().display()),
+        format!("{}/proc/p\\xfe.lock", ns.path().display()),
+    ];
+    let out = ns.run(&["topic", "list"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for s in &shown {
+        assert!(
+            said.contains(&format!("foreign file {s} (a name that is not UTF-8")),
+            "{said}"
+        );
+    }
+    let out = ns.run(&["topic", "list", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for s in &shown {
+        assert!(
+            v["foreign"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["path"] == s.as_str())),
+            "{v}"
+        );
+    }
+    let out = ns.run(&["clean", "--shm"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for s in &shown {
+        assert!(
+            said.contains(&format!("kept {s} (a name that is not UTF-8")),
+            "{said}"
+        );
+    }
+    assert!(
+        said.contains(&format!("kept {} (not empty", ns.path().display())),
+        "{said}"
+    );
+    let out = ns.run(&["clean", "--shm", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for s in &shown {
+        assert!(
+            v[0]["foreign"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["path"] == s.as_str())),
+            "{v}"
+        );
+    }
+    assert_eq!(v[0]["namespace_removed"], false, "{v}");
+    assert!(
+        planted.0.iter().all(|p| p.exists()),
+        "a foreign file removed"
+    );
+    assert!(ns.path().join("proc").is_dir(), "proc/ removed");
+    // Removed by hand, the namespace goes with the next clean.
+    drop(planted);
+    let out = ns.run(&["clean", "--shm"], 30);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("removed {} (empty)", ns.path().display())),
+        "{said}"
+    );
+}
+
 /// FIFOs at a topic name and a liveness name: `horus topic list` and the
 /// auto-clean every command runs return promptly (a blocking open would
 /// hang them: `run` fails at its timeout), and `horus clean --shm` removes

@@ -222,10 +222,14 @@ pub fn is_system(name: &str) -> bool {
 
 /// `horus topic list`.
 pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
-    let topics = match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
-        Some(ns) => list_topics(&ns).context("listing the topics")?,
-        None => Vec::new(),
-    };
+    let (topics, foreign) =
+        match Namespace::open_existing(&ctx.namespace).context("opening the namespace")? {
+            Some(ns) => (
+                list_topics(&ns).context("listing the topics")?,
+                horus::shm::unknown_files(&ns).context("listing the namespace")?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
     let topics: Vec<_> = topics
         .into_iter()
         .filter(|(n, _)| all || !is_system(n))
@@ -240,6 +244,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
         crate::json::print(&crate::json::TopicList {
             namespace: ctx.namespace.clone(),
             topics: crate::json::TopicRow::all(&topics, verbose, &procs),
+            foreign: foreign.iter().map(Into::into).collect(),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -249,6 +254,7 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
             ctx.namespace,
             crate::names::elsewhere(&ctx.namespace)
         );
+        print_foreign(&foreign);
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = table::new(&[
@@ -288,7 +294,20 @@ pub fn list(ctx: &Ctx, verbose: bool, all: bool) -> anyhow::Result<ExitCode> {
             ),
         }
     }
+    print_foreign(&foreign);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files of the namespace at names HORUS never makes, after the topics:
+/// no clean removes them, so the user is told where they are.
+fn print_foreign(foreign: &[horus::shm::ForeignFile]) {
+    for f in foreign {
+        outln!(
+            "foreign file {} ({})",
+            crate::names::shown_path(&f.path),
+            f.kind
+        );
+    }
 }
 
 pub(crate) fn pids<'a>(it: impl Iterator<Item = &'a horus::inspect::ParticipantInfo>) -> Vec<u32> {
