@@ -127,6 +127,62 @@ impl AtomicU64 {
     }
 }
 
+/// A 32-bit atomic word, for state private to one process (never a region:
+/// every word of shared memory is an [`AtomicU64`]). Lock-free wherever the
+/// target has 32-bit compare-and-swap (thumbv7em, riscv32imac, every host):
+/// safe to use from an interrupt handler that preempts another user. On
+/// thumbv6m, which has none, its read-modify-writes take portable-atomic's
+/// critical section (interrupts masked: interrupt-safe too).
+#[derive(Debug, Default)]
+pub struct AtomicU32(imp32::AtomicU32);
+
+#[cfg(loom)]
+use loom::sync::atomic as imp32;
+
+#[cfg(all(not(loom), target_has_atomic = "32"))]
+use core::sync::atomic as imp32;
+
+#[cfg(all(not(loom), not(target_has_atomic = "32")))]
+use portable_atomic as imp32;
+
+impl AtomicU32 {
+    /// A word holding `v`.
+    #[cfg(not(loom))]
+    pub const fn new(v: u32) -> Self {
+        Self(imp32::AtomicU32::new(v))
+    }
+
+    /// A word holding `v` (loom's atomics are not `const`).
+    #[cfg(loom)]
+    pub fn new(v: u32) -> Self {
+        Self(imp32::AtomicU32::new(v))
+    }
+
+    /// Atomic load.
+    #[inline(always)]
+    pub fn load(&self, order: Ordering) -> u32 {
+        self.0.load(order)
+    }
+
+    /// Atomic store.
+    #[inline(always)]
+    pub fn store(&self, v: u32, order: Ordering) {
+        self.0.store(v, order)
+    }
+
+    /// Atomic compare-and-exchange.
+    #[inline(always)]
+    pub fn compare_exchange(
+        &self,
+        current: u32,
+        new: u32,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u32, u32> {
+        self.0.compare_exchange(current, new, success, failure)
+    }
+}
+
 /// A memory fence.
 #[inline(always)]
 pub fn fence(order: Ordering) {

@@ -12,8 +12,7 @@
 use core::cell::Cell;
 use core::fmt;
 
-#[cfg(not(loom))]
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 /// A monotonic clock, in nanoseconds from an arbitrary origin.
 ///
@@ -57,26 +56,31 @@ impl<C: Clock + ?Sized> Clock for &C {
 /// re-phase, but the clock is still wrong. Through an `Extend32`, the count
 /// goes on past `u32::MAX`.
 ///
-/// **Contract: [`extend`](Self::extend) must run at least once per wrap
-/// period of the counter** (49.7 days for a 1 kHz tick, 71.6 minutes for a
-/// 1 MHz timer, 26.8 s for a 160 MHz cycle counter). A scheduler that reads
-/// its clock every round does; a clock read less often than that loses whole
-/// wraps (its time falls behind; it never goes back). A narrower counter
-/// (SysTick's 24 bits, a 16-bit timer) is not a `u32` counter: count its
-/// wraps in its interrupt into a `u32` (or `u64`) tick and use that.
+/// **Contract: [`extend`](Self::extend) must run at least once per half
+/// wrap period of the counter** (24.8 days for a 1 kHz tick, 35.8 minutes
+/// for a 1 MHz timer, 13.4 s for a 160 MHz cycle counter), by any caller. A
+/// scheduler that reads its clock every round does. A clock read less often
+/// than that may miss a wrap: its time falls behind by 2^32 counts. A
+/// narrower counter (SysTick's 24 bits, a 16-bit timer) is not a `u32`
+/// counter: count its wraps in its interrupt into a `u32` (or `u64`) tick
+/// and use that. The count goes on for 2^31 wraps (1,800 years of a
+/// 160 MHz counter).
 ///
 /// It needs no `&mut`: a `static` one can stand behind a [`Clock`] (whose
-/// `now_ns` takes `&self`), and the main loop and interrupt handlers may read
-/// it concurrently. `extend` is given the function that reads the counter
-/// and calls it itself, after loading the last count, retrying if another
-/// caller extended in between: so a reading is never compared with a later
-/// one (which would look like a wrap and jump ahead by 2^32). Its state is
-/// one 64-bit atomic word ([`crate::sync::AtomicU64`]): lock-free where the
-/// target has 64-bit atomics; on thumbv6m, thumbv7em and riscv32imac it takes
-/// the same fallback as the rest of the core (see the `critical-section`
-/// feature: with portable-atomic's spin-lock table, an interrupt handler that
-/// extends while the code it interrupted is inside `extend` deadlocks, so
-/// extend from one context only there). Allocation-free; 8 bytes.
+/// `now_ns` takes `&self`), and the main loop and interrupt handlers may
+/// read it concurrently. Its state is one 32-bit word
+/// ([`crate::sync::AtomicU32`]): the wraps seen and which half of its range
+/// the counter was last seen in. Each call loads the state, reads the
+/// counter, and swaps the state for what the reading makes of it (the same
+/// word when the reading is in the same half; a move from the upper half
+/// to the lower one is a wrap): a reading is never compared with a state
+/// newer than itself, and a state moved by another caller since the load
+/// fails the swap, so an interrupt that extends in between makes the
+/// interrupted call read again. Lock-free wherever the target has a 32-bit
+/// compare-and-swap (thumbv7em and riscv32imac included), so an interrupt
+/// handler may extend while the code it interrupted is inside `extend`; on
+/// thumbv6m the swap takes the `critical-section` (interrupts masked).
+/// Allocation-free; 4 bytes.
 ///
 /// ```
 /// use horus_nostd::time::{Clock, Extend32};
@@ -96,52 +100,64 @@ impl<C: Clock + ?Sized> Clock for &C {
 /// TICK_MS.fetch_add(3, Ordering::Relaxed); // wraps: u32::MAX - 1 + 3 = 1
 /// assert_eq!(HalClock.now_ns() - before, 3_000_000);
 /// ```
-#[cfg(not(loom))] // a process-local clock, not shared memory: no loom model
 #[derive(Debug, Default)]
 pub struct Extend32 {
-    /// The count returned last: its low 32 bits are the counter's reading
-    /// it came from, its high 32 bits the wraps seen. Starts at 0 (the
-    /// first reading is taken as less than one wrap from 0).
-    count: AtomicU64,
+    /// `wraps << 1 | upper`: the wraps seen (31 bits) and whether the
+    /// reading that last moved it was in the upper half of the range (its
+    /// top bit). Starts at 0: no wrap, the lower half.
+    state: AtomicU32,
 }
 
-#[cfg(not(loom))]
 impl Extend32 {
     /// An extender that has seen no reading yet.
+    #[cfg(not(loom))]
     pub const fn new() -> Self {
         Self {
-            count: AtomicU64::new(0),
+            state: AtomicU32::new(0),
+        }
+    }
+
+    /// An extender that has seen no reading yet (loom's atomics are not `const`).
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        Self {
+            state: AtomicU32::new(0),
         }
     }
 
     /// Reads the counter through `read` and returns it extended to 64
-    /// bits: the last count plus the counter's advance since the reading it
-    /// came from, modulo 2^32 (a reading lower than that one is a wrap).
-    /// `read` runs once, and once more each time another caller (an
-    /// interrupt handler, another thread) extended between this call's load
-    /// and its store.
+    /// bits: the wraps seen, times 2^32, plus the reading. `read` runs
+    /// once, and once more each time another caller (an interrupt handler,
+    /// another thread) moved the state between this call's load and its
+    /// swap.
     pub fn extend(&self, mut read: impl FnMut() -> u32) -> u64 {
-        // SYNC(extend32-reading): Acquire pairs with the Release of the
-        // successful exchange below, by the caller that stored `last`: its
-        // reading happened before, so ours (after this load) is not older.
-        let mut last = self.count.load(Ordering::Acquire);
+        // SYNC(extend32-state): Acquire pairs with the Release of the
+        // successful exchange below: the reading that moved the state
+        // happened before, so ours (read after this load) is not older.
+        let mut state = self.state.load(Ordering::Acquire);
         loop {
             let raw = read();
-            // Truncation intended: the low word is the reading `last` came from.
-            let advance = raw.wrapping_sub(last as u32);
-            if advance == 0 {
-                return last;
+            let upper = raw >> 31;
+            let mut wraps = state >> 1;
+            if upper == 0 && state & 1 == 1 {
+                // From the upper half to the lower one: a wrap (31 bits).
+                wraps = wraps.wrapping_add(1) & (u32::MAX >> 1);
             }
-            let now = last.wrapping_add(u64::from(advance));
-            // SYNC(extend32-reading): Release publishes this reading to the
-            // next caller's Acquire load (or failed exchange); failure:
-            // Acquire, for the same reason, before reading again.
-            match self
-                .count
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return now,
-                Err(stored) => last = stored,
+            // The same word again when the reading is in the same half: a
+            // read-modify-write reads the latest state (a plain load may
+            // return an older one), so a move by another caller since our
+            // load fails the exchange. SYNC(extend32-state): Release
+            // publishes this reading's move to the next caller's Acquire
+            // load (or failed exchange); failure: Acquire, for the same
+            // reason, before reading again.
+            match self.state.compare_exchange(
+                state,
+                (wraps << 1) | upper,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return (u64::from(wraps) << 32) | u64::from(raw),
+                Err(now) => state = now,
             }
         }
     }
@@ -399,11 +415,12 @@ mod tests {
         let mut total = 0_u64;
         let mut raw = 0_u32;
         assert_eq!(ext.extend(|| raw), 0);
-        // Steps of up to a whole wrap less one, across two wraps.
-        for step in [5_u32, u32::MAX - 10, 100, u32::MAX, 1, 7, u32::MAX / 2 + 3] {
+        // Steps of up to half a wrap (the contract), across two wraps.
+        let half = 1_u32 << 31;
+        for step in [5, half - 1, 100, half, half, 1, half - 7, 7, half, half] {
             raw = raw.wrapping_add(step);
             total += u64::from(step);
-            assert_eq!(ext.extend(|| raw), total);
+            assert_eq!(ext.extend(|| raw), total, "after a step of {step}");
         }
         assert!(total > 2 * (1_u64 << 32));
         // The same reading again: the same count, never a wrap.
@@ -411,26 +428,51 @@ mod tests {
     }
 
     #[test]
-    fn extend32_reads_again_when_interrupted_between_load_and_store() {
-        // An "interrupt" extends with a later reading while the first call
-        // holds an older one: had the older reading been stored after the
-        // newer, it would have looked like a wrap (2^32 ticks ahead).
+    fn extend32_starts_in_either_half() {
         let ext = Extend32::new();
-        ext.extend(|| 1_000);
-        let counter = Cell::new(1_010_u32);
+        assert_eq!(ext.extend(|| u32::MAX - 1), u64::from(u32::MAX - 1));
+        assert_eq!(ext.extend(|| 1), (1_u64 << 32) + 1);
+    }
+
+    #[test]
+    fn extend32_reads_again_when_interrupted_between_its_load_and_its_reading() {
+        // The call loads the state (no wrap, lower half); an "interrupt"
+        // then extends through a wrap before the call reads the counter:
+        // compared with the state it loaded, the call's reading (lower half
+        // again) would look like no wrap, 2^32 counts behind the interrupt's.
+        let ext = Extend32::new();
+        ext.extend(|| 0x7fff_fff0);
+        let counter = Cell::new(0x7fff_fff8_u32);
         let reads = Cell::new(0);
         let got = ext.extend(|| {
             reads.set(reads.get() + 1);
-            let mine = counter.get();
             if reads.get() == 1 {
-                counter.set(1_020);
-                assert_eq!(ext.extend(|| 1_020), 1_020, "the interrupt's reading");
+                assert_eq!(ext.extend(|| 0xc000_0000), 0xc000_0000);
+                assert_eq!(ext.extend(|| 0x1000_0000), 0x1_1000_0000, "a wrap");
+                counter.set(0x1000_0010);
             }
-            mine
+            counter.get()
         });
-        assert_eq!(reads.get(), 2, "the first reading was stale: read again");
-        assert_eq!(got, 1_020);
-        assert_eq!(ext.extend(|| 1_021), 1_021);
+        assert_eq!(reads.get(), 2, "the state moved since its load: read again");
+        assert_eq!(got, 0x1_1000_0010);
+        assert_eq!(ext.extend(|| 0x1000_0011), 0x1_1000_0011);
+    }
+
+    #[test]
+    fn extend32_swaps_again_when_another_caller_moved_the_state_first() {
+        // Both see the counter reach the upper half; the interrupt's move
+        // lands first, the interrupted call's swap fails, and it reads again.
+        let ext = Extend32::new();
+        ext.extend(|| 0x7fff_fff0);
+        let reads = Cell::new(0);
+        let got = ext.extend(|| {
+            reads.set(reads.get() + 1);
+            if reads.get() == 1 {
+                assert_eq!(ext.extend(|| 0x8000_0010), 0x8000_0010);
+            }
+            0x8000_0020
+        });
+        assert_eq!((reads.get(), got), (2, 0x8000_0020));
     }
 
     #[test]
