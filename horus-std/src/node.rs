@@ -136,6 +136,21 @@ pub fn take_reported_errors() -> Vec<String> {
     REPORTED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
+/// [`take_reported_errors`] for the scheduler, around every tick: in the
+/// common case, none reported, it reads the list's length and moves nothing
+/// (moving the empty list through the thread-local cost a store-forwarding
+/// stall per tick).
+pub(crate) fn take_reported_errors_if_any() -> Vec<String> {
+    REPORTED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *r)
+        }
+    })
+}
+
 /// `my_crate::nodes::Camera<T>` -> `Camera<T>`.
 fn short_type_name(full: &str) -> &str {
     let head = full.split('<').next().unwrap_or(full);

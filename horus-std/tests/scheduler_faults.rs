@@ -279,3 +279,65 @@ fn the_first_release_is_timed_from_after_a_slow_init_and_after_tick_once() {
     sched.run().unwrap();
     assert!(skipped(&sched) < 5, "{:?}", sched.node("after"));
 }
+
+/// Reports its tick number as an error on the ticks in `failing`.
+struct Flaky {
+    tick: u64,
+    failing: &'static [u64],
+}
+
+impl Node for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+    fn tick(&mut self) {
+        self.tick += 1;
+        if self.failing.contains(&self.tick) {
+            horus::node::report_error(format!("tick {} failed", self.tick));
+            horus::node::report_error("and once more");
+        }
+    }
+}
+
+#[test]
+fn errors_reported_in_a_tick_are_the_nodes_and_reports_outside_any_tick_are_not() {
+    let mut sched = quiet_scheduler();
+    sched
+        .add(Flaky {
+            tick: 0,
+            failing: &[2],
+        })
+        .build()
+        .unwrap();
+    let flaky = |s: &Scheduler| s.node("flaky").unwrap();
+    sched.tick_once().unwrap();
+    assert_eq!(
+        (flaky(&sched).errors, flaky(&sched).last_tick_failed),
+        (0, false)
+    );
+    sched.tick_once().unwrap();
+    assert_eq!(
+        (flaky(&sched).errors, flaky(&sched).last_tick_failed),
+        (2, true)
+    );
+    let recorded: Vec<_> = sched
+        .anomalies()
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::NodeError)
+        .map(|a| a.detail.clone())
+        .collect();
+    assert_eq!(
+        recorded.len(),
+        1,
+        "rate-limited to one record: {recorded:?}"
+    );
+    assert!(recorded[0].contains("tick 2 failed"), "{recorded:?}");
+    // Made between two rounds, by no node: not counted for the next one.
+    horus::node::report_error("outside any tick");
+    sched.tick_once().unwrap();
+    assert_eq!(
+        (flaky(&sched).errors, flaky(&sched).last_tick_failed),
+        (2, false)
+    );
+    assert!(horus::node::take_reported_errors().is_empty());
+}

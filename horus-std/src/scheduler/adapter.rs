@@ -208,12 +208,12 @@ impl CoreNode for Guarded {
     /// for the observer and are not (the node keeps being ticked).
     fn tick(&mut self, tick: &Tick) -> Result<(), NodeFault> {
         // Reports made outside any tick are not this node's.
-        drop(crate::node::take_reported_errors());
+        drop(crate::node::take_reported_errors_if_any());
         let (tag, node) = (self.tag, &mut self.node);
         let outcome = self.cpu.run(tick.start_ns, || {
             crate::node::as_node(tag, || guarded(|| node.tick()))
         });
-        self.reported = crate::node::take_reported_errors();
+        self.reported = crate::node::take_reported_errors_if_any();
         self.last_tick_failed = !self.reported.is_empty();
         self.errors += self.reported.len() as u64;
         outcome.map_err(|message| {

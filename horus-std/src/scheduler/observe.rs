@@ -98,12 +98,14 @@ impl Observer<Guarded> for Feed<'_> {
 
     fn ticked(&mut self, slot: &mut Slot<Guarded>, done: &Completion) {
         slot.node_mut().account_cpu(done.duration_ns);
-        let reported = std::mem::take(&mut slot.node_mut().reported);
-        let first = slot.node().errors - reported.len() as u64;
-        for (n, detail) in (first + 1..).zip(reported) {
-            self.record(slot, AnomalyKind::NodeError, n, || {
-                format!("tick reported: {detail}")
-            });
+        if !slot.node().reported.is_empty() {
+            let reported = std::mem::take(&mut slot.node_mut().reported);
+            let first = slot.node().errors - reported.len() as u64;
+            for (n, detail) in (first + 1..).zip(reported) {
+                self.record(slot, AnomalyKind::NodeError, n, || {
+                    format!("tick reported: {detail}")
+                });
+            }
         }
         if done.overrun {
             let (took, budget) = (done.duration_ns, slot.timing().budget_ns());
