@@ -620,13 +620,19 @@ fn bound_to_the_network_it_warns_and_checks_the_host() {
 fn the_web_ui_ends_on_a_closed_stdout() {
     let ns = TestNs::new("monpipe");
     let _talker = start_role("talker", &ns.name, "wheel.encoders");
-    let mut monitor = ns
+    // Its stdout: a pipe whose read end is closed before it starts, so
+    // that its banner is the write that fails. (Closing the read end after
+    // `spawn` raced with the banner: written first into the pipe, it
+    // succeeded, and the web UI, which writes nothing more, ran on.)
+    let (read_end, write_end) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe");
+    drop(read_end); // nobody reads its output
+    let monitor = ns
         .horus(&["monitor", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::from(write_end))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn horus monitor");
-    drop(monitor.stdout.take()); // nobody reads its output
     let pid = monitor.id();
     let out = common::finish(monitor, 30, "horus monitor --port 0 (stdout closed)");
     assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
