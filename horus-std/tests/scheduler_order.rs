@@ -128,6 +128,27 @@ fn run_keeps_the_order_in_every_round_and_each_node_at_its_rate() {
     assert_eq!((info.stats.ticks, info.state), (40, NodeState::Finished));
 }
 
+/// Was a bug (seen under qemu-aarch64, where starting is slow): the
+/// duration of `run_for` counted from before the `init`s, so a start
+/// slower than it left no round at all.
+#[test]
+fn run_for_counts_from_its_first_round_not_from_before_the_inits() {
+    let trace = Trace::default();
+    let mut sched = quiet_scheduler();
+    let mut camera = Probe::new("camera", &trace);
+    camera.init_work = Duration::from_millis(100);
+    sched.add(camera).build().unwrap();
+    sched.run_for(Duration::from_millis(20)).unwrap();
+    let calls = common::calls_of(&trace, "camera");
+    assert_eq!(calls.first().map(String::as_str), Some("init"));
+    assert_eq!(calls.last().map(String::as_str), Some("shutdown"));
+    let ticks = calls.iter().filter(|c| *c == "tick").count();
+    assert!(
+        ticks >= 1,
+        "a start slower than the run left no round: {calls:?}"
+    );
+}
+
 #[test]
 fn names_are_unique_and_rates_valid() {
     let trace = Trace::default();

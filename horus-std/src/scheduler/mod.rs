@@ -63,7 +63,7 @@
 //!   start: the nodes already initialised are shut down and `run` returns it.
 //! - **Stopping.** `run` returns after SIGINT or SIGTERM (a second one exits
 //!   at once; see [`stop_requested`]), or [`StopHandle::stop`]; `run_for(d)`
-//!   also after `d`. Both then run every initialised node's `shutdown`, in
+//!   also `d` after its first round began (the `init`s do not count). Both then run every initialised node's `shutdown`, in
 //!   reverse order, even after a panic, and the scheduler is finished.
 //!   `tick_once` runs one round of every tickable node regardless of rates
 //!   (tests, simulation); the nodes are shut down by `shutdown()` or on drop.

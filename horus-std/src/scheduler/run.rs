@@ -33,13 +33,16 @@ impl Scheduler {
         self.run_until(None)
     }
 
-    /// As [`run`](Self::run), but also stops after `duration`.
+    /// As [`run`](Self::run), but also stops `duration` after its first
+    /// round began. The `init`s do not count: a node slow to start (a
+    /// camera, a driver) still gets the whole duration, and the first round
+    /// runs however long the start took. `Duration::ZERO` runs no round:
+    /// the nodes are initialised and shut down.
     ///
     /// # Errors
     /// As [`run`](Self::run).
     pub fn run_for(&mut self, duration: Duration) -> Result<()> {
-        let end = now_ns().saturating_add(duration_ns(duration));
-        self.run_until(Some(end))
+        self.run_until(Some(duration_ns(duration)))
     }
 
     /// Runs one round: every tickable node once, in order, regardless of
@@ -120,7 +123,8 @@ impl Scheduler {
         }
     }
 
-    fn run_until(&mut self, end_ns: Option<u64>) -> Result<()> {
+    /// Runs until stopped, or `duration_ns` after the first round began.
+    fn run_until(&mut self, duration_ns: Option<u64>) -> Result<()> {
         if self.finished {
             return Err(SchedulerError::Finished.into());
         }
@@ -140,9 +144,14 @@ impl Scheduler {
         // One grid from now: not from before the `init`s (a slow one made
         // every node late and skip releases in the first round), nor the
         // staggered grids of earlier `tick_once` rounds.
-        self.engine.rephase_all(now_ns());
+        let start = now_ns();
+        self.engine.rephase_all(start);
         self.jitter.reserve();
-        let outcome = self.rounds(end_ns);
+        let outcome = if duration_ns == Some(0) {
+            Ok(())
+        } else {
+            self.rounds(duration_ns.map(|d| start.saturating_add(d)))
+        };
         let shut = self.shutdown();
         outcome.and(shut)
     }
@@ -184,14 +193,17 @@ impl Scheduler {
         Err(err.into())
     }
 
-    /// Rounds and sleeps until stopped, `end_ns`, or nothing is left to tick.
+    /// Rounds and sleeps until stopped, `end_ns`, or nothing is left to
+    /// tick. The first pass always runs, whatever the clock says: a thread
+    /// preempted between the start and it still ticks every node once.
     fn rounds(&mut self, end_ns: Option<u64>) -> Result<()> {
+        let mut first = true;
         loop {
             if self.stop_asked() {
                 return Ok(());
             }
             let now = now_ns();
-            if end_ns.is_some_and(|end| now >= end) {
+            if !std::mem::take(&mut first) && end_ns.is_some_and(|end| now >= end) {
                 return Ok(());
             }
             let followed = self.follow_system(now);

@@ -14,10 +14,11 @@ pub type Trace = Rc<RefCell<Vec<String>>>;
 
 /// A node that logs each call (`init`, `tick`, `safe_state` as "safe",
 /// `shutdown`) into its [`Trace`]. Made by [`Probe::new`] it does nothing
-/// else; its public fields add behaviour, in this order on each tick (after
-/// counting and logging it): sleep `work`, panic on the ticks in `panic_on`,
-/// stop the scheduler after `stop_after` ticks, raise the e-stop of
-/// namespace `raise_in` (on the first tick only).
+/// else; its public fields add behaviour: a sleep of `init_work` in `init`,
+/// and in this order on each tick (after counting and logging it): sleep
+/// `work`, panic on the ticks in `panic_on`, stop the scheduler after
+/// `stop_after` ticks, raise the e-stop of namespace `raise_in` (on the
+/// first tick only).
 pub struct Probe {
     pub name: &'static str,
     pub trace: Trace,
@@ -25,6 +26,8 @@ pub struct Probe {
     pub ticks: u64,
     /// Work per tick (a sleep); none if zero.
     pub work: Duration,
+    /// Work in `init` (a sleep); none if zero.
+    pub init_work: Duration,
     /// The ticks (counted from 1) that panic.
     pub panic_on: Vec<u64>,
     /// `init` panics.
@@ -49,6 +52,7 @@ impl Probe {
             trace: Rc::clone(trace),
             ticks: 0,
             work: Duration::ZERO,
+            init_work: Duration::ZERO,
             panic_on: Vec::new(),
             panic_in_init: false,
             panic_in_reinit: false,
@@ -73,6 +77,9 @@ impl Node for Probe {
     fn init(&mut self) -> Result<()> {
         self.log("init");
         self.inits += 1;
+        if !self.init_work.is_zero() {
+            std::thread::sleep(self.init_work);
+        }
         assert!(!self.panic_in_init, "{} cannot start", self.name);
         assert!(
             !(self.panic_in_reinit && self.inits > 1),
