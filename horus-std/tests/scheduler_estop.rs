@@ -57,6 +57,49 @@ fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_run()
     assert_eq!(calls_of(&trace, "motor"), ["init", "safe", "shutdown"]);
 }
 
+/// A node (order 0) that raises the e-stop of namespace `elsewhere` on its
+/// first tick, as another test's thread of this process does, and a motor
+/// (order 1), in namespace `ns`.
+fn raiser_elsewhere_and_motor(ns: &TestNs, elsewhere: &TestNs, trace: &Trace) -> Scheduler {
+    let mut sched = Scheduler::new()
+        .namespace(&ns.name)
+        .tick_rate(1_000_u64.hz())
+        .blackbox(false);
+    let mut raiser = Probe::new("raiser", trace);
+    raiser.raise_in = Some(elsewhere.name.clone());
+    sched.add(raiser).order(0).build().unwrap();
+    sched
+        .add(Probe::new("motor", trace))
+        .order(1)
+        .build()
+        .unwrap();
+    sched
+}
+
+/// Was a bug (seen under qemu-aarch64, tests in parallel): the scheduler
+/// notices its process's e-stop raises of any namespace before each node,
+/// and an e-stop raised in another namespace (by another test's thread)
+/// ended the `tick_once` round for good: the nodes after that moment did
+/// not tick (the test above found the motor `Ready`, not `Held`).
+#[test]
+fn an_estop_raised_in_another_namespace_does_not_cut_a_round_of_tick_once() {
+    let (ns, elsewhere) = (TestNs::new("estop_here"), TestNs::new("estop_elsewhere"));
+    let trace = Trace::default();
+    let mut sched = raiser_elsewhere_and_motor(&ns, &elsewhere, &trace);
+    sched.tick_once().unwrap();
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Running);
+    sched.tick_once().unwrap();
+    sched.shutdown().unwrap();
+    assert_eq!(
+        calls_of(&trace, "motor"),
+        ["init", "tick", "tick", "shutdown"]
+    );
+    assert_eq!(
+        calls_of(&trace, "raiser"),
+        ["init", "tick", "tick", "shutdown"]
+    );
+}
+
 #[test]
 fn a_node_restarted_during_an_estop_runs_safe_state_after_its_init_and_stays_held() {
     let ns = TestNs::new("estop_restart");

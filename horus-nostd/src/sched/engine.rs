@@ -82,8 +82,13 @@ pub struct StepReport {
     pub next_release_ns: Option<u64>,
     /// The observer asked for a hold ([`Observer::hold_requested`]) and the
     /// round ended before its next node: the nodes not run are still due.
-    /// The caller holds ([`Engine::hold`]) or steps again.
+    /// The caller holds ([`Engine::hold`]) or steps again; after
+    /// [`Engine::step_all_from`], whose nodes are not due by their rates,
+    /// it goes on with [`Engine::step_all_rest_from`].
     pub hold_requested: bool,
+    /// With `hold_requested`: the position, in tick order, of the node the
+    /// round ended before (for [`Engine::step_all_rest_from`]).
+    pub ended_before: Option<usize>,
 }
 
 /// A read-only view of one node, from [`Engine::nodes`].
@@ -358,7 +363,7 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(clock.now_ns(), clock, observer, false)
+        self.round(clock.now_ns(), clock, observer, false, 0)
     }
 
     /// [`step_with`](Self::step_with) for a round whose start `now_ns` the
@@ -371,7 +376,7 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(now_ns, clock, observer, false)
+        self.round(now_ns, clock, observer, false, 0)
     }
 
     /// Runs, in order, every tickable node once, whatever its rate: each is
@@ -382,7 +387,7 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(clock.now_ns(), clock, observer, true)
+        self.round(clock.now_ns(), clock, observer, true, 0)
     }
 
     /// [`step_all_with`](Self::step_all_with) for a round whose start
@@ -394,10 +399,64 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
     ) -> StepReport {
-        self.round(now_ns, clock, observer, true)
+        self.round(now_ns, clock, observer, true, 0)
     }
 
-    /// One round from `now`. The clock is read once per node ticked: a
+    /// Goes on with a [`step_all_from`](Self::step_all_from) round that a
+    /// hold request ended before the node at `position`
+    /// ([`StepReport::ended_before`]), when the caller found no hold due
+    /// (std's observer asks on any e-stop raised by its process, that of
+    /// another namespace too): runs every tickable node from there on, as
+    /// the round would have, from `now_ns` (just read from `clock`). The
+    /// nodes the round ticked before it ended do not tick again.
+    ///
+    /// ```
+    /// use horus_nostd::sched::{CoreNode, CoreScheduler, NodeConfig, NodeFault, Observer, Tick};
+    /// use horus_nostd::time::{Clock, Frequency, ManualClock};
+    ///
+    /// struct Count(u32);
+    /// impl CoreNode for Count {
+    ///     fn tick(&mut self, _: &Tick) -> Result<(), NodeFault> {
+    ///         self.0 += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// /// Asks for a hold before the second node, once.
+    /// struct Once(u32);
+    /// impl<T> Observer<T> for Once {
+    ///     fn hold_requested(&mut self) -> bool {
+    ///         self.0 += 1;
+    ///         self.0 == 2
+    ///     }
+    /// }
+    /// let (mut a, mut b, mut c) = (Count(0), Count(0), Count(0));
+    /// let mut sched = CoreScheduler::<3>::new(Frequency::from_hz(100)).unwrap();
+    /// for (n, order) in [(&mut a, 0), (&mut b, 1), (&mut c, 2)] {
+    ///     sched.add(n, NodeConfig::new(order)).unwrap();
+    /// }
+    /// let clock = ManualClock::new(0);
+    /// sched.start(clock.now_ns()).unwrap();
+    /// let mut once = Once(0);
+    /// let report = sched.step_all_from(clock.now_ns(), &clock, &mut once);
+    /// assert_eq!((report.ran, report.ended_before), (1, Some(1)));
+    /// // No hold was due: the rest of the round.
+    /// let rest = sched.step_all_rest_from(1, clock.now_ns(), &clock, &mut once);
+    /// assert_eq!((rest.ran, rest.hold_requested), (2, false));
+    /// sched.shutdown();
+    /// assert_eq!((a.0, b.0, c.0), (1, 1, 1));
+    /// ```
+    pub fn step_all_rest_from<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
+        &mut self,
+        position: usize,
+        now_ns: u64,
+        clock: &C,
+        observer: &mut O,
+    ) -> StepReport {
+        self.round(now_ns, clock, observer, true, position)
+    }
+
+    /// One round from `now`, over the nodes from position `from` on (0:
+    /// all). The clock is read once per node ticked: a
     /// tick's start is the end of the clean tick before it (or the round's
     /// start), see [`Ran::clean_end_ns`](super::tick_one::Ran).
     fn round<C: Clock + ?Sized, O: Observer<S::Node> + ?Sized>(
@@ -406,6 +465,7 @@ impl<S: Storage> Engine<S> {
         clock: &C,
         observer: &mut O,
         every: bool,
+        from: usize,
     ) -> StepReport {
         if now < self.last_round_ns {
             self.clock_went_back(self.last_round_ns, now, observer);
@@ -416,7 +476,7 @@ impl<S: Storage> Engine<S> {
         // The round's start, then the end of a clean tick (see
         // `Ran::clean_end_ns`): the next node's start.
         let mut turn_ns = Some(now);
-        for slot in self.slots.slots_mut() {
+        for (position, slot) in self.slots.slots_mut().enumerate().skip(from) {
             if !slot.state.is_tickable() || !(every || slot.timing.is_due(now)) {
                 continue;
             }
@@ -424,6 +484,7 @@ impl<S: Storage> Engine<S> {
             // node before this one holds the rest of the round.
             if observer.hold_requested() {
                 report.hold_requested = true;
+                report.ended_before = Some(position);
                 break;
             }
             // Its start: the round's start or the end of the tick before

@@ -84,13 +84,33 @@ impl Scheduler {
             .as_ref()
             .and_then(system::SystemLink::estop_watch);
         let mut feed = Feed::new(&mut self.recorder).watching(watch);
-        if self
-            .engine
-            .step_all_from(followed.round_start(now), &MonotonicClock, &mut feed)
-            .hold_requested
-        {
-            // A node raised the e-stop: hold the rest now, not next call.
-            self.follow_system(now_ns());
+        let mut report =
+            self.engine
+                .step_all_from(followed.round_start(now), &MonotonicClock, &mut feed);
+        while let Some(position) = report.ended_before {
+            // This process raised an e-stop: a node of the round, holding
+            // the rest now, not next call; or not ours to hold (another
+            // namespace's e-stop, raised by another thread), and the round
+            // goes on: a round of `tick_once` ticks every node once (it
+            // lost the rest of the round: under parallel tests, a raise in
+            // another test's namespace left nodes unticked).
+            let now = now_ns();
+            let followed = self.follow_system(now);
+            let killed = self.system.as_ref().is_some_and(|l| l.kill_from.is_some());
+            if followed.held || killed {
+                break; // a kill: the next call shuts down, as above
+            }
+            let watch = self
+                .system
+                .as_ref()
+                .and_then(system::SystemLink::estop_watch);
+            let mut feed = Feed::new(&mut self.recorder).watching(watch);
+            report = self.engine.step_all_rest_from(
+                position,
+                followed.round_start(now),
+                &MonotonicClock,
+                &mut feed,
+            );
         }
         Ok(())
     }
