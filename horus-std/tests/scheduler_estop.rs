@@ -100,6 +100,22 @@ fn an_estop_raised_in_another_namespace_does_not_cut_a_round_of_tick_once() {
     );
 }
 
+/// As above, for `run`: a first round cut by an e-stop raised elsewhere
+/// still runs whole, however short the run (it ended at the pass that
+/// would have ticked the rest).
+#[test]
+fn an_estop_raised_in_another_namespace_does_not_cut_the_first_round_of_run() {
+    let (ns, elsewhere) = (
+        TestNs::new("estop_here_run"),
+        TestNs::new("estop_elsewhere_run"),
+    );
+    let trace = Trace::default();
+    let mut sched = raiser_elsewhere_and_motor(&ns, &elsewhere, &trace);
+    sched.run_for(Duration::from_nanos(1)).unwrap();
+    // The pass after the cut ticks the motor; the run ends after it.
+    assert_eq!(calls_of(&trace, "motor"), ["init", "tick", "shutdown"]);
+}
+
 #[test]
 fn a_node_restarted_during_an_estop_runs_safe_state_after_its_init_and_stays_held() {
     let ns = TestNs::new("estop_restart");

@@ -214,16 +214,19 @@ impl Scheduler {
     }
 
     /// Rounds and sleeps until stopped, `end_ns`, or nothing is left to
-    /// tick. The first pass always runs, whatever the clock says: a thread
-    /// preempted between the start and it still ticks every node once.
+    /// tick. The first round always runs whole, whatever the clock says: a
+    /// thread preempted between the start and it, or a round ended early
+    /// by an e-stop raised elsewhere and run on at the next pass, still
+    /// ticks every node once (unless the e-stop holds them).
     fn rounds(&mut self, end_ns: Option<u64>) -> Result<()> {
+        // The first round has yet to run whole.
         let mut first = true;
         loop {
             if self.stop_asked() {
                 return Ok(());
             }
             let now = now_ns();
-            if !std::mem::take(&mut first) && end_ns.is_some_and(|end| now >= end) {
+            if !first && end_ns.is_some_and(|end| now >= end) {
                 return Ok(());
             }
             let followed = self.follow_system(now);
@@ -233,23 +236,24 @@ impl Scheduler {
             }
             if followed.held {
                 // Held by the e-stop: nothing is due; look again shortly.
+                first = false;
                 sleep::sleep_until(now + HELD_POLL_NS, 0);
                 continue;
             }
-            // A round a node's e-stop ended early leaves nodes due: the
-            // next pass polls the e-stop at once and holds them.
+            // A round an e-stop raise of this process ended early leaves
+            // nodes due: the next pass polls the e-stop at once and holds
+            // them (a node's raise), or ticks them (another namespace's).
             let watch = self
                 .system
                 .as_ref()
                 .and_then(system::SystemLink::estop_watch);
-            let next = self
-                .engine
-                .step_from(
-                    followed.round_start(now),
-                    &MonotonicClock,
-                    &mut Feed::new(&mut self.recorder).watching(watch),
-                )
-                .next_release_ns;
+            let report = self.engine.step_from(
+                followed.round_start(now),
+                &MonotonicClock,
+                &mut Feed::new(&mut self.recorder).watching(watch),
+            );
+            first &= report.hold_requested;
+            let next = report.next_release_ns;
             if next.is_none() && !self.engine.is_empty() {
                 if self.engine.slots().any(|s| s.state() == NodeState::Paused) {
                     // Nothing but paused nodes left: wait for a resume.
