@@ -32,7 +32,11 @@ use horus::shm::Namespace;
 const TOPIC: &str = "cam";
 const W: u32 = 320;
 const H: u32 = 240;
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// Only catches hangs (the watchdogs; the wait for every message of the
+/// threads test): every byte of every message is written and checked, and
+/// under qemu-aarch64 the threads test takes about 17 s alone (it waited
+/// 30 s, under a watchdog of 60 s).
+const TIMEOUT: Duration = Duration::from_secs(600);
 
 fn handle(ns: &str) -> ImageTopic {
     ImageTopic::builder(TOPIC).namespace(ns).build().unwrap()
@@ -192,15 +196,19 @@ fn one_handle_per_thread_exact_accounting() {
         })
         .collect();
     let mut last = [0u64; 2];
-    wait_until(30, "every message received or counted dropped", || {
-        while let Some(v) = sub.recv() {
-            let seq = check_fill(v.data()).expect("a torn frame");
-            let t = (seq >> 32) as usize;
-            assert!(seq > last[t], "thread {t}: {seq} after {}", last[t]);
-            last[t] = seq;
-        }
-        sub.received_count() + sub.dropped_count() == 2 * PER_THREAD
-    });
+    wait_until(
+        TIMEOUT.as_secs(),
+        "every message received or counted dropped",
+        || {
+            while let Some(v) = sub.recv() {
+                let seq = check_fill(v.data()).expect("a torn frame");
+                let t = (seq >> 32) as usize;
+                assert!(seq > last[t], "thread {t}: {seq} after {}", last[t]);
+                last[t] = seq;
+            }
+            sub.received_count() + sub.dropped_count() == 2 * PER_THREAD
+        },
+    );
     let handles: Vec<_> = senders.into_iter().map(|s| s.join().unwrap()).collect();
     assert_eq!(sub.published_count(), 2 * PER_THREAD);
     assert!(sub.recv().is_none());

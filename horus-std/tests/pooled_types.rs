@@ -23,7 +23,11 @@ use horus::pooled::{PoolError, PoolView, Pooled, PooledLayout};
 use horus::prelude::*;
 use horus::tensor::{DType, TensorError, TensorFrame, TensorLayout};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// Only catches hangs (the watchdogs; the subscriber child's wait for the
+/// messages, and ours for its word): every byte of every message is written
+/// and checked, and under qemu-aarch64 the depth images' round trip takes
+/// about 10 s alone (it was 60 s, and 30 s for the word).
+const TIMEOUT: Duration = Duration::from_secs(600);
 const MESSAGES: u64 = 60;
 
 /// The three kinds, with a layout per sequence number (sizes vary).
@@ -113,7 +117,7 @@ fn round_trip<L: Kind>(role: &str, test: &str) {
         let next = start + Duration::from_millis(5) * seq as u32;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
-    let r = sub.expect("done", 30);
+    let r = sub.expect("done", TIMEOUT.as_secs());
     let [received, dropped, bad]: [u64; 3] = core::array::from_fn(|i| r[i].parse().unwrap());
     eprintln!("{role}: received {received}, dropped {dropped}, bad {bad}");
     assert_eq!(bad, 0, "messages with wrong bytes or layout");

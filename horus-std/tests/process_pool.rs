@@ -37,7 +37,11 @@ use horus::shm::Namespace;
 const TOPIC: &str = "camera.rgb";
 const W: u32 = 640;
 const H: u32 = 480;
-const TIMEOUT: Duration = Duration::from_secs(120);
+/// Only catches hangs (the watchdogs; the wait for every frame of the
+/// cross-process test): every byte of every frame is written and checked,
+/// and under qemu-aarch64 that test takes about 24 s alone (it waited 60 s,
+/// under a watchdog of 120 s).
+const TIMEOUT: Duration = Duration::from_secs(600);
 
 fn subscriber(ns: &TestNs) -> ImageTopic {
     ImageTopic::builder(TOPIC)
@@ -56,7 +60,7 @@ fn image_new_frames_reach_another_process_without_a_copy() {
     publisher.expect("ready", 30);
     publisher.tell("go");
     let mut last = 0;
-    wait_until(60, "every frame received or dropped", || {
+    wait_until(TIMEOUT.as_secs(), "every frame received or dropped", || {
         while let Some(view) = sub.recv() {
             let seq = check_fill(view.data()).expect("a torn or wrong frame");
             assert!(seq > last, "frames out of order");
