@@ -309,7 +309,21 @@ fn echo_waits_selects_fields_cuts_arrays_stamps_time_and_shows_the_last() {
 fn echo_timeout_without_a_count_ends_normally_unless_nothing_came() {
     let ns = TestNs::new("echotimeout");
     let _publ = publisher(&ns.name, "wheel.encoders");
-    let out = ns.run(&["topic", "echo", "wheel.encoders", "--timeout", "0.3"], 30);
+    // `--last`: the publisher's newest message (it has published: it said
+    // ready) comes first, whatever the clock says, and then its stream.
+    // Without it, an echo preempted for the 0.3 s between its start and its
+    // first receive (a loaded host) saw no message at all, and exited 1.
+    let out = ns.run(
+        &[
+            "topic",
+            "echo",
+            "wheel.encoders",
+            "--last",
+            "--timeout",
+            "0.3",
+        ],
+        30,
+    );
     assert_eq!(
         (out.status.code(), text(&out.stderr).as_str()),
         (Some(0), ""),
