@@ -39,8 +39,14 @@ def test_run_for_a_duration_at_a_rate(ns):
     sched.add(Node(name="counter", tick=lambda n: ticks.append(horus.now_ns()), rate=50))
     t0 = time.monotonic()
     sched.run(duration=0.3)
-    assert 0.25 < time.monotonic() - t0 < 2.0
-    assert 10 <= len(ticks) <= 17, len(ticks)
+    # The duration counts from the first round, so the run lasts it at
+    # least; the upper bound only catches a run that never ends.
+    assert 0.3 <= time.monotonic() - t0 < 30.0
+    # At 50 Hz, 0.3 s holds the releases at 0, 20, ..., 280 ms: 15 (at
+    # the tick rate, 100 Hz, it would be 30). A loaded host skips late
+    # releases rather than bunching them, so fewer is no fault; the first
+    # round always runs.
+    assert 1 <= len(ticks) <= 16, len(ticks)
     (name, state, n, _misses, _overruns, panics), = sched.nodes()
     assert (name, n, panics) == ("counter", len(ticks), 0)
 
