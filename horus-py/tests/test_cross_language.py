@@ -130,7 +130,11 @@ def test_python_node_in_the_registry_estop_and_signals(ns, sig):
             horus_cli = str(rust_bin("horus"))
             subprocess.run([horus_cli, "estop", "--raise", "--namespace", ns], check=True,
                            capture_output=True, timeout=30)
-            time.sleep(0.3)
+            # Held once the registry says so (reported in the pass that
+            # holds it): every heartbeat after the drain would be a tick
+            # under the e-stop.
+            wait_for(lambda: (_node(ns, "py_worker") or {}).get("state") == "Stopped",
+                     what="py_worker held (Stopped) in `horus node list`")
             while beat.recv() is not None:
                 pass
             time.sleep(0.3)
