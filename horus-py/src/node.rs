@@ -199,7 +199,8 @@ impl PyScheduler {
         b.build().map_err(scheduler_err)
     }
 
-    /// Runs until Ctrl+C/SIGTERM (or `duration` seconds), then every node's
+    /// Runs until Ctrl+C/SIGTERM (or `duration` seconds, counted from the
+    /// first round: the nodes' `init`s do not count), then every node's
     /// shutdown. The GIL is released while it runs.
     #[pyo3(signature = (duration=None))]
     fn run(&mut self, py: Python<'_>, duration: Option<Bound<'_, PyAny>>) -> PyResult<()> {
