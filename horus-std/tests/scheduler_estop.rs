@@ -10,21 +10,32 @@ use horus::system::blackbox::AnomalyKind;
 use horus::system::control::{self, ControlCommand};
 use horus::system::estop;
 
-/// A monitor (order 0) that raises the e-stop, and a motor (order 1).
-fn monitor_and_motor(ns: &TestNs, trace: &Trace) -> Scheduler {
+/// In namespace `ns`, node `raiser` (order 0) that raises the e-stop of
+/// namespace `raises` on its first tick, and a motor (order 1).
+fn raiser_and_motor(
+    ns: &TestNs,
+    raiser: &'static str,
+    raises: &TestNs,
+    trace: &Trace,
+) -> Scheduler {
     let mut sched = Scheduler::new()
         .namespace(&ns.name)
         .tick_rate(1_000_u64.hz())
         .blackbox(false);
-    let mut monitor = Probe::new("monitor", trace);
-    monitor.raise_in = Some(ns.name.clone());
-    sched.add(monitor).order(0).build().unwrap();
+    let mut node = Probe::new(raiser, trace);
+    node.raise_in = Some(raises.name.clone());
+    sched.add(node).order(0).build().unwrap();
     sched
         .add(Probe::new("motor", trace))
         .order(1)
         .build()
         .unwrap();
     sched
+}
+
+/// A monitor (order 0) that raises the e-stop, and a motor (order 1).
+fn monitor_and_motor(ns: &TestNs, trace: &Trace) -> Scheduler {
+    raiser_and_motor(ns, "monitor", ns, trace)
 }
 
 #[test]
@@ -61,19 +72,7 @@ fn an_estop_raised_by_a_node_holds_the_nodes_after_it_in_the_same_round_of_run()
 /// first tick, as another test's thread of this process does, and a motor
 /// (order 1), in namespace `ns`.
 fn raiser_elsewhere_and_motor(ns: &TestNs, elsewhere: &TestNs, trace: &Trace) -> Scheduler {
-    let mut sched = Scheduler::new()
-        .namespace(&ns.name)
-        .tick_rate(1_000_u64.hz())
-        .blackbox(false);
-    let mut raiser = Probe::new("raiser", trace);
-    raiser.raise_in = Some(elsewhere.name.clone());
-    sched.add(raiser).order(0).build().unwrap();
-    sched
-        .add(Probe::new("motor", trace))
-        .order(1)
-        .build()
-        .unwrap();
-    sched
+    raiser_and_motor(ns, "raiser", elsewhere, trace)
 }
 
 /// Was a bug (seen under qemu-aarch64, tests in parallel): the scheduler
