@@ -88,12 +88,10 @@ impl Scheduler {
             self.engine
                 .step_all_from(followed.round_start(now), &MonotonicClock, &mut feed);
         while let Some(position) = report.ended_before {
-            // This process raised an e-stop: a node of the round, holding
-            // the rest now, not next call; or not ours to hold (another
-            // namespace's e-stop, raised by another thread), and the round
-            // goes on: a round of `tick_once` ticks every node once (it
-            // lost the rest of the round: under parallel tests, a raise in
-            // another test's namespace left nodes unticked).
+            // This process raised an e-stop. Ours (a node of the round):
+            // hold the rest now, not next call. Another namespace's (raised
+            // by another thread): the round goes on from where it stopped,
+            // since a `tick_once` ticks every node once.
             let now = now_ns();
             let followed = self.follow_system(now);
             let killed = self.system.as_ref().is_some_and(|l| l.kill_from.is_some());
