@@ -93,6 +93,44 @@ fn one_publishing_lane_is_read_on_the_fast_path_across_wrap_arounds() {
 }
 
 #[test]
+fn a_topic_nothing_was_published_on_announces_the_role_then_answers_at_the_mask() {
+    let mem = RegionBuffer::<4096>::new();
+    let (region, [mut publisher, mut subscriber]) = pair(&mem);
+    let role = crate::layout::part::ROLE_SUBSCRIBER;
+    assert_eq!(subscriber.raw.ep.roles & role, 0);
+    // The first receive announces the role (tools list the subscriber) ...
+    assert_eq!(subscriber.recv(), None);
+    assert_ne!(subscriber.raw.ep.roles & role, 0);
+    let seen = region.participants().filter(|p| p.subscriber).count();
+    assert_eq!(seen, 1, "the subscriber is listed");
+    // ... the next ones find no lane active, and change nothing.
+    let state = |h: &TopicHandle<Heartbeat, &[AtomicU64]>| {
+        let ep = &h.raw.ep;
+        (
+            ep.expected,
+            ep.next_lane,
+            ep.roles,
+            ep.cursors,
+            ep.delivered,
+            ep.dropped,
+        )
+    };
+    let before = state(&subscriber);
+    for _ in 0..3 {
+        assert_eq!(subscriber.recv(), None);
+    }
+    assert_eq!(state(&subscriber), before);
+    // The first message published is delivered, and the fast path set up.
+    publisher.send(beat(1)).unwrap();
+    assert_eq!(subscriber.recv().map(|m| m.sequence), Some(1));
+    assert_eq!(subscriber.raw.ep.expected.mask, 1 << publisher.raw.index());
+    assert_eq!(
+        (subscriber.delivered_count(), subscriber.dropped_count()),
+        (1, 0)
+    );
+}
+
+#[test]
 fn a_second_publishing_lane_leaves_the_fast_path_and_keeps_round_robin() {
     let mem = RegionBuffer::<4096>::new();
     let region = region(&mem, 3);

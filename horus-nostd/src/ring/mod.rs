@@ -362,7 +362,9 @@ impl<W: Words> RawHandle<W> {
     /// While the topic has one publishing lane, a receive is the fast path
     /// (`TopicRegion::read_expected`): the mask load (a line that changes
     /// only when a lane publishes for the first time), one stamp load at a
-    /// precomputed word and, if a message is there, its copy. Everything
+    /// precomputed word and, if a message is there, its copy. On a topic no
+    /// lane has published on yet (a system topic, usually), the mask load
+    /// is the whole receive once the handle's role is announced. Everything
     /// else (several lanes, a new lane, a lap, an abandoned slot, the first
     /// receive) takes the general path below, which also sets the fast
     /// path up. Same-process and cross-process handles alike.
@@ -371,9 +373,13 @@ impl<W: Words> RawHandle<W> {
         // No data is published through the mask (the stamps carry it); a lane
         // missed here is seen on a later receive.
         let active = self.region.lanes_active().load(Ordering::Relaxed);
-        if active == self.ep.expected.mask && active != 0 {
-            if let Some(delivered) = self.region.read_expected(&mut self.ep, out, framed) {
-                return delivered;
+        if active == self.ep.expected.mask {
+            if active != 0 {
+                if let Some(delivered) = self.region.read_expected(&mut self.ep, out, framed) {
+                    return delivered;
+                }
+            } else if self.ep.roles & part::ROLE_SUBSCRIBER != 0 {
+                return false; // no lane has ever published, and the role is announced
             }
         }
         self.recv_scan(active, out, framed)

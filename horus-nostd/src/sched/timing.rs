@@ -159,6 +159,7 @@ impl Timing {
     /// its tick at `start_ns` (`>= round_ns`): measures and counts its
     /// lateness, skips the releases that had passed at `round_ns`, and moves
     /// the next release to the first grid point after `round_ns`.
+    #[inline]
     pub fn release(&mut self, round_ns: u64, start_ns: u64) -> Release {
         let release_ns = self.next_release_ns;
         let lateness_ns = start_ns.saturating_sub(release_ns);
@@ -196,6 +197,7 @@ impl Timing {
 
     /// The tick released by `release` ended at `end_ns`: counts it, and an
     /// overrun if it ran longer than the budget.
+    #[inline]
     pub fn complete(&mut self, release: &Release, end_ns: u64) -> Completion {
         let duration_ns = end_ns.saturating_sub(release.start_ns);
         let overrun = duration_ns > self.budget_ns;
