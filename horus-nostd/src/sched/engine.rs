@@ -80,14 +80,12 @@ pub struct StepReport {
     pub faults: u32,
     /// The earliest next release of a tickable node (`None`: nothing left to tick).
     pub next_release_ns: Option<u64>,
-    /// The observer asked for a hold ([`Observer::hold_requested`]) and the
-    /// round ended before its next node: the nodes not run are still due.
-    /// The caller holds ([`Engine::hold`]) or steps again; after
+    /// `Some(position)`: the observer asked for a hold
+    /// ([`Observer::hold_requested`]) and the round ended before the node at
+    /// `position` in tick order; the nodes not run are still due. The
+    /// caller holds ([`Engine::hold`]) or steps again; after
     /// [`Engine::step_all_from`], whose nodes are not due by their rates,
-    /// it goes on with [`Engine::step_all_rest_from`].
-    pub hold_requested: bool,
-    /// With `hold_requested`: the position, in tick order, of the node the
-    /// round ended before (for [`Engine::step_all_rest_from`]).
+    /// it goes on with [`Engine::step_all_rest_from`] from `position`.
     pub ended_before: Option<usize>,
 }
 
@@ -441,7 +439,7 @@ impl<S: Storage> Engine<S> {
     /// assert_eq!((report.ran, report.ended_before), (1, Some(1)));
     /// // No hold was due: the rest of the round.
     /// let rest = sched.step_all_rest_from(1, clock.now_ns(), &clock, &mut once);
-    /// assert_eq!((rest.ran, rest.hold_requested), (2, false));
+    /// assert_eq!((rest.ran, rest.ended_before), (2, None));
     /// sched.shutdown();
     /// assert_eq!((a.0, b.0, c.0), (1, 1, 1));
     /// ```
@@ -483,7 +481,6 @@ impl<S: Storage> Engine<S> {
             // One relaxed load in std's observer: an e-stop raised by the
             // node before this one holds the rest of the round.
             if observer.hold_requested() {
-                report.hold_requested = true;
                 report.ended_before = Some(position);
                 break;
             }

@@ -88,8 +88,8 @@ pub trait Observer<T> {
 
     /// Asked before each node of a round is released: `true` ends the
     /// round there (the nodes not run stay due, and
-    /// [`StepReport::hold_requested`](super::StepReport::hold_requested)
-    /// says so), for the caller to hold the engine at once, as an e-stop
+    /// [`StepReport::ended_before`](super::StepReport::ended_before)
+    /// says where), for the caller to hold the engine at once, as an e-stop
     /// raised by a node of this round wants. Called on every release: keep
     /// it to a load or two (std's reads one atomic).
     ///
@@ -127,7 +127,7 @@ pub trait Observer<T> {
     /// sched.add(&mut motor, NodeConfig::new(1)).unwrap();
     /// sched.start(0).unwrap();
     /// let report = sched.step_with(&ManualClock::new(0), &mut Estop(&stop));
-    /// assert!(report.hold_requested && report.ran == 1);
+    /// assert_eq!((report.ended_before, report.ran), (Some(1), 1));
     /// sched.hold(); // the motor's safe_state, before it ever ticked
     /// sched.shutdown();
     /// assert_eq!(motor.0, 0);

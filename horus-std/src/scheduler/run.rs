@@ -250,7 +250,7 @@ impl Scheduler {
                 &MonotonicClock,
                 &mut Feed::new(&mut self.recorder).watching(watch),
             );
-            first &= report.hold_requested;
+            first &= report.ended_before.is_some();
             let next = report.next_release_ns;
             if next.is_none() && !self.engine.is_empty() {
                 if self.engine.slots().any(|s| s.state() == NodeState::Paused) {
