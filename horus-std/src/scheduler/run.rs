@@ -176,7 +176,17 @@ impl Scheduler {
 
     /// Initialises every `Registered` node in order; on failure, shuts
     /// down the initialised ones and returns the failure.
+    #[inline]
     fn start_or_shutdown(&mut self) -> Result<()> {
+        if self.started && !self.registered {
+            return Ok(()); // every round after the first, until a node is added
+        }
+        self.start_registered()
+    }
+
+    /// [`start_or_shutdown`](Self::start_or_shutdown) when there is
+    /// something to start: the scheduler itself, or nodes added since.
+    fn start_registered(&mut self) -> Result<()> {
         if !self.started {
             // First use: clean the namespace actually used (set by now).
             super::auto_clean_logged(self.recorder.namespace.as_deref());
@@ -185,7 +195,7 @@ impl Scheduler {
         }
         self.started = true;
         if !std::mem::take(&mut self.registered) {
-            return Ok(()); // the common case: no clock reading, no scan
+            return Ok(()); // started, and no node added
         }
         let mut feed = Feed::new(&mut self.recorder);
         let started = self.engine.init_registered(now_ns(), &mut feed);
@@ -286,6 +296,7 @@ impl Scheduler {
     /// Follows the e-stop and the control topic and reports to the registry
     /// (opened at the start, see [`open_system`](Self::open_system)) at
     /// `now`, a clock reading just taken.
+    #[inline]
     fn follow_system(&mut self, now: u64) -> Followed {
         let Some(link) = &mut self.system else {
             return Followed::default();

@@ -78,6 +78,7 @@ impl SystemLink {
     /// Follows the e-stop: holds or resumes the nodes of `engine` on a
     /// change. Returns whether the scheduler is held, and whether it
     /// changed (nodes ran their `safe_state` or resumed).
+    #[inline]
     pub(crate) fn follow_estop(
         &mut self,
         engine: &mut Engine<Nodes>,
@@ -92,9 +93,25 @@ impl SystemLink {
         let event = monitor.poll();
         // A monitor opened while engaged reports no transition: catch up.
         let engaged = monitor.engaged();
+        if event.is_none() && engaged == self.held {
+            return (self.held, false); // every round but a transition's
+        }
+        self.estop_moved(event, engaged, engine, rec, now_ns)
+    }
+
+    /// [`follow_estop`](Self::follow_estop) after a poll that saw `event`
+    /// and left the monitor `engaged`.
+    fn estop_moved(
+        &mut self,
+        event: Option<EstopEvent>,
+        engaged: bool,
+        engine: &mut Engine<Nodes>,
+        rec: &mut Recorder,
+        now_ns: u64,
+    ) -> (bool, bool) {
         match (event, self.held, engaged) {
             (_, false, true) => {
-                let reason = monitor.reason().to_owned();
+                let reason = self.estop.as_ref().map_or("", |m| m.reason()).to_owned();
                 log::warn!(
                     "e-stop engaged ({reason}): holding {} node(s)",
                     engine.len()
@@ -156,6 +173,7 @@ impl SystemLink {
     /// Carries out every control request published since the last round
     /// for a node of `engine` (see the module doc). Returns whether there
     /// was one.
+    #[inline]
     pub(crate) fn follow_control(
         &mut self,
         engine: &mut Engine<Nodes>,
@@ -168,16 +186,8 @@ impl SystemLink {
         let mut any = false;
         while let Some(req) = reader.poll() {
             any = true;
-            let pid = std::process::id(); // a system call: only for a request
-            let targets: Vec<NodeId> = engine
-                .slots()
-                .filter(|s| req.targets(&s.node().name, pid))
-                .map(|s| s.id())
-                .collect();
-            for id in targets {
-                if let Some(killer) = execute(engine, rec, id, &req, now_ns) {
-                    self.kill_from = Some(killer);
-                }
+            if let Some(killer) = carry_out(&req, engine, rec, now_ns) {
+                self.kill_from = Some(killer);
             }
         }
         any
@@ -185,10 +195,11 @@ impl SystemLink {
 
     /// Publishes every node's figures if a state changed or a second
     /// passed; returns whether it did.
+    #[inline]
     pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) -> bool {
-        let Some(registry) = &mut self.registry else {
+        if self.registry.is_none() {
             return false;
-        };
+        }
         let changed = engine.len() != self.last_states.len()
             || engine
                 .slots()
@@ -197,6 +208,15 @@ impl SystemLink {
         if !changed && now_ns.saturating_sub(self.last_report_ns) < REPORT_EVERY_NS {
             return false; // the common case: no allocation, no publishing
         }
+        self.publish_report(engine, now_ns);
+        true
+    }
+
+    /// Publishes every node's figures to the registry (if open).
+    fn publish_report(&mut self, engine: &Engine<Nodes>, now_ns: u64) {
+        let Some(registry) = &mut self.registry else {
+            return;
+        };
         let infos: Vec<_> = engine.slots().map(adapter::info).collect();
         let ticks: Vec<u64> = infos.iter().map(|i| i.stats.ticks).collect();
         let measured = self.rates.update(now_ns, &ticks);
@@ -224,7 +244,6 @@ impl SystemLink {
         }
         self.last_states = engine.slots().map(|s| s.state()).collect();
         self.last_report_ns = now_ns;
-        true
     }
 }
 
@@ -264,6 +283,27 @@ impl MeasuredRates {
         }
         &self.hz
     }
+}
+
+/// Carries out `req` on each node of `engine` it targets; returns the
+/// requester's pid for a `kill` of one of them.
+fn carry_out(
+    req: &ControlRequest,
+    engine: &mut Engine<Nodes>,
+    rec: &mut Recorder,
+    now_ns: u64,
+) -> Option<u32> {
+    let pid = std::process::id(); // a system call: only for a request
+    let targets: Vec<NodeId> = engine
+        .slots()
+        .filter(|s| req.targets(&s.node().name, pid))
+        .map(|s| s.id())
+        .collect();
+    let mut killer = None;
+    for id in targets {
+        killer = execute(engine, rec, id, req, now_ns).or(killer);
+    }
+    killer
 }
 
 /// Carries out `req` on node `id` and records it; returns the requester's

@@ -160,6 +160,7 @@ impl ControlReader {
     }
 
     /// The next request published since the last call, if any.
+    #[inline]
     pub fn poll(&mut self) -> Option<ControlRequest> {
         self.topic.recv().map(|r| ControlRequest {
             node: str_of(&r.node),

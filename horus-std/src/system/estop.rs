@@ -143,11 +143,21 @@ impl EstopMonitor {
     /// if the state changed, or [`EstopEvent::RaisedAndCleared`] if it was
     /// raised after the last poll and is clear again (a raise between two
     /// polls is never lost).
+    #[inline]
     pub fn poll(&mut self) -> Option<EstopEvent> {
+        // Nothing published since the last poll: no transition (a scheduler
+        // polls every round; this is that round's whole cost).
+        let first = self.topic.recv()?;
+        self.poll_from(first)
+    }
+
+    /// [`poll`](Self::poll), whose first message since the last one is `first`.
+    fn poll_from(&mut self, first: EmergencyStop) -> Option<EstopEvent> {
         let (was, seen_ns) = (self.engaged, self.newest_ns);
         // The newest raise newer than what the last poll saw: (time, reason).
         let mut raise: Option<(u64, String)> = None;
-        while let Some(m) = self.topic.recv() {
+        let mut next = Some(first);
+        while let Some(m) = next {
             if m.engaged != 0
                 && m.timestamp_ns > seen_ns
                 && raise.as_ref().is_none_or(|(t, _)| m.timestamp_ns >= *t)
@@ -160,6 +170,7 @@ impl EstopMonitor {
                 self.engaged = m.engaged != 0;
                 self.reason = str_of(&m.reason);
             }
+            next = self.topic.recv();
         }
         match (was, self.engaged) {
             (false, true) => Some(EstopEvent::Raised {
