@@ -9,6 +9,9 @@
 # the loop under callgrind twice, with 1,000,000 hops (`--quick`) and with
 # 4,000,000, and prints the difference divided by 3,000,000: the
 # instructions one more hop executes, set-up and warm-up cancelled out.
+# A KIND `sched-rounds:N` counts a round of the std scheduler's `tick_once`
+# with N empty nodes the same way (`HORUS_BENCH_ONLY=sched-rounds:N`); its
+# two clock reads are system calls under valgrind, not counted.
 #
 # What it is for: on a small, shared host the timings of two builds differ
 # by ±10% with the code unchanged (benchmarks/README.md), so a change that
@@ -29,7 +32,7 @@ revs=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --kind) kinds+=("$2"); shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) revs+=("$1") ;;
     esac
     shift
@@ -64,7 +67,9 @@ build() {
 # extra arguments).
 count() {
     local log; log=$(mktemp)
-    HORUS_BENCH_ONLY="pooled-hop:$2" valgrind --tool=callgrind \
+    local selection="pooled-hop:$2"
+    case "$2" in sched-rounds*) selection="$2" ;; esac
+    HORUS_BENCH_ONLY="$selection" valgrind --tool=callgrind \
         --callgrind-out-file=/dev/null "$1" ${3:-} >"$log" 2>&1 || {
         cat "$log" >&2; rm -f "$log"; return 1
     }
@@ -72,7 +77,7 @@ count() {
     rm -f "$log"
 }
 
-printf "| %-20s | %-34s | %18s |\n" "rev" "hop loop" "instructions / hop"
+printf "| %-20s | %-34s | %18s |\n" "rev" "loop" "instructions / hop or round"
 printf "|%s|%s|%s|\n" "----------------------" "------------------------------------" "-------------------:"
 for rev in "${revs[@]}"; do
     bin=$(build "$rev")

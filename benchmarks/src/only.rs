@@ -60,6 +60,17 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
         // The schedulers' system topics are in the run's namespace.
         return cleanup(&Ctx::new());
     }
+    if let Some(which) = pattern.strip_prefix("sched-rounds") {
+        let nodes = sched_rounds_nodes(pattern, which)?;
+        let rounds: u64 = if cfg.quick { 1_000_000 } else { 4_000_000 };
+        let ns = schedcost::round_loop(nodes, rounds);
+        cleanup(&Ctx::new())?;
+        eprintln!(
+            "std tick_once, {nodes} empty node(s): {:.1} ns/round ({rounds} rounds)",
+            ns?
+        );
+        return Ok(());
+    }
     if pattern == "jitter" {
         let rows = crate::jitter_rows(cfg);
         let mut targets = String::new();
@@ -142,6 +153,19 @@ pub(crate) fn run_only(cfg: &Config, pattern: &str) -> Res<()> {
     cleanup(&ctx)
 }
 
+/// The node count `sched-rounds<which>` asks for: 1 for an empty `which`,
+/// N for `:N` (N > 0); anything else is an error that says what to give.
+fn sched_rounds_nodes(pattern: &str, which: &str) -> Result<usize, String> {
+    match which.strip_prefix(':') {
+        None if which.is_empty() => Some(1),
+        Some(n) => n.parse::<usize>().ok().filter(|&n| n > 0),
+        None => None,
+    }
+    .ok_or_else(|| {
+        format!("HORUS_BENCH_ONLY={pattern}: give sched-rounds or sched-rounds:N, N a node count above 0")
+    })
+}
+
 /// The hop kinds `pooled-hop<which>` selects: every kind for an empty
 /// `which`; for `:<label>`, the kind named whole, else the kinds whose label
 /// starts so (case-insensitive). None is an error that lists the kinds.
@@ -193,7 +217,7 @@ fn selects_a_row(pattern: &str) -> Result<(), String> {
     }
     let rows: Vec<_> = SPECS.iter().map(|spec| spec.0).collect();
     Err(format!(
-        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, jitter, shm, limits, \
+        "HORUS_BENCH_ONLY={pattern} selects nothing: give copy, python, sched, sched-rounds[:N], jitter, shm, limits, \
          pooled, pooled-hop[:<kind>], or part of a row's name ({}, {SERIALIZED_ROW})",
         rows.join(", ")
     ))
@@ -291,6 +315,20 @@ mod tests {
         let images = hop_kinds("pooled-hop:image", ":image").unwrap();
         assert!(images.len() >= 3, "{images:?}");
         assert!(images.iter().all(|k| k.label().starts_with("image")));
+    }
+
+    #[test]
+    fn sched_rounds_takes_a_node_count_above_zero() {
+        assert_eq!(sched_rounds_nodes("sched-rounds", ""), Ok(1));
+        assert_eq!(sched_rounds_nodes("sched-rounds:10", ":10"), Ok(10));
+        for (pattern, which) in [
+            ("sched-rounds:0", ":0"),
+            ("sched-rounds:x", ":x"),
+            ("sched-roundsx", "x"),
+        ] {
+            let e = sched_rounds_nodes(pattern, which).unwrap_err();
+            assert!(e.contains(pattern) && e.contains("sched-rounds:N"), "{e}");
+        }
     }
 
     #[test]

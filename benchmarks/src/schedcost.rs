@@ -168,6 +168,25 @@ pub fn row(nodes: usize, batches: usize, quick: bool) -> Res<SchedRow> {
     })
 }
 
+/// `rounds` calls of the std `tick_once` with `nodes` empty nodes, after
+/// one call that starts them: ns per round, set-up excluded. The loop
+/// `benchmarks/instructions.sh --kind sched-rounds:N` counts the
+/// instructions of (`HORUS_BENCH_ONLY=sched-rounds:N`).
+pub fn round_loop(nodes: usize, rounds: u64) -> Res<f64> {
+    let mut sched = horus::Scheduler::new().namespace(&format!("bench{}", std::process::id()));
+    for i in 0..nodes {
+        sched.add(Named(format!("n{i}"))).order(i as u32).build()?;
+    }
+    sched.tick_once()?;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        sched.tick_once()?;
+    }
+    let ns = t.elapsed().as_nanos() as f64 / rounds as f64;
+    sched.shutdown()?;
+    Ok(ns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
