@@ -700,3 +700,52 @@ fn the_anomaly_count_says_what_was_overwritten() {
         "{shown}"
     );
 }
+
+#[test]
+fn monitor_serves_the_web_ui_and_its_snapshot() {
+    let ns = TestNs::new("web");
+    let mut publ = common::publisher(&ns.name, "wheel.encoders");
+    publ.expect("@@ready", 30);
+    // Port 0: any free port; the monitor prints the one it got.
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let (status, page) = http_get(port, "/");
+    assert!(status.contains("200"), "{status}");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("/api/snapshot"));
+    let (status, body) = http_get(port, "/api/snapshot");
+    assert!(status.contains("200"), "{status}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["namespace"], ns.name.as_str(), "{v}");
+    assert_eq!(v["topics"][0]["name"], "wheel.encoders", "{v}");
+    assert_eq!(v["estop"], serde_json::Value::Null, "{v}");
+    let (status, _) = http_get(port, "/nope");
+    assert!(status.contains("404"), "{status}");
+    // A second monitor on the same port is refused, naming the fix.
+    let out = ns.run(&["monitor", "--port", &port.to_string()], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--port"),
+        "{}",
+        text(&out.stderr)
+    );
+    monitor.assert_stops_on_sigterm();
+}
+
+#[test]
+fn monitor_help_names_the_web_ui_as_the_default() {
+    let ns = TestNs::new("monhelp");
+    let out = ns.run(&["--help"], 30);
+    let help = text(&out.stdout);
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("monitor"))
+        .expect("monitor in --help");
+    assert!(
+        line.contains("web UI") && !line.contains("(terminal)"),
+        "{line}"
+    );
+    let out = ns.run(&["monitor", "--help"], 30);
+    let help = text(&out.stdout);
+    assert!(!help.contains("(terminal)"), "{help}");
+    assert!(help.contains("web UI"), "{help}");
+}

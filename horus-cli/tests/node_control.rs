@@ -2,6 +2,8 @@
 //! (a scheduler started by this test) is controlled through the namespace's
 //! control topic, the registry shows each new state, the blackbox records
 //! each action; unknown and ambiguous names are errors that say the fix.
+//! A SIGKILLed process's nodes show as crashed, and its death is in the
+//! blackbox.
 
 mod common;
 
@@ -361,4 +363,101 @@ fn kill_never_signals_a_pid_that_is_not_the_nodes_process_here() {
     let _ = bystander.kill();
     let _ = bystander.wait();
     let _ = child.stop("TERM", T);
+}
+
+/// `horus node list --json` rows for node `name`: (state, pid, alive).
+fn node_rows(ns: &TestNs, name: &str) -> Vec<(String, u64, bool)> {
+    let out = ns.run(&["node", "list", "--json"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array()
+        .expect("array")
+        .iter()
+        .filter(|n| n["name"] == name)
+        .map(|n| {
+            (
+                n["state"].as_str().unwrap_or_default().to_owned(),
+                n["pid"].as_u64().unwrap_or_default(),
+                n["alive"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
+    let ns = TestNs::new("sigkilled");
+    let mut child = common::start_role("schedule", &ns.name, "Ticker");
+    let pid = u64::from(child.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    child.child.kill().expect("SIGKILL");
+    child.child.wait().expect("reap");
+    // Learned through liveness: listed as Crashed with its pid, not forgotten.
+    assert_eq!(
+        node_rows(&ns, "Ticker"),
+        [("Crashed".to_owned(), pid, false)]
+    );
+    let out = ns.run(&["node", "list"], 30);
+    let table = text(&out.stdout);
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.contains("Ticker") && l.contains("Crashed") && l.contains(&pid.to_string()))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    // NODE PID STATE RATE MEAS.: a process gone has no measured rate.
+    assert_eq!(row.get(4), Some(&"-"), "{table}");
+    // The blackbox recorded the death once, with the dead process's pid.
+    for _ in 0..2 {
+        let out = ns.run(&["bb", "--anomalies", "--json"], 30);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let deaths: Vec<_> = v["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .filter(|r| r["kind"] == "process_died")
+            .collect();
+        assert_eq!(deaths.len(), 1, "{v}");
+        assert_eq!(deaths[0]["pid"].as_u64(), Some(pid), "{v}");
+        assert_eq!(deaths[0]["node"], "Ticker", "{v}");
+    }
+    // A restarted node of that name replaces the crashed entry.
+    let mut again = common::start_role("schedule", &ns.name, "Ticker");
+    let pid2 = u64::from(again.child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid2, true)] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            node_rows(&ns, "Ticker")
+        );
+        std::thread::yield_now();
+    }
+    // Stopped cleanly (SIGTERM: the scheduler shuts down): not a death.
+    again.assert_stops_on_sigterm();
+    assert!(
+        node_rows(&ns, "Ticker").is_empty(),
+        "{:?}",
+        node_rows(&ns, "Ticker")
+    );
+    let out = ns.run(&["bb", "--json"], 30);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let deaths = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["kind"] == "process_died")
+        .count();
+    assert_eq!(deaths, 1, "{v}");
+    let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
