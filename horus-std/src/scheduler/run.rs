@@ -176,7 +176,7 @@ impl Scheduler {
 
     /// Initialises every `Registered` node in order; on failure, shuts
     /// down the initialised ones and returns the failure.
-    #[inline]
+    #[inline(always)]
     fn start_or_shutdown(&mut self) -> Result<()> {
         if self.started && !self.registered {
             return Ok(()); // every round after the first, until a node is added

@@ -195,7 +195,7 @@ impl SystemLink {
 
     /// Publishes every node's figures if a state changed or a second
     /// passed; returns whether it did.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn report(&mut self, engine: &Engine<Nodes>, now_ns: u64) -> bool {
         if self.registry.is_none() {
             return false;
