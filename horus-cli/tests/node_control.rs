@@ -384,20 +384,19 @@ fn node_rows(ns: &TestNs, name: &str) -> Vec<(String, u64, bool)> {
         .collect()
 }
 
+/// Waits (up to `T` seconds) until `node_rows(ns, name)` is `want`.
+fn wait_rows(ns: &TestNs, name: &str, want: &[(String, u64, bool)]) {
+    common::wait_until(T, &format!("{name} listed as {want:?}"), || {
+        node_rows(ns, name) == want
+    });
+}
+
 #[test]
 fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
     let ns = TestNs::new("sigkilled");
     let mut child = common::start_role("schedule", &ns.name, "Ticker");
     let pid = u64::from(child.child.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid, true)] {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            node_rows(&ns, "Ticker")
-        );
-        std::thread::yield_now();
-    }
+    wait_rows(&ns, "Ticker", &[("Running".to_owned(), pid, true)]);
     child.child.kill().expect("SIGKILL");
     child.child.wait().expect("reap");
     // Learned through liveness: listed as Crashed with its pid, not forgotten.
@@ -433,15 +432,7 @@ fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
     // A restarted node of that name replaces the crashed entry.
     let mut again = common::start_role("schedule", &ns.name, "Ticker");
     let pid2 = u64::from(again.child.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while node_rows(&ns, "Ticker") != [("Running".to_owned(), pid2, true)] {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            node_rows(&ns, "Ticker")
-        );
-        std::thread::yield_now();
-    }
+    wait_rows(&ns, "Ticker", &[("Running".to_owned(), pid2, true)]);
     // Stopped cleanly (SIGTERM: the scheduler shuts down): not a death.
     again.assert_stops_on_sigterm();
     assert!(
