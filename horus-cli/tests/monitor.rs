@@ -125,9 +125,9 @@ fn the_snapshot_graph_shows_processes_nodes_topics_and_rates() {
         pid_of(&mut plain_sub),
     );
 
-    // One snapshot: the graph, its rates unknown (one sample only). Taken
-    // once the talker has published and the Listener node subscribed (they
-    // said "ready" before their scheduler's first tick): polled, 30 s at most.
+    // One snapshot: the graph, its rates unknown (one sample only), once it
+    // shows the talker publishing and the Listener node subscribed: polled,
+    // 30 s at most.
     let deadline = Instant::now() + Duration::from_secs(30);
     let v = loop {
         let out = ns.run(&["monitor", "--once", "--json"], 30);

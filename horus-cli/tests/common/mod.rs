@@ -236,7 +236,10 @@ impl Drop for Running {
 /// (`publish`: `WheelEncoder` on `topic` every 10 ms; `listen`: prints what
 /// arrives on `topic`; `schedule`: a scheduler with one node named `topic`;
 /// `talker`, `subscriber_node`: the schedulers below) in namespace `ns` (see
-/// `child_main` below); returns once it is ready.
+/// `child_main` below); returns once it is ready: a scheduler role once its
+/// node ticked (so the namespace's system topics, `_horus.nodes` among them,
+/// exist), another role once its topic is open (and `publish` has
+/// published).
 pub fn start_role(role: &str, ns: &str, topic: &str) -> Running {
     let mut cmd = child_command(role, ns, &[]);
     cmd.env("HORUS_TEST_TOPIC", topic);
@@ -248,6 +251,15 @@ pub fn start_role(role: &str, ns: &str, topic: &str) -> Running {
 /// [`start_role`] `publish`.
 pub fn publisher(ns: &str, topic: &str) -> Running {
     start_role("publish", ns, topic)
+}
+
+/// Said by a scheduler role's node on every tick: the first says "ready",
+/// since by then its scheduler has started and opened the system topics.
+/// Saying it before `run` raced with that start: a
+/// test writing to `_horus.nodes` right away found no such topic.
+fn ticked() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| println!("\n@@ready {}", std::process::id()));
 }
 
 /// The child side: runs the role named by `HORUS_TEST_ROLE`. Panics when
@@ -299,11 +311,12 @@ pub fn child_main() {
                 fn name(&self) -> &str {
                     &self.0
                 }
-                fn tick(&mut self) {}
+                fn tick(&mut self) {
+                    ticked();
+                }
             }
             let mut sched = Scheduler::new().tick_rate(100_u64.hz());
             sched.add(Ticker(topic)).order(0).build().expect("add node");
-            println!("\n@@ready {}", std::process::id());
             sched.run().expect("scheduler run");
         }
         "talker" => talker(),
@@ -334,6 +347,7 @@ pub fn talker() {
                 right_ticks: self.n,
                 timestamp_ns: horus::now_ns(),
             });
+            ticked();
         }
     }
     let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
@@ -344,7 +358,6 @@ pub fn talker() {
     };
     let mut sched = Scheduler::new().tick_rate(100_u64.hz());
     sched.add(node).order(0).build().expect("add node");
-    println!("\n@@ready {}", std::process::id());
     sched.run().expect("scheduler run");
 }
 
@@ -372,6 +385,7 @@ pub fn init_nodes() {
             if let Some(out) = &self.out {
                 out.send(WheelEncoder::default());
             }
+            ticked();
         }
     }
     struct Idle;
@@ -387,7 +401,6 @@ pub fn init_nodes() {
     };
     sched.add(node).order(0).build().expect("add node");
     sched.add(Idle).order(1).build().expect("add node");
-    println!("\n@@ready {}", std::process::id());
     sched.run().expect("scheduler run");
 }
 
@@ -401,6 +414,7 @@ pub fn subscriber_node() {
         }
         fn tick(&mut self) {
             while self.0.recv().is_some() {}
+            ticked();
         }
     }
     let topic = std::env::var("HORUS_TEST_TOPIC").expect("topic");
@@ -410,7 +424,6 @@ pub fn subscriber_node() {
         .order(0)
         .build()
         .expect("add node");
-    println!("\n@@ready {}", std::process::id());
     sched.run().expect("scheduler run");
 }
 
