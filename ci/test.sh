@@ -12,6 +12,11 @@
 # (the command runs from the repository root; a non-zero exit fails the step).
 # Put system packages a step needs in `apt_install` calls inside its script or
 # step function (e.g. `apt_install qemu-system-arm`).
+#
+# Each step's output is also kept in target/ci-logs/STEP.log; after the
+# summary, every failed step's failures are printed again (its failed tests'
+# output and the end of its output), so the tail of a long CI log says what
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,9 +87,9 @@ add_step() { # add_step NAME COMMAND...
 
 add_step fmt      cargo fmt --all --check
 add_step clippy   cargo clippy --locked --workspace --all-targets -- -D warnings
-add_step test     cargo test --locked   # default members; tests run in parallel
+add_step test     cargo test --locked --no-fail-fast   # default members; tests run in parallel; every test binary runs
 add_step doc      env "RUSTDOCFLAGS=-D warnings" cargo doc --locked --workspace --no-deps --lib --exclude horus-benchmarks
-add_step bench_tests cargo test --locked -p horus-benchmarks   # its unit tests (statistics, jitter accounting, plots), not a run
+add_step bench_tests cargo test --locked --no-fail-fast -p horus-benchmarks   # its unit tests (statistics, jitter accounting, plots), not a run
 add_step no_std   step_no_std
 add_step loom     bash ci/loom.sh
 add_step miri     bash ci/miri.sh
@@ -105,15 +110,18 @@ for s in "${steps[@]}"; do
   [ -n "${STEP_CMDS[$s]+x}" ] || { echo "unknown step '$s'; steps: ${STEP_NAMES[*]}" >&2; exit 2; }
 done
 
-passed=0 failed=0 summary=()
+log_dir=${CARGO_TARGET_DIR:-target}/ci-logs
+mkdir -p "$log_dir"
+passed=0 failed=0 summary=() failed_steps=()
 suite_start=$SECONDS
 for s in "${steps[@]}"; do
   echo "=== step $s: ${STEP_CMDS[$s]}"
   start=$SECONDS
-  if (eval "${STEP_CMDS[$s]}"); then
+  # pipefail: the step's status, not tee's.
+  if (eval "${STEP_CMDS[$s]}") 2>&1 | tee "$log_dir/$s.log"; then
     r=ok passed=$((passed + 1))
   else
-    r=FAILED failed=$((failed + 1))
+    r=FAILED failed=$((failed + 1)) failed_steps+=("$s")
   fi
   t=$((SECONDS - start))
   echo "=== step $s: $r (${t}s)"
@@ -122,5 +130,12 @@ done
 echo
 echo "summary (total $((SECONDS - suite_start))s):"
 printf '  %s\n' "${summary[@]}"
+for s in "${failed_steps[@]}"; do
+  echo
+  echo "--- what failed in step $s (whole output: $log_dir/$s.log):"
+  grep -E -A12 '^---- .* stdout ----$' "$log_dir/$s.log" | head -80
+  echo "--- the end of step $s's output:"
+  tail -25 "$log_dir/$s.log"
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
