@@ -408,6 +408,40 @@ fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
     assert!(sched.tick_once().is_err(), "finished after a kill");
 }
 
+/// Requests published between two rounds are all carried out, in order,
+/// before the next round's nodes run: not one a round.
+#[test]
+fn every_request_since_the_last_round_is_carried_out_before_the_next() {
+    use horus::scheduler::NodeState;
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control_burst");
+    let mut sched = Scheduler::new().namespace(&ns.name);
+    sched
+        .add(Actuator {
+            ticks: 0,
+            held: false,
+        })
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap(); // joins the control topic
+    let send = |cmd, id| control::send(Some(&ns.name), "Actuator", 0, cmd, id).unwrap();
+    send(ControlCommand::Pause, 1);
+    send(ControlCommand::Resume, 2);
+    sched.tick_once().unwrap();
+    let node = &sched.nodes()[0];
+    assert_eq!(
+        (node.state, node.stats.ticks),
+        (NodeState::Running, 2),
+        "paused and resumed before the round, then ticked in it"
+    );
+    send(ControlCommand::Pause, 3);
+    send(ControlCommand::Resume, 4);
+    send(ControlCommand::Pause, 5);
+    sched.tick_once().unwrap();
+    let node = &sched.nodes()[0];
+    assert_eq!((node.state, node.stats.ticks), (NodeState::Paused, 2));
+}
+
 /// Panics on its `panic_on`-th tick.
 struct Faulty {
     name: &'static str,

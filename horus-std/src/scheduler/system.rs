@@ -180,17 +180,30 @@ impl SystemLink {
         rec: &mut Recorder,
         now_ns: u64,
     ) -> bool {
-        let Some(reader) = &mut self.control else {
-            return false;
+        let Some(first) = self.control.as_mut().and_then(ControlReader::poll) else {
+            return false; // every round but a request's
         };
-        let mut any = false;
-        while let Some(req) = reader.poll() {
-            any = true;
+        self.carry_out_all(first, engine, rec, now_ns);
+        true
+    }
+
+    /// [`follow_control`](Self::follow_control) from its `first` request
+    /// on: carries out each until no more was published.
+    #[inline(never)]
+    fn carry_out_all(
+        &mut self,
+        first: ControlRequest,
+        engine: &mut Engine<Nodes>,
+        rec: &mut Recorder,
+        now_ns: u64,
+    ) {
+        let mut next = Some(first);
+        while let Some(req) = next {
             if let Some(killer) = carry_out(&req, engine, rec, now_ns) {
                 self.kill_from = Some(killer);
             }
+            next = self.control.as_mut().and_then(ControlReader::poll);
         }
-        any
     }
 
     /// Publishes every node's figures if a state changed or a second

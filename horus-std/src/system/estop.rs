@@ -118,6 +118,9 @@ pub enum EstopEvent {
 #[derive(Debug)]
 pub struct EstopMonitor {
     topic: Topic<EmergencyStop>,
+    /// What a poll receives into, kept: a poll that finds nothing (a
+    /// scheduler's every round) neither zeroes nor copies a message.
+    scratch: EmergencyStop,
     engaged: bool,
     reason: String,
     newest_ns: u64,
@@ -131,6 +134,7 @@ impl EstopMonitor {
         topic.rewind();
         let mut monitor = Self {
             topic,
+            scratch: EmergencyStop::default(),
             engaged: false,
             reason: String::new(),
             newest_ns: 0,
@@ -147,11 +151,14 @@ impl EstopMonitor {
     pub fn poll(&mut self) -> Option<EstopEvent> {
         // Nothing published since the last poll: no transition (a scheduler
         // polls every round; this is that round's whole cost).
-        let first = self.topic.recv()?;
-        self.poll_from(first)
+        if !self.topic.recv_wire_into(&mut self.scratch) {
+            return None;
+        }
+        self.poll_from(self.scratch)
     }
 
     /// [`poll`](Self::poll), whose first message since the last one is `first`.
+    #[inline(never)]
     fn poll_from(&mut self, first: EmergencyStop) -> Option<EstopEvent> {
         let (was, seen_ns) = (self.engaged, self.newest_ns);
         // The newest raise newer than what the last poll saw: (time, reason).
