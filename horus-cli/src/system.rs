@@ -220,6 +220,9 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             .is_some();
         if exists {
             estop::clear(ns).context("clearing the e-stop")?;
+            if let Some(reason) = estop::state(ns).context("reading the e-stop back")? {
+                return Err(not_taken(&ctx.namespace, "engaged", &reason).into());
+            }
         }
         if ctx.json {
             crate::json::print(&crate::json::EstopJson {
@@ -245,11 +248,21 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
         estop::raise(ns, reason).context("raising the e-stop")?;
+        let Some(stored) = estop::state(ns).context("reading the e-stop back")? else {
+            return Err(not_taken(&ctx.namespace, "clear", "").into());
+        };
+        if stored != reason {
+            crate::supervise::note(&format!(
+                "horus: note: the reason was cut to the {} bytes an e-stop message holds: {}",
+                stored.len(),
+                crate::names::shown(&stored)
+            ));
+        }
         if ctx.json {
             crate::json::print(&crate::json::EstopJson {
                 namespace: ctx.namespace.clone(),
                 engaged: true,
-                reason: Some(reason.to_owned()),
+                reason: Some(stored),
             })?;
         } else {
             outln!(
@@ -260,6 +273,27 @@ pub fn estop_cmd(ctx: &Ctx, args: &EstopArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A raise or a clear that published, but reads back `state` (`reason`):
+/// a message stamped at the end of the clock's range outranks it, which no
+/// horus process writes (they stamp with the monotonic clock, and a raise
+/// or a clear outranks every stamp below that end).
+fn not_taken(namespace: &str, state: &str, reason: &str) -> Failure {
+    let reason = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", crate::names::shown(reason))
+    };
+    Failure::new(
+        exit::ERROR,
+        format!(
+            "the e-stop of namespace {namespace} still reads {state}{reason}: a message stamped at          the end of the clock's range, which no horus process writes, outranks every raise and          clear. Stop the namespace's processes and remove its e-stop file, {}, by hand",
+            horus::shm::Namespace::path_of(namespace)
+                .join(format!("{}.topic", estop::ESTOP_TOPIC))
+                .display()
+        ),
+    )
 }
 
 /// Warns (on stderr) when the e-stop of `namespace` is engaged: every

@@ -55,6 +55,66 @@ fn an_estop_raised_in_another_process_is_seen_and_outlives_its_raiser() {
     assert_eq!(estop::state(Some(&ns.name)).unwrap(), None);
 }
 
+/// An e-stop message stamped `timestamp_ns`, as any program may publish one.
+fn forged(timestamp_ns: u64, engaged: bool, reason: &str) -> horus::msgs::EmergencyStop {
+    let mut m = horus::msgs::EmergencyStop {
+        timestamp_ns,
+        engaged: u8::from(engaged),
+        ..Default::default()
+    };
+    m.reason[..reason.len()].copy_from_slice(reason.as_bytes());
+    m
+}
+
+/// Was: the e-stop's state is its newest message by stamp, and a message
+/// stamped in the future (a program, or `horus topic pub`, writing
+/// wall-clock time) outranked every later raise and clear: a raise stopped
+/// nothing, a clear reported done did not clear. A raise and a clear now
+/// outrank every message the topic retains.
+#[test]
+fn a_raise_and_a_clear_outrank_messages_stamped_in_the_future() {
+    let ns = TestNs::new("estop_future");
+    let mut monitor = EstopMonitor::open(Some(&ns.name)).unwrap();
+    let forger = horus::Topic::<horus::msgs::EmergencyStop>::builder(estop::ESTOP_TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    let wall_clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        wall_clock > horus::time::now_ns(),
+        "the monotonic clock is ahead of the wall clock"
+    );
+    forger.send(forged(wall_clock, false, "forged clear"));
+    assert_eq!(monitor.poll(), None, "a clear while clear changes nothing");
+    estop::raise(Some(&ns.name), "after a forged clear").unwrap();
+    let raised = EstopEvent::Raised {
+        reason: "after a forged clear".into(),
+    };
+    assert_eq!(monitor.poll(), Some(raised));
+    assert_eq!(
+        estop::state(Some(&ns.name)).unwrap().as_deref(),
+        Some("after a forged clear")
+    );
+    forger.send(forged(wall_clock + 1_000, true, "forged raise"));
+    estop::clear(Some(&ns.name)).unwrap();
+    assert_eq!(monitor.poll(), Some(EstopEvent::Cleared));
+    assert_eq!(estop::state(Some(&ns.name)).unwrap(), None);
+    // Of two messages with the same stamp, the raise wins (read first here).
+    forger.send(forged(u64::MAX, true, "end raise"));
+    forger.send(forged(u64::MAX, false, "end clear"));
+    let raised = EstopEvent::Raised {
+        reason: "end raise".into(),
+    };
+    assert_eq!(monitor.poll(), Some(raised));
+    assert_eq!(
+        estop::state(Some(&ns.name)).unwrap().as_deref(),
+        Some("end raise")
+    );
+}
+
 #[test]
 fn a_blackbox_record_survives_a_kill_of_its_writer() {
     let ns = TestNs::new("blackbox");

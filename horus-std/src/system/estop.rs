@@ -4,6 +4,11 @@
 //! process raises or clears it by publishing ([`raise`], [`clear`], or
 //! `horus estop --raise`, `horus estop --clear`); the state is that of the newest message by
 //! timestamp (the monotonic clock is shared by all processes of a machine).
+//! Of two messages with the same stamp, a raise wins. [`raise`] and
+//! [`clear`] stamp their message to outrank every message the topic
+//! retains, also one stamped in the future by a program that wrote another
+//! clock there (all but a clear after a raise stamped `u64::MAX`, which
+//! `horus estop --clear` reports).
 //! A scheduler holds an [`EstopMonitor`]: it replays the retained messages
 //! when it starts (so a scheduler started while the e-stop is engaged starts
 //! stopped) and polls once per tick. Clearing is always explicit: nothing
@@ -30,10 +35,21 @@ fn open(namespace: Option<&str>) -> Result<Topic<EmergencyStop>> {
     super::open(ESTOP_TOPIC, 16, namespace)
 }
 
+/// Publishes a raise or a clear, stamped to outrank every message the topic
+/// retains: now, or just after the newest retained stamp if that is later.
+/// Every horus process stamps with the machine's monotonic clock, so a later
+/// stamp was written by something else (`horus topic pub` with a wall-clock
+/// `timestamp_ns`, say); were it left to outrank this message, a clear
+/// would not clear, or, worse, a raise would not stop anything.
 fn publish(namespace: Option<&str>, engaged: bool, reason: &str) -> Result<()> {
     let topic = open(namespace)?;
+    topic.rewind();
+    let mut newest = 0;
+    while let Some(m) = topic.recv() {
+        newest = newest.max(m.timestamp_ns);
+    }
     topic.send(EmergencyStop {
-        timestamp_ns: crate::time::now_ns(),
+        timestamp_ns: crate::time::now_ns().max(newest.saturating_add(1)),
         engaged: u8::from(engaged),
         _pad: [0; 7],
         reason: fixed_str(reason),
@@ -171,8 +187,11 @@ impl EstopMonitor {
             {
                 raise = Some((m.timestamp_ns, str_of(&m.reason)));
             }
-            // Lanes interleave: the newest timestamp wins, whatever the order read.
-            if m.timestamp_ns >= self.newest_ns {
+            // Lanes interleave: the newest timestamp wins, whatever the order
+            // read; of two with the same stamp, a raise (when in doubt, stop).
+            if m.timestamp_ns > self.newest_ns
+                || (m.timestamp_ns == self.newest_ns && m.engaged != 0)
+            {
                 self.newest_ns = m.timestamp_ns;
                 self.engaged = m.engaged != 0;
                 self.reason = str_of(&m.reason);
