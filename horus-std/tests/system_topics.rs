@@ -115,6 +115,48 @@ fn a_raise_and_a_clear_outrank_messages_stamped_in_the_future() {
     );
 }
 
+/// Was: the registry lists a node by its newest record, and a record
+/// stamped in the future (forged with a wall-clock `timestamp_ns`) stood
+/// for the node for good, whatever its scheduler reported after. A record
+/// stamped later than the reader's clock is not a scheduler's: not listed.
+#[test]
+fn a_registry_record_stamped_in_the_future_is_not_listed() {
+    let ns = TestNs::new("regfuture");
+    let mut reg = Registry::open(Some(&ns.name)).unwrap();
+    let report = |reg: &mut Registry, ticks| {
+        let figures = NodeFigures {
+            ticks,
+            ..NodeFigures::default()
+        };
+        let state = NodeStatus::Running;
+        reg.report(
+            0,
+            &NodeReport {
+                name: "gamma",
+                state,
+                figures,
+            },
+        );
+    };
+    report(&mut reg, 1);
+    let topic = horus::Topic::<registry::NodeRecord>::builder(registry::REGISTRY_TOPIC)
+        .namespace(&ns.name)
+        .build()
+        .unwrap();
+    topic.rewind();
+    let mut forged = topic.recv().expect("the record just reported");
+    forged.timestamp_ns = u64::MAX / 2;
+    forged.ticks = 666;
+    topic.send(forged);
+    report(&mut reg, 2);
+    let nodes = registry::list(Some(&ns.name)).unwrap();
+    let ticks: Vec<_> = nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.figures.ticks))
+        .collect();
+    assert_eq!(ticks, [("gamma", 2)]);
+}
+
 #[test]
 fn a_blackbox_record_survives_a_kill_of_its_writer() {
     let ns = TestNs::new("blackbox");

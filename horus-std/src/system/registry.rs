@@ -331,7 +331,17 @@ pub fn list(namespace: Option<&str>) -> Result<Vec<NodeEntry>> {
     topic.rewind();
     // Every record retained, per (process, node).
     let mut history: HashMap<(u64, String), Vec<NodeRecord>> = HashMap::new();
+    let mut received = Vec::new();
     while let Some(r) = topic.recv() {
+        received.push(r);
+    }
+    // Every record received was published before this clock read, and a
+    // scheduler stamps its records with this machine's monotonic clock: a
+    // later stamp is not a scheduler's (a record forged with a wall-clock
+    // `timestamp_ns`), and ranked by it, it would stand for the node for
+    // good, however many records its scheduler published after.
+    let now = crate::time::now_ns();
+    for r in received.into_iter().filter(|r| r.timestamp_ns <= now) {
         history
             .entry((r.owner, str_of(&r.name)))
             .or_default()
