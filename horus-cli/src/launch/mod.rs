@@ -22,6 +22,7 @@
 
 pub mod command;
 pub mod file;
+mod order;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
@@ -31,6 +32,7 @@ use crate::Ctx;
 use crate::exit::{self, Failure};
 use crate::supervise::{self, Output, Proc, StopRequests};
 use file::{LaunchFile, NodeSpec, Restart};
+use order::start_order;
 
 /// A node that ran this long gets its restart delay reset.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
@@ -104,27 +106,6 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     // Raising the e-stop made this process a participant of that namespace.
     crate::release_liveness(&namespace);
     Ok(code)
-}
-
-/// Start order: dependencies first, otherwise file order.
-fn start_order(launch: &LaunchFile) -> Vec<usize> {
-    let mut order: Vec<usize> = Vec::new();
-    while order.len() < launch.nodes.len() {
-        let before = order.len();
-        for (i, n) in launch.nodes.iter().enumerate() {
-            let ready = n
-                .depends_on
-                .iter()
-                .all(|d| order.iter().any(|&j| launch.nodes[j].name.value == d.value));
-            if !order.contains(&i) && ready {
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            break; // cycles are rejected by validation; never loop forever
-        }
-    }
-    order
 }
 
 fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
