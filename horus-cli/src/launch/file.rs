@@ -316,7 +316,7 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
             }
         }
     }
-    if let Some(cycle) = find_cycle(file, &index) {
+    if let Some(cycle) = super::order::find_cycle(file, &index) {
         let first = &file.nodes[cycle[0]];
         let names: Vec<&str> = cycle
             .iter()
@@ -333,52 +333,6 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-/// A dependency cycle, as node indices, if any (depth-first search).
-fn find_cycle(file: &LaunchFile, index: &HashMap<&str, usize>) -> Option<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    fn visit(
-        i: usize,
-        file: &LaunchFile,
-        index: &HashMap<&str, usize>,
-        marks: &mut [Mark],
-        stack: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
-        marks[i] = Mark::Open;
-        stack.push(i);
-        for d in &file.nodes[i].depends_on {
-            let j = index[d.value.as_str()];
-            match marks[j] {
-                Mark::Open => {
-                    let from = stack.iter().position(|&k| k == j).unwrap_or(0);
-                    return Some(stack[from..].to_vec());
-                }
-                Mark::New => {
-                    if let Some(c) = visit(j, file, index, marks, stack) {
-                        return Some(c);
-                    }
-                }
-                Mark::Done => {}
-            }
-        }
-        stack.pop();
-        marks[i] = Mark::Done;
-        None
-    }
-    let mut marks = vec![Mark::New; file.nodes.len()];
-    (0..file.nodes.len()).find_map(|i| {
-        if marks[i] == Mark::New {
-            visit(i, file, index, &mut marks, &mut Vec::new())
-        } else {
-            None
-        }
-    })
 }
 
 impl NodeSpec {

@@ -1,4 +1,5 @@
-//! The order nodes start in: dependencies first, otherwise file order.
+//! The dependency graph: its cycles (refused by validation) and the order
+//! nodes start in: dependencies first, otherwise file order.
 //!
 //! Precisely: the file is read in passes; each pass takes, in file order,
 //! every node not yet taken whose dependencies have all been taken (earlier
@@ -72,6 +73,49 @@ fn order(names: &[&str], deps: &[Vec<&str>]) -> Vec<usize> {
         by_pass[pass[i]].push(i);
     }
     by_pass.concat()
+}
+
+/// A dependency cycle, as node indices, if any: the first one a depth-first
+/// search from each node in file order meets. Iterative: a launch file's
+/// chain of dependencies can be longer than the stack is deep.
+pub fn find_cycle(file: &LaunchFile, index: &HashMap<&str, usize>) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut marks = vec![Mark::New; file.nodes.len()];
+    // The open path: each node with how many of its dependencies were followed.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for root in 0..file.nodes.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        marks[root] = Mark::Open;
+        path.push((root, 0));
+        while let Some(&mut (i, ref mut next)) = path.last_mut() {
+            let Some(d) = file.nodes[i].depends_on.get(*next) else {
+                marks[i] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            let j = index[d.value.as_str()];
+            match marks[j] {
+                Mark::Open => {
+                    let from = path.iter().position(|&(k, _)| k == j).unwrap_or(0);
+                    return Some(path[from..].iter().map(|&(k, _)| k).collect());
+                }
+                Mark::New => {
+                    marks[j] = Mark::Open;
+                    path.push((j, 0));
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -193,5 +237,28 @@ mod tests {
             .collect();
         let expected: Vec<usize> = (0..names.len()).rev().collect();
         assert_eq!(order(&names, &deps), expected);
+    }
+
+    /// A cycle through 20,000 nodes is found (the recursive search overflowed
+    /// a test thread's stack long before that).
+    #[test]
+    fn a_long_cycle_is_found_without_recursion() {
+        let n = 20_000;
+        let mut yaml = String::from("nodes:\n");
+        for i in 0..n {
+            yaml.push_str(&format!(
+                "  - {{name: n{i}, cmd: x, depends_on: [n{}]}}\n",
+                (i + 1) % n
+            ));
+        }
+        let file: LaunchFile = serde_saphyr::from_str(&yaml).unwrap();
+        let index: HashMap<&str, usize> = file
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.value.as_str(), i))
+            .collect();
+        let cycle = find_cycle(&file, &index).expect("a cycle");
+        assert_eq!(cycle, (0..n).collect::<Vec<_>>());
     }
 }
