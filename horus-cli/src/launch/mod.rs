@@ -192,6 +192,8 @@ struct Supervisor<'f> {
     launch: &'f LaunchFile,
     nodes: Vec<Node<'f>>,
     order: Vec<usize>,
+    /// Each node's dependencies, as indices into `nodes`.
+    deps: Vec<Vec<usize>>,
     namespace: String,
     dir: PathBuf,
     /// Where this `horus` is: first on every node's PATH.
@@ -225,6 +227,7 @@ impl<'f> Supervisor<'f> {
                 })
                 .collect(),
             order: start_order(launch),
+            deps: order::dependency_indices(launch),
             namespace,
             dir,
             horus_dir,
@@ -352,19 +355,18 @@ impl<'f> Supervisor<'f> {
     /// could not be executed, or one of its own dependencies could not):
     /// node `i` never can.
     fn dependency_never_started(&self, i: usize) -> Option<&str> {
-        self.nodes[i].spec.depends_on.iter().find_map(|d| {
-            let dep = self.nodes.iter().find(|n| n.spec.name.value == d.value)?;
+        self.deps[i].iter().find_map(|&j| {
+            let dep = &self.nodes[j];
             let never = dep.first_started.is_none() && matches!(dep.state, State::Ended { .. });
-            never.then_some(d.value.as_str())
+            never.then_some(dep.spec.name.value.as_str())
         })
     }
 
     /// When the last of node `i`'s dependencies started (the launch start if none).
     fn dependencies_started(&self, i: usize) -> Option<Instant> {
         let mut latest = self.started;
-        for d in &self.nodes[i].spec.depends_on {
-            let dep = self.nodes.iter().find(|n| n.spec.name.value == d.value)?;
-            latest = latest.max(dep.first_started?);
+        for &j in &self.deps[i] {
+            latest = latest.max(self.nodes[j].first_started?);
         }
         Some(latest)
     }

@@ -30,6 +30,27 @@ pub fn start_order(launch: &LaunchFile) -> Vec<usize> {
     order(&names, &deps)
 }
 
+/// Each node's dependencies as indices into `launch.nodes` (a name no node
+/// has is left out: validation refuses it).
+pub fn dependency_indices(launch: &LaunchFile) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = launch
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.value.as_str(), i))
+        .collect();
+    launch
+        .nodes
+        .iter()
+        .map(|n| {
+            n.depends_on
+                .iter()
+                .filter_map(|d| index.get(d.value.as_str()).copied())
+                .collect()
+        })
+        .collect()
+}
+
 /// Start order of nodes named `names[i]`, node `i` depending on `deps[i]`
 /// (names are unique, as validation makes them).
 fn order(names: &[&str], deps: &[Vec<&str>]) -> Vec<usize> {
