@@ -400,6 +400,66 @@ fn dry_run_checks_that_the_files_a_node_needs_exist() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An environment name with `=` or empty, and a NUL byte in `cmd`, `args`
+/// or `env`, are refused where they are written, with and without
+/// `--dry-run`, before any node starts. (They passed: the node got `A=B=c`
+/// and a stray `=d`, or, with a NUL, `[second] could not start: nul byte
+/// found in provided data` after the first node had started.)
+#[test]
+fn what_no_process_can_be_given_is_refused_before_anything_starts() {
+    let ns = TestNs::new("nulenv");
+    let dir = temp_dir("nulenv");
+    let first = "nodes:\n  - name: first\n    cmd: touch started\n  - name: second\n";
+    let cases = [
+        (
+            "nularg.yaml",
+            format!("{first}    cmd: echo\n    args: [\"a\\0b\"]\n"),
+            "nularg.yaml:6:12: node \"second\": `args[0]` (\"a\\0b\") holds a NUL byte, which \
+             no argument can carry: remove it",
+        ),
+        (
+            "nulcmd.yaml",
+            format!("{first}    cmd: \"echo \\0\"\n"),
+            "nulcmd.yaml:5:10: node \"second\": `cmd` (\"echo \\0\") holds a NUL byte",
+        ),
+        (
+            "nulenv.yaml",
+            format!("{first}    cmd: echo\n    env: {{X: \"\\0\"}}\n"),
+            "nulenv.yaml:6:14: node \"second\": `env`: the value of X (\"\\0\") holds a NUL byte",
+        ),
+        (
+            "eqenv.yaml",
+            format!("{first}    cmd: echo\n    env: {{\"A=B\": c, \"\": d}}\n"),
+            "eqenv.yaml:6:11: node \"second\": `env`: variable name \"A=B\" holds `=`, which \
+             ends a name in the environment (the node would get A set to \"B=c\"): rename it \
+             (a variable name is non-empty, without `=` or a NUL byte)",
+        ),
+        (
+            "emptyenv.yaml",
+            format!("env: {{\"\": d}}\n{first}    cmd: echo\n"),
+            "emptyenv.yaml:1:7: `env` has an empty variable name (its value is \"d\"): give it a \
+             name",
+        ),
+    ];
+    for (file, yaml, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, yaml).unwrap();
+        for dry in [true, false] {
+            let mut args = vec!["launch", path.to_str().unwrap()];
+            if dry {
+                args.insert(1, "--dry-run");
+            }
+            let out = ns.run(&args, 30);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+            assert!(err.contains(expected), "{file}: {err}\nnot:\n{expected}");
+            assert!(out.stdout.is_empty(), "{file}: {}", text(&out.stdout));
+            assert!(!dir.join("started").exists(), "{file} started a node");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_launch_under_an_engaged_estop_says_so() {
     let ns = TestNs::new("estopwarn");

@@ -21,10 +21,11 @@
 //! its fork, still wraps the C-translated `unsafe-libyaml`. serde-saphyr is
 //! maintained, pure safe Rust, panic-free on malformed input, deserializes
 //! straight into these types (unknown keys rejected), and reports line and
-//! column for syntax and type errors and, through `Spanned`, for the names we
-//! validate afterwards (duplicate names, unknown dependencies, cycles).
+//! column for syntax and type errors and, through `Spanned`, for what we
+//! validate afterwards (duplicate names, unknown dependencies, cycles,
+//! environment names, NUL bytes in `cmd`, `args` and `env`: see [`Env`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 use serde::de::{self, Visitor};
 use serde_saphyr::{Location, Spanned};
 
+use super::env::Env;
 use crate::exit::Failure;
 
 /// A launch file.
@@ -44,7 +46,7 @@ pub struct LaunchFile {
     pub namespace: Option<Spanned<String>>,
     /// Environment for every node.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub env: Env,
     /// The nodes, started in dependency order.
     pub nodes: Vec<NodeSpec>,
 }
@@ -56,13 +58,13 @@ pub struct NodeSpec {
     /// Unique name; prefixes its output.
     pub name: Spanned<String>,
     /// Shell command line (run by `sh -c`).
-    pub cmd: String,
+    pub cmd: Spanned<String>,
     /// Arguments appended to `cmd`, each quoted for the shell.
     #[serde(default)]
-    pub args: Vec<String>,
+    pub args: Vec<Spanned<String>>,
     /// Extra environment.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub env: Env,
     /// When to restart it.
     #[serde(default)]
     pub restart: Restart,
@@ -256,8 +258,9 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
         horus::shm::names::check_namespace(ns)
             .map_err(|why| at(path, *referenced, format!("namespace {ns:?}: {why}")))?;
     }
+    file.env.check(path, "`env`")?;
     let ns_env = horus::shm::namespace::NAMESPACE_ENV;
-    if file.env.contains_key(ns_env) {
+    if file.env.vars.contains_key(ns_env) {
         return Err(Failure::usage(format!(
             "{}: `env` sets {ns_env}: every node of a launch shares one namespace; set it with \
              the file's `namespace:` (or HORUS_NAMESPACE for `horus launch` itself)",
@@ -267,7 +270,7 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
     let mut index = HashMap::new();
     for (i, n) in file.nodes.iter().enumerate() {
         let name = &n.name.value;
-        if n.env.contains_key(ns_env) {
+        if n.env.vars.contains_key(ns_env) {
             return Err(at(
                 path,
                 n.name.referenced,
@@ -291,13 +294,18 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
                 format!("two nodes are named {name:?}"),
             ));
         }
-        if n.cmd.trim().is_empty() {
+        if n.cmd.value.trim().is_empty() {
             return Err(at(
                 path,
                 n.name.referenced,
                 format!("node {name:?} has an empty `cmd`"),
             ));
         }
+        check_no_nul(path, name, &n.cmd, "`cmd`", "command line")?;
+        for (k, a) in n.args.iter().enumerate() {
+            check_no_nul(path, name, a, &format!("`args[{k}]`"), "argument")?;
+        }
+        n.env.check(path, &format!("node {name:?}: `env`"))?;
     }
     for n in &file.nodes {
         for d in &n.depends_on {
@@ -335,15 +343,38 @@ fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Refuses a NUL byte in `text` (`field` of node `node`): no command line,
+/// argument or environment string can carry one, so the node could not be
+/// started.
+fn check_no_nul(
+    path: &Path,
+    node: &str,
+    text: &Spanned<String>,
+    field: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    if !text.value.contains('\0') {
+        return Ok(());
+    }
+    Err(at(
+        path,
+        text.referenced,
+        format!(
+            "node {node:?}: {field} ({:?}) holds a NUL byte, which no {what} can carry: \
+             remove it",
+            text.value
+        ),
+    ))
+}
+
 impl NodeSpec {
     /// The command line given to `sh -c`.
     pub fn command_line(&self) -> String {
-        let mut line = self.cmd.trim().to_owned();
+        let mut line = self.cmd.value.trim().to_owned();
         for a in &self.args {
             line.push(' ');
-            // The only failure is a NUL byte, which no argument can carry:
-            // left as it is, starting the node fails and says so.
-            line.push_str(&shlex::try_quote(a).unwrap_or(a.into()));
+            // The only failure is a NUL byte, which validation refuses.
+            line.push_str(&shlex::try_quote(&a.value).unwrap_or((&a.value).into()));
         }
         line
     }
@@ -441,5 +472,47 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             "plain-1.0|it's||a b|$HOME|x=1|"
         );
+    }
+
+    /// What no process can be given (an `=` or empty environment name, a NUL
+    /// byte anywhere) is refused where it is written, naming the field: it
+    /// passed, and the node got `A=B=c`, or failed to start after the nodes
+    /// before it had started.
+    #[test]
+    fn what_no_process_can_be_given_is_refused_where_it_is_written() {
+        let node = "nodes:\n  - name: a\n    cmd: x\n";
+        let cases = [
+            (
+                format!("{node}    args: [ok, \"a\\0b\"]\n"),
+                ":4:16: node \"a\": `args[1]` (\"a\\0b\") holds a NUL byte, which no argument \
+                 can carry: remove it",
+            ),
+            (
+                "nodes:\n  - name: a\n    cmd: \"x\\0\"\n".to_owned(),
+                ":3:10: node \"a\": `cmd` (\"x\\0\") holds a NUL byte, which no command line \
+                 can carry: remove it",
+            ),
+            (
+                format!("{node}    env: {{\"A=B\": c, \"\": d}}\n"),
+                ":4:11: node \"a\": `env`: variable name \"A=B\" holds `=`",
+            ),
+            (
+                format!("{node}    env: {{\"\": d}}\n"),
+                ":4:11: node \"a\": `env` has an empty variable name",
+            ),
+            (
+                format!("{node}    env: {{A: \"\\0\"}}\n"),
+                ":4:14: node \"a\": `env`: the value of A (\"\\0\") holds a NUL byte",
+            ),
+            (
+                format!("env: {{\"=x\": d}}\n{node}"),
+                ":1:7: `env`: variable name \"=x\" holds `=`, which ends a name in the \
+                 environment: rename it",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(expected), "{text:?}:\n{e}\nnot:\n{expected}");
+        }
     }
 }

@@ -21,6 +21,7 @@
 //!   failed for good, 2 for an invalid file, 3 after a critical failure.
 
 pub mod command;
+pub mod env;
 pub mod file;
 mod order;
 
@@ -118,7 +119,7 @@ fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
                 crate::json::PlannedNode {
                     name: n.name.value.clone(),
                     command: n.command_line(),
-                    env: n.env.clone(),
+                    env: n.env.vars.clone(),
                     restart: n.restart.to_string(),
                     max_restarts: n.max_restarts,
                     depends_on: n.depends_on.iter().map(|d| d.value.clone()).collect(),
@@ -129,7 +130,7 @@ fn print_plan(ctx: &Ctx, launch: &LaunchFile, namespace: &str) {
             .collect();
         let plan = crate::json::LaunchPlan {
             namespace: namespace.to_owned(),
-            env: launch.env.clone(),
+            env: launch.env.vars.clone(),
             nodes,
         };
         // A closed stdout ends this command by SIGPIPE (`prints_only`).
@@ -391,8 +392,8 @@ impl<'f> Supervisor<'f> {
             }
         };
         cmd.current_dir(&self.dir)
-            .envs(&self.launch.env)
-            .envs(&spec.env)
+            .envs(&self.launch.env.vars)
+            .envs(&spec.env.vars)
             .env(horus::shm::namespace::NAMESPACE_ENV, &self.namespace)
             .env("PATH", path);
         let node = &mut self.nodes[i];
@@ -468,8 +469,9 @@ impl<'f> Supervisor<'f> {
 fn node_path(launch: &LaunchFile, spec: &NodeSpec, horus_dir: Option<&Path>) -> std::ffi::OsString {
     let given = spec
         .env
+        .vars
         .get("PATH")
-        .or_else(|| launch.env.get("PATH"))
+        .or_else(|| launch.env.vars.get("PATH"))
         .map(std::ffi::OsString::from)
         .or_else(|| std::env::var_os("PATH"))
         .unwrap_or_default();
