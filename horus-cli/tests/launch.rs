@@ -285,7 +285,7 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
         (
             "policy.yaml",
             "nodes:\n  - name: a\n    cmd: touch started\n    restart: sometimes\n",
-            ":4:14: unknown variant `sometimes`",
+            ":4:14: `sometimes` is not a choice here: use one of never, on-failure, always",
         ),
         (
             "dep.yaml",
@@ -303,7 +303,8 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
             ":2:11: node \"a\": `env` sets HORUS_NAMESPACE",
         ),
         // The YAML crate's own words ("invalid u32", "use Option<String>",
-        // "set DuplicateKeyPolicy in Options") said as what is wrong.
+        // "set DuplicateKeyPolicy in Options", "unknown variant") said as
+        // what is wrong.
         (
             "count.yaml",
             "nodes:\n  - name: a\n    cmd: touch started\n    max_restarts: -1\n",
@@ -335,6 +336,76 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
             err.contains(&format!("{file}:")) && err.contains(expected),
             "{file}: {err}"
         );
+        assert!(!dir.join("started").exists(), "{file} started a node");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The YAML crate's errors in plain sentences, at `file:line:col`, without
+/// its internals: an alias bomb said `budget breached: Nodes { nodes: 250001 }
+/// at line 1, column 6926`, a `.nan` repeated by an alias `rejected by
+/// reject_non_finite_typeless_float`, a second document `use from_multiple`.
+#[test]
+fn yaml_errors_say_what_is_wrong_without_the_parsers_internals() {
+    let ns = TestNs::new("yamlwords");
+    let dir = temp_dir("yamlwords");
+    let keys: Vec<String> = (0..2000).map(|i| format!("k{i}: v")).collect();
+    let mut laughs = format!(
+        "nodes:\n  - name: n0\n    cmd: touch started\n    env: &e {{{}}}\n",
+        keys.join(", ")
+    );
+    for i in 1..200 {
+        laughs.push_str(&format!("  - name: n{i}\n    cmd: echo\n    env: *e\n"));
+    }
+    let node = "nodes:\n  - name: a\n    cmd: touch started\n";
+    let cases = [
+        (
+            "laughs.yaml",
+            laughs,
+            "laughs.yaml:190:10: the YAML holds more than 250000 nodes (values, lists and \
+             mappings, counting again what each alias (`*name`) repeats): repeat less through \
+             aliases, or split the file (in the value this alias repeats, from line 4, column 13)"
+                .to_owned(),
+        ),
+        (
+            "nan.yaml",
+            format!(
+                "{node}    args: [&x .nan]\n  - name: b\n    cmd: echo\n    restart_delay: *x\n"
+            ),
+            "nan.yaml:7:20: `.nan` is not a finite number: give a finite one (in the value this \
+             alias repeats, from line 4, column 15)"
+                .to_owned(),
+        ),
+        (
+            "twodocs.yaml",
+            format!("{node}---\n{node}"),
+            "twodocs.yaml:5:1: a second YAML document starts here (after a `---` line): give one \
+             document only"
+                .to_owned(),
+        ),
+        (
+            "dupenv.yaml",
+            format!("{node}    env: {{big: 1, big: 2}}\n"),
+            "dupenv.yaml:4:19: `big` is given twice in the same mapping: keep one".to_owned(),
+        ),
+    ];
+    for (file, yaml, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, yaml).unwrap();
+        let out = ns.run(&["launch", "--dry-run", path.to_str().unwrap()], 60);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(&expected), "{file}: {err}\nnot:\n{expected}");
+        for internal in [
+            "budget",
+            "{ ",
+            "Options",
+            "reject_",
+            "from_multiple",
+            " at line ",
+        ] {
+            assert!(!err.contains(internal), "{file}: {err}");
+        }
         assert!(!dir.join("started").exists(), "{file} started a node");
     }
     let _ = std::fs::remove_dir_all(&dir);

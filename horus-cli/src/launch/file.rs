@@ -202,44 +202,11 @@ pub fn load(path: &Path) -> Result<LaunchFile, Failure> {
         )));
     }
     let file: LaunchFile = serde_saphyr::from_str(&text).map_err(|e| {
-        let msg = in_plain_words(&first_line(&e.to_string()));
-        at(path, e.location().unwrap_or(Location::UNKNOWN), msg)
+        let loc = e.location().unwrap_or(Location::UNKNOWN);
+        at(path, loc, super::yaml_error::describe(&e))
     })?;
     validate(path, &file)?;
     Ok(file)
-}
-
-/// The YAML crate's messages that speak of its own API ("use
-/// Option<String>", "set DuplicateKeyPolicy in Options") said as what is
-/// wrong in the file; others unchanged.
-fn in_plain_words(msg: &str) -> String {
-    if let Some(key) = msg.strip_prefix("duplicate mapping key: ") {
-        let key = key.split(',').next().unwrap_or(key).trim();
-        return format!("`{key}` is given twice in the same mapping: keep one");
-    }
-    if msg.starts_with("cannot deserialize null") {
-        return "a value is missing here".to_owned();
-    }
-    if msg.contains("non-finite float") {
-        return "expected a finite number (not .inf or .nan)".to_owned();
-    }
-    for (ty, max) in [("u32", u64::from(u32::MAX)), ("u64", u64::MAX)] {
-        if msg.starts_with(&format!("invalid {ty}")) {
-            return format!("expected a whole number from 0 to {max}");
-        }
-    }
-    msg.to_owned()
-}
-
-/// The error's own message, without the source snippet the crate renders.
-fn first_line(rendered: &str) -> String {
-    let line = rendered.lines().next().unwrap_or(rendered).trim();
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    // Drop the crate's own "line L column C: " (we print `file:L:C:`).
-    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
-        Some((pos, rest)) if pos.split(' ').count() == 3 => rest.to_owned(),
-        _ => line.to_owned(),
-    }
 }
 
 fn validate(path: &Path, file: &LaunchFile) -> Result<(), Failure> {
