@@ -26,8 +26,8 @@ pub fn main(ctx: &Ctx, cmd: &NsCommand) -> anyhow::Result<ExitCode> {
     let names = match Namespace::list_all() {
         Ok(names) => names,
         // No base directory: no namespace at all.
-        Err(horus::error::TopicError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
+        Err(horus::error::TopicError::Io { error, .. })
+            if error.kind() == std::io::ErrorKind::NotFound =>
         {
             Vec::new()
         }

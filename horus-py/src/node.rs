@@ -281,9 +281,9 @@ fn scheduler_err(e: horus::Error) -> PyErr {
              characters (horus.Node(name=...))",
             horus::system::registry::NODE_NAME_MAX
         )),
-        E::EstopUnavailable { namespace, source } => horus_err(format!(
+        E::EstopUnavailable { namespace, error } => horus_err(format!(
             "no node started: this scheduler could not follow the e-stop of namespace \
-             {namespace}: {source}. Fix that first, or create the scheduler with \
+             {namespace}: {error}. Fix that first, or create the scheduler with \
              horus.Scheduler(system_topics=False) to run without an e-stop on purpose"
         )),
         _ => horus_err(e),

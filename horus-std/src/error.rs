@@ -255,7 +255,7 @@ pub enum TopicError {
     },
     /// The builder asked for an impossible geometry.
     #[error("{0}")]
-    Layout(#[source] horus_nostd::LayoutError),
+    Layout(horus_nostd::LayoutError),
     /// A block pool option of a large-message topic (`Image`, `Tensor`, ...)
     /// is out of its range; nothing was created.
     #[error("topic {topic:?}: block pool option {option}({value}) is invalid: {reason}")]
@@ -271,12 +271,12 @@ pub enum TopicError {
     },
     /// A serialized type cannot be described in a region (see
     /// [`serialized`](mod@crate::serialized)).
-    #[error("topic {topic:?}: {source}")]
+    #[error("topic {topic:?}: {error}")]
     Serialized {
         /// Topic name.
         topic: String,
         /// Why.
-        source: crate::serialized::schema::SchemaError,
+        error: crate::serialized::schema::SchemaError,
     },
     /// The process (or the whole system) has as many files open as its
     /// limit allows (`EMFILE`, `ENFILE`).
@@ -314,14 +314,14 @@ pub enum TopicError {
         op: &'static str,
     },
     /// Another system call failed.
-    #[error("{op} {} failed: {source}", path.display())]
+    #[error("{op} {} failed: {error}", path.display())]
     Io {
         /// The path concerned.
         path: PathBuf,
         /// What was being done.
         op: &'static str,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -569,7 +569,7 @@ mod tests {
         let io = Error::from(TopicError::Io {
             path: "/dev/shm/horus_x".into(),
             op: "open",
-            source: io::Error::other("disk on fire"),
+            error: io::Error::other("disk on fire"),
         });
         assert_eq!(format!("{io:?}"), io.to_string());
         assert_eq!(format!("{io:?}").matches("disk on fire").count(), 1);
@@ -579,5 +579,77 @@ mod tests {
             format!("{:?}", Shown(&outer)),
             "reading the config failed; check its path: no such file"
         );
+    }
+
+    /// What a report that walks the chain prints (anyhow's `{:#}`, as
+    /// `horus` prints its errors): each error's sentence, then its sources'.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut s = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            s.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        s
+    }
+
+    #[test]
+    fn a_sentence_that_quotes_its_cause_has_no_source() {
+        use horus_nostd::sched::{AddError, StartError};
+        use horus_nostd::time::RateError;
+        let os = || io::Error::from_raw_os_error(2);
+        let os_text = os().to_string();
+        let io_error = || TopicError::Io {
+            path: "/dev/shm/horus_x".into(),
+            op: "create directory",
+            error: os(),
+        };
+        let node = || "wheels".to_owned();
+        let errors: Vec<Error> = vec![
+            io_error().into(),
+            TopicError::Layout(horus_nostd::LayoutError::BadCapacity { capacity: 3 }).into(),
+            TopicError::Serialized {
+                topic: "t".into(),
+                error: crate::serialized::schema::SchemaError::Truncated,
+            }
+            .into(),
+            SchedulerError::InvalidRate {
+                node: node(),
+                rate_error: RateError::TooFast,
+            }
+            .into(),
+            SchedulerError::InitFailed {
+                node: node(),
+                error: Box::new(io_error().into()),
+            }
+            .into(),
+            SchedulerError::NotAdded {
+                node: node(),
+                error: AddError::Rate(RateError::Zero),
+            }
+            .into(),
+            SchedulerError::EstopUnavailable {
+                namespace: "x".into(),
+                error: Box::new(io_error().into()),
+            }
+            .into(),
+            SchedulerError::NotStarted {
+                error: StartError::AlreadyStarted,
+            }
+            .into(),
+            SchedulerError::Signals { error: os() }.into(),
+            SchedulerError::Os {
+                op: "sched_setaffinity",
+                error: os(),
+            }
+            .into(),
+        ];
+        for e in &errors {
+            assert!(std::error::Error::source(e).is_none(), "{e}");
+            assert_eq!(chain(e), e.to_string());
+        }
+        for e in [&errors[0], &errors[4], &errors[6], &errors[8], &errors[9]] {
+            assert_eq!(chain(e).matches(&os_text).count(), 1, "{}", chain(e));
+        }
     }
 }

@@ -192,7 +192,7 @@ pub fn list_topics(
             Err(other) => Err(TopicError::Io {
                 path: ns.topic_path(&name),
                 op: "inspect",
-                source: std::io::Error::other(other.to_string()),
+                error: std::io::Error::other(other.to_string()),
             }),
         };
         out.push((name, info));

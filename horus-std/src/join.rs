@@ -79,7 +79,7 @@ pub(crate) fn open_typed(
         None => Err(TopicError::Io {
             path: PathBuf::from(name),
             op: "open (region missing)",
-            source: std::io::ErrorKind::NotFound.into(),
+            error: std::io::ErrorKind::NotFound.into(),
         }
         .into()),
     }
@@ -131,8 +131,8 @@ pub(crate) fn open_joinable(
         let namespace = match open_namespace(&ns_name, create) {
             Ok(Some(namespace)) => namespace,
             Ok(None) => return Ok(None),
-            Err(TopicError::Io { source, .. })
-                if retry && source.kind() == std::io::ErrorKind::NotFound =>
+            Err(TopicError::Io { error, .. })
+                if retry && error.kind() == std::io::ErrorKind::NotFound =>
             {
                 continue;
             }
@@ -264,7 +264,7 @@ pub(crate) fn join_error(
         other => TopicError::Io {
             path: path.to_owned(),
             op: "join",
-            source: std::io::Error::other(other.to_string()),
+            error: std::io::Error::other(other.to_string()),
         },
     }
     .into()

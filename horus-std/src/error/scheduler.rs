@@ -13,14 +13,14 @@ use horus_nostd::time::RateError;
 pub enum SchedulerError {
     /// A node's rate (or the scheduler's tick rate it inherits) is invalid.
     #[error(
-        "node {node:?}: {source} (set it with .rate(..) on the node, or \
+        "node {node:?}: {rate_error} (set it with .rate(..) on the node, or \
          Scheduler::new().tick_rate(..))"
     )]
     InvalidRate {
         /// The node.
         node: String,
         /// What is wrong.
-        source: RateError,
+        rate_error: RateError,
     },
     /// A node's name is empty, longer than the registry holds, or has
     /// control characters: tools could not show or address it.
@@ -53,12 +53,12 @@ pub enum SchedulerError {
     Finished,
     /// A node's `init` returned an error; the nodes already initialised
     /// were shut down.
-    #[error("node {node:?} failed to initialise: {source}")]
+    #[error("node {node:?} failed to initialise: {error}")]
     InitFailed {
         /// The node.
         node: String,
         /// Its error.
-        source: Box<crate::Error>,
+        error: Box<crate::Error>,
     },
     /// A node panicked in `init` (or in `shutdown`); the panic was caught.
     #[error("node {node:?} panicked in {during}: {message}")]
@@ -88,33 +88,33 @@ pub enum SchedulerError {
     },
     /// The core engine refused a node for another reason than its rate
     /// (the table is full: 65 535 nodes).
-    #[error("node {node:?} could not be added: {source}")]
+    #[error("node {node:?} could not be added: {error}")]
     NotAdded {
         /// The node.
         node: String,
         /// Why.
-        source: AddError,
+        error: AddError,
     },
     /// The namespace's e-stop topic could not be opened, so no node
     /// started: a scheduler that could not be stopped by the e-stop does not
     /// run.
     #[error(
         "no node started: this scheduler could not follow the e-stop of namespace \
-         {namespace}: {source}. Fix that first, or build the scheduler with \
+         {namespace}: {error}. Fix that first, or build the scheduler with \
          .system_topics(false) to run without an e-stop on purpose"
     )]
     EstopUnavailable {
         /// The namespace.
         namespace: String,
         /// Why the e-stop topic could not be opened.
-        source: Box<crate::Error>,
+        error: Box<crate::Error>,
     },
     /// The core engine could not start the nodes for a reason this enum
     /// does not name otherwise.
-    #[error("the nodes could not start: {source}")]
+    #[error("the nodes could not start: {error}")]
     NotStarted {
         /// Why.
-        source: StartError,
+        error: StartError,
     },
     /// Real-time priority was asked for but the process may not raise it.
     #[error(
@@ -154,18 +154,18 @@ pub enum SchedulerError {
         online: usize,
     },
     /// The SIGINT/SIGTERM handlers could not be installed.
-    #[error("could not install the SIGINT/SIGTERM handlers: {source}")]
+    #[error("could not install the SIGINT/SIGTERM handlers: {error}")]
     Signals {
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// Another system call failed.
-    #[error("{op} failed: {source}")]
+    #[error("{op} failed: {error}")]
     Os {
         /// What was being done.
         op: &'static str,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
 }
 

@@ -316,7 +316,7 @@ impl PoolWriter {
                     path: self.ns.path().to_owned(),
                     op: "number a new pool segment (this process made 2^31 segments of the \
                          topic already: restart it) in",
-                    source: std::io::ErrorKind::OutOfMemory.into(),
+                    error: std::io::ErrorKind::OutOfMemory.into(),
                 }))
             })?;
             let seg = pool_file::create(&self.ns, &self.topic, self.me, id, layout)

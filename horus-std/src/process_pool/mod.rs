@@ -472,8 +472,8 @@ fn passing(e: &SegmentError) -> bool {
             | TopicError::TooManyFiles { .. }
             | TopicError::OutOfMemory { .. },
         ) => true,
-        SegmentError::File(TopicError::Io { source, .. }) => {
-            source.raw_os_error() == Some(rustix::io::Errno::AGAIN.raw_os_error())
+        SegmentError::File(TopicError::Io { error, .. }) => {
+            error.raw_os_error() == Some(rustix::io::Errno::AGAIN.raw_os_error())
         }
         _ => false,
     }

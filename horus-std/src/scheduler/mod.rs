@@ -402,10 +402,12 @@ impl NodeBuilder<'_> {
                 self.sched.registered = true;
                 Ok(())
             }
-            Err(AddError::Rate(source)) => {
-                Err(SchedulerError::InvalidRate { node: name, source }.into())
+            Err(AddError::Rate(rate_error)) => Err(SchedulerError::InvalidRate {
+                node: name,
+                rate_error,
             }
-            Err(source) => Err(SchedulerError::NotAdded { node: name, source }.into()),
+            .into()),
+            Err(error) => Err(SchedulerError::NotAdded { node: name, error }.into()),
         }
     }
 }

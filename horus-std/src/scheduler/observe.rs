@@ -163,7 +163,7 @@ impl Observer<Guarded> for Feed<'_> {
                 self.init_failed = self.init_failed.take().or(match failure {
                     Some(InitFailure::Error(e)) => Some(SchedulerError::InitFailed {
                         node,
-                        source: Box::new(e),
+                        error: Box::new(e),
                     }),
                     Some(InitFailure::Panic(message)) => Some(SchedulerError::Panicked {
                         node,

@@ -38,7 +38,7 @@ impl ThreadSetup {
         }
         let before = rustix::thread::sched_getaffinity(None).map_err(|e| SchedulerError::Os {
             op: "sched_getaffinity",
-            source: e.into(),
+            error: e.into(),
         })?;
         let mut set = CpuSet::new();
         set.set(cpu);
@@ -47,7 +47,7 @@ impl ThreadSetup {
             rustix::io::Errno::INVAL => SchedulerError::InvalidCpu { cpu, online },
             e => SchedulerError::Os {
                 op: "sched_setaffinity",
-                source: e.into(),
+                error: e.into(),
             },
         })?;
         self.affinity.get_or_insert(before);
@@ -59,9 +59,9 @@ impl ThreadSetup {
         if !(1..=99).contains(&priority) {
             return Err(SchedulerError::InvalidPriority { priority });
         }
-        let before = current_policy().map_err(|source| SchedulerError::Os {
+        let before = current_policy().map_err(|error| SchedulerError::Os {
             op: "sched_getscheduler",
-            source,
+            error,
         })?;
         // rustix has no sched_setscheduler; libc is used for these calls.
         let param = libc::sched_param {
@@ -79,7 +79,7 @@ impl ThreadSetup {
                 Some(libc::EINVAL) => SchedulerError::InvalidPriority { priority },
                 _ => SchedulerError::Os {
                     op: "sched_setscheduler(SCHED_FIFO)",
-                    source: err,
+                    error: err,
                 },
             });
         }

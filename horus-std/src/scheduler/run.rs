@@ -203,7 +203,7 @@ impl Scheduler {
         let Err(e) = started else { return Ok(()) };
         let err = match e {
             StartError::Init { .. } => {
-                init_failed.unwrap_or(SchedulerError::NotStarted { source: e })
+                init_failed.unwrap_or(SchedulerError::NotStarted { error: e })
             }
             StartError::Rate { node, rate_error } => SchedulerError::InvalidRate {
                 node: self
@@ -212,9 +212,9 @@ impl Scheduler {
                     .find(|s| s.id() == node)
                     .map(|s| s.node().name.clone())
                     .unwrap_or_default(),
-                source: rate_error,
+                rate_error,
             },
-            other => SchedulerError::NotStarted { source: other },
+            other => SchedulerError::NotStarted { error: other },
         };
         // The init error is the one to report; shutdown failures are logged.
         let _ = self.shutdown();
@@ -316,13 +316,13 @@ impl Scheduler {
     fn open_system(&mut self) -> Result<()> {
         if self.system_topics && self.system.is_none() {
             let namespace = self.recorder.namespace.as_deref();
-            let link = system::SystemLink::open(namespace).map_err(|source| {
+            let link = system::SystemLink::open(namespace).map_err(|error| {
                 SchedulerError::EstopUnavailable {
                     namespace: namespace.map_or_else(
                         || crate::shm::Namespace::current_name().unwrap_or_default(),
                         str::to_owned,
                     ),
-                    source: Box::new(source),
+                    error: Box::new(error),
                 }
             })?;
             self.system = Some(link);

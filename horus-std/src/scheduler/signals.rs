@@ -32,7 +32,7 @@ pub(crate) fn install() -> Result<(), SchedulerError> {
         Ok(())
     });
     result.clone().map_err(|e| SchedulerError::Signals {
-        source: std::io::Error::other(e),
+        error: std::io::Error::other(e),
     })
 }
 

@@ -216,7 +216,7 @@ impl SerializedState {
 pub fn wire_type<T: Serialized>(ctx: &WireContext<'_>) -> crate::Result<MessageType> {
     let schema = Schema::of::<T>().map_err(|e| TopicError::Serialized {
         topic: ctx.name.to_owned(),
-        source: e,
+        error: e,
     })?;
     let bytes = schema.encode();
     let name = &schema.name;
@@ -224,7 +224,7 @@ pub fn wire_type<T: Serialized>(ctx: &WireContext<'_>) -> crate::Result<MessageT
         MessageType::serialized(name, &bytes, bound).map_err(|e| match e {
             DefineError::SchemaTooLarge { bytes, .. } => TopicError::Serialized {
                 topic: ctx.name.to_owned(),
-                source: SchemaError::TooLarge { bytes },
+                error: SchemaError::TooLarge { bytes },
             },
             // The bound is out of range: so is the frame it makes.
             _ => TopicError::Layout(horus_nostd::LayoutError::BadMessage {

@@ -315,7 +315,7 @@ fn create_locked(ns: &Namespace, name: &str) -> Result<(OwnedFd, Stat), TopicErr
                     return Err(TopicError::Io {
                         path,
                         op: "create liveness file (name held by another file)",
-                        source: std::io::ErrorKind::AlreadyExists.into(),
+                        error: std::io::ErrorKind::AlreadyExists.into(),
                     });
                 }
             }
@@ -329,7 +329,7 @@ fn create_locked(ns: &Namespace, name: &str) -> Result<(OwnedFd, Stat), TopicErr
     Err(TopicError::Io {
         path,
         op: "create liveness file (kept changing under us)",
-        source: std::io::ErrorKind::WouldBlock.into(),
+        error: std::io::ErrorKind::WouldBlock.into(),
     })
 }
 

@@ -46,13 +46,13 @@ impl Mapping {
         let map = MmapOptions::new()
             .len(len)
             .map_raw(&file)
-            .map_err(|source| match source.raw_os_error() {
+            .map_err(|error| match error.raw_os_error() {
                 // ENOMEM and the like: the sentence that names the fix.
                 Some(n) => super::namespace::errno_error(Errno::from_raw_os_error(n), path, op),
                 None => TopicError::Io {
                     path: path.to_owned(),
                     op,
-                    source,
+                    error,
                 },
             })?;
         Ok(Self {

@@ -118,8 +118,8 @@ impl Namespace {
             mkdir_private(rustix::fs::CWD, &path, &path)?;
         }
         let dir = match open_private_dir(rustix::fs::CWD, &path, &path) {
-            Err(TopicError::Io { source, .. })
-                if !create && source.kind() == io::ErrorKind::NotFound =>
+            Err(TopicError::Io { error, .. })
+                if !create && error.kind() == io::ErrorKind::NotFound =>
             {
                 return Ok(None);
             }
@@ -246,16 +246,16 @@ fn unreachable_missing(name: &str) -> TopicError {
     TopicError::Io {
         path: Namespace::path_of(name),
         op: "create namespace",
-        source: io::ErrorKind::NotFound.into(),
+        error: io::ErrorKind::NotFound.into(),
     }
 }
 
 /// The names in directory `path`, UTF-8 or not (nothing is opened).
 fn list_dir(path: &Path) -> Result<Vec<OsString>, TopicError> {
-    let rd = std::fs::read_dir(path).map_err(|source| TopicError::Io {
+    let rd = std::fs::read_dir(path).map_err(|error| TopicError::Io {
         path: path.to_owned(),
         op: "list",
-        source,
+        error,
     })?;
     Ok(rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
 }
@@ -348,7 +348,7 @@ pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -
         e => TopicError::Io {
             path: path.to_owned(),
             op,
-            source: e.into(),
+            error: e.into(),
         },
     }
 }

@@ -379,7 +379,7 @@ fn init_file(
     .map_err(|e| TopicError::Io {
         path: path.to_owned(),
         op: "initialise pool segment",
-        source: std::io::Error::other(e.to_string()),
+        error: std::io::Error::other(e.to_string()),
     })
 }
 
@@ -461,7 +461,7 @@ pub(crate) fn create(
     Err(TopicError::Io {
         path,
         op: "create pool segment (kept being removed under us)",
-        source: std::io::ErrorKind::WouldBlock.into(),
+        error: std::io::ErrorKind::WouldBlock.into(),
     }
     .into())
 }

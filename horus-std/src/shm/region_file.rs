@@ -124,7 +124,7 @@ pub(crate) fn open_or_create(
     Err(TopicError::Io {
         path,
         op: "open (kept changing under us)",
-        source: std::io::ErrorKind::WouldBlock.into(),
+        error: std::io::ErrorKind::WouldBlock.into(),
     })
 }
 
@@ -339,7 +339,7 @@ fn create(
         .map_err(|e| TopicError::Io {
             path: tmp_path.clone(),
             op: "initialise",
-            source: std::io::Error::other(e.to_string()),
+            error: std::io::Error::other(e.to_string()),
         })
     })();
     let region = match result {
