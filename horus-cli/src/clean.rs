@@ -23,6 +23,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use horus::error::TopicError;
 use horus::shm::{CleanReport, Namespace, clean_namespace_keeping};
 use horus::system::blackbox::{BLACKBOX_TOPIC, RARE_TOPIC};
 use horus::system::estop;
@@ -51,7 +52,11 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let names = if args.all {
-        Namespace::list_all().context("listing the namespaces")?
+        match Namespace::list_all() {
+            // Its sentence names HORUS_SHM_DIR (or /dev/shm) and the fix.
+            Err(e @ TopicError::ShmDir { .. }) => return Err(e.into()),
+            other => other.context("listing the namespaces")?,
+        }
     } else {
         vec![ctx.namespace.clone()]
     };
@@ -75,6 +80,7 @@ pub fn main(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<ExitCode> {
                 not_cleaned.push((name, e));
                 continue;
             }
+            Err(e @ TopicError::ShmDir { .. }) => return Err(e.into()),
             Err(e) => {
                 return Err(e).with_context(|| format!("opening namespace {name}"));
             }

@@ -238,8 +238,14 @@ pub fn release_liveness(ns: &str) {
 fn auto_clean(ns: &str) -> anyhow::Result<()> {
     // A namespace that cannot be opened (a file or a link at its path) is
     // the command's one error, said once, not once per step.
-    if let Err(e) = horus::shm::Namespace::open_existing(ns) {
-        return Err(Failure::new(exit::ERROR, format!("namespace {ns}: {e}")).into());
+    // The directory of all namespaces (HORUS_SHM_DIR) is not this one's:
+    // its sentence names it.
+    match horus::shm::Namespace::open_existing(ns) {
+        Err(e @ horus::error::TopicError::ShmDir { .. }) => {
+            return Err(Failure::new(exit::ERROR, e.to_string()).into());
+        }
+        Err(e) => return Err(Failure::new(exit::ERROR, format!("namespace {ns}: {e}")).into()),
+        Ok(_) => {}
     }
     record_deaths(ns);
     horus::shm::auto_clean(ns)

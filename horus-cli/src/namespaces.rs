@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use horus::error::TopicError;
 use horus::shm::Namespace;
 
 use crate::Ctx;
@@ -23,14 +24,12 @@ pub enum NsCommand {
 pub fn main(ctx: &Ctx, cmd: &NsCommand) -> anyhow::Result<ExitCode> {
     let NsCommand::List = cmd;
     let base_dir = Namespace::base_dir();
+    // A base directory that does not exist (or is not one) is an error, as
+    // for every other command: HORUS_SHM_DIR is wrong, or its tmpfs is not
+    // mounted, and "no namespaces" would hide it. Its sentence names it.
     let names = match Namespace::list_all() {
         Ok(names) => names,
-        // No base directory: no namespace at all.
-        Err(horus::error::TopicError::Io { error, .. })
-            if error.kind() == std::io::ErrorKind::NotFound =>
-        {
-            Vec::new()
-        }
+        Err(e @ TopicError::ShmDir { .. }) => return Err(e.into()),
         Err(e) => {
             return Err(e)
                 .with_context(|| format!("listing the namespaces in {}", base_dir.display()));

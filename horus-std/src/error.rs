@@ -10,8 +10,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 mod scheduler;
+mod shm_dir;
 
 pub use scheduler::SchedulerError;
+pub use shm_dir::ShmDirProblem;
 
 /// `Result` with [`Error`], as user programs write it (`fn main() -> Result<()>`).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -178,6 +180,19 @@ pub enum TopicError {
         path: PathBuf,
         /// Bytes it needed.
         bytes: usize,
+    },
+    /// The directory of the namespaces (`HORUS_SHM_DIR`, else `/dev/shm`)
+    /// cannot hold them: it does not exist, is not a directory, or (given
+    /// by `HORUS_SHM_DIR`) is a relative path. Every command and program
+    /// using it says so, looking ones included (`horus ns list`).
+    #[error("{}", shm_dir::sentence(path, *from_env, *problem))]
+    ShmDir {
+        /// The directory, as given.
+        path: PathBuf,
+        /// It is `HORUS_SHM_DIR`'s value (else the default `/dev/shm`).
+        from_env: bool,
+        /// What is wrong with it.
+        problem: ShmDirProblem,
     },
     /// Something other than a regular file (a symbolic link, a FIFO, a
     /// socket, a device, a directory) stands where HORUS keeps a file.

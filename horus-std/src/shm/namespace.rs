@@ -1,7 +1,8 @@
 //! A namespace: one directory `<base>/horus_<name>/` holding its topics.
 //!
 //! The base is `/dev/shm`, or `HORUS_SHM_DIR` if set (for systems that mount
-//! their tmpfs elsewhere). The name comes from `HORUS_NAMESPACE`, default
+//! their tmpfs elsewhere): an existing directory, and `HORUS_SHM_DIR` an
+//! absolute path, or [`TopicError::ShmDir`] says which it is not. The name comes from `HORUS_NAMESPACE`, default
 //! `default` (a value that is not UTF-8 is an error, not `default`). The
 //! directory and its `proc/` are created mode 0700 and must belong to us: a
 //! directory planted by another user is refused ([`TopicError::PermissionDenied`]),
@@ -85,7 +86,9 @@ impl Namespace {
         }
     }
 
-    /// The directory holding all namespaces: `HORUS_SHM_DIR`, or `/dev/shm`.
+    /// The directory holding all namespaces: `HORUS_SHM_DIR`, or `/dev/shm`,
+    /// as given (a relative `HORUS_SHM_DIR` is refused when a namespace is
+    /// opened or listed: [`TopicError::ShmDir`]).
     pub fn base_dir() -> PathBuf {
         std::env::var_os(SHM_DIR_ENV)
             .filter(|s| !s.is_empty())
@@ -95,6 +98,22 @@ impl Namespace {
     /// The directory of namespace `name` (whether or not it exists).
     pub fn path_of(name: &str) -> PathBuf {
         Self::base_dir().join(format!("{DIR_PREFIX}{name}"))
+    }
+
+    /// [`Self::base_dir`], refused if `HORUS_SHM_DIR` is a relative path
+    /// ([`TopicError::ShmDir`]): it would name another directory for every
+    /// working directory, and programs started in different ones would not
+    /// meet.
+    pub(crate) fn usable_base_dir() -> Result<PathBuf, TopicError> {
+        let base = Self::base_dir();
+        if base.is_relative() {
+            return Err(TopicError::ShmDir {
+                path: base,
+                from_env: true,
+                problem: crate::error::ShmDirProblem::Relative,
+            });
+        }
+        Ok(base)
     }
 
     /// Opens namespace `name`, creating its directory if needed.
@@ -113,17 +132,20 @@ impl Namespace {
             namespace: name.to_owned(),
             reason,
         })?;
-        let path = Self::path_of(name);
+        let base = Self::usable_base_dir()?;
+        let path = base.join(format!("{DIR_PREFIX}{name}"));
         if create {
-            mkdir_private(rustix::fs::CWD, &path, &path)?;
+            mkdir_private(rustix::fs::CWD, &path, &path).map_err(|e| base_error(&base, e))?;
         }
         let dir = match open_private_dir(rustix::fs::CWD, &path, &path) {
-            Err(TopicError::Io { error, .. })
-                if !create && error.kind() == io::ErrorKind::NotFound =>
-            {
-                return Ok(None);
+            // No namespace, or no base directory (said as such).
+            Err(e @ TopicError::Io { .. }) if !create && is_not_found(&e) => {
+                return match base_problem(&base) {
+                    Some(problem) => Err(problem),
+                    None => Ok(None),
+                };
             }
-            other => other?,
+            other => other.map_err(|e| base_error(&base, e))?,
         };
         let proc_path = path.join(PROC_DIR);
         // Relative to the namespace's descriptor; errors name the full path.
@@ -165,7 +187,7 @@ impl Namespace {
         if !rm(self.dir.as_fd(), PROC_DIR) {
             return Ok(false);
         }
-        let base_path = Self::base_dir();
+        let base_path = Self::usable_base_dir()?;
         let base = rustix::fs::open(
             &base_path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC,
@@ -231,8 +253,9 @@ impl Namespace {
     /// shared with other programs, and what is not a namespace is none of
     /// HORUS's business there.
     pub fn list_all() -> Result<Vec<String>, TopicError> {
-        let base = Self::base_dir();
-        let mut names: Vec<String> = list_dir(&base)?
+        let base = Self::usable_base_dir()?;
+        let mut names: Vec<String> = list_dir(&base)
+            .map_err(|e| base_error(&base, e))?
             .iter()
             .filter_map(|f| f.to_str()?.strip_prefix(DIR_PREFIX).map(str::to_owned))
             .filter(|n| check_namespace(n).is_ok())
@@ -248,6 +271,40 @@ fn unreachable_missing(name: &str) -> TopicError {
         op: "create namespace",
         error: io::ErrorKind::NotFound.into(),
     }
+}
+
+/// Is `e` an I/O error "no such file or directory"?
+fn is_not_found(e: &TopicError) -> bool {
+    matches!(e, TopicError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound)
+}
+
+/// What is wrong with the base directory `base`, if anything: it does not
+/// exist, or is not a directory (it is looked at, links followed, only
+/// once something under it failed).
+fn base_problem(base: &Path) -> Option<TopicError> {
+    use crate::error::ShmDirProblem as P;
+    let problem = match rustix::fs::stat(base) {
+        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => return None,
+            other => P::NotADirectory(FileKind::of(other)),
+        },
+        Err(rustix::io::Errno::NOENT) => P::Missing,
+        Err(rustix::io::Errno::NOTDIR) => P::NotADirectory(FileKind::Unknown),
+        Err(_) => return None,
+    };
+    let from_env = std::env::var_os(SHM_DIR_ENV).is_some_and(|v| !v.is_empty());
+    Some(TopicError::ShmDir {
+        path: base.to_owned(),
+        from_env,
+        problem,
+    })
+}
+
+/// `e`, an error about something in the base directory `base`, or the
+/// error of the base directory itself if that is what is wrong (missing,
+/// not a directory): the path and the fix of the thing to change.
+pub(crate) fn base_error(base: &Path, e: TopicError) -> TopicError {
+    base_problem(base).unwrap_or(e)
 }
 
 /// The names in directory `path`, UTF-8 or not (nothing is opened).

@@ -477,13 +477,13 @@ pub(crate) fn create_unnamed(
     id: u32,
     layout: PoolLayout,
 ) -> Result<Segment, SegmentError> {
-    let base = Namespace::base_dir();
+    let base = Namespace::usable_base_dir()?;
     let path = base.join(format!("(unnamed process pool segment {id})"));
     let flags =
         rustix::fs::OFlags::TMPFILE | rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
     let mode = rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR;
     let fd = rustix::fs::openat(rustix::fs::CWD, &base, flags, mode)
-        .map_err(|e| errno_error(e, &path, "create"))?;
+        .map_err(|e| super::namespace::base_error(&base, errno_error(e, &path, "create")))?;
     // Shared from the start, as every mapper's: a cleaner that finds the
     // file once it is named sees it held. (A fresh inode: nobody else can
     // hold an exclusive lock on it.)
