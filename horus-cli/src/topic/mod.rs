@@ -9,6 +9,7 @@
 mod codec;
 mod echo;
 mod info;
+mod mapping;
 mod publish;
 mod rate;
 mod summary;

@@ -142,7 +142,7 @@ fn assignments(info: &TopicInfo, fields: &[String]) -> Result<Vec<String>, Failu
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         if f.trim_start().starts_with('{') {
-            from_mapping(f, &mut out)?;
+            super::mapping::from_mapping(f, &mut out)?;
         } else {
             out.push(f.clone());
         }
@@ -156,56 +156,6 @@ fn is_type_word(word: &str) -> bool {
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | ':'))
-}
-
-/// Appends the assignments of the YAML/JSON mapping `text` to `out`:
-/// `{pose: {x: 1}, frame: map, v: [1, 2]}` is `pose.x=1`, `frame=map`,
-/// `v=[1, 2]` (a bool is 1 or 0; a null leaves the field 0).
-fn from_mapping(text: &str, out: &mut Vec<String>) -> Result<(), Failure> {
-    let bad = |why: String| {
-        Failure::usage(format!(
-            "{text:?}: {why}; give a mapping {{field: value, ...}} or FIELD=VALUE"
-        ))
-    };
-    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
-        // Its first line: the rest is a snippet of `text` with a caret.
-        let e = e.to_string();
-        let first = e.lines().next().unwrap_or_default();
-        bad(format!(
-            "not YAML ({})",
-            first.trim_start_matches("error: ")
-        ))
-    })?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(bad("not a mapping".to_owned()));
-    };
-    flatten("", &map, out);
-    Ok(())
-}
-
-/// `map`'s entries as `prefix` + name `=` value, nested mappings flattened.
-fn flatten(prefix: &str, map: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
-    for (name, value) in map {
-        let name = format!("{prefix}{name}");
-        match value {
-            serde_json::Value::Object(inner) => flatten(&format!("{name}."), inner, out),
-            serde_json::Value::Null => {}
-            other => out.push(format!("{name}={}", value_text(other))),
-        }
-    }
-}
-
-/// A mapping's value as `topic pub` writes it: `1.5`, `text`, `[1, [2, 3]]`.
-fn value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Bool(b) => u8::from(*b).to_string(),
-        serde_json::Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(value_text).collect();
-            format!("[{}]", items.join(", "))
-        }
-        other => other.to_string(),
-    }
 }
 
 /// The time between messages at `hz` messages per second: a usage error

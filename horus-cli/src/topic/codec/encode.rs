@@ -10,7 +10,7 @@ use horus::inspect::TopicInfo;
 use horus_nostd::FieldKind;
 use horus_nostd::region::SchemaField;
 
-use super::elem_size;
+use super::{elem_size, short};
 
 /// Builds a message from `field=value` assignments; unspecified bytes are zero.
 pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, String> {
@@ -19,11 +19,11 @@ pub fn encode(info: &TopicInfo, assignments: &[String]) -> Result<Vec<u8>, Strin
     for a in assignments {
         let (name, value) = a.split_once('=').ok_or_else(|| {
             let example = info.fields.first().map_or("x", |f| f.name.as_str());
-            format!("{a:?}: expected FIELD=VALUE (e.g. {example}=1)")
+            format!("{:?}: expected FIELD=VALUE (e.g. {example}=1)", short(a))
         })?;
         let name = name.trim();
         if given.contains(&name) {
-            return Err(format!("field {name:?} is given twice"));
+            return Err(format!("field {:?} is given twice", short(name)));
         }
         given.push(name);
         let field = info
@@ -61,22 +61,25 @@ fn no_field(info: &TopicInfo, name: &str, value: &str) -> String {
         // x, y, z, w: the elements of a ROS 2 vector or quaternion, in order.
         let example = match ["x", "y", "z", "w"].iter().position(|&e| e == elem) {
             Some(i) if (i as u64) < f.count => {
+                let value = short(value);
                 let mut items = vec!["0"; i];
-                items.push(value);
+                items.push(&value);
                 format!("{base}=[{}]", items.join(", "))
             }
             _ => format!("{base}=[1, 2, ...]"),
         };
         return format!(
-            "{} has no field {name:?}: {base} is an array ({ty}), given whole as a list whose \
+            "{} has no field {:?}: {base} is an array ({ty}), given whole as a list whose \
              missing elements stay 0: {example}",
-            info.type_name
+            info.type_name,
+            short(name)
         );
     }
     let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
     format!(
-        "{} has no field {name:?} (fields: {})",
+        "{} has no field {:?} (fields: {})",
         info.type_name,
+        short(name),
         names.join(", ")
     )
 }
@@ -94,7 +97,11 @@ fn value_of(s: &str, kind: FieldKind) -> Result<Item<'_>, String> {
     if s.starts_with('[') {
         let (item, rest) = parse(s)?;
         if !rest.trim().is_empty() {
-            return Err(format!("{s}: unexpected {:?} after the list", rest.trim()));
+            return Err(format!(
+                "{}: unexpected {:?} after the list",
+                short(s),
+                short(rest.trim())
+            ));
         }
         return Ok(item);
     }
@@ -121,18 +128,22 @@ fn parse(s: &str) -> Result<(Item<'_>, &str), String> {
             return Ok((Item::List(items), after));
         }
         if rest.is_empty() {
-            return Err(format!("{s}: a '[' is not closed"));
+            return Err(format!("{}: a '[' is not closed", short(s)));
         }
         let (item, after) = parse(rest)?;
         if item == Item::One("") {
-            return Err(format!("{s}: an empty value in the list"));
+            return Err(format!("{}: an empty value in the list", short(s)));
         }
         items.push(item);
         rest = after.trim_start();
         if let Some(after) = rest.strip_prefix(',') {
             rest = after;
         } else if !rest.starts_with(']') {
-            return Err(format!("{s}: expected ',' or ']' before {rest:?}"));
+            return Err(format!(
+                "{}: expected ',' or ']' before {:?}",
+                short(s),
+                short(rest)
+            ));
         }
     }
 }
@@ -150,7 +161,9 @@ impl Target<'_> {
     fn fill(&self, dest: &mut [u8], dims: &[u32], item: &Item<'_>) -> Result<(), String> {
         let (name, kind) = (self.name, self.kind);
         match (dims, item) {
-            ([], Item::One(v)) => write_elem(dest, kind, v).map_err(|e| format!("{name}={v}: {e}")),
+            ([], Item::One(v)) => {
+                write_elem(dest, kind, v).map_err(|e| format!("{name}={}: {e}", short(v)))
+            }
             // `v=[5]` for a `[T; 1]` field (a region records it as a scalar).
             ([], Item::List(items)) => match items.as_slice() {
                 [one @ Item::One(_)] if self.field.shape.rank() == 0 => self.fill(dest, dims, one),
@@ -184,7 +197,9 @@ impl Target<'_> {
                 }
                 Ok(())
             }
-            ([_, ..], Item::One(v)) => Err(self.misshaped(format!("{v:?} where a row goes"))),
+            ([_, ..], Item::One(v)) => {
+                Err(self.misshaped(format!("{:?} where a row goes", short(v))))
+            }
         }
     }
 

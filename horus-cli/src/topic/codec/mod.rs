@@ -14,6 +14,19 @@ use horus_nostd::region::SchemaField;
 mod encode;
 pub use encode::encode;
 
+/// Characters of an argument an error quotes (then `…`).
+const QUOTED_CHARS: usize = 60;
+
+/// `text` as an error echoes it: whole if short, else its first
+/// [`QUOTED_CHARS`] characters and `…` (a 100 KB argument is not said
+/// back whole).
+pub fn short(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -394,6 +407,30 @@ mod tests {
             encode(&t, &["a=1".into(), " a = 2".into()]).unwrap_err(),
             "field \"a\" is given twice"
         );
+    }
+
+    #[test]
+    fn a_long_argument_is_echoed_by_its_first_characters() {
+        let t = info(
+            &[("a", 0, FieldKind::F64, 1), ("v", 8, FieldKind::F64, 3)],
+            32,
+        );
+        let long = "9".repeat(100_000);
+        for bad in [
+            format!("a={long}x"),
+            format!("a{long}"),
+            format!("{long}=1"),
+            format!("v=[1, {long}"),
+            format!("v=[1 {long}]"),
+            format!("v=[1]{long}"),
+            format!("v.x={long}"),
+        ] {
+            let e = encode(&t, std::slice::from_ref(&bad)).unwrap_err();
+            assert!(e.len() < 400, "{}: {}", &bad[..10], &e[..400]);
+            assert!(e.contains(&format!("{}…", "9".repeat(50))), "{e}");
+        }
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short(&"é".repeat(61)), format!("{}…", "é".repeat(60)));
     }
 
     #[test]

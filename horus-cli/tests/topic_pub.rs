@@ -1,0 +1,87 @@
+//! `horus topic pub`'s arguments as a user can get them wrong: a YAML
+//! mapping the parser refuses is said in plain words, a long argument is
+//! quoted by its first characters, and the mapping form takes the values
+//! FIELD=VALUE takes.
+
+mod common;
+
+use std::process::Output;
+
+use common::{TestNs, text};
+use horus::msgs::CmdVel;
+
+/// A `CmdVel` topic of its own namespace, subscribed by this test.
+fn cmd_vel(ns: &TestNs) -> horus::Topic<CmdVel> {
+    horus::Topic::builder("cmd_vel")
+        .namespace(&ns.name)
+        .build()
+        .expect("cmd_vel")
+}
+
+/// Checks `out` is a usage error (status 2) of one line, with no word of
+/// the YAML parser's API; returns that line.
+fn usage_line(out: &Output, what: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    for api in [
+        "budget",
+        "Depth {",
+        "DuplicateKeyPolicy",
+        "Options",
+        "reject_non_finite",
+    ] {
+        assert!(!err.contains(api), "{what}: {err}");
+    }
+    err
+}
+
+#[test]
+fn a_mapping_the_parser_refuses_is_said_plainly_and_quoted_short() {
+    let ns = TestNs::new("pubyaml");
+    let _cmd = cmd_vel(&ns);
+    let deep = format!("{}{}", "{".repeat(200), "}".repeat(200));
+    let out = ns.run(&["topic", "pub", "cmd_vel", &deep], 30);
+    let err = usage_line(&out, "deep");
+    assert!(err.contains(": nested more than 64 deep; "), "{err}");
+    assert!(err.contains(&format!("\"{}…\"", "{".repeat(60))), "{err}");
+    assert!(err.len() < 300, "{err}");
+
+    let out = ns.run(&["topic", "pub", "cmd_vel", "{linear: 1, linear: 2}"], 30);
+    assert_eq!(
+        usage_line(&out, "twice"),
+        "horus: \"{linear: 1, linear: 2}\": key `linear` appears twice: keep one\n"
+    );
+
+    // A 100 KB argument: the error quotes its first 60 characters.
+    let long = format!("{{linear: [{}1}}", "1, ".repeat(33_000));
+    let out = ns.run(&["topic", "pub", "cmd_vel", &long], 30);
+    let err = usage_line(&out, "long");
+    assert!(err.len() < 300, "{} bytes: {}", err.len(), &err[..300]);
+    assert!(err.contains(&format!("{}…", &long[..60])), "{err}");
+    // So is a FIELD=VALUE one.
+    let out = ns.run(&["topic", "pub", "cmd_vel", &format!("linear={long}")], 30);
+    let err = usage_line(&out, "long FIELD=VALUE");
+    assert!(err.len() < 300, "{} bytes: {}", err.len(), &err[..300]);
+}
+
+#[test]
+fn the_mapping_takes_non_finite_floats_as_field_equals_value_does() {
+    let ns = TestNs::new("pubnan");
+    let cmd = cmd_vel(&ns);
+    let out = ns.run(
+        &["topic", "pub", "cmd_vel", "{linear: .nan, angular: -.inf}"],
+        30,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m = cmd.recv().expect("the published command");
+    assert!(m.linear.is_nan() && m.angular == f32::NEG_INFINITY, "{m:?}");
+    // A numeral too large is out of range in both forms, not infinity.
+    for arg in ["{linear: 1e999}", "linear=1e999"] {
+        let out = ns.run(&["topic", "pub", "cmd_vel", arg], 30);
+        assert_eq!(
+            usage_line(&out, arg),
+            "horus: linear=1e999: out of range for f32\n"
+        );
+    }
+}
