@@ -85,3 +85,43 @@ fn the_mapping_takes_non_finite_floats_as_field_equals_value_does() {
         );
     }
 }
+
+#[test]
+fn a_rate_or_time_out_of_range_says_which_way() {
+    let ns = TestNs::new("pubrate");
+    let _cmd = cmd_vel(&ns);
+    // Its period (1e300 s) overflows a duration: too slow, not too fast.
+    let out = ns.run(
+        &["topic", "pub", "cmd_vel", "linear=1", "--rate", "1e-300"],
+        30,
+    );
+    assert_eq!(
+        usage_line(&out, "slow"),
+        "horus: --rate 1e-300: too slow: at least 5.43e-20 messages per second (one every \
+         2^64 s, 585 billion years)\n"
+    );
+    let out = ns.run(
+        &[
+            "topic", "pub", "cmd_vel", "linear=1", "--rate", "2e9", "-n", "1",
+        ],
+        30,
+    );
+    assert!(usage_line(&out, "fast").contains("too fast"));
+    for (args, says) in [
+        (
+            &["topic", "hz", "cmd_vel", "--interval", "1e300"][..],
+            "too long",
+        ),
+        (
+            &["topic", "hz", "cmd_vel", "--interval", "1e-300"],
+            "at least 1ns",
+        ),
+        (&["topic", "echo", "cmd_vel", "--timeout=-1"], "0 or more"),
+        (&["node", "pause", "x", "--timeout", "1e300"], "too long"),
+    ] {
+        let out = ns.run(args, 30);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -216,8 +216,8 @@ pub fn start_guard(grace: Duration) {
 }
 
 pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| Failure::usage(format!("--grace {secs}: expected seconds, 0 or more")).into())
+    crate::topic::seconds(secs)
+        .map_err(|why| Failure::usage(format!("--grace {secs:?}: {why}")).into())
 }
 
 /// Waits for the programs; stops them all on Ctrl+C/SIGTERM; then stops

@@ -396,20 +396,81 @@ fn print_pool(kind: horus::pooled::PooledKind, i: &TopicInfo) {
     }
 }
 
-/// Parses `--duration`/`--timeout` seconds (0 included).
+/// Parses `--duration`/`--timeout` seconds (0 included): a bare number
+/// (`1.5`) or a duration with units as humantime reads them (`500ms`,
+/// `1h 30m`, as `launch::file::parse_duration` takes them), each refusal
+/// saying which it is (negative, too long, not a time).
 pub fn secs(s: &str) -> Result<Duration, String> {
-    crate::launch::file::parse_duration(s)
-        .ok_or_else(|| format!("{s:?}: expected seconds (1.5) or a unit (500ms, 2s)"))
+    let t = s.trim();
+    if let Ok(v) = t.parse::<f64>() {
+        return seconds(v).map_err(|why| format!("{s:?}: {why}"));
+    }
+    humantime::parse_duration(t).map_err(|e| match e {
+        humantime::DurationError::NumberOverflow => {
+            format!(
+                "{s:?}: too long (at most {} s), or finer than 1ns",
+                u64::MAX
+            )
+        }
+        _ => format!("{s:?}: expected seconds (1.5) or a unit (500ms, 2s)"),
+    })
+}
+
+/// `v` seconds as a duration, or why that is none (a phrase): NaN or
+/// negative, or more than a duration holds (2^64 s, 585 billion years; a
+/// long one is clamped where it is waited for, see `supervise::after`).
+pub fn seconds(v: f64) -> Result<Duration, String> {
+    if v.is_nan() || v < 0.0 {
+        return Err("expected seconds, 0 or more".to_owned());
+    }
+    Duration::try_from_secs_f64(v).map_err(|_| format!("too long: at most {} s", u64::MAX))
 }
 
 /// Parses the seconds of a period (`--interval`, a rate's `--window`): as
-/// [`secs`], but more than zero (a zero period would report in a busy loop).
+/// [`secs`], but at least a nanosecond (a zero period would report in a
+/// busy loop; `1e-300` rounds to none).
 pub fn period_secs(s: &str) -> Result<Duration, String> {
     match secs(s)? {
-        d if d.is_zero() => Err(format!("{s:?}: expected a time above 0 (500ms, 1s)")),
+        d if d.is_zero() => Err(format!(
+            "{s:?}: expected a time above 0, at least 1ns (500ms, 1s)"
+        )),
         d => Ok(d),
     }
 }
 
 /// Sleep between polls of an empty topic (there is no blocking receive).
 pub const IDLE: Duration = Duration::from_micros(200);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_argument_says_why_it_is_refused() {
+        assert_eq!(secs("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(secs("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(secs("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            secs("1e19"),
+            Ok(Duration::from_secs(10_000_000_000_000_000_000))
+        );
+        for (arg, says) in [
+            ("1e300", "too long: at most 18446744073709551615 s"),
+            ("inf", "too long: at most"),
+            ("99999999999999999999999h", "too long (at most"),
+            ("-1", "expected seconds, 0 or more"),
+            ("NaN", "expected seconds, 0 or more"),
+            ("soon", "expected seconds (1.5) or a unit (500ms, 2s)"),
+        ] {
+            let e = secs(arg).unwrap_err();
+            assert!(e.starts_with(&format!("{arg:?}: {says}")), "{arg}: {e}");
+            assert_eq!(period_secs(arg).unwrap_err(), e);
+        }
+        // Above 0 but less than a nanosecond: no period at all.
+        for tiny in ["1e-300", "0", "0.0000000001"] {
+            let e = period_secs(tiny).unwrap_err();
+            assert!(e.contains("at least 1ns"), "{tiny}: {e}");
+        }
+        assert_eq!(period_secs("1ns"), Ok(Duration::from_nanos(1)));
+    }
+}

@@ -158,17 +158,28 @@ fn is_type_word(word: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | ':'))
 }
 
+/// The slowest `--rate` (messages per second), rounded up: its period
+/// must fit a duration (under 2^64 s, so above 2^-64 Hz).
+const SLOWEST_RATE: f64 = 5.43e-20;
+
 /// The time between messages at `hz` messages per second: a usage error
-/// unless `hz` is a number above 0 whose period is at least a nanosecond.
+/// unless `hz` is a number above 0 whose period is at least a nanosecond
+/// and fits a duration.
 fn period_of(hz: f64) -> Result<Duration, String> {
     if hz.is_nan() || hz <= 0.0 {
-        return Err(format!("--rate {hz}: expected messages per second > 0"));
+        return Err(format!("--rate {hz:?}: expected messages per second > 0"));
     }
     match Duration::try_from_secs_f64(1.0 / hz) {
-        Ok(p) if !p.is_zero() => Ok(p),
-        // Rounded to no time at all: more than one message a nanosecond.
-        _ => Err(format!(
-            "--rate {hz}: at most 1000000000 messages per second (one a nanosecond)"
+        // (2e9 Hz would round to 1 ns.)
+        Ok(p) if !p.is_zero() && hz <= 1e9 => Ok(p),
+        // More than one message a nanosecond.
+        Ok(_) => Err(format!(
+            "--rate {hz:?}: too fast: at most 1000000000 messages per second (one a nanosecond)"
+        )),
+        // A period longer than a duration holds.
+        Err(_) => Err(format!(
+            "--rate {hz:?}: too slow: at least {SLOWEST_RATE:e} messages per second (one \
+             every 2^64 s, 585 billion years)"
         )),
     }
 }
@@ -212,12 +223,22 @@ mod tests {
                     .contains("expected messages per second > 0")
             );
         }
-        for too_fast in [1e12, f64::INFINITY] {
+        for too_fast in [2e9, 1e12, f64::INFINITY] {
             assert!(
                 period_of(too_fast)
                     .unwrap_err()
-                    .contains("at most 1000000000")
+                    .contains("too fast: at most 1000000000")
             );
         }
+        // A period that overflows a duration: too slow, not too fast.
+        for too_slow in [1e-300, f64::MIN_POSITIVE, 5e-324, SLOWEST_RATE / 1.01] {
+            let e = period_of(too_slow).unwrap_err();
+            assert!(
+                e.contains("too slow: at least 5.43e-20 messages per second"),
+                "{e}"
+            );
+            assert!(e.len() < 120, "{e}");
+        }
+        assert!(period_of(SLOWEST_RATE).is_ok());
     }
 }
