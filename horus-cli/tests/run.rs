@@ -223,6 +223,26 @@ fn unknown_file_types_and_python_are_explained() {
         "{}",
         text(&out.stderr)
     );
+    // A FIFO or a directory of a source file's name is said as such (it was
+    // "no such file"); the FIFO is never opened (that would block).
+    rustix::fs::mkfifoat(rustix::fs::CWD, dir.join("pipe.rs"), rustix::fs::Mode::RUSR).unwrap();
+    std::fs::create_dir(dir.join("pkg.py")).unwrap();
+    for (file, says) in [
+        (
+            "pipe.rs",
+            "pipe.rs: is a FIFO, not a regular file: give the program's source file",
+        ),
+        (
+            "pkg.py",
+            "pkg.py: is a directory: give a .rs or .py file in it",
+        ),
+        ("gone.rs", "gone.rs: no such file"),
+    ] {
+        let out = ns.run(&["run", dir.join(file).to_str().unwrap()], 30);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+    }
     // `--json` is not silently ignored.
     let out = ns.run(
         &["run", "--json", dir.join("notes.txt").to_str().unwrap()],

@@ -145,8 +145,8 @@ fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
         }
     };
     let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-    if !abs.is_file() {
-        return Err(Failure::usage(format!("{}: no such file", file.display())).into());
+    if let Some(why) = not_a_source_file(&abs) {
+        return Err(Failure::usage(format!("{}: {why}", file.display())).into());
     }
     // Python puts the program's folder first on its module path: a
     // `horus.py` there is what `import horus` imports (Python says
@@ -161,6 +161,35 @@ fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
         .into());
     }
     Ok((abs, kind))
+}
+
+/// Why `path` (links followed) is not a source file to build or run, if
+/// it is not: missing, a directory, a FIFO (whose reading would block),
+/// a socket, a device, or not to be looked at.
+fn not_a_source_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => return None,
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some("no such file".to_owned());
+        }
+        Err(e) => return Some(format!("cannot be read ({e})")),
+    };
+    let what = if kind.is_dir() {
+        return Some("is a directory: give a .rs or .py file in it".to_owned());
+    } else if kind.is_fifo() {
+        "is a FIFO, not"
+    } else if kind.is_socket() {
+        "is a socket, not"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "is a device, not"
+    } else {
+        "is not"
+    };
+    Some(format!(
+        "{what} a regular file: give the program's source file (.rs or .py)"
+    ))
 }
 
 fn prepare(
