@@ -16,6 +16,7 @@ use horus::system::registry::{self, NodeEntry};
 use crate::Ctx;
 use crate::exit::{self, Failure};
 use crate::json::{NodeDetail, NodeDetails};
+use crate::table::figure;
 
 /// `horus node info NAME [--pid PID]`.
 pub fn main(ctx: &Ctx, name: &str, pid: Option<u32>) -> anyhow::Result<ExitCode> {
@@ -159,9 +160,9 @@ fn print_text(d: &NodeDetail) {
         crate::colour::paint(crate::colour::of_state(n.state), n.state)
     );
     outln!(
-        "rate:       {:.1} Hz asked, {:.1} Hz measured; tick order {}",
-        n.rate_hz,
-        n.measured_hz,
+        "rate:       {} Hz asked, {} Hz measured; tick order {}",
+        figure(n.rate_hz),
+        figure(n.measured_hz),
         n.order
     );
     outln!(
@@ -171,13 +172,13 @@ fn print_text(d: &NodeDetail) {
         n.overruns
     );
     outln!(
-        "cpu:        {} % of one core (over the last registry interval), {:.1} ms in ticks",
+        "cpu:        {} % of one core (over the last registry interval), {} ms in ticks",
         crate::system::cpu_percent(n.cpu_percent),
-        n.cpu_ns as f64 / 1e6
+        figure(n.cpu_ns as f64 / 1e6)
     );
     outln!(
-        "memory:     {:.1} MiB resident (its process)",
-        n.rss_bytes as f64 / (1024.0 * 1024.0)
+        "memory:     {} MiB resident (its process)",
+        figure(n.rss_bytes as f64 / (1024.0 * 1024.0))
     );
     let show = |v: &[String]| {
         if v.is_empty() {

@@ -119,17 +119,17 @@ pub(crate) fn node_table(ctx: &Ctx, nodes: &[crate::json::NodeRow]) {
             crate::names::shown(&n.name).into_owned(),
             n.pid.to_string(),
             n.state.to_owned(),
-            format!("{:.1}", n.rate_hz),
+            table::figure(n.rate_hz),
             // A process gone has no rate: its last figure would read as live.
             if n.alive {
-                format!("{:.1}", n.measured_hz)
+                table::figure(n.measured_hz)
             } else {
                 "-".to_owned()
             },
             n.ticks.to_string(),
-            (n.deadline_misses + n.overruns).to_string(),
+            n.deadline_misses.saturating_add(n.overruns).to_string(),
             cpu_percent(n.cpu_percent),
-            format!("{:.1}", n.rss_bytes as f64 / (1024.0 * 1024.0)),
+            table::figure(n.rss_bytes as f64 / (1024.0 * 1024.0)),
         ]);
     }
     table::print(&table, |i| colour::of_state(nodes[i].state));
@@ -171,7 +171,7 @@ pub fn bb(ctx: &Ctx, args: &BbArgs) -> anyhow::Result<ExitCode> {
 
 /// A node's CPU % of one core (`-` until the registry has two records of it).
 pub(crate) fn cpu_percent(p: Option<f64>) -> String {
-    p.map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"))
+    p.map_or_else(|| "-".to_owned(), table::figure)
 }
 
 /// A record's wall-clock time, RFC 3339 UTC to the millisecond.

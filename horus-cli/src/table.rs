@@ -28,6 +28,21 @@ pub fn print(table: &Table, style_row: impl Fn(usize) -> anstyle::Style) {
     }
 }
 
+/// A measured or reported figure (Hz, %, MiB) as a cell or a line shows
+/// it: one decimal below 10 000 000 (`12.5`, `1000000.0`), else in
+/// scientific notation (`1.0e308`): any process of the namespace can write
+/// a registry record or a region's counters, and a forged 1e308 Hz must not
+/// print 309 digits across the table. JSON keeps the number.
+pub fn figure(v: f64) -> String {
+    if v.is_finite() && v.abs() < 1e7 {
+        format!("{v:.1}")
+    } else if v.is_finite() {
+        format!("{v:.1e}")
+    } else {
+        v.to_string()
+    }
+}
+
 /// An empty table with `cols` as its header.
 pub fn new(cols: &[Col]) -> Table {
     let mut t = Table::new();
@@ -91,5 +106,15 @@ mod tests {
             l[2],
             format!("{:<11} {:<8} {:>5}", "b", "odometry", "12345")
         );
+    }
+
+    #[test]
+    fn a_figure_is_one_decimal_or_compact() {
+        assert_eq!(figure(12.345), "12.3");
+        assert_eq!(figure(1e6), "1000000.0");
+        assert_eq!(figure(1e308), "1.0e308");
+        assert_eq!(figure(-1e308), "-1.0e308");
+        assert_eq!(figure(u64::MAX as f64 / 1048576.0), "1.8e13");
+        assert_eq!(figure(f64::NAN), "NaN");
     }
 }

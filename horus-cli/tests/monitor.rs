@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Running, TestNs, start_role, text};
+use common::{Running, TestNs, forge_record, start_role, text};
 use serde_json::Value;
 
 #[test]
@@ -442,18 +442,6 @@ fn idle_and_slow_clients_are_bounded() {
         .count();
     assert_eq!(open, 255, "idle connections evicted besides the oldest");
     monitor.assert_stops_on_sigterm();
-}
-
-/// Publishes to the registry of `ns` (made by a scheduler already) a record
-/// of node `name` with `fields` (FIELD=VALUE): what any process of the
-/// namespace can write there, such as `horus topic pub`.
-fn forge_record(ns: &TestNs, name: &str, fields: &[&str]) {
-    let now = format!("timestamp_ns={}", horus::time::now_ns());
-    let name = format!("name={name}");
-    let mut args = vec!["topic", "pub", "_horus.nodes", &now, &name];
-    args.extend_from_slice(fields);
-    let out = ns.run(&args, 30);
-    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 /// Was: a record with a rate of NaN or infinity went out as `null` in

@@ -232,7 +232,10 @@ impl Graph {
                         l.join(", ")
                     }
                 };
-                let rate = t.rate_hz.map(|r| format!(" {r:.1}/s")).unwrap_or_default();
+                let rate = t
+                    .rate_hz
+                    .map(|r| format!(" {}/s", crate::table::figure(r)))
+                    .unwrap_or_default();
                 let holds = of("holds");
                 let holds = if holds == "-" {
                     String::new()

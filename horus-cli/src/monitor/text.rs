@@ -73,7 +73,7 @@ fn topic_table(ctx: &Ctx, snap: &Snapshot) {
             .iter()
             .find(|g| g.name == t.name)
             .and_then(|g| g.rate_hz)
-            .map_or_else(|| "-".to_owned(), |r| format!("{r:.1}"));
+            .map_or_else(|| "-".to_owned(), table::figure);
         table.add_row(vec![
             shown(&t.name).into_owned(),
             shown(&i.type_name).into_owned(),

@@ -145,7 +145,7 @@ fn print_text(d: &TopicDetail, serialized: bool) {
     );
     outln!("published: {}", d.published);
     match (d.rate_hz, d.window_s) {
-        (Some(r), Some(w)) => outln!("rate:      {r:.1} Hz (over {w:.1} s)"),
+        (Some(r), Some(w)) => outln!("rate:      {} Hz (over {w:.1} s)", crate::table::figure(r)),
         (None, Some(_)) => outln!("rate:      unknown (the topic was created anew meanwhile)"),
         _ => outln!("rate:      not measured (--no-rate)"),
     }

@@ -248,6 +248,19 @@ pub fn start_role(role: &str, ns: &str, topic: &str) -> Running {
     r
 }
 
+/// Publishes to the registry of `ns` (made by a scheduler already: see
+/// [`start_role`]) a record of node `name` with `fields` (FIELD=VALUE):
+/// what any process of the namespace can write there, such as `horus
+/// topic pub`.
+pub fn forge_record(ns: &TestNs, name: &str, fields: &[&str]) {
+    let now = format!("timestamp_ns={}", horus::time::now_ns());
+    let name = format!("name={name}");
+    let mut args = vec!["topic", "pub", "_horus.nodes", &now, &name];
+    args.extend_from_slice(fields);
+    let out = ns.run(&args, 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// [`start_role`] `publish`.
 pub fn publisher(ns: &str, topic: &str) -> Running {
     start_role("publish", ns, topic)
