@@ -36,6 +36,7 @@ mod supervise;
 mod system;
 mod table;
 mod topic;
+mod yaml_error;
 
 use std::process::ExitCode;
 

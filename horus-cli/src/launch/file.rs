@@ -203,7 +203,7 @@ pub fn load(path: &Path) -> Result<LaunchFile, Failure> {
     }
     let file: LaunchFile = serde_saphyr::from_str(&text).map_err(|e| {
         let loc = e.location().unwrap_or(Location::UNKNOWN);
-        at(path, loc, super::yaml_error::describe(&e))
+        at(path, loc, crate::yaml_error::describe(&e))
     })?;
     validate(path, &file)?;
     Ok(file)

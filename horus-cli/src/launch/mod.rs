@@ -24,7 +24,6 @@ pub mod command;
 pub mod env;
 pub mod file;
 mod order;
-pub mod yaml_error;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};

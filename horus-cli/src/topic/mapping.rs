@@ -8,8 +8,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{Error as YamlError, MessageFormatter, Spanned, UserMessageFormatter};
+use serde_saphyr::{Error as YamlError, Spanned};
 
 use super::codec::short;
 use crate::exit::Failure;
@@ -62,33 +61,18 @@ enum Why {
     NotYaml(String),
 }
 
-/// The parser's error `e` in `topic pub`'s words.
+/// The parser's error `e` in `topic pub`'s words: the sentence
+/// [`describe`](crate::yaml_error::describe) makes of it, but for an empty
+/// key (in a mapping of fields, a field without a name).
 fn why(e: &YamlError) -> Why {
     let e = e.without_snippet();
     match e {
-        YamlError::Budget {
-            breach: BudgetBreach::Depth { .. },
-            ..
-        } => Why::NotYaml(format!(
-            "nested more than {} deep",
-            serde_saphyr::Budget::default().max_depth
-        )),
-        YamlError::Budget { .. } => Why::NotYaml("too large or too complex for a message".into()),
-        YamlError::DuplicateMappingKey { key: Some(k), .. } => {
-            Why::Fix(format!("key `{k}` appears twice: keep one"))
-        }
-        YamlError::DuplicateMappingKey { key: None, .. } => {
-            Why::Fix("a key appears twice: keep one".into())
-        }
         YamlError::NullIntoString { .. } => Why::Fix("a key is empty: name each field".into()),
-        YamlError::MultipleDocuments { .. } => {
-            Why::NotYaml("more than one YAML document (`---`)".into())
-        }
-        YamlError::NonFiniteFloat { value, .. } => {
-            Why::Fix(format!("`{value}` is not a number a field can take"))
+        YamlError::DuplicateMappingKey { .. } | YamlError::NonFiniteFloat { .. } => {
+            Why::Fix(crate::yaml_error::describe(e))
         }
         other => {
-            let what = UserMessageFormatter.format_message(other);
+            let what = crate::yaml_error::describe(other);
             Why::NotYaml(match other.location() {
                 Some(at) if at.line() > 0 => {
                     format!(
@@ -259,18 +243,18 @@ mod tests {
         let deep = format!("{}{}", "{".repeat(200), "}".repeat(200));
         let e = assignments(&deep).unwrap_err();
         assert!(
-            e.contains(": nested more than 64 deep; give a mapping"),
+            e.contains("nest more than 64 deep here: nest them less); give a mapping"),
             "{e}"
         );
         let e = assignments("{a: 1, b: {c: 2, c: 3}}").unwrap_err();
         assert_eq!(
             e,
-            "\"{a: 1, b: {c: 2, c: 3}}\": key `c` appears twice: keep one"
+            "\"{a: 1, b: {c: 2, c: 3}}\": `c` is given twice in the same mapping: keep one"
         );
         let e = assignments("{ : 1}").unwrap_err();
         assert!(e.ends_with(": a key is empty: name each field"), "{e}");
         let e = assignments("{a: 1}\n---\n{b: 2}").unwrap_err();
-        assert!(e.contains("more than one YAML document (`---`)"), "{e}");
+        assert!(e.contains("a second YAML document starts here"), "{e}");
         let e = assignments("{a: [1, 2}").unwrap_err();
         assert!(e.contains("not YAML (line 1 column 5: "), "{e}");
         let e = assignments("{v: [{a: 1}]}").unwrap_err();

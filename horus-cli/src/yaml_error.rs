@@ -11,9 +11,9 @@
 //! crate's own wording (serde-saphyr 1.1's `DefaultMessageFormatter`), and
 //! anything unrecognised is passed on with its location suffix removed.
 //!
-//! Nothing here is launch-specific: any `horus` command parsing YAML with
-//! `serde_saphyr::from_str` (default limits, which the sentences quote) can
-//! use [`describe`].
+//! Used by `horus launch` (the launch file) and `horus topic pub` (a message
+//! given as a mapping), which parse with the crate's default limits (the
+//! sentences quote them).
 
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{Budget, Error, Location, MessageFormatter, UserMessageFormatter};
