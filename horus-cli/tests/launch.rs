@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{Running, TestNs, temp_dir, text};
 
 #[test]
@@ -326,18 +328,7 @@ fn invalid_files_name_line_and_column_and_start_nothing() {
             "1e300 seconds is too long a duration",
         ),
     ];
-    for (file, yaml, expected) in cases {
-        let path = dir.join(file);
-        std::fs::write(&path, yaml).unwrap();
-        let out = ns.run(&["launch", path.to_str().unwrap()], 30);
-        let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
-        assert!(
-            err.contains(&format!("{file}:")) && err.contains(expected),
-            "{file}: {err}"
-        );
-        assert!(!dir.join("started").exists(), "{file} started a node");
-    }
+    refused_before_any_start(&ns, &dir, &cases);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -452,22 +443,7 @@ fn dry_run_checks_that_the_files_a_node_needs_exist() {
             "badshell.yaml:4:11: node s: its command is not valid shell",
         ),
     ];
-    for (file, yaml, expected) in cases {
-        let path = dir.join(file);
-        std::fs::write(&path, yaml).unwrap();
-        for dry in [true, false] {
-            let mut args = vec!["launch", path.to_str().unwrap()];
-            if dry {
-                args.insert(1, "--dry-run");
-            }
-            let out = ns.run(&args, 30);
-            let err = text(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{file}: {err}");
-            assert!(err.contains(expected), "{file}: {err}");
-            assert!(!err.contains("started"), "{file}: started something: {err}");
-            assert!(!dir.join("started").exists(), "{file} started a node");
-        }
-    }
+    refused_before_any_start(&ns, &dir, &cases);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -529,6 +505,29 @@ fn what_no_process_can_be_given_is_refused_before_anything_starts() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Each of `cases` (file name, its text, what the error must say), written
+/// in `dir` and launched with and without `--dry-run`, is refused (exit 2)
+/// saying it, printing no plan, before any node starts (a node `touch
+/// started` would leave `dir/started`).
+fn refused_before_any_start<Y: AsRef<str>>(ns: &TestNs, dir: &Path, cases: &[(&str, Y, &str)]) {
+    for (file, yaml, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, yaml.as_ref()).unwrap();
+        for dry in [true, false] {
+            let mut args = vec!["launch", path.to_str().unwrap()];
+            if dry {
+                args.insert(1, "--dry-run");
+            }
+            let out = ns.run(&args, 30);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+            assert!(err.contains(expected), "{file}: {err}\nnot:\n{expected}");
+            assert!(out.stdout.is_empty(), "{file}: {}", text(&out.stdout));
+            assert!(!dir.join("started").exists(), "{file} started a node");
+        }
+    }
 }
 
 #[test]

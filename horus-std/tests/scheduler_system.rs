@@ -368,11 +368,9 @@ fn a_node_of_another_process_is_paused_resumed_restarted_and_killed_through_the_
     assert!(done[0].ends_with("(request 3)"), "{done:?}");
 }
 
-#[test]
-fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
-    use horus::scheduler::NodeState;
-    use horus::system::control::{self, ControlCommand};
-    let ns = TestNs::new("sched_control_once");
+/// A scheduler in `ns` with an [`Actuator`], one round run: it follows the
+/// control topic from then on.
+fn actuator_following_control(ns: &TestNs) -> Scheduler {
     let mut sched = Scheduler::new().namespace(&ns.name);
     sched
         .add(Actuator {
@@ -382,6 +380,15 @@ fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
         .build()
         .unwrap();
     sched.tick_once().unwrap(); // joins the control topic
+    sched
+}
+
+#[test]
+fn tick_once_pauses_on_request_and_a_kill_shuts_the_scheduler_down() {
+    use horus::scheduler::NodeState;
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control_once");
+    let mut sched = actuator_following_control(&ns);
     let send = |cmd| control::send(Some(&ns.name), "Actuator", 0, cmd, 1).unwrap();
     send(ControlCommand::Pause);
     sched.tick_once().unwrap();
@@ -415,15 +422,7 @@ fn every_request_since_the_last_round_is_carried_out_before_the_next() {
     use horus::scheduler::NodeState;
     use horus::system::control::{self, ControlCommand};
     let ns = TestNs::new("sched_control_burst");
-    let mut sched = Scheduler::new().namespace(&ns.name);
-    sched
-        .add(Actuator {
-            ticks: 0,
-            held: false,
-        })
-        .build()
-        .unwrap();
-    sched.tick_once().unwrap(); // joins the control topic
+    let mut sched = actuator_following_control(&ns);
     let send = |cmd, id| control::send(Some(&ns.name), "Actuator", 0, cmd, id).unwrap();
     send(ControlCommand::Pause, 1);
     send(ControlCommand::Resume, 2);
