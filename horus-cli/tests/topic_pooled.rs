@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestNs, last_json, start_role, text};
+use common::{TestNs, forge_schema_entry, last_json, start_role, text};
 
 #[test]
 #[ignore = "child process entry point; run by the parent test"]
@@ -126,34 +126,6 @@ fn pooled_topics_list_their_pool_echo_a_summary_and_count_block_bytes() {
         "{}",
         text(&out.stderr)
     );
-}
-
-/// Overwrites schema entry `i` of the region in `file` (see horus-nostd's
-/// `layout::schema`): word 6 is `offset | size << 32`, word 7 `kind |
-/// count << 8`; the entries start at the header's word 11 (`schema_at`).
-fn forge_schema_entry(
-    file: &std::path::Path,
-    i: u64,
-    offset: u32,
-    size: u32,
-    kind: u8,
-    count: u64,
-) {
-    use std::os::unix::fs::FileExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(file)
-        .expect("open the topic file");
-    let mut word = [0u8; 8];
-    f.read_exact_at(&mut word, 11 * 8).expect("schema_at");
-    let entry = u64::from_le_bytes(word) + i * 8;
-    let off_size = u64::from(offset) | u64::from(size) << 32;
-    let kind_count = u64::from(kind) | count << 8;
-    f.write_all_at(&off_size.to_le_bytes(), (entry + 6) * 8)
-        .expect("write the entry");
-    f.write_all_at(&kind_count.to_le_bytes(), (entry + 7) * 8)
-        .expect("write the entry");
 }
 
 /// A pooled topic whose stored self-description is hostile (a field of

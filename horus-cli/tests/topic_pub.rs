@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{TestNs, text};
+use common::{TestNs, forge_schema_entry, text};
 use horus::msgs::CmdVel;
 
 /// A `CmdVel` topic of its own namespace, subscribed by this test.
@@ -127,4 +127,24 @@ fn a_rate_or_time_out_of_range_says_which_way() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// Was: `topic pub` on a topic whose stored self-description does not fit
+/// its messages said it "has no self-description", where `topic echo` says
+/// the region is corrupt and how to remove it.
+#[test]
+fn a_corrupt_self_description_is_said_as_echo_says_it() {
+    let ns = TestNs::new("pubcorrupt");
+    let _cmd = cmd_vel(&ns);
+    const U64: u8 = 7;
+    forge_schema_entry(&ns.path().join("cmd_vel.topic"), 0, 0, 16, U64, 1);
+    let out = ns.run(&["topic", "pub", "cmd_vel", "linear=1"], 30);
+    let err = usage_line(&out, "corrupt");
+    assert!(
+        err.starts_with(
+            "horus: cmd_vel (CmdVel) has a self-description that does not fit its messages \
+             (its entry for field "
+        ) && err.contains("run `horus clean --shm` to remove it; or give the message as --hex"),
+        "{err}"
+    );
 }

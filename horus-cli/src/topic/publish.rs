@@ -74,8 +74,15 @@ pub fn main(ctx: &Ctx, args: &PubArgs) -> anyhow::Result<ExitCode> {
     let msg = match &args.hex {
         Some(hex) => parse_hex(hex, info.message_size as usize)?,
         None if !codec::describable(&info) => {
+            let why = codec::undescribable(&info).unwrap_or_default();
+            // A corrupt one is the region's fault, as `topic echo` says.
+            let fix = if info.fields.is_empty() {
+                String::new()
+            } else {
+                format!("{}; or ", codec::CORRUPT_SCHEMA)
+            };
             return Err(Failure::usage(format!(
-                "{} ({}) has no self-description: give the message as --hex BYTES ({} bytes)",
+                "{} ({}) {why}: {fix}give the message as --hex BYTES ({} bytes)",
                 info.name, info.type_name, info.message_size
             ))
             .into());
