@@ -108,8 +108,9 @@ fn now_ns() -> u64 {
 /// allowed, and a message larger than the limit is made on the heap and
 /// copied when sent.
 #[pyfunction]
-fn set_process_pool_limit(bytes: u64) {
-    horus::process_pool::set_limit(bytes);
+fn set_process_pool_limit(bytes: &Bound<'_, PyAny>) -> PyResult<()> {
+    horus::process_pool::set_limit(args::int("set_process_pool_limit bytes", bytes)?);
+    Ok(())
 }
 
 /// The limit [`set_process_pool_limit`] set (default 256 MiB).

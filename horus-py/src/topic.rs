@@ -192,7 +192,9 @@ impl PyRawTopic {
 }
 
 /// `(type name, type id, size, serialized?)` of the existing topic `name`,
-/// or `None`.
+/// or `None`. An invalid name is an error (it can name no topic: `None`
+/// would read as "not created yet" for good), whether or not the namespace
+/// exists.
 #[pyfunction]
 #[pyo3(signature = (name, namespace=None))]
 pub fn topic_type(
@@ -201,6 +203,12 @@ pub fn topic_type(
     namespace: Option<&str>,
 ) -> PyResult<Option<(String, u64, u32, bool)>> {
     py.detach(|| {
+        horus::shm::names::check_topic_name(name).map_err(|reason| {
+            horus_err(horus::error::TopicError::InvalidName {
+                name: name.to_owned(),
+                reason,
+            })
+        })?;
         let ns_name = match namespace {
             Some(ns) => ns.to_owned(),
             None => Namespace::current_name().map_err(horus_err)?,

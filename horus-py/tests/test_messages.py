@@ -1,5 +1,6 @@
 """Message classes: the standard ones, horus.message, and bad input."""
 
+import fractions
 import struct
 
 import pytest
@@ -79,6 +80,11 @@ def test_cmdvel_layout_is_repr_c():
     ({"linear": "fast"}, TypeError, "CmdVel.linear is f32: give a real number, not str"),
     ({"linear": True}, TypeError, "CmdVel.linear is f32: give a real number, not bool"),
     ({"linear": 1e39}, ValueError, "CmdVel.linear is f32: 1e+39 is beyond its range"),
+    # Was a bare OverflowError (int too large to convert to float).
+    ({"linear": 10**400}, ValueError,
+     "CmdVel.linear is f32: 1000000000000000… (401 characters) is beyond its range"),
+    ({"linear": fractions.Fraction(-(10**400), 3)}, ValueError,
+     "CmdVel.linear is f32: -100000000000000… (404 characters) is beyond its range"),
     ({"timestamp_ns": 1.5}, TypeError, "CmdVel.timestamp_ns is u64: give an int, not float"),
     ({"timestamp_ns": -1}, ValueError, "CmdVel.timestamp_ns is u64: -1 is outside 0.."),
 ])

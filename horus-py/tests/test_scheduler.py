@@ -233,6 +233,16 @@ def test_undeclared_topics_and_bad_arguments_are_errors(ns):
         sched.add(Node(name="n" * 49, tick=lambda n: None))
 
 
+def test_a_topic_name_no_topic_can_have_fails_the_nodes_init(ns):
+    """Was: a subscription without a class to an invalid name received None
+    on every tick, as if nobody had created the topic yet."""
+    for kind in ["subs", "pubs"]:
+        sched = Scheduler(system_topics=False)
+        sched.add(Node(name="x", tick=lambda n: None, **{kind: ["bad name"]}))
+        with pytest.raises(HorusError, match='invalid topic name "bad name"'):
+            sched.tick_once()
+
+
 def test_subscription_type_taken_from_the_existing_topic(ns):
     enc = horus.message("WheelEncoder", left_ticks="i64", right_ticks="i64", timestamp_ns="u64")
     pub = Topic("wheel.encoders", enc)

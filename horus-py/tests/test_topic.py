@@ -270,6 +270,12 @@ U32 = "give an int from 0 to 4294967295"
      "field 'a' of message 'Neg' is an array of -1 CmdVel: give a length from 1 to 4294967295"),
     (lambda: horus.message("Neg", a=(CmdVel, True)), TypeError,
      "field 'a' of message 'Neg' is an array of CmdVel: its length must be an int, not bool"),
+    # Was PyO3's bare OverflowError, and a bool taken as 1 byte.
+    (lambda: horus.set_process_pool_limit(-1), ValueError,
+     "set_process_pool_limit bytes=-1 is out of range: give an int from 0 to "
+     "18446744073709551615"),
+    (lambda: horus.set_process_pool_limit(True), TypeError,
+     "set_process_pool_limit bytes must be an int, not bool"),
 ])
 def test_integer_arguments_out_of_range_name_the_argument(ns, call, exc, words):
     """Were PyO3's bare OverflowError ('out of range integral type conversion

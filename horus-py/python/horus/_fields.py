@@ -201,7 +201,15 @@ class Field:
                     or type(value).__name__ == "bool_":
                 raise TypeError(f"{where} is {self.kind}: give a real number, not "
                                 f"{type(value).__name__}")
-            x = float(value)
+            try:
+                x = float(value)
+            except OverflowError:
+                # An int (or a Fraction) too large for any float.
+                text = str(value)
+                shown = text if len(text) <= 24 else f"{text[:16]}… ({len(text)} characters)"
+                raise ValueError(f"{where} is {self.kind}: {shown} is beyond its range; give "
+                                 f"a value within {'3.4e38' if self.kind == 'f32' else '1.8e308'}"
+                                 f" either way") from None
             if self.kind == "f32":
                 try:
                     _F32.pack(x)

@@ -441,6 +441,10 @@ class Node:
 
     # --- called by the scheduler (Rust) -----------------------------------
     def _init(self) -> None:
+        for name, cls in [*self._subs.items(), *self._pubs.items()]:
+            if cls is None:
+                # A name no topic can have fails here, not at each recv.
+                _horus.topic_type(name, self._namespace)
         for name, cls in self._subs.items():
             if cls is not None and name not in self._topics:
                 self._open(name, cls)
