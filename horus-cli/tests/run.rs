@@ -243,6 +243,19 @@ fn unknown_file_types_and_python_are_explained() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(says) && err.lines().count() == 1, "{err}");
     }
+    // A .rs whose path is not UTF-8: its build named another path and
+    // failed with "can't find bin"; refused before any build.
+    let odd = dir.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"n\xffx.rs"));
+    std::fs::write(&odd, "fn main() {}\n").unwrap();
+    let mut run = ns.horus(&["run"]);
+    run.arg(&odd).stderr(std::process::Stdio::piped());
+    let out = common::finish(run.spawn().unwrap(), 30, "horus run n\\xffx.rs");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("x.rs: its path is not UTF-8, and Cargo builds only from UTF-8 paths"),
+        "{err}"
+    );
     // `--json` is not silently ignored.
     let out = ns.run(
         &["run", "--json", dir.join("notes.txt").to_str().unwrap()],

@@ -148,6 +148,16 @@ fn check_file(file: &Path) -> anyhow::Result<(PathBuf, Kind)> {
     if let Some(why) = not_a_source_file(&abs) {
         return Err(Failure::usage(format!("{}: {why}", file.display())).into());
     }
+    // The build's Cargo.toml names the file, and TOML is UTF-8: a path that
+    // is not would name another file ("can't find bin ... at path").
+    if kind == Kind::Rust && abs.to_str().is_none() {
+        return Err(Failure::usage(format!(
+            "{}: its path is not UTF-8, and Cargo builds only from UTF-8 paths: rename the \
+             file (or the folder holding the bytes that are not)",
+            file.display()
+        ))
+        .into());
+    }
     // Python puts the program's folder first on its module path: a
     // `horus.py` there is what `import horus` imports (Python says
     // "partially initialized module 'horus' ... circular import").
