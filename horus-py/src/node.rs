@@ -110,8 +110,14 @@ fn frequency(what: &str, hz: f64) -> PyResult<Frequency> {
     // Rates beyond u64 µHz saturate, as Rust's `Frequency` does.
     let microhz = (hz * 1e6).round() as u64;
     if microhz == 0 {
+        // 1e-300 as written, not three hundred digits.
+        let shown = if hz < 1e-9 {
+            format!("{hz:e}")
+        } else {
+            hz.to_string()
+        };
         return Err(PyValueError::new_err(format!(
-            "{what} of {hz} Hz is below the slowest rate a scheduler keeps, 1 µHz (0.000001 Hz)"
+            "{what} of {shown} Hz is below the slowest rate a scheduler keeps, 1 µHz (0.000001 Hz)"
         )));
     }
     Ok(Frequency::from_microhz(microhz))

@@ -94,6 +94,17 @@ def test_bad_constructor_input_raises_a_sentence(kwargs, exc, words):
     assert words in str(e.value)
 
 
+def test_a_field_cannot_be_deleted():
+    """Was allowed, and the message's repr, to_bytes and send then raised
+    AttributeError."""
+    m = CmdVel(linear=1.0)
+    with pytest.raises(AttributeError, match="CmdVel.linear cannot be deleted: .* set it to 0"):
+        del m.linear
+    with pytest.raises(AttributeError, match="CmdVel has no field 'speed'"):
+        del m.speed
+    assert m.linear == 1.0 and len(m.to_bytes()) == 16
+
+
 def test_assignments_at_the_edges_of_each_kind():
     """An int or a float goes in as given when the field takes it (a fast path
     before the `numbers` checks); at and past each edge the checks decide."""

@@ -225,6 +225,9 @@ def test_undeclared_topics_and_bad_arguments_are_errors(ns):
     assert Scheduler(tick_rate=np.float32(50)) is not None
     with pytest.raises(ValueError, match=r"rate of 0.0000001 Hz is below the slowest rate .* 1 µHz"):
         Scheduler().add(Node(name="slow", tick=lambda n: None, rate=1e-7))
+    # Was three hundred digits.
+    with pytest.raises(ValueError, match=r"tick_rate of 1e-300 Hz is below the slowest rate"):
+        Scheduler(tick_rate=1e-300)
     sched = Scheduler()
     sched.add(Node(name="same", tick=lambda n: None))
     with pytest.raises(HorusError, match=r"two nodes are named \"same\".*horus.Node\(name="):

@@ -72,6 +72,16 @@ class Message(metaclass=_MessageClass):
                                  f"{', '.join(f.name for f in cls._fields)}")
         object.__setattr__(self, name, f.check(value))
 
+    def __delattr__(self, name: str) -> None:
+        # A message has every field of its layout: a deleted one broke its
+        # repr, to_bytes and send (AttributeError), found by a review.
+        cls = type(self)
+        if name in cls._by_name:
+            raise AttributeError(f"{cls.__name__}.{name} cannot be deleted: a message has "
+                                 f"every field of its layout; set it to 0 instead")
+        raise AttributeError(f"{cls.__name__} has no field {name!r}; its fields are "
+                             f"{', '.join(f.name for f in cls._fields)}")
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
