@@ -94,6 +94,13 @@ def test_bad_constructor_input_raises_a_sentence(kwargs, exc, words):
     assert words in str(e.value)
 
 
+def test_a_message_without_a_field_is_refused_where_it_is_declared():
+    """Was declared, then refused where a topic was opened with it."""
+    with pytest.raises(ValueError, match="message 'Empty' has no field: a topic carries "
+                                         "messages of 1 byte or more"):
+        horus.message("Empty")
+
+
 def test_a_field_cannot_be_deleted():
     """Was allowed, and the message's repr, to_bytes and send then raised
     AttributeError."""

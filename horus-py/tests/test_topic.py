@@ -41,7 +41,7 @@ def test_two_handles_and_loss_is_counted(ns):
 def test_wrong_type_is_the_type_mismatch_error(ns):
     held = Topic("cmd_vel", CmdVel)  # a live user: the region cannot be replaced
     with pytest.raises(HorusError, match='type mismatch on topic "cmd_vel": this program uses '
-                                         '`Imu` but a running process uses `CmdVel`'):
+                                         '`Imu` but the topic carries `CmdVel`'):
         Topic("cmd_vel", Imu)
     other = horus.message("CmdVel", timestamp_ns="u64", angular="f32", linear="f32")
     with pytest.raises(HorusError, match="two different definitions"):

@@ -345,15 +345,17 @@ pub enum TopicError {
 fn type_mismatch(topic: &str, expected: &str, found: &str, same_name: bool, path: &Path) -> String {
     if same_name {
         format!(
-            "type mismatch on topic {topic:?}: this program and a running process both use \
-             `{found}`, but two different definitions of it (fields or size differ) ({}); \
-             rebuild both against the same message definition",
+            "type mismatch on topic {topic:?}: this program's `{found}` and the topic's are \
+             two different definitions of it (fields or size differ) ({}); build every \
+             program on the topic against the same message definition",
             path.display()
         )
     } else {
+        // The topic's users may include this very process (another handle
+        // of it): the sentence says what the topic carries, not who.
         format!(
-            "type mismatch on topic {topic:?}: this program uses `{expected}` but a running \
-             process uses `{found}` ({}); both processes must use the same message type",
+            "type mismatch on topic {topic:?}: this program uses `{expected}` but the topic \
+             carries `{found}` ({}); every program on a topic must use the same message type",
             path.display()
         )
     }

@@ -74,8 +74,8 @@ fn type_mismatch_prints_both_types_and_the_fix() {
         &stderr,
         &[
             "type mismatch on topic \"wheel.encoders\"",
-            "this program uses `MotorCommand` but a running process uses `WheelEncoder`",
-            "both processes must use the same message type",
+            "this program uses `MotorCommand` but the topic carries `WheelEncoder`",
+            "every program on a topic must use the same message type",
         ],
     );
 }

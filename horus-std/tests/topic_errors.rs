@@ -68,7 +68,8 @@ fn same_name_with_another_layout_says_so() {
     );
     let text = e.to_string();
     assert!(
-        text.contains("both use `Alpha`") && text.contains("different definitions"),
+        text.contains("this program's `Alpha` and the topic's")
+            && text.contains("different definitions"),
         "{text}"
     );
 }

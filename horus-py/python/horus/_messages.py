@@ -247,6 +247,11 @@ def message(name: str, /, **fields: Any) -> type:
     ``(MessageClass, n)`` (an array of messages). Same name and fields as a
     Rust ``message!`` give the same type id and bytes, so the two programs
     share topics. Declaring it again returns the same class."""
+    if not fields:
+        # It would declare, and fail where a topic is opened with it.
+        raise ValueError(f"message {name!r} has no field: a topic carries messages of 1 byte or "
+                         f"more; give it one (a stamp: horus.message({name!r}, "
+                         f"timestamp_ns=\"u64\"))")
     specs = []
     nested = {}
     for fname, ty in fields.items():
