@@ -416,15 +416,7 @@ fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
     assert_eq!(row.get(4), Some(&"-"), "{table}");
     // The blackbox recorded the death once, with the dead process's pid.
     for _ in 0..2 {
-        let out = ns.run(&["bb", "--anomalies", "--json"], 30);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        let deaths: Vec<_> = v["records"]
-            .as_array()
-            .expect("records")
-            .iter()
-            .filter(|r| r["kind"] == "process_died")
-            .collect();
+        let (deaths, v) = common::bb_records(&ns, &["bb", "--anomalies"], "process_died");
         assert_eq!(deaths.len(), 1, "{v}");
         assert_eq!(deaths[0]["pid"].as_u64(), Some(pid), "{v}");
         assert_eq!(deaths[0]["node"], "Ticker", "{v}");
@@ -440,15 +432,8 @@ fn a_sigkilled_process_shows_crashed_and_its_death_is_in_the_blackbox() {
         "{:?}",
         node_rows(&ns, "Ticker")
     );
-    let out = ns.run(&["bb", "--json"], 30);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let deaths = v["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .filter(|r| r["kind"] == "process_died")
-        .count();
-    assert_eq!(deaths, 1, "{v}");
+    let (deaths, v) = common::bb_records(&ns, &["bb"], "process_died");
+    assert_eq!(deaths.len(), 1, "{v}");
     let out = ns.run(&["clean", "--shm", "--blackbox"], 30);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

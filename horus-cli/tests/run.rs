@@ -121,15 +121,8 @@ fn two_programs_show_odometry_deltas_and_stop_on_sigterm() {
     });
     let out = ns.run(&["estop", "--status"], 30);
     assert_eq!(out.status.code(), Some(1), "engaged reads as exit 1");
-    let out = ns.run(&["bb", "--anomalies", "--json"], 30);
-    let bb: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let raised = bb["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .filter(|r| r["kind"] == "estop_raised")
-        .count();
-    assert_eq!(raised, 2, "one record per scheduler: {bb}");
+    let (raised, bb) = common::bb_records(&ns, &["bb", "--anomalies"], "estop_raised");
+    assert_eq!(raised.len(), 2, "one record per scheduler: {bb}");
     // ...and `--clear` resumes them: new deltas arrive.
     let before = horus.count("[Odom] delta");
     let out = ns.run(&["estop", "--clear"], 30);

@@ -492,3 +492,24 @@ pub fn forge_schema_entry(
     f.write_all_at(&kind_count.to_le_bytes(), (entry + 7) * 8)
         .expect("write the entry");
 }
+
+/// The blackbox records of `kind` that `horus ARGS --json` (`bb`, `bb
+/// --anomalies`) prints in namespace `ns`, with the whole document (for
+/// assertion messages).
+pub fn bb_records(
+    ns: &TestNs,
+    args: &[&str],
+    kind: &str,
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let out = ns.run(&[args, &["--json"]].concat(), 30);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let of_kind = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["kind"] == kind)
+        .cloned()
+        .collect();
+    (of_kind, v)
+}
