@@ -411,8 +411,12 @@ fn publish_created(
 /// with a type mismatch against "a running process" that did not exist. (On
 /// Linux a failed upgrade of our shared lock releases it, so replacers
 /// cannot wait for each other.) A participant is taken to be alive when it
-/// is seen alive twice: a liveness probe by another process holds a dead
-/// process's lock file for a moment, which one look takes for its owner.
+/// is seen alive at two looks at least [`ALIVE_APART`] apart: a liveness
+/// probe by another process holds a dead process's lock file for a moment,
+/// which one look takes for its owner, and so can two looks in a row when
+/// several replacers probe it together (under qemu, 2026-12-06: a replacer
+/// failed with a type mismatch in the first round, before the dead
+/// holder's lock file was removed).
 fn try_remove_stale(ns: &Namespace, file_name: &str, region: &MappedRegion) -> bool {
     let fd = region.words().mapping().file().as_fd();
     let Ok(st) = rustix::fs::fstat(fd) else {
@@ -424,7 +428,8 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, region: &MappedRegion) -> b
             .any(|p| p.owner.is_some_and(|t| super::liveness::is_alive(ns, t)))
     };
     let deadline = std::time::Instant::now() + files::LOCK_WAIT;
-    let (mut pause, mut seen_in_use) = (std::time::Duration::from_micros(50), 0);
+    let mut pause = std::time::Duration::from_micros(50);
+    let mut first_seen_in_use: Option<std::time::Instant> = None;
     loop {
         match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => break,
@@ -432,9 +437,12 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, region: &MappedRegion) -> b
             Err(_) => return false,
         }
         if in_use() {
-            seen_in_use += 1;
+            let first = *first_seen_in_use.get_or_insert_with(std::time::Instant::now);
+            if first.elapsed() >= ALIVE_APART {
+                return false;
+            }
         }
-        if seen_in_use == 2 || std::time::Instant::now() >= deadline {
+        if std::time::Instant::now() >= deadline {
             return false;
         }
         std::thread::sleep(pause);
@@ -443,6 +451,11 @@ fn try_remove_stale(ns: &Namespace, file_name: &str, region: &MappedRegion) -> b
     files::unlink_if_same(ns.dir(), file_name, &st);
     true
 }
+
+/// How far apart two looks must both see a participant alive for
+/// [`try_remove_stale`] to take it as alive: far longer than another
+/// process's liveness probe holds a lock file.
+const ALIVE_APART: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Does the validated `region` of `topic` fit a handle of `ty` that asks
 /// for geometry `g`: the same type (identity, size, alignment) and, where
