@@ -13,7 +13,8 @@
 # Put system packages a step needs in `apt_install` calls inside its script or
 # step function (e.g. `apt_install qemu-system-arm`).
 #
-# Each step's output is also kept in target/ci-logs/STEP.log; after the
+# Each step's output is also kept in target/ci-logs/STEP.log (under
+# $CARGO_TARGET_DIR when set); after the
 # summary, every failed step's failures are printed again (its failed tests'
 # output and the end of its output), so the tail of a long CI log says what
 # failed.
