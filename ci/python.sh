@@ -18,6 +18,8 @@ ROOT=$PWD
 export HORUS_CACHE_DIR=$ROOT/target/python-cache
 unset HORUS_PYTHON
 PY=$HORUS_CACHE_DIR/python/venv/bin/python
+# The binaries cargo builds below (it honours CARGO_TARGET_DIR).
+BIN=$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug
 NS=ci_py_$$
 out=$(mktemp)
 script=$(mktemp --suffix=.py)
@@ -31,14 +33,20 @@ cargo build --locked --quiet -p horus-examples -p horus-cli
 
 echo "--- horus run x.py with nothing installed: builds the module (maturin) into the cache's venv, runs it"
 printf 'import horus\nt = horus.Topic("ci.zero", horus.CmdVel)\nt.send(horus.CmdVel(linear=2.5))\nprint("zero-setup", t.recv().linear)\n' >"$script"
-HORUS_NAMESPACE=$NS timeout 900 target/debug/horus run "$script" >"$out" 2>&1 || { tail -n 40 "$out"; exit 1; }
+# With RUST_LOG set, as the seed's `RUST_LOG=debug horus run detector.py`: it
+# is the program's, and maturin (which reads it too) must not trace the build.
+HORUS_NAMESPACE=$NS RUST_LOG=debug timeout 900 "$BIN/horus" run "$script" >"$out" 2>&1 || { tail -n 40 "$out"; exit 1; }
 grep -q '^zero-setup 2.5$' "$out" || { tail -n 40 "$out"; exit 1; }
+if grep -m 3 -E 'maturin::|cargo_cyclonedx' "$out"; then
+  echo "RUST_LOG reached maturin: its trace is in the output of horus run (above)"
+  exit 1
+fi
 grep 'horus: building the Python module' "$out" || echo "(module already built from these sources)"
 echo "horus run x.py without set-up: ok"
 
 echo "--- pytest (with the interpreter horus run built)"
 "$PY" -m pip install --quiet --disable-pip-version-check pytest "numpy>=1.22"
-(cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$PY" -m pytest -ra -p no:cacheprovider tests)
+(cd horus-py && HORUS_BIN_DIR="$BIN" "$PY" -m pytest -ra -p no:cacheprovider tests)
 
 # run_until_line LINE_REGEX COMMAND...: runs COMMAND in the background until a
 # line matches, then Ctrl+C; fails unless the line came and the exit was 0.
@@ -63,15 +71,15 @@ run_until_line() {
 
 echo "--- horus run: a Rust and a Python program together"
 run_until_line '^\[odometry\] \[Odom py\] delta L=10 R=10' \
-  target/debug/horus run --quiet --grace 5 examples/sensor.rs examples/odometry.py
+  "$BIN/horus" run --quiet --grace 5 examples/sensor.rs examples/odometry.py
 
 echo "--- horus run: the seed's camera (Rust, 30 FPS Image) and detector.py (numpy over the pool block)"
 run_until_line '^\[detector\] frame [0-9]*: square at .*(31 frames, 0 wrong' \
-  target/debug/horus run --quiet --grace 5 examples/camera.rs examples/detector.py
+  "$BIN/horus" run --quiet --grace 5 examples/camera.rs examples/detector.py
 
 echo "--- horus launch with a .py node (examples/launch_py.yaml)"
 run_until_line '^\[odometry\] \[Odom py\] delta' \
-  target/debug/horus launch --grace 5 examples/launch_py.yaml
+  "$BIN/horus" launch --grace 5 examples/launch_py.yaml
 
 echo "--- pip install ./horus-py into a fresh virtual environment"
 python3 -m venv "$venv"
@@ -83,7 +91,7 @@ echo "pip install ./horus-py: ok (numpy came with it: $("$venv/bin/python" -c 'i
 
 echo "--- numpy 1.x: the pytest suite again in that environment with numpy < 2 (the module calls numpy's C API table, whose ABI differs between 1.x and 2.x)"
 if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: "numpy>=1.22,<2" pytest; then
-  (cd horus-py && HORUS_BIN_DIR="$ROOT/target/debug" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests | tail -n 1)
+  (cd horus-py && HORUS_BIN_DIR="$BIN" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests | tail -n 1)
   echo "numpy $("$venv/bin/python" -c 'import numpy; print(numpy.__version__)'): ok"
 else
   echo "numpy 1.x has no wheel for $("$venv/bin/python" --version): that leg is not run here"

@@ -128,7 +128,8 @@ fn ensure_numpy(python: &Path) {
     eprintln!("horus: installing numpy (for Image.to_numpy) next to the module");
     if !pip_install(python, "numpy>=1.22") {
         eprintln!(
-            "horus: warning: numpy could not be installed (pip's message above);              Image.to_numpy() needs it: `{} -m pip install numpy`",
+            "horus: warning: numpy could not be installed (pip's message above); \
+             Image.to_numpy() needs it: `{} -m pip install numpy`",
             python.display()
         );
     }
@@ -258,6 +259,10 @@ fn build_and_install(
         .arg(&wheels)
         // The same shared target as `.rs` programs: horus-std is built once.
         .env("CARGO_TARGET_DIR", build::cache_dir()?.join("target"))
+        // `RUST_LOG` is meant for the programs (`RUST_LOG=debug horus run
+        // x.py`); maturin reads it too and would fill the output with its
+        // own trace.
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     if release {
         cmd.arg("--release");
