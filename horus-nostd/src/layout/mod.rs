@@ -403,17 +403,20 @@ pub const fn serialized_schema_entries(bytes: usize) -> usize {
 /// Number of schema entries once nested messages are flattened (`pose.x`,
 /// ...): arrays of primitives are one entry (two with a
 /// [shape entry](schema::SHAPE_CODE), for two or more dimensions); arrays of
-/// messages flatten per element.
+/// messages flatten per element. Saturates at `usize::MAX`.
 pub const fn flat_field_count(fields: &[Field]) -> usize {
-    let mut n = 0;
+    let mut n: usize = 0;
     let mut i = 0;
     while i < fields.len() {
         let f = &fields[i];
-        n += match f.kind {
-            FieldKind::Struct => f.count * flat_field_count(f.nested),
+        // Saturating: `fields` may be anyone's (a hand-written `Message`,
+        // a binding's `Field`s), and a count that overflows is a type with
+        // more entries than a region describes ([`MAX_SCHEMA_FIELDS`]) anyway.
+        n = n.saturating_add(match f.kind {
+            FieldKind::Struct => f.count.saturating_mul(flat_field_count(f.nested)),
             _ if f.shape.rank() > 1 => 2,
             _ => 1,
-        };
+        });
         i += 1;
     }
     n
@@ -504,6 +507,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn flat_field_count_saturates() {
+        const LEAF: [Field; 1] = [Field::of::<u8>("x", 0)];
+        let nested = |count, nested| Field {
+            kind: FieldKind::Struct,
+            count,
+            nested,
+            ..Field::of::<u8>("s", 0)
+        };
+        // `count * entries` and the sum overflowed (a panic in debug).
+        let leaves: &'static [Field] = &LEAF;
+        let twice = [nested(usize::MAX, leaves), nested(2, leaves)];
+        assert_eq!(flat_field_count(&twice), usize::MAX);
+        assert_eq!(flat_field_count(&[nested(3, leaves), nested(2, leaves)]), 5);
     }
 
     #[test]

@@ -196,10 +196,25 @@ impl<W: Words> TopicRegion<W> {
         header::publish(&self.words, MAGIC);
     }
 
+    /// Writes the flattened entries of `fields` (at byte `base` of the
+    /// message) from entry `*next` on, until the schema is full.
+    ///
+    /// `fields` are the caller's ([`init_with`](Self::init_with) takes any):
+    /// offsets, sizes and counts that do not fit an entry's 32-bit offset
+    /// and size or 56-bit count are stored as their largest value (past any
+    /// message, as the readers of a schema check), never wrapped into a
+    /// plausible one, and never overflow. An array of nested messages that
+    /// writes no entry for its first element (no leaf fields) is not walked
+    /// further: its other elements would write none either, and a hostile
+    /// `count` of `usize::MAX` would take forever.
     fn write_schema(&self, fields: &[Field], base: usize, prefix: &NameBuf, next: &mut usize) {
         for f in fields {
+            if *next >= self.layout.schema_fields as usize {
+                return;
+            }
             let mut name = prefix.clone();
             name.push_field(f.name);
+            let field_at = base.saturating_add(f.offset);
             if f.kind == FieldKind::Struct {
                 let elem = f.size.checked_div(f.count).unwrap_or(0);
                 let mut at = [0; MAX_DIMS];
@@ -209,21 +224,26 @@ impl<W: Words> TopicRegion<W> {
                     for &d in &at[..rank] {
                         indexed.push_index(d);
                     }
-                    self.write_schema(f.nested, base + f.offset + i * elem, &indexed, next);
+                    let before = *next;
+                    let elem_at = field_at.saturating_add(i.saturating_mul(elem));
+                    self.write_schema(f.nested, elem_at, &indexed, next);
+                    if *next == before || *next >= self.layout.schema_fields as usize {
+                        break;
+                    }
                 }
                 continue;
-            }
-            if *next >= self.layout.schema_fields as usize {
-                return;
             }
             let at = self.layout.schema_entry_at(*next);
             store_name(
                 &self.words[at + schema::NAME..at + schema::NAME + schema::NAME_WORDS],
                 &name.padded(),
             );
-            let off_size = (base + f.offset) as u64 | (f.size as u64) << 32;
+            let offset = u32::try_from(field_at).unwrap_or(u32::MAX);
+            let size = u32::try_from(f.size).unwrap_or(u32::MAX);
+            let off_size = u64::from(offset) | u64::from(size) << 32;
             self.words[at + schema::OFFSET_SIZE].store(off_size, Ordering::Relaxed);
-            let kind_count = f.kind as u64 | (f.count as u64) << 8;
+            let count = u64::try_from(f.count).map_or(u64::MAX, |c| c.min(u64::MAX >> 8));
+            let kind_count = f.kind as u64 | count << 8;
             self.words[at + schema::KIND_COUNT].store(kind_count, Ordering::Relaxed);
             *next += 1;
             if f.shape.rank() > 1 && *next < self.layout.schema_fields as usize {
@@ -304,6 +324,74 @@ fn store_name(words: &[AtomicU64], bytes: &[u8; TYPE_NAME_MAX]) {
 #[cfg(test)]
 mod tests {
     use super::{NameBuf, TYPE_NAME_MAX};
+    use crate::layout::TopicLayout;
+    use crate::message::{Field, FieldKind, Shape, TypeInfo, TypeName};
+    use crate::region::TopicRegion;
+    use crate::sync::AtomicU64;
+
+    const fn field(kind: FieldKind, offset: usize, size: usize, count: usize) -> Field {
+        Field {
+            name: "f",
+            offset,
+            size,
+            kind,
+            count,
+            shape: Shape::SCALAR,
+            nested: &[],
+        }
+    }
+
+    /// A leaf at the last byte offset, of the largest size and count.
+    static HUGE_LEAF: [Field; 1] = [field(FieldKind::U8, usize::MAX, usize::MAX, usize::MAX)];
+    /// Three elements of a nested message near the end of the address
+    /// space: `base + offset + i * elem` overflowed (a panic in debug).
+    static NEAR_END: [Field; 1] = [Field {
+        nested: &HUGE_LEAF,
+        ..field(FieldKind::Struct, usize::MAX - 1, 30, 3)
+    }];
+    /// An array of `usize::MAX` nested messages without fields, then a leaf:
+    /// walked element by element, it never ended.
+    static ENDLESS: [Field; 2] = [
+        field(FieldKind::Struct, 0, 0, usize::MAX),
+        field(FieldKind::U8, 0, 1, 1),
+    ];
+
+    #[test]
+    fn hostile_fields_are_stored_saturated_without_overflow_or_endless_walks() {
+        let words: [AtomicU64; 512] = core::array::from_fn(|_| AtomicU64::new(0));
+        let layout = TopicLayout::new(8, 1, 2, 1, 4).unwrap();
+        let ty = TypeInfo {
+            id: 1,
+            size: 8,
+            align: 1,
+            name: TypeName::new("Hostile"),
+        };
+        let saturated = |fields: &[Field], entries: usize| {
+            let region = TopicRegion::init_with(&words[..], layout, ty, fields, 0).unwrap();
+            // The entries written (the others stay zero: no kind).
+            assert_eq!(
+                region.schema().filter(|f| f.kind.is_some()).count(),
+                entries
+            );
+            for f in region.schema().filter(|f| f.kind.is_some()) {
+                // Past any message (as readers check), never wrapped to a small value.
+                assert_eq!(
+                    (f.offset, f.size, f.count),
+                    (u32::MAX, u32::MAX, u64::MAX >> 8)
+                );
+            }
+        };
+        saturated(&HUGE_LEAF, 1);
+        saturated(&NEAR_END, 3);
+        // Ends, with the leaf after the empty array described.
+        let region = TopicRegion::init_with(&words[..], layout, ty, &ENDLESS, 0).unwrap();
+        let leaves: heapless::Vec<_, 4> = region
+            .schema()
+            .filter(|f| f.kind.is_some())
+            .map(|f| (f.offset, f.size))
+            .collect();
+        assert_eq!(leaves, [(0, 1)]);
+    }
 
     fn path(parts: &[Result<&str, usize>]) -> NameBuf {
         let mut n = NameBuf::EMPTY;
