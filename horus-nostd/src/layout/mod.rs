@@ -243,7 +243,7 @@ impl TopicLayout {
     /// The layout for message type `T`.
     pub const fn of<T: Message>(capacity: u32, participants: u32) -> Result<Self, LayoutError> {
         Self::new(
-            core::mem::size_of::<T>() as u32,
+            crate::message::size_u32::<T>(),
             crate::message::canonical_align(T::FIELDS) as u32,
             capacity,
             participants,
@@ -259,7 +259,7 @@ impl TopicLayout {
         max_publishers: u32,
     ) -> Result<Self, LayoutError> {
         Self::with_publishers(
-            core::mem::size_of::<T>() as u32,
+            crate::message::size_u32::<T>(),
             crate::message::canonical_align(T::FIELDS) as u32,
             capacity,
             participants,
@@ -507,6 +507,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_message_of_4_gib_or_more_is_too_large_not_cut_to_32_bits() {
+        use crate::message::TypeInfo;
+        crate::message! {
+            /// 2^32 + 8 bytes: its size cut to 32 bits was 8.
+            Huge { bytes: [[u8; 1 << 31]; 2], tail: u64 }
+        }
+        assert_eq!(core::mem::size_of::<Huge>(), (1 << 32) + 8);
+        let too_large = LayoutError::BadMessage {
+            size: u32::MAX,
+            align: 8,
+        };
+        assert_eq!(TopicLayout::of::<Huge>(4, 2), Err(too_large));
+        assert_eq!(TopicLayout::of_publishers::<Huge>(4, 2, 1), Err(too_large));
+        assert_eq!(TypeInfo::of::<Huge>().size, u32::MAX);
     }
 
     #[test]

@@ -455,10 +455,24 @@ impl TypeInfo {
     pub const fn of<T: Message>() -> Self {
         Self {
             id: T::TYPE_ID,
-            size: core::mem::size_of::<T>() as u32,
+            size: size_u32::<T>(),
             align: canonical_align(T::FIELDS) as u32,
             name: TypeName::new(T::TYPE_NAME),
         }
+    }
+}
+
+/// The size of `T` in bytes as a region records it: saturated at
+/// `u32::MAX` rather than cut to its low 32 bits, so that a type of 4 GiB
+/// or more is refused as too large
+/// ([`LayoutError::BadMessage`](crate::LayoutError::BadMessage)) instead of
+/// passing for a small one (`2^32 + 8` bytes cut to 8).
+pub(crate) const fn size_u32<T>() -> u32 {
+    let size = core::mem::size_of::<T>();
+    if size > u32::MAX as usize {
+        u32::MAX
+    } else {
+        size as u32
     }
 }
 
