@@ -141,10 +141,39 @@ impl<W: Words> PoolRegion<W> {
         (block < self.layout.blocks).then(|| &self.words[self.layout.data(block as usize)])
     }
 
-    /// The data words of a claimed block, for writing in place.
+    /// The data words of a claimed block, for writing in place; none (an
+    /// empty slice) if the claim is no longer a loan of this pool: already
+    /// published, given back or reclaimed (its block's `STATE` is not
+    /// `LOANED` at its generation). A [`Claim`] is `Copy`, and a copy
+    /// kept past its publish would otherwise write into a block that
+    /// receivers hold, which nobody writes while it is held. The check is
+    /// made when called: words taken before the publish are still the
+    /// block's; take them again after anything that may end the claim.
+    /// ([`PoolRegion::publish_claim`] then refuses the claim:
+    /// [`PublishError::Reclaimed`].)
+    ///
+    /// ```
+    /// # use horus_nostd::pool::PoolRegion;
+    /// # use horus_nostd::{OwnerToken, region::RegionBuffer};
+    /// static MEM: RegionBuffer<512> = RegionBuffer::new();
+    /// let pool = PoolRegion::init(MEM.words(), 64, 1, 0, 0).unwrap();
+    /// let me = OwnerToken::new(1).unwrap();
+    /// let c = pool.claim(me).unwrap();
+    /// assert_eq!(pool.claimed_words(&c).len(), 8);
+    /// pool.publish_claim(&c, me, 8).unwrap();
+    /// assert!(pool.claimed_words(&c).is_empty(), "published: no longer ours");
+    /// ```
     #[inline]
     pub fn claimed_words(&self, claim: &Claim) -> &[AtomicU64] {
-        self.data(self.block_index(claim.block()))
+        let b = self.block_index(claim.block());
+        let loaned = state::encode(claim.generation, state::LOANED);
+        // Relaxed: our own last store of STATE while the claim is ours (see
+        // `publish_claim`); anything else means it is not.
+        if self.ctl(b, ctl::STATE).load(Ordering::Relaxed) == loaned {
+            self.data(b)
+        } else {
+            &[]
+        }
     }
 
     /// `block` as an index, clamped into the validated geometry (a claim

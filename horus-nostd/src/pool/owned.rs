@@ -157,7 +157,8 @@ impl<W: Words> Loan<W> {
         self.claim.generation()
     }
 
-    /// The block's data words, for writing in place (zero-copy producers).
+    /// The block's data words, for writing in place (zero-copy producers);
+    /// none if a reclaimer took the block (see [`PoolRegion::claimed_words`]).
     ///
     /// ```
     /// # use horus_nostd::pool::PoolRegion;
@@ -172,7 +173,8 @@ impl<W: Words> Loan<W> {
         self.pool.claimed_words(&self.claim)
     }
 
-    /// Writes `bytes` at byte `offset` of the block.
+    /// Writes `bytes` at byte `offset` of the block; [`PublishError::Reclaimed`],
+    /// writing nothing, if a reclaimer took it.
     ///
     /// ```
     /// # use horus_nostd::pool::{PoolRegion, PublishError};
@@ -191,7 +193,12 @@ impl<W: Words> Loan<W> {
                 block_size: self.pool.layout.block_size,
             });
         }
-        store_bytes(self.words(), offset, bytes);
+        let words = self.words();
+        if words.is_empty() {
+            // Taken by a reclaimer (this owner was judged dead): not ours to write.
+            return Err(PublishError::Reclaimed);
+        }
+        store_bytes(words, offset, bytes);
         Ok(())
     }
 
@@ -376,5 +383,46 @@ mod tests {
                 assert!(all[offset + len..].iter().all(|&b| b == 0xff));
             }
         }
+    }
+
+    #[test]
+    fn a_claim_kept_past_its_publish_cannot_write_the_held_block() {
+        let words: [AtomicU64; 128] = core::array::from_fn(|_| AtomicU64::new(0));
+        let pool = PoolRegion::init(&words[..], 64, 1, 0, 0).unwrap();
+        let me = OwnerToken::new(1).unwrap();
+        let claim = pool.claim(me).unwrap();
+        let copy = claim; // `Claim` is `Copy`
+        pool.claimed_words(&claim)[0].store(7, Ordering::Relaxed);
+        let desc = pool.publish_claim(&claim, me, 8).unwrap();
+        let view = pool.hold(0, desc).unwrap();
+        // The copy gave the held block's words (a store through them
+        // changed what the receiver reads); now it gives none.
+        assert!(pool.claimed_words(&copy).is_empty());
+        assert_eq!(
+            pool.publish_claim(&copy, me, 8),
+            Err(PublishError::Reclaimed)
+        );
+        let mut out = [0u8; 8];
+        view.read(0, &mut out).unwrap();
+        assert_eq!(u64::from_le_bytes(out), 7);
+        // Given back: no words either.
+        drop(view);
+        let again = pool.claim(me).unwrap();
+        pool.give_back(&again, me);
+        assert!(pool.claimed_words(&again).is_empty());
+    }
+
+    #[test]
+    fn a_loan_taken_by_a_reclaimer_refuses_to_write() {
+        let words: [AtomicU64; 128] = core::array::from_fn(|_| AtomicU64::new(0));
+        let pool = PoolRegion::init(&words[..], 64, 1, 0, 0).unwrap();
+        let (dead, reclaimer) = (OwnerToken::new(1).unwrap(), OwnerToken::new(2).unwrap());
+        let mut loan = pool.loan(dead).unwrap();
+        assert_eq!(loan.write(0, b"abc"), Ok(()));
+        assert_eq!(pool.reclaim_dead(reclaimer, |_| false, 0).loans_freed, 1);
+        // The block is free: another loan may be writing it now.
+        assert!(loan.words().is_empty());
+        assert_eq!(loan.write(0, b"xyz"), Err(PublishError::Reclaimed));
+        assert_eq!(loan.publish(3), Err(PublishError::Reclaimed));
     }
 }
