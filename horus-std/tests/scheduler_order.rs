@@ -174,6 +174,7 @@ fn names_are_one_to_48_bytes_without_control_characters() {
     let trace = Trace::default();
     let mut sched = quiet_scheduler();
     let longest: &'static str = "n".repeat(48).leak();
+    horus::scheduler::check_node_name(longest).unwrap();
     sched.add(Probe::new(longest, &trace)).build().unwrap();
     let too_long: &'static str = "n".repeat(49).leak();
     for (name, reason) in [
@@ -192,6 +193,10 @@ fn names_are_one_to_48_bytes_without_control_characters() {
             )),
             "{e}"
         );
+        // The public check (front ends refuse a name where it is given) is
+        // the one build() applies: the same error.
+        let checked = horus::scheduler::check_node_name(name).unwrap_err();
+        assert_eq!(checked.to_string(), e.to_string());
     }
     assert_eq!(sched.nodes().len(), 1);
 }

@@ -390,9 +390,7 @@ impl NodeBuilder<'_> {
         if self.sched.finished {
             return Err(SchedulerError::Finished.into());
         }
-        if let Err(reason) = check_node_name(&name) {
-            return Err(SchedulerError::InvalidNodeName { node: name, reason }.into());
-        }
+        check_node_name(&name)?;
         if self.sched.engine.slots().any(|s| s.node().name == name) {
             return Err(SchedulerError::DuplicateName { node: name }.into());
         }
@@ -412,18 +410,28 @@ impl NodeBuilder<'_> {
     }
 }
 
-/// Checks a node name: 1 to [`NODE_NAME_MAX`] bytes, no control characters.
+/// Checks a node name as [`NodeBuilder::build`] does: 1 to
+/// [`NODE_NAME_MAX`] bytes, no control characters (names the registry and
+/// `horus node` can hold whole and address). Public so that a front end
+/// (the Python bindings' `horus.Node(name=...)`) refuses a name where it is
+/// given, by these rules, before any scheduler exists.
+///
+/// # Errors
+/// [`SchedulerError::InvalidNodeName`] saying what is wrong.
 ///
 /// [`NODE_NAME_MAX`]: crate::system::registry::NODE_NAME_MAX
-fn check_node_name(name: &str) -> std::result::Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("it is empty");
-    }
-    if name.len() > crate::system::registry::NODE_NAME_MAX {
-        return Err("it is longer than the registry holds");
-    }
-    if name.chars().any(char::is_control) {
-        return Err("it has control characters");
-    }
-    Ok(())
+pub fn check_node_name(name: &str) -> std::result::Result<(), SchedulerError> {
+    let reason = if name.is_empty() {
+        "it is empty"
+    } else if name.len() > crate::system::registry::NODE_NAME_MAX {
+        "it is longer than the registry holds"
+    } else if name.chars().any(char::is_control) {
+        "it has control characters"
+    } else {
+        return Ok(());
+    };
+    Err(SchedulerError::InvalidNodeName {
+        node: name.to_owned(),
+        reason,
+    })
 }
