@@ -20,7 +20,8 @@
 //!   topic's region stores; or declared in Python (`schema_py.rs`).
 //! - `Scheduler` (`node.rs`): the std [`horus::Scheduler`] with Python nodes;
 //!   the GIL is released while it waits and sleeps and taken for each call
-//!   into Python.
+//!   into Python. A node's settings are checked by `node_settings.rs`, at
+//!   `horus.Node(...)` and again at `Scheduler.add`.
 //!
 //! Every Rust error becomes `horus.HorusError` carrying its sentence.
 //! Integer arguments are converted by `args.rs`, naming the argument when
@@ -36,6 +37,7 @@ mod flat_codec;
 mod image;
 mod msg;
 mod node;
+mod node_settings;
 mod numpy_api;
 mod pooled_kinds;
 mod pooled_py;
@@ -92,6 +94,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(process_pool_limit, m)?)?;
     m.add_function(wrap_pyfunction!(node::stop_requested, m)?)?;
     m.add_function(wrap_pyfunction!(node::report_error, m)?)?;
+    m.add_function(wrap_pyfunction!(node_settings::check_node_settings, m)?)?;
     Ok(())
 }
 

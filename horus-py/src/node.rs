@@ -10,16 +10,13 @@
 //! any Rust panic. `Scheduler.run` releases the GIL for the whole run, so
 //! other Python threads run while the scheduler sleeps.
 
-use std::time::Duration;
-
 use horus::Scheduler;
-use horus::scheduler::FaultPolicy;
-use horus::time::Frequency;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
-use crate::args::{opt_float, opt_int};
+use crate::args::opt_float;
 use crate::horus_err;
+use crate::node_settings::{NodeSettings, frequency, seconds};
 
 /// A Python node: calls `_init`, `_tick`, `_safe_state` and `_shutdown` of
 /// the `horus.Node` object.
@@ -101,36 +98,6 @@ struct OnThisThread<'a>(&'a mut Scheduler);
 // Python nodes it calls hold `Py<PyAny>` (itself `Send`) and take the GIL.
 unsafe impl Send for OnThisThread<'_> {}
 
-fn frequency(what: &str, hz: f64) -> PyResult<Frequency> {
-    if !(hz.is_finite() && hz > 0.0) {
-        return Err(PyValueError::new_err(format!(
-            "{what} must be a positive number of Hz, not {hz}"
-        )));
-    }
-    // Rates beyond u64 µHz saturate, as Rust's `Frequency` does.
-    let microhz = (hz * 1e6).round() as u64;
-    if microhz == 0 {
-        // 1e-300 as written, not three hundred digits.
-        let shown = if hz < 1e-9 {
-            format!("{hz:e}")
-        } else {
-            hz.to_string()
-        };
-        return Err(PyValueError::new_err(format!(
-            "{what} of {shown} Hz is below the slowest rate a scheduler keeps, 1 µHz (0.000001 Hz)"
-        )));
-    }
-    Ok(Frequency::from_microhz(microhz))
-}
-
-fn seconds(what: &str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|_| {
-        PyValueError::new_err(format!(
-            "{what} must be a non-negative number of seconds, not {s}"
-        ))
-    })
-}
-
 #[pymethods]
 impl PyScheduler {
     /// A scheduler ticking at `tick_rate` Hz (nodes without their own rate),
@@ -154,55 +121,38 @@ impl PyScheduler {
         Ok(Self { inner })
     }
 
-    /// Adds the `horus.Node` `node` named `name`.
-    #[pyo3(signature = (node, name, rate=None, order=None, on_error="stop", budget=None, tolerance=None))]
+    /// Adds the `horus.Node` `node` named `name`, with the settings given
+    /// (checked as `horus.Node(...)` checked them: by [`NodeSettings`], since
+    /// `Scheduler.add(node, rate=...)` overrides them and a subclass may have
+    /// changed them since).
+    #[pyo3(signature = (node, name, rate, order, on_error, budget, tolerance))]
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         node: Py<PyAny>,
-        name: String,
+        name: &Bound<'_, PyAny>,
         rate: Option<Bound<'_, PyAny>>,
         order: Option<Bound<'_, PyAny>>,
-        on_error: &str,
+        on_error: &Bound<'_, PyAny>,
         budget: Option<Bound<'_, PyAny>>,
         tolerance: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let policy = match on_error {
-            "stop" => FaultPolicy::Stop,
-            "skip" => FaultPolicy::Skip,
-            "restart" => FaultPolicy::Restart,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "on_error of node {name:?} is {other:?}: it is one of \"stop\", \"skip\", \
-                     \"restart\""
-                )));
-            }
+        let settings = NodeSettings::from_python(
+            name,
+            rate.as_ref(),
+            order.as_ref(),
+            on_error,
+            budget.as_ref(),
+            tolerance.as_ref(),
+        )?;
+        let node = PyNode {
+            name: settings.name.clone(),
+            obj: node,
         };
-        let order: u32 = opt_int("Node order", order.as_ref())?.unwrap_or(0);
-        let rate = opt_float("Node rate", rate.as_ref())?
-            .map(|r| frequency("rate", r))
-            .transpose()?;
-        let budget = opt_float("Node budget", budget.as_ref())?
-            .map(|b| seconds("budget", b))
-            .transpose()?;
-        let tolerance = opt_float("Node tolerance", tolerance.as_ref())?
-            .map(|t| seconds("tolerance", t))
-            .transpose()?;
-        let mut b = self
-            .inner
-            .add(PyNode { name, obj: node })
-            .order(order)
-            .on_panic(policy);
-        if let Some(r) = rate {
-            b = b.rate(r);
-        }
-        if let Some(d) = budget {
-            b = b.budget(d);
-        }
-        if let Some(d) = tolerance {
-            b = b.tolerance(d);
-        }
-        b.build().map_err(scheduler_err)
+        settings
+            .apply(self.inner.add(node))
+            .build()
+            .map_err(scheduler_err)
     }
 
     /// Runs until Ctrl+C/SIGTERM (or `duration` seconds, counted from the
@@ -265,9 +215,9 @@ impl PyScheduler {
 }
 
 /// A scheduler's error in Python's words where the Rust sentence names the
-/// Rust API (`.on_panic(..)`, `Node::name`, `.system_topics(false)`); the
+/// Rust API (`.on_panic(..)`, `.rate(..)`, `Node::name`, `.system_topics(false)`); the
 /// others as they are.
-fn scheduler_err(e: horus::Error) -> PyErr {
+pub(crate) fn scheduler_err(e: horus::Error) -> PyErr {
     use horus::error::SchedulerError as E;
     let horus::Error::Scheduler(se) = &e else {
         return horus_err(e);
@@ -286,6 +236,10 @@ fn scheduler_err(e: horus::Error) -> PyErr {
             "node name {node:?} is invalid: {reason}; use 1 to {} bytes without control \
              characters (horus.Node(name=...))",
             horus::system::registry::NODE_NAME_MAX
+        )),
+        E::InvalidRate { node, rate_error } => horus_err(format!(
+            "node {node:?}: {rate_error} (horus.Node(rate=...), or \
+             horus.Scheduler(tick_rate=...) for a node without its own rate)"
         )),
         E::EstopUnavailable { namespace, error } => horus_err(format!(
             "no node started: this scheduler could not follow the e-stop of namespace \
