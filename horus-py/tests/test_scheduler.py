@@ -308,3 +308,97 @@ def test_no_node_starts_without_the_estop_unless_asked(ns):
     off.add(Node(name="motor", tick=lambda n: ticks.append(1)))
     off.run(duration=0.05)
     assert ticks
+
+
+def _tick(node):
+    pass
+
+
+# (keyword arguments of Node, the exception, what its sentence says): each
+# was accepted by Node(...) and refused only at Scheduler.add, or at the
+# first tick (a tick that is not callable), or never (an empty name became
+# the tick's name).
+BAD_NODE_ARGUMENTS = [
+    ({"tick": 5}, TypeError, r"^Node tick must be callable, .*not int$"),
+    ({"init": "setup"}, TypeError, r"^Node init must be callable, .*not str$"),
+    ({"shutdown": 1.0}, TypeError, r"^Node shutdown must be callable, .*not float$"),
+    ({"safe_state": True}, TypeError, r"^Node safe_state must be callable, .*not bool$"),
+    ({"rate": -1}, ValueError, r"^rate must be a positive number of Hz, not -1$"),
+    ({"rate": 0}, ValueError, r"^rate must be a positive number of Hz, not 0$"),
+    ({"rate": "fast"}, TypeError, r"^Node rate must be a number, not str$"),
+    ({"rate": 2e6}, HorusError,
+     r'^node "n": the rate is too fast: .* \(horus\.Node\(rate=\.\.\.\), or '
+     r"horus\.Scheduler\(tick_rate=\.\.\.\) for a node without its own rate\)$"),
+    ({"budget": -1}, ValueError, r"^budget must be a non-negative number of seconds, not -1$"),
+    ({"tolerance": float("nan")}, ValueError,
+     r"^tolerance must be a non-negative number of seconds, not NaN$"),
+    ({"order": -1}, ValueError, r"^Node order=-1 is out of range: give an int from 0 to 4294967295$"),
+    ({"order": 2**40}, ValueError, r"^Node order=1099511627776 is out of range"),
+    ({"order": 1.5}, TypeError, r"^Node order must be an int, not float$"),
+    ({"on_error": "panic"}, ValueError,
+     r'^on_error of node "n" is "panic": it is one of "stop", "skip", "restart"$'),
+    ({"on_error": None}, TypeError, r"^Node on_error must be a str, not NoneType$"),
+    ({"name": ""}, HorusError, r'^node name "" is invalid: it is empty; .*\(horus\.Node\(name=\.\.\.\)\)$'),
+    ({"name": "n" * 49}, HorusError, r"is invalid: it is longer than the registry holds; use 1 to 48 bytes"),
+    ({"name": "left\twheel"}, HorusError, r'^node name "left\\twheel" is invalid: it has control characters'),
+    ({"name": b"n"}, TypeError, r"^Node name must be a str, not bytes$"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, said", BAD_NODE_ARGUMENTS,
+                         ids=[f"{k}={v!r:.20}" for kw, _, _ in BAD_NODE_ARGUMENTS
+                              for k, v in kw.items()])
+def test_a_bad_node_argument_is_refused_at_node_naming_it(kwargs, error, said):
+    """Where the mistake is written, before any scheduler exists, with the
+    exception type and sentence Scheduler.add raised for it."""
+    arguments = {"name": "n", "tick": _tick, **kwargs}
+    with pytest.raises(error, match=said):
+        Node(**arguments)
+
+
+def test_a_subclass_is_checked_at_construction_and_its_later_changes_at_add(ns):
+    class Wheel(Node):
+        def __init__(self, rate):
+            super().__init__("wheel", rate=rate, on_error="skip")
+
+        def tick(self):
+            pass
+
+    with pytest.raises(ValueError, match=r"^rate must be a positive number of Hz, not -5$"):
+        Wheel(rate=-5)
+    wheel = Wheel(rate=50)
+    assert (wheel.name, wheel.rate, wheel.on_error) == ("wheel", 50, "skip")
+    sched = Scheduler(system_topics=False)
+    # Set after __init__: Node(...) never saw it; add refuses it as Node would.
+    wheel.rate = -5
+    with pytest.raises(ValueError, match=r"^rate must be a positive number of Hz, not -5$"):
+        sched.add(wheel)
+    wheel.rate = 50
+    sched.add(wheel)
+    assert [n[0] for n in sched.nodes()] == ["wheel"]
+
+
+def test_scheduler_add_overrides_are_checked_with_the_same_sentences(ns):
+    sched = Scheduler(system_topics=False)
+    node = Node("n", _tick)
+    for override, error, said in [
+        ({"rate": 0}, ValueError, r"^rate must be a positive number of Hz, not 0$"),
+        ({"rate": 2e6}, HorusError, r'^node "n": the rate is too fast: .*\(horus\.Node\(rate='),
+        ({"order": -1}, ValueError, r"^Node order=-1 is out of range"),
+        ({"on_error": "panic"}, ValueError, r'^on_error of node "n" is "panic"'),
+    ]:
+        with pytest.raises(error, match=said):
+            sched.add(node, **override)
+    assert sched.nodes() == []
+    sched.add(node, rate=1e6, order=2**32 - 1, on_error="restart")  # the limits themselves
+    assert [n[0] for n in sched.nodes()] == ["n"]
+
+
+def test_node_defaults_and_limits_are_accepted():
+    # The name defaults to the tick's, else the class's; None leaves a
+    # setting to the scheduler.
+    assert Node(tick=_tick).name == "_tick"
+    assert Node(name=None, tick=_tick, rate=None, order=None, budget=None).name == "_tick"
+    node = Node("n" * 48, _tick, rate=1e6, order=2**32 - 1, budget=0, tolerance=0.5,
+                on_error="restart", init=print, subs={"a": CmdVel}, pubs=("b",))
+    assert (node.rate, node.order, node.budget) == (1e6, 2**32 - 1, 0)

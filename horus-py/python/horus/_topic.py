@@ -388,7 +388,20 @@ class Node:
         if tick is None and type(self).tick is Node.tick:
             raise TypeError("Node needs a tick: Node(name=..., tick=fn) or a subclass "
                             "overriding tick(self)")
-        self.name = name or getattr(tick, "__name__", None) or type(self).__name__
+        for arg, fn in (("tick", tick), ("init", init), ("shutdown", shutdown),
+                        ("safe_state", safe_state)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"Node {arg} must be callable, a function taking the node "
+                                f"({arg}=fn with def fn(node): ...), not {type(fn).__name__}")
+        # An empty name given is refused below (as the scheduler would), not
+        # replaced by the default.
+        if name is None:
+            name = getattr(tick, "__name__", None) or type(self).__name__
+        # Checked here, where a mistake is written, by the code that checks
+        # them again at Scheduler.add (whose rate=/order=/on_error= override
+        # them, and a subclass may change them meanwhile): same sentences.
+        _horus.check_node_settings(name, rate, order, on_error, budget, tolerance)
+        self.name = name
         self._tick_fn, self._init_fn = tick, init
         self._shutdown_fn, self._safe_state_fn = shutdown, safe_state
         self.rate, self.order, self.on_error = rate, order, on_error
