@@ -317,7 +317,7 @@ def _tick(node):
 # (keyword arguments of Node, the exception, what its sentence says): each
 # was accepted by Node(...) and refused only at Scheduler.add, or at the
 # first tick (a tick that is not callable), or never (an empty name became
-# the tick's name).
+# the tick's name; a topic name that is not a str).
 BAD_NODE_ARGUMENTS = [
     ({"tick": 5}, TypeError, r"^Node tick must be callable, .*not int$"),
     ({"init": "setup"}, TypeError, r"^Node init must be callable, .*not str$"),
@@ -342,6 +342,8 @@ BAD_NODE_ARGUMENTS = [
     ({"name": "n" * 49}, HorusError, r"is invalid: it is longer than the registry holds; use 1 to 48 bytes"),
     ({"name": "left\twheel"}, HorusError, r'^node name "left\\twheel" is invalid: it has control characters'),
     ({"name": b"n"}, TypeError, r"^Node name must be a str, not bytes$"),
+    ({"subs": 5}, TypeError, r"^subs lists topic names, .* dict, not 5$"),
+    ({"pubs": [(5, CmdVel)]}, TypeError, r"^pubs lists topic names, .*: a topic name is a str, not 5$"),
 ]
 
 

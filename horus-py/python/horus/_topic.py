@@ -345,12 +345,18 @@ TopicSpec = Union[str, Tuple[str, type], Topic]
 
 def _topic_specs(what: str, specs: Any) -> Dict[str, Optional[type]]:
     """``["a", ("b", Imu)]`` or ``{"a": None, "b": Imu}`` -> ``{name: type or None}``."""
+    expected = (f"{what} lists topic names, (name, MessageClass) pairs or a "
+                f"{{name: MessageClass}} dict")
     if isinstance(specs, dict):
         items: Iterable[Any] = specs.items()
     elif isinstance(specs, str):
         items = [(specs, None)]
     else:
-        items = [(s, None) if isinstance(s, str) else s for s in specs]
+        try:
+            listed = iter(specs)
+        except TypeError:
+            raise TypeError(f"{expected}, not {specs!r}") from None
+        items = [(s, None) if isinstance(s, str) else s for s in listed]
     out: Dict[str, Optional[type]] = {}
     for item in items:
         if isinstance(item, Topic):
@@ -359,8 +365,9 @@ def _topic_specs(what: str, specs: Any) -> Dict[str, Optional[type]]:
         try:
             name, ty = item
         except (TypeError, ValueError):
-            raise TypeError(f"{what} lists topic names, (name, MessageClass) pairs or a "
-                            f"{{name: MessageClass}} dict, not {item!r}") from None
+            raise TypeError(f"{expected}, not {item!r}") from None
+        if not isinstance(name, str):
+            raise TypeError(f"{expected}: a topic name is a str, not {name!r}")
         out[name] = ty
     return out
 
