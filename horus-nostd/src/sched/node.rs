@@ -102,8 +102,11 @@ impl Rate {
     /// ```
     ///
     /// # Errors
-    /// A zero rate, period or divisor; a divisor whose period overflows; a
-    /// period under [`MIN_PERIOD_NS`](crate::time::MIN_PERIOD_NS) (1 µs).
+    /// A zero rate, period or divisor; a period under
+    /// [`MIN_PERIOD_NS`](crate::time::MIN_PERIOD_NS) (1 µs), or over
+    /// [`MAX_PERIOD_NS`](crate::time::MAX_PERIOD_NS) (10^15 ns, as a
+    /// divisor's may be: a node whose next release is beyond any clock
+    /// would never run again).
     pub const fn period_ns(self, base_period_ns: u64) -> Result<u64, RateError> {
         let p = match self {
             Self::Base => base_period_ns,
@@ -121,6 +124,8 @@ impl Rate {
             Err(RateError::Zero)
         } else if p < crate::time::MIN_PERIOD_NS {
             Err(RateError::TooFast)
+        } else if p > crate::time::MAX_PERIOD_NS {
+            Err(RateError::OutOfRange)
         } else {
             Ok(p)
         }
@@ -313,4 +318,37 @@ pub enum Event {
         /// This round's, ns.
         to_ns: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rate;
+    use crate::time::{MAX_PERIOD_NS, RateError};
+
+    #[test]
+    fn a_period_beyond_the_longest_is_out_of_range_however_it_is_given() {
+        assert_eq!(
+            Rate::PeriodNs(MAX_PERIOD_NS).period_ns(1_000),
+            Ok(MAX_PERIOD_NS)
+        );
+        // Accepted before: the node ran once, then its next release was
+        // past any clock and it never ran again.
+        assert_eq!(
+            Rate::PeriodNs(MAX_PERIOD_NS + 1).period_ns(1_000),
+            Err(RateError::OutOfRange)
+        );
+        assert_eq!(
+            Rate::PeriodNs(u64::MAX).period_ns(1_000),
+            Err(RateError::OutOfRange)
+        );
+        // A divisor of a one-second tick: 2^32 - 1 s is over 10^15 ns.
+        assert_eq!(
+            Rate::Divisor(u32::MAX).period_ns(1_000_000_000),
+            Err(RateError::OutOfRange)
+        );
+        assert_eq!(
+            Rate::Divisor(1_000_000).period_ns(1_000_000_000),
+            Ok(MAX_PERIOD_NS)
+        );
+    }
 }
