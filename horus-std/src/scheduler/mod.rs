@@ -92,8 +92,9 @@
 //!   error naming the fix (CAP_SYS_NICE, `ulimit -r`) when not permitted.
 //!   What `run` sets on its thread (CPU, policy, timer slack) is put back
 //!   when it returns.
-//! - **Stale shared memory** of dead processes in the current namespace is
-//!   removed by `Scheduler::new()`; a failure is logged, never fatal.
+//! - **Stale shared memory** of dead processes in the scheduler's namespace
+//!   is removed when it starts (its first `run`, `run_for` or `tick_once`);
+//!   a failure is said on stderr, never fatal.
 
 mod adapter;
 mod observe;
