@@ -3,8 +3,9 @@
 //! critical nodes). The file is validated completely before anything starts
 //! (see [`file`]).
 //!
-//! - Each node runs `sh -c "<cmd> <args>"` in a process group of its own,
-//!   from the launch file's folder, with `HORUS_NAMESPACE` set and the folder
+//! - Each node runs its command (executed directly, or as `sh -c "<cmd>
+//!   <args>"` when it has shell syntax: see [`command`]) in a process group
+//!   of its own, from the launch file's folder, with `HORUS_NAMESPACE` set and the folder
 //!   of this `horus` first on `PATH` (so `cmd: horus run x.rs` uses it).
 //!   Output lines are prefixed with `[node] `.
 //! - A node starts once every node it `depends_on` has started, plus its
