@@ -185,10 +185,11 @@ fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
         "nodes:\n  - name: stubborn\n    cmd: trap '' TERM; echo stubborn up; while true; do sleep 0.05; done\n",
     )
     .unwrap();
+    // With a unit, as every time option of the command takes it.
     let mut horus = Running::start(ns.horus(&[
         "launch",
         "--grace",
-        "0.5",
+        "500ms",
         dir.join("launch.yaml").to_str().unwrap(),
     ]));
     horus.expect("[stubborn] stubborn up", 30);
@@ -255,6 +256,40 @@ fn dry_run_prints_the_plan_in_dependency_order() {
         text(&out.stderr)
     );
     assert!(!dir.join("started-a").exists() && !dir.join("started-b").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_grace_that_is_not_a_time_is_refused_before_anything_starts() {
+    let ns = TestNs::new("badgrace");
+    let dir = temp_dir("badgrace");
+    std::fs::write(
+        dir.join("l.yaml"),
+        "nodes:\n  - name: a\n    cmd: touch started-a\n",
+    )
+    .unwrap();
+    let file = dir.join("l.yaml");
+    for (grace, why) in [
+        ("-1", "0 or more"),
+        ("soon", "expected seconds"),
+        ("2 fortnights", "unit"),
+    ] {
+        for command in ["launch", "run"] {
+            let flag = format!("--grace={grace}");
+            let out = ns.run(&[command, &flag, file.to_str().unwrap()], 30);
+            let err = text(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{command} --grace {grace}: {err}"
+            );
+            assert!(
+                err.contains("--grace") && err.contains(why),
+                "{command} --grace {grace}: {err}"
+            );
+        }
+    }
+    assert!(!dir.join("started-a").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

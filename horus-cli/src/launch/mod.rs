@@ -48,9 +48,10 @@ pub struct LaunchArgs {
     /// Validate the file and print what would start, in order; start nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Seconds between SIGTERM and SIGKILL when stopping.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    grace: f64,
+    /// Time between SIGTERM and SIGKILL when stopping: seconds (`1.5`) or
+    /// with a unit (`500ms`).
+    #[arg(long, default_value = "5", value_parser = crate::topic::secs, value_name = "SECS")]
+    grace: Duration,
 }
 
 impl LaunchArgs {
@@ -61,7 +62,7 @@ impl LaunchArgs {
 }
 
 pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
-    let grace = crate::run::grace_duration(args.grace)?;
+    let grace = args.grace;
     let launch = file::load(&args.file)?;
     // The flag wins, then the file, then HORUS_NAMESPACE / default.
     let namespace = match (&launch.namespace, ctx.namespace_from_flag) {

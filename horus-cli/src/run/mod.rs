@@ -43,9 +43,10 @@ pub struct RunArgs {
     /// Build with optimizations.
     #[arg(short, long)]
     release: bool,
-    /// Seconds between SIGTERM and SIGKILL when stopping.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    grace: f64,
+    /// Time between SIGTERM and SIGKILL when stopping: seconds (`1.5`) or
+    /// with a unit (`500ms`).
+    #[arg(long, default_value = "5", value_parser = crate::topic::secs, value_name = "SECS")]
+    grace: Duration,
     /// Hide cargo's progress lines (compiler errors are still shown).
     #[arg(short, long)]
     quiet: bool,
@@ -70,7 +71,7 @@ pub fn main(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let grace = grace_duration(args.grace)?;
+    let grace = args.grace;
     // Check every file before building any, then build all before running any.
     let files = args
         .files
@@ -252,11 +253,6 @@ pub fn start_guard(grace: Duration) {
             "horus: warning: could not start the guard process ({e}): if horus is killed, what the children started may survive them"
         );
     }
-}
-
-pub fn grace_duration(secs: f64) -> anyhow::Result<Duration> {
-    crate::topic::seconds(secs)
-        .map_err(|why| Failure::usage(format!("--grace {secs:?}: {why}")).into())
 }
 
 /// Waits for the programs; stops them all on Ctrl+C/SIGTERM; then stops
