@@ -305,6 +305,17 @@ fn a_closed_stdout_ends_a_printing_command_quietly() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One message is not a rate, but it came: `hz -n 1` said "no new messages".
+#[test]
+fn hz_after_one_message_says_it_came() {
+    let ns = TestNs::new("hzone");
+    let _publ = publisher(&ns.name, "wheel.encoders");
+    let out = ns.run(&["topic", "hz", "wheel.encoders", "-n", "1"], 30);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(said.contains("1 new message: a rate needs two"), "{said}");
+}
+
 /// `> /dev/full`: `list` and `hz` panicked ("failed printing to stdout",
 /// exit 101) and `echo` exited 0 having written nothing, taking every write
 /// error for a closed pipe. Each says why, once, and exits 1.

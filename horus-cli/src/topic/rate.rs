@@ -219,7 +219,12 @@ fn report(ctx: &Ctx, name: &str, what: Measure, w: &Window, new: u64, lost: Lost
         return;
     }
     let Some(s) = stats else {
-        outln!("no new messages");
+        // A rate needs two messages apart in time; say what did come.
+        match new {
+            0 => outln!("no new messages"),
+            1 => outln!("1 new message: a rate needs two"),
+            n => outln!("{n} new messages, all read at one instant: no rate yet"),
+        }
         return;
     };
     let mut drops = if dropped > 0 {
