@@ -112,8 +112,15 @@ impl PyScheduler {
         system_topics: bool,
     ) -> PyResult<Self> {
         let tick_rate = opt_float("Scheduler tick_rate", tick_rate.as_ref())?.unwrap_or(100.0);
+        let rate = frequency("tick_rate", tick_rate)?;
+        // Refused here, not at the first `add` of a node that inherits it.
+        if let Err(e) = rate.period_ns() {
+            return Err(horus_err(format!(
+                "horus.Scheduler(tick_rate={tick_rate}): {e}"
+            )));
+        }
         let mut inner = Scheduler::new()
-            .tick_rate(frequency("tick_rate", tick_rate)?)
+            .tick_rate(rate)
             .system_topics(system_topics);
         if let Some(ns) = namespace {
             inner = inner.namespace(ns);

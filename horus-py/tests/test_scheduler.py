@@ -228,6 +228,11 @@ def test_undeclared_topics_and_bad_arguments_are_errors(ns):
     # Was three hundred digits.
     with pytest.raises(ValueError, match=r"tick_rate of 1e-300 Hz is below the slowest rate"):
         Scheduler(tick_rate=1e-300)
+    # Refused where it is written (it was accepted, and failed at the first
+    # add of a node without a rate of its own).
+    with pytest.raises(HorusError, match=r"^horus\.Scheduler\(tick_rate=2000000\): the rate is too fast"):
+        Scheduler(tick_rate=2e6)
+    assert Scheduler(tick_rate=1e6) is not None  # the fastest
     sched = Scheduler()
     sched.add(Node(name="same", tick=lambda n: None))
     with pytest.raises(HorusError, match=r"two nodes are named \"same\".*horus.Node\(name="):
