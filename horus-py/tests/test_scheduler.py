@@ -348,6 +348,9 @@ BAD_NODE_ARGUMENTS = [
     ({"name": "left\twheel"}, HorusError, r'^node name "left\\twheel" is invalid: it has control characters'),
     ({"name": b"n"}, TypeError, r"^Node name must be a str, not bytes$"),
     ({"subs": 5}, TypeError, r"^subs lists topic names, .* dict, not 5$"),
+    ({"subs": [("imu", "Imu")]}, TypeError,
+     r"^subs: topic 'imu' is given 'Imu', which is not a message class"),
+    ({"pubs": {"cmd": 5}}, TypeError, r"^pubs: topic 'cmd' is given 5, which is not a message class"),
     ({"pubs": [(5, CmdVel)]}, TypeError, r"^pubs lists topic names, .*: a topic name is a str, not 5$"),
 ]
 

@@ -368,8 +368,21 @@ def _topic_specs(what: str, specs: Any) -> Dict[str, Optional[type]]:
             raise TypeError(f"{expected}, not {item!r}") from None
         if not isinstance(name, str):
             raise TypeError(f"{expected}: a topic name is a str, not {name!r}")
+        if ty is not None and not _carriable(ty):
+            raise TypeError(f"{what}: topic {name!r} is given {ty!r}, which is not a message "
+                            f"class (such as horus.CmdVel, horus.Image, one made by "
+                            f"horus.message, horus.Serialized or a horus.schema(...))")
         out[name] = ty
     return out
+
+
+def _carriable(ty: Any) -> bool:
+    """Whether a topic can carry ``ty``: what ``Topic(name, ty)`` takes."""
+    if ty is Serialized or isinstance(ty, Schema):
+        return True
+    if not isinstance(ty, type):
+        return False
+    return ty in _POOLED_TOPICS or (issubclass(ty, Message) and ty is not Message)
 
 
 class Node:
