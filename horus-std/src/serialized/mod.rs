@@ -84,8 +84,10 @@
 //! **Without the source.** Tools read the schema from the region
 //! ([`TopicInfo::serialized`](crate::inspect::TopicInfo::serialized)) and
 //! turn messages into generic [`Value`]s and back ([`decode`], [`encode`]):
-//! `horus topic echo`, and the Python bindings through
-//! [`RawTopic::recv_frame`](crate::inspect::RawTopic::recv_frame).
+//! `horus topic echo` through
+//! [`RawTopic::recv_frame`](crate::inspect::RawTopic::recv_frame), and the
+//! Python bindings through
+//! [`DynTopic::recv_frame`](crate::dynamic::DynTopic::recv_frame).
 
 mod io;
 pub mod schema;
