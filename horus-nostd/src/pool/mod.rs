@@ -69,9 +69,10 @@
 //! return the descriptor with generation `g + 1`. Dropping an unpublished
 //! [`Loan`] puts the block back to `FREE` (a CAS from `(g + 1, LOANED)`).
 //!
-//! A message's loan and publish are five atomic writes of which two are
-//! read-modify-writes (the `OWNER` claim and the `HOLDERS` check), a view
-//! one `fetch_or` and one `fetch_and`: each RMW is a full barrier on x86
+//! A message's loan and publish are six atomic writes to its control line
+//! (and a store of the `NEXT` hint), of which two are read-modify-writes
+//! (the `OWNER` claim and the `HOLDERS` check), a view one `fetch_or` and
+//! one `fetch_and`: each RMW is a full barrier on x86
 //! and a locked cache line, so every other write is a plain store wherever
 //! the holder of `OWNER` is the only writer (until 2026-12-04 steps 3 and
 //! the publish were CASes: three RMWs more per message).
@@ -113,7 +114,7 @@
 //! # Why a held block is never written
 //!
 //! Take a successful hold (steps R1 = fetch_or, R2 = the `STATE` load) and any
-//! loan (L3 = the `STATE` CAS, L4 = the `HOLDERS` RMW). Every write to
+//! loan (L3 = the `STATE` store, L4 = the `HOLDERS` RMW). Every write to
 //! `HOLDERS` is an RMW, so R1 and L4 are ordered in `HOLDERS`'s modification
 //! order:
 //! - L4 before R1: R1 reads L4's value or a later RMW of L4's release
