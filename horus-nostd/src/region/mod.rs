@@ -1,7 +1,8 @@
 //! A topic region: initialising fresh memory and attaching to existing memory.
 //!
 //! [`TopicRegion::init`] writes the header, the self-description and zeroes
-//! everything else, then stores [`MAGIC`](crate::layout::MAGIC) last with Release. [`TopicRegion::attach`]
+//! everything else (but the lanes of memory [backed on claim](Words::RESERVE_ON_CLAIM),
+//! which read zero already), then stores [`MAGIC`](crate::layout::MAGIC) last with Release. [`TopicRegion::attach`]
 //! loads the magic with Acquire and checks every header field against the
 //! layout it implies before anything else is read; the geometry it validated is
 //! kept in the handle and never read from shared memory again, so a corrupted or

@@ -15,7 +15,9 @@
 //! Guarantees, for every receiving handle, since it joined:
 //! - publishers never block; a full lane overwrites its oldest slot; a send
 //!   fails only when the handle holds no lane and none is free
-//!   ([`Refusal::NoLane`]), or it was evicted (below);
+//!   ([`Refusal::NoLane`]; [`Refusal::LaneExhausted`] if the only free
+//!   ones are at the sequence limit), the lane it claims has no memory
+//!   ([`Refusal::NoMemory`]), or it was evicted (below);
 //! - per lane, messages arrive in order, each at most once, never torn;
 //! - `delivered + dropped == published` once the handle has caught up:
 //!   a lapped reader, a torn copy and an abandoned slot all count as drops;
