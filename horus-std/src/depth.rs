@@ -9,8 +9,8 @@
 //! `Topic<DepthImage>` refuses a frame of another encoding (typed, counted
 //! as rejected). Typed reads, sent or received, are [`DepthData`].
 //!
-//! Readings follow the ROS convention: 0 in `depth16` and NaN (or a
-//! non-positive value) in `32FC1` mean "no reading"; [`DepthData::depth_mm`]
+//! Readings follow the ROS convention: 0 in `depth16` and NaN (or an
+//! infinite or non-positive value) in `32FC1` mean "no reading"; [`DepthData::depth_mm`]
 //! and [`DepthData::depth_m`] give `None` for them.
 //!
 //! ```no_run
