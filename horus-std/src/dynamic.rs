@@ -134,8 +134,9 @@ impl DynTopic {
     /// and publishes there, as [`Topic::send`](crate::Topic::send) does (the
     /// blackbox is told); [`SendError::Refused`] if it cannot rejoin
     /// ([`Refusal::Evicted`]), finds every publisher lane held
-    /// ([`Refusal::NoLane`]) or no shared memory for the one it claims
-    /// ([`Refusal::NoMemory`]).
+    /// ([`Refusal::NoLane`]; [`Refusal::LaneExhausted`] in a corrupt region)
+    /// or no shared memory for the one it claims ([`Refusal::NoMemory`]);
+    /// [`SendError::WrongSize`] if `bytes` is not the type's size.
     pub fn send_bytes(&self, bytes: &[u8]) -> std::result::Result<(), SendError> {
         self.send_rejoining(|h| h.send_bytes(bytes))
     }
