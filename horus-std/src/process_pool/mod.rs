@@ -125,9 +125,9 @@ fn this_thread() -> u64 {
     THREAD.with(|t| *t)
 }
 
-/// Sets the most bytes of segments the process pool may hold (at least one
-/// segment is always allowed). Takes effect at the next loan; segments
-/// already made stay.
+/// Sets the most bytes of segments the process pool may hold (a message
+/// whose one block exceeds it is made on the heap). Takes effect at the
+/// next loan; segments already made stay.
 ///
 /// ```
 /// horus::process_pool::set_limit(64 << 20);
@@ -157,7 +157,8 @@ pub struct ProcessPoolStats {
     pub busy_blocks: u32,
     /// Loans refused at the limit ([`PoolError::ProcessPoolFull`]).
     pub refused: u64,
-    /// Messages put on the heap because the pool could not be made.
+    /// Messages put on the heap because the pool could not be made, or
+    /// because one block of their size class exceeds the [`limit`].
     pub heap_fallbacks: u64,
     /// Messages of the pool sent without a copy.
     pub zero_copy_sends: u64,
