@@ -111,7 +111,8 @@ crate::error::debug_is_display!(Refusal);
 /// A send that published nothing, with the message handed back and the
 /// reason: the handle was evicted ([`Refusal::Evicted`]: call
 /// [`TopicHandle::rejoin`] and send it again), found no free publisher
-/// lane ([`Refusal::NoLane`]) or no memory for one ([`Refusal::NoMemory`]).
+/// lane ([`Refusal::NoLane`]), no memory for one ([`Refusal::NoMemory`]),
+/// or only lanes at their sequence limit ([`Refusal::LaneExhausted`]).
 ///
 /// ```
 /// # use horus_nostd::{region::RegionBuffer, TopicRegion, TopicHandle, OwnerToken, msgs::CmdVel};
@@ -156,8 +157,9 @@ pub enum SendError {
     #[error(transparent)]
     WrongSize(#[from] PayloadSizeError),
     /// The handle was evicted ([`Refusal::Evicted`]: [`RawHandle::rejoin`]
-    /// and send again), found no publisher lane ([`Refusal::NoLane`]) or no
-    /// memory for it ([`Refusal::NoMemory`]).
+    /// and send again), found no publisher lane ([`Refusal::NoLane`]), no
+    /// memory for it ([`Refusal::NoMemory`]), or only lanes at their
+    /// sequence limit ([`Refusal::LaneExhausted`]).
     #[error(transparent)]
     Refused(#[from] Refusal),
     /// A frame body larger than the topic's slots hold
