@@ -8,6 +8,7 @@
 //! messages decode with the stored self-description ([`TopicInfo::fields`]).
 
 use std::cell::{RefCell, UnsafeCell};
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
-use crate::join::{SharedTopic, TopicOptions, Want, join_handle, open_joinable};
+use crate::join::{SharedTopic, TopicOptions, Want, join_handle, open_joinable, used_after_fork};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
 use crate::serialized::schema::{Schema, SchemaError};
@@ -226,12 +227,18 @@ fn check_name(name: &str) -> Result<(), TopicError> {
 /// # Ok::<(), horus::Error>(())
 /// ```
 pub struct RawTopic {
-    /// The participant, holding its share of the mapping.
-    handle: UnsafeCell<RawHandle<MappedWords>>,
+    /// The participant, holding its share of the mapping; dropped in `Drop`
+    /// only in the fork generation that made it (as `Topic`'s).
+    handle: UnsafeCell<ManuallyDrop<RawHandle<MappedWords>>>,
     shared: Arc<SharedTopic>,
     info: TopicInfo,
     /// Pool segments mapped to hold blocks (pooled topics).
     pool: RefCell<PoolReader>,
+    /// The fork generation and process that made it: in a child made by
+    /// `fork()` the participant entry (its cursors, its holder bit in the
+    /// pools) is still the parent's.
+    generation: u64,
+    pid: u32,
 }
 
 impl RawTopic {
@@ -250,10 +257,12 @@ impl RawTopic {
         let info = TopicInfo::read(&shared.namespace, name, &shared.region, path.to_owned())?;
         let handle = join_handle(&shared, me, name, "")?;
         Ok(Some(Self {
-            handle: UnsafeCell::new(handle),
+            handle: UnsafeCell::new(ManuallyDrop::new(handle)),
             shared,
             info,
             pool: RefCell::new(PoolReader::default()),
+            generation: liveness::fork_generation(),
+            pid: std::process::id(),
         }))
     }
 
@@ -364,11 +373,29 @@ impl RawTopic {
         }
     }
 
+    /// `f` over the handle; panics in a child made by `fork()` (the entry
+    /// is the parent's), as every handle does. Every method that touches
+    /// the entry or holds a block comes through here.
     fn with_handle<R>(&self, f: impl FnOnce(&mut RawHandle<MappedWords>) -> R) -> R {
+        if liveness::fork_generation() != self.generation {
+            used_after_fork(&self.info.name, self.pid);
+        }
         // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
         // time; the closures above only call the core's byte API and never
-        // re-enter, so this is the only reference while it lives.
+        // re-enter, so this is the only reference while it lives. The
+        // handle is dropped only in `Drop`.
         f(unsafe { &mut *self.handle.get() })
+    }
+}
+
+impl Drop for RawTopic {
+    fn drop(&mut self) {
+        if liveness::fork_generation() == self.generation {
+            // SAFETY: dropped exactly once, here; `self.handle` is never
+            // used again. (In a fork child the entry is the parent's: the
+            // handle is left, as `Topic` leaves it.)
+            unsafe { ManuallyDrop::drop(self.handle.get_mut()) };
+        }
     }
 }
 

@@ -257,6 +257,72 @@ fn run_in_fork(child: impl FnOnce() -> i32) -> (i32, i32) {
     (pid, libc::WEXITSTATUS(status))
 }
 
+/// A `RawTopic` (the tools' handle) inherited by a child made by `fork()`
+/// refuses to be used there, and dropping it there leaves the parent's
+/// participant entry alone, as a `Topic` does. Was a hole: the child's drop
+/// freed the parent's entry (its index, the holder bit of the parent's
+/// block views, free for another handle to join at) and the child's
+/// receives used the parent's entry, cursors and holder bit.
+#[test]
+fn a_raw_topic_inherited_through_fork_is_refused_and_its_drop_leaves_the_parent_entry() {
+    let _w = watchdog(Duration::from_secs(120), "the raw topic fork test");
+    let ns = TestNs::new("forkraw");
+    let mut child = Peer::spawn("fork_raw", &ns.name, &[]);
+    child.expect("FORK_RAW_OK", 60);
+    child.wait_success(60);
+}
+
+fn fork_raw_child() {
+    let t: Topic<Gamma> = Topic::new("r").unwrap();
+    let ns_name = Namespace::current_name().unwrap();
+    let raw = horus::inspect::RawTopic::open(&ns_name, "r")
+        .unwrap()
+        .expect("the topic just made");
+    let dir = Namespace::open(&ns_name).unwrap();
+    let mine = || {
+        horus::inspect::topic_info(&dir, "r")
+            .unwrap()
+            .unwrap()
+            .participants
+            .iter()
+            .filter(|p| p.pid == std::process::id() && p.alive)
+            .count()
+    };
+    assert_eq!(mine(), 2, "the Topic and the RawTopic");
+    let (_, code) = run_in_fork(|| {
+        let mut buf = vec![0u8; raw.message_size()];
+        let used =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| raw.recv_bytes(&mut buf)));
+        let code = match used {
+            Ok(_) => 1,
+            Err(p) => {
+                let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+                if msg.contains("before fork()") { 0 } else { 2 }
+            }
+        };
+        // SAFETY: in the child, `raw` is this process's own copy of the
+        // parent's handle, used never again after this read (the child
+        // leaves with `_exit`, which runs no destructor): a move.
+        drop(unsafe { std::ptr::read(&raw) });
+        code
+    });
+    assert_eq!(
+        code, 0,
+        "fork child: 1 = inherited RawTopic receive accepted, 2 = wrong panic message"
+    );
+    assert_eq!(
+        mine(),
+        2,
+        "the child's drop freed the parent's RawTopic entry"
+    );
+    t.send(Gamma { g: 7 });
+    let mut buf = vec![0u8; raw.message_size()];
+    assert_eq!(raw.recv_bytes(&mut buf), Ok(true));
+    drop(raw);
+    drop(t);
+    say("FORK_RAW_OK");
+}
+
 fn fork_child() {
     let t: Topic<Gamma> = Topic::new("f").unwrap();
     let parent_token = liveness::own_token();
@@ -588,6 +654,7 @@ fn child_main() {
             drop(open);
         }
         "fork" => fork_child(),
+        "fork_raw" => fork_raw_child(),
         "fork_keeper" => fork_keeper_child(),
         "fork_views" => fork_views_child(),
         #[cfg(target_os = "linux")]
