@@ -218,6 +218,7 @@ impl FlatCodec {
                 cls.name()?
             )));
         }
+        check_plain(&cls)?;
         Ok(Self {
             cls: cls.unbind(),
             size,
@@ -233,12 +234,17 @@ impl FlatCodec {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = cls.py();
-        if !cls.is(&self.cls) && !cls.is_subclass(self.cls.bind(py))? {
-            return Err(PyTypeError::new_err(format!(
-                "{} is not a {}",
-                cls.name()?,
-                self.cls.bind(py).name()?
-            )));
+        if !cls.is(&self.cls) {
+            if !cls.is_subclass(self.cls.bind(py))? {
+                return Err(PyTypeError::new_err(format!(
+                    "{} is not a {}",
+                    cls.name()?,
+                    self.cls.bind(py).name()?
+                )));
+            }
+            // A subclass may add a built-in base (`class S(dict, M)` where
+            // `M` has no slots): checked as the codec's own class was.
+            check_plain(cls)?;
         }
         if let Ok(b) = data.cast::<PyBytes>() {
             return self.unpack_bytes(cls, b.as_bytes());
@@ -396,9 +402,31 @@ impl FlatCodec {
     }
 }
 
+/// `TypeError` unless `object.__new__(cls)` may make instances of `cls`:
+/// CPython's own check (`object.__new__(dict)` is "not safe") that the
+/// instances are plain objects, whose every field `tp_alloc`'s zeroed memory
+/// is a valid value of, not those of a built-in base (a `dict`, a `type`)
+/// that its own `__new__` must fill. [`new_instance`] skips that check (it
+/// calls the allocator directly), so every class it is given passes here
+/// first: the codec's when it is made, a subclass at each `unpack`.
+fn check_plain(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = cls.py();
+    let object = py.get_type::<PyAny>();
+    match object.getattr("__new__")?.call1((cls,)) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(PyTypeError::new_err(format!(
+            "{} cannot be a flat message class: its instances are not plain objects ({e})",
+            cls.name()?
+        ))),
+    }
+}
+
 /// A new instance of `cls` whose slots are all unset, as `object.__new__(cls)`
 /// makes it (without its checks of arguments, there are none, and of an
-/// abstract class: a message class is not one).
+/// abstract class: a message class is not one). `cls` must have passed
+/// [`check_plain`]: `tp_alloc` only zeroes the memory, which is a valid
+/// object only when nothing but `object` and `__slots__`/`__dict__` make up
+/// the instance layout.
 fn new_instance<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     let tp = cls.as_type_ptr();
     // SAFETY: `tp` is a live type object (`cls`, GIL held); `PyType_GetSlot`
@@ -413,8 +441,10 @@ fn new_instance<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     // type of that slot).
     let alloc: ffi::allocfunc = unsafe { std::mem::transmute(alloc) };
     // SAFETY: `tp`'s own allocator called as `object.__new__` calls it (no
-    // items: not a variable-size type); it returns a new reference, or NULL
-    // with an exception set, which `from_owned_ptr_or_err` takes.
+    // items: `check_plain` refused variable-size and other built-in
+    // layouts, whose zeroed memory is no valid object); it returns a new
+    // reference, or NULL with an exception set, which
+    // `from_owned_ptr_or_err` takes.
     unsafe { Bound::from_owned_ptr_or_err(cls.py(), alloc(tp, 0)) }
 }
 

@@ -236,3 +236,39 @@ def test_python_code_run_inside_a_receive_may_use_topics_itself(ns):
         gc.callbacks.remove(during_collection)
     assert not errors, errors[:3]
     assert seen and seen == list(range(len(seen)))
+
+
+# A class whose instances are not plain objects (a built-in's layout, as
+# `dict`'s): `unpack` allocates instances without their `__new__`, which left
+# such an object half made (a dict without its table: a crash at its first
+# use). Run in a child interpreter, where a crash is an exit status.
+NOT_PLAIN = """
+import horus
+from horus import _horus
+class Plain:
+    pass
+class DictLike(dict, Plain):
+    pass
+for make in (lambda: _horus.FlatCodec(dict, 0, []).unpack(dict, b""),
+             lambda: _horus.FlatCodec(type, 0, []).unpack(type, b""),
+             lambda: _horus.FlatCodec(Plain, 0, []).unpack(DictLike, b"")):
+    try:
+        obj = make()
+    except TypeError as e:
+        print("refused:", e)
+        continue
+    obj["x"] = 1  # a half-made dict crashes here
+    print("made", type(obj))
+print("ok", type(_horus.FlatCodec(Plain, 0, []).unpack(Plain, b"")).__name__)
+"""
+
+
+def test_a_codec_refuses_classes_whose_instances_are_not_plain_objects():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", NOT_PLAIN], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    lines = r.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["refused"] * 3, r.stdout
+    assert lines[3] == "ok Plain", r.stdout
