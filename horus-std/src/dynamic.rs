@@ -26,7 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub use horus_nostd::{Field, FieldKind};
 
 use crate::error::Result;
 use crate::join::{
-    SharedTopic, TopicOptions, join_handle, open_typed, report_evicted, used_after_fork,
+    InUse, SharedTopic, TopicOptions, join_handle, open_typed, report_evicted, used_after_fork,
 };
 use crate::shm::liveness;
 use crate::shm::mapping::MappedWords;
@@ -57,6 +57,8 @@ pub struct DynTopic {
     name: Arc<str>,
     generation: u64,
     pid: u32,
+    /// `handle` is borrowed (`with_handle`, see [`InUse`]).
+    in_use: Cell<bool>,
 }
 
 impl DynTopic {
@@ -111,6 +113,7 @@ impl DynTopic {
             name: name.into(),
             generation: liveness::fork_generation(),
             pid: std::process::id(),
+            in_use: Cell::new(false),
         })
     }
 
@@ -229,10 +232,13 @@ impl DynTopic {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
+        let _in_use = InUse::take(&self.in_use, &self.name);
         // SAFETY: `DynTopic` is not `Sync` (UnsafeCell), so one thread at a
-        // time; the closures above only call the core's byte API and never
-        // re-enter, so this is the only reference while it lives. The handle
-        // is dropped only in `Drop`.
+        // time; the closures above call the core's byte API, whose rejoin
+        // (and the blackbox record after it) may run the program's logger,
+        // which may use this handle again: `_in_use` makes that a panic
+        // before a second reference is made, so this is the only reference
+        // while it lives. The handle is dropped only in `Drop`.
         f(unsafe { &mut *self.handle.get() })
     }
 }

@@ -7,7 +7,7 @@
 //! bytes, checked against the message size stored in the region; its
 //! messages decode with the stored self-description ([`TopicInfo::fields`]).
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,9 @@ use horus_nostd::ring::{FrameError, PayloadSizeError, Refusal, SendError};
 use horus_nostd::{RawHandle, TopicRegion};
 
 use crate::error::{Corruption, Result, TopicError};
-use crate::join::{SharedTopic, TopicOptions, Want, join_handle, open_joinable, used_after_fork};
+use crate::join::{
+    InUse, SharedTopic, TopicOptions, Want, join_handle, open_joinable, used_after_fork,
+};
 use crate::pool::PoolReader;
 use crate::pooled::{BlockAt, BlockRef, PoolError, PooledKind, RawBlock};
 use crate::serialized::schema::{Schema, SchemaError};
@@ -239,6 +241,8 @@ pub struct RawTopic {
     /// pools) is still the parent's.
     generation: u64,
     pid: u32,
+    /// `handle` is borrowed (`with_handle`, see [`InUse`]).
+    in_use: Cell<bool>,
 }
 
 impl RawTopic {
@@ -263,6 +267,7 @@ impl RawTopic {
             pool: RefCell::new(PoolReader::default()),
             generation: liveness::fork_generation(),
             pid: std::process::id(),
+            in_use: Cell::new(false),
         }))
     }
 
@@ -380,10 +385,13 @@ impl RawTopic {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.info.name, self.pid);
         }
+        let _in_use = InUse::take(&self.in_use, &self.info.name);
         // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
-        // time; the closures above only call the core's byte API and never
-        // re-enter, so this is the only reference while it lives. The
-        // handle is dropped only in `Drop`.
+        // time; the closures above call the core's byte API, whose rejoin
+        // may run the program's logger, which may use this handle again:
+        // `_in_use` makes that a panic before a second reference is made, so
+        // this is the only reference while it lives. The handle is dropped
+        // only in `Drop`.
         f(unsafe { &mut *self.handle.get() })
     }
 }

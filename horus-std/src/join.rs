@@ -340,6 +340,46 @@ fn shared_region(
     Ok(Some(shared))
 }
 
+/// A handle's exclusive use, as a `RefCell`'s borrow: [`take`](Self::take)
+/// panics if the handle is in use already on this thread (a handle is not
+/// `Sync`). A handle's `with_handle` holds one while its `&mut RawHandle`
+/// lives, and that can run the program's code: the logger (a rejoin after
+/// an eviction, a reclaim of dead processes' entries, the blackbox's own
+/// handle are logged with the handle borrowed). A logger that used the same
+/// handle (one it forwards records to) made a second `&mut` of it.
+pub(crate) struct InUse<'a>(&'a std::cell::Cell<bool>);
+
+impl<'a> InUse<'a> {
+    /// Marks the handle named `name` in use until the guard drops (also on
+    /// unwind).
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn take(flag: &'a std::cell::Cell<bool>, name: &str) -> Self {
+        if flag.replace(true) {
+            used_reentrantly(name);
+        }
+        Self(flag)
+    }
+}
+
+impl Drop for InUse<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn used_reentrantly(name: &str) -> ! {
+    panic!(
+        "topic {name}: this handle was used again while one of its own calls was running on \
+         it (from the logger, which that call logged to?): a handle cannot be used from \
+         code it runs; give the logger a handle of its own"
+    )
+}
+
 /// The panic of a handle used in a child made by `fork()` (see `topic`'s module docs).
 #[cold]
 #[inline(never)]

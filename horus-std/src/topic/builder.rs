@@ -132,6 +132,7 @@ impl<T: Payload> TopicBuilder<T> {
             name: self.name.into(),
             generation: liveness::fork_generation(),
             pid: std::process::id(),
+            in_use: Cell::new(false),
             unsent: Cell::new(0),
             rejoin_failing: Cell::new(false),
             lane_reclaimed_ns: Cell::new(0),

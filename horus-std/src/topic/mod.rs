@@ -57,7 +57,7 @@ use horus_nostd::ring::{FrameError, Refusal, SendRefused};
 use horus_nostd::{Message, RawHandle};
 
 use crate::error::Result;
-use crate::join::{SharedTopic, used_after_fork};
+use crate::join::{InUse, SharedTopic, used_after_fork};
 use crate::payload::Payload;
 use crate::shm::mapping::MappedWords;
 use crate::shm::region_file::MappedRegion;
@@ -98,6 +98,8 @@ pub struct Topic<T: Payload> {
     generation: u64,
     /// The pid that created it, for the message of a misuse after fork.
     pid: u32,
+    /// `handle` is borrowed (`with_handle`, see [`InUse`]).
+    in_use: Cell<bool>,
     /// Messages not published: no lane free, or evicted and the topic full
     /// on rejoining.
     unsent: Cell<u64>,
@@ -313,12 +315,16 @@ impl<T: Payload> Topic<T> {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
+        let _in_use = InUse::take(&self.in_use, &self.name);
         // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
         // this handle at a time; `f` is one of the closures above, which call
-        // only the core's send/recv/counters (and `rejoin_and_send`, handing
-        // it this same reference) and never re-enter `with_handle`, so this
-        // is the only reference to the handle while it lives. The handle is
-        // dropped only in `Drop`, after which `self` is unusable.
+        // the core's send/recv/counters (and `resend`, handing it this same
+        // reference). Those may run the program's logger (a rejoin, a
+        // reclaim, the blackbox are logged), which may use this handle again
+        // on this thread: `_in_use` makes that a panic before a second
+        // reference is made, so this is the only reference to the handle
+        // while it lives. The handle is dropped only in `Drop`, after which
+        // `self` is unusable.
         f(unsafe { &mut *self.handle.get() })
     }
 }
