@@ -232,7 +232,7 @@ impl DynTopic {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
-        let _in_use = InUse::take(&self.in_use, &self.name);
+        let _in_use = InUse::take(&self.in_use, || &self.name);
         // SAFETY: `DynTopic` is not `Sync` (UnsafeCell), so one thread at a
         // time; the closures above call the core's byte API, whose rejoin
         // (and the blackbox record after it) may run the program's logger,

@@ -385,7 +385,7 @@ impl RawTopic {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.info.name, self.pid);
         }
-        let _in_use = InUse::take(&self.in_use, &self.info.name);
+        let _in_use = InUse::take(&self.in_use, || &self.info.name);
         // SAFETY: `RawTopic` is not `Sync` (UnsafeCell), so one thread at a
         // time; the closures above call the core's byte API, whose rejoin
         // may run the program's logger, which may use this handle again:

@@ -350,13 +350,12 @@ fn shared_region(
 pub(crate) struct InUse<'a>(&'a std::cell::Cell<bool>);
 
 impl<'a> InUse<'a> {
-    /// Marks the handle named `name` in use until the guard drops (also on
-    /// unwind).
+    /// Marks the handle in use until the guard drops (also on unwind);
+    /// `name` (the topic's) is asked for only to say a nested use.
     #[inline(always)]
-    #[track_caller]
-    pub(crate) fn take(flag: &'a std::cell::Cell<bool>, name: &str) -> Self {
+    pub(crate) fn take(flag: &'a std::cell::Cell<bool>, name: impl FnOnce() -> &'a str) -> Self {
         if flag.replace(true) {
-            used_reentrantly(name);
+            used_reentrantly(name());
         }
         Self(flag)
     }
@@ -371,7 +370,6 @@ impl Drop for InUse<'_> {
 
 #[cold]
 #[inline(never)]
-#[track_caller]
 fn used_reentrantly(name: &str) -> ! {
     panic!(
         "topic {name}: this handle was used again while one of its own calls was running on \

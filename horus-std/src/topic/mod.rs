@@ -315,7 +315,7 @@ impl<T: Payload> Topic<T> {
         if liveness::fork_generation() != self.generation {
             used_after_fork(&self.name, self.pid);
         }
-        let _in_use = InUse::take(&self.in_use, &self.name);
+        let _in_use = InUse::take(&self.in_use, || &self.name);
         // SAFETY: `Topic` is not `Sync` (UnsafeCell), so only one thread uses
         // this handle at a time; `f` is one of the closures above, which call
         // the core's send/recv/counters (and `resend`, handing it this same
