@@ -288,8 +288,10 @@ impl ImageLayout {
         if encoding == Encoding::Yuv422 && width % 2 != 0 {
             return Err(ImageError::OddWidth { width });
         }
-        let bytes = u64::from(width) * u64::from(height) * u64::from(encoding.bytes_per_pixel());
-        if bytes > u64::from(u32::MAX) || usize::try_from(bytes).is_err() {
+        // In 128 bits: two `u32`s and a pixel size overflow 64 (a received
+        // frame's width and height are anyone's).
+        let bytes = u128::from(width) * u128::from(height) * u128::from(encoding.bytes_per_pixel());
+        if bytes > u128::from(u32::MAX) || usize::try_from(bytes).is_err() {
             return Err(ImageError::TooLarge {
                 width,
                 height,
@@ -519,6 +521,39 @@ mod tests {
         }
         assert_eq!(Encoding::from_code(0), None);
         assert_eq!(Encoding::from_code(ENCODINGS.len() as u32 + 1), None);
+    }
+
+    /// Width x height x bytes per pixel overflowed `u64` (two `u32`s and
+    /// a pixel size): a panic in debug; in release a product that wrapped
+    /// to 0 (2^31 x 2^31 rgba8) passed as an image of no bytes. A received
+    /// frame's geometry is anyone's: it is a typed refusal.
+    #[test]
+    fn geometry_products_never_overflow() {
+        for (w, h) in [(u32::MAX, u32::MAX), (1 << 31, 1 << 31), (1 << 30, 1 << 30)] {
+            assert!(
+                matches!(
+                    ImageLayout::try_new(w, h, Encoding::Rgba8),
+                    Err(ImageError::TooLarge { .. })
+                ),
+                "{w}x{h}"
+            );
+            let frame = ImageFrame {
+                owner: 1,
+                generation: 1,
+                segment: 0,
+                block: 0,
+                len: 0,
+                width: w,
+                height: h,
+                step: w.wrapping_mul(4),
+                encoding: Encoding::Rgba8.code(),
+                reserved: 0,
+            };
+            let (_, layout) = ImageLayout::from_wire(&frame);
+            assert!(layout.unwrap_err().contains("larger than 4 GiB"));
+        }
+        let widest = ImageLayout::try_new(u32::MAX, 1, Encoding::Mono8).unwrap();
+        assert_eq!(widest.bytes(), u32::MAX as usize);
     }
 
     /// The frame is built and read as words (`word_pair`, `wire_word`):
