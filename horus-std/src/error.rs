@@ -284,6 +284,21 @@ pub enum TopicError {
         /// The valid range, or why the geometry cannot be laid out.
         reason: String,
     },
+    /// The bound of a serialized topic
+    /// ([`max_message_bytes`](crate::topic::TopicBuilder::max_message_bytes))
+    /// is 0 or over the largest; nothing was created.
+    #[error(
+        "topic {topic:?}: max_message_bytes({value}) is invalid: use 1 to {max} bytes (the \
+         largest encoded message the topic carries)"
+    )]
+    MaxMessageBytes {
+        /// Topic name.
+        topic: String,
+        /// The bound given.
+        value: u32,
+        /// The largest bound.
+        max: u32,
+    },
     /// A serialized type cannot be described in a region (see
     /// [`serialized`](mod@crate::serialized)).
     #[error("topic {topic:?}: {error}")]

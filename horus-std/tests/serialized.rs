@@ -276,16 +276,38 @@ fn a_message_over_the_bound_is_an_error_or_counted_never_silent() {
     assert_eq!(t.published_count(), 0);
     t.send(plan(1));
     assert_eq!(t.recv(), Some(plan(1)));
-    // A bound out of range is the layout error.
-    let e = Topic::<Plan>::builder("other")
+    // A bound out of range names the option and its range (it was the
+    // frame's layout error: "a message of 4 bytes ... must be 1 byte to 16
+    // MiB" for a bound of 0).
+    let max = (16 << 20) - 4;
+    for bound in [0, max + 1, u32::MAX] {
+        let e = Topic::<Plan>::builder("other")
+            .namespace(&ns.name)
+            .max_message_bytes(bound)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                horus::Error::Topic(TopicError::MaxMessageBytes { value, max: m, .. })
+                    if value == bound && m == max
+            ),
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("max_message_bytes({bound})"))
+                && text.contains(&format!("use 1 to {max}"))
+                && text.contains("\"other\""),
+            "{text}"
+        );
+    }
+    let at_max: Topic<Plan> = Topic::builder("other")
         .namespace(&ns.name)
-        .max_message_bytes(0)
+        .max_message_bytes(max)
         .build()
-        .unwrap_err();
-    assert!(
-        matches!(e, horus::Error::Topic(TopicError::Layout(_))),
-        "{e}"
-    );
+        .unwrap();
+    drop(at_max);
     // A handle without a bound takes the topic's; another explicit one is an error.
     let same: Topic<Plan> = topic(&ns);
     assert!(same.try_send(plan(1)).is_ok());

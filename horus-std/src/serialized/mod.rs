@@ -228,7 +228,14 @@ pub fn wire_type<T: Serialized>(ctx: &WireContext<'_>) -> crate::Result<MessageT
                 topic: ctx.name.to_owned(),
                 error: SchemaError::TooLarge { bytes },
             },
-            // The bound is out of range: so is the frame it makes.
+            // The bound is out of range (named as the builder's option:
+            // the frame's size it makes, 4 bytes more, said "1 byte to 16
+            // MiB" of a bound of 0).
+            DefineError::BadBound { bytes, max, .. } => TopicError::MaxMessageBytes {
+                topic: ctx.name.to_owned(),
+                value: bytes,
+                max,
+            },
             _ => TopicError::Layout(horus_nostd::LayoutError::BadMessage {
                 size: bound.saturating_add(FRAME_HEADER as u32),
                 align: 1,

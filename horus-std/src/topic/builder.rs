@@ -95,7 +95,9 @@ impl<T: Payload> TopicBuilder<T> {
     /// The largest message, in bytes once encoded, of a topic of a
     /// serialized type (see [`serialized`](mod@crate::serialized); default
     /// [`DEFAULT_MAX_MESSAGE_BYTES`](crate::serialized::DEFAULT_MAX_MESSAGE_BYTES),
-    /// at most 16 MiB minus 4). Only the creator's value counts; set
+    /// 1 to 16 MiB minus 4; out of range, [`build`](Self::build) is
+    /// [`TopicError::MaxMessageBytes`](crate::error::TopicError::MaxMessageBytes)).
+    /// Only the creator's value counts; set
     /// explicitly, an existing topic with another bound is an error. Plain-data
     /// messages have their size: the option is ignored for them.
     pub fn max_message_bytes(mut self, bytes: u32) -> Self {
