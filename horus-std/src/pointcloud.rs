@@ -109,6 +109,27 @@ pub enum PointCloudError {
         /// Bytes per point.
         point_step: u32,
     },
+    /// Two fields that share bytes of the point: writing one would change
+    /// the other.
+    #[error(
+        "point fields {first:?} (bytes {first_start}..{first_end}) and {second:?} (bytes \
+         {second_start}..{second_end}) overlap: writing one would change the other; give \
+         each field its own bytes"
+    )]
+    OverlappingFields {
+        /// The earlier field.
+        first: String,
+        /// Its first byte in the point.
+        first_start: u32,
+        /// The byte past it.
+        first_end: u64,
+        /// The later field.
+        second: String,
+        /// Its first byte in the point.
+        second_start: u32,
+        /// The byte past it.
+        second_end: u64,
+    },
     /// No f32 fields `x`, `y` and `z`.
     #[error(
         "point cloud has no f32 fields x, y and z: add them (PointCloudLayout::xyz \
@@ -239,7 +260,7 @@ pub struct PointCloudLayout {
 impl PointCloudLayout {
     /// `points` points of `point_step` bytes with `fields`, checked: at
     /// least one point, the f32 fields `x`, `y`, `z`, every field inside the
-    /// point, names unique.
+    /// point and on bytes of its own, names unique.
     pub fn try_new(
         points: u32,
         point_step: u32,
@@ -270,6 +291,19 @@ impl PointCloudLayout {
                     name: f.name().to_owned(),
                     offset: f.offset,
                     point_step,
+                });
+            }
+            if let Some(g) = fields[..i]
+                .iter()
+                .find(|g| u64::from(f.offset) < g.end() && u64::from(g.offset) < f.end())
+            {
+                return Err(PointCloudError::OverlappingFields {
+                    first: g.name().to_owned(),
+                    first_start: g.offset,
+                    first_end: g.end(),
+                    second: f.name().to_owned(),
+                    second_start: f.offset,
+                    second_end: f.end(),
                 });
             }
             l.fields[i] = Some(*f);

@@ -298,6 +298,39 @@ fn bad_point_clouds_give_typed_errors() {
         })
     ));
     assert!(matches!(PointCloud::from_xyz(&[]), Err(E::NoPoints)));
+    // Fields sharing bytes: were accepted, and setting one changed the
+    // other (x, y, z all at byte 0 read back [3, 3, 3] after [1, 2, 3]).
+    let on_x = [f("x", 0), f("y", 0), f("z", 8)];
+    assert!(matches!(
+        PointCloud::try_new(5, 12, &on_x),
+        Err(E::OverlappingFields {
+            first_start: 0,
+            first_end: 4,
+            second_start: 0,
+            second_end: 4,
+            ..
+        })
+    ));
+    let straddling = [
+        xyz[0],
+        xyz[1],
+        xyz[2],
+        PointField::new("rgb", 10, DType::U32),
+    ];
+    let e = PointCloud::try_new(5, 16, &straddling).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("\"z\" (bytes 8..12) and \"rgb\" (bytes 10..14) overlap"),
+        "{e}"
+    );
+    // Adjacent fields share no byte.
+    let adjacent = [
+        xyz[0],
+        xyz[1],
+        xyz[2],
+        PointField::new("rgb", 12, DType::U32),
+    ];
+    assert!(PointCloud::try_new(5, 16, &adjacent).is_ok());
     let p = panic_text(|| drop(PointCloud::xyz(0)));
     assert!(p.contains("0 points"), "{p}");
 }
@@ -607,6 +640,8 @@ fn forged_depth_and_cloud_descriptors_are_refused() {
     unpadded.field_names[0][5] = b'q';
     let mut no_z = f;
     no_z.field_types[2] = DType::F64.code();
+    let mut overlapping = f; // intensity on y's bytes
+    overlapping.field_offsets[3] = 4;
     for frame in [
         PointCloudFrame {
             field_count: 9,
@@ -617,6 +652,7 @@ fn forged_depth_and_cloud_descriptors_are_refused() {
         bad_name,
         unpadded,
         no_z,
+        overlapping,
     ] {
         raw.send(frame);
         assert!(
@@ -627,7 +663,7 @@ fn forged_depth_and_cloud_descriptors_are_refused() {
             "forged {frame:?} accepted"
         );
     }
-    assert_eq!(cloud.rejected_count(), 6);
+    assert_eq!(cloud.rejected_count(), 7);
     drop((depth, cloud, raw));
 }
 
