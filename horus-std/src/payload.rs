@@ -93,8 +93,9 @@ pub struct PayloadContext<'a> {
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {
-    /// Bytes per block (0: the first message's size).
-    pub block_size: u32,
+    /// Bytes per block as given, before rounding up to 64 (`None`: the
+    /// first message's size).
+    pub block_size: Option<u32>,
     /// Blocks per segment.
     pub blocks_per_segment: u32,
     /// Segments per publisher.
@@ -104,7 +105,7 @@ pub struct PoolOptions {
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
-            block_size: 0,
+            block_size: None,
             blocks_per_segment: crate::pool::DEFAULT_BLOCKS_PER_SEGMENT,
             max_segments: crate::pool::DEFAULT_MAX_SEGMENTS,
         }

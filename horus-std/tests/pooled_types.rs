@@ -342,7 +342,7 @@ fn pool_options_out_of_range_fail_the_build_and_create_nothing() {
     type Case = (fn(Builder) -> Builder, &'static str, &'static str);
     let ns = TestNs::new("pool_opts");
     let build = |f: fn(Builder) -> Builder| f(Topic::builder("opts").namespace(&ns.name)).build();
-    let cases: [Case; 5] = [
+    let cases: [Case; 7] = [
         (|b| b.max_segments(0), "max_segments(0)", "use 1 to"),
         (
             |b| b.blocks_per_segment(0),
@@ -362,6 +362,14 @@ fn pool_options_out_of_range_fail_the_build_and_create_nothing() {
         (
             |b| b.block_size(u32::MAX),
             "block_size(4294967295)",
+            "leave it unset",
+        ),
+        // Was taken as not given (blocks sized by the first message).
+        (|b| b.block_size(0), "block_size(0)", "use 1 to"),
+        // Was named as rounded up (and saturated): block_size(4294967295).
+        (
+            |b| b.block_size(u32::MAX - 10),
+            "block_size(4294967285)",
             "leave it unset",
         ),
     ];

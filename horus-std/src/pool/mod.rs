@@ -73,7 +73,7 @@ pub(crate) use reader::{HeldBlock, PoolReader, ReaderError};
 #[derive(Debug)]
 pub struct LiveViews(pub(crate) PoolReader);
 pub use writer::MAX_SEGMENTS;
-pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError, check_options};
+pub(crate) use writer::{LoanedBlock, PoolWriter, WriterError, block_bytes, check_options};
 
 /// Blocks per segment when not configured.
 pub const DEFAULT_BLOCKS_PER_SEGMENT: u32 = 8;

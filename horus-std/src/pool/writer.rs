@@ -30,7 +30,7 @@ pub(crate) fn check_options(topic: &str, pool: &PoolOptions) -> Result<(), Topic
         })
     };
     let PoolOptions {
-        block_size,
+        block_size: given,
         blocks_per_segment: blocks,
         max_segments,
     } = *pool;
@@ -48,17 +48,18 @@ pub(crate) fn check_options(topic: &str, pool: &PoolOptions) -> Result<(), Topic
             format!("use 1 to {MAX_BLOCKS} blocks per segment"),
         );
     }
-    // 0: sized by the first message (checked then).
-    if block_size != 0 && PoolLayout::new(block_size, 1).is_err() {
+    // Not given: sized by the first message (checked then). Given, 0 is
+    // refused as any size out of range (it was taken as not given).
+    let Some(block_size) = block_bytes(pool) else {
         return bad(
             "block_size",
-            block_size,
+            given.unwrap_or(0),
             format!(
                 "use 1 to {MAX_BLOCK_BYTES} bytes (rounded up to a multiple of 64), or leave \
                  it unset for the size of the first message"
             ),
         );
-    }
+    };
     if PoolLayout::new(block_size.max(64), blocks).is_err() {
         return bad(
             "blocks_per_segment",
@@ -71,6 +72,18 @@ pub(crate) fn check_options(topic: &str, pool: &PoolOptions) -> Result<(), Topic
         );
     }
     Ok(())
+}
+
+/// The block size of `pool`: the size given rounded up to 64 bytes, 0 if
+/// none was given; `None` if the size given is 0 or above
+/// [`MAX_BLOCK_BYTES`].
+pub(crate) fn block_bytes(pool: &PoolOptions) -> Option<u32> {
+    match pool.block_size {
+        None => Some(0),
+        Some(given) => given
+            .checked_next_multiple_of(64)
+            .filter(|&b| b != 0 && PoolLayout::new(b, 1).is_ok()),
+    }
 }
 
 /// Why a block could not be loaned.

@@ -102,7 +102,8 @@ impl<L: PooledLayout> Payload for Pooled<L> {
             writer: RefCell::new(PoolWriter::new(
                 ctx.namespace.clone(),
                 ctx.name,
-                ctx.pool.block_size,
+                // Checked by `check_options`: 0 if not given.
+                crate::pool::block_bytes(&ctx.pool).unwrap_or(0),
                 ctx.pool.blocks_per_segment,
                 ctx.pool.max_segments,
             )),
@@ -159,12 +160,12 @@ impl<L: PooledLayout> Payload for Pooled<L> {
 }
 
 impl<L: PooledLayout> TopicBuilder<Pooled<L>> {
-    /// Bytes per pool block (rounded up to 64, at most
-    /// [`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES)); default: the
-    /// first message's size. Out of range, [`build`](TopicBuilder::build) is
+    /// Bytes per pool block (1 to
+    /// [`MAX_BLOCK_BYTES`](horus_nostd::pool::MAX_BLOCK_BYTES), rounded up
+    /// to 64); default: the first message's size. Out of range (0 too), [`build`](TopicBuilder::build) is
     /// [`TopicError::PoolOption`](crate::error::TopicError::PoolOption).
     pub fn block_size(mut self, bytes: u32) -> Self {
-        self.pool.block_size = bytes.div_ceil(64).saturating_mul(64);
+        self.pool.block_size = Some(bytes);
         self
     }
     /// Blocks per pool segment (default 8; 1 to
