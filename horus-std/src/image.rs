@@ -360,10 +360,13 @@ impl PooledLayout for ImageLayout {
         let block = block_of(f);
         let width = word_halves(wire_word(f, 3)).1;
         let (height, step) = word_halves(wire_word(f, 4));
-        let code = word_halves(wire_word(f, 5)).0;
+        let (code, reserved) = word_halves(wire_word(f, 5));
         let Some(encoding) = Encoding::from_code(code) else {
             return (block, Err(unknown_encoding(code)));
         };
+        if reserved != 0 {
+            return (block, Err(not_reserved(reserved)));
+        }
         let layout = match Self::try_new(width, height, encoding) {
             Ok(l) => l,
             Err(e) => return (block, Err(refused(e))),
@@ -379,6 +382,13 @@ impl PooledLayout for ImageLayout {
 #[cold]
 fn unknown_encoding(code: u32) -> String {
     format!("unknown encoding code {code}")
+}
+
+/// Why an image descriptor is refused: its reserved field (zero in every
+/// frame written here; a writer that gives it a meaning is not understood).
+#[cold]
+fn not_reserved(reserved: u32) -> String {
+    format!("its reserved field is {reserved}, not 0")
 }
 
 /// Why an image descriptor is refused: its geometry.
@@ -554,6 +564,27 @@ mod tests {
         }
         let widest = ImageLayout::try_new(u32::MAX, 1, Encoding::Mono8).unwrap();
         assert_eq!(widest.bytes(), u32::MAX as usize);
+    }
+
+    /// The reserved field is zero: another value was accepted, unread.
+    #[test]
+    fn a_frame_whose_reserved_field_is_set_is_refused() {
+        let block = BlockRef {
+            owner: 1,
+            generation: 1,
+            segment: 0,
+            block: 0,
+            len: 1,
+        };
+        let one = ImageLayout::try_new(1, 1, Encoding::Mono8).unwrap();
+        let f = ImageFrame {
+            reserved: 7,
+            ..one.to_wire(block)
+        };
+        assert_eq!(
+            ImageLayout::from_wire(&f),
+            (block, Err("its reserved field is 7, not 0".into()))
+        );
     }
 
     /// The frame is built and read as words (`word_pair`, `wire_word`):

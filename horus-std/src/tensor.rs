@@ -372,9 +372,13 @@ impl TensorLayout {
         // and strides two to a word from word 5.
         let code = word_halves(wire_word(f, 3)).1;
         let dtype = DType::from_code(code).ok_or_else(|| format!("unknown dtype code {code}"))?;
-        let rank = word_halves(wire_word(f, 4)).0 as usize;
+        let (rank, reserved) = word_halves(wire_word(f, 4));
+        let rank = rank as usize;
         if rank == 0 || rank > MAX_RANK {
             return Err(format!("rank {rank} is not 1 to {MAX_RANK}"));
+        }
+        if reserved != 0 {
+            return Err(format!("its reserved field is {reserved}, not 0"));
         }
         let (mut shape, mut strides) = ([0u64; MAX_RANK], [0i64; MAX_RANK]);
         for pair in 0..MAX_RANK / 2 {
@@ -625,5 +629,11 @@ mod tests {
         assert_eq!(f.shape, [3, 4, 5, 0, 0, 0, 0, 0]);
         assert_eq!(f.strides, [40, 10, 2, 0, 0, 0, 0, 0]);
         assert_eq!(TensorLayout::from_wire(&f), (block, Ok(layout)));
+        // The reserved field is zero: another value was accepted, unread.
+        let junk = TensorFrame { reserved: 7, ..f };
+        assert_eq!(
+            TensorLayout::from_wire(&junk),
+            (block, Err("its reserved field is 7, not 0".into()))
+        );
     }
 }
