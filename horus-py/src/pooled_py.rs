@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use horus::pooled::{PoolView, Pooled, PooledLayout};
 use horus::shm::liveness::fork_generation;
+use horus_nostd::sync::AtomicU64;
 use pyo3::prelude::*;
 
 use crate::array::{ArrayBase, DType, Owner};
@@ -185,14 +186,19 @@ where
                 let dst = copy.data_mut();
                 // SAFETY: `slot` is `Some`, so the message whose bytes are
                 // `layout.bytes()` (= `dst.len()`) bytes at `addr` is alive
-                // (we hold its lock); no Rust reference to them exists while
-                // arrays live (we made none: arrays write through the
-                // address). Python code may write to them from another
-                // thread during this copy, as it may to any numpy array it
-                // shares; the bytes are plain data.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(*addr as *const u8, dst.as_mut_ptr(), dst.len())
+                // (we hold its lock), in storage of whole 8-byte-aligned
+                // words (a pool block, or the heap's `Vec<u64>`), so the
+                // `dst.len().div_ceil(8)` words from `addr` are its own; no
+                // Rust reference to them exists while arrays live (we made
+                // none: arrays write through the address). They are read as
+                // atomic words only, so a write by Python code in another
+                // thread during this copy (allowed, as to any numpy array it
+                // shares) is no data race here: the copy takes each byte
+                // old or new.
+                let src = unsafe {
+                    std::slice::from_raw_parts(*addr as *const AtomicU64, dst.len().div_ceil(8))
                 };
+                horus_nostd::ring::copy_from_words(src, dst);
                 Ok(copy)
             }
         }

@@ -70,6 +70,30 @@ use lane::{Expected, LaneRead};
 
 pub use error::{FRAME_HEADER, FrameError, PayloadSizeError, Refusal, SendError, SendRefused};
 
+/// Copies `src` into `dst`, eight bytes a word (little-endian, the region's
+/// byte order), stopping at whichever ends first: the ring's own payload
+/// copy, for a caller that copies out of memory another thread or process
+/// may be writing at the same time. Defined then, unlike `memcpy` over racing
+/// memory: a byte read during a write is its old or its new value, never
+/// undefined behaviour (whole 64-byte blocks in inline assembly on x86_64,
+/// the rest relaxed atomic words; see the module `copy`). Nothing orders it
+/// with those writes: a consistent copy needs a protocol around it, as the
+/// ring's seqlock is.
+///
+/// ```
+/// use horus_nostd::ring::copy_from_words;
+/// use horus_nostd::sync::AtomicU64;
+///
+/// let words = [AtomicU64::new(u64::from_le_bytes(*b"abcdefgh")), AtomicU64::new(0x6a69)];
+/// let mut out = [0u8; 10];
+/// copy_from_words(&words, &mut out);
+/// assert_eq!(&out, b"abcdefghij");
+/// ```
+#[inline]
+pub fn copy_from_words(src: &[crate::sync::AtomicU64], dst: &mut [u8]) {
+    copy::load_payload(src, dst);
+}
+
 /// The private state of one participant: its lane and its read cursors.
 ///
 /// It lives with the handle (in the handle's memory, not the region), so a
