@@ -244,7 +244,9 @@ impl ArrayBase {
     /// A DLPack capsule over the buffer (no copy). A consumer that passes
     /// `max_version >= (1, 0)` gets a versioned tensor, marked read-only
     /// when the buffer is; an older consumer gets a legacy tensor, which
-    /// cannot say read-only (do not write through it).
+    /// cannot say read-only: a read-only buffer (a received message's
+    /// block, which other readers share) is then refused, as numpy refuses
+    /// its own read-only arrays.
     #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
     fn __dlpack__<'py>(
         &self,
@@ -280,6 +282,14 @@ impl ArrayBase {
             )));
         }
         let versioned = max_version.is_some_and(|(major, _)| major >= 1);
+        if self.readonly && !versioned {
+            return Err(PyBufferError::new_err(
+                "this array is read-only (a received message's shared-memory block, which \
+                 other readers share) and DLPack before 1.0 cannot say so: the consumer must \
+                 ask with max_version=(1, 0) (numpy >= 2.1's from_dlpack does), or take a \
+                 copy: numpy.array(msg.to_numpy())",
+            ));
+        }
         crate::dlpack::capsule(py, self, versioned)
     }
 }
