@@ -157,3 +157,19 @@ def assert_peer_received_all(peer, n):
     received, dropped, bad = (int(x) for x in line.split()[1::2])
     assert bad == 0 and received + dropped == n and received > 0, line
     assert peer.p.wait(timeout=30) == 0, peer.seen
+
+
+def dlpack_of_received(msg):
+    """``np.from_dlpack`` of a received (read-only) message. numpy >= 2.1
+    asks for DLPack 1.0, which marks the tensor read-only; older numpy asks
+    for the legacy form, which cannot, and horus refuses it for a block other
+    readers share (``BufferError`` naming ``max_version``, as numpy refuses
+    its own read-only arrays): ``None`` then."""
+    import numpy as np
+
+    versioned = tuple(int(p) for p in np.__version__.split(".")[:2]) >= (2, 1)
+    if versioned:
+        return np.from_dlpack(msg)
+    with pytest.raises(BufferError, match=r"max_version=\(1, 0\)"):
+        np.from_dlpack(msg)
+    return None
