@@ -181,6 +181,24 @@ pub enum TopicError {
         /// Bytes it needed.
         bytes: usize,
     },
+    /// A file would need more than the whole file system of `/dev/shm` (or
+    /// the configured directory) holds: no cleaning makes room, the topic or
+    /// pool asks too much.
+    #[error(
+        "{} would take {bytes} bytes, more than the whole file system at {} holds ({capacity} \
+         bytes): make the topic or its pool smaller (capacity, max_message_bytes, block_size, \
+         blocks_per_segment), or give that file system more room",
+        path.display(),
+        shm_dir_of(path).display()
+    )]
+    LargerThanShm {
+        /// The file being created.
+        path: PathBuf,
+        /// Bytes it needed.
+        bytes: usize,
+        /// Bytes its file system holds in all.
+        capacity: u64,
+    },
     /// The directory of the namespaces (`HORUS_SHM_DIR`, else `/dev/shm`)
     /// cannot hold them: it does not exist, is not a directory, or (given
     /// by `HORUS_SHM_DIR`) is a relative path. Every command and program
@@ -376,13 +394,17 @@ fn type_mismatch(topic: &str, expected: &str, found: &str, same_name: bool, path
     }
 }
 
+/// The shared-memory directory of a namespace's file: its parent's parent.
+fn shm_dir_of(path: &Path) -> &Path {
+    path.parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/dev/shm"))
+}
+
 /// The sentence of [`TopicError::NoSpace`]: the file is often a temporary
 /// one (`.init.<name>.<n>`), and the fix depends on what fills the space.
 fn no_space(path: &Path, bytes: usize) -> String {
-    let dir = path
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("/dev/shm"));
+    let dir = shm_dir_of(path);
     let needed = if bytes > 0 {
         format!(" ({bytes} bytes)")
     } else {

@@ -685,3 +685,27 @@ fn child_main() {
         other => panic!("unknown role {other}"),
     });
 }
+
+/// A pool geometry no file system could hold (1 GiB blocks, as many as a
+/// segment may have) was "the file system at /dev/shm is full (of bytes or
+/// of files); remove stale topics..." at the first loan, for a segment of a
+/// petabyte: no cleaning helps. It says the file system is too small.
+#[test]
+fn a_segment_larger_than_the_whole_shm_file_system_is_said_so_not_full() {
+    let ns = TestNs::new("pool_huge");
+    let topic: Topic<Tensor> = Topic::builder("huge")
+        .namespace(&ns.name)
+        .block_size(1 << 30)
+        .blocks_per_segment(horus_nostd::pool::MAX_BLOCKS)
+        .build()
+        .expect("options in range");
+    let e = topic
+        .loan(DType::U8, &[64])
+        .expect_err("a segment of a petabyte")
+        .to_string();
+    assert!(
+        e.contains("more than the whole file system at") && e.contains("blocks_per_segment"),
+        "{e}"
+    );
+    assert!(!e.contains("is full"), "{e}");
+}

@@ -377,6 +377,27 @@ pub(crate) fn check_owner(owner: u32, path: &Path) -> Result<(), TopicError> {
     }
 }
 
+/// What a reservation of `bytes` in `fd` (the file at `path`) that found
+/// no space is: [`TopicError::LargerThanShm`] if its file system could not
+/// hold that much even empty (no cleaning helps; a pool of huge blocks was
+/// asked for), else [`TopicError::NoSpace`] (it is full).
+pub(crate) fn no_space(fd: rustix::fd::BorrowedFd<'_>, path: &Path, bytes: usize) -> TopicError {
+    let capacity = rustix::fs::fstatvfs(fd)
+        .ok()
+        .map(|s| s.f_blocks.saturating_mul(s.f_frsize));
+    match capacity {
+        Some(capacity) if bytes as u64 > capacity => TopicError::LargerThanShm {
+            path: path.to_owned(),
+            bytes,
+            capacity,
+        },
+        _ => TopicError::NoSpace {
+            path: path.to_owned(),
+            bytes,
+        },
+    }
+}
+
 /// Maps an errno to the variant that names the fix.
 pub(crate) fn errno_error(e: rustix::io::Errno, path: &Path, op: &'static str) -> TopicError {
     match e {

@@ -26,6 +26,7 @@
 //! are first sent on, by [`link`]; segment ids from
 //! [`PROCESS_SEGMENT_BASE`](crate::process_pool::PROCESS_SEGMENT_BASE) up.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 
@@ -38,7 +39,7 @@ use super::fork_private;
 use super::liveness;
 use super::mapping::{MappedWords, Mapping};
 use super::names::topic_file_stem;
-use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX, check_owner, errno_error};
+use super::namespace::{INIT_PREFIX, Namespace, TOPIC_SUFFIX, check_owner, errno_error, no_space};
 use crate::error::{FileKind, TopicError};
 
 /// What separates a topic's file stem from a pool segment's identity.
@@ -331,7 +332,7 @@ pub(crate) fn open(
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => {}
         Err(e) => {
             return Err(match errno_error(e, &path, "reserve") {
-                TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes: len },
+                TopicError::NoSpace { path, .. } => no_space(fd.as_fd(), &path, len),
                 other => other,
             }
             .into());
@@ -359,7 +360,7 @@ fn init_file(
     let bytes = layout.region_bytes();
     rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, bytes as u64).map_err(
         |e| match errno_error(e, path, "reserve") {
-            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes },
+            TopicError::NoSpace { path, .. } => no_space(fd.as_fd(), &path, bytes),
             other => other,
         },
     )?;

@@ -59,7 +59,7 @@ use rustix::fs::FlockOperation;
 
 use super::files::{self, Entry};
 use super::mapping::{MappedWords, Mapping};
-use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error};
+use super::namespace::{INIT_PREFIX, Namespace, check_owner, errno_error, no_space};
 use crate::error::{FileKind, TopicError};
 use crate::message_type::MessageType;
 
@@ -233,7 +233,7 @@ fn reserve(fd: &OwnedFd, len: usize, path: &Path) -> Result<(), TopicError> {
         // A file system that cannot reserve (not tmpfs) backs pages otherwise.
         Ok(()) | Err(rustix::io::Errno::OPNOTSUPP) => Ok(()),
         Err(e) => Err(match errno_error(e, path, "reserve") {
-            TopicError::NoSpace { path, .. } => TopicError::NoSpace { path, bytes: len },
+            TopicError::NoSpace { path, .. } => no_space(fd.as_fd(), &path, len),
             other => other,
         }),
     }
