@@ -394,6 +394,24 @@ fn type_mismatch(topic: &str, expected: &str, found: &str, same_name: bool, path
     }
 }
 
+/// Characters of a given text an error sentence quotes (then `…`).
+pub const QUOTED_CHARS: usize = 60;
+
+/// `text` as an error sentence echoes it: whole if short, else its first
+/// [`QUOTED_CHARS`] characters and `…` (a 100 KB argument is not said back
+/// whole; the error's field keeps it all).
+///
+/// ```
+/// assert_eq!(horus::error::echoed("rgb9"), "rgb9");
+/// assert_eq!(horus::error::echoed(&"x".repeat(100)), format!("{}…", "x".repeat(60)));
+/// ```
+pub fn echoed(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 /// The shared-memory directory of a namespace's file: its parent's parent.
 fn shm_dir_of(path: &Path) -> &Path {
     path.parent()

@@ -197,7 +197,11 @@ impl FromStr for Encoding {
 #[non_exhaustive]
 pub enum ImageError {
     /// The encoding name is not one of [`Encoding`]'s.
-    #[error("unknown image encoding {given:?}: use one of {}", Encoding::names())]
+    #[error(
+        "unknown image encoding {:?}: use one of {}",
+        crate::error::echoed(given),
+        Encoding::names()
+    )]
     UnknownEncoding {
         /// The name given.
         given: String,
@@ -531,6 +535,26 @@ mod tests {
         }
         assert_eq!(Encoding::from_code(0), None);
         assert_eq!(Encoding::from_code(ENCODINGS.len() as u32 + 1), None);
+    }
+
+    /// An unknown encoding of 100 KB was said back whole; the sentence quotes
+    /// its start (the field keeps it all), as for a tensor's dtype.
+    #[test]
+    fn a_long_unknown_name_is_quoted_by_its_start() {
+        let long = "x".repeat(100_000);
+        let Err(e) = Image::try_new(4, 4, &long) else {
+            panic!("an unknown encoding")
+        };
+        let said = e.to_string();
+        assert!(
+            said.len() < 500 && said.contains("\"xxxx") && said.contains('…'),
+            "{said}"
+        );
+        assert!(matches!(e, ImageError::UnknownEncoding { given } if given == long));
+        let Err(e) = long.parse::<crate::tensor::DType>() else {
+            panic!("an unknown dtype")
+        };
+        assert!(e.to_string().len() < 500, "{e}");
     }
 
     /// Width x height x bytes per pixel overflowed `u64` (two `u32`s and

@@ -202,7 +202,11 @@ elements!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
 #[non_exhaustive]
 pub enum TensorError {
     /// The dtype name is not one of [`DType`]'s.
-    #[error("unknown tensor dtype {given:?}: use one of {}", dtype_names())]
+    #[error(
+        "unknown tensor dtype {:?}: use one of {}",
+        crate::error::echoed(given),
+        dtype_names()
+    )]
     UnknownDType {
         /// The name given.
         given: String,

@@ -14,18 +14,9 @@ use horus_nostd::region::SchemaField;
 mod encode;
 pub use encode::encode;
 
-/// Characters of an argument an error quotes (then `…`).
-const QUOTED_CHARS: usize = 60;
-
-/// `text` as an error echoes it: whole if short, else its first
-/// [`QUOTED_CHARS`] characters and `…` (a 100 KB argument is not said
-/// back whole).
-pub fn short(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(QUOTED_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]).into(),
-        None => text.into(),
-    }
-}
+/// `text` as an error echoes it: whole if short, else its first characters
+/// and `…`, as horus's own errors quote what they were given.
+pub use horus::error::echoed as short;
 
 /// A decoded value.
 #[derive(Debug, Clone, PartialEq)]
