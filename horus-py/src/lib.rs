@@ -94,7 +94,7 @@ fn _horus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(process_pool_limit, m)?)?;
     m.add_function(wrap_pyfunction!(node::stop_requested, m)?)?;
     m.add_function(wrap_pyfunction!(node::report_error, m)?)?;
-    m.add_function(wrap_pyfunction!(node_settings::check_node_settings, m)?)?;
+    m.add_class::<node_settings::NodeSettings>()?;
     Ok(())
 }
 

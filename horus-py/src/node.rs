@@ -128,30 +128,11 @@ impl PyScheduler {
         Ok(Self { inner })
     }
 
-    /// Adds the `horus.Node` `node` named `name`, with the settings given
-    /// (checked as `horus.Node(...)` checked them: by [`NodeSettings`], since
-    /// `Scheduler.add(node, rate=...)` overrides them and a subclass may have
-    /// changed them since).
-    #[pyo3(signature = (node, name, rate, order, on_error, budget, tolerance))]
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        node: Py<PyAny>,
-        name: &Bound<'_, PyAny>,
-        rate: Option<Bound<'_, PyAny>>,
-        order: Option<Bound<'_, PyAny>>,
-        on_error: &Bound<'_, PyAny>,
-        budget: Option<Bound<'_, PyAny>>,
-        tolerance: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let settings = NodeSettings::from_python(
-            name,
-            rate.as_ref(),
-            order.as_ref(),
-            on_error,
-            budget.as_ref(),
-            tolerance.as_ref(),
-        )?;
+    /// Adds the `horus.Node` `node` with `settings` (checked when they were
+    /// made, as `horus.Node(...)` checked its own: `Scheduler.add(node,
+    /// rate=...)` overrides them, and a subclass may have changed them since).
+    fn add(&mut self, node: Py<PyAny>, settings: &Bound<'_, NodeSettings>) -> PyResult<()> {
+        let settings = settings.get();
         let node = PyNode {
             name: settings.name.clone(),
             obj: node,

@@ -1,6 +1,6 @@
 //! A Python node's settings (`name`, `rate`, `order`, `on_error`,
 //! `budget`, `tolerance`) converted and checked in one place, for two
-//! callers: `horus.Node(...)` calls [`check_node_settings`] so that a
+//! callers: `horus.Node(...)` makes a [`NodeSettings`] so that a
 //! mistake is refused where it is written, before any scheduler exists;
 //! `Scheduler.add` converts again with the same function, because its
 //! `rate=`/`order=`/`on_error=` override the node's and a subclass may have
@@ -25,7 +25,10 @@ use pyo3::types::PyString;
 use crate::args::{opt_float, opt_int};
 use crate::node::scheduler_err;
 
-/// A node's settings, checked: what `Scheduler::add(..)` is given.
+/// A node's settings, checked: what `Scheduler::add(..)` is given. Python
+/// makes one to check them (`horus.Node(...)`) and to add a node
+/// (`Scheduler.add`); it has nothing else to offer Python.
+#[pyclass(frozen, module = "horus._horus")]
 pub(crate) struct NodeSettings {
     pub(crate) name: String,
     rate: Option<Frequency>,
@@ -35,17 +38,24 @@ pub(crate) struct NodeSettings {
     tolerance: Option<Duration>,
 }
 
+#[pymethods]
 impl NodeSettings {
     /// The settings as `horus.Node` holds them (`None`: not given, the
-    /// scheduler's default), or the error naming the wrong argument.
-    pub(crate) fn from_python(
+    /// scheduler's default), or the error naming the wrong argument: what
+    /// `Scheduler.add` raises, so `horus.Node(...)` raises it where the
+    /// mistake is written.
+    #[new]
+    #[pyo3(signature = (name, rate, order, on_error, budget, tolerance))]
+    fn new(
         name: &Bound<'_, PyAny>,
-        rate: Option<&Bound<'_, PyAny>>,
-        order: Option<&Bound<'_, PyAny>>,
+        rate: Option<Bound<'_, PyAny>>,
+        order: Option<Bound<'_, PyAny>>,
         on_error: &Bound<'_, PyAny>,
-        budget: Option<&Bound<'_, PyAny>>,
-        tolerance: Option<&Bound<'_, PyAny>>,
+        budget: Option<Bound<'_, PyAny>>,
+        tolerance: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let (rate, order) = (rate.as_ref(), order.as_ref());
+        let (budget, tolerance) = (budget.as_ref(), tolerance.as_ref());
         let name = text("Node name", name)?;
         horus::scheduler::check_node_name(&name).map_err(|e| scheduler_err(e.into()))?;
         let policy = fault_policy(&name, &text("Node on_error", on_error)?)?;
@@ -68,7 +78,9 @@ impl NodeSettings {
             tolerance,
         })
     }
+}
 
+impl NodeSettings {
     /// The settings applied to a node being added.
     pub(crate) fn apply<'s>(&self, node: NodeBuilder<'s>) -> NodeBuilder<'s> {
         let mut node = node.order(self.order).on_panic(self.policy);
@@ -83,29 +95,6 @@ impl NodeSettings {
         }
         node
     }
-}
-
-/// Checks a node's settings as `Scheduler.add` would (`horus.Node` calls
-/// it at construction): raises what `add` raises, naming the argument.
-#[pyfunction]
-#[pyo3(signature = (name, rate, order, on_error, budget, tolerance))]
-pub fn check_node_settings(
-    name: &Bound<'_, PyAny>,
-    rate: Option<Bound<'_, PyAny>>,
-    order: Option<Bound<'_, PyAny>>,
-    on_error: &Bound<'_, PyAny>,
-    budget: Option<Bound<'_, PyAny>>,
-    tolerance: Option<Bound<'_, PyAny>>,
-) -> PyResult<()> {
-    NodeSettings::from_python(
-        name,
-        rate.as_ref(),
-        order.as_ref(),
-        on_error,
-        budget.as_ref(),
-        tolerance.as_ref(),
-    )
-    .map(|_| ())
 }
 
 /// The string argument `what` (`"Node name"`); anything else, a `TypeError`

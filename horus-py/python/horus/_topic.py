@@ -420,7 +420,7 @@ class Node:
         # Checked here, where a mistake is written, by the code that checks
         # them again at Scheduler.add (whose rate=/order=/on_error= override
         # them, and a subclass may change them meanwhile): same sentences.
-        _horus.check_node_settings(name, rate, order, on_error, budget, tolerance)
+        _horus.NodeSettings(name, rate, order, on_error, budget, tolerance)
         self.name = name
         self._tick_fn, self._init_fn = tick, init
         self._shutdown_fn, self._safe_state_fn = shutdown, safe_state
@@ -584,10 +584,9 @@ class Scheduler:
         self._same_thread("add")
         node._namespace = self._namespace
         rate = node.rate if rate is None else rate
-        self._inner.add(node, node.name, rate,
-                        node.order if order is None else order,
-                        node.on_error if on_error is None else on_error,
-                        node.budget, node.tolerance)
+        self._inner.add(node, _horus.NodeSettings(
+            node.name, rate, node.order if order is None else order,
+            node.on_error if on_error is None else on_error, node.budget, node.tolerance))
         self._nodes.append(node)
         return self
 
