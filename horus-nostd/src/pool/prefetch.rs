@@ -24,11 +24,13 @@ pub fn prefetch_for_write(word: &AtomicU64) {
     // without the instruction, so it needs no feature check (the
     // `_mm_prefetch` intrinsic would turn `_MM_HINT_ET0` into a read
     // prefetch unless the whole build enables `prfchw`). The address is
-    // that of a live reference.
+    // that of a live reference, widened to 64 bits: the operand fills the
+    // whole register the template names (on x32 a pointer is 32 bits, and
+    // the register's upper half would be undefined).
     unsafe {
         core::arch::asm!(
             "prefetchw [{0}]",
-            in(reg) word as *const AtomicU64,
+            in(reg) word as *const AtomicU64 as usize as u64,
             options(nostack, preserves_flags, readonly)
         );
     }
