@@ -185,16 +185,29 @@ where
                 let mut copy = Pooled::try_zeroed(self.layout).map_err(horus_err)?;
                 let dst = copy.data_mut();
                 // SAFETY: `slot` is `Some`, so the message whose bytes are
-                // `layout.bytes()` (= `dst.len()`) bytes at `addr` is alive
-                // (we hold its lock), in storage of whole 8-byte-aligned
-                // words (a pool block, or the heap's `Vec<u64>`), so the
-                // `dst.len().div_ceil(8)` words from `addr` are its own; no
-                // Rust reference to them exists while arrays live (we made
+                // `layout.bytes()` (= `dst.len()`) bytes at `addr` is alive,
+                // and stays so while we hold its lock (taking it out needs
+                // the lock). Its storage is whole 8-byte-aligned words, at
+                // an address fixed while the `Pooled` moves, for each of
+                // `Pooled`'s kinds: the heap's `Vec<u64>` of exactly
+                // `layout.bytes().div_ceil(8)` words (`Pooled::try_zeroed`;
+                // none for 0 bytes, where `addr` is the empty `Vec`'s
+                // dangling, aligned pointer and the slice is empty), or a
+                // block of the process pool or of a topic's pool, whose
+                // words span at least `layout.bytes()` bytes (`Pooled::data`
+                // slices that many out of them); so the
+                // `dst.len().div_ceil(8)` words from `addr` are all inside
+                // it. A pool block is this process's (`check_here` above
+                // refused an inherited one in a fork child). `addr` was
+                // taken with `as usize` from the pointer of `data_mut`,
+                // which exposed its provenance for this cast back. No Rust
+                // reference to those bytes exists while arrays live (we made
                 // none: arrays write through the address). They are read as
-                // atomic words only, so a write by Python code in another
-                // thread during this copy (allowed, as to any numpy array it
-                // shares) is no data race here: the copy takes each byte
-                // old or new.
+                // atomic words (or by the ring's inline-assembly block copy)
+                // only, so Rust makes no non-atomic access to them: a write
+                // by Python code in another thread during this copy
+                // (allowed, as to any numpy array it shares) meets only
+                // those reads, and the copy takes each byte old or new.
                 let src = unsafe {
                     std::slice::from_raw_parts(*addr as *const AtomicU64, dst.len().div_ceil(8))
                 };
