@@ -120,8 +120,11 @@ const DRAIN: Duration = Duration::from_secs(1);
 /// after a `horus` stopped before its programs started.
 pub fn ends_with_us(cmd: &mut Command) {
     // SAFETY: the closure runs in the child between fork and exec, where
-    // only async-signal-safe calls are allowed: it makes one `prctl` system
-    // call (through rustix, which neither allocates nor locks).
+    // only async-signal-safe calls are allowed (no allocation, no lock, no
+    // panic): it captures nothing, and makes one `prctl` system call
+    // (through rustix, which neither allocates nor locks); its error, if
+    // any, becomes an `io::Error` by `from_raw_os_error` (an errno in the
+    // error's own word, no allocation), which `Command::spawn` reports.
     unsafe {
         cmd.pre_exec(|| {
             rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
