@@ -119,16 +119,28 @@ const DRAIN: Duration = Duration::from_secs(1);
 /// build them (cargo, maturin, pip), which would otherwise go on building
 /// after a `horus` stopped before its programs started.
 pub fn ends_with_us(cmd: &mut Command) {
+    ends_with(cmd, rustix::process::getpid());
+}
+
+/// [`ends_with_us`] for the process `parent`. A parent that died between the
+/// fork and the `prctl` sends no signal (the child was reparented first): the
+/// child sees another parent and does not start the program (`spawn` fails
+/// with `ESRCH`).
+fn ends_with(cmd: &mut Command, parent: Pid) {
     // SAFETY: the closure runs in the child between fork and exec, where
     // only async-signal-safe calls are allowed (no allocation, no lock, no
-    // panic): it captures nothing, and makes one `prctl` system call
-    // (through rustix, which neither allocates nor locks); its error, if
-    // any, becomes an `io::Error` by `from_raw_os_error` (an errno in the
-    // error's own word, no allocation), which `Command::spawn` reports.
+    // panic): it captures one `Pid` (a copy), and makes the `prctl` and
+    // `getppid` system calls (through rustix, which neither allocates nor
+    // locks); an error becomes an `io::Error` by `from_raw_os_error` (an
+    // errno in the error's own word, no allocation), which `Command::spawn`
+    // reports.
     unsafe {
-        cmd.pre_exec(|| {
-            rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
-                .map_err(std::io::Error::from)
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(Signal::TERM))?;
+            if rustix::process::getppid() != Some(parent) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
         });
     }
 }
@@ -372,5 +384,35 @@ fn signal_name(s: i32) -> &'static str {
         11 => " (SIGSEGV)",
         15 => " (SIGTERM)",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A child whose parent is not the one it was spawned for (as after a
+    /// `horus` died between the fork and the `prctl`) does not run the
+    /// program.
+    #[test]
+    fn a_child_whose_parent_is_gone_does_not_start() {
+        let dir = std::env::temp_dir().join(format!("horus-ends-with-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let mut cmd = Command::new("touch");
+        cmd.arg(&dir);
+        // Pid 1 stands for the parent the child would have after a reparenting.
+        ends_with(&mut cmd, Pid::from_raw(1).expect("pid 1"));
+        let e = cmd.spawn().expect_err("a child of another parent");
+        assert_eq!(
+            e.raw_os_error(),
+            Some(rustix::io::Errno::SRCH.raw_os_error()),
+            "{e}"
+        );
+        assert!(!dir.exists(), "the program ran");
+        let mut ours = Command::new("touch");
+        ours.arg(&dir);
+        ends_with_us(&mut ours);
+        assert!(ours.status().expect("touch").success() && dir.exists());
+        let _ = std::fs::remove_file(&dir);
     }
 }
