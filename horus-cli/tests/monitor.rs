@@ -569,6 +569,34 @@ fn requests_of_other_sites_and_bad_hosts_are_refused() {
     monitor.assert_stops_on_sigterm();
 }
 
+/// Was: a page of another site could show the monitor's page in an
+/// `<iframe>` (a navigation to `/` is answered, as for a link): framed, it
+/// polled the snapshot for that site once a second, under whatever that
+/// site drew over it. The page now says it may not be framed.
+#[test]
+fn the_page_may_not_be_framed_by_another_site() {
+    let ns = TestNs::new("monframe");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let head = http_head(
+        &mut monitor,
+        port,
+        &format!(
+            "GET / HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Site: cross-site\r\n\
+             Sec-Fetch-Mode: navigate\r\nSec-Fetch-Dest: iframe\r\nConnection: close\r\n\r\n"
+        ),
+    )
+    .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    for want in [
+        "\r\nx-frame-options: deny\r\n",
+        "\r\ncontent-security-policy: frame-ancestors 'none'\r\n",
+    ] {
+        assert!(head.contains(want), "no {want:?} in {head}");
+    }
+    monitor.assert_stops_on_sigterm();
+}
+
 /// Was: bound to a network address, the monitor answered any Host (a page
 /// could read the snapshot through DNS rebinding), without a word about
 /// being reachable from the network.

@@ -41,6 +41,16 @@ use crate::supervise::{POLL, StopRequests};
 
 const PAGE: &str = include_str!("page.html");
 
+/// The page may not be shown in a frame of another page (`<iframe>`):
+/// a navigation to `/` is answered for a link from another site, but
+/// framed, the page would poll the snapshot for that site once a second,
+/// under whatever it draws over it. `X-Frame-Options` for browsers without
+/// `frame-ancestors`.
+const NOT_FRAMED: [(&str, &str); 2] = [
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+];
+
 /// Pause before accepting again after `accept` failed (out of descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
@@ -149,7 +159,11 @@ fn answer(ctx: &Ctx, access: &Access, snapshots: &Mutex<Snapshots>, request: &Re
     }
     let get = matches!(request.method.as_str(), "GET" | "HEAD");
     match (get, request.path.as_str()) {
-        (true, "/") => Response::new(200, "text/html; charset=utf-8", PAGE),
+        (true, "/") => {
+            let mut page = Response::new(200, "text/html; charset=utf-8", PAGE);
+            page.headers.extend(NOT_FRAMED);
+            page
+        }
         (true, "/api/snapshot") => {
             let mut snapshots = snapshots.lock().unwrap_or_else(|e| e.into_inner());
             let taken = snapshots.at(Instant::now(), |rates| {
