@@ -143,6 +143,38 @@ for want in '<td>CamA</td>' '<td>CamB</td>' '8 blocks of 921600 bytes' 'publishe
   grep -qF "$want" "$tmp/stub.dom.html" || fail "the page of the made-up snapshot has no $want"
 done
 
+# Names are anyone's to choose (any process of the user writes shared
+# memory): markup in every name of a made-up snapshot is shown as text,
+# never made into elements (an <img> whose onerror would mark the body).
+cat >"$tmp/markup.js" <<'STUB'
+<script>
+const M = (what) => `<img src=x onerror="document.body.setAttribute('data-pwned','${what}')">`;
+const N = M("node"), T = M("topic");
+const SNAP = {namespace: M("namespace"), estop: M("estop"), anomalies: 0, overwritten: 0,
+  nodes: [{name: N, pid: 7, state: "Running", order: 0, rate_hz: 1, measured_hz: 1, ticks: 1,
+    deadline_misses: 0, overruns: 0, cpu_ns: 0, cpu_percent: null, rss_bytes: 0, alive: true}],
+  topics: [{name: T, type: M("type"), type_id: "0x1", message_size: 8, published: 1, publishers: [7],
+      subscribers: [], holders: [], capacity: 4, fields: [{name: M("field"), kind: M("kind"), shape: [2]}]},
+    {name: M("unreadable"), error: M("error")}],
+  graph: {processes: [{pid: 7, command: M("command"), alive: true, nodes: [N]}],
+    topics: [{name: T, type: M("type"), published: 1, rate_hz: 1}],
+    edges: [{pid: 7, node: N, topic: T, role: "publishes", rate_hz: 1}]}};
+window.fetch = async () => ({ok: true, json: async () => SNAP});
+// `?t` selects the topic, `?n` the node (the page reads the fragment).
+history.replaceState(null, "", "#" + encodeURIComponent(location.search === "?n" ? "n:7:" + N : "t:" + T));
+</script>
+STUB
+curl -sf --max-time 10 "$url" | sed "/<head>/r $tmp/markup.js" >"$tmp/markup.html" || fail "no page at $url"
+for which in t n; do
+  timeout 120 "${chrome[@]}" --allow-file-access-from-files --dump-dom "file://$tmp/markup.html?$which" \
+    >"$tmp/markup.dom.html" 2>>"$tmp/chromium.log" || fail "chromium --dump-dom (markup in names)"
+  ! grep -qF 'data-pwned="' "$tmp/markup.dom.html" ||
+    fail "markup in a name became an element: $(grep -oE 'data-pwned="[^"]*"' "$tmp/markup.dom.html")"
+  for want in '<td>&lt;img src=x onerror=' '<h3>' 'ENGAGED: &lt;img' 'data-from="p:7"'; do
+    grep -qF "$want" "$tmp/markup.dom.html" || fail "the page with markup in names (?$which) has no $want"
+  done
+done
+
 rm -f "$artifacts/monitor.png"
 timeout 120 "${chrome[@]}" --window-size=1280,800 --screenshot="$artifacts/monitor.png" \
   "$url#t:wheel.encoders" \
