@@ -597,6 +597,34 @@ fn the_page_may_not_be_framed_by_another_site() {
     monitor.assert_stops_on_sigterm();
 }
 
+/// Was: the snapshot and the errors (which hold names anyone may write in
+/// shared memory: `<script>...`) were served without `nosniff`, leaving a
+/// browser free to guess they are a page.
+#[test]
+fn every_reply_forbids_content_sniffing() {
+    let ns = TestNs::new("monsniff");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    for (path, host) in [
+        ("/", "localhost"),
+        ("/api/snapshot", "localhost"),
+        ("/nope", "localhost"),
+        ("/api/snapshot", "evil.example"),
+    ] {
+        let head = http_head(
+            &mut monitor,
+            port,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+        .to_ascii_lowercase();
+        assert!(
+            head.contains("\r\nx-content-type-options: nosniff\r\n"),
+            "{path} for {host}: {head}"
+        );
+    }
+    monitor.assert_stops_on_sigterm();
+}
+
 /// Was: bound to a network address, the monitor answered any Host (a page
 /// could read the snapshot through DNS rebinding), without a word about
 /// being reachable from the network.

@@ -23,6 +23,9 @@
 //!   down, and what the client still sends is drained (at most
 //!   [`DRAIN_BYTES`], for at most [`DRAIN_TIME`]) so that closing does not
 //!   reset the connection before the client has read the reply.
+//! - Every reply says `X-Content-Type-Options: nosniff`: the snapshot and
+//!   the errors hold names anyone may write (`<script>` included), and are
+//!   to be read as the JSON they say they are, never sniffed as a page.
 //! - An `accept` that fails (out of descriptors) is retried after a pause,
 //!   the listening socket kept.
 
@@ -239,7 +242,8 @@ fn refusal(status: u16, why: &str) -> Response {
 
 fn write_reply(stream: &mut TcpStream, reply: &Response, head_only: bool) -> io::Result<()> {
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
+         X-Content-Type-Options: nosniff\r\n",
         reply.status,
         reason(reply.status),
         reply.content_type,
