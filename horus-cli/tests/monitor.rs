@@ -588,12 +588,52 @@ fn the_page_may_not_be_framed_by_another_site() {
     )
     .to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200"), "{head}");
-    for want in [
-        "\r\nx-frame-options: deny\r\n",
-        "\r\ncontent-security-policy: frame-ancestors 'none'\r\n",
-    ] {
-        assert!(head.contains(want), "no {want:?} in {head}");
+    assert!(head.contains("\r\nx-frame-options: deny\r\n"), "{head}");
+    let policy = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .unwrap_or_else(|| panic!("no Content-Security-Policy in {head}"));
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    monitor.assert_stops_on_sigterm();
+}
+
+/// Was: the page had no Content-Security-Policy: had one name (anyone may
+/// write them in shared memory) reached its HTML unescaped, its markup
+/// (`<img src=x onerror=...>`) would have run as the page. Now only the
+/// page's own script runs, by a nonce new with every reply.
+#[test]
+fn the_page_runs_only_its_own_script() {
+    let ns = TestNs::new("moncsp");
+    let mut monitor = Running::start(ns.horus(&["monitor", "--port", "0"]));
+    let port = port_of(&mut monitor);
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let (head, body) = http(
+            port,
+            "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        );
+        let head = head.to_ascii_lowercase();
+        let policy = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-security-policy: "))
+            .unwrap_or_else(|| panic!("no Content-Security-Policy in {head}"));
+        let scripts = policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix("script-src "))
+            .unwrap_or_else(|| panic!("no script-src in {policy}"));
+        let nonce = scripts
+            .strip_prefix("'nonce-")
+            .and_then(|n| n.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("script-src is not one nonce: {scripts}"));
+        assert!(policy.contains("default-src 'none'"), "{policy}");
+        assert!(
+            body.contains(&format!("<script nonce=\"{nonce}\">")),
+            "the page's script has not the nonce {nonce}"
+        );
+        nonces.push(nonce.to_owned());
     }
+    assert_ne!(nonces[0], nonces[1], "the same nonce twice");
     monitor.assert_stops_on_sigterm();
 }
 

@@ -85,8 +85,8 @@ pub struct Response {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: &'static str,
-    /// Extra headers (`Allow`).
-    pub headers: Vec<(&'static str, &'static str)>,
+    /// Extra headers (`Allow`, `Content-Security-Policy`).
+    pub headers: Vec<(&'static str, String)>,
     /// The body (not sent for `HEAD`).
     pub body: Vec<u8>,
 }

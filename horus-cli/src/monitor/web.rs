@@ -2,7 +2,9 @@
 //! with [`super::http`] on `--bind` (default 127.0.0.1, this machine only) and
 //! `--port` (default 3000, as the seed shows).
 //!
-//! - `GET /`: the page (`page.html`, embedded, self-contained): e-stop,
+//! - `GET /`: the page (`page.html`, embedded, self-contained; served with
+//!   a Content-Security-Policy that runs its one script only, by a nonce
+//!   new with each reply, and forbids framing): e-stop,
 //!   anomalies, the topic graph ([`super::graph`]) drawn as SVG with the
 //!   detail of a clicked process, node or topic, every node of every
 //!   process, every topic; it fetches the snapshot once a second.
@@ -45,11 +47,48 @@ const PAGE: &str = include_str!("page.html");
 /// a navigation to `/` is answered for a link from another site, but
 /// framed, the page would poll the snapshot for that site once a second,
 /// under whatever it draws over it. `X-Frame-Options` for browsers without
-/// `frame-ancestors`.
-const NOT_FRAMED: [(&str, &str); 2] = [
-    ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy", "frame-ancestors 'none'"),
-];
+/// `frame-ancestors` (in [`page_policy`]).
+const NOT_FRAMED: (&str, &str) = ("X-Frame-Options", "DENY");
+
+/// The page's `Content-Security-Policy`: its one script (`<script nonce>`),
+/// its styles, requests to its own server only, nothing else (no images,
+/// frames, forms, plugins), and no framing. The page writes names anyone
+/// may choose into its HTML, escaped; were one not, its markup could still
+/// run no script (`onerror=`, `javascript:`) nor send anything anywhere.
+fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; \
+         connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// A nonce for the page's script: 128 random bits, in hex (a new one per
+/// reply: markup written into the page cannot know it).
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        // No /dev/urandom: the standard library's randomly keyed hashers.
+        for half in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(std::process::id().into());
+            half.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page, its script given `nonce`.
+fn page(nonce: &str) -> Response {
+    let body = PAGE.replacen("<script>", &format!("<script nonce=\"{nonce}\">"), 1);
+    let mut page = Response::new(200, "text/html; charset=utf-8", body);
+    page.headers.push((NOT_FRAMED.0, NOT_FRAMED.1.to_owned()));
+    page.headers
+        .push(("Content-Security-Policy", page_policy(nonce)));
+    page
+}
 
 /// Pause before accepting again after `accept` failed (out of descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -159,11 +198,7 @@ fn answer(ctx: &Ctx, access: &Access, snapshots: &Mutex<Snapshots>, request: &Re
     }
     let get = matches!(request.method.as_str(), "GET" | "HEAD");
     match (get, request.path.as_str()) {
-        (true, "/") => {
-            let mut page = Response::new(200, "text/html; charset=utf-8", PAGE);
-            page.headers.extend(NOT_FRAMED);
-            page
-        }
+        (true, "/") => page(&nonce()),
         (true, "/api/snapshot") => {
             let mut snapshots = snapshots.lock().unwrap_or_else(|e| e.into_inner());
             let taken = snapshots.at(Instant::now(), |rates| {
@@ -178,7 +213,7 @@ fn answer(ctx: &Ctx, access: &Access, snapshots: &Mutex<Snapshots>, request: &Re
         (true, _) => json(&error("not found".to_owned()), 404),
         (false, _) => {
             let mut r = json(&error("only GET and HEAD".to_owned()), 405);
-            r.headers.push(("Allow", "GET, HEAD"));
+            r.headers.push(("Allow", "GET, HEAD".to_owned()));
             r
         }
     }
@@ -227,6 +262,31 @@ mod tests {
         let later = t0 + 3 * SNAPSHOT_REUSE;
         assert!(s.at(later, |_| anyhow::bail!("unreadable")).is_err());
         assert_eq!(s.at(later, &mut take).unwrap(), "snapshot 3");
+    }
+
+    #[test]
+    fn the_page_script_has_the_nonce_its_policy_names() {
+        let (a, b) = (nonce(), nonce());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        let p = page(&a);
+        let body = String::from_utf8(p.body).unwrap();
+        assert_eq!(body.matches("<script").count(), 1, "one script only");
+        assert!(body.contains(&format!("<script nonce=\"{a}\">")));
+        let policy = &p
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "Content-Security-Policy")
+            .unwrap()
+            .1;
+        assert!(
+            policy.contains(&format!("script-src 'nonce-{a}';")),
+            "{policy}"
+        );
+        let scripts = policy
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"));
+        assert!(scripts.is_some_and(|d| !d.contains("unsafe")), "{policy}");
     }
 
     #[test]
