@@ -150,11 +150,11 @@ cat >"$tmp/markup.js" <<'STUB'
 <script>
 const M = (what) => `<img src=x onerror="document.body.setAttribute('data-pwned','${what}')">`;
 const N = M("node"), T = M("topic");
-const SNAP = {namespace: M("namespace"), estop: M("estop"), anomalies: 0, overwritten: 0,
+const SNAP = {namespace: M("namespace"), estop: M("estop") + "r\u202eevo", anomalies: 0, overwritten: 0,
   nodes: [{name: N, pid: 7, state: "Running", order: 0, rate_hz: 1, measured_hz: 1, ticks: 1,
     deadline_misses: 0, overruns: 0, cpu_ns: 0, cpu_percent: null, rss_bytes: 0, alive: true}],
   topics: [{name: T, type: M("type"), type_id: "0x1", message_size: 8, published: 1, publishers: [7],
-      subscribers: [], holders: [], capacity: 4, fields: [{name: M("field"), kind: M("kind"), shape: [2]}]},
+      subscribers: [], holders: [], capacity: 4, fields: [{name: M("field") + "\u2067ab\u2069", kind: M("kind"), shape: [2]}]},
     {name: M("unreadable"), error: M("error")}],
   graph: {processes: [{pid: 7, command: M("command"), alive: true, nodes: [N]}],
     topics: [{name: T, type: M("type"), published: 1, rate_hz: 1}],
@@ -170,9 +170,12 @@ for which in t n; do
     >"$tmp/markup.dom.html" 2>>"$tmp/chromium.log" || fail "chromium --dump-dom (markup in names)"
   ! grep -qF 'data-pwned="' "$tmp/markup.dom.html" ||
     fail "markup in a name became an element: $(grep -oE 'data-pwned="[^"]*"' "$tmp/markup.dom.html")"
-  for want in '<td>&lt;img src=x onerror=' '<h3>' 'ENGAGED: &lt;img' 'data-from="p:7"'; do
+  # ... and a character that reverses what follows it, as its escape.
+  for want in '<td>&lt;img src=x onerror=' '<h3>' 'ENGAGED: &lt;img' 'data-from="p:7"' 'r\u{202e}evo'; do
     grep -qF "$want" "$tmp/markup.dom.html" || fail "the page with markup in names (?$which) has no $want"
   done
+  [ "$which" = n ] || grep -qF '\u{2067}ab\u{2069}' "$tmp/markup.dom.html" ||
+    fail "the page shows a field name's direction isolates raw, not as escapes"
 done
 
 rm -f "$artifacts/monitor.png"

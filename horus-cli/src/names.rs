@@ -20,24 +20,34 @@ use horus::shm::{Namespace, liveness};
 use horus::system::registry::{self, NodeEntry};
 
 /// `name` as text output shows it: its control characters (ESC, CR, BEL,
-/// DEL, C1 codes) written as Rust escapes (`\u{1b}`). Names come from
-/// shared memory and file names, which any process of the namespace can
-/// write: printed raw, a name could move the cursor, recolour or retitle
-/// the terminal, or hide lines. JSON output carries names exactly (its
-/// escaping is JSON's). `x<ESC>[2J` is shown as `x\u{1b}[2J`.
+/// DEL, C1 codes) and Unicode's bidirectional formatting characters (U+202E
+/// and its kin) written as Rust escapes (`\u{1b}`, `\u{202e}`). Names come
+/// from shared memory and file names, which any process of the namespace
+/// can write: printed raw, a name could move the cursor, recolour or retitle
+/// the terminal, hide lines, or show its characters in another order than
+/// they are. JSON output carries names exactly (its escaping is JSON's).
+/// `x<ESC>[2J` is shown as `x\u{1b}[2J`.
 pub fn shown(name: &str) -> Cow<'_, str> {
-    if !name.chars().any(char::is_control) {
+    if !name.chars().any(hidden) {
         return Cow::Borrowed(name);
     }
     let mut out = String::with_capacity(name.len() + 8);
     for c in name.chars() {
-        if c.is_control() {
+        if hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     Cow::Owned(out)
+}
+
+/// A character [`shown`] escapes: a control character, or one that changes
+/// the direction text is shown in (the embeddings, overrides and isolates,
+/// and the marks LRM, RLM and ALM).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// A path as text output shows it: a byte of a file name that is not UTF-8
@@ -312,6 +322,16 @@ mod tests {
         assert_eq!(
             shown("x\x1b[31mred\r\u{7}\u{9b}é"),
             "x\\u{1b}[31mred\\r\\u{7}\\u{9b}é"
+        );
+        // Shown as written, not reversed: "imu" then an override, "gpj.exe".
+        assert_eq!(shown("imu\u{202e}gpj.exe"), "imu\\u{202e}gpj.exe");
+        assert_eq!(
+            shown("a\u{2067}b\u{2069}\u{200f}"),
+            "a\\u{2067}b\\u{2069}\\u{200f}"
+        );
+        assert!(
+            matches!(shown("مرحبا"), Cow::Borrowed(_)),
+            "right-to-left text itself stays"
         );
     }
 
