@@ -560,6 +560,16 @@ fn requests_of_other_sites_and_bad_hosts_are_refused() {
         (format!("{host}Sec-Fetch-Site: same-origin\r\n"), "200"),
         (format!("{host}Origin: http://localhost:{port}\r\n"), "200"),
         (format!("{host}Host: evil.example\r\n"), "400"),
+        // Two of a header the checks read: which would they look at? (Was:
+        // the first, so an allowed Origin first hid another after it.)
+        (
+            format!("{host}Origin: http://localhost:{port}\r\nOrigin: http://evil.example\r\n"),
+            "400",
+        ),
+        (
+            format!("{host}Sec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n"),
+            "400",
+        ),
         ("Host: [::1]evil.example\r\n".to_owned(), "403"),
         (format!("Host: [::1]:{port}\r\n"), "200"),
     ] {

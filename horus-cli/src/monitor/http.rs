@@ -211,9 +211,13 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Result<Request, Response>> {
                         .map(|h| String::from_utf8_lossy(h.value).into_owned())
                 };
                 // RFC 9112 3.2: more than one Host is a bad request (which
-                // one would the checks look at?).
-                if values("Host").nth(1).is_some() {
-                    return Ok(Err(refusal(400, "more than one Host header")));
+                // one would the checks look at?); so are two of the headers
+                // the access checks read, which a browser never sends twice.
+                for name in ["Host", "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"] {
+                    if values(name).nth(1).is_some() {
+                        let why = format!("more than one {name} header");
+                        return Ok(Err(refusal(400, &why)));
+                    }
                 }
                 let target = request.path.unwrap_or("");
                 let path = target.split(['?', '#']).next().unwrap_or("");
