@@ -69,6 +69,9 @@ pub trait Node {
 thread_local! {
     /// Errors reported by the node running on this thread, for its scheduler.
     static REPORTED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Reports beyond [`MAX_REPORTED`] since the last collection: not kept,
+    /// but counted (a node's error count stays exact).
+    static REPORTED_DROPPED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 thread_local! {
@@ -126,6 +129,8 @@ pub fn report_error(detail: impl Into<String>) {
         let mut r = r.borrow_mut();
         if r.len() < MAX_REPORTED {
             r.push(detail.into());
+        } else {
+            REPORTED_DROPPED.set(REPORTED_DROPPED.get().saturating_add(1));
         }
     });
 }
@@ -133,20 +138,22 @@ pub fn report_error(detail: impl Into<String>) {
 /// Takes the errors reported on this thread since the last call (what the
 /// scheduler does after each tick; useful to test a node without one).
 pub fn take_reported_errors() -> Vec<String> {
+    REPORTED_DROPPED.set(0);
     REPORTED.with(|r| std::mem::take(&mut *r.borrow_mut()))
 }
 
 /// [`take_reported_errors`] for the scheduler, around every tick: in the
 /// common case, none reported, it reads the list's length and moves nothing
 /// (moving the empty list through the thread-local cost a store-forwarding
-/// stall per tick).
-pub(crate) fn take_reported_errors_if_any() -> Vec<String> {
+/// stall per tick). Also returns how many more were reported than kept
+/// (only when the list is full, so never in the common case).
+pub(crate) fn take_reported_errors_if_any() -> (Vec<String>, u64) {
     REPORTED.with(|r| {
         let mut r = r.borrow_mut();
         if r.is_empty() {
-            Vec::new()
+            (Vec::new(), 0)
         } else {
-            std::mem::take(&mut *r)
+            (std::mem::take(&mut *r), REPORTED_DROPPED.replace(0))
         }
     })
 }

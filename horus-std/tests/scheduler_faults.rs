@@ -354,3 +354,38 @@ fn errors_reported_in_a_tick_are_the_nodes_and_reports_outside_any_tick_are_not(
     );
     assert!(horus::node::take_reported_errors().is_empty());
 }
+
+/// Reports `per_tick` errors on every tick.
+struct Noisy {
+    per_tick: u32,
+}
+
+impl Node for Noisy {
+    fn name(&self) -> &str {
+        "noisy"
+    }
+    fn tick(&mut self) {
+        for i in 0..self.per_tick {
+            horus::node::report_error(format!("error {i}"));
+        }
+    }
+}
+
+#[test]
+fn every_error_reported_is_counted_even_thousands_per_tick() {
+    let mut sched = quiet_scheduler();
+    sched.add(Noisy { per_tick: 5_000 }).build().unwrap();
+    sched.tick_once().unwrap();
+    sched.tick_once().unwrap();
+    let noisy = sched.node("noisy").unwrap();
+    assert_eq!((noisy.errors, noisy.last_tick_failed), (10_000, true));
+    // Recorded at most once a second: one record, numbered from the first.
+    let recorded: Vec<_> = sched
+        .anomalies()
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::NodeError)
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].value, 1);
+    assert!(horus::node::take_reported_errors().is_empty());
+}

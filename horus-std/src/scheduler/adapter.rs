@@ -121,6 +121,9 @@ pub(crate) struct Guarded {
     pub(crate) errors: u64,
     /// The reports of its last tick, not yet recorded.
     pub(crate) reported: Vec<String>,
+    /// Reports of its last tick beyond those kept in `reported` (counted
+    /// in `errors`, not recorded one by one).
+    pub(crate) reported_dropped: u64,
     /// Whether its last tick reported an error.
     last_tick_failed: bool,
 }
@@ -172,6 +175,7 @@ impl Guarded {
             cpu: CpuMeter::new(),
             errors: 0,
             reported: Vec::new(),
+            reported_dropped: 0,
             last_tick_failed: false,
         }
     }
@@ -213,9 +217,12 @@ impl CoreNode for Guarded {
         let outcome = self.cpu.run(tick.start_ns, || {
             crate::node::as_node(tag, || guarded(|| node.tick()))
         });
-        self.reported = crate::node::take_reported_errors_if_any();
+        (self.reported, self.reported_dropped) = crate::node::take_reported_errors_if_any();
         self.last_tick_failed = !self.reported.is_empty();
-        self.errors += self.reported.len() as u64;
+        self.errors = self
+            .errors
+            .saturating_add(self.reported.len() as u64)
+            .saturating_add(self.reported_dropped);
         outcome.map_err(|message| {
             self.panics += 1;
             self.last_panic = Some(message);

@@ -100,7 +100,10 @@ impl Observer<Guarded> for Feed<'_> {
         slot.node_mut().account_cpu(done.duration_ns);
         if !slot.node().reported.is_empty() {
             let reported = std::mem::take(&mut slot.node_mut().reported);
-            let first = slot.node().errors - reported.len() as u64;
+            // The kept reports come first; those beyond were only counted.
+            let first = (slot.node().errors)
+                .saturating_sub(reported.len() as u64)
+                .saturating_sub(slot.node().reported_dropped);
             for (n, detail) in (first + 1..).zip(reported) {
                 self.record(slot, AnomalyKind::NodeError, n, || {
                     format!("tick reported: {detail}")

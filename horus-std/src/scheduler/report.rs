@@ -118,7 +118,8 @@ pub struct NodeInfo {
     /// a tick in between counts its duration times the CPU share of the
     /// last tick read exactly.
     pub cpu_ns: u64,
-    /// Errors it reported with [`report_error`](crate::node::report_error).
+    /// Errors it reported with [`report_error`](crate::node::report_error),
+    /// every one (the details of at most 64 per tick are kept).
     pub errors: u64,
     /// Whether its last tick reported an error.
     pub last_tick_failed: bool,
