@@ -389,3 +389,37 @@ fn every_error_reported_is_counted_even_thousands_per_tick() {
     assert_eq!(recorded[0].value, 1);
     assert!(horus::node::take_reported_errors().is_empty());
 }
+
+/// Reports one error of `len` two-byte characters per tick.
+struct Verbose {
+    len: usize,
+}
+
+impl Node for Verbose {
+    fn name(&self) -> &str {
+        "verbose"
+    }
+    fn tick(&mut self) {
+        horus::node::report_error("é".repeat(self.len));
+    }
+}
+
+#[test]
+fn a_huge_error_text_is_kept_cut_on_a_character_boundary() {
+    let mut sched = quiet_scheduler();
+    sched.add(Verbose { len: 5_000_000 }).build().unwrap();
+    sched.tick_once().unwrap();
+    let error = sched
+        .anomalies()
+        .iter()
+        .find(|a| a.kind == AnomalyKind::NodeError)
+        .expect("recorded");
+    // "tick reported: " (15 bytes) then two-byte characters: cut at 511.
+    assert!(
+        error.detail.len() <= 512,
+        "{} bytes kept",
+        error.detail.len()
+    );
+    assert!(error.detail.starts_with("tick reported: éé"));
+    assert!(error.detail.ends_with('é'));
+}

@@ -137,7 +137,8 @@ pub struct Anomaly {
     pub node: String,
     /// Lateness (deadline miss), duration (overrun), or panics so far.
     pub value: u64,
-    /// Said in words.
+    /// Said in words (at most 512 bytes: a longer text, such as a node's
+    /// panic message or reported error, is cut at a character boundary).
     pub detail: String,
 }
 
@@ -195,6 +196,8 @@ impl Quiet {
 impl Recorder {
     /// Anomalies kept in memory (the oldest are dropped).
     pub(crate) const KEEP: usize = 1_024;
+    /// Longest detail kept, bytes (cut at a character boundary).
+    pub(crate) const DETAIL_MAX: usize = 512;
     /// Least time between two records of the same node and kind.
     pub(crate) const QUIET_NS: u64 = 1_000_000_000;
 
@@ -227,7 +230,16 @@ impl Recorder {
             }
             quiet.last_ns[i] = Some(now);
         }
-        let detail = detail();
+        let mut detail = detail();
+        if detail.len() > Self::DETAIL_MAX {
+            // A node's text (a panic message, a reported error) can be of
+            // any size: kept whole, `KEEP` of them could hold gigabytes.
+            let mut end = Self::DETAIL_MAX;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            detail.truncate(end);
+        }
         if self.blackbox_enabled && !self.blackbox_failed && self.blackbox.is_none() {
             match Blackbox::open(self.namespace.as_deref()) {
                 Ok(bb) => self.blackbox = Some(bb),
