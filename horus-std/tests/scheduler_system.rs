@@ -590,3 +590,38 @@ fn every_node_of_a_scheduler_of_hundreds_is_listed() {
     );
     sched.shutdown().unwrap();
 }
+
+/// A request naming a node longer than a request holds is refused: cut to
+/// 48 bytes (here in the middle of a character, back to 47) it would name
+/// another node, and kill that one's scheduler.
+#[test]
+fn a_request_for_a_name_too_long_to_send_is_refused_not_cut_to_another_node() {
+    use horus::scheduler::{NodeState, SchedulerError};
+    use horus::system::control::{self, ControlCommand};
+    struct Named(String);
+    impl Node for Named {
+        fn name(&self) -> &str {
+            &self.0
+        }
+        fn tick(&mut self) {}
+    }
+    let ns = TestNs::new("sched_control_long");
+    let short = "a".repeat(47);
+    let mut sched = Scheduler::new().namespace(&ns.name);
+    sched.add(Named(short.clone())).build().unwrap();
+    sched.tick_once().unwrap(); // joins the control topic
+    let long = format!("{short}é"); // 49 bytes
+    let refused = control::send(Some(&ns.name), &long, 0, ControlCommand::Kill, 1)
+        .expect_err("a name no node can have");
+    assert!(
+        matches!(
+            refused,
+            horus::Error::Scheduler(SchedulerError::InvalidNodeName { .. })
+        ),
+        "{refused}"
+    );
+    sched.tick_once().unwrap();
+    assert_eq!(sched.nodes()[0].state, NodeState::Running, "not killed");
+    assert!(control::send(Some(&ns.name), "", 0, ControlCommand::Kill, 2).is_err());
+    sched.shutdown().unwrap();
+}

@@ -124,6 +124,13 @@ fn open(namespace: Option<&str>) -> Result<Topic<ControlRecord>> {
 /// `command` node `node` of process `pid` (0: of any process). Returns
 /// once the request is published; see the module doc for how to learn it
 /// was carried out.
+///
+/// # Errors
+/// `node` is no name a node can have
+/// ([`SchedulerError::InvalidNodeName`](crate::scheduler::SchedulerError::InvalidNodeName):
+/// empty, longer than the 48 bytes a request holds, or with control
+/// characters): cut to fit, it would name another node. Or the control
+/// topic could not be opened.
 pub fn send(
     namespace: Option<&str>,
     node: &str,
@@ -131,6 +138,7 @@ pub fn send(
     command: ControlCommand,
     request_id: u64,
 ) -> Result<()> {
+    crate::scheduler::check_node_name(node)?;
     log::info!("asking node {node:?} (pid {pid}) to {}", command.name());
     open(namespace)?.send(ControlRecord {
         timestamp_ns: crate::time::now_ns(),
