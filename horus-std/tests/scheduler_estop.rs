@@ -237,3 +237,32 @@ fn an_estop_raised_and_cleared_between_two_rounds_still_runs_safe_state() {
         sched.anomalies()
     );
 }
+
+#[test]
+fn a_failed_shutdown_of_a_node_restarted_during_an_estop_is_recorded() {
+    let ns = TestNs::new("estop_restart_fail");
+    let trace = Trace::default();
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    let mut motor = Probe::new("motor", &trace);
+    motor.panic_in_shutdown = true;
+    sched.add(motor).build().unwrap();
+    sched.tick_once().unwrap(); // joins the e-stop and the control topic
+    estop::raise(Some(&ns.name), "operator").unwrap();
+    sched.tick_once().unwrap();
+    control::send(Some(&ns.name), "motor", 0, ControlCommand::Restart, 1).unwrap();
+    sched.tick_once().unwrap();
+    // Held before the restart and after it: no state changed, still recorded.
+    assert_eq!(sched.node("motor").unwrap().state, NodeState::Held);
+    assert!(
+        sched
+            .anomalies()
+            .iter()
+            .any(|a| a.kind == AnomalyKind::NodeError
+                && a.node == "motor"
+                && a.detail.contains("shutdown failed during a restart")),
+        "{:?}",
+        sched.anomalies()
+    );
+    assert!(sched.shutdown().is_err(), "its last shutdown failed too");
+    estop::clear(Some(&ns.name)).unwrap();
+}

@@ -194,6 +194,7 @@ pub(super) fn restart_slot<T: CoreNode, O: Observer<T> + ?Sized>(
             if slot.state != next {
                 become_(slot, next, observer);
             }
+            observer.restarted(slot);
         }
         Err(fault) => {
             slot.initialised = false;

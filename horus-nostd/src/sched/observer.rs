@@ -74,6 +74,15 @@ pub trait Observer<T> {
         let _ = (slot, fault);
     }
 
+    /// `slot` was restarted (by its `Restart` policy or by
+    /// [`Engine::restart`](super::Engine::restart)): its `shutdown` and
+    /// `init` ran, and `init` succeeded. Told after its state changed, if it
+    /// did: a node held by the e-stop is restarted and stays `Held`, with no
+    /// [`state_changed`](Self::state_changed).
+    fn restarted(&mut self, slot: &mut Slot<T>) {
+        let _ = slot;
+    }
+
     /// `slot` moved from `from` to [`Slot::state`].
     fn state_changed(&mut self, slot: &mut Slot<T>, from: NodeState) {
         let _ = (slot, from);

@@ -76,6 +76,26 @@ impl<'r> Feed<'r> {
     }
 }
 
+impl Feed<'_> {
+    /// Records a panic in `safe_state` not yet recorded and, unless the node
+    /// is finishing (its last `shutdown`, reported by `shutdown`), a failed
+    /// `shutdown` of a restart.
+    fn record_pending(&mut self, slot: &mut Slot<Guarded>) {
+        if let Some(m) = slot.node_mut().safe_state_panic.take() {
+            self.record_panic(slot, false, format!("panicked in safe_state: {m}"));
+        }
+        if slot.state() != NodeState::Finished {
+            // A restart (`horus node restart`, the `Restart` policy) ran
+            // `shutdown` before `init`.
+            if let Some(why) = slot.node_mut().shutdown_failure.take() {
+                self.record(slot, AnomalyKind::NodeError, 0, || {
+                    format!("shutdown failed during a restart: {why}")
+                });
+            }
+        }
+    }
+}
+
 impl Observer<Guarded> for Feed<'_> {
     fn hold_requested(&mut self) -> bool {
         self.estop_watch.is_some_and(RaiseWatch::raised_since)
@@ -146,19 +166,14 @@ impl Observer<Guarded> for Feed<'_> {
         });
     }
 
+    fn restarted(&mut self, slot: &mut Slot<Guarded>) {
+        // A node restarted while held changed no state: what its
+        // `shutdown` and `safe_state` did is recorded here.
+        self.record_pending(slot);
+    }
+
     fn state_changed(&mut self, slot: &mut Slot<Guarded>, from: NodeState) {
-        if let Some(m) = slot.node_mut().safe_state_panic.take() {
-            self.record_panic(slot, false, format!("panicked in safe_state: {m}"));
-        }
-        if slot.state() != NodeState::Finished {
-            // A restart (`horus node restart`, the `Restart` policy) ran
-            // `shutdown` before `init`.
-            if let Some(why) = slot.node_mut().shutdown_failure.take() {
-                self.record(slot, AnomalyKind::NodeError, 0, || {
-                    format!("shutdown failed during a restart: {why}")
-                });
-            }
-        }
+        self.record_pending(slot);
         match (from, slot.state()) {
             (NodeState::Registered, NodeState::Faulted) => {
                 let node = slot.node().name.clone();
