@@ -625,3 +625,24 @@ fn a_request_for_a_name_too_long_to_send_is_refused_not_cut_to_another_node() {
     assert!(control::send(Some(&ns.name), "", 0, ControlCommand::Kill, 2).is_err());
     sched.shutdown().unwrap();
 }
+
+/// More requests between two rounds than the control topic holds: the
+/// oldest are lost, and that is recorded, not silent.
+#[test]
+fn control_requests_lost_in_a_burst_are_recorded() {
+    use horus::system::control::{self, ControlCommand};
+    let ns = TestNs::new("sched_control_lost");
+    let mut sched = actuator_following_control(&ns);
+    control::send(Some(&ns.name), "Actuator", 0, ControlCommand::Pause, 1).unwrap();
+    for id in 2..42 {
+        control::send(Some(&ns.name), "nobody", 0, ControlCommand::Restart, id).unwrap();
+    }
+    sched.tick_once().unwrap();
+    let lost = sched
+        .anomalies()
+        .iter()
+        .find(|a| a.kind == AnomalyKind::NodeControl && a.detail.contains("lost"))
+        .expect("the loss is recorded");
+    assert!(lost.value >= 1, "{lost:?}");
+    sched.shutdown().unwrap();
+}

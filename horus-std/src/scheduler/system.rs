@@ -15,7 +15,9 @@
 //!   (by name, and pid if given) pauses, resumes or restarts it through the
 //!   engine, or stops the scheduler (`kill`: `run` returns after the usual
 //!   shutdown). Each is recorded in the blackbox (`node_control`, value:
-//!   the requester's pid), as is a request the node's state refuses.
+//!   the requester's pid), as is a request the node's state refuses, and
+//!   requests lost unseen (more than the topic holds, 16, published between
+//!   two rounds; value: how many).
 //! - **Registry.** Each node's figures are published when the scheduler
 //!   starts, when any node changes state, and at least once a second, so
 //!   `horus node list` in another process shows them.
@@ -52,6 +54,8 @@ pub(crate) struct SystemLink {
     pub(crate) held: bool,
     /// A `kill` request for one of the nodes arrived: the pid that sent it.
     pub(crate) kill_from: Option<u32>,
+    /// Control requests lost as of the last one received (recorded).
+    control_lost: u64,
 }
 
 impl SystemLink {
@@ -203,6 +207,24 @@ impl SystemLink {
                 self.kill_from = Some(killer);
             }
             next = self.control.as_mut().and_then(ControlReader::poll);
+        }
+        // More requests than the topic holds since the last round: the
+        // oldest were overwritten, unseen. Not silently.
+        let lost = self.control.as_ref().map_or(0, ControlReader::lost);
+        if lost > self.control_lost {
+            let n = lost - self.control_lost;
+            self.control_lost = lost;
+            let detail = format!(
+                "{n} control request(s) lost: more arrived between two rounds than the control topic holds"
+            );
+            log::warn!("scheduler: {detail}");
+            rec.record(
+                &mut Quiet::default(),
+                AnomalyKind::NodeControl,
+                "",
+                n,
+                || detail,
+            );
         }
     }
 

@@ -171,6 +171,12 @@ impl ControlReader {
         })
     }
 
+    /// Requests lost so far: overwritten before this reader polled them
+    /// (more than the topic holds were published between two polls).
+    pub fn lost(&self) -> u64 {
+        self.topic.dropped_count()
+    }
+
     /// The next request published since the last call, if any.
     #[inline]
     pub fn poll(&mut self) -> Option<ControlRequest> {
