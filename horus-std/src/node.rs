@@ -95,6 +95,63 @@ pub(crate) fn as_node<R>(tag: u64, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Least time between two panics of one node printed by the panic hook.
+const PANIC_PRINT_EVERY_NS: u64 = 1_000_000_000;
+
+thread_local! {
+    /// `(node tag, when its last panic was printed)` per node that panicked
+    /// on this thread (see [`quiet_node_panics`]).
+    static PANIC_PRINTED: std::cell::RefCell<Vec<(u64, u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Installs, once per process, a panic hook around the one in place: a
+/// panic inside a node's call under a scheduler (caught there, counted and
+/// recorded at most once a second) goes to the hook in place at most once
+/// a second per node, as the scheduler records it; a node that panics on
+/// every tick at 1 kHz (its `Restart` or `Skip` policy ticks it again) does
+/// not print a thousand messages (and, with `RUST_BACKTRACE`, backtraces)
+/// a second. Other panics are untouched. A hook set later replaces this one.
+pub(crate) fn quiet_node_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !node_panic_muted() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Whether the panic under way is of a node whose last panic on this thread
+/// was printed less than a second ago (if not, now is its last print).
+fn node_panic_muted() -> bool {
+    let tag = CURRENT_NODE.get();
+    if tag == 0 {
+        return false;
+    }
+    let now = crate::time::now_ns();
+    PANIC_PRINTED
+        .try_with(|printed| {
+            let Ok(mut printed) = printed.try_borrow_mut() else {
+                return false;
+            };
+            match printed.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, last)) if now.saturating_sub(*last) < PANIC_PRINT_EVERY_NS => true,
+                Some((_, last)) => {
+                    *last = now;
+                    false
+                }
+                None => {
+                    printed.push((tag, now));
+                    false
+                }
+            }
+        })
+        .unwrap_or(false)
+}
+
 /// The tag of the node running on this thread (0 outside any node).
 pub(crate) fn current_node_tag() -> u64 {
     CURRENT_NODE.get()

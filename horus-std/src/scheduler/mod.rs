@@ -61,6 +61,10 @@
 //!   node is stopped, `run` shuts down and returns
 //!   [`SchedulerError::NoRunnableNodes`]. A panic or error in `init` stops the
 //!   start: the nodes already initialised are shut down and `run` returns it.
+//!   The panic hook (Rust's message on stderr, with `RUST_BACKTRACE` a
+//!   backtrace) is called for at most one panic per second per node: a
+//!   scheduler's first start wraps the process's hook in place then (a hook
+//!   set later replaces it; panics outside nodes are untouched).
 //! - **Stopping.** `run` returns after SIGINT or SIGTERM (a second one exits
 //!   at once; see [`stop_requested`]), or [`StopHandle::stop`]; `run_for(d)`
 //!   also `d` after its first round began (the `init`s do not count). Both then run every initialised node's `shutdown`, in

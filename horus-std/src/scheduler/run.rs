@@ -188,6 +188,8 @@ impl Scheduler {
     /// something to start: the scheduler itself, or nodes added since.
     fn start_registered(&mut self) -> Result<()> {
         if !self.started {
+            // Panics its nodes repeat print at most once a second each.
+            crate::node::quiet_node_panics();
             // First use: clean the namespace actually used (set by now).
             super::auto_clean_logged(self.recorder.namespace.as_deref());
             // No node starts under a scheduler that could not stop it.
