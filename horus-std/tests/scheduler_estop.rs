@@ -266,3 +266,41 @@ fn a_failed_shutdown_of_a_node_restarted_during_an_estop_is_recorded() {
     assert!(sched.shutdown().is_err(), "its last shutdown failed too");
     estop::clear(Some(&ns.name)).unwrap();
 }
+
+/// Its `safe_state` panics.
+struct UnsafeStop;
+
+impl Node for UnsafeStop {
+    fn name(&self) -> &str {
+        "brake"
+    }
+    fn tick(&mut self) {}
+    fn safe_state(&mut self) {
+        panic!("brake stuck");
+    }
+}
+
+#[test]
+fn a_panic_in_safe_state_during_an_estop_is_counted_recorded_and_shown_last() {
+    let ns = TestNs::new("estop_safe_panic");
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    sched.add(UnsafeStop).build().unwrap();
+    sched.tick_once().unwrap();
+    estop::raise(Some(&ns.name), "operator").unwrap();
+    sched.tick_once().unwrap();
+    let brake = sched.node("brake").unwrap();
+    assert_eq!((brake.state, brake.panics), (NodeState::Held, 1));
+    assert_eq!(
+        brake.last_panic.as_deref(),
+        Some("in safe_state: brake stuck")
+    );
+    assert!(
+        sched
+            .anomalies()
+            .iter()
+            .any(|a| a.kind == AnomalyKind::NodePanic
+                && a.detail.contains("panicked in safe_state: brake stuck"))
+    );
+    estop::clear(Some(&ns.name)).unwrap();
+    sched.shutdown().unwrap();
+}

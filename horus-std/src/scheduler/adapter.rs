@@ -233,6 +233,7 @@ impl CoreNode for Guarded {
     fn safe_state(&mut self) {
         if let Err(m) = crate::node::as_node(self.tag, || guarded(|| self.node.safe_state())) {
             self.panics += 1;
+            self.last_panic = Some(format!("in safe_state: {m}"));
             self.safe_state_panic = Some(m);
         }
     }

@@ -110,7 +110,8 @@ pub struct NodeInfo {
     /// Restarts whose `init` succeeded, by its `Restart` policy or by an
     /// operator (`horus node restart`).
     pub restarts: u64,
-    /// The message of its last panic.
+    /// The message of its last panic (in `tick`; one in `safe_state` says
+    /// so: "in safe_state: ...").
     pub last_panic: Option<String>,
     /// CPU time spent in its ticks since it was added, ns (thread CPU time, so time blocked
     /// or preempted inside a tick does not count). Read exactly around at
