@@ -114,6 +114,9 @@ thread_local! {
 /// a second. Other panics are untouched. A hook set later replaces this one.
 pub(crate) fn quiet_node_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::thread::panicking() {
+        return; // `set_hook` would panic (a scheduler started in a `Drop`)
+    }
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
