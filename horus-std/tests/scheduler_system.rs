@@ -646,3 +646,38 @@ fn control_requests_lost_in_a_burst_are_recorded() {
     assert!(lost.value >= 1, "{lost:?}");
     sched.shutdown().unwrap();
 }
+
+/// Panics on every tick.
+struct Storm;
+
+impl Node for Storm {
+    fn name(&self) -> &str {
+        "storm"
+    }
+    fn tick(&mut self) {
+        panic!("storm fails");
+    }
+}
+
+/// Restarted by its policy after each tick, the node is `Ready` whenever
+/// the registry is written (each round's start): it is listed in error,
+/// not as starting.
+#[test]
+fn a_node_restarted_after_every_tick_is_listed_in_error_not_starting() {
+    use horus::scheduler::FaultPolicy;
+    let ns = TestNs::new("sched_restart_storm");
+    let mut sched = Scheduler::new().namespace(&ns.name).blackbox(false);
+    sched
+        .add(Storm)
+        .on_panic(FaultPolicy::Restart)
+        .build()
+        .unwrap();
+    sched.tick_once().unwrap(); // listed as starting, then panics
+    // No state changed since: the next report is the periodic one.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    sched.tick_once().unwrap();
+    let listed = registry::list(Some(&ns.name)).unwrap();
+    let storm = listed.iter().find(|n| n.name == "storm").expect("listed");
+    assert_eq!(storm.state, Some(NodeStatus::Error));
+    sched.shutdown().unwrap();
+}

@@ -399,8 +399,14 @@ fn execute(
 /// The status `horus node list` shows for a node in its [`NodeState`].
 fn registry_status(info: &super::NodeInfo) -> NodeStatus {
     match info.state {
-        NodeState::Registered | NodeState::Ready => NodeStatus::Starting,
-        NodeState::Running if info.panics > 0 || info.last_tick_failed => NodeStatus::Error,
+        NodeState::Registered => NodeStatus::Starting,
+        // Ready: initialised, not ticked since. After a restart by its
+        // `Restart` policy too: a node that panics on every tick is Ready
+        // at every report, and is no node starting.
+        NodeState::Ready | NodeState::Running if info.panics > 0 || info.last_tick_failed => {
+            NodeStatus::Error
+        }
+        NodeState::Ready => NodeStatus::Starting,
         NodeState::Running => NodeStatus::Running,
         NodeState::Held => NodeStatus::Stopped,
         NodeState::Paused => NodeStatus::Paused,
