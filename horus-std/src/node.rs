@@ -205,17 +205,24 @@ pub fn take_reported_errors() -> Vec<String> {
 /// [`take_reported_errors`] for the scheduler, around every tick: in the
 /// common case, none reported, it reads the list's length and moves nothing
 /// (moving the empty list through the thread-local cost a store-forwarding
-/// stall per tick). Also returns how many more were reported than kept
-/// (only when the list is full, so never in the common case).
-pub(crate) fn take_reported_errors_if_any() -> (Vec<String>, u64) {
+/// stall per tick). How many more were reported than kept is
+/// [`take_reported_beyond_kept`]'s (only ever more than 0 when the list is
+/// full, so not asked for in the common case).
+pub(crate) fn take_reported_errors_if_any() -> Vec<String> {
     REPORTED.with(|r| {
         let mut r = r.borrow_mut();
         if r.is_empty() {
-            (Vec::new(), 0)
+            Vec::new()
         } else {
-            (std::mem::take(&mut *r), REPORTED_DROPPED.replace(0))
+            std::mem::take(&mut *r)
         }
     })
+}
+
+/// The reports beyond the [`MAX_REPORTED`] kept since the last call: counted,
+/// not kept.
+pub(crate) fn take_reported_beyond_kept() -> u64 {
+    REPORTED_DROPPED.replace(0)
 }
 
 /// `my_crate::nodes::Camera<T>` -> `Camera<T>`.

@@ -182,6 +182,18 @@ impl Guarded {
 }
 
 impl Guarded {
+    /// Counts the errors its last tick reported: those kept in `reported`
+    /// and those beyond (out of line: most ticks report none).
+    #[cold]
+    #[inline(never)]
+    fn count_reported(&mut self) {
+        self.reported_dropped = crate::node::take_reported_beyond_kept();
+        self.errors = self
+            .errors
+            .saturating_add(self.reported.len() as u64)
+            .saturating_add(self.reported_dropped);
+    }
+
     /// Counts the CPU time of the tick just run, which took `wall_ns` by
     /// the engine's clock (called by the observer for every tick).
     pub(crate) fn account_cpu(&mut self, wall_ns: u64) {
@@ -211,18 +223,19 @@ impl CoreNode for Guarded {
     /// A panic is the fault; errors reported with `report_error` are kept
     /// for the observer and are not (the node keeps being ticked).
     fn tick(&mut self, tick: &Tick) -> Result<(), NodeFault> {
-        // Reports made outside any tick are not this node's.
-        drop(crate::node::take_reported_errors_if_any());
+        // Reports made outside any tick (kept and counted) are not this node's.
+        if !crate::node::take_reported_errors_if_any().is_empty() {
+            crate::node::take_reported_beyond_kept();
+        }
         let (tag, node) = (self.tag, &mut self.node);
         let outcome = self.cpu.run(tick.start_ns, || {
             crate::node::as_node(tag, || guarded(|| node.tick()))
         });
-        (self.reported, self.reported_dropped) = crate::node::take_reported_errors_if_any();
+        self.reported = crate::node::take_reported_errors_if_any();
         self.last_tick_failed = !self.reported.is_empty();
-        self.errors = self
-            .errors
-            .saturating_add(self.reported.len() as u64)
-            .saturating_add(self.reported_dropped);
+        if self.last_tick_failed {
+            self.count_reported();
+        }
         outcome.map_err(|message| {
             self.panics += 1;
             self.last_panic = Some(message);
