@@ -61,6 +61,17 @@ impl StopRequests {
     pub fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst) + usize::from(crate::out::failed())
     }
+
+    /// For a stop that begins now: whether a further stop signal arrived
+    /// (a second Ctrl+C), which hurries it (SIGKILL without waiting out the
+    /// grace period). A second signal that arrived before the stop began
+    /// (two Ctrl+C within one poll, `kill -INT; kill -TERM`) counts too; a
+    /// closed stdout does not (a Ctrl+C at `horus launch x | head` closes it
+    /// too: the nodes still get their grace period).
+    pub fn hurry(&self) -> impl Fn() -> bool + '_ {
+        let first = self.0.load(Ordering::SeqCst).min(1);
+        move || self.0.load(Ordering::SeqCst) > first
+    }
 }
 
 /// Says `line` on stderr; a closed or broken stderr is ignored (never a panic).

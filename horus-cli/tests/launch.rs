@@ -201,6 +201,39 @@ fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two stop signals that arrive within one poll of the supervisor (`kill
+/// -INT; kill -TERM`, a fast double Ctrl+C) hurry the stop as a second
+/// Ctrl+C does: the stubborn node was given the whole grace period.
+#[test]
+fn two_quick_stop_signals_skip_the_grace_period() {
+    let ns = TestNs::new("twosig");
+    let dir = temp_dir("twosig");
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: stubborn\n    cmd: trap '' TERM; echo stubborn up; while true; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    let mut horus = Running::start(ns.horus(&[
+        "launch",
+        "--grace",
+        "40s",
+        dir.join("launch.yaml").to_str().unwrap(),
+    ]));
+    horus.expect("[stubborn] stubborn up", 30);
+    let pid = horus.child.id().to_string();
+    // Two different signals: the kernel never merges them into one.
+    let sent = std::process::Command::new("sh")
+        .args(["-c", "kill -INT $0; kill -TERM $0", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // Well before the grace period would end.
+    horus.expect("[stubborn] signal 9 (SIGKILL)", 20);
+    let code = horus.stop("TERM", 30);
+    assert_eq!(code, Some(1), "{}", horus.seen.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Was a success (exit 0) when stopped while the node waited to restart,
 /// although it never ran without failing.
 #[test]

@@ -104,8 +104,7 @@ pub fn main(ctx: &Ctx, args: &LaunchArgs) -> anyhow::Result<ExitCode> {
     let mut sup = Supervisor::new(&launch, namespace.clone(), dir, horus_dir);
     let code = sup.run(&stop, grace);
     drop(sup);
-    let asked = stop.count();
-    crate::orphans::stop("nodes", grace, || stop.count() > asked);
+    crate::orphans::stop("nodes", grace, stop.hurry());
     // Raising the e-stop made this process a participant of that namespace.
     crate::release_liveness(&namespace);
     Ok(code)
@@ -249,8 +248,7 @@ impl<'f> Supervisor<'f> {
         );
         loop {
             if stop.count() > 0 {
-                let asked = stop.count();
-                let clean = self.stop_all(grace, || stop.count() > asked);
+                let clean = self.stop_all(grace, stop.hurry());
                 return if clean && !self.any_failed() {
                     ExitCode::SUCCESS
                 } else {
@@ -259,13 +257,13 @@ impl<'f> Supervisor<'f> {
             }
             if let Some(name) = self.poll_exits() {
                 self.on_critical_failure(&name);
-                self.stop_all(grace, || stop.count() > 0);
+                self.stop_all(grace, stop.hurry());
                 return ExitCode::from(exit::CRITICAL);
             }
             self.start_ready();
             if let Some(name) = self.critical_not_started.take() {
                 self.on_critical_failure(&name);
-                self.stop_all(grace, || stop.count() > 0);
+                self.stop_all(grace, stop.hurry());
                 return ExitCode::from(exit::CRITICAL);
             }
             if self

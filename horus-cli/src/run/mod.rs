@@ -267,10 +267,7 @@ fn supervise_programs(
     let mut descendants = crate::guard::Descendants::default();
     while !running.is_empty() {
         if stop.count() > 0 {
-            let asked = stop.count();
-            for (name, status, killed) in
-                supervise::stop_all(running, grace, || stop.count() > asked)
-            {
+            for (name, status, killed) in supervise::stop_all(running, grace, stop.hurry()) {
                 if killed || !supervise::stopped_cleanly(status) {
                     note!("horus: [{name}] {}", supervise::describe(status));
                     failed = true;
@@ -303,8 +300,7 @@ fn supervise_programs(
         descendants.update();
         std::thread::sleep(supervise::POLL);
     }
-    let asked = stop.count();
-    crate::orphans::stop("programs", grace, || stop.count() > asked);
+    crate::orphans::stop("programs", grace, stop.hurry());
     if failed {
         ExitCode::from(exit::ERROR)
     } else {
