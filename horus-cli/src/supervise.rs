@@ -291,16 +291,33 @@ fn forward_lines(
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut line = Vec::new();
+        // The start of a character cut by the end of the last piece.
+        let mut cut = Vec::new();
         let mut writable = true;
         loop {
             line.clear();
+            line.append(&mut cut);
             // At most MAX_LINE bytes at a time: a child that writes without
             // newlines has its output cut into lines, not held in memory.
-            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+            let room = MAX_LINE - line.len() as u64;
+            let eof = match (&mut reader).take(room).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => true,
+                Ok(_) => false,
+            };
+            if eof && line.is_empty() {
+                break;
+            }
+            // A piece never ends inside a character: that start goes with
+            // the next piece (it would print as two U+FFFD otherwise).
+            if !eof && !line.ends_with(b"\n") {
+                if let Some(at) = cut_character(&line) {
+                    cut = line.split_off(at);
+                }
             }
             if !writable {
+                if eof {
+                    break;
+                }
                 continue; // drained, not written: see above
             }
             let text = String::from_utf8_lossy(&line);
@@ -310,9 +327,27 @@ fn forward_lines(
             } else {
                 crate::out::write(&format!("{prefix}{text}\n"))
             };
+            if eof {
+                break;
+            }
         }
         let _ = done.send(());
     });
+}
+
+/// Where the incomplete UTF-8 character that `piece` ends with starts, if
+/// it ends with one (its last 1 to 3 bytes).
+fn cut_character(piece: &[u8]) -> Option<usize> {
+    let from = piece.len().saturating_sub(3);
+    // The last byte that is not a continuation byte (`10xxxxxx`).
+    let start = (from..piece.len())
+        .rev()
+        .find(|&i| piece[i] & 0xC0 != 0x80)?;
+    match std::str::from_utf8(&piece[start..]) {
+        // Valid but cut short (not invalid): the rest follows.
+        Err(e) if e.error_len().is_none() => Some(start),
+        _ => None,
+    }
 }
 
 /// `at + d`, or a time a century away where that would overflow `Instant`:

@@ -176,6 +176,39 @@ fn output_without_newlines_is_forwarded_in_bounded_pieces() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Was garbled: a piece cut at 64 KiB could end inside a multi-byte
+/// character, printed as U+FFFD at the end of one piece and the start of
+/// the next.
+#[test]
+fn long_lines_are_never_cut_inside_a_character() {
+    let ns = TestNs::new("longutf8");
+    let dir = temp_dir("longutf8");
+    // 70000 three-byte characters: 65536 is no multiple of 3.
+    std::fs::write(
+        dir.join("launch.yaml"),
+        "nodes:\n  - name: w\n    cmd: yes € | head -n 70000 | tr -d '\\n'; echo\n",
+    )
+    .unwrap();
+    let out = ns.run(&["launch", dir.join("launch.yaml").to_str().unwrap()], 60);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(!said.contains('\u{FFFD}'), "a character was cut");
+    let pieces: Vec<&str> = said
+        .lines()
+        .filter_map(|l| l.strip_prefix("[w] "))
+        .collect();
+    assert!(
+        pieces.iter().all(|p| p.len() <= 64 * 1024),
+        "a piece over 64 KiB"
+    );
+    assert!(pieces.len() >= 4, "{} pieces", pieces.len());
+    assert_eq!(
+        pieces.iter().map(|p| p.matches('€').count()).sum::<usize>(),
+        70_000
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_node_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let ns = TestNs::new("grace");
