@@ -62,6 +62,28 @@ pub fn failed() -> bool {
     FAILURE.get().is_some()
 }
 
+/// [`failed`], or stdout is a pipe that nobody reads any more (`| head -1`
+/// has exited): kept as a write failed with EPIPE would be. For the loops
+/// of `run` and `launch`, whose children may print nothing more for hours:
+/// without it `horus launch x | head -1` ran on until Ctrl+C.
+pub fn reader_gone() -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    use std::os::fd::AsFd;
+    if failed() {
+        return true;
+    }
+    let out = io::stdout();
+    let fd = out.as_fd();
+    // The write end of a pipe without readers polls as POLLERR.
+    let mut p = [PollFd::new(&fd, PollFlags::OUT)];
+    let gone = matches!(rustix::event::poll(&mut p, Some(&Timespec::default())), Ok(n) if n > 0)
+        && p[0].revents().contains(PollFlags::ERR);
+    if gone {
+        let _ = FAILURE.set(io::Error::from(io::ErrorKind::BrokenPipe));
+    }
+    gone
+}
+
 /// How the command ends if a write to stdout failed: 141 for a closed pipe
 /// (quietly), else exit 1 after saying why; `None` if every write succeeded.
 pub fn status() -> Option<ExitCode> {

@@ -56,10 +56,10 @@ impl StopRequests {
     }
 
     /// How many stop requests arrived: stop signals, plus one once a write
-    /// to our stdout failed (nobody reads what we or the children print any
-    /// more: see [`crate::out`]).
+    /// to our stdout failed or its pipe has no reader left (nobody reads
+    /// what we or the children print any more: see [`crate::out`]).
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst) + usize::from(crate::out::failed())
+        self.0.load(Ordering::SeqCst) + usize::from(crate::out::reader_gone())
     }
 
     /// For a stop that begins now: whether a further stop signal arrived

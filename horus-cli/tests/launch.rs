@@ -735,6 +735,42 @@ fn a_closed_stdout_stops_the_launch_and_every_descendant() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Was a hang: with nodes that print nothing more, `horus launch x | head
+/// -1` ran until Ctrl+C, as only a failed write told that stdout was closed.
+#[test]
+fn a_closed_stdout_stops_the_launch_even_when_nothing_more_is_printed() {
+    use std::io::{BufRead, BufReader};
+    let ns = TestNs::new("head1");
+    let dir = temp_dir("head1");
+    std::fs::write(
+        dir.join("l.yaml"),
+        "nodes:\n  - name: quiet\n    cmd: echo up; exec sleep 1000\n",
+    )
+    .unwrap();
+    let mut child = ns
+        .horus(&["launch", dir.join("l.yaml").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn horus");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Like `| head -1`: one line, then the reader is gone.
+    let line = lines.next().expect("horus output ended").expect("read");
+    assert_eq!(line, "[quiet] up");
+    drop(lines);
+    let out = common::finish(child, 30, "horus launch | head -1");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    let pids: Vec<u32> = err
+        .lines()
+        .filter(|l| l.starts_with("horus: started "))
+        .map(started_pid)
+        .collect();
+    assert_eq!(pids.len(), 1, "{err}");
+    wait_gone(&pids, "after horus exited on a closed stdout");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn nodes_die_with_a_sigkilled_horus() {
     let ns = TestNs::new("killhorus");
