@@ -56,9 +56,18 @@ impl StopRequests {
     }
 
     /// How many stop requests arrived: stop signals, plus one once a write
-    /// to our stdout failed or its pipe has no reader left (nobody reads
-    /// what we or the children print any more: see [`crate::out`]).
+    /// to our stdout failed (nobody reads what we print any more: see
+    /// [`crate::out`]). One atomic load: the loops of `topic echo` and `hz`
+    /// ask it per message.
     pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst) + usize::from(crate::out::failed())
+    }
+
+    /// [`count`](Self::count), a pipe on our stdout that has no reader left
+    /// counted as a failed write (a system call: for the supervisors of
+    /// `run` and `launch`, which poll every [`POLL`], and whose children
+    /// may print nothing more for hours: `horus launch x | head -1`).
+    pub fn count_or_reader_gone(&self) -> usize {
         self.0.load(Ordering::SeqCst) + usize::from(crate::out::reader_gone())
     }
 

@@ -247,7 +247,7 @@ impl<'f> Supervisor<'f> {
             self.namespace
         );
         loop {
-            if stop.count() > 0 {
+            if stop.count_or_reader_gone() > 0 {
                 let clean = self.stop_all(grace, stop.hurry());
                 return if clean && !self.any_failed() {
                     ExitCode::SUCCESS

@@ -266,7 +266,7 @@ fn supervise_programs(
     let mut failed = false;
     let mut descendants = crate::guard::Descendants::default();
     while !running.is_empty() {
-        if stop.count() > 0 {
+        if stop.count_or_reader_gone() > 0 {
             for (name, status, killed) in supervise::stop_all(running, grace, stop.hurry()) {
                 if killed || !supervise::stopped_cleanly(status) {
                     note!("horus: [{name}] {}", supervise::describe(status));
